@@ -1,0 +1,17 @@
+// Package credentials is the root of medid's credentials library: DIDs, keys,
+// verifiable credentials and presentations, Bitstring status lists, consent
+// grants and the verification pipeline.
+//
+// The library imports nothing else of medid. Where it needs something from
+// outside (a DID resolver for did:medid, a status list fetcher, a source of
+// issuer accreditations) it declares a small interface that the registry
+// client implements.
+//
+// # Packages
+//
+//   - key: Ed25519 and P-256 key pairs, JWK files, multikey encoding.
+//   - did: DID syntax, did:key, DID documents and resolvers.
+//   - vc: VC Data Model 2.0 credentials and presentations secured as VC-JOSE.
+//   - statuslist: W3C Bitstring Status List v1.0.
+//   - verify: the verification pipeline with stable reason codes.
+package credentials
