@@ -1,0 +1,66 @@
+# medid: the targets a newcomer can guess.
+#   make run    start a registry node on its embedded default and run the demo against it
+#   make test   set up a fresh machine, then vet, govulncheck and every test (what CI runs)
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+VULNDB ?= $(abspath $(CURDIR)/../shared/vulndb)
+REGISTRY_HOME ?= $(HOME)/.medid/registry
+HTTP ?= 127.0.0.1:8080
+
+.PHONY: all build run demo test unit race vet vuln lint bench fuzz setup clean
+
+all: build
+
+setup:
+	@.ci/setup
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The main job on its embedded default: one validator under $(REGISTRY_HOME),
+# its HTTP API on $(HTTP), then the demo runs through it. Ctrl-C stops the node;
+# `make run` again restarts it from the same home with nothing lost.
+run: build
+	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) & pid=$$!; \
+	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
+	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" --wait 30s && \
+	echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid
+
+# The demo alone, with no registry (local files only).
+demo:
+	$(GO) run ./cmd/medid demo
+
+test: setup vet vuln unit race
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Packages with goroutines run again under the race detector.
+race:
+	$(GO) test -count=1 -race -short ./credentials/... ./wallet/... ./registry/...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vuln:
+	.tmp/bin/govulncheck -db file://$(VULNDB) ./...
+
+lint: vet
+	GOBIN=$(CURDIR)/.tmp/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.7.0
+	.tmp/bin/staticcheck ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./credentials/... ./registry/... ./wallet/...
+
+# Short fuzzing of every parser of untrusted input (the seed corpora also run in `make test`).
+FUZZTIME ?= 15s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf $(BIN) .tmp
