@@ -1,0 +1,231 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/medid/medid/credentials/key"
+)
+
+// flagSet wraps flag.FlagSet for the hospital and verifier commands: it
+// accepts flags before and after positional arguments ("medid vc verify
+// cred.jwt --status-list l.jwt"), reports bad flags as usage errors (exit 2)
+// and prints the command's usage on -h.
+type flagSet struct {
+	*flag.FlagSet
+	usage string // one line: "medid vc verify FILE [--status-list FILE]..."
+	out   io.Writer
+}
+
+// errHelp is returned by parse when -h was given; the command returns nil
+// after the usage was printed.
+var errHelp = errors.New("help requested")
+
+func newFlagSet(e *env, name, usage string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{FlagSet: fs, usage: usage, out: e.stderr}
+}
+
+// parse parses args, allowing flags and positional arguments in any order
+// ("--" ends flags). It returns the positional arguments. A bad flag is a
+// usageError; -h prints usage and returns errHelp.
+func (f *flagSet) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.FlagSet.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				f.printUsage()
+				return nil, errHelp
+			}
+			return nil, usagef("%v\nusage: %s", err, f.usage)
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag stops at "--" and at the first non-flag; which one it was
+		// is visible in args just before rest.
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func (f *flagSet) printUsage() {
+	fmt.Fprintf(f.out, "usage: %s\n", f.usage)
+	var b strings.Builder
+	f.FlagSet.SetOutput(&b)
+	f.FlagSet.PrintDefaults()
+	f.FlagSet.SetOutput(io.Discard)
+	if b.Len() > 0 {
+		fmt.Fprintf(f.out, "\nflags:\n%s", b.String())
+	}
+}
+
+// required returns a usage error naming the first of the given flags that
+// was left empty.
+func (f *flagSet) required(names ...string) error {
+	for _, n := range names {
+		fl := f.Lookup(n)
+		if fl == nil {
+			continue
+		}
+		if fl.Value.String() == "" || fl.Value.String() == "[]" {
+			return usagef("missing --%s\nusage: %s", n, f.usage)
+		}
+	}
+	return nil
+}
+
+// stringList is a repeatable string flag: --status-list a --status-list b.
+type stringList []string
+
+func (s *stringList) String() string {
+	if s == nil || len(*s) == 0 {
+		return ""
+	}
+	return strings.Join(*s, ",")
+}
+
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+// subcommand dispatches args[0] to one of subs, printing the group's usage
+// for -h or an unknown name.
+func subcommand(e *env, group string, subs map[string]func([]string) error, order []string, args []string) error {
+	usage := func() string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "usage: medid %s <%s> [arguments]", group, strings.Join(order, "|"))
+		return b.String()
+	}
+	if len(args) == 0 {
+		return usagef("missing subcommand\n%s", usage())
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stderr, usage())
+		fmt.Fprintf(e.stderr, "Run 'medid %s <subcommand> -h' for its flags.\n", group)
+		return nil
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		return usagef("unknown subcommand %q\n%s", args[0], usage())
+	}
+	err := run(args[1:])
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// loadKey reads a private key file. Any failure is a usage error: nothing
+// was done and the caller must fix the path or the file's mode.
+func loadKey(path string) (*key.PrivateKey, error) {
+	k, err := key.LoadFile(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return k, nil
+}
+
+// readInput reads a file given on the command line ("-" is not supported on
+// purpose: credentials are files). A missing or unreadable file is a usage
+// error.
+func readInput(path, what string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usagef("%s file %s does not exist", what, path)
+		}
+		return nil, usagef("cannot read %s file: %v", what, err)
+	}
+	return data, nil
+}
+
+// readToken reads a compact JWS from a file, trimming surrounding white space.
+func readToken(path, what string) (string, error) {
+	data, err := readInput(path, what)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// createOutput writes data to a new file at path with the given mode and
+// refuses to overwrite an existing file (O_EXCL). The write is synced so a
+// crash does not leave a half-written credential.
+func createOutput(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return usagef("output file %s already exists: choose another --out or delete it first", path)
+		}
+		return usagef("cannot create output file: %v", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}
+
+// replaceFile atomically replaces path with data: a temporary file in the
+// same directory, fsync, rename, then fsync of the directory. A reader sees
+// either the old or the new content, never a mix, and a failure leaves the
+// old file untouched. The file keeps mode perm.
+func replaceFile(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("create temporary file next to %s: %w", path, err)
+	}
+	name := tmp.Name()
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(fmt.Errorf("chmod %s: %w", name, err))
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(fmt.Errorf("write %s: %w", name, err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(fmt.Errorf("sync %s: %w", name, err))
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
