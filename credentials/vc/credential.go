@@ -1,0 +1,546 @@
+package vc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Media types and the base context of VC Data Model 2.0.
+const (
+	// ContextV2 MUST be the first @context entry of a VC 2.0 credential or presentation.
+	ContextV2 = "https://www.w3.org/ns/credentials/v2"
+	// MediaTypeVC is the JOSE typ of a credential secured as a JWS (VC-JOSE-COSE §3.1.1).
+	MediaTypeVC = "vc+jwt"
+	// MediaTypeVP is the JOSE typ of a presentation secured as a JWS (VC-JOSE-COSE §3.2.1).
+	MediaTypeVP = "vp+jwt"
+)
+
+// Type names this package gives meaning to.
+const (
+	TypeCredential          = "VerifiableCredential"
+	TypePresentation        = "VerifiablePresentation"
+	TypeEnvelopedCredential = "EnvelopedVerifiableCredential"
+	// StatusTypeBitstring is the credentialStatus type of W3C Bitstring Status List v1.0.
+	StatusTypeBitstring = "BitstringStatusListEntry"
+)
+
+// Status is one credentialStatus entry (a BitstringStatusListEntry for medid's
+// own credentials). StatusListIndex is a decimal string, as the Bitstring
+// Status List specification requires. Extra keeps other properties of the
+// entry so that entries of other status schemes survive a round trip.
+type Status struct {
+	ID                   string
+	Type                 string
+	StatusPurpose        string
+	StatusListIndex      string
+	StatusListCredential string
+	Extra                map[string]any
+}
+
+// Credential is a W3C VC Data Model 2.0 credential. Its JSON form
+// (MarshalJSON, UnmarshalJSON) is the VC 2.0 shape, and with VC-JOSE it is
+// exactly the JWT claim set.
+//
+// The zero value is an empty credential that does not pass [Credential.Validate].
+//
+// Limits of the model, all reported as [ErrMalformed] when parsing:
+//   - @context entries must be strings (URLs); embedded context objects are refused.
+//   - credentialSubject must be one JSON object; an array of subjects is refused,
+//     because medid's holder binding needs exactly one subject.
+//   - validFrom and validUntil must be RFC 3339 date-times with a time zone
+//     (xsd:dateTimeStamp, as VC 2.0 requires).
+type Credential struct {
+	Context []string
+	ID      string
+	Type    []string
+	// Issuer is the issuer's URL, for medid a DID. It is serialised as a plain
+	// string, or as {"id": Issuer, ...IssuerProperties} when IssuerProperties is set.
+	Issuer string
+	// IssuerProperties holds the other properties of an issuer object (name,
+	// image, ...); nil when the issuer was a string.
+	IssuerProperties      map[string]any
+	Name, Description     string
+	ValidFrom, ValidUntil *time.Time
+	// Subject is credentialSubject; its "id" entry, when present, is the
+	// subject's DID (see [Credential.SubjectID]). Numbers are json.Number after
+	// parsing so that no digit is lost.
+	Subject map[string]any
+	Status  []Status
+	// Extra holds every other top-level property (credentialSchema, evidence,
+	// JWT claims such as iss, nbf, exp, and name/description when they are
+	// language objects rather than strings). It is kept on a round trip. A key
+	// in Extra that a typed field also sets is an error when marshalling.
+	Extra map[string]any
+}
+
+// SubjectID returns credentialSubject.id, or "" when the subject has no id or
+// the id is not a string.
+func (c *Credential) SubjectID() string {
+	if c == nil || c.Subject == nil {
+		return ""
+	}
+	s, _ := c.Subject["id"].(string)
+	return s
+}
+
+// HasType reports whether c's type list contains t.
+func (c *Credential) HasType(t string) bool { return slices.Contains(c.Type, t) }
+
+// Validate checks the rules of VC Data Model 2.0 that medid relies on: the
+// first @context is [ContextV2], type includes VerifiableCredential, the
+// issuer is a URL, there is a credentialSubject, validFrom is not after
+// validUntil, and every status entry has a type. Errors wrap [ErrMalformed].
+func (c *Credential) Validate() error {
+	if len(c.Context) == 0 || c.Context[0] != ContextV2 {
+		return fmt.Errorf("%w: the first @context must be %s", ErrMalformed, ContextV2)
+	}
+	if !c.HasType(TypeCredential) {
+		return fmt.Errorf("%w: type must include %s", ErrMalformed, TypeCredential)
+	}
+	if !isURL(c.Issuer) {
+		return fmt.Errorf("%w: issuer must be a URL or DID, got %q", ErrMalformed, c.Issuer)
+	}
+	if len(c.Subject) == 0 {
+		return fmt.Errorf("%w: credentialSubject is missing or empty", ErrMalformed)
+	}
+	if c.ValidFrom != nil && c.ValidUntil != nil && c.ValidUntil.Before(*c.ValidFrom) {
+		return fmt.Errorf("%w: validUntil %s is before validFrom %s", ErrMalformed,
+			c.ValidUntil.Format(time.RFC3339), c.ValidFrom.Format(time.RFC3339))
+	}
+	for i, s := range c.Status {
+		if s.Type == "" {
+			return fmt.Errorf("%w: credentialStatus[%d] has no type", ErrMalformed, i)
+		}
+	}
+	return nil
+}
+
+// isURL is the loose check VC 2.0 asks for: an absolute URL has a scheme
+// followed by a colon (did:, https:, urn:).
+func isURL(s string) bool {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 || i == len(s)-1 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return !strings.ContainsAny(s, " \t\r\n")
+}
+
+// credentialKeys are the top-level properties the typed fields of Credential own.
+var credentialKeys = []string{"@context", "id", "type", "issuer", "name", "description",
+	"validFrom", "validUntil", "credentialSubject", "credentialStatus"}
+
+// MarshalJSON writes the credential in VC 2.0 shape. The output is
+// deterministic: typed properties in a fixed order, then Extra sorted by key,
+// nested objects sorted by key, no HTML escaping.
+func (c *Credential) MarshalJSON() ([]byte, error) {
+	var w objWriter
+	w.begin()
+	if err := c.writeFields(&w); err != nil {
+		return nil, err
+	}
+	if err := w.extra(c.Extra, c.setKeys()); err != nil {
+		return nil, err
+	}
+	return w.end(), nil
+}
+
+// setKeys lists the typed properties that will be written, to detect Extra collisions.
+func (c *Credential) setKeys() map[string]bool {
+	return map[string]bool{
+		"@context": c.Context != nil, "id": c.ID != "", "type": c.Type != nil, "issuer": c.Issuer != "" || c.IssuerProperties != nil,
+		"name": c.Name != "", "description": c.Description != "", "validFrom": c.ValidFrom != nil,
+		"validUntil": c.ValidUntil != nil, "credentialSubject": c.Subject != nil, "credentialStatus": len(c.Status) > 0,
+	}
+}
+
+func (c *Credential) writeFields(w *objWriter) error {
+	if c.Context != nil {
+		w.field("@context", c.Context)
+	}
+	if c.ID != "" {
+		w.field("id", c.ID)
+	}
+	if c.Type != nil {
+		w.field("type", c.Type)
+	}
+	if c.IssuerProperties != nil {
+		if _, ok := c.IssuerProperties["id"]; ok {
+			return fmt.Errorf("%w: IssuerProperties must not contain id; set Issuer", ErrMalformed)
+		}
+		m := maps.Clone(c.IssuerProperties)
+		m["id"] = c.Issuer
+		w.field("issuer", m)
+	} else if c.Issuer != "" {
+		w.field("issuer", c.Issuer)
+	}
+	if c.Name != "" {
+		w.field("name", c.Name)
+	}
+	if c.Description != "" {
+		w.field("description", c.Description)
+	}
+	if c.ValidFrom != nil {
+		w.field("validFrom", formatTime(*c.ValidFrom))
+	}
+	if c.ValidUntil != nil {
+		w.field("validUntil", formatTime(*c.ValidUntil))
+	}
+	if c.Subject != nil {
+		w.field("credentialSubject", c.Subject)
+	}
+	switch len(c.Status) {
+	case 0:
+	case 1:
+		m, err := c.Status[0].marshal()
+		if err != nil {
+			return err
+		}
+		w.field("credentialStatus", m)
+	default:
+		list := make([]json.RawMessage, len(c.Status))
+		for i := range c.Status {
+			m, err := c.Status[i].marshal()
+			if err != nil {
+				return err
+			}
+			list[i] = m
+		}
+		w.field("credentialStatus", list)
+	}
+	return w.err
+}
+
+// marshal writes the entry with its typed properties first, in the order of
+// the Bitstring Status List specification, then Extra sorted by key.
+func (s *Status) marshal() (json.RawMessage, error) {
+	var w objWriter
+	w.begin()
+	set := map[string]bool{}
+	for _, kv := range [...][2]string{{"id", s.ID}, {"type", s.Type}, {"statusPurpose", s.StatusPurpose},
+		{"statusListIndex", s.StatusListIndex}, {"statusListCredential", s.StatusListCredential}} {
+		if kv[1] != "" {
+			w.field(kv[0], kv[1])
+			set[kv[0]] = true
+		}
+	}
+	if err := w.extra(s.Extra, set); err != nil {
+		return nil, fmt.Errorf("credentialStatus: %w", err)
+	}
+	return w.end(), nil
+}
+
+// formatTime writes an XML dateTimeStamp: RFC 3339, fractional seconds only when present.
+func formatTime(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+// parseTime reads an RFC 3339 date-time with a time zone.
+func parseTime(name string, raw json.RawMessage) (*time.Time, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%w: %s must be a date-time string", ErrMalformed, name)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %q is not an RFC 3339 date-time with a time zone", ErrMalformed, name, s)
+	}
+	return &t, nil
+}
+
+// UnmarshalJSON reads a VC 2.0 credential. It does not validate the VC rules
+// (call [Credential.Validate]); it only refuses shapes the model cannot hold
+// (see [Credential]). Errors wrap [ErrMalformed].
+func (c *Credential) UnmarshalJSON(data []byte) error {
+	fields, err := decodeObject(data, "credential")
+	if err != nil {
+		return err
+	}
+	*c = Credential{}
+	for k, raw := range fields {
+		switch k {
+		case "@context":
+			c.Context, err = stringList(k, raw, false)
+		case "id":
+			c.ID, err = stringField(k, raw)
+		case "type":
+			c.Type, err = stringList(k, raw, true)
+		case "issuer":
+			err = c.parseIssuer(raw)
+		case "name", "description":
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				if k == "name" {
+					c.Name = s
+				} else {
+					c.Description = s
+				}
+				if s != "" {
+					continue
+				}
+			}
+			// A language value object or array: keep it verbatim in Extra.
+			err = c.putExtra(k, raw)
+		case "validFrom":
+			c.ValidFrom, err = parseTime(k, raw)
+		case "validUntil":
+			c.ValidUntil, err = parseTime(k, raw)
+		case "credentialSubject":
+			err = c.parseSubject(raw)
+		case "credentialStatus":
+			c.Status, err = parseStatus(raw)
+		default:
+			err = c.putExtra(k, raw)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Credential) putExtra(k string, raw json.RawMessage) error {
+	v, err := decodeValue(raw)
+	if err != nil {
+		return fmt.Errorf("%w: property %s: %v", ErrMalformed, k, err)
+	}
+	if c.Extra == nil {
+		c.Extra = make(map[string]any)
+	}
+	c.Extra[k] = v
+	return nil
+}
+
+func (c *Credential) parseIssuer(raw json.RawMessage) error {
+	if len(raw) > 0 && raw[0] == '"' {
+		s, err := stringField("issuer", raw)
+		if err != nil {
+			return err
+		}
+		if s == "" {
+			return fmt.Errorf("%w: issuer is an empty string", ErrMalformed)
+		}
+		c.Issuer = s
+		return nil
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return fmt.Errorf("%w: issuer: %v", ErrMalformed, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%w: issuer must be a URL string or an object with an id", ErrMalformed)
+	}
+	id, ok := m["id"].(string)
+	if !ok || id == "" {
+		return fmt.Errorf("%w: issuer object must have a string id", ErrMalformed)
+	}
+	delete(m, "id")
+	c.Issuer = id
+	c.IssuerProperties = m
+	return nil
+}
+
+func (c *Credential) parseSubject(raw json.RawMessage) error {
+	v, err := decodeValue(raw)
+	if err != nil {
+		return fmt.Errorf("%w: credentialSubject: %v", ErrMalformed, err)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		c.Subject = v
+		return nil
+	case []any:
+		return fmt.Errorf("%w: credentialSubject is an array of %d subjects; medid credentials have exactly one subject object", ErrMalformed, len(v))
+	}
+	return fmt.Errorf("%w: credentialSubject must be a JSON object", ErrMalformed)
+}
+
+func parseStatus(raw json.RawMessage) ([]Status, error) {
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: credentialStatus: %v", ErrMalformed, err)
+	}
+	var items []any
+	switch v := v.(type) {
+	case map[string]any:
+		items = []any{v}
+	case []any:
+		if len(v) == 0 {
+			return nil, fmt.Errorf("%w: credentialStatus is an empty array", ErrMalformed)
+		}
+		items = v
+	default:
+		return nil, fmt.Errorf("%w: credentialStatus must be an object or an array of objects", ErrMalformed)
+	}
+	out := make([]Status, len(items))
+	for i, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: credentialStatus[%d] is not an object", ErrMalformed, i)
+		}
+		s := &out[i]
+		for _, f := range [...]struct {
+			k string
+			p *string
+		}{{"id", &s.ID}, {"type", &s.Type}, {"statusPurpose", &s.StatusPurpose},
+			{"statusListIndex", &s.StatusListIndex}, {"statusListCredential", &s.StatusListCredential}} {
+			x, present := m[f.k]
+			if !present {
+				continue
+			}
+			str, ok := x.(string)
+			if !ok || str == "" {
+				return nil, fmt.Errorf("%w: credentialStatus[%d].%s must be a non-empty string", ErrMalformed, i, f.k)
+			}
+			*f.p = str
+			delete(m, f.k)
+		}
+		if len(m) > 0 {
+			s.Extra = m
+		}
+	}
+	return out, nil
+}
+
+// decodeObject splits a JSON object into its members. Duplicate member names
+// are refused: two parsers that pick different duplicates could disagree on
+// what a signed credential says.
+func decodeObject(data []byte, what string) (map[string]json.RawMessage, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, fmt.Errorf("%w: %s must be a JSON object", ErrMalformed, what)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+	}
+	fields := make(map[string]json.RawMessage, 12)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+		}
+		k, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("%w: %s property %q: %v", ErrMalformed, what, k, err)
+		}
+		if _, dup := fields[k]; dup {
+			return nil, fmt.Errorf("%w: %s has property %q twice", ErrMalformed, what, k)
+		}
+		fields[k] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+	}
+	if dec.More() || dec.InputOffset() != int64(len(data)) {
+		return nil, fmt.Errorf("%w: %s has data after the JSON object", ErrMalformed, what)
+	}
+	return fields, nil
+}
+
+// decodeValue decodes any JSON value, keeping numbers as json.Number.
+func decodeValue(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func stringField(name string, raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("%w: %s must be a string", ErrMalformed, name)
+	}
+	return s, nil
+}
+
+// stringList reads a string or an array of strings (JSON-LD allows both).
+func stringList(name string, raw json.RawMessage, single bool) ([]string, error) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		if one == "" {
+			return nil, fmt.Errorf("%w: %s is an empty string", ErrMalformed, name)
+		}
+		return []string{one}, nil
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		what := "an array of strings"
+		if single {
+			what = "a string or an array of strings"
+		}
+		return nil, fmt.Errorf("%w: %s must be %s", ErrMalformed, name, what)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: %s is an empty array", ErrMalformed, name)
+	}
+	for i, s := range list {
+		if s == "" {
+			return nil, fmt.Errorf("%w: %s[%d] is an empty string", ErrMalformed, name, i)
+		}
+	}
+	return list, nil
+}
+
+// objWriter writes a JSON object member by member, in the order given.
+type objWriter struct {
+	buf bytes.Buffer
+	n   int
+	err error
+}
+
+func (w *objWriter) begin() { w.buf.Grow(512); w.buf.WriteByte('{') }
+
+func (w *objWriter) field(k string, v any) {
+	if w.err != nil {
+		return
+	}
+	if w.n > 0 {
+		w.buf.WriteByte(',')
+	}
+	w.n++
+	if err := writeJSON(&w.buf, k); err != nil {
+		w.err = err
+		return
+	}
+	w.buf.WriteByte(':')
+	if err := writeJSON(&w.buf, v); err != nil {
+		w.err = fmt.Errorf("%w: property %s: %v", ErrMalformed, k, err)
+	}
+}
+
+// extra writes m sorted by key, refusing keys that a typed field has written.
+func (w *objWriter) extra(m map[string]any, set map[string]bool) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if set[k] {
+			return fmt.Errorf("%w: property %s is set both as a field and in Extra", ErrMalformed, k)
+		}
+		w.field(k, m[k])
+	}
+	return w.err
+}
+
+func (w *objWriter) end() []byte { w.buf.WriteByte('}'); return w.buf.Bytes() }
+
+func writeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+	return nil
+}
