@@ -1,0 +1,372 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+	cmttime "github.com/cometbft/cometbft/types/time"
+
+	"github.com/medid/medid/credentials/key"
+)
+
+// Files and defaults under a node's home folder.
+const (
+	// GovernanceKeyFile is the governance key (a private JWK, mode 0600)
+	// relative to the home folder.
+	GovernanceKeyFile = "governance.jwk"
+	// SettingsFile holds the node's listen addresses and block time,
+	// relative to the home folder.
+	SettingsFile = "registryd.json"
+
+	DefaultChainID   = "medid-local"
+	DefaultP2PAddr   = "127.0.0.1:26656"
+	DefaultHTTPAddr  = "127.0.0.1:8080"
+	DefaultBlockTime = 100 * time.Millisecond
+)
+
+// ErrAlreadyInitialised is returned by [Init] when the home folder already
+// holds a genesis file; the node can be started from it as it is.
+var ErrAlreadyInitialised = errors.New("node home is already initialised")
+
+// ErrNotInitialised is returned by [New] when the home folder has no
+// genesis file; run [Init] (or [Testnet]) first.
+var ErrNotInitialised = errors.New("node home is not initialised: run Init first")
+
+// Settings are the per-home node settings written at initialisation and
+// read at every start; a non-zero field in [Config] overrides them.
+type Settings struct {
+	Moniker string `json:"moniker"`
+	// P2PAddr is the host:port the peer-to-peer layer listens on.
+	P2PAddr string `json:"p2pAddr"`
+	// RPCAddr is the host:port of CometBFT's own JSON-RPC; "" disables it.
+	RPCAddr string `json:"rpcAddr,omitempty"`
+	// HTTPAddr is the suggested address of the registry HTTP API.
+	HTTPAddr string `json:"httpAddr,omitempty"`
+	// PersistentPeers is CometBFT's "id@host:port,…" list.
+	PersistentPeers string `json:"persistentPeers,omitempty"`
+	// BlockTime is CometBFT's timeout_commit, as a Go duration string.
+	BlockTime string `json:"blockTime"`
+}
+
+// LoadSettings reads the settings of an initialised home folder.
+func LoadSettings(home string) (Settings, error) {
+	var s Settings
+	data, err := os.ReadFile(filepath.Join(home, SettingsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, fmt.Errorf("%w: %s", ErrNotInitialised, home)
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("settings %s: %w", filepath.Join(home, SettingsFile), err)
+	}
+	return s, nil
+}
+
+func writeSettings(home string, s Settings) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(home, SettingsFile), append(data, '\n'), 0o644)
+}
+
+// writeFileAtomic writes data to a temporary file, syncs it and renames it
+// over path, so a crash leaves the old or the new content, never a mix.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// InitConfig says how to initialise one home folder.
+type InitConfig struct {
+	Home    string // required
+	ChainID string // "" = DefaultChainID
+	Moniker string // "" = "medid-node"
+	// P2PAddr, RPCAddr, HTTPAddr and BlockTime go into the settings file;
+	// zero values select the defaults (RPC disabled).
+	P2PAddr   string
+	RPCAddr   string
+	HTTPAddr  string
+	BlockTime time.Duration
+}
+
+// InitResult describes a freshly initialised home folder. It holds no key
+// material, only public identifiers.
+type InitResult struct {
+	Home             string
+	ChainID          string
+	GovernanceDID    string // did:key of the governance key
+	ValidatorAddress string // hex
+	NodeID           string // CometBFT p2p node id
+}
+
+// member is one node's keys while a genesis is being assembled.
+type member struct {
+	home    string
+	pv      *privval.FilePV
+	nodeKey *p2p.NodeKey
+	govDID  string
+	moniker string
+}
+
+// genMember creates the home folder layout and the three keys of one node:
+// the validator key, the node key and the governance key.
+func genMember(home, moniker string) (*member, error) {
+	if home == "" {
+		return nil, errors.New("node home folder is empty: set InitConfig.Home")
+	}
+	if _, err := os.Stat(filepath.Join(home, "config", "genesis.json")); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyInitialised, home)
+	}
+	c := cometConfig(home)
+	for _, d := range []string{home, filepath.Join(home, "config"), filepath.Join(home, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	// LoadOrGenFilePV writes the key file with mode 0600 through an atomic
+	// temp-file rename; it reuses a key left by an interrupted earlier Init.
+	pv := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	nk, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	govPath := filepath.Join(home, GovernanceKeyFile)
+	var gov *key.PrivateKey
+	if _, err := os.Stat(govPath); err == nil {
+		gov, err = key.LoadFile(govPath)
+		if err != nil {
+			return nil, fmt.Errorf("governance key: %w", err)
+		}
+	} else {
+		gov, err = key.Generate(key.Ed25519)
+		if err != nil {
+			return nil, err
+		}
+		if err := key.WriteFile(govPath, gov); err != nil {
+			return nil, fmt.Errorf("governance key: %w", err)
+		}
+	}
+	govDID := "did:key:" + gov.Public().Multikey()
+	gov.Destroy()
+	return &member{home: home, pv: pv, nodeKey: nk, govDID: govDID, moniker: moniker}, nil
+}
+
+// AppState is the registry's genesis app_state.
+type AppState struct {
+	// Governance lists the did:key identifiers allowed to accredit issuers.
+	Governance []string `json:"governance"`
+}
+
+func writeGenesis(chainID string, ms []*member) (*types.GenesisDoc, error) {
+	st := AppState{}
+	gen := &types.GenesisDoc{
+		GenesisTime:     cmttime.Now(),
+		ChainID:         chainID,
+		InitialHeight:   1,
+		ConsensusParams: types.DefaultConsensusParams(),
+	}
+	for _, m := range ms {
+		pub, err := m.pv.GetPubKey()
+		if err != nil {
+			return nil, err
+		}
+		gen.Validators = append(gen.Validators, types.GenesisValidator{
+			Address: pub.Address(), PubKey: pub, Power: 10, Name: m.moniker,
+		})
+		st.Governance = append(st.Governance, m.govDID)
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	gen.AppState = raw
+	if err := gen.ValidateAndComplete(); err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := gen.SaveAs(cometConfig(m.home).GenesisFile()); err != nil {
+			return nil, err
+		}
+	}
+	return gen, nil
+}
+
+func (m *member) result(chainID string) InitResult {
+	return InitResult{
+		Home:             m.home,
+		ChainID:          chainID,
+		GovernanceDID:    m.govDID,
+		ValidatorAddress: m.pv.GetAddress().String(),
+		NodeID:           string(m.nodeKey.ID()),
+	}
+}
+
+// Init initialises a single-validator home folder: validator key, node
+// key, governance key (home/governance.jwk, 0600), a genesis naming this
+// validator and the governance did:key, config.toml and the settings file.
+// It returns ErrAlreadyInitialised (wrapped) if home already has a genesis.
+func Init(c InitConfig) (InitResult, error) {
+	if c.ChainID == "" {
+		c.ChainID = DefaultChainID
+	}
+	if c.Moniker == "" {
+		c.Moniker = "medid-node"
+	}
+	m, err := genMember(c.Home, c.Moniker)
+	if err != nil {
+		return InitResult{}, err
+	}
+	s := Settings{
+		Moniker:   c.Moniker,
+		P2PAddr:   orDefault(c.P2PAddr, DefaultP2PAddr),
+		RPCAddr:   c.RPCAddr,
+		HTTPAddr:  orDefault(c.HTTPAddr, DefaultHTTPAddr),
+		BlockTime: durOrDefault(c.BlockTime, DefaultBlockTime).String(),
+	}
+	if err := finishHome(c.Home, s); err != nil {
+		return InitResult{}, err
+	}
+	// The genesis goes last: its presence marks the home as initialised.
+	if _, err := writeGenesis(c.ChainID, []*member{m}); err != nil {
+		return InitResult{}, err
+	}
+	return m.result(c.ChainID), nil
+}
+
+func finishHome(home string, s Settings) error {
+	if err := writeSettings(home, s); err != nil {
+		return err
+	}
+	c, err := buildCometConfig(home, s)
+	if err != nil {
+		return err
+	}
+	cfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), c)
+	return nil
+}
+
+// TestnetConfig describes a validator network written by [Testnet].
+type TestnetConfig struct {
+	Validators int    // number of validators, >= 1
+	OutDir     string // homes are OutDir/node0 … OutDir/node{N-1}
+	// BasePort: node i listens for peers on BasePort+10*i and serves HTTP
+	// on BasePort+10*i+1 (suggested in its settings). 0 = 26600.
+	BasePort  int
+	ChainID   string        // "" = "medid-testnet"
+	BlockTime time.Duration // 0 = DefaultBlockTime
+}
+
+// Testnet writes N validator homes sharing one genesis (equal power, every
+// validator's governance did:key listed) with persistent peers on loopback,
+// so each can be started as its own process.
+func Testnet(c TestnetConfig) ([]InitResult, error) {
+	if c.Validators < 1 {
+		return nil, fmt.Errorf("testnet needs at least 1 validator, got %d", c.Validators)
+	}
+	if c.OutDir == "" {
+		return nil, errors.New("testnet output folder is empty: set TestnetConfig.OutDir")
+	}
+	if c.BasePort == 0 {
+		c.BasePort = 26600
+	}
+	if c.BasePort < 1024 || c.BasePort+10*c.Validators > 65535 {
+		return nil, fmt.Errorf("testnet base port %d out of range 1024..%d", c.BasePort, 65535-10*c.Validators)
+	}
+	if c.ChainID == "" {
+		c.ChainID = "medid-testnet"
+	}
+	ms := make([]*member, c.Validators)
+	for i := range ms {
+		m, err := genMember(filepath.Join(c.OutDir, fmt.Sprintf("node%d", i)), fmt.Sprintf("node%d", i))
+		if err != nil {
+			return nil, err
+		}
+		ms[i] = m
+	}
+	p2pAddr := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BasePort+10*i)) }
+	res := make([]InitResult, len(ms))
+	for i, m := range ms {
+		var peers []string
+		for j, o := range ms {
+			if j != i {
+				peers = append(peers, string(o.nodeKey.ID())+"@"+p2pAddr(j))
+			}
+		}
+		s := Settings{
+			Moniker:         m.moniker,
+			P2PAddr:         p2pAddr(i),
+			HTTPAddr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BasePort+10*i+1)),
+			PersistentPeers: strings.Join(peers, ","),
+			BlockTime:       durOrDefault(c.BlockTime, DefaultBlockTime).String(),
+		}
+		if err := finishHome(m.home, s); err != nil {
+			return nil, err
+		}
+		res[i] = m.result(c.ChainID)
+	}
+	if _, err := writeGenesis(c.ChainID, ms); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// FreeAddr returns a loopback host:port that was free a moment ago, for
+// tests: CometBFT cannot listen on port 0 and report the port it got, so
+// callers pick a port by binding and closing. Another process may take the
+// port in between; tests retry on a bind error.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func durOrDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,309 @@
+// Package node runs the registry's CometBFT node in-process: it initialises
+// a home folder (keys, genesis, config), starts a validator that executes an
+// ABCI application through a local (in-memory) connection, submits
+// transactions through the local mempool and waits for their commit, and
+// serves state queries and the signed headers that prove them.
+//
+// # Home folder
+//
+//	home/config/{config.toml,genesis.json,node_key.json,priv_validator_key.json}
+//	home/data/...            CometBFT block store, state and WAL; the app's data
+//	home/governance.jwk      governance key (private JWK, 0600)
+//	home/registryd.json      listen addresses and block time ([Settings])
+//
+// A node restarts from the same home with nothing lost: CometBFT replays any
+// block the application had not persisted before a crash.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cfg "github.com/cometbft/cometbft/config"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/cometbft/cometbft/types"
+)
+
+// Config configures [New]. Zero fields take the value from the home
+// folder's settings file, then the package default.
+type Config struct {
+	// Home is the initialised home folder (see [Init]). Required.
+	Home string
+	// App is the ABCI application the node executes. Required. The node
+	// does not close it; the caller does after [Node.Run] returns.
+	App abci.Application
+	// P2PAddr, RPCAddr: host:port to listen on. RPCAddr "" keeps CometBFT's
+	// JSON-RPC off unless the settings file enables it.
+	P2PAddr string
+	RPCAddr string
+	// BlockTime is the pause after a commit before the next block
+	// (CometBFT timeout_commit); it bounds commit latency from below.
+	BlockTime time.Duration
+	// Logger receives the node's logs; CometBFT's Info logs arrive at
+	// slog Debug, its Error logs at Warn. nil = slog.Default().
+	Logger *slog.Logger
+	// MempoolSize is the number of transactions the mempool holds before it
+	// refuses more (0 = 50,000).
+	MempoolSize int
+	// SubmitRetry bounds how long [Node.Submit] retries a full mempool
+	// before it returns ErrMempoolFull (0 = 2 s).
+	SubmitRetry time.Duration
+}
+
+// Node is a running (or runnable) CometBFT node. Its methods are safe for
+// concurrent use once [Node.Start] has returned.
+type Node struct {
+	cmt         *nm.Node
+	rpc         *local.Local
+	log         *slog.Logger
+	home        string
+	submitRetry time.Duration
+	waiters     *waiters
+
+	stopOnce sync.Once
+}
+
+// cometConfig is CometBFT's default configuration rooted at home.
+func cometConfig(home string) *cfg.Config {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	return c
+}
+
+// buildCometConfig applies the registry's choices to CometBFT's defaults.
+func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
+	c := cometConfig(home)
+	if s.Moniker != "" {
+		c.Moniker = s.Moniker
+	}
+	bt, err := time.ParseDuration(orDefault(s.BlockTime, DefaultBlockTime.String()))
+	if err != nil || bt <= 0 {
+		return nil, fmt.Errorf("block time %q in %s: want a positive Go duration such as 100ms", s.BlockTime, SettingsFile)
+	}
+	if _, _, err := net.SplitHostPort(s.P2PAddr); err != nil {
+		return nil, fmt.Errorf("p2p address %q: want host:port: %w", s.P2PAddr, err)
+	}
+	c.P2P.ListenAddress = "tcp://" + s.P2PAddr
+	c.P2P.PersistentPeers = s.PersistentPeers
+	// Validators of a test network share one host; real deployments name
+	// their peers explicitly in persistent_peers.
+	c.P2P.AddrBookStrict = false
+	c.P2P.AllowDuplicateIP = true
+	c.P2P.PexReactor = s.PersistentPeers != ""
+	c.RPC.ListenAddress = ""
+	if s.RPCAddr != "" {
+		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {
+			return nil, fmt.Errorf("rpc address %q: want host:port: %w", s.RPCAddr, err)
+		}
+		c.RPC.ListenAddress = "tcp://" + s.RPCAddr
+	}
+	// Commit latency: blocks are made only when there are transactions (plus
+	// the proof block CometBFT adds after an app hash change), and the
+	// pause after a commit is the configured block time.
+	c.Consensus.TimeoutCommit = bt
+	c.Consensus.CreateEmptyBlocks = false
+	c.Consensus.TimeoutPropose = time.Second
+	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	// Throughput: a larger mempool and cache; transactions are found through
+	// the event bus, not the tx indexer.
+	c.Mempool.Size = 50_000
+	c.Mempool.CacheSize = 100_000
+	c.TxIndex.Indexer = "null"
+	c.Instrumentation.Prometheus = false
+	return c, c.ValidateBasic()
+}
+
+// New loads the node from an initialised home folder; it does not start it.
+// It returns ErrNotInitialised (wrapped) for a home without genesis.
+func New(c Config) (*Node, error) {
+	if c.Home == "" {
+		return nil, errors.New("node home folder is empty: set Config.Home")
+	}
+	if c.App == nil {
+		return nil, errors.New("node has no application: set Config.App")
+	}
+	s, err := LoadSettings(c.Home)
+	if err != nil {
+		return nil, err
+	}
+	if c.P2PAddr != "" {
+		s.P2PAddr = c.P2PAddr
+	}
+	if c.RPCAddr != "" {
+		s.RPCAddr = c.RPCAddr
+	}
+	if c.BlockTime > 0 {
+		s.BlockTime = c.BlockTime.String()
+	}
+	cc, err := buildCometConfig(c.Home, s)
+	if err != nil {
+		return nil, err
+	}
+	if c.MempoolSize > 0 {
+		cc.Mempool.Size = c.MempoolSize
+		cc.Mempool.CacheSize = 2 * c.MempoolSize
+	}
+	if _, err := os.Stat(cc.GenesisFile()); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotInitialised, c.Home)
+	}
+	logger := c.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Join(c.Home, "data"), 0o700); err != nil {
+		return nil, err
+	}
+	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	cn, err := nm.NewNode(cc, pv, nk,
+		proxy.NewLocalClientCreator(c.App),
+		nm.DefaultGenesisDocProviderFunc(cc),
+		cfg.DefaultDBProvider,
+		nm.DefaultMetricsProvider(cc.Instrumentation),
+		newCometLogger(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("starting cometbft node in %s: %w", c.Home, err)
+	}
+	retry := c.SubmitRetry
+	if retry <= 0 {
+		retry = 2 * time.Second
+	}
+	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: newWaiters()}, nil
+}
+
+// Start starts consensus, networking and the commit watcher. Call
+// [Node.Stop] (or cancel the context given to [Node.Run]) to shut down.
+func (n *Node) Start() error {
+	if err := n.cmt.Start(); err != nil {
+		return fmt.Errorf("starting node: %w", err)
+	}
+	n.rpc = local.New(n.cmt)
+	// An unbuffered subscription: the event bus waits for the watcher, so
+	// no committed block is missed; the watcher only does map lookups and
+	// non-blocking sends, so consensus is not held up.
+	sub, err := n.cmt.EventBus().SubscribeUnbuffered(context.Background(), "registry-node-submitter", types.EventQueryNewBlock)
+	if err != nil {
+		_ = n.cmt.Stop()
+		return fmt.Errorf("subscribing to new blocks: %w", err)
+	}
+	go n.watch(sub)
+	n.log.Info("registry node started",
+		"home", n.home, "chain_id", n.cmt.GenesisDoc().ChainID,
+		"p2p", n.cmt.Config().P2P.ListenAddress, "height", n.Height())
+	return nil
+}
+
+// Stop stops the node and waits for it; safe to call more than once.
+func (n *Node) Stop() error {
+	var err error
+	n.stopOnce.Do(func() {
+		if n.cmt.IsRunning() {
+			err = n.cmt.Stop()
+			n.cmt.Wait()
+		}
+		n.waiters.closeAll(ErrStopped)
+	})
+	return err
+}
+
+// Run starts the node, blocks until ctx is cancelled, then stops it.
+func (n *Node) Run(ctx context.Context) error {
+	if err := n.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return n.Stop()
+}
+
+// ChainID is the chain id from the genesis.
+func (n *Node) ChainID() string { return n.cmt.GenesisDoc().ChainID }
+
+// Genesis is the genesis document the node runs.
+func (n *Node) Genesis() *types.GenesisDoc { return n.cmt.GenesisDoc() }
+
+// Height is the height of the latest committed block (0 before the first).
+func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
+
+// CatchingUp reports whether the node is still syncing blocks from peers.
+func (n *Node) CatchingUp() bool { return n.cmt.ConsensusReactor().WaitSync() }
+
+// Status is a short summary of the node for health checks.
+type Status struct {
+	ChainID    string `json:"chainId"`
+	Height     int64  `json:"height"`
+	AppHash    string `json:"appHash"` // app hash after the latest block, hex
+	CatchingUp bool   `json:"catchingUp"`
+	Peers      int    `json:"peers"`
+	Validator  string `json:"validator"` // this node's validator address, hex
+}
+
+// Status reports the node's height, app hash and sync state.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	info, err := n.cmt.ProxyApp().Query().Info(ctx, proxy.RequestInfo)
+	if err != nil {
+		return Status{}, fmt.Errorf("app info: %w", err)
+	}
+	return Status{
+		ChainID:    n.ChainID(),
+		Height:     info.LastBlockHeight,
+		AppHash:    fmt.Sprintf("%X", info.LastBlockAppHash),
+		CatchingUp: n.CatchingUp(),
+		Peers:      n.cmt.Switch().Peers().Size(),
+		Validator:  n.cmt.PrivValidator().(*privval.FilePV).GetAddress().String(),
+	}, nil
+}
+
+// Query runs an ABCI query against the application's state at height
+// (0 = latest), with a Merkle proof when prove is set.
+func (n *Node) Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
+	return n.cmt.ProxyApp().Query().Query(ctx, &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
+}
+
+// SignedHeader returns the header and commit of the block at height with the
+// validator set that signed it: what a light client needs to trust the app
+// hash in that header (the state after block height-1).
+func (n *Node) SignedHeader(ctx context.Context, height int64) (*types.SignedHeader, *types.ValidatorSet, error) {
+	h := height
+	rc, err := n.rpc.Commit(ctx, &h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("commit at height %d: %w", height, err)
+	}
+	vals, err := n.validators(ctx, height)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &rc.SignedHeader, vals, nil
+}
+
+func (n *Node) validators(ctx context.Context, height int64) (*types.ValidatorSet, error) {
+	var all []*types.Validator
+	perPage := 100
+	for page := 1; ; page++ {
+		h, p := height, page
+		rv, err := n.rpc.Validators(ctx, &h, &p, &perPage)
+		if err != nil {
+			return nil, fmt.Errorf("validators at height %d: %w", height, err)
+		}
+		all = append(all, rv.Validators...)
+		if len(all) >= rv.Total || len(rv.Validators) == 0 {
+			break
+		}
+	}
+	return types.NewValidatorSet(all), nil
+}

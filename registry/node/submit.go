@@ -1,0 +1,224 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	mempl "github.com/cometbft/cometbft/mempool"
+	"github.com/cometbft/cometbft/types"
+)
+
+// Errors of [Node.Submit].
+var (
+	// ErrMempoolFull: the mempool stayed full for Config.SubmitRetry;
+	// retry later (HTTP 503 with Retry-After).
+	ErrMempoolFull = errors.New("mempool is full: retry later")
+	// ErrTxTooLarge: the transaction exceeds the mempool's max_tx_bytes.
+	ErrTxTooLarge = errors.New("transaction too large")
+	// ErrDuplicate: the same transaction bytes were seen recently (in the
+	// mempool or its cache); a resubmission is not executed twice.
+	ErrDuplicate = errors.New("transaction already submitted")
+	// ErrRejected: the application refused the transaction; the
+	// [*RejectedError] carries its code and log.
+	ErrRejected = errors.New("transaction rejected")
+	// ErrStopped: the node stopped before the transaction was committed.
+	ErrStopped = errors.New("node stopped")
+)
+
+// TxResult is the outcome of a committed transaction.
+type TxResult struct {
+	Height    int64    `json:"height"`
+	Hash      string   `json:"hash"` // SHA-256 of the tx bytes, upper-case hex (as CometBFT)
+	Code      uint32   `json:"code"` // 0 = success
+	Codespace string   `json:"codespace,omitempty"`
+	Log       string   `json:"log"`
+	Data      []byte   `json:"data,omitempty"`
+	Events    []string `json:"-"`
+}
+
+// RejectedError is a transaction the application refused, in CheckTx
+// (Height 0, nothing was written) or in FinalizeBlock (the tx is in block
+// Height but changed nothing). It wraps ErrRejected.
+type RejectedError struct {
+	Stage     string // "check" or "deliver"
+	Height    int64
+	Hash      string
+	Code      uint32
+	Codespace string
+	Log       string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("transaction rejected at %s with code %d: %s", e.Stage, e.Code, e.Log)
+}
+
+func (e *RejectedError) Unwrap() error { return ErrRejected }
+
+// waiters maps tx hashes to the submitters waiting for their commit.
+type waiters struct {
+	mu     sync.Mutex // guards m and closed
+	m      map[types.TxKey][]chan commitEvent
+	closed error
+}
+
+type commitEvent struct {
+	height int64
+	res    *abci.ExecTxResult
+	err    error
+}
+
+func newWaiters() *waiters { return &waiters{m: make(map[types.TxKey][]chan commitEvent)} }
+
+func (w *waiters) add(k types.TxKey) (chan commitEvent, error) {
+	ch := make(chan commitEvent, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed != nil {
+		return nil, w.closed
+	}
+	w.m[k] = append(w.m[k], ch)
+	return ch, nil
+}
+
+func (w *waiters) remove(k types.TxKey, ch chan commitEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	list := w.m[k]
+	for i, c := range list {
+		if c == ch {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(w.m, k)
+	} else {
+		w.m[k] = list
+	}
+}
+
+func (w *waiters) deliver(k types.TxKey, ev commitEvent) {
+	w.mu.Lock()
+	list := w.m[k]
+	delete(w.m, k)
+	w.mu.Unlock()
+	for _, ch := range list {
+		ch <- ev // buffered 1, one delivery per waiter
+	}
+}
+
+func (w *waiters) closeAll(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = err
+	for k, list := range w.m {
+		for _, ch := range list {
+			ch <- commitEvent{err: err}
+		}
+		delete(w.m, k)
+	}
+}
+
+// watch delivers each committed block's tx results to the waiters.
+func (n *Node) watch(sub types.Subscription) {
+	for {
+		select {
+		case msg := <-sub.Out():
+			ev, ok := msg.Data().(types.EventDataNewBlock)
+			if !ok || ev.Block == nil {
+				continue
+			}
+			for i, tx := range ev.Block.Txs {
+				if i >= len(ev.ResultFinalizeBlock.TxResults) {
+					break
+				}
+				n.waiters.deliver(tx.Key(), commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
+			}
+		case <-sub.Canceled():
+			if err := sub.Err(); err != nil && !errors.Is(err, context.Canceled) && n.cmt.IsRunning() {
+				n.log.Error("commit watcher stopped", "err", err)
+			}
+			n.waiters.closeAll(ErrStopped)
+			return
+		}
+	}
+}
+
+// Submit puts tx into the local mempool (CheckTx), waits until it is
+// committed in a block and returns its result. Errors: ErrMempoolFull when
+// the mempool stayed full, ErrTxTooLarge, ErrDuplicate, a *RejectedError
+// (wrapping ErrRejected) when CheckTx or FinalizeBlock refused it (the
+// TxResult is returned too when it was committed), ErrStopped, or ctx's
+// error (the tx may still commit later).
+func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
+	t := types.Tx(tx)
+	k := t.Key()
+	hash := fmt.Sprintf("%X", t.Hash())
+	ch, err := n.waiters.add(k)
+	if err != nil {
+		return nil, err
+	}
+	defer n.waiters.remove(k, ch)
+
+	check, err := n.checkTx(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if check.Code != abci.CodeTypeOK {
+		return nil, &RejectedError{Stage: "check", Hash: hash, Code: check.Code, Codespace: check.Codespace, Log: check.Log}
+	}
+	select {
+	case ev := <-ch:
+		if ev.err != nil {
+			return nil, ev.err
+		}
+		r := &TxResult{Height: ev.height, Hash: hash, Code: ev.res.Code, Codespace: ev.res.Codespace, Log: ev.res.Log, Data: ev.res.Data}
+		if r.Code != abci.CodeTypeOK {
+			return r, &RejectedError{Stage: "deliver", Height: r.Height, Hash: hash, Code: r.Code, Codespace: r.Codespace, Log: r.Log}
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for commit of tx %s: %w", hash, ctx.Err())
+	}
+}
+
+// checkTx runs CheckTx through the mempool, retrying while it is full.
+func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx, error) {
+	deadline := time.Now().Add(n.submitRetry)
+	backoff := 5 * time.Millisecond
+	for {
+		resCh := make(chan *abci.ResponseCheckTx, 1)
+		err := n.cmt.Mempool().CheckTx(tx, func(r *abci.ResponseCheckTx) { resCh <- r }, mempl.TxInfo{})
+		var full mempl.ErrMempoolIsFull
+		var tooLarge mempl.ErrTxTooLarge
+		switch {
+		case err == nil:
+			select {
+			case r := <-resCh:
+				return r, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case errors.As(err, &full) || errors.Is(err, mempl.ErrRecheckFull):
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%w: %v", ErrMempoolFull, err)
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			backoff = min(2*backoff, 100*time.Millisecond)
+		case errors.As(err, &tooLarge):
+			return nil, fmt.Errorf("%w: %v", ErrTxTooLarge, err)
+		case errors.Is(err, mempl.ErrTxInCache):
+			return nil, fmt.Errorf("%w: %v", ErrDuplicate, err)
+		default:
+			return nil, fmt.Errorf("mempool: %w", err)
+		}
+	}
+}
