@@ -1,0 +1,282 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+)
+
+// Version is reported by Info as the application's software version.
+const Version = "0.1.0"
+
+// AppVersion is the protocol version reported by Info (ResponseInfo.AppVersion).
+// Bump it when the state transition rules change.
+const AppVersion uint64 = 1
+
+// Config configures an [App].
+type Config struct {
+	// Dir is the folder holding the state database (created if missing).
+	// Required.
+	Dir string
+	// Logger receives one line per rejected transaction and per commit.
+	// nil discards logs.
+	Logger *slog.Logger
+	// NodeCacheSize is the IAVL node cache size in nodes; 0 means 100,000.
+	NodeCacheSize int
+	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
+	// 65,536.
+	VerdictCacheSize int
+	// Workers is how many goroutines verify a block's signatures in
+	// parallel; 0 means runtime.NumCPU().
+	Workers int
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	out := *c
+	if out.Dir == "" {
+		return out, errors.New("app.Config.Dir is required: the folder for the state database")
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.NodeCacheSize <= 0 {
+		out.NodeCacheSize = 100_000
+	}
+	if out.VerdictCacheSize <= 0 {
+		out.VerdictCacheSize = 1 << 16
+	}
+	if out.Workers <= 0 {
+		out.Workers = runtime.NumCPU()
+	}
+	return out, nil
+}
+
+// App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
+// only writer of its state; its read methods ([App.ResolveDID],
+// [App.Accreditations], [App.AccreditedAt], [App.StatusList],
+// [App.Governance], [App.Query]) read the latest committed version and are
+// safe to call concurrently with each other and with the ABCI methods.
+type App struct {
+	cfg Config
+	log *slog.Logger
+	db  *iavldb.GoLevelDB
+
+	// wmu serialises the consensus connection (InitChain, FinalizeBlock,
+	// Commit) and guards tree (the working state) and pending.
+	wmu     sync.Mutex
+	tree    *iavl.MutableTree
+	pending *pendingBlock
+
+	// mu guards the committed view below. Readers take the read lock only
+	// to copy the pointer: an iavl.ImmutableTree of a saved version is
+	// safe for concurrent reads.
+	mu         sync.RWMutex
+	committed  *iavl.ImmutableTree
+	lastHeight int64
+	lastHash   []byte
+	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
+
+	verdicts *verdictCache
+}
+
+// pendingBlock is the block FinalizeBlock applied and Commit will save.
+type pendingBlock struct {
+	height int64
+	time   time.Time
+}
+
+var _ abci.Application = (*App)(nil)
+
+// New opens (or creates) the state database in cfg.Dir and loads the latest
+// saved version. After a crash, the state is the last committed block; Info
+// reports it so CometBFT replays the blocks that followed.
+func New(cfg Config) (*App, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	db, err := iavldb.NewGoLevelDB("state", filepath.Clean(c.Dir))
+	if err != nil {
+		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
+	}
+	// Fast storage is skipped: it keeps a second, latest-only index that a
+	// concurrent reader of an older version could observe mid-commit.
+	tree := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	version, err := tree.Load()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
+	}
+	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, verdicts: newVerdictCache(c.VerdictCacheSize)}
+	if err := a.publish(version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// publish makes saved version the committed view.
+func (a *App) publish(version int64) error {
+	view, err := a.tree.GetImmutable(version)
+	if err != nil {
+		return fmt.Errorf("open state version %d: %w", version, err)
+	}
+	var hash []byte
+	if version > 0 {
+		hash = view.Hash()
+	}
+	a.mu.Lock()
+	a.committed, a.lastHeight, a.lastHash = view, version, hash
+	a.mu.Unlock()
+	return nil
+}
+
+// view returns the latest committed state and its height.
+func (a *App) view() (*iavl.ImmutableTree, int64) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.committed, a.lastHeight
+}
+
+// LastCommit returns the height and app hash of the last committed block
+// (0 and nil before the first).
+func (a *App) LastCommit() (height int64, appHash []byte) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.lastHeight, append([]byte(nil), a.lastHash...)
+}
+
+// Close closes the state database. Uncommitted work is discarded (CometBFT
+// replays it on restart). The App must not be used afterwards.
+func (a *App) Close() error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	return a.db.Close()
+}
+
+// Info reports the last committed height and app hash, so CometBFT's
+// handshake replays exactly the blocks the app has not saved.
+func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	h, hash := a.LastCommit()
+	return &abci.ResponseInfo{
+		Data:             "medid-registry",
+		Version:          Version,
+		AppVersion:       AppVersion,
+		LastBlockHeight:  h,
+		LastBlockAppHash: hash,
+	}, nil
+}
+
+// InitChain writes the genesis governance DIDs (app_state, see [Genesis])
+// into the working state and returns its hash as the genesis app hash.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if h, _ := a.LastCommit(); h != 0 {
+		return nil, fmt.Errorf("InitChain on a state already at height %d: remove the state folder to start a new chain", h)
+	}
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	if req.InitialHeight > 1 {
+		a.tree.SetInitialVersion(uint64(req.InitialHeight))
+	}
+	for _, d := range g.Governance {
+		v, err := marshal(GovernanceRecord{DID: d})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := a.tree.Set(GovernanceKey(d), v); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+	}
+	a.log.Info("genesis", "governance", len(g.Governance))
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+}
+
+// PrepareProposal proposes the mempool's transactions in order, up to
+// MaxTxBytes.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	var txs [][]byte
+	var total int64
+	for _, t := range req.Txs {
+		total += int64(len(t))
+		if req.MaxTxBytes > 0 && total > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, t)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts every proposal: invalid transactions in a block
+// are rejected one by one in FinalizeBlock with a code and no state change.
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// ExtendVote adds no vote extension.
+func (a *App) ExtendVote(context.Context, *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	return &abci.ResponseExtendVote{}, nil
+}
+
+// VerifyVoteExtension accepts (empty) vote extensions.
+func (a *App) VerifyVoteExtension(context.Context, *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
+	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
+}
+
+// Commit saves the working state as the version of the finalized block and
+// makes it the committed view readers see.
+func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.pending == nil {
+		return nil, errors.New("Commit without FinalizeBlock")
+	}
+	hash, version, err := a.tree.SaveVersion()
+	if err != nil {
+		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)
+	}
+	if version != a.pending.height {
+		return nil, fmt.Errorf("saved state version %d for block %d: the state folder belongs to another chain", version, a.pending.height)
+	}
+	if err := a.publish(version); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.lastTime = a.pending.time
+	a.mu.Unlock()
+	a.pending = nil
+	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
+	return &abci.ResponseCommit{}, nil
+}
+
+// ListSnapshots: state sync snapshots are not offered.
+func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
+	return &abci.ResponseListSnapshots{}, nil
+}
+
+// OfferSnapshot rejects every snapshot: state sync is not supported.
+func (a *App) OfferSnapshot(context.Context, *abci.RequestOfferSnapshot) (*abci.ResponseOfferSnapshot, error) {
+	return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT}, nil
+}
+
+// LoadSnapshotChunk returns nothing: no snapshots exist.
+func (a *App) LoadSnapshotChunk(context.Context, *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error) {
+	return &abci.ResponseLoadSnapshotChunk{}, nil
+}
+
+// ApplySnapshotChunk aborts: state sync is not supported.
+func (a *App) ApplySnapshotChunk(context.Context, *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
+	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
+}

@@ -1,0 +1,438 @@
+// Package tx defines the registry's signed transactions: JSON payloads
+// secured as a compact JWS with protected header
+// {"alg": "EdDSA"|"ES256", "typ": "medid-tx+jwt", "kid": "<DID URL>"}.
+//
+// The signing key must belong to the acting DID named in the payload ("did");
+// the kid is a DID URL of that DID. Which relationship the key must be listed
+// under, and whether the acting DID may perform the transaction at all, is
+// decided by the state machine (package registry/app) against ledger state;
+// this package only decodes strictly, checks the shape of each transaction
+// type, and verifies a signature against a given public key.
+//
+// # Transaction types
+//
+//   - [DIDCreate] ("did.create"): document (the full DID document, whose id is
+//     the acting DID). The DID must be did:medid:<id> with id derived from the
+//     document (see [DeriveDID]); signed by a key in the document's
+//     authentication.
+//   - [DIDUpdate] ("did.update"): document (the full new document) and
+//     prevVersionId (the current versionId); signed by a key in the CURRENT
+//     document's authentication. Key rotation is an update that replaces the
+//     verification methods.
+//   - [DIDDeactivate] ("did.deactivate"): prevVersionId; final.
+//   - [IssuerAccredit] ("issuer.accredit"): issuer, credentialTypes,
+//     validFrom, optional validUntil (RFC 3339), accreditationId; signed by a
+//     governance did:key listed in genesis.
+//   - [IssuerRevoke] ("issuer.revoke"): issuer, accreditationId, optional
+//     revokedAt (RFC 3339; default: the block time); governance-signed.
+//   - [StatusListPublish] ("statuslist.publish"): listId, version (1, 2, …
+//     strictly increasing) and credential: the status list credential as a
+//     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
+//     key.
+//
+// Every transaction carries a nonce, so two otherwise identical intents are
+// distinct transactions; the ledger rejects a replay of the same payload
+// (see [Tx.ReplayID]).
+package tx
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+)
+
+// MaxSize is the largest encoded transaction the registry accepts (64 KiB).
+const MaxSize = 64 << 10
+
+// MediaType is the JWS typ header of every registry transaction.
+const MediaType = "medid-tx+jwt"
+
+// Limits on payload fields, checked by [Decode].
+const (
+	MaxNonceLen  = 128
+	MaxDIDLen    = 512
+	MaxIDLen     = 128 // listId, accreditationId
+	MaxCredTypes = 64
+)
+
+// Type names a transaction type.
+type Type string
+
+// The transaction types.
+const (
+	DIDCreate         Type = "did.create"
+	DIDUpdate         Type = "did.update"
+	DIDDeactivate     Type = "did.deactivate"
+	IssuerAccredit    Type = "issuer.accredit"
+	IssuerRevoke      Type = "issuer.revoke"
+	StatusListPublish Type = "statuslist.publish"
+)
+
+// Errors returned by this package. Callers branch on them with errors.Is.
+var (
+	// ErrMalformed reports bytes that are not a well-formed transaction:
+	// bad JWS framing or base64, bad JSON, unknown or missing fields, a field
+	// that does not belong to the type, an unknown type.
+	ErrMalformed = errors.New("malformed transaction")
+	// ErrTooLarge reports a transaction larger than [MaxSize].
+	ErrTooLarge = errors.New("transaction too large")
+	// ErrUnsupportedAlg reports a JWS alg other than EdDSA or ES256, or an
+	// alg that does not match the verifying key's type.
+	ErrUnsupportedAlg = errors.New("unsupported signature algorithm")
+	// ErrBadSignature reports a signature that does not verify.
+	ErrBadSignature = errors.New("bad transaction signature")
+	// ErrWrongDID reports a did:medid identifier that is not the one derived
+	// from its document (see [DeriveDID]).
+	ErrWrongDID = errors.New("did:medid identifier does not match its document")
+)
+
+// Header is the JWS protected header of a transaction. Decode rejects any
+// other header member.
+type Header struct {
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+	Kid string `json:"kid"`
+}
+
+// Payload is the signed JSON body of a transaction. Which optional fields are
+// required or forbidden depends on Type (see the package documentation);
+// [Decode] and [Payload.Validate] enforce it.
+type Payload struct {
+	Type  Type   `json:"type"`
+	DID   string `json:"did"`
+	Nonce string `json:"nonce"`
+
+	// did.create, did.update: the full DID document JSON.
+	Document json.RawMessage `json:"document,omitempty"`
+	// did.update, did.deactivate: the versionId the change applies to.
+	PrevVersionID string `json:"prevVersionId,omitempty"`
+
+	// issuer.accredit, issuer.revoke.
+	Issuer          string   `json:"issuer,omitempty"`
+	CredentialTypes []string `json:"credentialTypes,omitempty"`
+	ValidFrom       string   `json:"validFrom,omitempty"`
+	ValidUntil      string   `json:"validUntil,omitempty"`
+	AccreditationID string   `json:"accreditationId,omitempty"`
+	RevokedAt       string   `json:"revokedAt,omitempty"`
+
+	// statuslist.publish.
+	ListID     string `json:"listId,omitempty"`
+	Version    int64  `json:"version,omitempty"`
+	Credential string `json:"credential,omitempty"`
+}
+
+// Tx is a decoded transaction. Its signature has NOT been verified: call
+// [Tx.Verify] with the key the ledger state says kid refers to.
+type Tx struct {
+	Header  Header
+	Payload Payload
+	// Raw is the encoded transaction as received.
+	Raw []byte
+	// Hash is SHA-256 of Raw (CometBFT's transaction hash).
+	Hash [32]byte
+	// ReplayID is SHA-256 of the decoded payload bytes. The ledger records it
+	// to reject replays; it is computed over the payload rather than Raw so
+	// re-signing the same payload (or mauling an ECDSA signature into its
+	// other valid form) does not make a replay look new.
+	ReplayID [32]byte
+
+	signingInput []byte
+	signature    []byte
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Decode parses an encoded transaction strictly: size at most [MaxSize],
+// three base64url (unpadded, canonical) JWS segments, a header with exactly
+// alg (EdDSA or ES256), typ [MediaType] and kid, a payload with no unknown or
+// duplicate members whose fields fit its type (see [Payload.Validate]), and a
+// kid that is a DID URL of the acting DID. It does not verify the signature.
+// Errors wrap [ErrTooLarge], [ErrUnsupportedAlg] or [ErrMalformed].
+func Decode(data []byte) (*Tx, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
+	}
+	parts := bytes.Split(data, []byte{'.'})
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("%w: want a compact JWS with 3 segments, got %d", ErrMalformed, len(parts))
+	}
+	hb, err := b64.DecodeString(string(parts[0]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
+	}
+	pb, err := b64.DecodeString(string(parts[1]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
+	}
+	sig, err := b64.DecodeString(string(parts[2]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
+	}
+	if len(sig) == 0 {
+		return nil, fmt.Errorf("%w: unsigned (empty signature)", ErrMalformed)
+	}
+	var h Header
+	if err := strictUnmarshal(hb, &h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if h.Alg != "EdDSA" && h.Alg != "ES256" {
+		return nil, fmt.Errorf("%w: alg %.32q (use EdDSA or ES256)", ErrUnsupportedAlg, h.Alg)
+	}
+	if h.Typ != MediaType {
+		return nil, fmt.Errorf("%w: typ %.64q, want %q", ErrMalformed, h.Typ, MediaType)
+	}
+	var p Payload
+	if err := strictUnmarshal(pb, &p); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	kidDID, frag, ok := strings.Cut(h.Kid, "#")
+	if !ok || frag == "" || kidDID != p.DID {
+		return nil, fmt.Errorf("%w: kid %.128q must be a DID URL with a fragment of the acting DID %.128q", ErrMalformed, h.Kid, p.DID)
+	}
+	t := &Tx{
+		Header:       h,
+		Payload:      p,
+		Raw:          data,
+		Hash:         sha256.Sum256(data),
+		ReplayID:     sha256.Sum256(pb),
+		signingInput: data[:len(parts[0])+1+len(parts[1])],
+		signature:    sig,
+	}
+	return t, nil
+}
+
+// strictUnmarshal decodes one JSON object into v, rejecting unknown members,
+// duplicate members, non-integer numbers and trailing data.
+func strictUnmarshal(data []byte, v any) error {
+	if _, err := Canonical(data); err != nil {
+		return err
+	}
+	if len(data) == 0 || bytes.TrimLeft(data, " \t\r\n")[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// Validate checks that p is well formed for its Type: the common fields
+// (known type, DID and nonce present and within limits), the fields its type
+// requires, none of the fields other types use, and RFC 3339 times. It does
+// not consult ledger state. Errors wrap [ErrMalformed].
+func (p *Payload) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrMalformed, p.Type, fmt.Sprintf(format, args...))
+	}
+	if p.DID == "" || len(p.DID) > MaxDIDLen || !strings.HasPrefix(p.DID, "did:") {
+		return bad("did must be a DID of at most %d bytes", MaxDIDLen)
+	}
+	if p.Nonce == "" || len(p.Nonce) > MaxNonceLen {
+		return bad("nonce must be 1 to %d bytes", MaxNonceLen)
+	}
+	has := map[string]bool{
+		"document":        len(p.Document) > 0,
+		"prevVersionId":   p.PrevVersionID != "",
+		"issuer":          p.Issuer != "",
+		"credentialTypes": len(p.CredentialTypes) > 0,
+		"validFrom":       p.ValidFrom != "",
+		"validUntil":      p.ValidUntil != "",
+		"accreditationId": p.AccreditationID != "",
+		"revokedAt":       p.RevokedAt != "",
+		"listId":          p.ListID != "",
+		"version":         p.Version != 0,
+		"credential":      p.Credential != "",
+	}
+	var required, optional []string
+	switch p.Type {
+	case DIDCreate:
+		required = []string{"document"}
+	case DIDUpdate:
+		required = []string{"document", "prevVersionId"}
+	case DIDDeactivate:
+		required = []string{"prevVersionId"}
+	case IssuerAccredit:
+		required = []string{"issuer", "credentialTypes", "validFrom", "accreditationId"}
+		optional = []string{"validUntil"}
+	case IssuerRevoke:
+		required = []string{"issuer", "accreditationId"}
+		optional = []string{"revokedAt"}
+	case StatusListPublish:
+		required = []string{"listId", "version", "credential"}
+	default:
+		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
+	}
+	allowed := map[string]bool{}
+	for _, f := range required {
+		if !has[f] {
+			return bad("%s is required", f)
+		}
+		allowed[f] = true
+	}
+	for _, f := range optional {
+		allowed[f] = true
+	}
+	for _, f := range sortedKeys(has) {
+		if has[f] && !allowed[f] {
+			return bad("%s is not allowed", f)
+		}
+	}
+	if has["document"] && p.Document[0] != '{' {
+		return bad("document must be a JSON object")
+	}
+	if len(p.PrevVersionID) > MaxIDLen {
+		return bad("prevVersionId longer than %d bytes", MaxIDLen)
+	}
+	if has["issuer"] && (len(p.Issuer) > MaxDIDLen || !strings.HasPrefix(p.Issuer, "did:")) {
+		return bad("issuer must be a DID of at most %d bytes", MaxDIDLen)
+	}
+	if len(p.CredentialTypes) > MaxCredTypes {
+		return bad("at most %d credentialTypes", MaxCredTypes)
+	}
+	seen := map[string]bool{}
+	for _, ct := range p.CredentialTypes {
+		if ct == "" || len(ct) > MaxIDLen || seen[ct] {
+			return bad("credentialTypes must be distinct non-empty names of at most %d bytes", MaxIDLen)
+		}
+		seen[ct] = true
+	}
+	var from, until time.Time
+	for _, f := range []struct {
+		name string
+		val  string
+		dst  *time.Time
+	}{{"validFrom", p.ValidFrom, &from}, {"validUntil", p.ValidUntil, &until}, {"revokedAt", p.RevokedAt, nil}} {
+		if f.val == "" {
+			continue
+		}
+		t, err := ParseTime(f.val)
+		if err != nil {
+			return bad("%s: %v", f.name, err)
+		}
+		if f.dst != nil {
+			*f.dst = t
+		}
+	}
+	if !until.IsZero() && !until.After(from) {
+		return bad("validUntil must be after validFrom")
+	}
+	if has["accreditationId"] && !validID(p.AccreditationID) {
+		return bad("accreditationId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
+	}
+	if has["listId"] && !validID(p.ListID) {
+		return bad("listId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
+	}
+	if p.Version < 0 {
+		return bad("version must be positive")
+	}
+	return nil
+}
+
+// ParseTime parses an RFC 3339 timestamp from a transaction and returns it
+// in UTC. The ledger never reads a clock: times come from transactions or
+// from block headers.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 time: %.40q", s)
+	}
+	return t.UTC(), nil
+}
+
+func validID(s string) bool {
+	if s == "" || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// insertion sort: tiny fixed set, and no reliance on map order.
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// KeyID returns the kid header: the DID URL of the signing key.
+func (t *Tx) KeyID() string { return t.Header.Kid }
+
+// Verify checks the JWS signature against pub. It returns an error wrapping
+// [ErrUnsupportedAlg] when the header alg does not match pub's type (which
+// defeats algorithm confusion) and [ErrBadSignature] when the signature does
+// not verify. Verify is a pure function of (t, pub) and safe for concurrent
+// use.
+func (t *Tx) Verify(pub key.PublicKey) error {
+	if pub.IsZero() {
+		return fmt.Errorf("%w: no key", ErrBadSignature)
+	}
+	if string(pub.Alg().JWS()) != t.Header.Alg {
+		return fmt.Errorf("%w: header alg %s does not match the %s key %s", ErrUnsupportedAlg, t.Header.Alg, pub.Alg(), t.Header.Kid)
+	}
+	if !pub.Verify(t.signingInput, t.signature) {
+		return fmt.Errorf("%w: key %s", ErrBadSignature, t.Header.Kid)
+	}
+	return nil
+}
+
+// Sign validates p, marshals it and signs it with k as a compact JWS with
+// header {alg, typ: [MediaType], kid}. kid must be a DID URL of p.DID naming
+// a key the ledger will accept for this transaction type (for did.create, a
+// key in the new document's authentication). The result decodes with
+// [Decode].
+func Sign(p *Payload, k *key.PrivateKey, kid string) ([]byte, error) {
+	if k == nil {
+		return nil, errors.New("tx.Sign: nil key")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if d, frag, ok := strings.Cut(kid, "#"); !ok || frag == "" || d != p.DID {
+		return nil, fmt.Errorf("%w: kid %q must be a DID URL with a fragment of %q", ErrMalformed, kid, p.DID)
+	}
+	hb, err := json.Marshal(Header{Alg: string(k.Alg().JWS()), Typ: MediaType, Kid: kid})
+	if err != nil {
+		return nil, err
+	}
+	pb, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Document) > 0 {
+		// Make sure the document will pass the decoder's strict checks.
+		if _, err := Canonical(p.Document); err != nil {
+			return nil, fmt.Errorf("document: %w", err)
+		}
+	}
+	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
+	sig, err := k.Sign([]byte(input))
+	if err != nil {
+		return nil, err
+	}
+	out := []byte(input + "." + b64.EncodeToString(sig))
+	if len(out) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(out), MaxSize)
+	}
+	return out, nil
+}
