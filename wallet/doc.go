@@ -1,0 +1,39 @@
+// Package wallet is the patient wallet core: an encrypted store of the
+// patient's keys, DIDs, verifiable credentials, consent grants and sharing
+// history, with presentations, backup and recovery. It has no user
+// interface; the medid CLI ("medid wallet") and the Fyne app are thin faces
+// over [Wallet].
+//
+// # At rest
+//
+// A wallet is a folder holding one bbolt file (see [BoltStore]). Every
+// record is sealed with XChaCha20-Poly1305 under a random data-encryption
+// key (DEK), with the record's bucket and file id as associated data so
+// records cannot be swapped. File ids are HMAC-SHA256 values of the natural
+// ids (a DID, a credential id), so the file leaks neither. The DEK is
+// wrapped by a key derived from the passphrase with Argon2id ([KDFParams]);
+// changing the passphrase rewraps 32 bytes. Only two records are in the
+// clear: the header (KDF parameters and the wrapped DEK) and the lockout
+// counter. docs/design/0004-wallet-store.md explains the choices.
+//
+// # Locking
+//
+// [Open] unlocks with the passphrase; [Wallet.Lock] forgets every key and
+// decrypted record; [Wallet.Unlock] brings them back. Wrong passphrases are
+// counted in the file: after [LockoutPolicy.FreeAttempts] failures each
+// further failure locks the wallet for a doubling time ([LockedOutError]).
+// A wallet left idle for [Settings.AutoLock] locks itself.
+//
+// # Identities
+//
+// All keys derive from a 24-word BIP-39 recovery phrase shown once at
+// [Create]: HKDF-SHA256 over the BIP-39 seed with info "medid/<alg>/<index>".
+// The primary identity is the Ed25519 did:key at index 0; [Wallet.NewDID]
+// adds more, including pairwise DIDs, one per relationship, so two
+// hospitals cannot link the patient by DID. [Recover] rebuilds the
+// identities from the phrase alone.
+//
+// # Concurrency
+//
+// A [Wallet] is safe for concurrent use; one mutex serialises operations.
+package wallet
