@@ -58,7 +58,7 @@ func SpecCode(err error) string {
 		return "RANGE_ERROR"
 	case errors.Is(err, ErrMalformed):
 		return "MALFORMED_VALUE_ERROR"
-	case errors.Is(err, ErrPurposeMismatch):
+	case errors.Is(err, ErrPurposeMismatch), errors.Is(err, ErrListMismatch):
 		return "STATUS_VERIFICATION_ERROR"
 	}
 	return ""
