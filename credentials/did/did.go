@@ -248,7 +248,7 @@ func (u URL) String() string {
 
 // clip shortens untrusted input quoted in error messages.
 func clip(s string) string {
-	const max = 40
+	const max = 160
 	if len(s) <= max {
 		return s
 	}

@@ -533,14 +533,14 @@ type rawService struct {
 // ParseDocument parses and validates a DID document in JSON (DID Core 1.0
 // JSON or JSON-LD representation).
 //
-// The document is first parsed by aries-framework-go's did.ParseDocument,
-// which checks it against the DID Core JSON schema and checks that string
-// references in authentication and the other relationships resolve. Aries
-// does not read Multikey keys correctly and has no document-level
-// controller, so the members are then read by this package: keys with
-// [key.ParseMultikey] (publicKeyMultibase), [key.ParsePublicJWK]
+// The members are read by this package, because aries-framework-go does not
+// read Multikey keys correctly and has no document-level controller: keys
+// with [key.ParseMultikey] (publicKeyMultibase), [key.ParsePublicJWK]
 // (publicKeyJwk, refusing private JWKs) or as raw Ed25519 bytes
-// (publicKeyBase58), and the result is checked with [Document.Validate].
+// (publicKeyBase58); the result is checked with [Document.Validate], whose
+// errors say precisely what is wrong. The document must then also pass
+// aries' did.ParseDocument, which checks it against aries' DID Core JSON
+// schema and resolves relationship references its own way.
 //
 // Normalisation, so that parse → marshal → parse is stable: relative ids
 // ("#frag") become absolute (against an @base in the @context if present,
@@ -555,9 +555,6 @@ type rawService struct {
 func ParseDocument(data []byte) (*Document, error) {
 	if len(data) > MaxDocumentSize {
 		return nil, docErr("", "document of %d bytes exceeds the limit of %d", len(data), MaxDocumentSize)
-	}
-	if err := ariesValidate(data); err != nil {
-		return nil, err
 	}
 	var raw rawDocument
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -637,6 +634,11 @@ func ParseDocument(data []byte) (*Document, error) {
 		d.Service = append(d.Service, *s)
 	}
 	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	// Our reading is stricter than aries' in most respects; aries' schema
+	// check still runs, so that nothing it rejects gets through.
+	if err := ariesValidate(data); err != nil {
 		return nil, err
 	}
 	return d, nil
