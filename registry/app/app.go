@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -86,6 +87,9 @@ type App struct {
 	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
 
 	verdicts *verdictCache
+	// sigChecks counts signature verifications actually performed (cache
+	// misses), for tests and metrics.
+	sigChecks atomic.Int64
 }
 
 // pendingBlock is the block FinalizeBlock applied and Commit will save.
@@ -126,9 +130,15 @@ func New(cfg Config) (*App, error) {
 
 // publish makes saved version the committed view.
 func (a *App) publish(version int64) error {
-	view, err := a.tree.GetImmutable(version)
-	if err != nil {
-		return fmt.Errorf("open state version %d: %w", version, err)
+	var view *iavl.ImmutableTree
+	if version == 0 {
+		// Nothing is saved yet: an empty tree.
+		view = iavl.NewImmutableTree(a.db, 0, true, iavl.NewNopLogger())
+	} else {
+		var err error
+		if view, err = a.tree.GetImmutable(version); err != nil {
+			return fmt.Errorf("open state version %d: %w", version, err)
+		}
 	}
 	var hash []byte
 	if version > 0 {

@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/tx"
 )
@@ -59,9 +60,10 @@ type receipt struct {
 type prepared struct {
 	tx  *tx.Tx
 	err error // decode error: the transaction is rejected as is
-	// docs caches parsed documents by raw document bytes (the pre-pass
-	// parses the new document of did.create / did.update).
-	doc any
+	// doc, docErr: the transaction's own document (did.create,
+	// did.update) parsed by the pre-pass.
+	doc    *did.Document
+	docErr error
 }
 
 // CheckTx validates a transaction against the last committed state with the
@@ -175,7 +177,10 @@ func (a *App) prepass(ctx context.Context, txs [][]byte) []prepared {
 				if p.err != nil {
 					continue
 				}
-				if pub, err := a.signingKey(view, p.tx); err == nil {
+				if p.tx.Payload.Type == tx.DIDCreate || p.tx.Payload.Type == tx.DIDUpdate {
+					p.doc, p.docErr = parseOwnDocument(p.tx)
+				}
+				if pub, err := a.signingKey(view, p.tx, p); err == nil {
 					a.verify(p.tx, pub) // result cached; the verdict is re-read in deliver
 				}
 			}
@@ -199,6 +204,7 @@ func (a *App) verify(t *tx.Tx, pub key.PublicKey) error {
 		}
 		return fmt.Errorf("%w: key %s", ErrBadSignature, t.Header.Kid)
 	}
+	a.sigChecks.Add(1)
 	err := t.Verify(pub)
 	a.verdicts.put(k, err == nil)
 	return err

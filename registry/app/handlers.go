@@ -1,19 +1,421 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/tx"
 )
 
-// check validates t against state r and returns the writes that apply it.
-// It writes nothing itself.
+// check validates t against state r and returns the writes that apply it
+// (not yet including the replay record, which deliver adds). It writes
+// nothing itself, so a rejected transaction changes no state.
 func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
-	return nil, nil, fmt.Errorf("%w: %s is not implemented yet", ErrInternal, t.Payload.Type)
+	seen, err := r.Get(TxKey(t.ReplayID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: read replay record: %v", ErrInternal, err)
+	}
+	if seen != nil {
+		return nil, nil, fmt.Errorf("%w: this %s payload was committed before (sign a new one with a fresh nonce)", ErrReplay, t.Payload.Type)
+	}
+	pub, err := a.signingKey(r, t, env.pre)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.verify(t, pub); err != nil {
+		return nil, nil, err
+	}
+	switch t.Payload.Type {
+	case tx.DIDCreate:
+		return a.didCreate(r, t, env)
+	case tx.DIDUpdate, tx.DIDDeactivate:
+		return a.didChange(r, t, env)
+	case tx.IssuerAccredit:
+		return a.issuerAccredit(r, t, env)
+	case tx.IssuerRevoke:
+		return a.issuerRevoke(r, t, env)
+	case tx.StatusListPublish:
+		return a.statusListPublish(r, t, env)
+	}
+	return nil, nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, t.Payload.Type)
 }
 
-// signingKey returns the public key t must verify under according to state r.
-func (a *App) signingKey(r reader, t *tx.Tx) (key.PublicKey, error) {
-	return key.PublicKey{}, fmt.Errorf("%w: not implemented yet", ErrInternal)
+// signingKey returns the public key t must verify under according to state
+// r: a key of the acting DID's authentication (for did.create, of the new
+// document; for did.update and did.deactivate, of the current document),
+// or for issuer transactions the key of a governance did:key. pre, if not
+// nil, holds the transaction's own parsed document.
+func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, error) {
+	p := &t.Payload
+	var doc *did.Document
+	switch p.Type {
+	case tx.DIDCreate:
+		d, err := ownDocument(t, pre)
+		if err != nil {
+			return key.PublicKey{}, err
+		}
+		doc = d
+	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish:
+		d, _, err := actingDocument(r, p.DID)
+		if err != nil {
+			return key.PublicKey{}, err
+		}
+		doc = d
+	case tx.IssuerAccredit, tx.IssuerRevoke:
+		g, err := r.Get(GovernanceKey(p.DID))
+		if err != nil {
+			return key.PublicKey{}, fmt.Errorf("%w: read governance: %v", ErrInternal, err)
+		}
+		if g == nil {
+			return key.PublicKey{}, fmt.Errorf("%w: %s is not a governance DID of this network", ErrUnauthorized, p.DID)
+		}
+		pub, err := did.ParseKeyDID(p.DID)
+		if err != nil {
+			return key.PublicKey{}, fmt.Errorf("%w: governance DID %s: %v", ErrInternal, p.DID, err)
+		}
+		doc = did.KeyDocument(pub)
+	default:
+		return key.PublicKey{}, fmt.Errorf("%w: unknown type %q", ErrMalformed, p.Type)
+	}
+	pub, err := doc.Key(t.KeyID(), did.Authentication)
+	if err != nil {
+		return key.PublicKey{}, fmt.Errorf("%w: %s must be signed by an authentication key of %s: %v", ErrUnauthorized, p.Type, p.DID, err)
+	}
+	return pub, nil
+}
+
+// ownDocument parses the document a did.create or did.update carries,
+// reusing the pre-pass result when there is one.
+func ownDocument(t *tx.Tx, pre *prepared) (*did.Document, error) {
+	if pre != nil && pre.tx == t && (pre.doc != nil || pre.docErr != nil) {
+		return pre.doc, pre.docErr
+	}
+	return parseOwnDocument(t)
+}
+
+func parseOwnDocument(t *tx.Tx) (*did.Document, error) {
+	d, err := did.ParseDocument(t.Payload.Document)
+	if err != nil {
+		return nil, fmt.Errorf("%w: document: %v", ErrInvalid, err)
+	}
+	if d.ID != t.Payload.DID {
+		return nil, fmt.Errorf("%w: document id %.128q is not the acting DID %s", ErrInvalid, d.ID, t.Payload.DID)
+	}
+	if len(d.Authentication) == 0 {
+		return nil, fmt.Errorf("%w: document has no authentication key (use did.deactivate to retire a DID)", ErrInvalid)
+	}
+	return d, nil
+}
+
+// actingDocument returns the current DID document of an acting DID: for
+// did:medid from state (with its record), for did:key derived from the key.
+// Other methods cannot act on this ledger.
+func actingDocument(r reader, d string) (*did.Document, *DIDRecord, error) {
+	switch {
+	case strings.HasPrefix(d, tx.MethodPrefix):
+		rec, err := getJSON[DIDRecord](r, DIDKey(d))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: DID %s", err, d)
+		}
+		if rec.Metadata.Deactivated {
+			return nil, nil, fmt.Errorf("%w: %s can no longer act", ErrDeactivated, d)
+		}
+		doc, err := did.ParseDocument(rec.Document)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: stored document of %s: %v", ErrInternal, d, err)
+		}
+		return doc, rec, nil
+	case strings.HasPrefix(d, "did:key:"):
+		pub, err := did.ParseKeyDID(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		return did.KeyDocument(pub), nil, nil
+	}
+	return nil, nil, fmt.Errorf("%w: only did:medid and did:key DIDs can sign registry transactions, not %.128s", ErrUnauthorized, d)
+}
+
+func (a *App) didCreate(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := &t.Payload
+	if err := tx.CheckDID(p.DID, p.Document); err != nil {
+		return nil, nil, err
+	}
+	if v, err := r.Get(DIDKey(p.DID)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	} else if v != nil {
+		return nil, nil, fmt.Errorf("%w: %s is registered", ErrExists, p.DID)
+	}
+	doc, err := tx.Canonical(p.Document)
+	if err != nil {
+		return nil, nil, err
+	}
+	created := env.time
+	rec := DIDRecord{DID: p.DID, Document: doc, Height: env.height,
+		Metadata: DocumentMetadata{Created: &created, VersionID: "1"}}
+	w, err := didWrites(&rec, 1, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, &receipt{Type: p.Type, DID: p.DID, VersionID: "1"}, nil
+}
+
+// didChange applies did.update and did.deactivate.
+func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := &t.Payload
+	// signingKey already required the DID to exist and be active.
+	cur, err := getJSON[DIDRecord](r, DIDKey(p.DID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: DID %s", err, p.DID)
+	}
+	if p.PrevVersionID != cur.Metadata.VersionID {
+		return nil, nil, fmt.Errorf("%w: prevVersionId %.32q, the current versionId of %s is %s", ErrStaleVersion, p.PrevVersionID, p.DID, cur.Metadata.VersionID)
+	}
+	n, err := strconv.ParseInt(cur.Metadata.VersionID, 10, 64)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: stored versionId %q of %s", ErrInternal, cur.Metadata.VersionID, p.DID)
+	}
+	prev, err := getJSON[DIDRecord](r, DIDVersionKey(p.DID, n))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: version %d of %s: %v", ErrInternal, n, p.DID, err)
+	}
+	next := *cur
+	next.Height = env.height
+	updated := env.time
+	next.Metadata.Updated = &updated
+	next.Metadata.VersionID = strconv.FormatInt(n+1, 10)
+	if p.Type == tx.DIDDeactivate {
+		next.Metadata.Deactivated = true
+	} else {
+		if _, err := ownDocument(t, env.pre); err != nil {
+			return nil, nil, err
+		}
+		if next.Document, err = tx.Canonical(p.Document); err != nil {
+			return nil, nil, err
+		}
+	}
+	prev.Metadata.NextVersionID = next.Metadata.VersionID
+	w, err := didWrites(&next, n+1, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, &receipt{Type: p.Type, DID: p.DID, VersionID: next.Metadata.VersionID}, nil
+}
+
+// didWrites stores rec as the current record and as version n, and prev
+// (if any) as version n-1.
+func didWrites(rec *DIDRecord, n int64, prev *DIDRecord) ([]write, error) {
+	v, err := marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	w := []write{{DIDKey(rec.DID), v}, {DIDVersionKey(rec.DID, n), v}}
+	if prev != nil {
+		pv, err := marshal(prev)
+		if err != nil {
+			return nil, err
+		}
+		w = append(w, write{DIDVersionKey(rec.DID, n-1), pv})
+	}
+	return w, nil
+}
+
+func (a *App) issuerAccredit(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := &t.Payload
+	if err := checkIssuer(r, p.Issuer); err != nil {
+		return nil, nil, err
+	}
+	rec, err := getJSON[IssuerRecord](r, IssuerKey(p.Issuer))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rec = &IssuerRecord{DID: p.Issuer}
+	case err != nil:
+		return nil, nil, err
+	}
+	for _, acc := range rec.Accreditations {
+		if acc.ID == p.AccreditationID {
+			return nil, nil, fmt.Errorf("%w: accreditation %s of %s", ErrExists, p.AccreditationID, p.Issuer)
+		}
+	}
+	acc := Accreditation{
+		ID:              p.AccreditationID,
+		CredentialTypes: append([]string(nil), p.CredentialTypes...),
+		GrantedBy:       p.DID,
+		Granted:         env.time,
+		Height:          env.height,
+	}
+	// Payload.Validate (run by tx.Decode) already parsed these times.
+	if acc.ValidFrom, err = tx.ParseTime(p.ValidFrom); err != nil {
+		return nil, nil, fmt.Errorf("%w: validFrom: %v", ErrMalformed, err)
+	}
+	if p.ValidUntil != "" {
+		u, err := tx.ParseTime(p.ValidUntil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: validUntil: %v", ErrMalformed, err)
+		}
+		acc.ValidUntil = &u
+	}
+	rec.Accreditations = append(rec.Accreditations, acc)
+	v, err := marshal(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []write{{IssuerKey(p.Issuer), v}}, &receipt{Type: p.Type, DID: p.DID, Issuer: p.Issuer, AccreditationID: p.AccreditationID}, nil
+}
+
+// checkIssuer accepts an issuer DID that is a registered, active did:medid
+// or a valid did:key.
+func checkIssuer(r reader, issuer string) error {
+	switch {
+	case strings.HasPrefix(issuer, tx.MethodPrefix):
+		rec, err := getJSON[DIDRecord](r, DIDKey(issuer))
+		if err != nil {
+			return fmt.Errorf("%w: issuer %s", err, issuer)
+		}
+		if rec.Metadata.Deactivated {
+			return fmt.Errorf("%w: issuer %s", ErrDeactivated, issuer)
+		}
+		return nil
+	case strings.HasPrefix(issuer, "did:key:"):
+		if _, err := did.ParseKeyDID(issuer); err != nil {
+			return fmt.Errorf("%w: issuer: %v", ErrInvalid, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: issuer %.128s must be a did:medid or did:key DID", ErrInvalid, issuer)
+}
+
+func (a *App) issuerRevoke(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := &t.Payload
+	rec, err := getJSON[IssuerRecord](r, IssuerKey(p.Issuer))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: issuer %s", err, p.Issuer)
+	}
+	var acc *Accreditation
+	for i := range rec.Accreditations {
+		if rec.Accreditations[i].ID == p.AccreditationID {
+			acc = &rec.Accreditations[i]
+		}
+	}
+	if acc == nil {
+		return nil, nil, fmt.Errorf("%w: accreditation %s of %s", ErrNotFound, p.AccreditationID, p.Issuer)
+	}
+	if acc.Revocation != nil {
+		return nil, nil, fmt.Errorf("%w: accreditation %s of %s was revoked at height %d", ErrExists, p.AccreditationID, p.Issuer, acc.Revocation.Height)
+	}
+	eff := env.time
+	if p.RevokedAt != "" {
+		if eff, err = tx.ParseTime(p.RevokedAt); err != nil {
+			return nil, nil, fmt.Errorf("%w: revokedAt: %v", ErrMalformed, err)
+		}
+	}
+	acc.Revocation = &Revocation{EffectiveAt: eff, RevokedBy: p.DID, Recorded: env.time, Height: env.height}
+	v, err := marshal(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []write{{IssuerKey(p.Issuer), v}}, &receipt{Type: p.Type, DID: p.DID, Issuer: p.Issuer, AccreditationID: p.AccreditationID}, nil
+}
+
+// notBefore stands in for the block time in CheckTx when it is unknown
+// (right after a restart): validity-window errors are then ignored, and
+// FinalizeBlock checks them against the real block time.
+var notBefore = time.Unix(1, 0).UTC()
+
+func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := &t.Payload
+	owner, _, err := actingDocument(r, p.DID)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := getJSON[StatusListRecord](r, StatusListKey(p.ListID))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		head = nil
+		if p.Version != 1 {
+			return nil, nil, fmt.Errorf("%w: status list %s does not exist: its first version must be 1, not %d", ErrInvalid, p.ListID, p.Version)
+		}
+	case err != nil:
+		return nil, nil, err
+	default:
+		if head.Owner != p.DID {
+			return nil, nil, fmt.Errorf("%w: status list %s belongs to %s", ErrUnauthorized, p.ListID, head.Owner)
+		}
+		if p.Version <= head.Version {
+			return nil, nil, fmt.Errorf("%w: status list %s is at version %d: the next version must be greater, not %d", ErrInvalid, p.ListID, head.Version, p.Version)
+		}
+	}
+	keys := func(_ context.Context, kid string) (key.PublicKey, error) {
+		if d, _, _ := strings.Cut(kid, "#"); d != p.DID {
+			return key.PublicKey{}, fmt.Errorf("%w: the status list credential must be signed by the list owner %s", ErrUnauthorized, p.DID)
+		}
+		pub, err := owner.Key(kid, did.AssertionMethod)
+		if err != nil {
+			return key.PublicKey{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
+		}
+		return pub, nil
+	}
+	now := env.time
+	if !env.timeKnown {
+		now = notBefore
+	}
+	ctx := env.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cred, err := vc.Verify(ctx, p.Credential, keys, vc.VerifyOptions{Now: now})
+	if err != nil && !env.timeKnown && (errors.Is(err, vc.ErrNotYetValid) || errors.Is(err, vc.ErrExpired)) {
+		// The signature was verified before the validity window; parse
+		// the credential to check the rest now.
+		tok, perr := vc.Parse(p.Credential)
+		if perr != nil {
+			return nil, nil, fmt.Errorf("%w: status list credential: %v", ErrInvalid, perr)
+		}
+		cred, err = tok.Credential, nil
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrUnauthorized), errors.Is(err, vc.ErrIssuerMismatch):
+			return nil, nil, fmt.Errorf("%w: status list credential: %v", ErrUnauthorized, err)
+		case errors.Is(err, vc.ErrBadSignature), errors.Is(err, vc.ErrUnsupportedAlg):
+			return nil, nil, fmt.Errorf("%w: status list credential: %v", ErrBadSignature, err)
+		}
+		return nil, nil, fmt.Errorf("%w: status list credential: %v", ErrInvalid, err)
+	}
+	if cred.Issuer != p.DID {
+		return nil, nil, fmt.Errorf("%w: the status list credential is issued by %s, not the list owner %s", ErrUnauthorized, cred.Issuer, p.DID)
+	}
+	dec, err := statuslist.FromCredential(cred)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.ID == "" {
+		return nil, nil, fmt.Errorf("%w: the status list credential needs an id (the URL status entries name)", ErrInvalid)
+	}
+	if head != nil && (dec.ID != head.CredentialID || string(dec.Purpose) != head.Purpose) {
+		return nil, nil, fmt.Errorf("%w: status list %s must keep credential id %s and purpose %s", ErrInvalid, p.ListID, head.CredentialID, head.Purpose)
+	}
+	rec := StatusListRecord{
+		ID:           p.ListID,
+		Version:      p.Version,
+		Owner:        p.DID,
+		CredentialID: dec.ID,
+		Purpose:      string(dec.Purpose),
+		Credential:   p.Credential,
+		Published:    env.time,
+		Height:       env.height,
+	}
+	v, err := marshal(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := []write{{StatusListKey(p.ListID), v}, {StatusListVersionKey(p.ListID, p.Version), v}}
+	return w, &receipt{Type: p.Type, DID: p.DID, ListID: p.ListID, Version: p.Version}, nil
 }

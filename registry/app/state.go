@@ -150,8 +150,12 @@ type StatusListRecord struct {
 	ID      string `json:"id"`
 	Version int64  `json:"version"`
 	// Owner is the DID that published version 1; only it may publish more.
-	Owner      string `json:"owner"`
-	Credential string `json:"credential"`
+	Owner string `json:"owner"`
+	// CredentialID is the credential's id (the URL status entries name) and
+	// Purpose its statusPurpose; both are fixed by version 1.
+	CredentialID string `json:"credentialId"`
+	Purpose      string `json:"purpose"`
+	Credential   string `json:"credential"`
 	// Published is the block time of the publishing transaction.
 	Published time.Time `json:"published"`
 	Height    int64     `json:"height"`
