@@ -160,16 +160,19 @@ func parseHeader(b []byte, wantTyp, wantCty string) (Header, error) {
 	if r.Crit != nil || r.B64 != nil {
 		return h, fmt.Errorf("%w: JOSE header has crit/b64 extensions, which are not supported", ErrMalformed)
 	}
-	if r.Typ == nil {
-		return h, fmt.Errorf("%w: JOSE header has no typ; want %q", ErrMalformed, wantTyp)
+	if r.Typ != nil {
+		h.Typ = *r.Typ
 	}
-	h.Typ = *r.Typ
-	if !mediaTypeIs(h.Typ, wantTyp) {
+	// wantTyp "" (VC 1.1 JWTs) leaves typ and cty unchecked.
+	if wantTyp != "" && !mediaTypeIs(h.Typ, wantTyp) {
+		if r.Typ == nil {
+			return h, fmt.Errorf("%w: JOSE header has no typ; want %q", ErrMalformed, wantTyp)
+		}
 		return h, fmt.Errorf("%w: JOSE header typ is %q, want %q", ErrMalformed, h.Typ, wantTyp)
 	}
 	if r.Cty != nil {
 		h.Cty = *r.Cty
-		if !mediaTypeIs(h.Cty, wantCty) {
+		if wantCty != "" && !mediaTypeIs(h.Cty, wantCty) {
 			return h, fmt.Errorf("%w: JOSE header cty is %q, want %q", ErrMalformed, h.Cty, wantCty)
 		}
 	}
