@@ -1,0 +1,248 @@
+// Package api is the registry's HTTP API, served by registryd:
+//
+//	GET  /1.0/identifiers/{did}     DID resolution (W3C DID Resolution HTTP binding)
+//	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
+//	GET  /1.0/issuers/{did}         issuer accreditations with history
+//	POST /1.0/transactions          submit a signed transaction, wait for commit
+//	GET  /healthz                   200 once the node has caught up
+//	GET  /metrics                   Prometheus metrics
+//
+// Every GET of ledger state accepts ?proof=true: the response then carries a
+// [client.Proof] in the [client.ProofHeader] header, and the body is built
+// from exactly the proven value. Errors are RFC 9457 problem objects
+// (application/problem+json). docs/openapi.yaml is the full description.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/tx"
+)
+
+// State is the read side of the registry application ([*app.App]).
+type State interface {
+	ResolveDID(did string, opts app.ResolveOptions) (*app.DIDRecord, error)
+	Accreditations(did string) (*app.IssuerRecord, error)
+	StatusList(id string, version int64) (*app.StatusListRecord, error)
+}
+
+// Ledger is the node the API submits to and proves against ([*node.Node]).
+type Ledger interface {
+	Submit(ctx context.Context, tx []byte) (*node.TxResult, error)
+	Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error)
+	SignedHeader(ctx context.Context, height int64) (*types.SignedHeader, *types.ValidatorSet, error)
+	Status(ctx context.Context) (node.Status, error)
+	Height() int64
+}
+
+// Config configures [New].
+type Config struct {
+	State  State  // required
+	Ledger Ledger // required
+	// KeyResolver resolves did:key (nil = did.KeyResolver{}).
+	KeyResolver did.Resolver
+	// Logger: one line per failed request (no request bodies). nil = slog.Default().
+	Logger *slog.Logger
+	// Registry receives the API's metrics; nil = a new registry. /metrics
+	// serves it.
+	Registry *prometheus.Registry
+	// SubmitTimeout bounds how long POST /1.0/transactions waits for the
+	// commit (0 = 30 s).
+	SubmitTimeout time.Duration
+}
+
+// Server is the registry API as an http.Handler. Safe for concurrent use.
+type Server struct {
+	state   State
+	ledger  Ledger
+	keys    did.Resolver
+	log     *slog.Logger
+	timeout time.Duration
+	mux     *http.ServeMux
+	m       *metrics
+	ttls    *ttlCache
+}
+
+// New builds the API handler.
+func New(c Config) (*Server, error) {
+	if c.State == nil || c.Ledger == nil {
+		return nil, errors.New("api.Config needs State and Ledger")
+	}
+	s := &Server{
+		state:   c.State,
+		ledger:  c.Ledger,
+		keys:    c.KeyResolver,
+		log:     c.Logger,
+		timeout: c.SubmitTimeout,
+		mux:     http.NewServeMux(),
+		ttls:    newTTLCache(4096),
+	}
+	if s.keys == nil {
+		s.keys = did.KeyResolver{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Second
+	}
+	reg := c.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg, c.Ledger)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+	s.handle("GET /1.0/identifiers/{did...}", "identifiers", s.resolve)
+	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
+	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
+	s.handle("POST /1.0/transactions", "transactions", s.submit)
+	s.handle("GET /healthz", "healthz", s.health)
+	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Not Found", Status: http.StatusNotFound,
+			Detail: "no such endpoint: see docs/openapi.yaml"})
+	})
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) handle(pattern, route string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, s.m.instrument(route, h))
+}
+
+// problemBase prefixes the registry's own problem types.
+const problemBase = "https://medid.dev/problems/"
+
+// didErrorBase prefixes DID Resolution error types.
+const didErrorBase = "https://www.w3.org/ns/did#"
+
+// problem is an RFC 9457 problem details object.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Extensions for rejected transactions.
+	Code      uint32 `json:"code,omitempty"`
+	Codespace string `json:"codespace,omitempty"`
+	Hash      string `json:"hash,omitempty"`
+	Height    int64  `json:"height,omitempty"`
+	Stage     string `json:"stage,omitempty"`
+}
+
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, p *problem) {
+	if p.Status >= 500 && p.Status != http.StatusNotImplemented {
+		s.log.Warn("registry api error", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	Status string      `json:"status"` // "ok" or "catching-up"
+	Node   node.Status `json:"node"`
+}
+
+// health answers 200 once the node has caught up and committed a block.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	st, err := s.ledger.Status(r.Context())
+	if err != nil {
+		s.problem(w, r, &problem{Type: problemBase + "unavailable", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error()})
+		return
+	}
+	status := http.StatusOK
+	state := "ok"
+	if st.CatchingUp || st.Height < 1 {
+		status, state = http.StatusServiceUnavailable, "catching-up"
+	}
+	writeJSON(w, status, "application/json", Health{Status: state, Node: st})
+}
+
+// txProblem maps a submission error to a problem object.
+func txProblem(err error, res *node.TxResult) *problem {
+	var rej *node.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		name, status := codeName(rej.Code)
+		return &problem{Type: problemBase + name, Title: "Transaction rejected: " + name, Status: status,
+			Detail: rej.Log, Code: rej.Code, Codespace: rej.Codespace, Hash: rej.Hash, Height: rej.Height, Stage: rej.Stage}
+	case errors.Is(err, node.ErrTxTooLarge):
+		return &problem{Type: problemBase + "too-large", Title: "Transaction too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("a transaction may be at most %d bytes", tx.MaxSize)}
+	case errors.Is(err, node.ErrMempoolFull):
+		return &problem{Type: problemBase + "mempool-full", Title: "Mempool full", Status: http.StatusServiceUnavailable,
+			Detail: "the node is at capacity; retry after the Retry-After delay"}
+	case errors.Is(err, node.ErrDuplicate):
+		return &problem{Type: problemBase + "duplicate", Title: "Duplicate transaction", Status: http.StatusConflict,
+			Detail: "these exact transaction bytes were submitted recently; sign a new transaction (new nonce) to retry an intent"}
+	case errors.Is(err, node.ErrStopped):
+		return &problem{Type: problemBase + "unavailable", Title: "Node stopping", Status: http.StatusServiceUnavailable, Detail: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &problem{Type: problemBase + "commit-timeout", Title: "Commit timeout", Status: http.StatusGatewayTimeout,
+			Detail: "the transaction was accepted into the mempool but not committed in time; it may still commit"}
+	}
+	return &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()}
+}
+
+// codeName maps a registry ABCI code to a problem type name and an HTTP status.
+func codeName(code uint32) (string, int) {
+	switch code {
+	case app.CodeMalformed:
+		return "malformed", http.StatusBadRequest
+	case app.CodeTooLarge:
+		return "too-large", http.StatusRequestEntityTooLarge
+	case app.CodeBadSignature:
+		return "bad-signature", http.StatusBadRequest
+	case app.CodeUnauthorized:
+		return "unauthorized", http.StatusForbidden
+	case app.CodeReplay:
+		return "replay", http.StatusConflict
+	case app.CodeStaleVersion:
+		return "stale-version", http.StatusConflict
+	case app.CodeDeactivated:
+		return "deactivated", http.StatusConflict
+	case app.CodeNotFound:
+		return "not-found", http.StatusNotFound
+	case app.CodeExists:
+		return "exists", http.StatusConflict
+	case app.CodeInvalid:
+		return "invalid", http.StatusUnprocessableEntity
+	case app.CodeInternal:
+		return "internal", http.StatusInternalServerError
+	}
+	return "rejected", http.StatusBadRequest
+}

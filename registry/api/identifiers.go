@@ -1,0 +1,243 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/app"
+)
+
+// Media types of DID resolution.
+const (
+	MediaDIDResolution   = "application/did-resolution"
+	MediaDIDJSON         = "application/did+json"
+	MediaDIDLDJSON       = "application/did+ld+json"
+	MediaLDJSON          = "application/ld+json"
+	ProfileDIDResolution = "https://w3id.org/did-resolution"
+	// ContextDIDResolution is the JSON-LD context of a resolution result.
+	ContextDIDResolution = "https://w3id.org/did-resolution/v1"
+)
+
+// representation is what a resolution request negotiated.
+type representation struct {
+	contentType string // response Content-Type
+	full        bool   // resolution result (true) or the document only
+}
+
+// negotiate picks the representation for an Accept header: the supported
+// media range with the highest q, the resolution result by default. ok is
+// false when nothing acceptable is supported (406).
+func negotiate(accept string) (representation, bool) {
+	def := representation{contentType: MediaDIDResolution, full: true}
+	if strings.TrimSpace(accept) == "" {
+		return def, true
+	}
+	best, bestQ := representation{}, -1.0
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if qs, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(qs, 64); err == nil {
+				q = v
+			}
+		}
+		if q <= 0 {
+			continue
+		}
+		var rep representation
+		switch mt {
+		case MediaDIDResolution, "*/*", "application/*":
+			rep = def
+		case MediaLDJSON:
+			if params["profile"] != ProfileDIDResolution {
+				continue
+			}
+			rep = representation{contentType: MediaLDJSON + `;profile="` + ProfileDIDResolution + `"`, full: true}
+		case MediaDIDJSON:
+			rep = representation{contentType: MediaDIDJSON}
+		case MediaDIDLDJSON:
+			rep = representation{contentType: MediaDIDLDJSON}
+		default:
+			continue
+		}
+		if q > bestQ {
+			best, bestQ = rep, q
+		}
+	}
+	return best, bestQ > 0
+}
+
+// resolutionResult is the DID Resolution result body.
+type resolutionResult struct {
+	Context               string               `json:"@context"`
+	DIDDocument           json.RawMessage      `json:"didDocument"`
+	DIDResolutionMetadata resolutionMetadata   `json:"didResolutionMetadata"`
+	DIDDocumentMetadata   did.DocumentMetadata `json:"didDocumentMetadata"`
+}
+
+type resolutionMetadata struct {
+	ContentType string `json:"contentType,omitempty"`
+	Retrieved   string `json:"retrieved,omitempty"`
+}
+
+func didProblem(code string, status int, title, detail string) *problem {
+	return &problem{Type: didErrorBase + code, Title: title, Status: status, Detail: detail}
+}
+
+// didFromPath extracts the DID from the request path without unescaping
+// it (pct-encoded characters are part of a DID), unless the whole DID was
+// escaped ("did%3A…").
+func didFromPath(r *http.Request) string {
+	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/1.0/identifiers/")
+	if strings.HasPrefix(strings.ToLower(raw), "did%3a") {
+		if u, err := url.PathUnescape(raw); err == nil {
+			return u
+		}
+	}
+	return raw
+}
+
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
+	rep, ok := negotiate(r.Header.Get("Accept"))
+	if !ok {
+		s.problem(w, r, didProblem("REPRESENTATION_NOT_SUPPORTED", http.StatusNotAcceptable, "Representation not supported",
+			"accept one of "+MediaDIDResolution+", "+MediaDIDJSON+", "+MediaDIDLDJSON))
+		return
+	}
+	raw := didFromPath(r)
+	d, err := did.Parse(raw)
+	if err != nil {
+		s.problem(w, r, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
+		return
+	}
+	q := r.URL.Query()
+	var opts app.ResolveOptions
+	opts.VersionID = q.Get("versionId")
+	if vt := q.Get("versionTime"); vt != "" {
+		t, err := time.Parse(time.RFC3339, vt)
+		if err != nil {
+			s.problem(w, r, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionTime must be an RFC 3339 date-time"))
+			return
+		}
+		opts.VersionTime = &t
+	}
+	if opts.VersionID != "" && opts.VersionTime != nil {
+		s.problem(w, r, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionId and versionTime are exclusive"))
+		return
+	}
+	switch d.Method {
+	case "medid":
+		s.resolveMedid(w, r, d.String(), opts, rep)
+	case "key":
+		res, err := s.keys.Resolve(r.Context(), d.String())
+		if err != nil {
+			s.problem(w, r, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
+			return
+		}
+		doc, err := res.Document.MarshalJSON()
+		if err != nil {
+			s.problem(w, r, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
+			return
+		}
+		writeResolution(w, http.StatusOK, rep, doc, res.Metadata)
+	default:
+		s.problem(w, r, didProblem("METHOD_NOT_SUPPORTED", http.StatusNotImplemented, "Method not supported",
+			"this registry resolves did:medid and did:key, not did:"+d.Method))
+	}
+}
+
+func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string, opts app.ResolveOptions, rep representation) {
+	var rec *app.DIDRecord
+	var err error
+	if wantProof(r) {
+		rec, err = s.provenDID(w, r, id, opts)
+		if rec == nil && err == nil {
+			return // problem written
+		}
+	} else {
+		rec, err = s.state.ResolveDID(id, opts)
+	}
+	switch {
+	case errors.Is(err, app.ErrDeactivated) && rec != nil:
+		writeResolution(w, http.StatusGone, rep, rec.Document, did.DocumentMetadata(rec.Metadata))
+	case errors.Is(err, app.ErrNotFound):
+		s.problem(w, r, didProblem("NOT_FOUND", http.StatusNotFound, "DID not found", err.Error()))
+	case err != nil:
+		s.problem(w, r, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
+	default:
+		writeResolution(w, http.StatusOK, rep, rec.Document, did.DocumentMetadata(rec.Metadata))
+	}
+}
+
+// provenDID resolves from a proven state value. For the current version the
+// proven key is the DID's current record (so the proof also shows it is
+// current); for versionId / versionTime it is that version's record.
+// It returns (nil, nil) after writing a problem itself.
+func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, opts app.ResolveOptions) (*app.DIDRecord, error) {
+	k := app.DIDKey(id)
+	switch {
+	case opts.VersionID != "":
+		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
+		if err != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
+			return nil, app.ErrNotFound
+		}
+		k = app.DIDVersionKey(id, n)
+	case opts.VersionTime != nil:
+		rec, err := s.state.ResolveDID(id, opts)
+		if rec == nil {
+			return nil, err
+		}
+		n, perr := strconv.ParseInt(rec.Metadata.VersionID, 10, 64)
+		if perr != nil {
+			return nil, app.ErrInternal
+		}
+		k = app.DIDVersionKey(id, n)
+	}
+	p, err := s.prove(r.Context(), k)
+	if err != nil {
+		s.proofProblem(w, r, err)
+		return nil, nil
+	}
+	if err := setProof(w, p); err != nil {
+		s.proofProblem(w, r, err)
+		return nil, nil
+	}
+	if p.Value == nil {
+		return nil, app.ErrNotFound
+	}
+	var rec app.DIDRecord
+	if err := json.Unmarshal(p.Value, &rec); err != nil {
+		return nil, app.ErrInternal
+	}
+	if rec.Metadata.Deactivated {
+		return &rec, app.ErrDeactivated
+	}
+	return &rec, nil
+}
+
+func writeResolution(w http.ResponseWriter, status int, rep representation, doc json.RawMessage, md did.DocumentMetadata) {
+	if !rep.full {
+		w.Header().Set("Content-Type", rep.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+		w.WriteHeader(status)
+		_, _ = w.Write(doc)
+		return
+	}
+	writeJSON(w, status, rep.contentType, resolutionResult{
+		Context:               ContextDIDResolution,
+		DIDDocument:           doc,
+		DIDResolutionMetadata: resolutionMetadata{ContentType: MediaDIDLDJSON},
+		DIDDocumentMetadata:   md,
+	})
+}

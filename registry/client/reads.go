@@ -1,0 +1,298 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/app"
+)
+
+// ResolveOptions selects a version of a DID document; at most one is set.
+type ResolveOptions struct {
+	VersionID   string
+	VersionTime *time.Time
+}
+
+// Resolve resolves a DID through the registry (did:medid from the ledger;
+// the registry also answers did:key). It implements did.Resolver: errors
+// wrap did.ErrNotFound, did.ErrDeactivated (the Resolution is returned
+// with it, metadata deactivated), did.ErrInvalidDID,
+// did.ErrMethodNotSupported, ErrUnavailable, or ErrProof.
+func (c *Client) Resolve(ctx context.Context, id string) (*did.Resolution, error) {
+	return c.ResolveWith(ctx, id, ResolveOptions{})
+}
+
+// ResolveWith resolves a version of a DID (see [Client.Resolve]).
+func (c *Client) ResolveWith(ctx context.Context, id string, opts ResolveOptions) (*did.Resolution, error) {
+	d, err := did.Parse(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.verify && d.Method == "key" {
+		return did.KeyResolver{}.Resolve(ctx, id) // nothing on the ledger to prove
+	}
+	q := url.Values{}
+	if opts.VersionID != "" {
+		q.Set("versionId", opts.VersionID)
+	}
+	if opts.VersionTime != nil {
+		q.Set("versionTime", opts.VersionTime.UTC().Format(time.RFC3339))
+	}
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/identifiers/"+id, q), "application/did-resolution")
+	if err != nil {
+		return nil, err
+	}
+	if c.verify {
+		return c.provenResolution(resp, body, id, opts)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusGone:
+		res, err := parseResolution(body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusGone || res.Metadata.Deactivated {
+			return res, fmt.Errorf("%w: %s", did.ErrDeactivated, id)
+		}
+		return res, nil
+	}
+	return nil, problemFrom(resp, body)
+}
+
+func parseResolution(body []byte) (*did.Resolution, error) {
+	var wire struct {
+		Document json.RawMessage      `json:"didDocument"`
+		Metadata did.DocumentMetadata `json:"didDocumentMetadata"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, fmt.Errorf("%w: resolution result: %v", ErrUnexpected, err)
+	}
+	doc, err := did.ParseDocument(wire.Document)
+	if err != nil {
+		return nil, fmt.Errorf("%w: DID document: %w", ErrUnexpected, err)
+	}
+	return &did.Resolution{Document: doc, Metadata: wire.Metadata}, nil
+}
+
+// provenResolution builds the resolution from the proven record only.
+func (c *Client) provenResolution(resp *http.Response, body []byte, id string, opts ResolveOptions) (*did.Resolution, error) {
+	key := app.DIDKey(id)
+	if opts.VersionID != "" {
+		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: versionId %q", did.ErrNotFound, opts.VersionID)
+		}
+		key = app.DIDVersionKey(id, n)
+	} else if opts.VersionTime != nil {
+		// The version is chosen by the node; the proof shows the record
+		// of that version, and its metadata says whether it was current
+		// at the time asked.
+		var wire struct {
+			Metadata did.DocumentMetadata `json:"didDocumentMetadata"`
+		}
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusGone {
+			return nil, problemFrom(resp, body)
+		}
+		if err := json.Unmarshal(body, &wire); err != nil {
+			return nil, fmt.Errorf("%w: resolution result: %v", ErrUnexpected, err)
+		}
+		n, err := strconv.ParseInt(wire.Metadata.VersionID, 10, 64)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: versionId %q", ErrUnexpected, wire.Metadata.VersionID)
+		}
+		key = app.DIDVersionKey(id, n)
+	}
+	p, err := c.proven(resp, key)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, problemFrom(resp, body)
+	}
+	if p.Value == nil {
+		return nil, fmt.Errorf("%w: %s (proven absent at height %d)", did.ErrNotFound, id, p.Height)
+	}
+	var rec app.DIDRecord
+	if err := json.Unmarshal(p.Value, &rec); err != nil {
+		return nil, fmt.Errorf("%w: proven DID record: %v", ErrUnexpected, err)
+	}
+	if rec.DID != id {
+		return nil, fmt.Errorf("%w: proven record is for %s, not %s", ErrProof, rec.DID, id)
+	}
+	if opts.VersionTime != nil {
+		if t := recordTime(&rec); t.After(*opts.VersionTime) {
+			return nil, fmt.Errorf("%w: proven version %s starts after %s", ErrProof, rec.Metadata.VersionID, opts.VersionTime)
+		}
+	}
+	doc, err := did.ParseDocument(rec.Document)
+	if err != nil {
+		return nil, fmt.Errorf("%w: proven DID document: %w", ErrUnexpected, err)
+	}
+	res := &did.Resolution{Document: doc, Metadata: did.DocumentMetadata(rec.Metadata)}
+	if rec.Metadata.Deactivated {
+		return res, fmt.Errorf("%w: %s", did.ErrDeactivated, id)
+	}
+	return res, nil
+}
+
+func recordTime(r *app.DIDRecord) time.Time {
+	if r.Metadata.Updated != nil {
+		return *r.Metadata.Updated
+	}
+	if r.Metadata.Created != nil {
+		return *r.Metadata.Created
+	}
+	return time.Time{}
+}
+
+// FetchStatusList returns the status list credential (vc+jwt) at ref: an
+// absolute http(s) URL of any registry's status list endpoint (or any
+// server that serves application/vc+jwt), or a bare list id of this
+// registry. Proofs are checked only for lists of this registry.
+// Errors wrap ErrNotFound, ErrUnavailable or ErrProof.
+func (c *Client) FetchStatusList(ctx context.Context, ref string) (string, error) {
+	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
+		u, err := url.Parse(ref)
+		if err != nil {
+			return "", fmt.Errorf("status list URL %q: %w", ref, err)
+		}
+		u.Fragment = ""
+		prefix := c.base.Path + "/1.0/status-lists/"
+		if u.Scheme == c.base.Scheme && u.Host == c.base.Host && strings.HasPrefix(u.Path, prefix) {
+			id := strings.TrimPrefix(u.Path, prefix)
+			v, _ := strconv.ParseInt(u.Query().Get("version"), 10, 64)
+			return c.StatusList(ctx, id, v)
+		}
+		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt")
+		if err != nil {
+			return "", err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return "", problemFrom(resp, body)
+		}
+		return strings.TrimSpace(string(body)), nil
+	}
+	return c.StatusList(ctx, ref, 0)
+}
+
+// StatusList returns version of this registry's status list id (0 = the
+// latest) as a vc+jwt.
+func (c *Client) StatusList(ctx context.Context, id string, version int64) (string, error) {
+	q := url.Values{}
+	if version > 0 {
+		q.Set("version", strconv.FormatInt(version, 10))
+	}
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/status-lists/"+id, q), "application/vc+jwt")
+	if err != nil {
+		return "", err
+	}
+	if !c.verify {
+		if resp.StatusCode != http.StatusOK {
+			return "", problemFrom(resp, body)
+		}
+		return strings.TrimSpace(string(body)), nil
+	}
+	key := app.StatusListKey(id)
+	if version > 0 {
+		key = app.StatusListVersionKey(id, version)
+	}
+	p, err := c.proven(resp, key)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		return "", problemFrom(resp, body)
+	}
+	if p.Value == nil {
+		return "", fmt.Errorf("%w: status list %s (proven absent)", ErrNotFound, id)
+	}
+	var rec app.StatusListRecord
+	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.ID != id {
+		return "", fmt.Errorf("%w: proven status list record for %q", ErrProof, id)
+	}
+	return rec.Credential, nil
+}
+
+// Accreditations returns an issuer's accreditation history. An issuer that
+// was never accredited is ErrNotFound.
+func (c *Client) Accreditations(ctx context.Context, issuer string) (*app.IssuerRecord, error) {
+	rec, _, err := c.issuer(ctx, issuer, url.Values{})
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: issuer %s", ErrNotFound, issuer)
+	}
+	return rec, nil
+}
+
+// Accredited reports whether issuer was accredited for credentialType at
+// time at (the verify.Accreditations contract). An issuer never accredited
+// is (false, nil). With proofs on, the answer is computed locally from the
+// proven history, not taken from the node.
+func (c *Client) Accredited(ctx context.Context, issuer, credentialType string, at time.Time) (bool, error) {
+	q := url.Values{"type": {credentialType}, "at": {at.UTC().Format(time.RFC3339Nano)}}
+	rec, ans, err := c.issuer(ctx, issuer, q)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	if c.verify {
+		return rec != nil && rec.AccreditedAt(credentialType, at), nil
+	}
+	return ans.Accredited, nil
+}
+
+type accreditationAnswer struct {
+	Accredited bool              `json:"accredited"`
+	Record     *app.IssuerRecord `json:"record"`
+}
+
+func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.IssuerRecord, *accreditationAnswer, error) {
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/issuers/"+issuer, q), "application/json")
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.verify {
+		p, err := c.proven(resp, app.IssuerKey(issuer))
+		if err != nil {
+			return nil, nil, err
+		}
+		if p == nil {
+			return nil, nil, problemFrom(resp, body)
+		}
+		if p.Value == nil {
+			return nil, &accreditationAnswer{}, nil
+		}
+		var rec app.IssuerRecord
+		if err := json.Unmarshal(p.Value, &rec); err != nil || rec.DID != issuer {
+			return nil, nil, fmt.Errorf("%w: proven issuer record for %s", ErrProof, issuer)
+		}
+		return &rec, nil, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, problemFrom(resp, body)
+	}
+	if q.Get("type") != "" {
+		var ans accreditationAnswer
+		if err := json.Unmarshal(body, &ans); err != nil {
+			return nil, nil, fmt.Errorf("%w: accreditation answer: %v", ErrUnexpected, err)
+		}
+		return ans.Record, &ans, nil
+	}
+	var rec app.IssuerRecord
+	if err := json.Unmarshal(body, &rec); err != nil {
+		return nil, nil, fmt.Errorf("%w: issuer record: %v", ErrUnexpected, err)
+	}
+	return &rec, nil, nil
+}
