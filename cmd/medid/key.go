@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -117,7 +118,7 @@ func printKeyIDs(e *env, pub key.PublicKey) {
 }
 
 // keyDID is the did:key of pub.
-func keyDID(pub key.PublicKey) string { return "did:key:" + pub.Multikey() }
+func keyDID(pub key.PublicKey) string { return did.KeyDID(pub) }
 
 // keyKID is the verification method id of pub inside its did:key document,
 // the kid credentials signed with a did:key carry.

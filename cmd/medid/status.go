@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+)
+
+func init() {
+	commands["status"] = command{summary: "create and update Bitstring status lists (revocation, suspension)", run: runStatus}
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "status", map[string]func([]string) error{
+		"new":       func(a []string) error { return statusNew(ctx, e, a) },
+		"revoke":    func(a []string) error { return statusUpdate(ctx, e, "revoke", a) },
+		"suspend":   func(a []string) error { return statusUpdate(ctx, e, "suspend", a) },
+		"reinstate": func(a []string) error { return statusUpdate(ctx, e, "reinstate", a) },
+		"check":     func(a []string) error { return statusCheck(e, a) },
+	}, []string{"new", "revoke", "suspend", "reinstate", "check"}, args)
+}
+
+// signerFlags are the flags naming who signs: a key file and, for a
+// did:medid issuer, the DID and the verification method holding the key.
+type signerFlags struct {
+	keyFile, issuer, kid *string
+}
+
+func (s *signerFlags) register(fs *flagSet, what string) {
+	s.keyFile = fs.String("key", "", what+" private key file")
+	s.issuer = fs.String("issuer", "", "issuer DID (default: the key's did:key)")
+	s.kid = fs.String("kid", "", "verification method of --issuer that holds the key (required with --issuer)")
+}
+
+// load returns the key, issuer DID and kid.
+func (s *signerFlags) load() (*key.PrivateKey, string, string, error) {
+	if *s.issuer != "" && *s.kid == "" {
+		return nil, "", "", usagef("--issuer needs --kid: the verification method of %s that holds --key", *s.issuer)
+	}
+	k, err := loadKey(*s.keyFile)
+	if err != nil {
+		return nil, "", "", err
+	}
+	iss, kid := *s.issuer, *s.kid
+	if iss == "" {
+		iss = keyDID(k.Public())
+		if kid == "" {
+			kid = keyKID(k.Public())
+		}
+	}
+	return k, iss, kid, nil
+}
+
+func statusNew(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID --purpose revocation|suspension [--size N] [--ttl 5m] --out FILE")
+	var sf signerFlags
+	sf.register(fs, "list owner's")
+	id := fs.String("id", "", "the list's id, a URL or URN (e.g. https://hospital.example/status/1); credentials point at it")
+	purpose := fs.String("purpose", "revocation", "revocation or suspension")
+	size := fs.Int("size", statuslist.MinEntries, "number of entries (at least 131072, a multiple of 8)")
+	ttl := fs.Duration("ttl", 5*time.Minute, "how long verifiers may cache the list")
+	out := fs.String("out", "", "where to write the signed status list credential (vc+jwt; never overwritten)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("key", "id", "out"); err != nil {
+		return err
+	}
+	p, err := parsePurpose(*purpose)
+	if err != nil {
+		return err
+	}
+	if *ttl < 0 {
+		return usagef("--ttl must not be negative")
+	}
+	l, err := statuslist.New(*size)
+	if err != nil {
+		return usagef("--size %d: %v", *size, err)
+	}
+	k, iss, kid, err := sf.load()
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	token, err := signList(*id, iss, kid, p, l, *ttl, k)
+	if err != nil {
+		return err
+	}
+	// A status list is public: readable by all, like the URL it is served at.
+	if err := createOutput(*out, []byte(token+"\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "status list %s (%s, %d entries) written to %s\n", *id, p, l.Len(), *out)
+	return nil
+}
+
+func parsePurpose(s string) (statuslist.Purpose, error) {
+	switch statuslist.Purpose(s) {
+	case statuslist.Revocation, statuslist.Suspension:
+		return statuslist.Purpose(s), nil
+	}
+	return "", usagef("--purpose %q: use revocation or suspension", s)
+}
+
+// signList makes and signs the status list credential.
+func signList(id, issuer, kid string, p statuslist.Purpose, l *statuslist.List, ttl time.Duration, k *key.PrivateKey) (string, error) {
+	c, err := statuslist.NewCredential(id, issuer, p, l, ttl)
+	if err != nil {
+		return "", usagef("status list: %v", err)
+	}
+	token, err := vc.Issue(c, k, kid)
+	if err != nil {
+		return "", fmt.Errorf("sign status list: %w", err)
+	}
+	return token, nil
+}
+
+// loadList reads and decodes a status list credential file. It does not
+// check the signature: callers that act on a list they own check the issuer
+// against their key, and verifiers go through credentials/verify.
+func loadList(path string) (*vc.Token, *statuslist.Decoded, error) {
+	tok, err := readToken(path, "status list")
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := vc.Parse(tok)
+	if err != nil {
+		return nil, nil, usagef("status list file %s: %v", path, err)
+	}
+	d, err := statuslist.FromCredential(t.Credential)
+	if err != nil {
+		return nil, nil, usagef("status list file %s: %v", path, err)
+	}
+	return t, d, nil
+}
+
+// statusUpdate sets or clears one entry and re-signs the list in place. The
+// file is replaced atomically, and only after every check passed, so a bad
+// index or the wrong key leaves it unchanged.
+func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
+	fs := newFlagSet(e, "status "+op, "medid status "+op+" --key FILE --list FILE --index N")
+	var sf signerFlags
+	sf.register(fs, "list owner's")
+	listFile := fs.String("list", "", "status list credential file to update in place")
+	index := fs.Int("index", -1, "the credential's statusListIndex")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("key", "list"); err != nil {
+		return err
+	}
+	if *index < 0 {
+		return usagef("missing or negative --index: give the credential's statusListIndex")
+	}
+	t, d, err := loadList(*listFile)
+	if err != nil {
+		return err
+	}
+	var want statuslist.Purpose
+	var value bool
+	switch op {
+	case "revoke":
+		want, value = statuslist.Revocation, true
+	case "suspend":
+		want, value = statuslist.Suspension, true
+	case "reinstate":
+		want, value = statuslist.Suspension, false
+	}
+	if d.Purpose != want {
+		if op == "reinstate" {
+			return usagef("%s is a %s list: revocation is final; only a suspension can be lifted", *listFile, d.Purpose)
+		}
+		return usagef("%s is a %s list; %s needs a %s list", *listFile, d.Purpose, op, want)
+	}
+	if *index >= d.List.Len() {
+		return usagef("--index %d is out of range: %s has %d entries (0 to %d); file unchanged", *index, *listFile, d.List.Len(), d.List.Len()-1)
+	}
+	k, iss, kid, err := sf.load()
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	if t.Credential.Issuer != iss {
+		return usagef("%s was issued by %s, but --key/--issuer is %s: sign with the list owner's key; file unchanged", *listFile, t.Credential.Issuer, iss)
+	}
+	was, err := d.List.Get(*index)
+	if err != nil {
+		return usagef("--index %d: %v", *index, err)
+	}
+	if err := d.List.Set(*index, value); err != nil {
+		return usagef("--index %d: %v", *index, err)
+	}
+	id := d.ID
+	if id == "" {
+		id = t.Credential.ID
+	}
+	token, err := signList(id, iss, kid, d.Purpose, d.List, d.TTL, k)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(*listFile, []byte(token+"\n"), 0o644); err != nil {
+		return err
+	}
+	state := map[bool]string{true: "set", false: "unset"}
+	fmt.Fprintf(e.stdout, "%s: index %d of %s is now %s (was %s); %s re-signed\n", op, *index, id, state[value], state[was], *listFile)
+	return nil
+}
+
+// statusCheck prints whether an entry is set. It reads the list as it is,
+// without verifying its signature: it is a tool for the list's owner.
+func statusCheck(e *env, args []string) error {
+	fs := newFlagSet(e, "status check", "medid status check --list FILE --index N")
+	listFile := fs.String("list", "", "status list credential file")
+	index := fs.Int("index", -1, "entry to read")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("list"); err != nil {
+		return err
+	}
+	if *index < 0 {
+		return usagef("missing or negative --index")
+	}
+	_, d, err := loadList(*listFile)
+	if err != nil {
+		return err
+	}
+	set, err := d.List.Get(*index)
+	if err != nil {
+		if errors.Is(err, statuslist.ErrRange) {
+			return usagef("--index %d is out of range: the list has %d entries (0 to %d)", *index, d.List.Len(), d.List.Len()-1)
+		}
+		return err
+	}
+	v := "unset"
+	if set {
+		v = "set"
+	}
+	fmt.Fprintf(e.stdout, "%s\n", v)
+	fmt.Fprintf(e.stderr, "index %d of %s list %s (signature not checked)\n", *index, d.Purpose, d.ID)
+	return nil
+}

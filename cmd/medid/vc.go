@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+)
+
+func init() {
+	commands["vc"] = command{summary: "issue, verify and inspect verifiable credentials (vc+jwt)", run: runVC}
+}
+
+func runVC(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "vc", map[string]func([]string) error{
+		"issue": func(a []string) error { return vcIssue(ctx, e, a) },
+		"show":  func(a []string) error { return vcShow(e, a) },
+	}, []string{"issue", "verify", "show"}, args)
+}
+
+// vcIssue builds a VC 2.0 credential from flags and a claims file and signs
+// it as a vc+jwt with the issuer's key.
+func vcIssue(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "vc issue", "medid vc issue --key FILE [--issuer DID --kid KID] --subject DID --type TYPE --claims FILE.json "+
+		"[--valid-from RFC3339] [--valid-until RFC3339 | --valid-for DURATION] [--status-list FILE --status-index N] --out FILE")
+	keyFile := fs.String("key", "", "issuer's private key file")
+	issuer := fs.String("issuer", "", "issuer DID (default: the key's did:key)")
+	kid := fs.String("kid", "", "verification method of the issuer DID that holds the key (required with --issuer)")
+	subject := fs.String("subject", "", "DID of the credential subject (the patient)")
+	var types stringList
+	fs.Var(&types, "type", "credential type, e.g. AllergyIntoleranceCredential (repeatable)")
+	claims := fs.String("claims", "", "JSON file whose object becomes credentialSubject")
+	validFrom := fs.String("valid-from", "", "start of validity, RFC 3339 (default: now)")
+	validUntil := fs.String("valid-until", "", "expiry time, RFC 3339 (e.g. 2027-01-31T00:00:00Z)")
+	validFor := fs.Duration("valid-for", 0, "lifetime from now, e.g. 8760h")
+	listFile := fs.String("status-list", "", "status list credential file (from 'medid status new') to add a status entry for")
+	index := fs.Int("status-index", -1, "index of this credential in --status-list")
+	out := fs.String("out", "", "where to write the vc+jwt (never overwritten)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("key", "subject", "type", "claims", "out"); err != nil {
+		return err
+	}
+	if *validUntil != "" && *validFor != 0 {
+		return usagef("give --valid-until or --valid-for, not both")
+	}
+	if *validFor < 0 {
+		return usagef("--valid-for must be positive, got %s", *validFor)
+	}
+	if (*listFile == "") != (*index < 0) {
+		return usagef("--status-list and --status-index go together: give both or neither")
+	}
+	if *issuer != "" && *kid == "" {
+		return usagef("--issuer needs --kid: the verification method of %s that holds --key", *issuer)
+	}
+
+	k, err := loadKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	if *issuer == "" {
+		*issuer = keyDID(k.Public())
+		if *kid == "" {
+			*kid = keyKID(k.Public())
+		}
+	}
+	subj, err := readClaims(*claims)
+	if err != nil {
+		return err
+	}
+	subj["id"] = *subject
+
+	now := time.Now().UTC().Truncate(time.Second)
+	if *validFrom != "" {
+		t, err := time.Parse(time.RFC3339, *validFrom)
+		if err != nil {
+			return usagef("--valid-from %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z", *validFrom)
+		}
+		now = t.UTC()
+	}
+	c := &vc.Credential{
+		Context:   []string{vc.ContextV2},
+		ID:        newURN(),
+		Type:      append([]string{"VerifiableCredential"}, types...),
+		Issuer:    *issuer,
+		ValidFrom: &now,
+		Subject:   subj,
+	}
+	switch {
+	case *validUntil != "":
+		t, err := time.Parse(time.RFC3339, *validUntil)
+		if err != nil {
+			return usagef("--valid-until %q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", *validUntil)
+		}
+		t = t.UTC()
+		if t.Before(now) {
+			return usagef("--valid-until %s is before the credential's validFrom %s", t.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		c.ValidUntil = &t
+	case *validFor > 0:
+		t := now.Add(*validFor)
+		c.ValidUntil = &t
+	}
+	if *listFile != "" {
+		st, err := statusEntry(*listFile, *index)
+		if err != nil {
+			return err
+		}
+		c.Status = []vc.Status{st}
+	}
+	token, err := vc.Issue(c, k, *kid)
+	if err != nil {
+		return fmt.Errorf("issue credential: %w", err)
+	}
+	// Credentials carry health data: readable by the owner only.
+	if err := createOutput(*out, []byte(token+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "issued %s\n  id:      %s\n  issuer:  %s\n  subject: %s\n", *out, c.ID, c.Issuer, *subject)
+	if len(c.Status) > 0 {
+		fmt.Fprintf(e.stdout, "  status:  %s index %s (%s)\n", c.Status[0].StatusListCredential, c.Status[0].StatusListIndex, c.Status[0].StatusPurpose)
+	}
+	return nil
+}
+
+// readClaims reads the credentialSubject claims: a JSON object.
+func readClaims(path string) (map[string]any, error) {
+	data, err := readInput(path, "claims")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, usagef("claims file %s must hold one JSON object (the credentialSubject properties)", path)
+	}
+	if dec.More() {
+		return nil, usagef("claims file %s holds more than one JSON value", path)
+	}
+	return m, nil
+}
+
+// statusEntry makes the BitstringStatusListEntry for index in the status
+// list credential stored in listFile.
+func statusEntry(listFile string, index int) (vc.Status, error) {
+	tok, err := readToken(listFile, "status list")
+	if err != nil {
+		return vc.Status{}, err
+	}
+	parsed, err := vc.Parse(tok)
+	if err != nil {
+		return vc.Status{}, usagef("status list file %s: %v", listFile, err)
+	}
+	dec, err := statuslist.FromCredential(parsed.Credential)
+	if err != nil {
+		return vc.Status{}, usagef("status list file %s: %v", listFile, err)
+	}
+	if index >= dec.List.Len() {
+		return vc.Status{}, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, dec.List.Len(), dec.List.Len()-1)
+	}
+	id := dec.ID
+	if id == "" {
+		id = parsed.Credential.ID
+	}
+	return vc.Status{
+		ID:                   id + "#" + strconv.Itoa(index),
+		Type:                 "BitstringStatusListEntry",
+		StatusPurpose:        string(dec.Purpose),
+		StatusListIndex:      strconv.Itoa(index),
+		StatusListCredential: id,
+	}, nil
+}
+
+// vcShow decodes a vc+jwt without checking anything and says so loudly.
+func vcShow(e *env, args []string) error {
+	fs := newFlagSet(e, "vc show", "medid vc show FILE")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one credential file\nusage: %s", fs.usage)
+	}
+	tok, err := readToken(pos[0], "credential")
+	if err != nil {
+		return err
+	}
+	t, err := vc.Parse(tok)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not a vc+jwt credential: %w", pos[0], err)}
+	}
+	out := struct {
+		Warning    string         `json:"WARNING"`
+		Header     vc.Header      `json:"header"`
+		Credential *vc.Credential `json:"credential"`
+	}{
+		Warning:    "UNVERIFIED: decoded only; signature, issuer, validity and status were NOT checked. Use 'medid vc verify'.",
+		Header:     t.Header,
+		Credential: t.Credential,
+	}
+	fmt.Fprintln(e.stderr, "UNVERIFIED: this is what the credential claims, nothing was checked")
+	return writeJSON(e, out)
+}
+
+func writeJSON(e *env, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return nil
+}
+
+// newURN returns a random urn:uuid (version 4) for credential ids.
+func newURN() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := fmt.Sprintf("%x", b[:])
+	return "urn:uuid:" + strings.Join([]string{h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]}, "-")
+}
