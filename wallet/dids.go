@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -54,8 +55,8 @@ type NewDIDOptions struct {
 // keyDID is the did:key of pub and the key id it signs with
 // ("did:key:z…#z…", as the did:key method specifies).
 func keyDID(pub key.PublicKey) (string, string) {
-	mk := pub.Multikey()
-	return "did:key:" + mk, "did:key:" + mk + "#" + mk
+	id := did.KeyDID(pub)
+	return id, id + "#" + pub.Multikey()
 }
 
 // newKeyDID derives the did:key at (alg, index).

@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -17,8 +18,9 @@ const (
 	StatusRevoked   Status = "revoked"
 	StatusSuspended Status = "suspended"
 	StatusExpired   Status = "expired"
-	// StatusUnknown: the last check could not reach the status list.
-	StatusUnknown Status = "unknown"
+	// StatusInvalid: the credential no longer verifies (e.g. its issuer's
+	// DID was deactivated); StatusDetail has the reason.
+	StatusInvalid Status = "invalid"
 )
 
 // Credential is a stored verifiable credential with the metadata the wallet
@@ -74,7 +76,9 @@ const (
 // all, each presentation (what was shared, with whom, when). It names
 // attributes, never their values.
 type HistoryEntry struct {
-	ID          string             `json:"id"`
+	ID string `json:"id"`
+	// Seq orders entries (1, 2, ...); clocks can repeat or go backwards.
+	Seq         uint64             `json:"seq"`
 	At          time.Time          `json:"at"`
 	Kind        string             `json:"kind"`
 	Audience    string             `json:"audience,omitempty"`
@@ -92,8 +96,8 @@ type SharedCredential struct {
 
 func sortHistory(h []HistoryEntry) {
 	slices.SortStableFunc(h, func(a, b HistoryEntry) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
+		if a.Seq != b.Seq {
+			return cmp.Compare(a.Seq, b.Seq)
 		}
 		return strings.Compare(a.ID, b.ID)
 	})

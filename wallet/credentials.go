@@ -1,0 +1,365 @@
+package wallet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/medid/medid/credentials/vc"
+)
+
+// credentialID is the wallet's id for a token: 16 hex digits of its SHA-256.
+func credentialID(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:8])
+}
+
+// attributeNames are the claim names of a credentialSubject, without "id".
+func attributeNames(subject map[string]any) []string {
+	names := slices.Sorted(maps.Keys(subject))
+	return slices.DeleteFunc(names, func(n string) bool { return n == "id" })
+}
+
+// Receive verifies a vc+jwt and stores it. The credential must be bound to
+// one of the wallet's DIDs (credentialSubject.id), else [ErrNotForThisWallet];
+// it must pass Config.Verifier (signature, issuer, validity, status), else a
+// [*RejectedError] ([ErrRejected]). Nothing is stored on failure. Receiving a
+// token the wallet already holds returns the stored credential.
+func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) {
+	token = strings.TrimSpace(token)
+	t, err := vc.Parse(token)
+	if err != nil {
+		return Credential{}, &RejectedError{Reason: "malformed", Detail: err.Error()}
+	}
+	c := t.Credential
+	subject := c.SubjectID()
+
+	w.mu.Lock()
+	if err := w.use(); err != nil {
+		w.mu.Unlock()
+		return Credential{}, err
+	}
+	_, mine := w.dids[subject]
+	w.mu.Unlock()
+	if !mine {
+		if subject == "" {
+			return Credential{}, fmt.Errorf("%w: it has no credentialSubject.id, so it is not bound to any holder", ErrNotForThisWallet)
+		}
+		return Credential{}, fmt.Errorf("%w: it is bound to %s, which is not one of this wallet's DIDs", ErrNotForThisWallet, subject)
+	}
+	if w.cfg.Verifier == nil {
+		return Credential{}, ErrNoVerifier
+	}
+	// Verification may fetch DID documents and status lists: do it without
+	// holding the wallet.
+	v := w.cfg.Verifier.VerifyCredential(ctx, token)
+	if !v.Valid {
+		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return Credential{}, err
+	}
+	id := credentialID(token)
+	if old, ok := w.creds[id]; ok {
+		return *old, nil
+	}
+	now := w.cfg.now().UTC()
+	cr := &Credential{
+		ID: id, Token: token, VCID: c.ID, Issuer: c.Issuer, Types: c.Type, Name: c.Name,
+		Subject: subject, Attributes: attributeNames(c.Subject),
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
+		ReceivedAt: now, StatusCheckedAt: now, Status: StatusValid,
+		HasStatusList: len(c.Status) > 0,
+	}
+	ev := w.newEventLocked(HistoryEntry{At: now, Kind: EventReceived, Holder: subject,
+		Credentials: []SharedCredential{shared(cr)}})
+	if err := w.commitLocked([]record{{credsBucket, cr.ID, cr}, {historyBucket, ev.ID, ev}}); err != nil {
+		return Credential{}, err
+	}
+	w.creds[cr.ID] = cr
+	w.history = append(w.history, ev)
+	w.cfg.log().Info("credential received", "id", cr.ID)
+	return *cr, nil
+}
+
+func shared(c *Credential) SharedCredential {
+	return SharedCredential{ID: c.ID, Issuer: c.Issuer, Types: c.Types, Attributes: c.Attributes}
+}
+
+// record is a sealed record to write.
+type record struct {
+	bucket, id string
+	v          any
+}
+
+// commitLocked seals and writes records in one transaction.
+func (w *Wallet) commitLocked(recs []record, deletes ...Op) error {
+	ops := make([]Op, 0, len(recs)+len(deletes))
+	for _, r := range recs {
+		op, err := sealRecord(w.sealer, r.bucket, r.id, r.v)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, op)
+	}
+	return w.store.Batch(append(ops, deletes...))
+}
+
+// Credentials returns the stored credentials that match f, newest first.
+// It reads the in-memory index only.
+func (w *Wallet) Credentials(f Filter) ([]Credential, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return nil, err
+	}
+	out := make([]Credential, 0, len(w.creds))
+	for _, c := range w.creds {
+		if f.match(c) {
+			out = append(out, *c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Credential) int {
+		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Credential returns the credential with this id, or with an id starting
+// with this prefix (at least 4 characters) if exactly one matches.
+// Errors: [ErrNotFound], or an ambiguity error.
+func (w *Wallet) Credential(id string) (Credential, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return Credential{}, err
+	}
+	c, err := w.findLocked(id)
+	if err != nil {
+		return Credential{}, err
+	}
+	return *c, nil
+}
+
+func (w *Wallet) findLocked(id string) (*Credential, error) {
+	if c, ok := w.creds[id]; ok {
+		return c, nil
+	}
+	var found *Credential
+	if len(id) >= 4 {
+		for k, c := range w.creds {
+			if strings.HasPrefix(k, id) {
+				if found != nil {
+					return nil, fmt.Errorf("credential id %q is ambiguous: give more characters", id)
+				}
+				found = c
+			}
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: credential %q", ErrNotFound, id)
+	}
+	return found, nil
+}
+
+// Delete removes a credential (by id or unique prefix) and records the
+// deletion in the history.
+func (w *Wallet) Delete(id string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return err
+	}
+	c, err := w.findLocked(id)
+	if err != nil {
+		return err
+	}
+	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventDeleted, Holder: c.Subject,
+		Credentials: []SharedCredential{shared(c)}})
+	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}}, deleteRecord(w.sealer, credsBucket, c.ID)); err != nil {
+		return err
+	}
+	delete(w.creds, c.ID)
+	w.history = append(w.history, ev)
+	return nil
+}
+
+// Refresh re-verifies every stored credential (above all its status list)
+// and records the outcome. Revoked, suspended, expired or otherwise invalid
+// credentials are marked, never dropped. When the status cannot be fetched
+// the previous status stays and StatusDetail says so. It returns every
+// credential with its new status, newest first.
+func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
+	if w.cfg.Verifier == nil {
+		return nil, ErrNoVerifier
+	}
+	w.mu.Lock()
+	if err := w.use(); err != nil {
+		w.mu.Unlock()
+		return nil, err
+	}
+	tokens := map[string]string{}
+	for id, c := range w.creds {
+		tokens[id] = c.Token
+	}
+	w.mu.Unlock()
+
+	verdicts := map[string]Verdict{}
+	for id, tok := range tokens {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		verdicts[id] = w.cfg.Verifier.VerifyCredential(ctx, tok)
+	}
+
+	w.mu.Lock()
+	if err := w.use(); err != nil {
+		w.mu.Unlock()
+		return nil, err
+	}
+	now := w.cfg.now().UTC()
+	var recs []record
+	updated := map[string]*Credential{}
+	for id, v := range verdicts {
+		old, ok := w.creds[id]
+		if !ok { // deleted meanwhile
+			continue
+		}
+		c := *old
+		switch {
+		case v.Valid:
+			c.Status, c.StatusDetail, c.StatusCheckedAt = StatusValid, "", now
+		case v.Reason == "status_unavailable":
+			c.StatusDetail = "status list unavailable at " + now.Format("2006-01-02 15:04 MST") + "; status from the last check"
+		default:
+			c.Status, c.StatusDetail, c.StatusCheckedAt = statusOf(v.Reason), v.Reason, now
+			if v.Detail != "" {
+				c.StatusDetail += ": " + v.Detail
+			}
+		}
+		updated[id] = &c
+		recs = append(recs, record{credsBucket, id, &c})
+	}
+	err := w.commitLocked(recs)
+	if err == nil {
+		maps.Copy(w.creds, updated)
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return w.Credentials(Filter{})
+}
+
+func statusOf(reason string) Status {
+	switch reason {
+	case "revoked":
+		return StatusRevoked
+	case "suspended":
+		return StatusSuspended
+	case "expired":
+		return StatusExpired
+	}
+	return StatusInvalid
+}
+
+// PresentRequest says what to present to whom.
+type PresentRequest struct {
+	// CredentialIDs are the credentials to share (ids or unique prefixes).
+	// They must all be bound to the same DID, which becomes the holder.
+	CredentialIDs []string
+	// Audience is the verifier (its DID or URL); Nonce is the verifier's
+	// challenge for this request. Both are required.
+	Audience, Nonce string
+}
+
+// Present builds a vp+jwt of the chosen credentials for one verifier and one
+// request, signed by the holder DID the credentials are bound to, and
+// records in the history what was shared (attribute names, not values),
+// with whom and when.
+func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error) {
+	if len(req.CredentialIDs) == 0 {
+		return "", errors.New("present: choose at least one credential")
+	}
+	if req.Audience == "" || req.Nonce == "" {
+		return "", errors.New("present: the verifier's audience and nonce are both required")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return "", err
+	}
+	var creds []*Credential
+	seen := map[string]bool{}
+	for _, id := range req.CredentialIDs {
+		c, err := w.findLocked(id)
+		if err != nil {
+			return "", err
+		}
+		if seen[c.ID] {
+			continue
+		}
+		seen[c.ID] = true
+		creds = append(creds, c)
+	}
+	holder := creds[0].Subject
+	for _, c := range creds[1:] {
+		if c.Subject != holder {
+			return "", fmt.Errorf("present: credentials %s and %s are bound to different DIDs; present them separately", creds[0].ID, c.ID)
+		}
+	}
+	k, d, err := w.keyLocked(holder)
+	if err != nil {
+		return "", err
+	}
+	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: holder}
+	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented,
+		Audience: req.Audience, Holder: holder})
+	for _, c := range creds {
+		p.Credentials = append(p.Credentials, c.Token)
+		ev.Credentials = append(ev.Credentials, shared(c))
+	}
+	tok, err := vc.SignPresentation(p, k, d.KeyID, req.Audience, req.Nonce, vc.WithIssuedAt(w.cfg.now()))
+	if err != nil {
+		return "", fmt.Errorf("sign presentation: %w", err)
+	}
+	// The presentation is returned only once its history entry is durable:
+	// the patient's record of what was shared is never behind reality.
+	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}}); err != nil {
+		return "", err
+	}
+	w.history = append(w.history, ev)
+	return tok, nil
+}
+
+// newEventLocked gives e an id and the next sequence number. The entry
+// joins w.history only once it is committed.
+func (w *Wallet) newEventLocked(e HistoryEntry) HistoryEntry {
+	e.ID = hex.EncodeToString(randomBytes(8))
+	e.Seq = 1
+	if n := len(w.history); n > 0 {
+		e.Seq = w.history[n-1].Seq + 1
+	}
+	return e
+}
+
+// History returns the wallet's history, oldest first.
+func (w *Wallet) History() ([]HistoryEntry, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(w.history), nil
+}
