@@ -39,6 +39,8 @@ type State interface {
 	ResolveDID(did string, opts app.ResolveOptions) (*app.DIDRecord, error)
 	Accreditations(did string) (*app.IssuerRecord, error)
 	StatusList(id string, version int64) (*app.StatusListRecord, error)
+	// LastCommit is the height and app hash of the last committed state.
+	LastCommit() (height int64, appHash []byte)
 }
 
 // Ledger is the node the API submits to and proves against ([*node.Node]).
@@ -48,6 +50,7 @@ type Ledger interface {
 	SignedHeader(ctx context.Context, height int64) (*types.SignedHeader, *types.ValidatorSet, error)
 	Status(ctx context.Context) (node.Status, error)
 	Height() int64
+	Header(height int64) *types.Header
 }
 
 // Config configures [New].

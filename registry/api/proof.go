@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
@@ -20,13 +22,19 @@ func wantProof(r *http.Request) bool {
 	return v == "true" || v == "1"
 }
 
-// prove reads state key k with a Merkle proof at the newest state version H
-// whose app hash is already in a signed header (block H+1), and returns the
-// proof (with the value, nil if absent).
+// prove reads state key k with a Merkle proof at the newest state version
+// whose app hash is in a signed header, and returns the proof (with the
+// value, nil if absent).
+//
+// The app hash of state version L is in the header of block L+1. With
+// empty blocks off, CometBFT makes block L+1 one block time after a block
+// that changed the state, so a read right after a write waits for it (read
+// your writes, also with proofs). If block L left the state unchanged, the
+// header of block L already carries the same hash and version L-1 is proven.
 func (s *Server) prove(ctx context.Context, k []byte) (*client.Proof, error) {
-	h := s.ledger.Height() - 1
-	if h < 1 {
-		return nil, errNoProof
+	h, err := s.proofHeight(ctx)
+	if err != nil {
+		return nil, err
 	}
 	res, err := s.ledger.Query(ctx, app.QueryKey, k, h, true)
 	if err != nil {
@@ -44,6 +52,36 @@ func (s *Server) prove(ctx context.Context, k []byte) (*client.Proof, error) {
 		value = res.Value
 	}
 	return client.NewProof(res.Height, k, value, res.ProofOps, sh, vals)
+}
+
+// proofWait bounds how long a proving read waits for the next block.
+const proofWait = 3 * time.Second
+
+func (s *Server) proofHeight(ctx context.Context) (int64, error) {
+	last, hash := s.state.LastCommit()
+	if last < 1 {
+		return 0, errNoProof
+	}
+	deadline := time.Now().Add(proofWait)
+	for {
+		if s.ledger.Height() >= last+1 {
+			return last, nil
+		}
+		if hd := s.ledger.Header(last); hd != nil && last >= 2 && bytes.Equal(hd.AppHash, hash) {
+			return last - 1, nil
+		}
+		if time.Now().After(deadline) {
+			if h := s.ledger.Height() - 1; h >= 1 {
+				return h, nil
+			}
+			return 0, errNoProof
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // setProof puts p in the response header.

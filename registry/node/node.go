@@ -307,3 +307,12 @@ func (n *Node) validators(ctx context.Context, height int64) (*types.ValidatorSe
 	}
 	return types.NewValidatorSet(all), nil
 }
+
+// Header returns the header of the committed block at height, or nil.
+func (n *Node) Header(height int64) *types.Header {
+	m := n.cmt.BlockStore().LoadBlockMeta(height)
+	if m == nil {
+		return nil
+	}
+	return &m.Header
+}

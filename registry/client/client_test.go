@@ -1,0 +1,354 @@
+package client_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+func newClients(t *testing.T, s *nodetest.Stack) (plain, proving *client.Client) {
+	t.Helper()
+	plain, err := client.New(client.Config{URL: s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proving, err = client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: vals})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain, proving
+}
+
+func TestDIDLifecycle(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	id := nodetest.NewIdentity(t, "alice")
+	// A fresh chain has no signed header over its state until the first
+	// block after a state change; give it one.
+	if _, err := plain.Submit(ctx, nodetest.NewIdentity(t, "carol").CreateTx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		if _, err := c.Resolve(ctx, id.DID); !errors.Is(err, did.ErrNotFound) {
+			t.Errorf("%s: resolve before create: err = %v, want did.ErrNotFound", name, err)
+		}
+	}
+	res, err := plain.Submit(ctx, id.CreateTx(t))
+	if err != nil {
+		t.Fatalf("Submit(did.create): %v", err)
+	}
+	if res.Code != 0 || res.Height < 1 || len(res.Hash) != 64 {
+		t.Fatalf("Submit result = %+v", res)
+	}
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		r, err := c.Resolve(ctx, id.DID)
+		if err != nil {
+			t.Fatalf("%s: Resolve: %v", name, err)
+		}
+		if r.Document.ID != id.DID || r.Metadata.VersionID != "1" || r.Metadata.Created == nil {
+			t.Errorf("%s: resolved id %s version %q created %v", name, r.Document.ID, r.Metadata.VersionID, r.Metadata.Created)
+		}
+		if _, err := r.Document.Key(id.KID(), did.Authentication); err != nil {
+			t.Errorf("%s: key %s: %v", name, id.KID(), err)
+		}
+	}
+	// A replay of the same bytes and a resubmission of the same payload
+	// are both refused.
+	if _, err := plain.Submit(ctx, id.CreateTx(t)); err == nil {
+		t.Errorf("second did.create succeeded")
+	}
+	if _, err := plain.Submit(ctx, id.DeactivateTx(t, "1")); err != nil {
+		t.Fatalf("Submit(did.deactivate): %v", err)
+	}
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		r, err := c.Resolve(ctx, id.DID)
+		if !errors.Is(err, did.ErrDeactivated) || r == nil || !r.Metadata.Deactivated {
+			t.Errorf("%s: resolve after deactivate: res %v err %v, want deactivated", name, r, err)
+		}
+		r, err = c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionID: "1"})
+		if err != nil || r.Metadata.VersionID != "1" || r.Metadata.NextVersionID != "2" {
+			t.Errorf("%s: versionId=1: %+v, %v; want version 1 with next 2", name, r, err)
+		}
+		at := time.Now().Add(time.Hour)
+		r, err = c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionTime: &at})
+		if !errors.Is(err, did.ErrDeactivated) {
+			t.Errorf("%s: versionTime=now+1h: err %v, want deactivated", name, err)
+		}
+		if _, err := c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionID: "9"}); !errors.Is(err, did.ErrNotFound) {
+			t.Errorf("%s: versionId=9: err %v, want not found", name, err)
+		}
+		if _, err := c.Resolve(ctx, "did:web:example.com"); !errors.Is(err, did.ErrMethodNotSupported) && name == "plain" {
+			t.Errorf("%s: did:web: err %v, want method not supported", name, err)
+		}
+	}
+}
+
+func TestSubmitRejections(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, _ := newClients(t, s)
+	ctx := context.Background()
+	alice := nodetest.NewIdentity(t, "alice")
+	mallory := nodetest.NewIdentity(t, "mallory")
+
+	// did.create of alice's DID signed by mallory's key under alice's kid.
+	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDCreate, DID: alice.DID, Document: alice.Doc}, mallory.Key, alice.KID())
+	_, err := plain.Submit(ctx, forged)
+	var pe *client.ProblemError
+	if !errors.As(err, &pe) || !errors.Is(err, app.ErrBadSignature) || pe.Status != http.StatusBadRequest {
+		t.Errorf("forged create: err = %v, want a 400 problem wrapping app.ErrBadSignature", err)
+	}
+	_, err = plain.Submit(ctx, []byte("not a jws"))
+	if !errors.Is(err, app.ErrMalformed) {
+		t.Errorf("garbage: err = %v, want app.ErrMalformed", err)
+	}
+	_, err = plain.Submit(ctx, []byte(strings.Repeat("a", tx.MaxSize+10)))
+	if !errors.As(err, &pe) || pe.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized: err = %v, want 413", err)
+	}
+	// A governance action signed by a non-governance key.
+	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: alice.DID, Issuer: mallory.DID, AccreditationID: "a1",
+		CredentialTypes: []string{"X"}, ValidFrom: "2020-01-01T00:00:00Z"}, alice.Key, alice.KID())
+	if _, err := plain.Submit(ctx, acc); !errors.Is(err, app.ErrUnauthorized) && !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("accredit by non-governance: err = %v, want unauthorized", err)
+	}
+}
+
+func TestAccreditationsAndStatusLists(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	hosp := nodetest.NewIdentity(t, "hospital")
+	if _, err := plain.Submit(ctx, hosp.CreateTx(t)); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: s.GovernanceDID, Issuer: hosp.DID, AccreditationID: "acc-1",
+		CredentialTypes: []string{"AllergyCredential"}, ValidFrom: from.Format(time.RFC3339)}, s.Governance, s.GovernanceKID())
+	if _, err := plain.Submit(ctx, acc); err != nil {
+		t.Fatalf("accredit: %v", err)
+	}
+	l, _ := statuslist.New(statuslist.MinEntries)
+	_ = l.Set(7, true)
+	listURL := s.URL + "/1.0/status-lists/hosp-rev"
+	cred, err := statuslist.NewCredential(listURL, hosp.DID, statuslist.Revocation, l, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := vc.Issue(cred, hosp.Key, hosp.KID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := nodetest.Sign(t, &tx.Payload{Type: tx.StatusListPublish, DID: hosp.DID, ListID: "hosp-rev", Version: 1, Credential: tok}, hosp.Key, hosp.KID())
+	if _, err := plain.Submit(ctx, pub); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		for _, tc := range []struct {
+			typ  string
+			at   time.Time
+			want bool
+		}{
+			{"AllergyCredential", from.Add(time.Hour), true},
+			{"AllergyCredential", from.Add(-time.Hour), false},
+			{"LicenceCredential", from.Add(time.Hour), false},
+		} {
+			got, err := c.Accredited(ctx, hosp.DID, tc.typ, tc.at)
+			if err != nil || got != tc.want {
+				t.Errorf("%s: Accredited(%s, %s) = %v, %v; want %v", name, tc.typ, tc.at, got, err, tc.want)
+			}
+		}
+		if got, err := c.Accredited(ctx, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "AllergyCredential", from); got || err != nil {
+			t.Errorf("%s: never-accredited issuer = %v, %v; want false, nil", name, got, err)
+		}
+		rec, err := c.Accreditations(ctx, hosp.DID)
+		if err != nil || len(rec.Accreditations) != 1 || rec.Accreditations[0].GrantedBy != s.GovernanceDID {
+			t.Errorf("%s: Accreditations = %+v, %v", name, rec, err)
+		}
+		for _, ref := range []string{listURL, "hosp-rev", listURL + "?version=1"} {
+			got, err := c.FetchStatusList(ctx, ref)
+			if err != nil || got != tok {
+				t.Errorf("%s: FetchStatusList(%s) = %.20q…, %v; want the published token", name, ref, got, err)
+			}
+		}
+		if _, err := c.FetchStatusList(ctx, "nope"); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("%s: unknown list: err = %v, want ErrNotFound", name, err)
+		}
+	}
+	// Cache headers follow the list's ttl and version.
+	resp, err := http.Get(listURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Cache-Control"); got != "max-age=600" {
+		t.Errorf("Cache-Control = %q, want max-age=600", got)
+	}
+	if got := resp.Header.Get("ETag"); got != `"1"` {
+		t.Errorf("ETag = %q, want \"1\"", got)
+	}
+	if got := resp.Header.Get("Content-Type"); got != "application/vc+jwt" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodGet, listURL, nil)
+	req.Header.Set("If-None-Match", `"1"`)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: status %d, want 304", resp.StatusCode)
+	}
+}
+
+// fetchProof reads the proof of a GET.
+func fetchProof(t *testing.T, u string) *client.Proof {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p, err := client.DecodeProof(resp.Header.Get(client.ProofHeader))
+	if err != nil {
+		t.Fatalf("proof header of %s: %v", u, err)
+	}
+	return p
+}
+
+func TestProofTampering(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, _ := newClients(t, s)
+	ctx := context.Background()
+	id := nodetest.NewIdentity(t, "bob")
+	if _, err := plain.Submit(ctx, id.CreateTx(t)); err != nil {
+		t.Fatal(err)
+	}
+	chainID, trusted, err := client.TrustFromGenesis(s.Genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := fetchProof(t, s.URL+"/1.0/identifiers/"+id.DID+"?proof=true")
+	if err := good.Verify(chainID, trusted); err != nil {
+		t.Fatalf("untampered proof: %v", err)
+	}
+	absent := fetchProof(t, s.URL+"/1.0/identifiers/did:medid:nobody?proof=true")
+	if absent.Value != nil {
+		t.Fatalf("proof for an unknown DID carries a value")
+	}
+	if err := absent.Verify(chainID, trusted); err != nil {
+		t.Fatalf("absence proof: %v", err)
+	}
+	other := types.NewValidatorSet([]*types.Validator{types.NewValidator(ed25519.GenPrivKey().PubKey(), 10)})
+
+	clone := func() *client.Proof { c := *good; return &c }
+	for _, tc := range []struct {
+		name   string
+		mutate func(p *client.Proof) (*types.ValidatorSet, string)
+	}{
+		{"tampered value", func(p *client.Proof) (*types.ValidatorSet, string) {
+			v := []byte(strings.Replace(string(p.Value), `"versionId":"1"`, `"versionId":"7"`, 1))
+			if string(v) == string(p.Value) {
+				t.Fatal("value has no versionId to tamper with")
+			}
+			p.Value = v
+			return trusted, chainID
+		}},
+		{"value claimed absent", func(p *client.Proof) (*types.ValidatorSet, string) { p.Value = nil; return trusted, chainID }},
+		{"other key", func(p *client.Proof) (*types.ValidatorSet, string) {
+			p.Key = app.DIDKey("did:medid:someoneelse")
+			return trusted, chainID
+		}},
+		{"tampered proof", func(p *client.Proof) (*types.ValidatorSet, string) {
+			b := append([]byte(nil), p.ProofOps...)
+			b[len(b)-3] ^= 0x01
+			p.ProofOps = b
+			return trusted, chainID
+		}},
+		{"tampered header", func(p *client.Proof) (*types.ValidatorSet, string) {
+			b := append([]byte(nil), p.SignedHeader...)
+			b[len(b)/3] ^= 0x01
+			p.SignedHeader = b
+			return trusted, chainID
+		}},
+		{"wrong height", func(p *client.Proof) (*types.ValidatorSet, string) { p.Height++; return trusted, chainID }},
+		{"untrusted validator set", func(p *client.Proof) (*types.ValidatorSet, string) { return other, chainID }},
+		{"other chain", func(p *client.Proof) (*types.ValidatorSet, string) { return trusted, "medid-other" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := clone()
+			vals, chain := tc.mutate(p)
+			if err := p.Verify(chain, vals); !errors.Is(err, client.ErrProof) {
+				t.Errorf("Verify = %v, want ErrProof", err)
+			}
+		})
+	}
+
+	// The proving client rejects a node that serves a doctored proof.
+	_, vals, _ := client.TrustFromGenesis(s.Genesis)
+	liar, err := client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: vals,
+		HTTPClient: &http.Client{Transport: tamperTransport{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := liar.Resolve(ctx, id.DID); !errors.Is(err, client.ErrProof) {
+		t.Errorf("Resolve through a tampering transport: err = %v, want ErrProof", err)
+	}
+	// And a client trusting another validator set rejects the real node.
+	stranger, _ := client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: other})
+	if _, err := stranger.Resolve(ctx, id.DID); !errors.Is(err, client.ErrProof) {
+		t.Errorf("Resolve with an untrusted validator set: err = %v, want ErrProof", err)
+	}
+}
+
+// tamperTransport rewrites the proven value in the proof header, as a
+// malicious node would to change a DID document.
+type tamperTransport struct{}
+
+func (tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	h := resp.Header.Get(client.ProofHeader)
+	if h == "" {
+		return resp, nil
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(h)
+	var p map[string]any
+	_ = json.Unmarshal(b, &p)
+	v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
+	var rec map[string]any
+	_ = json.Unmarshal(v, &rec)
+	rec["metadata"].(map[string]any)["versionId"] = "2"
+	v, _ = json.Marshal(rec)
+	p["value"] = base64.StdEncoding.EncodeToString(v)
+	b, _ = json.Marshal(p)
+	resp.Header.Set(client.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
+	return resp, nil
+}
+
+var _ = key.Ed25519
