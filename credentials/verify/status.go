@@ -1,0 +1,251 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// StatusFetcher fetches a status list credential, as a vc+jwt, by its URL
+// (the statusListCredential of a status entry). Implementations must be
+// safe for concurrent use. The Verifier verifies and caches what they
+// return, so they need not cache.
+type StatusFetcher interface {
+	FetchStatusList(ctx context.Context, url string) (token string, err error)
+}
+
+// StatusFetcherFunc adapts a function to [StatusFetcher].
+type StatusFetcherFunc func(ctx context.Context, url string) (string, error)
+
+// FetchStatusList calls f(ctx, url).
+func (f StatusFetcherFunc) FetchStatusList(ctx context.Context, url string) (string, error) {
+	return f(ctx, url)
+}
+
+// ErrStatusListNotFound is returned by [StaticStatusFetcher] and
+// [FileStatusFetcher] for a URL they do not know.
+var ErrStatusListNotFound = errors.New("status list not found")
+
+// StaticStatusFetcher serves status list credentials held in memory: a map
+// from status list URL to vc+jwt. It must not be modified while in use.
+type StaticStatusFetcher map[string]string
+
+// FetchStatusList returns the token for url, or ErrStatusListNotFound.
+func (s StaticStatusFetcher) FetchStatusList(_ context.Context, url string) (string, error) {
+	if tok, ok := s[url]; ok {
+		return tok, nil
+	}
+	return "", fmt.Errorf("%w: %s is not among the %d local status lists", ErrStatusListNotFound, url, len(s))
+}
+
+// FileStatusFetcher serves status list credentials from local files: a map
+// from status list URL to the path of a file holding its vc+jwt. The file
+// is read on every fetch, so a list rewritten by the issuer is seen once the
+// cached copy expires. It must not be modified while in use.
+type FileStatusFetcher map[string]string
+
+// maxStatusFileSize bounds a status list file: the largest list statuslist
+// accepts, base64-encoded inside a JWS, with room for the rest.
+const maxStatusFileSize = 64 << 20
+
+// FetchStatusList reads the file for url. An unknown url is
+// ErrStatusListNotFound; surrounding whitespace is removed.
+func (f FileStatusFetcher) FetchStatusList(_ context.Context, url string) (string, error) {
+	path, ok := f[url]
+	if !ok {
+		return "", fmt.Errorf("%w: no local file for %s", ErrStatusListNotFound, url)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("status list %s: %w", url, err)
+	}
+	if fi.Size() > maxStatusFileSize {
+		return "", fmt.Errorf("status list file %s is %d bytes, more than the %d a status list can need", path, fi.Size(), maxStatusFileSize)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("status list %s: %w", url, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// fetchError marks a failure to fetch (not to verify) a status list: only
+// then is a stale cached copy used instead.
+type fetchError struct{ err error }
+
+func (e *fetchError) Error() string { return e.err.Error() }
+func (e *fetchError) Unwrap() error { return e.err }
+
+// checkStatus checks one credentialStatus entry of c.
+func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential, s *vc.Status) {
+	purpose := statuslist.Purpose(s.StatusPurpose)
+	switch {
+	case s.Type != statuslist.TypeEntry:
+		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("status entry type %q is not supported (only %s)", clip(s.Type), statuslist.TypeEntry))
+		return
+	case purpose == statuslist.Refresh || purpose == statuslist.Message:
+		r.add(Check{Name: CheckStatus, OK: true, Skipped: true, Detail: "statusPurpose " + string(purpose) + " does not affect validity"})
+		return
+	case s.StatusListCredential == "":
+		r.fail(CheckStatus, ReasonMalformed, "status entry has no statusListCredential")
+		return
+	}
+	url := s.StatusListCredential
+	e, note, err := v.statusList(ctx, url)
+	if err != nil {
+		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s: %v", clip(s.StatusPurpose), clip(url), err))
+		return
+	}
+	if e.list.Issuer != c.Issuer {
+		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("status list %s is issued by %s, not by the credential's issuer %s", clip(url), e.list.Issuer, c.Issuer))
+		return
+	}
+	set, err := e.list.Check(*s)
+	switch {
+	case errors.Is(err, statuslist.ErrListMismatch):
+		r.fail(CheckStatus, ReasonStatusUnavailable, err.Error()+note)
+		return
+	case err != nil:
+		r.fail(CheckStatus, ReasonMalformed, err.Error()+note)
+		return
+	}
+	where := string(e.list.Purpose) + " list " + url + " index " + s.StatusListIndex
+	switch {
+	case !set:
+		r.pass(CheckStatus, where+": not set"+note)
+	case e.list.Purpose == statuslist.Suspension:
+		r.fail(CheckStatus, ReasonSuspended, where+": set"+note)
+	default:
+		r.fail(CheckStatus, ReasonRevoked, where+": set"+note)
+	}
+}
+
+// statusList returns the verified, decoded status list at url: from the
+// cache while fresh, else fetched (once, however many callers ask at the
+// same time). When the fetch fails and an expired copy is cached, the copy
+// is returned with a note saying so.
+func (v *Verifier) statusList(ctx context.Context, url string) (*statusEntry, string, error) {
+	c := &v.lists
+	now := v.now()
+	c.mu.Lock()
+	old := c.entries[url]
+	if old != nil && now.Before(old.expires) {
+		c.mu.Unlock()
+		return old, "", nil
+	}
+	call, waiting := c.inflight[url]
+	if !waiting {
+		call = &fetchCall{done: make(chan struct{})}
+		c.inflight[url] = call
+	}
+	c.mu.Unlock()
+
+	if waiting {
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			call = &fetchCall{err: &fetchError{ctx.Err()}}
+		}
+	} else {
+		v.fetchFor(ctx, url, now, call)
+	}
+	if call.err == nil {
+		return call.entry, "", nil
+	}
+	var fe *fetchError
+	if old != nil && errors.As(call.err, &fe) {
+		v.log.Debug("status list fetch failed; using the cached copy", "url", url, "fetched", old.fetched, "err", call.err)
+		return old, fmt.Sprintf(" (offline: fetching the list failed: %v; used the copy fetched %s, stale since %s)",
+			call.err, old.fetched.UTC().Format(time.RFC3339), old.expires.UTC().Format(time.RFC3339)), nil
+	}
+	return nil, "", call.err
+}
+
+// fetchFor fetches url for everyone waiting on call and caches a good list.
+func (v *Verifier) fetchFor(ctx context.Context, url string, now time.Time, call *fetchCall) {
+	c := &v.lists
+	defer func() {
+		if call.entry == nil && call.err == nil { // the fetcher panicked
+			call.err = fmt.Errorf("status list fetcher panicked for %s", clip(url))
+		}
+		c.mu.Lock()
+		delete(c.inflight, url)
+		if call.err == nil {
+			c.storeLocked(url, call.entry)
+		}
+		c.mu.Unlock()
+		close(call.done)
+	}()
+	call.entry, call.err = v.fetchList(ctx, url, now)
+}
+
+// fetchList fetches, verifies and decodes the status list credential at url.
+func (v *Verifier) fetchList(ctx context.Context, url string, now time.Time) (*statusEntry, error) {
+	if v.fetcher == nil {
+		return nil, &fetchError{errors.New("no status list fetcher configured")}
+	}
+	v.log.Debug("fetching status list", "url", url)
+	tok, err := v.fetcher.FetchStatusList(ctx, url)
+	if err != nil {
+		return nil, &fetchError{fmt.Errorf("fetch: %w", err)}
+	}
+	kl := &keyLookup{v: v, rel: did.AssertionMethod}
+	cred, err := vc.Verify(ctx, tok, kl.keys, vc.VerifyOptions{Now: now, ClockSkew: v.skew})
+	if err != nil {
+		return nil, fmt.Errorf("status list credential does not verify: %w", err)
+	}
+	d, err := statuslist.FromCredential(cred)
+	if err != nil {
+		return nil, err
+	}
+	if d.ID != url {
+		return nil, fmt.Errorf("the status list credential fetched from %s has id %s", clip(url), clip(d.ID))
+	}
+	ttl := d.TTL
+	if ttl <= 0 {
+		ttl = v.statusTTL
+	}
+	expires := now.Add(ttl)
+	if cred.ValidUntil != nil && cred.ValidUntil.Before(expires) {
+		expires = *cred.ValidUntil
+	}
+	return &statusEntry{list: d, fetched: now, expires: expires}, nil
+}
+
+// storeLocked caches e, evicting the entry that expires soonest when full.
+func (c *statusCache) storeLocked(url string, e *statusEntry) {
+	if _, ok := c.entries[url]; !ok && len(c.entries) >= c.max {
+		var victim string
+		var soonest time.Time
+		for u, x := range c.entries {
+			if victim == "" || x.expires.Before(soonest) {
+				victim, soonest = u, x.expires
+			}
+		}
+		delete(c.entries, victim)
+	}
+	c.entries[url] = e
+}
+
+// Forget drops the cached status list at url, so the next credential that
+// points at it fetches it again (for example after the issuer revoked one).
+func (v *Verifier) Forget(url string) {
+	v.lists.mu.Lock()
+	defer v.lists.mu.Unlock()
+	delete(v.lists.entries, url)
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+	}
+	return s
+}

@@ -1,0 +1,419 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// Accreditations says whether an issuer was accredited for a credential type
+// at a time (the registry client implements it from the ledger).
+// Implementations must be safe for concurrent use; an error means the answer
+// is unknown, which the verifier treats as not accredited.
+type Accreditations interface {
+	Accredited(ctx context.Context, issuerDID, credentialType string, at time.Time) (bool, error)
+}
+
+// DefaultStatusCacheTTL is how long a status list is kept when neither its
+// ttl nor Config.StatusCacheTTL says.
+const DefaultStatusCacheTTL = 5 * time.Minute
+
+// DefaultMaxStatusLists bounds the status list cache when Config does not.
+const DefaultMaxStatusLists = 1024
+
+// Config configures a [Verifier]. Resolver is required; the rest is optional.
+type Config struct {
+	// Resolver resolves the DIDs of issuers and holders. Unless NoDIDCache
+	// is set, it is wrapped in a did.Cache (with Now as its clock) so that
+	// each DID is resolved once per cache TTL; a *did.Cache is used as is.
+	Resolver did.Resolver
+	// NoDIDCache uses Resolver directly, for resolvers that cache already.
+	NoDIDCache bool
+	// Status fetches status list credentials. Nil means no status list can
+	// be fetched: a credential with a credentialStatus fails with
+	// status_unavailable.
+	Status StatusFetcher
+	// Trust is the source of issuer accreditations; nil skips the
+	// accreditation check (the Result says it was skipped).
+	Trust Accreditations
+	// Now is the clock for validity checks and cache expiry; default time.Now.
+	Now func() time.Time
+	// ClockSkew is how much validity windows are widened on both ends.
+	ClockSkew time.Duration
+	// StatusCacheTTL is how long a status list without a ttl is cached;
+	// default DefaultStatusCacheTTL.
+	StatusCacheTTL time.Duration
+	// MaxStatusLists bounds the number of cached status lists; default
+	// DefaultMaxStatusLists. When full, the entry expiring soonest goes.
+	MaxStatusLists int
+	// Logger receives debug records about cache misses and offline use; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Verifier verifies credentials and presentations. It is safe for
+// concurrent use; its caches are shared by all calls.
+type Verifier struct {
+	resolver  did.Resolver
+	fetcher   StatusFetcher
+	trust     Accreditations
+	now       func() time.Time
+	skew      time.Duration
+	statusTTL time.Duration
+	log       *slog.Logger
+	lists     statusCache
+}
+
+// New returns a Verifier for cfg. It fails when cfg.Resolver is nil or a
+// duration is negative.
+func New(cfg Config) (*Verifier, error) {
+	if cfg.Resolver == nil {
+		return nil, errors.New("verify: Config.Resolver is required (use did.KeyResolver{} for did:key only, or a did.Router)")
+	}
+	if cfg.ClockSkew < 0 || cfg.StatusCacheTTL < 0 {
+		return nil, errors.New("verify: Config.ClockSkew and StatusCacheTTL must not be negative")
+	}
+	v := &Verifier{
+		resolver:  cfg.Resolver,
+		fetcher:   cfg.Status,
+		trust:     cfg.Trust,
+		now:       cfg.Now,
+		skew:      cfg.ClockSkew,
+		statusTTL: cfg.StatusCacheTTL,
+		log:       cfg.Logger,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.statusTTL == 0 {
+		v.statusTTL = DefaultStatusCacheTTL
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	if _, cached := cfg.Resolver.(*did.Cache); !cached && !cfg.NoDIDCache {
+		v.resolver = did.NewCache(cfg.Resolver, did.CacheConfig{Now: v.now})
+	}
+	v.lists.init(cfg.MaxStatusLists)
+	return v, nil
+}
+
+// keyError marks an error of the KeyFunc (the DID did not resolve, or has no
+// such key for the relationship), so that it maps to unknown_issuer (or
+// holder_mismatch) rather than to whatever vc wraps it in.
+type keyError struct {
+	kid string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// keyLookup is one verification's KeyFunc: it resolves the kid's DID and
+// takes the key authorised for rel. It records the kids it served so the
+// Result can name them. The first lookup of a presentation is the holder's
+// (vc.VerifyPresentation checks the holder's signature before any
+// credential), so firstRel applies to it and rel to the rest.
+type keyLookup struct {
+	v        *Verifier
+	firstRel did.Relationship
+	rel      did.Relationship
+	kids     []string
+}
+
+func (k *keyLookup) keys(ctx context.Context, kid string) (key.PublicKey, error) {
+	rel := k.rel
+	if len(k.kids) == 0 && k.firstRel != "" {
+		rel = k.firstRel
+	}
+	k.kids = append(k.kids, kid)
+	pub, err := k.v.key(ctx, kid, rel)
+	if err != nil {
+		return key.PublicKey{}, &keyError{kid: kid, err: err}
+	}
+	return pub, nil
+}
+
+// key returns the public key kid names, if the kid's DID authorises it for rel.
+func (v *Verifier) key(ctx context.Context, kid string, rel did.Relationship) (key.PublicKey, error) {
+	subject, _, _ := strings.Cut(kid, "#")
+	if i := strings.IndexAny(subject, "/?;"); i >= 0 {
+		subject = subject[:i]
+	}
+	res, err := v.resolver.Resolve(ctx, subject)
+	if err != nil {
+		return key.PublicKey{}, err
+	}
+	if res.Metadata.Deactivated {
+		return key.PublicKey{}, fmt.Errorf("%w: %s", did.ErrDeactivated, subject)
+	}
+	if res.Document == nil {
+		return key.PublicKey{}, fmt.Errorf("%w: resolver returned no document for %s", did.ErrNotFound, subject)
+	}
+	return res.Document.Key(kid, rel)
+}
+
+// Credential verifies a vc+jwt: format, issuer, signature, validity, every
+// status entry and, with a trust source, accreditation. It never returns nil.
+func (v *Verifier) Credential(ctx context.Context, token string) *Result {
+	now := v.now()
+	r := &Result{Kind: KindCredential, VerifiedAt: now}
+	kl := &keyLookup{v: v, rel: did.AssertionMethod}
+	c, err := vc.Verify(ctx, token, kl.keys, vc.VerifyOptions{Now: now, ClockSkew: v.skew})
+	if err != nil {
+		// Describe what can be seen without trusting it, then say what failed.
+		if t, perr := vc.Parse(token); perr == nil {
+			r.describe(t.Credential)
+		}
+		v.verifyFailed(r, err, kl.kids, false)
+		return r.finish()
+	}
+	r.describe(c)
+	kid := ""
+	if len(kl.kids) > 0 {
+		kid = kl.kids[0]
+	}
+	v.credentialPassed(r, c, kid)
+	v.checkRest(ctx, r, c, now)
+	return r.finish()
+}
+
+func (r *Result) describe(c *vc.Credential) {
+	r.ID, r.Types, r.Issuer, r.Subject = c.ID, c.Type, c.Issuer, c.SubjectID()
+	r.ValidFrom, r.ValidUntil = c.ValidFrom, c.ValidUntil
+}
+
+// credentialPassed records the checks vc.Verify made successfully.
+func (v *Verifier) credentialPassed(r *Result, c *vc.Credential, kid string) {
+	r.pass(CheckFormat, "")
+	if kid != "" {
+		r.pass(CheckIssuer, "key "+kid+" is an assertionMethod of "+c.Issuer)
+	} else {
+		r.pass(CheckIssuer, c.Issuer)
+	}
+	r.pass(CheckSignature, "")
+	r.pass(CheckValidity, "")
+}
+
+// checkRest runs the checks vc does not: status and accreditation.
+func (v *Verifier) checkRest(ctx context.Context, r *Result, c *vc.Credential, now time.Time) {
+	for i := range c.Status {
+		v.checkStatus(ctx, r, c, &c.Status[i])
+	}
+	v.checkAccreditation(ctx, r, c, now)
+}
+
+// verifyFailed records which check a vc.Verify or vc.VerifyPresentation
+// error belongs to. vc checks in a fixed order (format, kid against issuer
+// or holder, key, signature, then the rest), so the checks before the
+// failing one passed.
+func (v *Verifier) verifyFailed(r *Result, err error, kids []string, presentation bool) {
+	msg := err.Error()
+	var ke *keyError
+	switch {
+	case errors.As(err, &ke):
+		r.pass(CheckFormat, "")
+		if presentation {
+			r.fail(CheckHolder, ReasonHolderMismatch, "holder key "+ke.kid+": "+ke.err.Error())
+		} else {
+			r.fail(CheckIssuer, ReasonUnknownIssuer, "issuer key "+ke.kid+": "+ke.err.Error())
+		}
+	case errors.Is(err, vc.ErrUnsupportedAlg):
+		r.fail(CheckSignature, ReasonBadSignature, msg)
+	case errors.Is(err, vc.ErrMalformed):
+		r.fail(CheckFormat, ReasonMalformed, msg)
+	case errors.Is(err, vc.ErrIssuerMismatch):
+		r.pass(CheckFormat, "")
+		r.fail(CheckSignature, ReasonBadSignature, msg)
+	case errors.Is(err, vc.ErrHolderBinding):
+		r.pass(CheckFormat, "")
+		r.fail(CheckHolder, ReasonHolderMismatch, msg)
+	case errors.Is(err, vc.ErrBadSignature):
+		r.pass(CheckFormat, "")
+		v.passKey(r, kids, presentation)
+		r.fail(CheckSignature, ReasonBadSignature, msg)
+	default:
+		r.pass(CheckFormat, "")
+		v.passKey(r, kids, presentation)
+		r.pass(CheckSignature, "")
+		switch {
+		case errors.Is(err, vc.ErrAudienceMismatch):
+			r.fail(CheckAudience, ReasonAudienceMismatch, msg)
+		case errors.Is(err, vc.ErrNonceMismatch):
+			r.pass(CheckAudience, "")
+			r.fail(CheckNonce, ReasonNonceMismatch, msg)
+		case errors.Is(err, vc.ErrExpired):
+			v.passEnvelope(r, presentation)
+			r.fail(CheckValidity, ReasonExpired, msg)
+		case errors.Is(err, vc.ErrNotYetValid):
+			v.passEnvelope(r, presentation)
+			r.fail(CheckValidity, ReasonNotYetValid, msg)
+		default:
+			r.fail(CheckFormat, ReasonMalformed, msg)
+		}
+	}
+}
+
+func (v *Verifier) passKey(r *Result, kids []string, presentation bool) {
+	name, rel := CheckIssuer, "assertionMethod"
+	if presentation {
+		name, rel = CheckHolder, "authentication"
+	}
+	if len(kids) > 0 {
+		r.pass(name, "key "+kids[0]+" is an "+rel+" key")
+	} else {
+		r.pass(name, "")
+	}
+}
+
+func (v *Verifier) passEnvelope(r *Result, presentation bool) {
+	if presentation {
+		r.pass(CheckAudience, "")
+		r.pass(CheckNonce, "")
+	}
+}
+
+// checkAccreditation asks the trust source about every type but
+// VerifiableCredential, at validFrom (issuance) or now.
+func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Credential, now time.Time) {
+	if v.trust == nil {
+		r.add(Check{Name: CheckAccreditation, OK: true, Skipped: true, Detail: "no trust source configured"})
+		return
+	}
+	at := now
+	if c.ValidFrom != nil {
+		at = *c.ValidFrom
+	}
+	n := 0
+	for i, t := range c.Type {
+		if t == vc.TypeCredential || slices.Contains(c.Type[:i], t) {
+			continue
+		}
+		n++
+		ok, err := v.trust.Accredited(ctx, c.Issuer, t, at)
+		switch {
+		case err != nil:
+			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("accreditation of %s for %s is unknown: %v", c.Issuer, t, err))
+		case !ok:
+			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("%s was not accredited for %s at %s", c.Issuer, t, at.UTC().Format(time.RFC3339)))
+		default:
+			r.pass(CheckAccreditation, fmt.Sprintf("%s is accredited for %s", c.Issuer, t))
+		}
+	}
+	if n == 0 {
+		r.add(Check{Name: CheckAccreditation, OK: true, Skipped: true, Detail: "no credential type beyond VerifiableCredential"})
+	}
+}
+
+// Presentation verifies a vp+jwt for this verifier (audience) and request
+// (nonce): the holder's signature with an authentication key, aud, nonce,
+// iat/exp, then every credential in it as [Verifier.Credential] does plus
+// holder binding. It never returns nil. The Result holds one sub-result per
+// credential unless the presentation itself failed.
+func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce string) *Result {
+	now := v.now()
+	r := &Result{Kind: KindPresentation, VerifiedAt: now}
+	if audience == "" || nonce == "" {
+		// Without them any presentation ever made to anyone would pass.
+		r.fail(CheckAudience, ReasonAudienceMismatch, "the verifier gave no audience or nonce to check the presentation against")
+		return r.finish()
+	}
+	kl := &keyLookup{v: v, firstRel: did.Authentication, rel: did.AssertionMethod}
+	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew})
+	var ce *vc.CredentialError
+	if err != nil && !errors.As(err, &ce) {
+		if p, _, perr := vc.ParsePresentation(token); perr == nil {
+			r.Holder = p.Holder
+		}
+		v.verifyFailed(r, err, kl.kids, true)
+		return r.finish()
+	}
+	if err == nil {
+		r.Holder = vp.Presentation.Holder
+		r.pass(CheckFormat, "")
+		r.pass(CheckHolder, "key "+vp.Kid+" is an authentication key of "+vp.Presentation.Holder)
+		r.pass(CheckSignature, "")
+		r.pass(CheckAudience, "")
+		r.pass(CheckNonce, "")
+		r.pass(CheckValidity, "")
+		r.Credentials = make([]*Result, len(vp.Credentials))
+		for i, c := range vp.Credentials {
+			cr := &Result{Kind: KindCredential, VerifiedAt: now}
+			cr.describe(c)
+			kid := ""
+			if i+1 < len(kl.kids) {
+				kid = kl.kids[i+1]
+			}
+			v.credentialPassed(cr, c, kid)
+			cr.pass(CheckHolder, "subject is the holder "+vp.Presentation.Holder)
+			v.checkRest(ctx, cr, c, now)
+			r.Credentials[i] = cr.finish()
+		}
+		return r.finish()
+	}
+	// A credential failed inside vc.VerifyPresentation, so the presentation
+	// envelope passed. Verify each credential on its own to say which
+	// failed and why; this costs a second signature check of the ones
+	// before it, on the failure path only.
+	p, _, _ := vc.ParsePresentation(token)
+	r.Holder = p.Holder
+	r.pass(CheckFormat, "")
+	if len(kl.kids) > 0 {
+		r.pass(CheckHolder, "key "+kl.kids[0]+" is an authentication key of "+p.Holder)
+	}
+	r.pass(CheckSignature, "")
+	r.pass(CheckAudience, "")
+	r.pass(CheckNonce, "")
+	r.pass(CheckValidity, "")
+	r.Credentials = make([]*Result, len(p.Credentials))
+	for i, tok := range p.Credentials {
+		cr := v.Credential(ctx, tok)
+		if cr.Subject != p.Holder {
+			cr.fail(CheckHolder, ReasonHolderMismatch, fmt.Sprintf("credentialSubject.id is %q, but the holder is %s", cr.Subject, p.Holder))
+		} else {
+			cr.pass(CheckHolder, "subject is the holder "+p.Holder)
+		}
+		r.Credentials[i] = cr.finish()
+	}
+	return r.finish()
+}
+
+// statusCache holds decoded status lists by URL.
+type statusCache struct {
+	max int
+
+	mu       sync.Mutex              // guards entries and inflight
+	entries  map[string]*statusEntry // status list URL -> last good list
+	inflight map[string]*fetchCall   // URLs being fetched now
+}
+
+type statusEntry struct {
+	list    *statuslist.Decoded
+	fetched time.Time
+	expires time.Time
+}
+
+// fetchCall is one fetch in flight; done is closed when entry and err are set.
+type fetchCall struct {
+	done  chan struct{}
+	entry *statusEntry
+	err   error
+}
+
+func (c *statusCache) init(max int) {
+	if max <= 0 {
+		max = DefaultMaxStatusLists
+	}
+	c.max = max
+	c.entries = make(map[string]*statusEntry)
+	c.inflight = make(map[string]*fetchCall)
+}
