@@ -1,0 +1,122 @@
+package wallet
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Registry is what registering a did:medid needs from the registry;
+// *client.Client implements it.
+type Registry interface {
+	// Submit posts a signed transaction and waits for its commit.
+	Submit(ctx context.Context, signedTx []byte) (*client.TxResult, error)
+	// Resolve resolves a DID.
+	Resolve(ctx context.Context, id string) (*did.Resolution, error)
+}
+
+var _ Registry = (*client.Client)(nil)
+
+// medidKeyFragment is the fragment of the wallet's key in its did:medid
+// documents.
+const medidKeyFragment = "key-1"
+
+// medidTemplate is the initial document of a did:medid for pub, with the
+// DID written as tx.Placeholder: one Multikey for authentication and
+// assertionMethod. It is a pure function of the key, so the identifier is
+// too (tx.DeriveDID): the same phrase and index always give the same
+// did:medid.
+func medidTemplate(pub key.PublicKey) ([]byte, error) {
+	vm := tx.Placeholder + "#" + medidKeyFragment
+	return json.Marshal(map[string]any{
+		"@context": did.DefaultContext(),
+		"id":       tx.Placeholder,
+		"verificationMethod": []map[string]string{{
+			"id": vm, "type": "Multikey", "controller": tx.Placeholder,
+			"publicKeyMultibase": pub.Multikey(),
+		}},
+		"authentication":  []string{vm},
+		"assertionMethod": []string{vm},
+	})
+}
+
+// RegisterDID derives a new key (the next index of opts.Alg, so the new
+// identity shares no key with any other), registers a did:medid for it
+// with a did.create transaction, and stores it once the registry has
+// committed it. Nothing is stored if the registry refuses. The wallet is
+// held for the duration (one block commit), so indices cannot collide.
+//
+// If the DID turns out to be registered already with this key (a previous
+// attempt committed but the wallet never heard back), it is adopted.
+func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptions) (DID, error) {
+	if reg == nil {
+		return DID{}, ErrNoRegistry
+	}
+	if opts.Alg == "" {
+		opts.Alg = key.Ed25519
+	}
+	if opts.Pairwise && strings.TrimSpace(opts.Label) == "" {
+		return DID{}, errors.New("a pairwise DID needs a label naming the relationship")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return DID{}, err
+	}
+	var next uint32
+	for _, d := range w.dids {
+		if d.Alg == opts.Alg && d.Index >= next {
+			next = d.Index + 1
+		}
+	}
+	k, err := deriveKey(w.seed, opts.Alg, next)
+	if err != nil {
+		return DID{}, err
+	}
+	tmpl, err := medidTemplate(k.Public())
+	if err != nil {
+		return DID{}, err
+	}
+	id, doc, err := tx.BindDocument(tmpl)
+	if err != nil {
+		return DID{}, fmt.Errorf("build did:medid document: %w", err)
+	}
+	kid := id + "#" + medidKeyFragment
+	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: hex.EncodeToString(randomBytes(16)), Document: doc}, k, kid)
+	if err != nil {
+		return DID{}, fmt.Errorf("sign did.create: %w", err)
+	}
+	if _, err := reg.Submit(ctx, signed); err != nil {
+		if !registeredWith(ctx, reg, id, kid, k.Public()) {
+			return DID{}, fmt.Errorf("register %s: %w", id, err)
+		}
+	}
+	now := w.cfg.now().UTC()
+	d := &DID{DID: id, Method: MethodMedid, Alg: opts.Alg, Index: next, KeyID: kid,
+		Label: strings.TrimSpace(opts.Label), Pairwise: opts.Pairwise, Created: now, Registered: &now}
+	if err := w.putDIDLocked(d); err != nil {
+		return DID{}, fmt.Errorf("registered %s but could not store it (run register again to adopt it): %w", id, err)
+	}
+	w.keys[id] = k
+	w.cfg.log().Info("did:medid registered", "index", next)
+	return *d, nil
+}
+
+// registeredWith reports whether id resolves to a document in which kid is
+// pub, authorised for authentication.
+func registeredWith(ctx context.Context, reg Registry, id, kid string, pub key.PublicKey) bool {
+	res, err := reg.Resolve(ctx, id)
+	if err != nil || res == nil || res.Document == nil || res.Metadata.Deactivated {
+		return false
+	}
+	got, err := res.Document.Key(kid, did.Authentication)
+	return err == nil && got.Equal(pub)
+}
