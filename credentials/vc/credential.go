@@ -244,9 +244,9 @@ func (s *Status) marshal() (json.RawMessage, error) {
 func formatTime(t time.Time) string { return t.Format(time.RFC3339Nano) }
 
 // parseTime reads an RFC 3339 date-time with a time zone.
-func parseTime(name string, raw json.RawMessage) (*time.Time, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+func parseTime(name string, v any) (*time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
 		return nil, fmt.Errorf("%w: %s must be a date-time string", ErrMalformed, name)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -258,102 +258,105 @@ func parseTime(name string, raw json.RawMessage) (*time.Time, error) {
 
 // UnmarshalJSON reads a VC 2.0 credential. It does not validate the VC rules
 // (call [Credential.Validate]); it only refuses shapes the model cannot hold
-// (see [Credential]). Errors wrap [ErrMalformed].
+// (see [Credential]) and JSON that is not I-JSON: a repeated member name,
+// invalid UTF-8 or a lone surrogate. Errors wrap [ErrMalformed].
 func (c *Credential) UnmarshalJSON(data []byte) error {
-	fields, err := decodeObject(data, "credential")
+	return c.unmarshal(data, false)
+}
+
+// unmarshal is UnmarshalJSON; owned is as for parseJSONBuf.
+func (c *Credential) unmarshal(data []byte, owned bool) error {
+	m, err := parseObject(data, "credential", owned)
 	if err != nil {
 		return err
 	}
 	*c = Credential{}
-	for k, raw := range fields {
-		switch k {
-		case "@context":
-			c.Context, err = stringList(k, raw, false)
-		case "id":
-			c.ID, err = stringField(k, raw)
-		case "type":
-			c.Type, err = stringList(k, raw, true)
-		case "issuer":
-			err = c.parseIssuer(raw)
-		case "name", "description":
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				if k == "name" {
-					c.Name = s
-				} else {
-					c.Description = s
-				}
-				if s != "" {
-					continue
-				}
-			}
-			// A language value object or array: keep it verbatim in Extra.
-			err = c.putExtra(k, raw)
-		case "validFrom":
-			c.ValidFrom, err = parseTime(k, raw)
-		case "validUntil":
-			c.ValidUntil, err = parseTime(k, raw)
-		case "credentialSubject":
-			err = c.parseSubject(raw)
-		case "credentialStatus":
-			c.Status, err = parseStatus(raw)
-		default:
-			err = c.putExtra(k, raw)
-		}
-		if err != nil {
+	for k, v := range m {
+		if err := c.setField(k, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *Credential) putExtra(k string, raw json.RawMessage) error {
-	v, err := decodeValue(raw)
+// parseObject parses data, which must be one JSON object.
+func parseObject(data []byte, what string, owned bool) (map[string]any, error) {
+	v, err := parseJSONBuf(data, owned)
 	if err != nil {
-		return fmt.Errorf("%w: property %s: %v", ErrMalformed, k, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
 	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s must be a JSON object", ErrMalformed, what)
+	}
+	return m, nil
+}
+
+// setField sets one top-level property from its decoded JSON value.
+func (c *Credential) setField(k string, v any) (err error) {
+	switch k {
+	case "@context":
+		c.Context, err = stringList(k, v, false)
+	case "id":
+		c.ID, err = stringField(k, v)
+	case "type":
+		c.Type, err = stringList(k, v, true)
+	case "issuer":
+		err = c.parseIssuer(v)
+	case "name", "description":
+		if s, ok := v.(string); ok && s != "" {
+			if k == "name" {
+				c.Name = s
+			} else {
+				c.Description = s
+			}
+			return nil
+		}
+		// A language value object or array: keep it verbatim in Extra.
+		c.putExtra(k, v)
+	case "validFrom":
+		c.ValidFrom, err = parseTime(k, v)
+	case "validUntil":
+		c.ValidUntil, err = parseTime(k, v)
+	case "credentialSubject":
+		err = c.parseSubject(v)
+	case "credentialStatus":
+		c.Status, err = parseStatus(v)
+	default:
+		c.putExtra(k, v)
+	}
+	return err
+}
+
+func (c *Credential) putExtra(k string, v any) {
 	if c.Extra == nil {
 		c.Extra = make(map[string]any)
 	}
 	c.Extra[k] = v
-	return nil
 }
 
-func (c *Credential) parseIssuer(raw json.RawMessage) error {
-	if len(raw) > 0 && raw[0] == '"' {
-		s, err := stringField("issuer", raw)
-		if err != nil {
-			return err
-		}
-		if s == "" {
+func (c *Credential) parseIssuer(v any) error {
+	switch v := v.(type) {
+	case string:
+		if v == "" {
 			return fmt.Errorf("%w: issuer is an empty string", ErrMalformed)
 		}
-		c.Issuer = s
+		c.Issuer = v
+		return nil
+	case map[string]any:
+		id, ok := v["id"].(string)
+		if !ok || id == "" {
+			return fmt.Errorf("%w: issuer object must have a string id", ErrMalformed)
+		}
+		delete(v, "id")
+		c.Issuer = id
+		c.IssuerProperties = v
 		return nil
 	}
-	v, err := decodeValue(raw)
-	if err != nil {
-		return fmt.Errorf("%w: issuer: %v", ErrMalformed, err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Errorf("%w: issuer must be a URL string or an object with an id", ErrMalformed)
-	}
-	id, ok := m["id"].(string)
-	if !ok || id == "" {
-		return fmt.Errorf("%w: issuer object must have a string id", ErrMalformed)
-	}
-	delete(m, "id")
-	c.Issuer = id
-	c.IssuerProperties = m
-	return nil
+	return fmt.Errorf("%w: issuer must be a URL string or an object with an id", ErrMalformed)
 }
 
-func (c *Credential) parseSubject(raw json.RawMessage) error {
-	v, err := decodeValue(raw)
-	if err != nil {
-		return fmt.Errorf("%w: credentialSubject: %v", ErrMalformed, err)
-	}
+func (c *Credential) parseSubject(v any) error {
 	switch v := v.(type) {
 	case map[string]any:
 		c.Subject = v
@@ -364,11 +367,7 @@ func (c *Credential) parseSubject(raw json.RawMessage) error {
 	return fmt.Errorf("%w: credentialSubject must be a JSON object", ErrMalformed)
 }
 
-func parseStatus(raw json.RawMessage) ([]Status, error) {
-	v, err := decodeValue(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: credentialStatus: %v", ErrMalformed, err)
-	}
+func parseStatus(v any) ([]Status, error) {
 	var items []any
 	switch v := v.(type) {
 	case map[string]any:
@@ -411,88 +410,41 @@ func parseStatus(raw json.RawMessage) ([]Status, error) {
 	return out, nil
 }
 
-// decodeObject splits a JSON object into its members. Duplicate member names
-// are refused: two parsers that pick different duplicates could disagree on
-// what a signed credential says.
-func decodeObject(data []byte, what string) (map[string]json.RawMessage, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, fmt.Errorf("%w: %s must be a JSON object", ErrMalformed, what)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
-	}
-	fields := make(map[string]json.RawMessage, 12)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
-		}
-		k, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%w: %s property %q: %v", ErrMalformed, what, k, err)
-		}
-		if _, dup := fields[k]; dup {
-			return nil, fmt.Errorf("%w: %s has property %q twice", ErrMalformed, what, k)
-		}
-		fields[k] = raw
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
-	}
-	if dec.More() || dec.InputOffset() != int64(len(data)) {
-		return nil, fmt.Errorf("%w: %s has data after the JSON object", ErrMalformed, what)
-	}
-	return fields, nil
-}
-
-// decodeValue decodes any JSON value, keeping numbers as json.Number.
-func decodeValue(raw json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-func stringField(name string, raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+func stringField(name string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
 		return "", fmt.Errorf("%w: %s must be a string", ErrMalformed, name)
 	}
 	return s, nil
 }
 
 // stringList reads a string or an array of strings (JSON-LD allows both).
-func stringList(name string, raw json.RawMessage, single bool) ([]string, error) {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		if one == "" {
+func stringList(name string, v any, single bool) ([]string, error) {
+	switch v := v.(type) {
+	case string:
+		if v == "" {
 			return nil, fmt.Errorf("%w: %s is an empty string", ErrMalformed, name)
 		}
-		return []string{one}, nil
-	}
-	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-		what := "an array of strings"
-		if single {
-			what = "a string or an array of strings"
+		return []string{v}, nil
+	case []any:
+		if len(v) == 0 {
+			return nil, fmt.Errorf("%w: %s is an empty array", ErrMalformed, name)
 		}
-		return nil, fmt.Errorf("%w: %s must be %s", ErrMalformed, name, what)
-	}
-	if len(list) == 0 {
-		return nil, fmt.Errorf("%w: %s is an empty array", ErrMalformed, name)
-	}
-	for i, s := range list {
-		if s == "" {
-			return nil, fmt.Errorf("%w: %s[%d] is an empty string", ErrMalformed, name, i)
+		list := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok || s == "" {
+				return nil, fmt.Errorf("%w: %s[%d] must be a non-empty string", ErrMalformed, name, i)
+			}
+			list[i] = s
 		}
+		return list, nil
 	}
-	return list, nil
+	what := "an array of strings"
+	if single {
+		what = "a string or an array of strings"
+	}
+	return nil, fmt.Errorf("%w: %s must be %s", ErrMalformed, name, what)
 }
 
 // objWriter writes a JSON object member by member, in the order given.

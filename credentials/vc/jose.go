@@ -1,7 +1,6 @@
 package vc
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -119,65 +118,56 @@ func splitJWS(token, wantTyp, wantCty string) (parsedJWS, error) {
 	return p, nil
 }
 
-// rawHeader sees every header parameter we act on, including the ones we refuse.
-type rawHeader struct {
-	Alg  *string         `json:"alg"`
-	Typ  *string         `json:"typ"`
-	Cty  *string         `json:"cty"`
-	Kid  *string         `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
-	JWK  json.RawMessage `json:"jwk"`
-	JKU  json.RawMessage `json:"jku"`
-	X5U  json.RawMessage `json:"x5u"`
-	X5C  json.RawMessage `json:"x5c"`
-	B64  json.RawMessage `json:"b64"`
-}
-
 func parseHeader(b []byte, wantTyp, wantCty string) (Header, error) {
 	var h Header
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return h, fmt.Errorf("%w: JOSE header is not a JSON object", ErrMalformed)
-	}
-	var r rawHeader
-	if err := json.Unmarshal(b, &r); err != nil {
+	v, err := parseJSONBuf(b, true)
+	if err != nil {
 		return h, fmt.Errorf("%w: JOSE header: %v", ErrMalformed, err)
 	}
-	if r.Alg == nil {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return h, fmt.Errorf("%w: JOSE header is not a JSON object", ErrMalformed)
+	}
+	alg, ok := m["alg"]
+	if !ok {
 		return h, fmt.Errorf("%w: JOSE header has no alg", ErrMalformed)
 	}
-	h.Alg = *r.Alg
+	h.Alg, _ = alg.(string)
 	if h.Alg != "EdDSA" && h.Alg != "ES256" {
-		return h, fmt.Errorf("%w: alg %q (only EdDSA and ES256 are accepted)", ErrUnsupportedAlg, h.Alg)
+		return h, fmt.Errorf("%w: alg %v (only EdDSA and ES256 are accepted)", ErrUnsupportedAlg, alg)
 	}
 	// Keys come only from the KeyFunc (the issuer's DID document). A header
 	// that carries or points to its own key is an attack or a misunderstanding.
-	for name, v := range map[string]json.RawMessage{"jwk": r.JWK, "jku": r.JKU, "x5u": r.X5U, "x5c": r.X5C} {
-		if v != nil {
+	for _, name := range [...]string{"jwk", "jku", "x5u", "x5c"} {
+		if _, ok := m[name]; ok {
 			return h, fmt.Errorf("%w: JOSE header parameter %s is not allowed: keys come from the issuer's DID document", ErrMalformed, name)
 		}
 	}
-	if r.Crit != nil || r.B64 != nil {
-		return h, fmt.Errorf("%w: JOSE header has crit/b64 extensions, which are not supported", ErrMalformed)
+	if _, ok := m["crit"]; ok {
+		return h, fmt.Errorf("%w: JOSE header has crit extensions, which are not supported", ErrMalformed)
 	}
-	if r.Typ != nil {
-		h.Typ = *r.Typ
+	if _, ok := m["b64"]; ok {
+		return h, fmt.Errorf("%w: JOSE header has b64, which is not supported", ErrMalformed)
+	}
+	for _, f := range [...]struct {
+		name string
+		p    *string
+	}{{"typ", &h.Typ}, {"cty", &h.Cty}, {"kid", &h.Kid}} {
+		if x, ok := m[f.name]; ok {
+			if *f.p, ok = x.(string); !ok {
+				return h, fmt.Errorf("%w: JOSE header %s must be a string", ErrMalformed, f.name)
+			}
+		}
 	}
 	// wantTyp "" (VC 1.1 JWTs) leaves typ and cty unchecked.
 	if wantTyp != "" && !mediaTypeIs(h.Typ, wantTyp) {
-		if r.Typ == nil {
+		if _, ok := m["typ"]; !ok {
 			return h, fmt.Errorf("%w: JOSE header has no typ; want %q", ErrMalformed, wantTyp)
 		}
 		return h, fmt.Errorf("%w: JOSE header typ is %q, want %q", ErrMalformed, h.Typ, wantTyp)
 	}
-	if r.Cty != nil {
-		h.Cty = *r.Cty
-		if wantCty != "" && !mediaTypeIs(h.Cty, wantCty) {
-			return h, fmt.Errorf("%w: JOSE header cty is %q, want %q", ErrMalformed, h.Cty, wantCty)
-		}
-	}
-	if r.Kid != nil {
-		h.Kid = *r.Kid
+	if _, ok := m["cty"]; ok && wantCty != "" && !mediaTypeIs(h.Cty, wantCty) {
+		return h, fmt.Errorf("%w: JOSE header cty is %q, want %q", ErrMalformed, h.Cty, wantCty)
 	}
 	return h, nil
 }
@@ -203,7 +193,8 @@ func Parse(token string) (*Token, error) {
 		return nil, err
 	}
 	c := new(Credential)
-	if err := c.UnmarshalJSON(p.payload); err != nil {
+	// The payload was just decoded and nothing writes to it again.
+	if err := c.unmarshal(p.payload, true); err != nil {
 		return nil, err
 	}
 	return &Token{Header: p.header, Credential: c, Raw: token, jws: p}, nil

@@ -2,7 +2,6 @@ package vc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -113,40 +112,36 @@ func (p *Presentation) writeFields(w *objWriter) {
 // It does not validate VC rules (see [Presentation.Validate]). Errors wrap
 // [ErrMalformed].
 func (p *Presentation) UnmarshalJSON(data []byte) error {
-	fields, err := decodeObject(data, "presentation")
+	return p.unmarshal(data, false)
+}
+
+// unmarshal is UnmarshalJSON; owned is as for parseJSONBuf.
+func (p *Presentation) unmarshal(data []byte, owned bool) error {
+	m, err := parseObject(data, "presentation", owned)
 	if err != nil {
 		return err
 	}
 	*p = Presentation{}
-	for k, raw := range fields {
+	for k, v := range m {
 		switch k {
 		case "@context":
-			p.Context, err = stringList(k, raw, false)
+			p.Context, err = stringList(k, v, false)
 		case "id":
-			p.ID, err = stringField(k, raw)
+			p.ID, err = stringField(k, v)
 		case "type":
-			p.Type, err = stringList(k, raw, true)
+			p.Type, err = stringList(k, v, true)
 		case "holder":
 			// VC 2.0 allows a holder object with an id; medid needs only the id.
-			if len(raw) > 0 && raw[0] == '{' {
-				var h struct {
-					ID string `json:"id"`
+			if h, ok := v.(map[string]any); ok {
+				if p.Holder, _ = h["id"].(string); p.Holder == "" || len(h) != 1 {
+					err = fmt.Errorf("%w: holder object must have a string id and nothing else", ErrMalformed)
 				}
-				if json.Unmarshal(raw, &h) != nil || h.ID == "" {
-					err = fmt.Errorf("%w: holder object must have a string id", ErrMalformed)
-				}
-				p.Holder = h.ID
 			} else {
-				p.Holder, err = stringField(k, raw)
+				p.Holder, err = stringField(k, v)
 			}
 		case "verifiableCredential":
-			p.Credentials, err = parseEnvelopes(raw)
+			p.Credentials, err = parseEnvelopes(v)
 		default:
-			var v any
-			if v, err = decodeValue(raw); err != nil {
-				err = fmt.Errorf("%w: presentation property %s: %v", ErrMalformed, k, err)
-				break
-			}
 			if p.Extra == nil {
 				p.Extra = make(map[string]any)
 			}
@@ -159,37 +154,29 @@ func (p *Presentation) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func parseEnvelopes(raw json.RawMessage) ([]string, error) {
-	var items []json.RawMessage
-	if len(raw) > 0 && raw[0] == '{' {
-		items = []json.RawMessage{raw}
-	} else if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+func parseEnvelopes(v any) ([]string, error) {
+	var items []any
+	switch v := v.(type) {
+	case map[string]any:
+		items = []any{v}
+	case []any:
+		items = v
+	default:
 		return nil, fmt.Errorf("%w: verifiableCredential must be an array of EnvelopedVerifiableCredential objects", ErrMalformed)
 	}
 	out := make([]string, len(items))
 	for i, it := range items {
-		f, err := decodeObject(it, fmt.Sprintf("verifiableCredential[%d]", i))
-		if err != nil {
-			return nil, err
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: verifiableCredential[%d] must be an EnvelopedVerifiableCredential object", ErrMalformed, i)
 		}
-		var env struct {
-			ID   string
-			Type []string
-		}
-		if raw, ok := f["id"]; ok {
-			env.ID, err = stringField("id", raw)
-		}
-		if raw, ok := f["type"]; ok && err == nil {
-			env.Type, err = stringList("type", raw, true)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("verifiableCredential[%d]: %w", i, err)
-		}
-		if !slices.Contains(env.Type, TypeEnvelopedCredential) {
+		types, err := stringList("type", m["type"], true)
+		if err != nil || !slices.Contains(types, TypeEnvelopedCredential) {
 			return nil, fmt.Errorf("%w: verifiableCredential[%d] is not an %s (embedded credentials are not accepted; envelope them as vc+jwt)", ErrMalformed, i, TypeEnvelopedCredential)
 		}
-		tok, ok := strings.CutPrefix(env.ID, envelopedPrefix)
-		if !ok || tok == "" {
+		id, _ := m["id"].(string)
+		tok, ok := strings.CutPrefix(id, envelopedPrefix)
+		if !ok || tok == "" || strings.ContainsAny(tok, ", \t\r\n") {
 			return nil, fmt.Errorf("%w: verifiableCredential[%d].id must be a %s<token> data URL", ErrMalformed, i, envelopedPrefix)
 		}
 		out[i] = tok
@@ -324,7 +311,7 @@ func ParsePresentation(token string) (*Presentation, Header, error) {
 		return nil, Header{}, err
 	}
 	p := new(Presentation)
-	if err := p.UnmarshalJSON(pj.payload); err != nil {
+	if err := p.unmarshal(pj.payload, true); err != nil {
 		return nil, Header{}, err
 	}
 	return p, pj.header, nil
@@ -350,7 +337,7 @@ func VerifyPresentation(ctx context.Context, token string, keys KeyFunc, opts Pr
 		return nil, err
 	}
 	p := new(Presentation)
-	if err := p.UnmarshalJSON(pj.payload); err != nil {
+	if err := p.unmarshal(pj.payload, true); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {

@@ -256,7 +256,7 @@ func fromAries(ac *verifiable.Credential) (*Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: VC 1.1 credential: %v", ErrMalformed, err)
 	}
-	fields, err := decodeObject(raw, "VC 1.1 credential")
+	fields, err := parseObject(raw, "VC 1.1 credential", true)
 	if err != nil {
 		return nil, err
 	}
@@ -266,13 +266,9 @@ func fromAries(ac *verifiable.Credential) (*Credential, error) {
 		case "@context":
 			// 1.1 contexts may hold objects (inline term definitions); the
 			// mapped credential keeps the context URLs only.
-			var list []any
-			if json.Unmarshal(v, &list) != nil {
-				var s string
-				if json.Unmarshal(v, &s) != nil {
-					return nil, fmt.Errorf("%w: VC 1.1 @context", ErrMalformed)
-				}
-				list = []any{s}
+			list, ok := v.([]any)
+			if !ok {
+				list = []any{v}
 			}
 			for _, e := range list {
 				if s, ok := e.(string); ok {
@@ -288,14 +284,10 @@ func fromAries(ac *verifiable.Credential) (*Credential, error) {
 				return nil, err
 			}
 		case "credentialSubject":
-			sub, err := decodeValue(v)
-			if err != nil {
-				return nil, fmt.Errorf("%w: credentialSubject: %v", ErrMalformed, err)
+			if list, ok := v.([]any); ok && len(list) == 1 {
+				v = list[0]
 			}
-			if list, ok := sub.([]any); ok && len(list) == 1 {
-				sub = list[0]
-			}
-			switch s := sub.(type) {
+			switch s := v.(type) {
 			case map[string]any:
 				c.Subject = s
 			case string:
@@ -305,57 +297,19 @@ func fromAries(ac *verifiable.Credential) (*Credential, error) {
 			}
 		case "proof":
 		default:
-			one := map[string]json.RawMessage{k: v}
-			var tmp Credential
-			b, _ := json.Marshal(one)
-			if err := tmp.UnmarshalJSON(b); err != nil {
+			if err := c.setField(k, v); err != nil {
 				return nil, err
 			}
-			mergeCredential(c, &tmp)
 		}
 	}
 	return c, nil
 }
 
-// mergeCredential copies the fields set in src into dst.
-func mergeCredential(dst, src *Credential) {
-	if src.ID != "" {
-		dst.ID = src.ID
-	}
-	if src.Type != nil {
-		dst.Type = src.Type
-	}
-	if src.Issuer != "" {
-		dst.Issuer, dst.IssuerProperties = src.Issuer, src.IssuerProperties
-	}
-	if src.Name != "" {
-		dst.Name = src.Name
-	}
-	if src.Description != "" {
-		dst.Description = src.Description
-	}
-	if src.Status != nil {
-		dst.Status = src.Status
-	}
-	if src.ValidFrom != nil {
-		dst.ValidFrom = src.ValidFrom
-	}
-	if src.ValidUntil != nil {
-		dst.ValidUntil = src.ValidUntil
-	}
-	for k, v := range src.Extra {
-		if dst.Extra == nil {
-			dst.Extra = map[string]any{}
-		}
-		dst.Extra[k] = v
-	}
-}
-
 // parseV11Time reads an xsd:dateTime; VC 1.1 allows one without a time zone,
 // which is taken as UTC.
-func parseV11Time(name string, raw json.RawMessage) (*time.Time, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+func parseV11Time(name string, v any) (*time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
 		return nil, fmt.Errorf("%w: %s must be a date-time string", ErrMalformed, name)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {

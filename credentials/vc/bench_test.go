@@ -1,0 +1,171 @@
+package vc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+)
+
+// benchToken is one issued vc+jwt with everything a bare signature check needs.
+type benchToken struct {
+	tok          string
+	keys         KeyFunc
+	pub          key.PublicKey
+	signingInput []byte
+	sig          []byte
+}
+
+func newBenchToken(b *testing.B, alg key.Alg) benchToken {
+	b.Helper()
+	iss := newParty(b, alg, "bench-issuer")
+	holder := newParty(b, key.Ed25519, "bench-holder")
+	tok, err := Issue(sampleCredential(iss.did, holder.did), iss.k, iss.kid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := splitJWS(tok, MediaTypeVC, "vc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A cached key: the KeyFunc costs a comparison and a return, as it would
+	// behind the did package's resolver cache.
+	pub, kid := iss.k.Public(), iss.kid
+	keys := func(_ context.Context, k string) (key.PublicKey, error) {
+		if k != kid {
+			b.Fatalf("unexpected kid %s", k)
+		}
+		return pub, nil
+	}
+	return benchToken{tok: tok, keys: keys, pub: pub, signingInput: []byte(p.signingInput), sig: p.sig}
+}
+
+var benchOpts = VerifyOptions{Now: t0.Add(time.Hour)}
+
+func benchVerify(b *testing.B, alg key.Alg) {
+	bt := newBenchToken(b, alg)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(bt.tok)))
+	for b.Loop() {
+		if _, err := Verify(ctx, bt.tok, bt.keys, benchOpts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyEdDSA is a full Verify of one EdDSA vc+jwt with a cached key.
+func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, key.Ed25519) }
+
+// BenchmarkVerifyES256 is a full Verify of one ES256 vc+jwt with a cached key.
+func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, key.P256) }
+
+// bareVerify is the baseline: the signature primitive alone over the same
+// signing input and signature that Verify checks.
+func bareVerify(bt *benchToken) bool {
+	switch k := bt.pub.Crypto().(type) {
+	case ed25519.PublicKey:
+		return ed25519.Verify(k, bt.signingInput, bt.sig)
+	case *ecdsa.PublicKey:
+		h := sha256.Sum256(bt.signingInput)
+		return ecdsa.Verify(k, h[:], new(big.Int).SetBytes(bt.sig[:32]), new(big.Int).SetBytes(bt.sig[32:]))
+	}
+	return false
+}
+
+func benchBare(b *testing.B, alg key.Alg) {
+	bt := newBenchToken(b, alg)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !bareVerify(&bt) {
+			b.Fatal("bare verify failed")
+		}
+	}
+}
+
+// BenchmarkBareEd25519Verify is ed25519.Verify over a vc+jwt's signing input.
+func BenchmarkBareEd25519Verify(b *testing.B) { benchBare(b, key.Ed25519) }
+
+// BenchmarkBareES256Verify is SHA-256 plus ecdsa.Verify over a vc+jwt's signing input.
+func BenchmarkBareES256Verify(b *testing.B) { benchBare(b, key.P256) }
+
+// BenchmarkVerifyVsBare runs Verify and the bare signature check alternately
+// in one loop, so both see the same machine load, and reports
+// ratio = rate(Verify) / rate(bare). The product goal is ratio >= 0.6: a
+// credential check costs at most 1/0.6 of the signature check alone.
+func BenchmarkVerifyVsBare(b *testing.B) {
+	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
+		b.Run(alg.JWS().String(), func(b *testing.B) {
+			bt := newBenchToken(b, alg)
+			ctx := context.Background()
+			var tVerify, tBare time.Duration
+			for b.Loop() {
+				t1 := time.Now()
+				if _, err := Verify(ctx, bt.tok, bt.keys, benchOpts); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				if !bareVerify(&bt) {
+					b.Fatal("bare verify failed")
+				}
+				t3 := time.Now()
+				tVerify += t2.Sub(t1)
+				tBare += t3.Sub(t2)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(tVerify.Nanoseconds())/n, "ns/verify")
+			b.ReportMetric(float64(tBare.Nanoseconds())/n, "ns/bare")
+			b.ReportMetric(float64(tBare)/float64(tVerify), "ratio")
+		})
+	}
+}
+
+// BenchmarkVerifyPresentation3 verifies a vp+jwt carrying three credentials
+// (two EdDSA, one ES256): four signature checks.
+func BenchmarkVerifyPresentation3(b *testing.B) {
+	f := newVPFixture(b)
+	tok, err := SignPresentation(f.presentation(f.holder.did, f.creds...), f.holder.k, f.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(time.Minute)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyPresentation(ctx, tok, f.keys, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyV11 verifies a VC 1.1 credential with an Ed25519Signature2020
+// proof: JSON-LD expansion and URDNA2015 canonicalisation through aries.
+func BenchmarkVerifyV11(b *testing.B) {
+	iss := newParty(b, key.Ed25519, "other-ecosystem-issuer")
+	holder := newParty(b, key.Ed25519, "patient")
+	data := signV11(b, iss, iss, holder, "Ed25519Signature2020")
+	keys := ring(iss)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyV11WithOptions(ctx, data, keys, benchOpts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse is the token parser alone (no signature).
+func BenchmarkParse(b *testing.B) {
+	bt := newBenchToken(b, key.Ed25519)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(bt.tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
