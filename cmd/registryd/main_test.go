@@ -1,0 +1,510 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// registryd builds the real binary once per test run.
+func registryd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the registryd binary; skipped with -short")
+	}
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "registryd-test")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "registryd")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running registryd.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+	url  string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(t *testing.T, httpAddr string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(registryd(t), args...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, out: out, done: make(chan error, 1), url: "http://" + httpAddr}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// waitHealthy polls /healthz until 200.
+func (p *proc) waitHealthy(timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			p.t.Fatalf("registryd exited early: %v\n%s", err, p.out)
+		default:
+		}
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("registryd at %s not healthy after %s\n%s", p.url, timeout, p.out)
+}
+
+// stop sends sig and waits for the exit.
+func (p *proc) stop(sig os.Signal) error {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("registryd did not exit after %v\n%s", sig, p.out)
+		return nil
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	a, err := node.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func post(t *testing.T, base string, body []byte) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(base+"/1.0/transactions", "application/jose", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func get(t *testing.T, u, accept string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestEndToEnd(t *testing.T) {
+	home := t.TempDir()
+	httpAddr := freeAddr(t)
+	p := start(t, httpAddr, "--home", home, "--http", httpAddr, "--p2p", freeAddr(t), "--block-time", "20ms")
+	p.waitHealthy(20 * time.Second)
+	if out := p.out.String(); !strings.Contains(out, "governance DID: did:key:z6Mk") || !strings.Contains(out, "http://"+httpAddr) {
+		t.Errorf("first-run output lacks the governance DID or the HTTP address:\n%s", out)
+	}
+	for _, f := range []string{node.GovernanceKeyFile, "config/priv_validator_key.json"} {
+		if st, err := os.Stat(filepath.Join(home, f)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", f, err, st.Mode().Perm())
+		}
+	}
+
+	id := nodetest.NewIdentity(t, "e2e-alice")
+	code, body := post(t, p.url, id.CreateTx(t))
+	if code != http.StatusOK || body["code"] != float64(0) || body["height"].(float64) < 1 {
+		t.Fatalf("POST did.create: %d %v", code, body)
+	}
+	base := p.url + "/1.0/identifiers/"
+	for _, tc := range []struct {
+		accept, wantType string
+		full             bool
+	}{
+		{"", "application/did-resolution", true},
+		{"application/did-resolution", "application/did-resolution", true},
+		{`application/ld+json;profile="https://w3id.org/did-resolution"`, `application/ld+json;profile="https://w3id.org/did-resolution"`, true},
+		{"application/did+json", "application/did+json", false},
+		{"application/did+ld+json", "application/did+ld+json", false},
+		{"text/html, application/did+json;q=0.5", "application/did+json", false},
+	} {
+		t.Run("accept "+tc.accept, func(t *testing.T) {
+			resp, b := get(t, base+id.DID, tc.accept)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != tc.wantType {
+				t.Fatalf("status %d type %q, want 200 %q", resp.StatusCode, resp.Header.Get("Content-Type"), tc.wantType)
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			docJSON := b
+			if tc.full {
+				docJSON = m["didDocument"]
+				var md map[string]any
+				_ = json.Unmarshal(m["didDocumentMetadata"], &md)
+				if md["versionId"] != "1" || md["created"] == nil {
+					t.Errorf("didDocumentMetadata = %v", md)
+				}
+				if _, ok := m["didResolutionMetadata"]; !ok {
+					t.Errorf("no didResolutionMetadata")
+				}
+			}
+			doc, err := did.ParseDocument(docJSON)
+			if err != nil || doc.ID != id.DID {
+				t.Errorf("document: %v (id %v)", err, doc)
+			}
+		})
+	}
+	problems := []struct {
+		name, path, accept string
+		status             int
+		errType            string
+	}{
+		{"invalid DID", "not-a-did", "", 400, "INVALID_DID"},
+		{"invalid did:medid", "did:medid:", "", 400, "INVALID_DID"},
+		{"not found", "did:medid:3yQeRFsFSo4NMpqWqrJGkg", "", 404, "NOT_FOUND"},
+		{"not acceptable", id.DID, "text/html", 406, "REPRESENTATION_NOT_SUPPORTED"},
+		{"method not supported", "did:web:example.com", "", 501, "METHOD_NOT_SUPPORTED"},
+	}
+	for _, tc := range problems {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := get(t, base+tc.path, tc.accept)
+			var pr map[string]any
+			_ = json.Unmarshal(b, &pr)
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				pr["type"] != "https://www.w3.org/ns/did#"+tc.errType || pr["status"] != float64(tc.status) || pr["title"] == "" {
+				t.Errorf("got %d %s %v, want %d problem %s", resp.StatusCode, resp.Header.Get("Content-Type"), pr, tc.status, tc.errType)
+			}
+		})
+	}
+	// did:key resolves too.
+	if resp, _ := get(t, base+"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", ""); resp.StatusCode != 200 {
+		t.Errorf("did:key: status %d", resp.StatusCode)
+	}
+	// A wrong-key transaction is a 4xx problem naming the reason.
+	mallory := nodetest.NewIdentity(t, "e2e-mallory")
+	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDDeactivate, DID: id.DID, PrevVersionID: "1"}, mallory.Key, id.KID())
+	if code, pr := post(t, p.url, forged); code != 400 || pr["type"] != "https://medid.dev/problems/bad-signature" {
+		t.Errorf("forged deactivate: %d %v, want 400 bad-signature", code, pr)
+	}
+	// Deactivate: 410 with metadata.
+	if code, b := post(t, p.url, id.DeactivateTx(t, "1")); code != 200 {
+		t.Fatalf("deactivate: %d %v", code, b)
+	}
+	resp, b := get(t, base+id.DID, "")
+	var res struct {
+		Meta map[string]any `json:"didDocumentMetadata"`
+	}
+	_ = json.Unmarshal(b, &res)
+	if resp.StatusCode != http.StatusGone || res.Meta["deactivated"] != true {
+		t.Errorf("deactivated DID: %d %s, want 410 with deactivated:true", resp.StatusCode, b)
+	}
+	if resp, b := get(t, base+id.DID+"?versionId=1", ""); resp.StatusCode != 200 || !strings.Contains(string(b), `"nextVersionId":"2"`) {
+		t.Errorf("versionId=1: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := get(t, p.url+"/metrics", ""); resp.StatusCode != 200 ||
+		!strings.Contains(string(b), "medid_registry_committed_height") ||
+		!strings.Contains(string(b), `medid_registry_api_requests_total{code="410",route="identifiers"}`) {
+		t.Errorf("/metrics lacks height or request counts:\n%.2000s", b)
+	}
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.out)
+	}
+	if !strings.Contains(p.out.String(), "registryd: stopped") {
+		t.Errorf("no clean stop message:\n%s", p.out)
+	}
+}
+
+// TestCrashRecovery kills registryd with SIGKILL in the middle of a write
+// load, restarts it on the same home and checks that every transaction it
+// acknowledged as committed is still there and proven against the signed
+// headers of the genesis validators, and that the node keeps committing.
+func TestCrashRecovery(t *testing.T) {
+	home := t.TempDir()
+	httpAddr, p2pAddr := freeAddr(t), freeAddr(t)
+	args := []string{"--home", home, "--http", httpAddr, "--p2p", p2pAddr, "--block-time", "20ms"}
+	p := start(t, httpAddr, args...)
+	p.waitHealthy(20 * time.Second)
+
+	var mu sync.Mutex
+	var acked []string
+	var maxHeight float64
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			hc := &http.Client{Timeout: 10 * time.Second}
+			for i := 0; ctx.Err() == nil; i++ {
+				id := nodetest.NewIdentity(t, fmt.Sprintf("crash-%d-%d", w, i))
+				resp, err := hc.Post(p.url+"/1.0/transactions", "application/jose", bytes.NewReader(id.CreateTx(t)))
+				if err != nil {
+					return // the node died
+				}
+				var r map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mu.Lock()
+					acked = append(acked, id.DID)
+					maxHeight = max(maxHeight, r["height"].(float64))
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	cancel()
+	wg.Wait()
+	if len(acked) < 10 {
+		t.Fatalf("only %d transactions acknowledged before the kill\n%s", len(acked), p.out)
+	}
+	t.Logf("%d did.create acknowledged before SIGKILL, last at height %.0f", len(acked), maxHeight)
+
+	p = start(t, httpAddr, args...)
+	p.waitHealthy(30 * time.Second)
+	genesis, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID, vals, err := client.TrustFromGenesis(genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := client.New(client.Config{URL: p.url})
+	proving, _ := client.New(client.Config{URL: p.url, VerifyProofs: true, ChainID: chainID, TrustedValidators: vals})
+	// The node keeps committing.
+	if _, err := plain.Submit(context.Background(), nodetest.NewIdentity(t, "after-crash").CreateTx(t)); err != nil {
+		t.Fatalf("submit after restart: %v", err)
+	}
+	var health struct {
+		Node node.Status `json:"node"`
+	}
+	_, hb := get(t, p.url+"/healthz", "")
+	_ = json.Unmarshal(hb, &health)
+	if float64(health.Node.Height) < maxHeight || len(health.Node.AppHash) != 64 {
+		t.Errorf("after restart: height %d app hash %q; want >= %.0f", health.Node.Height, health.Node.AppHash, maxHeight)
+	}
+	missing := 0
+	for i, d := range acked {
+		c := plain
+		if i%10 == 0 {
+			c = proving // the app state agrees with the signed headers
+		}
+		if _, err := c.Resolve(context.Background(), d); err != nil {
+			missing++
+			if missing < 5 {
+				t.Errorf("acknowledged %s lost after SIGKILL: %v", d, err)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged transactions lost", missing, len(acked))
+	}
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+}
+
+// freeBase finds a base port whose testnet ports (base+10i, base+10i+1)
+// are free right now.
+func freeBase(t *testing.T, n int) int {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		base := 20000 + rand.IntN(3000)*10
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			for _, port := range []int{base + 10*i, base + 10*i + 1} {
+				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+				if err != nil {
+					ok = false
+					break
+				}
+				l.Close()
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range for a testnet")
+	return 0
+}
+
+// TestTestnet runs the 4-validator network from `registryd testnet` as four
+// processes: writes commit with one validator down, the validator catches
+// up after a restart, and a wrongly signed transaction is refused by every
+// node.
+func TestTestnet(t *testing.T) {
+	bin := registryd(t)
+	out := t.TempDir()
+	base := freeBase(t, 4)
+	msg, err := exec.Command(bin, "testnet", "--validators", "4", "--out", out, "--base-port", strconv.Itoa(base), "--block-time", "50ms").CombinedOutput()
+	if err != nil {
+		t.Fatalf("registryd testnet: %v\n%s", err, msg)
+	}
+	procs := make([]*proc, 4)
+	startNode := func(i int) {
+		httpAddr := "127.0.0.1:" + strconv.Itoa(base+10*i+1)
+		procs[i] = start(t, httpAddr, "--home", filepath.Join(out, fmt.Sprintf("node%d", i)))
+	}
+	for i := range procs {
+		startNode(i)
+	}
+	for _, p := range procs {
+		p.waitHealthy(40 * time.Second)
+	}
+	ctx := context.Background()
+	clients := make([]*client.Client, 4)
+	for i, p := range procs {
+		clients[i], _ = client.New(client.Config{URL: p.url})
+	}
+	waitResolvable := func(c *client.Client, d string, timeout time.Duration) error {
+		deadline := time.Now().Add(timeout)
+		for {
+			_, err := c.Resolve(ctx, d)
+			if err == nil || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	a := nodetest.NewIdentity(t, "net-a")
+	if _, err := clients[0].Submit(ctx, a.CreateTx(t)); err != nil {
+		t.Fatalf("submit to node0: %v", err)
+	}
+	if err := waitResolvable(clients[3], a.DID, 10*time.Second); err != nil {
+		t.Fatalf("node3 does not see node0's write: %v", err)
+	}
+
+	if err := procs[3].stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("stopping node3: %v", err)
+	}
+	var down []string
+	for i := 0; i < 3; i++ {
+		id := nodetest.NewIdentity(t, fmt.Sprintf("net-down-%d", i))
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err := clients[1+i%2].Submit(sctx, id.CreateTx(t))
+		cancel()
+		if err != nil {
+			t.Fatalf("write with one validator down: %v", err)
+		}
+		down = append(down, id.DID)
+	}
+	startNode(3)
+	procs[3].waitHealthy(40 * time.Second)
+	for _, d := range down {
+		if err := waitResolvable(clients[3], d, 20*time.Second); err != nil {
+			t.Errorf("restarted node3 did not catch up with %s: %v", d, err)
+		}
+	}
+	mallory := nodetest.NewIdentity(t, "net-mallory")
+	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDDeactivate, DID: a.DID, PrevVersionID: "1"}, mallory.Key, a.KID())
+	for i, c := range clients {
+		_, err := c.Submit(ctx, forged)
+		var pe *client.ProblemError
+		if !errors.As(err, &pe) || pe.Status != 400 || !strings.HasSuffix(pe.Type, "bad-signature") {
+			t.Errorf("node%d accepted or misreported a wrongly signed tx: %v", i, err)
+		}
+	}
+	for i, c := range clients {
+		if r, err := c.Resolve(ctx, a.DID); err != nil || r.Metadata.Deactivated {
+			t.Errorf("node%d: %s after the forged deactivate: %v, %v", i, a.DID, r, err)
+		}
+	}
+	for _, p := range procs {
+		if err := p.stop(syscall.SIGTERM); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}
+}
