@@ -25,37 +25,6 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}, []string{"new", "revoke", "suspend", "reinstate", "check"}, args)
 }
 
-// signerFlags are the flags naming who signs: a key file and, for a
-// did:medid issuer, the DID and the verification method holding the key.
-type signerFlags struct {
-	keyFile, issuer, kid *string
-}
-
-func (s *signerFlags) register(fs *flagSet, what string) {
-	s.keyFile = fs.String("key", "", what+" private key file")
-	s.issuer = fs.String("issuer", "", "issuer DID (default: the key's did:key)")
-	s.kid = fs.String("kid", "", "verification method of --issuer that holds the key (required with --issuer)")
-}
-
-// load returns the key, issuer DID and kid.
-func (s *signerFlags) load() (*key.PrivateKey, string, string, error) {
-	if *s.issuer != "" && *s.kid == "" {
-		return nil, "", "", usagef("--issuer needs --kid: the verification method of %s that holds --key", *s.issuer)
-	}
-	k, err := loadKey(*s.keyFile)
-	if err != nil {
-		return nil, "", "", err
-	}
-	iss, kid := *s.issuer, *s.kid
-	if iss == "" {
-		iss = keyDID(k.Public())
-		if kid == "" {
-			kid = keyKID(k.Public())
-		}
-	}
-	return k, iss, kid, nil
-}
-
 func statusNew(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID --purpose revocation|suspension [--size N] [--ttl 5m] --out FILE")
 	var sf signerFlags

@@ -20,8 +20,9 @@ func init() {
 
 func runVC(ctx context.Context, e *env, args []string) error {
 	return subcommand(e, "vc", map[string]func([]string) error{
-		"issue": func(a []string) error { return vcIssue(ctx, e, a) },
-		"show":  func(a []string) error { return vcShow(e, a) },
+		"issue":  func(a []string) error { return vcIssue(ctx, e, a) },
+		"show":   func(a []string) error { return vcShow(e, a) },
+		"verify": func(a []string) error { return vcVerify(ctx, e, a) },
 	}, []string{"issue", "verify", "show"}, args)
 }
 
@@ -30,9 +31,8 @@ func runVC(ctx context.Context, e *env, args []string) error {
 func vcIssue(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "vc issue", "medid vc issue --key FILE [--issuer DID --kid KID] --subject DID --type TYPE --claims FILE.json "+
 		"[--valid-from RFC3339] [--valid-until RFC3339 | --valid-for DURATION] [--status-list FILE --status-index N] --out FILE")
-	keyFile := fs.String("key", "", "issuer's private key file")
-	issuer := fs.String("issuer", "", "issuer DID (default: the key's did:key)")
-	kid := fs.String("kid", "", "verification method of the issuer DID that holds the key (required with --issuer)")
+	var sf signerFlags
+	sf.register(fs, "issuer's")
 	subject := fs.String("subject", "", "DID of the credential subject (the patient)")
 	var types stringList
 	fs.Var(&types, "type", "credential type, e.g. AllergyIntoleranceCredential (repeatable)")
@@ -62,21 +62,11 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	if (*listFile == "") != (*index < 0) {
 		return usagef("--status-list and --status-index go together: give both or neither")
 	}
-	if *issuer != "" && *kid == "" {
-		return usagef("--issuer needs --kid: the verification method of %s that holds --key", *issuer)
-	}
-
-	k, err := loadKey(*keyFile)
+	k, issuer, kid, err := sf.load()
 	if err != nil {
 		return err
 	}
 	defer k.Destroy()
-	if *issuer == "" {
-		*issuer = keyDID(k.Public())
-		if *kid == "" {
-			*kid = keyKID(k.Public())
-		}
-	}
 	subj, err := readClaims(*claims)
 	if err != nil {
 		return err
@@ -95,7 +85,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		Context:   []string{vc.ContextV2},
 		ID:        newURN(),
 		Type:      append([]string{"VerifiableCredential"}, types...),
-		Issuer:    *issuer,
+		Issuer:    issuer,
 		ValidFrom: &now,
 		Subject:   subj,
 	}
@@ -121,7 +111,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		}
 		c.Status = []vc.Status{st}
 	}
-	token, err := vc.Issue(c, k, *kid)
+	token, err := vc.Issue(c, k, kid)
 	if err != nil {
 		return fmt.Errorf("issue credential: %w", err)
 	}
@@ -183,6 +173,30 @@ func statusEntry(listFile string, index int) (vc.Status, error) {
 		StatusListIndex:      strconv.Itoa(index),
 		StatusListCredential: id,
 	}, nil
+}
+
+// vcVerify runs the full verification pipeline and prints its JSON result.
+func vcVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--status-list FILE]... [--registry URL]")
+	var vf verifierFlags
+	vf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one credential file\nusage: %s", fs.usage)
+	}
+	tok, err := readToken(pos[0], "credential")
+	if err != nil {
+		return err
+	}
+	v, err := vf.build(e)
+	if err != nil {
+		return err
+	}
+	res := v.Credential(ctx, tok)
+	return printResult(e, res, "credential")
 }
 
 // vcShow decodes a vc+jwt without checking anything and says so loudly.
