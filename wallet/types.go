@@ -29,7 +29,7 @@ type Credential struct {
 	// ID is the wallet's id for the credential: the first 16 hex digits of
 	// SHA-256 over the token (so receiving the same token twice is noticed).
 	ID    string `json:"id"`
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
 	// VCID is the credential's own "id" property, if any.
 	VCID    string   `json:"vcId,omitempty"`
 	Issuer  string   `json:"issuer"`
