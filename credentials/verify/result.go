@@ -84,6 +84,13 @@ type Result struct {
 	VerifiedAt time.Time `json:"verifiedAt"`
 }
 
+// newResult returns an empty Result with room for the usual checks (format,
+// issuer, signature, validity, holder, two status entries, accreditation),
+// so that appending them does not reallocate.
+func newResult(kind string, now time.Time) *Result {
+	return &Result{Kind: kind, VerifiedAt: now, Checks: make([]Check, 0, 8)}
+}
+
 func (r *Result) add(c Check) {
 	r.Checks = append(r.Checks, c)
 	if !c.OK && r.Reason == "" {

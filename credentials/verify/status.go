@@ -117,14 +117,15 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 		r.fail(CheckStatus, ReasonMalformed, err.Error()+note)
 		return
 	}
-	where := string(e.list.Purpose) + " list " + url + " index " + s.StatusListIndex
+	// One concatenation per outcome: this runs for every entry of every
+	// credential verified.
 	switch {
 	case !set:
-		r.pass(CheckStatus, where+": not set"+note)
+		r.pass(CheckStatus, string(e.list.Purpose)+" list "+url+" index "+s.StatusListIndex+": not set"+note)
 	case e.list.Purpose == statuslist.Suspension:
-		r.fail(CheckStatus, ReasonSuspended, where+": set"+note)
+		r.fail(CheckStatus, ReasonSuspended, "suspension list "+url+" index "+s.StatusListIndex+": set"+note)
 	default:
-		r.fail(CheckStatus, ReasonRevoked, where+": set"+note)
+		r.fail(CheckStatus, ReasonRevoked, string(e.list.Purpose)+" list "+url+" index "+s.StatusListIndex+": set"+note)
 	}
 }
 

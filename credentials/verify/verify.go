@@ -166,7 +166,7 @@ func (v *Verifier) key(ctx context.Context, kid string, rel did.Relationship) (k
 // status entry and, with a trust source, accreditation. It never returns nil.
 func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	now := v.now()
-	r := &Result{Kind: KindCredential, VerifiedAt: now}
+	r := newResult(KindCredential, now)
 	kl := &keyLookup{v: v, rel: did.AssertionMethod}
 	c, err := vc.Verify(ctx, token, kl.keys, vc.VerifyOptions{Now: now, ClockSkew: v.skew})
 	if err != nil {
@@ -321,7 +321,7 @@ func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Cred
 // credential unless the presentation itself failed.
 func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce string) *Result {
 	now := v.now()
-	r := &Result{Kind: KindPresentation, VerifiedAt: now}
+	r := newResult(KindPresentation, now)
 	if audience == "" || nonce == "" {
 		// Without them any presentation ever made to anyone would pass.
 		r.fail(CheckAudience, ReasonAudienceMismatch, "the verifier gave no audience or nonce to check the presentation against")
@@ -347,7 +347,7 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		r.pass(CheckValidity, "")
 		r.Credentials = make([]*Result, len(vp.Credentials))
 		for i, c := range vp.Credentials {
-			cr := &Result{Kind: KindCredential, VerifiedAt: now}
+			cr := newResult(KindCredential, now)
 			cr.describe(c)
 			kid := ""
 			if i+1 < len(kl.kids) {
