@@ -46,7 +46,34 @@ var (
 // it: the key must be a verification method of the DID authorised for
 // assertionMethod (credentials) or authentication (presentations). Its error
 // is returned wrapped, so callers can still match resolver errors.
+//
+// [VerifyPresentation] calls it for the holder's key first, before any
+// credential's, with a context for which [KeyPurposeFromContext] returns
+// [PurposeAuthentication]; every other call is for [PurposeAssertion].
 type KeyFunc func(ctx context.Context, kid string) (key.PublicKey, error)
+
+// KeyPurpose names the DID verification relationship a key is looked up for.
+type KeyPurpose string
+
+// The purposes a KeyFunc is asked for.
+const (
+	// PurposeAssertion is an issuer key signing a credential (assertionMethod).
+	PurposeAssertion KeyPurpose = "assertionMethod"
+	// PurposeAuthentication is a holder key signing a presentation (authentication).
+	PurposeAuthentication KeyPurpose = "authentication"
+)
+
+type purposeKey struct{}
+
+// KeyPurposeFromContext tells a KeyFunc what the key it is asked for will
+// verify: [PurposeAuthentication] for a presentation's holder key, otherwise
+// [PurposeAssertion].
+func KeyPurposeFromContext(ctx context.Context) KeyPurpose {
+	if p, ok := ctx.Value(purposeKey{}).(KeyPurpose); ok {
+		return p
+	}
+	return PurposeAssertion
+}
 
 // Header is the protected JOSE header of a vc+jwt or vp+jwt.
 type Header struct {

@@ -326,7 +326,8 @@ func ParsePresentation(token string) (*Presentation, Header, error) {
 // the future ([ErrExpired], [ErrNotYetValid]). Then each credential is
 // checked with [Verify] and must have credentialSubject.id equal to the
 // holder ([ErrHolderBinding]); a failure there is a [*CredentialError] naming
-// the credential. Missing opts.Audience or opts.Nonce is an error: a
+// the credential. The holder's key is looked up (through keys) before any
+// credential's. Missing opts.Audience or opts.Nonce is an error: a
 // presentation checked without them could be a replay.
 func VerifyPresentation(ctx context.Context, token string, keys KeyFunc, opts PresentationOptions) (*VerifiedPresentation, error) {
 	if opts.Audience == "" || opts.Nonce == "" {
@@ -353,7 +354,7 @@ func VerifyPresentation(ctx context.Context, token string, keys KeyFunc, opts Pr
 	if did != p.Holder {
 		return nil, fmt.Errorf("%w: presentation signed with a key of %s, but the holder is %s", ErrHolderBinding, did, p.Holder)
 	}
-	if err := checkSignature(ctx, &pj, keys); err != nil {
+	if err := checkSignature(context.WithValue(ctx, purposeKey{}, PurposeAuthentication), &pj, keys); err != nil {
 		return nil, err
 	}
 	vp := &VerifiedPresentation{Presentation: p, Kid: pj.header.Kid}

@@ -207,3 +207,32 @@ func TestPresentationJSONRejectsEmbedded(t *testing.T) {
 		})
 	}
 }
+
+func TestPresentationKeyPurposes(t *testing.T) {
+	f := newVPFixture(t)
+	tok, err := SignPresentation(f.presentation(f.holder.did, f.creds...), f.holder.k, f.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type lookup struct {
+		kid     string
+		purpose KeyPurpose
+	}
+	var got []lookup
+	keys := func(ctx context.Context, kid string) (key.PublicKey, error) {
+		got = append(got, lookup{kid, KeyPurposeFromContext(ctx)})
+		return f.keys(ctx, kid)
+	}
+	if _, err := VerifyPresentation(context.Background(), tok, keys, PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []lookup{{f.holder.kid, PurposeAuthentication}, {f.iss.kid, PurposeAssertion}, {f.ecIss.kid, PurposeAssertion}, {f.iss.kid, PurposeAssertion}}
+	if len(got) != len(want) {
+		t.Fatalf("lookups = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("lookup %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
