@@ -1,11 +1,29 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
 )
 
 // defaultRegistry is where registryd listens by default.
 const defaultRegistry = "http://127.0.0.1:8080"
+
+// medidKeyFragment is the fragment of the first key of a did:medid this
+// command registers, as the wallet does ("did:medid:…#key-1").
+const medidKeyFragment = "key-1"
 
 // newRegistryClient returns a client for the registry at u. A bad URL is a
 // usage error.
@@ -15,4 +33,262 @@ func newRegistryClient(u string) (*client.Client, error) {
 		return nil, usagef("--registry: %v", err)
 	}
 	return c, nil
+}
+
+// registryFlags are the flags of commands that write to the ledger.
+type registryFlags struct {
+	url     *string
+	publish *bool
+	genesis *string
+}
+
+// register adds --registry (for commands that always talk to the registry).
+func (r *registryFlags) register(fs *flagSet) {
+	r.url = fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+}
+
+// registerPublish adds --registry and --publish for commands that write a
+// local file and may also publish it.
+func (r *registryFlags) registerPublish(fs *flagSet) {
+	r.url = fs.String("registry", "", "also publish the new version to this registry (default with --publish: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	r.publish = fs.Bool("publish", false, "also publish the new version to the registry (statuslist.publish)")
+}
+
+// publishing reports whether the command was asked to write to the ledger.
+func (r *registryFlags) publishing() bool {
+	return *r.url != "" || (r.publish != nil && *r.publish)
+}
+
+// baseURL is --registry, else $MEDID_REGISTRY, else the default.
+func (r *registryFlags) baseURL(e *env) string {
+	if *r.url != "" {
+		return *r.url
+	}
+	if u := e.getenv("MEDID_REGISTRY"); u != "" {
+		return u
+	}
+	return defaultRegistry
+}
+
+func (r *registryFlags) client(e *env) (*client.Client, error) {
+	return newRegistryClient(r.baseURL(e))
+}
+
+// submit posts a signed transaction and explains a refusal.
+func submit(ctx context.Context, c *client.Client, signed []byte, what string) (*client.TxResult, error) {
+	res, err := c.Submit(ctx, signed)
+	if err != nil {
+		var pe *client.ProblemError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("the registry refused %s: %w", what, err)
+		}
+		return nil, fmt.Errorf("%s: %w (is registryd running at that address?)", what, err)
+	}
+	return res, nil
+}
+
+// medidTemplate is the initial document of a did:medid for pub, with the
+// DID written as tx.Placeholder: one Multikey for authentication and
+// assertionMethod. It is a pure function of the key, so the derived
+// identifier is too: registering the same key twice names the same DID.
+func medidTemplate(pub key.PublicKey) ([]byte, error) {
+	vm := tx.Placeholder + "#" + medidKeyFragment
+	return json.Marshal(map[string]any{
+		"@context": did.DefaultContext(),
+		"id":       tx.Placeholder,
+		"verificationMethod": []map[string]string{{
+			"id": vm, "type": "Multikey", "controller": tx.Placeholder,
+			"publicKeyMultibase": pub.Multikey(),
+		}},
+		"authentication":  []string{vm},
+		"assertionMethod": []string{vm},
+	})
+}
+
+// registerDID submits did.create for k's did:medid and returns the DID and
+// its key id.
+func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (string, string, *client.TxResult, error) {
+	tmpl, err := medidTemplate(k.Public())
+	if err != nil {
+		return "", "", nil, err
+	}
+	id, doc, err := tx.BindDocument(tmpl)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("build the DID document: %w", err)
+	}
+	kid := id + "#" + medidKeyFragment
+	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: randomHex(16), Document: doc}, k, kid)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("sign did.create: %w", err)
+	}
+	res, err := submit(ctx, c, signed, "did.create for "+id)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return id, kid, res, nil
+}
+
+// accreditation is what issuer.accredit grants.
+type accreditation struct {
+	Issuer            string
+	Types             []string
+	From, Until       time.Time // zero From = now; zero Until = open-ended
+	ID                string    // "" = a random id
+}
+
+// accredit submits issuer.accredit signed by the governance key gov and
+// returns the accreditation id.
+func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a accreditation) (string, *client.TxResult, error) {
+	if a.ID == "" {
+		a.ID = "acc-" + randomHex(8)
+	}
+	if a.From.IsZero() {
+		a.From = time.Now().UTC().Truncate(time.Second)
+	}
+	govDID := keyDID(gov.Public())
+	p := &tx.Payload{
+		Type: tx.IssuerAccredit, DID: govDID, Nonce: randomHex(16),
+		Issuer: a.Issuer, CredentialTypes: a.Types,
+		ValidFrom: a.From.UTC().Format(time.RFC3339), AccreditationID: a.ID,
+	}
+	if !a.Until.IsZero() {
+		p.ValidUntil = a.Until.UTC().Format(time.RFC3339)
+	}
+	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
+	if err != nil {
+		return "", nil, fmt.Errorf("sign issuer.accredit: %w", err)
+	}
+	res, err := submit(ctx, c, signed, "issuer.accredit of "+a.Issuer)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.ID, res, nil
+}
+
+// registryListURL is the URL at which registry c serves status list id:
+// what credentials name as statusListCredential so any verifier can fetch it.
+func registryListURL(base, id string) string {
+	return strings.TrimRight(base, "/") + "/1.0/status-lists/" + id
+}
+
+// ledgerListID returns the ledger id of a status list credential id: the
+// last path segment of the registry's status list URL, or the id itself
+// when it is a plain identifier (a URN, for example).
+func ledgerListID(base, credID string) (string, error) {
+	prefix := registryListURL(base, "")
+	if rest, ok := strings.CutPrefix(credID, prefix); ok && rest != "" && !strings.ContainsAny(rest, "/?#") {
+		return rest, nil
+	}
+	if validLedgerID(credID) {
+		return credID, nil
+	}
+	return "", usagef("status list id %q cannot be published: use %s<name> (name: letters, digits, . _ : -) or a URN such as urn:uuid:…", credID, prefix)
+}
+
+func validLedgerID(s string) bool {
+	if s == "" || len(s) > tx.MaxIDLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// publishListVersion submits statuslist.publish of version of list id.
+func publishListVersion(ctx context.Context, c *client.Client, k *key.PrivateKey, owner, kid, id string, version int64, token string) (*client.TxResult, error) {
+	signed, err := tx.Sign(&tx.Payload{
+		Type: tx.StatusListPublish, DID: owner, Nonce: randomHex(16),
+		ListID: id, Version: version, Credential: token,
+	}, k, kid)
+	if err != nil {
+		return nil, fmt.Errorf("sign statuslist.publish: %w", err)
+	}
+	return submit(ctx, c, signed, fmt.Sprintf("statuslist.publish of %s version %d", id, version))
+}
+
+// listVersion returns the latest published version of status list id on
+// the registry, 0 if it was never published. The registry sends the
+// version as the ETag of GET /1.0/status-lists/{id}.
+func listVersion(ctx context.Context, base, id string) (int64, error) {
+	u := strings.TrimRight(base, "/") + "/1.0/status-lists/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/vc+jwt")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("read status list %s from the registry: %w (is registryd running?)", id, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<20))
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return 0, nil
+	case http.StatusOK:
+		v, err := strconv.ParseInt(strings.Trim(resp.Header.Get("ETag"), `"W/`), 10, 64)
+		if err != nil || v < 1 {
+			return 0, fmt.Errorf("registry answered status list %s without a version (ETag %q)", id, resp.Header.Get("ETag"))
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("read status list %s from the registry: HTTP %d", id, resp.StatusCode)
+}
+
+// checkPublishable reports, before anything is written, why a status list
+// owned by owner with credential id credID could not be published.
+func checkPublishable(e *env, rf *registryFlags, owner, credID string) error {
+	if !rf.publishing() {
+		return nil
+	}
+	if !strings.HasPrefix(owner, tx.MethodPrefix) {
+		return usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", medidKeyFragment)
+	}
+	if _, err := rf.client(e); err != nil {
+		return err
+	}
+	_, err := ledgerListID(rf.baseURL(e), credID)
+	return err
+}
+
+// publishList publishes the next version of a status list credential the
+// command just wrote locally. The owner must be a registered did:medid.
+func publishList(ctx context.Context, e *env, rf *registryFlags, k *key.PrivateKey, owner, kid, credID, token string) error {
+	if err := checkPublishable(e, rf, owner, credID); err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	id, err := ledgerListID(rf.baseURL(e), credID)
+	if err != nil {
+		return err
+	}
+	v, err := listVersion(ctx, rf.baseURL(e), id)
+	if err != nil {
+		return err
+	}
+	res, err := publishListVersion(ctx, c, k, owner, kid, id, v+1, token)
+	if err != nil {
+		return fmt.Errorf("%w (the local file was written)", err)
+	}
+	fmt.Fprintf(e.stdout, "published %s version %d to %s (block %d)\n", id, v+1, rf.baseURL(e), res.Height)
+	return nil
+}
+
+// loadGenesisTrust reads a CometBFT genesis file for proof checking.
+func loadGenesisTrust(path string) (client.Config, error) {
+	data, err := readInput(path, "genesis")
+	if err != nil {
+		return client.Config{}, err
+	}
+	chain, vals, err := client.TrustFromGenesis(data)
+	if err != nil {
+		return client.Config{}, usagef("%s: %v", path, err)
+	}
+	return client.Config{VerifyProofs: true, ChainID: chain, TrustedValidators: vals}, nil
 }

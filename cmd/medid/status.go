@@ -26,7 +26,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 }
 
 func statusNew(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID --purpose revocation|suspension [--size N] [--ttl 5m] --out FILE")
+	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID --purpose revocation|suspension [--size N] [--ttl 5m] --out FILE [--publish] [--registry URL]")
 	var sf signerFlags
 	sf.register(fs, "list owner's")
 	id := fs.String("id", "", "the list's id, a URL or URN (e.g. https://hospital.example/status/1); credentials point at it")
@@ -34,6 +34,8 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 	size := fs.Int("size", statuslist.MinEntries, "number of entries (at least 131072, a multiple of 8)")
 	ttl := fs.Duration("ttl", 5*time.Minute, "how long verifiers may cache the list")
 	out := fs.String("out", "", "where to write the signed status list credential (vc+jwt; never overwritten)")
+	var rf registryFlags
+	rf.registerPublish(fs)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -60,6 +62,9 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer k.Destroy()
+	if err := checkPublishable(e, &rf, iss, *id); err != nil {
+		return err
+	}
 	token, err := signList(*id, iss, kid, p, l, *ttl, k)
 	if err != nil {
 		return err
@@ -69,6 +74,9 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "status list %s (%s, %d entries) written to %s\n", *id, p, l.Len(), *out)
+	if rf.publishing() {
+		return publishList(ctx, e, &rf, k, iss, kid, *id, token)
+	}
 	return nil
 }
 
@@ -116,11 +124,13 @@ func loadList(path string) (*vc.Token, *statuslist.Decoded, error) {
 // file is replaced atomically, and only after every check passed, so a bad
 // index or the wrong key leaves it unchanged.
 func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
-	fs := newFlagSet(e, "status "+op, "medid status "+op+" --key FILE --list FILE --index N")
+	fs := newFlagSet(e, "status "+op, "medid status "+op+" --key FILE --list FILE --index N [--publish] [--registry URL]")
 	var sf signerFlags
 	sf.register(fs, "list owner's")
 	listFile := fs.String("list", "", "status list credential file to update in place")
 	index := fs.Int("index", -1, "the credential's statusListIndex")
+	var rf registryFlags
+	rf.registerPublish(fs)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -165,16 +175,19 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	if t.Credential.Issuer != iss {
 		return usagef("%s was issued by %s, but --key/--issuer is %s: sign with the list owner's key; file unchanged", *listFile, t.Credential.Issuer, iss)
 	}
+	id := d.ID
+	if id == "" {
+		id = t.Credential.ID
+	}
+	if err := checkPublishable(e, &rf, iss, id); err != nil {
+		return err
+	}
 	was, err := d.List.Get(*index)
 	if err != nil {
 		return usagef("--index %d: %v", *index, err)
 	}
 	if err := d.List.Set(*index, value); err != nil {
 		return usagef("--index %d: %v", *index, err)
-	}
-	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
 	}
 	token, err := signList(id, iss, kid, d.Purpose, d.List, d.TTL, k)
 	if err != nil {
@@ -185,6 +198,9 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	}
 	state := map[bool]string{true: "set", false: "unset"}
 	fmt.Fprintf(e.stdout, "%s: index %d of %s is now %s (was %s); %s re-signed\n", op, *index, id, state[value], state[was], *listFile)
+	if rf.publishing() {
+		return publishList(ctx, e, &rf, k, iss, kid, id, token)
+	}
 	return nil
 }
 

@@ -95,6 +95,10 @@ func printResult(e *env, res *verify.Result, what string) error {
 func summary(res *verify.Result) string {
 	var b strings.Builder
 	for _, c := range res.Checks {
+		if c.Skipped {
+			fmt.Fprintf(&b, "    - %s: skipped (%s)\n", c.Name, c.Detail)
+			continue
+		}
 		if c.OK {
 			fmt.Fprintf(&b, "    ✓ %s\n", c.Name)
 			continue
@@ -104,6 +108,13 @@ func summary(res *verify.Result) string {
 			fmt.Fprintf(&b, " (%s)", c.Detail)
 		}
 		b.WriteString("\n")
+	}
+	for i, c := range res.Credentials {
+		mark := "✓"
+		if !c.Valid {
+			mark = "✗"
+		}
+		fmt.Fprintf(&b, "    %s credential %d (%s): %s\n", mark, i+1, c.ID, verdict(c))
 	}
 	return b.String()
 }
