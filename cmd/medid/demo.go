@@ -65,7 +65,7 @@ type demo struct {
 
 	reg       *client.Client // nil for the offline demo
 	regURL    string
-	regListID string         // the list's id on the ledger
+	regListID string // the list's id on the ledger
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {

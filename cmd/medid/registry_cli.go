@@ -130,10 +130,10 @@ func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (stri
 
 // accreditation is what issuer.accredit grants.
 type accreditation struct {
-	Issuer            string
-	Types             []string
-	From, Until       time.Time // zero From = now; zero Until = open-ended
-	ID                string    // "" = a random id
+	Issuer      string
+	Types       []string
+	From, Until time.Time // zero From = now; zero Until = open-ended
+	ID          string    // "" = a random id
 }
 
 // accredit submits issuer.accredit signed by the governance key gov and
