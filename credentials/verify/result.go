@@ -1,6 +1,10 @@
 package verify
 
-import "time"
+import (
+	"time"
+
+	"github.com/medid/medid/credentials/vc"
+)
 
 // Reason codes: stable strings a failed [Check] and a [Result] carry.
 const (
@@ -74,6 +78,13 @@ type Result struct {
 	// ValidFrom and ValidUntil are the credential's validity period, when set.
 	ValidFrom  *time.Time `json:"validFrom,omitempty"`
 	ValidUntil *time.Time `json:"validUntil,omitempty"`
+	// Credential is the credential, set only when its signature verified
+	// (whatever later checks found). It is left out of the JSON form, which
+	// must not carry health data into logs or outputs.
+	Credential *vc.Credential `json:"-"`
+	// Presentation is the presentation, set only when the holder's
+	// signature verified; not in the JSON form either.
+	Presentation *vc.Presentation `json:"-"`
 	// Checks lists what was checked, in order.
 	Checks []Check `json:"checks"`
 	// Credentials holds one sub-result per credential of a presentation, in

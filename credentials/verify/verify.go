@@ -178,6 +178,7 @@ func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 		return r.finish()
 	}
 	r.describe(c)
+	r.Credential = c
 	kid := ""
 	if len(kl.kids) > 0 {
 		kid = kl.kids[0]
@@ -187,6 +188,7 @@ func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	return r.finish()
 }
 
+// describe copies what a Result says about c; it does not set r.Credential.
 func (r *Result) describe(c *vc.Credential) {
 	r.ID, r.Types, r.Issuer, r.Subject = c.ID, c.Type, c.Issuer, c.SubjectID()
 	r.ValidFrom, r.ValidUntil = c.ValidFrom, c.ValidUntil
@@ -283,7 +285,10 @@ func (v *Verifier) passEnvelope(r *Result, presentation bool) {
 }
 
 // checkAccreditation asks the trust source about every type but
-// VerifiableCredential, at validFrom (issuance) or now.
+// VerifiableCredential, at validFrom (issuance) or now. validFrom is the
+// issuer's own claim: an issuer whose accreditation ended can still backdate
+// a credential into its accredited period. Catching that needs the
+// issuance anchored on the ledger, which this check cannot see.
 func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Credential, now time.Time) {
 	if v.trust == nil {
 		r.add(Check{Name: CheckAccreditation, OK: true, Skipped: true, Detail: "no trust source configured"})
@@ -338,7 +343,7 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		return r.finish()
 	}
 	if err == nil {
-		r.Holder = vp.Presentation.Holder
+		r.Holder, r.Presentation = vp.Presentation.Holder, vp.Presentation
 		r.pass(CheckFormat, "")
 		r.pass(CheckHolder, "key "+vp.Kid+" is an authentication key of "+vp.Presentation.Holder)
 		r.pass(CheckSignature, "")
@@ -349,6 +354,7 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		for i, c := range vp.Credentials {
 			cr := newResult(KindCredential, now)
 			cr.describe(c)
+			cr.Credential = c
 			kid := ""
 			if i+1 < len(kl.kids) {
 				kid = kl.kids[i+1]
@@ -364,8 +370,12 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 	// envelope passed. Verify each credential on its own to say which
 	// failed and why; this costs a second signature check of the ones
 	// before it, on the failure path only.
-	p, _, _ := vc.ParsePresentation(token)
-	r.Holder = p.Holder
+	p, _, err := vc.ParsePresentation(token)
+	if err != nil { // cannot happen: VerifyPresentation parsed it
+		r.fail(CheckFormat, ReasonMalformed, err.Error())
+		return r.finish()
+	}
+	r.Holder, r.Presentation = p.Holder, p
 	r.pass(CheckFormat, "")
 	if len(kl.kids) > 0 {
 		r.pass(CheckHolder, "key "+kl.kids[0]+" is an authentication key of "+p.Holder)

@@ -226,6 +226,13 @@ func TestCredentialResultDetails(t *testing.T) {
 	if strings.Contains(string(b), "penicillin") {
 		t.Errorf("Result JSON carries a claim value: %s", b)
 	}
+	if r.Credential == nil || r.Credential.SubjectID() != w.holder.did {
+		t.Errorf("Result.Credential = %v, want the verified credential", r.Credential)
+	}
+	forged := v.Credential(ctx, w.issueWith(w.credential(), keyParty(t, key.Ed25519, "x").k, w.issuer.kid))
+	if forged.Credential != nil {
+		t.Errorf("Result.Credential set although the signature failed")
+	}
 	if !strings.Contains(r.Checks[1].Detail, w.issuer.kid) {
 		t.Errorf("issuer check detail %q does not name the key", r.Checks[1].Detail)
 	}
