@@ -212,6 +212,8 @@ func TestVerifyFailures(t *testing.T) {
 		{"iss differs from issuer", forge(t, hdr("EdDSA", "vc+jwt", edIss.kid), []byte(strings.Replace(string(edClaims), `{`, `{"iss":"did:key:other",`, 1)), edIss.k), now, ErrIssuerMismatch},
 		{"padding", good + "==", now, ErrMalformed},
 		{"newline", parts[0] + ".\n" + parts[1] + "." + parts[2], now, ErrMalformed},
+		{"standard base64 alphabet", parts[0] + "." + parts[1] + ".+" + parts[2][1:], now, ErrMalformed},
+		{"space", parts[0] + ". " + parts[1] + "." + parts[2], now, ErrMalformed},
 		{"four segments", good + ".AAAA", now, ErrMalformed},
 		{"expired", expiredTok, VerifyOptions{Now: t0.Add(400 * 24 * time.Hour)}, ErrExpired},
 		{"expired within skew", expiredTok, VerifyOptions{Now: t0.Add(365*24*time.Hour + time.Minute), ClockSkew: 2 * time.Minute}, nil},
