@@ -21,8 +21,9 @@ const DefaultPresentationLifetime = 5 * time.Minute
 // Presentation is a W3C VC Data Model 2.0 verifiable presentation. Its
 // credentials are vc+jwt tokens, serialised as EnvelopedVerifiableCredential
 // objects ({"@context": v2, "id": "data:application/vc+jwt,<token>", "type":
-// "EnvelopedVerifiableCredential"}). Embedded (non-enveloped) credentials are
-// refused as [ErrMalformed] when parsing.
+// "EnvelopedVerifiableCredential"}). Embedded (non-enveloped) credentials,
+// and a holder object with properties other than id, are refused as
+// [ErrMalformed] when parsing.
 type Presentation struct {
 	Context []string
 	ID      string
