@@ -1,0 +1,707 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/wallet"
+)
+
+func init() {
+	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
+}
+
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover"}
+
+func runWallet(ctx context.Context, e *env, args []string) error {
+	w := &walletCLI{e: e}
+	return subcommand(e, "wallet", map[string]func([]string) error{
+		"init":    w.init,
+		"did":     func(a []string) error { return w.did(ctx, a) },
+		"receive": func(a []string) error { return w.receive(ctx, a) },
+		"list":    w.list,
+		"show":    w.show,
+		"delete":  w.delete,
+		"refresh": func(a []string) error { return w.refresh(ctx, a) },
+		"present": func(a []string) error { return w.present(ctx, a) },
+		"history": w.history,
+		"backup":  w.backup,
+		"restore": w.restore,
+		"recover": w.recover,
+	}, walletSubs, args)
+}
+
+// walletCLI holds what every wallet subcommand shares: where the wallet is
+// and how to get its passphrase. Passphrases come from an environment
+// variable or a file, never from a flag value (flags end up in shell
+// history and in ps output).
+type walletCLI struct {
+	e        *env
+	dir      *string
+	passFile *string
+}
+
+// flags makes a subcommand's flag set with the shared --wallet and
+// --passphrase-file flags.
+func (c *walletCLI) flags(name, usage string) *flagSet {
+	fs := newFlagSet(c.e, "wallet "+name, "medid wallet "+name+" "+usage+" [--wallet DIR] [--passphrase-file FILE]")
+	c.dir = fs.String("wallet", "", "wallet folder (default: $MEDID_WALLET, else ~/.medid/wallet)")
+	c.passFile = fs.String("passphrase-file", "", "file holding the wallet passphrase (default: $MEDID_WALLET_PASSPHRASE)")
+	return fs
+}
+
+func (c *walletCLI) walletDir() (string, error) {
+	if *c.dir != "" {
+		return *c.dir, nil
+	}
+	if d := c.e.getenv("MEDID_WALLET"); d != "" {
+		return d, nil
+	}
+	home := c.e.getenv("HOME")
+	if home == "" {
+		return "", usagef("no wallet folder: give --wallet DIR or set MEDID_WALLET")
+	}
+	return filepath.Join(home, ".medid", "wallet"), nil
+}
+
+// secret reads a passphrase from file (when given) or the environment
+// variable. A trailing newline in the file is not part of the passphrase.
+func (c *walletCLI) secret(file, envVar, what string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, usagef("cannot read the %s file: %v", what, err)
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return nil, usagef("the %s file %s is empty", what, file)
+		}
+		return b, nil
+	}
+	if v := c.e.getenv(envVar); v != "" {
+		return []byte(v), nil
+	}
+	return nil, usagef("no %s: set %s or give its file with the flag (never the value itself)", what, envVar)
+}
+
+func (c *walletCLI) passphrase() ([]byte, error) {
+	return c.secret(*c.passFile, "MEDID_WALLET_PASSPHRASE", "wallet passphrase")
+}
+
+func (c *walletCLI) config(v wallet.Verifier) (wallet.Config, error) {
+	dir, err := c.walletDir()
+	if err != nil {
+		return wallet.Config{}, err
+	}
+	return wallet.Config{Dir: dir, Verifier: v}, nil
+}
+
+// open opens and unlocks the wallet. Errors are turned into messages that
+// say what to do.
+func (c *walletCLI) open(v wallet.Verifier) (*wallet.Wallet, error) {
+	cfg, err := c.config(v)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := c.passphrase()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pass)
+	w, err := wallet.Open(cfg, pass)
+	if errors.Is(err, wallet.ErrNoWallet) {
+		return nil, fmt.Errorf("%w: %s (create one with 'medid wallet init', or restore one)", err, cfg.Dir)
+	}
+	return w, err
+}
+
+func noArgs(fs *flagSet, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	return nil
+}
+
+// init creates a wallet and shows its recovery phrase once.
+func (c *walletCLI) init(args []string) error {
+	fs := c.flags("init", "[--phrase-file FILE]")
+	phraseFile := fs.String("phrase-file", "", "write the recovery phrase to this new file (mode 0600) instead of printing it")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	cfg, err := c.config(nil)
+	if err != nil {
+		return err
+	}
+	pass, err := c.passphrase()
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	if *phraseFile != "" {
+		if _, err := os.Stat(*phraseFile); err == nil {
+			return usagef("phrase file %s already exists: choose another name", *phraseFile)
+		}
+	}
+	w, phrase, err := wallet.Create(cfg, pass)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	p, err := w.PrimaryDID()
+	if err != nil {
+		return err
+	}
+	out := c.e.stdout
+	fmt.Fprintf(out, "wallet created in %s\nprimary DID: %s\n\n", cfg.Dir, p.DID)
+	if *phraseFile != "" {
+		if err := createOutput(*phraseFile, []byte(phrase+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Your recovery phrase was written to %s.\n", *phraseFile)
+	} else {
+		fmt.Fprintf(out, "RECOVERY PHRASE (shown only this once):\n\n%s\n\n", phrase)
+	}
+	fmt.Fprintln(out, "WARNING: write the 24 words on paper and keep them somewhere safe and private.")
+	fmt.Fprintln(out, "They are the only way to get your identities back if this device is lost, and")
+	fmt.Fprintln(out, "anyone who has them can act as you. medid will never show them again.")
+	return nil
+}
+
+func (c *walletCLI) did(ctx context.Context, args []string) error {
+	return subcommand(c.e, "wallet did", map[string]func([]string) error{
+		"list":     c.didList,
+		"new":      c.didNew,
+		"register": func(a []string) error { return c.didRegister(ctx, a) },
+	}, []string{"list", "new", "register"}, args)
+}
+
+func (c *walletCLI) didList(args []string) error {
+	fs := c.flags("did list", "[--primary]")
+	primary := fs.Bool("primary", false, "print only the primary DID")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if *primary {
+		p, err := w.PrimaryDID()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.e.stdout, p.DID)
+		return nil
+	}
+	ds, err := w.DIDs()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DID\tALG\tKIND\tLABEL")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.DID, d.Alg, didKind(d), d.Label)
+	}
+	return tw.Flush()
+}
+
+func didKind(d wallet.DID) string {
+	switch {
+	case d.Primary:
+		return "primary"
+	case d.Pairwise:
+		return "pairwise"
+	case d.Method == wallet.MethodMedid:
+		return "registered"
+	}
+	return "identity"
+}
+
+func (c *walletCLI) didNew(args []string) error {
+	fs := c.flags("did new", "[--alg ed25519|p256] [--pairwise LABEL | --label LABEL]")
+	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
+	pairwise := fs.String("pairwise", "", "make a pairwise DID for this relationship (e.g. a hospital's name)")
+	label := fs.String("label", "", "a name for the new identity")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	opts, err := didOptions(*alg, *pairwise, *label)
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	d, err := w.NewDID(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.e.stdout, d.DID)
+	return nil
+}
+
+func didOptions(alg, pairwise, label string) (wallet.NewDIDOptions, error) {
+	a, err := key.ParseAlg(alg)
+	if err != nil {
+		return wallet.NewDIDOptions{}, usagef("--alg: %v", err)
+	}
+	if pairwise != "" && label != "" {
+		return wallet.NewDIDOptions{}, usagef("give --pairwise LABEL or --label LABEL, not both")
+	}
+	if pairwise != "" {
+		return wallet.NewDIDOptions{Alg: a, Label: pairwise, Pairwise: true}, nil
+	}
+	return wallet.NewDIDOptions{Alg: a, Label: label}, nil
+}
+
+func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
+	fs := c.flags("did register", "[--registry URL] [--alg ed25519|p256] [--pairwise LABEL | --label LABEL]")
+	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
+	pairwise := fs.String("pairwise", "", "register a pairwise DID for this relationship")
+	label := fs.String("label", "", "a name for the new identity")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	opts, err := didOptions(*alg, *pairwise, *label)
+	if err != nil {
+		return err
+	}
+	u := *registry
+	if u == "" {
+		u = c.e.getenv("MEDID_REGISTRY")
+	}
+	if u == "" {
+		u = defaultRegistry
+	}
+	rc, err := newRegistryClient(u)
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	d, err := w.RegisterDID(ctx, rc, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.e.stdout, d.DID)
+	return nil
+}
+
+// verifying opens the wallet with a credential verifier built from the
+// shared verifier flags (--registry, --status-list).
+func (c *walletCLI) verifying(vf *verifierFlags) (*wallet.Wallet, error) {
+	v, err := vf.build(c.e)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(wallet.VerifyWith(v))
+}
+
+func (c *walletCLI) receive(ctx context.Context, args []string) error {
+	fs := c.flags("receive", "FILE|- [--registry URL] [--status-list FILE]...")
+	var vf verifierFlags
+	vf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give one credential file, or - to read it from stdin\nusage: %s", fs.usage)
+	}
+	var tok string
+	if pos[0] == "-" {
+		b, err := io.ReadAll(io.LimitReader(c.e.stdin, 1<<20))
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	} else if tok, err = readToken(pos[0], "credential"); err != nil {
+		return err
+	}
+	w, err := c.verifying(&vf)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cr, err := w.Receive(ctx, tok)
+	if errors.Is(err, wallet.ErrRejected) || errors.Is(err, wallet.ErrNotForThisWallet) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was stored", err)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Subject)
+	return nil
+}
+
+// credTypes drops the VerifiableCredential base type people need not see.
+func credTypes(ts []string) string {
+	var out []string
+	for _, t := range ts {
+		if t != "VerifiableCredential" {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return "VerifiableCredential"
+	}
+	return strings.Join(out, ",")
+}
+
+func (c *walletCLI) list(args []string) error {
+	fs := c.flags("list", "[--type T] [--issuer DID] [--status S] [--json]")
+	typ := fs.String("type", "", "only credentials of this type")
+	issuer := fs.String("issuer", "", "only credentials from this issuer DID")
+	status := fs.String("status", "", "only credentials with this status (valid, revoked, suspended, expired, invalid)")
+	asJSON := fs.Bool("json", false, "print JSON (metadata, without the tokens)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cs, err := w.Credentials(wallet.Filter{Type: *typ, Issuer: *issuer, Status: wallet.Status(*status)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		for i := range cs {
+			cs[i].Token = ""
+		}
+		return writeJSON(c.e, cs)
+	}
+	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tISSUER\tSTATUS\tRECEIVED")
+	for _, cr := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Status, cr.ReceivedAt.Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func (c *walletCLI) show(args []string) error {
+	fs := c.flags("show", "ID [--token]")
+	raw := fs.Bool("token", false, "print only the vc+jwt token")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give one credential id\nusage: %s", fs.usage)
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cr, err := w.Credential(pos[0])
+	if err != nil {
+		return err
+	}
+	if *raw {
+		fmt.Fprintln(c.e.stdout, cr.Token)
+		return nil
+	}
+	tok := cr.Token
+	cr.Token = ""
+	if err := writeJSON(c.e, cr); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stderr, "(%d-byte vc+jwt; print it with --token)\n", len(tok))
+	return nil
+}
+
+func (c *walletCLI) delete(args []string) error {
+	fs := c.flags("delete", "ID")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give one credential id\nusage: %s", fs.usage)
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cr, err := w.Credential(pos[0])
+	if err != nil {
+		return err
+	}
+	if err := w.Delete(cr.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "deleted %s\n", cr.ID)
+	return nil
+}
+
+func (c *walletCLI) refresh(ctx context.Context, args []string) error {
+	fs := c.flags("refresh", "[--registry URL] [--status-list FILE]...")
+	var vf verifierFlags
+	vf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	w, err := c.verifying(&vf)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cs, err := w.Refresh(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tDETAIL")
+	for _, cr := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Status, cr.StatusDetail)
+	}
+	return tw.Flush()
+}
+
+func (c *walletCLI) present(ctx context.Context, args []string) error {
+	fs := c.flags("present", "--credential ID... --audience A --nonce N --out FILE")
+	var ids stringList
+	fs.Var(&ids, "credential", "credential id to share (repeatable)")
+	audience := fs.String("audience", "", "the verifier this presentation is for (its DID or URL)")
+	nonce := fs.String("nonce", "", "the verifier's challenge")
+	out := fs.String("out", "", "where to write the vp+jwt (never overwritten)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("credential", "audience", "nonce", "out"); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*out); err == nil {
+		return usagef("output file %s already exists: choose another --out or delete it first", *out)
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: *audience, Nonce: *nonce})
+	if err != nil {
+		return err
+	}
+	if err := createOutput(*out, []byte(tok+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "presentation %s\n  audience:    %s\n  credentials: %d\n", *out, *audience, len(ids))
+	return nil
+}
+
+func (c *walletCLI) history(args []string) error {
+	fs := c.flags("history", "[--json]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	h, err := w.History()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.e, h)
+	}
+	for _, ev := range h {
+		fmt.Fprintf(c.e.stdout, "%s  %-9s", ev.At.Format(time.DateTime), ev.Kind)
+		if ev.Audience != "" {
+			fmt.Fprintf(c.e.stdout, " to %s", ev.Audience)
+		}
+		fmt.Fprintln(c.e.stdout)
+		for _, s := range ev.Credentials {
+			fmt.Fprintf(c.e.stdout, "    %s %s from %s: %s\n", s.ID, credTypes(s.Types), s.Issuer, strings.Join(s.Attributes, ", "))
+		}
+	}
+	return nil
+}
+
+func (c *walletCLI) backupPassphrase(file string) ([]byte, error) {
+	return c.secret(file, "MEDID_BACKUP_PASSPHRASE", "backup passphrase")
+}
+
+func (c *walletCLI) backup(args []string) error {
+	fs := c.flags("backup", "--out FILE [--backup-passphrase-file FILE]")
+	out := fs.String("out", "", "the backup file to write (never overwritten)")
+	bfile := fs.String("backup-passphrase-file", "", "file holding the backup passphrase (default: $MEDID_BACKUP_PASSPHRASE)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("out"); err != nil {
+		return err
+	}
+	bpass, err := c.backupPassphrase(*bfile)
+	if err != nil {
+		return err
+	}
+	defer clear(bpass)
+	if _, err := os.Stat(*out); err == nil {
+		return usagef("output file %s already exists: choose another --out or delete it first", *out)
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var buf bytes.Buffer
+	if err := w.Backup(&buf, bpass); err != nil {
+		return err
+	}
+	if err := createOutput(*out, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "backup written to %s (%d bytes, encrypted with the backup passphrase)\n", *out, buf.Len())
+	return nil
+}
+
+func (c *walletCLI) restore(args []string) error {
+	fs := c.flags("restore", "FILE [--backup-passphrase-file FILE]")
+	bfile := fs.String("backup-passphrase-file", "", "file holding the backup passphrase (default: $MEDID_BACKUP_PASSPHRASE)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give the backup file\nusage: %s", fs.usage)
+	}
+	data, err := readInput(pos[0], "backup")
+	if err != nil {
+		return err
+	}
+	bpass, err := c.backupPassphrase(*bfile)
+	if err != nil {
+		return err
+	}
+	defer clear(bpass)
+	pass, err := c.passphrase()
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	cfg, err := c.config(nil)
+	if err != nil {
+		return err
+	}
+	w, err := wallet.Restore(cfg, bytes.NewReader(data), bpass, pass)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return c.summary(w, "restored")
+}
+
+func (c *walletCLI) summary(w *wallet.Wallet, verb string) error {
+	ds, err := w.DIDs()
+	if err != nil {
+		return err
+	}
+	cs, err := w.Credentials(wallet.Filter{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "wallet %s in %s: %d DIDs, %d credentials\n", verb, w.Dir(), len(ds), len(cs))
+	for _, d := range ds {
+		fmt.Fprintf(c.e.stdout, "  %s\n", d.DID)
+	}
+	return nil
+}
+
+func (c *walletCLI) recover(args []string) error {
+	fs := c.flags("recover", "[--ed25519 N] [--p256 N] < phrase")
+	ned := fs.Int("ed25519", 1, "how many Ed25519 identities to re-derive")
+	np := fs.Int("p256", 0, "how many P-256 identities to re-derive")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if *ned < 1 || *np < 0 || *ned > 1000 || *np > 1000 {
+		return usagef("--ed25519 must be 1..1000 and --p256 0..1000")
+	}
+	pass, err := c.passphrase()
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	cfg, err := c.config(nil)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(c.e.stdin, 4096))
+	if err != nil {
+		return fmt.Errorf("read the recovery phrase from stdin: %w", err)
+	}
+	defer clear(b)
+	w, err := wallet.Recover(cfg, pass, string(b), wallet.RecoverOptions{Ed25519: *ned, P256: *np})
+	if errors.Is(err, wallet.ErrInvalidPhrase) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return c.summary(w, "recovered")
+}
