@@ -148,6 +148,11 @@ func VerifyV11WithOptions(ctx context.Context, data []byte, keys KeyFunc, opts V
 		verifiable.WithPublicKeyFetcher(fetch),
 		verifiable.WithJSONLDDocumentLoader(loader),
 		verifiable.WithNoCustomSchemaCheck(),
+		// JSON-LD canonicalisation silently drops terms the contexts do not
+		// define, so a signature would not cover them: an attacker could
+		// change such a property and the proof would still verify. Strict
+		// validation refuses a credential with any undefined term.
+		verifiable.WithStrictValidation(),
 		verifiable.WithEmbeddedSignatureSuites(
 			ed25519signature2018.New(suite.WithVerifier(ed25519signature2018.NewPublicKeyVerifier())),
 			ed25519signature2020.New(suite.WithVerifier(ed25519signature2020.NewPublicKeyVerifier())),

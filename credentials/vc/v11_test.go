@@ -42,7 +42,16 @@ func v11Credential(iss, holder party) *verifiable.Credential {
 // key, with aries' own signing API.
 func signV11(t testing.TB, iss, by, holder party, sigType string) []byte {
 	t.Helper()
+	return signV11With(t, iss, by, holder, sigType, nil)
+}
+
+// signV11With is signV11 with a change to the credential before signing.
+func signV11With(t testing.TB, iss, by, holder party, sigType string, mutate func(*verifiable.Credential)) []byte {
+	t.Helper()
 	ac := v11Credential(iss, holder)
+	if mutate != nil {
+		mutate(ac)
+	}
 	var s signer.SignatureSuite
 	repr := verifiable.SignatureProofValue
 	switch sigType {
@@ -118,6 +127,12 @@ func TestVerifyV11(t *testing.T) {
 	bbsProof["proof"].(map[string]any)["type"] = "BbsBlsSignature2020"
 	bbsB, _ := json.Marshal(bbsProof)
 
+	// "allergy" is defined by no context: URDNA2015 drops it, so the proof
+	// does not cover it and it could be changed at will. Strict JSON-LD
+	// validation must refuse the credential, signed or tampered.
+	undefinedTerm := signV11With(t, iss, iss, holder, "Ed25519Signature2020", func(c *verifiable.Credential) {
+		c.Subject = verifiable.Subject{ID: holder.did, CustomFields: map[string]any{"allergy": "penicillin"}}
+	})
 	unknownCtx := []byte(strings.Replace(string(ld2020), `"@context":[`, `"@context":["https://unknown.example/ctx/v1",`, 1))
 
 	tests := []struct {
@@ -128,6 +143,8 @@ func TestVerifyV11(t *testing.T) {
 	}{
 		{"Ed25519Signature2020", ld2020, at, nil},
 		{"context that is not embedded (never fetched)", unknownCtx, at, ErrMalformed},
+		{"term no context defines (not covered by the proof)", undefinedTerm, at, ErrMalformed},
+		{"undefined term tampered", []byte(strings.Replace(string(undefinedTerm), "penicillin", "nothing", 1)), at, ErrMalformed},
 		{"Ed25519Signature2018", signV11(t, iss, iss, holder, "Ed25519Signature2018"), at, nil},
 		{"JWT EdDSA", jwtEd, at, nil},
 		{"JWT ES256", signV11JWT(t, ecIss, ecIss, holder), at, nil},
