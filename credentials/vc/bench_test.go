@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"math/big"
+	"runtime"
 	"testing"
 	"time"
 
@@ -94,33 +95,66 @@ func BenchmarkBareEd25519Verify(b *testing.B) { benchBare(b, key.Ed25519) }
 // BenchmarkBareES256Verify is SHA-256 plus ecdsa.Verify over a vc+jwt's signing input.
 func BenchmarkBareES256Verify(b *testing.B) { benchBare(b, key.P256) }
 
-// BenchmarkVerifyVsBare runs Verify and the bare signature check alternately
-// in one loop, so both see the same machine load, and reports
+// BenchmarkVerifyVsBare runs Verify and the bare signature check in
+// alternating batches in one loop, so both see the same machine, and reports
 // ratio = rate(Verify) / rate(bare). The product goal is ratio >= 0.6: a
 // credential check costs at most 1/0.6 of the signature check alone.
+//
+// "ratio" is measured in thread CPU time (Linux; the goroutine is locked to
+// its thread), which other processes on a shared machine do not distort;
+// "wall-ratio" is the same in wall-clock time.
 func BenchmarkVerifyVsBare(b *testing.B) {
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
 		b.Run(alg.JWS().String(), func(b *testing.B) {
 			bt := newBenchToken(b, alg)
 			ctx := context.Background()
-			var tVerify, tBare time.Duration
-			for b.Loop() {
-				t1 := time.Now()
-				if _, err := Verify(ctx, bt.tok, bt.keys, benchOpts); err != nil {
-					b.Fatal(err)
-				}
-				t2 := time.Now()
-				if !bareVerify(&bt) {
-					b.Fatal("bare verify failed")
-				}
-				t3 := time.Now()
-				tVerify += t2.Sub(t1)
-				tBare += t3.Sub(t2)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			const batch = 16
+			var wVerify, wBare, cVerify, cBare time.Duration
+			cpuOK := true
+			clock := func() (time.Time, time.Duration) {
+				c, ok := threadCPU()
+				cpuOK = cpuOK && ok
+				return time.Now(), c
 			}
-			n := float64(b.N)
-			b.ReportMetric(float64(tVerify.Nanoseconds())/n, "ns/verify")
-			b.ReportMetric(float64(tBare.Nanoseconds())/n, "ns/bare")
-			b.ReportMetric(float64(tBare)/float64(tVerify), "ratio")
+			n := 0
+			for b.Loop() {
+				if n%batch == 0 {
+					w0, c0 := clock()
+					for range batch {
+						if _, err := Verify(ctx, bt.tok, bt.keys, benchOpts); err != nil {
+							b.Fatal(err)
+						}
+					}
+					w1, c1 := clock()
+					for range batch {
+						if !bareVerify(&bt) {
+							b.Fatal("bare verify failed")
+						}
+					}
+					w2, c2 := clock()
+					wVerify += w1.Sub(w0)
+					wBare += w2.Sub(w1)
+					cVerify += c1 - c0
+					cBare += c2 - c1
+				}
+				n++
+			}
+			if wVerify == 0 {
+				return
+			}
+			calls := float64((n + batch - 1) / batch * batch)
+			b.ReportMetric(float64(wVerify.Nanoseconds())/calls, "ns/verify")
+			b.ReportMetric(float64(wBare.Nanoseconds())/calls, "ns/bare")
+			b.ReportMetric(float64(wBare)/float64(wVerify), "wall-ratio")
+			if cpuOK && cVerify > 0 {
+				b.ReportMetric(float64(cVerify.Nanoseconds())/calls, "cpu-ns/verify")
+				b.ReportMetric(float64(cBare.Nanoseconds())/calls, "cpu-ns/bare")
+				b.ReportMetric(float64(cBare)/float64(cVerify), "ratio")
+			} else {
+				b.ReportMetric(float64(wBare)/float64(wVerify), "ratio")
+			}
 		})
 	}
 }
