@@ -34,7 +34,7 @@ type Config struct {
 	// NodeCacheSize is the IAVL node cache size in nodes; 0 means 100,000.
 	NodeCacheSize int
 	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
-	// 65,536.
+	// 65,536. The parsed-document cache holds a quarter as many.
 	VerdictCacheSize int
 	// Workers is how many goroutines verify a block's signatures in
 	// parallel; 0 means runtime.NumCPU().
@@ -86,10 +86,12 @@ type App struct {
 	lastHash   []byte
 	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
 
-	verdicts *verdictCache
-	// sigChecks counts signature verifications actually performed (cache
-	// misses), for tests and metrics.
+	verdicts *lru[verdictKey, bool]
+	docs     *lru[[32]byte, parsedDoc]
+	// sigChecks and docParses count signature verifications and document
+	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
+	docParses atomic.Int64
 }
 
 // pendingBlock is the block FinalizeBlock applied and Commit will save.
@@ -120,7 +122,8 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, verdicts: newVerdictCache(c.VerdictCacheSize)}
+	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err

@@ -311,6 +311,9 @@ func TestVerdictCache(t *testing.T) {
 	if got := h.app.sigChecks.Load(); got != 1 {
 		t.Errorf("signature verifications = %d, want 1", got)
 	}
+	if got := h.app.docParses.Load(); got != 1 {
+		t.Errorf("document validations = %d, want 1", got)
+	}
 	// Without CheckTx, FinalizeBlock's pre-pass verifies once too.
 	id2 := newIdentity(t, 2)
 	h.mustBlock(h.createTx(id2))
@@ -320,7 +323,7 @@ func TestVerdictCache(t *testing.T) {
 }
 
 func TestVerdictCacheBounded(t *testing.T) {
-	c := newVerdictCache(3)
+	c := newLRU[verdictKey, bool](3)
 	for i := range 10 {
 		c.put(verdictKey{tx: [32]byte{byte(i)}, key: "k"}, true)
 	}

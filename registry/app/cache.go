@@ -2,7 +2,10 @@ package app
 
 import (
 	"container/list"
+	"crypto/sha256"
 	"sync"
+
+	"github.com/medid/medid/credentials/did"
 )
 
 // verdictKey identifies one signature check: the transaction (by hash) and
@@ -15,60 +18,80 @@ type verdictKey struct {
 	key string // multikey of the public key
 }
 
-// verdictCache is a bounded LRU of signature verdicts, so a transaction's
-// signature is verified once: in CheckTx (or the parallel pre-pass of
-// FinalizeBlock) and reused when the block applies it. Safe for concurrent
-// use.
-type verdictCache struct {
+// parsedDoc is a cached result of did.ParseDocument, a pure function of the
+// document bytes. The document MUST NOT be modified.
+type parsedDoc struct {
+	doc *did.Document
+	err error
+}
+
+// lru is a bounded least-recently-used map, safe for concurrent use. It
+// holds the signature verdicts (so a transaction's signature is verified
+// once: in CheckTx or FinalizeBlock's parallel pre-pass, and reused when the
+// block applies it) and parsed DID documents (keyed by the SHA-256 of their
+// bytes, so validating a document is also done once).
+type lru[K comparable, V any] struct {
 	max int
 
 	mu    sync.Mutex // guards ll and items
-	ll    *list.List // front = most recently used; values are *verdictEntry
-	items map[verdictKey]*list.Element
+	ll    *list.List // front = most recently used; values are *entry[K, V]
+	items map[K]*list.Element
 }
 
-type verdictEntry struct {
-	k  verdictKey
-	ok bool
+type entry[K comparable, V any] struct {
+	k K
+	v V
 }
 
-func newVerdictCache(max int) *verdictCache {
-	return &verdictCache{max: max, ll: list.New(), items: make(map[verdictKey]*list.Element)}
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, ll: list.New(), items: make(map[K]*list.Element)}
 }
 
-// get returns the cached verdict for k and whether there was one.
-func (c *verdictCache) get(k verdictKey) (ok, found bool) {
+// get returns the cached value for k and whether there was one.
+func (c *lru[K, V]) get(k K) (v V, found bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, found := c.items[k]
 	if !found {
-		return false, false
+		return v, false
 	}
 	c.ll.MoveToFront(e)
-	return e.Value.(*verdictEntry).ok, true
+	return e.Value.(*entry[K, V]).v, true
 }
 
-// put records the verdict for k, evicting the least recently used entry
-// beyond the bound.
-func (c *verdictCache) put(k verdictKey, ok bool) {
+// put records v for k, evicting the least recently used entry beyond the
+// bound.
+func (c *lru[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, found := c.items[k]; found {
-		e.Value.(*verdictEntry).ok = ok
+		e.Value.(*entry[K, V]).v = v
 		c.ll.MoveToFront(e)
 		return
 	}
-	c.items[k] = c.ll.PushFront(&verdictEntry{k: k, ok: ok})
+	c.items[k] = c.ll.PushFront(&entry[K, V]{k: k, v: v})
 	for c.ll.Len() > c.max {
 		last := c.ll.Back()
 		c.ll.Remove(last)
-		delete(c.items, last.Value.(*verdictEntry).k)
+		delete(c.items, last.Value.(*entry[K, V]).k)
 	}
 }
 
-// len returns the number of cached verdicts.
-func (c *verdictCache) len() int {
+// len returns the number of cached entries.
+func (c *lru[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ll.Len()
+}
+
+// parseDocument is did.ParseDocument through the document cache.
+func (a *App) parseDocument(data []byte) (*did.Document, error) {
+	k := sha256.Sum256(data)
+	if p, ok := a.docs.get(k); ok {
+		return p.doc, p.err
+	}
+	a.docParses.Add(1)
+	d, err := did.ParseDocument(data)
+	a.docs.put(k, parsedDoc{d, err})
+	return d, err
 }

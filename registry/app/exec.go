@@ -81,7 +81,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	}
 	if err != nil {
 		code := CodeOf(err)
-		a.log.Info("CheckTx rejected", "code", code, "err", err.Error())
+		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
 		return &abci.ResponseCheckTx{Code: code, Codespace: Codespace, Log: err.Error()}, nil
 	}
 	return &abci.ResponseCheckTx{Code: CodeOK}, nil
@@ -178,7 +178,7 @@ func (a *App) prepass(ctx context.Context, txs [][]byte) []prepared {
 					continue
 				}
 				if p.tx.Payload.Type == tx.DIDCreate || p.tx.Payload.Type == tx.DIDUpdate {
-					p.doc, p.docErr = parseOwnDocument(p.tx)
+					p.doc, p.docErr = a.parseOwnDocument(p.tx)
 				}
 				if pub, err := a.signingKey(view, p.tx, p); err == nil {
 					a.verify(p.tx, pub) // result cached; the verdict is re-read in deliver

@@ -58,13 +58,13 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 	var doc *did.Document
 	switch p.Type {
 	case tx.DIDCreate:
-		d, err := ownDocument(t, pre)
+		d, err := a.ownDocument(t, pre)
 		if err != nil {
 			return key.PublicKey{}, err
 		}
 		doc = d
 	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish:
-		d, _, err := actingDocument(r, p.DID)
+		d, _, err := a.actingDocument(r, p.DID)
 		if err != nil {
 			return key.PublicKey{}, err
 		}
@@ -94,15 +94,15 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 
 // ownDocument parses the document a did.create or did.update carries,
 // reusing the pre-pass result when there is one.
-func ownDocument(t *tx.Tx, pre *prepared) (*did.Document, error) {
+func (a *App) ownDocument(t *tx.Tx, pre *prepared) (*did.Document, error) {
 	if pre != nil && pre.tx == t && (pre.doc != nil || pre.docErr != nil) {
 		return pre.doc, pre.docErr
 	}
-	return parseOwnDocument(t)
+	return a.parseOwnDocument(t)
 }
 
-func parseOwnDocument(t *tx.Tx) (*did.Document, error) {
-	d, err := did.ParseDocument(t.Payload.Document)
+func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
+	d, err := a.parseDocument(t.Payload.Document)
 	if err != nil {
 		return nil, fmt.Errorf("%w: document: %v", ErrInvalid, err)
 	}
@@ -118,7 +118,7 @@ func parseOwnDocument(t *tx.Tx) (*did.Document, error) {
 // actingDocument returns the current DID document of an acting DID: for
 // did:medid from state (with its record), for did:key derived from the key.
 // Other methods cannot act on this ledger.
-func actingDocument(r reader, d string) (*did.Document, *DIDRecord, error) {
+func (a *App) actingDocument(r reader, d string) (*did.Document, *DIDRecord, error) {
 	switch {
 	case strings.HasPrefix(d, tx.MethodPrefix):
 		rec, err := getJSON[DIDRecord](r, DIDKey(d))
@@ -128,7 +128,7 @@ func actingDocument(r reader, d string) (*did.Document, *DIDRecord, error) {
 		if rec.Metadata.Deactivated {
 			return nil, nil, fmt.Errorf("%w: %s can no longer act", ErrDeactivated, d)
 		}
-		doc, err := did.ParseDocument(rec.Document)
+		doc, err := a.parseDocument(rec.Document)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: stored document of %s: %v", ErrInternal, d, err)
 		}
@@ -194,7 +194,7 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	if p.Type == tx.DIDDeactivate {
 		next.Metadata.Deactivated = true
 	} else {
-		if _, err := ownDocument(t, env.pre); err != nil {
+		if _, err := a.ownDocument(t, env.pre); err != nil {
 			return nil, nil, err
 		}
 		if next.Document, err = tx.Canonical(p.Document); err != nil {
@@ -331,7 +331,7 @@ var notBefore = time.Unix(1, 0).UTC()
 
 func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
 	p := &t.Payload
-	owner, _, err := actingDocument(r, p.DID)
+	owner, _, err := a.actingDocument(r, p.DID)
 	if err != nil {
 		return nil, nil, err
 	}
