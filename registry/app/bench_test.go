@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,13 +58,14 @@ func BenchmarkCheckTxDIDCreate(b *testing.B) {
 		txs[i] = createTxN(b, i)
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for i := range b.N {
 		if r := h.checkTx(txs[i]); r.Code != 0 {
 			b.Fatalf("CheckTx: %d %s", r.Code, r.Log)
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tx/s")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/tx")
 }
 
 // BenchmarkFinalizeBlock1000DIDCreates measures executing and committing a
@@ -86,7 +88,7 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 	h := newHarness(b)
 	h.mustBlock()
 	n := 0
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for range b.N {
 		b.StopTimer()
 		txs := make([][]byte, perBlock)
@@ -100,17 +102,29 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 			}
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for j, r := range h.block(txs...) {
 			if r.Code != 0 {
 				b.Fatalf("tx %d: %d %s", j, r.Code, r.Log)
 			}
 		}
 		elapsed += time.Since(start)
+		cpu += processCPU() - cpu0
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "tx/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/tx")
 	b.ReportMetric(float64(dirSize(b, h.dir))/float64(n), "disk-bytes/DID")
+}
+
+// processCPU is the CPU time (user + system) this process has used, so a
+// figure can be read apart from other load on a shared machine.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func dirSize(tb testing.TB, dir string) int64 {
