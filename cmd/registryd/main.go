@@ -121,7 +121,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	n, err := node.New(node.Config{Home: *home, App: a, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, BlockTime: *blockTime, Logger: logger})
+	n, err := node.New(node.Config{Home: *home, App: a, ConcurrentApp: true, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, BlockTime: *blockTime, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,12 @@ type Config struct {
 	// App is the ABCI application the node executes. Required. The node
 	// does not close it; the caller does after [Node.Run] returns.
 	App abci.Application
+	// ConcurrentApp declares that App is safe for concurrent use across
+	// CometBFT's four ABCI connections (consensus, mempool, query,
+	// snapshot), as registry/app is. The node then locks each connection
+	// separately, so CheckTx and queries run while a block executes;
+	// otherwise one mutex serialises every ABCI call.
+	ConcurrentApp bool
 	// P2PAddr, RPCAddr: host:port to listen on. RPCAddr "" keeps CometBFT's
 	// JSON-RPC off unless the settings file enables it.
 	P2PAddr string
@@ -170,8 +176,12 @@ func New(c Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
+	creator := proxy.NewLocalClientCreator(c.App)
+	if c.ConcurrentApp {
+		creator = proxy.NewConnSyncLocalClientCreator(c.App)
+	}
 	cn, err := nm.NewNode(cc, pv, nk,
-		proxy.NewLocalClientCreator(c.App),
+		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
 		cfg.DefaultDBProvider,
 		nm.DefaultMetricsProvider(cc.Instrumentation),

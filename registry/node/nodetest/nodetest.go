@@ -73,7 +73,7 @@ func Start(tb testing.TB, o Options) *Stack {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if s.Node, err = node.New(node.Config{Home: home, App: s.App, P2PAddr: p2p, BlockTime: bt, Logger: logger}); err != nil {
+		if s.Node, err = node.New(node.Config{Home: home, App: s.App, ConcurrentApp: true, P2PAddr: p2p, BlockTime: bt, Logger: logger}); err != nil {
 			tb.Fatal(err)
 		}
 		if err = s.Node.Start(); err == nil {

@@ -1,0 +1,130 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/node/nodetest"
+)
+
+// benchBlockTime is the block time of the commit benchmarks (the registryd
+// default).
+const benchBlockTime = node.DefaultBlockTime
+
+// startBench starts a node over application a in a fresh home.
+func startBench(b *testing.B, a abci.Application, concurrent bool) *node.Node {
+	b.Helper()
+	home := b.TempDir()
+	if _, err := node.Init(node.InitConfig{Home: home}); err != nil {
+		b.Fatal(err)
+	}
+	p2p, err := node.FreeAddr()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: concurrent, P2PAddr: p2p, BlockTime: benchBlockTime, Logger: nodetest.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = n.Stop() })
+	return n
+}
+
+// submitAll submits txs from `workers` goroutines and returns the elapsed
+// time and each transaction's commit latency.
+func submitAll(b *testing.B, n *node.Node, txs [][]byte, workers int) (time.Duration, []time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	next := make(chan []byte)
+	lat := make([]time.Duration, 0, len(txs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				t0 := time.Now()
+				if _, err := n.Submit(ctx, t); err != nil {
+					errs <- err
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range txs {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatalf("submit: %v", err)
+	default:
+	}
+	return elapsed, lat
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	slices.Sort(d)
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// BenchmarkCommitDIDCreate measures signed did.create transactions
+// committed per second by one in-process validator running the registry
+// app (signature checks in CheckTx and FinalizeBlock, IAVL writes), with
+// p50/p99 commit latency as seen by Node.Submit, against a baseline in the
+// same run: the same node wiring over CometBFT's trivial kvstore app with
+// the same number of tiny transactions (bare-engine-tx/s).
+func BenchmarkCommitDIDCreate(b *testing.B) {
+	const workers = 2048
+	b.StopTimer()
+	txs := make([][]byte, b.N)
+	for i := range txs {
+		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("bench-%d-%d", b.N, i)).CreateTx(b)
+	}
+	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := startBench(b, a, true)
+	b.Cleanup(func() { _ = a.Close() })
+	b.StartTimer()
+	elapsed, lat := submitAll(b, n, txs, workers)
+	b.StopTimer()
+
+	kvTxs := make([][]byte, b.N)
+	for i := range kvTxs {
+		kvTxs[i] = []byte(fmt.Sprintf("key-%d-%d=value", b.N, i))
+	}
+	kv := startBench(b, kvstore.NewInMemoryApplication(), false)
+	kvElapsed, _ := submitAll(b, kv, kvTxs, workers)
+
+	tps := float64(b.N) / elapsed.Seconds()
+	bare := float64(b.N) / kvElapsed.Seconds()
+	b.ReportMetric(tps, "tx/s")
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(bare, "bare-engine-tx/s")
+	b.ReportMetric(tps/bare, "ratio")
+}
