@@ -35,7 +35,8 @@ func (f StatusFetcherFunc) FetchStatusList(ctx context.Context, url string) (str
 var ErrStatusListNotFound = errors.New("status list not found")
 
 // StaticStatusFetcher serves status list credentials held in memory: a map
-// from status list URL to vc+jwt. It must not be modified while in use.
+// from status list URL to vc+jwt. It must not be modified concurrently
+// with a fetch.
 type StaticStatusFetcher map[string]string
 
 // FetchStatusList returns the token for url, or ErrStatusListNotFound.
@@ -49,7 +50,7 @@ func (s StaticStatusFetcher) FetchStatusList(_ context.Context, url string) (str
 // FileStatusFetcher serves status list credentials from local files: a map
 // from status list URL to the path of a file holding its vc+jwt. The file
 // is read on every fetch, so a list rewritten by the issuer is seen once the
-// cached copy expires. It must not be modified while in use.
+// cached copy expires. It must not be modified concurrently with a fetch.
 type FileStatusFetcher map[string]string
 
 // maxStatusFileSize bounds a status list file: the largest list statuslist
