@@ -222,9 +222,16 @@ func (v *Verifier) fetchList(ctx context.Context, url string, now time.Time) (*s
 	return &statusEntry{list: d, fetched: now, expires: expires}, nil
 }
 
-// storeLocked caches e, evicting the entry that expires soonest when full.
+// storeLocked caches e, first evicting the entries that expire soonest
+// until both the entry and the byte bounds hold. A list larger than the
+// byte bound is not cached at all.
 func (c *statusCache) storeLocked(url string, e *statusEntry) {
-	if _, ok := c.entries[url]; !ok && len(c.entries) >= c.max {
+	size := e.list.List.Len() / 8
+	if size > c.maxBytes {
+		return
+	}
+	c.removeLocked(url)
+	for len(c.entries) > 0 && (len(c.entries) >= c.max || c.bytes+size > c.maxBytes) {
 		var victim string
 		var soonest time.Time
 		for u, x := range c.entries {
@@ -232,9 +239,17 @@ func (c *statusCache) storeLocked(url string, e *statusEntry) {
 				victim, soonest = u, x.expires
 			}
 		}
-		delete(c.entries, victim)
+		c.removeLocked(victim)
 	}
 	c.entries[url] = e
+	c.bytes += size
+}
+
+func (c *statusCache) removeLocked(url string) {
+	if old, ok := c.entries[url]; ok {
+		c.bytes -= old.list.List.Len() / 8
+		delete(c.entries, url)
+	}
 }
 
 // Forget drops the cached status list at url, so the next credential that
@@ -242,7 +257,7 @@ func (c *statusCache) storeLocked(url string, e *statusEntry) {
 func (v *Verifier) Forget(url string) {
 	v.lists.mu.Lock()
 	defer v.lists.mu.Unlock()
-	delete(v.lists.entries, url)
+	v.lists.removeLocked(url)
 }
 
 func clip(s string) string {

@@ -28,8 +28,15 @@ type Accreditations interface {
 // ttl nor Config.StatusCacheTTL says.
 const DefaultStatusCacheTTL = 5 * time.Minute
 
-// DefaultMaxStatusLists bounds the status list cache when Config does not.
-const DefaultMaxStatusLists = 1024
+// Default bounds of the status list cache when Config does not say.
+const (
+	DefaultMaxStatusLists = 1024
+	// DefaultMaxStatusListBytes bounds the decoded lists kept: 16 lists of
+	// the largest size statuslist accepts, or 16,384 of the minimum size.
+	// Without a byte bound, credentials pointing at many large lists could
+	// make the verifier hold 1024 x 16 MiB.
+	DefaultMaxStatusListBytes = 256 << 20
+)
 
 // Config configures a [Verifier]. Resolver is required; the rest is optional.
 type Config struct {
@@ -56,6 +63,10 @@ type Config struct {
 	// MaxStatusLists bounds the number of cached status lists; default
 	// DefaultMaxStatusLists. When full, the entry expiring soonest goes.
 	MaxStatusLists int
+	// MaxStatusListBytes bounds the total size of the cached decoded lists;
+	// default DefaultMaxStatusListBytes. A list larger than this is used
+	// but not cached.
+	MaxStatusListBytes int
 	// Logger receives debug records about cache misses and offline use; default slog.Default().
 	Logger *slog.Logger
 }
@@ -103,7 +114,7 @@ func New(cfg Config) (*Verifier, error) {
 	if _, cached := cfg.Resolver.(*did.Cache); !cached && !cfg.NoDIDCache {
 		v.resolver = did.NewCache(cfg.Resolver, did.CacheConfig{Now: v.now})
 	}
-	v.lists.init(cfg.MaxStatusLists)
+	v.lists.init(cfg.MaxStatusLists, cfg.MaxStatusListBytes)
 	return v, nil
 }
 
@@ -399,9 +410,11 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 
 // statusCache holds decoded status lists by URL.
 type statusCache struct {
-	max int
+	max      int // entries
+	maxBytes int // total size of the decoded lists
 
-	mu       sync.Mutex              // guards entries and inflight
+	mu       sync.Mutex              // guards entries, bytes and inflight
+	bytes    int                     // total size of the lists in entries
 	entries  map[string]*statusEntry // status list URL -> last good list
 	inflight map[string]*fetchCall   // URLs being fetched now
 }
@@ -419,11 +432,14 @@ type fetchCall struct {
 	err   error
 }
 
-func (c *statusCache) init(max int) {
+func (c *statusCache) init(max, maxBytes int) {
 	if max <= 0 {
 		max = DefaultMaxStatusLists
 	}
-	c.max = max
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxStatusListBytes
+	}
+	c.max, c.maxBytes = max, maxBytes
 	c.entries = make(map[string]*statusEntry)
 	c.inflight = make(map[string]*fetchCall)
 }

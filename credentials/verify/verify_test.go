@@ -543,3 +543,45 @@ func TestConcurrentVerification(t *testing.T) {
 		t.Errorf("fetches = %d, want 2 (one per list, shared)", got)
 	}
 }
+
+func TestStatusCacheBounds(t *testing.T) {
+	const listBytes = statuslist.MinEntries / 8
+	tests := []struct {
+		name         string
+		maxLists     int
+		maxBytes     int
+		wantFetches  int64 // after verifying the credential (two lists) three times
+		wantEntries  int
+		wantBytesMax int
+	}{
+		{"room for both", 0, 0, 2, 2, 2 * listBytes},
+		{"one list by count", 1, 0, 6, 1, listBytes},
+		{"one list by bytes", 0, listBytes + 1, 6, 1, listBytes},
+		{"no list fits", 0, listBytes - 1, 6, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, key.Ed25519)
+			v := w.verifier(func(c *Config) { c.MaxStatusLists, c.MaxStatusListBytes = tt.maxLists, tt.maxBytes })
+			tok := w.issue(w.credential())
+			for range 3 {
+				wantResult(t, v.Credential(ctx, tok), true, "", "")
+			}
+			if got := w.fetcher.fetches.Load(); got != tt.wantFetches {
+				t.Errorf("fetches = %d, want %d", got, tt.wantFetches)
+			}
+			v.lists.mu.Lock()
+			defer v.lists.mu.Unlock()
+			if len(v.lists.entries) != tt.wantEntries || v.lists.bytes > tt.wantBytesMax {
+				t.Errorf("cache holds %d lists, %d bytes; want %d lists, at most %d bytes", len(v.lists.entries), v.lists.bytes, tt.wantEntries, tt.wantBytesMax)
+			}
+			sum := 0
+			for _, e := range v.lists.entries {
+				sum += e.list.List.Len() / 8
+			}
+			if sum != v.lists.bytes {
+				t.Errorf("byte count %d differs from the lists' total %d", v.lists.bytes, sum)
+			}
+		})
+	}
+}
