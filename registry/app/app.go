@@ -77,6 +77,13 @@ type App struct {
 	tree    *iavl.MutableTree
 	pending *pendingBlock
 
+	// reader opens committed versions for reading through its own node
+	// cache. IAVL's MutableTree.Set mutates cached nodes of saved versions
+	// (clone drops their child pointers), so versions opened through the
+	// writer's tree would race with FinalizeBlock; nodes loaded by reader
+	// are never touched by writes. Only GetImmutable is called on it.
+	reader *iavl.MutableTree
+
 	// mu guards the committed view below. Readers take the read lock only
 	// to copy the pointer: an iavl.ImmutableTree of a saved version is
 	// safe for concurrent reads.
@@ -122,7 +129,8 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+	reader := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
 		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {
 		db.Close()
@@ -139,7 +147,7 @@ func (a *App) publish(version int64) error {
 		view = iavl.NewImmutableTree(a.db, 0, true, iavl.NewNopLogger())
 	} else {
 		var err error
-		if view, err = a.tree.GetImmutable(version); err != nil {
+		if view, err = a.reader.GetImmutable(version); err != nil {
 			return fmt.Errorf("open state version %d: %w", version, err)
 		}
 	}

@@ -386,3 +386,43 @@ func TestCodes(t *testing.T) {
 		t.Error("code 0 must be nil")
 	}
 }
+
+// TestConcurrentReads reads state and runs CheckTx while blocks commit (run
+// with -race).
+func TestConcurrentReads(t *testing.T) {
+	h := newHarness(t)
+	first := h.register(1)
+	stop := make(chan struct{})
+	done := make(chan error, 3)
+	for g := range 3 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				if _, err := h.app.ResolveDID(first.did, ResolveOptions{}); err != nil {
+					done <- err
+					return
+				}
+				if g == 0 {
+					h.app.Query(context.Background(), &abci.RequestQuery{Path: QueryDID, Data: []byte(first.did), Prove: true, Height: 1})
+				}
+				if g == 1 {
+					h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: h.createTx(newIdentity(t, 3))})
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		h.mustBlock(createTxN(t, 1000+i))
+	}
+	close(stop)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

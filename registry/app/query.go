@@ -64,7 +64,7 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 		}
 		// GetImmutable reads only the node database (which locks itself),
 		// so it needs no lock against FinalizeBlock.
-		v, err := a.tree.GetImmutable(req.Height)
+		v, err := a.reader.GetImmutable(req.Height)
 		if err != nil {
 			return &abci.ResponseQuery{Code: CodeNotFound, Codespace: Codespace, Log: fmt.Sprintf("height %d: %v", req.Height, err)}, nil
 		}

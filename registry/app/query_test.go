@@ -53,7 +53,7 @@ func TestQueryProofs(t *testing.T) {
 			root := appHash
 			if tc.height != 0 {
 				h.app.mu.RLock()
-				v, err := h.app.tree.GetImmutable(tc.height)
+				v, err := h.app.reader.GetImmutable(tc.height)
 				h.app.mu.RUnlock()
 				if err != nil {
 					t.Fatal(err)
