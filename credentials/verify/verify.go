@@ -139,6 +139,26 @@ type keyLookup struct {
 	firstRel did.Relationship
 	rel      did.Relationship
 	kids     []string
+	algs     []key.Alg // algs[i] is the type of the key for kids[i], "" if none
+}
+
+// kid returns the i-th kid served and its key type, or "" when there was none.
+func (k *keyLookup) kid(i int) (string, key.Alg) {
+	if i < len(k.kids) {
+		return k.kids[i], k.algs[i]
+	}
+	return "", ""
+}
+
+// sigDetail says what a passing signature check checked, without allocating.
+func sigDetail(alg key.Alg) string {
+	switch alg {
+	case key.Ed25519:
+		return "EdDSA (Ed25519) signature verifies"
+	case key.P256:
+		return "ES256 (P-256) signature verifies"
+	}
+	return ""
 }
 
 func (k *keyLookup) keys(ctx context.Context, kid string) (key.PublicKey, error) {
@@ -148,6 +168,7 @@ func (k *keyLookup) keys(ctx context.Context, kid string) (key.PublicKey, error)
 	}
 	k.kids = append(k.kids, kid)
 	pub, err := k.v.key(ctx, kid, rel)
+	k.algs = append(k.algs, pub.Alg())
 	if err != nil {
 		return key.PublicKey{}, &keyError{kid: kid, err: err}
 	}
@@ -185,16 +206,13 @@ func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 		if t, perr := vc.Parse(token); perr == nil {
 			r.describe(t.Credential)
 		}
-		v.verifyFailed(r, err, kl.kids, false)
+		v.verifyFailed(r, err, kl, false)
 		return r.finish()
 	}
 	r.describe(c)
 	r.Credential = c
-	kid := ""
-	if len(kl.kids) > 0 {
-		kid = kl.kids[0]
-	}
-	v.credentialPassed(r, c, kid)
+	kid, alg := kl.kid(0)
+	v.credentialPassed(r, c, kid, alg)
 	v.checkRest(ctx, r, c, now)
 	return r.finish()
 }
@@ -206,14 +224,14 @@ func (r *Result) describe(c *vc.Credential) {
 }
 
 // credentialPassed records the checks vc.Verify made successfully.
-func (v *Verifier) credentialPassed(r *Result, c *vc.Credential, kid string) {
+func (v *Verifier) credentialPassed(r *Result, c *vc.Credential, kid string, alg key.Alg) {
 	r.pass(CheckFormat, "")
 	if kid != "" {
 		r.pass(CheckIssuer, "key "+kid+" is an assertionMethod of "+c.Issuer)
 	} else {
 		r.pass(CheckIssuer, c.Issuer)
 	}
-	r.pass(CheckSignature, "")
+	r.pass(CheckSignature, sigDetail(alg))
 	r.pass(CheckValidity, "")
 }
 
@@ -229,7 +247,7 @@ func (v *Verifier) checkRest(ctx context.Context, r *Result, c *vc.Credential, n
 // error belongs to. vc checks in a fixed order (format, kid against issuer
 // or holder, key, signature, then the rest), so the checks before the
 // failing one passed.
-func (v *Verifier) verifyFailed(r *Result, err error, kids []string, presentation bool) {
+func (v *Verifier) verifyFailed(r *Result, err error, kl *keyLookup, presentation bool) {
 	msg := err.Error()
 	var ke *keyError
 	switch {
@@ -252,12 +270,13 @@ func (v *Verifier) verifyFailed(r *Result, err error, kids []string, presentatio
 		r.fail(CheckHolder, ReasonHolderMismatch, msg)
 	case errors.Is(err, vc.ErrBadSignature):
 		r.pass(CheckFormat, "")
-		v.passKey(r, kids, presentation)
+		v.passKey(r, kl, presentation)
 		r.fail(CheckSignature, ReasonBadSignature, msg)
 	default:
 		r.pass(CheckFormat, "")
-		v.passKey(r, kids, presentation)
-		r.pass(CheckSignature, "")
+		v.passKey(r, kl, presentation)
+		_, alg := kl.kid(0)
+		r.pass(CheckSignature, sigDetail(alg))
 		switch {
 		case errors.Is(err, vc.ErrAudienceMismatch):
 			r.fail(CheckAudience, ReasonAudienceMismatch, msg)
@@ -276,13 +295,13 @@ func (v *Verifier) verifyFailed(r *Result, err error, kids []string, presentatio
 	}
 }
 
-func (v *Verifier) passKey(r *Result, kids []string, presentation bool) {
+func (v *Verifier) passKey(r *Result, kl *keyLookup, presentation bool) {
 	name, rel := CheckIssuer, "assertionMethod"
 	if presentation {
 		name, rel = CheckHolder, "authentication"
 	}
-	if len(kids) > 0 {
-		r.pass(name, "key "+kids[0]+" is an "+rel+" key")
+	if kid, _ := kl.kid(0); kid != "" {
+		r.pass(name, "key "+kid+" is an "+rel+" key")
 	} else {
 		r.pass(name, "")
 	}
@@ -350,14 +369,15 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		if p, _, perr := vc.ParsePresentation(token); perr == nil {
 			r.Holder = p.Holder
 		}
-		v.verifyFailed(r, err, kl.kids, true)
+		v.verifyFailed(r, err, kl, true)
 		return r.finish()
 	}
 	if err == nil {
 		r.Holder, r.Presentation = vp.Presentation.Holder, vp.Presentation
 		r.pass(CheckFormat, "")
 		r.pass(CheckHolder, "key "+vp.Kid+" is an authentication key of "+vp.Presentation.Holder)
-		r.pass(CheckSignature, "")
+		_, alg := kl.kid(0)
+		r.pass(CheckSignature, sigDetail(alg))
 		r.pass(CheckAudience, "")
 		r.pass(CheckNonce, "")
 		r.pass(CheckValidity, "")
@@ -366,11 +386,8 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 			cr := newResult(KindCredential, now)
 			cr.describe(c)
 			cr.Credential = c
-			kid := ""
-			if i+1 < len(kl.kids) {
-				kid = kl.kids[i+1]
-			}
-			v.credentialPassed(cr, c, kid)
+			kid, alg := kl.kid(i + 1)
+			v.credentialPassed(cr, c, kid, alg)
 			cr.pass(CheckHolder, "subject is the holder "+vp.Presentation.Holder)
 			v.checkRest(ctx, cr, c, now)
 			r.Credentials[i] = cr.finish()
@@ -388,10 +405,9 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 	}
 	r.Holder, r.Presentation = p.Holder, p
 	r.pass(CheckFormat, "")
-	if len(kl.kids) > 0 {
-		r.pass(CheckHolder, "key "+kl.kids[0]+" is an authentication key of "+p.Holder)
-	}
-	r.pass(CheckSignature, "")
+	kid, alg := kl.kid(0)
+	r.pass(CheckHolder, "key "+kid+" is an authentication key of "+p.Holder)
+	r.pass(CheckSignature, sigDetail(alg))
 	r.pass(CheckAudience, "")
 	r.pass(CheckNonce, "")
 	r.pass(CheckValidity, "")
