@@ -76,6 +76,8 @@ type App struct {
 	wmu     sync.Mutex
 	tree    *iavl.MutableTree
 	pending *pendingBlock
+	// initialHeight is the chain's first block height (from InitChain).
+	initialHeight int64
 
 	// reader opens committed versions for reading through its own node
 	// cache. IAVL's MutableTree.Set mutates cached nodes of saved versions
@@ -209,6 +211,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err != nil {
 		return nil, err
 	}
+	a.initialHeight = max(req.InitialHeight, 1)
 	if req.InitialHeight > 1 {
 		a.tree.SetInitialVersion(uint64(req.InitialHeight))
 	}

@@ -426,3 +426,27 @@ func TestConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+func TestInitialHeight(t *testing.T) {
+	a, err := New(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	if _, err := a.InitChain(ctx, &abci.RequestInitChain{InitialHeight: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 9, Time: t0}); err == nil {
+		t.Fatal("FinalizeBlock below the initial height succeeded")
+	}
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 10, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := a.LastCommit(); h != 10 {
+		t.Errorf("height = %d, want 10", h)
+	}
+}

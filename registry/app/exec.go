@@ -96,8 +96,12 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
-	if h, _ := a.LastCommit(); req.Height != h+1 {
-		return nil, fmt.Errorf("FinalizeBlock for height %d but the state is at height %d", req.Height, h)
+	want := max(a.initialHeight, 1)
+	if h, _ := a.LastCommit(); h > 0 {
+		want = h + 1
+	}
+	if req.Height != want {
+		return nil, fmt.Errorf("FinalizeBlock for height %d but the state expects height %d", req.Height, want)
 	}
 	if a.pending != nil {
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
