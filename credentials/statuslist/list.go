@@ -174,10 +174,14 @@ func Decode(s string) (*List, error) {
 	// One member only: a second one (or trailing bytes) is not part of the
 	// spec's format.
 	zr.Multistream(false)
-	bits, err := io.ReadAll(io.LimitReader(zr, MaxDecodedBytes+1))
-	if err != nil {
+	// Room for a list of the minimum size from the start (any valid list is
+	// at least that long), so the common case decompresses without growing.
+	var out bytes.Buffer
+	out.Grow(MinEntries/8 + bytes.MinRead)
+	if _, err := out.ReadFrom(io.LimitReader(zr, MaxDecodedBytes+1)); err != nil {
 		return nil, fmt.Errorf("%w: encodedList GZIP stream is corrupt: %v", ErrMalformed, err)
 	}
+	bits := out.Bytes()
 	if len(bits) > MaxDecodedBytes {
 		return nil, fmt.Errorf("%w: encodedList decompresses to more than %d bytes (the limit against GZIP bombs)", ErrMalformed, MaxDecodedBytes)
 	}
