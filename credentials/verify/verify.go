@@ -353,7 +353,8 @@ func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Cred
 // (nonce): the holder's signature with an authentication key, aud, nonce,
 // iat/exp, then every credential in it as [Verifier.Credential] does plus
 // holder binding. It never returns nil. The Result holds one sub-result per
-// credential unless the presentation itself failed.
+// credential unless the presentation itself failed. The caller issues the
+// nonce and MUST accept each one once: the Verifier keeps no replay state.
 func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce string) *Result {
 	now := v.now()
 	r := newResult(KindPresentation, now)
