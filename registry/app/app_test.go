@@ -450,3 +450,25 @@ func TestInitialHeight(t *testing.T) {
 		t.Errorf("height = %d, want 10", h)
 	}
 }
+
+// TestCheckTxAfterRestartDefersTime: right after a restart CheckTx does not
+// know the block time, so a credential's validity window is checked only
+// in FinalizeBlock (against the block time), never against a clock.
+func TestCheckTxAfterRestartDefersTime(t *testing.T) {
+	h := newHarness(t)
+	owner := h.register(1)
+	h.app.Close()
+	h.open()
+	expired := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	if got := h.checkTx(expired); got.Code != 0 {
+		t.Fatalf("CheckTx after restart: code %d (%s), want 0 (time unknown)", got.Code, got.Log)
+	}
+	if got := h.block(expired)[0]; got.Code != CodeInvalid {
+		t.Fatalf("FinalizeBlock: code %d (%s), want %d", got.Code, got.Log, CodeInvalid)
+	}
+	// Now the block time is known to CheckTx as well.
+	again := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	if got := h.checkTx(again); got.Code != CodeInvalid {
+		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, CodeInvalid)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/tx"
 )
@@ -174,6 +176,10 @@ func TestRejections(t *testing.T) {
 			// A well-signed credential of another kind.
 			return h.publishTx(owner, "list-1", 1, plainCredential(h.tb, owner))
 		}, CodeInvalid},
+		{"status list credential expired at block time", func(h *harness) []byte {
+			owner := h.register(1)
+			return h.publishTx(owner, "list-1", 1, expiredStatusList(h.tb, owner))
+		}, CodeInvalid},
 		{"oversized tx", func(h *harness) []byte { return bytes.Repeat([]byte("a"), tx.MaxSize+1) }, CodeTooLarge},
 	}
 	for _, tc := range cases {
@@ -211,6 +217,24 @@ func plainCredential(tb testing.TB, owner *identity) string {
 	c := &vc.Credential{Context: []string{vc.ContextV2}, ID: "https://registry.example/credentials/1",
 		Type: []string{vc.TypeCredential}, Issuer: owner.did, ValidFrom: &vf,
 		Subject: map[string]any{"id": "did:example:subject"}}
+	tok, err := vc.Issue(c, owner.keys[0], owner.kid(0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// expiredStatusList is a status list credential by owner that expired
+// before the test chain's blocks.
+func expiredStatusList(tb testing.TB, owner *identity) string {
+	tb.Helper()
+	l, _ := statuslist.New(statuslist.MinEntries)
+	c, err := statuslist.NewCredential("https://registry.example/1.0/status-lists/list-1", owner.did, statuslist.Revocation, l, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	from, until := t0.Add(-48*time.Hour), t0.Add(-24*time.Hour)
+	c.ValidFrom, c.ValidUntil = &from, &until
 	tok, err := vc.Issue(c, owner.keys[0], owner.kid(0))
 	if err != nil {
 		tb.Fatal(err)
