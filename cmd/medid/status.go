@@ -88,12 +88,22 @@ func parsePurpose(s string) (statuslist.Purpose, error) {
 	return "", usagef("--purpose %q: use revocation or suspension", s)
 }
 
+// listClockSkew is how far a status list's validFrom is backdated.
+const listClockSkew = time.Minute
+
 // signList makes and signs the status list credential.
 func signList(id, issuer, kid string, p statuslist.Purpose, l *statuslist.List, ttl time.Duration, k *key.PrivateKey) (string, error) {
 	c, err := statuslist.NewCredential(id, issuer, p, l, ttl)
 	if err != nil {
 		return "", usagef("status list: %v", err)
 	}
+	// The ledger checks validFrom against the block time, and verifiers
+	// against their own clocks; both can trail ours by a little, and a list
+	// that is "not yet valid" for them is worse than useless. Backdating
+	// by a minute is harmless: a status list states what the bits are, not
+	// when they changed.
+	from := c.ValidFrom.Add(-listClockSkew)
+	c.ValidFrom = &from
 	token, err := vc.Issue(c, k, kid)
 	if err != nil {
 		return "", fmt.Errorf("sign status list: %w", err)

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
+)
+
+func init() {
+	commands["did"] = command{summary: "register, resolve, rotate and deactivate did:medid identifiers on the registry", run: runDID}
+}
+
+func runDID(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "did", map[string]func([]string) error{
+		"register":   func(a []string) error { return didRegister(ctx, e, a) },
+		"resolve":    func(a []string) error { return didResolve(ctx, e, a) },
+		"rotate":     func(a []string) error { return didRotate(ctx, e, a) },
+		"deactivate": func(a []string) error { return didDeactivate(ctx, e, a) },
+	}, []string{"register", "resolve", "rotate", "deactivate"}, args)
+}
+
+// didRegister registers the did:medid of a key: the initial document has
+// the key as Multikey "#key-1" for authentication and assertionMethod, and
+// the identifier is derived from that document, so it is fixed by the key.
+func didRegister(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "did register", "medid did register --key FILE [--registry URL]")
+	keyFile := fs.String("key", "", "private key file of the new DID's first key (e.g. from 'medid key new')")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("key"); err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	k, err := loadKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	id, kid, res, err := registerDID(ctx, c, k)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", id, kid)
+	fmt.Fprintf(e.stderr, "registered at block %d; sign with --issuer %s --kid %s\n", res.Height, id, kid)
+	return nil
+}
+
+// didResolve prints the DID resolution result: the document and its
+// metadata, as the registry's resolution endpoint returns them.
+func didResolve(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "did resolve", "medid did resolve DID [--registry URL] [--version-id N | --version-time RFC3339] [--proof --genesis FILE]")
+	var rf registryFlags
+	rf.register(fs)
+	versionID := fs.String("version-id", "", "resolve this version of the document")
+	versionTime := fs.String("version-time", "", "resolve the version current at this time (RFC 3339)")
+	proof := fs.Bool("proof", false, "check the answer against a Merkle proof and validator signatures instead of trusting the node")
+	genesis := fs.String("genesis", "", "the network's genesis.json (with --proof): which validators to trust")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one DID\nusage: %s", fs.usage)
+	}
+	if _, err := did.Parse(pos[0]); err != nil {
+		return usagef("%q is not a DID: %v", pos[0], err)
+	}
+	if *proof != (*genesis != "") {
+		return usagef("--proof needs --genesis FILE (the registry's config/genesis.json) to know which validators to trust")
+	}
+	var opts client.ResolveOptions
+	if *versionID != "" && *versionTime != "" {
+		return usagef("give --version-id or --version-time, not both")
+	}
+	opts.VersionID = *versionID
+	if *versionTime != "" {
+		t, err := time.Parse(time.RFC3339, *versionTime)
+		if err != nil {
+			return usagef("--version-time %q is not an RFC 3339 time", *versionTime)
+		}
+		opts.VersionTime = &t
+	}
+	cfg := client.Config{URL: rf.baseURL(e)}
+	if *proof {
+		trust, err := loadGenesisTrust(*genesis)
+		if err != nil {
+			return err
+		}
+		trust.URL = cfg.URL
+		cfg = trust
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return usagef("--registry: %v", err)
+	}
+	res, err := c.ResolveWith(ctx, pos[0], opts)
+	if err != nil && !(errors.Is(err, did.ErrDeactivated) && res != nil) {
+		if errors.Is(err, did.ErrNotFound) {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not registered on %s", pos[0], cfg.URL)}
+		}
+		return fmt.Errorf("resolve %s: %w", pos[0], err)
+	}
+	if err := writeJSON(e, res); err != nil {
+		return err
+	}
+	if res.Metadata.Deactivated {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is deactivated", pos[0])}
+	}
+	if *proof {
+		fmt.Fprintln(e.stderr, "proof checked against the validators in", *genesis)
+	}
+	return nil
+}
+
+// controllerFlags name a registered did:medid and a key that controls it.
+type controllerFlags struct {
+	did, keyFile *string
+}
+
+func (c *controllerFlags) register(fs *flagSet) {
+	c.did = fs.String("did", "", "the did:medid to change")
+	c.keyFile = fs.String("key", "", "private key file of a current authentication key of --did")
+}
+
+// current resolves the DID and finds the kid of k among its authentication keys.
+func (c *controllerFlags) current(ctx context.Context, reg *client.Client, k *key.PrivateKey) (*did.Resolution, string, error) {
+	if !strings.HasPrefix(*c.did, tx.MethodPrefix) {
+		return nil, "", usagef("--did %q: only did:medid identifiers live on the registry", *c.did)
+	}
+	res, err := reg.Resolve(ctx, *c.did)
+	if err != nil {
+		return nil, "", fmt.Errorf("resolve %s: %w", *c.did, err)
+	}
+	kid, ok := findKID(res.Document, k.Public(), did.Authentication)
+	if !ok {
+		return nil, "", usagef("--key is not an authentication key of %s: use the DID's current key", *c.did)
+	}
+	return res, kid, nil
+}
+
+// findKID returns the id of the verification method holding pub under rel.
+func findKID(doc *did.Document, pub key.PublicKey, rel did.Relationship) (string, bool) {
+	for _, vm := range doc.VerificationMethod {
+		if !vm.PublicKey.Equal(pub) {
+			continue
+		}
+		if _, err := doc.Key(vm.ID, rel); err == nil {
+			return vm.ID, true
+		}
+	}
+	return "", false
+}
+
+// didRotate replaces the DID's keys with one new key, signed by a current
+// authentication key, against the current version (so a concurrent change
+// makes it fail instead of being overwritten).
+func didRotate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "did rotate", "medid did rotate --did DID --key FILE --new-key FILE [--registry URL]")
+	var cf controllerFlags
+	cf.register(fs)
+	newKeyFile := fs.String("new-key", "", "private key file of the replacement key (e.g. from 'medid key new')")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("did", "key", "new-key"); err != nil {
+		return err
+	}
+	reg, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	k, err := loadKey(*cf.keyFile)
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	nk, err := loadKey(*newKeyFile)
+	if err != nil {
+		return err
+	}
+	defer nk.Destroy()
+	if nk.Public().Equal(k.Public()) {
+		return usagef("--new-key is the same key as --key: create a new one with 'medid key new'")
+	}
+	res, kid, err := cf.current(ctx, reg, k)
+	if err != nil {
+		return err
+	}
+	doc := res.Document.Clone()
+	newKID := doc.ID + "#" + nextKeyFragment(doc)
+	doc.VerificationMethod = []did.VerificationMethod{{ID: newKID, Type: "Multikey", Controller: doc.ID, PublicKey: nk.Public()}}
+	doc.Authentication = []string{newKID}
+	doc.AssertionMethod = []string{newKID}
+	doc.CapabilityInvocation, doc.CapabilityDelegation, doc.KeyAgreement = nil, nil, nil
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDUpdate, DID: doc.ID, Nonce: randomHex(16), Document: body, PrevVersionID: res.Metadata.VersionID}, k, kid)
+	if err != nil {
+		return fmt.Errorf("sign did.update: %w", err)
+	}
+	out, err := submit(ctx, reg, signed, "did.update of "+doc.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", doc.ID, newKID)
+	fmt.Fprintf(e.stderr, "rotated at block %d: %s no longer signs for %s; sign with --kid %s\n", out.Height, kid, doc.ID, newKID)
+	return nil
+}
+
+// nextKeyFragment returns "key-N" with N one more than the largest key-N
+// fragment in doc, so a rotated key never reuses an old key's id.
+func nextKeyFragment(doc *did.Document) string {
+	n := 0
+	for _, vm := range doc.VerificationMethod {
+		_, frag, _ := strings.Cut(vm.ID, "#")
+		if rest, ok := strings.CutPrefix(frag, "key-"); ok {
+			if i, err := strconv.Atoi(rest); err == nil && i > n {
+				n = i
+			}
+		}
+	}
+	return "key-" + strconv.Itoa(n+1)
+}
+
+// didDeactivate ends a DID for good.
+func didDeactivate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "did deactivate", "medid did deactivate --did DID --key FILE [--registry URL]")
+	var cf controllerFlags
+	cf.register(fs)
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("did", "key"); err != nil {
+		return err
+	}
+	reg, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	k, err := loadKey(*cf.keyFile)
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	res, kid, err := cf.current(ctx, reg, k)
+	if err != nil {
+		return err
+	}
+	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDDeactivate, DID: res.Document.ID, Nonce: randomHex(16), PrevVersionID: res.Metadata.VersionID}, k, kid)
+	if err != nil {
+		return fmt.Errorf("sign did.deactivate: %w", err)
+	}
+	out, err := submit(ctx, reg, signed, "did.deactivate of "+res.Document.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deactivated %s at block %d: credentials it issued no longer verify\n", res.Document.ID, out.Height)
+	return nil
+}

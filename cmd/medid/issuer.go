@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
+)
+
+func init() {
+	commands["issuer"] = command{summary: "accredit issuers for credential types (governance) and show accreditations", run: runIssuer}
+}
+
+func runIssuer(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "issuer", map[string]func([]string) error{
+		"accredit": func(a []string) error { return issuerAccredit(ctx, e, a) },
+		"revoke":   func(a []string) error { return issuerRevoke(ctx, e, a) },
+		"show":     func(a []string) error { return issuerShow(ctx, e, a) },
+	}, []string{"accredit", "revoke", "show"}, args)
+}
+
+// issuerAccredit grants an issuer the right to issue credential types,
+// signed by one of the network's governance keys.
+func issuerAccredit(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "issuer accredit", "medid issuer accredit --governance-key FILE --issuer DID --type TYPE... [--valid-from RFC3339] [--valid-until RFC3339] [--id ID] [--registry URL]")
+	govFile := fs.String("governance-key", "", "a governance key file of the network (registryd's governance.jwk)")
+	issuer := fs.String("issuer", "", "the issuer's DID (a registered did:medid, or a did:key)")
+	var types stringList
+	fs.Var(&types, "type", "credential type the issuer may issue (repeatable)")
+	from := fs.String("valid-from", "", "start of the accreditation, RFC 3339 (default: now)")
+	until := fs.String("valid-until", "", "end of the accreditation, RFC 3339 (default: open-ended)")
+	id := fs.String("id", "", "accreditation id (default: random), needed to revoke it later")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("governance-key", "issuer", "type"); err != nil {
+		return err
+	}
+	if _, err := did.Parse(*issuer); err != nil {
+		return usagef("--issuer %q is not a DID: %v", *issuer, err)
+	}
+	a := accreditation{Issuer: *issuer, Types: types, ID: *id}
+	if *from != "" {
+		if a.From, err = time.Parse(time.RFC3339, *from); err != nil {
+			return usagef("--valid-from %q is not an RFC 3339 time", *from)
+		}
+	}
+	if *until != "" {
+		if a.Until, err = time.Parse(time.RFC3339, *until); err != nil {
+			return usagef("--valid-until %q is not an RFC 3339 time", *until)
+		}
+		if !a.From.IsZero() && !a.Until.After(a.From) {
+			return usagef("--valid-until must be after --valid-from")
+		}
+	}
+	if a.ID != "" && !validLedgerID(a.ID) {
+		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", a.ID, tx.MaxIDLen)
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	gov, err := loadKey(*govFile)
+	if err != nil {
+		return err
+	}
+	defer gov.Destroy()
+	accID, res, err := accredit(ctx, c, gov, a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "accredited %s for %v (accreditation %s, block %d)\n", *issuer, []string(types), accID, res.Height)
+	return nil
+}
+
+// issuerRevoke ends an accreditation, from --at (default: now).
+func issuerRevoke(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "issuer revoke", "medid issuer revoke --governance-key FILE --issuer DID --id ACCREDITATION_ID [--at RFC3339] [--registry URL]")
+	govFile := fs.String("governance-key", "", "a governance key file of the network")
+	issuer := fs.String("issuer", "", "the issuer's DID")
+	id := fs.String("id", "", "the accreditation to end (see 'medid issuer show')")
+	at := fs.String("at", "", "when it ends, RFC 3339 (default: the block time)")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("governance-key", "issuer", "id"); err != nil {
+		return err
+	}
+	p := &tx.Payload{Type: tx.IssuerRevoke, Issuer: *issuer, AccreditationID: *id, Nonce: randomHex(16)}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("--at %q is not an RFC 3339 time", *at)
+		}
+		p.RevokedAt = t.UTC().Format(time.RFC3339)
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	gov, err := loadKey(*govFile)
+	if err != nil {
+		return err
+	}
+	defer gov.Destroy()
+	p.DID = keyDID(gov.Public())
+	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
+	if err != nil {
+		return fmt.Errorf("sign issuer.revoke: %w", err)
+	}
+	res, err := submit(ctx, c, signed, "issuer.revoke of "+*issuer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked accreditation %s of %s (block %d)\n", *id, *issuer, res.Height)
+	return nil
+}
+
+// issuerShow prints an issuer's accreditation history as JSON.
+func issuerShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "issuer show", "medid issuer show DID [--registry URL]")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one issuer DID\nusage: %s", fs.usage)
+	}
+	if _, err := did.Parse(pos[0]); err != nil {
+		return usagef("%q is not a DID: %v", pos[0], err)
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	rec, err := c.Accreditations(ctx, pos[0])
+	if err != nil {
+		if errors.Is(err, client.ErrNotFound) {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s has never been accredited on %s", pos[0], rf.baseURL(e))}
+		}
+		return fmt.Errorf("accreditations of %s: %w", pos[0], err)
+	}
+	return writeJSON(e, rec)
+}
