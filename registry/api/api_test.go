@@ -32,8 +32,8 @@ func (f *fakeLedger) SignedHeader(context.Context, int64) (*types.SignedHeader, 
 	return nil, nil, errors.New("no headers in this fake")
 }
 func (f *fakeLedger) Status(context.Context) (node.Status, error) { return f.status, nil }
-func (f *fakeLedger) Height() int64                              { return f.status.Height }
-func (f *fakeLedger) Header(int64) *types.Header                 { return nil }
+func (f *fakeLedger) Height() int64                               { return f.status.Height }
+func (f *fakeLedger) Header(int64) *types.Header                  { return nil }
 
 type emptyState struct{}
 
