@@ -128,11 +128,20 @@ func readBackup(in io.Reader, passphrase []byte) (*backupDoc, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorruptBackup, maxBackupSize)
 	}
 	defer clear(buf.Bytes())
+	return parseBackup(buf.Bytes())
+}
+
+// parseBackup decodes and checks the plaintext of a backup. Every error
+// wraps [ErrCorruptBackup].
+func parseBackup(plain []byte) (*backupDoc, error) {
 	var doc backupDoc
-	jd := json.NewDecoder(&buf)
+	jd := json.NewDecoder(bytes.NewReader(plain))
 	jd.DisallowUnknownFields()
 	if err := jd.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%w: unreadable contents", ErrCorruptBackup)
+	}
+	if jd.More() {
+		return nil, fmt.Errorf("%w: trailing data after the contents", ErrCorruptBackup)
 	}
 	if doc.Format != backupFormat {
 		return nil, fmt.Errorf("%w: format %q, want %q", ErrCorruptBackup, doc.Format, backupFormat)
