@@ -81,8 +81,17 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one DID\nusage: %s", fs.usage)
 	}
-	if _, err := did.Parse(pos[0]); err != nil {
+	parsed, err := did.Parse(pos[0])
+	if err != nil {
 		return usagef("%q is not a DID: %v", pos[0], err)
+	}
+	if parsed.Method == "key" && *rf.url == "" && !*proof && *versionID == "" && *versionTime == "" {
+		// A did:key is its own document: no registry needed.
+		res, err := did.KeyResolver{}.Resolve(ctx, pos[0])
+		if err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("resolve %s: %w", pos[0], err)}
+		}
+		return writeJSON(e, res)
 	}
 	if *proof != (*genesis != "") {
 		return usagef("--proof needs --genesis FILE (the registry's config/genesis.json) to know which validators to trust")
@@ -117,7 +126,7 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, did.ErrNotFound) {
 			return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not registered on %s", pos[0], cfg.URL)}
 		}
-		return fmt.Errorf("resolve %s: %w", pos[0], err)
+		return unreachable(fmt.Errorf("resolve %s: %w", pos[0], err))
 	}
 	if err := writeJSON(e, res); err != nil {
 		return err
@@ -148,7 +157,7 @@ func (c *controllerFlags) current(ctx context.Context, reg *client.Client, k *ke
 	}
 	res, err := reg.Resolve(ctx, *c.did)
 	if err != nil {
-		return nil, "", fmt.Errorf("resolve %s: %w", *c.did, err)
+		return nil, "", unreachable(fmt.Errorf("resolve %s: %w", *c.did, err))
 	}
 	kid, ok := findKID(res.Document, k.Public(), did.Authentication)
 	if !ok {

@@ -156,7 +156,7 @@ func issuerShow(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, client.ErrNotFound) {
 			return &exitError{code: exitInvalid, err: fmt.Errorf("%s has never been accredited on %s", pos[0], rf.baseURL(e))}
 		}
-		return fmt.Errorf("accreditations of %s: %w", pos[0], err)
+		return unreachable(fmt.Errorf("accreditations of %s: %w", pos[0], err))
 	}
 	return writeJSON(e, rec)
 }

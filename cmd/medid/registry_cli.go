@@ -82,9 +82,19 @@ func submit(ctx context.Context, c *client.Client, signed []byte, what string) (
 		if errors.As(err, &pe) {
 			return nil, fmt.Errorf("the registry refused %s: %w", what, err)
 		}
-		return nil, fmt.Errorf("%s: %w (is registryd running at that address?)", what, err)
+		return nil, unreachable(fmt.Errorf("%s: %w", what, err))
 	}
 	return res, nil
+}
+
+// unreachable adds what to do to an error that means the registry could
+// not be reached at all.
+func unreachable(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%w\n(is registryd running at that address? give --registry URL or set MEDID_REGISTRY)", err)
+	}
+	return err
 }
 
 // medidTemplate is the initial document of a did:medid for pub, with the
