@@ -80,7 +80,7 @@ func (f *flagSet) required(names ...string) error {
 		if fl == nil {
 			continue
 		}
-		if fl.Value.String() == "" || fl.Value.String() == "[]" {
+		if fl.Value.String() == "" {
 			return usagef("missing --%s\nusage: %s", n, f.usage)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/medid/medid/credentials/did"
@@ -105,7 +104,7 @@ func loadPublic(path string) (key.PublicKey, error) {
 	}
 	pub, err := key.ParsePublicJWK(data)
 	if err != nil {
-		return key.PublicKey{}, usagef("%s is not a JWK key file: %v", path, errors.Unwrap(err))
+		return key.PublicKey{}, usagef("%s is not a JWK key file (a JSON Web Key such as 'medid key new' writes)", path)
 	}
 	return pub, nil
 }

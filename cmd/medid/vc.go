@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 )
@@ -67,6 +68,9 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer k.Destroy()
+	if _, err := did.Parse(*subject); err != nil {
+		return usagef("--subject %q is not a DID (the patient's did:key or did:medid): %v", *subject, err)
+	}
 	subj, err := readClaims(*claims)
 	if err != nil {
 		return err

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestFlagSetParse(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		wantPos   []string
+		wantOut   string
+		wantLists []string
+		wantErr   bool
+	}{
+		{name: "flags first", args: []string{"--out", "o", "file"}, wantPos: []string{"file"}, wantOut: "o"},
+		{name: "flags after positional", args: []string{"file", "--out", "o"}, wantPos: []string{"file"}, wantOut: "o"},
+		{name: "interleaved and repeated", args: []string{"a", "--list", "x", "b", "-list=y"}, wantPos: []string{"a", "b"}, wantLists: []string{"x", "y"}},
+		{name: "double dash ends flags", args: []string{"--out", "o", "--", "--list", "z"}, wantPos: []string{"--list", "z"}, wantOut: "o"},
+		{name: "none", args: nil},
+		{name: "unknown flag", args: []string{"file", "--bogus"}, wantErr: true},
+		{name: "missing value", args: []string{"--out"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			fs := newFlagSet(&env{stderr: &stderr}, "x", "medid x")
+			out := fs.String("out", "", "")
+			var lists stringList
+			fs.Var(&lists, "list", "")
+			pos, err := fs.parse(tt.args)
+			if tt.wantErr {
+				var ue *usageError
+				if !errors.As(err, &ue) {
+					t.Fatalf("parse(%q) error = %v, want a usage error", tt.args, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parse(%q): %v", tt.args, err)
+			}
+			if !slices.Equal(pos, tt.wantPos) {
+				t.Errorf("positional = %q, want %q", pos, tt.wantPos)
+			}
+			if *out != tt.wantOut {
+				t.Errorf("--out = %q, want %q", *out, tt.wantOut)
+			}
+			if !slices.Equal(lists, tt.wantLists) {
+				t.Errorf("--list = %q, want %q", []string(lists), tt.wantLists)
+			}
+		})
+	}
+}
+
+func TestFlagSetHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	fs := newFlagSet(&env{stderr: &stderr}, "x", "medid x --out FILE")
+	fs.String("out", "", "where to write")
+	if _, err := fs.parse([]string{"-h"}); !errors.Is(err, errHelp) {
+		t.Fatalf("parse(-h) = %v, want errHelp", err)
+	}
+	if got := stderr.String(); !bytes.Contains([]byte(got), []byte("usage: medid x --out FILE")) || !bytes.Contains([]byte(got), []byte("where to write")) {
+		t.Errorf("help output = %q, want the usage line and flag descriptions", got)
+	}
+}
