@@ -181,7 +181,7 @@ func statusEntry(listFile string, index int) (vc.Status, error) {
 
 // vcVerify runs the full verification pipeline and prints its JSON result.
 func vcVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--status-list FILE]... [--registry URL]")
+	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--status-list FILE]... [--registry URL [--genesis FILE]]")
 	var vf verifierFlags
 	vf.register(fs)
 	pos, err := fs.parse(args)

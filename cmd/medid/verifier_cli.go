@@ -8,6 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/registry/client"
 )
 
 // verifierFlags are the flags every verifying command shares: status list
@@ -16,11 +17,13 @@ import (
 type verifierFlags struct {
 	statusLists stringList
 	registry    *string
+	genesis     *string
 }
 
 func (v *verifierFlags) register(fs *flagSet) {
 	fs.Var(&v.statusLists, "status-list", "status list credential file (vc+jwt) to check status against, matched by its id (repeatable)")
 	v.registry = fs.String("registry", "", "registry URL for did:medid, accreditations and published status lists (default: $MEDID_REGISTRY; none if unset)")
+	v.genesis = fs.String("genesis", "", "the network's genesis.json: check every registry answer against Merkle proofs signed by its validators instead of trusting the node")
 }
 
 // registryURL is the registry to consult, or "" for offline verification
@@ -46,10 +49,23 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 	}
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	cfg := verify.Config{Status: local}
-	if u := v.registryURL(e); u != "" {
-		rc, err := newRegistryClient(u)
+	u := v.registryURL(e)
+	if *v.genesis != "" && u == "" {
+		return nil, usagef("--genesis needs a registry: give --registry URL or set MEDID_REGISTRY")
+	}
+	if u != "" {
+		ccfg := client.Config{URL: u}
+		if *v.genesis != "" {
+			trust, err := loadGenesisTrust(*v.genesis)
+			if err != nil {
+				return nil, err
+			}
+			trust.URL = u
+			ccfg = trust
+		}
+		rc, err := client.New(ccfg)
 		if err != nil {
-			return nil, err
+			return nil, usagef("--registry: %v", err)
 		}
 		methods["medid"] = rc
 		local.next = rc

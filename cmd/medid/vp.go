@@ -84,7 +84,7 @@ func vpCreate(e *env, args []string) error {
 // vpVerify verifies a presentation for the given audience and nonce, and
 // every credential inside it.
 func vpVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp verify", "medid vp verify FILE --audience A --nonce N [--status-list FILE]... [--registry URL]")
+	fs := newFlagSet(e, "vp verify", "medid vp verify FILE --audience A --nonce N [--status-list FILE]... [--registry URL [--genesis FILE]]")
 	audience := fs.String("audience", "", "who you are: the presentation must be addressed to you")
 	nonce := fs.String("nonce", "", "the challenge you gave the holder")
 	var vf verifierFlags
