@@ -691,6 +691,9 @@ func parseContext(raw json.RawMessage, d *Document, base *string) error {
 			}
 		}
 	}
+	if len(d.Context) == 0 {
+		return docErr("@context", "must start with %q", ContextDIDv1)
+	}
 	return nil
 }
 
