@@ -1,0 +1,253 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// NoAccessLogText is shown on the access log screen while no
+// [AccessLogService] is configured.
+const NoAccessLogText = "The access log arrives with the registry's audit trail. " +
+	"Then you will see here every time a provider reads your records: who, what, when and why."
+
+// chartDays is how many days the access chart covers.
+const chartDays = 14
+
+// accessUI is the access log: a chart of accesses per day and the list of
+// events, emergency (break-glass) and denied attempts highlighted.
+type accessUI struct {
+	a       *App
+	content fyne.CanvasObject
+	none    *widget.Label
+
+	chart *accessChart
+	list  *fyne.Container
+	empty *widget.Label
+	err   *widget.Label
+	rows  []*accessRow
+	alert *widget.Label // "n emergency accesses" banner
+}
+
+// accessRow is one event in the list.
+type accessRow struct {
+	event     AccessEvent
+	bg        *canvas.Rectangle // coloured for break-glass and denied
+	what      *widget.Label
+	flag      *widget.Label // "EMERGENCY ACCESS" / "DENIED"
+	highlight string        // "break-glass", "denied" or ""
+}
+
+func newAccessUI(a *App) *accessUI {
+	u := &accessUI{a: a}
+	title := widget.NewLabelWithStyle("Who looked at my records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	if a.cfg.AccessLog == nil {
+		u.none = wrapLabel(NoAccessLogText)
+		u.content = container.NewVBox(title, widget.NewIcon(theme.InfoIcon()), u.none)
+		return u
+	}
+	u.chart = newAccessChart()
+	u.list = container.NewVBox()
+	u.empty = wrapLabel("Nobody has accessed your records in the last 90 days.")
+	u.err = errorLabel()
+	u.alert = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	u.alert.Importance = widget.DangerImportance
+	u.alert.Wrapping = fyne.TextWrapWord
+	u.alert.Hide()
+	u.content = container.NewBorder(container.NewVBox(title, u.alert, u.err,
+		widget.NewLabel(fmt.Sprintf("Accesses per day, last %d days", chartDays)), u.chart.content, widget.NewSeparator()),
+		nil, nil, nil, container.NewVScroll(container.NewVBox(u.empty, u.list)))
+	u.reload()
+	return u
+}
+
+func (u *accessUI) reload() {
+	svc := u.a.cfg.AccessLog
+	if svc == nil {
+		return
+	}
+	since := u.a.cfg.now().Add(-90 * 24 * time.Hour)
+	u.a.background(func(ctx context.Context) {
+		evs, err := svc.Accesses(ctx, since)
+		fyne.Do(func() {
+			showError(u.err, err)
+			if err == nil {
+				u.show(evs)
+			}
+		})
+	})
+}
+
+func (u *accessUI) show(evs []AccessEvent) {
+	evs = slices.Clone(evs)
+	slices.SortStableFunc(evs, func(a, b AccessEvent) int { return b.At.Compare(a.At) }) // newest first
+	u.rows = u.rows[:0]
+	var objs []fyne.CanvasObject
+	glass := 0
+	for _, e := range evs {
+		r := &accessRow{event: e}
+		r.bg = canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
+		r.bg.CornerRadius = 6
+		r.flag = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		r.flag.Hide()
+		switch {
+		case e.BreakGlass:
+			glass++
+			r.highlight = "break-glass"
+			r.bg.FillColor = theme.Color(theme.ColorNameError)
+			r.bg.StrokeWidth = 0
+			r.flag.SetText("EMERGENCY ACCESS (break-glass): read without your consent")
+			r.flag.Importance = widget.DangerImportance
+			r.flag.Show()
+		case e.Outcome == OutcomeDenied:
+			r.highlight = "denied"
+			r.bg.FillColor = theme.Color(theme.ColorNameWarning)
+			r.flag.SetText("DENIED: they asked, and were refused")
+			r.flag.Importance = widget.WarningImportance
+			r.flag.Show()
+		}
+		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
+			e.Accessor, strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+		if e.Outcome == OutcomeDenied {
+			r.what.SetText(fmt.Sprintf("%s — %s tried to read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
+				e.Accessor, strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+		}
+		if r.highlight != "" {
+			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)
+		}
+		objs = append(objs, container.NewStack(r.bg, container.NewPadded(container.NewVBox(r.flag, r.what))))
+		u.rows = append(u.rows, r)
+	}
+	u.list.Objects = objs
+	u.list.Refresh()
+	if len(evs) == 0 {
+		u.empty.Show()
+	} else {
+		u.empty.Hide()
+	}
+	if glass > 0 {
+		u.alert.SetText(fmt.Sprintf("%s of your records without consent (break-glass). If you do not know why, contact the hospital.",
+			map[bool]string{true: "Someone made an emergency access", false: fmt.Sprintf("There were %d emergency accesses", glass)}[glass == 1]))
+		u.alert.Show()
+	} else {
+		u.alert.Hide()
+	}
+	u.chart.set(perDay(evs, u.a.cfg.now(), chartDays))
+}
+
+// perDay counts events per local calendar day over the last days days,
+// oldest first; the last entry is today.
+func perDay(evs []AccessEvent, now time.Time, days int) []dayCount {
+	out := make([]dayCount, days)
+	y, m, d := now.Local().Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
+	for i := range out {
+		out[i].day = today.AddDate(0, 0, i-days+1)
+	}
+	for _, e := range evs {
+		y, m, d := e.At.Local().Date()
+		day := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
+		for i := range out {
+			if out[i].day.Equal(day) {
+				out[i].total++
+				if e.BreakGlass {
+					out[i].glass++
+				}
+				if e.Outcome == OutcomeDenied {
+					out[i].denied++
+				}
+			}
+		}
+	}
+	return out
+}
+
+type dayCount struct {
+	day                  time.Time
+	total, glass, denied int
+}
+
+// accessChart is a bar chart drawn with canvas rectangles: one bar per
+// day, red where break-glass accesses happened.
+type accessChart struct {
+	content *fyne.Container
+	bars    []*canvas.Rectangle
+	counts  []dayCount
+	labels  []*canvas.Text
+}
+
+func newAccessChart() *accessChart {
+	c := &accessChart{}
+	c.content = container.New(&barLayout{c: c})
+	return c
+}
+
+func (c *accessChart) set(counts []dayCount) {
+	c.counts = counts
+	c.bars = c.bars[:0]
+	c.labels = c.labels[:0]
+	var objs []fyne.CanvasObject
+	axis := canvas.NewLine(theme.Color(theme.ColorNameForeground))
+	objs = append(objs, axis)
+	for _, d := range counts {
+		col := theme.Color(theme.ColorNamePrimary)
+		if d.glass > 0 {
+			col = theme.Color(theme.ColorNameError)
+		}
+		bar := canvas.NewRectangle(col)
+		c.bars = append(c.bars, bar)
+		lbl := canvas.NewText(d.day.Format("2"), theme.Color(theme.ColorNameForeground))
+		lbl.TextSize = 10
+		lbl.Alignment = fyne.TextAlignCenter
+		c.labels = append(c.labels, lbl)
+		objs = append(objs, bar, lbl)
+	}
+	c.content.Objects = objs
+	c.content.Refresh()
+}
+
+// barLayout lays the chart out: bars scaled to the busiest day.
+type barLayout struct{ c *accessChart }
+
+func (l *barLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(300, 110) }
+
+func (l *barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	n := len(l.c.bars)
+	if n == 0 || len(objs) == 0 {
+		return
+	}
+	maxCount := 1
+	for _, d := range l.c.counts {
+		maxCount = max(maxCount, d.total)
+	}
+	const labelH = 16
+	chartH := size.Height - labelH
+	slot := size.Width / float32(n)
+	if ax, ok := objs[0].(*canvas.Line); ok {
+		ax.Position1 = fyne.NewPos(0, chartH)
+		ax.Position2 = fyne.NewPos(size.Width, chartH)
+	}
+	for i, b := range l.c.bars {
+		h := chartH * float32(l.c.counts[i].total) / float32(maxCount)
+		b.Move(fyne.NewPos(float32(i)*slot+slot*0.15, chartH-h))
+		b.Resize(fyne.NewSize(slot*0.7, h))
+		lbl := l.c.labels[i]
+		lbl.Move(fyne.NewPos(float32(i)*slot, chartH+1))
+		lbl.Resize(fyne.NewSize(slot, labelH-1))
+	}
+}
+
+// withAlpha returns c with alpha a (premultiplied as image/color needs).
+func withAlpha(c color.Color, a uint8) color.Color {
+	r, g, b, _ := c.RGBA()
+	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
+}

@@ -1,0 +1,392 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/wallet"
+)
+
+// Config configures [New]. Only WalletDir is required.
+type Config struct {
+	// WalletDir is the wallet folder (see wallet.Config.Dir).
+	WalletDir string
+	// RegistryURL is the registry used until the patient sets one in
+	// Settings; "" means offline (did:key issuers only, no status lists
+	// from the network, no did:medid registration).
+	RegistryURL string
+	// Now is the clock; nil means time.Now. Tests inject a fake one.
+	Now func() time.Time
+	// Connect builds the credential verifier and registry client for a
+	// registry URL ("" = offline). Nil means [DefaultConnect].
+	Connect func(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error)
+	// Consent manages consent grants; nil shows the "arrives with the
+	// registry's consent feature" state.
+	Consent ConsentService
+	// AccessLog reads who accessed the patient's records; nil shows the
+	// "arrives with the registry's audit trail" state.
+	AccessLog AccessLogService
+	// KDF, Lockout and BackupWorkFactor are passed to the wallet (zero
+	// values mean the wallet's defaults; tests lower them).
+	KDF              wallet.KDFParams
+	Lockout          wallet.LockoutPolicy
+	BackupWorkFactor int
+	// IdleCheck is how often the app asks the wallet whether it locked
+	// itself after idle time; 0 means every 10 seconds, negative disables
+	// the ticker (tests call the check directly).
+	IdleCheck time.Duration
+	// StartScreen, if set, selects a tab once the wallet is unlocked:
+	// "credentials", "share", "consent", "access", "identities",
+	// "settings" (used to take screenshots).
+	StartScreen string
+	// Logger receives operational events, never contents; nil discards.
+	Logger *slog.Logger
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// App is the wallet GUI. Make it with [New], show it with [App.Window],
+// and Close it when the window is gone. Its methods are called on the Fyne
+// main goroutine unless they say otherwise.
+type App struct {
+	cfg    Config
+	ctx    context.Context // cancelled by Close; parent of every background operation
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background operations in flight
+	loops  sync.WaitGroup // tickers (auto-lock, lockout countdown); stop on ctx
+	log    *slog.Logger
+
+	verifier *switchVerifier // the wallet's verifier; swapped when the registry URL changes
+
+	mu       sync.Mutex // guards registry and wallet (read by background goroutines)
+	registry wallet.Registry
+	regURL   string
+	w        *wallet.Wallet
+
+	fa   fyne.App
+	win  fyne.Window
+	root *fyne.Container // the screen being shown
+
+	// Screens; nil when not built. Touched only on the main goroutine.
+	setup  *setupUI
+	unlock *unlockUI
+	main   *mainUI
+}
+
+// New checks cfg and returns an App. Nothing is opened until [App.Window].
+func New(cfg Config) (*App, error) {
+	if cfg.WalletDir == "" {
+		return nil, errors.New("app config: WalletDir is empty: say where the wallet folder is")
+	}
+	if cfg.Connect == nil {
+		cfg.Connect = DefaultConnect
+	}
+	if cfg.IdleCheck == 0 {
+		cfg.IdleCheck = 10 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &App{cfg: cfg, ctx: ctx, cancel: cancel, log: log, verifier: &switchVerifier{}}, nil
+}
+
+// Window makes the app's window in fa, opens the wallet folder and shows
+// the first screen: first-run when there is no wallet, else unlock. It
+// starts the auto-lock ticker. Call it once.
+func (a *App) Window(fa fyne.App) fyne.Window {
+	a.fa = fa
+	a.win = fa.NewWindow("medid wallet")
+	a.root = container.NewStack()
+	a.win.SetContent(a.root)
+	a.win.Resize(fyne.NewSize(960, 680))
+	a.connect(a.cfg.RegistryURL)
+	a.start()
+	if a.cfg.IdleCheck > 0 {
+		a.loop(func(ctx context.Context) {
+			t := time.NewTicker(a.cfg.IdleCheck)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					a.checkIdle()
+				}
+			}
+		})
+	}
+	return a.win
+}
+
+// Close stops background work, waits for it, and locks and closes the
+// wallet. It is safe to call from any goroutine, more than once.
+func (a *App) Close() error {
+	a.cancel()
+	a.bg.Wait()
+	a.loops.Wait()
+	a.mu.Lock()
+	w := a.w
+	a.w = nil
+	a.mu.Unlock()
+	if w != nil {
+		return w.Close()
+	}
+	return nil
+}
+
+func (a *App) walletConfig() wallet.Config {
+	return wallet.Config{
+		Dir: a.cfg.WalletDir, Now: a.cfg.Now, KDF: a.cfg.KDF, Lockout: a.cfg.Lockout,
+		Verifier: a.verifier, BackupWorkFactor: a.cfg.BackupWorkFactor, Logger: a.log,
+	}
+}
+
+// wallet returns the open wallet (nil before one is created or opened).
+// Safe from any goroutine.
+func (a *App) wallet() *wallet.Wallet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.w
+}
+
+func (a *App) setWallet(w *wallet.Wallet) {
+	a.mu.Lock()
+	old := a.w
+	a.w = w
+	a.mu.Unlock()
+	if old != nil && old != w {
+		old.Close()
+	}
+}
+
+// start opens the wallet folder and shows first-run or unlock.
+func (a *App) start() {
+	w, err := wallet.Load(a.walletConfig())
+	switch {
+	case errors.Is(err, wallet.ErrNoWallet):
+		a.showWelcome()
+	case err != nil:
+		a.show(problemScreen(err))
+	default:
+		a.setWallet(w)
+		a.showUnlock()
+	}
+}
+
+// show replaces the window content.
+func (a *App) show(o fyne.CanvasObject) {
+	a.root.Objects = []fyne.CanvasObject{o}
+	a.root.Refresh()
+}
+
+// unlocked is called once the wallet is open and unlocked: it applies the
+// wallet's settings and shows the main screen.
+func (a *App) unlocked() {
+	a.setup, a.unlock = nil, nil
+	if s, err := a.wallet().Settings(); err == nil && s.Registry != "" && s.Registry != a.registryURL() {
+		a.connect(s.Registry)
+	}
+	a.main = newMainUI(a)
+	a.show(a.main.content)
+	if a.cfg.StartScreen != "" {
+		a.main.selectScreen(a.cfg.StartScreen)
+	}
+}
+
+// lock locks the wallet and forgets every screen showing its contents.
+func (a *App) lock() {
+	if w := a.wallet(); w != nil {
+		w.Lock()
+	}
+	a.main = nil
+	a.showUnlock()
+}
+
+// checkIdle asks the wallet whether it locked itself after idle time and
+// if so shows the unlock screen. Safe from any goroutine.
+func (a *App) checkIdle() {
+	w := a.wallet()
+	if w == nil || !w.LockIfIdle() {
+		return
+	}
+	fyne.Do(func() {
+		if a.main != nil {
+			a.log.Info("wallet auto-locked; showing unlock screen")
+			a.main = nil
+			a.showUnlock()
+		}
+	})
+}
+
+// background runs work in a goroutine tied to the app's lifetime. work
+// MUST touch widgets only through fyne.Do.
+func (a *App) background(work func(ctx context.Context)) {
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		work(a.ctx)
+	}()
+}
+
+// loop runs a long-lived ticker goroutine that MUST return when ctx is
+// done. Unlike background, [App.wait] does not wait for it.
+func (a *App) loop(run func(ctx context.Context)) {
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		run(a.ctx)
+	}()
+}
+
+// wait blocks until no background operation is running (for tests).
+func (a *App) wait() { a.bg.Wait() }
+
+// registryURL is the registry currently connected ("" = offline).
+func (a *App) registryURL() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.regURL
+}
+
+// reg is the registry client, nil when offline. Safe from any goroutine.
+func (a *App) reg() wallet.Registry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.registry
+}
+
+// connect (re)builds the verifier and registry client for u. On error
+// the app stays offline and the error is logged (Settings shows it).
+func (a *App) connect(u string) error {
+	v, r, err := a.cfg.Connect(u, a.cfg.now)
+	if err != nil {
+		a.log.Warn("registry connection not configured", "err", err)
+		v, r, _ = DefaultConnect("", a.cfg.now)
+		u = ""
+	}
+	a.verifier.set(v)
+	a.mu.Lock()
+	a.registry, a.regURL = r, u
+	a.mu.Unlock()
+	return err
+}
+
+// switchVerifier is the wallet's Verifier; it forwards to the verifier of
+// the registry currently configured.
+type switchVerifier struct {
+	mu sync.RWMutex // guards v
+	v  wallet.Verifier
+}
+
+func (s *switchVerifier) set(v wallet.Verifier) {
+	s.mu.Lock()
+	s.v = v
+	s.mu.Unlock()
+}
+
+func (s *switchVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
+	s.mu.RLock()
+	v := s.v
+	s.mu.RUnlock()
+	if v == nil {
+		return wallet.Verdict{Reason: "status_unavailable", Detail: "no verifier configured"}
+	}
+	return v.VerifyCredential(ctx, token)
+}
+
+// problemScreen explains an error that stops the app from starting.
+func problemScreen(err error) fyne.CanvasObject {
+	msg := widget.NewLabel(friendly(err))
+	msg.Wrapping = fyne.TextWrapWord
+	title := widget.NewLabelWithStyle("The wallet cannot be opened", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	return container.NewPadded(container.NewVBox(widget.NewIcon(theme.ErrorIcon()), title, msg))
+}
+
+// mainUI is the unlocked wallet: one tab per screen and a lock button.
+type mainUI struct {
+	content fyne.CanvasObject
+	tabs    *container.AppTabs
+	lockBtn *widget.Button
+
+	creds    *credentialsUI
+	share    *shareUI
+	consent  *consentUI
+	access   *accessUI
+	ids      *identitiesUI
+	settings *settingsUI
+	items    map[string]*container.TabItem
+}
+
+func newMainUI(a *App) *mainUI {
+	m := &mainUI{}
+	m.creds = newCredentialsUI(a)
+	m.share = newShareUI(a)
+	m.consent = newConsentUI(a)
+	m.access = newAccessUI(a)
+	m.ids = newIdentitiesUI(a)
+	m.settings = newSettingsUI(a)
+	m.items = map[string]*container.TabItem{
+		"credentials": container.NewTabItemWithIcon("My records", theme.DocumentIcon(), m.creds.content),
+		"share":       container.NewTabItemWithIcon("Share", theme.MailSendIcon(), m.share.content),
+		"consent":     container.NewTabItemWithIcon("Consent", theme.ConfirmIcon(), m.consent.content),
+		"access":      container.NewTabItemWithIcon("Who looked", theme.VisibilityIcon(), m.access.content),
+		"identities":  container.NewTabItemWithIcon("Identities", theme.AccountIcon(), m.ids.content),
+		"settings":    container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), m.settings.content),
+	}
+	m.tabs = container.NewAppTabs(m.items["credentials"], m.items["share"], m.items["consent"],
+		m.items["access"], m.items["identities"], m.items["settings"])
+	m.tabs.SetTabLocation(container.TabLocationLeading)
+	m.tabs.OnSelected = func(ti *container.TabItem) {
+		switch ti {
+		case m.items["credentials"]:
+			m.creds.reload()
+		case m.items["share"]:
+			m.share.reload()
+		case m.items["consent"]:
+			m.consent.reload()
+		case m.items["access"]:
+			m.access.reload()
+		case m.items["identities"]:
+			m.ids.reload()
+		}
+	}
+	m.lockBtn = widget.NewButtonWithIcon("Lock", theme.LoginIcon(), a.lock)
+	header := container.NewBorder(nil, nil, nil, m.lockBtn,
+		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	m.content = container.NewBorder(header, nil, nil, nil, m.tabs)
+	return m
+}
+
+// selectScreen shows the tab named name (see Config.StartScreen).
+func (m *mainUI) selectScreen(name string) {
+	if ti, ok := m.items[name]; ok {
+		m.tabs.Select(ti)
+	}
+}
+
+// UnlockWith submits passphrase on the unlock screen, as if typed (used to
+// take screenshots of a demo wallet; the passphrase comes from an
+// environment variable, never a flag). It does nothing unless the unlock
+// screen is showing. Call it on the main goroutine, after Window.
+func (a *App) UnlockWith(passphrase []byte) {
+	if a.unlock == nil {
+		return
+	}
+	a.unlock.pass.SetText(string(passphrase))
+	a.unlock.submit()
+}

@@ -1,0 +1,258 @@
+package app
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet"
+)
+
+// claim is one line of a credential as the patient reads it.
+type claim struct {
+	Label, Value string
+}
+
+// kindOf classifies a credential by its types.
+func kindOf(types []string) string {
+	for _, t := range types {
+		l := strings.ToLower(t)
+		switch {
+		case strings.Contains(l, "allerg"):
+			return "allergy"
+		case strings.Contains(l, "immuni"), strings.Contains(l, "vaccin"):
+			return "immunization"
+		}
+	}
+	return ""
+}
+
+// typeName is the credential's type in words: "AllergyIntoleranceCredential"
+// -> "Allergy intolerance".
+func typeName(types []string, name string) string {
+	if name != "" {
+		return name
+	}
+	for _, t := range types {
+		if t != vc.TypeCredential {
+			return humanize(strings.TrimSuffix(t, "Credential"))
+		}
+	}
+	return "Record"
+}
+
+// humanize turns a camelCase or snake_case key into words.
+func humanize(k string) string {
+	var b strings.Builder
+	rs := []rune(k)
+	for i, r := range rs {
+		switch {
+		case r == '_' || r == '-':
+			b.WriteRune(' ')
+			continue
+		case i > 0 && unicode.IsUpper(r) && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]))):
+			b.WriteRune(' ')
+		}
+		if i == 0 {
+			b.WriteRune(unicode.ToUpper(r))
+		} else if unicode.IsUpper(r) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) {
+			b.WriteRune(unicode.ToLower(r))
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// claimsOf renders a credentialSubject for people: an allergy as
+// substance, reaction and severity, an immunization as vaccine, date and
+// dose, anything else as readable key/value lines. The subject id and
+// technical keys are left out. It never fails: unknown shapes fall back to
+// the generic rendering.
+func claimsOf(types []string, subject map[string]any) []claim {
+	rest := maps.Clone(subject)
+	delete(rest, "id")
+	delete(rest, "type")
+	var out []claim
+	take := func(label string, keys ...string) {
+		for _, k := range keys {
+			if v, ok := rest[k]; ok {
+				if s := text(v); s != "" {
+					out = append(out, claim{label, s})
+					delete(rest, k)
+					return
+				}
+			}
+		}
+	}
+	switch kindOf(types) {
+	case "allergy":
+		if list, ok := rest["allergies"].([]any); ok {
+			delete(rest, "allergies")
+			for _, it := range list {
+				m, _ := it.(map[string]any)
+				if m == nil {
+					out = append(out, claim{"Substance", text(it)})
+					continue
+				}
+				out = append(out, allergyClaims(maps.Clone(m))...)
+			}
+		}
+		out = append(out, allergyClaims(rest)...)
+	case "immunization":
+		take("Vaccine", "vaccine", "vaccineCode", "vaccineName", "product")
+		take("Date", "occurrenceDateTime", "date", "dateAdministered", "occurrence")
+		take("Dose", "doseNumber", "dose", "doseNumberPositiveInt", "series")
+		if pa, ok := rest["protocolApplied"]; ok {
+			if m, ok := first(pa).(map[string]any); ok {
+				if d := text(m["doseNumberPositiveInt"]); d != "" {
+					out = append(out, claim{"Dose", d})
+					delete(rest, "protocolApplied")
+				}
+			}
+		}
+		take("Lot number", "lotNumber")
+		take("Given by", "performer")
+	}
+	return append(out, generic("", rest)...)
+}
+
+// allergyClaims takes the allergy fields out of m (which it consumes) and
+// returns them first, the rest after.
+func allergyClaims(m map[string]any) []claim {
+	var out []claim
+	take := func(label string, keys ...string) {
+		for _, k := range keys {
+			if v, ok := m[k]; ok {
+				if s := text(v); s != "" {
+					out = append(out, claim{label, s})
+					delete(m, k)
+					return
+				}
+			}
+		}
+	}
+	take("Substance", "substance", "allergy", "allergen", "code", "display")
+	if r, ok := m["reaction"]; ok {
+		if rm, ok := first(r).(map[string]any); ok {
+			// FHIR: reaction[].manifestation, reaction[].severity
+			if s := text(rm["manifestation"]); s != "" {
+				out = append(out, claim{"Reaction", s})
+			} else if s := text(rm["description"]); s != "" {
+				out = append(out, claim{"Reaction", s})
+			}
+			if s := text(rm["severity"]); s != "" {
+				out = append(out, claim{"Severity", s})
+				delete(m, "severity")
+			}
+			delete(m, "reaction")
+		}
+	}
+	take("Reaction", "reaction", "manifestation")
+	take("Severity", "severity", "criticality")
+	take("Status", "clinicalStatus")
+	take("Recorded", "recordedDate", "onsetDateTime")
+	return append(out, generic("", m)...)
+}
+
+func first(v any) any {
+	if l, ok := v.([]any); ok && len(l) > 0 {
+		return l[0]
+	}
+	return v
+}
+
+// text renders a value as a short phrase: a coded value by its display
+// text, a list joined with commas, a date as a date. It returns "" for
+// objects it cannot put in a phrase.
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		if t, err := time.Parse(time.RFC3339, x); err == nil {
+			return t.Format("2 January 2006")
+		}
+		if t, err := time.Parse("2006-01-02", x); err == nil {
+			return t.Format("2 January 2006")
+		}
+		return x
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case float64:
+		return fmt.Sprint(x)
+	case []any:
+		var parts []string
+		for _, it := range x {
+			if s := text(it); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		// FHIR CodeableConcept / Coding: text, display, coding[].display.
+		for _, k := range []string{"text", "display", "name", "value"} {
+			if s, ok := x[k].(string); ok && s != "" {
+				return s
+			}
+		}
+		if c, ok := x["coding"]; ok {
+			return text(c)
+		}
+		if c, ok := x["code"].(string); ok {
+			return c
+		}
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// generic renders the remaining keys in order, nested objects with their
+// path ("Address › City").
+func generic(prefix string, m map[string]any) []claim {
+	var out []claim
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		label := humanize(k)
+		if prefix != "" {
+			label = prefix + " › " + label
+		}
+		v := m[k]
+		if sub, ok := v.(map[string]any); ok && text(sub) == "" {
+			out = append(out, generic(label, sub)...)
+			continue
+		}
+		if s := text(v); s != "" {
+			out = append(out, claim{label, s})
+		}
+	}
+	return out
+}
+
+// parseClaims parses a stored token and renders its claims. A token the
+// wallet stored always parses; if not, the error is shown instead.
+func parseClaims(c wallet.Credential) ([]claim, string, error) {
+	t, err := vc.Parse(c.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	issuerName := ""
+	if n, ok := t.Credential.IssuerProperties["name"].(string); ok {
+		issuerName = n
+	}
+	return claimsOf(c.Types, t.Credential.Subject), issuerName, nil
+}
+
+// shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz.
+func shortDID(d string) string {
+	if len(d) <= 28 {
+		return d
+	}
+	return d[:18] + "…" + d[len(d)-6:]
+}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/wallet"
+)
+
+// DefaultConnect builds the wallet's credential verifier and registry
+// client for registryURL. With "" it works offline: did:key issuers only,
+// and a credential with a status list is refused (its status cannot be
+// checked). With a URL, did:medid resolves, status lists and issuer
+// accreditations come from the registry, and did:medid can be registered.
+// It returns an error only for a malformed URL.
+func DefaultConnect(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error) {
+	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	cfg := verify.Config{Now: now}
+	var reg wallet.Registry
+	if registryURL != "" {
+		rc, err := client.New(client.Config{URL: registryURL})
+		if err != nil {
+			return nil, nil, err
+		}
+		methods["medid"] = rc
+		cfg.Status = rc
+		cfg.Trust = rc
+		reg = rc
+	}
+	cfg.Resolver = did.NewRouter(methods)
+	v, err := verify.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wallet.VerifyWith(v), reg, nil
+}

@@ -1,0 +1,243 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// NoConsentText is shown on the Consent screen while no [ConsentService]
+// is configured.
+const NoConsentText = "Consent management arrives with the registry's consent feature. " +
+	"Until then, share records yourself from the Share screen: nobody can read them without you."
+
+// durations offered for a consent, in order.
+var consentDurations = []struct {
+	label string
+	d     time.Duration
+}{
+	{"1 day", 24 * time.Hour},
+	{"1 week", 7 * 24 * time.Hour},
+	{"30 days", 30 * 24 * time.Hour},
+	{"1 year", 365 * 24 * time.Hour},
+}
+
+// consentUI is the Consent screen: grant, list with time left, revoke.
+type consentUI struct {
+	a       *App
+	content fyne.CanvasObject
+	none    *widget.Label // shown when no service is configured
+
+	provider   *widget.Entry
+	classes    *widget.CheckGroup
+	purpose    *widget.Select
+	duration   *widget.Select
+	breakGlass *widget.Check
+	grant      *widget.Button
+	err        *widget.Label
+	busy       *widget.ProgressBarInfinite
+
+	list  *fyne.Container
+	empty *widget.Label
+	rows  []*consentRow
+}
+
+// consentRow is one grant in the list.
+type consentRow struct {
+	grant   ConsentGrant
+	summary *widget.Label
+	left    *widget.Label
+	glass   *widget.Label // "Emergency access allowed", hidden when not
+	revoke  *widget.Button
+	confirm dialog.Dialog
+	yes     *widget.Button
+}
+
+func newConsentUI(a *App) *consentUI {
+	u := &consentUI{a: a}
+	title := widget.NewLabelWithStyle("Consent", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	if a.cfg.Consent == nil {
+		u.none = wrapLabel(NoConsentText)
+		u.content = container.NewVBox(title, widget.NewIcon(theme.InfoIcon()), u.none)
+		return u
+	}
+	u.provider = widget.NewEntry()
+	u.provider.SetPlaceHolder("Hospital, clinic or doctor")
+	u.classes = widget.NewCheckGroup(DataClasses, nil)
+	u.classes.Horizontal = true
+	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
+	u.purpose.SetSelected(Purposes["TREAT"])
+	var durs []string
+	for _, d := range consentDurations {
+		durs = append(durs, d.label)
+	}
+	u.duration = widget.NewSelect(durs, nil)
+	u.duration.SetSelected("30 days")
+	u.breakGlass = widget.NewCheck("Allow emergency access without asking me (break-glass)", nil)
+	u.err = errorLabel()
+	u.busy = widget.NewProgressBarInfinite()
+	u.busy.Hide()
+	u.grant = widget.NewButtonWithIcon("Give consent", theme.ConfirmIcon(), u.doGrant)
+	u.grant.Importance = widget.HighImportance
+	form := widget.NewForm(
+		widget.NewFormItem("Who", u.provider),
+		widget.NewFormItem("May see", u.classes),
+		widget.NewFormItem("For", u.purpose),
+		widget.NewFormItem("For how long", u.duration),
+		widget.NewFormItem("", u.breakGlass))
+	u.list = container.NewVBox()
+	u.empty = wrapLabel("You have not given anyone consent yet.")
+	u.content = container.NewVScroll(container.NewVBox(title,
+		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
+		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
+		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		u.empty, u.list))
+	u.reload()
+	return u
+}
+
+func purposeCode(text string) string {
+	for code, t := range Purposes {
+		if t == text {
+			return code
+		}
+	}
+	return text
+}
+
+func (u *consentUI) doGrant() {
+	showError(u.err, nil)
+	req := ConsentRequest{Provider: strings.TrimSpace(u.provider.Text), DataClasses: slices.Clone(u.classes.Selected),
+		Purpose: purposeCode(u.purpose.Selected), BreakGlass: u.breakGlass.Checked}
+	for _, d := range consentDurations {
+		if d.label == u.duration.Selected {
+			req.Duration = d.d
+		}
+	}
+	if req.Provider == "" || len(req.DataClasses) == 0 || req.Duration == 0 {
+		u.err.SetText("Say who gets consent, tick at least one kind of record, and choose how long.")
+		u.err.Show()
+		return
+	}
+	u.grant.Disable()
+	u.busy.Show()
+	svc := u.a.cfg.Consent
+	u.a.background(func(ctx context.Context) {
+		_, err := svc.Grant(ctx, req)
+		fyne.Do(func() {
+			u.busy.Hide()
+			u.grant.Enable()
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.provider.SetText("")
+			u.classes.SetSelected(nil)
+			u.breakGlass.SetChecked(false)
+			u.reload()
+		})
+	})
+}
+
+// reload fetches the grants in the background and rebuilds the list.
+func (u *consentUI) reload() {
+	svc := u.a.cfg.Consent
+	if svc == nil {
+		return
+	}
+	u.a.background(func(ctx context.Context) {
+		grants, err := svc.List(ctx)
+		fyne.Do(func() {
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.show(grants)
+		})
+	})
+}
+
+// timeLeft says how long a grant still runs.
+func timeLeft(g ConsentGrant, now time.Time) string {
+	if !now.Before(g.Expires) {
+		return "Ended " + g.Expires.Format("2 Jan 2006")
+	}
+	return humanDuration(g.Expires.Sub(now)) + " left"
+}
+
+func (u *consentUI) show(grants []ConsentGrant) {
+	now := u.a.cfg.now()
+	// Active first, soonest ending first; ended ones after.
+	slices.SortStableFunc(grants, func(a, b ConsentGrant) int {
+		ea, eb := !now.Before(a.Expires), !now.Before(b.Expires)
+		if ea != eb {
+			if ea {
+				return 1
+			}
+			return -1
+		}
+		return a.Expires.Compare(b.Expires)
+	})
+	u.rows = u.rows[:0]
+	var objs []fyne.CanvasObject
+	for _, g := range grants {
+		r := &consentRow{grant: g}
+		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", g.Provider,
+			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
+		r.left = widget.NewLabel(timeLeft(g, now))
+		r.glass = widget.NewLabelWithStyle("Emergency access allowed", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		r.glass.Importance = widget.WarningImportance
+		if !g.BreakGlass {
+			r.glass.Hide()
+		}
+		r.revoke = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { u.confirmRevoke(r) })
+		if !now.Before(g.Expires) {
+			r.revoke.Disable()
+		}
+		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewVBox(r.left, r.revoke),
+			container.NewVBox(r.summary, r.glass)), widget.NewSeparator())
+		u.rows = append(u.rows, r)
+	}
+	u.list.Objects = objs
+	u.list.Refresh()
+	if len(grants) == 0 {
+		u.empty.Show()
+	} else {
+		u.empty.Hide()
+	}
+}
+
+func (u *consentUI) confirmRevoke(r *consentRow) {
+	no := widget.NewButton("Keep it", func() { r.confirm.Hide() })
+	r.yes = widget.NewButtonWithIcon("Take back consent", theme.ContentRemoveIcon(), func() {
+		r.confirm.Hide()
+		svc := u.a.cfg.Consent
+		u.busy.Show()
+		u.a.background(func(ctx context.Context) {
+			err := svc.Revoke(ctx, r.grant.ID)
+			fyne.Do(func() {
+				u.busy.Hide()
+				if err != nil {
+					showError(u.err, err)
+					return
+				}
+				u.reload()
+			})
+		})
+	})
+	r.yes.Importance = widget.DangerImportance
+	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
+		wrapLabel(r.grant.Provider+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
+	r.confirm.Show()
+}

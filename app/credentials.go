@@ -1,0 +1,471 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif"  // QR pictures may be GIF
+	_ "image/jpeg" // or JPEG
+	_ "image/png"  // or PNG
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/medid/medid/wallet"
+)
+
+// credentialsUI is the "My records" screen: a list of cards, a detail
+// view, receiving and deleting.
+type credentialsUI struct {
+	a       *App
+	content *fyne.Container // list or detail
+	list    fyne.CanvasObject
+	cards   *fyne.Container
+	empty   *widget.Label
+	items   []*credCard // the cards shown, in order
+
+	addBtn     *widget.Button
+	refreshBtn *widget.Button
+	busy       *widget.ProgressBarInfinite
+	msg        *widget.Label // last outcome ("Added …", errors)
+
+	// Receive dialog.
+	recv      dialog.Dialog
+	recvText  *widget.Entry
+	recvBtn   *widget.Button
+	recvQR    *widget.Button
+	recvErr   *widget.Label
+	recvBusy  *widget.ProgressBarInfinite
+	recvFile  func(path string) // opens a QR picture (the file dialog calls it)
+	detail    *credDetail
+	lastAdded wallet.Credential
+}
+
+// credCard is one credential in the list.
+type credCard struct {
+	cred   wallet.Credential
+	title  *widget.Label
+	issuer *widget.Label
+	date   *widget.Label
+	badge  *badge
+	open   *widget.Button
+	box    fyne.CanvasObject
+}
+
+// credDetail is the detail view of one credential.
+type credDetail struct {
+	cred    wallet.Credential
+	claims  []claim
+	form    *widget.Form
+	status  *badge
+	back    *widget.Button
+	del     *widget.Button
+	confirm dialog.Dialog
+	yes, no *widget.Button
+	err     *widget.Label
+}
+
+func newCredentialsUI(a *App) *credentialsUI {
+	u := &credentialsUI{a: a}
+	u.cards = container.NewVBox()
+	u.empty = wrapLabel("No records yet. When a hospital gives you a record (for example your allergies or vaccinations), add it here with \"Add a record\".")
+	u.addBtn = widget.NewButtonWithIcon("Add a record", theme.ContentAddIcon(), u.showReceive)
+	u.addBtn.Importance = widget.HighImportance
+	u.refreshBtn = widget.NewButtonWithIcon("Check status", theme.ViewRefreshIcon(), u.refresh)
+	u.busy = widget.NewProgressBarInfinite()
+	u.busy.Hide()
+	u.msg = wrapLabel("")
+	u.msg.Hide()
+	top := container.NewVBox(
+		container.NewHBox(widget.NewLabelWithStyle("My records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			layout.NewSpacer(), u.refreshBtn, u.addBtn),
+		u.busy, u.msg)
+	u.list = container.NewBorder(top, nil, nil, nil, container.NewVScroll(container.NewVBox(u.empty, u.cards)))
+	u.content = container.NewStack(u.list)
+	u.reload()
+	return u
+}
+
+// reload rebuilds the cards from the wallet (a quick in-memory read).
+func (u *credentialsUI) reload() {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	creds, err := w.Credentials(wallet.Filter{})
+	if err != nil {
+		u.setMsg(friendly(err), true)
+		return
+	}
+	u.items = u.items[:0]
+	objs := make([]fyne.CanvasObject, 0, len(creds))
+	for _, c := range creds {
+		card := u.newCard(c)
+		u.items = append(u.items, card)
+		objs = append(objs, card.box)
+	}
+	u.cards.Objects = objs
+	u.cards.Refresh()
+	if len(creds) == 0 {
+		u.empty.Show()
+	} else {
+		u.empty.Hide()
+	}
+}
+
+func (u *credentialsUI) setMsg(s string, isErr bool) {
+	u.msg.SetText(s)
+	u.msg.Importance = widget.MediumImportance
+	if isErr {
+		u.msg.Importance = widget.DangerImportance
+	}
+	u.msg.Refresh()
+	u.msg.Show()
+}
+
+// effectiveStatus is the credential's status, with expiry applied now.
+func effectiveStatus(c wallet.Credential, now time.Time) wallet.Status {
+	if c.Status == wallet.StatusValid && c.ValidUntil != nil && now.After(*c.ValidUntil) {
+		return wallet.StatusExpired
+	}
+	return c.Status
+}
+
+func issuerLine(c wallet.Credential, name string) string {
+	if name != "" {
+		return "From " + name
+	}
+	return "From " + shortDID(c.Issuer)
+}
+
+func dateLine(c wallet.Credential) string {
+	if c.ValidFrom != nil {
+		return "Issued " + c.ValidFrom.Format("2 Jan 2006")
+	}
+	return "Received " + c.ReceivedAt.Format("2 Jan 2006")
+}
+
+func (u *credentialsUI) newCard(c wallet.Credential) *credCard {
+	_, issuerName, _ := parseClaims(c)
+	k := &credCard{cred: c}
+	k.title = widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	k.issuer = widget.NewLabel(issuerLine(c, issuerName))
+	k.date = widget.NewLabel(dateLine(c))
+	k.badge = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	k.open = widget.NewButtonWithIcon("Open", theme.NavigateNextIcon(), func() { u.showDetail(c) })
+	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg.CornerRadius = 8
+	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge.box, k.open),
+		container.NewVBox(k.title, k.issuer, k.date))
+	k.box = container.NewStack(bg, container.NewPadded(body))
+	return k
+}
+
+// badge is a coloured status label.
+type badge struct {
+	status wallet.Status
+	text   *canvas.Text
+	bg     *canvas.Rectangle
+	box    fyne.CanvasObject
+}
+
+var statusWords = map[wallet.Status]string{
+	wallet.StatusValid:     "Valid",
+	wallet.StatusSuspended: "Suspended",
+	wallet.StatusRevoked:   "Revoked",
+	wallet.StatusExpired:   "Expired",
+	wallet.StatusInvalid:   "Problem",
+}
+
+func statusColor(s wallet.Status) fyne.ThemeColorName {
+	switch s {
+	case wallet.StatusValid:
+		return theme.ColorNameSuccess
+	case wallet.StatusSuspended:
+		return theme.ColorNameWarning
+	case wallet.StatusExpired:
+		return theme.ColorNameDisabled
+	}
+	return theme.ColorNameError
+}
+
+func newBadge(s wallet.Status) *badge {
+	b := &badge{status: s}
+	word := statusWords[s]
+	if word == "" {
+		word = string(s)
+	}
+	b.text = canvas.NewText(word, theme.Color(theme.ColorNameForegroundOnPrimary))
+	b.text.TextStyle = fyne.TextStyle{Bold: true}
+	b.text.Alignment = fyne.TextAlignCenter
+	b.bg = canvas.NewRectangle(theme.Color(statusColor(s)))
+	b.bg.CornerRadius = 10
+	b.box = container.NewStack(b.bg, container.NewPadded(b.text))
+	return b
+}
+
+func (u *credentialsUI) refresh() {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	u.refreshBtn.Disable()
+	u.busy.Show()
+	u.setMsg("Checking with the hospitals whether your records are still valid…", false)
+	u.a.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		creds, err := w.Refresh(ctx)
+		fyne.Do(func() {
+			u.busy.Hide()
+			u.refreshBtn.Enable()
+			if err != nil {
+				u.setMsg(friendly(err), true)
+				return
+			}
+			changed := 0
+			for _, c := range creds {
+				if c.Status != wallet.StatusValid {
+					changed++
+				}
+			}
+			if changed == 0 {
+				u.setMsg("All your records are valid.", false)
+			} else {
+				u.setMsg(fmt.Sprintf("%s need attention: see the badges below.", plural(changed, "record")), false)
+			}
+			u.reload()
+		})
+	})
+}
+
+// showReceive opens the "Add a record" dialog.
+func (u *credentialsUI) showReceive() {
+	u.recvText = widget.NewMultiLineEntry()
+	u.recvText.Wrapping = fyne.TextWrapBreak
+	u.recvText.SetPlaceHolder("Paste the record the hospital gave you here (it starts with eyJ…)")
+	u.recvErr = errorLabel()
+	u.recvBusy = widget.NewProgressBarInfinite()
+	u.recvBusy.Hide()
+	u.recvBtn = widget.NewButtonWithIcon("Add", theme.ConfirmIcon(), func() { u.receive(u.recvText.Text) })
+	u.recvBtn.Importance = widget.HighImportance
+	u.recvFile = func(path string) {
+		text, err := decodeQRFile(path)
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		u.recvText.SetText(text)
+		u.receive(text)
+	}
+	u.recvQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
+		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil || r == nil {
+				return
+			}
+			r.Close()
+			u.recvFile(r.URI().Path())
+		}, u.a.win)
+		fd.Show()
+	})
+	cancel := widget.NewButton("Cancel", func() { u.recv.Hide() })
+	content := container.NewVBox(
+		wrapLabel("Paste the record, or open a picture of its QR code."),
+		container.NewGridWrap(fyne.NewSize(520, 140), u.recvText),
+		u.recvErr, u.recvBusy,
+		container.NewHBox(u.recvQR, layout.NewSpacer(), cancel, u.recvBtn))
+	u.recv = dialog.NewCustomWithoutButtons("Add a record", content, u.a.win)
+	u.recv.Show()
+}
+
+// receive adds a pasted or scanned credential.
+func (u *credentialsUI) receive(text string) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		showError(u.recvErr, errEmpty)
+		return
+	case strings.HasPrefix(strings.ToLower(text), "openid-credential-offer://"):
+		// OpenID4VCI arrives with the wallet's AcceptOffer (a later issue).
+		showError(u.recvErr, errOfferNotSupported)
+		return
+	}
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	u.recvBtn.Disable()
+	u.recvBusy.Show()
+	showError(u.recvErr, nil)
+	u.a.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		c, err := w.Receive(ctx, text)
+		fyne.Do(func() {
+			u.recvBusy.Hide()
+			u.recvBtn.Enable()
+			if err != nil {
+				showError(u.recvErr, err)
+				return
+			}
+			u.lastAdded = c
+			u.recv.Hide()
+			u.setMsg("Added: "+typeName(c.Types, c.Name)+".", false)
+			u.reload()
+		})
+	})
+}
+
+// decodeQRFile reads a picture and returns the text of the QR code in it.
+func decodeQRFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return decodeQR(f)
+}
+
+// decodeQR returns the text of the QR code in a PNG, JPEG or GIF picture.
+// The picture is untrusted input: any failure is errNoQR, and pictures
+// over 40 megapixels are refused before decoding.
+func decodeQR(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 32<<20))
+	if err != nil {
+		return "", err
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > 40_000_000 {
+		return "", errNoQR
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return "", errNoQR
+	}
+	return decodeQRImage(img)
+}
+
+// decodeQRImage finds and decodes a QR code in img.
+func decodeQRImage(img image.Image) (text string, err error) {
+	defer func() {
+		if recover() != nil {
+			text, err = "", errNoQR
+		}
+	}()
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", errNoQR
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+	if err != nil {
+		// A generated, unrotated code (a screenshot, a saved file) decodes
+		// more reliably as a pure barcode.
+		hints[gozxing.DecodeHintType_PURE_BARCODE] = true
+		if res, err = qrcode.NewQRCodeReader().Decode(bmp, hints); err != nil {
+			return "", errors.Join(errNoQR, err)
+		}
+	}
+	return res.GetText(), nil
+}
+
+// showDetail shows one credential readably.
+func (u *credentialsUI) showDetail(c wallet.Credential) {
+	d := &credDetail{cred: c}
+	u.detail = d
+	claims, issuerName, err := parseClaims(c)
+	d.claims = claims
+	d.form = widget.NewForm()
+	for _, cl := range claims {
+		v := widget.NewLabel(cl.Value)
+		v.Wrapping = fyne.TextWrapWord
+		d.form.Append(cl.Label, v)
+	}
+	d.status = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	d.err = errorLabel()
+	if err != nil {
+		showError(d.err, err)
+	}
+	d.back = widget.NewButtonWithIcon("All records", theme.NavigateBackIcon(), u.showList)
+	d.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), func() { u.confirmDelete(d) })
+	d.del.Importance = widget.DangerImportance
+	about := widget.NewForm(
+		widget.NewFormItem("Issued by", widget.NewLabel(orDash(issuerName, c.Issuer))),
+		widget.NewFormItem("Issuer DID", widget.NewLabel(shortDID(c.Issuer))),
+		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
+		widget.NewFormItem("Status", container.NewHBox(d.status.box, widget.NewLabel(statusExplain(c)))),
+	)
+	body := container.NewVBox(
+		widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		d.form, widget.NewSeparator(), about, d.err)
+	u.content.Objects = []fyne.CanvasObject{container.NewBorder(
+		container.NewHBox(d.back, layout.NewSpacer(), d.del), nil, nil, nil, container.NewVScroll(body))}
+	u.content.Refresh()
+}
+
+func orDash(name, fallback string) string {
+	if name != "" {
+		return name
+	}
+	return shortDID(fallback)
+}
+
+func dates(c wallet.Credential) string {
+	s := dateLine(c)
+	if c.ValidUntil != nil {
+		s += ", valid until " + c.ValidUntil.Format("2 Jan 2006")
+	}
+	return s
+}
+
+func statusExplain(c wallet.Credential) string {
+	s := "Checked " + c.StatusCheckedAt.Format("2 Jan 2006 15:04")
+	switch c.Status {
+	case wallet.StatusRevoked:
+		s = "The hospital withdrew this record. " + s
+	case wallet.StatusSuspended:
+		s = "The hospital suspended this record for now. " + s
+	case wallet.StatusInvalid:
+		s = "This record no longer passes the safety checks. " + s
+	}
+	return s
+}
+
+func (u *credentialsUI) showList() {
+	u.detail = nil
+	u.content.Objects = []fyne.CanvasObject{u.list}
+	u.content.Refresh()
+	u.reload()
+}
+
+func (u *credentialsUI) confirmDelete(d *credDetail) {
+	d.no = widget.NewButton("Keep it", func() { d.confirm.Hide() })
+	d.yes = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() {
+		d.confirm.Hide()
+		if err := u.a.wallet().Delete(d.cred.ID); err != nil {
+			showError(d.err, err)
+			return
+		}
+		u.setMsg("Deleted: "+typeName(d.cred.Types, d.cred.Name)+".", false)
+		u.showList()
+	})
+	d.yes.Importance = widget.DangerImportance
+	d.confirm = dialog.NewCustomWithoutButtons("Delete this record?", container.NewVBox(
+		wrapLabel("\""+typeName(d.cred.Types, d.cred.Name)+"\" will be removed from this device. "+
+			"The hospital can give it to you again. This cannot be undone."),
+		container.NewHBox(layout.NewSpacer(), d.no, d.yes)), u.a.win)
+	d.confirm.Show()
+}

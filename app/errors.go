@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/medid/medid/wallet"
+)
+
+// Errors of the app itself (input it refuses before calling the wallet).
+var (
+	errOfferNotSupported = errors.New("credential offers (openid-credential-offer://) are not supported yet")
+	errMismatch          = errors.New("the two passphrases differ")
+	errEmpty             = errors.New("nothing entered")
+	errNoQR              = errors.New("no QR code found in the picture")
+	errTooWeak           = errors.New("passphrase too weak")
+	errTooBig            = errors.New("too much data for one QR code")
+)
+
+// friendly turns an error into sentences a patient understands: what
+// happened and what to do next. It is the only place that maps errors to
+// text; screens call it and never show err.Error() directly. The wallet's
+// errors never carry key material or health data, so the fallback may
+// show the error itself.
+func friendly(err error) string {
+	var lo *wallet.LockedOutError
+	var rej *wallet.RejectedError
+	var ue *url.Error
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &lo):
+		return fmt.Sprintf("Too many wrong passphrases. For your safety the wallet is locked for %s. Try again after %s.",
+			humanDuration(lo.Left), lo.Until.Local().Format("15:04"))
+	case errors.Is(err, wallet.ErrWrongPassphrase):
+		return "That passphrase is not right. Check that Caps Lock is off and try again."
+	case errors.Is(err, wallet.ErrLocked):
+		return "The wallet locked itself. Unlock it with your passphrase and try again."
+	case errors.Is(err, wallet.ErrInvalidPhrase):
+		return "Those recovery words are not right. Check each of the 24 words, in order, and try again."
+	case errors.Is(err, wallet.ErrExists):
+		return "There is already a wallet in that folder. Nothing was changed. Open it instead, or choose another folder."
+	case errors.Is(err, wallet.ErrNoWallet):
+		return "There is no wallet here yet. Create one, or restore yours from its recovery phrase or a backup."
+	case errors.Is(err, wallet.ErrCorruptBackup):
+		return "This backup file is damaged or is not a medid wallet backup. Try another copy of your backup."
+	case errors.Is(err, wallet.ErrCorrupt):
+		return "The wallet file is damaged. Restore your wallet from a backup or from your recovery phrase."
+	case errors.Is(err, wallet.ErrNotForThisWallet):
+		return "This record was issued to someone else (or to an identity that is not in this wallet), so it was not added."
+	case errors.As(err, &rej):
+		return rejectedText(rej.Reason)
+	case errors.Is(err, wallet.ErrNoRegistry):
+		return "This needs the medid network. Enter the registry address in Settings and try again."
+	case errors.Is(err, wallet.ErrNoVerifier):
+		return "Records cannot be checked right now. Check the registry address in Settings."
+	case errors.Is(err, wallet.ErrNotFound):
+		return "That item is no longer in the wallet. It may have been deleted."
+	case errors.Is(err, wallet.ErrClosed):
+		return "The wallet was closed. Restart the app."
+	case errors.Is(err, errOfferNotSupported):
+		return "Receiving from an offer link (openid-credential-offer://) is not supported yet. Ask the hospital for the credential itself (it starts with \"eyJ\"), or a QR code of it."
+	case errors.Is(err, errMismatch):
+		return "The two passphrases are different. Type the same passphrase in both boxes."
+	case errors.Is(err, errEmpty):
+		return "Nothing was entered. Fill in the box and try again."
+	case errors.Is(err, errNoQR):
+		return "No QR code was found in that picture. Use a sharp, well-lit picture showing the whole code."
+	case errors.Is(err, errTooWeak):
+		return "This passphrase is too easy to guess. Use four or more unrelated words, or a longer sentence."
+	case errors.Is(err, errTooBig):
+		return "There is too much to fit in one QR code. Share fewer records at a time."
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "The medid network took too long to answer. Check your internet connection and try again."
+	case errors.As(err, &ue):
+		return "The medid network could not be reached. Check your internet connection and the registry address in Settings, then try again."
+	case errors.Is(err, context.Canceled):
+		return "Stopped."
+	}
+	return "Something went wrong: " + err.Error() + ". Try again; if it keeps happening, restart the app."
+}
+
+// rejectedText explains a verification reason code (credentials/verify).
+func rejectedText(reason string) string {
+	switch reason {
+	case "bad_signature":
+		return "This record has been changed or damaged since the hospital issued it, so it was not added. Ask the hospital to send it again."
+	case "expired":
+		return "This record has expired, so it was not added. Ask the hospital for a current one."
+	case "not_yet_valid":
+		return "This record is not valid yet (its start date is in the future). Try again on or after that date."
+	case "revoked":
+		return "The hospital has withdrawn (revoked) this record, so it was not added."
+	case "suspended":
+		return "The hospital has suspended this record for now, so it was not added. Ask the hospital why."
+	case "unknown_issuer":
+		return "The hospital that issued this record could not be found on the medid network, so it was not added. Check the registry address in Settings."
+	case "issuer_not_accredited":
+		return "The issuer of this record is not approved to issue this kind of record, so it was not added."
+	case "status_unavailable":
+		return "Whether this record is still valid could not be checked (the medid network was not reachable), so it was not added. Check your connection and the registry address in Settings, then try again."
+	case "malformed":
+		return "This is not a medid record. Paste the whole credential text (it starts with \"eyJ\") or open a picture of its QR code."
+	}
+	return "This record did not pass the safety checks (" + reason + "), so it was not added."
+}
+
+// humanDuration writes d for people: "45 seconds", "3 minutes", "2 hours".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		s := int(d.Round(time.Second) / time.Second)
+		return plural(max(s, 1), "second")
+	case d < time.Hour:
+		return plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return plural(int(d.Round(time.Hour)/time.Hour), "hour")
+	}
+	return plural(int(d/(24*time.Hour)), "day")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

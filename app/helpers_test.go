@@ -1,0 +1,357 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/wallet"
+)
+
+// fixedPhrase is a valid BIP-39 phrase, so the test wallet's DIDs (and the
+// golden renderings) are the same on every run.
+const fixedPhrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon " +
+	"abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art"
+
+var testPass = "correct horse battery staple"
+
+// fastKDF keeps Argon2id cheap in tests (the wallet's minimum).
+func fastKDF() wallet.KDFParams {
+	return wallet.KDFParams{Salt: []byte("0123456789abcdef"), Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+}
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex // guards t
+	t  time.Time
+}
+
+func newClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// didKeyFunc resolves did:key kids, the way verifiers do for did:key.
+func didKeyFunc(_ context.Context, kid string) (key.PublicKey, error) {
+	d, _, _ := strings.Cut(kid, "#")
+	return did.ParseKeyDID(d)
+}
+
+// testVerifier checks signatures and validity with credentials/vc and
+// answers status from a table the test controls.
+type testVerifier struct {
+	now    func() time.Time
+	mu     sync.Mutex        // guards status
+	status map[string]string // token -> reason ("revoked", "suspended", ...)
+}
+
+func (v *testVerifier) set(token, reason string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.status[token] = reason
+}
+
+func (v *testVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
+	_, err := vc.Verify(ctx, token, didKeyFunc, vc.VerifyOptions{Now: v.now()})
+	switch {
+	case errors.Is(err, vc.ErrExpired):
+		return wallet.Verdict{Reason: "expired"}
+	case errors.Is(err, vc.ErrBadSignature):
+		return wallet.Verdict{Reason: "bad_signature"}
+	case err != nil:
+		return wallet.Verdict{Reason: "malformed", Detail: err.Error()}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if r := v.status[token]; r != "" {
+		return wallet.Verdict{Reason: r}
+	}
+	return wallet.Verdict{Valid: true}
+}
+
+// fakeRegistry accepts every transaction (registration is tested against a
+// real registry in package wallet; here the screen is under test).
+type fakeRegistry struct {
+	mu    sync.Mutex // guards count
+	count int
+	fail  error
+}
+
+func (r *fakeRegistry) Submit(context.Context, []byte) (*client.TxResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return nil, r.fail
+	}
+	r.count++
+	return &client.TxResult{Height: int64(r.count)}, nil
+}
+
+func (r *fakeRegistry) Resolve(context.Context, string) (*did.Resolution, error) {
+	return nil, did.ErrNotFound
+}
+
+// harness is an App in a test window with its fakes.
+type harness struct {
+	t        *testing.T
+	a        *App
+	win      fyne.Window
+	clk      *fakeClock
+	verifier *testVerifier
+	registry *fakeRegistry
+	dir      string
+}
+
+type option func(*Config)
+
+func withConsent(s ConsentService) option     { return func(c *Config) { c.Consent = s } }
+func withAccessLog(s AccessLogService) option { return func(c *Config) { c.AccessLog = s } }
+
+// newHarness starts the app on dir (a fresh folder when ""). The test
+// theme and a fixed window size keep the golden renderings stable.
+func newHarness(t *testing.T, dir string, opts ...option) *harness {
+	t.Helper()
+	fa := test.NewTempApp(t)
+	h := &harness{t: t, clk: newClock(), dir: dir, registry: &fakeRegistry{}}
+	if h.dir == "" {
+		h.dir = filepath.Join(t.TempDir(), "wallet")
+	}
+	h.verifier = &testVerifier{now: h.clk.Now, status: map[string]string{}}
+	cfg := Config{
+		WalletDir: h.dir, Now: h.clk.Now, KDF: fastKDF(), BackupWorkFactor: 10, IdleCheck: -1,
+		Lockout: wallet.LockoutPolicy{FreeAttempts: 2, Base: time.Minute, Max: time.Hour},
+		Connect: func(string, func() time.Time) (wallet.Verifier, wallet.Registry, error) {
+			return h.verifier, h.registry, nil
+		},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.a = a
+	h.win = a.Window(fa)
+	h.win.Resize(fyne.NewSize(960, 680))
+	t.Cleanup(func() { a.Close() })
+	return h
+}
+
+// walletConfig is a wallet.Config for h's folder, to prepare wallets
+// outside the app.
+func (h *harness) walletConfig() wallet.Config {
+	return wallet.Config{Dir: h.dir, Now: h.clk.Now, KDF: fastKDF(), Verifier: h.verifier, BackupWorkFactor: 10}
+}
+
+// prepared makes a wallet from fixedPhrase in a fresh folder and closes it.
+func prepared(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "wallet")
+	w, err := wallet.Recover(wallet.Config{Dir: dir, KDF: fastKDF(), Now: newClock().Now}, []byte(testPass), fixedPhrase, wallet.RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return dir
+}
+
+// unlocked starts the app on a prepared wallet and unlocks it.
+func unlocked(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	h := newHarness(t, prepared(t), opts...)
+	h.unlock(testPass)
+	if h.a.main == nil {
+		t.Fatalf("not on the main screen after unlocking; error: %q", h.a.unlock.err.Text)
+	}
+	return h
+}
+
+func (h *harness) unlock(pass string) {
+	h.t.Helper()
+	u := h.a.unlock
+	if u == nil {
+		h.t.Fatal("the unlock screen is not showing")
+	}
+	test.Type(u.pass, pass)
+	test.Tap(u.btn)
+	h.a.wait()
+}
+
+// issuer is a test hospital with a did:key from a fixed seed.
+type issuer struct {
+	k        *key.PrivateKey
+	did, kid string
+	name     string
+}
+
+func newIssuer(t testing.TB, name string) issuer {
+	t.Helper()
+	seed := sha256.Sum256([]byte(name))
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := did.KeyDID(k.Public())
+	return issuer{k: k, did: id, kid: id + "#" + k.Public().Multikey(), name: name}
+}
+
+// issue signs a credential for subject.
+func (is issuer) issue(t testing.TB, subject string, types []string, claims map[string]any, mod ...func(*vc.Credential)) string {
+	t.Helper()
+	from := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	subj := map[string]any{"id": subject}
+	for k, v := range claims {
+		subj[k] = v
+	}
+	c := &vc.Credential{
+		Context:          []string{vc.ContextV2},
+		Type:             append([]string{vc.TypeCredential}, types...),
+		Issuer:           is.did,
+		IssuerProperties: map[string]any{"name": is.name},
+		ValidFrom:        &from,
+		Subject:          subj,
+	}
+	for _, m := range mod {
+		m(c)
+	}
+	tok, err := vc.Issue(c, is.k, is.kid)
+	if err != nil {
+		t.Fatalf("issue: %v", err)
+	}
+	return tok
+}
+
+func allergyClaimsFHIR() map[string]any {
+	return map[string]any{
+		"code":        map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
+		"reaction":    "anaphylaxis",
+		"criticality": "high",
+	}
+}
+
+func immunizationClaims() map[string]any {
+	return map[string]any{
+		"vaccineCode":        map[string]any{"text": "Tetanus, diphtheria (Td)"},
+		"occurrenceDateTime": "2025-10-02",
+		"doseNumber":         "2",
+	}
+}
+
+// primary is the wallet's primary DID.
+func (h *harness) primary() string {
+	h.t.Helper()
+	d, err := h.a.wallet().PrimaryDID()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d.DID
+}
+
+// receive pastes token into the "Add a record" dialog and submits it.
+func (h *harness) receive(token string) {
+	h.t.Helper()
+	u := h.a.main.creds
+	test.Tap(u.addBtn)
+	u.recvText.SetText(token) // a paste
+	test.Tap(u.recvBtn)
+	h.a.wait()
+}
+
+// card returns the card whose title is title.
+func (h *harness) card(title string) *credCard {
+	h.t.Helper()
+	for _, c := range h.a.main.creds.items {
+		if c.title.Text == title {
+			return c
+		}
+	}
+	var got []string
+	for _, c := range h.a.main.creds.items {
+		got = append(got, c.title.Text)
+	}
+	h.t.Fatalf("no card %q; cards: %q", title, got)
+	return nil
+}
+
+// fakeConsent is an in-memory ConsentService.
+type fakeConsent struct {
+	now    func() time.Time
+	mu     sync.Mutex // guards grants
+	grants []ConsentGrant
+}
+
+func (f *fakeConsent) Grant(_ context.Context, r ConsentRequest) (ConsentGrant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.now()
+	g := ConsentGrant{ID: fmt.Sprintf("c%d", len(f.grants)+1), Provider: r.Provider, DataClasses: r.DataClasses,
+		Purpose: r.Purpose, BreakGlass: r.BreakGlass, Granted: now, Expires: now.Add(r.Duration)}
+	f.grants = append(f.grants, g)
+	return g, nil
+}
+
+func (f *fakeConsent) List(context.Context) ([]ConsentGrant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.grants), nil
+}
+
+func (f *fakeConsent) Revoke(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.grants {
+		if f.grants[i].ID == id {
+			f.grants[i].Expires = f.now()
+			return nil
+		}
+	}
+	return wallet.ErrNotFound
+}
+
+// fakeAccessLog is a fixed AccessLogService.
+type fakeAccessLog struct{ events []AccessEvent }
+
+func (f *fakeAccessLog) Accesses(_ context.Context, since time.Time) ([]AccessEvent, error) {
+	var out []AccessEvent
+	for _, e := range f.events {
+		if !e.At.Before(since) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func sampleAccesses(now time.Time) []AccessEvent {
+	return []AccessEvent{
+		{At: now.Add(-50 * time.Hour), Accessor: "St Mary's Hospital", Data: []string{"allergies"}, Purpose: "TREAT", Outcome: OutcomePermitted},
+		{At: now.Add(-26 * time.Hour), Accessor: "City ER", Data: []string{"allergies", "immunizations"}, Purpose: "ETREAT", Outcome: OutcomePermitted, BreakGlass: true},
+		{At: now.Add(-3 * time.Hour), Accessor: "Acme Insurance", Data: []string{"conditions"}, Purpose: "HPAYMT", Outcome: OutcomeDenied},
+		{At: now.Add(-2 * time.Hour), Accessor: "St Mary's Hospital", Data: []string{"immunizations"}, Purpose: "TREAT", Outcome: OutcomePermitted},
+	}
+}

@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// ConsentGrant is a consent the patient gave: which provider may read
+// which classes of data, for what purpose, until when. It has the shape of
+// a FHIR R4 Consent provision (actor, class, purpose, period).
+type ConsentGrant struct {
+	ID          string
+	Provider    string   // the provider's name or DID
+	DataClasses []string // e.g. "allergies", "immunizations"
+	Purpose     string   // a purpose code, see [Purposes]
+	BreakGlass  bool     // emergency access without asking allowed
+	Granted     time.Time
+	Expires     time.Time
+}
+
+// ConsentRequest is what the patient asks [ConsentService.Grant] for.
+type ConsentRequest struct {
+	Provider    string
+	DataClasses []string
+	Purpose     string
+	Duration    time.Duration
+	BreakGlass  bool
+}
+
+// ConsentService manages consent grants. The wallet implements it once
+// the registry's consent feature lands; until then [Config.Consent] is nil
+// and the Consent screen says so. Implementations MUST be safe for
+// concurrent use: the app calls them from background goroutines.
+type ConsentService interface {
+	// Grant records a consent and returns it with its id and period.
+	Grant(ctx context.Context, req ConsentRequest) (ConsentGrant, error)
+	// List returns the grants, expired ones included.
+	List(ctx context.Context) ([]ConsentGrant, error)
+	// Revoke ends a grant now.
+	Revoke(ctx context.Context, id string) error
+}
+
+// Access outcomes.
+const (
+	OutcomePermitted = "permitted"
+	OutcomeDenied    = "denied"
+)
+
+// AccessEvent is one access (or attempt) to the patient's records, as the
+// registry's audit trail records it (FHIR AuditEvent shape).
+type AccessEvent struct {
+	At         time.Time
+	Accessor   string   // who: a provider name or DID
+	Data       []string // what: data classes
+	Purpose    string   // why: a purpose code, see [Purposes]
+	Outcome    string   // OutcomePermitted or OutcomeDenied
+	BreakGlass bool     // an emergency override ("break-glass")
+}
+
+// AccessLogService reads the access log. Implementations MUST be safe for
+// concurrent use.
+type AccessLogService interface {
+	// Accesses returns the events at or after since, in any order.
+	Accesses(ctx context.Context, since time.Time) ([]AccessEvent, error)
+}
+
+// Purposes maps purpose-of-use codes (HL7 v3 PurposeOfUse) to words.
+var Purposes = map[string]string{
+	"TREAT":   "Treatment",
+	"ETREAT":  "Emergency treatment",
+	"HRESCH":  "Research",
+	"HPAYMT":  "Payment",
+	"PATRQT":  "At my request",
+	"CAREMGT": "Care coordination",
+}
+
+// DataClasses are the data classes the Consent screen offers, in order.
+var DataClasses = []string{"allergies", "immunizations", "medications", "conditions", "lab results", "identity"}
+
+func purposeText(code string) string {
+	if t, ok := Purposes[code]; ok {
+		return t
+	}
+	return code
+}

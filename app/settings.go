@@ -1,0 +1,251 @@
+package app
+
+import (
+	"context"
+	"image/color"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/wallet"
+)
+
+// auto-lock choices, in order.
+var autoLocks = []struct {
+	label string
+	d     time.Duration
+}{
+	{"1 minute", time.Minute},
+	{"5 minutes", 5 * time.Minute},
+	{"15 minutes", 15 * time.Minute},
+	{"1 hour", time.Hour},
+	{"Never", -1},
+}
+
+// Theme names offered in Settings.
+const (
+	ThemeLight = "Light"
+	ThemeDark  = "Dark"
+)
+
+// settingsUI is the Settings screen.
+type settingsUI struct {
+	a       *App
+	content fyne.CanvasObject
+
+	registry    *widget.Entry
+	saveReg     *widget.Button
+	autoLock    *widget.Select
+	theme       *widget.RadioGroup
+	backupPath  *widget.Entry
+	choose      *widget.Button
+	backupPass  *widget.Entry
+	backupPass2 *widget.Entry
+	backupBtn   *widget.Button
+	progress    *widget.ProgressBarInfinite
+	msg         *widget.Label
+	err         *widget.Label
+}
+
+func newSettingsUI(a *App) *settingsUI {
+	u := &settingsUI{a: a}
+	s, _ := a.wallet().Settings()
+	u.registry = widget.NewEntry()
+	u.registry.SetPlaceHolder("http://127.0.0.1:8080")
+	u.registry.SetText(a.registryURL())
+	u.saveReg = widget.NewButton("Save", u.saveRegistry)
+	var locks []string
+	for _, l := range autoLocks {
+		locks = append(locks, l.label)
+	}
+	u.autoLock = widget.NewSelect(locks, nil)
+	u.autoLock.SetSelected(autoLockLabel(s.AutoLock))
+	u.autoLock.OnChanged = u.setAutoLock
+	u.theme = widget.NewRadioGroup([]string{ThemeLight, ThemeDark}, u.setTheme)
+	u.theme.Horizontal = true
+	if a.fa != nil && a.fa.Settings().ThemeVariant() == theme.VariantDark {
+		u.theme.Selected = ThemeDark
+	} else {
+		u.theme.Selected = ThemeLight
+	}
+	u.backupPath = widget.NewEntry()
+	u.backupPath.SetPlaceHolder("Where to save the backup file")
+	u.choose = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err == nil && wc != nil {
+				u.backupPath.SetText(wc.URI().Path())
+				wc.Close()
+			}
+		}, a.win)
+		d.SetFileName("medid-wallet-" + a.cfg.now().Format("2006-01-02") + ".age")
+		d.Show()
+	})
+	u.backupPass = widget.NewPasswordEntry()
+	u.backupPass.SetPlaceHolder("A passphrase for the backup")
+	u.backupPass2 = widget.NewPasswordEntry()
+	u.backupPass2.SetPlaceHolder("Type it again")
+	u.backupBtn = widget.NewButtonWithIcon("Back up now", theme.DocumentSaveIcon(), u.backup)
+	u.backupBtn.Importance = widget.HighImportance
+	u.progress = widget.NewProgressBarInfinite()
+	u.progress.Hide()
+	u.msg = wrapLabel("")
+	u.msg.Hide()
+	u.err = errorLabel()
+	bold := func(s string) *widget.Label {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	u.content = container.NewVScroll(container.NewVBox(
+		bold("Settings"),
+		widget.NewForm(
+			widget.NewFormItem("medid network (registry)", container.NewBorder(nil, nil, nil, u.saveReg, u.registry)),
+			widget.NewFormItem("Lock after", u.autoLock),
+			widget.NewFormItem("Appearance", u.theme)),
+		widget.NewSeparator(),
+		bold("Backup"),
+		wrapLabel("A backup file holds everything in your wallet, locked with its own passphrase. Keep it somewhere other than this device."),
+		container.NewBorder(nil, nil, nil, u.choose, u.backupPath),
+		u.backupPass, u.backupPass2, container.NewHBox(u.backupBtn), u.progress, u.msg, u.err))
+	return u
+}
+
+func autoLockLabel(d time.Duration) string {
+	if d == 0 {
+		d = wallet.DefaultAutoLock
+	}
+	for _, l := range autoLocks {
+		if l.d == d || (d < 0 && l.d < 0) {
+			return l.label
+		}
+	}
+	return ""
+}
+
+func (u *settingsUI) say(s string) {
+	showError(u.err, nil)
+	u.msg.SetText(s)
+	u.msg.Show()
+}
+
+func (u *settingsUI) fail(err error) {
+	u.msg.Hide()
+	showError(u.err, err)
+}
+
+func (u *settingsUI) saveRegistry() {
+	raw := strings.TrimSpace(u.registry.Text)
+	if raw != "" {
+		p, err := url.Parse(raw)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			u.msg.Hide()
+			u.err.SetText("That is not a web address. It looks like http://127.0.0.1:8080 or https://registry.example.org.")
+			u.err.Show()
+			return
+		}
+	}
+	w := u.a.wallet()
+	s, err := w.Settings()
+	if err != nil {
+		u.fail(err)
+		return
+	}
+	s.Registry = raw
+	if err := w.SetSettings(s); err != nil {
+		u.fail(err)
+		return
+	}
+	if err := u.a.connect(raw); err != nil {
+		u.fail(err)
+		return
+	}
+	if raw == "" {
+		u.say("Saved. The wallet works offline: it can only check records from hospitals with a did:key.")
+	} else {
+		u.say("Saved. The wallet now uses " + raw + ".")
+	}
+}
+
+func (u *settingsUI) setAutoLock(label string) {
+	for _, l := range autoLocks {
+		if l.label != label {
+			continue
+		}
+		w := u.a.wallet()
+		s, err := w.Settings()
+		if err == nil {
+			s.AutoLock = l.d
+			err = w.SetSettings(s)
+		}
+		if err != nil {
+			u.fail(err)
+			return
+		}
+		if l.d < 0 {
+			u.say("The wallet will not lock itself. Lock it with the Lock button when you leave the device.")
+		} else {
+			u.say("The wallet locks itself after " + l.label + " without use.")
+		}
+	}
+}
+
+func (u *settingsUI) setTheme(name string) {
+	if u.a.fa == nil || name == "" {
+		return
+	}
+	v := theme.VariantLight
+	if name == ThemeDark {
+		v = theme.VariantDark
+	}
+	u.a.fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: v})
+}
+
+// variantTheme is the default theme forced to one variant (light or dark)
+// whatever the system prefers.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
+}
+
+func (u *settingsUI) backup() {
+	path := strings.TrimSpace(u.backupPath.Text)
+	if path == "" || u.backupPass.Text == "" {
+		u.msg.Hide()
+		u.err.SetText("Choose where to save the backup and type a passphrase for it (twice).")
+		u.err.Show()
+		return
+	}
+	if err := checkNewPass(u.backupPass.Text, u.backupPass2.Text); err != nil {
+		u.fail(err)
+		return
+	}
+	pass := []byte(u.backupPass.Text)
+	w := u.a.wallet()
+	u.backupBtn.Disable()
+	u.progress.Show()
+	u.say("Making the backup…")
+	u.a.background(func(context.Context) {
+		err := atomicWrite(path, 0o600, func(out io.Writer) error { return w.Backup(out, pass) })
+		clear(pass)
+		fyne.Do(func() {
+			u.progress.Hide()
+			u.backupBtn.Enable()
+			if err != nil {
+				u.fail(err)
+				return
+			}
+			u.backupPass.SetText("")
+			u.backupPass2.SetText("")
+			u.say("Backup saved to " + path + ". Keep it, and its passphrase, somewhere safe.")
+		})
+	})
+}

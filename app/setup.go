@@ -1,0 +1,427 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"unicode"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/wallet"
+)
+
+// setupUI is the first run: create a wallet, or restore one.
+type setupUI struct {
+	a *App
+
+	// Welcome.
+	welcome    fyne.CanvasObject
+	createBtn  *widget.Button
+	phraseBtn  *widget.Button
+	backupBtn  *widget.Button
+	createForm fyne.CanvasObject
+
+	// Create: passphrase with strength feedback.
+	pass, pass2 *widget.Entry
+	strength    *widget.ProgressBar
+	strengthMsg *widget.Label
+	doCreate    *widget.Button
+	createErr   *widget.Label
+	busy        *widget.ProgressBarInfinite
+
+	// Recovery phrase shown once, then confirmed.
+	phrase      []string
+	words       *widget.Label
+	wroteIt     *widget.Check
+	toConfirm   *widget.Button
+	confirmPos  [3]int // 0-based positions asked back
+	confirm     [3]*widget.Entry
+	confirmBtn  *widget.Button
+	confirmErr  *widget.Label
+	phraseShown fyne.CanvasObject
+
+	// Restore from phrase.
+	restorePhrase           *widget.Entry
+	restorePass, restorePs2 *widget.Entry
+	doRestorePhrase         *widget.Button
+	restorePhraseErr        *widget.Label
+
+	// Restore from backup.
+	backupFile                *widget.Entry
+	backupPass                *widget.Entry
+	backupNewPass, backupNew2 *widget.Entry
+	doRestoreBackup           *widget.Button
+	restoreBackupErr          *widget.Label
+}
+
+func (a *App) showWelcome() {
+	s := &setupUI{a: a}
+	a.setup = s
+	title := widget.NewLabelWithStyle("Welcome to your medical wallet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	intro := widget.NewLabel("Your wallet keeps your medical records (allergies, vaccinations and more) on this device. " +
+		"You decide who sees them. Nobody else, not even the hospital, can open it without your passphrase.")
+	intro.Wrapping = fyne.TextWrapWord
+	s.createBtn = widget.NewButtonWithIcon("Create a new wallet", theme.ContentAddIcon(), s.showCreate)
+	s.createBtn.Importance = widget.HighImportance
+	s.phraseBtn = widget.NewButtonWithIcon("I have my 24 recovery words", theme.HistoryIcon(), s.showRestorePhrase)
+	s.backupBtn = widget.NewButtonWithIcon("Restore from a backup file", theme.FolderOpenIcon(), s.showRestoreBackup)
+	s.welcome = narrow(container.NewVBox(title, intro, widget.NewSeparator(), s.createBtn,
+		widget.NewLabel("Already had a wallet?"), s.phraseBtn, s.backupBtn))
+	a.show(s.welcome)
+}
+
+// narrow centres a column of readable width.
+func narrow(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(560, o.MinSize().Height), o))
+}
+
+func wrapLabel(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func errorLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = widget.DangerImportance
+	l.Hide()
+	return l
+}
+
+func showError(l *widget.Label, err error) {
+	if err == nil {
+		l.SetText("")
+		l.Hide()
+		return
+	}
+	l.SetText(friendly(err))
+	l.Show()
+}
+
+func (s *setupUI) back() *widget.Button {
+	return widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), func() { s.a.show(s.welcome) })
+}
+
+func (s *setupUI) showCreate() {
+	s.pass = widget.NewPasswordEntry()
+	s.pass.SetPlaceHolder("Choose a passphrase")
+	s.pass2 = widget.NewPasswordEntry()
+	s.pass2.SetPlaceHolder("Type it again")
+	s.strength = widget.NewProgressBar()
+	s.strength.TextFormatter = func() string { return "" }
+	s.strengthMsg = widget.NewLabel("")
+	s.createErr = errorLabel()
+	s.busy = widget.NewProgressBarInfinite()
+	s.busy.Hide()
+	s.doCreate = widget.NewButtonWithIcon("Create my wallet", theme.ConfirmIcon(), s.create)
+	s.doCreate.Importance = widget.HighImportance
+	s.doCreate.Disable()
+	update := func(string) {
+		sc, msg := passStrength(s.pass.Text)
+		s.strength.SetValue(float64(sc) / 4)
+		s.strengthMsg.SetText(msg)
+		if sc >= 2 && s.pass.Text == s.pass2.Text {
+			s.doCreate.Enable()
+		} else {
+			s.doCreate.Disable()
+		}
+	}
+	s.pass.OnChanged, s.pass2.OnChanged = update, update
+	update("")
+	s.createForm = narrow(container.NewVBox(
+		widget.NewLabelWithStyle("Create your wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		wrapLabel("The passphrase opens your wallet on this device. A few unrelated words are easy to remember and hard to guess."),
+		s.pass, s.strength, s.strengthMsg, s.pass2, s.createErr, s.busy,
+		container.NewHBox(s.back(), s.doCreate)))
+	s.a.show(s.createForm)
+}
+
+func (s *setupUI) create() {
+	pass := []byte(s.pass.Text)
+	if sc, _ := passStrength(s.pass.Text); sc < 2 {
+		showError(s.createErr, errTooWeak)
+		return
+	}
+	if s.pass.Text != s.pass2.Text {
+		showError(s.createErr, errMismatch)
+		return
+	}
+	s.doCreate.Disable()
+	s.busy.Show()
+	cfg := s.a.walletConfig()
+	s.a.background(func(context.Context) {
+		w, phrase, err := wallet.Create(cfg, pass)
+		clear(pass)
+		fyne.Do(func() {
+			s.busy.Hide()
+			if err != nil {
+				s.doCreate.Enable()
+				showError(s.createErr, err)
+				return
+			}
+			s.a.setWallet(w)
+			s.showPhrase(phrase)
+		})
+	})
+}
+
+// showPhrase shows the 24 words once and asks the patient to write them
+// down.
+func (s *setupUI) showPhrase(phrase string) {
+	s.phrase = strings.Fields(phrase)
+	var b strings.Builder
+	for i, w := range s.phrase {
+		fmt.Fprintf(&b, "%2d. %-10s", i+1, w)
+		if i%4 == 3 {
+			b.WriteByte('\n')
+		} else {
+			b.WriteString("  ")
+		}
+	}
+	s.words = widget.NewLabelWithStyle(strings.TrimRight(b.String(), "\n "), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	s.toConfirm = widget.NewButtonWithIcon("Continue", theme.NavigateNextIcon(), s.showConfirm)
+	s.toConfirm.Importance = widget.HighImportance
+	s.toConfirm.Disable()
+	s.wroteIt = widget.NewCheck("I have written these 24 words on paper and put it somewhere safe", func(on bool) {
+		if on {
+			s.toConfirm.Enable()
+		} else {
+			s.toConfirm.Disable()
+		}
+	})
+	s.phraseShown = narrow(container.NewVBox(
+		widget.NewLabelWithStyle("Your recovery words", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		wrapLabel("If this device is lost or broken, these 24 words bring back your identities. "+
+			"Write them down in order. Do not photograph them or type them anywhere else. Anyone who has them can become you."),
+		s.words, s.wroteIt, s.toConfirm))
+	s.a.show(s.phraseShown)
+}
+
+// showConfirm asks for three of the words back.
+func (s *setupUI) showConfirm() {
+	perm := rand.Perm(len(s.phrase))[:3]
+	slices.Sort(perm)
+	copy(s.confirmPos[:], perm)
+	items := []fyne.CanvasObject{
+		widget.NewLabelWithStyle("Check your recovery words", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		wrapLabel("To make sure the words are written down correctly, type these three from your paper."),
+	}
+	for i, p := range s.confirmPos {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(fmt.Sprintf("Word number %d", p+1))
+		s.confirm[i] = e
+		items = append(items, widget.NewForm(widget.NewFormItem(fmt.Sprintf("Word %d", p+1), e)))
+	}
+	s.confirmErr = errorLabel()
+	s.confirmBtn = widget.NewButtonWithIcon("Check", theme.ConfirmIcon(), s.checkWords)
+	s.confirmBtn.Importance = widget.HighImportance
+	again := widget.NewButtonWithIcon("Show the words again", theme.NavigateBackIcon(), func() { s.a.show(s.phraseShown) })
+	items = append(items, s.confirmErr, container.NewHBox(again, s.confirmBtn))
+	s.a.show(narrow(container.NewVBox(items...)))
+}
+
+func (s *setupUI) checkWords() {
+	var wrong []string
+	for i, p := range s.confirmPos {
+		if !strings.EqualFold(strings.TrimSpace(s.confirm[i].Text), s.phrase[p]) {
+			wrong = append(wrong, fmt.Sprint(p+1))
+		}
+	}
+	if len(wrong) > 0 {
+		s.confirmErr.SetText(fmt.Sprintf("Word %s does not match. Look at your paper again; if a word is wrong there, go back and correct it.",
+			strings.Join(wrong, " and ")))
+		s.confirmErr.Show()
+		return
+	}
+	clear(s.phrase)
+	s.phrase = nil
+	s.a.unlocked()
+}
+
+func (s *setupUI) showRestorePhrase() {
+	s.restorePhrase = widget.NewMultiLineEntry()
+	s.restorePhrase.SetPlaceHolder("word1 word2 word3 … word24")
+	s.restorePhrase.Wrapping = fyne.TextWrapWord
+	s.restorePass = widget.NewPasswordEntry()
+	s.restorePass.SetPlaceHolder("New passphrase for this device")
+	s.restorePs2 = widget.NewPasswordEntry()
+	s.restorePs2.SetPlaceHolder("Type it again")
+	s.restorePhraseErr = errorLabel()
+	busy := widget.NewProgressBarInfinite()
+	busy.Hide()
+	s.doRestorePhrase = widget.NewButtonWithIcon("Restore", theme.ConfirmIcon(), func() {
+		if err := checkNewPass(s.restorePass.Text, s.restorePs2.Text); err != nil {
+			showError(s.restorePhraseErr, err)
+			return
+		}
+		phrase, pass := s.restorePhrase.Text, []byte(s.restorePass.Text)
+		cfg := s.a.walletConfig()
+		s.doRestorePhrase.Disable()
+		busy.Show()
+		s.a.background(func(context.Context) {
+			w, err := wallet.Recover(cfg, pass, phrase, wallet.RecoverOptions{})
+			fyne.Do(func() {
+				busy.Hide()
+				s.doRestorePhrase.Enable()
+				if err != nil {
+					showError(s.restorePhraseErr, err)
+					return
+				}
+				s.a.setWallet(w)
+				s.a.unlocked()
+			})
+		})
+	})
+	s.doRestorePhrase.Importance = widget.HighImportance
+	s.a.show(narrow(container.NewVBox(
+		widget.NewLabelWithStyle("Restore with your recovery words", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		wrapLabel("Type the 24 words in order, separated by spaces. Your identities come back; records and history come back only from a backup file."),
+		container.NewGridWrap(fyne.NewSize(560, 90), s.restorePhrase),
+		s.restorePass, s.restorePs2, s.restorePhraseErr, busy,
+		container.NewHBox(s.back(), s.doRestorePhrase))))
+}
+
+func (s *setupUI) showRestoreBackup() {
+	s.backupFile = widget.NewEntry()
+	s.backupFile.SetPlaceHolder("Backup file")
+	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
+		dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err == nil && r != nil {
+				s.backupFile.SetText(r.URI().Path())
+				r.Close()
+			}
+		}, s.a.win)
+	})
+	s.backupPass = widget.NewPasswordEntry()
+	s.backupPass.SetPlaceHolder("The backup's passphrase")
+	s.backupNewPass = widget.NewPasswordEntry()
+	s.backupNewPass.SetPlaceHolder("New passphrase for this device")
+	s.backupNew2 = widget.NewPasswordEntry()
+	s.backupNew2.SetPlaceHolder("Type it again")
+	s.restoreBackupErr = errorLabel()
+	busy := widget.NewProgressBarInfinite()
+	busy.Hide()
+	s.doRestoreBackup = widget.NewButtonWithIcon("Restore", theme.ConfirmIcon(), func() {
+		if strings.TrimSpace(s.backupFile.Text) == "" || s.backupPass.Text == "" {
+			showError(s.restoreBackupErr, errEmpty)
+			return
+		}
+		if err := checkNewPass(s.backupNewPass.Text, s.backupNew2.Text); err != nil {
+			showError(s.restoreBackupErr, err)
+			return
+		}
+		path, bp, np := strings.TrimSpace(s.backupFile.Text), []byte(s.backupPass.Text), []byte(s.backupNewPass.Text)
+		cfg := s.a.walletConfig()
+		s.doRestoreBackup.Disable()
+		busy.Show()
+		s.a.background(func(context.Context) {
+			w, err := restoreFile(cfg, path, bp, np)
+			fyne.Do(func() {
+				busy.Hide()
+				s.doRestoreBackup.Enable()
+				if err != nil {
+					showError(s.restoreBackupErr, err)
+					return
+				}
+				s.a.setWallet(w)
+				s.a.unlocked()
+			})
+		})
+	})
+	s.doRestoreBackup.Importance = widget.HighImportance
+	s.a.show(narrow(container.NewVBox(
+		widget.NewLabelWithStyle("Restore from a backup file", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, choose, s.backupFile),
+		s.backupPass, widget.NewSeparator(), s.backupNewPass, s.backupNew2, s.restoreBackupErr, busy,
+		container.NewHBox(s.back(), s.doRestoreBackup))))
+}
+
+func restoreFile(cfg wallet.Config, path string, backupPass, walletPass []byte) (*wallet.Wallet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return wallet.Restore(cfg, f, backupPass, walletPass)
+}
+
+// checkNewPass checks a new passphrase typed twice.
+func checkNewPass(p, p2 string) error {
+	if p == "" {
+		return errEmpty
+	}
+	if sc, _ := passStrength(p); sc < 2 {
+		return errTooWeak
+	}
+	if p != p2 {
+		return errMismatch
+	}
+	return nil
+}
+
+// commonPasswords are refused outright (a tiny list: the point is the
+// feedback, the real protection is Argon2id and the lockout).
+var commonPasswords = []string{"password", "123456", "12345678", "123456789", "qwerty", "letmein",
+	"iloveyou", "admin", "welcome", "monkey", "dragon", "passw0rd", "password1", "abc123"}
+
+// passStrength rates a passphrase from 0 (unusable) to 4 (very strong) by
+// a rough entropy estimate, and says in words what to do. The wallet
+// accepts 2 and above.
+func passStrength(p string) (int, string) {
+	if p == "" {
+		return 0, "Type a passphrase."
+	}
+	lower := strings.ToLower(p)
+	for _, c := range commonPasswords {
+		if strings.Contains(lower, c) && len(p) < len(c)+6 {
+			return 0, "Very weak: this is one of the most common passwords."
+		}
+	}
+	var classes [4]bool
+	distinct := map[rune]bool{}
+	for _, r := range p {
+		distinct[r] = true
+		switch {
+		case unicode.IsLower(r):
+			classes[0] = true
+		case unicode.IsUpper(r):
+			classes[1] = true
+		case unicode.IsDigit(r):
+			classes[2] = true
+		default:
+			classes[3] = true
+		}
+	}
+	pool := 0
+	for i, n := range []int{26, 26, 10, 33} {
+		if classes[i] {
+			pool += n
+		}
+	}
+	// bits ~ length × log2(pool), discounted for repeated characters.
+	bits := float64(len([]rune(p))) * math.Log2(float64(max(pool, 1)))
+	if len(distinct) < len([]rune(p))/2 {
+		bits /= 2
+	}
+	switch {
+	case len([]rune(p)) < 8:
+		return 0, "Too short: use at least 10 characters, or a few words."
+	case bits < 40:
+		return 1, "Weak: add another word or two."
+	case bits < 60:
+		return 2, "Fair: acceptable. One more word makes it strong."
+	case bits < 80:
+		return 3, "Strong."
+	}
+	return 4, "Very strong."
+}

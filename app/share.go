@@ -1,0 +1,418 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	qrgen "github.com/skip2/go-qrcode"
+
+	"github.com/medid/medid/wallet"
+)
+
+// EmergencyAudience is the audience of the emergency card's presentation:
+// any emergency service that scans it, with the nonce printed beside it.
+const EmergencyAudience = "urn:medid:emergency"
+
+// shareUI is the Share screen: choose records, name the verifier, review
+// exactly what is disclosed, then produce the vp+jwt; and the emergency
+// card.
+type shareUI struct {
+	a       *App
+	content fyne.CanvasObject
+	picks   *fyne.Container
+	choices []*shareChoice
+	empty   *widget.Label
+
+	audience *widget.Entry
+	nonce    *widget.Entry
+	review   *widget.Button
+	err      *widget.Label
+	busy     *widget.ProgressBarInfinite
+
+	// Review dialog.
+	confirm  dialog.Dialog
+	summary  *widget.Label // exactly what will be disclosed and to whom
+	yes, no  *widget.Button
+	selected []wallet.Credential
+
+	// Result.
+	result  *fyne.Container
+	token   *widget.Entry
+	copyBtn *widget.Button
+	saveBtn *widget.Button
+	saveTo  func(path string) error
+	done    *widget.Label
+
+	emergencyBtn *widget.Button
+	emergency    *emergencyCard
+}
+
+// shareChoice is one record that can be shared.
+type shareChoice struct {
+	cred  wallet.Credential
+	check *widget.Check
+	what  *widget.Label // which claims it contains
+}
+
+func newShareUI(a *App) *shareUI {
+	u := &shareUI{a: a}
+	u.picks = container.NewVBox()
+	u.empty = wrapLabel("You have no records to share yet.")
+	u.audience = widget.NewEntry()
+	u.audience.SetPlaceHolder("Who asks? e.g. https://er.example.org or did:medid:…")
+	u.nonce = widget.NewEntry()
+	u.nonce.SetPlaceHolder("Their request code (nonce)")
+	u.err = errorLabel()
+	u.busy = widget.NewProgressBarInfinite()
+	u.busy.Hide()
+	u.review = widget.NewButtonWithIcon("Review what will be shared", theme.VisibilityIcon(), u.showReview)
+	u.review.Importance = widget.HighImportance
+	u.token = widget.NewMultiLineEntry()
+	u.token.Wrapping = fyne.TextWrapBreak
+	u.done = wrapLabel("")
+	u.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		u.a.fa.Clipboard().SetContent(u.token.Text)
+		u.done.SetText("Copied. Paste it where the verifier asked for it.")
+	})
+	u.saveTo = func(path string) error {
+		return writeFileAtomic(path, []byte(u.token.Text+"\n"), 0o600)
+	}
+	u.saveBtn = widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err != nil || wc == nil {
+				return
+			}
+			wc.Close()
+			if err := u.saveTo(wc.URI().Path()); err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.done.SetText("Saved to " + wc.URI().Path() + ".")
+		}, u.a.win)
+		d.SetFileName("presentation.jwt")
+		d.Show()
+	})
+	u.result = container.NewVBox(widget.NewSeparator(),
+		widget.NewLabelWithStyle("Ready to share", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewGridWrap(fyne.NewSize(600, 110), u.token),
+		container.NewHBox(u.copyBtn, u.saveBtn), u.done)
+	u.result.Hide()
+	u.emergencyBtn = widget.NewButtonWithIcon("Show my emergency card", theme.WarningIcon(), u.showEmergency)
+	u.emergencyBtn.Importance = widget.DangerImportance
+
+	form := widget.NewForm(widget.NewFormItem("Share with", u.audience), widget.NewFormItem("Request code", u.nonce))
+	body := container.NewVBox(
+		container.NewHBox(widget.NewLabelWithStyle("Share records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			layout.NewSpacer(), u.emergencyBtn),
+		wrapLabel("1. Choose the records to share."), u.empty, u.picks,
+		wrapLabel("2. Say who asks. They give you their address and a request code."), form,
+		u.err, u.busy, container.NewHBox(u.review), u.result)
+	u.content = container.NewVScroll(body)
+	u.reload()
+	return u
+}
+
+// reload lists the records that can be shared.
+func (u *shareUI) reload() {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	creds, err := w.Credentials(wallet.Filter{})
+	if err != nil {
+		showError(u.err, err)
+		return
+	}
+	checked := map[string]bool{}
+	for _, c := range u.choices {
+		checked[c.cred.ID] = c.check.Checked
+	}
+	u.choices = u.choices[:0]
+	var objs []fyne.CanvasObject
+	for _, c := range creds {
+		_, issuerName, _ := parseClaims(c)
+		ch := &shareChoice{cred: c}
+		label := typeName(c.Types, c.Name) + " — " + issuerLine(c, issuerName)
+		if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
+			label += " (" + statusWords[st] + ")"
+		}
+		ch.check = widget.NewCheck(label, nil)
+		ch.check.Checked = checked[c.ID]
+		names := make([]string, len(c.Attributes))
+		for i, a := range c.Attributes {
+			names[i] = strings.ToLower(humanize(a))
+		}
+		ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
+		ch.what.Importance = widget.LowImportance
+		u.choices = append(u.choices, ch)
+		objs = append(objs, ch.check, ch.what)
+	}
+	u.picks.Objects = objs
+	u.picks.Refresh()
+	if len(creds) == 0 {
+		u.empty.Show()
+	} else {
+		u.empty.Hide()
+	}
+}
+
+// disclosure describes exactly what sharing sel with audience discloses:
+// every claim value of every chosen record, and who receives it.
+func disclosure(audience string, sel []wallet.Credential) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "You are about to share with:\n    %s\n\n", audience)
+	fmt.Fprintf(&b, "They will see %s:\n", plural(len(sel), "record"))
+	for _, c := range sel {
+		claims, issuerName, _ := parseClaims(c)
+		fmt.Fprintf(&b, "\n• %s (%s)\n", typeName(c.Types, c.Name), issuerLine(c, issuerName))
+		for _, cl := range claims {
+			fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
+		}
+	}
+	b.WriteString("\nThey will also see the identity (DID) these records were issued to, and can check them with the hospitals. " +
+		"Your wallet keeps a note of this sharing in its history.")
+	return b.String()
+}
+
+func (u *shareUI) chosen() []wallet.Credential {
+	var sel []wallet.Credential
+	for _, c := range u.choices {
+		if c.check.Checked {
+			sel = append(sel, c.cred)
+		}
+	}
+	return sel
+}
+
+func (u *shareUI) showReview() {
+	showError(u.err, nil)
+	sel := u.chosen()
+	aud, nonce := strings.TrimSpace(u.audience.Text), strings.TrimSpace(u.nonce.Text)
+	switch {
+	case len(sel) == 0:
+		u.err.SetText("Choose at least one record to share (tick its box).")
+		u.err.Show()
+		return
+	case aud == "" || nonce == "":
+		u.err.SetText("Enter who asks and their request code. Both come from the person or service asking for your records.")
+		u.err.Show()
+		return
+	}
+	u.selected = sel
+	u.summary = wrapLabel(disclosure(aud, sel))
+	u.no = widget.NewButton("Do not share", func() { u.confirm.Hide() })
+	u.yes = widget.NewButtonWithIcon("Share", theme.MailSendIcon(), func() {
+		u.confirm.Hide()
+		u.present(aud, nonce, sel)
+	})
+	u.yes.Importance = widget.HighImportance
+	u.confirm = dialog.NewCustomWithoutButtons("Check before sharing", container.NewBorder(nil,
+		container.NewHBox(layout.NewSpacer(), u.no, u.yes), nil, nil,
+		container.NewGridWrap(fyne.NewSize(560, 320), container.NewVScroll(u.summary))), u.a.win)
+	u.confirm.Show()
+}
+
+func (u *shareUI) present(aud, nonce string, sel []wallet.Credential) {
+	w := u.a.wallet()
+	ids := make([]string, len(sel))
+	for i, c := range sel {
+		ids[i] = c.ID
+	}
+	u.review.Disable()
+	u.busy.Show()
+	u.a.background(func(ctx context.Context) {
+		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: aud, Nonce: nonce})
+		fyne.Do(func() {
+			u.busy.Hide()
+			u.review.Enable()
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.token.SetText(tok)
+			u.done.SetText("Give this to " + aud + ": copy it, or save it to a file. It works for 5 minutes and for this request only.")
+			u.result.Show()
+		})
+	})
+}
+
+// isEmergency reports whether a record belongs on the emergency card:
+// allergies, immunizations and anything typed as emergency information.
+func isEmergency(c wallet.Credential) bool {
+	if kindOf(c.Types) != "" {
+		return true
+	}
+	for _, t := range c.Types {
+		if l := strings.ToLower(t); strings.Contains(l, "emergency") || strings.Contains(l, "bloodtype") {
+			return true
+		}
+	}
+	return false
+}
+
+// emergencyCard is the full-screen QR card.
+type emergencyCard struct {
+	content fyne.CanvasObject
+	qr      *canvas.Image
+	token   string
+	nonce   string
+	info    *widget.Label
+	close   *widget.Button
+}
+
+// showEmergency presents the valid emergency records of the primary
+// identity's records to EmergencyAudience and shows the QR full screen.
+func (u *shareUI) showEmergency() {
+	w := u.a.wallet()
+	creds, err := w.Credentials(wallet.Filter{})
+	if err != nil {
+		showError(u.err, err)
+		return
+	}
+	var ids []string
+	var names []string
+	holder := ""
+	for _, c := range creds {
+		if !isEmergency(c) || effectiveStatus(c, u.a.cfg.now()) != wallet.StatusValid {
+			continue
+		}
+		if holder == "" {
+			holder = c.Subject
+		}
+		if c.Subject != holder { // one presentation has one holder
+			continue
+		}
+		ids = append(ids, c.ID)
+		names = append(names, typeName(c.Types, c.Name))
+	}
+	if len(ids) == 0 {
+		u.err.SetText("You have no valid allergy or vaccination records for an emergency card yet. Add them in \"My records\".")
+		u.err.Show()
+		return
+	}
+	nonce := randomCode()
+	u.emergencyBtn.Disable()
+	u.busy.Show()
+	u.a.background(func(ctx context.Context) {
+		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: EmergencyAudience, Nonce: nonce})
+		var img image.Image
+		if err == nil {
+			img, err = qrImage(tok, 1024)
+		}
+		fyne.Do(func() {
+			u.busy.Hide()
+			u.emergencyBtn.Enable()
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.openEmergency(img, tok, nonce, names)
+		})
+	})
+}
+
+func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names []string) {
+	e := &emergencyCard{token: tok, nonce: nonce}
+	e.qr = canvas.NewImageFromImage(img)
+	e.qr.FillMode = canvas.ImageFillContain
+	e.qr.ScaleMode = canvas.ImageScalePixels
+	e.qr.SetMinSize(fyne.NewSize(360, 360))
+	until := u.a.cfg.now().Add(5 * time.Minute).Format("15:04")
+	e.info = widget.NewLabelWithStyle(fmt.Sprintf("Contains: %s\nCode: %s · valid until %s", strings.Join(names, ", "), nonce, until),
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	e.close = widget.NewButtonWithIcon("Close", theme.CancelIcon(), func() { u.closeEmergency() })
+	title := canvas.NewText("EMERGENCY MEDICAL INFORMATION", theme.Color(theme.ColorNameError))
+	title.TextSize = 28
+	title.TextStyle = fyne.TextStyle{Bold: true}
+	title.Alignment = fyne.TextAlignCenter
+	white := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
+	e.content = container.NewStack(white, container.NewBorder(
+		container.NewVBox(title, widget.NewLabelWithStyle("Scan with a medid verifier", fyne.TextAlignCenter, fyne.TextStyle{})),
+		container.NewVBox(e.info, container.NewCenter(e.close)), nil, nil, e.qr))
+	u.emergency = e
+	u.a.win.SetContent(e.content)
+	u.a.win.SetFullScreen(true)
+}
+
+func (u *shareUI) closeEmergency() {
+	u.emergency = nil
+	u.a.win.SetFullScreen(false)
+	u.a.win.SetContent(u.a.root)
+}
+
+// qrImage renders text as a QR code of size×size pixels (low error
+// correction, to fit as much as possible).
+func qrImage(text string, size int) (image.Image, error) {
+	q, err := qrgen.New(text, qrgen.Low)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errTooBig, err)
+	}
+	// Whole pixels per module keep the code sharp enough to scan.
+	n := len(q.Bitmap())
+	return q.Image(-max(size/max(n, 1), 2)), nil
+}
+
+// randomCode is a short random code (the emergency card's nonce).
+func randomCode() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// writeFileAtomic writes data to path atomically (see atomicWrite).
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return atomicWrite(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// atomicWrite writes path through a temporary file in the same folder,
+// created with mode, synced and renamed into place: a failed write never
+// leaves a half-written file under the name.
+func atomicWrite(path string, mode os.FileMode, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
