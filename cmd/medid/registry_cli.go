@@ -219,74 +219,90 @@ func publishListVersion(ctx context.Context, c *client.Client, k *key.PrivateKey
 	return submit(ctx, c, signed, fmt.Sprintf("statuslist.publish of %s version %d", id, version))
 }
 
-// listVersion returns the latest published version of status list id on
-// the registry, 0 if it was never published. The registry sends the
-// version as the ETag of GET /1.0/status-lists/{id}.
-func listVersion(ctx context.Context, base, id string) (int64, error) {
-	u := strings.TrimRight(base, "/") + "/1.0/status-lists/" + url.PathEscape(id)
+// ledgerList returns the latest published version of status list id on
+// the registry and its token; version 0 if it was never published. The
+// registry sends the version as the ETag of GET /1.0/status-lists/{id}.
+func ledgerList(ctx context.Context, base, id string) (int64, string, error) {
+	u := registryListURL(base, url.PathEscape(id))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req.Header.Set("Accept", "application/vc+jwt")
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("read status list %s from the registry: %w (is registryd running?)", id, err)
+		return 0, "", unreachable(fmt.Errorf("read status list %s from the registry: %w", id, err))
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, "", fmt.Errorf("read status list %s from the registry: %w", id, err)
+	}
 	switch resp.StatusCode {
 	case http.StatusNotFound:
-		return 0, nil
+		return 0, "", nil
 	case http.StatusOK:
 		v, err := strconv.ParseInt(strings.Trim(resp.Header.Get("ETag"), `"W/`), 10, 64)
 		if err != nil || v < 1 {
-			return 0, fmt.Errorf("registry answered status list %s without a version (ETag %q)", id, resp.Header.Get("ETag"))
+			return 0, "", fmt.Errorf("registry answered status list %s without a version (ETag %q)", id, resp.Header.Get("ETag"))
 		}
-		return v, nil
+		return v, strings.TrimSpace(string(body)), nil
 	}
-	return 0, fmt.Errorf("read status list %s from the registry: HTTP %d", id, resp.StatusCode)
+	return 0, "", fmt.Errorf("read status list %s from the registry: HTTP %d", id, resp.StatusCode)
 }
 
-// checkPublishable reports, before anything is written, why a status list
-// owned by owner with credential id credID could not be published.
-func checkPublishable(e *env, rf *registryFlags, owner, credID string) error {
+// publication is a checked plan to publish the next version of a list.
+type publication struct {
+	c       *client.Client
+	base    string
+	id      string // ledger id
+	version int64  // the version to publish
+}
+
+// planPublish checks, before anything is written, that a status list owned
+// by owner with credential id credID can be published, and returns the
+// plan (nil when the command was not asked to publish). prev is the list's
+// token before this change ("" for a new list): publishing over a ledger
+// version other than prev would silently undo someone else's revocations,
+// so it is refused. A concurrent publication between this check and the
+// transaction is caught by the ledger, which requires strictly increasing
+// versions.
+func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, prev string) (*publication, error) {
 	if !rf.publishing() {
-		return nil
+		return nil, nil
 	}
 	if !strings.HasPrefix(owner, tx.MethodPrefix) {
-		return usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", medidKeyFragment)
-	}
-	if _, err := rf.client(e); err != nil {
-		return err
-	}
-	_, err := ledgerListID(rf.baseURL(e), credID)
-	return err
-}
-
-// publishList publishes the next version of a status list credential the
-// command just wrote locally. The owner must be a registered did:medid.
-func publishList(ctx context.Context, e *env, rf *registryFlags, k *key.PrivateKey, owner, kid, credID, token string) error {
-	if err := checkPublishable(e, rf, owner, credID); err != nil {
-		return err
+		return nil, usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", medidKeyFragment)
 	}
 	c, err := rf.client(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	id, err := ledgerListID(rf.baseURL(e), credID)
+	base := rf.baseURL(e)
+	id, err := ledgerListID(base, credID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v, err := listVersion(ctx, rf.baseURL(e), id)
+	v, onLedger, err := ledgerList(ctx, base, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res, err := publishListVersion(ctx, c, k, owner, kid, id, v+1, token)
+	switch {
+	case prev == "" && v > 0:
+		return nil, usagef("status list %s already exists on the registry (version %d): change it with 'medid status revoke|suspend|reinstate --list FILE --publish'; nothing was written", id, v)
+	case prev != "" && v > 0 && onLedger != prev:
+		return nil, usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (download %s into it first); nothing was changed", v, id, registryListURL(base, id))
+	}
+	return &publication{c: c, base: base, id: id, version: v + 1}, nil
+}
+
+// publish submits the planned version.
+func (p *publication) publish(ctx context.Context, e *env, k *key.PrivateKey, owner, kid, token string) error {
+	res, err := publishListVersion(ctx, p.c, k, owner, kid, p.id, p.version, token)
 	if err != nil {
 		return fmt.Errorf("%w (the local file was written)", err)
 	}
-	fmt.Fprintf(e.stdout, "published %s version %d to %s (block %d)\n", id, v+1, rf.baseURL(e), res.Height)
+	fmt.Fprintf(e.stdout, "published %s version %d to %s (block %d)\n", p.id, p.version, p.base, res.Height)
 	return nil
 }
 

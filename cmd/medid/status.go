@@ -62,7 +62,8 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer k.Destroy()
-	if err := checkPublishable(e, &rf, iss, *id); err != nil {
+	pub, err := planPublish(ctx, e, &rf, iss, *id, "")
+	if err != nil {
 		return err
 	}
 	token, err := signList(*id, iss, kid, p, l, *ttl, k)
@@ -74,8 +75,8 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "status list %s (%s, %d entries) written to %s\n", *id, p, l.Len(), *out)
-	if rf.publishing() {
-		return publishList(ctx, e, &rf, k, iss, kid, *id, token)
+	if pub != nil {
+		return pub.publish(ctx, e, k, iss, kid, token)
 	}
 	return nil
 }
@@ -189,7 +190,8 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	if id == "" {
 		id = t.Credential.ID
 	}
-	if err := checkPublishable(e, &rf, iss, id); err != nil {
+	pub, err := planPublish(ctx, e, &rf, iss, id, t.Raw)
+	if err != nil {
 		return err
 	}
 	was, err := d.List.Get(*index)
@@ -208,8 +210,8 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	}
 	state := map[bool]string{true: "set", false: "unset"}
 	fmt.Fprintf(e.stdout, "%s: index %d of %s is now %s (was %s); %s re-signed\n", op, *index, id, state[value], state[was], *listFile)
-	if rf.publishing() {
-		return publishList(ctx, e, &rf, k, iss, kid, id, token)
+	if pub != nil {
+		return pub.publish(ctx, e, k, iss, kid, token)
 	}
 	return nil
 }
