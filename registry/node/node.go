@@ -176,9 +176,11 @@ func New(c Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
-	creator := proxy.NewLocalClientCreator(c.App)
+	w := newWaiters()
+	app := &observedApp{Application: c.App, waiters: w}
+	creator := proxy.NewLocalClientCreator(app)
 	if c.ConcurrentApp {
-		creator = proxy.NewConnSyncLocalClientCreator(c.App)
+		creator = proxy.NewConnSyncLocalClientCreator(app)
 	}
 	cn, err := nm.NewNode(cc, pv, nk,
 		creator,
@@ -194,7 +196,7 @@ func New(c Config) (*Node, error) {
 	if retry <= 0 {
 		retry = 2 * time.Second
 	}
-	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: newWaiters()}, nil
+	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w}, nil
 }
 
 // Start starts consensus, networking and the commit watcher. Call

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 )
@@ -191,5 +192,45 @@ func TestTestnetLayout(t *testing.T) {
 	}
 	if len(gen.Validators) != 4 {
 		t.Errorf("genesis has %d validators, want 4", len(gen.Validators))
+	}
+}
+
+// rejectingApp fails every re-check.
+type rejectingApp struct{ *kvstore.Application }
+
+func (r rejectingApp) CheckTx(ctx context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
+	if req.Type == abcitypes.CheckTxType_Recheck {
+		return &abcitypes.ResponseCheckTx{Code: 6, Log: "stale"}, nil
+	}
+	return r.Application.CheckTx(ctx, req)
+}
+
+func TestRecheckRejectionWakesWaiter(t *testing.T) {
+	w := newWaiters()
+	o := &observedApp{Application: rejectingApp{kvstore.NewInMemoryApplication()}, waiters: w}
+	tx := types.Tx("k=v")
+	ch, err := w.add(tx.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.CheckTx(context.Background(), &abcitypes.RequestCheckTx{Tx: tx, Type: abcitypes.CheckTxType_New}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		t.Fatalf("first check woke the waiter: %+v", ev)
+	default:
+	}
+	if _, err := o.CheckTx(context.Background(), &abcitypes.RequestCheckTx{Tx: tx, Type: abcitypes.CheckTxType_Recheck}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		var rej *RejectedError
+		if !errors.As(ev.err, &rej) || rej.Stage != "recheck" || rej.Code != 6 {
+			t.Errorf("waiter got %v, want a recheck RejectedError with code 6", ev.err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a failed re-check did not wake the waiter")
 	}
 }

@@ -41,10 +41,11 @@ type TxResult struct {
 }
 
 // RejectedError is a transaction the application refused, in CheckTx
-// (Height 0, nothing was written) or in FinalizeBlock (the tx is in block
-// Height but changed nothing). It wraps ErrRejected.
+// (Height 0, nothing was written), when the mempool re-checked it after a
+// block (it was dropped, nothing was written) or in FinalizeBlock (the tx
+// is in block Height but changed nothing). It wraps ErrRejected.
 type RejectedError struct {
-	Stage     string // "check" or "deliver"
+	Stage     string // "check", "recheck" or "deliver"
 	Height    int64
 	Hash      string
 	Code      uint32
@@ -221,4 +222,25 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 			return nil, fmt.Errorf("mempool: %w", err)
 		}
 	}
+}
+
+// observedApp passes every ABCI call to the application and watches one
+// thing: a transaction the mempool re-checks after a block and the
+// application now rejects is dropped from the mempool and will never be
+// committed (say, a second update of the same DID version). Its waiter is
+// told at once instead of waiting for a commit that cannot come.
+type observedApp struct {
+	abci.Application
+	waiters *waiters
+}
+
+func (o *observedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	res, err := o.Application.CheckTx(ctx, req)
+	if err == nil && res != nil && res.Code != abci.CodeTypeOK && req.Type == abci.CheckTxType_Recheck {
+		t := types.Tx(req.Tx)
+		o.waiters.deliver(t.Key(), commitEvent{err: &RejectedError{
+			Stage: "recheck", Hash: fmt.Sprintf("%X", t.Hash()), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
+		}})
+	}
+	return res, err
 }
