@@ -47,13 +47,18 @@ func (w *Wallet) Backup(out io.Writer, passphrase []byte) error {
 	for _, d := range w.dids {
 		doc.DIDs = append(doc.DIDs, d)
 	}
-	for _, c := range w.creds {
-		doc.Credentials = append(doc.Credentials, c)
+	for id, c := range w.creds {
+		if err != nil {
+			break
+		}
+		full := *c
+		full.Token, err = w.tokenLocked(id)
+		doc.Credentials = append(doc.Credentials, &full)
 	}
 	doc.History = slices.Clone(w.history)
 	w.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("backup: read recovery phrase: %w", err)
+		return fmt.Errorf("backup: read the wallet: %w", err)
 	}
 	plain, err := json.Marshal(doc)
 	if err != nil {

@@ -69,7 +69,9 @@ func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) 
 	}
 	id := credentialID(token)
 	if old, ok := w.creds[id]; ok {
-		return *old, nil
+		c := *old
+		c.Token = token
+		return c, nil
 	}
 	now := w.cfg.now().UTC()
 	cr := &Credential{
@@ -81,13 +83,34 @@ func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) 
 	}
 	ev := w.newEventLocked(HistoryEntry{At: now, Kind: EventReceived, Holder: subject,
 		Credentials: []SharedCredential{shared(cr)}})
-	if err := w.commitLocked([]record{{credsBucket, cr.ID, cr}, {historyBucket, ev.ID, ev}}); err != nil {
+	if err := w.commitLocked([]record{{credsBucket, cr.ID, credMeta(cr)}, {bodiesBucket, cr.ID, []byte(token)}, {historyBucket, ev.ID, ev}}); err != nil {
 		return Credential{}, err
 	}
-	w.creds[cr.ID] = cr
+	w.creds[cr.ID] = credMeta(cr)
 	w.history = append(w.history, ev)
 	w.cfg.log().Info("credential received", "id", cr.ID)
 	return *cr, nil
+}
+
+// credMeta is c without its token: what the credentials bucket and the
+// in-memory index hold. Tokens live in the bodies bucket and are read on
+// demand, so unlocking does not decode every token.
+func credMeta(c *Credential) *Credential {
+	m := *c
+	m.Token = ""
+	return &m
+}
+
+// tokenLocked reads the token of credential id from the bodies bucket.
+func (w *Wallet) tokenLocked(id string) (string, error) {
+	var raw []byte
+	if err := getSealed(w.store, w.sealer, bodiesBucket, id, &raw); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("%w: the token of credential %s is missing", ErrCorrupt, id)
+		}
+		return "", err
+	}
+	return string(raw), nil
 }
 
 func shared(c *Credential) SharedCredential {
@@ -113,8 +136,9 @@ func (w *Wallet) commitLocked(recs []record, deletes ...Op) error {
 	return w.store.Batch(append(ops, deletes...))
 }
 
-// Credentials returns the stored credentials that match f, newest first.
-// It reads the in-memory index only.
+// Credentials returns the stored credentials that match f, newest first,
+// WITHOUT their tokens (Token is ""; [Wallet.Credential] has it). It reads
+// the in-memory index only.
 func (w *Wallet) Credentials(f Filter) ([]Credential, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -136,8 +160,9 @@ func (w *Wallet) Credentials(f Filter) ([]Credential, error) {
 	return out, nil
 }
 
-// Credential returns the credential with this id, or with an id starting
-// with this prefix (at least 4 characters) if exactly one matches.
+// Credential returns the credential (with its token) with this id, or with
+// an id starting with this prefix (at least 4 characters) if exactly one
+// matches.
 // Errors: [ErrNotFound], or an ambiguity error.
 func (w *Wallet) Credential(id string) (Credential, error) {
 	w.mu.Lock()
@@ -149,7 +174,11 @@ func (w *Wallet) Credential(id string) (Credential, error) {
 	if err != nil {
 		return Credential{}, err
 	}
-	return *c, nil
+	out := *c
+	if out.Token, err = w.tokenLocked(c.ID); err != nil {
+		return Credential{}, err
+	}
+	return out, nil
 }
 
 func (w *Wallet) findLocked(id string) (*Credential, error) {
@@ -187,7 +216,8 @@ func (w *Wallet) Delete(id string) error {
 	}
 	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventDeleted, Holder: c.Subject,
 		Credentials: []SharedCredential{shared(c)}})
-	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}}, deleteRecord(w.sealer, credsBucket, c.ID)); err != nil {
+	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}},
+		deleteRecord(w.sealer, credsBucket, c.ID), deleteRecord(w.sealer, bodiesBucket, c.ID)); err != nil {
 		return err
 	}
 	delete(w.creds, c.ID)
@@ -210,8 +240,13 @@ func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
 		return nil, err
 	}
 	tokens := map[string]string{}
-	for id, c := range w.creds {
-		tokens[id] = c.Token
+	for id := range w.creds {
+		tok, err := w.tokenLocked(id)
+		if err != nil {
+			w.mu.Unlock()
+			return nil, err
+		}
+		tokens[id] = tok
 	}
 	w.mu.Unlock()
 
@@ -327,7 +362,11 @@ func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error
 	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented,
 		Audience: req.Audience, Holder: holder})
 	for _, c := range creds {
-		p.Credentials = append(p.Credentials, c.Token)
+		tok, err := w.tokenLocked(c.ID)
+		if err != nil {
+			return "", err
+		}
+		p.Credentials = append(p.Credentials, tok)
 		ev.Credentials = append(ev.Credentials, shared(c))
 	}
 	tok, err := vc.SignPresentation(p, k, d.KeyID, req.Audience, req.Nonce, vc.WithIssuedAt(w.cfg.now()))

@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,8 @@ const (
 	metaBucket     = "meta"
 	keysBucket     = "keys"
 	didsBucket     = "dids"
-	credsBucket    = "credentials"
+	credsBucket    = "credentials" // credential metadata, loaded at unlock
+	bodiesBucket   = "bodies"      // credential tokens, read on demand
 	historyBucket  = "history"
 	consentBucket  = "consent" // reserved for consent grants (a later issue)
 	settingsBucket = "settings"
@@ -166,7 +168,7 @@ type Wallet struct {
 	seed     []byte
 	keys     map[string]*key.PrivateKey // by DID
 	dids     map[string]*DID            // by DID string
-	creds    map[string]*Credential     // by credential id
+	creds    map[string]*Credential     // by credential id; metadata only (Token "")
 	history  []HistoryEntry
 	settings Settings
 	lastUsed time.Time
@@ -470,24 +472,33 @@ func (w *Wallet) loadIndex(s *sealer) error {
 	return nil
 }
 
-// envelope is the plaintext of every sealed record: the natural id travels
-// inside, since the file only has its HMAC.
-type envelope struct {
-	ID   string          `json:"id"`
-	Data json.RawMessage `json:"data"`
+// The plaintext of every sealed record is framed as
+// uvarint(len(id)) || id || data: the natural id travels inside, since the
+// file only has its HMAC. data is JSON, or raw bytes for credential bodies.
+func frame(id string, data []byte) []byte {
+	b := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(id)+len(data)), uint64(len(id)))
+	return append(append(b, id...), data...)
 }
 
-func sealRecord(s *sealer, bucket, id string, v any) (Op, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return Op{}, err
+func unframe(pt []byte, bucket string) (string, []byte, error) {
+	n, k := binary.Uvarint(pt)
+	if k <= 0 || n > uint64(len(pt)-k) {
+		return "", nil, fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
 	}
-	pt, err := json.Marshal(envelope{ID: id, Data: data})
-	if err != nil {
-		return Op{}, err
+	return string(pt[k : k+int(n)]), pt[k+int(n):], nil
+}
+
+// sealRecord seals v (JSON, or []byte as is) as the record id of bucket.
+func sealRecord(s *sealer, bucket, id string, v any) (Op, error) {
+	data, ok := v.([]byte)
+	if !ok {
+		var err error
+		if data, err = json.Marshal(v); err != nil {
+			return Op{}, err
+		}
 	}
 	fid := s.fileID(bucket, id)
-	ct, err := s.seal(bucket, fid, pt)
+	ct, err := s.seal(bucket, fid, frame(id, data))
 	if err != nil {
 		return Op{}, err
 	}
@@ -498,6 +509,7 @@ func deleteRecord(s *sealer, bucket, id string) Op {
 	return Op{Bucket: bucket, ID: s.fileID(bucket, id), Delete: true}
 }
 
+// getSealed reads record id of bucket into v (JSON), or into *[]byte as is.
 func getSealed(st Store, s *sealer, bucket, id string, v any) error {
 	fid := s.fileID(bucket, id)
 	ct, err := st.Get(bucket, fid)
@@ -508,11 +520,18 @@ func getSealed(st Store, s *sealer, bucket, id string, v any) error {
 	if err != nil {
 		return err
 	}
-	var env envelope
-	if err := json.Unmarshal(pt, &env); err != nil || env.ID != id {
+	got, data, err := unframe(pt, bucket)
+	if err != nil || got != id {
 		return fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
 	}
-	return json.Unmarshal(env.Data, v)
+	if raw, ok := v.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
+	}
+	return nil
 }
 
 func listSealed[T any](st Store, s *sealer, bucket string, fn func(*T)) error {
@@ -521,12 +540,12 @@ func listSealed[T any](st Store, s *sealer, bucket string, fn func(*T)) error {
 		if err != nil {
 			return err
 		}
-		var env envelope
-		if err := json.Unmarshal(pt, &env); err != nil {
-			return fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
+		_, data, err := unframe(pt, bucket)
+		if err != nil {
+			return err
 		}
 		var v T
-		if err := json.Unmarshal(env.Data, &v); err != nil {
+		if err := json.Unmarshal(data, &v); err != nil {
 			return fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
 		}
 		fn(&v)
@@ -706,7 +725,10 @@ func writeContents(st Store, h header, dek []byte, c *contents) error {
 		}
 	}
 	for _, cr := range c.Credentials {
-		if err := add(credsBucket, cr.ID, cr); err != nil {
+		if err := add(credsBucket, cr.ID, credMeta(cr)); err != nil {
+			return err
+		}
+		if err := add(bodiesBucket, cr.ID, []byte(cr.Token)); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,10 +123,10 @@ func TestOpenErrors(t *testing.T) {
 func TestWrongPassphraseLockout(t *testing.T) {
 	clk := newClock()
 	w, _ := newTestWallet(t, clk)
+	addTestSecrets(t, w)
 	cfg := w.cfg
+	before := sealedRecords(t, w.store)
 	w.Close()
-	before := readFile(t, filepath.Join(cfg.Dir, FileName))
-	_ = before
 
 	wrong := []byte("wrong")
 	for i := 1; i <= 4; i++ {
@@ -134,8 +135,17 @@ func TestWrongPassphraseLockout(t *testing.T) {
 			t.Fatalf("attempt %d: got %v, want ErrWrongPassphrase without lockout", i, err)
 		}
 	}
+	// Wrong passphrases change nothing but the clear lockout counter.
+	st, err := OpenBoltStore(filepath.Join(cfg.Dir, FileName), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := sealedRecords(t, st); after != before {
+		t.Error("wrong passphrases changed sealed records")
+	}
+	st.Close()
 	// The fifth failure starts a one-minute lockout.
-	_, err := Open(cfg, wrong)
+	_, err = Open(cfg, wrong)
 	var lo *LockedOutError
 	if !errors.Is(err, ErrWrongPassphrase) || !errors.As(err, &lo) || lo.Left != time.Minute {
 		t.Fatalf("attempt 5: got %v, want wrong passphrase with a 1m lockout", err)
@@ -400,4 +410,23 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 			t.Errorf("wallet file contains %q in the clear", n)
 		}
 	}
+}
+
+// sealedRecords renders every record outside the meta bucket, for
+// before/after comparisons.
+func sealedRecords(t *testing.T, st Store) string {
+	t.Helper()
+	var b strings.Builder
+	for _, bucket := range []string{keysBucket, didsBucket, credsBucket, bodiesBucket, historyBucket, settingsBucket, consentBucket} {
+		if err := st.List(bucket, func(id, v []byte) error {
+			fmt.Fprintf(&b, "%s/%x=%x\n", bucket, id, v)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Len() == 0 {
+		t.Fatal("no sealed records")
+	}
+	return b.String()
 }
