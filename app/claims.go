@@ -235,9 +235,18 @@ func generic(prefix string, m map[string]any) []claim {
 	return out
 }
 
-// parseClaims parses a stored token and renders its claims. A token the
-// wallet stored always parses; if not, the error is shown instead.
-func parseClaims(c wallet.Credential) ([]claim, string, error) {
+// parseClaims parses a stored credential's token (read from w when the
+// listing left it out) and renders its claims and the issuer's name. A
+// token the wallet stored always parses; if not, the error is shown
+// instead.
+func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error) {
+	if c.Token == "" && w != nil {
+		full, err := w.Credential(c.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		c = full
+	}
 	t, err := vc.Parse(c.Token)
 	if err != nil {
 		return nil, "", err

@@ -159,7 +159,7 @@ func dateLine(c wallet.Credential) string {
 }
 
 func (u *credentialsUI) newCard(c wallet.Credential) *credCard {
-	_, issuerName, _ := parseClaims(c)
+	_, issuerName, _ := parseClaims(u.a.wallet(), c)
 	k := &credCard{cred: c}
 	k.title = widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	k.issuer = widget.NewLabel(issuerLine(c, issuerName))
@@ -386,7 +386,7 @@ func decodeQRImage(img image.Image) (text string, err error) {
 func (u *credentialsUI) showDetail(c wallet.Credential) {
 	d := &credDetail{cred: c}
 	u.detail = d
-	claims, issuerName, err := parseClaims(c)
+	claims, issuerName, err := parseClaims(u.a.wallet(), c)
 	d.claims = claims
 	d.form = widget.NewForm()
 	for _, cl := range claims {

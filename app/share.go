@@ -145,7 +145,7 @@ func (u *shareUI) reload() {
 	u.choices = u.choices[:0]
 	var objs []fyne.CanvasObject
 	for _, c := range creds {
-		_, issuerName, _ := parseClaims(c)
+		_, issuerName, _ := parseClaims(u.a.wallet(), c)
 		ch := &shareChoice{cred: c}
 		label := typeName(c.Types, c.Name) + " — " + issuerLine(c, issuerName)
 		if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
@@ -173,12 +173,12 @@ func (u *shareUI) reload() {
 
 // disclosure describes exactly what sharing sel with audience discloses:
 // every claim value of every chosen record, and who receives it.
-func disclosure(audience string, sel []wallet.Credential) string {
+func disclosure(w *wallet.Wallet, audience string, sel []wallet.Credential) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "You are about to share with:\n    %s\n\n", audience)
 	fmt.Fprintf(&b, "They will see %s:\n", plural(len(sel), "record"))
 	for _, c := range sel {
-		claims, issuerName, _ := parseClaims(c)
+		claims, issuerName, _ := parseClaims(w, c)
 		fmt.Fprintf(&b, "\n• %s (%s)\n", typeName(c.Types, c.Name), issuerLine(c, issuerName))
 		for _, cl := range claims {
 			fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
@@ -214,7 +214,7 @@ func (u *shareUI) showReview() {
 		return
 	}
 	u.selected = sel
-	u.summary = wrapLabel(disclosure(aud, sel))
+	u.summary = wrapLabel(disclosure(u.a.wallet(), aud, sel))
 	u.no = widget.NewButton("Do not share", func() { u.confirm.Hide() })
 	u.yes = widget.NewButtonWithIcon("Share", theme.MailSendIcon(), func() {
 		u.confirm.Hide()
