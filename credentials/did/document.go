@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	ariesdid "github.com/hyperledger/aries-framework-go/component/models/did"
@@ -185,7 +186,9 @@ func docErr(field, format string, args ...any) *DocumentError {
 //     document's DID, unique within the document;
 //   - every relationship entry names a verification method of the document,
 //     at most once per relationship;
-//   - services have unique ids, a type and an endpoint.
+//   - alsoKnownAs entries are absolute URIs;
+//   - services have unique ids, a type and an endpoint: an absolute URI, a
+//     map, or a list of maps (aries' schema refuses lists of strings).
 func (d *Document) Validate() error {
 	if d.ID == "" {
 		return docErr("id", "missing: a DID document must have the DID as its id")
@@ -203,8 +206,8 @@ func (d *Document) Validate() error {
 		}
 	}
 	for i, a := range d.AlsoKnownAs {
-		if a == "" {
-			return docErr(fmt.Sprintf("alsoKnownAs[%d]", i), "empty URI")
+		if !isAbsoluteURI(a) {
+			return docErr(fmt.Sprintf("alsoKnownAs[%d]", i), "%q is not an absolute URI", clip(a))
 		}
 	}
 	ids := make(map[string]string, len(d.VerificationMethod)+len(d.Service))
@@ -245,13 +248,48 @@ func (d *Document) Validate() error {
 		case s.Endpoint == nil:
 			return docErr(field+".serviceEndpoint", "missing")
 		}
-		if str, ok := s.Endpoint.(string); ok && str == "" {
-			return docErr(field+".serviceEndpoint", "empty")
+		if err := checkEndpoint(s.Endpoint); err != nil {
+			err.Field = field + ".serviceEndpoint" + err.Field
+			return err
 		}
 		if prev, dup := ids[s.ID]; dup {
 			return docErr(field+".id", "duplicate id %q (also %s): ids must be unique within a document", clip(s.ID), prev)
 		}
 		ids[s.ID] = field
+	}
+	return nil
+}
+
+// isAbsoluteURI reports whether s is a URI with a scheme (the JSON schema
+// "uri" format aries checks alsoKnownAs and service endpoints against).
+func isAbsoluteURI(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && !strings.Contains(s, `\`)
+}
+
+// checkEndpoint accepts what both DID Core and aries' schema accept: a URI,
+// a map, or a non-empty list of maps.
+func checkEndpoint(ep any) *DocumentError {
+	switch ep := ep.(type) {
+	case string:
+		if !isAbsoluteURI(ep) {
+			return docErr("", "%q is not an absolute URI", clip(ep))
+		}
+	case map[string]any:
+		if len(ep) == 0 {
+			return docErr("", "empty map")
+		}
+	case []any:
+		if len(ep) == 0 {
+			return docErr("", "empty list")
+		}
+		for i, e := range ep {
+			if m, ok := e.(map[string]any); !ok || len(m) == 0 {
+				return docErr(fmt.Sprintf("[%d]", i), "list entries must be non-empty maps")
+			}
+		}
+	default:
+		return docErr("", "must be a URI, a map or a list of maps, not %T", ep)
 	}
 	return nil
 }
@@ -558,7 +596,11 @@ func ParseDocument(data []byte) (*Document, error) {
 	}
 	var raw rawDocument
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, &DocumentError{Problem: "not a JSON object of the DID document shape", Err: err}
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, docErr("", "not valid JSON (at byte %d)", syntax.Offset)
+		}
+		return nil, docErr("", "not a JSON object of the DID document shape (a member has the wrong JSON type)")
 	}
 	d := &Document{}
 	var base string
@@ -771,7 +813,6 @@ func parseMethod(data json.RawMessage, resolve func(string) string) (*Verificati
 			return nil, docErr("", "%s needs publicKeyBase58", vm.Type)
 		}
 		what = ".publicKeyBase58"
-		var b []byte
 		enc, b, derr := multibase.Decode("z" + *r.PublicKeyBase58)
 		if derr != nil || enc != multibase.Base58BTC {
 			return nil, docErr(what, "not base58")

@@ -342,6 +342,15 @@ func TestValidate(t *testing.T) {
 		{"relative reference", func(d *Document) { d.KeyAgreement = []string{"#" + d.ID[8:]} }, "keyAgreement[0]"},
 		{"duplicate vm", func(d *Document) { d.VerificationMethod = append(d.VerificationMethod, d.VerificationMethod[0]) }, "verificationMethod[1].id"},
 		{"service missing type", func(d *Document) { d.Service = []Service{{ID: d.ID + "#s", Endpoint: "https://x"}} }, "service[0].type"},
+		{"service endpoint map", func(d *Document) {
+			d.Service = []Service{{ID: d.ID + "#s", Type: "T", Endpoint: map[string]any{"origins": []any{"https://x"}}}}
+		}, ""},
+		{"service endpoint not a URI", func(d *Document) { d.Service = []Service{{ID: d.ID + "#s", Type: "T", Endpoint: "x y"}} }, "service[0].serviceEndpoint"},
+		{"service endpoint list of strings", func(d *Document) {
+			d.Service = []Service{{ID: d.ID + "#s", Type: "T", Endpoint: []any{"https://x"}}}
+		}, "service[0].serviceEndpoint[0]"},
+		{"alsoKnownAs not a URI", func(d *Document) { d.AlsoKnownAs = []string{"alice"} }, "alsoKnownAs[0]"},
+		{"controller not a DID", func(d *Document) { d.Controller = []string{"https://example.com"} }, "controller[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
