@@ -128,3 +128,30 @@ func BenchmarkCommitDIDCreate(b *testing.B) {
 	b.ReportMetric(bare, "bare-engine-tx/s")
 	b.ReportMetric(tps/bare, "ratio")
 }
+
+// BenchmarkCommitLatencySequential measures the commit latency of one
+// did.create at a time (no load) at the default block time, against the
+// same for a kvstore transaction on the same wiring.
+func BenchmarkCommitLatencySequential(b *testing.B) {
+	b.StopTimer()
+	txs := make([][]byte, b.N)
+	kvTxs := make([][]byte, b.N)
+	for i := range txs {
+		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("seq-%d-%d", b.N, i)).CreateTx(b)
+		kvTxs[i] = []byte(fmt.Sprintf("seq-%d-%d=v", b.N, i))
+	}
+	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Close() })
+	n := startBench(b, a, true)
+	b.StartTimer()
+	_, lat := submitAll(b, n, txs, 1)
+	b.StopTimer()
+	kv := startBench(b, kvstore.NewInMemoryApplication(), false)
+	_, kvLat := submitAll(b, kv, kvTxs, 1)
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(percentile(kvLat, 0.50).Microseconds())/1000, "bare-p50-ms")
+}
