@@ -285,12 +285,15 @@ func TestCachePanickingResolver(t *testing.T) {
 	var calls atomic.Int32
 	gate := make(chan struct{})
 	c := NewCache(ResolverFunc(func(ctx context.Context, did string) (*Resolution, error) {
-		calls.Add(1)
+		if calls.Add(1) > 1 {
+			return KeyResolver{}.Resolve(ctx, did)
+		}
 		<-gate
 		panic("boom")
 	}), CacheConfig{})
+	leader := make(chan any, 1)
 	go func() {
-		defer func() { recover() }()
+		defer func() { leader <- recover() }()
 		c.Resolve(context.Background(), zeroSeedDID)
 	}()
 	waitFor(t, func() bool { return calls.Load() == 1 })
@@ -299,11 +302,16 @@ func TestCachePanickingResolver(t *testing.T) {
 		_, err := c.Resolve(context.Background(), zeroSeedDID)
 		follower <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let the follower start waiting
 	close(gate)
+	if p := <-leader; p == nil {
+		t.Fatal("the leader's panic was swallowed")
+	}
 	select {
 	case err := <-follower:
-		if err == nil {
+		// A waiter gets an error; a follower that arrived after the panic
+		// (a slow scheduler) resolves afresh and succeeds.
+		if err == nil && calls.Load() != 2 {
 			t.Fatal("follower got no error from a panicking resolver")
 		}
 	case <-time.After(5 * time.Second):
