@@ -39,7 +39,6 @@ func newRegistryClient(u string) (*client.Client, error) {
 type registryFlags struct {
 	url     *string
 	publish *bool
-	genesis *string
 }
 
 // register adds --registry (for commands that always talk to the registry).
