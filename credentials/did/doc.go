@@ -21,11 +21,14 @@
 // [Document] is medid's own type for DID documents; no aries-framework-go
 // type appears in this package's API, so the implementation underneath can
 // move to aries' maintained successor (trustbloc did-go) without changing
-// callers. [ParseDocument] uses aries' did.ParseDocument as the first gate
-// (DID Core JSON schema, resolvable relationship references) and then reads
-// the members itself, because aries loses the multicodec prefix of Multikey
-// keys and has no document-level controller. [Document.MarshalJSON] writes
-// the JSON itself, deterministically, since aries writes publicKeyMultibase
+// callers. [ParseDocument] reads the members itself, because aries loses the
+// multicodec prefix of Multikey keys and has no document-level controller,
+// validates the result with precise errors, and then also requires the
+// document to pass aries' did.ParseDocument (its DID Core JSON schema and
+// reference checks). That aries check costs most of the parse time (aries
+// compiles its JSON schema on every call); cache parsed documents where
+// that matters. [Document.MarshalJSON] writes the JSON itself,
+// deterministically, since aries writes publicKeyMultibase
 // without the multicodec prefix. See [ParseDocument] for the normalisation
 // applied on parse.
 //
