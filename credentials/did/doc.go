@@ -21,8 +21,9 @@
 // [Document] is medid's own type for DID documents; no aries-framework-go
 // type appears in this package's API, so the implementation underneath can
 // move to aries' maintained successor (trustbloc did-go) without changing
-// callers. [ParseDocument] reads the members itself, because aries loses the
-// multicodec prefix of Multikey keys and has no document-level controller,
+// callers. [ParseDocument] reads the members itself, because aries does not
+// interpret the multicodec prefix of Multikey keys (it hands back prefix and
+// key as one byte string) and has no document-level controller; it
 // validates the result with precise errors, and then also requires the
 // document to pass aries' did.ParseDocument (its DID Core JSON schema and
 // reference checks). That aries check costs most of the parse time (aries
