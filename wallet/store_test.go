@@ -202,3 +202,20 @@ func TestOpenBoltStoreErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBoltInUse: a second opener of the same wallet file gets ErrInUse
+// (bbolt's exclusive lock) after a short wait, rather than two writers.
+func TestBoltInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the lock timeout")
+	}
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := OpenBoltStore(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := OpenBoltStore(path, false); !errors.Is(err, ErrInUse) {
+		t.Errorf("second open: got %v, want ErrInUse", err)
+	}
+}
