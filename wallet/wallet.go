@@ -375,7 +375,7 @@ func (w *Wallet) Unlock(passphrase []byte) error {
 		if !lo.Until.IsZero() && now.Before(lo.Until) {
 			return fmt.Errorf("%w: %w", ErrWrongPassphrase, &LockedOutError{Until: lo.Until, Left: lo.Until.Sub(now), Failures: lo.Failures})
 		}
-		return fmt.Errorf("%w (%d failed attempts; after %d the wallet locks for a while)", ErrWrongPassphrase, lo.Failures, pol.FreeAttempts)
+		return fmt.Errorf("%w (failed attempt %d; after %d the wallet locks for a while)", ErrWrongPassphrase, lo.Failures, pol.FreeAttempts)
 	}
 	if lo.Failures != 0 || !lo.Until.IsZero() {
 		if err := w.writeLockout(lockout{}); err != nil {
