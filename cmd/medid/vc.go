@@ -109,7 +109,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		c.ValidUntil = &t
 	}
 	if *listFile != "" {
-		st, err := statusEntry(*listFile, *index)
+		st, err := statusEntry(*listFile, *index, issuer)
 		if err != nil {
 			return err
 		}
@@ -149,8 +149,9 @@ func readClaims(path string) (map[string]any, error) {
 }
 
 // statusEntry makes the BitstringStatusListEntry for index in the status
-// list credential stored in listFile.
-func statusEntry(listFile string, index int) (vc.Status, error) {
+// list credential stored in listFile, which must be issuer's: verifiers
+// only trust a status list signed by the credential's own issuer.
+func statusEntry(listFile string, index int, issuer string) (vc.Status, error) {
 	tok, err := readToken(listFile, "status list")
 	if err != nil {
 		return vc.Status{}, err
@@ -162,6 +163,9 @@ func statusEntry(listFile string, index int) (vc.Status, error) {
 	dec, err := statuslist.FromCredential(parsed.Credential)
 	if err != nil {
 		return vc.Status{}, usagef("status list file %s: %v", listFile, err)
+	}
+	if parsed.Credential.Issuer != issuer {
+		return vc.Status{}, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it; use one of the issuer's own lists", listFile, parsed.Credential.Issuer, issuer)
 	}
 	if index >= dec.List.Len() {
 		return vc.Status{}, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, dec.List.Len(), dec.List.Len()-1)
