@@ -290,7 +290,7 @@ func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, 
 	case prev == "" && v > 0:
 		return nil, usagef("status list %s already exists on the registry (version %d): change it with 'medid status revoke|suspend|reinstate --list FILE --publish'; nothing was written", id, v)
 	case prev != "" && v > 0 && onLedger != prev:
-		return nil, usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (download %s into it first); nothing was changed", v, id, registryListURL(base, id))
+		return nil, usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (run 'medid status pull --list FILE' first); nothing was changed", v, id)
 	}
 	return &publication{c: c, base: base, id: id, version: v + 1}, nil
 }

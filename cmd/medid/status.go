@@ -22,7 +22,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		"suspend":   func(a []string) error { return statusUpdate(ctx, e, "suspend", a) },
 		"reinstate": func(a []string) error { return statusUpdate(ctx, e, "reinstate", a) },
 		"check":     func(a []string) error { return statusCheck(e, a) },
-	}, []string{"new", "revoke", "suspend", "reinstate", "check"}, args)
+		"pull":      func(a []string) error { return statusPull(ctx, e, a) },
+	}, []string{"new", "revoke", "suspend", "reinstate", "check", "pull"}, args)
 }
 
 func statusNew(ctx context.Context, e *env, args []string) error {
@@ -252,5 +253,63 @@ func statusCheck(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s\n", v)
 	fmt.Fprintf(e.stderr, "index %d of %s list %s (signature not checked)\n", *index, d.Purpose, d.ID)
+	return nil
+}
+
+// statusPull replaces a local status list file with the registry's latest
+// version of the same list, e.g. after another operator published a change.
+// The registry checked the owner's signature when the version was
+// published; pull checks that it is the same list (id, owner, purpose).
+func statusPull(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "status pull", "medid status pull --list FILE [--registry URL]")
+	listFile := fs.String("list", "", "local status list credential file to bring up to date")
+	var rf registryFlags
+	rf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("list"); err != nil {
+		return err
+	}
+	t, d, err := loadList(*listFile)
+	if err != nil {
+		return err
+	}
+	base := rf.baseURL(e)
+	id, err := ledgerListID(base, d.ID)
+	if err != nil {
+		return err
+	}
+	v, tok, err := ledgerList(ctx, base, id)
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("status list %s was never published on %s", id, base)}
+	}
+	if tok == t.Raw {
+		fmt.Fprintf(e.stdout, "%s is up to date (version %d)\n", *listFile, v)
+		return nil
+	}
+	nt, err := vc.Parse(tok)
+	if err != nil {
+		return fmt.Errorf("the registry's status list %s: %w", id, err)
+	}
+	nd, err := statuslist.FromCredential(nt.Credential)
+	if err != nil {
+		return fmt.Errorf("the registry's status list %s: %w", id, err)
+	}
+	if nd.ID != d.ID || nt.Credential.Issuer != t.Credential.Issuer || nd.Purpose != d.Purpose {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry's list %s (%s, %s, %s) is not the list in %s (%s, %s, %s); file unchanged",
+			id, nd.ID, nt.Credential.Issuer, nd.Purpose, *listFile, d.ID, t.Credential.Issuer, d.Purpose)}
+	}
+	if err := replaceFile(*listFile, []byte(tok+"\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s updated to version %d from %s\n", *listFile, v, base)
 	return nil
 }
