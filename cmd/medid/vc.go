@@ -75,6 +75,9 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if id, ok := subj["id"]; ok && id != *subject {
+		return usagef("claims file %s has \"id\": %v, but --subject is %s: leave id out of the claims (--subject sets it)", *claims, id, *subject)
+	}
 	subj["id"] = *subject
 
 	now := time.Now().UTC().Truncate(time.Second)
