@@ -14,9 +14,9 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -354,7 +354,6 @@ func (tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-var _ = key.Ed25519
 
 // TestConflictingWritesAnswerPromptly: of two deactivations of the same
 // version sent at once, one commits and the other is refused (in its block,
@@ -392,5 +391,88 @@ func TestConflictingWritesAnswerPromptly(t *testing.T) {
 		if ok != 1 || refused != 1 {
 			t.Errorf("round %d: %d committed, %d refused; want 1 and 1", round, ok, refused)
 		}
+	}
+}
+
+// TestVerifyPipeline runs credentials/verify against a real registry
+// through this client (proofs on): an accredited hospital's credential
+// verifies, the same credential fails once its status bit is published,
+// and an unaccredited credential type is refused.
+func TestVerifyPipeline(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	hosp := nodetest.NewIdentity(t, "verify-hospital")
+	patient := nodetest.NewIdentity(t, "verify-patient")
+	if _, err := plain.Submit(ctx, hosp.CreateTx(t)); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
+	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: s.GovernanceDID, Issuer: hosp.DID, AccreditationID: "acc-v",
+		CredentialTypes: []string{"AllergyCredential"}, ValidFrom: from.Format(time.RFC3339)}, s.Governance, s.GovernanceKID())
+	if _, err := plain.Submit(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	listURL := s.URL + "/1.0/status-lists/verify-rev"
+	publish := func(version int64, revoked bool) {
+		t.Helper()
+		l, _ := statuslist.New(statuslist.MinEntries)
+		_ = l.Set(42, revoked)
+		c, err := statuslist.NewCredential(listURL, hosp.DID, statuslist.Revocation, l, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vf := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+		c.ValidFrom = &vf
+		tok, err := vc.Issue(c, hosp.Key, hosp.KID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := nodetest.Sign(t, &tx.Payload{Type: tx.StatusListPublish, DID: hosp.DID, ListID: "verify-rev", Version: version, Credential: tok}, hosp.Key, hosp.KID())
+		if _, err := plain.Submit(ctx, p); err != nil {
+			t.Fatalf("publish v%d: %v", version, err)
+		}
+	}
+	publish(1, false)
+	issue := func(typ string) string {
+		t.Helper()
+		vf := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+		c := &vc.Credential{
+			Context:   []string{vc.ContextV2},
+			Type:      []string{"VerifiableCredential", typ},
+			Issuer:    hosp.DID,
+			ValidFrom: &vf,
+			Subject:   map[string]any{"id": patient.DID, "allergy": "none recorded"},
+			Status: []vc.Status{{ID: listURL + "#42", Type: "BitstringStatusListEntry", StatusPurpose: "revocation",
+				StatusListIndex: "42", StatusListCredential: listURL}},
+		}
+		tok, err := vc.Issue(c, hosp.Key, hosp.KID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	newVerifier := func() *verify.Verifier {
+		v, err := verify.New(verify.Config{
+			Resolver:   did.NewRouter(map[string]did.Resolver{"medid": proving, "key": did.KeyResolver{}}),
+			NoDIDCache: true,
+			Status:     proving,
+			Trust:      proving,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	allergy := issue("AllergyCredential")
+	if r := newVerifier().Credential(ctx, allergy); !r.Valid {
+		t.Fatalf("accredited, unrevoked credential: %+v", r)
+	}
+	if r := newVerifier().Credential(ctx, issue("LicenceCredential")); r.Valid || r.Reason != "issuer_not_accredited" {
+		t.Errorf("unaccredited type: valid=%v reason=%q, want issuer_not_accredited", r.Valid, r.Reason)
+	}
+	publish(2, true)
+	if r := newVerifier().Credential(ctx, allergy); r.Valid || r.Reason != "revoked" {
+		t.Errorf("after revocation: valid=%v reason=%q, want revoked", r.Valid, r.Reason)
 	}
 }
