@@ -114,9 +114,89 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 // pub, authorised for authentication.
 func registeredWith(ctx context.Context, reg Registry, id, kid string, pub key.PublicKey) bool {
 	res, err := reg.Resolve(ctx, id)
-	if err != nil || res == nil || res.Document == nil || res.Metadata.Deactivated {
+	return err == nil && names(res, kid, pub)
+}
+
+// names reports whether res is a live document in which kid is pub,
+// authorised for authentication.
+func names(res *did.Resolution, kid string, pub key.PublicKey) bool {
+	if res == nil || res.Document == nil || res.Metadata.Deactivated {
 		return false
 	}
 	got, err := res.Document.Key(kid, did.Authentication)
 	return err == nil && got.Equal(pub)
+}
+
+// DefaultGapLimit is how many consecutive unregistered indices
+// [Wallet.FindRegistered] tries before it stops looking.
+const DefaultGapLimit = 5
+
+// FindRegistered brings back the did:medid identities of this wallet's
+// phrase from the registry, for a wallet recovered from the phrase alone.
+// For each key type it derives the did:medid of index 0, 1, 2, ... and asks
+// the registry; it stops after gap consecutive indices that are not
+// registered (gap <= 0 means DefaultGapLimit). A DID found is stored (as
+// "recovered") unless the wallet has it already; deactivated ones are
+// skipped. It returns the DIDs it added. Any registry error other than
+// "not found" stops the search with an error, so a flaky network is not
+// mistaken for an empty history.
+func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]DID, error) {
+	if reg == nil {
+		return nil, ErrNoRegistry
+	}
+	if gap <= 0 {
+		gap = DefaultGapLimit
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return nil, err
+	}
+	var added []DID
+	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
+		misses := 0
+		for i := uint32(0); misses < gap; i++ {
+			k, err := deriveKey(w.seed, alg, i)
+			if err != nil {
+				return added, err
+			}
+			tmpl, err := medidTemplate(k.Public())
+			if err != nil {
+				return added, err
+			}
+			id, err := tx.DeriveDID(tmpl)
+			if err != nil {
+				return added, err
+			}
+			kid := id + "#" + medidKeyFragment
+			res, err := reg.Resolve(ctx, id)
+			switch {
+			case errors.Is(err, did.ErrNotFound):
+				misses++
+				k.Destroy()
+				continue
+			case errors.Is(err, did.ErrDeactivated):
+				misses = 0
+				k.Destroy()
+				continue
+			case err != nil:
+				k.Destroy()
+				return added, fmt.Errorf("look up %s: %w", id, err)
+			}
+			misses = 0
+			if _, have := w.dids[id]; have || !names(res, kid, k.Public()) {
+				k.Destroy()
+				continue
+			}
+			now := w.cfg.now().UTC()
+			d := &DID{DID: id, Method: MethodMedid, Alg: alg, Index: i, KeyID: kid, Label: "recovered", Created: now, Registered: res.Metadata.Created}
+			if err := w.putDIDLocked(d); err != nil {
+				k.Destroy()
+				return added, err
+			}
+			w.keys[id] = k
+			added = append(added, *d)
+		}
+	}
+	return added, nil
 }

@@ -53,8 +53,39 @@ func TestRegisterDID(t *testing.T) {
 	}
 
 	// The did:medid is a function of the phrase and index: a wallet
-	// recovered from the phrase that registers its first new identity
-	// finds it already on the ledger and adopts it.
+	// recovered from the phrase alone finds its registered identities.
+	found, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer found.Close()
+	added, err := found.FindRegistered(ctx, rc, 0)
+	if err != nil {
+		t.Fatalf("FindRegistered: %v", err)
+	}
+	got2 := map[string]bool{}
+	for _, a := range added {
+		got2[a.DID] = true
+	}
+	if len(added) != 2 || !got2[d.DID] || !got2[ec.DID] {
+		t.Errorf("FindRegistered found %v, want %s and %s", added, d.DID, ec.DID)
+	}
+	if again, _ := found.FindRegistered(ctx, rc, 0); len(again) != 0 {
+		t.Errorf("second FindRegistered added %v again", again)
+	}
+	// The recovered identity signs as the original one did.
+	k2, _, err := found.SignerFor(d.DID)
+	if err != nil || !k2.Public().Equal(k.Public()) {
+		t.Errorf("recovered key for %s differs (%v)", d.DID, err)
+	}
+	// A new identity of the recovered wallet takes the next free index.
+	next, err := found.NewDID(NewDIDOptions{})
+	if err != nil || next.Index != 2 {
+		t.Errorf("NewDID after FindRegistered: index %d, %v; want 2", next.Index, err)
+	}
+
+	// Registering from a recovered wallet that did not look first finds
+	// the DID already on the ledger and adopts it.
 	r, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -20,23 +20,24 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
 	return subcommand(e, "wallet", map[string]func([]string) error{
-		"init":    w.init,
-		"did":     func(a []string) error { return w.did(ctx, a) },
-		"receive": func(a []string) error { return w.receive(ctx, a) },
-		"list":    w.list,
-		"show":    w.show,
-		"delete":  w.delete,
-		"refresh": func(a []string) error { return w.refresh(ctx, a) },
-		"present": func(a []string) error { return w.present(ctx, a) },
-		"history": w.history,
-		"backup":  w.backup,
-		"restore": w.restore,
-		"recover": w.recover,
+		"init":       w.init,
+		"did":        func(a []string) error { return w.did(ctx, a) },
+		"receive":    func(a []string) error { return w.receive(ctx, a) },
+		"list":       w.list,
+		"show":       w.show,
+		"delete":     w.delete,
+		"refresh":    func(a []string) error { return w.refresh(ctx, a) },
+		"present":    func(a []string) error { return w.present(ctx, a) },
+		"history":    w.history,
+		"backup":     w.backup,
+		"restore":    w.restore,
+		"recover":    func(a []string) error { return w.recover(ctx, a) },
+		"passphrase": w.changePassphrase,
 	}, walletSubs, args)
 }
 
@@ -667,10 +668,11 @@ func (c *walletCLI) summary(w *wallet.Wallet, verb string) error {
 	return nil
 }
 
-func (c *walletCLI) recover(args []string) error {
-	fs := c.flags("recover", "[--ed25519 N] [--p256 N] < phrase")
+func (c *walletCLI) recover(ctx context.Context, args []string) error {
+	fs := c.flags("recover", "[--ed25519 N] [--p256 N] [--registry URL] < phrase")
 	ned := fs.Int("ed25519", 1, "how many Ed25519 identities to re-derive")
 	np := fs.Int("p256", 0, "how many P-256 identities to re-derive")
+	registry := fs.String("registry", "", "also look up this phrase's did:medid identities on the registry (default: $MEDID_REGISTRY if set)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -703,5 +705,53 @@ func (c *walletCLI) recover(args []string) error {
 		return err
 	}
 	defer w.Close()
+	u := *registry
+	if u == "" {
+		u = c.e.getenv("MEDID_REGISTRY")
+	}
+	if u != "" {
+		rc, err := newRegistryClient(u)
+		if err != nil {
+			return err
+		}
+		if _, err := w.FindRegistered(ctx, rc, 0); err != nil {
+			// The wallet exists now; only the registry search failed.
+			fmt.Fprintf(c.e.stderr, "medid wallet recover: the wallet was recovered, but looking up did:medid identities failed: %v\n", err)
+		}
+	}
 	return c.summary(w, "recovered")
+}
+
+// passphrase changes the wallet passphrase: the data key is rewrapped, no
+// record is rewritten.
+func (c *walletCLI) changePassphrase(args []string) error {
+	fs := c.flags("passphrase", "[--new-passphrase-file FILE]")
+	newFile := fs.String("new-passphrase-file", "", "file holding the new passphrase (default: $MEDID_WALLET_NEW_PASSPHRASE)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	np, err := c.secret(*newFile, "MEDID_WALLET_NEW_PASSPHRASE", "new wallet passphrase")
+	if err != nil {
+		return err
+	}
+	defer clear(np)
+	old, err := c.passphrase()
+	if err != nil {
+		return err
+	}
+	defer clear(old)
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := w.ChangePassphrase(old, np); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.e.stdout, "passphrase changed")
+	return nil
 }
