@@ -30,8 +30,19 @@
 // [Create]: HKDF-SHA256 over the BIP-39 seed with info "medid/<alg>/<index>".
 // The primary identity is the Ed25519 did:key at index 0; [Wallet.NewDID]
 // adds more, including pairwise DIDs, one per relationship, so two
-// hospitals cannot link the patient by DID. [Recover] rebuilds the
-// identities from the phrase alone.
+// hospitals cannot link the patient by DID. [Wallet.RegisterDID] registers
+// a did:medid on the registry. [Recover] rebuilds the identities from the
+// phrase alone, and [Wallet.FindRegistered] finds its did:medid ones again.
+//
+// # Credentials
+//
+// [Wallet.Receive] verifies a vc+jwt (through a [Verifier], see
+// [VerifyWith]) and refuses one bound to someone else's DID; nothing is
+// stored on failure. [Wallet.Refresh] re-checks status and marks revoked or
+// suspended credentials. [Wallet.Present] signs a vp+jwt for one verifier
+// and nonce and records what was shared (attribute names, never values) in
+// [Wallet.History]. [Wallet.Backup] and [Restore] move a whole wallet as one
+// age-encrypted file.
 //
 // # Concurrency
 //
