@@ -107,7 +107,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
 	bt := req.Time.UTC()
-	pre := a.prepass(ctx, req.Txs)
+	pre := a.prepass(req.Txs)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
 		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i]})
@@ -165,7 +165,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 // did:key signers) names, filling the verdict cache. It changes no state;
 // deliver re-derives each key against the working state and only reuses a
 // verdict for the same (transaction, key) pair.
-func (a *App) prepass(ctx context.Context, txs [][]byte) []prepared {
+func (a *App) prepass(txs [][]byte) []prepared {
 	pre := make([]prepared, len(txs))
 	view, _ := a.view()
 	workers := min(a.cfg.Workers, len(txs))
