@@ -322,7 +322,9 @@ type PresentRequest struct {
 // Present builds a vp+jwt of the chosen credentials for one verifier and one
 // request, signed by the holder DID the credentials are bound to, and
 // records in the history what was shared (attribute names, not values),
-// with whom and when.
+// with whom and when. It does not refuse a credential marked revoked,
+// suspended or expired (the verifier will); a user interface should warn
+// first, using Credential.Status.
 func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error) {
 	if len(req.CredentialIDs) == 0 {
 		return "", errors.New("present: choose at least one credential")
