@@ -287,7 +287,7 @@ func TestDeterminism(t *testing.T) {
 		h1.commit()
 		h2.commit()
 	}
-	if got := h1.block(); got != nil && len(got) != 0 {
+	if got := h1.block(); len(got) != 0 {
 		t.Fatal("empty block returned results")
 	}
 	if h, _ := h1.app.LastCommit(); h != 4 {
