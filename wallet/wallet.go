@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -534,23 +535,48 @@ func getSealed(st Store, s *sealer, bucket, id string, v any) error {
 	return nil
 }
 
+// listSealed decrypts and decodes every record of bucket and calls fn with
+// each, in file order. Decoding is spread over the available cores: with
+// thousands of credentials it is most of an unlock after Argon2id.
 func listSealed[T any](st Store, s *sealer, bucket string, fn func(*T)) error {
-	return st.List(bucket, func(fid, ct []byte) error {
-		pt, err := s.open(bucket, fid, ct)
-		if err != nil {
-			return err
-		}
-		_, data, err := unframe(pt, bucket)
-		if err != nil {
-			return err
-		}
-		var v T
-		if err := json.Unmarshal(data, &v); err != nil {
-			return fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
-		}
-		fn(&v)
+	type rec struct{ fid, ct []byte }
+	var recs []rec
+	if err := st.List(bucket, func(fid, ct []byte) error {
+		recs = append(recs, rec{fid, ct})
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	out := make([]T, len(recs))
+	errs := make([]error, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(recs); i += workers {
+				pt, err := s.open(bucket, recs[i].fid, recs[i].ct)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				_, data, err := unframe(pt, bucket)
+				if err == nil && json.Unmarshal(data, &out[i]) != nil {
+					err = fmt.Errorf("%w: record in %s", ErrCorrupt, bucket)
+				}
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err // the first damaged record, in file order
+		}
+	}
+	for i := range out {
+		fn(&out[i])
+	}
+	return nil
 }
 
 // Settings returns the wallet's settings.
