@@ -88,6 +88,6 @@ shot() {
 
 shot welcome MEDID_WALLET="$tmp/empty" MEDID_WALLET_PASSPHRASE=
 shot unlock MEDID_WALLET_PASSPHRASE=
-for s in credentials share consent access identities settings; do
+for s in credentials detail share emergency consent access identities settings; do
 	shot "$s" MEDID_WALLET_SCREEN="$s"
 done

@@ -78,7 +78,7 @@ func (u *accessUI) reload() {
 	since := u.a.cfg.now().Add(-90 * 24 * time.Hour)
 	u.a.background(func(ctx context.Context) {
 		evs, err := svc.Accesses(ctx, since)
-		fyne.Do(func() {
+		u.a.do(func() {
 			showError(u.err, err)
 			if err == nil {
 				u.show(evs)

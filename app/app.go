@@ -45,7 +45,7 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings" (used to take screenshots).
+	// "settings", or "detail" and "emergency" (used to take screenshots).
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
@@ -67,6 +67,7 @@ type App struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background operations in flight
 	loops  sync.WaitGroup // tickers (auto-lock, lockout countdown); stop on ctx
+	uiMu   sync.Mutex     // serialises widget updates from background work (see do)
 	log    *slog.Logger
 
 	verifier *switchVerifier // the wallet's verifier; swapped when the registry URL changes
@@ -224,7 +225,7 @@ func (a *App) checkIdle() {
 	if w == nil || !w.LockIfIdle() {
 		return
 	}
-	fyne.Do(func() {
+	a.do(func() {
 		if a.main != nil {
 			a.log.Info("wallet auto-locked; showing unlock screen")
 			a.main = nil
@@ -234,13 +235,34 @@ func (a *App) checkIdle() {
 }
 
 // background runs work in a goroutine tied to the app's lifetime. work
-// MUST touch widgets only through fyne.Do.
+// MUST touch widgets only through a.do (fyne.Do).
 func (a *App) background(work func(ctx context.Context)) {
 	a.bg.Add(1)
 	go func() {
 		defer a.bg.Done()
 		work(a.ctx)
 	}()
+}
+
+// do runs f on the Fyne main goroutine (fyne.Do), one at a time: the
+// mutex matters under the test driver, where fyne.Do runs f on the
+// calling goroutine, so two background operations finishing together
+// would otherwise update widgets concurrently. f MUST NOT call do itself.
+func (a *App) do(f func()) {
+	fyne.Do(func() {
+		a.uiMu.Lock()
+		defer a.uiMu.Unlock()
+		f()
+	})
+}
+
+// doAndWait is do that returns once f has run (fyne.DoAndWait).
+func (a *App) doAndWait(f func()) {
+	fyne.DoAndWait(func() {
+		a.uiMu.Lock()
+		defer a.uiMu.Unlock()
+		f()
+	})
 }
 
 // loop runs a long-lived ticker goroutine that MUST return when ctx is
@@ -372,10 +394,31 @@ func newMainUI(a *App) *mainUI {
 	return m
 }
 
-// selectScreen shows the tab named name (see Config.StartScreen).
+// selectScreen shows the tab named name (see Config.StartScreen). Two
+// more names exist for screenshots: "detail" opens the first allergy
+// record (else the first record), "emergency" shows the emergency card.
 func (m *mainUI) selectScreen(name string) {
-	if ti, ok := m.items[name]; ok {
-		m.tabs.Select(ti)
+	switch name {
+	case "detail":
+		m.tabs.Select(m.items["credentials"])
+		if len(m.creds.items) == 0 {
+			return
+		}
+		pick := m.creds.items[0]
+		for _, c := range m.creds.items {
+			if kindOf(c.cred.Types) == "allergy" {
+				pick = c
+				break
+			}
+		}
+		m.creds.showDetail(pick.cred)
+	case "emergency":
+		m.tabs.Select(m.items["share"])
+		m.share.showEmergency()
+	default:
+		if ti, ok := m.items[name]; ok {
+			m.tabs.Select(ti)
+		}
 	}
 }
 

@@ -134,7 +134,7 @@ func (u *consentUI) doGrant() {
 	svc := u.a.cfg.Consent
 	u.a.background(func(ctx context.Context) {
 		_, err := svc.Grant(ctx, req)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.busy.Hide()
 			u.grant.Enable()
 			if err != nil {
@@ -157,7 +157,7 @@ func (u *consentUI) reload() {
 	}
 	u.a.background(func(ctx context.Context) {
 		grants, err := svc.List(ctx)
-		fyne.Do(func() {
+		u.a.do(func() {
 			if err != nil {
 				showError(u.err, err)
 				return
@@ -225,7 +225,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 		u.busy.Show()
 		u.a.background(func(ctx context.Context) {
 			err := svc.Revoke(ctx, r.grant.ID)
-			fyne.Do(func() {
+			u.a.do(func() {
 				u.busy.Hide()
 				if err != nil {
 					showError(u.err, err)

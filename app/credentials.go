@@ -229,7 +229,7 @@ func (u *credentialsUI) refresh() {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		creds, err := w.Refresh(ctx)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.busy.Hide()
 			u.refreshBtn.Enable()
 			if err != nil {
@@ -314,7 +314,7 @@ func (u *credentialsUI) receive(text string) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		c, err := w.Receive(ctx, text)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.recvBusy.Hide()
 			u.recvBtn.Enable()
 			if err != nil {

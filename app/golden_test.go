@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 )
 
@@ -55,12 +56,22 @@ func TestGolden(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			h.a.main.selectScreen(s.tab)
 			h.a.wait()
+			settle(h)
 			test.AssertRendersToMarkup(t, s.name+".xml", h.win.Canvas())
 		})
 	}
 	t.Run("detail", func(t *testing.T) {
 		h.a.main.selectScreen("credentials")
 		test.Tap(h.card("Allergy intolerance").open)
+		settle(h)
 		test.AssertRendersToMarkup(t, "detail.xml", h.win.Canvas())
 	})
+}
+
+// settle lays the whole window out again (content loaded in the
+// background changes sizes that the test canvas does not propagate up by
+// itself): a resize to another width and back re-lays every container.
+func settle(h *harness) {
+	h.win.Resize(fyne.NewSize(900, 600))
+	h.win.Resize(fyne.NewSize(960, 680))
 }

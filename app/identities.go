@@ -171,7 +171,7 @@ func (u *identitiesUI) doRegister() {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		d, err := w.RegisterDID(ctx, reg, opts)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.progress.Hide()
 			u.register.Enable()
 			u.newPairwise.Enable()

@@ -236,7 +236,7 @@ func (u *settingsUI) backup() {
 	u.a.background(func(context.Context) {
 		err := atomicWrite(path, 0o600, func(out io.Writer) error { return w.Backup(out, pass) })
 		clear(pass)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.progress.Hide()
 			u.backupBtn.Enable()
 			if err != nil {

@@ -162,7 +162,7 @@ func (s *setupUI) create() {
 	s.a.background(func(context.Context) {
 		w, phrase, err := wallet.Create(cfg, pass)
 		clear(pass)
-		fyne.Do(func() {
+		s.a.do(func() {
 			s.busy.Hide()
 			if err != nil {
 				s.doCreate.Enable()
@@ -270,7 +270,7 @@ func (s *setupUI) showRestorePhrase() {
 		busy.Show()
 		s.a.background(func(context.Context) {
 			w, err := wallet.Recover(cfg, pass, phrase, wallet.RecoverOptions{})
-			fyne.Do(func() {
+			s.a.do(func() {
 				busy.Hide()
 				s.doRestorePhrase.Enable()
 				if err != nil {
@@ -326,7 +326,7 @@ func (s *setupUI) showRestoreBackup() {
 		busy.Show()
 		s.a.background(func(context.Context) {
 			w, err := restoreFile(cfg, path, bp, np)
-			fyne.Do(func() {
+			s.a.do(func() {
 				busy.Hide()
 				s.doRestoreBackup.Enable()
 				if err != nil {

@@ -237,7 +237,7 @@ func (u *shareUI) present(aud, nonce string, sel []wallet.Credential) {
 	u.busy.Show()
 	u.a.background(func(ctx context.Context) {
 		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: aud, Nonce: nonce})
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.busy.Hide()
 			u.review.Enable()
 			if err != nil {
@@ -314,7 +314,7 @@ func (u *shareUI) showEmergency() {
 		if err == nil {
 			img, err = qrImage(tok, 1024)
 		}
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.busy.Hide()
 			u.emergencyBtn.Enable()
 			if err != nil {

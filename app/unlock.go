@@ -65,7 +65,7 @@ func (u *unlockUI) submit() {
 	u.a.background(func(context.Context) {
 		err := w.Unlock(pass) // Argon2id: never on the UI goroutine
 		clear(pass)
-		fyne.Do(func() {
+		u.a.do(func() {
 			u.busy.Hide()
 			u.btn.Enable()
 			if err == nil {
@@ -103,7 +103,7 @@ func (u *unlockUI) startLockout(until time.Time) {
 			case <-t.C:
 			}
 			done := false
-			fyne.DoAndWait(func() { done = u.tick() })
+			u.a.doAndWait(func() { done = u.tick() })
 			if done {
 				return
 			}
