@@ -1,0 +1,454 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// TypeConsentGrant is the credential type of a consent grant.
+const TypeConsentGrant = "ConsentGrant"
+
+// MaxEntries bounds each of a grant's action, purpose and class lists.
+const MaxEntries = 64
+
+// Errors returned by this package. Callers branch on them with errors.Is;
+// the wrapped message says what was wrong.
+var (
+	// ErrInvalidGrant reports a grant (or FHIR Consent) that is not well
+	// formed: an unknown code, a bad period, a missing actor, a credential
+	// that is not a ConsentGrant.
+	ErrInvalidGrant = errors.New("invalid consent grant")
+
+	// ErrConsentExpired: the request is at or after the grant's validUntil.
+	ErrConsentExpired = errors.New("consent expired")
+	// ErrConsentNotYetValid: the request is before the grant's validFrom.
+	ErrConsentNotYetValid = errors.New("consent not yet valid")
+	// ErrWrongProvider: the grant was made to another provider DID.
+	ErrWrongProvider = errors.New("consent granted to another provider")
+	// ErrWrongPurpose: the grant does not cover the purpose of use.
+	ErrWrongPurpose = errors.New("consent does not cover this purpose of use")
+	// ErrWrongClass: the grant does not cover the data class (resource type).
+	ErrWrongClass = errors.New("consent does not cover this data class")
+	// ErrWrongAction: the grant does not permit the action.
+	ErrWrongAction = errors.New("consent does not permit this action")
+	// ErrBreakGlassNotPermitted: a break-glass request on a grant that does
+	// not allow break-glass.
+	ErrBreakGlassNotPermitted = errors.New("consent does not permit break-glass")
+
+	// ErrNotAnchored: the ledger has no anchor for the grant's hash, so the
+	// patient never put it in force (or anchored it under another hash).
+	ErrNotAnchored = errors.New("consent grant not anchored on the ledger")
+	// ErrRevoked: the patient revoked the grant on the ledger.
+	ErrRevoked = errors.New("consent revoked")
+	// ErrLedgerMismatch: the ledger anchor of the grant's hash names another
+	// patient or another period than the grant itself.
+	ErrLedgerMismatch = errors.New("ledger anchor does not match the grant")
+)
+
+// Grant is a patient's consent for one provider, shaped like the provision of
+// a FHIR R4 Consent: who (Provider), what they may do (Actions), why
+// (Purposes, HL7 v3 PurposeOfUse codes), on which data (Classes, FHIR resource
+// type names), when (ValidFrom up to, not including, ValidUntil), and whether
+// the provider may break the glass in an emergency.
+//
+// A Grant is secured as a vc+jwt (see [Issue]); the SHA-256 of that token
+// ([Hash]) is what the patient anchors on the ledger. The zero value is not a
+// valid grant.
+type Grant struct {
+	// ID is the credential id, a URL (e.g. "urn:uuid:…"); optional.
+	ID string
+	// Patient is the patient's DID (or a pairwise DID of the patient): the
+	// issuer, whose key signs the grant and the ledger anchor.
+	Patient string
+	// Provider is the DID the consent is granted to (credentialSubject.id).
+	Provider string
+	// Actions, Purposes and Classes list what the grant permits; each is
+	// non-empty, without duplicates, and uses known codes only.
+	Actions  []Action
+	Purposes []string
+	Classes  []string
+	// ValidFrom is required; ValidUntil zero means open-ended. Both are
+	// whole seconds in UTC in an issued grant.
+	ValidFrom, ValidUntil time.Time
+	// BreakGlass allows an emergency override (see [Request.BreakGlass]).
+	BreakGlass bool
+	// Issued is when the patient made the grant (FHIR Consent.dateTime,
+	// the JWT iat claim); zero when unknown.
+	Issued time.Time
+
+	// Token is the vc+jwt the grant was read from ("" for a grant built in
+	// code or imported from FHIR).
+	Token string
+}
+
+// Validate checks that g is a well-formed grant: DIDs for patient and
+// provider, at least one action, purpose and class, each a known code and
+// listed once, a validFrom, and validUntil after it when set. Errors wrap
+// [ErrInvalidGrant] and name the field to fix.
+func (g *Grant) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
+	}
+	if _, err := did.Parse(g.Patient); err != nil {
+		return bad("patient must be a DID: %v", err)
+	}
+	if _, err := did.Parse(g.Provider); err != nil {
+		return bad("provider (the actor) must be a DID: %v", err)
+	}
+	if len(g.Actions) == 0 {
+		return bad("no action: permit at least one of access, correct, disclose")
+	}
+	as := make([]string, len(g.Actions))
+	for i, a := range g.Actions {
+		as[i] = string(a)
+	}
+	if err := checkCodes("action", as, actions, "access, correct or disclose"); err != nil {
+		return err
+	}
+	if err := checkCodes("purpose", g.Purposes, purposes, "an HL7 v3 PurposeOfUse code such as TREAT, ETREAT or HRESCH"); err != nil {
+		return err
+	}
+	if err := checkCodes("class", g.Classes, resourceTypes, "a FHIR R4 resource type such as AllergyIntolerance, Immunization or MedicationStatement"); err != nil {
+		return err
+	}
+	if g.ValidFrom.IsZero() {
+		return bad("period: validFrom (period.start) is required")
+	}
+	if !g.ValidUntil.IsZero() && !g.ValidUntil.After(g.ValidFrom) {
+		return bad("period: validUntil %s is not after validFrom %s", g.ValidUntil.UTC().Format(time.RFC3339), g.ValidFrom.UTC().Format(time.RFC3339))
+	}
+	if g.ID != "" && !strings.Contains(g.ID, ":") {
+		return bad("id %.64q must be a URL such as urn:uuid:…", g.ID)
+	}
+	return nil
+}
+
+func checkCodes(field string, codes []string, known map[string]bool, hint string) error {
+	if len(codes) == 0 {
+		return fmt.Errorf("%w: no %s: name at least one (%s)", ErrInvalidGrant, field, hint)
+	}
+	if len(codes) > MaxEntries {
+		return fmt.Errorf("%w: %d %s entries, at most %d", ErrInvalidGrant, len(codes), field, MaxEntries)
+	}
+	seen := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		if !known[c] {
+			return fmt.Errorf("%w: unknown %s code %.64q: use %s", ErrInvalidGrant, field, c, hint)
+		}
+		if seen[c] {
+			return fmt.Errorf("%w: %s %s listed twice", ErrInvalidGrant, field, c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+// normalized returns a copy of g with times in whole seconds UTC, so the
+// period in the token and the one anchored on the ledger are the same
+// RFC 3339 strings.
+func (g *Grant) normalized() *Grant {
+	n := *g
+	n.Actions = slices.Clone(g.Actions)
+	n.Purposes = slices.Clone(g.Purposes)
+	n.Classes = slices.Clone(g.Classes)
+	n.ValidFrom = secondsUTC(g.ValidFrom)
+	n.ValidUntil = secondsUTC(g.ValidUntil)
+	n.Issued = secondsUTC(g.Issued)
+	return &n
+}
+
+func secondsUTC(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// Credential returns g as a VC 2.0 credential of type ConsentGrant: issuer
+// the patient, credentialSubject {id: provider, action, purpose, class,
+// breakGlass}, validFrom/validUntil the period, iat the issue time. Errors
+// as [Grant.Validate].
+func (g *Grant) Credential() (*vc.Credential, error) {
+	n := g.normalized()
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	as := make([]any, len(n.Actions))
+	for i, a := range n.Actions {
+		as[i] = string(a)
+	}
+	c := &vc.Credential{
+		Context: []string{vc.ContextV2},
+		ID:      n.ID,
+		Type:    []string{vc.TypeCredential, TypeConsentGrant},
+		Issuer:  n.Patient,
+		Subject: map[string]any{
+			"id":         n.Provider,
+			"action":     as,
+			"purpose":    toAny(n.Purposes),
+			"class":      toAny(n.Classes),
+			"breakGlass": n.BreakGlass,
+		},
+	}
+	from := n.ValidFrom
+	c.ValidFrom = &from
+	if !n.ValidUntil.IsZero() {
+		until := n.ValidUntil
+		c.ValidUntil = &until
+	}
+	if !n.Issued.IsZero() {
+		c.Extra = map[string]any{"iat": json.Number(strconv.FormatInt(n.Issued.Unix(), 10))}
+	}
+	return c, nil
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// Issue signs g as a vc+jwt with the patient's key k; kid MUST be a DID URL
+// of g.Patient naming k's public key under assertionMethod. Times are
+// truncated to whole seconds. Errors wrap [ErrInvalidGrant] for a grant that
+// does not validate, or vc's errors for a bad kid.
+func Issue(g *Grant, k *key.PrivateKey, kid string) (string, error) {
+	c, err := g.Credential()
+	if err != nil {
+		return "", err
+	}
+	return vc.Issue(c, k, kid)
+}
+
+// Hash returns the hex SHA-256 of a grant token's bytes: the identifier the
+// ledger anchors and revokes. It hashes exactly the bytes given; a grant is
+// identified by its token, not by its content.
+func Hash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Hash returns [Hash] of g.Token, or "" when g was not read from a token.
+func (g *Grant) Hash() string {
+	if g.Token == "" {
+		return ""
+	}
+	return Hash(g.Token)
+}
+
+// Parse decodes a grant token WITHOUT checking its signature: use it to look
+// inside a grant (to show it, to find the patient), never to trust it.
+// Errors wrap vc.ErrMalformed / vc.ErrUnsupportedAlg for a bad token and
+// [ErrInvalidGrant] for a credential that is not a valid ConsentGrant.
+func Parse(token string) (*Grant, error) {
+	t, err := vc.Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	g, err := FromCredential(t.Credential)
+	if err != nil {
+		return nil, err
+	}
+	g.Token = token
+	return g, nil
+}
+
+// Verify checks a grant token's signature and returns the grant: the kid must
+// be a DID URL of the issuer (the patient) and keys must return its key (a
+// KeyFunc that resolves the patient's DID and requires assertionMethod; see
+// [ResolverKeys]). It does NOT check the period (that is [Grant.Permits]'s
+// job, with consent-specific errors) nor the ledger (see [Checker]). Errors:
+// those of [Parse], and vc.ErrBadSignature, vc.ErrIssuerMismatch or the
+// KeyFunc's error wrapped.
+func Verify(ctx context.Context, token string, keys vc.KeyFunc) (*Grant, error) {
+	g, err := Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	// Check the signature at a time inside the credential's own window, so
+	// that an expired grant still verifies here and Permits reports
+	// ErrConsentExpired rather than a generic vc error.
+	// (iat may be later than validFrom: a grant made to start in the past.)
+	now := g.ValidFrom
+	if g.Issued.After(now) && (g.ValidUntil.IsZero() || g.Issued.Before(g.ValidUntil)) {
+		now = g.Issued
+	}
+	if _, err := vc.Verify(ctx, token, keys, vc.VerifyOptions{Now: now}); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// FromCredential reads a grant from a parsed (not necessarily verified)
+// credential. Errors wrap [ErrInvalidGrant].
+func FromCredential(c *vc.Credential) (*Grant, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
+	}
+	if c == nil || !c.HasType(TypeConsentGrant) {
+		return nil, bad("the credential is not of type %s", TypeConsentGrant)
+	}
+	if len(c.Status) > 0 {
+		return nil, bad("a consent grant has no credentialStatus: it is revoked on the ledger (consent.revoke)")
+	}
+	g := &Grant{ID: c.ID, Patient: c.Issuer, Provider: c.SubjectID()}
+	for k, v := range c.Extra {
+		switch k {
+		case "iat":
+			n, ok := v.(json.Number)
+			if !ok {
+				return nil, bad("iat must be a number")
+			}
+			sec, err := n.Int64()
+			if err != nil || sec <= 0 {
+				return nil, bad("iat must be a positive integer")
+			}
+			g.Issued = time.Unix(sec, 0).UTC()
+		default:
+			return nil, bad("unexpected property %.64q in a consent grant", k)
+		}
+	}
+	for k, v := range c.Subject {
+		switch k {
+		case "id":
+			if g.Provider == "" {
+				return nil, bad("credentialSubject.id (the provider DID) must be a string")
+			}
+		case "action":
+			s, err := strings1(v, "action")
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range s {
+				g.Actions = append(g.Actions, Action(a))
+			}
+		case "purpose":
+			s, err := strings1(v, "purpose")
+			if err != nil {
+				return nil, err
+			}
+			g.Purposes = s
+		case "class":
+			s, err := strings1(v, "class")
+			if err != nil {
+				return nil, err
+			}
+			g.Classes = s
+		case "breakGlass":
+			b, ok := v.(bool)
+			if !ok {
+				return nil, bad("credentialSubject.breakGlass must be true or false")
+			}
+			g.BreakGlass = b
+		default:
+			return nil, bad("unexpected credentialSubject property %.64q", k)
+		}
+	}
+	if c.ValidFrom != nil {
+		g.ValidFrom = c.ValidFrom.UTC()
+	}
+	if c.ValidUntil != nil {
+		g.ValidUntil = c.ValidUntil.UTC()
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func strings1(v any, field string) ([]string, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: credentialSubject.%s must be an array of strings", ErrInvalidGrant, field)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: credentialSubject.%s must be an array of strings", ErrInvalidGrant, field)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// Request is one access a provider asks to make under a grant.
+type Request struct {
+	// Provider is the DID of the provider asking (authenticated by the
+	// caller, e.g. from a presentation's holder).
+	Provider string
+	Action   Action
+	// Purpose is an HL7 v3 PurposeOfUse code.
+	Purpose string
+	// Class is the FHIR resource type to be read or changed.
+	Class string
+	// At is when the access happens; zero means time.Now().
+	At time.Time
+	// BreakGlass asks for an emergency override: allowed only when the
+	// grant permits break-glass, for action access and purpose ETREAT, and
+	// then not limited by the grant's purposes and classes (the provider,
+	// the period and the ledger status still apply). The vault records such
+	// an access as an emergency override.
+	BreakGlass bool
+}
+
+// Permits reports whether g allows req, checking in this order: provider
+// ([ErrWrongProvider]), period ([ErrConsentNotYetValid] before validFrom,
+// [ErrConsentExpired] at or after validUntil), then for a break-glass request
+// the grant's flag ([ErrBreakGlassNotPermitted]), action access
+// ([ErrWrongAction]) and purpose ETREAT ([ErrWrongPurpose]); otherwise
+// action ([ErrWrongAction]), purpose ([ErrWrongPurpose]) and class
+// ([ErrWrongClass]). It returns nil when the access is permitted by the grant
+// itself; whether the grant is in force on the ledger is a separate check
+// ([Checker.CheckInForce]). Safe for concurrent use.
+func (g *Grant) Permits(req Request) error {
+	if req.Provider != g.Provider {
+		return fmt.Errorf("%w: the grant is for %s, not %.128s", ErrWrongProvider, g.Provider, req.Provider)
+	}
+	at := req.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if at.Before(g.ValidFrom) {
+		return fmt.Errorf("%w: valid from %s", ErrConsentNotYetValid, g.ValidFrom.UTC().Format(time.RFC3339))
+	}
+	if !g.ValidUntil.IsZero() && !at.Before(g.ValidUntil) {
+		return fmt.Errorf("%w: valid until %s", ErrConsentExpired, g.ValidUntil.UTC().Format(time.RFC3339))
+	}
+	if req.BreakGlass {
+		if !g.BreakGlass {
+			return ErrBreakGlassNotPermitted
+		}
+		if req.Action != ActionAccess {
+			return fmt.Errorf("%w: break-glass allows access only, not %.32q", ErrWrongAction, req.Action)
+		}
+		if req.Purpose != PurposeEmergencyTreatment {
+			return fmt.Errorf("%w: break-glass requires purpose %s, not %.32q", ErrWrongPurpose, PurposeEmergencyTreatment, req.Purpose)
+		}
+		return nil
+	}
+	if !slices.Contains(g.Actions, req.Action) {
+		return fmt.Errorf("%w: %.32q", ErrWrongAction, req.Action)
+	}
+	if !slices.Contains(g.Purposes, req.Purpose) {
+		return fmt.Errorf("%w: %.32q", ErrWrongPurpose, req.Purpose)
+	}
+	if !slices.Contains(g.Classes, req.Class) {
+		return fmt.Errorf("%w: %.64q", ErrWrongClass, req.Class)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/vc"
+)
+
+var (
+	tFrom  = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	tUntil = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func testKey(tb testing.TB, b byte) *key.PrivateKey {
+	tb.Helper()
+	seed := sha256.Sum256([]byte{'c', b})
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// party is a did:key identity.
+type party struct {
+	k   *key.PrivateKey
+	did string
+	kid string
+}
+
+func newParty(tb testing.TB, b byte) party {
+	k := testKey(tb, b)
+	d := did.KeyDID(k.Public())
+	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+}
+
+func testGrant(patient, provider party) *Grant {
+	return &Grant{
+		ID:         "urn:uuid:5f0c6a1e-1b7e-4f0e-9a52-2d4f3f1f7a10",
+		Patient:    patient.did,
+		Provider:   provider.did,
+		Actions:    []Action{ActionAccess, ActionCorrect},
+		Purposes:   []string{PurposeTreatment, PurposeResearch},
+		Classes:    []string{"AllergyIntolerance", "Immunization", "MedicationStatement"},
+		ValidFrom:  tFrom,
+		ValidUntil: tUntil,
+		BreakGlass: true,
+		Issued:     tFrom.Add(-time.Hour),
+	}
+}
+
+func keyFunc(_ context.Context, kid string) (key.PublicKey, error) {
+	d, _, _ := strings.Cut(kid, "#")
+	pub, err := did.ParseKeyDID(d)
+	if err != nil {
+		return key.PublicKey{}, err
+	}
+	return did.KeyDocument(pub).Key(kid, did.AssertionMethod)
+}
+
+func TestIssueVerify(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	g := testGrant(pat, prov)
+	tok, err := Issue(g, pat.k, pat.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Verify(context.Background(), tok, keyFunc)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	want := *g
+	want.Token = tok
+	if !reflect.DeepEqual(got, &want) {
+		t.Errorf("Verify = %+v, want %+v", got, &want)
+	}
+	if got.Hash() != Hash(tok) || len(Hash(tok)) != 64 {
+		t.Errorf("Hash = %q", got.Hash())
+	}
+	c, _ := vc.Parse(tok)
+	if !c.Credential.HasType(TypeConsentGrant) || c.Credential.Issuer != pat.did || c.Credential.SubjectID() != prov.did {
+		t.Errorf("credential = %+v", c.Credential)
+	}
+
+	// An expired grant still verifies (Permits reports the expiry).
+	old := testGrant(pat, prov)
+	old.ValidFrom, old.ValidUntil, old.Issued = tFrom.AddDate(-2, 0, 0), tFrom.AddDate(-1, 0, 0), tFrom.AddDate(-2, 0, 0)
+	otok, err := Issue(old, pat.k, pat.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	og, err := Verify(context.Background(), otok, keyFunc)
+	if err != nil {
+		t.Fatalf("Verify expired grant: %v", err)
+	}
+	if err := og.Permits(Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom}); !errors.Is(err, ErrConsentExpired) {
+		t.Errorf("Permits on expired grant = %v, want ErrConsentExpired", err)
+	}
+
+	// Signed by the provider in the patient's name: refused.
+	forged, err := vc.Issue(mustCred(t, g), prov.k, pat.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), forged, keyFunc); !errors.Is(err, vc.ErrBadSignature) {
+		t.Errorf("Verify forged = %v, want vc.ErrBadSignature", err)
+	}
+	// Signed by the provider as issuer of a grant naming the patient: kid mismatch.
+	if _, err := Issue(g, prov.k, prov.kid); !errors.Is(err, vc.ErrIssuerMismatch) {
+		t.Errorf("Issue with another DID's kid = %v, want vc.ErrIssuerMismatch", err)
+	}
+}
+
+func mustCred(t *testing.T, g *Grant) *vc.Credential {
+	c, err := g.Credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestPermits(t *testing.T) {
+	pat, prov, other := newParty(t, 1), newParty(t, 2), newParty(t, 3)
+	g := testGrant(pat, prov)
+	noBG := testGrant(pat, prov)
+	noBG.BreakGlass = false
+	at := tFrom.Add(24 * time.Hour)
+	ok := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: at}
+	with := func(f func(*Request)) Request { r := ok; f(&r); return r }
+	cases := []struct {
+		name  string
+		grant *Grant
+		req   Request
+		want  error
+	}{
+		{"permitted", g, ok, nil},
+		{"permitted at validFrom", g, with(func(r *Request) { r.At = tFrom }), nil},
+		{"other provider", g, with(func(r *Request) { r.Provider = other.did }), ErrWrongProvider},
+		{"before validFrom", g, with(func(r *Request) { r.At = tFrom.Add(-time.Second) }), ErrConsentNotYetValid},
+		{"at validUntil", g, with(func(r *Request) { r.At = tUntil }), ErrConsentExpired},
+		{"after validUntil", g, with(func(r *Request) { r.At = tUntil.AddDate(1, 0, 0) }), ErrConsentExpired},
+		{"action not granted", g, with(func(r *Request) { r.Action = ActionDisclose }), ErrWrongAction},
+		{"purpose not granted", g, with(func(r *Request) { r.Purpose = "HMARKT" }), ErrWrongPurpose},
+		{"emergency purpose without break-glass request", g, with(func(r *Request) { r.Purpose = "ETREAT" }), ErrWrongPurpose},
+		{"class not granted", g, with(func(r *Request) { r.Class = "Condition" }), ErrWrongClass},
+		{"break-glass", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Class = true, "ETREAT", "Condition" }), nil},
+		{"break-glass not allowed", noBG, with(func(r *Request) { r.BreakGlass, r.Purpose = true, "ETREAT" }), ErrBreakGlassNotPermitted},
+		{"break-glass for another provider", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Provider = true, "ETREAT", other.did }), ErrWrongProvider},
+		{"break-glass to correct", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Action = true, "ETREAT", ActionCorrect }), ErrWrongAction},
+		{"break-glass without ETREAT", g, with(func(r *Request) { r.BreakGlass = true }), ErrWrongPurpose},
+		{"break-glass after expiry", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.At = true, "ETREAT", tUntil }), ErrConsentExpired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.grant.Permits(tc.req)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Permits = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	cases := []struct {
+		name   string
+		change func(g *Grant)
+		want   string // in the error; "" = valid
+	}{
+		{"valid", func(g *Grant) {}, ""},
+		{"open-ended", func(g *Grant) { g.ValidUntil = time.Time{} }, ""},
+		{"no provider", func(g *Grant) { g.Provider = "" }, "provider"},
+		{"provider not a DID", func(g *Grant) { g.Provider = "Dr Who" }, "provider"},
+		{"patient not a DID", func(g *Grant) { g.Patient = "https://example.org" }, "patient"},
+		{"no action", func(g *Grant) { g.Actions = nil }, "no action"},
+		{"unknown action", func(g *Grant) { g.Actions = []Action{"delete"} }, `unknown action code "delete"`},
+		{"unknown purpose", func(g *Grant) { g.Purposes = []string{"TREATMENT"} }, `unknown purpose code "TREATMENT"`},
+		{"no purpose", func(g *Grant) { g.Purposes = nil }, "no purpose"},
+		{"unknown class", func(g *Grant) { g.Classes = []string{"Allergy"} }, `unknown class code "Allergy"`},
+		{"duplicate class", func(g *Grant) { g.Classes = []string{"Immunization", "Immunization"} }, "listed twice"},
+		{"no validFrom", func(g *Grant) { g.ValidFrom = time.Time{} }, "validFrom"},
+		{"period reversed", func(g *Grant) { g.ValidUntil = g.ValidFrom.Add(-time.Hour) }, "not after validFrom"},
+		{"empty period", func(g *Grant) { g.ValidUntil = g.ValidFrom }, "not after validFrom"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGrant(pat, prov)
+			tc.change(g)
+			err := g.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tc.want != "" && (!errors.Is(err, ErrInvalidGrant) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate = %v, want ErrInvalidGrant containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromCredentialRefuses(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	cases := []struct {
+		name   string
+		change func(c *vc.Credential)
+		want   string
+	}{
+		{"not a consent grant", func(c *vc.Credential) { c.Type = []string{vc.TypeCredential} }, "not of type ConsentGrant"},
+		{"credentialStatus", func(c *vc.Credential) {
+			c.Status = []vc.Status{{Type: vc.StatusTypeBitstring}}
+		}, "credentialStatus"},
+		{"extra subject property", func(c *vc.Credential) { c.Subject["diagnosis"] = "x" }, "unexpected credentialSubject property"},
+		{"purpose not an array", func(c *vc.Credential) { c.Subject["purpose"] = "TREAT" }, "purpose must be an array"},
+		{"breakGlass not a bool", func(c *vc.Credential) { c.Subject["breakGlass"] = "yes" }, "breakGlass"},
+		{"no subject id", func(c *vc.Credential) { delete(c.Subject, "id") }, "provider"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCred(t, testGrant(pat, prov))
+			tc.change(c)
+			tok, err := vc.Issue(c, pat.k, pat.kid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Verify(context.Background(), tok, keyFunc)
+			if !errors.Is(err, ErrInvalidGrant) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Verify = %v, want ErrInvalidGrant containing %q", err, tc.want)
+			}
+		})
+	}
+}
