@@ -311,7 +311,7 @@ func TestShareProducesVerifiablePresentation(t *testing.T) {
 			allergy = c
 		}
 	}
-	if !strings.Contains(allergy.what.Text, "code, criticality, reaction") {
+	if !strings.Contains(allergy.what.Text, "substance, reaction, severity") {
 		t.Errorf("claims listed = %q", allergy.what.Text)
 	}
 	test.Tap(allergy.check)

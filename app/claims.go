@@ -103,6 +103,7 @@ func claimsOf(types []string, subject map[string]any) []claim {
 			}
 		}
 		out = append(out, allergyClaims(rest)...)
+		return out // allergyClaims rendered (and consumed) the rest
 	case "immunization":
 		take("Vaccine", "vaccine", "vaccineCode", "vaccineName", "product")
 		take("Date", "occurrenceDateTime", "date", "dateAdministered", "occurrence")
@@ -136,7 +137,13 @@ func allergyClaims(m map[string]any) []claim {
 			}
 		}
 	}
-	take("Substance", "substance", "allergy", "allergen", "code", "display")
+	take("Substance", "substance", "allergy", "allergen", "display", "code")
+	if _, coded := m["display"]; !coded && len(out) > 0 {
+		// A Coding ({code, display, system}) rendered by its display:
+		// the code and system are for machines.
+		delete(m, "code")
+		delete(m, "system")
+	}
 	if r, ok := m["reaction"]; ok {
 		if rm, ok := first(r).(map[string]any); ok {
 			// FHIR: reaction[].manifestation, reaction[].severity

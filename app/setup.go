@@ -413,14 +413,19 @@ func passStrength(p string) (int, string) {
 	if len(distinct) < len([]rune(p))/2 {
 		bits /= 2
 	}
+	// Letters and spaces only: most likely dictionary words, worth about
+	// 13 bits each (a vocabulary of some 8,000 words), not 4.7 per letter.
+	if strings.IndexFunc(p, func(r rune) bool { return !unicode.IsLetter(r) && r != ' ' }) < 0 {
+		bits = min(bits, 13*float64(len(strings.Fields(p))))
+	}
 	switch {
 	case len([]rune(p)) < 8:
 		return 0, "Too short: use at least 10 characters, or a few words."
-	case bits < 40:
+	case bits < 36:
 		return 1, "Weak: add another word or two."
-	case bits < 60:
+	case bits < 50:
 		return 2, "Fair: acceptable. One more word makes it strong."
-	case bits < 80:
+	case bits < 70:
 		return 3, "Strong."
 	}
 	return 4, "Very strong."

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func (u *shareUI) reload() {
 	u.choices = u.choices[:0]
 	var objs []fyne.CanvasObject
 	for _, c := range creds {
-		_, issuerName, _ := parseClaims(u.a.wallet(), c)
+		claims, issuerName, _ := parseClaims(u.a.wallet(), c)
 		ch := &shareChoice{cred: c}
 		label := typeName(c.Types, c.Name) + " — " + issuerLine(c, issuerName)
 		if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
@@ -153,9 +154,12 @@ func (u *shareUI) reload() {
 		}
 		ch.check = widget.NewCheck(label, nil)
 		ch.check.Checked = checked[c.ID]
-		names := make([]string, len(c.Attributes))
-		for i, a := range c.Attributes {
-			names[i] = strings.ToLower(humanize(a))
+		// What it contains, in the words of the detail view.
+		var names []string
+		for _, cl := range claims {
+			if n := strings.ToLower(cl.Label); !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 		ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
 		ch.what.Importance = widget.LowImportance

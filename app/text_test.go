@@ -1,0 +1,175 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/png"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/wallet"
+)
+
+func TestFriendly(t *testing.T) {
+	until := time.Date(2026, 3, 14, 10, 32, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"lockout", fmt.Errorf("%w: %w", wallet.ErrWrongPassphrase, &wallet.LockedOutError{Until: until, Left: 2 * time.Minute, Failures: 6}), "locked for 2 minutes. Try again after 10:32"},
+		{"wrong passphrase", fmt.Errorf("%w (3 failed attempts)", wallet.ErrWrongPassphrase), "passphrase is not right"},
+		{"locked", wallet.ErrLocked, "locked itself"},
+		{"phrase", wallet.ErrInvalidPhrase, "recovery words are not right"},
+		{"exists", wallet.ErrExists, "already a wallet"},
+		{"corrupt backup", fmt.Errorf("x: %w", wallet.ErrCorruptBackup), "backup file is damaged"},
+		{"corrupt", wallet.ErrCorrupt, "Restore your wallet"},
+		{"not mine", fmt.Errorf("%w: bound to did:key:z", wallet.ErrNotForThisWallet), "issued to someone else"},
+		{"revoked", &wallet.RejectedError{Reason: "revoked"}, "withdrawn (revoked)"},
+		{"expired", &wallet.RejectedError{Reason: "expired"}, "has expired"},
+		{"status", &wallet.RejectedError{Reason: "status_unavailable"}, "could not be checked"},
+		{"unknown reason", &wallet.RejectedError{Reason: "weird"}, "(weird)"},
+		{"no registry", wallet.ErrNoRegistry, "registry address in Settings"},
+		{"offer", errOfferNotSupported, "not supported yet"},
+		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
+		{"timeout", context.DeadlineExceeded, "took too long"},
+		{"other", errors.New("disk full"), "Something went wrong: disk full. Try again"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := friendly(tc.err); !strings.Contains(got, tc.want) {
+				t.Errorf("friendly(%v) = %q, want it to contain %q", tc.err, got, tc.want)
+			}
+		})
+	}
+	if friendly(nil) != "" {
+		t.Error("friendly(nil) is not empty")
+	}
+}
+
+func TestPassStrength(t *testing.T) {
+	cases := []struct {
+		pass      string
+		min, max  int
+		wantWords string
+	}{
+		{"", 0, 0, "Type"},
+		{"abc", 0, 0, "Too short"},
+		{"password1", 0, 0, "common"},
+		{"aaaaaaaaaa", 0, 1, ""},
+		{"sunflower", 1, 1, "Weak"},
+		{"correct horse", 1, 1, "Weak"},
+		{"correct horse battery", 2, 2, "Fair"},
+		{"xK9#mQ2$", 3, 3, "Strong"},
+		{testPass, 3, 4, "trong"},
+		{"Tr0ub4dor&3-and-some-more", 4, 4, "Very strong"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.pass, func(t *testing.T) {
+			got, words := passStrength(tc.pass)
+			if got < tc.min || got > tc.max || !strings.Contains(words, tc.wantWords) {
+				t.Errorf("passStrength(%q) = %d %q, want %d..%d containing %q", tc.pass, got, words, tc.min, tc.max, tc.wantWords)
+			}
+		})
+	}
+}
+
+func TestClaimsOf(t *testing.T) {
+	cases := []struct {
+		name    string
+		types   []string
+		subject string
+		want    string
+	}{
+		{"allergy, FHIR CodeableConcept", []string{"AllergyIntoleranceCredential"},
+			`{"id":"did:x","code":{"coding":[{"display":"Peanut"}]},"reaction":[{"manifestation":[{"text":"hives"}],"severity":"moderate"}],"clinicalStatus":"active"}`,
+			"[{Substance Peanut} {Reaction hives} {Severity moderate} {Status active}]"},
+		{"allergy, plain strings", []string{"AllergyCredential"},
+			`{"allergy":"penicillin","reaction":"rash","severity":"mild","note":"since 2010"}`,
+			"[{Substance penicillin} {Reaction rash} {Severity mild} {Note since 2010}]"},
+		{"allergy list", []string{"AllergyCredential"},
+			`{"allergies":[{"code":"91936005","display":"Penicillin"},"latex"]}`,
+			"[{Substance Penicillin} {Substance latex}]"},
+		{"immunization", []string{"ImmunizationCredential"},
+			`{"vaccineCode":{"text":"MMR"},"occurrenceDateTime":"2024-05-01T10:00:00Z","protocolApplied":[{"doseNumberPositiveInt":1}],"lotNumber":"A1"}`,
+			"[{Vaccine MMR} {Date 1 May 2024} {Dose 1} {Lot number A1}]"},
+		{"generic nested", []string{"PatientIdentityCredential"},
+			`{"id":"did:x","type":"Person","givenName":"Ada","address":{"city":"Leeds","postalCode":"LS1"},"insured":true}`,
+			"[{Address › City Leeds} {Address › Postal code LS1} {Given name Ada} {Insured yes}]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var subj map[string]any
+			if err := json.Unmarshal([]byte(tc.subject), &subj); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(claimsOf(tc.types, subj)); got != tc.want {
+				t.Errorf("claimsOf = %s\nwant      %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHumanizeAndTypeName(t *testing.T) {
+	cases := map[string]string{
+		"occurrenceDateTime": "Occurrence date time",
+		"postal_code":        "Postal code",
+		"HIVStatus":          "HIV status",
+		"id":                 "Id",
+	}
+	for in, want := range cases {
+		if got := humanize(in); got != want {
+			t.Errorf("humanize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := typeName([]string{"VerifiableCredential", "AllergyIntoleranceCredential"}, ""); got != "Allergy intolerance" {
+		t.Errorf("typeName = %q", got)
+	}
+	if got := typeName([]string{"VerifiableCredential"}, "My allergies"); got != "My allergies" {
+		t.Errorf("typeName with a name = %q", got)
+	}
+}
+
+// FuzzDecodeQR: any bytes, as a picture file, never panic decodeQR.
+func FuzzDecodeQR(f *testing.F) {
+	img, err := qrImage("eyJhbGciOiJFZERTQSJ9.e30.sig", 120)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	f.Add(buf.Bytes())
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Add([]byte("GIF89a\x01\x00\x01\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		text, err := decodeQR(bytes.NewReader(data))
+		if err == nil && text == "" {
+			t.Error("no error and no text")
+		}
+	})
+}
+
+// FuzzClaims: any credentialSubject JSON renders without panicking, and
+// every line has a label.
+func FuzzClaims(f *testing.F) {
+	f.Add("AllergyCredential", `{"code":{"coding":[{"display":"Peanut"}]},"reaction":[{"manifestation":[]}]}`)
+	f.Add("ImmunizationCredential", `{"protocolApplied":[1,{"doseNumberPositiveInt":null}],"vaccineCode":[]}`)
+	f.Add("X", `{"a":{"b":{"c":[{"d":1}]}},"":"x"}`)
+	f.Fuzz(func(t *testing.T, typ, subject string) {
+		var subj map[string]any
+		if json.Unmarshal([]byte(subject), &subj) != nil {
+			return
+		}
+		for _, c := range claimsOf([]string{typ}, subj) {
+			if c.Label == "" && c.Value == "" {
+				t.Errorf("empty claim line from %s", subject)
+			}
+		}
+	})
+}
