@@ -29,6 +29,10 @@
 //     strictly increasing) and credential: the status list credential as a
 //     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
 //     key.
+//   - [ConsentAnchor] ("consent.anchor"): grantHash (hex SHA-256 of a consent
+//     grant token), validFrom, optional validUntil; signed by the patient.
+//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
+//     who anchored it; final.
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
@@ -73,6 +77,9 @@ const (
 	IssuerAccredit    Type = "issuer.accredit"
 	IssuerRevoke      Type = "issuer.revoke"
 	StatusListPublish Type = "statuslist.publish"
+	// ConsentAnchor and ConsentRevoke: see consent.go.
+	ConsentAnchor Type = "consent.anchor"
+	ConsentRevoke Type = "consent.revoke"
 )
 
 // Errors returned by this package. Callers branch on them with errors.Is.
@@ -126,6 +133,9 @@ type Payload struct {
 	ListID     string `json:"listId,omitempty"`
 	Version    int64  `json:"version,omitempty"`
 	Credential string `json:"credential,omitempty"`
+
+	// consent.anchor, consent.revoke: hex SHA-256 of the grant token.
+	GrantHash string `json:"grantHash,omitempty"`
 }
 
 // Tx is a decoded transaction. Its signature has NOT been verified: call
@@ -251,6 +261,7 @@ func (p *Payload) Validate() error {
 		"listId":          p.ListID != "",
 		"version":         p.Version != 0,
 		"credential":      p.Credential != "",
+		"grantHash":       p.GrantHash != "",
 	}
 	var required, optional []string
 	switch p.Type {
@@ -268,6 +279,11 @@ func (p *Payload) Validate() error {
 		optional = []string{"revokedAt"}
 	case StatusListPublish:
 		required = []string{"listId", "version", "credential"}
+	case ConsentAnchor:
+		required = []string{"grantHash", "validFrom"}
+		optional = []string{"validUntil"}
+	case ConsentRevoke:
+		required = []string{"grantHash"}
 	default:
 		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
 	}
@@ -333,6 +349,9 @@ func (p *Payload) Validate() error {
 	}
 	if p.Version < 0 {
 		return bad("version must be positive")
+	}
+	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
+		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
 	}
 	return nil
 }
