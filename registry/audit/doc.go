@@ -1,0 +1,12 @@
+// Package audit is the vault's access trail: entries sealed to the patient
+// (compact JWE, ECDH-ES+A256KW with A256GCM, to an X25519 key converted from
+// the patient's Ed25519 DID key or to their P-256 key), batched into RFC
+// 6962 Merkle trees whose roots are anchored on the ledger (one audit.anchor
+// transaction per batch), and served with inclusion proofs.
+//
+// [Log] collects leaves, [Log.Flush] cuts a batch and anchors it, and
+// [Log.Entries] returns a subject's entries with proofs; a patient checks
+// each with [Proved.Verify] against the root and count the ledger holds for
+// the batch and reads it with [Open]. docs/design/0009-vault-and-trail.md
+// explains the choices.
+package audit

@@ -1,0 +1,292 @@
+package audit
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Anchor is what one audit.anchor transaction puts on the ledger for a batch.
+type Anchor struct {
+	BatchID string
+	Root    Hash
+	Count   int
+}
+
+// AnchorFunc submits an anchor to the ledger and returns once it is
+// committed (or failed).
+type AnchorFunc func(ctx context.Context, a Anchor) error
+
+// Config configures a [Log].
+type Config struct {
+	// Dir holds the anchored batches (one file each). Required.
+	Dir string
+	// Anchor submits a batch root to the ledger. Required.
+	Anchor AnchorFunc
+	// MaxBatch caps the entries of one batch (default 8192).
+	MaxBatch int
+	// Interval is how often Run cuts a batch (default 1s).
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Proved is a stored entry with what a patient needs to check it: its batch,
+// position, the batch size and root, and the RFC 6962 audit path.
+type Proved struct {
+	Batch string   `json:"batch"`
+	Index int      `json:"index"`
+	Count int      `json:"count"`
+	Root  string   `json:"root"`  // hex
+	Proof []string `json:"proof"` // hex, bottom up
+	// Data is the leaf data: a sealed entry (compact JWE) or a public
+	// record event (JSON).
+	Data string `json:"data"`
+}
+
+// Verify checks p's inclusion proof against root and count (those anchored
+// on the ledger for p.Batch). It returns nil or an error wrapping
+// [ErrInclusion].
+func (p *Proved) Verify(root Hash, count int) error {
+	if p.Count != count {
+		return fmt.Errorf("%w: entry claims a batch of %d, the ledger anchored %d", ErrInclusion, p.Count, count)
+	}
+	path := make([]Hash, len(p.Proof))
+	for i, s := range p.Proof {
+		b, err := hex.DecodeString(s)
+		if err != nil || len(b) != len(Hash{}) {
+			return fmt.Errorf("%w: proof element %d is not a hex SHA-256", ErrInclusion, i)
+		}
+		copy(path[i][:], b)
+	}
+	return VerifyInclusion(LeafHash([]byte(p.Data)), p.Index, count, path, root)
+}
+
+// batchFile is a batch as stored.
+type batchFile struct {
+	ID       string   `json:"id"`
+	Root     string   `json:"root"`
+	Subjects []string `json:"subjects"` // whom each leaf concerns (a patient DID or a record id)
+	Leaves   []string `json:"leaves"`
+}
+
+type pending struct {
+	subject string
+	data    []byte
+}
+
+// Log collects trail entries, anchors them in batches (one Merkle root per
+// batch, one ledger transaction) and serves each entry with its inclusion
+// proof. It is safe for concurrent use.
+type Log struct {
+	cfg Config
+
+	mu      sync.Mutex // guards pending, nextSeq and the index
+	pending []pending
+	nextSeq int
+	// bySubject indexes anchored entries: subject -> (batch, index).
+	bySubject map[string][]ref
+	batches   map[string]*loaded
+
+	flushMu sync.Mutex // serialises Flush
+}
+
+type ref struct {
+	batch string
+	index int
+}
+
+type loaded struct {
+	file   *batchFile
+	leaves []Hash
+	root   Hash
+}
+
+// OpenLog opens (creating) the log in cfg.Dir and loads its anchored batches.
+func OpenLog(cfg Config) (*Log, error) {
+	if cfg.Dir == "" || cfg.Anchor == nil {
+		return nil, errors.New("audit.OpenLog: Config.Dir and Config.Anchor are required")
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 8192
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1}
+	names, err := filepath.Glob(filepath.Join(cfg.Dir, "batch-*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		var f batchFile
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("audit: %s: %w", n, err)
+		}
+		l.index(&f)
+		if seq, err := strconv.Atoi(strings.TrimPrefix(f.ID, "b")); err == nil && seq >= l.nextSeq {
+			l.nextSeq = seq + 1
+		}
+	}
+	return l, nil
+}
+
+func (l *Log) index(f *batchFile) {
+	ld := &loaded{file: f, leaves: make([]Hash, len(f.Leaves))}
+	for i, d := range f.Leaves {
+		ld.leaves[i] = LeafHash([]byte(d))
+		l.bySubject[f.Subjects[i]] = append(l.bySubject[f.Subjects[i]], ref{f.ID, i})
+	}
+	ld.root = Root(ld.leaves)
+	l.batches[f.ID] = ld
+}
+
+// Append queues one leaf concerning subject (a patient DID for a sealed
+// entry). It is anchored by the next [Log.Flush].
+func (l *Log) Append(subject string, data []byte) error {
+	if len(data) > MaxEntrySize {
+		return fmt.Errorf("audit: entry of %d bytes exceeds %d", len(data), MaxEntrySize)
+	}
+	l.mu.Lock()
+	l.pending = append(l.pending, pending{subject, data})
+	l.mu.Unlock()
+	return nil
+}
+
+// Pending returns how many entries wait for the next batch.
+func (l *Log) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// Flush cuts batches of at most MaxBatch pending entries, anchors each
+// root through Config.Anchor and stores the batch. On an anchoring error
+// the entries go back to the queue and the error is returned.
+func (l *Log) Flush(ctx context.Context) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	for {
+		l.mu.Lock()
+		n := min(len(l.pending), l.cfg.MaxBatch)
+		if n == 0 {
+			l.mu.Unlock()
+			return nil
+		}
+		cut := l.pending[:n:n]
+		l.pending = l.pending[n:]
+		id := fmt.Sprintf("b%010d", l.nextSeq)
+		l.mu.Unlock()
+
+		f := &batchFile{ID: id, Subjects: make([]string, n), Leaves: make([]string, n)}
+		leaves := make([]Hash, n)
+		for i, p := range cut {
+			f.Subjects[i], f.Leaves[i] = p.subject, string(p.data)
+			leaves[i] = LeafHash(p.data)
+		}
+		root := Root(leaves)
+		f.Root = hex.EncodeToString(root[:])
+		err := l.cfg.Anchor(ctx, Anchor{BatchID: id, Root: root, Count: n})
+		if err == nil {
+			err = writeAtomic(filepath.Join(l.cfg.Dir, "batch-"+id[1:]+".json"), f)
+		}
+		l.mu.Lock()
+		if err != nil {
+			l.pending = append(cut, l.pending...)
+			l.mu.Unlock()
+			return fmt.Errorf("audit: anchor batch %s: %w", id, err)
+		}
+		l.nextSeq++
+		l.index(f)
+		l.mu.Unlock()
+		l.cfg.Logger.Debug("audit batch anchored", "batch", id, "count", n)
+	}
+}
+
+// Run flushes every Config.Interval until ctx is done, then flushes once
+// more with a fresh 10 s context.
+func (l *Log) Run(ctx context.Context) {
+	t := time.NewTicker(l.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := l.Flush(fctx); err != nil {
+				l.cfg.Logger.Error("audit: final flush", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Warn("audit: flush", "err", err)
+			}
+		}
+	}
+}
+
+// Entries returns the anchored entries concerning subject, oldest first,
+// each with its inclusion proof.
+func (l *Log) Entries(subject string) []Proved {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	refs := l.bySubject[subject]
+	out := make([]Proved, 0, len(refs))
+	for _, r := range refs {
+		b := l.batches[r.batch]
+		path := Prove(b.leaves, r.index)
+		ps := make([]string, len(path))
+		for i, h := range path {
+			ps[i] = hex.EncodeToString(h[:])
+		}
+		out = append(out, Proved{Batch: r.batch, Index: r.index, Count: len(b.leaves),
+			Root: b.file.Root, Proof: ps, Data: b.file.Leaves[r.index]})
+	}
+	return out
+}
+
+// writeAtomic writes v as JSON to path through a temporary file, fsync and
+// rename.
+func writeAtomic(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,122 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/medid/medid/credentials/key"
+)
+
+func TestSealOpen(t *testing.T) {
+	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
+		t.Run(string(alg), func(t *testing.T) {
+			k, err := key.Generate(alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rk, err := RecipientKey(k.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &Entry{ID: "e1", Patient: "did:key:zP", Provider: "did:key:zD", Record: "r1", Action: ActionRead,
+				Purpose: "ETREAT", Outcome: OutcomeGranted, Type: DCMEmergencyOverride, BreakGlass: true}
+			sealed, err := Seal(e, rk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dk, err := DecryptionKey(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Open(sealed, dk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Provider != e.Provider || !got.BreakGlass || got.Type != DCMEmergencyOverride {
+				t.Errorf("got %+v, want %+v", got, e)
+			}
+			other, _ := key.Generate(alg)
+			odk, _ := DecryptionKey(other)
+			if _, err := Open(sealed, odk); !errors.Is(err, ErrDecrypt) {
+				t.Errorf("another key opened the entry: %v", err)
+			}
+		})
+	}
+}
+
+func TestLogBatchesAndProofs(t *testing.T) {
+	dir := t.TempDir()
+	var anchors []Anchor
+	failing := true
+	anchor := func(_ context.Context, a Anchor) error {
+		if failing {
+			return errors.New("ledger down")
+		}
+		anchors = append(anchors, a)
+		return nil
+	}
+	l, err := OpenLog(Config{Dir: dir, Anchor: anchor, MaxBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		subject := fmt.Sprint("p", i%3)
+		if err := l.Append(subject, []byte(fmt.Sprint("leaf ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(context.Background()); err == nil {
+		t.Fatal("Flush succeeded with the ledger down")
+	}
+	if got := l.Pending(); got != 10 {
+		t.Fatalf("pending after a failed anchor = %d, want 10 (nothing lost)", got)
+	}
+	failing = false
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(anchors) != 3 || anchors[0].Count != 4 || anchors[2].Count != 2 {
+		t.Fatalf("anchors = %+v, want batches of 4, 4, 2", anchors)
+	}
+	roots := map[string]Anchor{}
+	for _, a := range anchors {
+		roots[a.BatchID] = a
+	}
+	check := func(l *Log) {
+		t.Helper()
+		total := 0
+		for s := range 3 {
+			es := l.Entries(fmt.Sprint("p", s))
+			total += len(es)
+			for _, e := range es {
+				a := roots[e.Batch]
+				if err := e.Verify(a.Root, a.Count); err != nil {
+					t.Errorf("entry %s/%d: %v", e.Batch, e.Index, err)
+				}
+				e.Data += "x"
+				if err := e.Verify(a.Root, a.Count); !errors.Is(err, ErrInclusion) {
+					t.Errorf("altered entry %s/%d verified", e.Batch, e.Index)
+				}
+			}
+		}
+		if total != 10 {
+			t.Errorf("entries = %d, want 10", total)
+		}
+	}
+	check(l)
+	// Reopen: batches are loaded from disk, new batch ids continue.
+	l2, err := OpenLog(Config{Dir: dir, Anchor: anchor, MaxBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(l2)
+	_ = l2.Append("p0", []byte("after restart"))
+	if err := l2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := anchors[len(anchors)-1].BatchID; got != "b0000000004" {
+		t.Errorf("batch id after restart = %s, want b0000000004", got)
+	}
+}
