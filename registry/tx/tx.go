@@ -80,6 +80,8 @@ const (
 	// ConsentAnchor and ConsentRevoke: see consent.go.
 	ConsentAnchor Type = "consent.anchor"
 	ConsentRevoke Type = "consent.revoke"
+	// AuditAnchor: see audit.go.
+	AuditAnchor Type = "audit.anchor"
 )
 
 // Errors returned by this package. Callers branch on them with errors.Is.
@@ -136,6 +138,11 @@ type Payload struct {
 
 	// consent.anchor, consent.revoke: hex SHA-256 of the grant token.
 	GrantHash string `json:"grantHash,omitempty"`
+
+	// audit.anchor: see audit.go.
+	BatchID string `json:"batchId,omitempty"`
+	Root    string `json:"root,omitempty"`
+	Count   int64  `json:"count,omitempty"`
 }
 
 // Tx is a decoded transaction. Its signature has NOT been verified: call
@@ -262,6 +269,9 @@ func (p *Payload) Validate() error {
 		"version":         p.Version != 0,
 		"credential":      p.Credential != "",
 		"grantHash":       p.GrantHash != "",
+		"batchId":         p.BatchID != "",
+		"root":            p.Root != "",
+		"count":           p.Count != 0,
 	}
 	var required, optional []string
 	switch p.Type {
@@ -284,6 +294,8 @@ func (p *Payload) Validate() error {
 		optional = []string{"validUntil"}
 	case ConsentRevoke:
 		required = []string{"grantHash"}
+	case AuditAnchor:
+		required = []string{"batchId", "root", "count"}
 	default:
 		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
 	}
@@ -349,6 +361,11 @@ func (p *Payload) Validate() error {
 	}
 	if p.Version < 0 {
 		return bad("version must be positive")
+	}
+	if p.Type == AuditAnchor {
+		if msg := validAudit(p); msg != "" {
+			return bad("%s", msg)
+		}
 	}
 	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
