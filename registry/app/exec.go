@@ -53,6 +53,7 @@ type receipt struct {
 	AccreditationID string  `json:"accreditationId,omitempty"`
 	ListID          string  `json:"listId,omitempty"`
 	Version         int64   `json:"version,omitempty"`
+	GrantHash       string  `json:"grantHash,omitempty"`
 }
 
 // prepared is what the parallel pre-pass of FinalizeBlock learned about one

@@ -44,6 +44,10 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 		return a.issuerRevoke(r, t, env)
 	case tx.StatusListPublish:
 		return a.statusListPublish(r, t, env)
+	case tx.ConsentAnchor:
+		return a.consentAnchor(r, t, env)
+	case tx.ConsentRevoke:
+		return a.consentRevoke(r, t, env)
 	}
 	return nil, nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, t.Payload.Type)
 }
@@ -63,7 +67,7 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 			return key.PublicKey{}, err
 		}
 		doc = d
-	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish:
+	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish, tx.ConsentAnchor, tx.ConsentRevoke:
 		d, _, err := a.actingDocument(r, p.DID)
 		if err != nil {
 			return key.PublicKey{}, err

@@ -47,11 +47,13 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 		k = IssuerKey(id)
 	case QueryStatusList:
 		k = StatusListKey(id)
+	case QueryConsent:
+		k = ConsentKey(id)
 	case QueryKey:
 		k = req.Data
 	default:
 		return &abci.ResponseQuery{Code: CodeInvalid, Codespace: Codespace,
-			Log: fmt.Sprintf("unknown query path %q: use %s, %s, %s or %s", req.Path, QueryDID, QueryIssuer, QueryStatusList, QueryKey)}, nil
+			Log: fmt.Sprintf("unknown query path %q: use %s, %s, %s, %s or %s", req.Path, QueryDID, QueryIssuer, QueryStatusList, QueryConsent, QueryKey)}, nil
 	}
 	if len(k) == 0 || (req.Path != QueryKey && !validKeyPart(id)) {
 		return &abci.ResponseQuery{Code: CodeInvalid, Codespace: Codespace, Log: "query data must be a non-empty identifier without '/'"}, nil

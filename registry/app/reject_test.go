@@ -180,6 +180,52 @@ func TestRejections(t *testing.T) {
 			owner := h.register(1)
 			return h.publishTx(owner, "list-1", 1, expiredStatusList(h.tb, owner))
 		}, CodeInvalid},
+		{"consent grant anchored twice", func(h *harness) []byte {
+			pat := newKeyParty(h.tb, 40)
+			h.mustBlock(h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", ""))
+			return h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z")
+		}, CodeExists},
+		{"consent grant anchored again by another DID", func(h *harness) []byte {
+			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
+			return h.anchorTx(newKeyParty(h.tb, 41), grantHash("g"), "2026-03-01T00:00:00Z", "")
+		}, CodeExists},
+		{"consent revoke by someone else", func(h *harness) []byte {
+			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
+			return h.consentRevokeTx(newKeyParty(h.tb, 41), grantHash("g"))
+		}, CodeUnauthorized},
+		{"consent revoke of an unknown grant", func(h *harness) []byte {
+			return h.consentRevokeTx(newKeyParty(h.tb, 40), grantHash("g"))
+		}, CodeNotFound},
+		{"consent revoked twice", func(h *harness) []byte {
+			pat := newKeyParty(h.tb, 40)
+			h.mustBlock(h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", ""))
+			h.mustBlock(h.consentRevokeTx(pat, grantHash("g")))
+			return h.consentRevokeTx(pat, grantHash("g"))
+		}, CodeExists},
+		{"consent anchor replayed", func(h *harness) []byte {
+			raw := h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", "")
+			h.mustBlock(raw)
+			return raw
+		}, CodeReplay},
+		{"consent anchor signed by another key", func(h *harness) []byte {
+			pat := newKeyParty(h.tb, 40)
+			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: pat.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"},
+				testKey(h.tb, 41), pat.kid)
+		}, CodeBadSignature},
+		{"consent anchor by an unregistered did:medid", func(h *harness) []byte {
+			id := newIdentity(h.tb, 40)
+			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0))
+		}, CodeNotFound},
+		{"consent anchor with a malformed grant hash", func(h *harness) []byte {
+			pat := newKeyParty(h.tb, 40)
+			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"ABC","validFrom":"2026-03-01T00:00:00Z"}`)
+		}, CodeMalformed},
+		{"consent anchor with a period ending before it starts", func(h *harness) []byte {
+			pat := newKeyParty(h.tb, 40)
+			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z","validUntil":"2026-02-01T00:00:00Z"}`)
+		}, CodeMalformed},
 		{"oversized tx", func(h *harness) []byte { return bytes.Repeat([]byte("a"), tx.MaxSize+1) }, CodeTooLarge},
 	}
 	for _, tc := range cases {
