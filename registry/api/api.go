@@ -117,6 +117,7 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
 	s.handle("POST /1.0/transactions", "transactions", s.submit)
+	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
