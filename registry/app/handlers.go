@@ -48,6 +48,8 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 		return a.consentAnchor(r, t, env)
 	case tx.ConsentRevoke:
 		return a.consentRevoke(r, t, env)
+	case tx.AuditAnchor:
+		return a.auditAnchor(r, t, env)
 	}
 	return nil, nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, t.Payload.Type)
 }
@@ -67,7 +69,7 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 			return key.PublicKey{}, err
 		}
 		doc = d
-	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish, tx.ConsentAnchor, tx.ConsentRevoke:
+	case tx.DIDUpdate, tx.DIDDeactivate, tx.StatusListPublish, tx.ConsentAnchor, tx.ConsentRevoke, tx.AuditAnchor:
 		d, _, err := a.actingDocument(r, p.DID)
 		if err != nil {
 			return key.PublicKey{}, err
