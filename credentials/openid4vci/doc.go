@@ -1,0 +1,34 @@
+// Package openid4vci implements OpenID for Verifiable Credential Issuance 1.0
+// (OpenID4VCI) for medid, both sides: an Issuer (an http.Handler a hospital
+// runs) and a Client (what a wallet runs). Only the pre-authorized code flow
+// is supported, with an optional transaction code (a PIN the patient gets out
+// of band), and only the jwt_vc_json format (medid's vc+jwt credentials,
+// VC Data Model 2.0 secured with JOSE).
+//
+// # Issuer endpoints
+//
+//	GET  /.well-known/openid-credential-issuer   credential issuer metadata
+//	GET  /.well-known/oauth-authorization-server authorization server metadata
+//	POST /token       pre-authorized code (+ tx_code) -> access token
+//	POST /nonce       a fresh c_nonce
+//	POST /credential  access token + proof JWT -> credential bound to the holder
+//	POST /admin/offers (bearer admin token) -> credential offer URI and PIN
+//
+// # Holder binding
+//
+// The credential request carries a proof-of-possession JWT (typ
+// "openid4vci-proof+jwt") whose key is named by kid, a DID URL resolved
+// through Config.Resolver (did:key, did:medid), or given as a jwk (then the
+// holder is that key's did:key). Its aud must be the credential issuer, its
+// nonce a c_nonce this issuer handed out and has not seen used, and its iat
+// recent. The credential's credentialSubject.id is the holder DID.
+//
+// # Errors
+//
+// Failures are OAuth-style JSON errors with the codes of the specifications
+// (see [ProtocolError]): invalid_grant for a wrong, reused or expired
+// pre-authorized code or a wrong transaction code, invalid_request,
+// unsupported_grant_type, invalid_token, invalid_proof, invalid_nonce,
+// invalid_credential_request, unknown_credential_configuration and
+// unsupported_credential_type (draft 13 requests by format and type).
+package openid4vci

@@ -1,0 +1,635 @@
+package openid4vci
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// Defaults for Config.
+const (
+	DefaultOfferTTL = 10 * time.Minute
+	DefaultTokenTTL = 5 * time.Minute
+	DefaultNonceTTL = 5 * time.Minute
+	// DefaultMaxPending bounds offers, tokens and nonces held in memory.
+	DefaultMaxPending = 100_000
+	// MaxTxCodeAttempts is how many wrong transaction codes an offer
+	// survives: a six-digit PIN must not be guessable by brute force.
+	MaxTxCodeAttempts = 5
+	// TxCodeLength is the number of digits of the PINs the Issuer makes.
+	TxCodeLength = 6
+)
+
+// StatusAllocator hands out status list entries for new credentials.
+type StatusAllocator interface {
+	// Allocate returns the credentialStatus entry of a new credential. It
+	// MUST never return the same entry twice and MUST be safe for
+	// concurrent use.
+	Allocate(ctx context.Context) (vc.Status, error)
+}
+
+// Config configures an Issuer.
+type Config struct {
+	// URL is the credential issuer identifier: the https URL the
+	// endpoints are under, without a trailing slash. Required.
+	URL string
+	// Key signs credentials; DID is the issuer DID and Kid the
+	// verification method (assertionMethod) holding Key. Required.
+	Key      *key.PrivateKey
+	DID, Kid string
+	// Configurations are the credential configurations offered, by id.
+	// At least one is required; see NewConfiguration.
+	Configurations map[string]Configuration
+	// Display is the issuer's display metadata (name, logo).
+	Display []Display
+	// Resolver resolves holder DIDs named in proof JWTs. Required.
+	Resolver did.Resolver
+	// Status allocates a status list entry for each credential; nil issues
+	// credentials without credentialStatus (they cannot be revoked).
+	Status StatusAllocator
+	// AdminToken authorises POST /admin/offers (Authorization: Bearer).
+	// Empty disables the admin endpoint.
+	AdminToken []byte
+	// OfferTTL, TokenTTL and NonceTTL are the lifetimes of pre-authorized
+	// codes, access tokens and c_nonces. Zero means the defaults.
+	OfferTTL, TokenTTL, NonceTTL time.Duration
+	// ValidFor, when positive, sets validUntil of issued credentials.
+	ValidFor time.Duration
+	// MaxPending bounds each of the in-memory tables; default DefaultMaxPending.
+	MaxPending int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives one record per issuance and per refused request,
+	// never with claim values; default slog.Default().
+	Logger *slog.Logger
+}
+
+// NewConfiguration returns the jwt_vc_json configuration of credential
+// type credType (besides VerifiableCredential) with display metadata.
+func NewConfiguration(credType string, display ...Display) Configuration {
+	return Configuration{
+		Format:               FormatJWTVC,
+		Scope:                credType,
+		CredentialDefinition: CredentialDefinition{Type: []string{vc.TypeCredential, credType}},
+		BindingMethods:       []string{"did:key", "did:medid"},
+		SigningAlgs:          []string{"EdDSA", "ES256"},
+		ProofTypes:           map[string]ProofType{"jwt": {SigningAlgs: []string{"EdDSA", "ES256"}}},
+		Display:              display,
+		CredentialMetadata:   &CredentialMetadata{Display: display},
+	}
+}
+
+// Issuer is an OpenID4VCI credential issuer and its authorization server.
+// It is an http.Handler, safe for concurrent use. Its state (offers,
+// tokens, nonces) is in memory: a restart invalidates pending offers.
+type Issuer struct {
+	cfg  Config
+	mux  *http.ServeMux
+	log  *slog.Logger
+	meta []byte
+	as   []byte
+
+	mu     sync.Mutex // guards offers, tokens, nonces
+	offers map[string]*offerState
+	tokens map[string]*tokenState
+	nonces map[string]time.Time
+}
+
+type offerState struct {
+	configID string
+	claims   map[string]any
+	txCode   string
+	expires  time.Time
+	attempts int
+}
+
+type tokenState struct {
+	offer   *offerState
+	expires time.Time
+}
+
+// New checks cfg and returns an Issuer.
+func New(cfg Config) (*Issuer, error) {
+	cfg.URL = strings.TrimRight(cfg.URL, "/")
+	switch {
+	case cfg.URL == "" || !(strings.HasPrefix(cfg.URL, "https://") || strings.HasPrefix(cfg.URL, "http://")):
+		return nil, errors.New("openid4vci: Config.URL must be the issuer's https URL")
+	case cfg.Key == nil || cfg.DID == "" || cfg.Kid == "":
+		return nil, errors.New("openid4vci: Config.Key, DID and Kid are required")
+	case len(cfg.Configurations) == 0:
+		return nil, errors.New("openid4vci: Config.Configurations is empty: offer at least one credential type")
+	case cfg.Resolver == nil:
+		return nil, errors.New("openid4vci: Config.Resolver is required to check holder proofs")
+	}
+	if cfg.OfferTTL <= 0 {
+		cfg.OfferTTL = DefaultOfferTTL
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.NonceTTL <= 0 {
+		cfg.NonceTTL = DefaultNonceTTL
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	is := &Issuer{cfg: cfg, log: cfg.Logger, offers: map[string]*offerState{}, tokens: map[string]*tokenState{}, nonces: map[string]time.Time{}}
+	var err error
+	is.meta, err = json.Marshal(is.Metadata())
+	if err != nil {
+		return nil, err
+	}
+	is.as, err = json.Marshal(ASMetadata{
+		Issuer: cfg.URL, TokenEndpoint: cfg.URL + "/token",
+		GrantTypes: []string{GrantPreAuthorized}, PreAuthAnonymousSupported: true,
+		ResponseTypes: []string{"token"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+WellKnownIssuer, is.serveBytes(is.meta))
+	mux.HandleFunc("GET "+WellKnownAS, is.serveBytes(is.as))
+	mux.HandleFunc("POST /token", is.token)
+	mux.HandleFunc("POST /nonce", is.nonce)
+	mux.HandleFunc("POST /credential", is.credential)
+	if len(cfg.AdminToken) > 0 {
+		mux.HandleFunc("POST /admin/offers", is.adminOffer)
+	}
+	is.mux = mux
+	return is, nil
+}
+
+// Metadata returns the credential issuer metadata.
+func (is *Issuer) Metadata() IssuerMetadata {
+	return IssuerMetadata{
+		CredentialIssuer:   is.cfg.URL,
+		CredentialEndpoint: is.cfg.URL + "/credential",
+		NonceEndpoint:      is.cfg.URL + "/nonce",
+		Display:            is.cfg.Display,
+		Configurations:     is.cfg.Configurations,
+	}
+}
+
+// ServeHTTP serves the issuer's endpoints.
+func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Wallets may be browser apps on other origins; nothing here relies on
+	// cookies, so allowing any origin is safe.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	is.mux.ServeHTTP(w, r)
+}
+
+func (is *Issuer) serveBytes(b []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}
+}
+
+// OfferRequest asks for a credential offer.
+type OfferRequest struct {
+	// ConfigurationID is the credential configuration to issue.
+	ConfigurationID string `json:"credential_configuration_id"`
+	// Claims become credentialSubject (the holder DID is added as id).
+	Claims map[string]any `json:"claims"`
+	// TxCode asks for a PIN the patient must type to redeem the offer.
+	TxCode bool `json:"tx_code"`
+}
+
+// OfferResult is a created offer.
+type OfferResult struct {
+	Offer     *Offer    `json:"offer"`
+	URI       string    `json:"uri"`
+	TxCode    string    `json:"tx_code,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreateOffer registers an offer and returns it with its PIN (to be given
+// to the patient out of band). Errors: a *ProtocolError with code
+// invalid_request or unknown_credential_configuration.
+func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
+	if _, ok := is.cfg.Configurations[req.ConfigurationID]; !ok {
+		return nil, &ProtocolError{Code: ErrCodeUnknownConfiguration, Status: 400,
+			Description: fmt.Sprintf("no credential configuration %q (offered: %s)", req.ConfigurationID, strings.Join(is.configIDs(), ", "))}
+	}
+	if req.Claims == nil {
+		req.Claims = map[string]any{}
+	}
+	if _, ok := req.Claims["id"]; ok {
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: "claims must not hold \"id\": the holder's DID becomes the subject id"}
+	}
+	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
+	code := randomToken()
+	offer := &Offer{CredentialIssuer: is.cfg.URL, ConfigurationIDs: []string{req.ConfigurationID}}
+	offer.Grants.PreAuthorized = &PreAuthorizedGrant{Code: code}
+	if req.TxCode {
+		o.txCode = randomDigits(TxCodeLength)
+		offer.Grants.PreAuthorized.TxCode = &TxCode{InputMode: "numeric", Length: TxCodeLength, Description: "The PIN the hospital gave you"}
+	}
+	is.mu.Lock()
+	is.sweepLocked()
+	if len(is.offers) >= is.cfg.MaxPending {
+		is.mu.Unlock()
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 503, Description: "too many pending offers: try again later"}
+	}
+	is.offers[code] = o
+	is.mu.Unlock()
+	uri, err := offer.URI()
+	if err != nil {
+		return nil, err
+	}
+	return &OfferResult{Offer: offer, URI: uri, TxCode: o.txCode, ExpiresAt: o.expires}, nil
+}
+
+func (is *Issuer) configIDs() []string {
+	ids := make([]string, 0, len(is.cfg.Configurations))
+	for id := range is.cfg.Configurations {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// sweepLocked drops expired entries when a table is large. is.mu is held.
+func (is *Issuer) sweepLocked() {
+	if len(is.offers)+len(is.tokens)+len(is.nonces) < 1024 {
+		return
+	}
+	now := is.cfg.Now()
+	for k, o := range is.offers {
+		if now.After(o.expires) {
+			delete(is.offers, k)
+		}
+	}
+	for k, t := range is.tokens {
+		if now.After(t.expires) {
+			delete(is.tokens, k)
+		}
+	}
+	for k, exp := range is.nonces {
+		if now.After(exp) {
+			delete(is.nonces, k)
+		}
+	}
+}
+
+// writeError sends a protocol error as JSON.
+func (is *Issuer) writeError(w http.ResponseWriter, r *http.Request, e *ProtocolError) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	if e.Code == ErrCodeInvalidToken {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	is.log.Info("openid4vci: refused", "path", r.URL.Path, "error", e.Code, "detail", e.Description)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(e)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}
+
+// maxBody bounds request bodies.
+const maxBody = 64 << 10
+
+func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the token request must be application/x-www-form-urlencoded"})
+		return
+	}
+	if gt := r.PostForm.Get("grant_type"); gt != GrantPreAuthorized {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeUnsupportedGrantType, Description: fmt.Sprintf("grant_type %q is not supported: use %s", gt, GrantPreAuthorized)})
+		return
+	}
+	code := r.PostForm.Get("pre-authorized_code")
+	if code == "" {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "pre-authorized_code is missing"})
+		return
+	}
+	txCode := r.PostForm.Get("tx_code")
+	now := is.cfg.Now()
+	is.mu.Lock()
+	o, ok := is.offers[code]
+	var perr *ProtocolError
+	switch {
+	case !ok:
+		perr = &ProtocolError{Code: ErrCodeInvalidGrant, Description: "the pre-authorized code is unknown or was already used"}
+	case now.After(o.expires):
+		delete(is.offers, code)
+		perr = &ProtocolError{Code: ErrCodeInvalidGrant, Description: "the credential offer has expired: ask the issuer for a new one"}
+	case o.txCode != "" && txCode == "":
+		perr = &ProtocolError{Code: ErrCodeInvalidRequest, Description: "this offer requires a tx_code (the PIN the issuer gave you)"}
+	case o.txCode == "" && txCode != "":
+		perr = &ProtocolError{Code: ErrCodeInvalidRequest, Description: "this offer does not use a tx_code"}
+	case o.txCode != "" && subtle.ConstantTimeCompare([]byte(o.txCode), []byte(txCode)) != 1:
+		o.attempts++
+		if o.attempts >= MaxTxCodeAttempts {
+			delete(is.offers, code)
+			perr = &ProtocolError{Code: ErrCodeInvalidGrant, Description: "wrong tx_code, too many times: the offer is withdrawn, ask the issuer for a new one"}
+		} else {
+			perr = &ProtocolError{Code: ErrCodeInvalidGrant, Description: fmt.Sprintf("wrong tx_code (%d attempts left)", MaxTxCodeAttempts-o.attempts)}
+		}
+	case len(is.tokens) >= is.cfg.MaxPending:
+		perr = &ProtocolError{Code: ErrCodeInvalidRequest, Status: 503, Description: "issuer busy: try again later"}
+	}
+	if perr != nil {
+		is.mu.Unlock()
+		is.writeError(w, r, perr)
+		return
+	}
+	// A pre-authorized code is good for one token.
+	delete(is.offers, code)
+	at, nonce := randomToken(), randomToken()
+	is.tokens[at] = &tokenState{offer: o, expires: now.Add(is.cfg.TokenTTL)}
+	is.nonces[nonce] = now.Add(is.cfg.NonceTTL)
+	is.mu.Unlock()
+	writeJSON(w, TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int(is.cfg.TokenTTL / time.Second), CNonce: nonce})
+}
+
+func (is *Issuer) nonce(w http.ResponseWriter, r *http.Request) {
+	n := randomToken()
+	is.mu.Lock()
+	is.sweepLocked()
+	if len(is.nonces) >= is.cfg.MaxPending {
+		is.mu.Unlock()
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 503, Description: "issuer busy: try again later"})
+		return
+	}
+	is.nonces[n] = is.cfg.Now().Add(is.cfg.NonceTTL)
+	is.mu.Unlock()
+	writeJSON(w, NonceResponse{CNonce: n})
+}
+
+// bearer returns the access token of an Authorization header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	at := bearer(r)
+	now := is.cfg.Now()
+	is.mu.Lock()
+	t, ok := is.tokens[at]
+	if ok && now.After(t.expires) {
+		delete(is.tokens, at)
+		ok = false
+	}
+	is.mu.Unlock()
+	if !ok {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "no valid access token: it is missing, unknown, expired or already used"})
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request must be application/json"})
+		return
+	}
+	var req CredentialRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = strictJSON(body, &req)
+	}
+	if err != nil {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
+		return
+	}
+	configID, perr := is.requestedConfig(&req, t.offer.configID)
+	if perr != nil {
+		is.writeError(w, r, perr)
+		return
+	}
+	jwt, perr := req.proofJWT()
+	if perr != nil {
+		is.writeError(w, r, perr)
+		return
+	}
+	p, err := verifyProof(ctx, jwt, is.cfg.URL, is.cfg.Resolver, now, is.cfg.NonceTTL)
+	if err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
+			is.writeError(w, r, pe)
+			return
+		}
+		is.writeError(w, r, proofError("%v", err))
+		return
+	}
+	// The nonce and the access token are consumed together, so neither a
+	// replayed proof nor a second credential for one offer gets through.
+	is.mu.Lock()
+	exp, nonceOK := is.nonces[p.nonce]
+	nonceOK = nonceOK && p.nonce != "" && !now.After(exp)
+	_, tokenOK := is.tokens[at]
+	if nonceOK && tokenOK {
+		delete(is.nonces, p.nonce)
+		delete(is.tokens, at)
+	}
+	is.mu.Unlock()
+	if !tokenOK {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "the access token was already used"})
+		return
+	}
+	if !nonceOK {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidNonce, Description: "the proof's nonce is not a current c_nonce of this issuer: get one from the nonce endpoint"})
+		return
+	}
+	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p.holder)
+	if err != nil {
+		is.log.Error("openid4vci: issuing failed", "config", configID, "err", err)
+		is.writeError(w, r, &ProtocolError{Code: "server_error", Status: http.StatusInternalServerError, Description: "the credential could not be issued"})
+		return
+	}
+	is.log.Info("openid4vci: credential issued", "type", ctype, "holder", p.holder)
+	writeJSON(w, CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}})
+}
+
+// requestedConfig finds the configuration a request asks for and checks
+// it is the one the access token was granted for.
+func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (string, *ProtocolError) {
+	id := req.ConfigurationID
+	if id == "" {
+		// Draft 13: by format and credential_definition.type.
+		if req.Format == "" {
+			return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "credential_configuration_id is missing"}
+		}
+		if req.Format != FormatJWTVC || req.CredentialDefinition == nil {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatJWTVC)}
+		}
+		for cid, c := range is.cfg.Configurations {
+			if sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
+				id = cid
+				break
+			}
+		}
+		if id == "" {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("credential type %v is not issued here", req.CredentialDefinition.Type)}
+		}
+	} else if _, ok := is.cfg.Configurations[id]; !ok {
+		return "", &ProtocolError{Code: ErrCodeUnknownConfiguration, Description: fmt.Sprintf("no credential configuration %q", id)}
+	}
+	if id != granted {
+		return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: fmt.Sprintf("the access token was granted for %q, not %q", granted, id)}
+	}
+	return id, nil
+}
+
+func sameTypes(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, t := range a {
+		set[t] = true
+	}
+	for _, t := range b {
+		if !set[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// proofJWT returns the one jwt proof of a request (1.0 proofs or draft proof).
+func (req *CredentialRequest) proofJWT() (string, *ProtocolError) {
+	switch {
+	case req.Proofs != nil && req.Proof != nil:
+		return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "give proofs or proof, not both"}
+	case req.Proofs != nil:
+		if len(req.Proofs) != 1 || len(req.Proofs["jwt"]) != 1 {
+			return "", &ProtocolError{Code: ErrCodeInvalidProof, Description: "proofs must hold exactly one jwt proof"}
+		}
+		return req.Proofs["jwt"][0], nil
+	case req.Proof != nil:
+		if req.Proof.ProofType != "jwt" || req.Proof.JWT == "" {
+			return "", &ProtocolError{Code: ErrCodeInvalidProof, Description: fmt.Sprintf("proof_type %q is not supported (jwt)", req.Proof.ProofType)}
+		}
+		return req.Proof.JWT, nil
+	}
+	return "", &ProtocolError{Code: ErrCodeInvalidProof, Description: "the request has no proof of possession of the holder key"}
+}
+
+// issue signs the credential.
+func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, holder string) (string, string, error) {
+	conf := is.cfg.Configurations[configID]
+	subj := make(map[string]any, len(claims)+1)
+	for k, v := range claims {
+		subj[k] = v
+	}
+	subj["id"] = holder
+	now := is.cfg.Now().UTC().Truncate(time.Second)
+	c := &vc.Credential{
+		Context:   []string{vc.ContextV2},
+		ID:        "urn:uuid:" + uuid4(),
+		Type:      append([]string(nil), conf.CredentialDefinition.Type...),
+		Issuer:    is.cfg.DID,
+		ValidFrom: &now,
+		Subject:   subj,
+	}
+	if is.cfg.ValidFor > 0 {
+		u := now.Add(is.cfg.ValidFor)
+		c.ValidUntil = &u
+	}
+	if is.cfg.Status != nil {
+		st, err := is.cfg.Status.Allocate(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("allocate a status entry: %w", err)
+		}
+		c.Status = []vc.Status{st}
+	}
+	tok, err := vc.Issue(c, is.cfg.Key, is.cfg.Kid)
+	ctype := c.Type[len(c.Type)-1]
+	return tok, ctype, err
+}
+
+func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {
+	tok := bearer(r)
+	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), is.cfg.AdminToken) != 1 {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "the admin endpoint needs the issuer's admin token"})
+		return
+	}
+	var req OfferRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = strictJSON(body, &req)
+	}
+	if err != nil {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the offer request is not a JSON object: " + err.Error()})
+		return
+	}
+	res, err := is.CreateOffer(req)
+	if err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
+			is.writeError(w, r, pe)
+			return
+		}
+		is.writeError(w, r, &ProtocolError{Code: "server_error", Status: 500, Description: "could not create the offer"})
+		return
+	}
+	is.log.Info("openid4vci: offer created", "config", req.ConfigurationID, "tx_code", req.TxCode, "expires", res.ExpiresAt)
+	writeJSON(w, res)
+}
+
+// randomToken returns 128 random bits, hex encoded.
+func randomToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// randomDigits returns n uniformly random decimal digits.
+func randomDigits(n int) string {
+	var b strings.Builder
+	for range n {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b.WriteByte(byte('0' + d.Int64()))
+	}
+	return b.String()
+}
+
+func uuid4() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
