@@ -1,0 +1,307 @@
+package consent
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// Status is what the ledger says about a grant hash: the body of the
+// registry's GET /1.0/consents/{hash}. It carries no health data.
+type Status struct {
+	Hash    string `json:"hash"`
+	Patient string `json:"patient"`
+	// ValidFrom and ValidUntil (nil = open-ended) are the period the
+	// patient anchored.
+	ValidFrom  time.Time  `json:"validFrom"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+	Revoked    bool       `json:"revoked"`
+	// RevokedAt is the block time of the revocation, when Revoked.
+	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
+	AnchoredHeight int64      `json:"anchoredHeight"`
+	// At is the time InForce was evaluated at: the time asked for, or
+	// the latest block time.
+	At      time.Time `json:"at"`
+	InForce bool      `json:"inForce"`
+}
+
+// InForceAt reports whether the anchor is in force at time at: within
+// [ValidFrom, ValidUntil) and before any revocation.
+func (s *Status) InForceAt(at time.Time) bool {
+	if at.Before(s.ValidFrom) || s.ValidUntil != nil && !at.Before(*s.ValidUntil) {
+		return false
+	}
+	return !s.Revoked || s.RevokedAt != nil && at.Before(*s.RevokedAt)
+}
+
+// Ledger answers what the registry knows about a grant hash. The registry
+// client (registry/client.Client) implements it. ConsentStatus MUST return
+// an error wrapping [ErrNotAnchored] for a hash that was never anchored, and
+// MUST be safe for concurrent use.
+type Ledger interface {
+	ConsentStatus(ctx context.Context, hash string) (*Status, error)
+}
+
+// checkLedger checks that st, the ledger's record of g's hash, was anchored
+// by g's patient for g's period and is not revoked at at.
+func checkLedger(g *Grant, st *Status, at time.Time) error {
+	if st.Patient != g.Patient {
+		return fmt.Errorf("%w: anchored by %s, but the grant is issued by %s", ErrLedgerMismatch, st.Patient, g.Patient)
+	}
+	until := time.Time{}
+	if st.ValidUntil != nil {
+		until = *st.ValidUntil
+	}
+	if !st.ValidFrom.Equal(g.ValidFrom) || !until.Equal(g.ValidUntil) {
+		return fmt.Errorf("%w: the anchored period differs from the grant's", ErrLedgerMismatch)
+	}
+	if st.Revoked && (st.RevokedAt == nil || !at.Before(*st.RevokedAt)) {
+		when := "earlier"
+		if st.RevokedAt != nil {
+			when = st.RevokedAt.UTC().Format(time.RFC3339)
+		}
+		return fmt.Errorf("%w: grant %s revoked by the patient at %s", ErrRevoked, st.Hash, when)
+	}
+	return nil
+}
+
+// ResolverKeys returns a vc.KeyFunc that resolves a kid's DID with r and
+// returns the key if the DID document lists it under assertionMethod (a
+// grant is a credential the patient asserts).
+func ResolverKeys(r did.Resolver) vc.KeyFunc {
+	return func(ctx context.Context, kid string) (key.PublicKey, error) {
+		d, _, ok := strings.Cut(kid, "#")
+		if !ok {
+			return key.PublicKey{}, fmt.Errorf("kid %.128q is not a DID URL with a fragment", kid)
+		}
+		res, err := r.Resolve(ctx, d)
+		if err != nil {
+			return key.PublicKey{}, err
+		}
+		return res.Document.Key(kid, did.AssertionMethod)
+	}
+}
+
+// CheckInForce decides one access without caching: it verifies the grant
+// token's signature with keys, checks [Grant.Permits] for req, and asks
+// ledger that the token's hash is anchored by the grant's patient for the
+// grant's period and not revoked at req.At. It returns the grant when the
+// access is allowed; otherwise an error wrapping the reason: vc's errors for
+// a bad token or signature, [ErrInvalidGrant], the Permits sentinels,
+// [ErrNotAnchored], [ErrLedgerMismatch] or [ErrRevoked] (or the ledger's own
+// error, e.g. when it is unreachable). A service deciding many accesses
+// should use a [Checker].
+func CheckInForce(ctx context.Context, token string, req Request, ledger Ledger, keys vc.KeyFunc) (*Grant, error) {
+	g, err := Verify(ctx, token, keys)
+	if err != nil {
+		return nil, err
+	}
+	return g, decide(ctx, g, req, ledger, nil)
+}
+
+func decide(ctx context.Context, g *Grant, req Request, ledger Ledger, cached func(context.Context) (*Status, error)) error {
+	if req.At.IsZero() {
+		req.At = time.Now()
+	}
+	if err := g.Permits(req); err != nil {
+		return err
+	}
+	var st *Status
+	var err error
+	if cached != nil {
+		st, err = cached(ctx)
+	} else {
+		st, err = ledger.ConsentStatus(ctx, g.Hash())
+	}
+	if err != nil {
+		return err
+	}
+	return checkLedger(g, st, req.At)
+}
+
+// CheckerConfig configures a [Checker].
+type CheckerConfig struct {
+	// Keys resolves a grant's kid to the patient's key (see
+	// [ResolverKeys]). Required.
+	Keys vc.KeyFunc
+	// Ledger answers the status of grant hashes. Required.
+	Ledger Ledger
+	// MaxGrants bounds the cache of verified grants (LRU); 0 means 10,000.
+	MaxGrants int
+	// StatusTTL is how long a ledger answer is reused: a revocation takes
+	// effect at this checker at most StatusTTL after it is committed.
+	// 0 means [DefaultStatusTTL]; negative means ask the ledger every time.
+	StatusTTL time.Duration
+	// GrantTTL is how long a verified grant is kept before its signature
+	// is checked again (so a deactivated patient DID is noticed); 0 means
+	// [DefaultGrantTTL].
+	GrantTTL time.Duration
+	// Now is the clock (nil = time.Now); for tests.
+	Now func() time.Time
+}
+
+// Defaults of [CheckerConfig].
+const (
+	DefaultStatusTTL = 5 * time.Second
+	DefaultGrantTTL  = 10 * time.Minute
+)
+
+// Checker decides accesses under consent grants, caching what is costly: a
+// grant token whose signature verified is kept, by its hash, in an LRU, and
+// the ledger's answer for that hash is reused for StatusTTL. A decision on a
+// cached grant costs a SHA-256 of the token, a map lookup and Permits. Safe
+// for concurrent use.
+type Checker struct {
+	cfg CheckerConfig
+
+	mu      sync.Mutex // guards entries and lru
+	entries map[string]*list.Element
+	lru     *list.List // of *entry, most recently used at the front
+}
+
+type entry struct {
+	hash     string
+	grant    *Grant
+	verified time.Time
+	status   *Status // nil until the ledger answered
+	statusAt time.Time
+}
+
+// NewChecker returns a Checker. It fails when Keys or Ledger is missing.
+func NewChecker(cfg CheckerConfig) (*Checker, error) {
+	if cfg.Keys == nil || cfg.Ledger == nil {
+		return nil, errors.New("consent.CheckerConfig needs Keys and Ledger")
+	}
+	if cfg.MaxGrants <= 0 {
+		cfg.MaxGrants = 10000
+	}
+	if cfg.StatusTTL == 0 {
+		cfg.StatusTTL = DefaultStatusTTL
+	}
+	if cfg.GrantTTL <= 0 {
+		cfg.GrantTTL = DefaultGrantTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Checker{cfg: cfg, entries: make(map[string]*list.Element), lru: list.New()}, nil
+}
+
+// CheckInForce decides one access like the package-level [CheckInForce],
+// with the Checker's caches; req.At zero means the Checker's clock. It
+// returns the grant (shared with other callers: do not modify it).
+func (c *Checker) CheckInForce(ctx context.Context, token string, req Request) (*Grant, error) {
+	now := c.cfg.Now()
+	if req.At.IsZero() {
+		req.At = now
+	}
+	h := Hash(token)
+	g := c.grant(h, now)
+	if g == nil {
+		var err error
+		if g, err = Verify(ctx, token, c.cfg.Keys); err != nil {
+			return nil, err
+		}
+		c.putGrant(h, g, now)
+	}
+	err := decide(ctx, g, req, c.cfg.Ledger, func(ctx context.Context) (*Status, error) {
+		return c.status(ctx, h, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Forget drops what the Checker knows about a grant hash, so the next
+// decision verifies the token and asks the ledger again (e.g. after the
+// patient announced a revocation).
+func (c *Checker) Forget(hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[hash]; ok {
+		c.lru.Remove(el)
+		delete(c.entries, hash)
+	}
+}
+
+// Len returns the number of cached grants.
+func (c *Checker) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+func (c *Checker) grant(h string, now time.Time) *Grant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[h]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*entry)
+	if now.Sub(e.verified) >= c.cfg.GrantTTL {
+		c.lru.Remove(el)
+		delete(c.entries, h)
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return e.grant
+}
+
+func (c *Checker) putGrant(h string, g *Grant, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[h]; ok {
+		e := el.Value.(*entry)
+		e.grant, e.verified = g, now
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.entries[h] = c.lru.PushFront(&entry{hash: h, grant: g, verified: now})
+	for c.lru.Len() > c.cfg.MaxGrants {
+		last := c.lru.Back()
+		c.lru.Remove(last)
+		delete(c.entries, last.Value.(*entry).hash)
+	}
+}
+
+// status returns the ledger's answer for h, from the cache when it is
+// younger than StatusTTL. Errors (not anchored, ledger unreachable) are not
+// cached: a grant anchored a moment ago is in force at the next decision.
+func (c *Checker) status(ctx context.Context, h string, now time.Time) (*Status, error) {
+	if c.cfg.StatusTTL > 0 {
+		c.mu.Lock()
+		if el, ok := c.entries[h]; ok {
+			e := el.Value.(*entry)
+			if e.status != nil && now.Sub(e.statusAt) < c.cfg.StatusTTL {
+				st := e.status
+				c.mu.Unlock()
+				return st, nil
+			}
+		}
+		c.mu.Unlock()
+	}
+	st, err := c.cfg.Ledger.ConsentStatus(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if st.Hash != h {
+		return nil, fmt.Errorf("%w: the ledger answered for %.80s, asked for %s", ErrLedgerMismatch, st.Hash, h)
+	}
+	c.mu.Lock()
+	if el, ok := c.entries[h]; ok {
+		e := el.Value.(*entry)
+		e.status, e.statusAt = st, now
+	}
+	c.mu.Unlock()
+	return st, nil
+}
