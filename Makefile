@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 VULNDB ?= $(abspath $(CURDIR)/../shared/vulndb)
-REGISTRY_HOME ?= $(HOME)/.medid/registry
+REGISTRY_HOME ?= $(HOME)/.medid/registryd
 HTTP ?= 127.0.0.1:8080
 
 .PHONY: all build run demo test unit race vet vuln lint bench fuzz setup clean
@@ -24,8 +24,10 @@ build:
 run: build
 	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
-	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" --wait 30s && \
-	echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid
+	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/healthz >/dev/null 2>&1 && break; \
+	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.5; done; \
+	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" && \
+	echo && echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid
 
 # The demo alone, with no registry (local files only).
 demo:
