@@ -1,0 +1,141 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/tx"
+)
+
+// ConsentStatus is the registry's answer about a consent grant hash (the
+// body of GET /1.0/consents/{hash}); it is consent.Status, so a *Client is
+// a consent.Ledger.
+type ConsentStatus = consent.Status
+
+// ConsentStatus returns what the ledger knows about a consent grant hash
+// (consent.Hash of the grant token), with InForce evaluated at the latest
+// block time. It implements consent.Ledger. A hash that was never anchored
+// is an error wrapping both consent.ErrNotAnchored and ErrNotFound. With
+// proofs on, the answer is built from the proven record only, and InForce
+// is computed locally at the proven block's time.
+func (c *Client) ConsentStatus(ctx context.Context, hash string) (*ConsentStatus, error) {
+	return c.consentStatus(ctx, hash, time.Time{})
+}
+
+// ConsentStatusAt is [Client.ConsentStatus] with InForce evaluated at time
+// at.
+func (c *Client) ConsentStatusAt(ctx context.Context, hash string, at time.Time) (*ConsentStatus, error) {
+	if at.IsZero() {
+		return nil, errors.New("ConsentStatusAt: zero time (use ConsentStatus for the latest block time)")
+	}
+	return c.consentStatus(ctx, hash, at)
+}
+
+func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (*ConsentStatus, error) {
+	if !tx.ValidGrantHash(hash) {
+		return nil, fmt.Errorf("%w: %.80q is not a grant hash (64 lowercase hex digits)", consent.ErrNotAnchored, hash)
+	}
+	q := url.Values{}
+	if !at.IsZero() {
+		q.Set("at", at.UTC().Format(time.RFC3339Nano))
+	}
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/consents/"+hash, q), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	notAnchored := func(how string) error {
+		return fmt.Errorf("%w: %w: %s%s", consent.ErrNotAnchored, ErrNotFound, hash, how)
+	}
+	if !c.verify {
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			return nil, fmt.Errorf("%w: %w", consent.ErrNotAnchored, problemFrom(resp, body))
+		case resp.StatusCode != http.StatusOK:
+			return nil, problemFrom(resp, body)
+		}
+		var st ConsentStatus
+		if err := json.Unmarshal(body, &st); err != nil {
+			return nil, fmt.Errorf("%w: consent status: %v", ErrUnexpected, err)
+		}
+		if st.Hash != hash {
+			return nil, fmt.Errorf("%w: answer for grant %.80q, asked for %s", ErrUnexpected, st.Hash, hash)
+		}
+		return &st, nil
+	}
+	p, err := c.proven(resp, app.ConsentKey(hash))
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, problemFrom(resp, body)
+	}
+	if p.Value == nil {
+		return nil, notAnchored(fmt.Sprintf(" (proven absent at height %d)", p.Height))
+	}
+	var rec app.ConsentRecord
+	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.Hash != hash {
+		return nil, fmt.Errorf("%w: proven consent record for %s", ErrProof, hash)
+	}
+	if at.IsZero() {
+		// The proven header's time: p.Verify checked its signatures.
+		var shp cmtproto.SignedHeader
+		if err := shp.Unmarshal(p.SignedHeader); err != nil || shp.Header == nil {
+			return nil, fmt.Errorf("%w: signed header", ErrProof)
+		}
+		at = shp.Header.Time
+	}
+	st := &ConsentStatus{
+		Hash: rec.Hash, Patient: rec.Patient, ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil,
+		Revoked: rec.RevokedAt != nil, RevokedAt: rec.RevokedAt, AnchoredHeight: rec.AnchoredHeight,
+		At: at.UTC(),
+	}
+	st.InForce = rec.InForceAt(at)
+	return st, nil
+}
+
+var _ consent.Ledger = (*Client)(nil)
+
+// ConsentAnchorPayload returns the consent.anchor transaction payload that
+// puts g in force: acting DID the grant's patient, grantHash g.Hash(), the
+// grant's period, and a fresh random nonce. g must have been read from its
+// token (consent.Parse or consent.Verify), since the token's bytes are what
+// is anchored. Sign it with tx.Sign and an authentication key of the
+// patient's DID, and Submit it.
+func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
+	if g == nil || g.Token == "" {
+		return nil, errors.New("ConsentAnchorPayload: the grant was not read from a token (use consent.Parse on the issued token)")
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Patient, Nonce: randomNonce(), GrantHash: g.Hash(),
+		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
+	if !g.ValidUntil.IsZero() {
+		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339)
+	}
+	return p, p.Validate()
+}
+
+// ConsentRevokePayload returns the consent.revoke transaction payload that
+// ends the grant with hash grantHash for good, with a fresh random nonce.
+// patient MUST be the DID that anchored it; sign with its authentication key.
+func ConsentRevokePayload(patient, grantHash string) *tx.Payload {
+	return &tx.Payload{Type: tx.ConsentRevoke, DID: patient, Nonce: randomNonce(), GrantHash: grantHash}
+}
+
+func randomNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,125 @@
+package client_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+type keyParty struct {
+	k   *key.PrivateKey
+	did string
+	kid string
+}
+
+func newKeyParty(t *testing.T, seed string) keyParty {
+	s := sha256.Sum256([]byte(seed))
+	k, err := key.NewEd25519FromSeed(s[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := did.KeyDID(k.Public())
+	return keyParty{k, d, d + "#" + k.Public().Multikey()}
+}
+
+// TestConsentLifecycle anchors a grant signed by a pairwise did:key of the
+// patient on a real in-process node, reads its status with and without
+// proofs, decides accesses with a consent.Checker over the proving client,
+// and revokes it.
+func TestConsentLifecycle(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	pat, prov, other := newKeyParty(t, "patient-pairwise"), newKeyParty(t, "hospital"), newKeyParty(t, "stranger")
+
+	// Block times trail the wall clock a little: start the grant back.
+	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	g := &consent.Grant{Patient: pat.did, Provider: prov.did,
+		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
+		Classes: []string{"AllergyIntolerance", "Immunization"}, ValidFrom: from, ValidUntil: from.AddDate(1, 0, 0), BreakGlass: true}
+	tok, err := consent.Issue(g, pat.k, pat.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := consent.Hash(tok)
+
+	parsed, err := consent.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := client.ConsentAnchorPayload(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := tx.Sign(p, pat.k, pat.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plain.Submit(ctx, anchor)
+	if err != nil {
+		t.Fatalf("anchor: %v", err)
+	}
+	unknown := consent.Hash("a grant nobody anchored")
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		if _, err := c.ConsentStatus(ctx, unknown); !errors.Is(err, consent.ErrNotAnchored) || !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("%s: unanchored hash: %v, want consent.ErrNotAnchored and client.ErrNotFound", name, err)
+		}
+	}
+
+	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
+		st, err := c.ConsentStatus(ctx, hash)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if st.Hash != hash || st.Patient != pat.did || !st.ValidFrom.Equal(from) || st.ValidUntil == nil || !st.ValidUntil.Equal(g.ValidUntil) ||
+			st.Revoked || st.AnchoredHeight != res.Height || !st.InForce {
+			t.Errorf("%s: status = %+v (anchored at %d)", name, st, res.Height)
+		}
+		early, err := c.ConsentStatusAt(ctx, hash, from.Add(-time.Minute))
+		if err != nil || early.InForce {
+			t.Errorf("%s: status before validFrom = %+v, %v; want not in force", name, early, err)
+		}
+	}
+
+	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(proving), Ledger: proving, StatusTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := consent.Request{Provider: prov.did, Action: consent.ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	if _, err := checker.CheckInForce(ctx, tok, req); err != nil {
+		t.Fatalf("CheckInForce: %v", err)
+	}
+	if _, err := consent.CheckInForce(ctx, tok, req, proving, consent.ResolverKeys(proving)); err != nil {
+		t.Fatalf("consent.CheckInForce: %v", err)
+	}
+
+	// Only the patient may revoke.
+	bad, _ := tx.Sign(client.ConsentRevokePayload(other.did, hash), other.k, other.kid)
+	if _, err := plain.Submit(ctx, bad); !errors.Is(err, app.ErrUnauthorized) {
+		t.Errorf("revoke by another DID: %v, want app.ErrUnauthorized", err)
+	}
+	rv, _ := tx.Sign(client.ConsentRevokePayload(pat.did, hash), pat.k, pat.kid)
+	if _, err := plain.Submit(ctx, rv); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	st, err := proving.ConsentStatus(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Revoked || st.RevokedAt == nil || st.InForce {
+		t.Errorf("after revoke: %+v", st)
+	}
+	if _, err := checker.CheckInForce(ctx, tok, req); !errors.Is(err, consent.ErrRevoked) {
+		t.Errorf("CheckInForce after revoke: %v, want consent.ErrRevoked", err)
+	}
+}
