@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -401,6 +402,29 @@ func TestEmergencyCard(t *testing.T) {
 	if h.win.FullScreen() || u.emergency != nil || h.win.Content() != h.a.root {
 		t.Error("closing the card did not restore the window")
 	}
+
+	// More than one QR code holds: allergies first, the rest named as left out.
+	long := strings.Repeat("synthetic ", 80)
+	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "Td", "note": long}))
+	h.receive(hosp.issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}))
+	test.Tap(u.emergencyBtn)
+	h.a.wait()
+	if e = u.emergency; e == nil {
+		t.Fatalf("no emergency card: %q", u.err.Text)
+	}
+	if !slices.Contains(e.left, "Immunization") || !strings.Contains(e.info.Text, "Not on this card") ||
+		!strings.Contains(e.info.Text, "Contains: Allergy intolerance") {
+		t.Errorf("left out %v; info %q", e.left, e.info.Text)
+	}
+	got, err = decodeQRImage(e.qr.Image)
+	if err != nil || got != e.token {
+		t.Fatalf("full card QR: %v", err)
+	}
+	if vp, err = vc.VerifyPresentation(context.Background(), got, didKeyFunc,
+		vc.PresentationOptions{Audience: EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()}); err != nil || len(vp.Credentials) != 3-len(e.left) {
+		t.Errorf("full card: %v, %d credentials", err, len(vp.Credentials))
+	}
+	test.Tap(e.close)
 }
 
 func TestIdentities(t *testing.T) {

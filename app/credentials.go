@@ -402,25 +402,23 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 	d.back = widget.NewButtonWithIcon("All records", theme.NavigateBackIcon(), u.showList)
 	d.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), func() { u.confirmDelete(d) })
 	d.del.Importance = widget.DangerImportance
-	about := widget.NewForm(
-		widget.NewFormItem("Issued by", widget.NewLabel(orDash(issuerName, c.Issuer))),
-		widget.NewFormItem("Issuer DID", widget.NewLabel(shortDID(c.Issuer))),
+	about := widget.NewForm()
+	if issuerName != "" {
+		about.Append("Issued by", widget.NewLabel(issuerName))
+	}
+	about.Append("Issuer DID", widget.NewLabel(shortDID(c.Issuer)))
+	for _, it := range []*widget.FormItem{
 		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
 		widget.NewFormItem("Status", container.NewHBox(d.status.box, widget.NewLabel(statusExplain(c)))),
-	)
+	} {
+		about.AppendItem(it)
+	}
 	body := container.NewVBox(
 		widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.form, widget.NewSeparator(), about, d.err)
 	u.content.Objects = []fyne.CanvasObject{container.NewBorder(
 		container.NewHBox(d.back, layout.NewSpacer(), d.del), nil, nil, nil, container.NewVScroll(body))}
 	u.content.Refresh()
-}
-
-func orDash(name, fallback string) string {
-	if name != "" {
-		return name
-	}
-	return shortDID(fallback)
 }
 
 func dates(c wallet.Credential) string {

@@ -276,6 +276,7 @@ type emergencyCard struct {
 	token   string
 	nonce   string
 	info    *widget.Label
+	left    []string // emergency records that did not fit
 	close   *widget.Button
 }
 
@@ -288,8 +289,7 @@ func (u *shareUI) showEmergency() {
 		showError(u.err, err)
 		return
 	}
-	var ids []string
-	var names []string
+	var cands []wallet.Credential
 	holder := ""
 	for _, c := range creds {
 		if !isEmergency(c) || effectiveStatus(c, u.a.cfg.now()) != wallet.StatusValid {
@@ -301,14 +301,16 @@ func (u *shareUI) showEmergency() {
 		if c.Subject != holder { // one presentation has one holder
 			continue
 		}
-		ids = append(ids, c.ID)
-		names = append(names, typeName(c.Types, c.Name))
+		if full, err := w.Credential(c.ID); err == nil {
+			cands = append(cands, full)
+		}
 	}
-	if len(ids) == 0 {
+	if len(cands) == 0 {
 		u.err.SetText("You have no valid allergy or vaccination records for an emergency card yet. Add them in \"My records\".")
 		u.err.Show()
 		return
 	}
+	ids, names, left := emergencySubset(cands)
 	nonce := randomCode()
 	u.emergencyBtn.Disable()
 	u.busy.Show()
@@ -325,20 +327,63 @@ func (u *shareUI) showEmergency() {
 				showError(u.err, err)
 				return
 			}
-			u.openEmergency(img, tok, nonce, names)
+			u.openEmergency(img, tok, nonce, names, left)
 		})
 	})
 }
 
-func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names []string) {
+// qrCapacity is what one QR code holds in byte mode at the lowest error
+// correction (version 40-L), with a margin for the estimate below.
+const qrCapacity = 2953 - 100
+
+// emergencySubset picks the records for the emergency card, most
+// important first (allergies, then other emergency information, then
+// immunizations), as many as fit in one QR code. It returns their ids and
+// names, and the names of those left out.
+func emergencySubset(cands []wallet.Credential) (ids, names, left []string) {
+	rank := func(c wallet.Credential) int {
+		switch kindOf(c.Types) {
+		case "allergy":
+			return 0
+		case "immunization":
+			return 2
+		}
+		return 1
+	}
+	slices.SortStableFunc(cands, func(a, b wallet.Credential) int { return rank(a) - rank(b) })
+	// A vp+jwt carries each token as a data: URL inside its JSON claims,
+	// base64url-encoded once more: about 4/3 of the tokens plus ~600
+	// bytes of header, claims and signature.
+	size := 600
+	for _, c := range cands {
+		grow := (len(c.Token) + 40) * 4 / 3
+		if size+grow > qrCapacity {
+			left = append(left, typeName(c.Types, c.Name))
+			continue
+		}
+		size += grow
+		ids = append(ids, c.ID)
+		names = append(names, typeName(c.Types, c.Name))
+	}
+	if len(ids) == 0 { // even one is too big: try the first anyway, the QR step says so
+		ids, names, left = []string{cands[0].ID}, []string{typeName(cands[0].Types, cands[0].Name)}, left[1:]
+	}
+	return ids, names, left
+}
+
+func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names, left []string) {
 	e := &emergencyCard{token: tok, nonce: nonce}
 	e.qr = canvas.NewImageFromImage(img)
 	e.qr.FillMode = canvas.ImageFillContain
 	e.qr.ScaleMode = canvas.ImageScalePixels
 	e.qr.SetMinSize(fyne.NewSize(360, 360))
 	until := u.a.cfg.now().Add(5 * time.Minute).Format("15:04")
-	e.info = widget.NewLabelWithStyle(fmt.Sprintf("Contains: %s\nCode: %s · valid until %s", strings.Join(names, ", "), nonce, until),
-		fyne.TextAlignCenter, fyne.TextStyle{})
+	info := fmt.Sprintf("Contains: %s\nCode: %s · valid until %s", strings.Join(names, ", "), nonce, until)
+	if len(left) > 0 {
+		info += "\nNot on this card (too much for one code): " + strings.Join(left, ", ")
+	}
+	e.left = left
+	e.info = widget.NewLabelWithStyle(info, fyne.TextAlignCenter, fyne.TextStyle{})
 	e.close = widget.NewButtonWithIcon("Close", theme.CancelIcon(), func() { u.closeEmergency() })
 	title := canvas.NewText("EMERGENCY MEDICAL INFORMATION", theme.Color(theme.ColorNameError))
 	title.TextSize = 28
