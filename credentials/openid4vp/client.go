@@ -1,0 +1,170 @@
+package openid4vp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client is the wallet side: it fetches requests and posts responses. The
+// zero value uses http.DefaultClient; it is safe for concurrent use.
+type Client struct {
+	HTTP *http.Client
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// maxObject bounds a request object.
+const maxObject = 64 << 10
+
+// FetchRequest resolves an authorization request URI to a checked Request:
+// by value, or by fetching its request_uri. The request object must be an
+// unsecured JWT (or JSON) whose client_id is the one in the URI.
+func (c *Client) FetchRequest(ctx context.Context, uri string) (*Request, error) {
+	clientID, requestURI, req, err := ParseURI(uri)
+	if err != nil || req != nil {
+		return req, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, requestURI, nil)
+	if err != nil {
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "request_uri: " + err.Error()}
+	}
+	hr.Header.Set("Accept", RequestObjectType+", application/json")
+	resp, err := c.http().Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("openid4vp: fetch the request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxObject+1))
+	if err != nil {
+		return nil, fmt.Errorf("openid4vp: read the request: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, responseError(resp.StatusCode, body, "the verifier did not give the request")
+	}
+	if len(body) > maxObject {
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "request object too large"}
+	}
+	req, err = ParseRequestObject(body)
+	if err != nil {
+		return nil, err
+	}
+	if req.ClientID != clientID {
+		return nil, &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("the request object's client_id %q is not the URI's %q", req.ClientID, clientID)}
+	}
+	return req, nil
+}
+
+// ParseRequestObject parses and checks a request object: an unsecured JWT
+// (alg none, allowed only with the redirect_uri: prefix) or a JSON object.
+// Signed request objects are refused (not supported).
+func ParseRequestObject(data []byte) (*Request, error) {
+	bad := func(format string, a ...any) error {
+		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
+	}
+	s := strings.TrimSpace(string(data))
+	var claims []byte
+	if strings.HasPrefix(s, "{") {
+		claims = []byte(s)
+	} else {
+		parts := strings.Split(s, ".")
+		if len(parts) != 3 {
+			return nil, bad("request object is neither a JWT nor JSON")
+		}
+		hb, err := b64.DecodeString(parts[0])
+		if err != nil {
+			return nil, bad("request object header is not base64url")
+		}
+		var h struct {
+			Alg string `json:"alg"`
+		}
+		if err := json.Unmarshal(hb, &h); err != nil {
+			return nil, bad("request object header is not JSON")
+		}
+		if h.Alg != "none" || parts[2] != "" {
+			return nil, bad("signed request objects (alg %q) are not supported; use the redirect_uri: client id prefix", h.Alg)
+		}
+		if claims, err = b64.DecodeString(parts[1]); err != nil {
+			return nil, bad("request object claims are not base64url")
+		}
+	}
+	var r Request
+	if err := json.Unmarshal(claims, &r); err != nil {
+		return nil, bad("request object claims: %v", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func responseError(status int, body []byte, what string) error {
+	pe := &ProtocolError{}
+	if json.Unmarshal(body, pe) != nil || pe.Code == "" {
+		pe = &ProtocolError{Code: "server_error", Description: fmt.Sprintf("%s: HTTP %d", what, status)}
+	}
+	pe.Status = status
+	return pe
+}
+
+// ResponseResult is the verifier's answer to a direct_post.
+type ResponseResult struct {
+	// RedirectURI is where the verifier wants the holder's browser to go, if anywhere.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+}
+
+// Respond posts presentations (vp+jwt, by credential query id) to the
+// request's response_uri. A refusal is a *ProtocolError.
+func (c *Client) Respond(ctx context.Context, req *Request, vpToken map[string][]string) (*ResponseResult, error) {
+	b, err := json.Marshal(vpToken)
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{"vp_token": {string(b)}}
+	if req.State != "" {
+		form.Set("state", req.State)
+	}
+	return c.post(ctx, req.ResponseURI, form)
+}
+
+// Decline tells the verifier the holder refused (error access_denied).
+func (c *Client) Decline(ctx context.Context, req *Request) error {
+	form := url.Values{"error": {ErrCodeAccessDenied}, "error_description": {"the holder declined to share the credentials"}}
+	if req.State != "" {
+		form.Set("state", req.State)
+	}
+	_, err := c.post(ctx, req.ResponseURI, form)
+	return err
+}
+
+func (c *Client) post(ctx context.Context, u string, form url.Values) (*ResponseResult, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http().Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("openid4vp: post the response: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return nil, responseError(resp.StatusCode, body, "the verifier refused the response")
+	}
+	var rr ResponseResult
+	if len(bytes.TrimSpace(body)) > 0 {
+		json.Unmarshal(body, &rr)
+	}
+	return &rr, nil
+}

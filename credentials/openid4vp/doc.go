@@ -1,0 +1,30 @@
+// Package openid4vp implements OpenID for Verifiable Presentations 1.0
+// (OpenID4VP) for medid, both sides: a Verifier (an http.Handler an ER or
+// pharmacy runs) and the wallet's Client.
+//
+// # Profile
+//
+// The Verifier asks with a DCQL query (credential type and claim paths, format
+// jwt_vc_json), response_type vp_token and response_mode direct_post. The
+// authorization request is passed by reference: the openid4vp:// URI (or its
+// QR code) carries client_id and request_uri, and the wallet GETs the
+// request object there. The client identifier uses the redirect_uri: prefix
+// (client_id = "redirect_uri:" + response_uri), so the request object is an
+// unsecured JWT (alg "none"), as the specification requires for that prefix:
+// the wallet trusts nothing but the response URI, which is what the holder
+// is shown. Signed request objects (x509_san_dns, decentralized_identifier)
+// are not implemented.
+//
+// The vp_token is a JSON object mapping each credential query id to an array
+// of one vp+jwt whose aud is the client_id and whose nonce is the request's.
+// The Verifier checks each through credentials/verify (signatures, issuer,
+// accreditation, status, holder binding, audience, nonce), then that the
+// credentials are of the asked types and hold the asked claims. A state is
+// answered once: a replayed response is refused.
+//
+// # Errors
+//
+// A holder who declines sends error=access_denied (Client.Decline). Bad
+// responses are answered with an OAuth-style error object (invalid_request,
+// with the verify reason code in "reason").
+package openid4vp

@@ -1,0 +1,348 @@
+package openid4vp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/medid/medid/credentials/vc"
+)
+
+// Protocol constants.
+const (
+	// Scheme is the URI scheme of authorization requests to wallets.
+	Scheme = "openid4vp"
+	// FormatJWTVC is the only credential format asked for.
+	FormatJWTVC = "jwt_vc_json"
+	// ResponseModeDirectPost is the only response mode.
+	ResponseModeDirectPost = "direct_post"
+	// PrefixRedirectURI is the client identifier prefix used.
+	PrefixRedirectURI = "redirect_uri:"
+	// RequestObjectType is the media type of request objects.
+	RequestObjectType = "application/oauth-authz-req+jwt"
+)
+
+// Error codes.
+const (
+	ErrCodeInvalidRequest = "invalid_request"
+	ErrCodeAccessDenied   = "access_denied"
+	ErrCodeInvalidClient  = "invalid_client"
+)
+
+// ErrProtocol is wrapped by every ProtocolError.
+var ErrProtocol = errors.New("openid4vp protocol error")
+
+// ProtocolError is an error answer: an OAuth error code, a description,
+// and for refused presentations the verify reason code.
+type ProtocolError struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Status      int    `json:"-"`
+}
+
+func (e *ProtocolError) Error() string {
+	s := e.Code
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// Unwrap returns ErrProtocol.
+func (e *ProtocolError) Unwrap() error { return ErrProtocol }
+
+// DCQLQuery is a Digital Credentials Query Language query. Credential sets
+// are not supported: every credential query is required.
+type DCQLQuery struct {
+	Credentials []CredentialQuery `json:"credentials"`
+}
+
+// CredentialQuery asks for one credential.
+type CredentialQuery struct {
+	ID     string        `json:"id"`
+	Format string        `json:"format"`
+	Meta   Meta          `json:"meta"`
+	Claims []ClaimsQuery `json:"claims,omitempty"`
+}
+
+// Meta is the jwt_vc_json meta of a credential query: the credential must
+// have all the types of one of the TypeValues entries.
+type Meta struct {
+	TypeValues [][]string `json:"type_values"`
+}
+
+// ClaimsQuery asks for a claim by its path in the credential. Path
+// elements are strings (object members), numbers (array indexes) or null
+// (every array element).
+type ClaimsQuery struct {
+	ID   string `json:"id,omitempty"`
+	Path []any  `json:"path"`
+}
+
+// PathString renders a claim path for people, e.g. credentialSubject.allergies.
+func (c ClaimsQuery) PathString() string {
+	parts := make([]string, len(c.Path))
+	for i, p := range c.Path {
+		switch p := p.(type) {
+		case string:
+			parts[i] = p
+		case nil:
+			parts[i] = "*"
+		default:
+			parts[i] = fmt.Sprint(p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// NewQuery returns a credential query for credential type credType asking
+// for the credentialSubject claims named.
+func NewQuery(id, credType string, claims ...string) CredentialQuery {
+	q := CredentialQuery{ID: id, Format: FormatJWTVC, Meta: Meta{TypeValues: [][]string{{vc.TypeCredential, credType}}}}
+	for _, c := range claims {
+		path := []any{"credentialSubject"}
+		for _, p := range strings.Split(c, ".") {
+			path = append(path, p)
+		}
+		q.Claims = append(q.Claims, ClaimsQuery{Path: path})
+	}
+	return q
+}
+
+// Validate checks a query is one this package can answer and check.
+func (q *DCQLQuery) Validate() error {
+	if len(q.Credentials) == 0 {
+		return errors.New("dcql_query asks for no credentials")
+	}
+	seen := map[string]bool{}
+	for _, c := range q.Credentials {
+		if c.ID == "" || seen[c.ID] {
+			return fmt.Errorf("credential query id %q is empty or repeated", c.ID)
+		}
+		seen[c.ID] = true
+		if c.Format != FormatJWTVC {
+			return fmt.Errorf("credential query %s asks for format %q; only %s is supported", c.ID, c.Format, FormatJWTVC)
+		}
+		for _, cl := range c.Claims {
+			if len(cl.Path) == 0 {
+				return fmt.Errorf("credential query %s has a claim with an empty path", c.ID)
+			}
+			for _, p := range cl.Path {
+				switch p := p.(type) {
+				case string, nil:
+				case float64:
+					if p < 0 || p != float64(int(p)) {
+						return fmt.Errorf("credential query %s: claim path index %v", c.ID, p)
+					}
+				default:
+					return fmt.Errorf("credential query %s: claim path element %v is not a string, index or null", c.ID, p)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Matches reports whether credential c answers q: it has all the types of
+// one type_values entry and every asked claim.
+func (q *CredentialQuery) Matches(c *vc.Credential) bool {
+	typeOK := len(q.Meta.TypeValues) == 0
+	for _, set := range q.Meta.TypeValues {
+		all := true
+		for _, t := range set {
+			if !c.HasType(t) {
+				all = false
+				break
+			}
+		}
+		if all {
+			typeOK = true
+			break
+		}
+	}
+	if !typeOK {
+		return false
+	}
+	if len(q.Claims) == 0 {
+		return true
+	}
+	doc, err := credentialDoc(c)
+	if err != nil {
+		return false
+	}
+	for _, cl := range q.Claims {
+		if len(selectPath(doc, cl.Path)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ClaimValues returns the values of the asked claims in c, keyed by PathString.
+func (q *CredentialQuery) ClaimValues(c *vc.Credential) map[string]any {
+	doc, err := credentialDoc(c)
+	if err != nil {
+		return nil
+	}
+	out := map[string]any{}
+	for _, cl := range q.Claims {
+		vals := selectPath(doc, cl.Path)
+		switch len(vals) {
+		case 0:
+		case 1:
+			out[cl.PathString()] = vals[0]
+		default:
+			out[cl.PathString()] = vals
+		}
+	}
+	return out
+}
+
+func credentialDoc(c *vc.Credential) (any, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var doc any
+	err = json.Unmarshal(b, &doc)
+	return doc, err
+}
+
+// selectPath implements DCQL claim path selection.
+func selectPath(doc any, path []any) []any {
+	cur := []any{doc}
+	for _, p := range path {
+		var next []any
+		for _, v := range cur {
+			switch p := p.(type) {
+			case string:
+				if m, ok := v.(map[string]any); ok {
+					if x, ok := m[p]; ok {
+						next = append(next, x)
+					}
+				}
+			case float64:
+				if a, ok := v.([]any); ok && int(p) < len(a) {
+					next = append(next, a[int(p)])
+				}
+			case nil:
+				if a, ok := v.([]any); ok {
+					next = append(next, a...)
+				}
+			}
+		}
+		cur = next
+	}
+	return cur
+}
+
+// ClientMetadata is the verifier metadata sent in the request.
+type ClientMetadata struct {
+	VPFormatsSupported map[string]any `json:"vp_formats_supported,omitempty"`
+	ClientName         string         `json:"client_name,omitempty"`
+}
+
+// Request is an authorization request (the request object's claims).
+type Request struct {
+	ResponseType   string          `json:"response_type"`
+	ClientID       string          `json:"client_id"`
+	ResponseMode   string          `json:"response_mode"`
+	ResponseURI    string          `json:"response_uri"`
+	Nonce          string          `json:"nonce"`
+	State          string          `json:"state,omitempty"`
+	DCQLQuery      DCQLQuery       `json:"dcql_query"`
+	ClientMetadata *ClientMetadata `json:"client_metadata,omitempty"`
+	Audience       string          `json:"aud,omitempty"`
+	IssuedAt       int64           `json:"iat,omitempty"`
+	ExpiresAt      int64           `json:"exp,omitempty"`
+}
+
+// Validate checks the request is one this wallet can answer: vp_token,
+// direct_post, a redirect_uri: client id naming the response URI, a nonce
+// and a valid DCQL query.
+func (r *Request) Validate() error {
+	bad := func(format string, a ...any) error {
+		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case r.ResponseType != "vp_token":
+		return bad("response_type %q is not supported (vp_token)", r.ResponseType)
+	case r.ResponseMode != ResponseModeDirectPost:
+		return bad("response_mode %q is not supported (direct_post)", r.ResponseMode)
+	case r.Nonce == "":
+		return bad("the request has no nonce")
+	case r.ResponseURI == "":
+		return bad("the request has no response_uri")
+	}
+	if !strings.HasPrefix(r.ClientID, PrefixRedirectURI) {
+		return &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("client_id %q: only the redirect_uri: prefix is supported", r.ClientID)}
+	}
+	// With the redirect_uri prefix the client identifier IS the response
+	// URI: the presentation can only go where the holder was told.
+	if strings.TrimPrefix(r.ClientID, PrefixRedirectURI) != r.ResponseURI {
+		return &ProtocolError{Code: ErrCodeInvalidClient, Description: "client_id does not name the response_uri"}
+	}
+	u, err := url.Parse(r.ResponseURI)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return bad("response_uri %q is not an https URL", r.ResponseURI)
+	}
+	if err := r.DCQLQuery.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	return nil
+}
+
+// URI returns the openid4vp:// URI that starts the flow by reference.
+func URI(clientID, requestURI string) string {
+	return Scheme + "://?client_id=" + url.QueryEscape(clientID) + "&request_uri=" + url.QueryEscape(requestURI)
+}
+
+// maxURIBytes bounds an authorization request URI.
+const maxURIBytes = 16 << 10
+
+// ParseURI parses an openid4vp:// (or https) authorization request URI.
+// It returns the request itself when it is passed by value (then
+// requestURI is ""), or the client_id and request_uri to fetch it from.
+func ParseURI(s string) (clientID, requestURI string, byValue *Request, err error) {
+	bad := func(format string, a ...any) error {
+		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
+	}
+	if len(s) > maxURIBytes {
+		return "", "", nil, bad("request URI longer than %d bytes", maxURIBytes)
+	}
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", "", nil, bad("not a URI: %v", err)
+	}
+	if u.Scheme != Scheme && u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "mdoc-openid4vp" {
+		return "", "", nil, bad("scheme %q is not %s://", u.Scheme, Scheme)
+	}
+	q := u.Query()
+	clientID = q.Get("client_id")
+	if clientID == "" {
+		return "", "", nil, bad("the request URI has no client_id")
+	}
+	if ru := q.Get("request_uri"); ru != "" {
+		if m := q.Get("request_uri_method"); m != "" && m != "get" {
+			return "", "", nil, bad("request_uri_method %q is not supported (get)", m)
+		}
+		return clientID, ru, nil, nil
+	}
+	r := &Request{
+		ResponseType: q.Get("response_type"), ClientID: clientID, ResponseMode: q.Get("response_mode"),
+		ResponseURI: q.Get("response_uri"), Nonce: q.Get("nonce"), State: q.Get("state"),
+	}
+	if err := json.Unmarshal([]byte(q.Get("dcql_query")), &r.DCQLQuery); err != nil {
+		return "", "", nil, bad("dcql_query is not JSON: %v", err)
+	}
+	if err := r.Validate(); err != nil {
+		return "", "", nil, err
+	}
+	return clientID, "", r, nil
+}

@@ -1,0 +1,456 @@
+package openid4vp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
+)
+
+// Defaults for Config.
+const (
+	DefaultRequestTTL = 10 * time.Minute
+	DefaultMaxPending = 100_000
+	// DefaultResultTTL is how long an answered request's result is kept.
+	DefaultResultTTL = time.Hour
+)
+
+// Config configures a Verifier.
+type Config struct {
+	// URL is the verifier's base URL (https), without a trailing slash;
+	// the response URI is URL+"/response" and the client_id
+	// "redirect_uri:"+URL+"/response". Required.
+	URL string
+	// Name is shown to the holder (client_metadata.client_name).
+	Name string
+	// Verify checks the presentations. Required.
+	Verify *verify.Verifier
+	// StatusMaxAge, when positive, makes the Verifier fetch a status list
+	// again when its cached copy is older than this, whatever the list's
+	// own ttl, so a revocation is seen within StatusMaxAge. Zero keeps
+	// the verify.Verifier's caching.
+	StatusMaxAge time.Duration
+	// AdminToken authorises POST /requests (Authorization: Bearer). Empty
+	// disables the endpoint (use CreateRequest from Go).
+	AdminToken []byte
+	// RequestTTL is how long a request can be answered; default DefaultRequestTTL.
+	RequestTTL time.Duration
+	// MaxPending bounds the pending requests; default DefaultMaxPending.
+	MaxPending int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger gets one summary line per answered request, never claim values.
+	Logger *slog.Logger
+}
+
+// Verifier is an OpenID4VP verifier: it creates requests, serves request
+// objects, takes direct_post responses and keeps their results. It is an
+// http.Handler, safe for concurrent use; state is in memory.
+type Verifier struct {
+	cfg      Config
+	clientID string
+	mux      *http.ServeMux
+	log      *slog.Logger
+
+	mu       sync.Mutex // guards requests and forgotAt
+	requests map[string]*pending
+	forgotAt map[string]time.Time
+}
+
+type pending struct {
+	req     *Request
+	object  string
+	expires time.Time
+	result  *Result
+}
+
+// Status values of a Result.
+const (
+	StatusPending  = "pending"
+	StatusValid    = "valid"
+	StatusInvalid  = "invalid"
+	StatusDeclined = "declined"
+)
+
+// Result is what became of a request.
+type Result struct {
+	State  string `json:"state"`
+	Status string `json:"status"`
+	// Error is the protocol error code when the response was refused or
+	// declined.
+	Error       string `json:"error,omitempty"`
+	Description string `json:"error_description,omitempty"`
+	// Holder is the presenting DID.
+	Holder string `json:"holder,omitempty"`
+	// Presentations are the verification results, by credential query id.
+	Presentations map[string]*verify.Result `json:"presentations,omitempty"`
+	// Claims are the values of the asked claims, by query id and path.
+	// They are health data: kept for the verifier's staff, never logged.
+	Claims     map[string]map[string]any `json:"claims,omitempty"`
+	AnsweredAt *time.Time                `json:"answeredAt,omitempty"`
+}
+
+// New checks cfg and returns a Verifier.
+func New(cfg Config) (*Verifier, error) {
+	cfg.URL = strings.TrimRight(cfg.URL, "/")
+	if !strings.HasPrefix(cfg.URL, "https://") && !strings.HasPrefix(cfg.URL, "http://") {
+		return nil, errors.New("openid4vp: Config.URL must be the verifier's https URL")
+	}
+	if cfg.Verify == nil {
+		return nil, errors.New("openid4vp: Config.Verify is required")
+	}
+	if cfg.RequestTTL <= 0 {
+		cfg.RequestTTL = DefaultRequestTTL
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	v := &Verifier{cfg: cfg, clientID: PrefixRedirectURI + cfg.URL + "/response", log: cfg.Logger,
+		requests: map[string]*pending{}, forgotAt: map[string]time.Time{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /request/{state}", v.serveRequest)
+	mux.HandleFunc("POST /response", v.response)
+	mux.HandleFunc("GET /results/{state}", v.serveResult)
+	if len(cfg.AdminToken) > 0 {
+		mux.HandleFunc("POST /requests", v.adminRequest)
+	}
+	v.mux = mux
+	return v, nil
+}
+
+// ClientID returns the verifier's client identifier (the audience of the
+// presentations it accepts).
+func (v *Verifier) ClientID() string { return v.clientID }
+
+// ServeHTTP serves the verifier's endpoints.
+func (v *Verifier) ServeHTTP(w http.ResponseWriter, r *http.Request) { v.mux.ServeHTTP(w, r) }
+
+// Started is a created request.
+type Started struct {
+	State      string    `json:"state"`
+	URI        string    `json:"uri"`
+	RequestURI string    `json:"request_uri"`
+	ClientID   string    `json:"client_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// CreateRequest starts a presentation request for query. The URI goes to
+// the holder (as a link or QR code); Result(state) tells what came back.
+func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
+	if err := query.Validate(); err != nil {
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
+	}
+	now := v.cfg.Now()
+	state, nonce := random(), random()
+	req := &Request{
+		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
+		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
+		ClientMetadata: &ClientMetadata{ClientName: v.cfg.Name, VPFormatsSupported: map[string]any{
+			FormatJWTVC: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+		}},
+		Audience: "https://self-issued.me/v2", IssuedAt: now.Unix(), ExpiresAt: now.Add(v.cfg.RequestTTL).Unix(),
+	}
+	obj, err := unsecuredJWT(req)
+	if err != nil {
+		return nil, err
+	}
+	p := &pending{req: req, object: obj, expires: now.Add(v.cfg.RequestTTL), result: &Result{State: state, Status: StatusPending}}
+	v.mu.Lock()
+	v.sweepLocked(now)
+	if len(v.requests) >= v.cfg.MaxPending {
+		v.mu.Unlock()
+		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 503, Description: "too many pending requests"}
+	}
+	v.requests[state] = p
+	v.mu.Unlock()
+	ru := v.cfg.URL + "/request/" + state
+	return &Started{State: state, URI: URI(v.clientID, ru), RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
+}
+
+// sweepLocked drops expired requests; v.mu is held.
+func (v *Verifier) sweepLocked(now time.Time) {
+	if len(v.requests) < 1024 {
+		return
+	}
+	for s, p := range v.requests {
+		if now.After(p.expires.Add(DefaultResultTTL)) {
+			delete(v.requests, s)
+		}
+	}
+}
+
+// Result returns the result for state; ok is false for an unknown state.
+func (v *Verifier) Result(state string) (Result, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p, ok := v.requests[state]
+	if !ok {
+		return Result{}, false
+	}
+	return *p.result, true
+}
+
+func (v *Verifier) serveRequest(w http.ResponseWriter, r *http.Request) {
+	v.mu.Lock()
+	p, ok := v.requests[r.PathValue("state")]
+	live := ok && p.result.Status == StatusPending && !v.cfg.Now().After(p.expires)
+	v.mu.Unlock()
+	if !live {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: http.StatusNotFound, Description: "no such pending request: it expired or was answered"})
+		return
+	}
+	w.Header().Set("Content-Type", RequestObjectType)
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, p.object)
+}
+
+func (v *Verifier) serveResult(w http.ResponseWriter, r *http.Request) {
+	res, ok := v.Result(r.PathValue("state"))
+	if !ok {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: http.StatusNotFound, Description: "no such request"})
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *ProtocolError) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, e)
+}
+
+// maxResponseBody bounds a direct_post body (presentations of a few
+// credentials).
+const maxResponseBody = 1 << 20
+
+func (v *Verifier) response(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxResponseBody)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the response must be application/x-www-form-urlencoded"})
+		return
+	}
+	state := r.PostForm.Get("state")
+	now := v.cfg.Now()
+	// Claim the request: one response per state, so a replayed or second
+	// response is refused, even while the first is being verified.
+	v.mu.Lock()
+	p, ok := v.requests[state]
+	claimable := ok && p.result.Status == StatusPending && !now.After(p.expires)
+	if claimable {
+		p.result.Status = "verifying"
+	}
+	v.mu.Unlock()
+	if !claimable {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "unknown, expired or already answered state"})
+		return
+	}
+	res := v.check(r.Context(), p.req, r.PostForm)
+	res.State = state
+	at := now.UTC()
+	res.AnsweredAt = &at
+	v.mu.Lock()
+	p.result = res
+	v.mu.Unlock()
+	v.logResult(res)
+	if res.Status == StatusInvalid {
+		writeError(w, &ProtocolError{Code: res.Error, Description: res.Description, Reason: reasonOf(res)})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func reasonOf(res *Result) string {
+	for _, pr := range res.Presentations {
+		if pr != nil && !pr.Valid {
+			return pr.Reason
+		}
+	}
+	return ""
+}
+
+// logResult writes the summary line: who, what types, verdict; no claims.
+func (v *Verifier) logResult(res *Result) {
+	var types []string
+	for id, pr := range res.Presentations {
+		for _, c := range pr.Credentials {
+			types = append(types, id+"="+strings.Join(c.Types, "+"))
+		}
+	}
+	v.log.Info("openid4vp: response", "state", res.State, "status", res.Status, "holder", res.Holder,
+		"credentials", strings.Join(types, ","), "reason", reasonOf(res), "error", res.Error)
+}
+
+func invalid(code, format string, a ...any) *Result {
+	return &Result{Status: StatusInvalid, Error: code, Description: fmt.Sprintf(format, a...)}
+}
+
+// check verifies a direct_post response against its request.
+func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]string) *Result {
+	get := func(k string) string {
+		if vs := form[k]; len(vs) == 1 {
+			return vs[0]
+		}
+		return ""
+	}
+	if e := get("error"); e != "" {
+		return &Result{Status: StatusDeclined, Error: e, Description: get("error_description")}
+	}
+	var token map[string][]string
+	raw := get("vp_token")
+	if raw == "" {
+		return invalid(ErrCodeInvalidRequest, "the response has neither vp_token nor error")
+	}
+	if err := json.Unmarshal([]byte(raw), &token); err != nil {
+		return invalid(ErrCodeInvalidRequest, "vp_token must be a JSON object of arrays of presentations, by credential query id")
+	}
+	res := &Result{Presentations: map[string]*verify.Result{}, Claims: map[string]map[string]any{}}
+	for _, q := range req.DCQLQuery.Credentials {
+		vps := token[q.ID]
+		if len(vps) != 1 {
+			return invalid(ErrCodeInvalidRequest, "vp_token must hold exactly one presentation for credential query %q", q.ID)
+		}
+		v.refreshStatus(vps[0])
+		pr := v.cfg.Verify.Presentation(ctx, vps[0], req.ClientID, req.Nonce)
+		res.Presentations[q.ID] = pr
+		if !pr.Valid {
+			res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
+			res.Description = fmt.Sprintf("the presentation for %q is not valid: %s", q.ID, pr.Reason)
+			if f := pr.Failed(); f != nil && f.Detail != "" {
+				res.Description += " (" + f.Detail + ")"
+			}
+			return res
+		}
+		if res.Holder != "" && res.Holder != pr.Holder {
+			return invalid(ErrCodeInvalidRequest, "the presentations come from different holders")
+		}
+		res.Holder = pr.Holder
+		var matched *vc.Credential
+		for _, c := range pr.Credentials {
+			if c.Credential != nil && q.Matches(c.Credential) {
+				matched = c.Credential
+				break
+			}
+		}
+		if matched == nil {
+			res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
+			res.Description = fmt.Sprintf("no presented credential answers query %q (type or claims missing)", q.ID)
+			return res
+		}
+		res.Claims[q.ID] = q.ClaimValues(matched)
+	}
+	for id := range token {
+		if _, ok := res.Presentations[id]; !ok {
+			return invalid(ErrCodeInvalidRequest, "vp_token holds %q, which was not asked for", id)
+		}
+	}
+	res.Status = StatusValid
+	return res
+}
+
+// refreshStatus makes the verify.Verifier fetch the status lists of the
+// presentation's credentials again when their copies are older than
+// StatusMaxAge.
+func (v *Verifier) refreshStatus(token string) {
+	if v.cfg.StatusMaxAge <= 0 {
+		return
+	}
+	p, _, err := vc.ParsePresentation(token)
+	if err != nil {
+		return
+	}
+	now := v.cfg.Now()
+	for _, ct := range p.Credentials {
+		t, err := vc.Parse(ct)
+		if err != nil {
+			continue
+		}
+		for _, st := range t.Credential.Status {
+			u := st.StatusListCredential
+			v.mu.Lock()
+			last, seen := v.forgotAt[u]
+			stale := !seen || now.Sub(last) >= v.cfg.StatusMaxAge
+			if stale {
+				if len(v.forgotAt) > 4096 {
+					clear(v.forgotAt)
+				}
+				v.forgotAt[u] = now
+			}
+			v.mu.Unlock()
+			if stale {
+				v.cfg.Verify.Forget(u)
+			}
+		}
+	}
+}
+
+func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(tok), v.cfg.AdminToken) != 1 {
+		writeError(w, &ProtocolError{Code: "invalid_token", Status: http.StatusUnauthorized, Description: "creating requests needs the verifier's admin token"})
+		return
+	}
+	var q DCQLQuery
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(&q); err != nil {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the body must be a DCQL query: " + err.Error()})
+		return
+	}
+	st, err := v.CreateRequest(q)
+	if err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
+			writeError(w, pe)
+			return
+		}
+		writeError(w, &ProtocolError{Code: "server_error", Status: 500})
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func random() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+var b64 = base64.RawURLEncoding
+
+// unsecuredJWT serialises claims as an unsecured JWT (alg "none"), the
+// form of request objects with the redirect_uri: client id prefix.
+func unsecuredJWT(claims any) (string, error) {
+	c, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`)) + "." + b64.EncodeToString(c) + ".", nil
+}
