@@ -1,0 +1,73 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/registry/app"
+)
+
+// consentState serves one consent record.
+type consentState struct {
+	emptyState
+	rec *app.ConsentRecord
+}
+
+func (c consentState) ConsentStatus(hash string) (*app.ConsentRecord, error) {
+	if c.rec != nil && c.rec.Hash == hash {
+		return c.rec, nil
+	}
+	return nil, app.ErrNotFound
+}
+
+func TestConsentEndpoint(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	until := from.AddDate(1, 0, 0)
+	revoked := from.AddDate(0, 6, 0)
+	rec := &app.ConsentRecord{Hash: hash, Patient: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+		ValidFrom: from, ValidUntil: &until, AnchoredHeight: 7, RevokedAt: &revoked, RevokedHeight: 9}
+	s, err := New(Config{State: consentState{rec: rec}, Ledger: &fakeLedger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		path       string
+		wantStatus int
+		inForce    bool
+	}{
+		{"in force before the revocation", "/1.0/consents/" + hash + "?at=2026-04-01T00:00:00Z", 200, true},
+		{"revoked", "/1.0/consents/" + hash + "?at=2026-10-01T00:00:00Z", 200, false},
+		{"before validFrom", "/1.0/consents/" + hash + "?at=2026-02-01T00:00:00Z", 200, false},
+		{"unknown hash", "/1.0/consents/" + strings.Repeat("cd", 32), 404, false},
+		{"not a hash", "/1.0/consents/ABC", 400, false},
+		{"bad time", "/1.0/consents/" + hash + "?at=yesterday", 400, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			if w.Code != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", w.Code, w.Body, tc.wantStatus)
+			}
+			if w.Code != http.StatusOK {
+				if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("error Content-Type %q", ct)
+				}
+				return
+			}
+			var st consent.Status
+			if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Hash != hash || st.Patient != rec.Patient || !st.Revoked || st.AnchoredHeight != 7 || st.InForce != tc.inForce {
+				t.Errorf("answer = %+v, want inForce %v", st, tc.inForce)
+			}
+		})
+	}
+}
