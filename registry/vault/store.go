@@ -303,4 +303,3 @@ func syncDir(dir string) {
 		_ = d.Close()
 	}
 }
-
