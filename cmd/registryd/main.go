@@ -1,7 +1,7 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…]]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -28,6 +28,7 @@ import (
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/vault"
 )
 
 func main() {
@@ -69,6 +70,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	blockTime := fs.Duration("block-time", 0, "pause after each commit, CometBFT timeout_commit (default: from settings, else 100ms)")
 	chainID := fs.String("chain-id", node.DefaultChainID, "chain id used when initialising a new home")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
+	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -133,7 +136,21 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	var handler http.Handler = h
+	stopVault := func() {}
+	if *vaultDir != "" {
+		v, err := openVault(*vaultDir, *vaultWriters, "http://"+ln.Addr().String(), n, logger.With("component", "vault"))
+		if err != nil {
+			return err
+		}
+		vctx, vcancel := context.WithCancel(context.Background())
+		vdone := runVault(vctx, v)
+		stopVault = func() { vcancel(); <-vdone }
+		defer stopVault()
+		handler = vault.Mount(h, v)
+		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "registryd: serving the registry API on http://%s (chain %s, height %d, home %s)\n",
@@ -148,6 +165,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
+	stopVault() // flushes the trail while the node still commits
+	stopVault = func() {}
 	if err := n.Stop(); err != nil {
 		return err
 	}

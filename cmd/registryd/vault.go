@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/vault"
+)
+
+// VaultKeyFile is the vault's signing key in its folder: its did:key is the
+// vault's DID (the audience of requests, the signer of trail anchors, the
+// provider of patients' standing break-glass grants).
+const VaultKeyFile = "vault.key"
+
+// openVault opens the record vault in dir for the node n, reading ledger
+// state (DIDs, consent anchors) through the node's own HTTP API at apiURL.
+func openVault(dir, writers, apiURL string, n *node.Node, logger *slog.Logger) (*vault.Vault, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	kp := filepath.Join(dir, VaultKeyFile)
+	k, err := key.LoadFile(kp)
+	if errors.Is(err, os.ErrNotExist) {
+		if k, err = key.Generate(key.Ed25519); err == nil {
+			err = key.WriteFile(kp, k)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault key %s: %w", kp, err)
+	}
+	c, err := client.New(client.Config{URL: apiURL})
+	if err != nil {
+		return nil, err
+	}
+	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(c), Ledger: c})
+	if err != nil {
+		return nil, err
+	}
+	var ws []string
+	for _, w := range strings.Split(writers, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			ws = append(ws, w)
+		}
+	}
+	id := did.KeyDID(k.Public())
+	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
+		Consent: checker, Submit: vault.NodeSubmit(n.Submit), Writers: ws, Logger: logger})
+}
+
+// runVault anchors the vault's trail until ctx ends.
+func runVault(ctx context.Context, v *vault.Vault) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		v.Run(ctx)
+	}()
+	return done
+}
