@@ -256,3 +256,80 @@ func BenchmarkCheckInForce(b *testing.B) {
 	b.ReportMetric(float64(time.Second)/float64(bare), "ed25519-verify/s")
 	b.ReportMetric(float64(bare)/float64(per), "x-vs-ed25519")
 }
+
+// TestCheckerConcurrent runs decisions, revocations and Forget from many
+// goroutines (for -race).
+func TestCheckerConcurrent(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	l := &memLedger{}
+	var toks []string
+	for i := range 8 {
+		g := testGrant(pat, prov)
+		g.ID = fmt.Sprintf("urn:uuid:%d", i)
+		tok, err := Issue(g, pat.k, pat.kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.anchor(g, tok)
+		toks = append(toks, tok)
+	}
+	c, err := NewChecker(CheckerConfig{Keys: ResolverKeys(did.KeyResolver{}), Ledger: l, MaxGrants: 4, StatusTTL: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				tok := toks[(w+i)%len(toks)]
+				_, err := c.CheckInForce(context.Background(), tok, req)
+				if err != nil && !errors.Is(err, ErrRevoked) {
+					t.Errorf("CheckInForce: %v", err)
+					return
+				}
+				if i%50 == 0 {
+					c.Forget(Hash(tok))
+				}
+			}
+		}()
+	}
+	l.revoke(toks[0], tFrom)
+	wg.Wait()
+	if c.Len() > 4 {
+		t.Errorf("Len = %d > MaxGrants", c.Len())
+	}
+}
+
+// BenchmarkCheckInForceParallel is BenchmarkCheckInForce from GOMAXPROCS
+// goroutines sharing one Checker (its LRU lock is the shared point).
+func BenchmarkCheckInForceParallel(b *testing.B) {
+	pat, prov := newParty(b, 1), newParty(b, 2)
+	g := testGrant(pat, prov)
+	tok, err := Issue(g, pat.k, pat.kid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &memLedger{}
+	l.anchor(g, tok)
+	c, err := NewChecker(CheckerConfig{Keys: ResolverKeys(did.KeyResolver{}), Ledger: l, StatusTTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
