@@ -119,10 +119,13 @@ func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
+	// RFC3339Nano keeps any fraction of a second a foreign grant carries, so
+	// the anchored period equals the grant's exactly (consent.Checker
+	// compares them).
 	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Patient, Nonce: randomNonce(), GrantHash: g.Hash(),
-		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339)}
+		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339Nano)}
 	if !g.ValidUntil.IsZero() {
-		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339)
+		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339Nano)
 	}
 	return p, p.Validate()
 }
