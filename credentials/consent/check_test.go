@@ -333,3 +333,31 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
+
+// BenchmarkCheckInForceCold is a decision with nothing cached: parse and
+// verify the grant (one Ed25519 verification, did:key resolution) and ask the
+// (in-memory) ledger. It shows what the caches save.
+func BenchmarkCheckInForceCold(b *testing.B) {
+	pat, prov := newParty(b, 1), newParty(b, 2)
+	g := testGrant(pat, prov)
+	tok, err := Issue(g, pat.k, pat.kid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &memLedger{}
+	l.anchor(g, tok)
+	c, err := NewChecker(CheckerConfig{Keys: ResolverKeys(did.KeyResolver{}), Ledger: l, StatusTTL: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	h := Hash(tok)
+	ctx := context.Background()
+	for b.Loop() {
+		c.Forget(h)
+		if _, err := c.CheckInForce(ctx, tok, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
