@@ -123,3 +123,48 @@ func TestConsentLifecycle(t *testing.T) {
 		t.Errorf("CheckInForce after revoke: %v, want consent.ErrRevoked", err)
 	}
 }
+
+// TestConsentRegisteredPatient: a patient with a registered did:medid issues
+// and anchors a grant; the checker resolves the patient's key through the
+// proving client. After the patient's DID is deactivated, the grant can no
+// longer be verified.
+func TestConsentRegisteredPatient(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	pat := nodetest.NewIdentity(t, "patient-medid")
+	if _, err := plain.Submit(ctx, pat.CreateTx(t)); err != nil {
+		t.Fatal(err)
+	}
+	prov := newKeyParty(t, "clinic")
+	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	g := &consent.Grant{Patient: pat.DID, Provider: prov.did, Actions: []consent.Action{consent.ActionAccess, consent.ActionDisclose},
+		Purposes: []string{"TREAT"}, Classes: []string{"MedicationStatement"}, ValidFrom: from}
+	tok, err := consent.Issue(g, pat.Key, pat.KID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _ := consent.Parse(tok)
+	p, err := client.ConsentAnchorPayload(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Submit(ctx, nodetest.Sign(t, p, pat.Key, pat.KID())); err != nil {
+		t.Fatalf("anchor: %v", err)
+	}
+	keys := consent.ResolverKeys(proving)
+	req := consent.Request{Provider: prov.did, Action: consent.ActionDisclose, Purpose: "TREAT", Class: "MedicationStatement"}
+	if _, err := consent.CheckInForce(ctx, tok, req, proving, keys); err != nil {
+		t.Fatalf("CheckInForce: %v", err)
+	}
+	st, err := proving.ConsentStatus(ctx, consent.Hash(tok))
+	if err != nil || st.ValidUntil != nil || !st.InForce {
+		t.Fatalf("open-ended grant status = %+v, %v", st, err)
+	}
+	if _, err := plain.Submit(ctx, pat.DeactivateTx(t, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := consent.CheckInForce(ctx, tok, req, proving, keys); !errors.Is(err, did.ErrDeactivated) {
+		t.Errorf("CheckInForce after the patient's DID was deactivated: %v, want did.ErrDeactivated", err)
+	}
+}
