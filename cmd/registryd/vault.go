@@ -54,7 +54,7 @@ func openVault(dir, writers, apiURL string, n *node.Node, logger *slog.Logger) (
 	}
 	id := did.KeyDID(k.Public())
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
-		Consent: checker, Submit: vault.NodeSubmit(n.Submit), Writers: ws, Logger: logger})
+		Consent: checker, Submit: nodeSubmit(n), Writers: ws, Logger: logger})
 }
 
 // runVault anchors the vault's trail until ctx ends.
@@ -65,4 +65,19 @@ func runVault(ctx context.Context, v *vault.Vault) chan struct{} {
 		v.Run(ctx)
 	}()
 	return done
+}
+
+// nodeSubmit adapts the node's Submit (which reports a rejected transaction
+// as a result code) to vault.Config.Submit.
+func nodeSubmit(n *node.Node) func(context.Context, []byte) error {
+	return func(ctx context.Context, raw []byte) error {
+		res, err := n.Submit(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if res.Code != 0 {
+			return fmt.Errorf("ledger rejected the audit anchor: code %d: %s", res.Code, res.Log)
+		}
+		return nil
+	}
 }

@@ -77,7 +77,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hosp.did, Key: hosp.k, KeyID: hosp.kid, Resolver: reg, Consent: checker,
-		Submit: vault.NodeSubmit(s.Node.Submit), BatchInterval: 50 * time.Millisecond})
+		Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }, BatchInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

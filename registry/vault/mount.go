@@ -1,12 +1,8 @@
 package vault
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/medid/medid/registry/node"
 )
 
 // Mount returns a handler serving the vault under /1.0/vault and
@@ -21,19 +17,4 @@ func Mount(next http.Handler, v *Vault) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// NodeSubmit adapts a registry node's Submit (which reports a rejected
-// transaction as a result code) to Config.Submit.
-func NodeSubmit(submit func(ctx context.Context, tx []byte) (*node.TxResult, error)) func(context.Context, []byte) error {
-	return func(ctx context.Context, raw []byte) error {
-		res, err := submit(ctx, raw)
-		if err != nil {
-			return err
-		}
-		if res.Code != 0 {
-			return fmt.Errorf("ledger rejected the transaction: code %d: %s", res.Code, res.Log)
-		}
-		return nil
-	}
 }
