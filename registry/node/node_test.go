@@ -234,3 +234,47 @@ func TestRecheckRejectionWakesWaiter(t *testing.T) {
 		t.Fatal("a failed re-check did not wake the waiter")
 	}
 }
+
+func TestMempoolFull(t *testing.T) {
+	home := t.TempDir()
+	if _, err := Init(InitConfig{Home: home}); err != nil {
+		t.Fatal(err)
+	}
+	p2p, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(Config{Home: home, App: kvstore.NewInMemoryApplication(), P2PAddr: p2p, BlockTime: 300 * time.Millisecond,
+		MempoolSize: 5, SubmitRetry: 20 * time.Millisecond, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		go func(i int) {
+			_, err := n.Submit(ctx, []byte(fmt.Sprintf("full-%d=v", i)))
+			errs <- err
+		}(i)
+	}
+	var ok, full int
+	for i := 0; i < 100; i++ {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrMempoolFull):
+			full++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok == 0 || full == 0 {
+		t.Errorf("%d committed, %d refused as mempool-full; want some of each", ok, full)
+	}
+}
