@@ -1,0 +1,126 @@
+package wallet
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/vault"
+)
+
+// AccessEvent is one access (or attempt) to the patient's records in a
+// vault's trail, proven included in a batch anchored on the ledger and
+// decrypted with the patient's key.
+type AccessEvent struct {
+	At       time.Time
+	Vault    string // the hospital vault's DID
+	Provider string // who
+	Record   string // which record
+	Class    string // its FHIR resource type
+	Action   string // audit.ActionRead, ActionErase, ActionPut
+	Purpose  string
+	Outcome  string // audit.OutcomeGranted or OutcomeDenied
+	// BreakGlass marks an emergency override (AuditEvent type DCM 110127
+	// "Emergency Override Started", purpose ETREAT).
+	BreakGlass bool
+	Type       string
+	Reason     string
+	Batch      string
+	Index      int
+}
+
+// AccessLogOptions says where to fetch a trail from.
+type AccessLogOptions struct {
+	// VaultURL is the hospital vault's base URL.
+	VaultURL string
+	// DID is whose trail (one of the wallet's DIDs); "" = the primary DID.
+	DID string
+	// Anchors reads the anchored batch roots: a registry client (with proofs
+	// when configured).
+	Anchors vault.AnchorSource
+	// HTTPClient is used for the vault (nil = a 30 s timeout client).
+	HTTPClient *http.Client
+}
+
+// AccessLog fetches the patient's trail from a vault with a request signed
+// by the patient's DID key, checks every entry's inclusion proof against the
+// root anchored on the ledger, and decrypts it. It fails when any entry is
+// not proven (a trail is trusted whole or not at all). Events are returned
+// oldest first.
+func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]AccessEvent, error) {
+	patient := opts.DID
+	if patient == "" {
+		p, err := w.PrimaryDID()
+		if err != nil {
+			return nil, err
+		}
+		patient = p.DID
+	}
+	k, kid, err := w.SignerFor(patient)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := audit.DecryptionKey(k)
+	if err != nil {
+		return nil, err
+	}
+	c := &vault.Client{URL: opts.VaultURL, HTTP: opts.HTTPClient, DID: patient, Key: k, KeyID: kid}
+	resp, err := c.AccessLog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	es, err := vault.VerifyTrail(ctx, resp, patient, opts.Anchors, priv)
+	if err != nil {
+		return nil, fmt.Errorf("access log from %s does not verify: %w", resp.Vault, err)
+	}
+	out := make([]AccessEvent, len(es))
+	for i, e := range es {
+		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
+			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason, Batch: e.Batch, Index: e.Index}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// EraseRecord asks a vault to erase one of the patient's records
+// (crypto-shredding), with a request signed by the owning DID ("" = the
+// primary DID).
+func (w *Wallet) EraseRecord(ctx context.Context, vaultURL, owner, record string) error {
+	if owner == "" {
+		p, err := w.PrimaryDID()
+		if err != nil {
+			return err
+		}
+		owner = p.DID
+	}
+	k, kid, err := w.SignerFor(owner)
+	if err != nil {
+		return err
+	}
+	c := &vault.Client{URL: vaultURL, DID: owner, Key: k, KeyID: kid}
+	_, err = c.Erase(ctx, record)
+	return err
+}
+
+// AllowBreakGlass deposits a standing break-glass grant at a vault: the
+// grant (made with [Wallet.GrantConsent] to the vault's DID with
+// BreakGlass set) lets that hospital's staff open the patient's records of
+// its classes in an emergency, each opening logged as an emergency override.
+// Revoking the grant withdraws the permission.
+func (w *Wallet) AllowBreakGlass(ctx context.Context, vaultURL string, c Consent) error {
+	k, kid, err := w.SignerFor(c.Patient)
+	if err != nil {
+		return err
+	}
+	vc := &vault.Client{URL: vaultURL, DID: c.Patient, Key: k, KeyID: kid}
+	return vc.AllowBreakGlass(ctx, c.Token)
+}
+
+// VaultDID returns a vault's DID (for granting it a standing break-glass
+// consent).
+func VaultDID(ctx context.Context, vaultURL string) (string, error) {
+	return (&vault.Client{URL: vaultURL}).VaultDID(ctx)
+}

@@ -1,0 +1,256 @@
+package wallet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
+)
+
+// ConsentLedger is what consent needs from the registry: submitting the
+// anchor and revocation transactions and reading a grant's status.
+// *client.Client implements it.
+type ConsentLedger interface {
+	Submit(ctx context.Context, signedTx []byte) (*client.TxResult, error)
+	ConsentStatus(ctx context.Context, hash string) (*consent.Status, error)
+}
+
+// ConsentRequest is what the patient grants (see [Wallet.GrantConsent]).
+type ConsentRequest struct {
+	// DID is which of the wallet's DIDs grants (the record owner the
+	// hospital knows); "" means the primary DID.
+	DID      string
+	Provider string   // the provider's DID
+	Classes  []string // FHIR resource types, e.g. AllergyIntolerance
+	Purposes []string // HL7 v3 PurposeOfUse codes, e.g. TREAT
+	// Duration is how long the grant lasts from now (> 0).
+	Duration time.Duration
+	// BreakGlass lets the provider open records in an emergency (purpose
+	// ETREAT) beyond the listed classes and purposes.
+	BreakGlass bool
+}
+
+// Consent is a grant the patient made, as the wallet keeps it (encrypted in
+// its consent bucket).
+type Consent struct {
+	// ID is the grant's hash (hex SHA-256 of Token): the id the ledger
+	// anchors and revokes.
+	ID         string    `json:"id"`
+	Token      string    `json:"token"`
+	Patient    string    `json:"patient"`
+	Provider   string    `json:"provider"`
+	Classes    []string  `json:"classes"`
+	Purposes   []string  `json:"purposes"`
+	BreakGlass bool      `json:"breakGlass,omitempty"`
+	ValidFrom  time.Time `json:"validFrom"`
+	ValidUntil time.Time `json:"validUntil"`
+	// Revoked is when the patient revoked it (nil while not revoked).
+	Revoked *time.Time `json:"revoked,omitempty"`
+}
+
+// Consent statuses, see [Consent.StatusAt].
+const (
+	ConsentActive  = "active"
+	ConsentExpired = "expired"
+	ConsentRevoked = "revoked"
+	ConsentPending = "not yet valid"
+)
+
+// StatusAt returns the grant's status at now as the wallet knows it.
+func (c *Consent) StatusAt(now time.Time) string {
+	switch {
+	case c.Revoked != nil:
+		return ConsentRevoked
+	case now.Before(c.ValidFrom):
+		return ConsentPending
+	case !now.Before(c.ValidUntil):
+		return ConsentExpired
+	}
+	return ConsentActive
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
+// granting DID's key), anchors its hash on the ledger (consent.anchor,
+// signed by the same DID) and stores it in the wallet. It returns the grant;
+// nothing is stored if anchoring fails.
+func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req ConsentRequest) (Consent, error) {
+	if req.Duration <= 0 {
+		return Consent{}, errors.New("consent: say for how long (a positive duration)")
+	}
+	patient := req.DID
+	if patient == "" {
+		p, err := w.PrimaryDID()
+		if err != nil {
+			return Consent{}, err
+		}
+		patient = p.DID
+	}
+	k, kid, err := w.SignerFor(patient)
+	if err != nil {
+		return Consent{}, err
+	}
+	now := w.cfg.now().UTC().Truncate(time.Second)
+	g := &consent.Grant{ID: "urn:uuid:" + uuid4(), Patient: patient, Provider: req.Provider,
+		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
+		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
+	tok, err := consent.Issue(g, k, kid)
+	if err != nil {
+		return Consent{}, err
+	}
+	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Provider: req.Provider, Classes: g.Classes,
+		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
+	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: patient, Nonce: randomHex(16), GrantHash: c.ID,
+		ValidFrom: c.ValidFrom.Format(time.RFC3339), ValidUntil: c.ValidUntil.Format(time.RFC3339)}, k, kid)
+	if err != nil {
+		return Consent{}, err
+	}
+	if _, err := led.Submit(ctx, raw); err != nil {
+		return Consent{}, fmt.Errorf("consent: anchor the grant on the registry: %w", err)
+	}
+	if err := w.putConsent(&c); err != nil {
+		return Consent{}, fmt.Errorf("consent: the grant %s is anchored but could not be stored: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+func uuid4() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (w *Wallet) putConsent(c *Consent) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return err
+	}
+	op, err := sealRecord(w.sealer, consentBucket, c.ID, c)
+	if err != nil {
+		return err
+	}
+	return w.store.Batch([]Op{op})
+}
+
+// Consents returns the grants the patient made, newest first.
+func (w *Wallet) Consents() ([]Consent, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return nil, err
+	}
+	var out []Consent
+	if err := listSealed(w.store, w.sealer, consentBucket, func(c *Consent) { out = append(out, *c) }); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ValidFrom.After(out[j].ValidFrom) })
+	return out, nil
+}
+
+// FindConsent returns the grant whose id is id or starts with id (at least
+// 8 hex digits, unambiguous). Errors wrap [ErrNotFound].
+func (w *Wallet) FindConsent(id string) (Consent, error) {
+	cs, err := w.Consents()
+	if err != nil {
+		return Consent{}, err
+	}
+	var found []Consent
+	for _, c := range cs {
+		if c.ID == id || (len(id) >= 8 && strings.HasPrefix(c.ID, id)) {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Consent{}, fmt.Errorf("%w: consent %.64s", ErrNotFound, id)
+	case 1:
+		return found[0], nil
+	}
+	return Consent{}, fmt.Errorf("consent id %s is ambiguous: give more digits", id)
+}
+
+// RevokeConsent revokes a grant on the ledger (consent.revoke) and marks it
+// revoked in the wallet. Providers are refused from the moment the revocation
+// is committed (plus the vault's ledger cache time, seconds).
+func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string) (Consent, error) {
+	c, err := w.FindConsent(id)
+	if err != nil {
+		return Consent{}, err
+	}
+	if c.Revoked != nil {
+		return c, nil
+	}
+	k, kid, err := w.SignerFor(c.Patient)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: c.Patient, Nonce: randomHex(16), GrantHash: c.ID}, k, kid)
+	if err != nil {
+		return Consent{}, err
+	}
+	if _, err := led.Submit(ctx, raw); err != nil {
+		// Already revoked on the ledger (e.g. from another device): take
+		// the ledger's word for it.
+		st, serr := led.ConsentStatus(ctx, c.ID)
+		if serr != nil || !st.Revoked {
+			return Consent{}, fmt.Errorf("consent: revoke on the registry: %w", err)
+		}
+	}
+	now := w.cfg.now().UTC()
+	c.Revoked = &now
+	if err := w.putConsent(&c); err != nil {
+		return Consent{}, err
+	}
+	return c, nil
+}
+
+// ClassesForLabels maps the everyday data-class words the wallet app
+// offers ("allergies", "lab results", …) to FHIR resource types; unknown
+// words are returned as they are (they may already be resource types).
+func ClassesForLabels(labels []string) []string {
+	out := make([]string, 0, len(labels))
+	for _, l := range labels {
+		if c, ok := classLabels[strings.ToLower(strings.TrimSpace(l))]; ok {
+			out = append(out, c)
+		} else {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// LabelForClass is the inverse of [ClassesForLabels] ("" when none).
+func LabelForClass(class string) string {
+	for l, c := range classLabels {
+		if c == class {
+			return l
+		}
+	}
+	return ""
+}
+
+var classLabels = map[string]string{
+	"allergies":     "AllergyIntolerance",
+	"immunizations": "Immunization",
+	"medications":   "MedicationStatement",
+	"conditions":    "Condition",
+	"lab results":   "Observation",
+	"identity":      "Patient",
+}
