@@ -13,9 +13,11 @@ func init() {
 
 func runVP(ctx context.Context, e *env, args []string) error {
 	return subcommand(e, "vp", map[string]func([]string) error{
-		"create": func(a []string) error { return vpCreate(e, a) },
-		"verify": func(a []string) error { return vpVerify(ctx, e, a) },
-	}, []string{"create", "verify"}, args)
+		"create":  func(a []string) error { return vpCreate(e, a) },
+		"verify":  func(a []string) error { return vpVerify(ctx, e, a) },
+		"request": func(a []string) error { return vpRequest(ctx, e, a) },
+		"result":  func(a []string) error { return vpResult(ctx, e, a) },
+	}, []string{"create", "verify", "request", "result"}, args)
 }
 
 // vpCreate wraps credentials in a presentation bound to one audience and
@@ -84,6 +86,9 @@ func vpCreate(e *env, args []string) error {
 // vpVerify verifies a presentation for the given audience and nonce, and
 // every credential inside it.
 func vpVerify(ctx context.Context, e *env, args []string) error {
+	if hasFlag(args, "qr") {
+		return vpVerifyQR(ctx, e, args) // the offline emergency card (wallet_openid.go)
+	}
 	fs := newFlagSet(e, "vp verify", "medid vp verify FILE --audience A --nonce N [--status-list FILE]... [--registry URL [--genesis FILE]]")
 	audience := fs.String("audience", "", "who you are: the presentation must be addressed to you")
 	nonce := fs.String("nonce", "", "the challenge you gave the holder")

@@ -20,7 +20,7 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
@@ -38,6 +38,10 @@ func runWallet(ctx context.Context, e *env, args []string) error {
 		"restore":    w.restore,
 		"recover":    func(a []string) error { return w.recover(ctx, a) },
 		"passphrase": w.changePassphrase,
+		// OpenID4VCI, OpenID4VP and the emergency card: wallet_openid.go.
+		"accept-offer":   func(a []string) error { return w.acceptOffer(ctx, a) },
+		"respond":        func(a []string) error { return w.respond(ctx, a) },
+		"emergency-card": func(a []string) error { return w.emergencyCard(ctx, a) },
 	}, walletSubs, args)
 }
 

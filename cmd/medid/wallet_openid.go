@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/qr"
+	"github.com/medid/medid/wallet"
+)
+
+// uriArg returns the URI given as the one positional argument or decoded
+// from the QR code image in qrFile.
+func uriArg(pos []string, qrFile, usage string) (string, error) {
+	switch {
+	case qrFile != "" && len(pos) > 0:
+		return "", usagef("give the URI or --qr FILE, not both\nusage: %s", usage)
+	case qrFile != "":
+		s, err := qr.DecodeFile(qrFile)
+		if err != nil {
+			return "", usagef("--qr: %v", err)
+		}
+		return s, nil
+	case len(pos) == 1:
+		return pos[0], nil
+	}
+	return "", usagef("give one URI, or --qr FILE with its QR code\nusage: %s", usage)
+}
+
+// readLine reads one line from the holder on stdin.
+func readLine(r io.Reader) (string, error) {
+	s, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && s != "") {
+		return "", errors.New("no answer on stdin")
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// acceptOffer runs OpenID4VCI: medid wallet accept-offer URI|--qr FILE.
+func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
+	fs := c.flags("accept-offer", "URI|--qr FILE [--did DID] [--registry URL] [--status-list FILE]...")
+	qrFile := fs.String("qr", "", "image file with the offer's QR code")
+	holder := fs.String("did", "", "wallet DID to bind the credential to (default: the primary DID)")
+	var vf verifierFlags
+	vf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	uri, err := uriArg(pos, *qrFile, fs.usage)
+	if err != nil {
+		return err
+	}
+	w, err := c.verifying(&vf)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	// The PIN comes from the environment (scripts) or is typed by the
+	// patient; never from a flag, which would land in shell history.
+	txCode := func(tc *openid4vci.TxCode) (string, error) {
+		if v := c.e.getenv("MEDID_TX_CODE"); v != "" {
+			return v, nil
+		}
+		desc := tc.Description
+		if desc == "" {
+			desc = "the PIN the issuer gave you"
+		}
+		fmt.Fprintf(c.e.stderr, "This offer needs a PIN (%s", desc)
+		if tc.Length > 0 {
+			fmt.Fprintf(c.e.stderr, ", %d characters", tc.Length)
+		}
+		fmt.Fprint(c.e.stderr, "): ")
+		return readLine(c.e.stdin)
+	}
+	got, err := w.AcceptOffer(ctx, uri, wallet.AcceptOfferOptions{DID: *holder, TxCode: txCode})
+	var pe *openid4vci.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the issuer refused: %w; nothing was stored", err)}
+	case errors.Is(err, wallet.ErrRejected) || errors.Is(err, wallet.ErrNotForThisWallet):
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was stored", err)}
+	case err != nil:
+		return err
+	}
+	for _, cr := range got {
+		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Subject)
+	}
+	return nil
+}
+
+// respond runs OpenID4VP: medid wallet respond URI|--qr FILE.
+func (c *walletCLI) respond(ctx context.Context, args []string) error {
+	fs := c.flags("respond", "URI|--qr FILE [--credential ID]... [--yes | --decline]")
+	qrFile := fs.String("qr", "", "image file with the request's QR code")
+	var chosen stringList
+	fs.Var(&chosen, "credential", "credential to share (id or prefix; repeatable; default: the newest that fits each query)")
+	yes := fs.Bool("yes", false, "share without asking (scripts)")
+	decline := fs.Bool("decline", false, "refuse: tell the verifier access_denied")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if *yes && *decline {
+		return usagef("--yes and --decline contradict each other")
+	}
+	uri, err := uriArg(pos, *qrFile, fs.usage)
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
+	}
+	out := c.e.stdout
+	name := ""
+	if pr.Name != "" {
+		name = fmt.Sprintf(" (calls itself %q)", pr.Name)
+	}
+	fmt.Fprintf(out, "%s%s asks for:\n", pr.Verifier, name)
+	choice := map[string]string{}
+	missing := false
+	for _, q := range pr.Queries {
+		fmt.Fprintf(out, "  %s: a %s", q.ID, strings.Join(q.Types, " / "))
+		if len(q.Claims) > 0 {
+			fmt.Fprintf(out, " with %s", strings.Join(q.Claims, ", "))
+		}
+		fmt.Fprintln(out)
+		if len(q.Candidates) == 0 {
+			fmt.Fprintln(out, "      you have no such credential")
+			missing = true
+			continue
+		}
+		pick := q.Candidates[0]
+		for _, want := range chosen {
+			for _, cand := range q.Candidates {
+				if strings.HasPrefix(cand.ID, want) {
+					pick = cand
+				}
+			}
+		}
+		choice[q.ID] = pick.ID
+		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, pick.Issuer)
+	}
+	if !*decline && missing {
+		return &exitError{code: exitInvalid, err: errors.New("the wallet cannot answer every query: nothing was sent (use --decline to tell the verifier)")}
+	}
+	if !*decline && !*yes {
+		fmt.Fprint(c.e.stderr, "Share these with the verifier? [y/N] ")
+		ans, err := readLine(c.e.stdin)
+		if err != nil {
+			return &exitError{code: exitInvalid, err: errors.New("no answer: nothing was sent (use --yes in scripts)")}
+		}
+		*decline = !strings.EqualFold(ans, "y") && !strings.EqualFold(ans, "yes")
+	}
+	if *decline {
+		if err := w.DeclinePresentation(ctx, pr, nil); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "declined: the verifier was told access_denied; nothing was shared")
+		return nil
+	}
+	err = w.RespondPresentation(ctx, pr, choice, nil)
+	var pe *openid4vp.ProtocolError
+	if errors.As(err, &pe) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the verifier refused the presentation: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "the verifier accepted the presentation")
+	return nil
+}
+
+// emergencyCard writes the offline emergency card QR code.
+func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
+	fs := c.flags("emergency-card", "--out FILE.png [--type T]... [--partial] [--valid-for 8760h] [--token-out FILE]")
+	outFile := fs.String("out", "", "PNG file for the QR code (never overwritten)")
+	tokenOut := fs.String("token-out", "", "also write the presentation (vp+jwt) to this file")
+	var types stringList
+	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(wallet.EmergencyTypes, ", ")+")")
+	partial := fs.Bool("partial", false, "when not every credential fits in one QR code, make the card with those that do")
+	validFor := fs.Duration("valid-for", wallet.DefaultEmergencyLifetime, "how long the card is valid")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("out"); err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, MaxBytes: qr.MaxBytes, Partial: *partial})
+	var tl *wallet.CardTooLargeError
+	if errors.As(err, &tl) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
+	}
+	if err != nil {
+		return err
+	}
+	png, err := qr.PNG(card.Token)
+	if err != nil {
+		return err
+	}
+	if err := createOutput(*outFile, png, 0o600); err != nil {
+		return err
+	}
+	if *tokenOut != "" {
+		if err := createOutput(*tokenOut, []byte(card.Token+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.e.stdout, "emergency card written to %s (%d bytes of %d a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
+		*outFile, len(card.Token), qr.MaxBytes, wallet.EmergencyAudience, card.Nonce, card.Expires.Format(time.RFC3339))
+	for _, cr := range card.Included {
+		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
+	}
+	for _, cr := range card.Omitted {
+		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): it did not fit\n", cr.ID, credTypes(cr.Types))
+	}
+	return nil
+}
+
+// hasFlag reports whether args carry --name or -name (with or without =value).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// unverifiedClaim reads a string claim of a JWT without checking anything;
+// the verification that follows checks it.
+func unverifiedClaim(token, name string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	s, _ := m[name].(string)
+	return s
+}
+
+// vpVerifyQR verifies a presentation read from a QR code image, above all
+// the offline emergency card: --offline uses only did:key, cached DID
+// documents (--did-cache DIR) and status list files (--status-list), no
+// network.
+func vpVerifyQR(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "vp verify", "medid vp verify --qr FILE.png --audience A [--nonce N] [--offline [--did-cache DIR]] [--status-list FILE]... [--registry URL]")
+	qrFile := fs.String("qr", "", "image file with the presentation's QR code")
+	audience := fs.String("audience", "", "who you are; medid:emergency for emergency cards")
+	nonce := fs.String("nonce", "", "the challenge you gave the holder (default for emergency cards: the card's dated nonce)")
+	offline := fs.Bool("offline", false, "use no network: did:key, --did-cache and --status-list files only")
+	didCache := fs.String("did-cache", "", "folder of cached DID documents (JSON, from 'medid did resolve') for did:medid issuers")
+	var vf verifierFlags
+	vf.register(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("give the presentation with --qr FILE, not %q\nusage: %s", pos[0], fs.usage)
+	}
+	if err := fs.required("qr", "audience"); err != nil {
+		return err
+	}
+	tok, err := qr.DecodeFile(*qrFile)
+	if err != nil {
+		return usagef("--qr: %v", err)
+	}
+	tok = strings.TrimSpace(tok)
+	if *nonce == "" {
+		if *audience != wallet.EmergencyAudience {
+			return usagef("--nonce is required, except for emergency cards (--audience %s)", wallet.EmergencyAudience)
+		}
+		// An emergency card was made without a verifier's challenge; its
+		// nonce names the day it was made. Accept only that form.
+		n := unverifiedClaim(tok, "nonce")
+		day, ok := strings.CutPrefix(n, wallet.EmergencyNoncePrefix)
+		if _, err := time.Parse(time.DateOnly, day); !ok || err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID presentation: not an emergency card (nonce %q)", n)}
+		}
+		*nonce = n
+		fmt.Fprintf(e.stderr, "emergency card made on %s\n", day)
+	}
+	var v *verify.Verifier
+	if *offline {
+		if *vf.registry != "" || *vf.genesis != "" {
+			return usagef("--offline uses no registry: drop --registry/--genesis")
+		}
+		v, err = offlineVerifier(vf.statusLists, *didCache)
+	} else {
+		if *didCache != "" {
+			return usagef("--did-cache is for --offline")
+		}
+		v, err = vf.build(e)
+	}
+	if err != nil {
+		return err
+	}
+	return printResult(e, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
+}
+
+// offlineVerifier verifies with no network at all.
+func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
+	local := verify.FileStatusFetcher{}
+	for _, f := range lists {
+		_, d, err := loadList(f)
+		if err != nil {
+			return nil, err
+		}
+		local[d.ID] = f
+	}
+	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	if didCache != "" {
+		docs, err := loadDIDCache(didCache)
+		if err != nil {
+			return nil, err
+		}
+		methods["medid"] = did.ResolverFunc(func(ctx context.Context, id string) (*did.Resolution, error) {
+			if d, ok := docs[id]; ok {
+				return &did.Resolution{Document: d}, nil
+			}
+			return nil, fmt.Errorf("%w: %s is not in the DID cache %s", did.ErrNotFound, id, didCache)
+		})
+	}
+	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
+}
+
+// loadDIDCache reads every *.json file of dir as a DID document or a DID
+// resolution result.
+func loadDIDCache(dir string) (map[string]*did.Document, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	docs := map[string]*did.Document{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var wrapped struct {
+			Doc json.RawMessage `json:"didDocument"`
+		}
+		if json.Unmarshal(b, &wrapped) == nil && len(wrapped.Doc) > 0 {
+			b = wrapped.Doc
+		}
+		d, err := did.ParseDocument(b)
+		if err != nil {
+			return nil, usagef("--did-cache: %s is not a DID document: %v", f, err)
+		}
+		docs[d.ID] = d
+	}
+	return docs, nil
+}
