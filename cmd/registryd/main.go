@@ -146,7 +146,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		vctx, vcancel := context.WithCancel(context.Background())
 		vdone := runVault(vctx, v)
 		stopVault = func() { vcancel(); <-vdone }
-		defer stopVault()
+		defer func() { stopVault() }() // a no-op once the shutdown path has stopped it
 		handler = vault.Mount(h, v)
 		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
 	}

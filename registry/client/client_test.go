@@ -94,8 +94,8 @@ func TestDIDLifecycle(t *testing.T) {
 		}
 		at := time.Now().Add(time.Hour)
 		r, err = c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionTime: &at})
-		if !errors.Is(err, did.ErrDeactivated) {
-			t.Errorf("%s: versionTime=now+1h: err %v, want deactivated", name, err)
+		if !errors.Is(err, did.ErrDeactivated) || r == nil || r.Metadata.VersionID != "2" {
+			t.Errorf("%s: versionTime=now+1h: %+v, %v; want version 2, deactivated", name, r, err)
 		}
 		if _, err := c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionID: "9"}); !errors.Is(err, did.ErrNotFound) {
 			t.Errorf("%s: versionId=9: err %v, want not found", name, err)
