@@ -354,7 +354,6 @@ func (tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-
 // TestConflictingWritesAnswerPromptly: of two deactivations of the same
 // version sent at once, one commits and the other is refused (in its block,
 // or when the mempool re-checks it after the first commits); neither waits
