@@ -20,7 +20,7 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
@@ -42,6 +42,9 @@ func runWallet(ctx context.Context, e *env, args []string) error {
 		"accept-offer":   func(a []string) error { return w.acceptOffer(ctx, a) },
 		"respond":        func(a []string) error { return w.respond(ctx, a) },
 		"emergency-card": func(a []string) error { return w.emergencyCard(ctx, a) },
+		// Consent and the access trail: wallet_consent.go.
+		"consent":    func(a []string) error { return w.consent(ctx, a) },
+		"access-log": func(a []string) error { return w.accessLog(ctx, a) },
 	}, walletSubs, args)
 }
 

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/wallet"
+)
+
+// The patient's consent and access-log commands:
+//
+//	medid wallet consent grant --provider DID --class C… --purpose P --days N [--break-glass] [--vault URL] [--registry URL]
+//	medid wallet consent list [--json]
+//	medid wallet consent revoke ID [--registry URL]
+//	medid wallet access-log --vault URL [--registry URL] [--json]
+//
+// A standing break-glass permission for a hospital is a grant to the
+// hospital vault's DID with --break-glass, deposited at the vault:
+// "consent grant --vault URL --break-glass --class …" (the provider
+// defaults to the vault's DID).
+
+func (c *walletCLI) registryURL(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if u := c.e.getenv("MEDID_REGISTRY"); u != "" {
+		return u
+	}
+	return defaultRegistry
+}
+
+func (c *walletCLI) consent(ctx context.Context, args []string) error {
+	return subcommand(c.e, "wallet consent", map[string]func([]string) error{
+		"grant":  func(a []string) error { return c.consentGrant(ctx, a) },
+		"list":   c.consentList,
+		"revoke": func(a []string) error { return c.consentRevoke(ctx, a) },
+	}, []string{"grant", "list", "revoke"}, args)
+}
+
+func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
+	fs := c.flags("consent grant", "--provider DID --class C [--class C]... --purpose P [--days N] [--break-glass] [--vault URL] [--did DID] [--registry URL]")
+	provider := fs.String("provider", "", "the provider's DID (with --vault and --break-glass: default the vault's DID)")
+	var classes, purposes stringList
+	fs.Var(&classes, "class", "data class: a FHIR resource type (AllergyIntolerance) or a word (allergies); repeatable")
+	fs.Var(&purposes, "purpose", "purpose of use, HL7 v3 (TREAT, ETREAT, HRESCH…); repeatable")
+	days := fs.Int("days", 30, "how many days the consent lasts")
+	breakGlass := fs.Bool("break-glass", false, "allow emergency access (purpose ETREAT) without asking")
+	vaultURL := fs.String("vault", "", "with --break-glass: deposit the grant at this vault as the standing break-glass permission")
+	asDID := fs.String("did", "", "which of the wallet's DIDs grants (default: the primary DID)")
+	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if *vaultURL != "" && !*breakGlass {
+		return usagef("--vault deposits a standing break-glass grant: add --break-glass\nusage: %s", fs.usage)
+	}
+	if *provider == "" && *vaultURL != "" {
+		if *provider, err = wallet.VaultDID(ctx, *vaultURL); err != nil {
+			return err
+		}
+	}
+	if len(purposes) == 0 && *breakGlass && *vaultURL != "" {
+		purposes = stringList{consent.PurposeEmergencyTreatment}
+	}
+	if *provider == "" || len(classes) == 0 || len(purposes) == 0 {
+		return usagef("missing --provider, --class or --purpose\nusage: %s", fs.usage)
+	}
+	if *days <= 0 {
+		return usagef("--days must be positive")
+	}
+	rc, err := newRegistryClient(c.registryURL(*registry))
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	g, err := w.GrantConsent(ctx, rc, wallet.ConsentRequest{DID: *asDID, Provider: *provider, Classes: wallet.ClassesForLabels(classes),
+		Purposes: purposes, Duration: time.Duration(*days) * 24 * time.Hour, BreakGlass: *breakGlass})
+	if err != nil {
+		return err
+	}
+	if *vaultURL != "" {
+		if err := w.AllowBreakGlass(ctx, *vaultURL, g); err != nil {
+			return fmt.Errorf("the grant %s is anchored, but the vault refused it as the standing break-glass permission: %w", g.ID, err)
+		}
+		fmt.Fprintf(c.e.stderr, "standing break-glass permission deposited at %s\n", *vaultURL)
+	}
+	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
+	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", g.Provider, strings.Join(g.Classes, ", "),
+		strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
+	if g.BreakGlass {
+		fmt.Fprintln(c.e.stdout, "break-glass: allowed")
+	}
+	return nil
+}
+
+func (c *walletCLI) consentList(args []string) error {
+	fs := c.flags("consent list", "[--json]")
+	asJSON := fs.Bool("json", false, "print JSON (with the grant tokens)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cs, err := w.Consents()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.e, cs)
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(c.e.stderr, "no consents")
+		return nil
+	}
+	now := time.Now()
+	for _, g := range cs {
+		st := g.StatusAt(now)
+		left := ""
+		if st == wallet.ConsentActive {
+			left = " (" + humanDuration(g.ValidUntil.Sub(now)) + " left)"
+		}
+		glass := ""
+		if g.BreakGlass {
+			glass = " break-glass"
+		}
+		fmt.Fprintf(c.e.stdout, "%s  %-13s%s  %s  %s  %s%s\n", g.ID[:16], st, left, g.Provider, strings.Join(g.Classes, ","), strings.Join(g.Purposes, ","), glass)
+	}
+	return nil
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()))
+}
+
+func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
+	fs := c.flags("consent revoke", "ID [--registry URL]")
+	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give the consent id (or its first 8+ digits)\nusage: %s", fs.usage)
+	}
+	rc, err := newRegistryClient(c.registryURL(*registry))
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	g, err := w.RevokeConsent(ctx, rc, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "revoked: %s\n", g.ID)
+	return nil
+}
+
+func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
+	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--json]")
+	vaultURL := fs.String("vault", "", "the hospital vault's URL")
+	asDID := fs.String("did", "", "whose trail (default: the primary DID)")
+	registry := fs.String("registry", "", "registry URL for the anchored roots (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("vault"); err != nil {
+		return err
+	}
+	rc, err := newRegistryClient(c.registryURL(*registry))
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: *vaultURL, DID: *asDID, Anchors: rc})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(c.e, evs)
+	}
+	var glass, denied int
+	for _, e := range evs {
+		mark := "  "
+		switch {
+		case e.BreakGlass && e.Outcome == audit.OutcomeGranted:
+			mark = "!!"
+			glass++
+		case e.Outcome == audit.OutcomeDenied:
+			mark = "x "
+			denied++
+		}
+		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, e.Provider, e.Class, e.Record)
+		if e.BreakGlass {
+			line += "  EMERGENCY OVERRIDE (DCM " + audit.DCMEmergencyOverride + ")"
+		}
+		if e.Reason != "" {
+			line += "  reason: " + e.Reason
+		}
+		fmt.Fprintln(c.e.stdout, line)
+	}
+	fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger (%d break-glass, %d denied)\n", len(evs), glass, denied)
+	return nil
+}
