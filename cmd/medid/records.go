@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/vault"
+)
+
+// medid records: a hospital's records in a registryd --vault.
+//
+//	medid records put --vault URL --key FILE --owner DID --class C FILE.json
+//	medid records get --vault URL --key FILE --record ID --purpose P [--consent FILE] [--break-glass REASON]
+//	medid records erase --vault URL --record ID [--did DID] [--wallet DIR]
+//
+// put and get act as the DID of --key (a did:key); erase is the patient's
+// request, signed by their wallet (the record's owner), so it takes the
+// wallet flags and the wallet passphrase like "medid wallet".
+func init() {
+	commands["records"] = command{summary: "store, read and erase FHIR records in a hospital vault", run: runRecords}
+}
+
+func runRecords(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "records", map[string]func([]string) error{
+		"put":   func(a []string) error { return recordsPut(ctx, e, a) },
+		"get":   func(a []string) error { return recordsGet(ctx, e, a) },
+		"erase": func(a []string) error { return recordsErase(ctx, e, a) },
+	}, []string{"put", "get", "erase"}, args)
+}
+
+// vaultClient builds a client acting as the did:key of the key file.
+func vaultClient(url, keyFile string) (*vault.Client, error) {
+	k, err := loadKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	d := did.KeyDID(k.Public())
+	return &vault.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
+}
+
+// vaultError turns a refusal into exit status 1 with the vault's reason.
+func vaultError(err error) error {
+	var pe *vault.ProblemError
+	if errors.As(err, &pe) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the vault refused: %s", pe.Detail)}
+	}
+	return err
+}
+
+func recordsPut(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "records put", "medid records put --vault URL --key FILE --owner DID --class C FILE.json")
+	url := fs.String("vault", "", "the vault's URL (registryd --vault)")
+	keyFile := fs.String("key", "", "the hospital writer's key file (its did:key must be a vault writer)")
+	owner := fs.String("owner", "", "the patient's DID (or pairwise DID) that owns the record")
+	class := fs.String("class", "", "the FHIR resource type, e.g. AllergyIntolerance")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := fs.required("vault", "key", "owner", "class"); err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give one FHIR JSON file\nusage: %s", fs.usage)
+	}
+	body, err := os.ReadFile(pos[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	c, err := vaultClient(*url, *keyFile)
+	if err != nil {
+		return err
+	}
+	m, err := c.Put(ctx, *owner, *class, body)
+	if err != nil {
+		return vaultError(err)
+	}
+	fmt.Fprintln(e.stdout, m.ID)
+	fmt.Fprintf(e.stderr, "stored %s for %s (sha-256 %s)\n", m.Class, m.Owner, m.Hash)
+	return nil
+}
+
+func recordsGet(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "records get", "medid records get --vault URL --key FILE --record ID --purpose P [--consent FILE] [--break-glass REASON]")
+	url := fs.String("vault", "", "the vault's URL")
+	keyFile := fs.String("key", "", "the provider's key file (the request is signed by its did:key)")
+	record := fs.String("record", "", "the record id")
+	purpose := fs.String("purpose", "", "purpose of use (TREAT; ETREAT for break-glass)")
+	consentFile := fs.String("consent", "", "file holding the patient's consent grant (vc+jwt)")
+	breakGlass := fs.String("break-glass", "", "emergency reason: open the record without consent if the patient allows it (logged as an emergency override)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("vault", "key", "record"); err != nil {
+		return err
+	}
+	if *purpose == "" {
+		if *breakGlass == "" {
+			return usagef("missing --purpose\nusage: %s", fs.usage)
+		}
+		*purpose = "ETREAT"
+	}
+	var tok string
+	if *consentFile != "" {
+		b, err := os.ReadFile(*consentFile)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	c, err := vaultClient(*url, *keyFile)
+	if err != nil {
+		return err
+	}
+	body, err := c.Get(ctx, *record, *purpose, tok, *breakGlass)
+	if err != nil {
+		return vaultError(err)
+	}
+	_, err = e.stdout.Write(append(body, '\n'))
+	return err
+}
+
+func recordsErase(ctx context.Context, e *env, args []string) error {
+	w := &walletCLI{e: e}
+	fs := w.flags("records erase", "--vault URL --record ID [--did DID]")
+	fs.usage = "medid records erase --vault URL --record ID [--did DID] [--wallet DIR] [--passphrase-file FILE]"
+	url := fs.String("vault", "", "the vault's URL")
+	record := fs.String("record", "", "the record id")
+	owner := fs.String("did", "", "which of the wallet's DIDs owns the record (default: the primary DID)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := fs.required("vault", "record"); err != nil {
+		return err
+	}
+	wl, err := w.open(nil)
+	if err != nil {
+		return err
+	}
+	defer wl.Close()
+	if err := wl.EraseRecord(ctx, *url, *owner, *record); err != nil {
+		return vaultError(err)
+	}
+	fmt.Fprintf(e.stdout, "erased: %s\n", *record)
+	return nil
+}
