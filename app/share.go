@@ -312,13 +312,17 @@ func (u *shareUI) showEmergency() {
 	}
 	ids, names, left := emergencySubset(cands)
 	nonce := randomCode()
+	scale := float32(1)
+	if c := u.a.win.Canvas(); c != nil && c.Scale() > 0 {
+		scale = c.Scale()
+	}
 	u.emergencyBtn.Disable()
 	u.busy.Show()
 	u.a.background(func(ctx context.Context) {
 		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: EmergencyAudience, Nonce: nonce})
 		var img image.Image
 		if err == nil {
-			img, err = qrImage(tok, 1024)
+			img, err = qrImage(tok, int(460*scale))
 		}
 		u.a.do(func() {
 			u.busy.Hide()
@@ -373,10 +377,17 @@ func emergencySubset(cands []wallet.Credential) (ids, names, left []string) {
 
 func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names, left []string) {
 	e := &emergencyCard{token: tok, nonce: nonce}
+	// Shown at exactly its pixel size on the device (whole pixels per
+	// module): a code stretched by a fractional factor scans badly.
 	e.qr = canvas.NewImageFromImage(img)
-	e.qr.FillMode = canvas.ImageFillContain
+	e.qr.FillMode = canvas.ImageFillStretch
 	e.qr.ScaleMode = canvas.ImageScalePixels
-	e.qr.SetMinSize(fyne.NewSize(360, 360))
+	scale := float32(1)
+	if c := u.a.win.Canvas(); c != nil && c.Scale() > 0 {
+		scale = c.Scale()
+	}
+	px := float32(img.Bounds().Dx()) / scale
+	e.qr.SetMinSize(fyne.NewSize(px, px))
 	until := u.a.cfg.now().Add(5 * time.Minute).Format("15:04")
 	info := fmt.Sprintf("Contains: %s\nCode: %s · valid until %s", strings.Join(names, ", "), nonce, until)
 	if len(left) > 0 {
@@ -392,7 +403,7 @@ func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names, left 
 	white := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
 	e.content = container.NewStack(white, container.NewBorder(
 		container.NewVBox(title, widget.NewLabelWithStyle("Scan with a medid verifier", fyne.TextAlignCenter, fyne.TextStyle{})),
-		container.NewVBox(e.info, container.NewCenter(e.close)), nil, nil, e.qr))
+		container.NewVBox(e.info, container.NewCenter(e.close)), nil, nil, container.NewCenter(e.qr)))
 	u.emergency = e
 	u.a.win.SetContent(e.content)
 	u.a.win.SetFullScreen(true)
