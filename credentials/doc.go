@@ -14,4 +14,6 @@
 //   - vc: VC Data Model 2.0 credentials and presentations secured as VC-JOSE.
 //   - statuslist: W3C Bitstring Status List v1.0.
 //   - verify: the verification pipeline with stable reason codes.
+//   - consent: patient consent grants (FHIR Consent provision shape) and
+//     access decisions against their status on the ledger.
 package credentials
