@@ -111,6 +111,7 @@ func New(cfg Config) (*App, error) {
 // starts the auto-lock ticker. Call it once.
 func (a *App) Window(fa fyne.App) fyne.Window {
 	a.fa = fa
+	applyThemePref(fa)
 	a.win = fa.NewWindow("medid wallet")
 	a.root = container.NewStack()
 	a.win.SetContent(a.root)

@@ -577,6 +577,15 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantLight {
 		t.Error("light theme not applied")
 	}
+	u.theme.SetSelected(ThemeDark)
+	if got := h.a.fa.Preferences().String(themePref); got != ThemeDark {
+		t.Errorf("theme preference = %q", got)
+	}
+	h.a.fa.Settings().SetTheme(theme.DefaultTheme())
+	applyThemePref(h.a.fa) // as at the next start
+	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantDark {
+		t.Error("the chosen theme is not applied at start")
+	}
 }
 
 func TestConsentScreen(t *testing.T) {

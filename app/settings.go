@@ -70,7 +70,8 @@ func newSettingsUI(a *App) *settingsUI {
 	u.autoLock.OnChanged = u.setAutoLock
 	u.theme = widget.NewRadioGroup([]string{ThemeLight, ThemeDark}, u.setTheme)
 	u.theme.Horizontal = true
-	if a.fa != nil && a.fa.Settings().ThemeVariant() == theme.VariantDark {
+	if a.fa != nil && (a.fa.Preferences().String(themePref) == ThemeDark ||
+		a.fa.Preferences().String(themePref) == "" && a.fa.Settings().ThemeVariant() == theme.VariantDark) {
 		u.theme.Selected = ThemeDark
 	} else {
 		u.theme.Selected = ThemeLight
@@ -203,6 +204,22 @@ func (u *settingsUI) setTheme(name string) {
 		v = theme.VariantDark
 	}
 	u.a.fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: v})
+	// A display preference, not wallet data: kept in the app's
+	// preferences so that the unlock screen already uses it.
+	u.a.fa.Preferences().SetString(themePref, name)
+}
+
+// themePref is the preference key of the chosen theme.
+const themePref = "theme"
+
+// applyThemePref applies the theme chosen in Settings on a previous run.
+func applyThemePref(fa fyne.App) {
+	switch fa.Preferences().String(themePref) {
+	case ThemeDark:
+		fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantDark})
+	case ThemeLight:
+		fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantLight})
+	}
 }
 
 // variantTheme is the default theme forced to one variant (light or dark)
