@@ -141,11 +141,12 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	if _, ok := claims["id"]; ok {
 		return usagef("claims file %s has \"id\": leave it out, the wallet's DID becomes the subject", *claimsFile)
 	}
-	tok, err := adminToken(*tokenFile, false)
+	// The URL first: a service writes it after its token file.
+	base, err := serviceURL(ctx, *issuerURL, *issuerURLFile, "issuer")
 	if err != nil {
 		return err
 	}
-	base, err := serviceURL(ctx, *issuerURL, *issuerURLFile, "issuer")
+	tok, err := adminToken(*tokenFile, false)
 	if err != nil {
 		return err
 	}
@@ -181,11 +182,12 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	if err := fs.required("admin-token-file", "type"); err != nil {
 		return err
 	}
-	tok, err := adminToken(*tokenFile, false)
+	// The URL first: a service writes it after its token file.
+	base, err := serviceURL(ctx, *verifierURL, *verifierURLFile, "verifier")
 	if err != nil {
 		return err
 	}
-	base, err := serviceURL(ctx, *verifierURL, *verifierURLFile, "verifier")
+	tok, err := adminToken(*tokenFile, false)
 	if err != nil {
 		return err
 	}
