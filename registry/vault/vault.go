@@ -71,10 +71,11 @@ type Config struct {
 
 // Vault is a hospital's record vault. It is safe for concurrent use.
 type Vault struct {
-	cfg   Config
-	store *store
-	auth  *authenticator
-	log   *audit.Log
+	cfg    Config
+	store  *store
+	auth   *authenticator
+	log    *audit.Log
+	sealer *audit.Sealer
 
 	mu sync.Mutex // guards standing, sessions and recipients
 	// standing maps a patient DID to their standing break-glass grant.
@@ -106,7 +107,7 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &audit.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
 		auth: &authenticator{aud: cfg.DID, resolver: cfg.Resolver, skew: cfg.MaxSkew}}
 	v.log, err = audit.OpenLog(audit.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger})
@@ -443,7 +444,7 @@ func (v *Vault) trail(ctx context.Context, e *audit.Entry) {
 	rk, err := v.recipient(ctx, e.Patient)
 	if err == nil {
 		var sealed []byte
-		if sealed, err = audit.Seal(e, rk); err == nil {
+		if sealed, err = v.sealer.Seal(e, rk); err == nil {
 			err = v.log.Append(e.Patient, sealed)
 		}
 	}
