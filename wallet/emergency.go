@@ -40,7 +40,9 @@ type EmergencyOptions struct {
 	// Lifetime is how long the card is valid; 0 means DefaultEmergencyLifetime.
 	Lifetime time.Duration
 	// MaxBytes bounds the presentation; 0 means DefaultEmergencyMaxBytes.
+	// Fits, when set, decides instead (e.g. after compression for a QR code).
 	MaxBytes int
+	Fits     func(token string) bool
 	// Partial makes a card with the credentials that fit when not all do
 	// (the rest are in EmergencyCard.Omitted) instead of failing.
 	Partial bool
@@ -69,9 +71,9 @@ type CardTooLargeError struct {
 
 func (e *CardTooLargeError) Error() string {
 	if e.Fit == 0 {
-		return fmt.Sprintf("no emergency credential fits in a QR code (%d bytes at most): even one alone is too large", e.MaxBytes)
+		return "no emergency credential fits in one QR code: even one alone is too large"
 	}
-	return fmt.Sprintf("only %d of the %d emergency credentials fit in one QR code (%d bytes at most): make a partial card with those %d, or choose fewer types", e.Fit, e.Total, e.MaxBytes, e.Fit)
+	return fmt.Sprintf("only %d of the %d emergency credentials fit in one QR code: make a partial card with those %d, or choose fewer types", e.Fit, e.Total, e.Fit)
 }
 
 // EmergencyCard signs a presentation of the wallet's valid emergency
@@ -153,7 +155,7 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 		if tok, err = sign(n); err != nil {
 			return nil, fmt.Errorf("sign emergency card: %w", err)
 		}
-		if len(tok) <= opts.MaxBytes {
+		if opts.Fits != nil && opts.Fits(tok) || opts.Fits == nil && len(tok) <= opts.MaxBytes {
 			break
 		}
 	}

@@ -29,6 +29,9 @@ func uriArg(pos []string, qrFile, usage string) (string, error) {
 		return "", usagef("give the URI or --qr FILE, not both\nusage: %s", usage)
 	case qrFile != "":
 		s, err := qr.DecodeFile(qrFile)
+		if err == nil {
+			s, err = qr.Expand(s)
+		}
 		if err != nil {
 			return "", usagef("--qr: %v", err)
 		}
@@ -213,7 +216,10 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, MaxBytes: qr.MaxBytes, Partial: *partial})
+	// The card is compacted (DEFLATE + Base45, QR alphanumeric mode): about
+	// three times as many credentials fit as in the raw JWT.
+	fits := func(tok string) bool { return qr.Fits(qr.Compact(tok)) }
+	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: fits, Partial: *partial})
 	var tl *wallet.CardTooLargeError
 	if errors.As(err, &tl) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
@@ -221,7 +227,8 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	png, err := qr.PNG(card.Token)
+	payload := qr.Compact(card.Token)
+	png, err := qr.PNG(payload)
 	if err != nil {
 		return err
 	}
@@ -233,8 +240,8 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(c.e.stdout, "emergency card written to %s (%d bytes of %d a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
-		*outFile, len(card.Token), qr.MaxBytes, wallet.EmergencyAudience, card.Nonce, card.Expires.Format(time.RFC3339))
+	fmt.Fprintf(c.e.stdout, "emergency card written to %s (a %d-byte presentation, compacted to %d of the %d characters a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
+		*outFile, len(card.Token), len(payload), qr.MaxAlphanumeric, wallet.EmergencyAudience, card.Nonce, card.Expires.Format(time.RFC3339))
 	for _, cr := range card.Included {
 		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
 	}
@@ -301,6 +308,9 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tok, err := qr.DecodeFile(*qrFile)
+	if err == nil {
+		tok, err = qr.Expand(tok) // emergency cards are compacted
+	}
 	if err != nil {
 		return usagef("--qr: %v", err)
 	}

@@ -40,15 +40,15 @@ const maxImageBytes = 32 << 20
 // level picks the strongest error correction the text fits with: medium
 // for short texts (offers, requests), low for long ones (the emergency card).
 func level(n int) qrcode.RecoveryLevel {
-	if n <= 2331 { // version 40 at level M
+	if n <= 2331 { // version 40 at level M (bytes; more alphanumeric characters)
 		return qrcode.Medium
 	}
 	return qrcode.Low
 }
 
 func encode(text string) (*qrcode.QRCode, error) {
-	if len(text) > MaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d fit", ErrTooLarge, len(text), MaxBytes)
+	if !Fits(text) {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d fit (%d in a compacted text)", ErrTooLarge, len(text), MaxBytes, MaxAlphanumeric)
 	}
 	q, err := qrcode.New(text, level(len(text)))
 	if err != nil {
@@ -149,6 +149,13 @@ func decodeImage(img image.Image) (text string, err error) {
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	res, err := zxqr.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
+		// The finder-pattern detector misjudges some large generated
+		// codes; an image that is only the code (as ours are) can be
+		// read directly.
+		pure := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}
+		if res2, err2 := zxqr.NewQRCodeReader().Decode(bmp, pure); err2 == nil {
+			return res2.GetText(), nil
+		}
 		return "", fmt.Errorf("%w: %v", ErrNoCode, err)
 	}
 	return res.GetText(), nil
