@@ -191,6 +191,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx, error) {
 	deadline := time.Now().Add(n.submitRetry)
 	backoff := 5 * time.Millisecond
+	probe := false // the last CheckTx was a probe of an accepted tx
 	for {
 		resCh := make(chan *abci.ResponseCheckTx, 1)
 		err := n.cmt.Mempool().CheckTx(tx, func(r *abci.ResponseCheckTx) { resCh <- r }, mempl.TxInfo{})
@@ -198,13 +199,30 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 		var tooLarge mempl.ErrTxTooLarge
 		switch {
 		case err == nil:
+			var r *abci.ResponseCheckTx
 			select {
-			case r := <-resCh:
-				return r, nil
+			case r = <-resCh:
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
+			if r.Code != abci.CodeTypeOK {
+				return r, nil
+			}
+			if probe && time.Now().After(deadline) {
+				return nil, fmt.Errorf("%w: the transaction keeps being dropped", ErrMempoolFull)
+			}
+			// CometBFT drops a transaction the app accepted if the mempool
+			// filled up meanwhile (concurrent CheckTx calls), yet reports
+			// the app's OK. It then also forgets it in its cache, so
+			// submitting the same bytes again tells the cases apart: "in
+			// cache" means it is in the mempool (or already committed);
+			// otherwise this is a retry.
+			probe = true
+			continue
+		case probe && errors.Is(err, mempl.ErrTxInCache):
+			return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 		case errors.As(err, &full) || errors.Is(err, mempl.ErrRecheckFull):
+			probe = false
 			if time.Now().After(deadline) {
 				return nil, fmt.Errorf("%w: %v", ErrMempoolFull, err)
 			}
