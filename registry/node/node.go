@@ -135,7 +135,7 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// validates every transaction again anyway (a stale one is rejected in
 	// its block with a code and changes nothing), and re-checking the
 	// waiting transactions after each block cost more than the blocks
-	// themselves under load (420 vs 1,400 did.create/s, see 0006).
+	// themselves under load (420 vs 1,000-1,400 did.create/s, see 0006).
 	c.Mempool.Recheck = false
 	c.TxIndex.Indexer = "null"
 	c.Instrumentation.Prometheus = false
