@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -18,6 +19,8 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/wallet"
 )
 
 // Exact npm versions (checked with `npm view NAME version`).
@@ -167,5 +170,78 @@ func TestIndependentWallet(t *testing.T) {
 	out, err = run(offer2.URI, wrong)
 	if err == nil || !strings.Contains(out, "invalid_grant") {
 		t.Errorf("wrong PIN: got %v, want the wallet to report invalid_grant\n%s", err, out)
+	}
+}
+
+// TestIndependentIssuer: medid's wallet redeems an offer made by an issuer
+// built on @openid4vc/openid4vci and @openid4vc/oauth2 (metadata, offer,
+// token with tx_code, nonce, proof verification by the library), and
+// stores the credential after verifying it.
+func TestIndependentIssuer(t *testing.T) {
+	node, dir := nodeEnv(t)
+	issKey, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issDID := did.KeyDID(issKey.Public())
+	jwkFile := filepath.Join(t.TempDir(), "issuer.jwk")
+	if err := key.WriteFile(jwkFile, issKey); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vci_issuer.mjs"), jwkFile, issDID, issDID+"#"+issKey.Public().Multikey())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	var started struct {
+		Offer  string `json:"offer"`
+		TxCode string `json:"txCode"`
+	}
+	if err := json.NewDecoder(stdout).Decode(&started); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the independent issuer did not start: %v\n%s", err, stderr.String())
+	}
+
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf := wallet.DefaultKDF()
+	kdf.Time, kdf.MemoryKiB = 1, 8*1024
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "w"), KDF: kdf, Verifier: wallet.VerifyWith(vv)}, []byte("passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+
+	// A wrong PIN: the library's token endpoint refuses with invalid_grant.
+	_, err = w.AcceptOffer(ctx, started.Offer, wallet.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) { return "0000", nil }})
+	var pe *openid4vci.ProtocolError
+	if started.TxCode != "0000" && (!errors.As(err, &pe) || pe.Code != openid4vci.ErrCodeInvalidGrant) {
+		t.Errorf("wrong PIN: got %v, want invalid_grant", err)
+	}
+	got, err := w.AcceptOffer(ctx, started.Offer, wallet.AcceptOfferOptions{TxCode: func(tc *openid4vci.TxCode) (string, error) {
+		if tc.Length != 4 {
+			t.Errorf("tx_code length %d, want 4", tc.Length)
+		}
+		return started.TxCode, nil
+	}})
+	if err != nil {
+		t.Fatalf("accepting the independent issuer's offer: %v\n%s", err, stderr.String())
+	}
+	p, _ := w.PrimaryDID()
+	if len(got) != 1 || got[0].Issuer != issDID || got[0].Subject != p.DID || !got[0].HasType("AllergyIntoleranceCredential") {
+		t.Errorf("stored %+v, want one allergy credential from %s bound to %s", got, issDID, p.DID)
 	}
 }
