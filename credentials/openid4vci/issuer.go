@@ -105,10 +105,11 @@ type Issuer struct {
 	meta []byte
 	as   []byte
 
-	mu     sync.Mutex // guards offers, tokens, nonces
-	offers map[string]*offerState
-	tokens map[string]*tokenState
-	nonces map[string]time.Time
+	mu        sync.Mutex // guards offers, tokens, nonces, lastSweep
+	lastSweep time.Time
+	offers    map[string]*offerState
+	tokens    map[string]*tokenState
+	nonces    map[string]time.Time
 }
 
 type offerState struct {
@@ -277,12 +278,17 @@ func (is *Issuer) configIDs() []string {
 	return ids
 }
 
-// sweepLocked drops expired entries when a table is large. is.mu is held.
+// sweepLocked drops expired entries when the tables are large, at most
+// once a second so that the cost stays off the hot path. is.mu is held.
 func (is *Issuer) sweepLocked() {
 	if len(is.offers)+len(is.tokens)+len(is.nonces) < 1024 {
 		return
 	}
 	now := is.cfg.Now()
+	if now.Sub(is.lastSweep) < time.Second {
+		return
+	}
+	is.lastSweep = now
 	for k, o := range is.offers {
 		if now.After(o.expires) {
 			delete(is.offers, k)

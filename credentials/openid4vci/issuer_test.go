@@ -37,7 +37,6 @@ type fixture struct {
 	holder  *key.PrivateKey
 	hDID    string
 	hKid    string
-	clock   func() time.Time
 	clockMu sync.Mutex
 }
 

@@ -65,9 +65,10 @@ type Verifier struct {
 	mux      *http.ServeMux
 	log      *slog.Logger
 
-	mu       sync.Mutex // guards requests and forgotAt
-	requests map[string]*pending
-	forgotAt map[string]time.Time
+	mu        sync.Mutex // guards requests, forgotAt and lastSweep
+	lastSweep time.Time
+	requests  map[string]*pending
+	forgotAt  map[string]time.Time
 }
 
 type pending struct {
@@ -186,11 +187,13 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	return &Started{State: state, URI: URI(v.clientID, ru), RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
 }
 
-// sweepLocked drops expired requests; v.mu is held.
+// sweepLocked drops requests expired for an hour, at most once a second;
+// v.mu is held.
 func (v *Verifier) sweepLocked(now time.Time) {
-	if len(v.requests) < 1024 {
+	if len(v.requests) < 1024 || now.Sub(v.lastSweep) < time.Second {
 		return
 	}
+	v.lastSweep = now
 	for s, p := range v.requests {
 		if now.After(p.expires.Add(DefaultResultTTL)) {
 			delete(v.requests, s)
