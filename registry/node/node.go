@@ -48,7 +48,9 @@ type Config struct {
 	// CometBFT's four ABCI connections (consensus, mempool, query,
 	// snapshot), as registry/app is. The node then locks each connection
 	// separately, so CheckTx and queries run while a block executes;
-	// otherwise one mutex serialises every ABCI call.
+	// otherwise one mutex serialises every ABCI call. CheckTx then takes no
+	// mutex at all (see SerialCheckTx): App.CheckTx must be safe to call
+	// concurrently with itself.
 	ConcurrentApp bool
 	// P2PAddr, RPCAddr: host:port to listen on. RPCAddr "" keeps CometBFT's
 	// JSON-RPC off unless the settings file enables it.
@@ -68,6 +70,11 @@ type Config struct {
 	// "recheck" RejectedError) instead of being rejected in a block. Off by
 	// default: it costs a full CheckTx per waiting tx per block.
 	MempoolRecheck bool
+	// SerialCheckTx keeps a ConcurrentApp's CheckTx calls one at a time
+	// (under the mempool connection's mutex), as before parallel CheckTx;
+	// for comparison benchmarks. By default a ConcurrentApp's CheckTx runs
+	// concurrently on all cores.
+	SerialCheckTx bool
 	// SubmitRetry bounds how long [Node.Submit] retries a full mempool
 	// before it returns ErrMempoolFull (0 = 2 s).
 	SubmitRetry time.Duration
@@ -192,7 +199,10 @@ func New(c Config) (*Node, error) {
 	app := &observedApp{Application: c.App, waiters: w}
 	creator := proxy.NewLocalClientCreator(app)
 	if c.ConcurrentApp {
-		creator = proxy.NewConnSyncLocalClientCreator(app)
+		creator = parallelCheckCreator{app: app}
+		if c.SerialCheckTx {
+			creator = proxy.NewConnSyncLocalClientCreator(app)
+		}
 	}
 	cn, err := nm.NewNode(cc, pv, nk,
 		creator,

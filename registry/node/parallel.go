@@ -1,0 +1,80 @@
+package node
+
+import (
+	"context"
+	"sync"
+
+	abcicli "github.com/cometbft/cometbft/abci/client"
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/proxy"
+)
+
+// parallelCheckCreator is the ClientCreator used for a ConcurrentApp: like
+// CometBFT's connection-synchronised local creator (one mutex per ABCI
+// connection), except that CheckTx takes no mutex at all, so mempool
+// admissions run on every core at once instead of one at a time.
+//
+// Why it is safe: CometBFT calls CheckTx only on the mempool connection.
+// The mempool holds its update lock (read side) around each CheckTx and
+// takes it exclusively for Update/recheck after a block, so no CheckTx
+// overlaps a mempool update; its first-time callback (resCbFirstTime) uses
+// only concurrency-safe structures (the locked cache, a sync.Map, a locked
+// clist, atomics). The application must be safe for concurrent CheckTx, as
+// [Config.ConcurrentApp] already requires. Measured with
+// BenchmarkCommitDIDCreate (see docs/design and BENCHMARKS.md): CheckTx was
+// the serial bottleneck of the node (one core busy, the other idle).
+type parallelCheckCreator struct {
+	app abci.Application
+}
+
+func (c parallelCheckCreator) NewABCIClient() (abcicli.Client, error) {
+	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app}, nil
+}
+
+var _ proxy.ClientCreator = parallelCheckCreator{}
+
+// parallelCheckClient is a local client whose CheckTx (sync and async)
+// bypasses the connection mutex; everything else goes through the embedded
+// connection-synchronised client.
+type parallelCheckClient struct {
+	abcicli.Client
+	app abci.Application
+
+	mu sync.RWMutex // guards cb
+	cb abcicli.Callback
+}
+
+// SetResponseCallback records the global response callback (the mempool's)
+// for the unlocked CheckTx path and passes it on.
+func (c *parallelCheckClient) SetResponseCallback(cb abcicli.Callback) {
+	c.mu.Lock()
+	c.cb = cb
+	c.mu.Unlock()
+	c.Client.SetResponseCallback(cb)
+}
+
+// CheckTx calls the application directly, without the connection mutex.
+func (c *parallelCheckClient) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	return c.app.CheckTx(ctx, req)
+}
+
+// CheckTxAsync calls the application directly and returns a completed
+// request, as CometBFT's local client does (global callback first, then the
+// request's own callback when the mempool sets it).
+func (c *parallelCheckClient) CheckTxAsync(ctx context.Context, req *abci.RequestCheckTx) (*abcicli.ReqRes, error) {
+	res, err := c.app.CheckTx(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	q, r := abci.ToRequestCheckTx(req), abci.ToResponseCheckTx(res)
+	c.mu.RLock()
+	cb := c.cb
+	c.mu.RUnlock()
+	if cb != nil {
+		cb(q, r)
+	}
+	rr := abcicli.NewReqRes(q)
+	rr.Response = r
+	rr.InvokeCallback() // no callback yet: marks it done, so SetCallback runs its callback at once
+	return rr, nil
+}
