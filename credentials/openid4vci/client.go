@@ -131,8 +131,8 @@ func (c *Client) Metadata(ctx context.Context, issuer string) (*IssuerMetadata, 
 	if m.CredentialIssuer != issuer {
 		return nil, fmt.Errorf("openid4vci: metadata at %s is for %q, not %q", u, m.CredentialIssuer, issuer)
 	}
-	if m.CredentialEndpoint == "" {
-		return nil, fmt.Errorf("openid4vci: issuer %s has no credential_endpoint", issuer)
+	if !secureURL(m.CredentialEndpoint) || (m.NonceEndpoint != "" && !secureURL(m.NonceEndpoint)) {
+		return nil, fmt.Errorf("openid4vci: issuer %s has no https credential_endpoint (or its nonce_endpoint is not https)", issuer)
 	}
 	return &m, nil
 }
@@ -151,7 +151,7 @@ func (c *Client) tokenEndpoint(ctx context.Context, m *IssuerMetadata) (string, 
 		if err != nil {
 			return "", err
 		}
-		if lastErr = c.getJSON(ctx, u, &meta); lastErr == nil && meta.TokenEndpoint != "" {
+		if lastErr = c.getJSON(ctx, u, &meta); lastErr == nil && secureURL(meta.TokenEndpoint) {
 			return meta.TokenEndpoint, nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -312,5 +313,12 @@ func TestMetadata(t *testing.T) {
 	sort.Strings(got)
 	if strings.Join(got, ",") != "did:key,did:medid" {
 		t.Errorf("binding methods %v", got)
+	}
+}
+
+func TestOfferOverPlainHTTPRefused(t *testing.T) {
+	uri := "openid-credential-offer://?credential_offer=" + url.QueryEscape(`{"credential_issuer":"http://hospital.example","credential_configuration_ids":["A"],"grants":{"urn:ietf:params:oauth:grant-type:pre-authorized_code":{"pre-authorized_code":"c"}}}`)
+	if _, _, err := ParseOfferURI(uri); protoCode(err) != ErrCodeInvalidRequest {
+		t.Errorf("got %v, want invalid_request for an http issuer off loopback", err)
 	}
 }

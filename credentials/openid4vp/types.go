@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -288,9 +289,8 @@ func (r *Request) Validate() error {
 	if strings.TrimPrefix(r.ClientID, PrefixRedirectURI) != r.ResponseURI {
 		return &ProtocolError{Code: ErrCodeInvalidClient, Description: "client_id does not name the response_uri"}
 	}
-	u, err := url.Parse(r.ResponseURI)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return bad("response_uri %q is not an https URL", r.ResponseURI)
+	if !secureURL(r.ResponseURI) {
+		return bad("response_uri %q is not an https URL (plain http only on loopback)", r.ResponseURI)
 	}
 	if err := r.DCQLQuery.Validate(); err != nil {
 		return bad("%v", err)
@@ -329,6 +329,9 @@ func ParseURI(s string) (clientID, requestURI string, byValue *Request, err erro
 		return "", "", nil, bad("the request URI has no client_id")
 	}
 	if ru := q.Get("request_uri"); ru != "" {
+		if !secureURL(ru) {
+			return "", "", nil, bad("request_uri %q is not an https URL (plain http only on loopback)", ru)
+		}
 		if m := q.Get("request_uri_method"); m != "" && m != "get" {
 			return "", "", nil, bad("request_uri_method %q is not supported (get)", m)
 		}
@@ -345,4 +348,26 @@ func ParseURI(s string) (clientID, requestURI string, byValue *Request, err erro
 		return "", "", nil, err
 	}
 	return clientID, "", r, nil
+}
+
+// secureURL reports whether u is an https URL, or an http URL on a
+// loopback host (a service on the same machine, as in tests and demos):
+// anything else would send codes, tokens or health data in the clear.
+func secureURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return false
+	}
+	switch p.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := p.Hostname()
+		if h == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
 }

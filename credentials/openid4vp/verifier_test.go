@@ -214,3 +214,14 @@ func FuzzParseURI(f *testing.F) {
 		ParseURI(s) // must not panic
 	})
 }
+
+func TestInsecureURLsRefused(t *testing.T) {
+	for _, u := range []string{
+		"openid4vp://?client_id=redirect_uri%3Ahttp%3A%2F%2Fer.example%2Fr&request_uri=http%3A%2F%2Fer.example%2Frequest%2F1",
+		"openid4vp://?client_id=x&request_uri=ftp%3A%2F%2F127.0.0.1%2F1",
+	} {
+		if _, _, _, err := ParseURI(u); code(err) != ErrCodeInvalidRequest {
+			t.Errorf("ParseURI(%s): got %v, want invalid_request", u, err)
+		}
+	}
+}
