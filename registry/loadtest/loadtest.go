@@ -1,0 +1,256 @@
+// Package loadtest measures the registry at scale on one machine: it
+// bulk-loads a registry state with many real signed did.create
+// transactions by driving registry/app directly (InitChain, FinalizeBlock
+// with large blocks, Commit; no CometBFT, so no consensus cost), serves the
+// registry HTTP API from that state, and drives HTTP load with wrk (or a Go
+// client) against it and against a bare net/http handler serving a static
+// DID document in the same run, so figures are reported as ratios.
+//
+// Everything listens on 127.0.0.1 ephemeral ports and stops when the
+// function returns; durations are bounded by the caller's config.
+// cmd/medid-loadtest is the command-line front end (see its doc for the
+// reproducible procedure).
+package loadtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Identity returns the DID and the signed did.create transaction of test
+// identity n: an Ed25519 key derived from n (SHA-256 of "medid-loadtest"
+// and n), a one-key Multikey document of the shape the wallet writes. The
+// same n always gives the same DID (the transaction's nonce is fixed too,
+// so a state loaded twice with the same range rejects the replays).
+func Identity(n uint64) (did string, raw []byte, err error) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	seed := sha256.Sum256(append([]byte("medid-loadtest"), b[:]...))
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		return "", nil, err
+	}
+	tmpl, err := json.Marshal(map[string]any{
+		"@context": []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"},
+		"id":       tx.Placeholder,
+		"verificationMethod": []map[string]string{{
+			"id": tx.Placeholder + "#key-1", "type": "Multikey", "controller": tx.Placeholder,
+			"publicKeyMultibase": k.Public().Multikey(),
+		}},
+		"authentication":  []string{tx.Placeholder + "#key-1"},
+		"assertionMethod": []string{tx.Placeholder + "#key-1"},
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	d, doc, err := tx.BindDocument(tmpl)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err = tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: d, Nonce: fmt.Sprintf("loadtest-%d", n), Document: doc}, k, d+"#key-1")
+	return d, raw, err
+}
+
+// BulkConfig configures [BulkLoad].
+type BulkConfig struct {
+	// Dir is the registry/app state folder (created if missing). A state
+	// already holding blocks is extended: identities First… are appended.
+	Dir string
+	// First is the number of the first identity (see [Identity]); DIDs is
+	// how many to create.
+	First, DIDs uint64
+	// BlockTxs is the number of transactions per block (0 = 5,000).
+	BlockTxs int
+	// Workers build and sign transactions in parallel (0 = NumCPU). The
+	// application verifies each block's signatures with its own workers.
+	Workers int
+	// DIDList, if not nil, receives one DID per line for every
+	// ListEvery-th identity (0 = every one), for wrk's request script.
+	DIDList   io.Writer
+	ListEvery uint64
+	// Progress, if not nil, is told about every block.
+	Progress *slog.Logger
+}
+
+// BulkResult is what [BulkLoad] measured.
+type BulkResult struct {
+	DIDs        uint64        // DIDs created by this run
+	Blocks      int64         // blocks finalized and committed
+	Height      int64         // state height at the end
+	Elapsed     time.Duration // wall time of FinalizeBlock+Commit only (generation excluded)
+	Total       time.Duration // wall time including transaction generation
+	AppCPU      time.Duration // process CPU while blocks executed (includes generation running alongside)
+	TxPerSec    float64       // DIDs / Elapsed
+	DiskBytes   int64         // size of Dir after the run (all state versions, LevelDB)
+	BytesPerDID float64       // DiskBytes / all DIDs in the state (this run's plus earlier)
+	StateDIDs   uint64        // First + DIDs (identities assumed to start at 0)
+}
+
+// BulkLoad creates cfg.DIDs identities in the state in cfg.Dir through the
+// application's ABCI methods with real signed transactions, block after
+// block, and fails if any transaction is rejected.
+func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
+	if cfg.Dir == "" || cfg.DIDs == 0 {
+		return nil, errors.New("loadtest.BulkConfig needs Dir and DIDs > 0")
+	}
+	if cfg.BlockTxs <= 0 {
+		cfg.BlockTxs = 5000
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	a, err := app.New(app.Config{Dir: cfg.Dir})
+	if err != nil {
+		return nil, err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			_ = a.Close()
+		}
+	}()
+	height, _ := a.LastCommit()
+	if height == 0 {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1}); err != nil {
+			return nil, err
+		}
+	}
+
+	type block struct {
+		txs  [][]byte
+		dids []string
+		err  error
+	}
+	blocks := make(chan block, 2) // generation runs ahead of execution
+	genCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(blocks)
+		for start := cfg.First; start < cfg.First+cfg.DIDs; start += uint64(cfg.BlockTxs) {
+			n := min(uint64(cfg.BlockTxs), cfg.First+cfg.DIDs-start)
+			b := block{txs: make([][]byte, n), dids: make([]string, n)}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for w := range cfg.Workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := uint64(w); i < n; i += uint64(cfg.Workers) {
+						d, raw, err := Identity(start + i)
+						if err != nil {
+							mu.Lock()
+							b.err = err
+							mu.Unlock()
+							return
+						}
+						b.txs[i], b.dids[i] = raw, d
+					}
+				}()
+			}
+			wg.Wait()
+			select {
+			case blocks <- b:
+			case <-genCtx.Done():
+				return
+			}
+		}
+	}()
+
+	res := &BulkResult{}
+	t0 := time.Now()
+	cpu0 := processCPU()
+	bt := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(height) * time.Second)
+	idx := cfg.First
+	for b := range blocks {
+		if b.err != nil {
+			return nil, b.err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		height++
+		bt = bt.Add(time.Second)
+		s := time.Now()
+		fb, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: bt, Txs: b.txs})
+		if err != nil {
+			return nil, fmt.Errorf("FinalizeBlock %d: %w", height, err)
+		}
+		for i, r := range fb.TxResults {
+			if r.Code != 0 {
+				return nil, fmt.Errorf("block %d tx %d (%s) rejected: code %d: %s", height, i, b.dids[i], r.Code, r.Log)
+			}
+		}
+		if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+			return nil, fmt.Errorf("Commit %d: %w", height, err)
+		}
+		res.Elapsed += time.Since(s)
+		res.Blocks++
+		res.DIDs += uint64(len(b.txs))
+		if cfg.DIDList != nil {
+			for _, d := range b.dids {
+				if cfg.ListEvery <= 1 || idx%cfg.ListEvery == 0 {
+					if _, err := io.WriteString(cfg.DIDList, d+"\n"); err != nil {
+						return nil, err
+					}
+				}
+				idx++
+			}
+		}
+		if cfg.Progress != nil {
+			cfg.Progress.Info("block", "height", height, "dids", res.DIDs, "tx/s", float64(res.DIDs)/res.Elapsed.Seconds())
+		}
+	}
+	res.Total = time.Since(t0)
+	res.AppCPU = processCPU() - cpu0
+	res.Height = height
+	res.TxPerSec = float64(res.DIDs) / res.Elapsed.Seconds()
+	closed = true
+	if err := a.Close(); err != nil {
+		return nil, err
+	}
+	res.DiskBytes = DirSize(cfg.Dir)
+	res.StateDIDs = cfg.First + cfg.DIDs
+	res.BytesPerDID = float64(res.DiskBytes) / float64(res.StateDIDs)
+	return res, nil
+}
+
+// DirSize is the total size of the regular files under dir.
+func DirSize(dir string) int64 {
+	var total int64
+	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			if info, err := e.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total
+}
+
+// processCPU is the CPU time (user + system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
