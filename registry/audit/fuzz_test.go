@@ -58,5 +58,6 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte("...."))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Open(data, priv)
+		_, _ = (&Opener{Key: priv}).Open(data)
 	})
 }

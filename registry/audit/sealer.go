@@ -1,15 +1,18 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -208,3 +211,183 @@ func aesKeyWrap(kek cipher.Block, key []byte) []byte {
 	return out
 }
 
+
+// Opener decrypts entries like [Open], caching the key-encryption key per
+// ephemeral key so that a trail sealed by a [Sealer] costs one key
+// agreement per window rather than one per entry. JWEs it does not
+// recognise (other algorithms, PartyUInfo/PartyVInfo) go to [Open]. Safe
+// for concurrent use.
+type Opener struct {
+	// Key is the patient's key from [DecryptionKey].
+	Key any
+
+	mu   sync.Mutex // guards keks
+	keks map[string]cipher.Block
+}
+
+// Open decrypts one sealed entry. Errors wrap [ErrDecrypt].
+func (o *Opener) Open(sealed []byte) (*Entry, error) {
+	if len(sealed) > MaxEntrySize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrDecrypt, len(sealed))
+	}
+	parts := splitDots(sealed)
+	if len(parts) != 5 {
+		return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
+	}
+	kek, ok, err := o.kek(string(parts[0]))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return Open(sealed, o.Key)
+	}
+	enc := base64.RawURLEncoding
+	wrapped, err1 := enc.DecodeString(string(parts[1]))
+	iv, err2 := enc.DecodeString(string(parts[2]))
+	ct, err3 := enc.DecodeString(string(parts[3]))
+	tag, err4 := enc.DecodeString(string(parts[4]))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	cek, err := aesKeyUnwrap(kek, wrapped)
+	if err != nil || len(cek) != 32 {
+		return nil, fmt.Errorf("%w: key unwrap failed", ErrDecrypt)
+	}
+	blk, err := aes.NewCipher(cek)
+	clear(cek)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	gcm, err := cipher.NewGCM(blk)
+	if err != nil || len(iv) != gcm.NonceSize() || len(tag) != gcm.Overhead() {
+		return nil, fmt.Errorf("%w: bad IV or tag", ErrDecrypt)
+	}
+	pt, err := gcm.Open(nil, iv, append(ct, tag...), parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	var e Entry
+	if err := json.Unmarshal(pt, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	return &e, nil
+}
+
+// kek returns the key-encryption key for a protected header, or ok false
+// when the header is not one this fast path handles.
+func (o *Opener) kek(header string) (cipher.Block, bool, error) {
+	o.mu.Lock()
+	k, hit := o.keks[header]
+	o.mu.Unlock()
+	if hit {
+		return k, true, nil
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: header: %v", ErrDecrypt, err)
+	}
+	var h struct {
+		Alg string            `json:"alg"`
+		Enc string            `json:"enc"`
+		EPK map[string]string `json:"epk"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(hb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil || h.Alg != "ECDH-ES+A256KW" || h.Enc != "A256GCM" {
+		return nil, false, nil
+	}
+	enc := base64.RawURLEncoding
+	var priv *ecdh.PrivateKey
+	var pubBytes []byte
+	switch k := o.Key.(type) {
+	case x25519.PrivateKey:
+		if h.EPK["kty"] != "OKP" || h.EPK["crv"] != "X25519" {
+			return nil, false, fmt.Errorf("%w: epk is not an X25519 key", ErrDecrypt)
+		}
+		priv, err = ecdh.X25519().NewPrivateKey(k.Seed())
+		if err == nil {
+			pubBytes, err = enc.DecodeString(h.EPK["x"])
+		}
+	case *ecdsa.PrivateKey:
+		if h.EPK["kty"] != "EC" || h.EPK["crv"] != "P-256" {
+			return nil, false, fmt.Errorf("%w: epk is not a P-256 key", ErrDecrypt)
+		}
+		priv, err = k.ECDH()
+		x, errx := enc.DecodeString(h.EPK["x"])
+		y, erry := enc.DecodeString(h.EPK["y"])
+		if err == nil {
+			err = errors.Join(errx, erry)
+		}
+		if err == nil && (len(x) != 32 || len(y) != 32) {
+			err = errors.New("bad P-256 coordinates")
+		}
+		pubBytes = append(append([]byte{4}, x...), y...)
+	default:
+		return nil, false, fmt.Errorf("%w: key %T", ErrDecrypt, o.Key)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	epk, err := priv.Curve().NewPublicKey(pubBytes)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: epk: %v", ErrDecrypt, err)
+	}
+	z, err := priv.ECDH(epk)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	kb := concatKDF(z, "ECDH-ES+A256KW", 256)
+	clear(z)
+	blk, err := aes.NewCipher(kb)
+	clear(kb)
+	if err != nil {
+		return nil, false, err
+	}
+	o.mu.Lock()
+	if o.keks == nil || len(o.keks) > 100000 {
+		o.keks = map[string]cipher.Block{}
+	}
+	o.keks[header] = blk
+	o.mu.Unlock()
+	return blk, true, nil
+}
+
+func splitDots(b []byte) [][]byte {
+	var out [][]byte
+	for len(out) < 6 {
+		i := bytes.IndexByte(b, '.')
+		if i < 0 {
+			return append(out, b)
+		}
+		out = append(out, b[:i])
+		b = b[i+1:]
+	}
+	return out
+}
+
+// aesKeyUnwrap is RFC 3394 AES key unwrap with the default IV.
+func aesKeyUnwrap(kek cipher.Block, wrapped []byte) ([]byte, error) {
+	if len(wrapped)%8 != 0 || len(wrapped) < 24 {
+		return nil, errors.New("bad wrapped key length")
+	}
+	n := len(wrapped)/8 - 1
+	a := make([]byte, 8)
+	copy(a, wrapped[:8])
+	r := make([]byte, 8*n)
+	copy(r, wrapped[8:])
+	var b [16]byte
+	for j := 5; j >= 0; j-- {
+		for i := n; i >= 1; i-- {
+			t := uint64(n*j + i)
+			binary.BigEndian.PutUint64(b[:8], binary.BigEndian.Uint64(a)^t)
+			copy(b[8:], r[8*(i-1):8*i])
+			kek.Decrypt(b[:], b[:])
+			copy(a, b[:8])
+			copy(r[8*(i-1):], b[8:])
+		}
+	}
+	if subtle.ConstantTimeCompare(a, []byte{0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6, 0xa6}) != 1 {
+		return nil, errors.New("integrity check failed")
+	}
+	return r, nil
+}

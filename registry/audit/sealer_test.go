@@ -22,6 +22,15 @@ func TestSealerInterop(t *testing.T) {
 			}
 			priv, _ := DecryptionKey(k)
 			s := &Sealer{MaxUses: 3}
+			opener := &Opener{Key: priv}
+			// A JWE made by jwx itself goes through the Opener too.
+			jw, err := Seal(&Entry{ID: "jwx"}, rk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := opener.Open(jw); err != nil || got.ID != "jwx" {
+				t.Fatalf("Opener on a jwx JWE = %+v, %v", got, err)
+			}
 			headers := map[string]bool{}
 			for i := range 7 {
 				e := &Entry{ID: string(rune('a' + i)), Outcome: OutcomeGranted, Reason: "entry"}
@@ -37,6 +46,9 @@ func TestSealerInterop(t *testing.T) {
 				if err != nil || got.ID != e.ID || len(pt) == 0 {
 					t.Fatalf("Open entry %d = %+v, %v", i, got, err)
 				}
+				if got, err := opener.Open(sealed); err != nil || got.ID != e.ID {
+					t.Fatalf("Opener entry %d = %+v, %v", i, got, err)
+				}
 				msg, _ := jwe.Parse(sealed)
 				epk, _ := msg.ProtectedHeaders().Get("epk")
 				headers[string(must(t, epk))] = true
@@ -49,6 +61,14 @@ func TestSealerInterop(t *testing.T) {
 			sealed, _ := s.Seal(&Entry{ID: "x"}, rk)
 			if _, err := Open(sealed, op); err == nil {
 				t.Error("another key opened the entry")
+			}
+			if _, err := (&Opener{Key: op}).Open(sealed); err == nil {
+				t.Error("another key's Opener opened the entry")
+			}
+			tampered := append([]byte(nil), sealed...)
+			tampered[len(tampered)-3] ^= 1
+			if _, err := opener.Open(tampered); err == nil {
+				t.Error("a tampered entry opened")
 			}
 		})
 	}

@@ -35,6 +35,7 @@ func VerifyTrail(ctx context.Context, resp *AccessLogResponse, patient string, a
 		count int
 	}
 	roots := map[string]batch{}
+	opener := &audit.Opener{Key: priv}
 	out := make([]VerifiedEntry, 0, len(resp.Entries))
 	for i := range resp.Entries {
 		p := &resp.Entries[i]
@@ -55,7 +56,7 @@ func VerifyTrail(ctx context.Context, resp *AccessLogResponse, patient string, a
 		if err := p.Verify(b.root, b.count); err != nil {
 			return nil, fmt.Errorf("trail entry %s/%d: %w", p.Batch, p.Index, err)
 		}
-		e, err := audit.Open([]byte(p.Data), priv)
+		e, err := opener.Open([]byte(p.Data))
 		if err != nil {
 			return nil, fmt.Errorf("trail entry %s/%d: %w", p.Batch, p.Index, err)
 		}
