@@ -211,7 +211,6 @@ func aesKeyWrap(kek cipher.Block, key []byte) []byte {
 	return out
 }
 
-
 // Opener decrypts entries like [Open], caching the key-encryption key per
 // ephemeral key so that a trail sealed by a [Sealer] costs one key
 // agreement per window rather than one per entry. JWEs it does not
