@@ -26,6 +26,7 @@ import (
 //	$MEDID_REGISTRY   the registry's URL (also the vault's)
 //	$VAULT            the same URL, for --vault
 //	$WORK/hospital.jwk the vault's own key (a writer)
+//	$WORK/genesis.json the network's genesis, for --genesis
 //
 // and the commands "capture VAR REGEXP" (as in the registry scripts) and
 // "flush" (anchor the vault's pending trail entries now).
@@ -63,6 +64,9 @@ func TestVaultScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MEDID_REGISTRY", srv.URL)
 			env.Setenv("VAULT", srv.URL)
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "genesis.json"), stack.Genesis, 0o644); err != nil {
+				return err
+			}
 			return os.WriteFile(filepath.Join(env.WorkDir, "hospital.jwk"), hjwk, 0o600)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

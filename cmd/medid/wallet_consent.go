@@ -8,6 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/wallet"
 )
 
@@ -185,10 +186,11 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 }
 
 func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
-	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--json]")
+	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--genesis FILE] [--json]")
 	vaultURL := fs.String("vault", "", "the hospital vault's URL")
 	asDID := fs.String("did", "", "whose trail (default: the primary DID)")
 	registry := fs.String("registry", "", "registry URL for the anchored roots (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	genesis := fs.String("genesis", "", "the network's genesis.json: check each anchored root with a Merkle proof and validator signatures instead of trusting the registry node")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -200,9 +202,18 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if err := fs.required("vault"); err != nil {
 		return err
 	}
-	rc, err := newRegistryClient(c.registryURL(*registry))
+	cfg := client.Config{URL: c.registryURL(*registry)}
+	if *genesis != "" {
+		trust, err := loadGenesisTrust(*genesis)
+		if err != nil {
+			return err
+		}
+		trust.URL = cfg.URL
+		cfg = trust
+	}
+	rc, err := client.New(cfg)
 	if err != nil {
-		return err
+		return usagef("--registry: %v", err)
 	}
 	w, err := c.open(nil)
 	if err != nil {
@@ -228,14 +239,21 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			denied++
 		}
 		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, e.Provider, e.Class, e.Record)
-		if e.BreakGlass {
+		switch {
+		case e.BreakGlass && e.Outcome == audit.OutcomeGranted:
 			line += "  EMERGENCY OVERRIDE (DCM " + audit.DCMEmergencyOverride + ")"
+		case e.BreakGlass:
+			line += "  BREAK-GLASS ATTEMPT"
 		}
 		if e.Reason != "" {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
 	}
-	fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger (%d break-glass, %d denied)\n", len(evs), glass, denied)
+	how := "the ledger"
+	if *genesis != "" {
+		how = "the ledger (roots proven against the validators in " + *genesis + ")"
+	}
+	fmt.Fprintf(c.e.stderr, "%d entries verified against %s (%d break-glass, %d denied)\n", len(evs), how, glass, denied)
 	return nil
 }
