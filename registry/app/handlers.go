@@ -377,7 +377,13 @@ func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *rec
 		ctx = context.Background()
 	}
 	cred, err := vc.Verify(ctx, p.Credential, keys, vc.VerifyOptions{Now: now})
-	if err != nil && !env.timeKnown && (errors.Is(err, vc.ErrNotYetValid) || errors.Is(err, vc.ErrExpired)) {
+	// A list that is not yet valid at block time is accepted: CometBFT's
+	// block time is the median of the previous commit's vote times, so
+	// the first block after an idle spell carries a time from before the
+	// spell, however long it was, and a list signed a moment ago would be
+	// refused. Verifiers check the list's validity when they use it. An
+	// expired list is refused once the block time is known.
+	if err != nil && (errors.Is(err, vc.ErrNotYetValid) || (!env.timeKnown && errors.Is(err, vc.ErrExpired))) {
 		// The signature was verified before the validity window; parse
 		// the credential to check the rest now.
 		tok, perr := vc.Parse(p.Credential)

@@ -287,3 +287,34 @@ func expiredStatusList(tb testing.TB, owner *identity) string {
 	}
 	return tok
 }
+
+// TestStatusListSignedAfterBlockTime covers an idle chain: the block time
+// lags the wall clock (BFT time comes from the previous commit's votes), so a
+// list whose validFrom is after the block time is accepted, in CheckTx and in
+// FinalizeBlock.
+func TestStatusListSignedAfterBlockTime(t *testing.T) {
+	h := newHarness(t)
+	owner := h.register(1)
+	l, err := statuslist.New(statuslist.MinEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := statuslist.NewCredential("https://registry.example/1.0/status-lists/idle", owner.did, statuslist.Revocation, l, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := blockTime(h.height()+1).Add(30 * time.Minute)
+	c.ValidFrom = &future
+	tok, err := vc.Issue(c, owner.keys[0], owner.kid(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := h.publishTx(owner, "idle", 1, tok)
+	if r := h.checkTx(raw); r.Code != 0 {
+		t.Fatalf("CheckTx: code %d: %s", r.Code, r.Log)
+	}
+	h.mustBlock(raw)
+	if _, err := h.app.StatusList("idle", 1); err != nil {
+		t.Fatalf("StatusList after publish: %v", err)
+	}
+}
