@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -115,7 +116,11 @@ func BenchmarkCommitDIDCreate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n := startBench(b, a, true)
+	var abciApp abci.Application = a
+	if os.Getenv("MEDID_BENCH_TRACE") != "" {
+		abciApp = timedApp{a, "node"}
+	}
+	n := startBench(b, abciApp, true)
 	b.Cleanup(func() { _ = a.Close() })
 	b.StartTimer()
 	cpu0 := processCPU()

@@ -199,7 +199,7 @@ func New(c Config) (*Node, error) {
 	app := &observedApp{Application: c.App, waiters: w}
 	creator := proxy.NewLocalClientCreator(app)
 	if c.ConcurrentApp {
-		creator = parallelCheckCreator{app: app}
+		creator = newParallelCheckCreator(app)
 		if c.SerialCheckTx {
 			creator = proxy.NewConnSyncLocalClientCreator(app)
 		}
