@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node/nodetest"
 )
 
 // BenchmarkDecide measures access decisions on one node with cached ledger
@@ -136,4 +138,48 @@ func BenchmarkFetchVerifyTrail10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/trail")
+}
+
+// BenchmarkTrailAnchorLedger is BenchmarkTrailAnchor with every batch root
+// committed by a real in-process registry node (CometBFT, 20 ms blocks)
+// through its HTTP API: sealing, batching and one audit.anchor commit per
+// 8192 entries.
+//
+//	go test ./registry/vault -run '^$' -bench TrailAnchorLedger -benchtime 50000x
+func BenchmarkTrailAnchorLedger(b *testing.B) {
+	s := nodetest.Start(b, nodetest.Options{})
+	reg, err := client.New(client.Config{URL: s.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHarness(b)
+	h.v.log, err = audit.OpenLog(audit.Config{Dir: b.TempDir(), MaxBatch: 8192, Anchor: h.v.anchor})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.v.cfg.Submit = func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }
+	rk, err := h.v.recipient(context.Background(), h.patient.did)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &audit.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
+		Action: audit.ActionRead, Purpose: "TREAT", Outcome: audit.OutcomeGranted, Type: audit.DCMPatientRecord, Time: time.Now()}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		sealed, err := h.v.sealer.Seal(e, rk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = h.v.log.Append(h.patient.did, sealed)
+		if i%8192 == 8191 {
+			if err := h.v.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := h.v.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 }

@@ -29,6 +29,10 @@ type ConsentChecker interface {
 	CheckInForce(ctx context.Context, token string, req consent.Request) (*consent.Grant, error)
 }
 
+// maxCache bounds the vault's in-memory maps of open break-glass windows
+// and patients' key-agreement keys.
+const maxCache = 100000
+
 // Defaults of [Config].
 const (
 	DefaultBreakGlassWindow = time.Hour
@@ -330,6 +334,13 @@ func (v *Vault) breakGlass(ctx context.Context, r *Request, m *Meta, now time.Ti
 		return fmt.Errorf("%w: %w: the grant is by %s", ErrDenied, ErrNotOwner, g.Patient)
 	}
 	v.mu.Lock()
+	if len(v.sessions) >= maxCache {
+		for k, until := range v.sessions {
+			if !now.Before(until) {
+				delete(v.sessions, k)
+			}
+		}
+	}
 	v.sessions[sk] = now.Add(v.cfg.BreakGlassWindow)
 	v.mu.Unlock()
 	return nil
@@ -474,6 +485,9 @@ func (v *Vault) recipient(ctx context.Context, patient string) (any, error) {
 		return nil, err
 	}
 	v.mu.Lock()
+	if len(v.recipients) >= maxCache {
+		clear(v.recipients) // a cache: refilled from the resolver
+	}
 	v.recipients[patient] = rk
 	v.mu.Unlock()
 	return rk, nil
