@@ -63,6 +63,7 @@ func runVault(ctx context.Context, v *vault.Vault) chan struct{} {
 	go func() {
 		defer close(done)
 		v.Run(ctx)
+		_ = v.Close()
 	}()
 	return done
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -90,8 +91,12 @@ type pending struct {
 type Log struct {
 	cfg Config
 
-	mu      sync.Mutex // guards pending, nextSeq and the index
+	mu      sync.Mutex // guards pending, wal, nextSeq and the index
 	pending []pending
+	// wal holds the pending leaves (length-prefixed subject and data) so a
+	// process crash loses none: written on Append, fsynced by Flush before
+	// anchoring, truncated once everything is anchored.
+	wal *os.File
 	nextSeq int
 	// bySubject indexes anchored entries: subject -> (batch, index).
 	bySubject map[string][]ref
@@ -149,7 +154,74 @@ func OpenLog(cfg Config) (*Log, error) {
 			l.nextSeq = seq + 1
 		}
 	}
+	if err := l.replay(); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+func (l *Log) walPath() string { return filepath.Join(l.cfg.Dir, "pending.wal") }
+
+// replay queues the leaves of the write-ahead file that no anchored batch
+// holds yet (a crash between storing a batch and truncating the file
+// leaves some that are), then reopens the file for appending.
+func (l *Log) replay() error {
+	b, err := os.ReadFile(l.walPath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	anchored := map[Hash]bool{}
+	if len(b) > 0 {
+		for _, ld := range l.batches {
+			for _, h := range ld.leaves {
+				anchored[h] = true
+			}
+		}
+	}
+	for len(b) >= 8 {
+		ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
+		if ns > MaxEntrySize || nd > MaxEntrySize || len(b) < 8+ns+nd {
+			break // a torn last record: it was never acknowledged as durable
+		}
+		subject, data := string(b[8:8+ns]), append([]byte(nil), b[8+ns:8+ns+nd]...)
+		b = b[8+ns+nd:]
+		if !anchored[LeafHash(data)] {
+			l.pending = append(l.pending, pending{subject, data})
+		}
+	}
+	f, err := os.OpenFile(l.walPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	l.wal = f
+	for _, p := range l.pending {
+		if err := l.writeWAL(p); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+func (l *Log) writeWAL(p pending) error {
+	buf := make([]byte, 8, 8+len(p.subject)+len(p.data))
+	binary.BigEndian.PutUint32(buf, uint32(len(p.subject)))
+	binary.BigEndian.PutUint32(buf[4:], uint32(len(p.data)))
+	buf = append(append(buf, p.subject...), p.data...)
+	_, err := l.wal.Write(buf)
+	return err
+}
+
+// Close flushes nothing: it closes the write-ahead file. Pending entries
+// are anchored by the next OpenLog's owner.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wal == nil {
+		return nil
+	}
+	err := l.wal.Close()
+	l.wal = nil
+	return err
 }
 
 func (l *Log) index(f *batchFile) {
@@ -168,9 +240,16 @@ func (l *Log) Append(subject string, data []byte) error {
 	if len(data) > MaxEntrySize {
 		return fmt.Errorf("audit: entry of %d bytes exceeds %d", len(data), MaxEntrySize)
 	}
+	p := pending{subject, append([]byte(nil), data...)}
 	l.mu.Lock()
-	l.pending = append(l.pending, pending{subject, data})
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if l.wal == nil {
+		return errors.New("audit: log is closed")
+	}
+	if err := l.writeWAL(p); err != nil {
+		return fmt.Errorf("audit: write-ahead file: %w", err)
+	}
+	l.pending = append(l.pending, p)
 	return nil
 }
 
@@ -187,12 +266,27 @@ func (l *Log) Pending() int {
 func (l *Log) Flush(ctx context.Context) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if l.wal != nil && len(l.pending) > 0 {
+		if err := l.wal.Sync(); err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("audit: sync write-ahead file: %w", err)
+		}
+	}
+	l.mu.Unlock()
 	for {
 		l.mu.Lock()
 		n := min(len(l.pending), l.cfg.MaxBatch)
 		if n == 0 {
+			// Everything is anchored and stored: start the file afresh.
+			var err error
+			if l.wal != nil {
+				if err = l.wal.Truncate(0); err == nil {
+					_, err = l.wal.Seek(0, 0)
+				}
+			}
 			l.mu.Unlock()
-			return nil
+			return err
 		}
 		cut := l.pending[:n:n]
 		l.pending = l.pending[n:]

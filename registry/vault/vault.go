@@ -504,3 +504,8 @@ func PatientKey(doc *did.Document) (key.PublicKey, error) {
 	}
 	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", audit.ErrNoKeyAgreement, doc.ID)
 }
+
+// Close releases the trail's write-ahead file. Pending entries stay in it
+// and are anchored by the next vault opened on the folder; call Flush (or
+// let Run end) first to anchor them now.
+func (v *Vault) Close() error { return v.log.Close() }
