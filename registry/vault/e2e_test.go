@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -186,6 +189,40 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if !erased {
 		t.Error("the erasure is not in the trail")
+	}
+
+	// The record's existence and erasure are anchored: the vault's public
+	// events carry its hash, and each is proven against the ledger's root.
+	resp, err := http.Get(srv.URL + "/1.0/vault/records/" + m.ID + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []audit.Proved
+	if err := json.NewDecoder(resp.Body).Decode(&evs); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var kinds []string
+	for _, e := range evs {
+		rec, err := reg.AuditAnchor(ctx, hosp.did, e.Batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root audit.Hash
+		rb, _ := hex.DecodeString(rec.Root)
+		copy(root[:], rb)
+		if err := e.Verify(root, int(rec.Count)); err != nil {
+			t.Errorf("record event %s/%d: %v", e.Batch, e.Index, err)
+		}
+		var ev struct{ Type, Hash string }
+		_ = json.Unmarshal([]byte(e.Data), &ev)
+		if ev.Hash != m.Hash {
+			t.Errorf("record event hash %s, want %s", ev.Hash, m.Hash)
+		}
+		kinds = append(kinds, ev.Type)
+	}
+	if strings.Join(kinds, ",") != "record.put,record.erase" {
+		t.Errorf("record events = %v, want put then erase", kinds)
 	}
 
 	scanLedger(t, s.Home, s, patient.did, []string{patientName, substance, "Peanut", "AllergyIntolerance\",\"id", record})
