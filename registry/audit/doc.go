@@ -7,6 +7,8 @@
 // [Log] collects leaves, [Log.Flush] cuts a batch and anchors it, and
 // [Log.Entries] returns a subject's entries with proofs; a patient checks
 // each with [Proved.Verify] against the root and count the ledger holds for
-// the batch and reads it with [Open]. docs/design/0009-vault-and-trail.md
+// the batch and reads it with [Open] (or an [Opener], which caches the
+// key-encryption key per ephemeral key). A [Sealer] seals many entries to
+// the same patient at the cost of one key agreement per minute. docs/design/0009-vault-and-trail.md
 // explains the choices.
 package audit

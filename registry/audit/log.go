@@ -96,7 +96,7 @@ type Log struct {
 	// wal holds the pending leaves (length-prefixed subject and data) so a
 	// process crash loses none: written on Append, fsynced by Flush before
 	// anchoring, truncated once everything is anchored.
-	wal *os.File
+	wal     *os.File
 	nextSeq int
 	// bySubject indexes anchored entries: subject -> (batch, index).
 	bySubject map[string][]ref

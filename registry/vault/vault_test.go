@@ -191,3 +191,26 @@ func TestMasterKeyFile(t *testing.T) {
 		t.Errorf("master key mode = %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+// A provider holding their own grant with break-glass allowed may break the
+// glass beyond its classes and purposes; the override is logged as such.
+func TestBreakGlassOwnGrant(t *testing.T) {
+	h := newHarness(t)
+	er := newParty(t, 40)
+	rec := h.put(h.patient, "AllergyIntolerance", allergy)
+	g := h.grant(h.patient, er.did, []string{"Immunization"}, "TREAT", 30, true, true)
+	if _, err := h.read(er, rec.ID, "TREAT", g, ""); !errors.Is(err, consent.ErrWrongClass) {
+		t.Fatalf("ordinary read outside the grant's classes: %v, want ErrWrongClass", err)
+	}
+	if _, err := h.read(er, rec.ID, "TREAT", g, "cardiac arrest"); !errors.Is(err, consent.ErrWrongPurpose) {
+		t.Fatalf("break-glass without ETREAT: %v, want ErrWrongPurpose", err)
+	}
+	if body, err := h.read(er, rec.ID, "ETREAT", g, "cardiac arrest"); err != nil || string(body) != allergy {
+		t.Fatalf("break-glass with own grant: %q, %v", body, err)
+	}
+	tr := h.trail(h.patient)
+	last := tr[len(tr)-1]
+	if !last.BreakGlass || last.Outcome != audit.OutcomeGranted || last.Type != audit.DCMEmergencyOverride || last.Reason != "cardiac arrest" {
+		t.Errorf("last entry = %+v", last.Entry)
+	}
+}
