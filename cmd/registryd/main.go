@@ -139,7 +139,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err := openVault(*vaultDir, *vaultWriters, "http://"+ln.Addr().String(), n, logger.With("component", "vault"))
+		v, err := openVault(*vaultDir, *vaultWriters, "http://"+ln.Addr().String(), n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}

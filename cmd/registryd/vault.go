@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/api"
+	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/vault"
@@ -24,7 +27,7 @@ const VaultKeyFile = "vault.key"
 
 // openVault opens the record vault in dir for the node n, reading ledger
 // state (DIDs, consent anchors) through the node's own HTTP API at apiURL.
-func openVault(dir, writers, apiURL string, n *node.Node, logger *slog.Logger) (*vault.Vault, error) {
+func openVault(dir, writers, apiURL string, n *node.Node, a *app.App, logger *slog.Logger) (*vault.Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -42,7 +45,10 @@ func openVault(dir, writers, apiURL string, n *node.Node, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(c), Ledger: c})
+	// The vault runs beside the node, so it reads consent status straight
+	// from the committed state on every decision (a local tree lookup, no
+	// network): a patient's revocation takes effect at the next block.
+	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(c), Ledger: appLedger{a}, StatusTTL: -1})
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +61,22 @@ func openVault(dir, writers, apiURL string, n *node.Node, logger *slog.Logger) (
 	id := did.KeyDID(k.Public())
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Writers: ws, Logger: logger})
+}
+
+// appLedger answers consent status questions from the node's own committed
+// state.
+type appLedger struct{ app *app.App }
+
+// ConsentStatus implements consent.Ledger.
+func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
+	rec, err := l.app.ConsentStatus(hash)
+	if err != nil {
+		if errors.Is(err, app.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
+		}
+		return nil, err
+	}
+	return api.ConsentAnswer(rec, time.Now()), nil
 }
 
 // runVault anchors the vault's trail until ctx ends.
