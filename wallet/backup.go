@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/medid/medid/credentials/consent"
 )
 
 // backupFormat names the plaintext inside a backup file.
@@ -24,14 +28,18 @@ type backupDoc struct {
 	Format  string    `json:"format"`
 	Created time.Time `json:"created"`
 	contents
+	// Consents are the grants the patient made, with their revocation
+	// times. Backups written before consents were backed up have none, and
+	// restore as wallets without grants.
+	Consents []*Consent `json:"consents,omitempty"`
 }
 
 // Backup writes the whole wallet (recovery phrase, DIDs, credentials,
-// history, settings) to out as one age file encrypted to the backup
-// passphrase with age's scrypt recipient. The backup passphrase is
-// independent of the wallet passphrase. out receives nothing on error
-// before encryption starts; a failed write leaves a truncated file that
-// [Restore] rejects.
+// history, settings and consent grants, revoked ones included) to out as
+// one age file encrypted to the backup passphrase with age's scrypt
+// recipient. The backup passphrase is independent of the wallet
+// passphrase. out receives nothing on error before encryption starts; a
+// failed write leaves a truncated file that [Restore] rejects.
 func (w *Wallet) Backup(out io.Writer, passphrase []byte) error {
 	if len(passphrase) == 0 {
 		return errors.New("backup: empty backup passphrase")
@@ -56,6 +64,9 @@ func (w *Wallet) Backup(out io.Writer, passphrase []byte) error {
 		doc.Credentials = append(doc.Credentials, &full)
 	}
 	doc.History = slices.Clone(w.history)
+	if err == nil {
+		err = listSealed(w.store, w.sealer, consentBucket, func(c *Consent) { doc.Consents = append(doc.Consents, c) })
+	}
 	w.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("backup: read the wallet: %w", err)
@@ -88,11 +99,12 @@ func (w *Wallet) Backup(out io.Writer, passphrase []byte) error {
 
 // Restore makes a new wallet in cfg.Dir from a backup read from in,
 // protected from now on by walletPassphrase. cfg.Dir must not exist or be
-// empty ([ErrExists]): a restore never overwrites a wallet. The wallet is
-// built in a temporary folder and renamed into place only when complete,
-// so a bad backup touches nothing. Errors: [ErrWrongPassphrase] when
-// backupPassphrase does not open the file, [ErrCorruptBackup] when it is
-// truncated, damaged or not a medid wallet backup.
+// empty ([ErrExists]): a restore never overwrites a wallet. The wallet,
+// consent grants included (sealed like every record), is built in a
+// temporary folder and renamed into place only when complete, so a bad
+// backup or a failed write touches nothing. Errors: [ErrWrongPassphrase]
+// when backupPassphrase does not open the file, [ErrCorruptBackup] when it
+// is truncated, damaged or not a medid wallet backup.
 func Restore(cfg Config, in io.Reader, backupPassphrase, walletPassphrase []byte) (*Wallet, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -104,7 +116,88 @@ func Restore(cfg Config, in io.Reader, backupPassphrase, walletPassphrase []byte
 	if err != nil {
 		return nil, err
 	}
-	return build(cfg, walletPassphrase, &doc.contents)
+	return restore(cfg, walletPassphrase, doc)
+}
+
+// restore writes doc as a new wallet in cfg.Dir. build writes the contents
+// shared with Create and Recover; the consent grants are added to that
+// wallet while it is still in a private staging folder, which is renamed
+// to cfg.Dir only once both are written. The record key is carried over
+// from the staged wallet, so the passphrase is not stretched twice.
+func restore(cfg Config, walletPassphrase []byte, doc *backupDoc) (*Wallet, error) {
+	dir := filepath.Clean(cfg.Dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, err
+	}
+	stage, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".restore-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage) // empty, or holding a failed wallet, by then
+	staged := cfg
+	staged.Dir = filepath.Join(stage, "w")
+	w, err := build(staged, walletPassphrase, &doc.contents)
+	if err != nil {
+		return nil, err
+	}
+	// w is not shared: no need for w.mu.
+	ops := make([]Op, 0, len(doc.Consents))
+	for _, c := range doc.Consents {
+		op, err := sealRecord(w.sealer, consentBucket, c.ID, c)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	if len(ops) > 0 {
+		if err := w.store.Batch(ops); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("restore: write the consent grants: %w", err)
+		}
+	}
+	s := &sealer{enc: bytes.Clone(w.sealer.enc), idKey: bytes.Clone(w.sealer.idKey)}
+	if err := w.Close(); err != nil {
+		s.destroy()
+		return nil, err
+	}
+	if err := syncDir(staged.Dir); err != nil {
+		s.destroy()
+		return nil, err
+	}
+	// As in build: rename(2) replaces an empty folder and fails on a
+	// non-empty one, so a wallet created meanwhile survives.
+	if err := dirFree(dir); err != nil {
+		s.destroy()
+		return nil, err
+	}
+	if err := os.Rename(staged.Dir, dir); err != nil {
+		s.destroy()
+		return nil, fmt.Errorf("%w: %v", ErrExists, err)
+	}
+	if err := syncDir(parent); err != nil {
+		s.destroy()
+		return nil, err
+	}
+	st, err := OpenBoltStore(filepath.Join(dir, FileName), false)
+	if err != nil {
+		s.destroy()
+		return nil, err
+	}
+	r, err := loadStore(cfg, st)
+	if err != nil {
+		s.destroy()
+		st.Close()
+		return nil, err
+	}
+	if err := r.loadIndex(s); err != nil {
+		s.destroy()
+		r.Close()
+		return nil, err
+	}
+	r.lastUsed = cfg.now()
+	return r, nil
 }
 
 func readBackup(in io.Reader, passphrase []byte) (*backupDoc, error) {
@@ -154,7 +247,24 @@ func parseBackup(plain []byte) (*backupDoc, error) {
 	if err := doc.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptBackup, err)
 	}
+	if err := checkConsents(doc.Consents); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptBackup, err)
+	}
 	return &doc, nil
+}
+
+// checkConsents makes sure every grant is one the restored wallet can
+// manage: its id is the hash of its token (the id the ledger anchored and
+// revokes) and appears once.
+func checkConsents(cs []*Consent) error {
+	ids := map[string]bool{}
+	for _, c := range cs {
+		if c == nil || c.Token == "" || c.ID != consent.Hash(c.Token) || ids[c.ID] {
+			return errors.New("consent grant with a missing, wrong or duplicate id")
+		}
+		ids[c.ID] = true
+	}
+	return nil
 }
 
 // check makes sure the contents are consistent: the phrase is valid and

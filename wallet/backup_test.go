@@ -3,12 +3,89 @@ package wallet
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
 )
+
+// fakeLedger is a [ConsentLedger] that accepts every transaction and
+// remembers which grants were anchored and revoked. It checks each
+// transaction's signature, so a wallet that lost its keys is caught.
+type fakeLedger struct {
+	anchored, revoked map[string]bool
+}
+
+func newFakeLedger() *fakeLedger {
+	return &fakeLedger{anchored: map[string]bool{}, revoked: map[string]bool{}}
+}
+
+func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, error) {
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := didKeyFunc(ctx, t.KeyID())
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Verify(pub); err != nil {
+		return nil, err
+	}
+	p := t.Payload
+	switch p.Type {
+	case tx.ConsentAnchor:
+		l.anchored[p.GrantHash] = true
+	case tx.ConsentRevoke:
+		if !l.anchored[p.GrantHash] || l.revoked[p.GrantHash] {
+			return nil, errors.New("fake ledger: revoke of an unknown or revoked grant")
+		}
+		l.revoked[p.GrantHash] = true
+	}
+	return &client.TxResult{Height: 1}, nil
+}
+
+func (l *fakeLedger) ConsentStatus(ctx context.Context, hash string) (*consent.Status, error) {
+	if !l.anchored[hash] {
+		return nil, client.ErrNotFound
+	}
+	return &consent.Status{Revoked: l.revoked[hash]}, nil
+}
+
+// sealBackup encrypts a hand-made backup plaintext as Backup would.
+func sealBackup(t *testing.T, doc any, pass []byte) []byte {
+	t.Helper()
+	plain, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcp, err := age.NewScryptRecipient(string(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcp.SetWorkFactor(10)
+	var buf bytes.Buffer
+	enc, err := age.Encrypt(&buf, rcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enc.Write(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
 
 func TestBackupRestore(t *testing.T) {
 	ctx := context.Background()
@@ -27,12 +104,37 @@ func TestBackupRestore(t *testing.T) {
 	if _, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "did:web:er", Nonce: "n"}); err != nil {
 		t.Fatal(err)
 	}
+	// Three grants: one active, one revoked, one (from the pairwise DID)
+	// active and break-glass.
+	led := newFakeLedger()
+	var grants []Consent
+	for _, req := range []ConsentRequest{
+		{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour},
+		{Provider: "did:web:lab.example", Classes: []string{"Observation"}, Purposes: []string{"TREAT"}, Duration: time.Hour},
+		{DID: pw.DID, Provider: "did:web:er.example", Classes: []string{"AllergyIntolerance"}, Purposes: []string{"ETREAT"},
+			Duration: 365 * 24 * time.Hour, BreakGlass: true},
+	} {
+		g, err := w.GrantConsent(ctx, led, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grants = append(grants, g)
+		clk.Advance(time.Second) // distinct ValidFrom: a stable newest-first order
+	}
+	if _, err := w.RevokeConsent(ctx, led, grants[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	wantG, err := w.Consents()
+	if err != nil || len(wantG) != 3 {
+		t.Fatalf("Consents before backup = %d, %v", len(wantG), err)
+	}
 	var buf bytes.Buffer
 	bpass := []byte("backup passphrase")
 	if err := w.Backup(&buf, bpass); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(buf.Bytes(), []byte("Penicillin")) || bytes.Contains(buf.Bytes(), []byte(p.DID)) {
+	if bytes.Contains(buf.Bytes(), []byte("Penicillin")) || bytes.Contains(buf.Bytes(), []byte(p.DID)) ||
+		bytes.Contains(buf.Bytes(), []byte("did:web:gp.example")) {
 		t.Fatal("backup contains plaintext")
 	}
 	backup := buf.Bytes()
@@ -58,6 +160,37 @@ func TestBackupRestore(t *testing.T) {
 	gotH, _ := r.History()
 	if len(gotH) != len(wantH) {
 		t.Errorf("restored %d history entries, want %d", len(gotH), len(wantH))
+	}
+	// The consent grants come back with the same tokens and statuses.
+	gotG, err := r.Consents()
+	if err != nil {
+		t.Fatalf("Consents of the restored wallet: %v", err)
+	}
+	sameGrant := func(a, b Consent) bool {
+		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Provider == b.Provider &&
+			slices.Equal(a.Classes, b.Classes) && slices.Equal(a.Purposes, b.Purposes) && a.BreakGlass == b.BreakGlass &&
+			a.ValidFrom.Equal(b.ValidFrom) && a.ValidUntil.Equal(b.ValidUntil) &&
+			(a.Revoked == nil) == (b.Revoked == nil) && (a.Revoked == nil || a.Revoked.Equal(*b.Revoked)) &&
+			a.StatusAt(clk.Now()) == b.StatusAt(clk.Now())
+	}
+	if !slices.EqualFunc(wantG, gotG, sameGrant) {
+		t.Errorf("restored consents:\n got %+v\nwant %+v", gotG, wantG)
+	}
+	for i, want := range []string{ConsentActive, ConsentRevoked, ConsentActive} {
+		if g, err := r.FindConsent(grants[i].ID); err != nil || g.StatusAt(clk.Now()) != want {
+			t.Errorf("restored grant %d: status %q, %v; want %q", i, g.StatusAt(clk.Now()), err, want)
+		}
+	}
+	// The grants are sealed in the consent bucket like every record: the
+	// file holds neither a provider nor a token in the clear.
+	raw := readFile(t, filepath.Join(cfg.Dir, FileName))
+	if bytes.Contains(raw, []byte("did:web:gp.example")) || bytes.Contains(raw, []byte(grants[0].Token[:40])) {
+		t.Error("restored wallet file holds a consent grant in the clear")
+	}
+	// The restored wallet can still revoke a grant made before the backup
+	// (it signs with the same DID key).
+	if c, err := r.RevokeConsent(ctx, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
+		t.Errorf("RevokeConsent from the restored wallet: %+v, %v", c, err)
 	}
 	// The restored wallet can present, with the same holder key.
 	if _, err := r.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "a", Nonce: "n"}); err != nil {
@@ -85,6 +218,45 @@ func TestBackupRestore(t *testing.T) {
 	}
 }
 
+// TestRestoreOldBackup restores a backup written before consent grants were
+// backed up (no "consents" field): it restores, with no grants.
+func TestRestoreOldBackup(t *testing.T) {
+	clk := newClock()
+	w, _ := newVerifyingWallet(t, clk)
+	var buf bytes.Buffer
+	bpass := []byte("backup passphrase")
+	if err := w.Backup(&buf, bpass); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := readBackup(bytes.NewReader(buf.Bytes()), bpass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The backup document as it was before consents were added.
+	old := struct {
+		Format  string    `json:"format"`
+		Created time.Time `json:"created"`
+		contents
+	}{doc.Format, doc.Created, doc.contents}
+	plain, _ := json.Marshal(old)
+	if bytes.Contains(plain, []byte("consents")) {
+		t.Fatalf("old-style backup mentions consents: %s", plain)
+	}
+	cfg := testConfig(t, clk)
+	r, err := Restore(cfg, bytes.NewReader(sealBackup(t, old, bpass)), bpass, pass)
+	if err != nil {
+		t.Fatalf("Restore of an old backup: %v", err)
+	}
+	defer r.Close()
+	if cs, err := r.Consents(); err != nil || len(cs) != 0 {
+		t.Errorf("Consents = %v, %v; want none", cs, err)
+	}
+	wantD, _ := w.DIDs()
+	if gotD, _ := r.DIDs(); len(gotD) != len(wantD) {
+		t.Errorf("restored %d DIDs, want %d", len(gotD), len(wantD))
+	}
+}
+
 // TestRestoreBadBackups: each bad backup gives a clear error and leaves no
 // wallet and no temporary folder behind.
 func TestRestoreBadBackups(t *testing.T) {
@@ -98,6 +270,22 @@ func TestRestoreBadBackups(t *testing.T) {
 	good := buf.Bytes()
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)-20] ^= 1
+	doc, err := readBackup(bytes.NewReader(good), bpass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := w.GrantConsent(context.Background(), newFakeLedger(), ConsentRequest{Provider: "did:web:gp.example",
+		Classes: []string{"Condition"}, Purposes: []string{"TREAT"}, Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withConsents := func(cs ...*Consent) []byte {
+		d := *doc
+		d.Consents = cs
+		return sealBackup(t, d, bpass)
+	}
+	wrongID := g
+	wrongID.ID = consent.Hash(g.Token + "x")
 
 	for _, tt := range []struct {
 		name string
@@ -111,6 +299,9 @@ func TestRestoreBadBackups(t *testing.T) {
 		{"flipped bit", flipped, bpass, ErrCorruptBackup},
 		{"empty file", nil, bpass, ErrCorruptBackup},
 		{"not age", []byte("{\"format\":\"medid-wallet-backup/1\"}"), bpass, ErrCorruptBackup},
+		{"consent id not its hash", withConsents(&wrongID), bpass, ErrCorruptBackup},
+		{"duplicate consent", withConsents(&g, &g), bpass, ErrCorruptBackup},
+		{"null consent", withConsents(nil), bpass, ErrCorruptBackup},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			parent := t.TempDir()
