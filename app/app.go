@@ -67,7 +67,14 @@ type App struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background operations in flight
 	loops  sync.WaitGroup // tickers (auto-lock, lockout countdown); stop on ctx
-	uiMu   sync.Mutex     // serialises widget updates from background work (see do)
+	// manualUI (set by tests before Window) queues the UI updates of
+	// background work instead of handing them to fyne.Do, whose test
+	// driver would run them at once on the background goroutine, in
+	// parallel with the test's own UI calls; [App.wait] runs them on the
+	// test goroutine, as the real driver runs them on the main one.
+	manualUI bool
+	qmu      sync.Mutex // guards queue
+	queue    []func()
 	log    *slog.Logger
 
 	verifier *switchVerifier // the wallet's verifier; swapped when the registry URL changes
@@ -245,24 +252,35 @@ func (a *App) background(work func(ctx context.Context)) {
 	}()
 }
 
-// do runs f on the Fyne main goroutine (fyne.Do), one at a time: the
-// mutex matters under the test driver, where fyne.Do runs f on the
-// calling goroutine, so two background operations finishing together
-// would otherwise update widgets concurrently. f MUST NOT call do itself.
+// do runs f on the Fyne main goroutine (fyne.Do). f MUST NOT block.
 func (a *App) do(f func()) {
-	fyne.Do(func() {
-		a.uiMu.Lock()
-		defer a.uiMu.Unlock()
-		f()
-	})
+	if a.manualUI {
+		a.qmu.Lock()
+		a.queue = append(a.queue, f)
+		a.qmu.Unlock()
+		return
+	}
+	fyne.Do(f)
 }
 
-// doAndWait is do that returns once f has run (fyne.DoAndWait).
+// doAndWait is do that returns once f has run (fyne.DoAndWait); with
+// manualUI it only queues f.
 func (a *App) doAndWait(f func()) {
-	fyne.DoAndWait(func() {
-		a.uiMu.Lock()
-		defer a.uiMu.Unlock()
-		f()
+	if a.manualUI {
+		a.do(f)
+		return
+	}
+	fyne.DoAndWait(f)
+}
+
+// load runs get in the background and hands its result to show on the UI
+// goroutine. Screens read the wallet only this way: a wallet call can wait
+// on the wallet's lock (RegisterDID holds it until the registry commits),
+// and the window must not wait with it.
+func load[T any](a *App, get func(ctx context.Context) (T, error), show func(T, error)) {
+	a.background(func(ctx context.Context) {
+		v, err := get(ctx)
+		a.do(func() { show(v, err) })
 	})
 }
 
@@ -276,8 +294,24 @@ func (a *App) loop(run func(ctx context.Context)) {
 	}()
 }
 
-// wait blocks until no background operation is running (for tests).
-func (a *App) wait() { a.bg.Wait() }
+// wait (for tests, with manualUI) runs background operations to the end
+// and then their queued UI updates on the calling goroutine, until
+// neither is left.
+func (a *App) wait() {
+	for {
+		a.bg.Wait()
+		a.qmu.Lock()
+		q := a.queue
+		a.queue = nil
+		a.qmu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, f := range q {
+			f()
+		}
+	}
+}
 
 // registryURL is the registry currently connected ("" = offline).
 func (a *App) registryURL() string {
@@ -402,17 +436,21 @@ func (m *mainUI) selectScreen(name string) {
 	switch name {
 	case "detail":
 		m.tabs.Select(m.items["credentials"])
-		if len(m.creds.items) == 0 {
-			return
-		}
-		pick := m.creds.items[0]
-		for _, c := range m.creds.items {
-			if kindOf(c.cred.Types) == "allergy" {
-				pick = c
-				break
-			}
-		}
-		m.creds.showDetail(pick.cred)
+		w := m.creds.a.wallet()
+		load(m.creds.a, func(context.Context) ([]wallet.Credential, error) { return w.Credentials(wallet.Filter{}) },
+			func(creds []wallet.Credential, err error) {
+				if err != nil || len(creds) == 0 {
+					return
+				}
+				pick := creds[0]
+				for _, c := range creds {
+					if kindOf(c.Types) == "allergy" {
+						pick = c
+						break
+					}
+				}
+				m.creds.showDetail(pick)
+			})
 	case "emergency":
 		m.tabs.Select(m.items["share"])
 		m.share.showEmergency()

@@ -167,11 +167,13 @@ func TestUnlockLockoutAndAutoLock(t *testing.T) {
 	// Auto-lock: idle longer than the default 5 minutes.
 	h.clk.Add(4 * time.Minute)
 	h.a.checkIdle()
+	h.a.wait()
 	if h.a.main == nil {
 		t.Fatal("locked before the auto-lock time")
 	}
 	h.clk.Add(2 * time.Minute)
 	h.a.checkIdle()
+	h.a.wait()
 	if h.a.main != nil || h.a.unlock == nil {
 		t.Fatal("not locked after idle time")
 	}
@@ -227,6 +229,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 
 	// Detail renders the allergy as substance, reaction, severity.
 	test.Tap(h.card("Allergy intolerance").open)
+	h.a.wait()
 	d := u.detail
 	want := []claim{{"Substance", "Penicillin"}, {"Reaction", "anaphylaxis"}, {"Severity", "high"}}
 	if fmt.Sprint(d.claims) != fmt.Sprint(want) {
@@ -244,6 +247,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 	}
 	test.Tap(d.del)
 	test.Tap(d.yes)
+	h.a.wait()
 	if n, _ := h.a.wallet().Credentials(wallet.Filter{}); len(n) != 0 {
 		t.Fatal("not deleted after confirmation")
 	}
@@ -280,6 +284,7 @@ func TestStatusBadges(t *testing.T) {
 	}
 	h.clk.Add(30 * 24 * time.Hour) // past the blood type's validUntil
 	u.reload()
+	h.a.wait()
 	want := map[string]string{"Allergy": "Valid", "Immunization": "Revoked", "Insurance": "Suspended", "Blood type": "Expired"}
 	for title, badge := range want {
 		if got := h.card(title).badge.text.Text; got != badge {
@@ -296,6 +301,7 @@ func TestShareProducesVerifiablePresentation(t *testing.T) {
 	h.clk.Add(time.Second)
 	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
 	h.a.main.selectScreen("share")
+	h.a.wait()
 	u := h.a.main.share
 	if len(u.choices) != 2 {
 		t.Fatalf("%d records to choose from, want 2", len(u.choices))
@@ -372,6 +378,7 @@ func TestEmergencyCard(t *testing.T) {
 	me := h.primary()
 	u := h.a.main.share
 	test.Tap(u.emergencyBtn)
+	h.a.wait()
 	if u.emergency != nil || !strings.Contains(u.err.Text, "no valid allergy") {
 		t.Fatalf("emergency card without records: %q", u.err.Text)
 	}
@@ -449,6 +456,7 @@ func TestIdentities(t *testing.T) {
 	}
 	test.Type(u.label, "St Mary's Hospital")
 	test.Tap(u.newPairwise)
+	h.a.wait()
 	if len(u.rows) != 2 || u.rows[1].kind.Text != "Private identity for St Mary's Hospital" || !u.rows[1].did.Pairwise {
 		t.Fatalf("after new pairwise: %d rows", len(u.rows))
 	}
@@ -547,6 +555,7 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 	u.registry.SetText("http://127.0.0.1:8080")
 	test.Tap(u.saveReg)
+	h.a.wait()
 	if s, _ := h.a.wallet().Settings(); s.Registry != "http://127.0.0.1:8080" || h.a.registryURL() != "http://127.0.0.1:8080" {
 		t.Errorf("registry not saved: %q / %q", s.Registry, h.a.registryURL())
 	}
@@ -555,11 +564,13 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 
 	u.autoLock.SetSelected("1 minute")
+	h.a.wait()
 	if s, _ := h.a.wallet().Settings(); s.AutoLock != time.Minute {
 		t.Errorf("auto-lock = %v", s.AutoLock)
 	}
 	h.clk.Add(61 * time.Second)
 	h.a.checkIdle()
+	h.a.wait()
 	if h.a.main != nil {
 		t.Error("not locked after the chosen 1 minute")
 	}
@@ -752,5 +763,34 @@ func TestQRRoundTrip(t *testing.T) {
 	}
 	if got, err := decodeQR(&buf); err != nil || got != other {
 		t.Errorf("decodeQR: %v", err)
+	}
+}
+
+// TestSlowRegistryDoesNotFreeze: while a registration waits on the
+// network, the progress shows and the rest of the app keeps working.
+func TestSlowRegistryDoesNotFreeze(t *testing.T) {
+	h := unlocked(t)
+	h.registry.gate = make(chan struct{})
+	u := h.a.main.ids
+	test.Tap(u.register)
+	if !u.progress.Visible() || !u.register.Disabled() || !strings.Contains(u.status.Text, "Registering") {
+		t.Fatal("no progress shown while registering")
+	}
+	// The UI goroutine is free: other screens work meanwhile. (Wallet
+	// operations themselves wait: RegisterDID holds the wallet until the
+	// registry commits.)
+	h.a.main.selectScreen("share")
+	test.Type(h.a.main.share.audience, "https://er.example.org")
+	if h.a.main.share.audience.Text != "https://er.example.org" {
+		t.Error("typing does not work during a registration")
+	}
+	h.a.main.selectScreen("identities")
+	if !u.progress.Visible() {
+		t.Fatal("registration finished before the network answered")
+	}
+	close(h.registry.gate)
+	h.a.wait()
+	if u.progress.Visible() || u.register.Disabled() || len(u.rows) != 2 {
+		t.Errorf("after the answer: progress %v, %d rows, error %q", u.progress.Visible(), len(u.rows), u.err.Text)
 	}
 }

@@ -99,31 +99,47 @@ func newCredentialsUI(a *App) *credentialsUI {
 	return u
 }
 
-// reload rebuilds the cards from the wallet (a quick in-memory read).
+// reload rebuilds the cards from the wallet, reading it in the background.
 func (u *credentialsUI) reload() {
 	w := u.a.wallet()
 	if w == nil {
 		return
 	}
-	creds, err := w.Credentials(wallet.Filter{})
-	if err != nil {
-		u.setMsg(friendly(err), true)
-		return
+	type card struct {
+		c      wallet.Credential
+		issuer string
 	}
-	u.items = u.items[:0]
-	objs := make([]fyne.CanvasObject, 0, len(creds))
-	for _, c := range creds {
-		card := u.newCard(c)
-		u.items = append(u.items, card)
-		objs = append(objs, card.box)
-	}
-	u.cards.Objects = objs
-	u.cards.Refresh()
-	if len(creds) == 0 {
-		u.empty.Show()
-	} else {
-		u.empty.Hide()
-	}
+	load(u.a, func(context.Context) ([]card, error) {
+		creds, err := w.Credentials(wallet.Filter{})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]card, len(creds))
+		for i, c := range creds {
+			_, name, _ := parseClaims(w, c)
+			out[i] = card{c, name}
+		}
+		return out, nil
+	}, func(cards []card, err error) {
+		if err != nil {
+			u.setMsg(friendly(err), true)
+			return
+		}
+		u.items = u.items[:0]
+		objs := make([]fyne.CanvasObject, 0, len(cards))
+		for _, c := range cards {
+			k := u.newCard(c.c, c.issuer)
+			u.items = append(u.items, k)
+			objs = append(objs, k.box)
+		}
+		u.cards.Objects = objs
+		u.cards.Refresh()
+		if len(cards) == 0 {
+			u.empty.Show()
+		} else {
+			u.empty.Hide()
+		}
+	})
 }
 
 func (u *credentialsUI) setMsg(s string, isErr bool) {
@@ -158,8 +174,7 @@ func dateLine(c wallet.Credential) string {
 	return "Received " + c.ReceivedAt.Format("2 Jan 2006")
 }
 
-func (u *credentialsUI) newCard(c wallet.Credential) *credCard {
-	_, issuerName, _ := parseClaims(u.a.wallet(), c)
+func (u *credentialsUI) newCard(c wallet.Credential, issuerName string) *credCard {
 	k := &credCard{cred: c}
 	k.title = widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	k.issuer = widget.NewLabel(issuerLine(c, issuerName))
@@ -382,11 +397,24 @@ func decodeQRImage(img image.Image) (text string, err error) {
 	return res.GetText(), nil
 }
 
-// showDetail shows one credential readably.
+// showDetail shows one credential readably (its token is read and parsed
+// in the background).
 func (u *credentialsUI) showDetail(c wallet.Credential) {
+	w := u.a.wallet()
+	type parsed struct {
+		claims []claim
+		issuer string
+		err    error
+	}
+	load(u.a, func(context.Context) (parsed, error) {
+		claims, name, err := parseClaims(w, c)
+		return parsed{claims, name, err}, nil
+	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
+}
+
+func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuerName string, err error) {
 	d := &credDetail{cred: c}
 	u.detail = d
-	claims, issuerName, err := parseClaims(u.a.wallet(), c)
 	d.claims = claims
 	d.form = widget.NewForm()
 	for _, cl := range claims {
@@ -453,12 +481,15 @@ func (u *credentialsUI) confirmDelete(d *credDetail) {
 	d.no = widget.NewButton("Keep it", func() { d.confirm.Hide() })
 	d.yes = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() {
 		d.confirm.Hide()
-		if err := u.a.wallet().Delete(d.cred.ID); err != nil {
-			showError(d.err, err)
-			return
-		}
-		u.setMsg("Deleted: "+typeName(d.cred.Types, d.cred.Name)+".", false)
-		u.showList()
+		w := u.a.wallet()
+		load(u.a, func(context.Context) (struct{}, error) { return struct{}{}, w.Delete(d.cred.ID) }, func(_ struct{}, err error) {
+			if err != nil {
+				showError(d.err, err)
+				return
+			}
+			u.setMsg("Deleted: "+typeName(d.cred.Types, d.cred.Name)+".", false)
+			u.showList()
+		})
 	})
 	d.yes.Importance = widget.DangerImportance
 	d.confirm = dialog.NewCustomWithoutButtons("Delete this record?", container.NewVBox(

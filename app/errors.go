@@ -19,6 +19,7 @@ var (
 	errNoQR              = errors.New("no QR code found in the picture")
 	errTooWeak           = errors.New("passphrase too weak")
 	errTooBig            = errors.New("too much data for one QR code")
+	errNoEmergency       = errors.New("no valid emergency records")
 )
 
 // friendly turns an error into sentences a patient understands: what
@@ -73,6 +74,8 @@ func friendly(err error) string {
 		return "No QR code was found in that picture. Use a sharp, well-lit picture showing the whole code."
 	case errors.Is(err, errTooWeak):
 		return "This passphrase is too easy to guess. Use four or more unrelated words, or a longer sentence."
+	case errors.Is(err, errNoEmergency):
+		return "You have no valid allergy or vaccination records for an emergency card yet. Add them in \"My records\"."
 	case errors.Is(err, errTooBig):
 		return "There is too much to fit in one QR code. Share fewer records at a time."
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

@@ -42,6 +42,7 @@ func TestGolden(t *testing.T) {
 	test.Tap(h.a.main.ids.rows[0].copy)
 	test.Type(h.a.main.ids.label, "St Mary's Hospital")
 	test.Tap(h.a.main.ids.newPairwise)
+	h.a.wait()
 	svc := h.a.cfg.Consent
 	if _, err := svc.Grant(h.a.ctx, ConsentRequest{Provider: "St Mary's Hospital", DataClasses: []string{"allergies"},
 		Purpose: "TREAT", Duration: 30 * 24 * time.Hour, BreakGlass: true}); err != nil {
@@ -63,6 +64,7 @@ func TestGolden(t *testing.T) {
 	t.Run("detail", func(t *testing.T) {
 		h.a.main.selectScreen("credentials")
 		test.Tap(h.card("Allergy intolerance").open)
+		h.a.wait()
 		settle(h)
 		test.AssertRendersToMarkup(t, "detail.xml", h.win.Canvas())
 	})

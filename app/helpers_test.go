@@ -97,12 +97,20 @@ func (v *testVerifier) VerifyCredential(ctx context.Context, token string) walle
 // fakeRegistry accepts every transaction (registration is tested against a
 // real registry in package wallet; here the screen is under test).
 type fakeRegistry struct {
-	mu    sync.Mutex // guards count
+	mu    sync.Mutex // guards count and fail
 	count int
 	fail  error
+	gate  chan struct{} // when set, Submit waits for it (a slow network)
 }
 
-func (r *fakeRegistry) Submit(context.Context, []byte) (*client.TxResult, error) {
+func (r *fakeRegistry) Submit(ctx context.Context, _ []byte) (*client.TxResult, error) {
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
@@ -157,6 +165,7 @@ func newHarness(t *testing.T, dir string, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	h.a = a
+	a.manualUI = true // UI updates run in h.a.wait(), on the test goroutine
 	h.win = a.Window(fa)
 	h.win.Resize(fyne.NewSize(960, 680))
 	t.Cleanup(func() { a.Close() })

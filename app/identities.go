@@ -83,12 +83,16 @@ func didKind(d wallet.DID) string {
 	return strings.Join(parts, ", ")
 }
 
+// reload lists the identities, reading the wallet in the background.
 func (u *identitiesUI) reload() {
 	w := u.a.wallet()
 	if w == nil {
 		return
 	}
-	dids, err := w.DIDs()
+	load(u.a, func(context.Context) ([]wallet.DID, error) { return w.DIDs() }, u.show)
+}
+
+func (u *identitiesUI) show(dids []wallet.DID, err error) {
 	if err != nil {
 		showError(u.err, err)
 		return
@@ -139,15 +143,21 @@ func (u *identitiesUI) createPairwise() {
 		u.err.Show()
 		return
 	}
-	d, err := u.a.wallet().NewDID(wallet.NewDIDOptions{Label: label, Pairwise: true})
-	if err != nil {
-		showError(u.err, err)
-		return
-	}
-	u.label.SetText("")
-	u.status.SetText("Made a private identity for " + d.Label + ".")
-	u.status.Show()
-	u.reload()
+	w := u.a.wallet()
+	u.newPairwise.Disable()
+	load(u.a, func(context.Context) (wallet.DID, error) {
+		return w.NewDID(wallet.NewDIDOptions{Label: label, Pairwise: true})
+	}, func(d wallet.DID, err error) {
+		u.newPairwise.Enable()
+		if err != nil {
+			showError(u.err, err)
+			return
+		}
+		u.label.SetText("")
+		u.status.SetText("Made a private identity for " + d.Label + ".")
+		u.status.Show()
+		u.reload()
+	})
 }
 
 // doRegister registers a did:medid in the background (one block commit,

@@ -56,7 +56,6 @@ type settingsUI struct {
 
 func newSettingsUI(a *App) *settingsUI {
 	u := &settingsUI{a: a}
-	s, _ := a.wallet().Settings()
 	u.registry = widget.NewEntry()
 	u.registry.SetPlaceHolder("http://127.0.0.1:8080")
 	u.registry.SetText(a.registryURL())
@@ -66,8 +65,15 @@ func newSettingsUI(a *App) *settingsUI {
 		locks = append(locks, l.label)
 	}
 	u.autoLock = widget.NewSelect(locks, nil)
-	u.autoLock.SetSelected(autoLockLabel(s.AutoLock))
-	u.autoLock.OnChanged = u.setAutoLock
+	w := a.wallet()
+	load(a, func(context.Context) (wallet.Settings, error) { return w.Settings() }, func(s wallet.Settings, err error) {
+		if err != nil {
+			u.fail(err)
+			return
+		}
+		u.autoLock.SetSelected(autoLockLabel(s.AutoLock))
+		u.autoLock.OnChanged = u.setAutoLock // only patient choices save
+	})
 	u.theme = widget.NewRadioGroup([]string{ThemeLight, ThemeDark}, u.setTheme)
 	u.theme.Horizontal = true
 	if a.fa != nil && (a.fa.Preferences().String(themePref) == ThemeDark ||
@@ -151,25 +157,27 @@ func (u *settingsUI) saveRegistry() {
 		}
 	}
 	w := u.a.wallet()
-	s, err := w.Settings()
-	if err != nil {
-		u.fail(err)
-		return
-	}
-	s.Registry = raw
-	if err := w.SetSettings(s); err != nil {
-		u.fail(err)
-		return
-	}
-	if err := u.a.connect(raw); err != nil {
-		u.fail(err)
-		return
-	}
-	if raw == "" {
-		u.say("Saved. The wallet works offline: it can only check records from hospitals with a did:key.")
-	} else {
-		u.say("Saved. The wallet now uses " + raw + ".")
-	}
+	load(u.a, func(context.Context) (struct{}, error) {
+		s, err := w.Settings()
+		if err != nil {
+			return struct{}{}, err
+		}
+		s.Registry = raw
+		return struct{}{}, w.SetSettings(s)
+	}, func(_ struct{}, err error) {
+		if err == nil {
+			err = u.a.connect(raw)
+		}
+		if err != nil {
+			u.fail(err)
+			return
+		}
+		if raw == "" {
+			u.say("Saved. The wallet works offline: it can only check records from hospitals with a did:key.")
+		} else {
+			u.say("Saved. The wallet now uses " + raw + ".")
+		}
+	})
 }
 
 func (u *settingsUI) setAutoLock(label string) {
@@ -178,20 +186,23 @@ func (u *settingsUI) setAutoLock(label string) {
 			continue
 		}
 		w := u.a.wallet()
-		s, err := w.Settings()
-		if err == nil {
-			s.AutoLock = l.d
-			err = w.SetSettings(s)
-		}
-		if err != nil {
-			u.fail(err)
-			return
-		}
-		if l.d < 0 {
-			u.say("The wallet will not lock itself. Lock it with the Lock button when you leave the device.")
-		} else {
-			u.say("The wallet locks itself after " + l.label + " without use.")
-		}
+		load(u.a, func(context.Context) (struct{}, error) {
+			s, err := w.Settings()
+			if err == nil {
+				s.AutoLock = l.d
+				err = w.SetSettings(s)
+			}
+			return struct{}{}, err
+		}, func(_ struct{}, err error) {
+			switch {
+			case err != nil:
+				u.fail(err)
+			case l.d < 0:
+				u.say("The wallet will not lock itself. Lock it with the Lock button when you leave the device.")
+			default:
+				u.say("The wallet locks itself after " + l.label + " without use.")
+			}
+		})
 	}
 }
 

@@ -49,7 +49,7 @@ type shareUI struct {
 	confirm  dialog.Dialog
 	summary  *widget.Label // exactly what will be disclosed and to whom
 	yes, no  *widget.Button
-	selected []wallet.Credential
+	selected []*shareChoice
 
 	// Result.
 	result  *fyne.Container
@@ -65,8 +65,10 @@ type shareUI struct {
 
 // shareChoice is one record that can be shared.
 type shareChoice struct {
-	cred  wallet.Credential
-	check *widget.Check
+	cred   wallet.Credential
+	claims []claim // rendered claims, read once in the background
+	issuer string  // issuer name, "" when the credential has none
+	check  *widget.Check
 	what  *widget.Label // which claims it contains
 }
 
@@ -128,63 +130,74 @@ func newShareUI(a *App) *shareUI {
 	return u
 }
 
-// reload lists the records that can be shared.
+// reload lists the records that can be shared, reading the wallet in the
+// background.
 func (u *shareUI) reload() {
 	w := u.a.wallet()
 	if w == nil {
 		return
 	}
-	creds, err := w.Credentials(wallet.Filter{})
-	if err != nil {
-		showError(u.err, err)
-		return
-	}
-	checked := map[string]bool{}
-	for _, c := range u.choices {
-		checked[c.cred.ID] = c.check.Checked
-	}
-	u.choices = u.choices[:0]
-	var objs []fyne.CanvasObject
-	for _, c := range creds {
-		claims, issuerName, _ := parseClaims(u.a.wallet(), c)
-		ch := &shareChoice{cred: c}
-		label := typeName(c.Types, c.Name) + " — " + issuerLine(c, issuerName)
-		if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
-			label += " (" + statusWords[st] + ")"
+	load(u.a, func(context.Context) ([]*shareChoice, error) {
+		creds, err := w.Credentials(wallet.Filter{})
+		if err != nil {
+			return nil, err
 		}
-		ch.check = widget.NewCheck(label, nil)
-		ch.check.Checked = checked[c.ID]
-		// What it contains, in the words of the detail view.
-		var names []string
-		for _, cl := range claims {
-			if n := strings.ToLower(cl.Label); !slices.Contains(names, n) {
-				names = append(names, n)
+		out := make([]*shareChoice, len(creds))
+		for i, c := range creds {
+			claims, issuerName, _ := parseClaims(w, c)
+			out[i] = &shareChoice{cred: c, claims: claims, issuer: issuerName}
+		}
+		return out, nil
+	}, func(choices []*shareChoice, err error) {
+		if err != nil {
+			showError(u.err, err)
+			return
+		}
+		checked := map[string]bool{}
+		for _, c := range u.choices {
+			checked[c.cred.ID] = c.check.Checked
+		}
+		var objs []fyne.CanvasObject
+		for _, ch := range choices {
+			c := ch.cred
+			label := typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer)
+			if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
+				label += " (" + statusWords[st] + ")"
 			}
+			ch.check = widget.NewCheck(label, nil)
+			ch.check.Checked = checked[c.ID]
+			// What it contains, in the words of the detail view.
+			var names []string
+			for _, cl := range ch.claims {
+				if n := strings.ToLower(cl.Label); !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+			ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
+			ch.what.Importance = widget.LowImportance
+			objs = append(objs, ch.check, ch.what)
 		}
-		ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
-		ch.what.Importance = widget.LowImportance
-		u.choices = append(u.choices, ch)
-		objs = append(objs, ch.check, ch.what)
-	}
-	u.picks.Objects = objs
-	u.picks.Refresh()
-	if len(creds) == 0 {
-		u.empty.Show()
-	} else {
-		u.empty.Hide()
-	}
+		u.choices = choices
+		u.picks.Objects = objs
+		u.picks.Refresh()
+		if len(choices) == 0 {
+			u.empty.Show()
+		} else {
+			u.empty.Hide()
+		}
+	})
 }
 
 // disclosure describes exactly what sharing sel with audience discloses:
 // every claim value of every chosen record, and who receives it.
-func disclosure(w *wallet.Wallet, audience string, sel []wallet.Credential) string {
+func disclosure(audience string, sel []*shareChoice) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "You are about to share with:\n    %s\n\n", audience)
 	fmt.Fprintf(&b, "They will see %s:\n", plural(len(sel), "record"))
-	for _, c := range sel {
-		claims, issuerName, _ := parseClaims(w, c)
-		fmt.Fprintf(&b, "\n• %s (%s)\n", typeName(c.Types, c.Name), issuerLine(c, issuerName))
-		for _, cl := range claims {
+	for _, ch := range sel {
+		c := ch.cred
+		fmt.Fprintf(&b, "\n• %s (%s)\n", typeName(c.Types, c.Name), issuerLine(c, ch.issuer))
+		for _, cl := range ch.claims {
 			fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
 		}
 	}
@@ -193,11 +206,11 @@ func disclosure(w *wallet.Wallet, audience string, sel []wallet.Credential) stri
 	return b.String()
 }
 
-func (u *shareUI) chosen() []wallet.Credential {
-	var sel []wallet.Credential
+func (u *shareUI) chosen() []*shareChoice {
+	var sel []*shareChoice
 	for _, c := range u.choices {
 		if c.check.Checked {
-			sel = append(sel, c.cred)
+			sel = append(sel, c)
 		}
 	}
 	return sel
@@ -218,7 +231,7 @@ func (u *shareUI) showReview() {
 		return
 	}
 	u.selected = sel
-	u.summary = wrapLabel(disclosure(u.a.wallet(), aud, sel))
+	u.summary = wrapLabel(disclosure(aud, sel))
 	u.no = widget.NewButton("Do not share", func() { u.confirm.Hide() })
 	u.yes = widget.NewButtonWithIcon("Share", theme.MailSendIcon(), func() {
 		u.confirm.Hide()
@@ -231,11 +244,11 @@ func (u *shareUI) showReview() {
 	u.confirm.Show()
 }
 
-func (u *shareUI) present(aud, nonce string, sel []wallet.Credential) {
+func (u *shareUI) present(aud, nonce string, sel []*shareChoice) {
 	w := u.a.wallet()
 	ids := make([]string, len(sel))
 	for i, c := range sel {
-		ids[i] = c.ID
+		ids[i] = c.cred.ID
 	}
 	u.review.Disable()
 	u.busy.Show()
@@ -284,55 +297,59 @@ type emergencyCard struct {
 // identity's records to EmergencyAudience and shows the QR full screen.
 func (u *shareUI) showEmergency() {
 	w := u.a.wallet()
-	creds, err := w.Credentials(wallet.Filter{})
-	if err != nil {
-		showError(u.err, err)
-		return
-	}
-	var cands []wallet.Credential
-	holder := ""
-	for _, c := range creds {
-		if !isEmergency(c) || effectiveStatus(c, u.a.cfg.now()) != wallet.StatusValid {
-			continue
-		}
-		if holder == "" {
-			holder = c.Subject
-		}
-		if c.Subject != holder { // one presentation has one holder
-			continue
-		}
-		if full, err := w.Credential(c.ID); err == nil {
-			cands = append(cands, full)
-		}
-	}
-	if len(cands) == 0 {
-		u.err.SetText("You have no valid allergy or vaccination records for an emergency card yet. Add them in \"My records\".")
-		u.err.Show()
-		return
-	}
-	ids, names, left := emergencySubset(cands)
-	nonce := randomCode()
+	now := u.a.cfg.now()
 	scale := float32(1)
 	if c := u.a.win.Canvas(); c != nil && c.Scale() > 0 {
 		scale = c.Scale()
 	}
+	nonce := randomCode()
 	u.emergencyBtn.Disable()
 	u.busy.Show()
-	u.a.background(func(ctx context.Context) {
-		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: EmergencyAudience, Nonce: nonce})
-		var img image.Image
-		if err == nil {
-			img, err = qrImage(tok, int(460*scale))
+	showError(u.err, nil)
+	type card struct {
+		img         image.Image
+		tok         string
+		names, left []string
+	}
+	load(u.a, func(ctx context.Context) (card, error) {
+		creds, err := w.Credentials(wallet.Filter{})
+		if err != nil {
+			return card{}, err
 		}
-		u.a.do(func() {
-			u.busy.Hide()
-			u.emergencyBtn.Enable()
-			if err != nil {
-				showError(u.err, err)
-				return
+		var cands []wallet.Credential
+		holder := ""
+		for _, c := range creds {
+			if !isEmergency(c) || effectiveStatus(c, now) != wallet.StatusValid {
+				continue
 			}
-			u.openEmergency(img, tok, nonce, names, left)
-		})
+			if holder == "" {
+				holder = c.Subject
+			}
+			if c.Subject != holder { // one presentation has one holder
+				continue
+			}
+			if full, err := w.Credential(c.ID); err == nil {
+				cands = append(cands, full)
+			}
+		}
+		if len(cands) == 0 {
+			return card{}, errNoEmergency
+		}
+		ids, names, left := emergencySubset(cands)
+		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: EmergencyAudience, Nonce: nonce})
+		if err != nil {
+			return card{}, err
+		}
+		img, err := qrImage(tok, int(460*scale))
+		return card{img, tok, names, left}, err
+	}, func(c card, err error) {
+		u.busy.Hide()
+		u.emergencyBtn.Enable()
+		if err != nil {
+			showError(u.err, err)
+			return
+		}
+		u.openEmergency(c.img, c.tok, nonce, c.names, c.left)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -102,9 +103,9 @@ func (u *unlockUI) startLockout(until time.Time) {
 				return
 			case <-t.C:
 			}
-			done := false
-			u.a.doAndWait(func() { done = u.tick() })
-			if done {
+			var done atomic.Bool
+			u.a.doAndWait(func() { done.Store(u.tick()) })
+			if done.Load() {
 				return
 			}
 		}
