@@ -75,7 +75,7 @@ type App struct {
 	manualUI bool
 	qmu      sync.Mutex // guards queue
 	queue    []func()
-	log    *slog.Logger
+	log      *slog.Logger
 
 	verifier *switchVerifier // the wallet's verifier; swapped when the registry URL changes
 

@@ -69,7 +69,7 @@ type shareChoice struct {
 	claims []claim // rendered claims, read once in the background
 	issuer string  // issuer name, "" when the credential has none
 	check  *widget.Check
-	what  *widget.Label // which claims it contains
+	what   *widget.Label // which claims it contains
 }
 
 func newShareUI(a *App) *shareUI {
