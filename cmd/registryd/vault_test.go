@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +12,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/wallet"
 )
 
 // TestVaultMounted: with --vault DIR the registry's HTTP server also serves
@@ -54,4 +63,96 @@ func TestVaultMounted(t *testing.T) {
 		t.Errorf("vault DID after restart = %s, want %s", got, first)
 	}
 	_ = p.stop(syscall.SIGTERM)
+}
+
+// vaultActor is a vault client signing as a fresh did:key.
+func vaultActor(t *testing.T, url string) *vault.Client {
+	t.Helper()
+	k, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := did.KeyDID(k.Public())
+	return &vault.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
+}
+
+// TestVaultRevocationIsImmediate runs the consent story against the real
+// binary: a hospital (the only --vault-writers DID) stores a record for a
+// patient, the patient's wallet grants consent to a provider on the
+// running registry, the provider reads, the patient revokes, and the very
+// next read is denied. registryd's vault reads consent status from the
+// node's committed state on every decision; this guards that no cache ever
+// lets a revoked grant through once the revocation is committed.
+func TestVaultRevocationIsImmediate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hosp := vaultActor(t, "")
+	httpAddr := freeAddr(t)
+	p := start(t, httpAddr, "--home", t.TempDir(), "--http", httpAddr, "--p2p", freeAddr(t), "--block-time", "20ms",
+		"--vault", filepath.Join(t.TempDir(), "vault"), "--vault-writers", hosp.DID)
+	p.waitHealthy(20 * time.Second)
+	defer func() { _ = p.stop(syscall.SIGTERM) }()
+	hosp.URL = p.url
+	reg, err := client.New(client.Config{URL: p.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"),
+		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("patient passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	patient, err := w.PrimaryDID()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resource := []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"penicillin"}}`)
+	rec, err := hosp.Put(ctx, patient.DID, "AllergyIntolerance", resource)
+	if err != nil {
+		t.Fatalf("hospital put: %v", err)
+	}
+	// Only the configured writer may store records.
+	stranger := vaultActor(t, p.url)
+	if _, err := stranger.Put(ctx, patient.DID, "AllergyIntolerance", resource); !errors.Is(err, vault.ErrDenied) {
+		t.Errorf("put by a DID not in --vault-writers: %v, want ErrDenied", err)
+	}
+
+	prov := vaultActor(t, p.url)
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", "", ""); !errors.Is(err, vault.ErrDenied) {
+		t.Fatalf("read before any consent: %v, want ErrDenied", err)
+	}
+	g, err := w.GrantConsent(ctx, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
+		Purposes: []string{"TREAT"}, Duration: 24 * time.Hour})
+	if err != nil {
+		t.Fatalf("GrantConsent: %v", err)
+	}
+	// Read twice, so any status cache the vault might keep is warm with
+	// "not revoked" before the revocation.
+	for i := range 2 {
+		got, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, "")
+		if err != nil {
+			t.Fatalf("provider read %d with consent: %v", i, err)
+		}
+		if !bytes.Equal(got, resource) {
+			t.Fatalf("provider read %d = %s, want %s", i, got, resource)
+		}
+	}
+
+	c, err := w.RevokeConsent(ctx, reg, g.ID)
+	if err != nil || c.Revoked == nil {
+		t.Fatalf("RevokeConsent: %+v, %v", c, err)
+	}
+	// RevokeConsent returns once the revocation is committed: the next
+	// read, with no waiting, must be refused as revoked.
+	_, err = prov.Get(ctx, rec.ID, "TREAT", g.Token, "")
+	var pe *vault.ProblemError
+	if !errors.Is(err, vault.ErrDenied) || !errors.As(err, &pe) || !strings.Contains(pe.Detail, "revoked") {
+		t.Fatalf("provider read right after the revocation: %v, want 403 consent revoked", err)
+	}
+	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || !st.Revoked {
+		t.Errorf("registry status of the revoked grant: %+v, %v", st, err)
+	}
 }
