@@ -172,12 +172,6 @@ func newHarness(t *testing.T, dir string, opts ...option) *harness {
 	return h
 }
 
-// walletConfig is a wallet.Config for h's folder, to prepare wallets
-// outside the app.
-func (h *harness) walletConfig() wallet.Config {
-	return wallet.Config{Dir: h.dir, Now: h.clk.Now, KDF: fastKDF(), Verifier: h.verifier, BackupWorkFactor: 10}
-}
-
 // prepared makes a wallet from fixedPhrase in a fresh folder and closes it.
 func prepared(t *testing.T) string {
 	t.Helper()
