@@ -187,8 +187,9 @@ func (w *Wallet) FindConsent(id string) (Consent, error) {
 }
 
 // RevokeConsent revokes a grant on the ledger (consent.revoke) and marks it
-// revoked in the wallet. Providers are refused from the moment the revocation
-// is committed (plus the vault's ledger cache time, seconds).
+// revoked in the wallet. A vault served by registryd refuses providers from
+// the block that commits the revocation on (it reads consent status from the
+// node's committed state on every decision).
 func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string) (Consent, error) {
 	c, err := w.FindConsent(id)
 	if err != nil {
