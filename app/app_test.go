@@ -480,8 +480,11 @@ func TestIdentities(t *testing.T) {
 	if !u.err.Visible() || len(u.rows) != 3 {
 		t.Errorf("failed registration: error %q, %d rows", u.err.Text, len(u.rows))
 	}
-	if !u.register.Disabled() && u.progress.Visible() {
-		t.Error("progress still showing after the failure")
+	if u.register.Disabled() || u.progress.Visible() {
+		t.Error("progress still showing (or Register still off) after the failure")
+	}
+	if !strings.Contains(u.err.Text, "connection refused") && !strings.Contains(u.err.Text, "Something went wrong") {
+		t.Errorf("failure text = %q", u.err.Text)
 	}
 }
 
