@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/wallet"
 )
@@ -208,7 +211,6 @@ func TestReceiveDetailDelete(t *testing.T) {
 
 	// Rejections come back as sentences, and nothing is added.
 	cases := []struct{ name, input, want string }{
-		{"offer URI", "openid-credential-offer://?credential_offer=%7B%7D", "not supported yet"},
 		{"someone else's", hosp.issue(t, newIssuer(t, "other").did, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
 		{"garbage", "hello", "not a medid record"},
 		{"tampered", allergy[:len(allergy)-4] + "AAAA", "changed or damaged"},
@@ -795,5 +797,52 @@ func TestSlowRegistryDoesNotFreeze(t *testing.T) {
 	h.a.wait()
 	if u.progress.Visible() || u.register.Disabled() || len(u.rows) != 2 {
 		t.Errorf("after the answer: progress %v, %d rows, error %q", u.progress.Visible(), len(u.rows), u.err.Text)
+	}
+}
+
+// TestAcceptOffer receives through OpenID4VCI from a real issuer service
+// (credentials/openid4vci) with a PIN.
+func TestAcceptOffer(t *testing.T) {
+	h := unlocked(t)
+	hosp := newIssuer(t, "St Mary's Hospital")
+	srv := httptest.NewServer(nil)
+	t.Cleanup(srv.Close)
+	oi, err := openid4vci.New(openid4vci.Config{
+		URL: srv.URL, Key: hosp.k, DID: hosp.did, Kid: hosp.kid,
+		Configurations: map[string]openid4vci.Configuration{"AllergyIntoleranceCredential": openid4vci.NewConfiguration("AllergyIntoleranceCredential")},
+		Resolver:       did.KeyResolver{}, Now: h.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = oi
+	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "AllergyIntoleranceCredential",
+		Claims: map[string]any{"allergy": "penicillin", "reaction": "rash", "severity": "mild"}, TxCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := h.a.main.creds
+	offer := func(pin string) {
+		test.Tap(u.addBtn)
+		u.recvText.SetText(off.URI)
+		test.Type(u.recvPIN, pin)
+		test.Tap(u.recvBtn)
+		h.a.wait()
+	}
+	offer("")
+	if !strings.Contains(u.recvErr.Text, "needs the code") {
+		t.Errorf("no PIN: %q", u.recvErr.Text)
+	}
+	offer("0000000")
+	if !strings.Contains(u.recvErr.Text, "code is not right") || len(u.items) != 0 {
+		t.Errorf("wrong PIN: %q, %d cards", u.recvErr.Text, len(u.items))
+	}
+	offer(off.TxCode)
+	if u.recvErr.Visible() {
+		t.Fatalf("right PIN: %q", u.recvErr.Text)
+	}
+	c := h.card("Allergy intolerance")
+	if c.badge.status != wallet.StatusValid || c.cred.Subject != h.primary() || u.msg.Text != "Added: Allergy intolerance." {
+		t.Errorf("card %s for %s, message %q", c.badge.status, c.cred.Subject, u.msg.Text)
 	}
 }

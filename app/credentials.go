@@ -24,6 +24,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/wallet"
 )
 
@@ -45,6 +46,7 @@ type credentialsUI struct {
 	// Receive dialog.
 	recv      dialog.Dialog
 	recvText  *widget.Entry
+	recvPIN   *widget.Entry // OpenID4VCI transaction code, when the offer asks for one
 	recvBtn   *widget.Button
 	recvQR    *widget.Button
 	recvErr   *widget.Label
@@ -271,7 +273,9 @@ func (u *credentialsUI) refresh() {
 func (u *credentialsUI) showReceive() {
 	u.recvText = widget.NewMultiLineEntry()
 	u.recvText.Wrapping = fyne.TextWrapBreak
-	u.recvText.SetPlaceHolder("Paste the record the hospital gave you here (it starts with eyJ…)")
+	u.recvText.SetPlaceHolder("Paste the record or the offer link the hospital gave you here")
+	u.recvPIN = widget.NewEntry()
+	u.recvPIN.SetPlaceHolder("Code from the hospital (only if they gave you one)")
 	u.recvErr = errorLabel()
 	u.recvBusy = widget.NewProgressBarInfinite()
 	u.recvBusy.Hide()
@@ -300,7 +304,7 @@ func (u *credentialsUI) showReceive() {
 	content := container.NewVBox(
 		wrapLabel("Paste the record, or open a picture of its QR code."),
 		container.NewGridWrap(fyne.NewSize(520, 140), u.recvText),
-		u.recvErr, u.recvBusy,
+		u.recvPIN, u.recvErr, u.recvBusy,
 		container.NewHBox(u.recvQR, layout.NewSpacer(), cancel, u.recvBtn))
 	u.recv = dialog.NewCustomWithoutButtons("Add a record", content, u.a.win)
 	u.recv.Show()
@@ -314,8 +318,7 @@ func (u *credentialsUI) receive(text string) {
 		showError(u.recvErr, errEmpty)
 		return
 	case strings.HasPrefix(strings.ToLower(text), "openid-credential-offer://"):
-		// OpenID4VCI arrives with the wallet's AcceptOffer (a later issue).
-		showError(u.recvErr, errOfferNotSupported)
+		u.acceptOffer(text)
 		return
 	}
 	w := u.a.wallet()
@@ -341,6 +344,48 @@ func (u *credentialsUI) receive(text string) {
 			u.setMsg("Added: "+typeName(c.Types, c.Name)+".", false)
 			u.reload()
 		})
+	})
+}
+
+// acceptOffer fetches the credentials of an OpenID4VCI offer (pre-authorized
+// code, with the PIN the hospital gave, if any) and stores them verified.
+func (u *credentialsUI) acceptOffer(uri string) {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	pin := strings.TrimSpace(u.recvPIN.Text)
+	u.recvBtn.Disable()
+	u.recvBusy.Show()
+	showError(u.recvErr, nil)
+	opts := wallet.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) {
+		if pin == "" {
+			return "", errNeedPIN
+		}
+		return pin, nil
+	}}
+	load(u.a, func(ctx context.Context) ([]wallet.Credential, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return w.AcceptOffer(ctx, uri, opts)
+	}, func(got []wallet.Credential, err error) {
+		u.recvBusy.Hide()
+		u.recvBtn.Enable()
+		if err != nil {
+			showError(u.recvErr, err)
+			u.reload() // some may have been stored before the error
+			return
+		}
+		var names []string
+		for _, c := range got {
+			names = append(names, typeName(c.Types, c.Name))
+		}
+		if len(got) > 0 {
+			u.lastAdded = got[len(got)-1]
+		}
+		u.recv.Hide()
+		u.setMsg("Added: "+strings.Join(names, ", ")+".", false)
+		u.reload()
 	})
 }
 

@@ -8,12 +8,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/wallet"
 )
 
 // Errors of the app itself (input it refuses before calling the wallet).
 var (
-	errOfferNotSupported = errors.New("credential offers (openid-credential-offer://) are not supported yet")
+	errNeedPIN           = errors.New("the offer needs the code the hospital gave")
 	errMismatch          = errors.New("the two passphrases differ")
 	errEmpty             = errors.New("nothing entered")
 	errNoQR              = errors.New("no QR code found in the picture")
@@ -32,6 +33,7 @@ func friendly(err error) string {
 	var rej *wallet.RejectedError
 	var ue *url.Error
 	var ne net.Error
+	var pe *openid4vci.ProtocolError
 	switch {
 	case err == nil:
 		return ""
@@ -64,8 +66,16 @@ func friendly(err error) string {
 		return "That item is no longer in the wallet. It may have been deleted."
 	case errors.Is(err, wallet.ErrClosed):
 		return "The wallet was closed. Restart the app."
-	case errors.Is(err, errOfferNotSupported):
-		return "Receiving from an offer link (openid-credential-offer://) is not supported yet. Ask the hospital for the credential itself (it starts with \"eyJ\"), or a QR code of it."
+	case errors.Is(err, errNeedPIN):
+		return "This offer needs the code the hospital gave you (by text message, letter or on screen). Type it in the code box and try again."
+	case errors.As(err, &pe):
+		switch pe.Code {
+		case openid4vci.ErrCodeInvalidGrant:
+			return "The hospital did not accept this offer: the code is not right, or the offer was already used or has expired. Check the code, or ask the hospital for a new offer."
+		case openid4vci.ErrCodeRequestDenied:
+			return "The hospital refused to issue this record. Ask them why."
+		}
+		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
 	case errors.Is(err, errMismatch):
 		return "The two passphrases are different. Type the same passphrase in both boxes."
 	case errors.Is(err, errEmpty):

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/wallet"
 )
 
@@ -35,7 +36,8 @@ func TestFriendly(t *testing.T) {
 		{"status", &wallet.RejectedError{Reason: "status_unavailable"}, "could not be checked"},
 		{"unknown reason", &wallet.RejectedError{Reason: "weird"}, "(weird)"},
 		{"no registry", wallet.ErrNoRegistry, "registry address in Settings"},
-		{"offer", errOfferNotSupported, "not supported yet"},
+		{"offer needs a PIN", errNeedPIN, "needs the code"},
+		{"offer wrong PIN", &openid4vci.ProtocolError{Code: openid4vci.ErrCodeInvalidGrant}, "code is not right"},
 		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
 		{"timeout", context.DeadlineExceeded, "took too long"},
 		{"other", errors.New("disk full"), "Something went wrong: disk full. Try again"},
