@@ -14,13 +14,13 @@ import (
 
 // Errors of the app itself (input it refuses before calling the wallet).
 var (
-	errNeedPIN           = errors.New("the offer needs the code the hospital gave")
-	errMismatch          = errors.New("the two passphrases differ")
-	errEmpty             = errors.New("nothing entered")
-	errNoQR              = errors.New("no QR code found in the picture")
-	errTooWeak           = errors.New("passphrase too weak")
-	errTooBig            = errors.New("too much data for one QR code")
-	errNoEmergency       = errors.New("no valid emergency records")
+	errNeedPIN     = errors.New("the offer needs the code the hospital gave")
+	errMismatch    = errors.New("the two passphrases differ")
+	errEmpty       = errors.New("nothing entered")
+	errNoQR        = errors.New("no QR code found in the picture")
+	errTooWeak     = errors.New("passphrase too weak")
+	errTooBig      = errors.New("too much data for one QR code")
+	errNoEmergency = errors.New("no valid emergency records")
 )
 
 // friendly turns an error into sentences a patient understands: what
