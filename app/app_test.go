@@ -21,6 +21,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 )
 
@@ -381,7 +382,7 @@ func TestEmergencyCard(t *testing.T) {
 	u := h.a.main.share
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
-	if u.emergency != nil || !strings.Contains(u.err.Text, "no valid allergy") {
+	if u.emergency != nil || !strings.Contains(u.err.Text, "no valid allergy, medication or blood type") {
 		t.Fatalf("emergency card without records: %q", u.err.Text)
 	}
 	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
@@ -395,45 +396,67 @@ func TestEmergencyCard(t *testing.T) {
 	if !h.win.FullScreen() {
 		t.Error("the emergency card is not full screen")
 	}
-	got, err := decodeQRImage(e.qr.Image)
-	if err != nil || got != e.token {
-		t.Fatalf("QR decodes to %d bytes (%v), want the presentation", len(got), err)
-	}
-	vp, err := vc.VerifyPresentation(context.Background(), got, didKeyFunc,
-		vc.PresentationOptions{Audience: EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vp.Credentials) != 1 || !vp.Credentials[0].HasType("AllergyIntoleranceCredential") {
-		t.Errorf("emergency card carries %d credentials; want the allergy only", len(vp.Credentials))
+	// What a verifier scans: the compacted card, which expands to a
+	// presentation for the emergency audience.
+	vp := scanCard(t, h, e, 1)
+	if !vp.Credentials[0].HasType("AllergyIntoleranceCredential") {
+		t.Errorf("emergency card carries %v; want the allergy only", vp.Credentials[0].Type)
 	}
 	test.Tap(e.close)
 	if h.win.FullScreen() || u.emergency != nil || h.win.Content() != h.a.root {
 		t.Error("closing the card did not restore the window")
 	}
 
-	// More than one QR code holds: allergies first, the rest named as left out.
-	long := strings.Repeat("synthetic ", 80)
-	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "Td", "note": long}))
+	// More than one QR code holds: the records left out are named.
 	h.receive(hosp.issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}))
+	h.clk.Add(time.Second)
+	h.receive(hosp.issue(t, me, []string{"MedicationStatementCredential"}, map[string]any{"medication": "x", "note": incompressible(6000)}))
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
 	if e = u.emergency; e == nil {
 		t.Fatalf("no emergency card: %q", u.err.Text)
 	}
-	if !slices.Contains(e.left, "Immunization") || !strings.Contains(e.info.Text, "Not on this card") ||
-		!strings.Contains(e.info.Text, "Contains: Allergy intolerance") {
+	if !slices.Contains(e.left, "Medication statement") || !strings.Contains(e.info.Text, "Not on this card (too much for one code): Medication statement") {
 		t.Errorf("left out %v; info %q", e.left, e.info.Text)
 	}
-	got, err = decodeQRImage(e.qr.Image)
-	if err != nil || got != e.token {
-		t.Fatalf("full card QR: %v", err)
-	}
-	if vp, err = vc.VerifyPresentation(context.Background(), got, didKeyFunc,
-		vc.PresentationOptions{Audience: EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()}); err != nil || len(vp.Credentials) != 3-len(e.left) {
-		t.Errorf("full card: %v, %d credentials", err, len(vp.Credentials))
-	}
+	scanCard(t, h, e, 3-len(e.left))
 	test.Tap(e.close)
+}
+
+// scanCard decodes the card's QR code as a verifier would and verifies
+// the presentation in it, which must carry n credentials.
+func scanCard(t *testing.T, h *harness, e *emergencyCard, n int) *vc.VerifiedPresentation {
+	t.Helper()
+	text, err := decodeQRImage(e.qr.Image)
+	if err != nil || text != e.payload {
+		t.Fatalf("QR decodes to %d bytes (%v), want the card", len(text), err)
+	}
+	tok, err := qr.Expand(text)
+	if err != nil || tok != e.token {
+		t.Fatalf("expand: %v", err)
+	}
+	vp, err := vc.VerifyPresentation(context.Background(), tok, didKeyFunc,
+		vc.PresentationOptions{Audience: wallet.EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vp.Credentials) != n {
+		t.Fatalf("the card carries %d credentials, want %d", len(vp.Credentials), n)
+	}
+	return vp
+}
+
+// incompressible is n characters that DEFLATE cannot shrink much.
+func incompressible(n int) string {
+	var b strings.Builder
+	x := uint32(2463534242)
+	for b.Len() < n {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteByte("abcdefghijklmnopqrstuvwxyz0123456789"[x%36])
+	}
+	return b.String()
 }
 
 func TestIdentities(t *testing.T) {

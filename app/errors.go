@@ -14,13 +14,12 @@ import (
 
 // Errors of the app itself (input it refuses before calling the wallet).
 var (
-	errNeedPIN     = errors.New("the offer needs the code the hospital gave")
-	errMismatch    = errors.New("the two passphrases differ")
-	errEmpty       = errors.New("nothing entered")
-	errNoQR        = errors.New("no QR code found in the picture")
-	errTooWeak     = errors.New("passphrase too weak")
-	errTooBig      = errors.New("too much data for one QR code")
-	errNoEmergency = errors.New("no valid emergency records")
+	errNeedPIN  = errors.New("the offer needs the code the hospital gave")
+	errMismatch = errors.New("the two passphrases differ")
+	errEmpty    = errors.New("nothing entered")
+	errNoQR     = errors.New("no QR code found in the picture")
+	errTooWeak  = errors.New("passphrase too weak")
+	errTooBig   = errors.New("too much data for one QR code")
 )
 
 // friendly turns an error into sentences a patient understands: what
@@ -84,8 +83,8 @@ func friendly(err error) string {
 		return "No QR code was found in that picture. Use a sharp, well-lit picture showing the whole code."
 	case errors.Is(err, errTooWeak):
 		return "This passphrase is too easy to guess. Use four or more unrelated words, or a longer sentence."
-	case errors.Is(err, errNoEmergency):
-		return "You have no valid allergy or vaccination records for an emergency card yet. Add them in \"My records\"."
+	case errors.Is(err, wallet.ErrNoEmergencyCredentials):
+		return "You have no valid allergy, medication or blood type records for an emergency card yet. Add them in \"My records\"."
 	case errors.Is(err, errTooBig):
 		return "There is too much to fit in one QR code. Share fewer records at a time."
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"image"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -22,12 +19,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 	qrgen "github.com/skip2/go-qrcode"
 
+	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 )
-
-// EmergencyAudience is the audience of the emergency card's presentation:
-// any emergency service that scans it, with the nonce printed beside it.
-const EmergencyAudience = "urn:medid:emergency"
 
 // shareUI is the Share screen: choose records, name the verifier, review
 // exactly what is disclosed, then produce the vp+jwt; and the emergency
@@ -268,25 +262,12 @@ func (u *shareUI) present(aud, nonce string, sel []*shareChoice) {
 	})
 }
 
-// isEmergency reports whether a record belongs on the emergency card:
-// allergies, immunizations and anything typed as emergency information.
-func isEmergency(c wallet.Credential) bool {
-	if kindOf(c.Types) != "" {
-		return true
-	}
-	for _, t := range c.Types {
-		if l := strings.ToLower(t); strings.Contains(l, "emergency") || strings.Contains(l, "bloodtype") {
-			return true
-		}
-	}
-	return false
-}
-
 // emergencyCard is the full-screen QR card.
 type emergencyCard struct {
 	content fyne.CanvasObject
 	qr      *canvas.Image
-	token   string
+	token   string // the vp+jwt
+	payload string // what the QR code holds: qr.Compact(token)
 	nonce   string
 	info    *widget.Label
 	left    []string // emergency records that did not fit
@@ -297,103 +278,43 @@ type emergencyCard struct {
 // identity's records to EmergencyAudience and shows the QR full screen.
 func (u *shareUI) showEmergency() {
 	w := u.a.wallet()
-	now := u.a.cfg.now()
 	scale := float32(1)
 	if c := u.a.win.Canvas(); c != nil && c.Scale() > 0 {
 		scale = c.Scale()
 	}
-	nonce := randomCode()
 	u.emergencyBtn.Disable()
 	u.busy.Show()
 	showError(u.err, nil)
-	type card struct {
-		img         image.Image
-		tok         string
-		names, left []string
+	type shown struct {
+		card    *wallet.EmergencyCard
+		payload string
+		img     image.Image
 	}
-	load(u.a, func(ctx context.Context) (card, error) {
-		creds, err := w.Credentials(wallet.Filter{})
+	load(u.a, func(ctx context.Context) (shown, error) {
+		// The card medid verifiers read offline (as "medid wallet
+		// emergency" makes it): compacted (DEFLATE + Base45) so that
+		// about three credentials fit; those that do not are named.
+		fits := func(tok string) bool { return qr.Fits(qr.Compact(tok)) }
+		card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Fits: fits, Partial: true})
 		if err != nil {
-			return card{}, err
+			return shown{}, err
 		}
-		var cands []wallet.Credential
-		holder := ""
-		for _, c := range creds {
-			if !isEmergency(c) || effectiveStatus(c, now) != wallet.StatusValid {
-				continue
-			}
-			if holder == "" {
-				holder = c.Subject
-			}
-			if c.Subject != holder { // one presentation has one holder
-				continue
-			}
-			if full, err := w.Credential(c.ID); err == nil {
-				cands = append(cands, full)
-			}
-		}
-		if len(cands) == 0 {
-			return card{}, errNoEmergency
-		}
-		ids, names, left := emergencySubset(cands)
-		tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: EmergencyAudience, Nonce: nonce})
-		if err != nil {
-			return card{}, err
-		}
-		img, err := qrImage(tok, int(460*scale))
-		return card{img, tok, names, left}, err
-	}, func(c card, err error) {
+		payload := qr.Compact(card.Token)
+		img, err := qrImage(payload, int(460*scale))
+		return shown{card, payload, img}, err
+	}, func(s shown, err error) {
 		u.busy.Hide()
 		u.emergencyBtn.Enable()
 		if err != nil {
 			showError(u.err, err)
 			return
 		}
-		u.openEmergency(c.img, c.tok, nonce, c.names, c.left)
+		u.openEmergency(s.img, s.card, s.payload)
 	})
 }
 
-// qrCapacity is what one QR code holds in byte mode at the lowest error
-// correction (version 40-L), with a margin for the estimate below.
-const qrCapacity = 2953 - 100
-
-// emergencySubset picks the records for the emergency card, most
-// important first (allergies, then other emergency information, then
-// immunizations), as many as fit in one QR code. It returns their ids and
-// names, and the names of those left out.
-func emergencySubset(cands []wallet.Credential) (ids, names, left []string) {
-	rank := func(c wallet.Credential) int {
-		switch kindOf(c.Types) {
-		case "allergy":
-			return 0
-		case "immunization":
-			return 2
-		}
-		return 1
-	}
-	slices.SortStableFunc(cands, func(a, b wallet.Credential) int { return rank(a) - rank(b) })
-	// A vp+jwt carries each token as a data: URL inside its JSON claims,
-	// base64url-encoded once more: about 4/3 of the tokens plus ~600
-	// bytes of header, claims and signature.
-	size := 600
-	for _, c := range cands {
-		grow := (len(c.Token) + 40) * 4 / 3
-		if size+grow > qrCapacity {
-			left = append(left, typeName(c.Types, c.Name))
-			continue
-		}
-		size += grow
-		ids = append(ids, c.ID)
-		names = append(names, typeName(c.Types, c.Name))
-	}
-	if len(ids) == 0 { // even one is too big: try the first anyway, the QR step says so
-		ids, names, left = []string{cands[0].ID}, []string{typeName(cands[0].Types, cands[0].Name)}, left[1:]
-	}
-	return ids, names, left
-}
-
-func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names, left []string) {
-	e := &emergencyCard{token: tok, nonce: nonce}
+func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string) {
+	e := &emergencyCard{token: card.Token, nonce: card.Nonce, payload: payload}
 	// Shown at exactly its pixel size on the device (whole pixels per
 	// module): a code stretched by a fractional factor scans badly.
 	e.qr = canvas.NewImageFromImage(img)
@@ -405,12 +326,17 @@ func (u *shareUI) openEmergency(img image.Image, tok, nonce string, names, left 
 	}
 	px := float32(img.Bounds().Dx()) / scale
 	e.qr.SetMinSize(fyne.NewSize(px, px))
-	until := u.a.cfg.now().Add(5 * time.Minute).Format("15:04")
-	info := fmt.Sprintf("Contains: %s\nCode: %s · valid until %s", strings.Join(names, ", "), nonce, until)
-	if len(left) > 0 {
-		info += "\nNot on this card (too much for one code): " + strings.Join(left, ", ")
+	var names []string
+	for _, c := range card.Included {
+		names = append(names, typeName(c.Types, c.Name))
 	}
-	e.left = left
+	for _, c := range card.Omitted {
+		e.left = append(e.left, typeName(c.Types, c.Name))
+	}
+	info := fmt.Sprintf("Contains: %s\nValid until %s", strings.Join(names, ", "), card.Expires.Local().Format("2 January 2006"))
+	if len(e.left) > 0 {
+		info += "\nNot on this card (too much for one code): " + strings.Join(e.left, ", ")
+	}
 	e.info = widget.NewLabelWithStyle(info, fyne.TextAlignCenter, fyne.TextStyle{})
 	e.close = widget.NewButtonWithIcon("Close", theme.CancelIcon(), func() { u.closeEmergency() })
 	title := canvas.NewText("EMERGENCY MEDICAL INFORMATION", theme.Color(theme.ColorNameError))
@@ -442,13 +368,6 @@ func qrImage(text string, size int) (image.Image, error) {
 	// Whole pixels per module keep the code sharp enough to scan.
 	n := len(q.Bitmap())
 	return q.Image(-max(size/max(n, 1), 2)), nil
-}
-
-// randomCode is a short random code (the emergency card's nonce).
-func randomCode() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // writeFileAtomic writes data to path atomically (see atomicWrite).
