@@ -109,7 +109,11 @@ func sharedTestnet(b *testing.B, name string, n int, newApp func(dir string) abc
 // i mod len(nodes), and returns the elapsed time and commit latencies.
 func submitSpread(b *testing.B, nodes []*node.Node, txs [][]byte, workers int) (time.Duration, []time.Duration) {
 	b.Helper()
-	ctx := context.Background()
+	// Bounded: a network that stops committing fails the benchmark instead
+	// of hanging it (seen once under heavy machine load, third run on the
+	// same network).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	next := make(chan int)
 	lat := make([]time.Duration, 0, len(txs))
 	var mu sync.Mutex
@@ -134,7 +138,10 @@ func submitSpread(b *testing.B, nodes []*node.Node, txs [][]byte, workers int) (
 		}()
 	}
 	for i := range txs {
-		next <- i
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
 	}
 	close(next)
 	wg.Wait()

@@ -56,6 +56,8 @@ func run() error {
 	conns := flag.Int("conns", 32, "connections")
 	keep := flag.Bool("keep", false, "keep the state folder")
 	verbose := flag.Bool("v", false, "log every block of the bulk load")
+	resume := flag.Bool("resume", false, "continue an interrupted bulk load in -dir (blocks of -block transactions) up to -dids")
+	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -75,11 +77,31 @@ func run() error {
 	listPath := filepath.Join(*dir, "dids.txt")
 
 	if !*skipLoad {
+		var first uint64
+		if *resume {
+			h, err := loadtest.Height(state)
+			if err != nil {
+				return err
+			}
+			first = uint64(h) * uint64(*block)
+		}
 		lf, err := os.Create(listPath)
 		if err != nil {
 			return err
 		}
-		cfg := loadtest.BulkConfig{Dir: state, DIDs: *dids, BlockTxs: *block, DIDList: lf, ListEvery: *listEvery}
+		// The list of the identities already loaded is rebuilt from their
+		// numbers.
+		for n := uint64(0); n < first; n += max(1, *listEvery) {
+			d, _, err := loadtest.Identity(n)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(lf, d)
+		}
+		if first >= *dids {
+			return fmt.Errorf("state already holds %d DIDs", first)
+		}
+		cfg := loadtest.BulkConfig{Dir: state, First: first, DIDs: *dids - first, BlockTxs: *block, DIDList: lf, ListEvery: *listEvery, NodeCacheSize: *cache}
 		if *verbose {
 			cfg.Progress = slog.Default()
 		}
