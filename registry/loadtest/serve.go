@@ -321,3 +321,8 @@ func GoLoad(ctx context.Context, base string, dids []string, conns int, d time.D
 		P50: lat[len(lat)/2], P99: lat[min(len(lat)-1, len(lat)*99/100)], Errors: errs,
 	}, nil
 }
+
+// writeFile writes data to a new file at path (mode 0600).
+func writeFile(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o600)
+}
