@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	flagDIDs = flag.Uint64("loadtest.dids", 20_000, "DIDs BenchmarkResolve bulk-loads (ignored with -loadtest.dir)")
-	flagDir  = flag.String("loadtest.dir", "", "an existing medid-loadtest folder (app/ and dids.txt) for BenchmarkResolve, e.g. one with 1M DIDs made by medid-loadtest -keep")
+	flagDIDs  = flag.Uint64("loadtest.dids", 20_000, "DIDs BenchmarkResolve bulk-loads (ignored with -loadtest.dir)")
+	flagCache = flag.Int("loadtest.cache", 0, "IAVL node cache of the served state (0 = app default)")
+	flagDir   = flag.String("loadtest.dir", "", "an existing medid-loadtest folder (app/ and dids.txt) for BenchmarkResolve, e.g. one with 1M DIDs made by medid-loadtest -keep")
 )
 
 // TestBulkLoadServe loads a few DIDs, serves them and resolves each one.
@@ -46,7 +47,7 @@ func TestBulkLoadServe(t *testing.T) {
 	if len(dids) != 250 {
 		t.Fatalf("DID list has %d entries, want 250", len(dids))
 	}
-	srv, err := Serve(dir)
+	srv, err := Serve(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func BenchmarkResolve(b *testing.B) {
 	if err != nil || len(dids) == 0 {
 		b.Fatalf("DID list %s: %v (%d entries)", listPath, err, len(dids))
 	}
-	srv, err := Serve(filepath.Join(dir, "app"))
+	srv, err := Serve(filepath.Join(dir, "app"), *flagCache)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -88,9 +88,11 @@ func serveHandler(h http.Handler) (*Server, error) {
 
 // Serve opens the state in dir and serves the registry API (registry/api,
 // the handler registryd serves) over it on 127.0.0.1, read-only (see
-// [ErrReadOnly]).
-func Serve(dir string) (*Server, error) {
-	a, err := app.New(app.Config{Dir: dir})
+// [ErrReadOnly]). cacheNodes is the application's IAVL node cache
+// (app.Config.NodeCacheSize; 0 = the application default, what registryd
+// runs with).
+func Serve(dir string, cacheNodes int) (*Server, error) {
+	a, err := app.New(app.Config{Dir: dir, NodeCacheSize: cacheNodes})
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ func run() error {
 	keep := flag.Bool("keep", false, "keep the state folder")
 	verbose := flag.Bool("v", false, "log every block of the bulk load")
 	resume := flag.Bool("resume", false, "continue an interrupted bulk load in -dir (blocks of -block transactions) up to -dids")
+	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
 	flag.Parse()
 
@@ -121,7 +122,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv, err := loadtest.Serve(state)
+	srv, err := loadtest.Serve(state, *serveCache)
 	if err != nil {
 		return err
 	}
