@@ -8,7 +8,7 @@ VULNDB ?= $(abspath $(CURDIR)/../shared/vulndb)
 REGISTRY_HOME ?= $(HOME)/.medid/registryd
 HTTP ?= 127.0.0.1:8080
 
-.PHONY: all build run demo test unit race vet vuln lint bench fuzz setup clean
+.PHONY: all build run demo app test unit race vet vuln lint bench fuzz setup screenshots clean
 
 all: build
 
@@ -28,6 +28,15 @@ run: build
 	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.5; done; \
 	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" && \
 	echo && echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid
+
+# The patient's wallet app (a real window: needs a display and the GL/X
+# packages .ci/setup installs).
+app: setup
+	$(GO) run ./cmd/wallet
+
+# Screenshots of the real app under Xvfb into docs/screenshots/.
+screenshots:
+	.ci/screenshots.sh
 
 # The demo alone, with no registry (local files only).
 demo:
