@@ -120,6 +120,12 @@ type Settings struct {
 	AutoLock time.Duration `json:"autoLock"`
 	// Registry is the base URL of the registry for did:medid and status.
 	Registry string `json:"registry,omitempty"`
+	// Vault is the base URL of the patient's hospital vault (access log,
+	// standing break-glass permission); "" means none.
+	Vault string `json:"vault,omitempty"`
+	// PhraseConfirmed records that the patient gave back words of the
+	// recovery phrase (or restored from it): until then the app asks.
+	PhraseConfirmed bool `json:"phraseConfirmed,omitempty"`
 }
 
 // DefaultAutoLock is the idle time after which a wallet locks itself unless
