@@ -16,9 +16,10 @@ import (
 )
 
 // NoAccessLogText is shown on the access log screen while no
-// [AccessLogService] is configured.
-const NoAccessLogText = "The access log arrives with the registry's audit trail. " +
-	"Then you will see here every time a provider reads your records: who, what, when and why."
+// [AccessLogService] is configured (no registry or hospital vault address
+// in Settings).
+const NoAccessLogText = "Add your hospital's address in Settings to see who looked at your records. " +
+	"Then you will see here every time a provider reads your records, or tries to: who, what, when and why."
 
 // chartDays is how many days the access chart covers.
 const chartDays = 14
@@ -27,6 +28,7 @@ const chartDays = 14
 // events, emergency (break-glass) and denied attempts highlighted.
 type accessUI struct {
 	a       *App
+	svc     AccessLogService // nil: none configured
 	content fyne.CanvasObject
 	none    *widget.Label
 
@@ -48,9 +50,9 @@ type accessRow struct {
 }
 
 func newAccessUI(a *App) *accessUI {
-	u := &accessUI{a: a}
+	u := &accessUI{a: a, svc: a.accessService()}
 	title := widget.NewLabelWithStyle("Who looked at my records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	if a.cfg.AccessLog == nil {
+	if u.svc == nil {
 		u.none = wrapLabel(NoAccessLogText)
 		u.content = container.NewVBox(title, widget.NewIcon(theme.InfoIcon()), u.none)
 		return u
@@ -71,7 +73,7 @@ func newAccessUI(a *App) *accessUI {
 }
 
 func (u *accessUI) reload() {
-	svc := u.a.cfg.AccessLog
+	svc := u.svc
 	if svc == nil {
 		return
 	}

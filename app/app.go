@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/medid/medid/registry/vault"
 	"github.com/medid/medid/wallet"
 )
 
@@ -28,11 +30,17 @@ type Config struct {
 	// Connect builds the credential verifier and registry client for a
 	// registry URL ("" = offline). Nil means [DefaultConnect].
 	Connect func(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error)
-	// Consent manages consent grants; nil shows the "arrives with the
-	// registry's consent feature" state.
+	// VaultURL is the hospital vault (access log) used until the patient
+	// sets one in Settings; "" means none.
+	VaultURL string
+	// Consent manages consent grants; nil means the wallet's own consent
+	// ([WalletServices]) whenever a registry is configured, and otherwise
+	// the "add your hospital's address" state.
 	Consent ConsentService
-	// AccessLog reads who accessed the patient's records; nil shows the
-	// "arrives with the registry's audit trail" state.
+	// AccessLog reads who accessed the patient's records; nil means the
+	// wallet's verified access trail ([WalletServices]) whenever a registry
+	// and a vault are configured, and otherwise the "add your hospital's
+	// address" state.
 	AccessLog AccessLogService
 	// KDF, Lockout and BackupWorkFactor are passed to the wallet (zero
 	// values mean the wallet's defaults; tests lower them).
@@ -82,6 +90,7 @@ type App struct {
 	mu       sync.Mutex // guards registry and wallet (read by background goroutines)
 	registry wallet.Registry
 	regURL   string
+	vaultURL string
 	w        *wallet.Wallet
 
 	fa   fyne.App
@@ -110,7 +119,7 @@ func New(cfg Config) (*App, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &App{cfg: cfg, ctx: ctx, cancel: cancel, log: log, verifier: &switchVerifier{}}, nil
+	return &App{cfg: cfg, ctx: ctx, cancel: cancel, log: log, verifier: &switchVerifier{}, vaultURL: cfg.VaultURL}, nil
 }
 
 // Window makes the app's window in fa, opens the wallet folder and shows
@@ -203,18 +212,122 @@ func (a *App) show(o fyne.CanvasObject) {
 	a.root.Refresh()
 }
 
-// unlocked is called once the wallet is open and unlocked: it applies the
-// wallet's settings and shows the main screen.
+// unlocked is called once the wallet is open and unlocked: it reads the
+// wallet's settings in the background, asks for three recovery words if
+// the patient never confirmed them (quit during first run), else applies
+// the settings and shows the main screen.
 func (a *App) unlocked() {
 	a.setup, a.unlock = nil, nil
-	if s, err := a.wallet().Settings(); err == nil && s.Registry != "" && s.Registry != a.registryURL() {
-		a.connect(s.Registry)
+	w := a.wallet()
+	type state struct {
+		set    wallet.Settings
+		phrase string
 	}
-	a.main = newMainUI(a)
-	a.show(a.main.content)
-	if a.cfg.StartScreen != "" {
-		a.main.selectScreen(a.cfg.StartScreen)
+	load(a, func(context.Context) (state, error) {
+		s, err := w.Settings()
+		if err != nil || s.PhraseConfirmed {
+			return state{set: s}, err
+		}
+		p, err := w.RecoveryPhrase()
+		return state{set: s, phrase: p}, err
+	}, func(st state, err error) {
+		if err != nil {
+			if errors.Is(err, wallet.ErrLocked) {
+				a.showUnlock()
+				return
+			}
+			a.show(problemScreen(err))
+			return
+		}
+		if !st.set.PhraseConfirmed {
+			a.log.Info("recovery phrase never confirmed; asking for it before the main screen")
+			s := &setupUI{a: a, resumed: true, phrase: strings.Fields(st.phrase)}
+			a.setup = s
+			s.showConfirm()
+			return
+		}
+		if st.set.Registry != "" && st.set.Registry != a.registryURL() {
+			a.connect(st.set.Registry)
+		}
+		if st.set.Vault != "" {
+			a.setVault(st.set.Vault)
+		}
+		a.main = newMainUI(a)
+		a.show(a.main.content)
+		if a.cfg.StartScreen != "" {
+			a.main.selectScreen(a.cfg.StartScreen)
+		}
+	})
+}
+
+// markConfirmed records in the wallet's settings that the patient has the
+// recovery phrase. Call it off the UI goroutine.
+func markConfirmed(w *wallet.Wallet) error {
+	s, err := w.Settings()
+	if err != nil {
+		return err
 	}
+	if s.PhraseConfirmed {
+		return nil
+	}
+	s.PhraseConfirmed = true
+	return w.SetSettings(s)
+}
+
+// vault is the hospital vault URL ("" = none). Safe from any goroutine.
+func (a *App) vault() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.vaultURL
+}
+
+func (a *App) setVault(u string) {
+	a.mu.Lock()
+	a.vaultURL = u
+	a.mu.Unlock()
+}
+
+// ledger is what the wallet's consent and access log need from the
+// registry; *registry/client.Client is both.
+type ledger interface {
+	wallet.ConsentLedger
+	vault.AnchorSource
+}
+
+// walletServices returns the wallet's consent and access log over the
+// registry and vault configured now (nil when no registry is, or the
+// registry client cannot anchor consent).
+func (a *App) walletServices() *WalletServices {
+	w := a.wallet()
+	l, ok := a.reg().(ledger)
+	if w == nil || !ok {
+		return nil
+	}
+	return &WalletServices{Wallet: w, Ledger: l, Anchors: l, VaultURL: a.vault()}
+}
+
+// consentService is Config.Consent, else the wallet's own when a registry
+// is configured, else nil.
+func (a *App) consentService() ConsentService {
+	if a.cfg.Consent != nil {
+		return a.cfg.Consent
+	}
+	if s := a.walletServices(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// accessService is Config.AccessLog, else the wallet's verified trail when
+// a registry and a vault are configured, else nil.
+func (a *App) accessService() AccessLogService {
+	if a.cfg.AccessLog != nil {
+		return a.cfg.AccessLog
+	}
+	if s := a.walletServices(); s != nil && s.VaultURL != "" {
+		return s
+	}
+	return nil
 }
 
 // lock locks the wallet and forgets every screen showing its contents.
@@ -376,6 +489,7 @@ func problemScreen(err error) fyne.CanvasObject {
 
 // mainUI is the unlocked wallet: one tab per screen and a lock button.
 type mainUI struct {
+	a       *App
 	content fyne.CanvasObject
 	tabs    *container.AppTabs
 	lockBtn *widget.Button
@@ -422,11 +536,22 @@ func newMainUI(a *App) *mainUI {
 			m.ids.reload()
 		}
 	}
+	m.a = a
 	m.lockBtn = widget.NewButtonWithIcon("Lock", theme.LoginIcon(), a.lock)
 	header := container.NewBorder(nil, nil, nil, m.lockBtn,
 		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	m.content = container.NewBorder(header, nil, nil, nil, m.tabs)
 	return m
+}
+
+// rebuildServices rebuilds the Consent and Who-looked screens after the
+// registry or vault address changed.
+func (m *mainUI) rebuildServices() {
+	m.consent = newConsentUI(m.a)
+	m.access = newAccessUI(m.a)
+	m.items["consent"].Content = m.consent.content
+	m.items["access"].Content = m.access.content
+	m.tabs.Refresh()
 }
 
 // selectScreen shows the tab named name (see Config.StartScreen). Two

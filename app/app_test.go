@@ -87,6 +87,7 @@ func TestCreateWalletFlow(t *testing.T) {
 	}
 	s.confirm[1].SetText(" " + strings.ToUpper(phrase[s.confirmPos[1]]) + " ")
 	test.Tap(s.confirmBtn)
+	h.a.wait()
 	if h.a.main == nil {
 		t.Fatalf("not on the main screen after the right words; error %q", s.confirmErr.Text)
 	}

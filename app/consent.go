@@ -17,8 +17,8 @@ import (
 )
 
 // NoConsentText is shown on the Consent screen while no [ConsentService]
-// is configured.
-const NoConsentText = "Consent management arrives with the registry's consent feature. " +
+// is configured (no registry address in Settings).
+const NoConsentText = "Add your hospital's address in Settings to manage consent. " +
 	"Until then, share records yourself from the Share screen: nobody can read them without you."
 
 // durations offered for a consent, in order.
@@ -35,6 +35,7 @@ var consentDurations = []struct {
 // consentUI is the Consent screen: grant, list with time left, revoke.
 type consentUI struct {
 	a       *App
+	svc     ConsentService // nil: none configured
 	content fyne.CanvasObject
 	none    *widget.Label // shown when no service is configured
 
@@ -64,15 +65,15 @@ type consentRow struct {
 }
 
 func newConsentUI(a *App) *consentUI {
-	u := &consentUI{a: a}
+	u := &consentUI{a: a, svc: a.consentService()}
 	title := widget.NewLabelWithStyle("Consent", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	if a.cfg.Consent == nil {
+	if u.svc == nil {
 		u.none = wrapLabel(NoConsentText)
 		u.content = container.NewVBox(title, widget.NewIcon(theme.InfoIcon()), u.none)
 		return u
 	}
 	u.provider = widget.NewEntry()
-	u.provider.SetPlaceHolder("Hospital, clinic or doctor")
+	u.provider.SetPlaceHolder("Their DID, e.g. did:medid:… (the hospital or doctor gives it to you)")
 	u.classes = widget.NewCheckGroup(DataClasses, nil)
 	u.classes.Horizontal = true
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
@@ -131,7 +132,7 @@ func (u *consentUI) doGrant() {
 	}
 	u.grant.Disable()
 	u.busy.Show()
-	svc := u.a.cfg.Consent
+	svc := u.svc
 	u.a.background(func(ctx context.Context) {
 		_, err := svc.Grant(ctx, req)
 		u.a.do(func() {
@@ -151,7 +152,7 @@ func (u *consentUI) doGrant() {
 
 // reload fetches the grants in the background and rebuilds the list.
 func (u *consentUI) reload() {
-	svc := u.a.cfg.Consent
+	svc := u.svc
 	if svc == nil {
 		return
 	}
@@ -169,6 +170,9 @@ func (u *consentUI) reload() {
 
 // timeLeft says how long a grant still runs.
 func timeLeft(g ConsentGrant, now time.Time) string {
+	if g.Revoked {
+		return "Taken back " + g.Expires.Local().Format("2 Jan 2006")
+	}
 	if !now.Before(g.Expires) {
 		return "Ended " + g.Expires.Format("2 Jan 2006")
 	}
@@ -179,7 +183,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	now := u.a.cfg.now()
 	// Active first, soonest ending first; ended ones after.
 	slices.SortStableFunc(grants, func(a, b ConsentGrant) int {
-		ea, eb := !now.Before(a.Expires), !now.Before(b.Expires)
+		ea, eb := a.Revoked || !now.Before(a.Expires), b.Revoked || !now.Before(b.Expires)
 		if ea != eb {
 			if ea {
 				return 1
@@ -201,7 +205,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 			r.glass.Hide()
 		}
 		r.revoke = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { u.confirmRevoke(r) })
-		if !now.Before(g.Expires) {
+		if g.Revoked || !now.Before(g.Expires) {
 			r.revoke.Disable()
 		}
 		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewVBox(r.left, r.revoke),
@@ -221,7 +225,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	no := widget.NewButton("Keep it", func() { r.confirm.Hide() })
 	r.yes = widget.NewButtonWithIcon("Take back consent", theme.ContentRemoveIcon(), func() {
 		r.confirm.Hide()
-		svc := u.a.cfg.Consent
+		svc := u.svc
 		u.busy.Show()
 		u.a.background(func(ctx context.Context) {
 			err := svc.Revoke(ctx, r.grant.ID)

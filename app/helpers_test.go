@@ -180,6 +180,9 @@ func prepared(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := markConfirmed(w); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	return dir
 }

@@ -15,7 +15,8 @@ type ConsentGrant struct {
 	Purpose     string   // a purpose code, see [Purposes]
 	BreakGlass  bool     // emergency access without asking allowed
 	Granted     time.Time
-	Expires     time.Time
+	Expires     time.Time // when it ends (ended): its end, or when it was revoked
+	Revoked     bool      // taken back by the patient
 }
 
 // ConsentRequest is what the patient asks [ConsentService.Grant] for.
@@ -27,9 +28,8 @@ type ConsentRequest struct {
 	BreakGlass  bool
 }
 
-// ConsentService manages consent grants. The wallet implements it once
-// the registry's consent feature lands; until then [Config.Consent] is nil
-// and the Consent screen says so. Implementations MUST be safe for
+// ConsentService manages consent grants. [WalletServices] implements it
+// over the wallet and the registry. Implementations MUST be safe for
 // concurrent use: the app calls them from background goroutines.
 type ConsentService interface {
 	// Grant records a consent and returns it with its id and period.

@@ -42,6 +42,8 @@ type settingsUI struct {
 
 	registry    *widget.Entry
 	saveReg     *widget.Button
+	vault       *widget.Entry // the hospital vault (access log)
+	saveVault   *widget.Button
 	autoLock    *widget.Select
 	theme       *widget.RadioGroup
 	backupPath  *widget.Entry
@@ -60,6 +62,10 @@ func newSettingsUI(a *App) *settingsUI {
 	u.registry.SetPlaceHolder("http://127.0.0.1:8080")
 	u.registry.SetText(a.registryURL())
 	u.saveReg = widget.NewButton("Save", u.saveRegistry)
+	u.vault = widget.NewEntry()
+	u.vault.SetPlaceHolder("https://vault.hospital.example (the hospital gives it to you)")
+	u.vault.SetText(a.vault())
+	u.saveVault = widget.NewButton("Save", u.saveVaultURL)
 	var locks []string
 	for _, l := range autoLocks {
 		locks = append(locks, l.label)
@@ -112,6 +118,7 @@ func newSettingsUI(a *App) *settingsUI {
 		bold("Settings"),
 		widget.NewForm(
 			widget.NewFormItem("medid network (registry)", container.NewBorder(nil, nil, nil, u.saveReg, u.registry)),
+			widget.NewFormItem("Hospital vault URL", container.NewBorder(nil, nil, nil, u.saveVault, u.vault)),
 			widget.NewFormItem("Lock after", u.autoLock),
 			widget.NewFormItem("Appearance", u.theme)),
 		widget.NewSeparator(),
@@ -145,16 +152,58 @@ func (u *settingsUI) fail(err error) {
 	showError(u.err, err)
 }
 
-func (u *settingsUI) saveRegistry() {
-	raw := strings.TrimSpace(u.registry.Text)
-	if raw != "" {
-		p, err := url.Parse(raw)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			u.msg.Hide()
-			u.err.SetText("That is not a web address. It looks like http://127.0.0.1:8080 or https://registry.example.org.")
-			u.err.Show()
+// webAddress reports whether raw is "" or an http(s) URL with a host;
+// otherwise it says so on the screen.
+func (u *settingsUI) webAddress(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	p, err := url.Parse(raw)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		u.msg.Hide()
+		u.err.SetText("That is not a web address. It looks like http://127.0.0.1:8080 or https://registry.example.org.")
+		u.err.Show()
+		return false
+	}
+	return true
+}
+
+// saveVaultURL stores the hospital vault's address and rebuilds the
+// Consent and Who-looked screens to use it.
+func (u *settingsUI) saveVaultURL() {
+	raw := strings.TrimSpace(u.vault.Text)
+	if !u.webAddress(raw) {
+		return
+	}
+	w := u.a.wallet()
+	load(u.a, func(context.Context) (struct{}, error) {
+		s, err := w.Settings()
+		if err != nil {
+			return struct{}{}, err
+		}
+		s.Vault = raw
+		return struct{}{}, w.SetSettings(s)
+	}, func(_ struct{}, err error) {
+		if err != nil {
+			u.fail(err)
 			return
 		}
+		u.a.setVault(raw)
+		if u.a.main != nil {
+			u.a.main.rebuildServices()
+		}
+		if raw == "" {
+			u.say("Saved. No hospital vault: the Who looked screen stays empty.")
+		} else {
+			u.say("Saved. Who looked at your records now comes from " + raw + ".")
+		}
+	})
+}
+
+func (u *settingsUI) saveRegistry() {
+	raw := strings.TrimSpace(u.registry.Text)
+	if !u.webAddress(raw) {
+		return
 	}
 	w := u.a.wallet()
 	load(u.a, func(context.Context) (struct{}, error) {
@@ -167,6 +216,9 @@ func (u *settingsUI) saveRegistry() {
 	}, func(_ struct{}, err error) {
 		if err == nil {
 			err = u.a.connect(raw)
+		}
+		if u.a.main != nil {
+			u.a.main.rebuildServices()
 		}
 		if err != nil {
 			u.fail(err)

@@ -46,8 +46,12 @@ type setupUI struct {
 	confirmPos  [3]int // 0-based positions asked back
 	confirm     [3]*widget.Entry
 	confirmBtn  *widget.Button
+	againBtn    *widget.Button // show the words again
 	confirmErr  *widget.Label
 	phraseShown fyne.CanvasObject
+	// resumed: the wallet exists but the words were never confirmed
+	// (the patient quit during first run); asked again after unlocking.
+	resumed bool
 
 	// Restore from phrase.
 	restorePhrase           *widget.Entry
@@ -212,9 +216,14 @@ func (s *setupUI) showConfirm() {
 	perm := rand.Perm(len(s.phrase))[:3]
 	slices.Sort(perm)
 	copy(s.confirmPos[:], perm)
+	intro := "To make sure the words are written down correctly, type these three from your paper."
+	if s.resumed {
+		intro = "Last time, the wallet was closed before you checked your recovery words. " +
+			"Before you go on, type these three from your paper. If you did not write the words down, show them again."
+	}
 	items := []fyne.CanvasObject{
 		widget.NewLabelWithStyle("Check your recovery words", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		wrapLabel("To make sure the words are written down correctly, type these three from your paper."),
+		wrapLabel(intro),
 	}
 	for i, p := range s.confirmPos {
 		e := widget.NewEntry()
@@ -225,8 +234,14 @@ func (s *setupUI) showConfirm() {
 	s.confirmErr = errorLabel()
 	s.confirmBtn = widget.NewButtonWithIcon("Check", theme.ConfirmIcon(), s.checkWords)
 	s.confirmBtn.Importance = widget.HighImportance
-	again := widget.NewButtonWithIcon("Show the words again", theme.NavigateBackIcon(), func() { s.a.show(s.phraseShown) })
-	items = append(items, s.confirmErr, container.NewHBox(again, s.confirmBtn))
+	s.againBtn = widget.NewButtonWithIcon("Show the words again", theme.NavigateBackIcon(), func() {
+		if s.phraseShown == nil {
+			s.showPhrase(strings.Join(s.phrase, " "))
+			return
+		}
+		s.a.show(s.phraseShown)
+	})
+	items = append(items, s.confirmErr, container.NewHBox(s.againBtn, s.confirmBtn))
 	s.a.show(narrow(container.NewVBox(items...)))
 }
 
@@ -245,7 +260,19 @@ func (s *setupUI) checkWords() {
 	}
 	clear(s.phrase)
 	s.phrase = nil
-	s.a.unlocked()
+	s.confirmBtn.Disable()
+	w := s.a.wallet()
+	s.a.background(func(context.Context) {
+		err := markConfirmed(w)
+		s.a.do(func() {
+			if err != nil {
+				s.confirmBtn.Enable()
+				showError(s.confirmErr, err)
+				return
+			}
+			s.a.unlocked()
+		})
+	})
 }
 
 func (s *setupUI) showRestorePhrase() {
@@ -270,6 +297,9 @@ func (s *setupUI) showRestorePhrase() {
 		busy.Show()
 		s.a.background(func(context.Context) {
 			w, err := wallet.Recover(cfg, pass, phrase, wallet.RecoverOptions{})
+			if err == nil {
+				err = markConfirmed(w) // they just typed all 24 words
+			}
 			s.a.do(func() {
 				busy.Hide()
 				s.doRestorePhrase.Enable()

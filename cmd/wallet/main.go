@@ -2,10 +2,11 @@
 // it lives in package app; this file only reads the command line and
 // starts the window.
 //
-//	wallet [--dir DIR] [--registry URL]
+//	wallet [--dir DIR] [--registry URL] [--vault URL]
 //
 // The wallet folder defaults to $MEDID_WALLET, else ~/.medid/wallet; the
-// registry to $MEDID_REGISTRY (none: offline). For screenshots,
+// registry to $MEDID_REGISTRY (none: offline); the hospital vault (access
+// log) to $MEDID_VAULT. The patient can change both in Settings. For screenshots,
 // MEDID_WALLET_SCREEN names a tab to open after unlocking, and
 // MEDID_WALLET_PASSPHRASE (an environment variable, never a flag) unlocks
 // the wallet at start.
@@ -26,6 +27,7 @@ import (
 func main() {
 	dir := flag.String("dir", os.Getenv("MEDID_WALLET"), "wallet folder (default $MEDID_WALLET, else ~/.medid/wallet)")
 	registry := flag.String("registry", os.Getenv("MEDID_REGISTRY"), "registry URL (default $MEDID_REGISTRY; empty = offline)")
+	vaultURL := flag.String("vault", os.Getenv("MEDID_VAULT"), "hospital vault URL for the access log (default $MEDID_VAULT)")
 	flag.Parse()
 	if *dir == "" {
 		home, err := os.UserHomeDir()
@@ -38,6 +40,7 @@ func main() {
 	a, err := app.New(app.Config{
 		WalletDir:   *dir,
 		RegistryURL: *registry,
+		VaultURL:    *vaultURL,
 		StartScreen: os.Getenv("MEDID_WALLET_SCREEN"),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/wallet"
+)
+
+// ErrNeedProviderDID is returned by [WalletServices.Grant] when the
+// provider is not given as a DID: consent is granted to a DID the ledger
+// and the vault can check.
+var ErrNeedProviderDID = errors.New("consent: give the provider's DID (did:…)")
+
+// ErrNoVault is returned by [WalletServices.Accesses] when no hospital
+// vault URL is configured.
+var ErrNoVault = errors.New("access log: no hospital vault address configured")
+
+// WalletServices implements [ConsentService] and [AccessLogService] over
+// an unlocked wallet: consent grants are issued by the wallet's primary DID
+// and anchored and revoked on the registry (Ledger); the access log is the
+// vault's trail at VaultURL, every entry proven against the batch roots
+// anchored on the registry (Anchors). It is safe for concurrent use (the
+// wallet is).
+type WalletServices struct {
+	Wallet  *wallet.Wallet
+	Ledger  wallet.ConsentLedger
+	Anchors vault.AnchorSource
+	// VaultURL is the hospital vault's base URL; "" disables the access log.
+	VaultURL string
+}
+
+var (
+	_ ConsentService   = (*WalletServices)(nil)
+	_ AccessLogService = (*WalletServices)(nil)
+)
+
+// Grant issues and anchors a grant: the app's data-class words become FHIR
+// resource types (wallet.ClassesForLabels) and the purpose code is kept.
+func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (ConsentGrant, error) {
+	if !strings.HasPrefix(req.Provider, "did:") {
+		return ConsentGrant{}, ErrNeedProviderDID
+	}
+	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: req.Provider,
+		Classes: wallet.ClassesForLabels(req.DataClasses), Purposes: []string{req.Purpose},
+		Duration: req.Duration, BreakGlass: req.BreakGlass})
+	if err != nil {
+		return ConsentGrant{}, err
+	}
+	return grantOf(c), nil
+}
+
+// List returns the wallet's grants, revoked and expired ones included.
+func (s *WalletServices) List(context.Context) ([]ConsentGrant, error) {
+	cs, err := s.Wallet.Consents()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ConsentGrant, len(cs))
+	for i, c := range cs {
+		out[i] = grantOf(c)
+	}
+	return out, nil
+}
+
+// Revoke revokes the grant with id on the registry and in the wallet.
+func (s *WalletServices) Revoke(ctx context.Context, id string) error {
+	_, err := s.Wallet.RevokeConsent(ctx, s.Ledger, id)
+	return err
+}
+
+// Accesses fetches and verifies the vault's trail of the primary DID and
+// returns its reads at or after since. A granted read is
+// [OutcomePermitted], a refused one [OutcomeDenied].
+func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]AccessEvent, error) {
+	if s.VaultURL == "" {
+		return nil, ErrNoVault
+	}
+	evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors})
+	if err != nil {
+		return nil, err
+	}
+	var out []AccessEvent
+	for _, e := range evs {
+		if e.Action != audit.ActionRead || e.At.Before(since) {
+			continue
+		}
+		out = append(out, accessOf(e))
+	}
+	return out, nil
+}
+
+// grantOf shows a wallet grant in the app's words. A revoked grant ends
+// when it was revoked.
+func grantOf(c wallet.Consent) ConsentGrant {
+	g := ConsentGrant{ID: c.ID, Provider: c.Provider, BreakGlass: c.BreakGlass, Granted: c.ValidFrom, Expires: c.ValidUntil}
+	for _, cl := range c.Classes {
+		g.DataClasses = append(g.DataClasses, classLabel(cl))
+	}
+	if len(c.Purposes) > 0 {
+		g.Purpose = c.Purposes[0]
+	}
+	if c.Revoked != nil {
+		g.Revoked = true
+		if c.Revoked.Before(g.Expires) {
+			g.Expires = *c.Revoked
+		}
+	}
+	return g
+}
+
+func accessOf(e wallet.AccessEvent) AccessEvent {
+	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted}
+	if e.Class != "" {
+		out.Data = []string{classLabel(e.Class)}
+	}
+	if e.Outcome != audit.OutcomeGranted {
+		out.Outcome = OutcomeDenied
+	}
+	return out
+}
+
+// classLabel is the app's word for a FHIR resource type (the type itself
+// when the app has none).
+func classLabel(class string) string {
+	if l := wallet.LabelForClass(class); l != "" && slices.Contains(DataClasses, l) {
+		return l
+	}
+	return class
+}
