@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/vault"
+)
+
+// vaultStack is an in-process registry with a hospital vault mounted in
+// its HTTP server, as "registryd --vault DIR" serves it.
+type vaultStack struct {
+	url  string
+	reg  *client.Client
+	v    *vault.Vault
+	hosp *vault.Client // the hospital itself (writes records)
+}
+
+func startVault(t *testing.T) *vaultStack {
+	t.Helper()
+	stack := nodetest.Start(t, nodetest.Options{})
+	reg, err := client.New(client.Config{URL: stack.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdid := did.KeyDID(hk.Public())
+	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(reg), Ledger: reg, StatusTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey(), Resolver: reg,
+		Consent: checker, Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(vault.Mount(stack.API, v))
+	t.Cleanup(srv.Close)
+	return &vaultStack{url: srv.URL, reg: reg, v: v,
+		hosp: &vault.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}}
+}
+
+// provider is a doctor with a did:key reading from the vault.
+func (s *vaultStack) provider(t *testing.T) *vault.Client {
+	t.Helper()
+	k, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := did.KeyDID(k.Public())
+	return &vault.Client{URL: s.url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
+}
+
+// TestConsentAndAccessLogEndToEnd drives the Consent and Who-looked screens
+// against a real in-process registry with a vault. Without addresses both
+// screens ask for the hospital's address; once the patient saves the
+// registry and vault addresses in Settings they are wired to the wallet:
+// the patient grants a doctor consent in the GUI, sees it listed with its time left, the doctor reads and another
+// provider is refused, the access log lists both (the refusal flagged),
+// the patient takes the consent back, and the doctor is refused from then
+// on.
+func TestConsentAndAccessLogEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a registry node")
+	}
+	ctx := context.Background()
+	s := startVault(t)
+	h := unlocked(t, func(c *Config) { c.Connect, c.Now = DefaultConnect, time.Now })
+	if h.a.main.consent.none == nil || h.a.main.access.none == nil {
+		t.Fatal("without addresses the screens must ask for them")
+	}
+	set := h.a.main.settings
+	test.Type(set.registry, s.url)
+	test.Tap(set.saveReg)
+	h.a.wait()
+	if h.a.main.access.none == nil {
+		t.Error("access log wired without a vault address")
+	}
+	test.Type(set.vault, s.url)
+	test.Tap(set.saveVault)
+	h.a.wait()
+	if set.err.Visible() {
+		t.Fatalf("saving the addresses: %q", set.err.Text)
+	}
+	me := h.primary()
+	rec, err := s.hosp.Put(ctx, me, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"penicillin"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, other := s.provider(t), s.provider(t)
+
+	u := h.a.main.consent
+	if u.svc == nil || u.grant == nil {
+		t.Fatal("Consent screen not wired to the wallet although a registry is configured")
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	if !u.empty.Visible() {
+		t.Error("no empty state before any consent")
+	}
+	// A name is not enough: consent goes to a DID the vault can check.
+	test.Type(u.provider, "Dr Jones")
+	u.classes.SetSelected([]string{"allergies"})
+	test.Tap(u.grant)
+	h.a.wait()
+	if !u.err.Visible() || !strings.Contains(u.err.Text, "DID") {
+		t.Errorf("grant to a name: error %q, want it to ask for the DID", u.err.Text)
+	}
+	u.provider.SetText("")
+	test.Type(u.provider, doc.DID)
+	u.purpose.SetSelected("Treatment")
+	u.duration.SetSelected("1 week")
+	test.Tap(u.grant)
+	h.a.wait()
+	if u.err.Visible() {
+		t.Fatalf("grant failed: %q", u.err.Text)
+	}
+	if len(u.rows) != 1 {
+		t.Fatalf("%d consents listed, want 1", len(u.rows))
+	}
+	r := u.rows[0]
+	if want := doc.DID + " may see your allergies, for treatment."; r.summary.Text != want {
+		t.Errorf("summary = %q, want %q", r.summary.Text, want)
+	}
+	if r.left.Text != "7 days left" && r.left.Text != "6 days left" {
+		t.Errorf("time left = %q, want 7 days", r.left.Text)
+	}
+	grant := r.grant
+
+	// The doctor reads with the grant; another provider is refused.
+	tok := consentToken(t, h, grant.ID)
+	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); err != nil {
+		t.Fatalf("doctor's read with consent: %v", err)
+	}
+	if _, err := other.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
+		t.Fatalf("other provider's read: %v, want denied", err)
+	}
+	if err := s.v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	a := h.a.main.access
+	if a.svc == nil {
+		t.Fatal("access log not wired although a registry and a vault are configured")
+	}
+	h.a.main.selectScreen("access")
+	h.a.wait()
+	if a.err.Visible() {
+		t.Fatalf("access log: %q", a.err.Text)
+	}
+	var granted, denied *accessRow
+	for _, r := range a.rows {
+		switch r.event.Accessor {
+		case doc.DID:
+			granted = r
+		case other.DID:
+			denied = r
+		}
+	}
+	if granted == nil || denied == nil {
+		t.Fatalf("access log rows: %d, want the doctor's read and the refused one", len(a.rows))
+	}
+	if granted.highlight != "" || granted.event.Outcome != OutcomePermitted || !strings.Contains(granted.what.Text, "read your allergies") {
+		t.Errorf("granted row: %q, highlight %q, outcome %q", granted.what.Text, granted.highlight, granted.event.Outcome)
+	}
+	if denied.highlight != "denied" || !denied.flag.Visible() || !strings.Contains(denied.flag.Text, "DENIED") ||
+		!strings.Contains(denied.what.Text, "tried to read") {
+		t.Errorf("denied row does not stand out: %q / %q, highlight %q", denied.flag.Text, denied.what.Text, denied.highlight)
+	}
+
+	// Take the consent back in the GUI.
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	test.Tap(u.rows[0].revoke)
+	test.Tap(u.rows[0].yes)
+	h.a.wait()
+	if u.err.Visible() {
+		t.Fatalf("revoke failed: %q", u.err.Text)
+	}
+	if !strings.HasPrefix(u.rows[0].left.Text, "Taken back") || !u.rows[0].revoke.Disabled() {
+		t.Errorf("after taking back: %q (revoke enabled %v)", u.rows[0].left.Text, !u.rows[0].revoke.Disabled())
+	}
+	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
+		t.Errorf("ledger status after taking back: %+v, %v", st, err)
+	}
+	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
+		t.Errorf("doctor's read after consent was taken back: %v, want denied", err)
+	}
+}
+
+// consentToken is the grant's token, which the patient hands the doctor
+// (the Consent screen shows the grant; the token travels with the
+// referral).
+func consentToken(t *testing.T, h *harness, id string) string {
+	t.Helper()
+	c, err := h.a.wallet().FindConsent(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Token
+}
+
+// TestNoHospitalAddress shows the patient-friendly empty states when no
+// registry and vault are configured.
+func TestNoHospitalAddress(t *testing.T) {
+	h := unlocked(t)
+	if u := h.a.main.consent; u.none == nil || !strings.Contains(u.none.Text, "Add your hospital's address in Settings to manage consent") {
+		t.Fatal("Consent screen without a registry must ask for the hospital's address")
+	}
+	if u := h.a.main.access; u.none == nil || !strings.Contains(u.none.Text, "Add your hospital's address in Settings") {
+		t.Fatal("access log without a vault must ask for the hospital's address")
+	}
+}
