@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
 )
 
@@ -33,6 +34,7 @@ func friendly(err error) string {
 	var ue *url.Error
 	var ne net.Error
 	var pe *openid4vci.ProtocolError
+	var vpe *openid4vp.ProtocolError
 	switch {
 	case err == nil:
 		return ""
@@ -75,6 +77,12 @@ func friendly(err error) string {
 			return "The hospital refused to issue this record. Ask them why."
 		}
 		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
+	case errors.Is(err, errNotVPLink):
+		return "That is not a request link. It starts with openid4vp:// — copy the whole link, or open a picture of the QR code."
+	case errors.Is(err, wallet.ErrNoMatch):
+		return "You have no record that answers this request. Nothing was sent."
+	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):
+		return "The request could not be used: it may have expired or been answered already. Ask for a new one."
 	case errors.Is(err, errMismatch):
 		return "The two passphrases are different. Type the same passphrase in both boxes."
 	case errors.Is(err, errEmpty):

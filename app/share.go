@@ -55,6 +55,8 @@ type shareUI struct {
 
 	emergencyBtn *widget.Button
 	emergency    *emergencyCard
+
+	vp *vpUI // answering an OpenID4VP request
 }
 
 // shareChoice is one record that can be shared.
@@ -112,10 +114,13 @@ func newShareUI(a *App) *shareUI {
 	u.emergencyBtn = widget.NewButtonWithIcon("Show my emergency card", theme.WarningIcon(), u.showEmergency)
 	u.emergencyBtn.Importance = widget.DangerImportance
 
+	u.vp = newVPUI(u)
 	form := widget.NewForm(widget.NewFormItem("Share with", u.audience), widget.NewFormItem("Request code", u.nonce))
 	body := container.NewVBox(
 		container.NewHBox(widget.NewLabelWithStyle("Share records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			layout.NewSpacer(), u.emergencyBtn),
+		u.vp.content, widget.NewSeparator(),
+		widget.NewLabelWithStyle("Or share by hand", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		wrapLabel("1. Choose the records to share."), u.empty, u.picks,
 		wrapLabel("2. Say who asks. They give you their address and a request code."), form,
 		u.err, u.busy, container.NewHBox(u.review), u.result)

@@ -1,0 +1,327 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/wallet"
+)
+
+// vpUI is the "Answer a request" part of the Share screen: an OpenID4VP
+// request (openid4vp:// link, pasted or read from a QR picture) shown in
+// words (who asks, for which records and details), the records to send
+// chosen among those that match, a review of exactly what is disclosed,
+// then send, or decline (access_denied).
+type vpUI struct {
+	s       *shareUI
+	content fyne.CanvasObject
+
+	link   *widget.Entry
+	open   *widget.Button
+	openQR *widget.Button
+	qrFile func(path string) // opens a QR picture (the file dialog calls it)
+	err    *widget.Label
+	busy   *widget.ProgressBarInfinite
+	answer *widget.Label // the verifier's answer, in words
+
+	// The request being answered (nil when none).
+	req     *wallet.PresentationRequest
+	panel   *fyne.Container
+	who     *widget.Label
+	asks    []*vpAsk
+	review  *widget.Button
+	decline *widget.Button
+
+	// Review dialog.
+	confirm dialog.Dialog
+	summary *widget.Label
+	send    *widget.Button
+	cancel  *widget.Button
+}
+
+// vpAsk is one credential the verifier asks for.
+type vpAsk struct {
+	match   wallet.QueryMatch
+	what    *widget.Label
+	choices []*shareChoice // the matching records, with their claims
+	pick    *widget.Select // nil when nothing matches
+}
+
+func newVPUI(s *shareUI) *vpUI {
+	u := &vpUI{s: s}
+	u.link = widget.NewEntry()
+	u.link.SetPlaceHolder("openid4vp://… (the link from the pharmacy, clinic or ER)")
+	u.open = widget.NewButtonWithIcon("Open request", theme.SearchIcon(), func() { u.fetch(u.link.Text) })
+	u.qrFile = func(path string) {
+		text, err := decodeQRFile(path)
+		if err != nil {
+			showError(u.err, err)
+			return
+		}
+		u.link.SetText(text)
+		u.fetch(text)
+	}
+	u.openQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
+		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil || r == nil {
+				return
+			}
+			r.Close()
+			u.qrFile(r.URI().Path())
+		}, s.a.win)
+		fd.Show()
+	})
+	u.err = errorLabel()
+	u.busy = widget.NewProgressBarInfinite()
+	u.busy.Hide()
+	u.answer = wrapLabel("")
+	u.answer.TextStyle = fyne.TextStyle{Bold: true}
+	u.answer.Hide()
+	u.who = wrapLabel("")
+	u.review = widget.NewButtonWithIcon("Review what will be sent", theme.VisibilityIcon(), u.showReview)
+	u.review.Importance = widget.HighImportance
+	u.decline = widget.NewButtonWithIcon("Say no", theme.CancelIcon(), u.doDecline)
+	u.panel = container.NewVBox()
+	u.panel.Hide()
+	u.content = container.NewVBox(
+		widget.NewLabelWithStyle("Answer a request", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		wrapLabel("A pharmacy, clinic or ER can ask for records with a link or a QR code. Paste the link, or open a picture of the code."),
+		container.NewBorder(nil, nil, nil, container.NewHBox(u.open, u.openQR), u.link),
+		u.err, u.busy, u.panel, u.answer)
+	return u
+}
+
+// errNotVPLink is shown when the pasted text is not an openid4vp:// link.
+var errNotVPLink = errors.New("not an openid4vp:// request link")
+
+// fetch fetches the request and the claims of the matching records in
+// the background, then shows it.
+func (u *vpUI) fetch(text string) {
+	text = strings.TrimSpace(text)
+	showError(u.err, nil)
+	u.answer.Hide()
+	switch {
+	case text == "":
+		showError(u.err, errEmpty)
+		return
+	case !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://"):
+		showError(u.err, errNotVPLink)
+		return
+	}
+	w := u.s.a.wallet()
+	u.open.Disable()
+	u.busy.Show()
+	type fetched struct {
+		req     *wallet.PresentationRequest
+		choices [][]*shareChoice
+	}
+	load(u.s.a, func(ctx context.Context) (fetched, error) {
+		pr, err := w.FetchPresentationRequest(ctx, text, nil)
+		if err != nil {
+			return fetched{}, err
+		}
+		f := fetched{req: pr}
+		for _, m := range pr.Queries {
+			var cs []*shareChoice
+			for _, c := range m.Candidates {
+				claims, issuer, _ := parseClaims(w, c)
+				cs = append(cs, &shareChoice{cred: c, claims: claims, issuer: issuer})
+			}
+			f.choices = append(f.choices, cs)
+		}
+		return f, nil
+	}, func(f fetched, err error) {
+		u.busy.Hide()
+		u.open.Enable()
+		if err != nil {
+			showError(u.err, err)
+			return
+		}
+		u.show(f.req, f.choices)
+	})
+}
+
+// verifierName says who asks: the verifier's own name (unchecked) and the
+// address the answer goes to (what the patient can check).
+func verifierName(pr *wallet.PresentationRequest) string {
+	if pr.Name != "" {
+		return pr.Name + " (" + pr.Verifier + ")"
+	}
+	return pr.Verifier
+}
+
+// claimWords turns claim paths (credentialSubject.allergy) into words.
+func claimWords(paths []string) string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, strings.ToLower(humanize(p[strings.LastIndexByte(p, '.')+1:])))
+	}
+	return strings.Join(out, ", ")
+}
+
+func choiceLabel(ch *shareChoice) string {
+	c := ch.cred
+	return typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer) + ", received " + c.ReceivedAt.Local().Format("2 Jan 2006")
+}
+
+func (u *vpUI) show(pr *wallet.PresentationRequest, choices [][]*shareChoice) {
+	u.req = pr
+	u.asks = nil
+	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n"+
+		"The name is what they say about themselves; check the address is the one you expect.",
+		verifierName(pr), pr.Verifier, pr.Request.ClientID))
+	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
+	missing := false
+	for i, m := range pr.Queries {
+		a := &vpAsk{match: m, choices: choices[i]}
+		what := typeName(m.Types, "")
+		if len(m.Claims) > 0 {
+			what += ": " + claimWords(m.Claims)
+		}
+		a.what = wrapLabel("They ask for: " + what)
+		objs = append(objs, a.what)
+		if len(a.choices) == 0 {
+			missing = true
+			none := wrapLabel("    You have no such record in the wallet.")
+			none.Importance = widget.WarningImportance
+			objs = append(objs, none)
+		} else {
+			var labels []string
+			for _, ch := range a.choices {
+				labels = append(labels, choiceLabel(ch))
+			}
+			a.pick = widget.NewSelect(labels, nil)
+			a.pick.SetSelectedIndex(0)
+			objs = append(objs, container.NewHBox(widget.NewLabel("    Send:"), a.pick))
+		}
+		u.asks = append(u.asks, a)
+	}
+	if missing {
+		objs = append(objs, wrapLabel("You do not have every record they ask for, so you cannot answer this request. You can say no."))
+		u.review.Disable()
+	} else {
+		u.review.Enable()
+	}
+	objs = append(objs, container.NewHBox(u.decline, u.review))
+	u.panel.Objects = objs
+	u.panel.Refresh()
+	u.panel.Show()
+}
+
+// selected returns, per query, the chosen record.
+func (u *vpUI) selected() []*shareChoice {
+	var sel []*shareChoice
+	for _, a := range u.asks {
+		if a.pick == nil {
+			continue
+		}
+		if i := a.pick.SelectedIndex(); i >= 0 {
+			sel = append(sel, a.choices[i])
+		}
+	}
+	return sel
+}
+
+func (u *vpUI) showReview() {
+	if u.req == nil {
+		return
+	}
+	sel := u.selected()
+	u.summary = wrapLabel(disclosure(verifierName(u.req)+"\n    identifier: "+u.req.Request.ClientID, sel))
+	u.cancel = widget.NewButton("Do not send", func() { u.confirm.Hide() })
+	u.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
+		u.confirm.Hide()
+		u.doSend()
+	})
+	u.send.Importance = widget.HighImportance
+	u.confirm = dialog.NewCustomWithoutButtons("Check before sending", container.NewBorder(nil,
+		container.NewHBox(layout.NewSpacer(), u.cancel, u.send), nil, nil,
+		container.NewGridWrap(fyne.NewSize(560, 320), container.NewVScroll(u.summary))), u.s.a.win)
+	u.confirm.Show()
+}
+
+func (u *vpUI) doSend() {
+	pr, who := u.req, verifierName(u.req)
+	choice := map[string]string{}
+	for _, a := range u.asks {
+		if a.pick != nil && a.pick.SelectedIndex() >= 0 {
+			choice[a.match.ID] = a.choices[a.pick.SelectedIndex()].cred.ID
+		}
+	}
+	w := u.s.a.wallet()
+	u.run(func(ctx context.Context) error { return w.RespondPresentation(ctx, pr, choice, nil) },
+		func(err error) string {
+			if err == nil {
+				return "Sent. " + who + " received your records and accepted them."
+			}
+			return vpAnswerText(err, who)
+		})
+}
+
+func (u *vpUI) doDecline() {
+	pr, who := u.req, verifierName(u.req)
+	w := u.s.a.wallet()
+	u.run(func(ctx context.Context) error { return w.DeclinePresentation(ctx, pr, nil) },
+		func(err error) string {
+			if err == nil {
+				return "You said no. " + who + " was told that you declined; nothing was shared."
+			}
+			return "Nothing was shared, but " + who + " could not be told that you declined: " + friendly(err)
+		})
+}
+
+// run sends an answer in the background and shows the verifier's reply
+// in words; the request is closed either way unless the network failed.
+func (u *vpUI) run(send func(ctx context.Context) error, words func(error) string) {
+	u.review.Disable()
+	u.decline.Disable()
+	u.busy.Show()
+	u.s.a.background(func(ctx context.Context) {
+		err := send(ctx)
+		u.s.a.do(func() {
+			u.busy.Hide()
+			u.review.Enable()
+			u.decline.Enable()
+			var pe *openid4vp.ProtocolError
+			if err != nil && !errors.As(err, &pe) {
+				showError(u.err, err) // e.g. network: the patient can try again
+				return
+			}
+			u.answer.SetText(words(err))
+			u.answer.Importance = widget.SuccessImportance
+			if err != nil {
+				u.answer.Importance = widget.DangerImportance
+			}
+			u.answer.Show()
+			u.answer.Refresh()
+			u.req = nil
+			u.panel.Hide()
+			u.link.SetText("")
+		})
+	})
+}
+
+// vpAnswerText says in words why a verifier refused the records.
+func vpAnswerText(err error, who string) string {
+	var pe *openid4vp.ProtocolError
+	if !errors.As(err, &pe) {
+		return friendly(err)
+	}
+	switch {
+	case pe.Reason != "":
+		return who + " did not accept your records. " + rejectedText(pe.Reason)
+	case pe.Code == openid4vp.ErrCodeInvalidRequest:
+		return who + " did not accept the answer: the request may have expired or been answered already. Ask them for a new one."
+	}
+	return who + " did not accept the answer (" + pe.Code + "). Ask them for a new request."
+}
