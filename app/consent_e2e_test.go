@@ -149,6 +149,32 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if _, err := other.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
 		t.Fatalf("other provider's read: %v, want denied", err)
 	}
+
+	// Emergency access at the hospital, allowed in Settings: an ER doctor
+	// without consent opens the record (break-glass).
+	er := s.provider(t)
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); !errors.Is(err, vault.ErrDenied) {
+		t.Fatalf("break-glass before it is allowed: %v, want denied", err)
+	}
+	test.Tap(set.allowGlass)
+	test.Tap(set.glassYes)
+	h.a.wait()
+	if set.err.Visible() {
+		t.Fatalf("allowing emergency access: %q", set.err.Text)
+	}
+	if len(u.rows) != 2 {
+		t.Fatalf("%d consents listed after allowing emergency access, want 2", len(u.rows))
+	}
+	glass := u.rows[0]
+	if glass.grant.ID == grant.ID {
+		glass = u.rows[1]
+	}
+	if !glass.glass.Visible() || glass.grant.Provider != s.hosp.DID {
+		t.Errorf("emergency permission row: provider %s, glass %v", glass.grant.Provider, glass.glass.Visible())
+	}
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
+		t.Fatalf("break-glass once allowed: %v", err)
+	}
 	if err := s.v.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -162,14 +188,19 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if a.err.Visible() {
 		t.Fatalf("access log: %q", a.err.Text)
 	}
-	var granted, denied *accessRow
+	var granted, denied, emergency *accessRow
 	for _, r := range a.rows {
-		switch r.event.Accessor {
-		case doc.DID:
+		switch {
+		case r.event.Accessor == doc.DID:
 			granted = r
-		case other.DID:
+		case r.event.Accessor == other.DID:
 			denied = r
+		case r.event.Accessor == er.DID && r.event.Outcome == OutcomePermitted:
+			emergency = r
 		}
+	}
+	if emergency == nil || emergency.highlight != "break-glass" || !a.alert.Visible() {
+		t.Errorf("the emergency opening does not stand out (row %v, alert %q)", emergency != nil, a.alert.Text)
 	}
 	if granted == nil || denied == nil {
 		t.Fatalf("access log rows: %d, want the doctor's read and the refused one", len(a.rows))
@@ -191,8 +222,14 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if u.err.Visible() {
 		t.Fatalf("revoke failed: %q", u.err.Text)
 	}
-	if !strings.HasPrefix(u.rows[0].left.Text, "Taken back") || !u.rows[0].revoke.Disabled() {
-		t.Errorf("after taking back: %q (revoke enabled %v)", u.rows[0].left.Text, !u.rows[0].revoke.Disabled())
+	var taken *consentRow
+	for _, r := range u.rows {
+		if r.grant.ID == grant.ID {
+			taken = r
+		}
+	}
+	if taken == nil || !strings.HasPrefix(taken.left.Text, "Taken back") || !taken.revoke.Disabled() || u.rows[len(u.rows)-1] != taken {
+		t.Fatalf("after taking back: %+v, want it marked taken back and listed last", taken)
 	}
 	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
 		t.Errorf("ledger status after taking back: %+v, %v", st, err)

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -44,6 +45,9 @@ type settingsUI struct {
 	saveReg     *widget.Button
 	vault       *widget.Entry // the hospital vault (access log)
 	saveVault   *widget.Button
+	allowGlass  *widget.Button // standing emergency access at the vault's hospital
+	glassYes    *widget.Button // in the confirmation dialog
+	glassDlg    dialog.Dialog
 	autoLock    *widget.Select
 	theme       *widget.RadioGroup
 	backupPath  *widget.Entry
@@ -66,6 +70,7 @@ func newSettingsUI(a *App) *settingsUI {
 	u.vault.SetPlaceHolder("https://vault.hospital.example (the hospital gives it to you)")
 	u.vault.SetText(a.vault())
 	u.saveVault = widget.NewButton("Save", u.saveVaultURL)
+	u.allowGlass = widget.NewButtonWithIcon("Allow emergency access at this hospital…", theme.WarningIcon(), u.confirmEmergencyAccess)
 	var locks []string
 	for _, l := range autoLocks {
 		locks = append(locks, l.label)
@@ -119,6 +124,7 @@ func newSettingsUI(a *App) *settingsUI {
 		widget.NewForm(
 			widget.NewFormItem("medid network (registry)", container.NewBorder(nil, nil, nil, u.saveReg, u.registry)),
 			widget.NewFormItem("Hospital vault URL", container.NewBorder(nil, nil, nil, u.saveVault, u.vault)),
+			widget.NewFormItem("", container.NewHBox(u.allowGlass)),
 			widget.NewFormItem("Lock after", u.autoLock),
 			widget.NewFormItem("Appearance", u.theme)),
 		widget.NewSeparator(),
@@ -198,6 +204,43 @@ func (u *settingsUI) saveVaultURL() {
 			u.say("Saved. Who looked at your records now comes from " + raw + ".")
 		}
 	})
+}
+
+// confirmEmergencyAccess explains the standing break-glass permission and
+// gives it once the patient says yes.
+func (u *settingsUI) confirmEmergencyAccess() {
+	ws := u.a.walletServices()
+	if ws == nil || ws.VaultURL == "" {
+		u.msg.Hide()
+		u.err.SetText("Save the medid network and hospital vault addresses first.")
+		u.err.Show()
+		return
+	}
+	no := widget.NewButton("Not now", func() { u.glassDlg.Hide() })
+	u.glassYes = widget.NewButtonWithIcon("Allow emergency access", theme.WarningIcon(), func() {
+		u.glassDlg.Hide()
+		u.allowGlass.Disable()
+		u.progress.Show()
+		load(u.a, ws.AllowEmergencyAccess, func(_ ConsentGrant, err error) {
+			u.progress.Hide()
+			u.allowGlass.Enable()
+			if u.a.main != nil {
+				u.a.main.consent.reload()
+			}
+			if err != nil {
+				u.fail(err)
+				return
+			}
+			u.say("Done. In an emergency, staff at " + ws.VaultURL + " can open your records; you will see each time on the Who looked screen. " +
+				"Take it back on the Consent screen at any time.")
+		})
+	})
+	u.glassYes.Importance = widget.DangerImportance
+	u.glassDlg = dialog.NewCustomWithoutButtons("Allow emergency access?", container.NewVBox(
+		wrapLabel("If you cannot be asked (for example, you are unconscious), staff at this hospital may open all your records for emergency treatment, for one year. "+
+			"Every opening is recorded and shown to you on the Who looked screen."),
+		container.NewHBox(layout.NewSpacer(), no, u.glassYes)), u.a.win)
+	u.glassDlg.Show()
 }
 
 func (u *settingsUI) saveRegistry() {

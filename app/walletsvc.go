@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -132,4 +133,35 @@ func classLabel(class string) string {
 		return l
 	}
 	return class
+}
+
+// EmergencyAccessDuration is how long a standing emergency (break-glass)
+// permission given in Settings lasts.
+const EmergencyAccessDuration = 365 * 24 * time.Hour
+
+// AllowEmergencyAccess gives the hospital whose vault is at VaultURL a
+// standing break-glass permission: a grant to the vault's DID for every
+// data class the app offers, purpose ETREAT, break-glass allowed, for
+// EmergencyAccessDuration, anchored on the registry and deposited at the
+// vault. The hospital's staff can then open the patient's records in an
+// emergency; each opening is logged as an emergency override. Revoking the
+// grant (it is listed with the others) withdraws the permission.
+func (s *WalletServices) AllowEmergencyAccess(ctx context.Context) (ConsentGrant, error) {
+	if s.VaultURL == "" {
+		return ConsentGrant{}, ErrNoVault
+	}
+	vd, err := wallet.VaultDID(ctx, s.VaultURL)
+	if err != nil {
+		return ConsentGrant{}, err
+	}
+	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: vd,
+		Classes: wallet.ClassesForLabels(DataClasses), Purposes: []string{"ETREAT"},
+		Duration: EmergencyAccessDuration, BreakGlass: true})
+	if err != nil {
+		return ConsentGrant{}, err
+	}
+	if err := s.Wallet.AllowBreakGlass(ctx, s.VaultURL, c); err != nil {
+		return grantOf(c), fmt.Errorf("the permission is recorded but the hospital did not take it (take it back on the Consent screen, then try again): %w", err)
+	}
+	return grantOf(c), nil
 }
