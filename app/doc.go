@@ -5,9 +5,11 @@
 // # Screens
 //
 // First run (create a wallet with a passphrase, write down and confirm the
-// 24-word recovery phrase, or restore from the phrase or a backup file),
+// 24-word recovery phrase, asked again at the next start if the app was
+// closed before; or restore from the phrase or a backup file),
 // unlock (with lockout and auto-lock), and once unlocked a set of tabs:
-// credentials, share (presentations and the emergency card), consent,
+// credentials, share (OpenID4VP requests, presentations by hand and the
+// emergency card), consent,
 // access log, identities and settings. Each screen is a ui struct that
 // keeps references to its widgets; tests drive those widgets with test.Tap
 // and test.Type.
@@ -23,9 +25,12 @@
 // Errors reach the patient only through one function that turns wallet
 // sentinel errors into sentences saying what happened and what to do next.
 //
-// # Pending features
+// # Consent, access log and requests
 //
-// Consent and the access log live on the registry (a later issue): the
-// screens are built against [ConsentService] and [AccessLogService], and
-// show an explanatory empty state while no implementation is configured.
+// The Consent and Who-looked screens use [ConsentService] and
+// [AccessLogService]; by default [WalletServices] implements both over the
+// wallet, the registry (consent anchoring and revocation, audit anchors)
+// and the hospital vault set in Settings. Without those addresses the
+// screens ask the patient to add the hospital's address. The Share screen
+// answers OpenID4VP requests (openid4vp:// links or QR pictures).
 package app

@@ -77,6 +77,10 @@ func friendly(err error) string {
 			return "The hospital refused to issue this record. Ask them why."
 		}
 		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
+	case errors.Is(err, ErrNeedProviderDID):
+		return "Consent goes to a provider's DID (it starts with did:). Ask the hospital or doctor for theirs and paste it in the Who box."
+	case errors.Is(err, ErrNoVault):
+		return "Add your hospital's vault address in Settings first."
 	case errors.Is(err, errNotVPLink):
 		return "That is not a request link. It starts with openid4vp:// — copy the whole link, or open a picture of the QR code."
 	case errors.Is(err, wallet.ErrNoMatch):

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
 )
 
@@ -38,6 +39,11 @@ func TestFriendly(t *testing.T) {
 		{"no registry", wallet.ErrNoRegistry, "registry address in Settings"},
 		{"offer needs a PIN", errNeedPIN, "needs the code"},
 		{"offer wrong PIN", &openid4vci.ProtocolError{Code: openid4vci.ErrCodeInvalidGrant}, "code is not right"},
+		{"consent to a name", ErrNeedProviderDID, "provider's DID"},
+		{"no vault", ErrNoVault, "vault address in Settings"},
+		{"not a request link", errNotVPLink, "openid4vp://"},
+		{"nothing matches", fmt.Errorf("%w: lic", wallet.ErrNoMatch), "no record that answers"},
+		{"request gone", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest}, "expired or been answered"},
 		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
 		{"timeout", context.DeadlineExceeded, "took too long"},
 		{"other", errors.New("disk full"), "Something went wrong: disk full. Try again"},
@@ -174,4 +180,24 @@ func FuzzClaims(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestVPAnswerText(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused record", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest, Reason: "revoked"}, "City Pharmacy did not accept your records. "},
+		{"request expired", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest}, "Ask them for a new one"},
+		{"other code", &openid4vp.ProtocolError{Code: "server_error"}, "(server_error)"},
+		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := vpAnswerText(tc.err, "City Pharmacy"); !strings.Contains(got, tc.want) {
+				t.Errorf("vpAnswerText(%v) = %q, want it to contain %q", tc.err, got, tc.want)
+			}
+		})
+	}
 }
