@@ -28,6 +28,14 @@ func TestGolden(t *testing.T) {
 		test.AssertRendersToMarkup(t, "unlock.xml", h.win.Canvas())
 	})
 
+	t.Run("consent-none", func(t *testing.T) {
+		h := unlocked(t)
+		h.a.main.selectScreen("consent")
+		h.a.wait()
+		settle(h)
+		test.AssertRendersToMarkup(t, "consent-none.xml", h.win.Canvas())
+	})
+
 	clk := newClock()
 	h := unlocked(t, withConsent(&fakeConsent{now: clk.Now}), withAccessLog(&fakeAccessLog{events: sampleAccesses(clk.Now())}))
 	hosp := newIssuer(t, "St Mary's Hospital")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -265,6 +266,10 @@ func (s *setupUI) checkWords() {
 	s.a.background(func(context.Context) {
 		err := markConfirmed(w)
 		s.a.do(func() {
+			if errors.Is(err, wallet.ErrLocked) { // auto-locked meanwhile: asked again after unlocking
+				s.a.showUnlock()
+				return
+			}
 			if err != nil {
 				s.confirmBtn.Enable()
 				showError(s.confirmErr, err)
