@@ -48,9 +48,10 @@ type consentUI struct {
 	err        *widget.Label
 	busy       *widget.ProgressBarInfinite
 
-	list  *fyne.Container
-	empty *widget.Label
-	rows  []*consentRow
+	list   *fyne.Container
+	empty  *widget.Label
+	copied *widget.Label // "Copied…" after a grant was copied for its provider
+	rows   []*consentRow
 }
 
 // consentRow is one grant in the list.
@@ -60,6 +61,7 @@ type consentRow struct {
 	left    *widget.Label
 	glass   *widget.Label // "Emergency access allowed", hidden when not
 	revoke  *widget.Button
+	copy    *widget.Button // copies the grant for the provider; nil without a token
 	confirm dialog.Dialog
 	yes     *widget.Button
 }
@@ -98,11 +100,13 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
+	u.copied = wrapLabel("")
+	u.copied.Hide()
 	u.content = container.NewVScroll(container.NewVBox(title,
 		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
 		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
 		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.empty, u.list))
+		u.empty, u.copied, u.list))
 	u.reload()
 	return u
 }
@@ -208,7 +212,16 @@ func (u *consentUI) show(grants []ConsentGrant) {
 		if g.Revoked || !now.Before(g.Expires) {
 			r.revoke.Disable()
 		}
-		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewVBox(r.left, r.revoke),
+		buttons := container.NewVBox(r.left, r.revoke)
+		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
+			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
+				u.a.fa.Clipboard().SetContent(r.grant.Token)
+				u.copied.SetText("Copied. Send it to " + r.grant.Provider + " (by their secure message service or the referral): they show it to the hospital to read your records.")
+				u.copied.Show()
+			})
+			buttons.Add(r.copy)
+		}
+		objs = append(objs, container.NewBorder(nil, nil, nil, buttons,
 			container.NewVBox(r.summary, r.glass)), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}

@@ -141,8 +141,16 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	}
 	grant := r.grant
 
-	// The doctor reads with the grant; another provider is refused.
-	tok := consentToken(t, h, grant.ID)
+	// The patient copies the grant for the doctor, who reads with it;
+	// another provider is refused.
+	if r.copy == nil {
+		t.Fatal("no way to hand the consent to the doctor")
+	}
+	test.Tap(r.copy)
+	tok := h.a.fa.Clipboard().Content()
+	if tok != consentToken(t, h, grant.ID) || !u.copied.Visible() {
+		t.Fatalf("copied %q, want the grant's token", tok)
+	}
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); err != nil {
 		t.Fatalf("doctor's read with consent: %v", err)
 	}
@@ -230,6 +238,9 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	}
 	if taken == nil || !strings.HasPrefix(taken.left.Text, "Taken back") || !taken.revoke.Disabled() || u.rows[len(u.rows)-1] != taken {
 		t.Fatalf("after taking back: %+v, want it marked taken back and listed last", taken)
+	}
+	if taken.copy != nil {
+		t.Error("a taken-back consent can still be copied")
 	}
 	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
 		t.Errorf("ledger status after taking back: %+v, %v", st, err)

@@ -17,6 +17,9 @@ type ConsentGrant struct {
 	Granted     time.Time
 	Expires     time.Time // when it ends (ended): its end, or when it was revoked
 	Revoked     bool      // taken back by the patient
+	// Token is the signed grant to hand to the provider (they show it to
+	// the hospital's vault); "" when the service has none to hand over.
+	Token string
 }
 
 // ConsentRequest is what the patient asks [ConsentService.Grant] for.

@@ -99,7 +99,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 // grantOf shows a wallet grant in the app's words. A revoked grant ends
 // when it was revoked.
 func grantOf(c wallet.Consent) ConsentGrant {
-	g := ConsentGrant{ID: c.ID, Provider: c.Provider, BreakGlass: c.BreakGlass, Granted: c.ValidFrom, Expires: c.ValidUntil}
+	g := ConsentGrant{ID: c.ID, Provider: c.Provider, BreakGlass: c.BreakGlass, Granted: c.ValidFrom, Expires: c.ValidUntil, Token: c.Token}
 	for _, cl := range c.Classes {
 		g.DataClasses = append(g.DataClasses, classLabel(cl))
 	}
