@@ -303,7 +303,7 @@ func TestStatusListSignedAfterBlockTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	future := blockTime(h.height()+1).Add(30 * time.Minute)
+	future := blockTime(h.height() + 1).Add(30 * time.Minute)
 	c.ValidFrom = &future
 	tok, err := vc.Issue(c, owner.keys[0], owner.kid(0))
 	if err != nil {
