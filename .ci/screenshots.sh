@@ -23,26 +23,72 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 echo "building registryd, medid, wallet" >&2
 go build -o "$tmp/bin/" ./cmd/registryd ./cmd/medid ./cmd/wallet
+# A wallet made with `medid wallet init` has never had its recovery words
+# checked, so the app would ask for three of them after unlocking. There is
+# no CLI for "the patient confirmed the words", so a throw-away program
+# (compiled into the module through a build overlay; nothing is written to
+# the tree) sets Settings.PhraseConfirmed on the demo wallet.
+mkdir -p "$tmp/confirmphrase"
+cat >"$tmp/confirmphrase/main.go" <<'GO'
+// Command confirmphrase marks the demo wallet's recovery phrase as
+// confirmed ($MEDID_WALLET, $MEDID_WALLET_PASSPHRASE).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/medid/medid/wallet"
+)
+
+func main() {
+	w, err := wallet.Open(wallet.Config{Dir: os.Getenv("MEDID_WALLET")}, []byte(os.Getenv("MEDID_WALLET_PASSPHRASE")))
+	if err == nil {
+		var s wallet.Settings
+		if s, err = w.Settings(); err == nil {
+			s.PhraseConfirmed = true
+			err = w.SetSettings(s)
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "confirmphrase:", err)
+		os.Exit(1)
+	}
+}
+GO
+printf '{"Replace":{"%s":"%s"}}' "$PWD/cmd/screenshots-confirmphrase/main.go" "$tmp/confirmphrase/main.go" >"$tmp/confirmphrase/overlay.json"
+go build -overlay "$tmp/confirmphrase/overlay.json" -o "$tmp/bin/confirmphrase" ./cmd/screenshots-confirmphrase
 PATH="$tmp/bin:$PATH"
 
-# A local registry on free ports with a throw-away home.
+# The demo hospital's key: it issues the credentials and writes records to
+# the vault (a vault writer).
+medid key new --out "$tmp/hospital.jwk" >/dev/null
+hospital=$(medid key show "$tmp/hospital.jwk" | sed -n 's/^did: //p')
+
+# A local registry on free ports with a throw-away home, serving a record
+# vault the demo hospital may write to.
 http=127.0.0.1:$(free_port)
-registryd --home "$tmp/registry" --http "$http" --p2p "127.0.0.1:$(free_port)" --log-level warn >"$tmp/registryd.log" 2>&1 &
+registryd --home "$tmp/registry" --http "$http" --p2p "127.0.0.1:$(free_port)" --log-level warn \
+	--vault "$tmp/vault" --vault-writers "$hospital" >"$tmp/registryd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 120); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.5; done
 curl -sf "http://$http/healthz" >/dev/null || { cat "$tmp/registryd.log" >&2; echo "registryd did not start" >&2; exit 1; }
 export MEDID_REGISTRY="http://$http"
+export MEDID_VAULT="http://$http"
 
 # The demo wallet: synthetic data only.
 export MEDID_WALLET="$tmp/wallet"
 export MEDID_WALLET_PASSPHRASE="${MEDID_DEMO_PASSPHRASE:-purple elephant dancing slowly}"
 cd "$tmp"
 medid wallet init >/dev/null
+confirmphrase
 me=$(medid wallet did list | grep -o 'did:key:z[1-9A-HJ-NP-Za-km-z]*' | head -n 1)
 medid wallet did new --pairwise "St Mary's Hospital" >/dev/null
 medid wallet did register --pairwise "City ER" >/dev/null
-medid key new --out hospital.jwk >/dev/null
-medid status new --key hospital.jwk --id https://hospital.example/status/1 --out list.jwt >/dev/null
+medid status new --key "$tmp/hospital.jwk" --id https://hospital.example/status/1 --out list.jwt >/dev/null
 cat >allergy.json <<'JSON'
 {"type": "AllergyIntolerance", "code": {"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
  "reaction": "anaphylaxis", "criticality": "high", "note": "SYNTHETIC DEMO DATA"}
@@ -53,34 +99,84 @@ JSON
 cat >blood.json <<'JSON'
 {"bloodType": "O+", "rhesus": "positive"}
 JSON
-medid vc issue --key hospital.jwk --subject "$me" --type AllergyIntoleranceCredential --claims allergy.json \
+medid vc issue --key "$tmp/hospital.jwk" --subject "$me" --type AllergyIntoleranceCredential --claims allergy.json \
 	--status-list list.jwt --status-index 3 --out allergy.jwt >/dev/null
-medid vc issue --key hospital.jwk --subject "$me" --type ImmunizationCredential --claims immunization.json \
+medid vc issue --key "$tmp/hospital.jwk" --subject "$me" --type ImmunizationCredential --claims immunization.json \
 	--status-list list.jwt --status-index 4 --out immunization.jwt >/dev/null
-medid vc issue --key hospital.jwk --subject "$me" --type BloodTypeCredential --claims blood.json --out blood.jwt >/dev/null
+medid vc issue --key "$tmp/hospital.jwk" --subject "$me" --type BloodTypeCredential --claims blood.json --out blood.jwt >/dev/null
 # Offline receipt (local status list; the demo hospital is not accredited on
 # this fresh registry).
 for f in allergy immunization blood; do env -u MEDID_REGISTRY medid wallet receive "$f.jwt" --status-list list.jwt >/dev/null; sleep 1; done
-medid status revoke --key hospital.jwk --list list.jwt --index 4 >/dev/null
+medid status revoke --key "$tmp/hospital.jwk" --list list.jwt --index 4 >/dev/null
 env -u MEDID_REGISTRY medid wallet refresh --status-list list.jwt >/dev/null
+
+# Records at the hospital vault (synthetic FHIR), consent, and access events
+# for the Consent and Who looked screens: a family doctor reads the allergy
+# record under consent, another provider is refused, and an ER doctor opens
+# it with break-glass (which the patient allows at this hospital).
+cat >fhir-allergy.json <<'JSON'
+{"resourceType": "AllergyIntolerance", "code": {"text": "Penicillin"}, "criticality": "high",
+ "reaction": [{"manifestation": [{"text": "anaphylaxis"}]}], "note": [{"text": "SYNTHETIC DEMO DATA"}]}
+JSON
+cat >fhir-immunization.json <<'JSON'
+{"resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": "Tetanus, diphtheria (Td)"},
+ "occurrenceDateTime": "2025-10-02", "note": [{"text": "SYNTHETIC DEMO DATA"}]}
+JSON
+rec=$(medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class AllergyIntolerance fhir-allergy.json 2>/dev/null)
+medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class Immunization fhir-immunization.json >/dev/null 2>&1
+for k in doctor other er; do medid key new --out "$k.jwk" >/dev/null; done
+doctor=$(medid key show doctor.jwk | sed -n 's/^did: //p')
+pharmacy=$(medid key show other.jwk | sed -n 's/^did: //p')
+medid wallet consent grant --provider "$doctor" --class allergies --purpose TREAT --days 30 >/dev/null
+medid wallet consent grant --provider "$pharmacy" --class immunizations --purpose TREAT --days 7 >/dev/null
+medid wallet consent grant --vault "$MEDID_VAULT" --break-glass --class allergies --days 365 >/dev/null 2>&1
+# The doctor's grant token: the listed grant naming the doctor.
+medid wallet consent list --json >consents.json
+python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+items = doc if isinstance(doc, list) else next(v for v in doc.values() if isinstance(v, list))
+print(next(c["token"] for c in items if sys.argv[2] in json.dumps(c)))
+' consents.json "$doctor" >grant.jwt
+medid records get --vault "$MEDID_VAULT" --key doctor.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null
+if medid records get --vault "$MEDID_VAULT" --key other.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null 2>&1; then
+	echo "the vault let another provider read with the doctor's grant" >&2
+	exit 1
+fi
+medid records get --vault "$MEDID_VAULT" --key er.jwk --record "$rec" --break-glass 'unconscious, suspected anaphylaxis' >/dev/null
+# Wait until the vault has anchored the trail on the ledger.
+for _ in $(seq 60); do
+	medid wallet access-log --vault "$MEDID_VAULT" >access-log.txt 2>access-log.err && grep -q 'EMERGENCY OVERRIDE' access-log.txt && break
+	sleep 1
+done
+grep -q 'EMERGENCY OVERRIDE' access-log.txt || { cat access-log.txt access-log.err "$tmp/registryd.log" >&2; echo "access trail not anchored" >&2; exit 1; }
+cat access-log.txt access-log.err >&2
 cd - >/dev/null
 
-# The X server, the size of the window.
+# The X server, larger than the app's 960x680 window: a screen whose content
+# is wider than that (full DIDs in the Consent and Who looked lists) grows
+# the window, and each shot is cropped to the window (xwininfo).
 display=:99
-Xvfb "$display" -screen 0 960x680x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+Xvfb "$display" -screen 0 1800x1000x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
 pids+=($!)
 sleep 1
 
-# shot NAME [env...]: start the app, wait for it to draw, capture, stop it.
+# shot NAME [env...]: start the app, wait for it to draw, capture its
+# window, stop it.
 shot() {
 	local name=$1
 	shift
-	env DISPLAY="$display" "$@" wallet >"$tmp/wallet-$name.log" 2>&1 &
+	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$tmp/wallet-$name.log" 2>&1 &
 	local pid=$!
 	sleep 5
-	import -display "$display" -window root "$tmp/$name.png"
+	local geom
+	geom=$(xwininfo -display "$display" -name "medid wallet" 2>/dev/null | awk '
+		/Absolute upper-left X:/ {x=$NF} /Absolute upper-left Y:/ {y=$NF}
+		/Width:/ {w=$NF} /Height:/ {h=$NF} END {if (w) printf "%dx%d+%d+%d", w, h, x, y}') || true
+	[ -z "$geom" ] || import -display "$display" -window root -crop "$geom" +repage "$tmp/$name.png"
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+	[ -n "$geom" ] || { cat "$tmp/wallet-$name.log" >&2; echo "no wallet window for $name" >&2; exit 1; }
 	# 256 colours keep the files small; the UI has few colours anyway.
 	convert "$tmp/$name.png" -colors 256 "PNG8:$out/$name.png"
 	echo "wrote $out/$name.png" >&2
@@ -88,6 +184,15 @@ shot() {
 
 shot welcome MEDID_WALLET="$tmp/empty" MEDID_WALLET_PASSPHRASE=
 shot unlock MEDID_WALLET_PASSPHRASE=
-for s in credentials detail share emergency consent access identities settings; do
+for s in credentials detail share consent access identities settings; do
 	shot "$s" MEDID_WALLET_SCREEN="$s"
 done
+
+# The emergency card is full screen: show it on a second X server the size
+# of the main window, so it matches the other shots.
+size=$(identify -format '%wx%h' "$tmp/credentials.png")
+display=:98
+Xvfb "$display" -screen 0 "${size}x24" -nolisten tcp >"$tmp/xvfb-emergency.log" 2>&1 &
+pids+=($!)
+sleep 1
+shot emergency MEDID_WALLET_SCREEN=emergency
