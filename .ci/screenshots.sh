@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Screenshots of the real wallet app (cmd/wallet, cgo + X11) under Xvfb,
-# against a local registryd with a demo wallet holding synthetic records.
-# Writes docs/screenshots/*.png. Needs: Xvfb, ImageMagick (import), curl,
-# python3 (to find free ports), and the GL/X headers to build cmd/wallet.
+# against a local registryd (with a record vault) and a demo wallet holding
+# synthetic records, consents and an anchored access trail. Writes
+# docs/screenshots/*.png. Needs: Xvfb, xwininfo, ImageMagick (import,
+# convert, identify), curl, python3 (free ports, JSON), and the GL/X headers
+# to build cmd/wallet.
 #
 # The demo wallet's passphrase comes from MEDID_DEMO_PASSPHRASE (an
 # environment variable, never a flag); a default is used when unset. Fyne's
