@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/openid"
 )
 
 // Client is the wallet side of the pre-authorized code flow. The zero value
@@ -131,7 +132,7 @@ func (c *Client) Metadata(ctx context.Context, issuer string) (*IssuerMetadata, 
 	if m.CredentialIssuer != issuer {
 		return nil, fmt.Errorf("openid4vci: metadata at %s is for %q, not %q", u, m.CredentialIssuer, issuer)
 	}
-	if !secureURL(m.CredentialEndpoint) || (m.NonceEndpoint != "" && !secureURL(m.NonceEndpoint)) {
+	if !openid.SecureURL(m.CredentialEndpoint) || (m.NonceEndpoint != "" && !openid.SecureURL(m.NonceEndpoint)) {
 		return nil, fmt.Errorf("openid4vci: issuer %s has no https credential_endpoint (or its nonce_endpoint is not https)", issuer)
 	}
 	return &m, nil
@@ -151,7 +152,7 @@ func (c *Client) tokenEndpoint(ctx context.Context, m *IssuerMetadata) (string, 
 		if err != nil {
 			return "", err
 		}
-		if lastErr = c.getJSON(ctx, u, &meta); lastErr == nil && secureURL(meta.TokenEndpoint) {
+		if lastErr = c.getJSON(ctx, u, &meta); lastErr == nil && openid.SecureURL(meta.TokenEndpoint) {
 			return meta.TokenEndpoint, nil
 		}
 	}

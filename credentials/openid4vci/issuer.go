@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/openid"
 )
 
 // Defaults for Config.
@@ -248,7 +249,7 @@ func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: "claims must not hold \"id\": the holder's DID becomes the subject id"}
 	}
 	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
-	code := randomToken()
+	code := openid.RandomToken()
 	offer := &Offer{CredentialIssuer: is.cfg.URL, ConfigurationIDs: []string{req.ConfigurationID}}
 	offer.Grants.PreAuthorized = &PreAuthorizedGrant{Code: code}
 	if req.TxCode {
@@ -316,17 +317,11 @@ func (is *Issuer) writeError(w http.ResponseWriter, r *http.Request, e *Protocol
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	is.log.Info("openid4vci: refused", "path", r.URL.Path, "error", e.Code, "detail", e.Description)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(e)
+	openid.WriteJSON(w, status, e)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(v)
-}
+// writeJSON sends a successful JSON answer.
+func writeJSON(w http.ResponseWriter, v any) { openid.WriteJSON(w, http.StatusOK, v) }
 
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
@@ -379,7 +374,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	}
 	// A pre-authorized code is good for one token.
 	delete(is.offers, code)
-	at, nonce := randomToken(), randomToken()
+	at, nonce := openid.RandomToken(), openid.RandomToken()
 	is.tokens[at] = &tokenState{offer: o, expires: now.Add(is.cfg.TokenTTL)}
 	is.nonces[nonce] = now.Add(is.cfg.NonceTTL)
 	is.mu.Unlock()
@@ -387,7 +382,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (is *Issuer) nonce(w http.ResponseWriter, r *http.Request) {
-	n := randomToken()
+	n := openid.RandomToken()
 	is.mu.Lock()
 	is.sweepLocked()
 	if len(is.nonces) >= is.cfg.MaxPending {
@@ -612,13 +607,6 @@ func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {
 	}
 	is.log.Info("openid4vci: offer created", "config", req.ConfigurationID, "tx_code", req.TxCode, "expires", res.ExpiresAt)
 	writeJSON(w, res)
-}
-
-// randomToken returns 128 random bits, hex encoded.
-func randomToken() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // randomDigits returns n uniformly random decimal digits.

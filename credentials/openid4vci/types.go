@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/medid/medid/internal/openid"
 )
 
 // Protocol constants.
@@ -131,7 +132,7 @@ func ParseOffer(data []byte) (*Offer, error) {
 	if err := json.Unmarshal(data, &o); err != nil {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "credential offer is not valid JSON: " + err.Error()}
 	}
-	if !secureURL(o.CredentialIssuer) {
+	if !openid.SecureURL(o.CredentialIssuer) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf("credential_issuer %q is not an https URL (plain http only on loopback)", o.CredentialIssuer)}
 	}
 	if len(o.ConfigurationIDs) == 0 {
@@ -244,26 +245,4 @@ type IssuedCredential struct {
 // CredentialResponse is the credential endpoint's answer (1.0 shape).
 type CredentialResponse struct {
 	Credentials []IssuedCredential `json:"credentials"`
-}
-
-// secureURL reports whether u is an https URL, or an http URL on a
-// loopback host (a service on the same machine, as in tests and demos):
-// anything else would send codes, tokens or health data in the clear.
-func secureURL(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return false
-	}
-	switch p.Scheme {
-	case "https":
-		return true
-	case "http":
-		h := p.Hostname()
-		if h == "localhost" {
-			return true
-		}
-		ip := net.ParseIP(h)
-		return ip != nil && ip.IsLoopback()
-	}
-	return false
 }

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/openid"
 )
 
 // Protocol constants.
@@ -289,7 +289,7 @@ func (r *Request) Validate() error {
 	if strings.TrimPrefix(r.ClientID, PrefixRedirectURI) != r.ResponseURI {
 		return &ProtocolError{Code: ErrCodeInvalidClient, Description: "client_id does not name the response_uri"}
 	}
-	if !secureURL(r.ResponseURI) {
+	if !openid.SecureURL(r.ResponseURI) {
 		return bad("response_uri %q is not an https URL (plain http only on loopback)", r.ResponseURI)
 	}
 	if err := r.DCQLQuery.Validate(); err != nil {
@@ -329,7 +329,7 @@ func ParseURI(s string) (clientID, requestURI string, byValue *Request, err erro
 		return "", "", nil, bad("the request URI has no client_id")
 	}
 	if ru := q.Get("request_uri"); ru != "" {
-		if !secureURL(ru) {
+		if !openid.SecureURL(ru) {
 			return "", "", nil, bad("request_uri %q is not an https URL (plain http only on loopback)", ru)
 		}
 		if m := q.Get("request_uri_method"); m != "" && m != "get" {
@@ -348,26 +348,4 @@ func ParseURI(s string) (clientID, requestURI string, byValue *Request, err erro
 		return "", "", nil, err
 	}
 	return clientID, "", r, nil
-}
-
-// secureURL reports whether u is an https URL, or an http URL on a
-// loopback host (a service on the same machine, as in tests and demos):
-// anything else would send codes, tokens or health data in the clear.
-func secureURL(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return false
-	}
-	switch p.Scheme {
-	case "https":
-		return true
-	case "http":
-		h := p.Hostname()
-		if h == "localhost" {
-			return true
-		}
-		ip := net.ParseIP(h)
-		return ip != nil && ip.IsLoopback()
-	}
-	return false
 }

@@ -2,10 +2,8 @@ package openid4vp
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/openid"
 )
 
 // Defaults for Config.
@@ -161,7 +160,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
 	}
 	now := v.cfg.Now()
-	state, nonce := random(), random()
+	state, nonce := openid.RandomToken(), openid.RandomToken()
 	req := &Request{
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
@@ -232,14 +231,7 @@ func (v *Verifier) serveResult(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: http.StatusNotFound, Description: "no such request"})
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	openid.WriteJSON(w, http.StatusOK, res)
 }
 
 func writeError(w http.ResponseWriter, e *ProtocolError) {
@@ -247,7 +239,7 @@ func writeError(w http.ResponseWriter, e *ProtocolError) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, e)
+	openid.WriteJSON(w, status, e)
 }
 
 // maxResponseBody bounds a direct_post body (presentations of a few
@@ -287,7 +279,7 @@ func (v *Verifier) response(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &ProtocolError{Code: res.Error, Description: res.Description, Reason: reasonOf(res)})
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	openid.WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 func reasonOf(res *Result) string {
@@ -437,13 +429,7 @@ func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &ProtocolError{Code: "server_error", Status: 500})
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-func random() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	openid.WriteJSON(w, http.StatusOK, st)
 }
 
 var b64 = base64.RawURLEncoding
