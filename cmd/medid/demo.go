@@ -73,12 +73,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("dir", "", "keep the demo's files in DIR (default: a temporary folder, removed at the end)")
 	regURL := fs.String("registry", "", "run the demo through this registry: did:medid, accreditation, status on the ledger")
 	govKey := fs.String("governance-key", "", "the registry's governance key file (with --registry), e.g. the registryd home's governance.jwk")
-	pos, err := fs.parse(args)
+	err := fs.parseNone(args)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if (*regURL == "") != (*govKey == "") {
 		return usagef("--registry and --governance-key go together: the demo accredits its hospital with the governance key")

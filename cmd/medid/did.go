@@ -36,12 +36,8 @@ func didRegister(ctx context.Context, e *env, args []string) error {
 	keyFile := fs.String("key", "", "private key file of the new DID's first key (e.g. from 'medid key new')")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key"); err != nil {
 		return err
@@ -189,12 +185,8 @@ func didRotate(ctx context.Context, e *env, args []string) error {
 	newKeyFile := fs.String("new-key", "", "private key file of the replacement key (e.g. from 'medid key new')")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("did", "key", "new-key"); err != nil {
 		return err
@@ -265,12 +257,8 @@ func didDeactivate(ctx context.Context, e *env, args []string) error {
 	cf.register(fs)
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("did", "key"); err != nil {
 		return err

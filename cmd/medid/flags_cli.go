@@ -61,6 +61,19 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 	}
 }
 
+// parseNone parses args for a command that takes flags only: a positional
+// argument is a usage error naming it. Like parse, -h returns errHelp.
+func (f *flagSet) parseNone(args []string) error {
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q\nusage: %s", pos[0], f.usage)
+	}
+	return nil
+}
+
 func (f *flagSet) printUsage() {
 	fmt.Fprintf(f.out, "usage: %s\n", f.usage)
 	var b strings.Builder

@@ -66,3 +66,42 @@ func TestFlagSetHelp(t *testing.T) {
 		t.Errorf("help output = %q, want the usage line and flag descriptions", got)
 	}
 }
+
+func TestFlagSetParseNone(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  string // "" for no error
+		wantHelp bool
+	}{
+		{name: "flags only", args: []string{"--out", "o"}},
+		{name: "nothing", args: nil},
+		{name: "positional", args: []string{"--out", "o", "stray"}, wantErr: "unexpected argument \"stray\"\nusage: medid x --out FILE"},
+		{name: "after double dash", args: []string{"--", "--out"}, wantErr: "unexpected argument \"--out\"\nusage: medid x --out FILE"},
+		{name: "bad flag", args: []string{"--bogus"}, wantErr: "flag provided but not defined: -bogus\nusage: medid x --out FILE"},
+		{name: "help", args: []string{"-h"}, wantHelp: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			fs := newFlagSet(&env{stderr: &stderr}, "x", "medid x --out FILE")
+			fs.String("out", "", "")
+			err := fs.parseNone(tt.args)
+			switch {
+			case tt.wantHelp:
+				if !errors.Is(err, errHelp) {
+					t.Errorf("parseNone(%q) = %v, want errHelp", tt.args, err)
+				}
+			case tt.wantErr == "":
+				if err != nil {
+					t.Errorf("parseNone(%q) = %v, want nil", tt.args, err)
+				}
+			default:
+				var ue *usageError
+				if !errors.As(err, &ue) || err.Error() != tt.wantErr {
+					t.Errorf("parseNone(%q) = %v, want the usage error %q", tt.args, err, tt.wantErr)
+				}
+			}
+		})
+	}
+}

@@ -36,12 +36,9 @@ func issuerAccredit(ctx context.Context, e *env, args []string) error {
 	id := fs.String("id", "", "accreditation id (default: random), needed to revoke it later")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
+	err := fs.parseNone(args)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("governance-key", "issuer", "type"); err != nil {
 		return err
@@ -92,12 +89,8 @@ func issuerRevoke(ctx context.Context, e *env, args []string) error {
 	at := fs.String("at", "", "when it ends, RFC 3339 (default: the block time)")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("governance-key", "issuer", "id"); err != nil {
 		return err

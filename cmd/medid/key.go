@@ -27,12 +27,8 @@ func keyNew(e *env, args []string) error {
 	fs := newFlagSet(e, "key new", "medid key new [--alg ed25519|p256] --out FILE")
 	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
 	out := fs.String("out", "", "where to write the private JWK (created with mode 0600, never overwritten)")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("out"); err != nil {
 		return err

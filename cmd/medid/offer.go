@@ -124,12 +124,8 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	pin := fs.Bool("pin", false, "protect the offer with a 6-digit PIN, to give the patient separately")
 	qrFile := fs.String("qr", "", "also write the offer as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("admin-token-file", "type", "subject-claims"); err != nil {
 		return err
@@ -172,12 +168,8 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	fs.Var(&claims, "claim", "credentialSubject claim to ask for, e.g. allergy (repeatable; applies to every --type)")
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("admin-token-file", "type"); err != nil {
 		return err

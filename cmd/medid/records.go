@@ -92,11 +92,7 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 	purpose := fs.String("purpose", "", "purpose of use (TREAT; ETREAT for break-glass)")
 	consentFile := fs.String("consent", "", "file holding the patient's consent grant (vc+jwt)")
 	breakGlass := fs.String("break-glass", "", "emergency reason: open the record without consent if the patient allows it (logged as an emergency override)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("vault", "key", "record"); err != nil {
@@ -135,11 +131,7 @@ func recordsErase(ctx context.Context, e *env, args []string) error {
 	url := fs.String("vault", "", "the vault's URL")
 	record := fs.String("record", "", "the record id")
 	owner := fs.String("did", "", "which of the wallet's DIDs owns the record (default: the primary DID)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("vault", "record"); err != nil {

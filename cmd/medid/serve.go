@@ -138,12 +138,8 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	color := fs.String("color", "#12107c", "credential background colour shown in wallets")
 	validFor := fs.Duration("valid-for", 0, "lifetime of issued credentials (default: no expiry)")
 	urlFile := fs.String("url-file", "", "write the issuer URL to this file once listening")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key", "admin-token-file"); err != nil {
 		return err
@@ -318,12 +314,8 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	urlFile := fs.String("url-file", "", "write the verifier URL to this file once listening")
 	var vf verifierFlags
 	vf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("admin-token-file"); err != nil {
 		return err

@@ -37,12 +37,8 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "where to write the signed status list credential (vc+jwt; never overwritten)")
 	var rf registryFlags
 	rf.registerPublish(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key", "id", "out"); err != nil {
 		return err
@@ -143,12 +139,8 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	index := fs.Int("index", -1, "the credential's statusListIndex")
 	var rf registryFlags
 	rf.registerPublish(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key", "list"); err != nil {
 		return err
@@ -223,12 +215,8 @@ func statusCheck(e *env, args []string) error {
 	fs := newFlagSet(e, "status check", "medid status check --list FILE --index N")
 	listFile := fs.String("list", "", "status list credential file")
 	index := fs.Int("index", -1, "entry to read")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("list"); err != nil {
 		return err
@@ -265,12 +253,8 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 	listFile := fs.String("list", "", "local status list credential file to bring up to date")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("list"); err != nil {
 		return err

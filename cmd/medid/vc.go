@@ -44,12 +44,8 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	listFile := fs.String("status-list", "", "status list credential file (from 'medid status new') to add a status entry for")
 	index := fs.Int("status-index", -1, "index of this credential in --status-list")
 	out := fs.String("out", "", "where to write the vc+jwt (never overwritten)")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key", "subject", "type", "claims", "out"); err != nil {
 		return err

@@ -32,12 +32,8 @@ func vpCreate(e *env, args []string) error {
 	audience := fs.String("audience", "", "the verifier this presentation is for (its DID or URL)")
 	nonce := fs.String("nonce", "", "the verifier's challenge")
 	out := fs.String("out", "", "where to write the vp+jwt (never overwritten)")
-	pos, err := fs.parse(args)
-	if err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
 	}
 	if err := fs.required("key", "credential", "audience", "nonce", "out"); err != nil {
 		return err

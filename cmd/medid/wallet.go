@@ -132,22 +132,11 @@ func (c *walletCLI) open(v wallet.Verifier) (*wallet.Wallet, error) {
 	return w, err
 }
 
-func noArgs(fs *flagSet, pos []string) error {
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q\nusage: %s", pos[0], fs.usage)
-	}
-	return nil
-}
-
 // init creates a wallet and shows its recovery phrase once.
 func (c *walletCLI) init(args []string) error {
 	fs := c.flags("init", "[--phrase-file FILE]")
 	phraseFile := fs.String("phrase-file", "", "write the recovery phrase to this new file (mode 0600) instead of printing it")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	cfg, err := c.config(nil)
@@ -200,11 +189,7 @@ func (c *walletCLI) did(ctx context.Context, args []string) error {
 func (c *walletCLI) didList(args []string) error {
 	fs := c.flags("did list", "[--primary]")
 	primary := fs.Bool("primary", false, "print only the primary DID")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	w, err := c.open(nil)
@@ -249,11 +234,7 @@ func (c *walletCLI) didNew(args []string) error {
 	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
 	pairwise := fs.String("pairwise", "", "make a pairwise DID for this relationship (e.g. a hospital's name)")
 	label := fs.String("label", "", "a name for the new identity")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	opts, err := didOptions(*alg, *pairwise, *label)
@@ -293,11 +274,7 @@ func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
 	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
 	pairwise := fs.String("pairwise", "", "register a pairwise DID for this relationship")
 	label := fs.String("label", "", "a name for the new identity")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	opts, err := didOptions(*alg, *pairwise, *label)
@@ -395,11 +372,7 @@ func (c *walletCLI) list(args []string) error {
 	issuer := fs.String("issuer", "", "only credentials from this issuer DID")
 	status := fs.String("status", "", "only credentials with this status (valid, revoked, suspended, expired, invalid)")
 	asJSON := fs.Bool("json", false, "print JSON (metadata, without the tokens)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	w, err := c.open(nil)
@@ -486,11 +459,7 @@ func (c *walletCLI) refresh(ctx context.Context, args []string) error {
 	fs := c.flags("refresh", "[--registry URL] [--status-list FILE]...")
 	var vf verifierFlags
 	vf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	w, err := c.verifying(&vf)
@@ -517,11 +486,7 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 	audience := fs.String("audience", "", "the verifier this presentation is for (its DID or URL)")
 	nonce := fs.String("nonce", "", "the verifier's challenge")
 	out := fs.String("out", "", "where to write the vp+jwt (never overwritten)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("credential", "audience", "nonce", "out"); err != nil {
@@ -549,11 +514,7 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 func (c *walletCLI) history(args []string) error {
 	fs := c.flags("history", "[--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	w, err := c.open(nil)
@@ -589,11 +550,7 @@ func (c *walletCLI) backup(args []string) error {
 	fs := c.flags("backup", "--out FILE [--backup-passphrase-file FILE]")
 	out := fs.String("out", "", "the backup file to write (never overwritten)")
 	bfile := fs.String("backup-passphrase-file", "", "file holding the backup passphrase (default: $MEDID_BACKUP_PASSPHRASE)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("out"); err != nil {
@@ -680,11 +637,7 @@ func (c *walletCLI) recover(ctx context.Context, args []string) error {
 	ned := fs.Int("ed25519", 1, "how many Ed25519 identities to re-derive")
 	np := fs.Int("p256", 0, "how many P-256 identities to re-derive")
 	registry := fs.String("registry", "", "also look up this phrase's did:medid identities on the registry (default: $MEDID_REGISTRY if set)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if *ned < 1 || *np < 0 || *ned > 1000 || *np > 1000 {
@@ -734,11 +687,7 @@ func (c *walletCLI) recover(ctx context.Context, args []string) error {
 func (c *walletCLI) changePassphrase(args []string) error {
 	fs := c.flags("passphrase", "[--new-passphrase-file FILE]")
 	newFile := fs.String("new-passphrase-file", "", "file holding the new passphrase (default: $MEDID_WALLET_NEW_PASSPHRASE)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	np, err := c.secret(*newFile, "MEDID_WALLET_NEW_PASSPHRASE", "new wallet passphrase")

@@ -53,11 +53,8 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	vaultURL := fs.String("vault", "", "with --break-glass: deposit the grant at this vault as the standing break-glass permission")
 	asDID := fs.String("did", "", "which of the wallet's DIDs grants (default: the primary DID)")
 	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
-	pos, err := fs.parse(args)
+	err := fs.parseNone(args)
 	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
 		return err
 	}
 	if *vaultURL != "" && !*breakGlass {
@@ -109,11 +106,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 func (c *walletCLI) consentList(args []string) error {
 	fs := c.flags("consent list", "[--json]")
 	asJSON := fs.Bool("json", false, "print JSON (with the grant tokens)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	w, err := c.open(nil)
@@ -192,11 +185,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	registry := fs.String("registry", "", "registry URL for the anchored roots (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
 	genesis := fs.String("genesis", "", "the network's genesis.json: check each anchored root with a Merkle proof and validator signatures instead of trusting the registry node")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("vault"); err != nil {

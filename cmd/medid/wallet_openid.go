@@ -201,11 +201,7 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(wallet.EmergencyTypes, ", ")+")")
 	partial := fs.Bool("partial", false, "when not every credential fits in one QR code, make the card with those that do")
 	validFor := fs.Duration("valid-for", wallet.DefaultEmergencyLifetime, "how long the card is valid")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(fs, pos); err != nil {
+	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("out"); err != nil {
