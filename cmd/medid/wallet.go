@@ -132,6 +132,16 @@ func (c *walletCLI) open(v wallet.Verifier) (*wallet.Wallet, error) {
 	return w, err
 }
 
+// parseOpen parses the flags of a subcommand that takes no positional
+// arguments, then opens and unlocks the wallet (see open). The caller closes
+// the wallet.
+func (c *walletCLI) parseOpen(fs *flagSet, args []string) (*wallet.Wallet, error) {
+	if err := fs.parseNone(args); err != nil {
+		return nil, err
+	}
+	return c.open(nil)
+}
+
 // init creates a wallet and shows its recovery phrase once.
 func (c *walletCLI) init(args []string) error {
 	fs := c.flags("init", "[--phrase-file FILE]")
@@ -189,10 +199,7 @@ func (c *walletCLI) did(ctx context.Context, args []string) error {
 func (c *walletCLI) didList(args []string) error {
 	fs := c.flags("did list", "[--primary]")
 	primary := fs.Bool("primary", false, "print only the primary DID")
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
 	}
@@ -372,10 +379,7 @@ func (c *walletCLI) list(args []string) error {
 	issuer := fs.String("issuer", "", "only credentials from this issuer DID")
 	status := fs.String("status", "", "only credentials with this status (valid, revoked, suspended, expired, invalid)")
 	asJSON := fs.Bool("json", false, "print JSON (metadata, without the tokens)")
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
 	}
@@ -514,10 +518,7 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 func (c *walletCLI) history(args []string) error {
 	fs := c.flags("history", "[--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
 	}

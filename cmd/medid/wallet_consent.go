@@ -106,10 +106,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 func (c *walletCLI) consentList(args []string) error {
 	fs := c.flags("consent list", "[--json]")
 	asJSON := fs.Bool("json", false, "print JSON (with the grant tokens)")
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
 	}
