@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/vault"
 )
 
@@ -31,10 +29,7 @@ import (
 // and the commands "capture VAR REGEXP" (as in the registry scripts) and
 // "flush" (anchor the vault's pending trail entries now).
 func TestVaultScripts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a registry node; skipped with -short")
-	}
-	stack := nodetest.Start(t, nodetest.Options{})
+	stack := startRegistry(t)
 	reg, err := client.New(client.Config{URL: stack.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -70,18 +65,7 @@ func TestVaultScripts(t *testing.T) {
 			return os.WriteFile(filepath.Join(env.WorkDir, "hospital.jwk"), hjwk, 0o600)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) != 2 {
-					ts.Fatalf("usage: capture VAR REGEXP")
-				}
-				re, err := regexp.Compile("(?m)" + args[1])
-				ts.Check(err)
-				m := re.FindStringSubmatch(ts.ReadFile("stdout"))
-				if len(m) < 2 {
-					ts.Fatalf("capture: no match for %q in stdout", args[1])
-				}
-				ts.Setenv(args[0], m[1])
-			},
+			"capture": captureCmd,
 			"flush": func(ts *testscript.TestScript, neg bool, args []string) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()

@@ -3,11 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
-	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -19,14 +16,8 @@ import (
 // registry; revocation on the ledger is seen by the verifier. Scripts get
 // $MEDID_REGISTRY, $WORK/governance.jwk and "capture VAR REGEXP".
 func TestOpenIDRegistryScripts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a registry node; skipped with -short")
-	}
-	stack := nodetest.Start(t, nodetest.Options{})
-	gov, err := os.ReadFile(filepath.Join(stack.Home, node.GovernanceKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := startRegistry(t)
+	gov := governanceKey(t, stack)
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "openid_registry"),
 		Setup: func(env *testscript.Env) error {
@@ -34,18 +25,7 @@ func TestOpenIDRegistryScripts(t *testing.T) {
 			return os.WriteFile(filepath.Join(env.WorkDir, "governance.jwk"), gov, 0o600)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) != 2 {
-					ts.Fatalf("usage: capture VAR REGEXP")
-				}
-				re, err := regexp.Compile("(?m)" + args[1])
-				ts.Check(err)
-				m := re.FindStringSubmatch(ts.ReadFile("stdout"))
-				if len(m) < 2 {
-					ts.Fatalf("capture: no match for %q in stdout", args[1])
-				}
-				ts.Setenv(args[0], m[1])
-			},
+			"capture": captureCmd,
 		},
 	})
 }
