@@ -60,10 +60,22 @@ func (r *registryFlags) publishing() bool {
 
 // baseURL is --registry, else $MEDID_REGISTRY, else the default.
 func (r *registryFlags) baseURL(e *env) string {
-	if *r.url != "" {
-		return *r.url
+	return registryURL(e, *r.url)
+}
+
+// optionalRegistry is flag (a --registry value) when given, else
+// $MEDID_REGISTRY; "" means no registry: the command works without one.
+func optionalRegistry(e *env, flag string) string {
+	if flag != "" {
+		return flag
 	}
-	if u := e.getenv("MEDID_REGISTRY"); u != "" {
+	return e.getenv("MEDID_REGISTRY")
+}
+
+// registryURL is flag when given, else $MEDID_REGISTRY, else the default
+// registry: for commands that always talk to a registry.
+func registryURL(e *env, flag string) string {
+	if u := optionalRegistry(e, flag); u != "" {
 		return u
 	}
 	return defaultRegistry

@@ -169,10 +169,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	for _, t := range types {
 		confs[t] = openid4vci.NewConfiguration(t, openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"})
 	}
-	reg := *regURL
-	if reg == "" {
-		reg = e.getenv("MEDID_REGISTRY")
-	}
+	reg := optionalRegistry(e, *regURL)
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	var rc *client.Client
 	if reg != "" {

@@ -29,10 +29,7 @@ func (v *verifierFlags) register(fs *flagSet) {
 // registryURL is the registry to consult, or "" for offline verification
 // (did:key issuers, local status lists, no accreditation check).
 func (v *verifierFlags) registryURL(e *env) string {
-	if *v.registry != "" {
-		return *v.registry
-	}
-	return e.getenv("MEDID_REGISTRY")
+	return optionalRegistry(e, *v.registry)
 }
 
 // build makes the verifier. Local status list files are indexed by the id

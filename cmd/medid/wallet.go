@@ -288,14 +288,7 @@ func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	u := *registry
-	if u == "" {
-		u = c.e.getenv("MEDID_REGISTRY")
-	}
-	if u == "" {
-		u = defaultRegistry
-	}
-	rc, err := newRegistryClient(u)
+	rc, err := newRegistryClient(registryURL(c.e, *registry))
 	if err != nil {
 		return err
 	}
@@ -666,11 +659,7 @@ func (c *walletCLI) recover(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	u := *registry
-	if u == "" {
-		u = c.e.getenv("MEDID_REGISTRY")
-	}
-	if u != "" {
+	if u := optionalRegistry(c.e, *registry); u != "" {
 		rc, err := newRegistryClient(u)
 		if err != nil {
 			return err

@@ -24,16 +24,6 @@ import (
 // "consent grant --vault URL --break-glass --class …" (the provider
 // defaults to the vault's DID).
 
-func (c *walletCLI) registryURL(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if u := c.e.getenv("MEDID_REGISTRY"); u != "" {
-		return u
-	}
-	return defaultRegistry
-}
-
 func (c *walletCLI) consent(ctx context.Context, args []string) error {
 	return subcommand(c.e, "wallet consent", map[string]func([]string) error{
 		"grant":  func(a []string) error { return c.consentGrant(ctx, a) },
@@ -74,7 +64,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	if *days <= 0 {
 		return usagef("--days must be positive")
 	}
-	rc, err := newRegistryClient(c.registryURL(*registry))
+	rc, err := newRegistryClient(registryURL(c.e, *registry))
 	if err != nil {
 		return err
 	}
@@ -158,7 +148,7 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give the consent id (or its first 8+ digits)\nusage: %s", fs.usage)
 	}
-	rc, err := newRegistryClient(c.registryURL(*registry))
+	rc, err := newRegistryClient(registryURL(c.e, *registry))
 	if err != nil {
 		return err
 	}
@@ -188,7 +178,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if err := fs.required("vault"); err != nil {
 		return err
 	}
-	cfg := client.Config{URL: c.registryURL(*registry)}
+	cfg := client.Config{URL: registryURL(c.e, *registry)}
 	if *genesis != "" {
 		trust, err := loadGenesisTrust(*genesis)
 		if err != nil {
