@@ -70,22 +70,19 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 	versionTime := fs.String("version-time", "", "resolve the version current at this time (RFC 3339)")
 	proof := fs.Bool("proof", false, "check the answer against a Merkle proof and validator signatures instead of trusting the node")
 	genesis := fs.String("genesis", "", "the network's genesis.json (with --proof): which validators to trust")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one DID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one DID\nusage: %s", fs.usage)
-	}
-	parsed, err := did.Parse(pos[0])
+	parsed, err := did.Parse(arg)
 	if err != nil {
-		return usagef("%q is not a DID: %v", pos[0], err)
+		return usagef("%q is not a DID: %v", arg, err)
 	}
 	if parsed.Method == "key" && *rf.url == "" && !*proof && *versionID == "" && *versionTime == "" {
 		// A did:key is its own document: no registry needed.
-		res, err := did.KeyResolver{}.Resolve(ctx, pos[0])
+		res, err := did.KeyResolver{}.Resolve(ctx, arg)
 		if err != nil {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("resolve %s: %w", pos[0], err)}
+			return &exitError{code: exitInvalid, err: fmt.Errorf("resolve %s: %w", arg, err)}
 		}
 		return writeJSON(e, res)
 	}
@@ -117,18 +114,18 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("--registry: %v", err)
 	}
-	res, err := c.ResolveWith(ctx, pos[0], opts)
+	res, err := c.ResolveWith(ctx, arg, opts)
 	if err != nil && !(errors.Is(err, did.ErrDeactivated) && res != nil) {
 		if errors.Is(err, did.ErrNotFound) {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not registered on %s", pos[0], cfg.URL)}
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not registered on %s", arg, cfg.URL)}
 		}
-		return unreachable(fmt.Errorf("resolve %s: %w", pos[0], err))
+		return unreachable(fmt.Errorf("resolve %s: %w", arg, err))
 	}
 	if err := writeJSON(e, res); err != nil {
 		return err
 	}
 	if res.Metadata.Deactivated {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is deactivated", pos[0])}
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is deactivated", arg)}
 	}
 	if *proof {
 		fmt.Fprintln(e.stderr, "proof checked against the validators in", *genesis)

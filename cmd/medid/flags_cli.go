@@ -74,6 +74,20 @@ func (f *flagSet) parseNone(args []string) error {
 	return nil
 }
 
+// parseOne parses args for a command that takes exactly one positional
+// argument and returns it. Any other count is a usage error saying want
+// ("want exactly one credential file"). Like parse, -h returns errHelp.
+func (f *flagSet) parseOne(args []string, want string) (string, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("%s\nusage: %s", want, f.usage)
+	}
+	return pos[0], nil
+}
+
 func (f *flagSet) printUsage() {
 	fmt.Fprintf(f.out, "usage: %s\n", f.usage)
 	var b strings.Builder

@@ -105,3 +105,42 @@ func TestFlagSetParseNone(t *testing.T) {
 		})
 	}
 }
+
+func TestFlagSetParseOne(t *testing.T) {
+	const want = "want exactly one file\nusage: medid x FILE [--out FILE]"
+	tests := []struct {
+		name    string
+		args    []string
+		wantArg string
+		wantErr string // "" for no error
+	}{
+		{name: "one", args: []string{"f", "--out", "o"}, wantArg: "f"},
+		{name: "one after flags", args: []string{"--out", "o", "f"}, wantArg: "f"},
+		{name: "none", args: []string{"--out", "o"}, wantErr: want},
+		{name: "two", args: []string{"f", "g"}, wantErr: want},
+		{name: "bad flag", args: []string{"f", "--bogus"}, wantErr: "flag provided but not defined: -bogus\nusage: medid x FILE [--out FILE]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			fs := newFlagSet(&env{stderr: &stderr}, "x", "medid x FILE [--out FILE]")
+			fs.String("out", "", "")
+			arg, err := fs.parseOne(tt.args, "want exactly one file")
+			if tt.wantErr == "" {
+				if err != nil || arg != tt.wantArg {
+					t.Errorf("parseOne(%q) = %q, %v; want %q, nil", tt.args, arg, err, tt.wantArg)
+				}
+				return
+			}
+			var ue *usageError
+			if !errors.As(err, &ue) || err.Error() != tt.wantErr {
+				t.Errorf("parseOne(%q) error = %v, want the usage error %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+	var stderr bytes.Buffer
+	fs := newFlagSet(&env{stderr: &stderr}, "x", "medid x FILE")
+	if _, err := fs.parseOne([]string{"-h"}, "want exactly one file"); !errors.Is(err, errHelp) {
+		t.Errorf("parseOne(-h) error = %v, want errHelp", err)
+	}
+}

@@ -130,26 +130,23 @@ func issuerShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "issuer show", "medid issuer show DID [--registry URL]")
 	var rf registryFlags
 	rf.register(fs)
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one issuer DID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one issuer DID\nusage: %s", fs.usage)
-	}
-	if _, err := did.Parse(pos[0]); err != nil {
-		return usagef("%q is not a DID: %v", pos[0], err)
+	if _, err := did.Parse(arg); err != nil {
+		return usagef("%q is not a DID: %v", arg, err)
 	}
 	c, err := rf.client(e)
 	if err != nil {
 		return err
 	}
-	rec, err := c.Accreditations(ctx, pos[0])
+	rec, err := c.Accreditations(ctx, arg)
 	if err != nil {
 		if errors.Is(err, client.ErrNotFound) {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s has never been accredited on %s", pos[0], rf.baseURL(e))}
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s has never been accredited on %s", arg, rf.baseURL(e))}
 		}
-		return unreachable(fmt.Errorf("accreditations of %s: %w", pos[0], err))
+		return unreachable(fmt.Errorf("accreditations of %s: %w", arg, err))
 	}
 	return writeJSON(e, rec)
 }

@@ -55,14 +55,11 @@ func keyNew(e *env, args []string) error {
 // private key file (mode 0600) or a public JWK.
 func keyShow(e *env, args []string) error {
 	fs := newFlagSet(e, "key show", "medid key show FILE")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one key file")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one key file\nusage: %s", fs.usage)
-	}
-	pub, err := loadPublic(pos[0])
+	pub, err := loadPublic(arg)
 	if err != nil {
 		return err
 	}

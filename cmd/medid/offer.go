@@ -201,18 +201,15 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "vp result", "medid vp result --verifier-url URL STATE")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give the request's state")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the request's state\nusage: %s", fs.usage)
 	}
 	base, err := serviceURL(ctx, *verifierURL, *verifierURLFile, "verifier")
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/results/"+url.PathEscape(pos[0]), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/results/"+url.PathEscape(arg), nil)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -223,7 +220,7 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	defer resp.Body.Close()
 	var res openid4vp.Result
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil || res.State == "" {
-		return fmt.Errorf("no result for state %s (HTTP %d)", pos[0], resp.StatusCode)
+		return fmt.Errorf("no result for state %s (HTTP %d)", arg, resp.StatusCode)
 	}
 	if err := writeJSON(e, res); err != nil {
 		return err

@@ -187,14 +187,11 @@ func vcVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--status-list FILE]... [--registry URL [--genesis FILE]]")
 	var vf verifierFlags
 	vf.register(fs)
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one credential file")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one credential file\nusage: %s", fs.usage)
-	}
-	tok, err := readToken(pos[0], "credential")
+	tok, err := readToken(arg, "credential")
 	if err != nil {
 		return err
 	}
@@ -209,20 +206,17 @@ func vcVerify(ctx context.Context, e *env, args []string) error {
 // vcShow decodes a vc+jwt without checking anything and says so loudly.
 func vcShow(e *env, args []string) error {
 	fs := newFlagSet(e, "vc show", "medid vc show FILE")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one credential file")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one credential file\nusage: %s", fs.usage)
-	}
-	tok, err := readToken(pos[0], "credential")
+	tok, err := readToken(arg, "credential")
 	if err != nil {
 		return err
 	}
 	t, err := vc.Parse(tok)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not a vc+jwt credential: %w", pos[0], err)}
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not a vc+jwt credential: %w", arg, err)}
 	}
 	out := struct {
 		Warning    string         `json:"WARNING"`

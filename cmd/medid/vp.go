@@ -90,17 +90,14 @@ func vpVerify(ctx context.Context, e *env, args []string) error {
 	nonce := fs.String("nonce", "", "the challenge you gave the holder")
 	var vf verifierFlags
 	vf.register(fs)
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "want exactly one presentation file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want exactly one presentation file\nusage: %s", fs.usage)
 	}
 	if err := fs.required("audience", "nonce"); err != nil {
 		return err
 	}
-	tok, err := readToken(pos[0], "presentation")
+	tok, err := readToken(arg, "presentation")
 	if err != nil {
 		return err
 	}

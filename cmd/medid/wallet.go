@@ -319,21 +319,18 @@ func (c *walletCLI) receive(ctx context.Context, args []string) error {
 	fs := c.flags("receive", "FILE|- [--registry URL] [--status-list FILE]...")
 	var vf verifierFlags
 	vf.register(fs)
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give one credential file, or - to read it from stdin")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("give one credential file, or - to read it from stdin\nusage: %s", fs.usage)
-	}
 	var tok string
-	if pos[0] == "-" {
+	if arg == "-" {
 		b, err := io.ReadAll(io.LimitReader(c.e.stdin, 1<<20))
 		if err != nil {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 		tok = strings.TrimSpace(string(b))
-	} else if tok, err = readToken(pos[0], "credential"); err != nil {
+	} else if tok, err = readToken(arg, "credential"); err != nil {
 		return err
 	}
 	w, err := c.verifying(&vf)
@@ -398,19 +395,16 @@ func (c *walletCLI) list(args []string) error {
 func (c *walletCLI) show(args []string) error {
 	fs := c.flags("show", "ID [--token]")
 	raw := fs.Bool("token", false, "print only the vc+jwt token")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give one credential id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give one credential id\nusage: %s", fs.usage)
 	}
 	w, err := c.open(nil)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cr, err := w.Credential(pos[0])
+	cr, err := w.Credential(arg)
 	if err != nil {
 		return err
 	}
@@ -429,19 +423,16 @@ func (c *walletCLI) show(args []string) error {
 
 func (c *walletCLI) delete(args []string) error {
 	fs := c.flags("delete", "ID")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give one credential id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give one credential id\nusage: %s", fs.usage)
 	}
 	w, err := c.open(nil)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cr, err := w.Credential(pos[0])
+	cr, err := w.Credential(arg)
 	if err != nil {
 		return err
 	}
@@ -577,14 +568,11 @@ func (c *walletCLI) backup(args []string) error {
 func (c *walletCLI) restore(args []string) error {
 	fs := c.flags("restore", "FILE [--backup-passphrase-file FILE]")
 	bfile := fs.String("backup-passphrase-file", "", "file holding the backup passphrase (default: $MEDID_BACKUP_PASSPHRASE)")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give the backup file")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("give the backup file\nusage: %s", fs.usage)
-	}
-	data, err := readInput(pos[0], "backup")
+	data, err := readInput(arg, "backup")
 	if err != nil {
 		return err
 	}

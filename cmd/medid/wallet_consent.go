@@ -141,12 +141,9 @@ func humanDuration(d time.Duration) string {
 func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 	fs := c.flags("consent revoke", "ID [--registry URL]")
 	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
-	pos, err := fs.parse(args)
+	arg, err := fs.parseOne(args, "give the consent id (or its first 8+ digits)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the consent id (or its first 8+ digits)\nusage: %s", fs.usage)
 	}
 	rc, err := newRegistryClient(registryURL(c.e, *registry))
 	if err != nil {
@@ -157,7 +154,7 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	g, err := w.RevokeConsent(ctx, rc, pos[0])
+	g, err := w.RevokeConsent(ctx, rc, arg)
 	if err != nil {
 		return err
 	}
