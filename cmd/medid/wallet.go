@@ -392,22 +392,34 @@ func (c *walletCLI) list(args []string) error {
 	return tw.Flush()
 }
 
+// openCredential parses the arguments of a subcommand that names one
+// stored credential by id, opens the wallet and looks the credential up.
+// On success the caller closes the wallet; on an error it is closed.
+func (c *walletCLI) openCredential(fs *flagSet, args []string) (*wallet.Wallet, wallet.Credential, error) {
+	id, err := fs.parseOne(args, "give one credential id")
+	if err != nil {
+		return nil, wallet.Credential{}, err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return nil, wallet.Credential{}, err
+	}
+	cr, err := w.Credential(id)
+	if err != nil {
+		w.Close()
+		return nil, wallet.Credential{}, err
+	}
+	return w, cr, nil
+}
+
 func (c *walletCLI) show(args []string) error {
 	fs := c.flags("show", "ID [--token]")
 	raw := fs.Bool("token", false, "print only the vc+jwt token")
-	arg, err := fs.parseOne(args, "give one credential id")
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, cr, err := c.openCredential(fs, args)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cr, err := w.Credential(arg)
-	if err != nil {
-		return err
-	}
 	if *raw {
 		fmt.Fprintln(c.e.stdout, cr.Token)
 		return nil
@@ -423,19 +435,11 @@ func (c *walletCLI) show(args []string) error {
 
 func (c *walletCLI) delete(args []string) error {
 	fs := c.flags("delete", "ID")
-	arg, err := fs.parseOne(args, "give one credential id")
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, cr, err := c.openCredential(fs, args)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cr, err := w.Credential(arg)
-	if err != nil {
-		return err
-	}
 	if err := w.Delete(cr.ID); err != nil {
 		return err
 	}
