@@ -277,7 +277,8 @@ func didOptions(alg, pairwise, label string) (wallet.NewDIDOptions, error) {
 
 func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
 	fs := c.flags("did register", "[--registry URL] [--alg ed25519|p256] [--pairwise LABEL | --label LABEL]")
-	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	var rf registryFlags
+	rf.register(fs)
 	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
 	pairwise := fs.String("pairwise", "", "register a pairwise DID for this relationship")
 	label := fs.String("label", "", "a name for the new identity")
@@ -288,7 +289,7 @@ func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := newRegistryClient(registryURL(c.e, *registry))
+	rc, err := rf.client(c.e)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,8 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	breakGlass := fs.Bool("break-glass", false, "allow emergency access (purpose ETREAT) without asking")
 	vaultURL := fs.String("vault", "", "with --break-glass: deposit the grant at this vault as the standing break-glass permission")
 	asDID := fs.String("did", "", "which of the wallet's DIDs grants (default: the primary DID)")
-	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	var rf registryFlags
+	rf.register(fs)
 	err := fs.parseNone(args)
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	if *days <= 0 {
 		return usagef("--days must be positive")
 	}
-	rc, err := newRegistryClient(registryURL(c.e, *registry))
+	rc, err := rf.client(c.e)
 	if err != nil {
 		return err
 	}
@@ -140,12 +141,13 @@ func humanDuration(d time.Duration) string {
 
 func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 	fs := c.flags("consent revoke", "ID [--registry URL]")
-	registry := fs.String("registry", "", "registry URL (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
+	var rf registryFlags
+	rf.register(fs)
 	arg, err := fs.parseOne(args, "give the consent id (or its first 8+ digits)")
 	if err != nil {
 		return err
 	}
-	rc, err := newRegistryClient(registryURL(c.e, *registry))
+	rc, err := rf.client(c.e)
 	if err != nil {
 		return err
 	}
