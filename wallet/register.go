@@ -3,7 +3,6 @@ package wallet
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,29 +23,6 @@ type Registry interface {
 }
 
 var _ Registry = (*client.Client)(nil)
-
-// medidKeyFragment is the fragment of the wallet's key in its did:medid
-// documents.
-const medidKeyFragment = "key-1"
-
-// medidTemplate is the initial document of a did:medid for pub, with the
-// DID written as tx.Placeholder: one Multikey for authentication and
-// assertionMethod. It is a pure function of the key, so the identifier is
-// too (tx.DeriveDID): the same phrase and index always give the same
-// did:medid.
-func medidTemplate(pub key.PublicKey) ([]byte, error) {
-	vm := tx.Placeholder + "#" + medidKeyFragment
-	return json.Marshal(map[string]any{
-		"@context": did.DefaultContext(),
-		"id":       tx.Placeholder,
-		"verificationMethod": []map[string]string{{
-			"id": vm, "type": "Multikey", "controller": tx.Placeholder,
-			"publicKeyMultibase": pub.Multikey(),
-		}},
-		"authentication":  []string{vm},
-		"assertionMethod": []string{vm},
-	})
-}
 
 // RegisterDID derives a new key (the next index of opts.Alg, so the new
 // identity shares no key with any other), registers a did:medid for it
@@ -81,7 +57,7 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	if err != nil {
 		return DID{}, err
 	}
-	tmpl, err := medidTemplate(k.Public())
+	tmpl, err := tx.KeyTemplate(k.Public())
 	if err != nil {
 		return DID{}, err
 	}
@@ -89,7 +65,7 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	if err != nil {
 		return DID{}, fmt.Errorf("build did:medid document: %w", err)
 	}
-	kid := id + "#" + medidKeyFragment
+	kid := id + "#" + tx.KeyFragment
 	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: hex.EncodeToString(randomBytes(16)), Document: doc}, k, kid)
 	if err != nil {
 		return DID{}, fmt.Errorf("sign did.create: %w", err)
@@ -160,7 +136,7 @@ func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]D
 			if err != nil {
 				return added, err
 			}
-			tmpl, err := medidTemplate(k.Public())
+			tmpl, err := tx.KeyTemplate(k.Public())
 			if err != nil {
 				return added, err
 			}
@@ -168,7 +144,7 @@ func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]D
 			if err != nil {
 				return added, err
 			}
-			kid := id + "#" + medidKeyFragment
+			kid := id + "#" + tx.KeyFragment
 			res, err := reg.Resolve(ctx, id)
 			switch {
 			case errors.Is(err, did.ErrNotFound):

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
@@ -20,10 +18,6 @@ import (
 
 // defaultRegistry is where registryd listens by default.
 const defaultRegistry = "http://127.0.0.1:8080"
-
-// medidKeyFragment is the fragment of the first key of a did:medid this
-// command registers, as the wallet does ("did:medid:…#key-1").
-const medidKeyFragment = "key-1"
 
 // newRegistryClient returns a client for the registry at u. A bad URL is a
 // usage error.
@@ -108,28 +102,10 @@ func unreachable(err error) error {
 	return err
 }
 
-// medidTemplate is the initial document of a did:medid for pub, with the
-// DID written as tx.Placeholder: one Multikey for authentication and
-// assertionMethod. It is a pure function of the key, so the derived
-// identifier is too: registering the same key twice names the same DID.
-func medidTemplate(pub key.PublicKey) ([]byte, error) {
-	vm := tx.Placeholder + "#" + medidKeyFragment
-	return json.Marshal(map[string]any{
-		"@context": did.DefaultContext(),
-		"id":       tx.Placeholder,
-		"verificationMethod": []map[string]string{{
-			"id": vm, "type": "Multikey", "controller": tx.Placeholder,
-			"publicKeyMultibase": pub.Multikey(),
-		}},
-		"authentication":  []string{vm},
-		"assertionMethod": []string{vm},
-	})
-}
-
 // registerDID submits did.create for k's did:medid and returns the DID and
 // its key id.
 func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (string, string, *client.TxResult, error) {
-	tmpl, err := medidTemplate(k.Public())
+	tmpl, err := tx.KeyTemplate(k.Public())
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -137,7 +113,7 @@ func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (stri
 	if err != nil {
 		return "", "", nil, fmt.Errorf("build the DID document: %w", err)
 	}
-	kid := id + "#" + medidKeyFragment
+	kid := id + "#" + tx.KeyFragment
 	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: randomHex(16), Document: doc}, k, kid)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("sign did.create: %w", err)
@@ -283,7 +259,7 @@ func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, 
 		return nil, nil
 	}
 	if !strings.HasPrefix(owner, tx.MethodPrefix) {
-		return nil, usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", medidKeyFragment)
+		return nil, usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", tx.KeyFragment)
 	}
 	c, err := rf.client(e)
 	if err != nil {

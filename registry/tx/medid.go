@@ -2,9 +2,12 @@ package tx
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/multiformats/go-multibase"
 )
 
@@ -74,4 +77,28 @@ func CheckDID(did string, doc []byte) error {
 		return fmt.Errorf("%w: the document derives %s, not %.128s", ErrWrongDID, got, did)
 	}
 	return nil
+}
+
+// KeyFragment is the fragment of the first key of a single-key did:medid
+// made by [KeyTemplate] ("did:medid:…#key-1").
+const KeyFragment = "key-1"
+
+// KeyTemplate is the initial document of a single-key did:medid for pub,
+// with the DID written as [Placeholder]: one Multikey verification method
+// "#key-1" for authentication and assertionMethod. It is a pure function of
+// the key, so the derived identifier is too: every tool that registers a key
+// (the medid CLI, the wallet) names the same DID for it, and a wallet can
+// find its did:medid identities again from its recovery phrase.
+func KeyTemplate(pub key.PublicKey) ([]byte, error) {
+	vm := Placeholder + "#" + KeyFragment
+	return json.Marshal(map[string]any{
+		"@context": did.DefaultContext(),
+		"id":       Placeholder,
+		"verificationMethod": []map[string]string{{
+			"id": vm, "type": "Multikey", "controller": Placeholder,
+			"publicKeyMultibase": pub.Multikey(),
+		}},
+		"authentication":  []string{vm},
+		"assertionMethod": []string{vm},
+	})
 }

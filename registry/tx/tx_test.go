@@ -195,3 +195,33 @@ func TestCanonical(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyTemplateDerivesStableDID pins the did:medid of a key: the CLI and
+// the wallet both register keys through KeyTemplate, and a wallet recovering
+// from its phrase must find the same DID again.
+func TestKeyTemplateDerivesStableDID(t *testing.T) {
+	k, err := key.NewEd25519FromSeed(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := KeyTemplate(k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, doc, err := BindDocument(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := KeyTemplate(k.Public())
+	if id2, _ := DeriveDID(again); id2 != id {
+		t.Errorf("DeriveDID not stable: %s then %s", id, id2)
+	}
+	if !strings.Contains(string(doc), id+"#"+KeyFragment) {
+		t.Errorf("bound document lacks %s#%s: %s", id, KeyFragment, doc)
+	}
+	// Pinned: changing the template would orphan every registered did:medid
+	// that wallets recover from their phrase.
+	if want := "did:medid:QcKsS9Hm87covVMSFfePBx"; id != want {
+		t.Errorf("all-zero Ed25519 seed -> %s, want %s", id, want)
+	}
+}
