@@ -16,4 +16,7 @@
 //   - verify: the verification pipeline with stable reason codes.
 //   - consent: patient consent grants (FHIR Consent provision shape) and
 //     access decisions against their status on the ledger.
+//   - openid4vci, openid4vp: OpenID for Verifiable Credential Issuance
+//     (pre-authorized code) and for Verifiable Presentations (DCQL,
+//     direct_post), server and wallet sides.
 package credentials
