@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/wallet"
 )
 
@@ -357,7 +358,7 @@ func (u *settingsUI) backup() {
 	u.progress.Show()
 	u.say("Making the backup…")
 	u.a.background(func(context.Context) {
-		err := atomicWrite(path, 0o600, func(out io.Writer) error { return w.Backup(out, pass) })
+		err := atomicfile.Write(path, 0o600, func(out io.Writer) error { return w.Backup(out, pass) })
 		clear(pass)
 		u.a.do(func() {
 			u.progress.Hide()

@@ -6,7 +6,6 @@ import (
 	"image"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	qrgen "github.com/skip2/go-qrcode"
 
+	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 )
@@ -377,43 +377,8 @@ func qrImage(text string, size int) (image.Image, error) {
 
 // writeFileAtomic writes data to path atomically (see atomicWrite).
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return atomicWrite(path, mode, func(w io.Writer) error {
+	return atomicfile.Write(path, mode, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// atomicWrite writes path through a temporary file in the same folder,
-// created with mode, synced and renamed into place: a failed write never
-// leaves a half-written file under the name.
-func atomicWrite(path string, mode os.FileMode, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
 }

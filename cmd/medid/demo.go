@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -301,7 +302,7 @@ func (d *demo) revoke(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := replaceFile(d.listFile, []byte(tok+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(d.listFile, []byte(tok+"\n"), 0o644); err != nil {
 		return err
 	}
 	if d.reg == nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/medid/medid/credentials/key"
@@ -213,46 +212,6 @@ func createOutput(path string, data []byte, mode os.FileMode) error {
 	if err := f.Close(); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("close %s: %w", path, err)
-	}
-	return nil
-}
-
-// replaceFile atomically replaces path with data: a temporary file in the
-// same directory, fsync, rename, then fsync of the directory. A reader sees
-// either the old or the new content, never a mix, and a failure leaves the
-// old file untouched. The file keeps mode perm.
-func replaceFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temporary file next to %s: %w", path, err)
-	}
-	name := tmp.Name()
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(name)
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fail(fmt.Errorf("chmod %s: %w", name, err))
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(fmt.Errorf("write %s: %w", name, err))
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(fmt.Errorf("sync %s: %w", name, err))
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

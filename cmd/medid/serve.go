@@ -25,6 +25,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -105,7 +106,7 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, urlFil
 	go func() { errc <- srv.Serve(ln) }()
 	if urlFile != "" {
 		// Written once the listener is up, for scripts started on port 0.
-		if err := replaceFile(urlFile, []byte(u+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(urlFile, []byte(u+"\n"), 0o644); err != nil {
 			srv.Close()
 			return err
 		}
@@ -290,7 +291,7 @@ func (a *fileAllocator) Allocate(ctx context.Context) (vc.Status, error) {
 	}
 	if a.next >= a.reserved {
 		r := min(a.next+allocBlock, a.size)
-		if err := replaceFile(a.stateFn, []byte(strconv.Itoa(r)+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(a.stateFn, []byte(strconv.Itoa(r)+"\n"), 0o644); err != nil {
 			return vc.Status{}, err
 		}
 		a.reserved = r

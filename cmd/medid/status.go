@@ -9,6 +9,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/atomicfile"
 )
 
 func init() {
@@ -198,7 +199,7 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := replaceFile(*listFile, []byte(token+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(*listFile, []byte(token+"\n"), 0o644); err != nil {
 		return err
 	}
 	state := map[bool]string{true: "set", false: "unset"}
@@ -291,7 +292,7 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry's list %s (%s, %s, %s) is not the list in %s (%s, %s, %s); file unchanged",
 			id, nd.ID, nt.Credential.Issuer, nd.Purpose, *listFile, d.ID, t.Credential.Issuer, d.Purpose)}
 	}
-	if err := replaceFile(*listFile, []byte(tok+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(*listFile, []byte(tok+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s updated to version %d from %s\n", *listFile, v, base)

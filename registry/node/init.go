@@ -19,6 +19,7 @@ import (
 	cmttime "github.com/cometbft/cometbft/types/time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/atomicfile"
 )
 
 // Files and defaults under a node's home folder.
@@ -81,33 +82,7 @@ func writeSettings(home string, s Settings) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(home, SettingsFile), append(data, '\n'), 0o644)
-}
-
-// writeFileAtomic writes data to a temporary file, syncs it and renames it
-// over path, so a crash leaves the old or the new content, never a mix.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.WriteFile(filepath.Join(home, SettingsFile), append(data, '\n'), 0o644)
 }
 
 // InitConfig says how to initialise one home folder.

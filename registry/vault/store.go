@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/internal/atomicfile"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -257,7 +258,7 @@ func (s *store) erase(id string, now time.Time) (*Meta, error) {
 	if err := os.Remove(kp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("vault: destroy data key of %s: %w", id, err)
 	}
-	syncDir(filepath.Dir(kp))
+	atomicfile.SyncDir(filepath.Dir(kp))
 	t := now.UTC()
 	rec.Erased = &t
 	rec.Nonce, rec.Ciphertext = nil, nil
@@ -274,32 +275,5 @@ func (s *store) erase(id string, now time.Time) (*Meta, error) {
 // writeFileSync writes data to path atomically (temp file, fsync, rename,
 // fsync of the folder), mode 0600.
 func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	syncDir(filepath.Dir(path))
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	return atomicfile.WriteFile(path, data, 0o600)
 }
