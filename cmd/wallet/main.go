@@ -25,25 +25,13 @@ import (
 )
 
 func main() {
-	dir := flag.String("dir", os.Getenv("MEDID_WALLET"), "wallet folder (default $MEDID_WALLET, else ~/.medid/wallet)")
-	registry := flag.String("registry", os.Getenv("MEDID_REGISTRY"), "registry URL (default $MEDID_REGISTRY; empty = offline)")
-	vaultURL := flag.String("vault", os.Getenv("MEDID_VAULT"), "hospital vault URL for the access log (default $MEDID_VAULT)")
-	flag.Parse()
-	if *dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "wallet: no --dir and no home folder:", err)
-			os.Exit(2)
-		}
-		*dir = filepath.Join(home, ".medid", "wallet")
+	cfg, err := config(os.Args[1:], os.Getenv, os.UserHomeDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wallet:", err)
+		os.Exit(2)
 	}
-	a, err := app.New(app.Config{
-		WalletDir:   *dir,
-		RegistryURL: *registry,
-		VaultURL:    *vaultURL,
-		StartScreen: os.Getenv("MEDID_WALLET_SCREEN"),
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
-	})
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	a, err := app.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wallet:", err)
 		os.Exit(2)
@@ -56,4 +44,33 @@ func main() {
 	}
 	w.ShowAndRun()
 	a.Close()
+}
+
+// config reads the command line and the environment into the app's
+// configuration: flags win over environment variables, and the wallet
+// folder defaults to ~/.medid/wallet.
+func config(args []string, getenv func(string) string, home func() (string, error)) (app.Config, error) {
+	fs := flag.NewFlagSet("wallet", flag.ContinueOnError)
+	dir := fs.String("dir", getenv("MEDID_WALLET"), "wallet folder (default $MEDID_WALLET, else ~/.medid/wallet)")
+	registry := fs.String("registry", getenv("MEDID_REGISTRY"), "registry URL (default $MEDID_REGISTRY; empty = offline)")
+	vaultURL := fs.String("vault", getenv("MEDID_VAULT"), "hospital vault URL for the access log (default $MEDID_VAULT)")
+	if err := fs.Parse(args); err != nil {
+		return app.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return app.Config{}, fmt.Errorf("unexpected argument %q (see wallet -h)", fs.Arg(0))
+	}
+	if *dir == "" {
+		h, err := home()
+		if err != nil {
+			return app.Config{}, fmt.Errorf("no --dir and no home folder: %w", err)
+		}
+		*dir = filepath.Join(h, ".medid", "wallet")
+	}
+	return app.Config{
+		WalletDir:   *dir,
+		RegistryURL: *registry,
+		VaultURL:    *vaultURL,
+		StartScreen: getenv("MEDID_WALLET_SCREEN"),
+	}, nil
 }
