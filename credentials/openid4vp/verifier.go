@@ -299,7 +299,10 @@ func (v *Verifier) logResult(res *Result) {
 			types = append(types, id+"="+strings.Join(c.Types, "+"))
 		}
 	}
-	v.log.Info("openid4vp: response", "state", res.State, "status", res.Status, "holder", res.Holder,
+	// The holder's DID is left out: next to credential types such as
+	// AllergyIntoleranceCredential it would say something about a person's
+	// health in a log. The result (GET /results/{state}) carries it.
+	v.log.Info("openid4vp: response", "state", res.State, "status", res.Status,
 		"credentials", strings.Join(types, ","), "reason", reasonOf(res), "error", res.Error)
 }
 
