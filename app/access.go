@@ -45,8 +45,9 @@ type accessRow struct {
 	event     AccessEvent
 	bg        *canvas.Rectangle // coloured for break-glass and denied
 	what      *widget.Label
-	flag      *widget.Label // "EMERGENCY ACCESS" / "DENIED"
-	highlight string        // "break-glass", "denied" or ""
+	flag      *widget.Label  // "EMERGENCY ACCESS" / "DENIED"
+	copyDID   *widget.Button // copies the accessor's full DID; nil when it is shown whole
+	highlight string         // "break-glass", "denied" or ""
 }
 
 func newAccessUI(a *App) *accessUI {
@@ -118,15 +119,23 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.flag.Show()
 		}
 		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-			e.Accessor, strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+			shortDID(e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
 		if e.Outcome == OutcomeDenied {
 			r.what.SetText(fmt.Sprintf("%s — %s tried to read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-				e.Accessor, strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+				shortDID(e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
 		}
 		if r.highlight != "" {
 			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)
 		}
-		objs = append(objs, container.NewStack(r.bg, container.NewPadded(container.NewVBox(r.flag, r.what))))
+		body := container.NewVBox(r.flag, r.what)
+		if shortDID(e.Accessor) != e.Accessor {
+			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+				u.a.fa.Clipboard().SetContent(r.event.Accessor)
+			})
+			r.copyDID.Importance = widget.LowImportance
+			body.Add(container.NewHBox(r.copyDID))
+		}
+		objs = append(objs, container.NewStack(r.bg, container.NewPadded(body)))
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs

@@ -265,9 +265,11 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	return claimsOf(c.Types, t.Credential.Subject), issuerName, nil
 }
 
-// shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz.
+// shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz. Short
+// DIDs and anything that is not a DID (a provider's name) come back
+// unchanged.
 func shortDID(d string) string {
-	if len(d) <= 28 {
+	if len(d) <= 28 || !strings.HasPrefix(d, "did:") {
 		return d
 	}
 	return d[:18] + "…" + d[len(d)-6:]

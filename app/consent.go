@@ -62,6 +62,7 @@ type consentRow struct {
 	glass   *widget.Label // "Emergency access allowed", hidden when not
 	revoke  *widget.Button
 	copy    *widget.Button // copies the grant for the provider; nil without a token
+	copyDID *widget.Button // copies the provider's full DID; nil when it is shown whole
 	confirm dialog.Dialog
 	yes     *widget.Button
 }
@@ -200,7 +201,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	var objs []fyne.CanvasObject
 	for _, g := range grants {
 		r := &consentRow{grant: g}
-		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", g.Provider,
+		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", shortDID(g.Provider),
 			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
 		r.left = widget.NewLabel(timeLeft(g, now))
 		r.glass = widget.NewLabelWithStyle("Emergency access allowed", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -216,13 +217,22 @@ func (u *consentUI) show(grants []ConsentGrant) {
 		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
-				u.copied.SetText("Copied. Send it to " + r.grant.Provider + " (by their secure message service or the referral): they show it to the hospital to read your records.")
+				u.copied.SetText("Copied. Send it to " + shortDID(r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
 				u.copied.Show()
 			})
 			buttons.Add(r.copy)
 		}
-		objs = append(objs, container.NewBorder(nil, nil, nil, buttons,
-			container.NewVBox(r.summary, r.glass)), widget.NewSeparator())
+		who := container.NewVBox(r.summary, r.glass)
+		if shortDID(g.Provider) != g.Provider {
+			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+				u.a.fa.Clipboard().SetContent(r.grant.Provider)
+				u.copied.SetText("Copied the full DID of " + shortDID(r.grant.Provider) + ".")
+				u.copied.Show()
+			})
+			r.copyDID.Importance = widget.LowImportance
+			who.Add(container.NewHBox(r.copyDID))
+		}
+		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, who), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs
@@ -254,7 +264,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	})
 	r.yes.Importance = widget.DangerImportance
 	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
-		wrapLabel(r.grant.Provider+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+		wrapLabel(shortDID(r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
 	r.confirm.Show()
 }
