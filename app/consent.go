@@ -173,15 +173,33 @@ func (u *consentUI) reload() {
 	})
 }
 
-// timeLeft says how long a grant still runs.
+// timeLeft says how long a grant still runs at now, as a patient counts:
+// partial days and hours round up, so a 30-day grant reads "30 days left"
+// right after it was given and "1 day left" on its last day. Under a day
+// it counts hours, under an hour minutes. A grant taken back or past its
+// end says so with the date.
 func timeLeft(g ConsentGrant, now time.Time) string {
 	if g.Revoked {
 		return "Taken back " + g.Expires.Local().Format("2 Jan 2006")
 	}
 	if !now.Before(g.Expires) {
-		return "Ended " + g.Expires.Format("2 Jan 2006")
+		return "Ended " + g.Expires.Local().Format("2 Jan 2006")
 	}
-	return humanDuration(g.Expires.Sub(now)) + " left"
+	n, unit := ceilUnits(g.Expires.Sub(now))
+	return plural(n, unit) + " left"
+}
+
+// ceilUnits counts d (> 0) in days, hours under a day or minutes under an
+// hour, rounding up.
+func ceilUnits(d time.Duration) (int, string) {
+	ceil := func(unit time.Duration) int { return int((d + unit - 1) / unit) }
+	switch {
+	case d >= 24*time.Hour:
+		return ceil(24 * time.Hour), "day"
+	case d >= time.Hour:
+		return ceil(time.Hour), "hour"
+	}
+	return ceil(time.Minute), "minute"
 }
 
 func (u *consentUI) show(grants []ConsentGrant) {

@@ -201,3 +201,42 @@ func TestVPAnswerText(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeLeft pins how the Consent screen counts a grant's remaining
+// time against an injected clock: partial days and hours round up, so a
+// fresh 30-day grant reads 30 days, not 29.
+func TestTimeLeft(t *testing.T) {
+	granted := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	thirty := ConsentGrant{Granted: granted, Expires: granted.Add(30 * day)}
+	tests := []struct {
+		name string
+		g    ConsentGrant
+		now  time.Time
+		want string
+	}{
+		{"30-day grant at the instant it is given", thirty, granted, "30 days left"},
+		{"30-day grant a few seconds later", thirty, granted.Add(3 * time.Second), "30 days left"},
+		{"30-day grant after 12 hours", thirty, granted.Add(12 * time.Hour), "30 days left"},
+		{"30-day grant after exactly one day", thirty, granted.Add(day), "29 days left"},
+		{"exactly two days left", thirty, granted.Add(28 * day), "2 days left"},
+		{"a day and a minute left", thirty, granted.Add(29*day - time.Minute), "2 days left"},
+		{"exactly one day left", thirty, granted.Add(29 * day), "1 day left"},
+		{"under a day: hours, rounded up", thirty, granted.Add(29*day + 30*time.Minute), "24 hours left"},
+		{"five and a half hours", thirty, thirty.Expires.Add(-5*time.Hour - 30*time.Minute), "6 hours left"},
+		{"exactly one hour", thirty, thirty.Expires.Add(-time.Hour), "1 hour left"},
+		{"under an hour: minutes", thirty, thirty.Expires.Add(-10 * time.Minute), "10 minutes left"},
+		{"one second left", thirty, thirty.Expires.Add(-time.Second), "1 minute left"},
+		{"at its end", thirty, thirty.Expires, "Ended 31 Mar 2026"},
+		{"after its end", thirty, thirty.Expires.Add(40 * day), "Ended 31 Mar 2026"},
+		{"taken back", ConsentGrant{Granted: granted, Expires: granted.Add(2 * day), Revoked: true},
+			granted.Add(3 * day), "Taken back 3 Mar 2026"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := timeLeft(tt.g, tt.now); got != tt.want {
+				t.Errorf("timeLeft(expires %v, now %v) = %q, want %q", tt.g.Expires, tt.now, got, tt.want)
+			}
+		})
+	}
+}
