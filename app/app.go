@@ -534,6 +534,8 @@ func newMainUI(a *App) *mainUI {
 			m.access.reload()
 		case m.items["identities"]:
 			m.ids.reload()
+		case m.items["settings"]:
+			m.settings.refreshGlass()
 		}
 	}
 	m.a = a

@@ -277,6 +277,9 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 					return
 				}
 				u.reload()
+				if m := u.a.main; m != nil && m.settings != nil {
+					m.settings.refreshGlass() // it may have been the emergency permission
+				}
 			})
 		})
 	})

@@ -183,6 +183,17 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
 		t.Fatalf("break-glass once allowed: %v", err)
 	}
+	if set.allowGlass.Text != glassAllowedText || !set.glassNote.Visible() {
+		t.Errorf("Settings after allowing emergency access: button %q, note shown %v; want %q",
+			set.allowGlass.Text, set.glassNote.Visible(), glassAllowedText)
+	}
+	h.a.main.selectScreen("settings")
+	h.a.wait()
+	test.Tap(set.allowGlass)
+	h.a.wait()
+	if h.a.main.tabs.Selected() != h.a.main.items["consent"] {
+		t.Errorf("the allowed-emergency-access button opens %q, want the Consent screen", h.a.main.tabs.Selected().Text)
+	}
 	if err := s.v.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +258,34 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	}
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
 		t.Errorf("doctor's read after consent was taken back: %v, want denied", err)
+	}
+	h.a.main.selectScreen("settings")
+	h.a.wait()
+	if set.allowGlass.Text != glassAllowedText {
+		t.Errorf("Settings after taking back the doctor's consent: button %q, want %q", set.allowGlass.Text, glassAllowedText)
+	}
+
+	// Take the emergency permission back: Settings offers it again.
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	var perm *consentRow
+	for _, r := range u.rows {
+		if r.grant.Provider == s.hosp.DID && r.grant.BreakGlass {
+			perm = r
+		}
+	}
+	if perm == nil {
+		t.Fatal("the emergency permission is not listed on the Consent screen")
+	}
+	test.Tap(perm.revoke)
+	test.Tap(perm.yes)
+	h.a.wait()
+	if u.err.Visible() {
+		t.Fatalf("taking back emergency access: %q", u.err.Text)
+	}
+	if set.allowGlass.Text != allowGlassText || set.glassNote.Visible() {
+		t.Errorf("Settings after taking back emergency access: button %q, note shown %v; want %q",
+			set.allowGlass.Text, set.glassNote.Visible(), allowGlassText)
 	}
 }
 

@@ -47,6 +47,8 @@ type settingsUI struct {
 	vault       *widget.Entry // the hospital vault (access log)
 	saveVault   *widget.Button
 	allowGlass  *widget.Button // standing emergency access at the vault's hospital
+	glassNote   *widget.Label  // how to take it back, shown while it is allowed
+	glassOn     bool           // the wallet holds a standing permission for the vault
 	glassYes    *widget.Button // in the confirmation dialog
 	glassDlg    dialog.Dialog
 	autoLock    *widget.Select
@@ -71,7 +73,9 @@ func newSettingsUI(a *App) *settingsUI {
 	u.vault.SetPlaceHolder("https://vault.hospital.example (the hospital gives it to you)")
 	u.vault.SetText(a.vault())
 	u.saveVault = widget.NewButton("Save", u.saveVaultURL)
-	u.allowGlass = widget.NewButtonWithIcon("Allow emergency access at this hospital…", theme.WarningIcon(), u.confirmEmergencyAccess)
+	u.allowGlass = widget.NewButtonWithIcon(allowGlassText, theme.WarningIcon(), u.confirmEmergencyAccess)
+	u.glassNote = wrapLabel("To take it back, open Consent (tap the button above) and choose Take back… on its row.")
+	u.glassNote.Hide()
 	var locks []string
 	for _, l := range autoLocks {
 		locks = append(locks, l.label)
@@ -125,7 +129,7 @@ func newSettingsUI(a *App) *settingsUI {
 		widget.NewForm(
 			widget.NewFormItem("medid network (registry)", container.NewBorder(nil, nil, nil, u.saveReg, u.registry)),
 			widget.NewFormItem("Hospital vault URL", container.NewBorder(nil, nil, nil, u.saveVault, u.vault)),
-			widget.NewFormItem("", container.NewHBox(u.allowGlass)),
+			widget.NewFormItem("", container.NewVBox(container.NewHBox(u.allowGlass), u.glassNote)),
 			widget.NewFormItem("Lock after", u.autoLock),
 			widget.NewFormItem("Appearance", u.theme)),
 		widget.NewSeparator(),
@@ -133,7 +137,56 @@ func newSettingsUI(a *App) *settingsUI {
 		wrapLabel("A backup file holds everything in your wallet, locked with its own passphrase. Keep it somewhere other than this device."),
 		container.NewBorder(nil, nil, nil, u.choose, u.backupPath),
 		u.backupPass, u.backupPass2, container.NewHBox(u.backupBtn), u.progress, u.msg, u.err))
+	u.refreshGlass()
 	return u
+}
+
+// Texts of the emergency access button.
+const (
+	allowGlassText   = "Allow emergency access at this hospital…"
+	glassAllowedText = "Emergency access is allowed at this hospital"
+)
+
+// refreshGlass asks the wallet, in the background, whether it holds a
+// standing emergency permission for the configured vault's hospital and
+// shows the answer on the button. Without a registry or vault address, or
+// when the vault cannot be asked for its DID, the button offers the
+// permission (giving it then says what is missing).
+func (u *settingsUI) refreshGlass() {
+	ws := u.a.walletServices()
+	if ws == nil || ws.VaultURL == "" {
+		u.showGlass(false)
+		return
+	}
+	now := u.a.cfg.now()
+	load(u.a, func(ctx context.Context) (bool, error) {
+		_, ok, err := ws.EmergencyAccess(ctx, now)
+		return ok, err
+	}, func(ok bool, err error) { u.showGlass(ok && err == nil) })
+}
+
+// showGlass shows whether emergency access is allowed: when it is, the
+// button names the state and opens the Consent screen, where the
+// permission is listed and can be taken back.
+func (u *settingsUI) showGlass(on bool) {
+	u.glassOn = on
+	if on {
+		u.allowGlass.SetText(glassAllowedText)
+		u.allowGlass.SetIcon(theme.ConfirmIcon())
+		u.allowGlass.OnTapped = u.openConsent
+		u.glassNote.Show()
+		return
+	}
+	u.allowGlass.SetText(allowGlassText)
+	u.allowGlass.SetIcon(theme.WarningIcon())
+	u.allowGlass.OnTapped = u.confirmEmergencyAccess
+	u.glassNote.Hide()
+}
+
+func (u *settingsUI) openConsent() {
+	if u.a.main != nil {
+		u.a.main.selectScreen("consent")
+	}
 }
 
 func autoLockLabel(d time.Duration) string {
@@ -199,6 +252,7 @@ func (u *settingsUI) saveVaultURL() {
 		if u.a.main != nil {
 			u.a.main.rebuildServices()
 		}
+		u.refreshGlass()
 		if raw == "" {
 			u.say("Saved. No hospital vault: the Who looked screen stays empty.")
 		} else {
@@ -228,6 +282,7 @@ func (u *settingsUI) confirmEmergencyAccess() {
 			if u.a.main != nil {
 				u.a.main.consent.reload()
 			}
+			u.refreshGlass()
 			if err != nil {
 				u.fail(err)
 				return
@@ -264,6 +319,7 @@ func (u *settingsUI) saveRegistry() {
 		if u.a.main != nil {
 			u.a.main.rebuildServices()
 		}
+		u.refreshGlass()
 		if err != nil {
 			u.fail(err)
 			return

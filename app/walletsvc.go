@@ -165,3 +165,42 @@ func (s *WalletServices) AllowEmergencyAccess(ctx context.Context) (ConsentGrant
 	}
 	return grantOf(c), nil
 }
+
+// EmergencyAccess returns the standing emergency (break-glass) permission
+// the wallet holds for the hospital whose vault is at VaultURL, as of now:
+// a grant to the vault's DID with break-glass allowed that is neither taken
+// back nor ended (the one running longest when there are several). ok is
+// false when there is none. It asks the vault for its DID; errors wrap
+// [ErrNoVault] without a vault address.
+func (s *WalletServices) EmergencyAccess(ctx context.Context, now time.Time) (g ConsentGrant, ok bool, err error) {
+	if s.VaultURL == "" {
+		return ConsentGrant{}, false, ErrNoVault
+	}
+	vd, err := wallet.VaultDID(ctx, s.VaultURL)
+	if err != nil {
+		return ConsentGrant{}, false, err
+	}
+	gs, err := s.List(ctx)
+	if err != nil {
+		return ConsentGrant{}, false, err
+	}
+	g, ok = standingEmergency(gs, vd, now)
+	return g, ok, nil
+}
+
+// standingEmergency picks from gs the break-glass grant to vaultDID that
+// is in force at now (not revoked, not ended), the longest-running one
+// when there are several.
+func standingEmergency(gs []ConsentGrant, vaultDID string, now time.Time) (ConsentGrant, bool) {
+	var best ConsentGrant
+	found := false
+	for _, g := range gs {
+		if !g.BreakGlass || g.Provider != vaultDID || g.Revoked || !now.Before(g.Expires) {
+			continue
+		}
+		if !found || g.Expires.After(best.Expires) {
+			best, found = g, true
+		}
+	}
+	return best, found
+}
