@@ -3,19 +3,17 @@ package app
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/vault/vaulttest"
 )
 
 // vaultStack is an in-process registry with a hospital vault mounted in
@@ -29,29 +27,8 @@ type vaultStack struct {
 
 func startVault(t *testing.T) *vaultStack {
 	t.Helper()
-	stack := nodetest.Start(t, nodetest.Options{})
-	reg, err := client.New(client.Config{URL: stack.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdid := did.KeyDID(hk.Public())
-	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(reg), Ledger: reg, StatusTTL: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey(), Resolver: reg,
-		Consent: checker, Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vault.Mount(stack.API, v))
-	t.Cleanup(srv.Close)
-	return &vaultStack{url: srv.URL, reg: reg, v: v,
-		hosp: &vault.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}}
+	vs := vaulttest.Start(t, vaulttest.Options{})
+	return &vaultStack{url: vs.URL, reg: vs.Client, v: vs.Vault, hosp: vs.Hospital()}
 }
 
 // provider is a doctor with a did:key reading from the vault.

@@ -3,17 +3,14 @@ package wallet
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/audit"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/vault/vaulttest"
 )
 
 type vaultActor struct {
@@ -39,21 +36,8 @@ func TestConsentAndAccessLog(t *testing.T) {
 		t.Skip("starts a registry node")
 	}
 	ctx := context.Background()
-	stack := nodetest.Start(t, nodetest.Options{})
-	reg, err := client.New(client.Config{URL: stack.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, _ := key.Generate(key.Ed25519)
-	hdid := did.KeyDID(hk.Public())
-	checker, _ := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(reg), Ledger: reg, StatusTTL: -1})
-	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey(), Resolver: reg,
-		Consent: checker, Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vault.Mount(stack.API, v))
-	defer srv.Close()
+	vs := vaulttest.Start(t, vaulttest.Options{})
+	reg, v, hk, hdid, srv := vs.Client, vs.Vault, vs.Key, vs.DID, vs
 
 	clk := &fakeClock{t: time.Now().UTC()}
 	w, _ := newTestWallet(t, clk)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,11 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/vault/vaulttest"
 )
 
 // TestVaultScripts runs testdata/vault/*.txtar against a registry started
@@ -30,26 +25,8 @@ import (
 // "flush" (anchor the vault's pending trail entries now).
 func TestVaultScripts(t *testing.T) {
 	stack := startRegistry(t)
-	reg, err := client.New(client.Config{URL: stack.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdid := did.KeyDID(hk.Public())
-	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(reg), Ledger: reg, StatusTTL: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey(), Resolver: reg,
-		Consent: checker, Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vault.Mount(stack.API, v))
-	t.Cleanup(srv.Close)
+	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack})
+	srv, v, hk := vs, vs.Vault, vs.Key
 	hjwk, err := hk.MarshalPrivateJWK()
 	if err != nil {
 		t.Fatal(err)

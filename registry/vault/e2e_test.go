@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,10 +22,10 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/audit"
-	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/vault/vaulttest"
 )
 
 type actor struct {
@@ -69,23 +68,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("runs a registry node")
 	}
 	ctx := context.Background()
-	s := nodetest.Start(t, nodetest.Options{})
-	reg, err := client.New(client.Config{URL: s.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
 	hosp, patient, prov, second, er := newActor(t), newActor(t), newActor(t), newActor(t), newActor(t)
-	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(reg), Ledger: reg, StatusTTL: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hosp.did, Key: hosp.k, KeyID: hosp.kid, Resolver: reg, Consent: checker,
-		Submit: func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }, BatchInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vault.Mount(s.API, v))
-	defer srv.Close()
+	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.k, BatchInterval: 50 * time.Millisecond})
+	s, reg, v, srv := vs.Registry, vs.Client, vs.Vault, vs
 
 	submit := func(p *tx.Payload, a actor) {
 		t.Helper()
