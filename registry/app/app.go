@@ -16,6 +16,8 @@ import (
 	iavldb "github.com/cosmos/iavl/db"
 	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/medid/medid/registry/tx"
 )
 
 // Version is reported by Info as the application's software version.
@@ -36,7 +38,8 @@ type Config struct {
 	// NodeCacheSize is the IAVL node cache size in nodes; 0 means 100,000.
 	NodeCacheSize int
 	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
-	// 65,536. The parsed-document cache holds a quarter as many.
+	// 65,536. The parsed-document, decoded-transaction and did.create
+	// caches hold a quarter as many each.
 	VerdictCacheSize int
 	// Workers is how many goroutines verify a block's signatures in
 	// parallel; 0 means runtime.NumCPU().
@@ -106,6 +109,11 @@ type App struct {
 
 	verdicts *lru[verdictKey, bool]
 	docs     *lru[[32]byte, parsedDoc]
+	// decoded holds decoded transactions by hash, so FinalizeBlock does not
+	// decode again what CheckTx decoded (a *tx.Tx is never modified).
+	decoded *lru[[32]byte, *tx.Tx]
+	// creates holds did.create checks by replay id (see createCheck).
+	creates *lru[[32]byte, createCheck]
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -145,7 +153,8 @@ func New(cfg Config) (*App, error) {
 	}
 	reader := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
 	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
-		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4)}
+		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err

@@ -25,6 +25,16 @@ type parsedDoc struct {
 	err error
 }
 
+// createCheck is the part of checking a did.create that is a pure function
+// of its payload (cached by replay id, so CheckTx does it and FinalizeBlock
+// reuses it): that the document derives the DID, and the document's
+// canonical form, which the DID record stores. The bytes MUST NOT be
+// modified.
+type createCheck struct {
+	doc []byte
+	err error
+}
+
 // lru is a bounded least-recently-used map, safe for concurrent use. It
 // holds the signature verdicts (so a transaction's signature is verified
 // once: in CheckTx or FinalizeBlock's parallel pre-pass, and reused when the

@@ -34,7 +34,8 @@
 //	iss/<did>                 IssuerRecord       accreditations with history
 //	sl/<list id>              StatusListRecord   latest version
 //	slv/<list id>/<%020d n>   StatusListRecord   every version
-//	tx/<hex replay id>        TxRecord           replay protection
+//	tx/<hex replay id>        TxRecord           replay protection (all but did.create,
+//	                                             whose DID record refuses a replay)
 //
 // See docs/design/0005-ledger-state.md for the reasoning.
 //

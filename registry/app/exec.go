@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"sync"
@@ -41,6 +42,9 @@ type execEnv struct {
 	// pre is the result of FinalizeBlock's parallel pre-pass (nil in
 	// CheckTx).
 	pre *prepared
+	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
+	// so handlers may skip building them.
+	checkOnly bool
 }
 
 // receipt is the ExecTxResult.Data of an accepted transaction (JSON), and
@@ -75,9 +79,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	a.mu.RLock()
 	bt := a.lastTime
 	a.mu.RUnlock()
-	t, err := tx.Decode(req.Tx)
+	t, err := a.decode(req.Tx)
 	if err == nil {
-		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero()}
+		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true}
 		_, _, err = a.check(view, t, env)
 	}
 	if err != nil {
@@ -126,7 +130,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	if err == nil {
 		writes, rc, err = a.check(a.tree, p.tx, env)
 	}
-	if err == nil {
+	if err == nil && needsReplayRecord(p.tx) {
 		rec, merr := marshal(TxRecord{Height: env.height, Index: env.index, Hash: hex.EncodeToString(p.tx.Hash[:])})
 		if merr != nil {
 			err = merr
@@ -178,7 +182,7 @@ func (a *App) prepass(txs [][]byte) []prepared {
 			defer wg.Done()
 			for i := range next {
 				p := &pre[i]
-				p.tx, p.err = tx.Decode(txs[i])
+				p.tx, p.err = a.decode(txs[i])
 				if p.err != nil {
 					continue
 				}
@@ -197,6 +201,24 @@ func (a *App) prepass(txs [][]byte) []prepared {
 	close(next)
 	wg.Wait()
 	return pre
+}
+
+// decode is [tx.Decode] through the decoded-transaction cache: what CheckTx
+// decoded, FinalizeBlock finds decoded. Only successes are cached; the
+// decoded value is a pure function of the bytes.
+func (a *App) decode(raw []byte) (*tx.Tx, error) {
+	if len(raw) > tx.MaxSize {
+		return tx.Decode(raw)
+	}
+	h := sha256.Sum256(raw)
+	if t, ok := a.decoded.get(h); ok {
+		return t, nil
+	}
+	t, err := tx.Decode(raw)
+	if err == nil {
+		a.decoded.put(h, t)
+	}
+	return t, err
 }
 
 // verify checks t's signature under pub, once: the verdict is cached by

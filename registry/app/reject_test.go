@@ -106,11 +106,17 @@ func TestRejections(t *testing.T) {
 			return h.createTx(id) // new nonce: not a replay, but the DID exists
 		}, CodeExists},
 		{"replayed tx", func(h *harness) []byte {
-			id := newIdentity(h.tb, 1)
-			raw := h.createTx(id)
+			id := h.register(1)
+			raw := h.updateTx(id, id.keys, []int{0}, "1", id.keys[0], id.kid(0))
 			h.mustBlock(raw)
 			return raw
 		}, CodeReplay},
+		{"replayed did.create", func(h *harness) []byte {
+			id := newIdentity(h.tb, 1)
+			raw := h.createTx(id)
+			h.mustBlock(raw)
+			return raw // no replay record: the DID record refuses it
+		}, CodeExists},
 		{"stale prevVersionId", func(h *harness) []byte {
 			id := h.register(1)
 			h.mustBlock(h.updateTx(id, id.keys, []int{0}, "1", id.keys[0], id.kid(0)))

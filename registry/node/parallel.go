@@ -29,23 +29,25 @@ import (
 // (measured: with 2,048 submitters and unbounded parallel CheckTx, a
 // 238-transaction FinalizeBlock took 2.6 s instead of ~30 ms, because the
 // consensus goroutine competed with hundreds of runnable CheckTx calls):
-// at most NumCPU CheckTx calls run at a time, and FinalizeBlock takes the
-// gate exclusively, so admissions pause (for the few milliseconds a block
-// takes) while a block executes. The gate is released when FinalizeBlock
-// returns, before CometBFT locks the mempool for Commit and Update, so the
-// two locks never wait on each other.
+// at most NumCPU CheckTx calls run at a time, and FinalizeBlock takes one of
+// those NumCPU slots for itself, so while a block executes it has a core of
+// its own and admissions go on on the others (on one core, admissions pause
+// while a block executes). The slot is released when FinalizeBlock returns,
+// before CometBFT locks the mempool for Commit and Update, so the two never
+// wait on each other. (An earlier version paused all admissions during
+// FinalizeBlock; with 2 cores that left one core idle for the whole block:
+// see BENCHMARKS.md.)
 type parallelCheckCreator struct {
-	app  abci.Application
-	gate *sync.RWMutex // CheckTx: read side; FinalizeBlock: write side
-	sem  chan struct{} // bounds concurrent CheckTx calls
+	app abci.Application
+	sem chan struct{} // NumCPU slots: CheckTx calls and FinalizeBlock
 }
 
 func newParallelCheckCreator(app abci.Application) parallelCheckCreator {
-	return parallelCheckCreator{app: app, gate: new(sync.RWMutex), sem: make(chan struct{}, runtime.NumCPU())}
+	return parallelCheckCreator{app: app, sem: make(chan struct{}, runtime.NumCPU())}
 }
 
 func (c parallelCheckCreator) NewABCIClient() (abcicli.Client, error) {
-	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, gate: c.gate, sem: c.sem}, nil
+	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem}, nil
 }
 
 var _ proxy.ClientCreator = parallelCheckCreator{}
@@ -55,29 +57,25 @@ var _ proxy.ClientCreator = parallelCheckCreator{}
 // connection-synchronised client.
 type parallelCheckClient struct {
 	abcicli.Client
-	app  abci.Application
-	gate *sync.RWMutex
-	sem  chan struct{}
+	app abci.Application
+	sem chan struct{}
 
 	mu sync.RWMutex // guards cb
 	cb abcicli.Callback
 }
 
-// checkTx runs the application's CheckTx within the concurrency bound and
-// outside block execution.
+// checkTx runs the application's CheckTx within the concurrency bound.
 func (c *parallelCheckClient) checkTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
-	c.gate.RLock()
-	defer c.gate.RUnlock()
 	return c.app.CheckTx(ctx, req)
 }
 
-// FinalizeBlock executes a block with admissions paused (see
+// FinalizeBlock executes a block in one of the CheckTx slots (see
 // parallelCheckCreator).
 func (c *parallelCheckClient) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
-	c.gate.Lock()
-	defer c.gate.Unlock()
+	c.sem <- struct{}{}
+	defer func() { <-c.sem }()
 	return c.Client.FinalizeBlock(ctx, req)
 }
 
