@@ -88,6 +88,10 @@ type App struct {
 	wmu     sync.Mutex
 	tree    *iavl.MutableTree
 	pending *pendingBlock
+	// pendingIdx are the pending block's writes to keys the latest index
+	// holds; Commit indexes them.
+	pendingIdx []write
+	idx        *latestIndex
 	// initialHeight is the chain's first block height (from InitChain).
 	initialHeight int64
 
@@ -159,6 +163,16 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	a.idx = &latestIndex{db: db.RawDB()}
+	view, _ := a.view()
+	rebuilt, err := a.idx.open(version, view)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
+	if rebuilt {
+		a.log.Info("rebuilt the DID index from the state", "height", version)
+	}
 	return a, nil
 }
 
@@ -189,6 +203,14 @@ func (a *App) view() (*iavl.ImmutableTree, int64) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.committed, a.lastHeight
+}
+
+// committedState returns a reader of the latest committed state that reads
+// current DID records through the latest index (see latestIndex), and its
+// height.
+func (a *App) committedState() (committedReader, int64) {
+	view, h := a.view()
+	return committedReader{tree: view, height: h, ix: a.idx}, h
 }
 
 // LastCommit returns the height and app hash of the last committed block
@@ -287,6 +309,11 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	defer a.wmu.Unlock()
 	if a.pending == nil {
 		return nil, errors.New("Commit without FinalizeBlock")
+	}
+	// Index first: the index may run one block ahead of the tree, never
+	// behind it (see latestIndex).
+	if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
+		return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
 	}
 	hash, version, err := a.tree.SaveVersion()
 	if err != nil {

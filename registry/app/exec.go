@@ -75,7 +75,7 @@ type prepared struct {
 // same rules as FinalizeBlock. A rejected transaction gets a non-zero code
 // (see [CodeOf]) and a log line saying why; nothing is written either way.
 func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	view, height := a.view()
+	view, height := a.committedState()
 	a.mu.RLock()
 	bt := a.lastTime
 	a.mu.RUnlock()
@@ -112,6 +112,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
 	bt := req.Time.UTC()
+	a.pendingIdx = nil
 	pre := a.prepass(req.Txs)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
@@ -153,6 +154,9 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 			// deterministic: stop the node rather than diverge.
 			panic(fmt.Sprintf("registry: write state at height %d: %v", env.height, err))
 		}
+		if indexed(w.key) {
+			a.pendingIdx = append(a.pendingIdx, w)
+		}
 	}
 	return &abci.ExecTxResult{
 		Code: CodeOK,
@@ -172,7 +176,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 // verdict for the same (transaction, key) pair.
 func (a *App) prepass(txs [][]byte) []prepared {
 	pre := make([]prepared, len(txs))
-	view, _ := a.view()
+	view, _ := a.committedState()
 	workers := min(a.cfg.Workers, len(txs))
 	var wg sync.WaitGroup
 	next := make(chan int)

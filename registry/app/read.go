@@ -44,7 +44,8 @@ func (a *App) ResolveDID(did string, opts ResolveOptions) (*DIDRecord, error) {
 	case opts.VersionTime != nil:
 		rec, err = didAtTime(view, did, *opts.VersionTime)
 	default:
-		rec, err = getJSON[DIDRecord](view, DIDKey(did))
+		cur, _ := a.committedState()
+		rec, err = getJSON[DIDRecord](cur, DIDKey(did))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: DID %s", err, did)

@@ -162,6 +162,7 @@ func submitSpread(b *testing.B, nodes []*node.Node, txs [][]byte, workers int) (
 // commit latency; baseline in the same run: the same four-node wiring over
 // CometBFT's kvstore with tiny transactions.
 func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
+	node.SetGCDefault()
 	const workers = 2048
 	b.StopTimer()
 	txs := make([][]byte, b.N)

@@ -106,6 +106,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // same run: the same node wiring over CometBFT's trivial kvstore app with
 // the same number of tiny transactions (bare-engine-tx/s).
 func BenchmarkCommitDIDCreate(b *testing.B) {
+	node.SetGCDefault()
 	const workers = 2048
 	b.StopTimer()
 	txs := make([][]byte, b.N)
@@ -149,6 +150,7 @@ func BenchmarkCommitDIDCreate(b *testing.B) {
 // did.create at a time (no load) at the default block time, against the
 // same for a kvstore transaction on the same wiring.
 func BenchmarkCommitLatencySequential(b *testing.B) {
+	node.SetGCDefault()
 	b.StopTimer()
 	txs := make([][]byte, b.N)
 	kvTxs := make([][]byte, b.N)
@@ -177,6 +179,7 @@ func BenchmarkCommitLatencySequential(b *testing.B) {
 // as before parallel CheckTx: the "before" figure for that change, with the
 // kvstore baseline of the same run.
 func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
+	node.SetGCDefault()
 	const workers = 2048
 	b.StopTimer()
 	txs := make([][]byte, b.N)
