@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,9 @@ func freeBase(b *testing.B, n int) int {
 // OnStop closed it), and the benchmark framework runs each benchmark more
 // than once (b.N = 1 first). The process exit ends them; their folders
 // are removed by TestMain.
+// bench4Runs counts runs of BenchmarkCommitDIDCreate4Nodes in this process.
+var bench4Runs atomic.Int64
+
 var testnets struct {
 	mu   sync.Mutex
 	nets map[string][]*node.Node
@@ -166,8 +170,10 @@ func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
 	const workers = 2048
 	b.StopTimer()
 	txs := make([][]byte, b.N)
+	// The network outlives one run (-count): new identities every run.
+	run := bench4Runs.Add(1)
 	for i := range txs {
-		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("bench4-%d-%d", b.N, i)).CreateTx(b)
+		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("bench4-%d-%d-%d", run, b.N, i)).CreateTx(b)
 	}
 	nodes := sharedTestnet(b, "registry", 4, func(dir string) abci.Application {
 		a, err := app.New(app.Config{Dir: dir})
@@ -189,7 +195,7 @@ func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
 
 	kvTxs := make([][]byte, b.N)
 	for i := range kvTxs {
-		kvTxs[i] = []byte(fmt.Sprintf("k4-%d-%d=value", b.N, i))
+		kvTxs[i] = []byte(fmt.Sprintf("k4-%d-%d-%d=value", run, b.N, i))
 	}
 	kv := sharedTestnet(b, "kvstore", 4, func(string) abci.Application { return kvstore.NewInMemoryApplication() }, false)
 	kvElapsed, kvLat := submitSpread(b, kv, kvTxs, workers)
