@@ -43,11 +43,22 @@ func ariesProven(data []byte, d *Document) bool {
 			return false
 		}
 	}
-	own, err := d.MarshalJSON()
+	w, err := d.wire()
+	if err != nil {
+		return false
+	}
+	// Byte equality implies value equality: first against our own
+	// serialisation in MarshalJSON's order, then with its members in sorted
+	// order (the order of RFC 8785 and of encoding/json maps, in which the
+	// registry and most tools write documents); only then compare values.
+	own, err := encodeJSON(w)
 	if err != nil {
 		return false
 	}
 	if bytes.Equal(own, data) {
+		return true
+	}
+	if sorted, err := encodeJSON(w.sorted()); err == nil && bytes.Equal(sorted, data) {
 		return true
 	}
 	a, ok := jsonValue(data)
@@ -70,4 +81,49 @@ func jsonValue(data []byte) (any, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// sortedDocument and sortedMethod are wireDocument and wireMethod with
+// their members in sorted (RFC 8785) order; see ariesProven.
+type sortedDocument struct {
+	Context              []string       `json:"@context"`
+	AlsoKnownAs          []string       `json:"alsoKnownAs,omitempty"`
+	AssertionMethod      []string       `json:"assertionMethod,omitempty"`
+	Authentication       []string       `json:"authentication,omitempty"`
+	CapabilityDelegation []string       `json:"capabilityDelegation,omitempty"`
+	CapabilityInvocation []string       `json:"capabilityInvocation,omitempty"`
+	Controller           []string       `json:"controller,omitempty"`
+	ID                   string         `json:"id"`
+	KeyAgreement         []string       `json:"keyAgreement,omitempty"`
+	Service              []wireService  `json:"service,omitempty"`
+	VerificationMethod   []sortedMethod `json:"verificationMethod,omitempty"`
+}
+
+type sortedMethod struct {
+	Controller         string          `json:"controller"`
+	ID                 string          `json:"id"`
+	PublicKeyBase58    string          `json:"publicKeyBase58,omitempty"`
+	PublicKeyJwk       json.RawMessage `json:"publicKeyJwk,omitempty"`
+	PublicKeyMultibase string          `json:"publicKeyMultibase,omitempty"`
+	Type               string          `json:"type"`
+}
+
+func (w *wireDocument) sorted() *sortedDocument {
+	s := &sortedDocument{
+		Context:              w.Context,
+		AlsoKnownAs:          w.AlsoKnownAs,
+		AssertionMethod:      w.AssertionMethod,
+		Authentication:       w.Authentication,
+		CapabilityDelegation: w.CapabilityDelegation,
+		CapabilityInvocation: w.CapabilityInvocation,
+		Controller:           w.Controller,
+		ID:                   w.ID,
+		KeyAgreement:         w.KeyAgreement,
+		Service:              w.Service,
+	}
+	for _, m := range w.VerificationMethod {
+		s.VerificationMethod = append(s.VerificationMethod, sortedMethod{Controller: m.Controller, ID: m.ID,
+			PublicKeyBase58: m.PublicKeyBase58, PublicKeyJwk: m.PublicKeyJwk, PublicKeyMultibase: m.PublicKeyMultibase, Type: m.Type})
+	}
+	return s
 }

@@ -95,6 +95,18 @@ func BenchmarkParseDocument(b *testing.B) {
 	}
 }
 
+// BenchmarkParseDocumentSorted parses the same document with its members
+// in sorted (RFC 8785) order, as registry transactions carry it.
+func BenchmarkParseDocumentSorted(b *testing.B) {
+	data := sortedJSON(b, KeyDocument(zeroSeedKey(b)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseDocument(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkParseDocumentWithAries is the same parse followed by aries'
 // did.ParseDocument, as every call did before the proven fast path
 // (ariesProven): the baseline for BenchmarkParseDocument.

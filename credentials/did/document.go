@@ -454,10 +454,30 @@ type wireService struct {
 // insignificant whitespace). It validates the document first and returns
 // the [*DocumentError] if it is invalid.
 func (d *Document) MarshalJSON() ([]byte, error) {
+	w, err := d.wire()
+	if err != nil {
+		return nil, err
+	}
+	return encodeJSON(w)
+}
+
+// encodeJSON encodes v without HTML escaping and without a final newline.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode DID document: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// wire is the JSON shape MarshalJSON writes.
+func (d *Document) wire() (*wireDocument, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	w := wireDocument{
+	w := &wireDocument{
 		Context:              d.Context,
 		ID:                   d.ID,
 		Controller:           d.Controller,
@@ -497,13 +517,7 @@ func (d *Document) MarshalJSON() ([]byte, error) {
 	for _, s := range d.Service {
 		w.Service = append(w.Service, wireService{ID: s.ID, Type: s.Type, ServiceEndpoint: s.Endpoint})
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
-		return nil, fmt.Errorf("encode DID document: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return w, nil
 }
 
 // publicJWKJSON returns the public JWK of p as JSON with sorted members.

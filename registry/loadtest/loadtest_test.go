@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/medid/medid/registry/node"
 )
 
 var (
@@ -120,6 +122,7 @@ Transfer/sec:     18.75MB
 // Default: 20,000 DIDs loaded first (untimed); with -loadtest.dir the state
 // of an earlier `medid-loadtest -keep` (e.g. 1M DIDs) is used.
 func BenchmarkResolve(b *testing.B) {
+	node.SetGCDefault() // as registryd serves
 	dir, listPath := *flagDir, ""
 	if dir == "" {
 		dir = b.TempDir()

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/loadtest"
+	"github.com/medid/medid/registry/node"
 )
 
 func main() {
@@ -60,6 +61,8 @@ func run() error {
 	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
 	flag.Parse()
+	// Serve as registryd does (its garbage collector setting included).
+	node.SetGCDefault()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
