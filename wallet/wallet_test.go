@@ -398,8 +398,15 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	addTestSecrets(t, w)
 	needles := []string{p.DID, strings.TrimPrefix(p.DID, "did:key:"), h.DID, "Saint Elsewhere", "primary", "pairwise"}
 	needles = append(needles, testSecretNeedles...)
+	// The clear header names its fields (memoryKiB, version, …): a phrase
+	// word that is also in an empty wallet made from another phrase is
+	// structure, not a leak.
+	other, _ := newTestWallet(t, clk)
+	other.Close()
+	structure := readFile(t, filepath.Join(other.cfg.Dir, FileName))
 	for _, word := range strings.Fields(phrase) {
-		if len(word) >= 6 { // short words occur by chance in random bytes and bbolt's structure
+		// Short words occur by chance in random bytes and bbolt's structure.
+		if len(word) >= 6 && !bytes.Contains(structure, []byte(word)) {
 			needles = append(needles, word)
 		}
 	}
