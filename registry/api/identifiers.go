@@ -234,10 +234,37 @@ func writeResolution(w http.ResponseWriter, status int, rep representation, doc 
 		_, _ = w.Write(doc)
 		return
 	}
-	writeJSON(w, status, rep.contentType, resolutionResult{
-		Context:               ContextDIDResolution,
-		DIDDocument:           doc,
-		DIDResolutionMetadata: resolutionMetadata{ContentType: MediaDIDLDJSON},
-		DIDDocumentMetadata:   md,
-	})
+	body, err := resolutionBody(doc, md)
+	if err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", rep.contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// resolutionHead is the start of every resolution result, up to the
+// document.
+var resolutionHead = []byte(`{"@context":` + strconv.Quote(ContextDIDResolution) + `,"didDocument":`)
+
+// resolutionBody is the JSON of resolutionResult{ContextDIDResolution, doc,
+// {contentType: did+ld+json}, md}, with doc spliced in as it is: documents
+// come from the ledger state (compact JSON, validated when written) or from
+// our own serialisation, and encoding/json would scan and compact them
+// again on every request (TestResolutionBody compares the two).
+func resolutionBody(doc json.RawMessage, md did.DocumentMetadata) ([]byte, error) {
+	tail, err := json.Marshal(struct {
+		DIDResolutionMetadata resolutionMetadata   `json:"didResolutionMetadata"`
+		DIDDocumentMetadata   did.DocumentMetadata `json:"didDocumentMetadata"`
+	}{resolutionMetadata{ContentType: MediaDIDLDJSON}, md})
+	if err != nil {
+		return nil, err
+	}
+	body := make([]byte, 0, len(resolutionHead)+len(doc)+len(tail))
+	body = append(body, resolutionHead...)
+	body = append(body, doc...)
+	body = append(body, ',')
+	return append(body, tail[1:]...), nil // tail without its '{'
 }
