@@ -140,9 +140,18 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// IAVL writes ~20 tree nodes per new DID and keeps every version, so
+	// the state database takes a steady stream of small writes: a 64 MiB
+	// memtable and 8 MiB tables (LevelDB: 4 and 2 MiB) mean a tenth as
+	// many level-0 tables to compact; compaction had grown to 10% of a
+	// loaded node's CPU and stalled commits as the chain grew
+	// (docs/design/0011).
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
-		BlockCacheCapacity: c.BlockCacheBytes,
-		Filter:             filter.NewBloomFilter(10),
+		BlockCacheCapacity:  c.BlockCacheBytes,
+		Filter:              filter.NewBloomFilter(10),
+		WriteBuffer:         64 << 20,
+		CompactionTableSize: 8 << 20,
+		CompactionTotalSize: 64 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
