@@ -328,3 +328,56 @@ func GoLoad(ctx context.Context, base string, dids []string, conns int, d time.D
 func writeFile(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o600)
 }
+
+// Warm GETs every DID of dids once, from conns goroutines, so that a
+// measurement that follows sees a server that has been up for a while (its
+// caches hold what a uniform random load reads) rather than one just
+// started. It returns the first error.
+func Warm(ctx context.Context, base string, dids []string, conns int) error {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	next := make(chan string)
+	errc := make(chan error, conns)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range next {
+				resp, err := hc.Get(base + "/1.0/identifiers/" + d)
+				if err != nil {
+					errc <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errc <- fmt.Errorf("warm-up GET %s: status %d", d, resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, d := range dids {
+		select {
+		case next <- d:
+		case err = <-errc:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	return err
+}

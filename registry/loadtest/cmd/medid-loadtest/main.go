@@ -59,6 +59,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "log every block of the bulk load")
 	resume := flag.Bool("resume", false, "continue an interrupted bulk load in -dir (blocks of -block transactions) up to -dids")
 	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
+	warm := flag.Bool("warm", false, "resolve every DID of the list once before measuring (a server that has been up for a while)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
 	flag.Parse()
 	// Serve as registryd does (its garbage collector setting included).
@@ -140,6 +141,13 @@ func run() error {
 	}
 	defer bare.Close()
 	fmt.Printf("request list: %d DIDs; response %d bytes (%s)\n", len(list), len(body), ct)
+	if *warm {
+		t0 := time.Now()
+		if err := loadtest.Warm(ctx, srv.URL, list, 8); err != nil {
+			return err
+		}
+		fmt.Printf("warm-up: every DID of the list resolved once in %.1f s\n", time.Since(t0).Seconds())
+	}
 
 	wc := loadtest.WrkConfig{DIDListFile: listPath, Threads: *threads, Connections: *conns, Duration: *dur}
 	runs := []struct {
