@@ -71,6 +71,28 @@ func TestBulkLoadServe(t *testing.T) {
 	if _, _, err := Fetch(srv.URL + "/1.0/identifiers/did:medid:zNotThere"); err == nil {
 		t.Fatal("unknown DID resolved")
 	}
+
+	// Warm resolves every DID once; the server's own histogram counts them.
+	before, err := ReadServerLatency(srv.URL, "identifiers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Warm(context.Background(), srv.URL, dids, 4); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ReadServerLatency(srv.URL, "identifiers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := after.Count - before.Count; n != float64(len(dids)) || after.Within5ms < before.Within5ms {
+		t.Errorf("server counted %.0f resolutions during the warm-up, want %d (within 5 ms: %.0f -> %.0f)", n, len(dids), before.Within5ms, after.Within5ms)
+	}
+	if err := Warm(context.Background(), srv.URL, []string{"did:medid:zNotThere"}, 1); err == nil {
+		t.Error("warm-up of an unknown DID succeeded")
+	}
+	if _, err := ReadServerLatency(srv.URL, "no-such-route"); err == nil {
+		t.Error("latency of an unknown route read")
+	}
 }
 
 func TestParseWrk(t *testing.T) {

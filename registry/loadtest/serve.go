@@ -381,3 +381,53 @@ feed:
 	}
 	return err
 }
+
+// ServerLatency is the registry's own account of how long its handler took
+// for one route, from the request-duration histogram of its /metrics.
+type ServerLatency struct {
+	Count     float64 // requests
+	Within5ms float64 // requests whose handler finished within 5 ms
+}
+
+// ReadServerLatency reads route's counts from the /metrics of the registry
+// at base. The difference of two readings describes the requests between
+// them, so a load generator's tail can be told apart from the server's.
+func ReadServerLatency(base, route string) (ServerLatency, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return ServerLatency{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return ServerLatency{}, err
+	}
+	const metric = "medid_registry_api_request_duration_seconds"
+	lbl := `route="` + route + `"`
+	var out ServerLatency
+	var found bool
+	for _, l := range strings.Split(string(body), "\n") {
+		name, rest, ok := strings.Cut(l, "{")
+		if !ok || !strings.Contains(rest, lbl) {
+			continue
+		}
+		_, val, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case name == metric+"_count":
+			out.Count, found = v, true
+		case name == metric+"_bucket" && strings.Contains(rest, `le="0.005"`):
+			out.Within5ms = v
+		}
+	}
+	if !found {
+		return out, fmt.Errorf("%s has no %s for route %s", base+"/metrics", metric, route)
+	}
+	return out, nil
+}
