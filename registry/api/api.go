@@ -171,6 +171,11 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, contentType, b)
+}
+
+// writeBody writes a complete response body b.
+func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)

@@ -228,10 +228,7 @@ func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, op
 
 func writeResolution(w http.ResponseWriter, status int, rep representation, doc json.RawMessage, md did.DocumentMetadata) {
 	if !rep.full {
-		w.Header().Set("Content-Type", rep.contentType)
-		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
-		w.WriteHeader(status)
-		_, _ = w.Write(doc)
+		writeBody(w, status, rep.contentType, doc)
 		return
 	}
 	body, err := resolutionBody(doc, md)
@@ -239,10 +236,7 @@ func writeResolution(w http.ResponseWriter, status int, rep representation, doc 
 		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", rep.contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeBody(w, status, rep.contentType, body)
 }
 
 // resolutionHead is the start of every resolution result, up to the

@@ -77,10 +77,7 @@ func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", MediaVCJWT)
-	h.Set("Content-Length", strconv.Itoa(len(rec.Credential)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(rec.Credential))
+	writeBody(w, http.StatusOK, MediaVCJWT, []byte(rec.Credential))
 }
 
 func etagMatch(header, etag string) bool {
