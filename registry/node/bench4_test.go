@@ -111,6 +111,21 @@ func sharedTestnet(b *testing.B, name string, n int, newApp func(dir string) abc
 
 // submitSpread submits txs from workers goroutines, transaction i to node
 // i mod len(nodes), and returns the elapsed time and commit latencies.
+// registryTestnet is the shared four-validator network of registry apps
+// (each traced when MEDID_BENCH_TRACE is set).
+func registryTestnet(b *testing.B) []*node.Node {
+	return sharedTestnet(b, "registry", 4, func(dir string) abci.Application {
+		a, err := app.New(app.Config{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if os.Getenv("MEDID_BENCH_TRACE") != "" {
+			return timedApp{a, dir}
+		}
+		return a
+	}, true)
+}
+
 func submitSpread(b *testing.B, nodes []*node.Node, txs [][]byte, workers int) (time.Duration, []time.Duration) {
 	b.Helper()
 	// Bounded: a network that stops committing fails the benchmark instead
@@ -175,16 +190,7 @@ func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
 	for i := range txs {
 		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("bench4-%d-%d-%d", run, b.N, i)).CreateTx(b)
 	}
-	nodes := sharedTestnet(b, "registry", 4, func(dir string) abci.Application {
-		a, err := app.New(app.Config{Dir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if os.Getenv("MEDID_BENCH_TRACE") != "" {
-			return timedApp{a, dir}
-		}
-		return a
-	}, true)
+	nodes := registryTestnet(b)
 	h0 := nodes[0].Height()
 	b.StartTimer()
 	cpu0 := processCPU()
@@ -226,13 +232,7 @@ func BenchmarkCommitLatencySequential4Nodes(b *testing.B) {
 		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("seq4-%d-%d-%d", run, b.N, i)).CreateTx(b)
 		kvTxs[i] = []byte(fmt.Sprintf("s4-%d-%d-%d=v", run, b.N, i))
 	}
-	nodes := sharedTestnet(b, "registry", 4, func(dir string) abci.Application {
-		a, err := app.New(app.Config{Dir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return a
-	}, true)
+	nodes := registryTestnet(b)
 	b.StartTimer()
 	_, lat := submitSpread(b, nodes, txs, 1)
 	b.StopTimer()
