@@ -106,12 +106,18 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // same run: the same node wiring over CometBFT's trivial kvstore app with
 // the same number of tiny transactions (bare-engine-tx/s).
 func BenchmarkCommitDIDCreate(b *testing.B) {
+	benchCommitDIDCreate(b, "bench", node.Config{ConcurrentApp: true})
+}
+
+// benchCommitDIDCreate is BenchmarkCommitDIDCreate with the node settings
+// in c and transactions of identities named after prefix.
+func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	node.SetGCDefault()
 	const workers = 2048
 	b.StopTimer()
 	txs := make([][]byte, b.N)
 	for i := range txs {
-		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("bench-%d-%d", b.N, i)).CreateTx(b)
+		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("%s-%d-%d", prefix, b.N, i)).CreateTx(b)
 	}
 	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
 	if err != nil {
@@ -121,7 +127,7 @@ func BenchmarkCommitDIDCreate(b *testing.B) {
 	if os.Getenv("MEDID_BENCH_TRACE") != "" {
 		abciApp = timedApp{a, "node"}
 	}
-	n := startBench(b, abciApp, true)
+	n := startBenchConfig(b, abciApp, c)
 	b.Cleanup(func() { _ = a.Close() })
 	b.StartTimer()
 	cpu0 := processCPU()
@@ -132,7 +138,7 @@ func BenchmarkCommitDIDCreate(b *testing.B) {
 
 	kvTxs := make([][]byte, b.N)
 	for i := range kvTxs {
-		kvTxs[i] = []byte(fmt.Sprintf("key-%d-%d=value", b.N, i))
+		kvTxs[i] = []byte(fmt.Sprintf("%s-key-%d-%d=value", prefix, b.N, i))
 	}
 	kv := startBench(b, kvstore.NewInMemoryApplication(), false)
 	kvElapsed, _ := submitAll(b, kv, kvTxs, workers)
@@ -179,38 +185,7 @@ func BenchmarkCommitLatencySequential(b *testing.B) {
 // as before parallel CheckTx: the "before" figure for that change, with the
 // kvstore baseline of the same run.
 func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
-	node.SetGCDefault()
-	const workers = 2048
-	b.StopTimer()
-	txs := make([][]byte, b.N)
-	for i := range txs {
-		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("serial-%d-%d", b.N, i)).CreateTx(b)
-	}
-	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = a.Close() })
-	n := startBenchConfig(b, a, node.Config{ConcurrentApp: true, SerialCheckTx: true})
-	b.StartTimer()
-	cpu0 := processCPU()
-	elapsed, lat := submitAll(b, n, txs, workers)
-	cpu := processCPU() - cpu0
-	b.StopTimer()
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/tx")
-	kvTxs := make([][]byte, b.N)
-	for i := range kvTxs {
-		kvTxs[i] = []byte(fmt.Sprintf("skey-%d-%d=value", b.N, i))
-	}
-	kv := startBench(b, kvstore.NewInMemoryApplication(), false)
-	kvElapsed, _ := submitAll(b, kv, kvTxs, workers)
-	tps := float64(b.N) / elapsed.Seconds()
-	bare := float64(b.N) / kvElapsed.Seconds()
-	b.ReportMetric(tps, "tx/s")
-	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(bare, "bare-engine-tx/s")
-	b.ReportMetric(tps/bare, "ratio")
+	benchCommitDIDCreate(b, "serial", node.Config{ConcurrentApp: true, SerialCheckTx: true})
 }
 
 // processCPU is the CPU time (user + system) this process has used: the
