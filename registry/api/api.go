@@ -30,16 +30,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
 )
 
-// State is the read side of the registry application ([*app.App]).
+// State is the read side of the registry application ([*machine.App]).
 type State interface {
-	ResolveDID(did string, opts app.ResolveOptions) (*app.DIDRecord, error)
-	Accreditations(did string) (*app.IssuerRecord, error)
-	StatusList(id string, version int64) (*app.StatusListRecord, error)
+	ResolveDID(did string, opts machine.ResolveOptions) (*machine.DIDRecord, error)
+	Accreditations(did string) (*machine.IssuerRecord, error)
+	StatusList(id string, version int64) (*machine.StatusListRecord, error)
 	// LastCommit is the height and app hash of the last committed state.
 	LastCommit() (height int64, appHash []byte)
 }
@@ -232,27 +232,27 @@ func txProblem(err error, res *node.TxResult) *problem {
 // codeName maps a registry ABCI code to a problem type name and an HTTP status.
 func codeName(code uint32) (string, int) {
 	switch code {
-	case app.CodeMalformed:
+	case machine.CodeMalformed:
 		return "malformed", http.StatusBadRequest
-	case app.CodeTooLarge:
+	case machine.CodeTooLarge:
 		return "too-large", http.StatusRequestEntityTooLarge
-	case app.CodeBadSignature:
+	case machine.CodeBadSignature:
 		return "bad-signature", http.StatusBadRequest
-	case app.CodeUnauthorized:
+	case machine.CodeUnauthorized:
 		return "unauthorized", http.StatusForbidden
-	case app.CodeReplay:
+	case machine.CodeReplay:
 		return "replay", http.StatusConflict
-	case app.CodeStaleVersion:
+	case machine.CodeStaleVersion:
 		return "stale-version", http.StatusConflict
-	case app.CodeDeactivated:
+	case machine.CodeDeactivated:
 		return "deactivated", http.StatusConflict
-	case app.CodeNotFound:
+	case machine.CodeNotFound:
 		return "not-found", http.StatusNotFound
-	case app.CodeExists:
+	case machine.CodeExists:
 		return "exists", http.StatusConflict
-	case app.CodeInvalid:
+	case machine.CodeInvalid:
 		return "invalid", http.StatusUnprocessableEntity
-	case app.CodeInternal:
+	case machine.CodeInternal:
 		return "internal", http.StatusInternalServerError
 	}
 	return "rejected", http.StatusBadRequest

@@ -8,20 +8,20 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/tx"
 )
 
-// ConsentState is the read side of consent anchors ([*app.App] implements
+// ConsentState is the read side of consent anchors ([*machine.App] implements
 // it). When Config.State does not, GET /1.0/consents/{hash} reads through
 // the ledger's /consent query instead.
 type ConsentState interface {
-	ConsentStatus(hash string) (*app.ConsentRecord, error)
+	ConsentStatus(hash string) (*machine.ConsentRecord, error)
 }
 
 // ConsentAnswer builds the body of GET /1.0/consents/{hash} from a ledger
 // record, with inForce evaluated at at.
-func ConsentAnswer(rec *app.ConsentRecord, at time.Time) *consent.Status {
+func ConsentAnswer(rec *machine.ConsentRecord, at time.Time) *consent.Status {
 	st := &consent.Status{
 		Hash:           rec.Hash,
 		Patient:        rec.Patient,
@@ -60,11 +60,11 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 	} else {
 		at = time.Now().UTC()
 	}
-	var rec *app.ConsentRecord
+	var rec *machine.ConsentRecord
 	var err error
 	switch cs, ok := s.state.(ConsentState); {
 	case wantProof(r):
-		p, perr := s.prove(r.Context(), app.ConsentKey(hash))
+		p, perr := s.prove(r.Context(), machine.ConsentKey(hash))
 		if perr == nil {
 			perr = setProof(w, p)
 		}
@@ -76,20 +76,20 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 	case ok:
 		rec, err = cs.ConsentStatus(hash)
 	default:
-		res, qerr := s.ledger.Query(r.Context(), app.QueryConsent, []byte(hash), 0, false)
+		res, qerr := s.ledger.Query(r.Context(), machine.QueryConsent, []byte(hash), 0, false)
 		switch {
 		case qerr != nil:
-			err = fmt.Errorf("%w: %v", app.ErrInternal, qerr)
-		case res.Code == app.CodeNotFound:
-			err = app.ErrNotFound
+			err = fmt.Errorf("%w: %v", machine.ErrInternal, qerr)
+		case res.Code == machine.CodeNotFound:
+			err = machine.ErrNotFound
 		case res.Code != 0:
-			err = fmt.Errorf("%w: query code %d: %s", app.ErrInternal, res.Code, res.Log)
+			err = fmt.Errorf("%w: query code %d: %s", machine.ErrInternal, res.Code, res.Log)
 		default:
 			rec, err = decodeConsent(res.Value)
 		}
 	}
 	switch {
-	case errors.Is(err, app.ErrNotFound):
+	case errors.Is(err, machine.ErrNotFound):
 		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Consent grant not anchored", Status: http.StatusNotFound,
 			Detail: "no consent grant with this hash is anchored on the ledger"})
 		return
@@ -101,13 +101,13 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, "application/json", ConsentAnswer(rec, at))
 }
 
-func decodeConsent(v []byte) (*app.ConsentRecord, error) {
+func decodeConsent(v []byte) (*machine.ConsentRecord, error) {
 	if v == nil {
-		return nil, app.ErrNotFound
+		return nil, machine.ErrNotFound
 	}
-	rec := new(app.ConsentRecord)
+	rec := new(machine.ConsentRecord)
 	if err := json.Unmarshal(v, rec); err != nil {
-		return nil, fmt.Errorf("%w: %v", app.ErrInternal, err)
+		return nil, fmt.Errorf("%w: %v", machine.ErrInternal, err)
 	}
 	return rec, nil
 }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -36,11 +36,11 @@ func (s *Server) prove(ctx context.Context, k []byte) (*client.Proof, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.ledger.Query(ctx, app.QueryKey, k, h, true)
+	res, err := s.ledger.Query(ctx, machine.QueryKey, k, h, true)
 	if err != nil {
 		return nil, fmt.Errorf("proving query: %w", err)
 	}
-	if res.Code != 0 && res.Code != app.CodeNotFound {
+	if res.Code != 0 && res.Code != machine.CodeNotFound {
 		return nil, fmt.Errorf("proving query: code %d: %s", res.Code, res.Log)
 	}
 	sh, vals, err := s.ledger.SignedHeader(ctx, res.Height+1)

@@ -27,7 +27,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 )
 
 // Config configures [New].
@@ -57,7 +57,7 @@ type Client struct {
 
 // Errors of the client. Problems the registry reports come back as a
 // [*ProblemError] that wraps the matching sentinel (did.ErrNotFound,
-// app.ErrUnauthorized, ErrUnavailable, …).
+// machine.ErrUnauthorized, ErrUnavailable, …).
 var (
 	// ErrUnavailable: the registry is overloaded, stopping or has no proof
 	// yet; retry later (RetryAfter in the ProblemError says when).
@@ -151,8 +151,8 @@ func problemFrom(resp *http.Response, body []byte) *ProblemError {
 		p.sentinel = did.ErrInvalidDID
 	case p.Type == didErrorBase+"METHOD_NOT_SUPPORTED":
 		p.sentinel = did.ErrMethodNotSupported
-	case p.Code != 0 && p.Codespace == app.Codespace:
-		p.sentinel = app.ErrorOf(p.Code)
+	case p.Code != 0 && p.Codespace == machine.Codespace:
+		p.sentinel = machine.ErrorOf(p.Code)
 	case p.Type == problemBase+"not-found":
 		p.sentinel = ErrNotFound
 	case resp.StatusCode == http.StatusServiceUnavailable:
@@ -239,8 +239,8 @@ type TxResult struct {
 }
 
 // Submit posts a signed transaction (compact JWS) and waits for its commit.
-// A rejected transaction is a *ProblemError wrapping the registry/app
-// sentinel (app.ErrBadSignature, app.ErrUnauthorized, app.ErrReplay, …);
+// A rejected transaction is a *ProblemError wrapping the registry/machine
+// sentinel (machine.ErrBadSignature, machine.ErrUnauthorized, machine.ErrReplay, …);
 // a full mempool is one wrapping ErrUnavailable with RetryAfter set.
 func (c *Client) Submit(ctx context.Context, signedTx []byte) (*TxResult, error) {
 	u := *c.base

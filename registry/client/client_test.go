@@ -17,7 +17,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
@@ -117,12 +117,12 @@ func TestSubmitRejections(t *testing.T) {
 	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDCreate, DID: alice.DID, Document: alice.Doc}, mallory.Key, alice.KID())
 	_, err := plain.Submit(ctx, forged)
 	var pe *client.ProblemError
-	if !errors.As(err, &pe) || !errors.Is(err, app.ErrBadSignature) || pe.Status != http.StatusBadRequest {
-		t.Errorf("forged create: err = %v, want a 400 problem wrapping app.ErrBadSignature", err)
+	if !errors.As(err, &pe) || !errors.Is(err, machine.ErrBadSignature) || pe.Status != http.StatusBadRequest {
+		t.Errorf("forged create: err = %v, want a 400 problem wrapping machine.ErrBadSignature", err)
 	}
 	_, err = plain.Submit(ctx, []byte("not a jws"))
-	if !errors.Is(err, app.ErrMalformed) {
-		t.Errorf("garbage: err = %v, want app.ErrMalformed", err)
+	if !errors.Is(err, machine.ErrMalformed) {
+		t.Errorf("garbage: err = %v, want machine.ErrMalformed", err)
 	}
 	_, err = plain.Submit(ctx, []byte(strings.Repeat("a", tx.MaxSize+10)))
 	if !errors.As(err, &pe) || pe.Status != http.StatusRequestEntityTooLarge {
@@ -131,7 +131,7 @@ func TestSubmitRejections(t *testing.T) {
 	// A governance action signed by a non-governance key.
 	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: alice.DID, Issuer: mallory.DID, AccreditationID: "a1",
 		CredentialTypes: []string{"X"}, ValidFrom: "2020-01-01T00:00:00Z"}, alice.Key, alice.KID())
-	if _, err := plain.Submit(ctx, acc); !errors.Is(err, app.ErrUnauthorized) && !errors.Is(err, app.ErrNotFound) {
+	if _, err := plain.Submit(ctx, acc); !errors.Is(err, machine.ErrUnauthorized) && !errors.Is(err, machine.ErrNotFound) {
 		t.Errorf("accredit by non-governance: err = %v, want unauthorized", err)
 	}
 }
@@ -282,7 +282,7 @@ func TestProofTampering(t *testing.T) {
 		}},
 		{"value claimed absent", func(p *client.Proof) (*types.ValidatorSet, string) { p.Value = nil; return trusted, chainID }},
 		{"other key", func(p *client.Proof) (*types.ValidatorSet, string) {
-			p.Key = app.DIDKey("did:medid:someoneelse")
+			p.Key = machine.DIDKey("did:medid:someoneelse")
 			return trusted, chainID
 		}},
 		{"tampered proof", func(p *client.Proof) (*types.ValidatorSet, string) {
@@ -381,7 +381,7 @@ func TestConflictingWritesAnswerPromptly(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, app.ErrStaleVersion), errors.Is(err, app.ErrDeactivated):
+			case errors.Is(err, machine.ErrStaleVersion), errors.Is(err, machine.ErrDeactivated):
 				refused++
 			default:
 				t.Errorf("round %d: unexpected error %v", round, err)

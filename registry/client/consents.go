@@ -14,7 +14,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -73,7 +73,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		}
 		return &st, nil
 	}
-	p, err := c.proven(resp, app.ConsentKey(hash))
+	p, err := c.proven(resp, machine.ConsentKey(hash))
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 	if p.Value == nil {
 		return nil, notAnchored(fmt.Sprintf(" (proven absent at height %d)", p.Height))
 	}
-	var rec app.ConsentRecord
+	var rec machine.ConsentRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.Hash != hash {
 		return nil, fmt.Errorf("%w: proven consent record for %s", ErrProof, hash)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
@@ -105,8 +105,8 @@ func TestConsentLifecycle(t *testing.T) {
 
 	// Only the patient may revoke.
 	bad, _ := tx.Sign(client.ConsentRevokePayload(other.did, hash), other.k, other.kid)
-	if _, err := plain.Submit(ctx, bad); !errors.Is(err, app.ErrUnauthorized) {
-		t.Errorf("revoke by another DID: %v, want app.ErrUnauthorized", err)
+	if _, err := plain.Submit(ctx, bad); !errors.Is(err, machine.ErrUnauthorized) {
+		t.Errorf("revoke by another DID: %v, want machine.ErrUnauthorized", err)
 	}
 	rv, _ := tx.Sign(client.ConsentRevokePayload(pat.did, hash), pat.k, pat.kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {

@@ -12,7 +12,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 )
 
 // ProofHeader is the HTTP response header that carries a [Proof] (as
@@ -31,7 +31,7 @@ var ErrProof = errors.New("registry proof does not verify")
 type Proof struct {
 	// Height is the state version the value was read at.
 	Height int64 `json:"height"`
-	// Key is the state key (registry/app key layout).
+	// Key is the state key (registry/machine key layout).
 	Key []byte `json:"key"`
 	// Value is the stored record; nil means the proof shows Key is absent.
 	Value []byte `json:"value,omitempty"`
@@ -149,7 +149,7 @@ func (p *Proof) Verify(chainID string, trusted *types.ValidatorSet) error {
 	if err := ops.Unmarshal(p.ProofOps); err != nil {
 		return fmt.Errorf("%w: proof ops: %v", ErrProof, err)
 	}
-	if err := app.VerifyProof(sh.AppHash, p.Key, p.Value, &ops); err != nil {
+	if err := machine.VerifyProof(sh.AppHash, p.Key, p.Value, &ops); err != nil {
 		return fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 )
 
 // ResolveOptions selects a version of a DID document; at most one is set.
@@ -84,13 +84,13 @@ func parseResolution(body []byte) (*did.Resolution, error) {
 
 // provenResolution builds the resolution from the proven record only.
 func (c *Client) provenResolution(resp *http.Response, body []byte, id string, opts ResolveOptions) (*did.Resolution, error) {
-	key := app.DIDKey(id)
+	key := machine.DIDKey(id)
 	if opts.VersionID != "" {
 		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", did.ErrNotFound, opts.VersionID)
 		}
-		key = app.DIDVersionKey(id, n)
+		key = machine.DIDVersionKey(id, n)
 	} else if opts.VersionTime != nil {
 		// The version is chosen by the node; the proof shows the record
 		// of that version, and its metadata says whether it was current
@@ -108,7 +108,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", ErrUnexpected, wire.Metadata.VersionID)
 		}
-		key = app.DIDVersionKey(id, n)
+		key = machine.DIDVersionKey(id, n)
 	}
 	p, err := c.proven(resp, key)
 	if err != nil {
@@ -120,7 +120,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 	if p.Value == nil {
 		return nil, fmt.Errorf("%w: %s (proven absent at height %d)", did.ErrNotFound, id, p.Height)
 	}
-	var rec app.DIDRecord
+	var rec machine.DIDRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil {
 		return nil, fmt.Errorf("%w: proven DID record: %v", ErrUnexpected, err)
 	}
@@ -143,7 +143,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 	return res, nil
 }
 
-func recordTime(r *app.DIDRecord) time.Time {
+func recordTime(r *machine.DIDRecord) time.Time {
 	if r.Metadata.Updated != nil {
 		return *r.Metadata.Updated
 	}
@@ -200,9 +200,9 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 		}
 		return strings.TrimSpace(string(body)), nil
 	}
-	key := app.StatusListKey(id)
+	key := machine.StatusListKey(id)
 	if version > 0 {
-		key = app.StatusListVersionKey(id, version)
+		key = machine.StatusListVersionKey(id, version)
 	}
 	p, err := c.proven(resp, key)
 	if err != nil {
@@ -214,7 +214,7 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 	if p.Value == nil {
 		return "", fmt.Errorf("%w: status list %s (proven absent)", ErrNotFound, id)
 	}
-	var rec app.StatusListRecord
+	var rec machine.StatusListRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.ID != id {
 		return "", fmt.Errorf("%w: proven status list record for %q", ErrProof, id)
 	}
@@ -223,7 +223,7 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 
 // Accreditations returns an issuer's accreditation history. An issuer that
 // was never accredited is ErrNotFound.
-func (c *Client) Accreditations(ctx context.Context, issuer string) (*app.IssuerRecord, error) {
+func (c *Client) Accreditations(ctx context.Context, issuer string) (*machine.IssuerRecord, error) {
 	rec, _, err := c.issuer(ctx, issuer, url.Values{})
 	if err != nil {
 		return nil, err
@@ -255,16 +255,16 @@ func (c *Client) Accredited(ctx context.Context, issuer, credentialType string, 
 
 type accreditationAnswer struct {
 	Accredited bool              `json:"accredited"`
-	Record     *app.IssuerRecord `json:"record"`
+	Record     *machine.IssuerRecord `json:"record"`
 }
 
-func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.IssuerRecord, *accreditationAnswer, error) {
+func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*machine.IssuerRecord, *accreditationAnswer, error) {
 	resp, body, err := c.get(ctx, c.endpoint("/1.0/issuers/"+issuer, q), "application/json")
 	if err != nil {
 		return nil, nil, err
 	}
 	if c.verify {
-		p, err := c.proven(resp, app.IssuerKey(issuer))
+		p, err := c.proven(resp, machine.IssuerKey(issuer))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -274,7 +274,7 @@ func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.
 		if p.Value == nil {
 			return nil, &accreditationAnswer{}, nil
 		}
-		var rec app.IssuerRecord
+		var rec machine.IssuerRecord
 		if err := json.Unmarshal(p.Value, &rec); err != nil || rec.DID != issuer {
 			return nil, nil, fmt.Errorf("%w: proven issuer record for %s", ErrProof, issuer)
 		}
@@ -290,7 +290,7 @@ func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.
 		}
 		return ans.Record, &ans, nil
 	}
-	var rec app.IssuerRecord
+	var rec machine.IssuerRecord
 	if err := json.Unmarshal(body, &rec); err != nil {
 		return nil, nil, fmt.Errorf("%w: issuer record: %v", ErrUnexpected, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/audit"
 )
 
@@ -13,7 +13,7 @@ import (
 // trail; *registry/client.Client implements it (with proofs when
 // configured).
 type AnchorSource interface {
-	AuditAnchor(ctx context.Context, vault, batchID string) (*app.AuditRecord, error)
+	AuditAnchor(ctx context.Context, vault, batchID string) (*machine.AuditRecord, error)
 }
 
 // VerifiedEntry is a trail entry that was proven included in an anchored

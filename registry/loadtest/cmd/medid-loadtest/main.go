@@ -5,13 +5,13 @@
 // Procedure (what `medid-loadtest` does, in order):
 //
 //  1. Bulk load: create -dids identities (real Ed25519 keys, real signed
-//     did.create transactions) in a registry/app state folder by calling
+//     did.create transactions) in a registry/machine state folder by calling
 //     the application's ABCI methods directly — InitChain, then
 //     FinalizeBlock with blocks of -block transactions and Commit — with no
 //     CometBFT (consensus is measured by the registry/node benchmarks).
 //     Every transaction must be accepted. Reports tx/s of block execution,
 //     bytes on disk per DID and per million transactions.
-//  2. Serve: open that state with registry/app and serve registry/api (the
+//  2. Serve: open that state with registry/machine and serve registry/api (the
 //     handler registryd serves) on 127.0.0.1:0, read-only (no node: proofs
 //     and submissions are refused; plain resolution reads only app state).
 //  3. Baseline: a bare net/http handler on 127.0.0.1:0 serving the bytes

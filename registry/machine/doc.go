@@ -1,4 +1,4 @@
-// Package app is the registry's deterministic state machine: an ABCI 2.0
+// Package machine is the registry's deterministic state machine: an ABCI 2.0
 // application for CometBFT v0.38 whose state is an IAVL Merkle tree.
 //
 // It accepts the signed transactions of package registry/tx (DID create,
@@ -43,4 +43,4 @@
 //
 // The app_state of the CometBFT genesis is [Genesis]:
 // {"governance": ["did:key:z6Mk…"]}.
-package app
+package machine
