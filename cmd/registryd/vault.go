@@ -13,9 +13,9 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/vault"
 )
@@ -71,12 +71,12 @@ type appLedger struct{ app *machine.App }
 func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
 	rec, err := l.app.ConsentStatus(hash)
 	if err != nil {
-		if errors.Is(err, machine.ErrNotFound) {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
 		}
 		return nil, err
 	}
-	return api.ConsentAnswer(rec, time.Now()), nil
+	return rec.Status(time.Now()), nil
 }
 
 // runVault anchors the vault's trail until ctx ends.

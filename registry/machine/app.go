@@ -17,6 +17,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -273,11 +274,11 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		a.tree.SetInitialVersion(uint64(req.InitialHeight))
 	}
 	for _, d := range g.Governance {
-		v, err := marshal(GovernanceRecord{DID: d})
+		v, err := marshal(ledger.GovernanceRecord{DID: d})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := a.tree.Set(GovernanceKey(d), v); err != nil {
+		if _, err := a.tree.Set(ledger.GovernanceKey(d), v); err != nil {
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}

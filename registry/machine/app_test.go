@@ -14,6 +14,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -27,28 +28,28 @@ func TestDIDLifecycleAndVersions(t *testing.T) {
 	h.mustBlock(h.updateTx(id, []*key.PrivateKey{k2}, []int{0}, "1", id.keys[0], id.kid(0))) // block 2
 	// The old key can no longer act; the new one can.
 	old := h.updateTx(id, []*key.PrivateKey{id.keys[0]}, []int{0}, "2", id.keys[0], id.kid(0))
-	if got := h.block(old)[0]; got.Code != CodeBadSignature {
-		t.Fatalf("update signed by the rotated-out key: code %d (%s), want %d", got.Code, got.Log, CodeBadSignature)
+	if got := h.block(old)[0]; got.Code != ledger.CodeBadSignature {
+		t.Fatalf("update signed by the rotated-out key: code %d (%s), want %d", got.Code, got.Log, ledger.CodeBadSignature)
 	} // block 3
 	h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDDeactivate, DID: id.did, PrevVersionID: "2"}, k2, id.kid(0))) // block 4
 
 	cases := []struct {
 		name        string
-		opts        ResolveOptions
+		opts        ledger.ResolveOptions
 		wantVersion string
 		wantNext    string
 		wantErr     error
 		wantKey     *key.PrivateKey
 	}{
-		{"current (deactivated)", ResolveOptions{}, "3", "", ErrDeactivated, k2},
-		{"versionId 1", ResolveOptions{VersionID: "1"}, "1", "2", nil, id.keys[0]},
-		{"versionId 2", ResolveOptions{VersionID: "2"}, "2", "3", nil, k2},
-		{"versionId 4 does not exist", ResolveOptions{VersionID: "4"}, "", "", ErrNotFound, nil},
-		{"versionId not canonical", ResolveOptions{VersionID: "01"}, "", "", ErrNotFound, nil},
-		{"versionTime at creation", ResolveOptions{VersionTime: &created}, "1", "2", nil, id.keys[0]},
-		{"versionTime between updates", ResolveOptions{VersionTime: ptr(blockTime(3))}, "2", "3", nil, k2},
-		{"versionTime after deactivation", ResolveOptions{VersionTime: ptr(blockTime(9))}, "3", "", ErrDeactivated, k2},
-		{"versionTime before creation", ResolveOptions{VersionTime: ptr(blockTime(0))}, "", "", ErrNotFound, nil},
+		{"current (deactivated)", ledger.ResolveOptions{}, "3", "", ledger.ErrDeactivated, k2},
+		{"versionId 1", ledger.ResolveOptions{VersionID: "1"}, "1", "2", nil, id.keys[0]},
+		{"versionId 2", ledger.ResolveOptions{VersionID: "2"}, "2", "3", nil, k2},
+		{"versionId 4 does not exist", ledger.ResolveOptions{VersionID: "4"}, "", "", ledger.ErrNotFound, nil},
+		{"versionId not canonical", ledger.ResolveOptions{VersionID: "01"}, "", "", ledger.ErrNotFound, nil},
+		{"versionTime at creation", ledger.ResolveOptions{VersionTime: &created}, "1", "2", nil, id.keys[0]},
+		{"versionTime between updates", ledger.ResolveOptions{VersionTime: ptr(blockTime(3))}, "2", "3", nil, k2},
+		{"versionTime after deactivation", ledger.ResolveOptions{VersionTime: ptr(blockTime(9))}, "3", "", ledger.ErrDeactivated, k2},
+		{"versionTime before creation", ledger.ResolveOptions{VersionTime: ptr(blockTime(0))}, "", "", ledger.ErrNotFound, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,8 +82,8 @@ func TestDIDLifecycleAndVersions(t *testing.T) {
 			_ = did.DocumentMetadata(rec.Metadata)
 		})
 	}
-	if _, err := h.app.ResolveDID(newIdentity(t, 50).did, ResolveOptions{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown DID: err = %v, want ErrNotFound", err)
+	if _, err := h.app.ResolveDID(newIdentity(t, 50).did, ledger.ResolveOptions{}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("unknown DID: err = %v, want ledger.ErrNotFound", err)
 	}
 }
 
@@ -95,12 +96,12 @@ func TestCreateAndUpdateInOneBlock(t *testing.T) {
 	create := h.createTx(id)
 	update := h.updateTx(id, []*key.PrivateKey{k2}, []int{0}, "1", id.keys[0], id.kid(0))
 	// CheckTx of the update fails (the DID is not committed yet) ...
-	if got := h.checkTx(update); got.Code != CodeNotFound {
-		t.Errorf("CheckTx of update before create: code %d, want %d", got.Code, CodeNotFound)
+	if got := h.checkTx(update); got.Code != ledger.CodeNotFound {
+		t.Errorf("CheckTx of update before create: code %d, want %d", got.Code, ledger.CodeNotFound)
 	}
 	// ... but in a block, transactions apply in order.
 	h.mustBlock(create, update)
-	rec, err := h.app.ResolveDID(id.did, ResolveOptions{})
+	rec, err := h.app.ResolveDID(id.did, ledger.ResolveOptions{})
 	if err != nil || rec.Metadata.VersionID != "2" {
 		t.Fatalf("after create+update in one block: %+v, %v", rec, err)
 	}
@@ -149,8 +150,8 @@ func TestAccreditationHistory(t *testing.T) {
 	if got, err := h.app.AccreditedAt(newIdentity(t, 9).did, "X", t0); got || err != nil {
 		t.Errorf("unknown issuer: %v, %v; want false, nil", got, err)
 	}
-	if _, err := h.app.Accreditations(newIdentity(t, 9).did); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Accreditations(unknown) err = %v, want ErrNotFound", err)
+	if _, err := h.app.Accreditations(newIdentity(t, 9).did); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("Accreditations(unknown) err = %v, want ledger.ErrNotFound", err)
 	}
 	gov, _ := h.app.Governance()
 	if len(gov) != 1 || gov[0] != h.govDID {
@@ -195,11 +196,11 @@ func TestStatusListVersions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := h.app.StatusList("hosp-1", 3); !errors.Is(err, ErrNotFound) {
-		t.Errorf("version 3: err = %v, want ErrNotFound", err)
+	if _, err := h.app.StatusList("hosp-1", 3); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("version 3: err = %v, want ledger.ErrNotFound", err)
 	}
-	if _, err := h.app.StatusList("nope", 0); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown list: err = %v, want ErrNotFound", err)
+	if _, err := h.app.StatusList("nope", 0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("unknown list: err = %v, want ledger.ErrNotFound", err)
 	}
 }
 
@@ -225,15 +226,15 @@ func TestRestartFromDisk(t *testing.T) {
 	if info.LastBlockHeight != height || !sameBytes(info.LastBlockAppHash, hash) {
 		t.Fatalf("Info after restart = %d %X, want %d %X", info.LastBlockHeight, info.LastBlockAppHash, height, hash)
 	}
-	if _, err := h.app.ResolveDID(id.did, ResolveOptions{}); err != nil {
+	if _, err := h.app.ResolveDID(id.did, ledger.ResolveOptions{}); err != nil {
 		t.Errorf("resolve after restart: %v", err)
 	}
-	if _, err := h.app.ResolveDID(other.did, ResolveOptions{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("uncommitted DID after restart: err = %v, want ErrNotFound", err)
+	if _, err := h.app.ResolveDID(other.did, ledger.ResolveOptions{}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("uncommitted DID after restart: err = %v, want ledger.ErrNotFound", err)
 	}
 	// Replay of the lost block works and continues the chain.
 	h.mustBlock(h.createTx(other))
-	if _, err := h.app.ResolveDID(other.did, ResolveOptions{}); err != nil {
+	if _, err := h.app.ResolveDID(other.did, ledger.ResolveOptions{}); err != nil {
 		t.Errorf("resolve replayed DID: %v", err)
 	}
 }
@@ -375,14 +376,14 @@ func TestGenesis(t *testing.T) {
 }
 
 func TestCodes(t *testing.T) {
-	for _, code := range []uint32{CodeMalformed, CodeTooLarge, CodeBadSignature, CodeUnauthorized, CodeReplay,
-		CodeStaleVersion, CodeDeactivated, CodeNotFound, CodeExists, CodeInvalid, CodeInternal} {
-		err := ErrorOf(code)
-		if got := CodeOf(fmt.Errorf("wrapped: %w", err)); got != code {
-			t.Errorf("CodeOf(ErrorOf(%d)) = %d", code, got)
+	for _, code := range []uint32{ledger.CodeMalformed, ledger.CodeTooLarge, ledger.CodeBadSignature, ledger.CodeUnauthorized, ledger.CodeReplay,
+		ledger.CodeStaleVersion, ledger.CodeDeactivated, ledger.CodeNotFound, ledger.CodeExists, ledger.CodeInvalid, ledger.CodeInternal} {
+		err := ledger.ErrorOf(code)
+		if got := ledger.CodeOf(fmt.Errorf("wrapped: %w", err)); got != code {
+			t.Errorf("ledger.CodeOf(ledger.ErrorOf(%d)) = %d", code, got)
 		}
 	}
-	if ErrorOf(0) != nil || CodeOf(nil) != 0 {
+	if ledger.ErrorOf(0) != nil || ledger.CodeOf(nil) != 0 {
 		t.Error("code 0 must be nil")
 	}
 }
@@ -403,12 +404,12 @@ func TestConcurrentReads(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := h.app.ResolveDID(first.did, ResolveOptions{}); err != nil {
+				if _, err := h.app.ResolveDID(first.did, ledger.ResolveOptions{}); err != nil {
 					done <- err
 					return
 				}
 				if g == 0 {
-					h.app.Query(context.Background(), &abci.RequestQuery{Path: QueryDID, Data: []byte(first.did), Prove: true, Height: 1})
+					h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(first.did), Prove: true, Height: 1})
 				}
 				if g == 1 {
 					h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: h.createTx(newIdentity(t, 3))})
@@ -463,12 +464,12 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 	if got := h.checkTx(expired); got.Code != 0 {
 		t.Fatalf("CheckTx after restart: code %d (%s), want 0 (time unknown)", got.Code, got.Log)
 	}
-	if got := h.block(expired)[0]; got.Code != CodeInvalid {
-		t.Fatalf("FinalizeBlock: code %d (%s), want %d", got.Code, got.Log, CodeInvalid)
+	if got := h.block(expired)[0]; got.Code != ledger.CodeInvalid {
+		t.Fatalf("FinalizeBlock: code %d (%s), want %d", got.Code, got.Log, ledger.CodeInvalid)
 	}
 	// Now the block time is known to CheckTx as well.
 	again := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
-	if got := h.checkTx(again); got.Code != CodeInvalid {
-		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, CodeInvalid)
+	if got := h.checkTx(again); got.Code != ledger.CodeInvalid {
+		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, ledger.CodeInvalid)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -16,8 +17,8 @@ func TestAuditAnchor(t *testing.T) {
 	anchor := func(p keyParty, signer keyParty, batch string) []byte {
 		return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.did, BatchID: batch, Root: root, Count: 3}, signer.k, p.did+"#"+signer.k.Public().Multikey())
 	}
-	if _, err := h.app.AuditAnchor(vault.did, "b1"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("before anchoring: %v, want ErrNotFound", err)
+	if _, err := h.app.AuditAnchor(vault.did, "b1"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("before anchoring: %v, want ledger.ErrNotFound", err)
 	}
 	h.mustBlock(anchor(vault, vault, "b1"))
 	rec, err := h.app.AuditAnchor(vault.did, "b1")
@@ -32,8 +33,8 @@ func TestAuditAnchor(t *testing.T) {
 		raw  []byte
 		want uint32
 	}{
-		{"same batch again", anchor(vault, vault, "b1"), CodeExists},
-		{"signed by another key", anchor(vault, other, "b2"), CodeUnauthorized},
+		{"same batch again", anchor(vault, vault, "b1"), ledger.CodeExists},
+		{"signed by another key", anchor(vault, other, "b2"), ledger.CodeUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -151,10 +152,10 @@ func TestStateBytesPerDID(t *testing.T) {
 	var total int
 	h.mustBlock(raw)
 	view, _ := h.app.view()
-	if v, _ := view.Get(TxKey(dec.ReplayID)); v != nil {
+	if v, _ := view.Get(ledger.TxKey(dec.ReplayID)); v != nil {
 		t.Errorf("did.create wrote a replay record; its DID record is the replay guard")
 	}
-	for _, k := range [][]byte{DIDKey(id.did), DIDVersionKey(id.did, 1)} {
+	for _, k := range [][]byte{ledger.DIDKey(id.did), ledger.DIDVersionKey(id.did, 1)} {
 		v, err := view.Get(k)
 		if err != nil || v == nil {
 			t.Fatalf("key %s missing", k)

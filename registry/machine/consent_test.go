@@ -13,6 +13,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -47,8 +48,8 @@ func TestConsentLifecycle(t *testing.T) {
 	h := newHarness(t)
 	pat := newKeyParty(t, 40)
 	hash := grantHash("grant-1")
-	if _, err := h.app.ConsentStatus(hash); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("ConsentStatus before anchoring = %v, want ErrNotFound", err)
+	if _, err := h.app.ConsentStatus(hash); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("ConsentStatus before anchoring = %v, want ledger.ErrNotFound", err)
 	}
 	h.mustBlock(h.anchorTx(pat, hash, "2026-03-01T00:00:00Z", "2027-03-01T00:00:00Z"))
 	anchoredAt := h.height()
@@ -65,7 +66,7 @@ func TestConsentLifecycle(t *testing.T) {
 		at   time.Time
 		want bool
 	}{{from.Add(-time.Second), false}, {from, true}, {until.Add(-time.Second), true}, {until, false}} {
-		if got := rec.InForceAt(c.at); got != c.want {
+		if got := rec.Status(c.at).InForce; got != c.want {
 			t.Errorf("InForceAt(%s) = %v, want %v", c.at, got, c.want)
 		}
 	}
@@ -74,7 +75,7 @@ func TestConsentLifecycle(t *testing.T) {
 	id := h.register(41)
 	mh := grantHash("grant-2")
 	h.mustBlock(h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: mh, ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0)))
-	if r2, err := h.app.ConsentStatus(mh); err != nil || r2.Patient != id.did || r2.ValidUntil != nil || !r2.InForceAt(until.AddDate(10, 0, 0)) {
+	if r2, err := h.app.ConsentStatus(mh); err != nil || r2.Patient != id.did || r2.ValidUntil != nil || !r2.Status(until.AddDate(10, 0, 0)).InForce {
 		t.Fatalf("did:medid anchor = %+v, %v", r2, err)
 	}
 
@@ -87,28 +88,28 @@ func TestConsentLifecycle(t *testing.T) {
 	if rec.RevokedAt == nil || !rec.RevokedAt.Equal(blockTime(revokedAt)) || rec.RevokedHeight != revokedAt {
 		t.Fatalf("revoked record = %+v", rec)
 	}
-	if rec.InForceAt(blockTime(revokedAt)) || !rec.InForceAt(from.Add(time.Hour)) {
+	if rec.Status(blockTime(revokedAt)).InForce || !rec.Status(from.Add(time.Hour)).InForce {
 		t.Errorf("InForceAt around the revocation is wrong: %+v", rec)
 	}
 
 	// The /consent query proves the record.
-	resp, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: QueryConsent, Data: []byte(hash), Prove: true})
+	resp, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryConsent, Data: []byte(hash), Prove: true})
 	if err != nil || resp.Code != 0 {
 		t.Fatalf("query: %v %d %s", err, resp.Code, resp.Log)
 	}
-	var got ConsentRecord
+	var got ledger.ConsentRecord
 	if err := json.Unmarshal(resp.Value, &got); err != nil || got.RevokedHeight != revokedAt {
 		t.Fatalf("query value %s: %v", resp.Value, err)
 	}
-	if err := VerifyProof(h.hash(), ConsentKey(hash), resp.Value, resp.ProofOps); err != nil {
+	if err := ledger.VerifyProof(h.hash(), ledger.ConsentKey(hash), resp.Value, resp.ProofOps); err != nil {
 		t.Errorf("membership proof: %v", err)
 	}
 	absent := grantHash("never")
-	resp, _ = h.app.Query(context.Background(), &abci.RequestQuery{Path: QueryConsent, Data: []byte(absent), Prove: true})
-	if resp.Code != CodeNotFound {
+	resp, _ = h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryConsent, Data: []byte(absent), Prove: true})
+	if resp.Code != ledger.CodeNotFound {
 		t.Fatalf("absent: code %d", resp.Code)
 	}
-	if err := VerifyProof(h.hash(), ConsentKey(absent), nil, resp.ProofOps); err != nil {
+	if err := ledger.VerifyProof(h.hash(), ledger.ConsentKey(absent), nil, resp.ProofOps); err != nil {
 		t.Errorf("non-membership proof: %v", err)
 	}
 }

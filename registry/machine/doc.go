@@ -20,24 +20,10 @@
 // [App.ResolveDID], [App.Accreditations], [App.AccreditedAt],
 // [App.StatusList] and [App.Governance] read the latest committed version
 // and are safe for concurrent use with block execution. [App.Query] serves
-// the paths [QueryDID], [QueryIssuer], [QueryStatusList] and [QueryKey],
-// with ICS-23 proofs ([ProofOpType]) against the app hash when asked;
-// [VerifyProof] checks them, and the key helpers ([DIDKey],
-// [DIDVersionKey], [IssuerKey], [StatusListKey], [StatusListVersionKey])
-// give the key a proof must be for.
-//
-// # State layout
-//
-//	gov/<did:key>             GovernanceRecord   genesis governance DIDs
-//	did/<did>                 DIDRecord          current version
-//	didv/<did>/<%020d n>      DIDRecord          every version n = 1, 2, …
-//	iss/<did>                 IssuerRecord       accreditations with history
-//	sl/<list id>              StatusListRecord   latest version
-//	slv/<list id>/<%020d n>   StatusListRecord   every version
-//	tx/<hex replay id>        TxRecord           replay protection (all but did.create,
-//	                                             whose DID record refuses a replay)
-//
-// See docs/design/0005-ledger-state.md for the reasoning.
+// the query paths of registry/ledger with ICS-23 proofs against the app
+// hash when asked. The records, their keys and the result codes are the
+// registry's data contract and live in registry/ledger, which clients import
+// instead of this package.
 //
 // # Genesis
 //

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -87,9 +88,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	if err != nil {
 		code := CodeOf(err)
 		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
-		return &abci.ResponseCheckTx{Code: code, Codespace: Codespace, Log: err.Error()}, nil
+		return &abci.ResponseCheckTx{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
 	}
-	return &abci.ResponseCheckTx{Code: CodeOK}, nil
+	return &abci.ResponseCheckTx{Code: ledger.CodeOK}, nil
 }
 
 // FinalizeBlock applies a decided block. It first decodes all transactions
@@ -132,11 +133,11 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		writes, rc, err = a.check(a.tree, p.tx, env)
 	}
 	if err == nil && needsReplayRecord(p.tx) {
-		rec, merr := marshal(TxRecord{Height: env.height, Index: env.index, Hash: hex.EncodeToString(p.tx.Hash[:])})
+		rec, merr := marshal(ledger.TxRecord{Height: env.height, Index: env.index, Hash: hex.EncodeToString(p.tx.Hash[:])})
 		if merr != nil {
 			err = merr
 		} else {
-			writes = append(writes, write{TxKey(p.tx.ReplayID), rec})
+			writes = append(writes, write{ledger.TxKey(p.tx.ReplayID), rec})
 		}
 	}
 	var data []byte
@@ -146,7 +147,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	if err != nil {
 		code := CodeOf(err)
 		a.log.Info("transaction rejected", "height", env.height, "index", env.index, "code", code, "err", err.Error())
-		return &abci.ExecTxResult{Code: code, Codespace: Codespace, Log: err.Error()}
+		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
 	}
 	for _, w := range writes {
 		if _, err := a.tree.Set(w.key, w.value); err != nil {
@@ -159,7 +160,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		}
 	}
 	return &abci.ExecTxResult{
-		Code: CodeOK,
+		Code: ledger.CodeOK,
 		Data: data,
 		Log:  string(rc.Type) + " " + rc.DID,
 		Events: []abci.Event{{Type: "medid", Attributes: []abci.EventAttribute{
@@ -233,7 +234,7 @@ func (a *App) verify(t *tx.Tx, pub key.PublicKey) error {
 		if ok {
 			return nil
 		}
-		return fmt.Errorf("%w: key %s", ErrBadSignature, t.Header.Kid)
+		return fmt.Errorf("%w: key %s", ledger.ErrBadSignature, t.Header.Kid)
 	}
 	a.sigChecks.Add(1)
 	err := t.Verify(pub)

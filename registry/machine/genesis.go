@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Genesis is the app_state of the CometBFT genesis document:
@@ -67,7 +68,7 @@ func (g *Genesis) Marshal() ([]byte, error) {
 func parseKeyDID(d string) (key.PublicKey, error) {
 	const prefix = "did:key:"
 	if len(d) <= len(prefix) || d[:len(prefix)] != prefix {
-		return key.PublicKey{}, fmt.Errorf("%w: not a did:key DID", ErrInvalid)
+		return key.PublicKey{}, fmt.Errorf("%w: not a did:key DID", ledger.ErrInvalid)
 	}
 	return key.ParseMultikey(d[len(prefix):])
 }

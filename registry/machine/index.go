@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/cosmos/iavl"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
@@ -41,7 +42,7 @@ var (
 )
 
 // indexed reports whether k is a key the index holds.
-func indexed(k []byte) bool { return bytes.HasPrefix(k, []byte(PrefixDID)) }
+func indexed(k []byte) bool { return bytes.HasPrefix(k, []byte(ledger.PrefixDID)) }
 
 func indexKey(k []byte) []byte {
 	return append(append(make([]byte, 0, len(indexPrefix)+len(k)), indexPrefix...), k...)
@@ -59,7 +60,7 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 		return nil, false, err
 	}
 	if len(e) < 8 {
-		return nil, false, fmt.Errorf("%w: index entry of %s is %d bytes", ErrInternal, k, len(e))
+		return nil, false, fmt.Errorf("%w: index entry of %s is %d bytes", ledger.ErrInternal, k, len(e))
 	}
 	if int64(binary.BigEndian.Uint64(e)) > h {
 		return nil, false, nil
@@ -150,8 +151,8 @@ func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
 	}
 	var batch []write
 	var werr error
-	start := []byte(PrefixDID)
-	end := append([]byte(PrefixDID[:len(PrefixDID)-1]), PrefixDID[len(PrefixDID)-1]+1)
+	start := []byte(ledger.PrefixDID)
+	end := append([]byte(ledger.PrefixDID[:len(ledger.PrefixDID)-1]), ledger.PrefixDID[len(ledger.PrefixDID)-1]+1)
 	view.IterateRange(start, end, true, func(k, v []byte) bool {
 		batch = append(batch, write{append([]byte(nil), k...), append([]byte(nil), v...)})
 		if len(batch) >= 10_000 {

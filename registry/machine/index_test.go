@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -18,11 +19,11 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 	r, _ := h.app.committedState()
 	view, _ := h.app.view()
 	for _, id := range ids {
-		got, err := r.Get(DIDKey(id.did))
+		got, err := r.Get(ledger.DIDKey(id.did))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := view.Get(DIDKey(id.did))
+		want, err := view.Get(ledger.DIDKey(id.did))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +31,7 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 			t.Errorf("%s through the index:\n%s\ntree:\n%s", id.did, got, want)
 		}
 	}
-	if v, err := r.Get(DIDKey("did:medid:unknown")); err != nil || v != nil {
+	if v, err := r.Get(ledger.DIDKey("did:medid:unknown")); err != nil || v != nil {
 		t.Errorf("unknown DID through the index = %q, %v; want nothing", v, err)
 	}
 }
@@ -52,7 +53,7 @@ func TestIndexFollowsWrites(t *testing.T) {
 	indexAgrees(t, h, ids)
 	h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDDeactivate, DID: ids[2].did, PrevVersionID: "1"}, ids[2].keys[0], ids[2].kid(0)))
 	indexAgrees(t, h, ids)
-	if _, err := h.app.ResolveDID(ids[2].did, ResolveOptions{}); !errors.Is(err, ErrDeactivated) {
+	if _, err := h.app.ResolveDID(ids[2].did, ledger.ResolveOptions{}); !errors.Is(err, ledger.ErrDeactivated) {
 		t.Errorf("deactivated DID: err = %v", err)
 	}
 }
@@ -64,13 +65,13 @@ func TestIndexOlderReader(t *testing.T) {
 	h := newHarness(t)
 	id := h.register(1)
 	old, height := h.app.committedState()
-	before, err := old.Get(DIDKey(id.did))
+	before, err := old.Get(ledger.DIDKey(id.did))
 	if err != nil || before == nil {
 		t.Fatal(err)
 	}
 	h.mustBlock(h.updateTx(id, []*key.PrivateKey{testKey(t, 51)}, []int{0}, "1", id.keys[0], id.kid(0)))
 	// old still reads height `height`; its tree is that version.
-	got, err := old.Get(DIDKey(id.did))
+	got, err := old.Get(ledger.DIDKey(id.did))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestIndexOlderReader(t *testing.T) {
 		t.Errorf("reader at height %d saw the update of height %d", height, height+1)
 	}
 	now, _ := h.app.committedState()
-	if got, _ := now.Get(DIDKey(id.did)); bytes.Equal(got, before) {
+	if got, _ := now.Get(ledger.DIDKey(id.did)); bytes.Equal(got, before) {
 		t.Error("reader at the new height got the old record")
 	}
 }
@@ -115,7 +116,7 @@ func TestIndexRebuild(t *testing.T) {
 	}
 
 	// Missing: a stale entry left in it must not survive the rebuild.
-	if err := ix.db.Put(indexKey(DIDKey(ids[0].did)), append(make([]byte, 8), `{"stale":true}`...), nil); err != nil {
+	if err := ix.db.Put(indexKey(ledger.DIDKey(ids[0].did)), append(make([]byte, 8), `{"stale":true}`...), nil); err != nil {
 		t.Fatal(err)
 	}
 	setMark(0, true)
@@ -138,8 +139,8 @@ func TestIndexRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen()
-	if _, err := h.app.ResolveDID(other.did, ResolveOptions{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("DID of the unsaved block: err = %v, want ErrNotFound until it replays", err)
+	if _, err := h.app.ResolveDID(other.did, ledger.ResolveOptions{}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("DID of the unsaved block: err = %v, want ledger.ErrNotFound until it replays", err)
 	}
 	h.mustBlock(raw)
 	indexAgrees(t, h, append(ids, other))

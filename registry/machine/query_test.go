@@ -8,6 +8,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	ics23 "github.com/cosmos/ics23/go"
+	"github.com/medid/medid/registry/ledger"
 )
 
 func TestQueryProofs(t *testing.T) {
@@ -26,13 +27,13 @@ func TestQueryProofs(t *testing.T) {
 		wantKey []byte
 		present bool
 	}{
-		{"DID", QueryDID, []byte(id.did), 0, DIDKey(id.did), true},
-		{"DID version", QueryKey, DIDVersionKey(id.did, 1), 0, DIDVersionKey(id.did, 1), true},
-		{"issuer", QueryIssuer, []byte(id.did), 0, IssuerKey(id.did), true},
-		{"status list", QueryStatusList, []byte("list"), 0, StatusListKey("list"), true},
-		{"status list version", QueryKey, StatusListVersionKey("list", 1), 0, StatusListVersionKey("list", 1), true},
-		{"unknown DID", QueryDID, []byte(unknown), 0, DIDKey(unknown), false},
-		{"issuer at an earlier height", QueryIssuer, []byte(id.did), 1, IssuerKey(id.did), false},
+		{"DID", ledger.QueryDID, []byte(id.did), 0, ledger.DIDKey(id.did), true},
+		{"DID version", ledger.QueryKey, ledger.DIDVersionKey(id.did, 1), 0, ledger.DIDVersionKey(id.did, 1), true},
+		{"issuer", ledger.QueryIssuer, []byte(id.did), 0, ledger.IssuerKey(id.did), true},
+		{"status list", ledger.QueryStatusList, []byte("list"), 0, ledger.StatusListKey("list"), true},
+		{"status list version", ledger.QueryKey, ledger.StatusListVersionKey("list", 1), 0, ledger.StatusListVersionKey("list", 1), true},
+		{"unknown DID", ledger.QueryDID, []byte(unknown), 0, ledger.DIDKey(unknown), false},
+		{"issuer at an earlier height", ledger.QueryIssuer, []byte(id.did), 1, ledger.IssuerKey(id.did), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +61,7 @@ func TestQueryProofs(t *testing.T) {
 				}
 				root = v.Hash()
 			}
-			if err := VerifyProof(root, tc.wantKey, resp.Value, resp.ProofOps); err != nil {
+			if err := ledger.VerifyProof(root, tc.wantKey, resp.Value, resp.ProofOps); err != nil {
 				t.Fatalf("VerifyProof: %v", err)
 			}
 			// Independent check with ics23 directly.
@@ -78,28 +79,28 @@ func TestQueryProofs(t *testing.T) {
 			if tc.present {
 				forged := append([]byte(nil), resp.Value...)
 				forged[len(forged)-2] ^= 1
-				if err := VerifyProof(root, tc.wantKey, forged, resp.ProofOps); !errors.Is(err, ErrProof) {
-					t.Errorf("forged value: err = %v, want ErrProof", err)
+				if err := ledger.VerifyProof(root, tc.wantKey, forged, resp.ProofOps); !errors.Is(err, ledger.ErrProof) {
+					t.Errorf("forged value: err = %v, want ledger.ErrProof", err)
 				}
 			}
 			other := append([]byte(nil), root...)
 			other[0] ^= 1
-			if err := VerifyProof(other, tc.wantKey, resp.Value, resp.ProofOps); !errors.Is(err, ErrProof) {
-				t.Errorf("wrong root: err = %v, want ErrProof", err)
+			if err := ledger.VerifyProof(other, tc.wantKey, resp.Value, resp.ProofOps); !errors.Is(err, ledger.ErrProof) {
+				t.Errorf("wrong root: err = %v, want ledger.ErrProof", err)
 			}
 		})
 	}
 
 	// The /did value is the DIDRecord JSON.
-	resp, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: QueryDID, Data: []byte(id.did)})
-	var rec DIDRecord
+	resp, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(id.did)})
+	var rec ledger.DIDRecord
 	if err := json.Unmarshal(resp.Value, &rec); err != nil || rec.DID != id.did || rec.Metadata.VersionID != "1" {
 		t.Errorf("/did value = %s (%v)", resp.Value, err)
 	}
 	for _, bad := range []*abci.RequestQuery{
 		{Path: "/nope", Data: []byte("x")},
-		{Path: QueryDID, Data: []byte("a/b")},
-		{Path: QueryDID, Data: []byte(id.did), Height: height + 5},
+		{Path: ledger.QueryDID, Data: []byte("a/b")},
+		{Path: ledger.QueryDID, Data: []byte(id.did), Height: height + 5},
 	} {
 		resp, _ := h.app.Query(context.Background(), bad)
 		if resp.Code == 0 {

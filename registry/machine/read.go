@@ -7,78 +7,58 @@ import (
 	"time"
 
 	"github.com/cosmos/iavl"
+	"github.com/medid/medid/registry/ledger"
 )
-
-// ResolveOptions selects a version of a DID document. At most one field may
-// be set; the zero value selects the current version.
-type ResolveOptions struct {
-	// VersionID selects the version with this versionId ("1", "2", …).
-	VersionID string
-	// VersionTime selects the version that was current at this time: the
-	// last version whose update (or creation) block time is not after it.
-	VersionTime *time.Time
-}
 
 // ResolveDID returns a version of a DID's record from the latest committed
 // state. It returns an error wrapping [ErrNotFound] for an unknown DID or
 // version (or a time before the DID existed), and for a deactivated DID (or
 // a deactivation version) the record together with an error wrapping
 // [ErrDeactivated].
-func (a *App) ResolveDID(did string, opts ResolveOptions) (*DIDRecord, error) {
-	if !validKeyPart(did) {
-		return nil, fmt.Errorf("%w: DID %.128q", ErrNotFound, did)
+func (a *App) ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRecord, error) {
+	if !ledger.ValidKeyPart(did) {
+		return nil, fmt.Errorf("%w: DID %.128q", ledger.ErrNotFound, did)
 	}
 	if opts.VersionID != "" && opts.VersionTime != nil {
-		return nil, fmt.Errorf("%w: versionId and versionTime are exclusive", ErrInvalid)
+		return nil, fmt.Errorf("%w: versionId and versionTime are exclusive", ledger.ErrInvalid)
 	}
 	view, _ := a.view()
-	var rec *DIDRecord
+	var rec *ledger.DIDRecord
 	var err error
 	switch {
 	case opts.VersionID != "":
 		n, perr := strconv.ParseInt(opts.VersionID, 10, 64)
 		if perr != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
-			return nil, fmt.Errorf("%w: versionId %.32q of %s", ErrNotFound, opts.VersionID, did)
+			return nil, fmt.Errorf("%w: versionId %.32q of %s", ledger.ErrNotFound, opts.VersionID, did)
 		}
-		rec, err = getJSON[DIDRecord](view, DIDVersionKey(did, n))
+		rec, err = getJSON[ledger.DIDRecord](view, ledger.DIDVersionKey(did, n))
 	case opts.VersionTime != nil:
 		rec, err = didAtTime(view, did, *opts.VersionTime)
 	default:
 		cur, _ := a.committedState()
-		rec, err = getJSON[DIDRecord](cur, DIDKey(did))
+		rec, err = getJSON[ledger.DIDRecord](cur, ledger.DIDKey(did))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: DID %s", err, did)
 	}
 	if rec.Metadata.Deactivated {
-		return rec, fmt.Errorf("%w: %s", ErrDeactivated, did)
+		return rec, fmt.Errorf("%w: %s", ledger.ErrDeactivated, did)
 	}
 	return rec, nil
 }
 
-// versionTime is when a DID version became current.
-func (r *DIDRecord) versionTime() time.Time {
-	if r.Metadata.Updated != nil {
-		return *r.Metadata.Updated
-	}
-	if r.Metadata.Created != nil {
-		return *r.Metadata.Created
-	}
-	return time.Time{}
-}
-
-func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*DIDRecord, error) {
-	start := []byte(PrefixDIDVersion + did + "/")
+func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*ledger.DIDRecord, error) {
+	start := []byte(ledger.PrefixDIDVersion + did + "/")
 	end := append(append([]byte(nil), start[:len(start)-1]...), '/'+1)
-	var found *DIDRecord
+	var found *ledger.DIDRecord
 	var derr error
 	view.IterateRange(start, end, true, func(_, value []byte) bool {
-		var r DIDRecord
+		var r ledger.DIDRecord
 		if err := json.Unmarshal(value, &r); err != nil {
-			derr = fmt.Errorf("%w: decode DID version: %v", ErrInternal, err)
+			derr = fmt.Errorf("%w: decode DID version: %v", ledger.ErrInternal, err)
 			return true
 		}
-		if r.versionTime().After(at) {
+		if r.VersionTime().After(at) {
 			return true
 		}
 		found = &r
@@ -88,7 +68,7 @@ func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*DIDRecord, 
 		return nil, derr
 	}
 	if found == nil {
-		return nil, fmt.Errorf("%w: no version at %s", ErrNotFound, at.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: no version at %s", ledger.ErrNotFound, at.UTC().Format(time.RFC3339))
 	}
 	return found, nil
 }
@@ -96,12 +76,12 @@ func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*DIDRecord, 
 // Accreditations returns an issuer's accreditation record with its full
 // history from the latest committed state, or an error wrapping
 // [ErrNotFound] if the DID was never accredited.
-func (a *App) Accreditations(did string) (*IssuerRecord, error) {
-	if !validKeyPart(did) {
-		return nil, fmt.Errorf("%w: issuer %.128q", ErrNotFound, did)
+func (a *App) Accreditations(did string) (*ledger.IssuerRecord, error) {
+	if !ledger.ValidKeyPart(did) {
+		return nil, fmt.Errorf("%w: issuer %.128q", ledger.ErrNotFound, did)
 	}
 	view, _ := a.view()
-	rec, err := getJSON[IssuerRecord](view, IssuerKey(did))
+	rec, err := getJSON[ledger.IssuerRecord](view, ledger.IssuerKey(did))
 	if err != nil {
 		return nil, fmt.Errorf("%w: issuer %s", err, did)
 	}
@@ -125,16 +105,16 @@ func (a *App) AccreditedAt(did, credType string, at time.Time) (bool, error) {
 
 // StatusList returns version version of status list id (0 = the latest) from
 // the latest committed state, or an error wrapping [ErrNotFound].
-func (a *App) StatusList(id string, version int64) (*StatusListRecord, error) {
-	if !validKeyPart(id) || version < 0 {
-		return nil, fmt.Errorf("%w: status list %.128q version %d", ErrNotFound, id, version)
+func (a *App) StatusList(id string, version int64) (*ledger.StatusListRecord, error) {
+	if !ledger.ValidKeyPart(id) || version < 0 {
+		return nil, fmt.Errorf("%w: status list %.128q version %d", ledger.ErrNotFound, id, version)
 	}
 	view, _ := a.view()
-	k := StatusListKey(id)
+	k := ledger.StatusListKey(id)
 	if version > 0 {
-		k = StatusListVersionKey(id, version)
+		k = ledger.StatusListVersionKey(id, version)
 	}
-	rec, err := getJSON[StatusListRecord](view, k)
+	rec, err := getJSON[ledger.StatusListRecord](view, k)
 	if err != nil {
 		return nil, fmt.Errorf("%w: status list %s version %d", err, id, version)
 	}
@@ -144,7 +124,7 @@ func (a *App) StatusList(id string, version int64) (*StatusListRecord, error) {
 // Governance returns the governance DIDs from genesis, sorted.
 func (a *App) Governance() ([]string, error) {
 	view, _ := a.view()
-	start := []byte(PrefixGovernance)
+	start := []byte(ledger.PrefixGovernance)
 	end := []byte("gov0") // '/'+1 == '0'
 	var out []string
 	view.IterateRange(start, end, true, func(k, _ []byte) bool {
@@ -158,14 +138,14 @@ func (a *App) Governance() ([]string, error) {
 func getJSON[T any](r interface{ Get([]byte) ([]byte, error) }, k []byte) (*T, error) {
 	v, err := r.Get(k)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %v", ErrInternal, k, err)
+		return nil, fmt.Errorf("%w: read %s: %v", ledger.ErrInternal, k, err)
 	}
 	if v == nil {
-		return nil, ErrNotFound
+		return nil, ledger.ErrNotFound
 	}
 	var out T
 	if err := json.Unmarshal(v, &out); err != nil {
-		return nil, fmt.Errorf("%w: decode %s: %v", ErrInternal, k, err)
+		return nil, fmt.Errorf("%w: decode %s: %v", ledger.ErrInternal, k, err)
 	}
 	return &out, nil
 }
@@ -175,7 +155,7 @@ func getJSON[T any](r interface{ Get([]byte) ([]byte, error) }, k []byte) (*T, e
 func marshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encode record: %v", ErrInternal, err)
+		return nil, fmt.Errorf("%w: encode record: %v", ledger.ErrInternal, err)
 	}
 	return b, nil
 }

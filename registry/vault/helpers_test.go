@@ -13,8 +13,8 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -45,11 +45,11 @@ func newParty(tb testing.TB, b byte) party {
 type fakeLedger struct {
 	mu       sync.Mutex
 	consents map[string]*consent.Status
-	audits   map[string]*machine.AuditRecord
+	audits   map[string]*ledger.AuditRecord
 }
 
 func newFakeLedger() *fakeLedger {
-	return &fakeLedger{consents: map[string]*consent.Status{}, audits: map[string]*machine.AuditRecord{}}
+	return &fakeLedger{consents: map[string]*consent.Status{}, audits: map[string]*ledger.AuditRecord{}}
 }
 
 func (l *fakeLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
@@ -105,16 +105,16 @@ func (l *fakeLedger) submit(_ context.Context, raw []byte) error {
 	if _, ok := l.audits[k]; ok {
 		return errors.New("batch anchored twice")
 	}
-	l.audits[k] = &machine.AuditRecord{Vault: p.DID, BatchID: p.BatchID, Root: p.Root, Count: p.Count}
+	l.audits[k] = &ledger.AuditRecord{Vault: p.DID, BatchID: p.BatchID, Root: p.Root, Count: p.Count}
 	return nil
 }
 
-func (l *fakeLedger) AuditAnchor(_ context.Context, vault, batch string) (*machine.AuditRecord, error) {
+func (l *fakeLedger) AuditAnchor(_ context.Context, vault, batch string) (*ledger.AuditRecord, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.audits[vault+"/"+batch]
 	if !ok {
-		return nil, machine.ErrNotFound
+		return nil, ledger.ErrNotFound
 	}
 	c := *r
 	return &c, nil

@@ -5,15 +5,15 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // AnchorSource returns what the ledger anchored for a batch of a vault's
 // trail; *registry/client.Client implements it (with proofs when
 // configured).
 type AnchorSource interface {
-	AuditAnchor(ctx context.Context, vault, batchID string) (*machine.AuditRecord, error)
+	AuditAnchor(ctx context.Context, vault, batchID string) (*ledger.AuditRecord, error)
 }
 
 // VerifiedEntry is a trail entry that was proven included in an anchored

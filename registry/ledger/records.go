@@ -1,4 +1,4 @@
-package machine
+package ledger
 
 import (
 	"encoding/json"
@@ -168,5 +168,26 @@ type TxRecord struct {
 	Hash   string `json:"hash"` // hex SHA-256 of the raw transaction
 }
 
-// validKeyPart reports whether s can be embedded in a key: non-empty, no "/".
-func validKeyPart(s string) bool { return s != "" && !strings.Contains(s, "/") }
+// ValidKeyPart reports whether s can be embedded in a key: non-empty, no "/".
+func ValidKeyPart(s string) bool { return s != "" && !strings.Contains(s, "/") }
+
+// ResolveOptions selects a version of a DID document. At most one field may
+// be set; the zero value selects the current version.
+type ResolveOptions struct {
+	// VersionID selects the version with this versionId ("1", "2", …).
+	VersionID string
+	// VersionTime selects the version that was current at this time: the
+	// last version whose update (or creation) block time is not after it.
+	VersionTime *time.Time
+}
+
+// VersionTime is when a DID version became current.
+func (r *DIDRecord) VersionTime() time.Time {
+	if r.Metadata.Updated != nil {
+		return *r.Metadata.Updated
+	}
+	if r.Metadata.Created != nil {
+		return *r.Metadata.Created
+	}
+	return time.Time{}
+}

@@ -1,28 +1,21 @@
-package client
+package ledger
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	cmtmath "github.com/cometbft/cometbft/libs/math"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	"github.com/cometbft/cometbft/types"
 
-	"github.com/medid/medid/registry/machine"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	"github.com/cometbft/cometbft/types"
 )
 
 // ProofHeader is the HTTP response header that carries a [Proof] (as
 // base64url, no padding, of its JSON) when a GET asks for ?proof=true.
 const ProofHeader = "Registry-Proof"
-
-// ErrProof reports a proof that does not hold: a bad or missing signature
-// quorum, a header that does not match its commit, or a Merkle proof that
-// does not prove the value against the header's app hash.
-var ErrProof = errors.New("registry proof does not verify")
 
 // Proof lets a client check a value read from the registry without trusting
 // the node that served it. The value is state key Key at state version
@@ -31,7 +24,7 @@ var ErrProof = errors.New("registry proof does not verify")
 type Proof struct {
 	// Height is the state version the value was read at.
 	Height int64 `json:"height"`
-	// Key is the state key (registry/machine key layout).
+	// Key is the state key (see the key helpers of this package).
 	Key []byte `json:"key"`
 	// Value is the stored record; nil means the proof shows Key is absent.
 	Value []byte `json:"value,omitempty"`
@@ -68,30 +61,6 @@ func DecodeProof(s string) (*Proof, error) {
 		return nil, fmt.Errorf("%w: proof header JSON: %v", ErrProof, err)
 	}
 	return &p, nil
-}
-
-// NewProof assembles a proof from the parts a node returns.
-func NewProof(height int64, key, value []byte, ops *cmtcrypto.ProofOps, sh *types.SignedHeader, vals *types.ValidatorSet) (*Proof, error) {
-	if ops == nil || sh == nil || vals == nil {
-		return nil, errors.New("proof needs proof ops, a signed header and a validator set")
-	}
-	opsB, err := ops.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	shB, err := sh.ToProto().Marshal()
-	if err != nil {
-		return nil, err
-	}
-	vp, err := vals.ToProto()
-	if err != nil {
-		return nil, err
-	}
-	vB, err := vp.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return &Proof{Height: height, Key: key, Value: value, ProofOps: opsB, SignedHeader: shB, ValidatorSet: vB}, nil
 }
 
 // Verify checks p light-client style:
@@ -149,7 +118,7 @@ func (p *Proof) Verify(chainID string, trusted *types.ValidatorSet) error {
 	if err := ops.Unmarshal(p.ProofOps); err != nil {
 		return fmt.Errorf("%w: proof ops: %v", ErrProof, err)
 	}
-	if err := machine.VerifyProof(sh.AppHash, p.Key, p.Value, &ops); err != nil {
+	if err := VerifyProof(sh.AppHash, p.Key, p.Value, &ops); err != nil {
 		return fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	return nil
