@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/vault"
 	"github.com/medid/medid/wallet"
 )
@@ -88,7 +88,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	}
 	var out []AccessEvent
 	for _, e := range evs {
-		if e.Action != audit.ActionRead || e.At.Before(since) {
+		if e.Action != trail.ActionRead || e.At.Before(since) {
 			continue
 		}
 		out = append(out, accessOf(e))
@@ -120,7 +120,7 @@ func accessOf(e wallet.AccessEvent) AccessEvent {
 	if e.Class != "" {
 		out.Data = []string{classLabel(e.Class)}
 	}
-	if e.Outcome != audit.OutcomeGranted {
+	if e.Outcome != trail.OutcomeGranted {
 		out.Outcome = OutcomeDenied
 	}
 	return out

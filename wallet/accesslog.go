@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/vault"
 )
 
@@ -20,9 +20,9 @@ type AccessEvent struct {
 	Provider string // who
 	Record   string // which record
 	Class    string // its FHIR resource type
-	Action   string // audit.ActionRead, ActionErase, ActionPut
+	Action   string // trail.ActionRead, ActionErase, ActionPut
 	Purpose  string
-	Outcome  string // audit.OutcomeGranted or OutcomeDenied
+	Outcome  string // trail.OutcomeGranted or OutcomeDenied
 	// BreakGlass marks an emergency override (AuditEvent type DCM 110127
 	// "Emergency Override Started", purpose ETREAT).
 	BreakGlass bool
@@ -63,7 +63,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	if err != nil {
 		return nil, err
 	}
-	priv, err := audit.DecryptionKey(k)
+	priv, err := trail.DecryptionKey(k)
 	if err != nil {
 		return nil, err
 	}

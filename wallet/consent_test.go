@@ -8,7 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/vault"
 	"github.com/medid/medid/registry/vault/vaulttest"
 )
@@ -90,7 +90,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, e := range evs {
-		if e.Action == audit.ActionRead {
+		if e.Action == trail.ActionRead {
 			s := e.Outcome
 			if e.BreakGlass {
 				s += " break-glass"

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medid/medid/registry/audit"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/batch"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/node/nodetest"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkRead(b *testing.B) {
 
 // BenchmarkTrailAnchor measures trail entries anchored per second including
 // encryption to the patient: seal (JWE ECDH-ES+A256KW, X25519, with the
-// vault's audit.Sealer reusing one ephemeral key per patient), queue, cut
+// vault's trail.Sealer reusing one ephemeral key per patient), queue, cut
 // the batch, build the Merkle tree and proofs, sign one audit.anchor per
 // batch of 8192 (the ledger round trip is the fake's; one commit per batch
 // adds ~20-100 ms per 8192 entries on a real node).
@@ -88,8 +89,8 @@ func BenchmarkTrailAnchor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &audit.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
-		Action: audit.ActionRead, Purpose: "TREAT", Outcome: audit.OutcomeGranted, Type: audit.DCMPatientRecord, Time: time.Now()}
+	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
+		Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -116,8 +117,8 @@ func BenchmarkTrailAnchor(b *testing.B) {
 func BenchmarkFetchVerifyTrail10k(b *testing.B) {
 	h := newHarness(b)
 	rk, _ := h.v.recipient(context.Background(), h.patient.did)
-	e := &audit.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Action: audit.ActionRead,
-		Purpose: "TREAT", Outcome: audit.OutcomeGranted, Type: audit.DCMPatientRecord, Time: time.Now()}
+	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Action: trail.ActionRead,
+		Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	for range 10000 {
 		sealed, _ := h.v.sealer.Seal(e, rk)
 		_ = h.v.log.Append(h.patient.did, sealed)
@@ -125,7 +126,7 @@ func BenchmarkFetchVerifyTrail10k(b *testing.B) {
 	if err := h.v.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	priv, _ := audit.DecryptionKey(h.patient.k)
+	priv, _ := trail.DecryptionKey(h.patient.k)
 	b.ResetTimer()
 	for range b.N {
 		es, err := h.v.AccessLog(context.Background(), h.sign(h.patient, &Request{Op: OpAccessLog, Patient: h.patient.did}))
@@ -153,7 +154,7 @@ func BenchmarkTrailAnchorLedger(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := newHarness(b)
-	h.v.log, err = audit.OpenLog(audit.Config{Dir: b.TempDir(), MaxBatch: 8192, Anchor: h.v.anchor})
+	h.v.log, err = batch.OpenLog(batch.Config{Dir: b.TempDir(), MaxBatch: 8192, Anchor: h.v.anchor})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -162,8 +163,8 @@ func BenchmarkTrailAnchorLedger(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &audit.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
-		Action: audit.ActionRead, Purpose: "TREAT", Outcome: audit.OutcomeGranted, Type: audit.DCMPatientRecord, Time: time.Now()}
+	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
+		Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {

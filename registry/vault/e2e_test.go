@@ -21,7 +21,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/registry/vault"
@@ -124,7 +124,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		priv, err := audit.DecryptionKey(patient.k)
+		priv, err := trail.DecryptionKey(patient.k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, e := range trail() {
-		if e.Action == audit.ActionRead {
+		if e.Action == trail.ActionRead {
 			kind := e.Outcome
 			if e.BreakGlass {
 				kind += "+break-glass " + e.Type
@@ -144,7 +144,7 @@ func TestEndToEnd(t *testing.T) {
 			seen[e.Provider] = kind
 		}
 	}
-	want := map[string]string{prov.did: "granted", second.did: "denied", er.did: "granted+break-glass " + audit.DCMEmergencyOverride}
+	want := map[string]string{prov.did: "granted", second.did: "denied", er.did: "granted+break-glass " + trail.DCMEmergencyOverride}
 	for d, k := range want {
 		if seen[d] != k {
 			t.Errorf("trail for %s = %q, want %q", d, seen[d], k)
@@ -165,12 +165,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("after erasure: %v, want ErrErased", err)
 	}
 	es := trail()
-	if last := es[len(es)-1]; last.Outcome != audit.OutcomeDenied {
+	if last := es[len(es)-1]; last.Outcome != trail.OutcomeDenied {
 		t.Errorf("last entry after erasure = %+v, want the denied read", last.Entry)
 	}
 	var erased bool
 	for _, e := range es {
-		erased = erased || (e.Action == audit.ActionErase && e.Outcome == audit.OutcomeGranted)
+		erased = erased || (e.Action == trail.ActionErase && e.Outcome == trail.OutcomeGranted)
 	}
 	if !erased {
 		t.Error("the erasure is not in the trail")
@@ -182,7 +182,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evs []audit.Proved
+	var evs []trail.Proved
 	if err := json.NewDecoder(resp.Body).Decode(&evs); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var root audit.Hash
+		var root trail.Hash
 		rb, _ := hex.DecodeString(rec.Root)
 		copy(root[:], rb)
 		if err := e.Verify(root, int(rec.Count)); err != nil {

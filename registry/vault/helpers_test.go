@@ -13,7 +13,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -217,7 +217,7 @@ func (h *harness) trail(p party) []VerifiedEntry {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	priv, err := audit.DecryptionKey(p.k)
+	priv, err := trail.DecryptionKey(p.k)
 	if err != nil {
 		h.t.Fatal(err)
 	}

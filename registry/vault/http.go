@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 )
 
 // AuthScheme is the Authorization scheme carrying a signed request.
@@ -30,7 +30,7 @@ type Info struct {
 // AccessLogResponse is the answer of GET /1.0/vault/access-log.
 type AccessLogResponse struct {
 	Vault   string         `json:"vault"`
-	Entries []audit.Proved `json:"entries"`
+	Entries []trail.Proved `json:"entries"`
 }
 
 // Handler serves the vault API:

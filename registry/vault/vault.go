@@ -18,7 +18,8 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/batch"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -65,7 +66,7 @@ type Config struct {
 	// vault's clock (default 2 min).
 	BreakGlassWindow time.Duration
 	MaxSkew          time.Duration
-	// BatchInterval and MaxBatch tune trail anchoring (see audit.Config).
+	// BatchInterval and MaxBatch tune trail anchoring (see batch.Config).
 	BatchInterval time.Duration
 	MaxBatch      int
 	// Now is the clock (default time.Now).
@@ -78,8 +79,8 @@ type Vault struct {
 	cfg    Config
 	store  *store
 	auth   *authenticator
-	log    *audit.Log
-	sealer *audit.Sealer
+	log    *batch.Log
+	sealer *trail.Sealer
 
 	mu sync.Mutex // guards standing, sessions and recipients
 	// standing maps a patient DID to their standing break-glass grant.
@@ -111,9 +112,9 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &audit.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
 		auth: &authenticator{aud: cfg.DID, resolver: cfg.Resolver, skew: cfg.MaxSkew}}
-	v.log, err = audit.OpenLog(audit.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor,
+	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (v *Vault) Flush(ctx context.Context) error { return v.log.Flush(ctx) }
 func (v *Vault) standingPath() string { return filepath.Join(v.cfg.Dir, "breakglass.json") }
 
 // anchor signs and submits one audit.anchor transaction.
-func (v *Vault) anchor(ctx context.Context, a audit.Anchor) error {
+func (v *Vault) anchor(ctx context.Context, a batch.Anchor) error {
 	var n [12]byte
 	if _, err := rand.Read(n[:]); err != nil {
 		return err
@@ -211,8 +212,8 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*Meta, 
 	if err := v.log.Append(RecordSubject(m.ID), ev); err != nil {
 		return nil, err
 	}
-	v.trail(ctx, &audit.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
-		Action: audit.ActionPut, Outcome: audit.OutcomeGranted, Type: audit.DCMPatientRecord})
+	v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+		Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
 	return m, nil
 }
 
@@ -236,13 +237,13 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e := &audit.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
-		Action: audit.ActionRead, Purpose: r.Purpose, Type: audit.DCMPatientRecord}
+	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
 	if r.Consent != "" {
 		e.Consent = consent.Hash(r.Consent)
 	}
 	if r.BreakGlass != "" {
-		e.BreakGlass, e.Type, e.Reason = true, audit.DCMEmergencyOverride, r.BreakGlass
+		e.BreakGlass, e.Type, e.Reason = true, trail.DCMEmergencyOverride, r.BreakGlass
 	}
 	err = authErr
 	if err == nil && m.Erased != nil {
@@ -252,7 +253,7 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
 		err = v.decide(ctx, r, m, now)
 	}
 	if err != nil {
-		e.Outcome = audit.OutcomeDenied
+		e.Outcome = trail.OutcomeDenied
 		if e.Reason != "" {
 			e.Reason += "; "
 		}
@@ -262,11 +263,11 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
 	}
 	pt, err := v.store.read(m.ID)
 	if err != nil {
-		e.Outcome, e.Reason = audit.OutcomeDenied, err.Error()
+		e.Outcome, e.Reason = trail.OutcomeDenied, err.Error()
 		v.trail(ctx, e)
 		return nil, m, err
 	}
-	e.Outcome = audit.OutcomeGranted
+	e.Outcome = trail.OutcomeGranted
 	v.trail(ctx, e)
 	return pt, m, nil
 }
@@ -400,10 +401,10 @@ func (v *Vault) Erase(ctx context.Context, token string) (*Meta, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &audit.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
-		Action: audit.ActionErase, Type: audit.DCMPatientRecord}
+	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+		Action: trail.ActionErase, Type: trail.DCMPatientRecord}
 	if r.Issuer != m.Owner {
-		e.Outcome, e.Reason = audit.OutcomeDenied, ErrNotOwner.Error()
+		e.Outcome, e.Reason = trail.OutcomeDenied, ErrNotOwner.Error()
 		v.trail(ctx, e)
 		return nil, fmt.Errorf("%w: only the owner may erase record %s", ErrNotOwner, m.ID)
 	}
@@ -415,7 +416,7 @@ func (v *Vault) Erase(ctx context.Context, token string) (*Meta, error) {
 	if err := v.log.Append(RecordSubject(m.ID), ev); err != nil {
 		return nil, err
 	}
-	e.Outcome = audit.OutcomeGranted
+	e.Outcome = trail.OutcomeGranted
 	v.trail(ctx, e)
 	return m, nil
 }
@@ -423,7 +424,7 @@ func (v *Vault) Erase(ctx context.Context, token string) (*Meta, error) {
 // AccessLog returns the trail of the patient who signed the request, each
 // entry sealed to them and with its inclusion proof. Entries appear once
 // their batch is anchored.
-func (v *Vault) AccessLog(ctx context.Context, token string) ([]audit.Proved, error) {
+func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, error) {
 	r, err := v.auth.authenticate(ctx, token, v.cfg.Now())
 	if err != nil {
 		return nil, err
@@ -439,7 +440,7 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]audit.Proved, er
 
 // RecordEvents returns the anchored public events (put, erase) of a record
 // with their inclusion proofs.
-func (v *Vault) RecordEvents(id string) []audit.Proved { return v.log.Entries(RecordSubject(id)) }
+func (v *Vault) RecordEvents(id string) []trail.Proved { return v.log.Entries(RecordSubject(id)) }
 
 // Meta returns a record's metadata (also of an erased record).
 func (v *Vault) Meta(id string) (*Meta, error) { return v.store.meta(id) }
@@ -447,7 +448,7 @@ func (v *Vault) Meta(id string) (*Meta, error) { return v.store.meta(id) }
 // trail seals e to its patient and queues it. A failure is logged, not
 // returned: the access decision stands, and the entry's absence is visible
 // to nobody but the operator, so it is logged at error level.
-func (v *Vault) trail(ctx context.Context, e *audit.Entry) {
+func (v *Vault) trail(ctx context.Context, e *trail.Entry) {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	e.ID = hex.EncodeToString(id[:])
@@ -465,7 +466,7 @@ func (v *Vault) trail(ctx context.Context, e *audit.Entry) {
 }
 
 // recipient returns the key-agreement key of a patient: from the first
-// authentication key of their DID document (see audit.RecipientKey).
+// authentication key of their DID document (see trail.RecipientKey).
 func (v *Vault) recipient(ctx context.Context, patient string) (any, error) {
 	v.mu.Lock()
 	rk, ok := v.recipients[patient]
@@ -481,7 +482,7 @@ func (v *Vault) recipient(ctx context.Context, patient string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rk, err = audit.RecipientKey(pub); err != nil {
+	if rk, err = trail.RecipientKey(pub); err != nil {
 		return nil, err
 	}
 	v.mu.Lock()
@@ -502,7 +503,7 @@ func PatientKey(doc *did.Document) (key.PublicKey, error) {
 			return pub, nil
 		}
 	}
-	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", audit.ErrNoKeyAgreement, doc.ID)
+	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", trail.ErrNoKeyAgreement, doc.ID)
 }
 
 // Close releases the trail's write-ahead file. Pending entries stay in it

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 )
 
 // TestAccessMatrix: every way a read can be refused is refused, releases
@@ -84,7 +84,7 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			tr := h.trail(h.patient)
 			last := tr[len(tr)-1]
-			if last.Outcome != audit.OutcomeDenied || last.Record != rec.ID || last.Action != audit.ActionRead {
+			if last.Outcome != trail.OutcomeDenied || last.Record != rec.ID || last.Action != trail.ActionRead {
 				t.Errorf("last trail entry = %+v, want a denied read of %s", last.Entry, rec.ID)
 			}
 		})
@@ -118,14 +118,14 @@ func TestScenario(t *testing.T) {
 	var granted, denied, glass int
 	for _, e := range tr {
 		switch {
-		case e.BreakGlass && e.Outcome == audit.OutcomeGranted:
+		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			glass++
-			if e.Type != audit.DCMEmergencyOverride || e.Purpose != "ETREAT" || e.Provider != er.did {
+			if e.Type != trail.DCMEmergencyOverride || e.Purpose != "ETREAT" || e.Provider != er.did {
 				t.Errorf("break-glass entry = %+v", e.Entry)
 			}
-		case e.Action == audit.ActionRead && e.Outcome == audit.OutcomeGranted:
+		case e.Action == trail.ActionRead && e.Outcome == trail.OutcomeGranted:
 			granted++
-		case e.Outcome == audit.OutcomeDenied:
+		case e.Outcome == trail.OutcomeDenied:
 			denied++
 		}
 	}
@@ -210,7 +210,7 @@ func TestBreakGlassOwnGrant(t *testing.T) {
 	}
 	tr := h.trail(h.patient)
 	last := tr[len(tr)-1]
-	if !last.BreakGlass || last.Outcome != audit.OutcomeGranted || last.Type != audit.DCMEmergencyOverride || last.Reason != "cardiac arrest" {
+	if !last.BreakGlass || last.Outcome != trail.OutcomeGranted || last.Type != trail.DCMEmergencyOverride || last.Reason != "cardiac arrest" {
 		t.Errorf("last entry = %+v", last.Entry)
 	}
 }

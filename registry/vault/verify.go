@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/medid/medid/registry/audit"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/ledger"
 )
 
@@ -19,23 +19,23 @@ type AnchorSource interface {
 // VerifiedEntry is a trail entry that was proven included in an anchored
 // batch and decrypted.
 type VerifiedEntry struct {
-	audit.Entry
+	trail.Entry
 	Batch string
 	Index int
 }
 
 // VerifyTrail checks every entry of an access-log answer against the root
 // and count the ledger anchored for its batch (one ledger read per batch),
-// and decrypts it with the patient's key (from audit.DecryptionKey). It
+// and decrypts it with the patient's key (from trail.DecryptionKey). It
 // fails on the first entry that is not proven or cannot be read, or that is
 // about another patient: a trail is trusted whole or not at all.
 func VerifyTrail(ctx context.Context, resp *AccessLogResponse, patient string, anchors AnchorSource, priv any) ([]VerifiedEntry, error) {
 	type batch struct {
-		root  audit.Hash
+		root  trail.Hash
 		count int
 	}
 	roots := map[string]batch{}
-	opener := &audit.Opener{Key: priv}
+	opener := &trail.Opener{Key: priv}
 	out := make([]VerifiedEntry, 0, len(resp.Entries))
 	for i := range resp.Entries {
 		p := &resp.Entries[i]
@@ -46,7 +46,7 @@ func VerifyTrail(ctx context.Context, resp *AccessLogResponse, patient string, a
 				return nil, fmt.Errorf("trail batch %s: %w", p.Batch, err)
 			}
 			rb, err := hex.DecodeString(rec.Root)
-			if err != nil || len(rb) != len(audit.Hash{}) {
+			if err != nil || len(rb) != len(trail.Hash{}) {
 				return nil, fmt.Errorf("trail batch %s: anchored root is not a SHA-256", p.Batch)
 			}
 			copy(b.root[:], rb)

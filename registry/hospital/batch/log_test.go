@@ -1,4 +1,4 @@
-package audit
+package batch
 
 import (
 	"context"
@@ -6,45 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/hospital/trail"
 )
-
-func TestSealOpen(t *testing.T) {
-	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
-		t.Run(string(alg), func(t *testing.T) {
-			k, err := key.Generate(alg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rk, err := RecipientKey(k.Public())
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &Entry{ID: "e1", Patient: "did:key:zP", Provider: "did:key:zD", Record: "r1", Action: ActionRead,
-				Purpose: "ETREAT", Outcome: OutcomeGranted, Type: DCMEmergencyOverride, BreakGlass: true}
-			sealed, err := Seal(e, rk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dk, err := DecryptionKey(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := Open(sealed, dk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Provider != e.Provider || !got.BreakGlass || got.Type != DCMEmergencyOverride {
-				t.Errorf("got %+v, want %+v", got, e)
-			}
-			other, _ := key.Generate(alg)
-			odk, _ := DecryptionKey(other)
-			if _, err := Open(sealed, odk); !errors.Is(err, ErrDecrypt) {
-				t.Errorf("another key opened the entry: %v", err)
-			}
-		})
-	}
-}
 
 func TestLogBatchesAndProofs(t *testing.T) {
 	dir := t.TempDir()
@@ -96,7 +59,7 @@ func TestLogBatchesAndProofs(t *testing.T) {
 					t.Errorf("entry %s/%d: %v", e.Batch, e.Index, err)
 				}
 				e.Data += "x"
-				if err := e.Verify(a.Root, a.Count); !errors.Is(err, ErrInclusion) {
+				if err := e.Verify(a.Root, a.Count); !errors.Is(err, trail.ErrInclusion) {
 					t.Errorf("altered entry %s/%d verified", e.Batch, e.Index)
 				}
 			}

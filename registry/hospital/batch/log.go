@@ -1,4 +1,4 @@
-package audit
+package batch
 
 import (
 	"context"
@@ -17,12 +17,13 @@ import (
 	"time"
 
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/registry/hospital/trail"
 )
 
 // Anchor is what one audit.anchor transaction puts on the ledger for a batch.
 type Anchor struct {
 	BatchID string
-	Root    Hash
+	Root    trail.Hash
 	Count   int
 }
 
@@ -41,37 +42,6 @@ type Config struct {
 	// Interval is how often Run cuts a batch (default 1s).
 	Interval time.Duration
 	Logger   *slog.Logger
-}
-
-// Proved is a stored entry with what a patient needs to check it: its batch,
-// position, the batch size and root, and the RFC 6962 audit path.
-type Proved struct {
-	Batch string   `json:"batch"`
-	Index int      `json:"index"`
-	Count int      `json:"count"`
-	Root  string   `json:"root"`  // hex
-	Proof []string `json:"proof"` // hex, bottom up
-	// Data is the leaf data: a sealed entry (compact JWE) or a public
-	// record event (JSON).
-	Data string `json:"data"`
-}
-
-// Verify checks p's inclusion proof against root and count (those anchored
-// on the ledger for p.Batch). It returns nil or an error wrapping
-// [ErrInclusion].
-func (p *Proved) Verify(root Hash, count int) error {
-	if p.Count != count {
-		return fmt.Errorf("%w: entry claims a batch of %d, the ledger anchored %d", ErrInclusion, p.Count, count)
-	}
-	path := make([]Hash, len(p.Proof))
-	for i, s := range p.Proof {
-		b, err := hex.DecodeString(s)
-		if err != nil || len(b) != len(Hash{}) {
-			return fmt.Errorf("%w: proof element %d is not a hex SHA-256", ErrInclusion, i)
-		}
-		copy(path[i][:], b)
-	}
-	return VerifyInclusion(LeafHash([]byte(p.Data)), p.Index, count, path, root)
 }
 
 // batchFile is a batch as stored.
@@ -114,9 +84,9 @@ type ref struct {
 
 type loaded struct {
 	file   *batchFile
-	leaves []Hash
-	root   Hash
-	proofs [][]Hash // every leaf's audit path, computed on first use
+	leaves []trail.Hash
+	root   trail.Hash
+	proofs [][]trail.Hash // every leaf's audit path, computed on first use
 }
 
 // OpenLog opens (creating) the log in cfg.Dir and loads its anchored batches.
@@ -172,7 +142,7 @@ func (l *Log) replay() error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	anchored := map[Hash]bool{}
+	anchored := map[trail.Hash]bool{}
 	if len(b) > 0 {
 		for _, ld := range l.batches {
 			for _, h := range ld.leaves {
@@ -182,12 +152,12 @@ func (l *Log) replay() error {
 	}
 	for len(b) >= 8 {
 		ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
-		if ns > MaxEntrySize || nd > MaxEntrySize || len(b) < 8+ns+nd {
+		if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < 8+ns+nd {
 			break // a torn last record: it was never acknowledged as durable
 		}
 		subject, data := string(b[8:8+ns]), append([]byte(nil), b[8+ns:8+ns+nd]...)
 		b = b[8+ns+nd:]
-		if !anchored[LeafHash(data)] {
+		if !anchored[trail.LeafHash(data)] {
 			l.pending = append(l.pending, pending{subject, data})
 		}
 	}
@@ -227,20 +197,20 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) index(f *batchFile) {
-	ld := &loaded{file: f, leaves: make([]Hash, len(f.Leaves))}
+	ld := &loaded{file: f, leaves: make([]trail.Hash, len(f.Leaves))}
 	for i, d := range f.Leaves {
-		ld.leaves[i] = LeafHash([]byte(d))
+		ld.leaves[i] = trail.LeafHash([]byte(d))
 		l.bySubject[f.Subjects[i]] = append(l.bySubject[f.Subjects[i]], ref{f.ID, i})
 	}
-	ld.root = Root(ld.leaves)
+	ld.root = trail.Root(ld.leaves)
 	l.batches[f.ID] = ld
 }
 
 // Append queues one leaf concerning subject (a patient DID for a sealed
 // entry). It is anchored by the next [Log.Flush].
 func (l *Log) Append(subject string, data []byte) error {
-	if len(data) > MaxEntrySize {
-		return fmt.Errorf("audit: entry of %d bytes exceeds %d", len(data), MaxEntrySize)
+	if len(data) > trail.MaxEntrySize {
+		return fmt.Errorf("audit: entry of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
 	p := pending{subject, append([]byte(nil), data...)}
 	l.mu.Lock()
@@ -296,12 +266,12 @@ func (l *Log) Flush(ctx context.Context) error {
 		l.mu.Unlock()
 
 		f := &batchFile{ID: id, Subjects: make([]string, n), Leaves: make([]string, n)}
-		leaves := make([]Hash, n)
+		leaves := make([]trail.Hash, n)
 		for i, p := range cut {
 			f.Subjects[i], f.Leaves[i] = p.subject, string(p.data)
-			leaves[i] = LeafHash(p.data)
+			leaves[i] = trail.LeafHash(p.data)
 		}
-		root := Root(leaves)
+		root := trail.Root(leaves)
 		f.Root = hex.EncodeToString(root[:])
 		err := l.cfg.Anchor(ctx, Anchor{BatchID: id, Root: root, Count: n})
 		if err == nil {
@@ -344,24 +314,24 @@ func (l *Log) Run(ctx context.Context) {
 
 // Entries returns the anchored entries concerning subject, oldest first,
 // each with its inclusion proof.
-func (l *Log) Entries(subject string) []Proved {
+func (l *Log) Entries(subject string) []trail.Proved {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	refs := l.bySubject[subject]
-	out := make([]Proved, 0, len(refs))
+	out := make([]trail.Proved, 0, len(refs))
 	for _, r := range refs {
 		b := l.batches[r.batch]
 		if b.proofs == nil {
 			// All paths at once: O(n log n) for the batch instead of
 			// O(n) per entry.
-			b.proofs = ProveAll(b.leaves)
+			b.proofs = trail.ProveAll(b.leaves)
 		}
 		path := b.proofs[r.index]
 		ps := make([]string, len(path))
 		for i, h := range path {
 			ps[i] = hex.EncodeToString(h[:])
 		}
-		out = append(out, Proved{Batch: r.batch, Index: r.index, Count: len(b.leaves),
+		out = append(out, trail.Proved{Batch: r.batch, Index: r.index, Count: len(b.leaves),
 			Root: b.file.Root, Proof: ps, Data: b.file.Leaves[r.index]})
 	}
 	return out

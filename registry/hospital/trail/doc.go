@@ -11,4 +11,4 @@
 // key-encryption key per ephemeral key). A [Sealer] seals many entries to
 // the same patient at the cost of one key agreement per minute. docs/design/0009-vault-and-trail.md
 // explains the choices.
-package audit
+package trail
