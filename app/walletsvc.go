@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/hospital/trail"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
 
@@ -31,7 +31,7 @@ var ErrNoVault = errors.New("access log: no hospital vault address configured")
 type WalletServices struct {
 	Wallet  *wallet.Wallet
 	Ledger  wallet.ConsentLedger
-	Anchors vault.AnchorSource
+	Anchors vaultclient.AnchorSource
 	// VaultURL is the hospital vault's base URL; "" disables the access log.
 	VaultURL string
 }

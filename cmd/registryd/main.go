@@ -26,9 +26,9 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/api"
+	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/vault"
 )
 
 func main() {

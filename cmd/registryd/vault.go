@@ -14,10 +14,10 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/vault"
 )
 
 // VaultKeyFile is the vault's signing key in its folder: its did:key is the

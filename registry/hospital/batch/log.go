@@ -1,3 +1,8 @@
+// Package batch is the server side of a vault's access trail: [Log]
+// collects leaves (sealed entries, public record events) in a write-ahead
+// file, [Log.Flush] cuts them into RFC 6962 batches and anchors each root on
+// the ledger, and [Log.Entries] serves a subject's entries with their
+// inclusion proofs (registry/hospital/trail has the format and the checks).
 package batch
 
 import (

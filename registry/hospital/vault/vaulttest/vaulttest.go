@@ -13,8 +13,9 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/registry/node/nodetest"
-	"github.com/medid/medid/registry/vault"
 )
 
 // Options configure [Start]. The zero value starts a fresh registry with a
@@ -75,6 +76,6 @@ func Start(tb testing.TB, o Options) *Stack {
 }
 
 // Hospital is a vault client acting as the vault's own DID (a writer).
-func (s *Stack) Hospital() *vault.Client {
-	return &vault.Client{URL: s.URL, DID: s.DID, Key: s.Key, KeyID: s.KeyID}
+func (s *Stack) Hospital() *vaultclient.Client {
+	return &vaultclient.Client{URL: s.URL, DID: s.DID, Key: s.Key, KeyID: s.KeyID}
 }

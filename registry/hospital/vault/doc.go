@@ -7,7 +7,7 @@
 // [ConsentChecker]; nothing is released when the check fails.
 //
 // Every attempt on a record is written to the owner's access trail (package
-// registry/audit): sealed to the patient, batched, and anchored on the
+// registry/hospital/trail): sealed to the patient, batched, and anchored on the
 // ledger with one audit.anchor transaction per batch. The existence of a
 // record (its hash, owner and class) and its erasure are anchored the same
 // way as public leaves, so the ledger itself carries only Merkle roots.

@@ -14,6 +14,8 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -160,10 +162,10 @@ func newHarness(tb testing.TB) *harness {
 
 const allergy = `{"resourceType":"AllergyIntolerance","code":{"text":"Penicillin"},"patient":{"display":"Alice Example"}}`
 
-func (h *harness) put(owner party, class, body string) *Meta {
+func (h *harness) put(owner party, class, body string) *vaultapi.Meta {
 	h.t.Helper()
 	sum := sha256.Sum256([]byte(body))
-	tok := h.sign(h.hosp, &Request{Op: OpPut, Owner: owner.did, Class: class, BodyHash: hex.EncodeToString(sum[:])})
+	tok := h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: owner.did, Class: class, BodyHash: hex.EncodeToString(sum[:])})
 	m, err := h.v.Put(context.Background(), tok, []byte(body))
 	if err != nil {
 		h.t.Fatal(err)
@@ -171,13 +173,13 @@ func (h *harness) put(owner party, class, body string) *Meta {
 	return m
 }
 
-func (h *harness) sign(p party, r *Request) string {
+func (h *harness) sign(p party, r *vaultapi.Request) string {
 	h.t.Helper()
 	r.Issuer, r.Audience = p.did, h.hosp.did
 	if r.IssuedAt == 0 {
 		r.IssuedAt = h.clock.now().Unix()
 	}
-	tok, err := SignRequest(r, p.k, p.kid)
+	tok, err := vaultapi.SignRequest(r, p.k, p.kid)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -203,17 +205,17 @@ func (h *harness) grant(patient party, provider string, classes []string, purpos
 
 func (h *harness) read(p party, rec, purpose, grant, reason string) ([]byte, error) {
 	h.t.Helper()
-	body, _, err := h.v.Read(context.Background(), h.sign(p, &Request{Op: OpRead, Record: rec, Purpose: purpose, Consent: grant, BreakGlass: reason}))
+	body, _, err := h.v.Read(context.Background(), h.sign(p, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec, Purpose: purpose, Consent: grant, BreakGlass: reason}))
 	return body, err
 }
 
 // trail flushes and returns the patient's verified, decrypted trail.
-func (h *harness) trail(p party) []VerifiedEntry {
+func (h *harness) trail(p party) []vaultclient.VerifiedEntry {
 	h.t.Helper()
 	if err := h.v.Flush(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
-	es, err := h.v.AccessLog(context.Background(), h.sign(p, &Request{Op: OpAccessLog, Patient: p.did}))
+	es, err := h.v.AccessLog(context.Background(), h.sign(p, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: p.did}))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -221,7 +223,7 @@ func (h *harness) trail(p party) []VerifiedEntry {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	out, err := VerifyTrail(context.Background(), &AccessLogResponse{Vault: h.hosp.did, Entries: es}, p.did, h.ledger, priv)
+	out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.did, Entries: es}, p.did, h.ledger, priv)
 	if err != nil {
 		h.t.Fatal(err)
 	}

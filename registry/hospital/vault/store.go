@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -21,27 +22,8 @@ import (
 // mode 0600) in Config.Dir. Losing it makes every record unreadable.
 const MasterKeyFile = "master.key"
 
-// MaxRecordSize bounds a stored FHIR resource (1 MiB).
-const MaxRecordSize = 1 << 20
-
-// Meta is what the vault knows about a record without decrypting it. It
-// holds no clinical content.
-type Meta struct {
-	ID string `json:"id"`
-	// Owner is the patient's DID (or a pairwise DID): the only party whose
-	// consent opens the record and who may erase it.
-	Owner string `json:"owner"`
-	// Class is the FHIR resource type (e.g. AllergyIntolerance).
-	Class string `json:"class"`
-	// Hash is the hex SHA-256 of the stored resource bytes.
-	Hash    string    `json:"hash"`
-	Created time.Time `json:"created"`
-	// Erased is set once the record's data key was destroyed.
-	Erased *time.Time `json:"erased,omitempty"`
-}
-
 type recordFile struct {
-	Meta
+	vaultapi.Meta
 	// Nonce and Ciphertext: XChaCha20-Poly1305 under the record's data key,
 	// the record id as associated data.
 	Nonce      []byte `json:"nonce,omitempty"`
@@ -138,7 +120,7 @@ func open(k, nonce, ct, ad []byte) ([]byte, error) {
 }
 
 // put stores resource for owner and class under a new random id.
-func (s *store) put(owner, class string, resource []byte, now time.Time) (*Meta, error) {
+func (s *store) put(owner, class string, resource []byte, now time.Time) (*vaultapi.Meta, error) {
 	var idb [16]byte
 	if _, err := rand.Read(idb[:]); err != nil {
 		return nil, err
@@ -158,7 +140,7 @@ func (s *store) put(owner, class string, resource []byte, now time.Time) (*Meta,
 		return nil, err
 	}
 	sum := sha256.Sum256(resource)
-	rec := recordFile{Meta: Meta{ID: id, Owner: owner, Class: class, Hash: hex.EncodeToString(sum[:]), Created: now.UTC()},
+	rec := recordFile{Meta: vaultapi.Meta{ID: id, Owner: owner, Class: class, Hash: hex.EncodeToString(sum[:]), Created: now.UTC()},
 		Nonce: nonce, Ciphertext: ct}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,11 +159,11 @@ func (s *store) put(owner, class string, resource []byte, now time.Time) (*Meta,
 
 func (s *store) load(id string) (*recordFile, error) {
 	if !validRecordID(id) {
-		return nil, fmt.Errorf("%w: %.64q is not a record id", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: %.64q is not a record id", vaultapi.ErrNotFound, id)
 	}
 	b, err := os.ReadFile(s.recordPath(id))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: record %s", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: record %s", vaultapi.ErrNotFound, id)
 	} else if err != nil {
 		return nil, err
 	}
@@ -193,7 +175,7 @@ func (s *store) load(id string) (*recordFile, error) {
 }
 
 // meta returns a record's metadata (also for an erased record).
-func (s *store) meta(id string) (*Meta, error) {
+func (s *store) meta(id string) (*vaultapi.Meta, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	rec, err := s.load(id)
@@ -212,11 +194,11 @@ func (s *store) read(id string) ([]byte, error) {
 		return nil, err
 	}
 	if rec.Erased != nil {
-		return nil, fmt.Errorf("%w: record %s", ErrErased, id)
+		return nil, fmt.Errorf("%w: record %s", vaultapi.ErrErased, id)
 	}
 	wrapped, err := os.ReadFile(s.keyPath(id))
 	if err != nil {
-		return nil, fmt.Errorf("%w: record %s has no data key", ErrErased, id)
+		return nil, fmt.Errorf("%w: record %s has no data key", vaultapi.ErrErased, id)
 	}
 	if len(wrapped) < chacha20poly1305.NonceSizeX {
 		return nil, fmt.Errorf("vault: wrapped key of %s is truncated", id)
@@ -236,7 +218,7 @@ func (s *store) read(id string) ([]byte, error) {
 // erase destroys a record's data key (overwrite with zeros, fsync, remove,
 // fsync the folder) and drops its ciphertext, keeping the metadata with the
 // erasure time as a tombstone.
-func (s *store) erase(id string, now time.Time) (*Meta, error) {
+func (s *store) erase(id string, now time.Time) (*vaultapi.Meta, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.load(id)
@@ -244,7 +226,7 @@ func (s *store) erase(id string, now time.Time) (*Meta, error) {
 		return nil, err
 	}
 	if rec.Erased != nil {
-		return nil, fmt.Errorf("%w: record %s", ErrErased, id)
+		return nil, fmt.Errorf("%w: record %s", vaultapi.ErrErased, id)
 	}
 	kp := s.keyPath(id)
 	if f, err := os.OpenFile(kp, os.O_WRONLY, 0); err == nil {

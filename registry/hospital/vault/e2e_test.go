@@ -22,10 +22,11 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
-	"github.com/medid/medid/registry/vault"
-	"github.com/medid/medid/registry/vault/vaulttest"
 )
 
 type actor struct {
@@ -43,8 +44,8 @@ func newActor(t *testing.T) actor {
 	return actor{k, d, d + "#" + k.Public().Multikey()}
 }
 
-func (a actor) client(url string) *vault.Client {
-	return &vault.Client{URL: url, DID: a.did, Key: a.k, KeyID: a.kid}
+func (a actor) client(url string) *vaultclient.Client {
+	return &vaultclient.Client{URL: url, DID: a.did, Key: a.k, KeyID: a.kid}
 }
 
 // The clinical content of the test record: none of it may reach the ledger.
@@ -108,14 +109,14 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || string(got) != record {
 		t.Fatalf("provider read: %q, %v", got, err)
 	}
-	if _, err := second.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := second.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v, want denied", err)
 	}
 	if got, err := er.client(srv.URL).Get(ctx, m.ID, "ETREAT", "", "unresponsive, suspected anaphylaxis"); err != nil || string(got) != record {
 		t.Fatalf("break-glass read: %q, %v", got, err)
 	}
 
-	trail := func() []vault.VerifiedEntry {
+	trailOf := func() []vaultclient.VerifiedEntry {
 		t.Helper()
 		if err := v.Flush(ctx); err != nil {
 			t.Fatal(err)
@@ -128,14 +129,14 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es, err := vault.VerifyTrail(ctx, resp, patient.did, reg, priv)
+		es, err := vaultclient.VerifyTrail(ctx, resp, patient.did, reg, priv)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return es
 	}
 	seen := map[string]string{}
-	for _, e := range trail() {
+	for _, e := range trailOf() {
 		if e.Action == trail.ActionRead {
 			kind := e.Outcome
 			if e.BreakGlass {
@@ -153,7 +154,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revoke; the provider is denied from then on.
 	submit(&tx.Payload{Type: tx.ConsentRevoke, GrantHash: consent.Hash(grant)}, patient)
-	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}
 	// Erasure on the patient's request.
@@ -161,10 +162,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := issue(prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false)
-	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", fresh, ""); !errors.Is(err, vault.ErrErased) {
-		t.Fatalf("after erasure: %v, want ErrErased", err)
+	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", fresh, ""); !errors.Is(err, vaultapi.ErrErased) {
+		t.Fatalf("after erasure: %v, want vaultapi.ErrErased", err)
 	}
-	es := trail()
+	es := trailOf()
 	if last := es[len(es)-1]; last.Outcome != trail.OutcomeDenied {
 		t.Errorf("last entry after erasure = %+v, want the denied read", last.Entry)
 	}

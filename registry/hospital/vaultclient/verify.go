@@ -1,4 +1,4 @@
-package vault
+package vaultclient
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/ledger"
 )
 
@@ -29,7 +30,7 @@ type VerifiedEntry struct {
 // and decrypts it with the patient's key (from trail.DecryptionKey). It
 // fails on the first entry that is not proven or cannot be read, or that is
 // about another patient: a trail is trusted whole or not at all.
-func VerifyTrail(ctx context.Context, resp *AccessLogResponse, patient string, anchors AnchorSource, priv any) ([]VerifiedEntry, error) {
+func VerifyTrail(ctx context.Context, resp *vaultapi.AccessLogResponse, patient string, anchors AnchorSource, priv any) ([]VerifiedEntry, error) {
 	type batch struct {
 		root  trail.Hash
 		count int

@@ -8,6 +8,8 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/registry/node/nodetest"
 )
 
@@ -26,7 +28,7 @@ func BenchmarkDecide(b *testing.B) {
 	m, _ := h.v.Meta(rec.ID)
 	toks := make([]string, b.N)
 	for i := range toks {
-		toks[i] = h.sign(prov, &Request{Op: OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
+		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
 	}
 	ctx := context.Background()
 	now := h.clock.now()
@@ -63,7 +65,7 @@ func BenchmarkRead(b *testing.B) {
 	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	toks := make([]string, b.N)
 	for i := range toks {
-		toks[i] = h.sign(prov, &Request{Op: OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
+		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
 	}
 	b.ResetTimer()
 	start := time.Now()
@@ -129,11 +131,11 @@ func BenchmarkFetchVerifyTrail10k(b *testing.B) {
 	priv, _ := trail.DecryptionKey(h.patient.k)
 	b.ResetTimer()
 	for range b.N {
-		es, err := h.v.AccessLog(context.Background(), h.sign(h.patient, &Request{Op: OpAccessLog, Patient: h.patient.did}))
+		es, err := h.v.AccessLog(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.did}))
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := VerifyTrail(context.Background(), &AccessLogResponse{Vault: h.hosp.did, Entries: es}, h.patient.did, h.ledger, priv)
+		out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.did, Entries: es}, h.patient.did, h.ledger, priv)
 		if err != nil || len(out) != 10000 {
 			b.Fatalf("%d entries, %v", len(out), err)
 		}

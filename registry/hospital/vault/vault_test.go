@@ -11,6 +11,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
 // TestAccessMatrix: every way a read can be refused is refused, releases
@@ -33,7 +34,7 @@ func TestAccessMatrix(t *testing.T) {
 	// grant naming themselves as patient (the only kind they can sign).
 	foreign := h.grant(stranger, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	notAnchored := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, false)
-	replayed := h.sign(prov, &Request{Op: OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good})
+	replayed := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good})
 	if _, _, err := h.v.Read(context.Background(), replayed); err != nil {
 		t.Fatalf("first use of a good request: %v", err)
 	}
@@ -44,34 +45,34 @@ func TestAccessMatrix(t *testing.T) {
 		want     error
 		wantGate error // the specific reason, when there is one
 	}{
-		{"no consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", "", "") }, ErrDenied, ErrNoConsent},
-		{"expired consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", expired, "") }, ErrDenied, consent.ErrConsentExpired},
-		{"revoked consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", revoked, "") }, ErrDenied, consent.ErrRevoked},
-		{"consent never anchored", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", notAnchored, "") }, ErrDenied, consent.ErrNotAnchored},
-		{"wrong data class", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", wrongClass, "") }, ErrDenied, consent.ErrWrongClass},
-		{"wrong purpose", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", wrongPurpose, "") }, ErrDenied, consent.ErrWrongPurpose},
-		{"wrong provider", func() ([]byte, error) { return h.read(other, rec.ID, "TREAT", good, "") }, ErrDenied, consent.ErrWrongProvider},
-		{"consent signed by someone other than the patient", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", foreign, "") }, ErrDenied, ErrNotOwner},
+		{"no consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", "", "") }, vaultapi.ErrDenied, vaultapi.ErrNoConsent},
+		{"expired consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", expired, "") }, vaultapi.ErrDenied, consent.ErrConsentExpired},
+		{"revoked consent", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", revoked, "") }, vaultapi.ErrDenied, consent.ErrRevoked},
+		{"consent never anchored", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", notAnchored, "") }, vaultapi.ErrDenied, consent.ErrNotAnchored},
+		{"wrong data class", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", wrongClass, "") }, vaultapi.ErrDenied, consent.ErrWrongClass},
+		{"wrong purpose", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", wrongPurpose, "") }, vaultapi.ErrDenied, consent.ErrWrongPurpose},
+		{"wrong provider", func() ([]byte, error) { return h.read(other, rec.ID, "TREAT", good, "") }, vaultapi.ErrDenied, consent.ErrWrongProvider},
+		{"consent signed by someone other than the patient", func() ([]byte, error) { return h.read(prov, rec.ID, "TREAT", foreign, "") }, vaultapi.ErrDenied, vaultapi.ErrNotOwner},
 		{"replayed request", func() ([]byte, error) {
 			b, _, err := h.v.Read(context.Background(), replayed)
 			return b, err
-		}, ErrReplay, nil},
-		{"break-glass the patient forbade", func() ([]byte, error) { return h.read(other, rec.ID, "ETREAT", "", "unconscious in the ER") }, ErrDenied, ErrBreakGlassForbidden},
-		{"break-glass on a grant without it", func() ([]byte, error) { return h.read(prov, rec.ID, "ETREAT", good, "unconscious") }, ErrDenied, consent.ErrBreakGlassNotPermitted},
+		}, vaultapi.ErrReplay, nil},
+		{"break-glass the patient forbade", func() ([]byte, error) { return h.read(other, rec.ID, "ETREAT", "", "unconscious in the ER") }, vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden},
+		{"break-glass on a grant without it", func() ([]byte, error) { return h.read(prov, rec.ID, "ETREAT", good, "unconscious") }, vaultapi.ErrDenied, consent.ErrBreakGlassNotPermitted},
 		{"stale request", func() ([]byte, error) {
-			tok := h.sign(prov, &Request{Op: OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, IssuedAt: h.clock.now().Add(-time.Hour).Unix()})
+			tok := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, IssuedAt: h.clock.now().Add(-time.Hour).Unix()})
 			b, _, err := h.v.Read(context.Background(), tok)
 			return b, err
-		}, ErrUnauthenticated, nil},
+		}, vaultapi.ErrUnauthenticated, nil},
 		{"signed by another key", func() ([]byte, error) {
-			r := &Request{Op: OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, Issuer: prov.did, Audience: h.hosp.did, IssuedAt: h.clock.now().Unix()}
-			tok, err := SignRequest(r, stranger.k, prov.did+"#"+stranger.k.Public().Multikey())
+			r := &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, Issuer: prov.did, Audience: h.hosp.did, IssuedAt: h.clock.now().Unix()}
+			tok, err := vaultapi.SignRequest(r, stranger.k, prov.did+"#"+stranger.k.Public().Multikey())
 			if err != nil {
 				t.Fatal(err)
 			}
 			b, _, err := h.v.Read(context.Background(), tok)
 			return b, err
-		}, ErrUnauthenticated, nil},
+		}, vaultapi.ErrUnauthenticated, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,12 +104,12 @@ func TestScenario(t *testing.T) {
 	if err != nil || string(body) != allergy {
 		t.Fatalf("provider read = %q, %v", body, err)
 	}
-	if _, err := h.read(second, rec.ID, "TREAT", grant, ""); !errors.Is(err, ErrDenied) {
+	if _, err := h.read(second, rec.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v, want denied", err)
 	}
 	// The patient's standing break-glass grant to the hospital.
 	standing := h.grant(h.patient, h.hosp.did, []string{"AllergyIntolerance"}, "ETREAT", 365, true, true)
-	if err := h.v.AllowBreakGlass(context.Background(), h.sign(h.patient, &Request{Op: OpBreakGlass, Consent: standing})); err != nil {
+	if err := h.v.AllowBreakGlass(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
 	if body, err := h.read(er, rec.ID, "ETREAT", "", "anaphylaxis, patient unconscious"); err != nil || string(body) != allergy {
@@ -145,19 +146,19 @@ func TestScenario(t *testing.T) {
 		t.Fatalf("within the break-glass window: %v", err)
 	}
 	h.clock.add(time.Hour + time.Second)
-	if _, err := h.read(er, rec.ID, "ETREAT", "", "later"); !errors.Is(err, ErrBreakGlassForbidden) {
+	if _, err := h.read(er, rec.ID, "ETREAT", "", "later"); !errors.Is(err, vaultapi.ErrBreakGlassForbidden) {
 		t.Fatalf("after the window with the standing grant revoked: %v", err)
 	}
 	// Erasure: only the owner; then gone for good.
-	if _, err := h.v.Erase(context.Background(), h.sign(prov, &Request{Op: OpErase, Record: rec.ID})); !errors.Is(err, ErrNotOwner) {
+	if _, err := h.v.Erase(context.Background(), h.sign(prov, &vaultapi.Request{Op: vaultapi.OpErase, Record: rec.ID})); !errors.Is(err, vaultapi.ErrNotOwner) {
 		t.Fatalf("erase by a provider: %v", err)
 	}
-	if _, err := h.v.Erase(context.Background(), h.sign(h.patient, &Request{Op: OpErase, Record: rec.ID})); err != nil {
+	if _, err := h.v.Erase(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpErase, Record: rec.ID})); err != nil {
 		t.Fatal(err)
 	}
 	fresh := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	if _, err := h.read(prov, rec.ID, "TREAT", fresh, ""); !errors.Is(err, ErrErased) {
-		t.Fatalf("read after erasure: %v, want ErrErased", err)
+	if _, err := h.read(prov, rec.ID, "TREAT", fresh, ""); !errors.Is(err, vaultapi.ErrErased) {
+		t.Fatalf("read after erasure: %v, want vaultapi.ErrErased", err)
 	}
 	if _, err := os.Stat(filepath.Join(h.v.cfg.Dir, "keys", rec.ID+".key")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("data key still on disk: %v", err)

@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // The HTTP layer: a signed request only works for the record and patient
@@ -16,7 +19,7 @@ func TestHTTP(t *testing.T) {
 	srv := httptest.NewServer(h.v.Handler())
 	defer srv.Close()
 	ctx := context.Background()
-	hosp := &Client{URL: srv.URL, DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid}
+	hosp := &vaultclient.Client{URL: srv.URL, DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid}
 	m, err := hosp.Put(ctx, h.patient.did, "AllergyIntolerance", []byte(allergy))
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +27,7 @@ func TestHTTP(t *testing.T) {
 	other := h.put(h.patient, "AllergyIntolerance", allergy)
 	prov := newParty(t, 30)
 	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	pc := &Client{URL: srv.URL, DID: prov.did, Key: prov.k, KeyID: prov.kid}
+	pc := &vaultclient.Client{URL: srv.URL, DID: prov.did, Key: prov.k, KeyID: prov.kid}
 	if body, err := pc.Get(ctx, m.ID, "TREAT", grant, ""); err != nil || string(body) != allergy {
 		t.Fatalf("Get = %q, %v", body, err)
 	}
@@ -33,21 +36,21 @@ func TestHTTP(t *testing.T) {
 		name   string
 		method string
 		path   string
-		req    *Request
+		req    *vaultapi.Request
 		body   string
 		status int
 		hosp   bool // signed by the hospital (a writer) instead of the provider
 	}{
 		{"request for another record", http.MethodGet, "/1.0/vault/records/" + other.ID,
-			&Request{Op: OpRead, Record: m.ID, Purpose: "TREAT", Consent: grant}, "", http.StatusBadRequest, false},
+			&vaultapi.Request{Op: vaultapi.OpRead, Record: m.ID, Purpose: "TREAT", Consent: grant}, "", http.StatusBadRequest, false},
 		{"access log of another patient", http.MethodGet, "/1.0/vault/access-log?patient=" + prov.did,
-			&Request{Op: OpAccessLog, Patient: h.patient.did}, "", http.StatusBadRequest, false},
+			&vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.did}, "", http.StatusBadRequest, false},
 		{"non-writer stores", http.MethodPost, "/1.0/vault/records",
-			&Request{Op: OpPut, Owner: h.patient.did, Class: "AllergyIntolerance"}, allergy, http.StatusForbidden, false},
+			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: "AllergyIntolerance"}, allergy, http.StatusForbidden, false},
 		{"body does not match its hash", http.MethodPost, "/1.0/vault/records",
-			&Request{Op: OpPut, Owner: h.patient.did, Class: "AllergyIntolerance", BodyHash: strings.Repeat("0", 64)}, allergy, http.StatusBadRequest, true},
+			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: "AllergyIntolerance", BodyHash: strings.Repeat("0", 64)}, allergy, http.StatusBadRequest, true},
 		{"unknown record", http.MethodGet, "/1.0/vault/records/r-00000000000000000000000000000000",
-			&Request{Op: OpRead, Record: "r-00000000000000000000000000000000", Purpose: "TREAT", Consent: grant}, "", http.StatusNotFound, false},
+			&vaultapi.Request{Op: vaultapi.OpRead, Record: "r-00000000000000000000000000000000", Purpose: "TREAT", Consent: grant}, "", http.StatusNotFound, false},
 		{"no signature", http.MethodGet, "/1.0/vault/records/" + m.ID, nil, "", http.StatusBadRequest, false},
 	}
 	for _, c := range cases {
@@ -58,7 +61,7 @@ func TestHTTP(t *testing.T) {
 				signer = h.hosp
 			}
 			if c.req != nil {
-				req.Header.Set("Authorization", AuthScheme+" "+h.sign(signer, c.req))
+				req.Header.Set("Authorization", vaultapi.AuthScheme+" "+h.sign(signer, c.req))
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -71,7 +74,7 @@ func TestHTTP(t *testing.T) {
 		})
 	}
 	// The client maps answers back to the sentinels.
-	if _, err := pc.Get(ctx, m.ID, "TREAT", "", ""); !errors.Is(err, ErrDenied) {
-		t.Errorf("no consent over HTTP: %v, want ErrDenied", err)
+	if _, err := pc.Get(ctx, m.ID, "TREAT", "", ""); !errors.Is(err, vaultapi.ErrDenied) {
+		t.Errorf("no consent over HTTP: %v, want vaultapi.ErrDenied", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -170,39 +171,39 @@ func RecordSubject(id string) string { return "record:" + id }
 // Put stores a FHIR resource (JSON) for the owner named in the signed put
 // request. The request's issuer must be the vault DID or one of
 // Config.Writers, and its bodyHash the SHA-256 of resource.
-func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*Meta, error) {
+func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaultapi.Meta, error) {
 	now := v.cfg.Now()
 	r, err := v.auth.authenticate(ctx, token, now)
 	if err != nil {
 		return nil, err
 	}
-	if r.Op != OpPut {
-		return nil, fmt.Errorf("%w: op %q, want %q", ErrBadRequest, r.Op, OpPut)
+	if r.Op != vaultapi.OpPut {
+		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpPut)
 	}
 	if r.Issuer != v.cfg.DID && !slices.Contains(v.cfg.Writers, r.Issuer) {
-		return nil, fmt.Errorf("%w: %s may not store records in this vault", ErrDenied, r.Issuer)
+		return nil, fmt.Errorf("%w: %s may not store records in this vault", vaultapi.ErrDenied, r.Issuer)
 	}
-	if len(resource) > MaxRecordSize {
-		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrBadRequest, len(resource), MaxRecordSize)
+	if len(resource) > vaultapi.MaxRecordSize {
+		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", vaultapi.ErrBadRequest, len(resource), vaultapi.MaxRecordSize)
 	}
 	sum := sha256.Sum256(resource)
 	if r.BodyHash != hex.EncodeToString(sum[:]) {
-		return nil, fmt.Errorf("%w: the body does not match the signed bodyHash", ErrBadRequest)
+		return nil, fmt.Errorf("%w: the body does not match the signed bodyHash", vaultapi.ErrBadRequest)
 	}
 	if _, err := did.Parse(r.Owner); err != nil {
-		return nil, fmt.Errorf("%w: owner must be a DID", ErrBadRequest)
+		return nil, fmt.Errorf("%w: owner must be a DID", vaultapi.ErrBadRequest)
 	}
 	if !consent.KnownClass(r.Class) {
-		return nil, fmt.Errorf("%w: class %.64q is not a FHIR R4 resource type", ErrBadRequest, r.Class)
+		return nil, fmt.Errorf("%w: class %.64q is not a FHIR R4 resource type", vaultapi.ErrBadRequest, r.Class)
 	}
 	var shape struct {
 		ResourceType string `json:"resourceType"`
 	}
 	if err := json.Unmarshal(resource, &shape); err != nil || (shape.ResourceType != r.Class && shape.ResourceType != "Bundle") {
-		return nil, fmt.Errorf("%w: the body must be a FHIR %s resource or a Bundle of them", ErrBadRequest, r.Class)
+		return nil, fmt.Errorf("%w: the body must be a FHIR %s resource or a Bundle of them", vaultapi.ErrBadRequest, r.Class)
 	}
 	if _, err := v.recipient(ctx, r.Owner); err != nil {
-		return nil, fmt.Errorf("%w: owner %s: %v", ErrBadRequest, r.Owner, err)
+		return nil, fmt.Errorf("%w: owner %s: %v", vaultapi.ErrBadRequest, r.Owner, err)
 	}
 	m, err := v.store.put(r.Owner, r.Class, resource, now)
 	if err != nil {
@@ -224,14 +225,14 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*Meta, 
 // on an existing record, granted or not, goes to the owner's trail. A
 // refusal wraps [ErrDenied] (or [ErrUnauthenticated], [ErrReplay]) and
 // releases nothing.
-func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
+func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta, error) {
 	now := v.cfg.Now()
 	r, authErr := v.auth.authenticate(ctx, token, now)
 	if r == nil {
 		return nil, nil, authErr
 	}
-	if r.Op != OpRead {
-		return nil, nil, fmt.Errorf("%w: op %q, want %q", ErrBadRequest, r.Op, OpRead)
+	if r.Op != vaultapi.OpRead {
+		return nil, nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpRead)
 	}
 	m, err := v.store.meta(r.Record)
 	if err != nil {
@@ -247,7 +248,7 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
 	}
 	err = authErr
 	if err == nil && m.Erased != nil {
-		err = fmt.Errorf("%w: record %s", ErrErased, m.ID)
+		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
 		err = v.decide(ctx, r, m, now)
@@ -276,24 +277,24 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *Meta, error) {
 // at time now without reading or logging anything. It returns nil when the
 // access is granted and an error wrapping [ErrDenied] otherwise. Read calls
 // it; it is exported for benchmarks and dry runs.
-func (v *Vault) Decide(ctx context.Context, r *Request, m *Meta, now time.Time) error {
+func (v *Vault) Decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
 	return v.decide(ctx, r, m, now)
 }
 
-func (v *Vault) decide(ctx context.Context, r *Request, m *Meta, now time.Time) error {
+func (v *Vault) decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
 	if r.BreakGlass != "" {
 		return v.breakGlass(ctx, r, m, now)
 	}
 	if r.Consent == "" {
-		return fmt.Errorf("%w: %w", ErrDenied, ErrNoConsent)
+		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrNoConsent)
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, r.Consent, consent.Request{Provider: r.Issuer, Action: consent.ActionAccess,
 		Purpose: r.Purpose, Class: m.Class, At: now})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrDenied, err)
+		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
 	}
 	if g.Patient != m.Owner {
-		return fmt.Errorf("%w: %w: the grant is by %s", ErrDenied, ErrNotOwner, g.Patient)
+		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
 	return nil
 }
@@ -304,9 +305,9 @@ func (v *Vault) decide(ctx context.Context, r *Request, m *Meta, now time.Time) 
 // break-glass grant (made to the vault's DID, deposited with
 // [Vault.AllowBreakGlass]); the grant is checked in force on the ledger.
 // A granted override opens a window of Config.BreakGlassWindow.
-func (v *Vault) breakGlass(ctx context.Context, r *Request, m *Meta, now time.Time) error {
+func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
 	if r.Purpose != consent.PurposeEmergencyTreatment {
-		return fmt.Errorf("%w: %w: break-glass needs purpose %s", ErrDenied, consent.ErrWrongPurpose, consent.PurposeEmergencyTreatment)
+		return fmt.Errorf("%w: %w: break-glass needs purpose %s", vaultapi.ErrDenied, consent.ErrWrongPurpose, consent.PurposeEmergencyTreatment)
 	}
 	sk := r.Issuer + "\x00" + m.Owner
 	v.mu.Lock()
@@ -321,18 +322,18 @@ func (v *Vault) breakGlass(ctx context.Context, r *Request, m *Meta, now time.Ti
 		token, provider = standing, v.cfg.DID
 	}
 	if token == "" {
-		return fmt.Errorf("%w: %w", ErrDenied, ErrBreakGlassForbidden)
+		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden)
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, token, consent.Request{Provider: provider, Action: consent.ActionAccess,
 		Purpose: consent.PurposeEmergencyTreatment, Class: m.Class, At: now, BreakGlass: true})
 	if err != nil {
 		if provider == v.cfg.DID {
-			return fmt.Errorf("%w: %w: standing grant: %w", ErrDenied, ErrBreakGlassForbidden, err)
+			return fmt.Errorf("%w: %w: standing grant: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden, err)
 		}
-		return fmt.Errorf("%w: %w", ErrDenied, err)
+		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
 	}
 	if g.Patient != m.Owner {
-		return fmt.Errorf("%w: %w: the grant is by %s", ErrDenied, ErrNotOwner, g.Patient)
+		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
 	v.mu.Lock()
 	if len(v.sessions) >= maxCache {
@@ -357,22 +358,22 @@ func (v *Vault) AllowBreakGlass(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	if r.Op != OpBreakGlass || r.Consent == "" {
-		return fmt.Errorf("%w: op %q with a consent grant, want %q", ErrBadRequest, r.Op, OpBreakGlass)
+	if r.Op != vaultapi.OpBreakGlass || r.Consent == "" {
+		return fmt.Errorf("%w: op %q with a consent grant, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpBreakGlass)
 	}
 	g, err := consent.Parse(r.Consent)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: %v", vaultapi.ErrBadRequest, err)
 	}
 	if g.Patient != r.Issuer {
-		return fmt.Errorf("%w: the grant is by %s, not the requester", ErrNotOwner, g.Patient)
+		return fmt.Errorf("%w: the grant is by %s, not the requester", vaultapi.ErrNotOwner, g.Patient)
 	}
 	if g.Provider != v.cfg.DID || !g.BreakGlass || len(g.Classes) == 0 {
-		return fmt.Errorf("%w: a standing break-glass grant must be made to this vault (%s) with break-glass allowed", ErrBadRequest, v.cfg.DID)
+		return fmt.Errorf("%w: a standing break-glass grant must be made to this vault (%s) with break-glass allowed", vaultapi.ErrBadRequest, v.cfg.DID)
 	}
 	if _, err := v.cfg.Consent.CheckInForce(ctx, r.Consent, consent.Request{Provider: v.cfg.DID, Action: consent.ActionAccess,
 		Purpose: consent.PurposeEmergencyTreatment, Class: g.Classes[0], At: now, BreakGlass: true}); err != nil {
-		return fmt.Errorf("%w: %w", ErrDenied, err)
+		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -388,14 +389,14 @@ func (v *Vault) AllowBreakGlass(ctx context.Context, token string) error {
 // is overwritten and deleted, the ciphertext dropped, and the erasure
 // (record id and hash) anchored through the trail. The record can never be
 // read again.
-func (v *Vault) Erase(ctx context.Context, token string) (*Meta, error) {
+func (v *Vault) Erase(ctx context.Context, token string) (*vaultapi.Meta, error) {
 	now := v.cfg.Now()
 	r, err := v.auth.authenticate(ctx, token, now)
 	if err != nil {
 		return nil, err
 	}
-	if r.Op != OpErase {
-		return nil, fmt.Errorf("%w: op %q, want %q", ErrBadRequest, r.Op, OpErase)
+	if r.Op != vaultapi.OpErase {
+		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpErase)
 	}
 	m, err := v.store.meta(r.Record)
 	if err != nil {
@@ -404,9 +405,9 @@ func (v *Vault) Erase(ctx context.Context, token string) (*Meta, error) {
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionErase, Type: trail.DCMPatientRecord}
 	if r.Issuer != m.Owner {
-		e.Outcome, e.Reason = trail.OutcomeDenied, ErrNotOwner.Error()
+		e.Outcome, e.Reason = trail.OutcomeDenied, vaultapi.ErrNotOwner.Error()
 		v.trail(ctx, e)
-		return nil, fmt.Errorf("%w: only the owner may erase record %s", ErrNotOwner, m.ID)
+		return nil, fmt.Errorf("%w: only the owner may erase record %s", vaultapi.ErrNotOwner, m.ID)
 	}
 	m, err = v.store.erase(m.ID, now)
 	if err != nil {
@@ -429,11 +430,11 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, er
 	if err != nil {
 		return nil, err
 	}
-	if r.Op != OpAccessLog {
-		return nil, fmt.Errorf("%w: op %q, want %q", ErrBadRequest, r.Op, OpAccessLog)
+	if r.Op != vaultapi.OpAccessLog {
+		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpAccessLog)
 	}
 	if r.Patient != r.Issuer {
-		return nil, fmt.Errorf("%w: a patient reads only their own trail", ErrDenied)
+		return nil, fmt.Errorf("%w: a patient reads only their own trail", vaultapi.ErrDenied)
 	}
 	return v.log.Entries(r.Patient), nil
 }
@@ -443,7 +444,7 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, er
 func (v *Vault) RecordEvents(id string) []trail.Proved { return v.log.Entries(RecordSubject(id)) }
 
 // Meta returns a record's metadata (also of an erased record).
-func (v *Vault) Meta(id string) (*Meta, error) { return v.store.meta(id) }
+func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id) }
 
 // trail seals e to its patient and queues it. A failure is logged, not
 // returned: the access decision stands, and the entry's absence is visible

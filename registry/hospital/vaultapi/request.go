@@ -1,18 +1,15 @@
-package vault
+package vaultapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -102,25 +99,27 @@ func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	return input + "." + b64.EncodeToString(sig), nil
 }
 
-// parsedRequest is a decoded, not yet verified request.
-type parsedRequest struct {
+// ParsedRequest is a decoded, NOT yet verified request with what a
+// verifier needs: the signing key's DID URL and algorithm, the JWS signing
+// input and the signature.
+type ParsedRequest struct {
 	Request
-	kid, alg     string
-	signingInput []byte
-	sig          []byte
+	Kid, Alg     string
+	SigningInput []byte
+	Sig          []byte
 }
 
 // ParseRequest decodes a signed request WITHOUT verifying it. Errors wrap
 // [ErrBadRequest].
 func ParseRequest(token string) (*Request, error) {
-	p, err := parseRequest(token)
+	p, err := ParseSigned(token)
 	if err != nil {
 		return nil, err
 	}
 	return &p.Request, nil
 }
 
-func parseRequest(token string) (*parsedRequest, error) {
+func ParseSigned(token string) (*ParsedRequest, error) {
 	if len(token) > MaxRequestSize {
 		return nil, fmt.Errorf("%w: request of %d bytes", ErrBadRequest, len(token))
 	}
@@ -140,7 +139,7 @@ func parseRequest(token string) (*parsedRequest, error) {
 	if err := dec.Decode(&h); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
 		return nil, fmt.Errorf("%w: header must be {alg: EdDSA|ES256, typ: %s, kid}", ErrBadRequest, RequestType)
 	}
-	p := &parsedRequest{kid: h.Kid, alg: h.Alg, signingInput: []byte(parts[0] + "." + parts[1]), sig: sig}
+	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(parts[0] + "." + parts[1]), Sig: sig}
 	dec = json.NewDecoder(bytes.NewReader(pb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p.Request); err != nil {
@@ -154,64 +153,4 @@ func parseRequest(token string) (*parsedRequest, error) {
 		return nil, fmt.Errorf("%w: op, nonce (1 to 128 bytes) and iat are required", ErrBadRequest)
 	}
 	return p, nil
-}
-
-// authenticator verifies requests: signature by the issuer's DID key,
-// audience, freshness and single use.
-type authenticator struct {
-	aud      string
-	resolver did.Resolver
-	skew     time.Duration
-
-	mu     sync.Mutex // guards nonces and sweep
-	nonces map[string]time.Time
-	sweep  time.Time
-}
-
-// authenticate returns the verified request or an error wrapping
-// [ErrUnauthenticated], [ErrReplay] or [ErrBadRequest].
-func (a *authenticator) authenticate(ctx context.Context, token string, now time.Time) (*Request, error) {
-	p, err := parseRequest(token)
-	if err != nil {
-		return nil, err
-	}
-	r := &p.Request
-	if r.Audience != a.aud {
-		return r, fmt.Errorf("%w: the request is for %.128q, this vault is %s", ErrUnauthenticated, r.Audience, a.aud)
-	}
-	at := time.Unix(r.IssuedAt, 0)
-	if at.Before(now.Add(-a.skew)) || at.After(now.Add(a.skew)) {
-		return r, fmt.Errorf("%w: request time %s is more than %s from the vault's clock", ErrUnauthenticated, at.UTC().Format(time.RFC3339), a.skew)
-	}
-	res, err := a.resolver.Resolve(ctx, r.Issuer)
-	if err != nil {
-		return r, fmt.Errorf("%w: resolve %.128s: %v", ErrUnauthenticated, r.Issuer, err)
-	}
-	pub, err := res.Document.Key(p.kid, did.Authentication)
-	if err != nil {
-		return r, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
-	}
-	if string(pub.Alg().JWS()) != p.alg || !pub.Verify(p.signingInput, p.sig) {
-		return r, fmt.Errorf("%w: bad signature by %s", ErrUnauthenticated, p.kid)
-	}
-	// Single use: remember (issuer, nonce) until the request is stale anyway.
-	nk := r.Issuer + "\x00" + r.Nonce
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.nonces == nil {
-		a.nonces = map[string]time.Time{}
-	}
-	if now.Sub(a.sweep) > a.skew {
-		for k, exp := range a.nonces {
-			if now.After(exp) {
-				delete(a.nonces, k)
-			}
-		}
-		a.sweep = now
-	}
-	if _, seen := a.nonces[nk]; seen {
-		return r, fmt.Errorf("%w: nonce %.32q of %s was used", ErrReplay, r.Nonce, r.Issuer)
-	}
-	a.nonces[nk] = at.Add(a.skew)
-	return r, nil
 }
