@@ -13,9 +13,9 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
-	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 )
 
 // vaultStack is an in-process registry with a hospital vault mounted in

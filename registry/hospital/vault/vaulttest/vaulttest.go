@@ -67,8 +67,8 @@ func Start(tb testing.TB, o Options) *Stack {
 		tb.Fatal(err)
 	}
 	v, err := vault.New(vault.Config{Dir: tb.TempDir(), DID: id, Key: k, KeyID: kid, Resolver: c, Consent: checker,
-		Submit:        func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
-		Anchors:       c, Staff: o.Staff, BatchInterval: o.BatchInterval})
+		Submit:  func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
+		Anchors: c, Staff: o.Staff, BatchInterval: o.BatchInterval})
 	if err != nil {
 		tb.Fatal(err)
 	}
