@@ -33,10 +33,11 @@ func runDID(ctx context.Context, e *env, args []string) error {
 // the key as Multikey "#key-1" for authentication and assertionMethod, and
 // the identifier is derived from that document, so it is fixed by the key.
 func didRegister(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "did register", "medid did register --key FILE [--registry URL]")
+	fs := newFlagSet(e, "did register", "medid did register --key FILE [--registry URL] [--quiet]")
 	keyFile := fs.String("key", "", "private key file of the new DID's first key (e.g. from 'medid key new')")
 	var rf registryFlags
 	rf.register(fs)
+	quiet := fs.quiet("the new DID")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -56,8 +57,12 @@ func didRegister(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", id, kid)
-	fmt.Fprintf(e.stderr, "registered at block %d; sign with --issuer %s --kid %s\n", res.Height, id, kid)
+	if *quiet {
+		fmt.Fprintln(e.stdout, id)
+	} else {
+		fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", id, kid)
+	}
+	fmt.Fprintf(e.stderr, "registered %s at block %d; sign with --issuer %s --kid %s\n", id, res.Height, id, kid)
 	return nil
 }
 
@@ -153,24 +158,11 @@ func (c *controllerFlags) current(ctx context.Context, reg *client.Client, k *ke
 	if err != nil {
 		return nil, "", unreachable(fmt.Errorf("resolve %s: %w", *c.did, err))
 	}
-	kid, ok := findKID(res.Document, k.Public(), did.Authentication)
-	if !ok {
+	kid, err := res.Document.KeyIDFor(k.Public(), did.Authentication)
+	if err != nil {
 		return nil, "", usagef("--key is not an authentication key of %s: use the DID's current key", *c.did)
 	}
 	return res, kid, nil
-}
-
-// findKID returns the id of the verification method holding pub under rel.
-func findKID(doc *did.Document, pub key.PublicKey, rel did.Relationship) (string, bool) {
-	for _, vm := range doc.VerificationMethod {
-		if !vm.PublicKey.Equal(pub) {
-			continue
-		}
-		if _, err := doc.Key(vm.ID, rel); err == nil {
-			return vm.ID, true
-		}
-	}
-	return "", false
 }
 
 // didRotate replaces the DID's keys with one new key, signed by a current

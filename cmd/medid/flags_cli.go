@@ -60,6 +60,14 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 	}
 }
 
+// quiet registers --quiet (and -q): print only the identifier the command
+// makes or finds, so that a script can write X=$(medid ...).
+func (f *flagSet) quiet(what string) *bool {
+	q := f.Bool("quiet", false, "print only "+what+", for scripts: X=$(medid ...)")
+	f.BoolVar(q, "q", false, "shorthand for --quiet")
+	return q
+}
+
 // parseNone parses args for a command that takes flags only: a positional
 // argument is a usage error naming it. Like parse, -h returns errHelp.
 func (f *flagSet) parseNone(args []string) error {

@@ -13,13 +13,15 @@ import (
 
 // medid records: a hospital's records in a registryd --vault.
 //
-//	medid records put --vault URL --key FILE --owner DID --class C FILE.json
-//	medid records get --vault URL --key FILE --record ID --purpose P [--consent FILE] [--break-glass REASON]
+//	medid records put --vault URL --key FILE [--did DID] --owner DID --class C FILE.json
+//	medid records get --vault URL --key FILE [--did DID] --record ID --purpose P [--consent FILE] [--break-glass REASON]
 //	medid records erase --vault URL --record ID [--did DID] [--wallet DIR]
 //
-// put and get act as the DID of --key (a did:key); erase is the patient's
-// request, signed by their wallet (the record's owner), so it takes the
-// wallet flags and the wallet passphrase like "medid wallet".
+// put and get act as --did (e.g. the hospital's registered did:medid,
+// whose document names --key under authentication) or, without it, as the
+// key's own did:key; erase is the patient's request, signed by their wallet
+// (the record's owner), so it takes the wallet flags and the wallet
+// passphrase like "medid wallet".
 func init() {
 	commands["records"] = command{summary: "store, read and erase FHIR records in a hospital vault", run: runRecords}
 }
@@ -32,14 +34,43 @@ func runRecords(ctx context.Context, e *env, args []string) error {
 	}, []string{"put", "get", "erase"}, args)
 }
 
-// vaultClient builds a client acting as the did:key of the key file.
-func vaultClient(url, keyFile string) (*vaultclient.Client, error) {
-	k, err := loadKey(keyFile)
+// vaultActor are the flags naming who calls the vault: a key file and the
+// DID it acts as.
+type vaultActor struct {
+	keyFile, did *string
+}
+
+func (a *vaultActor) register(fs *flagSet, who string) {
+	a.keyFile = fs.String("key", "", who+"'s private key file")
+	a.did = fs.String("did", "", "act as this DID, e.g. the hospital's registered did:medid (its document must name --key under authentication; default: the key's own did:key)")
+}
+
+// client builds a vault client acting as --did (resolved through the
+// registry, $MEDID_REGISTRY by default) or as the key's did:key.
+func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclient.Client, error) {
+	k, err := loadKey(*a.keyFile)
 	if err != nil {
 		return nil, err
 	}
-	d := did.KeyDID(k.Public())
-	return &vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
+	cfg := vaultclient.Config{URL: url, DID: *a.did, Key: k}
+	if *a.did != "" {
+		if _, err := did.Parse(*a.did); err != nil {
+			return nil, usagef("--did %.128q is not a DID: %v", *a.did, err)
+		}
+		rc, err := newRegistryClient(registryURL(e, ""))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
+	}
+	c, err := vaultclient.New(ctx, cfg)
+	if errors.Is(err, did.ErrKeyNotFound) {
+		return nil, usagef("--key is not an authentication key of %s: %v", *a.did, err)
+	}
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	return c, nil
 }
 
 // vaultError turns a refusal into exit status 1 with the vault's reason.
@@ -52,9 +83,10 @@ func vaultError(err error) error {
 }
 
 func recordsPut(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "records put", "medid records put --vault URL --key FILE --owner DID --class C FILE.json")
+	fs := newFlagSet(e, "records put", "medid records put --vault URL --key FILE [--did DID] --owner DID --class C FILE.json")
 	url := fs.String("vault", "", "the vault's URL (registryd --vault)")
-	keyFile := fs.String("key", "", "the hospital writer's key file (its did:key must be a vault writer)")
+	var who vaultActor
+	who.register(fs, "the hospital writer (registryd --vault-writers)")
 	owner := fs.String("owner", "", "the patient's DID (or pairwise DID) that owns the record")
 	class := fs.String("class", "", "the FHIR resource type, e.g. AllergyIntolerance")
 	pos, err := fs.parse(args)
@@ -71,7 +103,7 @@ func recordsPut(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	c, err := vaultClient(*url, *keyFile)
+	c, err := who.client(ctx, e, *url)
 	if err != nil {
 		return err
 	}
@@ -85,9 +117,10 @@ func recordsPut(ctx context.Context, e *env, args []string) error {
 }
 
 func recordsGet(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "records get", "medid records get --vault URL --key FILE --record ID --purpose P [--consent FILE] [--break-glass REASON]")
+	fs := newFlagSet(e, "records get", "medid records get --vault URL --key FILE [--did DID] --record ID --purpose P [--consent FILE] [--break-glass REASON]")
 	url := fs.String("vault", "", "the vault's URL")
-	keyFile := fs.String("key", "", "the provider's key file (the request is signed by its did:key)")
+	var who vaultActor
+	who.register(fs, "the provider")
 	record := fs.String("record", "", "the record id")
 	purpose := fs.String("purpose", "", "purpose of use (TREAT; ETREAT for break-glass)")
 	consentFile := fs.String("consent", "", "file holding the patient's consent grant (vc+jwt)")
@@ -112,7 +145,7 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	c, err := vaultClient(*url, *keyFile)
+	c, err := who.client(ctx, e, *url)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/tx"
+
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 )
 
@@ -20,13 +23,34 @@ import (
 //	$VAULT            the same URL, for --vault
 //	$WORK/hospital.jwk the vault's own key (a writer)
 //	$WORK/genesis.json the network's genesis, for --genesis
+//	$WORK/stmary.jwk  a hospital key whose did:medid $WRITER (not yet
+//	                  registered) is a vault writer
 //
 // and the commands "capture VAR REGEXP" (as in the registry scripts),
 // "flush" (anchor the vault's pending trail entries now) and "staff DID…"
 // (set the vault's break-glass roster, as registryd --vault-staff does).
 func TestVaultScripts(t *testing.T) {
 	stack := startRegistry(t)
-	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack})
+	// A hospital whose registered did:medid (not its key's did:key) is the
+	// vault's writer, as "registryd --vault-writers did:medid:…" says; the
+	// scripts register it from $WORK/stmary.jwk.
+	wk, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := tx.KeyTemplate(wk.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := tx.DeriveDID(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wjwk, err := wk.MarshalPrivateJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack, Writers: []string{writer}})
 	srv, v, hk := vs, vs.Vault, vs.Key
 	hjwk, err := hk.MarshalPrivateJWK()
 	if err != nil {
@@ -37,6 +61,10 @@ func TestVaultScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MEDID_REGISTRY", srv.URL)
 			env.Setenv("VAULT", srv.URL)
+			env.Setenv("WRITER", writer)
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "stmary.jwk"), wjwk, 0o600); err != nil {
+				return err
+			}
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "genesis.json"), stack.Genesis, 0o644); err != nil {
 				return err
 			}

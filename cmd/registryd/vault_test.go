@@ -18,6 +18,7 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 )
 
@@ -155,5 +156,67 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	}
 	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || !st.Revoked {
 		t.Errorf("registry status of the revoked grant: %+v, %v", st, err)
+	}
+}
+
+// TestVaultWriterDIDMedid: --vault-writers takes the hospital's registered
+// did:medid. A request signed with the key the DID document names under
+// authentication, as the did:medid, may store; the same key acting as its
+// own did:key may not (it is not the writer), and neither may a did:medid
+// whose document does not hold the signing key.
+func TestVaultWriterDIDMedid(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hk, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := tx.KeyTemplate(hk.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hospital, doc, err := tx.BindDocument(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	p := start(t, httpAddr, "--home", t.TempDir(), "--http", httpAddr, "--p2p", freeAddr(t), "--block-time", "20ms",
+		"--vault", filepath.Join(t.TempDir(), "vault"), "--vault-writers", hospital)
+	p.waitHealthy(20 * time.Second)
+	defer func() { _ = p.stop(syscall.SIGTERM) }()
+	reg, err := client.New(client.Config{URL: p.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: hospital, Nonce: "n-1", Document: doc}, hk, hospital+"#"+tx.KeyFragment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Submit(ctx, signed); err != nil {
+		t.Fatalf("register %s: %v", hospital, err)
+	}
+	patient := vaultActor(t, "").DID
+	resource := []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"peanut"}}`)
+
+	asMedid, err := vaultclient.New(ctx, vaultclient.Config{URL: p.url, DID: hospital, Key: hk, Resolver: reg})
+	if err != nil {
+		t.Fatalf("vaultclient.New as %s: %v", hospital, err)
+	}
+	if asMedid.KeyID != hospital+"#"+tx.KeyFragment {
+		t.Errorf("KeyID = %s, want the document's authentication key %s#%s", asMedid.KeyID, hospital, tx.KeyFragment)
+	}
+	if _, err := asMedid.Put(ctx, patient, "AllergyIntolerance", resource); err != nil {
+		t.Fatalf("put as the writer %s: %v", hospital, err)
+	}
+	asKey, err := vaultclient.New(ctx, vaultclient.Config{URL: p.url, Key: hk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asKey.Put(ctx, patient, "AllergyIntolerance", resource); !errors.Is(err, vaultapi.ErrDenied) {
+		t.Errorf("put as the key's own did:key %s: %v, want ErrDenied", asKey.DID, err)
+	}
+	other, _ := key.Generate(key.Ed25519)
+	if _, err := vaultclient.New(ctx, vaultclient.Config{URL: p.url, DID: hospital, Key: other, Resolver: reg}); !errors.Is(err, did.ErrKeyNotFound) {
+		t.Errorf("vaultclient.New with a key %s does not hold: %v, want did.ErrKeyNotFound", hospital, err)
 	}
 }

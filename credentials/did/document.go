@@ -371,6 +371,22 @@ func (d *Document) Key(kid string, rel Relationship) (key.PublicKey, error) {
 	return vm.PublicKey, nil
 }
 
+// KeyIDFor returns the id (an absolute DID URL) of the first verification
+// method that holds pub and that rel authorises: which kid a holder of the
+// private key signs with when it acts as this DID. It returns an error
+// wrapping [ErrKeyNotFound] when no such method exists.
+func (d *Document) KeyIDFor(pub key.PublicKey, rel Relationship) (string, error) {
+	for _, vm := range d.VerificationMethod {
+		if !vm.PublicKey.Equal(pub) {
+			continue
+		}
+		if _, err := d.Lookup(vm.ID, rel); err == nil {
+			return vm.ID, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no %s key of %s is this key", ErrKeyNotFound, rel, clip(d.ID))
+}
+
 // Clone returns a deep copy of d (service endpoints are copied as JSON
 // values; public keys are immutable and shared).
 func (d *Document) Clone() *Document {

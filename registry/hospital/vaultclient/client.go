@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -29,6 +30,58 @@ type Client struct {
 	KeyID string
 
 	vaultDID string
+}
+
+// Config says which vault to call and as whom.
+type Config struct {
+	// URL is the vault's base URL (a registryd serving --vault).
+	URL string
+	// DID is who the client acts as: any DID that names Key under
+	// authentication, e.g. a hospital's registered did:medid. "" means
+	// Key's own did:key.
+	DID string
+	// Key signs every request.
+	Key *key.PrivateKey
+	// Resolver resolves DID to find which of its verification methods
+	// holds Key (the vault resolves it the same way to check the
+	// signature). Required unless DID is a did:key.
+	Resolver did.Resolver
+	// HTTP is the HTTP client; nil means one with a 30 s timeout.
+	HTTP *http.Client
+}
+
+// New returns a client acting as cfg.DID. For a did:key the key id follows
+// from the key, which must be the DID's own; for any other DID it resolves
+// the DID and signs with the verification method that holds cfg.Key under
+// authentication. Errors wrap [did.ErrKeyNotFound] when the DID does not
+// name the key (the vault would refuse every request), or the resolver's
+// error (e.g. [did.ErrNotFound]: the DID is not registered).
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Key == nil {
+		return nil, errors.New("vaultclient: Config.Key is required")
+	}
+	own := did.KeyDID(cfg.Key.Public())
+	c := &Client{URL: cfg.URL, HTTP: cfg.HTTP, DID: cfg.DID, Key: cfg.Key}
+	switch {
+	case cfg.DID == "" || cfg.DID == own:
+		c.DID, c.KeyID = own, own+"#"+cfg.Key.Public().Multikey()
+		return c, nil
+	case strings.HasPrefix(cfg.DID, "did:key:"):
+		return nil, fmt.Errorf("%w: %s is not the did:key of this key (%s)", did.ErrKeyNotFound, cfg.DID, own)
+	case cfg.Resolver == nil:
+		return nil, fmt.Errorf("vaultclient: acting as %s needs Config.Resolver to find its key", cfg.DID)
+	}
+	res, err := cfg.Resolver.Resolve(ctx, cfg.DID)
+	if err != nil {
+		return nil, fmt.Errorf("vaultclient: resolve %s: %w", cfg.DID, err)
+	}
+	if res.Metadata.Deactivated || res.Document == nil {
+		return nil, fmt.Errorf("vaultclient: %w: %s", did.ErrDeactivated, cfg.DID)
+	}
+	if c.KeyID, err = res.Document.KeyIDFor(cfg.Key.Public(), did.Authentication); err != nil {
+		return nil, fmt.Errorf("vaultclient: act as %s: %w", cfg.DID, err)
+	}
+	return c, nil
 }
 
 // ProblemError is an error answer of a vault.

@@ -29,6 +29,9 @@ type Options struct {
 	BatchInterval time.Duration
 	// Staff is the vault's break-glass roster (vault.Config.Staff).
 	Staff []string
+	// Writers may store records besides the vault's own DID
+	// (vault.Config.Writers).
+	Writers []string
 }
 
 // Stack is a running registry with a vault on the same HTTP server.
@@ -68,7 +71,7 @@ func Start(tb testing.TB, o Options) *Stack {
 	}
 	v, err := vault.New(vault.Config{Dir: tb.TempDir(), DID: id, Key: k, KeyID: kid, Resolver: c, Consent: checker,
 		Submit:  func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
-		Anchors: c, Staff: o.Staff, BatchInterval: o.BatchInterval})
+		Anchors: c, Staff: o.Staff, Writers: o.Writers, BatchInterval: o.BatchInterval})
 	if err != nil {
 		tb.Fatal(err)
 	}
