@@ -1,28 +1,32 @@
 # medid: the targets a newcomer can guess.
 #   make run    start a registry node on its embedded default and run the demo against it
-#   make test   set up a fresh machine, then vet, govulncheck and every test (what CI runs)
+#   make test   set up a fresh machine, then vet, govulncheck, every test and the README walkthrough (what CI runs)
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 VULNDB ?= $(abspath $(CURDIR)/../shared/vulndb)
 REGISTRY_HOME ?= $(HOME)/.medid/registryd
 HTTP ?= 127.0.0.1:8080
+P2P ?= 127.0.0.1:26656
 
-.PHONY: all build run demo app test unit race vet vuln lint bench fuzz soak setup screenshots clean
+.PHONY: all build run demo app test unit race vet vuln lint bench fuzz soak setup screenshots clean walkthrough
 
 all: build
 
 setup:
 	@.ci/setup
 
+# The command-line tools: medid, registryd, medid-loadtest (pure Go). The
+# wallet app (cmd/wallet, cgo + GL) is built by `make app` only, so a
+# first `make run` on a fresh machine does not wait for the GUI toolkit.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/ ./cmd/medid ./cmd/registryd ./cmd/medid-loadtest
 
 # The main job on its embedded default: one validator under $(REGISTRY_HOME),
 # its HTTP API on $(HTTP), then the demo runs through it. Ctrl-C stops the node;
 # `make run` again restarts it from the same home with nothing lost.
 run: build
-	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) & pid=$$!; \
+	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) --p2p $(P2P) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
 	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/healthz >/dev/null 2>&1 && break; \
 	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.5; done; \
@@ -42,7 +46,14 @@ screenshots:
 demo:
 	$(GO) run ./cmd/medid demo
 
-test: setup vet vuln unit race
+test: setup vet vuln unit race walkthrough
+
+# Every command block of README.md, run as written in a fresh shell with an
+# empty HOME against a `make run` of its own (internal/walkthrough says how
+# blocks are written). Fails on the first command that fails or no longer
+# prints what the README shows.
+walkthrough: build
+	$(GO) run ./internal/walkthrough/cmd/walkthrough README.md
 
 unit:
 	$(GO) test -count=1 ./...

@@ -24,9 +24,10 @@ func runKey(ctx context.Context, e *env, args []string) error {
 // created with O_EXCL and mode 0600 by key.WriteFile; the private part is
 // never printed.
 func keyNew(e *env, args []string) error {
-	fs := newFlagSet(e, "key new", "medid key new [--alg ed25519|p256] --out FILE")
+	fs := newFlagSet(e, "key new", "medid key new [--alg ed25519|p256] --out FILE [--quiet]")
 	alg := fs.String("alg", "ed25519", "key type: ed25519 or p256")
 	out := fs.String("out", "", "where to write the private JWK (created with mode 0600, never overwritten)")
+	quiet := fs.quiet("the did:key")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -47,6 +48,10 @@ func keyNew(e *env, args []string) error {
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stderr, "wrote private key to %s (mode 0600): keep it secret, never share it\n", *out)
+	if *quiet {
+		fmt.Fprintln(e.stdout, keyDID(k.Public()))
+		return nil
+	}
 	printKeyIDs(e, k.Public())
 	return nil
 }
@@ -54,7 +59,8 @@ func keyNew(e *env, args []string) error {
 // keyShow prints the DID, kid and public JWK of a key file. It accepts a
 // private key file (mode 0600) or a public JWK.
 func keyShow(e *env, args []string) error {
-	fs := newFlagSet(e, "key show", "medid key show FILE")
+	fs := newFlagSet(e, "key show", "medid key show FILE [--quiet]")
+	quiet := fs.quiet("the did:key")
 	arg, err := fs.parseOne(args, "want exactly one key file")
 	if err != nil {
 		return err
@@ -62,6 +68,10 @@ func keyShow(e *env, args []string) error {
 	pub, err := loadPublic(arg)
 	if err != nil {
 		return err
+	}
+	if *quiet {
+		fmt.Fprintln(e.stdout, keyDID(pub))
+		return nil
 	}
 	printKeyIDs(e, pub)
 	j, err := pub.JWK()

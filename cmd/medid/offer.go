@@ -115,13 +115,14 @@ func showQR(e *env, text, pngFile string, terminal bool) error {
 
 // issueOffer asks a running issuer for a credential offer.
 func issueOffer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T --subject-claims FILE [--pin] [--qr FILE.png] [--terminal-qr=false]")
+	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T --subject-claims FILE [--pin | --pin-file FILE] [--qr FILE.png] [--terminal-qr=false]")
 	issuerURL := fs.String("issuer-url", "", "the running issuer's URL ('medid serve issuer')")
 	issuerURLFile := fs.String("issuer-url-file", "", "read the issuer URL from this file (written by 'medid serve issuer --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the issuer's admin token file")
 	typ := fs.String("type", "", "credential type (a configuration the issuer offers)")
 	claimsFile := fs.String("subject-claims", "", "JSON file whose object becomes credentialSubject (without id: the wallet's DID is added)")
 	pin := fs.Bool("pin", false, "protect the offer with a 6-digit PIN, to give the patient separately")
+	pinFile := fs.String("pin-file", "", "protect the offer with a PIN and write it to this new file (mode 0600) instead of printing it")
 	qrFile := fs.String("qr", "", "also write the offer as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
 	if err := fs.parseNone(args); err != nil {
@@ -129,6 +130,12 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	}
 	if err := fs.required("admin-token-file", "type", "subject-claims"); err != nil {
 		return err
+	}
+	if *pinFile != "" {
+		if _, err := os.Stat(*pinFile); err == nil {
+			return usagef("PIN file %s already exists: choose another --pin-file or delete it first", *pinFile)
+		}
+		*pin = true
 	}
 	claims, err := readClaims(*claimsFile)
 	if err != nil {
@@ -151,7 +158,13 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "credential offer (%s, expires %s):\n%s\n", *typ, res.ExpiresAt.UTC().Format(time.RFC3339), res.URI)
-	if res.TxCode != "" {
+	switch {
+	case res.TxCode != "" && *pinFile != "":
+		if err := createOutput(*pinFile, []byte(res.TxCode+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "PIN written to %s (give it to the patient separately, not with the QR code)\n", *pinFile)
+	case res.TxCode != "":
 		fmt.Fprintf(e.stdout, "PIN: %s (give it to the patient separately, not with the QR code)\n", res.TxCode)
 	}
 	return showQR(e, res.URI, *qrFile, *terminal)

@@ -365,11 +365,12 @@ func credTypes(ts []string) string {
 }
 
 func (c *walletCLI) list(args []string) error {
-	fs := c.flags("list", "[--type T] [--issuer DID] [--status S] [--json]")
+	fs := c.flags("list", "[--type T] [--issuer DID] [--status S] [--json | --quiet]")
 	typ := fs.String("type", "", "only credentials of this type")
 	issuer := fs.String("issuer", "", "only credentials from this issuer DID")
 	status := fs.String("status", "", "only credentials with this status (valid, revoked, suspended, expired, invalid)")
 	asJSON := fs.Bool("json", false, "print JSON (metadata, without the tokens)")
+	quiet := fs.quiet("the credential ids, one a line")
 	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
@@ -378,6 +379,12 @@ func (c *walletCLI) list(args []string) error {
 	cs, err := w.Credentials(wallet.Filter{Type: *typ, Issuer: *issuer, Status: wallet.Status(*status)})
 	if err != nil {
 		return err
+	}
+	if *quiet {
+		for _, cr := range cs {
+			fmt.Fprintln(c.e.stdout, cr.ID)
+		}
+		return nil
 	}
 	if *asJSON {
 		for i := range cs {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 //
 //	medid wallet consent grant --provider DID --class C… --purpose P --days N [--break-glass] [--vault URL] [--registry URL]
 //	medid wallet consent list [--json]
-//	medid wallet consent revoke ID [--registry URL]
+//	medid wallet consent revoke ID | --provider DID [--registry URL]
 //	medid wallet access-log --vault URL [--registry URL] [--json]
 //
 // A standing break-glass permission for a hospital is a grant to the
@@ -33,7 +34,7 @@ func (c *walletCLI) consent(ctx context.Context, args []string) error {
 }
 
 func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
-	fs := c.flags("consent grant", "--provider DID --class C [--class C]... --purpose P [--days N] [--break-glass] [--vault URL] [--did DID] [--registry URL]")
+	fs := c.flags("consent grant", "--provider DID --class C [--class C]... --purpose P [--days N] [--break-glass] [--vault URL] [--did DID] [--registry URL] [--out FILE]")
 	provider := fs.String("provider", "", "the provider's DID (with --vault and --break-glass: default the vault's DID)")
 	var classes, purposes stringList
 	fs.Var(&classes, "class", "data class: a FHIR resource type (AllergyIntolerance) or a word (allergies); repeatable")
@@ -42,6 +43,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	breakGlass := fs.Bool("break-glass", false, "allow emergency access (purpose ETREAT) without asking")
 	vaultURL := fs.String("vault", "", "with --break-glass: deposit the grant at this vault as the standing break-glass permission")
 	asDID := fs.String("did", "", "which of the wallet's DIDs grants (default: the primary DID)")
+	out := fs.String("out", "", "also write the signed grant to this new file (mode 0600), to hand to the provider")
 	var rf registryFlags
 	rf.register(fs)
 	err := fs.parseNone(args)
@@ -65,6 +67,11 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	if *days <= 0 {
 		return usagef("--days must be positive")
 	}
+	if *out != "" {
+		if _, err := os.Stat(*out); err == nil {
+			return usagef("output file %s already exists: choose another --out or delete it first", *out)
+		}
+	}
 	rc, err := rf.client(c.e)
 	if err != nil {
 		return err
@@ -84,6 +91,12 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 			return fmt.Errorf("the grant %s is anchored, but the vault refused it as the standing break-glass permission: %w", g.ID, err)
 		}
 		fmt.Fprintf(c.e.stderr, "standing break-glass permission deposited at %s\n", *vaultURL)
+	}
+	if *out != "" {
+		if err := createOutput(*out, []byte(g.Token+"\n"), 0o600); err != nil {
+			return fmt.Errorf("the grant %s is anchored and kept in the wallet, but: %w", g.ID, err)
+		}
+		fmt.Fprintf(c.e.stderr, "grant written to %s: give it to the provider\n", *out)
 	}
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
 	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", g.Provider, strings.Join(g.Classes, ", "),
@@ -140,12 +153,16 @@ func humanDuration(d time.Duration) string {
 }
 
 func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
-	fs := c.flags("consent revoke", "ID [--registry URL]")
+	fs := c.flags("consent revoke", "ID | --provider DID [--registry URL]")
+	provider := fs.String("provider", "", "revoke every grant in force to this provider's DID")
 	var rf registryFlags
 	rf.register(fs)
-	arg, err := fs.parseOne(args, "give the consent id (or its first 8+ digits)")
+	pos, err := fs.parse(args)
 	if err != nil {
 		return err
+	}
+	if (len(pos) == 1) == (*provider != "") || len(pos) > 1 {
+		return usagef("give one consent id (or its first 8+ digits), or --provider DID\nusage: %s", fs.usage)
 	}
 	rc, err := rf.client(c.e)
 	if err != nil {
@@ -156,11 +173,29 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	g, err := w.RevokeConsent(ctx, rc, arg)
-	if err != nil {
-		return err
+	ids := pos
+	if *provider != "" {
+		cs, err := w.Consents()
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, g := range cs {
+			if g.Provider == *provider && g.StatusAt(now) != wallet.ConsentRevoked && g.StatusAt(now) != wallet.ConsentExpired {
+				ids = append(ids, g.ID)
+			}
+		}
+		if len(ids) == 0 {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("no grant in force to %s", *provider)}
+		}
 	}
-	fmt.Fprintf(c.e.stdout, "revoked: %s\n", g.ID)
+	for _, id := range ids {
+		g, err := w.RevokeConsent(ctx, rc, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.e.stdout, "revoked: %s\n", g.ID)
+	}
 	return nil
 }
 

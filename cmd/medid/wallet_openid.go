@@ -53,8 +53,9 @@ func readLine(r io.Reader) (string, error) {
 
 // acceptOffer runs OpenID4VCI: medid wallet accept-offer URI|--qr FILE.
 func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
-	fs := c.flags("accept-offer", "URI|--qr FILE [--did DID] [--registry URL] [--status-list FILE]...")
+	fs := c.flags("accept-offer", "URI|--qr FILE [--pin-file FILE] [--did DID] [--registry URL] [--status-list FILE]...")
 	qrFile := fs.String("qr", "", "image file with the offer's QR code")
+	pinFile := fs.String("pin-file", "", "file holding the offer's PIN (default: $MEDID_TX_CODE, else asked for)")
 	holder := fs.String("did", "", "wallet DID to bind the credential to (default: the primary DID)")
 	var vf verifierFlags
 	vf.register(fs)
@@ -74,6 +75,10 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 	// The PIN comes from the environment (scripts) or is typed by the
 	// patient; never from a flag, which would land in shell history.
 	txCode := func(tc *openid4vci.TxCode) (string, error) {
+		if *pinFile != "" {
+			b, err := c.secret(*pinFile, "MEDID_TX_CODE", "PIN")
+			return string(b), err
+		}
 		if v := c.e.getenv("MEDID_TX_CODE"); v != "" {
 			return v, nil
 		}
