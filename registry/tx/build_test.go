@@ -75,7 +75,9 @@ func TestBuilders(t *testing.T) {
 		}, tx.Payload{Type: tx.IssuerRevoke, DID: gov, Issuer: "did:medid:abc", AccreditationID: "acc-1"}},
 		{"deactivate", func() (*tx.Payload, error) { return tx.NewDIDDeactivate("did:medid:abc", "3") },
 			tx.Payload{Type: tx.DIDDeactivate, DID: "did:medid:abc", PrevVersionID: "3"}},
-		{"update", func() (*tx.Payload, error) { return tx.NewDIDUpdate("did:medid:abc", []byte(`{"id":"did:medid:abc"}`), "1") },
+		{"update", func() (*tx.Payload, error) {
+			return tx.NewDIDUpdate("did:medid:abc", []byte(`{"id":"did:medid:abc"}`), "1")
+		},
 			tx.Payload{Type: tx.DIDUpdate, DID: "did:medid:abc", Document: json.RawMessage(`{"id":"did:medid:abc"}`), PrevVersionID: "1"}},
 		{"publish", func() (*tx.Payload, error) { return tx.NewStatusListPublish("did:medid:abc", "list-1", 2, "a.b.c") },
 			tx.Payload{Type: tx.StatusListPublish, DID: "did:medid:abc", ListID: "list-1", Version: 2, Credential: "a.b.c"}},
