@@ -23,9 +23,21 @@ var (
 	// ErrListFull: every entry of the list has been handed out; start
 	// issuing against a new list.
 	ErrListFull = errors.New("status list is full")
-	// ErrAllocatorState: the allocator's state file does not hold an index.
+	// ErrAllocatorState: the allocator's state file does not hold an index
+	// (see [StateError]).
 	ErrAllocatorState = errors.New("unreadable status list allocator state")
 )
+
+// StateError reports a [FileAllocator] state file that does not hold the
+// next free index. It wraps [ErrAllocatorState].
+type StateError struct{ Path string }
+
+func (e *StateError) Error() string {
+	return e.Path + " does not hold the next free index: fix or delete it"
+}
+
+// Unwrap returns [ErrAllocatorState].
+func (e *StateError) Unwrap() error { return ErrAllocatorState }
 
 // FileAllocator hands out the entries of one status list in order, for an
 // issuer that gives every credential its own entry (it implements
@@ -50,9 +62,8 @@ type FileAllocator struct {
 // NewFileAllocator returns an allocator over list d (a list owned by
 // issuer, see [ParseToken]) whose state file is state (conventionally the
 // list file's name + ".next"). A missing state file starts at index 0.
-// Errors: an [*OwnerError] when d is not issuer's, an error wrapping
-// [ErrAllocatorState] for a state file that holds no index, or the file
-// system's.
+// Errors: an [*OwnerError] when d is not issuer's, a [*StateError] for a
+// state file that holds no index, or the file system's.
 func NewFileAllocator(state string, d *Decoded, issuer string) (*FileAllocator, error) {
 	if d == nil || d.List == nil || d.ID == "" {
 		return nil, errors.New("statuslist: allocator: no decoded status list with an id")
@@ -69,7 +80,7 @@ func NewFileAllocator(state string, d *Decoded, issuer string) (*FileAllocator, 
 	default:
 		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%s does not hold the next free index: fix or delete it (%w)", state, ErrAllocatorState)
+			return nil, &StateError{Path: state}
 		}
 		a.next, a.reserved = n, n
 	}

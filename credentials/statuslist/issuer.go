@@ -158,3 +158,11 @@ func (d *Decoded) Apply(op Op, index int) (was bool, err error) {
 	}
 	return was, nil
 }
+
+// SameList reports whether d and o are versions of one status list: the
+// same credential id, issuer and purpose (the three a list keeps for life;
+// the registry refuses a version that changes them). An owner checks it
+// before replacing its copy with a version read from elsewhere.
+func (d *Decoded) SameList(o *Decoded) bool {
+	return d != nil && o != nil && d.ID == o.ID && d.Issuer == o.Issuer && d.Purpose == o.Purpose
+}

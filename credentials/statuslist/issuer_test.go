@@ -296,3 +296,29 @@ func TestFileAllocatorErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSameList(t *testing.T) {
+	_, rev := signed(t, statuslist.Revocation)
+	_, rev2 := signed(t, statuslist.Revocation, 1, 2)
+	_, sus := signed(t, statuslist.Suspension)
+	other := *rev2
+	other.ID = "https://hospital.example/status/2"
+	stranger := *rev2
+	stranger.Issuer = "did:key:z6MkoddHvQGZEbSCJcFfdWfEUDnj5b5AtqXWpQhEjFyZuES6"
+	cases := []struct {
+		name string
+		a, b *statuslist.Decoded
+		want bool
+	}{
+		{"another version", rev, rev2, true},
+		{"another purpose", rev, sus, false},
+		{"another id", rev, &other, false},
+		{"another issuer", rev, &stranger, false},
+		{"nil", rev, nil, false},
+	}
+	for _, tc := range cases {
+		if got := tc.a.SameList(tc.b); got != tc.want {
+			t.Errorf("%s: SameList = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -171,7 +171,9 @@ func (c *Client) PublishStatusList(ctx context.Context, k *key.PrivateKey, owner
 // publishes nothing. An issuer service calls it at start so that verifiers
 // can fetch its list. Errors: a [*StatusListError] (ErrStatusListID, or
 // ErrStatusListOwner when the list must be published by an owner that is
-// not a did:medid), the token's, or the registry's.
+// not a did:medid), or the registry's: when reading the ledger failed,
+// version is 0; when publishing failed, version is 1 (what was tried) and
+// the error is as from [Client.PublishStatusList].
 func (c *Client) EnsureStatusListPublished(ctx context.Context, k *key.PrivateKey, owner, kid, credentialID, token string) (id string, version int64, res *TxResult, err error) {
 	if id, err = c.StatusListID(credentialID); err != nil {
 		return "", 0, nil, err
@@ -187,8 +189,5 @@ func (c *Client) EnsureStatusListPublished(ctx context.Context, k *key.PrivateKe
 		return id, 0, nil, &StatusListError{ID: id, CredentialID: credentialID, Err: ErrStatusListOwner}
 	}
 	res, err = c.PublishStatusList(ctx, k, owner, kid, id, 1, token)
-	if err != nil {
-		return id, 0, nil, err
-	}
-	return id, 1, res, nil
+	return id, 1, res, err
 }
