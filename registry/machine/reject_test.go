@@ -213,12 +213,12 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeReplay},
 		{"consent anchor signed by another key", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: pat.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"},
+			return h.sign(h.must(tx.NewConsentAnchorHash(pat.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
 				testKey(h.tb, 41), pat.kid)
 		}, ledger.CodeBadSignature},
 		{"consent anchor by an unregistered did:medid", func(h *harness) []byte {
 			id := newIdentity(h.tb, 40)
-			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0))
+			return h.sign(h.must(tx.NewConsentAnchorHash(id.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})), id.keys[0], id.kid(0))
 		}, ledger.CodeNotFound},
 		{"consent anchor with a malformed grant hash", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)

@@ -226,10 +226,22 @@ func NewConsentAnchor(g *consent.Grant) (*Payload, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Payload{Type: ConsentAnchor, DID: g.Patient, Nonce: NewNonce(), GrantHash: g.Hash(),
-		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339Nano)}
-	if !g.ValidUntil.IsZero() {
-		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339Nano)
+	return NewConsentAnchorHash(g.Patient, g.Hash(), g.ValidFrom, g.ValidUntil)
+}
+
+// NewConsentAnchorHash returns the consent.anchor of the grant whose token
+// hashes to grantHash (consent.Hash), by patient, for the period from to
+// until (zero: open-ended), written as [NewConsentAnchor] writes a grant's.
+// Prefer NewConsentAnchor when the grant is at hand: the anchored period
+// must equal the grant's, or consent.Checker refuses the grant.
+func NewConsentAnchorHash(patient, grantHash string, from, until time.Time) (*Payload, error) {
+	if from.IsZero() {
+		return nil, fmt.Errorf("%w: %s: validFrom is required", ErrMalformed, ConsentAnchor)
+	}
+	p := &Payload{Type: ConsentAnchor, DID: patient, Nonce: NewNonce(), GrantHash: grantHash,
+		ValidFrom: from.UTC().Format(time.RFC3339Nano)}
+	if !until.IsZero() {
+		p.ValidUntil = until.UTC().Format(time.RFC3339Nano)
 	}
 	return valid(p)
 }

@@ -83,6 +83,9 @@ func TestBuilders(t *testing.T) {
 			tx.Payload{Type: tx.StatusListPublish, DID: "did:medid:abc", ListID: "list-1", Version: 2, Credential: "a.b.c"}},
 		{"consent anchor", func() (*tx.Payload, error) { return tx.NewConsentAnchor(grant) },
 			tx.Payload{Type: tx.ConsentAnchor, DID: gov, GrantHash: hash, ValidFrom: "2026-03-01T08:00:00Z", ValidUntil: "2026-04-01T08:00:00Z"}},
+		{"consent anchor by hash", func() (*tx.Payload, error) {
+			return tx.NewConsentAnchorHash(gov, hash, from.Add(1500*time.Millisecond), time.Time{})
+		}, tx.Payload{Type: tx.ConsentAnchor, DID: gov, GrantHash: hash, ValidFrom: "2026-03-01T08:00:01.5Z"}},
 		{"consent revoke", func() (*tx.Payload, error) { return tx.NewConsentRevoke(gov, hash) },
 			tx.Payload{Type: tx.ConsentRevoke, DID: gov, GrantHash: hash}},
 		{"audit anchor", func() (*tx.Payload, error) { return tx.NewAuditAnchor(gov, "b-1", root, 3) },
@@ -155,6 +158,10 @@ func TestBuilderErrors(t *testing.T) {
 		{"create without placeholder", func() (*tx.Payload, error) { return tx.NewDIDCreate([]byte(`{"id":"did:medid:x"}`)) }, "must name the DID"},
 		{"publish version 0", func() (*tx.Payload, error) { return tx.NewStatusListPublish("did:medid:a", "l", 0, "a.b.c") }, "version must be 1 or more"},
 		{"publish a bad list id", func() (*tx.Payload, error) { return tx.NewStatusListPublish("did:medid:a", "l/1", 1, "a.b.c") }, "listId must be"},
+		{"anchor without a start", func() (*tx.Payload, error) {
+			return tx.NewConsentAnchorHash("did:key:z6Mk", strings.Repeat("0f", 32), time.Time{}, from)
+		}, "validFrom is required"},
+		{"anchor a bad hash", func() (*tx.Payload, error) { return tx.NewConsentAnchorHash("did:key:z6Mk", "abc", from, time.Time{}) }, "grantHash must be"},
 		{"revoke a bad hash", func() (*tx.Payload, error) { return tx.NewConsentRevoke("did:key:z6Mk", "ABC") }, "grantHash must be"},
 		{"audit without batch", func() (*tx.Payload, error) { return tx.NewAuditAnchor("did:key:z6Mk", "", root, 1) }, "batchId is required"},
 		{"audit of nothing", func() (*tx.Payload, error) { return tx.NewAuditAnchor("did:key:z6Mk", "b", root, 0) }, "count is required"},
