@@ -46,12 +46,7 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	if err := w.use(); err != nil {
 		return DID{}, err
 	}
-	var next uint32
-	for _, d := range w.dids {
-		if d.Alg == opts.Alg && d.Index >= next {
-			next = d.Index + 1
-		}
-	}
+	next := w.nextIndexLocked(opts.Alg)
 	k, err := deriveKey(w.seed, opts.Alg, next)
 	if err != nil {
 		return DID{}, err
@@ -79,6 +74,19 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	w.keys[id] = k
 	w.cfg.log().Info("did:medid registered", "index", next)
 	return *d, nil
+}
+
+// nextIndexLocked returns the next free key index of alg: one more than the
+// largest index any identity's key of alg uses, so a new key shares nothing
+// with an existing one.
+func (w *Wallet) nextIndexLocked(alg key.Alg) uint32 {
+	var next uint32
+	for _, d := range w.dids {
+		if d.Alg == alg && d.Index >= next {
+			next = d.Index + 1
+		}
+	}
+	return next
 }
 
 // registeredWith reports whether id resolves to a document in which kid is

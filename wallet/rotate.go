@@ -53,12 +53,7 @@ func (w *Wallet) RotateKey(ctx context.Context, reg Registry, id string) (DID, e
 	if !ok {
 		return DID{}, fmt.Errorf("the registry's document of %s does not list this wallet's key %s for authentication: it was changed elsewhere", id, d.KeyID)
 	}
-	var next uint32
-	for _, o := range w.dids {
-		if o.Alg == d.Alg && o.Index >= next {
-			next = o.Index + 1
-		}
-	}
+	next := w.nextIndexLocked(d.Alg)
 	nk, err := deriveKey(w.seed, d.Alg, next)
 	if err != nil {
 		return DID{}, err
