@@ -19,12 +19,11 @@ import (
 
 var made = time.Date(2026, 3, 1, 22, 30, 0, 0, time.FixedZone("CET", 3600))
 
-func seeded(tb testing.TB, s string) *key.PrivateKey {
-	tb.Helper()
+func seededKey(s string) *key.PrivateKey {
 	seed := sha256.Sum256([]byte(s))
 	k, err := key.NewEd25519FromSeed(seed[:])
 	if err != nil {
-		tb.Fatal(err)
+		panic(err) // a 32-byte seed is always a key
 	}
 	return k
 }
@@ -36,25 +35,33 @@ func kid(k *key.PrivateKey) string { return did.KeyDID(k.Public()) + "#" + k.Pub
 // (a status list credential token) with the bit set when revoked.
 func card(tb testing.TB, nonce, audience string, revoked bool) (string, string) {
 	tb.Helper()
-	hospital, patient := seeded(tb, "hospital"), seeded(tb, "patient")
+	vp, list, err := makeCard(nonce, audience, revoked)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return vp, list
+}
+
+func makeCard(nonce, audience string, revoked bool) (string, string, error) {
+	hospital, patient := seededKey("hospital"), seededKey("patient")
 	issuer, holder := did.KeyDID(hospital.Public()), did.KeyDID(patient.Public())
 	const listID = "https://hospital.example/status/1"
 	l, err := statuslist.New(statuslist.MinEntries)
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	if revoked {
 		l.Set(3, true)
 	}
 	lc, err := statuslist.NewCredential(listID, issuer, statuslist.Revocation, l, 0)
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	listFrom := made.Add(-time.Hour)
 	lc.ValidFrom = &listFrom
 	list, err := statuslist.Sign(lc, hospital, kid(hospital))
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	from := made.Add(-time.Hour)
 	c := &vc.Credential{Context: []string{vc.ContextV2}, ID: "urn:uuid:1", Type: []string{vc.TypeCredential, "AllergyIntoleranceCredential"},
@@ -62,14 +69,11 @@ func card(tb testing.TB, nonce, audience string, revoked bool) (string, string) 
 		Status: []vc.Status{statuslist.Entry(listID, statuslist.Revocation, 3)}}
 	tok, err := vc.Issue(c, hospital, kid(hospital))
 	if err != nil {
-		tb.Fatal(err)
+		return "", "", err
 	}
 	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: holder, Credentials: []string{tok}}
 	vp, err := vc.SignPresentation(p, patient, kid(patient), audience, nonce, vc.WithIssuedAt(made), vc.WithLifetime(365*24*time.Hour))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return vp, list
+	return vp, list, err
 }
 
 func verifier(tb testing.TB, list string) *verify.Verifier {
