@@ -107,6 +107,30 @@ func TestRotateKey(t *testing.T) {
 		t.Errorf("rotating a key rotated elsewhere: %v", err)
 	}
 
+	// Many rotations leave more unregistered indices between the DID's
+	// first key and its current one than the gap: recovery still finds it.
+	for range 4 {
+		if _, err := found.RotateKey(ctx, rc, d.DID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	latest, _ := found.DIDs()
+	var want DID
+	for _, x := range latest {
+		if x.DID == d.DID {
+			want = x
+		}
+	}
+	third, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	added, err = third.FindRegistered(ctx, rc, 2)
+	if err != nil || len(added) != 1 || added[0].KeyID != want.KeyID || added[0].Index != want.Index || want.Index != 8 {
+		t.Errorf("FindRegistered after many rotations = %+v, %v; want %s at index %d (8)", added, err, want.KeyID, want.Index)
+	}
+
 	p, _ := w.PrimaryDID()
 	refusals := []struct {
 		name string
