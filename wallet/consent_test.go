@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -130,5 +132,39 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	if s := g.StatusAt(later); s != ConsentExpired {
 		t.Errorf("30-day grant status in 31 days = %s, want expired", s)
+	}
+}
+
+// countingLedger counts the transactions submitted to it.
+type countingLedger struct{ n int }
+
+func (l *countingLedger) Submit(context.Context, []byte) (*client.TxResult, error) {
+	l.n++
+	return &client.TxResult{}, nil
+}
+
+func (l *countingLedger) ConsentStatus(context.Context, string) (*consent.Status, error) {
+	return nil, consent.ErrNotAnchored
+}
+
+// TestGrantConsentRefusesInvalidDID: a grant to something that is not a
+// valid DID ("did:key:foo" parses but names no key) is refused before
+// anything is signed, anchored or stored.
+func TestGrantConsentRefusesInvalidDID(t *testing.T) {
+	clk := &fakeClock{t: time.Now().UTC()}
+	w, _ := newTestWallet(t, clk)
+	for _, provider := range []string{"did:key:foo", "did:medid:hospital", "St Mary's", ""} {
+		led := &countingLedger{}
+		_, err := w.GrantConsent(context.Background(), led, ConsentRequest{Provider: provider, Classes: []string{"AllergyIntolerance"},
+			Purposes: []string{"TREAT"}, Duration: time.Hour})
+		if !errors.Is(err, consent.ErrInvalidGrant) {
+			t.Errorf("grant to %q: %v, want ErrInvalidGrant", provider, err)
+		}
+		if led.n != 0 {
+			t.Errorf("grant to %q submitted %d transactions", provider, led.n)
+		}
+	}
+	if cs, _ := w.Consents(); len(cs) != 0 {
+		t.Errorf("%d consents stored", len(cs))
 	}
 }

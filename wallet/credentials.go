@@ -28,8 +28,11 @@ func attributeNames(subject map[string]any) []string {
 // Receive verifies a vc+jwt and stores it. The credential must be bound to
 // one of the wallet's DIDs (credentialSubject.id), else [ErrNotForThisWallet];
 // it must pass Config.Verifier (signature, issuer, validity, status), else a
-// [*RejectedError] ([ErrRejected]). Nothing is stored on failure. Receiving a
-// token the wallet already holds returns the stored credential.
+// [*RejectedError] ([ErrRejected]); when it could not be checked because the
+// issuer's registry or status list did not answer, a [*CouldNotCheckError]
+// ([ErrCouldNotCheck]: try again when online). Nothing is stored on
+// failure. Receiving a token the wallet already holds returns the stored
+// credential.
 func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) {
 	token = strings.TrimSpace(token)
 	t, err := vc.Parse(token)
@@ -58,6 +61,9 @@ func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) 
 	// Verification may fetch DID documents and status lists: do it without
 	// holding the wallet.
 	v := w.cfg.Verifier.VerifyCredential(ctx, token)
+	if !v.Valid && v.Unavailable {
+		return Credential{}, &CouldNotCheckError{Cause: v.Detail}
+	}
 	if !v.Valid {
 		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
 	}
@@ -227,9 +233,12 @@ func (w *Wallet) Delete(id string) error {
 
 // Refresh re-verifies every stored credential (above all its status list)
 // and records the outcome. Revoked, suspended, expired or otherwise invalid
-// credentials are marked, never dropped. When the status cannot be fetched
-// the previous status stays and StatusDetail says so. It returns every
-// credential with its new status, newest first.
+// credentials are marked, never dropped. A credential that could not be
+// checked (the registry or a status list did not answer) keeps its last
+// known Status and StatusCheckedAt, and gets StatusAttemptedAt and
+// Unchecked; then Refresh returns, with every credential, a
+// [*CouldNotCheckError] naming those ones. It returns every credential with
+// its status, newest first.
 func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
 	if w.cfg.Verifier == nil {
 		return nil, ErrNoVerifier
@@ -265,6 +274,7 @@ func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
 	}
 	now := w.cfg.now().UTC()
 	var recs []record
+	var unchecked *CouldNotCheckError
 	updated := map[string]*Credential{}
 	for id, v := range verdicts {
 		old, ok := w.creds[id]
@@ -272,13 +282,23 @@ func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
 			continue
 		}
 		c := *old
+		c.StatusAttemptedAt = now
 		switch {
 		case v.Valid:
-			c.Status, c.StatusDetail, c.StatusCheckedAt = StatusValid, "", now
-		case v.Reason == "status_unavailable":
-			c.StatusDetail = "status list unavailable at " + now.Format("2006-01-02 15:04 MST") + "; status from the last check"
+			c.Status, c.StatusDetail, c.StatusCheckedAt, c.Unchecked = StatusValid, "", now, ""
+		case v.Unavailable:
+			// Could not check: the last known status stands, and says how
+			// old it is.
+			c.Unchecked = v.Detail
+			if c.Unchecked == "" {
+				c.Unchecked = v.Reason
+			}
+			if unchecked == nil {
+				unchecked = &CouldNotCheckError{Cause: c.Unchecked}
+			}
+			unchecked.IDs = append(unchecked.IDs, id)
 		default:
-			c.Status, c.StatusDetail, c.StatusCheckedAt = statusOf(v.Reason), v.Reason, now
+			c.Status, c.StatusDetail, c.StatusCheckedAt, c.Unchecked = statusOf(v.Reason), v.Reason, now, ""
 			if v.Detail != "" {
 				c.StatusDetail += ": " + v.Detail
 			}
@@ -294,7 +314,15 @@ func (w *Wallet) Refresh(ctx context.Context) ([]Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	return w.Credentials(Filter{})
+	cs, err := w.Credentials(Filter{})
+	if err != nil {
+		return nil, err
+	}
+	if unchecked != nil {
+		slices.Sort(unchecked.IDs)
+		return cs, unchecked
+	}
+	return cs, nil
 }
 
 func statusOf(reason string) Status {
@@ -317,14 +345,19 @@ type PresentRequest struct {
 	// Audience is the verifier (its DID or URL); Nonce is the verifier's
 	// challenge for this request. Both are required.
 	Audience, Nonce string
+	// Force presents credentials the wallet knows are revoked, suspended,
+	// expired or invalid (the verifier will refuse them; the patient may
+	// want to show the record anyway).
+	Force bool
 }
 
 // Present builds a vp+jwt of the chosen credentials for one verifier and one
 // request, signed by the holder DID the credentials are bound to, and
 // records in the history what was shared (attribute names, not values),
-// with whom and when. It does not refuse a credential marked revoked,
-// suspended or expired (the verifier will); a user interface should warn
-// first, using Credential.Status.
+// with whom and when. A credential the wallet knows is revoked, suspended,
+// expired (by its status or its validUntil) or invalid is refused with a
+// [*NotPresentableError] ([ErrNotPresentable]) unless req.Force: a patient
+// must not hand over a withdrawn record without meaning to.
 func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error) {
 	if len(req.CredentialIDs) == 0 {
 		return "", errors.New("present: choose at least one credential")
@@ -348,6 +381,9 @@ func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error
 			continue
 		}
 		seen[c.ID] = true
+		if why := notCurrent(c, w.cfg.now()); why != "" && !req.Force {
+			return "", &NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
+		}
 		creds = append(creds, c)
 	}
 	holder := creds[0].Subject

@@ -159,6 +159,69 @@ func TestReceiveRejects(t *testing.T) {
 	}
 }
 
+// TestOutageKeepsLastKnownState: with the registry unreachable, Refresh
+// keeps every credential's last known status (a revoked one stays revoked,
+// a valid one is never marked invalid), records the attempt and why it
+// failed, and says it could not check; Receive refuses with "try again
+// when online" and stores nothing.
+func TestOutageKeepsLastKnownState(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	w, v := newVerifyingWallet(t, clk)
+	if err := w.SetSettings(Settings{AutoLock: -1}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := w.PrimaryDID()
+	is := newIssuer(t)
+	good := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "peanut"})
+	bad := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "latex"})
+	g, err := w.Receive(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Receive(ctx, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.setStatus(bad, "revoked")
+	if _, err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checked := clk.Now()
+
+	clk.Advance(time.Hour)
+	v.setStatus("*", "issuer_unavailable")
+	cs, err := w.Refresh(ctx)
+	var cnc *CouldNotCheckError
+	if !errors.As(err, &cnc) || !errors.Is(err, ErrCouldNotCheck) || len(cnc.IDs) != 2 || !strings.Contains(err.Error(), "try again when online") {
+		t.Fatalf("Refresh offline = %v, want a CouldNotCheckError for both credentials", err)
+	}
+	if len(cs) != 2 {
+		t.Fatalf("Refresh offline returned %d credentials, want both", len(cs))
+	}
+	for _, tt := range []struct {
+		id   string
+		want Status
+	}{{g.ID, StatusValid}, {b.ID, StatusRevoked}} {
+		c, err := w.Credential(tt.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != tt.want || !c.StatusCheckedAt.Equal(checked) || !c.StatusAttemptedAt.Equal(clk.Now()) || !strings.Contains(c.Unchecked, "connection refused") {
+			t.Errorf("%s offline: status %s (want %s), checked %v (want %v), attempted %v, unchecked %q",
+				tt.id, c.Status, tt.want, c.StatusCheckedAt, checked, c.StatusAttemptedAt, c.Unchecked)
+		}
+	}
+
+	other := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "egg"})
+	if _, err := w.Receive(ctx, other); !errors.Is(err, ErrCouldNotCheck) || errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "try again when online") {
+		t.Errorf("Receive offline = %v, want ErrCouldNotCheck (not a rejection)", err)
+	}
+	if all, _ := w.Credentials(Filter{}); len(all) != 2 {
+		t.Errorf("Receive offline stored something: %d credentials", len(all))
+	}
+}
+
 func TestRefreshMarksStatus(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
@@ -182,8 +245,9 @@ func TestRefreshMarksStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Hour)
-	if _, err := w.Refresh(ctx); err != nil {
-		t.Fatal(err)
+	var cnc *CouldNotCheckError
+	if _, err := w.Refresh(ctx); !errors.As(err, &cnc) || !slices.Equal(cnc.IDs, []string{ids[2]}) {
+		t.Fatalf("Refresh with one credential unavailable: %v, want a CouldNotCheckError naming %s", err, ids[2])
 	}
 	want := map[string]Status{ids[0]: StatusRevoked, ids[1]: StatusSuspended, ids[2]: StatusValid, ids[3]: StatusValid}
 	for id, st := range want {
@@ -196,8 +260,8 @@ func TestRefreshMarksStatus(t *testing.T) {
 		}
 	}
 	unavail, _ := w.Credential(ids[2])
-	if !strings.Contains(unavail.StatusDetail, "unavailable") || !unavail.StatusCheckedAt.Equal(unavail.ReceivedAt) {
-		t.Errorf("unavailable status: detail %q, checked %v (should stay at the last successful check)", unavail.StatusDetail, unavail.StatusCheckedAt)
+	if !strings.Contains(unavail.Unchecked, "connection refused") || !unavail.StatusCheckedAt.Equal(unavail.ReceivedAt) || !unavail.StatusAttemptedAt.Equal(clk.Now()) {
+		t.Errorf("unavailable status: unchecked %q, checked %v, attempted %v (checked should stay at the last successful check)", unavail.Unchecked, unavail.StatusCheckedAt, unavail.StatusAttemptedAt)
 	}
 	ok, _ := w.Credential(ids[3])
 	if !ok.StatusCheckedAt.Equal(clk.Now()) {
@@ -209,7 +273,13 @@ func TestRefreshMarksStatus(t *testing.T) {
 	}
 	// Reinstated after suspension.
 	v.setStatus(toks[1], "")
-	w.Refresh(ctx)
+	v.setStatus(toks[2], "")
+	if _, err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := w.Credential(ids[2]); c.Unchecked != "" || !c.StatusCheckedAt.Equal(clk.Now()) {
+		t.Errorf("checked again: unchecked %q, checked at %v", c.Unchecked, c.StatusCheckedAt)
+	}
 	if c, _ := w.Credential(ids[1]); c.Status != StatusValid {
 		t.Errorf("after reinstatement: %s", c.Status)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/emergency"
@@ -48,6 +49,17 @@ type EmergencyOptions struct {
 	// Partial makes a card with the credentials that fit when not all do
 	// (the rest are in EmergencyCard.Omitted) instead of failing.
 	Partial bool
+	// NoRefresh skips checking the credentials' status before the card is
+	// made (EmergencyCard refreshes first when Config.Verifier is set).
+	NoRefresh bool
+}
+
+// LeftOut is an emergency credential kept off a card because the wallet
+// knows it is no longer valid.
+type LeftOut struct {
+	Credential Credential
+	// Why says why, for people: "revoked", "expired on 2026-01-31", ...
+	Why string
 }
 
 // EmergencyCard is a signed emergency presentation.
@@ -57,8 +69,17 @@ type EmergencyCard struct {
 	// Nonce is the card's nonce; Expires its expiry.
 	Nonce   string
 	Expires time.Time
-	// Included and Omitted are the credentials on and left off the card.
+	// Included and Omitted are the credentials on the card and the valid
+	// ones that did not fit (see EmergencyOptions.Partial).
 	Included, Omitted []Credential
+	// LeftOut are the emergency credentials kept off the card because they
+	// are revoked, suspended, expired or no longer verify: a card must not
+	// show a withdrawn allergy or an old medication as current.
+	LeftOut []LeftOut
+	// Unchecked is why the status check before the card could not be made
+	// ("" when it was, or was skipped): the card then relies on each
+	// credential's status as of its StatusCheckedAt.
+	Unchecked string
 }
 
 // ErrNoEmergencyCredentials is returned when the wallet holds no valid
@@ -80,9 +101,15 @@ func (e *CardTooLargeError) Error() string {
 
 // EmergencyCard signs a presentation of the wallet's valid emergency
 // credentials for EmergencyAudience, small enough for one QR code, and
-// records it in History. Credentials are taken in Types order, newest first
-// within a type, all bound to one DID (the one with most of them). Errors:
-// ErrNoEmergencyCredentials, *CardTooLargeError (unless Partial).
+// records it in History. With Config.Verifier set (and not
+// opts.NoRefresh) it first checks every credential's status ([Refresh]);
+// when that cannot be done the card is made from the last known statuses
+// and EmergencyCard.Unchecked says why. Credentials the wallet knows are
+// revoked, suspended, expired or no longer valid are left off, and listed
+// in EmergencyCard.LeftOut. Credentials are taken in Types order, newest
+// first within a type, all bound to one DID (the one with most of them).
+// Errors: ErrNoEmergencyCredentials (the card would be empty; it names
+// what was left out), *CardTooLargeError (unless Partial).
 func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*EmergencyCard, error) {
 	if opts.Types == nil {
 		opts.Types = EmergencyTypes
@@ -93,24 +120,45 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultEmergencyMaxBytes
 	}
-	all, err := w.Credentials(Filter{Status: StatusValid})
+	unchecked := ""
+	if w.cfg.Verifier != nil && !opts.NoRefresh {
+		_, err := w.Refresh(ctx)
+		var cnc *CouldNotCheckError
+		switch {
+		case errors.As(err, &cnc):
+			unchecked = cnc.Cause
+		case err != nil:
+			return nil, err
+		}
+	}
+	all, err := w.Credentials(Filter{})
 	if err != nil {
 		return nil, err
 	}
+	now := w.cfg.now()
 	var picked []Credential
+	var leftOut []LeftOut
 	seen := map[string]bool{}
 	for _, t := range opts.Types {
 		var ofType []Credential
 		for _, c := range all {
-			if c.HasType(t) && !seen[c.ID] {
-				ofType = append(ofType, c)
-				seen[c.ID] = true
+			if !c.HasType(t) || seen[c.ID] {
+				continue
 			}
+			seen[c.ID] = true
+			if why := notCurrent(&c, now); why != "" {
+				leftOut = append(leftOut, LeftOut{Credential: c, Why: why})
+				continue
+			}
+			ofType = append(ofType, c)
 		}
 		sort.SliceStable(ofType, func(i, j int) bool { return ofType[i].ReceivedAt.After(ofType[j].ReceivedAt) })
 		picked = append(picked, ofType...)
 	}
 	if len(picked) == 0 {
+		if len(leftOut) > 0 {
+			return nil, fmt.Errorf("%w: %s", ErrNoEmergencyCredentials, describeLeftOut(leftOut))
+		}
 		return nil, ErrNoEmergencyCredentials
 	}
 	// One holder signs: the DID most emergency credentials are bound to.
@@ -138,7 +186,7 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	if err != nil {
 		return nil, err
 	}
-	now := w.cfg.now().UTC()
+	now = now.UTC()
 	nonce := emergency.Nonce(now)
 	tokens := make([]string, len(mine))
 	for i, c := range mine {
@@ -164,7 +212,7 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	if n == 0 || (n < len(picked) && !opts.Partial) {
 		return nil, &CardTooLargeError{Fit: n, Total: len(picked), MaxBytes: opts.MaxBytes}
 	}
-	card := &EmergencyCard{Token: tok, Nonce: nonce, Expires: now.Add(opts.Lifetime), Included: mine[:n]}
+	card := &EmergencyCard{Token: tok, Nonce: nonce, Expires: now.Add(opts.Lifetime), Included: mine[:n], LeftOut: leftOut, Unchecked: unchecked}
 	inc := map[string]bool{}
 	for _, c := range card.Included {
 		inc[c.ID] = true
@@ -183,4 +231,34 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	}
 	w.history = append(w.history, ev)
 	return card, nil
+}
+
+// notCurrent says why a credential must not be shown as current (revoked,
+// suspended, expired, no longer valid), or "" when the wallet knows nothing
+// against it.
+func notCurrent(c *Credential, now time.Time) string {
+	switch {
+	case c.Status == StatusRevoked:
+		return "revoked by its issuer"
+	case c.Status == StatusSuspended:
+		return "suspended by its issuer"
+	case c.Status == StatusExpired || c.ValidUntil != nil && now.After(*c.ValidUntil):
+		if c.ValidUntil != nil {
+			return "expired on " + c.ValidUntil.UTC().Format(time.DateOnly)
+		}
+		return "expired"
+	case c.Status == StatusInvalid:
+		return "no longer valid (" + c.StatusDetail + ")"
+	case c.Status != StatusValid:
+		return string(c.Status)
+	}
+	return ""
+}
+
+func describeLeftOut(l []LeftOut) string {
+	parts := make([]string, len(l))
+	for i, x := range l {
+		parts[i] = x.Credential.ID + " " + x.Why
+	}
+	return "left out " + strings.Join(parts, ", ")
 }

@@ -43,7 +43,54 @@ var (
 	ErrNoRegistry = errors.New("no registry configured")
 	// ErrNoVerifier: receiving or refreshing needs Config.Verifier.
 	ErrNoVerifier = errors.New("no credential verifier configured")
+	// ErrCouldNotCheck: a credential's issuer or status could not be
+	// checked because the registry (or a status list's host) did not
+	// answer. Nothing was found wrong with it: try again when online. See
+	// [CouldNotCheckError].
+	ErrCouldNotCheck = errors.New("could not check right now")
 )
+
+// ErrNotPresentable: the wallet knows the credential is revoked,
+// suspended, expired or invalid, so it is not presented unless the caller
+// insists (PresentRequest.Force). See [NotPresentableError].
+var ErrNotPresentable = errors.New("credential is not current")
+
+// NotPresentableError names the credential Present refused and why.
+type NotPresentableError struct {
+	ID, Why   string
+	CheckedAt time.Time // when its status was last checked
+}
+
+func (e *NotPresentableError) Error() string {
+	return fmt.Sprintf("%v: %s is %s (status checked %s); the verifier would refuse it", ErrNotPresentable, e.ID, e.Why, e.CheckedAt.UTC().Format(time.DateTime+" MST"))
+}
+
+// Unwrap makes errors.Is(err, ErrNotPresentable) true.
+func (e *NotPresentableError) Unwrap() error { return ErrNotPresentable }
+
+// CouldNotCheckError is returned when verification could not be done
+// because a source did not answer: by Receive (nothing was stored) and by
+// Refresh (for the credentials listed; every credential keeps its last
+// known status). It matches [ErrCouldNotCheck].
+type CouldNotCheckError struct {
+	// IDs are the credentials that could not be checked (Refresh only).
+	IDs []string
+	// Cause says what did not answer, e.g. the registry's connection error.
+	Cause string
+}
+
+func (e *CouldNotCheckError) Error() string {
+	what := "the credential"
+	if len(e.IDs) == 1 {
+		what = "credential " + e.IDs[0]
+	} else if len(e.IDs) > 1 {
+		what = fmt.Sprintf("%d credentials", len(e.IDs))
+	}
+	return fmt.Sprintf("%v: %s could not be checked (%s); try again when online", ErrCouldNotCheck, what, e.Cause)
+}
+
+// Unwrap makes errors.Is(err, ErrCouldNotCheck) true.
+func (e *CouldNotCheckError) Unwrap() error { return ErrCouldNotCheck }
 
 // LockedOutError is returned by Unlock while a lockout after repeated wrong
 // passphrases lasts. It matches [ErrLockedOut] with errors.Is.

@@ -67,7 +67,7 @@ func didKeyFunc(_ context.Context, kid string) (key.PublicKey, error) {
 type testVerifier struct {
 	now    func() time.Time
 	mu     sync.Mutex
-	status map[string]string // token -> reason ("revoked", "status_unavailable", ...)
+	status map[string]string // token (or "*": every token) -> reason ("revoked", "status_unavailable", ...)
 }
 
 func (v *testVerifier) setStatus(token, reason string) {
@@ -91,7 +91,12 @@ func (v *testVerifier) VerifyCredential(ctx context.Context, token string) Verdi
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if r := v.status[token]; r != "" {
+	if r := v.status["*"]; r != "" && strings.HasSuffix(r, "_unavailable") {
+		return Verdict{Reason: r, Unavailable: true, Detail: "dial tcp 127.0.0.1:8080: connection refused"}
+	}
+	if r := v.status[token]; strings.HasSuffix(r, "_unavailable") {
+		return Verdict{Reason: r, Unavailable: true, Detail: "dial tcp 127.0.0.1:8080: connection refused"}
+	} else if r != "" {
 		return Verdict{Reason: r}
 	}
 	return Verdict{Valid: true}

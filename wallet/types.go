@@ -37,14 +37,27 @@ type Credential struct {
 	Name    string   `json:"name,omitempty"`
 	Subject string   `json:"subject"` // credentialSubject.id: one of the wallet's DIDs
 	// Attributes are the names of the credentialSubject claims (not values).
-	Attributes      []string   `json:"attributes"`
-	ValidFrom       *time.Time `json:"validFrom,omitempty"`
-	ValidUntil      *time.Time `json:"validUntil,omitempty"`
-	ReceivedAt      time.Time  `json:"receivedAt"`
-	StatusCheckedAt time.Time  `json:"statusCheckedAt"`
-	Status          Status     `json:"status"`
+	Attributes []string   `json:"attributes"`
+	ValidFrom  *time.Time `json:"validFrom,omitempty"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+	ReceivedAt time.Time  `json:"receivedAt"`
+	// StatusCheckedAt is when Status was last established: the last check
+	// that got an answer (on receipt, or a Refresh that reached the
+	// issuer's registry and status list).
+	StatusCheckedAt time.Time `json:"statusCheckedAt"`
+	// Status is what the last answered check found; a check that could not
+	// be made never changes it.
+	Status Status `json:"status"`
 	// StatusDetail explains a non-valid status (a verify reason code and detail).
 	StatusDetail string `json:"statusDetail,omitempty"`
+	// StatusAttemptedAt is when the wallet last tried to check the
+	// credential (zero if never since receipt).
+	StatusAttemptedAt time.Time `json:"statusAttemptedAt,omitzero"`
+	// Unchecked says why that last attempt could not check the credential
+	// (the registry did not answer, ...); "" when it could. While set,
+	// Status is as of StatusCheckedAt and may be stale: show "not checked
+	// since StatusCheckedAt", never a fresh verdict.
+	Unchecked string `json:"unchecked,omitempty"`
 	// HasStatusList reports whether the credential carries a credentialStatus.
 	HasStatusList bool `json:"hasStatusList,omitempty"`
 }
@@ -110,6 +123,10 @@ type Verdict struct {
 	// (bad_signature, expired, revoked, suspended, status_unavailable, ...).
 	Reason string
 	Detail string
+	// Unavailable is true when the credential could not be checked at all
+	// (a source did not answer): not valid, but nothing was found wrong
+	// either. Detail then has the cause.
+	Unavailable bool
 }
 
 // Verifier checks a vc+jwt: signature against the issuer's DID, validity

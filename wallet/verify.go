@@ -14,7 +14,7 @@ type verifyAdapter struct{ v *verify.Verifier }
 
 func (a verifyAdapter) VerifyCredential(ctx context.Context, token string) Verdict {
 	r := a.v.Credential(ctx, token)
-	out := Verdict{Valid: r.Valid, Reason: r.Reason}
+	out := Verdict{Valid: r.Valid, Reason: r.Reason, Unavailable: r.Unavailable}
 	if c := r.Failed(); c != nil {
 		out.Detail = c.Detail
 	}

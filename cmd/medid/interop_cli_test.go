@@ -26,6 +26,7 @@ const joseVersion = "6.2.17"
 // It needs node and npm and network access to the npm registry; it is
 // skipped only when node or npm is missing.
 func TestJoseInterop(t *testing.T) {
+	t.Parallel() // independent of the other top-level tests: its own registry (if any) and work dirs
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed: skipping the jose interoperability test")
@@ -136,7 +137,7 @@ func TestJoseInterop(t *testing.T) {
 				t.Fatalf("jose sign: %v\n%s", err, signed)
 			}
 			os.WriteFile(p("jose.jwt"), []byte(signed), 0o600)
-			code, out, errOut = runMedid(t, "vc", "verify", p("jose.jwt"))
+			code, out, errOut = runMedid(t, "vc", "verify", "--json", p("jose.jwt"))
 			if code != 0 || !strings.Contains(out, `"valid": true`) {
 				t.Fatalf("medid vc verify of jose's credential: exit %d, want 0\n%s%s", code, out, errOut)
 			}
@@ -151,7 +152,7 @@ func TestJoseInterop(t *testing.T) {
 				t.Fatalf("jose sign: %v\n%s", err, forged)
 			}
 			os.WriteFile(p("forged.jwt"), []byte(forged), 0o600)
-			code, out, _ = runMedid(t, "vc", "verify", p("forged.jwt"))
+			code, out, _ = runMedid(t, "vc", "verify", "--json", p("forged.jwt"))
 			if code != 1 || !strings.Contains(out, `"reason": "bad_signature"`) {
 				t.Errorf("medid vc verify of a forged credential: exit %d, want 1 with bad_signature\n%s", code, out)
 			}

@@ -22,6 +22,10 @@ const (
 	exitOK      = 0 // success; for a verification, valid
 	exitInvalid = 1 // the command ran and the answer is "no" (invalid, revoked, ...) or an operation failed
 	exitUsage   = 2 // bad usage or unreadable input: nothing was done
+	// exitUnchecked: a check could not be made because the registry (or a
+	// status list's host) did not answer; nothing was found wrong. For
+	// vc verify, vp verify, wallet receive and wallet refresh.
+	exitUnchecked = 3
 )
 
 // env is what a command may touch of the outside world, so tests can run
@@ -119,4 +123,11 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'medid <command> -h' for a command's usage.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "exit status:")
+	fmt.Fprintln(w, "  0  success; for a verification: valid")
+	fmt.Fprintln(w, "  1  the answer is no (invalid, revoked, refused) or the operation failed")
+	fmt.Fprintln(w, "  2  bad usage or unreadable input: nothing was done")
+	fmt.Fprintln(w, "  3  could not check right now: the registry (or a status list's host) did not")
+	fmt.Fprintln(w, "     answer; nothing was found wrong (vc verify, vp verify, wallet receive, refresh)")
 }

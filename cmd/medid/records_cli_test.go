@@ -30,6 +30,7 @@ import (
 // "flush" (anchor the vault's pending trail entries now) and "staff DID…"
 // (set the vault's break-glass roster, as registryd --vault-staff does).
 func TestVaultScripts(t *testing.T) {
+	t.Parallel() // independent of the other top-level tests: its own registry (if any) and work dirs
 	stack := startRegistry(t)
 	// A hospital whose registered did:medid (not its key's did:key) is the
 	// vault's writer, as "registryd --vault-writers did:medid:…" says; the

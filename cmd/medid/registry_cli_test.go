@@ -20,6 +20,7 @@ import (
 // submatch of REGEXP in the previous command's stdout, so a script can use a
 // DID that a command printed.
 func TestRegistryScripts(t *testing.T) {
+	t.Parallel() // independent of the other top-level tests: its own registry (if any) and work dirs
 	stack := startRegistry(t)
 	gov := governanceKey(t, stack)
 	testscript.Run(t, testscript.Params{

@@ -13,6 +13,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
 )
 
 func init() {
@@ -165,11 +166,11 @@ func statusEntry(listFile string, index int, issuer string) (vc.Status, error) {
 	return st, err
 }
 
-// vcVerify runs the full verification pipeline and prints its JSON result.
+// vcVerify runs the full verification pipeline and prints the verdict.
 func vcVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--status-list FILE]... [--registry URL [--genesis FILE]]")
-	var vf verifierFlags
-	vf.register(fs)
+	fs := newFlagSet(e, "vc verify", "medid vc verify FILE [--registry URL [--genesis FILE]] [--status-list FILE]... [--cache DIR] [--offline] [--json]")
+	var cf checkFlags
+	cf.register(fs)
 	arg, err := fs.parseOne(args, "want exactly one credential file")
 	if err != nil {
 		return err
@@ -178,12 +179,12 @@ func vcVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := vf.build(e)
+	ck, err := cf.build(e)
 	if err != nil {
 		return err
 	}
-	res := v.Credential(ctx, tok)
-	return printResult(e, res, "credential")
+	v := ck.check(ctx, e, tok, func(v *verify.Verifier) *verify.Result { return v.Credential(ctx, tok) })
+	return cf.report(e, "credential", v)
 }
 
 // vcShow decodes a vc+jwt without checking anything and says so loudly.

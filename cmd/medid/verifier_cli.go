@@ -36,6 +36,21 @@ func (v *verifierFlags) registryURL(e *env) string {
 // their credential declares (the statusListCredential URL credentials point
 // at); the verifier still checks each list's signature.
 func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
+	src, err := v.sources(e)
+	if err != nil {
+		return nil, err
+	}
+	return verify.New(verify.Config{Resolver: src.resolver, Status: src.status, Trust: src.trust})
+}
+
+// sources are where a verifier built from verifierFlags gets its evidence.
+type sources struct {
+	resolver did.Resolver
+	status   verify.StatusFetcher
+	trust    verify.Accreditations // nil without a registry
+}
+
+func (v *verifierFlags) sources(e *env) (*sources, error) {
 	local := fileStatus{files: verify.FileStatusFetcher{}}
 	for _, f := range v.statusLists {
 		_, d, err := loadList(f)
@@ -45,7 +60,7 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 		local.files[d.ID] = f
 	}
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
-	cfg := verify.Config{Status: local}
+	src := &sources{status: local}
 	u := v.registryURL(e)
 	if *v.genesis != "" && u == "" {
 		return nil, usagef("--genesis needs a registry: give --registry URL or set MEDID_REGISTRY")
@@ -66,18 +81,28 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 		}
 		methods["medid"] = rc
 		local.next = rc
-		cfg.Status = local
-		cfg.Trust = rc
+		src.status = local
+		src.trust = rc
 	}
-	cfg.Resolver = did.NewRouter(methods)
-	return verify.New(cfg)
+	if u == "" {
+		// Without a registry a did:medid issuer cannot be looked up: that
+		// is "could not check", not "unknown issuer".
+		methods["medid"] = did.ResolverFunc(func(_ context.Context, id string) (*did.Resolution, error) {
+			return nil, fmt.Errorf("no registry given to resolve %s: give --registry URL or set MEDID_REGISTRY", id)
+		})
+	}
+	src.resolver = did.NewRouter(methods)
+	return src, nil
 }
 
 // fileStatus serves status lists given on the command line (keyed by the
-// id their credential declares), then falls back to next (the registry).
+// id their credential declares), then falls back to next (the registry, or
+// an offline cache); without next, a list not given is an error with hint
+// (default: how to give it).
 type fileStatus struct {
 	files verify.FileStatusFetcher
 	next  verify.StatusFetcher
+	hint  string
 }
 
 func (f fileStatus) FetchStatusList(ctx context.Context, url string) (string, error) {
@@ -87,6 +112,9 @@ func (f fileStatus) FetchStatusList(ctx context.Context, url string) (string, er
 	}
 	if f.next != nil {
 		return f.next.FetchStatusList(ctx, url)
+	}
+	if f.hint != "" {
+		return "", fmt.Errorf("%w: %s", err, f.hint)
 	}
 	return "", fmt.Errorf("%w: pass it with --status-list FILE, or give --registry", err)
 }

@@ -2,7 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/medid/medid/credentials/emergency"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/qr"
 
 	"github.com/medid/medid/credentials/vc"
 )
@@ -80,30 +86,64 @@ func vpCreate(e *env, args []string) error {
 }
 
 // vpVerify verifies a presentation for the given audience and nonce, and
-// every credential inside it.
+// every credential inside it. The presentation is a file or a QR code
+// picture (--qr), above all the offline emergency card: for --audience
+// medid:emergency the nonce is the card's own dated one.
 func vpVerify(ctx context.Context, e *env, args []string) error {
-	if hasFlag(args, "qr") {
-		return vpVerifyQR(ctx, e, args) // the offline emergency card (wallet_openid.go)
-	}
-	fs := newFlagSet(e, "vp verify", "medid vp verify FILE --audience A --nonce N [--status-list FILE]... [--registry URL [--genesis FILE]]")
-	audience := fs.String("audience", "", "who you are: the presentation must be addressed to you")
-	nonce := fs.String("nonce", "", "the challenge you gave the holder")
-	var vf verifierFlags
-	vf.register(fs)
-	arg, err := fs.parseOne(args, "want exactly one presentation file")
+	fs := newFlagSet(e, "vp verify", "medid vp verify FILE|--qr FILE.png --audience A [--nonce N] [--registry URL [--genesis FILE]] [--status-list FILE]... [--cache DIR] [--offline] [--json]")
+	qrFile := fs.String("qr", "", "read the presentation from the QR code in this picture (an emergency card, say)")
+	audience := fs.String("audience", "", "who you are: the presentation must be addressed to you ("+emergency.Audience+" for emergency cards)")
+	nonce := fs.String("nonce", "", "the challenge you gave the holder (emergency cards: the card's own dated nonce)")
+	var cf checkFlags
+	cf.register(fs)
+	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := fs.required("audience", "nonce"); err != nil {
+	var tok string
+	switch {
+	case *qrFile != "" && len(pos) > 0:
+		return usagef("give the presentation as a file or with --qr, not both\nusage: %s", fs.usage)
+	case *qrFile != "":
+		s, err := qr.DecodeFile(*qrFile)
+		if err == nil {
+			s, err = emergency.FromQR(s) // emergency cards are compacted
+		}
+		if err != nil {
+			return usagef("--qr: %v", err)
+		}
+		tok = s
+	case len(pos) == 1:
+		if tok, err = readToken(pos[0], "presentation"); err != nil {
+			return err
+		}
+	default:
+		return usagef("want exactly one presentation file, or --qr FILE.png\nusage: %s", fs.usage)
+	}
+	if err := fs.required("audience"); err != nil {
 		return err
 	}
-	tok, err := readToken(arg, "presentation")
+	if *nonce == "" {
+		if *audience != emergency.Audience {
+			return usagef("--nonce is required, except for emergency cards (--audience %s)", emergency.Audience)
+		}
+		// An emergency card was made without a verifier's challenge; its
+		// nonce names the day it was made. Only that form is accepted.
+		n, made, err := emergency.ReadNonce(tok)
+		if err != nil {
+			var nc *emergency.NotCardError
+			if errors.As(err, &nc) {
+				n = nc.Nonce
+			}
+			return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID presentation: not an emergency card (nonce %q)", n)}
+		}
+		*nonce = n
+		fmt.Fprintf(e.stderr, "emergency card made on %s\n", made.Format(time.DateOnly))
+	}
+	ck, err := cf.build(e)
 	if err != nil {
 		return err
 	}
-	v, err := vf.build(e)
-	if err != nil {
-		return err
-	}
-	return printResult(e, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
+	v := ck.check(ctx, e, tok, func(v *verify.Verifier) *verify.Result { return v.Presentation(ctx, tok, *audience, *nonce) })
+	return cf.report(e, "presentation", v)
 }

@@ -105,12 +105,22 @@ func (c *walletCLI) passphrase() ([]byte, error) {
 	return c.secret(*c.passFile, "MEDID_WALLET_PASSPHRASE", "wallet passphrase")
 }
 
+// walletKDF and backupWorkFactor are the Argon2id parameters of new
+// wallets and the scrypt work factor of backups; zero means the wallet
+// package's defaults, which is all medid ever uses. Only this package's
+// tests set them (cheaper, so that the scripts do not spend minutes in key
+// derivation); nothing outside a test binary can.
+var (
+	walletKDF        wallet.KDFParams
+	backupWorkFactor int
+)
+
 func (c *walletCLI) config(v wallet.Verifier) (wallet.Config, error) {
 	dir, err := c.walletDir()
 	if err != nil {
 		return wallet.Config{}, err
 	}
-	return wallet.Config{Dir: dir, Verifier: v}, nil
+	return wallet.Config{Dir: dir, Verifier: v, KDF: walletKDF, BackupWorkFactor: backupWorkFactor}, nil
 }
 
 // open opens and unlocks the wallet. Errors are turned into messages that
@@ -193,7 +203,8 @@ func (c *walletCLI) did(ctx context.Context, args []string) error {
 		"list":     c.didList,
 		"new":      c.didNew,
 		"register": func(a []string) error { return c.didRegister(ctx, a) },
-	}, []string{"list", "new", "register"}, args)
+		"find":     func(a []string) error { return c.didFind(ctx, a) },
+	}, []string{"list", "new", "register", "find"}, args)
 }
 
 func (c *walletCLI) didList(args []string) error {
@@ -340,6 +351,9 @@ func (c *walletCLI) receive(ctx context.Context, args []string) error {
 	}
 	defer w.Close()
 	cr, err := w.Receive(ctx, tok)
+	if errors.Is(err, wallet.ErrCouldNotCheck) {
+		return &exitError{code: exitUnchecked, err: fmt.Errorf("%w; nothing was stored", err)}
+	}
 	if errors.Is(err, wallet.ErrRejected) || errors.Is(err, wallet.ErrNotForThisWallet) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was stored", err)}
 	}
@@ -393,9 +407,9 @@ func (c *walletCLI) list(args []string) error {
 		return writeJSON(c.e, cs)
 	}
 	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tISSUER\tSTATUS\tRECEIVED")
+	fmt.Fprintln(tw, "ID\tTYPE\tISSUER\tSTATUS\tCHECKED")
 	for _, cr := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Status, cr.ReceivedAt.Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Status, checkedAt(cr))
 	}
 	return tw.Flush()
 }
@@ -455,6 +469,16 @@ func (c *walletCLI) delete(args []string) error {
 	return nil
 }
 
+// checkedAt says when a credential's status was last established, and
+// that it is stale when the last attempt could not check it.
+func checkedAt(cr wallet.Credential) string {
+	s := cr.StatusCheckedAt.Local().Format(time.DateTime)
+	if cr.Unchecked != "" {
+		s += " (not checked since)"
+	}
+	return s
+}
+
 func (c *walletCLI) refresh(ctx context.Context, args []string) error {
 	fs := c.flags("refresh", "[--registry URL] [--status-list FILE]...")
 	var vf verifierFlags
@@ -468,24 +492,36 @@ func (c *walletCLI) refresh(ctx context.Context, args []string) error {
 	}
 	defer w.Close()
 	cs, err := w.Refresh(ctx)
-	if err != nil {
+	var cnc *wallet.CouldNotCheckError
+	if err != nil && !errors.As(err, &cnc) {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tDETAIL")
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tCHECKED\tDETAIL")
 	for _, cr := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Status, cr.StatusDetail)
+		detail := cr.StatusDetail
+		if cr.Unchecked != "" {
+			detail = "could not check now, status as last checked: " + cr.Unchecked
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Status, cr.StatusCheckedAt.Local().Format(time.DateTime), detail)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if cnc != nil {
+		return &exitError{code: exitUnchecked, err: cnc}
+	}
+	return nil
 }
 
 func (c *walletCLI) present(ctx context.Context, args []string) error {
-	fs := c.flags("present", "--credential ID... --audience A --nonce N --out FILE")
+	fs := c.flags("present", "--credential ID... --audience A --nonce N --out FILE [--force]")
 	var ids stringList
 	fs.Var(&ids, "credential", "credential id to share (repeatable)")
 	audience := fs.String("audience", "", "the verifier this presentation is for (its DID or URL)")
 	nonce := fs.String("nonce", "", "the verifier's challenge")
 	out := fs.String("out", "", "where to write the vp+jwt (never overwritten)")
+	force := fs.Bool("force", false, "present credentials the wallet knows are revoked, suspended or expired (the verifier will refuse them)")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -500,7 +536,10 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: *audience, Nonce: *nonce})
+	tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: *audience, Nonce: *nonce, Force: *force})
+	if errors.Is(err, wallet.ErrNotPresentable) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was written (add --force to present it anyway)", err)}
+	}
 	if err != nil {
 		return err
 	}
@@ -621,21 +660,26 @@ func (c *walletCLI) summary(w *wallet.Wallet, verb string) error {
 	}
 	fmt.Fprintf(c.e.stdout, "wallet %s in %s: %d DIDs, %d credentials\n", verb, w.Dir(), len(ds), len(cs))
 	for _, d := range ds {
-		fmt.Fprintf(c.e.stdout, "  %s\n", d.DID)
+		fmt.Fprintf(c.e.stdout, "  %s  (%s)\n", d.DID, didKind(d))
 	}
 	return nil
 }
 
 func (c *walletCLI) recover(ctx context.Context, args []string) error {
-	fs := c.flags("recover", "[--ed25519 N] [--p256 N] [--registry URL] < phrase")
-	ned := fs.Int("ed25519", 1, "how many Ed25519 identities to re-derive")
-	np := fs.Int("p256", 0, "how many P-256 identities to re-derive")
-	registry := fs.String("registry", "", "also look up this phrase's did:medid identities on the registry (default: $MEDID_REGISTRY if set)")
+	fs := c.flags("recover", "[--ed25519 N] [--p256 N] [--registry URL] [--vault URL]... [--gap N] < phrase")
+	ned := fs.Int("ed25519", 1, "re-derive at least this many Ed25519 identities, traces or not")
+	np := fs.Int("p256", 0, "re-derive at least this many P-256 identities, traces or not")
+	var sf searchFlags
+	sf.register(fs)
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if *ned < 1 || *np < 0 || *ned > 1000 || *np > 1000 {
 		return usagef("--ed25519 must be 1..1000 and --p256 0..1000")
+	}
+	src, err := sf.sources(c.e)
+	if err != nil {
+		return err
 	}
 	pass, err := c.passphrase()
 	if err != nil {
@@ -659,17 +703,94 @@ func (c *walletCLI) recover(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	if u := optionalRegistry(c.e, *registry); u != "" {
+	rep, serr := w.RestoreIdentities(ctx, src)
+	if err := c.summary(w, "recovered"); err != nil {
+		return err
+	}
+	return c.recoveryReport(rep, src, serr, "medid wallet did find")
+}
+
+// searchFlags say where to look for a recovery phrase's identities.
+type searchFlags struct {
+	registry *string
+	vaults   stringList
+	gap      *int
+}
+
+func (s *searchFlags) register(fs *flagSet) {
+	s.registry = fs.String("registry", "", "find the phrase's did:medid identities on this registry (default: $MEDID_REGISTRY if set)")
+	fs.Var(&s.vaults, "vault", "a hospital vault URL: did:keys with records there came back too (repeatable)")
+	s.gap = fs.Int("gap", wallet.DefaultRecoveryGap, "stop after this many consecutive unused key indices")
+}
+
+func (s *searchFlags) sources(e *env) (wallet.RecoverySources, error) {
+	src := wallet.RecoverySources{Vaults: s.vaults, Gap: *s.gap}
+	if *s.gap < 1 || *s.gap > 1000 {
+		return src, usagef("--gap must be 1..1000")
+	}
+	if u := optionalRegistry(e, *s.registry); u != "" {
 		rc, err := newRegistryClient(u)
 		if err != nil {
-			return err
+			return src, err
 		}
-		if _, err := w.FindRegistered(ctx, rc, 0); err != nil {
-			// The wallet exists now; only the registry search failed.
-			fmt.Fprintf(c.e.stderr, "medid wallet recover: the wallet was recovered, but looking up did:medid identities failed: %v\n", err)
+		src.Registry = rc
+	}
+	return src, nil
+}
+
+// recoveryReport prints what a search for a phrase's identities found and
+// what does not come back; a search that failed exits 3 and says how to
+// search again.
+func (c *walletCLI) recoveryReport(rep *wallet.RecoveryReport, src wallet.RecoverySources, serr error, again string) error {
+	out := c.e.stdout
+	if rep != nil {
+		where := []string{}
+		if src.Registry != nil {
+			where = append(where, "the registry")
+		}
+		if n := len(src.Vaults); n > 0 {
+			where = append(where, fmt.Sprintf("%d vault(s)", n))
+		}
+		if len(where) > 0 && serr == nil {
+			fmt.Fprintf(out, "searched %s: %d identities came back from the words\n", strings.Join(where, " and "), len(rep.Added))
+		}
+		if len(rep.NotRestored) > 0 {
+			fmt.Fprintln(out, "not restored from the words:")
+			for _, n := range rep.NotRestored {
+				fmt.Fprintf(out, "  - %s\n", n)
+			}
 		}
 	}
-	return c.summary(w, "recovered")
+	if serr != nil {
+		return &exitError{code: exitUnchecked, err: fmt.Errorf("searching for the phrase's identities failed: %w; search again with '%s' when the registry and vaults answer", serr, again)}
+	}
+	return nil
+}
+
+// didFind searches again for the identities of an existing wallet's phrase.
+func (c *walletCLI) didFind(ctx context.Context, args []string) error {
+	fs := c.flags("did find", "[--registry URL] [--vault URL]... [--gap N]")
+	var sf searchFlags
+	sf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	src, err := sf.sources(c.e)
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	rep, serr := w.RestoreIdentities(ctx, src)
+	if rep != nil {
+		for _, d := range rep.Added {
+			fmt.Fprintf(c.e.stdout, "added %s\n", d.DID)
+		}
+	}
+	return c.recoveryReport(rep, src, serr, "medid wallet did find")
 }
 
 // passphrase changes the wallet passphrase: the data key is rewrapped, no

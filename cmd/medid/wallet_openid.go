@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
-	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 )
@@ -95,6 +93,8 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 	switch {
 	case errors.As(err, &pe):
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the issuer refused: %w; nothing was stored", err)}
+	case errors.Is(err, wallet.ErrCouldNotCheck):
+		return &exitError{code: exitUnchecked, err: fmt.Errorf("%w; nothing was stored", err)}
 	case errors.Is(err, wallet.ErrRejected) || errors.Is(err, wallet.ErrNotForThisWallet):
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was stored", err)}
 	case err != nil:
@@ -196,27 +196,30 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 
 // emergencyCard writes the offline emergency card QR code.
 func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
-	fs := c.flags("emergency-card", "--out FILE.png [--type T]... [--partial] [--valid-for 8760h] [--token-out FILE]")
+	fs := c.flags("emergency-card", "--out FILE.png [--type T]... [--partial] [--valid-for 8760h] [--token-out FILE] [--registry URL] [--status-list FILE]... [--no-refresh]")
 	outFile := fs.String("out", "", "PNG file for the QR code (never overwritten)")
 	tokenOut := fs.String("token-out", "", "also write the presentation (vp+jwt) to this file")
 	var types stringList
 	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(wallet.EmergencyTypes, ", ")+")")
 	partial := fs.Bool("partial", false, "when not every credential fits in one QR code, make the card with those that do")
 	validFor := fs.Duration("valid-for", wallet.DefaultEmergencyLifetime, "how long the card is valid")
+	noRefresh := fs.Bool("no-refresh", false, "do not check the credentials' status first (use what the wallet last knew)")
+	var vf verifierFlags
+	vf.register(fs)
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("out"); err != nil {
 		return err
 	}
-	w, err := c.open(nil)
+	w, err := c.verifying(&vf)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	// The card is compacted (DEFLATE + Base45, QR alphanumeric mode): about
 	// three times as many credentials fit as in the raw JWT.
-	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial})
+	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial, NoRefresh: *noRefresh})
 	var tl *wallet.CardTooLargeError
 	if errors.As(err, &tl) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
@@ -242,6 +245,12 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	for _, cr := range card.Included {
 		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
 	}
+	for _, l := range card.LeftOut {
+		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): %s\n", l.Credential.ID, credTypes(l.Credential.Types), l.Why)
+	}
+	if card.Unchecked != "" {
+		fmt.Fprintf(c.e.stderr, "medid wallet: could not check the credentials' status first (%s): the card uses what the wallet last knew\n", card.Unchecked)
+	}
 	for _, cr := range card.Omitted {
 		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): it did not fit\n", cr.ID, credTypes(cr.Types))
 	}
@@ -260,95 +269,4 @@ func hasFlag(args []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// vpVerifyQR verifies a presentation read from a QR code image, above all
-// the offline emergency card: --offline uses only did:key, cached DID
-// documents (--did-cache DIR) and status list files (--status-list), no
-// network.
-func vpVerifyQR(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp verify", "medid vp verify --qr FILE.png --audience A [--nonce N] [--offline [--did-cache DIR]] [--status-list FILE]... [--registry URL]")
-	qrFile := fs.String("qr", "", "image file with the presentation's QR code")
-	audience := fs.String("audience", "", "who you are; medid:emergency for emergency cards")
-	nonce := fs.String("nonce", "", "the challenge you gave the holder (default for emergency cards: the card's dated nonce)")
-	offline := fs.Bool("offline", false, "use no network: did:key, --did-cache and --status-list files only")
-	didCache := fs.String("did-cache", "", "folder of cached DID documents (JSON, from 'medid did resolve') for did:medid issuers")
-	var vf verifierFlags
-	vf.register(fs)
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("give the presentation with --qr FILE, not %q\nusage: %s", pos[0], fs.usage)
-	}
-	if err := fs.required("qr", "audience"); err != nil {
-		return err
-	}
-	tok, err := qr.DecodeFile(*qrFile)
-	if err == nil {
-		tok, err = emergency.FromQR(tok) // emergency cards are compacted
-	}
-	if err != nil {
-		return usagef("--qr: %v", err)
-	}
-	if *nonce == "" {
-		if *audience != emergency.Audience {
-			return usagef("--nonce is required, except for emergency cards (--audience %s)", emergency.Audience)
-		}
-		// An emergency card was made without a verifier's challenge; its
-		// nonce names the day it was made. Only that form is accepted.
-		n, made, err := emergency.ReadNonce(tok)
-		if err != nil {
-			var nc *emergency.NotCardError
-			if errors.As(err, &nc) {
-				n = nc.Nonce
-			}
-			return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID presentation: not an emergency card (nonce %q)", n)}
-		}
-		*nonce = n
-		fmt.Fprintf(e.stderr, "emergency card made on %s\n", made.Format(time.DateOnly))
-	}
-	var v *verify.Verifier
-	if *offline {
-		if *vf.registry != "" || *vf.genesis != "" {
-			return usagef("--offline uses no registry: drop --registry/--genesis")
-		}
-		v, err = offlineVerifier(vf.statusLists, *didCache)
-	} else {
-		if *didCache != "" {
-			return usagef("--did-cache is for --offline")
-		}
-		v, err = vf.build(e)
-	}
-	if err != nil {
-		return err
-	}
-	return printResult(e, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
-}
-
-// offlineVerifier verifies with no network at all: did:key, the DID
-// documents cached in didCache (see did.ReadDocuments) and local status
-// list files.
-func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
-	local := verify.FileStatusFetcher{}
-	for _, f := range lists {
-		_, d, err := loadList(f)
-		if err != nil {
-			return nil, err
-		}
-		local[d.ID] = f
-	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
-	if didCache != "" {
-		docs, err := did.ReadDocuments(didCache)
-		if errors.Is(err, did.ErrInvalidDocument) {
-			return nil, usagef("--did-cache: %v", err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		methods["medid"] = docs
-	}
-	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
 }

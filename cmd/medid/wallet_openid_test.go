@@ -16,6 +16,7 @@ import (
 // registry; revocation on the ledger is seen by the verifier. Scripts get
 // $MEDID_REGISTRY, $WORK/governance.jwk and "capture VAR REGEXP".
 func TestOpenIDRegistryScripts(t *testing.T) {
+	t.Parallel() // independent of the other top-level tests: its own registry (if any) and work dirs
 	stack := startRegistry(t)
 	gov := governanceKey(t, stack)
 	testscript.Run(t, testscript.Params{

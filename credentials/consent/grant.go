@@ -93,19 +93,21 @@ type Grant struct {
 	Token string
 }
 
-// Validate checks that g is a well-formed grant: DIDs for patient and
-// provider, at least one action, purpose and class, each a known code and
+// Validate checks that g is a well-formed grant: valid DIDs for patient
+// and provider ([did.Check]: a did:key must hold a key), at least one action, purpose and class, each a known code and
 // listed once, a validFrom, and validUntil after it when set. Errors wrap
 // [ErrInvalidGrant] and name the field to fix.
 func (g *Grant) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
 	}
-	if _, err := did.Parse(g.Patient); err != nil {
-		return bad("patient must be a DID: %v", err)
+	// did.Check, not only did.Parse: "did:key:foo" parses but names no
+	// key, and a grant to nobody must not be anchored.
+	if err := did.Check(g.Patient); err != nil {
+		return bad("patient must be a valid DID: %v", err)
 	}
-	if _, err := did.Parse(g.Provider); err != nil {
-		return bad("provider (the actor) must be a DID: %v", err)
+	if err := did.Check(g.Provider); err != nil {
+		return bad("provider (the actor) must be a valid DID: %v", err)
 	}
 	if len(g.Actions) == 0 {
 		return bad("no action: permit at least one of access, correct, disclose")

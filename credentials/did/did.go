@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/multiformats/go-multibase"
 )
 
 // Errors returned by this package. Callers branch on them with errors.Is.
@@ -253,4 +254,33 @@ func clip(s string) string {
 		return s
 	}
 	return s[:max] + "…"
+}
+
+// MedidIDBytes is the size of what a did:medid method-specific id encodes
+// (base58btc): the first 16 bytes of a SHA-256 (registry/tx derives them).
+const MedidIDBytes = 16
+
+// Check parses s as a DID ([Parse]) and, for the methods medid uses, checks
+// the method-specific id too: a did:key must hold an Ed25519 or P-256 key
+// ([ParseKeyDID]), a did:medid id must be base58btc of [MedidIDBytes]
+// bytes. Other methods pass on syntax alone. Use it wherever a DID someone
+// typed names who receives something (a consent grant's provider, say):
+// "did:key:foo" parses, but names nobody. Errors wrap [ErrInvalidDID] (or
+// the did:key errors of [ParseKeyDID]).
+func Check(s string) error {
+	d, err := Parse(s)
+	if err != nil {
+		return err
+	}
+	switch d.Method {
+	case "key":
+		_, err = keyFromDID(d)
+		return err
+	case "medid":
+		_, b, err := multibase.Decode("z" + d.ID)
+		if err != nil || len(b) != MedidIDBytes || strings.ContainsRune(d.ID, ':') {
+			return fmt.Errorf("%w: a did:medid id is base58btc of %d bytes, %q is not", ErrInvalidDID, MedidIDBytes, clip(d.ID))
+		}
+	}
+	return nil
 }

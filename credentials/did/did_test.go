@@ -115,3 +115,31 @@ func TestParseURL(t *testing.T) {
 		})
 	}
 }
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name, did string
+		ok        bool
+	}{
+		{"ed25519 did:key", "did:key:z6MktgnF8bk6TFroq1CfUFvLDsUEj6Q3FUnmbEGuGxVuYCa8", true},
+		{"did:medid", "did:medid:4mX1sTbq8ZxFqQvwU2fKJa", true},
+		{"other method: syntax only", "did:example:123", true},
+		{"did:key naming no key", "did:key:foo", false},
+		{"did:key of the wrong size", "did:key:z6MktgnF8bk6TFroq1CfUFvLDsUEj6Q3FUnmbEGuGxVu", false},
+		{"did:medid not base58", "did:medid:0OIl", false},
+		{"did:medid of the wrong size", "did:medid:4mX1sTbq", false},
+		{"not a DID", "hospital", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.did)
+			if (err == nil) != tt.ok {
+				t.Errorf("Check(%q) = %v, want ok %v", tt.did, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidDID) && !errors.Is(err, ErrInvalidPublicKeyLength) && !errors.Is(err, ErrUnsupportedPublicKeyType) {
+				t.Errorf("Check(%q) = %v, want a did sentinel", tt.did, err)
+			}
+		})
+	}
+}

@@ -31,13 +31,32 @@
 //	nonce_mismatch         the presentation answers another request
 //	holder_mismatch        the presentation is not signed by its holder, or a credential's subject is not the holder
 //	malformed              the token or a status entry cannot be parsed
-//	status_unavailable     a status list cannot be fetched or trusted and none is cached
+//	status_unavailable     a status list cannot be fetched or trusted
+//	issuer_unavailable     the issuer's DID or accreditation could not be looked up (the source did not answer)
+//	holder_unavailable     the holder's DID could not be resolved (the source did not answer)
+//
+// # Could not check is not invalid
+//
+// A check that could not be made because a source did not answer (the
+// registry is down, a status list's host times out) is marked
+// [Check].Unavailable, with the cause in its Detail. A [Result] that is not
+// valid only because of such checks has Unavailable set, its Cause, and,
+// when cached evidence last said valid, LastGood: "cannot check right now;
+// last verified valid at LastGood". A result with any check that was made
+// and failed (revoked, bad signature, unknown issuer, ...) is "checked and
+// failed": Unavailable is false and Reason names that failure, whatever
+// else could not be checked. A resolver error is an answer about the DID
+// only when it wraps one of the did package's sentinels (not found,
+// deactivated, invalid, no such key, ...); anything else is unavailable.
 //
 // # Caching
 //
 // The hot path is cheap: DID resolutions are cached by a did.Cache, and
 // status lists are verified and decoded once, then kept for their ttl (or
-// [DefaultStatusCacheTTL]). When a status list cannot be fetched again, the
-// last good copy is used, however old, and the status check's Detail says
-// so: a verifier that was online once keeps working offline.
+// [DefaultStatusCacheTTL]). When a status list cannot be fetched again
+// once its copy has expired, the copy still proves what it says was set
+// (revoked or suspended, with a note), but an entry it says is not set may
+// have been set since: that check is unavailable, with LastGood the time
+// the copy was fetched. Offline verifiers pass the lists they saved as
+// files ([FileStatusFetcher]): what they were given is what they check.
 package verify

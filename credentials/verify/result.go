@@ -20,6 +20,8 @@ const (
 	ReasonHolderMismatch      = "holder_mismatch"
 	ReasonMalformed           = "malformed"
 	ReasonStatusUnavailable   = "status_unavailable"
+	ReasonIssuerUnavailable   = "issuer_unavailable"
+	ReasonHolderUnavailable   = "holder_unavailable"
 )
 
 // Check names, the Name of a [Check].
@@ -46,12 +48,22 @@ const (
 // so that it does not fail the result, and Detail says why it was skipped).
 // Checks after a failing signature, format or issuer check are not run and
 // do not appear.
+//
+// A failed check with Unavailable set could not be made at all: a source it
+// needs (the registry, a status list's host) did not answer. Its Reason is
+// status_unavailable, issuer_unavailable or holder_unavailable and Detail
+// carries the cause. It means "could not check", never "checked and failed".
 type Check struct {
-	Name    string `json:"name"`
-	OK      bool   `json:"ok"`
-	Skipped bool   `json:"skipped,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	Detail  string `json:"detail,omitempty"`
+	Name        string `json:"name"`
+	OK          bool   `json:"ok"`
+	Skipped     bool   `json:"skipped,omitempty"`
+	Unavailable bool   `json:"unavailable,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+	// LastGood, on an unavailable status check, is when the last copy of
+	// the status list this verifier holds was fetched, if that copy said
+	// the entry was not set: the status was last known good then.
+	LastGood *time.Time `json:"lastGood,omitempty"`
 }
 
 // Result is the outcome of verifying a credential or a presentation. It is
@@ -62,9 +74,23 @@ type Result struct {
 	// Valid is true when every check passed (and, for a presentation, every
 	// credential in it is valid).
 	Valid bool `json:"valid"`
-	// Reason is the reason code of the first failing check, or of the first
-	// invalid credential of a presentation; "" when Valid.
+	// Reason is the reason code of the first check that was made and failed
+	// (the result's own, then its credentials'), or, when every failed check
+	// was unavailable, of the first unavailable one; "" when Valid.
 	Reason string `json:"reason,omitempty"`
+	// Unavailable is true when the result is not valid only because checks
+	// could not be made: every failed check, the result's and its
+	// credentials', is unavailable (see [Check]). Nothing was found wrong;
+	// verify again when the sources answer. False when something was
+	// checked and failed, even if other checks were unavailable too.
+	Unavailable bool `json:"unavailable,omitempty"`
+	// Cause is, when Unavailable, the Detail of the first unavailable check:
+	// why it could not be made (e.g. the registry did not answer).
+	Cause string `json:"cause,omitempty"`
+	// LastGood is, when Unavailable, the earliest LastGood of the failed
+	// checks if every one of them has one: the evidence this verifier holds
+	// last said valid then. Nil when some check has no such evidence.
+	LastGood *time.Time `json:"lastGood,omitempty"`
 	// Kind is KindCredential or KindPresentation.
 	Kind string `json:"kind"`
 	// ID, Types, Issuer and Subject describe a credential once it parsed
@@ -102,12 +128,7 @@ func newResult(kind string, now time.Time) *Result {
 	return &Result{Kind: kind, VerifiedAt: now, Checks: make([]Check, 0, 8)}
 }
 
-func (r *Result) add(c Check) {
-	r.Checks = append(r.Checks, c)
-	if !c.OK && r.Reason == "" {
-		r.Reason = c.Reason
-	}
-}
+func (r *Result) add(c Check) { r.Checks = append(r.Checks, c) }
 
 func (r *Result) pass(name, detail string) { r.add(Check{Name: name, OK: true, Detail: detail}) }
 
@@ -115,35 +136,71 @@ func (r *Result) fail(name, reason, detail string) {
 	r.add(Check{Name: name, Reason: reason, Detail: detail})
 }
 
-// finish sets Valid from the checks and sub-results.
+// unavailable marks the check just added as could-not-check.
+func (r *Result) unavailable(name, reason, detail string, lastGood *time.Time) {
+	r.add(Check{Name: name, Reason: reason, Detail: detail, Unavailable: true, LastGood: lastGood})
+}
+
+// finish sets Valid, Reason, Unavailable, Cause and LastGood from the
+// checks and sub-results. It may be called again after a check is added.
 func (r *Result) finish() *Result {
-	r.Valid = r.Reason == ""
-	for _, c := range r.Credentials {
-		if !c.Valid {
-			r.Valid = false
-			if r.Reason == "" {
-				r.Reason = c.Reason
-			}
-		}
-	}
 	if len(r.Checks) == 0 { // cannot happen; never report an unchecked token as valid
 		r.fail(CheckFormat, ReasonMalformed, "nothing was checked")
-		r.Valid = false
+	}
+	r.Reason, r.Unavailable, r.Cause, r.LastGood = "", false, "", nil
+	f := r.Failed()
+	r.Valid = f == nil
+	if f == nil {
+		return r
+	}
+	r.Reason = f.Reason
+	if !f.Unavailable {
+		return r // checked and failed
+	}
+	r.Unavailable, r.Cause = true, f.Detail
+	every := true
+	r.eachFailed(func(c *Check) {
+		switch {
+		case c.LastGood == nil:
+			every = false
+		case r.LastGood == nil || c.LastGood.Before(*r.LastGood):
+			t := *c.LastGood
+			r.LastGood = &t
+		}
+	})
+	if !every {
+		r.LastGood = nil
 	}
 	return r
 }
 
-// Failed returns the first failing check, or nil when r is valid.
-func (r *Result) Failed() *Check {
+// eachFailed calls fn with every failed check of r and of its credentials.
+func (r *Result) eachFailed(fn func(*Check)) {
 	for i := range r.Checks {
 		if !r.Checks[i].OK {
-			return &r.Checks[i]
+			fn(&r.Checks[i])
 		}
 	}
 	for _, c := range r.Credentials {
-		if f := c.Failed(); f != nil {
-			return f
-		}
+		c.eachFailed(fn)
 	}
-	return nil
+}
+
+// Failed returns the check that decides why r is not valid, or nil when r
+// is valid: the first check that was made and failed (r's own checks
+// first, then each credential's), else the first unavailable one.
+func (r *Result) Failed() *Check {
+	var first, firstDefinite *Check
+	r.eachFailed(func(c *Check) {
+		if first == nil {
+			first = c
+		}
+		if firstDefinite == nil && !c.Unavailable {
+			firstDefinite = c
+		}
+	})
+	if firstDefinite != nil {
+		return firstDefinite
+	}
+	return first
 }

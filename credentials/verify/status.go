@@ -100,8 +100,13 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 		return
 	}
 	url := s.StatusListCredential
-	e, note, err := v.statusList(ctx, url)
-	if err != nil {
+	e, stale, err := v.statusList(ctx, url)
+	var fe *fetchError
+	switch {
+	case errors.As(err, &fe):
+		r.unavailable(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s could not be fetched: %v", clip(s.StatusPurpose), clip(url), fe.err), nil)
+		return
+	case err != nil:
 		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s: %v", clip(s.StatusPurpose), clip(url), err))
 		return
 	}
@@ -112,17 +117,28 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 	set, err := e.list.Check(*s)
 	switch {
 	case errors.Is(err, statuslist.ErrListMismatch):
-		r.fail(CheckStatus, ReasonStatusUnavailable, err.Error()+note)
+		r.fail(CheckStatus, ReasonStatusUnavailable, err.Error())
 		return
 	case err != nil:
-		r.fail(CheckStatus, ReasonMalformed, err.Error()+note)
+		r.fail(CheckStatus, ReasonMalformed, err.Error())
 		return
+	}
+	note := ""
+	if stale != nil {
+		note = fmt.Sprintf(" (in the copy fetched %s; fetching it again failed: %v)", e.fetched.UTC().Format(time.RFC3339), stale)
 	}
 	// One concatenation per outcome: this runs for every entry of every
 	// credential verified.
 	switch {
+	case !set && stale != nil:
+		// The last copy said "not set", but it has expired and no newer one
+		// could be fetched: the entry may have been set since. Could not
+		// check; it was last known good when the copy was fetched.
+		fetched := e.fetched
+		r.unavailable(CheckStatus, ReasonStatusUnavailable, string(e.list.Purpose)+" list "+url+" could not be fetched again: "+stale.Error()+
+			"; index "+s.StatusListIndex+" was not set in the copy fetched "+fetched.UTC().Format(time.RFC3339), &fetched)
 	case !set:
-		r.pass(CheckStatus, string(e.list.Purpose)+" list "+url+" index "+s.StatusListIndex+": not set"+note)
+		r.pass(CheckStatus, string(e.list.Purpose)+" list "+url+" index "+s.StatusListIndex+": not set")
 	case e.list.Purpose == statuslist.Suspension:
 		r.fail(CheckStatus, ReasonSuspended, "suspension list "+url+" index "+s.StatusListIndex+": set"+note)
 	default:
@@ -133,15 +149,16 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 // statusList returns the verified, decoded status list at url: from the
 // cache while fresh, else fetched (once, however many callers ask at the
 // same time). When the fetch fails and an expired copy is cached, the copy
-// is returned with a note saying so.
-func (v *Verifier) statusList(ctx context.Context, url string) (*statusEntry, string, error) {
+// is returned with the fetch error as stale: the caller decides what an
+// out-of-date copy may still say.
+func (v *Verifier) statusList(ctx context.Context, url string) (*statusEntry, error, error) {
 	c := &v.lists
 	now := v.now()
 	c.mu.Lock()
 	old := c.entries[url]
 	if old != nil && now.Before(old.expires) {
 		c.mu.Unlock()
-		return old, "", nil
+		return old, nil, nil
 	}
 	call, waiting := c.inflight[url]
 	if !waiting {
@@ -160,15 +177,14 @@ func (v *Verifier) statusList(ctx context.Context, url string) (*statusEntry, st
 		v.fetchFor(ctx, url, now, call)
 	}
 	if call.err == nil {
-		return call.entry, "", nil
+		return call.entry, nil, nil
 	}
 	var fe *fetchError
 	if old != nil && errors.As(call.err, &fe) {
-		v.log.Debug("status list fetch failed; using the cached copy", "url", url, "fetched", old.fetched, "err", call.err)
-		return old, fmt.Sprintf(" (offline: fetching the list failed: %v; used the copy fetched %s, stale since %s)",
-			call.err, old.fetched.UTC().Format(time.RFC3339), old.expires.UTC().Format(time.RFC3339)), nil
+		v.log.Debug("status list fetch failed; the cached copy has expired", "url", url, "fetched", old.fetched, "err", call.err)
+		return old, fe.err, nil
 	}
-	return nil, "", call.err
+	return nil, nil, call.err
 }
 
 // fetchFor fetches url for everyone waiting on call and caches a good list.

@@ -19,7 +19,9 @@ import (
 // Accreditations says whether an issuer was accredited for a credential type
 // at a time (the registry client implements it from the ledger).
 // Implementations must be safe for concurrent use; an error means the answer
-// is unknown, which the verifier treats as not accredited.
+// is unknown (the source could not be asked), which the verifier reports as
+// an unavailable check (issuer_unavailable), never as valid; (false, nil) is
+// the answer "not accredited".
 type Accreditations interface {
 	Accredited(ctx context.Context, issuerDID, credentialType string, at time.Time) (bool, error)
 }
@@ -253,9 +255,14 @@ func (v *Verifier) verifyFailed(r *Result, err error, kl *keyLookup, presentatio
 	switch {
 	case errors.As(err, &ke):
 		r.pass(CheckFormat, "")
-		if presentation {
+		switch {
+		case !answered(ke.err) && presentation:
+			r.unavailable(CheckHolder, ReasonHolderUnavailable, "the holder's DID could not be resolved (key "+ke.kid+"): "+ke.err.Error(), nil)
+		case !answered(ke.err):
+			r.unavailable(CheckIssuer, ReasonIssuerUnavailable, "the issuer's DID could not be resolved (key "+ke.kid+"): "+ke.err.Error(), nil)
+		case presentation:
 			r.fail(CheckHolder, ReasonHolderMismatch, "holder key "+ke.kid+": "+ke.err.Error())
-		} else {
+		default:
 			r.fail(CheckIssuer, ReasonUnknownIssuer, "issuer key "+ke.kid+": "+ke.err.Error())
 		}
 	case errors.Is(err, vc.ErrUnsupportedAlg):
@@ -293,6 +300,21 @@ func (v *Verifier) verifyFailed(r *Result, err error, kl *keyLookup, presentatio
 			r.fail(CheckFormat, ReasonMalformed, msg)
 		}
 	}
+}
+
+// answered reports whether a key lookup error is an answer about the DID
+// (it is not registered, deactivated, malformed, of an unsupported method,
+// or has no such key): the issuer is then unknown. Any other error (the
+// resolver could not be reached, timed out, answered garbage) means the
+// question could not be asked, and says nothing about the issuer.
+func answered(err error) bool {
+	for _, e := range []error{did.ErrNotFound, did.ErrDeactivated, did.ErrInvalidDID, did.ErrMethodNotSupported,
+		did.ErrKeyNotFound, did.ErrInvalidDocument, did.ErrUnsupportedPublicKeyType} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *Verifier) passKey(r *Result, kl *keyLookup, presentation bool) {
@@ -337,7 +359,8 @@ func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Cred
 		ok, err := v.trust.Accredited(ctx, c.Issuer, t, at)
 		switch {
 		case err != nil:
-			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("accreditation of %s for %s is unknown: %v", c.Issuer, t, err))
+			// Not an answer: the source could not say either way.
+			r.unavailable(CheckAccreditation, ReasonIssuerUnavailable, fmt.Sprintf("the accreditation of %s for %s could not be looked up: %v", c.Issuer, t, err), nil)
 		case !ok:
 			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("%s was not accredited for %s at %s", c.Issuer, t, at.UTC().Format(time.RFC3339)))
 		default:

@@ -149,7 +149,7 @@ func testCredential(t *testing.T, alg key.Alg) {
 		}, reason: ReasonIssuerNotAccredited, check: CheckAccreditation},
 		{name: "accreditation source fails", cfg: func(c *Config) { c.Trust = trust{err: errors.New("registry down")} }, token: func() string {
 			return w.issue(w.credential())
-		}, reason: ReasonIssuerNotAccredited, check: CheckAccreditation},
+		}, reason: ReasonIssuerUnavailable, check: CheckAccreditation},
 		{name: "malformed: garbage", token: func() string { return "not a token" }, reason: ReasonMalformed, check: CheckFormat},
 		{name: "malformed: empty", token: func() string { return "" }, reason: ReasonMalformed, check: CheckFormat},
 		{name: "malformed: presentation given as credential", token: func() string {
@@ -320,43 +320,77 @@ func TestStatusListTTL(t *testing.T) {
 	}
 }
 
-func TestOffline(t *testing.T) {
+// TestOutageIsNotInvalid: a check that could not be made because a source
+// did not answer is "could not check" (Unavailable, with the cause and,
+// from an expired cached list, when it was last known good), never
+// "checked and failed"; and anything that was checked and failed wins.
+func TestOutageIsNotInvalid(t *testing.T) {
 	w := newWorld(t, key.Ed25519)
-	v := w.verifier()
 	ok := w.issue(w.credential())
 	revoked := w.issue(w.credential(func(c *vc.Credential) { c.Status[0] = entry(revURL, "revocation", revokedIndex) }))
+	online := w.clock.now()
+	down := func(c *Config) {
+		c.Resolver = did.ResolverFunc(func(context.Context, string) (*did.Resolution, error) {
+			return nil, errors.New("dial tcp 127.0.0.1:8080: connection refused")
+		})
+	}
 
-	// Online once, then the registry goes away and the cache expires.
+	// Online once (lists cached), then the registry goes away and the
+	// cached lists expire.
+	v := w.verifier()
 	wantResult(t, v.Credential(ctx, ok), true, "", "")
+	wantResult(t, v.Credential(ctx, revoked), false, ReasonRevoked, CheckStatus)
 	w.fetcher.setOffline(true)
 	w.clock.advance(time.Hour)
+	fresh := w.verifier() // never online
 
+	tests := []struct {
+		name            string
+		r               *Result
+		reason, check   string
+		unavailable     bool
+		lastGood        *time.Time
+		causeContaining string
+	}{
+		{"expired copy said not set", v.Credential(ctx, ok), ReasonStatusUnavailable, CheckStatus, true, &online, "registry unreachable"},
+		{"expired copy said revoked", v.Credential(ctx, revoked), ReasonRevoked, CheckStatus, false, nil, ""},
+		{"never fetched", fresh.Credential(ctx, ok), ReasonStatusUnavailable, CheckStatus, true, nil, "could not be fetched"},
+		{"issuer DID unresolvable", w.verifier(down).Credential(ctx, ok), ReasonIssuerUnavailable, CheckIssuer, true, nil, "connection refused"},
+		{"issuer not registered", w.verifier().Credential(ctx, w.issueWith(w.credential(func(c *vc.Credential) { c.Issuer = "did:example:nobody" }), w.issuer.k, "did:example:nobody#k")),
+			ReasonUnknownIssuer, CheckIssuer, false, nil, ""},
+		{"accreditation unreachable", w.verifier(func(c *Config) { c.Trust = trust{err: errors.New("registry down")} }).Credential(ctx, ok),
+			ReasonStatusUnavailable, CheckStatus, true, nil, "could not be fetched"},
+		{"not accredited beats unavailable", w.verifier(func(c *Config) { c.Trust = trust{ok: map[string]bool{}} }).Credential(ctx, ok),
+			ReasonIssuerNotAccredited, CheckAccreditation, false, nil, ""},
+		{"presentation of an unavailable credential", fresh.Presentation(ctx, w.present(w.holder, audience, nonce, ok), audience, nonce),
+			ReasonStatusUnavailable, CheckStatus, true, nil, "could not be fetched"},
+		{"presentation with one revoked credential", v.Presentation(ctx, w.present(w.holder, audience, nonce, ok, revoked), audience, nonce),
+			ReasonRevoked, CheckStatus, false, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantResult(t, tt.r, false, tt.reason, tt.check)
+			if tt.r.Unavailable != tt.unavailable {
+				t.Errorf("Unavailable = %v, want %v", tt.r.Unavailable, tt.unavailable)
+			}
+			switch {
+			case tt.lastGood == nil && tt.r.LastGood != nil:
+				t.Errorf("LastGood = %v, want none", tt.r.LastGood)
+			case tt.lastGood != nil && (tt.r.LastGood == nil || !tt.r.LastGood.Equal(*tt.lastGood)):
+				t.Errorf("LastGood = %v, want %v", tt.r.LastGood, tt.lastGood)
+			}
+			if !strings.Contains(tt.r.Cause, tt.causeContaining) || (tt.causeContaining == "") != (tt.r.Cause == "") {
+				t.Errorf("Cause = %q, want one containing %q", tt.r.Cause, tt.causeContaining)
+			}
+		})
+	}
+
+	// Back online: the list is fetched again and the credential is valid.
+	w.fetcher.setOffline(false)
 	r := v.Credential(ctx, ok)
 	wantResult(t, r, true, "", "")
-	stale := 0
-	for _, c := range r.Checks {
-		if c.Name == CheckStatus && strings.Contains(c.Detail, "offline") && strings.Contains(c.Detail, "registry unreachable") {
-			stale++
-		}
-	}
-	if stale != 2 {
-		t.Errorf("status checks mentioning the offline cache = %d, want 2: %+v", stale, r.Checks)
-	}
-	// The cached list still knows what was revoked.
-	wantResult(t, v.Credential(ctx, revoked), false, ReasonRevoked, CheckStatus)
-
-	// A verifier that was never online has nothing to fall back on.
-	fresh := w.verifier()
-	wantResult(t, fresh.Credential(ctx, ok), false, ReasonStatusUnavailable, CheckStatus)
-
-	// Back online: the list is fetched again and the note disappears.
-	w.fetcher.setOffline(false)
-	r = v.Credential(ctx, ok)
-	wantResult(t, r, true, "", "")
-	for _, c := range r.Checks {
-		if strings.Contains(c.Detail, "offline") {
-			t.Errorf("check still says offline after reconnecting: %+v", c)
-		}
+	if r.Unavailable || r.Cause != "" || r.LastGood != nil {
+		t.Errorf("valid result still says unavailable: %+v", r)
 	}
 }
 

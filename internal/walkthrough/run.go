@@ -62,7 +62,7 @@ type Failure struct {
 func (f *Failure) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "README line %d: %s\n", f.Line, f.Reason)
-	fmt.Fprintf(&b, "  command:\n%s\n", indent(f.Command, "    $ "))
+	fmt.Fprintf(&b, "  command:\n    $ %s\n", strings.ReplaceAll(f.Command, "\n", "\n      "))
 	if f.Output != "" {
 		fmt.Fprintf(&b, "  output:\n%s\n", indent(strings.TrimRight(f.Output, "\n"), "    | "))
 	} else {
