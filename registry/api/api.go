@@ -4,6 +4,8 @@
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
 //	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/directory/{did}       an organisation's directory entry and history
+//	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /healthz                   200 once the node has caught up
 //	GET  /metrics                   Prometheus metrics
@@ -120,6 +122,7 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
 	s.handle("POST /1.0/transactions", "transactions", s.submit)
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
+	s.directoryRoutes()
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,260 @@
+package machine
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cosmos/iavl"
+
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// dirIndex is the directory's search index: the current version of every
+// organisation, its folded name words in one sorted list (for "a name word
+// starts with q") and its folded display names in another (for listing).
+// It lives in memory beside the tree, is rebuilt from the tree at start
+// (one scan of dir/) and updated at each Commit with the block's directory
+// writes, after the tree saved them. It is not part of the app hash and
+// proves nothing: results are hints, each entry is proven on its own
+// (GET /1.0/directory/{did}?proof=true).
+//
+// Why in memory: a search must answer within a few milliseconds over
+// 100,000 organisations (BENCHMARKS.md, issue 13), and a prefix scan of a
+// sorted slice with cheap filters does that where a LevelDB iteration of
+// as many keys would not; 100,000 organisations take ~30 MB.
+type dirIndex struct {
+	mu    sync.RWMutex           // guards everything below
+	orgs  map[string]*dirSummary // by DID
+	words []dirPos               // (folded word, DID), sorted
+	names []dirPos               // (folded display name, DID), sorted
+}
+
+// dirPos is one sorted index position.
+type dirPos struct{ key, did string }
+
+func (k dirPos) cmp(o dirPos) int {
+	if c := strings.Compare(k.key, o.key); c != 0 {
+		return c
+	}
+	return strings.Compare(k.did, o.did)
+}
+
+type dirSummary struct {
+	ledger.DirectorySummary
+	words []string // distinct folded words of both names, sorted
+	fold  string   // folded display name
+}
+
+func newDirIndex() *dirIndex { return &dirIndex{orgs: map[string]*dirSummary{}} }
+
+func summarize(rec *ledger.DirectoryRecord) *dirSummary {
+	c := rec.Current()
+	if c == nil {
+		return nil
+	}
+	s := &dirSummary{DirectorySummary: ledger.DirectorySummary{DID: rec.DID, DisplayName: c.Entry.DisplayName,
+		LegalName: c.Entry.LegalName, Kind: c.Entry.Kind, Country: c.Entry.Country, Status: c.Status, Version: c.Version}}
+	for _, r := range c.Entry.Roles {
+		if !slices.Contains(s.Roles, r.Role) {
+			s.Roles = append(s.Roles, r.Role)
+		}
+	}
+	s.words = append(tx.NameWords(c.Entry.DisplayName), tx.NameWords(c.Entry.LegalName)...)
+	slices.Sort(s.words)
+	s.words = slices.Compact(s.words)
+	s.fold = tx.FoldName(c.Entry.DisplayName)
+	return s
+}
+
+// build fills an empty index from view (the saved version).
+func (ix *dirIndex) build(view *iavl.ImmutableTree) error {
+	start := []byte(ledger.PrefixDirectory)
+	end := []byte(ledger.PrefixDirectory[:len(ledger.PrefixDirectory)-1] + string(rune(ledger.PrefixDirectory[len(ledger.PrefixDirectory)-1]+1)))
+	var derr error
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	view.IterateRange(start, end, true, func(_, v []byte) bool {
+		var rec ledger.DirectoryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			derr = fmt.Errorf("decode directory record: %w", err)
+			return true
+		}
+		if s := summarize(&rec); s != nil {
+			ix.orgs[s.DID] = s
+			for _, w := range s.words {
+				ix.words = append(ix.words, dirPos{w, s.DID})
+			}
+			ix.names = append(ix.names, dirPos{s.fold, s.DID})
+		}
+		return false
+	})
+	slices.SortFunc(ix.words, dirPos.cmp)
+	slices.SortFunc(ix.names, dirPos.cmp)
+	return derr
+}
+
+// apply indexes a committed block's organisation records.
+func (ix *dirIndex) apply(writes []write) {
+	if len(writes) == 0 {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, w := range writes {
+		var rec ledger.DirectoryRecord
+		if err := json.Unmarshal(w.value, &rec); err != nil {
+			continue // cannot happen: the state machine wrote it
+		}
+		if old := ix.orgs[rec.DID]; old != nil {
+			for _, word := range old.words {
+				ix.words = remove(ix.words, dirPos{word, old.DID})
+			}
+			ix.names = remove(ix.names, dirPos{old.fold, old.DID})
+		}
+		s := summarize(&rec)
+		if s == nil {
+			delete(ix.orgs, rec.DID)
+			continue
+		}
+		ix.orgs[s.DID] = s
+		for _, word := range s.words {
+			ix.words = insert(ix.words, dirPos{word, s.DID})
+		}
+		ix.names = insert(ix.names, dirPos{s.fold, s.DID})
+	}
+}
+
+func insert(list []dirPos, k dirPos) []dirPos {
+	i, found := slices.BinarySearchFunc(list, k, dirPos.cmp)
+	if found {
+		return list
+	}
+	return slices.Insert(list, i, k)
+}
+
+func remove(list []dirPos, k dirPos) []dirPos {
+	if i, found := slices.BinarySearchFunc(list, k, dirPos.cmp); found {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+// search answers q; see ledger.DirectorySearch.
+func (ix *dirIndex) search(q ledger.DirectorySearch) (*ledger.DirectoryPage, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ledger.ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if len(q.Query) > ledger.MaxSearchQuery {
+		return nil, bad("the query is longer than %d bytes", ledger.MaxSearchQuery)
+	}
+	words := tx.NameWords(q.Query)
+	if len(words) > ledger.MaxSearchWords {
+		return nil, bad("the query has more than %d words", ledger.MaxSearchWords)
+	}
+	if q.Kind != "" && !slices.Contains(tx.Kinds, q.Kind) {
+		return nil, bad("kind %.40q: want one of %s", q.Kind, strings.Join(tx.Kinds, ", "))
+	}
+	switch q.Status {
+	case ledger.SearchListed, ledger.SearchAll, ledger.DirectoryActive, ledger.DirectorySuspended, ledger.DirectoryRemoved:
+	default:
+		return nil, bad("status %.40q: want active, suspended, removed or all", q.Status)
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = ledger.DefaultSearchLimit
+	case limit < 0 || limit > ledger.MaxSearchLimit:
+		return nil, bad("limit must be 1 to %d", ledger.MaxSearchLimit)
+	}
+	var after dirPos
+	if q.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		k, d, ok := strings.Cut(string(b), "\x00")
+		if err != nil || !ok || len(b) > 2*ledger.MaxSearchQuery+tx.MaxDIDLen {
+			return nil, bad("cursor is not one this registry gave")
+		}
+		after = dirPos{k, d}
+	}
+	// Scan the longest query word's range of the word list (the fewest
+	// candidates), or the display-name list when there is no query.
+	lead := ""
+	for _, w := range words {
+		if len(w) > len(lead) {
+			lead = w
+		}
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	list := ix.names
+	if lead != "" {
+		list = ix.words
+	}
+	i, _ := slices.BinarySearchFunc(list, dirPos{lead, ""}, dirPos.cmp)
+	if q.Cursor != "" {
+		j, found := slices.BinarySearchFunc(list, after, dirPos.cmp)
+		if found {
+			j++
+		}
+		i = max(i, j)
+	}
+	page := &ledger.DirectoryPage{Results: []ledger.DirectorySummary{}}
+	for ; i < len(list) && strings.HasPrefix(list[i].key, lead); i++ {
+		s := ix.orgs[list[i].did]
+		if s == nil || !s.matches(words, q.Kind, q.Status) {
+			continue
+		}
+		if lead != "" && s.earlierMatch(lead, list[i].key) {
+			continue // listed at its first matching word
+		}
+		if len(page.Results) == limit {
+			last := list[i-1]
+			page.Next = base64.RawURLEncoding.EncodeToString([]byte(last.key + "\x00" + last.did))
+			break
+		}
+		page.Results = append(page.Results, s.DirectorySummary)
+	}
+	return page, nil
+}
+
+// matches reports whether s answers the query words, kind and status.
+func (s *dirSummary) matches(words []string, kind, status string) bool {
+	if kind != "" && s.Kind != kind {
+		return false
+	}
+	switch status {
+	case ledger.SearchListed:
+		if s.Status == ledger.DirectoryRemoved {
+			return false
+		}
+	case ledger.SearchAll:
+	default:
+		if s.Status != status {
+			return false
+		}
+	}
+	for _, w := range words {
+		if !slices.ContainsFunc(s.words, func(sw string) bool { return strings.HasPrefix(sw, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// earlierMatch reports whether s has a word before word that also starts
+// with lead: then s was (or will be) listed there, once.
+func (s *dirSummary) earlierMatch(lead, word string) bool {
+	for _, w := range s.words {
+		if w >= word {
+			return false
+		}
+		if strings.HasPrefix(w, lead) {
+			return true
+		}
+	}
+	return false
+}
