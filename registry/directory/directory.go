@@ -245,6 +245,15 @@ func (d *Directory) Lookup(ctx context.Context, did string) (*Identity, error) {
 	if ok && now.Before(c.expires) {
 		return c.id, nil
 	}
+	if d.cfg.Source == nil {
+		d.mu.RLock()
+		s := d.snap[did]
+		d.mu.RUnlock()
+		if s != nil {
+			return s, nil
+		}
+		return &Identity{DID: did, Kind: KindUnknown, Source: "offline", Checked: now}, nil
+	}
 	id, err := d.lookup(ctx, did, now)
 	if err != nil {
 		d.mu.RLock()

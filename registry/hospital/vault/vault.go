@@ -62,6 +62,9 @@ type Config struct {
 	Submit func(ctx context.Context, signedTx []byte) error
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
+	// Licences checks a practitioner licence presented to the vault and
+	// returns the practitioner's DID (see licence.go); nil refuses them.
+	Licences func(ctx context.Context, licence string) (practitioner string, err error)
 	// BreakGlassWindow is how long one break-glass opening lasts
 	// (default 1 h). MaxSkew is how far a request's time may be from the
 	// vault's clock (default 2 min).
@@ -83,13 +86,15 @@ type Vault struct {
 	log    *batch.Log
 	sealer *trail.Sealer
 
-	mu sync.Mutex // guards standing, sessions and recipients
+	mu sync.Mutex // guards standing, sessions, recipients and licences
 	// standing maps a patient DID to their standing break-glass grant.
 	standing map[string]string
 	// sessions maps provider+"\x00"+owner to the end of a break-glass
 	// opening.
 	sessions   map[string]time.Time
 	recipients map[string]any
+	// licences maps a practitioner DID to the licence they presented.
+	licences map[string]string
 }
 
 // New opens (creating) a vault in cfg.Dir.
@@ -113,11 +118,14 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{}, licences: map[string]string{},
 		auth: &authenticator{aud: cfg.DID, resolver: cfg.Resolver, skew: cfg.MaxSkew}}
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger})
 	if err != nil {
+		return nil, err
+	}
+	if err := v.loadLicences(); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
@@ -454,6 +462,9 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) {
 	_, _ = rand.Read(id[:])
 	e.ID = hex.EncodeToString(id[:])
 	e.Time = e.Time.UTC()
+	if e.Licence == "" {
+		e.Licence = v.licenceOf(e.Provider)
+	}
 	rk, err := v.recipient(ctx, e.Patient)
 	if err == nil {
 		var sealed []byte

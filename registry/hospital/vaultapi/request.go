@@ -26,6 +26,7 @@ const (
 	OpErase      = "erase"      // the owner erases a record
 	OpAccessLog  = "access-log" // the patient fetches their trail
 	OpBreakGlass = "break-glass"
+	OpLicence    = "licence" // a practitioner presents their licence
 )
 
 // Request is the signed body of every vault call: who asks (Issuer, whose
@@ -56,6 +57,10 @@ type Request struct {
 	BodyHash string `json:"bodyHash,omitempty"`
 	// Patient is whose trail an access-log request asks for.
 	Patient string `json:"patient,omitempty"`
+	// Licence is the practitioner licence credential (vc+jwt) a licence
+	// request presents; the request's signature by the licence subject's
+	// key proves possession.
+	Licence string `json:"licence,omitempty"`
 }
 
 type reqHeader struct {
