@@ -423,4 +423,3 @@ func directorySearch(ctx context.Context, e *env, args []string) error {
 	}
 	return tw.Flush()
 }
-

@@ -229,7 +229,6 @@ func TestLicenceRefused(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 func TestSuspendedAndSnapshot(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()

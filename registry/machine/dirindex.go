@@ -28,14 +28,21 @@ import (
 // sorted slice with cheap filters does that where a LevelDB iteration of
 // as many keys would not; 100,000 organisations take ~30 MB.
 type dirIndex struct {
-	mu    sync.RWMutex           // guards everything below
-	orgs  map[string]*dirSummary // by DID
-	words []dirPos               // (folded word, DID), sorted
-	names []dirPos               // (folded display name, DID), sorted
+	mu   sync.RWMutex           // guards everything below
+	orgs map[string]*dirSummary // by DID
+	// words and names are, per kind ("" = all kinds), the (folded word,
+	// DID) and (folded display name, DID) positions, sorted: a search of
+	// one kind scans only that kind's list.
+	words map[string][]dirPos
+	names map[string][]dirPos
 }
 
-// dirPos is one sorted index position.
-type dirPos struct{ key, did string }
+// dirPos is one sorted index position; s is its organisation (so a scan
+// reads no map).
+type dirPos struct {
+	key, did string
+	s        *dirSummary
+}
 
 func (k dirPos) cmp(o dirPos) int {
 	if c := strings.Compare(k.key, o.key); c != 0 {
@@ -50,7 +57,9 @@ type dirSummary struct {
 	fold  string   // folded display name
 }
 
-func newDirIndex() *dirIndex { return &dirIndex{orgs: map[string]*dirSummary{}} }
+func newDirIndex() *dirIndex {
+	return &dirIndex{orgs: map[string]*dirSummary{}, words: map[string][]dirPos{}, names: map[string][]dirPos{}}
+}
 
 func summarize(rec *ledger.DirectoryRecord) *dirSummary {
 	c := rec.Current()
@@ -84,18 +93,34 @@ func (ix *dirIndex) build(view *iavl.ImmutableTree) error {
 			derr = fmt.Errorf("decode directory record: %w", err)
 			return true
 		}
-		if s := summarize(&rec); s != nil {
-			ix.orgs[s.DID] = s
-			for _, w := range s.words {
-				ix.words = append(ix.words, dirPos{w, s.DID})
-			}
-			ix.names = append(ix.names, dirPos{s.fold, s.DID})
-		}
+		ix.add(&rec)
 		return false
 	})
-	slices.SortFunc(ix.words, dirPos.cmp)
-	slices.SortFunc(ix.names, dirPos.cmp)
+	ix.sort()
 	return derr
+}
+
+// add appends rec's positions unsorted (a bulk load, then sort); ix.mu is
+// held.
+func (ix *dirIndex) add(rec *ledger.DirectoryRecord) {
+	if s := summarize(rec); s != nil {
+		ix.orgs[s.DID] = s
+		for _, k := range []string{"", s.Kind} {
+			for _, w := range s.words {
+				ix.words[k] = append(ix.words[k], dirPos{w, s.DID, s})
+			}
+			ix.names[k] = append(ix.names[k], dirPos{s.fold, s.DID, s})
+		}
+	}
+}
+
+func (ix *dirIndex) sort() {
+	for k := range ix.words {
+		slices.SortFunc(ix.words[k], dirPos.cmp)
+	}
+	for k := range ix.names {
+		slices.SortFunc(ix.names[k], dirPos.cmp)
+	}
 }
 
 // apply indexes a committed block's organisation records.
@@ -111,10 +136,12 @@ func (ix *dirIndex) apply(writes []write) {
 			continue // cannot happen: the state machine wrote it
 		}
 		if old := ix.orgs[rec.DID]; old != nil {
-			for _, word := range old.words {
-				ix.words = remove(ix.words, dirPos{word, old.DID})
+			for _, k := range []string{"", old.Kind} {
+				for _, word := range old.words {
+					ix.words[k] = remove(ix.words[k], dirPos{key: word, did: old.DID})
+				}
+				ix.names[k] = remove(ix.names[k], dirPos{key: old.fold, did: old.DID})
 			}
-			ix.names = remove(ix.names, dirPos{old.fold, old.DID})
 		}
 		s := summarize(&rec)
 		if s == nil {
@@ -122,16 +149,19 @@ func (ix *dirIndex) apply(writes []write) {
 			continue
 		}
 		ix.orgs[s.DID] = s
-		for _, word := range s.words {
-			ix.words = insert(ix.words, dirPos{word, s.DID})
+		for _, k := range []string{"", s.Kind} {
+			for _, word := range s.words {
+				ix.words[k] = insert(ix.words[k], dirPos{word, s.DID, s})
+			}
+			ix.names[k] = insert(ix.names[k], dirPos{s.fold, s.DID, s})
 		}
-		ix.names = insert(ix.names, dirPos{s.fold, s.DID})
 	}
 }
 
 func insert(list []dirPos, k dirPos) []dirPos {
 	i, found := slices.BinarySearchFunc(list, k, dirPos.cmp)
 	if found {
+		list[i] = k
 		return list
 	}
 	return slices.Insert(list, i, k)
@@ -178,23 +208,26 @@ func (ix *dirIndex) search(q ledger.DirectorySearch) (*ledger.DirectoryPage, err
 		if err != nil || !ok || len(b) > 2*ledger.MaxSearchQuery+tx.MaxDIDLen {
 			return nil, bad("cursor is not one this registry gave")
 		}
-		after = dirPos{k, d}
-	}
-	// Scan the longest query word's range of the word list (the fewest
-	// candidates), or the display-name list when there is no query.
-	lead := ""
-	for _, w := range words {
-		if len(w) > len(lead) {
-			lead = w
-		}
+		after = dirPos{key: k, did: d}
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	list := ix.names
-	if lead != "" {
-		list = ix.words
+	// Scan the range of the query word with the fewest candidates in the
+	// kind's word list, or the kind's display-name list when there is no
+	// query: two binary searches per word choose it.
+	list, lead := ix.names[q.Kind], ""
+	if len(words) > 0 {
+		list = ix.words[q.Kind]
+		best := -1
+		for _, w := range words {
+			lo, _ := slices.BinarySearchFunc(list, dirPos{key: w}, dirPos.cmp)
+			hi, _ := slices.BinarySearchFunc(list, dirPos{key: w + "\U0010FFFF"}, dirPos.cmp)
+			if best < 0 || hi-lo < best {
+				best, lead = hi-lo, w
+			}
+		}
 	}
-	i, _ := slices.BinarySearchFunc(list, dirPos{lead, ""}, dirPos.cmp)
+	i, _ := slices.BinarySearchFunc(list, dirPos{key: lead}, dirPos.cmp)
 	if q.Cursor != "" {
 		j, found := slices.BinarySearchFunc(list, after, dirPos.cmp)
 		if found {
@@ -204,8 +237,8 @@ func (ix *dirIndex) search(q ledger.DirectorySearch) (*ledger.DirectoryPage, err
 	}
 	page := &ledger.DirectoryPage{Results: []ledger.DirectorySummary{}}
 	for ; i < len(list) && strings.HasPrefix(list[i].key, lead); i++ {
-		s := ix.orgs[list[i].did]
-		if s == nil || !s.matches(words, q.Kind, q.Status) {
+		s := list[i].s
+		if !s.matches(words, q.Kind, q.Status) {
 			continue
 		}
 		if lead != "" && s.earlierMatch(lead, list[i].key) {
