@@ -81,6 +81,18 @@ curl -sf "http://$http/healthz" >/dev/null || { cat "$tmp/registryd.log" >&2; ec
 export MEDID_REGISTRY="http://$http"
 export MEDID_VAULT="http://$http"
 
+# The directory (issue 13): governance names the hospital (and its vault's
+# DID) and a licensing body, so the app shows names, not DIDs.
+gov="$tmp/registry/governance.jwk"
+vaultdid=$(medid key show "$tmp/vault/vault.key" | sed -n 's/^did: //p')
+medid directory add --governance-key "$gov" --did "$hospital" --name "St Mary's Hospital" \
+	--legal-name "St Mary's Hospital NHS Foundation Trust" --kind hospital --country GB --role issuer \
+	--role "vault-operator=$vaultdid" >/dev/null
+medid key new --out "$tmp/gmc.jwk" >/dev/null
+gmc=$(medid key show "$tmp/gmc.jwk" | sed -n 's/^did: //p')
+medid directory add --governance-key "$gov" --did "$gmc" --name "General Medical Council" --kind licensing-body --country GB --role issuer >/dev/null
+medid issuer accredit --governance-key "$gov" --issuer "$gmc" --type PractitionerLicenceCredential >/dev/null
+
 # The demo wallet: synthetic data only.
 export MEDID_WALLET="$tmp/wallet"
 export MEDID_WALLET_PASSPHRASE="${MEDID_DEMO_PASSPHRASE:-purple elephant dancing slowly}"
@@ -140,6 +152,11 @@ doc = json.load(open(sys.argv[1]))
 items = doc if isinstance(doc, list) else next(v for v in doc.values() if isinstance(v, list))
 print(next(c["token"] for c in items if sys.argv[2] in json.dumps(c)))
 ' consents.json "$doctor" >grant.jwt
+# The doctor is licensed by the licensing body and presents the licence to
+# the vault, so the patient's "Who looked" names her.
+medid licence issue --key "$tmp/gmc.jwk" --subject "$doctor" --name "Dr. Jane Doe" --profession doctor \
+	--number GMC-7654321 --jurisdiction GB --employer "$hospital" --valid-for 8760h --out doctor-licence.jwt >/dev/null
+medid licence present --vault "$MEDID_VAULT" --key doctor.jwk --licence doctor-licence.jwt >/dev/null
 medid records get --vault "$MEDID_VAULT" --key doctor.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null
 if medid records get --vault "$MEDID_VAULT" --key other.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null 2>&1; then
 	echo "the vault let another provider read with the doctor's grant" >&2

@@ -53,8 +53,9 @@ func (k dirPos) cmp(o dirPos) int {
 
 type dirSummary struct {
 	ledger.DirectorySummary
-	words []string // distinct folded words of both names, sorted
-	fold  string   // folded display name
+	words  []string // distinct folded words of both names, sorted
+	fold   string   // folded display name
+	joined string   // " " + the words joined by " ": " w" in it means a word starts with w
 }
 
 func newDirIndex() *dirIndex {
@@ -77,6 +78,7 @@ func summarize(rec *ledger.DirectoryRecord) *dirSummary {
 	slices.Sort(s.words)
 	s.words = slices.Compact(s.words)
 	s.fold = tx.FoldName(c.Entry.DisplayName)
+	s.joined = " " + strings.Join(s.words, " ")
 	return s
 }
 
@@ -235,10 +237,14 @@ func (ix *dirIndex) search(q ledger.DirectorySearch) (*ledger.DirectoryPage, err
 		}
 		i = max(i, j)
 	}
+	spaced := make([]string, len(words))
+	for j, w := range words {
+		spaced[j] = " " + w
+	}
 	page := &ledger.DirectoryPage{Results: []ledger.DirectorySummary{}}
 	for ; i < len(list) && strings.HasPrefix(list[i].key, lead); i++ {
 		s := list[i].s
-		if !s.matches(words, q.Kind, q.Status) {
+		if !s.matches(spaced, q.Kind, q.Status) {
 			continue
 		}
 		if lead != "" && s.earlierMatch(lead, list[i].key) {
@@ -254,8 +260,9 @@ func (ix *dirIndex) search(q ledger.DirectorySearch) (*ledger.DirectoryPage, err
 	return page, nil
 }
 
-// matches reports whether s answers the query words, kind and status.
-func (s *dirSummary) matches(words []string, kind, status string) bool {
+// matches reports whether s answers the query words (each with a leading
+// space), kind and status.
+func (s *dirSummary) matches(spaced []string, kind, status string) bool {
 	if kind != "" && s.Kind != kind {
 		return false
 	}
@@ -270,8 +277,8 @@ func (s *dirSummary) matches(words []string, kind, status string) bool {
 			return false
 		}
 	}
-	for _, w := range words {
-		if !slices.ContainsFunc(s.words, func(sw string) bool { return strings.HasPrefix(sw, w) }) {
+	for _, w := range spaced {
+		if !strings.Contains(s.joined, w) {
 			return false
 		}
 	}
