@@ -146,12 +146,14 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 	if err != nil {
 		return err
 	}
-	p := &tx.Payload{Type: typ, Org: *org, Nonce: randomHex(16)}
-	var image []byte
+	var (
+		image   []byte
+		entry   tx.DirectoryEntry
+		version int64 = 1
+	)
 	switch typ {
 	case tx.DirectoryAdd:
-		p.Entry = &tx.DirectoryEntry{}
-		if image, err = ef.apply(fs, p.Entry); err != nil {
+		if image, err = ef.apply(fs, &entry); err != nil {
 			return err
 		}
 	default:
@@ -163,20 +165,17 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 			return unreachable(fmt.Errorf("read the entry of %s: %w", *org, err))
 		}
 		cur := rec.Current()
-		p.Version = cur.Version + 1
+		version = cur.Version + 1
 		if typ == tx.DirectoryUpdate {
-			entry := cur.Entry
+			entry = cur.Entry
 			entry.Roles, entry.DistinctFrom = slices.Clone(entry.Roles), slices.Clone(entry.DistinctFrom)
-			p.Entry = &entry
-			if image, err = ef.apply(fs, p.Entry); err != nil {
+			if image, err = ef.apply(fs, &entry); err != nil {
 				return err
 			}
-		} else {
-			p.Reason = *reason
 		}
 	}
-	if p.Entry != nil {
-		if err := p.Entry.Validate(p.Org); err != nil {
+	if typ == tx.DirectoryAdd || typ == tx.DirectoryUpdate {
+		if err := entry.Validate(*org); err != nil {
 			return usagef("%v", err)
 		}
 	}
@@ -185,7 +184,21 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 		return err
 	}
 	defer gov.Destroy()
-	p.DID = keyDID(gov.Public())
+	govDID := keyDID(gov.Public())
+	var p *tx.Payload
+	switch typ {
+	case tx.DirectoryAdd:
+		p, err = tx.NewDirectoryAdd(govDID, *org, entry)
+	case tx.DirectoryUpdate:
+		p, err = tx.NewDirectoryUpdate(govDID, *org, entry, version)
+	case tx.DirectorySuspend:
+		p, err = tx.NewDirectorySuspend(govDID, *org, version, *reason)
+	default:
+		p, err = tx.NewDirectoryRemove(govDID, *org, version, *reason)
+	}
+	if err != nil {
+		return usagef("%v", err)
+	}
 	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
 	if err != nil {
 		return usagef("%v", err)
@@ -193,10 +206,6 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 	res, err := submit(ctx, c, signed, string(typ)+" of "+*org)
 	if err != nil {
 		return err
-	}
-	version := p.Version
-	if version == 0 {
-		version = 1
 	}
 	switch typ {
 	case tx.DirectoryAdd:

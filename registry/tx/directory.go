@@ -282,3 +282,29 @@ func scriptOf(r rune) string {
 	}
 	return "other"
 }
+
+// NewDirectoryAdd returns the directory.add by the governance did:key
+// governance that writes org into the directory with entry e (version 1).
+func NewDirectoryAdd(governance, org string, e DirectoryEntry) (*Payload, error) {
+	return valid(&Payload{Type: DirectoryAdd, DID: governance, Nonce: NewNonce(), Org: org, Entry: &e})
+}
+
+// NewDirectoryUpdate returns the directory.update by governance that
+// replaces org's entry with e as version (the current version + 1, so a
+// concurrent change makes it fail instead of being overwritten). Updating
+// a suspended entry reinstates it.
+func NewDirectoryUpdate(governance, org string, e DirectoryEntry, version int64) (*Payload, error) {
+	return valid(&Payload{Type: DirectoryUpdate, DID: governance, Nonce: NewNonce(), Org: org, Entry: &e, Version: version})
+}
+
+// NewDirectorySuspend returns the directory.suspend by governance that
+// suspends org as version, for reason (kept in the entry's history).
+func NewDirectorySuspend(governance, org string, version int64, reason string) (*Payload, error) {
+	return valid(&Payload{Type: DirectorySuspend, DID: governance, Nonce: NewNonce(), Org: org, Version: version, Reason: reason})
+}
+
+// NewDirectoryRemove returns the directory.remove by governance that
+// removes org from the directory as version, for reason; final.
+func NewDirectoryRemove(governance, org string, version int64, reason string) (*Payload, error) {
+	return valid(&Payload{Type: DirectoryRemove, DID: governance, Nonce: NewNonce(), Org: org, Version: version, Reason: reason})
+}

@@ -111,3 +111,30 @@ func FuzzNames(f *testing.F) {
 		}
 	})
 }
+
+func TestDirectoryBuilders(t *testing.T) {
+	const gov, org = "did:key:z6MkGov", "did:medid:Org"
+	for _, tc := range []struct {
+		name string
+		p    func() (*Payload, error)
+		typ  Type
+	}{
+		{"add", func() (*Payload, error) { return NewDirectoryAdd(gov, org, *goodEntry()) }, DirectoryAdd},
+		{"update", func() (*Payload, error) { return NewDirectoryUpdate(gov, org, *goodEntry(), 2) }, DirectoryUpdate},
+		{"suspend", func() (*Payload, error) { return NewDirectorySuspend(gov, org, 3, "under review") }, DirectorySuspend},
+		{"remove", func() (*Payload, error) { return NewDirectoryRemove(gov, org, 4, "closed") }, DirectoryRemove},
+	} {
+		p, err := tc.p()
+		if err != nil || p.Type != tc.typ || p.DID != gov || p.Org != org || len(p.Nonce) != 32 {
+			t.Errorf("%s: %+v, %v", tc.name, p, err)
+		}
+	}
+	if _, err := NewDirectorySuspend(gov, org, 1, "x"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("suspend as version 1: %v", err)
+	}
+	e := goodEntry()
+	e.Kind = "spa"
+	if _, err := NewDirectoryAdd(gov, org, *e); !errors.Is(err, ErrMalformed) {
+		t.Errorf("add with a bad kind: %v", err)
+	}
+}
