@@ -114,28 +114,9 @@ func (s *Server) directoryEntry(w http.ResponseWriter, r *http.Request) {
 		t = t.UTC()
 		at = &t
 	}
-	var rec *ledger.DirectoryRecord
-	var err error
-	if wantProof(r) {
-		p, perr := s.prove(r.Context(), ledger.DirectoryKey(id))
-		if perr == nil {
-			perr = setProof(w, p)
-		}
-		if perr != nil {
-			s.proofProblem(w, r, perr)
-			return
-		}
-		rec, err = decodeRecord[ledger.DirectoryRecord](p.Value)
-	} else {
-		rec, err = ds.Directory(id)
-	}
-	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Not in the directory", Status: http.StatusNotFound,
-			Detail: "no organisation with this DID is in the directory (GET /1.0/directory/{did}/role says whether an organisation lists it as one of its DIDs)"})
-		return
-	case err != nil:
-		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
+	rec, ok := readRecord(s, w, r, ledger.DirectoryKey(id), func() (*ledger.DirectoryRecord, error) { return ds.Directory(id) },
+		"Not in the directory", "no organisation with this DID is in the directory (GET /1.0/directory/{did}/role says whether an organisation lists it as one of its DIDs)")
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, "application/json", NewDirectoryAnswer(rec, at))
@@ -151,6 +132,37 @@ func NewDirectoryAnswer(rec *ledger.DirectoryRecord, at *time.Time) *DirectoryAn
 		ans.At, ans.AtEntry = at, rec.At(*at)
 	}
 	return ans
+}
+
+// readRecord reads the record at key: proven (with the proof header set)
+// when the request asks for ?proof=true, else from state. It answers 404
+// (title, detail) when there is none, and the error itself otherwise; ok
+// is false when it answered.
+func readRecord[T any](s *Server, w http.ResponseWriter, r *http.Request, key []byte, fromState func() (*T, error), title, detail string) (*T, bool) {
+	var rec *T
+	var err error
+	if wantProof(r) {
+		p, perr := s.prove(r.Context(), key)
+		if perr == nil {
+			perr = setProof(w, p)
+		}
+		if perr != nil {
+			s.proofProblem(w, r, perr)
+			return nil, false
+		}
+		rec, err = decodeRecord[T](p.Value)
+	} else {
+		rec, err = fromState()
+	}
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: title, Status: http.StatusNotFound, Detail: detail})
+		return nil, false
+	case err != nil:
+		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
+		return nil, false
+	}
+	return rec, true
 }
 
 // decodeRecord decodes a proven value (nil = absent: ErrNotFound).
@@ -175,28 +187,9 @@ func (s *Server) directoryRole(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var al *ledger.DirectoryAlias
-	var err error
-	if wantProof(r) {
-		p, perr := s.prove(r.Context(), ledger.DirectoryAliasKey(id))
-		if perr == nil {
-			perr = setProof(w, p)
-		}
-		if perr != nil {
-			s.proofProblem(w, r, perr)
-			return
-		}
-		al, err = decodeRecord[ledger.DirectoryAlias](p.Value)
-	} else {
-		al, err = ds.DirectoryAlias(id)
-	}
-	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Not listed", Status: http.StatusNotFound,
-			Detail: "no organisation in the directory lists this DID as one of its DIDs"})
-		return
-	case err != nil:
-		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
+	al, ok := readRecord(s, w, r, ledger.DirectoryAliasKey(id), func() (*ledger.DirectoryAlias, error) { return ds.DirectoryAlias(id) },
+		"Not listed", "no organisation in the directory lists this DID as one of its DIDs")
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, "application/json", RoleAnswer{DID: al.DID, Org: al.Org})
