@@ -140,3 +140,33 @@ func describe(ctx context.Context, d *directory.Directory, did string) string {
 	}
 	return strings.Replace(id.Label(), directory.ShortDID(did), did, 1)
 }
+
+// issuerNames says how wallets will name an issuer service: its name from
+// the directory (never the --name it gives itself) and whether it is
+// accredited for each type it offers, warning when it is not.
+func issuerNames(ctx context.Context, e *env, registry, issuer, claimed string, types []string) {
+	if registry == "" {
+		if claimed != "" {
+			fmt.Fprintf(e.stdout, "  wallets see: unknown (no registry: %q is only what the issuer says)\n", claimed)
+		}
+		return
+	}
+	rc, err := newRegistryClient(registry)
+	if err != nil {
+		return
+	}
+	d, err := directoryFor(rc, false)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(e.stdout, "  wallets see: %s\n", describe(ctx, d, issuer))
+	id, _ := d.Lookup(ctx, issuer)
+	if id.Verified() && claimed != "" && claimed != id.Name() {
+		fmt.Fprintf(e.stderr, "warning: --name %q differs from the directory's %q; wallets show the directory's\n", claimed, id.Name())
+	}
+	for _, t := range types {
+		if id.Organisation == nil || id.Organisation.AccreditedFor(t, time.Now()) == nil {
+			fmt.Fprintf(e.stderr, "warning: %s is not accredited for %s: verifiers will refuse these credentials\n", issuer, t)
+		}
+	}
+}

@@ -213,6 +213,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "))
+	issuerNames(ctx, e, optionalRegistry(e, *regURL), iss, *name, types)
 	return serveUntilDone(ctx, ln, is, *urlFile, u)
 }
 
