@@ -69,12 +69,16 @@ PATH="$tmp/bin:$PATH"
 # the vault (a vault writer).
 medid key new --out "$tmp/hospital.jwk" >/dev/null
 hospital=$(medid key show "$tmp/hospital.jwk" | sed -n 's/^did: //p')
+# The ER doctor is on the hospital's staff roster (break-glass under the
+# patient's standing emergency permission needs it).
+medid key new --out "$tmp/er.jwk" >/dev/null
+er=$(medid key show "$tmp/er.jwk" | sed -n 's/^did: //p')
 
 # A local registry on free ports with a throw-away home, serving a record
 # vault the demo hospital may write to.
 http=127.0.0.1:$(free_port)
 registryd --home "$tmp/registry" --http "$http" --p2p "127.0.0.1:$(free_port)" --log-level warn \
-	--vault "$tmp/vault" --vault-writers "$hospital" >"$tmp/registryd.log" 2>&1 &
+	--vault "$tmp/vault" --vault-writers "$hospital" --vault-staff "$er" >"$tmp/registryd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 120); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.5; done
 curl -sf "http://$http/healthz" >/dev/null || { cat "$tmp/registryd.log" >&2; echo "registryd did not start" >&2; exit 1; }
@@ -138,7 +142,7 @@ cat >fhir-immunization.json <<'JSON'
 JSON
 rec=$(medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class AllergyIntolerance fhir-allergy.json 2>/dev/null)
 medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class Immunization fhir-immunization.json >/dev/null 2>&1
-for k in doctor other er; do medid key new --out "$k.jwk" >/dev/null; done
+for k in doctor other; do medid key new --out "$k.jwk" >/dev/null; done
 doctor=$(medid key show doctor.jwk | sed -n 's/^did: //p')
 pharmacy=$(medid key show other.jwk | sed -n 's/^did: //p')
 medid wallet consent grant --provider "$doctor" --class allergies --purpose TREAT --days 30 >/dev/null
