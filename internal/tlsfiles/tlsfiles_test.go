@@ -73,7 +73,10 @@ func TestFileErrors(t *testing.T) {
 		{"CA file without certificate", func() error { _, err := LoadPool(p(n.Key)); return err }(), "holds no PEM certificate"},
 		{"client cert without key", func() error { _, err := Client{Cert: p(n.ClientCert)}.Config(); return err }(), "needs both"},
 		{"server without key", func() error { _, err := Server{Cert: p(n.Cert)}.Config(); return err }(), "--tls-key"},
-		{"server with a bad client CA", func() error { _, err := Server{Cert: p(n.Cert), Key: p(n.Key), ClientCA: p(n.Key)}.Config(); return err }(), "holds no PEM certificate"},
+		{"server with a bad client CA", func() error {
+			_, err := Server{Cert: p(n.Cert), Key: p(n.Key), ClientCA: p(n.Key)}.Config()
+			return err
+		}(), "holds no PEM certificate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
