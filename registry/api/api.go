@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -118,13 +119,24 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
 	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
-	s.handle("POST /1.0/transactions", "transactions", s.submit)
+	// A submission waits for its block (up to SubmitTimeout): its response
+	// deadline is that wait plus a margin, not the server's WriteTimeout.
+	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
+		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
+	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
 	s.handle("GET /healthz", "healthz", s.health)
-	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Not Found", Status: http.StatusNotFound,
-			Detail: "no such endpoint: see docs/openapi.yaml"})
+	// The metrics are for the operator: with mutual TLS on, only clients
+	// with a certificate from the network's CA read them.
+	s.handleWith("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP, httpserver.RequireClientCert)
+	httpserver.Fallback(s.mux, func(w http.ResponseWriter, r *http.Request, status int, detail string) {
+		name := "not-found"
+		if status == http.StatusMethodNotAllowed {
+			name = "method-not-allowed"
+		} else {
+			detail += " (see docs/openapi.yaml)"
+		}
+		s.problem(w, r, &problem{Type: problemBase + name, Title: http.StatusText(status), Status: status, Detail: detail})
 	})
 	return s, nil
 }
@@ -134,6 +146,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) handle(pattern, route string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.m.instrument(route, h))
+}
+
+// handleWith registers h wrapped by wrap outside the instrumentation.
+func (s *Server) handleWith(pattern, route string, h http.HandlerFunc, wrap func(http.Handler) http.Handler) {
+	s.mux.Handle(pattern, wrap(s.m.instrument(route, h)))
 }
 
 // problemBase prefixes the registry's own problem types.
