@@ -5,8 +5,12 @@
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
 //	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
-//	GET  /healthz                   200 once the node has caught up
+//	GET  /healthz                   liveness: 200 while the process serves
+//	GET  /readyz                    readiness: 200, or 503 naming the failing checks
 //	GET  /metrics                   Prometheus metrics
+//
+// A known path asked with a method it does not serve is answered 405 with
+// an Allow header.
 //
 // Every GET of ledger state accepts ?proof=true: the response then carries a
 // [client.Proof] in the [client.ProofHeader] header, and the body is built
@@ -69,6 +73,10 @@ type Config struct {
 	// SubmitTimeout bounds how long POST /1.0/transactions waits for the
 	// commit (0 = 30 s).
 	SubmitTimeout time.Duration
+	// Checks are GET /readyz's checks, run in order; see [NodeChecks].
+	// registryd adds a "trail" check when it mounts a vault. nil means one
+	// "node" check: the ledger has caught up and committed a block.
+	Checks []Check
 }
 
 // Server is the registry API as an http.Handler. Safe for concurrent use.
@@ -81,6 +89,7 @@ type Server struct {
 	mux     *http.ServeMux
 	m       *metrics
 	ttls    *ttlCache
+	checks  []Check
 }
 
 // New builds the API handler.
@@ -96,6 +105,7 @@ func New(c Config) (*Server, error) {
 		timeout: c.SubmitTimeout,
 		mux:     http.NewServeMux(),
 		ttls:    newTTLCache(4096),
+		checks:  c.Checks,
 	}
 	if s.keys == nil {
 		s.keys = did.KeyResolver{}
@@ -105,6 +115,9 @@ func New(c Config) (*Server, error) {
 	}
 	if s.timeout <= 0 {
 		s.timeout = 30 * time.Second
+	}
+	if s.checks == nil {
+		s.checks = []Check{statusCheck(c.Ledger)}
 	}
 	reg := c.Registry
 	if reg == nil {
@@ -126,6 +139,7 @@ func New(c Config) (*Server, error) {
 	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
 	s.handle("GET /healthz", "healthz", s.health)
+	s.handle("GET /readyz", "readyz", s.ready)
 	// The metrics are for the operator: with mutual TLS on, only clients
 	// with a certificate from the network's CA read them.
 	s.handleWith("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP, httpserver.RequireClientCert)
@@ -197,27 +211,6 @@ func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) 
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// Health is the body of GET /healthz.
-type Health struct {
-	Status string      `json:"status"` // "ok" or "catching-up"
-	Node   node.Status `json:"node"`
-}
-
-// health answers 200 once the node has caught up and committed a block.
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st, err := s.ledger.Status(r.Context())
-	if err != nil {
-		s.problem(w, r, &problem{Type: problemBase + "unavailable", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error()})
-		return
-	}
-	status := http.StatusOK
-	state := "ok"
-	if st.CatchingUp || st.Height < 1 {
-		status, state = http.StatusServiceUnavailable, "catching-up"
-	}
-	writeJSON(w, status, "application/json", Health{Status: state, Node: st})
 }
 
 // txProblem maps a submission error to a problem object.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/audit"
 )
 
@@ -115,7 +116,8 @@ func (v *Vault) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, AccessLogResponse{Vault: v.cfg.DID, Entries: es})
 	})
-	return mux
+	httpserver.Fallback(mux, v.routeError)
+	return withTLSPolicy(mux)
 }
 
 func authToken(r *http.Request) string {
