@@ -72,6 +72,7 @@ type proc struct {
 	out  *syncBuffer
 	done chan error
 	url  string
+	hc   *http.Client // nil: http.DefaultClient
 }
 
 type syncBuffer struct {
@@ -110,7 +111,7 @@ func start(t *testing.T, httpAddr string, args ...string) *proc {
 	return p
 }
 
-// waitHealthy polls /healthz until 200.
+// waitHealthy polls /readyz until 200: the node is usable.
 func (p *proc) waitHealthy(timeout time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -120,7 +121,7 @@ func (p *proc) waitHealthy(timeout time.Duration) {
 			p.t.Fatalf("registryd exited early: %v\n%s", err, p.out)
 		default:
 		}
-		resp, err := http.Get(p.url + "/healthz")
+		resp, err := p.client().Get(p.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -129,7 +130,16 @@ func (p *proc) waitHealthy(timeout time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.t.Fatalf("registryd at %s not healthy after %s\n%s", p.url, timeout, p.out)
+	p.t.Fatalf("registryd at %s not ready after %s\n%s", p.url, timeout, p.out)
+}
+
+// client is the HTTP client for p (trusting its test CA when it serves
+// TLS).
+func (p *proc) client() *http.Client {
+	if p.hc != nil {
+		return p.hc
+	}
+	return http.DefaultClient
 }
 
 // stop sends sig and waits for the exit.
@@ -379,7 +389,7 @@ func TestCrashRecovery(t *testing.T) {
 	var health struct {
 		Node node.Status `json:"node"`
 	}
-	_, hb := get(t, p.url+"/healthz", "")
+	_, hb := get(t, p.url+"/readyz", "")
 	_ = json.Unmarshal(hb, &health)
 	if float64(health.Node.Height) < maxHeight || len(health.Node.AppHash) != 64 {
 		t.Errorf("after restart: height %d app hash %q; want >= %.0f", health.Node.Height, health.Node.AppHash, maxHeight)
