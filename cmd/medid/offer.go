@@ -58,7 +58,11 @@ func serviceURL(ctx context.Context, direct, file, what string) (string, error) 
 }
 
 // adminPost posts a JSON body to a service's admin endpoint with the token.
-func adminPost(ctx context.Context, u string, token []byte, body, out any) error {
+func adminPost(ctx context.Context, e *env, u string, token []byte, body, out any) error {
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -69,7 +73,7 @@ func adminPost(ctx context.Context, u string, token []byte, body, out any) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+string(token))
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", u, err)
 	}
@@ -147,7 +151,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var res openid4vci.OfferResult
-	if err := adminPost(ctx, base+"/admin/offers", tok, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin}, &res); err != nil {
+	if err := adminPost(ctx, e, base+"/admin/offers", tok, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin}, &res); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "credential offer (%s, expires %s):\n%s\n", *typ, res.ExpiresAt.UTC().Format(time.RFC3339), res.URI)
@@ -188,7 +192,7 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 		q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
 	}
 	var st openid4vp.Started
-	if err := adminPost(ctx, base+"/requests", tok, q, &st); err != nil {
+	if err := adminPost(ctx, e, base+"/requests", tok, q, &st); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "presentation request (state %s, expires %s):\n%s\nresult: %s/results/%s\n", st.State, st.ExpiresAt.UTC().Format(time.RFC3339), st.URI, base, st.State)
@@ -213,7 +217,11 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,20 @@ const defaultRegistry = "http://127.0.0.1:8080"
 
 // newRegistryClient returns a client for the registry at u. A bad URL is a
 // usage error.
-func newRegistryClient(u string) (*client.Client, error) {
-	c, err := client.New(client.Config{URL: u})
+func newRegistryClient(e *env, u string) (*client.Client, error) {
+	return newClient(e, client.Config{URL: u})
+}
+
+// newClient returns a registry client for cfg, reaching the registry
+// through the command's HTTP client (--ca, $MEDID_CA). A bad URL is a
+// usage error.
+func newClient(e *env, cfg client.Config) (*client.Client, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.HTTPClient = hc
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, usagef("--registry: %v", err)
 	}
@@ -76,7 +88,7 @@ func registryURL(e *env, flag string) string {
 }
 
 func (r *registryFlags) client(e *env) (*client.Client, error) {
-	return newRegistryClient(r.baseURL(e))
+	return newRegistryClient(e, r.baseURL(e))
 }
 
 // submit posts a signed transaction and explains a refusal.
@@ -209,14 +221,18 @@ func publishListVersion(ctx context.Context, c *client.Client, k *key.PrivateKey
 // ledgerList returns the latest published version of status list id on
 // the registry and its token; version 0 if it was never published. The
 // registry sends the version as the ETag of GET /1.0/status-lists/{id}.
-func ledgerList(ctx context.Context, base, id string) (int64, string, error) {
+func ledgerList(ctx context.Context, e *env, base, id string) (int64, string, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return 0, "", err
+	}
 	u := registryListURL(base, url.PathEscape(id))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, "", err
 	}
 	req.Header.Set("Accept", "application/vc+jwt")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, "", unreachable(fmt.Errorf("read status list %s from the registry: %w", id, err))
 	}
@@ -270,7 +286,7 @@ func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, 
 	if err != nil {
 		return nil, err
 	}
-	v, onLedger, err := ledgerList(ctx, base, id)
+	v, onLedger, err := ledgerList(ctx, e, base, id)
 	if err != nil {
 		return nil, err
 	}

@@ -269,7 +269,7 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, tok, err := ledgerList(ctx, base, id)
+	v, tok, err := ledgerList(ctx, e, base, id)
 	if err != nil {
 		return err
 	}
