@@ -84,11 +84,15 @@ func adminPost(ctx context.Context, e *env, u string, token []byte, body, out an
 	}
 	if resp.StatusCode != http.StatusOK {
 		var pe struct {
-			Code string `json:"error"`
-			Desc string `json:"error_description"`
+			Code   string `json:"error"`
+			Desc   string `json:"error_description"`
+			Detail string `json:"detail"` // an RFC 9457 problem (e.g. mutual TLS)
 		}
 		if json.Unmarshal(data, &pe) == nil && pe.Code != "" {
 			return fmt.Errorf("the service refused: %s: %s", pe.Code, pe.Desc)
+		}
+		if pe.Detail != "" {
+			return fmt.Errorf("the service refused (HTTP %d): %s", resp.StatusCode, pe.Detail)
 		}
 		return fmt.Errorf("the service answered HTTP %d", resp.StatusCode)
 	}

@@ -359,13 +359,17 @@ func devCerts(t *testing.T) (dir string, files tlsfiles.Server) {
 	return dir, tlsfiles.Server{Cert: filepath.Join(dir, n.Cert), Key: filepath.Join(dir, n.Key)}
 }
 
+// tlsClient is a client like the ones medid builds: the default
+// transport (which offers HTTP/2) with c's TLS configuration.
 func tlsClient(t *testing.T, c tlsfiles.Client) *http.Client {
 	t.Helper()
 	cfg, err := c.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
 }
 
 // TestMutualTLS: with a client CA, the routes wrapped in RequireClientCert

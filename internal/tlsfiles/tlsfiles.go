@@ -51,6 +51,11 @@ var CipherSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
+// nextProtos is what a server offers in ALPN: medid's servers speak
+// HTTP/1.1 only (internal/httpserver explains why), so a client that would
+// prefer HTTP/2 falls back instead of being cut off.
+var nextProtos = []string{"http/1.1"}
+
 // ErrKeyMode is returned (wrapped) for a private key file that group or
 // others may read.
 var ErrKeyMode = errors.New("private key file is readable by others")
@@ -167,7 +172,7 @@ func (s Server) Config() (*tls.Config, error) {
 	return &tls.Config{
 		MinVersion:         MinVersion,
 		CipherSuites:       CipherSuites,
-		NextProtos:         []string{"h2", "http/1.1"},
+		NextProtos:         nextProtos,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return r.current(), nil },
 	}, nil
 }
@@ -221,7 +226,7 @@ func (r *reloader) load() (*tls.Config, error) {
 	c := &tls.Config{
 		MinVersion:   MinVersion,
 		CipherSuites: CipherSuites,
-		NextProtos:   []string{"h2", "http/1.1"},
+		NextProtos:   nextProtos,
 		Certificates: []tls.Certificate{cert},
 	}
 	if r.files.ClientCA != "" {
