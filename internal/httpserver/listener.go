@@ -1,6 +1,9 @@
 package httpserver
 
 import (
+	"container/list"
+	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -9,47 +12,40 @@ import (
 	"time"
 )
 
+// minWaitToEvict protects a connection that has just finished a request
+// (its response may still be in the write buffer) from eviction.
+const minWaitToEvict = time.Millisecond
+
 // limitListener caps open connections in total and per client address.
-// Over a cap, a new connection is accepted and closed at once: it costs one
-// descriptor for a moment, and the kernel's accept queue drains instead of
-// holding well-behaved clients behind an attacker's connections.
+//
+// A connection is "waiting" while it is not serving a request: just
+// accepted, in the TLS handshake, sending its request headers, or idle
+// between keep-alive requests. When the total cap is reached, a new
+// connection evicts a waiting one (see victimLocked: the longest-waiting
+// connection of an address holding several, else the longest-waiting):
+// idle and slow clients give way to a client that is about to send a
+// request, so a flood of connections that never complete a request cannot
+// lock others out, and a connection serving a request is never cut. A connection over its client address's
+// share, or arriving when every connection is serving a request, is
+// accepted and closed at once: it costs one descriptor for a moment, and
+// the kernel's accept queue keeps draining.
 type limitListener struct {
 	net.Listener
 	max, perClient int
 	log            *slog.Logger
-	// pressureC is signalled when high changes; one goroutine
-	// ([Server.Serve]) applies the latest state, so that closing idle
-	// connections (which releases slots) never runs under mu or re-enters.
-	pressureC chan struct{}
 
-	mu       sync.Mutex // guards open, byClient, high
+	mu       sync.Mutex // guards open, byClient, waiting and every countedConn's elem and released
 	open     int
 	byClient map[netip.Prefix]int
-	high     bool
+	waiting  list.List // of *countedConn, longest waiting first
 
 	refused atomic.Uint64
-	lastLog atomic.Int64 // unix nanoseconds of the last "refused" log line
+	evicted atomic.Uint64
+	lastLog atomic.Int64 // unix nanoseconds of the last refusal log line
 }
 
 func newLimitListener(l net.Listener, max, perClient int, log *slog.Logger) *limitListener {
-	return &limitListener{Listener: l, max: max, perClient: perClient, log: log, byClient: map[netip.Prefix]int{},
-		pressureC: make(chan struct{}, 1)}
-}
-
-// kick signals a change of the pressure state without blocking.
-func (l *limitListener) kick() {
-	select {
-	case l.pressureC <- struct{}{}:
-	default:
-	}
-}
-
-// High reports whether open connections are above the high-water mark
-// (three quarters of the cap), until they fall below half of it.
-func (l *limitListener) High() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.high
+	return &limitListener{Listener: l, max: max, perClient: perClient, log: log, byClient: map[netip.Prefix]int{}}
 }
 
 // clientKey is the address a per-client cap applies to: the IPv4 address,
@@ -77,22 +73,31 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		key := clientKey(c.RemoteAddr())
+		now := time.Now()
 		l.mu.Lock()
-		over := l.open >= l.max || l.byClient[key] >= l.perClient
-		fire := false
-		if !over {
+		var victim *countedConn
+		ok := l.byClient[key] < l.perClient
+		if ok && l.open >= l.max {
+			if victim = l.victimLocked(now); victim != nil {
+				l.releaseLocked(victim)
+			} else {
+				ok = false
+			}
+		}
+		var cc *countedConn
+		if ok {
+			cc = &countedConn{Conn: c, l: l, key: key, since: now}
 			l.open++
 			l.byClient[key]++
-			if !l.high && l.open*4 >= l.max*3 {
-				l.high, fire = true, true
-			}
+			cc.elem = l.waiting.PushBack(cc)
 		}
 		open := l.open
 		l.mu.Unlock()
-		if fire {
-			l.kick()
+		if victim != nil {
+			l.evicted.Add(1)
+			_ = victim.Conn.Close()
 		}
-		if over {
+		if cc == nil {
 			l.refused.Add(1)
 			// Close without reading or writing: a plain-text refusal
 			// would be garbage to a TLS client, and writing could block.
@@ -100,8 +105,38 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.logRefused(key, open)
 			continue
 		}
-		return &countedConn{Conn: c, l: l, key: key}, nil
+		return cc, nil
 	}
+}
+
+// victimScan bounds how far victimLocked looks for a connection of a
+// client holding several.
+const victimScan = 64
+
+// victimLocked picks the connection to evict: the longest-waiting one whose
+// client address holds more than one connection (a flood comes from
+// addresses holding many; a real client usually holds one), else the
+// longest-waiting one; nil when even that has waited less than
+// minWaitToEvict.
+func (l *limitListener) victimLocked(now time.Time) *countedConn {
+	e := l.waiting.Front()
+	if e == nil {
+		return nil
+	}
+	oldest := e.Value.(*countedConn)
+	if now.Sub(oldest.since) < minWaitToEvict {
+		return nil
+	}
+	for i := 0; e != nil && i < victimScan; e, i = e.Next(), i+1 {
+		c := e.Value.(*countedConn)
+		if now.Sub(c.since) < minWaitToEvict {
+			break
+		}
+		if l.byClient[c.key] > 1 {
+			return c
+		}
+	}
+	return oldest
 }
 
 // logRefused logs refusals at most once every 10 seconds.
@@ -112,7 +147,7 @@ func (l *limitListener) logRefused(key netip.Prefix, open int) {
 		return
 	}
 	l.log.Warn("HTTP connection refused: cap reached", "client", key.String(), "open", open, "max", l.max,
-		"per_client_max", l.perClient, "refused_total", l.refused.Load())
+		"per_client_max", l.perClient, "refused_total", l.refused.Load(), "evicted_total", l.evicted.Load())
 }
 
 // Open is the number of open connections.
@@ -122,36 +157,82 @@ func (l *limitListener) Open() int {
 	return l.open
 }
 
-func (l *limitListener) release(key netip.Prefix) {
-	l.mu.Lock()
+// releaseLocked gives c's slot back (once).
+func (l *limitListener) releaseLocked(c *countedConn) {
+	if c.released {
+		return
+	}
+	c.released = true
 	l.open--
-	if n := l.byClient[key] - 1; n > 0 {
-		l.byClient[key] = n
+	if n := l.byClient[c.key] - 1; n > 0 {
+		l.byClient[c.key] = n
 	} else {
-		delete(l.byClient, key)
+		delete(l.byClient, c.key)
 	}
-	fire := false
-	if l.high && l.open*2 < l.max {
-		l.high, fire = false, true
-	}
-	l.mu.Unlock()
-	if fire {
-		l.kick()
+	if c.elem != nil {
+		l.waiting.Remove(c.elem)
+		c.elem = nil
 	}
 }
 
-// countedConn gives its slot back once, on the first Close.
+// busy marks c as serving a request: it cannot be evicted.
+func (l *limitListener) busy(c *countedConn) {
+	l.mu.Lock()
+	if c.elem != nil {
+		l.waiting.Remove(c.elem)
+		c.elem = nil
+	}
+	l.mu.Unlock()
+}
+
+// idle marks c as waiting again, from now.
+func (l *limitListener) idle(c *countedConn) {
+	l.mu.Lock()
+	if !c.released && c.elem == nil {
+		c.since = time.Now()
+		c.elem = l.waiting.PushBack(c)
+	}
+	l.mu.Unlock()
+}
+
+// countedConn holds one slot of the listener until it is closed or
+// evicted.
 type countedConn struct {
 	net.Conn
-	l      *limitListener
-	key    netip.Prefix
-	closed atomic.Bool
+	l   *limitListener
+	key netip.Prefix
+	// since, elem and released are guarded by l.mu: when c started
+	// waiting, its place in l.waiting (nil while serving a request), and
+	// whether its slot was given back.
+	since    time.Time
+	elem     *list.Element
+	released bool
 }
 
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
-	if c.closed.CompareAndSwap(false, true) {
-		c.l.release(c.key)
-	}
+	c.l.mu.Lock()
+	c.l.releaseLocked(c)
+	c.l.mu.Unlock()
 	return err
+}
+
+type connKey struct{}
+
+// withConn is http.Server.ConnContext: it makes the listener's connection
+// reachable from the requests it carries.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if cc, ok := c.(*countedConn); ok {
+		return context.WithValue(ctx, connKey{}, cc)
+	}
+	return ctx
+}
+
+// connOf returns the connection a request came on, or nil.
+func connOf(ctx context.Context) *countedConn {
+	cc, _ := ctx.Value(connKey{}).(*countedConn)
+	return cc
 }

@@ -14,9 +14,10 @@
 //   - a cap on open connections, in total and per client address, planned
 //     from the process's file-descriptor limit ([PlanConns]) so that the
 //     descriptors reserved for databases, the consensus WAL and peers are
-//     never taken by HTTP clients; over the cap a new connection is closed
-//     at once, and above three quarters of it idle keep-alive connections
-//     are closed;
+//     never taken by HTTP clients; at the cap, a new connection evicts the
+//     connection that has waited longest without a request being served
+//     (idle, slow or silent clients give way; a request being served is
+//     never cut), and one over its address's share is closed at once;
 //   - HTTP/1.1 only, so that every request in flight holds a connection
 //     the cap counts and every timeout is a connection deadline;
 //   - TLS from certificate files that reload on change, with optional
@@ -87,7 +88,8 @@ type Limits struct {
 	// budget by [New] (see [PlanConns]).
 	MaxConns int
 	// MaxConnsPerClient caps open connections from one client address (an
-	// IPv4 address, or an IPv6 /64). 0 = a quarter of MaxConns, at least 16.
+	// IPv4 address, or an IPv6 /64). 0 = a quarter of MaxConns, at least 16
+	// (or MaxConns when that is smaller).
 	MaxConnsPerClient int
 }
 
@@ -209,14 +211,20 @@ func New(c Config) (*Server, error) {
 		BaseContext: func(net.Listener) context.Context {
 			return context.WithValue(context.Background(), mutualKey{}, s.mutual)
 		},
+		ConnContext: withConn,
 	}
 	return s, nil
 }
 
-// wrap applies the server-wide body limit.
+// wrap applies the server-wide body limit and keeps a connection serving a
+// request from being evicted.
 func (s *Server) wrap(h http.Handler) http.Handler {
 	limit := s.limits.MaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cc := connOf(r.Context()); cc != nil {
+			s.ln.busy(cc)
+			defer s.ln.idle(cc)
+		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			Problem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request bodies are limited to %d bytes", limit))
@@ -227,25 +235,6 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// relievePressure turns keep-alive off while the listener is near its cap,
-// which also closes every idle keep-alive connection (and connections that
-// sent nothing for 5 s), and back on once below half of it. It runs until
-// done is closed.
-func (s *Server) relievePressure(done <-chan struct{}) {
-	for {
-		select {
-		case <-done:
-			return
-		case <-s.ln.pressureC:
-		}
-		high := s.ln.High()
-		s.srv.SetKeepAlivesEnabled(!high)
-		if high {
-			s.log.Warn("HTTP connections near the cap: closing idle keep-alive connections", "open", s.ln.Open(), "max", s.limits.MaxConns)
-		}
-	}
 }
 
 // Addr is the address the server listens on.
@@ -273,9 +262,11 @@ func (s *Server) Limits() Limits { return s.limits }
 func (s *Server) Budget() *Budget { return s.budget }
 
 // Open is the number of open connections; Refused counts connections
-// closed at accept because a cap was reached.
+// closed at accept because a cap was reached; Evicted counts waiting
+// connections closed to make room for a new one.
 func (s *Server) Open() int       { return s.ln.Open() }
 func (s *Server) Refused() uint64 { return s.ln.refused.Load() }
+func (s *Server) Evicted() uint64 { return s.ln.evicted.Load() }
 
 // Serve serves until ctx ends, then shuts down gracefully (requests in
 // flight get [ShutdownGrace]) and returns nil; it returns the error if
@@ -287,9 +278,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
-	done := make(chan struct{})
-	defer close(done)
-	go s.relievePressure(done)
 	select {
 	case err := <-errc:
 		if errors.Is(err, http.ErrServerClosed) {

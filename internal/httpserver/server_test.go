@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,15 +180,19 @@ func TestSizeLimits(t *testing.T) {
 	}
 }
 
-// TestConnectionCaps: one client address cannot take more than its share,
-// the total cap holds, and another client is still served while the first
-// holds its share.
+// TestConnectionCaps: one client address cannot take more than its share;
+// at the total cap a new connection evicts the one that has waited
+// longest, never one serving a request; another client is served while
+// the first holds its share.
 func TestConnectionCaps(t *testing.T) {
 	lim := Limits{MaxConns: 8, MaxConnsPerClient: 3, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second}
-	s := serve(t, okHandler(), lim, tlsfiles.Server{})
-	var held []net.Conn
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", okHandler())
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-release; io.WriteString(w, "slow") })
+	s := serve(t, mux, lim, tlsfiles.Server{})
 	for i := 0; i < 3; i++ {
-		held = append(held, dialFrom(t, s, "127.0.0.2"))
+		dialFrom(t, s, "127.0.0.2")
 	}
 	waitOpen(t, s, 3)
 	extra := dialFrom(t, s, "127.0.0.2")
@@ -197,46 +202,97 @@ func TestConnectionCaps(t *testing.T) {
 	if got := get(t, dialFrom(t, s, "127.0.0.1"), "/"); got != "200 OK" {
 		t.Fatalf("another client while the first holds its share: %s", got)
 	}
-	// Fill the total cap from other addresses; the next one is refused.
-	for i := 3; i < 8; i++ {
-		held = append(held, dialFrom(t, s, fmt.Sprintf("127.0.0.%d", 10+i)))
+	// A request in progress on one connection (4 open, with the
+	// keep-alive one above).
+	busy := dialFrom(t, s, "127.0.0.3")
+	fmt.Fprintf(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitOpen(t, s, 5)
+	// Fill the cap with silent connections from other addresses.
+	var silent []net.Conn
+	for i := 0; i < 3; i++ {
+		silent = append(silent, dialFrom(t, s, fmt.Sprintf("127.0.1.%d", 1+i)))
 	}
 	waitOpen(t, s, 8)
-	if c := dialFrom(t, s, "127.0.0.99"); !closedWithin(c, 2*time.Second) {
-		t.Fatal("a connection over the total cap was kept")
+	time.Sleep(2 * minWaitToEvict)
+	// New clients evict the longest-waiting connections (the three from
+	// 127.0.0.2, the keep-alive one, then the silent ones) and are served.
+	for i := 0; i < 7; i++ {
+		if got := get(t, dialFrom(t, s, fmt.Sprintf("127.0.0.%d", 100+i)), "/"); got != "200 OK" {
+			t.Fatalf("new client %d at the cap: %s", i, got)
+		}
+		time.Sleep(2 * minWaitToEvict)
 	}
-	if s.Refused() < 2 {
-		t.Errorf("Refused = %d, want >= 2", s.Refused())
+	if s.Evicted() == 0 {
+		t.Error("nothing was evicted")
 	}
-	for _, c := range held {
-		c.Close()
+	// The request in progress was not cut.
+	close(release)
+	_ = busy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the request in progress: %v %v", resp, err)
 	}
-	waitOpen(t, s, 0)
-	if got := get(t, dialFrom(t, s, "127.0.0.2"), "/"); got != "200 OK" {
-		t.Fatalf("after the connections closed: %s", got)
+	for i, c := range silent {
+		if !closedWithin(c, 100*time.Millisecond) {
+			t.Errorf("silent connection %d was not evicted", i)
+		}
+	}
+	if s.Refused() < 1 {
+		t.Errorf("Refused = %d, want >= 1 (the over-share connection)", s.Refused())
 	}
 }
 
-// TestPressureClosesIdleKeepAlive: above three quarters of the cap, idle
-// keep-alive connections are closed to make room.
-func TestPressureClosesIdleKeepAlive(t *testing.T) {
-	lim := Limits{MaxConns: 8, MaxConnsPerClient: 8, IdleTimeout: time.Minute, ReadHeaderTimeout: time.Minute}
+// TestFloodFromManyAddresses: silent connections from many addresses,
+// re-opened as fast as they are closed, do not keep a real client out.
+func TestFloodFromManyAddresses(t *testing.T) {
+	lim := Limits{MaxConns: 32, MaxConnsPerClient: 8, ReadHeaderTimeout: 10 * time.Second}
 	s := serve(t, okHandler(), lim, tlsfiles.Server{})
-	idle := dialFrom(t, s, "127.0.0.1")
-	if got := get(t, idle, "/"); got != "200 OK" {
-		t.Fatal(got)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for a := 0; a < 8; a++ {
+		wg.Add(1)
+		go func(a int) {
+			defer wg.Done()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("127.0.2.%d", a+1))}}
+			var held []net.Conn
+			defer func() {
+				for _, c := range held {
+					c.Close()
+				}
+			}()
+			for ctx.Err() == nil {
+				c, err := d.DialContext(ctx, "tcp", s.Addr().String())
+				if err != nil {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				held = append(held, c)
+				if len(held) > 64 {
+					held[0].Close()
+					held = held[1:]
+				}
+			}
+		}(a)
 	}
-	for i := 0; i < 4; i++ { // 5 of 8 open
-		dialFrom(t, s, "127.0.0.1")
+	time.Sleep(300 * time.Millisecond)
+	served := 0
+	for i := 0; i < 20; i++ {
+		c, err := net.DialTimeout("tcp", s.Addr().String(), 2*time.Second)
+		if err != nil {
+			continue
+		}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && resp.StatusCode == 200 {
+			served++
+		}
+		c.Close()
 	}
-	waitOpen(t, s, 5)
-	if closedWithin(idle, 300*time.Millisecond) {
-		t.Fatal("idle keep-alive connection closed below the high-water mark")
+	if served < 18 {
+		t.Errorf("a real client was served %d times of 20 during the flood (open %d, refused %d, evicted %d)", served, s.Open(), s.Refused(), s.Evicted())
 	}
-	dialFrom(t, s, "127.0.0.1") // 6 of 8: three quarters
-	if !closedWithin(idle, 2*time.Second) {
-		t.Fatal("idle keep-alive connection kept above the high-water mark")
-	}
+	t.Logf("flood: refused %d, evicted %d", s.Refused(), s.Evicted())
 }
 
 func waitOpen(t *testing.T, s *Server, n int) {
