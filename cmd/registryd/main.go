@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/api"
@@ -185,7 +187,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return nil
 		}})
 	}
-	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api"), Checks: checks})
+	reg := prometheus.NewRegistry()
+	var srv *httpserver.Server // set below; the metrics read it once serving
+	if err := registerHTTPMetrics(reg, func() *httpserver.Server { return srv }); err != nil {
+		return err
+	}
+	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api"), Checks: checks, Registry: reg})
 	if err != nil {
 		return err
 	}
@@ -203,7 +210,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		handler = vault.Mount(h, v)
 		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
 	}
-	srv, err := httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
+	srv, err = httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
 	if err != nil {
 		return err
 	}
@@ -256,6 +263,33 @@ func descriptorReserve(c node.Config, withVault bool) ([]httpserver.Reserve, err
 		r = append(r, httpserver.Reserve{What: "record vault and trail files", N: vaultDescriptors})
 	}
 	return r, nil
+}
+
+// registerHTTPMetrics exports the HTTP server's connection counts: open,
+// the cap, and connections refused or evicted at the cap.
+func registerHTTPMetrics(reg *prometheus.Registry, srv func() *httpserver.Server) error {
+	val := func(f func(*httpserver.Server) float64) func() float64 {
+		return func() float64 {
+			if s := srv(); s != nil {
+				return f(s)
+			}
+			return 0
+		}
+	}
+	opts := func(name, help string) prometheus.GaugeOpts {
+		return prometheus.GaugeOpts{Namespace: "medid", Subsystem: "http", Name: name, Help: help}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(opts("open_connections", "Open HTTP connections."), val(func(s *httpserver.Server) float64 { return float64(s.Open()) })),
+		prometheus.NewGaugeFunc(opts("max_connections", "The HTTP connection cap."), val(func(s *httpserver.Server) float64 { return float64(s.Limits().MaxConns) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("refused_connections_total", "Connections closed at accept: over the client address's share, or every connection busy.")), val(func(s *httpserver.Server) float64 { return float64(s.Refused()) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("evicted_connections_total", "Waiting connections closed to make room at the cap.")), val(func(s *httpserver.Server) float64 { return float64(s.Evicted()) })),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // describeBudget says where the descriptor plan came from.

@@ -35,6 +35,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if limit := os.Getenv(rlimitEnv); limit != "" {
+		execWithNoFile(limit) // the launcher of startLimited; never returns
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -20,10 +20,10 @@ const minWaitToEvict = time.Millisecond
 //
 // A connection is "waiting" while it is not serving a request: just
 // accepted, in the TLS handshake, sending its request headers, or idle
-// between keep-alive requests. When the total cap is reached, a new
-// connection evicts a waiting one (see victimLocked: the longest-waiting
-// connection of an address holding several, else the longest-waiting):
-// idle and slow clients give way to a client that is about to send a
+// between keep-alive requests. When the total cap is reached, a newcomer
+// from an address holding few connections evicts a waiting connection of
+// the address holding the most (see victimLocked): idle and slow clients
+// of a flooding address give way to a client that is about to send a
 // request, so a flood of connections that never complete a request cannot
 // lock others out, and a connection serving a request is never cut. A connection over its client address's
 // share, or arriving when every connection is serving a request, is
@@ -78,7 +78,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		var victim *countedConn
 		ok := l.byClient[key] < l.perClient
 		if ok && l.open >= l.max {
-			if victim = l.victimLocked(now); victim != nil {
+			if victim = l.victimLocked(key, now); victim != nil {
 				l.releaseLocked(victim)
 			} else {
 				ok = false
@@ -109,34 +109,34 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// victimScan bounds how far victimLocked looks for a connection of a
-// client holding several.
+// victimScan bounds how many waiting connections victimLocked compares.
 const victimScan = 64
 
-// victimLocked picks the connection to evict: the longest-waiting one whose
-// client address holds more than one connection (a flood comes from
-// addresses holding many; a real client usually holds one), else the
-// longest-waiting one; nil when even that has waited less than
-// minWaitToEvict.
-func (l *limitListener) victimLocked(now time.Time) *countedConn {
-	e := l.waiting.Front()
-	if e == nil {
-		return nil
-	}
-	oldest := e.Value.(*countedConn)
-	if now.Sub(oldest.since) < minWaitToEvict {
-		return nil
-	}
-	for i := 0; e != nil && i < victimScan; e, i = e.Next(), i+1 {
+// victimLocked picks the connection a newcomer from address key may evict:
+// among the longest-waiting connections (the first victimScan that have
+// waited at least minWaitToEvict), one of the address holding the most,
+// the longest-waiting of those; and only when that address holds more
+// connections than key would with the newcomer. So a client with few
+// connections displaces a flood's idle ones, while a flooding address
+// cannot displace others' (nor its own: its newcomers are refused and its
+// silent connections end at ReadHeaderTimeout). nil: refuse the newcomer.
+func (l *limitListener) victimLocked(key netip.Prefix, now time.Time) *countedConn {
+	var victim *countedConn
+	most := 0
+	i := 0
+	for e := l.waiting.Front(); e != nil && i < victimScan; e, i = e.Next(), i+1 {
 		c := e.Value.(*countedConn)
 		if now.Sub(c.since) < minWaitToEvict {
 			break
 		}
-		if l.byClient[c.key] > 1 {
-			return c
+		if n := l.byClient[c.key]; n > most {
+			victim, most = c, n
 		}
 	}
-	return oldest
+	if victim == nil || l.byClient[key]+1 >= most {
+		return nil
+	}
+	return victim
 }
 
 // logRefused logs refusals at most once every 10 seconds.

@@ -14,10 +14,10 @@
 //   - a cap on open connections, in total and per client address, planned
 //     from the process's file-descriptor limit ([PlanConns]) so that the
 //     descriptors reserved for databases, the consensus WAL and peers are
-//     never taken by HTTP clients; at the cap, a new connection evicts the
-//     connection that has waited longest without a request being served
-//     (idle, slow or silent clients give way; a request being served is
-//     never cut), and one over its address's share is closed at once;
+//     never taken by HTTP clients; at the cap, a newcomer from an address
+//     holding few connections evicts a waiting connection (idle, silent or
+//     slow) of the address holding the most, a request being served is
+//     never cut, and other newcomers are closed at once;
 //   - HTTP/1.1 only, so that every request in flight holds a connection
 //     the cap counts and every timeout is a connection deadline;
 //   - TLS from certificate files that reload on change, with optional
