@@ -24,7 +24,7 @@ build:
 run: build
 	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
-	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/healthz >/dev/null 2>&1 && break; \
+	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/readyz >/dev/null 2>&1 && break; \
 	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.5; done; \
 	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" && \
 	echo && echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid

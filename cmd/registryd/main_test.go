@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -458,7 +459,7 @@ func TestTestnet(t *testing.T) {
 	procs := make([]*proc, 4)
 	startNode := func(i int) {
 		httpAddr := "127.0.0.1:" + strconv.Itoa(base+10*i+1)
-		procs[i] = start(t, httpAddr, "--home", filepath.Join(out, fmt.Sprintf("node%d", i)))
+		procs[i] = start(t, httpAddr, "--home", filepath.Join(out, fmt.Sprintf("node%d", i)), "--ready-stall", "2s")
 	}
 	for i := range procs {
 		startNode(i)
@@ -524,9 +525,56 @@ func TestTestnet(t *testing.T) {
 			t.Errorf("node%d: %s after the forged deactivate: %v, %v", i, a.DID, r, err)
 		}
 	}
-	for _, p := range procs {
+	// A halted network: with two of four validators down there is no
+	// quorum. The remaining nodes stay live (/healthz) but not ready: a
+	// transaction waits without a block, and too few peers are connected.
+	for _, i := range []int{2, 3} {
+		if err := procs[i].stop(syscall.SIGTERM); err != nil {
+			t.Fatalf("stopping node%d: %v", i, err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if _, err := clients[0].Submit(sctx, nodetest.NewIdentity(t, "net-halted").CreateTx(t)); err == nil {
+		t.Error("a write committed with two of four validators down")
+	}
+	cancel()
+	var ready Readiness
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, body := get(t, procs[0].url+"/readyz", "")
+		ready = Readiness{}
+		_ = json.Unmarshal(body, &ready)
+		if resp.StatusCode == http.StatusServiceUnavailable && slices.Contains(ready.Failing, "consensus") && slices.Contains(ready.Failing, "peers") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz of a halted node: %d %s; want 503 naming consensus and peers", resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, c := range ready.Checks {
+		if !c.OK {
+			t.Logf("/readyz of node0 with two validators down: %s: %s", c.Name, c.Detail)
+		}
+	}
+	if resp, _ := get(t, procs[0].url+"/healthz", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz of a halted but running node: %d, want 200", resp.StatusCode)
+	}
+	for _, p := range procs[:2] {
 		if err := p.stop(syscall.SIGTERM); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	}
+}
+
+// Readiness is the /readyz body (api.Readiness, decoded without importing
+// the server package).
+type Readiness struct {
+	Status  string   `json:"status"`
+	Failing []string `json:"failing"`
+	Checks  []struct {
+		Name   string `json:"name"`
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
 }
