@@ -1,7 +1,7 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…]]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
@@ -37,9 +37,9 @@ import (
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/vault"
 )
 
 func main() {
@@ -84,6 +84,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
+	vaultStaff := fs.String("vault-staff", "", "comma-separated DIDs of staff the hospital vouches for in an emergency: only they may read under a patient's standing break-glass permission")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
 	tlsKey := fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
 	tlsClientCA := fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the hospital-to-hospital and admin routes require")
@@ -162,7 +163,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer ln.Close()
 
-	a, err := app.New(app.Config{Dir: filepath.Join(*home, "data", "registry"), Logger: logger.With("component", "app")})
+	a, err := machine.New(machine.Config{Dir: filepath.Join(*home, "data", "registry"), Logger: logger.With("component", "app")})
 	if err != nil {
 		return err
 	}
@@ -181,8 +182,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *vaultDir != "" {
 		// The vault's backlog check refers to v, opened below.
 		checks = append(checks, api.Check{Name: "trail", Run: func(context.Context) error {
-			if b := v.Backlog(); b > *trailBacklog {
-				return fmt.Errorf("%d trail entries wait to be anchored (more than %d): anchoring is failing or behind", b, *trailBacklog)
+			b, err := v.Backlog()
+			if err != nil {
+				return fmt.Errorf("%d trail entries wait to be anchored: %w", b, err)
+			}
+			if b > *trailBacklog {
+				return fmt.Errorf("%d trail entries wait to be anchored (more than %d): anchoring is falling behind", b, *trailBacklog)
 			}
 			return nil
 		}})
@@ -199,7 +204,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err = openVault(*vaultDir, *vaultWriters, h, n, a, logger.With("component", "vault"))
+		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, h, n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}
@@ -258,7 +263,7 @@ func descriptorReserve(c node.Config, withVault bool) ([]httpserver.Reserve, err
 		return nil, err
 	}
 	r = append(r, nr...)
-	r = append(r, httpserver.Reserve{What: fmt.Sprintf("registry state database (%d + %d)", app.DefaultOpenFiles, app.DescriptorsPerDB), N: app.DefaultOpenFiles + app.DescriptorsPerDB})
+	r = append(r, httpserver.Reserve{What: fmt.Sprintf("registry state database (%d + %d)", machine.DefaultOpenFiles, machine.DescriptorsPerDB), N: machine.DefaultOpenFiles + machine.DescriptorsPerDB})
 	if withVault {
 		r = append(r, httpserver.Reserve{What: "record vault and trail files", N: vaultDescriptors})
 	}

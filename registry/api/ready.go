@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/node"
 )
 
@@ -23,19 +22,26 @@ type Check struct {
 // time fails (a node whose state database stalls is not ready).
 const checkTimeout = 2 * time.Second
 
-// NodeChecks are the readiness checks of a registry node n running app a:
+// StoreChecker reports whether the state database is sound
+// ([*machine.App] implements it with CheckStore).
+type StoreChecker interface {
+	CheckStore(ctx context.Context) error
+}
+
+// NodeChecks are the readiness checks of a registry node n whose state
+// database is checked by store:
 //
 //   - consensus: caught up, a block committed, the consensus engine
 //     running, and no transaction waiting longer than n's stall window
 //     without a new block ([node.Node.Progress]);
 //   - state: the state database answers reads and writes without errors
-//     ([app.App.CheckStore]);
+//     (store.CheckStore);
 //   - peers: connected to enough peers that more than two thirds of the
 //     validators are reachable ([node.Node.Peers]).
-func NodeChecks(n *node.Node, a *app.App) []Check {
+func NodeChecks(n *node.Node, store StoreChecker) []Check {
 	return []Check{
 		{Name: "consensus", Run: func(context.Context) error { return n.Progress() }},
-		{Name: "state", Run: a.CheckStore},
+		{Name: "state", Run: store.CheckStore},
 		{Name: "peers", Run: func(context.Context) error {
 			if have, need := n.Peers(); have < need {
 				return fmt.Errorf("connected to %d peers, need %d to reach a quorum of validators", have, need)
