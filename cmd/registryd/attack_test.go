@@ -60,20 +60,7 @@ func startLimited(t *testing.T, limit int, httpAddr string, args ...string) *pro
 	}
 	cmd := exec.Command(self, append([]string{bin}, args...)...)
 	cmd.Env = append(os.Environ(), rlimitEnv+"="+strconv.Itoa(limit))
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, out: out, done: make(chan error, 1), url: "http://" + httpAddr}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
+	return launch(t, cmd, httpAddr)
 }
 
 // openFDs counts the open descriptors of process pid.
@@ -199,14 +186,15 @@ func (a *attack) run(ctx context.Context) {
 // address keeps registering DIDs and resolving them. Every registration
 // must commit, every read must be served, the process must stay below its
 // descriptor limit with nothing failing to open, and /readyz must be 200
-// afterwards. MEDID_SOAK=DURATION (e.g. 5m) runs a longer, larger attack.
+// afterwards. MEDID_SOAK_DURATION=DURATION (e.g. 5m, for `make soak`) runs a longer,
+// larger attack.
 func TestConnectionFlood(t *testing.T) {
 	const limit = 1024
 	duration, scale := 8*time.Second, 1
-	if s := os.Getenv("MEDID_SOAK"); s != "" {
+	if s := os.Getenv("MEDID_SOAK_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			t.Fatalf("MEDID_SOAK=%q: want a duration such as 5m", s)
+			t.Fatalf("MEDID_SOAK_DURATION=%q: want a duration such as 5m", s)
 		}
 		duration, scale = d, 3
 	}

@@ -98,7 +98,13 @@ func (s *syncBuffer) String() string {
 
 func start(t *testing.T, httpAddr string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(registryd(t), args...)
+	return launch(t, exec.Command(registryd(t), args...), httpAddr)
+}
+
+// launch starts cmd (a registryd serving HTTP on httpAddr), collecting its
+// output; it is killed at the end of the test if still running.
+func launch(t *testing.T, cmd *exec.Cmd, httpAddr string) *proc {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

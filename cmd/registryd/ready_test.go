@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,34 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/registry/machine/machinetest"
 	"github.com/medid/medid/registry/node/nodetest"
 )
-
-// corruptTables flips every byte but the footer of the registry state
-// database's table files, in place, under the running node (a failing disk
-// or a stray write).
-func corruptTables(t *testing.T, home string) int {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(home, "data", "registry", "state.db", "*.ldb"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < len(b)-48; i++ {
-			b[i] ^= 0x5a
-		}
-		w, err := os.OpenFile(f, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.WriteAt(b, 0); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-	}
-	return len(files)
-}
 
 // TestReadinessCorruptState is issue 11's attack 8: the registry's state
 // table goes bad under a running node. Reads and writes that meet it fail;
@@ -85,7 +59,7 @@ func TestReadinessCorruptState(t *testing.T) {
 	}
 	p = start(t, httpAddr, args...)
 	p.waitHealthy(30 * time.Second)
-	if n := corruptTables(t, home); n == 0 {
+	if n := machinetest.CorruptTables(t, filepath.Join(home, "data", "registry")); n == 0 {
 		t.Fatal("no table file to corrupt")
 	}
 	failedReads := 0

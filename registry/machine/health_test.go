@@ -3,42 +3,13 @@ package machine
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine/machinetest"
 )
-
-// corruptTables flips every byte of the state database's table files but
-// their footers, in place (the same files an open database reads), as a
-// failing disk or a stray write would.
-func corruptTables(tb testing.TB, dir string) {
-	tb.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "state.db", "*.ldb"))
-	if len(files) == 0 {
-		tb.Fatalf("no table files in %s", dir)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for i := 0; i < len(b)-48; i++ {
-			b[i] ^= 0x5a
-		}
-		w, err := os.OpenFile(f, os.O_WRONLY, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := w.WriteAt(b, 0); err != nil {
-			tb.Fatal(err)
-		}
-		w.Close()
-	}
-}
 
 // TestCheckStore: a sound database passes (and is probed at most every
 // few seconds); once a table goes bad under the running app, the first
@@ -69,7 +40,9 @@ func TestCheckStore(t *testing.T) {
 	if err := h.app.CheckStore(ctx); err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
-	corruptTables(t, h.dir)
+	if machinetest.CorruptTables(t, h.dir) == 0 {
+		t.Fatal("no table file to corrupt")
+	}
 	failed := 0
 	for _, id := range ids {
 		if _, err := h.app.ResolveDID(id.did, ledger.ResolveOptions{}); err != nil {
