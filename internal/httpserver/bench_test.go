@@ -36,7 +36,7 @@ func BenchmarkRequestOverhead(b *testing.B) {
 			cc.elem = ln.waiting.PushBack(cc)
 			ln.mu.Unlock()
 			req := httptest.NewRequest(http.MethodGet, "/1.0/identifiers/did:medid:x", nil)
-			req = req.WithContext(context.WithValue(withConn(context.WithValue(req.Context(), mutualKey{}, false), cc), struct{}{}, 0))
+			req = req.WithContext(withConn(context.WithValue(req.Context(), mutualKey{}, false), cc))
 			w := httptest.NewRecorder()
 			for pb.Next() {
 				w.Body.Reset()
