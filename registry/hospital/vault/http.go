@@ -104,7 +104,7 @@ func (v *Vault) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, vaultapi.AccessLogResponse{Vault: v.cfg.DID, Entries: es})
 	})
 	httpserver.Fallback(mux, v.routeError)
-	return withTLSPolicy(mux)
+	return withRoutePolicy(mux)
 }
 
 func authToken(r *http.Request) string {

@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/medid/medid/internal/httpserver"
 )
@@ -20,16 +21,35 @@ var clientCertRoutes = map[string]bool{
 	"GET /1.0/vault/records/{id}": true,
 }
 
-// withTLSPolicy serves mux, checking the client certificate on the
-// clientCertRoutes.
-func withTLSPolicy(mux *http.ServeMux) http.Handler {
+// routeDeadlines are the vault routes that may take longer than the
+// server's 15 s read and write timeouts: receiving a record of up to
+// vaultapi.MaxRecordSize from a slow link, and sending a long access log.
+var routeDeadlines = map[string]struct{ read, write time.Duration }{
+	"POST /1.0/vault/records":   {read: 60 * time.Second},
+	"GET /1.0/vault/access-log": {write: 60 * time.Second},
+}
+
+// withRoutePolicy serves mux, checking the client certificate on the
+// clientCertRoutes and giving the routeDeadlines their deadlines.
+func withRoutePolicy(mux *http.ServeMux) http.Handler {
 	guarded := httpserver.RequireClientCert(mux)
+	deadlines := map[string]http.Handler{}
+	for pattern, d := range routeDeadlines {
+		next := http.Handler(mux)
+		if clientCertRoutes[pattern] {
+			next = guarded
+		}
+		deadlines[pattern] = httpserver.Deadlines(next, d.read, d.write)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS != nil {
-			if _, pattern := mux.Handler(r); clientCertRoutes[pattern] {
-				guarded.ServeHTTP(w, r)
-				return
-			}
+		_, pattern := mux.Handler(r)
+		if h, ok := deadlines[pattern]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if r.TLS != nil && clientCertRoutes[pattern] {
+			guarded.ServeHTTP(w, r)
+			return
 		}
 		mux.ServeHTTP(w, r)
 	})
