@@ -67,7 +67,7 @@ func Fallback(mux *http.ServeMux, write ErrorWriter) {
 		write = Problem
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		allow := Allowed(mux, r)
+		allow := allowed(mux, r)
 		if len(allow) == 0 {
 			write(w, r, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 			return
@@ -81,10 +81,10 @@ func Fallback(mux *http.ServeMux, write ErrorWriter) {
 	})
 }
 
-// Allowed lists the methods mux serves r's path with (patterns other than
+// allowed lists the methods mux serves r's path with (patterns other than
 // the catch-all "/"), plus OPTIONS when there is any; nil when the path is
 // unknown.
-func Allowed(mux *http.ServeMux, r *http.Request) []string {
+func allowed(mux *http.ServeMux, r *http.Request) []string {
 	var allow []string
 	probe := *r
 	for _, m := range probeMethods {

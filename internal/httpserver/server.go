@@ -249,17 +249,8 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.raw.Addr().String()
 }
 
-// TLS reports whether the server speaks TLS, and Mutual whether it asks
-// clients for certificates.
-func (s *Server) TLS() bool    { return s.tls }
-func (s *Server) Mutual() bool { return s.mutual }
-
 // Limits are the limits in force (defaults applied, cap planned).
 func (s *Server) Limits() Limits { return s.limits }
-
-// Budget is the descriptor plan the cap came from, or nil when
-// Limits.MaxConns was given.
-func (s *Server) Budget() *Budget { return s.budget }
 
 // Open is the number of open connections; Refused counts connections
 // closed at accept because a cap was reached; Evicted counts waiting
