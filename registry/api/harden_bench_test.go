@@ -19,6 +19,23 @@ import (
 	"github.com/medid/medid/registry/node/nodetest"
 )
 
+// getOK GETs u and reads the body; it reports false (after b.Error) unless
+// the answer is 200.
+func getOK(b *testing.B, hc *http.Client, u string) bool {
+	resp, err := hc.Get(u)
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Errorf("status %d", resp.StatusCode)
+		return false
+	}
+	return true
+}
+
 // resolveLoadWith runs b.N GETs of u from 16 goroutines per CPU over
 // keep-alive connections of tr and returns requests per second.
 func resolveLoadWith(b *testing.B, u string, tr *http.Transport) float64 {
@@ -29,18 +46,7 @@ func resolveLoadWith(b *testing.B, u string, tr *http.Transport) float64 {
 	b.SetParallelism(16)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := hc.Get(u)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
+		for pb.Next() && getOK(b, hc, u) {
 		}
 	})
 	return float64(b.N) / time.Since(start).Seconds()
@@ -73,18 +79,7 @@ func loadFor(b *testing.B, hc *http.Client, u string, n, conc int) time.Duration
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				resp, err := hc.Get(u)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
+			for left.Add(-1) >= 0 && getOK(b, hc, u) {
 			}
 		}()
 	}
