@@ -51,7 +51,8 @@ type AccessLogOptions struct {
 	// Anchors reads the anchored batch roots: a registry client (with proofs
 	// when configured).
 	Anchors vaultclient.AnchorSource
-	// HTTPClient is used for the vault (nil = a 30 s timeout client).
+	// HTTPClient is used for the vault (nil = the wallet's
+	// Config.HTTPClient).
 	HTTPClient *http.Client
 }
 
@@ -77,7 +78,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	if err != nil {
 		return nil, err
 	}
-	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: opts.HTTPClient, DID: patient, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: w.cfg.client(opts.HTTPClient), DID: patient, Key: k, KeyID: kid}
 	resp, err := c.AccessLog(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("access log: %w", err)
@@ -111,7 +112,7 @@ func (w *Wallet) EraseRecord(ctx context.Context, vaultURL, owner, record string
 	if err != nil {
 		return err
 	}
-	c := &vaultclient.Client{URL: vaultURL, DID: owner, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: owner, Key: k, KeyID: kid}
 	_, err = c.Erase(ctx, record)
 	return err
 }
@@ -126,12 +127,12 @@ func (w *Wallet) AllowBreakGlass(ctx context.Context, vaultURL string, c Consent
 	if err != nil {
 		return err
 	}
-	vc := &vaultclient.Client{URL: vaultURL, DID: c.Patient, Key: k, KeyID: kid}
+	vc := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: c.Patient, Key: k, KeyID: kid}
 	return vc.AllowBreakGlass(ctx, c.Token)
 }
 
 // VaultDID returns a vault's DID (for granting it a standing break-glass
-// consent).
-func VaultDID(ctx context.Context, vaultURL string) (string, error) {
-	return (&vaultclient.Client{URL: vaultURL}).VaultDID(ctx)
+// consent), asked with hc (nil = a client with a 30 s timeout).
+func VaultDID(ctx context.Context, vaultURL string, hc *http.Client) (string, error) {
+	return (&vaultclient.Client{URL: vaultURL, HTTP: hc}).VaultDID(ctx)
 }

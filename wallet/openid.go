@@ -22,7 +22,7 @@ type AcceptOfferOptions struct {
 	// TxCode supplies the transaction code (PIN) when the offer asks for
 	// one; nil fails such offers.
 	TxCode func(*openid4vci.TxCode) (string, error)
-	// HTTP makes the requests; nil means http.DefaultClient.
+	// HTTP makes the requests; nil means the wallet's Config.HTTPClient.
 	HTTP *http.Client
 }
 
@@ -33,7 +33,7 @@ type AcceptOfferOptions struct {
 // it first. Issuer refusals are *openid4vci.ProtocolError values; Receive's
 // errors (ErrRejected, ErrNotForThisWallet) mean nothing was stored.
 func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]Credential, error) {
-	c := &openid4vci.Client{HTTP: opts.HTTP, Now: w.cfg.now}
+	c := &openid4vci.Client{HTTP: w.cfg.client(opts.HTTP), Now: w.cfg.now}
 	offer, ref, err := openid4vci.ParseOfferURI(uri)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,9 @@ var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's 
 
 // FetchPresentationRequest fetches an OpenID4VP request (openid4vp://...)
 // and finds the wallet's credentials that answer each of its queries.
-// Revoked, suspended and expired credentials are not offered.
+// Revoked, suspended and expired credentials are not offered. hc makes the
+// request (nil = Config.HTTPClient), as in RespondPresentation and
+// DeclinePresentation.
 func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *http.Client) (*PresentationRequest, error) {
 	return w.FetchPresentationRequestWith(ctx, uri, hc, did.KeyResolver{})
 }
@@ -117,7 +119,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 // the resolver that checks signed requests' verifier DIDs (a registry
 // client for did:medid verifiers).
 func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
-	req, err := (&openid4vp.Client{HTTP: hc, Resolver: resolver}).FetchRequest(ctx, uri)
+	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc), Resolver: resolver}).FetchRequest(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +191,12 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		}
 		vpToken[m.ID] = []string{vp}
 	}
-	_, err := (&openid4vp.Client{HTTP: hc}).Respond(ctx, pr.Request, vpToken)
+	_, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
 }
 
 // DeclinePresentation tells the verifier the holder refused
 // (error=access_denied). Nothing is shared.
 func (w *Wallet) DeclinePresentation(ctx context.Context, pr *PresentationRequest, hc *http.Client) error {
-	return (&openid4vp.Client{HTTP: hc}).Decline(ctx, pr.Request)
+	return (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Decline(ctx, pr.Request)
 }

@@ -85,7 +85,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	var gov *key.PrivateKey
 	if *regURL != "" {
 		d.regURL = *regURL
-		if d.reg, err = newRegistryClient(*regURL); err != nil {
+		if d.reg, err = newRegistryClient(e, *regURL); err != nil {
 			return err
 		}
 		if gov, err = loadKey(*govKey); err != nil {

@@ -28,7 +28,7 @@ import (
 //	$MEDID_REGISTRY    http://$HTTP_ADDR
 //	$WORK/logo.png     a small PNG logo
 //
-// and the commands "capture VAR REGEXP", "waitready URL" (until /healthz
+// and the commands "capture VAR REGEXP", "waithealthy URL" (until /healthz
 // answers 200, at most a minute) and "retry SECONDS CMD ARGS..." (run CMD
 // until it succeeds, for what the vault anchors a moment later).
 func TestDirectoryScripts(t *testing.T) {
@@ -59,7 +59,7 @@ func TestDirectoryScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":   captureCmd,
-			"waitready": waitReadyCmd,
+			"waithealthy": waitHealthyCmd,
 			"retry":     retryCmd,
 		},
 	})
@@ -78,10 +78,10 @@ func writeLogo(path string) error {
 	return png.Encode(f, img)
 }
 
-// waitReadyCmd is "waitready URL": it waits until URL/healthz answers 200.
-func waitReadyCmd(ts *testscript.TestScript, neg bool, args []string) {
+// waitHealthyCmd is "waithealthy URL": it waits until URL/healthz answers 200.
+func waitHealthyCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitready URL")
+		ts.Fatalf("usage: waithealthy URL")
 	}
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {

@@ -133,7 +133,7 @@ func licencePresent(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%s: %v", *licFile, err)
 	}
-	vcl, err := vaultClient(*vaultURL, *keyFile)
+	vcl, err := vaultClient(e, *vaultURL, *keyFile)
 	if err != nil {
 		return err
 	}

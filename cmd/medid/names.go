@@ -42,7 +42,7 @@ func walletNames(e *env, w *wallet.Wallet, registryFlag string) (*directory.Dire
 	if u == "" {
 		return w.Names(nil, nil, false)
 	}
-	rc, err := newRegistryClient(u)
+	rc, err := newRegistryClient(e, u)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func issuerNames(ctx context.Context, e *env, registry, issuer, claimed string, 
 		}
 		return
 	}
-	rc, err := newRegistryClient(registry)
+	rc, err := newRegistryClient(e, registry)
 	if err != nil {
 		return
 	}

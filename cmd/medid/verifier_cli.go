@@ -64,9 +64,9 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 			trust.URL = u
 			ccfg = trust
 		}
-		rc, err := client.New(ccfg)
+		rc, err := newClient(e, ccfg)
 		if err != nil {
-			return nil, usagef("--registry: %v", err)
+			return nil, err
 		}
 		methods["medid"] = rc
 		v.rc, v.proven = rc, ccfg.VerifyProofs

@@ -110,7 +110,11 @@ func (c *walletCLI) config(v wallet.Verifier) (wallet.Config, error) {
 	if err != nil {
 		return wallet.Config{}, err
 	}
-	return wallet.Config{Dir: dir, Verifier: v}, nil
+	hc, err := c.e.httpClient()
+	if err != nil {
+		return wallet.Config{}, err
+	}
+	return wallet.Config{Dir: dir, Verifier: v, HTTPClient: hc}, nil
 }
 
 // open opens and unlocks the wallet. Errors are turned into messages that
@@ -662,7 +666,7 @@ func (c *walletCLI) recover(ctx context.Context, args []string) error {
 	}
 	defer w.Close()
 	if u := optionalRegistry(c.e, *registry); u != "" {
-		rc, err := newRegistryClient(u)
+		rc, err := newRegistryClient(c.e, u)
 		if err != nil {
 			return err
 		}

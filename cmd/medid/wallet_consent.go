@@ -52,7 +52,11 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		return usagef("--vault deposits a standing break-glass grant: add --break-glass\nusage: %s", fs.usage)
 	}
 	if *provider == "" && *vaultURL != "" {
-		if *provider, err = wallet.VaultDID(ctx, *vaultURL); err != nil {
+		hc, herr := c.e.httpClient()
+		if herr != nil {
+			return herr
+		}
+		if *provider, err = wallet.VaultDID(ctx, *vaultURL, hc); err != nil {
 			return err
 		}
 	}
@@ -192,9 +196,9 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	rc, err := client.New(cfg)
+	rc, err := newClient(c.e, cfg)
 	if err != nil {
-		return usagef("--registry: %v", err)
+		return err
 	}
 	w, err := c.open(nil)
 	if err != nil {

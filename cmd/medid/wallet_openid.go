@@ -132,7 +132,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 	defer w.SaveNames(names)
 	var resolver did.Resolver = did.KeyResolver{}
 	if u := optionalRegistry(c.e, ""); u != "" {
-		rc, err := newRegistryClient(u)
+		rc, err := newRegistryClient(c.e, u)
 		if err != nil {
 			return err
 		}

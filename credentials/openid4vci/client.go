@@ -78,6 +78,9 @@ func (c *Client) do(req *http.Request, v any) error {
 		pe := &ProtocolError{}
 		if json.Unmarshal(body, pe) != nil || pe.Code == "" {
 			pe = &ProtocolError{Code: "server_error", Description: fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL.Redacted())}
+			if code, desc, ok := openid.ProblemError(resp.StatusCode, body); ok {
+				pe = &ProtocolError{Code: code, Description: desc}
+			}
 		}
 		pe.Status = resp.StatusCode
 		return pe

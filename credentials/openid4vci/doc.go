@@ -14,6 +14,10 @@
 //	POST /credential  access token + proof JWT -> credential bound to the holder
 //	POST /admin/offers (bearer admin token) -> credential offer URI and PIN
 //
+// A wrong method on a known path is answered 405 with an Allow header.
+// Served with mutual TLS ("medid serve issuer --tls-client-ca"), the admin
+// endpoint also needs a client certificate from that CA.
+//
 // # Holder binding
 //
 // The credential request carries a proof-of-possession JWT (typ

@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
 )
 
@@ -178,8 +179,14 @@ func New(cfg Config) (*Issuer, error) {
 	mux.HandleFunc("POST /nonce", is.nonce)
 	mux.HandleFunc("POST /credential", is.credential)
 	if len(cfg.AdminToken) > 0 {
-		mux.HandleFunc("POST /admin/offers", is.adminOffer)
+		// An admin route: with mutual TLS on, only clients with a
+		// certificate from the hospital's CA reach it (the admin token
+		// is still required).
+		mux.Handle("POST /admin/offers", httpserver.RequireClientCert(http.HandlerFunc(is.adminOffer)))
 	}
+	httpserver.Fallback(mux, func(w http.ResponseWriter, r *http.Request, status int, detail string) {
+		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Status: status, Description: detail})
+	})
 	is.mux = mux
 	return is, nil
 }

@@ -26,5 +26,13 @@
 //
 // A holder who declines sends error=access_denied (Client.Decline). Bad
 // responses are answered with an OAuth-style error object (invalid_request,
-// with the verify reason code in "reason").
+// with the verify reason code in "reason"); a wrong method on a known path
+// with 405 and an Allow header.
+//
+// # Mutual TLS
+//
+// Served with mutual TLS ("medid serve verifier --tls-client-ca"), the
+// operator's endpoints (POST /requests, GET /results/{state}) need a
+// client certificate from that CA; the wallet's (GET /request/{state},
+// POST /response) do not.
 package openid4vp

@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
 )
 
@@ -147,10 +148,16 @@ func New(cfg Config) (*Verifier, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /request/{state}", v.serveRequest)
 	mux.HandleFunc("POST /response", v.response)
-	mux.HandleFunc("GET /results/{state}", v.serveResult)
+	// Creating requests and reading their results are the verifier
+	// operator's routes: with mutual TLS on, only clients with a
+	// certificate from the hospital's CA reach them.
+	mux.Handle("GET /results/{state}", httpserver.RequireClientCert(http.HandlerFunc(v.serveResult)))
 	if len(cfg.AdminToken) > 0 {
-		mux.HandleFunc("POST /requests", v.adminRequest)
+		mux.Handle("POST /requests", httpserver.RequireClientCert(http.HandlerFunc(v.adminRequest)))
 	}
+	httpserver.Fallback(mux, func(w http.ResponseWriter, r *http.Request, status int, detail string) {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: status, Description: detail})
+	})
 	v.mux = mux
 	return v, nil
 }
