@@ -58,9 +58,9 @@ func TestDirectoryScripts(t *testing.T) {
 			return writeLogo(filepath.Join(env.WorkDir, "logo.png"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture":   captureCmd,
+			"capture":     captureCmd,
 			"waithealthy": waitHealthyCmd,
-			"retry":     retryCmd,
+			"retry":       retryCmd,
 		},
 	})
 }
