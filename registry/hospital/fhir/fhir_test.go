@@ -83,7 +83,7 @@ func TestParseResourceOfficialExamples(t *testing.T) {
 		{"Consent-consent-example-basic", "f001", nil},
 		{"AuditEvent-example-rest", "example", nil},
 		{"AllergyIntolerance-example", "someone-else", ErrOtherPatient},
-		{"Patient-example", "example", ErrInvalid}, // no DID identifier
+		{"Patient-example", "example", ErrInvalid},                // no DID identifier
 		{"AuditEvent-example-search", "example", ErrOtherPatient}, // no patient entity
 	} {
 		t.Run(tc.file+"/"+tc.patientID, func(t *testing.T) {
@@ -126,9 +126,9 @@ func TestParseResourceRefusals(t *testing.T) {
 		{"array", `[` + allergy(didRef) + `]`, ErrInvalid, 400},
 		{"unknown type", `{"resourceType":"Robot"}`, ErrInvalid, 400},
 		{"unsupported type", `{"resourceType":"Practitioner"}`, ErrUnsupported, 400},
-		{"unknown element", strings.Replace(allergy(didRef), `"code"`, `"secretField":"` + secret + `","code"`, 1), ErrInvalid, 400},
-		{"bad code", strings.Replace(allergy(didRef), `"patient"`, `"criticality":"` + secret + `","patient"`, 1), ErrInvalid, 400},
-		{"bad date", strings.Replace(allergy(didRef), `"patient"`, `"recordedDate":"2020-13-99` + secret + `","patient"`, 1), ErrInvalid, 400},
+		{"unknown element", strings.Replace(allergy(didRef), `"code"`, `"secretField":"`+secret+`","code"`, 1), ErrInvalid, 400},
+		{"bad code", strings.Replace(allergy(didRef), `"patient"`, `"criticality":"`+secret+`","patient"`, 1), ErrInvalid, 400},
+		{"bad date", strings.Replace(allergy(didRef), `"patient"`, `"recordedDate":"2020-13-99`+secret+`","patient"`, 1), ErrInvalid, 400},
 		{"missing patient", `{"resourceType":"Observation","status":"final","code":{"text":"` + secret + `"}}`, ErrInvalid, 422},
 		{"other Patient/id", allergy(`{"reference":"Patient/p2"}`), ErrOtherPatient, 422},
 		{"other DID", allergy(`{"identifier":{"system":"urn:ietf:rfc:3986","value":"` + didOther + `"}}`), ErrOtherPatient, 422},
@@ -141,7 +141,7 @@ func TestParseResourceRefusals(t *testing.T) {
 		{"contained patient", `{"resourceType":"Observation","contained":[{"resourceType":"Patient","id":"c"}],"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`, ErrOtherPatient, 422},
 		{"contained ref to other patient", `{"resourceType":"MedicationStatement","contained":[{"resourceType":"Medication","id":"m","ingredient":[{"itemReference":{"reference":"Substance/s"}}]},{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p9"}}],"status":"active","medicationReference":{"reference":"#m"},"subject":{"reference":"Patient/p1"}}`, ErrOtherPatient, 422},
 		{"dangling urn:uuid", allergy(`{"reference":"urn:uuid:04121321-4af5-424c-a0e1-ed3aab1c349d"}`), ErrOtherPatient, 422},
-		{"modifierExtension", strings.Replace(allergy(didRef), `"code":{`, `"modifierExtension":[{"url":"http://x.example/e","valueString":"` + secret + `"}],"code":{`, 1), ErrUnsupported, 422},
+		{"modifierExtension", strings.Replace(allergy(didRef), `"code":{`, `"modifierExtension":[{"url":"http://x.example/e","valueString":"`+secret+`"}],"code":{`, 1), ErrUnsupported, 422},
 		{"implicitRules", strings.Replace(allergy(didRef), `"code":{`, `"implicitRules":"http://x.example/r","code":{`, 1), ErrUnsupported, 422},
 		{"clinicalStatus binding", strings.Replace(allergy(didRef), `"code":"active"`, `"code":"sleeping"`, 1), ErrInvalid, 422},
 		{"ait-1", `{"resourceType":"AllergyIntolerance","patient":` + didRef + `}`, ErrInvalid, 422},
