@@ -149,3 +149,14 @@ func libraryError(err error) *Error {
 
 // clone deep-copies a resource message.
 func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }
+
+// Validate checks that data is a valid FHIR R4 resource of any type, by
+// the library's rules only (structure, cardinality, required bindings on
+// codes, formats, reference target types): what the vault's own writers
+// (AuditEvents, Consents, Bundles) are checked with. Errors are [*Error]s.
+func Validate(data []byte) error {
+	if _, err := decode(data); err != nil {
+		return err
+	}
+	return nil
+}
