@@ -9,7 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/medid/medid/registry/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 )
 
 // TestVaultScripts runs testdata/vault/*.txtar against a registry started

@@ -26,9 +26,9 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/vault"
 )
 
 func main() {
@@ -120,7 +120,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer ln.Close()
 
-	a, err := app.New(app.Config{Dir: filepath.Join(*home, "data", "registry"), Logger: logger.With("component", "app")})
+	a, err := machine.New(machine.Config{Dir: filepath.Join(*home, "data", "registry"), Logger: logger.With("component", "app")})
 	if err != nil {
 		return err
 	}

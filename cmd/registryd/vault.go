@@ -13,11 +13,11 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
-	"github.com/medid/medid/registry/vault"
 )
 
 // VaultKeyFile is the vault's signing key in its folder: its did:key is the
@@ -27,7 +27,7 @@ const VaultKeyFile = "vault.key"
 
 // openVault opens the record vault in dir for the node n, reading ledger
 // state (DIDs, consent anchors) through the node's own HTTP API at apiURL.
-func openVault(dir, writers, apiURL string, n *node.Node, a *app.App, logger *slog.Logger) (*vault.Vault, error) {
+func openVault(dir, writers, apiURL string, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -65,18 +65,18 @@ func openVault(dir, writers, apiURL string, n *node.Node, a *app.App, logger *sl
 
 // appLedger answers consent status questions from the node's own committed
 // state.
-type appLedger struct{ app *app.App }
+type appLedger struct{ app *machine.App }
 
 // ConsentStatus implements consent.Ledger.
 func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
 	rec, err := l.app.ConsentStatus(hash)
 	if err != nil {
-		if errors.Is(err, app.ErrNotFound) {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
 		}
 		return nil, err
 	}
-	return api.ConsentAnswer(rec, time.Now()), nil
+	return rec.Status(time.Now()), nil
 }
 
 // runVault anchors the vault's trail until ctx ends.
