@@ -80,6 +80,13 @@ var rules = []struct {
 	{"registry/hospital/vaultapi", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vaultclient", []string{"credentials", "internal", "registry/ledger", "registry/tx",
 		"registry/hospital/trail", "registry/hospital/vaultapi"}},
+	// The FHIR-facing layers of the vault (issue 16): FHIR R4, SMART
+	// Backend Services and CDS Hooks speak their own standards over
+	// credentials/; BALP writes FHIR AuditEvents.
+	{"registry/hospital/fhir", []string{"credentials", "internal"}},
+	{"registry/hospital/smart", []string{"credentials", "internal"}},
+	{"registry/hospital/cdshooks", []string{"credentials", "internal"}},
+	{"registry/hospital/balp", []string{"credentials", "internal", "registry/hospital/fhir"}},
 	// Servers import contracts, never clients.
 	{"registry/hospital/batch", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vault/vaulttest", []string{"credentials", "internal", "registry"}},
