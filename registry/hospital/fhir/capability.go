@@ -32,6 +32,8 @@ type CapabilityConfig struct {
 	// Interactions are the type-level interactions served for every type
 	// (Interaction* constants).
 	Interactions []string
+	// TypeInteractions overrides Interactions for the types it names.
+	TypeInteractions map[string][]string
 	// Transaction is true when POST {base} takes transaction Bundles.
 	Transaction bool
 	// TokenURL is the SMART Backend Services token endpoint; when set the
@@ -142,7 +144,11 @@ func Capability(cfg CapabilityConfig) ([]byte, error) {
 			return nil, errors.New("fhir.Capability: unsupported type " + t)
 		}
 		res := resource{Type: t, Versioning: "versioned", ConditionalRead: "not-supported", ConditionalDelete: "not-supported"}
-		for _, in := range cfg.Interactions {
+		ins := cfg.Interactions
+		if o, ok := cfg.TypeInteractions[t]; ok {
+			ins = o
+		}
+		for _, in := range ins {
 			res.Interaction = append(res.Interaction, code{in})
 			if in == InteractionSearch {
 				for _, p := range SearchParams(t) {

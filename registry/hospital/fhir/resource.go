@@ -196,6 +196,18 @@ func ParseResource(data []byte, p Patient) (*Resource, error) {
 	return r, nil
 }
 
+// ReadStored parses a resource the vault stored after [ParseResource] or
+// [ParseTransaction] accepted it: the library's checks only, to read
+// elements such as [Resource.Categories]. Errors are [*Error]s.
+func ReadStored(data []byte) (*Resource, error) {
+	cr, ferr := decode(data)
+	if ferr != nil {
+		return nil, ferr
+	}
+	res := resourceOf(cr)
+	return &Resource{typ: string(res.Descriptor().Name()), cr: cr, res: res}, nil
+}
+
 // check runs the vault's checks on a decoded resource.
 func check(cr *bcrpb.ContainedResource, c *refs) (*Resource, *Error) {
 	res := resourceOf(cr)

@@ -362,14 +362,16 @@ func checkFormat(q url.Values) error {
 // cursor: the client it was issued to, the search, and where the next
 // page starts.
 type Page struct {
-	Client      string    `json:"c"`
-	Type        string    `json:"t"`
-	PatientID   string    `json:"pi,omitempty"`
-	PatientDID  string    `json:"pd,omitempty"`
-	LastUpdated []string  `json:"lu,omitempty"`
-	Count       int       `json:"n"`
-	After       string    `json:"a"`
-	Expires     time.Time `json:"x"`
+	Client      string   `json:"c"`
+	Type        string   `json:"t"`
+	PatientID   string   `json:"pi,omitempty"`
+	PatientDID  string   `json:"pd,omitempty"`
+	LastUpdated []string `json:"lu,omitempty"`
+	Count       int      `json:"n"`
+	// Purpose is the purpose of use the search was made for.
+	Purpose string    `json:"pu,omitempty"`
+	After   string    `json:"a"`
+	Expires time.Time `json:"x"`
 }
 
 // Search returns the page's search (LastUpdated re-parsed from the sealed

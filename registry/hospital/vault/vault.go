@@ -209,13 +209,19 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaulta
 	if err != nil {
 		return nil, err
 	}
+	return m, v.stored(ctx, m, r.Issuer, now)
+}
+
+// stored anchors a new record's public event and puts the write in its
+// owner's trail: every write path ends here.
+func (v *Vault) stored(ctx context.Context, m *vaultapi.Meta, writer string, now time.Time) error {
 	ev, _ := json.Marshal(recordEvent{Type: "record.put", Record: m.ID, Hash: m.Hash, Owner: m.Owner, Class: m.Class, Time: m.Created})
 	if err := v.log.Append(RecordSubject(m.ID), ev); err != nil {
-		return nil, err
+		return err
 	}
-	v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+	v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: writer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
-	return m, nil
+	return nil
 }
 
 // Read decides a signed read request and returns the record only when it
@@ -238,6 +244,16 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	if err != nil {
 		return nil, nil, err
 	}
+	pt, err := v.readAs(ctx, r, authErr, m, now, nil)
+	return pt, m, err
+}
+
+// readAs decides a read of record m by the requester r (authenticated, or
+// with authErr saying why not), decrypts the record when it is granted and
+// release (optional) accepts it, and puts the attempt in the owner's
+// trail either way. It is the one read path: the signed-request API and
+// the FHIR API both come through here, and through [Vault.decide].
+func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, m *vaultapi.Meta, now time.Time, release func([]byte) error) ([]byte, error) {
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
 	if r.Consent != "" {
@@ -246,12 +262,22 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	if r.BreakGlass != "" {
 		e.BreakGlass, e.Type, e.Reason = true, trail.DCMEmergencyOverride, r.BreakGlass
 	}
-	err = authErr
+	err := authErr
 	if err == nil && m.Erased != nil {
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
 		err = v.decide(ctx, r, m, now)
+	}
+	var pt []byte
+	if err == nil {
+		pt, err = v.store.read(m.ID)
+	}
+	if err == nil && release != nil {
+		if err = release(pt); err != nil {
+			clear(pt)
+			pt = nil
+		}
 	}
 	if err != nil {
 		e.Outcome = trail.OutcomeDenied
@@ -260,17 +286,11 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		}
 		e.Reason += err.Error()
 		v.trail(ctx, e)
-		return nil, m, err
-	}
-	pt, err := v.store.read(m.ID)
-	if err != nil {
-		e.Outcome, e.Reason = trail.OutcomeDenied, err.Error()
-		v.trail(ctx, e)
-		return nil, m, err
+		return nil, err
 	}
 	e.Outcome = trail.OutcomeGranted
 	v.trail(ctx, e)
-	return pt, m, nil
+	return pt, nil
 }
 
 // Decide runs the access decision of a verified read request r on record m
