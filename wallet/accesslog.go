@@ -17,6 +17,7 @@ import (
 type AccessEvent struct {
 	At       time.Time
 	Vault    string // the hospital vault's DID
+	Patient  string // whose trail (the DID it is sealed to)
 	Provider string // who
 	Record   string // which record
 	Class    string // its FHIR resource type
@@ -28,6 +29,8 @@ type AccessEvent struct {
 	BreakGlass bool
 	Type       string
 	Reason     string
+	// Consent is the hash of the consent grant the decision used.
+	Consent    string
 	Batch      string
 	Index      int
 }
@@ -78,7 +81,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	}
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
-		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
+		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason, Batch: e.Batch, Index: e.Index}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
