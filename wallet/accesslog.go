@@ -30,9 +30,9 @@ type AccessEvent struct {
 	Type       string
 	Reason     string
 	// Consent is the hash of the consent grant the decision used.
-	Consent    string
-	Batch      string
-	Index      int
+	Consent string
+	Batch   string
+	Index   int
 }
 
 // AccessLogOptions says where to fetch a trail from.
