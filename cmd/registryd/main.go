@@ -1,7 +1,7 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…]]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -73,6 +73,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
+	fhirClients := fs.String("fhir-clients", "", "serve the vault's FHIR R4 API (/fhir, SMART Backend Services, CDS Hooks) to the clients registered in this JSON file: {\"did:…\": {\"scopes\": [\"system/*.rs\"], \"purpose\": \"TREAT\", \"name\": \"…\"}}")
+	fhirBase := fs.String("fhir-base", "", "the FHIR base URL as clients reach it (default http://ADDR/fhir)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -150,6 +152,20 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer func() { stopVault() }() // a no-op once the shutdown path has stopped it
 		handler = vault.Mount(h, v)
 		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
+		if *fhirClients != "" {
+			base := *fhirBase
+			if base == "" {
+				base = "http://" + ln.Addr().String() + "/fhir"
+			}
+			f, err := openFHIR(v, *fhirClients, base)
+			if err != nil {
+				return err
+			}
+			handler = vault.MountFHIR(handler, f)
+			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
+		}
+	} else if *fhirClients != "" || *fhirBase != "" {
+		return usageError{errors.New("--fhir-clients and --fhir-base need --vault DIR")}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)

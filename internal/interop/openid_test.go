@@ -30,6 +30,7 @@ var npmPackages = []string{
 	"@openid4vc/utils@0.4.6",
 	"jose@6.2.17",
 	"fhir@4.12.0",
+	"fhir-kit-client@2.0.3",
 }
 
 var (
