@@ -2,7 +2,9 @@ package smart
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 )
 
 // AssertionType is the client_assertion_type of RFC 7523 client
@@ -187,4 +190,39 @@ func (a *Assertion) Verify(doc *did.Document) error {
 		return fmt.Errorf("%w: bad signature", ErrInvalidClient)
 	}
 	return nil
+}
+
+// SignAssertion makes a client assertion for a backend client: a JWT
+// signed by k (whose DID URL kid names it under authentication in the
+// client's DID document), iss = sub = the DID of kid, aud = tokenURL,
+// exp = now + lifetime (at most [MaxAssertionLifetime]) and a random jti.
+// It is what a client sends as client_assertion; [ParseAssertion] reads
+// it.
+func SignAssertion(k *key.PrivateKey, kid, tokenURL string, now time.Time, lifetime time.Duration) (string, error) {
+	client, frag, ok := strings.Cut(kid, "#")
+	if !ok || frag == "" {
+		return "", fmt.Errorf("smart: kid %q must be a DID URL (did…#key)", kid)
+	}
+	if lifetime <= 0 || lifetime > MaxAssertionLifetime {
+		return "", fmt.Errorf("smart: assertion lifetime %s: use up to %s", lifetime, MaxAssertionLifetime)
+	}
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return "", err
+	}
+	hb, err := json.Marshal(assertionHeader{Alg: string(k.Alg().JWS()), Typ: "JWT", Kid: kid})
+	if err != nil {
+		return "", err
+	}
+	cb, err := json.Marshal(map[string]any{"iss": client, "sub": client, "aud": tokenURL, "exp": now.Add(lifetime).Unix(),
+		"iat": now.Unix(), "jti": hex.EncodeToString(jti[:])})
+	if err != nil {
+		return "", err
+	}
+	in := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
+	sig, err := k.Sign([]byte(in))
+	if err != nil {
+		return "", err
+	}
+	return in + "." + b64.EncodeToString(sig), nil
 }
