@@ -114,7 +114,9 @@ func FuzzParseSearch(f *testing.F) {
 	})
 }
 
-// FuzzPagerOpen: only cursors the pager sealed open.
+// FuzzPagerOpen: only cursors sealed under the pager's key for the client
+// open (the key is fixed, so a cursor sealed in another fuzz worker opens
+// too, but nothing else does: the page is always the one sealed).
 func FuzzPagerOpen(f *testing.F) {
 	pg, _ := NewPager(bytes.Repeat([]byte{7}, 32))
 	c, _ := pg.Seal(Page{Client: "c", Type: "AllergyIntolerance", PatientID: "p1", Count: 10})
@@ -122,7 +124,7 @@ func FuzzPagerOpen(f *testing.F) {
 	f.Add("AAAA", "c")
 	f.Fuzz(func(t *testing.T, cursor, client string) {
 		p, err := pg.Open(cursor, client)
-		if err == nil && (cursor != c || client != "c" || p.PatientID != "p1") {
+		if err == nil && (client != "c" || p.PatientID != "p1" || p.Type != "AllergyIntolerance" || p.Count != 10) {
 			t.Fatalf("forged cursor opened: %+v", p)
 		}
 	})
