@@ -161,6 +161,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
+			defer f.Close()
 			handler = vault.MountFHIR(handler, f)
 			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
 		}

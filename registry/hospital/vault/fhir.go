@@ -97,6 +97,7 @@ type FHIR struct {
 	pidKey     []byte
 	feedFile   string
 	grantsFile string
+	feedOut    *os.File // the feed file, open for appending; guarded by mu
 
 	mu sync.RWMutex // guards byOwner, dids, grants, feed
 	// byOwner indexes each patient's records by last update (then id).
@@ -115,11 +116,12 @@ type idxEntry struct {
 	updated   time.Time
 }
 
+// feedEvent is one event of a client's feed: the access as BALP input,
+// written as an AuditEvent when the feed is read (building the FHIR JSON
+// is kept off the request path).
 type feedEvent struct {
-	At      time.Time       `json:"at"`
-	Client  string          `json:"client"`
-	Patient string          `json:"patient"`
-	Event   json.RawMessage `json:"event"`
+	At     time.Time   `json:"at"`
+	Access balp.Access `json:"access"`
 }
 
 const (
@@ -179,6 +181,9 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		}
 	}
 	if err := f.loadFeed(); err != nil {
+		return nil, err
+	}
+	if f.feedOut, err = os.OpenFile(f.feedFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		return nil, err
 	}
 	ti := map[string][]string{
@@ -413,6 +418,8 @@ func (f *FHIR) remember(owner, client, token string) {
 }
 
 // audit adds an event to the client's feed (memory and the feed file).
+// The file is the feed's copy across restarts: a torn last line after a
+// crash is skipped when it is read back.
 func (f *FHIR) audit(a balp.Access) {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
@@ -422,36 +429,32 @@ func (f *FHIR) audit(a balp.Access) {
 	if a.Patient.ID == "" && a.Patient.DID != "" {
 		a.Patient.ID, _ = f.IDOf(a.Patient.DID)
 	}
-	b, err := balp.AuditEvent(a)
+	a.Time = a.Time.UTC()
+	ev := feedEvent{At: a.Time, Access: a}
+	line, err := json.Marshal(ev)
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit event", "err", err)
 		return
 	}
-	ev := feedEvent{At: a.Time.UTC(), Client: a.Client, Patient: a.Patient.DID, Event: b}
-	line, _ := json.Marshal(ev)
+	line = append(line, '\n')
 	f.mu.Lock()
 	l := append(f.feed[a.Client], ev)
 	if len(l) > maxFeedPerClient {
 		l = l[len(l)-maxFeedPerClient:]
 	}
 	f.feed[a.Client] = l
-	err = appendLine(f.feedFile, line)
+	_, err = f.feedOut.Write(line)
 	f.mu.Unlock()
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
 	}
 }
 
-func appendLine(path string, line []byte) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = fh.Write(append(line, '\n'))
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	return err
+// Close closes the feed file.
+func (f *FHIR) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.feedOut.Close()
 }
 
 func (f *FHIR) loadFeed() error {
@@ -466,7 +469,7 @@ func (f *FHIR) loadFeed() error {
 		if len(line) == 0 || json.Unmarshal(line, &ev) != nil {
 			continue // a torn last line after a crash
 		}
-		f.feed[ev.Client] = append(f.feed[ev.Client], ev)
+		f.feed[ev.Access.Client] = append(f.feed[ev.Access.Client], ev)
 	}
 	for c, l := range f.feed {
 		if len(l) > maxFeedPerClient {
@@ -926,16 +929,18 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 	next := -1
 	for i := start; i < len(l); i++ {
 		ev := l[i]
-		if (patient != "" && ev.Patient != patient) || !s.Match(ev.At) {
+		if (patient != "" && ev.Access.Patient.DID != patient) || !s.Match(ev.At) {
 			continue
 		}
 		if len(entries) == s.Count {
 			next = i
 			break
 		}
-		var id struct{ ID string }
-		_ = json.Unmarshal(ev.Event, &id)
-		entries = append(entries, fhir.SearchEntry{FullURL: f.cfg.Base + "/AuditEvent/" + id.ID, Resource: ev.Event})
+		b, err := balp.AuditEvent(ev.Access)
+		if err != nil {
+			continue
+		}
+		entries = append(entries, fhir.SearchEntry{FullURL: f.cfg.Base + "/AuditEvent/" + ev.Access.ID, Resource: b})
 	}
 	f.mu.RUnlock()
 	nextURL := ""

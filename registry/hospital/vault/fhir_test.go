@@ -44,6 +44,7 @@ func newFHIRHarness(tb testing.TB, scopes ...string) *fhirHarness {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { h.f.Close() })
 	h.srv.Config.Handler = h.f.Handler()
 	h.srv.Start()
 	tb.Cleanup(h.srv.Close)

@@ -83,6 +83,7 @@ func Start(tb testing.TB, o Options) *Stack {
 			tb.Fatal(err)
 		}
 		h = vault.MountFHIR(h, f)
+		tb.Cleanup(func() { f.Close() })
 	}
 	srv.Config.Handler = h
 	srv.Start()
