@@ -69,7 +69,9 @@ type Access struct {
 	// Action is the interaction. Required.
 	Action Action
 	// Client is the DID of the requesting system (the SMART client);
-	// ClientName its name from the directory, when known. Required.
+	// ClientName its name from the directory, when known. One of them is
+	// required: an unauthenticated attempt has no DID (a claimed identity
+	// is never recorded as fact) and is named by ClientName alone.
 	Client, ClientName string
 	// Server is the vault's DID; ServerName its name. Required.
 	Server, ServerName string
@@ -146,6 +148,9 @@ type (
 )
 
 func didRef(d, display string) reference {
+	if d == "" {
+		return reference{Display: display}
+	}
 	return reference{Identifier: &identifier{System: fhir.SystemURI, Value: d}, Display: display}
 }
 
@@ -156,8 +161,8 @@ func AuditEvent(a Access) ([]byte, error) {
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("balp: unknown action %q", a.Action)
-	case a.Time.IsZero() || a.Client == "" || a.Server == "" || a.Patient.DID == "":
-		return nil, errors.New("balp: Time, Client, Server and Patient.DID are required")
+	case a.Time.IsZero() || (a.Client == "" && a.ClientName == "") || a.Server == "" || a.Patient.DID == "":
+		return nil, errors.New("balp: Time, Client (or ClientName), Server and Patient.DID are required")
 	case a.ID != "" && !fhir.ValidID(a.ID):
 		return nil, fmt.Errorf("balp: id %q is not a FHIR id", a.ID)
 	case a.Purpose != "" && !consent.KnownPurpose(a.Purpose):

@@ -1,6 +1,7 @@
 package balp
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/medid/medid/registry/hospital/fhir"
@@ -24,6 +25,15 @@ func FromEntry(e *trail.Entry, vault string) (a Access, ok bool) {
 		Granted: e.Outcome == trail.OutcomeGranted, Reason: e.Reason, BreakGlass: e.BreakGlass, Consent: e.Consent}
 	if fhir.ValidID(e.ID) {
 		a.ID = e.ID
+	}
+	if e.Unauthenticated {
+		a.Client, a.ClientName = "", "unauthenticated sender"
+		if e.Origin != "" {
+			a.ClientName += " from " + e.Origin
+		}
+		if e.Count > 1 {
+			a.ClientName += fmt.Sprintf(" (%d attempts)", e.Count)
+		}
 	}
 	record := ""
 	if e.Class != "" && e.Record != "" && !strings.Contains(e.Class, ",") {

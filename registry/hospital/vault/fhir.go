@@ -327,8 +327,11 @@ func vaultOutcome(err error) *fhir.Error {
 		return fe
 	}
 	st := vaultapi.StatusOf(err)
+	if errors.Is(err, vaultapi.ErrTrailUnavailable) {
+		return fhir.Errorf(http.StatusServiceUnavailable, err, "transient", "", "%s", vaultapi.ErrTrailUnavailable.Error())
+	}
 	code := map[int]string{400: fhir.IssueInvalid, 401: fhir.IssueLogin, 403: fhir.IssueForbidden, 404: fhir.IssueNotFound,
-		409: fhir.IssueConflict, 410: fhir.IssueDeleted}[st]
+		409: fhir.IssueConflict, 410: fhir.IssueDeleted, 429: fhir.IssueTooCostly}[st]
 	if code == "" || st >= 500 {
 		return fhir.AsError(err)
 	}
@@ -610,8 +613,10 @@ func (f *FHIR) serveDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := f.v.cfg.Now()
-	f.v.trail(r.Context(), &trail.Entry{Time: now, Patient: m.Owner, Provider: t.Client, Record: m.ID, Class: m.Class,
-		Action: trail.ActionErase, Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Reason: "erasure requested through FHIR by a hospital system: only the patient may erase"})
+	if err := f.v.trail(r.Context(), &trail.Entry{Time: now, Patient: m.Owner, Provider: t.Client, Record: m.ID, Class: m.Class,
+		Action: trail.ActionErase, Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Reason: "erasure requested through FHIR by a hospital system: only the patient may erase"}); err != nil {
+		f.v.cfg.Logger.Error("vault: a refused FHIR delete is not in the trail", "record", m.ID, "err", err)
+	}
 	a := access(now, balp.ActionDelete, t.Client, &vaultapi.Request{}, m.Owner, refusal)
 	a.Record = typ + "/" + id
 	f.audit(a)
@@ -688,8 +693,10 @@ func (f *FHIR) transact(r *http.Request, body []byte) ([][]byte, []string, *fhir
 	now := f.v.cfg.Now()
 	owner := tx.Patient.DID
 	deny := func(fe *fhir.Error, typ string) ([][]byte, []string, *fhir.Error) {
-		f.v.trail(ctx, &trail.Entry{Time: now, Patient: owner, Provider: t.Client, Class: typ, Action: trail.ActionPut,
-			Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Reason: fe.Error()})
+		if err := f.v.trail(ctx, &trail.Entry{Time: now, Patient: owner, Provider: t.Client, Class: typ, Action: trail.ActionPut,
+			Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Reason: fe.Error()}); err != nil {
+			f.v.cfg.Logger.Error("vault: a refused FHIR write is not in the trail", "err", err)
+		}
 		f.audit(access(now, balp.ActionCreate, t.Client, &vaultapi.Request{}, owner, fe))
 		return nil, nil, fe
 	}
@@ -747,14 +754,27 @@ func (f *FHIR) transact(r *http.Request, body []byte) ([][]byte, []string, *fhir
 		}
 		out[i] = b
 	}
+	var done []*vaultapi.Meta
+	undo := func() {
+		// All or nothing: what this transaction stored goes.
+		for _, m := range done {
+			f.unindex(m.Owner, m.ID)
+			if err := f.v.store.remove(m.ID); err != nil {
+				f.v.cfg.Logger.Error("vault: remove a record of a failed transaction", "record", m.ID, "err", err)
+			}
+		}
+	}
 	for i, e := range tx.Entries {
 		m, err := f.v.store.putWithID(ids[i], owner, e.Type, out[i], now)
 		if err != nil {
+			undo()
 			return nil, nil, fhir.AsError(err)
 		}
 		if err := f.v.stored(ctx, m, t.Client, now); err != nil {
-			return nil, nil, fhir.AsError(err)
+			undo()
+			return nil, nil, vaultOutcome(err)
 		}
+		done = append(done, m)
 		f.index(*m)
 		a := access(now, balp.ActionCreate, t.Client, &vaultapi.Request{}, owner, nil)
 		a.Record = locs[i]
@@ -838,7 +858,11 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	if derr != nil {
 		qe.Outcome, qe.Reason = trail.OutcomeDenied, strings.TrimPrefix(qe.Reason+"; "+derr.Error(), "; ")
 	}
-	f.v.trail(r.Context(), qe)
+	if err := f.v.trail(r.Context(), qe); err != nil {
+		// Not recorded, so not answered.
+		writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
+		return
+	}
 	a := access(now, balp.ActionQuery, t.Client, req, owner, derr)
 	a.Query = r.URL.RawQuery
 	f.audit(a)
@@ -1052,8 +1076,13 @@ func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks
 	if used != "" {
 		e.Consent = consent.Hash(used)
 	}
-	if _, err := f.v.recipient(ctx, q.Patient); err == nil {
-		f.v.trail(ctx, e)
+	if _, err := f.v.recipient(ctx, q.Patient); err != nil {
+		// A patient whose DID does not resolve has no trail here, and no
+		// grant either: the decision stands without an entry.
+		return d, nil
+	}
+	if err := f.v.trail(ctx, e); err != nil {
+		return cdshooks.Decision{}, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
 	return d, nil
 }
