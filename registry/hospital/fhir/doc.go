@@ -17,7 +17,7 @@
 //     and names them, and no reference anywhere in the resource (contained
 //     resources included) points at another patient;
 //   - required bindings on CodeableConcept elements and the invariants the
-//     library does not check (ait-1, ait-2, con-3, con-4, con-5, obs-6,
+//     library does not check (ait-1, ait-2, con-4, con-5, obs-6,
 //     obs-7, ppc-1) for the supported types ([Types]);
 //   - size limits ([MaxResourceSize], [MaxBundleSize], [MaxBundleEntries]);
 //   - [ParseSearch] reads the search parameters the vault supports, always
