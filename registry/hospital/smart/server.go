@@ -47,6 +47,7 @@ type OAuthError struct {
 	err         error
 }
 
+// Error returns the code and the description.
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
 
 // Unwrap returns the sentinel of the condition (ErrInvalidClient, …).
