@@ -17,12 +17,19 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // memLedger answers consent status from grants anchored in memory.
 type memLedger struct {
 	mu sync.Mutex
 	m  map[string]*consent.Status
+}
+
+// AuditAnchor implements vault.AnchorReader: this test anchors nothing
+// (its Submit accepts without recording), so no batch is found.
+func (l *memLedger) AuditAnchor(context.Context, string, string) (*ledger.AuditRecord, error) {
+	return nil, ledger.ErrNotFound
 }
 
 func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
@@ -60,7 +67,7 @@ func TestFHIRKitClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := vault.New(vault.Config{Dir: t.TempDir(), DID: hdid, Key: hk, KeyID: hkid, Resolver: did.KeyResolver{}, Consent: checker,
-		Submit: func(context.Context, []byte) error { return nil }, Logger: quiet()})
+		Submit: func(context.Context, []byte) error { return nil }, Anchors: led, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/hospital/fhir"
+	"github.com/medid/medid/registry/hospital/trail"
 )
 
 const (
@@ -107,7 +108,7 @@ func TestAuditEvent(t *testing.T) {
 func TestAuditEventRefusesBadInput(t *testing.T) {
 	for name, edit := range map[string]func(*Access){
 		"no action":   func(a *Access) { a.Action = "" },
-		"no client":   func(a *Access) { a.Client = "" },
+		"no client":   func(a *Access) { a.Client, a.ClientName = "", "" },
 		"no patient":  func(a *Access) { a.Patient.DID = "" },
 		"no time":     func(a *Access) { a.Time = time.Time{} },
 		"bad id":      func(a *Access) { a.ID = "a/b" },
@@ -140,5 +141,46 @@ func TestCollection(t *testing.T) {
 	empty, _ := Collection(nil, time.Now())
 	if err := fhir.Validate(empty); err != nil {
 		t.Fatalf("empty: %v", err)
+	}
+}
+
+// TestFromEntry: trail entries of every action become valid BALP
+// AuditEvents; an unauthenticated attempt names its origin, never a DID.
+func TestFromEntry(t *testing.T) {
+	base := trail.Entry{ID: "e1", Time: time.Now(), Patient: patientDID, Provider: clientDID, Record: "r-1", Class: "AllergyIntolerance",
+		Purpose: "TREAT", Outcome: trail.OutcomeGranted, Consent: strings.Repeat("ab", 32)}
+	for _, tc := range []struct {
+		action, profile string
+	}{
+		{trail.ActionRead, "PatientRead"}, {TrailQuery, "PatientQuery"}, {trail.ActionPut, "PatientCreate"},
+		{trail.ActionErase, "PatientDelete"}, {TrailConsentDecision, "PatientQuery"},
+	} {
+		e := base
+		e.Action = tc.action
+		a, ok := FromEntry(&e, vaultDID)
+		if !ok {
+			t.Fatalf("%s: not mapped", tc.action)
+		}
+		b, err := AuditEvent(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fhir.Validate(b); err != nil || !strings.Contains(string(b), "IHE.BasicAudit."+tc.profile) {
+			t.Errorf("%s: %v %s", tc.action, err, b)
+		}
+	}
+	e := base
+	e.Action, e.Provider, e.Unauthenticated, e.Origin, e.Count, e.Outcome = trail.ActionRead, "", true, "203.0.113.7", 12, trail.OutcomeDenied
+	a, _ := FromEntry(&e, vaultDID)
+	b, err := AuditEvent(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fhir.Validate(b); err != nil || !strings.Contains(string(b), "unauthenticated sender from 203.0.113.7 (12 attempts)") || strings.Contains(string(b), clientDID) {
+		t.Errorf("unauthenticated: %v %s", err, b)
+	}
+	e.Action = "something-new"
+	if _, ok := FromEntry(&e, vaultDID); ok {
+		t.Error("an unknown action was mapped")
 	}
 }
