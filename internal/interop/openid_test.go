@@ -29,6 +29,8 @@ var npmPackages = []string{
 	"@openid4vc/oauth2@0.4.6",
 	"@openid4vc/utils@0.4.6",
 	"jose@6.2.17",
+	"fhir@4.12.0",
+	"fhir-kit-client@2.0.3",
 }
 
 var (
@@ -43,11 +45,11 @@ func nodeEnv(t *testing.T) (node, dir string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: skipping the OpenID4VCI interoperability tests")
+		t.Skip("node is not installed: skipping the interoperability tests")
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		t.Skip("npm is not installed: skipping the OpenID4VCI interoperability tests")
+		t.Skip("npm is not installed: skipping the interoperability tests")
 	}
 	installOnce.Do(func() {
 		installDir, installErr = os.MkdirTemp("", "medid-interop-")
