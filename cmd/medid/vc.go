@@ -85,7 +85,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		now = t.UTC()
 	}
 	c := &vc.Credential{
-		Context:   []string{vc.ContextV2},
+		Context:   vc.CredentialContext(),
 		ID:        newURN(),
 		Type:      append([]string{"VerifiableCredential"}, types...),
 		Issuer:    issuer,

@@ -35,6 +35,11 @@ const (
 	MaxTxCodeAttempts = 5
 	// TxCodeLength is the number of digits of the PINs the Issuer makes.
 	TxCodeLength = 6
+	// DefaultRetryWindow is how long after issuing a credential the
+	// Issuer answers a repeated request (same access token, same proof
+	// nonce, same holder) with the same credential, for a wallet whose
+	// response was lost.
+	DefaultRetryWindow = time.Minute
 )
 
 // StatusAllocator hands out status list entries for new credentials.
@@ -70,6 +75,13 @@ type Config struct {
 	// OfferTTL, TokenTTL and NonceTTL are the lifetimes of pre-authorized
 	// codes, access tokens and c_nonces. Zero means the defaults.
 	OfferTTL, TokenTTL, NonceTTL time.Duration
+	// RetryWindow is how long a credential request may be repeated with
+	// the same access token and proof nonce after the credential was
+	// issued, and gets the same credential again (not a second one):
+	// access tokens and nonces are single use, and without this a wallet
+	// whose response was lost on the network could never get its
+	// credential. Zero means DefaultRetryWindow; negative disables retries.
+	RetryWindow time.Duration
 	// ValidFor, when positive, sets validUntil of issued credentials.
 	ValidFor time.Duration
 	// MaxPending bounds each of the in-memory tables; default DefaultMaxPending.
@@ -81,11 +93,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// NewConfiguration returns the jwt_vc_json configuration of credential
-// type credType (besides VerifiableCredential) with display metadata.
+// NewConfiguration returns the vc+jwt configuration of credential type
+// credType (besides VerifiableCredential) with display metadata.
 func NewConfiguration(credType string, display ...Display) Configuration {
 	return Configuration{
-		Format:               FormatJWTVC,
+		Format:               FormatVCJWT,
 		Scope:                credType,
 		CredentialDefinition: CredentialDefinition{Type: []string{vc.TypeCredential, credType}},
 		BindingMethods:       []string{"did:key", "did:medid"},
@@ -106,11 +118,20 @@ type Issuer struct {
 	meta []byte
 	as   []byte
 
-	mu        sync.Mutex // guards offers, tokens, nonces, lastSweep
+	mu        sync.Mutex // guards offers, tokens, nonces, issued, lastSweep
 	lastSweep time.Time
 	offers    map[string]*offerState
 	tokens    map[string]*tokenState
 	nonces    map[string]time.Time
+	issued    map[string]*issuedState // by access token, for retries
+}
+
+// issuedState is a credential just issued, kept for RetryWindow so that a
+// repeated request gets it again.
+type issuedState struct {
+	configID, nonce, holder string
+	response                CredentialResponse
+	expires                 time.Time
 }
 
 type offerState struct {
@@ -151,13 +172,16 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
+	if cfg.RetryWindow == 0 {
+		cfg.RetryWindow = DefaultRetryWindow
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	is := &Issuer{cfg: cfg, log: cfg.Logger, offers: map[string]*offerState{}, tokens: map[string]*tokenState{}, nonces: map[string]time.Time{}}
+	is := &Issuer{cfg: cfg, log: cfg.Logger, offers: map[string]*offerState{}, tokens: map[string]*tokenState{}, nonces: map[string]time.Time{}, issued: map[string]*issuedState{}}
 	var err error
 	is.meta, err = json.Marshal(is.Metadata())
 	if err != nil {
@@ -166,7 +190,10 @@ func New(cfg Config) (*Issuer, error) {
 	is.as, err = json.Marshal(ASMetadata{
 		Issuer: cfg.URL, TokenEndpoint: cfg.URL + "/token",
 		GrantTypes: []string{GrantPreAuthorized}, PreAuthAnonymousSupported: true,
-		ResponseTypes: []string{"token"},
+		// RFC 8414 requires the member; there is no authorization
+		// endpoint, so no response type is served (not even the implicit
+		// grant's "token").
+		ResponseTypes: []string{},
 	})
 	if err != nil {
 		return nil, err
@@ -282,7 +309,7 @@ func (is *Issuer) configIDs() []string {
 // sweepLocked drops expired entries when the tables are large, at most
 // once a second so that the cost stays off the hot path. is.mu is held.
 func (is *Issuer) sweepLocked() {
-	if len(is.offers)+len(is.tokens)+len(is.nonces) < 1024 {
+	if len(is.offers)+len(is.tokens)+len(is.nonces)+len(is.issued) < 1024 {
 		return
 	}
 	now := is.cfg.Now()
@@ -303,6 +330,11 @@ func (is *Issuer) sweepLocked() {
 	for k, exp := range is.nonces {
 		if now.After(exp) {
 			delete(is.nonces, k)
+		}
+	}
+	for k, st := range is.issued {
+		if now.After(st.expires) {
+			delete(is.issued, k)
 		}
 	}
 }
@@ -415,8 +447,13 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		delete(is.tokens, at)
 		ok = false
 	}
+	// A used access token may be a retry of a request whose response was lost.
+	var retry *issuedState
+	if st := is.issued[at]; !ok && at != "" && st != nil && !now.After(st.expires) {
+		retry = st
+	}
 	is.mu.Unlock()
-	if !ok {
+	if !ok && retry == nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "no valid access token: it is missing, unknown, expired or already used"})
 		return
 	}
@@ -433,7 +470,13 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
 		return
 	}
-	configID, perr := is.requestedConfig(&req, t.offer.configID)
+	granted := ""
+	if retry != nil {
+		granted = retry.configID
+	} else {
+		granted = t.offer.configID
+	}
+	configID, perr := is.requestedConfig(&req, granted)
 	if perr != nil {
 		is.writeError(w, r, perr)
 		return
@@ -451,6 +494,17 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		is.writeError(w, r, proofError("%v", err))
+		return
+	}
+	if retry != nil {
+		// The same request again (same token, nonce and holder): the same
+		// credential, never a second one. Anything else is a reuse.
+		if subtle.ConstantTimeCompare([]byte(p.nonce), []byte(retry.nonce)) != 1 || p.holder != retry.holder {
+			is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "the access token was already used (a retry must repeat the same proof nonce and key)"})
+			return
+		}
+		is.log.Info("openid4vci: credential sent again to a retrying wallet", "config", configID, "holder", p.holder)
+		writeJSON(w, retry.response)
 		return
 	}
 	// The nonce and the access token are consumed together, so neither a
@@ -479,7 +533,15 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is.log.Info("openid4vci: credential issued", "type", ctype, "holder", p.holder)
-	writeJSON(w, CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}})
+	resp := CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}}
+	if is.cfg.RetryWindow > 0 {
+		is.mu.Lock()
+		if len(is.issued) < is.cfg.MaxPending {
+			is.issued[at] = &issuedState{configID: configID, nonce: p.nonce, holder: p.holder, response: resp, expires: now.Add(is.cfg.RetryWindow)}
+		}
+		is.mu.Unlock()
+	}
+	writeJSON(w, resp)
 }
 
 // requestedConfig finds the configuration a request asks for and checks
@@ -491,8 +553,11 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 		if req.Format == "" {
 			return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "credential_configuration_id is missing"}
 		}
-		if req.Format != FormatJWTVC || req.CredentialDefinition == nil {
-			return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatJWTVC)}
+		if req.Format == FormatJWTVC {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %s is VC 1.1; this issuer issues VC 2.0 credentials as %s", FormatJWTVC, FormatVCJWT)}
+		}
+		if req.Format != FormatVCJWT || req.CredentialDefinition == nil {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatVCJWT)}
 		}
 		for cid, c := range is.cfg.Configurations {
 			if sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
@@ -557,7 +622,7 @@ func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]
 	subj["id"] = holder
 	now := is.cfg.Now().UTC().Truncate(time.Second)
 	c := &vc.Credential{
-		Context:   []string{vc.ContextV2},
+		Context:   vc.CredentialContext(),
 		ID:        "urn:uuid:" + uuid4(),
 		Type:      append([]string(nil), conf.CredentialDefinition.Type...),
 		Issuer:    is.cfg.DID,

@@ -14,7 +14,17 @@ import (
 const (
 	// GrantPreAuthorized is the pre-authorized code grant type.
 	GrantPreAuthorized = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-	// FormatJWTVC is the credential format medid issues.
+	// FormatVCJWT is the format identifier medid uses for its VC 2.0
+	// credentials secured with VC-JOSE (media type application/vc+jwt):
+	// the credential is the JWT claim set, with no "vc" claim.
+	// OpenID4VCI 1.0 defines no identifier for VC 2.0 over JOSE; its
+	// jwt_vc_json is VC 1.1 (a "vc" claim), and a strict 1.1 processor
+	// would misread ours, so medid names the format by its media type, as
+	// dc+sd-jwt is named (docs/design/0015).
+	FormatVCJWT = "vc+jwt"
+	// FormatJWTVC is OpenID4VCI's VC 1.1 JWT format. medid does not issue
+	// it; its wallet accepts it from other issuers, whose tokens it then
+	// verifies like any other.
 	FormatJWTVC = "jwt_vc_json"
 	// ProofTyp is the typ header of a proof-of-possession JWT.
 	ProofTyp = "openid4vci-proof+jwt"
@@ -36,6 +46,7 @@ const (
 	ErrCodeInvalidCredentialRequest = "invalid_credential_request"
 	ErrCodeUnknownConfiguration     = "unknown_credential_configuration"
 	ErrCodeUnsupportedType          = "unsupported_credential_type"
+	ErrCodeUnsupportedFormat        = "unsupported_credential_format"
 	ErrCodeRequestDenied            = "credential_request_denied"
 )
 

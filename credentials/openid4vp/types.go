@@ -15,8 +15,12 @@ import (
 const (
 	// Scheme is the URI scheme of authorization requests to wallets.
 	Scheme = "openid4vp"
-	// FormatJWTVC is the only credential format asked for.
-	FormatJWTVC = "jwt_vc_json"
+	// FormatVCJWT is the DCQL format of medid's VC 2.0 credentials
+	// secured with VC-JOSE (media type application/vc+jwt). OpenID4VP 1.0's
+	// jwt_vc_json means VC 1.1 (a "vc" claim); medid neither asks for it
+	// nor answers it, so that no VC 1.1 verifier misreads a VC 2.0 token
+	// (docs/design/0015).
+	FormatVCJWT = "vc+jwt"
 	// ResponseModeDirectPost is the only response mode.
 	ResponseModeDirectPost = "direct_post"
 	// PrefixRedirectURI is the client identifier prefix used.
@@ -105,7 +109,7 @@ func (c ClaimsQuery) PathString() string {
 // NewQuery returns a credential query for credential type credType asking
 // for the credentialSubject claims named.
 func NewQuery(id, credType string, claims ...string) CredentialQuery {
-	q := CredentialQuery{ID: id, Format: FormatJWTVC, Meta: Meta{TypeValues: [][]string{{vc.TypeCredential, credType}}}}
+	q := CredentialQuery{ID: id, Format: FormatVCJWT, Meta: Meta{TypeValues: [][]string{{vc.TypeCredential, credType}}}}
 	for _, c := range claims {
 		path := []any{"credentialSubject"}
 		for _, p := range strings.Split(c, ".") {
@@ -127,8 +131,8 @@ func (q *DCQLQuery) Validate() error {
 			return fmt.Errorf("credential query id %q is empty or repeated", c.ID)
 		}
 		seen[c.ID] = true
-		if c.Format != FormatJWTVC {
-			return fmt.Errorf("credential query %s asks for format %q; only %s is supported", c.ID, c.Format, FormatJWTVC)
+		if c.Format != FormatVCJWT {
+			return fmt.Errorf("credential query %s asks for format %q; only %s is supported (jwt_vc_json is VC 1.1, which medid credentials are not)", c.ID, c.Format, FormatVCJWT)
 		}
 		for _, cl := range c.Claims {
 			if len(cl.Path) == 0 {

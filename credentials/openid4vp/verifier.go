@@ -165,7 +165,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
 		ClientMetadata: &ClientMetadata{ClientName: v.cfg.Name, VPFormatsSupported: map[string]any{
-			FormatJWTVC: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+			FormatVCJWT: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
 		}},
 		Audience: "https://self-issued.me/v2", IssuedAt: now.Unix(), ExpiresAt: now.Add(v.cfg.RequestTTL).Unix(),
 	}
