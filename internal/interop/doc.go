@@ -1,6 +1,10 @@
-// Package interop holds interoperability tests of medid's OpenID4VCI
-// issuer and wallet against independent implementations on npm: the
-// OpenWallet Foundation's @openid4vc/openid4vci (oid4vc-ts) and jose. The
+// Package interop holds interoperability tests of medid against
+// independent implementations on npm: its OpenID4VCI issuer and wallet
+// against the OpenWallet Foundation's @openid4vc/openid4vci (oid4vc-ts) and
+// jose; its SD-JWT VCs, presentations and Token Status Lists against
+// @sd-jwt/* (sd-jwt-js), both ways, with RFC 9901's examples; and the
+// JSON-LD of every credential type it issues against jsonld.js in safe
+// mode. The
 // tests install exact package versions into a temporary folder and run
 // Node scripts from testdata/; they are skipped only when node or npm is
 // missing. The package has no non-test code.

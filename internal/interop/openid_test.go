@@ -29,6 +29,15 @@ var npmPackages = []string{
 	"@openid4vc/oauth2@0.4.6",
 	"@openid4vc/utils@0.4.6",
 	"jose@6.2.17",
+	// SD-JWT VC, Token Status List and JSON-LD checks (sdjwt_test.go);
+	// 0.20.0 of @sd-jwt/* does not install (a dependency is not served).
+	"@sd-jwt/sd-jwt-vc@0.19.0",
+	"@sd-jwt/core@0.19.0",
+	"@sd-jwt/crypto-nodejs@0.19.0",
+	"@sd-jwt/decode@0.19.0",
+	"@sd-jwt/jwt-status-list@0.19.0",
+	"jsonld@9.0.0",
+	"@digitalbazaar/credentials-context@3.2.0",
 }
 
 var (
