@@ -396,15 +396,15 @@ func TestJSONLDSafeMode(t *testing.T) {
 	allergy := cred("AllergyIntoleranceCredential", map[string]any{"type": "AllergyIntolerance", "clinicalStatus": "active", "criticality": "high",
 		"code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"}, "reaction": "anaphylaxis", "note": "SYNTHETIC"})
 	creds := map[string]*vc.Credential{
-		"allergy": allergy,
+		"allergy":                     allergy,
 		"allergy list (wallet shape)": cred("AllergyCredential", map[string]any{"allergies": []any{map[string]any{"substance": "Penicillin", "reaction": []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}}}}}),
 		"immunization": cred("ImmunizationCredential", map[string]any{"vaccineCode": map[string]any{"system": "http://hl7.org/fhir/sid/cvx", "code": "208", "display": "COVID-19 mRNA"},
 			"occurrenceDateTime": "2026-11-02T10:00:00Z", "lotNumber": "EX123", "protocolApplied": []any{map[string]any{"doseNumberPositiveInt": 2}}}),
-		"blood type":          cred("BloodTypeCredential", map[string]any{"bloodType": "O", "rhesus": "negative"}),
-		"medication":          cred("MedicationStatementCredential", map[string]any{"medication": map[string]any{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361", "display": "Amlodipine 5 mg"}, "dosage": "once daily"}),
-		"consent grant":       grant,
-		"status list":         listCred,
-		"free-form claims":    cred("LabResultCredential", map[string]any{"anything": "an issuer adds", "panel": map[string]any{"hb": 13.5}}),
+		"blood type":       cred("BloodTypeCredential", map[string]any{"bloodType": "O", "rhesus": "negative"}),
+		"medication":       cred("MedicationStatementCredential", map[string]any{"medication": map[string]any{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361", "display": "Amlodipine 5 mg"}, "dosage": "once daily"}),
+		"consent grant":    grant,
+		"status list":      listCred,
+		"free-form claims": cred("LabResultCredential", map[string]any{"anything": "an issuer adds", "panel": map[string]any{"hb": 13.5}}),
 	}
 	docs := map[string]json.RawMessage{}
 	for name, c := range creds {
