@@ -13,7 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
 
@@ -291,7 +291,7 @@ func (a *App) setVault(u string) {
 // registry; *registry/client.Client is both.
 type ledger interface {
 	wallet.ConsentLedger
-	vault.AnchorSource
+	vaultclient.AnchorSource
 }
 
 // walletServices returns the wallet's consent and access log over the

@@ -12,8 +12,10 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/vault"
-	"github.com/medid/medid/registry/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // vaultStack is an in-process registry with a hospital vault mounted in
@@ -22,7 +24,7 @@ type vaultStack struct {
 	url  string
 	reg  *client.Client
 	v    *vault.Vault
-	hosp *vault.Client // the hospital itself (writes records)
+	hosp *vaultclient.Client // the hospital itself (writes records)
 }
 
 func startVault(t *testing.T) *vaultStack {
@@ -32,14 +34,14 @@ func startVault(t *testing.T) *vaultStack {
 }
 
 // provider is a doctor with a did:key reading from the vault.
-func (s *vaultStack) provider(t *testing.T) *vault.Client {
+func (s *vaultStack) provider(t *testing.T) *vaultclient.Client {
 	t.Helper()
 	k, err := key.Generate(key.Ed25519)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := did.KeyDID(k.Public())
-	return &vault.Client{URL: s.url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
+	return &vaultclient.Client{URL: s.url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
 }
 
 // TestConsentAndAccessLogEndToEnd drives the Consent and Who-looked screens
@@ -131,14 +133,15 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); err != nil {
 		t.Fatalf("doctor's read with consent: %v", err)
 	}
-	if _, err := other.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := other.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("other provider's read: %v, want denied", err)
 	}
 
 	// Emergency access at the hospital, allowed in Settings: an ER doctor
 	// without consent opens the record (break-glass).
 	er := s.provider(t)
-	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); !errors.Is(err, vault.ErrDenied) {
+	s.v.SetStaff([]string{er.DID}) // on the hospital's break-glass roster
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("break-glass before it is allowed: %v, want denied", err)
 	}
 	test.Tap(set.allowGlass)
@@ -233,7 +236,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
 		t.Errorf("ledger status after taking back: %+v, %v", st, err)
 	}
-	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Errorf("doctor's read after consent was taken back: %v, want denied", err)
 	}
 	h.a.main.selectScreen("settings")

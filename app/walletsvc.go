@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/medid/medid/registry/audit"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
 
@@ -31,7 +31,7 @@ var ErrNoVault = errors.New("access log: no hospital vault address configured")
 type WalletServices struct {
 	Wallet  *wallet.Wallet
 	Ledger  wallet.ConsentLedger
-	Anchors vault.AnchorSource
+	Anchors vaultclient.AnchorSource
 	// VaultURL is the hospital vault's base URL; "" disables the access log.
 	VaultURL string
 }
@@ -88,7 +88,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	}
 	var out []AccessEvent
 	for _, e := range evs {
-		if e.Action != audit.ActionRead || e.At.Before(since) {
+		if e.Action != trail.ActionRead || e.At.Before(since) {
 			continue
 		}
 		out = append(out, accessOf(e))
@@ -117,10 +117,17 @@ func grantOf(c wallet.Consent) ConsentGrant {
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
 	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted}
+	if e.Unauthenticated {
+		// The sender proved nothing: say so, never name who they claimed to be.
+		out.Accessor = "Someone who could not prove who they are"
+		if e.Count > 0 {
+			out.Accessor = fmt.Sprintf("%d attempts by someone who could not prove who they are", e.Count)
+		}
+	}
 	if e.Class != "" {
 		out.Data = []string{classLabel(e.Class)}
 	}
-	if e.Outcome != audit.OutcomeGranted {
+	if e.Outcome != trail.OutcomeGranted {
 		out.Outcome = OutcomeDenied
 	}
 	return out

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/medid/medid/registry/audit"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // AccessEvent is one access (or attempt) to the patient's records in a
@@ -20,16 +20,22 @@ type AccessEvent struct {
 	Provider string // who
 	Record   string // which record
 	Class    string // its FHIR resource type
-	Action   string // audit.ActionRead, ActionErase, ActionPut
+	Action   string // trail.ActionRead, ActionErase, ActionPut
 	Purpose  string
-	Outcome  string // audit.OutcomeGranted or OutcomeDenied
+	Outcome  string // trail.OutcomeGranted or OutcomeDenied
 	// BreakGlass marks an emergency override (AuditEvent type DCM 110127
 	// "Emergency Override Started", purpose ETREAT).
 	BreakGlass bool
 	Type       string
 	Reason     string
-	Batch      string
-	Index      int
+	// Unauthenticated marks an attempt whose sender did not prove who
+	// they are: Provider is empty, Origin is where it came from, and
+	// Count (when set) how many such attempts this event stands for.
+	Unauthenticated bool
+	Origin          string
+	Count           int
+	Batch           string
+	Index           int
 }
 
 // AccessLogOptions says where to fetch a trail from.
@@ -40,7 +46,7 @@ type AccessLogOptions struct {
 	DID string
 	// Anchors reads the anchored batch roots: a registry client (with proofs
 	// when configured).
-	Anchors vault.AnchorSource
+	Anchors vaultclient.AnchorSource
 	// HTTPClient is used for the vault (nil = a 30 s timeout client).
 	HTTPClient *http.Client
 }
@@ -63,23 +69,24 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	if err != nil {
 		return nil, err
 	}
-	priv, err := audit.DecryptionKey(k)
+	priv, err := trail.DecryptionKey(k)
 	if err != nil {
 		return nil, err
 	}
-	c := &vault.Client{URL: opts.VaultURL, HTTP: opts.HTTPClient, DID: patient, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: opts.HTTPClient, DID: patient, Key: k, KeyID: kid}
 	resp, err := c.AccessLog(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("access log: %w", err)
 	}
-	es, err := vault.VerifyTrail(ctx, resp, patient, opts.Anchors, priv)
+	es, err := vaultclient.VerifyTrail(ctx, resp, patient, opts.Anchors, priv)
 	if err != nil {
 		return nil, fmt.Errorf("access log from %s does not verify: %w", resp.Vault, err)
 	}
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
 		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
-			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason, Batch: e.Batch, Index: e.Index}
+			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
+			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
@@ -100,7 +107,7 @@ func (w *Wallet) EraseRecord(ctx context.Context, vaultURL, owner, record string
 	if err != nil {
 		return err
 	}
-	c := &vault.Client{URL: vaultURL, DID: owner, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: vaultURL, DID: owner, Key: k, KeyID: kid}
 	_, err = c.Erase(ctx, record)
 	return err
 }
@@ -115,12 +122,12 @@ func (w *Wallet) AllowBreakGlass(ctx context.Context, vaultURL string, c Consent
 	if err != nil {
 		return err
 	}
-	vc := &vault.Client{URL: vaultURL, DID: c.Patient, Key: k, KeyID: kid}
+	vc := &vaultclient.Client{URL: vaultURL, DID: c.Patient, Key: k, KeyID: kid}
 	return vc.AllowBreakGlass(ctx, c.Token)
 }
 
 // VaultDID returns a vault's DID (for granting it a standing break-glass
 // consent).
 func VaultDID(ctx context.Context, vaultURL string) (string, error) {
-	return (&vault.Client{URL: vaultURL}).VaultDID(ctx)
+	return (&vaultclient.Client{URL: vaultURL}).VaultDID(ctx)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -56,7 +57,7 @@ func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, 
 
 func (l *fakeLedger) ConsentStatus(ctx context.Context, hash string) (*consent.Status, error) {
 	if !l.anchored[hash] {
-		return nil, client.ErrNotFound
+		return nil, ledger.ErrNotFound
 	}
 	return &consent.Status{Revoked: l.revoked[hash]}, nil
 }

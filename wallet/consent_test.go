@@ -8,13 +8,14 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/audit"
-	"github.com/medid/medid/registry/vault"
-	"github.com/medid/medid/registry/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 type vaultActor struct {
-	c *vault.Client
+	c *vaultclient.Client
 }
 
 func newVaultActor(t *testing.T, url string) vaultActor {
@@ -23,7 +24,7 @@ func newVaultActor(t *testing.T, url string) vaultActor {
 		t.Fatal(err)
 	}
 	d := did.KeyDID(k.Public())
-	return vaultActor{&vault.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}}
+	return vaultActor{&vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}}
 }
 
 // TestConsentAndAccessLog runs the patient's side of the story against a
@@ -45,12 +46,13 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosp := &vault.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}
+	hosp := &vaultclient.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}
 	rec, err := hosp.Put(ctx, me.DID, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"latex"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	prov, second, er := newVaultActor(t, srv.URL), newVaultActor(t, srv.URL), newVaultActor(t, srv.URL)
+	v.SetStaff([]string{er.c.DID}) // the ER doctor is on the hospital's break-glass roster
 
 	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.c.DID, Classes: ClassesForLabels([]string{"allergies"}),
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
@@ -63,7 +65,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
 		t.Fatalf("provider read: %v", err)
 	}
-	if _, err := second.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := second.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v", err)
 	}
 	vd, err := VaultDID(ctx, srv.URL)
@@ -90,7 +92,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, e := range evs {
-		if e.Action == audit.ActionRead {
+		if e.Action == trail.ActionRead {
 			s := e.Outcome
 			if e.BreakGlass {
 				s += " break-glass"
@@ -113,13 +115,13 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
 		t.Fatalf("after revoke: %+v, %v", c, err)
 	}
-	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("provider after revoke: %v", err)
 	}
 	if err := w.EraseRecord(ctx, srv.URL, "", rec.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vault.ErrErased) {
+	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
 		t.Fatalf("after erasure: %v", err)
 	}
 	later := clk.Now().Add(31 * 24 * time.Hour)

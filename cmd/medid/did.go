@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -89,7 +90,7 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 	if *proof != (*genesis != "") {
 		return usagef("--proof needs --genesis FILE (the registry's config/genesis.json) to know which validators to trust")
 	}
-	var opts client.ResolveOptions
+	var opts ledger.ResolveOptions
 	if *versionID != "" && *versionTime != "" {
 		return usagef("give --version-id or --version-time, not both")
 	}

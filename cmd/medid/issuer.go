@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -143,7 +143,7 @@ func issuerShow(ctx context.Context, e *env, args []string) error {
 	}
 	rec, err := c.Accreditations(ctx, arg)
 	if err != nil {
-		if errors.Is(err, client.ErrNotFound) {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return &exitError{code: exitInvalid, err: fmt.Errorf("%s has never been accredited on %s", arg, rf.baseURL(e))}
 		}
 		return unreachable(fmt.Errorf("accreditations of %s: %w", arg, err))

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // medid records: a hospital's records in a registryd --vault.
@@ -33,18 +33,18 @@ func runRecords(ctx context.Context, e *env, args []string) error {
 }
 
 // vaultClient builds a client acting as the did:key of the key file.
-func vaultClient(url, keyFile string) (*vault.Client, error) {
+func vaultClient(url, keyFile string) (*vaultclient.Client, error) {
 	k, err := loadKey(keyFile)
 	if err != nil {
 		return nil, err
 	}
 	d := did.KeyDID(k.Public())
-	return &vault.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
+	return &vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
 }
 
 // vaultError turns a refusal into exit status 1 with the vault's reason.
 func vaultError(err error) error {
-	var pe *vault.ProblemError
+	var pe *vaultclient.ProblemError
 	if errors.As(err, &pe) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the vault refused: %s", pe.Detail)}
 	}

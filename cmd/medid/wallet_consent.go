@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/audit"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
 )
 
@@ -206,17 +206,25 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	for _, e := range evs {
 		mark := "  "
 		switch {
-		case e.BreakGlass && e.Outcome == audit.OutcomeGranted:
+		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			mark = "!!"
 			glass++
-		case e.Outcome == audit.OutcomeDenied:
+		case e.Outcome == trail.OutcomeDenied:
 			mark = "x "
 			denied++
 		}
-		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, e.Provider, e.Class, e.Record)
+		who := e.Provider
+		if e.Unauthenticated {
+			// Never a claimed identity: the sender proved nothing.
+			who = "unauthenticated request from " + e.Origin
+			if e.Count > 0 {
+				who = fmt.Sprintf("%d unauthenticated requests from %s", e.Count, e.Origin)
+			}
+		}
+		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, who, e.Class, e.Record)
 		switch {
-		case e.BreakGlass && e.Outcome == audit.OutcomeGranted:
-			line += "  EMERGENCY OVERRIDE (DCM " + audit.DCMEmergencyOverride + ")"
+		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
+			line += "  EMERGENCY OVERRIDE (DCM " + trail.DCMEmergencyOverride + ")"
 		case e.BreakGlass:
 			line += "  BREAK-GLASS ATTEMPT"
 		}

@@ -16,7 +16,8 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/vault"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
 
@@ -66,14 +67,14 @@ func TestVaultMounted(t *testing.T) {
 }
 
 // vaultActor is a vault client signing as a fresh did:key.
-func vaultActor(t *testing.T, url string) *vault.Client {
+func vaultActor(t *testing.T, url string) *vaultclient.Client {
 	t.Helper()
 	k, err := key.Generate(key.Ed25519)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := did.KeyDID(k.Public())
-	return &vault.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
+	return &vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}
 }
 
 // TestVaultRevocationIsImmediate runs the consent story against the real
@@ -116,12 +117,12 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	}
 	// Only the configured writer may store records.
 	stranger := vaultActor(t, p.url)
-	if _, err := stranger.Put(ctx, patient.DID, "AllergyIntolerance", resource); !errors.Is(err, vault.ErrDenied) {
+	if _, err := stranger.Put(ctx, patient.DID, "AllergyIntolerance", resource); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Errorf("put by a DID not in --vault-writers: %v, want ErrDenied", err)
 	}
 
 	prov := vaultActor(t, p.url)
-	if _, err := prov.Get(ctx, rec.ID, "TREAT", "", ""); !errors.Is(err, vault.ErrDenied) {
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", "", ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("read before any consent: %v, want ErrDenied", err)
 	}
 	g, err := w.GrantConsent(ctx, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
@@ -148,8 +149,8 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	// RevokeConsent returns once the revocation is committed: the next
 	// read, with no waiting, must be refused as revoked.
 	_, err = prov.Get(ctx, rec.ID, "TREAT", g.Token, "")
-	var pe *vault.ProblemError
-	if !errors.Is(err, vault.ErrDenied) || !errors.As(err, &pe) || !strings.Contains(pe.Detail, "revoked") {
+	var pe *vaultclient.ProblemError
+	if !errors.Is(err, vaultapi.ErrDenied) || !errors.As(err, &pe) || !strings.Contains(pe.Detail, "revoked") {
 		t.Fatalf("provider read right after the revocation: %v, want 403 consent revoked", err)
 	}
 	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || !st.Revoked {

@@ -9,7 +9,7 @@
 //	GET  /metrics                   Prometheus metrics
 //
 // Every GET of ledger state accepts ?proof=true: the response then carries a
-// [client.Proof] in the [client.ProofHeader] header, and the body is built
+// [ledger.Proof] in the [ledger.ProofHeader] header, and the body is built
 // from exactly the proven value. Errors are RFC 9457 problem objects
 // (application/problem+json). docs/openapi.yaml is the full description.
 package api
@@ -30,16 +30,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
 )
 
-// State is the read side of the registry application ([*app.App]).
+// State is the read side of the registry application ([*machine.App]).
 type State interface {
-	ResolveDID(did string, opts app.ResolveOptions) (*app.DIDRecord, error)
-	Accreditations(did string) (*app.IssuerRecord, error)
-	StatusList(id string, version int64) (*app.StatusListRecord, error)
+	ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRecord, error)
+	Accreditations(did string) (*ledger.IssuerRecord, error)
+	StatusList(id string, version int64) (*ledger.StatusListRecord, error)
 	// LastCommit is the height and app hash of the last committed state.
 	LastCommit() (height int64, appHash []byte)
 }
@@ -232,27 +232,27 @@ func txProblem(err error, res *node.TxResult) *problem {
 // codeName maps a registry ABCI code to a problem type name and an HTTP status.
 func codeName(code uint32) (string, int) {
 	switch code {
-	case app.CodeMalformed:
+	case ledger.CodeMalformed:
 		return "malformed", http.StatusBadRequest
-	case app.CodeTooLarge:
+	case ledger.CodeTooLarge:
 		return "too-large", http.StatusRequestEntityTooLarge
-	case app.CodeBadSignature:
+	case ledger.CodeBadSignature:
 		return "bad-signature", http.StatusBadRequest
-	case app.CodeUnauthorized:
+	case ledger.CodeUnauthorized:
 		return "unauthorized", http.StatusForbidden
-	case app.CodeReplay:
+	case ledger.CodeReplay:
 		return "replay", http.StatusConflict
-	case app.CodeStaleVersion:
+	case ledger.CodeStaleVersion:
 		return "stale-version", http.StatusConflict
-	case app.CodeDeactivated:
+	case ledger.CodeDeactivated:
 		return "deactivated", http.StatusConflict
-	case app.CodeNotFound:
+	case ledger.CodeNotFound:
 		return "not-found", http.StatusNotFound
-	case app.CodeExists:
+	case ledger.CodeExists:
 		return "exists", http.StatusConflict
-	case app.CodeInvalid:
+	case ledger.CodeInvalid:
 		return "invalid", http.StatusUnprocessableEntity
-	case app.CodeInternal:
+	case ledger.CodeInternal:
 		return "internal", http.StatusInternalServerError
 	}
 	return "rejected", http.StatusBadRequest

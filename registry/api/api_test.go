@@ -13,7 +13,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node"
 )
 
@@ -37,12 +37,14 @@ func (f *fakeLedger) Header(int64) *types.Header                  { return nil }
 
 type emptyState struct{}
 
-func (emptyState) ResolveDID(string, app.ResolveOptions) (*app.DIDRecord, error) {
-	return nil, app.ErrNotFound
+func (emptyState) ResolveDID(string, ledger.ResolveOptions) (*ledger.DIDRecord, error) {
+	return nil, ledger.ErrNotFound
 }
-func (emptyState) Accreditations(string) (*app.IssuerRecord, error) { return nil, app.ErrNotFound }
-func (emptyState) StatusList(string, int64) (*app.StatusListRecord, error) {
-	return nil, app.ErrNotFound
+func (emptyState) Accreditations(string) (*ledger.IssuerRecord, error) {
+	return nil, ledger.ErrNotFound
+}
+func (emptyState) StatusList(string, int64) (*ledger.StatusListRecord, error) {
+	return nil, ledger.ErrNotFound
 }
 func (emptyState) LastCommit() (int64, []byte) { return 0, nil }
 
@@ -67,10 +69,10 @@ func TestSubmitErrorMapping(t *testing.T) {
 	}{
 		{"mempool full", fmt.Errorf("%w: x", node.ErrMempoolFull), "a.b.c", "application/jose", 503, "mempool-full", true},
 		{"duplicate", node.ErrDuplicate, "a.b.c", "application/jose", 409, "duplicate", false},
-		{"bad signature", &node.RejectedError{Stage: "check", Code: app.CodeBadSignature, Codespace: app.Codespace, Log: "sig"}, "a.b.c", "application/jose", 400, "bad-signature", false},
-		{"unauthorized", &node.RejectedError{Stage: "deliver", Code: app.CodeUnauthorized, Log: "no"}, "a.b.c", "", 403, "unauthorized", false},
-		{"replay", &node.RejectedError{Code: app.CodeReplay}, "a.b.c", "", 409, "replay", false},
-		{"invalid", &node.RejectedError{Code: app.CodeInvalid}, "a.b.c", "", 422, "invalid", false},
+		{"bad signature", &node.RejectedError{Stage: "check", Code: ledger.CodeBadSignature, Codespace: ledger.Codespace, Log: "sig"}, "a.b.c", "application/jose", 400, "bad-signature", false},
+		{"unauthorized", &node.RejectedError{Stage: "deliver", Code: ledger.CodeUnauthorized, Log: "no"}, "a.b.c", "", 403, "unauthorized", false},
+		{"replay", &node.RejectedError{Code: ledger.CodeReplay}, "a.b.c", "", 409, "replay", false},
+		{"invalid", &node.RejectedError{Code: ledger.CodeInvalid}, "a.b.c", "", 422, "invalid", false},
 		{"timeout", fmt.Errorf("waiting: %w", context.DeadlineExceeded), "a.b.c", "", 504, "commit-timeout", false},
 		{"oversized body", nil, strings.Repeat("x", 70<<10), "application/jose", 413, "too-large", false},
 		{"empty body", nil, "  ", "application/jose", 400, "malformed", false},

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // auditAnchor serves GET /1.0/audit/{vault}/{batch}: the anchored root and
-// count of one batch of a vault's access trail (an app.AuditRecord), with a
+// count of one batch of a vault's access trail (an ledger.AuditRecord), with a
 // Registry-Proof header when asked.
 func (s *Server) auditAnchor(w http.ResponseWriter, r *http.Request) {
 	vault, batch := r.PathValue("vault"), r.PathValue("batch")
-	k := app.AuditKey(vault, batch)
+	k := ledger.AuditKey(vault, batch)
 	var value []byte
 	if wantProof(r) {
 		p, err := s.prove(r.Context(), k)
@@ -26,7 +26,7 @@ func (s *Server) auditAnchor(w http.ResponseWriter, r *http.Request) {
 		}
 		value = p.Value
 	} else {
-		res, err := s.ledger.Query(r.Context(), app.QueryKey, k, 0, false)
+		res, err := s.ledger.Query(r.Context(), ledger.QueryKey, k, 0, false)
 		if err != nil {
 			s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 			return
@@ -38,7 +38,7 @@ func (s *Server) auditAnchor(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("no anchored batch %.128q of vault %.128q", batch, vault)})
 		return
 	}
-	var rec app.AuditRecord
+	var rec ledger.AuditRecord
 	if err := json.Unmarshal(value, &rec); err != nil {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "stored audit record does not decode"})
 		return

@@ -7,33 +7,15 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
-// ConsentState is the read side of consent anchors ([*app.App] implements
+// ConsentState is the read side of consent anchors ([*machine.App] implements
 // it). When Config.State does not, GET /1.0/consents/{hash} reads through
 // the ledger's /consent query instead.
 type ConsentState interface {
-	ConsentStatus(hash string) (*app.ConsentRecord, error)
-}
-
-// ConsentAnswer builds the body of GET /1.0/consents/{hash} from a ledger
-// record, with inForce evaluated at at.
-func ConsentAnswer(rec *app.ConsentRecord, at time.Time) *consent.Status {
-	st := &consent.Status{
-		Hash:           rec.Hash,
-		Patient:        rec.Patient,
-		ValidFrom:      rec.ValidFrom,
-		ValidUntil:     rec.ValidUntil,
-		Revoked:        rec.RevokedAt != nil,
-		RevokedAt:      rec.RevokedAt,
-		AnchoredHeight: rec.AnchoredHeight,
-		At:             at.UTC(),
-	}
-	st.InForce = rec.InForceAt(at)
-	return st
+	ConsentStatus(hash string) (*ledger.ConsentRecord, error)
 }
 
 // consentStatus serves GET /1.0/consents/{hash}[?at=TIME][&proof=true]: the
@@ -60,11 +42,11 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 	} else {
 		at = time.Now().UTC()
 	}
-	var rec *app.ConsentRecord
+	var rec *ledger.ConsentRecord
 	var err error
 	switch cs, ok := s.state.(ConsentState); {
 	case wantProof(r):
-		p, perr := s.prove(r.Context(), app.ConsentKey(hash))
+		p, perr := s.prove(r.Context(), ledger.ConsentKey(hash))
 		if perr == nil {
 			perr = setProof(w, p)
 		}
@@ -76,20 +58,20 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 	case ok:
 		rec, err = cs.ConsentStatus(hash)
 	default:
-		res, qerr := s.ledger.Query(r.Context(), app.QueryConsent, []byte(hash), 0, false)
+		res, qerr := s.ledger.Query(r.Context(), ledger.QueryConsent, []byte(hash), 0, false)
 		switch {
 		case qerr != nil:
-			err = fmt.Errorf("%w: %v", app.ErrInternal, qerr)
-		case res.Code == app.CodeNotFound:
-			err = app.ErrNotFound
+			err = fmt.Errorf("%w: %v", ledger.ErrInternal, qerr)
+		case res.Code == ledger.CodeNotFound:
+			err = ledger.ErrNotFound
 		case res.Code != 0:
-			err = fmt.Errorf("%w: query code %d: %s", app.ErrInternal, res.Code, res.Log)
+			err = fmt.Errorf("%w: query code %d: %s", ledger.ErrInternal, res.Code, res.Log)
 		default:
 			rec, err = decodeConsent(res.Value)
 		}
 	}
 	switch {
-	case errors.Is(err, app.ErrNotFound):
+	case errors.Is(err, ledger.ErrNotFound):
 		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Consent grant not anchored", Status: http.StatusNotFound,
 			Detail: "no consent grant with this hash is anchored on the ledger"})
 		return
@@ -98,16 +80,16 @@ func (s *Server) consentStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, "application/json", ConsentAnswer(rec, at))
+	writeJSON(w, http.StatusOK, "application/json", rec.Status(at))
 }
 
-func decodeConsent(v []byte) (*app.ConsentRecord, error) {
+func decodeConsent(v []byte) (*ledger.ConsentRecord, error) {
 	if v == nil {
-		return nil, app.ErrNotFound
+		return nil, ledger.ErrNotFound
 	}
-	rec := new(app.ConsentRecord)
+	rec := new(ledger.ConsentRecord)
 	if err := json.Unmarshal(v, rec); err != nil {
-		return nil, fmt.Errorf("%w: %v", app.ErrInternal, err)
+		return nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
 	}
 	return rec, nil
 }

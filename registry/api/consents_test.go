@@ -9,20 +9,20 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // consentState serves one consent record.
 type consentState struct {
 	emptyState
-	rec *app.ConsentRecord
+	rec *ledger.ConsentRecord
 }
 
-func (c consentState) ConsentStatus(hash string) (*app.ConsentRecord, error) {
+func (c consentState) ConsentStatus(hash string) (*ledger.ConsentRecord, error) {
 	if c.rec != nil && c.rec.Hash == hash {
 		return c.rec, nil
 	}
-	return nil, app.ErrNotFound
+	return nil, ledger.ErrNotFound
 }
 
 func TestConsentEndpoint(t *testing.T) {
@@ -30,7 +30,7 @@ func TestConsentEndpoint(t *testing.T) {
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	until := from.AddDate(1, 0, 0)
 	revoked := from.AddDate(0, 6, 0)
-	rec := &app.ConsentRecord{Hash: hash, Patient: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+	rec := &ledger.ConsentRecord{Hash: hash, Patient: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
 		ValidFrom: from, ValidUntil: &until, AnchoredHeight: 7, RevokedAt: &revoked, RevokedHeight: 9}
 	s, err := New(Config{State: consentState{rec: rec}, Ledger: &fakeLedger{}})
 	if err != nil {

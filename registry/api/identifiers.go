@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Media types of DID resolution.
@@ -122,7 +122,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	var opts app.ResolveOptions
+	var opts ledger.ResolveOptions
 	opts.VersionID = q.Get("versionId")
 	if vt := q.Get("versionTime"); vt != "" {
 		t, err := time.Parse(time.RFC3339, vt)
@@ -157,8 +157,8 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string, opts app.ResolveOptions, rep representation) {
-	var rec *app.DIDRecord
+func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string, opts ledger.ResolveOptions, rep representation) {
+	var rec *ledger.DIDRecord
 	var err error
 	if wantProof(r) {
 		rec, err = s.provenDID(w, r, id, opts)
@@ -169,9 +169,9 @@ func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string,
 		rec, err = s.state.ResolveDID(id, opts)
 	}
 	switch {
-	case errors.Is(err, app.ErrDeactivated) && rec != nil:
+	case errors.Is(err, ledger.ErrDeactivated) && rec != nil:
 		writeResolution(w, http.StatusGone, rep, rec.Document, did.DocumentMetadata(rec.Metadata))
-	case errors.Is(err, app.ErrNotFound):
+	case errors.Is(err, ledger.ErrNotFound):
 		s.problem(w, r, didProblem("NOT_FOUND", http.StatusNotFound, "DID not found", err.Error()))
 	case err != nil:
 		s.problem(w, r, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
@@ -184,15 +184,15 @@ func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string,
 // proven key is the DID's current record (so the proof also shows it is
 // current); for versionId / versionTime it is that version's record.
 // It returns (nil, nil) after writing a problem itself.
-func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, opts app.ResolveOptions) (*app.DIDRecord, error) {
-	k := app.DIDKey(id)
+func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, opts ledger.ResolveOptions) (*ledger.DIDRecord, error) {
+	k := ledger.DIDKey(id)
 	switch {
 	case opts.VersionID != "":
 		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
 		if err != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
-			return nil, app.ErrNotFound
+			return nil, ledger.ErrNotFound
 		}
-		k = app.DIDVersionKey(id, n)
+		k = ledger.DIDVersionKey(id, n)
 	case opts.VersionTime != nil:
 		rec, err := s.state.ResolveDID(id, opts)
 		if rec == nil {
@@ -200,9 +200,9 @@ func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, op
 		}
 		n, perr := strconv.ParseInt(rec.Metadata.VersionID, 10, 64)
 		if perr != nil {
-			return nil, app.ErrInternal
+			return nil, ledger.ErrInternal
 		}
-		k = app.DIDVersionKey(id, n)
+		k = ledger.DIDVersionKey(id, n)
 	}
 	p, err := s.prove(r.Context(), k)
 	if err != nil {
@@ -214,14 +214,14 @@ func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, op
 		return nil, nil
 	}
 	if p.Value == nil {
-		return nil, app.ErrNotFound
+		return nil, ledger.ErrNotFound
 	}
-	var rec app.DIDRecord
+	var rec ledger.DIDRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil {
-		return nil, app.ErrInternal
+		return nil, ledger.ErrInternal
 	}
 	if rec.Metadata.Deactivated {
-		return &rec, app.ErrDeactivated
+		return &rec, ledger.ErrDeactivated
 	}
 	return &rec, nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // AccreditationAnswer is the body of GET /1.0/issuers/{did}?type=T[&at=TIME].
@@ -18,7 +18,7 @@ type AccreditationAnswer struct {
 	At         time.Time `json:"at"`
 	Accredited bool      `json:"accredited"`
 	// Record is the issuer's full history (absent if never accredited).
-	Record *app.IssuerRecord `json:"record,omitempty"`
+	Record *ledger.IssuerRecord `json:"record,omitempty"`
 }
 
 func (s *Server) issuer(w http.ResponseWriter, r *http.Request) {
@@ -39,10 +39,10 @@ func (s *Server) issuer(w http.ResponseWriter, r *http.Request) {
 		}
 		at = t.UTC()
 	}
-	var rec *app.IssuerRecord
+	var rec *ledger.IssuerRecord
 	var err error
 	if wantProof(r) {
-		p, perr := s.prove(r.Context(), app.IssuerKey(id))
+		p, perr := s.prove(r.Context(), ledger.IssuerKey(id))
 		if perr == nil {
 			perr = setProof(w, p)
 		}
@@ -51,17 +51,17 @@ func (s *Server) issuer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p.Value == nil {
-			err = app.ErrNotFound
+			err = ledger.ErrNotFound
 		} else {
-			rec = new(app.IssuerRecord)
+			rec = new(ledger.IssuerRecord)
 			if jerr := json.Unmarshal(p.Value, rec); jerr != nil {
-				err = fmt.Errorf("%w: %v", app.ErrInternal, jerr)
+				err = fmt.Errorf("%w: %v", ledger.ErrInternal, jerr)
 			}
 		}
 	} else {
 		rec, err = s.state.Accreditations(id)
 	}
-	if err != nil && !errors.Is(err, app.ErrNotFound) {
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 		return
 	}

@@ -8,8 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/medid/medid/registry/app"
-	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // errNoProof: the chain is too young (or the node too far behind) to have a
@@ -31,16 +30,16 @@ func wantProof(r *http.Request) bool {
 // that changed the state, so a read right after a write waits for it (read
 // your writes, also with proofs). If block L left the state unchanged, the
 // header of block L already carries the same hash and version L-1 is proven.
-func (s *Server) prove(ctx context.Context, k []byte) (*client.Proof, error) {
+func (s *Server) prove(ctx context.Context, k []byte) (*ledger.Proof, error) {
 	h, err := s.proofHeight(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.ledger.Query(ctx, app.QueryKey, k, h, true)
+	res, err := s.ledger.Query(ctx, ledger.QueryKey, k, h, true)
 	if err != nil {
 		return nil, fmt.Errorf("proving query: %w", err)
 	}
-	if res.Code != 0 && res.Code != app.CodeNotFound {
+	if res.Code != 0 && res.Code != ledger.CodeNotFound {
 		return nil, fmt.Errorf("proving query: code %d: %s", res.Code, res.Log)
 	}
 	sh, vals, err := s.ledger.SignedHeader(ctx, res.Height+1)
@@ -51,7 +50,7 @@ func (s *Server) prove(ctx context.Context, k []byte) (*client.Proof, error) {
 	if res.Code == 0 {
 		value = res.Value
 	}
-	return client.NewProof(res.Height, k, value, res.ProofOps, sh, vals)
+	return newProof(res.Height, k, value, res.ProofOps, sh, vals)
 }
 
 // proofWait bounds how long a proving read waits for the next block.
@@ -85,12 +84,12 @@ func (s *Server) proofHeight(ctx context.Context) (int64, error) {
 }
 
 // setProof puts p in the response header.
-func setProof(w http.ResponseWriter, p *client.Proof) error {
+func setProof(w http.ResponseWriter, p *ledger.Proof) error {
 	v, err := p.Encode()
 	if err != nil {
 		return err
 	}
-	w.Header().Set(client.ProofHeader, v)
+	w.Header().Set(ledger.ProofHeader, v)
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // MediaVCJWT is the Content-Type of a status list credential.
@@ -30,12 +30,12 @@ func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 		}
 		version = n
 	}
-	var rec *app.StatusListRecord
+	var rec *ledger.StatusListRecord
 	var err error
 	if wantProof(r) {
-		k := app.StatusListKey(id)
+		k := ledger.StatusListKey(id)
 		if version > 0 {
-			k = app.StatusListVersionKey(id, version)
+			k = ledger.StatusListVersionKey(id, version)
 		}
 		p, perr := s.prove(r.Context(), k)
 		if perr == nil {
@@ -46,18 +46,18 @@ func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p.Value == nil {
-			err = app.ErrNotFound
+			err = ledger.ErrNotFound
 		} else {
-			rec = new(app.StatusListRecord)
+			rec = new(ledger.StatusListRecord)
 			if jerr := json.Unmarshal(p.Value, rec); jerr != nil {
-				err = fmt.Errorf("%w: %v", app.ErrInternal, jerr)
+				err = fmt.Errorf("%w: %v", ledger.ErrInternal, jerr)
 			}
 		}
 	} else {
 		rec, err = s.state.StatusList(id, version)
 	}
 	switch {
-	case errors.Is(err, app.ErrNotFound):
+	case errors.Is(err, ledger.ErrNotFound):
 		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Status list not found", Status: http.StatusNotFound,
 			Detail: fmt.Sprintf("no status list %.128q (version %d; 0 = latest)", id, version)})
 		return
@@ -101,7 +101,7 @@ type ttlCache struct {
 func newTTLCache(max int) *ttlCache { return &ttlCache{max: max, m: make(map[string]time.Duration)} }
 
 // get returns the ttl of rec's credential (0 if absent or unreadable).
-func (c *ttlCache) get(rec *app.StatusListRecord) time.Duration {
+func (c *ttlCache) get(rec *ledger.StatusListRecord) time.Duration {
 	k := rec.ID + "\x00" + strconv.FormatInt(rec.Version, 10)
 	c.mu.Lock()
 	ttl, ok := c.m[k]

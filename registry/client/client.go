@@ -27,7 +27,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Config configures [New].
@@ -57,7 +57,7 @@ type Client struct {
 
 // Errors of the client. Problems the registry reports come back as a
 // [*ProblemError] that wraps the matching sentinel (did.ErrNotFound,
-// app.ErrUnauthorized, ErrUnavailable, …).
+// ledger.ErrUnauthorized, ErrUnavailable, …).
 var (
 	// ErrUnavailable: the registry is overloaded, stopping or has no proof
 	// yet; retry later (RetryAfter in the ProblemError says when).
@@ -65,8 +65,6 @@ var (
 	// ErrUnexpected: the registry answered something this client does not
 	// understand.
 	ErrUnexpected = errors.New("unexpected registry response")
-	// ErrNotFound: no such status list or issuer.
-	ErrNotFound = errors.New("not found")
 )
 
 // New returns a client for the registry at c.URL.
@@ -151,10 +149,10 @@ func problemFrom(resp *http.Response, body []byte) *ProblemError {
 		p.sentinel = did.ErrInvalidDID
 	case p.Type == didErrorBase+"METHOD_NOT_SUPPORTED":
 		p.sentinel = did.ErrMethodNotSupported
-	case p.Code != 0 && p.Codespace == app.Codespace:
-		p.sentinel = app.ErrorOf(p.Code)
+	case p.Code != 0 && p.Codespace == ledger.Codespace:
+		p.sentinel = ledger.ErrorOf(p.Code)
 	case p.Type == problemBase+"not-found":
-		p.sentinel = ErrNotFound
+		p.sentinel = ledger.ErrNotFound
 	case resp.StatusCode == http.StatusServiceUnavailable:
 		p.sentinel = ErrUnavailable
 	default:
@@ -209,20 +207,20 @@ func escapePath(p string) string {
 }
 
 // proven decodes and verifies the proof of resp and checks it is for key.
-func (c *Client) proven(resp *http.Response, key []byte) (*Proof, error) {
-	h := resp.Header.Get(ProofHeader)
+func (c *Client) proven(resp *http.Response, key []byte) (*ledger.Proof, error) {
+	h := resp.Header.Get(ledger.ProofHeader)
 	if h == "" {
 		if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") == "application/problem+json" {
 			return nil, nil // an error without proof (bad input, unavailable)
 		}
-		return nil, fmt.Errorf("%w: the registry sent no proof", ErrProof)
+		return nil, fmt.Errorf("%w: the registry sent no proof", ledger.ErrProof)
 	}
-	p, err := DecodeProof(h)
+	p, err := ledger.DecodeProof(h)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(p.Key, key) {
-		return nil, fmt.Errorf("%w: proof is for key %q, asked for %q", ErrProof, p.Key, key)
+		return nil, fmt.Errorf("%w: proof is for key %q, asked for %q", ledger.ErrProof, p.Key, key)
 	}
 	if err := p.Verify(c.chainID, c.trusted); err != nil {
 		return nil, err
@@ -239,8 +237,8 @@ type TxResult struct {
 }
 
 // Submit posts a signed transaction (compact JWS) and waits for its commit.
-// A rejected transaction is a *ProblemError wrapping the registry/app
-// sentinel (app.ErrBadSignature, app.ErrUnauthorized, app.ErrReplay, …);
+// A rejected transaction is a *ProblemError wrapping the registry/machine
+// sentinel (ledger.ErrBadSignature, ledger.ErrUnauthorized, ledger.ErrReplay, …);
 // a full mempool is one wrapping ErrUnavailable with RetryAfter set.
 func (c *Client) Submit(ctx context.Context, signedTx []byte) (*TxResult, error) {
 	u := *c.base

@@ -17,8 +17,8 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
-	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -88,16 +88,16 @@ func TestDIDLifecycle(t *testing.T) {
 		if !errors.Is(err, did.ErrDeactivated) || r == nil || !r.Metadata.Deactivated {
 			t.Errorf("%s: resolve after deactivate: res %v err %v, want deactivated", name, r, err)
 		}
-		r, err = c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionID: "1"})
+		r, err = c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionID: "1"})
 		if err != nil || r.Metadata.VersionID != "1" || r.Metadata.NextVersionID != "2" {
 			t.Errorf("%s: versionId=1: %+v, %v; want version 1 with next 2", name, r, err)
 		}
 		at := time.Now().Add(time.Hour)
-		r, err = c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionTime: &at})
+		r, err = c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionTime: &at})
 		if !errors.Is(err, did.ErrDeactivated) || r == nil || r.Metadata.VersionID != "2" {
 			t.Errorf("%s: versionTime=now+1h: %+v, %v; want version 2, deactivated", name, r, err)
 		}
-		if _, err := c.ResolveWith(ctx, id.DID, client.ResolveOptions{VersionID: "9"}); !errors.Is(err, did.ErrNotFound) {
+		if _, err := c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionID: "9"}); !errors.Is(err, did.ErrNotFound) {
 			t.Errorf("%s: versionId=9: err %v, want not found", name, err)
 		}
 		if _, err := c.Resolve(ctx, "did:web:example.com"); !errors.Is(err, did.ErrMethodNotSupported) && name == "plain" {
@@ -117,12 +117,12 @@ func TestSubmitRejections(t *testing.T) {
 	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDCreate, DID: alice.DID, Document: alice.Doc}, mallory.Key, alice.KID())
 	_, err := plain.Submit(ctx, forged)
 	var pe *client.ProblemError
-	if !errors.As(err, &pe) || !errors.Is(err, app.ErrBadSignature) || pe.Status != http.StatusBadRequest {
-		t.Errorf("forged create: err = %v, want a 400 problem wrapping app.ErrBadSignature", err)
+	if !errors.As(err, &pe) || !errors.Is(err, ledger.ErrBadSignature) || pe.Status != http.StatusBadRequest {
+		t.Errorf("forged create: err = %v, want a 400 problem wrapping ledger.ErrBadSignature", err)
 	}
 	_, err = plain.Submit(ctx, []byte("not a jws"))
-	if !errors.Is(err, app.ErrMalformed) {
-		t.Errorf("garbage: err = %v, want app.ErrMalformed", err)
+	if !errors.Is(err, ledger.ErrMalformed) {
+		t.Errorf("garbage: err = %v, want ledger.ErrMalformed", err)
 	}
 	_, err = plain.Submit(ctx, []byte(strings.Repeat("a", tx.MaxSize+10)))
 	if !errors.As(err, &pe) || pe.Status != http.StatusRequestEntityTooLarge {
@@ -131,7 +131,7 @@ func TestSubmitRejections(t *testing.T) {
 	// A governance action signed by a non-governance key.
 	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: alice.DID, Issuer: mallory.DID, AccreditationID: "a1",
 		CredentialTypes: []string{"X"}, ValidFrom: "2020-01-01T00:00:00Z"}, alice.Key, alice.KID())
-	if _, err := plain.Submit(ctx, acc); !errors.Is(err, app.ErrUnauthorized) && !errors.Is(err, app.ErrNotFound) {
+	if _, err := plain.Submit(ctx, acc); !errors.Is(err, ledger.ErrUnauthorized) && !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("accredit by non-governance: err = %v, want unauthorized", err)
 	}
 }
@@ -196,8 +196,8 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 				t.Errorf("%s: FetchStatusList(%s) = %.20q…, %v; want the published token", name, ref, got, err)
 			}
 		}
-		if _, err := c.FetchStatusList(ctx, "nope"); !errors.Is(err, client.ErrNotFound) {
-			t.Errorf("%s: unknown list: err = %v, want ErrNotFound", name, err)
+		if _, err := c.FetchStatusList(ctx, "nope"); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("%s: unknown list: err = %v, want ledger.ErrNotFound", name, err)
 		}
 	}
 	// Cache headers follow the list's ttl and version.
@@ -228,14 +228,14 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 }
 
 // fetchProof reads the proof of a GET.
-func fetchProof(t *testing.T, u string) *client.Proof {
+func fetchProof(t *testing.T, u string) *ledger.Proof {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	p, err := client.DecodeProof(resp.Header.Get(client.ProofHeader))
+	p, err := ledger.DecodeProof(resp.Header.Get(ledger.ProofHeader))
 	if err != nil {
 		t.Fatalf("proof header of %s: %v", u, err)
 	}
@@ -267,12 +267,12 @@ func TestProofTampering(t *testing.T) {
 	}
 	other := types.NewValidatorSet([]*types.Validator{types.NewValidator(ed25519.GenPrivKey().PubKey(), 10)})
 
-	clone := func() *client.Proof { c := *good; return &c }
+	clone := func() *ledger.Proof { c := *good; return &c }
 	for _, tc := range []struct {
 		name   string
-		mutate func(p *client.Proof) (*types.ValidatorSet, string)
+		mutate func(p *ledger.Proof) (*types.ValidatorSet, string)
 	}{
-		{"tampered value", func(p *client.Proof) (*types.ValidatorSet, string) {
+		{"tampered value", func(p *ledger.Proof) (*types.ValidatorSet, string) {
 			v := []byte(strings.Replace(string(p.Value), `"versionId":"1"`, `"versionId":"7"`, 1))
 			if string(v) == string(p.Value) {
 				t.Fatal("value has no versionId to tamper with")
@@ -280,32 +280,32 @@ func TestProofTampering(t *testing.T) {
 			p.Value = v
 			return trusted, chainID
 		}},
-		{"value claimed absent", func(p *client.Proof) (*types.ValidatorSet, string) { p.Value = nil; return trusted, chainID }},
-		{"other key", func(p *client.Proof) (*types.ValidatorSet, string) {
-			p.Key = app.DIDKey("did:medid:someoneelse")
+		{"value claimed absent", func(p *ledger.Proof) (*types.ValidatorSet, string) { p.Value = nil; return trusted, chainID }},
+		{"other key", func(p *ledger.Proof) (*types.ValidatorSet, string) {
+			p.Key = ledger.DIDKey("did:medid:someoneelse")
 			return trusted, chainID
 		}},
-		{"tampered proof", func(p *client.Proof) (*types.ValidatorSet, string) {
+		{"tampered proof", func(p *ledger.Proof) (*types.ValidatorSet, string) {
 			b := append([]byte(nil), p.ProofOps...)
 			b[len(b)-3] ^= 0x01
 			p.ProofOps = b
 			return trusted, chainID
 		}},
-		{"tampered header", func(p *client.Proof) (*types.ValidatorSet, string) {
+		{"tampered header", func(p *ledger.Proof) (*types.ValidatorSet, string) {
 			b := append([]byte(nil), p.SignedHeader...)
 			b[len(b)/3] ^= 0x01
 			p.SignedHeader = b
 			return trusted, chainID
 		}},
-		{"wrong height", func(p *client.Proof) (*types.ValidatorSet, string) { p.Height++; return trusted, chainID }},
-		{"untrusted validator set", func(p *client.Proof) (*types.ValidatorSet, string) { return other, chainID }},
-		{"other chain", func(p *client.Proof) (*types.ValidatorSet, string) { return trusted, "medid-other" }},
+		{"wrong height", func(p *ledger.Proof) (*types.ValidatorSet, string) { p.Height++; return trusted, chainID }},
+		{"untrusted validator set", func(p *ledger.Proof) (*types.ValidatorSet, string) { return other, chainID }},
+		{"other chain", func(p *ledger.Proof) (*types.ValidatorSet, string) { return trusted, "medid-other" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := clone()
 			vals, chain := tc.mutate(p)
-			if err := p.Verify(chain, vals); !errors.Is(err, client.ErrProof) {
-				t.Errorf("Verify = %v, want ErrProof", err)
+			if err := p.Verify(chain, vals); !errors.Is(err, ledger.ErrProof) {
+				t.Errorf("Verify = %v, want ledger.ErrProof", err)
 			}
 		})
 	}
@@ -317,13 +317,13 @@ func TestProofTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := liar.Resolve(ctx, id.DID); !errors.Is(err, client.ErrProof) {
-		t.Errorf("Resolve through a tampering transport: err = %v, want ErrProof", err)
+	if _, err := liar.Resolve(ctx, id.DID); !errors.Is(err, ledger.ErrProof) {
+		t.Errorf("Resolve through a tampering transport: err = %v, want ledger.ErrProof", err)
 	}
 	// And a client trusting another validator set rejects the real node.
 	stranger, _ := client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: other})
-	if _, err := stranger.Resolve(ctx, id.DID); !errors.Is(err, client.ErrProof) {
-		t.Errorf("Resolve with an untrusted validator set: err = %v, want ErrProof", err)
+	if _, err := stranger.Resolve(ctx, id.DID); !errors.Is(err, ledger.ErrProof) {
+		t.Errorf("Resolve with an untrusted validator set: err = %v, want ledger.ErrProof", err)
 	}
 }
 
@@ -336,7 +336,7 @@ func (tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := resp.Header.Get(client.ProofHeader)
+	h := resp.Header.Get(ledger.ProofHeader)
 	if h == "" {
 		return resp, nil
 	}
@@ -350,7 +350,7 @@ func (tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	v, _ = json.Marshal(rec)
 	p["value"] = base64.StdEncoding.EncodeToString(v)
 	b, _ = json.Marshal(p)
-	resp.Header.Set(client.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
+	resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
 	return resp, nil
 }
 
@@ -381,7 +381,7 @@ func TestConflictingWritesAnswerPromptly(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, app.ErrStaleVersion), errors.Is(err, app.ErrDeactivated):
+			case errors.Is(err, ledger.ErrStaleVersion), errors.Is(err, ledger.ErrDeactivated):
 				refused++
 			default:
 				t.Errorf("round %d: unexpected error %v", round, err)

@@ -14,7 +14,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -55,7 +55,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		return nil, err
 	}
 	notAnchored := func(how string) error {
-		return fmt.Errorf("%w: %w: %s%s", consent.ErrNotAnchored, ErrNotFound, hash, how)
+		return fmt.Errorf("%w: %w: %s%s", consent.ErrNotAnchored, ledger.ErrNotFound, hash, how)
 	}
 	if !c.verify {
 		switch {
@@ -73,7 +73,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		}
 		return &st, nil
 	}
-	p, err := c.proven(resp, app.ConsentKey(hash))
+	p, err := c.proven(resp, ledger.ConsentKey(hash))
 	if err != nil {
 		return nil, err
 	}
@@ -83,25 +83,19 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 	if p.Value == nil {
 		return nil, notAnchored(fmt.Sprintf(" (proven absent at height %d)", p.Height))
 	}
-	var rec app.ConsentRecord
+	var rec ledger.ConsentRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.Hash != hash {
-		return nil, fmt.Errorf("%w: proven consent record for %s", ErrProof, hash)
+		return nil, fmt.Errorf("%w: proven consent record for %s", ledger.ErrProof, hash)
 	}
 	if at.IsZero() {
 		// The proven header's time: p.Verify checked its signatures.
 		var shp cmtproto.SignedHeader
 		if err := shp.Unmarshal(p.SignedHeader); err != nil || shp.Header == nil {
-			return nil, fmt.Errorf("%w: signed header", ErrProof)
+			return nil, fmt.Errorf("%w: signed header", ledger.ErrProof)
 		}
 		at = shp.Header.Time
 	}
-	st := &ConsentStatus{
-		Hash: rec.Hash, Patient: rec.Patient, ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil,
-		Revoked: rec.RevokedAt != nil, RevokedAt: rec.RevokedAt, AnchoredHeight: rec.AnchoredHeight,
-		At: at.UTC(),
-	}
-	st.InForce = rec.InForceAt(at)
-	return st, nil
+	return rec.Status(at), nil
 }
 
 var _ consent.Ledger = (*Client)(nil)

@@ -10,8 +10,8 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/app"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -71,8 +71,8 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 	unknown := consent.Hash("a grant nobody anchored")
 	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
-		if _, err := c.ConsentStatus(ctx, unknown); !errors.Is(err, consent.ErrNotAnchored) || !errors.Is(err, client.ErrNotFound) {
-			t.Errorf("%s: unanchored hash: %v, want consent.ErrNotAnchored and client.ErrNotFound", name, err)
+		if _, err := c.ConsentStatus(ctx, unknown); !errors.Is(err, consent.ErrNotAnchored) || !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("%s: unanchored hash: %v, want consent.ErrNotAnchored and ledger.ErrNotFound", name, err)
 		}
 	}
 
@@ -105,8 +105,8 @@ func TestConsentLifecycle(t *testing.T) {
 
 	// Only the patient may revoke.
 	bad, _ := tx.Sign(client.ConsentRevokePayload(other.did, hash), other.k, other.kid)
-	if _, err := plain.Submit(ctx, bad); !errors.Is(err, app.ErrUnauthorized) {
-		t.Errorf("revoke by another DID: %v, want app.ErrUnauthorized", err)
+	if _, err := plain.Submit(ctx, bad); !errors.Is(err, ledger.ErrUnauthorized) {
+		t.Errorf("revoke by another DID: %v, want ledger.ErrUnauthorized", err)
 	}
 	rv, _ := tx.Sign(client.ConsentRevokePayload(pat.did, hash), pat.k, pat.kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {

@@ -12,14 +12,8 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/ledger"
 )
-
-// ResolveOptions selects a version of a DID document; at most one is set.
-type ResolveOptions struct {
-	VersionID   string
-	VersionTime *time.Time
-}
 
 // Resolve resolves a DID through the registry (did:medid from the ledger;
 // the registry also answers did:key). It implements did.Resolver: errors
@@ -27,11 +21,11 @@ type ResolveOptions struct {
 // with it, metadata deactivated), did.ErrInvalidDID,
 // did.ErrMethodNotSupported, ErrUnavailable, or ErrProof.
 func (c *Client) Resolve(ctx context.Context, id string) (*did.Resolution, error) {
-	return c.ResolveWith(ctx, id, ResolveOptions{})
+	return c.ResolveWith(ctx, id, ledger.ResolveOptions{})
 }
 
 // ResolveWith resolves a version of a DID (see [Client.Resolve]).
-func (c *Client) ResolveWith(ctx context.Context, id string, opts ResolveOptions) (*did.Resolution, error) {
+func (c *Client) ResolveWith(ctx context.Context, id string, opts ledger.ResolveOptions) (*did.Resolution, error) {
 	d, err := did.Parse(id)
 	if err != nil {
 		return nil, err
@@ -83,14 +77,14 @@ func parseResolution(body []byte) (*did.Resolution, error) {
 }
 
 // provenResolution builds the resolution from the proven record only.
-func (c *Client) provenResolution(resp *http.Response, body []byte, id string, opts ResolveOptions) (*did.Resolution, error) {
-	key := app.DIDKey(id)
+func (c *Client) provenResolution(resp *http.Response, body []byte, id string, opts ledger.ResolveOptions) (*did.Resolution, error) {
+	key := ledger.DIDKey(id)
 	if opts.VersionID != "" {
 		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", did.ErrNotFound, opts.VersionID)
 		}
-		key = app.DIDVersionKey(id, n)
+		key = ledger.DIDVersionKey(id, n)
 	} else if opts.VersionTime != nil {
 		// The version is chosen by the node; the proof shows the record
 		// of that version, and its metadata says whether it was current
@@ -108,7 +102,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", ErrUnexpected, wire.Metadata.VersionID)
 		}
-		key = app.DIDVersionKey(id, n)
+		key = ledger.DIDVersionKey(id, n)
 	}
 	p, err := c.proven(resp, key)
 	if err != nil {
@@ -120,16 +114,16 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 	if p.Value == nil {
 		return nil, fmt.Errorf("%w: %s (proven absent at height %d)", did.ErrNotFound, id, p.Height)
 	}
-	var rec app.DIDRecord
+	var rec ledger.DIDRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil {
 		return nil, fmt.Errorf("%w: proven DID record: %v", ErrUnexpected, err)
 	}
 	if rec.DID != id {
-		return nil, fmt.Errorf("%w: proven record is for %s, not %s", ErrProof, rec.DID, id)
+		return nil, fmt.Errorf("%w: proven record is for %s, not %s", ledger.ErrProof, rec.DID, id)
 	}
 	if opts.VersionTime != nil {
 		if t := recordTime(&rec); t.After(*opts.VersionTime) {
-			return nil, fmt.Errorf("%w: proven version %s starts after %s", ErrProof, rec.Metadata.VersionID, opts.VersionTime)
+			return nil, fmt.Errorf("%w: proven version %s starts after %s", ledger.ErrProof, rec.Metadata.VersionID, opts.VersionTime)
 		}
 	}
 	doc, err := did.ParseDocument(rec.Document)
@@ -143,7 +137,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 	return res, nil
 }
 
-func recordTime(r *app.DIDRecord) time.Time {
+func recordTime(r *ledger.DIDRecord) time.Time {
 	if r.Metadata.Updated != nil {
 		return *r.Metadata.Updated
 	}
@@ -200,9 +194,9 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 		}
 		return strings.TrimSpace(string(body)), nil
 	}
-	key := app.StatusListKey(id)
+	key := ledger.StatusListKey(id)
 	if version > 0 {
-		key = app.StatusListVersionKey(id, version)
+		key = ledger.StatusListVersionKey(id, version)
 	}
 	p, err := c.proven(resp, key)
 	if err != nil {
@@ -212,24 +206,24 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 		return "", problemFrom(resp, body)
 	}
 	if p.Value == nil {
-		return "", fmt.Errorf("%w: status list %s (proven absent)", ErrNotFound, id)
+		return "", fmt.Errorf("%w: status list %s (proven absent)", ledger.ErrNotFound, id)
 	}
-	var rec app.StatusListRecord
+	var rec ledger.StatusListRecord
 	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.ID != id {
-		return "", fmt.Errorf("%w: proven status list record for %q", ErrProof, id)
+		return "", fmt.Errorf("%w: proven status list record for %q", ledger.ErrProof, id)
 	}
 	return rec.Credential, nil
 }
 
 // Accreditations returns an issuer's accreditation history. An issuer that
 // was never accredited is ErrNotFound.
-func (c *Client) Accreditations(ctx context.Context, issuer string) (*app.IssuerRecord, error) {
+func (c *Client) Accreditations(ctx context.Context, issuer string) (*ledger.IssuerRecord, error) {
 	rec, _, err := c.issuer(ctx, issuer, url.Values{})
 	if err != nil {
 		return nil, err
 	}
 	if rec == nil {
-		return nil, fmt.Errorf("%w: issuer %s", ErrNotFound, issuer)
+		return nil, fmt.Errorf("%w: issuer %s", ledger.ErrNotFound, issuer)
 	}
 	return rec, nil
 }
@@ -242,7 +236,7 @@ func (c *Client) Accredited(ctx context.Context, issuer, credentialType string, 
 	q := url.Values{"type": {credentialType}, "at": {at.UTC().Format(time.RFC3339Nano)}}
 	rec, ans, err := c.issuer(ctx, issuer, q)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return false, nil
 		}
 		return false, err
@@ -254,17 +248,17 @@ func (c *Client) Accredited(ctx context.Context, issuer, credentialType string, 
 }
 
 type accreditationAnswer struct {
-	Accredited bool              `json:"accredited"`
-	Record     *app.IssuerRecord `json:"record"`
+	Accredited bool                 `json:"accredited"`
+	Record     *ledger.IssuerRecord `json:"record"`
 }
 
-func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.IssuerRecord, *accreditationAnswer, error) {
+func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*ledger.IssuerRecord, *accreditationAnswer, error) {
 	resp, body, err := c.get(ctx, c.endpoint("/1.0/issuers/"+issuer, q), "application/json")
 	if err != nil {
 		return nil, nil, err
 	}
 	if c.verify {
-		p, err := c.proven(resp, app.IssuerKey(issuer))
+		p, err := c.proven(resp, ledger.IssuerKey(issuer))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -274,9 +268,9 @@ func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.
 		if p.Value == nil {
 			return nil, &accreditationAnswer{}, nil
 		}
-		var rec app.IssuerRecord
+		var rec ledger.IssuerRecord
 		if err := json.Unmarshal(p.Value, &rec); err != nil || rec.DID != issuer {
-			return nil, nil, fmt.Errorf("%w: proven issuer record for %s", ErrProof, issuer)
+			return nil, nil, fmt.Errorf("%w: proven issuer record for %s", ledger.ErrProof, issuer)
 		}
 		return &rec, nil, nil
 	}
@@ -290,7 +284,7 @@ func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*app.
 		}
 		return ans.Record, &ans, nil
 	}
-	var rec app.IssuerRecord
+	var rec ledger.IssuerRecord
 	if err := json.Unmarshal(body, &rec); err != nil {
 		return nil, nil, fmt.Errorf("%w: issuer record: %v", ErrUnexpected, err)
 	}

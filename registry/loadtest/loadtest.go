@@ -1,6 +1,6 @@
 // Package loadtest measures the registry at scale on one machine: it
 // bulk-loads a registry state with many real signed did.create
-// transactions by driving registry/app directly (InitChain, FinalizeBlock
+// transactions by driving registry/machine directly (InitChain, FinalizeBlock
 // with large blocks, Commit; no CometBFT, so no consensus cost), serves the
 // registry HTTP API from that state, and drives HTTP load with wrk (or a Go
 // client) against it and against a bare net/http handler serving a static
@@ -31,7 +31,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -71,7 +71,7 @@ func Identity(n uint64) (did string, raw []byte, err error) {
 
 // BulkConfig configures [BulkLoad].
 type BulkConfig struct {
-	// Dir is the registry/app state folder (created if missing). A state
+	// Dir is the registry/machine state folder (created if missing). A state
 	// already holding blocks is extended: identities First… are appended.
 	Dir string
 	// First is the number of the first identity (see [Identity]); DIDs is
@@ -125,7 +125,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	if cfg.NodeCacheSize <= 0 {
 		cfg.NodeCacheSize = 4_000_000
 	}
-	a, err := app.New(app.Config{Dir: cfg.Dir, NodeCacheSize: cfg.NodeCacheSize})
+	a, err := machine.New(machine.Config{Dir: cfg.Dir, NodeCacheSize: cfg.NodeCacheSize})
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func processCPU() time.Duration {
 
 // Height returns the committed height of the state in dir (0 for none).
 func Height(dir string) (int64, error) {
-	a, err := app.New(app.Config{Dir: dir})
+	a, err := machine.New(machine.Config{Dir: dir})
 	if err != nil {
 		return 0, err
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 )
 
@@ -34,7 +34,7 @@ var ErrReadOnly = errors.New("loadtest: read-only registry (no node): submit and
 // readOnlyLedger is the api.Ledger of a state served without a node: the
 // resolution path (GET /1.0/identifiers/{did} without ?proof) reads only
 // the application state, which is what the resolution benchmark measures.
-type readOnlyLedger struct{ a *app.App }
+type readOnlyLedger struct{ a *machine.App }
 
 func (l readOnlyLedger) Submit(context.Context, []byte) (*node.TxResult, error) {
 	return nil, ErrReadOnly
@@ -62,7 +62,7 @@ type Server struct {
 	URL string // http://127.0.0.1:port
 	srv *http.Server
 	ln  net.Listener
-	a   *app.App
+	a   *machine.App
 }
 
 // Close stops the server and closes the state it serves (if any).
@@ -89,10 +89,10 @@ func serveHandler(h http.Handler) (*Server, error) {
 // Serve opens the state in dir and serves the registry API (registry/api,
 // the handler registryd serves) over it on 127.0.0.1, read-only (see
 // [ErrReadOnly]). cacheNodes is the application's IAVL node cache
-// (app.Config.NodeCacheSize; 0 = the application default, what registryd
+// (machine.Config.NodeCacheSize; 0 = the application default, what registryd
 // runs with).
 func Serve(dir string, cacheNodes int) (*Server, error) {
-	a, err := app.New(app.Config{Dir: dir, NodeCacheSize: cacheNodes})
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cacheNodes})
 	if err != nil {
 		return nil, err
 	}

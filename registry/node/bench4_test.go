@@ -16,7 +16,7 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 )
@@ -115,7 +115,7 @@ func sharedTestnet(b *testing.B, name string, n int, newApp func(dir string) abc
 // (each traced when MEDID_BENCH_TRACE is set).
 func registryTestnet(b *testing.B) []*node.Node {
 	return sharedTestnet(b, "registry", 4, func(dir string) abci.Application {
-		a, err := app.New(app.Config{Dir: dir})
+		a, err := machine.New(machine.Config{Dir: dir})
 		if err != nil {
 			b.Fatal(err)
 		}

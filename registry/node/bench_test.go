@@ -14,7 +14,7 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 )
@@ -119,7 +119,7 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	for i := range txs {
 		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("%s-%d-%d", prefix, b.N, i)).CreateTx(b)
 	}
-	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
+	a, err := machine.New(machine.Config{Dir: filepath.Join(b.TempDir(), "app")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func BenchmarkCommitLatencySequential(b *testing.B) {
 		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("seq-%d-%d", b.N, i)).CreateTx(b)
 		kvTxs[i] = []byte(fmt.Sprintf("seq-%d-%d=v", b.N, i))
 	}
-	a, err := app.New(app.Config{Dir: filepath.Join(b.TempDir(), "app")})
+	a, err := machine.New(machine.Config{Dir: filepath.Join(b.TempDir(), "app")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,7 +46,7 @@ type Config struct {
 	App abci.Application
 	// ConcurrentApp declares that App is safe for concurrent use across
 	// CometBFT's four ABCI connections (consensus, mempool, query,
-	// snapshot), as registry/app is. The node then locks each connection
+	// snapshot), as registry/machine is. The node then locks each connection
 	// separately, so CheckTx and queries run while a block executes;
 	// otherwise one mutex serialises every ABCI call. CheckTx then takes no
 	// mutex at all (see SerialCheckTx): App.CheckTx must be safe to call

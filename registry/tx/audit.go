@@ -1,7 +1,7 @@
 package tx
 
 // The audit transaction anchors one batch of a record vault's access trail
-// (see registry/audit): the RFC 6962 Merkle root of the batch's leaves and
+// (see registry/hospital/trail): the RFC 6962 Merkle root of the batch's leaves and
 // their count. The ledger never sees an entry: leaves are ciphertext sealed
 // to each patient, or record events that the vault keeps.
 //

@@ -5,7 +5,7 @@
 // The signing key must belong to the acting DID named in the payload ("did");
 // the kid is a DID URL of that DID. Which relationship the key must be listed
 // under, and whether the acting DID may perform the transaction at all, is
-// decided by the state machine (package registry/app) against ledger state;
+// decided by the state machine (package registry/machine) against ledger state;
 // this package only decodes strictly, checks the shape of each transaction
 // type, and verifies a signature against a given public key.
 //

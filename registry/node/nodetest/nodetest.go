@@ -19,7 +19,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
-	"github.com/medid/medid/registry/app"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
 )
@@ -33,7 +33,7 @@ type Options struct {
 // Stack is a running registry. Everything stops at the end of the test.
 type Stack struct {
 	Home          string
-	App           *app.App
+	App           *machine.App
 	Node          *node.Node
 	API           *api.Server
 	URL           string // base URL of the HTTP API
@@ -65,7 +65,7 @@ func Start(tb testing.TB, o Options) *Stack {
 	if bt <= 0 {
 		bt = 20 * time.Millisecond
 	}
-	if s.App, err = app.New(app.Config{Dir: filepath.Join(home, "data", "registry")}); err != nil {
+	if s.App, err = machine.New(machine.Config{Dir: filepath.Join(home, "data", "registry")}); err != nil {
 		tb.Fatal(err)
 	}
 	for attempt := 0; ; attempt++ {

@@ -1,0 +1,203 @@
+// Command medid-loadtest measures DID resolution over HTTP against a
+// registry state holding many DIDs, with wrk, and the bare net/http
+// baseline in the same run.
+//
+// Procedure (what `medid-loadtest` does, in order):
+//
+//  1. Bulk load: create -dids identities (real Ed25519 keys, real signed
+//     did.create transactions) in a registry/machine state folder by calling
+//     the application's ABCI methods directly — InitChain, then
+//     FinalizeBlock with blocks of -block transactions and Commit — with no
+//     CometBFT (consensus is measured by the registry/node benchmarks).
+//     Every transaction must be accepted. Reports tx/s of block execution,
+//     bytes on disk per DID and per million transactions.
+//  2. Serve: open that state with registry/machine and serve registry/api (the
+//     handler registryd serves) on 127.0.0.1:0, read-only (no node: proofs
+//     and submissions are refused; plain resolution reads only app state).
+//  3. Baseline: a bare net/http handler on 127.0.0.1:0 serving the bytes
+//     of one real resolution response, static.
+//  4. wrk -t2 -c32 --latency with a Lua script requesting
+//     /1.0/identifiers/<random DID> from a list of every -list-every-th
+//     loaded DID: bare, registry, bare again (the baseline is the mean of
+//     the two bare runs); then the same with a Go client.
+//  5. Stop both servers; remove the state unless -keep.
+//
+// Example: medid-loadtest -dids 1000000 -duration 8s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/medid/medid/registry/loadtest"
+	"github.com/medid/medid/registry/node"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "medid-loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dir := flag.String("dir", "", "state folder (default: a new temporary folder)")
+	dids := flag.Uint64("dids", 100_000, "DIDs to bulk-load")
+	skipLoad := flag.Bool("skip-load", false, "reuse the state in -dir (loaded before with the same -dids and -list-every)")
+	block := flag.Int("block", 5000, "transactions per block in the bulk load")
+	listEvery := flag.Uint64("list-every", 5, "put every n-th DID into the request list")
+	dur := flag.Duration("duration", 8*time.Second, "duration of each load run")
+	threads := flag.Int("threads", 2, "wrk threads")
+	conns := flag.Int("conns", 32, "connections")
+	keep := flag.Bool("keep", false, "keep the state folder")
+	verbose := flag.Bool("v", false, "log every block of the bulk load")
+	resume := flag.Bool("resume", false, "continue an interrupted bulk load in -dir (blocks of -block transactions) up to -dids")
+	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
+	warm := flag.Bool("warm", false, "resolve every DID of the list once before measuring (a server that has been up for a while)")
+	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
+	flag.Parse()
+	// Serve as registryd does (its garbage collector setting included).
+	node.SetGCDefault()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "medid-loadtest-")
+		if err != nil {
+			return err
+		}
+		*dir = d
+	}
+	if !*keep {
+		defer os.RemoveAll(*dir)
+	}
+	state := filepath.Join(*dir, "app")
+	listPath := filepath.Join(*dir, "dids.txt")
+
+	if !*skipLoad {
+		var first uint64
+		if *resume {
+			h, err := loadtest.Height(state)
+			if err != nil {
+				return err
+			}
+			first = uint64(h) * uint64(*block)
+		}
+		lf, err := os.Create(listPath)
+		if err != nil {
+			return err
+		}
+		// The list of the identities already loaded is rebuilt from their
+		// numbers.
+		for n := uint64(0); n < first; n += max(1, *listEvery) {
+			d, _, err := loadtest.Identity(n)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(lf, d)
+		}
+		if first >= *dids {
+			return fmt.Errorf("state already holds %d DIDs", first)
+		}
+		cfg := loadtest.BulkConfig{Dir: state, First: first, DIDs: *dids - first, BlockTxs: *block, DIDList: lf, ListEvery: *listEvery, NodeCacheSize: *cache}
+		if *verbose {
+			cfg.Progress = slog.Default()
+		}
+		res, err := loadtest.BulkLoad(ctx, cfg)
+		if cerr := lf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("bulk load: %d DIDs in %d blocks of %d: block execution %.1f s (%.0f tx/s), total with generation %.1f s, process CPU %.1f s (%.0f µs/DID incl. generation)\n",
+			res.DIDs, res.Blocks, *block, res.Elapsed.Seconds(), res.TxPerSec, res.Total.Seconds(), res.AppCPU.Seconds(), float64(res.AppCPU.Microseconds())/float64(res.DIDs))
+		fmt.Printf("state on disk: %d bytes for %d DIDs = %.0f bytes/DID; %.2f GB per million did.create transactions (all versions kept, LevelDB, uncompacted)\n",
+			res.DiskBytes, res.StateDIDs, res.BytesPerDID, res.BytesPerDID*1e6/1e9)
+	}
+	list, err := loadtest.ReadDIDList(listPath)
+	if err != nil {
+		return err
+	}
+	srv, err := loadtest.Serve(state, *serveCache)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ct, body, err := loadtest.Fetch(srv.URL + "/1.0/identifiers/" + list[len(list)/2])
+	if err != nil {
+		return err
+	}
+	bare, err := loadtest.ServeStatic(ct, body)
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+	fmt.Printf("request list: %d DIDs; response %d bytes (%s)\n", len(list), len(body), ct)
+	if *warm {
+		t0 := time.Now()
+		if err := loadtest.Warm(ctx, srv.URL, list, 8); err != nil {
+			return err
+		}
+		fmt.Printf("warm-up: every DID of the list resolved once in %.1f s\n", time.Since(t0).Seconds())
+	}
+
+	wc := loadtest.WrkConfig{DIDListFile: listPath, Threads: *threads, Connections: *conns, Duration: *dur}
+	runs := []struct {
+		name string
+		url  string
+	}{{"bare", bare.URL}, {"registry", srv.URL}, {"bare", bare.URL}}
+	var bareRPS []float64
+	var reg *loadtest.LoadResult
+	for _, r := range runs {
+		c := wc
+		c.URL = r.url
+		var before loadtest.ServerLatency
+		if r.name == "registry" {
+			if before, err = loadtest.ReadServerLatency(srv.URL, "identifiers"); err != nil {
+				return err
+			}
+		}
+		res, err := loadtest.Wrk(ctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("wrk %-8s %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", r.name, res.RPS, res.P50, res.P99, res.Errors)
+		if r.name == "registry" {
+			after, err := loadtest.ReadServerLatency(srv.URL, "identifiers")
+			if err != nil {
+				return err
+			}
+			n := after.Count - before.Count
+			fmt.Printf("    registry handler (its own /metrics): %.3f%% of %.0f requests took more than 5 ms\n",
+				100*(n-(after.Within5ms-before.Within5ms))/max(n, 1), n)
+		}
+		if r.name == "bare" {
+			bareRPS = append(bareRPS, res.RPS)
+		} else {
+			reg = res
+		}
+	}
+	base := (bareRPS[0] + bareRPS[1]) / 2
+	fmt.Printf("wrk ratio registry/bare: %.3f (bare mean %.0f req/s)\n", reg.RPS/base, base)
+
+	gb, err := loadtest.GoLoad(ctx, bare.URL, list, *conns, *dur)
+	if err != nil {
+		return err
+	}
+	gr, err := loadtest.GoLoad(ctx, srv.URL, list, *conns, *dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("go   bare     %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", gb.RPS, gb.P50.Round(time.Microsecond), gb.P99.Round(time.Microsecond), gb.Errors)
+	fmt.Printf("go   registry %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", gr.RPS, gr.P50.Round(time.Microsecond), gr.P99.Round(time.Microsecond), gr.Errors)
+	fmt.Printf("go ratio registry/bare: %.3f\n", gr.RPS/gb.RPS)
+	return nil
+}

@@ -1,0 +1,179 @@
+package layout
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/medid/medid"
+
+// pkg is what `go list -json` says of one package.
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// listAll returns every package of the module with its direct imports and
+// transitive dependencies (production code only: tests may reach further).
+func listAll(t *testing.T) map[string]*pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	pkgs := map[string]*pkg{}
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		p := new(pkg)
+		if err := dec.Decode(p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, module+"/")] = p
+	}
+	if len(pkgs) < 20 {
+		t.Fatalf("go list found only %d packages of %s", len(pkgs), module)
+	}
+	return pkgs
+}
+
+// ours returns the module-relative path of an import of ours, or "".
+func ours(imp string) string {
+	if rel, ok := strings.CutPrefix(imp, module+"/"); ok {
+		return rel
+	}
+	return ""
+}
+
+// under reports whether p is dir or below it.
+func under(p string, dirs ...string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// The allowed directions of DESIGN.md and docs/design/0012: a package of
+// the left-hand tree may import packages of ours only from the listed
+// trees. The first matching rule applies (more specific first).
+var rules = []struct {
+	from  string
+	allow []string
+}{
+	{"credentials", []string{"credentials", "internal"}},
+	{"internal", []string{"internal"}},
+	// The registry's contracts: the transaction format and the data
+	// contract are leaves over credentials/.
+	{"registry/tx", []string{"credentials", "internal"}},
+	{"registry/ledger", []string{"credentials", "internal", "registry/tx"}},
+	// Clients import contracts only, never the state machine, the node, the
+	// API server or a hospital-side server.
+	{"registry/client", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
+	{"registry/hospital/trail", []string{"credentials", "internal"}},
+	{"registry/hospital/vaultapi", []string{"credentials", "internal", "registry/hospital/trail"}},
+	{"registry/hospital/vaultclient", []string{"credentials", "internal", "registry/ledger", "registry/tx",
+		"registry/hospital/trail", "registry/hospital/vaultapi"}},
+	// Servers import contracts, never clients.
+	{"registry/hospital/batch", []string{"credentials", "internal", "registry/hospital/trail"}},
+	{"registry/hospital/vault/vaulttest", []string{"credentials", "internal", "registry"}},
+	{"registry/hospital/vault", []string{"credentials", "internal", "registry/tx", "registry/ledger",
+		"registry/hospital/trail", "registry/hospital/batch", "registry/hospital/vaultapi"}},
+	{"registry/machine", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
+	{"registry/node/nodetest", []string{"credentials", "internal", "registry"}},
+	{"registry/node", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
+	{"registry/api", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/node"}},
+	{"registry/loadtest", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/machine",
+		"registry/node", "registry/api"}},
+	{"registry", []string{"credentials", "internal", "registry"}},
+	// The patient side: credentials/ and clients only.
+	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client",
+		"registry/hospital/trail", "registry/hospital/vaultapi", "registry/hospital/vaultclient", "wallet"}},
+	{"app", []string{"credentials", "internal", "wallet", "registry/ledger", "registry/client",
+		"registry/hospital/trail", "registry/hospital/vaultclient", "app"}},
+	{"cmd", []string{"credentials", "internal", "registry", "wallet", "app"}},
+}
+
+func TestImportDirections(t *testing.T) {
+	pkgs := listAll(t)
+	for rel, p := range pkgs {
+		var allow []string
+		matched := false
+		for _, r := range rules {
+			if under(rel, r.from) {
+				allow, matched = r.allow, true
+				break
+			}
+		}
+		if !matched {
+			t.Errorf("%s: no layout rule covers this package; add one to internal/layout", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			o := ours(imp)
+			if o == "" {
+				continue
+			}
+			if under(o, "cmd") {
+				t.Errorf("%s imports %s: nothing imports cmd/", rel, o)
+				continue
+			}
+			if !under(o, allow...) {
+				t.Errorf("%s imports %s: allowed are %v (docs/design/0012-architecture.md)", rel, o, allow)
+			}
+		}
+	}
+}
+
+// TestPatientSideLinksNoServer: the patient's binary and the libraries it
+// is built from carry no ledger server, no database of the node, no vault
+// server: they talk to those over HTTP.
+func TestPatientSideLinksNoServer(t *testing.T) {
+	pkgs := listAll(t)
+	forbidden := []string{
+		"github.com/cosmos/iavl",
+		"github.com/syndtr/goleveldb",
+		"github.com/cometbft/cometbft-db",
+		"github.com/cometbft/cometbft/node",
+		"github.com/cometbft/cometbft/consensus",
+		"github.com/cometbft/cometbft/abci/server",
+		"github.com/cometbft/cometbft/abci/client",
+		module + "/registry/machine",
+		module + "/registry/node",
+		module + "/registry/api",
+		module + "/registry/hospital/vault",
+		module + "/registry/hospital/batch",
+	}
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/hospital/vaultclient"} {
+		p := pkgs[rel]
+		if p == nil {
+			t.Errorf("package %s not found", rel)
+			continue
+		}
+		for _, d := range p.Deps {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("%s links %s", rel, d)
+				}
+			}
+		}
+	}
+}
+
+// TestOnlyWalletBinaryImportsFyneApp: app/ stays a library that tests drive
+// headless; only the binary's main package opens a real window.
+func TestOnlyWalletBinaryImportsFyneApp(t *testing.T) {
+	for rel, p := range listAll(t) {
+		for _, imp := range p.Imports {
+			if imp == "fyne.io/fyne/v2/app" && rel != "cmd/wallet" {
+				t.Errorf("%s imports fyne.io/fyne/v2/app; only cmd/wallet may", rel)
+			}
+		}
+	}
+}

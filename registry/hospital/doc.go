@@ -1,0 +1,13 @@
+// Package hospital groups the services a hospital runs beside its registry
+// node: they are not the ledger, and registryd only hosts them.
+//
+//   - vault: the record vault server (encrypted FHIR records, consent-checked
+//     reads, break-glass, erasure).
+//   - vaultapi: the vault's wire contract, shared by server and client.
+//   - vaultclient: the vault client a wallet or hospital tool uses, with trail
+//     verification.
+//   - trail: the access trail's entry format, sealing to the patient, and
+//     RFC 6962 Merkle inclusion proofs.
+//   - batch: the server side of the trail: a write-ahead file, batches, and
+//     one ledger anchor per batch.
+package hospital

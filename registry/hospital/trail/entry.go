@@ -1,0 +1,152 @@
+package trail
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwe"
+)
+
+// Outcomes of an access attempt.
+const (
+	OutcomeGranted = "granted"
+	OutcomeDenied  = "denied"
+)
+
+// Event kinds, shaped after FHIR AuditEvent.type / subtype.
+const (
+	// ActionRead is a provider reading a record.
+	ActionRead = "read"
+	// ActionErase is the patient erasing a record.
+	ActionErase = "erase"
+	// ActionPut is a hospital storing a record.
+	ActionPut = "put"
+)
+
+// DICOM (DCM) audit event codes FHIR AuditEvent.type uses.
+const (
+	// DCMPatientRecord (110110 "Patient Record") types an ordinary access.
+	DCMPatientRecord = "110110"
+	// DCMEmergencyOverride (110127 "Emergency Override Started") types a
+	// break-glass access, with purpose of use ETREAT.
+	DCMEmergencyOverride = "110127"
+)
+
+// ErrDecrypt reports an entry that cannot be decrypted or decoded with the
+// key given.
+var ErrDecrypt = errors.New("cannot decrypt trail entry")
+
+// MaxEntrySize bounds a sealed entry (and hence a Merkle leaf).
+const MaxEntrySize = 16 << 10
+
+// Entry is one access attempt as the patient sees it. It is sealed to the
+// patient ([Seal]) before it leaves the vault's memory: the ledger and the
+// vault's trail store hold only the ciphertext and its leaf hash.
+type Entry struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Patient  string    `json:"patient"`
+	Provider string    `json:"provider"` // who
+	Record   string    `json:"record"`   // which record
+	Class    string    `json:"class,omitempty"`
+	Action   string    `json:"action"`  // ActionRead, ActionErase, ActionPut
+	Purpose  string    `json:"purpose"` // HL7 v3 PurposeOfUse
+	Outcome  string    `json:"outcome"` // OutcomeGranted or OutcomeDenied
+	// Type is the AuditEvent type code: DCMEmergencyOverride for
+	// break-glass, DCMPatientRecord otherwise.
+	Type       string `json:"type"`
+	BreakGlass bool   `json:"breakGlass,omitempty"`
+	// Reason is why access was denied, or the emergency reason given.
+	Reason string `json:"reason,omitempty"`
+	// Consent is the hash of the consent grant presented, if any.
+	Consent string `json:"consent,omitempty"`
+	// Unauthenticated marks an attempt whose request did not prove who sent
+	// it: Provider is then empty (a claimed identity is never recorded as
+	// fact), Origin says where it came from, and Count, when set, is how
+	// many such attempts the entry stands for (beyond the per-origin cap).
+	Unauthenticated bool   `json:"unauthenticated,omitempty"`
+	Origin          string `json:"origin,omitempty"`
+	Count           int    `json:"count,omitempty"`
+}
+
+// Seal encrypts e to the patient's key-agreement key recipient (from
+// [RecipientKey]) as a compact JWE: ECDH-ES+A256KW, A256GCM. Only the
+// patient can read it.
+func Seal(e *Entry, recipient any) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	out, err := jwe.Encrypt(b, jwe.WithKey(jwa.ECDH_ES_A256KW, recipient), jwe.WithContentEncryption(jwa.A256GCM))
+	if err != nil {
+		return nil, fmt.Errorf("seal trail entry: %w", err)
+	}
+	return out, nil
+}
+
+// Open decrypts a sealed entry with the patient's key from
+// [DecryptionKey]. Errors wrap [ErrDecrypt].
+func Open(sealed []byte, priv any) (*Entry, error) {
+	if err := checkShape(sealed); err != nil {
+		return nil, err
+	}
+	b, err := jwe.Decrypt(sealed, jwe.WithKey(jwa.ECDH_ES_A256KW, priv))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	return &e, nil
+}
+
+// Sizes of the parts of a sealed entry: an A256KW-wrapped 256-bit content
+// key (RFC 3394: key + 8 bytes), a 96-bit GCM IV, a 128-bit GCM tag.
+const (
+	wrappedKeySize = 40
+	ivSize         = 12
+	tagSize        = 16
+)
+
+// checkShape refuses anything that is not a compact JWE of exactly the
+// shape [Seal] writes before any JOSE library parses it: five parts of
+// unpadded base64url, a protected header naming ECDH-ES+A256KW and A256GCM,
+// and a wrapped key, IV and tag of the exact sizes. A trail entry comes
+// from a vault the patient does not control, so the library behind Open
+// only ever sees well-formed input (jwx v2.1.7 panics on an empty wrapped
+// key, for one). Errors wrap [ErrDecrypt].
+func checkShape(sealed []byte) error {
+	if len(sealed) > MaxEntrySize {
+		return fmt.Errorf("%w: %d bytes exceeds %d", ErrDecrypt, len(sealed), MaxEntrySize)
+	}
+	parts := bytes.Split(sealed, []byte("."))
+	if len(parts) != 5 {
+		return fmt.Errorf("%w: not a compact JWE (want 5 parts, got %d)", ErrDecrypt, len(parts))
+	}
+	dec := make([][]byte, 5)
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(string(p))
+		if err != nil {
+			return fmt.Errorf("%w: part %d is not unpadded base64url", ErrDecrypt, i+1)
+		}
+		dec[i] = b
+	}
+	var h struct {
+		Alg string          `json:"alg"`
+		Enc string          `json:"enc"`
+		EPK json.RawMessage `json:"epk"`
+	}
+	if err := json.Unmarshal(dec[0], &h); err != nil || h.Alg != "ECDH-ES+A256KW" || h.Enc != "A256GCM" || len(h.EPK) == 0 {
+		return fmt.Errorf("%w: protected header must name alg ECDH-ES+A256KW, enc A256GCM and an epk", ErrDecrypt)
+	}
+	if len(dec[1]) != wrappedKeySize || len(dec[2]) != ivSize || len(dec[4]) != tagSize {
+		return fmt.Errorf("%w: wrapped key, IV or tag of the wrong size", ErrDecrypt)
+	}
+	return nil
+}

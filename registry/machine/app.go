@@ -1,0 +1,369 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Version is reported by Info as the application's software version.
+const Version = "0.1.0"
+
+// AppVersion is the protocol version reported by Info (ResponseInfo.AppVersion).
+// Bump it when the state transition rules change.
+const AppVersion uint64 = 1
+
+// Config configures an [App].
+type Config struct {
+	// Dir is the folder holding the state database (created if missing).
+	// Required.
+	Dir string
+	// Logger receives one line per rejected transaction and per commit.
+	// nil discards logs.
+	Logger *slog.Logger
+	// NodeCacheSize is the IAVL node cache size in nodes; 0 means 100,000.
+	NodeCacheSize int
+	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
+	// 65,536. The parsed-document, decoded-transaction and did.create
+	// caches hold a quarter as many each.
+	VerdictCacheSize int
+	// Workers is how many goroutines verify a block's signatures in
+	// parallel; 0 means runtime.NumCPU().
+	Workers int
+	// BlockCacheBytes bounds the LevelDB block cache in bytes; 0 means 1
+	// GiB. It fills only with blocks that are read: a registry of a
+	// million DIDs reads ~700 MB of current DID records (the latest index)
+	// under a uniform resolution load. LevelDB's own default, 8 MiB, made
+	// reads of a 1M-DID state mostly pread system calls; 128 MiB still
+	// left most resolutions reading and decompressing a block (measured in
+	// BENCHMARKS.md: 0.41-0.45x vs 0.41-0.48x a bare handler under wrk,
+	// 0.59-0.64x vs 0.65-0.85x with a Go client).
+	BlockCacheBytes int
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	out := *c
+	if out.Dir == "" {
+		return out, errors.New("app.Config.Dir is required: the folder for the state database")
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.NodeCacheSize <= 0 {
+		out.NodeCacheSize = 100_000
+	}
+	if out.VerdictCacheSize <= 0 {
+		out.VerdictCacheSize = 1 << 16
+	}
+	if out.Workers <= 0 {
+		out.Workers = runtime.NumCPU()
+	}
+	if out.BlockCacheBytes <= 0 {
+		out.BlockCacheBytes = 1 << 30
+	}
+	return out, nil
+}
+
+// App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
+// only writer of its state; its read methods ([App.ResolveDID],
+// [App.Accreditations], [App.AccreditedAt], [App.StatusList],
+// [App.Governance], [App.Query]) read the latest committed version and are
+// safe to call concurrently with each other and with the ABCI methods.
+type App struct {
+	cfg Config
+	log *slog.Logger
+	db  *iavldb.GoLevelDB
+
+	// wmu serialises the consensus connection (InitChain, FinalizeBlock,
+	// Commit) and guards tree (the working state) and pending.
+	wmu     sync.Mutex
+	tree    *iavl.MutableTree
+	pending *pendingBlock
+	// pendingIdx are the pending block's writes to keys the latest index
+	// holds; Commit indexes them.
+	pendingIdx []write
+	idx        *latestIndex
+	// initialHeight is the chain's first block height (from InitChain).
+	initialHeight int64
+
+	// reader opens committed versions for reading through its own node
+	// cache. IAVL's MutableTree.Set mutates cached nodes of saved versions
+	// (clone drops their child pointers), so versions opened through the
+	// writer's tree would race with FinalizeBlock; nodes loaded by reader
+	// are never touched by writes. Only GetImmutable is called on it.
+	reader *iavl.MutableTree
+
+	// mu guards the committed view below. Readers take the read lock only
+	// to copy the pointer: an iavl.ImmutableTree of a saved version is
+	// safe for concurrent reads.
+	mu         sync.RWMutex
+	committed  *iavl.ImmutableTree
+	lastHeight int64
+	lastHash   []byte
+	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
+
+	verdicts *lru[verdictKey, bool]
+	docs     *lru[[32]byte, parsedDoc]
+	// decoded holds decoded transactions by hash, so FinalizeBlock does not
+	// decode again what CheckTx decoded (a *tx.Tx is never modified).
+	decoded *lru[[32]byte, *tx.Tx]
+	// creates holds did.create checks by replay id (see createCheck).
+	creates *lru[[32]byte, createCheck]
+	// sigChecks and docParses count signature verifications and document
+	// validations actually performed (cache misses), for tests.
+	sigChecks atomic.Int64
+	docParses atomic.Int64
+}
+
+// pendingBlock is the block FinalizeBlock applied and Commit will save.
+type pendingBlock struct {
+	height int64
+	time   time.Time
+}
+
+var _ abci.Application = (*App)(nil)
+
+// New opens (or creates) the state database in cfg.Dir and loads the latest
+// saved version. After a crash, the state is the last committed block; Info
+// reports it so CometBFT replays the blocks that followed.
+func New(cfg Config) (*App, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	// IAVL writes ~20 tree nodes per new DID and keeps every version, so
+	// the state database takes a steady stream of small writes: a 64 MiB
+	// memtable and 8 MiB tables (LevelDB: 4 and 2 MiB) mean a tenth as
+	// many level-0 tables to compact; compaction had grown to 10% of a
+	// loaded node's CPU and stalled commits as the chain grew
+	// (docs/design/0011).
+	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
+		BlockCacheCapacity:  c.BlockCacheBytes,
+		Filter:              filter.NewBloomFilter(10),
+		WriteBuffer:         64 << 20,
+		CompactionTableSize: 8 << 20,
+		CompactionTotalSize: 64 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
+	}
+	// Fast storage is skipped: it keeps a second, latest-only index that a
+	// concurrent reader of an older version could observe mid-commit.
+	tree := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	version, err := tree.Load()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
+	}
+	reader := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
+	if err := a.publish(version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.idx = &latestIndex{db: db.RawDB()}
+	view, _ := a.view()
+	rebuilt, err := a.idx.open(version, view)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
+	if rebuilt {
+		a.log.Info("rebuilt the DID index from the state", "height", version)
+	}
+	return a, nil
+}
+
+// publish makes saved version the committed view.
+func (a *App) publish(version int64) error {
+	var view *iavl.ImmutableTree
+	if version == 0 {
+		// Nothing is saved yet: an empty tree.
+		view = iavl.NewImmutableTree(a.db, 0, true, iavl.NewNopLogger())
+	} else {
+		var err error
+		if view, err = a.reader.GetImmutable(version); err != nil {
+			return fmt.Errorf("open state version %d: %w", version, err)
+		}
+	}
+	var hash []byte
+	if version > 0 {
+		hash = view.Hash()
+	}
+	a.mu.Lock()
+	a.committed, a.lastHeight, a.lastHash = view, version, hash
+	a.mu.Unlock()
+	return nil
+}
+
+// view returns the latest committed state and its height.
+func (a *App) view() (*iavl.ImmutableTree, int64) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.committed, a.lastHeight
+}
+
+// committedState returns a reader of the latest committed state that reads
+// current DID records through the latest index (see latestIndex), and its
+// height.
+func (a *App) committedState() (committedReader, int64) {
+	view, h := a.view()
+	return committedReader{tree: view, height: h, ix: a.idx}, h
+}
+
+// LastCommit returns the height and app hash of the last committed block
+// (0 and nil before the first).
+func (a *App) LastCommit() (height int64, appHash []byte) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.lastHeight, append([]byte(nil), a.lastHash...)
+}
+
+// Close closes the state database. Uncommitted work is discarded (CometBFT
+// replays it on restart). The App must not be used afterwards.
+func (a *App) Close() error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	return a.db.Close()
+}
+
+// Info reports the last committed height and app hash, so CometBFT's
+// handshake replays exactly the blocks the app has not saved.
+func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	h, hash := a.LastCommit()
+	return &abci.ResponseInfo{
+		Data:             "medid-registry",
+		Version:          Version,
+		AppVersion:       AppVersion,
+		LastBlockHeight:  h,
+		LastBlockAppHash: hash,
+	}, nil
+}
+
+// InitChain writes the genesis governance DIDs (app_state, see [Genesis])
+// into the working state and returns its hash as the genesis app hash.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if h, _ := a.LastCommit(); h != 0 {
+		return nil, fmt.Errorf("InitChain on a state already at height %d: remove the state folder to start a new chain", h)
+	}
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	a.initialHeight = max(req.InitialHeight, 1)
+	if req.InitialHeight > 1 {
+		a.tree.SetInitialVersion(uint64(req.InitialHeight))
+	}
+	for _, d := range g.Governance {
+		v, err := marshal(ledger.GovernanceRecord{DID: d})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := a.tree.Set(ledger.GovernanceKey(d), v); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+	}
+	a.log.Info("genesis", "governance", len(g.Governance))
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+}
+
+// PrepareProposal proposes the mempool's transactions in order, up to
+// MaxTxBytes.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	var txs [][]byte
+	var total int64
+	for _, t := range req.Txs {
+		total += int64(len(t))
+		if req.MaxTxBytes > 0 && total > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, t)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts every proposal: invalid transactions in a block
+// are rejected one by one in FinalizeBlock with a code and no state change.
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// ExtendVote adds no vote extension.
+func (a *App) ExtendVote(context.Context, *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	return &abci.ResponseExtendVote{}, nil
+}
+
+// VerifyVoteExtension accepts (empty) vote extensions.
+func (a *App) VerifyVoteExtension(context.Context, *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
+	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
+}
+
+// Commit saves the working state as the version of the finalized block and
+// makes it the committed view readers see.
+func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.pending == nil {
+		return nil, errors.New("Commit without FinalizeBlock")
+	}
+	// Index first: the index may run one block ahead of the tree, never
+	// behind it (see latestIndex).
+	if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
+		return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
+	}
+	hash, version, err := a.tree.SaveVersion()
+	if err != nil {
+		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)
+	}
+	if version != a.pending.height {
+		return nil, fmt.Errorf("saved state version %d for block %d: the state folder belongs to another chain", version, a.pending.height)
+	}
+	if err := a.publish(version); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.lastTime = a.pending.time
+	a.mu.Unlock()
+	a.pending = nil
+	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
+	return &abci.ResponseCommit{}, nil
+}
+
+// ListSnapshots: state sync snapshots are not offered.
+func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
+	return &abci.ResponseListSnapshots{}, nil
+}
+
+// OfferSnapshot rejects every snapshot: state sync is not supported.
+func (a *App) OfferSnapshot(context.Context, *abci.RequestOfferSnapshot) (*abci.ResponseOfferSnapshot, error) {
+	return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT}, nil
+}
+
+// LoadSnapshotChunk returns nothing: no snapshots exist.
+func (a *App) LoadSnapshotChunk(context.Context, *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error) {
+	return &abci.ResponseLoadSnapshotChunk{}, nil
+}
+
+// ApplySnapshotChunk aborts: state sync is not supported.
+func (a *App) ApplySnapshotChunk(context.Context, *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
+	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
+}

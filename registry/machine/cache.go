@@ -1,0 +1,107 @@
+package machine
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"sync"
+
+	"github.com/medid/medid/credentials/did"
+)
+
+// verdictKey identifies one signature check: the transaction (by hash) and
+// the public key it was checked against. A verdict is a pure function of
+// both, so it stays true whatever the state does; what the state decides is
+// WHICH key a transaction must verify under, and that is looked up afresh
+// each time.
+type verdictKey struct {
+	tx  [32]byte
+	key string // multikey of the public key
+}
+
+// parsedDoc is a cached result of did.ParseDocument, a pure function of the
+// document bytes. The document MUST NOT be modified.
+type parsedDoc struct {
+	doc *did.Document
+	err error
+}
+
+// createCheck is the part of checking a did.create that is a pure function
+// of its payload (cached by replay id, so CheckTx does it and FinalizeBlock
+// reuses it): that the document derives the DID, and the document's
+// canonical form, which the DID record stores. The bytes MUST NOT be
+// modified.
+type createCheck struct {
+	doc []byte
+	err error
+}
+
+// lru is a bounded least-recently-used map, safe for concurrent use. It
+// holds the signature verdicts (so a transaction's signature is verified
+// once: in CheckTx or FinalizeBlock's parallel pre-pass, and reused when the
+// block applies it) and parsed DID documents (keyed by the SHA-256 of their
+// bytes, so validating a document is also done once).
+type lru[K comparable, V any] struct {
+	max int
+
+	mu    sync.Mutex // guards ll and items
+	ll    *list.List // front = most recently used; values are *entry[K, V]
+	items map[K]*list.Element
+}
+
+type entry[K comparable, V any] struct {
+	k K
+	v V
+}
+
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, ll: list.New(), items: make(map[K]*list.Element)}
+}
+
+// get returns the cached value for k and whether there was one.
+func (c *lru[K, V]) get(k K) (v V, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, found := c.items[k]
+	if !found {
+		return v, false
+	}
+	c.ll.MoveToFront(e)
+	return e.Value.(*entry[K, V]).v, true
+}
+
+// put records v for k, evicting the least recently used entry beyond the
+// bound.
+func (c *lru[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, found := c.items[k]; found {
+		e.Value.(*entry[K, V]).v = v
+		c.ll.MoveToFront(e)
+		return
+	}
+	c.items[k] = c.ll.PushFront(&entry[K, V]{k: k, v: v})
+	for c.ll.Len() > c.max {
+		last := c.ll.Back()
+		c.ll.Remove(last)
+		delete(c.items, last.Value.(*entry[K, V]).k)
+	}
+}
+
+// len returns the number of cached entries.
+func (c *lru[K, V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
+}
+
+// parseDocument is did.ParseDocument through the document cache.
+func (a *App) parseDocument(data []byte) (*did.Document, error) {
+	k := sha256.Sum256(data)
+	if p, ok := a.docs.get(k); ok {
+		return p.doc, p.err
+	}
+	a.docParses.Add(1)
+	d, err := did.ParseDocument(data)
+	a.docs.put(k, parsedDoc{d, err})
+	return d, err
+}

@@ -1,0 +1,115 @@
+package machine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// keyParty is a did:key actor (a patient's pairwise DID in these tests).
+type keyParty struct {
+	k   *key.PrivateKey
+	did string
+	kid string
+}
+
+func newKeyParty(tb testing.TB, b byte) keyParty {
+	k := testKey(tb, b)
+	d := did.KeyDID(k.Public())
+	return keyParty{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+}
+
+// grantHash stands in for consent.Hash of a grant token.
+func grantHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func (h *harness) anchorTx(p keyParty, hash, from, until string) []byte {
+	return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: p.did, GrantHash: hash, ValidFrom: from, ValidUntil: until}, p.k, p.kid)
+}
+
+func (h *harness) consentRevokeTx(p keyParty, hash string) []byte {
+	return h.sign(&tx.Payload{Type: tx.ConsentRevoke, DID: p.did, GrantHash: hash}, p.k, p.kid)
+}
+
+func TestConsentLifecycle(t *testing.T) {
+	h := newHarness(t)
+	pat := newKeyParty(t, 40)
+	hash := grantHash("grant-1")
+	if _, err := h.app.ConsentStatus(hash); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("ConsentStatus before anchoring = %v, want ledger.ErrNotFound", err)
+	}
+	h.mustBlock(h.anchorTx(pat, hash, "2026-03-01T00:00:00Z", "2027-03-01T00:00:00Z"))
+	anchoredAt := h.height()
+	rec, err := h.app.ConsentStatus(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, until := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	if rec.Hash != hash || rec.Patient != pat.did || !rec.ValidFrom.Equal(from) || rec.ValidUntil == nil || !rec.ValidUntil.Equal(until) ||
+		rec.AnchoredHeight != anchoredAt || !rec.Anchored.Equal(blockTime(anchoredAt)) || rec.RevokedAt != nil {
+		t.Fatalf("record = %+v", rec)
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want bool
+	}{{from.Add(-time.Second), false}, {from, true}, {until.Add(-time.Second), true}, {until, false}} {
+		if got := rec.Status(c.at).InForce; got != c.want {
+			t.Errorf("InForceAt(%s) = %v, want %v", c.at, got, c.want)
+		}
+	}
+
+	// A did:medid patient can anchor too, open-ended.
+	id := h.register(41)
+	mh := grantHash("grant-2")
+	h.mustBlock(h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: mh, ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0)))
+	if r2, err := h.app.ConsentStatus(mh); err != nil || r2.Patient != id.did || r2.ValidUntil != nil || !r2.Status(until.AddDate(10, 0, 0)).InForce {
+		t.Fatalf("did:medid anchor = %+v, %v", r2, err)
+	}
+
+	h.mustBlock(h.consentRevokeTx(pat, hash))
+	revokedAt := h.height()
+	rec, err = h.app.ConsentStatus(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.RevokedAt == nil || !rec.RevokedAt.Equal(blockTime(revokedAt)) || rec.RevokedHeight != revokedAt {
+		t.Fatalf("revoked record = %+v", rec)
+	}
+	if rec.Status(blockTime(revokedAt)).InForce || !rec.Status(from.Add(time.Hour)).InForce {
+		t.Errorf("InForceAt around the revocation is wrong: %+v", rec)
+	}
+
+	// The /consent query proves the record.
+	resp, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryConsent, Data: []byte(hash), Prove: true})
+	if err != nil || resp.Code != 0 {
+		t.Fatalf("query: %v %d %s", err, resp.Code, resp.Log)
+	}
+	var got ledger.ConsentRecord
+	if err := json.Unmarshal(resp.Value, &got); err != nil || got.RevokedHeight != revokedAt {
+		t.Fatalf("query value %s: %v", resp.Value, err)
+	}
+	if err := ledger.VerifyProof(h.hash(), ledger.ConsentKey(hash), resp.Value, resp.ProofOps); err != nil {
+		t.Errorf("membership proof: %v", err)
+	}
+	absent := grantHash("never")
+	resp, _ = h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryConsent, Data: []byte(absent), Prove: true})
+	if resp.Code != ledger.CodeNotFound {
+		t.Fatalf("absent: code %d", resp.Code)
+	}
+	if err := ledger.VerifyProof(h.hash(), ledger.ConsentKey(absent), nil, resp.ProofOps); err != nil {
+		t.Errorf("non-membership proof: %v", err)
+	}
+}

@@ -1,0 +1,243 @@
+package machine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// reader is read access to a state version: the committed view (CheckTx)
+// or the working tree (FinalizeBlock).
+type reader interface {
+	Get(key []byte) ([]byte, error)
+}
+
+// write is one key/value the state machine will set if a transaction is
+// accepted. Handlers compute all writes before any is applied, so a
+// rejected transaction changes nothing.
+type write struct {
+	key, value []byte
+}
+
+// execEnv is the context one transaction is checked or applied in. It holds
+// no clock: times come from the block header.
+type execEnv struct {
+	ctx    context.Context
+	height int64     // block height (CheckTx: last committed + 1)
+	time   time.Time // block time (CheckTx: last block time, zero if unknown)
+	index  int       // position in the block
+	// timeKnown is false in CheckTx before the first block after a
+	// restart; checks that need the block time are then deferred to
+	// FinalizeBlock.
+	timeKnown bool
+	// pre is the result of FinalizeBlock's parallel pre-pass (nil in
+	// CheckTx).
+	pre *prepared
+	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
+	// so handlers may skip building them.
+	checkOnly bool
+}
+
+// receipt is the ExecTxResult.Data of an accepted transaction (JSON), and
+// the attributes of its event.
+type receipt struct {
+	Type            tx.Type `json:"type"`
+	DID             string  `json:"did"`
+	VersionID       string  `json:"versionId,omitempty"`
+	Issuer          string  `json:"issuer,omitempty"`
+	AccreditationID string  `json:"accreditationId,omitempty"`
+	ListID          string  `json:"listId,omitempty"`
+	Version         int64   `json:"version,omitempty"`
+	GrantHash       string  `json:"grantHash,omitempty"`
+}
+
+// prepared is what the parallel pre-pass of FinalizeBlock learned about one
+// transaction from pure computation and the committed state.
+type prepared struct {
+	tx  *tx.Tx
+	err error // decode error: the transaction is rejected as is
+	// doc, docErr: the transaction's own document (did.create,
+	// did.update) parsed by the pre-pass.
+	doc    *did.Document
+	docErr error
+}
+
+// CheckTx validates a transaction against the last committed state with the
+// same rules as FinalizeBlock. A rejected transaction gets a non-zero code
+// (see [CodeOf]) and a log line saying why; nothing is written either way.
+func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	view, height := a.committedState()
+	a.mu.RLock()
+	bt := a.lastTime
+	a.mu.RUnlock()
+	t, err := a.decode(req.Tx)
+	if err == nil {
+		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true}
+		_, _, err = a.check(view, t, env)
+	}
+	if err != nil {
+		code := CodeOf(err)
+		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
+		return &abci.ResponseCheckTx{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
+	}
+	return &abci.ResponseCheckTx{Code: ledger.CodeOK}, nil
+}
+
+// FinalizeBlock applies a decided block. It first decodes all transactions
+// and verifies their signatures in parallel (Config.Workers goroutines) into
+// the verdict cache, then checks and applies them one by one in block order
+// against the working state. A rejected transaction gets a non-zero code and
+// changes nothing. The returned AppHash is the working tree's root hash,
+// saved by Commit.
+func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	want := max(a.initialHeight, 1)
+	if h, _ := a.LastCommit(); h > 0 {
+		want = h + 1
+	}
+	if req.Height != want {
+		return nil, fmt.Errorf("FinalizeBlock for height %d but the state expects height %d", req.Height, want)
+	}
+	if a.pending != nil {
+		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
+	}
+	bt := req.Time.UTC()
+	a.pendingIdx = nil
+	pre := a.prepass(req.Txs)
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i := range req.Txs {
+		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i]})
+	}
+	a.pending = &pendingBlock{height: req.Height, time: bt}
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.tree.WorkingHash()}, nil
+}
+
+// deliver checks and applies one transaction of a block.
+func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
+	p := env.pre
+	err := p.err
+	var writes []write
+	var rc *receipt
+	if err == nil {
+		writes, rc, err = a.check(a.tree, p.tx, env)
+	}
+	if err == nil && needsReplayRecord(p.tx) {
+		rec, merr := marshal(ledger.TxRecord{Height: env.height, Index: env.index, Hash: hex.EncodeToString(p.tx.Hash[:])})
+		if merr != nil {
+			err = merr
+		} else {
+			writes = append(writes, write{ledger.TxKey(p.tx.ReplayID), rec})
+		}
+	}
+	var data []byte
+	if err == nil {
+		data, err = marshal(rc)
+	}
+	if err != nil {
+		code := CodeOf(err)
+		a.log.Info("transaction rejected", "height", env.height, "index", env.index, "code", code, "err", err.Error())
+		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
+	}
+	for _, w := range writes {
+		if _, err := a.tree.Set(w.key, w.value); err != nil {
+			// A storage failure is not the sender's fault and not
+			// deterministic: stop the node rather than diverge.
+			panic(fmt.Sprintf("registry: write state at height %d: %v", env.height, err))
+		}
+		if indexed(w.key) {
+			a.pendingIdx = append(a.pendingIdx, w)
+		}
+	}
+	return &abci.ExecTxResult{
+		Code: ledger.CodeOK,
+		Data: data,
+		Log:  string(rc.Type) + " " + rc.DID,
+		Events: []abci.Event{{Type: "medid", Attributes: []abci.EventAttribute{
+			{Key: "type", Value: string(rc.Type), Index: true},
+			{Key: "did", Value: rc.DID, Index: true},
+		}}},
+	}
+}
+
+// prepass decodes txs and verifies their signatures in parallel against the
+// keys the committed state (or the transaction itself, for did.create and
+// did:key signers) names, filling the verdict cache. It changes no state;
+// deliver re-derives each key against the working state and only reuses a
+// verdict for the same (transaction, key) pair.
+func (a *App) prepass(txs [][]byte) []prepared {
+	pre := make([]prepared, len(txs))
+	view, _ := a.committedState()
+	workers := min(a.cfg.Workers, len(txs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p := &pre[i]
+				p.tx, p.err = a.decode(txs[i])
+				if p.err != nil {
+					continue
+				}
+				if p.tx.Payload.Type == tx.DIDCreate || p.tx.Payload.Type == tx.DIDUpdate {
+					p.doc, p.docErr = a.parseOwnDocument(p.tx)
+				}
+				if pub, err := a.signingKey(view, p.tx, p); err == nil {
+					a.verify(p.tx, pub) // result cached; the verdict is re-read in deliver
+				}
+			}
+		}()
+	}
+	for i := range txs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return pre
+}
+
+// decode is [tx.Decode] through the decoded-transaction cache: what CheckTx
+// decoded, FinalizeBlock finds decoded. Only successes are cached; the
+// decoded value is a pure function of the bytes.
+func (a *App) decode(raw []byte) (*tx.Tx, error) {
+	if len(raw) > tx.MaxSize {
+		return tx.Decode(raw)
+	}
+	h := sha256.Sum256(raw)
+	if t, ok := a.decoded.get(h); ok {
+		return t, nil
+	}
+	t, err := tx.Decode(raw)
+	if err == nil {
+		a.decoded.put(h, t)
+	}
+	return t, err
+}
+
+// verify checks t's signature under pub, once: the verdict is cached by
+// (transaction hash, key).
+func (a *App) verify(t *tx.Tx, pub key.PublicKey) error {
+	k := verdictKey{tx: t.Hash, key: pub.Multikey()}
+	if ok, found := a.verdicts.get(k); found {
+		if ok {
+			return nil
+		}
+		return fmt.Errorf("%w: key %s", ledger.ErrBadSignature, t.Header.Kid)
+	}
+	a.sigChecks.Add(1)
+	err := t.Verify(pub)
+	a.verdicts.put(k, err == nil)
+	return err
+}

@@ -1,0 +1,74 @@
+package machine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
+)
+
+// Genesis is the app_state of the CometBFT genesis document:
+//
+//	{"governance": ["did:key:z6Mk…", "did:key:zDn…"]}
+//
+// Governance lists the did:key DIDs whose keys may sign issuer.accredit and
+// issuer.revoke transactions (normally one per founding hospital).
+type Genesis struct {
+	Governance []string `json:"governance"`
+}
+
+// ParseGenesis decodes and validates app_state JSON strictly (unknown
+// members are rejected). Empty input is a Genesis with no governance keys.
+func ParseGenesis(appState []byte) (*Genesis, error) {
+	g := &Genesis{}
+	if len(bytes.TrimSpace(appState)) == 0 {
+		return g, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(appState))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(g); err != nil {
+		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"]})", err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Validate checks every governance entry is a distinct did:key DID with a
+// supported key (Ed25519 or P-256).
+func (g *Genesis) Validate() error {
+	seen := map[string]bool{}
+	for _, d := range g.Governance {
+		if _, err := parseKeyDID(d); err != nil {
+			return fmt.Errorf("genesis governance %q: %w", d, err)
+		}
+		if seen[d] {
+			return fmt.Errorf("genesis governance %q listed twice", d)
+		}
+		seen[d] = true
+	}
+	return nil
+}
+
+// Marshal returns the app_state JSON for g, governance sorted.
+func (g *Genesis) Marshal() ([]byte, error) {
+	c := Genesis{Governance: slices.Clone(g.Governance)}
+	if c.Governance == nil {
+		c.Governance = []string{}
+	}
+	slices.Sort(c.Governance)
+	return json.Marshal(c)
+}
+
+// parseKeyDID extracts the public key of a did:key DID ("did:key:z6Mk…").
+func parseKeyDID(d string) (key.PublicKey, error) {
+	const prefix = "did:key:"
+	if len(d) <= len(prefix) || d[:len(prefix)] != prefix {
+		return key.PublicKey{}, fmt.Errorf("%w: not a did:key DID", ledger.ErrInvalid)
+	}
+	return key.ParseMultikey(d[len(prefix):])
+}

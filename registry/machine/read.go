@@ -1,0 +1,161 @@
+package machine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cosmos/iavl"
+	"github.com/medid/medid/registry/ledger"
+)
+
+// ResolveDID returns a version of a DID's record from the latest committed
+// state. It returns an error wrapping [ErrNotFound] for an unknown DID or
+// version (or a time before the DID existed), and for a deactivated DID (or
+// a deactivation version) the record together with an error wrapping
+// [ErrDeactivated].
+func (a *App) ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRecord, error) {
+	if !ledger.ValidKeyPart(did) {
+		return nil, fmt.Errorf("%w: DID %.128q", ledger.ErrNotFound, did)
+	}
+	if opts.VersionID != "" && opts.VersionTime != nil {
+		return nil, fmt.Errorf("%w: versionId and versionTime are exclusive", ledger.ErrInvalid)
+	}
+	view, _ := a.view()
+	var rec *ledger.DIDRecord
+	var err error
+	switch {
+	case opts.VersionID != "":
+		n, perr := strconv.ParseInt(opts.VersionID, 10, 64)
+		if perr != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
+			return nil, fmt.Errorf("%w: versionId %.32q of %s", ledger.ErrNotFound, opts.VersionID, did)
+		}
+		rec, err = getJSON[ledger.DIDRecord](view, ledger.DIDVersionKey(did, n))
+	case opts.VersionTime != nil:
+		rec, err = didAtTime(view, did, *opts.VersionTime)
+	default:
+		cur, _ := a.committedState()
+		rec, err = getJSON[ledger.DIDRecord](cur, ledger.DIDKey(did))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: DID %s", err, did)
+	}
+	if rec.Metadata.Deactivated {
+		return rec, fmt.Errorf("%w: %s", ledger.ErrDeactivated, did)
+	}
+	return rec, nil
+}
+
+func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*ledger.DIDRecord, error) {
+	start := []byte(ledger.PrefixDIDVersion + did + "/")
+	end := append(append([]byte(nil), start[:len(start)-1]...), '/'+1)
+	var found *ledger.DIDRecord
+	var derr error
+	view.IterateRange(start, end, true, func(_, value []byte) bool {
+		var r ledger.DIDRecord
+		if err := json.Unmarshal(value, &r); err != nil {
+			derr = fmt.Errorf("%w: decode DID version: %v", ledger.ErrInternal, err)
+			return true
+		}
+		if r.VersionTime().After(at) {
+			return true
+		}
+		found = &r
+		return false
+	})
+	if derr != nil {
+		return nil, derr
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: no version at %s", ledger.ErrNotFound, at.UTC().Format(time.RFC3339))
+	}
+	return found, nil
+}
+
+// Accreditations returns an issuer's accreditation record with its full
+// history from the latest committed state, or an error wrapping
+// [ErrNotFound] if the DID was never accredited.
+func (a *App) Accreditations(did string) (*ledger.IssuerRecord, error) {
+	if !ledger.ValidKeyPart(did) {
+		return nil, fmt.Errorf("%w: issuer %.128q", ledger.ErrNotFound, did)
+	}
+	view, _ := a.view()
+	rec, err := getJSON[ledger.IssuerRecord](view, ledger.IssuerKey(did))
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer %s", err, did)
+	}
+	return rec, nil
+}
+
+// AccreditedAt reports whether issuer did was accredited for credType at
+// time at (see [Accreditation.ActiveAt]), by the latest committed state. An
+// issuer that was never accredited yields false and no error; errors report
+// storage failures only.
+func (a *App) AccreditedAt(did, credType string, at time.Time) (bool, error) {
+	rec, err := a.Accreditations(did)
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return rec.AccreditedAt(credType, at), nil
+}
+
+// StatusList returns version version of status list id (0 = the latest) from
+// the latest committed state, or an error wrapping [ErrNotFound].
+func (a *App) StatusList(id string, version int64) (*ledger.StatusListRecord, error) {
+	if !ledger.ValidKeyPart(id) || version < 0 {
+		return nil, fmt.Errorf("%w: status list %.128q version %d", ledger.ErrNotFound, id, version)
+	}
+	view, _ := a.view()
+	k := ledger.StatusListKey(id)
+	if version > 0 {
+		k = ledger.StatusListVersionKey(id, version)
+	}
+	rec, err := getJSON[ledger.StatusListRecord](view, k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: status list %s version %d", err, id, version)
+	}
+	return rec, nil
+}
+
+// Governance returns the governance DIDs from genesis, sorted.
+func (a *App) Governance() ([]string, error) {
+	view, _ := a.view()
+	start := []byte(ledger.PrefixGovernance)
+	end := []byte("gov0") // '/'+1 == '0'
+	var out []string
+	view.IterateRange(start, end, true, func(k, _ []byte) bool {
+		out = append(out, string(k[len(start):]))
+		return false
+	})
+	return out, nil
+}
+
+// getJSON reads and decodes the value at k, or returns ErrNotFound.
+func getJSON[T any](r interface{ Get([]byte) ([]byte, error) }, k []byte) (*T, error) {
+	v, err := r.Get(k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %v", ledger.ErrInternal, k, err)
+	}
+	if v == nil {
+		return nil, ledger.ErrNotFound
+	}
+	var out T
+	if err := json.Unmarshal(v, &out); err != nil {
+		return nil, fmt.Errorf("%w: decode %s: %v", ledger.ErrInternal, k, err)
+	}
+	return &out, nil
+}
+
+// marshal encodes a state record. encoding/json writes struct fields in
+// declaration order and sorts map keys, so the bytes are deterministic.
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode record: %v", ledger.ErrInternal, err)
+	}
+	return b, nil
+}
