@@ -19,6 +19,8 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/openid"
 )
@@ -69,6 +71,9 @@ type Config struct {
 	// Status allocates a status list entry for each credential; nil issues
 	// credentials without credentialStatus (they cannot be revoked).
 	Status StatusAllocator
+	// TokenStatus allocates a Token Status List entry for each dc+sd-jwt
+	// credential; nil issues them without status (they cannot be revoked).
+	TokenStatus TokenStatusAllocator
 	// AdminToken authorises POST /admin/offers (Authorization: Bearer).
 	// Empty disables the admin endpoint.
 	AdminToken []byte
@@ -106,6 +111,29 @@ func NewConfiguration(credType string, display ...Display) Configuration {
 		Display:              display,
 		CredentialMetadata:   &CredentialMetadata{Display: display},
 	}
+}
+
+// NewSDJWTConfiguration returns the dc+sd-jwt configuration of credential
+// type credType: vct sdjwt.VCT(credType), every clinical claim selectively
+// disclosable, bound to the proof's key (cnf.jwk).
+func NewSDJWTConfiguration(credType string, display ...Display) Configuration {
+	return Configuration{
+		Format:             FormatSDJWT,
+		Scope:              credType + ".sd",
+		VCT:                sdjwt.VCT(credType),
+		BindingMethods:     []string{"jwk", "did:key", "did:medid"},
+		SigningAlgs:        []string{"EdDSA", "ES256"},
+		ProofTypes:         map[string]ProofType{"jwt": {SigningAlgs: []string{"EdDSA", "ES256"}}},
+		Display:            display,
+		CredentialMetadata: &CredentialMetadata{Display: display},
+	}
+}
+
+// TokenStatusAllocator hands out Token Status List entries for new SD-JWT
+// VCs. It MUST never return the same entry twice (tokenstatus.Allocator
+// draws them at random) and MUST be safe for concurrent use.
+type TokenStatusAllocator interface {
+	Allocate(ctx context.Context) (tokenstatus.Reference, error)
 }
 
 // Issuer is an OpenID4VCI credential issuer and its authorization server.
@@ -274,6 +302,14 @@ func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
 	}
 	if _, ok := req.Claims["id"]; ok {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: "claims must not hold \"id\": the holder's DID becomes the subject id"}
+	}
+	if is.cfg.Configurations[req.ConfigurationID].Format == FormatSDJWT {
+		// Refused now rather than when the wallet comes for the credential.
+		for _, n := range []string{"iss", "iat", "nbf", "exp", "vct", "vct#integrity", "cnf", "status", "sub", "_sd", "_sd_alg", "..."} {
+			if _, ok := req.Claims[n]; ok {
+				return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: fmt.Sprintf("claims must not hold %q: the issuer sets it in an SD-JWT VC", n)}
+			}
+		}
 	}
 	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
 	code := openid.RandomToken()
@@ -526,7 +562,7 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidNonce, Description: "the proof's nonce is not a current c_nonce of this issuer: get one from the nonce endpoint"})
 		return
 	}
-	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p.holder)
+	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p)
 	if err != nil {
 		is.log.Error("openid4vci: issuing failed", "config", configID, "err", err)
 		is.writeError(w, r, &ProtocolError{Code: "server_error", Status: http.StatusInternalServerError, Description: "the credential could not be issued"})
@@ -553,6 +589,18 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 		if req.Format == "" {
 			return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "credential_configuration_id is missing"}
 		}
+		if req.Format == FormatSDJWT {
+			for cid, c := range is.cfg.Configurations {
+				if c.Format == FormatSDJWT && c.VCT == req.VCT && req.VCT != "" {
+					id = cid
+					break
+				}
+			}
+			if id == "" {
+				return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("vct %q is not issued here", req.VCT)}
+			}
+			return is.granted(id, granted)
+		}
 		if req.Format == FormatJWTVC {
 			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %s is VC 1.1; this issuer issues VC 2.0 credentials as %s", FormatJWTVC, FormatVCJWT)}
 		}
@@ -560,7 +608,7 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatVCJWT)}
 		}
 		for cid, c := range is.cfg.Configurations {
-			if sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
+			if c.Format == FormatVCJWT && sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
 				id = cid
 				break
 			}
@@ -571,6 +619,11 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 	} else if _, ok := is.cfg.Configurations[id]; !ok {
 		return "", &ProtocolError{Code: ErrCodeUnknownConfiguration, Description: fmt.Sprintf("no credential configuration %q", id)}
 	}
+	return is.granted(id, granted)
+}
+
+// granted checks that configuration id is the one the token was granted for.
+func (is *Issuer) granted(id, granted string) (string, *ProtocolError) {
 	if id != granted {
 		return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: fmt.Sprintf("the access token was granted for %q, not %q", granted, id)}
 	}
@@ -613,8 +666,12 @@ func (req *CredentialRequest) proofJWT() (string, *ProtocolError) {
 }
 
 // issue signs the credential.
-func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, holder string) (string, string, error) {
+func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, p *verifiedProof) (string, string, error) {
 	conf := is.cfg.Configurations[configID]
+	holder := p.holder
+	if conf.Format == FormatSDJWT {
+		return is.issueSDJWT(ctx, conf, claims, p)
+	}
 	subj := make(map[string]any, len(claims)+1)
 	for k, v := range claims {
 		subj[k] = v
@@ -643,6 +700,25 @@ func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]
 	tok, err := vc.Issue(c, is.cfg.Key, is.cfg.Kid)
 	ctype := c.Type[len(c.Type)-1]
 	return tok, ctype, err
+}
+
+// issueSDJWT signs an SD-JWT VC bound to the proof's key.
+func (is *Issuer) issueSDJWT(ctx context.Context, conf Configuration, claims map[string]any, p *verifiedProof) (string, string, error) {
+	now := is.cfg.Now().UTC().Truncate(time.Second)
+	c := &sdjwt.Credential{Issuer: is.cfg.DID, VCT: conf.VCT, Subject: p.holder, IssuedAt: now, Holder: p.key, Claims: claims}
+	if is.cfg.ValidFor > 0 {
+		u := now.Add(is.cfg.ValidFor)
+		c.Expires = &u
+	}
+	if is.cfg.TokenStatus != nil {
+		ref, err := is.cfg.TokenStatus.Allocate(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("allocate a token status list entry: %w", err)
+		}
+		c.Status = &ref
+	}
+	tok, err := sdjwt.IssueVC(c, is.cfg.Key, is.cfg.Kid, sdjwt.IssueOptions{})
+	return tok, sdjwt.CredentialType(conf.VCT), err
 }
 
 func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {

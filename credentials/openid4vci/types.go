@@ -22,6 +22,10 @@ const (
 	// would misread ours, so medid names the format by its media type, as
 	// dc+sd-jwt is named (docs/design/0015).
 	FormatVCJWT = "vc+jwt"
+	// FormatSDJWT is SD-JWT VC (OpenID4VCI 1.0 Appendix A.3): every
+	// clinical claim selectively disclosable, bound to the key of the
+	// holder's proof (cnf.jwk).
+	FormatSDJWT = "dc+sd-jwt"
 	// FormatJWTVC is OpenID4VCI's VC 1.1 JWT format. medid does not issue
 	// it; its wallet accepts it from other issuers, whose tokens it then
 	// verifies like any other.
@@ -183,9 +187,11 @@ type ProofType struct {
 
 // Configuration is one entry of credential_configurations_supported.
 type Configuration struct {
-	Format               string               `json:"format"`
-	Scope                string               `json:"scope,omitempty"`
-	CredentialDefinition CredentialDefinition `json:"credential_definition"`
+	Format string `json:"format"`
+	Scope  string `json:"scope,omitempty"`
+	// CredentialDefinition is set for vc+jwt, VCT for dc+sd-jwt.
+	CredentialDefinition CredentialDefinition `json:"credential_definition,omitzero"`
+	VCT                  string               `json:"vct,omitempty"`
 	BindingMethods       []string             `json:"cryptographic_binding_methods_supported"`
 	SigningAlgs          []string             `json:"credential_signing_alg_values_supported"`
 	ProofTypes           map[string]ProofType `json:"proof_types_supported"`
@@ -246,6 +252,7 @@ type CredentialRequest struct {
 	Proof                *Proof                `json:"proof,omitempty"`
 	Format               string                `json:"format,omitempty"`
 	CredentialDefinition *CredentialDefinition `json:"credential_definition,omitempty"`
+	VCT                  string                `json:"vct,omitempty"`
 }
 
 // IssuedCredential is one credential of a CredentialResponse.
