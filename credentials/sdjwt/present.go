@@ -1,7 +1,9 @@
 package sdjwt
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +61,8 @@ type Presented struct {
 	// Token is the SD-JWT+KB (or the SD-JWT, without key binding) to send.
 	Token string
 	// Disclosed and Withheld are the paths of the Disclosures sent and
-	// kept back, so that a wallet can show the holder exactly what leaves.
+	// kept back, sorted, so that a wallet can show the holder exactly what
+	// leaves.
 	Disclosed, Withheld []Path
 }
 
@@ -108,6 +111,9 @@ func (h *Holding) Present(paths []Path, kb *KeyBindingOptions) (*Presented, erro
 		}
 	}
 	out.Token = b.String()
+	byName := func(a, b Path) int { return cmp.Compare(a.String(), b.String()) }
+	slices.SortFunc(out.Disclosed, byName)
+	slices.SortFunc(out.Withheld, byName)
 	if kb == nil {
 		return out, nil
 	}
@@ -125,6 +131,11 @@ func (h *Holding) Present(paths []Path, kb *KeyBindingOptions) (*Presented, erro
 	out.Token += jwt
 	return out, nil
 }
+
+// HolderKey returns the key cnf.jwk names: the one a presentation's Key
+// Binding JWT must be signed with. Errors are [*RefusalError]s
+// ([ReasonHolderKey]).
+func (h *Holding) HolderKey() (key.PublicKey, error) { return holderKey(h.Claims) }
 
 // has reports whether p selects at least one claim of the credential.
 func (h *Holding) has(p Path) bool {
