@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/tokenstatus"
@@ -447,5 +449,67 @@ func TestJSONLDSafeMode(t *testing.T) {
 		case !r.OK:
 			t.Errorf("%s does not expand in safe mode: %s", name, r.Error)
 		}
+	}
+}
+
+// TestIndependentWalletSDJWT: @openid4vc/openid4vci 0.4.6 obtains a
+// dc+sd-jwt credential from medid's issuer (its configuration, the jwk
+// proof); jose verifies the issuer-signed JWT, sd-jwt-js verifies the whole
+// SD-JWT VC, and it is bound (cnf.jwk) to the independent wallet's key.
+func TestIndependentWalletSDJWT(t *testing.T) {
+	node, dir := nodeEnv(t)
+	iss := newActor(t, key.P256)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	defer srv.Close()
+	const typ = "AllergyIntoleranceCredential"
+	is, err := openid4vci.New(openid4vci.Config{
+		URL: srv.URL, Key: iss.k, DID: iss.did, Kid: iss.kid,
+		Configurations: map[string]openid4vci.Configuration{typ + ".sd": openid4vci.NewSDJWTConfiguration(typ, openid4vci.Display{Name: "Allergies"})},
+		Resolver:       did.KeyResolver{}, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = is
+	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
+	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := is.CreateOffer(openid4vci.OfferRequest{ConfigurationID: typ + ".sd", Claims: allergyClaims()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vci_client.mjs"), offer.URI, "-", pubFile, "dc+sd-jwt")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the independent wallet failed: %v\n%s%s", err, out.String(), errb.String())
+	}
+	var got struct {
+		Credential string          `json:"credential"`
+		HolderJWK  json.RawMessage `json:"holderJwk"`
+		Header     map[string]any  `json:"header"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("node output: %v\n%s", err, out.String())
+	}
+	holder, err := key.ParsePublicJWK(got.HolderJWK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sdjwt.VerifyVC(context.Background(), got.Credential, iss.keys, sdjwt.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Credential.Holder.Equal(holder) || v.Credential.VCT != sdjwt.VCT(typ) || got.Header["typ"] != sdjwt.MediaType {
+		t.Errorf("credential %+v, header %v", v.Credential, got.Header)
+	}
+	var theirs verifyAnswer
+	if err := runScript(t, "verify", map[string]any{"token": got.Credential, "issuerJwk": iss.publicJWK(t)}, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(theirs.Claims["code"], allergyClaims()["code"]) {
+		t.Errorf("sd-jwt-js sees code %v", theirs.Claims["code"])
 	}
 }
