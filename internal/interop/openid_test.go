@@ -28,6 +28,7 @@ var npmPackages = []string{
 	"@openid4vc/openid4vci@0.4.6",
 	"@openid4vc/oauth2@0.4.6",
 	"@openid4vc/utils@0.4.6",
+	"@openid4vc/openid4vp@0.4.6",
 	"jose@6.2.17",
 	// SD-JWT VC, Token Status List and JSON-LD checks (sdjwt_test.go);
 	// 0.20.0 of @sd-jwt/* does not install (a dependency is not served).

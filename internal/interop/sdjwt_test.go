@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,6 +24,8 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/wallet"
 )
 
 // runScript runs testdata/sdjwt.mjs with cmd, req as JSON on stdin, and
@@ -511,5 +514,94 @@ func TestIndependentWalletSDJWT(t *testing.T) {
 	}
 	if !reflect.DeepEqual(theirs.Claims["code"], allergyClaims()["code"]) {
 		t.Errorf("sd-jwt-js sees code %v", theirs.Claims["code"])
+	}
+}
+
+// TestIndependentVerifierDCQL: @openid4vc/openid4vp 0.4.6 builds a DCQL
+// request for code.display of an allergy SD-JWT VC; medid's wallet shows
+// that path, answers with only its Disclosures and a KB-JWT, and the
+// independent verifier (oid4vc-ts response validation, sd-jwt-js) sees the
+// substance and nothing else.
+func TestIndependentVerifierDCQL(t *testing.T) {
+	node, dir := nodeEnv(t)
+	ctx := context.Background()
+	iss := newActor(t, key.Ed25519)
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"), Verifier: wallet.VerifyWith(vv),
+		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("correct horse battery staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	me, err := w.PrimaryDID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holderKey, err := did.ParseKeyDID(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(24 * time.Hour)
+	vct := sdjwt.VCT("AllergyIntoleranceCredential")
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.did, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
+		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.k, iss.kid, sdjwt.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Receive(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
+	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_verifier.mjs"), pubFile, vct, `["code","display"]`)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 1<<16), 1<<20)
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
+	}
+	uri := lines.Text()
+	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	if err != nil {
+		t.Fatalf("FetchPresentationRequest(%s): %v", uri, err)
+	}
+	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) || len(pr.Queries[0].Candidates) != 1 {
+		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
+	}
+	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
+		t.Fatalf("RespondPresentation: %v\n%s", err, stderr.String())
+	}
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier gave no result: %s", stderr.String())
+	}
+	var got verifyAnswer
+	if err := json.Unmarshal(lines.Bytes(), &got); err != nil {
+		t.Fatalf("result %q: %v", lines.Text(), err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the independent verifier failed: %v\n%s", err, stderr.String())
+	}
+	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
+		t.Errorf("code = %v, want %v", got.Claims["code"], want)
+	}
+	for _, hidden := range []string{"criticality", "reaction", "note", "sub", "clinicalStatus"} {
+		if _, ok := got.Claims[hidden]; ok {
+			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
+		}
 	}
 }
