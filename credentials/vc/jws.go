@@ -3,6 +3,7 @@ package vc
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/key"
@@ -98,3 +99,24 @@ func CheckJWTTimes(claims map[string]any, now time.Time, skew time.Duration, nee
 // MediaTypeIs compares a typ or cty header with a media type the way RFC
 // 7515 §4.1.9 asks: case insensitive, the "application/" prefix optional.
 func MediaTypeIs(got, want string) bool { return mediaTypeIs(got, want) }
+
+// DetectTyp returns the typ header of a compact JWS (the part before the
+// first '.'), or "" when it has none or the header does not decode. It
+// proves nothing; it tells which parser to hand the token to.
+func DetectTyp(token string) string {
+	hdr, _, ok := strings.Cut(token, ".")
+	if !ok || len(hdr) > 4096 {
+		return ""
+	}
+	b, err := b64.DecodeString(hdr)
+	if err != nil {
+		return ""
+	}
+	v, err := parseJSON(b)
+	if err != nil {
+		return ""
+	}
+	m, _ := v.(map[string]any)
+	typ, _ := m["typ"].(string)
+	return strings.ToLower(strings.TrimPrefix(strings.ToLower(typ), "application/"))
+}

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,21 +30,7 @@ const (
 // nothing: the verification that follows does.
 func DetectFormat(token string) string {
 	token = strings.TrimSpace(token)
-	hdr, _, ok := strings.Cut(token, ".")
-	if !ok || len(hdr) > 4096 {
-		return ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(hdr)
-	if err != nil {
-		return ""
-	}
-	v, err := vc.ParseJSON(b)
-	if err != nil {
-		return ""
-	}
-	m, _ := v.(map[string]any)
-	typ, _ := m["typ"].(string)
-	switch {
+	switch typ := vc.DetectTyp(token); {
 	case vc.MediaTypeIs(typ, vc.MediaTypeVC):
 		return FormatVCJWT
 	case vc.MediaTypeIs(typ, vc.MediaTypeVP):

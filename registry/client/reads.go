@@ -165,7 +165,7 @@ func (c *Client) FetchStatusList(ctx context.Context, ref string) (string, error
 			v, _ := strconv.ParseInt(u.Query().Get("version"), 10, 64)
 			return c.StatusList(ctx, id, v)
 		}
-		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt")
+		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt, application/statuslist+jwt")
 		if err != nil {
 			return "", err
 		}
