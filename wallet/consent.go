@@ -77,12 +77,6 @@ func (c *Consent) StatusAt(now time.Time) string {
 	return ConsentActive
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
 // granting DID's key), anchors its hash on the ledger (consent.anchor,
 // signed by the same DID) and stores it in the wallet. It returns the grant;
@@ -113,8 +107,15 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	}
 	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Provider: req.Provider, Classes: g.Classes,
 		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: patient, Nonce: randomHex(16), GrantHash: c.ID,
-		ValidFrom: c.ValidFrom.Format(time.RFC3339), ValidUntil: c.ValidUntil.Format(time.RFC3339)}, k, kid)
+	issued, err := consent.Parse(tok)
+	if err != nil {
+		return Consent{}, err
+	}
+	p, err := tx.NewConsentAnchor(issued)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}
@@ -202,7 +203,11 @@ func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string
 	if err != nil {
 		return Consent{}, err
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: c.Patient, Nonce: randomHex(16), GrantHash: c.ID}, k, kid)
+	p, err := tx.NewConsentRevoke(c.Patient, c.ID)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -24,7 +22,6 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
-	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/registry/client"
 )
@@ -181,12 +178,22 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	}
 	var alloc openid4vci.StatusAllocator
 	if *listFile != "" {
-		fa, err := newFileAllocator(*listFile, iss)
+		tok, d, err := loadList(*listFile)
 		if err != nil {
 			return err
 		}
+		fa, err := statuslist.NewFileAllocator(*listFile+".next", d, iss)
+		var oe *statuslist.OwnerError
+		switch {
+		case errors.As(err, &oe):
+			return usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it", *listFile, oe.Owner, iss)
+		case errors.Is(err, statuslist.ErrAllocatorState):
+			return usagef("%v", err)
+		case err != nil:
+			return err
+		}
 		if rc != nil {
-			if err := ensurePublished(ctx, e, rc, reg, k, iss, ikid, *listFile); err != nil {
+			if err := ensurePublished(ctx, e, rc, k, iss, ikid, d.ID, tok); err != nil {
 				return err
 			}
 		}
@@ -209,96 +216,28 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	return serveUntilDone(ctx, ln, is, *urlFile, u)
 }
 
-// ensurePublished publishes the status list file to the registry as version
-// 1 (statuslist.publish) when the ledger does not hold it yet, so that
-// verifiers can fetch it and 'medid status revoke --publish' can update it.
-func ensurePublished(ctx context.Context, e *env, c *client.Client, base string, k *key.PrivateKey, owner, kid, listFile string) error {
-	t, d, err := loadList(listFile)
-	if err != nil {
-		return err
-	}
-	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
-	}
-	lid, err := ledgerListID(base, id)
-	if err != nil {
-		return err
-	}
-	v, _, err := ledgerList(ctx, base, lid)
-	if err != nil {
-		return err
-	}
-	if v > 0 {
+// ensurePublished publishes the issuer's status list as version 1 when the
+// ledger does not hold it yet (see client.EnsureStatusListPublished), so
+// that verifiers can fetch it and 'medid status revoke --publish' can
+// update it.
+func ensurePublished(ctx context.Context, e *env, c *client.Client, k *key.PrivateKey, owner, kid, credID, token string) error {
+	lid, v, res, err := c.EnsureStatusListPublished(ctx, k, owner, kid, credID, token)
+	var se *client.StatusListError
+	switch {
+	case errors.As(err, &se) && se.Err == client.ErrStatusListOwner:
+		return usagef("status list %s is not on the registry, and only a registered did:medid can publish one: run the issuer with --did did:medid:... --kid ...", lid)
+	case errors.As(err, &se):
+		return statusListError(c, err)
+	case err != nil && v == 1:
+		return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", lid, v))
+	case err != nil:
+		return unreachable(err)
+	case res == nil:
 		fmt.Fprintf(e.stdout, "status list %s is on the registry (version %d)\n", lid, v)
 		return nil
 	}
-	if !strings.HasPrefix(owner, "did:medid:") {
-		return usagef("status list %s is not on the registry, and only a registered did:medid can publish one: run the issuer with --did did:medid:... --kid ...", lid)
-	}
-	res, err := publishListVersion(ctx, c, k, owner, kid, lid, 1, t.Raw)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(e.stdout, "published status list %s version 1 (block %d)\n", lid, res.Height)
 	return nil
-}
-
-// fileAllocator hands out the entries of a status list file in order. The
-// next free index is kept in FILE.next, reserved in blocks so that a crash
-// never hands out an index twice (at worst a block is skipped).
-type fileAllocator struct {
-	mu       sync.Mutex // guards next, reserved
-	stateFn  string
-	id       string
-	purpose  statuslist.Purpose
-	size     int
-	next     int
-	reserved int
-}
-
-const allocBlock = 256
-
-func newFileAllocator(listFile, issuer string) (*fileAllocator, error) {
-	t, d, err := loadList(listFile)
-	if err != nil {
-		return nil, err
-	}
-	if t.Credential.Issuer != issuer {
-		return nil, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it", listFile, t.Credential.Issuer, issuer)
-	}
-	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
-	}
-	a := &fileAllocator{stateFn: listFile + ".next", id: id, purpose: d.Purpose, size: d.List.Len()}
-	if b, err := os.ReadFile(a.stateFn); err == nil {
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || n < 0 {
-			return nil, usagef("%s does not hold the next free index: fix or delete it", a.stateFn)
-		}
-		a.next, a.reserved = n, n
-	}
-	return a, nil
-}
-
-// Allocate returns the next entry.
-func (a *fileAllocator) Allocate(ctx context.Context) (vc.Status, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.next >= a.size {
-		return vc.Status{}, fmt.Errorf("status list %s is full (%d entries): start the issuer with a new list", a.id, a.size)
-	}
-	if a.next >= a.reserved {
-		r := min(a.next+allocBlock, a.size)
-		if err := atomicfile.WriteFile(a.stateFn, []byte(strconv.Itoa(r)+"\n"), 0o644); err != nil {
-			return vc.Status{}, err
-		}
-		a.reserved = r
-	}
-	i := strconv.Itoa(a.next)
-	a.next++
-	return vc.Status{ID: a.id + "#" + i, Type: "BitstringStatusListEntry", StatusPurpose: string(a.purpose), StatusListIndex: i, StatusListCredential: a.id}, nil
 }
 
 // serveVerifier runs the OpenID4VP verifier.

@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -248,35 +248,18 @@ func readClaims(path string) (map[string]any, error) {
 // list credential stored in listFile, which must be issuer's: verifiers
 // only trust a status list signed by the credential's own issuer.
 func statusEntry(listFile string, index int, issuer string) (vc.Status, error) {
-	tok, err := readToken(listFile, "status list")
+	_, d, err := loadList(listFile)
 	if err != nil {
 		return vc.Status{}, err
 	}
-	parsed, err := vc.Parse(tok)
-	if err != nil {
-		return vc.Status{}, usagef("status list file %s: %v", listFile, err)
+	st, err := d.EntryFor(issuer, index)
+	switch {
+	case errors.Is(err, statuslist.ErrNotOwner):
+		return vc.Status{}, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it; use one of the issuer's own lists", listFile, d.Issuer, issuer)
+	case errors.Is(err, statuslist.ErrRange):
+		return vc.Status{}, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, d.List.Len(), d.List.Len()-1)
 	}
-	dec, err := statuslist.FromCredential(parsed.Credential)
-	if err != nil {
-		return vc.Status{}, usagef("status list file %s: %v", listFile, err)
-	}
-	if parsed.Credential.Issuer != issuer {
-		return vc.Status{}, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it; use one of the issuer's own lists", listFile, parsed.Credential.Issuer, issuer)
-	}
-	if index >= dec.List.Len() {
-		return vc.Status{}, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, dec.List.Len(), dec.List.Len()-1)
-	}
-	id := dec.ID
-	if id == "" {
-		id = parsed.Credential.ID
-	}
-	return vc.Status{
-		ID:                   id + "#" + strconv.Itoa(index),
-		Type:                 "BitstringStatusListEntry",
-		StatusPurpose:        string(dec.Purpose),
-		StatusListIndex:      strconv.Itoa(index),
-		StatusListCredential: id,
-	}, nil
+	return st, err
 }
 
 // vcVerify runs the full verification pipeline and prints its JSON result.

@@ -268,7 +268,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// A wrong-key transaction is a 4xx problem naming the reason.
 	mallory := nodetest.NewIdentity(t, "e2e-mallory")
-	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDDeactivate, DID: id.DID, PrevVersionID: "1"}, mallory.Key, id.KID())
+	forged := nodetest.Sign(t, nodetest.Must(t)(tx.NewDIDDeactivate(id.DID, "1")), mallory.Key, id.KID())
 	if code, pr := post(t, p.url, forged); code != 400 || pr["type"] != "https://medid.dev/problems/bad-signature" {
 		t.Errorf("forged deactivate: %d %v, want 400 bad-signature", code, pr)
 	}
@@ -498,7 +498,7 @@ func TestTestnet(t *testing.T) {
 		}
 	}
 	mallory := nodetest.NewIdentity(t, "net-mallory")
-	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDDeactivate, DID: a.DID, PrevVersionID: "1"}, mallory.Key, a.KID())
+	forged := nodetest.Sign(t, nodetest.Must(t)(tx.NewDIDDeactivate(a.DID, "1")), mallory.Key, a.KID())
 	for i, c := range clients {
 		_, err := c.Submit(ctx, forged)
 		var pe *client.ProblemError

@@ -228,7 +228,7 @@ func TestIndependentIssuer(t *testing.T) {
 	}
 	kdf := wallet.DefaultKDF()
 	kdf.Time, kdf.MemoryKiB = 1, 8*1024
-	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "w"), KDF: kdf, Verifier: wallet.VerifyWith(vv)}, []byte("passphrase"))
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "w"), KDF: kdf, Verifier: wallet.VerifyWith(vv)}, []byte("patient passphrase for tests"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,13 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 
 	// Only the patient may revoke.
-	bad, _ := tx.Sign(client.ConsentRevokePayload(other.did, hash), other.k, other.kid)
+	rvOther, _ := tx.NewConsentRevoke(other.did, hash)
+	bad, _ := tx.Sign(rvOther, other.k, other.kid)
 	if _, err := plain.Submit(ctx, bad); !errors.Is(err, ledger.ErrUnauthorized) {
 		t.Errorf("revoke by another DID: %v, want ledger.ErrUnauthorized", err)
 	}
-	rv, _ := tx.Sign(client.ConsentRevokePayload(pat.did, hash), pat.k, pat.kid)
+	rvPat, _ := tx.NewConsentRevoke(pat.did, hash)
+	rv, _ := tx.Sign(rvPat, pat.k, pat.kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -145,7 +147,7 @@ func TestConsentRegisteredPatient(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed, _ := consent.Parse(tok)
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestDIDLifecycleAndVersions(t *testing.T) {
 	if got := h.block(old)[0]; got.Code != ledger.CodeBadSignature {
 		t.Fatalf("update signed by the rotated-out key: code %d (%s), want %d", got.Code, got.Log, ledger.CodeBadSignature)
 	} // block 3
-	h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDDeactivate, DID: id.did, PrevVersionID: "2"}, k2, id.kid(0))) // block 4
+	h.mustBlock(h.sign(h.must(tx.NewDIDDeactivate(id.did, "2")), k2, id.kid(0))) // block 4
 
 	cases := []struct {
 		name        string

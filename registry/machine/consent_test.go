@@ -37,11 +37,11 @@ func grantHash(s string) string {
 }
 
 func (h *harness) anchorTx(p keyParty, hash, from, until string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: p.did, GrantHash: hash, ValidFrom: from, ValidUntil: until}, p.k, p.kid)
+	return h.sign(h.must(tx.NewConsentAnchorHash(p.did, hash, h.time(from), h.time(until))), p.k, p.kid)
 }
 
 func (h *harness) consentRevokeTx(p keyParty, hash string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentRevoke, DID: p.did, GrantHash: hash}, p.k, p.kid)
+	return h.sign(h.must(tx.NewConsentRevoke(p.did, hash)), p.k, p.kid)
 }
 
 func TestConsentLifecycle(t *testing.T) {
@@ -74,7 +74,7 @@ func TestConsentLifecycle(t *testing.T) {
 	// A did:medid patient can anchor too, open-ended.
 	id := h.register(41)
 	mh := grantHash("grant-2")
-	h.mustBlock(h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: mh, ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0)))
+	h.mustBlock(h.sign(h.must(tx.NewConsentAnchorHash(id.did, mh, h.time("2026-03-01T00:00:00Z"), time.Time{})), id.keys[0], id.kid(0)))
 	if r2, err := h.app.ConsentStatus(mh); err != nil || r2.Patient != id.did || r2.ValidUntil != nil || !r2.Status(until.AddDate(10, 0, 0)).InForce {
 		t.Fatalf("did:medid anchor = %+v, %v", r2, err)
 	}

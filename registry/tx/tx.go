@@ -37,6 +37,21 @@
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
 // (see [Tx.ReplayID]).
+//
+// # Building transactions
+//
+// Every program that writes to the ledger (the medid CLI, the wallet, the
+// hospital vault, the load generator, the test harnesses) builds its
+// payloads with this package's typed builders, one per type:
+// [NewKeyDIDCreate] (and [NewDIDCreate] for other documents),
+// [NewDIDUpdate], [NewKeyRotation], [NewDIDDeactivate], [NewIssuerAccredit],
+// [NewIssuerRevoke], [NewStatusListPublish], [NewConsentAnchor] (and
+// [NewConsentAnchorHash]), [NewConsentRevoke] and [NewAuditAnchor]. Each
+// sets a fresh [NewNonce], writes times as the ledger reads them and
+// validates the payload, so a rule about a field changes here only. They
+// live beside the format rather than in a package of their own: a builder
+// is the format's other half, and [Payload.Validate] is what both obey.
+// Sign the result with [Sign].
 package tx
 
 import (

@@ -201,12 +201,11 @@ func (v *Vault) standingPath() string { return filepath.Join(v.cfg.Dir, "breakgl
 
 // anchor signs and submits one audit.anchor transaction.
 func (v *Vault) anchor(ctx context.Context, a batch.Anchor) error {
-	var n [12]byte
-	if _, err := rand.Read(n[:]); err != nil {
+	p, err := tx.NewAuditAnchor(v.cfg.DID, a.BatchID, a.Root, a.Count)
+	if err != nil {
 		return err
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.AuditAnchor, DID: v.cfg.DID, Nonce: hex.EncodeToString(n[:]),
-		BatchID: a.BatchID, Root: hex.EncodeToString(a.Root[:]), Count: int64(a.Count)}, v.cfg.Key, v.cfg.KeyID)
+	raw, err := tx.Sign(p, v.cfg.Key, v.cfg.KeyID)
 	if err != nil {
 		return err
 	}
