@@ -17,6 +17,7 @@ import (
 type AccessEvent struct {
 	At       time.Time
 	Vault    string // the hospital vault's DID
+	Patient  string // whose trail (the DID it is sealed to)
 	Provider string // who
 	Record   string // which record
 	Class    string // its FHIR resource type
@@ -28,6 +29,8 @@ type AccessEvent struct {
 	BreakGlass bool
 	Type       string
 	Reason     string
+	// Consent is the hash of the consent grant the decision used.
+	Consent string
 	// Unauthenticated marks an attempt whose sender did not prove who
 	// they are: Provider is empty, Origin is where it came from, and
 	// Count (when set) how many such attempts this event stands for.
@@ -89,7 +92,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	}
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
-		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
+		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
 			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence}
 	}

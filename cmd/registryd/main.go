@@ -1,7 +1,7 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…]]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
@@ -91,6 +91,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP connections (default: planned from the file-descriptor limit, at most 4096)")
 	stall := fs.Duration("ready-stall", node.DefaultStallAfter, "/readyz fails when transactions have waited this long without a new block")
 	trailBacklog := fs.Int("ready-trail-backlog", defaultTrailBacklog, "with --vault: /readyz fails when more trail entries than this wait to be anchored")
+	fhirClients := fs.String("fhir-clients", "", "serve the vault's FHIR R4 API (/fhir, SMART Backend Services, CDS Hooks) to the clients registered in this JSON file: {\"did:…\": {\"scopes\": [\"system/*.rs\"], \"purpose\": \"TREAT\", \"name\": \"…\"}}")
+	fhirBase := fs.String("fhir-base", "", "the FHIR base URL as clients reach it (default http://ADDR/fhir)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -214,6 +216,25 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer func() { stopVault() }() // a no-op once the shutdown path has stopped it
 		handler = vault.Mount(h, v)
 		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
+		if *fhirClients != "" {
+			base := *fhirBase
+			if base == "" {
+				scheme := "http"
+				if tlsFiles.Enabled() {
+					scheme = "https"
+				}
+				base = scheme + "://" + ln.Addr().String() + "/fhir"
+			}
+			f, err := openFHIR(v, *fhirClients, base)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			handler = vault.MountFHIR(handler, f)
+			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
+		}
+	} else if *fhirClients != "" || *fhirBase != "" {
+		return usageError{errors.New("--fhir-clients and --fhir-base need --vault DIR")}
 	}
 	srv, err = httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -203,4 +204,24 @@ func licenceChecker(c *client.Client) (func(context.Context, string) (string, er
 		}
 		return id.DID, nil
 	}, nil
+}
+
+// openFHIR serves v's FHIR API at base to the clients registered in the
+// JSON file clientsFile.
+func openFHIR(v *vault.Vault, clientsFile, base string) (*vault.FHIR, error) {
+	b, err := os.ReadFile(clientsFile)
+	if err != nil {
+		return nil, fmt.Errorf("--fhir-clients: %w", err)
+	}
+	var clients map[string]vault.FHIRClient
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&clients); err != nil {
+		return nil, fmt.Errorf("--fhir-clients %s: want {\"did:…\": {\"scopes\": [\"system/*.rs\", …], \"purpose\": \"TREAT\", \"name\": \"…\"}}: %v", clientsFile, err)
+	}
+	f, err := v.FHIR(vault.FHIRConfig{Base: base, Clients: clients, Name: "registryd"})
+	if err != nil {
+		return nil, fmt.Errorf("--fhir-clients %s: %w", clientsFile, err)
+	}
+	return f, nil
 }
