@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/registry/directory"
 )
 
 // checkFlags are the flags of the verifying commands (vc verify, vp
@@ -183,19 +184,32 @@ func (ck *checker) check(ctx context.Context, e *env, token string, run func(*ve
 
 // report prints a verdict and returns the command's exit: 0 valid, 1
 // invalid, exitUnchecked when it could not be checked. Without --json it
-// prints the verdict, who issued (or holds) it and one line per check on
-// stdout; with --json the result as JSON on stdout and the verdict line on
-// stderr.
-func (c *checkFlags) report(e *env, what string, v checked) error {
+// prints the verdict, who issued (or holds) it, by name from the
+// registry's directory when there is one, and one line per check on
+// stdout; with --json the result as JSON on stdout and the verdict and
+// names on stderr.
+func (c *checkFlags) report(ctx context.Context, e *env, what string, v checked) error {
 	head := headline(what, v)
+	var names *directory.Directory
+	if c.rc != nil {
+		names, _ = directoryFor(c.rc, c.proven)
+	}
 	if *c.asJSON {
 		if err := writeJSON(e, v.res); err != nil {
 			return err
 		}
+		writeDisclosed(e.stderr, v.res, "")
 		fmt.Fprintln(e.stderr, head)
+		if names != nil {
+			printNames(ctx, e.stderr, names, v.res)
+		}
 	} else {
 		fmt.Fprintln(e.stdout, head)
-		writeChecks(e.stdout, v.res, "  ")
+		name := func(id string) string { return id }
+		if names != nil {
+			name = func(id string) string { return describe(ctx, names, id) }
+		}
+		writeChecks(e.stdout, v.res, "  ", name)
 		if v.offline {
 			note := "offline: checked against --status-list files"
 			if v.cacheDir != "" {
@@ -214,6 +228,20 @@ func (c *checkFlags) report(e *env, what string, v checked) error {
 		return &exitError{code: exitUnchecked}
 	}
 	return &exitError{code: exitInvalid}
+}
+
+// writeDisclosed says, for an SD-JWT VC, which claims the verifier was
+// shown and how many digests it was not (claim names only).
+func writeDisclosed(w io.Writer, r *verify.Result, indent string) {
+	for _, x := range append([]*verify.Result{r}, r.Credentials...) {
+		if x.Format != verify.FormatSDJWT || x.Kind != verify.KindCredential {
+			continue
+		}
+		fmt.Fprintf(w, "%sdisclosed: %s\n", indent, strings.Join(x.Disclosed, ", "))
+		for _, h := range x.Withheld {
+			fmt.Fprintf(w, "%swithheld:  %d undisclosed digest(s) at %s (claims or decoys)\n", indent, h.Count, h.Path)
+		}
+	}
 }
 
 // headline is the one-line verdict: "VALID credential", "INVALID
@@ -257,9 +285,9 @@ func shortCause(cause string, offline bool) string {
 // writeChecks writes one line per check ("✓ name  detail", "✗ name
 // reason: detail", "? name  could not check: detail", "- name  skipped:
 // detail"), then each credential of a presentation, indented.
-func writeChecks(w io.Writer, r *verify.Result, indent string) {
+func writeChecks(w io.Writer, r *verify.Result, indent string, name func(did string) string) {
 	if r.Kind == verify.KindCredential && r.Issuer != "" {
-		fmt.Fprintf(w, "%sissuer:  %s\n", indent, r.Issuer)
+		fmt.Fprintf(w, "%sissuer:  %s\n", indent, name(r.Issuer))
 		if t := credTypes(r.Types); t != "" {
 			fmt.Fprintf(w, "%stype:    %s\n", indent, t)
 		}
@@ -268,7 +296,7 @@ func writeChecks(w io.Writer, r *verify.Result, indent string) {
 		}
 	}
 	if r.Kind == verify.KindPresentation && r.Holder != "" {
-		fmt.Fprintf(w, "%sholder:  %s\n", indent, r.Holder)
+		fmt.Fprintf(w, "%sholder:  %s\n", indent, name(r.Holder))
 	}
 	for _, c := range r.Checks {
 		var mark, text string
@@ -287,6 +315,9 @@ func writeChecks(w io.Writer, r *verify.Result, indent string) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%s%s %-14s %s", indent, mark, c.Name, text), " "))
 	}
+	if r.Format == verify.FormatSDJWT && r.Kind == verify.KindCredential {
+		writeDisclosed(w, r, indent)
+	}
 	for i, cr := range r.Credentials {
 		v := "VALID"
 		switch {
@@ -296,7 +327,7 @@ func writeChecks(w io.Writer, r *verify.Result, indent string) {
 			v = "INVALID: " + cr.Reason
 		}
 		fmt.Fprintf(w, "%scredential %d: %s\n", indent, i+1, v)
-		writeChecks(w, cr, indent+"  ")
+		writeChecks(w, cr, indent+"  ", name)
 	}
 }
 

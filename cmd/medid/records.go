@@ -48,16 +48,20 @@ func (a *vaultActor) register(fs *flagSet, who string) {
 // client builds a vault client acting as --did (resolved through the
 // registry, $MEDID_REGISTRY by default) or as the key's did:key.
 func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclient.Client, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	k, err := loadKey(*a.keyFile)
 	if err != nil {
 		return nil, err
 	}
-	cfg := vaultclient.Config{URL: url, DID: *a.did, Key: k}
+	cfg := vaultclient.Config{URL: url, DID: *a.did, Key: k, HTTP: hc}
 	if *a.did != "" {
 		if _, err := did.Parse(*a.did); err != nil {
 			return nil, usagef("--did %.128q is not a DID: %v", *a.did, err)
 		}
-		rc, err := newRegistryClient(registryURL(e, ""))
+		rc, err := newRegistryClient(e, registryURL(e, ""))
 		if err != nil {
 			return nil, err
 		}
@@ -71,6 +75,12 @@ func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclie
 		return nil, unreachable(err)
 	}
 	return c, nil
+}
+
+// vaultClient builds a client acting as the did:key of the key file.
+func vaultClient(e *env, url, keyFile string) (*vaultclient.Client, error) {
+	a := vaultActor{keyFile: &keyFile, did: new(string)}
+	return a.client(context.Background(), e, url)
 }
 
 // vaultError turns a refusal into exit status 1 with the vault's reason.

@@ -18,6 +18,10 @@ type verifierFlags struct {
 	statusLists stringList
 	registry    *string
 	genesis     *string
+	// rc is the registry client build made (nil offline), proven whether
+	// it checks proofs; names use them.
+	rc     *client.Client
+	proven bool
 }
 
 func (v *verifierFlags) register(fs *flagSet) {
@@ -75,11 +79,12 @@ func (v *verifierFlags) sources(e *env) (*sources, error) {
 			trust.URL = u
 			ccfg = trust
 		}
-		rc, err := client.New(ccfg)
+		rc, err := newClient(e, ccfg)
 		if err != nil {
-			return nil, usagef("--registry: %v", err)
+			return nil, err
 		}
 		methods["medid"] = rc
+		v.rc, v.proven = rc, ccfg.VerifyProofs
 		local.next = rc
 		src.status = local
 		src.trust = rc
@@ -117,19 +122,6 @@ func (f fileStatus) FetchStatusList(ctx context.Context, url string) (string, er
 		return "", fmt.Errorf("%w: %s", err, f.hint)
 	}
 	return "", fmt.Errorf("%w: pass it with --status-list FILE, or give --registry", err)
-}
-
-// printResult prints a verification result as indented JSON on stdout and a
-// one-line verdict on stderr, and maps it to the exit code: 0 valid, 1 not.
-func printResult(e *env, res *verify.Result, what string) error {
-	if err := writeJSON(e, res); err != nil {
-		return err
-	}
-	if res.Valid {
-		fmt.Fprintf(e.stderr, "VALID %s\n", what)
-		return nil
-	}
-	return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID %s: %s", what, res.Reason)}
 }
 
 // summary writes one line per check: "✓ name" or "✗ name: reason (detail)".

@@ -145,5 +145,5 @@ func vpVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	v := ck.check(ctx, e, tok, func(v *verify.Verifier) *verify.Result { return v.Presentation(ctx, tok, *audience, *nonce) })
-	return cf.report(e, "presentation", v)
+	return cf.report(ctx, e, "presentation", v)
 }

@@ -37,6 +37,8 @@
 //	<!-- walkthrough: skip REASON -->      do not run the block (say why)
 //	<!-- walkthrough: make-run-output -->  the block shows what `make run` prints: check it
 //	<!-- walkthrough: stop-make-run -->    first stop make run as Ctrl-C does, then run the block
+//	<!-- walkthrough: fresh-shell -->      run the block in a shell of its own (repository root, fresh
+//	                                       environment), stopped with its jobs after the block
 //
 // # The environment
 //

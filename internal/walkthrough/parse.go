@@ -31,6 +31,11 @@ const (
 	// reader does with Ctrl-C in its terminal (SIGINT to its process group)
 	// and wait until it has exited.
 	DirectiveStopMakeRun = "stop-make-run"
+	// DirectiveFreshShell: run the next block in a shell of its own, started
+	// in the repository root with the fresh environment and stopped (with
+	// its background jobs) after the block: for a block written to be run
+	// on its own, whose exports, cd and jobs must not reach the rest.
+	DirectiveFreshShell = "fresh-shell"
 )
 
 // Document is a parsed Markdown file: its fenced blocks in order.
@@ -116,9 +121,9 @@ func Parse(md []byte) (*Document, error) {
 				return nil, fmt.Errorf("line %d: walkthrough directive %q while the one of line %d has no block yet", lineNo, m[1], pendingLine)
 			}
 			switch m[1] {
-			case DirectiveSkip, DirectiveMakeRunOutput, DirectiveStopMakeRun:
+			case DirectiveSkip, DirectiveMakeRunOutput, DirectiveStopMakeRun, DirectiveFreshShell:
 			default:
-				return nil, fmt.Errorf("line %d: unknown walkthrough directive %q (want %s, %s or %s)", lineNo, m[1], DirectiveSkip, DirectiveMakeRunOutput, DirectiveStopMakeRun)
+				return nil, fmt.Errorf("line %d: unknown walkthrough directive %q (want %s, %s, %s or %s)", lineNo, m[1], DirectiveSkip, DirectiveMakeRunOutput, DirectiveStopMakeRun, DirectiveFreshShell)
 			}
 			pendingDir, pendingWhy, pendingLine = m[1], m[2], lineNo
 			continue

@@ -48,6 +48,11 @@ type Config struct {
 	Keep bool
 	// Verbose prints every command's output.
 	Verbose bool
+	// KeepGoing goes on after a command whose output no longer matches
+	// (its exit status did), reporting each such command, so a README
+	// author sees every drifted block in one run. The first one is still
+	// the walkthrough's failure.
+	KeepGoing bool
 }
 
 // Failure is a walkthrough command that failed or printed something else
@@ -120,13 +125,17 @@ func Run(ctx context.Context, cfg Config, doc *Document) (err error) {
 	if err := r.startMakeRun(ctx); err != nil {
 		return err
 	}
-	if err := r.startShell(); err != nil {
+	if r.shell, err = r.startShell("shell.log"); err != nil {
 		return err
 	}
 	for i := range doc.Blocks {
 		if err := r.block(ctx, &doc.Blocks[i]); err != nil {
 			return err
 		}
+	}
+	if len(r.mismatches) > 0 {
+		fmt.Fprintf(cfg.Log, "walkthrough: %d commands no longer print what the README shows\n", len(r.mismatches))
+		return r.mismatches[0]
 	}
 	fmt.Fprintf(cfg.Log, "walkthrough: every README command ran as written (%d commands)\n", r.ran)
 	return nil
@@ -143,11 +152,19 @@ type runner struct {
 	makeDone chan struct{}
 	makeLog  string
 
-	shell   *exec.Cmd
-	shellIn io.WriteCloser
-	done    *bufio.Reader // "N STATUS" lines from the shell's fd 3
-	seq     int
-	ran     int
+	shell *shell // the walkthrough's one shell
+	seq   int
+	ran   int
+	// mismatches are the output mismatches passed over with KeepGoing.
+	mismatches []*Failure
+}
+
+// shell is a bash the walkthrough feeds commands to.
+type shell struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	done *bufio.Reader // "N STATUS" lines from the shell's fd 3
+	log  string
 }
 
 // setup picks free ports for every loopback port the README names and
@@ -290,17 +307,19 @@ func (r *runner) stopMakeRun() error {
 	}
 }
 
-// startShell starts the one bash every command runs in, in the repository
-// root, with the fresh environment. Each command's output goes to a file of
-// its own; the shell reports each exit status on fd 3.
-func (r *runner) startShell() error {
+// startShell starts a bash in the repository root with the fresh
+// environment, logging its own output to the state file logName. Each
+// command's output goes to a file of its own; the shell reports each exit
+// status on fd 3.
+func (r *runner) startShell(logName string) (*shell, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(r.state, "shell.log"))
+	logPath := filepath.Join(r.state, logName)
+	logf, err := os.Create(logPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := exec.Command("bash", "--noprofile", "--norc")
 	c.Dir, c.Env, c.Stdout, c.Stderr = r.cfg.Repo, r.env, logf, logf
@@ -308,32 +327,35 @@ func (r *runner) startShell() error {
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	in, err := c.StdinPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.Start(); err != nil {
-		return fmt.Errorf("bash: %w", err)
+		return nil, fmt.Errorf("bash: %w", err)
 	}
 	pw.Close()
 	logf.Close()
-	r.shell, r.shellIn, r.done = c, in, bufio.NewReader(pr)
-	return nil
+	return &shell{cmd: c, in: in, done: bufio.NewReader(pr), log: logPath}, nil
 }
 
-// stop ends everything the walkthrough started: the shell's process group
-// (its background jobs too: services the README started with &), then
-// make run. SIGTERM first, SIGKILL after a grace period.
+// stop ends the shell's process group (its background jobs too: services
+// the README started with &): SIGTERM, then SIGKILL after 10 s.
+func (sh *shell) stop() {
+	sh.in.Close()
+	pgid := sh.cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	waited := make(chan struct{})
+	go func() { sh.cmd.Wait(); close(waited) }()
+	for i := 0; i < 100 && syscall.Kill(-pgid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	<-waited
+}
+
+// stop ends everything the walkthrough started: the shell, then make run.
 func (r *runner) stop() {
 	if r.shell != nil {
-		r.shellIn.Close()
-		pgid := r.shell.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		waited := make(chan struct{})
-		go func() { r.shell.Wait(); close(waited) }()
-		for i := 0; i < 100 && syscall.Kill(-pgid, 0) == nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		<-waited
+		r.shell.stop()
 	}
 	if r.makeRun != nil {
 		select {
@@ -353,6 +375,15 @@ func (r *runner) block(ctx context.Context, b *Block) error {
 			return &Failure{Line: b.Line, Command: "(Ctrl-C in make run's terminal)", Reason: err.Error(), Output: tail(r.readMakeLog(), 40)}
 		}
 	}
+	sh := r.shell
+	if b.Directive == DirectiveFreshShell && b.Kind != KindShown {
+		fmt.Fprintf(r.cfg.Log, "line %d: a fresh shell for this block\n", b.Line)
+		var err error
+		if sh, err = r.startShell(fmt.Sprintf("shell-%d.log", b.Line)); err != nil {
+			return err
+		}
+		defer sh.stop()
+	}
 	switch {
 	case b.Directive == DirectiveSkip:
 		fmt.Fprintf(r.cfg.Log, "line %d: skipped: %s\n", b.Line, strings.TrimSuffix(strings.TrimPrefix(b.Reason, "("), ")"))
@@ -363,7 +394,7 @@ func (r *runner) block(ctx context.Context, b *Block) error {
 		return nil
 	}
 	for _, u := range b.Units {
-		if err := r.unit(ctx, u); err != nil {
+		if err := r.unit(ctx, sh, u); err != nil {
 			return err
 		}
 	}
@@ -391,7 +422,7 @@ func (r *runner) checkMakeRun(b *Block) error {
 }
 
 // unit runs one command in the shell and checks its exit status and output.
-func (r *runner) unit(ctx context.Context, u Unit) error {
+func (r *runner) unit(ctx context.Context, sh *shell, u Unit) error {
 	r.seq++
 	n := r.seq
 	cmd := r.rewrite(u.Command)
@@ -406,7 +437,7 @@ func (r *runner) unit(ctx context.Context, u Unit) error {
 	if strings.Contains(u.Command, "\n") {
 		fmt.Fprint(r.cfg.Log, " …")
 	}
-	if _, err := io.WriteString(r.shellIn, script); err != nil {
+	if _, err := io.WriteString(sh.in, script); err != nil {
 		return r.fail(u, cmd, "the shell is gone: "+err.Error(), out)
 	}
 	type result struct {
@@ -415,7 +446,7 @@ func (r *runner) unit(ctx context.Context, u Unit) error {
 	}
 	resc := make(chan result, 1)
 	go func() {
-		line, err := r.done.ReadString('\n')
+		line, err := sh.done.ReadString('\n')
 		if err != nil {
 			resc <- result{err: fmt.Errorf("the shell exited (a syntax error?): %v", err)}
 			return
@@ -439,7 +470,7 @@ func (r *runner) unit(ctx context.Context, u Unit) error {
 	}
 	if res.err != nil {
 		fmt.Fprintln(r.cfg.Log)
-		return r.fail(u, cmd, res.err.Error()+"\n"+tail(readFile(filepath.Join(r.state, "shell.log")), 20), out)
+		return r.fail(u, cmd, res.err.Error()+"\n"+tail(readFile(sh.log), 20), out)
 	}
 	if res.status != u.WantExit {
 		fmt.Fprintln(r.cfg.Log)
@@ -464,7 +495,13 @@ func (r *runner) unit(ctx context.Context, u Unit) error {
 		}
 		if !u.Background || time.Now().After(deadline) {
 			fmt.Fprintln(r.cfg.Log)
-			return r.fail(u, cmd, fmt.Sprintf("the output has no line like %q (README line %d)", strings.TrimSpace(u.Expected[mm.Index]), u.Line+commandLines(u.Command)+mm.Index), out)
+			f := r.fail(u, cmd, fmt.Sprintf("the output has no line like %q (README line %d)", strings.TrimSpace(u.Expected[mm.Index]), u.Line+commandLines(u.Command)+mm.Index), out)
+			if !r.cfg.KeepGoing {
+				return f
+			}
+			fmt.Fprintf(r.cfg.Log, "MISMATCH at %s", f.Error())
+			r.mismatches = append(r.mismatches, f.(*Failure))
+			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -2,7 +2,7 @@
 // fails on the first command that fails or no longer prints what the
 // README shows. See package internal/walkthrough for the convention.
 //
-//	walkthrough [-list] [-keep] [-v] [-timeout 5m] [README.md]
+//	walkthrough [-list] [-keep] [-v] [-k] [-timeout 5m] [README.md]
 //
 // Run it from the repository root (make walkthrough does).
 package main
@@ -27,8 +27,9 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the walkthrough's HOME, outputs and logs even when it passes")
 	verbose := flag.Bool("v", false, "print every command's output")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time limit of each command")
+	keepGoing := flag.Bool("k", false, "keep going after output mismatches (not failed commands) and report them all")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: walkthrough [-list] [-keep] [-v] [-timeout 5m] [README.md]")
+		fmt.Fprintln(os.Stderr, "usage: walkthrough [-list] [-keep] [-v] [-k] [-timeout 5m] [README.md]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -61,7 +62,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	err = walkthrough.Run(ctx, walkthrough.Config{Repo: repo, Log: os.Stdout, CommandTimeout: *timeout, Keep: *keep, Verbose: *verbose}, doc)
+	err = walkthrough.Run(ctx, walkthrough.Config{Repo: repo, Log: os.Stdout, CommandTimeout: *timeout, Keep: *keep, Verbose: *verbose, KeepGoing: *keepGoing}, doc)
 	var f *walkthrough.Failure
 	switch {
 	case errors.As(err, &f):
