@@ -2,8 +2,6 @@ package wallet
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
@@ -77,12 +76,6 @@ func (c *Consent) StatusAt(now time.Time) string {
 	return ConsentActive
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
 // granting DID's key), anchors its hash on the ledger (consent.anchor,
 // signed by the same DID) and stores it in the wallet. It returns the grant;
@@ -104,7 +97,7 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	g := &consent.Grant{ID: "urn:uuid:" + uuid4(), Patient: patient, Provider: req.Provider,
+	g := &consent.Grant{ID: randid.URN(), Patient: patient, Provider: req.Provider,
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
 		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
@@ -113,7 +106,7 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	}
 	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Provider: req.Provider, Classes: g.Classes,
 		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: patient, Nonce: randomHex(16), GrantHash: c.ID,
+	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: patient, Nonce: randid.Hex(16), GrantHash: c.ID,
 		ValidFrom: c.ValidFrom.Format(time.RFC3339), ValidUntil: c.ValidUntil.Format(time.RFC3339)}, k, kid)
 	if err != nil {
 		return Consent{}, err
@@ -125,15 +118,6 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, fmt.Errorf("consent: the grant %s is anchored but could not be stored: %w", c.ID, err)
 	}
 	return c, nil
-}
-
-func uuid4() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (w *Wallet) putConsent(c *Consent) error {
@@ -202,7 +186,7 @@ func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string
 	if err != nil {
 		return Consent{}, err
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: c.Patient, Nonce: randomHex(16), GrantHash: c.ID}, k, kid)
+	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: c.Patient, Nonce: randid.Hex(16), GrantHash: c.ID}, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -345,7 +344,5 @@ func verdict(r *verify.Result) string {
 }
 
 func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return randid.Hex(n)
 }

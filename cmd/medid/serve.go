@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +24,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -62,9 +61,7 @@ func humanType(t string) string {
 func adminToken(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		var raw [32]byte
-		rand.Read(raw[:])
-		tok := []byte(hex.EncodeToString(raw[:]))
+		tok := []byte(randid.Hex(32))
 		if err := createOutput(path, append(tok, '\n'), 0o600); err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/openid"
+	"github.com/medid/medid/internal/randid"
 )
 
 // Defaults for Config.
@@ -160,7 +161,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
 	}
 	now := v.cfg.Now()
-	state, nonce := openid.RandomToken(), openid.RandomToken()
+	state, nonce := randid.Hex(16), randid.Hex(16)
 	req := &Request{
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,

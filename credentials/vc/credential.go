@@ -261,12 +261,7 @@ func parseTime(name string, v any) (*time.Time, error) {
 // (see [Credential]) and JSON that is not I-JSON: a repeated member name,
 // invalid UTF-8 or a lone surrogate. Errors wrap [ErrMalformed].
 func (c *Credential) UnmarshalJSON(data []byte) error {
-	return c.unmarshal(data, false)
-}
-
-// unmarshal is UnmarshalJSON; owned is as for parseJSONBuf.
-func (c *Credential) unmarshal(data []byte, owned bool) error {
-	m, err := parseObject(data, "credential", owned)
+	m, err := parseObject(data, "credential")
 	if err != nil {
 		return err
 	}
@@ -280,8 +275,8 @@ func (c *Credential) unmarshal(data []byte, owned bool) error {
 }
 
 // parseObject parses data, which must be one JSON object.
-func parseObject(data []byte, what string, owned bool) (map[string]any, error) {
-	v, err := parseJSONBuf(data, owned)
+func parseObject(data []byte, what string) (map[string]any, error) {
+	v, err := parseJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
 	}

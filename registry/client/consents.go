@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -116,7 +115,7 @@ func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
 	// RFC3339Nano keeps any fraction of a second a foreign grant carries, so
 	// the anchored period equals the grant's exactly (consent.Checker
 	// compares them).
-	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Patient, Nonce: randomNonce(), GrantHash: g.Hash(),
+	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Patient, Nonce: randid.Hex(16), GrantHash: g.Hash(),
 		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339Nano)}
 	if !g.ValidUntil.IsZero() {
 		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339Nano)
@@ -128,11 +127,5 @@ func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
 // ends the grant with hash grantHash for good, with a fresh random nonce.
 // patient MUST be the DID that anchored it; sign with its authentication key.
 func ConsentRevokePayload(patient, grantHash string) *tx.Payload {
-	return &tx.Payload{Type: tx.ConsentRevoke, DID: patient, Nonce: randomNonce(), GrantHash: grantHash}
-}
-
-func randomNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
+	return &tx.Payload{Type: tx.ConsentRevoke, DID: patient, Nonce: randid.Hex(16), GrantHash: grantHash}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -121,11 +122,7 @@ func open(k, nonce, ct, ad []byte) ([]byte, error) {
 
 // put stores resource for owner and class under a new random id.
 func (s *store) put(owner, class string, resource []byte, now time.Time) (*vaultapi.Meta, error) {
-	var idb [16]byte
-	if _, err := rand.Read(idb[:]); err != nil {
-		return nil, err
-	}
-	id := "r-" + hex.EncodeToString(idb[:])
+	id := "r-" + randid.Hex(16)
 	dk := make([]byte, chacha20poly1305.KeySize)
 	if _, err := rand.Read(dk); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -141,11 +141,7 @@ func (v *Vault) standingPath() string { return filepath.Join(v.cfg.Dir, "breakgl
 
 // anchor signs and submits one audit.anchor transaction.
 func (v *Vault) anchor(ctx context.Context, a batch.Anchor) error {
-	var n [12]byte
-	if _, err := rand.Read(n[:]); err != nil {
-		return err
-	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.AuditAnchor, DID: v.cfg.DID, Nonce: hex.EncodeToString(n[:]),
+	raw, err := tx.Sign(&tx.Payload{Type: tx.AuditAnchor, DID: v.cfg.DID, Nonce: randid.Hex(12),
 		BatchID: a.BatchID, Root: hex.EncodeToString(a.Root[:]), Count: int64(a.Count)}, v.cfg.Key, v.cfg.KeyID)
 	if err != nil {
 		return err
@@ -450,9 +446,7 @@ func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id
 // returned: the access decision stands, and the entry's absence is visible
 // to nobody but the operator, so it is logged at error level.
 func (v *Vault) trail(ctx context.Context, e *trail.Entry) {
-	var id [12]byte
-	_, _ = rand.Read(id[:])
-	e.ID = hex.EncodeToString(id[:])
+	e.ID = randid.Hex(12)
 	e.Time = e.Time.UTC()
 	rk, err := v.recipient(ctx, e.Patient)
 	if err == nil {

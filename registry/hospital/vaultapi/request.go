@@ -2,15 +2,14 @@ package vaultapi
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 )
 
 // RequestType is the JWS typ of a signed vault request.
@@ -71,11 +70,7 @@ var b64 = base64.RawURLEncoding
 // (random 128 bits, now).
 func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	if r.Nonce == "" {
-		var n [16]byte
-		if _, err := rand.Read(n[:]); err != nil {
-			return "", err
-		}
-		r.Nonce = hex.EncodeToString(n[:])
+		r.Nonce = randid.Hex(16)
 	}
 	if r.IssuedAt == 0 {
 		r.IssuedAt = time.Now().Unix()
