@@ -3,7 +3,6 @@ package app
 import (
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/wallet"
@@ -16,21 +15,16 @@ import (
 // accreditations come from the registry, and did:medid can be registered.
 // It returns an error only for a malformed URL.
 func DefaultConnect(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error) {
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
-	cfg := verify.Config{Now: now}
+	var src verify.Sources
 	var reg wallet.Registry
 	if registryURL != "" {
 		rc, err := client.New(client.Config{URL: registryURL})
 		if err != nil {
 			return nil, nil, err
 		}
-		methods["medid"] = rc
-		cfg.Status = rc
-		cfg.Trust = rc
-		reg = rc
+		src.Registry, reg = rc, rc
 	}
-	cfg.Resolver = did.NewRouter(methods)
-	v, err := verify.New(cfg)
+	v, err := verify.NewFor(src, verify.Config{Now: now})
 	if err != nil {
 		return nil, nil, err
 	}

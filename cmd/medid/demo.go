@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
@@ -320,16 +319,11 @@ func (d *demo) revoke(ctx context.Context) error {
 // with a registry, did:medid resolution, accreditation and the ledger's
 // status lists.
 func (d *demo) verifier() *verify.Verifier {
-	cfg := verify.Config{
-		Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}}),
-		Status:   verify.FileStatusFetcher{d.listID: d.listFile},
-	}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{d.listID: d.listFile}}
 	if d.reg != nil {
-		cfg.Resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": d.reg})
-		cfg.Status = d.reg
-		cfg.Trust = d.reg
+		src = verify.Sources{Registry: d.reg}
 	}
-	v, err := verify.New(cfg)
+	v, err := verify.NewFor(src, verify.Config{})
 	if err != nil {
 		panic(err) // the configuration above is always complete
 	}

@@ -17,12 +17,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
@@ -168,13 +168,13 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		confs[t] = openid4vci.NewConfiguration(t, openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"})
 	}
 	reg := optionalRegistry(e, *regURL)
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	var src verify.Sources // the resolver of holders' DIDs
 	var rc *client.Client
 	if reg != "" {
 		if rc, err = newRegistryClient(reg); err != nil {
 			return err
 		}
-		methods["medid"] = rc
+		src.Registry = rc
 	}
 	var alloc openid4vci.StatusAllocator
 	if *listFile != "" {
@@ -196,7 +196,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	is, err := openid4vci.New(openid4vci.Config{
 		URL: u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
-		Resolver: did.NewRouter(methods), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
+		Resolver: src.Resolver(), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()

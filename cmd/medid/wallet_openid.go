@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
@@ -261,22 +261,14 @@ func hasFlag(args []string, name string) bool {
 	return false
 }
 
-// unverifiedClaim reads a string claim of a JWT without checking anything;
-// the verification that follows checks it.
+// unverifiedClaim reads a string claim of a presentation without checking
+// anything; the verification that follows checks it.
 func unverifiedClaim(token, name string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	p, _, err := vc.ParsePresentation(token)
 	if err != nil {
 		return ""
 	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return ""
-	}
-	s, _ := m[name].(string)
+	s, _ := p.Extra[name].(string)
 	return s
 }
 
@@ -345,28 +337,27 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 
 // offlineVerifier verifies with no network at all.
 func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
-	local := verify.FileStatusFetcher{}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{}}
 	for _, f := range lists {
 		_, d, err := loadList(f)
 		if err != nil {
 			return nil, err
 		}
-		local[d.ID] = f
+		src.StatusFiles[d.ID] = f
 	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	if didCache != "" {
 		docs, err := loadDIDCache(didCache)
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = did.ResolverFunc(func(ctx context.Context, id string) (*did.Resolution, error) {
+		src.DIDs = did.ResolverFunc(func(ctx context.Context, id string) (*did.Resolution, error) {
 			if d, ok := docs[id]; ok {
 				return &did.Resolution{Document: d}, nil
 			}
 			return nil, fmt.Errorf("%w: %s is not in the DID cache %s", did.ErrNotFound, id, didCache)
 		})
 	}
-	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
+	return verify.NewFor(src, verify.Config{})
 }
 
 // loadDIDCache reads every *.json file of dir as a DID document or a DID

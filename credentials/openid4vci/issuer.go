@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/openid"
 	"github.com/medid/medid/internal/randid"
 )
@@ -425,7 +426,7 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 	var req CredentialRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err == nil {
-		err = strictJSON(body, &req)
+		err = ijson.Unmarshal(body, &req, 0)
 	}
 	if err != nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
@@ -587,7 +588,7 @@ func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {
 	var req OfferRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err == nil {
-		err = strictJSON(body, &req)
+		err = ijson.Unmarshal(body, &req, 0)
 	}
 	if err != nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the offer request is not a JSON object: " + err.Error()})

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/medid/medid/credentials/jose"
+	"github.com/medid/medid/internal/ijson"
 )
 
 // Client is the wallet side: it fetches requests and posts responses. The
@@ -77,29 +80,23 @@ func ParseRequestObject(data []byte) (*Request, error) {
 	if strings.HasPrefix(s, "{") {
 		claims = []byte(s)
 	} else {
-		parts := strings.Split(s, ".")
-		if len(parts) != 3 {
-			return nil, bad("request object is neither a JWT nor JSON")
-		}
-		hb, err := b64.DecodeString(parts[0])
+		j, err := jose.Split(s, maxObject)
 		if err != nil {
-			return nil, bad("request object header is not base64url")
+			return nil, bad("request object is neither a JWT nor JSON: %v", err)
 		}
 		var h struct {
 			Alg string `json:"alg"`
 		}
-		if err := json.Unmarshal(hb, &h); err != nil {
-			return nil, bad("request object header is not JSON")
+		if err := ijson.Unmarshal(j.Header, &h, 0); err != nil {
+			return nil, bad("request object header is not JSON: %v", err)
 		}
-		if h.Alg != "none" || parts[2] != "" {
+		if h.Alg != "none" || len(j.Signature) != 0 {
 			return nil, bad("signed request objects (alg %q) are not supported; use the redirect_uri: client id prefix", h.Alg)
 		}
-		if claims, err = b64.DecodeString(parts[1]); err != nil {
-			return nil, bad("request object claims are not base64url")
-		}
+		claims = j.Payload
 	}
 	var r Request
-	if err := json.Unmarshal(claims, &r); err != nil {
+	if err := ijson.Unmarshal(claims, &r, 0); err != nil {
 		return nil, bad("request object claims: %v", err)
 	}
 	if err := r.Validate(); err != nil {

@@ -3,7 +3,6 @@ package openid4vp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/openid"
@@ -436,8 +436,6 @@ func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
 	openid.WriteJSON(w, http.StatusOK, st)
 }
 
-var b64 = base64.RawURLEncoding
-
 // unsecuredJWT serialises claims as an unsecured JWT (alg "none"), the
 // form of request objects with the redirect_uri: client id prefix.
 func unsecuredJWT(claims any) (string, error) {
@@ -445,5 +443,5 @@ func unsecuredJWT(claims any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b64.EncodeToString([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`)) + "." + b64.EncodeToString(c) + ".", nil
+	return jose.Unsecured([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`), c), nil
 }
