@@ -13,10 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/chacha20poly1305"
+
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/vaultapi"
-	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // MasterKeyFile is the name of the vault's master key file (32 random bytes,
@@ -59,20 +60,8 @@ func openStore(dir string) (*store, error) {
 		if _, err := rand.Read(master); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(mk, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
+		if err := atomicfile.Create(mk, master, 0o600); err != nil {
 			return nil, fmt.Errorf("vault: create master key: %w", err)
-		}
-		if _, err := f.Write(master); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("vault: read master key: %w", err)
