@@ -1,6 +1,8 @@
 package trail
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +65,13 @@ type Entry struct {
 	Reason string `json:"reason,omitempty"`
 	// Consent is the hash of the consent grant presented, if any.
 	Consent string `json:"consent,omitempty"`
+	// Unauthenticated marks an attempt whose request did not prove who sent
+	// it: Provider is then empty (a claimed identity is never recorded as
+	// fact), Origin says where it came from, and Count, when set, is how
+	// many such attempts the entry stands for (beyond the per-origin cap).
+	Unauthenticated bool   `json:"unauthenticated,omitempty"`
+	Origin          string `json:"origin,omitempty"`
+	Count           int    `json:"count,omitempty"`
 }
 
 // Seal encrypts e to the patient's key-agreement key recipient (from
@@ -83,8 +92,8 @@ func Seal(e *Entry, recipient any) ([]byte, error) {
 // Open decrypts a sealed entry with the patient's key from
 // [DecryptionKey]. Errors wrap [ErrDecrypt].
 func Open(sealed []byte, priv any) (*Entry, error) {
-	if len(sealed) > MaxEntrySize {
-		return nil, fmt.Errorf("%w: %d bytes", ErrDecrypt, len(sealed))
+	if err := checkShape(sealed); err != nil {
+		return nil, err
 	}
 	b, err := jwe.Decrypt(sealed, jwe.WithKey(jwa.ECDH_ES_A256KW, priv))
 	if err != nil {
@@ -95,4 +104,49 @@ func Open(sealed []byte, priv any) (*Entry, error) {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
 	return &e, nil
+}
+
+// Sizes of the parts of a sealed entry: an A256KW-wrapped 256-bit content
+// key (RFC 3394: key + 8 bytes), a 96-bit GCM IV, a 128-bit GCM tag.
+const (
+	wrappedKeySize = 40
+	ivSize         = 12
+	tagSize        = 16
+)
+
+// checkShape refuses anything that is not a compact JWE of exactly the
+// shape [Seal] writes before any JOSE library parses it: five parts of
+// unpadded base64url, a protected header naming ECDH-ES+A256KW and A256GCM,
+// and a wrapped key, IV and tag of the exact sizes. A trail entry comes
+// from a vault the patient does not control, so the library behind Open
+// only ever sees well-formed input (jwx v2.1.7 panics on an empty wrapped
+// key, for one). Errors wrap [ErrDecrypt].
+func checkShape(sealed []byte) error {
+	if len(sealed) > MaxEntrySize {
+		return fmt.Errorf("%w: %d bytes exceeds %d", ErrDecrypt, len(sealed), MaxEntrySize)
+	}
+	parts := bytes.Split(sealed, []byte("."))
+	if len(parts) != 5 {
+		return fmt.Errorf("%w: not a compact JWE (want 5 parts, got %d)", ErrDecrypt, len(parts))
+	}
+	dec := make([][]byte, 5)
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(string(p))
+		if err != nil {
+			return fmt.Errorf("%w: part %d is not unpadded base64url", ErrDecrypt, i+1)
+		}
+		dec[i] = b
+	}
+	var h struct {
+		Alg string          `json:"alg"`
+		Enc string          `json:"enc"`
+		EPK json.RawMessage `json:"epk"`
+	}
+	if err := json.Unmarshal(dec[0], &h); err != nil || h.Alg != "ECDH-ES+A256KW" || h.Enc != "A256GCM" || len(h.EPK) == 0 {
+		return fmt.Errorf("%w: protected header must name alg ECDH-ES+A256KW, enc A256GCM and an epk", ErrDecrypt)
+	}
+	if len(dec[1]) != wrappedKeySize || len(dec[2]) != ivSize || len(dec[4]) != tagSize {
+		return fmt.Errorf("%w: wrapped key, IV or tag of the wrong size", ErrDecrypt)
+	}
+	return nil
 }

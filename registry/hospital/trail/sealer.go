@@ -226,8 +226,8 @@ type Opener struct {
 
 // Open decrypts one sealed entry. Errors wrap [ErrDecrypt].
 func (o *Opener) Open(sealed []byte) (*Entry, error) {
-	if len(sealed) > MaxEntrySize {
-		return nil, fmt.Errorf("%w: %d bytes", ErrDecrypt, len(sealed))
+	if err := checkShape(sealed); err != nil {
+		return nil, err
 	}
 	parts := splitDots(sealed)
 	if len(parts) != 5 {
