@@ -7,6 +7,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestMain(m *testing.M) {
@@ -38,13 +40,13 @@ func TestGolden(t *testing.T) {
 
 	clk := newClock()
 	h := unlocked(t, withConsent(&fakeConsent{now: clk.Now}), withAccessLog(&fakeAccessLog{events: sampleAccesses(clk.Now())}))
-	hosp := newIssuer(t, "St Mary's Hospital")
+	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.clk.Add(time.Minute)
-	imm := hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims())
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.clk.Advance(time.Minute)
+	imm := hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims())
 	h.receive(imm)
-	h.verifier.set(imm, "revoked")
+	h.verifier.Set(imm, "revoked")
 	test.Tap(h.a.main.creds.refreshBtn)
 	h.a.wait()
 	test.Tap(h.a.main.ids.rows[0].copy)

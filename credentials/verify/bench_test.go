@@ -104,7 +104,7 @@ func benchCredential(b *testing.B, alg key.Alg) {
 	w := newWorld(b, alg)
 	v := w.verifier(func(c *Config) { c.StatusCacheTTL = time.Hour })
 	tok := w.issue(w.credential())
-	benchRatio(b, func() *Result { return v.Credential(ctx, tok) }, bareVerifier(b, tok, w.issuer.k.Public()))
+	benchRatio(b, func() *Result { return v.Credential(ctx, tok) }, bareVerifier(b, tok, w.issuer.Key.Public()))
 }
 
 // BenchmarkVerifyCredentialEdDSA verifies a vc+jwt from a did:key Ed25519
@@ -124,13 +124,13 @@ func BenchmarkVerifyPresentation3(b *testing.B) {
 	for _, id := range []string{"urn:example:1", "urn:example:2", "urn:example:3"} {
 		tok := w.issue(w.credential(func(c *vc.Credential) { c.ID = id }))
 		toks = append(toks, tok)
-		bare = append(bare, bareVerifier(b, tok, w.issuer.k.Public()))
+		bare = append(bare, bareVerifier(b, tok, w.issuer.Key.Public()))
 	}
-	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.did, Credentials: toks}
-	vp, err := vc.SignPresentation(p, w.holder.k, w.holder.kid, audience, nonce, vc.WithLifetime(24*time.Hour))
+	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.DID, Credentials: toks}
+	vp, err := vc.SignPresentation(p, w.holder.Key, w.holder.Kid, audience, nonce, vc.WithLifetime(24*time.Hour))
 	if err != nil {
 		b.Fatal(err)
 	}
-	bare = append(bare, bareVerifier(b, vp, w.holder.k.Public()))
+	bare = append(bare, bareVerifier(b, vp, w.holder.Key.Public()))
 	benchRatio(b, func() *Result { return v.Presentation(ctx, vp, audience, nonce) }, bare...)
 }

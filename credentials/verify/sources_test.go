@@ -36,15 +36,15 @@ func TestSources(t *testing.T) {
 	// did:example:hospital is a registry DID with the issuer's key.
 	const hospital = "did:example:hospital"
 	w.docs[hospital] = &did.Document{Context: did.DefaultContext(), ID: hospital,
-		VerificationMethod: []did.VerificationMethod{{ID: hospital + "#k1", Type: "Multikey", Controller: hospital, PublicKey: w.issuer.k.Public()}},
+		VerificationMethod: []did.VerificationMethod{{ID: hospital + "#k1", Type: "Multikey", Controller: hospital, PublicKey: w.issuer.Key.Public()}},
 		AssertionMethod:    []string{hospital + "#k1"}}
-	fromHospital := w.issueWith(w.credential(func(c *vc.Credential) { c.Issuer, c.Status = hospital, nil }), w.issuer.k, hospital+"#k1")
+	fromHospital := w.issueWith(w.credential(func(c *vc.Credential) { c.Issuer, c.Status = hospital, nil }), w.issuer.Key, hospital+"#k1")
 	noStatus := w.issue(w.credential(func(c *vc.Credential) { c.Status = nil }))
 	withStatus := w.issue(w.credential())
 	revoked := w.issue(w.credential(func(c *vc.Credential) { c.Status[0] = entry(revURL, "revocation", revokedIndex) }))
 
 	accredited := &fakeRegistry{w: w, trust: trust{ok: map[string]bool{
-		w.issuer.did + "|AllergyCredential": true, hospital + "|AllergyCredential": true}}}
+		w.issuer.DID + "|AllergyCredential": true, hospital + "|AllergyCredential": true}}}
 	notAccredited := &fakeRegistry{w: w}
 	// A revocation list that exists only on disk, with index 1 revoked.
 	const localURL = "https://hospital.example/status/local"
@@ -88,7 +88,7 @@ func TestSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := NewFor(tt.src, Config{Now: w.clock.now})
+			v, err := NewFor(tt.src, Config{Now: w.clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}

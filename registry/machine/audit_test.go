@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -14,18 +15,18 @@ func TestAuditAnchor(t *testing.T) {
 	vault := newKeyParty(t, 60)
 	other := newKeyParty(t, 61)
 	root := strings.Repeat("ab", 32)
-	anchor := func(p keyParty, signer keyParty, batch string) []byte {
-		return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.did, BatchID: batch, Root: root, Count: 3}, signer.k, p.did+"#"+signer.k.Public().Multikey())
+	anchor := func(p credtest.Party, signer credtest.Party, batch string) []byte {
+		return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.DID, BatchID: batch, Root: root, Count: 3}, signer.Key, p.DID+"#"+signer.Key.Public().Multikey())
 	}
-	if _, err := h.app.AuditAnchor(vault.did, "b1"); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := h.app.AuditAnchor(vault.DID, "b1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("before anchoring: %v, want ledger.ErrNotFound", err)
 	}
 	h.mustBlock(anchor(vault, vault, "b1"))
-	rec, err := h.app.AuditAnchor(vault.did, "b1")
+	rec, err := h.app.AuditAnchor(vault.DID, "b1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Root != root || rec.Count != 3 || rec.Vault != vault.did || rec.Height != h.height() {
+	if rec.Root != root || rec.Count != 3 || rec.Vault != vault.DID || rec.Height != h.height() {
 		t.Errorf("record = %+v", rec)
 	}
 	cases := []struct {
