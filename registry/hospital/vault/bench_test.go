@@ -123,7 +123,7 @@ func BenchmarkReadParallel(b *testing.B) {
 	h := newHarness(b)
 	prov := newParty(b, 10)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	toks := make([]string, b.N)
 	for i := range toks {
 		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
