@@ -45,10 +45,12 @@ var enc = base64.RawURLEncoding.Strict()
 
 // JWS is a split compact JWS: decoded, NOT verified.
 type JWS struct {
-	// Header is the decoded protected header (JSON, not yet parsed).
-	Header []byte
-	// Payload is the decoded payload.
-	Payload []byte
+	// Header is the decoded protected header (JSON text, not yet parsed).
+	Header string
+	// Payload is the decoded payload. Header and Payload are strings
+	// because they are parsed as text (internal/ijson shares their memory
+	// instead of copying them again).
+	Payload string
 	// Signature is the decoded signature, empty for an unsecured JWS.
 	Signature []byte
 	// SigningInput is the exact "header.payload" prefix of the token, the
@@ -79,31 +81,68 @@ func Split(token string, maxSize int) (JWS, error) {
 	if strings.IndexByte(token[d2+1:], '.') >= 0 {
 		return j, fmt.Errorf("%w: more than three segments (JWE and JSON serialisations are not accepted)", ErrMalformed)
 	}
-	starts, ends := [3]int{0, d1 + 1, d2 + 1}, [3]int{d1, d2, len(token)}
 	if d1 == 0 || d2 == d1+1 {
 		return j, fmt.Errorf("%w: empty header or payload", ErrMalformed)
 	}
 	if i := strings.IndexAny(token, "\r\n"); i >= 0 {
 		return j, fmt.Errorf("%w: byte %d of the token is a line break", ErrMalformed, i)
 	}
-	n := 0
-	for i := range 3 {
-		n += enc.DecodedLen(ends[i] - starts[i])
+	// Header and payload are decoded into one string (one allocation, no
+	// further copy when they are parsed), the signature into its own bytes.
+	hn, pn := enc.DecodedLen(d1), enc.DecodedLen(d2-d1-1)
+	var text strings.Builder
+	text.Grow(hn + pn)
+	if err := decodeTo(&text, token[:d1]); err != nil {
+		return j, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
 	}
-	// One allocation for the decoded segments, one for the token's bytes.
-	buf := make([]byte, n)
-	raw := []byte(token)
-	var out [3][]byte
-	for i, what := range [3]string{"header", "payload", "signature"} {
-		m, err := enc.Decode(buf, raw[starts[i]:ends[i]])
-		if err != nil {
-			return j, fmt.Errorf("%w: %s is not base64url: %v", ErrMalformed, what, err)
-		}
-		out[i], buf = buf[:m:m], buf[m:]
+	hn = text.Len()
+	if err := decodeTo(&text, token[d1+1:d2]); err != nil {
+		return j, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
 	}
-	j.Header, j.Payload, j.Signature = out[0], out[1], out[2]
+	hp := text.String()
+	sig, err := decodeAppend(make([]byte, 0, enc.DecodedLen(len(token)-d2-1)), token[d2+1:])
+	if err != nil {
+		return j, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
+	}
+	j.Header, j.Payload, j.Signature = hp[:hn], hp[hn:], sig
 	j.SigningInput = token[:d2]
 	return j, nil
+}
+
+// chunk is how many characters are decoded at a time through a stack
+// buffer: a multiple of 4, so every chunk but the last is whole quanta and
+// Strict's trailing-bits check applies to the real end.
+const chunk = 1024
+
+// decodeTo appends the strict base64url decoding of s to w, through stack
+// buffers (no allocation beyond w's).
+func decodeTo(w *strings.Builder, s string) error {
+	var src [chunk]byte
+	var dst [chunk / 4 * 3]byte
+	for len(s) > 0 {
+		n := copy(src[:], s)
+		s = s[n:]
+		m, err := enc.Decode(dst[:], src[:n])
+		if err != nil {
+			return err
+		}
+		w.Write(dst[:m])
+	}
+	return nil
+}
+
+// decodeAppend appends the strict base64url decoding of s to dst.
+func decodeAppend(dst []byte, s string) ([]byte, error) {
+	var src [chunk]byte
+	for len(s) > 0 {
+		n := copy(src[:], s)
+		s = s[n:]
+		var err error
+		if dst, err = enc.AppendDecode(dst, src[:n]); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
 }
 
 // Decode decodes one strict base64url value (a JWS segment, an SD-JWT
@@ -117,7 +156,7 @@ func Decode(s string) ([]byte, error) {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		return nil, fmt.Errorf("%w: line break at byte %d", ErrMalformed, i)
 	}
-	b, err := enc.DecodeString(s)
+	b, err := decodeAppend(make([]byte, 0, enc.DecodedLen(len(s))), s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not base64url: %v", ErrMalformed, err)
 	}

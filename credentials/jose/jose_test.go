@@ -64,7 +64,7 @@ func TestSplit(t *testing.T) {
 				}
 				return
 			}
-			if string(j.Header) != `{"alg":"EdDSA"}` || string(j.Payload) != `{"a":1}` || len(j.Signature) != 64 {
+			if j.Header != `{"alg":"EdDSA"}` || j.Payload != `{"a":1}` || len(j.Signature) != 64 {
 				t.Errorf("Split = %q %q %d-byte signature", j.Header, j.Payload, len(j.Signature))
 			}
 			if j.SigningInput != h+"."+p {
@@ -83,8 +83,35 @@ func TestSplitUnsecured(t *testing.T) {
 		t.Fatalf("Unsecured = %q, want a trailing dot", tok)
 	}
 	j, err := Split(tok, 1<<10)
-	if err != nil || string(j.Payload) != `{"a":1}` || len(j.Signature) != 0 {
+	if err != nil || j.Payload != `{"a":1}` || len(j.Signature) != 0 {
 		t.Fatalf("Split = %+v, %v", j, err)
+	}
+}
+
+// TestSplitLong: values longer than one decoding chunk come out whole, and
+// the trailing-bits rule applies at their real end, not at a chunk's.
+func TestSplitLong(t *testing.T) {
+	for _, n := range []int{767, 768, 769, 3000} {
+		payload := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		tok, err := Sign([]byte(`{"alg":"EdDSA"}`), payload, testKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := Split(tok, 1<<20)
+		if err != nil || j.Payload != string(payload) {
+			t.Fatalf("%d-byte payload: Split = %.40q…, %v", n, j.Payload, err)
+		}
+		if n%3 != 0 {
+			// Set the lowest bit of the last character, which carries
+			// no data when the length is not a multiple of 3.
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			parts := strings.Split(tok, ".")
+			p := []byte(parts[1])
+			p[len(p)-1] = alphabet[strings.IndexByte(alphabet, p[len(p)-1])|1]
+			if _, err := Split(parts[0]+"."+string(p)+"."+parts[2], 1<<20); !errors.Is(err, ErrMalformed) {
+				t.Errorf("%d-byte payload with non-zero trailing bits: %v, want ErrMalformed", n, err)
+			}
+		}
 	}
 }
 
@@ -132,7 +159,7 @@ func FuzzSplit(f *testing.F) {
 			}
 			return
 		}
-		re := Encode(j.Header) + "." + Encode(j.Payload) + "." + Encode(j.Signature)
+		re := Encode([]byte(j.Header)) + "." + Encode([]byte(j.Payload)) + "." + Encode(j.Signature)
 		if re != token {
 			t.Fatalf("accepted %q, which re-encodes as %q", token, re)
 		}

@@ -71,7 +71,7 @@ func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now tim
 		return nil, proofError("proof is not a compact JWS: %v", err)
 	}
 	var h proofHeader
-	if err := ijson.Unmarshal(j.Header, &h, 0); err != nil {
+	if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
 		return nil, proofError("proof JWT header: %v", err)
 	}
 	if h.Typ != ProofTyp {
@@ -117,7 +117,7 @@ func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now tim
 		return nil, proofError("proof signature does not verify with the holder key")
 	}
 	var c ProofClaims
-	if err := ijson.Unmarshal(j.Payload, &c, 0); err != nil {
+	if err := ijson.UnmarshalString(j.Payload, &c, 0); err != nil {
 		return nil, proofError("proof claims: %v", err)
 	}
 	if c.Audience != aud {

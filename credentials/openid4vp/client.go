@@ -76,10 +76,8 @@ func ParseRequestObject(data []byte) (*Request, error) {
 		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
 	}
 	s := strings.TrimSpace(string(data))
-	var claims []byte
-	if strings.HasPrefix(s, "{") {
-		claims = []byte(s)
-	} else {
+	claims := s
+	if !strings.HasPrefix(s, "{") {
 		j, err := jose.Split(s, maxObject)
 		if err != nil {
 			return nil, bad("request object is neither a JWT nor JSON: %v", err)
@@ -87,7 +85,7 @@ func ParseRequestObject(data []byte) (*Request, error) {
 		var h struct {
 			Alg string `json:"alg"`
 		}
-		if err := ijson.Unmarshal(j.Header, &h, 0); err != nil {
+		if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
 			return nil, bad("request object header is not JSON: %v", err)
 		}
 		if h.Alg != "none" || len(j.Signature) != 0 {
@@ -96,7 +94,7 @@ func ParseRequestObject(data []byte) (*Request, error) {
 		claims = j.Payload
 	}
 	var r Request
-	if err := ijson.Unmarshal(claims, &r, 0); err != nil {
+	if err := ijson.UnmarshalString(claims, &r, 0); err != nil {
 		return nil, bad("request object claims: %v", err)
 	}
 	if err := r.Validate(); err != nil {

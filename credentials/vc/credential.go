@@ -261,6 +261,12 @@ func parseTime(name string, v any) (*time.Time, error) {
 // (see [Credential]) and JSON that is not I-JSON: a repeated member name,
 // invalid UTF-8 or a lone surrogate. Errors wrap [ErrMalformed].
 func (c *Credential) UnmarshalJSON(data []byte) error {
+	return c.unmarshal(string(data))
+}
+
+// unmarshal is UnmarshalJSON of a string: the decoded payload of a token,
+// whose memory the credential's strings then share.
+func (c *Credential) unmarshal(data string) error {
 	m, err := parseObject(data, "credential")
 	if err != nil {
 		return err
@@ -275,7 +281,7 @@ func (c *Credential) UnmarshalJSON(data []byte) error {
 }
 
 // parseObject parses data, which must be one JSON object.
-func parseObject(data []byte, what string) (map[string]any, error) {
+func parseObject(data string, what string) (map[string]any, error) {
 	v, err := parseJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)

@@ -98,7 +98,7 @@ type Token struct {
 type parsedJWS struct {
 	header       Header
 	signingInput string
-	payload      []byte
+	payload      string
 	sig          []byte
 }
 
@@ -128,7 +128,7 @@ func splitJWS(token, wantTyp, wantCty string) (parsedJWS, error) {
 	return p, nil
 }
 
-func parseHeader(b []byte, wantTyp, wantCty string) (Header, error) {
+func parseHeader(b string, wantTyp, wantCty string) (Header, error) {
 	var h Header
 	v, err := parseJSON(b)
 	if err != nil {
@@ -203,7 +203,7 @@ func Parse(token string) (*Token, error) {
 		return nil, err
 	}
 	c := new(Credential)
-	if err := c.UnmarshalJSON(p.payload); err != nil {
+	if err := c.unmarshal(p.payload); err != nil {
 		return nil, err
 	}
 	return &Token{Header: p.header, Credential: c, Raw: token, jws: p}, nil

@@ -13,6 +13,8 @@ import "github.com/medid/medid/internal/ijson"
 // same signed bytes. It exists because verification decodes untrusted
 // claims on every call and encoding/json's reflection path cost more than
 // the signature check it guards.
-func parseJSON(data []byte) (any, error) {
-	return ijson.Parse(data)
+//
+// The strings it returns share data's memory (a token's decoded payload).
+func parseJSON(data string) (any, error) {
+	return ijson.ParseString(data)
 }

@@ -92,11 +92,22 @@ func Check(data []byte, f Flags) error {
 // encoding/json's errors (a string where a number belongs, ...) are returned
 // as they are.
 func Unmarshal(data []byte, v any, f Flags) error {
+	return unmarshal(string(data), data, v, f)
+}
+
+// UnmarshalString is [Unmarshal] of a string.
+func UnmarshalString(s string, v any, f Flags) error {
+	return unmarshal(s, nil, v, f)
+}
+
+// unmarshal checks s and decodes data, the same text as bytes (nil: made
+// from s).
+func unmarshal(s string, data []byte, v any, f Flags) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("ijson: Unmarshal needs a non-nil pointer")
 	}
-	p := parser{s: string(data), mode: modeCheck, ints: f&SafeIntegers != 0, known: f&Known != 0}
+	p := parser{s: s, mode: modeCheck, ints: f&SafeIntegers != 0, known: f&Known != 0}
 	sch := schemaOf(rv.Type().Elem())
 	if sch != nil && sch.isStruct {
 		p.skipSpace()
@@ -106,6 +117,9 @@ func Unmarshal(data []byte, v any, f Flags) error {
 	}
 	if _, err := p.run(sch); err != nil {
 		return err
+	}
+	if data == nil {
+		data = []byte(s)
 	}
 	return json.Unmarshal(data, v)
 }
@@ -691,10 +705,12 @@ func appendString(out []byte, s string) []byte {
 
 // schema is what Unmarshal knows of the Go type a JSON value is decoded
 // into: for a struct, the JSON names of its fields and their schemas; for
-// a slice or array, its element's schema. nil means "any names" (maps,
-// interfaces, json.RawMessage, types that decode themselves).
+// a slice, an array or a map, its element's schema. nil means "anything"
+// (interfaces, json.RawMessage, types that decode themselves, and
+// containers of those).
 type schema struct {
 	isStruct bool
+	isMap    bool
 	fields   map[string]*schema // JSON name -> the field's schema (nil: any)
 	names    []string           // the keys of fields, for the case check
 	elem     *schema
@@ -742,6 +758,12 @@ func buildSchema(t reflect.Type, building map[reflect.Type]*schema) *schema {
 			return nil
 		}
 		return &schema{elem: e}
+	case reflect.Map:
+		e := buildSchema(t.Elem(), building)
+		if e == nil {
+			return nil
+		}
+		return &schema{isMap: true, elem: e}
 	case reflect.Struct:
 		s := &schema{isStruct: true, fields: map[string]*schema{}}
 		building[t] = s
@@ -777,6 +799,9 @@ func buildSchema(t reflect.Type, building map[reflect.Type]*schema) *schema {
 // from the JSON text (it matches names case-insensitively) or, with known,
 // when no field has that name.
 func (s *schema) member(name string) (*schema, error) {
+	if s.isMap {
+		return s.elem, nil
+	}
 	if !s.isStruct {
 		return nil, nil
 	}

@@ -145,6 +145,7 @@ type target struct {
 	List   []inner           `json:"list"`
 	Raw    json.RawMessage   `json:"raw"`
 	Free   map[string]string `json:"free"`
+	ByName map[string]inner  `json:"byName"`
 	Untag  string
 	Hidden string `json:"-"`
 }
@@ -164,6 +165,8 @@ func TestUnmarshal(t *testing.T) {
 		{"case variant refused", `{"Type":"a"}`, 0, false},
 		{"case variant beside the exact name", `{"type":"a","TYPE":"b"}`, 0, false},
 		{"case variant in nested struct", `{"inner":{"Name":"n"}}`, 0, false},
+		{"map keys are free", `{"byName":{"A":{"name":"x"},"a":{"name":"y"}}}`, Known, true},
+		{"struct in a map value checked", `{"byName":{"A":{"Name":"x"}}}`, 0, false},
 		{"Kelvin sign fold", "{\"\u212aey\":1,\"type\":\"a\"}", 0, true}, // no field folds to it
 		{"long s fold", "{\"li\u017ft\":[]}", 0, false},
 		{"json:- is unknown", `{"Hidden":"x"}`, Known, false},

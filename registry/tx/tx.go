@@ -208,7 +208,7 @@ func Decode(data []byte) (*Tx, error) {
 		Payload:      p,
 		Raw:          data,
 		Hash:         sha256.Sum256(data),
-		ReplayID:     sha256.Sum256(pb),
+		ReplayID:     sha256.Sum256([]byte(pb)),
 		signingInput: data[:len(j.SigningInput)],
 		signature:    sig,
 	}
@@ -219,8 +219,8 @@ func Decode(data []byte) (*Tx, error) {
 // policy: no unknown members (letter for letter: no case variants), no
 // duplicate members, no numbers but integers within ±(2^53-1), no trailing
 // data.
-func strictUnmarshal(data []byte, v any) error {
-	return ijson.Unmarshal(data, v, ijson.Known|ijson.SafeIntegers)
+func strictUnmarshal(data string, v any) error {
+	return ijson.UnmarshalString(data, v, ijson.Known|ijson.SafeIntegers)
 }
 
 // Validate checks that p is well formed for its Type: the common fields

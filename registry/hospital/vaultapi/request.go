@@ -136,11 +136,11 @@ func ParseSigned(token string) (*ParsedRequest, error) {
 		return nil, fmt.Errorf("%w: unsigned request", ErrBadRequest)
 	}
 	var h reqHeader
-	if err := ijson.Unmarshal(j.Header, &h, ijson.Known); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
+	if err := ijson.UnmarshalString(j.Header, &h, ijson.Known); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
 		return nil, fmt.Errorf("%w: header must be {alg: EdDSA|ES256, typ: %s, kid}", ErrBadRequest, RequestType)
 	}
 	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(j.SigningInput), Sig: j.Signature}
-	if err := ijson.Unmarshal(j.Payload, &p.Request, ijson.Known); err != nil {
+	if err := ijson.UnmarshalString(j.Payload, &p.Request, ijson.Known); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrBadRequest, err)
 	}
 	r := &p.Request
