@@ -192,7 +192,7 @@ func TestUnlockLockoutAndAutoLock(t *testing.T) {
 
 func TestReceiveDetailDelete(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	u := h.a.main.creds
 	if !u.empty.Visible() {
@@ -214,7 +214,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 
 	// Rejections come back as sentences, and nothing is added.
 	cases := []struct{ name, input, want string }{
-		{"someone else's", hosp.Issue(t, wallettest.NewIssuer(t, "other").DID, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
+		{"someone else's", hosp.Issue(t, newIssuer(t, "other").DID, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
 		{"garbage", "hello", "not a medid record"},
 		{"tampered", allergy[:len(allergy)-4] + "AAAA", "changed or damaged"},
 		{"empty", "   ", "Nothing was entered"},
@@ -266,7 +266,7 @@ func TestStatusBadges(t *testing.T) {
 	if err := h.a.wallet().SetSettings(wallet.Settings{AutoLock: -1}); err != nil {
 		t.Fatal(err)
 	}
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	until := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	toks := map[string]string{
@@ -300,7 +300,7 @@ func TestStatusBadges(t *testing.T) {
 
 func TestShareProducesVerifiablePresentation(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	h.clk.Advance(time.Second)
@@ -379,7 +379,7 @@ func TestShareProducesVerifiablePresentation(t *testing.T) {
 
 func TestEmergencyCard(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	u := h.a.main.share
 	test.Tap(u.emergencyBtn)
@@ -517,7 +517,7 @@ func TestIdentities(t *testing.T) {
 
 func TestSettingsBackupRestores(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	h.receive(hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	u := h.a.main.settings
 	path := filepath.Join(t.TempDir(), "backup.age")
@@ -754,7 +754,7 @@ func TestAccessLogScreen(t *testing.T) {
 }
 
 func TestQRRoundTrip(t *testing.T) {
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	tok := hosp.Issue(t, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
 	img, err := qrImage(tok, 800)
 	if err != nil {
@@ -829,7 +829,7 @@ func TestSlowRegistryDoesNotFreeze(t *testing.T) {
 // (credentials/openid4vci) with a PIN.
 func TestAcceptOffer(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	oi, err := openid4vci.New(openid4vci.Config{

@@ -7,8 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-
-	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +38,7 @@ func TestGolden(t *testing.T) {
 
 	clk := newClock()
 	h := unlocked(t, withConsent(&fakeConsent{now: clk.Now}), withAccessLog(&fakeAccessLog{events: sampleAccesses(clk.Now())}))
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	h.clk.Advance(time.Minute)

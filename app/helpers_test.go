@@ -15,6 +15,8 @@ import (
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/client"
+	rledger "github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/wallettest"
 )
@@ -157,6 +159,39 @@ func (h *harness) unlock(pass string) {
 	test.Type(u.pass, pass)
 	test.Tap(u.btn)
 	h.a.wait()
+}
+
+// newIssuer is the test hospital called name (wallettest.NewIssuer),
+// listed under that name in the fake registry's directory.
+func newIssuer(t testing.TB, name string) wallettest.Issuer {
+	t.Helper()
+	is := wallettest.NewIssuer(t, name)
+	testDirectory.Store(is.DID, name)
+	return is
+}
+
+// testDirectory is the registry's directory as the fake registry serves
+// it: DID -> display name of a hospital (newIssuer adds its issuers).
+var testDirectory sync.Map
+
+// Directory implements directory.Source from testDirectory.
+func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.DirectoryRecord, error) {
+	name, ok := testDirectory.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
+		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
+}
+
+// DirectoryRole implements directory.Source: no role DIDs.
+func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.DirectoryAlias, error) {
+	return nil, rledger.ErrNotFound
+}
+
+// Accreditations implements directory.Source: none.
+func (r *fakeRegistry) Accreditations(context.Context, string) (*rledger.IssuerRecord, error) {
+	return nil, rledger.ErrNotFound
 }
 
 func allergyClaimsFHIR() map[string]any {

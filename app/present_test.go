@@ -18,7 +18,6 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/verify"
-	"github.com/medid/medid/wallet/wallettest"
 )
 
 // TestAnswerPresentationRequest answers OpenID4VP requests from a real
@@ -30,7 +29,7 @@ import (
 // explained.
 func TestAnswerPresentationRequest(t *testing.T) {
 	h := unlocked(t)
-	hosp := wallettest.NewIssuer(t, "St Mary's Hospital")
+	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
 	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	h.clk.Advance(time.Minute) // received later (less than the auto-lock time)

@@ -14,7 +14,8 @@
 // Contracts (leaves that servers and clients both import, never each other):
 //
 //   - tx: the signed transaction format (compact JWS, typ medid-tx+jwt), its
-//     strict decoder, signing helpers and the did:medid derivation.
+//     strict decoder, the typed builders of every transaction, signing and
+//     the did:medid derivation.
 //   - ledger: the ledger's data contract: records, key layout, result codes,
 //     Proof and its verification, record → consent status.
 //
@@ -29,7 +30,8 @@
 //
 //   - client: a Go client implementing the credentials library's resolver,
 //     status fetcher and accreditation interfaces, checking proofs against
-//     the validators' signatures when given the genesis.
+//     the validators' signatures when given the genesis, and the rules for
+//     publishing a status list (PlanStatusListPublish).
 //
 // Hospital-side services (not the ledger; registryd hosts them), each with
 // its contract and client apart from its server:
@@ -38,6 +40,9 @@
 //     contract; hospital/vaultclient what wallets and hospital tools use.
 //   - hospital/trail: the access trail's format (sealed entries, Merkle
 //     proofs); hospital/batch its server side (batches anchored on the ledger).
+//   - hospital/fhir (FHIR R4 on the vault), hospital/smart (SMART Backend
+//     Services authorization), hospital/cdshooks (consent decisions for EHRs),
+//     hospital/balp (IHE BALP AuditEvents).
 //
 // Tools: loadtest (bulk load and resolution under load; the binary is
 // cmd/medid-loadtest), node/nodetest and hospital/vault/vaulttest (complete

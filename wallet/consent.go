@@ -106,8 +106,15 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	}
 	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Provider: req.Provider, Classes: g.Classes,
 		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: patient, Nonce: randid.Hex(16), GrantHash: c.ID,
-		ValidFrom: c.ValidFrom.Format(time.RFC3339), ValidUntil: c.ValidUntil.Format(time.RFC3339)}, k, kid)
+	issued, err := consent.Parse(tok)
+	if err != nil {
+		return Consent{}, err
+	}
+	p, err := tx.NewConsentAnchor(issued)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}
@@ -186,7 +193,11 @@ func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string
 	if err != nil {
 		return Consent{}, err
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: c.Patient, Nonce: randid.Hex(16), GrantHash: c.ID}, k, kid)
+	p, err := tx.NewConsentRevoke(c.Patient, c.ID)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/medid/medid/credentials/key"
@@ -15,6 +14,7 @@ import (
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
 )
 
 func init() {
@@ -83,7 +83,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	var gov *key.PrivateKey
 	if *regURL != "" {
 		d.regURL = *regURL
-		if d.reg, err = newRegistryClient(*regURL); err != nil {
+		if d.reg, err = newRegistryClient(e, *regURL); err != nil {
 			return err
 		}
 		if gov, err = loadKey(*govKey); err != nil {
@@ -149,9 +149,9 @@ func (d *demo) run(ctx context.Context, gov *key.PrivateKey, regURL string) erro
 		return d.unexpected("the fresh credential did not verify (%s)", res.Reason)
 	}
 
-	nonce := randomHex(8)
+	nonce := randid.Hex(8)
 	vp, err := vc.SignPresentation(&vc.Presentation{
-		Context: []string{vc.ContextV2}, ID: newURN(), Type: []string{vc.TypePresentation},
+		Context: []string{vc.ContextV2}, ID: randid.URN(), Type: []string{vc.TypePresentation},
 		Holder: d.patientDID, Credentials: []string{token},
 	}, d.patient, keyKID(d.patient.Public()), demoAudience, nonce)
 	if err != nil {
@@ -166,7 +166,7 @@ func (d *demo) run(ctx context.Context, gov *key.PrivateKey, regURL string) erro
 	if !pres.Valid {
 		return d.unexpected("the presentation did not verify (%s)", pres.Reason)
 	}
-	replay := d.verifier().Presentation(ctx, vp, demoAudience, randomHex(8))
+	replay := d.verifier().Presentation(ctx, vp, demoAudience, randid.Hex(8))
 	d.note("replayed against a new request: %s", verdict(replay))
 	if replay.Valid || replay.Reason != verify.ReasonNonceMismatch {
 		return d.unexpected("a replayed presentation was not refused with %s", verify.ReasonNonceMismatch)
@@ -224,7 +224,7 @@ func (d *demo) register(ctx context.Context, gov *key.PrivateKey) error {
 	}
 	d.issuer, d.kid = id, kid
 	d.say("The hospital registers %s (block %d)", id, res.Height)
-	acc, res, err := accredit(ctx, d.reg, gov, accreditation{Issuer: id, Types: []string{demoCredType}})
+	acc, res, err := accredit(ctx, d.reg, gov, tx.Accreditation{Issuer: id, Types: []string{demoCredType}})
 	if err != nil {
 		return err
 	}
@@ -239,8 +239,8 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.listID = demoLocalList
 	if d.reg != nil {
-		d.regListID = "demo-" + randomHex(6)
-		d.listID = registryListURL(d.regURL, d.regListID)
+		d.regListID = "demo-" + randid.Hex(6)
+		d.listID = d.reg.StatusListURL(d.regListID)
 	}
 	d.listFile = d.path("status-list.vc.jwt")
 	tok, err := signList(d.listID, d.issuer, d.kid, statuslist.Revocation, d.list, time.Minute, d.hospital)
@@ -252,9 +252,9 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.say("The hospital creates a revocation list %s (%d entries)", d.listID, d.list.Len())
 	if d.reg != nil {
-		res, err := publishListVersion(ctx, d.reg, d.hospital, d.issuer, d.kid, d.regListID, 1, tok)
+		res, err := d.reg.PublishStatusList(ctx, d.hospital, d.issuer, d.kid, d.regListID, 1, tok)
 		if err != nil {
-			return err
+			return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", d.regListID, 1))
 		}
 		d.note("published on the ledger as version 1 (block %d)", res.Height)
 	}
@@ -265,20 +265,14 @@ func (d *demo) issue() (string, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	until := now.AddDate(1, 0, 0)
 	c := &vc.Credential{
-		Context:    []string{vc.ContextV2},
-		ID:         newURN(),
+		Context:    vc.CredentialContext(),
+		ID:         randid.URN(),
 		Type:       []string{vc.TypeCredential, demoCredType},
 		Issuer:     d.issuer,
 		ValidFrom:  &now,
 		ValidUntil: &until,
 		Subject:    demoClaims(d.patientDID),
-		Status: []vc.Status{{
-			ID:                   d.listID + "#" + strconv.Itoa(demoIndex),
-			Type:                 vc.StatusTypeBitstring,
-			StatusPurpose:        string(statuslist.Revocation),
-			StatusListIndex:      strconv.Itoa(demoIndex),
-			StatusListCredential: d.listID,
-		}},
+		Status:     []vc.Status{statuslist.Entry(d.listID, statuslist.Revocation, demoIndex)},
 	}
 	token, err := vc.Issue(c, d.hospital, d.kid)
 	if err != nil {
@@ -307,9 +301,9 @@ func (d *demo) revoke(ctx context.Context) error {
 		d.say("The hospital revokes it: index %d set, list re-signed", demoIndex)
 		return nil
 	}
-	res, err := publishListVersion(ctx, d.reg, d.hospital, d.issuer, d.kid, d.regListID, 2, tok)
+	res, err := d.reg.PublishStatusList(ctx, d.hospital, d.issuer, d.kid, d.regListID, 2, tok)
 	if err != nil {
-		return err
+		return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", d.regListID, 2))
 	}
 	d.say("The hospital revokes it: index %d set, version 2 published (block %d)", demoIndex, res.Height)
 	return nil
@@ -335,8 +329,4 @@ func verdict(r *verify.Result) string {
 		return "VALID"
 	}
 	return "INVALID (" + r.Reason + ")"
-}
-
-func randomHex(n int) string {
-	return randid.Hex(n)
 }

@@ -29,10 +29,13 @@ func FuzzParse(f *testing.F) {
 		// Unmarshal applies the same policy; encoding/json may then still
 		// refuse a value it cannot hold (1e1000 into a float64), which is
 		// not a *SyntaxError.
-		var v any
+		var v, vs any
 		uerr := Unmarshal(data, &v, 0)
 		if errors.As(uerr, &se) != (err != nil) {
 			t.Fatalf("Unmarshal = %v, Parse = %v", uerr, err)
+		}
+		if serr := UnmarshalString(string(data), &vs, 0); (serr == nil) != (uerr == nil) || !reflect.DeepEqual(v, vs) {
+			t.Fatalf("UnmarshalString = %v, %#v; Unmarshal = %v, %#v", serr, vs, uerr, v)
 		}
 		if err != nil {
 			return

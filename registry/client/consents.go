@@ -12,7 +12,6 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -98,34 +97,3 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 }
 
 var _ consent.Ledger = (*Client)(nil)
-
-// ConsentAnchorPayload returns the consent.anchor transaction payload that
-// puts g in force: acting DID the grant's patient, grantHash g.Hash(), the
-// grant's period, and a fresh random nonce. g must have been read from its
-// token (consent.Parse or consent.Verify), since the token's bytes are what
-// is anchored. Sign it with tx.Sign and an authentication key of the
-// patient's DID, and Submit it.
-func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
-	if g == nil || g.Token == "" {
-		return nil, errors.New("ConsentAnchorPayload: the grant was not read from a token (use consent.Parse on the issued token)")
-	}
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	// RFC3339Nano keeps any fraction of a second a foreign grant carries, so
-	// the anchored period equals the grant's exactly (consent.Checker
-	// compares them).
-	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Patient, Nonce: randid.Hex(16), GrantHash: g.Hash(),
-		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339Nano)}
-	if !g.ValidUntil.IsZero() {
-		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339Nano)
-	}
-	return p, p.Validate()
-}
-
-// ConsentRevokePayload returns the consent.revoke transaction payload that
-// ends the grant with hash grantHash for good, with a fresh random nonce.
-// patient MUST be the DID that anchored it; sign with its authentication key.
-func ConsentRevokePayload(patient, grantHash string) *tx.Payload {
-	return &tx.Payload{Type: tx.ConsentRevoke, DID: patient, Nonce: randid.Hex(16), GrantHash: grantHash}
-}

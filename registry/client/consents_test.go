@@ -41,7 +41,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +88,13 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 
 	// Only the patient may revoke.
-	bad, _ := tx.Sign(client.ConsentRevokePayload(other.DID, hash), other.Key, other.Kid)
+	rvOther, _ := tx.NewConsentRevoke(other.DID, hash)
+	bad, _ := tx.Sign(rvOther, other.Key, other.Kid)
 	if _, err := plain.Submit(ctx, bad); !errors.Is(err, ledger.ErrUnauthorized) {
 		t.Errorf("revoke by another DID: %v, want ledger.ErrUnauthorized", err)
 	}
-	rv, _ := tx.Sign(client.ConsentRevokePayload(pat.DID, hash), pat.Key, pat.Kid)
+	rvPat, _ := tx.NewConsentRevoke(pat.DID, hash)
+	rv, _ := tx.Sign(rvPat, pat.Key, pat.Kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -129,7 +131,7 @@ func TestConsentRegisteredPatient(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed, _ := consent.Parse(tok)
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}

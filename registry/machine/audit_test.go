@@ -15,8 +15,12 @@ func TestAuditAnchor(t *testing.T) {
 	vault := newKeyParty(t, 60)
 	other := newKeyParty(t, 61)
 	root := strings.Repeat("ab", 32)
+	var rootBytes [32]byte
+	for i := range rootBytes {
+		rootBytes[i] = 0xab
+	}
 	anchor := func(p credtest.Party, signer credtest.Party, batch string) []byte {
-		return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.DID, BatchID: batch, Root: root, Count: 3}, signer.Key, p.DID+"#"+signer.Key.Public().Multikey())
+		return h.sign(h.must(tx.NewAuditAnchor(p.DID, batch, rootBytes, 3)), signer.Key, p.DID+"#"+signer.Key.Public().Multikey())
 	}
 	if _, err := h.app.AuditAnchor(vault.DID, "b1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("before anchoring: %v, want ledger.ErrNotFound", err)

@@ -27,11 +27,11 @@ func grantHash(s string) string {
 }
 
 func (h *harness) anchorTx(p credtest.Party, hash, from, until string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: p.DID, GrantHash: hash, ValidFrom: from, ValidUntil: until}, p.Key, p.Kid)
+	return h.sign(h.must(tx.NewConsentAnchorHash(p.DID, hash, h.time(from), h.time(until))), p.Key, p.Kid)
 }
 
 func (h *harness) consentRevokeTx(p credtest.Party, hash string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentRevoke, DID: p.DID, GrantHash: hash}, p.Key, p.Kid)
+	return h.sign(h.must(tx.NewConsentRevoke(p.DID, hash)), p.Key, p.Kid)
 }
 
 func TestConsentLifecycle(t *testing.T) {
@@ -64,7 +64,7 @@ func TestConsentLifecycle(t *testing.T) {
 	// A did:medid patient can anchor too, open-ended.
 	id := h.register(41)
 	mh := grantHash("grant-2")
-	h.mustBlock(h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: mh, ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0)))
+	h.mustBlock(h.sign(h.must(tx.NewConsentAnchorHash(id.did, mh, h.time("2026-03-01T00:00:00Z"), time.Time{})), id.keys[0], id.kid(0)))
 	if r2, err := h.app.ConsentStatus(mh); err != nil || r2.Patient != id.did || r2.ValidUntil != nil || !r2.Status(until.AddDate(10, 0, 0)).InForce {
 		t.Fatalf("did:medid anchor = %+v, %v", r2, err)
 	}

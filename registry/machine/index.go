@@ -7,9 +7,10 @@ import (
 	"fmt"
 
 	"github.com/cosmos/iavl"
-	"github.com/medid/medid/registry/ledger"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 // latestIndex is a second, flat copy of the current DID records (did/<did>)
@@ -34,6 +35,8 @@ import (
 // block CometBFT replays after a crash), Open rebuilds it from the tree.
 type latestIndex struct {
 	db *leveldb.DB
+	// note records a storage failure for App.CheckStore (nil: none).
+	note func(error)
 }
 
 var (
@@ -57,6 +60,9 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 		return nil, true, nil
 	}
 	if err != nil {
+		if ix.note != nil {
+			ix.note(err)
+		}
 		return nil, false, err
 	}
 	if len(e) < 8 {

@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	mempl "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/types"
+
 	"github.com/medid/medid/registry/ledger"
 )
 
@@ -148,6 +149,7 @@ func (n *Node) watch(sub types.Subscription) {
 				}
 				n.waiters.deliver(tx.Key(), commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
+			n.blockCommitted()
 		case <-sub.Canceled():
 			if err := sub.Err(); err != nil && !errors.Is(err, context.Canceled) && n.cmt.IsRunning() {
 				n.log.Error("commit watcher stopped", "err", err)

@@ -55,9 +55,11 @@ func TestEndToEnd(t *testing.T) {
 	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.Key, BatchInterval: 50 * time.Millisecond, Staff: []string{er.DID}})
 	s, reg, v, srv := vs.Registry, vs.Client, vs.Vault, vs
 
-	submit := func(p *tx.Payload, a credtest.Party) {
+	submit := func(p *tx.Payload, err error, a credtest.Party) {
 		t.Helper()
-		p.DID = a.DID
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := reg.Submit(ctx, nodetest.Sign(t, p, a.Key, a.Kid)); err != nil {
 			t.Fatal(err)
 		}
@@ -71,8 +73,12 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		submit(&tx.Payload{Type: tx.ConsentAnchor, GrantHash: consent.Hash(tok), ValidFrom: g.ValidFrom.Format(time.RFC3339),
-			ValidUntil: g.ValidUntil.Format(time.RFC3339)}, patient)
+		parsed, err := consent.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tx.NewConsentAnchor(parsed)
+		submit(p, err, patient)
 		return tok
 	}
 
@@ -135,7 +141,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revoke; the provider is denied from then on.
-	submit(&tx.Payload{Type: tx.ConsentRevoke, GrantHash: consent.Hash(grant)}, patient)
+	p, err := tx.NewConsentRevoke(patient.DID, consent.Hash(grant))
+	submit(p, err, patient)
 	if _, err := srv.As(prov).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}
