@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,7 +207,11 @@ func (s *Server) Token(ctx context.Context, form map[string][]string) (*TokenRes
 		}
 		vals[i] = v
 	}
-	grant, scope, atype, assertion := vals[0], vals[1], vals[2], vals[3]
+	grant, scope, atype := vals[0], vals[1], vals[2]
+	// A client assertion read from a file (curl --data-urlencode @file)
+	// carries the file's final newline; surrounding white space is no part
+	// of a compact JWS, and the token itself is parsed strictly.
+	assertion := strings.TrimSpace(vals[3])
 	if grant != "client_credentials" {
 		return nil, oauthErr(http.StatusBadRequest, CodeUnsupportedGrantType, errors.New("use grant_type=client_credentials"))
 	}
