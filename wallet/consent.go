@@ -2,8 +2,6 @@ package wallet
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
@@ -98,7 +97,7 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	g := &consent.Grant{ID: "urn:uuid:" + uuid4(), Patient: patient, Provider: req.Provider,
+	g := &consent.Grant{ID: randid.URN(), Patient: patient, Provider: req.Provider,
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
 		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
@@ -126,15 +125,6 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, fmt.Errorf("consent: the grant %s is anchored but could not be stored: %w", c.ID, err)
 	}
 	return c, nil
-}
-
-func uuid4() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (w *Wallet) putConsent(c *Consent) error {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/vc"
 )
@@ -59,9 +60,9 @@ func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*Status, erro
 func TestCheckInForce(t *testing.T) {
 	pat, prov, other := newParty(t, 1), newParty(t, 2), newParty(t, 3)
 	at := tFrom.Add(48 * time.Hour)
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
-	issue := func(g *Grant, p party) string {
-		tok, err := Issue(g, p.k, p.kid)
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
+	issue := func(g *Grant, p credtest.Party) string {
+		tok, err := Issue(g, p.Key, p.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestCheckInForce(t *testing.T) {
 		}, func() Request { r := req; r.At = tUntil; return r }(), ErrConsentExpired},
 		{"forged signature", func(l *memLedger) string {
 			c, _ := testGrant(pat, prov).Credential()
-			tok, err := vc.Issue(c, other.k, pat.kid)
+			tok, err := vc.Issue(c, other.Key, pat.Kid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +150,7 @@ func TestCheckInForce(t *testing.T) {
 func TestCheckerCaches(t *testing.T) {
 	pat, prov := newParty(t, 1), newParty(t, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestCheckerCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
 	for range 5 {
 		if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 			t.Fatal(err)
@@ -191,7 +192,7 @@ func TestCheckerCaches(t *testing.T) {
 	for i := range 3 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tk, _ := Issue(g, pat.k, pat.kid)
+		tk, _ := Issue(g, pat.Key, pat.Kid)
 		l.anchor(g, tk)
 		if _, err := c.CheckInForce(context.Background(), tk, req); err != nil {
 			t.Fatal(err)
@@ -210,7 +211,7 @@ func TestCheckerCaches(t *testing.T) {
 func BenchmarkCheckInForce(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -220,17 +221,17 @@ func BenchmarkCheckInForce(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	ctx := context.Background()
 	if _, err := c.CheckInForce(ctx, tok, req); err != nil {
 		b.Fatal(err)
 	}
 
 	// Baseline: one bare Ed25519 verification of a message of the grant's size.
-	pub := ed25519.PublicKey(pat.k.Public().Bytes())
+	pub := ed25519.PublicKey(pat.Key.Public().Bytes())
 	msg := []byte(tok)
 	digest := sha256.Sum256(msg)
-	sig, err := pat.k.Sign(digest[:])
+	sig, err := pat.Key.Sign(digest[:])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	for i := range 8 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tok, err := Issue(g, pat.k, pat.kid)
+		tok, err := Issue(g, pat.Key, pat.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +278,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
@@ -308,7 +309,7 @@ func TestCheckerConcurrent(t *testing.T) {
 func BenchmarkCheckInForceParallel(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 		b.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 func BenchmarkCheckInForceCold(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -350,7 +351,7 @@ func BenchmarkCheckInForceCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	h := Hash(tok)
 	ctx := context.Background()
 	for b.Loop() {

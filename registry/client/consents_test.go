@@ -2,12 +2,12 @@ package client_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -15,22 +15,6 @@ import (
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
-
-type keyParty struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newKeyParty(t *testing.T, seed string) keyParty {
-	s := sha256.Sum256([]byte(seed))
-	k, err := key.NewEd25519FromSeed(s[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return keyParty{k, d, d + "#" + k.Public().Multikey()}
-}
 
 // TestConsentLifecycle anchors a grant signed by a pairwise did:key of the
 // patient on a real in-process node, reads its status with and without
@@ -40,14 +24,14 @@ func TestConsentLifecycle(t *testing.T) {
 	s := nodetest.Start(t, nodetest.Options{})
 	plain, proving := newClients(t, s)
 	ctx := context.Background()
-	pat, prov, other := newKeyParty(t, "patient-pairwise"), newKeyParty(t, "hospital"), newKeyParty(t, "stranger")
+	pat, prov, other := credtest.NewParty(t, key.Ed25519, "patient-pairwise"), credtest.NewParty(t, key.Ed25519, "hospital"), credtest.NewParty(t, key.Ed25519, "stranger")
 
 	// Block times trail the wall clock a little: start the grant back.
 	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	g := &consent.Grant{Patient: pat.did, Provider: prov.did,
+	g := &consent.Grant{Patient: pat.DID, Provider: prov.DID,
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
 		Classes: []string{"AllergyIntolerance", "Immunization"}, ValidFrom: from, ValidUntil: from.AddDate(1, 0, 0), BreakGlass: true}
-	tok, err := consent.Issue(g, pat.k, pat.kid)
+	tok, err := consent.Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +45,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchor, err := tx.Sign(p, pat.k, pat.kid)
+	anchor, err := tx.Sign(p, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +65,7 @@ func TestConsentLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if st.Hash != hash || st.Patient != pat.did || !st.ValidFrom.Equal(from) || st.ValidUntil == nil || !st.ValidUntil.Equal(g.ValidUntil) ||
+		if st.Hash != hash || st.Patient != pat.DID || !st.ValidFrom.Equal(from) || st.ValidUntil == nil || !st.ValidUntil.Equal(g.ValidUntil) ||
 			st.Revoked || st.AnchoredHeight != res.Height || !st.InForce {
 			t.Errorf("%s: status = %+v (anchored at %d)", name, st, res.Height)
 		}
@@ -95,7 +79,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := consent.Request{Provider: prov.did, Action: consent.ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	req := consent.Request{Provider: prov.DID, Action: consent.ActionAccess, Purpose: "TREAT", Class: "Immunization"}
 	if _, err := checker.CheckInForce(ctx, tok, req); err != nil {
 		t.Fatalf("CheckInForce: %v", err)
 	}
@@ -104,13 +88,13 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 
 	// Only the patient may revoke.
-	rvOther, _ := tx.NewConsentRevoke(other.did, hash)
-	bad, _ := tx.Sign(rvOther, other.k, other.kid)
+	rvOther, _ := tx.NewConsentRevoke(other.DID, hash)
+	bad, _ := tx.Sign(rvOther, other.Key, other.Kid)
 	if _, err := plain.Submit(ctx, bad); !errors.Is(err, ledger.ErrUnauthorized) {
 		t.Errorf("revoke by another DID: %v, want ledger.ErrUnauthorized", err)
 	}
-	rvPat, _ := tx.NewConsentRevoke(pat.did, hash)
-	rv, _ := tx.Sign(rvPat, pat.k, pat.kid)
+	rvPat, _ := tx.NewConsentRevoke(pat.DID, hash)
+	rv, _ := tx.Sign(rvPat, pat.Key, pat.Kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -138,9 +122,9 @@ func TestConsentRegisteredPatient(t *testing.T) {
 	if _, err := plain.Submit(ctx, pat.CreateTx(t)); err != nil {
 		t.Fatal(err)
 	}
-	prov := newKeyParty(t, "clinic")
+	prov := credtest.NewParty(t, key.Ed25519, "clinic")
 	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	g := &consent.Grant{Patient: pat.DID, Provider: prov.did, Actions: []consent.Action{consent.ActionAccess, consent.ActionDisclose},
+	g := &consent.Grant{Patient: pat.DID, Provider: prov.DID, Actions: []consent.Action{consent.ActionAccess, consent.ActionDisclose},
 		Purposes: []string{"TREAT"}, Classes: []string{"MedicationStatement"}, ValidFrom: from}
 	tok, err := consent.Issue(g, pat.Key, pat.KID())
 	if err != nil {
@@ -155,7 +139,7 @@ func TestConsentRegisteredPatient(t *testing.T) {
 		t.Fatalf("anchor: %v", err)
 	}
 	keys := consent.ResolverKeys(proving)
-	req := consent.Request{Provider: prov.did, Action: consent.ActionDisclose, Purpose: "TREAT", Class: "MedicationStatement"}
+	req := consent.Request{Provider: prov.DID, Action: consent.ActionDisclose, Purpose: "TREAT", Class: "MedicationStatement"}
 	if _, err := consent.CheckInForce(ctx, tok, req, proving, keys); err != nil {
 		t.Fatalf("CheckInForce: %v", err)
 	}

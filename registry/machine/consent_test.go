@@ -11,24 +11,14 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
-// keyParty is a did:key actor (a patient's pairwise DID in these tests).
-type keyParty struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newKeyParty(tb testing.TB, b byte) keyParty {
-	k := testKey(tb, b)
-	d := did.KeyDID(k.Public())
-	return keyParty{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
-}
+// newKeyParty is the did:key of testKey(b) (a patient's pairwise DID in
+// these tests).
+func newKeyParty(tb testing.TB, b byte) credtest.Party { return credtest.PartyOf(testKey(tb, b)) }
 
 // grantHash stands in for consent.Hash of a grant token.
 func grantHash(s string) string {
@@ -36,12 +26,12 @@ func grantHash(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (h *harness) anchorTx(p keyParty, hash, from, until string) []byte {
-	return h.sign(h.must(tx.NewConsentAnchorHash(p.did, hash, h.time(from), h.time(until))), p.k, p.kid)
+func (h *harness) anchorTx(p credtest.Party, hash, from, until string) []byte {
+	return h.sign(h.must(tx.NewConsentAnchorHash(p.DID, hash, h.time(from), h.time(until))), p.Key, p.Kid)
 }
 
-func (h *harness) consentRevokeTx(p keyParty, hash string) []byte {
-	return h.sign(h.must(tx.NewConsentRevoke(p.did, hash)), p.k, p.kid)
+func (h *harness) consentRevokeTx(p credtest.Party, hash string) []byte {
+	return h.sign(h.must(tx.NewConsentRevoke(p.DID, hash)), p.Key, p.Kid)
 }
 
 func TestConsentLifecycle(t *testing.T) {
@@ -58,7 +48,7 @@ func TestConsentLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, until := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	if rec.Hash != hash || rec.Patient != pat.did || !rec.ValidFrom.Equal(from) || rec.ValidUntil == nil || !rec.ValidUntil.Equal(until) ||
+	if rec.Hash != hash || rec.Patient != pat.DID || !rec.ValidFrom.Equal(from) || rec.ValidUntil == nil || !rec.ValidUntil.Equal(until) ||
 		rec.AnchoredHeight != anchoredAt || !rec.Anchored.Equal(blockTime(anchoredAt)) || rec.RevokedAt != nil {
 		t.Fatalf("record = %+v", rec)
 	}
