@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/tx"
 )
 
 func init() {
@@ -241,7 +242,9 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.listID = demoLocalList
 	if d.reg != nil {
-		d.regListID = "demo-" + randomHex(6)
+		if d.regListID, err = tx.StatusListID(d.issuer, "demo-"+randomHex(6)); err != nil {
+			return err
+		}
 		d.listID = registryListURL(d.regURL, d.regListID)
 	}
 	d.listFile = d.path("status-list.vc.jwt")

@@ -182,6 +182,24 @@ func ledgerListID(base, credID string) (string, error) {
 	return "", usagef("status list id %q cannot be published: use %s<name> (name: letters, digits, . _ : -) or a URN such as urn:uuid:…", credID, prefix)
 }
 
+// checkListNamespace refuses, before anything is signed, a new list whose
+// ledger id is not in owner's namespace (the ledger would refuse it: see
+// tx.StatusListID), and says which --id to use instead.
+func checkListNamespace(base, id, owner string) error {
+	if o, ok := tx.StatusListOwner(id); ok && o == owner {
+		return nil
+	}
+	name := id
+	if i := strings.LastIndexByte(id, ':'); i >= 0 {
+		name = id[i+1:]
+	}
+	suggest, err := tx.StatusListID(owner, name)
+	if err != nil {
+		suggest = owner + ":<name>"
+	}
+	return usagef("a new status list is named in its issuer's namespace, so no one else can take its id: use --id %s (not %s); nothing was written", registryListURL(base, suggest), id)
+}
+
 func validLedgerID(s string) bool {
 	if s == "" || len(s) > tx.MaxIDLen {
 		return false
@@ -273,6 +291,11 @@ func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, 
 	v, onLedger, err := ledgerList(ctx, base, id)
 	if err != nil {
 		return nil, err
+	}
+	if v == 0 {
+		if err := checkListNamespace(base, id, owner); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case prev == "" && v > 0:

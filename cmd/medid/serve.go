@@ -236,6 +236,9 @@ func ensurePublished(ctx context.Context, e *env, c *client.Client, base string,
 	if !strings.HasPrefix(owner, "did:medid:") {
 		return usagef("status list %s is not on the registry, and only a registered did:medid can publish one: run the issuer with --did did:medid:... --kid ...", lid)
 	}
+	if err := checkListNamespace(base, lid, owner); err != nil {
+		return err
+	}
 	res, err := publishListVersion(ctx, c, k, owner, kid, lid, 1, t.Raw)
 	if err != nil {
 		return err

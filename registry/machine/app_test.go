@@ -162,10 +162,11 @@ func TestAccreditationHistory(t *testing.T) {
 func TestStatusListVersions(t *testing.T) {
 	h := newHarness(t)
 	owner := h.register(1)
+	lid := owner.did + ":hosp-1"
 	tok1 := statusListToken(t, "hosp-1", owner.did, owner.keys[0], owner.kid(0), -1)
 	tok2 := statusListToken(t, "hosp-1", owner.did, owner.keys[0], owner.kid(0), 42)
-	h.mustBlock(h.publishTx(owner, "hosp-1", 1, tok1))
-	h.mustBlock(h.publishTx(owner, "hosp-1", 2, tok2))
+	h.mustBlock(h.publishTx(owner, lid, 1, tok1))
+	h.mustBlock(h.publishTx(owner, lid, 2, tok2))
 
 	for _, tc := range []struct {
 		name    string
@@ -174,7 +175,7 @@ func TestStatusListVersions(t *testing.T) {
 		bit42   bool
 	}{{"latest", 0, tok2, true}, {"version 1 stays readable", 1, tok1, false}, {"version 2", 2, tok2, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, err := h.app.StatusList("hosp-1", tc.version)
+			rec, err := h.app.StatusList(lid, tc.version)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +197,7 @@ func TestStatusListVersions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := h.app.StatusList("hosp-1", 3); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := h.app.StatusList(lid, 3); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("version 3: err = %v, want ledger.ErrNotFound", err)
 	}
 	if _, err := h.app.StatusList("nope", 0); !errors.Is(err, ledger.ErrNotFound) {
@@ -271,7 +272,7 @@ func TestDeterminism(t *testing.T) {
 	b2 = append(b2, creates[0]) // a replay, rejected in both
 	b2 = append(b2, h1.accreditTx(ids[0].did, "a", []string{"X"}, "2026-01-01T00:00:00Z", ""))
 	blocks = append(blocks, b2)
-	blocks = append(blocks, [][]byte{h1.publishTx(ids[15], "l", 1, statusListToken(t, "l", ids[15].did, ids[15].keys[0], ids[15].kid(0), 1))})
+	blocks = append(blocks, [][]byte{h1.publishTx(ids[15], ids[15].did+":l", 1, statusListToken(t, "l", ids[15].did, ids[15].keys[0], ids[15].kid(0), 1))})
 
 	for i, b := range blocks {
 		r1 := h1.finalize(b...)
@@ -460,7 +461,7 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 	owner := h.register(1)
 	h.app.Close()
 	h.open()
-	expired := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	expired := h.publishTx(owner, owner.did+":list-1", 1, expiredStatusList(t, owner))
 	if got := h.checkTx(expired); got.Code != 0 {
 		t.Fatalf("CheckTx after restart: code %d (%s), want 0 (time unknown)", got.Code, got.Log)
 	}
@@ -468,7 +469,7 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 		t.Fatalf("FinalizeBlock: code %d (%s), want %d", got.Code, got.Log, ledger.CodeInvalid)
 	}
 	// Now the block time is known to CheckTx as well.
-	again := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	again := h.publishTx(owner, owner.did+":list-1", 1, expiredStatusList(t, owner))
 	if got := h.checkTx(again); got.Code != ledger.CodeInvalid {
 		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, ledger.CodeInvalid)
 	}

@@ -363,6 +363,14 @@ func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *rec
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		head = nil
+		// A new list's id names its owner, so nobody can take the id of
+		// another DID's list first (see tx.StatusListID).
+		switch owner, ok := tx.StatusListOwner(p.ListID); {
+		case !ok:
+			return nil, nil, fmt.Errorf("%w: a new status list's id must be the owner's DID, ':' and a name (%s:<name>), not %q", ledger.ErrInvalid, p.DID, p.ListID)
+		case owner != p.DID:
+			return nil, nil, fmt.Errorf("%w: status list id %s is in the namespace of %s, not of %s", ledger.ErrUnauthorized, p.ListID, owner, p.DID)
+		}
 		if p.Version != 1 {
 			return nil, nil, fmt.Errorf("%w: status list %s does not exist: its first version must be 1, not %d", ledger.ErrInvalid, p.ListID, p.Version)
 		}

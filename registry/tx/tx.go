@@ -28,7 +28,7 @@
 //   - [StatusListPublish] ("statuslist.publish"): listId, version (1, 2, …
 //     strictly increasing) and credential: the status list credential as a
 //     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
-//     key.
+//     key. A new list's id is in its owner's namespace (see [StatusListID]).
 //   - [ConsentAnchor] ("consent.anchor"): grantHash (hex SHA-256 of a consent
 //     grant token), validFrom, optional validUntil; signed by the patient.
 //   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
