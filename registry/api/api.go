@@ -254,6 +254,8 @@ func codeName(code uint32) (string, int) {
 		return "invalid", http.StatusUnprocessableEntity
 	case ledger.CodeInternal:
 		return "internal", http.StatusInternalServerError
+	case ledger.CodeQuota:
+		return "quota-exceeded", http.StatusTooManyRequests
 	}
 	return "rejected", http.StatusBadRequest
 }

@@ -366,6 +366,14 @@ func TestGenesis(t *testing.T) {
 		{"duplicate", `{"governance":["` + good + `","` + good + `"]}`, false},
 		{"unknown field", `{"governance":[],"validators":[]}`, false},
 		{"not JSON", `governance`, false},
+		{"quotas, partly set", `{"governance":[],"quotas":{"window":"30m","selfMade":{"types":{"did.create":{"total":{"txs":50}}}}}}`, true},
+		{"quotas with no bound for accredited issuers", `{"governance":[],"quotas":{"accredited":{"perDID":{"txs":-1,"bytes":-1}}}}`, true},
+		{"quotas: window not a duration", `{"governance":[],"quotas":{"window":3600}}`, false},
+		{"quotas: window under a minute", `{"governance":[],"quotas":{"window":"10s"}}`, false},
+		{"quotas: negative limit", `{"governance":[],"quotas":{"selfMade":{"perDID":{"txs":-5}}}}`, false},
+		{"quotas: maxTxBytes over the transaction limit", `{"governance":[],"quotas":{"selfMade":{"types":{"did.create":{"maxTxBytes":70000}}}}}`, false},
+		{"quotas: unknown transaction type", `{"governance":[],"quotas":{"selfMade":{"types":{"did.burn":{"maxTxBytes":100}}}}}`, false},
+		{"quotas: misspelt field", `{"governance":[],"quotas":{"selfMde":{}}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseGenesis([]byte(tc.in))
@@ -376,9 +384,51 @@ func TestGenesis(t *testing.T) {
 	}
 }
 
+// TestGenesisQuotaPolicy: the policy genesis sets is the one the chain runs,
+// field by field over the defaults, stored in the state (so a restarted
+// node, which gets no InitChain, runs it too); a genesis without quotas
+// runs the defaults.
+func TestGenesisQuotaPolicy(t *testing.T) {
+	h := newHarnessGenesis(t, &ledger.QuotaPolicy{Window: ledger.Duration{Duration: 30 * time.Minute},
+		SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{tx.DIDCreate: {Total: ledger.Limit{Txs: 7}}}}})
+	h.mustBlock()
+	check := func(what string) {
+		t.Helper()
+		p := h.app.policy
+		create := p.SelfMade.Type(tx.DIDCreate)
+		def := ledger.DefaultQuotaPolicy().SelfMade.Type(tx.DIDCreate)
+		if p.Window.Duration != 30*time.Minute || create.Total.Txs != 7 || create.Total.Bytes != def.Total.Bytes ||
+			create.MaxTxBytes != def.MaxTxBytes || p.SelfMade.PerDID != ledger.DefaultQuotaPolicy().SelfMade.PerDID {
+			t.Errorf("%s: policy = %+v", what, p)
+		}
+	}
+	check("after genesis")
+	h.app.Close()
+	h.open()
+	check("after a restart")
+	if v, _ := h.app.committed.Get([]byte(ledger.QuotaPolicyKey)); v == nil {
+		t.Error("the policy is not in the state")
+	}
+
+	d := newHarness(t)
+	want, _ := ledger.DefaultQuotaPolicy().Effective()
+	if got, _ := json.Marshal(d.app.policy); string(got) != string(mustJSON(t, want)) {
+		t.Errorf("genesis without quotas runs %s, want the defaults %s", got, mustJSON(t, want))
+	}
+}
+
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func TestCodes(t *testing.T) {
 	for _, code := range []uint32{ledger.CodeMalformed, ledger.CodeTooLarge, ledger.CodeBadSignature, ledger.CodeUnauthorized, ledger.CodeReplay,
-		ledger.CodeStaleVersion, ledger.CodeDeactivated, ledger.CodeNotFound, ledger.CodeExists, ledger.CodeInvalid, ledger.CodeInternal} {
+		ledger.CodeStaleVersion, ledger.CodeDeactivated, ledger.CodeNotFound, ledger.CodeExists, ledger.CodeInvalid, ledger.CodeInternal, ledger.CodeQuota} {
 		err := ledger.ErrorOf(code)
 		if got := ledger.CodeOf(fmt.Errorf("wrapped: %w", err)); got != code {
 			t.Errorf("ledger.CodeOf(ledger.ErrorOf(%d)) = %d", code, got)

@@ -29,6 +29,12 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 			return nil, nil, fmt.Errorf("%w: this %s payload was committed before (sign a new one with a fresh nonce)", ledger.ErrReplay, t.Payload.Type)
 		}
 	}
+	// Quotas before the signature: a transaction over its budget costs no
+	// signature check or document parse.
+	charge, err := a.quotaCheck(r, t, env)
+	if err != nil {
+		return nil, nil, err
+	}
 	pub, err := a.signingKey(r, t, env.pre)
 	if err != nil {
 		return nil, nil, err
@@ -36,6 +42,23 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 	if err := a.verify(t, pub); err != nil {
 		return nil, nil, err
 	}
+	w, rc, err := a.apply(r, t, env)
+	if err != nil || charge == nil {
+		return w, rc, err
+	}
+	if charge.did != "" && !env.checkOnly {
+		v, err := marshal(charge.didRec)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = append(w, write{ledger.QuotaDIDKey(charge.did), v})
+	}
+	env.charge = charge
+	return w, rc, nil
+}
+
+// apply runs the handler of t's type.
+func (a *App) apply(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
 	switch t.Payload.Type {
 	case tx.DIDCreate:
 		return a.didCreate(r, t, env)

@@ -84,6 +84,15 @@ const (
 	AuditAnchor Type = "audit.anchor"
 )
 
+// KnownType reports whether t is a transaction type this package decodes.
+func KnownType(t Type) bool {
+	p := Payload{Type: t, DID: "did:x:y", Nonce: "n"}
+	return !errors.Is(p.Validate(), errUnknownType)
+}
+
+// errUnknownType is wrapped by Validate's error for an unknown type.
+var errUnknownType = errors.New("unknown transaction type")
+
 // Errors returned by this package. Callers branch on them with errors.Is.
 var (
 	// ErrMalformed reports bytes that are not a well-formed transaction:
@@ -297,7 +306,7 @@ func (p *Payload) Validate() error {
 	case AuditAnchor:
 		required = []string{"batchId", "root", "count"}
 	default:
-		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
+		return fmt.Errorf("%w: %w %.64q", ErrMalformed, errUnknownType, p.Type)
 	}
 	allowed := map[string]bool{}
 	for _, f := range required {
