@@ -144,6 +144,13 @@ func TestQuotaRejections(t *testing.T) {
 	}
 }
 
+// unlimitedCreates lifts the self-made did.create budget (the checks still
+// run), for benchmarks that register thousands of DIDs.
+func unlimitedCreates() *ledger.QuotaPolicy {
+	return &ledger.QuotaPolicy{SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{
+		tx.DIDCreate: {Total: ledger.Limit{Txs: -1, Bytes: -1}}}}}
+}
+
 func (h *harness) auditTx(p keyParty, batch string) []byte {
 	return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.did, BatchID: batch, Root: strings.Repeat("ab", 32), Count: 1}, p.k, p.kid)
 }

@@ -59,7 +59,7 @@ func Start(tb testing.TB, o Options) *Stack {
 		tb.Fatalf("node.Init: %v", err)
 	}
 	if o.Quotas != nil {
-		setQuotas(tb, home, o.Quotas)
+		SetQuotas(tb, home, o.Quotas)
 	}
 	s := &Stack{Home: home, GovernanceDID: res.GovernanceDID}
 	if s.Governance, err = key.LoadFile(filepath.Join(home, node.GovernanceKeyFile)); err != nil {
@@ -106,8 +106,18 @@ func Start(tb testing.TB, o Options) *Stack {
 	return s
 }
 
-// setQuotas writes q into the genesis app_state of home.
-func setQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
+// UnlimitedCreates is a write quota policy under which self-made did.create
+// transactions have no budget (every other default stands): throughput
+// benchmarks register thousands of DIDs an hour, far past a real network's
+// budget, and still pay for every quota check.
+func UnlimitedCreates() *ledger.QuotaPolicy {
+	return &ledger.QuotaPolicy{SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{
+		tx.DIDCreate: {Total: ledger.Limit{Txs: -1, Bytes: -1}}}}}
+}
+
+// SetQuotas writes q into the genesis app_state of an initialised home,
+// before the node first starts.
+func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
 	tb.Helper()
 	path := filepath.Join(home, "config", "genesis.json")
 	gen, err := types.GenesisDocFromFile(path)
