@@ -13,9 +13,9 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
-	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 )
 
 // vaultStack is an in-process registry with a hospital vault mounted in
@@ -140,6 +140,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	// Emergency access at the hospital, allowed in Settings: an ER doctor
 	// without consent opens the record (break-glass).
 	er := s.provider(t)
+	s.v.SetStaff([]string{er.DID}) // on the hospital's break-glass roster
 	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("break-glass before it is allowed: %v, want denied", err)
 	}

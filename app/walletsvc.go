@@ -117,6 +117,13 @@ func grantOf(c wallet.Consent) ConsentGrant {
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
 	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted}
+	if e.Unauthenticated {
+		// The sender proved nothing: say so, never name who they claimed to be.
+		out.Accessor = "Someone who could not prove who they are"
+		if e.Count > 0 {
+			out.Accessor = fmt.Sprintf("%d attempts by someone who could not prove who they are", e.Count)
+		}
+	}
 	if e.Class != "" {
 		out.Data = []string{classLabel(e.Class)}
 	}

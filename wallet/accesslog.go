@@ -28,8 +28,14 @@ type AccessEvent struct {
 	BreakGlass bool
 	Type       string
 	Reason     string
-	Batch      string
-	Index      int
+	// Unauthenticated marks an attempt whose sender did not prove who
+	// they are: Provider is empty, Origin is where it came from, and
+	// Count (when set) how many such attempts this event stands for.
+	Unauthenticated bool
+	Origin          string
+	Count           int
+	Batch           string
+	Index           int
 }
 
 // AccessLogOptions says where to fetch a trail from.
@@ -79,7 +85,8 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
 		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
-			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason, Batch: e.Batch, Index: e.Index}
+			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
+			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil

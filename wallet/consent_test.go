@@ -9,9 +9,9 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
-	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 )
 
 type vaultActor struct {
@@ -52,6 +52,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov, second, er := newVaultActor(t, srv.URL), newVaultActor(t, srv.URL), newVaultActor(t, srv.URL)
+	v.SetStaff([]string{er.c.DID}) // the ER doctor is on the hospital's break-glass roster
 
 	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.c.DID, Classes: ClassesForLabels([]string{"allergies"}),
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})

@@ -21,8 +21,9 @@ import (
 //	$WORK/hospital.jwk the vault's own key (a writer)
 //	$WORK/genesis.json the network's genesis, for --genesis
 //
-// and the commands "capture VAR REGEXP" (as in the registry scripts) and
-// "flush" (anchor the vault's pending trail entries now).
+// and the commands "capture VAR REGEXP" (as in the registry scripts),
+// "flush" (anchor the vault's pending trail entries now) and "staff DID…"
+// (set the vault's break-glass roster, as registryd --vault-staff does).
 func TestVaultScripts(t *testing.T) {
 	stack := startRegistry(t)
 	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack})
@@ -47,6 +48,9 @@ func TestVaultScripts(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				ts.Check(v.Flush(ctx))
+			},
+			"staff": func(ts *testscript.TestScript, neg bool, args []string) {
+				v.SetStaff(args)
 			},
 		},
 	})

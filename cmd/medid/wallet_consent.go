@@ -213,7 +213,15 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			mark = "x "
 			denied++
 		}
-		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, e.Provider, e.Class, e.Record)
+		who := e.Provider
+		if e.Unauthenticated {
+			// Never a claimed identity: the sender proved nothing.
+			who = "unauthenticated request from " + e.Origin
+			if e.Count > 0 {
+				who = fmt.Sprintf("%d unauthenticated requests from %s", e.Count, e.Origin)
+			}
+		}
+		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, who, e.Class, e.Record)
 		switch {
 		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			line += "  EMERGENCY OVERRIDE (DCM " + trail.DCMEmergencyOverride + ")"

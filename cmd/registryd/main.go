@@ -1,7 +1,7 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…]]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…]]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -73,6 +73,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
+	vaultStaff := fs.String("vault-staff", "", "comma-separated DIDs of staff the hospital vouches for in an emergency: only they may read under a patient's standing break-glass permission")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -140,7 +141,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err := openVault(*vaultDir, *vaultWriters, "http://"+ln.Addr().String(), n, a, logger.With("component", "vault"))
+		v, err := openVault(*vaultDir, *vaultWriters, *vaultStaff, "http://"+ln.Addr().String(), n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ const VaultKeyFile = "vault.key"
 
 // openVault opens the record vault in dir for the node n, reading ledger
 // state (DIDs, consent anchors) through the node's own HTTP API at apiURL.
-func openVault(dir, writers, apiURL string, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
+func openVault(dir, writers, staff, apiURL string, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -52,15 +52,17 @@ func openVault(dir, writers, apiURL string, n *node.Node, a *machine.App, logger
 	if err != nil {
 		return nil, err
 	}
-	var ws []string
-	for _, w := range strings.Split(writers, ",") {
-		if w = strings.TrimSpace(w); w != "" {
-			ws = append(ws, w)
-		}
+	ws, err := didList("--vault-writers", writers)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := didList("--vault-staff", staff)
+	if err != nil {
+		return nil, err
 	}
 	id := did.KeyDID(k.Public())
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
-		Consent: checker, Submit: nodeSubmit(n), Writers: ws, Logger: logger})
+		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger})
 }
 
 // appLedger answers consent status questions from the node's own committed
@@ -77,6 +79,30 @@ func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Statu
 		return nil, err
 	}
 	return rec.Status(time.Now()), nil
+}
+
+// didList parses a comma-separated list of DIDs given to flag.
+func didList(flag, list string) ([]string, error) {
+	var out []string
+	for _, w := range strings.Split(list, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		if _, err := did.Parse(w); err != nil {
+			return nil, fmt.Errorf("%s: %.128q is not a DID: %w", flag, w, err)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// appAnchors reads the vault's anchored trail batches from the node's own
+// committed state.
+type appAnchors struct{ app *machine.App }
+
+// AuditAnchor implements vault.AnchorReader.
+func (a appAnchors) AuditAnchor(_ context.Context, v, batchID string) (*ledger.AuditRecord, error) {
+	return a.app.AuditAnchor(v, batchID)
 }
 
 // runVault anchors the vault's trail until ctx ends.
@@ -99,7 +125,7 @@ func nodeSubmit(n *node.Node) func(context.Context, []byte) error {
 			return err
 		}
 		if res.Code != 0 {
-			return fmt.Errorf("ledger rejected the audit anchor: code %d: %s", res.Code, res.Log)
+			return fmt.Errorf("ledger rejected the audit anchor: %w (code %d: %s)", ledger.ErrorOf(res.Code), res.Code, res.Log)
 		}
 		return nil
 	}

@@ -399,10 +399,12 @@ type Request struct {
 	// At is when the access happens; zero means time.Now().
 	At time.Time
 	// BreakGlass asks for an emergency override: allowed only when the
-	// grant permits break-glass, for action access and purpose ETREAT, and
-	// then not limited by the grant's purposes and classes (the provider,
-	// the period and the ledger status still apply). The vault records such
-	// an access as an emergency override.
+	// grant permits break-glass, for action access, purpose ETREAT and a
+	// class the grant lists; it is then not limited by the grant's purposes
+	// (the provider, the period, the classes and the ledger status still
+	// apply: a patient who allowed emergency access to their allergies did
+	// not allow it to their diagnoses). The vault records such an access as
+	// an emergency override.
 	BreakGlass bool
 }
 
@@ -410,7 +412,8 @@ type Request struct {
 // ([ErrWrongProvider]), period ([ErrConsentNotYetValid] before validFrom,
 // [ErrConsentExpired] at or after validUntil), then for a break-glass request
 // the grant's flag ([ErrBreakGlassNotPermitted]), action access
-// ([ErrWrongAction]) and purpose ETREAT ([ErrWrongPurpose]); otherwise
+// ([ErrWrongAction]), purpose ETREAT ([ErrWrongPurpose]) and class
+// ([ErrWrongClass]); otherwise
 // action ([ErrWrongAction]), purpose ([ErrWrongPurpose]) and class
 // ([ErrWrongClass]). It returns nil when the access is permitted by the grant
 // itself; whether the grant is in force on the ledger is a separate check
@@ -438,6 +441,9 @@ func (g *Grant) Permits(req Request) error {
 		}
 		if req.Purpose != PurposeEmergencyTreatment {
 			return fmt.Errorf("%w: break-glass requires purpose %s, not %.32q", ErrWrongPurpose, PurposeEmergencyTreatment, req.Purpose)
+		}
+		if !slices.Contains(g.Classes, req.Class) {
+			return fmt.Errorf("%w: break-glass is limited to the classes the patient allowed, not %.64q", ErrWrongClass, req.Class)
 		}
 		return nil
 	}

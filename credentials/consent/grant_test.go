@@ -151,7 +151,10 @@ func TestPermits(t *testing.T) {
 		{"purpose not granted", g, with(func(r *Request) { r.Purpose = "HMARKT" }), ErrWrongPurpose},
 		{"emergency purpose without break-glass request", g, with(func(r *Request) { r.Purpose = "ETREAT" }), ErrWrongPurpose},
 		{"class not granted", g, with(func(r *Request) { r.Class = "Condition" }), ErrWrongClass},
-		{"break-glass", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Class = true, "ETREAT", "Condition" }), nil},
+		{"break-glass", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Class = true, "ETREAT", "AllergyIntolerance" }), nil},
+		// Issue 11 item 2: an emergency override stays within the classes
+		// the patient allowed (it used to waive them).
+		{"break-glass outside the allowed classes", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Class = true, "ETREAT", "Condition" }), ErrWrongClass},
 		{"break-glass not allowed", noBG, with(func(r *Request) { r.BreakGlass, r.Purpose = true, "ETREAT" }), ErrBreakGlassNotPermitted},
 		{"break-glass for another provider", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Provider = true, "ETREAT", other.did }), ErrWrongProvider},
 		{"break-glass to correct", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Action = true, "ETREAT", ActionCorrect }), ErrWrongAction},

@@ -3,15 +3,34 @@
 // file, [Log.Flush] cuts them into RFC 6962 batches and anchors each root on
 // the ledger, and [Log.Entries] serves a subject's entries with their
 // inclusion proofs (registry/hospital/trail has the format and the checks).
+//
+// # Durability and crashes
+//
+// [Log.Append] returns only once the leaf is fsynced in the write-ahead file
+// (concurrent appends share one fsync), so a caller that releases a record
+// only after Append succeeded never releases one whose trail entry a crash
+// could lose. A flush writes each batch to its own file, marked not yet
+// anchored, before it submits the anchor, and marks it anchored after the
+// ledger committed it; anchoring is idempotent ([ErrAnchorExists] with the
+// same root counts as done), so a crash at any step is repaired by the next
+// flush: a batch file never anchored is anchored, one anchored but not
+// marked is confirmed against the ledger ([Config.Lookup]), and a batch id
+// the ledger holds for leaves the log has no file for (a crash of an older
+// version between anchoring and writing the file) is rebuilt from the
+// write-ahead leaves when they hash to the anchored root, and skipped
+// otherwise. docs/design/0009-vault-and-trail.md has the reasoning.
 package batch
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,20 +52,48 @@ type Anchor struct {
 }
 
 // AnchorFunc submits an anchor to the ledger and returns once it is
-// committed (or failed).
+// committed (or failed). It MUST return an error wrapping [ErrAnchorExists]
+// when the ledger already holds an anchor for a.BatchID (whatever its root).
 type AnchorFunc func(ctx context.Context, a Anchor) error
+
+// LookupFunc returns what the ledger anchored for one of this log's batch
+// ids, or an error wrapping [ErrNotAnchored].
+type LookupFunc func(ctx context.Context, batchID string) (*Anchor, error)
+
+// Errors of the log.
+var (
+	// ErrAnchorExists: the ledger already holds an anchor for this batch id.
+	ErrAnchorExists = errors.New("batch is anchored already")
+	// ErrNotAnchored: the ledger holds no anchor for this batch id.
+	ErrNotAnchored = errors.New("batch is not anchored")
+	// ErrUnavailable: the log cannot make entries durable (a failed write
+	// or fsync of the write-ahead file, or a closed log). Once a write or
+	// fsync failed the log refuses every later Append until it is opened
+	// again: what reached the disk is unknown, so nothing more may be
+	// acknowledged on top of it.
+	ErrUnavailable = errors.New("access trail unavailable")
+)
 
 // Config configures a [Log].
 type Config struct {
-	// Dir holds the anchored batches (one file each). Required.
+	// Dir holds the write-ahead file and the batches (one file each).
+	// Required.
 	Dir string
 	// Anchor submits a batch root to the ledger. Required.
 	Anchor AnchorFunc
+	// Lookup reads what the ledger anchored for a batch id. Required.
+	Lookup LookupFunc
 	// MaxBatch caps the entries of one batch (default 8192).
 	MaxBatch int
 	// Interval is how often Run cuts a batch (default 1s).
 	Interval time.Duration
 	Logger   *slog.Logger
+	// AfterStep, when set, is called after each durable step of a flush:
+	// "cut" (batch file written, not yet anchored), "anchored" (ledger
+	// committed the root), "confirmed" (batch file marked anchored) and
+	// "truncated" (write-ahead file emptied). Crash tests kill the process
+	// there; production leaves it nil.
+	AfterStep func(step string)
 }
 
 // batchFile is a batch as stored.
@@ -55,6 +102,8 @@ type batchFile struct {
 	Root     string   `json:"root"`
 	Subjects []string `json:"subjects"` // whom each leaf concerns (a patient DID or a record id)
 	Leaves   []string `json:"leaves"`
+	// Unanchored marks a batch cut but not yet known to be anchored.
+	Unanchored bool `json:"unanchored,omitempty"`
 }
 
 type pending struct {
@@ -68,18 +117,27 @@ type pending struct {
 type Log struct {
 	cfg Config
 
-	mu      sync.Mutex // guards pending, wal, nextSeq and the index
+	mu sync.Mutex // guards everything below but the sync state
+	// pending are leaves in the write-ahead file and in no batch file.
 	pending []pending
-	// wal holds the pending leaves (length-prefixed subject and data) so a
-	// process crash loses none: written on Append, fsynced by Flush before
-	// anchoring, truncated once everything is anchored.
+	// cut are batches written to their files but not known anchored, in
+	// order; their leaves are no longer pending.
+	cut []*batchFile
+	// wal holds the pending leaves; see writeWAL for the record format.
 	wal     *os.File
+	written uint64 // records ever written to wal (since open)
+	broken  error  // set once a write or fsync of wal failed
 	nextSeq int
 	// bySubject indexes anchored entries: subject -> (batch, index).
 	bySubject map[string][]ref
 	batches   map[string]*loaded
 
+	syncMu sync.Mutex // serialises fsyncs of wal (group commit); held before mu
+	synced uint64     // records known durable; guarded by syncMu
+
 	flushMu sync.Mutex // serialises Flush
+	// kick is a one-slot channel [Log.Kick] signals Run with.
+	kick chan struct{}
 }
 
 type ref struct {
@@ -94,10 +152,11 @@ type loaded struct {
 	proofs [][]trail.Hash // every leaf's audit path, computed on first use
 }
 
-// OpenLog opens (creating) the log in cfg.Dir and loads its anchored batches.
+// OpenLog opens (creating) the log in cfg.Dir, loads its batches and queues
+// the write-ahead leaves no batch holds.
 func OpenLog(cfg Config) (*Log, error) {
-	if cfg.Dir == "" || cfg.Anchor == nil {
-		return nil, errors.New("audit.OpenLog: Config.Dir and Config.Anchor are required")
+	if cfg.Dir == "" || cfg.Anchor == nil || cfg.Lookup == nil {
+		return nil, errors.New("batch.OpenLog: Config.Dir, Config.Anchor and Config.Lookup are required")
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 8192
@@ -111,27 +170,35 @@ func OpenLog(cfg Config) (*Log, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1}
+	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1, kick: make(chan struct{}, 1)}
 	names, err := filepath.Glob(filepath.Join(cfg.Dir, "batch-*.json"))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
+	inBatch := map[trail.Hash]bool{}
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
 			return nil, err
 		}
-		var f batchFile
-		if err := json.Unmarshal(b, &f); err != nil {
-			return nil, fmt.Errorf("audit: %s: %w", n, err)
+		f := new(batchFile)
+		if err := json.Unmarshal(b, f); err != nil || len(f.Subjects) != len(f.Leaves) {
+			return nil, fmt.Errorf("batch: %s is corrupt (%v): restore it from a backup; the leaves may also still be in pending.wal", n, err)
 		}
-		l.index(&f)
+		for _, d := range f.Leaves {
+			inBatch[trail.LeafHash([]byte(d))] = true
+		}
+		if f.Unanchored {
+			l.cut = append(l.cut, f)
+		} else {
+			l.index(f)
+		}
 		if seq, err := strconv.Atoi(strings.TrimPrefix(f.ID, "b")); err == nil && seq >= l.nextSeq {
 			l.nextSeq = seq + 1
 		}
 	}
-	if err := l.replay(); err != nil {
+	if err := l.replay(inBatch); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -139,58 +206,87 @@ func OpenLog(cfg Config) (*Log, error) {
 
 func (l *Log) walPath() string { return filepath.Join(l.cfg.Dir, "pending.wal") }
 
-// replay queues the leaves of the write-ahead file that no anchored batch
-// holds yet (a crash between storing a batch and truncating the file
-// leaves some that are), then reopens the file for appending.
-func (l *Log) replay() error {
+func (l *Log) batchPath(id string) string {
+	return filepath.Join(l.cfg.Dir, "batch-"+strings.TrimPrefix(id, "b")+".json")
+}
+
+// walMagic starts a write-ahead file of this format: records of a 4-byte
+// subject length, a 4-byte data length, a CRC-32C of both lengths, subject
+// and data, then subject and data. Files without it are of the first
+// format (no checksum) and are read as such.
+var walMagic = []byte("medid-trail-wal/2\n")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// replay queues the leaves of the write-ahead file that no batch file holds
+// (a crash after cutting a batch and before emptying the file leaves some
+// that are), then rewrites the file with exactly those, durably. A torn
+// last record (lengths out of range, short, or a checksum mismatch) was
+// never acknowledged as durable and is dropped.
+func (l *Log) replay(inBatch map[trail.Hash]bool) error {
 	b, err := os.ReadFile(l.walPath())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	anchored := map[trail.Hash]bool{}
-	if len(b) > 0 {
-		for _, ld := range l.batches {
-			for _, h := range ld.leaves {
-				anchored[h] = true
+	checked := bytes.HasPrefix(b, walMagic)
+	if checked {
+		b = b[len(walMagic):]
+	}
+	hdr := 8
+	if checked {
+		hdr = 12
+	}
+	for len(b) >= hdr {
+		ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
+		if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < hdr+ns+nd {
+			break
+		}
+		rec := b[hdr : hdr+ns+nd]
+		if checked {
+			c := crc32.Update(crc32.Checksum(b[:8], castagnoli), castagnoli, rec)
+			if c != binary.BigEndian.Uint32(b[8:]) {
+				break
 			}
 		}
-	}
-	for len(b) >= 8 {
-		ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
-		if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < 8+ns+nd {
-			break // a torn last record: it was never acknowledged as durable
-		}
-		subject, data := string(b[8:8+ns]), append([]byte(nil), b[8+ns:8+ns+nd]...)
-		b = b[8+ns+nd:]
-		if !anchored[trail.LeafHash(data)] {
+		subject, data := string(rec[:ns]), append([]byte(nil), rec[ns:]...)
+		b = b[hdr+ns+nd:]
+		if !inBatch[trail.LeafHash(data)] {
 			l.pending = append(l.pending, pending{subject, data})
 		}
 	}
-	f, err := os.OpenFile(l.walPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Rewrite through a temporary file so a crash here leaves either the
+	// old file or the new one, never half of either.
+	var buf bytes.Buffer
+	buf.Write(walMagic)
+	for _, p := range l.pending {
+		buf.Write(walRecord(p))
+	}
+	if err := atomicfile.WriteFile(l.walPath(), buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(l.walPath(), os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	l.wal = f
-	for _, p := range l.pending {
-		if err := l.writeWAL(p); err != nil {
-			return err
-		}
-	}
-	return f.Sync()
+	return nil
 }
 
-func (l *Log) writeWAL(p pending) error {
-	buf := make([]byte, 8, 8+len(p.subject)+len(p.data))
+func walRecord(p pending) []byte {
+	buf := make([]byte, 12, 12+len(p.subject)+len(p.data))
 	binary.BigEndian.PutUint32(buf, uint32(len(p.subject)))
 	binary.BigEndian.PutUint32(buf[4:], uint32(len(p.data)))
 	buf = append(append(buf, p.subject...), p.data...)
-	_, err := l.wal.Write(buf)
-	return err
+	c := crc32.Update(crc32.Checksum(buf[:8], castagnoli), castagnoli, buf[12:])
+	binary.BigEndian.PutUint32(buf[8:], c)
+	return buf
 }
 
-// Close flushes nothing: it closes the write-ahead file. Pending entries
-// are anchored by the next OpenLog's owner.
+// Close closes the write-ahead file without anchoring: pending entries are
+// anchored by the next OpenLog's owner. Call Flush first to anchor them now.
 func (l *Log) Close() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.wal == nil {
@@ -211,92 +307,329 @@ func (l *Log) index(f *batchFile) {
 	l.batches[f.ID] = ld
 }
 
-// Append queues one leaf concerning subject (a patient DID for a sealed
-// entry). It is anchored by the next [Log.Flush].
+// Append adds one leaf concerning subject (a patient DID for a sealed
+// entry) and returns once it is durable in the write-ahead file; the next
+// [Log.Flush] anchors it. Concurrent Appends share one fsync. It returns an
+// error wrapping [ErrUnavailable] when the leaf could not be made durable:
+// the caller MUST then not release what the leaf records.
 func (l *Log) Append(subject string, data []byte) error {
-	if len(data) > trail.MaxEntrySize {
-		return fmt.Errorf("audit: entry of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
+	if len(data) > trail.MaxEntrySize || len(subject) > trail.MaxEntrySize {
+		return fmt.Errorf("batch: leaf of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
 	p := pending{subject, append([]byte(nil), data...)}
+	rec := walRecord(p)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wal == nil {
-		return errors.New("audit: log is closed")
+	if l.broken != nil || l.wal == nil {
+		err := l.broken
+		l.mu.Unlock()
+		if err == nil {
+			err = errors.New("log is closed")
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if err := l.writeWAL(p); err != nil {
-		return fmt.Errorf("audit: write-ahead file: %w", err)
+	if _, err := l.wal.Write(rec); err != nil {
+		l.broken = fmt.Errorf("write-ahead file: %w", err)
+		l.mu.Unlock()
+		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
+	l.written++
+	seq := l.written
 	l.pending = append(l.pending, p)
+	l.mu.Unlock()
+	return l.syncTo(seq)
+}
+
+// syncTo returns once write-ahead record seq (1-based, since open) is
+// durable. One caller at a time fsyncs; whoever waited meanwhile usually
+// finds its record covered by that fsync and returns at once (group
+// commit).
+func (l *Log) syncTo(seq uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced >= seq {
+		return nil
+	}
+	l.mu.Lock()
+	f, target, broken := l.wal, l.written, l.broken
+	l.mu.Unlock()
+	if broken != nil || f == nil {
+		if broken == nil {
+			broken = errors.New("log is closed")
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, broken)
+	}
+	if err := f.Sync(); err != nil {
+		l.mu.Lock()
+		l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		l.mu.Unlock()
+		return fmt.Errorf("%w: fsync write-ahead file: %v", ErrUnavailable, err)
+	}
+	l.synced = target
 	return nil
 }
 
-// Pending returns how many entries wait for the next batch.
+// Pending returns how many entries are not yet anchored: waiting for the
+// next batch, or in a batch whose anchor is not confirmed.
 func (l *Log) Pending() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.pending)
+	n := len(l.pending)
+	for _, f := range l.cut {
+		n += len(f.Leaves)
+	}
+	return n
 }
 
-// Flush cuts batches of at most MaxBatch pending entries, anchors each
-// root through Config.Anchor and stores the batch. On an anchoring error
-// the entries go back to the queue and the error is returned.
+// Healthy returns nil, or the error that makes the log refuse appends.
+func (l *Log) Healthy() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
+	}
+	if l.wal == nil {
+		return fmt.Errorf("%w: log is closed", ErrUnavailable)
+	}
+	return nil
+}
+
+func (l *Log) step(s string) {
+	if l.cfg.AfterStep != nil {
+		l.cfg.AfterStep(s)
+	}
+}
+
+// Flush anchors every entry appended so far: it first finishes the batches
+// an earlier flush (or process) cut but did not confirm, then cuts batches
+// of at most MaxBatch pending entries, writes each to its file, anchors it
+// through Config.Anchor and marks it anchored. On an error the work done so
+// far stays (entries are never lost or anchored twice) and the next Flush
+// resumes it.
 func (l *Log) Flush(ctx context.Context) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
-	l.mu.Lock()
-	if l.wal != nil && len(l.pending) > 0 {
-		if err := l.wal.Sync(); err != nil {
-			l.mu.Unlock()
-			return fmt.Errorf("audit: sync write-ahead file: %w", err)
-		}
-	}
-	l.mu.Unlock()
 	for {
 		l.mu.Lock()
-		n := min(len(l.pending), l.cfg.MaxBatch)
-		if n == 0 {
-			// Everything is anchored and stored: start the file afresh.
-			var err error
-			if l.wal != nil {
-				if err = l.wal.Truncate(0); err == nil {
-					_, err = l.wal.Seek(0, 0)
-				}
-			}
-			l.mu.Unlock()
+		var f *batchFile
+		if len(l.cut) > 0 {
+			f = l.cut[0]
+		}
+		l.mu.Unlock()
+		if f == nil {
+			break
+		}
+		if err := l.confirm(ctx, f); err != nil {
 			return err
 		}
-		cut := l.pending[:n:n]
-		l.pending = l.pending[n:]
-		id := fmt.Sprintf("b%010d", l.nextSeq)
-		l.mu.Unlock()
-
-		f := &batchFile{ID: id, Subjects: make([]string, n), Leaves: make([]string, n)}
-		leaves := make([]trail.Hash, n)
-		for i, p := range cut {
-			f.Subjects[i], f.Leaves[i] = p.subject, string(p.data)
-			leaves[i] = trail.LeafHash(p.data)
-		}
-		root := trail.Root(leaves)
-		f.Root = hex.EncodeToString(root[:])
-		err := l.cfg.Anchor(ctx, Anchor{BatchID: id, Root: root, Count: n})
-		if err == nil {
-			err = writeAtomic(filepath.Join(l.cfg.Dir, "batch-"+id[1:]+".json"), f)
-		}
-		l.mu.Lock()
+	}
+	for {
+		f, err := l.cutNext()
 		if err != nil {
-			l.pending = append(cut, l.pending...)
-			l.mu.Unlock()
-			return fmt.Errorf("audit: anchor batch %s: %w", id, err)
+			return err
 		}
-		l.nextSeq++
-		l.index(f)
-		l.mu.Unlock()
-		l.cfg.Logger.Debug("audit batch anchored", "batch", id, "count", n)
+		if f == nil {
+			return l.truncate()
+		}
+		l.step("cut")
+		if err := l.confirm(ctx, f); err != nil {
+			return err
+		}
 	}
 }
 
+// cutNext moves up to MaxBatch pending leaves into a new batch file, durably
+// written and marked unanchored, or returns nil when nothing is pending.
+func (l *Log) cutNext() (*batchFile, error) {
+	l.mu.Lock()
+	n := min(len(l.pending), l.cfg.MaxBatch)
+	if n == 0 {
+		l.mu.Unlock()
+		return nil, nil
+	}
+	cut := l.pending[:n:n]
+	id := fmt.Sprintf("b%010d", l.nextSeq)
+	l.mu.Unlock()
+	// Everything cut must be durable in the write-ahead file before it is
+	// anchored: a root must never commit to a leaf a crash could lose.
+	l.mu.Lock()
+	seq := l.written
+	l.mu.Unlock()
+	if err := l.syncTo(seq); err != nil {
+		return nil, err
+	}
+	f := &batchFile{ID: id, Subjects: make([]string, n), Leaves: make([]string, n), Unanchored: true}
+	leaves := make([]trail.Hash, n)
+	for i, p := range cut {
+		f.Subjects[i], f.Leaves[i] = p.subject, string(p.data)
+		leaves[i] = trail.LeafHash(p.data)
+	}
+	root := trail.Root(leaves)
+	f.Root = hex.EncodeToString(root[:])
+	if err := writeAtomic(l.batchPath(id), f); err != nil {
+		return nil, fmt.Errorf("batch: store batch %s: %w", id, err)
+	}
+	l.mu.Lock()
+	l.pending = l.pending[n:]
+	l.cut = append(l.cut, f)
+	l.nextSeq++
+	l.mu.Unlock()
+	return f, nil
+}
+
+// confirm anchors the cut batch f (idempotently), marks its file anchored
+// and indexes it. When the ledger holds f's id for other leaves, f's
+// leaves go back to the front of the queue under a new id, except that
+// when the ledger's batch is a prefix of f's leaves (written by a process
+// that crashed before storing its file) that prefix is stored as the
+// anchored batch.
+func (l *Log) confirm(ctx context.Context, f *batchFile) error {
+	root, err := parseRoot(f.Root)
+	if err != nil {
+		return err
+	}
+	err = l.cfg.Anchor(ctx, Anchor{BatchID: f.ID, Root: root, Count: len(f.Leaves)})
+	if errors.Is(err, ErrAnchorExists) {
+		got, lerr := l.cfg.Lookup(ctx, f.ID)
+		switch {
+		case lerr != nil:
+			return fmt.Errorf("batch: %s is anchored but cannot be read back: %w", f.ID, lerr)
+		case got.Root == root && got.Count == len(f.Leaves):
+			err = nil // anchored before a crash: done
+		default:
+			return l.reconcile(f, got)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("batch: anchor %s: %w", f.ID, err)
+	}
+	l.step("anchored")
+	done := *f
+	done.Unanchored = false
+	if err := writeAtomic(l.batchPath(f.ID), &done); err != nil {
+		return fmt.Errorf("batch: mark %s anchored: %w", f.ID, err)
+	}
+	l.step("confirmed")
+	l.mu.Lock()
+	l.cut = l.cut[1:]
+	l.index(&done)
+	l.mu.Unlock()
+	l.cfg.Logger.Debug("trail batch anchored", "batch", f.ID, "count", len(f.Leaves))
+	return nil
+}
+
+// reconcile handles a batch id the ledger holds for other leaves than f's.
+func (l *Log) reconcile(f *batchFile, got *Anchor) error {
+	var keep *batchFile
+	if got.Count > 0 && got.Count <= len(f.Leaves) {
+		leaves := make([]trail.Hash, got.Count)
+		for i := range leaves {
+			leaves[i] = trail.LeafHash([]byte(f.Leaves[i]))
+		}
+		if trail.Root(leaves) == got.Root {
+			keep = &batchFile{ID: f.ID, Root: hex.EncodeToString(got.Root[:]),
+				Subjects: f.Subjects[:got.Count], Leaves: f.Leaves[:got.Count]}
+		}
+	}
+	from := 0
+	if keep != nil {
+		from = got.Count
+	}
+	// The leaves that go back to the queue may be only in f's file (the
+	// write-ahead file is rewritten without batched leaves on open): make
+	// them durable in the write-ahead file before that file changes.
+	var back []pending
+	for i := from; i < len(f.Leaves); i++ {
+		back = append(back, pending{f.Subjects[i], []byte(f.Leaves[i])})
+	}
+	if err := l.rewriteAhead(back); err != nil {
+		return err
+	}
+	if keep != nil {
+		if err := writeAtomic(l.batchPath(f.ID), keep); err != nil {
+			return fmt.Errorf("batch: store rebuilt batch %s: %w", f.ID, err)
+		}
+		l.cfg.Logger.Warn("trail batch rebuilt from the write-ahead file", "batch", f.ID, "count", got.Count)
+	} else {
+		if err := os.Remove(l.batchPath(f.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		l.cfg.Logger.Error("trail batch id anchored for leaves this vault does not hold: skipped", "batch", f.ID)
+	}
+	l.mu.Lock()
+	l.cut = l.cut[1:]
+	if keep != nil {
+		l.index(keep)
+	}
+	l.pending = append(back, l.pending...)
+	l.mu.Unlock()
+	return nil
+}
+
+// rewriteAhead appends ps to the write-ahead file (not to the queue) and
+// returns once they are durable.
+func (l *Log) rewriteAhead(ps []pending) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	if l.broken != nil || l.wal == nil {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: write-ahead file", ErrUnavailable)
+	}
+	for _, p := range ps {
+		if _, err := l.wal.Write(walRecord(p)); err != nil {
+			l.broken = fmt.Errorf("write-ahead file: %w", err)
+			l.mu.Unlock()
+			return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
+		}
+		l.written++
+	}
+	seq := l.written
+	l.mu.Unlock()
+	return l.syncTo(seq)
+}
+
+// truncate empties the write-ahead file once every leaf is in an anchored
+// batch.
+func (l *Log) truncate() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) > 0 || len(l.cut) > 0 || l.wal == nil || l.broken != nil {
+		return nil
+	}
+	if fi, err := l.wal.Stat(); err == nil && fi.Size() <= int64(len(walMagic)) {
+		return nil
+	}
+	err := l.wal.Truncate(int64(len(walMagic)))
+	if err == nil {
+		_, err = l.wal.Seek(0, io.SeekEnd)
+	}
+	if err == nil {
+		err = l.wal.Sync()
+	}
+	if err != nil {
+		l.broken = fmt.Errorf("truncate write-ahead file: %w", err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
+	}
+	l.synced = l.written
+	l.step("truncated")
+	return nil
+}
+
+func parseRoot(s string) (trail.Hash, error) {
+	var h trail.Hash
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, fmt.Errorf("batch: root %.80q is not a hex SHA-256", s)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
 // Run flushes every Config.Interval until ctx is done, then flushes once
-// more with a fresh 10 s context.
+// more with a fresh 10 s context. [Log.Kick] asks for a flush sooner.
 func (l *Log) Run(ctx context.Context) {
 	t := time.NewTicker(l.cfg.Interval)
 	defer t.Stop()
@@ -305,15 +638,25 @@ func (l *Log) Run(ctx context.Context) {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := l.Flush(fctx); err != nil {
-				l.cfg.Logger.Error("audit: final flush", "err", err)
+				l.cfg.Logger.Error("trail: final flush", "err", err)
 			}
 			cancel()
 			return
 		case <-t.C:
-			if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
-				l.cfg.Logger.Warn("audit: flush", "err", err)
-			}
+		case <-l.kick:
 		}
+		if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
+			l.cfg.Logger.Warn("trail: flush", "err", err)
+		}
+	}
+}
+
+// Kick asks a running [Log.Run] to flush now instead of at the next tick
+// (a break-glass access must reach the patient at once). It never blocks.
+func (l *Log) Kick() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
 	}
 }
 

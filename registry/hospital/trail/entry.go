@@ -65,6 +65,13 @@ type Entry struct {
 	Reason string `json:"reason,omitempty"`
 	// Consent is the hash of the consent grant presented, if any.
 	Consent string `json:"consent,omitempty"`
+	// Unauthenticated marks an attempt whose request did not prove who sent
+	// it: Provider is then empty (a claimed identity is never recorded as
+	// fact), Origin says where it came from, and Count, when set, is how
+	// many such attempts the entry stands for (beyond the per-origin cap).
+	Unauthenticated bool   `json:"unauthenticated,omitempty"`
+	Origin          string `json:"origin,omitempty"`
+	Count           int    `json:"count,omitempty"`
 }
 
 // Seal encrypts e to the patient's key-agreement key recipient (from

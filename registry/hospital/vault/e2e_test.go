@@ -70,7 +70,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	hosp, patient, prov, second, er := newActor(t), newActor(t), newActor(t), newActor(t), newActor(t)
-	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.k, BatchInterval: 50 * time.Millisecond})
+	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.k, BatchInterval: 50 * time.Millisecond, Staff: []string{er.did}})
 	s, reg, v, srv := vs.Registry, vs.Client, vs.Vault, vs
 
 	submit := func(p *tx.Payload, a actor) {
@@ -179,15 +179,28 @@ func TestEndToEnd(t *testing.T) {
 
 	// The record's existence and erasure are anchored: the vault's public
 	// events carry its hash, and each is proven against the ledger's root.
+	// Only the owner (or the hospital) may see them; without a signed
+	// request the answer says nothing about the record (issue 11 item 12).
 	resp, err := http.Get(srv.URL + "/1.0/vault/records/" + m.ID + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evs []trail.Proved
-	if err := json.NewDecoder(resp.Body).Decode(&evs); err != nil {
+	resp.Body.Close()
+	missing, err := http.Get(srv.URL + "/1.0/vault/records/no-such-record/events")
+	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	missing.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || missing.StatusCode != resp.StatusCode {
+		t.Errorf("unsigned events of an existing record: %d, of a missing one: %d; want 401 for both", resp.StatusCode, missing.StatusCode)
+	}
+	if _, err := prov.client(srv.URL).Events(ctx, m.ID); !errors.Is(err, vaultapi.ErrNotFound) {
+		t.Errorf("events for a provider: %v, want not found", err)
+	}
+	evs, err := patient.client(srv.URL).Events(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var kinds []string
 	for _, e := range evs {
 		rec, err := reg.AuditAnchor(ctx, hosp.did, e.Batch)

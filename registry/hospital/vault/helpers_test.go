@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -105,7 +104,7 @@ func (l *fakeLedger) submit(_ context.Context, raw []byte) error {
 	defer l.mu.Unlock()
 	k := p.DID + "/" + p.BatchID
 	if _, ok := l.audits[k]; ok {
-		return errors.New("batch anchored twice")
+		return fmt.Errorf("%w: batch anchored twice", ledger.ErrExists)
 	}
 	l.audits[k] = &ledger.AuditRecord{Vault: p.DID, BatchID: p.BatchID, Root: p.Root, Count: p.Count}
 	return nil
@@ -153,7 +152,7 @@ func newHarness(tb testing.TB) *harness {
 		tb.Fatal(err)
 	}
 	h.v, err = New(Config{Dir: tb.TempDir(), DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid, Resolver: did.KeyResolver{},
-		Consent: checker, Submit: h.ledger.submit, Now: h.clock.now})
+		Consent: checker, Submit: h.ledger.submit, Anchors: h.ledger, Now: h.clock.now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -228,4 +227,9 @@ func (h *harness) trail(p party) []vaultclient.VerifiedEntry {
 		h.t.Fatal(err)
 	}
 	return out
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

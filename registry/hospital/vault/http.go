@@ -16,11 +16,11 @@ import (
 //	POST   /1.0/vault/records                  put (body: the FHIR JSON) -> Meta
 //	GET    /1.0/vault/records/{id}             read -> the FHIR JSON
 //	DELETE /1.0/vault/records/{id}             erase (owner) -> Meta
-//	GET    /1.0/vault/records/{id}/events      anchored put/erase events
+//	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
 //	GET    /1.0/vault/access-log?patient=DID   the patient's trail
 //
-// Every call but the first and the events carries a signed [Request] in
+// Every call but the first carries a signed [Request] in
 // "Authorization: MedID-Request <jws>". Errors are RFC 9457 problem objects
 // whose detail never includes record content.
 func (v *Vault) Handler() http.Handler {
@@ -47,7 +47,7 @@ func (v *Vault) Handler() http.Handler {
 			v.problem(w, fmt.Errorf("%w: the signed request is for another record", vaultapi.ErrBadRequest))
 			return
 		}
-		body, _, err := v.Read(r.Context(), tok)
+		body, _, err := v.Read(WithOrigin(r.Context(), requestOrigin(r)), tok)
 		if err != nil {
 			v.problem(w, err)
 			return
@@ -70,7 +70,17 @@ func (v *Vault) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, m)
 	})
 	mux.HandleFunc("GET /1.0/vault/records/{id}/events", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, v.RecordEvents(r.PathValue("id")))
+		tok := authToken(r)
+		if req, err := vaultapi.ParseRequest(tok); err == nil && req.Record != r.PathValue("id") {
+			v.problem(w, fmt.Errorf("%w: the signed request is for another record", vaultapi.ErrBadRequest))
+			return
+		}
+		evs, err := v.Events(r.Context(), tok)
+		if err != nil {
+			v.problem(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, evs)
 	})
 	mux.HandleFunc("PUT /1.0/vault/break-glass", func(w http.ResponseWriter, r *http.Request) {
 		if err := v.AllowBreakGlass(r.Context(), authToken(r)); err != nil {
@@ -118,6 +128,9 @@ func (v *Vault) problem(w http.ResponseWriter, err error) {
 		detail = "internal error (see the vault's log)"
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", vaultapi.AuthScheme)
+	}
 	w.WriteHeader(st)
 	_ = json.NewEncoder(w).Encode(problem{Type: "https://medid.dev/problems/vault", Title: http.StatusText(st), Status: st, Detail: detail})
 }

@@ -51,7 +51,13 @@ func TestHTTP(t *testing.T) {
 			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: "AllergyIntolerance", BodyHash: strings.Repeat("0", 64)}, allergy, http.StatusBadRequest, true},
 		{"unknown record", http.MethodGet, "/1.0/vault/records/r-00000000000000000000000000000000",
 			&vaultapi.Request{Op: vaultapi.OpRead, Record: "r-00000000000000000000000000000000", Purpose: "TREAT", Consent: grant}, "", http.StatusNotFound, false},
-		{"no signature", http.MethodGet, "/1.0/vault/records/" + m.ID, nil, "", http.StatusBadRequest, false},
+		// Without a signed request the answer is 401 whether or not the
+		// record exists (issue 11 item 12: 401 vs 404 was an existence
+		// oracle).
+		{"no signature", http.MethodGet, "/1.0/vault/records/" + m.ID, nil, "", http.StatusUnauthorized, false},
+		{"no signature, unknown record", http.MethodGet, "/1.0/vault/records/r-00000000000000000000000000000000", nil, "", http.StatusUnauthorized, false},
+		{"stale request, unknown record", http.MethodGet, "/1.0/vault/records/r-00000000000000000000000000000001",
+			&vaultapi.Request{Op: vaultapi.OpRead, Record: "r-00000000000000000000000000000001", Purpose: "TREAT", IssuedAt: 1000}, "", http.StatusUnauthorized, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

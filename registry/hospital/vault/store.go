@@ -259,3 +259,18 @@ func (s *store) erase(id string, now time.Time) (*vaultapi.Meta, error) {
 func writeFileSync(path string, data []byte) error {
 	return atomicfile.WriteFile(path, data, 0o600)
 }
+
+// remove deletes a record that was never acknowledged (its put could not be
+// recorded in the trail): its data key is overwritten and removed like an
+// erasure, and its file removed, so no trace of it stays readable.
+func (s *store) remove(id string) error {
+	if _, err := s.erase(id, time.Now()); err != nil && !errors.Is(err, vaultapi.ErrNotFound) {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.Remove(s.recordPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -31,14 +33,24 @@ type ConsentChecker interface {
 	CheckInForce(ctx context.Context, token string, req consent.Request) (*consent.Grant, error)
 }
 
-// maxCache bounds the vault's in-memory maps of open break-glass windows
-// and patients' key-agreement keys.
+// AnchorReader reads back what the ledger anchored for a batch of a vault's
+// trail; *registry/client.Client implements it, and registryd reads its own
+// state.
+type AnchorReader interface {
+	AuditAnchor(ctx context.Context, vault, batchID string) (*ledger.AuditRecord, error)
+}
+
+// maxCache bounds the vault's in-memory maps of patients' key-agreement
+// keys and of origins of unauthenticated requests.
 const maxCache = 100000
 
 // Defaults of [Config].
 const (
-	DefaultBreakGlassWindow = time.Hour
-	DefaultMaxSkew          = 2 * time.Minute
+	DefaultMaxSkew = 2 * time.Minute
+	// DefaultUnauthenticatedPerMinute is how many unauthenticated attempts
+	// from one origin are written to trails per minute, each on its own;
+	// the rest are counted and reported in one entry per patient a minute.
+	DefaultUnauthenticatedPerMinute = 10
 )
 
 // Config configures [New].
@@ -58,18 +70,33 @@ type Config struct {
 	// Consent checks grants against the ledger. Required.
 	Consent ConsentChecker
 	// Submit sends a signed registry transaction (audit.anchor) and returns
-	// once it is committed. Required.
+	// once it is committed; a rejection MUST wrap the registry/ledger
+	// sentinel of its code (ledger.ErrorOf), so an anchor the ledger holds
+	// already is recognised. Required.
 	Submit func(ctx context.Context, signedTx []byte) error
+	// Anchors reads back anchored trail batches, to repair a flush a crash
+	// interrupted. Required.
+	Anchors AnchorReader
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
-	// BreakGlassWindow is how long one break-glass opening lasts
-	// (default 1 h). MaxSkew is how far a request's time may be from the
-	// vault's clock (default 2 min).
-	BreakGlassWindow time.Duration
-	MaxSkew          time.Duration
+	// Staff are the DIDs the hospital vouches for in an emergency: only
+	// they may read a record under a patient's standing break-glass
+	// permission (made to the vault's DID). A provider the patient named
+	// in a grant with break-glass allowed needs no roster entry.
+	Staff []string
+	// MaxSkew is how far a request's time may be from the vault's clock
+	// (default 2 min).
+	MaxSkew time.Duration
+	// UnauthenticatedPerMinute caps the unauthenticated attempts per
+	// origin written to trails one by one (default 10); see
+	// [DefaultUnauthenticatedPerMinute].
+	UnauthenticatedPerMinute int
 	// BatchInterval and MaxBatch tune trail anchoring (see batch.Config).
 	BatchInterval time.Duration
 	MaxBatch      int
+	// AfterTrailStep is batch.Config.AfterStep, for crash tests; nil in
+	// production.
+	AfterTrailStep func(step string)
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -83,22 +110,22 @@ type Vault struct {
 	log    *batch.Log
 	sealer *trail.Sealer
 
-	mu sync.Mutex // guards standing, sessions and recipients
+	mu sync.Mutex // guards standing, recipients and staff
 	// standing maps a patient DID to their standing break-glass grant.
-	standing map[string]string
-	// sessions maps provider+"\x00"+owner to the end of a break-glass
-	// opening.
-	sessions   map[string]time.Time
+	standing   map[string]string
 	recipients map[string]any
+	staff      []string
+
+	unauth *originLimiter
 }
 
 // New opens (creating) a vault in cfg.Dir.
 func New(cfg Config) (*Vault, error) {
-	if cfg.Dir == "" || cfg.DID == "" || cfg.Key == nil || cfg.KeyID == "" || cfg.Resolver == nil || cfg.Consent == nil || cfg.Submit == nil {
-		return nil, errors.New("vault.New: Dir, DID, Key, KeyID, Resolver, Consent and Submit are required")
+	if cfg.Dir == "" || cfg.DID == "" || cfg.Key == nil || cfg.KeyID == "" || cfg.Resolver == nil || cfg.Consent == nil || cfg.Submit == nil || cfg.Anchors == nil {
+		return nil, errors.New("vault.New: Dir, DID, Key, KeyID, Resolver, Consent, Submit and Anchors are required")
 	}
-	if cfg.BreakGlassWindow <= 0 {
-		cfg.BreakGlassWindow = DefaultBreakGlassWindow
+	if cfg.UnauthenticatedPerMinute <= 0 {
+		cfg.UnauthenticatedPerMinute = DefaultUnauthenticatedPerMinute
 	}
 	if cfg.MaxSkew <= 0 {
 		cfg.MaxSkew = DefaultMaxSkew
@@ -113,10 +140,13 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, sessions: map[string]time.Time{}, recipients: map[string]any{},
-		auth: &authenticator{aud: cfg.DID, resolver: cfg.Resolver, skew: cfg.MaxSkew}}
-	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor,
-		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger})
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{},
+		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
+	if v.auth, err = openAuthenticator(cfg.Dir, cfg.DID, cfg.Resolver, cfg.MaxSkew, cfg.Now()); err != nil {
+		return nil, err
+	}
+	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
+		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
 		return nil, err
 	}
@@ -128,11 +158,41 @@ func New(cfg Config) (*Vault, error) {
 	return v, nil
 }
 
+// SetStaff replaces the break-glass roster (Config.Staff): the DIDs the
+// hospital vouches for in an emergency. Safe for concurrent use; it takes
+// effect for the next request.
+func (v *Vault) SetStaff(dids []string) {
+	v.mu.Lock()
+	v.staff = slices.Clone(dids)
+	v.mu.Unlock()
+}
+
 // DID returns the vault's DID.
 func (v *Vault) DID() string { return v.cfg.DID }
 
-// Run anchors the trail every BatchInterval until ctx is done, then flushes.
-func (v *Vault) Run(ctx context.Context) { v.log.Run(ctx) }
+// Run anchors the trail every BatchInterval until ctx is done, then
+// flushes; once a minute it writes the tallies of unauthenticated attempts
+// beyond the per-origin cap to the patients' trails.
+func (v *Vault) Run(ctx context.Context) {
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				v.reportSuppressed(ctx, v.cfg.Now())
+			}
+		}
+	}()
+	v.log.Run(ctx)
+}
+
+// Backlog returns how many trail entries are not yet anchored, and the
+// error that stops the trail from recording accesses (nil when it can):
+// what a readiness check reports.
+func (v *Vault) Backlog() (int, error) { return v.log.Pending(), v.log.Healthy() }
 
 // Flush anchors every pending trail entry now.
 func (v *Vault) Flush(ctx context.Context) error { return v.log.Flush(ctx) }
@@ -150,7 +210,30 @@ func (v *Vault) anchor(ctx context.Context, a batch.Anchor) error {
 	if err != nil {
 		return err
 	}
-	return v.cfg.Submit(ctx, raw)
+	err = v.cfg.Submit(ctx, raw)
+	if errors.Is(err, ledger.ErrExists) {
+		return fmt.Errorf("%w: %w", batch.ErrAnchorExists, err)
+	}
+	return err
+}
+
+// lookupAnchor reads back what the ledger anchored for one of this vault's
+// batch ids.
+func (v *Vault) lookupAnchor(ctx context.Context, batchID string) (*batch.Anchor, error) {
+	rec, err := v.cfg.Anchors.AuditAnchor(ctx, v.cfg.DID, batchID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", batch.ErrNotAnchored, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &batch.Anchor{BatchID: rec.BatchID, Count: int(rec.Count)}
+	b, err := hex.DecodeString(rec.Root)
+	if err != nil || len(b) != len(a.Root) {
+		return nil, fmt.Errorf("vault: the ledger's root of batch %s is not a hex SHA-256", batchID)
+	}
+	copy(a.Root[:], b)
+	return a, nil
 }
 
 // recordEvent is the public leaf anchoring a record's existence or erasure:
@@ -170,7 +253,12 @@ func RecordSubject(id string) string { return "record:" + id }
 
 // Put stores a FHIR resource (JSON) for the owner named in the signed put
 // request. The request's issuer must be the vault DID or one of
-// Config.Writers, and its bodyHash the SHA-256 of resource.
+// Config.Writers, its bodyHash the SHA-256 of resource, and the resource of
+// the class it is filed under (a Bundle only when every entry is): a
+// grant for a class opens exactly that class. The record's existence and
+// the put are in the trail (durably) before Put returns; when they cannot
+// be recorded the record is removed and an error wrapping
+// [vaultapi.ErrTrailUnavailable] returned.
 func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaultapi.Meta, error) {
 	now := v.cfg.Now()
 	r, err := v.auth.authenticate(ctx, token, now)
@@ -196,11 +284,8 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaulta
 	if !consent.KnownClass(r.Class) {
 		return nil, fmt.Errorf("%w: class %.64q is not a FHIR R4 resource type", vaultapi.ErrBadRequest, r.Class)
 	}
-	var shape struct {
-		ResourceType string `json:"resourceType"`
-	}
-	if err := json.Unmarshal(resource, &shape); err != nil || (shape.ResourceType != r.Class && shape.ResourceType != "Bundle") {
-		return nil, fmt.Errorf("%w: the body must be a FHIR %s resource or a Bundle of them", vaultapi.ErrBadRequest, r.Class)
+	if err := checkClass(resource, r.Class); err != nil {
+		return nil, fmt.Errorf("%w: %w", vaultapi.ErrBadRequest, err)
 	}
 	if _, err := v.recipient(ctx, r.Owner); err != nil {
 		return nil, fmt.Errorf("%w: owner %s: %v", vaultapi.ErrBadRequest, r.Owner, err)
@@ -210,25 +295,47 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaulta
 		return nil, err
 	}
 	ev, _ := json.Marshal(recordEvent{Type: "record.put", Record: m.ID, Hash: m.Hash, Owner: m.Owner, Class: m.Class, Time: m.Created})
-	if err := v.log.Append(RecordSubject(m.ID), ev); err != nil {
-		return nil, err
+	err = v.log.Append(RecordSubject(m.ID), ev)
+	if err == nil {
+		err = v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+			Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
 	}
-	v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
-		Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
+	if err != nil {
+		// Not acknowledged, so not kept: the writer retries.
+		if rerr := v.store.remove(m.ID); rerr != nil {
+			v.cfg.Logger.Error("vault: remove an unrecorded record", "record", m.ID, "err", rerr)
+		}
+		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+	}
 	return m, nil
 }
 
 // Read decides a signed read request and returns the record only when it
 // is granted: a consent grant in force for the requester, the record's
 // class and the purpose, made by the record's owner; or a break-glass
-// opening the owner allows (see the package documentation). Every attempt
-// on an existing record, granted or not, goes to the owner's trail. A
-// refusal wraps [ErrDenied] (or [ErrUnauthenticated], [ErrReplay]) and
-// releases nothing.
+// access the owner allows (see the package documentation). Every attempt
+// on an existing record, granted or not, goes to the owner's trail, and a
+// record is released only after its trail entry is durable: when the entry
+// cannot be written the answer is an error wrapping
+// [vaultapi.ErrTrailUnavailable] and nothing is released (fail closed).
+//
+// A request that does not authenticate (bad signature, stale, replayed,
+// for another vault) is recorded as what it is: an unauthenticated attempt
+// from the origin in ctx ([WithOrigin]), never attributed to the DID it
+// claims, without the text it carries, and at most
+// Config.UnauthenticatedPerMinute per origin one by one (the rest are
+// counted into one entry per patient a minute). It gets the same error
+// whether or not the record exists, so it learns nothing.
 func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta, error) {
 	now := v.cfg.Now()
 	r, authErr := v.auth.authenticate(ctx, token, now)
 	if r == nil {
+		return nil, nil, authErr
+	}
+	if authErr != nil {
+		if m, err := v.store.meta(r.Record); err == nil && m.Erased == nil {
+			v.unauthenticated(ctx, m, now)
+		}
 		return nil, nil, authErr
 	}
 	if r.Op != vaultapi.OpRead {
@@ -245,13 +352,23 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	}
 	if r.BreakGlass != "" {
 		e.BreakGlass, e.Type, e.Reason = true, trail.DCMEmergencyOverride, r.BreakGlass
+		// A break-glass attempt, granted or not, reaches the patient at
+		// once rather than at the next batch.
+		defer v.log.Kick()
 	}
-	err = authErr
-	if err == nil && m.Erased != nil {
+	if m.Erased != nil {
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
 		err = v.decide(ctx, r, m, now)
+	}
+	var pt []byte
+	if err == nil {
+		if pt, err = v.store.read(m.ID); err == nil {
+			if cerr := checkClass(pt, m.Class); cerr != nil {
+				pt, err = nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, cerr)
+			}
+		}
 	}
 	if err != nil {
 		e.Outcome = trail.OutcomeDenied
@@ -259,23 +376,22 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 			e.Reason += "; "
 		}
 		e.Reason += err.Error()
-		v.trail(ctx, e)
-		return nil, m, err
-	}
-	pt, err := v.store.read(m.ID)
-	if err != nil {
-		e.Outcome, e.Reason = trail.OutcomeDenied, err.Error()
-		v.trail(ctx, e)
+		if terr := v.trail(ctx, e); terr != nil {
+			return nil, m, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
+		}
 		return nil, m, err
 	}
 	e.Outcome = trail.OutcomeGranted
-	v.trail(ctx, e)
+	if err := v.trail(ctx, e); err != nil {
+		clear(pt)
+		return nil, m, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+	}
 	return pt, m, nil
 }
 
 // Decide runs the access decision of a verified read request r on record m
 // at time now without reading or logging anything. It returns nil when the
-// access is granted and an error wrapping [ErrDenied] otherwise. Read calls
+// access is granted and an error wrapping [vaultapi.ErrDenied] otherwise. Read calls
 // it; it is exported for benchmarks and dry runs.
 func (v *Vault) Decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
 	return v.decide(ctx, r, m, now)
@@ -299,30 +415,33 @@ func (v *Vault) decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Met
 	return nil
 }
 
-// breakGlass decides an emergency override. It needs purpose ETREAT and
-// either an open break-glass window of this provider for this patient, the
-// provider's own grant with break-glass allowed, or the patient's standing
-// break-glass grant (made to the vault's DID, deposited with
-// [Vault.AllowBreakGlass]); the grant is checked in force on the ledger.
-// A granted override opens a window of Config.BreakGlassWindow.
+// breakGlass decides an emergency override. It needs purpose ETREAT, a
+// class the patient allowed, and either the provider's own grant with
+// break-glass allowed, or the patient's standing break-glass grant (made
+// to the vault's DID, deposited with [Vault.AllowBreakGlass]) used by a
+// member of the hospital's staff roster (Config.Staff). The grant is
+// checked in force on the ledger at every read, so a revocation closes
+// emergency access as soon as the consent checker sees it (at the next
+// block in registryd, which reads its own committed state every time).
 func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
 	if r.Purpose != consent.PurposeEmergencyTreatment {
 		return fmt.Errorf("%w: %w: break-glass needs purpose %s", vaultapi.ErrDenied, consent.ErrWrongPurpose, consent.PurposeEmergencyTreatment)
 	}
-	sk := r.Issuer + "\x00" + m.Owner
-	v.mu.Lock()
-	until, open := v.sessions[sk]
-	standing := v.standing[m.Owner]
-	v.mu.Unlock()
-	if open && now.Before(until) {
-		return nil
-	}
 	token, provider := r.Consent, r.Issuer
 	if token == "" {
-		token, provider = standing, v.cfg.DID
-	}
-	if token == "" {
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden)
+		v.mu.Lock()
+		token = v.standing[m.Owner]
+		v.mu.Unlock()
+		if token == "" {
+			return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden)
+		}
+		v.mu.Lock()
+		onRoster := slices.Contains(v.staff, r.Issuer)
+		v.mu.Unlock()
+		if !onRoster {
+			return fmt.Errorf("%w: %w: %s is not on this hospital's staff roster", vaultapi.ErrDenied, vaultapi.ErrNotStaff, r.Issuer)
+		}
+		provider = v.cfg.DID
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, token, consent.Request{Provider: provider, Action: consent.ActionAccess,
 		Purpose: consent.PurposeEmergencyTreatment, Class: m.Class, At: now, BreakGlass: true})
@@ -335,16 +454,6 @@ func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi
 	if g.Patient != m.Owner {
 		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
-	v.mu.Lock()
-	if len(v.sessions) >= maxCache {
-		for k, until := range v.sessions {
-			if !now.Before(until) {
-				delete(v.sessions, k)
-			}
-		}
-	}
-	v.sessions[sk] = now.Add(v.cfg.BreakGlassWindow)
-	v.mu.Unlock()
 	return nil
 }
 
@@ -406,19 +515,27 @@ func (v *Vault) Erase(ctx context.Context, token string) (*vaultapi.Meta, error)
 		Action: trail.ActionErase, Type: trail.DCMPatientRecord}
 	if r.Issuer != m.Owner {
 		e.Outcome, e.Reason = trail.OutcomeDenied, vaultapi.ErrNotOwner.Error()
-		v.trail(ctx, e)
+		if err := v.trail(ctx, e); err != nil {
+			return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+		}
 		return nil, fmt.Errorf("%w: only the owner may erase record %s", vaultapi.ErrNotOwner, m.ID)
 	}
 	m, err = v.store.erase(m.ID, now)
 	if err != nil {
 		return nil, err
 	}
+	// The erasure happened (the key is gone); its record must reach the
+	// trail. If it cannot now, the owner is told, and a retry finds the
+	// record erased and records that.
 	ev, _ := json.Marshal(recordEvent{Type: "record.erase", Record: m.ID, Hash: m.Hash, Time: *m.Erased})
-	if err := v.log.Append(RecordSubject(m.ID), ev); err != nil {
-		return nil, err
+	err = v.log.Append(RecordSubject(m.ID), ev)
+	if err == nil {
+		e.Outcome = trail.OutcomeGranted
+		err = v.trail(ctx, e)
 	}
-	e.Outcome = trail.OutcomeGranted
-	v.trail(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+	}
 	return m, nil
 }
 
@@ -443,26 +560,59 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, er
 // with their inclusion proofs.
 func (v *Vault) RecordEvents(id string) []trail.Proved { return v.log.Entries(RecordSubject(id)) }
 
+// Events answers a signed events request: the anchored put and erase events
+// of a record, for its owner, the vault or a writer. Anyone else, signed or
+// not, gets an error that says nothing about whether the record exists
+// (wrapping [vaultapi.ErrUnauthenticated] when the request does not
+// authenticate, [vaultapi.ErrNotFound] otherwise).
+func (v *Vault) Events(ctx context.Context, token string) ([]trail.Proved, error) {
+	r, err := v.auth.authenticate(ctx, token, v.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if r.Op != vaultapi.OpEvents {
+		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpEvents)
+	}
+	m, err := v.store.meta(r.Record)
+	if err != nil || (r.Issuer != m.Owner && r.Issuer != v.cfg.DID && !slices.Contains(v.cfg.Writers, r.Issuer)) {
+		return nil, fmt.Errorf("%w: no record %.128q of yours", vaultapi.ErrNotFound, r.Record)
+	}
+	return v.RecordEvents(m.ID), nil
+}
+
 // Meta returns a record's metadata (also of an erased record).
 func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id) }
 
-// trail seals e to its patient and queues it. A failure is logged, not
-// returned: the access decision stands, and the entry's absence is visible
-// to nobody but the operator, so it is logged at error level.
-func (v *Vault) trail(ctx context.Context, e *trail.Entry) {
+// trail seals e to its patient and appends it to the trail, durably: when
+// it returns nil the entry survives a crash, and the caller may release
+// what it records. An error means the access is not recorded; the caller
+// MUST then release nothing. A reason too long for a trail entry (all
+// request fields are bounded at the edge, so only a bug could produce one)
+// is cut rather than losing the entry.
+func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 	var id [12]byte
-	_, _ = rand.Read(id[:])
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
 	e.ID = hex.EncodeToString(id[:])
 	e.Time = e.Time.UTC()
 	rk, err := v.recipient(ctx, e.Patient)
-	if err == nil {
-		var sealed []byte
-		if sealed, err = v.sealer.Seal(e, rk); err == nil {
-			err = v.log.Append(e.Patient, sealed)
-		}
-	}
 	if err != nil {
-		v.cfg.Logger.Error("vault: trail entry lost", "record", e.Record, "err", err)
+		return fmt.Errorf("patient key for the trail: %w", err)
+	}
+	for {
+		sealed, err := v.sealer.Seal(e, rk)
+		if err != nil {
+			return err
+		}
+		if len(sealed) <= trail.MaxEntrySize || len(e.Reason) < 64 {
+			if err := v.log.Append(e.Patient, sealed); err != nil {
+				v.cfg.Logger.Error("vault: cannot record an access; refusing it", "record", e.Record, "err", err)
+				return err
+			}
+			return nil
+		}
+		e.Reason = strings.ToValidUTF8(e.Reason[:len(e.Reason)/2], "") + " [cut]"
 	}
 }
 
@@ -507,7 +657,38 @@ func PatientKey(doc *did.Document) (key.PublicKey, error) {
 	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", trail.ErrNoKeyAgreement, doc.ID)
 }
 
+// unauthenticated records an attempt on m that did not authenticate, as
+// such: no claimed identity, no requester text, the origin from ctx; at
+// most Config.UnauthenticatedPerMinute per origin one by one, the rest
+// tallied for [Vault.reportSuppressed]. A failure to record it is logged:
+// nothing is released either way.
+func (v *Vault) unauthenticated(ctx context.Context, m *vaultapi.Meta, now time.Time) {
+	origin := Origin(ctx)
+	if !v.unauth.allow(origin, m.Owner, now) {
+		return
+	}
+	e := &trail.Entry{Time: now, Patient: m.Owner, Record: m.ID, Class: m.Class, Action: trail.ActionRead,
+		Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Unauthenticated: true, Origin: origin,
+		Reason: "the request did not prove who sent it (bad or missing signature, replayed, stale, or for another hospital)"}
+	if err := v.trail(ctx, e); err != nil {
+		v.cfg.Logger.Error("vault: cannot record an unauthenticated attempt", "err", err)
+	}
+}
+
+// reportSuppressed writes one entry per patient for the unauthenticated
+// attempts over the per-origin cap since the last report.
+func (v *Vault) reportSuppressed(ctx context.Context, now time.Time) {
+	for _, s := range v.unauth.drain(now) {
+		e := &trail.Entry{Time: now, Patient: s.patient, Action: trail.ActionRead, Outcome: trail.OutcomeDenied,
+			Type: trail.DCMPatientRecord, Unauthenticated: true, Origin: s.origin, Count: s.count,
+			Reason: fmt.Sprintf("%d more unauthenticated attempts from this origin in the last minute", s.count)}
+		if err := v.trail(ctx, e); err != nil {
+			v.cfg.Logger.Error("vault: cannot record suppressed unauthenticated attempts", "err", err)
+		}
+	}
+}
+
 // Close releases the trail's write-ahead file. Pending entries stay in it
 // and are anchored by the next vault opened on the folder; call Flush (or
 // let Run end) first to anchor them now.
-func (v *Vault) Close() error { return v.log.Close() }
+func (v *Vault) Close() error { return errors.Join(v.auth.close(), v.log.Close()) }

@@ -32,6 +32,15 @@ var (
 	ErrNotFound = errors.New("record not found")
 	// ErrErased: the record was erased; it can never be read again.
 	ErrErased = errors.New("record erased")
+	// ErrNotStaff: break-glass under a patient's standing permission by a
+	// requester the hospital does not vouch for (not on its staff roster).
+	ErrNotStaff = errors.New("only staff the hospital vouches for may use a patient's emergency permission")
+	// ErrClassMismatch: a record that is not of the class it is filed
+	// under (a Bundle only when every entry is).
+	ErrClassMismatch = errors.New("record is not of its class")
+	// ErrTrailUnavailable: the access could not be recorded in the
+	// patient's trail, so nothing was released. Retry later.
+	ErrTrailUnavailable = errors.New("the access trail cannot record this access right now; nothing was released, retry later")
 )
 
 // StatusOf maps a vault error to an HTTP status.
@@ -49,6 +58,8 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrErased):
 		return http.StatusGone
+	case errors.Is(err, ErrTrailUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

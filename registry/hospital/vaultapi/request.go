@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/medid/medid/credentials/key"
 )
@@ -26,6 +28,18 @@ const (
 	OpErase      = "erase"      // the owner erases a record
 	OpAccessLog  = "access-log" // the patient fetches their trail
 	OpBreakGlass = "break-glass"
+	OpEvents     = "events" // the owner (or a writer) reads a record's anchored events
+)
+
+// Bounds on the fields of a request, checked by [ParseSigned] so that
+// nothing a requester chooses can make the trail entry the vault writes
+// for the request too large to write (an entry the trail cannot hold is an
+// access it cannot record, and the vault then releases nothing).
+const (
+	MaxReasonSize = 500 // bytes of a break-glass reason
+	MaxDIDSize    = 256 // bytes of a DID (iss, aud, owner, patient)
+	MaxIDSize     = 128 // bytes of a record id or a nonce
+	MaxConsent    = 16 << 10
 )
 
 // Request is the signed body of every vault call: who asks (Issuer, whose
@@ -149,8 +163,54 @@ func ParseSigned(token string) (*ParsedRequest, error) {
 	if d, frag, ok := strings.Cut(h.Kid, "#"); !ok || frag == "" || d != r.Issuer {
 		return nil, fmt.Errorf("%w: kid must be a DID URL of iss", ErrBadRequest)
 	}
-	if r.Nonce == "" || len(r.Nonce) > 128 || r.Op == "" || r.IssuedAt == 0 {
-		return nil, fmt.Errorf("%w: op, nonce (1 to 128 bytes) and iat are required", ErrBadRequest)
+	if r.Nonce == "" || len(r.Nonce) > MaxIDSize || r.Op == "" || r.IssuedAt == 0 {
+		return nil, fmt.Errorf("%w: op, nonce (1 to %d bytes) and iat are required", ErrBadRequest, MaxIDSize)
+	}
+	if err := r.checkBounds(); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// checkBounds refuses fields that are too long or not what they claim to
+// be, with an error that says which field and what is allowed.
+func (r *Request) checkBounds() error {
+	switch r.Op {
+	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents:
+	default:
+		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events", ErrBadRequest, r.Op)
+	}
+	for _, f := range []struct{ name, v string }{{"iss", r.Issuer}, {"aud", r.Audience}, {"owner", r.Owner}, {"patient", r.Patient}} {
+		if len(f.v) > MaxDIDSize {
+			return fmt.Errorf("%w: %s is %d bytes; a DID here may have at most %d", ErrBadRequest, f.name, len(f.v), MaxDIDSize)
+		}
+	}
+	if len(r.Record) > MaxIDSize || !printableASCII(r.Record) {
+		return fmt.Errorf("%w: record must be a record id of at most %d printable ASCII characters", ErrBadRequest, MaxIDSize)
+	}
+	if len(r.Purpose) > 32 || !printableASCII(r.Purpose) || len(r.Class) > 64 || !printableASCII(r.Class) {
+		return fmt.Errorf("%w: purpose and class must be codes (a PurposeOfUse code, a FHIR resource type)", ErrBadRequest)
+	}
+	if len(r.BodyHash) > 64 {
+		return fmt.Errorf("%w: bodyHash must be a hex SHA-256", ErrBadRequest)
+	}
+	if len(r.Consent) > MaxConsent {
+		return fmt.Errorf("%w: the consent grant is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Consent), MaxConsent)
+	}
+	if len(r.BreakGlass) > MaxReasonSize {
+		return fmt.Errorf("%w: the emergency reason is %d bytes; say it in at most %d (it is shown to the patient)", ErrBadRequest, len(r.BreakGlass), MaxReasonSize)
+	}
+	if !utf8.ValidString(r.BreakGlass) || strings.ContainsFunc(r.BreakGlass, unicode.IsControl) {
+		return fmt.Errorf("%w: the emergency reason must be plain text (valid UTF-8, no control characters)", ErrBadRequest)
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

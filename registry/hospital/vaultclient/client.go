@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
@@ -54,6 +55,8 @@ func (e *ProblemError) Unwrap() error {
 		return vaultapi.ErrNotFound
 	case http.StatusGone:
 		return vaultapi.ErrErased
+	case http.StatusServiceUnavailable:
+		return vaultapi.ErrTrailUnavailable
 	}
 	return nil
 }
@@ -191,4 +194,19 @@ func (c *Client) AccessLog(ctx context.Context) (*vaultapi.AccessLogResponse, er
 		return nil, err
 	}
 	return &out, nil
+}
+
+// Events fetches the anchored put and erase events of a record (the client
+// must be its owner, the vault or a writer); check each with
+// [trail.Proved.Verify] against the ledger's anchor of its batch.
+func (c *Client) Events(ctx context.Context, record string) ([]trail.Proved, error) {
+	tok, err := c.sign(ctx, &vaultapi.Request{Op: vaultapi.OpEvents, Record: record})
+	if err != nil {
+		return nil, err
+	}
+	var out []trail.Proved
+	if err := c.do(ctx, http.MethodGet, "/1.0/vault/records/"+url.PathEscape(record)+"/events", tok, nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

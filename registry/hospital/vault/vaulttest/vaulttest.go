@@ -27,6 +27,8 @@ type Options struct {
 	Key *key.PrivateKey
 	// BatchInterval is passed to vault.Config (0: the vault's default).
 	BatchInterval time.Duration
+	// Staff is the vault's break-glass roster (vault.Config.Staff).
+	Staff []string
 }
 
 // Stack is a running registry with a vault on the same HTTP server.
@@ -65,8 +67,8 @@ func Start(tb testing.TB, o Options) *Stack {
 		tb.Fatal(err)
 	}
 	v, err := vault.New(vault.Config{Dir: tb.TempDir(), DID: id, Key: k, KeyID: kid, Resolver: c, Consent: checker,
-		Submit:        func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
-		BatchInterval: o.BatchInterval})
+		Submit:  func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
+		Anchors: c, Staff: o.Staff, BatchInterval: o.BatchInterval})
 	if err != nil {
 		tb.Fatal(err)
 	}
