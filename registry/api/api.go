@@ -3,7 +3,7 @@
 //	GET  /1.0/identifiers/{did}     DID resolution (W3C DID Resolution HTTP binding)
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
-//	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/consents/{controller}/{hash}  consent grant anchor: in force, revoked
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /healthz                   200 once the node has caught up
 //	GET  /metrics                   Prometheus metrics
@@ -117,7 +117,8 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/identifiers/{did...}", "identifiers", s.resolve)
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
-	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{controller}/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{hash}", "consents", s.consentByHashOnly)
 	s.handle("POST /1.0/transactions", "transactions", s.submit)
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
 	s.handle("GET /healthz", "healthz", s.health)

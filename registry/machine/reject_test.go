@@ -201,14 +201,10 @@ func TestRejections(t *testing.T) {
 			h.mustBlock(h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", ""))
 			return h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z")
 		}, ledger.CodeExists},
-		{"consent grant anchored again by another DID", func(h *harness) []byte {
-			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
-			return h.anchorTx(newKeyParty(h.tb, 41), grantHash("g"), "2026-03-01T00:00:00Z", "")
-		}, ledger.CodeExists},
-		{"consent revoke by someone else", func(h *harness) []byte {
+		{"consent revoke by someone else (it has no anchor of that hash)", func(h *harness) []byte {
 			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
 			return h.consentRevokeTx(newKeyParty(h.tb, 41), grantHash("g"))
-		}, ledger.CodeUnauthorized},
+		}, ledger.CodeNotFound},
 		{"consent revoke of an unknown grant", func(h *harness) []byte {
 			return h.consentRevokeTx(newKeyParty(h.tb, 40), grantHash("g"))
 		}, ledger.CodeNotFound},
@@ -228,10 +224,11 @@ func TestRejections(t *testing.T) {
 			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: pat.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"},
 				testKey(h.tb, 41), pat.kid)
 		}, ledger.CodeBadSignature},
-		{"consent anchor by an unregistered did:medid", func(h *harness) []byte {
-			id := newIdentity(h.tb, 40)
-			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: id.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"}, id.keys[0], id.kid(0))
-		}, ledger.CodeNotFound},
+		{"consent anchor by a did:medid (a registered identity links the patient's consents)", func(h *harness) []byte {
+			id := h.register(40)
+			return rawJWS(h.tb, id.keys[0], `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+id.kid(0)+`"}`,
+				`{"type":"consent.anchor","did":"`+id.did+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z"}`)
+		}, ledger.CodeMalformed},
 		{"consent anchor with a malformed grant hash", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
 			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,

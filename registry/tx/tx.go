@@ -30,9 +30,10 @@
 //     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
 //     key. A new list's id is in its owner's namespace (see [StatusListID]).
 //   - [ConsentAnchor] ("consent.anchor"): grantHash (hex SHA-256 of a consent
-//     grant token), validFrom, optional validUntil; signed by the patient.
-//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
-//     who anchored it; final.
+//     grant token), validFrom, optional validUntil; signed by the grant's
+//     anchor DID (a did:key the patient's grant names, made for that grant).
+//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the anchor
+//     DID that anchored it; final.
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
@@ -378,6 +379,9 @@ func (p *Payload) Validate() error {
 	}
 	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
+	}
+	if (p.Type == ConsentAnchor || p.Type == ConsentRevoke) && !strings.HasPrefix(p.DID, "did:key:") {
+		return bad("the acting DID must be the grant's anchor did:key (made for this grant alone), not %.128s: a registered DID would link the patient's consents", p.DID)
 	}
 	return nil
 }
