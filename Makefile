@@ -8,7 +8,7 @@ VULNDB ?= $(abspath $(CURDIR)/../shared/vulndb)
 REGISTRY_HOME ?= $(HOME)/.medid/registryd
 HTTP ?= 127.0.0.1:8080
 
-.PHONY: all build run demo app test unit race vet vuln lint bench fuzz setup screenshots clean
+.PHONY: all build run demo app test unit race vet vuln lint bench fuzz soak setup screenshots clean
 
 all: build
 
@@ -72,6 +72,18 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+# The attacks of issue 11 (docs/design/0013-threat-model.md), longer and
+# under load, against the real binaries on loopback only: SIGKILL at every
+# step of a trail flush SOAK_ROUNDS times each, every vault attack at once
+# for SOAK_DURATION, then a report of what held. `make test` runs short
+# versions of the same tests.
+SOAK_ROUNDS ?= 5
+SOAK_DURATION ?= 60s
+soak:
+	set -o pipefail; MEDID_SOAK_ROUNDS=$(SOAK_ROUNDS) MEDID_SOAK_DURATION=$(SOAK_DURATION) \
+	  $(GO) test -count=1 -timeout 60m -v -run 'TestTrailSurvivesSIGKILL|TestAttacksUnderLoad' ./cmd/registryd 2>&1 | \
+	  grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: (held|[0-9]+ reads)|PASS|FAIL|ok )'
 
 clean:
 	rm -rf $(BIN) .tmp

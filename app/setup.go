@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
-	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -132,7 +130,7 @@ func (s *setupUI) showCreate() {
 	s.doCreate.Importance = widget.HighImportance
 	s.doCreate.Disable()
 	update := func(string) {
-		sc, msg := passStrength(s.pass.Text)
+		sc, msg := wallet.PassphraseStrength(s.pass.Text)
 		s.strength.SetValue(float64(sc) / 4)
 		s.strengthMsg.SetText(msg)
 		if sc >= 2 && s.pass.Text == s.pass2.Text {
@@ -153,7 +151,7 @@ func (s *setupUI) showCreate() {
 
 func (s *setupUI) create() {
 	pass := []byte(s.pass.Text)
-	if sc, _ := passStrength(s.pass.Text); sc < 2 {
+	if sc, _ := wallet.PassphraseStrength(s.pass.Text); sc < 2 {
 		showError(s.createErr, errTooWeak)
 		return
 	}
@@ -395,73 +393,11 @@ func checkNewPass(p, p2 string) error {
 	if p == "" {
 		return errEmpty
 	}
-	if sc, _ := passStrength(p); sc < 2 {
+	if sc, _ := wallet.PassphraseStrength(p); sc < 2 {
 		return errTooWeak
 	}
 	if p != p2 {
 		return errMismatch
 	}
 	return nil
-}
-
-// commonPasswords are refused outright (a tiny list: the point is the
-// feedback, the real protection is Argon2id and the lockout).
-var commonPasswords = []string{"password", "123456", "12345678", "123456789", "qwerty", "letmein",
-	"iloveyou", "admin", "welcome", "monkey", "dragon", "passw0rd", "password1", "abc123"}
-
-// passStrength rates a passphrase from 0 (unusable) to 4 (very strong) by
-// a rough entropy estimate, and says in words what to do. The wallet
-// accepts 2 and above.
-func passStrength(p string) (int, string) {
-	if p == "" {
-		return 0, "Type a passphrase."
-	}
-	lower := strings.ToLower(p)
-	for _, c := range commonPasswords {
-		if strings.Contains(lower, c) && len(p) < len(c)+6 {
-			return 0, "Very weak: this is one of the most common passwords."
-		}
-	}
-	var classes [4]bool
-	distinct := map[rune]bool{}
-	for _, r := range p {
-		distinct[r] = true
-		switch {
-		case unicode.IsLower(r):
-			classes[0] = true
-		case unicode.IsUpper(r):
-			classes[1] = true
-		case unicode.IsDigit(r):
-			classes[2] = true
-		default:
-			classes[3] = true
-		}
-	}
-	pool := 0
-	for i, n := range []int{26, 26, 10, 33} {
-		if classes[i] {
-			pool += n
-		}
-	}
-	// bits ~ length × log2(pool), discounted for repeated characters.
-	bits := float64(len([]rune(p))) * math.Log2(float64(max(pool, 1)))
-	if len(distinct) < len([]rune(p))/2 {
-		bits /= 2
-	}
-	// Letters and spaces only: most likely dictionary words, worth about
-	// 13 bits each (a vocabulary of some 8,000 words), not 4.7 per letter.
-	if strings.IndexFunc(p, func(r rune) bool { return !unicode.IsLetter(r) && r != ' ' }) < 0 {
-		bits = min(bits, 13*float64(len(strings.Fields(p))))
-	}
-	switch {
-	case len([]rune(p)) < 8:
-		return 0, "Too short: use at least 10 characters, or a few words."
-	case bits < 36:
-		return 1, "Weak: add another word or two."
-	case bits < 50:
-		return 2, "Fair: acceptable. One more word makes it strong."
-	case bits < 70:
-		return 3, "Strong."
-	}
-	return 4, "Very strong."
 }

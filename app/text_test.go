@@ -60,33 +60,6 @@ func TestFriendly(t *testing.T) {
 	}
 }
 
-func TestPassStrength(t *testing.T) {
-	cases := []struct {
-		pass      string
-		min, max  int
-		wantWords string
-	}{
-		{"", 0, 0, "Type"},
-		{"abc", 0, 0, "Too short"},
-		{"password1", 0, 0, "common"},
-		{"aaaaaaaaaa", 0, 1, ""},
-		{"sunflower", 1, 1, "Weak"},
-		{"correct horse", 1, 1, "Weak"},
-		{"correct horse battery", 2, 2, "Fair"},
-		{"xK9#mQ2$", 3, 3, "Strong"},
-		{testPass, 3, 4, "trong"},
-		{"Tr0ub4dor&3-and-some-more", 4, 4, "Very strong"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.pass, func(t *testing.T) {
-			got, words := passStrength(tc.pass)
-			if got < tc.min || got > tc.max || !strings.Contains(words, tc.wantWords) {
-				t.Errorf("passStrength(%q) = %d %q, want %d..%d containing %q", tc.pass, got, words, tc.min, tc.max, tc.wantWords)
-			}
-		})
-	}
-}
-
 func TestClaimsOf(t *testing.T) {
 	cases := []struct {
 		name    string

@@ -109,6 +109,9 @@ func Restore(cfg Config, in io.Reader, backupPassphrase, walletPassphrase []byte
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := CheckPassphrase(walletPassphrase); err != nil {
+		return nil, err
+	}
 	if err := dirFree(cfg.Dir); err != nil {
 		return nil, err
 	}

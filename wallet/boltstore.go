@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,7 +39,12 @@ func OpenBoltStore(path string, create bool) (*BoltStore, error) {
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("open wallet store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err == nil {
+		if err := checkBoltFile(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openBolt(path)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%w: %s (close the other medid or wallet app)", ErrInUse, path)
@@ -49,6 +55,22 @@ func OpenBoltStore(path string, create bool) (*BoltStore, error) {
 		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
 	}
 	return &BoltStore{db: db}, nil
+}
+
+// openBolt opens the file with bbolt, turning a fault in the mapping of a
+// damaged file (bbolt follows page ids without bounds checks) into
+// ErrCorrupt instead of a crash.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			db, err = nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 }
 
 // Get implements [Store].

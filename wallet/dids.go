@@ -98,6 +98,9 @@ type RecoverOptions struct {
 // labels, credentials and history live only in backups). A bad phrase is
 // [ErrInvalidPhrase].
 func Recover(cfg Config, passphrase []byte, phrase string, opts RecoverOptions) (*Wallet, error) {
+	if err := CheckPassphrase(passphrase); err != nil {
+		return nil, err
+	}
 	m, err := normalizePhrase(phrase)
 	if err != nil {
 		return nil, err

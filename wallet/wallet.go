@@ -415,6 +415,9 @@ func (w *Wallet) ChangePassphrase(old, new []byte) error {
 	if err := w.Unlock(old); err != nil {
 		return err
 	}
+	if err := CheckPassphrase(new); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.use(); err != nil {

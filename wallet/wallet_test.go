@@ -241,7 +241,7 @@ func TestChangePassphrase(t *testing.T) {
 	if err := w.ChangePassphrase([]byte("bad"), []byte("new")); !errors.Is(err, ErrWrongPassphrase) {
 		t.Errorf("ChangePassphrase with wrong old: %v", err)
 	}
-	if err := w.ChangePassphrase(pass, []byte("new passphrase")); err != nil {
+	if err := w.ChangePassphrase(pass, []byte("a brand new passphrase")); err != nil {
 		t.Fatal(err)
 	}
 	cfg := w.cfg
@@ -249,7 +249,7 @@ func TestChangePassphrase(t *testing.T) {
 	if _, err := Open(cfg, pass); !errors.Is(err, ErrWrongPassphrase) {
 		t.Errorf("old passphrase after change: %v", err)
 	}
-	w, err := Open(cfg, []byte("new passphrase"))
+	w, err := Open(cfg, []byte("a brand new passphrase"))
 	if err != nil {
 		t.Fatalf("new passphrase: %v", err)
 	}
@@ -357,7 +357,7 @@ func TestRecoverFromPhrase(t *testing.T) {
 
 	cfg := testConfig(t, clk)
 	// Spacing and case do not matter.
-	r, err := Recover(cfg, []byte("other pass"), "  "+strings.ToUpper(phrase)+"\n", RecoverOptions{Ed25519: 2, P256: 1})
+	r, err := Recover(cfg, []byte("another wallet passphrase"), "  "+strings.ToUpper(phrase)+"\n", RecoverOptions{Ed25519: 2, P256: 1})
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}

@@ -62,7 +62,8 @@ func openVault(dir, writers, staff, apiURL string, n *node.Node, a *machine.App,
 	}
 	id := did.KeyDID(k.Public())
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
-		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger})
+		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
+		AfterTrailStep: trailFault()})
 }
 
 // appLedger answers consent status questions from the node's own committed

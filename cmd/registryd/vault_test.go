@@ -100,7 +100,7 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	}
 
 	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"),
-		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("patient passphrase"))
+		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("patient passphrase for tests"))
 	if err != nil {
 		t.Fatal(err)
 	}

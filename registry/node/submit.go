@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	mempl "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/types"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Errors of [Node.Submit].
@@ -43,7 +44,10 @@ type TxResult struct {
 // RejectedError is a transaction the application refused, in CheckTx
 // (Height 0, nothing was written), when the mempool re-checked it after a
 // block (it was dropped, nothing was written) or in FinalizeBlock (the tx
-// is in block Height but changed nothing). It wraps ErrRejected.
+// is in block Height but changed nothing). It wraps ErrRejected and, for a
+// code of the registry's codespace, that code's registry/ledger sentinel
+// (ledger.ErrExists, ledger.ErrReplay, …), so callers branch with
+// errors.Is.
 type RejectedError struct {
 	Stage     string // "check", "recheck" or "deliver"
 	Height    int64
@@ -57,7 +61,12 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("transaction rejected at %s with code %d: %s", e.Stage, e.Code, e.Log)
 }
 
-func (e *RejectedError) Unwrap() error { return ErrRejected }
+func (e *RejectedError) Unwrap() []error {
+	if e.Codespace == ledger.Codespace && e.Code != 0 {
+		return []error{ErrRejected, ledger.ErrorOf(e.Code)}
+	}
+	return []error{ErrRejected}
+}
 
 // waiters maps tx hashes to the submitters waiting for their commit.
 type waiters struct {
