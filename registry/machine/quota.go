@@ -66,9 +66,6 @@ func (a *App) quotaCheck(r reader, t *tx.Tx, env *execEnv) (*quotaCharge, error)
 		return nil, fmt.Errorf("%w: a %s from a %s signer is at most %d bytes; this one is %d", ledger.ErrQuotaExceeded, typ, origin, tq.MaxTxBytes, n)
 	}
 	w := a.policy.WindowStart(env.time)
-	ends := func() string {
-		return time.Unix(w, 0).Add(a.policy.Window.Duration).UTC().Format(time.RFC3339)
-	}
 	c := &quotaCharge{origin: origin, typ: typ, bytes: n, window: w}
 	if typ != tx.DIDCreate {
 		used, err := counter(r, ledger.QuotaDIDKey(t.Payload.DID), w)
@@ -77,7 +74,7 @@ func (a *App) quotaCheck(r reader, t *tx.Tx, env *execEnv) (*quotaCharge, error)
 		}
 		if !pol.PerDID.Allows(used, n) {
 			return nil, fmt.Errorf("%w: %s sent %d transactions (%d bytes) in this window; a %s signer may send %s per %s; the window ends at %s (block time)",
-				ledger.ErrQuotaExceeded, t.Payload.DID, used.Txs, used.Bytes, origin, limitText(pol.PerDID), a.policy.Window, ends())
+				ledger.ErrQuotaExceeded, t.Payload.DID, used.Txs, used.Bytes, origin, limitText(pol.PerDID), a.policy.Window, a.windowEnd(w))
 		}
 		c.did = t.Payload.DID
 		c.didRec = ledger.QuotaRecord{Window: w, Txs: used.Txs + 1, Bytes: used.Bytes + n}
@@ -91,9 +88,14 @@ func (a *App) quotaCheck(r reader, t *tx.Tx, env *execEnv) (*quotaCharge, error)
 	}
 	if !tq.Total.Allows(used, n) {
 		return nil, fmt.Errorf("%w: %s signers together sent their budget of %s transactions in this window (%s per %s); the window ends at %s (block time)",
-			ledger.ErrQuotaExceeded, origin, typ, limitText(tq.Total), a.policy.Window, ends())
+			ledger.ErrQuotaExceeded, origin, typ, limitText(tq.Total), a.policy.Window, a.windowEnd(w))
 	}
 	return c, nil
+}
+
+// windowEnd is when the window starting at w ends, for messages.
+func (a *App) windowEnd(w int64) string {
+	return time.Unix(w, 0).Add(a.policy.Window.Duration).UTC().Format(time.RFC3339)
 }
 
 func limitText(l ledger.Limit) string {
