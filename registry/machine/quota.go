@@ -140,15 +140,23 @@ func originOf(r reader, t *tx.Tx, at time.Time) (ledger.Origin, error) {
 
 // counter reads the quota record at k from r, as counted in window w (a
 // record of an earlier window counts nothing).
-func counter(r interface{ Get([]byte) ([]byte, error) }, k []byte, w int64) (ledger.QuotaRecord, error) {
+func counter(r reader, k []byte, w int64) (ledger.QuotaRecord, error) {
+	rec, err := readQuota(r, k)
+	if err == nil && rec.Window != w {
+		rec = ledger.QuotaRecord{Window: w}
+	}
+	return rec, err
+}
+
+// readQuota reads the quota record at k from r (the zero record when there
+// is none).
+func readQuota(r reader, k []byte) (ledger.QuotaRecord, error) {
 	rec, err := getJSON[ledger.QuotaRecord](r, k)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return ledger.QuotaRecord{Window: w}, nil
+		return ledger.QuotaRecord{}, nil
 	case err != nil:
 		return ledger.QuotaRecord{}, err
-	case rec.Window != w:
-		return ledger.QuotaRecord{Window: w}, nil
 	}
 	return *rec, nil
 }
@@ -166,18 +174,15 @@ func (b *blockQuotas) get(k []byte) (ledger.QuotaRecord, error) {
 	if rec, ok := b.recs[string(k)]; ok {
 		return rec, nil
 	}
-	rec, err := getJSON[ledger.QuotaRecord](b.r, k)
-	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		rec = &ledger.QuotaRecord{}
-	case err != nil:
-		return ledger.QuotaRecord{}, err
+	rec, err := readQuota(b.r, k)
+	if err != nil {
+		return rec, err
 	}
 	if b.recs == nil {
 		b.recs = map[string]ledger.QuotaRecord{}
 	}
-	b.recs[string(k)] = *rec
-	return *rec, nil
+	b.recs[string(k)] = rec
+	return rec, nil
 }
 
 // add charges an accepted transaction (whose check read its counter, so it
@@ -242,15 +247,12 @@ func (c *committedQuotas) get(k []byte) (ledger.QuotaRecord, error) {
 	if rec, ok := c.recs[string(k)]; ok {
 		return rec, nil
 	}
-	rec, err := getJSON[ledger.QuotaRecord](c.view, k)
-	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		rec = &ledger.QuotaRecord{}
-	case err != nil:
-		return ledger.QuotaRecord{}, err
+	rec, err := readQuota(c.view, k)
+	if err != nil {
+		return rec, err
 	}
-	c.recs[string(k)] = *rec
-	return *rec, nil
+	c.recs[string(k)] = rec
+	return rec, nil
 }
 
 // loadPolicy reads the quota policy from state r: the one genesis wrote, or
