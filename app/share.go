@@ -18,8 +18,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	qrgen "github.com/skip2/go-qrcode"
 
+	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/internal/atomicfile"
-	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 )
 
@@ -136,15 +136,15 @@ func (u *shareUI) reload() {
 	if w == nil {
 		return
 	}
-	load(u.a, func(context.Context) ([]*shareChoice, error) {
+	load(u.a, func(ctx context.Context) ([]*shareChoice, error) {
 		creds, err := w.Credentials(wallet.Filter{})
 		if err != nil {
 			return nil, err
 		}
 		out := make([]*shareChoice, len(creds))
 		for i, c := range creds {
-			claims, issuerName, _ := parseClaims(w, c)
-			out[i] = &shareChoice{cred: c, claims: claims, issuer: issuerName}
+			claims, _, _ := parseClaims(w, c)
+			out[i] = &shareChoice{cred: c, claims: claims, issuer: u.a.nameOf(ctx, c.Issuer)}
 		}
 		return out, nil
 	}, func(choices []*shareChoice, err error) {
@@ -272,7 +272,7 @@ type emergencyCard struct {
 	content fyne.CanvasObject
 	qr      *canvas.Image
 	token   string // the vp+jwt
-	payload string // what the QR code holds: qr.Compact(token)
+	payload string // what the QR code holds: emergency.QRText(token)
 	nonce   string
 	info    *widget.Label
 	left    []string // emergency records that did not fit
@@ -299,12 +299,11 @@ func (u *shareUI) showEmergency() {
 		// The card medid verifiers read offline (as "medid wallet
 		// emergency" makes it): compacted (DEFLATE + Base45) so that
 		// about three credentials fit; those that do not are named.
-		fits := func(tok string) bool { return qr.Fits(qr.Compact(tok)) }
-		card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Fits: fits, Partial: true})
+		card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Fits: emergency.FitsQR, Partial: true})
 		if err != nil {
 			return shown{}, err
 		}
-		payload := qr.Compact(card.Token)
+		payload := emergency.QRText(card.Token)
 		img, err := qrImage(payload, int(460*scale))
 		return shown{card, payload, img}, err
 	}, func(s shown, err error) {

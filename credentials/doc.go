@@ -12,11 +12,18 @@
 //   - key: Ed25519 and P-256 key pairs, JWK files, multikey encoding.
 //   - did: DID syntax, did:key, DID documents and resolvers.
 //   - vc: VC Data Model 2.0 credentials and presentations secured as VC-JOSE.
-//   - statuslist: W3C Bitstring Status List v1.0.
+//   - sdjwt: SD-JWT (RFC 9901) and SD-JWT VC (dc+sd-jwt): selective
+//     disclosure with key binding.
+//   - tokenstatus: IETF Token Status List (statuslist+jwt).
+//   - statuslist: W3C Bitstring Status List v1.0, and the issuer's side of
+//     a list's life (signing, entries, a crash-safe index allocator,
+//     changes).
 //   - verify: the verification pipeline with stable reason codes.
+//   - emergency: the offline emergency card (a dated presentation in one QR
+//     code) and its verification.
 //   - consent: patient consent grants (FHIR Consent provision shape) and
 //     access decisions against their status on the ledger.
 //   - openid4vci, openid4vp: OpenID for Verifiable Credential Issuance
 //     (pre-authorized code) and for Verifiable Presentations (DCQL,
-//     direct_post), server and wallet sides.
+//     direct_post), server, wallet and back-office sides.
 package credentials

@@ -10,10 +10,12 @@
 // # Packages
 //
 //   - tx: the signed transaction format (compact JWS, typ medid-tx+jwt), its
-//     strict decoder, signing helpers and the did:medid derivation.
+//     strict decoder, the typed builders of every transaction, signing and
+//     the did:medid derivation.
 //   - app: the ABCI application, its state layout, read API and proofs.
 //   - node: the in-process CometBFT node wiring (registryd).
 //   - api: the HTTP API (DID resolution, status lists, issuers, transactions).
 //   - client: a Go client implementing the credentials library's resolver,
-//     status fetcher and accreditation interfaces.
+//     status fetcher and accreditation interfaces, and the rules for
+//     publishing a status list (PlanStatusListPublish).
 package registry

@@ -103,12 +103,6 @@ func (c *Consent) StatusAt(now time.Time) string {
 	return ConsentActive
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
 // granting DID's key, naming a did:key made for this grant alone as its
 // anchor), anchors its hash on the ledger (consent.anchor, signed by that
@@ -147,8 +141,15 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	}
 	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Anchor: anchor, GrantID: id, Provider: req.Provider, Classes: g.Classes,
 		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentAnchor, DID: anchor, Nonce: randomHex(16), GrantHash: c.ID,
-		ValidFrom: c.ValidFrom.Format(time.RFC3339), ValidUntil: c.ValidUntil.Format(time.RFC3339)}, ak, akid)
+	issued, err := consent.Parse(tok)
+	if err != nil {
+		return Consent{}, err
+	}
+	p, err := tx.NewConsentAnchor(issued)
+	if err != nil {
+		return Consent{}, err
+	}
+	raw, err := tx.Sign(p, ak, akid)
 	if err != nil {
 		return Consent{}, err
 	}
@@ -291,7 +292,11 @@ func (w *Wallet) revokeAnchor(ctx context.Context, led ConsentLedger, c *Consent
 	if anchor != c.Anchor {
 		return fmt.Errorf("consent: grant %s was anchored by %s, which this wallet's recovery phrase does not derive: revoke it from the wallet that made it", c.ID, c.Anchor)
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.ConsentRevoke, DID: anchor, Nonce: randomHex(16), GrantHash: c.ID}, k, kid)
+	p, err := tx.NewConsentRevoke(anchor, c.ID)
+	if err != nil {
+		return err
+	}
+	raw, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -14,10 +15,11 @@ import (
 // advance for any emergency department: its audience is EmergencyAudience
 // and its nonce EmergencyNoncePrefix plus the day it was made (YYYY-MM-DD),
 // so a verifier without a channel to the patient can still check that the
-// presentation was made as an emergency card, and how old it is.
+// presentation was made as an emergency card, and how old it is. The card's
+// rules are credentials/emergency's, which verifiers use too.
 const (
-	EmergencyAudience    = "medid:emergency"
-	EmergencyNoncePrefix = "medid:emergency:"
+	EmergencyAudience    = emergency.Audience
+	EmergencyNoncePrefix = emergency.NoncePrefix
 	// DefaultEmergencyLifetime is how long a card stays valid.
 	DefaultEmergencyLifetime = 365 * 24 * time.Hour
 	// DefaultEmergencyMaxBytes is what one QR code holds (version 40, level L, bytes).
@@ -100,7 +102,8 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	for _, t := range opts.Types {
 		var ofType []Credential
 		for _, c := range all {
-			if c.HasType(t) && !seen[c.ID] {
+			// The card is one vp+jwt: SD-JWT VCs cannot ride in it.
+			if c.HasType(t) && !seen[c.ID] && c.Format != FormatSDJWT {
 				ofType = append(ofType, c)
 				seen[c.ID] = true
 			}
@@ -137,7 +140,7 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 		return nil, err
 	}
 	now := w.cfg.now().UTC()
-	nonce := EmergencyNoncePrefix + now.Format(time.DateOnly)
+	nonce := emergency.Nonce(now)
 	tokens := make([]string, len(mine))
 	for i, c := range mine {
 		if tokens[i], err = w.tokenLocked(c.ID); err != nil {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -21,7 +24,7 @@ type AcceptOfferOptions struct {
 	// TxCode supplies the transaction code (PIN) when the offer asks for
 	// one; nil fails such offers.
 	TxCode func(*openid4vci.TxCode) (string, error)
-	// HTTP makes the requests; nil means http.DefaultClient.
+	// HTTP makes the requests; nil means the wallet's Config.HTTPClient.
 	HTTP *http.Client
 }
 
@@ -32,7 +35,7 @@ type AcceptOfferOptions struct {
 // it first. Issuer refusals are *openid4vci.ProtocolError values; Receive's
 // errors (ErrRejected, ErrNotForThisWallet) mean nothing was stored.
 func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]Credential, error) {
-	c := &openid4vci.Client{HTTP: opts.HTTP, Now: w.cfg.now}
+	c := &openid4vci.Client{HTTP: w.cfg.client(opts.HTTP), Now: w.cfg.now}
 	offer, ref, err := openid4vci.ParseOfferURI(uri)
 	if err != nil {
 		return nil, err
@@ -79,6 +82,11 @@ type PresentationRequest struct {
 	Verifier string
 	// Name is the verifier's self-declared name (unverified).
 	Name string
+	// Signer is the verifier's DID when it signed the request and the
+	// signature was checked (OpenID4VP decentralized_identifier:): look
+	// it up in the directory (registry/directory) to name the verifier.
+	// "" for an unsigned request: show it as unverified, with Verifier.
+	Signer string
 	// Queries are the credential queries, each with the wallet's matching
 	// credentials.
 	Queries []QueryMatch
@@ -102,9 +110,18 @@ var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's 
 
 // FetchPresentationRequest fetches an OpenID4VP request (openid4vp://...)
 // and finds the wallet's credentials that answer each of its queries.
-// Revoked, suspended and expired credentials are not offered.
+// Revoked, suspended and expired credentials are not offered. hc makes the
+// request (nil = Config.HTTPClient), as in RespondPresentation and
+// DeclinePresentation.
 func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *http.Client) (*PresentationRequest, error) {
-	req, err := (&openid4vp.Client{HTTP: hc}).FetchRequest(ctx, uri)
+	return w.FetchPresentationRequestWith(ctx, uri, hc, did.KeyResolver{})
+}
+
+// FetchPresentationRequestWith is [Wallet.FetchPresentationRequest] with
+// the resolver that checks signed requests' verifier DIDs (a registry
+// client for did:medid verifiers).
+func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
+	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc), Resolver: resolver}).FetchRequest(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +130,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 		return nil, err
 	}
 	sort.Slice(creds, func(i, j int) bool { return creds[i].ReceivedAt.After(creds[j].ReceivedAt) })
-	pr := &PresentationRequest{Request: req}
+	pr := &PresentationRequest{Request: req, Signer: req.Signer}
 	if u, err := url.Parse(req.ResponseURI); err == nil {
 		pr.Verifier = u.Host
 	}
@@ -124,6 +141,9 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 		m := QueryMatch{ID: q.ID, query: q}
 		if len(q.Meta.TypeValues) > 0 {
 			m.Types = q.Meta.TypeValues[0]
+		}
+		for _, vct := range q.Meta.VCTValues {
+			m.Types = append(m.Types, sdjwt.CredentialType(vct))
 		}
 		for _, cl := range q.Claims {
 			m.Claims = append(m.Claims, cl.PathString())
@@ -136,8 +156,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 			if err != nil {
 				return nil, err
 			}
-			t, err := vc.Parse(full.Token)
-			if err != nil || !q.Matches(t.Credential) {
+			if !answers(&q, full) {
 				continue
 			}
 			m.Candidates = append(m.Candidates, c)
@@ -166,9 +185,18 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		if err != nil {
 			return err
 		}
-		t, err := vc.Parse(c.Token)
-		if err != nil || !m.query.Matches(t.Credential) {
+		if !answers(&m.query, c) {
 			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
+		}
+		if m.query.Format == openid4vp.FormatSDJWT {
+			// Only the Disclosures the query's claims paths select leave
+			// the wallet.
+			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			if err != nil {
+				return err
+			}
+			vpToken[m.ID] = []string{p.Token}
+			continue
 		}
 		vp, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 		if err != nil {
@@ -176,12 +204,38 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		}
 		vpToken[m.ID] = []string{vp}
 	}
-	_, err := (&openid4vp.Client{HTTP: hc}).Respond(ctx, pr.Request, vpToken)
+	_, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
+}
+
+// answers reports whether stored credential c (with its token) answers
+// query q: a vc+jwt of the asked types with the asked claims, or an SD-JWT
+// VC of an asked vct holding every asked claim path.
+func answers(q *openid4vp.CredentialQuery, c Credential) bool {
+	if q.Format == openid4vp.FormatSDJWT {
+		if c.Format != FormatSDJWT {
+			return false
+		}
+		h, err := sdjwt.Open(c.Token)
+		if err != nil {
+			return false
+		}
+		vct, _ := h.Claims["vct"].(string)
+		if !slices.Contains(q.Meta.VCTValues, vct) {
+			return false
+		}
+		_, err = h.Present(q.SDPaths(), nil) // fails when a path selects nothing
+		return err == nil
+	}
+	if c.Format == FormatSDJWT {
+		return false
+	}
+	t, err := vc.Parse(c.Token)
+	return err == nil && q.Matches(t.Credential)
 }
 
 // DeclinePresentation tells the verifier the holder refused
 // (error=access_denied). Nothing is shared.
 func (w *Wallet) DeclinePresentation(ctx context.Context, pr *PresentationRequest, hc *http.Client) error {
-	return (&openid4vp.Client{HTTP: hc}).Decline(ctx, pr.Request)
+	return (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Decline(ctx, pr.Request)
 }

@@ -2,7 +2,6 @@ package wallet
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,26 +46,17 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	if err := w.use(); err != nil {
 		return DID{}, err
 	}
-	var next uint32
-	for _, d := range w.dids {
-		if d.Alg == opts.Alg && d.Index >= next {
-			next = d.Index + 1
-		}
-	}
+	next := w.nextIndexLocked(opts.Alg)
 	k, err := deriveKey(w.seed, opts.Alg, next)
 	if err != nil {
 		return DID{}, err
 	}
-	tmpl, err := tx.KeyTemplate(k.Public())
-	if err != nil {
-		return DID{}, err
-	}
-	id, doc, err := tx.BindDocument(tmpl)
+	p, kid, err := tx.NewKeyDIDCreate(k.Public())
 	if err != nil {
 		return DID{}, fmt.Errorf("build did:medid document: %w", err)
 	}
-	kid := id + "#" + tx.KeyFragment
-	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: hex.EncodeToString(randomBytes(16)), Document: doc}, k, kid)
+	id := p.DID
+	signed, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return DID{}, fmt.Errorf("sign did.create: %w", err)
 	}
@@ -84,6 +74,19 @@ func (w *Wallet) RegisterDID(ctx context.Context, reg Registry, opts NewDIDOptio
 	w.keys[id] = k
 	w.cfg.log().Info("did:medid registered", "index", next)
 	return *d, nil
+}
+
+// nextIndexLocked returns the next free key index of alg: one more than the
+// largest index any identity's key of alg uses, so a new key shares nothing
+// with an existing one.
+func (w *Wallet) nextIndexLocked(alg key.Alg) uint32 {
+	var next uint32
+	for _, d := range w.dids {
+		if d.Alg == alg && d.Index >= next {
+			next = d.Index + 1
+		}
+	}
+	return next
 }
 
 // registeredWith reports whether id resolves to a document in which kid is
@@ -107,15 +110,24 @@ func names(res *did.Resolution, kid string, pub key.PublicKey) bool {
 // [Wallet.FindRegistered] tries before it stops looking.
 const DefaultGapLimit = 5
 
+// MaxRotationSearch bounds how many further indices
+// [Wallet.FindRegistered] derives while looking for the current key of a
+// did:medid whose key was rotated ([Wallet.RotateKey]).
+const MaxRotationSearch = 1000
+
 // FindRegistered brings back the did:medid identities of this wallet's
 // phrase from the registry, for a wallet recovered from the phrase alone.
 // For each key type it derives the did:medid of index 0, 1, 2, ... and asks
 // the registry; it stops after gap consecutive indices that are not
 // registered (gap <= 0 means DefaultGapLimit). A DID found is stored (as
 // "recovered") unless the wallet has it already; deactivated ones are
-// skipped. It returns the DIDs it added. Any registry error other than
-// "not found" stops the search with an error, so a flaky network is not
-// mistaken for an empty history.
+// skipped. A DID whose key was rotated (its document no longer lists the
+// key it was derived from) is stored with its current key once a later
+// index derives it; while such a key is missing, keys (not registry
+// lookups) are derived for up to [MaxRotationSearch] further indices. A DID controlled by no key of this phrase
+// is left alone. It returns the DIDs it added. Any registry error other
+// than "not found" stops the search with an error, so a flaky network is
+// not mistaken for an empty history.
 func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]DID, error) {
 	if reg == nil {
 		return nil, ErrNoRegistry
@@ -129,22 +141,61 @@ func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]D
 		return nil, err
 	}
 	var added []DID
+	// adopt stores id, controlled by k (at index i) under kid.
+	adopt := func(id, kid string, alg key.Alg, i uint32, k *key.PrivateKey, res *did.Resolution) error {
+		now := w.cfg.now().UTC()
+		d := &DID{DID: id, Method: MethodMedid, Alg: alg, Index: i, KeyID: kid, Label: "recovered", Created: now, Registered: res.Metadata.Created}
+		if err := w.putDIDLocked(d); err != nil {
+			return err
+		}
+		w.keys[id] = k
+		added = append(added, *d)
+		return nil
+	}
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
-		misses := 0
-		for i := uint32(0); misses < gap; i++ {
+		// rotated maps the multikey of a current authentication key to the
+		// found DID it controls, for DIDs whose original key was rotated.
+		rotated := map[string]*did.Resolution{}
+		misses, sinceRotated := 0, 0
+		for i := uint32(0); ; i++ {
+			// Past the gap, only keys are derived (no registry lookups),
+			// to match the current keys of rotated DIDs.
+			lookup := misses < gap
+			if !lookup && (len(rotated) == 0 || sinceRotated >= MaxRotationSearch) {
+				break
+			}
 			k, err := deriveKey(w.seed, alg, i)
 			if err != nil {
 				return added, err
 			}
+			if res, ok := rotated[k.Public().Multikey()]; ok {
+				delete(rotated, k.Public().Multikey())
+				if kid, ok := tx.ControllerKID(res.Document, k.Public()); ok {
+					if _, have := w.dids[res.Document.ID]; !have {
+						if err := adopt(res.Document.ID, kid, alg, i, k, res); err != nil {
+							k.Destroy()
+							return added, err
+						}
+						misses, sinceRotated = 0, 0
+						continue // k is now the DID's key; its own did:medid was never registered
+					}
+				}
+			}
+			sinceRotated++
+			if !lookup {
+				k.Destroy()
+				continue
+			}
 			tmpl, err := tx.KeyTemplate(k.Public())
 			if err != nil {
+				k.Destroy()
 				return added, err
 			}
 			id, err := tx.DeriveDID(tmpl)
 			if err != nil {
+				k.Destroy()
 				return added, err
 			}
-			kid := id + "#" + tx.KeyFragment
 			res, err := reg.Resolve(ctx, id)
 			switch {
 			case errors.Is(err, did.ErrNotFound):
@@ -160,18 +211,26 @@ func (w *Wallet) FindRegistered(ctx context.Context, reg Registry, gap int) ([]D
 				return added, fmt.Errorf("look up %s: %w", id, err)
 			}
 			misses = 0
-			if _, have := w.dids[id]; have || !names(res, kid, k.Public()) {
+			if _, have := w.dids[id]; have || res == nil || res.Document == nil || res.Metadata.Deactivated {
 				k.Destroy()
 				continue
 			}
-			now := w.cfg.now().UTC()
-			d := &DID{DID: id, Method: MethodMedid, Alg: alg, Index: i, KeyID: kid, Label: "recovered", Created: now, Registered: res.Metadata.Created}
-			if err := w.putDIDLocked(d); err != nil {
+			kid, ok := tx.ControllerKID(res.Document, k.Public())
+			if !ok {
+				// Rotated: a later index may hold its current key.
+				for _, ref := range res.Document.Refs(did.Authentication) {
+					if pub, err := res.Document.Key(ref, did.Authentication); err == nil {
+						rotated[pub.Multikey()] = res
+					}
+				}
+				sinceRotated = 0
+				k.Destroy()
+				continue
+			}
+			if err := adopt(id, kid, alg, i, k, res); err != nil {
 				k.Destroy()
 				return added, err
 			}
-			w.keys[id] = k
-			added = append(added, *d)
 		}
 	}
 	return added, nil

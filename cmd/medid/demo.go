@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -86,7 +85,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	var gov *key.PrivateKey
 	if *regURL != "" {
 		d.regURL = *regURL
-		if d.reg, err = newRegistryClient(*regURL); err != nil {
+		if d.reg, err = newRegistryClient(e, *regURL); err != nil {
 			return err
 		}
 		if gov, err = loadKey(*govKey); err != nil {
@@ -227,7 +226,7 @@ func (d *demo) register(ctx context.Context, gov *key.PrivateKey) error {
 	}
 	d.issuer, d.kid = id, kid
 	d.say("The hospital registers %s (block %d)", id, res.Height)
-	acc, res, err := accredit(ctx, d.reg, gov, accreditation{Issuer: id, Types: []string{demoCredType}})
+	acc, res, err := accredit(ctx, d.reg, gov, tx.Accreditation{Issuer: id, Types: []string{demoCredType}})
 	if err != nil {
 		return err
 	}
@@ -245,7 +244,7 @@ func (d *demo) makeList(ctx context.Context) error {
 		if d.regListID, err = tx.StatusListID(d.issuer, "demo-"+randomHex(6)); err != nil {
 			return err
 		}
-		d.listID = registryListURL(d.regURL, d.regListID)
+		d.listID = d.reg.StatusListURL(d.regListID)
 	}
 	d.listFile = d.path("status-list.vc.jwt")
 	tok, err := signList(d.listID, d.issuer, d.kid, statuslist.Revocation, d.list, time.Minute, d.hospital)
@@ -257,9 +256,9 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.say("The hospital creates a revocation list %s (%d entries)", d.listID, d.list.Len())
 	if d.reg != nil {
-		res, err := publishListVersion(ctx, d.reg, d.hospital, d.issuer, d.kid, d.regListID, 1, tok)
+		res, err := d.reg.PublishStatusList(ctx, d.hospital, d.issuer, d.kid, d.regListID, 1, tok)
 		if err != nil {
-			return err
+			return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", d.regListID, 1))
 		}
 		d.note("published on the ledger as version 1 (block %d)", res.Height)
 	}
@@ -270,20 +269,14 @@ func (d *demo) issue() (string, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	until := now.AddDate(1, 0, 0)
 	c := &vc.Credential{
-		Context:    []string{vc.ContextV2},
+		Context:    vc.CredentialContext(),
 		ID:         newURN(),
 		Type:       []string{vc.TypeCredential, demoCredType},
 		Issuer:     d.issuer,
 		ValidFrom:  &now,
 		ValidUntil: &until,
 		Subject:    demoClaims(d.patientDID),
-		Status: []vc.Status{{
-			ID:                   d.listID + "#" + strconv.Itoa(demoIndex),
-			Type:                 vc.StatusTypeBitstring,
-			StatusPurpose:        string(statuslist.Revocation),
-			StatusListIndex:      strconv.Itoa(demoIndex),
-			StatusListCredential: d.listID,
-		}},
+		Status:     []vc.Status{statuslist.Entry(d.listID, statuslist.Revocation, demoIndex)},
 	}
 	token, err := vc.Issue(c, d.hospital, d.kid)
 	if err != nil {
@@ -312,9 +305,9 @@ func (d *demo) revoke(ctx context.Context) error {
 		d.say("The hospital revokes it: index %d set, list re-signed", demoIndex)
 		return nil
 	}
-	res, err := publishListVersion(ctx, d.reg, d.hospital, d.issuer, d.kid, d.regListID, 2, tok)
+	res, err := d.reg.PublishStatusList(ctx, d.hospital, d.issuer, d.kid, d.regListID, 2, tok)
 	if err != nil {
-		return err
+		return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", d.regListID, 2))
 	}
 	d.say("The hospital revokes it: index %d set, version 2 published (block %d)", demoIndex, res.Height)
 	return nil

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,9 +109,9 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	c, err := client.New(cfg)
+	c, err := newClient(e, cfg)
 	if err != nil {
-		return usagef("--registry: %v", err)
+		return err
 	}
 	res, err := c.ResolveWith(ctx, arg, opts)
 	if err != nil && !(errors.Is(err, did.ErrDeactivated) && res != nil) {
@@ -153,24 +151,11 @@ func (c *controllerFlags) current(ctx context.Context, reg *client.Client, k *ke
 	if err != nil {
 		return nil, "", unreachable(fmt.Errorf("resolve %s: %w", *c.did, err))
 	}
-	kid, ok := findKID(res.Document, k.Public(), did.Authentication)
+	kid, ok := tx.ControllerKID(res.Document, k.Public())
 	if !ok {
 		return nil, "", usagef("--key is not an authentication key of %s: use the DID's current key", *c.did)
 	}
 	return res, kid, nil
-}
-
-// findKID returns the id of the verification method holding pub under rel.
-func findKID(doc *did.Document, pub key.PublicKey, rel did.Relationship) (string, bool) {
-	for _, vm := range doc.VerificationMethod {
-		if !vm.PublicKey.Equal(pub) {
-			continue
-		}
-		if _, err := doc.Key(vm.ID, rel); err == nil {
-			return vm.ID, true
-		}
-	}
-	return "", false
 }
 
 // didRotate replaces the DID's keys with one new key, signed by a current
@@ -210,42 +195,21 @@ func didRotate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc := res.Document.Clone()
-	newKID := doc.ID + "#" + nextKeyFragment(doc)
-	doc.VerificationMethod = []did.VerificationMethod{{ID: newKID, Type: "Multikey", Controller: doc.ID, PublicKey: nk.Public()}}
-	doc.Authentication = []string{newKID}
-	doc.AssertionMethod = []string{newKID}
-	doc.CapabilityInvocation, doc.CapabilityDelegation, doc.KeyAgreement = nil, nil, nil
-	body, err := json.Marshal(doc)
-	if err != nil {
-		return err
+	p, newKID, err := tx.NewKeyRotation(res, nk.Public())
+	var signed []byte
+	if err == nil {
+		signed, err = tx.Sign(p, k, kid)
 	}
-	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDUpdate, DID: doc.ID, Nonce: randomHex(16), Document: body, PrevVersionID: res.Metadata.VersionID}, k, kid)
 	if err != nil {
 		return fmt.Errorf("sign did.update: %w", err)
 	}
-	out, err := submit(ctx, reg, signed, "did.update of "+doc.ID)
+	out, err := submit(ctx, reg, signed, "did.update of "+p.DID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", doc.ID, newKID)
-	fmt.Fprintf(e.stderr, "rotated at block %d: %s no longer signs for %s; sign with --kid %s\n", out.Height, kid, doc.ID, newKID)
+	fmt.Fprintf(e.stdout, "did: %s\nkid: %s\n", p.DID, newKID)
+	fmt.Fprintf(e.stderr, "rotated at block %d: %s no longer signs for %s; sign with --kid %s\n", out.Height, kid, p.DID, newKID)
 	return nil
-}
-
-// nextKeyFragment returns "key-N" with N one more than the largest key-N
-// fragment in doc, so a rotated key never reuses an old key's id.
-func nextKeyFragment(doc *did.Document) string {
-	n := 0
-	for _, vm := range doc.VerificationMethod {
-		_, frag, _ := strings.Cut(vm.ID, "#")
-		if rest, ok := strings.CutPrefix(frag, "key-"); ok {
-			if i, err := strconv.Atoi(rest); err == nil && i > n {
-				n = i
-			}
-		}
-	}
-	return "key-" + strconv.Itoa(n+1)
 }
 
 // didDeactivate ends a DID for good.
@@ -274,7 +238,11 @@ func didDeactivate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDDeactivate, DID: res.Document.ID, Nonce: randomHex(16), PrevVersionID: res.Metadata.VersionID}, k, kid)
+	p, err := tx.NewDIDDeactivate(res.Document.ID, res.Metadata.VersionID)
+	var signed []byte
+	if err == nil {
+		signed, err = tx.Sign(p, k, kid)
+	}
 	if err != nil {
 		return fmt.Errorf("sign did.deactivate: %w", err)
 	}

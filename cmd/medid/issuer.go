@@ -46,7 +46,7 @@ func issuerAccredit(ctx context.Context, e *env, args []string) error {
 	if _, err := did.Parse(*issuer); err != nil {
 		return usagef("--issuer %q is not a DID: %v", *issuer, err)
 	}
-	a := accreditation{Issuer: *issuer, Types: types, ID: *id}
+	a := tx.Accreditation{Issuer: *issuer, Types: types, ID: *id}
 	if *from != "" {
 		if a.From, err = time.Parse(time.RFC3339, *from); err != nil {
 			return usagef("--valid-from %q is not an RFC 3339 time", *from)
@@ -60,7 +60,7 @@ func issuerAccredit(ctx context.Context, e *env, args []string) error {
 			return usagef("--valid-until must be after --valid-from")
 		}
 	}
-	if a.ID != "" && !validLedgerID(a.ID) {
+	if a.ID != "" && !tx.ValidID(a.ID) {
 		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", a.ID, tx.MaxIDLen)
 	}
 	c, err := rf.client(e)
@@ -95,13 +95,13 @@ func issuerRevoke(ctx context.Context, e *env, args []string) error {
 	if err := fs.required("governance-key", "issuer", "id"); err != nil {
 		return err
 	}
-	p := &tx.Payload{Type: tx.IssuerRevoke, Issuer: *issuer, AccreditationID: *id, Nonce: randomHex(16)}
+	var revokedAt time.Time
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
 			return usagef("--at %q is not an RFC 3339 time", *at)
 		}
-		p.RevokedAt = t.UTC().Format(time.RFC3339)
+		revokedAt = t
 	}
 	c, err := rf.client(e)
 	if err != nil {
@@ -112,8 +112,11 @@ func issuerRevoke(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer gov.Destroy()
-	p.DID = keyDID(gov.Public())
-	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
+	p, err := tx.NewIssuerRevoke(keyDID(gov.Public()), *issuer, *id, revokedAt)
+	var signed []byte
+	if err == nil {
+		signed, err = tx.Sign(p, gov, keyKID(gov.Public()))
+	}
 	if err != nil {
 		return fmt.Errorf("sign issuer.revoke: %w", err)
 	}

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -57,38 +52,18 @@ func serviceURL(ctx context.Context, direct, file, what string) (string, error) 
 	}
 }
 
-// adminPost posts a JSON body to a service's admin endpoint with the token.
-func adminPost(ctx context.Context, u string, token []byte, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+// serviceRefused explains a refusal by the issuer's or verifier's admin
+// endpoint.
+func serviceRefused(err error) error {
+	var ci *openid4vci.ProtocolError
+	var vp *openid4vp.ProtocolError
+	switch {
+	case errors.As(err, &ci):
+		return fmt.Errorf("the service refused: %s: %s", ci.Code, ci.Description)
+	case errors.As(err, &vp):
+		return fmt.Errorf("the service refused: %s: %s", vp.Code, vp.Description)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		return usagef("bad URL %s: %v", u, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+string(token))
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var pe struct {
-			Code string `json:"error"`
-			Desc string `json:"error_description"`
-		}
-		if json.Unmarshal(data, &pe) == nil && pe.Code != "" {
-			return fmt.Errorf("the service refused: %s: %s", pe.Code, pe.Desc)
-		}
-		return fmt.Errorf("the service answered HTTP %d", resp.StatusCode)
-	}
-	return json.Unmarshal(data, out)
+	return err
 }
 
 // showQR writes the QR code of text to a PNG file and/or the terminal.
@@ -146,9 +121,14 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var res openid4vci.OfferResult
-	if err := adminPost(ctx, base+"/admin/offers", tok, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin}, &res); err != nil {
+	hc, err := e.httpClient()
+	if err != nil {
 		return err
+	}
+	ac := &openid4vci.AdminClient{URL: base, Token: tok, HTTP: hc}
+	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin})
+	if err != nil {
+		return serviceRefused(err)
 	}
 	fmt.Fprintf(e.stdout, "credential offer (%s, expires %s):\n%s\n", *typ, res.ExpiresAt.UTC().Format(time.RFC3339), res.URI)
 	if res.TxCode != "" {
@@ -187,9 +167,14 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	for i, t := range types {
 		q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
 	}
-	var st openid4vp.Started
-	if err := adminPost(ctx, base+"/requests", tok, q, &st); err != nil {
+	hc, err := e.httpClient()
+	if err != nil {
 		return err
+	}
+	ac := &openid4vp.AdminClient{URL: base, Token: tok, HTTP: hc}
+	st, err := ac.StartRequest(ctx, q)
+	if err != nil {
+		return serviceRefused(err)
 	}
 	fmt.Fprintf(e.stdout, "presentation request (state %s, expires %s):\n%s\nresult: %s/results/%s\n", st.State, st.ExpiresAt.UTC().Format(time.RFC3339), st.URI, base, st.State)
 	return showQR(e, st.URI, *qrFile, *terminal)
@@ -209,18 +194,17 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/results/"+url.PathEscape(arg), nil)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	hc, err := e.httpClient()
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	var res openid4vp.Result
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil || res.State == "" {
-		return fmt.Errorf("no result for state %s (HTTP %d)", arg, resp.StatusCode)
+	res, err := (&openid4vp.AdminClient{URL: base, HTTP: hc}).Result(ctx, arg)
+	var pe *openid4vp.ProtocolError
+	switch {
+	case errors.As(err, &pe) && pe.Status != 0:
+		return fmt.Errorf("no result for state %s (HTTP %d)", arg, pe.Status)
+	case err != nil:
+		return fmt.Errorf("no result for state %s: %w", arg, err)
 	}
 	if err := writeJSON(e, res); err != nil {
 		return err

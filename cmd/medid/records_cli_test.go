@@ -13,6 +13,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -25,6 +28,8 @@ import (
 //
 //	$MEDID_REGISTRY   the registry's URL (also the vault's)
 //	$VAULT            the same URL, for --vault
+//	$FHIR             the vault's FHIR base URL ($VAULT/fhir)
+//	$WORK/ehr.jwk     the key of an EHR registered for the FHIR API
 //	$WORK/hospital.jwk the vault's own key (a writer)
 //	$WORK/genesis.json the network's genesis, for --genesis
 //
@@ -34,7 +39,17 @@ import (
 // "ledgerscan DID…" (see ledgerScan).
 func TestVaultScripts(t *testing.T) {
 	stack := startRegistry(t)
-	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack})
+	// An EHR registered for the vault's FHIR API (SMART Backend Services).
+	ehr, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ejwk, err := ehr.MarshalPrivateJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := vaulttest.Start(t, vaulttest.Options{Registry: stack, FHIRClients: map[string]vault.FHIRClient{
+		did.KeyDID(ehr.Public()): {Scopes: []string{"system/*.rs", "system/AllergyIntolerance.c", "system/Patient.c"}, Name: "Ward 3 EHR"}}})
 	srv, v, hk := vs, vs.Vault, vs.Key
 	hjwk, err := hk.MarshalPrivateJWK()
 	if err != nil {
@@ -45,7 +60,11 @@ func TestVaultScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MEDID_REGISTRY", srv.URL)
 			env.Setenv("VAULT", srv.URL)
+			env.Setenv("FHIR", srv.URL+"/fhir")
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "genesis.json"), stack.Genesis, 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "ehr.jwk"), ejwk, 0o600); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(env.WorkDir, "hospital.jwk"), hjwk, 0o600)

@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -21,8 +16,20 @@ const defaultRegistry = "http://127.0.0.1:8080"
 
 // newRegistryClient returns a client for the registry at u. A bad URL is a
 // usage error.
-func newRegistryClient(u string) (*client.Client, error) {
-	c, err := client.New(client.Config{URL: u})
+func newRegistryClient(e *env, u string) (*client.Client, error) {
+	return newClient(e, client.Config{URL: u})
+}
+
+// newClient returns a registry client for cfg, reaching the registry
+// through the command's HTTP client (--ca, $MEDID_CA). A bad URL is a
+// usage error.
+func newClient(e *env, cfg client.Config) (*client.Client, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.HTTPClient = hc
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, usagef("--registry: %v", err)
 	}
@@ -76,20 +83,26 @@ func registryURL(e *env, flag string) string {
 }
 
 func (r *registryFlags) client(e *env) (*client.Client, error) {
-	return newRegistryClient(r.baseURL(e))
+	return newRegistryClient(e, r.baseURL(e))
 }
 
 // submit posts a signed transaction and explains a refusal.
 func submit(ctx context.Context, c *client.Client, signed []byte, what string) (*client.TxResult, error) {
 	res, err := c.Submit(ctx, signed)
 	if err != nil {
-		var pe *client.ProblemError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("the registry refused %s: %w", what, err)
-		}
-		return nil, unreachable(fmt.Errorf("%s: %w", what, err))
+		return nil, submitError(err, what)
 	}
 	return res, nil
+}
+
+// submitError explains why submitting what failed: a refusal by the
+// registry, or a registry that could not be reached.
+func submitError(err error, what string) error {
+	var pe *client.ProblemError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("the registry refused %s: %w", what, err)
+	}
+	return unreachable(fmt.Errorf("%s: %w", what, err))
 }
 
 // unreachable adds what to do to an error that means the registry could
@@ -105,53 +118,29 @@ func unreachable(err error) error {
 // registerDID submits did.create for k's did:medid and returns the DID and
 // its key id.
 func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (string, string, *client.TxResult, error) {
-	tmpl, err := tx.KeyTemplate(k.Public())
+	p, kid, err := tx.NewKeyDIDCreate(k.Public())
 	if err != nil {
 		return "", "", nil, err
 	}
-	id, doc, err := tx.BindDocument(tmpl)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("build the DID document: %w", err)
-	}
-	kid := id + "#" + tx.KeyFragment
-	signed, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: id, Nonce: randomHex(16), Document: doc}, k, kid)
+	signed, err := tx.Sign(p, k, kid)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("sign did.create: %w", err)
 	}
-	res, err := submit(ctx, c, signed, "did.create for "+id)
+	res, err := submit(ctx, c, signed, "did.create for "+p.DID)
 	if err != nil {
 		return "", "", nil, err
 	}
-	return id, kid, res, nil
-}
-
-// accreditation is what issuer.accredit grants.
-type accreditation struct {
-	Issuer      string
-	Types       []string
-	From, Until time.Time // zero From = now; zero Until = open-ended
-	ID          string    // "" = a random id
+	return p.DID, kid, res, nil
 }
 
 // accredit submits issuer.accredit signed by the governance key gov and
 // returns the accreditation id.
-func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a accreditation) (string, *client.TxResult, error) {
-	if a.ID == "" {
-		a.ID = "acc-" + randomHex(8)
+func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a tx.Accreditation) (string, *client.TxResult, error) {
+	p, err := tx.NewIssuerAccredit(keyDID(gov.Public()), a)
+	var signed []byte
+	if err == nil {
+		signed, err = tx.Sign(p, gov, keyKID(gov.Public()))
 	}
-	if a.From.IsZero() {
-		a.From = time.Now().UTC().Truncate(time.Second)
-	}
-	govDID := keyDID(gov.Public())
-	p := &tx.Payload{
-		Type: tx.IssuerAccredit, DID: govDID, Nonce: randomHex(16),
-		Issuer: a.Issuer, CredentialTypes: a.Types,
-		ValidFrom: a.From.UTC().Format(time.RFC3339), AccreditationID: a.ID,
-	}
-	if !a.Until.IsZero() {
-		p.ValidUntil = a.Until.UTC().Format(time.RFC3339)
-	}
-	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
 	if err != nil {
 		return "", nil, fmt.Errorf("sign issuer.accredit: %w", err)
 	}
@@ -159,160 +148,65 @@ func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a accr
 	if err != nil {
 		return "", nil, err
 	}
-	return a.ID, res, nil
+	return p.AccreditationID, res, nil
 }
 
-// registryListURL is the URL at which registry c serves status list id:
-// what credentials name as statusListCredential so any verifier can fetch it.
-func registryListURL(base, id string) string {
-	return strings.TrimRight(base, "/") + "/1.0/status-lists/" + id
-}
-
-// ledgerListID returns the ledger id of a status list credential id: the
-// last path segment of the registry's status list URL, or the id itself
-// when it is a plain identifier (a URN, for example).
-func ledgerListID(base, credID string) (string, error) {
-	prefix := registryListURL(base, "")
-	if rest, ok := strings.CutPrefix(credID, prefix); ok && rest != "" && !strings.ContainsAny(rest, "/?#") {
-		return rest, nil
+// statusListError explains why a status list cannot be published (see
+// client.StatusListError) as a usage error saying what to do; other errors
+// mean the registry could not be read.
+func statusListError(c *client.Client, err error) error {
+	var se *client.StatusListError
+	if !errors.As(err, &se) {
+		return unreachable(err)
 	}
-	if validLedgerID(credID) {
-		return credID, nil
+	switch se.Err {
+	case client.ErrStatusListOwner:
+		return usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", tx.KeyFragment)
+	case client.ErrStatusListID:
+		return usagef("status list id %q cannot be published: use %s<name> (name: letters, digits, . _ : -) or a URN such as urn:uuid:…", se.CredentialID, c.StatusListURL(""))
+	case client.ErrStatusListExists:
+		return usagef("status list %s already exists on the registry (version %d): change it with 'medid status revoke|suspend|reinstate --list FILE --publish'; nothing was written", se.ID, se.Version)
+	case client.ErrStatusListNamespace:
+		return usagef("a new status list is named in its issuer's namespace, so no one else can take its id: use --id %s (not %s); nothing was written", c.StatusListURL(se.Suggest), se.ID)
+	case client.ErrStatusListStale:
+		return usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (run 'medid status pull --list FILE' first); nothing was changed", se.Version, se.ID)
 	}
-	return "", usagef("status list id %q cannot be published: use %s<name> (name: letters, digits, . _ : -) or a URN such as urn:uuid:…", credID, prefix)
-}
-
-// checkListNamespace refuses, before anything is signed, a new list whose
-// ledger id is not in owner's namespace (the ledger would refuse it: see
-// tx.StatusListID), and says which --id to use instead.
-func checkListNamespace(base, id, owner string) error {
-	if o, ok := tx.StatusListOwner(id); ok && o == owner {
-		return nil
-	}
-	name := id
-	if i := strings.LastIndexByte(id, ':'); i >= 0 {
-		name = id[i+1:]
-	}
-	suggest, err := tx.StatusListID(owner, name)
-	if err != nil {
-		suggest = owner + ":<name>"
-	}
-	return usagef("a new status list is named in its issuer's namespace, so no one else can take its id: use --id %s (not %s); nothing was written", registryListURL(base, suggest), id)
-}
-
-func validLedgerID(s string) bool {
-	if s == "" || len(s) > tx.MaxIDLen {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// publishListVersion submits statuslist.publish of version of list id.
-func publishListVersion(ctx context.Context, c *client.Client, k *key.PrivateKey, owner, kid, id string, version int64, token string) (*client.TxResult, error) {
-	signed, err := tx.Sign(&tx.Payload{
-		Type: tx.StatusListPublish, DID: owner, Nonce: randomHex(16),
-		ListID: id, Version: version, Credential: token,
-	}, k, kid)
-	if err != nil {
-		return nil, fmt.Errorf("sign statuslist.publish: %w", err)
-	}
-	return submit(ctx, c, signed, fmt.Sprintf("statuslist.publish of %s version %d", id, version))
-}
-
-// ledgerList returns the latest published version of status list id on
-// the registry and its token; version 0 if it was never published. The
-// registry sends the version as the ETag of GET /1.0/status-lists/{id}.
-func ledgerList(ctx context.Context, base, id string) (int64, string, error) {
-	u := registryListURL(base, url.PathEscape(id))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Accept", "application/vc+jwt")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return 0, "", unreachable(fmt.Errorf("read status list %s from the registry: %w", id, err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return 0, "", fmt.Errorf("read status list %s from the registry: %w", id, err)
-	}
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		return 0, "", nil
-	case http.StatusOK:
-		v, err := strconv.ParseInt(strings.Trim(resp.Header.Get("ETag"), `"W/`), 10, 64)
-		if err != nil || v < 1 {
-			return 0, "", fmt.Errorf("registry answered status list %s without a version (ETag %q)", id, resp.Header.Get("ETag"))
-		}
-		return v, strings.TrimSpace(string(body)), nil
-	}
-	return 0, "", fmt.Errorf("read status list %s from the registry: HTTP %d", id, resp.StatusCode)
+	return err
 }
 
 // publication is a checked plan to publish the next version of a list.
 type publication struct {
-	c       *client.Client
-	base    string
-	id      string // ledger id
-	version int64  // the version to publish
+	*client.StatusListPublication
+	base string // the registry URL, as given
 }
 
 // planPublish checks, before anything is written, that a status list owned
-// by owner with credential id credID can be published, and returns the
-// plan (nil when the command was not asked to publish). prev is the list's
-// token before this change ("" for a new list): publishing over a ledger
-// version other than prev would silently undo someone else's revocations,
-// so it is refused. A concurrent publication between this check and the
-// transaction is caught by the ledger, which requires strictly increasing
-// versions.
+// by owner with credential id credID can be published (see
+// client.PlanStatusListPublish), and returns the plan (nil when the command
+// was not asked to publish). prev is the list's token before this change
+// ("" for a new list).
 func planPublish(ctx context.Context, e *env, rf *registryFlags, owner, credID, prev string) (*publication, error) {
 	if !rf.publishing() {
 		return nil, nil
-	}
-	if !strings.HasPrefix(owner, tx.MethodPrefix) {
-		return nil, usagef("only a registered did:medid can publish a status list: run 'medid did register --key FILE', then pass --issuer DID --kid DID#%s", tx.KeyFragment)
 	}
 	c, err := rf.client(e)
 	if err != nil {
 		return nil, err
 	}
-	base := rf.baseURL(e)
-	id, err := ledgerListID(base, credID)
+	plan, err := c.PlanStatusListPublish(ctx, owner, credID, prev)
 	if err != nil {
-		return nil, err
+		return nil, statusListError(c, err)
 	}
-	v, onLedger, err := ledgerList(ctx, base, id)
-	if err != nil {
-		return nil, err
-	}
-	if v == 0 {
-		if err := checkListNamespace(base, id, owner); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case prev == "" && v > 0:
-		return nil, usagef("status list %s already exists on the registry (version %d): change it with 'medid status revoke|suspend|reinstate --list FILE --publish'; nothing was written", id, v)
-	case prev != "" && v > 0 && onLedger != prev:
-		return nil, usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (run 'medid status pull --list FILE' first); nothing was changed", v, id)
-	}
-	return &publication{c: c, base: base, id: id, version: v + 1}, nil
+	return &publication{StatusListPublication: plan, base: rf.baseURL(e)}, nil
 }
 
 // publish submits the planned version.
 func (p *publication) publish(ctx context.Context, e *env, k *key.PrivateKey, owner, kid, token string) error {
-	res, err := publishListVersion(ctx, p.c, k, owner, kid, p.id, p.version, token)
+	res, err := p.Publish(ctx, k, owner, kid, token)
 	if err != nil {
-		return fmt.Errorf("%w (the local file was written)", err)
+		return fmt.Errorf("%w (the local file was written)", submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", p.ID, p.Version)))
 	}
-	fmt.Fprintf(e.stdout, "published %s version %d to %s (block %d)\n", p.id, p.version, p.base, res.Height)
+	fmt.Fprintf(e.stdout, "published %s version %d to %s (block %d)\n", p.ID, p.Version, p.base, res.Height)
 	return nil
 }
 

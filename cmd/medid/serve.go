@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -24,8 +22,9 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
-	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -83,52 +82,85 @@ func adminToken(path string, create bool) ([]byte, error) {
 	return tok, nil
 }
 
-// listen opens the listener and works out the public URL.
-func listen(addr, public string) (net.Listener, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+// serveFlags are the listening flags of the issuer and verifier services.
+type serveFlags struct {
+	addr, public, urlFile   *string
+	tlsCert, tlsKey, tlsCCA *string
+}
+
+func (s *serveFlags) register(fs *flagSet, defaultAddr, who string) {
+	s.addr = fs.String("addr", defaultAddr, "address to listen on")
+	s.public = fs.String("url", "", "the "+who+" URL wallets use (default: http(s)://ADDR)")
+	s.urlFile = fs.String("url-file", "", "write the "+who+" URL to this file once listening")
+	s.tlsCert = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
+	s.tlsKey = fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
+	s.tlsCCA = fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the operator endpoints require")
+}
+
+// files are the TLS files asked for, checked now so that a bad file is
+// reported before anything listens.
+func (s *serveFlags) files(e *env) (tlsfiles.Server, error) {
+	f := tlsfiles.Server{Cert: *s.tlsCert, Key: *s.tlsKey, ClientCA: *s.tlsCCA, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))}
+	if f.Enabled() {
+		if _, err := f.Config(); err != nil {
+			return f, usagef("%v", err)
+		}
 	}
+	return f, nil
+}
+
+// listen opens the listener and works out the public URL (https when TLS
+// files are given).
+func (s *serveFlags) listen(tls bool) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", *s.addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", *s.addr, err)
+	}
+	public := *s.public
 	if public == "" {
-		public = "http://" + ln.Addr().String()
+		scheme := "http"
+		if tls {
+			scheme = "https"
+		}
+		public = scheme + "://" + ln.Addr().String()
 	}
 	return ln, strings.TrimRight(public, "/"), nil
 }
 
-// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, urlFile, u string) error {
+// serveUntilDone serves h on ln through the hardened HTTP server
+// (internal/httpserver: timeouts, connection cap, TLS) until ctx ends,
+// then shuts down gracefully.
+func serveUntilDone(ctx context.Context, e *env, ln net.Listener, h http.Handler, files tlsfiles.Server, urlFile, u string) error {
 	// main's context already ends on these signals; catching them here too
 	// makes a service stop cleanly (exit 0) however it was started.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv, err := httpserver.New(httpserver.Config{Listener: ln, Handler: h, TLS: files, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ctx) }()
 	if urlFile != "" {
 		// Written once the listener is up, for scripts started on port 0.
 		if err := atomicfile.WriteFile(urlFile, []byte(u+"\n"), 0o644); err != nil {
 			srv.Close()
+			<-errc
 			return err
 		}
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return <-errc
 }
 
 // serveIssuer runs the OpenID4VCI issuer.
 func serveIssuer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--status-list FILE [--registry URL]] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE]")
+	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--status-list FILE [--registry URL]] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
 	keyFile := fs.String("key", "", "issuer's private key file")
 	issuer := fs.String("did", "", "issuer DID (default: the key's did:key); a did:medid needs --kid")
 	kid := fs.String("kid", "", "verification method of --did that holds the key")
-	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
-	public := fs.String("url", "", "the credential issuer URL wallets use (default: http://ADDR)")
+	var sf serveFlags
+	sf.register(fs, "127.0.0.1:8443", "credential issuer")
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid issue offer' needs (created, mode 0600, if missing)")
 	var types stringList
 	fs.Var(&types, "type", "credential type to offer (repeatable; default: "+strings.Join(defaultIssuerTypes, ", ")+")")
@@ -138,15 +170,18 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logo := fs.String("logo", "", "issuer logo URL shown in wallets")
 	color := fs.String("color", "#12107c", "credential background colour shown in wallets")
 	validFor := fs.Duration("valid-for", 0, "lifetime of issued credentials (default: no expiry)")
-	urlFile := fs.String("url-file", "", "write the issuer URL to this file once listening")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("key", "admin-token-file"); err != nil {
 		return err
 	}
-	sf := signerFlags{keyFile: keyFile, issuer: issuer, kid: kid}
-	k, iss, ikid, err := sf.load()
+	files, err := sf.files(e)
+	if err != nil {
+		return err
+	}
+	signer := signerFlags{keyFile: keyFile, issuer: issuer, kid: kid}
+	k, iss, ikid, err := signer.load()
 	if err != nil {
 		return err
 	}
@@ -174,25 +209,35 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	var rc *client.Client
 	if reg != "" {
-		if rc, err = newRegistryClient(reg); err != nil {
+		if rc, err = newRegistryClient(e, reg); err != nil {
 			return err
 		}
 		methods["medid"] = rc
 	}
 	var alloc openid4vci.StatusAllocator
 	if *listFile != "" {
-		fa, err := newFileAllocator(*listFile, iss)
+		tok, d, err := loadList(*listFile)
 		if err != nil {
 			return err
 		}
+		fa, err := statuslist.NewFileAllocator(*listFile+".next", d, iss)
+		var oe *statuslist.OwnerError
+		switch {
+		case errors.As(err, &oe):
+			return usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it", *listFile, oe.Owner, iss)
+		case errors.Is(err, statuslist.ErrAllocatorState):
+			return usagef("%v", err)
+		case err != nil:
+			return err
+		}
 		if rc != nil {
-			if err := ensurePublished(ctx, e, rc, reg, k, iss, ikid, *listFile); err != nil {
+			if err := ensurePublished(ctx, e, rc, k, iss, ikid, d.ID, tok); err != nil {
 				return err
 			}
 		}
 		alloc = fa
 	}
-	ln, u, err := listen(*addr, *public)
+	ln, u, err := sf.listen(files.Enabled())
 	if err != nil {
 		return err
 	}
@@ -206,113 +251,45 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "))
-	return serveUntilDone(ctx, ln, is, *urlFile, u)
+	issuerNames(ctx, e, optionalRegistry(e, *regURL), iss, *name, types)
+	return serveUntilDone(ctx, e, ln, is, files, *sf.urlFile, u)
 }
 
-// ensurePublished publishes the status list file to the registry as version
-// 1 (statuslist.publish) when the ledger does not hold it yet, so that
-// verifiers can fetch it and 'medid status revoke --publish' can update it.
-func ensurePublished(ctx context.Context, e *env, c *client.Client, base string, k *key.PrivateKey, owner, kid, listFile string) error {
-	t, d, err := loadList(listFile)
-	if err != nil {
-		return err
-	}
-	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
-	}
-	lid, err := ledgerListID(base, id)
-	if err != nil {
-		return err
-	}
-	v, _, err := ledgerList(ctx, base, lid)
-	if err != nil {
-		return err
-	}
-	if v > 0 {
+// ensurePublished publishes the issuer's status list as version 1 when the
+// ledger does not hold it yet (see client.EnsureStatusListPublished), so
+// that verifiers can fetch it and 'medid status revoke --publish' can
+// update it.
+func ensurePublished(ctx context.Context, e *env, c *client.Client, k *key.PrivateKey, owner, kid, credID, token string) error {
+	lid, v, res, err := c.EnsureStatusListPublished(ctx, k, owner, kid, credID, token)
+	var se *client.StatusListError
+	switch {
+	case errors.As(err, &se) && se.Err == client.ErrStatusListOwner:
+		return usagef("status list %s is not on the registry, and only a registered did:medid can publish one: run the issuer with --did did:medid:... --kid ...", lid)
+	case errors.As(err, &se):
+		return statusListError(c, err)
+	case err != nil && v == 1:
+		return submitError(err, fmt.Sprintf("statuslist.publish of %s version %d", lid, v))
+	case err != nil:
+		return unreachable(err)
+	case res == nil:
 		fmt.Fprintf(e.stdout, "status list %s is on the registry (version %d)\n", lid, v)
 		return nil
-	}
-	if !strings.HasPrefix(owner, "did:medid:") {
-		return usagef("status list %s is not on the registry, and only a registered did:medid can publish one: run the issuer with --did did:medid:... --kid ...", lid)
-	}
-	if err := checkListNamespace(base, lid, owner); err != nil {
-		return err
-	}
-	res, err := publishListVersion(ctx, c, k, owner, kid, lid, 1, t.Raw)
-	if err != nil {
-		return err
 	}
 	fmt.Fprintf(e.stdout, "published status list %s version 1 (block %d)\n", lid, res.Height)
 	return nil
 }
 
-// fileAllocator hands out the entries of a status list file in order. The
-// next free index is kept in FILE.next, reserved in blocks so that a crash
-// never hands out an index twice (at worst a block is skipped).
-type fileAllocator struct {
-	mu       sync.Mutex // guards next, reserved
-	stateFn  string
-	id       string
-	purpose  statuslist.Purpose
-	size     int
-	next     int
-	reserved int
-}
-
-const allocBlock = 256
-
-func newFileAllocator(listFile, issuer string) (*fileAllocator, error) {
-	t, d, err := loadList(listFile)
-	if err != nil {
-		return nil, err
-	}
-	if t.Credential.Issuer != issuer {
-		return nil, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it", listFile, t.Credential.Issuer, issuer)
-	}
-	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
-	}
-	a := &fileAllocator{stateFn: listFile + ".next", id: id, purpose: d.Purpose, size: d.List.Len()}
-	if b, err := os.ReadFile(a.stateFn); err == nil {
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || n < 0 {
-			return nil, usagef("%s does not hold the next free index: fix or delete it", a.stateFn)
-		}
-		a.next, a.reserved = n, n
-	}
-	return a, nil
-}
-
-// Allocate returns the next entry.
-func (a *fileAllocator) Allocate(ctx context.Context) (vc.Status, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.next >= a.size {
-		return vc.Status{}, fmt.Errorf("status list %s is full (%d entries): start the issuer with a new list", a.id, a.size)
-	}
-	if a.next >= a.reserved {
-		r := min(a.next+allocBlock, a.size)
-		if err := atomicfile.WriteFile(a.stateFn, []byte(strconv.Itoa(r)+"\n"), 0o644); err != nil {
-			return vc.Status{}, err
-		}
-		a.reserved = r
-	}
-	i := strconv.Itoa(a.next)
-	a.next++
-	return vc.Status{ID: a.id + "#" + i, Type: "BitstringStatusListEntry", StatusPurpose: string(a.purpose), StatusListIndex: i, StatusListCredential: a.id}, nil
-}
-
 // serveVerifier runs the OpenID4VP verifier.
 func serveVerifier(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve verifier", "medid serve verifier --addr ADDR --admin-token-file FILE [--url URL] [--name NAME] [--registry URL [--genesis FILE]] [--status-list FILE]... [--status-max-age 10s] [--url-file FILE]")
-	addr := fs.String("addr", "127.0.0.1:8444", "address to listen on")
-	public := fs.String("url", "", "the verifier's URL wallets post to (default: http://ADDR)")
+	fs := newFlagSet(e, "serve verifier", "medid serve verifier --addr ADDR --admin-token-file FILE [--url URL] [--name NAME] [--registry URL [--genesis FILE]] [--status-list FILE]... [--status-max-age 10s] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
+	var sf serveFlags
+	sf.register(fs, "127.0.0.1:8444", "verifier")
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid vp request' needs (created, mode 0600, if missing)")
 	name := fs.String("name", "", "verifier name shown in wallets")
 	maxAge := fs.Duration("status-max-age", 10*time.Second, "fetch a status list again when the cached copy is older than this (0: keep it for the list's ttl)")
-	urlFile := fs.String("url-file", "", "write the verifier URL to this file once listening")
+	keyFile := fs.String("key", "", "sign requests with this key of the verifier's DID (with --did and --kid): wallets then show its name from the directory")
+	signDID := fs.String("did", "", "the verifier's DID (client_id decentralized_identifier:DID)")
+	kid := fs.String("kid", "", "the verification method of --did that holds --key")
 	var vf verifierFlags
 	vf.register(fs)
 	if err := fs.parseNone(args); err != nil {
@@ -320,6 +297,22 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	}
 	if err := fs.required("admin-token-file"); err != nil {
 		return err
+	}
+	files, err := sf.files(e)
+	if err != nil {
+		return err
+	}
+	var signer *key.PrivateKey
+	if *keyFile != "" || *signDID != "" || *kid != "" {
+		if *keyFile == "" || *signDID == "" || *kid == "" {
+			return usagef("--key, --did and --kid go together: the verifier's DID, one of its verification methods and that method's key")
+		}
+		k, err := loadKey(*keyFile)
+		if err != nil {
+			return err
+		}
+		defer k.Destroy()
+		signer = k
 	}
 	tok, err := adminToken(*tokenFile, true)
 	if err != nil {
@@ -329,16 +322,23 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, u, err := listen(*addr, *public)
+	ln, u, err := sf.listen(files.Enabled())
 	if err != nil {
 		return err
 	}
 	v, err := openid4vp.New(openid4vp.Config{URL: u, Name: *name, Verify: vv, StatusMaxAge: *maxAge, AdminToken: tok,
-		Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+		DID: *signDID, Key: signer, KeyID: *kid, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
 	if err != nil {
 		ln.Close()
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "verifier listening on %s\n  client_id: %s\n", ln.Addr(), v.ClientID())
-	return serveUntilDone(ctx, ln, v, *urlFile, u)
+	if signer != nil && vf.rc != nil {
+		if d, err := directoryFor(vf.rc, vf.proven); err == nil {
+			fmt.Fprintf(e.stdout, "  wallets see: %s\n", describe(ctx, d, *signDID))
+		}
+	} else if signer == nil {
+		fmt.Fprintln(e.stdout, "  requests are unsigned: wallets show them as unverified, with this address (sign them with --key --did --kid)")
+	}
+	return serveUntilDone(ctx, e, ln, v, files, *sf.urlFile, u)
 }

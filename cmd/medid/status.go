@@ -8,7 +8,6 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
-	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/atomicfile"
 )
 
@@ -87,46 +86,30 @@ func parsePurpose(s string) (statuslist.Purpose, error) {
 	return "", usagef("--purpose %q: use revocation or suspension", s)
 }
 
-// listClockSkew is how far a status list's validFrom is backdated.
-const listClockSkew = time.Minute
-
-// signList makes and signs the status list credential.
+// signList makes and signs the status list credential (its validFrom
+// backdated: see statuslist.Sign).
 func signList(id, issuer, kid string, p statuslist.Purpose, l *statuslist.List, ttl time.Duration, k *key.PrivateKey) (string, error) {
 	c, err := statuslist.NewCredential(id, issuer, p, l, ttl)
 	if err != nil {
 		return "", usagef("status list: %v", err)
 	}
-	// The ledger checks validFrom against the block time, and verifiers
-	// against their own clocks; both can trail ours by a little, and a list
-	// that is "not yet valid" for them is worse than useless. Backdating
-	// by a minute is harmless: a status list states what the bits are, not
-	// when they changed.
-	from := c.ValidFrom.Add(-listClockSkew)
-	c.ValidFrom = &from
-	token, err := vc.Issue(c, k, kid)
-	if err != nil {
-		return "", fmt.Errorf("sign status list: %w", err)
-	}
-	return token, nil
+	return statuslist.Sign(c, k, kid)
 }
 
-// loadList reads and decodes a status list credential file. It does not
-// check the signature: callers that act on a list they own check the issuer
-// against their key, and verifiers go through credentials/verify.
-func loadList(path string) (*vc.Token, *statuslist.Decoded, error) {
+// loadList reads and decodes a status list credential file and returns its
+// token. It does not check the signature: callers that act on a list they
+// own check the issuer against their key, and verifiers go through
+// credentials/verify.
+func loadList(path string) (string, *statuslist.Decoded, error) {
 	tok, err := readToken(path, "status list")
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	t, err := vc.Parse(tok)
+	d, err := statuslist.ParseToken(tok)
 	if err != nil {
-		return nil, nil, usagef("status list file %s: %v", path, err)
+		return "", nil, usagef("status list file %s: %v", path, err)
 	}
-	d, err := statuslist.FromCredential(t.Credential)
-	if err != nil {
-		return nil, nil, usagef("status list file %s: %v", path, err)
-	}
-	return t, d, nil
+	return tok, d, nil
 }
 
 // statusUpdate sets or clears one entry and re-signs the list in place. The
@@ -149,51 +132,36 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	if *index < 0 {
 		return usagef("missing or negative --index: give the credential's statusListIndex")
 	}
-	t, d, err := loadList(*listFile)
+	tok, d, err := loadList(*listFile)
 	if err != nil {
 		return err
 	}
-	var want statuslist.Purpose
-	var value bool
-	switch op {
-	case "revoke":
-		want, value = statuslist.Revocation, true
-	case "suspend":
-		want, value = statuslist.Suspension, true
-	case "reinstate":
-		want, value = statuslist.Suspension, false
-	}
-	if d.Purpose != want {
-		if op == "reinstate" {
-			return usagef("%s is a %s list: revocation is final; only a suspension can be lifted", *listFile, d.Purpose)
-		}
-		return usagef("%s is a %s list; %s needs a %s list", *listFile, d.Purpose, op, want)
-	}
-	if *index >= d.List.Len() {
+	// The change is made in memory only: the file is written after every
+	// check below has passed.
+	was, err := d.Apply(statuslist.Op(op), *index)
+	var oe *statuslist.OpError
+	switch {
+	case errors.As(err, &oe) && oe.Op == statuslist.Reinstate:
+		return usagef("%s is a %s list: revocation is final; only a suspension can be lifted", *listFile, d.Purpose)
+	case errors.As(err, &oe):
+		return usagef("%s is a %s list; %s needs a %s list", *listFile, d.Purpose, op, oe.Want)
+	case errors.Is(err, statuslist.ErrRange):
 		return usagef("--index %d is out of range: %s has %d entries (0 to %d); file unchanged", *index, *listFile, d.List.Len(), d.List.Len()-1)
+	case err != nil:
+		return usagef("--index %d: %v", *index, err)
 	}
 	k, iss, kid, err := sf.load()
 	if err != nil {
 		return err
 	}
 	defer k.Destroy()
-	if t.Credential.Issuer != iss {
-		return usagef("%s was issued by %s, but --key/--issuer is %s: sign with the list owner's key; file unchanged", *listFile, t.Credential.Issuer, iss)
+	if d.Issuer != iss {
+		return usagef("%s was issued by %s, but --key/--issuer is %s: sign with the list owner's key; file unchanged", *listFile, d.Issuer, iss)
 	}
 	id := d.ID
-	if id == "" {
-		id = t.Credential.ID
-	}
-	pub, err := planPublish(ctx, e, &rf, iss, id, t.Raw)
+	pub, err := planPublish(ctx, e, &rf, iss, id, tok)
 	if err != nil {
 		return err
-	}
-	was, err := d.List.Get(*index)
-	if err != nil {
-		return usagef("--index %d: %v", *index, err)
-	}
-	if err := d.List.Set(*index, value); err != nil {
-		return usagef("--index %d: %v", *index, err)
 	}
 	token, err := signList(id, iss, kid, d.Purpose, d.List, d.TTL, k)
 	if err != nil {
@@ -203,7 +171,8 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 		return err
 	}
 	state := map[bool]string{true: "set", false: "unset"}
-	fmt.Fprintf(e.stdout, "%s: index %d of %s is now %s (was %s); %s re-signed\n", op, *index, id, state[value], state[was], *listFile)
+	now, _ := d.List.Get(*index)
+	fmt.Fprintf(e.stdout, "%s: index %d of %s is now %s (was %s); %s re-signed\n", op, *index, id, state[now], state[was], *listFile)
 	if pub != nil {
 		return pub.publish(ctx, e, k, iss, kid, token)
 	}
@@ -260,39 +229,39 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 	if err := fs.required("list"); err != nil {
 		return err
 	}
-	t, d, err := loadList(*listFile)
+	tok, d, err := loadList(*listFile)
+	if err != nil {
+		return err
+	}
+	c, err := rf.client(e)
 	if err != nil {
 		return err
 	}
 	base := rf.baseURL(e)
-	id, err := ledgerListID(base, d.ID)
+	id, err := c.StatusListID(d.ID)
 	if err != nil {
-		return err
+		return statusListError(c, err)
 	}
-	v, tok, err := ledgerList(ctx, base, id)
+	v, latest, err := c.StatusListVersion(ctx, id)
 	if err != nil {
-		return err
+		return unreachable(err)
 	}
 	if v == 0 {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("status list %s was never published on %s", id, base)}
 	}
-	if tok == t.Raw {
+	if latest == tok {
 		fmt.Fprintf(e.stdout, "%s is up to date (version %d)\n", *listFile, v)
 		return nil
 	}
-	nt, err := vc.Parse(tok)
+	nd, err := statuslist.ParseToken(latest)
 	if err != nil {
 		return fmt.Errorf("the registry's status list %s: %w", id, err)
 	}
-	nd, err := statuslist.FromCredential(nt.Credential)
-	if err != nil {
-		return fmt.Errorf("the registry's status list %s: %w", id, err)
-	}
-	if nd.ID != d.ID || nt.Credential.Issuer != t.Credential.Issuer || nd.Purpose != d.Purpose {
+	if !nd.SameList(d) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry's list %s (%s, %s, %s) is not the list in %s (%s, %s, %s); file unchanged",
-			id, nd.ID, nt.Credential.Issuer, nd.Purpose, *listFile, d.ID, t.Credential.Issuer, d.Purpose)}
+			id, nd.ID, nd.Issuer, nd.Purpose, *listFile, d.ID, d.Issuer, d.Purpose)}
 	}
-	if err := atomicfile.WriteFile(*listFile, []byte(tok+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(*listFile, []byte(latest+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s updated to version %d from %s\n", *listFile, v, base)

@@ -18,6 +18,10 @@ type verifierFlags struct {
 	statusLists stringList
 	registry    *string
 	genesis     *string
+	// rc is the registry client build made (nil offline), proven whether
+	// it checks proofs; names use them.
+	rc     *client.Client
+	proven bool
 }
 
 func (v *verifierFlags) register(fs *flagSet) {
@@ -60,11 +64,12 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 			trust.URL = u
 			ccfg = trust
 		}
-		rc, err := client.New(ccfg)
+		rc, err := newClient(e, ccfg)
 		if err != nil {
-			return nil, usagef("--registry: %v", err)
+			return nil, err
 		}
 		methods["medid"] = rc
+		v.rc, v.proven = rc, ccfg.VerifyProofs
 		local.next = rc
 		cfg.Status = local
 		cfg.Trust = rc
@@ -97,11 +102,34 @@ func printResult(e *env, res *verify.Result, what string) error {
 	if err := writeJSON(e, res); err != nil {
 		return err
 	}
+	for _, r := range append([]*verify.Result{res}, res.Credentials...) {
+		if r.Format != verify.FormatSDJWT || r.Kind != verify.KindCredential {
+			continue
+		}
+		// What the verifier was and was not shown: claim names only.
+		fmt.Fprintf(e.stderr, "disclosed: %s\n", strings.Join(r.Disclosed, ", "))
+		for _, h := range r.Withheld {
+			fmt.Fprintf(e.stderr, "withheld:  %d undisclosed digest(s) at %s (claims or decoys)\n", h.Count, h.Path)
+		}
+	}
 	if res.Valid {
 		fmt.Fprintf(e.stderr, "VALID %s\n", what)
 		return nil
 	}
 	return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID %s: %s", what, res.Reason)}
+}
+
+// printNamedResult is printResult followed, on stderr, by who issued and
+// presented what in words from the registry's directory (nothing when
+// verifying offline without a registry).
+func printNamedResult(ctx context.Context, e *env, vf *verifierFlags, res *verify.Result, what string) error {
+	err := printResult(e, res, what)
+	if vf.rc != nil {
+		if d, derr := directoryFor(vf.rc, vf.proven); derr == nil {
+			printNames(ctx, e.stderr, d, res)
+		}
+	}
+	return err
 }
 
 // summary writes one line per check: "✓ name" or "✗ name: reason (detail)".

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
 )
@@ -17,7 +19,7 @@ import (
 //	medid wallet consent grant --provider DID --class C… --purpose P --days N [--break-glass] [--vault URL] [--registry URL]
 //	medid wallet consent list [--json]
 //	medid wallet consent revoke ID [--registry URL]
-//	medid wallet access-log --vault URL [--registry URL] [--json]
+//	medid wallet access-log --vault URL [--registry URL] [--json | --fhir]
 //
 // A standing break-glass permission for a hospital is a grant to the
 // hospital vault's DID with --break-glass, deposited at the vault:
@@ -52,7 +54,11 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		return usagef("--vault deposits a standing break-glass grant: add --break-glass\nusage: %s", fs.usage)
 	}
 	if *provider == "" && *vaultURL != "" {
-		if *provider, err = wallet.VaultDID(ctx, *vaultURL); err != nil {
+		hc, herr := c.e.httpClient()
+		if herr != nil {
+			return herr
+		}
+		if *provider, err = wallet.VaultDID(ctx, *vaultURL, hc); err != nil {
 			return err
 		}
 	}
@@ -114,6 +120,11 @@ func (c *walletCLI) consentList(args []string) error {
 		fmt.Fprintln(c.e.stderr, "no consents")
 		return nil
 	}
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
 	now := time.Now()
 	for _, g := range cs {
 		st := g.StatusAt(now)
@@ -126,6 +137,7 @@ func (c *walletCLI) consentList(args []string) error {
 			glass = " break-glass"
 		}
 		fmt.Fprintf(c.e.stdout, "%s  %-13s%s  %s  %s  %s%s\n", g.ID[:16], st, left, g.Provider, strings.Join(g.Classes, ","), strings.Join(g.Purposes, ","), glass)
+		fmt.Fprintf(c.e.stdout, "    to %s\n", label(context.Background(), names, g.Provider))
 	}
 	return nil
 }
@@ -169,14 +181,18 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 }
 
 func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
-	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--genesis FILE] [--json]")
+	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--genesis FILE] [--json | --fhir]")
 	vaultURL := fs.String("vault", "", "the hospital vault's URL")
 	asDID := fs.String("did", "", "whose trail (default: the primary DID)")
 	registry := fs.String("registry", "", "registry URL for the anchored roots (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
 	genesis := fs.String("genesis", "", "the network's genesis.json: check each anchored root with a Merkle proof and validator signatures instead of trusting the registry node")
 	asJSON := fs.Bool("json", false, "print JSON")
+	asFHIR := fs.Bool("fhir", false, "print a FHIR R4 Bundle of IHE BALP AuditEvents")
 	if err := fs.parseNone(args); err != nil {
 		return err
+	}
+	if *asJSON && *asFHIR {
+		return usagef("--json and --fhir: choose one")
 	}
 	if err := fs.required("vault"); err != nil {
 		return err
@@ -190,9 +206,9 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	rc, err := client.New(cfg)
+	rc, err := newClient(c.e, cfg)
 	if err != nil {
-		return usagef("--registry: %v", err)
+		return err
 	}
 	w, err := c.open(nil)
 	if err != nil {
@@ -205,6 +221,32 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		return writeJSON(c.e, evs)
+	}
+	if *asFHIR {
+		b, err := accessLogBundle(evs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.e.stdout, string(b))
+		fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger, written as BALP AuditEvents\n", len(evs))
+		return nil
+	}
+	names, err := walletNamesVia(w, rc, cfg.VerifyProofs)
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
+	// Practitioners are named by the licence they presented to the vault,
+	// checked here against the registry, never by the vault's word.
+	for _, e := range evs {
+		if e.Licence != "" {
+			if id, err := names.AddLicence(ctx, e.Licence); err == nil && id.DID != e.Provider {
+				fmt.Fprintf(c.e.stderr, "warning: the vault attached %s's licence to an access by %s; ignored\n", id.DID, e.Provider)
+			}
+		}
+	}
+	if len(evs) > 0 {
+		fmt.Fprintf(c.e.stdout, "vault: %s\n", describe(ctx, names, evs[0].Vault))
 	}
 	var glass, denied int
 	for _, e := range evs {
@@ -236,6 +278,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
+		fmt.Fprintf(c.e.stdout, "      %s\n", accessSentence(label(ctx, names, e.Provider), e))
 	}
 	how := "the ledger"
 	if *genesis != "" {
@@ -243,4 +286,45 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries verified against %s (%d break-glass, %d denied)\n", len(evs), how, glass, denied)
 	return nil
+}
+
+// accessSentence says an access in words: "Dr. Jane Doe (St Mary's
+// Hospital) read your allergies".
+func accessSentence(who string, e wallet.AccessEvent) string {
+	what := wallet.LabelForClass(e.Class)
+	if what == "" {
+		what = e.Class + " record"
+	}
+	done, try := map[string]string{trail.ActionRead: "read", trail.ActionPut: "stored", trail.ActionErase: "erased"}[e.Action],
+		map[string]string{trail.ActionRead: "read", trail.ActionPut: "store", trail.ActionErase: "erase"}[e.Action]
+	if done == "" {
+		done, try = e.Action, e.Action
+	}
+	if e.Outcome != trail.OutcomeGranted {
+		return who + " tried to " + try + " your " + what + ", and was refused"
+	}
+	s := who + " " + done + " your " + what
+	if e.BreakGlass {
+		s += ", in an emergency, without your consent"
+	}
+	return s
+}
+
+// accessLogBundle writes verified trail events as a FHIR R4 Bundle of
+// IHE BALP AuditEvents (the mapping is balp.FromEntry's).
+func accessLogBundle(evs []wallet.AccessEvent) ([]byte, error) {
+	var out []json.RawMessage
+	for _, e := range evs {
+		a, ok := balp.FromEntry(&trail.Entry{Time: e.At, Patient: e.Patient, Provider: e.Provider, Record: e.Record, Class: e.Class,
+			Action: e.Action, Purpose: e.Purpose, Outcome: e.Outcome, Type: e.Type, BreakGlass: e.BreakGlass, Reason: e.Reason, Consent: e.Consent}, e.Vault)
+		if !ok {
+			continue
+		}
+		b, err := balp.AuditEvent(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return balp.Collection(out, time.Now())
 }

@@ -3,17 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/verify"
@@ -128,16 +125,34 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
+	var resolver did.Resolver = did.KeyResolver{}
+	if u := optionalRegistry(c.e, ""); u != "" {
+		rc, err := newRegistryClient(c.e, u)
+		if err != nil {
+			return err
+		}
+		resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
+	}
+	pr, err := w.FetchPresentationRequestWith(ctx, uri, nil, resolver)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
 	}
 	out := c.e.stdout
-	name := ""
+	claimed := ""
 	if pr.Name != "" {
-		name = fmt.Sprintf(" (calls itself %q)", pr.Name)
+		claimed = fmt.Sprintf(" (calls itself %q)", pr.Name)
 	}
-	fmt.Fprintf(out, "%s%s asks for:\n", pr.Verifier, name)
+	if pr.Signer != "" {
+		// Signed by the verifier's DID: the directory names it.
+		fmt.Fprintf(out, "%s asks for:\n", describe(ctx, names, pr.Signer))
+	} else {
+		fmt.Fprintf(out, "unverified: %s%s asks for:\n", pr.Verifier, claimed)
+	}
 	choice := map[string]string{}
 	missing := false
 	for _, q := range pr.Queries {
@@ -160,7 +175,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 			}
 		}
 		choice[q.ID] = pick.ID
-		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, pick.Issuer)
+		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, label(ctx, names, pick.Issuer))
 	}
 	if !*decline && missing {
 		return &exitError{code: exitInvalid, err: errors.New("the wallet cannot answer every query: nothing was sent (use --decline to tell the verifier)")}
@@ -214,8 +229,7 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	defer w.Close()
 	// The card is compacted (DEFLATE + Base45, QR alphanumeric mode): about
 	// three times as many credentials fit as in the raw JWT.
-	fits := func(tok string) bool { return qr.Fits(qr.Compact(tok)) }
-	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: fits, Partial: *partial})
+	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial})
 	var tl *wallet.CardTooLargeError
 	if errors.As(err, &tl) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
@@ -223,7 +237,7 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	payload := qr.Compact(card.Token)
+	payload := emergency.QRText(card.Token)
 	png, err := qr.PNG(payload)
 	if err != nil {
 		return err
@@ -237,7 +251,7 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Fprintf(c.e.stdout, "emergency card written to %s (a %d-byte presentation, compacted to %d of the %d characters a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
-		*outFile, len(card.Token), len(payload), qr.MaxAlphanumeric, wallet.EmergencyAudience, card.Nonce, card.Expires.Format(time.RFC3339))
+		*outFile, len(card.Token), len(payload), qr.MaxAlphanumeric, emergency.Audience, card.Nonce, card.Expires.Format(time.RFC3339))
 	for _, cr := range card.Included {
 		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
 	}
@@ -259,25 +273,6 @@ func hasFlag(args []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// unverifiedClaim reads a string claim of a JWT without checking anything;
-// the verification that follows checks it.
-func unverifiedClaim(token, name string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return ""
-	}
-	s, _ := m[name].(string)
-	return s
 }
 
 // vpVerifyQR verifies a presentation read from a QR code image, above all
@@ -305,25 +300,27 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 	}
 	tok, err := qr.DecodeFile(*qrFile)
 	if err == nil {
-		tok, err = qr.Expand(tok) // emergency cards are compacted
+		tok, err = emergency.FromQR(tok) // emergency cards are compacted
 	}
 	if err != nil {
 		return usagef("--qr: %v", err)
 	}
-	tok = strings.TrimSpace(tok)
 	if *nonce == "" {
-		if *audience != wallet.EmergencyAudience {
-			return usagef("--nonce is required, except for emergency cards (--audience %s)", wallet.EmergencyAudience)
+		if *audience != emergency.Audience {
+			return usagef("--nonce is required, except for emergency cards (--audience %s)", emergency.Audience)
 		}
 		// An emergency card was made without a verifier's challenge; its
-		// nonce names the day it was made. Accept only that form.
-		n := unverifiedClaim(tok, "nonce")
-		day, ok := strings.CutPrefix(n, wallet.EmergencyNoncePrefix)
-		if _, err := time.Parse(time.DateOnly, day); !ok || err != nil {
+		// nonce names the day it was made. Only that form is accepted.
+		n, made, err := emergency.ReadNonce(tok)
+		if err != nil {
+			var nc *emergency.NotCardError
+			if errors.As(err, &nc) {
+				n = nc.Nonce
+			}
 			return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID presentation: not an emergency card (nonce %q)", n)}
 		}
 		*nonce = n
-		fmt.Fprintf(e.stderr, "emergency card made on %s\n", day)
+		fmt.Fprintf(e.stderr, "emergency card made on %s\n", made.Format(time.DateOnly))
 	}
 	var v *verify.Verifier
 	if *offline {
@@ -343,7 +340,9 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 	return printResult(e, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
 }
 
-// offlineVerifier verifies with no network at all.
+// offlineVerifier verifies with no network at all: did:key, the DID
+// documents cached in didCache (see did.ReadDocuments) and local status
+// list files.
 func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
 	local := verify.FileStatusFetcher{}
 	for _, f := range lists {
@@ -355,44 +354,14 @@ func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) 
 	}
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	if didCache != "" {
-		docs, err := loadDIDCache(didCache)
+		docs, err := did.ReadDocuments(didCache)
+		if errors.Is(err, did.ErrInvalidDocument) {
+			return nil, usagef("--did-cache: %v", err)
+		}
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = did.ResolverFunc(func(ctx context.Context, id string) (*did.Resolution, error) {
-			if d, ok := docs[id]; ok {
-				return &did.Resolution{Document: d}, nil
-			}
-			return nil, fmt.Errorf("%w: %s is not in the DID cache %s", did.ErrNotFound, id, didCache)
-		})
+		methods["medid"] = docs
 	}
 	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
-}
-
-// loadDIDCache reads every *.json file of dir as a DID document or a DID
-// resolution result.
-func loadDIDCache(dir string) (map[string]*did.Document, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	docs := map[string]*did.Document{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var wrapped struct {
-			Doc json.RawMessage `json:"didDocument"`
-		}
-		if json.Unmarshal(b, &wrapped) == nil && len(wrapped.Doc) > 0 {
-			b = wrapped.Doc
-		}
-		d, err := did.ParseDocument(b)
-		if err != nil {
-			return nil, usagef("--did-cache: %s is not a DID document: %v", f, err)
-		}
-		docs[d.ID] = d
-	}
-	return docs, nil
 }

@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
 )
 
@@ -33,8 +35,18 @@ type Config struct {
 	// the response URI is URL+"/response" and the client_id
 	// "redirect_uri:"+URL+"/response". Required.
 	URL string
-	// Name is shown to the holder (client_metadata.client_name).
+	// Name is shown to the holder (client_metadata.client_name). Wallets
+	// treat it as the verifier's own claim: a signed request (DID, Key)
+	// lets them show the directory's name instead.
 	Name string
+	// DID, Key and KeyID make the verifier sign its request objects
+	// (client_id "decentralized_identifier:"+DID, passed by reference);
+	// KeyID is a DID URL of DID naming Key's verification method. Without
+	// them requests use the redirect_uri: prefix and are passed by value,
+	// unsigned.
+	DID   string
+	Key   *key.PrivateKey
+	KeyID string
 	// Verify checks the presentations. Required.
 	Verify *verify.Verifier
 	// StatusMaxAge, when positive, makes the Verifier fetch a status list
@@ -124,15 +136,28 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	v := &Verifier{cfg: cfg, clientID: PrefixRedirectURI + cfg.URL + "/response", log: cfg.Logger,
+	clientID := PrefixRedirectURI + cfg.URL + "/response"
+	if cfg.Key != nil || cfg.DID != "" {
+		if cfg.Key == nil || !strings.HasPrefix(cfg.DID, "did:") || !strings.HasPrefix(cfg.KeyID, cfg.DID+"#") {
+			return nil, errors.New("openid4vp: a signing verifier needs Config.DID, Key and KeyID (a DID URL of DID)")
+		}
+		clientID = PrefixDecentralizedIdentifier + cfg.DID
+	}
+	v := &Verifier{cfg: cfg, clientID: clientID, log: cfg.Logger,
 		requests: map[string]*pending{}, forgotAt: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /request/{state}", v.serveRequest)
 	mux.HandleFunc("POST /response", v.response)
-	mux.HandleFunc("GET /results/{state}", v.serveResult)
+	// Creating requests and reading their results are the verifier
+	// operator's routes: with mutual TLS on, only clients with a
+	// certificate from the hospital's CA reach them.
+	mux.Handle("GET /results/{state}", httpserver.RequireClientCert(http.HandlerFunc(v.serveResult)))
 	if len(cfg.AdminToken) > 0 {
-		mux.HandleFunc("POST /requests", v.adminRequest)
+		mux.Handle("POST /requests", httpserver.RequireClientCert(http.HandlerFunc(v.adminRequest)))
 	}
+	httpserver.Fallback(mux, func(w http.ResponseWriter, r *http.Request, status int, detail string) {
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: status, Description: detail})
+	})
 	v.mux = mux
 	return v, nil
 }
@@ -165,11 +190,18 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
 		ClientMetadata: &ClientMetadata{ClientName: v.cfg.Name, VPFormatsSupported: map[string]any{
-			FormatJWTVC: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+			FormatVCJWT: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+			FormatSDJWT: map[string]any{"sd-jwt_alg_values": []string{"EdDSA", "ES256"}, "kb-jwt_alg_values": []string{"EdDSA", "ES256"}},
 		}},
 		Audience: "https://self-issued.me/v2", IssuedAt: now.Unix(), ExpiresAt: now.Add(v.cfg.RequestTTL).Unix(),
 	}
-	obj, err := unsecuredJWT(req)
+	var obj string
+	var err error
+	if v.cfg.Key != nil {
+		obj, err = signedJWT(req, v.cfg.Key, v.cfg.KeyID)
+	} else {
+		obj, err = unsecuredJWT(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +215,14 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	v.requests[state] = p
 	v.mu.Unlock()
 	ru := v.cfg.URL + "/request/" + state
-	return &Started{State: state, URI: URI(v.clientID, ru), RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
+	uri := URI(v.clientID, ru)
+	if v.cfg.Key == nil {
+		// Unsigned: by value, so no wallet fetches an alg none object.
+		if uri, err = byValueURI(req); err != nil {
+			return nil, err
+		}
+	}
+	return &Started{State: state, URI: uri, RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
 }
 
 // sweepLocked drops requests expired for an hour, at most once a second;
@@ -350,6 +389,14 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 			return invalid(ErrCodeInvalidRequest, "the presentations come from different holders")
 		}
 		res.Holder = pr.Holder
+		if q.Format == FormatSDJWT {
+			if r := v.checkSDJWT(&q, pr); r != nil {
+				r.Presentations = res.Presentations
+				return r
+			}
+			res.Claims[q.ID] = q.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
+			continue
+		}
 		var matched *vc.Credential
 		for _, c := range pr.Credentials {
 			if c.Credential != nil && q.Matches(c.Credential) {
@@ -371,6 +418,26 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 	}
 	res.Status = StatusValid
 	return res
+}
+
+// checkSDJWT checks that a verified SD-JWT+KB answers q and discloses
+// nothing q did not ask for; nil means it does.
+func (v *Verifier) checkSDJWT(q *CredentialQuery, pr *verify.Result) *Result {
+	if pr.Format != verify.FormatSDJWT || len(pr.Credentials) != 1 || pr.Credentials[0].SDJWT == nil {
+		return invalid(ErrCodeInvalidRequest, "query %q asks for a %s credential, and the presentation is not one", q.ID, FormatSDJWT)
+	}
+	sd := pr.Credentials[0].SDJWT
+	if !q.MatchesSDJWT(sd) {
+		return invalid(ErrCodeInvalidRequest, "the %s credential for %q is not of the asked vct or lacks an asked claim", FormatSDJWT, q.ID)
+	}
+	if extra := q.Unrequested(sd); len(extra) > 0 {
+		names := make([]string, len(extra))
+		for i, p := range extra {
+			names[i] = p.String()
+		}
+		return invalid(ErrCodeInvalidRequest, "the response for %q discloses %s, which was not asked for", q.ID, strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // refreshStatus makes the verify.Verifier fetch the status lists of the

@@ -17,9 +17,21 @@
 //
 // [NewCredential] builds the VC 2.0 credential (types VerifiableCredential and
 // BitstringStatusListCredential, subject of type BitstringStatusList) that an
-// issuer signs with vc.Issue. [FromCredential] decodes one after its signature
+// issuer signs with [Sign] (vc.Issue after backdating validFrom by
+// [ClockSkew], so that clocks a little behind the issuer's accept it). [FromCredential] decodes one after its signature
 // has been checked, and [Check] (or [Decoded.Check]) looks up a credential's
 // status entry in it.
+//
+// # The issuer's side
+//
+// An issuer reads back the list it signed with [ParseToken] (no signature
+// check: it is the owner), gives each new credential the entry of one index
+// with [Entry] or [Decoded.EntryFor] (which refuses another issuer's list:
+// verifiers would), or hands indices out in order with a [FileAllocator]
+// (crash-safe: an index is never handed out twice), and changes an entry
+// with [Decoded.Apply] ([Revoke], [Suspend], [Reinstate]; revocation is
+// final) before signing the next version. Publishing a version on the
+// registry is registry/client's job (PlanStatusListPublish).
 //
 // # Errors
 //

@@ -76,15 +76,25 @@ var rules = []struct {
 	// Clients import contracts only, never the state machine, the node, the
 	// API server or a hospital-side server.
 	{"registry/client", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
+	// The directory lookup is client side: contracts, never a server.
+	{"registry/directory", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/hospital/trail", []string{"credentials", "internal"}},
 	{"registry/hospital/vaultapi", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vaultclient", []string{"credentials", "internal", "registry/ledger", "registry/tx",
 		"registry/hospital/trail", "registry/hospital/vaultapi"}},
+	// The FHIR-facing layers of the vault (issue 16): FHIR R4, SMART
+	// Backend Services and CDS Hooks speak their own standards over
+	// credentials/; BALP writes FHIR AuditEvents.
+	{"registry/hospital/fhir", []string{"credentials", "internal"}},
+	{"registry/hospital/smart", []string{"credentials", "internal"}},
+	{"registry/hospital/cdshooks", []string{"credentials", "internal"}},
+	{"registry/hospital/balp", []string{"credentials", "internal", "registry/hospital/fhir", "registry/hospital/trail"}},
 	// Servers import contracts, never clients.
 	{"registry/hospital/batch", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vault/vaulttest", []string{"credentials", "internal", "registry"}},
 	{"registry/hospital/vault", []string{"credentials", "internal", "registry/tx", "registry/ledger",
-		"registry/hospital/trail", "registry/hospital/batch", "registry/hospital/vaultapi"}},
+		"registry/hospital/trail", "registry/hospital/batch", "registry/hospital/vaultapi",
+		"registry/hospital/fhir", "registry/hospital/smart", "registry/hospital/cdshooks", "registry/hospital/balp"}},
 	{"registry/machine", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/node/nodetest", []string{"credentials", "internal", "registry"}},
 	{"registry/node", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
@@ -93,9 +103,9 @@ var rules = []struct {
 		"registry/node", "registry/api"}},
 	{"registry", []string{"credentials", "internal", "registry"}},
 	// The patient side: credentials/ and clients only.
-	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client",
+	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client", "registry/directory",
 		"registry/hospital/trail", "registry/hospital/vaultapi", "registry/hospital/vaultclient", "wallet"}},
-	{"app", []string{"credentials", "internal", "wallet", "registry/ledger", "registry/client",
+	{"app", []string{"credentials", "internal", "wallet", "registry/ledger", "registry/client", "registry/directory", "registry/tx",
 		"registry/hospital/trail", "registry/hospital/vaultclient", "app"}},
 	{"cmd", []string{"credentials", "internal", "registry", "wallet", "app"}},
 }
@@ -150,7 +160,7 @@ func TestPatientSideLinksNoServer(t *testing.T) {
 		module + "/registry/hospital/vault",
 		module + "/registry/hospital/batch",
 	}
-	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/hospital/vaultclient"} {
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/directory", "registry/hospital/vaultclient"} {
 		p := pkgs[rel]
 		if p == nil {
 			t.Errorf("package %s not found", rel)

@@ -23,7 +23,7 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-func newClients(t *testing.T, s *nodetest.Stack) (plain, proving *client.Client) {
+func newClients(t testing.TB, s *nodetest.Stack) (plain, proving *client.Client) {
 	t.Helper()
 	plain, err := client.New(client.Config{URL: s.URL})
 	if err != nil {
@@ -114,8 +114,12 @@ func TestSubmitRejections(t *testing.T) {
 	mallory := nodetest.NewIdentity(t, "mallory")
 
 	// did.create of alice's DID signed by mallory's key under alice's kid.
-	forged := nodetest.Sign(t, &tx.Payload{Type: tx.DIDCreate, DID: alice.DID, Document: alice.Doc}, mallory.Key, alice.KID())
-	_, err := plain.Submit(ctx, forged)
+	create, _, err := tx.NewKeyDIDCreate(alice.Key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := nodetest.Sign(t, create, mallory.Key, alice.KID())
+	_, err = plain.Submit(ctx, forged)
 	var pe *client.ProblemError
 	if !errors.As(err, &pe) || !errors.Is(err, ledger.ErrBadSignature) || pe.Status != http.StatusBadRequest {
 		t.Errorf("forged create: err = %v, want a 400 problem wrapping ledger.ErrBadSignature", err)
@@ -129,8 +133,8 @@ func TestSubmitRejections(t *testing.T) {
 		t.Errorf("oversized: err = %v, want 413", err)
 	}
 	// A governance action signed by a non-governance key.
-	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: alice.DID, Issuer: mallory.DID, AccreditationID: "a1",
-		CredentialTypes: []string{"X"}, ValidFrom: "2020-01-01T00:00:00Z"}, alice.Key, alice.KID())
+	acc := nodetest.Sign(t, nodetest.Must(t)(tx.NewIssuerAccredit(alice.DID, tx.Accreditation{Issuer: mallory.DID, ID: "a1",
+		Types: []string{"X"}, From: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})), alice.Key, alice.KID())
 	if _, err := plain.Submit(ctx, acc); !errors.Is(err, ledger.ErrUnauthorized) && !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("accredit by non-governance: err = %v, want unauthorized", err)
 	}
@@ -145,8 +149,8 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: s.GovernanceDID, Issuer: hosp.DID, AccreditationID: "acc-1",
-		CredentialTypes: []string{"AllergyCredential"}, ValidFrom: from.Format(time.RFC3339)}, s.Governance, s.GovernanceKID())
+	acc := nodetest.Sign(t, nodetest.Must(t)(tx.NewIssuerAccredit(s.GovernanceDID, tx.Accreditation{Issuer: hosp.DID, ID: "acc-1",
+		Types: []string{"AllergyCredential"}, From: from})), s.Governance, s.GovernanceKID())
 	if _, err := plain.Submit(ctx, acc); err != nil {
 		t.Fatalf("accredit: %v", err)
 	}
@@ -165,7 +169,7 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := nodetest.Sign(t, &tx.Payload{Type: tx.StatusListPublish, DID: hosp.DID, ListID: listID, Version: 1, Credential: tok}, hosp.Key, hosp.KID())
+	pub := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, listID, 1, tok)), hosp.Key, hosp.KID())
 	if _, err := plain.Submit(ctx, pub); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -408,8 +412,8 @@ func TestVerifyPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
-	acc := nodetest.Sign(t, &tx.Payload{Type: tx.IssuerAccredit, DID: s.GovernanceDID, Issuer: hosp.DID, AccreditationID: "acc-v",
-		CredentialTypes: []string{"AllergyCredential"}, ValidFrom: from.Format(time.RFC3339)}, s.Governance, s.GovernanceKID())
+	acc := nodetest.Sign(t, nodetest.Must(t)(tx.NewIssuerAccredit(s.GovernanceDID, tx.Accreditation{Issuer: hosp.DID, ID: "acc-v",
+		Types: []string{"AllergyCredential"}, From: from})), s.Governance, s.GovernanceKID())
 	if _, err := plain.Submit(ctx, acc); err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +433,7 @@ func TestVerifyPipeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := nodetest.Sign(t, &tx.Payload{Type: tx.StatusListPublish, DID: hosp.DID, ListID: listID, Version: version, Credential: tok}, hosp.Key, hosp.KID())
+		p := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, listID, version, tok)), hosp.Key, hosp.KID())
 		if _, err := plain.Submit(ctx, p); err != nil {
 			t.Fatalf("publish v%d: %v", version, err)
 		}

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,41 +103,3 @@ func (c *Client) consentStatus(ctx context.Context, controller, hash string, at 
 }
 
 var _ consent.Ledger = (*Client)(nil)
-
-// ConsentAnchorPayload returns the consent.anchor transaction payload that
-// puts g in force: acting DID the grant's anchor DID (g.Anchor), grantHash
-// g.Hash(), the grant's period, and a fresh random nonce. g must have been
-// read from its token (consent.Parse or consent.Verify), since the token's
-// bytes are what is anchored. Sign it with tx.Sign and the anchor DID's key
-// (kid "<anchor>#<multikey>"), and Submit it.
-func ConsentAnchorPayload(g *consent.Grant) (*tx.Payload, error) {
-	if g == nil || g.Token == "" {
-		return nil, errors.New("ConsentAnchorPayload: the grant was not read from a token (use consent.Parse on the issued token)")
-	}
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	// RFC3339Nano keeps any fraction of a second a foreign grant carries, so
-	// the anchored period equals the grant's exactly (consent.Checker
-	// compares them).
-	p := &tx.Payload{Type: tx.ConsentAnchor, DID: g.Anchor, Nonce: randomNonce(), GrantHash: g.Hash(),
-		ValidFrom: g.ValidFrom.UTC().Format(time.RFC3339Nano)}
-	if !g.ValidUntil.IsZero() {
-		p.ValidUntil = g.ValidUntil.UTC().Format(time.RFC3339Nano)
-	}
-	return p, p.Validate()
-}
-
-// ConsentRevokePayload returns the consent.revoke transaction payload that
-// ends the grant with hash grantHash for good, with a fresh random nonce.
-// anchor MUST be the DID that anchored it (the grant's Anchor); sign with
-// its key.
-func ConsentRevokePayload(anchor, grantHash string) *tx.Payload {
-	return &tx.Payload{Type: tx.ConsentRevoke, DID: anchor, Nonce: randomNonce(), GrantHash: grantHash}
-}
-
-func randomNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
-}

@@ -59,7 +59,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,14 +117,16 @@ func TestConsentLifecycle(t *testing.T) {
 
 	// Only the anchor key revokes the grant's anchor: the squatter's
 	// revocation ends its own anchor, not this one.
-	bad, _ := tx.Sign(client.ConsentRevokePayload(other.did, hash), other.k, other.kid)
+	rvOther, _ := tx.NewConsentRevoke(other.did, hash)
+	bad, _ := tx.Sign(rvOther, other.k, other.kid)
 	if _, err := plain.Submit(ctx, bad); err != nil {
 		t.Errorf("the squatter revokes its own anchor: %v", err)
 	}
 	if _, err := checker.CheckInForce(ctx, tok, req); err != nil {
 		t.Fatalf("CheckInForce after the squatter's revocation: %v", err)
 	}
-	rv, _ := tx.Sign(client.ConsentRevokePayload(anc.did, hash), anc.k, anc.kid)
+	rvAnc, _ := tx.NewConsentRevoke(anc.did, hash)
+	rv, _ := tx.Sign(rvAnc, anc.k, anc.kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -161,7 +163,7 @@ func TestConsentRegisteredPatient(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed, _ := consent.Parse(tok)
-	p, err := client.ConsentAnchorPayload(parsed)
+	p, err := tx.NewConsentAnchor(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,9 +163,10 @@ func (c *Client) FetchStatusList(ctx context.Context, ref string) (string, error
 		if u.Scheme == c.base.Scheme && u.Host == c.base.Host && strings.HasPrefix(u.Path, prefix) {
 			id := strings.TrimPrefix(u.Path, prefix)
 			v, _ := strconv.ParseInt(u.Query().Get("version"), 10, 64)
-			return c.StatusList(ctx, id, v)
+			tok, _, err := c.StatusList(ctx, id, v)
+			return tok, err
 		}
-		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt")
+		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt, application/statuslist+jwt")
 		if err != nil {
 			return "", err
 		}
@@ -174,25 +175,35 @@ func (c *Client) FetchStatusList(ctx context.Context, ref string) (string, error
 		}
 		return strings.TrimSpace(string(body)), nil
 	}
-	return c.StatusList(ctx, ref, 0)
+	tok, _, err := c.StatusList(ctx, ref, 0)
+	return tok, err
 }
 
 // StatusList returns version of this registry's status list id (0 = the
-// latest) as a vc+jwt.
-func (c *Client) StatusList(ctx context.Context, id string, version int64) (string, error) {
+// latest) as a vc+jwt, and the version it is (1, 2, …), which the registry
+// sends as the ETag. A list (or version) never published is an error
+// wrapping ledger.ErrNotFound; an answer without a usable version wraps
+// ErrUnexpected. With proofs on, the token and the version come from the
+// proven ledger record.
+func (c *Client) StatusList(ctx context.Context, id string, version int64) (string, int64, error) {
 	q := url.Values{}
 	if version > 0 {
 		q.Set("version", strconv.FormatInt(version, 10))
 	}
 	resp, body, err := c.get(ctx, c.endpoint("/1.0/status-lists/"+id, q), "application/vc+jwt")
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if !c.verify {
 		if resp.StatusCode != http.StatusOK {
-			return "", problemFrom(resp, body)
+			return "", 0, problemFrom(resp, body)
 		}
-		return strings.TrimSpace(string(body)), nil
+		etag := resp.Header.Get("ETag")
+		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(etag, "W/"), `"`), 10, 64)
+		if err != nil || v < 1 || (version > 0 && v != version) {
+			return "", 0, fmt.Errorf("%w: status list %s without its version (ETag %.40q)", ErrUnexpected, id, etag)
+		}
+		return strings.TrimSpace(string(body)), v, nil
 	}
 	key := ledger.StatusListKey(id)
 	if version > 0 {
@@ -200,19 +211,19 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 	}
 	p, err := c.proven(resp, key)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if p == nil {
-		return "", problemFrom(resp, body)
+		return "", 0, problemFrom(resp, body)
 	}
 	if p.Value == nil {
-		return "", fmt.Errorf("%w: status list %s (proven absent)", ledger.ErrNotFound, id)
+		return "", 0, fmt.Errorf("%w: status list %s (proven absent)", ledger.ErrNotFound, id)
 	}
 	var rec ledger.StatusListRecord
-	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.ID != id {
-		return "", fmt.Errorf("%w: proven status list record for %q", ledger.ErrProof, id)
+	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.ID != id || rec.Version < 1 || (version > 0 && rec.Version != version) {
+		return "", 0, fmt.Errorf("%w: proven status list record for %q", ledger.ErrProof, id)
 	}
-	return rec.Credential, nil
+	return rec.Credential, rec.Version, nil
 }
 
 // Accreditations returns an issuer's accreditation history. An issuer that

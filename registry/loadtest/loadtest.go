@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +36,8 @@ import (
 
 // Identity returns the DID and the signed did.create transaction of test
 // identity n: an Ed25519 key derived from n (SHA-256 of "medid-loadtest"
-// and n), a one-key Multikey document of the shape the wallet writes. The
+// and n), the one-key did:medid the wallet and the CLI register
+// (tx.NewKeyDIDCreate). The
 // same n always gives the same DID (the transaction's nonce is fixed too,
 // so a state loaded twice with the same range rejects the replays).
 func Identity(n uint64) (did string, raw []byte, err error) {
@@ -48,25 +48,13 @@ func Identity(n uint64) (did string, raw []byte, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	tmpl, err := json.Marshal(map[string]any{
-		"@context": []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"},
-		"id":       tx.Placeholder,
-		"verificationMethod": []map[string]string{{
-			"id": tx.Placeholder + "#key-1", "type": "Multikey", "controller": tx.Placeholder,
-			"publicKeyMultibase": k.Public().Multikey(),
-		}},
-		"authentication":  []string{tx.Placeholder + "#key-1"},
-		"assertionMethod": []string{tx.Placeholder + "#key-1"},
-	})
+	p, kid, err := tx.NewKeyDIDCreate(k.Public())
 	if err != nil {
 		return "", nil, err
 	}
-	d, doc, err := tx.BindDocument(tmpl)
-	if err != nil {
-		return "", nil, err
-	}
-	raw, err = tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: d, Nonce: fmt.Sprintf("loadtest-%d", n), Document: doc}, k, d+"#key-1")
-	return d, raw, err
+	p.Nonce = fmt.Sprintf("loadtest-%d", n) // fixed: a reload of the same range is a replay
+	raw, err = tx.Sign(p, k, kid)
+	return p.DID, raw, err
 }
 
 // loadQuotas is the genesis app_state of a load-test chain: a million

@@ -45,6 +45,11 @@ type Config struct {
 	// Workers is how many goroutines verify a block's signatures in
 	// parallel; 0 means runtime.NumCPU().
 	Workers int
+	// OpenFiles bounds the table files the state database keeps open; 0
+	// means DefaultOpenFiles. The process must keep OpenFiles +
+	// DescriptorsPerDB descriptors free for it (registryd reserves them
+	// before it plans its HTTP connection cap).
+	OpenFiles int
 	// BlockCacheBytes bounds the LevelDB block cache in bytes; 0 means 1
 	// GiB. It fills only with blocks that are read: a registry of a
 	// million DIDs reads ~700 MB of current DID records (the latest index)
@@ -76,8 +81,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.BlockCacheBytes <= 0 {
 		out.BlockCacheBytes = 1 << 30
 	}
+	if out.OpenFiles <= 0 {
+		out.OpenFiles = DefaultOpenFiles
+	}
 	return out, nil
 }
+
+// DefaultOpenFiles is the state database's default bound on open table
+// files: with 8 MiB tables, 256 files keep 2 GiB of state one read away
+// from the disk without a reopen (LevelDB's own default, 500, would reserve
+// twice the descriptors for a state that rarely needs them).
+const DefaultOpenFiles = 256
 
 // App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
 // only writer of its state; its read methods ([App.ResolveDID],
@@ -98,6 +112,10 @@ type App struct {
 	// holds; Commit indexes them.
 	pendingIdx []write
 	idx        *latestIndex
+	// pendingDir are the pending block's organisation records; Commit
+	// gives them to dir, the directory's search index.
+	pendingDir []write
+	dir        *dirIndex
 	// initialHeight is the chain's first block height (from InitChain).
 	initialHeight int64
 
@@ -133,6 +151,9 @@ type App struct {
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
 	docParses atomic.Int64
+
+	// health is what CheckStore reports (see health.go).
+	health storeHealth
 }
 
 // pendingBlock is the block FinalizeBlock applied and Commit will save.
@@ -158,32 +179,37 @@ func New(cfg Config) (*App, error) {
 	// loaded node's CPU and stalled commits as the chain grew
 	// (docs/design/0011).
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
-		BlockCacheCapacity:  c.BlockCacheBytes,
-		Filter:              filter.NewBloomFilter(10),
-		WriteBuffer:         64 << 20,
-		CompactionTableSize: 8 << 20,
-		CompactionTotalSize: 64 << 20,
+		BlockCacheCapacity:     c.BlockCacheBytes,
+		Filter:                 filter.NewBloomFilter(10),
+		WriteBuffer:            64 << 20,
+		CompactionTableSize:    8 << 20,
+		CompactionTotalSize:    64 << 20,
+		OpenFilesCacheCapacity: c.OpenFiles,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
 	}
 	// Fast storage is skipped: it keeps a second, latest-only index that a
 	// concurrent reader of an older version could observe mid-commit.
-	tree := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	// The trees read through observedDB so that a storage failure is kept
+	// for CheckStore (readiness) whichever read met it.
+	a := &App{}
+	obs := observedDB{DB: db, note: func(err error) { a.noteStore(err) }}
+	tree := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
 	version, err := tree.Load()
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	reader := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
-	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
+	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
 		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
 		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.idx = &latestIndex{db: db.RawDB()}
+	a.idx = &latestIndex{db: db.RawDB(), note: a.noteStore}
 	view, _ := a.view()
 	if a.policy, err = loadPolicy(view); err != nil {
 		db.Close()
@@ -196,6 +222,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if rebuilt {
 		a.log.Info("rebuilt the DID index from the state", "height", version)
+	}
+	a.dir = newDirIndex()
+	if err := a.dir.build(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
 }
@@ -351,10 +382,12 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	// Index first: the index may run one block ahead of the tree, never
 	// behind it (see latestIndex).
 	if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
+		a.noteStore(err)
 		return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
 	}
 	hash, version, err := a.tree.SaveVersion()
 	if err != nil {
+		a.noteStore(err)
 		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)
 	}
 	if version != a.pending.height {
@@ -366,6 +399,8 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.mu.Lock()
 	a.lastTime = a.pending.time
 	a.mu.Unlock()
+	a.dir.apply(a.pendingDir)
+	a.pendingDir = nil
 	a.pending = nil
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	return &abci.ResponseCommit{}, nil

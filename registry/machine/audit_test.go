@@ -14,8 +14,12 @@ func TestAuditAnchor(t *testing.T) {
 	vault := newKeyParty(t, 60)
 	other := newKeyParty(t, 61)
 	root := strings.Repeat("ab", 32)
+	var rootBytes [32]byte
+	for i := range rootBytes {
+		rootBytes[i] = 0xab
+	}
 	anchor := func(p keyParty, signer keyParty, batch string) []byte {
-		return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.did, BatchID: batch, Root: root, Count: 3}, signer.k, p.did+"#"+signer.k.Public().Multikey())
+		return h.sign(h.must(tx.NewAuditAnchor(p.did, batch, rootBytes, 3)), signer.k, p.did+"#"+signer.k.Public().Multikey())
 	}
 	if _, err := h.app.AuditAnchor(vault.did, "b1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("before anchoring: %v, want ledger.ErrNotFound", err)

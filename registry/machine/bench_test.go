@@ -25,11 +25,12 @@ func createTxN(tb testing.TB, n int) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d, doc, err := tx.BindDocument(docTemplate(tx.Placeholder, []*key.PrivateKey{k}, []int{0}))
+	p, err := tx.NewDIDCreate(docTemplate(tx.Placeholder, []*key.PrivateKey{k}, []int{0}))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.DIDCreate, DID: d, Nonce: "bench", Document: doc}, k, d+"#key-1")
+	p.Nonce = "bench"
+	raw, err := tx.Sign(p, k, p.DID+"#key-1")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -37,11 +37,11 @@ func grantHash(s string) string {
 }
 
 func (h *harness) anchorTx(p keyParty, hash, from, until string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: p.did, GrantHash: hash, ValidFrom: from, ValidUntil: until}, p.k, p.kid)
+	return h.sign(h.must(tx.NewConsentAnchorHash(p.did, hash, h.time(from), h.time(until))), p.k, p.kid)
 }
 
 func (h *harness) consentRevokeTx(p keyParty, hash string) []byte {
-	return h.sign(&tx.Payload{Type: tx.ConsentRevoke, DID: p.did, GrantHash: hash}, p.k, p.kid)
+	return h.sign(h.must(tx.NewConsentRevoke(p.did, hash)), p.k, p.kid)
 }
 
 func TestConsentLifecycle(t *testing.T) {

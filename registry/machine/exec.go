@@ -64,6 +64,7 @@ type receipt struct {
 	ListID          string  `json:"listId,omitempty"`
 	Version         int64   `json:"version,omitempty"`
 	GrantHash       string  `json:"grantHash,omitempty"`
+	Org             string  `json:"org,omitempty"`
 }
 
 // prepared is what the parallel pre-pass of FinalizeBlock learned about one
@@ -120,6 +121,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	}
 	bt := req.Time.UTC()
 	a.pendingIdx = nil
+	a.pendingDir = nil
 	pre := a.prepass(req.Txs, bt)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	bq := &blockQuotas{r: a.tree}
@@ -177,6 +179,9 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		}
 		if indexed(w.key) {
 			a.pendingIdx = append(a.pendingIdx, w)
+		}
+		if isDirectoryKey(w.key) {
+			a.pendingDir = append(a.pendingDir, w)
 		}
 	}
 	return &abci.ExecTxResult{

@@ -145,6 +145,7 @@ func (h *harness) sign(p *tx.Payload, k *key.PrivateKey, kid string) []byte {
 type identity struct {
 	keys    []*key.PrivateKey // keys[i] is "#key-(i+1)"
 	did     string
+	tmpl    []byte // the initial document with the DID as tx.Placeholder
 	doc     []byte
 	version string
 }
@@ -185,15 +186,25 @@ func docTemplate(subject string, keys []*key.PrivateKey, auth []int) []byte {
 func newIdentity(tb testing.TB, b byte) *identity {
 	tb.Helper()
 	keys := []*key.PrivateKey{testKey(tb, b)}
-	d, doc, err := tx.BindDocument(docTemplate(tx.Placeholder, keys, []int{0}))
+	tmpl := docTemplate(tx.Placeholder, keys, []int{0})
+	d, doc, err := tx.BindDocument(tmpl)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &identity{keys: keys, did: d, doc: doc}
+	return &identity{keys: keys, did: d, tmpl: tmpl, doc: doc}
+}
+
+// must returns a builder's payload, failing the test if it refused.
+func (h *harness) must(p *tx.Payload, err error) *tx.Payload {
+	h.tb.Helper()
+	if err != nil {
+		h.tb.Fatalf("build the transaction: %v", err)
+	}
+	return p
 }
 
 func (h *harness) createTx(id *identity) []byte {
-	return h.sign(&tx.Payload{Type: tx.DIDCreate, DID: id.did, Document: id.doc}, id.keys[0], id.kid(0))
+	return h.sign(h.must(tx.NewDIDCreate(id.tmpl)), id.keys[0], id.kid(0))
 }
 
 // register commits the creation of a new identity.
@@ -208,8 +219,7 @@ func (h *harness) register(b byte) *identity {
 // updateTx replaces id's keys with newKeys (authentication: auth), signed by
 // id's key signer with kid signerKid.
 func (h *harness) updateTx(id *identity, newKeys []*key.PrivateKey, auth []int, prev string, signer *key.PrivateKey, signerKid string) []byte {
-	return h.sign(&tx.Payload{Type: tx.DIDUpdate, DID: id.did, PrevVersionID: prev,
-		Document: docTemplate(id.did, newKeys, auth)}, signer, signerKid)
+	return h.sign(h.must(tx.NewDIDUpdate(id.did, docTemplate(id.did, newKeys, auth), prev)), signer, signerKid)
 }
 
 // statusListToken makes a status list credential issued by issuer, signed by
@@ -239,17 +249,29 @@ func statusListToken(tb testing.TB, listID, issuer string, k *key.PrivateKey, ki
 }
 
 func (h *harness) publishTx(owner *identity, listID string, version int64, token string) []byte {
-	return h.sign(&tx.Payload{Type: tx.StatusListPublish, DID: owner.did, ListID: listID, Version: version, Credential: token}, owner.keys[0], owner.kid(0))
+	return h.sign(h.must(tx.NewStatusListPublish(owner.did, listID, version, token)), owner.keys[0], owner.kid(0))
 }
 
 func (h *harness) accreditTx(issuer, accID string, types []string, from, until string) []byte {
-	return h.sign(&tx.Payload{Type: tx.IssuerAccredit, DID: h.govDID, Issuer: issuer, AccreditationID: accID,
-		CredentialTypes: types, ValidFrom: from, ValidUntil: until}, h.gov, h.govDID+"#"+h.gov.Public().Multikey())
+	return h.sign(h.must(tx.NewIssuerAccredit(h.govDID, tx.Accreditation{Issuer: issuer, ID: accID, Types: types,
+		From: h.time(from), Until: h.time(until)})), h.gov, h.govDID+"#"+h.gov.Public().Multikey())
 }
 
 func (h *harness) revokeTx(issuer, accID, at string) []byte {
-	return h.sign(&tx.Payload{Type: tx.IssuerRevoke, DID: h.govDID, Issuer: issuer, AccreditationID: accID, RevokedAt: at},
-		h.gov, h.govDID+"#"+h.gov.Public().Multikey())
+	return h.sign(h.must(tx.NewIssuerRevoke(h.govDID, issuer, accID, h.time(at))), h.gov, h.govDID+"#"+h.gov.Public().Multikey())
+}
+
+// time parses an RFC 3339 time of a test ("" is the zero time).
+func (h *harness) time(s string) time.Time {
+	h.tb.Helper()
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := tx.ParseTime(s)
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	return t
 }
 
 func sameBytes(a, b []byte) bool { return bytes.Equal(a, b) }

@@ -51,7 +51,7 @@ func TestIndexFollowsWrites(t *testing.T) {
 	// A stale update is rejected: nothing is indexed for it.
 	h.block(h.updateTx(ids[1], ids[1].keys, []int{0}, "7", ids[1].keys[0], ids[1].kid(0)))
 	indexAgrees(t, h, ids)
-	h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDDeactivate, DID: ids[2].did, PrevVersionID: "1"}, ids[2].keys[0], ids[2].kid(0)))
+	h.mustBlock(h.sign(h.must(tx.NewDIDDeactivate(ids[2].did, "1")), ids[2].keys[0], ids[2].kid(0)))
 	indexAgrees(t, h, ids)
 	if _, err := h.app.ResolveDID(ids[2].did, ledger.ResolveOptions{}); !errors.Is(err, ledger.ErrDeactivated) {
 		t.Errorf("deactivated DID: err = %v", err)

@@ -35,12 +35,9 @@ func (h *harness) registerWith(seeds []byte, auth []int) *identity {
 	for _, s := range seeds {
 		keys = append(keys, testKey(h.tb, s))
 	}
-	d, doc, err := tx.BindDocument(docTemplate(tx.Placeholder, keys, auth))
-	if err != nil {
-		h.tb.Fatal(err)
-	}
-	id := &identity{keys: keys, did: d, doc: doc, version: "1"}
-	h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDCreate, DID: d, Document: doc}, keys[auth[0]], id.kid(auth[0])))
+	p := h.must(tx.NewDIDCreate(docTemplate(tx.Placeholder, keys, auth)))
+	id := &identity{keys: keys, did: p.DID, doc: p.Document, version: "1"}
+	h.mustBlock(h.sign(p, keys[auth[0]], id.kid(auth[0])))
 	return id
 }
 
@@ -90,7 +87,7 @@ func TestRejections(t *testing.T) {
 			if err != nil {
 				h.tb.Fatal(err)
 			}
-			return h.sign(&tx.Payload{Type: tx.DIDCreate, DID: id.did, Document: id.doc}, p256, id.kid(0))
+			return h.sign(h.must(tx.NewDIDCreate(id.tmpl)), p256, id.kid(0))
 		}, ledger.CodeBadSignature},
 		{"wrong self-certifying id", func(h *harness) []byte {
 			victim := newIdentity(h.tb, 2) // the identifier the attacker wants
@@ -125,7 +122,7 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeStaleVersion},
 		{"update after deactivate", func(h *harness) []byte {
 			id := h.register(1)
-			h.mustBlock(h.sign(&tx.Payload{Type: tx.DIDDeactivate, DID: id.did, PrevVersionID: "1"}, id.keys[0], id.kid(0)))
+			h.mustBlock(h.sign(h.must(tx.NewDIDDeactivate(id.did, "1")), id.keys[0], id.kid(0)))
 			return h.updateTx(id, id.keys, []int{0}, "2", id.keys[0], id.kid(0))
 		}, ledger.CodeDeactivated},
 		{"update of an unknown DID", func(h *harness) []byte {
@@ -139,12 +136,12 @@ func TestRejections(t *testing.T) {
 		{"accredit signed by a non-governance key", func(h *harness) []byte {
 			k := testKey(h.tb, 7)
 			d := did.KeyDID(k.Public())
-			return h.sign(&tx.Payload{Type: tx.IssuerAccredit, DID: d, Issuer: d, AccreditationID: "a1",
-				CredentialTypes: []string{"X"}, ValidFrom: "2026-01-01T00:00:00Z"}, k, d+"#"+k.Public().Multikey())
+			return h.sign(h.must(tx.NewIssuerAccredit(d, tx.Accreditation{Issuer: d, ID: "a1", Types: []string{"X"},
+				From: h.time("2026-01-01T00:00:00Z")})), k, d+"#"+k.Public().Multikey())
 		}, ledger.CodeUnauthorized},
 		{"accredit with the governance kid but another key", func(h *harness) []byte {
-			return h.sign(&tx.Payload{Type: tx.IssuerAccredit, DID: h.govDID, Issuer: h.govDID, AccreditationID: "a1",
-				CredentialTypes: []string{"X"}, ValidFrom: "2026-01-01T00:00:00Z"}, testKey(h.tb, 7), h.govDID+"#"+h.gov.Public().Multikey())
+			return h.sign(h.must(tx.NewIssuerAccredit(h.govDID, tx.Accreditation{Issuer: h.govDID, ID: "a1", Types: []string{"X"},
+				From: h.time("2026-01-01T00:00:00Z")})), testKey(h.tb, 7), h.govDID+"#"+h.gov.Public().Multikey())
 		}, ledger.CodeBadSignature},
 		{"accredit an unregistered did:medid", func(h *harness) []byte {
 			return h.accreditTx(newIdentity(h.tb, 1).did, "a1", []string{"X"}, "2026-01-01T00:00:00Z", "")
@@ -221,7 +218,7 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeReplay},
 		{"consent anchor signed by another key", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return h.sign(&tx.Payload{Type: tx.ConsentAnchor, DID: pat.did, GrantHash: grantHash("g"), ValidFrom: "2026-03-01T00:00:00Z"},
+			return h.sign(h.must(tx.NewConsentAnchorHash(pat.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
 				testKey(h.tb, 41), pat.kid)
 		}, ledger.CodeBadSignature},
 		{"consent anchor by a did:medid (a registered identity links the patient's consents)", func(h *harness) []byte {

@@ -38,3 +38,22 @@ func Example() {
 	fmt.Println(t.Payload.Type, t.Payload.DID == did, t.Verify(k.Public()) == nil, tx.CheckDID(did, doc) == nil)
 	// Output: did.create true true true
 }
+
+// ExampleNewKeyDIDCreate registers the did:medid of a key with the typed
+// builder: the DID is derived from the key's one-key document, and the
+// builder returns the kid to sign with.
+func ExampleNewKeyDIDCreate() {
+	seed := sha256.Sum256([]byte("example"))
+	k, _ := key.NewEd25519FromSeed(seed[:])
+	p, kid, err := tx.NewKeyDIDCreate(k.Public())
+	if err != nil {
+		panic(err)
+	}
+	raw, err := tx.Sign(p, k, kid)
+	if err != nil {
+		panic(err)
+	}
+	t, _ := tx.Decode(raw)
+	fmt.Println(t.Payload.Type, kid == p.DID+"#key-1", len(p.Nonce), t.Verify(k.Public()) == nil)
+	// Output: did.create true 32 true
+}

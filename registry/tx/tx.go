@@ -34,10 +34,28 @@
 //     anchor DID (a did:key the patient's grant names, made for that grant).
 //   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the anchor
 //     DID that anchored it; final.
+//   - [DirectoryAdd], [DirectoryUpdate], [DirectorySuspend],
+//     [DirectoryRemove] ("directory.*"): org, entry, version, reason;
+//     governance-signed (see directory.go).
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
 // (see [Tx.ReplayID]).
+//
+// # Building transactions
+//
+// Every program that writes to the ledger (the medid CLI, the wallet, the
+// hospital vault, the load generator, the test harnesses) builds its
+// payloads with this package's typed builders, one per type:
+// [NewKeyDIDCreate] (and [NewDIDCreate] for other documents),
+// [NewDIDUpdate], [NewKeyRotation], [NewDIDDeactivate], [NewIssuerAccredit],
+// [NewIssuerRevoke], [NewStatusListPublish], [NewConsentAnchor] (and
+// [NewConsentAnchorHash]), [NewConsentRevoke] and [NewAuditAnchor]. Each
+// sets a fresh [NewNonce], writes times as the ledger reads them and
+// validates the payload, so a rule about a field changes here only. They
+// live beside the format rather than in a package of their own: a builder
+// is the format's other half, and [Payload.Validate] is what both obey.
+// Sign the result with [Sign].
 package tx
 
 import (
@@ -153,6 +171,12 @@ type Payload struct {
 	BatchID string `json:"batchId,omitempty"`
 	Root    string `json:"root,omitempty"`
 	Count   int64  `json:"count,omitempty"`
+
+	// directory.*: see directory.go. Version (above) is the entry's new
+	// version for update, suspend and remove.
+	Org    string          `json:"org,omitempty"`
+	Entry  *DirectoryEntry `json:"entry,omitempty"`
+	Reason string          `json:"reason,omitempty"`
 }
 
 // Tx is a decoded transaction. Its signature has NOT been verified: call
@@ -282,6 +306,9 @@ func (p *Payload) Validate() error {
 		"batchId":         p.BatchID != "",
 		"root":            p.Root != "",
 		"count":           p.Count != 0,
+		"org":             p.Org != "",
+		"entry":           p.Entry != nil,
+		"reason":          p.Reason != "",
 	}
 	var required, optional []string
 	switch p.Type {
@@ -306,6 +333,12 @@ func (p *Payload) Validate() error {
 		required = []string{"grantHash"}
 	case AuditAnchor:
 		required = []string{"batchId", "root", "count"}
+	case DirectoryAdd:
+		required = []string{"org", "entry"}
+	case DirectoryUpdate:
+		required = []string{"org", "entry", "version"}
+	case DirectorySuspend, DirectoryRemove:
+		required = []string{"org", "version", "reason"}
 	default:
 		return fmt.Errorf("%w: %w %.64q", ErrMalformed, errUnknownType, p.Type)
 	}
@@ -374,6 +407,11 @@ func (p *Payload) Validate() error {
 	}
 	if p.Type == AuditAnchor {
 		if msg := validAudit(p); msg != "" {
+			return bad("%s", msg)
+		}
+	}
+	if IsDirectory(p.Type) {
+		if msg := validDirectory(p); msg != "" {
 			return bad("%s", msg)
 		}
 	}

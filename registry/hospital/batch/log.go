@@ -22,15 +22,11 @@
 package batch
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -123,8 +119,8 @@ type Log struct {
 	// cut are batches written to their files but not known anchored, in
 	// order; their leaves are no longer pending.
 	cut []*batchFile
-	// wal holds the pending leaves; see writeWAL for the record format.
-	wal     *os.File
+	// wal holds the pending leaves (ahead.go has the format).
+	wal     *aheadFile
 	written uint64 // records ever written to wal (since open)
 	broken  error  // set once a write or fsync of wal failed
 	nextSeq int
@@ -132,8 +128,13 @@ type Log struct {
 	bySubject map[string][]ref
 	batches   map[string]*loaded
 
-	syncMu sync.Mutex // serialises fsyncs of wal (group commit); held before mu
-	synced uint64     // records known durable; guarded by syncMu
+	// Group commit: one appender at a time (syncing) fsyncs wal outside
+	// mu; the others wait on synced (cond) and are all woken at once when
+	// an fsync covers their record. A lock handed from waiter to waiter
+	// instead wakes them one by one, which cost more than the fsync.
+	synced  uint64     // records known durable; guarded by mu
+	syncing bool       // an fsync is running outside mu; guarded by mu
+	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
 
 	flushMu sync.Mutex // serialises Flush
 	// kick is a one-slot channel [Log.Kick] signals Run with.
@@ -171,6 +172,7 @@ func OpenLog(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1, kick: make(chan struct{}, 1)}
+	l.synced1 = sync.NewCond(&l.mu)
 	names, err := filepath.Glob(filepath.Join(cfg.Dir, "batch-*.json"))
 	if err != nil {
 		return nil, err
@@ -210,89 +212,30 @@ func (l *Log) batchPath(id string) string {
 	return filepath.Join(l.cfg.Dir, "batch-"+strings.TrimPrefix(id, "b")+".json")
 }
 
-// walMagic starts a write-ahead file of this format: records of a 4-byte
-// subject length, a 4-byte data length, a CRC-32C of both lengths, subject
-// and data, then subject and data. Files without it are of the first
-// format (no checksum) and are read as such.
-var walMagic = []byte("medid-trail-wal/2\n")
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // replay queues the leaves of the write-ahead file that no batch file holds
 // (a crash after cutting a batch and before emptying the file leaves some
-// that are), then rewrites the file with exactly those, durably. A torn
-// last record (lengths out of range, short, or a checksum mismatch) was
-// never acknowledged as durable and is dropped.
+// that are), and rewrites the file with exactly those, durably.
 func (l *Log) replay(inBatch map[trail.Hash]bool) error {
-	b, err := os.ReadFile(l.walPath())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	checked := bytes.HasPrefix(b, walMagic)
-	if checked {
-		b = b[len(walMagic):]
-	}
-	hdr := 8
-	if checked {
-		hdr = 12
-	}
-	for len(b) >= hdr {
-		ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
-		if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < hdr+ns+nd {
-			break
-		}
-		rec := b[hdr : hdr+ns+nd]
-		if checked {
-			c := crc32.Update(crc32.Checksum(b[:8], castagnoli), castagnoli, rec)
-			if c != binary.BigEndian.Uint32(b[8:]) {
-				break
-			}
-		}
-		subject, data := string(rec[:ns]), append([]byte(nil), rec[ns:]...)
-		b = b[hdr+ns+nd:]
-		if !inBatch[trail.LeafHash(data)] {
-			l.pending = append(l.pending, pending{subject, data})
-		}
-	}
-	// Rewrite through a temporary file so a crash here leaves either the
-	// old file or the new one, never half of either.
-	var buf bytes.Buffer
-	buf.Write(walMagic)
-	for _, p := range l.pending {
-		buf.Write(walRecord(p))
-	}
-	if err := atomicfile.WriteFile(l.walPath(), buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(l.walPath(), os.O_WRONLY|os.O_APPEND, 0o600)
+	w, kept, err := openAhead(l.walPath(), func(p pending) bool { return !inBatch[trail.LeafHash(p.data)] })
 	if err != nil {
-		return err
+		return fmt.Errorf("batch: write-ahead file: %w", err)
 	}
-	l.wal = f
+	l.wal, l.pending = w, kept
 	return nil
-}
-
-func walRecord(p pending) []byte {
-	buf := make([]byte, 12, 12+len(p.subject)+len(p.data))
-	binary.BigEndian.PutUint32(buf, uint32(len(p.subject)))
-	binary.BigEndian.PutUint32(buf[4:], uint32(len(p.data)))
-	buf = append(append(buf, p.subject...), p.data...)
-	c := crc32.Update(crc32.Checksum(buf[:8], castagnoli), castagnoli, buf[12:])
-	binary.BigEndian.PutUint32(buf[8:], c)
-	return buf
 }
 
 // Close closes the write-ahead file without anchoring: pending entries are
 // anchored by the next OpenLog's owner. Call Flush first to anchor them now.
 func (l *Log) Close() error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
 	if l.wal == nil {
 		return nil
 	}
-	err := l.wal.Close()
+	err := l.wal.close()
 	l.wal = nil
 	return err
 }
@@ -317,7 +260,6 @@ func (l *Log) Append(subject string, data []byte) error {
 		return fmt.Errorf("batch: leaf of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
 	p := pending{subject, append([]byte(nil), data...)}
-	rec := walRecord(p)
 	l.mu.Lock()
 	if l.broken != nil || l.wal == nil {
 		err := l.broken
@@ -327,7 +269,7 @@ func (l *Log) Append(subject string, data []byte) error {
 		}
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if _, err := l.wal.Write(rec); err != nil {
+	if err := l.wal.append(p); err != nil {
 		l.broken = fmt.Errorf("write-ahead file: %w", err)
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
@@ -340,31 +282,39 @@ func (l *Log) Append(subject string, data []byte) error {
 }
 
 // syncTo returns once write-ahead record seq (1-based, since open) is
-// durable. One caller at a time fsyncs; whoever waited meanwhile usually
-// finds its record covered by that fsync and returns at once (group
-// commit).
+// durable. One caller at a time fsyncs, outside mu so appends go on; the
+// others wait, and every record written before an fsync started is durable
+// when it ends (group commit).
 func (l *Log) syncTo(seq uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
-	if l.synced >= seq {
-		return nil
-	}
 	l.mu.Lock()
-	f, target, broken := l.wal, l.written, l.broken
-	l.mu.Unlock()
-	if broken != nil || f == nil {
-		if broken == nil {
-			broken = errors.New("log is closed")
+	defer l.mu.Unlock()
+	for l.synced < seq {
+		if l.broken != nil || l.wal == nil {
+			broken := l.broken
+			if broken == nil {
+				broken = errors.New("log is closed")
+			}
+			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
 		}
-		return fmt.Errorf("%w: %v", ErrUnavailable, broken)
-	}
-	if err := f.Sync(); err != nil {
-		l.mu.Lock()
-		l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		if l.syncing {
+			l.synced1.Wait()
+			continue
+		}
+		l.syncing = true
+		f, target, meta := l.wal, l.written, l.wal.takeGrown()
 		l.mu.Unlock()
-		return fmt.Errorf("%w: fsync write-ahead file: %v", ErrUnavailable, err)
+		// f stays open and in place meanwhile: Close and truncate wait
+		// for syncing to end; appends only write at its end.
+		err := f.sync(meta)
+		l.mu.Lock()
+		l.syncing = false
+		if err != nil {
+			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		} else if target > l.synced {
+			l.synced = target
+		}
+		l.synced1.Broadcast()
 	}
-	l.synced = target
 	return nil
 }
 
@@ -577,7 +527,7 @@ func (l *Log) rewriteAhead(ps []pending) error {
 		return fmt.Errorf("%w: write-ahead file", ErrUnavailable)
 	}
 	for _, p := range ps {
-		if _, err := l.wal.Write(walRecord(p)); err != nil {
+		if err := l.wal.append(p); err != nil {
 			l.broken = fmt.Errorf("write-ahead file: %w", err)
 			l.mu.Unlock()
 			return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
@@ -592,28 +542,23 @@ func (l *Log) rewriteAhead(ps []pending) error {
 // truncate empties the write-ahead file once every leaf is in an anchored
 // batch.
 func (l *Log) truncate() error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
 	if len(l.pending) > 0 || len(l.cut) > 0 || l.wal == nil || l.broken != nil {
 		return nil
 	}
-	if fi, err := l.wal.Stat(); err == nil && fi.Size() <= int64(len(walMagic)) {
+	if l.wal.empty() {
 		return nil
 	}
-	err := l.wal.Truncate(int64(len(walMagic)))
-	if err == nil {
-		_, err = l.wal.Seek(0, io.SeekEnd)
-	}
-	if err == nil {
-		err = l.wal.Sync()
-	}
-	if err != nil {
-		l.broken = fmt.Errorf("truncate write-ahead file: %w", err)
+	if err := l.wal.reset(); err != nil {
+		l.broken = fmt.Errorf("empty write-ahead file: %w", err)
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
 	l.synced = l.written
+	l.synced1.Broadcast()
 	l.step("truncated")
 	return nil
 }

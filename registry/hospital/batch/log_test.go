@@ -3,11 +3,14 @@ package batch
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -184,7 +187,7 @@ func TestAppendFailsClosed(t *testing.T) {
 	if err := l.Append("p", []byte("fine")); err != nil {
 		t.Fatal(err)
 	}
-	_ = l.wal.Close() // the disk goes away under the log
+	_ = l.wal.close() // the disk goes away under the log
 	for i := range 3 {
 		if err := l.Append("p", []byte(fmt.Sprint("lost ", i))); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Append %d with a broken write-ahead file = %v, want ErrUnavailable", i, err)
@@ -249,7 +252,7 @@ func TestLogCrashAtEveryStep(t *testing.T) {
 					}()
 					_ = l.Flush(context.Background())
 				}()
-				_ = l.wal.Close() // the process is gone; its descriptor too
+				_ = l.wal.close() // the process is gone; its descriptor too
 			}
 			l, err := OpenLog(g.config(dir))
 			if err != nil {
@@ -305,7 +308,7 @@ func TestLogRepairsAnchorWithoutFile(t *testing.T) {
 				want[d] = 1
 				leaves = append(leaves, trail.LeafHash([]byte(d)))
 			}
-			_ = l.wal.Close()
+			_ = l.wal.close()
 			// What the old process committed before it died.
 			lost := Anchor{BatchID: "b0000000001", Root: trail.Root([]trail.Hash{trail.LeafHash([]byte("someone else"))}), Count: 1}
 			if tc.anchoredOf > 0 {
@@ -332,7 +335,8 @@ func TestLogRepairsAnchorWithoutFile(t *testing.T) {
 }
 
 // TestReplayDropsTornTail: a record half written when the process died was
-// never acknowledged; it is dropped and everything before it kept.
+// never acknowledged; it is dropped and everything before it kept. So are
+// the records of an earlier generation behind the last one.
 func TestReplayDropsTornTail(t *testing.T) {
 	dir := t.TempDir()
 	g := newLedger()
@@ -341,21 +345,69 @@ func TestReplayDropsTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		_ = l.Append("p", []byte(fmt.Sprint("kept ", i)))
+		_ = l.Append("p", []byte(fmt.Sprint("anchored ", i)))
 	}
-	_ = l.wal.Close()
-	f, err := os.OpenFile(filepath.Join(dir, "pending.wal"), os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
+	if err := l.Flush(context.Background()); err != nil { // anchored, then emptied: a new generation
 		t.Fatal(err)
 	}
-	torn := walRecord(pending{"p", []byte("torn")})
-	_, _ = f.Write(torn[:len(torn)-2])
-	_ = f.Close()
+	for i := range 2 {
+		_ = l.Append("p", []byte(fmt.Sprint("kept ", i)))
+	}
+	torn := recordBytes(l.wal.gen, pending{"p", []byte("torn")})
+	if _, err := l.wal.f.WriteAt(torn[:len(torn)-2], l.wal.off); err != nil {
+		t.Fatal(err)
+	}
+	_ = l.wal.close()
 	l2, err := OpenLog(g.config(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := l2.Pending(); got != 3 {
-		t.Errorf("pending after a torn tail = %d, want 3", got)
+	if got := l2.Pending(); got != 2 {
+		t.Errorf("pending after a torn tail = %d, want 2", got)
+	}
+	for _, p := range l2.pending {
+		if !strings.HasPrefix(string(p.data), "kept") {
+			t.Errorf("replayed %q", p.data)
+		}
+	}
+}
+
+// TestReadsEarlierFormats: a write-ahead file of format 1 (no checksum) or
+// 2 (appended, checksummed) is read on open and rewritten as format 3.
+func TestReadsEarlierFormats(t *testing.T) {
+	rec1 := func(subject, data string) []byte {
+		b := make([]byte, 8)
+		binary.BigEndian.PutUint32(b, uint32(len(subject)))
+		binary.BigEndian.PutUint32(b[4:], uint32(len(data)))
+		return append(append(b, subject...), data...)
+	}
+	rec2 := func(subject, data string) []byte {
+		b := rec1(subject, data)
+		out := append(append([]byte(nil), b[:8]...), 0, 0, 0, 0)
+		out = append(out, b[8:]...)
+		binary.BigEndian.PutUint32(out[8:], crc32.Update(crc32.Checksum(b[:8], castagnoli), castagnoli, b[8:]))
+		return out
+	}
+	v1 := append(rec1("p", "one"), rec1("p", "two")...)
+	v2 := append(append(append([]byte(nil), walMagicV2...), rec2("p", "one")...), rec2("p", "two")...)
+	for name, b := range map[string][]byte{"format 1": v1, "format 2": v2} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "pending.wal"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			g := newLedger()
+			l, err := OpenLog(g.config(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Pending() != 2 {
+				t.Fatalf("pending = %d, want 2", l.Pending())
+			}
+			head := make([]byte, len(aheadMagic))
+			if _, err := l.wal.f.ReadAt(head, 0); err != nil || !bytes.Equal(head, aheadMagic) {
+				t.Errorf("not rewritten as format 3: %q", head)
+			}
+		})
 	}
 }

@@ -73,9 +73,11 @@ func TestEndToEnd(t *testing.T) {
 	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.k, BatchInterval: 50 * time.Millisecond, Staff: []string{er.did}})
 	s, reg, v, srv := vs.Registry, vs.Client, vs.Vault, vs
 
-	submit := func(p *tx.Payload, a actor) {
+	submit := func(p *tx.Payload, err error, a actor) {
 		t.Helper()
-		p.DID = a.did
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := reg.Submit(ctx, nodetest.Sign(t, p, a.k, a.kid)); err != nil {
 			t.Fatal(err)
 		}
@@ -94,8 +96,12 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		submit(&tx.Payload{Type: tx.ConsentAnchor, GrantHash: consent.Hash(tok), ValidFrom: g.ValidFrom.Format(time.RFC3339),
-			ValidUntil: g.ValidUntil.Format(time.RFC3339)}, anchor)
+		parsed, err := consent.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tx.NewConsentAnchor(parsed)
+		submit(p, err, anchor)
 		anchors[tok] = anchor
 		return tok
 	}
@@ -159,7 +165,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revoke; the provider is denied from then on.
-	submit(&tx.Payload{Type: tx.ConsentRevoke, GrantHash: consent.Hash(grant)}, anchors[grant])
+	p, err := tx.NewConsentRevoke(anchors[grant].did, consent.Hash(grant))
+	submit(p, err, anchors[grant])
 	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
@@ -18,6 +19,7 @@ import (
 //	DELETE /1.0/vault/records/{id}             erase (owner) -> Meta
 //	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
+//	PUT    /1.0/vault/licence                  a practitioner presents their licence
 //	GET    /1.0/vault/access-log?patient=DID   the patient's trail
 //
 // Every call but the first carries a signed [Request] in
@@ -89,6 +91,13 @@ func (v *Vault) Handler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("PUT /1.0/vault/licence", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.PresentLicence(r.Context(), authToken(r)); err != nil {
+			v.problem(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /1.0/vault/access-log", func(w http.ResponseWriter, r *http.Request) {
 		tok := authToken(r)
 		if req, err := vaultapi.ParseRequest(tok); err == nil && req.Patient != r.URL.Query().Get("patient") {
@@ -102,7 +111,8 @@ func (v *Vault) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, vaultapi.AccessLogResponse{Vault: v.cfg.DID, Entries: es})
 	})
-	return mux
+	httpserver.Fallback(mux, v.routeError)
+	return withRoutePolicy(mux)
 }
 
 func authToken(r *http.Request) string {

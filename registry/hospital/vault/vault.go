@@ -79,6 +79,9 @@ type Config struct {
 	Anchors AnchorReader
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
+	// Licences checks a practitioner licence presented to the vault and
+	// returns the practitioner's DID (see licence.go); nil refuses them.
+	Licences func(ctx context.Context, licence string) (practitioner string, err error)
 	// Staff are the DIDs the hospital vouches for in an emergency: only
 	// they may read a record under a patient's standing break-glass
 	// permission (made to the vault's DID). A provider the patient named
@@ -110,13 +113,15 @@ type Vault struct {
 	log    *batch.Log
 	sealer *trail.Sealer
 
-	mu sync.Mutex // guards standing, recipients and staff
+	mu sync.Mutex // guards standing, recipients, staff and licences
 	// standing maps a patient DID to their standing break-glass grant.
 	standing   map[string]string
 	recipients map[string]any
 	staff      []string
 
 	unauth *originLimiter
+	// licences maps a practitioner DID to the licence they presented.
+	licences map[string]string
 }
 
 // New opens (creating) a vault in cfg.Dir.
@@ -140,7 +145,7 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{}, licences: map[string]string{},
 		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
 	if v.auth, err = openAuthenticator(cfg.Dir, cfg.DID, cfg.Resolver, cfg.MaxSkew, cfg.Now()); err != nil {
 		return nil, err
@@ -148,6 +153,9 @@ func New(cfg Config) (*Vault, error) {
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
+		return nil, err
+	}
+	if err := v.loadLicences(); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
@@ -201,12 +209,11 @@ func (v *Vault) standingPath() string { return filepath.Join(v.cfg.Dir, "breakgl
 
 // anchor signs and submits one audit.anchor transaction.
 func (v *Vault) anchor(ctx context.Context, a batch.Anchor) error {
-	var n [12]byte
-	if _, err := rand.Read(n[:]); err != nil {
+	p, err := tx.NewAuditAnchor(v.cfg.DID, a.BatchID, a.Root, a.Count)
+	if err != nil {
 		return err
 	}
-	raw, err := tx.Sign(&tx.Payload{Type: tx.AuditAnchor, DID: v.cfg.DID, Nonce: hex.EncodeToString(n[:]),
-		BatchID: a.BatchID, Root: hex.EncodeToString(a.Root[:]), Count: int64(a.Count)}, v.cfg.Key, v.cfg.KeyID)
+	raw, err := tx.Sign(p, v.cfg.Key, v.cfg.KeyID)
 	if err != nil {
 		return err
 	}
@@ -294,20 +301,30 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaulta
 	if err != nil {
 		return nil, err
 	}
+	if err := v.stored(ctx, m, r.Issuer, now); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// stored anchors a new record's public event and puts the write in its
+// owner's trail, durably: every write path ends here. When they cannot be
+// recorded the record is removed (not acknowledged, so not kept: the
+// writer retries) and the error wraps [vaultapi.ErrTrailUnavailable].
+func (v *Vault) stored(ctx context.Context, m *vaultapi.Meta, writer string, now time.Time) error {
 	ev, _ := json.Marshal(recordEvent{Type: "record.put", Record: m.ID, Hash: m.Hash, Owner: m.Owner, Class: m.Class, Time: m.Created})
-	err = v.log.Append(RecordSubject(m.ID), ev)
+	err := v.log.Append(RecordSubject(m.ID), ev)
 	if err == nil {
-		err = v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+		err = v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: writer, Record: m.ID, Class: m.Class,
 			Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
 	}
 	if err != nil {
-		// Not acknowledged, so not kept: the writer retries.
 		if rerr := v.store.remove(m.ID); rerr != nil {
 			v.cfg.Logger.Error("vault: remove an unrecorded record", "record", m.ID, "err", rerr)
 		}
-		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+		return fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
-	return m, nil
+	return nil
 }
 
 // Read decides a signed read request and returns the record only when it
@@ -345,6 +362,18 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	if err != nil {
 		return nil, nil, err
 	}
+	pt, err := v.readAs(ctx, r, nil, m, now, nil)
+	return pt, m, err
+}
+
+// readAs decides a read of record m by the authenticated requester r
+// (refused with authErr when it is not nil, e.g. a scope the FHIR layer
+// found missing), decrypts the record when it is granted and release
+// (optional) accepts it, and puts the attempt in the owner's trail either
+// way, durably, before anything is released. It is the one read path: the
+// signed-request API and the FHIR API both come through here, and through
+// [Vault.decide].
+func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, m *vaultapi.Meta, now time.Time, release func([]byte) error) ([]byte, error) {
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
 	if r.Consent != "" {
@@ -356,7 +385,8 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		// once rather than at the next batch.
 		defer v.log.Kick()
 	}
-	if m.Erased != nil {
+	err := authErr
+	if err == nil && m.Erased != nil {
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
@@ -367,6 +397,11 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		if pt, err = v.store.read(m.ID); err == nil {
 			if cerr := checkClass(pt, m.Class); cerr != nil {
 				pt, err = nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, cerr)
+			} else if release != nil {
+				if rerr := release(pt); rerr != nil {
+					clear(pt)
+					pt, err = nil, rerr
+				}
 			}
 		}
 	}
@@ -377,16 +412,16 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		}
 		e.Reason += err.Error()
 		if terr := v.trail(ctx, e); terr != nil {
-			return nil, m, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
+			return nil, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
 		}
-		return nil, m, err
+		return nil, err
 	}
 	e.Outcome = trail.OutcomeGranted
 	if err := v.trail(ctx, e); err != nil {
 		clear(pt)
-		return nil, m, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
-	return pt, m, nil
+	return pt, nil
 }
 
 // Decide runs the access decision of a verified read request r on record m
@@ -596,6 +631,9 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 	}
 	e.ID = hex.EncodeToString(id[:])
 	e.Time = e.Time.UTC()
+	if e.Licence == "" {
+		e.Licence = v.licenceOf(e.Provider)
+	}
 	rk, err := v.recipient(ctx, e.Patient)
 	if err != nil {
 		return fmt.Errorf("patient key for the trail: %w", err)

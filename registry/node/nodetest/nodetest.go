@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,7 +92,7 @@ func Start(tb testing.TB, o Options) *Stack {
 			tb.Fatalf("node.Start: %v", err)
 		}
 	}
-	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger}); err != nil {
+	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger, Checks: api.NodeChecks(s.Node, s.App)}); err != nil {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(s.API)
@@ -142,10 +141,9 @@ func (s *Stack) GovernanceKID() string {
 	return s.GovernanceDID + "#" + s.Governance.Public().Multikey()
 }
 
-var nonce atomic.Int64
-
-// Nonce returns a process-unique transaction nonce.
-func Nonce() string { return fmt.Sprintf("n-%d-%d", time.Now().UnixNano(), nonce.Add(1)) }
+// Nonce returns a fresh transaction nonce (tx.NewNonce), for payloads a
+// test writes by hand.
+func Nonce() string { return tx.NewNonce() }
 
 // Identity is a did:medid controller with one Ed25519 key "#key-1".
 type Identity struct {
@@ -165,24 +163,11 @@ func NewIdentity(tb testing.TB, seed string) *Identity {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl, err := json.Marshal(map[string]any{
-		"@context": []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"},
-		"id":       tx.Placeholder,
-		"verificationMethod": []map[string]string{{
-			"id": tx.Placeholder + "#key-1", "type": "Multikey", "controller": tx.Placeholder,
-			"publicKeyMultibase": k.Public().Multikey(),
-		}},
-		"authentication":  []string{tx.Placeholder + "#key-1"},
-		"assertionMethod": []string{tx.Placeholder + "#key-1"},
-	})
+	p, _, err := tx.NewKeyDIDCreate(k.Public())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d, doc, err := tx.BindDocument(tmpl)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &Identity{Key: k, DID: d, Doc: doc}
+	return &Identity{Key: k, DID: p.DID, Doc: p.Document}
 }
 
 // Sign signs p (setting a fresh nonce if empty) with k and kid.
@@ -229,14 +214,36 @@ func NewPaddedIdentity(tb testing.TB, seed string, txBytes int) *Identity {
 	return id
 }
 
+// Must returns a function that returns a builder's payload, failing tb if
+// the builder refused: nodetest.Must(t)(tx.NewDIDDeactivate(id, "1")).
+func Must(tb testing.TB) func(*tx.Payload, error) *tx.Payload {
+	return func(p *tx.Payload, err error) *tx.Payload {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("build the transaction: %v", err)
+		}
+		return p
+	}
+}
+
 // CreateTx is the signed did.create of id.
 func (id *Identity) CreateTx(tb testing.TB) []byte {
-	return Sign(tb, &tx.Payload{Type: tx.DIDCreate, DID: id.DID, Document: id.Doc}, id.Key, id.KID())
+	tb.Helper()
+	p, kid, err := tx.NewKeyDIDCreate(id.Key.Public())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Sign(tb, p, id.Key, kid)
 }
 
 // DeactivateTx is the signed did.deactivate of id at version prev.
 func (id *Identity) DeactivateTx(tb testing.TB, prev string) []byte {
-	return Sign(tb, &tx.Payload{Type: tx.DIDDeactivate, DID: id.DID, PrevVersionID: prev}, id.Key, id.KID())
+	tb.Helper()
+	p, err := tx.NewDIDDeactivate(id.DID, prev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Sign(tb, p, id.Key, id.KID())
 }
 
 // Discard is a logger that drops everything.

@@ -1,0 +1,249 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/registry/hospital/trail"
+)
+
+// The write-ahead file, format 3:
+//
+//	header (32 bytes): "medid-trail-wal/3\n", zero padding, generation (uint64 BE at 24)
+//	records: subject length (uint32 BE), data length (uint32 BE),
+//	         CRC-32C of (generation, both lengths, subject, data), subject, data
+//
+// The file is allocated ahead in chunks (written with zeros) and written in
+// place, so making an append durable is an fdatasync of data blocks only:
+// on these machines a fraction of an append-and-fsync, which changes the
+// file's size and so its inode every time. A record is valid only under
+// the generation in the header; emptying the file writes a new generation,
+// which invalidates every older record at once without touching them.
+// Replay stops at the first record whose checksum fails: the zeroed
+// allocation after the last record, a torn record, or an older
+// generation's leftovers.
+//
+// Formats 1 (no magic, no checksum) and 2 ("medid-trail-wal/2\n", appended
+// records with a CRC of the lengths and bytes) are read on open and
+// rewritten as format 3.
+const (
+	aheadHeader = 32
+	aheadChunk  = 16 << 20
+	recHeader   = 12
+)
+
+var (
+	aheadMagic = []byte("medid-trail-wal/3\n")
+	walMagicV2 = []byte("medid-trail-wal/2\n")
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// aheadFile is an open write-ahead file. It is not safe for concurrent
+// use: Log writes under its mu and runs one sync at a time (Log.syncing).
+type aheadFile struct {
+	f     *os.File
+	gen   uint64
+	off   int64 // where the next record goes
+	size  int64 // allocated bytes
+	grown bool  // the allocation changed since the last sync: sync metadata too
+}
+
+// openAhead reads the records of the write-ahead file at path (any
+// format), and rewrites it, atomically, as a fresh format-3 file holding
+// exactly the records keep returns true for, durably.
+func openAhead(path string, keep func(pending) bool) (*aheadFile, []pending, error) {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	all, gen := parseAhead(b)
+	var kept []pending
+	for _, p := range all {
+		if keep(p) {
+			kept = append(kept, p)
+		}
+	}
+	gen++
+	var buf bytes.Buffer
+	buf.Write(headerBytes(gen))
+	for _, p := range kept {
+		buf.Write(recordBytes(gen, p))
+	}
+	size := max(aheadChunk, roundUp(int64(buf.Len()), aheadChunk))
+	err = atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		f, ok := w.(*os.File)
+		if !ok {
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
+		if err := allocate(f, 0, size); err != nil {
+			return err
+		}
+		_, err := f.WriteAt(buf.Bytes(), 0)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return &aheadFile{f: f, gen: gen, off: int64(buf.Len()), size: max(st.Size(), int64(buf.Len()))}, kept, nil
+}
+
+// parseAhead returns the valid records of a write-ahead file of any format
+// and its generation (0 for formats 1 and 2).
+func parseAhead(b []byte) ([]pending, uint64) {
+	var out []pending
+	switch {
+	case bytes.HasPrefix(b, aheadMagic):
+		if len(b) < aheadHeader {
+			return nil, 0
+		}
+		gen := binary.BigEndian.Uint64(b[24:])
+		for b = b[aheadHeader:]; len(b) >= recHeader; {
+			ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
+			if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < recHeader+ns+nd || ns+nd == 0 {
+				break
+			}
+			if recordCRC(gen, b[:8], b[recHeader:recHeader+ns+nd]) != binary.BigEndian.Uint32(b[8:]) {
+				break
+			}
+			out = append(out, pending{string(b[recHeader : recHeader+ns]), bytes.Clone(b[recHeader+ns : recHeader+ns+nd])})
+			b = b[recHeader+ns+nd:]
+		}
+		return out, gen
+	case bytes.HasPrefix(b, walMagicV2):
+		for b = b[len(walMagicV2):]; len(b) >= 12; {
+			ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
+			if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < 12+ns+nd {
+				break
+			}
+			c := crc32.Update(crc32.Checksum(b[:8], castagnoli), castagnoli, b[12:12+ns+nd])
+			if c != binary.BigEndian.Uint32(b[8:]) {
+				break
+			}
+			out = append(out, pending{string(b[12 : 12+ns]), bytes.Clone(b[12+ns : 12+ns+nd])})
+			b = b[12+ns+nd:]
+		}
+		return out, 0
+	default: // format 1
+		for len(b) >= 8 {
+			ns, nd := int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))
+			if ns > trail.MaxEntrySize || nd > trail.MaxEntrySize || len(b) < 8+ns+nd {
+				break
+			}
+			out = append(out, pending{string(b[8 : 8+ns]), bytes.Clone(b[8+ns : 8+ns+nd])})
+			b = b[8+ns+nd:]
+		}
+		return out, 0
+	}
+}
+
+func headerBytes(gen uint64) []byte {
+	h := make([]byte, aheadHeader)
+	copy(h, aheadMagic)
+	binary.BigEndian.PutUint64(h[24:], gen)
+	return h
+}
+
+func recordCRC(gen uint64, lens, body []byte) uint32 {
+	var g [8]byte
+	binary.BigEndian.PutUint64(g[:], gen)
+	c := crc32.Checksum(g[:], castagnoli)
+	c = crc32.Update(c, castagnoli, lens)
+	return crc32.Update(c, castagnoli, body)
+}
+
+func recordBytes(gen uint64, p pending) []byte {
+	buf := make([]byte, recHeader, recHeader+len(p.subject)+len(p.data))
+	binary.BigEndian.PutUint32(buf, uint32(len(p.subject)))
+	binary.BigEndian.PutUint32(buf[4:], uint32(len(p.data)))
+	buf = append(append(buf, p.subject...), p.data...)
+	binary.BigEndian.PutUint32(buf[8:], recordCRC(gen, buf[:8], buf[recHeader:]))
+	return buf
+}
+
+// append writes one record (not yet durable: see sync).
+func (a *aheadFile) append(p pending) error {
+	rec := recordBytes(a.gen, p)
+	if end := a.off + int64(len(rec)); end > a.size {
+		n := roundUp(end, aheadChunk)
+		if err := allocate(a.f, a.size, n-a.size); err != nil {
+			return err
+		}
+		a.size, a.grown = n, true
+	}
+	if _, err := a.f.WriteAt(rec, a.off); err != nil {
+		return err
+	}
+	a.off += int64(len(rec))
+	return nil
+}
+
+// takeGrown reports whether the allocation changed since the last call.
+// The caller holds the lock that serialises append.
+func (a *aheadFile) takeGrown() bool {
+	g := a.grown
+	a.grown = false
+	return g
+}
+
+// sync makes every record appended before it durable: an fdatasync, or a
+// full fsync when meta is set (the allocation grew, so the inode changed).
+// It may run concurrently with append (they touch different fields).
+func (a *aheadFile) sync(meta bool) error {
+	if meta {
+		return a.f.Sync()
+	}
+	return unix.Fdatasync(int(a.f.Fd()))
+}
+
+// reset empties the file, durably: a new generation in the header
+// invalidates every record written so far.
+func (a *aheadFile) reset() error {
+	gen := a.gen + 1
+	if _, err := a.f.WriteAt(headerBytes(gen), 0); err != nil {
+		return err
+	}
+	a.gen, a.off = gen, aheadHeader
+	return a.sync(a.takeGrown())
+}
+
+func (a *aheadFile) empty() bool { return a.off <= aheadHeader }
+
+func (a *aheadFile) close() error { return a.f.Close() }
+
+// allocate reserves n bytes from off by writing zeros there. Zeros, not
+// fallocate: on ext4 a fallocated range is "unwritten", and the first write
+// into it converts the extent, a metadata change every fdatasync must then
+// journal; a range written once is plain data, and overwriting it costs an
+// fdatasync of the data alone (measured here: 0.26 ms against 0.58 ms for
+// fallocated and 1.7 ms for appended, when the machine was quiet).
+func allocate(f *os.File, off, n int64) error {
+	zeros := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return fmt.Errorf("allocate the write-ahead file: %w", err)
+		}
+		off, n = off+k, n-k
+	}
+	return nil
+}
+
+func roundUp(n, m int64) int64 { return (n + m - 1) / m * m }
