@@ -46,9 +46,11 @@ const (
 	// OriginGovernance: a governance did:key from genesis. Its writes are
 	// not limited: the governance keys are the network's operators.
 	OriginGovernance Origin = "governance"
-	// OriginAccredited: a DID with an accreditation in force at the block
-	// time (an issuer the network's governance vouched for: a hospital).
-	OriginAccredited Origin = "accredited"
+	// OriginVouched: a DID the network's governance vouched for, at the
+	// block time: an issuer with an accreditation in force, an organisation
+	// active in the directory, or a DID an active organisation lists for
+	// one of its roles (a hospital, its vault's did:key).
+	OriginVouched Origin = "vouched"
 	// OriginSelfMade: any other signer (a did:key anyone can make, a
 	// did:medid anyone can register, a new DID being created). Its writes
 	// share one budget per transaction type.
@@ -114,7 +116,7 @@ type QuotaPolicy struct {
 	// block time T counts in the window starting at T - T mod Window.
 	Window     Duration    `json:"window,omitzero"`
 	SelfMade   OriginQuota `json:"selfMade,omitzero"`
-	Accredited OriginQuota `json:"accredited,omitzero"`
+	Vouched    OriginQuota `json:"vouched,omitzero"`
 }
 
 // Origin returns the policy of origin o, nil for governance (not limited).
@@ -122,8 +124,8 @@ func (p *QuotaPolicy) Origin(o Origin) *OriginQuota {
 	switch o {
 	case OriginSelfMade:
 		return &p.SelfMade
-	case OriginAccredited:
-		return &p.Accredited
+	case OriginVouched:
+		return &p.Vouched
 	}
 	return nil
 }
@@ -167,8 +169,9 @@ const (
 // in one hour all self-made signers together may write at most 18,600
 // transactions and 25.5 MiB (sum over the types), each of them at most 4,000
 // transactions and 4 MiB (an unvouched vault anchoring its trail every
-// second fits); an accredited issuer 20,000 transactions and 256 MiB, of
-// any size up to tx.MaxSize.
+// second fits); a vouched signer (an accredited issuer, a directory
+// organisation or role DID) 20,000 transactions and 256 MiB, of any size up
+// to tx.MaxSize.
 func DefaultQuotaPolicy() QuotaPolicy {
 	return QuotaPolicy{
 		Window: Duration{time.Hour},
@@ -185,7 +188,7 @@ func DefaultQuotaPolicy() QuotaPolicy {
 			},
 			Other: TypeQuota{MaxTxBytes: 4 * kib, Total: Limit{Txs: 200, Bytes: 512 * kib}},
 		},
-		Accredited: OriginQuota{
+		Vouched: OriginQuota{
 			PerDID: Limit{Txs: 20000, Bytes: 256 * mib},
 			Other:  TypeQuota{MaxTxBytes: -1, Total: Limit{Txs: -1, Bytes: -1}},
 		},
@@ -209,7 +212,7 @@ func (p QuotaPolicy) Effective() (QuotaPolicy, error) {
 	if out.SelfMade, err = p.SelfMade.merge(d.SelfMade, "quotas.selfMade"); err != nil {
 		return QuotaPolicy{}, err
 	}
-	if out.Accredited, err = p.Accredited.merge(d.Accredited, "quotas.accredited"); err != nil {
+	if out.Vouched, err = p.Vouched.merge(d.Vouched, "quotas.vouched"); err != nil {
 		return QuotaPolicy{}, err
 	}
 	return out, nil

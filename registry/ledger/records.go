@@ -146,7 +146,7 @@ func (r *IssuerRecord) AccreditedAt(credType string, at time.Time) bool {
 
 // InForceAt reports whether any of r's accreditations, for any credential
 // type, is in force at time at: the signer is an issuer the network's
-// governance vouches for (its writes count as [OriginAccredited]).
+// governance vouches for (its writes count as [OriginVouched]).
 func (r *IssuerRecord) InForceAt(at time.Time) bool {
 	for i := range r.Accreditations {
 		a := &r.Accreditations[i]

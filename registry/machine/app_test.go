@@ -368,7 +368,7 @@ func TestGenesis(t *testing.T) {
 		{"unknown field", `{"governance":[],"validators":[]}`, false},
 		{"not JSON", `governance`, false},
 		{"quotas, partly set", `{"governance":[],"quotas":{"window":"30m","selfMade":{"types":{"did.create":{"total":{"txs":50}}}}}}`, true},
-		{"quotas with no bound for accredited issuers", `{"governance":[],"quotas":{"accredited":{"perDID":{"txs":-1,"bytes":-1}}}}`, true},
+		{"quotas with no bound for vouched signers", `{"governance":[],"quotas":{"vouched":{"perDID":{"txs":-1,"bytes":-1}}}}`, true},
 		{"quotas: window not a duration", `{"governance":[],"quotas":{"window":3600}}`, false},
 		{"quotas: window under a minute", `{"governance":[],"quotas":{"window":"10s"}}`, false},
 		{"quotas: negative limit", `{"governance":[],"quotas":{"selfMade":{"perDID":{"txs":-5}}}}`, false},

@@ -109,8 +109,10 @@ func limitText(l ledger.Limit) string {
 }
 
 // originOf classifies t's signer from state r at block time at: a new DID
-// (did.create) is self-made; a governance did:key is governance; a DID with
-// an accreditation in force at is accredited; anyone else is self-made.
+// (did.create) is self-made; a governance did:key is governance; a DID the
+// governance vouched for (an accreditation in force at, an active directory
+// organisation, or a DID an active organisation lists for one of its roles)
+// is vouched; anyone else is self-made.
 func originOf(r reader, t *tx.Tx, at time.Time) (ledger.Origin, error) {
 	if t.Payload.Type == tx.DIDCreate {
 		return ledger.OriginSelfMade, nil
@@ -127,15 +129,39 @@ func originOf(r reader, t *tx.Tx, at time.Time) (ledger.Origin, error) {
 	}
 	rec, err := getJSON[ledger.IssuerRecord](r, ledger.IssuerKey(d))
 	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		return ledger.OriginSelfMade, nil
-	case err != nil:
+	case err == nil && rec.InForceAt(at):
+		return ledger.OriginVouched, nil
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
 		return "", err
 	}
-	if rec.InForceAt(at) {
-		return ledger.OriginAccredited, nil
+	listed, err := inDirectory(r, d, at)
+	if err != nil || !listed {
+		return ledger.OriginSelfMade, err
 	}
-	return ledger.OriginSelfMade, nil
+	return ledger.OriginVouched, nil
+}
+
+// inDirectory reports whether did is, at block time at, an active
+// organisation of the directory or a DID an active organisation lists for
+// one of its roles.
+func inDirectory(r reader, did string, at time.Time) (bool, error) {
+	org := did
+	alias, err := getJSON[ledger.DirectoryAlias](r, ledger.DirectoryAliasKey(did))
+	switch {
+	case err == nil:
+		org = alias.Org
+	case !errors.Is(err, ledger.ErrNotFound):
+		return false, err
+	}
+	rec, err := getJSON[ledger.DirectoryRecord](r, ledger.DirectoryKey(org))
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	v := rec.At(at)
+	return v.Active() && (org == did || v.ListsDID(did)), nil
 }
 
 // counter reads the quota record at k from r, as counted in window w (a

@@ -59,7 +59,7 @@ func paddedIdentity(tb testing.TB, seed string, txBytes int) *identity {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &identity{keys: keys, did: d, doc: bound}
+	return &identity{keys: keys, did: d, tmpl: tmpl, doc: bound}
 }
 
 // tight is a policy small enough to use up in a test: self-made signers
@@ -326,4 +326,29 @@ func BenchmarkQuotaCheckDIDCreate(b *testing.B) {
 			bq.add(c)
 		}
 	})
+}
+
+// TestQuotaVouchedByDirectory: a hospital's vault signs with its own
+// did:key; once the hospital's directory entry lists that key for its vault
+// role, the vault's writes count as vouched (its own budget, not the one
+// self-made signers share), and a suspension of the entry makes them
+// self-made again.
+func TestQuotaVouchedByDirectory(t *testing.T) {
+	h := newHarnessGenesis(t, tight()) // self-made signers: 2 transactions each
+	hosp := h.register(1)
+	vault, stranger := newKeyParty(t, 60), newKeyParty(t, 61)
+	e := stMarys()
+	e.Roles = append(e.Roles, tx.Role{Role: tx.RoleVaultOperator, DID: vault.did})
+	h.mustBlock(h.dirTx(tx.DirectoryAdd, hosp.did, e, 0, ""))
+	for i := range 4 {
+		h.mustBlock(h.auditTx(vault, fmt.Sprint("v-", i)))
+	}
+	h.mustBlock(h.auditTx(stranger, "s-0"), h.auditTx(stranger, "s-1"))
+	if got := h.block(h.auditTx(stranger, "s-2"))[0]; got.Code != ledger.CodeQuota {
+		t.Fatalf("a self-made signer's third anchor: code %d (%s), want %d", got.Code, got.Log, ledger.CodeQuota)
+	}
+	h.mustBlock(h.dirTx(tx.DirectorySuspend, hosp.did, nil, 2, "audit"))
+	if got := h.block(h.auditTx(vault, "v-after"))[0]; got.Code != ledger.CodeQuota {
+		t.Fatalf("the vault's anchor after its hospital was suspended: code %d (%s), want %d (self-made again, budget spent)", got.Code, got.Log, ledger.CodeQuota)
+	}
 }
