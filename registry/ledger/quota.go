@@ -114,9 +114,9 @@ type QuotaPolicy struct {
 	// Window is the counting period in block time (whole seconds, at least
 	// a minute). Windows are aligned to the Unix epoch: a transaction at
 	// block time T counts in the window starting at T - T mod Window.
-	Window     Duration    `json:"window,omitzero"`
-	SelfMade   OriginQuota `json:"selfMade,omitzero"`
-	Vouched    OriginQuota `json:"vouched,omitzero"`
+	Window   Duration    `json:"window,omitzero"`
+	SelfMade OriginQuota `json:"selfMade,omitzero"`
+	Vouched  OriginQuota `json:"vouched,omitzero"`
 }
 
 // Origin returns the policy of origin o, nil for governance (not limited).
