@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,10 +34,22 @@ func testKey(tb testing.TB, b byte) *key.PrivateKey {
 // newParty is the did:key party of testKey(b).
 func newParty(tb testing.TB, b byte) credtest.Party { return credtest.PartyOf(testKey(tb, b)) }
 
+// anchorFor is the anchor did:key of a grant by patient (a wallet derives
+// one per grant; one per patient is enough here).
+func anchorFor(patient credtest.Party) credtest.Party {
+	seed := sha256.Sum256([]byte("anchor of " + patient.DID))
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	return credtest.PartyOf(k)
+}
+
 func testGrant(patient, provider credtest.Party) *Grant {
 	return &Grant{
 		ID:         "urn:uuid:5f0c6a1e-1b7e-4f0e-9a52-2d4f3f1f7a10",
 		Patient:    patient.DID,
+		Anchor:     anchorFor(patient).DID,
 		Provider:   provider.DID,
 		Actions:    []Action{ActionAccess, ActionCorrect},
 		Purposes:   []string{PurposeTreatment, PurposeResearch},
@@ -228,5 +241,56 @@ func TestFromCredentialRefuses(t *testing.T) {
 				t.Errorf("Verify = %v, want ErrInvalidGrant containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnchorRules: a grant names its anchor DID, a did:key that is neither
+// the patient's nor the provider's DID (it is public on the ledger).
+func TestAnchorRules(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	for _, tc := range []struct {
+		name   string
+		anchor string
+		want   error
+	}{
+		{"per-grant did:key", anchorFor(pat).DID, nil},
+		{"none", "", ErrLegacyGrant},
+		{"the patient's DID", pat.DID, ErrInvalidGrant},
+		{"the provider's DID", prov.DID, ErrInvalidGrant},
+		{"a did:medid", "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc", ErrInvalidGrant},
+		{"not a DID", "anchor", ErrInvalidGrant},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGrant(pat, prov)
+			g.Anchor = tc.anchor
+			_, err := Issue(g, pat.Key, pat.Kid)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Issue = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLegacyGrant: a grant token made before per-grant anchors (it names no
+// anchor DID; testdata/legacy-grant.jwt is the old golden token) is refused
+// by Parse, Verify and the Checker with ErrLegacyGrant, which says to grant
+// again.
+func TestLegacyGrant(t *testing.T) {
+	raw, err := os.ReadFile("testdata/legacy-grant.jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if _, err := Parse(tok); !errors.Is(err, ErrLegacyGrant) || !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("Parse(legacy) = %v, want ErrLegacyGrant and ErrInvalidGrant", err)
+	}
+	c, err := NewChecker(CheckerConfig{Keys: keyFunc, Ledger: &memLedger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := newParty(t, 2)
+	if _, err := c.CheckInForce(context.Background(), tok, Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT",
+		Class: "Immunization", At: tFrom.Add(time.Hour)}); !errors.Is(err, ErrLegacyGrant) || !strings.Contains(err.Error(), "granted again") {
+		t.Errorf("Checker on a legacy grant = %v, want ErrLegacyGrant saying to grant again", err)
 	}
 }
