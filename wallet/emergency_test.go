@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestEmergencyCard(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
 	for _, c := range []struct {
 		typ    string
@@ -24,7 +25,7 @@ func TestEmergencyCard(t *testing.T) {
 		{"BloodTypeCredential", map[string]any{"bloodType": "O-"}},
 		{"ImmunizationCredential", map[string]any{"vaccine": "MMR"}},
 	} {
-		if _, err := w.Receive(ctx, is.issue(t, p.DID, c.typ, c.claims)); err != nil {
+		if _, err := w.Receive(ctx, is.Issue(t, p.DID, []string{c.typ}, c.claims)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,7 +40,7 @@ func TestEmergencyCard(t *testing.T) {
 		t.Errorf("nonce %q, want the day it was made", card.Nonce)
 	}
 	clk.Advance(30 * 24 * 3600e9) // a month later, offline at the ER
-	vp, err := vc.VerifyPresentation(ctx, card.Token, didKeyFunc, vc.PresentationOptions{Audience: EmergencyAudience, Nonce: card.Nonce, Now: clk.Now()})
+	vp, err := vc.VerifyPresentation(ctx, card.Token, wallettest.DIDKeyFunc, vc.PresentationOptions{Audience: EmergencyAudience, Nonce: card.Nonce, Now: clk.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +56,11 @@ func TestEmergencyCardTooLarge(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
 	for i := range 4 {
 		big := strings.Repeat("x", 300+i)
-		if _, err := w.Receive(ctx, is.issue(t, p.DID, "AllergyIntoleranceCredential", map[string]any{"note": big})); err != nil {
+		if _, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"note": big})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,12 +91,12 @@ func TestEmergencyCardLeavesOutWithdrawn(t *testing.T) {
 	if err := w.SetSettings(Settings{AutoLock: -1}); err != nil {
 		t.Fatal(err)
 	}
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
-	revoked := is.issue(t, p.DID, "AllergyIntoleranceCredential", map[string]any{"allergy": "penicillin"})
-	blood := is.issue(t, p.DID, "BloodTypeCredential", map[string]any{"bloodType": "O-"})
+	revoked := is.Issue(t, p.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"allergy": "penicillin"})
+	blood := is.Issue(t, p.DID, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O-"})
 	until := clk.Now().Add(24 * time.Hour)
-	expiring := is.issue(t, p.DID, "MedicationStatementCredential", map[string]any{"medication": "warfarin"}, func(c *vc.Credential) { c.ValidUntil = &until })
+	expiring := is.Issue(t, p.DID, []string{"MedicationStatementCredential"}, map[string]any{"medication": "warfarin"}, func(c *vc.Credential) { c.ValidUntil = &until })
 	var ids []string
 	for _, tok := range []string{revoked, blood, expiring} {
 		c, err := w.Receive(ctx, tok)
@@ -106,7 +107,7 @@ func TestEmergencyCardLeavesOutWithdrawn(t *testing.T) {
 	}
 	// The revocation is not known to the wallet yet: the card's own
 	// refresh must find it.
-	v.setStatus(revoked, "revoked")
+	v.Set(revoked, "revoked")
 	clk.Advance(48 * time.Hour)
 	card, err := w.EmergencyCard(ctx, EmergencyOptions{})
 	if err != nil {
@@ -127,7 +128,7 @@ func TestEmergencyCardLeavesOutWithdrawn(t *testing.T) {
 	}
 
 	// Offline: the card is made from what the wallet last knew, and says so.
-	v.setStatus("*", "status_unavailable")
+	v.Set("*", "status_unavailable")
 	card, err = w.EmergencyCard(ctx, EmergencyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +138,8 @@ func TestEmergencyCardLeavesOutWithdrawn(t *testing.T) {
 	}
 
 	// Nothing current left: refused, naming what was left out.
-	v.setStatus("*", "")
-	v.setStatus(blood, "suspended")
+	v.Set("*", "")
+	v.Set(blood, "suspended")
 	if _, err := w.EmergencyCard(ctx, EmergencyOptions{}); !errors.Is(err, ErrNoEmergencyCredentials) || !strings.Contains(err.Error(), ids[1]+" suspended") {
 		t.Errorf("card with nothing current: %v", err)
 	}
@@ -153,14 +154,14 @@ func TestPresentRefusesNotCurrent(t *testing.T) {
 	if err := w.SetSettings(Settings{AutoLock: -1}); err != nil {
 		t.Fatal(err)
 	}
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
 	until := clk.Now().Add(time.Hour)
 	toks := map[string]string{
-		"valid":     is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "a"}),
-		"revoked":   is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "b"}),
-		"suspended": is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "c"}),
-		"expired":   is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "d"}, func(c *vc.Credential) { c.ValidUntil = &until }),
+		"valid":     is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "a"}),
+		"revoked":   is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "b"}),
+		"suspended": is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "c"}),
+		"expired":   is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "d"}, func(c *vc.Credential) { c.ValidUntil = &until }),
 	}
 	ids := map[string]string{}
 	for name, tok := range toks {
@@ -170,8 +171,8 @@ func TestPresentRefusesNotCurrent(t *testing.T) {
 		}
 		ids[name] = c.ID
 	}
-	v.setStatus(toks["revoked"], "revoked")
-	v.setStatus(toks["suspended"], "suspended")
+	v.Set(toks["revoked"], "revoked")
+	v.Set(toks["suspended"], "suspended")
 	if _, err := w.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,11 @@ type sources struct {
 	trust    verify.Accreditations // nil without a registry
 }
 
+// sources puts the evidence together through verify.Sources (the one
+// place did:key, the registry's DID method and its status lists are
+// routed), with two CLI rules on top: a status list not given says how to
+// give it, and without a registry a did:medid issuer is "could not check",
+// not "unknown issuer".
 func (v *verifierFlags) sources(e *env) (*sources, error) {
 	local := fileStatus{files: verify.FileStatusFetcher{}}
 	for _, f := range v.statusLists {
@@ -63,7 +68,7 @@ func (v *verifierFlags) sources(e *env) (*sources, error) {
 		}
 		local.files[d.ID] = f
 	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	var vs verify.Sources
 	src := &sources{status: local}
 	u := v.registryURL(e)
 	if *v.genesis != "" && u == "" {
@@ -83,20 +88,17 @@ func (v *verifierFlags) sources(e *env) (*sources, error) {
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = rc
+		vs.Registry = rc
 		v.rc, v.proven = rc, ccfg.VerifyProofs
 		local.next = rc
 		src.status = local
 		src.trust = rc
-	}
-	if u == "" {
-		// Without a registry a did:medid issuer cannot be looked up: that
-		// is "could not check", not "unknown issuer".
-		methods["medid"] = did.ResolverFunc(func(_ context.Context, id string) (*did.Resolution, error) {
+	} else {
+		vs.DIDs = did.ResolverFunc(func(_ context.Context, id string) (*did.Resolution, error) {
 			return nil, fmt.Errorf("no registry given to resolve %s: give --registry URL or set MEDID_REGISTRY", id)
 		})
 	}
-	src.resolver = did.NewRouter(methods)
+	src.resolver = vs.Resolver()
 	return src, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/medid/medid/internal/qr"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/randid"
 )
 
 func init() {
@@ -69,7 +70,7 @@ func vpCreate(e *env, args []string) error {
 	}
 	p := &vc.Presentation{
 		Context:     []string{vc.ContextV2},
-		ID:          newURN(),
+		ID:          randid.URN(),
 		Type:        []string{vc.TypePresentation},
 		Holder:      *holder,
 		Credentials: tokens,

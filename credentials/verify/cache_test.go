@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
@@ -20,10 +21,10 @@ import (
 func TestCache(t *testing.T) {
 	w := newWorld(t, key.Ed25519)
 	const hosp = "did:example:hospital"
-	h := party{k: w.issuer.k, did: hosp, kid: hosp + "#k1"}
+	h := credtest.Party{Key: w.issuer.Key, DID: hosp, Kid: hosp + "#k1"}
 	w.docs[hosp] = &did.Document{Context: did.DefaultContext(), ID: hosp,
-		VerificationMethod: []did.VerificationMethod{{ID: h.kid, Type: "Multikey", Controller: hosp, PublicKey: h.k.Public()}},
-		AssertionMethod:    []string{h.kid}}
+		VerificationMethod: []did.VerificationMethod{{ID: h.Kid, Type: "Multikey", Controller: hosp, PublicKey: h.Key.Public()}},
+		AssertionMethod:    []string{h.Kid}}
 	const listURL = "https://registry.example/1.0/status-lists/hosp"
 	l, _ := statuslist.New(statuslist.MinEntries)
 	l.Set(revokedIndex, true)
@@ -32,7 +33,7 @@ func TestCache(t *testing.T) {
 		return w.issueWith(w.credential(func(c *vc.Credential) {
 			c.Issuer = hosp
 			c.Status = []vc.Status{entry(listURL, "revocation", index)}
-		}), h.k, h.kid)
+		}), h.Key, h.Kid)
 	}
 	ok, revoked := issue(1), issue(revokedIndex)
 
@@ -41,7 +42,7 @@ func TestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filled := w.clock.now()
+	filled := w.clock.Now()
 	saved, err := c.Fill(ctx, w.resolver(), w.fetcher, w.present(w.holder, audience, nonce, ok), filled)
 	if err != nil {
 		t.Fatal(err)
@@ -54,14 +55,14 @@ func TestCache(t *testing.T) {
 	}
 
 	// Reopened from disk, with no network at all, a day later.
-	w.clock.advance(24 * time.Hour)
+	w.clock.Advance(24 * time.Hour)
 	c, err = OpenCache(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	offline := func() (*Verifier, *CacheSource) {
 		src := c.Source()
-		v, err := New(Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "example": src}), Status: src, Now: w.clock.now})
+		v, err := New(Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "example": src}), Status: src, Now: w.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,13 +84,13 @@ func TestCache(t *testing.T) {
 		token                     func() string
 	}{
 		{"issuer not cached", ReasonIssuerUnavailable, CheckIssuer, "medid cache update --dir " + dir + " --issuer did:example:other", func() string {
-			return w.issueWith(w.credential(func(c *vc.Credential) { c.Issuer = "did:example:other" }), h.k, "did:example:other#k1")
+			return w.issueWith(w.credential(func(c *vc.Credential) { c.Issuer = "did:example:other" }), h.Key, "did:example:other#k1")
 		}},
 		{"list not cached", ReasonStatusUnavailable, CheckStatus, "save the status list https://registry.example/1.0/status-lists/none", func() string {
 			return w.issueWith(w.credential(func(c *vc.Credential) {
 				c.Issuer = hosp
 				c.Status = []vc.Status{entry("https://registry.example/1.0/status-lists/none", "revocation", 1)}
-			}), h.k, h.kid)
+			}), h.Key, h.Kid)
 		}},
 	}
 	for _, tt := range tests {
@@ -104,16 +105,16 @@ func TestCache(t *testing.T) {
 	}
 
 	// The cache is not a trust anchor: a list altered on disk fails.
-	other := keyParty(t, key.Ed25519, "forger")
+	other := credtest.NewParty(t, key.Ed25519, "forger")
 	forged, err := statuslist.NewCredential(listURL, hosp, statuslist.Revocation, l, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ftok, err := vc.Issue(forged, other.k, hosp+"#k1")
+	ftok, err := vc.Issue(forged, other.Key, hosp+"#k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SaveStatusList(listURL, ftok, w.clock.now()); err != nil {
+	if err := c.SaveStatusList(listURL, ftok, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	v, _ = offline()
