@@ -55,8 +55,11 @@ test: setup vet vuln unit race walkthrough
 walkthrough: build
 	$(GO) run ./internal/walkthrough/cmd/walkthrough README.md
 
+# cmd/medid's testscripts drive the real CLI against real registries: on a
+# loaded 2-core machine they can take longer than go test's default 10 min
+# per package, so the limit is raised (a hung test still fails).
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # Packages with goroutines run again under the race detector (the GUI too:
 # its screens update from background work through fyne.Do).
