@@ -13,8 +13,11 @@ const Elision = "..."
 // are compared in, so that what changes from run to run does not count:
 // every run of letters and digits that contains a digit or is at least 16
 // characters long (identifiers, hashes, keys, numbers, times) becomes "#",
-// and runs of spaces become one (column widths follow the values).
+// and so do a whole UUID (whose groups may be letters only: "defb") and
+// the tail of an abbreviated identifier ("z6MkfaJb1c…UQtNRb"); runs of
+// spaces become one (column widths follow the values).
 func normalize(s string) string {
+	s = uuidRE.ReplaceAllString(s, "0")
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -39,7 +42,7 @@ func normalize(s string) string {
 			digit = digit || (s[j] >= '0' && s[j] <= '9')
 			j++
 		}
-		if digit || j-i >= 16 {
+		if digit || j-i >= 16 || strings.HasSuffix(b.String(), "#"+abbrev) {
 			b.WriteByte('#')
 		} else {
 			b.WriteString(s[i:j])
@@ -48,6 +51,12 @@ func normalize(s string) string {
 	}
 	return b.String()
 }
+
+// uuidRE matches a UUID (RFC 9562 text form).
+var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+// abbrev joins the head and tail of an identifier shortened for display.
+const abbrev = "…"
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'

@@ -109,6 +109,12 @@ func TestNormalize(t *testing.T) {
 		{"  ID    TYPE   STATUS  ", "ID TYPE STATUS"},
 		{"VALID credential", "VALID credential"},
 		{"2026-11-21T16:01:52Z (29 days left)", "#-#-#:#:# (# days left)"},
+		// UUID groups and abbreviated DID tails may hold no digit.
+		{"id: urn:uuid:27c23613-defb-45ea-b321-36994ce364c7", "id: urn:uuid:#"},
+		{"by did:key:z6MkfaJb1c…UQtNRb", "by did:key:#…#"},
+		{"by did:key:z6MkiFXRqN…6eXVa", "by did:key:#…#"},
+		// Words stay words, also after an ellipsis that follows a word.
+		{"Penicillin…allergy st-mary-oid", "Penicillin…allergy st-mary-oid"},
 	}
 	for _, tt := range tests {
 		if got := normalize(tt.in); got != tt.want {
