@@ -88,7 +88,8 @@ var (
 // Parse reads a Markdown document and splits every script and transcript
 // block into commands. It fails on what would make a walkthrough
 // meaningless: an unclosed fence, a directive not followed by a block, an
-// unknown directive, a transcript line before its first "$ " command, or a
+// unknown directive, a transcript line before its first "$ " command, a
+// block shown only (```text) that holds "$ " commands, or a
 // command that is not complete shell syntax (checked with `bash -n`).
 func Parse(md []byte) (*Document, error) {
 	doc := &Document{}
@@ -106,6 +107,9 @@ func Parse(md []byte) (*Document, error) {
 		line := strings.TrimRight(sc.Text(), " \t\r")
 		if in != nil {
 			if strings.HasPrefix(line, fence) && strings.TrimLeft(line, "`~") == "" {
+				if err := in.shownCommands(); err != nil {
+					return nil, err
+				}
 				if err := in.split(); err != nil {
 					return nil, err
 				}
@@ -145,6 +149,22 @@ func Parse(md []byte) (*Document, error) {
 		return nil, fmt.Errorf("line %d: walkthrough directive %q is not followed by a fenced block", pendingLine, pendingDir)
 	}
 	return doc, nil
+}
+
+// shownCommands refuses a block that shows commands ("$ " lines) but
+// would not run: a reader types them, so the walkthrough must too. Such a
+// block is a console transcript, or says why it cannot run with a skip
+// directive.
+func (b *Block) shownCommands() error {
+	if b.Kind != KindShown || b.Directive != "" {
+		return nil
+	}
+	for i, l := range b.Body {
+		if strings.HasPrefix(l, "$ ") {
+			return fmt.Errorf("line %d: a ```%s block shows the command %.60q that nothing runs: make the block ```console so the walkthrough runs it, or put <!-- walkthrough: skip REASON --> before it", b.Line+1+i, b.Lang, strings.TrimPrefix(l, "$ "))
+		}
+	}
+	return nil
 }
 
 // openFence reports whether line opens a fenced block (``` or ~~~, at

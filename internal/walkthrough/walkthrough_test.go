@@ -34,7 +34,7 @@ func TestParse(t *testing.T) {
 		"yes",                                            // 24
 		"```",                                            // 25
 		"```text",                                        // 26
-		"$ not run",                                      // 27
+		"log, not run",                                   // 27
 		"```",                                            // 28
 	}, "\n")
 	doc, err := Parse([]byte(md))
@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"output before command", "```console\nhello\n$ echo\n```", "must start with a \"$ \" command"},
 		{"syntax error", "```sh\necho )\n```", "syntax error"},
 		{"open here-document", "```console\n$ cat <<EOF\nx\n```", "never closed"},
+		{"commands nothing runs", "text\n```text\n$ medid vc verify a.jwt\nVALID\n```", "line 3: a ```text block shows the command \"medid vc verify a.jwt\" that nothing runs"},
+		{"commands in a block with no language", "```\n$ medid key new\n```", "that nothing runs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,5 +156,15 @@ func TestMatch(t *testing.T) {
 				t.Errorf("match = %+v, want a miss at %q", mm, tt.wantMiss)
 			}
 		})
+	}
+}
+
+// TestParseShownCommandsSkipped: a shown block with commands is accepted
+// when a directive says why it does not run.
+func TestParseShownCommandsSkipped(t *testing.T) {
+	md := "<!-- walkthrough: skip opens a window -->\n```text\n$ make app\n```\n<!-- walkthrough: make-run-output -->\n```text\nregistryd: ready\n```\n```text\nplain output, no command\n```\n"
+	doc, err := Parse([]byte(md))
+	if err != nil || len(doc.Blocks) != 3 {
+		t.Fatalf("Parse = %v blocks, %v; want 3 blocks, no error", doc, err)
 	}
 }
