@@ -55,7 +55,8 @@ type EmergencyOptions struct {
 }
 
 // LeftOut is an emergency credential kept off a card because the wallet
-// knows it is no longer valid.
+// knows it is no longer valid, or because the card cannot carry its format
+// (an SD-JWT VC: Why is [SDJWTNotOnCard]).
 type LeftOut struct {
 	Credential Credential
 	// Why says why, for people: "revoked", "expired on 2026-01-31", ...
@@ -142,11 +143,17 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	for _, t := range opts.Types {
 		var ofType []Credential
 		for _, c := range all {
-			// The card is one vp+jwt: SD-JWT VCs cannot ride in it.
-			if !c.HasType(t) || seen[c.ID] || c.Format == FormatSDJWT {
+			if !c.HasType(t) || seen[c.ID] {
 				continue
 			}
 			seen[c.ID] = true
+			if c.Format == FormatSDJWT {
+				// The card is one vp+jwt: SD-JWT VCs cannot ride in it.
+				// Say so: a patient must not believe a valid allergy is
+				// on the card when it is not.
+				leftOut = append(leftOut, LeftOut{Credential: c, Why: SDJWTNotOnCard})
+				continue
+			}
 			if why := notCurrent(&c, now); why != "" {
 				leftOut = append(leftOut, LeftOut{Credential: c, Why: why})
 				continue
@@ -255,6 +262,9 @@ func notCurrent(c *Credential, now time.Time) string {
 	}
 	return ""
 }
+
+// SDJWTNotOnCard is why an SD-JWT VC is left off an emergency card.
+const SDJWTNotOnCard = "an SD-JWT VC, which the card (one vp+jwt) cannot carry: present it on its own"
 
 func describeLeftOut(l []LeftOut) string {
 	parts := make([]string, len(l))

@@ -283,6 +283,14 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if len(evs) > 0 {
 		fmt.Fprintf(c.e.stdout, "vault: %s\n", describe(ctx, names, evs[0].Vault))
 	}
+	ds, err := w.DIDs()
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, d := range ds {
+		mine[d.DID] = true
+	}
 	var glass, denied int
 	for _, e := range evs {
 		mark := "  "
@@ -313,7 +321,13 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
-		fmt.Fprintf(c.e.stdout, "      %s\n", accessSentence(label(ctx, names, e.Provider), e))
+		if !e.Unauthenticated {
+			who = label(ctx, names, e.Provider)
+			if mine[e.Provider] {
+				who = "You"
+			}
+		}
+		fmt.Fprintf(c.e.stdout, "      %s\n", accessSentence(who, e))
 	}
 	how := "the ledger"
 	if *genesis != "" {
@@ -324,7 +338,9 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 }
 
 // accessSentence says an access in words: "Dr. Jane Doe (St Mary's
-// Hospital) read your allergies".
+// Hospital) read your allergies"; who is "You" for the patient's own
+// DIDs. A granted emergency read says which permission of the patient's
+// allowed it: the vault grants none without one.
 func accessSentence(who string, e wallet.AccessEvent) string {
 	what := wallet.LabelForClass(e.Class)
 	if what == "" {
@@ -339,8 +355,14 @@ func accessSentence(who string, e wallet.AccessEvent) string {
 		return who + " tried to " + try + " your " + what + ", and was refused"
 	}
 	s := who + " " + done + " your " + what
-	if e.BreakGlass {
-		s += ", in an emergency, without your consent"
+	switch {
+	case e.BreakGlass && e.Consent == "":
+		// The vault grants break-glass only under a grant of the
+		// patient's: none presented means the standing one deposited
+		// with the hospital's vault.
+		s += ", in an emergency, with your standing emergency permission"
+	case e.BreakGlass:
+		s += ", in an emergency, with the emergency access you granted them"
 	}
 	return s
 }
