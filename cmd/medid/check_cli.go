@@ -210,6 +210,11 @@ func (c *checkFlags) report(ctx context.Context, e *env, what string, v checked)
 			name = func(id string) string { return describe(ctx, names, id) }
 		}
 		writeChecks(e.stdout, v.res, "  ", name)
+		if names != nil {
+			// Who issued and presented what, in the directory's words:
+			// accreditation dates, a practitioner's licence.
+			printNames(ctx, e.stdout, names, v.res)
+		}
 		if v.offline {
 			note := "offline: checked against --status-list files"
 			if v.cacheDir != "" {
