@@ -201,7 +201,7 @@ func (c *checkFlags) report(ctx context.Context, e *env, what string, v checked)
 		writeDisclosed(e.stderr, v.res, "")
 		fmt.Fprintln(e.stderr, head)
 		if names != nil {
-			printNames(ctx, e.stderr, names, v.res)
+			printNames(ctx, e.stderr, names, v.res, false)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, head)
@@ -211,9 +211,10 @@ func (c *checkFlags) report(ctx context.Context, e *env, what string, v checked)
 		}
 		writeChecks(e.stdout, v.res, "  ", name)
 		if names != nil {
-			// Who issued and presented what, in the directory's words:
-			// accreditation dates, a practitioner's licence.
-			printNames(ctx, e.stdout, names, v.res)
+			// What the directory adds to the issuer and holder lines
+			// above (already named): accreditation dates, a
+			// practitioner's licence.
+			printNames(ctx, e.stdout, names, v.res, true)
 		}
 		if v.offline {
 			note := "offline: checked against --status-list files"

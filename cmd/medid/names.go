@@ -65,8 +65,10 @@ func label(ctx context.Context, d *directory.Directory, did string) string {
 
 // printNames says in words who issued (and, for a presentation, who
 // presented) what was verified: names from the directory, never from the
-// credential itself.
-func printNames(ctx context.Context, w io.Writer, d *directory.Directory, res *verify.Result) {
+// credential itself. With named, the output already names the issuer and
+// holder (the human verdict's lines), so only what the directory adds is
+// written: accreditation dates and a practitioner's licence.
+func printNames(ctx context.Context, w io.Writer, d *directory.Directory, res *verify.Result, named bool) {
 	if res.Kind == verify.KindPresentation {
 		// A practitioner presenting their own licence is named by it.
 		for _, c := range res.Credentials {
@@ -76,22 +78,24 @@ func printNames(ctx context.Context, w io.Writer, d *directory.Directory, res *v
 				}
 			}
 		}
-		if res.Holder != "" {
+		if res.Holder != "" && !named {
 			fmt.Fprintf(w, "  presented by %s\n", describe(ctx, d, res.Holder))
 		}
 		for _, c := range res.Credentials {
-			printCredentialNames(ctx, w, d, c, "  ")
+			printCredentialNames(ctx, w, d, c, "  ", named)
 		}
 		return
 	}
-	printCredentialNames(ctx, w, d, res, "")
+	printCredentialNames(ctx, w, d, res, "", named)
 }
 
-func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directory, res *verify.Result, indent string) {
+func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directory, res *verify.Result, indent string, named bool) {
 	if res.Issuer == "" {
 		return
 	}
-	fmt.Fprintf(w, "%s  issued by %s\n", indent, describe(ctx, d, res.Issuer))
+	if !named {
+		fmt.Fprintf(w, "%s  issued by %s\n", indent, describe(ctx, d, res.Issuer))
+	}
 	id, _ := d.Lookup(ctx, res.Issuer)
 	if id.Kind == directory.KindOrganisation && id.Organisation != nil {
 		at := time.Now()

@@ -19,7 +19,7 @@ import (
 
 const (
 	fhirPatientDID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
-	fhirClientDID  = "did:medid:ehr1"
+	fhirClientDID  = "did:medid:AWzM64jKaTVyEFYceivRYm" // well-formed: a consent grant refuses a DID that is not (did.Check)
 	fhirVaultDID   = "did:medid:stmary"
 )
 

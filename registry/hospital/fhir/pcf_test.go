@@ -10,7 +10,7 @@ import (
 )
 
 func TestConsentPCF(t *testing.T) {
-	g := &consent.Grant{ID: "urn:uuid:5f0e9a3e-8f57-4f7e-9b43-0c1a6b3f2a11", Patient: didPatient, Provider: "did:medid:ehr1",
+	g := &consent.Grant{ID: "urn:uuid:5f0e9a3e-8f57-4f7e-9b43-0c1a6b3f2a11", Patient: didPatient, Provider: "did:medid:AWzM64jKaTVyEFYceivRYm",
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"}, Classes: []string{"AllergyIntolerance", "Immunization"},
 		ValidFrom: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), BreakGlass: true}
 	hash := strings.Repeat("cd", 32)
