@@ -5,6 +5,7 @@
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
 //	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
+//	GET  /1.0/light/{height}        signed header and validator set (light clients)
 //	GET  /healthz                   200 once the node has caught up
 //	GET  /metrics                   Prometheus metrics
 //
@@ -120,6 +121,7 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
 	s.handle("POST /1.0/transactions", "transactions", s.submit)
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
+	s.handle("GET /1.0/light/{height}", "light", s.lightBlock)
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

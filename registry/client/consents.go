@@ -71,7 +71,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		}
 		return &st, nil
 	}
-	p, err := c.proven(resp, ledger.ConsentKey(hash))
+	p, err := c.proven(ctx, resp, ledger.ConsentKey(hash))
 	if err != nil {
 		return nil, err
 	}

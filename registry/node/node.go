@@ -360,3 +360,7 @@ func (n *Node) Header(height int64) *types.Header {
 	}
 	return &m.Header
 }
+
+// Base is the lowest height whose block the node stores: 1 (the initial
+// height) unless blocks were pruned or the node joined by state sync.
+func (n *Node) Base() int64 { return n.cmt.BlockStore().Base() }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	cmtlight "github.com/cometbft/cometbft/light"
 	cmtmath "github.com/cometbft/cometbft/libs/math"
+	cmtlight "github.com/cometbft/cometbft/light"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
 
@@ -246,10 +246,16 @@ var mutations = []mutation{
 	}},
 	{"proposer missing", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) { vs.Proposer = nil }},
 	{"negative power", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) { vs.Validators[2].VotingPower = -5 }},
-	{"huge power", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) { vs.Validators[0].VotingPower = light.MaxTotalVotingPower }},
-	{"address not the key's", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) { vs.Validators[1].Address = vs.Validators[0].Address }},
+	{"huge power", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) {
+		vs.Validators[0].VotingPower = light.MaxTotalVotingPower
+	}},
+	{"address not the key's", func(_ *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) {
+		vs.Validators[1].Address = vs.Validators[0].Address
+	}},
 	{"block protocol", func(sh *cmtproto.SignedHeader, _ *cmtproto.ValidatorSet) { sh.Header.Version.Block = 10 }},
-	{"short data hash", func(sh *cmtproto.SignedHeader, _ *cmtproto.ValidatorSet) { sh.Header.DataHash = sh.Header.DataHash[:31] }},
+	{"short data hash", func(sh *cmtproto.SignedHeader, _ *cmtproto.ValidatorSet) {
+		sh.Header.DataHash = sh.Header.DataHash[:31]
+	}},
 	{"absent vote with address", func(sh *cmtproto.SignedHeader, _ *cmtproto.ValidatorSet) {
 		sh.Commit.Signatures[0] = cmtproto.CommitSig{BlockIdFlag: cmtproto.BlockIDFlagAbsent, ValidatorAddress: make([]byte, 20)}
 	}},
