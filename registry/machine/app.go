@@ -98,6 +98,9 @@ type App struct {
 	// holds; Commit indexes them.
 	pendingIdx []write
 	idx        *latestIndex
+	// pendingVals are the pending block's validator changes by address
+	// (see noteValidator); FinalizeBlock returns them.
+	pendingVals map[string]abci.ValidatorUpdate
 	// initialHeight is the chain's first block height (from InitChain).
 	initialHeight int64
 
@@ -279,6 +282,28 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, err
 		}
 		if _, err := a.tree.Set(ledger.GovernanceKey(d), v); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+	}
+	// The network's governance rule and the validators CometBFT starts
+	// with (docs/design/0021).
+	pol := ledger.NetworkPolicy{}
+	if g.Network != nil {
+		pol = *g.Network
+	}
+	if pol, err = pol.Effective(); err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	pv, err := marshal(pol)
+	if err != nil {
+		return nil, err
+	}
+	vw, err := genesisValidatorWrites(req.Validators, a.initialHeight)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	for _, w := range append(vw, write{[]byte(ledger.KeyNetworkPolicy), pv}) {
+		if _, err := a.tree.Set(w.key, w.value); err != nil {
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}

@@ -59,6 +59,10 @@ type receipt struct {
 	ListID          string  `json:"listId,omitempty"`
 	Version         int64   `json:"version,omitempty"`
 	GrantHash       string  `json:"grantHash,omitempty"`
+	// network.propose, network.approve: the proposal, and whether this
+	// transaction carried it.
+	ProposalID string `json:"proposalId,omitempty"`
+	Executed   bool   `json:"executed,omitempty"`
 }
 
 // prepared is what the parallel pre-pass of FinalizeBlock learned about one
@@ -114,13 +118,14 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	}
 	bt := req.Time.UTC()
 	a.pendingIdx = nil
+	a.pendingVals = nil
 	pre := a.prepass(req.Txs)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
 		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i]})
 	}
 	a.pending = &pendingBlock{height: req.Height, time: bt}
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.tree.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: a.validatorUpdates(), AppHash: a.tree.WorkingHash()}, nil
 }
 
 // deliver checks and applies one transaction of a block.
@@ -150,13 +155,24 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
 	}
 	for _, w := range writes {
-		if _, err := a.tree.Set(w.key, w.value); err != nil {
+		var err error
+		if w.value == nil {
+			// A nil value removes the key (a governance key retired);
+			// keys the latest index holds are never removed.
+			_, _, err = a.tree.Remove(w.key)
+		} else {
+			_, err = a.tree.Set(w.key, w.value)
+		}
+		if err != nil {
 			// A storage failure is not the sender's fault and not
 			// deterministic: stop the node rather than diverge.
 			panic(fmt.Sprintf("registry: write state at height %d: %v", env.height, err))
 		}
 		if indexed(w.key) {
 			a.pendingIdx = append(a.pendingIdx, w)
+		}
+		if isValidatorKey(w.key) {
+			a.noteValidator(w)
 		}
 	}
 	return &abci.ExecTxResult{

@@ -18,6 +18,10 @@ import (
 // issuer.revoke transactions (normally one per founding hospital).
 type Genesis struct {
 	Governance []string `json:"governance"`
+	// Network, optional, is the governance rule for changes of the
+	// validator set and the governance keys (quorum, minimum validators;
+	// see ledger.NetworkPolicy, docs/design/0021). Absent: the defaults.
+	Network *ledger.NetworkPolicy `json:"network,omitempty"`
 }
 
 // ParseGenesis decodes and validates app_state JSON strictly (unknown
@@ -41,6 +45,11 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 // Validate checks every governance entry is a distinct did:key DID with a
 // supported key (Ed25519 or P-256).
 func (g *Genesis) Validate() error {
+	if g.Network != nil {
+		if _, err := g.Network.Effective(); err != nil {
+			return fmt.Errorf("genesis: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	for _, d := range g.Governance {
 		if _, err := parseKeyDID(d); err != nil {
@@ -56,7 +65,7 @@ func (g *Genesis) Validate() error {
 
 // Marshal returns the app_state JSON for g, governance sorted.
 func (g *Genesis) Marshal() ([]byte, error) {
-	c := Genesis{Governance: slices.Clone(g.Governance)}
+	c := Genesis{Governance: slices.Clone(g.Governance), Network: g.Network}
 	if c.Governance == nil {
 		c.Governance = []string{}
 	}

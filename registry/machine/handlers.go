@@ -53,6 +53,10 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 		return a.consentRevoke(r, t, env)
 	case tx.AuditAnchor:
 		return a.auditAnchor(r, t, env)
+	case tx.NetworkPropose:
+		return a.networkPropose(r, t, env)
+	case tx.NetworkApprove:
+		return a.networkApprove(r, t, env)
 	}
 	return nil, nil, fmt.Errorf("%w: unknown type %q", ledger.ErrMalformed, t.Payload.Type)
 }
@@ -85,7 +89,7 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 			return key.PublicKey{}, err
 		}
 		doc = d
-	case tx.IssuerAccredit, tx.IssuerRevoke:
+	case tx.IssuerAccredit, tx.IssuerRevoke, tx.NetworkPropose, tx.NetworkApprove:
 		g, err := r.Get(ledger.GovernanceKey(p.DID))
 		if err != nil {
 			return key.PublicKey{}, fmt.Errorf("%w: read governance: %v", ledger.ErrInternal, err)

@@ -33,6 +33,9 @@
 //     grant token), validFrom, optional validUntil; signed by the patient.
 //   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
 //     who anchored it; final.
+//   - [NetworkPropose] ("network.propose"): proposal; [NetworkApprove]
+//     ("network.approve"): proposalId; governance-signed changes of the
+//     validator set and the governance keys (see network.go).
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
@@ -158,6 +161,10 @@ type Payload struct {
 	BatchID string `json:"batchId,omitempty"`
 	Root    string `json:"root,omitempty"`
 	Count   int64  `json:"count,omitempty"`
+
+	// network.propose, network.approve: see network.go.
+	Proposal   *Proposal `json:"proposal,omitempty"`
+	ProposalID string    `json:"proposalId,omitempty"`
 }
 
 // Tx is a decoded transaction. Its signature has NOT been verified: call
@@ -287,6 +294,8 @@ func (p *Payload) Validate() error {
 		"batchId":         p.BatchID != "",
 		"root":            p.Root != "",
 		"count":           p.Count != 0,
+		"proposal":        p.Proposal != nil,
+		"proposalId":      p.ProposalID != "",
 	}
 	var required, optional []string
 	switch p.Type {
@@ -311,6 +320,10 @@ func (p *Payload) Validate() error {
 		required = []string{"grantHash"}
 	case AuditAnchor:
 		required = []string{"batchId", "root", "count"}
+	case NetworkPropose:
+		required = []string{"proposal"}
+	case NetworkApprove:
+		required = []string{"proposalId"}
 	default:
 		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
 	}
@@ -381,6 +394,14 @@ func (p *Payload) Validate() error {
 		if msg := validAudit(p); msg != "" {
 			return bad("%s", msg)
 		}
+	}
+	if p.Proposal != nil {
+		if msg := validProposal(p.Proposal); msg != "" {
+			return bad("%s", msg)
+		}
+	}
+	if has["proposalId"] && !validID(p.ProposalID) {
+		return bad("proposalId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
 	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
