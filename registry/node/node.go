@@ -131,7 +131,16 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// the proof block CometBFT adds after an app hash change), and the
 	// pause after a commit is the configured block time.
 	c.Consensus.TimeoutCommit = bt
-	c.Consensus.CreateEmptyBlocks = false
+	// Blocks when transactions arrive, plus one empty block after
+	// EmptyBlocks of silence (CometBFT makes blocks only for transactions
+	// when create_empty_blocks_interval is set and waits that long
+	// otherwise).
+	eb, err := time.ParseDuration(orDefault(s.EmptyBlocks, DefaultEmptyBlocks.String()))
+	if err != nil || eb < time.Second {
+		return nil, fmt.Errorf("empty block interval %q in %s: want a Go duration of at least 1s such as 1h", s.EmptyBlocks, SettingsFile)
+	}
+	c.Consensus.CreateEmptyBlocks = true
+	c.Consensus.CreateEmptyBlocksInterval = eb
 	c.Consensus.TimeoutPropose = time.Second
 	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
 	// Validators are a few hospitals on good links, not an open network:
@@ -155,6 +164,11 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// themselves under load (420 vs 1,000-1,400 did.create/s, see 0006).
 	c.Mempool.Recheck = false
 	c.TxIndex.Indexer = "null"
+	if s.StateSync != nil {
+		if err := s.StateSync.apply(c.StateSync); err != nil {
+			return nil, err
+		}
+	}
 	c.Instrumentation.Prometheus = false
 	return c, c.ValidateBasic()
 }
