@@ -24,7 +24,7 @@ build:
 run: build
 	@set -m; $(BIN)/registryd --home "$(REGISTRY_HOME)" --http $(HTTP) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
-	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/healthz >/dev/null 2>&1 && break; \
+	for i in $$(seq 1 120); do curl -fsS http://$(HTTP)/readyz >/dev/null 2>&1 && break; \
 	  kill -0 $$pid 2>/dev/null || exit 1; sleep 0.5; done; \
 	$(BIN)/medid demo --registry http://$(HTTP) --governance-key "$(REGISTRY_HOME)/governance.jwk" && \
 	echo && echo "registryd is running on http://$(HTTP) (home $(REGISTRY_HOME)); Ctrl-C stops it." && wait $$pid
@@ -82,7 +82,7 @@ SOAK_ROUNDS ?= 5
 SOAK_DURATION ?= 60s
 soak:
 	set -o pipefail; MEDID_SOAK_ROUNDS=$(SOAK_ROUNDS) MEDID_SOAK_DURATION=$(SOAK_DURATION) \
-	  $(GO) test -count=1 -timeout 60m -v -run 'TestTrailSurvivesSIGKILL|TestAttacksUnderLoad' ./cmd/registryd 2>&1 | \
+	  $(GO) test -count=1 -timeout 60m -v -run 'TestTrailSurvivesSIGKILL|TestAttacksUnderLoad|TestConnectionFlood' ./cmd/registryd 2>&1 | \
 	  grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: (held|[0-9]+ reads)|PASS|FAIL|ok )'
 
 clean:

@@ -76,8 +76,8 @@ http=127.0.0.1:$(free_port)
 registryd --home "$tmp/registry" --http "$http" --p2p "127.0.0.1:$(free_port)" --log-level warn \
 	--vault "$tmp/vault" --vault-writers "$hospital" >"$tmp/registryd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 120); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "http://$http/healthz" >/dev/null || { cat "$tmp/registryd.log" >&2; echo "registryd did not start" >&2; exit 1; }
+for _ in $(seq 120); do curl -sf "http://$http/readyz" >/dev/null && break; sleep 0.5; done
+curl -sf "http://$http/readyz" >/dev/null || { cat "$tmp/registryd.log" >&2; echo "registryd did not start" >&2; exit 1; }
 export MEDID_REGISTRY="http://$http"
 export MEDID_VAULT="http://$http"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,11 @@ type Config struct {
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
+	// HTTPClient makes every request of the app and its wallet (registry,
+	// vault, issuers, verifiers): set it to trust a private CA (cmd/wallet
+	// builds it from --ca / MEDID_CA). nil = a client with a 30 s timeout
+	// and the system's roots.
+	HTTPClient *http.Client
 }
 
 func (c Config) now() time.Time {
@@ -109,7 +115,7 @@ func New(cfg Config) (*App, error) {
 		return nil, errors.New("app config: WalletDir is empty: say where the wallet folder is")
 	}
 	if cfg.Connect == nil {
-		cfg.Connect = DefaultConnect
+		cfg.Connect = ConnectWith(cfg.HTTPClient)
 	}
 	if cfg.IdleCheck == 0 {
 		cfg.IdleCheck = 10 * time.Second
@@ -171,6 +177,7 @@ func (a *App) walletConfig() wallet.Config {
 	return wallet.Config{
 		Dir: a.cfg.WalletDir, Now: a.cfg.Now, KDF: a.cfg.KDF, Lockout: a.cfg.Lockout,
 		Verifier: a.verifier, BackupWorkFactor: a.cfg.BackupWorkFactor, Logger: a.log,
+		HTTPClient: a.cfg.HTTPClient,
 	}
 }
 

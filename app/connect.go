@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -16,11 +17,23 @@ import (
 // accreditations come from the registry, and did:medid can be registered.
 // It returns an error only for a malformed URL.
 func DefaultConnect(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error) {
+	return connect(registryURL, now, nil)
+}
+
+// ConnectWith is DefaultConnect with the registry reached through hc (nil
+// = the registry client's default), for a registry behind a private CA.
+func ConnectWith(hc *http.Client) func(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error) {
+	return func(registryURL string, now func() time.Time) (wallet.Verifier, wallet.Registry, error) {
+		return connect(registryURL, now, hc)
+	}
+}
+
+func connect(registryURL string, now func() time.Time, hc *http.Client) (wallet.Verifier, wallet.Registry, error) {
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	cfg := verify.Config{Now: now}
 	var reg wallet.Registry
 	if registryURL != "" {
-		rc, err := client.New(client.Config{URL: registryURL})
+		rc, err := client.New(client.Config{URL: registryURL, HTTPClient: hc})
 		if err != nil {
 			return nil, nil, err
 		}

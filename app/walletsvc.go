@@ -157,7 +157,7 @@ func (s *WalletServices) AllowEmergencyAccess(ctx context.Context) (ConsentGrant
 	if s.VaultURL == "" {
 		return ConsentGrant{}, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL)
+	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, err
 	}
@@ -183,7 +183,7 @@ func (s *WalletServices) EmergencyAccess(ctx context.Context, now time.Time) (g 
 	if s.VaultURL == "" {
 		return ConsentGrant{}, false, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL)
+	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, false, err
 	}

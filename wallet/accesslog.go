@@ -17,6 +17,7 @@ import (
 type AccessEvent struct {
 	At       time.Time
 	Vault    string // the hospital vault's DID
+	Patient  string // whose trail (the DID it is sealed to)
 	Provider string // who
 	Record   string // which record
 	Class    string // its FHIR resource type
@@ -28,6 +29,8 @@ type AccessEvent struct {
 	BreakGlass bool
 	Type       string
 	Reason     string
+	// Consent is the hash of the consent grant the decision used.
+	Consent string
 	// Unauthenticated marks an attempt whose sender did not prove who
 	// they are: Provider is empty, Origin is where it came from, and
 	// Count (when set) how many such attempts this event stands for.
@@ -47,7 +50,8 @@ type AccessLogOptions struct {
 	// Anchors reads the anchored batch roots: a registry client (with proofs
 	// when configured).
 	Anchors vaultclient.AnchorSource
-	// HTTPClient is used for the vault (nil = a 30 s timeout client).
+	// HTTPClient is used for the vault (nil = the wallet's
+	// Config.HTTPClient).
 	HTTPClient *http.Client
 }
 
@@ -73,7 +77,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	if err != nil {
 		return nil, err
 	}
-	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: opts.HTTPClient, DID: patient, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: w.cfg.client(opts.HTTPClient), DID: patient, Key: k, KeyID: kid}
 	resp, err := c.AccessLog(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("access log: %w", err)
@@ -84,7 +88,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	}
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
-		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
+		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
 			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index}
 	}
@@ -107,7 +111,7 @@ func (w *Wallet) EraseRecord(ctx context.Context, vaultURL, owner, record string
 	if err != nil {
 		return err
 	}
-	c := &vaultclient.Client{URL: vaultURL, DID: owner, Key: k, KeyID: kid}
+	c := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: owner, Key: k, KeyID: kid}
 	_, err = c.Erase(ctx, record)
 	return err
 }
@@ -122,12 +126,12 @@ func (w *Wallet) AllowBreakGlass(ctx context.Context, vaultURL string, c Consent
 	if err != nil {
 		return err
 	}
-	vc := &vaultclient.Client{URL: vaultURL, DID: c.Patient, Key: k, KeyID: kid}
+	vc := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: c.Patient, Key: k, KeyID: kid}
 	return vc.AllowBreakGlass(ctx, c.Token)
 }
 
 // VaultDID returns a vault's DID (for granting it a standing break-glass
-// consent).
-func VaultDID(ctx context.Context, vaultURL string) (string, error) {
-	return (&vaultclient.Client{URL: vaultURL}).VaultDID(ctx)
+// consent), asked with hc (nil = a client with a 30 s timeout).
+func VaultDID(ctx context.Context, vaultURL string, hc *http.Client) (string, error) {
+	return (&vaultclient.Client{URL: vaultURL, HTTP: hc}).VaultDID(ctx)
 }

@@ -68,7 +68,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if _, err := second.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v", err)
 	}
-	vd, err := VaultDID(ctx, srv.URL)
+	vd, err := VaultDID(ctx, srv.URL, nil)
 	if err != nil || vd != hdid {
 		t.Fatalf("VaultDID = %q, %v", vd, err)
 	}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -21,7 +23,7 @@ type AcceptOfferOptions struct {
 	// TxCode supplies the transaction code (PIN) when the offer asks for
 	// one; nil fails such offers.
 	TxCode func(*openid4vci.TxCode) (string, error)
-	// HTTP makes the requests; nil means http.DefaultClient.
+	// HTTP makes the requests; nil means the wallet's Config.HTTPClient.
 	HTTP *http.Client
 }
 
@@ -32,7 +34,7 @@ type AcceptOfferOptions struct {
 // it first. Issuer refusals are *openid4vci.ProtocolError values; Receive's
 // errors (ErrRejected, ErrNotForThisWallet) mean nothing was stored.
 func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]Credential, error) {
-	c := &openid4vci.Client{HTTP: opts.HTTP, Now: w.cfg.now}
+	c := &openid4vci.Client{HTTP: w.cfg.client(opts.HTTP), Now: w.cfg.now}
 	offer, ref, err := openid4vci.ParseOfferURI(uri)
 	if err != nil {
 		return nil, err
@@ -102,9 +104,11 @@ var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's 
 
 // FetchPresentationRequest fetches an OpenID4VP request (openid4vp://...)
 // and finds the wallet's credentials that answer each of its queries.
-// Revoked, suspended and expired credentials are not offered.
+// Revoked, suspended and expired credentials are not offered. hc makes the
+// request (nil = Config.HTTPClient), as in RespondPresentation and
+// DeclinePresentation.
 func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *http.Client) (*PresentationRequest, error) {
-	req, err := (&openid4vp.Client{HTTP: hc}).FetchRequest(ctx, uri)
+	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).FetchRequest(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +129,9 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 		if len(q.Meta.TypeValues) > 0 {
 			m.Types = q.Meta.TypeValues[0]
 		}
+		for _, vct := range q.Meta.VCTValues {
+			m.Types = append(m.Types, sdjwt.CredentialType(vct))
+		}
 		for _, cl := range q.Claims {
 			m.Claims = append(m.Claims, cl.PathString())
 		}
@@ -136,8 +143,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 			if err != nil {
 				return nil, err
 			}
-			t, err := vc.Parse(full.Token)
-			if err != nil || !q.Matches(t.Credential) {
+			if !answers(&q, full) {
 				continue
 			}
 			m.Candidates = append(m.Candidates, c)
@@ -166,9 +172,18 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		if err != nil {
 			return err
 		}
-		t, err := vc.Parse(c.Token)
-		if err != nil || !m.query.Matches(t.Credential) {
+		if !answers(&m.query, c) {
 			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
+		}
+		if m.query.Format == openid4vp.FormatSDJWT {
+			// Only the Disclosures the query's claims paths select leave
+			// the wallet.
+			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			if err != nil {
+				return err
+			}
+			vpToken[m.ID] = []string{p.Token}
+			continue
 		}
 		vp, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 		if err != nil {
@@ -176,12 +191,38 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		}
 		vpToken[m.ID] = []string{vp}
 	}
-	_, err := (&openid4vp.Client{HTTP: hc}).Respond(ctx, pr.Request, vpToken)
+	_, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
+}
+
+// answers reports whether stored credential c (with its token) answers
+// query q: a vc+jwt of the asked types with the asked claims, or an SD-JWT
+// VC of an asked vct holding every asked claim path.
+func answers(q *openid4vp.CredentialQuery, c Credential) bool {
+	if q.Format == openid4vp.FormatSDJWT {
+		if c.Format != FormatSDJWT {
+			return false
+		}
+		h, err := sdjwt.Open(c.Token)
+		if err != nil {
+			return false
+		}
+		vct, _ := h.Claims["vct"].(string)
+		if !slices.Contains(q.Meta.VCTValues, vct) {
+			return false
+		}
+		_, err = h.Present(q.SDPaths(), nil) // fails when a path selects nothing
+		return err == nil
+	}
+	if c.Format == FormatSDJWT {
+		return false
+	}
+	t, err := vc.Parse(c.Token)
+	return err == nil && q.Matches(t.Credential)
 }
 
 // DeclinePresentation tells the verifier the holder refused
 // (error=access_denied). Nothing is shared.
 func (w *Wallet) DeclinePresentation(ctx context.Context, pr *PresentationRequest, hc *http.Client) error {
-	return (&openid4vp.Client{HTTP: hc}).Decline(ctx, pr.Request)
+	return (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Decline(ctx, pr.Request)
 }

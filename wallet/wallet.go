@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -63,7 +64,32 @@ type Config struct {
 	BackupWorkFactor int
 	// Logger receives operational events (never contents); nil discards.
 	Logger *slog.Logger
+	// HTTPClient makes the wallet's requests to vaults, issuers and
+	// verifiers when a call's options name no client of their own: set it
+	// to trust a private CA or present a client certificate (https URLs
+	// with other roots than the system's). nil = a client with a 30 s
+	// timeout and the system's roots.
+	HTTPClient *http.Client
 }
+
+// client returns hc, else the configured client, else the default.
+func (c Config) client(hc *http.Client) *http.Client {
+	if hc != nil {
+		return hc
+	}
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	return defaultHTTPClient
+}
+
+// HTTPClient is the client the wallet makes its requests with
+// (Config.HTTPClient, else the default), for callers that reach the same
+// services on the wallet's behalf.
+func (w *Wallet) HTTPClient() *http.Client { return w.cfg.client(nil) }
+
+// defaultHTTPClient is used when neither a call nor the Config names one.
+var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
 
 func (c Config) now() time.Time {
 	if c.Now != nil {

@@ -22,6 +22,11 @@
 //     the two bare runs); then the same with a Go client.
 //  5. Stop both servers; remove the state unless -keep.
 //
+// With -hardened, step 4 instead alternates the registry served by a plain
+// net/http server (as before issue 11) and by registryd's hardened server
+// (internal/httpserver), twice each between two bare runs, and reports
+// hardened/plain.
+//
 // Example: medid-loadtest -dids 1000000 -duration 8s
 package main
 
@@ -61,6 +66,7 @@ func run() error {
 	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
 	warm := flag.Bool("warm", false, "resolve every DID of the list once before measuring (a server that has been up for a while)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
+	hardened := flag.Bool("hardened", false, "also serve the registry through registryd's hardened HTTP server (internal/httpserver) and compare it with the plain one (issue 11)")
 	flag.Parse()
 	// Serve as registryd does (its garbage collector setting included).
 	node.SetGCDefault()
@@ -154,6 +160,14 @@ func run() error {
 		name string
 		url  string
 	}{{"bare", bare.URL}, {"registry", srv.URL}, {"bare", bare.URL}}
+	if *hardened {
+		hs, err := srv.Hardened()
+		if err != nil {
+			return err
+		}
+		defer hs.Close()
+		return compareHardened(ctx, wc, bare.URL, srv.URL, hs.URL)
+	}
 	var bareRPS []float64
 	var reg *loadtest.LoadResult
 	for _, r := range runs {
@@ -199,5 +213,25 @@ func run() error {
 	fmt.Printf("go   bare     %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", gb.RPS, gb.P50.Round(time.Microsecond), gb.P99.Round(time.Microsecond), gb.Errors)
 	fmt.Printf("go   registry %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", gr.RPS, gr.P50.Round(time.Microsecond), gr.P99.Round(time.Microsecond), gr.Errors)
 	fmt.Printf("go ratio registry/bare: %.3f\n", gr.RPS/gb.RPS)
+	return nil
+}
+
+// compareHardened runs wrk against bare, plain, hardened, plain, hardened,
+// bare and prints the ratios of the means.
+func compareHardened(ctx context.Context, wc loadtest.WrkConfig, bare, plain, hardened string) error {
+	runs := []struct{ name, url string }{{"bare", bare}, {"plain", plain}, {"hardened", hardened}, {"plain", plain}, {"hardened", hardened}, {"bare", bare}}
+	sum := map[string]float64{}
+	for _, r := range runs {
+		c := wc
+		c.URL = r.url
+		res, err := loadtest.Wrk(ctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("wrk %-8s %9.0f req/s  p50 %-9v p99 %-9v errors %d\n", r.name, res.RPS, res.P50, res.P99, res.Errors)
+		sum[r.name] += res.RPS / 2
+	}
+	fmt.Printf("wrk ratio hardened/plain: %.3f (plain mean %.0f req/s, hardened mean %.0f req/s; bare mean %.0f req/s: plain %.3f, hardened %.3f of bare)\n",
+		sum["hardened"]/sum["plain"], sum["plain"], sum["hardened"], sum["bare"], sum["plain"]/sum["bare"], sum["hardened"]/sum["bare"])
 	return nil
 }

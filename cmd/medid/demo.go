@@ -85,7 +85,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	var gov *key.PrivateKey
 	if *regURL != "" {
 		d.regURL = *regURL
-		if d.reg, err = newRegistryClient(*regURL); err != nil {
+		if d.reg, err = newRegistryClient(e, *regURL); err != nil {
 			return err
 		}
 		if gov, err = loadKey(*govKey); err != nil {
@@ -267,7 +267,7 @@ func (d *demo) issue() (string, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	until := now.AddDate(1, 0, 0)
 	c := &vc.Credential{
-		Context:    []string{vc.ContextV2},
+		Context:    vc.CredentialContext(),
 		ID:         newURN(),
 		Type:       []string{vc.TypeCredential, demoCredType},
 		Issuer:     d.issuer,

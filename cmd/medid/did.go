@@ -109,9 +109,9 @@ func didResolve(ctx context.Context, e *env, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	c, err := client.New(cfg)
+	c, err := newClient(e, cfg)
 	if err != nil {
-		return usagef("--registry: %v", err)
+		return err
 	}
 	res, err := c.ResolveWith(ctx, arg, opts)
 	if err != nil && !(errors.Is(err, did.ErrDeactivated) && res != nil) {

@@ -29,7 +29,10 @@ var errHelp = errors.New("help requested")
 func newFlagSet(e *env, name, usage string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return &flagSet{FlagSet: fs, usage: usage, out: e.stderr}
+	f := &flagSet{FlagSet: fs, usage: usage, out: e.stderr}
+	// Every command may reach an https service behind a private CA.
+	e.tls.register(f)
+	return f
 }
 
 // parse parses args, allowing flags and positional arguments in any order

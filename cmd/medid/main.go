@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -31,6 +32,11 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+
+	// tls holds --ca, --client-cert and --client-key (every command's
+	// flag set has them); hc is the HTTP client built from them once.
+	tls tlsClientFlags
+	hc  *http.Client
 }
 
 // command is one top-level command group, e.g. "vc" or "wallet".

@@ -121,7 +121,11 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ac := &openid4vci.AdminClient{URL: base, Token: tok}
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
+	ac := &openid4vci.AdminClient{URL: base, Token: tok, HTTP: hc}
 	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin})
 	if err != nil {
 		return serviceRefused(err)
@@ -163,7 +167,11 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	for i, t := range types {
 		q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
 	}
-	ac := &openid4vp.AdminClient{URL: base, Token: tok}
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
+	ac := &openid4vp.AdminClient{URL: base, Token: tok, HTTP: hc}
 	st, err := ac.StartRequest(ctx, q)
 	if err != nil {
 		return serviceRefused(err)
@@ -186,7 +194,11 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := (&openid4vp.AdminClient{URL: base}).Result(ctx, arg)
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
+	res, err := (&openid4vp.AdminClient{URL: base, HTTP: hc}).Result(ctx, arg)
 	var pe *openid4vp.ProtocolError
 	switch {
 	case errors.As(err, &pe) && pe.Status != 0:

@@ -33,13 +33,17 @@ func runRecords(ctx context.Context, e *env, args []string) error {
 }
 
 // vaultClient builds a client acting as the did:key of the key file.
-func vaultClient(url, keyFile string) (*vaultclient.Client, error) {
+func vaultClient(e *env, url, keyFile string) (*vaultclient.Client, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	k, err := loadKey(keyFile)
 	if err != nil {
 		return nil, err
 	}
 	d := did.KeyDID(k.Public())
-	return &vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
+	return &vaultclient.Client{URL: url, HTTP: hc, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
 }
 
 // vaultError turns a refusal into exit status 1 with the vault's reason.
@@ -71,7 +75,7 @@ func recordsPut(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	c, err := vaultClient(*url, *keyFile)
+	c, err := vaultClient(e, *url, *keyFile)
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	c, err := vaultClient(*url, *keyFile)
+	c, err := vaultClient(e, *url, *keyFile)
 	if err != nil {
 		return err
 	}

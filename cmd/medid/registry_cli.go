@@ -16,8 +16,20 @@ const defaultRegistry = "http://127.0.0.1:8080"
 
 // newRegistryClient returns a client for the registry at u. A bad URL is a
 // usage error.
-func newRegistryClient(u string) (*client.Client, error) {
-	c, err := client.New(client.Config{URL: u})
+func newRegistryClient(e *env, u string) (*client.Client, error) {
+	return newClient(e, client.Config{URL: u})
+}
+
+// newClient returns a registry client for cfg, reaching the registry
+// through the command's HTTP client (--ca, $MEDID_CA). A bad URL is a
+// usage error.
+func newClient(e *env, cfg client.Config) (*client.Client, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.HTTPClient = hc
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, usagef("--registry: %v", err)
 	}
@@ -71,7 +83,7 @@ func registryURL(e *env, flag string) string {
 }
 
 func (r *registryFlags) client(e *env) (*client.Client, error) {
-	return newRegistryClient(r.baseURL(e))
+	return newRegistryClient(e, r.baseURL(e))
 }
 
 // submit posts a signed transaction and explains a refusal.

@@ -23,6 +23,8 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -80,52 +82,85 @@ func adminToken(path string, create bool) ([]byte, error) {
 	return tok, nil
 }
 
-// listen opens the listener and works out the public URL.
-func listen(addr, public string) (net.Listener, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+// serveFlags are the listening flags of the issuer and verifier services.
+type serveFlags struct {
+	addr, public, urlFile   *string
+	tlsCert, tlsKey, tlsCCA *string
+}
+
+func (s *serveFlags) register(fs *flagSet, defaultAddr, who string) {
+	s.addr = fs.String("addr", defaultAddr, "address to listen on")
+	s.public = fs.String("url", "", "the "+who+" URL wallets use (default: http(s)://ADDR)")
+	s.urlFile = fs.String("url-file", "", "write the "+who+" URL to this file once listening")
+	s.tlsCert = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
+	s.tlsKey = fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
+	s.tlsCCA = fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the operator endpoints require")
+}
+
+// files are the TLS files asked for, checked now so that a bad file is
+// reported before anything listens.
+func (s *serveFlags) files(e *env) (tlsfiles.Server, error) {
+	f := tlsfiles.Server{Cert: *s.tlsCert, Key: *s.tlsKey, ClientCA: *s.tlsCCA, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))}
+	if f.Enabled() {
+		if _, err := f.Config(); err != nil {
+			return f, usagef("%v", err)
+		}
 	}
+	return f, nil
+}
+
+// listen opens the listener and works out the public URL (https when TLS
+// files are given).
+func (s *serveFlags) listen(tls bool) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", *s.addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", *s.addr, err)
+	}
+	public := *s.public
 	if public == "" {
-		public = "http://" + ln.Addr().String()
+		scheme := "http"
+		if tls {
+			scheme = "https"
+		}
+		public = scheme + "://" + ln.Addr().String()
 	}
 	return ln, strings.TrimRight(public, "/"), nil
 }
 
-// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, urlFile, u string) error {
+// serveUntilDone serves h on ln through the hardened HTTP server
+// (internal/httpserver: timeouts, connection cap, TLS) until ctx ends,
+// then shuts down gracefully.
+func serveUntilDone(ctx context.Context, e *env, ln net.Listener, h http.Handler, files tlsfiles.Server, urlFile, u string) error {
 	// main's context already ends on these signals; catching them here too
 	// makes a service stop cleanly (exit 0) however it was started.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv, err := httpserver.New(httpserver.Config{Listener: ln, Handler: h, TLS: files, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ctx) }()
 	if urlFile != "" {
 		// Written once the listener is up, for scripts started on port 0.
 		if err := atomicfile.WriteFile(urlFile, []byte(u+"\n"), 0o644); err != nil {
 			srv.Close()
+			<-errc
 			return err
 		}
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return <-errc
 }
 
 // serveIssuer runs the OpenID4VCI issuer.
 func serveIssuer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--status-list FILE [--registry URL]] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE]")
+	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--status-list FILE [--registry URL]] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
 	keyFile := fs.String("key", "", "issuer's private key file")
 	issuer := fs.String("did", "", "issuer DID (default: the key's did:key); a did:medid needs --kid")
 	kid := fs.String("kid", "", "verification method of --did that holds the key")
-	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on")
-	public := fs.String("url", "", "the credential issuer URL wallets use (default: http://ADDR)")
+	var sf serveFlags
+	sf.register(fs, "127.0.0.1:8443", "credential issuer")
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid issue offer' needs (created, mode 0600, if missing)")
 	var types stringList
 	fs.Var(&types, "type", "credential type to offer (repeatable; default: "+strings.Join(defaultIssuerTypes, ", ")+")")
@@ -135,15 +170,18 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logo := fs.String("logo", "", "issuer logo URL shown in wallets")
 	color := fs.String("color", "#12107c", "credential background colour shown in wallets")
 	validFor := fs.Duration("valid-for", 0, "lifetime of issued credentials (default: no expiry)")
-	urlFile := fs.String("url-file", "", "write the issuer URL to this file once listening")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("key", "admin-token-file"); err != nil {
 		return err
 	}
-	sf := signerFlags{keyFile: keyFile, issuer: issuer, kid: kid}
-	k, iss, ikid, err := sf.load()
+	files, err := sf.files(e)
+	if err != nil {
+		return err
+	}
+	signer := signerFlags{keyFile: keyFile, issuer: issuer, kid: kid}
+	k, iss, ikid, err := signer.load()
 	if err != nil {
 		return err
 	}
@@ -171,7 +209,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	var rc *client.Client
 	if reg != "" {
-		if rc, err = newRegistryClient(reg); err != nil {
+		if rc, err = newRegistryClient(e, reg); err != nil {
 			return err
 		}
 		methods["medid"] = rc
@@ -199,7 +237,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		}
 		alloc = fa
 	}
-	ln, u, err := listen(*addr, *public)
+	ln, u, err := sf.listen(files.Enabled())
 	if err != nil {
 		return err
 	}
@@ -213,7 +251,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "))
-	return serveUntilDone(ctx, ln, is, *urlFile, u)
+	return serveUntilDone(ctx, e, ln, is, files, *sf.urlFile, u)
 }
 
 // ensurePublished publishes the issuer's status list as version 1 when the
@@ -242,19 +280,22 @@ func ensurePublished(ctx context.Context, e *env, c *client.Client, k *key.Priva
 
 // serveVerifier runs the OpenID4VP verifier.
 func serveVerifier(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve verifier", "medid serve verifier --addr ADDR --admin-token-file FILE [--url URL] [--name NAME] [--registry URL [--genesis FILE]] [--status-list FILE]... [--status-max-age 10s] [--url-file FILE]")
-	addr := fs.String("addr", "127.0.0.1:8444", "address to listen on")
-	public := fs.String("url", "", "the verifier's URL wallets post to (default: http://ADDR)")
+	fs := newFlagSet(e, "serve verifier", "medid serve verifier --addr ADDR --admin-token-file FILE [--url URL] [--name NAME] [--registry URL [--genesis FILE]] [--status-list FILE]... [--status-max-age 10s] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
+	var sf serveFlags
+	sf.register(fs, "127.0.0.1:8444", "verifier")
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid vp request' needs (created, mode 0600, if missing)")
 	name := fs.String("name", "", "verifier name shown in wallets")
 	maxAge := fs.Duration("status-max-age", 10*time.Second, "fetch a status list again when the cached copy is older than this (0: keep it for the list's ttl)")
-	urlFile := fs.String("url-file", "", "write the verifier URL to this file once listening")
 	var vf verifierFlags
 	vf.register(fs)
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
 	if err := fs.required("admin-token-file"); err != nil {
+		return err
+	}
+	files, err := sf.files(e)
+	if err != nil {
 		return err
 	}
 	tok, err := adminToken(*tokenFile, true)
@@ -265,7 +306,7 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, u, err := listen(*addr, *public)
+	ln, u, err := sf.listen(files.Enabled())
 	if err != nil {
 		return err
 	}
@@ -276,5 +317,5 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "verifier listening on %s\n  client_id: %s\n", ln.Addr(), v.ClientID())
-	return serveUntilDone(ctx, ln, v, *urlFile, u)
+	return serveUntilDone(ctx, e, ln, v, files, *sf.urlFile, u)
 }

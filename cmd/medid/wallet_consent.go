@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
 )
@@ -17,7 +19,7 @@ import (
 //	medid wallet consent grant --provider DID --class C… --purpose P --days N [--break-glass] [--vault URL] [--registry URL]
 //	medid wallet consent list [--json]
 //	medid wallet consent revoke ID [--registry URL]
-//	medid wallet access-log --vault URL [--registry URL] [--json]
+//	medid wallet access-log --vault URL [--registry URL] [--json | --fhir]
 //
 // A standing break-glass permission for a hospital is a grant to the
 // hospital vault's DID with --break-glass, deposited at the vault:
@@ -52,7 +54,11 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		return usagef("--vault deposits a standing break-glass grant: add --break-glass\nusage: %s", fs.usage)
 	}
 	if *provider == "" && *vaultURL != "" {
-		if *provider, err = wallet.VaultDID(ctx, *vaultURL); err != nil {
+		hc, herr := c.e.httpClient()
+		if herr != nil {
+			return herr
+		}
+		if *provider, err = wallet.VaultDID(ctx, *vaultURL, hc); err != nil {
 			return err
 		}
 	}
@@ -165,14 +171,18 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 }
 
 func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
-	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--genesis FILE] [--json]")
+	fs := c.flags("access-log", "--vault URL [--did DID] [--registry URL] [--genesis FILE] [--json | --fhir]")
 	vaultURL := fs.String("vault", "", "the hospital vault's URL")
 	asDID := fs.String("did", "", "whose trail (default: the primary DID)")
 	registry := fs.String("registry", "", "registry URL for the anchored roots (default: $MEDID_REGISTRY, else "+defaultRegistry+")")
 	genesis := fs.String("genesis", "", "the network's genesis.json: check each anchored root with a Merkle proof and validator signatures instead of trusting the registry node")
 	asJSON := fs.Bool("json", false, "print JSON")
+	asFHIR := fs.Bool("fhir", false, "print a FHIR R4 Bundle of IHE BALP AuditEvents")
 	if err := fs.parseNone(args); err != nil {
 		return err
+	}
+	if *asJSON && *asFHIR {
+		return usagef("--json and --fhir: choose one")
 	}
 	if err := fs.required("vault"); err != nil {
 		return err
@@ -186,9 +196,9 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	rc, err := client.New(cfg)
+	rc, err := newClient(c.e, cfg)
 	if err != nil {
-		return usagef("--registry: %v", err)
+		return err
 	}
 	w, err := c.open(nil)
 	if err != nil {
@@ -201,6 +211,15 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		return writeJSON(c.e, evs)
+	}
+	if *asFHIR {
+		b, err := accessLogBundle(evs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.e.stdout, string(b))
+		fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger, written as BALP AuditEvents\n", len(evs))
+		return nil
 	}
 	var glass, denied int
 	for _, e := range evs {
@@ -239,4 +258,23 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries verified against %s (%d break-glass, %d denied)\n", len(evs), how, glass, denied)
 	return nil
+}
+
+// accessLogBundle writes verified trail events as a FHIR R4 Bundle of
+// IHE BALP AuditEvents (the mapping is balp.FromEntry's).
+func accessLogBundle(evs []wallet.AccessEvent) ([]byte, error) {
+	var out []json.RawMessage
+	for _, e := range evs {
+		a, ok := balp.FromEntry(&trail.Entry{Time: e.At, Patient: e.Patient, Provider: e.Provider, Record: e.Record, Class: e.Class,
+			Action: e.Action, Purpose: e.Purpose, Outcome: e.Outcome, Type: e.Type, BreakGlass: e.BreakGlass, Reason: e.Reason, Consent: e.Consent}, e.Vault)
+		if !ok {
+			continue
+		}
+		b, err := balp.AuditEvent(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return balp.Collection(out, time.Now())
 }

@@ -75,19 +75,7 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 		cmd := exec.Command(bin, "--home", home, "--http", httpAddr, "--p2p", p2p, "--block-time", "20ms",
 			"--vault", vdir, "--vault-writers", hosp.DID)
 		cmd.Env = append(os.Environ(), "MEDID_TRAIL_KILL_AT="+killAt)
-		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		p := &proc{t: t, cmd: cmd, out: out, done: make(chan error, 1), url: "http://" + httpAddr}
-		go func() { p.done <- cmd.Wait() }()
-		t.Cleanup(func() {
-			if p.cmd.ProcessState == nil {
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-		})
+		p := launch(t, cmd, httpAddr)
 		p.waitHealthy(30 * time.Second)
 		return p
 	}

@@ -1,12 +1,20 @@
 // Command registryd runs a medid registry node: a CometBFT validator with
 // the registry application in-process, and the registry HTTP API.
 //
-//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…]]
+//	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
+//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
 // validator and a governance key) and prints where things are. SIGINT and
 // SIGTERM shut it down cleanly; a restart from the same home loses nothing.
+//
+// The HTTP server (internal/httpserver) has timeouts on every phase and a
+// connection cap planned from the file-descriptor limit after reserving
+// what the consensus engine and the databases need; registryd refuses to
+// start when the limit is too small. /healthz is liveness, /readyz
+// readiness (consensus progressing, state database sound, peers, trail
+// backlog). docs/design/0014-http-hardening-and-tls.md has the policy.
 package main
 
 import (
@@ -23,8 +31,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/machine"
@@ -74,6 +85,14 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
 	vaultStaff := fs.String("vault-staff", "", "comma-separated DIDs of staff the hospital vouches for in an emergency: only they may read under a patient's standing break-glass permission")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
+	tlsKey := fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
+	tlsClientCA := fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the hospital-to-hospital and admin routes require")
+	maxConns := fs.Int("max-conns", 0, "cap on open HTTP connections (default: planned from the file-descriptor limit, at most 4096)")
+	stall := fs.Duration("ready-stall", node.DefaultStallAfter, "/readyz fails when transactions have waited this long without a new block")
+	trailBacklog := fs.Int("ready-trail-backlog", defaultTrailBacklog, "with --vault: /readyz fails when more trail entries than this wait to be anchored")
+	fhirClients := fs.String("fhir-clients", "", "serve the vault's FHIR R4 API (/fhir, SMART Backend Services, CDS Hooks) to the clients registered in this JSON file: {\"did:…\": {\"scopes\": [\"system/*.rs\"], \"purpose\": \"TREAT\", \"name\": \"…\"}}")
+	fhirBase := fs.String("fhir-base", "", "the FHIR base URL as clients reach it (default http://ADDR/fhir)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -115,6 +134,31 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if addr == "" {
 		addr = node.DefaultHTTPAddr
 	}
+	tlsFiles := tlsfiles.Server{Cert: *tlsCert, Key: *tlsKey, ClientCA: *tlsClientCA, Logger: logger.With("component", "tls")}
+	if tlsFiles.Enabled() {
+		// Checked now, before the node opens anything; the server loads
+		// them again (and reloads them on change).
+		if _, err := tlsFiles.Config(); err != nil {
+			return usageError{err}
+		}
+	}
+	nodeCfg := node.Config{Home: *home, ConcurrentApp: true, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, BlockTime: *blockTime, Logger: logger, StallAfter: *stall}
+	limits := httpserver.Limits{MaxConns: *maxConns}
+	var budget httpserver.Budget
+	if *maxConns <= 0 {
+		// HTTP connections get what is left of the descriptor limit once
+		// the node, its databases and the vault have their share: an HTTP
+		// flood can then never make CometBFT's WAL or LevelDB fail to open
+		// a file.
+		reserve, err := descriptorReserve(nodeCfg, *vaultDir != "")
+		if err != nil {
+			return err
+		}
+		if budget, err = httpserver.PlanConns(reserve, httpserver.DefaultMaxConns); err != nil {
+			return err
+		}
+		limits.MaxConns = budget.Conns
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
@@ -126,7 +170,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	n, err := node.New(node.Config{Home: *home, App: a, ConcurrentApp: true, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, BlockTime: *blockTime, Logger: logger})
+	nodeCfg.App = a
+	n, err := node.New(nodeCfg)
 	if err != nil {
 		return err
 	}
@@ -134,14 +179,34 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer n.Stop()
-	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api")})
+	checks := api.NodeChecks(n, a)
+	var v *vault.Vault
+	if *vaultDir != "" {
+		// The vault's backlog check refers to v, opened below.
+		checks = append(checks, api.Check{Name: "trail", Run: func(context.Context) error {
+			b, err := v.Backlog()
+			if err != nil {
+				return fmt.Errorf("%d trail entries wait to be anchored: %w", b, err)
+			}
+			if b > *trailBacklog {
+				return fmt.Errorf("%d trail entries wait to be anchored (more than %d): anchoring is falling behind", b, *trailBacklog)
+			}
+			return nil
+		}})
+	}
+	reg := prometheus.NewRegistry()
+	var srv *httpserver.Server // set below; the metrics read it once serving
+	if err := registerHTTPMetrics(reg, func() *httpserver.Server { return srv }); err != nil {
+		return err
+	}
+	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api"), Checks: checks, Registry: reg})
 	if err != nil {
 		return err
 	}
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err := openVault(*vaultDir, *vaultWriters, *vaultStaff, "http://"+ln.Addr().String(), n, a, logger.With("component", "vault"))
+		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, h, n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}
@@ -151,12 +216,37 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer func() { stopVault() }() // a no-op once the shutdown path has stopped it
 		handler = vault.Mount(h, v)
 		fmt.Fprintf(stdout, "registryd: record vault %s at /1.0/vault (DID %s)\n", *vaultDir, v.DID())
+		if *fhirClients != "" {
+			base := *fhirBase
+			if base == "" {
+				scheme := "http"
+				if tlsFiles.Enabled() {
+					scheme = "https"
+				}
+				base = scheme + "://" + ln.Addr().String() + "/fhir"
+			}
+			f, err := openFHIR(v, *fhirClients, base)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			handler = vault.MountFHIR(handler, f)
+			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
+		}
+	} else if *fhirClients != "" || *fhirBase != "" {
+		return usageError{errors.New("--fhir-clients and --fhir-base need --vault DIR")}
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv, err = httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
+	if err != nil {
+		return err
+	}
+	sctx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "registryd: serving the registry API on http://%s (chain %s, height %d, home %s)\n",
-		ln.Addr(), n.ChainID(), n.Height(), *home)
+	go func() { errc <- srv.Serve(sctx) }()
+	fmt.Fprintf(stdout, "registryd: serving the registry API on %s (chain %s, height %d, home %s)\n",
+		srv.URL(), n.ChainID(), n.Height(), *home)
+	fmt.Fprintf(stdout, "registryd: HTTP %s%s\n", srv.Describe(), describeBudget(budget))
 
 	select {
 	case <-ctx.Done():
@@ -164,9 +254,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("HTTP API: %w", err)
 	}
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
+	stopServing()
+	<-errc
 	stopVault() // flushes the trail while the node still commits
 	stopVault = func() {}
 	if err := n.Stop(); err != nil {
@@ -174,6 +263,67 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "registryd: stopped")
 	return nil
+}
+
+// defaultTrailBacklog is /readyz's default bound on unanchored trail
+// entries: four full batches (the trail anchors up to 8,192 entries per
+// batch, every second).
+const defaultTrailBacklog = 4 * 8192
+
+// vaultDescriptors is what a mounted vault may hold open: the trail's
+// write-ahead file, a batch file being written, record files being read or
+// written, the master key.
+const vaultDescriptors = 32
+
+// descriptorReserve lists what registryd keeps of its file descriptors
+// besides HTTP connections.
+func descriptorReserve(c node.Config, withVault bool) ([]httpserver.Reserve, error) {
+	r := []httpserver.Reserve{httpserver.ProcessReserve}
+	nr, err := node.Descriptors(c)
+	if err != nil {
+		return nil, err
+	}
+	r = append(r, nr...)
+	r = append(r, httpserver.Reserve{What: fmt.Sprintf("registry state database (%d + %d)", machine.DefaultOpenFiles, machine.DescriptorsPerDB), N: machine.DefaultOpenFiles + machine.DescriptorsPerDB})
+	if withVault {
+		r = append(r, httpserver.Reserve{What: "record vault and trail files", N: vaultDescriptors})
+	}
+	return r, nil
+}
+
+// registerHTTPMetrics exports the HTTP server's connection counts: open,
+// the cap, and connections refused or evicted at the cap.
+func registerHTTPMetrics(reg *prometheus.Registry, srv func() *httpserver.Server) error {
+	val := func(f func(*httpserver.Server) float64) func() float64 {
+		return func() float64 {
+			if s := srv(); s != nil {
+				return f(s)
+			}
+			return 0
+		}
+	}
+	opts := func(name, help string) prometheus.GaugeOpts {
+		return prometheus.GaugeOpts{Namespace: "medid", Subsystem: "http", Name: name, Help: help}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(opts("open_connections", "Open HTTP connections."), val(func(s *httpserver.Server) float64 { return float64(s.Open()) })),
+		prometheus.NewGaugeFunc(opts("max_connections", "The HTTP connection cap."), val(func(s *httpserver.Server) float64 { return float64(s.Limits().MaxConns) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("refused_connections_total", "Connections closed at accept: over the client address's share, or every connection busy.")), val(func(s *httpserver.Server) float64 { return float64(s.Refused()) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("evicted_connections_total", "Waiting connections closed to make room at the cap.")), val(func(s *httpserver.Server) float64 { return float64(s.Evicted()) })),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describeBudget says where the descriptor plan came from.
+func describeBudget(b httpserver.Budget) string {
+	if b.Limit == 0 {
+		return " (set by --max-conns)"
+	}
+	return fmt.Sprintf("; file descriptors: limit %d, %d reserved for the node, its databases and peers", b.Limit, b.Reserved())
 }
 
 func runTestnet(args []string, stdout, stderr io.Writer) error {

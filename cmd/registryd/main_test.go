@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if limit := os.Getenv(rlimitEnv); limit != "" {
+		execWithNoFile(limit) // the launcher of startLimited; never returns
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -72,6 +76,7 @@ type proc struct {
 	out  *syncBuffer
 	done chan error
 	url  string
+	hc   *http.Client // nil: http.DefaultClient
 }
 
 type syncBuffer struct {
@@ -93,7 +98,13 @@ func (s *syncBuffer) String() string {
 
 func start(t *testing.T, httpAddr string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(registryd(t), args...)
+	return launch(t, exec.Command(registryd(t), args...), httpAddr)
+}
+
+// launch starts cmd (a registryd serving HTTP on httpAddr), collecting its
+// output; it is killed at the end of the test if still running.
+func launch(t *testing.T, cmd *exec.Cmd, httpAddr string) *proc {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -110,7 +121,7 @@ func start(t *testing.T, httpAddr string, args ...string) *proc {
 	return p
 }
 
-// waitHealthy polls /healthz until 200.
+// waitHealthy polls /readyz until 200: the node is usable.
 func (p *proc) waitHealthy(timeout time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -120,7 +131,7 @@ func (p *proc) waitHealthy(timeout time.Duration) {
 			p.t.Fatalf("registryd exited early: %v\n%s", err, p.out)
 		default:
 		}
-		resp, err := http.Get(p.url + "/healthz")
+		resp, err := p.client().Get(p.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -129,7 +140,16 @@ func (p *proc) waitHealthy(timeout time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.t.Fatalf("registryd at %s not healthy after %s\n%s", p.url, timeout, p.out)
+	p.t.Fatalf("registryd at %s not ready after %s\n%s", p.url, timeout, p.out)
+}
+
+// client is the HTTP client for p (trusting its test CA when it serves
+// TLS).
+func (p *proc) client() *http.Client {
+	if p.hc != nil {
+		return p.hc
+	}
+	return http.DefaultClient
 }
 
 // stop sends sig and waits for the exit.
@@ -379,7 +399,7 @@ func TestCrashRecovery(t *testing.T) {
 	var health struct {
 		Node node.Status `json:"node"`
 	}
-	_, hb := get(t, p.url+"/healthz", "")
+	_, hb := get(t, p.url+"/readyz", "")
 	_ = json.Unmarshal(hb, &health)
 	if float64(health.Node.Height) < maxHeight || len(health.Node.AppHash) != 64 {
 		t.Errorf("after restart: height %d app hash %q; want >= %.0f", health.Node.Height, health.Node.AppHash, maxHeight)
@@ -445,7 +465,7 @@ func TestTestnet(t *testing.T) {
 	procs := make([]*proc, 4)
 	startNode := func(i int) {
 		httpAddr := "127.0.0.1:" + strconv.Itoa(base+10*i+1)
-		procs[i] = start(t, httpAddr, "--home", filepath.Join(out, fmt.Sprintf("node%d", i)))
+		procs[i] = start(t, httpAddr, "--home", filepath.Join(out, fmt.Sprintf("node%d", i)), "--ready-stall", "2s")
 	}
 	for i := range procs {
 		startNode(i)
@@ -511,9 +531,56 @@ func TestTestnet(t *testing.T) {
 			t.Errorf("node%d: %s after the forged deactivate: %v, %v", i, a.DID, r, err)
 		}
 	}
-	for _, p := range procs {
+	// A halted network: with two of four validators down there is no
+	// quorum. The remaining nodes stay live (/healthz) but not ready: a
+	// transaction waits without a block, and too few peers are connected.
+	for _, i := range []int{2, 3} {
+		if err := procs[i].stop(syscall.SIGTERM); err != nil {
+			t.Fatalf("stopping node%d: %v", i, err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if _, err := clients[0].Submit(sctx, nodetest.NewIdentity(t, "net-halted").CreateTx(t)); err == nil {
+		t.Error("a write committed with two of four validators down")
+	}
+	cancel()
+	var ready Readiness
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, body := get(t, procs[0].url+"/readyz", "")
+		ready = Readiness{}
+		_ = json.Unmarshal(body, &ready)
+		if resp.StatusCode == http.StatusServiceUnavailable && slices.Contains(ready.Failing, "consensus") && slices.Contains(ready.Failing, "peers") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz of a halted node: %d %s; want 503 naming consensus and peers", resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, c := range ready.Checks {
+		if !c.OK {
+			t.Logf("/readyz of node0 with two validators down: %s: %s", c.Name, c.Detail)
+		}
+	}
+	if resp, _ := get(t, procs[0].url+"/healthz", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz of a halted but running node: %d, want 200", resp.StatusCode)
+	}
+	for _, p := range procs[:2] {
 		if err := p.stop(syscall.SIGTERM); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	}
+}
+
+// Readiness is the /readyz body (api.Readiness, decoded without importing
+// the server package).
+type Readiness struct {
+	Status  string   `json:"status"`
+	Failing []string `json:"failing"`
+	Checks  []struct {
+		Name   string `json:"name"`
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
 }

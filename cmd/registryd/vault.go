@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,8 +30,9 @@ import (
 const VaultKeyFile = "vault.key"
 
 // openVault opens the record vault in dir for the node n, reading ledger
-// state (DIDs, consent anchors) through the node's own HTTP API at apiURL.
-func openVault(dir, writers, staff, apiURL string, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
+// state (DIDs, consent anchors) through the node's own registry API
+// handler, in process.
+func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -41,7 +46,10 @@ func openVault(dir, writers, staff, apiURL string, n *node.Node, a *machine.App,
 	if err != nil {
 		return nil, fmt.Errorf("vault key %s: %w", kp, err)
 	}
-	c, err := client.New(client.Config{URL: apiURL})
+	// The vault reads through the API handler without a connection: it
+	// takes nothing from the HTTP connection budget and needs no TLS to
+	// talk to its own process.
+	c, err := client.New(client.Config{URL: "http://registryd.in-process", HTTPClient: &http.Client{Transport: inProcess{registryAPI}, Timeout: 30 * time.Second}})
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +72,47 @@ func openVault(dir, writers, staff, apiURL string, n *node.Node, a *machine.App,
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
 		AfterTrailStep: trailFault()})
+}
+
+// inProcess is an http.RoundTripper that answers requests by calling a
+// handler directly.
+type inProcess struct{ h http.Handler }
+
+// RoundTrip serves r with the handler and returns its complete response.
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := &recorder{header: http.Header{}}
+	t.h.ServeHTTP(rec, r)
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", rec.status, http.StatusText(rec.status)), StatusCode: rec.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: rec.header, Body: io.NopCloser(&rec.body), ContentLength: int64(rec.body.Len()), Request: r,
+	}, nil
+}
+
+// recorder collects a handler's response for inProcess.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
 }
 
 // appLedger answers consent status questions from the node's own committed
@@ -130,4 +179,24 @@ func nodeSubmit(n *node.Node) func(context.Context, []byte) error {
 		}
 		return nil
 	}
+}
+
+// openFHIR serves v's FHIR API at base to the clients registered in the
+// JSON file clientsFile.
+func openFHIR(v *vault.Vault, clientsFile, base string) (*vault.FHIR, error) {
+	b, err := os.ReadFile(clientsFile)
+	if err != nil {
+		return nil, fmt.Errorf("--fhir-clients: %w", err)
+	}
+	var clients map[string]vault.FHIRClient
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&clients); err != nil {
+		return nil, fmt.Errorf("--fhir-clients %s: want {\"did:…\": {\"scopes\": [\"system/*.rs\", …], \"purpose\": \"TREAT\", \"name\": \"…\"}}: %v", clientsFile, err)
+	}
+	f, err := v.FHIR(vault.FHIRConfig{Base: base, Clients: clients, Name: "registryd"})
+	if err != nil {
+		return nil, fmt.Errorf("--fhir-clients %s: %w", clientsFile, err)
+	}
+	return f, nil
 }

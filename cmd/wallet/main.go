@@ -2,11 +2,13 @@
 // it lives in package app; this file only reads the command line and
 // starts the window.
 //
-//	wallet [--dir DIR] [--registry URL] [--vault URL]
+//	wallet [--dir DIR] [--registry URL] [--vault URL] [--ca FILE]
 //
 // The wallet folder defaults to $MEDID_WALLET, else ~/.medid/wallet; the
 // registry to $MEDID_REGISTRY (none: offline); the hospital vault (access
-// log) to $MEDID_VAULT. The patient can change both in Settings. For screenshots,
+// log) to $MEDID_VAULT. --ca (default $MEDID_CA) names a PEM CA trusted
+// besides the system's for https registries, vaults, issuers and
+// verifiers run with a private CA. The patient can change both in Settings. For screenshots,
 // MEDID_WALLET_SCREEN names a tab to open after unlocking, and
 // MEDID_WALLET_PASSPHRASE (an environment variable, never a flag) unlocks
 // the wallet at start.
@@ -16,12 +18,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/medid/medid/app"
+	"github.com/medid/medid/internal/tlsfiles"
 )
 
 func main() {
@@ -54,6 +59,7 @@ func config(args []string, getenv func(string) string, home func() (string, erro
 	dir := fs.String("dir", getenv("MEDID_WALLET"), "wallet folder (default $MEDID_WALLET, else ~/.medid/wallet)")
 	registry := fs.String("registry", getenv("MEDID_REGISTRY"), "registry URL (default $MEDID_REGISTRY; empty = offline)")
 	vaultURL := fs.String("vault", getenv("MEDID_VAULT"), "hospital vault URL for the access log (default $MEDID_VAULT)")
+	ca := fs.String("ca", getenv("MEDID_CA"), "PEM CA to trust for https services besides the system's (default $MEDID_CA)")
 	if err := fs.Parse(args); err != nil {
 		return app.Config{}, err
 	}
@@ -67,10 +73,21 @@ func config(args []string, getenv func(string) string, home func() (string, erro
 		}
 		*dir = filepath.Join(h, ".medid", "wallet")
 	}
+	var hc *http.Client
+	if *ca != "" {
+		tc, err := tlsfiles.Client{CA: *ca}.Config()
+		if err != nil {
+			return app.Config{}, fmt.Errorf("--ca: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	}
 	return app.Config{
 		WalletDir:   *dir,
 		RegistryURL: *registry,
 		VaultURL:    *vaultURL,
 		StartScreen: getenv("MEDID_WALLET_SCREEN"),
+		HTTPClient:  hc,
 	}, nil
 }

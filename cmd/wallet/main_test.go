@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
+
+	"github.com/medid/medid/internal/tlsfiles"
 )
 
 func TestConfig(t *testing.T) {
@@ -40,5 +43,30 @@ func TestConfig(t *testing.T) {
 				t.Errorf("got dir %q registry %q vault %q, want %q %q %q", cfg.WalletDir, cfg.RegistryURL, cfg.VaultURL, tt.wantDir, tt.wantReg, tt.wantVault)
 			}
 		})
+	}
+}
+
+// TestConfigCA: --ca (or $MEDID_CA) makes the app trust a private CA; a
+// file that holds no certificate is refused.
+func TestConfigCA(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := tlsfiles.DevCerts(tlsfiles.DevCertConfig{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	home := func() (string, error) { return "/home/p", nil }
+	ca := filepath.Join(dir, tlsfiles.DevCertNames.CA)
+	cfg, err := config([]string{"--ca", ca}, func(string) string { return "" }, home)
+	if err != nil || cfg.HTTPClient == nil {
+		t.Fatalf("--ca: %v, client %v", err, cfg.HTTPClient)
+	}
+	cfg, err = config(nil, func(k string) string { return map[string]string{"MEDID_CA": ca}[k] }, home)
+	if err != nil || cfg.HTTPClient == nil {
+		t.Fatalf("MEDID_CA: %v, client %v", err, cfg.HTTPClient)
+	}
+	if cfg, _ := config(nil, func(string) string { return "" }, home); cfg.HTTPClient != nil {
+		t.Error("a client without --ca")
+	}
+	if _, err := config([]string{"--ca", filepath.Join(dir, tlsfiles.DevCertNames.Key)}, func(string) string { return "" }, home); err == nil {
+		t.Error("a key file accepted as a CA")
 	}
 }

@@ -78,6 +78,9 @@ func (c *Client) do(req *http.Request, v any) error {
 		pe := &ProtocolError{}
 		if json.Unmarshal(body, pe) != nil || pe.Code == "" {
 			pe = &ProtocolError{Code: "server_error", Description: fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL.Redacted())}
+			if code, desc, ok := openid.ProblemError(resp.StatusCode, body); ok {
+				pe = &ProtocolError{Code: code, Description: desc}
+			}
 		}
 		pe.Status = resp.StatusCode
 		return pe
@@ -241,8 +244,8 @@ func (c *Client) Accept(ctx context.Context, r AcceptRequest) (*Accepted, error)
 		if !ok {
 			return nil, &ProtocolError{Code: ErrCodeUnknownConfiguration, Description: fmt.Sprintf("the issuer's metadata has no configuration %q", id)}
 		}
-		if conf.Format != FormatJWTVC {
-			return nil, &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("configuration %q is format %q; this wallet takes %s", id, conf.Format, FormatJWTVC)}
+		if conf.Format != FormatVCJWT && conf.Format != FormatJWTVC && conf.Format != FormatSDJWT {
+			return nil, &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("configuration %q is format %q; this wallet takes %s, %s (and %s)", id, conf.Format, FormatVCJWT, FormatSDJWT, FormatJWTVC)}
 		}
 	}
 	tokenURL, err := c.tokenEndpoint(ctx, m)

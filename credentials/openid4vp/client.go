@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/medid/medid/internal/openid"
 )
 
 // Client is the wallet side: it fetches requests and posts responses. The
@@ -112,6 +114,9 @@ func responseError(status int, body []byte, what string) error {
 	pe := &ProtocolError{}
 	if json.Unmarshal(body, pe) != nil || pe.Code == "" {
 		pe = &ProtocolError{Code: "server_error", Description: fmt.Sprintf("%s: HTTP %d", what, status)}
+		if code, desc, ok := openid.ProblemError(status, body); ok {
+			pe = &ProtocolError{Code: code, Description: desc}
+		}
 	}
 	pe.Status = status
 	return pe

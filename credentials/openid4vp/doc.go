@@ -5,7 +5,7 @@
 // # Profile
 //
 // The Verifier asks with a DCQL query (credential type and claim paths, format
-// jwt_vc_json), response_type vp_token and response_mode direct_post. The
+// vc+jwt: VC 2.0 over JOSE, see [FormatVCJWT]), response_type vp_token and response_mode direct_post. The
 // authorization request is passed by reference: the openid4vp:// URI (or its
 // QR code) carries client_id and request_uri, and the wallet GETs the
 // request object there. The client identifier uses the redirect_uri: prefix
@@ -26,5 +26,13 @@
 //
 // A holder who declines sends error=access_denied (Client.Decline). Bad
 // responses are answered with an OAuth-style error object (invalid_request,
-// with the verify reason code in "reason").
+// with the verify reason code in "reason"); a wrong method on a known path
+// with 405 and an Allow header.
+//
+// # Mutual TLS
+//
+// Served with mutual TLS ("medid serve verifier --tls-client-ca"), the
+// operator's endpoints (POST /requests, GET /results/{state}) need a
+// client certificate from that CA; the wallet's (GET /request/{state},
+// POST /response) do not.
 package openid4vp

@@ -83,11 +83,19 @@ var rules = []struct {
 	{"registry/hospital/vaultapi", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vaultclient", []string{"credentials", "internal", "registry/ledger", "registry/tx",
 		"registry/hospital/trail", "registry/hospital/vaultapi"}},
+	// The FHIR-facing layers of the vault (issue 16): FHIR R4, SMART
+	// Backend Services and CDS Hooks speak their own standards over
+	// credentials/; BALP writes FHIR AuditEvents.
+	{"registry/hospital/fhir", []string{"credentials", "internal"}},
+	{"registry/hospital/smart", []string{"credentials", "internal"}},
+	{"registry/hospital/cdshooks", []string{"credentials", "internal"}},
+	{"registry/hospital/balp", []string{"credentials", "internal", "registry/hospital/fhir", "registry/hospital/trail"}},
 	// Servers import contracts, never clients.
 	{"registry/hospital/batch", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vault/vaulttest", []string{"credentials", "internal", "registry"}},
 	{"registry/hospital/vault", []string{"credentials", "internal", "registry/tx", "registry/ledger",
-		"registry/hospital/trail", "registry/hospital/batch", "registry/hospital/vaultapi"}},
+		"registry/hospital/trail", "registry/hospital/batch", "registry/hospital/vaultapi",
+		"registry/hospital/fhir", "registry/hospital/smart", "registry/hospital/cdshooks", "registry/hospital/balp"}},
 	{"registry/machine", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/node/nodetest", []string{"credentials", "internal", "registry"}},
 	{"registry/node", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},

@@ -51,3 +51,27 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// ProblemError turns an RFC 9457 problem object answered instead of an
+// OAuth error (a server-wide refusal before the endpoint ran: a client
+// certificate required under mutual TLS, a body over the size limit, a
+// wrong method) into an OAuth error code and description; ok is false when
+// body is no problem object.
+func ProblemError(status int, body []byte) (code, description string, ok bool) {
+	var p struct {
+		Type   string `json:"type"`
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.Type == "" || p.Detail == "" {
+		return "", "", false
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		code = "access_denied"
+	case status >= 400 && status < 500:
+		code = "invalid_request"
+	default:
+		code = "server_error"
+	}
+	return code, p.Detail, true
+}

@@ -6,8 +6,12 @@
 //	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /1.0/light/{height}        signed header and validator set (light clients)
-//	GET  /healthz                   200 once the node has caught up
+//	GET  /healthz                   liveness: 200 while the process serves
+//	GET  /readyz                    readiness: 200, or 503 naming the failing checks
 //	GET  /metrics                   Prometheus metrics
+//
+// A known path asked with a method it does not serve is answered 405 with
+// an Allow header.
 //
 // Every GET of ledger state accepts ?proof=true: the response then carries a
 // [ledger.Proof] in the [ledger.ProofHeader] header, and the body is built
@@ -31,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -69,6 +74,10 @@ type Config struct {
 	// SubmitTimeout bounds how long POST /1.0/transactions waits for the
 	// commit (0 = 30 s).
 	SubmitTimeout time.Duration
+	// Checks are GET /readyz's checks, run in order; see [NodeChecks].
+	// registryd adds a "trail" check when it mounts a vault. nil means one
+	// "node" check: the ledger has caught up and committed a block.
+	Checks []Check
 }
 
 // Server is the registry API as an http.Handler. Safe for concurrent use.
@@ -81,6 +90,7 @@ type Server struct {
 	mux     *http.ServeMux
 	m       *metrics
 	ttls    *ttlCache
+	checks  []Check
 }
 
 // New builds the API handler.
@@ -96,6 +106,7 @@ func New(c Config) (*Server, error) {
 		timeout: c.SubmitTimeout,
 		mux:     http.NewServeMux(),
 		ttls:    newTTLCache(4096),
+		checks:  c.Checks,
 	}
 	if s.keys == nil {
 		s.keys = did.KeyResolver{}
@@ -105,6 +116,9 @@ func New(c Config) (*Server, error) {
 	}
 	if s.timeout <= 0 {
 		s.timeout = 30 * time.Second
+	}
+	if s.checks == nil {
+		s.checks = []Check{statusCheck(c.Ledger)}
 	}
 	reg := c.Registry
 	if reg == nil {
@@ -119,14 +133,26 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
 	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
-	s.handle("POST /1.0/transactions", "transactions", s.submit)
+	// A submission waits for its block (up to SubmitTimeout): its response
+	// deadline is that wait plus a margin, not the server's WriteTimeout.
+	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
+		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
+	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
 	s.handle("GET /1.0/light/{height}", "light", s.lightBlock)
 	s.handle("GET /healthz", "healthz", s.health)
-	s.handle("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Not Found", Status: http.StatusNotFound,
-			Detail: "no such endpoint: see docs/openapi.yaml"})
+	s.handle("GET /readyz", "readyz", s.ready)
+	// The metrics are for the operator: with mutual TLS on, only clients
+	// with a certificate from the network's CA read them.
+	s.handleWith("GET /metrics", "metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP, httpserver.RequireClientCert)
+	httpserver.Fallback(s.mux, func(w http.ResponseWriter, r *http.Request, status int, detail string) {
+		name := "not-found"
+		if status == http.StatusMethodNotAllowed {
+			name = "method-not-allowed"
+		} else {
+			detail += " (see docs/openapi.yaml)"
+		}
+		s.problem(w, r, &problem{Type: problemBase + name, Title: http.StatusText(status), Status: status, Detail: detail})
 	})
 	return s, nil
 }
@@ -136,6 +162,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) handle(pattern, route string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.m.instrument(route, h))
+}
+
+// handleWith registers h wrapped by wrap outside the instrumentation.
+func (s *Server) handleWith(pattern, route string, h http.HandlerFunc, wrap func(http.Handler) http.Handler) {
+	s.mux.Handle(pattern, wrap(s.m.instrument(route, h)))
 }
 
 // problemBase prefixes the registry's own problem types.
@@ -182,27 +213,6 @@ func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) 
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// Health is the body of GET /healthz.
-type Health struct {
-	Status string      `json:"status"` // "ok" or "catching-up"
-	Node   node.Status `json:"node"`
-}
-
-// health answers 200 once the node has caught up and committed a block.
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st, err := s.ledger.Status(r.Context())
-	if err != nil {
-		s.problem(w, r, &problem{Type: problemBase + "unavailable", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error()})
-		return
-	}
-	status := http.StatusOK
-	state := "ok"
-	if st.CatchingUp || st.Height < 1 {
-		status, state = http.StatusServiceUnavailable, "catching-up"
-	}
-	writeJSON(w, status, "application/json", Health{Status: state, Node: st})
 }
 
 // txProblem maps a submission error to a problem object.

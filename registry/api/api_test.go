@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,22 +102,88 @@ func TestSubmitErrorMapping(t *testing.T) {
 	}
 }
 
-func TestHealthz(t *testing.T) {
+// TestHealthAndReadiness: /healthz is liveness (200 whatever the node's
+// state); /readyz is 200 only when every check passes, else 503 with a
+// JSON body naming each failing check.
+func TestHealthAndReadiness(t *testing.T) {
+	failing := func(msg string) func(context.Context) error {
+		return func(context.Context) error { return errors.New(msg) }
+	}
+	hang := func(ctx context.Context) error { <-ctx.Done(); time.Sleep(3 * time.Second); return nil }
 	for _, tc := range []struct {
-		name string
-		st   node.Status
-		want int
+		name        string
+		st          node.Status
+		checks      []Check
+		want        int
+		wantFailing []string
 	}{
-		{"caught up", node.Status{Height: 5}, 200},
-		{"catching up", node.Status{Height: 5, CatchingUp: true}, 503},
-		{"no block yet", node.Status{}, 503},
+		{"caught up", node.Status{Height: 5}, nil, 200, nil},
+		{"catching up", node.Status{Height: 5, CatchingUp: true}, nil, 503, []string{"node"}},
+		{"no block yet", node.Status{}, nil, 503, []string{"node"}},
+		{"all checks pass", node.Status{Height: 5}, []Check{{"consensus", func(context.Context) error { return nil }}, {"state", func(context.Context) error { return nil }}}, 200, nil},
+		{"halted and corrupt", node.Status{Height: 5}, []Check{{"consensus", failing("engine stopped")}, {"state", failing("corrupt table")}, {"peers", func(context.Context) error { return nil }}}, 503, []string{"consensus", "state"}},
+		{"a check that hangs", node.Status{Height: 5}, []Check{{"state", hang}}, 503, []string{"state"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newTestServer(t, &fakeLedger{status: tc.st})
+			s, err := New(Config{State: emptyState{}, Ledger: &fakeLedger{status: tc.st}, Checks: tc.checks})
+			if err != nil {
+				t.Fatal(err)
+			}
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-			if w.Code != tc.want {
-				t.Errorf("status %d, want %d", w.Code, tc.want)
+			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"ok"`) {
+				t.Errorf("/healthz = %d %s, want 200 ok", w.Code, w.Body)
+			}
+			w = httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			var got Readiness
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatalf("/readyz body %s: %v", w.Body, err)
+			}
+			if w.Code != tc.want || !slices.Equal(got.Failing, tc.wantFailing) {
+				t.Errorf("/readyz = %d failing %v, want %d failing %v (%s)", w.Code, got.Failing, tc.want, tc.wantFailing, w.Body)
+			}
+			for _, c := range got.Checks {
+				if !c.OK && c.Detail == "" {
+					t.Errorf("failing check %s has no detail", c.Name)
+				}
+			}
+			if got.Node == nil || got.Node.Height != tc.st.Height {
+				t.Errorf("/readyz node = %+v, want height %d", got.Node, tc.st.Height)
+			}
+		})
+	}
+}
+
+// TestMethodNotAllowed: every route answers a wrong method with 405, an
+// Allow header and a problem object; unknown paths stay 404.
+func TestMethodNotAllowed(t *testing.T) {
+	s := newTestServer(t, &fakeLedger{status: node.Status{Height: 1}})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/1.0/identifiers/did:example:123", 405, "GET, HEAD, OPTIONS"},
+		{"DELETE", "/1.0/status-lists/abc", 405, "GET, HEAD, OPTIONS"},
+		{"PUT", "/1.0/issuers/did:example:1", 405, "GET, HEAD, OPTIONS"},
+		{"POST", "/1.0/consents/abc", 405, "GET, HEAD, OPTIONS"},
+		{"GET", "/1.0/transactions", 405, "POST, OPTIONS"},
+		{"POST", "/1.0/audit/v/b", 405, "GET, HEAD, OPTIONS"},
+		{"POST", "/healthz", 405, "GET, HEAD, OPTIONS"},
+		{"POST", "/readyz", 405, "GET, HEAD, OPTIONS"},
+		{"DELETE", "/metrics", 405, "GET, HEAD, OPTIONS"},
+		{"GET", "/1.0/nothing", 404, ""},
+		{"POST", "/", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, strings.NewReader("x")))
+			if w.Code != tc.status || w.Header().Get("Allow") != tc.allow {
+				t.Errorf("got %d Allow %q, want %d Allow %q", w.Code, w.Header().Get("Allow"), tc.status, tc.allow)
+			}
+			if w.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(w.Body.String(), `"status":`+strconv.Itoa(tc.status)) {
+				t.Errorf("body %s (%s), want a problem object", w.Body, w.Header().Get("Content-Type"))
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -15,28 +14,7 @@ import (
 // resolveLoad runs b.N GETs of u from 16 goroutines per CPU over keep-alive
 // connections and returns requests per second.
 func resolveLoad(b *testing.B, u string) float64 {
-	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
-	b.SetParallelism(16)
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := hc.Get(u)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
-	})
-	return float64(b.N) / time.Since(start).Seconds()
+	return resolveLoadWith(b, u, &http.Transport{})
 }
 
 // BenchmarkResolveHTTP measures did:medid resolutions per second over HTTP

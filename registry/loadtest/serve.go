@@ -22,6 +22,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
@@ -63,10 +64,16 @@ type Server struct {
 	srv *http.Server
 	ln  net.Listener
 	a   *machine.App
+	// stop ends a server started by [Server.Hardened] (srv is nil then).
+	stop func()
 }
 
 // Close stops the server and closes the state it serves (if any).
 func (s *Server) Close() error {
+	if s.stop != nil {
+		s.stop()
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
@@ -74,6 +81,23 @@ func (s *Server) Close() error {
 		err = errors.Join(err, s.a.Close())
 	}
 	return err
+}
+
+// Hardened serves s's handler a second time, on another loopback port,
+// through internal/httpserver as registryd serves it (timeouts on every
+// phase, connection cap planned from the descriptor limit, per-address
+// share and eviction bookkeeping, body limit): the issue 11 comparison of
+// the same handler with and without the hardened server. Close it before
+// s; it does not close s's state.
+func (s *Server) Hardened() (*Server, error) {
+	hs, err := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0", Handler: s.srv.Handler, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ctx) }()
+	return &Server{URL: hs.URL(), stop: func() { cancel(); <-done }}, nil
 }
 
 func serveHandler(h http.Handler) (*Server, error) {

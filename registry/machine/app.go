@@ -46,6 +46,11 @@ type Config struct {
 	// Workers is how many goroutines verify a block's signatures in
 	// parallel; 0 means runtime.NumCPU().
 	Workers int
+	// OpenFiles bounds the table files the state database keeps open; 0
+	// means DefaultOpenFiles. The process must keep OpenFiles +
+	// DescriptorsPerDB descriptors free for it (registryd reserves them
+	// before it plans its HTTP connection cap).
+	OpenFiles int
 	// BlockCacheBytes bounds the LevelDB block cache in bytes; 0 means 1
 	// GiB. It fills only with blocks that are read: a registry of a
 	// million DIDs reads ~700 MB of current DID records (the latest index)
@@ -113,8 +118,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.KeepBlocks < 0 {
 		return out, errors.New("app.Config.KeepBlocks must not be negative (0 keeps every block)")
 	}
+	if out.OpenFiles <= 0 {
+		out.OpenFiles = DefaultOpenFiles
+	}
 	return out, nil
 }
+
+// DefaultOpenFiles is the state database's default bound on open table
+// files: with 8 MiB tables, 256 files keep 2 GiB of state one read away
+// from the disk without a reopen (LevelDB's own default, 500, would reserve
+// twice the descriptors for a state that rarely needs them).
+const DefaultOpenFiles = 256
 
 // App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
 // only writer of its state; its read methods ([App.ResolveDID],
@@ -180,6 +194,8 @@ type App struct {
 	pruned int64
 	// restoring is the state sync in progress (guarded by wmu).
 	restoring *restore
+	// health is what CheckStore reports (see health.go).
+	health storeHealth
 }
 
 // pendingBlock is the block FinalizeBlock applied and Commit will save.
@@ -205,32 +221,37 @@ func New(cfg Config) (*App, error) {
 	// loaded node's CPU and stalled commits as the chain grew
 	// (docs/design/0011).
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
-		BlockCacheCapacity:  c.BlockCacheBytes,
-		Filter:              filter.NewBloomFilter(10),
-		WriteBuffer:         64 << 20,
-		CompactionTableSize: 8 << 20,
-		CompactionTotalSize: 64 << 20,
+		BlockCacheCapacity:     c.BlockCacheBytes,
+		Filter:                 filter.NewBloomFilter(10),
+		WriteBuffer:            64 << 20,
+		CompactionTableSize:    8 << 20,
+		CompactionTotalSize:    64 << 20,
+		OpenFilesCacheCapacity: c.OpenFiles,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
 	}
 	// Fast storage is skipped: it keeps a second, latest-only index that a
 	// concurrent reader of an older version could observe mid-commit.
-	tree := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
+	// The trees read through observedDB so that a storage failure is kept
+	// for CheckStore (readiness) whichever read met it.
+	a := &App{}
+	obs := observedDB{DB: db, note: func(err error) { a.noteStore(err) }}
+	tree := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
 	version, err := tree.Load()
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	reader := iavl.NewMutableTree(db, c.NodeCacheSize, true, iavl.NewNopLogger())
-	a := &App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
+	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
 		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
 		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.idx = &latestIndex{db: db.RawDB()}
+	a.idx = &latestIndex{db: db.RawDB(), note: a.noteStore}
 	view, _ := a.view()
 	rebuilt, err := a.idx.open(version, view)
 	if err != nil {
@@ -416,10 +437,12 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	// Index first: the index may run one block ahead of the tree, never
 	// behind it (see latestIndex).
 	if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
+		a.noteStore(err)
 		return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
 	}
 	hash, version, err := a.tree.SaveVersion()
 	if err != nil {
+		a.noteStore(err)
 		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)
 	}
 	if version != a.pending.height {

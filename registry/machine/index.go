@@ -34,6 +34,8 @@ import (
 // block CometBFT replays after a crash), Open rebuilds it from the tree.
 type latestIndex struct {
 	db *leveldb.DB
+	// note records a storage failure for App.CheckStore (nil: none).
+	note func(error)
 }
 
 var (
@@ -57,6 +59,9 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 		return nil, true, nil
 	}
 	if err != nil {
+		if ix.note != nil {
+			ix.note(err)
+		}
 		return nil, false, err
 	}
 	if len(e) < 8 {

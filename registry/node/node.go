@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -33,6 +34,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
 )
 
@@ -78,6 +80,9 @@ type Config struct {
 	// SubmitRetry bounds how long [Node.Submit] retries a full mempool
 	// before it returns ErrMempoolFull (0 = 2 s).
 	SubmitRetry time.Duration
+	// StallAfter is how long transactions may wait without a new block
+	// before [Node.Progress] reports a stall (0 = DefaultStallAfter).
+	StallAfter time.Duration
 }
 
 // Node is a running (or runnable) CometBFT node. Its methods are safe for
@@ -89,6 +94,17 @@ type Node struct {
 	home        string
 	submitRetry time.Duration
 	waiters     *waiters
+	stallAfter  time.Duration
+
+	// Progress tracking (health.go): unix nanoseconds of the last block and
+	// of the moment transactions started waiting (0: none waiting), and
+	// whether the consensus engine stopped on its own.
+	lastBlock    atomic.Int64
+	waitingSince atomic.Int64
+	halted       atomic.Bool
+	stopping     atomic.Bool
+	quit         chan struct{}
+	stateStore   sm.Store
 
 	stopOnce sync.Once
 }
@@ -126,6 +142,8 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 			return nil, fmt.Errorf("rpc address %q: want host:port: %w", s.RPCAddr, err)
 		}
 		c.RPC.ListenAddress = "tcp://" + s.RPCAddr
+		// Counted in the process's descriptor budget (see Descriptors).
+		c.RPC.MaxOpenConnections = rpcMaxConns
 	}
 	// Commit latency: blocks are made only when there are transactions (plus
 	// the proof block CometBFT adds after an app hash change), and the
@@ -231,7 +249,7 @@ func New(c Config) (*Node, error) {
 	cn, err := nm.NewNode(cc, pv, nk,
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
-		cfg.DefaultDBProvider,
+		dbProvider,
 		nm.DefaultMetricsProvider(cc.Instrumentation),
 		newCometLogger(logger),
 	)
@@ -242,7 +260,11 @@ func New(c Config) (*Node, error) {
 	if retry <= 0 {
 		retry = 2 * time.Second
 	}
-	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w}, nil
+	stall := c.StallAfter
+	if stall <= 0 {
+		stall = DefaultStallAfter
+	}
+	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w, stallAfter: stall, quit: make(chan struct{})}, nil
 }
 
 // Start starts consensus, networking and the commit watcher. Call
@@ -261,6 +283,10 @@ func (n *Node) Start() error {
 		return fmt.Errorf("subscribing to new blocks: %w", err)
 	}
 	go n.watch(sub)
+	if err := n.trackProgress(); err != nil {
+		_ = n.Stop()
+		return err
+	}
 	n.log.Info("registry node started",
 		"home", n.home, "chain_id", n.cmt.GenesisDoc().ChainID,
 		"p2p", n.cmt.Config().P2P.ListenAddress, "height", n.Height())
@@ -271,6 +297,8 @@ func (n *Node) Start() error {
 func (n *Node) Stop() error {
 	var err error
 	n.stopOnce.Do(func() {
+		n.stopping.Store(true)
+		close(n.quit)
 		if n.cmt.IsRunning() {
 			err = n.cmt.Stop()
 			n.cmt.Wait()

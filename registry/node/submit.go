@@ -148,6 +148,7 @@ func (n *Node) watch(sub types.Subscription) {
 				}
 				n.waiters.deliver(tx.Key(), commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
+			n.blockCommitted()
 		case <-sub.Canceled():
 			if err := sub.Err(); err != nil && !errors.Is(err, context.Canceled) && n.cmt.IsRunning() {
 				n.log.Error("commit watcher stopped", "err", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
@@ -102,7 +103,8 @@ func (v *Vault) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, vaultapi.AccessLogResponse{Vault: v.cfg.DID, Entries: es})
 	})
-	return mux
+	httpserver.Fallback(mux, v.routeError)
+	return withRoutePolicy(mux)
 }
 
 func authToken(r *http.Request) string {

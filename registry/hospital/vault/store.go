@@ -121,11 +121,29 @@ func open(k, nonce, ct, ad []byte) ([]byte, error) {
 
 // put stores resource for owner and class under a new random id.
 func (s *store) put(owner, class string, resource []byte, now time.Time) (*vaultapi.Meta, error) {
-	var idb [16]byte
-	if _, err := rand.Read(idb[:]); err != nil {
+	id, err := newRecordID()
+	if err != nil {
 		return nil, err
 	}
-	id := "r-" + hex.EncodeToString(idb[:])
+	return s.putWithID(id, owner, class, resource, now)
+}
+
+// newRecordID returns a fresh random record id ("r-" and 32 hex digits,
+// also a valid FHIR logical id).
+func newRecordID() (string, error) {
+	var idb [16]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return "", err
+	}
+	return "r-" + hex.EncodeToString(idb[:]), nil
+}
+
+// putWithID stores resource for owner and class under id, a fresh id
+// from newRecordID (so a FHIR resource can carry its own id).
+func (s *store) putWithID(id, owner, class string, resource []byte, now time.Time) (*vaultapi.Meta, error) {
+	if !validRecordID(id) {
+		return nil, fmt.Errorf("vault: %q is not a record id", id)
+	}
 	dk := make([]byte, chacha20poly1305.KeySize)
 	if _, err := rand.Read(dk); err != nil {
 		return nil, err
@@ -172,6 +190,32 @@ func (s *store) load(id string) (*recordFile, error) {
 		return nil, fmt.Errorf("vault: record %s: %w", id, err)
 	}
 	return &rec, nil
+}
+
+// list returns the metadata of every record (erased ones included), in
+// no particular order. Unreadable files are skipped and reported.
+func (s *store) list() ([]vaultapi.Meta, []error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ents, err := os.ReadDir(filepath.Join(s.dir, "records"))
+	if err != nil {
+		return nil, []error{err}
+	}
+	var out []vaultapi.Meta
+	var errs []error
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !validRecordID(id) {
+			continue
+		}
+		rec, err := s.load(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, rec.Meta)
+	}
+	return out, errs
 }
 
 // meta returns a record's metadata (also for an erased record).

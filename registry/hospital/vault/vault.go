@@ -293,20 +293,30 @@ func (v *Vault) Put(ctx context.Context, token string, resource []byte) (*vaulta
 	if err != nil {
 		return nil, err
 	}
+	if err := v.stored(ctx, m, r.Issuer, now); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// stored anchors a new record's public event and puts the write in its
+// owner's trail, durably: every write path ends here. When they cannot be
+// recorded the record is removed (not acknowledged, so not kept: the
+// writer retries) and the error wraps [vaultapi.ErrTrailUnavailable].
+func (v *Vault) stored(ctx context.Context, m *vaultapi.Meta, writer string, now time.Time) error {
 	ev, _ := json.Marshal(recordEvent{Type: "record.put", Record: m.ID, Hash: m.Hash, Owner: m.Owner, Class: m.Class, Time: m.Created})
-	err = v.log.Append(RecordSubject(m.ID), ev)
+	err := v.log.Append(RecordSubject(m.ID), ev)
 	if err == nil {
-		err = v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
+		err = v.trail(ctx, &trail.Entry{Time: now, Patient: m.Owner, Provider: writer, Record: m.ID, Class: m.Class,
 			Action: trail.ActionPut, Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord})
 	}
 	if err != nil {
-		// Not acknowledged, so not kept: the writer retries.
 		if rerr := v.store.remove(m.ID); rerr != nil {
 			v.cfg.Logger.Error("vault: remove an unrecorded record", "record", m.ID, "err", rerr)
 		}
-		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+		return fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
-	return m, nil
+	return nil
 }
 
 // Read decides a signed read request and returns the record only when it
@@ -344,6 +354,18 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	if err != nil {
 		return nil, nil, err
 	}
+	pt, err := v.readAs(ctx, r, nil, m, now, nil)
+	return pt, m, err
+}
+
+// readAs decides a read of record m by the authenticated requester r
+// (refused with authErr when it is not nil, e.g. a scope the FHIR layer
+// found missing), decrypts the record when it is granted and release
+// (optional) accepts it, and puts the attempt in the owner's trail either
+// way, durably, before anything is released. It is the one read path: the
+// signed-request API and the FHIR API both come through here, and through
+// [Vault.decide].
+func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, m *vaultapi.Meta, now time.Time, release func([]byte) error) ([]byte, error) {
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
 	if r.Consent != "" {
@@ -355,7 +377,8 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		// once rather than at the next batch.
 		defer v.log.Kick()
 	}
-	if m.Erased != nil {
+	err := authErr
+	if err == nil && m.Erased != nil {
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
@@ -366,6 +389,11 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		if pt, err = v.store.read(m.ID); err == nil {
 			if cerr := checkClass(pt, m.Class); cerr != nil {
 				pt, err = nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, cerr)
+			} else if release != nil {
+				if rerr := release(pt); rerr != nil {
+					clear(pt)
+					pt, err = nil, rerr
+				}
 			}
 		}
 	}
@@ -376,16 +404,16 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 		}
 		e.Reason += err.Error()
 		if terr := v.trail(ctx, e); terr != nil {
-			return nil, m, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
+			return nil, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
 		}
-		return nil, m, err
+		return nil, err
 	}
 	e.Outcome = trail.OutcomeGranted
 	if err := v.trail(ctx, e); err != nil {
 		clear(pt)
-		return nil, m, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
-	return pt, m, nil
+	return pt, nil
 }
 
 // Decide runs the access decision of a verified read request r on record m

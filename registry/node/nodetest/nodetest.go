@@ -79,7 +79,7 @@ func Start(tb testing.TB, o Options) *Stack {
 			tb.Fatalf("node.Start: %v", err)
 		}
 	}
-	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger}); err != nil {
+	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger, Checks: api.NodeChecks(s.Node, s.App)}); err != nil {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(s.API)

@@ -29,6 +29,9 @@ type Options struct {
 	BatchInterval time.Duration
 	// Staff is the vault's break-glass roster (vault.Config.Staff).
 	Staff []string
+	// FHIRClients, when set, also serves the vault's FHIR API (/fhir,
+	// /cds-services) to these SMART clients.
+	FHIRClients map[string]vault.FHIRClient
 }
 
 // Stack is a running registry with a vault on the same HTTP server.
@@ -36,10 +39,12 @@ type Stack struct {
 	Registry *nodetest.Stack
 	Client   *client.Client // a registry client for URL
 	Vault    *vault.Vault
-	URL      string // the registry API and the vault (/1.0/vault) together
-	Key      *key.PrivateKey
-	DID      string // the vault's did:key
-	KeyID    string
+	// FHIR is the vault's FHIR API (nil unless Options.FHIRClients).
+	FHIR  *vault.FHIR
+	URL   string // the registry API and the vault (/1.0/vault) together
+	Key   *key.PrivateKey
+	DID   string // the vault's did:key
+	KeyID string
 }
 
 // Start mounts a vault on a registry. Consent status is read from the ledger
@@ -72,9 +77,20 @@ func Start(tb testing.TB, o Options) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewServer(vault.Mount(reg.API, v))
+	srv := httptest.NewUnstartedServer(nil)
+	h := vault.Mount(reg.API, v)
+	var f *vault.FHIR
+	if o.FHIRClients != nil {
+		if f, err = v.FHIR(vault.FHIRConfig{Base: "http://" + srv.Listener.Addr().String() + "/fhir", Clients: o.FHIRClients, Name: "vaulttest"}); err != nil {
+			tb.Fatal(err)
+		}
+		h = vault.MountFHIR(h, f)
+		tb.Cleanup(func() { f.Close() })
+	}
+	srv.Config.Handler = h
+	srv.Start()
 	tb.Cleanup(srv.Close)
-	return &Stack{Registry: reg, Client: c, Vault: v, URL: srv.URL, Key: k, DID: id, KeyID: kid}
+	return &Stack{Registry: reg, Client: c, Vault: v, FHIR: f, URL: srv.URL, Key: k, DID: id, KeyID: kid}
 }
 
 // Hospital is a vault client acting as the vault's own DID (a writer).

@@ -1,0 +1,145 @@
+package vault
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/internal/benchbase"
+)
+
+// benchClients is how many requests are in flight at once, as from a
+// load generator's connections (wrk -c32): a server serves many EHR
+// requests concurrently, and the trail's group commit makes one fsync
+// cover the entries of all the requests waiting on it.
+const benchClients = 32
+
+// serveN sends n requests made by req to h from benchClients goroutines
+// and returns the rate and every request's latency. Any answer but want
+// fails the benchmark.
+func serveN(b *testing.B, h http.Handler, n int, want int, req func() *http.Request) (float64, []time.Duration) {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				r := req()
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				h.ServeHTTP(w, r)
+				lat[i] = time.Since(t0)
+				if w.Code != want {
+					b.Errorf("status %d: %s", w.Code, w.Body.String())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), lat
+}
+
+func p99(lat []time.Duration) time.Duration {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[len(s)*99/100]
+}
+
+// BenchmarkFHIRRead measures consent-checked FHIR reads through the whole
+// path (bearer token introspection, scope check, the vault's consent
+// decision on a remembered grant with the ledger asked every time,
+// decryption, the trail entry sealed to the patient and appended, the
+// BALP event in the client's feed), and in the same run the same read
+// without the consent and audit layers (token check, record lookup,
+// decryption, answer). Both go through an http.Handler from benchClients
+// concurrent clients, without TCP.
+//
+//	go test ./registry/hospital/vault -run '^$' -bench FHIRRead -benchtime 20000x
+func BenchmarkFHIRRead(b *testing.B) {
+	h := newFHIRHarness(b)
+	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
+	id := h.writeAllergy(tok)
+	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	if st, body := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant}); st != 200 {
+		b.Fatalf("priming read: %d %s", st, body)
+	}
+	full := h.f.Handler()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, fe := h.f.bearer(r); fe != nil {
+			writeOutcome(w, fe)
+			return
+		}
+		m, err := h.f.record("AllergyIntolerance", strings.TrimPrefix(r.URL.Path, "/fhir/AllergyIntolerance/"))
+		if err != nil {
+			writeOutcome(w, vaultOutcome(err))
+			return
+		}
+		pt, err := h.v.store.read(m.ID)
+		if err != nil {
+			writeOutcome(w, vaultOutcome(err))
+			return
+		}
+		writeFHIR(w, http.StatusOK, pt)
+	})
+	req := func() *http.Request {
+		r := httptest.NewRequest("GET", "/fhir/AllergyIntolerance/"+id, nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return r
+	}
+	base := benchbase.Ed25519VerifyRate(time.Second)
+	b.ResetTimer()
+	bareRate, _ := serveN(b, bare, b.N, 200, req)
+	fullRate, lat := serveN(b, full, b.N, 200, req)
+	b.StopTimer()
+	b.ReportMetric(fullRate, "reads/s")
+	b.ReportMetric(bareRate, "bare-reads/s")
+	b.ReportMetric(fullRate/bareRate, "x-bare")
+	b.ReportMetric(float64(p99(lat).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(fullRate/base, "x-ed25519-verify")
+}
+
+// BenchmarkCDSHooks measures CDS Hooks consent decisions through the
+// handler: token introspection, request parsing, the vault's consent
+// decision on the remembered grant, the trail entry; with the p99 latency
+// and, in the same run, the rate of bare ed25519.Verify on all CPUs.
+//
+//	go test ./registry/hospital/vault -run '^$' -bench CDSHooks -benchtime 20000x
+func BenchmarkCDSHooks(b *testing.B) {
+	h := newFHIRHarness(b)
+	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
+	id := h.writeAllergy(tok)
+	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	if st, body := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant}); st != 200 {
+		b.Fatalf("priming read: %d %s", st, body)
+	}
+	q := `{"hook":"patient-consent-consult","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea","context":{"patientId":[{"system":"urn:ietf:rfc:3986","value":"` +
+		h.patient.did + `"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + h.ehr.did +
+		`"}],"class":[{"system":"http://hl7.org/fhir/resource-types","code":"AllergyIntolerance"}]}}`
+	hd := h.f.Handler()
+	req := func() *http.Request {
+		r := httptest.NewRequest("POST", "/cds-services/patient-consent-consult", strings.NewReader(q))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}
+	base := benchbase.Ed25519VerifyRate(time.Second)
+	b.ResetTimer()
+	rate, lat := serveN(b, hd, b.N, 200, req)
+	b.StopTimer()
+	b.ReportMetric(rate, "decisions/s")
+	b.ReportMetric(float64(p99(lat).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(rate/base, "x-ed25519-verify")
+}
