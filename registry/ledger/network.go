@@ -198,3 +198,37 @@ type Approval struct {
 // ErrBelowMinimum marks a removal refused because it would leave fewer
 // validators than the network's minimum (it wraps ErrInvalid).
 var ErrBelowMinimum = errors.New("would leave too few validators")
+
+// NetworkInfo is the body of GET /1.0/network: the network as the node
+// asked sees it, and how to reach that node (what `registryd join` and
+// `medid network validator list` read). Nothing in it is proven: a joining
+// node's light client verifies what it syncs from the trusted height and
+// hash it is given.
+type NetworkInfo struct {
+	ChainID string `json:"chainId"`
+	Height  int64  `json:"height"`
+	// Node is the node that answered.
+	Node NodeInfo `json:"node"`
+	// Validators are every validator the network has had, current first.
+	Validators []ValidatorRecord `json:"validators"`
+	// Governance are the governance DIDs.
+	Governance []string      `json:"governance"`
+	Policy     NetworkPolicy `json:"policy"`
+	// SnapshotHeight is the newest state sync snapshot this node offers
+	// (0: none; a joining node then syncs blocks instead).
+	SnapshotHeight int64 `json:"snapshotHeight"`
+}
+
+// NodeInfo says how to reach a node.
+type NodeInfo struct {
+	// ID is the CometBFT node id (what persistent_peers names: ID@P2P).
+	ID      string `json:"id"`
+	Moniker string `json:"moniker"`
+	// P2P is the address it listens on for peers (host:port).
+	P2P string `json:"p2p"`
+	// RPC is its CometBFT RPC address, "" when off (state sync reads
+	// headers from the RPC of two nodes).
+	RPC string `json:"rpc,omitempty"`
+	// Validator is its consensus key's address (upper-case hex).
+	Validator string `json:"validator"`
+}

@@ -194,6 +194,8 @@ type App struct {
 	pruned int64
 	// restoring is the state sync in progress (guarded by wmu).
 	restoring *restore
+	// rejected counts rejections for the metrics.
+	rejected rejections
 	// health is what CheckStore reports (see health.go).
 	health storeHealth
 }

@@ -91,6 +91,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	}
 	if err != nil {
 		code := CodeOf(err)
+		a.rejected.note(false, code)
 		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
 		return &abci.ResponseCheckTx{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
 	}
@@ -125,7 +126,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i]})
 	}
 	a.pending = &pendingBlock{height: req.Height, time: bt}
-	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: a.validatorUpdates(), AppHash: a.tree.WorkingHash()}, nil
+	ups := a.validatorUpdates()
+	if err := a.markValidatorChange(req.Height, len(ups) > 0); err != nil {
+		panic(fmt.Sprintf("registry: write state at height %d: %v", req.Height, err))
+	}
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: ups, AppHash: a.tree.WorkingHash()}, nil
 }
 
 // deliver checks and applies one transaction of a block.
@@ -151,6 +156,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	}
 	if err != nil {
 		code := CodeOf(err)
+		a.rejected.note(true, code)
 		a.log.Info("transaction rejected", "height", env.height, "index", env.index, "code", code, "err", err.Error())
 		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
 	}

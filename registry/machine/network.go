@@ -408,3 +408,34 @@ func (a *App) NetworkPolicy() (ledger.NetworkPolicy, error) {
 	view, _ := a.view()
 	return a.policy(view)
 }
+
+// KeyValidatorChange marks a validator change awaiting its block: CometBFT
+// applies a block's ValidatorUpdates two blocks later, and makes blocks
+// only for transactions or a changed app hash. FinalizeBlock writes the
+// mark in the block of the change and removes it in the next, so that
+// block changes the app hash too and CometBFT makes the one after it, the
+// first the new set signs, without waiting for a transaction.
+var keyValidatorChange = []byte("net/change")
+
+// markValidatorChange writes or clears the mark (see keyValidatorChange)
+// in the working state of block height.
+func (a *App) markValidatorChange(height int64, changed bool) error {
+	if changed {
+		v, err := marshal(struct {
+			Block     int64 `json:"block"`
+			Effective int64 `json:"effective"`
+		}{height, height + 2})
+		if err != nil {
+			return err
+		}
+		_, err = a.tree.Set(keyValidatorChange, v)
+		return err
+	}
+	if v, err := a.tree.Get(keyValidatorChange); err != nil {
+		return err
+	} else if v != nil {
+		_, _, err = a.tree.Remove(keyValidatorChange)
+		return err
+	}
+	return nil
+}

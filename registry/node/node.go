@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ import (
 	"github.com/cometbft/cometbft/rpc/client/local"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Config configures [New]. Zero fields take the value from the home
@@ -88,6 +91,8 @@ type Config struct {
 // Node is a running (or runnable) CometBFT node. Its methods are safe for
 // concurrent use once [Node.Start] has returned.
 type Node struct {
+	// blocks holds the block metrics once registered (see RegisterMetrics).
+	blocks      atomic.Pointer[blockMetrics]
 	cmt         *nm.Node
 	rpc         *local.Local
 	log         *slog.Logger
@@ -406,3 +411,23 @@ func (n *Node) Header(height int64) *types.Header {
 // Base is the lowest height whose block the node stores: 1 (the initial
 // height) unless blocks were pruned or the node joined by state sync.
 func (n *Node) Base() int64 { return n.cmt.BlockStore().Base() }
+
+// Info says how to reach this node: its id, name, p2p and RPC listen
+// addresses (host:port, without the tcp:// scheme) and validator address.
+func (n *Node) Info() ledger.NodeInfo {
+	ni := n.cmt.NodeInfo()
+	out := ledger.NodeInfo{
+		ID:        string(ni.ID()),
+		Moniker:   n.cmt.Config().Moniker,
+		P2P:       strings.TrimPrefix(n.cmt.Config().P2P.ListenAddress, "tcp://"),
+		RPC:       strings.TrimPrefix(n.cmt.Config().RPC.ListenAddress, "tcp://"),
+		Validator: n.cmt.PrivValidator().(*privval.FilePV).GetAddress().String(),
+	}
+	return out
+}
+
+// GenesisJSON returns the genesis file the node runs, byte for byte (a
+// joining node must use exactly it: its hash is part of the chain).
+func (n *Node) GenesisJSON() ([]byte, error) {
+	return os.ReadFile(n.cmt.Config().GenesisFile())
+}
