@@ -231,4 +231,7 @@ type NodeInfo struct {
 	RPC string `json:"rpc,omitempty"`
 	// Validator is its consensus key's address (upper-case hex).
 	Validator string `json:"validator"`
+	// BlockTime is its pause after a commit (a Go duration); the nodes of
+	// one network use the same.
+	BlockTime string `json:"blockTime"`
 }

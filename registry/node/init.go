@@ -60,6 +60,10 @@ type Settings struct {
 	HTTPAddr string `json:"httpAddr,omitempty"`
 	// PersistentPeers is CometBFT's "id@host:port,…" list.
 	PersistentPeers string `json:"persistentPeers,omitempty"`
+	// NoPeerExchange turns CometBFT's peer exchange off: the node talks to
+	// its persistent peers only (a network whose links are fixed, or a
+	// test that routes them through proxies).
+	NoPeerExchange bool `json:"noPeerExchange,omitempty"`
 	// BlockTime is CometBFT's timeout_commit, as a Go duration string.
 	BlockTime string `json:"blockTime"`
 	// StateSync, if set, makes a node with an empty state join by state

@@ -13,15 +13,21 @@ import (
 // Safe for concurrent use.
 type LogHandler struct {
 	next   slog.Handler
-	node   string
+	node   *atomic.Pointer[string]
 	height *atomic.Pointer[func() int64]
 }
 
 // NewLogHandler wraps next for the node called name. Until
 // [LogHandler.SetHeight] is called the height is 0.
 func NewLogHandler(next slog.Handler, name string) *LogHandler {
-	return &LogHandler{next: next, node: name, height: new(atomic.Pointer[func() int64])}
+	h := &LogHandler{next: next, node: new(atomic.Pointer[string]), height: new(atomic.Pointer[func() int64])}
+	h.SetName(name)
+	return h
 }
+
+// SetName renames the node on the lines logged from now on (every handler
+// derived from h).
+func (h *LogHandler) SetName(name string) { h.node.Store(&name) }
 
 // SetHeight sets where the height comes from (e.g. Node.Height once the
 // node exists); it applies to every handler derived from h.
@@ -47,10 +53,11 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	r = r.Clone()
+	name := *h.node.Load()
 	if own {
-		r.AddAttrs(slog.String("node", h.node))
+		r.AddAttrs(slog.String("node", name))
 	} else {
-		r.AddAttrs(slog.String("node", h.node), slog.Int64("height", height))
+		r.AddAttrs(slog.String("node", name), slog.Int64("height", height))
 	}
 	return h.next.Handle(ctx, r)
 }

@@ -140,7 +140,7 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// their peers explicitly in persistent_peers.
 	c.P2P.AddrBookStrict = false
 	c.P2P.AllowDuplicateIP = true
-	c.P2P.PexReactor = s.PersistentPeers != ""
+	c.P2P.PexReactor = s.PersistentPeers != "" && !s.NoPeerExchange
 	c.RPC.ListenAddress = ""
 	if s.RPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {
@@ -422,6 +422,7 @@ func (n *Node) Info() ledger.NodeInfo {
 		P2P:       strings.TrimPrefix(n.cmt.Config().P2P.ListenAddress, "tcp://"),
 		RPC:       strings.TrimPrefix(n.cmt.Config().RPC.ListenAddress, "tcp://"),
 		Validator: n.cmt.PrivValidator().(*privval.FilePV).GetAddress().String(),
+		BlockTime: n.cmt.Config().Consensus.TimeoutCommit.String(),
 	}
 	return out
 }
