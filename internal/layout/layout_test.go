@@ -98,6 +98,8 @@ var rules = []struct {
 		"registry/hospital/fhir", "registry/hospital/smart", "registry/hospital/cdshooks", "registry/hospital/balp"}},
 	{"registry/machine", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/node/nodetest", []string{"credentials", "internal", "registry"}},
+	// The process harness drives registryd through its flags and API.
+	{"registry/node/proctest", []string{"credentials", "internal", "registry"}},
 	{"registry/node", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/api", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/node"}},
 	{"registry/loadtest", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/machine",

@@ -13,6 +13,7 @@ import (
 
 	cfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/types"
 )
 
@@ -156,4 +157,23 @@ func ValidatorKey(home string) (pubKey, address string, err error) {
 		return "", "", fmt.Errorf("%s: the validator key is not an Ed25519 key", c.PrivValidatorKeyFile())
 	}
 	return f.PubKey.Value, ed25519.PubKey(raw).Address().String(), nil
+}
+
+// WriteSettings replaces the settings file of an initialised home (and
+// rewrites config.toml from it). The node reads it at its next start.
+func WriteSettings(home string, s Settings) error {
+	if _, err := buildCometConfig(home, s); err != nil {
+		return err
+	}
+	return finishHome(home, s)
+}
+
+// NodeID returns the p2p node id of the node in home (what a persistent
+// peer entry names: ID@host:port).
+func NodeID(home string) (string, error) {
+	nk, err := p2p.LoadNodeKey(cometConfig(home).NodeKeyFile())
+	if err != nil {
+		return "", fmt.Errorf("node key of %s: %w", home, err)
+	}
+	return string(nk.ID()), nil
 }
