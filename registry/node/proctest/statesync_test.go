@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,15 +84,32 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 
 	// Identical reads: every DID, plain, on the new node and on node0.
 	c4, c0 := fifth.Client(), nw.Nodes[0].Client()
-	for _, d := range dids {
-		a, errA := c4.Resolve(ctx, d)
-		b, errB := c0.Resolve(ctx, d)
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		if errA != nil || errB != nil || !bytes.Equal(ja, jb) {
-			t.Fatalf("%s: node4 %v %v, node0 %v %v", d, a, errA, b, errB)
-		}
+	readStart := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(dids); i += 16 {
+				d := dids[i]
+				a, errA := c4.Resolve(ctx, d)
+				b, errB := c0.Resolve(ctx, d)
+				ja, _ := json.Marshal(a)
+				jb, _ := json.Marshal(b)
+				if errA != nil || errB != nil || !bytes.Equal(ja, jb) {
+					errs <- fmt.Errorf("%s: node4 %s %v, node0 %s %v", d, ja, errA, jb, errB)
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d DIDs read from node4 and node0, identical (%s)", len(dids), time.Since(readStart).Round(time.Millisecond))
 	// Proofs from the new node verify for a client that knows only the genesis.
 	chainID, root, err := client.TrustFromGenesis(nw.Genesis)
 	if err != nil {
