@@ -124,4 +124,3 @@ func waitValidatorsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Fatalf("the latest block of %s is signed by a set of %d, want %d", args[0], got, want)
 }
-
