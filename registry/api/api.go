@@ -3,7 +3,9 @@
 //	GET  /1.0/identifiers/{did}     DID resolution (W3C DID Resolution HTTP binding)
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
-//	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/consents/{controller}/{hash}  consent grant anchor: in force, revoked
+//	GET  /1.0/directory/{did}       an organisation's directory entry and history
+//	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /1.0/light/{height}        signed header and validator set (light clients)
 //	GET  /1.0/network               validators, governance, this node's addresses
@@ -135,7 +137,8 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/identifiers/{did...}", "identifiers", s.resolve)
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
-	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{controller}/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{hash}", "consents", s.consentByHashOnly)
 	// A submission waits for its block (up to SubmitTimeout): its response
 	// deadline is that wait plus a margin, not the server's WriteTimeout.
 	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
@@ -147,6 +150,7 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/network/genesis", "network-genesis", s.genesis)
 	s.handle("GET /1.0/network/proposals", "network-proposals", s.proposals)
 	s.handle("GET /1.0/network/proposals/{id}", "network-proposal", s.proposal)
+	s.directoryRoutes()
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /readyz", "readyz", s.ready)
 	// The metrics are for the operator: with mutual TLS on, only clients
@@ -273,6 +277,8 @@ func codeName(code uint32) (string, int) {
 		return "invalid", http.StatusUnprocessableEntity
 	case ledger.CodeInternal:
 		return "internal", http.StatusInternalServerError
+	case ledger.CodeQuota:
+		return "quota-exceeded", http.StatusTooManyRequests
 	}
 	return "rejected", http.StatusBadRequest
 }

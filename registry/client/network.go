@@ -138,4 +138,3 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 	}
 	return nil
 }
-

@@ -166,7 +166,7 @@ type ProposalRecord struct {
 	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
 	// ProposedBy is the governance DID that proposed it (its first
 	// approval).
-	ProposedBy string `json:"proposedBy"`
+	ProposedBy string    `json:"proposedBy"`
 	Proposed   time.Time `json:"proposed"`
 	// Expires is when approvals stop being accepted (Proposed +
 	// NetworkPolicy.ProposalLifetime).

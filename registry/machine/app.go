@@ -27,7 +27,7 @@ const Version = "0.1.0"
 
 // AppVersion is the protocol version reported by Info (ResponseInfo.AppVersion).
 // Bump it when the state transition rules change.
-const AppVersion uint64 = 1
+const AppVersion uint64 = 2
 
 // Config configures an [App].
 type Config struct {
@@ -152,6 +152,10 @@ type App struct {
 	// pendingVals are the pending block's validator changes by address
 	// (see noteValidator); FinalizeBlock returns them.
 	pendingVals map[string]abci.ValidatorUpdate
+	// pendingDir are the pending block's organisation records; Commit
+	// gives them to dir, the directory's search index.
+	pendingDir []write
+	dir        *dirIndex
 	// initialHeight is the chain's first block height (from InitChain).
 	initialHeight int64
 
@@ -178,6 +182,11 @@ type App struct {
 	decoded *lru[[32]byte, *tx.Tx]
 	// creates holds did.create checks by replay id (see createCheck).
 	creates *lru[[32]byte, createCheck]
+	// policy is the network's write quota policy (from genesis, fixed for
+	// the chain's life); quotas caches the committed origin counters for
+	// CheckTx. See quota.go.
+	policy ledger.QuotaPolicy
+	quotas committedQuotas
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -255,6 +264,10 @@ func New(cfg Config) (*App, error) {
 	}
 	a.idx = &latestIndex{db: db.RawDB(), note: a.noteStore}
 	view, _ := a.view()
+	if a.policy, err = loadPolicy(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
 	rebuilt, err := a.idx.open(version, view)
 	if err != nil {
 		db.Close()
@@ -270,6 +283,11 @@ func New(cfg Config) (*App, error) {
 			at = fi.ModTime()
 		}
 		a.lastSnapshot.Store(&snapshotInfo{height: int64(list[0].Height), at: at})
+	}
+	a.dir = newDirIndex()
+	if err := a.dir.build(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
 }
@@ -373,14 +391,14 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	// The network's governance rule and the validators CometBFT starts
 	// with (docs/design/0021).
-	pol := ledger.NetworkPolicy{}
+	netPol := ledger.NetworkPolicy{}
 	if g.Network != nil {
-		pol = *g.Network
+		netPol = *g.Network
 	}
-	if pol, err = pol.Effective(); err != nil {
+	if netPol, err = netPol.Effective(); err != nil {
 		return nil, fmt.Errorf("genesis: %w", err)
 	}
-	pv, err := marshal(pol)
+	pv, err := marshal(netPol)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +411,21 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}
-	a.log.Info("genesis", "governance", len(g.Governance))
+	pol := ledger.DefaultQuotaPolicy()
+	if g.Quotas != nil {
+		pol = *g.Quotas
+	}
+	if a.policy, err = pol.Effective(); err != nil {
+		return nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	v, err := marshal(a.policy)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.tree.Set([]byte(ledger.QuotaPolicyKey), v); err != nil {
+		return nil, fmt.Errorf("write genesis: %w", err)
+	}
+	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String())
 	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
 }
 
@@ -456,6 +488,8 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.mu.Lock()
 	a.lastTime = a.pending.time
 	a.mu.Unlock()
+	a.dir.apply(a.pendingDir)
+	a.pendingDir = nil
 	a.pending = nil
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	a.prune(version)

@@ -42,7 +42,7 @@ func prefixEnd(prefix string) []byte {
 
 // policy returns the network policy recorded at InitChain (defaults for a
 // state written before it existed).
-func (a *App) policy(r reader) (ledger.NetworkPolicy, error) {
+func (a *App) networkPolicy(r reader) (ledger.NetworkPolicy, error) {
 	v, err := r.Get([]byte(ledger.KeyNetworkPolicy))
 	if err != nil {
 		return ledger.NetworkPolicy{}, fmt.Errorf("%w: read network policy: %v", ledger.ErrInternal, err)
@@ -105,7 +105,7 @@ func genesisValidatorWrites(vals []abci.ValidatorUpdate, height int64) ([]write,
 
 func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
 	p := t.Payload.Proposal
-	pol, err := a.policy(r)
+	pol, err := a.networkPolicy(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,7 +148,7 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
 		return nil, nil, fmt.Errorf("%w: %s already approved proposal %s", ledger.ErrExists, t.Payload.DID, id)
 	}
-	pol, err := a.policy(r)
+	pol, err := a.networkPolicy(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -406,7 +406,7 @@ func (a *App) Proposals() ([]ledger.ProposalRecord, error) {
 // NetworkPolicy returns the governance rule of the network (from genesis).
 func (a *App) NetworkPolicy() (ledger.NetworkPolicy, error) {
 	view, _ := a.view()
-	return a.policy(view)
+	return a.networkPolicy(view)
 }
 
 // KeyValidatorChange marks a validator change awaiting its block: CometBFT

@@ -299,7 +299,7 @@ func TestNetworkPolicyValidation(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("Effective() = %v, want ok=%v", err, tc.ok)
 			}
-			_, gerr := ParseGenesis([]byte(`{"governance":[],"network":` + mustJSON(t, tc.p) + `}`))
+			_, gerr := ParseGenesis([]byte(`{"governance":[],"network":` + string(mustJSON(t, tc.p)) + `}`))
 			if (gerr == nil) != tc.ok {
 				t.Fatalf("ParseGenesis = %v, want ok=%v", gerr, tc.ok)
 			}
@@ -310,13 +310,4 @@ func TestNetworkPolicyValidation(t *testing.T) {
 			t.Errorf("Needed(%d) = %d, want %d", n, got, want)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -584,9 +584,22 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ACCEPT}, nil
 }
 
-// afterRestore rebuilds what the app keeps beside the tree from a restored
-// state (the latest-DID index is rebuilt by the caller).
-func (a *App) afterRestore(*iavl.ImmutableTree) error { return nil }
+// afterRestore loads what the app keeps beside the tree from a restored
+// state: the write quota policy (genesis wrote it; a node that state
+// syncs never runs InitChain) and the directory's search index. The
+// latest-DID index is rebuilt by the caller. No block runs during a
+// restore, so nothing reads these meanwhile.
+func (a *App) afterRestore(view *iavl.ImmutableTree) error {
+	pol, err := loadPolicy(view)
+	if err != nil {
+		return fmt.Errorf("after the snapshot: %w", err)
+	}
+	a.policy = pol
+	if err := a.dir.build(view); err != nil {
+		return fmt.Errorf("rebuild the directory index after the snapshot: %w", err)
+	}
+	return nil
+}
 
 // abortRestore drops a restore in progress.
 func (a *App) abortRestore() {

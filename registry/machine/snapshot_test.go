@@ -42,7 +42,7 @@ func newHarnessWith(tb testing.TB, cfg Config) *harness {
 
 // history builds a state with every kind of history: DIDs created in
 // several blocks, one DID updated twice, an accreditation granted and
-// revoked, a status list published twice.
+// revoked, the issuer's directory entry, a status list published twice.
 func history(h *harness, dids int) (updated *identity, issuer *identity) {
 	h.tb.Helper()
 	var batch [][]byte
@@ -71,10 +71,15 @@ func history(h *harness, dids int) (updated *identity, issuer *identity) {
 	issuer = h.register(3)
 	h.mustBlock(h.accreditTx(issuer.did, "acc-1", []string{"ImmunizationCredential"}, "2026-01-01T00:00:00Z", ""))
 	h.mustBlock(h.revokeTx(issuer.did, "acc-1", "2026-02-01T00:00:00Z"))
-	h.mustBlock(h.publishTx(issuer, "list-1", 1, statusListToken(h.tb, "list-1", issuer.did, issuer.keys[0], issuer.kid(0), -1)))
-	h.mustBlock(h.publishTx(issuer, "list-1", 2, statusListToken(h.tb, "list-1", issuer.did, issuer.keys[0], issuer.kid(0), 5)))
+	h.mustBlock(h.dirTx(tx.DirectoryAdd, issuer.did, stMarys(), 0, ""))
+	list := historyList(issuer)
+	h.mustBlock(h.publishTx(issuer, list, 1, statusListToken(h.tb, list, issuer.did, issuer.keys[0], issuer.kid(0), -1)))
+	h.mustBlock(h.publishTx(issuer, list, 2, statusListToken(h.tb, list, issuer.did, issuer.keys[0], issuer.kid(0), 5)))
 	return updated, issuer
 }
+
+// historyList is the status list history publishes, in issuer's namespace.
+func historyList(issuer *identity) string { return issuer.did + ":list-1" }
 
 // TestPruningKeepsHistory: with only 3 state versions kept, every history
 // read (versionId, versionTime, accreditation history, status list
@@ -121,7 +126,7 @@ func TestPruningKeepsHistory(t *testing.T) {
 		t.Error("accredited-at-issuance check after pruning: false")
 	}
 	for v := int64(1); v <= 2; v++ {
-		if sl, err := h.app.StatusList("list-1", v); err != nil || sl.Version != v {
+		if sl, err := h.app.StatusList(historyList(issuer), v); err != nil || sl.Version != v {
 			t.Errorf("status list version %d after pruning: %v, %v", v, sl, err)
 		}
 	}
@@ -139,7 +144,6 @@ func TestPruningKeepsHistory(t *testing.T) {
 		t.Fatalf("history after a restart: %v %v", rec, err)
 	}
 }
-
 
 // restoreInto state-syncs a fresh App from src's newest snapshot, chunk by
 // chunk, as CometBFT does, and returns the fresh App.
@@ -211,7 +215,7 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range [][]byte{ledger.DIDKey(updated.did), ledger.IssuerKey(issuer.did), ledger.StatusListVersionKey("list-1", 1), []byte("did/did:medid:none")} {
+	for _, k := range [][]byte{ledger.DIDKey(updated.did), ledger.IssuerKey(issuer.did), ledger.StatusListVersionKey(historyList(issuer), 1), []byte("did/did:medid:none")} {
 		qa, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		qb, _ := dst.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		if qa.Code != qb.Code || !bytes.Equal(qa.Value, qb.Value) || qa.ProofOps.String() != qb.ProofOps.String() {
@@ -221,6 +225,18 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 	// The index was rebuilt: the restored node knows every DID.
 	if _, err := dst.ResolveDID(updated.did, ledger.ResolveOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	// What lives beside the tree was loaded too: the directory's search
+	// index and the quota policy genesis wrote (state sync runs no
+	// InitChain).
+	q := ledger.DirectorySearch{Query: "st mary"}
+	pa, errA := h.app.SearchDirectory(q)
+	pb, errB := dst.SearchDirectory(q)
+	if errB != nil || len(pb.Results) != 1 || pb.Results[0].DID != issuer.did || fmt.Sprint(pa, errA) != fmt.Sprint(pb, errB) {
+		t.Errorf("directory search after restore: %+v %v; source %+v %v", pb, errB, pa, errA)
+	}
+	if fmt.Sprint(dst.policy) != fmt.Sprint(h.app.policy) {
+		t.Errorf("quota policy after restore: %+v, want %+v", dst.policy, h.app.policy)
 	}
 	// Both continue with the same block to the same app hash.
 	next := h.height() + 1
@@ -364,7 +380,10 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // snapshotNow commits empty blocks until the newest snapshot is of the
 // current height (a snapshot is skipped while the previous one is still

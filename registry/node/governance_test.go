@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	cmtlight "github.com/cometbft/cometbft/light"
 	cmtmath "github.com/cometbft/cometbft/libs/math"
+	cmtlight "github.com/cometbft/cometbft/light"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Files and defaults under a node's home folder.
@@ -199,10 +200,13 @@ func genMember(home, moniker string) (*member, error) {
 type AppState struct {
 	// Governance lists the did:key identifiers allowed to accredit issuers.
 	Governance []string `json:"governance"`
+	// Quotas is the write quota policy (nil: the defaults; see
+	// machine.Genesis).
+	Quotas *ledger.QuotaPolicy `json:"quotas,omitempty"`
 }
 
-func writeGenesis(chainID string, ms []*member) (*types.GenesisDoc, error) {
-	st := AppState{}
+func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
+	st := AppState{Quotas: quotas}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,
@@ -271,7 +275,7 @@ func Init(c InitConfig) (InitResult, error) {
 		return InitResult{}, err
 	}
 	// The genesis goes last: its presence marks the home as initialised.
-	if _, err := writeGenesis(c.ChainID, []*member{m}); err != nil {
+	if _, err := writeGenesis(c.ChainID, []*member{m}, nil); err != nil {
 		return InitResult{}, err
 	}
 	return m.result(c.ChainID), nil
@@ -300,6 +304,10 @@ type TestnetConfig struct {
 	BasePort  int
 	ChainID   string        // "" = "medid-testnet"
 	BlockTime time.Duration // 0 = DefaultBlockTime
+	// Quotas is the genesis write quota policy (nil: the defaults, e.g.
+	// 1,000 self-made did.create per hour network-wide; load tests raise
+	// it).
+	Quotas *ledger.QuotaPolicy
 }
 
 // Testnet writes N validator homes sharing one genesis (equal power, every
@@ -351,7 +359,7 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 		}
 		res[i] = m.result(c.ChainID)
 	}
-	if _, err := writeGenesis(c.ChainID, ms); err != nil {
+	if _, err := writeGenesis(c.ChainID, ms, c.Quotas); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cometbft/cometbft/privval"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -64,7 +65,11 @@ func (n *Node) RegisterMetrics(reg prometheus.Registerer, src MetricSources) err
 			if err != nil || st.Validators == nil {
 				return 0
 			}
-			_, v := st.Validators.GetByAddress(n.cmt.PrivValidator().(interface{ GetAddress() []byte }).GetAddress())
+			pv, ok := n.cmt.PrivValidator().(*privval.FilePV)
+			if !ok {
+				return 0
+			}
+			_, v := st.Validators.GetByAddress(pv.GetAddress())
 			if v == nil {
 				return 0
 			}

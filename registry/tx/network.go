@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/medid/medid/internal/randid"
 )
 
 // Governance of the network itself (docs/design/0021): which nodes
@@ -140,7 +142,7 @@ func validProposal(p *Proposal) string {
 // that governance key. The proposal id is in the payload's Proposal.
 func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 	if p.ID == "" {
-		p.ID = "prop-" + randomHex(8)
+		p.ID = "prop-" + randid.Hex(8)
 	}
 	if p.Validator != nil {
 		v := *p.Validator

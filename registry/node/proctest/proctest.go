@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node"
 )
 
@@ -65,6 +66,10 @@ type Config struct {
 	BlockTime time.Duration
 	// App sets the state's snapshots and pruning on every node.
 	App node.AppSettings
+	// Quotas is the genesis write quota policy (nil: the defaults, which
+	// allow 1,000 self-made did.create per hour network-wide; a load of
+	// new DIDs needs more, e.g. nodetest.UnlimitedCreates()).
+	Quotas *ledger.QuotaPolicy
 	// DiskLimits gives node i a file system of DiskLimits[i] bytes.
 	DiskLimits map[int]int64
 	// Binary is the registryd to run ("" = $MEDID_REGISTRYD, else built
@@ -219,7 +224,7 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 		}
 		nw.Nodes = append(nw.Nodes, nd)
 	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: cfg.Validators, OutDir: cfg.Dir, BasePort: base, BlockTime: cfg.BlockTime, ChainID: "medid-proctest"})
+	res, err := node.Testnet(node.TestnetConfig{Validators: cfg.Validators, OutDir: cfg.Dir, BasePort: base, BlockTime: cfg.BlockTime, ChainID: "medid-proctest", Quotas: cfg.Quotas})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/node/nodetest"
 )
 
 // syncDIDs is how many DIDs the network holds when the fifth node joins:
@@ -41,7 +42,7 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf,
+	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
 		App: node.AppSettings{SnapshotInterval: 20, KeepVersions: 10}})
 	if err != nil {
 		t.Fatal(err)
