@@ -3,6 +3,7 @@ package proctest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -92,6 +93,10 @@ func TestFaults(t *testing.T) {
 		}
 		compared, err := nw.Check(ctx, acked[checked:])
 		if err != nil {
+			var me *MissingError
+			if errors.As(err, &me) {
+				t.Fatalf("%s: %v; acknowledged by %s\n%s log:\n%s", name, err, load.AckedBy(me.DID), me.Node, nodeNamed(nw, me.Node).LogTail(3000))
+			}
 			t.Fatalf("%s: %v", name, err)
 		}
 		o := outcome{scenario: name, progress: during, recovered: recovered, acked: len(acked), heights: compared}
@@ -164,6 +169,15 @@ func TestFaults(t *testing.T) {
 	}
 	t.Logf("held: all %d scenarios; %d DIDs submitted, %d acknowledged and on every node, %d submissions retried on another node",
 		len(outcomes), load.Submitted.Load(), len(acked), load.Failed.Load())
+}
+
+func nodeNamed(nw *Network, name string) *Node {
+	for _, nd := range nw.Nodes {
+		if nd.Name == name {
+			return nd
+		}
+	}
+	return nil
 }
 
 func others(v int) []int {

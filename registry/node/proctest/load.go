@@ -24,8 +24,9 @@ type Load struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex // guards acked
+	mu    sync.Mutex // guards acked and by
 	acked []string
+	by    map[string]string // DID -> which node acknowledged it, at what height
 
 	Submitted atomic.Int64
 	Failed    atomic.Int64
@@ -36,7 +37,7 @@ type Load struct {
 // when a node fails, the same transaction is retried on another.
 func (nw *Network) StartLoad(ctx context.Context, rate float64, workers int) *Load {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &Load{nw: nw, cancel: cancel}
+	l := &Load{nw: nw, cancel: cancel, by: map[string]string{}}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	jobs := make(chan struct{})
 	l.wg.Add(1)
@@ -92,11 +93,16 @@ func (l *Load) one(ctx context.Context, worker int) {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := nd.Client().Submit(sctx, raw)
+		res, err := nd.Client().Submit(sctx, raw)
 		cancel()
 		if err == nil || errors.Is(err, ledger.ErrExists) {
+			how := "exists"
+			if err == nil {
+				how = fmt.Sprintf("committed at height %d", res.Height)
+			}
 			l.mu.Lock()
 			l.acked = append(l.acked, p.DID)
+			l.by[p.DID] = fmt.Sprintf("%s: %s (attempt %d)", nd.Name, how, attempt+1)
 			l.mu.Unlock()
 			return
 		}
@@ -124,6 +130,13 @@ func (l *Load) Acked() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.acked...)
+}
+
+// AckedBy says which node acknowledged did, and how ("" if none did).
+func (l *Load) AckedBy(did string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[did]
 }
 
 // Stop stops the load and waits for in-flight submissions.
@@ -156,6 +169,24 @@ func (nw *Network) WaitCaughtUp(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
+// lateCommit is how long Check waits for an acknowledged DID that a
+// caught-up node does not resolve yet.
+const lateCommit = 5 * time.Second
+
+// MissingError is an acknowledged DID a running node does not resolve.
+type MissingError struct {
+	Node   string
+	DID    string
+	Height int64 // the node's height when asked
+	Err    error
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%s (at height %d) does not have acknowledged %s: %v", e.Node, e.Height, e.DID, e.Err)
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
 // Check verifies the network is consistent: every running node resolves
 // every DID in acked, and every pair of running nodes has the same block
 // (hence the same app hash) at every height both keep. It returns the
@@ -173,8 +204,18 @@ func (nw *Network) Check(ctx context.Context, acked []string) (int64, error) {
 	for _, nd := range running {
 		c := nd.Client()
 		for _, d := range acked {
-			if _, err := c.Resolve(ctx, d); err != nil {
-				return 0, fmt.Errorf("%s does not have acknowledged %s: %w", nd.Name, d, err)
+			// A node's latest block (what WaitCaughtUp waited for) is
+			// stored just before the application commits it: give the
+			// commit a moment before calling a DID missing.
+			var err error
+			for deadline := time.Now().Add(lateCommit); ; time.Sleep(50 * time.Millisecond) {
+				if _, err = c.Resolve(ctx, d); err == nil || time.Now().After(deadline) || !errors.Is(err, ledger.ErrNotFound) {
+					break
+				}
+			}
+			if err != nil {
+				h, _ := nd.Height(ctx)
+				return 0, &MissingError{Node: nd.Name, DID: d, Height: h, Err: err}
 			}
 		}
 	}
