@@ -94,10 +94,13 @@ soak:
 # -9 and restart of random nodes (5 rounds), a partition, delayed links and
 # a disk filling up, each lasting 20 s; after each, every acknowledged
 # transaction is on every node, the blocks are identical and the recovery
-# time is reported. `make test` runs a short version of the same test.
+# time is reported. Then a fifth node joins a network of FAULTS_DIDS DIDs
+# by state sync. `make test` runs short versions of both (1,000 DIDs).
+FAULTS_DIDS ?= 20000
 faults:
-	set -o pipefail; MEDID_FAULTS=full $(GO) test -count=1 -timeout 40m -v -run 'TestFaults' ./registry/node/proctest 2>&1 | \
-	  grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: held|PASS|FAIL|ok )'
+	set -o pipefail; MEDID_FAULTS=full MEDID_STATESYNC_DIDS=$(FAULTS_DIDS) $(GO) test -count=1 -timeout 60m -v \
+	  -run 'TestFaults|TestFifthNodeJoinsByStateSync' ./registry/node/proctest 2>&1 | \
+	  grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: |PASS|FAIL|ok )'
 
 clean:
 	rm -rf $(BIN) .tmp

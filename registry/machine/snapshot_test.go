@@ -21,6 +21,13 @@ import (
 // newHarnessWith is newHarness with an App configured by cfg (Dir set).
 func newHarnessWith(tb testing.TB, cfg Config) *harness {
 	tb.Helper()
+	return newHarnessWithGenesis(tb, cfg, nil)
+}
+
+// newHarnessWithGenesis is newHarnessWith with the write quota policy q in
+// genesis (nil: the defaults).
+func newHarnessWithGenesis(tb testing.TB, cfg Config, q *ledger.QuotaPolicy) *harness {
+	tb.Helper()
 	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
 	h.govDID = did.KeyDID(h.gov.Public())
 	cfg.Dir = h.dir
@@ -30,7 +37,7 @@ func newHarnessWith(tb testing.TB, cfg Config) *harness {
 	}
 	h.app = a
 	tb.Cleanup(func() { a.Close() })
-	g, err := (&Genesis{Governance: []string{h.govDID}}).Marshal()
+	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q}).Marshal()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -147,7 +154,7 @@ func TestPruningKeepsHistory(t *testing.T) {
 
 // restoreInto state-syncs a fresh App from src's newest snapshot, chunk by
 // chunk, as CometBFT does, and returns the fresh App.
-func restoreInto(t *testing.T, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte) (*App, abci.ResponseApplySnapshotChunk_Result) {
+func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte) (*App, abci.ResponseApplySnapshotChunk_Result) {
 	t.Helper()
 	ctx := context.Background()
 	if err := src.app.WaitSnapshots(ctx); err != nil {
@@ -374,11 +381,14 @@ func FuzzSnapshotStream(f *testing.F) {
 }
 
 // testLogger sends an App's logs to the test log.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -388,7 +398,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // snapshotNow commits empty blocks until the newest snapshot is of the
 // current height (a snapshot is skipped while the previous one is still
 // being written).
-func snapshotNow(t *testing.T, h *harness) {
+func snapshotNow(t testing.TB, h *harness) {
 	t.Helper()
 	for range 100 {
 		if err := h.app.WaitSnapshots(context.Background()); err != nil {

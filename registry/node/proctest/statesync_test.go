@@ -18,8 +18,8 @@ import (
 )
 
 // syncDIDs is how many DIDs the network holds when the fifth node joins:
-// 2,000 in `make test`; MEDID_STATESYNC_DIDS sets more (BENCHMARKS.md
-// reports 100,000 with BenchmarkStateSyncJoin).
+// 1,000 in `make test`; MEDID_STATESYNC_DIDS sets more (`make faults`
+// runs 20,000; BENCHMARKS.md reports BenchmarkJoin).
 func syncDIDs(t testing.TB) int {
 	if s := os.Getenv("MEDID_STATESYNC_DIDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -28,7 +28,7 @@ func syncDIDs(t testing.TB) int {
 		}
 		return n
 	}
-	return 2000
+	return 1000
 }
 
 // TestFifthNodeJoinsByStateSync: a fifth node joins a four-validator
