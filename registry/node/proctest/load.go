@@ -280,7 +280,7 @@ func (nd *Node) base(ctx context.Context) int64 {
 // nodes with workers concurrent submitters, and returns them once every one
 // is acknowledged (or ctx ends).
 func (nw *Network) CreateDIDs(ctx context.Context, n, workers int) ([]string, error) {
-	l := &Load{nw: nw}
+	l := &Load{nw: nw, by: map[string]string{}}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := range workers {
