@@ -98,7 +98,7 @@ soak:
 # by state sync. `make test` runs short versions of both (1,000 DIDs).
 FAULTS_DIDS ?= 20000
 faults:
-	set -o pipefail; MEDID_FAULTS=full MEDID_STATESYNC_DIDS=$(FAULTS_DIDS) $(GO) test -count=1 -timeout 60m -v \
+	set -o pipefail; MEDID_FAULTS=full MEDID_STATESYNC_DIDS=$(FAULTS_DIDS) $(GO) test -count=1 -parallel 1 -timeout 60m -v \
 	  -run 'TestFaults|TestFifthNodeJoinsByStateSync' ./registry/node/proctest 2>&1 | \
 	  grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: |PASS|FAIL|ok )'
 

@@ -54,6 +54,7 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs four registryd processes")
 	}
+	t.Parallel() // mostly waiting: the two networks overlap in `make test`
 	p, full := plan()
 	budget := 4 * time.Minute
 	if full {

@@ -40,6 +40,7 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs five registryd processes")
 	}
+	t.Parallel() // mostly waiting: the two networks overlap in `make test`
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
