@@ -387,6 +387,9 @@ func (nd *Node) Start() error {
 	}
 	cmd := exec.Command(nd.net.bin, nd.args()...)
 	cmd.Stdout, cmd.Stderr = f, f
+	// A test process that dies (a panic, a timeout) takes its nodes with
+	// it instead of leaving them running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start %s: %w", nd.Name, err)
