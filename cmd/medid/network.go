@@ -114,7 +114,7 @@ func governancePropose(ctx context.Context, e *env, action string, args []string
 	verb := strings.TrimPrefix(action, "governance.")
 	fs := newFlagSet(e, "network governance "+verb, "medid network governance "+verb+" --governance-key FILE --did did:key:… [--id ID] [--registry URL]")
 	govFile := fs.String("governance-key", "", "a governance key file of the network")
-	d := fs.String("did", "", "the governance did:key to "+verb+" (medid key did --key FILE prints one)")
+	d := fs.String("did", "", "the governance did:key to "+verb+" (medid key show FILE prints one)")
 	id := fs.String("id", "", "proposal id (default: random)")
 	var rf registryFlags
 	rf.register(fs)
