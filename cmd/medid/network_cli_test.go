@@ -60,7 +60,7 @@ func TestNetworkScripts(t *testing.T) {
 // n nodes.
 func freeNetBase(n int) (int, error) {
 	for range 100 {
-		base := 20000 + 10*rand.IntN(3500)
+		base := 20000 + 10*rand.IntN(1200) // below the ephemeral ports (32768 on)
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for off := 0; off < 3; off++ {

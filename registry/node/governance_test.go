@@ -46,10 +46,10 @@ type member struct {
 func freeTestBase(t *testing.T, n int) int {
 	t.Helper()
 	for range 50 {
-		base := 20000 + 10*int(time.Now().UnixNano()%3500)
+		base := 20000 + 10*int(time.Now().UnixNano()%1200) // below the ephemeral ports (32768 on)
 		ok := true
 		for i := range n {
-			for _, off := range []int{0, 2} {
+			for _, off := range []int{0, 1, 2} {
 				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
 				if err != nil {
 					ok = false
