@@ -23,7 +23,7 @@ import (
 // network, join and stop. Each script gets $NETBASE (a base port whose
 // node.Testnet ports are free: node i serves HTTP on NETBASE+10i+1, as
 // $HTTP0…$HTTP3), $P2P4, $HTTP4 and $RPC4 (free addresses for a joining
-// node), and the commands "waitup URL" (polls URL/readyz until 200) and
+// node), and the commands "eq A B" (the same string), "waitup URL" (polls URL/readyz until 200) and
 // "waitvalidators URL N" (until the latest block is signed by a set of N).
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
@@ -50,6 +50,7 @@ func TestNetworkScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":        captureCmd,
+			"eq":             eqCmd,
 			"waitup":         waitUpCmd,
 			"waitvalidators": waitValidatorsCmd,
 		},
@@ -77,6 +78,17 @@ func freeNetBase(n int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no free base port")
+}
+
+// eqCmd is "eq A B": it fails unless A and B are the same string (where a
+// regexp match would misread base64's '+' and '/').
+func eqCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: eq A B")
+	}
+	if (args[0] == args[1]) == neg {
+		ts.Fatalf("eq %q %q: want them %s", args[0], args[1], map[bool]string{false: "equal", true: "different"}[neg])
+	}
 }
 
 // waitUpCmd is "waitup URL": it polls URL/readyz until it answers 200.
