@@ -23,8 +23,9 @@ import (
 // network, join and stop. Each script gets $NETBASE (a base port whose
 // node.Testnet ports are free: node i serves HTTP on NETBASE+10i+1, as
 // $HTTP0…$HTTP3), $P2P4, $HTTP4 and $RPC4 (free addresses for a joining
-// node), and the commands "eq A B" (the same string), "waitup URL" (polls URL/readyz until 200) and
-// "waitvalidators URL N" (until the latest block is signed by a set of N).
+// node), and the commands "eq A B" (the same string), "waitup URL"
+// (polls URL/readyz until 200) and "waitvalidators URL N" (until the
+// latest block is signed by a set of N).
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs registryd; skipped with -short")
