@@ -41,7 +41,9 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 		t.Skip("runs five registryd processes")
 	}
 	t.Parallel() // mostly waiting: the two networks overlap in `make test`
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	n := syncDIDs(t)
+	// Registering runs at 200-600 DIDs/s on a shared 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n/100)*time.Second)
 	defer cancel()
 	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
 		App: node.AppSettings{SnapshotInterval: 20, KeepVersions: 10}})
@@ -49,7 +51,6 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nw.Close()
-	n := syncDIDs(t)
 	start := time.Now()
 	dids, err := nw.CreateDIDs(ctx, n, 256)
 	if err != nil {
