@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -61,6 +62,12 @@ type usageError struct{ error }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "testnet" {
 		return runTestnet(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "join" {
+		return runJoin(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "validator-key" {
+		return runValidatorKey(args[1:], stdout, stderr)
 	}
 	return runNode(ctx, args, stdout, stderr)
 }
@@ -93,8 +100,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trailBacklog := fs.Int("ready-trail-backlog", defaultTrailBacklog, "with --vault: /readyz fails when more trail entries than this wait to be anchored")
 	fhirClients := fs.String("fhir-clients", "", "serve the vault's FHIR R4 API (/fhir, SMART Backend Services, CDS Hooks) to the clients registered in this JSON file: {\"did:…\": {\"scopes\": [\"system/*.rs\"], \"purpose\": \"TREAT\", \"name\": \"…\"}}")
 	fhirBase := fs.String("fhir-base", "", "the FHIR base URL as clients reach it (default http://ADDR/fhir)")
+	store := storeFlags(fs)
+	minFree := fs.Int64("min-free-disk", 512<<20, "bytes: /readyz fails when the home's file system has less free space")
+	stopFree := fs.Int64("stop-free-disk", 128<<20, "bytes: the node stops cleanly when less is free, before the disk fills (0: never)")
+	diskQuota := fs.Int64("disk-quota", 0, "bytes: count the home as a file system of this size holding only it (0: the real file system)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
+		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +121,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Every line names the node and its height (docs/operations.md).
+	logHandler := node.NewLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), filepath.Base(*home))
+	logger := slog.New(logHandler)
 
 	if _, err := os.Stat(filepath.Join(*home, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		res, err := node.Init(node.InitConfig{Home: *home, ChainID: *chainID, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, HTTPAddr: *httpAddr, BlockTime: *blockTime})
@@ -165,7 +178,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer ln.Close()
 
-	a, err := machine.New(machine.Config{Dir: filepath.Join(*home, "data", "registry"), Logger: logger.With("component", "app")})
+	if settings.Moniker != "" {
+		logHandler.SetName(settings.Moniker)
+	}
+	a, err := machine.New(store.config(settings.App, filepath.Join(*home, "data", "registry"), logger.With("component", "app")))
 	if err != nil {
 		return err
 	}
@@ -175,12 +191,30 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	logHandler.SetHeight(n.Height)
+	var v *vault.Vault // set below with --vault; the trail backlog metric reads it
+	reg := prometheus.NewRegistry()
+	if err := n.RegisterMetrics(reg, node.MetricSources{Rejections: a.Rejections, LastSnapshot: a.LastSnapshot, TrailBacklog: func() (int, error) {
+		if v == nil {
+			return 0, nil
+		}
+		return v.Backlog()
+	}}); err != nil {
+		return err
+	}
 	if err := n.Start(); err != nil {
 		return err
 	}
 	defer n.Stop()
 	checks := api.NodeChecks(n, a)
-	var v *vault.Vault
+	disk := &node.DiskGuard{Path: *home, MinFree: *minFree, StopBelow: *stopFree, Quota: *diskQuota}
+	checks = append(checks, api.Check{Name: "disk", Run: disk.Check})
+	ctx, stopForDisk := context.WithCancel(ctx)
+	defer stopForDisk()
+	go disk.Watch(ctx, time.Second, func(reason string) {
+		logger.Error("stopping: disk almost full", "reason", reason)
+		stopForDisk()
+	})
 	if *vaultDir != "" {
 		// The vault's backlog check refers to v, opened below.
 		checks = append(checks, api.Check{Name: "trail", Run: func(context.Context) error {
@@ -194,7 +228,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return nil
 		}})
 	}
-	reg := prometheus.NewRegistry()
 	var srv *httpserver.Server // set below; the metrics read it once serving
 	if err := registerHTTPMetrics(reg, func() *httpserver.Server { return srv }); err != nil {
 		return err

@@ -435,10 +435,12 @@ func TestCrashRecovery(t *testing.T) {
 func freeBase(t *testing.T, n int) int {
 	t.Helper()
 	for attempt := 0; attempt < 50; attempt++ {
-		base := 20000 + rand.IntN(3000)*10
+		// Below Linux's ephemeral ports (32768 on), which outgoing
+		// connections take at random; p2p, HTTP and RPC ports of each node.
+		base := 20000 + rand.IntN(1200)*10
 		ok := true
 		for i := 0; i < n && ok; i++ {
-			for _, port := range []int{base + 10*i, base + 10*i + 1} {
+			for _, port := range []int{base + 10*i, base + 10*i + 1, base + 10*i + 2} {
 				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 				if err != nil {
 					ok = false

@@ -72,7 +72,10 @@ var rules = []struct {
 	// The registry's contracts: the transaction format and the data
 	// contract are leaves over credentials/.
 	{"registry/tx", []string{"credentials", "internal"}},
-	{"registry/ledger", []string{"credentials", "internal", "registry/tx"}},
+	// The light client: CometBFT's protobuf types and crypto, nothing of ours
+	// but internal/.
+	{"registry/ledger/light", []string{"internal"}},
+	{"registry/ledger", []string{"credentials", "internal", "registry/tx", "registry/ledger/light"}},
 	// Clients import contracts only, never the state machine, the node, the
 	// API server or a hospital-side server.
 	{"registry/client", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
@@ -97,6 +100,8 @@ var rules = []struct {
 		"registry/hospital/fhir", "registry/hospital/smart", "registry/hospital/cdshooks", "registry/hospital/balp"}},
 	{"registry/machine", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/node/nodetest", []string{"credentials", "internal", "registry"}},
+	// The process harness drives registryd through its flags and API.
+	{"registry/node/proctest", []string{"credentials", "internal", "registry"}},
 	{"registry/node", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/api", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/node"}},
 	{"registry/loadtest", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/machine",
@@ -143,7 +148,9 @@ func TestImportDirections(t *testing.T) {
 
 // TestPatientSideLinksNoServer: the patient's binary and the libraries it
 // is built from carry no ledger server, no database of the node, no vault
-// server: they talk to those over HTTP.
+// server: they talk to those over HTTP. Nor do they link CometBFT's types
+// package, which brings its ABCI message types: proofs are verified by
+// registry/ledger/light over the protobuf types alone (docs/design/0012).
 func TestPatientSideLinksNoServer(t *testing.T) {
 	pkgs := listAll(t)
 	forbidden := []string{
@@ -154,13 +161,15 @@ func TestPatientSideLinksNoServer(t *testing.T) {
 		"github.com/cometbft/cometbft/consensus",
 		"github.com/cometbft/cometbft/abci/server",
 		"github.com/cometbft/cometbft/abci/client",
+		"github.com/cometbft/cometbft/abci/types",
+		"github.com/cometbft/cometbft/types",
 		module + "/registry/machine",
 		module + "/registry/node",
 		module + "/registry/api",
 		module + "/registry/hospital/vault",
 		module + "/registry/hospital/batch",
 	}
-	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/directory", "registry/hospital/vaultclient"} {
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/directory", "registry/hospital/vaultclient", "registry/ledger"} {
 		p := pkgs[rel]
 		if p == nil {
 			t.Errorf("package %s not found", rel)

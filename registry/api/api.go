@@ -7,6 +7,10 @@
 //	GET  /1.0/directory/{did}       an organisation's directory entry and history
 //	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
+//	GET  /1.0/light/{height}        signed header and validator set (light clients)
+//	GET  /1.0/network               validators, governance, this node's addresses
+//	GET  /1.0/network/genesis       the genesis file
+//	GET  /1.0/network/proposals[/{id}] governance proposals and their approvals
 //	GET  /healthz                   liveness: 200 while the process serves
 //	GET  /readyz                    readiness: 200, or 503 naming the failing checks
 //	GET  /metrics                   Prometheus metrics
@@ -141,6 +145,11 @@ func New(c Config) (*Server, error) {
 		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
 	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
+	s.handle("GET /1.0/light/{height}", "light", s.lightBlock)
+	s.handle("GET /1.0/network", "network", s.networkInfo)
+	s.handle("GET /1.0/network/genesis", "network-genesis", s.genesis)
+	s.handle("GET /1.0/network/proposals", "network-proposals", s.proposals)
+	s.handle("GET /1.0/network/proposals/{id}", "network-proposal", s.proposal)
 	s.directoryRoutes()
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /readyz", "readyz", s.ready)

@@ -19,7 +19,7 @@ func (c *Client) AuditAnchor(ctx context.Context, vault, batchID string) (*ledge
 	}
 	var value []byte
 	if c.verify {
-		p, err := c.proven(resp, ledger.AuditKey(vault, batchID))
+		p, err := c.proven(ctx, resp, ledger.AuditKey(vault, batchID))
 		if err != nil {
 			return nil, err
 		}

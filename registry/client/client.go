@@ -5,10 +5,15 @@
 // transactions.
 //
 // With Config.VerifyProofs set, every read asks for a Merkle proof and
-// checks it light-client style against a trusted validator set (from the
-// genesis file, see [TrustFromGenesis]) before it uses the value, so a
-// lying or compromised node cannot forge an answer; the body the node sent
-// is ignored and the answer is built from the proven value.
+// checks it with a light client (package registry/ledger/light) before it
+// uses the value, so a lying or compromised node cannot forge an answer; the
+// body the node sent is ignored and the answer is built from the proven
+// value. The light client starts from the genesis file ([TrustFromGenesis])
+// or a stored trusted light block (Config.TrustStore) and follows
+// validator-set changes: when too much of the set changed since the block it
+// trusts, it fetches intermediate signed headers and validator sets from the
+// registry ([Client.LightBlock], GET /1.0/light/{height}) and verifies them
+// in turn, as CometBFT's light client does.
 package client
 
 import (
@@ -24,10 +29,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cometbft/cometbft/types"
-
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/ledger/light"
 )
 
 // Config configures [New].
@@ -41,18 +45,28 @@ type Config struct {
 	VerifyProofs bool
 	// ChainID is the chain the proofs must be for.
 	ChainID string
-	// TrustedValidators is the validator set whose >2/3 signatures make a
-	// block header trusted (e.g. from [TrustFromGenesis]).
-	TrustedValidators *types.ValidatorSet
+	// TrustedValidators is where trust starts: the genesis validator set,
+	// time and initial height (from [TrustFromGenesis]). The light client
+	// trusts a header signed by them directly, and later headers through
+	// the chain of validator sets that follows.
+	TrustedValidators *light.Root
+	// TrustStore keeps the newest light block the client verified, so the
+	// next client starts from it instead of the genesis (nil: memory only;
+	// see light.FileStore). Past the trusting period the genesis no longer
+	// suffices: keep a store, and read from the registry at least that often.
+	TrustStore light.Store
+	// Trust tunes the light client (zero: trust level 1/3, a trusting
+	// period of two weeks).
+	Trust light.Options
 }
 
 // Client talks to one registry. Safe for concurrent use.
 type Client struct {
-	base    *url.URL
-	hc      *http.Client
-	verify  bool
-	chainID string
-	trusted *types.ValidatorSet
+	base   *url.URL
+	hc     *http.Client
+	verify bool
+	// light verifies the signed headers of proofs (nil unless verify).
+	light *light.Client
 }
 
 // Errors of the client. Problems the registry reports come back as a
@@ -73,33 +87,41 @@ func New(c Config) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("registry URL %q: want an absolute http(s) URL such as http://127.0.0.1:8080", c.URL)
 	}
-	if c.VerifyProofs && (c.ChainID == "" || c.TrustedValidators == nil || c.TrustedValidators.Size() == 0) {
+	if c.VerifyProofs && (c.ChainID == "" || c.TrustedValidators == nil || c.TrustedValidators.Validators == nil) {
 		return nil, errors.New("VerifyProofs needs ChainID and TrustedValidators (see TrustFromGenesis)")
+	}
+	if c.VerifyProofs && c.TrustedValidators.ChainID != c.ChainID {
+		return nil, fmt.Errorf("the trusted genesis is for chain %q, not %q", c.TrustedValidators.ChainID, c.ChainID)
 	}
 	hc := c.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{base: u, hc: hc, verify: c.VerifyProofs, chainID: c.ChainID, trusted: c.TrustedValidators}, nil
+	cl := &Client{base: u, hc: hc, verify: c.VerifyProofs}
+	if c.VerifyProofs {
+		lc, err := light.NewClient(light.Config{Root: c.TrustedValidators, Source: cl, Store: c.TrustStore, Options: c.Trust})
+		if err != nil {
+			return nil, err
+		}
+		cl.light = lc
+	}
+	return cl, nil
 }
 
-// TrustFromGenesis returns the chain id and validator set of a CometBFT
-// genesis file's contents, to use as Config.ChainID and TrustedValidators.
-func TrustFromGenesis(genesisJSON []byte) (string, *types.ValidatorSet, error) {
-	g, err := types.GenesisDocFromJSON(genesisJSON)
+// TrustFromGenesis returns the chain id and the trust root (validator set,
+// genesis time, initial height) of a CometBFT genesis file's contents, to
+// use as Config.ChainID and TrustedValidators.
+func TrustFromGenesis(genesisJSON []byte) (string, *light.Root, error) {
+	r, err := light.RootFromGenesis(genesisJSON)
 	if err != nil {
-		return "", nil, fmt.Errorf("genesis: %w", err)
+		return "", nil, err
 	}
-	vals := make([]*types.Validator, len(g.Validators))
-	for i, v := range g.Validators {
-		vals[i] = types.NewValidator(v.PubKey, v.Power)
-	}
-	vs := types.NewValidatorSet(vals)
-	if err := vs.ValidateBasic(); err != nil {
-		return "", nil, fmt.Errorf("genesis validators: %w", err)
-	}
-	return g.ChainID, vs, nil
+	return r.ChainID, r, nil
 }
+
+// Light returns the client's light client (nil unless VerifyProofs): its
+// Trusted method says which block the client trusts now.
+func (c *Client) Light() *light.Client { return c.light }
 
 // ProblemError is an RFC 9457 problem the registry answered with.
 type ProblemError struct {
@@ -219,7 +241,7 @@ func escapePath(p string) string {
 }
 
 // proven decodes and verifies the proof of resp and checks it is for key.
-func (c *Client) proven(resp *http.Response, key []byte) (*ledger.Proof, error) {
+func (c *Client) proven(ctx context.Context, resp *http.Response, key []byte) (*ledger.Proof, error) {
 	h := resp.Header.Get(ledger.ProofHeader)
 	if h == "" {
 		if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") == "application/problem+json" {
@@ -234,7 +256,7 @@ func (c *Client) proven(resp *http.Response, key []byte) (*ledger.Proof, error) 
 	if !bytes.Equal(p.Key, key) {
 		return nil, fmt.Errorf("%w: proof is for key %q, asked for %q", ledger.ErrProof, p.Key, key)
 	}
-	if err := p.Verify(c.chainID, c.trusted); err != nil {
+	if err := p.Verify(ctx, c.light); err != nil {
 		return nil, err
 	}
 	return p, nil

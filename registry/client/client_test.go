@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/cometbft/cometbft/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
@@ -19,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/ledger/light"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -259,57 +261,77 @@ func TestProofTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fresh light client per check, so nothing one check verified is
+	// trusted by the next.
+	lc := func(root *light.Root) *light.Client {
+		c, err := light.NewClient(light.Config{Root: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 	good := fetchProof(t, s.URL+"/1.0/identifiers/"+id.DID+"?proof=true")
-	if err := good.Verify(chainID, trusted); err != nil {
+	if err := good.Verify(ctx, lc(trusted)); err != nil {
 		t.Fatalf("untampered proof: %v", err)
 	}
 	absent := fetchProof(t, s.URL+"/1.0/identifiers/did:medid:nobody?proof=true")
 	if absent.Value != nil {
 		t.Fatalf("proof for an unknown DID carries a value")
 	}
-	if err := absent.Verify(chainID, trusted); err != nil {
+	if err := absent.Verify(ctx, lc(trusted)); err != nil {
 		t.Fatalf("absence proof: %v", err)
 	}
-	other := types.NewValidatorSet([]*types.Validator{types.NewValidator(ed25519.GenPrivKey().PubKey(), 10)})
+	other := *trusted
+	otherVals := &cmtproto.ValidatorSet{Validators: []*cmtproto.Validator{{
+		Address: ed25519.GenPrivKey().PubKey().Address(), VotingPower: 10}}}
+	pk := ed25519.GenPrivKey().PubKey()
+	otherVals.Validators[0].Address = pk.Address()
+	otherVals.Validators[0].PubKey = cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: pk.Bytes()}}
+	otherVals.Proposer = otherVals.Validators[0]
+	if other.Validators, err = light.NewValidatorSet(otherVals); err != nil {
+		t.Fatal(err)
+	}
+	otherChain := *trusted
+	otherChain.ChainID = "medid-other"
 
 	clone := func() *ledger.Proof { c := *good; return &c }
 	for _, tc := range []struct {
 		name   string
-		mutate func(p *ledger.Proof) (*types.ValidatorSet, string)
+		mutate func(p *ledger.Proof) *light.Root
 	}{
-		{"tampered value", func(p *ledger.Proof) (*types.ValidatorSet, string) {
+		{"tampered value", func(p *ledger.Proof) *light.Root {
 			v := []byte(strings.Replace(string(p.Value), `"versionId":"1"`, `"versionId":"7"`, 1))
 			if string(v) == string(p.Value) {
 				t.Fatal("value has no versionId to tamper with")
 			}
 			p.Value = v
-			return trusted, chainID
+			return trusted
 		}},
-		{"value claimed absent", func(p *ledger.Proof) (*types.ValidatorSet, string) { p.Value = nil; return trusted, chainID }},
-		{"other key", func(p *ledger.Proof) (*types.ValidatorSet, string) {
+		{"value claimed absent", func(p *ledger.Proof) *light.Root { p.Value = nil; return trusted }},
+		{"other key", func(p *ledger.Proof) *light.Root {
 			p.Key = ledger.DIDKey("did:medid:someoneelse")
-			return trusted, chainID
+			return trusted
 		}},
-		{"tampered proof", func(p *ledger.Proof) (*types.ValidatorSet, string) {
+		{"tampered proof", func(p *ledger.Proof) *light.Root {
 			b := append([]byte(nil), p.ProofOps...)
 			b[len(b)-3] ^= 0x01
 			p.ProofOps = b
-			return trusted, chainID
+			return trusted
 		}},
-		{"tampered header", func(p *ledger.Proof) (*types.ValidatorSet, string) {
+		{"tampered header", func(p *ledger.Proof) *light.Root {
 			b := append([]byte(nil), p.SignedHeader...)
 			b[len(b)/3] ^= 0x01
 			p.SignedHeader = b
-			return trusted, chainID
+			return trusted
 		}},
-		{"wrong height", func(p *ledger.Proof) (*types.ValidatorSet, string) { p.Height++; return trusted, chainID }},
-		{"untrusted validator set", func(p *ledger.Proof) (*types.ValidatorSet, string) { return other, chainID }},
-		{"other chain", func(p *ledger.Proof) (*types.ValidatorSet, string) { return trusted, "medid-other" }},
+		{"wrong height", func(p *ledger.Proof) *light.Root { p.Height++; return trusted }},
+		{"untrusted validator set", func(p *ledger.Proof) *light.Root { return &other }},
+		{"other chain", func(p *ledger.Proof) *light.Root { return &otherChain }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := clone()
-			vals, chain := tc.mutate(p)
-			if err := p.Verify(chain, vals); !errors.Is(err, ledger.ErrProof) {
+			root := tc.mutate(p)
+			if err := p.Verify(ctx, lc(root)); !errors.Is(err, ledger.ErrProof) {
 				t.Errorf("Verify = %v, want ledger.ErrProof", err)
 			}
 		})
@@ -326,7 +348,7 @@ func TestProofTampering(t *testing.T) {
 		t.Errorf("Resolve through a tampering transport: err = %v, want ledger.ErrProof", err)
 	}
 	// And a client trusting another validator set rejects the real node.
-	stranger, _ := client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: other})
+	stranger, _ := client.New(client.Config{URL: s.URL, VerifyProofs: true, ChainID: chainID, TrustedValidators: &other})
 	if _, err := stranger.Resolve(ctx, id.DID); !errors.Is(err, ledger.ErrProof) {
 		t.Errorf("Resolve with an untrusted validator set: err = %v, want ledger.ErrProof", err)
 	}

@@ -77,7 +77,7 @@ func (c *Client) consentStatus(ctx context.Context, controller, hash string, at 
 		}
 		return &st, nil
 	}
-	p, err := c.proven(resp, ledger.ConsentKey(controller, hash))
+	p, err := c.proven(ctx, resp, ledger.ConsentKey(controller, hash))
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func readRecord[T any](ctx context.Context, c *Client, path string, key []byte, 
 		return nil, err
 	}
 	if c.verify {
-		p, err := c.proven(resp, key)
+		p, err := c.proven(ctx, resp, key)
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func (c *Client) ResolveWith(ctx context.Context, id string, opts ledger.Resolve
 		return nil, err
 	}
 	if c.verify {
-		return c.provenResolution(resp, body, id, opts)
+		return c.provenResolution(ctx, resp, body, id, opts)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusGone:
@@ -77,7 +77,7 @@ func parseResolution(body []byte) (*did.Resolution, error) {
 }
 
 // provenResolution builds the resolution from the proven record only.
-func (c *Client) provenResolution(resp *http.Response, body []byte, id string, opts ledger.ResolveOptions) (*did.Resolution, error) {
+func (c *Client) provenResolution(ctx context.Context, resp *http.Response, body []byte, id string, opts ledger.ResolveOptions) (*did.Resolution, error) {
 	key := ledger.DIDKey(id)
 	if opts.VersionID != "" {
 		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
@@ -104,7 +104,7 @@ func (c *Client) provenResolution(resp *http.Response, body []byte, id string, o
 		}
 		key = ledger.DIDVersionKey(id, n)
 	}
-	p, err := c.proven(resp, key)
+	p, err := c.proven(ctx, resp, key)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (c *Client) StatusList(ctx context.Context, id string, version int64) (stri
 	if version > 0 {
 		key = ledger.StatusListVersionKey(id, version)
 	}
-	p, err := c.proven(resp, key)
+	p, err := c.proven(ctx, resp, key)
 	if err != nil {
 		return "", 0, err
 	}
@@ -269,7 +269,7 @@ func (c *Client) issuer(ctx context.Context, issuer string, q url.Values) (*ledg
 		return nil, nil, err
 	}
 	if c.verify {
-		p, err := c.proven(resp, ledger.IssuerKey(issuer))
+		p, err := c.proven(ctx, resp, ledger.IssuerKey(issuer))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -37,6 +37,8 @@
 //
 // A [Proof] carries a value, an ICS-23 proof of it against the app hash of
 // a state version, and the signed header over that app hash; [Proof.Verify]
-// checks all of it against a trusted validator set, [VerifyProof] the
-// Merkle part alone.
+// checks all of it with a light client that follows the validator set from
+// the genesis across its changes (package registry/ledger/light, which reads
+// CometBFT's protobuf messages without linking CometBFT's types or ABCI
+// packages), [VerifyProof] the Merkle part alone.
 package ledger

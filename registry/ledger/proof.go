@@ -2,15 +2,14 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
-	cmtmath "github.com/cometbft/cometbft/libs/math"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
-	"github.com/cometbft/cometbft/types"
+
+	"github.com/medid/medid/registry/ledger/light"
 )
 
 // ProofHeader is the HTTP response header that carries a [Proof] (as
@@ -20,7 +19,8 @@ const ProofHeader = "Registry-Proof"
 // Proof lets a client check a value read from the registry without trusting
 // the node that served it. The value is state key Key at state version
 // Height; the app hash of that version is in the header of block Height+1,
-// which more than 2/3 of the voting power of a trusted validator set signed.
+// which more than 2/3 of the voting power of a validator set signed that a
+// light client reached from the genesis (package registry/ledger/light).
 type Proof struct {
 	// Height is the state version the value was read at.
 	Height int64 `json:"height"`
@@ -63,63 +63,66 @@ func DecodeProof(s string) (*Proof, error) {
 	return &p, nil
 }
 
+// HeaderVerifier establishes that a light block (a signed header and its
+// validator set) belongs to the chain it follows. A *light.Client is one:
+// it verifies from the validators it already trusts, following
+// validator-set changes (see package registry/ledger/light).
+type HeaderVerifier interface {
+	// ChainID is the chain the verifier follows.
+	ChainID() string
+	// VerifyLightBlock returns nil when lb is trusted.
+	VerifyLightBlock(ctx context.Context, lb *light.LightBlock) error
+}
+
 // Verify checks p light-client style:
 //
-//  1. the signed header is for chainID at height Height+1 and the commit is
-//     for that header (its block id hash is the header's hash);
-//  2. the validator set hashes to the header's validators hash, and more
-//     than 2/3 of ITS voting power signed the commit;
-//  3. more than 2/3 of the voting power of trusted (the validator set the
-//     caller trusts, e.g. from the genesis file) signed the commit;
-//  4. the ICS-23 proof proves exactly (Key, Value), or Key's absence when
+//  1. the signed header and validator set are well formed, for the
+//     verifier's chain, at height Height+1, and the commit is for that
+//     header;
+//  2. the verifier trusts that light block: more than 2/3 of the set that
+//     the header names signed it, and that set is one the verifier reached
+//     from what it trusted before (across validator-set changes; see
+//     [light.Client.VerifyLightBlock]);
+//  3. the ICS-23 proof proves exactly (Key, Value), or Key's absence when
 //     Value is nil, against the header's app hash.
 //
-// It returns nil when all hold, and an error wrapping ErrProof otherwise.
-func (p *Proof) Verify(chainID string, trusted *types.ValidatorSet) error {
-	if trusted == nil || trusted.Size() == 0 {
-		return fmt.Errorf("%w: no trusted validator set configured", ErrProof)
+// It returns nil when all hold, and an error wrapping ErrProof otherwise
+// (and the light package's sentinel, e.g. light.ErrExpired, when trust
+// could not be established).
+func (p *Proof) Verify(ctx context.Context, v HeaderVerifier) error {
+	if v == nil {
+		return fmt.Errorf("%w: no header verifier configured", ErrProof)
 	}
-	var shp cmtproto.SignedHeader
-	if err := shp.Unmarshal(p.SignedHeader); err != nil {
-		return fmt.Errorf("%w: signed header: %v", ErrProof, err)
-	}
-	sh, err := types.SignedHeaderFromProto(&shp)
+	lb, err := light.DecodeLightBlock(p.SignedHeader, p.ValidatorSet, v.ChainID())
 	if err != nil {
-		return fmt.Errorf("%w: signed header: %v", ErrProof, err)
+		return fmt.Errorf("%w: %w", ErrProof, err)
 	}
-	if err := sh.ValidateBasic(chainID); err != nil {
-		return fmt.Errorf("%w: signed header: %v", ErrProof, err)
+	if lb.Height() != p.Height+1 {
+		return fmt.Errorf("%w: header is for height %d, want %d (state version + 1)", ErrProof, lb.Height(), p.Height+1)
 	}
-	if sh.Height != p.Height+1 {
-		return fmt.Errorf("%w: header is for height %d, want %d (state version + 1)", ErrProof, sh.Height, p.Height+1)
-	}
-	var vp cmtproto.ValidatorSet
-	if err := vp.Unmarshal(p.ValidatorSet); err != nil {
-		return fmt.Errorf("%w: validator set: %v", ErrProof, err)
-	}
-	vals, err := types.ValidatorSetFromProto(&vp)
-	if err != nil {
-		return fmt.Errorf("%w: validator set: %v", ErrProof, err)
-	}
-	if !bytes.Equal(vals.Hash(), sh.ValidatorsHash) {
-		return fmt.Errorf("%w: validator set does not match the header's validators hash", ErrProof)
-	}
-	// SignedHeader.ValidateBasic checked that the commit's block id is the
-	// header's hash; the validator set signs that block id.
-	if err := vals.VerifyCommitLight(chainID, sh.Commit.BlockID, sh.Height, sh.Commit); err != nil {
-		return fmt.Errorf("%w: commit: %v", ErrProof, err)
-	}
-	if bytes.Equal(trusted.Hash(), vals.Hash()) {
-		// Same set: the check above already counted >2/3 of its power.
-	} else if err := trusted.VerifyCommitLightTrusting(chainID, sh.Commit, cmtmath.Fraction{Numerator: 2, Denominator: 3}); err != nil {
-		return fmt.Errorf("%w: not signed by more than 2/3 of the trusted validators: %v", ErrProof, err)
+	if err := v.VerifyLightBlock(ctx, lb); err != nil {
+		return fmt.Errorf("%w: %w", ErrProof, err)
 	}
 	var ops cmtcrypto.ProofOps
 	if err := ops.Unmarshal(p.ProofOps); err != nil {
 		return fmt.Errorf("%w: proof ops: %v", ErrProof, err)
 	}
-	if err := VerifyProof(sh.AppHash, p.Key, p.Value, &ops); err != nil {
+	if err := VerifyProof(lb.AppHash(), p.Key, p.Value, &ops); err != nil {
 		return fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	return nil
+}
+
+// LightBlock is the body of GET /1.0/light/{height}: what a light client
+// needs to verify the header of one height (see package
+// registry/ledger/light). Both byte fields are protobuf messages, base64 in
+// JSON.
+type LightBlock struct {
+	ChainID string `json:"chainId"`
+	Height  int64  `json:"height"`
+	// SignedHeader is tendermint.types.SignedHeader (header and commit).
+	SignedHeader []byte `json:"signedHeader"`
+	// ValidatorSet is tendermint.types.ValidatorSet: the validators of
+	// this height, whose hash is the header's ValidatorsHash.
+	ValidatorSet []byte `json:"validatorSet"`
 }

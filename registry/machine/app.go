@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -59,6 +60,27 @@ type Config struct {
 	// BENCHMARKS.md: 0.41-0.45x vs 0.41-0.48x a bare handler under wrk,
 	// 0.59-0.64x vs 0.65-0.85x with a Go client).
 	BlockCacheBytes int
+
+	// SnapshotInterval makes a state sync snapshot of every state version
+	// that is a multiple of it (written in the background, see
+	// snapshot.go); 0 means 1,000, a negative value disables snapshots.
+	SnapshotInterval int64
+	// SnapshotKeep is how many snapshots are kept (0 means 2).
+	SnapshotKeep int
+	// SnapshotDir holds the snapshots ("" means Dir/snapshots).
+	SnapshotDir string
+	// KeepVersions is how many recent state versions are kept for reads at
+	// older heights; older ones are pruned as blocks commit (a snapshot
+	// being written keeps its version). 0 means 100, a negative value
+	// keeps every version. History that must stay readable (DID versions,
+	// accreditations, status list versions, validators, proposals) lives
+	// in the latest state, so pruning loses no history (docs/design/0021).
+	KeepVersions int64
+	// KeepBlocks, when positive, lets CometBFT prune blocks older than
+	// this many below the newest block, never above the oldest snapshot
+	// kept (the block store then starts there; light clients ask nodes
+	// that keep more). 0 keeps every block.
+	KeepBlocks int64
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -80,6 +102,21 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.BlockCacheBytes <= 0 {
 		out.BlockCacheBytes = 1 << 30
+	}
+	if out.SnapshotInterval == 0 {
+		out.SnapshotInterval = 1000
+	}
+	if out.SnapshotKeep <= 0 {
+		out.SnapshotKeep = 2
+	}
+	if out.SnapshotDir == "" {
+		out.SnapshotDir = filepath.Join(out.Dir, "snapshots")
+	}
+	if out.KeepVersions == 0 {
+		out.KeepVersions = 100
+	}
+	if out.KeepBlocks < 0 {
+		return out, errors.New("app.Config.KeepBlocks must not be negative (0 keeps every block)")
 	}
 	if out.OpenFiles <= 0 {
 		out.OpenFiles = DefaultOpenFiles
@@ -112,6 +149,9 @@ type App struct {
 	// holds; Commit indexes them.
 	pendingIdx []write
 	idx        *latestIndex
+	// pendingVals are the pending block's validator changes by address
+	// (see noteValidator); FinalizeBlock returns them.
+	pendingVals map[string]abci.ValidatorUpdate
 	// pendingDir are the pending block's organisation records; Commit
 	// gives them to dir, the directory's search index.
 	pendingDir []write
@@ -152,6 +192,19 @@ type App struct {
 	sigChecks atomic.Int64
 	docParses atomic.Int64
 
+	// exporting is the version a snapshot is being written of (0: none);
+	// pruning keeps it. bg tracks the snapshot goroutine, bgCtx stops it.
+	exporting    atomic.Int64
+	bg           sync.WaitGroup
+	bgCtx        context.Context
+	bgCancel     context.CancelFunc
+	lastSnapshot atomic.Pointer[snapshotInfo]
+	// pruned is the newest version deleted (guarded by wmu).
+	pruned int64
+	// restoring is the state sync in progress (guarded by wmu).
+	restoring *restore
+	// rejected counts rejections for the metrics.
+	rejected rejections
 	// health is what CheckStore reports (see health.go).
 	health storeHealth
 }
@@ -223,6 +276,14 @@ func New(cfg Config) (*App, error) {
 	if rebuilt {
 		a.log.Info("rebuilt the DID index from the state", "height", version)
 	}
+	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	if list, err := a.snapshots(); err == nil && len(list) > 0 {
+		at := time.Now()
+		if fi, err := os.Stat(a.snapshotDir(int64(list[0].Height))); err == nil {
+			at = fi.ModTime()
+		}
+		a.lastSnapshot.Store(&snapshotInfo{height: int64(list[0].Height), at: at})
+	}
 	a.dir = newDirIndex()
 	if err := a.dir.build(view); err != nil {
 		db.Close()
@@ -279,8 +340,14 @@ func (a *App) LastCommit() (height int64, appHash []byte) {
 // Close closes the state database. Uncommitted work is discarded (CometBFT
 // replays it on restart). The App must not be used afterwards.
 func (a *App) Close() error {
+	a.bgCancel()
+	a.bg.Wait()
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
+	if a.restoring != nil {
+		_ = a.restoring.pw.CloseWithError(errors.New("closing"))
+		_ = a.restoring.wait()
+	}
 	return a.db.Close()
 }
 
@@ -319,6 +386,28 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, err
 		}
 		if _, err := a.tree.Set(ledger.GovernanceKey(d), v); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+	}
+	// The network's governance rule and the validators CometBFT starts
+	// with (docs/design/0021).
+	netPol := ledger.NetworkPolicy{}
+	if g.Network != nil {
+		netPol = *g.Network
+	}
+	if netPol, err = netPol.Effective(); err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	pv, err := marshal(netPol)
+	if err != nil {
+		return nil, err
+	}
+	vw, err := genesisValidatorWrites(req.Validators, a.initialHeight)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	for _, w := range append(vw, write{[]byte(ledger.KeyNetworkPolicy), pv}) {
+		if _, err := a.tree.Set(w.key, w.value); err != nil {
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}
@@ -403,25 +492,60 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.pendingDir = nil
 	a.pending = nil
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
-	return &abci.ResponseCommit{}, nil
+	a.prune(version)
+	a.maybeSnapshot(version)
+	return &abci.ResponseCommit{RetainHeight: a.retainHeight(version)}, nil
 }
 
-// ListSnapshots: state sync snapshots are not offered.
-func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
-	return &abci.ResponseListSnapshots{}, nil
+// maxPrunePerCommit bounds the versions one Commit deletes, so a node that
+// starts pruning a long history spreads the work over many blocks.
+const maxPrunePerCommit = 64
+
+// prune deletes state versions older than the KeepVersions newest, but
+// never a version a snapshot is being written of.
+func (a *App) prune(version int64) {
+	if a.cfg.KeepVersions < 0 {
+		return
+	}
+	to := version - a.cfg.KeepVersions
+	if e := a.exporting.Load(); e > 0 && to >= e {
+		to = e - 1
+	}
+	if to <= a.pruned {
+		return
+	}
+	if a.pruned == 0 {
+		// First prune of this process: start from the oldest version on
+		// disk, not from 1 (a restored or pruned state has no older ones).
+		if vs := a.tree.AvailableVersions(); len(vs) > 0 {
+			a.pruned = int64(vs[0]) - 1
+		}
+		if to <= a.pruned {
+			return
+		}
+	}
+	to = min(to, a.pruned+maxPrunePerCommit)
+	if err := a.tree.DeleteVersionsTo(to); err != nil {
+		a.log.Warn("prune state versions", "to", to, "err", err)
+		return
+	}
+	a.pruned = to
 }
 
-// OfferSnapshot rejects every snapshot: state sync is not supported.
-func (a *App) OfferSnapshot(context.Context, *abci.RequestOfferSnapshot) (*abci.ResponseOfferSnapshot, error) {
-	return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT}, nil
-}
-
-// LoadSnapshotChunk returns nothing: no snapshots exist.
-func (a *App) LoadSnapshotChunk(context.Context, *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error) {
-	return &abci.ResponseLoadSnapshotChunk{}, nil
-}
-
-// ApplySnapshotChunk aborts: state sync is not supported.
-func (a *App) ApplySnapshotChunk(context.Context, *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
-	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
+// retainHeight is the lowest block CometBFT must keep (0: every block).
+func (a *App) retainHeight(version int64) int64 {
+	if a.cfg.KeepBlocks <= 0 {
+		return 0
+	}
+	retain := version - a.cfg.KeepBlocks
+	if a.cfg.SnapshotInterval > 0 {
+		// Keep the blocks from the oldest snapshot on: a node state
+		// syncing from it reads the headers just above it.
+		oldest := a.oldestSnapshot()
+		if oldest == 0 {
+			return 0
+		}
+		retain = min(retain, oldest)
+	}
+	return max(retain, 0)
 }

@@ -64,7 +64,11 @@ type receipt struct {
 	ListID          string  `json:"listId,omitempty"`
 	Version         int64   `json:"version,omitempty"`
 	GrantHash       string  `json:"grantHash,omitempty"`
-	Org             string  `json:"org,omitempty"`
+	// network.propose, network.approve: the proposal, and whether this
+	// transaction carried it.
+	ProposalID string `json:"proposalId,omitempty"`
+	Executed   bool   `json:"executed,omitempty"`
+	Org        string `json:"org,omitempty"`
 }
 
 // prepared is what the parallel pre-pass of FinalizeBlock learned about one
@@ -94,6 +98,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	}
 	if err != nil {
 		code := CodeOf(err)
+		a.rejected.note(false, code)
 		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
 		return &abci.ResponseCheckTx{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
 	}
@@ -121,6 +126,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	}
 	bt := req.Time.UTC()
 	a.pendingIdx = nil
+	a.pendingVals = nil
 	a.pendingDir = nil
 	pre := a.prepass(req.Txs, bt)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
@@ -139,7 +145,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		}
 	}
 	a.pending = &pendingBlock{height: req.Height, time: bt}
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.tree.WorkingHash()}, nil
+	ups := a.validatorUpdates()
+	if err := a.markValidatorChange(req.Height, len(ups) > 0); err != nil {
+		panic(fmt.Sprintf("registry: write state at height %d: %v", req.Height, err))
+	}
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: ups, AppHash: a.tree.WorkingHash()}, nil
 }
 
 // deliver checks and applies one transaction of a block.
@@ -165,6 +175,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	}
 	if err != nil {
 		code := CodeOf(err)
+		a.rejected.note(true, code)
 		a.log.Info("transaction rejected", "height", env.height, "index", env.index, "code", code, "err", err.Error())
 		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
 	}
@@ -172,13 +183,24 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		env.origins.(*blockQuotas).add(env.charge)
 	}
 	for _, w := range writes {
-		if _, err := a.tree.Set(w.key, w.value); err != nil {
+		var err error
+		if w.value == nil {
+			// A nil value removes the key (a governance key retired);
+			// keys the latest index holds are never removed.
+			_, _, err = a.tree.Remove(w.key)
+		} else {
+			_, err = a.tree.Set(w.key, w.value)
+		}
+		if err != nil {
 			// A storage failure is not the sender's fault and not
 			// deterministic: stop the node rather than diverge.
 			panic(fmt.Sprintf("registry: write state at height %d: %v", env.height, err))
 		}
 		if indexed(w.key) {
 			a.pendingIdx = append(a.pendingIdx, w)
+		}
+		if isValidatorKey(w.key) {
+			a.noteValidator(w)
 		}
 		if isDirectoryKey(w.key) {
 			a.pendingDir = append(a.pendingDir, w)

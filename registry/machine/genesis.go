@@ -21,8 +21,12 @@ import (
 // to 0) takes its value from ledger.DefaultQuotaPolicy, so a genesis
 // without it runs the defaults (see docs/design/0005, "Write quotas").
 type Genesis struct {
-	Governance []string            `json:"governance"`
-	Quotas     *ledger.QuotaPolicy `json:"quotas,omitempty"`
+	Governance []string `json:"governance"`
+	// Network, optional, is the governance rule for changes of the
+	// validator set and the governance keys (quorum, minimum validators;
+	// see ledger.NetworkPolicy, docs/design/0021). Absent: the defaults.
+	Network *ledger.NetworkPolicy `json:"network,omitempty"`
+	Quotas  *ledger.QuotaPolicy   `json:"quotas,omitempty"`
 }
 
 // ParseGenesis decodes and validates app_state JSON strictly (unknown
@@ -35,7 +39,7 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 	dec := json.NewDecoder(bytes.NewReader(appState))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(g); err != nil {
-		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"], \"quotas\": {…}})", err)
+		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"], \"network\": {…}, \"quotas\": {…}})", err)
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -44,9 +48,15 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 }
 
 // Validate checks every governance entry is a distinct did:key DID with a
-// supported key (Ed25519 or P-256), and the quota policy (see
+// supported key (Ed25519 or P-256), the network governance rule (see
+// ledger.NetworkPolicy.Effective) and the quota policy (see
 // ledger.QuotaPolicy.Effective).
 func (g *Genesis) Validate() error {
+	if g.Network != nil {
+		if _, err := g.Network.Effective(); err != nil {
+			return fmt.Errorf("genesis: %w", err)
+		}
+	}
 	if g.Quotas != nil {
 		if _, err := g.Quotas.Effective(); err != nil {
 			return fmt.Errorf("genesis: %w", err)
@@ -67,7 +77,7 @@ func (g *Genesis) Validate() error {
 
 // Marshal returns the app_state JSON for g, governance sorted.
 func (g *Genesis) Marshal() ([]byte, error) {
-	c := Genesis{Governance: slices.Clone(g.Governance), Quotas: g.Quotas}
+	c := Genesis{Governance: slices.Clone(g.Governance), Network: g.Network, Quotas: g.Quotas}
 	if c.Governance == nil {
 		c.Governance = []string{}
 	}

@@ -77,6 +77,10 @@ func (a *App) apply(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 		return a.consentRevoke(r, t, env)
 	case tx.AuditAnchor:
 		return a.auditAnchor(r, t, env)
+	case tx.NetworkPropose:
+		return a.networkPropose(r, t, env)
+	case tx.NetworkApprove:
+		return a.networkApprove(r, t, env)
 	case tx.DirectoryAdd, tx.DirectoryUpdate, tx.DirectorySuspend, tx.DirectoryRemove:
 		return a.directoryWrite(r, t, env)
 	}
@@ -111,7 +115,8 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 			return key.PublicKey{}, err
 		}
 		doc = d
-	case tx.IssuerAccredit, tx.IssuerRevoke, tx.DirectoryAdd, tx.DirectoryUpdate, tx.DirectorySuspend, tx.DirectoryRemove:
+	case tx.IssuerAccredit, tx.IssuerRevoke, tx.NetworkPropose, tx.NetworkApprove,
+		tx.DirectoryAdd, tx.DirectoryUpdate, tx.DirectorySuspend, tx.DirectoryRemove:
 		g, err := r.Get(ledger.GovernanceKey(p.DID))
 		if err != nil {
 			return key.PublicKey{}, fmt.Errorf("%w: read governance: %v", ledger.ErrInternal, err)

@@ -188,6 +188,11 @@ type committedReader struct {
 	ix     *latestIndex
 }
 
+// IterateRange walks keys of the committed tree (the index holds no ranges).
+func (r committedReader) IterateRange(start, end []byte, ascending bool, fn func(k, v []byte) bool) bool {
+	return r.tree.IterateRange(start, end, ascending, fn)
+}
+
 func (r committedReader) Get(k []byte) ([]byte, error) {
 	if r.ix != nil && indexed(k) {
 		v, found, err := r.ix.get(k, r.height)

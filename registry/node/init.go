@@ -20,6 +20,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Files and defaults under a node's home folder.
@@ -35,6 +36,9 @@ const (
 	DefaultP2PAddr   = "127.0.0.1:26656"
 	DefaultHTTPAddr  = "127.0.0.1:8080"
 	DefaultBlockTime = 100 * time.Millisecond
+	// DefaultEmptyBlocks is the longest pause between blocks when no
+	// transaction arrives (see Settings.EmptyBlocks).
+	DefaultEmptyBlocks = time.Hour
 )
 
 // ErrAlreadyInitialised is returned by [Init] when the home folder already
@@ -57,8 +61,40 @@ type Settings struct {
 	HTTPAddr string `json:"httpAddr,omitempty"`
 	// PersistentPeers is CometBFT's "id@host:port,…" list.
 	PersistentPeers string `json:"persistentPeers,omitempty"`
+	// NoPeerExchange turns CometBFT's peer exchange off: the node talks to
+	// its persistent peers only (a network whose links are fixed, or a
+	// test that routes them through proxies).
+	NoPeerExchange bool `json:"noPeerExchange,omitempty"`
 	// BlockTime is CometBFT's timeout_commit, as a Go duration string.
 	BlockTime string `json:"blockTime"`
+	// StateSync, if set, makes a node with an empty state join by state
+	// sync (see [Join]).
+	StateSync *StateSyncSettings `json:"stateSync,omitempty"`
+	// EmptyBlocks is how long the chain may stay without a block when no
+	// transaction arrives (a Go duration, "" = 1h): an empty block then
+	// keeps the newest signed header fresh for light clients, whose trust
+	// expires after their trusting period, and shows the network is alive.
+	EmptyBlocks string `json:"emptyBlocks,omitempty"`
+	// App holds the application's snapshot and pruning settings, which
+	// registryd passes to registry/machine.
+	App AppSettings `json:"app,omitempty"`
+}
+
+// AppSettings are the state machine's storage settings kept in a node's
+// settings file (see registry/machine.Config for their meaning); zero
+// values take the machine's defaults.
+type AppSettings struct {
+	// SnapshotInterval: a snapshot of the state every this many blocks
+	// (-1 disables snapshots).
+	SnapshotInterval int64 `json:"snapshotInterval,omitempty"`
+	// SnapshotKeep: how many recent snapshots to keep.
+	SnapshotKeep int `json:"snapshotKeep,omitempty"`
+	// KeepVersions: state versions kept for proofs at older heights
+	// (-1 keeps every version).
+	KeepVersions int64 `json:"keepVersions,omitempty"`
+	// KeepBlocks: blocks the node keeps below its newest snapshot (0 keeps
+	// every block).
+	KeepBlocks int64 `json:"keepBlocks,omitempty"`
 }
 
 // LoadSettings reads the settings of an initialised home folder.
@@ -164,10 +200,13 @@ func genMember(home, moniker string) (*member, error) {
 type AppState struct {
 	// Governance lists the did:key identifiers allowed to accredit issuers.
 	Governance []string `json:"governance"`
+	// Quotas is the write quota policy (nil: the defaults; see
+	// machine.Genesis).
+	Quotas *ledger.QuotaPolicy `json:"quotas,omitempty"`
 }
 
-func writeGenesis(chainID string, ms []*member) (*types.GenesisDoc, error) {
-	st := AppState{}
+func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
+	st := AppState{Quotas: quotas}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,
@@ -236,7 +275,7 @@ func Init(c InitConfig) (InitResult, error) {
 		return InitResult{}, err
 	}
 	// The genesis goes last: its presence marks the home as initialised.
-	if _, err := writeGenesis(c.ChainID, []*member{m}); err != nil {
+	if _, err := writeGenesis(c.ChainID, []*member{m}, nil); err != nil {
 		return InitResult{}, err
 	}
 	return m.result(c.ChainID), nil
@@ -258,11 +297,17 @@ func finishHome(home string, s Settings) error {
 type TestnetConfig struct {
 	Validators int    // number of validators, >= 1
 	OutDir     string // homes are OutDir/node0 … OutDir/node{N-1}
-	// BasePort: node i listens for peers on BasePort+10*i and serves HTTP
-	// on BasePort+10*i+1 (suggested in its settings). 0 = 26600.
+	// BasePort: node i listens for peers on BasePort+10*i, serves HTTP on
+	// BasePort+10*i+1 (suggested in its settings) and CometBFT's RPC on
+	// BasePort+10*i+2 (loopback; what a node joining by state sync reads
+	// headers from). 0 = 26600.
 	BasePort  int
 	ChainID   string        // "" = "medid-testnet"
 	BlockTime time.Duration // 0 = DefaultBlockTime
+	// Quotas is the genesis write quota policy (nil: the defaults, e.g.
+	// 1,000 self-made did.create per hour network-wide; load tests raise
+	// it).
+	Quotas *ledger.QuotaPolicy
 }
 
 // Testnet writes N validator homes sharing one genesis (equal power, every
@@ -305,6 +350,7 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 			Moniker:         m.moniker,
 			P2PAddr:         p2pAddr(i),
 			HTTPAddr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BasePort+10*i+1)),
+			RPCAddr:         net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BasePort+10*i+2)),
 			PersistentPeers: strings.Join(peers, ","),
 			BlockTime:       durOrDefault(c.BlockTime, DefaultBlockTime).String(),
 		}
@@ -313,7 +359,7 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 		}
 		res[i] = m.result(c.ChainID)
 	}
-	if _, err := writeGenesis(c.ChainID, ms); err != nil {
+	if _, err := writeGenesis(c.ChainID, ms, c.Quotas); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ import (
 	"github.com/cometbft/cometbft/rpc/client/local"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 // Config configures [New]. Zero fields take the value from the home
@@ -88,6 +91,8 @@ type Config struct {
 // Node is a running (or runnable) CometBFT node. Its methods are safe for
 // concurrent use once [Node.Start] has returned.
 type Node struct {
+	// blocks holds the block metrics once registered (see RegisterMetrics).
+	blocks      atomic.Pointer[blockMetrics]
 	cmt         *nm.Node
 	rpc         *local.Local
 	log         *slog.Logger
@@ -135,7 +140,7 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// their peers explicitly in persistent_peers.
 	c.P2P.AddrBookStrict = false
 	c.P2P.AllowDuplicateIP = true
-	c.P2P.PexReactor = s.PersistentPeers != ""
+	c.P2P.PexReactor = s.PersistentPeers != "" && !s.NoPeerExchange
 	c.RPC.ListenAddress = ""
 	if s.RPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {
@@ -149,7 +154,16 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// the proof block CometBFT adds after an app hash change), and the
 	// pause after a commit is the configured block time.
 	c.Consensus.TimeoutCommit = bt
-	c.Consensus.CreateEmptyBlocks = false
+	// Blocks when transactions arrive, plus one empty block after
+	// EmptyBlocks of silence (CometBFT makes blocks only for transactions
+	// when create_empty_blocks_interval is set and waits that long
+	// otherwise).
+	eb, err := time.ParseDuration(orDefault(s.EmptyBlocks, DefaultEmptyBlocks.String()))
+	if err != nil || eb < time.Second {
+		return nil, fmt.Errorf("empty block interval %q in %s: want a Go duration of at least 1s such as 1h", s.EmptyBlocks, SettingsFile)
+	}
+	c.Consensus.CreateEmptyBlocks = true
+	c.Consensus.CreateEmptyBlocksInterval = eb
 	c.Consensus.TimeoutPropose = time.Second
 	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
 	// Validators are a few hospitals on good links, not an open network:
@@ -173,6 +187,11 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// themselves under load (420 vs 1,000-1,400 did.create/s, see 0006).
 	c.Mempool.Recheck = false
 	c.TxIndex.Indexer = "null"
+	if s.StateSync != nil {
+		if err := s.StateSync.apply(c.StateSync); err != nil {
+			return nil, err
+		}
+	}
 	c.Instrumentation.Prometheus = false
 	return c, c.ValidateBasic()
 }
@@ -391,4 +410,29 @@ func (n *Node) Header(height int64) *types.Header {
 		return nil
 	}
 	return &m.Header
+}
+
+// Base is the lowest height whose block the node stores: 1 (the initial
+// height) unless blocks were pruned or the node joined by state sync.
+func (n *Node) Base() int64 { return n.cmt.BlockStore().Base() }
+
+// Info says how to reach this node: its id, name, p2p and RPC listen
+// addresses (host:port, without the tcp:// scheme) and validator address.
+func (n *Node) Info() ledger.NodeInfo {
+	ni := n.cmt.NodeInfo()
+	out := ledger.NodeInfo{
+		ID:        string(ni.ID()),
+		Moniker:   n.cmt.Config().Moniker,
+		P2P:       strings.TrimPrefix(n.cmt.Config().P2P.ListenAddress, "tcp://"),
+		RPC:       strings.TrimPrefix(n.cmt.Config().RPC.ListenAddress, "tcp://"),
+		Validator: n.cmt.PrivValidator().(*privval.FilePV).GetAddress().String(),
+		BlockTime: n.cmt.Config().Consensus.TimeoutCommit.String(),
+	}
+	return out
+}
+
+// GenesisJSON returns the genesis file the node runs, byte for byte (a
+// joining node must use exactly it: its hash is part of the chain).
+func (n *Node) GenesisJSON() ([]byte, error) {
+	return os.ReadFile(n.cmt.Config().GenesisFile())
 }

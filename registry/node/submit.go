@@ -150,6 +150,7 @@ func (n *Node) watch(sub types.Subscription) {
 				n.waiters.deliver(tx.Key(), commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
 			n.blockCommitted()
+			n.observeBlock(ev.Block.Time)
 		case <-sub.Canceled():
 			if err := sub.Err(); err != nil && !errors.Is(err, context.Canceled) && n.cmt.IsRunning() {
 				n.log.Error("commit watcher stopped", "err", err)

@@ -37,6 +37,9 @@
 //   - [DirectoryAdd], [DirectoryUpdate], [DirectorySuspend],
 //     [DirectoryRemove] ("directory.*"): org, entry, version, reason;
 //     governance-signed (see directory.go).
+//   - [NetworkPropose] ("network.propose"): proposal; [NetworkApprove]
+//     ("network.approve"): proposalId; governance-signed changes of the
+//     validator set and the governance keys (see network.go).
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
@@ -172,6 +175,10 @@ type Payload struct {
 	Root    string `json:"root,omitempty"`
 	Count   int64  `json:"count,omitempty"`
 
+	// network.propose, network.approve: see network.go.
+	Proposal   *Proposal `json:"proposal,omitempty"`
+	ProposalID string    `json:"proposalId,omitempty"`
+
 	// directory.*: see directory.go. Version (above) is the entry's new
 	// version for update, suspend and remove.
 	Org    string          `json:"org,omitempty"`
@@ -287,6 +294,8 @@ func (p *Payload) Validate() error {
 		"batchId":         p.BatchID != "",
 		"root":            p.Root != "",
 		"count":           p.Count != 0,
+		"proposal":        p.Proposal != nil,
+		"proposalId":      p.ProposalID != "",
 		"org":             p.Org != "",
 		"entry":           p.Entry != nil,
 		"reason":          p.Reason != "",
@@ -314,6 +323,10 @@ func (p *Payload) Validate() error {
 		required = []string{"grantHash"}
 	case AuditAnchor:
 		required = []string{"batchId", "root", "count"}
+	case NetworkPropose:
+		required = []string{"proposal"}
+	case NetworkApprove:
+		required = []string{"proposalId"}
 	case DirectoryAdd:
 		required = []string{"org", "entry"}
 	case DirectoryUpdate:
@@ -390,6 +403,14 @@ func (p *Payload) Validate() error {
 		if msg := validAudit(p); msg != "" {
 			return bad("%s", msg)
 		}
+	}
+	if p.Proposal != nil {
+		if msg := validProposal(p.Proposal); msg != "" {
+			return bad("%s", msg)
+		}
+	}
+	if has["proposalId"] && !validID(p.ProposalID) {
+		return bad("proposalId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
 	if IsDirectory(p.Type) {
 		if msg := validDirectory(p); msg != "" {

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+func init() {
+	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals, rotate governance keys", run: runNetwork}
+}
+
+func runNetwork(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "network", map[string]func([]string) error{
+		"validator":  func(a []string) error { return runNetworkValidator(ctx, e, a) },
+		"governance": func(a []string) error { return runNetworkGovernance(ctx, e, a) },
+		"approve":    func(a []string) error { return networkApprove(ctx, e, a) },
+		"proposals":  func(a []string) error { return networkProposals(ctx, e, a) },
+	}, []string{"validator", "governance", "approve", "proposals"}, args)
+}
+
+func runNetworkValidator(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "network validator", map[string]func([]string) error{
+		"add":    func(a []string) error { return validatorPropose(ctx, e, tx.ActionValidatorAdd, a) },
+		"power":  func(a []string) error { return validatorPropose(ctx, e, tx.ActionValidatorPower, a) },
+		"remove": func(a []string) error { return validatorPropose(ctx, e, tx.ActionValidatorRemove, a) },
+		"list":   func(a []string) error { return validatorList(ctx, e, a) },
+	}, []string{"add", "power", "remove", "list"}, args)
+}
+
+func runNetworkGovernance(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "network governance", map[string]func([]string) error{
+		"add":    func(a []string) error { return governancePropose(ctx, e, tx.ActionGovernanceAdd, a) },
+		"remove": func(a []string) error { return governancePropose(ctx, e, tx.ActionGovernanceRemove, a) },
+	}, []string{"add", "remove"}, args)
+}
+
+// validatorPropose proposes adding, re-weighting or removing a validator,
+// signed with one governance key (which counts as its first approval).
+func validatorPropose(ctx context.Context, e *env, action string, args []string) error {
+	verb := strings.TrimPrefix(action, "validator.")
+	usage := map[string]string{
+		"add":    "medid network validator add --governance-key FILE --pubkey BASE64 --org DID [--power 10] [--name NAME] [--id ID] [--registry URL]",
+		"power":  "medid network validator power --governance-key FILE --pubkey BASE64 --power N [--id ID] [--registry URL]",
+		"remove": "medid network validator remove --governance-key FILE --pubkey BASE64 [--allow-below-minimum] [--id ID] [--registry URL]",
+	}[verb]
+	fs := newFlagSet(e, "network validator "+verb, usage)
+	govFile := fs.String("governance-key", "", "a governance key file of the network (a founding node's governance.jwk)")
+	pub := fs.String("pubkey", "", "the validator's consensus public key, base64 (registryd validator-key --home DIR prints it)")
+	id := fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")
+	var power *int64
+	var org, name *string
+	var below *bool
+	switch verb {
+	case "add":
+		power = fs.Int64("power", 10, "voting power")
+		org = fs.String("org", "", "DID of the organisation running the node (its directory entry)")
+		name = fs.String("name", "", "the node's name, for people")
+	case "power":
+		power = fs.Int64("power", 0, "the new voting power")
+	case "remove":
+		below = fs.Bool("allow-below-minimum", false, "allow the network to go below its minimum of validators (four by default): it then survives no faulty node")
+	}
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	req := []string{"governance-key", "pubkey"}
+	if verb == "add" {
+		req = append(req, "org")
+	}
+	if verb == "power" {
+		req = append(req, "power")
+	}
+	if err := fs.required(req...); err != nil {
+		return err
+	}
+	if _, err := tx.ParseConsensusKey(*pub); err != nil {
+		return usagef("--pubkey: %v", err)
+	}
+	if *id != "" && !tx.ValidID(*id) {
+		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	}
+	p := tx.Proposal{ID: *id, Action: action, Validator: &tx.ProposedValidator{PubKey: *pub}}
+	switch verb {
+	case "add":
+		if _, err := did.Parse(*org); err != nil {
+			return usagef("--org %q is not a DID: %v", *org, err)
+		}
+		if *power < 1 {
+			return usagef("--power must be at least 1")
+		}
+		p.Validator.Power, p.Validator.Org, p.Validator.Name = *power, *org, *name
+	case "power":
+		if *power < 1 {
+			return usagef("--power must be at least 1 (remove a validator with 'medid network validator remove')")
+		}
+		p.Validator.Power = *power
+	case "remove":
+		p.AllowBelowMinimum = *below
+	}
+	return propose(ctx, e, &rf, *govFile, p)
+}
+
+// governancePropose proposes adding or removing a governance key.
+func governancePropose(ctx context.Context, e *env, action string, args []string) error {
+	verb := strings.TrimPrefix(action, "governance.")
+	fs := newFlagSet(e, "network governance "+verb, "medid network governance "+verb+" --governance-key FILE --did did:key:… [--id ID] [--registry URL]")
+	govFile := fs.String("governance-key", "", "a governance key file of the network")
+	d := fs.String("did", "", "the governance did:key to "+verb+" (medid key show FILE prints one)")
+	id := fs.String("id", "", "proposal id (default: random)")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("governance-key", "did"); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(*d, "did:key:") {
+		return usagef("--did %q: governance keys are did:key DIDs", *d)
+	}
+	if _, err := did.ParseKeyDID(*d); err != nil {
+		return usagef("--did %q: %v", *d, err)
+	}
+	if *id != "" && !tx.ValidID(*id) {
+		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	}
+	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: action, Governance: *d})
+}
+
+func propose(ctx context.Context, e *env, rf *registryFlags, govFile string, p tx.Proposal) error {
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	gov, err := loadKey(govFile)
+	if err != nil {
+		return err
+	}
+	defer gov.Destroy()
+	rec, res, err := c.Propose(ctx, gov, p)
+	if err != nil {
+		return submitError(err, "network.propose "+p.Action)
+	}
+	return printProposal(ctx, e, c, rec, res.Height)
+}
+
+// networkApprove adds a governance key's approval to a proposal.
+func networkApprove(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "network approve", "medid network approve --governance-key FILE --proposal ID [--registry URL]")
+	govFile := fs.String("governance-key", "", "a governance key file of the network")
+	id := fs.String("proposal", "", "the proposal to approve ('medid network proposals' lists them)")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("governance-key", "proposal"); err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	gov, err := loadKey(*govFile)
+	if err != nil {
+		return err
+	}
+	defer gov.Destroy()
+	rec, res, err := c.Approve(ctx, gov, *id)
+	if err != nil {
+		return submitError(err, "network.approve of "+*id)
+	}
+	return printProposal(ctx, e, c, rec, res.Height)
+}
+
+// printProposal says what the proposal does and where it stands.
+func printProposal(ctx context.Context, e *env, c *client.Client, rec *ledger.ProposalRecord, height int64) error {
+	what := rec.Action
+	if v := rec.Validator; v != nil {
+		what += " " + v.Address
+		if v.Power > 0 {
+			what += fmt.Sprintf(" power %d", v.Power)
+		}
+		if v.Org != "" {
+			what += " org " + v.Org
+		}
+	}
+	if rec.Governance != "" {
+		what += " " + rec.Governance
+	}
+	if rec.Status == ledger.ProposalExecuted {
+		fmt.Fprintf(e.stdout, "proposal %s carried at block %d: %s (in effect from block %d)\n", rec.ID, rec.Executed, what, rec.Executed+2)
+		return nil
+	}
+	need := "?"
+	if ni, err := c.Network(ctx); err == nil {
+		need = fmt.Sprint(ni.Policy.Needed(len(ni.Governance)))
+	}
+	fmt.Fprintf(e.stdout, "proposal %s recorded at block %d: %s; %d of %s approvals (open until %s)\n",
+		rec.ID, height, what, len(rec.Approvals), need, rec.Expires.Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(e.stdout, "other governance keys approve it with: medid network approve --proposal %s --governance-key FILE\n", rec.ID)
+	return nil
+}
+
+// validatorList prints the validators with their organisation and history.
+func validatorList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "network validator list", "medid network validator list [--all] [--registry URL]")
+	all := fs.Bool("all", false, "also list removed validators")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	ni, err := c.Network(ctx)
+	if err != nil {
+		return unreachable(err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tPOWER\tNAME\tORG\tSINCE")
+	active, total := 0, int64(0)
+	for _, v := range ni.Validators {
+		if v.Power == 0 && !*all {
+			continue
+		}
+		since := int64(0)
+		if n := len(v.History); n > 0 {
+			since = v.History[n-1].Height
+		}
+		name, org := v.Name, v.Org
+		if name == "" {
+			name = "-"
+		}
+		if org == "" {
+			org = "(genesis)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\n", v.Address, v.Power, name, org, since)
+		if v.Power > 0 {
+			active++
+			total += v.Power
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d validators, total power %d; %d governance keys, %d approvals carry a proposal; chain %s at height %d\n",
+		active, total, len(ni.Governance), ni.Policy.Needed(len(ni.Governance)), ni.ChainID, ni.Height)
+	return nil
+}
+
+// networkProposals lists proposals, open ones first.
+func networkProposals(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "network proposals", "medid network proposals [--registry URL]")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	ps, err := c.Proposals(ctx)
+	if err != nil {
+		return unreachable(err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
+	for _, p := range ps {
+		subject := p.Governance
+		if p.Validator != nil {
+			subject = p.Validator.Address
+		}
+		status := p.Status
+		if p.Status == ledger.ProposalExecuted {
+			status = fmt.Sprintf("carried at %d", p.Executed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject)
+	}
+	return tw.Flush()
+}

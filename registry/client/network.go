@@ -1,0 +1,140 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Network returns GET /1.0/network: the validators (with their history),
+// governance DIDs and rule, and how to reach the node asked. It is not
+// proven (see ledger.NetworkInfo); the validator records it lists are also
+// readable with proofs one by one.
+func (c *Client) Network(ctx context.Context) (*ledger.NetworkInfo, error) {
+	var out ledger.NetworkInfo
+	if err := c.getJSON(ctx, "/1.0/network", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Genesis returns the network's genesis file, byte for byte, as the node
+// asked runs it. A joining node should check it against a copy from
+// another hospital (its hash is the chain's identity).
+func (c *Client) Genesis(ctx context.Context) ([]byte, error) {
+	u := *c.base
+	u.Path = c.base.Path + "/1.0/network/genesis"
+	resp, body, err := c.get(ctx, u.String(), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, problemFrom(resp, body)
+	}
+	return body, nil
+}
+
+// Proposals lists the network's governance proposals, open ones first.
+func (c *Client) Proposals(ctx context.Context) ([]ledger.ProposalRecord, error) {
+	var out []ledger.ProposalRecord
+	if err := c.getJSON(ctx, "/1.0/network/proposals", &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Proposal returns a governance proposal with its approvals (proven when
+// the client verifies proofs). An unknown id is an error wrapping
+// ledger.ErrNotFound.
+func (c *Client) Proposal(ctx context.Context, id string) (*ledger.ProposalRecord, error) {
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/network/proposals/"+url.PathEscape(id), nil), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	value := body
+	if c.verify {
+		p, err := c.proven(ctx, resp, ledger.ProposalKey(id))
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, problemFrom(resp, body)
+		}
+		if p.Value == nil {
+			return nil, fmt.Errorf("%w: proposal %s (proven absent at height %d)", ledger.ErrNotFound, id, p.Height)
+		}
+		value = p.Value
+	} else if resp.StatusCode != http.StatusOK {
+		return nil, problemFrom(resp, body)
+	}
+	var rec ledger.ProposalRecord
+	if err := json.Unmarshal(value, &rec); err != nil || rec.ID != id {
+		return nil, fmt.Errorf("%w: proposal %s", ErrUnexpected, id)
+	}
+	return &rec, nil
+}
+
+// Propose signs the network.propose of p with the governance key gov,
+// submits it, and returns the proposal as recorded by the block (open, or
+// already carried when gov's approval alone meets the quorum). A refusal
+// is a *ProblemError wrapping the ledger's sentinel (ledger.ErrUnauthorized
+// for a key that does not govern, ledger.ErrInvalid for a change the rules
+// forbid, such as going below the minimum of validators).
+func (c *Client) Propose(ctx context.Context, gov *key.PrivateKey, p tx.Proposal) (*ledger.ProposalRecord, *TxResult, error) {
+	payload, err := tx.NewNetworkProposal(did.KeyDID(gov.Public()), p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.governanceTx(ctx, gov, payload, payload.Proposal.ID)
+}
+
+// Approve signs and submits gov's network.approve of proposal id and
+// returns the proposal after the block (carried once enough current
+// governance keys approved).
+func (c *Client) Approve(ctx context.Context, gov *key.PrivateKey, id string) (*ledger.ProposalRecord, *TxResult, error) {
+	payload, err := tx.NewNetworkApproval(did.KeyDID(gov.Public()), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.governanceTx(ctx, gov, payload, id)
+}
+
+func (c *Client) governanceTx(ctx context.Context, gov *key.PrivateKey, p *tx.Payload, id string) (*ledger.ProposalRecord, *TxResult, error) {
+	signed, err := tx.Sign(p, gov, did.KeyDID(gov.Public())+"#"+gov.Public().Multikey())
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := c.Submit(ctx, signed)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := c.Proposal(ctx, id)
+	if err != nil {
+		return nil, res, err
+	}
+	return rec, res, nil
+}
+
+// getJSON GETs path and decodes a 200 JSON answer into v.
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	u := *c.base
+	u.Path = c.base.Path + path
+	resp, body, err := c.get(ctx, u.String(), "application/json")
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return problemFrom(resp, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnexpected, path, err)
+	}
+	return nil
+}

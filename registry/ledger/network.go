@@ -1,0 +1,237 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Key prefixes of the network's own records: who validates and who
+// governs, changed by governance proposals (docs/design/0021).
+const (
+	// PrefixValidator keys validators: val/<hex address> -> ValidatorRecord
+	// (every validator the network ever had; a removed one has power 0).
+	PrefixValidator = "val/"
+	// PrefixProposal keys governance proposals: prop/<id> -> ProposalRecord.
+	PrefixProposal = "prop/"
+	// KeyNetworkPolicy holds the NetworkPolicy from genesis.
+	KeyNetworkPolicy = "net/policy"
+)
+
+// ValidatorKey returns the state key of a validator, by its CometBFT
+// address (upper-case hex of the first 20 bytes of SHA-256 of its key).
+func ValidatorKey(address string) []byte { return []byte(PrefixValidator + address) }
+
+// ProposalKey returns the state key of a governance proposal.
+func ProposalKey(id string) []byte { return []byte(PrefixProposal + id) }
+
+// NetworkPolicy is the network's governance rule, fixed in genesis
+// (app_state "network"). Zero fields take the defaults of
+// [DefaultNetworkPolicy].
+type NetworkPolicy struct {
+	// Quorum is the fraction of the governance keys whose approval carries
+	// a proposal: a proposal passes once ceil(n × Numerator / Denominator)
+	// of the n current governance keys approved it. Default 2/3.
+	Quorum Fraction `json:"quorum"`
+	// MinValidators is the smallest validator set a removal may leave
+	// without the proposal's explicit override (allowBelowMinimum).
+	// Default 4: the smallest set that survives one faulty node.
+	MinValidators int `json:"minValidators"`
+	// MaxPower bounds one validator's voting power. Default 1,000.
+	MaxPower int64 `json:"maxPower"`
+	// ProposalLifetime is how long a proposal may collect approvals after
+	// the block that recorded it (Go duration). Default "168h".
+	ProposalLifetime string `json:"proposalLifetime"`
+}
+
+// Fraction is Numerator/Denominator.
+type Fraction struct {
+	Numerator   int64 `json:"numerator"`
+	Denominator int64 `json:"denominator"`
+}
+
+// DefaultNetworkPolicy is the policy of a genesis that names none.
+var DefaultNetworkPolicy = NetworkPolicy{
+	Quorum:           Fraction{Numerator: 2, Denominator: 3},
+	MinValidators:    4,
+	MaxPower:         1000,
+	ProposalLifetime: "168h",
+}
+
+// Effective returns p with defaults filled in, or an error naming the
+// field to fix.
+func (p NetworkPolicy) Effective() (NetworkPolicy, error) {
+	d := DefaultNetworkPolicy
+	if p.Quorum == (Fraction{}) {
+		p.Quorum = d.Quorum
+	}
+	if p.Quorum.Numerator < 1 || p.Quorum.Denominator < 1 || p.Quorum.Numerator > p.Quorum.Denominator || p.Quorum.Denominator > 1000 {
+		return p, fmt.Errorf("network quorum %d/%d: want a fraction in (0, 1] with a denominator up to 1000", p.Quorum.Numerator, p.Quorum.Denominator)
+	}
+	if p.MinValidators == 0 {
+		p.MinValidators = d.MinValidators
+	}
+	if p.MinValidators < 1 || p.MinValidators > 1000 {
+		return p, fmt.Errorf("network minValidators %d: want 1 to 1000", p.MinValidators)
+	}
+	if p.MaxPower == 0 {
+		p.MaxPower = d.MaxPower
+	}
+	if p.MaxPower < 1 || p.MaxPower > 1_000_000 {
+		return p, fmt.Errorf("network maxPower %d: want 1 to 1000000", p.MaxPower)
+	}
+	if p.ProposalLifetime == "" {
+		p.ProposalLifetime = d.ProposalLifetime
+	}
+	if l, err := time.ParseDuration(p.ProposalLifetime); err != nil || l < time.Minute {
+		return p, fmt.Errorf("network proposalLifetime %q: want a Go duration of at least 1m", p.ProposalLifetime)
+	}
+	return p, nil
+}
+
+// Lifetime is ProposalLifetime parsed (call on an Effective policy).
+func (p NetworkPolicy) Lifetime() time.Duration {
+	l, _ := time.ParseDuration(p.ProposalLifetime)
+	return l
+}
+
+// Needed is how many approvals carry a proposal when there are n
+// governance keys: ceil(n × Quorum), at least 1.
+func (p NetworkPolicy) Needed(n int) int {
+	if n <= 0 {
+		return 1
+	}
+	need := (int64(n)*p.Quorum.Numerator + p.Quorum.Denominator - 1) / p.Quorum.Denominator
+	return int(max(need, 1))
+}
+
+// ValidatorRecord is a validator with its history: every change governance
+// made to it, oldest first. A removed validator keeps its record with
+// Power 0.
+type ValidatorRecord struct {
+	// Address is the CometBFT address (upper-case hex).
+	Address string `json:"address"`
+	// PubKey is the Ed25519 consensus key, standard base64 (as CometBFT's
+	// genesis and priv_validator_key.json write it).
+	PubKey string `json:"pubKey"`
+	// Power is the current voting power; 0 once removed.
+	Power int64 `json:"power"`
+	// Org is the DID of the organisation (hospital) that runs it: its
+	// directory entry. Empty for a genesis validator.
+	Org string `json:"org,omitempty"`
+	// Name is the node's name for people (a moniker).
+	Name string `json:"name,omitempty"`
+	// History lists every change, oldest first.
+	History []ValidatorChange `json:"history"`
+}
+
+// ValidatorChange is one change of a validator's power.
+type ValidatorChange struct {
+	// Power is the power from this change on (0: removed).
+	Power int64 `json:"power"`
+	// Proposal is the proposal that made the change ("" for genesis).
+	Proposal string `json:"proposal,omitempty"`
+	// Recorded is the block time, Height the block: CometBFT applies the
+	// change from block Height+2 on.
+	Recorded time.Time `json:"recorded"`
+	Height   int64     `json:"height"`
+}
+
+// Governance proposal actions.
+const (
+	ActionValidatorAdd     = "validator.add"
+	ActionValidatorPower   = "validator.power"
+	ActionValidatorRemove  = "validator.remove"
+	ActionGovernanceAdd    = "governance.add"
+	ActionGovernanceRemove = "governance.remove"
+)
+
+// Proposal statuses.
+const (
+	ProposalOpen     = "open"
+	ProposalExecuted = "executed"
+)
+
+// ProposalRecord is a governance proposal with its approvals. It is never
+// deleted: an executed proposal is the record of why the network changed.
+type ProposalRecord struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	// Validator is the validator concerned (validator.* actions).
+	Validator *ProposedValidator `json:"validator,omitempty"`
+	// Governance is the governance did:key concerned (governance.* actions).
+	Governance string `json:"governance,omitempty"`
+	// AllowBelowMinimum is the explicit override that lets a removal leave
+	// fewer than NetworkPolicy.MinValidators validators.
+	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
+	// ProposedBy is the governance DID that proposed it (its first
+	// approval).
+	ProposedBy string    `json:"proposedBy"`
+	Proposed   time.Time `json:"proposed"`
+	// Expires is when approvals stop being accepted (Proposed +
+	// NetworkPolicy.ProposalLifetime).
+	Expires   time.Time  `json:"expires"`
+	Approvals []Approval `json:"approvals"`
+	Status    string     `json:"status"`
+	// Executed is the height of the block that applied it (0 while open).
+	Executed int64 `json:"executed,omitempty"`
+	Height   int64 `json:"height"`
+}
+
+// ProposedValidator is the validator a proposal adds, re-weights or
+// removes.
+type ProposedValidator struct {
+	Address string `json:"address"`
+	PubKey  string `json:"pubKey"`
+	Power   int64  `json:"power,omitempty"`
+	Org     string `json:"org,omitempty"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Approval is one governance key's approval.
+type Approval struct {
+	DID      string    `json:"did"`
+	Recorded time.Time `json:"recorded"`
+	Height   int64     `json:"height"`
+}
+
+// ErrBelowMinimum marks a removal refused because it would leave fewer
+// validators than the network's minimum (it wraps ErrInvalid).
+var ErrBelowMinimum = errors.New("would leave too few validators")
+
+// NetworkInfo is the body of GET /1.0/network: the network as the node
+// asked sees it, and how to reach that node (what `registryd join` and
+// `medid network validator list` read). Nothing in it is proven: a joining
+// node's light client verifies what it syncs from the trusted height and
+// hash it is given.
+type NetworkInfo struct {
+	ChainID string `json:"chainId"`
+	Height  int64  `json:"height"`
+	// Node is the node that answered.
+	Node NodeInfo `json:"node"`
+	// Validators are every validator the network has had, current first.
+	Validators []ValidatorRecord `json:"validators"`
+	// Governance are the governance DIDs.
+	Governance []string      `json:"governance"`
+	Policy     NetworkPolicy `json:"policy"`
+	// SnapshotHeight is the newest state sync snapshot this node offers
+	// (0: none; a joining node then syncs blocks instead).
+	SnapshotHeight int64 `json:"snapshotHeight"`
+}
+
+// NodeInfo says how to reach a node.
+type NodeInfo struct {
+	// ID is the CometBFT node id (what persistent_peers names: ID@P2P).
+	ID      string `json:"id"`
+	Moniker string `json:"moniker"`
+	// P2P is the address it listens on for peers (host:port).
+	P2P string `json:"p2p"`
+	// RPC is its CometBFT RPC address, "" when off (state sync reads
+	// headers from the RPC of two nodes).
+	RPC string `json:"rpc,omitempty"`
+	// Validator is its consensus key's address (upper-case hex).
+	Validator string `json:"validator"`
+	// BlockTime is its pause after a commit (a Go duration); the nodes of
+	// one network use the same.
+	BlockTime string `json:"blockTime"`
+}

@@ -1,0 +1,441 @@
+package machine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Network governance (docs/design/0021): network.propose and
+// network.approve change the validator set and the governance keys once a
+// quorum of governance keys approved. The validator records in state
+// (val/<address>) are the source of truth: every write to one becomes a
+// ValidatorUpdate of the block (see deliver), so what the state says and
+// what CometBFT applies (two blocks later) cannot drift apart.
+
+// ranger is a reader that can also walk a key range (the working tree and
+// the committed view both can).
+type ranger interface {
+	reader
+	IterateRange(start, end []byte, ascending bool, fn func(key, value []byte) bool) bool
+}
+
+// prefixEnd is the first key after every key that starts with prefix.
+func prefixEnd(prefix string) []byte {
+	b := []byte(prefix)
+	b[len(b)-1]++
+	return b
+}
+
+// policy returns the network policy recorded at InitChain (defaults for a
+// state written before it existed).
+func (a *App) networkPolicy(r reader) (ledger.NetworkPolicy, error) {
+	v, err := r.Get([]byte(ledger.KeyNetworkPolicy))
+	if err != nil {
+		return ledger.NetworkPolicy{}, fmt.Errorf("%w: read network policy: %v", ledger.ErrInternal, err)
+	}
+	var p ledger.NetworkPolicy
+	if v != nil {
+		if err := json.Unmarshal(v, &p); err != nil {
+			return p, fmt.Errorf("%w: decode network policy: %v", ledger.ErrInternal, err)
+		}
+	}
+	return p.Effective()
+}
+
+// countPrefix counts keys under prefix whose value passes keep (nil: all).
+func countPrefix(r reader, prefix string, keep func(v []byte) bool) (int, error) {
+	rg, ok := r.(ranger)
+	if !ok {
+		return 0, fmt.Errorf("%w: state reader cannot iterate", ledger.ErrInternal)
+	}
+	n := 0
+	rg.IterateRange([]byte(prefix), prefixEnd(prefix), true, func(_, v []byte) bool {
+		if keep == nil || keep(v) {
+			n++
+		}
+		return false
+	})
+	return n, nil
+}
+
+func activeValidator(v []byte) bool {
+	var rec ledger.ValidatorRecord
+	return json.Unmarshal(v, &rec) == nil && rec.Power > 0
+}
+
+// validatorAddress is CometBFT's address of an Ed25519 key: the first 20
+// bytes of its SHA-256, upper-case hex.
+func validatorAddress(pub []byte) string {
+	sum := sha256.Sum256(pub)
+	return strings.ToUpper(hex.EncodeToString(sum[:20]))
+}
+
+// genesisValidatorWrites records the validators CometBFT starts with.
+func genesisValidatorWrites(vals []abci.ValidatorUpdate, height int64) ([]write, error) {
+	var out []write
+	for _, v := range vals {
+		pk := v.PubKey.GetEd25519()
+		if len(pk) != 32 {
+			return nil, fmt.Errorf("genesis validator key type %T: only Ed25519 validators are supported", v.PubKey.Sum)
+		}
+		rec := ledger.ValidatorRecord{Address: validatorAddress(pk), PubKey: base64.StdEncoding.EncodeToString(pk), Power: v.Power,
+			History: []ledger.ValidatorChange{{Power: v.Power, Height: height}}}
+		b, err := marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, write{ledger.ValidatorKey(rec.Address), b})
+	}
+	return out, nil
+}
+
+func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	p := t.Payload.Proposal
+	pol, err := a.networkPolicy(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v, err := r.Get(ledger.ProposalKey(p.ID)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
+	} else if v != nil {
+		return nil, nil, fmt.Errorf("%w: proposal %s (choose another id)", ledger.ErrExists, p.ID)
+	}
+	rec := &ledger.ProposalRecord{
+		ID: p.ID, Action: p.Action, Governance: p.Governance, AllowBelowMinimum: p.AllowBelowMinimum,
+		ProposedBy: t.Payload.DID, Proposed: env.time, Expires: env.time.Add(pol.Lifetime()),
+		Approvals: []ledger.Approval{{DID: t.Payload.DID, Recorded: env.time, Height: env.height}},
+		Status:    ledger.ProposalOpen, Height: env.height,
+	}
+	if v := p.Validator; v != nil {
+		pub, _ := tx.ParseConsensusKey(v.PubKey) // Payload.Validate checked it
+		rec.Validator = &ledger.ProposedValidator{Address: validatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
+	}
+	// The change must be possible now, so a proposal that can never pass
+	// is refused at once; it is checked again when it is carried.
+	changes, err := a.proposalWrites(r, rec, pol, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+}
+
+func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
+	id := t.Payload.ProposalID
+	rec, err := getJSON[ledger.ProposalRecord](r, ledger.ProposalKey(id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: proposal %s", err, id)
+	}
+	if rec.Status != ledger.ProposalOpen {
+		return nil, nil, fmt.Errorf("%w: proposal %s was carried at height %d", ledger.ErrExists, id, rec.Executed)
+	}
+	if env.timeKnown && !env.time.Before(rec.Expires) {
+		return nil, nil, fmt.Errorf("%w: proposal %s expired at %s: propose it again", ledger.ErrInvalid, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
+		return nil, nil, fmt.Errorf("%w: %s already approved proposal %s", ledger.ErrExists, t.Payload.DID, id)
+	}
+	pol, err := a.networkPolicy(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec.Approvals = append(rec.Approvals, ledger.Approval{DID: t.Payload.DID, Recorded: env.time, Height: env.height})
+	changes, err := a.proposalWrites(r, rec, pol, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+}
+
+// carry writes the proposal record and, once enough current governance
+// keys approved, the changes it makes.
+func (a *App) carry(r reader, rec *ledger.ProposalRecord, pol ledger.NetworkPolicy, env *execEnv, changes []write, rc *receipt) ([]write, *receipt, error) {
+	govs, err := countPrefix(r, ledger.PrefixGovernance, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	approved := 0
+	for _, ap := range rec.Approvals {
+		// Only keys that govern now count: a key removed since it
+		// approved no longer speaks for the network.
+		if g, err := r.Get(ledger.GovernanceKey(ap.DID)); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
+		} else if g != nil {
+			approved++
+		}
+	}
+	rc.ProposalID = rec.ID
+	var out []write
+	if approved >= pol.Needed(govs) {
+		rec.Status, rec.Executed = ledger.ProposalExecuted, env.height
+		rc.Executed = true
+		out = changes
+	}
+	b, err := marshal(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(out, write{ledger.ProposalKey(rec.ID), b}), rc, nil
+}
+
+// proposalWrites checks rec's change against state r and returns the
+// writes that make it.
+func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.NetworkPolicy, env *execEnv) ([]write, error) {
+	switch rec.Action {
+	case ledger.ActionValidatorAdd, ledger.ActionValidatorPower, ledger.ActionValidatorRemove:
+		return a.validatorWrites(r, rec, pol, env)
+	case ledger.ActionGovernanceAdd:
+		if _, err := did.ParseKeyDID(rec.Governance); err != nil {
+			return nil, fmt.Errorf("%w: governance %s: %v", ledger.ErrInvalid, rec.Governance, err)
+		}
+		if g, err := r.Get(ledger.GovernanceKey(rec.Governance)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
+		} else if g != nil {
+			return nil, fmt.Errorf("%w: %s is a governance key already", ledger.ErrExists, rec.Governance)
+		}
+		b, err := marshal(ledger.GovernanceRecord{DID: rec.Governance})
+		if err != nil {
+			return nil, err
+		}
+		return []write{{ledger.GovernanceKey(rec.Governance), b}}, nil
+	case ledger.ActionGovernanceRemove:
+		if g, err := r.Get(ledger.GovernanceKey(rec.Governance)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
+		} else if g == nil {
+			return nil, fmt.Errorf("%w: %s is not a governance key", ledger.ErrNotFound, rec.Governance)
+		}
+		govs, err := countPrefix(r, ledger.PrefixGovernance, nil)
+		if err != nil {
+			return nil, err
+		}
+		if govs <= 1 {
+			return nil, fmt.Errorf("%w: %s is the last governance key: add its successor first", ledger.ErrInvalid, rec.Governance)
+		}
+		return []write{{ledger.GovernanceKey(rec.Governance), nil}}, nil
+	}
+	return nil, fmt.Errorf("%w: proposal action %q", ledger.ErrMalformed, rec.Action)
+}
+
+func (a *App) validatorWrites(r reader, rec *ledger.ProposalRecord, pol ledger.NetworkPolicy, env *execEnv) ([]write, error) {
+	pv := rec.Validator
+	cur, err := getJSON[ledger.ValidatorRecord](r, ledger.ValidatorKey(pv.Address))
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+	active := cur != nil && cur.Power > 0
+	next := ledger.ValidatorRecord{Address: pv.Address, PubKey: pv.PubKey}
+	if cur != nil {
+		next = *cur
+	}
+	switch rec.Action {
+	case ledger.ActionValidatorAdd:
+		if active {
+			return nil, fmt.Errorf("%w: validator %s is in the set (power %d): use validator.power to change it", ledger.ErrExists, pv.Address, cur.Power)
+		}
+		if pv.Power > pol.MaxPower {
+			return nil, fmt.Errorf("%w: power %d is above the network's maximum %d", ledger.ErrInvalid, pv.Power, pol.MaxPower)
+		}
+		if err := checkOrg(r, pv.Org); err != nil {
+			return nil, err
+		}
+		next.Power, next.Org, next.Name = pv.Power, pv.Org, pv.Name
+	case ledger.ActionValidatorPower:
+		if !active {
+			return nil, fmt.Errorf("%w: validator %s is not in the set", ledger.ErrNotFound, pv.Address)
+		}
+		if pv.Power > pol.MaxPower {
+			return nil, fmt.Errorf("%w: power %d is above the network's maximum %d", ledger.ErrInvalid, pv.Power, pol.MaxPower)
+		}
+		if pv.Power == cur.Power {
+			return nil, fmt.Errorf("%w: validator %s already has power %d", ledger.ErrInvalid, pv.Address, pv.Power)
+		}
+		next.Power = pv.Power
+	case ledger.ActionValidatorRemove:
+		if !active {
+			return nil, fmt.Errorf("%w: validator %s is not in the set", ledger.ErrNotFound, pv.Address)
+		}
+		n, err := countPrefix(r, ledger.PrefixValidator, activeValidator)
+		if err != nil {
+			return nil, err
+		}
+		if n <= 1 {
+			return nil, fmt.Errorf("%w: %s is the last validator: the network would stop", ledger.ErrInvalid, pv.Address)
+		}
+		if n-1 < pol.MinValidators && !rec.AllowBelowMinimum {
+			return nil, fmt.Errorf("%w: %w: removing %s leaves %d validators, the network's minimum is %d (a set of 4 survives one faulty node); add another hospital first, or propose with allowBelowMinimum",
+				ledger.ErrInvalid, ledger.ErrBelowMinimum, pv.Address, n-1, pol.MinValidators)
+		}
+		next.Power = 0
+	}
+	next.History = append(slices.Clone(next.History), ledger.ValidatorChange{Power: next.Power, Proposal: rec.ID, Recorded: env.time, Height: env.height})
+	b, err := marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	return []write{{ledger.ValidatorKey(pv.Address), b}}, nil
+}
+
+// checkOrg accepts the DID of the organisation running a validator: a
+// registered, active did:medid or a valid did:key.
+// TODO(issue 13): require an active entry in the directory once it lands.
+func checkOrg(r reader, org string) error {
+	if err := checkIssuer(r, org); err != nil {
+		return fmt.Errorf("validator org: %w", err)
+	}
+	return nil
+}
+
+// noteValidator turns a write of a validator record into the block's
+// update of that validator (the last write of the block wins, as CometBFT
+// accepts one update per validator and block).
+func (a *App) noteValidator(w write) {
+	var rec ledger.ValidatorRecord
+	if err := json.Unmarshal(w.value, &rec); err != nil {
+		panic(fmt.Sprintf("registry: a validator record this app wrote does not decode: %v", err))
+	}
+	pk, err := base64.StdEncoding.DecodeString(rec.PubKey)
+	if err != nil {
+		panic(fmt.Sprintf("registry: validator %s key: %v", rec.Address, err))
+	}
+	if a.pendingVals == nil {
+		a.pendingVals = map[string]abci.ValidatorUpdate{}
+	}
+	a.pendingVals[rec.Address] = abci.ValidatorUpdate{
+		PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: pk}}, Power: rec.Power}
+}
+
+// validatorUpdates returns the block's updates in address order.
+func (a *App) validatorUpdates() []abci.ValidatorUpdate {
+	if len(a.pendingVals) == 0 {
+		return nil
+	}
+	addrs := make([]string, 0, len(a.pendingVals))
+	for k := range a.pendingVals {
+		addrs = append(addrs, k)
+	}
+	slices.Sort(addrs)
+	out := make([]abci.ValidatorUpdate, len(addrs))
+	for i, k := range addrs {
+		out[i] = a.pendingVals[k]
+	}
+	return out
+}
+
+func isValidatorKey(k []byte) bool { return bytes.HasPrefix(k, []byte(ledger.PrefixValidator)) }
+
+// Validators returns every validator the network has had, current ones
+// first (by power, then address), removed ones (power 0) after.
+func (a *App) Validators() ([]ledger.ValidatorRecord, error) {
+	view, _ := a.view()
+	var out []ledger.ValidatorRecord
+	var derr error
+	view.IterateRange([]byte(ledger.PrefixValidator), prefixEnd(ledger.PrefixValidator), true, func(_, v []byte) bool {
+		var rec ledger.ValidatorRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			derr = fmt.Errorf("%w: decode validator record: %v", ledger.ErrInternal, err)
+			return true
+		}
+		out = append(out, rec)
+		return false
+	})
+	slices.SortStableFunc(out, func(x, y ledger.ValidatorRecord) int {
+		if x.Power != y.Power {
+			if x.Power > y.Power {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.Address, y.Address)
+	})
+	return out, derr
+}
+
+// Proposal returns a governance proposal with its approvals, or an error
+// wrapping ErrNotFound.
+func (a *App) Proposal(id string) (*ledger.ProposalRecord, error) {
+	if !ledger.ValidKeyPart(id) {
+		return nil, fmt.Errorf("%w: proposal %.128q", ledger.ErrNotFound, id)
+	}
+	view, _ := a.view()
+	rec, err := getJSON[ledger.ProposalRecord](view, ledger.ProposalKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: proposal %s", err, id)
+	}
+	return rec, nil
+}
+
+// Proposals returns every proposal, open ones first, each group by id.
+func (a *App) Proposals() ([]ledger.ProposalRecord, error) {
+	view, _ := a.view()
+	var out []ledger.ProposalRecord
+	var derr error
+	view.IterateRange([]byte(ledger.PrefixProposal), prefixEnd(ledger.PrefixProposal), true, func(_, v []byte) bool {
+		var rec ledger.ProposalRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			derr = fmt.Errorf("%w: decode proposal: %v", ledger.ErrInternal, err)
+			return true
+		}
+		out = append(out, rec)
+		return false
+	})
+	slices.SortStableFunc(out, func(x, y ledger.ProposalRecord) int {
+		if (x.Status == ledger.ProposalOpen) != (y.Status == ledger.ProposalOpen) {
+			if x.Status == ledger.ProposalOpen {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return out, derr
+}
+
+// NetworkPolicy returns the governance rule of the network (from genesis).
+func (a *App) NetworkPolicy() (ledger.NetworkPolicy, error) {
+	view, _ := a.view()
+	return a.networkPolicy(view)
+}
+
+// KeyValidatorChange marks a validator change awaiting its block: CometBFT
+// applies a block's ValidatorUpdates two blocks later, and makes blocks
+// only for transactions or a changed app hash. FinalizeBlock writes the
+// mark in the block of the change and removes it in the next, so that
+// block changes the app hash too and CometBFT makes the one after it, the
+// first the new set signs, without waiting for a transaction.
+var keyValidatorChange = []byte("net/change")
+
+// markValidatorChange writes or clears the mark (see keyValidatorChange)
+// in the working state of block height.
+func (a *App) markValidatorChange(height int64, changed bool) error {
+	if changed {
+		v, err := marshal(struct {
+			Block     int64 `json:"block"`
+			Effective int64 `json:"effective"`
+		}{height, height + 2})
+		if err != nil {
+			return err
+		}
+		_, err = a.tree.Set(keyValidatorChange, v)
+		return err
+	}
+	if v, err := a.tree.Get(keyValidatorChange); err != nil {
+		return err
+	} else if v != nil {
+		_, _, err = a.tree.Remove(keyValidatorChange)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package machine
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
+
+// benchDIDs is the state size of the issue 18 benchmarks: 20,000 DIDs, or
+// MEDID_BENCH_DIDS.
+func benchDIDs(tb testing.TB) int {
+	if s := os.Getenv("MEDID_BENCH_DIDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 100 {
+			tb.Fatalf("MEDID_BENCH_DIDS=%q: want a number of at least 100", s)
+		}
+		return n
+	}
+	return 20000
+}
+
+// benchBlocks returns n did.create transactions in blocks of perBlock.
+func benchBlocks(tb testing.TB, n, perBlock int) [][][]byte {
+	var blocks [][][]byte
+	for i := 0; i < n; i += perBlock {
+		var txs [][]byte
+		for j := i; j < min(i+perBlock, n); j++ {
+			txs = append(txs, createTxN(tb, j))
+		}
+		blocks = append(blocks, txs)
+	}
+	return blocks
+}
+
+// BenchmarkDiskPerDIDCreate commits the same blocks of did.create (100 a
+// block) into a state that keeps every version (the baseline: no pruning,
+// no snapshots) and into one with the defaults of a node (the 100 newest
+// versions, a snapshot every 100 blocks here, two kept), and reports the
+// bytes on disk per DID, snapshots included. One op is one block; run with
+// -benchtime=Nx for N blocks.
+func BenchmarkDiskPerDIDCreate(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"every-version", Config{KeepVersions: -1, SnapshotInterval: -1}},
+		{"pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			h := newHarnessWithGenesis(b, c.cfg, unlimitedCreates())
+			h.mustBlock()
+			const perBlock = 100
+			n := 0
+			for range b.N {
+				b.StopTimer()
+				txs := make([][]byte, perBlock)
+				for j := range txs {
+					txs[j] = createTxN(b, n)
+					n++
+				}
+				b.StartTimer()
+				for j, r := range h.block(txs...) {
+					if r.Code != 0 {
+						b.Fatalf("tx %d: %d %s", j, r.Code, r.Log)
+					}
+				}
+			}
+			b.StopTimer()
+			if err := h.app.WaitSnapshots(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			snaps := dirSize(b, h.app.cfg.SnapshotDir)
+			total := dirSize(b, h.dir)
+			b.ReportMetric(float64(total)/float64(n), "disk-bytes/DID")
+			b.ReportMetric(float64(snaps)/float64(n), "snapshot-bytes/DID")
+			b.ReportMetric(float64(n), "DIDs")
+		})
+	}
+}
+
+// BenchmarkJoinRestoreVsReplay is what a joining node's application does
+// with a state of benchDIDs DIDs (blocks of 500): restore the newest
+// snapshot chunk by chunk (state sync) against replay every block since
+// genesis (the baseline, as block sync does). Network transfer and block
+// verification are not in either figure; registry/node/proctest's
+// BenchmarkJoin measures whole registryd processes.
+func BenchmarkJoinRestoreVsReplay(b *testing.B) {
+	n := benchDIDs(b)
+	blocks := benchBlocks(b, n, 500)
+	src := newHarnessWithGenesis(b, Config{SnapshotInterval: int64(len(blocks)) + 1, KeepVersions: 10}, unlimitedCreates())
+	src.mustBlock()
+	for _, txs := range blocks {
+		src.mustBlock(txs...)
+	}
+	snapshotNow(b, src)
+	height, appHash := src.app.LastCommit()
+	g, err := (&Genesis{Governance: []string{src.govDID}, Quotas: unlimitedCreates()}).Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("state-sync-restore", func(b *testing.B) {
+		for range b.N {
+			dst, res := restoreInto(b, src, nil, appHash)
+			if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+				b.Fatalf("restore: %v", res)
+			}
+			b.StopTimer()
+			dst.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(n), "DIDs")
+	})
+	b.Run("replay", func(b *testing.B) {
+		for range b.N {
+			dst, err := New(Config{Dir: b.TempDir(), SnapshotInterval: -1, KeepVersions: 10})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+				b.Fatal(err)
+			}
+			r := &harness{tb: b, app: dst}
+			r.mustBlock()
+			for _, txs := range blocks {
+				r.mustBlock(txs...)
+			}
+			for r.height() < height {
+				r.block()
+			}
+			if _, got := dst.LastCommit(); string(got) != string(appHash) {
+				b.Fatalf("replayed state hash %X, want %X", got, appHash)
+			}
+			b.StopTimer()
+			dst.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(n), "DIDs")
+	})
+}

@@ -1,0 +1,158 @@
+package tx
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/medid/medid/internal/randid"
+)
+
+// Governance of the network itself (docs/design/0021): which nodes
+// validate, with what power, and which keys govern. A change is proposed by
+// one governance key and approved by others; it is applied in the block
+// whose approval reaches the quorum the genesis sets (default: two thirds
+// of the governance keys). Both transactions are signed by a governance
+// did:key, as issuer.accredit is.
+//
+//   - [NetworkPropose] ("network.propose"): proposal (see [Proposal]); the
+//     proposer's own approval counts.
+//   - [NetworkApprove] ("network.approve"): proposalId.
+const (
+	NetworkPropose Type = "network.propose"
+	NetworkApprove Type = "network.approve"
+)
+
+// Proposal actions (the same strings as registry/ledger's Action*).
+const (
+	ActionValidatorAdd     = "validator.add"
+	ActionValidatorPower   = "validator.power"
+	ActionValidatorRemove  = "validator.remove"
+	ActionGovernanceAdd    = "governance.add"
+	ActionGovernanceRemove = "governance.remove"
+)
+
+// Proposal is the change a network.propose asks for.
+type Proposal struct {
+	// ID names the proposal (approvals name it); [ValidID] rules.
+	ID string `json:"id"`
+	// Action is one of the Action* constants.
+	Action string `json:"action"`
+	// Validator: for validator.add (PubKey, Power, Org, optional Name),
+	// validator.power (PubKey, Power) and validator.remove (PubKey).
+	Validator *ProposedValidator `json:"validator,omitempty"`
+	// Governance: the did:key to add or remove (governance.* actions).
+	Governance string `json:"governance,omitempty"`
+	// AllowBelowMinimum (validator.remove only) is the explicit override
+	// that lets the removal leave fewer validators than the network's
+	// minimum (four by default).
+	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
+}
+
+// ProposedValidator names a validator by its Ed25519 consensus key.
+type ProposedValidator struct {
+	// PubKey is the consensus public key, standard base64 of 32 bytes (as
+	// in CometBFT's priv_validator_key.json and genesis).
+	PubKey string `json:"pubKey"`
+	// Power is the voting power (validator.add and validator.power).
+	Power int64 `json:"power,omitempty"`
+	// Org is the DID of the organisation that runs the node: its entry in
+	// the directory (validator.add).
+	Org string `json:"org,omitempty"`
+	// Name is the node's name for people (validator.add, optional).
+	Name string `json:"name,omitempty"`
+}
+
+// Limits of network transactions.
+const (
+	// MaxValidatorName bounds ProposedValidator.Name.
+	MaxValidatorName = 64
+)
+
+// ParseConsensusKey decodes a ProposedValidator.PubKey.
+func ParseConsensusKey(s string) (ed25519.PublicKey, error) {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("validator pubKey must be the standard base64 of a %d-byte Ed25519 key", ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// validProposal checks the shape of a proposal for its action; "" if
+// well formed.
+func validProposal(p *Proposal) string {
+	if !validID(p.ID) {
+		return fmt.Sprintf("proposal.id must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
+	}
+	v := p.Validator
+	switch p.Action {
+	case ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove:
+		if v == nil {
+			return "proposal.validator is required for " + p.Action
+		}
+		if p.Governance != "" {
+			return "proposal.governance is not allowed for " + p.Action
+		}
+		if _, err := ParseConsensusKey(v.PubKey); err != nil {
+			return "proposal." + err.Error()
+		}
+		switch p.Action {
+		case ActionValidatorAdd:
+			if v.Power < 1 {
+				return "proposal.validator.power must be at least 1"
+			}
+			if v.Org == "" || len(v.Org) > MaxDIDLen || !strings.HasPrefix(v.Org, "did:") {
+				return "proposal.validator.org must be the DID of the organisation running the node (its directory entry)"
+			}
+			if len(v.Name) > MaxValidatorName || strings.ContainsFunc(v.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return fmt.Sprintf("proposal.validator.name must be at most %d printable bytes", MaxValidatorName)
+			}
+		case ActionValidatorPower:
+			if v.Power < 1 {
+				return "proposal.validator.power must be at least 1 (remove a validator with validator.remove)"
+			}
+			if v.Org != "" || v.Name != "" {
+				return "proposal.validator may carry only pubKey and power for validator.power"
+			}
+		case ActionValidatorRemove:
+			if v.Power != 0 || v.Org != "" || v.Name != "" {
+				return "proposal.validator may carry only pubKey for validator.remove"
+			}
+		}
+		if p.AllowBelowMinimum && p.Action != ActionValidatorRemove {
+			return "proposal.allowBelowMinimum applies to validator.remove only"
+		}
+	case ActionGovernanceAdd, ActionGovernanceRemove:
+		if v != nil || p.AllowBelowMinimum {
+			return "proposal may carry only governance for " + p.Action
+		}
+		if !strings.HasPrefix(p.Governance, "did:key:") || len(p.Governance) > MaxDIDLen {
+			return "proposal.governance must be a did:key"
+		}
+	default:
+		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s", p.Action,
+			ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove, ActionGovernanceAdd, ActionGovernanceRemove)
+	}
+	return ""
+}
+
+// NewNetworkProposal returns the network.propose by the governance did:key
+// governance of p (p.ID "" = a random "prop-<16 hex digits>"). Sign it with
+// that governance key. The proposal id is in the payload's Proposal.
+func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
+	if p.ID == "" {
+		p.ID = "prop-" + randid.Hex(8)
+	}
+	if p.Validator != nil {
+		v := *p.Validator
+		p.Validator = &v
+	}
+	return valid(&Payload{Type: NetworkPropose, DID: governance, Nonce: NewNonce(), Proposal: &p})
+}
+
+// NewNetworkApproval returns the network.approve by the governance did:key
+// governance of proposal proposalID.
+func NewNetworkApproval(governance, proposalID string) (*Payload, error) {
+	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID})
+}
