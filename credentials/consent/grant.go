@@ -87,6 +87,15 @@ type Grant struct {
 	// Issued is when the patient made the grant (FHIR Consent.dateTime,
 	// the JWT iat claim); zero when unknown.
 	Issued time.Time
+	// OnBehalfOf is set when a representative made the grant for a patient
+	// (a parent for a child, a carer for the person they care for): it is
+	// the patient's DID, Patient is then the representative who signed,
+	// and Delegation the hex SHA-256 of the delegation token
+	// (credentials/delegation) they acted under. Code that does not check
+	// delegations MUST treat such a grant as the representative's, never
+	// the patient's: comparing Patient with a record's owner refuses it.
+	OnBehalfOf string
+	Delegation string
 
 	// Token is the vc+jwt the grant was read from ("" for a grant built in
 	// code or imported from FHIR).
@@ -128,6 +137,17 @@ func (g *Grant) Validate() error {
 	}
 	if !g.ValidUntil.IsZero() && !g.ValidUntil.After(g.ValidFrom) {
 		return bad("period: validUntil %s is not after validFrom %s", g.ValidUntil.UTC().Format(time.RFC3339), g.ValidFrom.UTC().Format(time.RFC3339))
+	}
+	if g.OnBehalfOf != "" || g.Delegation != "" {
+		if _, err := did.Parse(g.OnBehalfOf); err != nil {
+			return bad("onBehalfOf (the patient a representative grants for) must be a DID: %v", err)
+		}
+		if g.OnBehalfOf == g.Patient || g.OnBehalfOf == g.Provider {
+			return bad("onBehalfOf must be the patient, neither the representative who signs nor the provider")
+		}
+		if len(g.Delegation) != 64 || strings.Trim(g.Delegation, "0123456789abcdef") != "" {
+			return bad("delegation must be the hex SHA-256 of the delegation token the representative acts under")
+		}
 	}
 	if g.ID != "" && !strings.Contains(g.ID, ":") {
 		return bad("id %.64q must be a URL such as urn:uuid:…", g.ID)
@@ -210,6 +230,12 @@ func (g *Grant) Credential() (*vc.Credential, error) {
 	}
 	if !n.Issued.IsZero() {
 		c.Extra = map[string]any{"iat": json.Number(strconv.FormatInt(n.Issued.Unix(), 10))}
+	}
+	if n.OnBehalfOf != "" {
+		if c.Extra == nil {
+			c.Extra = map[string]any{}
+		}
+		c.Extra["onBehalfOf"], c.Extra["delegation"] = n.OnBehalfOf, n.Delegation
 	}
 	return c, nil
 }
@@ -308,6 +334,16 @@ func FromCredential(c *vc.Credential) (*Grant, error) {
 	g := &Grant{ID: c.ID, Patient: c.Issuer, Provider: c.SubjectID()}
 	for k, v := range c.Extra {
 		switch k {
+		case "onBehalfOf", "delegation":
+			v, ok := v.(string)
+			if !ok {
+				return nil, bad("%s must be a string", k)
+			}
+			if k == "onBehalfOf" {
+				g.OnBehalfOf = v
+			} else {
+				g.Delegation = v
+			}
 		case "iat":
 			n, ok := v.(json.Number)
 			if !ok {

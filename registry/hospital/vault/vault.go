@@ -79,6 +79,10 @@ type Config struct {
 	Anchors AnchorReader
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
+	// Delegations decides acts under delegations (representatives acting
+	// for patients: see delegation.go); nil refuses every such act with
+	// vaultapi.ErrDelegationsOff.
+	Delegations DelegationChecker
 	// Staff are the DIDs the hospital vouches for in an emergency: only
 	// they may read a record under a patient's standing break-glass
 	// permission (made to the vault's DID). A provider the patient named
@@ -117,6 +121,7 @@ type Vault struct {
 	staff      []string
 
 	unauth *originLimiter
+	del    *delegated
 }
 
 // New opens (creating) a vault in cfg.Dir.
@@ -142,6 +147,9 @@ func New(cfg Config) (*Vault, error) {
 	}
 	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{},
 		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
+	if v.del, err = openDelegated(filepath.Join(cfg.Dir, "delegated")); err != nil {
+		return nil, err
+	}
 	if v.auth, err = openAuthenticator(cfg.Dir, cfg.DID, cfg.Resolver, cfg.MaxSkew, cfg.Now()); err != nil {
 		return nil, err
 	}
@@ -382,7 +390,7 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
-		err = v.decide(ctx, r, m, now)
+		e.Authority, err = v.decideWith(ctx, r, m, now)
 	}
 	var pt []byte
 	if err == nil {
@@ -425,21 +433,37 @@ func (v *Vault) Decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Met
 }
 
 func (v *Vault) decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
+	_, err := v.decideWith(ctx, r, m, now)
+	return err
+}
+
+// decideWith is decide, returning the authority a representative acted on
+// (nil for a provider under the patient's own grant) for the trail entry.
+func (v *Vault) decideWith(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (*trail.Authority, error) {
 	if r.BreakGlass != "" {
-		return v.breakGlass(ctx, r, m, now)
+		return nil, v.breakGlass(ctx, r, m, now)
+	}
+	if r.Delegation != "" {
+		if r.Consent != "" {
+			return nil, fmt.Errorf("%w: a read presents a consent grant (a provider) or a delegation (a representative), not both", vaultapi.ErrBadRequest)
+		}
+		return v.asRepresentative(ctx, r, m, now)
 	}
 	if r.Consent == "" {
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrNoConsent)
+		return nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrNoConsent)
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, r.Consent, consent.Request{Provider: r.Issuer, Action: consent.ActionAccess,
 		Purpose: r.Purpose, Class: m.Class, At: now})
 	if err != nil {
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
+		return nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
+	}
+	if g.OnBehalfOf != "" {
+		return v.delegatedGrant(ctx, g, m, now)
 	}
 	if g.Patient != m.Owner {
-		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
+		return nil, fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
-	return nil
+	return nil, nil
 }
 
 // breakGlass decides an emergency override. It needs purpose ETREAT, a
@@ -578,7 +602,7 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, er
 		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpAccessLog)
 	}
 	if r.Patient != r.Issuer {
-		return nil, fmt.Errorf("%w: a patient reads only their own trail", vaultapi.ErrDenied)
+		return v.representativeLog(ctx, r, v.cfg.Now())
 	}
 	return v.log.Entries(r.Patient), nil
 }
@@ -637,6 +661,7 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 				v.cfg.Logger.Error("vault: cannot record an access; refusing it", "record", e.Record, "err", err)
 				return err
 			}
+			v.copyToRepresentatives(ctx, e)
 			return nil
 		}
 		e.Reason = strings.ToValidUTF8(e.Reason[:len(e.Reason)/2], "") + " [cut]"
