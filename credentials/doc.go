@@ -12,6 +12,9 @@
 //   - key: Ed25519 and P-256 key pairs, JWK files, multikey encoding.
 //   - did: DID syntax, did:key, DID documents and resolvers.
 //   - vc: VC Data Model 2.0 credentials and presentations secured as VC-JOSE.
+//   - sdjwt: SD-JWT (RFC 9901) and SD-JWT VC (dc+sd-jwt): selective
+//     disclosure with key binding.
+//   - tokenstatus: IETF Token Status List (statuslist+jwt).
 //   - statuslist: W3C Bitstring Status List v1.0, and the issuer's side of
 //     a list's life (signing, entries, a crash-safe index allocator,
 //     changes).

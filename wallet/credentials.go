@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
 )
 
 // credentialID is the wallet's id for a token: 16 hex digits of its SHA-256.
@@ -32,6 +33,9 @@ func attributeNames(subject map[string]any) []string {
 // token the wallet already holds returns the stored credential.
 func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) {
 	token = strings.TrimSpace(token)
+	if verify.DetectFormat(token) == verify.FormatSDJWT {
+		return w.receiveSDJWT(ctx, token)
+	}
 	t, err := vc.Parse(token)
 	if err != nil {
 		return Credential{}, &RejectedError{Reason: "malformed", Detail: err.Error()}
@@ -62,25 +66,32 @@ func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) 
 		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
 	}
 
+	return w.store1(&Credential{
+		Token: token, VCID: c.ID, Issuer: c.Issuer, Types: c.Type, Name: c.Name,
+		Subject: subject, Attributes: attributeNames(c.Subject),
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
+		HasStatusList: len(c.Status) > 0,
+	})
+}
+
+// store1 stores a verified credential cr (its ID, reception and status
+// times are set here) with its history entry, in one transaction. A token
+// the wallet already holds returns the stored credential.
+func (w *Wallet) store1(cr *Credential) (Credential, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.use(); err != nil {
 		return Credential{}, err
 	}
-	id := credentialID(token)
-	if old, ok := w.creds[id]; ok {
+	token, subject := cr.Token, cr.Subject
+	cr.ID = credentialID(token)
+	if old, ok := w.creds[cr.ID]; ok {
 		c := *old
 		c.Token = token
 		return c, nil
 	}
 	now := w.cfg.now().UTC()
-	cr := &Credential{
-		ID: id, Token: token, VCID: c.ID, Issuer: c.Issuer, Types: c.Type, Name: c.Name,
-		Subject: subject, Attributes: attributeNames(c.Subject),
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
-		ReceivedAt: now, StatusCheckedAt: now, Status: StatusValid,
-		HasStatusList: len(c.Status) > 0,
-	}
+	cr.ReceivedAt, cr.StatusCheckedAt, cr.Status = now, now, StatusValid
 	ev := w.newEventLocked(HistoryEntry{At: now, Kind: EventReceived, Holder: subject,
 		Credentials: []SharedCredential{shared(cr)}})
 	if err := w.commitLocked([]record{{credsBucket, cr.ID, credMeta(cr)}, {bodiesBucket, cr.ID, []byte(token)}, {historyBucket, ev.ID, ev}}); err != nil {
@@ -349,6 +360,11 @@ func (w *Wallet) Present(ctx context.Context, req PresentRequest) (string, error
 		}
 		seen[c.ID] = true
 		creds = append(creds, c)
+	}
+	for _, c := range creds {
+		if c.Format == FormatSDJWT {
+			return "", fmt.Errorf("present: credential %s is an SD-JWT VC: present it on its own, choosing what to disclose (PresentSDJWT, --disclose)", c.ID)
+		}
 	}
 	holder := creds[0].Subject
 	for _, c := range creds[1:] {

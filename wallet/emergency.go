@@ -102,7 +102,8 @@ func (w *Wallet) EmergencyCard(ctx context.Context, opts EmergencyOptions) (*Eme
 	for _, t := range opts.Types {
 		var ofType []Credential
 		for _, c := range all {
-			if c.HasType(t) && !seen[c.ID] {
+			// The card is one vp+jwt: SD-JWT VCs cannot ride in it.
+			if c.HasType(t) && !seen[c.ID] && c.Format != FormatSDJWT {
 				ofType = append(ofType, c)
 				seen[c.ID] = true
 			}

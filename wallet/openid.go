@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -127,6 +129,9 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 		if len(q.Meta.TypeValues) > 0 {
 			m.Types = q.Meta.TypeValues[0]
 		}
+		for _, vct := range q.Meta.VCTValues {
+			m.Types = append(m.Types, sdjwt.CredentialType(vct))
+		}
 		for _, cl := range q.Claims {
 			m.Claims = append(m.Claims, cl.PathString())
 		}
@@ -138,8 +143,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 			if err != nil {
 				return nil, err
 			}
-			t, err := vc.Parse(full.Token)
-			if err != nil || !q.Matches(t.Credential) {
+			if !answers(&q, full) {
 				continue
 			}
 			m.Candidates = append(m.Candidates, c)
@@ -168,9 +172,18 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		if err != nil {
 			return err
 		}
-		t, err := vc.Parse(c.Token)
-		if err != nil || !m.query.Matches(t.Credential) {
+		if !answers(&m.query, c) {
 			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
+		}
+		if m.query.Format == openid4vp.FormatSDJWT {
+			// Only the Disclosures the query's claims paths select leave
+			// the wallet.
+			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			if err != nil {
+				return err
+			}
+			vpToken[m.ID] = []string{p.Token}
+			continue
 		}
 		vp, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 		if err != nil {
@@ -180,6 +193,32 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 	}
 	_, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
+}
+
+// answers reports whether stored credential c (with its token) answers
+// query q: a vc+jwt of the asked types with the asked claims, or an SD-JWT
+// VC of an asked vct holding every asked claim path.
+func answers(q *openid4vp.CredentialQuery, c Credential) bool {
+	if q.Format == openid4vp.FormatSDJWT {
+		if c.Format != FormatSDJWT {
+			return false
+		}
+		h, err := sdjwt.Open(c.Token)
+		if err != nil {
+			return false
+		}
+		vct, _ := h.Claims["vct"].(string)
+		if !slices.Contains(q.Meta.VCTValues, vct) {
+			return false
+		}
+		_, err = h.Present(q.SDPaths(), nil) // fails when a path selects nothing
+		return err == nil
+	}
+	if c.Format == FormatSDJWT {
+		return false
+	}
+	t, err := vc.Parse(c.Token)
+	return err == nil && q.Matches(t.Credential)
 }
 
 // DeclinePresentation tells the verifier the holder refused

@@ -47,7 +47,14 @@ type Credential struct {
 	StatusDetail string `json:"statusDetail,omitempty"`
 	// HasStatusList reports whether the credential carries a credentialStatus.
 	HasStatusList bool `json:"hasStatusList,omitempty"`
+	// Format is FormatSDJWT for an SD-JWT VC; "" for a vc+jwt. An SD-JWT VC
+	// is presented on its own with [Wallet.PresentSDJWT], disclosing only
+	// chosen claims; its Attributes are its disclosable claim paths.
+	Format string `json:"format,omitempty"`
 }
+
+// FormatSDJWT marks a stored SD-JWT VC (dc+sd-jwt).
+const FormatSDJWT = "dc+sd-jwt"
 
 // HasType reports whether t is one of the credential's types.
 func (c *Credential) HasType(t string) bool { return slices.Contains(c.Types, t) }

@@ -267,7 +267,7 @@ func (d *demo) issue() (string, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	until := now.AddDate(1, 0, 0)
 	c := &vc.Credential{
-		Context:    []string{vc.ContextV2},
+		Context:    vc.CredentialContext(),
 		ID:         newURN(),
 		Type:       []string{vc.TypeCredential, demoCredType},
 		Issuer:     d.issuer,

@@ -97,6 +97,16 @@ func printResult(e *env, res *verify.Result, what string) error {
 	if err := writeJSON(e, res); err != nil {
 		return err
 	}
+	for _, r := range append([]*verify.Result{res}, res.Credentials...) {
+		if r.Format != verify.FormatSDJWT || r.Kind != verify.KindCredential {
+			continue
+		}
+		// What the verifier was and was not shown: claim names only.
+		fmt.Fprintf(e.stderr, "disclosed: %s\n", strings.Join(r.Disclosed, ", "))
+		for _, h := range r.Withheld {
+			fmt.Fprintf(e.stderr, "withheld:  %d undisclosed digest(s) at %s (claims or decoys)\n", h.Count, h.Path)
+		}
+	}
 	if res.Valid {
 		fmt.Fprintf(e.stderr, "VALID %s\n", what)
 		return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/wallet"
 )
 
@@ -477,9 +478,10 @@ func (c *walletCLI) refresh(ctx context.Context, args []string) error {
 }
 
 func (c *walletCLI) present(ctx context.Context, args []string) error {
-	fs := c.flags("present", "--credential ID... --audience A --nonce N --out FILE")
+	fs := c.flags("present", "--credential ID... [--disclose PATH[,PATH]] --audience A --nonce N --out FILE")
 	var ids stringList
-	fs.Var(&ids, "credential", "credential id to share (repeatable)")
+	fs.Var(&ids, "credential", "credential id to share (repeatable; one SD-JWT VC with --disclose)")
+	disclose := fs.String("disclose", "", "SD-JWT VC: the only claims to disclose, e.g. code.display,reaction.*.manifestation")
 	audience := fs.String("audience", "", "the verifier this presentation is for (its DID or URL)")
 	nonce := fs.String("nonce", "", "the verifier's challenge")
 	out := fs.String("out", "", "where to write the vp+jwt (never overwritten)")
@@ -497,6 +499,24 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
+	if *disclose != "" {
+		if len(ids) != 1 {
+			return usagef("--disclose presents one SD-JWT VC: give exactly one --credential")
+		}
+		paths, err := sdjwt.ParsePaths(*disclose)
+		if err != nil {
+			return usagef("--disclose: %v", err)
+		}
+		p, err := w.PresentSDJWT(ctx, wallet.PresentSDJWTRequest{CredentialID: ids[0], Disclose: paths, Audience: *audience, Nonce: *nonce})
+		if err != nil {
+			return err
+		}
+		if err := createOutput(*out, []byte(p.Token+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.e.stdout, "presentation %s (dc+sd-jwt with key binding)\n  audience:  %s\n  disclosed: %s\n  withheld:  %s\n", *out, *audience, pathList(p.Disclosed), pathList(p.Withheld))
+		return nil
+	}
 	tok, err := w.Present(ctx, wallet.PresentRequest{CredentialIDs: ids, Audience: *audience, Nonce: *nonce})
 	if err != nil {
 		return err

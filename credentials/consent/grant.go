@@ -210,7 +210,7 @@ func (g *Grant) Credential() (*vc.Credential, error) {
 		as[i] = string(a)
 	}
 	c := &vc.Credential{
-		Context: []string{vc.ContextV2},
+		Context: vc.CredentialContext(),
 		ID:      n.ID,
 		Type:    []string{vc.TypeCredential, TypeConsentGrant},
 		Issuer:  n.Patient,

@@ -244,8 +244,8 @@ func (c *Client) Accept(ctx context.Context, r AcceptRequest) (*Accepted, error)
 		if !ok {
 			return nil, &ProtocolError{Code: ErrCodeUnknownConfiguration, Description: fmt.Sprintf("the issuer's metadata has no configuration %q", id)}
 		}
-		if conf.Format != FormatJWTVC {
-			return nil, &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("configuration %q is format %q; this wallet takes %s", id, conf.Format, FormatJWTVC)}
+		if conf.Format != FormatVCJWT && conf.Format != FormatJWTVC && conf.Format != FormatSDJWT {
+			return nil, &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("configuration %q is format %q; this wallet takes %s, %s (and %s)", id, conf.Format, FormatVCJWT, FormatSDJWT, FormatJWTVC)}
 		}
 	}
 	tokenURL, err := c.tokenEndpoint(ctx, m)

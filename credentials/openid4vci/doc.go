@@ -2,8 +2,13 @@
 // (OpenID4VCI) for medid, both sides: an Issuer (an http.Handler a hospital
 // runs) and a Client (what a wallet runs). Only the pre-authorized code flow
 // is supported, with an optional transaction code (a PIN the patient gets out
-// of band), and only the jwt_vc_json format (medid's vc+jwt credentials,
-// VC Data Model 2.0 secured with JOSE).
+// of band). Formats: medid's VC Data Model 2.0 credentials secured with
+// JOSE, under the format identifier vc+jwt (OpenID4VCI's jwt_vc_json means
+// VC 1.1; see [FormatVCJWT]), and SD-JWT VC, dc+sd-jwt
+// ([NewSDJWTConfiguration]): every clinical claim selectively disclosable,
+// bound to the proof's key, with a random Token Status List entry. A credential request may be repeated with the
+// same access token and proof within [Config].RetryWindow and gets the same
+// credential, for wallets whose response was lost.
 //
 // # Issuer endpoints
 //

@@ -19,6 +19,8 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
@@ -36,6 +38,11 @@ const (
 	MaxTxCodeAttempts = 5
 	// TxCodeLength is the number of digits of the PINs the Issuer makes.
 	TxCodeLength = 6
+	// DefaultRetryWindow is how long after issuing a credential the
+	// Issuer answers a repeated request (same access token, same proof
+	// nonce, same holder) with the same credential, for a wallet whose
+	// response was lost.
+	DefaultRetryWindow = time.Minute
 )
 
 // StatusAllocator hands out status list entries for new credentials.
@@ -65,12 +72,22 @@ type Config struct {
 	// Status allocates a status list entry for each credential; nil issues
 	// credentials without credentialStatus (they cannot be revoked).
 	Status StatusAllocator
+	// TokenStatus allocates a Token Status List entry for each dc+sd-jwt
+	// credential; nil issues them without status (they cannot be revoked).
+	TokenStatus TokenStatusAllocator
 	// AdminToken authorises POST /admin/offers (Authorization: Bearer).
 	// Empty disables the admin endpoint.
 	AdminToken []byte
 	// OfferTTL, TokenTTL and NonceTTL are the lifetimes of pre-authorized
 	// codes, access tokens and c_nonces. Zero means the defaults.
 	OfferTTL, TokenTTL, NonceTTL time.Duration
+	// RetryWindow is how long a credential request may be repeated with
+	// the same access token and proof nonce after the credential was
+	// issued, and gets the same credential again (not a second one):
+	// access tokens and nonces are single use, and without this a wallet
+	// whose response was lost on the network could never get its
+	// credential. Zero means DefaultRetryWindow; negative disables retries.
+	RetryWindow time.Duration
 	// ValidFor, when positive, sets validUntil of issued credentials.
 	ValidFor time.Duration
 	// MaxPending bounds each of the in-memory tables; default DefaultMaxPending.
@@ -82,11 +99,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// NewConfiguration returns the jwt_vc_json configuration of credential
-// type credType (besides VerifiableCredential) with display metadata.
+// NewConfiguration returns the vc+jwt configuration of credential type
+// credType (besides VerifiableCredential) with display metadata.
 func NewConfiguration(credType string, display ...Display) Configuration {
 	return Configuration{
-		Format:               FormatJWTVC,
+		Format:               FormatVCJWT,
 		Scope:                credType,
 		CredentialDefinition: CredentialDefinition{Type: []string{vc.TypeCredential, credType}},
 		BindingMethods:       []string{"did:key", "did:medid"},
@@ -95,6 +112,29 @@ func NewConfiguration(credType string, display ...Display) Configuration {
 		Display:              display,
 		CredentialMetadata:   &CredentialMetadata{Display: display},
 	}
+}
+
+// NewSDJWTConfiguration returns the dc+sd-jwt configuration of credential
+// type credType: vct sdjwt.VCT(credType), every clinical claim selectively
+// disclosable, bound to the proof's key (cnf.jwk).
+func NewSDJWTConfiguration(credType string, display ...Display) Configuration {
+	return Configuration{
+		Format:             FormatSDJWT,
+		Scope:              credType + ".sd",
+		VCT:                sdjwt.VCT(credType),
+		BindingMethods:     []string{"jwk", "did:key", "did:medid"},
+		SigningAlgs:        []string{"EdDSA", "ES256"},
+		ProofTypes:         map[string]ProofType{"jwt": {SigningAlgs: []string{"EdDSA", "ES256"}}},
+		Display:            display,
+		CredentialMetadata: &CredentialMetadata{Display: display},
+	}
+}
+
+// TokenStatusAllocator hands out Token Status List entries for new SD-JWT
+// VCs. It MUST never return the same entry twice (tokenstatus.Allocator
+// draws them at random) and MUST be safe for concurrent use.
+type TokenStatusAllocator interface {
+	Allocate(ctx context.Context) (tokenstatus.Reference, error)
 }
 
 // Issuer is an OpenID4VCI credential issuer and its authorization server.
@@ -107,11 +147,20 @@ type Issuer struct {
 	meta []byte
 	as   []byte
 
-	mu        sync.Mutex // guards offers, tokens, nonces, lastSweep
+	mu        sync.Mutex // guards offers, tokens, nonces, issued, lastSweep
 	lastSweep time.Time
 	offers    map[string]*offerState
 	tokens    map[string]*tokenState
 	nonces    map[string]time.Time
+	issued    map[string]*issuedState // by access token, for retries
+}
+
+// issuedState is a credential just issued, kept for RetryWindow so that a
+// repeated request gets it again.
+type issuedState struct {
+	configID, nonce, holder string
+	response                CredentialResponse
+	expires                 time.Time
 }
 
 type offerState struct {
@@ -152,13 +201,16 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
+	if cfg.RetryWindow == 0 {
+		cfg.RetryWindow = DefaultRetryWindow
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	is := &Issuer{cfg: cfg, log: cfg.Logger, offers: map[string]*offerState{}, tokens: map[string]*tokenState{}, nonces: map[string]time.Time{}}
+	is := &Issuer{cfg: cfg, log: cfg.Logger, offers: map[string]*offerState{}, tokens: map[string]*tokenState{}, nonces: map[string]time.Time{}, issued: map[string]*issuedState{}}
 	var err error
 	is.meta, err = json.Marshal(is.Metadata())
 	if err != nil {
@@ -167,7 +219,10 @@ func New(cfg Config) (*Issuer, error) {
 	is.as, err = json.Marshal(ASMetadata{
 		Issuer: cfg.URL, TokenEndpoint: cfg.URL + "/token",
 		GrantTypes: []string{GrantPreAuthorized}, PreAuthAnonymousSupported: true,
-		ResponseTypes: []string{"token"},
+		// RFC 8414 requires the member; there is no authorization
+		// endpoint, so no response type is served (not even the implicit
+		// grant's "token").
+		ResponseTypes: []string{},
 	})
 	if err != nil {
 		return nil, err
@@ -255,6 +310,14 @@ func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
 	if _, ok := req.Claims["id"]; ok {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: "claims must not hold \"id\": the holder's DID becomes the subject id"}
 	}
+	if is.cfg.Configurations[req.ConfigurationID].Format == FormatSDJWT {
+		// Refused now rather than when the wallet comes for the credential.
+		for _, n := range []string{"iss", "iat", "nbf", "exp", "vct", "vct#integrity", "cnf", "status", "sub", "_sd", "_sd_alg", "..."} {
+			if _, ok := req.Claims[n]; ok {
+				return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: fmt.Sprintf("claims must not hold %q: the issuer sets it in an SD-JWT VC", n)}
+			}
+		}
+	}
 	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
 	code := openid.RandomToken()
 	offer := &Offer{CredentialIssuer: is.cfg.URL, ConfigurationIDs: []string{req.ConfigurationID}}
@@ -289,7 +352,7 @@ func (is *Issuer) configIDs() []string {
 // sweepLocked drops expired entries when the tables are large, at most
 // once a second so that the cost stays off the hot path. is.mu is held.
 func (is *Issuer) sweepLocked() {
-	if len(is.offers)+len(is.tokens)+len(is.nonces) < 1024 {
+	if len(is.offers)+len(is.tokens)+len(is.nonces)+len(is.issued) < 1024 {
 		return
 	}
 	now := is.cfg.Now()
@@ -310,6 +373,11 @@ func (is *Issuer) sweepLocked() {
 	for k, exp := range is.nonces {
 		if now.After(exp) {
 			delete(is.nonces, k)
+		}
+	}
+	for k, st := range is.issued {
+		if now.After(st.expires) {
+			delete(is.issued, k)
 		}
 	}
 }
@@ -422,8 +490,13 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		delete(is.tokens, at)
 		ok = false
 	}
+	// A used access token may be a retry of a request whose response was lost.
+	var retry *issuedState
+	if st := is.issued[at]; !ok && at != "" && st != nil && !now.After(st.expires) {
+		retry = st
+	}
 	is.mu.Unlock()
-	if !ok {
+	if !ok && retry == nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "no valid access token: it is missing, unknown, expired or already used"})
 		return
 	}
@@ -440,7 +513,13 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
 		return
 	}
-	configID, perr := is.requestedConfig(&req, t.offer.configID)
+	granted := ""
+	if retry != nil {
+		granted = retry.configID
+	} else {
+		granted = t.offer.configID
+	}
+	configID, perr := is.requestedConfig(&req, granted)
 	if perr != nil {
 		is.writeError(w, r, perr)
 		return
@@ -458,6 +537,17 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		is.writeError(w, r, proofError("%v", err))
+		return
+	}
+	if retry != nil {
+		// The same request again (same token, nonce and holder): the same
+		// credential, never a second one. Anything else is a reuse.
+		if subtle.ConstantTimeCompare([]byte(p.nonce), []byte(retry.nonce)) != 1 || p.holder != retry.holder {
+			is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "the access token was already used (a retry must repeat the same proof nonce and key)"})
+			return
+		}
+		is.log.Info("openid4vci: credential sent again to a retrying wallet", "config", configID, "holder", p.holder)
+		writeJSON(w, retry.response)
 		return
 	}
 	// The nonce and the access token are consumed together, so neither a
@@ -479,14 +569,22 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidNonce, Description: "the proof's nonce is not a current c_nonce of this issuer: get one from the nonce endpoint"})
 		return
 	}
-	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p.holder)
+	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p)
 	if err != nil {
 		is.log.Error("openid4vci: issuing failed", "config", configID, "err", err)
 		is.writeError(w, r, &ProtocolError{Code: "server_error", Status: http.StatusInternalServerError, Description: "the credential could not be issued"})
 		return
 	}
 	is.log.Info("openid4vci: credential issued", "type", ctype, "holder", p.holder)
-	writeJSON(w, CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}})
+	resp := CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}}
+	if is.cfg.RetryWindow > 0 {
+		is.mu.Lock()
+		if len(is.issued) < is.cfg.MaxPending {
+			is.issued[at] = &issuedState{configID: configID, nonce: p.nonce, holder: p.holder, response: resp, expires: now.Add(is.cfg.RetryWindow)}
+		}
+		is.mu.Unlock()
+	}
+	writeJSON(w, resp)
 }
 
 // requestedConfig finds the configuration a request asks for and checks
@@ -498,11 +596,26 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 		if req.Format == "" {
 			return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "credential_configuration_id is missing"}
 		}
-		if req.Format != FormatJWTVC || req.CredentialDefinition == nil {
-			return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatJWTVC)}
+		if req.Format == FormatSDJWT {
+			for cid, c := range is.cfg.Configurations {
+				if c.Format == FormatSDJWT && c.VCT == req.VCT && req.VCT != "" {
+					id = cid
+					break
+				}
+			}
+			if id == "" {
+				return "", &ProtocolError{Code: ErrCodeUnsupportedType, Description: fmt.Sprintf("vct %q is not issued here", req.VCT)}
+			}
+			return is.granted(id, granted)
+		}
+		if req.Format == FormatJWTVC {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %s is VC 1.1; this issuer issues VC 2.0 credentials as %s", FormatJWTVC, FormatVCJWT)}
+		}
+		if req.Format != FormatVCJWT || req.CredentialDefinition == nil {
+			return "", &ProtocolError{Code: ErrCodeUnsupportedFormat, Description: fmt.Sprintf("format %q is not issued here (only %s with credential_definition)", req.Format, FormatVCJWT)}
 		}
 		for cid, c := range is.cfg.Configurations {
-			if sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
+			if c.Format == FormatVCJWT && sameTypes(c.CredentialDefinition.Type, req.CredentialDefinition.Type) {
 				id = cid
 				break
 			}
@@ -513,6 +626,11 @@ func (is *Issuer) requestedConfig(req *CredentialRequest, granted string) (strin
 	} else if _, ok := is.cfg.Configurations[id]; !ok {
 		return "", &ProtocolError{Code: ErrCodeUnknownConfiguration, Description: fmt.Sprintf("no credential configuration %q", id)}
 	}
+	return is.granted(id, granted)
+}
+
+// granted checks that configuration id is the one the token was granted for.
+func (is *Issuer) granted(id, granted string) (string, *ProtocolError) {
 	if id != granted {
 		return "", &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: fmt.Sprintf("the access token was granted for %q, not %q", granted, id)}
 	}
@@ -555,8 +673,12 @@ func (req *CredentialRequest) proofJWT() (string, *ProtocolError) {
 }
 
 // issue signs the credential.
-func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, holder string) (string, string, error) {
+func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, p *verifiedProof) (string, string, error) {
 	conf := is.cfg.Configurations[configID]
+	holder := p.holder
+	if conf.Format == FormatSDJWT {
+		return is.issueSDJWT(ctx, conf, claims, p)
+	}
 	subj := make(map[string]any, len(claims)+1)
 	for k, v := range claims {
 		subj[k] = v
@@ -564,7 +686,7 @@ func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]
 	subj["id"] = holder
 	now := is.cfg.Now().UTC().Truncate(time.Second)
 	c := &vc.Credential{
-		Context:   []string{vc.ContextV2},
+		Context:   vc.CredentialContext(),
 		ID:        "urn:uuid:" + uuid4(),
 		Type:      append([]string(nil), conf.CredentialDefinition.Type...),
 		Issuer:    is.cfg.DID,
@@ -585,6 +707,25 @@ func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]
 	tok, err := vc.Issue(c, is.cfg.Key, is.cfg.Kid)
 	ctype := c.Type[len(c.Type)-1]
 	return tok, ctype, err
+}
+
+// issueSDJWT signs an SD-JWT VC bound to the proof's key.
+func (is *Issuer) issueSDJWT(ctx context.Context, conf Configuration, claims map[string]any, p *verifiedProof) (string, string, error) {
+	now := is.cfg.Now().UTC().Truncate(time.Second)
+	c := &sdjwt.Credential{Issuer: is.cfg.DID, VCT: conf.VCT, Subject: p.holder, IssuedAt: now, Holder: p.key, Claims: claims}
+	if is.cfg.ValidFor > 0 {
+		u := now.Add(is.cfg.ValidFor)
+		c.Expires = &u
+	}
+	if is.cfg.TokenStatus != nil {
+		ref, err := is.cfg.TokenStatus.Allocate(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("allocate a token status list entry: %w", err)
+		}
+		c.Status = &ref
+	}
+	tok, err := sdjwt.IssueVC(c, is.cfg.Key, is.cfg.Kid, sdjwt.IssueOptions{})
+	return tok, sdjwt.CredentialType(conf.VCT), err
 }
 
 func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {

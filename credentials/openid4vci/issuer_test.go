@@ -249,7 +249,7 @@ func TestBadInput(t *testing.T) {
 		}, ErrCodeInvalidProof},
 		{"draft 13 request for an unsupported type", func(t *testing.T) error {
 			_, tok := good(t, false)
-			req, _ := http.NewRequest(http.MethodPost, credURL, strings.NewReader(`{"format":"jwt_vc_json","credential_definition":{"type":["VerifiableCredential","X"]},"proof":{"proof_type":"jwt","jwt":"a.b.c"}}`))
+			req, _ := http.NewRequest(http.MethodPost, credURL, strings.NewReader(`{"format":"vc+jwt","credential_definition":{"type":["VerifiableCredential","X"]},"proof":{"proof_type":"jwt","jwt":"a.b.c"}}`))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			return c.do(req, new(any))
@@ -306,7 +306,7 @@ func TestMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := m.Configurations[testType]
-	if conf.Format != FormatJWTVC || m.NonceEndpoint != f.srv.URL+"/nonce" {
+	if conf.Format != FormatVCJWT || m.NonceEndpoint != f.srv.URL+"/nonce" {
 		t.Errorf("got %+v", m)
 	}
 	got := append([]string(nil), conf.BindingMethods...)

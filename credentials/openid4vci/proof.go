@@ -60,6 +60,7 @@ const maxProofBytes = 8 << 10
 type verifiedProof struct {
 	holder string // the holder DID
 	nonce  string
+	key    key.PublicKey // the key that signed the proof (an SD-JWT VC's cnf.jwk)
 }
 
 // proofError makes an invalid_proof error.
@@ -140,7 +141,7 @@ func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now tim
 	if c.IssuedAt == 0 || iat.After(now.Add(time.Minute)) || iat.Before(now.Add(-maxAge)) {
 		return nil, proofError("proof iat is missing or not recent (allowed: %s)", maxAge)
 	}
-	return &verifiedProof{holder: holder, nonce: c.Nonce}, nil
+	return &verifiedProof{holder: holder, nonce: c.Nonce, key: pub}, nil
 }
 
 // strictJSON decodes one JSON object, refusing trailing data.

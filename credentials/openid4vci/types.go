@@ -14,7 +14,21 @@ import (
 const (
 	// GrantPreAuthorized is the pre-authorized code grant type.
 	GrantPreAuthorized = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-	// FormatJWTVC is the credential format medid issues.
+	// FormatVCJWT is the format identifier medid uses for its VC 2.0
+	// credentials secured with VC-JOSE (media type application/vc+jwt):
+	// the credential is the JWT claim set, with no "vc" claim.
+	// OpenID4VCI 1.0 defines no identifier for VC 2.0 over JOSE; its
+	// jwt_vc_json is VC 1.1 (a "vc" claim), and a strict 1.1 processor
+	// would misread ours, so medid names the format by its media type, as
+	// dc+sd-jwt is named (docs/design/0015).
+	FormatVCJWT = "vc+jwt"
+	// FormatSDJWT is SD-JWT VC (OpenID4VCI 1.0 Appendix A.3): every
+	// clinical claim selectively disclosable, bound to the key of the
+	// holder's proof (cnf.jwk).
+	FormatSDJWT = "dc+sd-jwt"
+	// FormatJWTVC is OpenID4VCI's VC 1.1 JWT format. medid does not issue
+	// it; its wallet accepts it from other issuers, whose tokens it then
+	// verifies like any other.
 	FormatJWTVC = "jwt_vc_json"
 	// ProofTyp is the typ header of a proof-of-possession JWT.
 	ProofTyp = "openid4vci-proof+jwt"
@@ -36,6 +50,7 @@ const (
 	ErrCodeInvalidCredentialRequest = "invalid_credential_request"
 	ErrCodeUnknownConfiguration     = "unknown_credential_configuration"
 	ErrCodeUnsupportedType          = "unsupported_credential_type"
+	ErrCodeUnsupportedFormat        = "unsupported_credential_format"
 	ErrCodeRequestDenied            = "credential_request_denied"
 )
 
@@ -172,9 +187,11 @@ type ProofType struct {
 
 // Configuration is one entry of credential_configurations_supported.
 type Configuration struct {
-	Format               string               `json:"format"`
-	Scope                string               `json:"scope,omitempty"`
-	CredentialDefinition CredentialDefinition `json:"credential_definition"`
+	Format string `json:"format"`
+	Scope  string `json:"scope,omitempty"`
+	// CredentialDefinition is set for vc+jwt, VCT for dc+sd-jwt.
+	CredentialDefinition CredentialDefinition `json:"credential_definition,omitzero"`
+	VCT                  string               `json:"vct,omitempty"`
 	BindingMethods       []string             `json:"cryptographic_binding_methods_supported"`
 	SigningAlgs          []string             `json:"credential_signing_alg_values_supported"`
 	ProofTypes           map[string]ProofType `json:"proof_types_supported"`
@@ -235,6 +252,7 @@ type CredentialRequest struct {
 	Proof                *Proof                `json:"proof,omitempty"`
 	Format               string                `json:"format,omitempty"`
 	CredentialDefinition *CredentialDefinition `json:"credential_definition,omitempty"`
+	VCT                  string                `json:"vct,omitempty"`
 }
 
 // IssuedCredential is one credential of a CredentialResponse.

@@ -5,7 +5,7 @@
 // # Profile
 //
 // The Verifier asks with a DCQL query (credential type and claim paths, format
-// jwt_vc_json), response_type vp_token and response_mode direct_post. The
+// vc+jwt: VC 2.0 over JOSE, see [FormatVCJWT]), response_type vp_token and response_mode direct_post. The
 // authorization request is passed by reference: the openid4vp:// URI (or its
 // QR code) carries client_id and request_uri, and the wallet GETs the
 // request object there. The client identifier uses the redirect_uri: prefix

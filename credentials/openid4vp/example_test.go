@@ -16,6 +16,6 @@ func ExampleNewQuery() {
 	fmt.Println(string(b))
 	fmt.Println(q.Credentials[0].Claims[0].PathString())
 	// Output:
-	// {"credentials":[{"id":"allergies","format":"jwt_vc_json","meta":{"type_values":[["VerifiableCredential","AllergyIntoleranceCredential"]]},"claims":[{"path":["credentialSubject","allergy"]}]}]}
+	// {"credentials":[{"id":"allergies","format":"vc+jwt","meta":{"type_values":[["VerifiableCredential","AllergyIntoleranceCredential"]]},"claims":[{"path":["credentialSubject","allergy"]}]}]}
 	// credentialSubject.allergy
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/openid"
 )
@@ -15,8 +17,16 @@ import (
 const (
 	// Scheme is the URI scheme of authorization requests to wallets.
 	Scheme = "openid4vp"
-	// FormatJWTVC is the only credential format asked for.
-	FormatJWTVC = "jwt_vc_json"
+	// FormatVCJWT is the DCQL format of medid's VC 2.0 credentials
+	// secured with VC-JOSE (media type application/vc+jwt). OpenID4VP 1.0's
+	// jwt_vc_json means VC 1.1 (a "vc" claim); medid neither asks for it
+	// nor answers it, so that no VC 1.1 verifier misreads a VC 2.0 token
+	// (docs/design/0015).
+	FormatVCJWT = "vc+jwt"
+	// FormatSDJWT is the DCQL format of SD-JWT VCs: the wallet sends an
+	// SD-JWT+KB with only the Disclosures the claims paths select, and the
+	// Verifier refuses a response that discloses anything else.
+	FormatSDJWT = "dc+sd-jwt"
 	// ResponseModeDirectPost is the only response mode.
 	ResponseModeDirectPost = "direct_post"
 	// PrefixRedirectURI is the client identifier prefix used.
@@ -72,10 +82,12 @@ type CredentialQuery struct {
 	Claims []ClaimsQuery `json:"claims,omitempty"`
 }
 
-// Meta is the jwt_vc_json meta of a credential query: the credential must
-// have all the types of one of the TypeValues entries.
+// Meta is the meta of a credential query. For vc+jwt the credential must
+// have all the types of one of the TypeValues entries; for dc+sd-jwt its
+// vct must be one of VCTValues.
 type Meta struct {
-	TypeValues [][]string `json:"type_values"`
+	TypeValues [][]string `json:"type_values,omitempty"`
+	VCTValues  []string   `json:"vct_values,omitempty"`
 }
 
 // ClaimsQuery asks for a claim by its path in the credential. Path
@@ -105,7 +117,7 @@ func (c ClaimsQuery) PathString() string {
 // NewQuery returns a credential query for credential type credType asking
 // for the credentialSubject claims named.
 func NewQuery(id, credType string, claims ...string) CredentialQuery {
-	q := CredentialQuery{ID: id, Format: FormatJWTVC, Meta: Meta{TypeValues: [][]string{{vc.TypeCredential, credType}}}}
+	q := CredentialQuery{ID: id, Format: FormatVCJWT, Meta: Meta{TypeValues: [][]string{{vc.TypeCredential, credType}}}}
 	for _, c := range claims {
 		path := []any{"credentialSubject"}
 		for _, p := range strings.Split(c, ".") {
@@ -114,6 +126,99 @@ func NewQuery(id, credType string, claims ...string) CredentialQuery {
 		q.Claims = append(q.Claims, ClaimsQuery{Path: path})
 	}
 	return q
+}
+
+// NewSDJWTQuery returns a dc+sd-jwt credential query for the SD-JWT VC
+// type vct asking for the claims at paths (dotted, as sdjwt.ParsePath
+// reads them: code.display, reaction.*.manifestation).
+func NewSDJWTQuery(id, vct string, paths ...string) (CredentialQuery, error) {
+	q := CredentialQuery{ID: id, Format: FormatSDJWT, Meta: Meta{VCTValues: []string{vct}}}
+	for _, s := range paths {
+		p, err := sdjwt.ParsePath(s)
+		if err != nil {
+			return q, err
+		}
+		path := make([]any, len(p))
+		for i, e := range p {
+			if n, ok := e.(int); ok {
+				path[i] = float64(n) // as a JSON number decodes
+			} else {
+				path[i] = e
+			}
+		}
+		q.Claims = append(q.Claims, ClaimsQuery{Path: path})
+	}
+	return q, nil
+}
+
+// SDPaths returns the query's claims paths in sdjwt form.
+func (q *CredentialQuery) SDPaths() []sdjwt.Path {
+	out := make([]sdjwt.Path, len(q.Claims))
+	for i, cl := range q.Claims {
+		p := make(sdjwt.Path, len(cl.Path))
+		for j, e := range cl.Path {
+			if f, ok := e.(float64); ok {
+				p[j] = int(f)
+			} else {
+				p[j] = e
+			}
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// MatchesSDJWT reports whether a verified SD-JWT VC answers q: its vct is
+// one of q's vct_values and it holds every asked claim.
+func (q *CredentialQuery) MatchesSDJWT(v *sdjwt.VerifiedVC) bool {
+	if v == nil || !slices.Contains(q.Meta.VCTValues, v.Credential.VCT) {
+		return false
+	}
+	for _, cl := range q.Claims {
+		if len(selectPath(any(v.Claims), cl.Path)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Unrequested returns the disclosed paths of v that q did not ask for:
+// neither on the way to an asked claim (an enclosing object or array) nor
+// at or below one. A response with any is refused: the verifier can then
+// show that nothing else was sent.
+func (q *CredentialQuery) Unrequested(v *sdjwt.VerifiedVC) []sdjwt.Path {
+	asked := q.SDPaths()
+	var out []sdjwt.Path
+	for _, d := range v.Disclosed {
+		ok := false
+		for _, a := range asked {
+			if a.Within(d) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ClaimValuesSDJWT returns the values of the asked claims in v, keyed by
+// PathString.
+func (q *CredentialQuery) ClaimValuesSDJWT(v *sdjwt.VerifiedVC) map[string]any {
+	out := map[string]any{}
+	for _, cl := range q.Claims {
+		vals := selectPath(any(v.Claims), cl.Path)
+		switch len(vals) {
+		case 0:
+		case 1:
+			out[cl.PathString()] = vals[0]
+		default:
+			out[cl.PathString()] = vals
+		}
+	}
+	return out
 }
 
 // Validate checks a query is one this package can answer and check.
@@ -127,8 +232,29 @@ func (q *DCQLQuery) Validate() error {
 			return fmt.Errorf("credential query id %q is empty or repeated", c.ID)
 		}
 		seen[c.ID] = true
-		if c.Format != FormatJWTVC {
-			return fmt.Errorf("credential query %s asks for format %q; only %s is supported", c.ID, c.Format, FormatJWTVC)
+		switch c.Format {
+		case FormatVCJWT:
+		case FormatSDJWT:
+			if len(c.Meta.VCTValues) == 0 {
+				return fmt.Errorf("credential query %s asks for %s without meta.vct_values", c.ID, FormatSDJWT)
+			}
+			if len(c.Claims) == 0 {
+				// Without claims every Disclosure would be sent: the
+				// opposite of what selective disclosure is for.
+				return fmt.Errorf("credential query %s asks for a %s credential without naming the claims it needs", c.ID, FormatSDJWT)
+			}
+			// The holder counts array indexes in the whole credential, the
+			// verifier in the elements disclosed: an index cannot be
+			// checked, so only null (every element) selects in arrays.
+			for _, cl := range c.Claims {
+				for _, e := range cl.Path {
+					if _, isIndex := e.(float64); isIndex {
+						return fmt.Errorf("credential query %s: %s claim paths select array elements with null, not an index", c.ID, FormatSDJWT)
+					}
+				}
+			}
+		default:
+			return fmt.Errorf("credential query %s asks for format %q; only %s and %s are supported (jwt_vc_json is VC 1.1, which medid credentials are not)", c.ID, c.Format, FormatVCJWT, FormatSDJWT)
 		}
 		for _, cl := range c.Claims {
 			if len(cl.Path) == 0 {

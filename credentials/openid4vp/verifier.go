@@ -172,7 +172,8 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
 		ClientMetadata: &ClientMetadata{ClientName: v.cfg.Name, VPFormatsSupported: map[string]any{
-			FormatJWTVC: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+			FormatVCJWT: map[string]any{"alg_values": []string{"EdDSA", "ES256"}},
+			FormatSDJWT: map[string]any{"sd-jwt_alg_values": []string{"EdDSA", "ES256"}, "kb-jwt_alg_values": []string{"EdDSA", "ES256"}},
 		}},
 		Audience: "https://self-issued.me/v2", IssuedAt: now.Unix(), ExpiresAt: now.Add(v.cfg.RequestTTL).Unix(),
 	}
@@ -357,6 +358,14 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 			return invalid(ErrCodeInvalidRequest, "the presentations come from different holders")
 		}
 		res.Holder = pr.Holder
+		if q.Format == FormatSDJWT {
+			if r := v.checkSDJWT(&q, pr); r != nil {
+				r.Presentations = res.Presentations
+				return r
+			}
+			res.Claims[q.ID] = q.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
+			continue
+		}
 		var matched *vc.Credential
 		for _, c := range pr.Credentials {
 			if c.Credential != nil && q.Matches(c.Credential) {
@@ -378,6 +387,26 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 	}
 	res.Status = StatusValid
 	return res
+}
+
+// checkSDJWT checks that a verified SD-JWT+KB answers q and discloses
+// nothing q did not ask for; nil means it does.
+func (v *Verifier) checkSDJWT(q *CredentialQuery, pr *verify.Result) *Result {
+	if pr.Format != verify.FormatSDJWT || len(pr.Credentials) != 1 || pr.Credentials[0].SDJWT == nil {
+		return invalid(ErrCodeInvalidRequest, "query %q asks for a %s credential, and the presentation is not one", q.ID, FormatSDJWT)
+	}
+	sd := pr.Credentials[0].SDJWT
+	if !q.MatchesSDJWT(sd) {
+		return invalid(ErrCodeInvalidRequest, "the %s credential for %q is not of the asked vct or lacks an asked claim", FormatSDJWT, q.ID)
+	}
+	if extra := q.Unrequested(sd); len(extra) > 0 {
+		names := make([]string, len(extra))
+		for i, p := range extra {
+			names[i] = p.String()
+		}
+		return invalid(ErrCodeInvalidRequest, "the response for %q discloses %s, which was not asked for", q.ID, strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // refreshStatus makes the verify.Verifier fetch the status lists of the

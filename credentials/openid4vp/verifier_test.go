@@ -184,9 +184,9 @@ func TestParseRequestObjectRefuses(t *testing.T) {
 	for _, tc := range []struct{ name, obj string }{
 		{"signed", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"},
 		{"not a JWT", "hello"},
-		{"wrong response mode", `{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"fragment","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"jwt_vc_json","meta":{"type_values":[["X"]]}}]}}`},
-		{"client id not the response uri", `{"response_type":"vp_token","client_id":"redirect_uri:https://evil/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"jwt_vc_json","meta":{"type_values":[["X"]]}}]}}`},
-		{"no nonce", `{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","dcql_query":{"credentials":[{"id":"a","format":"jwt_vc_json","meta":{"type_values":[["X"]]}}]}}`},
+		{"wrong response mode", `{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"fragment","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]}}]}}`},
+		{"client id not the response uri", `{"response_type":"vp_token","client_id":"redirect_uri:https://evil/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]}}]}}`},
+		{"no nonce", `{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]}}]}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ParseRequestObject([]byte(tc.obj)); !errors.Is(err, ErrProtocol) {
@@ -197,7 +197,7 @@ func TestParseRequestObjectRefuses(t *testing.T) {
 }
 
 func FuzzParseRequestObject(f *testing.F) {
-	f.Add([]byte(`{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"jwt_vc_json","meta":{"type_values":[["X"]]},"claims":[{"path":["credentialSubject",0,null]}]}]}}`))
+	f.Add([]byte(`{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]},"claims":[{"path":["credentialSubject",0,null]}]}]}}`))
 	f.Add([]byte("eyJhbGciOiJub25lIn0.e30."))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRequestObject(data)

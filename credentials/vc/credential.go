@@ -49,7 +49,10 @@ type Status struct {
 // The zero value is an empty credential that does not pass [Credential.Validate].
 //
 // Limits of the model, all reported as [ErrMalformed] when parsing:
-//   - @context entries must be strings (URLs); embedded context objects are refused.
+//   - @context is an array whose first entry is [ContextV2]; later entries
+//     are URLs or embedded context objects (VC 2.0 §4.3). An embedded
+//     object is kept in Context as its JSON text (it starts with "{", which
+//     no URL does) and written back as an object; see [IsInlineContext].
 //   - credentialSubject must be one JSON object; an array of subjects is refused,
 //     because medid's holder binding needs exactly one subject.
 //   - validFrom and validUntil must be RFC 3339 date-times with a time zone
@@ -96,8 +99,8 @@ func (c *Credential) HasType(t string) bool { return slices.Contains(c.Type, t) 
 // issuer is a URL, there is a credentialSubject, validFrom is not after
 // validUntil, and every status entry has a type. Errors wrap [ErrMalformed].
 func (c *Credential) Validate() error {
-	if len(c.Context) == 0 || c.Context[0] != ContextV2 {
-		return fmt.Errorf("%w: the first @context must be %s", ErrMalformed, ContextV2)
+	if err := validateContext(c.Context, "credential"); err != nil {
+		return err
 	}
 	if !c.HasType(TypeCredential) {
 		return fmt.Errorf("%w: type must include %s", ErrMalformed, TypeCredential)
@@ -166,7 +169,7 @@ func (c *Credential) setKeys() map[string]bool {
 
 func (c *Credential) writeFields(w *objWriter) error {
 	if c.Context != nil {
-		w.field("@context", c.Context)
+		w.field("@context", contextJSON(c.Context))
 	}
 	if c.ID != "" {
 		w.field("id", c.ID)
@@ -296,7 +299,7 @@ func parseObject(data []byte, what string, owned bool) (map[string]any, error) {
 func (c *Credential) setField(k string, v any) (err error) {
 	switch k {
 	case "@context":
-		c.Context, err = stringList(k, v, false)
+		c.Context, err = parseContext(v)
 	case "id":
 		c.ID, err = stringField(k, v)
 	case "type":
@@ -408,6 +411,80 @@ func parseStatus(v any) ([]Status, error) {
 		}
 	}
 	return out, nil
+}
+
+// IsInlineContext reports whether a Context entry is an embedded context
+// object (kept as its JSON text) rather than a URL.
+func IsInlineContext(entry string) bool { return strings.HasPrefix(entry, "{") }
+
+// parseContext reads @context as VC 2.0 §4.3 allows it: a string, or an
+// array whose entries are non-empty URL strings or JSON objects (embedded
+// contexts). Arrays inside it, numbers, booleans, null and empty strings
+// are refused; Validate checks the first entry is ContextV2 and the rest
+// are URLs.
+func parseContext(v any) ([]string, error) {
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: @context is an empty array", ErrMalformed)
+	}
+	out := make([]string, len(items))
+	for i, e := range items {
+		switch e := e.(type) {
+		case string:
+			if e == "" || IsInlineContext(e) {
+				return nil, fmt.Errorf("%w: @context[%d] must be a URL or a context object", ErrMalformed, i)
+			}
+			out[i] = e
+		case map[string]any:
+			var buf bytes.Buffer
+			if err := writeJSON(&buf, e); err != nil {
+				return nil, fmt.Errorf("%w: @context[%d]: %v", ErrMalformed, i, err)
+			}
+			out[i] = buf.String()
+		default:
+			return nil, fmt.Errorf("%w: @context[%d] must be a URL or a context object", ErrMalformed, i)
+		}
+	}
+	return out, nil
+}
+
+// validateContext checks VC 2.0 §4.3: the first entry is ContextV2 (a
+// URL, not an object); the others are URLs or context objects.
+func validateContext(ctx []string, what string) error {
+	if len(ctx) == 0 || ctx[0] != ContextV2 {
+		return fmt.Errorf("%w: the first @context of the %s must be %s", ErrMalformed, what, ContextV2)
+	}
+	for i, e := range ctx[1:] {
+		if IsInlineContext(e) {
+			if v, err := parseJSON([]byte(e)); err != nil {
+				return fmt.Errorf("%w: @context[%d] is not a JSON object: %v", ErrMalformed, i+1, err)
+			} else if _, ok := v.(map[string]any); !ok {
+				return fmt.Errorf("%w: @context[%d] is not a JSON object", ErrMalformed, i+1)
+			}
+			continue
+		}
+		if !isURL(e) {
+			return fmt.Errorf("%w: @context[%d] %q is neither a URL nor a context object", ErrMalformed, i+1, e)
+		}
+	}
+	return nil
+}
+
+// contextJSON returns ctx for writing: URLs as strings, embedded objects
+// as raw JSON.
+func contextJSON(ctx []string) []any {
+	out := make([]any, len(ctx))
+	for i, e := range ctx {
+		if IsInlineContext(e) {
+			out[i] = json.RawMessage(e)
+		} else {
+			out[i] = e
+		}
+	}
+	return out
 }
 
 func stringField(name string, v any) (string, error) {

@@ -275,6 +275,9 @@ func Issue(c *Credential, k *key.PrivateKey, kid string) (string, error) {
 func sign(payload []byte, k *key.PrivateKey, kid, typ, cty string) (string, error) {
 	h := jws.NewHeaders()
 	for name, v := range map[string]string{jws.TypeKey: typ, jws.ContentTypeKey: cty, jws.KeyIDKey: kid} {
+		if v == "" {
+			continue
+		}
 		if err := h.Set(name, v); err != nil {
 			return "", fmt.Errorf("set JOSE header %s: %w", name, err)
 		}

@@ -46,8 +46,8 @@ var envelopeClaims = []string{"aud", "nonce", "iat", "exp"}
 // [ContextV2], type includes VerifiablePresentation, and the holder, when set,
 // is a URL. Errors wrap [ErrMalformed].
 func (p *Presentation) Validate() error {
-	if len(p.Context) == 0 || p.Context[0] != ContextV2 {
-		return fmt.Errorf("%w: the first @context of the presentation must be %s", ErrMalformed, ContextV2)
+	if err := validateContext(p.Context, "presentation"); err != nil {
+		return err
 	}
 	if !slices.Contains(p.Type, TypePresentation) {
 		return fmt.Errorf("%w: presentation type must include %s", ErrMalformed, TypePresentation)
@@ -88,7 +88,7 @@ type envelope struct {
 
 func (p *Presentation) writeFields(w *objWriter) {
 	if p.Context != nil {
-		w.field("@context", p.Context)
+		w.field("@context", contextJSON(p.Context))
 	}
 	if p.ID != "" {
 		w.field("id", p.ID)
@@ -126,7 +126,7 @@ func (p *Presentation) unmarshal(data []byte, owned bool) error {
 	for k, v := range m {
 		switch k {
 		case "@context":
-			p.Context, err = stringList(k, v, false)
+			p.Context, err = parseContext(v)
 		case "id":
 			p.ID, err = stringField(k, v)
 		case "type":

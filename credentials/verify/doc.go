@@ -1,6 +1,21 @@
 // Package verify is medid's verification pipeline: one call takes a
-// credential (vc+jwt) or a presentation (vp+jwt) and returns a [Result]
-// saying whether it is valid and, check by check, what was found.
+// credential (vc+jwt or SD-JWT VC dc+sd-jwt) or a presentation (vp+jwt or
+// SD-JWT+KB) and returns a [Result] saying whether it is valid and, check
+// by check, what was found. [DetectFormat] tells the formats apart by the
+// JWS typ; [Verifier.Credential] and [Verifier.Presentation] take either.
+//
+// # SD-JWT VC
+//
+// An SD-JWT VC is checked by credentials/sdjwt (every RFC 9901 rule) and
+// then like a vc+jwt: issuer (the kid's DID is iss and names an
+// assertionMethod key), status (its Token Status List entry: VALID passes,
+// INVALID is revoked, SUSPENDED suspended, any other value fails) and
+// accreditation (for the medid type its vct names). Its presentation (with
+// a Key Binding JWT) gives a presentation Result holding one credential
+// sub-result, as a vp+jwt does; a key binding failure fails the
+// presentation itself. The Result lists the disclosed claim paths and, per
+// object, how many digests stayed hidden; the claims are in Result.SDJWT,
+// never in the JSON form.
 //
 // # Checks
 //
@@ -30,6 +45,7 @@
 //	audience_mismatch      the presentation is for another verifier
 //	nonce_mismatch         the presentation answers another request
 //	holder_mismatch        the presentation is not signed by its holder, or a credential's subject is not the holder
+//	invalid_disclosure     an SD-JWT Disclosure breaks an RFC 9901 rule (the detail starts with the sdjwt reason)
 //	malformed              the token or a status entry cannot be parsed
 //	status_unavailable     a status list cannot be fetched or trusted and none is cached
 //

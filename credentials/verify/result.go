@@ -3,6 +3,7 @@ package verify
 import (
 	"time"
 
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -20,6 +21,7 @@ const (
 	ReasonHolderMismatch      = "holder_mismatch"
 	ReasonMalformed           = "malformed"
 	ReasonStatusUnavailable   = "status_unavailable"
+	// ReasonInvalidDisclosure: see its declaration beside [CheckDisclosures].
 )
 
 // Check names, the Name of a [Check].
@@ -73,8 +75,24 @@ type Result struct {
 	Types   []string `json:"type,omitempty"`
 	Issuer  string   `json:"issuer,omitempty"`
 	Subject string   `json:"subject,omitempty"`
-	// Holder is a presentation's holder DID.
+	// Holder is a presentation's holder DID (for an SD-JWT+KB, the
+	// did:key of the cnf.jwk key that signed the KB-JWT).
 	Holder string `json:"holder,omitempty"`
+	// Format is the verified token's format: FormatVCJWT, FormatVPJWT or
+	// FormatSDJWT.
+	Format string `json:"format,omitempty"`
+	// VCT is an SD-JWT VC's type (Types then holds the medid credential
+	// type it names).
+	VCT string `json:"vct,omitempty"`
+	// Disclosed lists the claim paths an SD-JWT VC disclosed (claim
+	// names, never values), and Withheld how many digests stayed hidden
+	// per object or array (withheld claims and decoys alike), so that a
+	// verifier can show what it was and was not shown.
+	Disclosed []string       `json:"disclosed,omitempty"`
+	Withheld  []sdjwt.Hidden `json:"withheld,omitempty"`
+	// SDJWT is the verified SD-JWT VC with its disclosed claims, set only
+	// when it verified; not in the JSON form (health data).
+	SDJWT *sdjwt.VerifiedVC `json:"-"`
 	// ValidFrom and ValidUntil are the credential's validity period, when set.
 	ValidFrom  *time.Time `json:"validFrom,omitempty"`
 	ValidUntil *time.Time `json:"validUntil,omitempty"`
@@ -93,6 +111,8 @@ type Result struct {
 	Credentials []*Result `json:"credentials,omitempty"`
 	// VerifiedAt is the time the checks were made at.
 	VerifiedAt time.Time `json:"verifiedAt"`
+
+	sdReason string // the sdjwt reason code of a refused SD-JWT
 }
 
 // newResult returns an empty Result with room for the usual checks (format,

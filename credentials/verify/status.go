@@ -11,11 +11,14 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 )
 
-// StatusFetcher fetches a status list credential, as a vc+jwt, by its URL
-// (the statusListCredential of a status entry). Implementations must be
+// StatusFetcher fetches a status list by its URL: a Bitstring Status List
+// credential as a vc+jwt (the statusListCredential of a status entry), or a
+// Token Status List as a statuslist+jwt (the uri of an SD-JWT VC's
+// status.status_list). Implementations must be
 // safe for concurrent use. The Verifier verifies and caches what they
 // return, so they need not cache.
 type StatusFetcher interface {
@@ -103,6 +106,10 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 	e, note, err := v.statusList(ctx, url)
 	if err != nil {
 		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s: %v", clip(s.StatusPurpose), clip(url), err))
+		return
+	}
+	if e.list == nil {
+		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s serves a Token Status List, but the credential has a BitstringStatusListEntry for it", clip(url)))
 		return
 	}
 	if e.list.Issuer != c.Issuer {
@@ -200,6 +207,13 @@ func (v *Verifier) fetchList(ctx context.Context, url string, now time.Time) (*s
 		return nil, &fetchError{fmt.Errorf("fetch: %w", err)}
 	}
 	kl := &keyLookup{v: v, rel: did.AssertionMethod}
+	if DetectFormat(tok) == FormatTokenStatusList {
+		t, err := tokenstatus.Verify(ctx, tok, kl.keys, tokenstatus.VerifyOptions{URI: url, Now: now, ClockSkew: v.skew})
+		if err != nil {
+			return nil, fmt.Errorf("token status list does not verify: %w", err)
+		}
+		return &statusEntry{tsl: t, fetched: now, expires: v.cacheUntil(now, t.TTL, t.Expires)}, nil
+	}
 	cred, err := vc.Verify(ctx, tok, kl.keys, vc.VerifyOptions{Now: now, ClockSkew: v.skew})
 	if err != nil {
 		return nil, fmt.Errorf("status list credential does not verify: %w", err)
@@ -211,22 +225,27 @@ func (v *Verifier) fetchList(ctx context.Context, url string, now time.Time) (*s
 	if d.ID != url {
 		return nil, fmt.Errorf("the status list credential fetched from %s has id %s", clip(url), clip(d.ID))
 	}
-	ttl := d.TTL
+	return &statusEntry{list: d, fetched: now, expires: v.cacheUntil(now, d.TTL, cred.ValidUntil)}, nil
+}
+
+// cacheUntil is when a list fetched at now stops being fresh: after its
+// ttl (or the configured default), and never after the list's own end.
+func (v *Verifier) cacheUntil(now time.Time, ttl time.Duration, until *time.Time) time.Time {
 	if ttl <= 0 {
 		ttl = v.statusTTL
 	}
 	expires := now.Add(ttl)
-	if cred.ValidUntil != nil && cred.ValidUntil.Before(expires) {
-		expires = *cred.ValidUntil
+	if until != nil && until.Before(expires) {
+		expires = *until
 	}
-	return &statusEntry{list: d, fetched: now, expires: expires}, nil
+	return expires
 }
 
 // storeLocked caches e, first evicting the entries that expire soonest
 // until both the entry and the byte bounds hold. A list larger than the
 // byte bound is not cached at all.
 func (c *statusCache) storeLocked(url string, e *statusEntry) {
-	size := e.list.List.Len() / 8
+	size := e.size()
 	if size > c.maxBytes {
 		return
 	}
@@ -247,7 +266,7 @@ func (c *statusCache) storeLocked(url string, e *statusEntry) {
 
 func (c *statusCache) removeLocked(url string) {
 	if old, ok := c.entries[url]; ok {
-		c.bytes -= old.list.List.Len() / 8
+		c.bytes -= old.size()
 		delete(c.entries, url)
 	}
 }

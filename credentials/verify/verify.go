@@ -13,6 +13,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -199,6 +200,10 @@ func (v *Verifier) key(ctx context.Context, kid string, rel did.Relationship) (k
 func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	now := v.now()
 	r := newResult(KindCredential, now)
+	if DetectFormat(token) == FormatSDJWT {
+		return v.credentialSDJWT(ctx, r, token, "", "")
+	}
+	r.Format = FormatVCJWT
 	kl := &keyLookup{v: v, rel: did.AssertionMethod}
 	c, err := vc.Verify(ctx, token, kl.keys, vc.VerifyOptions{Now: now, ClockSkew: v.skew})
 	if err != nil {
@@ -240,7 +245,11 @@ func (v *Verifier) checkRest(ctx context.Context, r *Result, c *vc.Credential, n
 	for i := range c.Status {
 		v.checkStatus(ctx, r, c, &c.Status[i])
 	}
-	v.checkAccreditation(ctx, r, c, now)
+	at := now
+	if c.ValidFrom != nil {
+		at = *c.ValidFrom
+	}
+	v.checkAccreditation(ctx, r, c.Issuer, c.Type, at)
 }
 
 // verifyFailed records which check a vc.Verify or vc.VerifyPresentation
@@ -319,29 +328,25 @@ func (v *Verifier) passEnvelope(r *Result, presentation bool) {
 // issuer's own claim: an issuer whose accreditation ended can still backdate
 // a credential into its accredited period. Catching that needs the
 // issuance anchored on the ledger, which this check cannot see.
-func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, c *vc.Credential, now time.Time) {
+func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, issuer string, types []string, at time.Time) {
 	if v.trust == nil {
 		r.add(Check{Name: CheckAccreditation, OK: true, Skipped: true, Detail: "no trust source configured"})
 		return
 	}
-	at := now
-	if c.ValidFrom != nil {
-		at = *c.ValidFrom
-	}
 	n := 0
-	for i, t := range c.Type {
-		if t == vc.TypeCredential || slices.Contains(c.Type[:i], t) {
+	for i, t := range types {
+		if t == vc.TypeCredential || slices.Contains(types[:i], t) {
 			continue
 		}
 		n++
-		ok, err := v.trust.Accredited(ctx, c.Issuer, t, at)
+		ok, err := v.trust.Accredited(ctx, issuer, t, at)
 		switch {
 		case err != nil:
-			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("accreditation of %s for %s is unknown: %v", c.Issuer, t, err))
+			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("accreditation of %s for %s is unknown: %v", issuer, t, err))
 		case !ok:
-			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("%s was not accredited for %s at %s", c.Issuer, t, at.UTC().Format(time.RFC3339)))
+			r.fail(CheckAccreditation, ReasonIssuerNotAccredited, fmt.Sprintf("%s was not accredited for %s at %s", issuer, t, at.UTC().Format(time.RFC3339)))
 		default:
-			r.pass(CheckAccreditation, fmt.Sprintf("%s is accredited for %s", c.Issuer, t))
+			r.pass(CheckAccreditation, fmt.Sprintf("%s is accredited for %s", issuer, t))
 		}
 	}
 	if n == 0 {
@@ -363,6 +368,10 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		r.fail(CheckAudience, ReasonAudienceMismatch, "the verifier gave no audience or nonce to check the presentation against")
 		return r.finish()
 	}
+	if DetectFormat(token) == FormatSDJWT {
+		return v.presentationSDJWT(ctx, r, token, audience, nonce)
+	}
+	r.Format = FormatVPJWT
 	kl := &keyLookup{v: v, firstRel: did.Authentication, rel: did.AssertionMethod}
 	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew})
 	var ce *vc.CredentialError
@@ -436,10 +445,21 @@ type statusCache struct {
 	inflight map[string]*fetchCall   // URLs being fetched now
 }
 
+// statusEntry is one verified status list: a Bitstring Status List (list)
+// or a Token Status List (tsl), whichever the URL served.
 type statusEntry struct {
 	list    *statuslist.Decoded
+	tsl     *tokenstatus.Token
 	fetched time.Time
 	expires time.Time
+}
+
+// size is the decoded list's size in bytes, what the cache bounds.
+func (e *statusEntry) size() int {
+	if e.tsl != nil {
+		return (e.tsl.List.Len()*e.tsl.List.Bits() + 7) / 8
+	}
+	return e.list.List.Len() / 8
 }
 
 // fetchCall is one fetch in flight; done is closed when entry and err are set.

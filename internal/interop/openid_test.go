@@ -28,9 +28,19 @@ var npmPackages = []string{
 	"@openid4vc/openid4vci@0.4.6",
 	"@openid4vc/oauth2@0.4.6",
 	"@openid4vc/utils@0.4.6",
+	"@openid4vc/openid4vp@0.4.6",
 	"jose@6.2.17",
 	"fhir@4.12.0",
 	"fhir-kit-client@2.0.3",
+	// SD-JWT VC, Token Status List and JSON-LD checks (sdjwt_test.go);
+	// 0.20.0 of @sd-jwt/* does not install (a dependency is not served).
+	"@sd-jwt/sd-jwt-vc@0.19.0",
+	"@sd-jwt/core@0.19.0",
+	"@sd-jwt/crypto-nodejs@0.19.0",
+	"@sd-jwt/decode@0.19.0",
+	"@sd-jwt/jwt-status-list@0.19.0",
+	"jsonld@9.0.0",
+	"@digitalbazaar/credentials-context@3.2.0",
 }
 
 var (

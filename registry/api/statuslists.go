@@ -18,6 +18,9 @@ import (
 // MediaVCJWT is the Content-Type of a status list credential.
 const MediaVCJWT = "application/vc+jwt"
 
+// MediaStatusListJWT is the Content-Type of a Token Status List.
+const MediaStatusListJWT = "application/statuslist+jwt"
+
 func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var version int64
@@ -77,7 +80,11 @@ func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeBody(w, http.StatusOK, MediaVCJWT, []byte(rec.Credential))
+	media := MediaVCJWT
+	if rec.Purpose == ledger.PurposeTokenStatusList {
+		media = MediaStatusListJWT
+	}
+	writeBody(w, http.StatusOK, media, []byte(rec.Credential))
 }
 
 func etagMatch(header, etag string) bool {

@@ -166,7 +166,7 @@ func (c *Client) FetchStatusList(ctx context.Context, ref string) (string, error
 			tok, _, err := c.StatusList(ctx, id, v)
 			return tok, err
 		}
-		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt")
+		resp, body, err := c.get(ctx, u.String(), "application/vc+jwt, application/statuslist+jwt")
 		if err != nil {
 			return "", err
 		}

@@ -146,6 +146,11 @@ func (r *IssuerRecord) AccreditedAt(credType string, at time.Time) bool {
 
 // StatusListRecord is one version of a status list: the status list
 // credential (vc+jwt) exactly as the owner signed it.
+// PurposeTokenStatusList is the Purpose of a StatusListRecord holding an
+// IETF Token Status List (statuslist+jwt) rather than a Bitstring Status
+// List credential; its CredentialID is the list's URI (the token's sub).
+const PurposeTokenStatusList = "token-status-list"
+
 type StatusListRecord struct {
 	ID      string `json:"id"`
 	Version int64  `json:"version"`

@@ -13,6 +13,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
@@ -471,5 +472,69 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 	again := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
 	if got := h.checkTx(again); got.Code != ledger.CodeInvalid {
 		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, ledger.CodeInvalid)
+	}
+}
+
+// tokenStatusListToken makes a Token Status List (statuslist+jwt) of
+// issuer at uri, signed by k with kid, with entry `invalid` INVALID.
+func tokenStatusListToken(tb testing.TB, uri, issuer string, k *key.PrivateKey, kid string, invalid int) string {
+	tb.Helper()
+	l, err := tokenstatus.New(tokenstatus.MinEntries, 2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if invalid >= 0 {
+		if err := l.Set(invalid, tokenstatus.Invalid); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: issuer, URI: uri, IssuedAt: t0, List: l}, k, kid)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// TestTokenStatusListPublish: Token Status Lists are published and
+// versioned on the ledger like Bitstring lists, by their owner only, with
+// their URI fixed by version 1.
+func TestTokenStatusListPublish(t *testing.T) {
+	h := newHarness(t)
+	owner, other := h.register(1), h.register(2)
+	const uri = "https://registry.example/1.0/status-lists/tsl-1"
+	tok1 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1)
+	tok2 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), 77)
+	h.mustBlock(h.publishTx(owner, "tsl-1", 1, tok1))
+	h.mustBlock(h.publishTx(owner, "tsl-1", 2, tok2))
+	rec, err := h.app.StatusList("tsl-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Credential != tok2 || rec.Purpose != ledger.PurposeTokenStatusList || rec.CredentialID != uri || rec.Owner != owner.did {
+		t.Fatalf("record %+v", rec)
+	}
+	got, err := tokenstatus.Verify(context.Background(), rec.Credential, func(context.Context, string) (key.PublicKey, error) {
+		return owner.keys[0].Public(), nil
+	}, tokenstatus.VerifyOptions{URI: uri, Now: blockTime(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := got.List.Get(77); st != tokenstatus.Invalid {
+		t.Errorf("entry 77 = %d, want INVALID", st)
+	}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"another URI in version 3", h.publishTx(owner, "tsl-1", 3, tokenStatusListToken(t, uri+"x", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"a Bitstring list in version 3", h.publishTx(owner, "tsl-1", 3, statusListToken(t, "tsl-1", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"signed by someone else", h.publishTx(other, "tsl-2", 1, tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"tampered", h.publishTx(owner, "tsl-3", 1, tok1[:len(tok1)-4]+"AAAA")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if res := h.checkTx(tc.raw); res.Code == 0 {
+				t.Errorf("accepted")
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
@@ -394,6 +395,9 @@ func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *rec
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if vc.DetectTyp(p.Credential) == tokenstatus.MediaType {
+		return a.tokenStatusListPublish(ctx, p, head, keys, env, now)
+	}
 	cred, err := vc.Verify(ctx, p.Credential, keys, vc.VerifyOptions{Now: now})
 	// A list that is not yet valid at block time is accepted: CometBFT's
 	// block time is the median of the previous commit's vote times, so
@@ -441,6 +445,47 @@ func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *rec
 		Credential:   p.Credential,
 		Published:    env.time,
 		Height:       env.height,
+	}
+	v, err := marshal(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := []write{{ledger.StatusListKey(p.ListID), v}, {ledger.StatusListVersionKey(p.ListID, p.Version), v}}
+	return w, &receipt{Type: p.Type, DID: p.DID, ListID: p.ListID, Version: p.Version}, nil
+}
+
+// tokenStatusListPublish publishes an IETF Token Status List
+// (statuslist+jwt) under the same transaction and the same rules as a
+// Bitstring list: signed by an assertionMethod key of the owner, versions
+// increasing, and its URI (sub, what SD-JWT VCs point at) fixed by
+// version 1. Its record's Purpose is [ledger.PurposeTokenStatusList].
+func (a *App) tokenStatusListPublish(ctx context.Context, p *tx.Payload, head *ledger.StatusListRecord, keys vc.KeyFunc, env *execEnv, now time.Time) ([]write, *receipt, error) {
+	parsed, _, err := tokenstatus.Parse(p.Credential)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: token status list: %v", ledger.ErrInvalid, err)
+	}
+	_, err = tokenstatus.Verify(ctx, p.Credential, keys, tokenstatus.VerifyOptions{URI: parsed.URI, Issuer: p.DID, Now: now})
+	// As for Bitstring lists: a list not yet valid at block time is
+	// accepted (block times lag after idle spells); an expired one is
+	// refused once the block time is known.
+	if err != nil && (errors.Is(err, vc.ErrNotYetValid) || (!env.timeKnown && errors.Is(err, vc.ErrExpired))) {
+		err = nil
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, ledger.ErrUnauthorized), errors.Is(err, tokenstatus.ErrIssuerMismatch):
+			return nil, nil, fmt.Errorf("%w: token status list: %v", ledger.ErrUnauthorized, err)
+		case errors.Is(err, vc.ErrBadSignature), errors.Is(err, vc.ErrUnsupportedAlg):
+			return nil, nil, fmt.Errorf("%w: token status list: %v", ledger.ErrBadSignature, err)
+		}
+		return nil, nil, fmt.Errorf("%w: token status list: %v", ledger.ErrInvalid, err)
+	}
+	if head != nil && (parsed.URI != head.CredentialID || head.Purpose != ledger.PurposeTokenStatusList) {
+		return nil, nil, fmt.Errorf("%w: status list %s must keep URI %s and kind %s", ledger.ErrInvalid, p.ListID, head.CredentialID, head.Purpose)
+	}
+	rec := ledger.StatusListRecord{
+		ID: p.ListID, Version: p.Version, Owner: p.DID, CredentialID: parsed.URI,
+		Purpose: ledger.PurposeTokenStatusList, Credential: p.Credential, Published: env.time, Height: env.height,
 	}
 	v, err := marshal(rec)
 	if err != nil {

@@ -4,8 +4,11 @@
 // fresh Ed25519 key given as a jwk, and verifies the credential it gets
 // with jose against the issuer's public key.
 //
-// usage: node openid4vci_client.mjs OFFER_URI TX_CODE ISSUER_PUBLIC_JWK_FILE
+// usage: node openid4vci_client.mjs OFFER_URI TX_CODE ISSUER_PUBLIC_JWK_FILE [dc+sd-jwt]
 // prints {"credential": ..., "holderJwk": ..., "payload": ...} on success.
+// With dc+sd-jwt the offered configuration must be of that format; jose
+// verifies the issuer-signed JWT (typ dc+sd-jwt) and the payload printed
+// is its (undisclosed) claim set.
 import { readFileSync } from 'node:fs'
 import crypto from 'node:crypto'
 import { Openid4vciClient } from '@openid4vc/openid4vci'
@@ -15,7 +18,7 @@ import * as jose from 'jose'
 // medid's test issuer listens on plain http on loopback.
 setGlobalConfig({ allowInsecureUrls: true })
 
-const [offerUri, txCode, issuerJwkFile] = process.argv.slice(2)
+const [offerUri, txCode, issuerJwkFile, mode] = process.argv.slice(2)
 const { publicKey, privateKey } = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519' })
 const holderJwk = await jose.exportJWK(publicKey)
 
@@ -42,6 +45,8 @@ const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessToke
 })
 const { c_nonce } = await client.requestNonce({ issuerMetadata: metadata })
 const configId = offer.credential_configuration_ids[0]
+const format = metadata.credentialIssuer.credential_configurations_supported[configId].format
+if (mode === 'dc+sd-jwt' && format !== 'dc+sd-jwt') throw new Error(`configuration ${configId} is ${format}`)
 const { jwt } = await client.createCredentialRequestJwtProof({
   issuerMetadata: metadata,
   credentialConfigurationId: configId,
@@ -64,5 +69,7 @@ const credential = res.credentialResponse.credentials[0].credential
 // issuer's public key, and it must be bound to our key.
 const issuerJwk = JSON.parse(readFileSync(issuerJwkFile, 'utf8'))
 const issuerKey = await jose.importJWK(issuerJwk, issuerJwk.kty === 'OKP' ? 'EdDSA' : 'ES256')
-const { payload, protectedHeader } = await jose.jwtVerify(credential, issuerKey, { typ: 'vc+jwt' })
+const { payload, protectedHeader } = mode === 'dc+sd-jwt'
+  ? await jose.jwtVerify(credential.split('~')[0], issuerKey, { typ: 'dc+sd-jwt' })
+  : await jose.jwtVerify(credential, issuerKey, { typ: 'vc+jwt' })
 console.log(JSON.stringify({ credential, holderJwk, payload, header: protectedHeader }))

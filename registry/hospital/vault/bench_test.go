@@ -2,6 +2,8 @@ package vault
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -95,7 +97,7 @@ func BenchmarkTrailAnchor(b *testing.B) {
 		Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	// 32 goroutines per core: a vault answers many requests at once, and
 	// each waits for its entry to be durable (they share the fsyncs).
-	b.SetParallelism(32)
+	b.SetParallelism(benchParallelism())
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -133,7 +135,7 @@ func BenchmarkReadParallel(b *testing.B) {
 		next <- t
 	}
 	close(next)
-	b.SetParallelism(32)
+	b.SetParallelism(benchParallelism())
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -220,4 +222,13 @@ func BenchmarkTrailAnchorLedger(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+}
+
+// benchParallelism is how many goroutines per core the parallel benchmarks
+// run (requests in flight): 32 unless MEDID_BENCH_PARALLELISM says.
+func benchParallelism() int {
+	if n, err := strconv.Atoi(os.Getenv("MEDID_BENCH_PARALLELISM")); err == nil && n > 0 {
+		return n
+	}
+	return 32
 }

@@ -1,0 +1,49 @@
+package tokenstatus
+
+import (
+	"context"
+	"testing"
+)
+
+// FuzzDecode: Decode never panics, never returns more than MaxDecodedBytes,
+// and what it accepts re-encodes to a list with the same entries.
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"status_list_encoding", "status_list_encoding2", "status_list_encoding1_long", "status_list_encoding8"} {
+		s := readSpec(f, name)
+		f.Add(s.Bits, s.Lst)
+	}
+	f.Add(1, "")
+	f.Add(3, "eNrbuRgAAhcBXQ")
+	f.Fuzz(func(t *testing.T, bits int, lst string) {
+		l, err := Decode(bits, lst)
+		if err != nil {
+			return
+		}
+		if len(l.data) > MaxDecodedBytes || l.Len() != len(l.data)*8/bits {
+			t.Fatalf("decoded %d bytes as %d entries of %d bits", len(l.data), l.Len(), bits)
+		}
+		enc, err := l.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(bits, enc)
+		if err != nil || string(back.data) != string(l.data) {
+			t.Fatalf("re-encoding changed the list: %v", err)
+		}
+	})
+}
+
+// FuzzToken: the Status List Token parser never panics, and only the
+// issuer's own tokens verify.
+func FuzzToken(f *testing.F) {
+	s := newSigner(f)
+	good := signedList(f, s, nil)
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Fuzz(func(t *testing.T, tok string) {
+		got, err := Verify(context.Background(), tok, s.keys, VerifyOptions{URI: listURI, Now: now})
+		if err == nil && (tok != good || got.Issuer != s.did) {
+			t.Fatalf("a token the issuer did not sign verified: %q", tok)
+		}
+	})
+}

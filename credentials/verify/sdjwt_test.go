@@ -1,0 +1,224 @@
+package verify
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/credentials/tokenstatus"
+)
+
+const (
+	tslURL = "https://registry.example/1.0/token-status-lists/1"
+	// Entries of the test Token Status List.
+	tslValid, tslRevoked, tslSuspended = 3, 7, 8
+)
+
+// publishTSL signs a 2-bit Token Status List by `by` and serves it at url.
+func (w *world) publishTSL(url string, by party) {
+	w.t.Helper()
+	l, err := tokenstatus.New(tokenstatus.MinEntries, 2)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	l.Set(tslRevoked, tokenstatus.Invalid)
+	l.Set(tslSuspended, tokenstatus.Suspended)
+	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: by.did, URI: url, IssuedAt: w.clock.now().Add(-time.Minute), TTL: time.Hour, List: l}, by.k, by.kid)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.fetcher.set(url, tok)
+}
+
+// issueSD issues an allergy SD-JWT VC to the holder, pointing at entry idx
+// of the Token Status List at url.
+func (w *world) issueSD(by party, url string, idx int, mod ...func(*sdjwt.Credential)) string {
+	w.t.Helper()
+	exp := w.clock.now().Add(365 * 24 * time.Hour)
+	c := &sdjwt.Credential{
+		Issuer: by.did, VCT: sdjwt.VCT("AllergyCredential"), Subject: w.holder.did,
+		IssuedAt: w.clock.now().Add(-time.Hour), Expires: &exp, Holder: w.holder.k.Public(),
+		Status: &tokenstatus.Reference{Index: idx, URI: url},
+		Claims: map[string]any{
+			"criticality": "high",
+			"code":        map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
+			"reaction":    []any{"anaphylaxis", "urticaria", "nausea"},
+		},
+	}
+	for _, m := range mod {
+		m(c)
+	}
+	tok, err := sdjwt.IssueVC(c, by.k, by.kid, sdjwt.IssueOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tok
+}
+
+// presentSD discloses paths with a KB-JWT for aud and n.
+func (w *world) presentSD(tok string, aud, n string, paths ...string) string {
+	w.t.Helper()
+	h, err := sdjwt.Open(tok)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var ps []sdjwt.Path
+	for _, p := range paths {
+		pp, err := sdjwt.ParsePath(p)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ps = append(ps, pp)
+	}
+	p, err := h.Present(ps, &sdjwt.KeyBindingOptions{Key: w.holder.k, Audience: aud, Nonce: n, IssuedAt: w.clock.now()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Token
+}
+
+func TestDetectFormat(t *testing.T) {
+	w := newWorld(t, key.Ed25519)
+	w.publishTSL(tslURL, w.issuer)
+	vcTok := w.issue(w.credential())
+	sd := w.issueSD(w.issuer, tslURL, tslValid)
+	for _, tc := range []struct{ tok, want string }{
+		{vcTok, FormatVCJWT},
+		{w.present(w.holder, audience, nonce, vcTok), FormatVPJWT},
+		{sd, FormatSDJWT},
+		{w.presentSD(sd, audience, nonce, "code.display"), FormatSDJWT},
+		{w.fetcher.lists[tslURL], FormatTokenStatusList},
+		{strings.SplitN(sd, "~", 2)[0], ""}, // an SD-JWT's JWT without its '~'
+		{"not a token", ""},
+		{"", ""},
+	} {
+		if got := DetectFormat(tc.tok); got != tc.want {
+			t.Errorf("DetectFormat(%.30q) = %q, want %q", tc.tok, got, tc.want)
+		}
+	}
+}
+
+// TestSDJWTPresentation: the verifier of an SD-JWT VC presentation gets
+// exactly the disclosed claims and says what was withheld; every failure
+// has its reason and its check, and "could not check" differs from
+// "checked and failed".
+func TestSDJWTPresentation(t *testing.T) {
+	w := newWorld(t, key.Ed25519)
+	other := keyParty(t, key.Ed25519, "other issuer")
+	w.publishTSL(tslURL, w.issuer)
+	const otherTSL = "https://registry.example/1.0/token-status-lists/other"
+	w.publishTSL(otherTSL, other)
+	v := w.verifier(func(c *Config) {
+		c.Trust = trust{ok: map[string]bool{w.issuer.did + "|AllergyCredential": true}}
+	})
+	good := w.issueSD(w.issuer, tslURL, tslValid)
+
+	r := v.Presentation(ctx, w.presentSD(good, audience, nonce, "code.display"), audience, nonce)
+	wantResult(t, r, true, "", "")
+	if r.Format != FormatSDJWT || len(r.Credentials) != 1 || r.Holder == "" {
+		t.Fatalf("presentation result = %+v", r)
+	}
+	cr := r.Credentials[0]
+	if !slices.Equal(cr.Disclosed, []string{"code", "code.display"}) || len(cr.Withheld) == 0 {
+		t.Errorf("Disclosed %v, Withheld %v", cr.Disclosed, cr.Withheld)
+	}
+	if got, _ := json.Marshal(cr.SDJWT.Credential.Claims); string(got) != `{"code":{"display":"Penicillin"}}` {
+		t.Errorf("claims = %s", got)
+	}
+	if cr.Subject != "" || !slices.Equal(cr.Types, []string{"AllergyCredential"}) || cr.Issuer != w.issuer.did {
+		t.Errorf("credential result = %+v", cr)
+	}
+	js, _ := json.Marshal(r)
+	if strings.Contains(string(js), "Penicillin") {
+		t.Error("the JSON result carries a claim value")
+	}
+	for _, name := range []string{CheckDisclosures, CheckStatus, CheckAccreditation} {
+		if !slices.ContainsFunc(cr.Checks, func(c Check) bool { return c.Name == name && c.OK && !c.Skipped }) {
+			t.Errorf("no passing %s check in %+v", name, cr.Checks)
+		}
+	}
+
+	pres := w.presentSD(good, audience, nonce, "code.display")
+	cut := strings.LastIndexByte(pres, '~')
+	var extra string // a genuine Disclosure the holder did not present
+	for _, d := range strings.Split(strings.TrimSuffix(good, "~"), "~")[1:] {
+		if !strings.Contains(pres, d) {
+			extra = d
+			break
+		}
+	}
+	unknownIssuer := keyParty(t, key.Ed25519, "unknown")
+	unknownIssuer.did, unknownIssuer.kid = "did:example:nobody", "did:example:nobody#k1"
+	expired := w.issueSD(w.issuer, tslURL, tslValid, func(c *sdjwt.Credential) {
+		e := w.clock.now().Add(-time.Minute)
+		c.Expires = &e
+	})
+	for _, tc := range []struct {
+		name          string
+		token         string
+		aud, nonce    string
+		reason, check string
+		inCredential  bool // the failure is in the credential's sub-result
+	}{
+		{"revoked", w.presentSD(w.issueSD(w.issuer, tslURL, tslRevoked), audience, nonce, "criticality"), audience, nonce, ReasonRevoked, CheckStatus, true},
+		{"suspended", w.presentSD(w.issueSD(w.issuer, tslURL, tslSuspended), audience, nonce, "criticality"), audience, nonce, ReasonSuspended, CheckStatus, true},
+		{"status list of another issuer", w.presentSD(w.issueSD(w.issuer, otherTSL, tslValid), audience, nonce, "criticality"), audience, nonce, ReasonStatusUnavailable, CheckStatus, true},
+		{"status list missing", w.presentSD(w.issueSD(w.issuer, tslURL+"x", tslValid), audience, nonce, "criticality"), audience, nonce, ReasonStatusUnavailable, CheckStatus, true},
+		{"index past the list", w.presentSD(w.issueSD(w.issuer, tslURL, tokenstatus.MinEntries), audience, nonce, "criticality"), audience, nonce, ReasonMalformed, CheckStatus, true},
+		{"not accredited", w.presentSD(w.issueSD(other, otherTSL, tslValid), audience, nonce, "criticality"), audience, nonce, ReasonIssuerNotAccredited, CheckAccreditation, true},
+		{"expired", w.presentSD(expired, audience, nonce, "criticality"), audience, nonce, ReasonExpired, CheckValidity, true},
+		{"unknown issuer", w.presentSD(w.issueSD(unknownIssuer, tslURL, tslValid), audience, nonce, "criticality"), audience, nonce, ReasonUnknownIssuer, CheckIssuer, true},
+		{"disclosure added after key binding", pres[:cut] + "~" + extra + "~" + pres[cut+1:], audience, nonce, ReasonInvalidDisclosure, CheckDisclosures, false},
+		{"disclosure sent twice", pres[:cut] + "~" + strings.Split(pres, "~")[1] + "~" + pres[cut+1:], audience, nonce, ReasonInvalidDisclosure, CheckDisclosures, true},
+		{"other audience", pres, "https://evil.example", nonce, ReasonAudienceMismatch, CheckAudience, false},
+		{"other nonce", pres, audience, "another-request", ReasonNonceMismatch, CheckNonce, false},
+		{"no key binding", pres[:cut+1], audience, nonce, ReasonHolderMismatch, CheckHolder, false},
+		{"no audience given", pres, "", "", ReasonAudienceMismatch, CheckAudience, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := v.Presentation(ctx, tc.token, tc.aud, tc.nonce)
+			wantResult(t, r, false, tc.reason, tc.check)
+			if tc.inCredential != (len(r.Credentials) == 1) {
+				t.Errorf("credential sub-results: %d", len(r.Credentials))
+			}
+			for _, c := range r.Credentials {
+				if c.SDJWT != nil && !c.Valid && c.Failed().Name != CheckStatus && c.Failed().Name != CheckAccreditation {
+					t.Error("claims kept for a credential whose verification failed before status")
+				}
+			}
+		})
+	}
+}
+
+// TestSDJWTCredentialAndOffline: a stored SD-JWT VC verifies with
+// Credential (every claim disclosed), and a status list that cannot be
+// fetched is "could not check" until a copy is cached, then the copy is
+// used and said to be stale.
+func TestSDJWTCredentialAndOffline(t *testing.T) {
+	w := newWorld(t, key.P256)
+	w.publishTSL(tslURL, w.issuer)
+	tok := w.issueSD(w.issuer, tslURL, tslValid)
+	w.fetcher.setOffline(true)
+	v := w.verifier()
+	r := v.Credential(ctx, tok)
+	wantResult(t, r, false, ReasonStatusUnavailable, CheckStatus)
+	w.fetcher.setOffline(false)
+	r = v.Credential(ctx, tok)
+	wantResult(t, r, true, "", "")
+	if r.Format != FormatSDJWT || len(r.Disclosed) < 8 || r.Subject != w.holder.did {
+		t.Errorf("result = %+v", r)
+	}
+	w.fetcher.setOffline(true)
+	w.clock.advance(2 * time.Hour) // past the list's ttl
+	r = v.Credential(ctx, tok)
+	wantResult(t, r, true, "", "")
+	if st := r.Checks[slices.IndexFunc(r.Checks, func(c Check) bool { return c.Name == CheckStatus })]; !strings.Contains(st.Detail, "offline") {
+		t.Errorf("stale status list not reported: %q", st.Detail)
+	}
+	// A presentation given to Credential is refused: nobody checks its KB-JWT.
+	wantResult(t, v.Credential(ctx, w.presentSD(tok, audience, nonce, "code")), false, ReasonAudienceMismatch, CheckAudience)
+}

@@ -1,0 +1,607 @@
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/wallet"
+)
+
+// runScript runs testdata/sdjwt.mjs with cmd, req as JSON on stdin, and
+// decodes its JSON answer into out. A non-zero exit is returned as an
+// error carrying the script's stderr.
+func runScript(t *testing.T, cmd string, req, out any) error {
+	t.Helper()
+	node, dir := nodeEnv(t)
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(node, filepath.Join(dir, "sdjwt.mjs"), cmd)
+	c.Dir = dir
+	c.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("node sdjwt.mjs %s: %v: %s", cmd, err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		t.Fatalf("node sdjwt.mjs %s answered %q: %v", cmd, stdout.String(), err)
+	}
+	return nil
+}
+
+// actor is a did:key with its key.
+type actor struct {
+	k        *key.PrivateKey
+	did, kid string
+}
+
+func newActor(t *testing.T, alg key.Alg) actor {
+	t.Helper()
+	k, err := key.Generate(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := did.KeyDID(k.Public())
+	return actor{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+}
+
+func (a actor) publicJWK(t *testing.T) json.RawMessage {
+	t.Helper()
+	j, err := a.k.Public().JWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// privateJWK is a throwaway test key, handed to the independent
+// implementation so that it can sign as that party.
+func (a actor) privateJWK(t *testing.T) json.RawMessage {
+	t.Helper()
+	b, err := a.k.MarshalPrivateJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (a actor) keys(_ context.Context, kid string) (key.PublicKey, error) {
+	if kid != a.kid {
+		return key.PublicKey{}, fmt.Errorf("unknown key %s", kid)
+	}
+	return a.k.Public(), nil
+}
+
+const (
+	sdAudience = "https://er.hospital-b.example"
+	sdNonce    = "n-4f1c2a"
+	tslURI     = "https://registry.hospital-a.example/1.0/token-status-lists/7"
+)
+
+func allergyClaims() map[string]any {
+	return map[string]any{
+		"clinicalStatus": "active",
+		"criticality":    "high",
+		"code":           map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
+		"reaction":       []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}},
+		"note":           "SYNTHETIC TEST DATA",
+	}
+}
+
+// tslToken signs a 2-bit Token Status List of iss with idx set to status.
+func tslToken(t *testing.T, iss actor, idx int, status uint8) string {
+	t.Helper()
+	l, err := tokenstatus.New(tokenstatus.MinEntries, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Set(idx, status); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.did, URI: tslURI, IssuedAt: time.Now().Add(-time.Minute), TTL: time.Hour, List: l}, iss.k, iss.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type verifyAnswer struct {
+	Claims map[string]any `json:"claims"`
+	Typ    string         `json:"typ"`
+	Kid    string         `json:"kid"`
+	KB     map[string]any `json:"kb"`
+}
+
+// TestSDJWTTheyVerifyOurs: @sd-jwt/sd-jwt-vc verifies medid's SD-JWT VCs
+// (Ed25519 and P-256) and their presentations with a KB-JWT, including the
+// Token Status List entry, and sees only the disclosed claims; a revoked
+// entry and a KB-JWT for another request are refused by it.
+func TestSDJWTTheyVerifyOurs(t *testing.T) {
+	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
+		t.Run(string(alg), func(t *testing.T) {
+			iss, holder := newActor(t, alg), newActor(t, alg)
+			issue := func(idx int) string {
+				exp := time.Now().Add(24 * time.Hour)
+				tok, err := sdjwt.IssueVC(&sdjwt.Credential{
+					Issuer: iss.did, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: holder.did,
+					IssuedAt: time.Now().Add(-time.Minute), Expires: &exp, Holder: holder.k.Public(),
+					Status: &tokenstatus.Reference{Index: idx, URI: tslURI}, Claims: allergyClaims(),
+				}, iss.k, iss.kid, sdjwt.IssueOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			present := func(tok string, nonce string, paths ...sdjwt.Path) string {
+				h, err := sdjwt.Open(tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := h.Present(paths, &sdjwt.KeyBindingOptions{Key: holder.k, Audience: sdAudience, Nonce: nonce})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Token
+			}
+			const idx = 101_234
+			statusOK := tslToken(t, iss, idx, tokenstatus.Valid)
+			tok := issue(idx)
+
+			// The credential as issued: every claim.
+			var full verifyAnswer
+			if err := runScript(t, "verify", map[string]any{"token": tok, "issuerJwk": iss.publicJWK(t), "statusListURI": tslURI, "statusList": statusOK}, &full); err != nil {
+				t.Fatal(err)
+			}
+			if full.Typ != sdjwt.MediaType || full.Claims["sub"] != holder.did || !reflect.DeepEqual(full.Claims["code"], allergyClaims()["code"]) {
+				t.Errorf("their view of the issued credential: %+v", full)
+			}
+
+			// A presentation of the substance only.
+			var got verifyAnswer
+			pres := present(tok, sdNonce, sdjwt.Path{"code", "display"})
+			if err := runScript(t, "verify", map[string]any{"token": pres, "issuerJwk": iss.publicJWK(t), "statusListURI": tslURI, "statusList": statusOK, "nonce": sdNonce, "aud": sdAudience}, &got); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
+				t.Errorf("code = %v, want %v", got.Claims["code"], want)
+			}
+			for _, hidden := range []string{"criticality", "reaction", "note", "sub", "clinicalStatus"} {
+				if _, ok := got.Claims[hidden]; ok {
+					t.Errorf("%s was not disclosed but the independent verifier sees it", hidden)
+				}
+			}
+			if got.KB["nonce"] != sdNonce || got.KB["aud"] != sdAudience {
+				t.Errorf("KB-JWT = %v", got.KB)
+			}
+
+			// Refusals: a revoked entry, a replay to another request.
+			revoked := tslToken(t, iss, idx, tokenstatus.Invalid)
+			if err := runScript(t, "verify", map[string]any{"token": pres, "issuerJwk": iss.publicJWK(t), "statusListURI": tslURI, "statusList": revoked, "nonce": sdNonce, "aud": sdAudience}, &got); err == nil {
+				t.Error("the independent verifier accepted a revoked credential")
+			}
+			if err := runScript(t, "verify", map[string]any{"token": pres, "issuerJwk": iss.publicJWK(t), "statusListURI": tslURI, "statusList": statusOK, "nonce": "another-request", "aud": sdAudience}, &got); err == nil {
+				t.Error("the independent verifier accepted a KB-JWT made for another nonce")
+			}
+		})
+	}
+}
+
+// TestSDJWTWeVerifyTheirs: an SD-JWT VC issued and presented (with a
+// KB-JWT) by @sd-jwt/sd-jwt-vc verifies with medid's sdjwt.VerifyVC, which
+// returns exactly the claims it disclosed; tampering is refused.
+func TestSDJWTWeVerifyTheirs(t *testing.T) {
+	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
+		t.Run(string(alg), func(t *testing.T) {
+			iss, holder := newActor(t, alg), newActor(t, alg)
+			now := time.Now().Truncate(time.Second)
+			claims := allergyClaims()
+			claims["iss"], claims["vct"], claims["sub"] = iss.did, sdjwt.VCT("AllergyIntoleranceCredential"), holder.did
+			claims["iat"], claims["exp"] = now.Unix(), now.Add(time.Hour).Unix()
+			claims["cnf"] = map[string]any{"jwk": holder.publicJWK(t)}
+			var ans struct{ Issued, Presentation string }
+			err := runScript(t, "issue", map[string]any{
+				"issuerJwk": iss.privateJWK(t), "holderJwk": holder.privateJWK(t), "kid": iss.kid, "claims": claims,
+				"disclosureFrame":   map[string]any{"_sd": []string{"clinicalStatus", "criticality", "code", "reaction", "note", "sub"}, "code": map[string]any{"_sd": []string{"system", "code", "display"}}, "reaction": map[string]any{"_sd": []int{0}}},
+				"presentationFrame": map[string]any{"criticality": true, "code": map[string]any{"display": true}},
+				"aud":               sdAudience, "nonce": sdNonce, "iat": now.Unix(),
+			}, &ans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := sdjwt.VerifyOptions{Audience: sdAudience, Nonce: sdNonce, Now: now.Add(time.Second)}
+			v, err := sdjwt.VerifyVC(context.Background(), ans.Presentation, iss.keys, opts)
+			if err != nil {
+				t.Fatalf("their presentation: %v", err)
+			}
+			want := map[string]any{"criticality": "high", "code": map[string]any{"display": "Penicillin"}}
+			if !reflect.DeepEqual(v.Credential.Claims, want) {
+				t.Errorf("claims = %v, want %v", v.Credential.Claims, want)
+			}
+			var paths []string
+			for _, p := range v.Disclosed {
+				paths = append(paths, p.String())
+			}
+			if !slices.Equal(paths, []string{"code", "code.display", "criticality"}) {
+				t.Errorf("disclosed %v", paths)
+			}
+			if v.Credential.Subject != "" || v.KeyBinding == nil {
+				t.Errorf("subject %q (not disclosed), key binding %v", v.Credential.Subject, v.KeyBinding)
+			}
+			// The issued form, every Disclosure, opens in our wallet and
+			// re-presents to our verifier.
+			h, err := sdjwt.Open(ans.Issued)
+			if err != nil {
+				t.Fatalf("Open(their issued SD-JWT): %v", err)
+			}
+			p, err := h.Present([]sdjwt.Path{{"reaction", 0, "manifestation"}}, &sdjwt.KeyBindingOptions{Key: holder.k, Audience: sdAudience, Nonce: sdNonce, IssuedAt: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := sdjwt.VerifyVC(context.Background(), p.Token, iss.keys, opts); err != nil || !reflect.DeepEqual(v.Credential.Claims["reaction"], []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}}) {
+				t.Errorf("re-presented: %v, %v", err, v)
+			}
+			// Their presentation with a disclosure swapped for one they did
+			// not send: refused.
+			cut := strings.LastIndexByte(ans.Presentation, '~')
+			var extra string
+			for _, d := range strings.Split(strings.TrimSuffix(ans.Issued, "~"), "~")[1:] {
+				if !strings.Contains(ans.Presentation, d) {
+					extra = d
+					break
+				}
+			}
+			if _, err := sdjwt.VerifyVC(context.Background(), ans.Presentation[:cut]+"~"+extra+"~"+ans.Presentation[cut+1:], iss.keys, opts); sdjwt.Reason(err) != sdjwt.ReasonKBSDHash {
+				t.Errorf("a Disclosure added to their presentation: %v", err)
+			}
+		})
+	}
+}
+
+// TestRFC9901ExamplesDecodeAlike: RFC 9901's examples give the same claims
+// in @sd-jwt/core and in medid's sdjwt.
+func TestRFC9901ExamplesDecodeAlike(t *testing.T) {
+	dir := filepath.Join("..", "..", "credentials", "sdjwt", "testdata", "rfc9901")
+	jwk, err := os.ReadFile(filepath.Join(dir, "issuer-key.jwk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.ParsePublicJWK(jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func(context.Context, string) (key.PublicKey, error) { return pub, nil }
+	for _, tc := range []struct{ file, typ string }{
+		{"sec5-issuance.txt", "example+sd-jwt"}, {"sec5-presentation.txt", "example+sd-jwt"},
+		{"a1-presentation.txt", "example+sd-jwt"}, {"a2-presentation.txt", "example+sd-jwt"},
+		{"a3-issuance.txt", "dc+sd-jwt"}, {"a3-presentation.txt", "dc+sd-jwt"},
+		{"a4-issuance.txt", "example+sd-jwt"}, {"a4-presentation.txt", "example+sd-jwt"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := strings.TrimSpace(string(b))
+			opts := sdjwt.VerifyOptions{Typ: tc.typ, Now: time.Unix(1748536865, 0)}
+			if !strings.HasSuffix(tok, "~") {
+				opts.Audience, opts.Nonce = "https://verifier.example.org", "1234567890"
+			}
+			ours, err := sdjwt.Verify(context.Background(), tok, keys, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var theirs struct{ Claims, Verified map[string]any }
+			if err := runScript(t, "decode", map[string]any{"token": tok, "issuerJwk": json.RawMessage(jwk)}, &theirs); err != nil {
+				t.Fatal(err)
+			}
+			o, _ := json.Marshal(ours.Claims)
+			var oursGeneric map[string]any
+			json.Unmarshal(o, &oursGeneric)
+			if !reflect.DeepEqual(oursGeneric, theirs.Claims) || !reflect.DeepEqual(oursGeneric, theirs.Verified) {
+				th, _ := json.Marshal(theirs.Claims)
+				t.Errorf("claims differ\n ours   %s\n theirs %s", o, th)
+			}
+		})
+	}
+}
+
+// TestTokenStatusListDecodesAlike: Status List Tokens medid signs (1, 2, 4
+// and 8 bits, random indexes from the Allocator) decode to the same
+// statuses in @sd-jwt/jwt-status-list.
+func TestTokenStatusListDecodesAlike(t *testing.T) {
+	iss := newActor(t, key.Ed25519)
+	a, err := tokenstatus.NewAllocator(tokenstatus.MinEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bits := range []int{1, 2, 4, 8} {
+		l, err := tokenstatus.New(tokenstatus.MinEntries, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx []int
+		var want []float64
+		for i := range 40 {
+			n, err := a.Allocate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := uint8(i % (1 << bits))
+			l.Set(n, v)
+			idx, want = append(idx, n), append(want, float64(v))
+		}
+		idx, want = append(idx, 0, tokenstatus.MinEntries-1), append(want, 0, 0)
+		jwt, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.did, URI: tslURI, IssuedAt: time.Now(), List: l}, iss.k, iss.kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Statuses []float64
+			Bits     int
+		}
+		if err := runScript(t, "statuslist", map[string]any{"jwt": jwt, "indexes": idx}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Bits != bits || !slices.Equal(got.Statuses, want) {
+			t.Errorf("bits %d: they read %v (bits %d), want %v", bits, got.Statuses, got.Bits, want)
+		}
+	}
+}
+
+// TestJSONLDSafeMode: jsonld.js in safe mode (what @digitalbazaar/vc runs)
+// expands every credential type medid issues, with the VC 2.0 context and
+// the medid context only; the same allergy credential with the VC 2.0
+// context alone fails, so the check can fail.
+func TestJSONLDSafeMode(t *testing.T) {
+	patient, hospital := newActor(t, key.Ed25519), newActor(t, key.Ed25519)
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cred := func(typ string, subject map[string]any) *vc.Credential {
+		subject["id"] = patient.did
+		return &vc.Credential{Context: vc.CredentialContext(), ID: "urn:uuid:0b7e6f4e-3f0a-4c7e-9d1e-5b2c8a9f1e01", Type: []string{vc.TypeCredential, typ},
+			Issuer: hospital.did, ValidFrom: &from, Subject: subject,
+			Status: []vc.Status{{ID: "https://registry.example/1.0/status-lists/1#42", Type: statuslist.TypeEntry, StatusPurpose: "revocation", StatusListIndex: "42", StatusListCredential: "https://registry.example/1.0/status-lists/1"}}}
+	}
+	grant, err := (&consent.Grant{Patient: patient.did, Provider: hospital.did, Actions: []consent.Action{"access"}, Purposes: []string{"TREAT"},
+		Classes: []string{"AllergyIntolerance"}, ValidFrom: from, Issued: from}).Credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := statuslist.New(statuslist.MinEntries)
+	listCred, err := statuslist.NewCredential("https://registry.example/1.0/status-lists/1", hospital.did, statuslist.Revocation, list, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allergy := cred("AllergyIntoleranceCredential", map[string]any{"type": "AllergyIntolerance", "clinicalStatus": "active", "criticality": "high",
+		"code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"}, "reaction": "anaphylaxis", "note": "SYNTHETIC"})
+	creds := map[string]*vc.Credential{
+		"allergy":                     allergy,
+		"allergy list (wallet shape)": cred("AllergyCredential", map[string]any{"allergies": []any{map[string]any{"substance": "Penicillin", "reaction": []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}}}}}),
+		"immunization": cred("ImmunizationCredential", map[string]any{"vaccineCode": map[string]any{"system": "http://hl7.org/fhir/sid/cvx", "code": "208", "display": "COVID-19 mRNA"},
+			"occurrenceDateTime": "2026-11-02T10:00:00Z", "lotNumber": "EX123", "protocolApplied": []any{map[string]any{"doseNumberPositiveInt": 2}}}),
+		"blood type":       cred("BloodTypeCredential", map[string]any{"bloodType": "O", "rhesus": "negative"}),
+		"medication":       cred("MedicationStatementCredential", map[string]any{"medication": map[string]any{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361", "display": "Amlodipine 5 mg"}, "dosage": "once daily"}),
+		"consent grant":    grant,
+		"status list":      listCred,
+		"free-form claims": cred("LabResultCredential", map[string]any{"anything": "an issuer adds", "panel": map[string]any{"hb": 13.5}}),
+	}
+	docs := map[string]json.RawMessage{}
+	for name, c := range creds {
+		b, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[name] = b
+	}
+	vp, err := (&vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: patient.did, Credentials: []string{"eyJ.eyJ.sig"}}).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs["presentation"] = vp
+	control := *allergy
+	control.Context = []string{vc.ContextV2}
+	cb, _ := control.MarshalJSON()
+	docs["control: allergy without the medid context"] = cb
+
+	var ctxDoc any
+	if err := json.Unmarshal(vc.MedidContext(), &ctxDoc); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]struct {
+		OK    bool
+		Error string
+	}
+	if err := runScript(t, "jsonld", map[string]any{"docs": docs, "medidContextURL": vc.ContextMedid, "medidContext": ctxDoc}, &got); err != nil {
+		t.Fatal(err)
+	}
+	for name := range docs {
+		r, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: no answer", name)
+		case strings.HasPrefix(name, "control"):
+			if r.OK {
+				t.Errorf("%s expanded in safe mode: the check cannot fail", name)
+			}
+		case !r.OK:
+			t.Errorf("%s does not expand in safe mode: %s", name, r.Error)
+		}
+	}
+}
+
+// TestIndependentWalletSDJWT: @openid4vc/openid4vci 0.4.6 obtains a
+// dc+sd-jwt credential from medid's issuer (its configuration, the jwk
+// proof); jose verifies the issuer-signed JWT, sd-jwt-js verifies the whole
+// SD-JWT VC, and it is bound (cnf.jwk) to the independent wallet's key.
+func TestIndependentWalletSDJWT(t *testing.T) {
+	node, dir := nodeEnv(t)
+	iss := newActor(t, key.P256)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	defer srv.Close()
+	const typ = "AllergyIntoleranceCredential"
+	is, err := openid4vci.New(openid4vci.Config{
+		URL: srv.URL, Key: iss.k, DID: iss.did, Kid: iss.kid,
+		Configurations: map[string]openid4vci.Configuration{typ + ".sd": openid4vci.NewSDJWTConfiguration(typ, openid4vci.Display{Name: "Allergies"})},
+		Resolver:       did.KeyResolver{}, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = is
+	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
+	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := is.CreateOffer(openid4vci.OfferRequest{ConfigurationID: typ + ".sd", Claims: allergyClaims()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vci_client.mjs"), offer.URI, "-", pubFile, "dc+sd-jwt")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the independent wallet failed: %v\n%s%s", err, out.String(), errb.String())
+	}
+	var got struct {
+		Credential string          `json:"credential"`
+		HolderJWK  json.RawMessage `json:"holderJwk"`
+		Header     map[string]any  `json:"header"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("node output: %v\n%s", err, out.String())
+	}
+	holder, err := key.ParsePublicJWK(got.HolderJWK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sdjwt.VerifyVC(context.Background(), got.Credential, iss.keys, sdjwt.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Credential.Holder.Equal(holder) || v.Credential.VCT != sdjwt.VCT(typ) || got.Header["typ"] != sdjwt.MediaType {
+		t.Errorf("credential %+v, header %v", v.Credential, got.Header)
+	}
+	var theirs verifyAnswer
+	if err := runScript(t, "verify", map[string]any{"token": got.Credential, "issuerJwk": iss.publicJWK(t)}, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(theirs.Claims["code"], allergyClaims()["code"]) {
+		t.Errorf("sd-jwt-js sees code %v", theirs.Claims["code"])
+	}
+}
+
+// TestIndependentVerifierDCQL: @openid4vc/openid4vp 0.4.6 builds a DCQL
+// request for code.display of an allergy SD-JWT VC; medid's wallet shows
+// that path, answers with only its Disclosures and a KB-JWT, and the
+// independent verifier (oid4vc-ts response validation, sd-jwt-js) sees the
+// substance and nothing else.
+func TestIndependentVerifierDCQL(t *testing.T) {
+	node, dir := nodeEnv(t)
+	ctx := context.Background()
+	iss := newActor(t, key.Ed25519)
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"), Verifier: wallet.VerifyWith(vv),
+		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("correct horse battery staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	me, err := w.PrimaryDID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holderKey, err := did.ParseKeyDID(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(24 * time.Hour)
+	vct := sdjwt.VCT("AllergyIntoleranceCredential")
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.did, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
+		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.k, iss.kid, sdjwt.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Receive(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
+	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_verifier.mjs"), pubFile, vct, `["code","display"]`)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 1<<16), 1<<20)
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
+	}
+	uri := lines.Text()
+	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	if err != nil {
+		t.Fatalf("FetchPresentationRequest(%s): %v", uri, err)
+	}
+	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) || len(pr.Queries[0].Candidates) != 1 {
+		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
+	}
+	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
+		t.Fatalf("RespondPresentation: %v\n%s", err, stderr.String())
+	}
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier gave no result: %s", stderr.String())
+	}
+	var got verifyAnswer
+	if err := json.Unmarshal(lines.Bytes(), &got); err != nil {
+		t.Fatalf("result %q: %v", lines.Text(), err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the independent verifier failed: %v\n%s", err, stderr.String())
+	}
+	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
+		t.Errorf("code = %v, want %v", got.Claims["code"], want)
+	}
+	for _, hidden := range []string{"criticality", "reaction", "note", "sub", "clinicalStatus"} {
+		if _, ok := got.Claims[hidden]; ok {
+			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
+		}
+	}
+}
