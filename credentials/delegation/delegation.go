@@ -371,7 +371,8 @@ func (d *Delegation) checkUnder(p *Delegation) error {
 			return fail("purpose %s is not in the delegation it is made under", pu)
 		}
 	}
-	if d.ValidFrom.Before(p.ValidFrom) || d.ValidUntil.After(p.ValidUntil) {
+	// Compared in whole seconds, as issued credentials carry them.
+	if d.ValidFrom.Truncate(time.Second).Before(p.ValidFrom.Truncate(time.Second)) || d.ValidUntil.Truncate(time.Second).After(p.ValidUntil.Truncate(time.Second)) {
 		return fail("it runs outside the period of the delegation it is made under (%s to %s)",
 			p.ValidFrom.UTC().Format(time.RFC3339), p.ValidUntil.UTC().Format(time.RFC3339))
 	}
