@@ -17,6 +17,8 @@ require (
 	github.com/multiformats/go-varint v0.0.5
 )
 
+require github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659 // indirect
+
 require (
 	bitbucket.org/creachadair/stringset v0.0.9 // indirect
 	github.com/google/fhir/go v0.7.4 // indirect

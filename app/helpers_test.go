@@ -19,6 +19,8 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/client"
+	rledger "github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 )
 
@@ -224,7 +226,32 @@ func newIssuer(t testing.TB, name string) issuer {
 		t.Fatal(err)
 	}
 	id := did.KeyDID(k.Public())
+	testDirectory.Store(id, name)
 	return issuer{k: k, did: id, kid: id + "#" + k.Public().Multikey(), name: name}
+}
+
+// testDirectory is the registry's directory as the fake registry serves
+// it: DID -> display name of a hospital (newIssuer adds its issuers).
+var testDirectory sync.Map
+
+// Directory implements directory.Source from testDirectory.
+func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.DirectoryRecord, error) {
+	name, ok := testDirectory.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
+		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
+}
+
+// DirectoryRole implements directory.Source: no role DIDs.
+func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.DirectoryAlias, error) {
+	return nil, rledger.ErrNotFound
+}
+
+// Accreditations implements directory.Source: none.
+func (r *fakeRegistry) Accreditations(context.Context, string) (*rledger.IssuerRecord, error) {
+	return nil, rledger.ErrNotFound
 }
 
 // issue signs a credential for subject.

@@ -122,8 +122,14 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		t := now.Add(*validFor)
 		c.ValidUntil = &t
 	}
-	if *listFile != "" {
-		st, err := statusEntry(*listFile, *index, issuer)
+	return issueCredential(e, c, k, kid, *listFile, *index, *out)
+}
+
+// issueCredential adds the status entry (when listFile is given), signs c
+// with k as kid and writes it to out (mode 0600, never overwritten).
+func issueCredential(e *env, c *vc.Credential, k *key.PrivateKey, kid, listFile string, index int, out string) error {
+	if listFile != "" {
+		st, err := statusEntry(listFile, index, c.Issuer)
 		if err != nil {
 			return err
 		}
@@ -134,10 +140,10 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("issue credential: %w", err)
 	}
 	// Credentials carry health data: readable by the owner only.
-	if err := createOutput(*out, []byte(token+"\n"), 0o600); err != nil {
+	if err := createOutput(out, []byte(token+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "issued %s\n  id:      %s\n  issuer:  %s\n  subject: %s\n", *out, c.ID, c.Issuer, *subject)
+	fmt.Fprintf(e.stdout, "issued %s\n  id:      %s\n  issuer:  %s\n  subject: %s\n", out, c.ID, c.Issuer, c.SubjectID())
 	if len(c.Status) > 0 {
 		fmt.Fprintf(e.stdout, "  status:  %s index %s (%s)\n", c.Status[0].StatusListCredential, c.Status[0].StatusListIndex, c.Status[0].StatusPurpose)
 	}
@@ -280,7 +286,7 @@ func vcVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res := v.Credential(ctx, tok)
-	return printResult(e, res, "credential")
+	return printNamedResult(ctx, e, &vf, res, "credential")
 }
 
 // vcShow decodes a vc+jwt without checking anything and says so loudly.

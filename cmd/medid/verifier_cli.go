@@ -18,6 +18,10 @@ type verifierFlags struct {
 	statusLists stringList
 	registry    *string
 	genesis     *string
+	// rc is the registry client build made (nil offline), proven whether
+	// it checks proofs; names use them.
+	rc     *client.Client
+	proven bool
 }
 
 func (v *verifierFlags) register(fs *flagSet) {
@@ -65,6 +69,7 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 			return nil, err
 		}
 		methods["medid"] = rc
+		v.rc, v.proven = rc, ccfg.VerifyProofs
 		local.next = rc
 		cfg.Status = local
 		cfg.Trust = rc
@@ -112,6 +117,19 @@ func printResult(e *env, res *verify.Result, what string) error {
 		return nil
 	}
 	return &exitError{code: exitInvalid, err: fmt.Errorf("INVALID %s: %s", what, res.Reason)}
+}
+
+// printNamedResult is printResult followed, on stderr, by who issued and
+// presented what in words from the registry's directory (nothing when
+// verifying offline without a registry).
+func printNamedResult(ctx context.Context, e *env, vf *verifierFlags, res *verify.Result, what string) error {
+	err := printResult(e, res, what)
+	if vf.rc != nil {
+		if d, derr := directoryFor(vf.rc, vf.proven); derr == nil {
+			printNames(ctx, e.stderr, d, res)
+		}
+	}
+	return err
 }
 
 // summary writes one line per check: "✓ name" or "✗ name: reason (detail)".

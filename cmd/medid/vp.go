@@ -105,5 +105,5 @@ func vpVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printResult(e, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
+	return printNamedResult(ctx, e, &vf, v.Presentation(ctx, tok, *audience, *nonce), "presentation")
 }

@@ -166,7 +166,7 @@ func TestFlow(t *testing.T) {
 		if res.Status != StatusDeclined || res.Error != ErrCodeAccessDenied {
 			t.Errorf("got %+v, want declined with access_denied", res)
 		}
-		if _, err := c.FetchRequest(ctx, st.URI); code(err) != ErrCodeInvalidRequest {
+		if _, err := c.FetchRequest(ctx, URI(st.ClientID, st.RequestURI)); code(err) != ErrCodeInvalidRequest {
 			t.Errorf("fetching an answered request: got %v, want invalid_request", err)
 		}
 	})

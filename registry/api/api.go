@@ -4,6 +4,8 @@
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
 //	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/directory/{did}       an organisation's directory entry and history
+//	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /healthz                   liveness: 200 while the process serves
 //	GET  /readyz                    readiness: 200, or 503 naming the failing checks
@@ -138,6 +140,7 @@ func New(c Config) (*Server, error) {
 		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
 	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
+	s.directoryRoutes()
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /readyz", "readyz", s.ready)
 	// The metrics are for the operator: with mutual TLS on, only clients

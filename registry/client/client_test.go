@@ -23,7 +23,7 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-func newClients(t *testing.T, s *nodetest.Stack) (plain, proving *client.Client) {
+func newClients(t testing.TB, s *nodetest.Stack) (plain, proving *client.Client) {
 	t.Helper()
 	plain, err := client.New(client.Config{URL: s.URL})
 	if err != nil {

@@ -112,6 +112,10 @@ type App struct {
 	// holds; Commit indexes them.
 	pendingIdx []write
 	idx        *latestIndex
+	// pendingDir are the pending block's organisation records; Commit
+	// gives them to dir, the directory's search index.
+	pendingDir []write
+	dir        *dirIndex
 	// initialHeight is the chain's first block height (from InitChain).
 	initialHeight int64
 
@@ -209,6 +213,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if rebuilt {
 		a.log.Info("rebuilt the DID index from the state", "height", version)
+	}
+	a.dir = newDirIndex()
+	if err := a.dir.build(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
 }
@@ -367,6 +376,8 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.mu.Lock()
 	a.lastTime = a.pending.time
 	a.mu.Unlock()
+	a.dir.apply(a.pendingDir)
+	a.pendingDir = nil
 	a.pending = nil
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	return &abci.ResponseCommit{}, nil

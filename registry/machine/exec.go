@@ -59,6 +59,7 @@ type receipt struct {
 	ListID          string  `json:"listId,omitempty"`
 	Version         int64   `json:"version,omitempty"`
 	GrantHash       string  `json:"grantHash,omitempty"`
+	Org             string  `json:"org,omitempty"`
 }
 
 // prepared is what the parallel pre-pass of FinalizeBlock learned about one
@@ -114,6 +115,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	}
 	bt := req.Time.UTC()
 	a.pendingIdx = nil
+	a.pendingDir = nil
 	pre := a.prepass(req.Txs)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
@@ -157,6 +159,9 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		}
 		if indexed(w.key) {
 			a.pendingIdx = append(a.pendingIdx, w)
+		}
+		if isDirectoryKey(w.key) {
+			a.pendingDir = append(a.pendingDir, w)
 		}
 	}
 	return &abci.ExecTxResult{

@@ -54,6 +54,8 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 		return a.consentRevoke(r, t, env)
 	case tx.AuditAnchor:
 		return a.auditAnchor(r, t, env)
+	case tx.DirectoryAdd, tx.DirectoryUpdate, tx.DirectorySuspend, tx.DirectoryRemove:
+		return a.directoryWrite(r, t, env)
 	}
 	return nil, nil, fmt.Errorf("%w: unknown type %q", ledger.ErrMalformed, t.Payload.Type)
 }
@@ -86,7 +88,7 @@ func (a *App) signingKey(r reader, t *tx.Tx, pre *prepared) (key.PublicKey, erro
 			return key.PublicKey{}, err
 		}
 		doc = d
-	case tx.IssuerAccredit, tx.IssuerRevoke:
+	case tx.IssuerAccredit, tx.IssuerRevoke, tx.DirectoryAdd, tx.DirectoryUpdate, tx.DirectorySuspend, tx.DirectoryRemove:
 		g, err := r.Get(ledger.GovernanceKey(p.DID))
 		if err != nil {
 			return key.PublicKey{}, fmt.Errorf("%w: read governance: %v", ledger.ErrInternal, err)

@@ -23,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 		{Type: IssuerAccredit, DID: d, Nonce: "4", Issuer: d, CredentialTypes: []string{"X"}, ValidFrom: "2026-01-01T00:00:00Z", AccreditationID: "a"},
 		{Type: IssuerRevoke, DID: d, Nonce: "5", Issuer: d, AccreditationID: "a", RevokedAt: "2026-02-01T00:00:00Z"},
 		{Type: StatusListPublish, DID: d, Nonce: "6", ListID: "l", Version: 1, Credential: "a.b.c"},
+		{Type: DirectoryAdd, DID: d, Nonce: "7", Org: d, Entry: &DirectoryEntry{LegalName: "St Mary's", DisplayName: "St Mary's", Kind: KindHospital, Country: "GB",
+			Roles: []Role{{Role: RoleVaultOperator, DID: "did:key:z6Mk"}}, Logo: &Logo{SHA256: "0000000000000000000000000000000000000000000000000000000000000000", MediaType: "image/png"}}},
+		{Type: DirectorySuspend, DID: d, Nonce: "8", Org: d, Version: 2, Reason: "under review"},
 	} {
 		raw, err := Sign(p, k, d+"#key-1")
 		if err != nil {

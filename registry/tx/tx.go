@@ -33,6 +33,9 @@
 //     grant token), validFrom, optional validUntil; signed by the patient.
 //   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
 //     who anchored it; final.
+//   - [DirectoryAdd], [DirectoryUpdate], [DirectorySuspend],
+//     [DirectoryRemove] ("directory.*"): org, entry, version, reason;
+//     governance-signed (see directory.go).
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload
@@ -158,6 +161,12 @@ type Payload struct {
 	BatchID string `json:"batchId,omitempty"`
 	Root    string `json:"root,omitempty"`
 	Count   int64  `json:"count,omitempty"`
+
+	// directory.*: see directory.go. Version (above) is the entry's new
+	// version for update, suspend and remove.
+	Org    string          `json:"org,omitempty"`
+	Entry  *DirectoryEntry `json:"entry,omitempty"`
+	Reason string          `json:"reason,omitempty"`
 }
 
 // Tx is a decoded transaction. Its signature has NOT been verified: call
@@ -287,6 +296,9 @@ func (p *Payload) Validate() error {
 		"batchId":         p.BatchID != "",
 		"root":            p.Root != "",
 		"count":           p.Count != 0,
+		"org":             p.Org != "",
+		"entry":           p.Entry != nil,
+		"reason":          p.Reason != "",
 	}
 	var required, optional []string
 	switch p.Type {
@@ -311,6 +323,12 @@ func (p *Payload) Validate() error {
 		required = []string{"grantHash"}
 	case AuditAnchor:
 		required = []string{"batchId", "root", "count"}
+	case DirectoryAdd:
+		required = []string{"org", "entry"}
+	case DirectoryUpdate:
+		required = []string{"org", "entry", "version"}
+	case DirectorySuspend, DirectoryRemove:
+		required = []string{"org", "version", "reason"}
 	default:
 		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
 	}
@@ -379,6 +397,11 @@ func (p *Payload) Validate() error {
 	}
 	if p.Type == AuditAnchor {
 		if msg := validAudit(p); msg != "" {
+			return bad("%s", msg)
+		}
+	}
+	if IsDirectory(p.Type) {
+		if msg := validDirectory(p); msg != "" {
 			return bad("%s", msg)
 		}
 	}

@@ -72,6 +72,11 @@ type Entry struct {
 	Reason string `json:"reason,omitempty"`
 	// Consent is the hash of the consent grant presented, if any.
 	Consent string `json:"consent,omitempty"`
+	// Licence is the provider's practitioner licence credential (vc+jwt)
+	// as they presented it to the vault, so the patient's wallet can check
+	// who they are itself (registry/directory) instead of trusting the
+	// vault's word.
+	Licence string `json:"licence,omitempty"`
 	// Authority is set when someone acted for the patient: the delegation
 	// they acted under (or, for a provider reading under a consent grant a
 	// representative made, the delegation the grant was made under).

@@ -56,8 +56,10 @@ type DelegationChecker interface {
 
 // maxDelegatedGrant bounds a consent grant a representative registers: the
 // grant rides whole in the patient's trail entry, which must stay within
-// trail.MaxEntrySize once sealed.
-const maxDelegatedGrant = 8 << 10
+// trail.MaxEntrySize once sealed, with the anchor seal and, when the
+// representative presented one, their practitioner licence
+// (vaultapi.MaxLicence) beside it. A grant is about 1.5 KiB.
+const maxDelegatedGrant = 4 << 10
 
 // registration is a consent grant a representative registered.
 type registration struct {

@@ -20,6 +20,7 @@ import (
 //	DELETE /1.0/vault/records/{id}             erase (owner) -> Meta
 //	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
+//	PUT    /1.0/vault/licence                  a practitioner presents their licence
 //	GET    /1.0/vault/access-log?patient=DID   the patient's trail (or a representative's copy)
 //	GET    /1.0/vault/represented/records/{id} read by a representative (with a delegation)
 //	PUT    /1.0/vault/consents                 register a consent a representative made
@@ -117,6 +118,13 @@ func (v *Vault) Handler() http.Handler {
 	})
 	mux.HandleFunc("PUT /1.0/vault/break-glass", func(w http.ResponseWriter, r *http.Request) {
 		if err := v.AllowBreakGlass(r.Context(), authToken(r)); err != nil {
+			v.problem(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("PUT /1.0/vault/licence", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.PresentLicence(r.Context(), authToken(r)); err != nil {
 			v.problem(w, err)
 			return
 		}

@@ -83,6 +83,9 @@ type Config struct {
 	// for patients: see delegation.go); nil refuses every such act with
 	// vaultapi.ErrDelegationsOff.
 	Delegations DelegationChecker
+	// Licences checks a practitioner licence presented to the vault and
+	// returns the practitioner's DID (see licence.go); nil refuses them.
+	Licences func(ctx context.Context, licence string) (practitioner string, err error)
 	// Staff are the DIDs the hospital vouches for in an emergency: only
 	// they may read a record under a patient's standing break-glass
 	// permission (made to the vault's DID). A provider the patient named
@@ -114,7 +117,7 @@ type Vault struct {
 	log    *batch.Log
 	sealer *trail.Sealer
 
-	mu sync.Mutex // guards standing, recipients and staff
+	mu sync.Mutex // guards standing, recipients, staff and licences
 	// standing maps a patient DID to their standing break-glass grant.
 	standing   map[string]string
 	recipients map[string]any
@@ -122,6 +125,8 @@ type Vault struct {
 
 	unauth *originLimiter
 	del    *delegated
+	// licences maps a practitioner DID to the licence they presented.
+	licences map[string]string
 }
 
 // New opens (creating) a vault in cfg.Dir.
@@ -145,7 +150,7 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{}, licences: map[string]string{},
 		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
 	if v.del, err = openDelegated(filepath.Join(cfg.Dir, "delegated")); err != nil {
 		return nil, err
@@ -156,6 +161,9 @@ func New(cfg Config) (*Vault, error) {
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
+		return nil, err
+	}
+	if err := v.loadLicences(); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
@@ -647,6 +655,9 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 	}
 	e.ID = hex.EncodeToString(id[:])
 	e.Time = e.Time.UTC()
+	if e.Licence == "" {
+		e.Licence = v.licenceOf(e.Provider)
+	}
 	rk, err := v.recipient(ctx, e.Patient)
 	if err != nil {
 		return fmt.Errorf("patient key for the trail: %w", err)

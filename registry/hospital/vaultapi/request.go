@@ -28,7 +28,8 @@ const (
 	OpErase      = "erase"      // the owner erases a record
 	OpAccessLog  = "access-log" // the patient fetches their trail
 	OpBreakGlass = "break-glass"
-	OpEvents     = "events" // the owner (or a writer) reads a record's anchored events
+	OpEvents     = "events"  // the owner (or a writer) reads a record's anchored events
+	OpLicence    = "licence" // a practitioner presents their licence
 	// OpConsent: a representative registers a consent grant they made for
 	// the patient (Consent, Delegation, AnchorSeal); OpWithdraw: a grant
 	// made by a representative is withdrawn at this vault (by the patient,
@@ -46,6 +47,9 @@ const (
 	MaxDIDSize    = 256 // bytes of a DID (iss, aud, owner, patient)
 	MaxIDSize     = 128 // bytes of a record id or a nonce
 	MaxConsent    = 16 << 10
+	// MaxLicence bounds a practitioner licence (vc+jwt): it rides in every
+	// trail entry of the practitioner, which must fit trail.MaxEntrySize.
+	MaxLicence = 6 << 10
 	// MaxDelegation bounds a delegation token (a chain of three fits).
 	MaxDelegation = 12 << 10
 	// MaxAnchorSeal bounds a sealed anchor key (a compact JWE of 32 bytes).
@@ -80,6 +84,10 @@ type Request struct {
 	BodyHash string `json:"bodyHash,omitempty"`
 	// Patient is whose trail an access-log request asks for.
 	Patient string `json:"patient,omitempty"`
+	// Licence is the practitioner licence credential (vc+jwt) a licence
+	// request presents; the request's signature by the licence subject's
+	// key proves possession.
+	Licence string `json:"licence,omitempty"`
 	// Delegation is the delegation credential (vc+jwt) a representative
 	// acts under: with a read (view), an access-log request for another
 	// patient (trail), a consent registration or withdrawal (consent).
@@ -195,9 +203,9 @@ func ParseSigned(token string) (*ParsedRequest, error) {
 // be, with an error that says which field and what is allowed.
 func (r *Request) checkBounds() error {
 	switch r.Op {
-	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents, OpConsent, OpWithdraw:
+	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents, OpLicence, OpConsent, OpWithdraw:
 	default:
-		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events, consent, consent-withdraw", ErrBadRequest, r.Op)
+		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events, licence, consent, consent-withdraw", ErrBadRequest, r.Op)
 	}
 	for _, f := range []struct{ name, v string }{{"iss", r.Issuer}, {"aud", r.Audience}, {"owner", r.Owner}, {"patient", r.Patient}} {
 		if len(f.v) > MaxDIDSize {
@@ -212,6 +220,9 @@ func (r *Request) checkBounds() error {
 	}
 	if len(r.BodyHash) > 64 {
 		return fmt.Errorf("%w: bodyHash must be a hex SHA-256", ErrBadRequest)
+	}
+	if len(r.Licence) > MaxLicence {
+		return fmt.Errorf("%w: the licence is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Licence), MaxLicence)
 	}
 	if len(r.Consent) > MaxConsent {
 		return fmt.Errorf("%w: the consent grant is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Consent), MaxConsent)
