@@ -43,23 +43,25 @@ func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, 
 		return nil, err
 	}
 	p := t.Payload
+	k := p.DID + " " + p.GrantHash // anchors are keyed by controller and hash
 	switch p.Type {
 	case tx.ConsentAnchor:
-		l.anchored[p.GrantHash] = true
+		l.anchored[k] = true
 	case tx.ConsentRevoke:
-		if !l.anchored[p.GrantHash] || l.revoked[p.GrantHash] {
+		if !l.anchored[k] || l.revoked[k] {
 			return nil, errors.New("fake ledger: revoke of an unknown or revoked grant")
 		}
-		l.revoked[p.GrantHash] = true
+		l.revoked[k] = true
 	}
 	return &client.TxResult{Height: 1}, nil
 }
 
-func (l *fakeLedger) ConsentStatus(ctx context.Context, hash string) (*consent.Status, error) {
-	if !l.anchored[hash] {
+func (l *fakeLedger) ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error) {
+	k := controller + " " + hash
+	if !l.anchored[k] {
 		return nil, ledger.ErrNotFound
 	}
-	return &consent.Status{Revoked: l.revoked[hash]}, nil
+	return &consent.Status{Hash: hash, Controller: controller, Revoked: l.revoked[k]}, nil
 }
 
 // sealBackup encrypts a hand-made backup plaintext as Backup would.
@@ -168,7 +170,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("Consents of the restored wallet: %v", err)
 	}
 	sameGrant := func(a, b Consent) bool {
-		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Provider == b.Provider &&
+		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Anchor == b.Anchor && a.GrantID == b.GrantID && a.Provider == b.Provider &&
 			slices.Equal(a.Classes, b.Classes) && slices.Equal(a.Purposes, b.Purposes) && a.BreakGlass == b.BreakGlass &&
 			a.ValidFrom.Equal(b.ValidFrom) && a.ValidUntil.Equal(b.ValidUntil) &&
 			(a.Revoked == nil) == (b.Revoked == nil) && (a.Revoked == nil || a.Revoked.Equal(*b.Revoked)) &&
@@ -189,7 +191,8 @@ func TestBackupRestore(t *testing.T) {
 		t.Error("restored wallet file holds a consent grant in the clear")
 	}
 	// The restored wallet can still revoke a grant made before the backup
-	// (it signs with the same DID key).
+	// (it re-derives the grant's anchor key from the seed and the grant's
+	// ID).
 	if c, err := r.RevokeConsent(ctx, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
 		t.Errorf("RevokeConsent from the restored wallet: %+v, %v", c, err)
 	}

@@ -3,9 +3,11 @@ package wallet
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
@@ -59,8 +61,12 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || st.Patient != me.DID || st.Revoked {
+	// The ledger knows the grant's own anchor DID, not the patient's.
+	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || st.Controller != g.Anchor || st.Revoked {
 		t.Fatalf("ledger status of the grant: %+v, %v", st, err)
+	}
+	if g.Anchor == me.DID || !strings.HasPrefix(g.Anchor, "did:key:") {
+		t.Fatalf("grant anchored by %s, want a did:key made for it (not the patient's %s)", g.Anchor, me.DID)
 	}
 	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
 		t.Fatalf("provider read: %v", err)
@@ -76,6 +82,9 @@ func TestConsentAndAccessLog(t *testing.T) {
 		Duration: 365 * 24 * time.Hour, BreakGlass: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bg.Anchor == g.Anchor {
+		t.Fatalf("two grants share the anchor %s: their anchors would link them", g.Anchor)
 	}
 	if err := w.AllowBreakGlass(ctx, srv.URL, bg); err != nil {
 		t.Fatal(err)
@@ -130,5 +139,84 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	if s := g.StatusAt(later); s != ConsentExpired {
 		t.Errorf("30-day grant status in 31 days = %s, want expired", s)
+	}
+}
+
+// TestConsentAnchorKeys: each grant is anchored by its own did:key, derived
+// from the recovery phrase and the grant's ID (so a wallet recovered from
+// the phrase derives it again, and nobody without the phrase can link it to
+// the patient); the ledger transactions name that key, never the patient.
+func TestConsentAnchorKeys(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Now().UTC()}
+	w, phrase := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	led := newFakeLedger()
+	var gs []Consent
+	for range 2 {
+		g, err := w.GrantConsent(ctx, led, ConsentRequest{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"},
+			Purposes: []string{"TREAT"}, Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs = append(gs, g)
+	}
+	for _, g := range gs {
+		parsed, err := consent.Parse(g.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parsed.Anchor != g.Anchor || g.Anchor == me.DID || parsed.Patient != me.DID || parsed.ID != g.GrantID {
+			t.Errorf("grant %s: anchor %s (token says %s), patient %s, want a per-grant anchor for patient %s", g.ID, g.Anchor, parsed.Anchor, parsed.Patient, me.DID)
+		}
+		if !led.anchored[g.Anchor+" "+g.ID] {
+			t.Errorf("grant %s is not anchored under its anchor DID", g.ID)
+		}
+	}
+	if gs[0].Anchor == gs[1].Anchor {
+		t.Error("two grants share an anchor DID")
+	}
+	r, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	k, anchor, _, err := r.anchorKey(gs[0].GrantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Destroy()
+	if anchor != gs[0].Anchor {
+		t.Errorf("the recovered wallet derives %s for grant %s, want %s", anchor, gs[0].GrantID, gs[0].Anchor)
+	}
+	other, _ := newTestWallet(t, clk)
+	if k, a, _, _ := other.anchorKey(gs[0].GrantID); a == gs[0].Anchor {
+		t.Error("another wallet derives the same anchor for the same grant ID")
+	} else {
+		k.Destroy()
+	}
+}
+
+// TestLegacyConsent: a grant stored before per-grant anchors (no anchor)
+// shows as no longer accepted, and revoking it marks it revoked without a
+// ledger transaction (its old anchor named the patient; no vault reads it).
+func TestLegacyConsent(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Now().UTC()}
+	w, _ := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	old := Consent{ID: strings.Repeat("ab", 32), Token: "x.y.z", Patient: me.DID, Provider: "did:web:gp.example",
+		Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, ValidFrom: clk.Now(), ValidUntil: clk.Now().Add(time.Hour)}
+	if err := w.putConsent(&old); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.FindConsent(old.ID)
+	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != ConsentLegacy {
+		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, ConsentLegacy)
+	}
+	led := newFakeLedger()
+	c, err = w.RevokeConsent(ctx, led, old.ID)
+	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || len(led.anchored) != 0 {
+		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
 	}
 }

@@ -79,7 +79,7 @@ func (w *Wallet) Notices() ([]Notice, error) {
 		}
 		n := Notice{Delegation: d}
 		for _, c := range cs {
-			if c.Inherited() && c.MadeUnder == d.Hash && c.Revoked == nil && c.Confirmed == nil && c.StatusAt(now) == ConsentActive {
+			if c.Inherited && c.MadeUnder == d.Hash && c.Revoked == nil && c.Confirmed == nil && c.StatusAt(now) == ConsentActive {
 				n.Awaiting = append(n.Awaiting, c)
 			}
 		}

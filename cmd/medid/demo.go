@@ -241,7 +241,9 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.listID = demoLocalList
 	if d.reg != nil {
-		d.regListID = "demo-" + randomHex(6)
+		if d.regListID, err = tx.StatusListID(d.issuer, "demo-"+randomHex(6)); err != nil {
+			return err
+		}
 		d.listID = d.reg.StatusListURL(d.regListID)
 	}
 	d.listFile = d.path("status-list.vc.jwt")

@@ -15,42 +15,48 @@ import (
 	"github.com/medid/medid/credentials/vc"
 )
 
-// memLedger is an in-memory Ledger.
+// memLedger is an in-memory Ledger: anchors keyed by controller and hash,
+// as on the registry.
 type memLedger struct {
 	mu    sync.Mutex
-	recs  map[string]*Status
+	recs  map[string]*Status // by controller + " " + hash
 	calls atomic.Int64
 }
 
-func (l *memLedger) anchor(g *Grant, tok string) {
+// anchor records tok's hash under g's anchor DID with g's period.
+func (l *memLedger) anchor(g *Grant, tok string) { l.anchorAs(g.Anchor, g, tok) }
+
+// anchorAs records tok's hash under controller with g's period.
+func (l *memLedger) anchorAs(controller string, g *Grant, tok string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.recs == nil {
 		l.recs = map[string]*Status{}
 	}
-	st := &Status{Hash: Hash(tok), Patient: g.Patient, ValidFrom: g.ValidFrom, AnchoredHeight: 1}
+	st := &Status{Hash: Hash(tok), Controller: controller, ValidFrom: g.ValidFrom, AnchoredHeight: 1}
 	if !g.ValidUntil.IsZero() {
 		u := g.ValidUntil
 		st.ValidUntil = &u
 	}
-	l.recs[st.Hash] = st
+	l.recs[controller+" "+st.Hash] = st
 }
 
-func (l *memLedger) revoke(tok string, at time.Time) {
+func (l *memLedger) revoke(g *Grant, tok string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := *l.recs[Hash(tok)]
+	k := g.Anchor + " " + Hash(tok)
+	st := *l.recs[k]
 	st.Revoked, st.RevokedAt = true, &at
-	l.recs[st.Hash] = &st
+	l.recs[k] = &st
 }
 
-func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*Status, error) {
+func (l *memLedger) ConsentStatus(_ context.Context, controller, hash string) (*Status, error) {
 	l.calls.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st, ok := l.recs[hash]
+	st, ok := l.recs[controller+" "+hash]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNotAnchored, hash)
+		return nil, fmt.Errorf("%w: %s by %s", ErrNotAnchored, hash, controller)
 	}
 	cp := *st
 	return &cp, nil
@@ -83,20 +89,33 @@ func TestCheckInForce(t *testing.T) {
 		{"revoked", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			l.anchor(testGrant(pat, prov), tok)
-			l.revoke(tok, at.Add(-time.Hour))
+			l.revoke(testGrant(pat, prov), tok, at.Add(-time.Hour))
 			return tok
 		}, req, ErrRevoked},
 		{"revoked later than the access", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			l.anchor(testGrant(pat, prov), tok)
-			l.revoke(tok, at.Add(time.Hour))
+			l.revoke(testGrant(pat, prov), tok, at.Add(time.Hour))
 			return tok
 		}, req, nil},
-		{"anchored by someone else", func(l *memLedger) string {
+		{"anchored only by a squatter (another DID took the hash first)", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
-			l.anchor(testGrant(other, prov), tok)
+			l.anchorAs(other.did, testGrant(pat, prov), tok)
 			return tok
-		}, req, ErrLedgerMismatch},
+		}, req, ErrNotAnchored},
+		{"anchored by a squatter and by the grant's anchor DID", func(l *memLedger) string {
+			tok := issue(testGrant(pat, prov), pat)
+			g := testGrant(pat, prov)
+			g.ValidUntil = g.ValidUntil.AddDate(5, 0, 0)
+			l.anchorAs(other.did, g, tok) // first, and with a longer period
+			l.anchor(testGrant(pat, prov), tok)
+			return tok
+		}, req, nil},
+		{"anchored by the patient's own DID, not the grant's anchor DID", func(l *memLedger) string {
+			tok := issue(testGrant(pat, prov), pat)
+			l.anchorAs(pat.did, testGrant(pat, prov), tok)
+			return tok
+		}, req, ErrNotAnchored},
 		{"anchored with another period", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			g := testGrant(pat, prov)
@@ -175,7 +194,7 @@ func TestCheckerCaches(t *testing.T) {
 		t.Errorf("5 decisions: %d key resolutions, %d ledger calls; want 1 and 1", resolves.Load(), l.calls.Load())
 	}
 	// A revocation is seen once the status is older than StatusTTL.
-	l.revoke(tok, now)
+	l.revoke(g, tok, now)
 	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 		t.Errorf("within StatusTTL the cached answer is used, got %v", err)
 	}
@@ -296,7 +315,7 @@ func TestCheckerConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	l.revoke(toks[0], tFrom)
+	l.revoke(testGrant(pat, prov), toks[0], tFrom)
 	wg.Wait()
 	if c.Len() > 4 {
 		t.Errorf("Len = %d > MaxGrants", c.Len())

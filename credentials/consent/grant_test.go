@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,10 +43,23 @@ func newParty(tb testing.TB, b byte) party {
 	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
 }
 
+// anchorFor is the anchor did:key of a grant by patient (a wallet derives
+// one per grant; one per patient is enough here).
+func anchorFor(patient party) party {
+	seed := sha256.Sum256([]byte("anchor of " + patient.did))
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	d := did.KeyDID(k.Public())
+	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+}
+
 func testGrant(patient, provider party) *Grant {
 	return &Grant{
 		ID:         "urn:uuid:5f0c6a1e-1b7e-4f0e-9a52-2d4f3f1f7a10",
 		Patient:    patient.did,
+		Anchor:     anchorFor(patient).did,
 		Provider:   provider.did,
 		Actions:    []Action{ActionAccess, ActionCorrect},
 		Purposes:   []string{PurposeTreatment, PurposeResearch},
@@ -237,5 +251,56 @@ func TestFromCredentialRefuses(t *testing.T) {
 				t.Errorf("Verify = %v, want ErrInvalidGrant containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnchorRules: a grant names its anchor DID, a did:key that is neither
+// the patient's nor the provider's DID (it is public on the ledger).
+func TestAnchorRules(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	for _, tc := range []struct {
+		name   string
+		anchor string
+		want   error
+	}{
+		{"per-grant did:key", anchorFor(pat).did, nil},
+		{"none", "", ErrLegacyGrant},
+		{"the patient's DID", pat.did, ErrInvalidGrant},
+		{"the provider's DID", prov.did, ErrInvalidGrant},
+		{"a did:medid", "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc", ErrInvalidGrant},
+		{"not a DID", "anchor", ErrInvalidGrant},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGrant(pat, prov)
+			g.Anchor = tc.anchor
+			_, err := Issue(g, pat.k, pat.kid)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Issue = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLegacyGrant: a grant token made before per-grant anchors (it names no
+// anchor DID; testdata/legacy-grant.jwt is the old golden token) is refused
+// by Parse, Verify and the Checker with ErrLegacyGrant, which says to grant
+// again.
+func TestLegacyGrant(t *testing.T) {
+	raw, err := os.ReadFile("testdata/legacy-grant.jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if _, err := Parse(tok); !errors.Is(err, ErrLegacyGrant) || !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("Parse(legacy) = %v, want ErrLegacyGrant and ErrInvalidGrant", err)
+	}
+	c, err := NewChecker(CheckerConfig{Keys: keyFunc, Ledger: &memLedger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := newParty(t, 2)
+	if _, err := c.CheckInForce(context.Background(), tok, Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT",
+		Class: "Immunization", At: tFrom.Add(time.Hour)}); !errors.Is(err, ErrLegacyGrant) || !strings.Contains(err.Error(), "granted again") {
+		t.Errorf("Checker on a legacy grant = %v, want ErrLegacyGrant saying to grant again", err)
 	}
 }

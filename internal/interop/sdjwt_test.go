@@ -388,7 +388,7 @@ func TestJSONLDSafeMode(t *testing.T) {
 			Issuer: hospital.did, ValidFrom: &from, Subject: subject,
 			Status: []vc.Status{{ID: "https://registry.example/1.0/status-lists/1#42", Type: statuslist.TypeEntry, StatusPurpose: "revocation", StatusListIndex: "42", StatusListCredential: "https://registry.example/1.0/status-lists/1"}}}
 	}
-	grant, err := (&consent.Grant{Patient: patient.did, Provider: hospital.did, Actions: []consent.Action{"access"}, Purposes: []string{"TREAT"},
+	grant, err := (&consent.Grant{Patient: patient.did, Anchor: "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp", Provider: hospital.did, Actions: []consent.Action{"access"}, Purposes: []string{"TREAT"},
 		Classes: []string{"AllergyIntolerance"}, ValidFrom: from, Issued: from}).Credential()
 	if err != nil {
 		t.Fatal(err)

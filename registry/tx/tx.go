@@ -28,11 +28,12 @@
 //   - [StatusListPublish] ("statuslist.publish"): listId, version (1, 2, …
 //     strictly increasing) and credential: the status list credential as a
 //     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
-//     key.
+//     key. A new list's id is in its owner's namespace (see [StatusListID]).
 //   - [ConsentAnchor] ("consent.anchor"): grantHash (hex SHA-256 of a consent
-//     grant token), validFrom, optional validUntil; signed by the patient.
-//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
-//     who anchored it; final.
+//     grant token), validFrom, optional validUntil; signed by the grant's
+//     anchor DID (a did:key the patient's grant names, made for that grant).
+//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the anchor
+//     DID that anchored it; final.
 //   - [DirectoryAdd], [DirectoryUpdate], [DirectorySuspend],
 //     [DirectoryRemove] ("directory.*"): org, entry, version, reason;
 //     governance-signed (see directory.go).
@@ -101,6 +102,15 @@ const (
 	// AuditAnchor: see audit.go.
 	AuditAnchor Type = "audit.anchor"
 )
+
+// KnownType reports whether t is a transaction type this package decodes.
+func KnownType(t Type) bool {
+	p := Payload{Type: t, DID: "did:x:y", Nonce: "n"}
+	return !errors.Is(p.Validate(), errUnknownType)
+}
+
+// errUnknownType is wrapped by Validate's error for an unknown type.
+var errUnknownType = errors.New("unknown transaction type")
 
 // Errors returned by this package. Callers branch on them with errors.Is.
 var (
@@ -330,7 +340,7 @@ func (p *Payload) Validate() error {
 	case DirectorySuspend, DirectoryRemove:
 		required = []string{"org", "version", "reason"}
 	default:
-		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
+		return fmt.Errorf("%w: %w %.64q", ErrMalformed, errUnknownType, p.Type)
 	}
 	allowed := map[string]bool{}
 	for _, f := range required {
@@ -407,6 +417,9 @@ func (p *Payload) Validate() error {
 	}
 	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
+	}
+	if (p.Type == ConsentAnchor || p.Type == ConsentRevoke) && !strings.HasPrefix(p.DID, "did:key:") {
+		return bad("the acting DID must be the grant's anchor did:key (made for this grant alone), not %.128s: a registered DID would link the patient's consents", p.DID)
 	}
 	return nil
 }

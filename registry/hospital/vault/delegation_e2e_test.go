@@ -234,14 +234,22 @@ func (w *delegationWorld) issueRaw(d *delegation.Delegation, issuer actor) strin
 }
 
 // grantFor is a consent grant rep makes for d's patient under d: provider
-// may read classes for TREAT for 30 days; the grant is anchored on the
-// ledger and its anchor key sealed to the patient.
+// may read classes for TREAT for 90 days. Its anchor DID is a key made for
+// it alone (a wallet derives it from the representative's phrase), which
+// anchors it on the ledger and is sealed to the patient.
 func (w *delegationWorld) grantFor(rep actor, d *delegation.Delegation, provider string, classes ...string) (grant, seal string) {
 	w.t.Helper()
+	var secret [32]byte
+	_, _ = rand.Read(secret[:])
+	ak, err := key.NewEd25519FromSeed(secret[:])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	anchor := did.KeyDID(ak.Public())
 	now := w.clk.now().UTC().Truncate(time.Second)
 	g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: rep.did, OnBehalfOf: d.Patient, Delegation: d.Hash(),
-		Provider: provider, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"}, Classes: classes,
-		ValidFrom: now.Add(-time.Minute), ValidUntil: now.AddDate(0, 0, 90), Issued: now}
+		Anchor: anchor, Provider: provider, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
+		Classes: classes, ValidFrom: now.Add(-time.Minute), ValidUntil: now.AddDate(0, 0, 90), Issued: now}
 	tok, err := consent.Issue(g, rep.k, rep.kid)
 	if err != nil {
 		w.t.Fatal(err)
@@ -250,9 +258,7 @@ func (w *delegationWorld) grantFor(rep actor, d *delegation.Delegation, provider
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.submit(nodetest.Sign(w.t, nodetest.Must(w.t)(tx.NewConsentAnchor(parsed)), rep.k, rep.kid))
-	var secret [32]byte
-	_, _ = rand.Read(secret[:])
+	w.submit(nodetest.Sign(w.t, nodetest.Must(w.t)(tx.NewConsentAnchor(parsed)), ak, anchor+"#"+ak.Public().Multikey()))
 	pub, err := did.ParseKeyDID(d.Patient)
 	if err != nil {
 		w.t.Fatal(err)
@@ -511,9 +517,23 @@ func TestDelegationMatrix(t *testing.T) {
 	if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("paediatrician after Ana withdrew: %v", err)
 	}
-	// And she holds the key to withdraw it on the ledger everywhere.
+	// And she holds the key to withdraw it on the ledger, everywhere: the
+	// anchor key sealed to her opens to the grant's anchor DID.
 	priv, _ := trail.DecryptionKey(w.ana.k)
-	if _, err := trail.OpenSecret(seal, priv); err != nil {
+	secret, err := trail.OpenSecret(seal, priv)
+	if err != nil {
 		t.Fatalf("Ana cannot open the grant's anchor key: %v", err)
+	}
+	ak, err := key.NewEd25519FromSeed(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := consent.Parse(grant)
+	if anchor := did.KeyDID(ak.Public()); anchor != g.Anchor {
+		t.Fatalf("the sealed key is %s, the grant's anchor %s", anchor, g.Anchor)
+	}
+	w.submit(nodetest.Sign(t, nodetest.Must(t)(tx.NewConsentRevoke(g.Anchor, g.Hash())), ak, g.Anchor+"#"+ak.Public().Multikey()))
+	if st, err := w.reg.ConsentStatus(ctx, g.Anchor, g.Hash()); err != nil || !st.Revoked {
+		t.Fatalf("after Ana's withdrawal on the ledger: %+v, %v", st, err)
 	}
 }

@@ -82,10 +82,15 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Each grant names its own anchor did:key, which anchors and revokes it
+	// (a wallet derives it from its seed and the grant's ID): the ledger
+	// never sees the patient's DID.
+	anchors := map[string]actor{}
 	issue := func(provider string, classes []string, purpose string, days int, breakGlass bool) string {
 		t.Helper()
 		now := time.Now().UTC().Truncate(time.Second)
-		g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: patient.did, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
+		anchor := newActor(t)
+		g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: patient.did, Anchor: anchor.did, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
 			Purposes: []string{purpose}, Classes: classes, ValidFrom: now.Add(-time.Minute), ValidUntil: now.AddDate(0, 0, days), BreakGlass: breakGlass}
 		tok, err := consent.Issue(g, patient.k, patient.kid)
 		if err != nil {
@@ -96,7 +101,8 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := tx.NewConsentAnchor(parsed)
-		submit(p, err, patient)
+		submit(p, err, anchor)
+		anchors[tok] = anchor
 		return tok
 	}
 
@@ -159,8 +165,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revoke; the provider is denied from then on.
-	p, err := tx.NewConsentRevoke(patient.did, consent.Hash(grant))
-	submit(p, err, patient)
+	p, err := tx.NewConsentRevoke(anchors[grant].did, consent.Hash(grant))
+	submit(p, err, anchors[grant])
 	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}
@@ -231,14 +237,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("record events = %v, want put then erase", kinds)
 	}
 
-	scanLedger(t, s.Home, s, patient.did, []string{patientName, substance, "Peanut", "AllergyIntolerance\",\"id", record})
+	// Consent anchors name their own anchor DIDs, never the patient
+	// (issue 11 item 13): the patient's DID is one more needle.
+	scanLedger(t, s.Home, s, anchors[grant].did, []string{patientName, substance, "Peanut", "AllergyIntolerance\",\"id", record, patient.did})
 }
 
 // scanLedger stops the node and reads everything it stored: every
 // transaction of every block (the JWS payloads decoded) and every key and
 // value of the IAVL state. It fails if any needle is found, and checks that
-// the scan can find things by expecting the patient's DID (which consent
-// anchors carry).
+// the scan can find things by expecting expect (a consent anchor's DID).
 func scanLedger(t *testing.T, home string, s *nodetest.Stack, expect string, needles []string) {
 	t.Helper()
 	_ = s.Node.Stop()
@@ -286,7 +293,7 @@ func scanLedger(t *testing.T, home string, s *nodetest.Stack, expect string, nee
 	_ = sdb.Close()
 	all := bytes.Join(hay, []byte{0})
 	if !bytes.Contains(all, []byte(expect)) {
-		t.Fatalf("the scan of %d blocks, %d transactions and %d state keys did not find the patient's DID: the scan is broken", blocks, txs, keys)
+		t.Fatalf("the scan of %d blocks, %d transactions and %d state keys did not find %s: the scan is broken", blocks, txs, keys, expect)
 	}
 	for _, n := range needles {
 		if bytes.Contains(all, []byte(n)) || bytes.Contains(bytes.ToLower(all), []byte(strings.ToLower(n))) {

@@ -53,12 +53,12 @@ func newFakeLedger() *fakeLedger {
 	return &fakeLedger{consents: map[string]*consent.Status{}, audits: map[string]*ledger.AuditRecord{}}
 }
 
-func (l *fakeLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
+func (l *fakeLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st, ok := l.consents[hash]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
+	if !ok || st.Controller != controller {
+		return nil, fmt.Errorf("%w: %s by %s", consent.ErrNotAnchored, hash, controller)
 	}
 	c := *st
 	return &c, nil
@@ -69,7 +69,7 @@ func (l *fakeLedger) anchorGrant(token string) {
 	if err != nil {
 		panic(err)
 	}
-	st := &consent.Status{Hash: consent.Hash(token), Patient: g.Patient, ValidFrom: g.ValidFrom}
+	st := &consent.Status{Hash: consent.Hash(token), Controller: g.Anchor, ValidFrom: g.ValidFrom}
 	if !g.ValidUntil.IsZero() {
 		u := g.ValidUntil
 		st.ValidUntil = &u
@@ -185,11 +185,21 @@ func (h *harness) sign(p party, r *vaultapi.Request) string {
 	return tok
 }
 
+// anchorDID is a fresh did:key standing for a grant's anchor (a wallet
+// derives one per grant).
+func anchorDID(t testing.TB) string {
+	k, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return did.KeyDID(k.Public())
+}
+
 // grant issues (and, when anchor is set, anchors) a grant by patient.
 func (h *harness) grant(patient party, provider string, classes []string, purpose string, days int, breakGlass, anchor bool) string {
 	h.t.Helper()
 	from := h.clock.now().Add(-time.Minute)
-	g := &consent.Grant{Patient: patient.did, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
+	g := &consent.Grant{Patient: patient.did, Anchor: anchorDID(h.t), Provider: provider, Actions: []consent.Action{consent.ActionAccess},
 		Purposes: []string{purpose}, Classes: classes, ValidFrom: from, ValidUntil: from.Add(time.Duration(days) * 24 * time.Hour),
 		BreakGlass: breakGlass, ID: fmt.Sprintf("urn:uuid:%x", sha256.Sum256([]byte(fmt.Sprint(time.Now().UnixNano(), provider, purpose))))[:45]}
 	tok, err := consent.Issue(g, patient.k, patient.kid)

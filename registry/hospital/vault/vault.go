@@ -711,14 +711,7 @@ func (v *Vault) recipient(ctx context.Context, patient string) (any, error) {
 // PatientKey returns the key whose key-agreement counterpart trail entries
 // are sealed to: the first authentication key of the patient's DID
 // document. The wallet decrypts with the matching private key.
-func PatientKey(doc *did.Document) (key.PublicKey, error) {
-	for _, ref := range doc.Authentication {
-		if pub, err := doc.Key(ref, did.Authentication); err == nil {
-			return pub, nil
-		}
-	}
-	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", trail.ErrNoKeyAgreement, doc.ID)
-}
+func PatientKey(doc *did.Document) (key.PublicKey, error) { return trail.PatientKey(doc) }
 
 // unauthenticated records an attempt on m that did not authenticate, as
 // such: no claimed identity, no requester text, the origin from ctx; at

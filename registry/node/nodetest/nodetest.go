@@ -5,17 +5,24 @@
 package nodetest
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/types"
+
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -25,6 +32,9 @@ import (
 type Options struct {
 	BlockTime time.Duration // 0 = 20 ms
 	Logger    *slog.Logger  // nil = discard
+	// Quotas, when set, is written into the genesis app_state as the
+	// network's write quota policy (nil: none, the defaults).
+	Quotas *ledger.QuotaPolicy
 }
 
 // Stack is a running registry. Everything stops at the end of the test.
@@ -46,6 +56,9 @@ func Start(tb testing.TB, o Options) *Stack {
 	res, err := node.Init(node.InitConfig{Home: home, ChainID: "medid-test"})
 	if err != nil {
 		tb.Fatalf("node.Init: %v", err)
+	}
+	if o.Quotas != nil {
+		SetQuotas(tb, home, o.Quotas)
 	}
 	s := &Stack{Home: home, GovernanceDID: res.GovernanceDID}
 	if s.Governance, err = key.LoadFile(filepath.Join(home, node.GovernanceKeyFile)); err != nil {
@@ -90,6 +103,37 @@ func Start(tb testing.TB, o Options) *Stack {
 		_ = s.App.Close()
 	})
 	return s
+}
+
+// UnlimitedCreates is a write quota policy under which self-made did.create
+// transactions have no budget (every other default stands): throughput
+// benchmarks register thousands of DIDs an hour, far past a real network's
+// budget, and still pay for every quota check.
+func UnlimitedCreates() *ledger.QuotaPolicy {
+	return &ledger.QuotaPolicy{SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{
+		tx.DIDCreate: {Total: ledger.Limit{Txs: -1, Bytes: -1}}}}}
+}
+
+// SetQuotas writes q into the genesis app_state of an initialised home,
+// before the node first starts.
+func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
+	tb.Helper()
+	path := filepath.Join(home, "config", "genesis.json")
+	gen, err := types.GenesisDocFromFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, err := machine.ParseGenesis(gen.AppState)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g.Quotas = q
+	if gen.AppState, err = g.Marshal(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := gen.SaveAs(path); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // GovernanceKID is the kid the governance key signs with.
@@ -137,6 +181,37 @@ func Sign(tb testing.TB, p *tx.Payload, k *key.PrivateKey, kid string) []byte {
 		tb.Fatalf("tx.Sign: %v", err)
 	}
 	return raw
+}
+
+// NewPaddedIdentity is [NewIdentity] with a document padded with service
+// entries so that its did.create is about txBytes bytes: the way an
+// attacker fills a ledger with documents nobody needs (issue 11 item 9).
+func NewPaddedIdentity(tb testing.TB, seed string, txBytes int) *Identity {
+	tb.Helper()
+	id := NewIdentity(tb, seed)
+	var doc map[string]any
+	if err := json.Unmarshal(bytes.ReplaceAll(id.Doc, []byte(id.DID), []byte(tx.Placeholder)), &doc); err != nil {
+		tb.Fatal(err)
+	}
+	// The payload travels as base64url (4/3 of the document) in the JWS.
+	var svc []map[string]string
+	for i, pad := 0, txBytes*3/4-900; pad > 0; i++ {
+		n := min(pad, 2000)
+		svc = append(svc, map[string]string{"id": fmt.Sprintf("%s#pad-%d", tx.Placeholder, i), "type": "LinkedDomains",
+			"serviceEndpoint": "https://attacker.example/" + strings.Repeat("a", n)})
+		pad -= n + 100
+	}
+	if svc != nil {
+		doc["service"] = svc
+	}
+	tmpl, err := json.Marshal(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if id.DID, id.Doc, err = tx.BindDocument(tmpl); err != nil {
+		tb.Fatal(err)
+	}
+	return id
 }
 
 // Must returns a function that returns a builder's payload, failing tb if
