@@ -401,6 +401,9 @@ func (w *Wallet) AddDelegation(ctx context.Context, chk DelegationChecker, token
 	if err != nil {
 		return Delegation{}, fmt.Errorf("delegation does not verify: %w", err)
 	}
+	if have, err := w.FindDelegation(x.Hash()); err == nil {
+		return have, nil // granted by this wallet, or added before
+	}
 	role := DelegationHeld
 	if _, _, err := w.SignerFor(x.Representative); err != nil {
 		if _, _, perr := w.SignerFor(x.Patient); perr != nil {
