@@ -127,7 +127,20 @@ func (d *Delegation) PersonWords() string {
 // BasisWords is how the patient's screens introduce the representative:
 // "as parent", "holding power of attorney", "with your authorisation".
 func (d *Delegation) BasisWords() string {
-	return (&delegation.Delegation{Basis: delegation.Basis(d.Basis)}).BasisWords()
+	if d.By != "" {
+		return "authorised by " + d.By
+	}
+	return BasisText(d.Basis)
+}
+
+// ActingWords is how the representative's screens say on what basis they
+// act: "as parent", "holding power of attorney", "with their
+// authorisation", "authorised by Maria Silva".
+func (d *Delegation) ActingWords() string {
+	if d.Basis == string(delegation.BasisAuthorisation) && d.By == "" {
+		return "with their authorisation"
+	}
+	return d.BasisWords()
 }
 
 func fromDelegation(x *delegation.Delegation, role string) *Delegation {

@@ -1,10 +1,13 @@
 package wallet
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/registry/hospital/trail"
 )
@@ -100,4 +103,138 @@ func (w *Wallet) Notices() ([]Notice, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Delegation.ValidUntil.Before(out[j].Delegation.ValidUntil) })
 	return out, nil
+}
+
+// Sentence says an access event in words for the patient, naming DIDs
+// with name (the directory's label, say; nil shows them as they are):
+// "Dr. Jane Doe (St Mary's Hospital) read your allergies", "Maria Silva, as
+// parent, granted St Mary's Hospital access to your immunizations", "St
+// Mary's Hospital read your immunizations, under the consent Maria Silva
+// (as parent) gave". A representative is named as their delegation names
+// them.
+func (e *AccessEvent) Sentence(name func(did string) string) string {
+	return e.SentenceAbout(name, "")
+}
+
+// SentenceAbout is [AccessEvent.Sentence] for someone reading another
+// person's trail (a representative): whose is that person's name ("Ana
+// Silva"); "" means the reader is the patient.
+func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) string {
+	if name == nil {
+		name = func(d string) string { return d }
+	}
+	your, you := "your", "you"
+	if whose != "" {
+		your, you = whose+"'s", whose
+	}
+	who := name(e.Provider)
+	if e.Provider != "" && e.Provider == e.Patient {
+		who = strings.ToUpper(you[:1]) + you[1:]
+	}
+	if e.Unauthenticated {
+		who = "someone who did not prove who they are (" + e.Origin + ")"
+	}
+	a := e.Authority
+	acting := a != nil && a.Representative == e.Provider
+	if acting {
+		who = representativeWords(a) + ","
+	}
+	refused := e.Outcome != trail.OutcomeGranted
+	what := your + " " + classWords(e.Class)
+	switch e.Action {
+	case trail.ActionConsent:
+		provider := "a provider"
+		if g, err := parseGrant(e.Grant); err == nil {
+			provider = name(g.Provider)
+		}
+		if refused {
+			return who + " tried to grant " + provider + " access to " + what + " in " + your + " name, and was refused"
+		}
+		return who + " granted " + provider + " access to " + what
+	case trail.ActionWithdraw:
+		if refused {
+			return who + " tried to withdraw a consent to " + what + ", and was refused"
+		}
+		return who + " withdrew a consent to " + what
+	case trail.ActionAccessLog:
+		if refused {
+			return who + " tried to read the record of who accessed " + your + " records, and was refused"
+		}
+		return who + " read the record of who accessed " + your + " records"
+	}
+	done, try := map[string]string{trail.ActionRead: "read", trail.ActionPut: "stored", trail.ActionErase: "erased"}[e.Action],
+		map[string]string{trail.ActionRead: "read", trail.ActionPut: "store", trail.ActionErase: "erase"}[e.Action]
+	if done == "" {
+		done, try = e.Action, e.Action
+	}
+	if refused {
+		return who + " tried to " + try + " " + what + ", and was refused"
+	}
+	s := who + " " + done + " " + what
+	if e.BreakGlass {
+		s += ", in an emergency, without " + your + " consent"
+	}
+	if a != nil && !acting {
+		s += ", under the consent " + name0(a) + " (" + basisWords(a) + ") gave"
+		if a.Ended {
+			verbs := " confirm or withdraw it"
+			if whose != "" {
+				verbs = " confirms or withdraws it"
+			}
+			s += " before " + you + " came of age: it holds until " + you + verbs
+		}
+	}
+	return s
+}
+
+// representativeWords names a representative as the trail's authority
+// states it: "Maria Silva, as parent".
+func representativeWords(a *trail.Authority) string {
+	return name0(a) + ", " + basisWords(a)
+}
+
+func name0(a *trail.Authority) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Representative
+}
+
+func basisWords(a *trail.Authority) string {
+	if a.By != "" {
+		return "authorised by " + a.By
+	}
+	return (&delegation.Delegation{Basis: delegation.Basis(a.Basis)}).BasisWords()
+}
+
+// classWords is the everyday word for one or more FHIR resource types
+// ("immunizations", "Condition records").
+func classWords(classes string) string {
+	if classes == "" {
+		return "records"
+	}
+	var out []string
+	for _, c := range strings.Split(classes, ",") {
+		if c == delegation.AllClasses {
+			out = append(out, "records")
+		} else if w := LabelForClass(c); w != "" {
+			out = append(out, w)
+		} else {
+			out = append(out, c+" records")
+		}
+	}
+	return strings.Join(out, " and ")
+}
+
+func parseGrant(tok string) (*consent.Grant, error) {
+	if tok == "" {
+		return nil, errors.New("no grant")
+	}
+	return consent.Parse(tok)
+}
+
+// BasisText is how a legal basis reads after a name: "as parent",
+// "holding power of attorney", "with your authorisation".
+func BasisText(basis string) string {
+	return (&delegation.Delegation{Basis: delegation.Basis(basis)}).BasisWords()
 }

@@ -43,7 +43,7 @@ func vaultClient(e *env, url, keyFile string) (*vaultclient.Client, error) {
 		return nil, err
 	}
 	d := did.KeyDID(k.Public())
-	return &vaultclient.Client{URL: url, HTTP: hc, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}, nil
+	return &vaultclient.Client{URL: url, HTTP: hc, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey(), Now: e.now}, nil
 }
 
 // vaultError turns a refusal into exit status 1 with the vault's reason.
