@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // fakeLedger is a [ConsentLedger] that accepts every transaction and
@@ -35,7 +36,7 @@ func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, 
 	if err != nil {
 		return nil, err
 	}
-	pub, err := didKeyFunc(ctx, t.KeyID())
+	pub, err := wallettest.DIDKeyFunc(ctx, t.KeyID())
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +97,12 @@ func TestBackupRestore(t *testing.T) {
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
 	pw, _ := w.NewDID(NewDIDOptions{Pairwise: true, Label: "Hospital A"})
-	is := newIssuer(t)
-	c1, err := w.Receive(ctx, is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "Penicillin"}))
+	is := newIssuer(t, "Hospital")
+	c1, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Receive(ctx, is.issue(t, pw.DID, "ImmunizationCredential", map[string]any{"vaccine": "MMR"})); err != nil {
+	if _, err := w.Receive(ctx, is.Issue(t, pw.DID, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "MMR"})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "did:web:er", Nonce: "n"}); err != nil {

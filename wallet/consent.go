@@ -2,9 +2,7 @@ package wallet
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
@@ -142,7 +141,7 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	id := "urn:uuid:" + uuid4()
+	id := randid.URN()
 	ak, anchor, akid, err := w.anchorKey(id)
 	if err != nil {
 		return Consent{}, err
@@ -201,15 +200,6 @@ func (w *Wallet) anchorKey(grantID string) (k *key.PrivateKey, anchor, kid strin
 	}
 	anchor = did.KeyDID(k.Public())
 	return k, anchor, anchor + "#" + k.Public().Multikey(), nil
-}
-
-func uuid4() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (w *Wallet) putConsent(c *Consent) error {

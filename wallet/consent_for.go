@@ -10,6 +10,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/tx"
 )
@@ -47,7 +48,7 @@ func (w *Wallet) GrantConsentFor(ctx context.Context, led RepresentativeLedger, 
 		return Consent{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	id := "urn:uuid:" + uuid4()
+	id := randid.URN()
 	ak, anchor, akid, err := w.anchorKey(id)
 	if err != nil {
 		return Consent{}, err

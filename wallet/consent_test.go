@@ -8,26 +8,12 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
-	"github.com/medid/medid/registry/hospital/vaultclient"
 )
-
-type vaultActor struct {
-	c *vaultclient.Client
-}
-
-func newVaultActor(t *testing.T, url string) vaultActor {
-	k, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return vaultActor{&vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}}
-}
 
 // TestConsentAndAccessLog runs the patient's side of the story against a
 // real in-process registry with a vault: grant, list, the provider reads, a
@@ -40,23 +26,24 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	ctx := context.Background()
 	vs := vaulttest.Start(t, vaulttest.Options{})
-	reg, v, hk, hdid, srv := vs.Client, vs.Vault, vs.Key, vs.DID, vs
+	reg, v, hdid, srv := vs.Client, vs.Vault, vs.DID, vs
 
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	w, _ := newTestWallet(t, clk)
 	me, err := w.PrimaryDID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosp := &vaultclient.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}
+	hosp := vs.Hospital()
 	rec, err := hosp.Put(ctx, me.DID, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"latex"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, second, er := newVaultActor(t, srv.URL), newVaultActor(t, srv.URL), newVaultActor(t, srv.URL)
-	v.SetStaff([]string{er.c.DID}) // the ER doctor is on the hospital's break-glass roster
+	prov, second, er := vs.As(credtest.NewParty(t, key.Ed25519, "provider")), vs.As(credtest.NewParty(t, key.Ed25519, "second provider")),
+		vs.As(credtest.NewParty(t, key.Ed25519, "ER doctor"))
+	v.SetStaff([]string{er.DID}) // the ER doctor is on the hospital's break-glass roster
 
-	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.c.DID, Classes: ClassesForLabels([]string{"allergies"}),
+	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.DID, Classes: ClassesForLabels([]string{"allergies"}),
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +55,10 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if g.Anchor == me.DID || !strings.HasPrefix(g.Anchor, "did:key:") {
 		t.Fatalf("grant anchored by %s, want a did:key made for it (not the patient's %s)", g.Anchor, me.DID)
 	}
-	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
 		t.Fatalf("provider read: %v", err)
 	}
-	if _, err := second.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := second.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v", err)
 	}
 	vd, err := VaultDID(ctx, srv.URL, nil)
@@ -89,7 +76,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err := w.AllowBreakGlass(ctx, srv.URL, bg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
 		t.Fatalf("break-glass: %v", err)
 	}
 	if err := v.Flush(ctx); err != nil {
@@ -109,7 +96,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 			got[e.Provider] = s
 		}
 	}
-	if got[prov.c.DID] != "granted" || got[second.c.DID] != "denied" || got[er.c.DID] != "granted break-glass" {
+	if got[prov.DID] != "granted" || got[second.DID] != "denied" || got[er.DID] != "granted break-glass" {
 		t.Errorf("access log = %v", got)
 	}
 
@@ -124,13 +111,13 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
 		t.Fatalf("after revoke: %+v, %v", c, err)
 	}
-	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("provider after revoke: %v", err)
 	}
 	if err := w.EraseRecord(ctx, srv.URL, "", rec.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
 		t.Fatalf("after erasure: %v", err)
 	}
 	later := clk.Now().Add(31 * 24 * time.Hour)
@@ -148,7 +135,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 // the patient); the ledger transactions name that key, never the patient.
 func TestConsentAnchorKeys(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	w, phrase := newTestWallet(t, clk)
 	me, _ := w.PrimaryDID()
 	led := newFakeLedger()
@@ -202,7 +189,7 @@ func TestConsentAnchorKeys(t *testing.T) {
 // ledger transaction (its old anchor named the patient; no vault reads it).
 func TestLegacyConsent(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	w, _ := newTestWallet(t, clk)
 	me, _ := w.PrimaryDID()
 	old := Consent{ID: strings.Repeat("ab", 32), Token: "x.y.z", Patient: me.DID, Provider: "did:web:gp.example",

@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultclient"
@@ -232,7 +233,7 @@ func (w *Wallet) GrantDelegation(ctx context.Context, reg DelegationRegistry, re
 		return Delegation{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	x := &delegation.Delegation{ID: "urn:uuid:" + uuid4(), Type: delegation.TypeDelegation, Issuer: issuer,
+	x := &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeDelegation, Issuer: issuer,
 		Representative: req.To, RepresentativeName: req.Name, Patient: issuer, PatientName: req.PatientName,
 		Relationship: req.Relationship, Basis: req.Basis, Actions: req.Actions, Classes: req.Classes, Purposes: req.Purposes,
 		SubDelegation: req.SubDelegation, ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second),

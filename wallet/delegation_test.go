@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -26,7 +29,7 @@ func TestDelegationByThePatient(t *testing.T) {
 		t.Skip("starts a registry node")
 	}
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	vs := vaulttest.Start(t, vaulttest.Options{Now: clk.Now, BatchInterval: 50 * time.Millisecond})
 	reg := vs.Client
 	patient, _ := newTestWallet(t, clk)
@@ -69,14 +72,14 @@ func TestDelegationByThePatient(t *testing.T) {
 	if err != nil || !strings.Contains(string(body), "tetanus") {
 		t.Fatalf("carer reads: %q, %v", body, err)
 	}
-	physio := newVaultActor(t, vs.URL)
-	physio.c.Now = clk.Now
-	g, err := carer.GrantConsentFor(ctx, reg, vs.URL, d.ID, ConsentRequest{Provider: physio.c.DID, Classes: []string{"Immunization"},
+	physio := vs.As(credtest.NewParty(t, key.Ed25519, "physio"))
+	physio.Now = clk.Now
+	g, err := carer.GrantConsentFor(ctx, reg, vs.URL, d.ID, ConsentRequest{Provider: physio.DID, Classes: []string{"Immunization"},
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := physio.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil || !strings.Contains(string(got), "tetanus") {
+	if got, err := physio.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil || !strings.Contains(string(got), "tetanus") {
 		t.Fatalf("physio reads: %q, %v", got, err)
 	}
 	if cs, err := carer.ConsentsFor(d.ID); err != nil || len(cs) != 1 || cs[0].ID != g.ID {
@@ -119,7 +122,7 @@ func TestDelegationByThePatient(t *testing.T) {
 	if _, err := carer.ReadFor(ctx, vs.URL, d.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "revoked") {
 		t.Fatalf("carer after revocation: %v", err)
 	}
-	if _, err := physio.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := physio.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("grant made under a revoked delegation: %v", err)
 	}
 	list, _ := patient.Delegations()
@@ -150,7 +153,7 @@ func TestComingOfAge(t *testing.T) {
 		t.Skip("starts a registry node")
 	}
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	vs := vaulttest.Start(t, vaulttest.Options{Now: clk.Now, BatchInterval: 50 * time.Millisecond})
 	reg, st := vs.Client, vs.Registry
 	child, _ := newTestWallet(t, clk)
@@ -183,7 +186,7 @@ func TestComingOfAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := clk.Now().Truncate(time.Second)
-	gd := &delegation.Delegation{ID: "urn:uuid:" + uuid4(), Type: delegation.TypeGuardianship, Issuer: births.DID,
+	gd := &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeGuardianship, Issuer: births.DID,
 		Representative: maria.DID, RepresentativeName: "Maria Silva", Patient: ana.DID, PatientName: "Ana Silva", Relationship: "DAU",
 		Minor: true, Basis: delegation.BasisParent, Actions: delegation.Actions, Classes: []string{delegation.AllClasses},
 		Purposes: []string{"TREAT"}, ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(20 * 24 * time.Hour),
@@ -200,16 +203,16 @@ func TestComingOfAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paed := newVaultActor(t, vs.URL)
-	paed.c.Now = clk.Now
-	g, err := parent.GrantConsentFor(ctx, reg, vs.URL, "Ana", ConsentRequest{Provider: paed.c.DID, Classes: []string{"Immunization"},
+	paed := vs.As(credtest.NewParty(t, key.Ed25519, "paed"))
+	paed.Now = clk.Now
+	g, err := parent.GrantConsentFor(ctx, reg, vs.URL, "Ana", ConsentRequest{Provider: paed.DID, Classes: []string{"Immunization"},
 		Purposes: []string{"TREAT"}, Duration: 365 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stranger := newVaultActor(t, vs.URL)
-	stranger.c.Now = clk.Now
-	if _, err := stranger.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	stranger := vs.As(credtest.NewParty(t, key.Ed25519, "stranger"))
+	stranger.Now = clk.Now
+	if _, err := stranger.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("stranger: %v", err)
 	}
 
@@ -222,7 +225,7 @@ func TestComingOfAge(t *testing.T) {
 	if _, err := parent.ReadFor(ctx, vs.URL, held.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
 		t.Fatalf("parent after Ana came of age: %v", err)
 	}
-	if _, err := paed.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
+	if _, err := paed.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
 		t.Fatalf("paediatrician under the parent's grant, before Ana decides: %v", err)
 	}
 
@@ -245,7 +248,7 @@ func TestComingOfAge(t *testing.T) {
 	if _, err := child.WithdrawInherited(ctx, reg, ns[0].Awaiting[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := paed.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := paed.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("paediatrician after Ana withdrew: %v", err)
 	}
 	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || !st.Revoked {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/wallet"
 )
 
@@ -90,7 +91,7 @@ func guardianshipIssue(e *env, args []string) error {
 		return err
 	}
 	b := delegation.Basis(*basis)
-	d := &delegation.Delegation{ID: newURN(), Type: delegation.TypeGuardianship, Issuer: issuer, Representative: *rep,
+	d := &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeGuardianship, Issuer: issuer, Representative: *rep,
 		RepresentativeName: *name, Patient: *patient, PatientName: *patientName, Relationship: strings.ToUpper(*relationship),
 		Minor: *minor || b == delegation.BasisParent, Basis: b, Actions: actions, Classes: classList(*classes),
 		Purposes: splitList(*purposes), SubDelegation: *sub, ValidFrom: now, ValidUntil: end, Status: st}

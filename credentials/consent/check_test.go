@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/vc"
 )
@@ -65,9 +66,9 @@ func (l *memLedger) ConsentStatus(_ context.Context, controller, hash string) (*
 func TestCheckInForce(t *testing.T) {
 	pat, prov, other := newParty(t, 1), newParty(t, 2), newParty(t, 3)
 	at := tFrom.Add(48 * time.Hour)
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
-	issue := func(g *Grant, p party) string {
-		tok, err := Issue(g, p.k, p.kid)
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
+	issue := func(g *Grant, p credtest.Party) string {
+		tok, err := Issue(g, p.Key, p.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,20 +101,20 @@ func TestCheckInForce(t *testing.T) {
 		}, req, nil},
 		{"anchored only by a squatter (another DID took the hash first)", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
-			l.anchorAs(other.did, testGrant(pat, prov), tok)
+			l.anchorAs(other.DID, testGrant(pat, prov), tok)
 			return tok
 		}, req, ErrNotAnchored},
 		{"anchored by a squatter and by the grant's anchor DID", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			g := testGrant(pat, prov)
 			g.ValidUntil = g.ValidUntil.AddDate(5, 0, 0)
-			l.anchorAs(other.did, g, tok) // first, and with a longer period
+			l.anchorAs(other.DID, g, tok) // first, and with a longer period
 			l.anchor(testGrant(pat, prov), tok)
 			return tok
 		}, req, nil},
 		{"anchored by the patient's own DID, not the grant's anchor DID", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
-			l.anchorAs(pat.did, testGrant(pat, prov), tok)
+			l.anchorAs(pat.DID, testGrant(pat, prov), tok)
 			return tok
 		}, req, ErrNotAnchored},
 		{"anchored with another period", func(l *memLedger) string {
@@ -135,7 +136,7 @@ func TestCheckInForce(t *testing.T) {
 		}, func() Request { r := req; r.At = tUntil; return r }(), ErrConsentExpired},
 		{"forged signature", func(l *memLedger) string {
 			c, _ := testGrant(pat, prov).Credential()
-			tok, err := vc.Issue(c, other.k, pat.kid)
+			tok, err := vc.Issue(c, other.Key, pat.Kid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +169,7 @@ func TestCheckInForce(t *testing.T) {
 func TestCheckerCaches(t *testing.T) {
 	pat, prov := newParty(t, 1), newParty(t, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestCheckerCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
 	for range 5 {
 		if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 			t.Fatal(err)
@@ -210,7 +211,7 @@ func TestCheckerCaches(t *testing.T) {
 	for i := range 3 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tk, _ := Issue(g, pat.k, pat.kid)
+		tk, _ := Issue(g, pat.Key, pat.Kid)
 		l.anchor(g, tk)
 		if _, err := c.CheckInForce(context.Background(), tk, req); err != nil {
 			t.Fatal(err)
@@ -229,7 +230,7 @@ func TestCheckerCaches(t *testing.T) {
 func BenchmarkCheckInForce(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -239,17 +240,17 @@ func BenchmarkCheckInForce(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	ctx := context.Background()
 	if _, err := c.CheckInForce(ctx, tok, req); err != nil {
 		b.Fatal(err)
 	}
 
 	// Baseline: one bare Ed25519 verification of a message of the grant's size.
-	pub := ed25519.PublicKey(pat.k.Public().Bytes())
+	pub := ed25519.PublicKey(pat.Key.Public().Bytes())
 	msg := []byte(tok)
 	digest := sha256.Sum256(msg)
-	sig, err := pat.k.Sign(digest[:])
+	sig, err := pat.Key.Sign(digest[:])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	for i := range 8 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tok, err := Issue(g, pat.k, pat.kid)
+		tok, err := Issue(g, pat.Key, pat.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +297,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
@@ -327,7 +328,7 @@ func TestCheckerConcurrent(t *testing.T) {
 func BenchmarkCheckInForceParallel(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 		b.Fatal(err)
 	}
@@ -359,7 +360,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 func BenchmarkCheckInForceCold(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -369,7 +370,7 @@ func BenchmarkCheckInForceCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	h := Hash(tok)
 	ctx := context.Background()
 	for b.Loop() {

@@ -30,11 +30,11 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwk, err := pat.k.Public().JWK()
+	jwk, err := pat.Key.Public().JWK()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
@@ -29,14 +30,14 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func (w *world) issuerOf(d *Delegation) party {
-	for _, p := range []party{w.registry, w.rogue, w.patient, w.parent, w.carer, w.stranger} {
-		if p.did == d.Issuer {
+func (w *world) issuerOf(d *Delegation) credtest.Party {
+	for _, p := range []credtest.Party{w.registry, w.rogue, w.patient, w.parent, w.carer, w.stranger} {
+		if p.DID == d.Issuer {
 			return p
 		}
 	}
 	w.t.Fatalf("no party %s", d.Issuer)
-	return party{}
+	return credtest.Party{}
 }
 
 // Every rule of the "bad input", one case each, through the
@@ -45,8 +46,8 @@ func TestAuthorize(t *testing.T) {
 	w := newWorld(t)
 	chk := w.checker()
 	ctx := context.Background()
-	view := func(rep party) Act {
-		return Act{Representative: rep.did, Patient: w.patient.did, Action: ActionView, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"}}
+	view := func(rep credtest.Party) Act {
+		return Act{Representative: rep.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"}}
 	}
 
 	guard := w.guardianship()
@@ -55,24 +56,24 @@ func TestAuthorize(t *testing.T) {
 	ownTok := w.sign(own, w.patient)
 
 	rogue := w.guardianship()
-	rogue.Issuer, rogue.Status = w.rogue.did, statuslist.Entry(w.listURL(w.rogue), statuslist.Revocation, 9)
+	rogue.Issuer, rogue.Status = w.rogue.DID, statuslist.Entry(w.listURL(w.rogue), statuslist.Revocation, 9)
 	rogueTok := w.sign(rogue, w.rogue)
 
 	// The carer signs a delegation to themselves for the patient.
 	self := w.own()
-	self.Issuer = w.carer.did
+	self.Issuer = w.carer.DID
 	c, _ := rawCredential(self)
 	selfTok := w.signRaw(c, w.carer)
 
 	// A stranger "delegates" the patient to the carer.
 	third := w.own()
-	third.Issuer = w.stranger.did
+	third.Issuer = w.stranger.DID
 	c, _ = rawCredential(third)
 	thirdTok := w.signRaw(c, w.stranger)
 
 	// The carer passes their delegation (which does not allow it) on.
 	sub := w.own()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.did, w.stranger.did, "Sam", own
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam", own
 	sub.Status = statuslist.Entry(w.listURL(w.carer), statuslist.Revocation, 3)
 	c, _ = rawCredential(sub)
 	subTok := w.signRaw(c, w.carer)
@@ -82,7 +83,7 @@ func TestAuthorize(t *testing.T) {
 	wide.SubDelegation = true
 	w.sign(wide, w.patient)
 	okSub := w.own()
-	okSub.Issuer, okSub.Representative, okSub.RepresentativeName, okSub.Parent = w.carer.did, w.stranger.did, "Sam", wide
+	okSub.Issuer, okSub.Representative, okSub.RepresentativeName, okSub.Parent = w.carer.DID, w.stranger.DID, "Sam", wide
 	okSub.Actions = []Action{ActionView}
 	okSub.Status = statuslist.Entry(w.listURL(w.carer), statuslist.Revocation, 4)
 	okSubTok := w.sign(okSub, w.carer)
@@ -115,7 +116,7 @@ func TestAuthorize(t *testing.T) {
 	// The patient's entry names a list in their status key's namespace,
 	// but what is served there is signed by someone else.
 	foreign := w.own()
-	forged := strings.Replace(w.listURL(w.stranger), w.stranger.did, w.statusKey.did+":x", 1)
+	forged := strings.Replace(w.listURL(w.stranger), w.stranger.DID, w.statusKey.DID+":x", 1)
 	w.lists[forged], w.owners[forged] = w.lists[w.listURL(w.stranger)], w.stranger
 	foreign.Status = statuslist.Entry(forged, statuslist.Revocation, 1)
 	foreignTok := w.sign(foreign, w.patient)
@@ -135,18 +136,18 @@ func TestAuthorize(t *testing.T) {
 		{"issuer not accredited for guardianship", rogueTok, view(w.parent), ErrNotAccredited},
 		{"signed by the representative for themselves", selfTok, view(w.carer), ErrSelfIssued},
 		{"delegation by someone who is not the patient", thirdTok, view(w.carer), ErrIssuerNotPatient},
-		{"view-only scope asked to read the trail", ownTok, Act{Representative: w.carer.did, Patient: w.patient.did, Action: ActionTrail}, ErrOutOfScope},
-		{"class not delegated", ownTok, Act{Representative: w.carer.did, Patient: w.patient.did, Action: ActionView, Classes: []string{"Condition"}}, ErrOutOfScope},
-		{"purpose not delegated", ownTok, Act{Representative: w.carer.did, Patient: w.patient.did, Action: ActionConsent, Classes: []string{"Immunization"}, Purposes: []string{"HRESCH"}}, ErrOutOfScope},
+		{"view-only scope asked to read the trail", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionTrail}, ErrOutOfScope},
+		{"class not delegated", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Condition"}}, ErrOutOfScope},
+		{"purpose not delegated", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionConsent, Classes: []string{"Immunization"}, Purposes: []string{"HRESCH"}}, ErrOutOfScope},
 		{"sub-delegation without permission", subTok, view(w.stranger), ErrSubDelegation},
 		{"sub-delegation wider than its parent", escTok, view(w.stranger), ErrSubDelegation},
-		{"expired", ownTok, Act{Representative: w.carer.did, Patient: w.patient.did, Action: ActionView, At: w.t0.Add(31 * 24 * time.Hour)}, ErrExpired},
+		{"expired", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(31 * 24 * time.Hour)}, ErrExpired},
 		{"not yet valid", notYetTok, view(w.carer), ErrNotYetValid},
 		{"revoked by the patient", revokedTok, view(w.carer), ErrRevoked},
 		{"made under a revoked delegation", underRevokedTok, view(w.stranger), ErrRevoked},
-		{"for another patient", ownTok, Act{Representative: w.carer.did, Patient: w.stranger.did, Action: ActionView}, ErrWrongPatient},
+		{"for another patient", ownTok, Act{Representative: w.carer.DID, Patient: w.stranger.DID, Action: ActionView}, ErrWrongPatient},
 		{"presented by someone else", guardTok, view(w.stranger), ErrWrongRepresentative},
-		{"a minor's after the end date", guardTok, Act{Representative: w.parent.did, Patient: w.patient.did, Action: ActionView, At: w.t0.Add(year)}, ErrCameOfAge},
+		{"a minor's after the end date", guardTok, Act{Representative: w.parent.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(year)}, ErrCameOfAge},
 		{"status list unavailable", noListTok, view(w.carer), ErrStatusUnavailable},
 		{"status list signed by someone the list id does not name", foreignTok, view(w.carer), ErrStatusUnavailable},
 		{"bad signature", tampered, view(w.carer), vc.ErrBadSignature},
@@ -166,7 +167,7 @@ func TestAuthorize(t *testing.T) {
 		})
 	}
 	// Coming of age is also an expiry, for callers that only know that.
-	_, err := chk.Authorize(ctx, guardTok, Act{Representative: w.parent.did, Patient: w.patient.did, Action: ActionView, At: w.t0.Add(year)})
+	_, err := chk.Authorize(ctx, guardTok, Act{Representative: w.parent.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(year)})
 	if !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "Ana Silva came of age") {
 		t.Fatalf("came of age: %v", err)
 	}
@@ -205,7 +206,7 @@ func TestCheckerCachesAndSeesRevocation(t *testing.T) {
 	}
 	d := w.own()
 	tok := w.sign(d, w.patient)
-	act := Act{Representative: w.carer.did, Patient: w.patient.did, Action: ActionView, Classes: []string{"Immunization"}}
+	act := Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Immunization"}}
 	for range 3 {
 		if _, err := chk.Authorize(context.Background(), tok, act); err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ func FuzzParse(f *testing.F) {
 	own.SubDelegation = true
 	f.Add(w.sign(own, w.patient))
 	sub := w.own()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.did, w.stranger.did, "Sam", own
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam", own
 	f.Add(w.sign(sub, w.carer))
 	f.Add("eyJhbGciOiJFZERTQSJ9.e30.AA")
 	f.Add("")

@@ -7,31 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 )
 
-// party is a did:key actor made from a fixed seed.
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newParty(tb testing.TB, b byte) party {
-	tb.Helper()
-	seed := make([]byte, 32)
-	for i := range seed {
-		seed[i] = b
-	}
-	k, err := key.NewEd25519FromSeed(seed)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+// newParty is the did:key party made from a fixed seed.
+func newParty(tb testing.TB, b byte) credtest.Party {
+	return credtest.NewParty(tb, key.Ed25519, fmt.Sprintf("delegation party %d", b))
 }
 
 // world is everyone a delegation test needs: an accredited birth registry,
@@ -40,13 +25,13 @@ func newParty(tb testing.TB, b byte) party {
 // status lists served from memory; accreditations in a map.
 type world struct {
 	t                                 testing.TB
-	registry, rogue                   party
-	patient, statusKey, parent, carer party
-	stranger                          party
+	registry, rogue                   credtest.Party
+	patient, statusKey, parent, carer credtest.Party
+	stranger                          credtest.Party
 	t0                                time.Time
 	mu                                sync.Mutex
 	lists                             map[string]*statuslist.List // by URL
-	owners                            map[string]party
+	owners                            map[string]credtest.Party
 	fetches                           int
 	accredited                        map[string]bool // DID -> accredited for GuardianshipCredential
 	now                               time.Time
@@ -55,9 +40,9 @@ type world struct {
 func newWorld(tb testing.TB) *world {
 	w := &world{t: tb, registry: newParty(tb, 1), rogue: newParty(tb, 2), patient: newParty(tb, 3), statusKey: newParty(tb, 4),
 		parent: newParty(tb, 5), carer: newParty(tb, 6), stranger: newParty(tb, 7),
-		t0: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), lists: map[string]*statuslist.List{}, owners: map[string]party{}}
+		t0: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), lists: map[string]*statuslist.List{}, owners: map[string]credtest.Party{}}
 	w.now = w.t0
-	w.accredited = map[string]bool{w.registry.did: true}
+	w.accredited = map[string]bool{w.registry.DID: true}
 	return w
 }
 
@@ -67,8 +52,8 @@ func (w *world) advance(d time.Duration) { w.mu.Lock(); w.now = w.now.Add(d); w.
 
 // listURL is the URL of owner's status list, namespaced by its DID as a
 // wallet's is.
-func (w *world) listURL(owner party) string {
-	u := "https://registry.example/1.0/status-lists/" + owner.did + ":delegations"
+func (w *world) listURL(owner credtest.Party) string {
+	u := "https://registry.example/1.0/status-lists/" + owner.DID + ":delegations"
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.lists[u] == nil {
@@ -103,13 +88,13 @@ func (w *world) FetchStatusList(_ context.Context, url string) (string, error) {
 	if l == nil {
 		return "", fmt.Errorf("no status list %s", url)
 	}
-	c, err := statuslist.NewCredential(url, owner.did, statuslist.Revocation, l, 0)
+	c, err := statuslist.NewCredential(url, owner.DID, statuslist.Revocation, l, 0)
 	if err != nil {
 		return "", err
 	}
 	from := w.clock().Add(-time.Hour)
 	c.ValidFrom = &from
-	return vc.Issue(c, owner.k, owner.kid)
+	return vc.Issue(c, owner.Key, owner.Kid)
 }
 
 // Accredited is the trust source (verify.Accreditations).
@@ -135,7 +120,7 @@ var nextIndex = 0
 func (w *world) guardianship() *Delegation {
 	nextIndex++
 	return &Delegation{ID: fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", nextIndex), Type: TypeGuardianship,
-		Issuer: w.registry.did, Representative: w.parent.did, RepresentativeName: "Maria Silva", Patient: w.patient.did,
+		Issuer: w.registry.DID, Representative: w.parent.DID, RepresentativeName: "Maria Silva", Patient: w.patient.DID,
 		PatientName: "Ana Silva", Relationship: "DAU", Minor: true, Basis: BasisParent,
 		Actions: []Action{ActionView, ActionConsent, ActionTrail}, Classes: []string{AllClasses}, Purposes: []string{"TREAT"},
 		ValidFrom: w.t0.Add(-time.Hour), ValidUntil: w.t0.Add(365 * 24 * time.Hour),
@@ -147,16 +132,16 @@ func (w *world) guardianship() *Delegation {
 func (w *world) own() *Delegation {
 	nextIndex++
 	return &Delegation{ID: fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", nextIndex), Type: TypeDelegation,
-		Issuer: w.patient.did, Representative: w.carer.did, RepresentativeName: "Carl Carer", Patient: w.patient.did,
+		Issuer: w.patient.DID, Representative: w.carer.DID, RepresentativeName: "Carl Carer", Patient: w.patient.DID,
 		Basis: BasisAuthorisation, Actions: []Action{ActionView, ActionConsent}, Classes: []string{"Immunization"},
 		Purposes: []string{"TREAT"}, ValidFrom: w.t0.Add(-time.Hour), ValidUntil: w.t0.Add(30 * 24 * time.Hour),
 		Status: statuslist.Entry(w.listURL(w.statusKey), statuslist.Revocation, nextIndex)}
 }
 
 // sign issues d with p's key, setting d.Token.
-func (w *world) sign(d *Delegation, p party) string {
+func (w *world) sign(d *Delegation, p credtest.Party) string {
 	w.t.Helper()
-	tok, err := Issue(d, p.k, p.kid)
+	tok, err := Issue(d, p.Key, p.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -166,9 +151,9 @@ func (w *world) sign(d *Delegation, p party) string {
 
 // signRaw signs c as it is, bypassing Validate: for delegations this
 // package would refuse to issue.
-func (w *world) signRaw(c *vc.Credential, p party) string {
+func (w *world) signRaw(c *vc.Credential, p credtest.Party) string {
 	w.t.Helper()
-	tok, err := vc.Issue(c, p.k, p.kid)
+	tok, err := vc.Issue(c, p.Key, p.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -2,12 +2,12 @@ package client_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -16,20 +16,9 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-type keyParty struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newKeyParty(t *testing.T, seed string) keyParty {
-	s := sha256.Sum256([]byte(seed))
-	k, err := key.NewEd25519FromSeed(s[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return keyParty{k, d, d + "#" + k.Public().Multikey()}
+// newKeyParty is the did:key party derived from seed.
+func newKeyParty(t *testing.T, seed string) credtest.Party {
+	return credtest.NewParty(t, key.Ed25519, seed)
 }
 
 // TestConsentLifecycle anchors a grant signed by the patient's did:key on a
@@ -46,10 +35,10 @@ func TestConsentLifecycle(t *testing.T) {
 
 	// Block times trail the wall clock a little: start the grant back.
 	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	g := &consent.Grant{Patient: pat.did, Anchor: anc.did, Provider: prov.did,
+	g := &consent.Grant{Patient: pat.DID, Anchor: anc.DID, Provider: prov.DID,
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
 		Classes: []string{"AllergyIntolerance", "Immunization"}, ValidFrom: from, ValidUntil: from.AddDate(1, 0, 0), BreakGlass: true}
-	tok, err := consent.Issue(g, pat.k, pat.kid)
+	tok, err := consent.Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +55,11 @@ func TestConsentLifecycle(t *testing.T) {
 	// A stranger who saw the grant anchors its hash first, under its own
 	// DID and with a period of its choosing: that blocks nothing.
 	squat := *p
-	squat.DID, squat.ValidUntil = other.did, ""
-	if _, err := plain.Submit(ctx, nodetest.Sign(t, &squat, other.k, other.kid)); err != nil {
+	squat.DID, squat.ValidUntil = other.DID, ""
+	if _, err := plain.Submit(ctx, nodetest.Sign(t, &squat, other.Key, other.Kid)); err != nil {
 		t.Fatalf("squatter's anchor: %v", err)
 	}
-	anchor, err := tx.Sign(p, anc.k, anc.kid)
+	anchor, err := tx.Sign(p, anc.Key, anc.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,24 +69,24 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 	unknown := consent.Hash("a grant nobody anchored")
 	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
-		if _, err := c.ConsentStatus(ctx, anc.did, unknown); !errors.Is(err, consent.ErrNotAnchored) || !errors.Is(err, ledger.ErrNotFound) {
+		if _, err := c.ConsentStatus(ctx, anc.DID, unknown); !errors.Is(err, consent.ErrNotAnchored) || !errors.Is(err, ledger.ErrNotFound) {
 			t.Errorf("%s: unanchored hash: %v, want consent.ErrNotAnchored and ledger.ErrNotFound", name, err)
 		}
-		if _, err := c.ConsentStatus(ctx, pat.did, hash); !errors.Is(err, consent.ErrNotAnchored) {
+		if _, err := c.ConsentStatus(ctx, pat.DID, hash); !errors.Is(err, consent.ErrNotAnchored) {
 			t.Errorf("%s: the hash under the patient's own DID: %v, want consent.ErrNotAnchored", name, err)
 		}
 	}
 
 	for name, c := range map[string]*client.Client{"plain": plain, "proving": proving} {
-		st, err := c.ConsentStatus(ctx, anc.did, hash)
+		st, err := c.ConsentStatus(ctx, anc.DID, hash)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if st.Hash != hash || st.Controller != anc.did || !st.ValidFrom.Equal(from) || st.ValidUntil == nil || !st.ValidUntil.Equal(g.ValidUntil) ||
+		if st.Hash != hash || st.Controller != anc.DID || !st.ValidFrom.Equal(from) || st.ValidUntil == nil || !st.ValidUntil.Equal(g.ValidUntil) ||
 			st.Revoked || st.AnchoredHeight != res.Height || !st.InForce {
 			t.Errorf("%s: status = %+v (anchored at %d)", name, st, res.Height)
 		}
-		early, err := c.ConsentStatusAt(ctx, anc.did, hash, from.Add(-time.Minute))
+		early, err := c.ConsentStatusAt(ctx, anc.DID, hash, from.Add(-time.Minute))
 		if err != nil || early.InForce {
 			t.Errorf("%s: status before validFrom = %+v, %v; want not in force", name, early, err)
 		}
@@ -107,7 +96,7 @@ func TestConsentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := consent.Request{Provider: prov.did, Action: consent.ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	req := consent.Request{Provider: prov.DID, Action: consent.ActionAccess, Purpose: "TREAT", Class: "Immunization"}
 	if _, err := checker.CheckInForce(ctx, tok, req); err != nil {
 		t.Fatalf("CheckInForce: %v", err)
 	}
@@ -117,20 +106,20 @@ func TestConsentLifecycle(t *testing.T) {
 
 	// Only the anchor key revokes the grant's anchor: the squatter's
 	// revocation ends its own anchor, not this one.
-	rvOther, _ := tx.NewConsentRevoke(other.did, hash)
-	bad, _ := tx.Sign(rvOther, other.k, other.kid)
+	rvOther, _ := tx.NewConsentRevoke(other.DID, hash)
+	bad, _ := tx.Sign(rvOther, other.Key, other.Kid)
 	if _, err := plain.Submit(ctx, bad); err != nil {
 		t.Errorf("the squatter revokes its own anchor: %v", err)
 	}
 	if _, err := checker.CheckInForce(ctx, tok, req); err != nil {
 		t.Fatalf("CheckInForce after the squatter's revocation: %v", err)
 	}
-	rvAnc, _ := tx.NewConsentRevoke(anc.did, hash)
-	rv, _ := tx.Sign(rvAnc, anc.k, anc.kid)
+	rvAnc, _ := tx.NewConsentRevoke(anc.DID, hash)
+	rv, _ := tx.Sign(rvAnc, anc.Key, anc.Kid)
 	if _, err := plain.Submit(ctx, rv); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
-	st, err := proving.ConsentStatus(ctx, anc.did, hash)
+	st, err := proving.ConsentStatus(ctx, anc.DID, hash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +145,7 @@ func TestConsentRegisteredPatient(t *testing.T) {
 	}
 	prov, anc := newKeyParty(t, "clinic"), newKeyParty(t, "anchor of the clinic's grant")
 	from := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	g := &consent.Grant{Patient: pat.DID, Anchor: anc.did, Provider: prov.did, Actions: []consent.Action{consent.ActionAccess, consent.ActionDisclose},
+	g := &consent.Grant{Patient: pat.DID, Anchor: anc.DID, Provider: prov.DID, Actions: []consent.Action{consent.ActionAccess, consent.ActionDisclose},
 		Purposes: []string{"TREAT"}, Classes: []string{"MedicationStatement"}, ValidFrom: from}
 	tok, err := consent.Issue(g, pat.Key, pat.KID())
 	if err != nil {
@@ -167,15 +156,15 @@ func TestConsentRegisteredPatient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.Submit(ctx, nodetest.Sign(t, p, anc.k, anc.kid)); err != nil {
+	if _, err := plain.Submit(ctx, nodetest.Sign(t, p, anc.Key, anc.Kid)); err != nil {
 		t.Fatalf("anchor: %v", err)
 	}
 	keys := consent.ResolverKeys(proving)
-	req := consent.Request{Provider: prov.did, Action: consent.ActionDisclose, Purpose: "TREAT", Class: "MedicationStatement"}
+	req := consent.Request{Provider: prov.DID, Action: consent.ActionDisclose, Purpose: "TREAT", Class: "MedicationStatement"}
 	if _, err := consent.CheckInForce(ctx, tok, req, proving, keys); err != nil {
 		t.Fatalf("CheckInForce: %v", err)
 	}
-	st, err := proving.ConsentStatus(ctx, anc.did, consent.Hash(tok))
+	st, err := proving.ConsentStatus(ctx, anc.DID, consent.Hash(tok))
 	if err != nil || st.ValidUntil != nil || !st.InForce {
 		t.Fatalf("open-ended grant status = %+v, %v", st, err)
 	}

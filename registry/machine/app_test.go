@@ -555,9 +555,9 @@ func TestTokenStatusListPublish(t *testing.T) {
 	const uri = "https://registry.example/1.0/status-lists/tsl-1"
 	tok1 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1)
 	tok2 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), 77)
-	h.mustBlock(h.publishTx(owner, "tsl-1", 1, tok1))
-	h.mustBlock(h.publishTx(owner, "tsl-1", 2, tok2))
-	rec, err := h.app.StatusList("tsl-1", 0)
+	h.mustBlock(h.publishTx(owner, owner.did+":tsl-1", 1, tok1))
+	h.mustBlock(h.publishTx(owner, owner.did+":tsl-1", 2, tok2))
+	rec, err := h.app.StatusList(owner.did+":tsl-1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -577,8 +577,8 @@ func TestTokenStatusListPublish(t *testing.T) {
 		name string
 		raw  []byte
 	}{
-		{"another URI in version 3", h.publishTx(owner, "tsl-1", 3, tokenStatusListToken(t, uri+"x", owner.did, owner.keys[0], owner.kid(0), -1))},
-		{"a Bitstring list in version 3", h.publishTx(owner, "tsl-1", 3, statusListToken(t, "tsl-1", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"another URI in version 3", h.publishTx(owner, owner.did+":tsl-1", 3, tokenStatusListToken(t, uri+"x", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"a Bitstring list in version 3", h.publishTx(owner, owner.did+":tsl-1", 3, statusListToken(t, "tsl-1", owner.did, owner.keys[0], owner.kid(0), -1))},
 		{"signed by someone else", h.publishTx(other, "tsl-2", 1, tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1))},
 		{"tampered", h.publishTx(owner, "tsl-3", 1, tok1[:len(tok1)-4]+"AAAA")},
 	} {

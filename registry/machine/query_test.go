@@ -8,6 +8,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	ics23 "github.com/cosmos/ics23/go"
+
 	"github.com/medid/medid/registry/ledger"
 )
 

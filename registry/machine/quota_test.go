@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
+
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/key"
@@ -151,8 +153,8 @@ func unlimitedCreates() *ledger.QuotaPolicy {
 		tx.DIDCreate: {Total: ledger.Limit{Txs: -1, Bytes: -1}}}}}
 }
 
-func (h *harness) auditTx(p keyParty, batch string) []byte {
-	return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.did, BatchID: batch, Root: strings.Repeat("ab", 32), Count: 1}, p.k, p.kid)
+func (h *harness) auditTx(p credtest.Party, batch string) []byte {
+	return h.sign(&tx.Payload{Type: tx.AuditAnchor, DID: p.DID, BatchID: batch, Root: strings.Repeat("ab", 32), Count: 1}, p.Key, p.Kid)
 }
 
 // TestQuotaAttackOfFreshIdentities replays issue 11 item 9: 300 did.create of
@@ -338,7 +340,7 @@ func TestQuotaVouchedByDirectory(t *testing.T) {
 	hosp := h.register(1)
 	vault, stranger := newKeyParty(t, 60), newKeyParty(t, 61)
 	e := stMarys()
-	e.Roles = append(e.Roles, tx.Role{Role: tx.RoleVaultOperator, DID: vault.did})
+	e.Roles = append(e.Roles, tx.Role{Role: tx.RoleVaultOperator, DID: vault.DID})
 	h.mustBlock(h.dirTx(tx.DirectoryAdd, hosp.did, e, 0, ""))
 	for i := range 4 {
 		h.mustBlock(h.auditTx(vault, fmt.Sprint("v-", i)))

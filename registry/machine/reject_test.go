@@ -218,8 +218,8 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeReplay},
 		{"consent anchor signed by another key", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return h.sign(h.must(tx.NewConsentAnchorHash(pat.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
-				testKey(h.tb, 41), pat.kid)
+			return h.sign(h.must(tx.NewConsentAnchorHash(pat.DID, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
+				testKey(h.tb, 41), pat.Kid)
 		}, ledger.CodeBadSignature},
 		{"consent anchor by a did:medid (a registered identity links the patient's consents)", func(h *harness) []byte {
 			id := h.register(40)
@@ -228,13 +228,13 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeMalformed},
 		{"consent anchor with a malformed grant hash", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
-				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"ABC","validFrom":"2026-03-01T00:00:00Z"}`)
+			return rawJWS(h.tb, pat.Key, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.Kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.DID+`","nonce":"1","grantHash":"ABC","validFrom":"2026-03-01T00:00:00Z"}`)
 		}, ledger.CodeMalformed},
 		{"consent anchor with a period ending before it starts", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
-				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z","validUntil":"2026-02-01T00:00:00Z"}`)
+			return rawJWS(h.tb, pat.Key, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.Kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.DID+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z","validUntil":"2026-02-01T00:00:00Z"}`)
 		}, ledger.CodeMalformed},
 		{"oversized tx", func(h *harness) []byte { return bytes.Repeat([]byte("a"), tx.MaxSize+1) }, ledger.CodeTooLarge},
 	}

@@ -11,7 +11,6 @@ package tx
 // Payload.Nonce before signing.
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,20 +22,13 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 )
 
 // NewNonce returns a fresh transaction nonce: 128 bits from crypto/rand as
-// 32 lowercase hex digits, so two intents never share a replay id.
-func NewNonce() string { return randomHex(16) }
-
-// randomHex returns n random bytes as hex. crypto/rand.Read never fails
-// (Go 1.24+: it aborts the program rather than return short output).
-// TODO(issue 12 part 5): call the module's shared id generator once it lands.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// 32 lowercase hex digits (internal/randid), so two intents never share a
+// replay id.
+func NewNonce() string { return randid.Hex(16) }
 
 // ValidID reports whether s can name a ledger object (listId,
 // accreditationId, batchId): 1 to [MaxIDLen] bytes of [A-Za-z0-9._:-].
@@ -176,7 +168,7 @@ type Accreditation struct {
 // AccreditationID.
 func NewIssuerAccredit(governance string, a Accreditation) (*Payload, error) {
 	if a.ID == "" {
-		a.ID = "acc-" + randomHex(8)
+		a.ID = "acc-" + randid.Hex(8)
 	}
 	if a.From.IsZero() {
 		a.From = time.Now().UTC().Truncate(time.Second)

@@ -59,16 +59,16 @@
 package tx
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
 )
 
 // MaxSize is the largest encoded transaction the registry accepts (64 KiB).
@@ -198,8 +198,6 @@ type Tx struct {
 	signature    []byte
 }
 
-var b64 = base64.RawURLEncoding.Strict()
-
 // Decode parses an encoded transaction strictly: size at most [MaxSize],
 // three base64url (unpadded, canonical) JWS segments, a header with exactly
 // alg (EdDSA or ES256), typ [MediaType] and kid, a payload with no unknown or
@@ -210,22 +208,11 @@ func Decode(data []byte) (*Tx, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	parts := bytes.Split(data, []byte{'.'})
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: want a compact JWS with 3 segments, got %d", ErrMalformed, len(parts))
-	}
-	hb, err := b64.DecodeString(string(parts[0]))
+	j, err := jose.Split(string(data), MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	pb, err := b64.DecodeString(string(parts[1]))
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
-	}
-	sig, err := b64.DecodeString(string(parts[2]))
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
-	}
+	hb, pb, sig := j.Header, j.Payload, j.Signature
 	if len(sig) == 0 {
 		return nil, fmt.Errorf("%w: unsigned (empty signature)", ErrMalformed)
 	}
@@ -255,25 +242,19 @@ func Decode(data []byte) (*Tx, error) {
 		Payload:      p,
 		Raw:          data,
 		Hash:         sha256.Sum256(data),
-		ReplayID:     sha256.Sum256(pb),
-		signingInput: data[:len(parts[0])+1+len(parts[1])],
+		ReplayID:     sha256.Sum256([]byte(pb)),
+		signingInput: data[:len(j.SigningInput)],
 		signature:    sig,
 	}
 	return t, nil
 }
 
-// strictUnmarshal decodes one JSON object into v, rejecting unknown members,
-// duplicate members, non-integer numbers and trailing data.
-func strictUnmarshal(data []byte, v any) error {
-	if _, err := Canonical(data); err != nil {
-		return err
-	}
-	if len(data) == 0 || bytes.TrimLeft(data, " \t\r\n")[0] != '{' {
-		return errors.New("not a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+// strictUnmarshal decodes one JSON object into v with internal/ijson's
+// policy: no unknown members (letter for letter: no case variants), no
+// duplicate members, no numbers but integers within ±(2^53-1), no trailing
+// data.
+func strictUnmarshal(data string, v any) error {
+	return ijson.UnmarshalString(data, v, ijson.Known|ijson.SafeIntegers)
 }
 
 // Validate checks that p is well formed for its Type: the common fields
@@ -512,12 +493,11 @@ func Sign(p *Payload, k *key.PrivateKey, kid string) ([]byte, error) {
 			return nil, fmt.Errorf("document: %w", err)
 		}
 	}
-	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
-	sig, err := k.Sign([]byte(input))
+	tok, err := jose.Sign(hb, pb, k)
 	if err != nil {
 		return nil, err
 	}
-	out := []byte(input + "." + b64.EncodeToString(sig))
+	out := []byte(tok)
 	if len(out) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(out), MaxSize)
 	}

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
@@ -57,7 +59,7 @@ type delegationWorld struct {
 	births *nodetest.Identity // accredited
 	rogue  *nodetest.Identity // not accredited
 
-	ana, ben, maria, carer, paed, stranger, anaStatus actor
+	ana, ben, maria, carer, paed, stranger, anaStatus credtest.Party
 
 	lists     map[string]*publishedList // by URL
 	immunAna  *vaultapi.Meta
@@ -83,7 +85,8 @@ func newDelegationWorld(t *testing.T) *delegationWorld {
 	w := &delegationWorld{t: t, ctx: context.Background(), clk: &offsetClock{}, lists: map[string]*publishedList{}}
 	w.vs = vaulttest.Start(t, vaulttest.Options{BatchInterval: 50 * time.Millisecond, Now: w.clk.now})
 	w.reg = w.vs.Client
-	w.ana, w.ben, w.maria, w.carer, w.paed, w.stranger, w.anaStatus = newActor(t), newActor(t), newActor(t), newActor(t), newActor(t), newActor(t), newActor(t)
+	party := func(name string) credtest.Party { return credtest.NewParty(t, key.Ed25519, name) }
+	w.ana, w.ben, w.maria, w.carer, w.paed, w.stranger, w.anaStatus = party("ana"), party("ben"), party("maria"), party("carer"), party("paediatrician"), party("stranger"), party("ana's delegation status list")
 	st := w.vs.Registry
 	w.births, w.rogue = nodetest.NewIdentity(t, "birth registry "+t.Name()), nodetest.NewIdentity(t, "rogue "+t.Name())
 	for _, id := range []*nodetest.Identity{w.births, w.rogue} {
@@ -95,13 +98,13 @@ func newDelegationWorld(t *testing.T) *delegationWorld {
 
 	hosp := w.vs.Hospital()
 	var err error
-	if w.immunAna, err = hosp.Put(w.ctx, w.ana.did, "Immunization", []byte(immunization)); err != nil {
+	if w.immunAna, err = hosp.Put(w.ctx, w.ana.DID, "Immunization", []byte(immunization)); err != nil {
 		t.Fatal(err)
 	}
-	if w.condAna, err = hosp.Put(w.ctx, w.ana.did, "Condition", []byte(condition)); err != nil {
+	if w.condAna, err = hosp.Put(w.ctx, w.ana.DID, "Condition", []byte(condition)); err != nil {
 		t.Fatal(err)
 	}
-	if w.immunBen, err = hosp.Put(w.ctx, w.ben.did, "Immunization", []byte(immunization)); err != nil {
+	if w.immunBen, err = hosp.Put(w.ctx, w.ben.DID, "Immunization", []byte(immunization)); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -120,8 +123,8 @@ func (w *delegationWorld) submit(raw []byte) {
 }
 
 // client is a's vault client on the world's clock.
-func (w *delegationWorld) client(a actor) *vaultclient.Client {
-	c := a.client(w.vs.URL)
+func (w *delegationWorld) client(a credtest.Party) *vaultclient.Client {
+	c := w.vs.As(a)
 	c.Now = w.clk.now
 	return c
 }
@@ -179,7 +182,7 @@ func (w *delegationWorld) birthsList() *publishedList {
 }
 
 func (w *delegationWorld) anaList() *publishedList {
-	return w.list(w.anaStatus.did, w.anaStatus.k, w.anaStatus.kid, "delegations")
+	return w.list(w.anaStatus.DID, w.anaStatus.Key, w.anaStatus.Kid, "delegations")
 }
 
 func (w *delegationWorld) entry(l *publishedList) vc.Status {
@@ -191,8 +194,8 @@ func (w *delegationWorld) entry(l *publishedList) vc.Status {
 // she comes of age in 30 days; every action, every class, TREAT.
 func (w *delegationWorld) guardianship() *delegation.Delegation {
 	now := w.clk.now()
-	return &delegation.Delegation{ID: "urn:uuid:" + nodetest.Nonce(), Type: delegation.TypeGuardianship, Issuer: w.births.DID,
-		Representative: w.maria.did, RepresentativeName: "Maria Silva", Patient: w.ana.did, PatientName: "Ana Silva",
+	return &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeGuardianship, Issuer: w.births.DID,
+		Representative: w.maria.DID, RepresentativeName: "Maria Silva", Patient: w.ana.DID, PatientName: "Ana Silva",
 		Relationship: "DAU", Minor: true, Basis: delegation.BasisParent, Actions: delegation.Actions,
 		Classes: []string{delegation.AllClasses}, Purposes: []string{"TREAT"},
 		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(30 * 24 * time.Hour), Status: w.entry(w.birthsList())}
@@ -201,15 +204,15 @@ func (w *delegationWorld) guardianship() *delegation.Delegation {
 // carerDelegation is Ana's own: the carer may view immunizations, 10 days.
 func (w *delegationWorld) carerDelegation() *delegation.Delegation {
 	now := w.clk.now()
-	return &delegation.Delegation{ID: "urn:uuid:" + nodetest.Nonce(), Type: delegation.TypeDelegation, Issuer: w.ana.did,
-		Representative: w.carer.did, RepresentativeName: "Carl Carer", Patient: w.ana.did, Basis: delegation.BasisAuthorisation,
+	return &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeDelegation, Issuer: w.ana.DID,
+		Representative: w.carer.DID, RepresentativeName: "Carl Carer", Patient: w.ana.DID, Basis: delegation.BasisAuthorisation,
 		Actions: []delegation.Action{delegation.ActionView}, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"},
 		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(10 * 24 * time.Hour), Status: w.entry(w.anaList())}
 }
 
-func (w *delegationWorld) issue(d *delegation.Delegation, a actor) string {
+func (w *delegationWorld) issue(d *delegation.Delegation, a credtest.Party) string {
 	w.t.Helper()
-	tok, err := delegation.Issue(d, a.k, a.kid)
+	tok, err := delegation.Issue(d, a.Key, a.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -219,14 +222,14 @@ func (w *delegationWorld) issue(d *delegation.Delegation, a actor) string {
 
 // issueRaw signs d's credential with a, as it is but for the issuer: for
 // delegations the library refuses to make.
-func (w *delegationWorld) issueRaw(d *delegation.Delegation, issuer actor) string {
+func (w *delegationWorld) issueRaw(d *delegation.Delegation, issuer credtest.Party) string {
 	w.t.Helper()
 	c, err := d.Credential()
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	c.Issuer = issuer.did
-	tok, err := vc.Issue(c, issuer.k, issuer.kid)
+	c.Issuer = issuer.DID
+	tok, err := vc.Issue(c, issuer.Key, issuer.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -237,7 +240,13 @@ func (w *delegationWorld) issueRaw(d *delegation.Delegation, issuer actor) strin
 // may read classes for TREAT for 90 days. Its anchor DID is a key made for
 // it alone (a wallet derives it from the representative's phrase), which
 // anchors it on the ledger and is sealed to the patient.
-func (w *delegationWorld) grantFor(rep actor, d *delegation.Delegation, provider string, classes ...string) (grant, seal string) {
+func (w *delegationWorld) grantFor(rep credtest.Party, d *delegation.Delegation, provider string, classes ...string) (grant, seal string) {
+	w.t.Helper()
+	return w.grantForPurpose(rep, d, provider, "TREAT", classes...)
+}
+
+// grantForPurpose is grantFor for purpose instead of TREAT.
+func (w *delegationWorld) grantForPurpose(rep credtest.Party, d *delegation.Delegation, provider, purpose string, classes ...string) (grant, seal string) {
 	w.t.Helper()
 	var secret [32]byte
 	_, _ = rand.Read(secret[:])
@@ -247,10 +256,10 @@ func (w *delegationWorld) grantFor(rep actor, d *delegation.Delegation, provider
 	}
 	anchor := did.KeyDID(ak.Public())
 	now := w.clk.now().UTC().Truncate(time.Second)
-	g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: rep.did, OnBehalfOf: d.Patient, Delegation: d.Hash(),
-		Anchor: anchor, Provider: provider, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
+	g := &consent.Grant{ID: randid.URN(), Patient: rep.DID, OnBehalfOf: d.Patient, Delegation: d.Hash(),
+		Anchor: anchor, Provider: provider, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{purpose},
 		Classes: classes, ValidFrom: now.Add(-time.Minute), ValidUntil: now.AddDate(0, 0, 90), Issued: now}
-	tok, err := consent.Issue(g, rep.k, rep.kid)
+	tok, err := consent.Issue(g, rep.Key, rep.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -274,7 +283,7 @@ func (w *delegationWorld) grantFor(rep actor, d *delegation.Delegation, provider
 }
 
 // trailOf returns the patient's verified trail, newest last.
-func (w *delegationWorld) trailOf(p actor) []vaultclient.VerifiedEntry {
+func (w *delegationWorld) trailOf(p credtest.Party) []vaultclient.VerifiedEntry {
 	w.t.Helper()
 	if err := w.vs.Vault.Flush(w.ctx); err != nil {
 		w.t.Fatal(err)
@@ -283,11 +292,11 @@ func (w *delegationWorld) trailOf(p actor) []vaultclient.VerifiedEntry {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	priv, err := trail.DecryptionKey(p.k)
+	priv, err := trail.DecryptionKey(p.Key)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	es, err := vaultclient.VerifyTrail(w.ctx, resp, p.did, w.reg, priv)
+	es, err := vaultclient.VerifyTrail(w.ctx, resp, p.DID, w.reg, priv)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -295,7 +304,7 @@ func (w *delegationWorld) trailOf(p actor) []vaultclient.VerifiedEntry {
 }
 
 // lastEntry is the patient's newest trail entry.
-func (w *delegationWorld) lastEntry(p actor) trail.Entry {
+func (w *delegationWorld) lastEntry(p credtest.Party) trail.Entry {
 	es := w.trailOf(p)
 	if len(es) == 0 {
 		w.t.Fatal("empty trail")
@@ -311,7 +320,7 @@ func TestDelegationMatrix(t *testing.T) {
 	w := newDelegationWorld(t)
 	ctx := w.ctx
 	guard := w.guardianship()
-	guardTok := w.issue(guard, actor{k: w.births.Key, did: w.births.DID, kid: w.births.KID()})
+	guardTok := w.issue(guard, credtest.Party{Key: w.births.Key, DID: w.births.DID, Kid: w.births.KID()})
 
 	// Allowed: Maria reads Ana's immunization record as her parent.
 	body, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
@@ -319,14 +328,14 @@ func TestDelegationMatrix(t *testing.T) {
 		t.Fatalf("parent read: %q, %v", body, err)
 	}
 	e := w.lastEntry(w.ana)
-	if e.Outcome != trail.OutcomeGranted || e.Provider != w.maria.did || e.Authority == nil || e.Authority.Name != "Maria Silva" ||
+	if e.Outcome != trail.OutcomeGranted || e.Provider != w.maria.DID || e.Authority == nil || e.Authority.Name != "Maria Silva" ||
 		e.Authority.Basis != "parent" || e.Authority.Issuer != w.births.DID || !e.Authority.Minor {
 		t.Fatalf("Ana's trail does not say Maria read as parent: %+v %+v", e, e.Authority)
 	}
 
 	// Allowed: Maria grants the paediatrician access to immunizations;
 	// the grant and its sealed anchor key reach Ana's trail; he reads.
-	grant, seal := w.grantFor(w.maria, guard, w.paed.did, "Immunization")
+	grant, seal := w.grantFor(w.maria, guard, w.paed.DID, "Immunization")
 	if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) ||
 		!strings.Contains(err.Error(), "not registered") {
 		t.Fatalf("a representative's grant before registration: %v", err)
@@ -341,7 +350,7 @@ func TestDelegationMatrix(t *testing.T) {
 	if body, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); err != nil || string(body) != immunization {
 		t.Fatalf("paediatrician read: %q, %v", body, err)
 	}
-	if e = w.lastEntry(w.ana); e.Provider != w.paed.did || e.Authority == nil || e.Authority.Representative != w.maria.did {
+	if e = w.lastEntry(w.ana); e.Provider != w.paed.DID || e.Authority == nil || e.Authority.Representative != w.maria.DID {
 		t.Fatalf("the paediatrician's read does not name the authority the grant was made on: %+v", e)
 	}
 	// The grant covers immunizations only, and only the paediatrician.
@@ -353,7 +362,7 @@ func TestDelegationMatrix(t *testing.T) {
 	}
 
 	// Maria reads Ana's trail: her copy starts when she first asks.
-	if _, err := w.client(w.maria).AccessLogFor(ctx, w.ana.did, guardTok); err != nil {
+	if _, err := w.client(w.maria).AccessLogFor(ctx, w.ana.DID, guardTok); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok); err != nil {
@@ -362,12 +371,12 @@ func TestDelegationMatrix(t *testing.T) {
 	if err := w.vs.Vault.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := w.client(w.maria).AccessLogFor(ctx, w.ana.did, guardTok)
+	resp, err := w.client(w.maria).AccessLogFor(ctx, w.ana.DID, guardTok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mpriv, _ := trail.DecryptionKey(w.maria.k)
-	copies, err := vaultclient.VerifyTrail(ctx, resp, w.ana.did, w.reg, mpriv)
+	mpriv, _ := trail.DecryptionKey(w.maria.Key)
+	copies, err := vaultclient.VerifyTrail(ctx, resp, w.ana.DID, w.reg, mpriv)
 	if err != nil || len(copies) < 2 {
 		t.Fatalf("Maria's copy of Ana's trail: %d entries, %v", len(copies), err)
 	}
@@ -379,15 +388,15 @@ func TestDelegationMatrix(t *testing.T) {
 
 	rogue := w.guardianship()
 	rogue.Issuer, rogue.Status = w.rogue.DID, w.entry(w.list(w.rogue.DID, w.rogue.Key, w.rogue.KID(), "guardianships"))
-	rogueTok := w.issue(rogue, actor{k: w.rogue.Key, did: w.rogue.DID, kid: w.rogue.KID()})
+	rogueTok := w.issue(rogue, credtest.Party{Key: w.rogue.Key, DID: w.rogue.DID, Kid: w.rogue.KID()})
 
 	self := w.carerDelegation()
 	selfTok := w.issueRaw(self, w.carer) // the carer signs it for themselves
 
 	sub := w.carerDelegation()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.did, w.stranger.did, "Sam Stranger", carer
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam Stranger", carer
 	sub.ValidFrom, sub.ValidUntil = carer.ValidFrom, carer.ValidUntil
-	sub.Status = w.entry(w.list(w.carer.did, w.carer.k, w.carer.kid, "delegations"))
+	sub.Status = w.entry(w.list(w.carer.DID, w.carer.Key, w.carer.Kid, "delegations"))
 	subC, err := func() (*vc.Credential, error) { // the library refuses to make it: build it by hand
 		ok := *sub
 		ok.Parent = &delegation.Delegation{}
@@ -399,7 +408,7 @@ func TestDelegationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	subC.Extra["parentDelegation"] = carerTok
-	subTok, err := vc.Issue(subC, w.carer.k, w.carer.kid)
+	subTok, err := vc.Issue(subC, w.carer.Key, w.carer.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,11 +425,11 @@ func TestDelegationMatrix(t *testing.T) {
 	revokedTok := w.issue(revoked, w.ana)
 	w.revoke(revoked)
 
-	viewOnlyGrant, viewOnlySeal := w.grantFor(w.carer, carer, w.paed.did, "Immunization")
+	viewOnlyGrant, viewOnlySeal := w.grantFor(w.carer, carer, w.paed.DID, "Immunization")
 
 	cases := []struct {
 		name    string
-		patient actor
+		patient credtest.Party
 		act     func() error
 		want    string // in the error and in the trail entry's reason
 	}{
@@ -497,7 +506,7 @@ func TestDelegationMatrix(t *testing.T) {
 			t.Fatalf("trail entry: %+v", e)
 		}
 		// A new grant by the parent is refused too.
-		late, lateSeal := w.grantFor(w.maria, guard, w.stranger.did, "Immunization")
+		late, lateSeal := w.grantFor(w.maria, guard, w.stranger.DID, "Immunization")
 		if err := w.client(w.maria).RegisterConsent(ctx, late, guardTok, lateSeal); !errors.Is(err, vaultapi.ErrDenied) {
 			t.Fatalf("parent registers a grant after the end date: %v", err)
 		}
@@ -519,7 +528,7 @@ func TestDelegationMatrix(t *testing.T) {
 	}
 	// And she holds the key to withdraw it on the ledger, everywhere: the
 	// anchor key sealed to her opens to the grant's anchor DID.
-	priv, _ := trail.DecryptionKey(w.ana.k)
+	priv, _ := trail.DecryptionKey(w.ana.Key)
 	secret, err := trail.OpenSecret(seal, priv)
 	if err != nil {
 		t.Fatalf("Ana cannot open the grant's anchor key: %v", err)

@@ -150,6 +150,9 @@ type Identity struct {
 	Key *key.PrivateKey
 	DID string
 	Doc []byte // the bound document
+	// tmpl is the document template of a padded identity (nil: the key's
+	// standard template, see tx.KeyTemplate).
+	tmpl []byte
 }
 
 // KID is the identity's key id.
@@ -211,6 +214,7 @@ func NewPaddedIdentity(tb testing.TB, seed string, txBytes int) *Identity {
 	if id.DID, id.Doc, err = tx.BindDocument(tmpl); err != nil {
 		tb.Fatal(err)
 	}
+	id.tmpl = tmpl
 	return id
 }
 
@@ -229,6 +233,9 @@ func Must(tb testing.TB) func(*tx.Payload, error) *tx.Payload {
 // CreateTx is the signed did.create of id.
 func (id *Identity) CreateTx(tb testing.TB) []byte {
 	tb.Helper()
+	if id.tmpl != nil {
+		return Sign(tb, Must(tb)(tx.NewDIDCreate(id.tmpl)), id.Key, id.KID())
+	}
 	p, kid, err := tx.NewKeyDIDCreate(id.Key.Public())
 	if err != nil {
 		tb.Fatal(err)
