@@ -474,20 +474,7 @@ func TestDelegationMatrix(t *testing.T) {
 		}, delegation.ErrWrongRepresentative.Error()},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := len(w.trailOf(tc.patient))
-			err := tc.act()
-			if !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
-			}
-			es := w.trailOf(tc.patient)
-			if len(es) != before+1 {
-				t.Fatalf("trail grew by %d entries, want 1", len(es)-before)
-			}
-			if e := es[len(es)-1].Entry; e.Outcome != trail.OutcomeDenied || !strings.Contains(e.Reason, tc.want) {
-				t.Fatalf("trail entry: %s %q, want denied saying %q", e.Outcome, e.Reason, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { w.expectRefused(t, tc.patient, tc.want, tc.act) })
 	}
 	// Nothing changed: the refused grant opens nothing.
 	if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", viewOnlyGrant, ""); !errors.Is(err, vaultapi.ErrDenied) ||
