@@ -307,6 +307,18 @@ func (w *Wallet) delegationList(ctx context.Context, reg DelegationRegistry) (*s
 		}
 	case err != nil:
 		return nil, fmt.Errorf("delegation: read your delegation status list from the registry: %w", err)
+	default:
+		// The list keeps the id it was first published with (the
+		// registry refuses another), whatever address this client uses
+		// for the registry (localhost or 127.0.0.1, another node of the
+		// network): the delegations' entries name that id.
+		dec, err := statuslist.ParseToken(l.token)
+		if err != nil {
+			return nil, fmt.Errorf("delegation: your delegation status list on the registry: %w", err)
+		}
+		if dec.ID != "" {
+			l.url = dec.ID
+		}
 	}
 	return l, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/internal/randid"
+	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -256,5 +257,54 @@ func TestComingOfAge(t *testing.T) {
 	}
 	if ns, _ := child.Notices(); len(ns) != 1 || len(ns[0].Awaiting) != 0 {
 		t.Fatalf("notices after withdrawing: %+v", ns)
+	}
+}
+
+// TestDelegationListKeepsItsID: the patient's delegation status list keeps
+// the credential id it was first published with (the registry refuses
+// another, and the delegations' entries name it), so a wallet that reaches
+// the registry by another address (localhost instead of 127.0.0.1, another
+// node) can still grant and take back.
+func TestDelegationListKeepsItsID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a registry node")
+	}
+	ctx := context.Background()
+	clk := credtest.NewClock(time.Now().UTC())
+	vs := vaulttest.Start(t, vaulttest.Options{Now: clk.Now})
+	first := vs.Client
+	other, err := client.New(client.Config{URL: strings.Replace(vs.Registry.URL, "127.0.0.1", "localhost", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.StatusListURL("x") == other.StatusListURL("x") {
+		t.Fatal("the two clients name status lists alike: the test proves nothing")
+	}
+	patient, _ := newTestWallet(t, clk)
+	req := DelegationRequest{To: credtest.NewParty(t, key.Ed25519, "carer").DID, Name: "Carl Carer",
+		Actions: []delegation.Action{delegation.ActionView}, Classes: []string{"Immunization"}, Duration: 24 * time.Hour}
+	d1, err := patient.GrantDelegation(ctx, first, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := patient.GrantDelegation(ctx, other, req)
+	if err != nil {
+		t.Fatalf("a second grant through another address: %v", err)
+	}
+	if u1, u2 := mustParse(t, d1.Token).Status.StatusListCredential, mustParse(t, d2.Token).Status.StatusListCredential; u1 != u2 {
+		t.Fatalf("two lists for one patient: %s and %s", u1, u2)
+	}
+	if _, err := patient.RevokeDelegation(ctx, other, d1.Hash); err != nil {
+		t.Fatalf("taking it back through another address: %v", err)
+	}
+	chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: first, Status: first, Trust: first, StatusTTL: -1, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chk.Verify(ctx, d1.Token); !errors.Is(err, delegation.ErrRevoked) {
+		t.Fatalf("the first delegation after it was taken back: %v", err)
+	}
+	if _, err := chk.Verify(ctx, d2.Token); err != nil {
+		t.Fatalf("the second one: %v", err)
 	}
 }

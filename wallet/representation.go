@@ -207,6 +207,10 @@ func basisWords(a *trail.Authority) string {
 	return (&delegation.Delegation{Basis: delegation.Basis(a.Basis)}).BasisWords()
 }
 
+// ClassWords is the everyday words for data classes: "immunizations and
+// Condition records"; "records" for none or all ("*").
+func ClassWords(classes ...string) string { return classWords(strings.Join(classes, ",")) }
+
 // classWords is the everyday word for one or more FHIR resource types
 // ("immunizations", "Condition records").
 func classWords(classes string) string {
