@@ -42,6 +42,7 @@ type peopleUI struct {
 	noneIAct  *widget.Label
 	rows      []*personRow // who can act for the patient, in list order
 	acting    []*personRow // whom the patient acts for, in list order
+	actingNow *actingUI    // the acting screen last opened (acting.go)
 }
 
 // personRow is one delegation on the People screen.
@@ -51,6 +52,7 @@ type personRow struct {
 	scope    *widget.Label
 	left     *widget.Label
 	takeBack *widget.Button // nil when it is not the patient's to take back
+	act      *widget.Button // "Act for …" on a delegation the wallet holds
 	confirm  dialog.Dialog
 	yes      *widget.Button
 }
@@ -132,6 +134,11 @@ func (u *peopleUI) show(ds []wallet.Delegation, ns []wallet.Notice) {
 			r.summary = widget.NewLabelWithStyle("You can act for "+d.PersonWords()+", "+d.ActingWords()+".",
 				fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 			r.summary.Wrapping = fyne.TextWrapWord
+			r.act = widget.NewButtonWithIcon("Act for "+personName(d), theme.AccountIcon(), func() { u.actingNow = u.startActing(r.d) })
+			if d.StatusAt(now) != wallet.DelegationActive {
+				r.act.Disable()
+			}
+			buttons.Add(r.act)
 			iAct = append(iAct, container.NewBorder(nil, nil, nil, buttons, container.NewVBox(r.summary, r.scope)), widget.NewSeparator())
 			u.acting = append(u.acting, r)
 			continue

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/wallet"
 )
 
@@ -25,7 +27,11 @@ import (
 // act for" naming the mother and the basis, with nothing to take back);
 // the patient takes the husband's delegation back through the
 // confirmation dialog, the row says so, and the registry's status list
-// refuses the delegation from then on.
+// refuses the delegation from then on. Then the patient acts for their
+// mother: the acting screen replaces the window under a banner saying for
+// whom; a consent given there in the mother's name opens her record to the
+// doctor, shows in the list and in her access log, and taken back closes it;
+// "Stop acting" returns to the patient's own screens.
 func TestPeopleScreen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a registry node")
@@ -37,8 +43,11 @@ func TestPeopleScreen(t *testing.T) {
 	test.Type(set.registry, s.url)
 	test.Tap(set.saveReg)
 	h.a.wait()
+	test.Type(set.vault, s.url)
+	test.Tap(set.saveVault)
+	h.a.wait()
 	if set.err.Visible() {
-		t.Fatalf("saving the registry address: %q", set.err.Text)
+		t.Fatalf("saving the addresses: %q", set.err.Text)
 	}
 	if h.a.main.items["people"] != nil {
 		t.Fatal("a People tab although the wallet knows no delegation")
@@ -59,7 +68,7 @@ func TestPeopleScreen(t *testing.T) {
 	}
 	defer mother.Close()
 	fromMother, err := mother.GrantDelegation(ctx, s.reg, wallet.DelegationRequest{To: me, Name: "Ana Silva", PatientName: "Rosa Silva",
-		Relationship: "MTH", Actions: []delegation.Action{delegation.ActionView, delegation.ActionConsent}, Classes: []string{delegation.AllClasses},
+		Relationship: "MTH", Actions: []delegation.Action{delegation.ActionView, delegation.ActionConsent, delegation.ActionTrail}, Classes: []string{delegation.AllClasses},
 		Purposes: []string{"TREAT"}, Duration: 90 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +103,7 @@ func TestPeopleScreen(t *testing.T) {
 		{r.scope.Text, "May see records: immunizations, for treatment."},
 		{r.left.Text, "30 days left"},
 		{u.acting[0].summary.Text, "You can act for Rosa Silva (your mother), with their authorisation."},
-		{u.acting[0].scope.Text, "May see records, give and take back consent: records, for treatment."},
+		{u.acting[0].scope.Text, "May see records, give and take back consent, read the access log: records, for treatment."},
 		{u.acting[0].left.Text, "90 days left"},
 	} {
 		if c.got != c.want {
@@ -132,5 +141,77 @@ func TestPeopleScreen(t *testing.T) {
 	}
 	if _, err := chk.Verify(ctx, granted.Token); !errors.Is(err, delegation.ErrRevoked) {
 		t.Fatalf("Carl's delegation on the registry after it was taken back: %v, want revoked", err)
+	}
+
+	// Acting for the mother.
+	rosa, err := mother.PrimaryDID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.hosp.Put(ctx, rosa.DID, "Immunization", []byte(`{"resourceType":"Immunization","vaccineCode":{"text":"tetanus"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := s.provider(t)
+	test.Tap(u.acting[0].act)
+	x := u.actingNow
+	if x == nil || len(h.a.root.Objects) != 1 || h.a.root.Objects[0] != x.content {
+		t.Fatal("acting did not replace the window")
+	}
+	if want := "ACTING FOR Rosa Silva (your mother), with their authorisation, until " + fromMother.ValidUntil.Local().Format("2 Jan 2006"); x.banner.Text != want {
+		t.Errorf("banner %q, want %q", x.banner.Text, want)
+	}
+	h.a.wait()
+	if !x.empty.Visible() {
+		t.Error("no empty state before any consent in her name")
+	}
+	test.Type(x.provider, doc.DID)
+	x.classes.SetSelected([]string{"immunizations"})
+	test.Tap(x.grant)
+	h.a.wait()
+	if x.err.Visible() {
+		t.Fatalf("consent in her name: %q", x.err.Text)
+	}
+	if len(x.rows) != 1 || x.rows[0].left.Text != "30 days left" {
+		t.Fatalf("%d consents in her name listed, want 1 with 30 days left", len(x.rows))
+	}
+	if want := "unknown: " + shortDID(doc.DID) + " may see Rosa Silva's immunizations."; x.rows[0].summary.Text != want {
+		t.Errorf("summary %q, want %q", x.rows[0].summary.Text, want)
+	}
+	test.Tap(x.rows[0].copy)
+	grant := h.a.fa.Clipboard().Content()
+	if body, err := doc.Get(ctx, rec.ID, "TREAT", grant, ""); err != nil || !strings.Contains(string(body), "tetanus") {
+		t.Fatalf("the doctor under the consent given in her name: %q, %v", body, err)
+	}
+	if err := s.v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(x.logBtn)
+	h.a.wait()
+	if x.err.Visible() {
+		t.Fatalf("her access log: %q", x.err.Text)
+	}
+	var lines []string
+	for _, o := range x.log.Objects {
+		lines = append(lines, o.(*widget.Label).Text)
+	}
+	if log := strings.Join(lines, "\n"); !strings.Contains(log, "read Rosa Silva's immunizations, under the consent Ana Silva (with Rosa Silva's authorisation) gave") {
+		t.Errorf("her access log does not show the doctor's read under the consent given in her name:\n%s", log)
+	}
+	test.Tap(x.rows[0].revoke)
+	test.Tap(x.rows[0].yes)
+	h.a.wait()
+	if x.err.Visible() {
+		t.Fatalf("taking it back: %q", x.err.Text)
+	}
+	if _, err := doc.Get(ctx, rec.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
+		t.Fatalf("the doctor after it was taken back: %v", err)
+	}
+	if !strings.HasPrefix(x.rows[0].left.Text, "Taken back ") || x.rows[0].revoke != nil {
+		t.Errorf("after taking it back: %q", x.rows[0].left.Text)
+	}
+	test.Tap(x.stop)
+	if h.a.root.Objects[0] != h.a.main.content {
+		t.Error("stop acting did not return to the patient's own screens")
 	}
 }

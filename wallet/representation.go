@@ -137,7 +137,7 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 	a := e.Authority
 	acting := a != nil && a.Representative == e.Provider
 	if acting {
-		who = representativeWords(a) + ","
+		who = name0(a) + ", " + basisWords(a, whose) + ","
 	}
 	refused := e.Outcome != trail.OutcomeGranted
 	what := your + " " + classWords(e.Class)
@@ -175,7 +175,7 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 		s += ", in an emergency, without " + your + " consent"
 	}
 	if a != nil && !acting {
-		s += ", under the consent " + name0(a) + " (" + basisWords(a) + ") gave"
+		s += ", under the consent " + name0(a) + " (" + basisWords(a, whose) + ") gave"
 		if a.Ended {
 			verbs := " confirm or withdraw it"
 			if whose != "" {
@@ -187,12 +187,6 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 	return s
 }
 
-// representativeWords names a representative as the trail's authority
-// states it: "Maria Silva, as parent".
-func representativeWords(a *trail.Authority) string {
-	return name0(a) + ", " + basisWords(a)
-}
-
 func name0(a *trail.Authority) string {
 	if a.Name != "" {
 		return a.Name
@@ -200,9 +194,15 @@ func name0(a *trail.Authority) string {
 	return a.Representative
 }
 
-func basisWords(a *trail.Authority) string {
+// basisWords is the legal basis of a's delegation as the patient reads it
+// ("as parent", "with your authorisation"), or someone reading whose trail
+// ("with Rosa Silva's authorisation").
+func basisWords(a *trail.Authority, whose string) string {
 	if a.By != "" {
 		return "authorised by " + a.By
+	}
+	if whose != "" && a.Basis == string(delegation.BasisAuthorisation) {
+		return "with " + whose + "'s authorisation"
 	}
 	return (&delegation.Delegation{Basis: delegation.Basis(a.Basis)}).BasisWords()
 }

@@ -60,6 +60,9 @@ func TestAccessEventSentence(t *testing.T) {
 		// The representative reading the patient's trail.
 		{"representative's view", AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &ended},
 			"Ana Silva", "St Mary's Hospital read Ana Silva's immunizations, under the consent Maria Silva (as parent) gave before Ana Silva came of age: it holds until Ana Silva confirms or withdraws it"},
+		{"a representative reading another's trail", AccessEvent{Provider: "did:key:carl", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
+			Authority: &trail.Authority{Representative: "did:key:carl", Name: "Carl Jones", Basis: "authorisation"}},
+			"Rosa Silva", "Carl Jones, with Rosa Silva's authorisation, read Rosa Silva's immunizations"},
 		{"the patient themselves", AccessEvent{Provider: "did:key:ana", Patient: "did:key:ana", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted},
 			"", "You read your immunizations"},
 	}
