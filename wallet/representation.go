@@ -242,3 +242,23 @@ func parseGrant(tok string) (*consent.Grant, error) {
 func BasisText(basis string) string {
 	return (&delegation.Delegation{Basis: delegation.Basis(basis)}).BasisWords()
 }
+
+// RepresentativeNames maps the DID of everyone the owner let act for them
+// (a delegation they granted) to the name the owner gave them, so the
+// owner's screens can name them in trail entries the vault wrote without a
+// verified authority (an attempt under a delegation since revoked). The
+// name is the owner's own, never one the vault or the representative
+// supplied.
+func (w *Wallet) RepresentativeNames() (map[string]string, error) {
+	ds, err := w.Delegations()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, d := range ds {
+		if d.Role == DelegationGranted && d.RepresentativeName != "" {
+			out[d.Representative] = d.RepresentativeName
+		}
+	}
+	return out, nil
+}

@@ -304,6 +304,19 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if len(evs) > 0 {
 		fmt.Fprintf(c.e.stdout, "vault: %s\n", describe(ctx, names, evs[0].Vault))
 	}
+	// People the owner let act for them are named as the owner named
+	// them (an attempt under a delegation since revoked carries no
+	// verified authority); everyone else as the directory names them.
+	mine, err := w.RepresentativeNames()
+	if err != nil {
+		return err
+	}
+	namer := func(d string) string {
+		if n, ok := mine[d]; ok {
+			return n + " (whom you let act for you)"
+		}
+		return label(ctx, names, d)
+	}
 	var glass, denied int
 	for _, e := range evs {
 		mark := "  "
@@ -334,7 +347,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
-		fmt.Fprintf(c.e.stdout, "      %s\n", e.Sentence(func(d string) string { return label(ctx, names, d) }))
+		fmt.Fprintf(c.e.stdout, "      %s\n", e.Sentence(namer))
 	}
 	how := "the ledger"
 	if *genesis != "" {
