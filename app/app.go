@@ -510,6 +510,7 @@ type mainUI struct {
 	access   *accessUI
 	ids      *identitiesUI
 	settings *settingsUI
+	people   *peopleUI // nil until the wallet knows a delegation (people.go)
 	items    map[string]*container.TabItem
 }
 
@@ -553,6 +554,7 @@ func newMainUI(a *App) *mainUI {
 	header := container.NewBorder(nil, nil, nil, m.lockBtn,
 		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	m.content = container.NewBorder(header, nil, nil, nil, m.tabs)
+	m.addPeople(a)
 	return m
 }
 

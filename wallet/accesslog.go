@@ -7,7 +7,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
@@ -43,6 +45,13 @@ type AccessEvent struct {
 	// to the vault (vc+jwt, "" if none): check it with
 	// directory.Directory.AddLicence before naming them.
 	Licence string
+	// Authority is set when someone acted in the patient's name: the
+	// delegation they acted under (see Describe). Grant and AnchorSeal are
+	// the consent grant a representative made for the patient and its
+	// anchor key sealed to them (Action trail.ActionConsent).
+	Authority  *trail.Authority
+	Grant      string
+	AnchorSeal string
 }
 
 // AccessLogOptions says where to fetch a trail from.
@@ -81,12 +90,25 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	if err != nil {
 		return nil, err
 	}
-	c := &vaultclient.Client{URL: opts.VaultURL, HTTP: w.cfg.client(opts.HTTPClient), DID: patient, Key: k, KeyID: kid}
+	c := w.vaultClient(opts.VaultURL, opts.HTTPClient, patient, k, kid)
 	resp, err := c.AccessLog(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("access log: %w", err)
 	}
-	es, err := vaultclient.VerifyTrail(ctx, resp, patient, opts.Anchors, priv)
+	return accessEvents(ctx, resp, patient, opts.Anchors, priv)
+}
+
+// vaultClient is a vault client signing as did with k, on the wallet's
+// clock.
+func (w *Wallet) vaultClient(url string, hc *http.Client, did string, k *key.PrivateKey, kid string) *vaultclient.Client {
+	return &vaultclient.Client{URL: url, HTTP: w.cfg.client(hc), DID: did, Key: k, KeyID: kid, Now: w.cfg.Now}
+}
+
+// accessEvents verifies a trail fetched for patient (every entry proven
+// under its anchored root, decrypted with priv) and returns its events,
+// oldest first.
+func accessEvents(ctx context.Context, resp *vaultapi.AccessLogResponse, patient string, anchors vaultclient.AnchorSource, priv any) ([]AccessEvent, error) {
+	es, err := vaultclient.VerifyTrail(ctx, resp, patient, anchors, priv)
 	if err != nil {
 		return nil, fmt.Errorf("access log from %s does not verify: %w", resp.Vault, err)
 	}
@@ -94,7 +116,8 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	for i, e := range es {
 		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
-			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence}
+			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence,
+			Authority: e.Authority, Grant: e.Grant, AnchorSeal: e.AnchorSeal}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
@@ -115,8 +138,7 @@ func (w *Wallet) EraseRecord(ctx context.Context, vaultURL, owner, record string
 	if err != nil {
 		return err
 	}
-	c := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: owner, Key: k, KeyID: kid}
-	_, err = c.Erase(ctx, record)
+	_, err = w.vaultClient(vaultURL, nil, owner, k, kid).Erase(ctx, record)
 	return err
 }
 
@@ -130,8 +152,7 @@ func (w *Wallet) AllowBreakGlass(ctx context.Context, vaultURL string, c Consent
 	if err != nil {
 		return err
 	}
-	vc := &vaultclient.Client{URL: vaultURL, HTTP: w.cfg.client(nil), DID: c.Patient, Key: k, KeyID: kid}
-	return vc.AllowBreakGlass(ctx, c.Token)
+	return w.vaultClient(vaultURL, nil, c.Patient, k, kid).AllowBreakGlass(ctx, c.Token)
 }
 
 // VaultDID returns a vault's DID (for granting it a standing break-glass

@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/delegation"
 )
 
 // backupFormat names the plaintext inside a backup file.
@@ -32,6 +33,9 @@ type backupDoc struct {
 	// times. Backups written before consents were backed up have none, and
 	// restore as wallets without grants.
 	Consents []*Consent `json:"consents,omitempty"`
+	// Delegations are the wallet's delegations (granted, held, over the
+	// owner); older backups have none.
+	Delegations []*Delegation `json:"delegations,omitempty"`
 }
 
 // Backup writes the whole wallet (recovery phrase, DIDs, credentials,
@@ -66,6 +70,9 @@ func (w *Wallet) Backup(out io.Writer, passphrase []byte) error {
 	doc.History = slices.Clone(w.history)
 	if err == nil {
 		err = listSealed(w.store, w.sealer, consentBucket, func(c *Consent) { doc.Consents = append(doc.Consents, c) })
+	}
+	if err == nil {
+		err = listSealed(w.store, w.sealer, delegationsBucket, func(d *Delegation) { doc.Delegations = append(doc.Delegations, d) })
 	}
 	w.mu.Unlock()
 	if err != nil {
@@ -145,9 +152,17 @@ func restore(cfg Config, walletPassphrase []byte, doc *backupDoc) (*Wallet, erro
 		return nil, err
 	}
 	// w is not shared: no need for w.mu.
-	ops := make([]Op, 0, len(doc.Consents))
+	ops := make([]Op, 0, len(doc.Consents)+len(doc.Delegations))
 	for _, c := range doc.Consents {
 		op, err := sealRecord(w.sealer, consentBucket, c.ID, c)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	for _, d := range doc.Delegations {
+		op, err := sealRecord(w.sealer, delegationsBucket, d.Hash, d)
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -157,7 +172,7 @@ func restore(cfg Config, walletPassphrase []byte, doc *backupDoc) (*Wallet, erro
 	if len(ops) > 0 {
 		if err := w.store.Batch(ops); err != nil {
 			w.Close()
-			return nil, fmt.Errorf("restore: write the consent grants: %w", err)
+			return nil, fmt.Errorf("restore: write the consent grants and delegations: %w", err)
 		}
 	}
 	s := &sealer{enc: bytes.Clone(w.sealer.enc), idKey: bytes.Clone(w.sealer.idKey)}
@@ -253,7 +268,23 @@ func parseBackup(plain []byte) (*backupDoc, error) {
 	if err := checkConsents(doc.Consents); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptBackup, err)
 	}
+	if err := checkDelegations(doc.Delegations); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptBackup, err)
+	}
 	return &doc, nil
+}
+
+// checkDelegations makes sure every delegation has its id (the hash of its
+// token when it has one) once.
+func checkDelegations(ds []*Delegation) error {
+	ids := map[string]bool{}
+	for _, d := range ds {
+		if d == nil || d.Hash == "" || ids[d.Hash] || d.Token != "" && d.Hash != delegation.Hash(d.Token) {
+			return errors.New("delegation with a missing, wrong or duplicate id")
+		}
+		ids[d.Hash] = true
+	}
+	return nil
 }
 
 // checkConsents makes sure every grant is one the restored wallet can

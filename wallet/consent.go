@@ -69,6 +69,22 @@ type Consent struct {
 	ValidUntil time.Time `json:"validUntil"`
 	// Revoked is when the patient revoked it (nil while not revoked).
 	Revoked *time.Time `json:"revoked,omitempty"`
+
+	// Made in someone's name (docs/design/0020-delegation.md). OnBehalfOf
+	// is the patient a representative made the grant for: either the
+	// wallet's owner acted for them (Patient is the owner, MadeUnder the
+	// delegation they held), or the grant was made for the owner and
+	// learned from their trail (Inherited; Patient is the representative,
+	// MadeByName their name, AnchorSeal the grant's anchor key sealed to
+	// the owner). Vault is where it is registered.
+	OnBehalfOf string     `json:"onBehalfOf,omitempty"`
+	MadeUnder  string     `json:"madeUnder,omitempty"`
+	Inherited  bool       `json:"inherited,omitempty"`
+	MadeByName string     `json:"madeByName,omitempty"`
+	Basis      string     `json:"basis,omitempty"`
+	AnchorSeal string     `json:"anchorSeal,omitempty"`
+	Vault      string     `json:"vault,omitempty"`
+	Confirmed  *time.Time `json:"confirmed,omitempty"`
 }
 
 // Consent statuses, see [Consent.StatusAt].
@@ -274,7 +290,13 @@ func (w *Wallet) revokeAnchor(ctx context.Context, led ConsentLedger, c *Consent
 		}
 		grantID = g.ID
 	}
-	k, anchor, kid, err := w.anchorKey(grantID)
+	anchorKey := w.anchorKey
+	if c.Inherited {
+		// Made for the owner by a representative: its anchor key came
+		// sealed to the owner in their trail.
+		anchorKey = func(string) (*key.PrivateKey, string, string, error) { return w.inheritedAnchorKey(c) }
+	}
+	k, anchor, kid, err := anchorKey(grantID)
 	if err != nil {
 		return err
 	}

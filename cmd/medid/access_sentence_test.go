@@ -30,8 +30,8 @@ func TestAccessSentence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := accessSentence(tt.who, tt.e); got != tt.want {
-				t.Errorf("accessSentence = %q, want %q", got, tt.want)
+			if got := tt.e.Sentence(func(string) string { return tt.who }); got != tt.want {
+				t.Errorf("Sentence = %q, want %q", got, tt.want)
 			}
 		})
 	}

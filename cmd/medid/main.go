@@ -16,6 +16,9 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"time"
+
+	"github.com/medid/medid/wallet"
 )
 
 // Exit codes shared by every command.
@@ -41,6 +44,21 @@ type env struct {
 	// flag set has them); hc is the HTTP client built from them once.
 	tls tlsClientFlags
 	hc  *http.Client
+
+	// now is the clock of the commands that date what they make (nil =
+	// time.Now); the script tests move it to let a child come of age.
+	now func() time.Time
+	// kdf, when set, is the key derivation of wallets the commands create
+	// (the scripts' cheap one); zero means wallet.DefaultKDF.
+	kdf wallet.KDFParams
+}
+
+// clock returns the time now by e's clock.
+func (e *env) clock() time.Time {
+	if e.now != nil {
+		return e.now()
+	}
+	return time.Now()
 }
 
 // command is one top-level command group, e.g. "vc" or "wallet".

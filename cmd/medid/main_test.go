@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -19,9 +21,36 @@ func TestMain(m *testing.M) {
 			// 2-core machine (wallet's own tests cover the defaults).
 			walletKDF = wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 			backupWorkFactor = 10
-			return run(context.Background(), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+			return run(context.Background(), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: testClock(), kdf: testKDF()}, os.Args[1:])
 		},
 	}))
+}
+
+// testKDF is a cheap key derivation for the wallets a script creates when
+// it sets $MEDID_TEST_FAST_KDF (Argon2id, one pass over 8 MiB, about 10 ms
+// instead of 0.5 s): scripts that open wallets dozens of times stay fast.
+// Only the test binary reads it.
+func testKDF() wallet.KDFParams {
+	if os.Getenv("MEDID_TEST_FAST_KDF") == "" {
+		return wallet.KDFParams{}
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err)
+	}
+	return wallet.KDFParams{Salt: salt, Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+}
+
+// testClock is the scripts' clock: the wall clock moved forward by
+// $MEDID_TEST_CLOCK (a Go duration, set by the scripts' "clock" command),
+// so a script can let years pass. Only the test binary reads it: the medid
+// command has no way to change its clock.
+func testClock() func() time.Time {
+	off, err := time.ParseDuration(os.Getenv("MEDID_TEST_CLOCK"))
+	if err != nil || off == 0 {
+		return nil
+	}
+	return func() time.Time { return time.Now().Add(off) }
 }
 
 // TestScripts runs the end-to-end scripts in testdata/*.txtar against the

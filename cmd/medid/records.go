@@ -74,6 +74,7 @@ func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclie
 	if err != nil {
 		return nil, unreachable(err)
 	}
+	c.Now = e.now
 	return c, nil
 }
 

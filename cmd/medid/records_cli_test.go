@@ -97,11 +97,7 @@ func TestVaultScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture": captureCmd,
-			"flush": func(ts *testscript.TestScript, neg bool, args []string) {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				ts.Check(v.Flush(ctx))
-			},
+			"flush":   flushCmd(v),
 			"staff": func(ts *testscript.TestScript, neg bool, args []string) {
 				v.SetStaff(args)
 			},
@@ -115,6 +111,15 @@ func TestVaultScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// flushCmd is the scripts' "flush": anchor v's pending trail entries now.
+func flushCmd(v *vault.Vault) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ts.Check(v.Flush(ctx))
+	}
 }
 
 // ledgerScan is issue 11 item 13's check: it reads every consent anchor and

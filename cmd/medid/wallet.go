@@ -21,7 +21,7 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log", "delegate", "act-for"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
@@ -46,6 +46,8 @@ func runWallet(ctx context.Context, e *env, args []string) error {
 		// Consent and the access trail: wallet_consent.go.
 		"consent":    func(a []string) error { return w.consent(ctx, a) },
 		"access-log": func(a []string) error { return w.accessLog(ctx, a) },
+		"delegate":   func(a []string) error { return w.delegate(ctx, a) },
+		"act-for":    func(a []string) error { return w.actFor(ctx, a) },
 	}, walletSubs, args)
 }
 
@@ -125,7 +127,11 @@ func (c *walletCLI) config(v wallet.Verifier) (wallet.Config, error) {
 	if err != nil {
 		return wallet.Config{}, err
 	}
-	return wallet.Config{Dir: dir, Verifier: v, HTTPClient: hc, KDF: walletKDF, BackupWorkFactor: backupWorkFactor}, nil
+	kdf := walletKDF
+	if c.e.kdf.Time != 0 {
+		kdf = c.e.kdf
+	}
+	return wallet.Config{Dir: dir, Verifier: v, HTTPClient: hc, Now: c.e.now, KDF: kdf, BackupWorkFactor: backupWorkFactor}, nil
 }
 
 // open opens and unlocks the wallet. Errors are turned into messages that

@@ -20,7 +20,14 @@ import (
 //	medid wallet consent grant --provider DID --class C… --purpose P --days N [--break-glass] [--vault URL] [--registry URL]
 //	medid wallet consent list [--json]
 //	medid wallet consent revoke ID | --provider DID [--registry URL]
+//	medid wallet consent confirm ID
+//	medid wallet consent withdraw ID [--registry URL]
 //	medid wallet access-log --vault URL [--registry URL] [--json | --fhir]
+//
+// A consent a representative made in the patient's name (learned from the
+// patient's trail by access-log) is listed as such; once the patient acts
+// for themselves they confirm it (it stays, as theirs) or withdraw it (at
+// the vault and on the ledger, with the key sealed to them).
 //
 // A standing break-glass permission for a hospital is a grant to the
 // hospital vault's DID with --break-glass, deposited at the vault:
@@ -29,10 +36,12 @@ import (
 
 func (c *walletCLI) consent(ctx context.Context, args []string) error {
 	return subcommand(c.e, "wallet consent", map[string]func([]string) error{
-		"grant":  func(a []string) error { return c.consentGrant(ctx, a) },
-		"list":   c.consentList,
-		"revoke": func(a []string) error { return c.consentRevoke(ctx, a) },
-	}, []string{"grant", "list", "revoke"}, args)
+		"grant":    func(a []string) error { return c.consentGrant(ctx, a) },
+		"list":     c.consentList,
+		"revoke":   func(a []string) error { return c.consentRevoke(ctx, a) },
+		"confirm":  c.consentConfirm,
+		"withdraw": func(a []string) error { return c.consentRevoke(ctx, a) },
+	}, []string{"grant", "list", "revoke", "confirm", "withdraw"}, args)
 }
 
 func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
@@ -138,7 +147,7 @@ func (c *walletCLI) consentList(args []string) error {
 		return err
 	}
 	defer w.SaveNames(names)
-	now := time.Now()
+	now := c.e.clock()
 	for _, g := range cs {
 		st := g.StatusAt(now)
 		left := ""
@@ -151,7 +160,43 @@ func (c *walletCLI) consentList(args []string) error {
 		}
 		fmt.Fprintf(c.e.stdout, "%s  %-13s%s  %s  %s  %s%s\n", g.ID[:16], st, left, g.Provider, strings.Join(g.Classes, ","), strings.Join(g.Purposes, ","), glass)
 		fmt.Fprintf(c.e.stdout, "    to %s\n", label(context.Background(), names, g.Provider))
+		switch {
+		case g.Inherited:
+			decision := "awaiting your decision (medid wallet consent confirm|withdraw " + g.ID[:16] + ")"
+			if g.Confirmed != nil {
+				decision = "confirmed by you " + g.Confirmed.Format(time.DateOnly)
+			}
+			if g.Revoked != nil {
+				decision = "withdrawn"
+			}
+			by := g.MadeByName
+			if by == "" {
+				by = g.Patient
+			}
+			fmt.Fprintf(c.e.stdout, "    made in your name by %s (%s): %s\n", by, wallet.BasisText(g.Basis), decision)
+		case g.OnBehalfOf != "":
+			fmt.Fprintf(c.e.stdout, "    made by you in the name of %s\n", g.OnBehalfOf)
+		}
 	}
+	return c.printNotices(w)
+}
+
+func (c *walletCLI) consentConfirm(args []string) error {
+	fs := c.flags("consent confirm", "ID")
+	id, err := fs.parseOne(args, "give the consent id (or its first 8+ digits)")
+	if err != nil {
+		return err
+	}
+	w, err := c.open(nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	g, err := w.ConfirmConsent(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.e.stdout, "confirmed: %s (it stays in force, as yours; withdraw it any time)\n", g.ID)
 	return nil
 }
 
@@ -203,7 +248,14 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		}
 	}
 	for _, id := range ids {
-		g, err := w.RevokeConsent(ctx, rc, id)
+		revoke := w.RevokeConsent
+		if g, err := w.FindConsent(id); err == nil && g.Inherited {
+			// Made in the owner's name by a representative: withdraw it
+			// at the vault too, and on the ledger with the key sealed to
+			// them.
+			revoke = w.WithdrawInherited
+		}
+		g, err := revoke(ctx, rc, id)
 		if err != nil {
 			return err
 		}
@@ -254,6 +306,11 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What was done in the patient's name (a representative's consents, a
+	// guardianship over them) is taken into the wallet.
+	if _, _, err := w.LearnFromTrail(evs, *vaultURL); err != nil {
+		return err
+	}
 	if *asJSON {
 		return writeJSON(c.e, evs)
 	}
@@ -287,9 +344,25 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mine := map[string]bool{}
+	own := map[string]bool{}
 	for _, d := range ds {
-		mine[d.DID] = true
+		own[d.DID] = true
+	}
+	// People the owner let act for them are named as the owner named
+	// them (an attempt under a delegation since revoked carries no
+	// verified authority); everyone else as the directory names them.
+	mine, err := w.RepresentativeNames()
+	if err != nil {
+		return err
+	}
+	namer := func(d string) string {
+		if own[d] {
+			return "You"
+		}
+		if n, ok := mine[d]; ok {
+			return n + " (whom you let act for you)"
+		}
+		return label(ctx, names, d)
 	}
 	var glass, denied int
 	for _, e := range evs {
@@ -321,50 +394,14 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
-		if !e.Unauthenticated {
-			who = label(ctx, names, e.Provider)
-			if mine[e.Provider] {
-				who = "You"
-			}
-		}
-		fmt.Fprintf(c.e.stdout, "      %s\n", accessSentence(who, e))
+		fmt.Fprintf(c.e.stdout, "      %s\n", e.Sentence(namer))
 	}
 	how := "the ledger"
 	if *genesis != "" {
 		how = "the ledger (roots proven against the validators in " + *genesis + ")"
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries verified against %s (%d break-glass, %d denied)\n", len(evs), how, glass, denied)
-	return nil
-}
-
-// accessSentence says an access in words: "Dr. Jane Doe (St Mary's
-// Hospital) read your allergies"; who is "You" for the patient's own
-// DIDs. A granted emergency read says which permission of the patient's
-// allowed it: the vault grants none without one.
-func accessSentence(who string, e wallet.AccessEvent) string {
-	what := wallet.LabelForClass(e.Class)
-	if what == "" {
-		what = e.Class + " record"
-	}
-	done, try := map[string]string{trail.ActionRead: "read", trail.ActionPut: "stored", trail.ActionErase: "erased"}[e.Action],
-		map[string]string{trail.ActionRead: "read", trail.ActionPut: "store", trail.ActionErase: "erase"}[e.Action]
-	if done == "" {
-		done, try = e.Action, e.Action
-	}
-	if e.Outcome != trail.OutcomeGranted {
-		return who + " tried to " + try + " your " + what + ", and was refused"
-	}
-	s := who + " " + done + " your " + what
-	switch {
-	case e.BreakGlass && e.Consent == "":
-		// The vault grants break-glass only under a grant of the
-		// patient's: none presented means the standing one deposited
-		// with the hospital's vault.
-		s += ", in an emergency, with your standing emergency permission"
-	case e.BreakGlass:
-		s += ", in an emergency, with the emergency access you granted them"
-	}
-	return s
+	return c.printNotices(w)
 }
 
 // accessLogBundle writes verified trail events as a FHIR R4 Bundle of

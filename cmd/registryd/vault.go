@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/verify"
@@ -62,6 +63,14 @@ func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Nod
 	if err != nil {
 		return nil, err
 	}
+	// Delegations (representatives acting for patients) are checked
+	// against the ledger's accreditations and status lists; a status list
+	// is reused for delegation.DefaultStatusTTL, so a revoked delegation
+	// stops working here within 5 s of its list's publication.
+	delegations, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: c, Status: c, Trust: c})
+	if err != nil {
+		return nil, err
+	}
 	ws, err := didList("--vault-writers", writers)
 	if err != nil {
 		return nil, err
@@ -77,7 +86,7 @@ func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Nod
 	}
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
-		AfterTrailStep: trailFault(), Licences: licences})
+		AfterTrailStep: trailFault(), Licences: licences, Delegations: delegations})
 }
 
 // inProcess is an http.RoundTripper that answers requests by calling a

@@ -100,6 +100,15 @@ type Grant struct {
 	// Issued is when the patient made the grant (FHIR Consent.dateTime,
 	// the JWT iat claim); zero when unknown.
 	Issued time.Time
+	// OnBehalfOf is set when a representative made the grant for a patient
+	// (a parent for a child, a carer for the person they care for): it is
+	// the patient's DID, Patient is then the representative who signed,
+	// and Delegation the hex SHA-256 of the delegation token
+	// (credentials/delegation) they acted under. Code that does not check
+	// delegations MUST treat such a grant as the representative's, never
+	// the patient's: comparing Patient with a record's owner refuses it.
+	OnBehalfOf string
+	Delegation string
 
 	// Token is the vc+jwt the grant was read from ("" for a grant built in
 	// code or imported from FHIR).
@@ -134,7 +143,7 @@ func (g *Grant) validate(anchor bool) error {
 		if _, err := did.ParseKeyDID(g.Anchor); err != nil {
 			return bad("anchor must be a did:key made for this grant: %v", err)
 		}
-		if g.Anchor == g.Patient || g.Anchor == g.Provider {
+		if g.Anchor == g.Patient || g.Anchor == g.Provider || g.Anchor == g.OnBehalfOf {
 			return bad("anchor must be a did:key made for this grant alone, not the patient's or the provider's DID: it is on the ledger for everyone to see")
 		}
 	}
@@ -159,6 +168,17 @@ func (g *Grant) validate(anchor bool) error {
 	}
 	if !g.ValidUntil.IsZero() && !g.ValidUntil.After(g.ValidFrom) {
 		return bad("period: validUntil %s is not after validFrom %s", g.ValidUntil.UTC().Format(time.RFC3339), g.ValidFrom.UTC().Format(time.RFC3339))
+	}
+	if g.OnBehalfOf != "" || g.Delegation != "" {
+		if _, err := did.Parse(g.OnBehalfOf); err != nil {
+			return bad("onBehalfOf (the patient a representative grants for) must be a DID: %v", err)
+		}
+		if g.OnBehalfOf == g.Patient || g.OnBehalfOf == g.Provider {
+			return bad("onBehalfOf must be the patient, neither the representative who signs nor the provider")
+		}
+		if len(g.Delegation) != 64 || strings.Trim(g.Delegation, "0123456789abcdef") != "" {
+			return bad("delegation must be the hex SHA-256 of the delegation token the representative acts under")
+		}
 	}
 	if g.ID != "" && !strings.Contains(g.ID, ":") {
 		return bad("id %.64q must be a URL such as urn:uuid:…", g.ID)
@@ -242,6 +262,9 @@ func (g *Grant) Credential() (*vc.Credential, error) {
 	c.Extra = map[string]any{"anchor": n.Anchor}
 	if !n.Issued.IsZero() {
 		c.Extra["iat"] = json.Number(strconv.FormatInt(n.Issued.Unix(), 10))
+	}
+	if n.OnBehalfOf != "" {
+		c.Extra["onBehalfOf"], c.Extra["delegation"] = n.OnBehalfOf, n.Delegation
 	}
 	return c, nil
 }
@@ -346,6 +369,16 @@ func FromCredential(c *vc.Credential) (*Grant, error) {
 				return nil, bad("anchor must be a string (a did:key)")
 			}
 			g.Anchor = a
+		case "onBehalfOf", "delegation":
+			v, ok := v.(string)
+			if !ok {
+				return nil, bad("%s must be a string", k)
+			}
+			if k == "onBehalfOf" {
+				g.OnBehalfOf = v
+			} else {
+				g.Delegation = v
+			}
 		case "iat":
 			n, ok := v.(json.Number)
 			if !ok {

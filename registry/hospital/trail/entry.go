@@ -26,6 +26,13 @@ const (
 	ActionErase = "erase"
 	// ActionPut is a hospital storing a record.
 	ActionPut = "put"
+	// ActionConsent is a representative granting consent for the patient
+	// (Grant holds the grant), ActionWithdraw a consent grant withdrawn at
+	// the vault, ActionAccessLog a representative reading the patient's
+	// trail. Each carries the Authority acted on.
+	ActionConsent   = "consent"
+	ActionWithdraw  = "consent-withdraw"
+	ActionAccessLog = "access-log"
 )
 
 // DICOM (DCM) audit event codes FHIR AuditEvent.type uses.
@@ -70,6 +77,17 @@ type Entry struct {
 	// who they are itself (registry/directory) instead of trusting the
 	// vault's word.
 	Licence string `json:"licence,omitempty"`
+	// Authority is set when someone acted for the patient: the delegation
+	// they acted under (or, for a provider reading under a consent grant a
+	// representative made, the delegation the grant was made under).
+	Authority *Authority `json:"authority,omitempty"`
+	// Grant is the consent grant token a representative granted
+	// (ActionConsent), so the patient holds every grant made in their
+	// name; AnchorSeal is the grant's anchor key sealed to the patient by
+	// the representative (a compact JWE only the patient opens), with
+	// which the patient can withdraw the grant on the ledger themselves.
+	Grant      string `json:"grant,omitempty"`
+	AnchorSeal string `json:"anchorSeal,omitempty"`
 	// Unauthenticated marks an attempt whose request did not prove who sent
 	// it: Provider is then empty (a claimed identity is never recorded as
 	// fact), Origin says where it came from, and Count, when set, is how
@@ -154,4 +172,33 @@ func checkShape(sealed []byte) error {
 		return fmt.Errorf("%w: wrapped key, IV or tag of the wrong size", ErrDecrypt)
 	}
 	return nil
+}
+
+// Authority is the delegation someone acted under, as the patient's trail
+// records it: who (Representative, Name), on what basis, given by whom
+// (Issuer, a DelegationCredential of the patient's or an authority's
+// GuardianshipCredential), until when.
+type Authority struct {
+	// Delegation is the hex SHA-256 of the delegation token, ID its
+	// credential id, Type its credential type.
+	Delegation string `json:"delegation"`
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	Issuer     string `json:"issuer"`
+	// Representative is the DID that acted; Name their name as the
+	// delegation states it; Basis the legal basis (parent, guardian,
+	// power-of-attorney, authorisation); By the representative who
+	// sub-delegated, when the delegation is a sub-delegation.
+	Representative string `json:"representative"`
+	Name           string `json:"name"`
+	Basis          string `json:"basis"`
+	By             string `json:"by,omitempty"`
+	// Minor marks a delegation for a minor, which ends on ValidUntil: the
+	// day the patient comes of age.
+	Minor      bool      `json:"minor,omitempty"`
+	ValidUntil time.Time `json:"validUntil"`
+	// Ended marks an access under a consent grant a representative made
+	// before the patient came of age: it holds until the patient confirms
+	// or withdraws it (docs/design/0020-delegation.md).
+	Ended bool `json:"ended,omitempty"`
 }

@@ -61,3 +61,35 @@ func FuzzOpen(f *testing.F) {
 		_, _ = (&Opener{Key: priv}).Open(data)
 	})
 }
+
+// FuzzOpenSecret: OpenSecret never panics on what a vault hands over, and
+// opens what SealSecret sealed to the same key.
+func FuzzOpenSecret(f *testing.F) {
+	k, err := key.NewEd25519FromSeed(make([]byte, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	rk, err := RecipientKey(k.Public())
+	if err != nil {
+		f.Fatal(err)
+	}
+	priv, err := DecryptionKey(k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := SealSecret([]byte("0123456789abcdef0123456789abcdef"), rk)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(s)
+	f.Add("a.b.c.d.e")
+	f.Fuzz(func(t *testing.T, sealed string) {
+		b, err := OpenSecret(sealed, priv)
+		if err != nil {
+			return
+		}
+		if len(b) == 0 || len(b) > MaxSecretSize {
+			t.Fatalf("opened a secret of %d bytes", len(b))
+		}
+	})
+}

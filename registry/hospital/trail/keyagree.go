@@ -11,6 +11,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/x25519"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -84,6 +85,19 @@ func DecryptionKey(k *key.PrivateKey) (any, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNoKeyAgreement, k.Alg())
+}
+
+// PatientKey returns the key whose key-agreement counterpart trail entries
+// (and secrets a representative seals to the patient, [SealSecret]) are
+// sealed to: the first authentication key of the patient's DID document.
+// The patient decrypts with the matching private key.
+func PatientKey(doc *did.Document) (key.PublicKey, error) {
+	for _, ref := range doc.Authentication {
+		if pub, err := doc.Key(ref, did.Authentication); err == nil {
+			return pub, nil
+		}
+	}
+	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", ErrNoKeyAgreement, doc.ID)
 }
 
 var _ = ecdh.X25519 // the X25519 arithmetic is crypto/ecdh's, through jwx

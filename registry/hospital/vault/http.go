@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
@@ -20,7 +21,10 @@ import (
 //	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
 //	PUT    /1.0/vault/licence                  a practitioner presents their licence
-//	GET    /1.0/vault/access-log?patient=DID   the patient's trail
+//	GET    /1.0/vault/access-log?patient=DID   the patient's trail (or a representative's copy)
+//	GET    /1.0/vault/represented/records/{id} read by a representative (with a delegation)
+//	PUT    /1.0/vault/consents                 register a consent a representative made
+//	DELETE /1.0/vault/consents/{hash}          withdraw it here
 //
 // Every call but the first carries a signed [Request] in
 // "Authorization: MedID-Request <jws>". Errors are RFC 9457 problem objects
@@ -43,20 +47,48 @@ func (v *Vault) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusCreated, m)
 	})
-	mux.HandleFunc("GET /1.0/vault/records/{id}", func(w http.ResponseWriter, r *http.Request) {
-		tok := authToken(r)
-		if req, err := vaultapi.ParseRequest(tok); err == nil && req.Record != r.PathValue("id") {
-			v.problem(w, fmt.Errorf("%w: the signed request is for another record", vaultapi.ErrBadRequest))
-			return
+	read := func(represented bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			tok := authToken(r)
+			if req, err := vaultapi.ParseRequest(tok); err == nil && req.Record != r.PathValue("id") {
+				v.problem(w, fmt.Errorf("%w: the signed request is for another record", vaultapi.ErrBadRequest))
+				return
+			} else if err == nil && represented != (req.Delegation != "") {
+				v.problem(w, fmt.Errorf("%w: representatives read under a delegation at /1.0/vault/represented/records, providers at /1.0/vault/records", vaultapi.ErrBadRequest))
+				return
+			}
+			body, _, err := v.Read(WithOrigin(r.Context(), requestOrigin(r)), tok)
+			if err != nil {
+				v.problem(w, err)
+				return
+			}
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write(body)
 		}
-		body, _, err := v.Read(WithOrigin(r.Context(), requestOrigin(r)), tok)
-		if err != nil {
+	}
+	mux.HandleFunc("GET /1.0/vault/records/{id}", read(false))
+	// A representative's wallet holds no client certificate: this route
+	// stays open under mutual TLS, like the patient's own (policy.go).
+	mux.HandleFunc("GET /1.0/vault/represented/records/{id}", read(true))
+	mux.HandleFunc("PUT /1.0/vault/consents", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.RegisterConsent(r.Context(), authToken(r)); err != nil {
 			v.problem(w, err)
 			return
 		}
-		w.Header().Set("Content-Type", "application/fhir+json")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write(body)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /1.0/vault/consents/{hash}", func(w http.ResponseWriter, r *http.Request) {
+		tok := authToken(r)
+		if req, err := vaultapi.ParseRequest(tok); err == nil && consent.Hash(req.Consent) != r.PathValue("hash") {
+			v.problem(w, fmt.Errorf("%w: the signed request is for another consent grant", vaultapi.ErrBadRequest))
+			return
+		}
+		if err := v.WithdrawConsent(r.Context(), tok); err != nil {
+			v.problem(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("DELETE /1.0/vault/records/{id}", func(w http.ResponseWriter, r *http.Request) {
 		tok := authToken(r)

@@ -79,6 +79,10 @@ type Config struct {
 	Anchors AnchorReader
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
+	// Delegations decides acts under delegations (representatives acting
+	// for patients: see delegation.go); nil refuses every such act with
+	// vaultapi.ErrDelegationsOff.
+	Delegations DelegationChecker
 	// Licences checks a practitioner licence presented to the vault and
 	// returns the practitioner's DID (see licence.go); nil refuses them.
 	Licences func(ctx context.Context, licence string) (practitioner string, err error)
@@ -120,6 +124,7 @@ type Vault struct {
 	staff      []string
 
 	unauth *originLimiter
+	del    *delegated
 	// licences maps a practitioner DID to the licence they presented.
 	licences map[string]string
 }
@@ -147,6 +152,9 @@ func New(cfg Config) (*Vault, error) {
 	}
 	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{}, licences: map[string]string{},
 		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
+	if v.del, err = openDelegated(filepath.Join(cfg.Dir, "delegated")); err != nil {
+		return nil, err
+	}
 	if v.auth, err = openAuthenticator(cfg.Dir, cfg.DID, cfg.Resolver, cfg.MaxSkew, cfg.Now()); err != nil {
 		return nil, err
 	}
@@ -390,7 +398,7 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
-		err = v.decide(ctx, r, m, now)
+		e.Authority, err = v.decideWith(ctx, r, m, now)
 	}
 	var pt []byte
 	if err == nil {
@@ -433,21 +441,37 @@ func (v *Vault) Decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Met
 }
 
 func (v *Vault) decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
+	_, err := v.decideWith(ctx, r, m, now)
+	return err
+}
+
+// decideWith is decide, returning the authority a representative acted on
+// (nil for a provider under the patient's own grant) for the trail entry.
+func (v *Vault) decideWith(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (*trail.Authority, error) {
 	if r.BreakGlass != "" {
-		return v.breakGlass(ctx, r, m, now)
+		return nil, v.breakGlass(ctx, r, m, now)
+	}
+	if r.Delegation != "" {
+		if r.Consent != "" {
+			return nil, fmt.Errorf("%w: a read presents a consent grant (a provider) or a delegation (a representative), not both", vaultapi.ErrBadRequest)
+		}
+		return v.asRepresentative(ctx, r, m, now)
 	}
 	if r.Consent == "" {
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrNoConsent)
+		return nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrNoConsent)
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, r.Consent, consent.Request{Provider: r.Issuer, Action: consent.ActionAccess,
 		Purpose: r.Purpose, Class: m.Class, At: now})
 	if err != nil {
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
+		return nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
+	}
+	if g.OnBehalfOf != "" {
+		return v.delegatedGrant(ctx, g, m, now)
 	}
 	if g.Patient != m.Owner {
-		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
+		return nil, fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
-	return nil
+	return nil, nil
 }
 
 // breakGlass decides an emergency override. It needs purpose ETREAT, a
@@ -586,7 +610,7 @@ func (v *Vault) AccessLog(ctx context.Context, token string) ([]trail.Proved, er
 		return nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpAccessLog)
 	}
 	if r.Patient != r.Issuer {
-		return nil, fmt.Errorf("%w: a patient reads only their own trail", vaultapi.ErrDenied)
+		return v.representativeLog(ctx, r, v.cfg.Now())
 	}
 	return v.log.Entries(r.Patient), nil
 }
@@ -644,6 +668,7 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 				v.cfg.Logger.Error("vault: cannot record an access; refusing it", "record", e.Record, "err", err)
 				return err
 			}
+			v.copyToRepresentatives(ctx, e)
 			return nil
 		}
 		e.Reason = strings.ToValidUTF8(e.Reason[:len(e.Reason)/2], "") + " [cut]"
@@ -682,14 +707,7 @@ func (v *Vault) recipient(ctx context.Context, patient string) (any, error) {
 // PatientKey returns the key whose key-agreement counterpart trail entries
 // are sealed to: the first authentication key of the patient's DID
 // document. The wallet decrypts with the matching private key.
-func PatientKey(doc *did.Document) (key.PublicKey, error) {
-	for _, ref := range doc.Authentication {
-		if pub, err := doc.Key(ref, did.Authentication); err == nil {
-			return pub, nil
-		}
-	}
-	return key.PublicKey{}, fmt.Errorf("%w: %s has no usable authentication key", trail.ErrNoKeyAgreement, doc.ID)
-}
+func PatientKey(doc *did.Document) (key.PublicKey, error) { return trail.PatientKey(doc) }
 
 // unauthenticated records an attempt on m that did not authenticate, as
 // such: no claimed identity, no requester text, the origin from ctx; at

@@ -38,6 +38,13 @@ var (
 	// ErrClassMismatch: a record that is not of the class it is filed
 	// under (a Bundle only when every entry is).
 	ErrClassMismatch = errors.New("record is not of its class")
+	// ErrNotRegistered: a consent grant a representative made, presented
+	// before it was registered at this vault (OpConsent): a grant made in
+	// someone's name works only once it is in their trail.
+	ErrNotRegistered = errors.New("the consent grant was made by a representative and is not registered at this vault")
+	// ErrDelegationsOff: a request under a delegation at a vault
+	// configured without a delegation checker.
+	ErrDelegationsOff = errors.New("this vault does not accept delegations")
 	// ErrTrailUnavailable: the access could not be recorded in the
 	// patient's trail, so nothing was released. Retry later.
 	ErrTrailUnavailable = errors.New("the access trail cannot record this access right now; nothing was released, retry later")

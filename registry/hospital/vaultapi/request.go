@@ -29,6 +29,12 @@ const (
 	OpBreakGlass = "break-glass"
 	OpEvents     = "events"  // the owner (or a writer) reads a record's anchored events
 	OpLicence    = "licence" // a practitioner presents their licence
+	// OpConsent: a representative registers a consent grant they made for
+	// the patient (Consent, Delegation, AnchorSeal); OpWithdraw: a grant
+	// made by a representative is withdrawn at this vault (by the patient,
+	// or a representative with a delegation).
+	OpConsent  = "consent"
+	OpWithdraw = "consent-withdraw"
 )
 
 // Bounds on the fields of a request, checked by [ParseSigned] so that
@@ -43,6 +49,10 @@ const (
 	// MaxLicence bounds a practitioner licence (vc+jwt): it rides in every
 	// trail entry of the practitioner, which must fit trail.MaxEntrySize.
 	MaxLicence = 6 << 10
+	// MaxDelegation bounds a delegation token (a chain of three fits).
+	MaxDelegation = 12 << 10
+	// MaxAnchorSeal bounds a sealed anchor key (a compact JWE of 32 bytes).
+	MaxAnchorSeal = 1 << 10
 )
 
 // Request is the signed body of every vault call: who asks (Issuer, whose
@@ -77,6 +87,15 @@ type Request struct {
 	// request presents; the request's signature by the licence subject's
 	// key proves possession.
 	Licence string `json:"licence,omitempty"`
+	// Delegation is the delegation credential (vc+jwt) a representative
+	// acts under: with a read (view), an access-log request for another
+	// patient (trail), a consent registration or withdrawal (consent).
+	// The request's signature by the representative's key proves they are
+	// its subject.
+	Delegation string `json:"delegation,omitempty"`
+	// AnchorSeal is the anchor key of a consent grant a representative
+	// registers, sealed to the patient (see trail.Entry.AnchorSeal).
+	AnchorSeal string `json:"anchorSeal,omitempty"`
 }
 
 type reqHeader struct {
@@ -168,9 +187,9 @@ func ParseSigned(token string) (*ParsedRequest, error) {
 // be, with an error that says which field and what is allowed.
 func (r *Request) checkBounds() error {
 	switch r.Op {
-	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents, OpLicence:
+	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents, OpLicence, OpConsent, OpWithdraw:
 	default:
-		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events, licence", ErrBadRequest, r.Op)
+		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events, licence, consent, consent-withdraw", ErrBadRequest, r.Op)
 	}
 	for _, f := range []struct{ name, v string }{{"iss", r.Issuer}, {"aud", r.Audience}, {"owner", r.Owner}, {"patient", r.Patient}} {
 		if len(f.v) > MaxDIDSize {
@@ -191,6 +210,12 @@ func (r *Request) checkBounds() error {
 	}
 	if len(r.Consent) > MaxConsent {
 		return fmt.Errorf("%w: the consent grant is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Consent), MaxConsent)
+	}
+	if len(r.Delegation) > MaxDelegation || !printableASCII(r.Delegation) {
+		return fmt.Errorf("%w: the delegation must be a vc+jwt of at most %d bytes", ErrBadRequest, MaxDelegation)
+	}
+	if len(r.AnchorSeal) > MaxAnchorSeal || !printableASCII(r.AnchorSeal) {
+		return fmt.Errorf("%w: anchorSeal must be a compact JWE of at most %d bytes", ErrBadRequest, MaxAnchorSeal)
 	}
 	if len(r.BreakGlass) > MaxReasonSize {
 		return fmt.Errorf("%w: the emergency reason is %d bytes; say it in at most %d (it is shown to the patient)", ErrBadRequest, len(r.BreakGlass), MaxReasonSize)

@@ -28,6 +28,9 @@ type Client struct {
 	DID   string
 	Key   *key.PrivateKey
 	KeyID string
+	// Now is the clock requests are dated by (nil = time.Now): the vault
+	// accepts a request only within a couple of minutes of its own clock.
+	Now func() time.Time
 
 	vaultDID string
 }
@@ -143,6 +146,9 @@ func (c *Client) sign(ctx context.Context, r *vaultapi.Request) (string, error) 
 		return "", err
 	}
 	r.Issuer, r.Audience = c.DID, aud
+	if c.Now != nil && r.IssuedAt == 0 {
+		r.IssuedAt = c.Now().Unix()
+	}
 	return vaultapi.SignRequest(r, c.Key, c.KeyID)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -36,6 +37,9 @@ type Options struct {
 	// FHIRClients, when set, also serves the vault's FHIR API (/fhir,
 	// /cds-services) to these SMART clients.
 	FHIRClients map[string]vault.FHIRClient
+	// Now is the vault's clock, and its consent and delegation checkers'
+	// (nil = time.Now): tests move it to make delegations end.
+	Now func() time.Time
 }
 
 // Stack is a running registry with a vault on the same HTTP server.
@@ -71,13 +75,19 @@ func Start(tb testing.TB, o Options) *Stack {
 	}
 	id := did.KeyDID(k.Public())
 	kid := id + "#" + k.Public().Multikey()
-	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(c), Ledger: c, StatusTTL: -1})
+	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(c), Ledger: c, StatusTTL: -1, Now: o.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Delegations are checked against the registry's accreditations and
+	// status lists, which are read on every decision, as registryd does.
+	delegations, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: c, Status: c, Trust: c, StatusTTL: -1, Now: o.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	v, err := vault.New(vault.Config{Dir: tb.TempDir(), DID: id, Key: k, KeyID: kid, Resolver: c, Consent: checker,
 		Submit:  func(ctx context.Context, raw []byte) error { _, err := c.Submit(ctx, raw); return err },
-		Anchors: c, Staff: o.Staff, Writers: o.Writers, BatchInterval: o.BatchInterval})
+		Anchors: c, Staff: o.Staff, Writers: o.Writers, BatchInterval: o.BatchInterval, Delegations: delegations, Now: o.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}

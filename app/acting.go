@@ -1,0 +1,329 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/wallet"
+)
+
+// ErrNoVaultForActing is shown when a representative acts while no vault is
+// configured: consents in someone's name are registered at their hospital's vault.
+var ErrNoVaultForActing = errors.New("add the hospital's vault address in Settings first: a consent in someone's name is registered there, in their access log")
+
+// actingUI is the screen of a representative acting for someone
+// (docs/design/0020): it replaces the whole window while it is active, and
+// a banner across the top says for whom, on what basis and until when, so
+// nobody can mistake it for their own wallet. It lists the consents made in
+// that person's name (with a button to take each back), gives a new one when
+// the delegation allows consent, and shows that person's access log when it
+// allows the trail. "Stop acting" returns to the representative's own
+// screens.
+type actingUI struct {
+	a       *App
+	d       wallet.Delegation
+	content fyne.CanvasObject
+	banner  *widget.Label
+	stop    *widget.Button
+	err     *widget.Label
+	busy    *widget.ProgressBarInfinite
+	copied  *widget.Label
+
+	provider *widget.Entry // nil without consent scope
+	classes  *widget.CheckGroup
+	duration *widget.Select
+	grant    *widget.Button
+
+	consents *fyne.Container
+	empty    *widget.Label
+	rows     []*actingConsentRow
+
+	logBtn *widget.Button // nil without trail scope
+	log    *fyne.Container
+}
+
+// actingConsentRow is one consent made in the person's name.
+type actingConsentRow struct {
+	c       wallet.Consent
+	summary *widget.Label
+	left    *widget.Label
+	copy    *widget.Button
+	revoke  *widget.Button
+	confirm dialog.Dialog
+	yes     *widget.Button
+}
+
+// actingBanner is what the banner says: "ACTING FOR Rosa Silva (your
+// mother), with their authorisation, until 2 Mar 2027", or why it no
+// longer works.
+func actingBanner(d wallet.Delegation, now time.Time) string {
+	s := "ACTING FOR " + d.PersonWords() + ", " + d.ActingWords()
+	if d.StatusAt(now) != wallet.DelegationActive {
+		return s + ": NO LONGER (" + strings.ToLower(delegationLeft(d, now)) + ")"
+	}
+	return s + ", until " + d.ValidUntil.Local().Format("2 Jan 2006")
+}
+
+// startActing shows the acting screen for d in place of the main screens.
+func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
+	a := u.a
+	x := &actingUI{a: a, d: d, err: errorLabel(), busy: widget.NewProgressBarInfinite(), copied: wrapLabel(""),
+		consents: container.NewVBox(), empty: wrapLabel("No consent was given in their name from this wallet."), log: container.NewVBox()}
+	x.busy.Hide()
+	x.copied.Hide()
+	x.banner = widget.NewLabelWithStyle(actingBanner(d, a.cfg.now()), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	x.banner.Wrapping = fyne.TextWrapWord
+	x.banner.Importance = widget.WarningImportance
+	x.stop = widget.NewButtonWithIcon("Stop acting for "+personName(d), theme.LogoutIcon(), func() {
+		if a.main != nil {
+			a.show(a.main.content)
+			u.reload()
+		}
+	})
+	x.stop.Importance = widget.HighImportance
+	band := canvas.NewRectangle(theme.Color(theme.ColorNameWarning))
+	band.SetMinSize(fyne.NewSize(8, 8))
+	header := container.NewBorder(band, nil, nil, x.stop, x.banner)
+
+	bold := func(s string) *widget.Label {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	body := container.NewVBox(wrapLabel(scopeWords(d)), x.err, x.busy, x.copied)
+	if d.Covers(delegation.ActionConsent) {
+		x.provider = widget.NewEntry()
+		x.provider.SetPlaceHolder("The provider's DID, e.g. did:medid:… (they give it to you)")
+		var offered []string
+		for _, l := range DataClasses {
+			if cs := wallet.ClassesForLabels([]string{l}); len(cs) > 0 && coversAll(d, cs) {
+				offered = append(offered, l)
+			}
+		}
+		x.classes = widget.NewCheckGroup(offered, nil)
+		x.classes.Horizontal = true
+		var durs []string
+		for _, c := range consentDurations {
+			durs = append(durs, c.label)
+		}
+		x.duration = widget.NewSelect(durs, nil)
+		x.duration.SetSelected("30 days")
+		x.grant = widget.NewButtonWithIcon("Give consent in "+personName(d)+"'s name", theme.ConfirmIcon(), x.doGrant)
+		x.grant.Importance = widget.HighImportance
+		body.Add(bold("Give consent in " + personName(d) + "'s name"))
+		body.Add(widget.NewForm(widget.NewFormItem("Who", x.provider), widget.NewFormItem("May see", x.classes),
+			widget.NewFormItem("For how long", x.duration)))
+		body.Add(container.NewHBox(x.grant))
+	}
+	body.Add(widget.NewSeparator())
+	body.Add(bold("Consents you gave in " + personName(d) + "'s name"))
+	body.Add(x.empty)
+	body.Add(x.consents)
+	if d.Covers(delegation.ActionTrail) {
+		x.logBtn = widget.NewButtonWithIcon("Show who looked at "+personName(d)+"'s records", theme.VisibilityIcon(), x.showLog)
+		body.Add(widget.NewSeparator())
+		body.Add(container.NewHBox(x.logBtn))
+		body.Add(x.log)
+	}
+	x.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(body))
+	a.show(x.content)
+	x.reload()
+	return x
+}
+
+func personName(d wallet.Delegation) string {
+	if d.PatientName != "" {
+		return d.PatientName
+	}
+	return shortDID(d.Patient)
+}
+
+// coversAll reports whether d delegates every one of classes.
+func coversAll(d wallet.Delegation, classes []string) bool {
+	for _, c := range classes {
+		if !slices.Contains(d.Classes, delegation.AllClasses) && !slices.Contains(d.Classes, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *actingUI) reload() {
+	w := x.a.wallet()
+	if w == nil {
+		return
+	}
+	id := x.d.Hash
+	load(x.a, func(context.Context) ([]wallet.Consent, error) { return w.ConsentsFor(id) }, func(cs []wallet.Consent, err error) {
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		x.show(cs)
+	})
+}
+
+func (x *actingUI) show(cs []wallet.Consent) {
+	now := x.a.cfg.now()
+	x.rows = x.rows[:0]
+	var objs []fyne.CanvasObject
+	for _, c := range cs {
+		r := &actingConsentRow{c: c}
+		var labels []string
+		for _, cl := range c.Classes {
+			labels = append(labels, classLabel(cl))
+		}
+		r.summary = wrapLabel(fmt.Sprintf("%s may see %s's %s.", who("", c.Provider), personName(x.d), strings.Join(labels, ", ")))
+		st := c.StatusAt(now)
+		left := "Ended " + c.ValidUntil.Local().Format("2 Jan 2006")
+		switch {
+		case c.Revoked != nil:
+			left = "Taken back " + c.Revoked.Local().Format("2 Jan 2006")
+		case st == wallet.ConsentActive:
+			n, unit := ceilUnits(c.ValidUntil.Sub(now))
+			left = plural(n, unit) + " left"
+		}
+		r.left = widget.NewLabel(left)
+		buttons := container.NewVBox(r.left)
+		if st == wallet.ConsentActive && c.Revoked == nil {
+			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
+				x.a.fa.Clipboard().SetContent(r.c.Token)
+				x.copied.SetText("Copied. Send it to the provider: they show it to the hospital to read " + personName(x.d) + "'s records.")
+				x.copied.Show()
+			})
+			r.revoke = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { x.confirmRevoke(r) })
+			buttons.Add(r.copy)
+			buttons.Add(r.revoke)
+		}
+		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, r.summary), widget.NewSeparator())
+		x.rows = append(x.rows, r)
+	}
+	x.consents.Objects = objs
+	x.consents.Refresh()
+	setVisible(x.empty, len(cs) == 0)
+}
+
+func (x *actingUI) doGrant() {
+	showError(x.err, nil)
+	req := wallet.ConsentRequest{Provider: strings.TrimSpace(x.provider.Text), Classes: wallet.ClassesForLabels(x.classes.Selected),
+		Purposes: x.d.Purposes}
+	for _, c := range consentDurations {
+		if c.label == x.duration.Selected {
+			req.Duration = c.d
+		}
+	}
+	if req.Provider == "" || len(req.Classes) == 0 || req.Duration == 0 {
+		x.err.SetText("Say who gets consent (their DID), tick at least one kind of record, and choose how long.")
+		x.err.Show()
+		return
+	}
+	led, ok := x.a.reg().(wallet.RepresentativeLedger)
+	vaultURL, w := x.a.vault(), x.a.wallet()
+	switch {
+	case !ok || led == nil:
+		showError(x.err, ErrNoRegistryForDelegation)
+		return
+	case vaultURL == "":
+		showError(x.err, ErrNoVaultForActing)
+		return
+	case w == nil:
+		return
+	}
+	x.grant.Disable()
+	x.busy.Show()
+	id := x.d.Hash
+	x.a.background(func(ctx context.Context) {
+		_, err := w.GrantConsentFor(ctx, led, vaultURL, id, req)
+		x.a.do(func() {
+			x.busy.Hide()
+			x.grant.Enable()
+			if err != nil {
+				showError(x.err, err)
+				return
+			}
+			x.provider.SetText("")
+			x.classes.SetSelected(nil)
+			x.reload()
+		})
+	})
+}
+
+func (x *actingUI) confirmRevoke(r *actingConsentRow) {
+	no := widget.NewButton("Keep it", func() { r.confirm.Hide() })
+	r.yes = widget.NewButtonWithIcon("Take back consent", theme.ContentRemoveIcon(), func() {
+		r.confirm.Hide()
+		led, ok := x.a.reg().(wallet.ConsentLedger)
+		w := x.a.wallet()
+		if !ok || led == nil || w == nil {
+			showError(x.err, ErrNoRegistryForDelegation)
+			return
+		}
+		x.busy.Show()
+		id, cid := x.d.Hash, r.c.ID
+		x.a.background(func(ctx context.Context) {
+			_, err := w.WithdrawConsentFor(ctx, led, id, cid)
+			x.a.do(func() {
+				x.busy.Hide()
+				if err != nil {
+					showError(x.err, err)
+					return
+				}
+				x.reload()
+			})
+		})
+	})
+	r.yes.Importance = widget.DangerImportance
+	r.confirm = dialog.NewCustomWithoutButtons("Take back consent given in "+personName(x.d)+"'s name?", container.NewVBox(
+		wrapLabel(who("", r.c.Provider)+" will no longer be able to see "+personName(x.d)+"'s records."),
+		container.NewHBox(layout.NewSpacer(), no, r.yes)), x.a.win)
+	r.confirm.Show()
+}
+
+// showLog fetches the representative's copy of the person's access log,
+// verified against the ledger, and lists it in sentences.
+func (x *actingUI) showLog() {
+	showError(x.err, nil)
+	anchors, ok := x.a.reg().(ledger)
+	vaultURL, w := x.a.vault(), x.a.wallet()
+	switch {
+	case !ok || anchors == nil:
+		showError(x.err, ErrNoRegistryForDelegation)
+		return
+	case vaultURL == "":
+		showError(x.err, ErrNoVaultForActing)
+		return
+	case w == nil:
+		return
+	}
+	x.busy.Show()
+	id, whose := x.d.Hash, personName(x.d)
+	load(x.a, func(ctx context.Context) ([]wallet.AccessEvent, error) {
+		return w.AccessLogFor(ctx, id, wallet.AccessLogOptions{VaultURL: vaultURL, Anchors: anchors})
+	}, func(evs []wallet.AccessEvent, err error) {
+		x.busy.Hide()
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		x.log.Objects = nil
+		if len(evs) == 0 {
+			x.log.Add(wrapLabel("Nothing yet: your copy of " + whose + "'s access log begins when you first act for them at this hospital."))
+		}
+		for _, e := range evs {
+			name := func(d string) string { return who("", d) }
+			x.log.Add(wrapLabel(e.At.Local().Format("2 Jan 2006 15:04") + "  " + e.SentenceAbout(name, whose)))
+		}
+		x.log.Refresh()
+	})
+}

@@ -1,0 +1,117 @@
+package delegation
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Act is one thing a representative asks to do for a patient under a
+// delegation.
+type Act struct {
+	// Representative is the DID acting (authenticated by the caller: the
+	// signer of a vault request or a presentation).
+	Representative string
+	// Patient is the DID acted for (the owner of a record, the patient a
+	// consent grant is for).
+	Patient string
+	Action  Action
+	// Classes are the data classes the act touches (the record's class,
+	// every class of a consent grant); Purposes its purposes of use. Each
+	// must be covered; empty checks nothing.
+	Classes  []string
+	Purposes []string
+	// At is when the act happens; zero means time.Now().
+	At time.Time
+}
+
+// Allows reports whether d covers act, checking in this order: the
+// representative ([ErrWrongRepresentative]), the patient
+// ([ErrWrongPatient]), the period ([ErrNotYetValid]; [ErrExpired], or for a
+// minor [ErrCameOfAge] wrapping [ErrExpired]), the action, each class and
+// each purpose ([ErrOutOfScope]). It does not check who issued d, its
+// signature or its status: d must come from a [Checker] (or be the caller's
+// own). Safe for concurrent use.
+func (d *Delegation) Allows(act Act) error {
+	if act.Representative != d.Representative {
+		return fmt.Errorf("%w: it was given to %s, not %.128s", ErrWrongRepresentative, d.Representative, act.Representative)
+	}
+	if act.Patient != d.Patient {
+		return fmt.Errorf("%w: it is for %s, not %.128s", ErrWrongPatient, d.Patient, act.Patient)
+	}
+	at := act.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if err := d.InForce(at); err != nil {
+		return err
+	}
+	if !d.Covers(act.Action) {
+		return fmt.Errorf("%w: it allows %s, not %.32s", ErrOutOfScope, actionList(d.Actions), act.Action)
+	}
+	for _, c := range act.Classes {
+		if !d.CoversClass(c) {
+			return fmt.Errorf("%w: data class %.64s is not delegated (only %v)", ErrOutOfScope, c, d.Classes)
+		}
+	}
+	for _, p := range act.Purposes {
+		if !slices.Contains(d.Purposes, p) {
+			return fmt.Errorf("%w: purpose %.32s is not delegated (only %v)", ErrOutOfScope, p, d.Purposes)
+		}
+	}
+	return nil
+}
+
+// InForce checks d's period (and its parents') at time at: [ErrNotYetValid]
+// before validFrom, [ErrExpired] at or after validUntil, [ErrCameOfAge]
+// (wrapping ErrExpired) when that is a minor's coming of age.
+func (d *Delegation) InForce(at time.Time) error {
+	for x := d; x != nil; x = x.Parent {
+		if at.Before(x.ValidFrom) {
+			return fmt.Errorf("%w: valid from %s", ErrNotYetValid, x.ValidFrom.UTC().Format(time.RFC3339))
+		}
+		if !at.Before(x.ValidUntil) {
+			if x.Minor {
+				return fmt.Errorf("%w (%w): %s came of age on %s", ErrCameOfAge, ErrExpired, name(x.PatientName, x.Patient), x.ValidUntil.UTC().Format(time.DateOnly))
+			}
+			return fmt.Errorf("%w: valid until %s", ErrExpired, x.ValidUntil.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func name(n, id string) string {
+	if n != "" {
+		return n
+	}
+	return id
+}
+
+func actionList(as []Action) string {
+	s := ""
+	for i, a := range as {
+		if i > 0 {
+			s += ","
+		}
+		s += string(a)
+	}
+	return s
+}
+
+// BasisWords says how the patient's screens introduce a representative:
+// "as parent", "as guardian", "holding power of attorney", "with your
+// authorisation" (or, for a sub-delegation, "authorised by <name>").
+func (d *Delegation) BasisWords() string {
+	if d.Parent != nil {
+		return "authorised by " + name(d.Parent.RepresentativeName, d.Parent.Representative)
+	}
+	switch d.Basis {
+	case BasisParent:
+		return "as parent"
+	case BasisGuardian:
+		return "as guardian"
+	case BasisPowerOfAttorney:
+		return "holding power of attorney"
+	}
+	return "with your authorisation"
+}
