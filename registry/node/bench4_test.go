@@ -16,6 +16,7 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -192,12 +193,15 @@ func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
 	}
 	nodes := registryTestnet(b)
 	h0 := nodes[0].Height()
+	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
 	b.StartTimer()
-	cpu0 := processCPU()
+	cpu0 := benchbase.ProcessCPU()
 	elapsed, lat := submitSpread(b, nodes, txs, workers)
 	blocks := nodes[0].Height() - h0
-	cpu := processCPU() - cpu0
+	cpu := benchbase.ProcessCPU() - cpu0
 	b.StopTimer()
+	r := finishRun(b, &benchbase.LedgerRun{Name: b.Name(), Variant: "in-process", Validators: len(nodes), Txs: b.N, Elapsed: elapsed,
+		Workers: workers, Latencies: lat, NodeCPU: []time.Duration{cpu}, Blocks: blocks}, verify0)
 
 	kvTxs := make([][]byte, b.N)
 	for i := range kvTxs {
@@ -206,16 +210,10 @@ func BenchmarkCommitDIDCreate4Nodes(b *testing.B) {
 	kv := sharedTestnet(b, "kvstore", 4, func(string) abci.Application { return kvstore.NewInMemoryApplication() }, false)
 	kvElapsed, kvLat := submitSpread(b, kv, kvTxs, workers)
 
-	tps := float64(b.N) / elapsed.Seconds()
 	bare := float64(b.N) / kvElapsed.Seconds()
-	b.ReportMetric(tps, "tx/s")
-	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/tx")
 	b.ReportMetric(bare, "bare-engine-tx/s")
 	b.ReportMetric(float64(percentile(kvLat, 0.50).Microseconds())/1000, "bare-p50-ms")
-	b.ReportMetric(tps/bare, "ratio")
-	b.ReportMetric(float64(blocks), "blocks")
+	b.ReportMetric(r.TPS()/bare, "ratio")
 }
 
 // BenchmarkCommitLatencySequential4Nodes measures the commit latency of one
