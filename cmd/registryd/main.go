@@ -2,7 +2,7 @@
 // the registry application in-process, and the registry HTTP API.
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
-//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s]
+//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -93,6 +94,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trailBacklog := fs.Int("ready-trail-backlog", defaultTrailBacklog, "with --vault: /readyz fails when more trail entries than this wait to be anchored")
 	fhirClients := fs.String("fhir-clients", "", "serve the vault's FHIR R4 API (/fhir, SMART Backend Services, CDS Hooks) to the clients registered in this JSON file: {\"did:…\": {\"scopes\": [\"system/*.rs\"], \"purpose\": \"TREAT\", \"name\": \"…\"}}")
 	fhirBase := fs.String("fhir-base", "", "the FHIR base URL as clients reach it (default http://ADDR/fhir)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, completed at shutdown")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]")
 		fs.PrintDefaults()
@@ -111,6 +113,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 
 	if _, err := os.Stat(filepath.Join(*home, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		res, err := node.Init(node.InitConfig{Home: *home, ChainID: *chainID, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, HTTPAddr: *httpAddr, BlockTime: *blockTime})
@@ -263,6 +272,24 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "registryd: stopped")
 	return nil
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called (the benchmarks of docs/design/0022 profile each
+// validator process this way).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // defaultTrailBacklog is /readyz's default bound on unanchored trail
