@@ -79,16 +79,18 @@ type Node struct {
 
 // Build compiles registryd (github.com/medid/medid/cmd/registryd) into dir
 // with go build and the given build tags, and returns the executable's
-// path. The go command must be on PATH and the working directory inside
-// the module.
-func Build(ctx context.Context, dir string, tags ...string) (string, error) {
+// path. The go command must be on PATH; it runs in module, a folder of the
+// medid module ("" = the working directory).
+func Build(ctx context.Context, module, dir string, tags ...string) (string, error) {
 	out := filepath.Join(dir, "registryd")
 	args := []string{"build", "-o", out}
 	if len(tags) > 0 {
 		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	args = append(args, "github.com/medid/medid/cmd/registryd")
-	if msg, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = module
+	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build registryd: %v\n%s", err, msg)
 	}
 	return out, nil

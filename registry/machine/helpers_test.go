@@ -42,11 +42,19 @@ type harness struct {
 	gov    *key.PrivateKey
 	govDID string
 	nonce  int
+	// cacheSize is Config.VerdictCacheSize for open (0: the default).
+	cacheSize int
 }
 
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
+	return newHarnessCache(tb, 0)
+}
+
+// newHarnessCache is newHarness with Config.VerdictCacheSize cacheSize.
+func newHarnessCache(tb testing.TB, cacheSize int) *harness {
+	tb.Helper()
+	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200), cacheSize: cacheSize}
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
 	g, err := (&Genesis{Governance: []string{h.govDID}}).Marshal()
@@ -61,7 +69,7 @@ func newHarness(tb testing.TB) *harness {
 
 func (h *harness) open() {
 	h.tb.Helper()
-	a, err := New(Config{Dir: h.dir})
+	a, err := New(Config{Dir: h.dir, VerdictCacheSize: h.cacheSize})
 	if err != nil {
 		h.tb.Fatal(err)
 	}

@@ -52,7 +52,10 @@ func registryd(b *testing.B) string {
 		testnets.mu.Lock()
 		testnets.dirs = append(testnets.dirs, dir)
 		testnets.mu.Unlock()
-		registrydBin.path, registrydBin.err = procnet.Build(context.Background(), dir)
+		// The package's own folder (from its source path): the test
+		// binary may run elsewhere (go test -c).
+		_, self, _, _ := runtime.Caller(0)
+		registrydBin.path, registrydBin.err = procnet.Build(context.Background(), filepath.Dir(self), dir)
 	})
 	if registrydBin.err != nil {
 		b.Fatal(registrydBin.err)
@@ -85,7 +88,7 @@ func startProcs(b *testing.B, n int, name string) *procnet.Network {
 	testnets.mu.Unlock()
 	cfg := procnet.Config{Binary: registryd(b), Validators: n, Dir: dir, BlockTime: benchBlockTime,
 		Args: func(i int) []string {
-			args := []string{"--max-conns", "4096"}
+			args := []string{"--max-conns", "8192"}
 			if p := profilePath(); p != "" {
 				args = append(args, "--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i))
 			}
@@ -261,7 +264,9 @@ func nodeCPU(b *testing.B, net *procnet.Network) []time.Duration {
 
 // procsWorkers is the closed loop's concurrency: enough transactions in
 // flight to fill 100 ms blocks at a few thousand tx/s, within each
-// validator's per-client HTTP connection share (--max-conns 4096: 1,024).
+// validator's per-client HTTP connection share (--max-conns 8192: 2,048;
+// the default cap would refuse a single validator's 1,025th connection
+// from the one load-generating address).
 const procsWorkers = 1024
 
 // peakTPS remembers the closed-loop throughput of each network size
