@@ -69,17 +69,33 @@ PATH="$tmp/bin:$PATH"
 # the vault (a vault writer).
 medid key new --out "$tmp/hospital.jwk" >/dev/null
 hospital=$(medid key show "$tmp/hospital.jwk" | sed -n 's/^did: //p')
+# The ER doctor is on the hospital's staff roster (break-glass under the
+# patient's standing emergency permission needs it).
+medid key new --out "$tmp/er.jwk" >/dev/null
+er=$(medid key show "$tmp/er.jwk" | sed -n 's/^did: //p')
 
 # A local registry on free ports with a throw-away home, serving a record
 # vault the demo hospital may write to.
 http=127.0.0.1:$(free_port)
 registryd --home "$tmp/registry" --http "$http" --p2p "127.0.0.1:$(free_port)" --log-level warn \
-	--vault "$tmp/vault" --vault-writers "$hospital" >"$tmp/registryd.log" 2>&1 &
+	--vault "$tmp/vault" --vault-writers "$hospital" --vault-staff "$er" >"$tmp/registryd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 120); do curl -sf "http://$http/readyz" >/dev/null && break; sleep 0.5; done
 curl -sf "http://$http/readyz" >/dev/null || { cat "$tmp/registryd.log" >&2; echo "registryd did not start" >&2; exit 1; }
 export MEDID_REGISTRY="http://$http"
 export MEDID_VAULT="http://$http"
+
+# The directory (issue 13): governance names the hospital (and its vault's
+# DID) and a licensing body, so the app shows names, not DIDs.
+gov="$tmp/registry/governance.jwk"
+vaultdid=$(medid key show "$tmp/vault/vault.key" | sed -n 's/^did: //p')
+medid directory add --governance-key "$gov" --did "$hospital" --name "St Mary's Hospital" \
+	--legal-name "St Mary's Hospital NHS Foundation Trust" --kind hospital --country GB --role issuer \
+	--role "vault-operator=$vaultdid" >/dev/null
+medid key new --out "$tmp/gmc.jwk" >/dev/null
+gmc=$(medid key show "$tmp/gmc.jwk" | sed -n 's/^did: //p')
+medid directory add --governance-key "$gov" --did "$gmc" --name "General Medical Council" --kind licensing-body --country GB --role issuer >/dev/null
+medid issuer accredit --governance-key "$gov" --issuer "$gmc" --type PractitionerLicenceCredential >/dev/null
 
 # The demo wallet: synthetic data only.
 export MEDID_WALLET="$tmp/wallet"
@@ -126,7 +142,7 @@ cat >fhir-immunization.json <<'JSON'
 JSON
 rec=$(medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class AllergyIntolerance fhir-allergy.json 2>/dev/null)
 medid records put --vault "$MEDID_VAULT" --key "$tmp/hospital.jwk" --owner "$me" --class Immunization fhir-immunization.json >/dev/null 2>&1
-for k in doctor other er; do medid key new --out "$k.jwk" >/dev/null; done
+for k in doctor other; do medid key new --out "$k.jwk" >/dev/null; done
 doctor=$(medid key show doctor.jwk | sed -n 's/^did: //p')
 pharmacy=$(medid key show other.jwk | sed -n 's/^did: //p')
 medid wallet consent grant --provider "$doctor" --class allergies --purpose TREAT --days 30 >/dev/null
@@ -140,6 +156,11 @@ doc = json.load(open(sys.argv[1]))
 items = doc if isinstance(doc, list) else next(v for v in doc.values() if isinstance(v, list))
 print(next(c["token"] for c in items if sys.argv[2] in json.dumps(c)))
 ' consents.json "$doctor" >grant.jwt
+# The doctor is licensed by the licensing body and presents the licence to
+# the vault, so the patient's "Who looked" names her.
+medid licence issue --key "$tmp/gmc.jwk" --subject "$doctor" --name "Dr. Jane Doe" --profession doctor \
+	--number GMC-7654321 --jurisdiction GB --employer "$hospital" --valid-for 8760h --out doctor-licence.jwt >/dev/null
+medid licence present --vault "$MEDID_VAULT" --key doctor.jwk --licence doctor-licence.jwt >/dev/null
 medid records get --vault "$MEDID_VAULT" --key doctor.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null
 if medid records get --vault "$MEDID_VAULT" --key other.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null 2>&1; then
 	echo "the vault let another provider read with the doctor's grant" >&2

@@ -119,10 +119,10 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.flag.Show()
 		}
 		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-			shortDID(e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+			who(e.AccessorName, e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
 		if e.Outcome == OutcomeDenied {
 			r.what.SetText(fmt.Sprintf("%s — %s tried to read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-				shortDID(e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
+				who(e.AccessorName, e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
 		}
 		if r.highlight != "" {
 			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)

@@ -107,6 +107,9 @@ type App struct {
 	setup  *setupUI
 	unlock *unlockUI
 	main   *mainUI
+
+	namesMu sync.Mutex // guards namesC
+	namesC  namesCache
 }
 
 // New checks cfg and returns an App. Nothing is opened until [App.Window].
@@ -310,7 +313,7 @@ func (a *App) walletServices() *WalletServices {
 	if w == nil || !ok {
 		return nil
 	}
-	return &WalletServices{Wallet: w, Ledger: l, Anchors: l, VaultURL: a.vault()}
+	return &WalletServices{Wallet: w, Ledger: l, Anchors: l, VaultURL: a.vault(), Names: a.names}
 }
 
 // consentService is Config.Consent, else the wallet's own when a registry

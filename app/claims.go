@@ -258,11 +258,9 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	issuerName := ""
-	if n, ok := t.Credential.IssuerProperties["name"].(string); ok {
-		issuerName = n
-	}
-	return claimsOf(c.Types, t.Credential.Subject), issuerName, nil
+	// The issuer's own "name" property is its claim about itself: never
+	// shown as who it is (callers name issuers from the directory).
+	return claimsOf(c.Types, t.Credential.Subject), "", nil
 }
 
 // shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz. Short
@@ -273,4 +271,18 @@ func shortDID(d string) string {
 		return d
 	}
 	return d[:18] + "…" + d[len(d)-6:]
+}
+
+// who is how a screen names a party: its name from the registry's
+// directory when the service gave one, "unknown: did:key:z6Mk…" for a DID
+// nobody named (never the bare DID as if it were a name), or the text as
+// given (a name a test service or the patient typed).
+func who(name, id string) string {
+	switch {
+	case name != "":
+		return name
+	case strings.HasPrefix(id, "did:"):
+		return "unknown: " + shortDID(id)
+	}
+	return id
 }

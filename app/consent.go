@@ -219,7 +219,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	var objs []fyne.CanvasObject
 	for _, g := range grants {
 		r := &consentRow{grant: g}
-		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", shortDID(g.Provider),
+		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", who(g.ProviderName, g.Provider),
 			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
 		r.left = widget.NewLabel(timeLeft(g, now))
 		r.glass = widget.NewLabelWithStyle("Emergency access allowed", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -235,7 +235,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
-				u.copied.SetText("Copied. Send it to " + shortDID(r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
+				u.copied.SetText("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
 				u.copied.Show()
 			})
 			buttons.Add(r.copy)

@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -112,7 +113,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 		t.Fatalf("%d consents listed, want 1", len(u.rows))
 	}
 	r := u.rows[0]
-	if want := shortDID(doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
+	if want := "unknown: " + shortDID(doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
 		t.Errorf("summary = %q, want %q", r.summary.Text, want)
 	}
 	if r.left.Text != "7 days left" && r.left.Text != "6 days left" {
@@ -233,7 +234,11 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if taken.copy != nil {
 		t.Error("a taken-back consent can still be copied")
 	}
-	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
+	pg, err := consent.Parse(grant.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.reg.ConsentStatus(ctx, pg.Anchor, grant.ID); err != nil || !st.Revoked {
 		t.Errorf("ledger status after taking back: %+v, %v", st, err)
 	}
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vaultapi.ErrDenied) {

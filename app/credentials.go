@@ -78,6 +78,7 @@ type credDetail struct {
 	confirm dialog.Dialog
 	yes, no *widget.Button
 	err     *widget.Label
+	copyDID *widget.Button // copies the issuer's full DID
 }
 
 func newCredentialsUI(a *App) *credentialsUI {
@@ -111,16 +112,16 @@ func (u *credentialsUI) reload() {
 		c      wallet.Credential
 		issuer string
 	}
-	load(u.a, func(context.Context) ([]card, error) {
+	load(u.a, func(ctx context.Context) ([]card, error) {
 		creds, err := w.Credentials(wallet.Filter{})
 		if err != nil {
 			return nil, err
 		}
 		out := make([]card, len(creds))
 		for i, c := range creds {
-			_, name, _ := parseClaims(w, c)
-			out[i] = card{c, name}
+			out[i] = card{c, u.a.nameOf(ctx, c.Issuer)}
 		}
+		u.a.saveNames()
 		return out, nil
 	}, func(cards []card, err error) {
 		if err != nil {
@@ -451,9 +452,9 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 		issuer string
 		err    error
 	}
-	load(u.a, func(context.Context) (parsed, error) {
-		claims, name, err := parseClaims(w, c)
-		return parsed{claims, name, err}, nil
+	load(u.a, func(ctx context.Context) (parsed, error) {
+		claims, _, err := parseClaims(w, c)
+		return parsed{claims, u.a.nameOf(ctx, c.Issuer), err}, nil
 	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
 }
 
@@ -479,7 +480,9 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 	if issuerName != "" {
 		about.Append("Issued by", widget.NewLabel(issuerName))
 	}
-	about.Append("Issuer DID", widget.NewLabel(shortDID(c.Issuer)))
+	d.copyDID = widget.NewButtonWithIcon("Copy full DID", theme.ContentCopyIcon(), func() { u.a.fa.Clipboard().SetContent(c.Issuer) })
+	d.copyDID.Importance = widget.LowImportance
+	about.Append("Issuer DID", container.NewHBox(widget.NewLabel(shortDID(c.Issuer)), d.copyDID))
 	for _, it := range []*widget.FormItem{
 		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
 		widget.NewFormItem("Status", container.NewHBox(d.status.box, widget.NewLabel(statusExplain(c)))),

@@ -25,6 +25,9 @@ import (
 type vpUI struct {
 	s       *shareUI
 	content fyne.CanvasObject
+	// verifier is the directory's name of the verifier of the request
+	// shown ("" when unsigned or unknown).
+	verifier string
 
 	link   *widget.Entry
 	open   *widget.Button
@@ -122,20 +125,24 @@ func (u *vpUI) fetch(text string) {
 	u.open.Disable()
 	u.busy.Show()
 	type fetched struct {
-		req     *wallet.PresentationRequest
-		choices [][]*shareChoice
+		req      *wallet.PresentationRequest
+		choices  [][]*shareChoice
+		verifier string // the directory's name of a signing verifier
 	}
 	load(u.s.a, func(ctx context.Context) (fetched, error) {
-		pr, err := w.FetchPresentationRequest(ctx, text, nil)
+		pr, err := w.FetchPresentationRequestWith(ctx, text, nil, u.s.a.resolver())
 		if err != nil {
 			return fetched{}, err
 		}
 		f := fetched{req: pr}
+		if pr.Signer != "" {
+			f.verifier = u.s.a.nameOf(ctx, pr.Signer)
+		}
 		for _, m := range pr.Queries {
 			var cs []*shareChoice
 			for _, c := range m.Candidates {
-				claims, issuer, _ := parseClaims(w, c)
-				cs = append(cs, &shareChoice{cred: c, claims: claims, issuer: issuer})
+				claims, _, _ := parseClaims(w, c)
+				cs = append(cs, &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)})
 			}
 			f.choices = append(f.choices, cs)
 		}
@@ -147,17 +154,24 @@ func (u *vpUI) fetch(text string) {
 			showError(u.err, err)
 			return
 		}
+		u.verifier = f.verifier
 		u.show(f.req, f.choices)
 	})
 }
 
-// verifierName says who asks: the verifier's own name (unchecked) and the
-// address the answer goes to (what the patient can check).
-func verifierName(pr *wallet.PresentationRequest) string {
-	if pr.Name != "" {
-		return pr.Name + " (" + pr.Verifier + ")"
+// verifierName says who asks: for a request the verifier signed with its
+// DID, its name from the registry's directory (named); for an unsigned
+// one, "Unverified" with the address the answer goes to, and the name it
+// gives itself marked as such.
+func verifierName(pr *wallet.PresentationRequest, named string) string {
+	if pr.Signer != "" && named != "" {
+		return named
 	}
-	return pr.Verifier
+	s := "Unverified: " + pr.Verifier
+	if pr.Name != "" {
+		s += " (calls itself \"" + pr.Name + "\")"
+	}
+	return s
 }
 
 // claimWords turns claim paths (credentialSubject.allergy) into words.
@@ -177,9 +191,12 @@ func choiceLabel(ch *shareChoice) string {
 func (u *vpUI) show(pr *wallet.PresentationRequest, choices [][]*shareChoice) {
 	u.req = pr
 	u.asks = nil
-	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n"+
-		"The name is what they say about themselves; check the address is the one you expect.",
-		verifierName(pr), pr.Verifier, pr.Request.ClientID))
+	note := "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
+	if pr.Signer != "" {
+		note = "They signed the request with their DID; the name is from the network's directory."
+	}
+	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n%s",
+		verifierName(pr, u.verifier), pr.Verifier, pr.Request.ClientID, note))
 	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
 	missing := false
 	for i, m := range pr.Queries {
@@ -237,7 +254,7 @@ func (u *vpUI) showReview() {
 		return
 	}
 	sel := u.selected()
-	u.summary = wrapLabel(disclosure(verifierName(u.req)+"\n    identifier: "+u.req.Request.ClientID, sel))
+	u.summary = wrapLabel(disclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+u.req.Request.ClientID, sel))
 	u.cancel = widget.NewButton("Do not send", func() { u.confirm.Hide() })
 	u.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
 		u.confirm.Hide()
@@ -251,7 +268,7 @@ func (u *vpUI) showReview() {
 }
 
 func (u *vpUI) doSend() {
-	pr, who := u.req, verifierName(u.req)
+	pr, who := u.req, verifierName(u.req, u.verifier)
 	choice := map[string]string{}
 	for _, a := range u.asks {
 		if a.pick != nil && a.pick.SelectedIndex() >= 0 {
@@ -269,7 +286,7 @@ func (u *vpUI) doSend() {
 }
 
 func (u *vpUI) doDecline() {
-	pr, who := u.req, verifierName(u.req)
+	pr, who := u.req, verifierName(u.req, u.verifier)
 	w := u.s.a.wallet()
 	u.run(func(ctx context.Context) error { return w.DeclinePresentation(ctx, pr, nil) },
 		func(err error) string {

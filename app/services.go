@@ -9,14 +9,18 @@ import (
 // which classes of data, for what purpose, until when. It has the shape of
 // a FHIR R4 Consent provision (actor, class, purpose, period).
 type ConsentGrant struct {
-	ID          string
-	Provider    string   // the provider's name or DID
-	DataClasses []string // e.g. "allergies", "immunizations"
-	Purpose     string   // a purpose code, see [Purposes]
-	BreakGlass  bool     // emergency access without asking allowed
-	Granted     time.Time
-	Expires     time.Time // when it ends (ended): its end, or when it was revoked
-	Revoked     bool      // taken back by the patient
+	ID       string
+	Provider string // the provider's DID
+	// ProviderName is who the provider is, from the registry's directory
+	// ("Dr. Jane Doe (St Mary's Hospital)", "unknown: did:key:…"); ""
+	// when the service cannot say.
+	ProviderName string
+	DataClasses  []string // e.g. "allergies", "immunizations"
+	Purpose      string   // a purpose code, see [Purposes]
+	BreakGlass   bool     // emergency access without asking allowed
+	Granted      time.Time
+	Expires      time.Time // when it ends (ended): its end, or when it was revoked
+	Revoked      bool      // taken back by the patient
 	// Token is the signed grant to hand to the provider (they show it to
 	// the hospital's vault); "" when the service has none to hand over.
 	Token string
@@ -52,12 +56,15 @@ const (
 // AccessEvent is one access (or attempt) to the patient's records, as the
 // registry's audit trail records it (FHIR AuditEvent shape).
 type AccessEvent struct {
-	At         time.Time
-	Accessor   string   // who: a provider name or DID
-	Data       []string // what: data classes
-	Purpose    string   // why: a purpose code, see [Purposes]
-	Outcome    string   // OutcomePermitted or OutcomeDenied
-	BreakGlass bool     // an emergency override ("break-glass")
+	At       time.Time
+	Accessor string // who: the provider's DID
+	// AccessorName is who that is, from the registry's directory (""
+	// when the service cannot say).
+	AccessorName string
+	Data         []string // what: data classes
+	Purpose      string   // why: a purpose code, see [Purposes]
+	Outcome      string   // OutcomePermitted or OutcomeDenied
+	BreakGlass   bool     // an emergency override ("break-glass")
 }
 
 // AccessLogService reads the access log. Implementations MUST be safe for

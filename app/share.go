@@ -136,15 +136,15 @@ func (u *shareUI) reload() {
 	if w == nil {
 		return
 	}
-	load(u.a, func(context.Context) ([]*shareChoice, error) {
+	load(u.a, func(ctx context.Context) ([]*shareChoice, error) {
 		creds, err := w.Credentials(wallet.Filter{})
 		if err != nil {
 			return nil, err
 		}
 		out := make([]*shareChoice, len(creds))
 		for i, c := range creds {
-			claims, issuerName, _ := parseClaims(w, c)
-			out[i] = &shareChoice{cred: c, claims: claims, issuer: issuerName}
+			claims, _, _ := parseClaims(w, c)
+			out[i] = &shareChoice{cred: c, claims: claims, issuer: u.a.nameOf(ctx, c.Issuer)}
 		}
 		return out, nil
 	}, func(choices []*shareChoice, err error) {

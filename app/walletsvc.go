@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
@@ -34,6 +35,9 @@ type WalletServices struct {
 	Anchors vaultclient.AnchorSource
 	// VaultURL is the hospital vault's base URL; "" disables the access log.
 	VaultURL string
+	// Names, when set, names providers and accessors from the registry's
+	// directory (ConsentGrant.ProviderName, AccessEvent.AccessorName).
+	Names func() *directory.Directory
 }
 
 var (
@@ -57,7 +61,7 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 }
 
 // List returns the wallet's grants, revoked and expired ones included.
-func (s *WalletServices) List(context.Context) ([]ConsentGrant, error) {
+func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
 	cs, err := s.Wallet.Consents()
 	if err != nil {
 		return nil, err
@@ -65,6 +69,7 @@ func (s *WalletServices) List(context.Context) ([]ConsentGrant, error) {
 	out := make([]ConsentGrant, len(cs))
 	for i, c := range cs {
 		out[i] = grantOf(c)
+		out[i].ProviderName = s.label(ctx, c.Provider)
 	}
 	return out, nil
 }
@@ -86,12 +91,26 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	if err != nil {
 		return nil, err
 	}
+	// Practitioners are named by the licence they presented to the vault,
+	// checked here, never by the vault's word.
+	if s.Names != nil {
+		for _, e := range evs {
+			if e.Licence != "" {
+				_, _ = s.Names().AddLicence(ctx, e.Licence)
+			}
+		}
+	}
 	var out []AccessEvent
 	for _, e := range evs {
 		if e.Action != trail.ActionRead || e.At.Before(since) {
 			continue
 		}
-		out = append(out, accessOf(e))
+		ev := accessOf(e)
+		ev.AccessorName = s.label(ctx, e.Provider)
+		out = append(out, ev)
+	}
+	if s.Names != nil {
+		_ = s.Wallet.SaveNames(s.Names())
 	}
 	return out, nil
 }
@@ -111,6 +130,10 @@ func grantOf(c wallet.Consent) ConsentGrant {
 		if c.Revoked.Before(g.Expires) {
 			g.Expires = *c.Revoked
 		}
+	} else if c.Legacy() {
+		// Made before grants had their own anchor key: no vault accepts
+		// it any more, so it shows as ended (the patient grants again).
+		g.Expires = g.Granted
 	}
 	return g
 }
@@ -210,4 +233,13 @@ func standingEmergency(gs []ConsentGrant, vaultDID string, now time.Time) (Conse
 		}
 	}
 	return best, found
+}
+
+// label names did from the directory ("" without Names).
+func (s *WalletServices) label(ctx context.Context, did string) string {
+	if s.Names == nil || did == "" {
+		return ""
+	}
+	id, _ := s.Names().Lookup(ctx, did)
+	return id.Label()
 }

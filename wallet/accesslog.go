@@ -39,6 +39,10 @@ type AccessEvent struct {
 	Count           int
 	Batch           string
 	Index           int
+	// Licence is the provider's practitioner licence as they presented it
+	// to the vault (vc+jwt, "" if none): check it with
+	// directory.Directory.AddLicence before naming them.
+	Licence string
 }
 
 // AccessLogOptions says where to fetch a trail from.
@@ -90,7 +94,7 @@ func (w *Wallet) AccessLog(ctx context.Context, opts AccessLogOptions) ([]Access
 	for i, e := range es {
 		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
-			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index}
+			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/sdjwt"
@@ -81,6 +82,11 @@ type PresentationRequest struct {
 	Verifier string
 	// Name is the verifier's self-declared name (unverified).
 	Name string
+	// Signer is the verifier's DID when it signed the request and the
+	// signature was checked (OpenID4VP decentralized_identifier:): look
+	// it up in the directory (registry/directory) to name the verifier.
+	// "" for an unsigned request: show it as unverified, with Verifier.
+	Signer string
 	// Queries are the credential queries, each with the wallet's matching
 	// credentials.
 	Queries []QueryMatch
@@ -108,7 +114,14 @@ var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's 
 // request (nil = Config.HTTPClient), as in RespondPresentation and
 // DeclinePresentation.
 func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *http.Client) (*PresentationRequest, error) {
-	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).FetchRequest(ctx, uri)
+	return w.FetchPresentationRequestWith(ctx, uri, hc, did.KeyResolver{})
+}
+
+// FetchPresentationRequestWith is [Wallet.FetchPresentationRequest] with
+// the resolver that checks signed requests' verifier DIDs (a registry
+// client for did:medid verifiers).
+func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
+	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc), Resolver: resolver}).FetchRequest(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +130,7 @@ func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *h
 		return nil, err
 	}
 	sort.Slice(creds, func(i, j int) bool { return creds[i].ReceivedAt.After(creds[j].ReceivedAt) })
-	pr := &PresentationRequest{Request: req}
+	pr := &PresentationRequest{Request: req, Signer: req.Signer}
 	if u, err := url.Parse(req.ResponseURI); err == nil {
 		pr.Verifier = u.Host
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,13 +15,14 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/client"
 )
@@ -61,9 +60,7 @@ func humanType(t string) string {
 func adminToken(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		var raw [32]byte
-		rand.Read(raw[:])
-		tok := []byte(hex.EncodeToString(raw[:]))
+		tok := []byte(randid.Hex(32))
 		if err := createOutput(path, append(tok, '\n'), 0o600); err != nil {
 			return nil, err
 		}
@@ -206,13 +203,13 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		confs[t] = openid4vci.NewConfiguration(t, openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"})
 	}
 	reg := optionalRegistry(e, *regURL)
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	var src verify.Sources // the resolver of holders' DIDs
 	var rc *client.Client
 	if reg != "" {
 		if rc, err = newRegistryClient(e, reg); err != nil {
 			return err
 		}
-		methods["medid"] = rc
+		src.Registry = rc
 	}
 	var alloc openid4vci.StatusAllocator
 	if *listFile != "" {
@@ -244,13 +241,14 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	is, err := openid4vci.New(openid4vci.Config{
 		URL: u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
-		Resolver: did.NewRouter(methods), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
+		Resolver: src.Resolver(), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "))
+	issuerNames(ctx, e, optionalRegistry(e, *regURL), iss, *name, types)
 	return serveUntilDone(ctx, e, ln, is, files, *sf.urlFile, u)
 }
 
@@ -286,6 +284,9 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid vp request' needs (created, mode 0600, if missing)")
 	name := fs.String("name", "", "verifier name shown in wallets")
 	maxAge := fs.Duration("status-max-age", 10*time.Second, "fetch a status list again when the cached copy is older than this (0: keep it for the list's ttl)")
+	keyFile := fs.String("key", "", "sign requests with this key of the verifier's DID (with --did and --kid): wallets then show its name from the directory")
+	signDID := fs.String("did", "", "the verifier's DID (client_id decentralized_identifier:DID)")
+	kid := fs.String("kid", "", "the verification method of --did that holds --key")
 	var vf verifierFlags
 	vf.register(fs)
 	if err := fs.parseNone(args); err != nil {
@@ -297,6 +298,18 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	files, err := sf.files(e)
 	if err != nil {
 		return err
+	}
+	var signer *key.PrivateKey
+	if *keyFile != "" || *signDID != "" || *kid != "" {
+		if *keyFile == "" || *signDID == "" || *kid == "" {
+			return usagef("--key, --did and --kid go together: the verifier's DID, one of its verification methods and that method's key")
+		}
+		k, err := loadKey(*keyFile)
+		if err != nil {
+			return err
+		}
+		defer k.Destroy()
+		signer = k
 	}
 	tok, err := adminToken(*tokenFile, true)
 	if err != nil {
@@ -311,11 +324,18 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	v, err := openid4vp.New(openid4vp.Config{URL: u, Name: *name, Verify: vv, StatusMaxAge: *maxAge, AdminToken: tok,
-		Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+		DID: *signDID, Key: signer, KeyID: *kid, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
 	if err != nil {
 		ln.Close()
 		return usagef("%v", err)
 	}
 	fmt.Fprintf(e.stdout, "verifier listening on %s\n  client_id: %s\n", ln.Addr(), v.ClientID())
+	if signer != nil && vf.rc != nil {
+		if d, err := directoryFor(vf.rc, vf.proven); err == nil {
+			fmt.Fprintf(e.stdout, "  wallets see: %s\n", describe(ctx, d, *signDID))
+		}
+	} else if signer == nil {
+		fmt.Fprintln(e.stdout, "  requests are unsigned: wallets show them as unverified, with this address (sign them with --key --did --kid)")
+	}
 	return serveUntilDone(ctx, e, ln, v, files, *sf.urlFile, u)
 }

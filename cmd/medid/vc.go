@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/randid"
 )
 
 func init() {
@@ -101,7 +101,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	}
 	c := &vc.Credential{
 		Context:   vc.CredentialContext(),
-		ID:        newURN(),
+		ID:        randid.URN(),
 		Type:      append([]string{"VerifiableCredential"}, types...),
 		Issuer:    issuer,
 		ValidFrom: &now,
@@ -122,8 +122,14 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		t := now.Add(*validFor)
 		c.ValidUntil = &t
 	}
-	if *listFile != "" {
-		st, err := statusEntry(*listFile, *index, issuer)
+	return issueCredential(e, c, k, kid, *listFile, *index, *out)
+}
+
+// issueCredential adds the status entry (when listFile is given), signs c
+// with k as kid and writes it to out (mode 0600, never overwritten).
+func issueCredential(e *env, c *vc.Credential, k *key.PrivateKey, kid, listFile string, index int, out string) error {
+	if listFile != "" {
+		st, err := statusEntry(listFile, index, c.Issuer)
 		if err != nil {
 			return err
 		}
@@ -134,10 +140,10 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("issue credential: %w", err)
 	}
 	// Credentials carry health data: readable by the owner only.
-	if err := createOutput(*out, []byte(token+"\n"), 0o600); err != nil {
+	if err := createOutput(out, []byte(token+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "issued %s\n  id:      %s\n  issuer:  %s\n  subject: %s\n", *out, c.ID, c.Issuer, *subject)
+	fmt.Fprintf(e.stdout, "issued %s\n  id:      %s\n  issuer:  %s\n  subject: %s\n", out, c.ID, c.Issuer, c.SubjectID())
 	if len(c.Status) > 0 {
 		fmt.Fprintf(e.stdout, "  status:  %s index %s (%s)\n", c.Status[0].StatusListCredential, c.Status[0].StatusListIndex, c.Status[0].StatusPurpose)
 	}
@@ -280,7 +286,7 @@ func vcVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res := v.Credential(ctx, tok)
-	return printResult(e, res, "credential")
+	return printNamedResult(ctx, e, &vf, res, "credential")
 }
 
 // vcShow decodes a vc+jwt without checking anything and says so loudly.
@@ -331,14 +337,4 @@ func writeJSON(e *env, v any) error {
 	}
 	fmt.Fprintf(e.stdout, "%s\n", b)
 	return nil
-}
-
-// newURN returns a random urn:uuid (version 4) for credential ids.
-func newURN() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := fmt.Sprintf("%x", b[:])
-	return "urn:uuid:" + strings.Join([]string{h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]}, "-")
 }

@@ -390,10 +390,15 @@ func (c *walletCLI) list(args []string) error {
 		}
 		return writeJSON(c.e, cs)
 	}
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
 	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tISSUER\tSTATUS\tRECEIVED")
 	for _, cr := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Status, cr.ReceivedAt.Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), label(context.Background(), names, cr.Issuer), cr.Status, cr.ReceivedAt.Format(time.DateTime))
 	}
 	return tw.Flush()
 }
@@ -434,6 +439,10 @@ func (c *walletCLI) show(args []string) error {
 	cr.Token = ""
 	if err := writeJSON(c.e, cr); err != nil {
 		return err
+	}
+	if names, err := walletNames(c.e, w, ""); err == nil {
+		fmt.Fprintf(c.e.stderr, "issued by %s\n", describe(context.Background(), names, cr.Issuer))
+		_ = w.SaveNames(names)
 	}
 	fmt.Fprintf(c.e.stderr, "(%d-byte vc+jwt; print it with --token)\n", len(tok))
 	return nil

@@ -94,6 +94,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
 	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", g.Provider, strings.Join(g.Classes, ", "),
 		strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
+	fmt.Fprintf(c.e.stdout, "anchored by: %s (a key made for this grant alone: the ledger never sees your DID)\n", g.Anchor)
 	if g.BreakGlass {
 		fmt.Fprintln(c.e.stdout, "break-glass: allowed")
 	}
@@ -119,6 +120,11 @@ func (c *walletCLI) consentList(args []string) error {
 		fmt.Fprintln(c.e.stderr, "no consents")
 		return nil
 	}
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
 	now := time.Now()
 	for _, g := range cs {
 		st := g.StatusAt(now)
@@ -131,6 +137,7 @@ func (c *walletCLI) consentList(args []string) error {
 			glass = " break-glass"
 		}
 		fmt.Fprintf(c.e.stdout, "%s  %-13s%s  %s  %s  %s%s\n", g.ID[:16], st, left, g.Provider, strings.Join(g.Classes, ","), strings.Join(g.Purposes, ","), glass)
+		fmt.Fprintf(c.e.stdout, "    to %s\n", label(context.Background(), names, g.Provider))
 	}
 	return nil
 }
@@ -167,6 +174,9 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.e.stdout, "revoked: %s\n", g.ID)
+	if g.Legacy() {
+		fmt.Fprintln(c.e.stderr, "this grant was made before grants had their own anchor key: no vault accepts it any more, so it was only marked revoked here; grant again if the provider still needs access")
+	}
 	return nil
 }
 
@@ -221,6 +231,23 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger, written as BALP AuditEvents\n", len(evs))
 		return nil
 	}
+	names, err := walletNamesVia(w, rc, cfg.VerifyProofs)
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
+	// Practitioners are named by the licence they presented to the vault,
+	// checked here against the registry, never by the vault's word.
+	for _, e := range evs {
+		if e.Licence != "" {
+			if id, err := names.AddLicence(ctx, e.Licence); err == nil && id.DID != e.Provider {
+				fmt.Fprintf(c.e.stderr, "warning: the vault attached %s's licence to an access by %s; ignored\n", id.DID, e.Provider)
+			}
+		}
+	}
+	if len(evs) > 0 {
+		fmt.Fprintf(c.e.stdout, "vault: %s\n", describe(ctx, names, evs[0].Vault))
+	}
 	var glass, denied int
 	for _, e := range evs {
 		mark := "  "
@@ -251,6 +278,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 			line += "  reason: " + e.Reason
 		}
 		fmt.Fprintln(c.e.stdout, line)
+		fmt.Fprintf(c.e.stdout, "      %s\n", accessSentence(label(ctx, names, e.Provider), e))
 	}
 	how := "the ledger"
 	if *genesis != "" {
@@ -258,6 +286,28 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries verified against %s (%d break-glass, %d denied)\n", len(evs), how, glass, denied)
 	return nil
+}
+
+// accessSentence says an access in words: "Dr. Jane Doe (St Mary's
+// Hospital) read your allergies".
+func accessSentence(who string, e wallet.AccessEvent) string {
+	what := wallet.LabelForClass(e.Class)
+	if what == "" {
+		what = e.Class + " record"
+	}
+	done, try := map[string]string{trail.ActionRead: "read", trail.ActionPut: "stored", trail.ActionErase: "erased"}[e.Action],
+		map[string]string{trail.ActionRead: "read", trail.ActionPut: "store", trail.ActionErase: "erase"}[e.Action]
+	if done == "" {
+		done, try = e.Action, e.Action
+	}
+	if e.Outcome != trail.OutcomeGranted {
+		return who + " tried to " + try + " your " + what + ", and was refused"
+	}
+	s := who + " " + done + " your " + what
+	if e.BreakGlass {
+		s += ", in an emergency, without your consent"
+	}
+	return s
 }
 
 // accessLogBundle writes verified trail events as a FHIR R4 Bundle of

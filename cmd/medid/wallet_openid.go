@@ -125,16 +125,34 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return err
+	}
+	defer w.SaveNames(names)
+	var resolver did.Resolver = did.KeyResolver{}
+	if u := optionalRegistry(c.e, ""); u != "" {
+		rc, err := newRegistryClient(c.e, u)
+		if err != nil {
+			return err
+		}
+		resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
+	}
+	pr, err := w.FetchPresentationRequestWith(ctx, uri, nil, resolver)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
 	}
 	out := c.e.stdout
-	name := ""
+	claimed := ""
 	if pr.Name != "" {
-		name = fmt.Sprintf(" (calls itself %q)", pr.Name)
+		claimed = fmt.Sprintf(" (calls itself %q)", pr.Name)
 	}
-	fmt.Fprintf(out, "%s%s asks for:\n", pr.Verifier, name)
+	if pr.Signer != "" {
+		// Signed by the verifier's DID: the directory names it.
+		fmt.Fprintf(out, "%s asks for:\n", describe(ctx, names, pr.Signer))
+	} else {
+		fmt.Fprintf(out, "unverified: %s%s asks for:\n", pr.Verifier, claimed)
+	}
 	choice := map[string]string{}
 	missing := false
 	for _, q := range pr.Queries {
@@ -157,7 +175,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 			}
 		}
 		choice[q.ID] = pick.ID
-		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, pick.Issuer)
+		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, label(ctx, names, pick.Issuer))
 	}
 	if !*decline && missing {
 		return &exitError{code: exitInvalid, err: errors.New("the wallet cannot answer every query: nothing was sent (use --decline to tell the verifier)")}
@@ -326,15 +344,14 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 // documents cached in didCache (see did.ReadDocuments) and local status
 // list files.
 func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
-	local := verify.FileStatusFetcher{}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{}}
 	for _, f := range lists {
 		_, d, err := loadList(f)
 		if err != nil {
 			return nil, err
 		}
-		local[d.ID] = f
+		src.StatusFiles[d.ID] = f
 	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	if didCache != "" {
 		docs, err := did.ReadDocuments(didCache)
 		if errors.Is(err, did.ErrInvalidDocument) {
@@ -343,7 +360,7 @@ func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) 
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = docs
+		src.DIDs = docs
 	}
-	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
+	return verify.NewFor(src, verify.Config{})
 }

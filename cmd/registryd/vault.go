@@ -17,7 +17,9 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
@@ -69,9 +71,13 @@ func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Nod
 		return nil, err
 	}
 	id := did.KeyDID(k.Public())
+	licences, err := licenceChecker(c)
+	if err != nil {
+		return nil, err
+	}
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
-		AfterTrailStep: trailFault()})
+		AfterTrailStep: trailFault(), Licences: licences})
 }
 
 // inProcess is an http.RoundTripper that answers requests by calling a
@@ -120,11 +126,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 type appLedger struct{ app *machine.App }
 
 // ConsentStatus implements consent.Ledger.
-func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
-	rec, err := l.app.ConsentStatus(hash)
+func (l appLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
+	rec, err := l.app.ConsentStatus(controller, hash)
 	if err != nil {
 		if errors.Is(err, ledger.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
+			return nil, fmt.Errorf("%w: %s by %s", consent.ErrNotAnchored, hash, controller)
 		}
 		return nil, err
 	}
@@ -179,6 +185,25 @@ func nodeSubmit(n *node.Node) func(context.Context, []byte) error {
 		}
 		return nil
 	}
+}
+
+// licenceChecker checks practitioner licences presented to the vault
+// against the registry: the credential verifies (signature, validity,
+// revocation, the body's accreditation for licences) and its issuer is an
+// active licensing body of the directory (registry/directory).
+func licenceChecker(c *client.Client) (func(context.Context, string) (string, error), error) {
+	v, err := verify.New(verify.Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": c}), Status: c, Trust: c})
+	if err != nil {
+		return nil, err
+	}
+	d := directory.New(directory.Config{Source: c, Licences: v})
+	return func(ctx context.Context, token string) (string, error) {
+		id, err := d.AddLicence(ctx, token)
+		if err != nil {
+			return "", err
+		}
+		return id.DID, nil
+	}, nil
 }
 
 // openFHIR serves v's FHIR API at base to the clients registered in the

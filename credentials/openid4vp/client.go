@@ -3,6 +3,7 @@ package openid4vp
 import (
 	"bytes"
 	"context"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/medid/medid/credentials/did"
+
+	"github.com/medid/medid/credentials/jose"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/openid"
 )
 
@@ -17,6 +22,9 @@ import (
 // zero value uses http.DefaultClient; it is safe for concurrent use.
 type Client struct {
 	HTTP *http.Client
+	// Resolver resolves the DIDs of verifiers that sign their request
+	// objects (decentralized_identifier:); nil refuses signed requests.
+	Resolver did.Resolver
 }
 
 func (c *Client) http() *http.Client {
@@ -57,7 +65,7 @@ func (c *Client) FetchRequest(ctx context.Context, uri string) (*Request, error)
 	if len(body) > maxObject {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "request object too large"}
 	}
-	req, err = ParseRequestObject(body)
+	req, err = c.parseObject(ctx, body, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,43 +75,57 @@ func (c *Client) FetchRequest(ctx context.Context, uri string) (*Request, error)
 	return req, nil
 }
 
-// ParseRequestObject parses and checks a request object: an unsecured JWT
-// (alg none, allowed only with the redirect_uri: prefix) or a JSON object.
-// Signed request objects are refused (not supported).
+// ParseRequestObject parses and checks an unsigned request object: an
+// unsecured JWT (alg none, allowed only with the redirect_uri: prefix) or
+// a JSON object. Signed request objects need the verifier's DID resolved:
+// [Client.FetchRequest] checks them.
 func ParseRequestObject(data []byte) (*Request, error) {
+	return (&Client{}).parseObject(context.Background(), data, "")
+}
+
+// parseObject parses a request object fetched for clientID ("" = any):
+// unsigned (alg none, redirect_uri: only), or signed by a key of the DID
+// of a decentralized_identifier: client id.
+func (c *Client) parseObject(ctx context.Context, data []byte, clientID string) (*Request, error) {
 	bad := func(format string, a ...any) error {
 		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
 	}
 	s := strings.TrimSpace(string(data))
-	var claims []byte
-	if strings.HasPrefix(s, "{") {
-		claims = []byte(s)
-	} else {
-		parts := strings.Split(s, ".")
-		if len(parts) != 3 {
-			return nil, bad("request object is neither a JWT nor JSON")
-		}
-		hb, err := b64.DecodeString(parts[0])
+	claims := s
+	var signer string
+	if !strings.HasPrefix(s, "{") {
+		j, err := jose.Split(s, maxObject)
 		if err != nil {
-			return nil, bad("request object header is not base64url")
+			return nil, bad("request object is neither a JWT nor JSON: %v", err)
 		}
 		var h struct {
 			Alg string `json:"alg"`
+			Kid string `json:"kid"`
 		}
-		if err := json.Unmarshal(hb, &h); err != nil {
-			return nil, bad("request object header is not JSON")
+		if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
+			return nil, bad("request object header is not JSON: %v", err)
 		}
-		if h.Alg != "none" || parts[2] != "" {
-			return nil, bad("signed request objects (alg %q) are not supported; use the redirect_uri: client id prefix", h.Alg)
-		}
-		if claims, err = b64.DecodeString(parts[1]); err != nil {
-			return nil, bad("request object claims are not base64url")
+		switch {
+		case h.Alg == "none" && len(j.Signature) == 0:
+			claims = j.Payload
+		case h.Alg == "none":
+			return nil, bad("an alg none request object must have an empty signature")
+		case clientID == "":
+			return nil, bad("signed request objects are checked when fetched for a client_id (Client.FetchRequest)")
+		default:
+			if claims, signer, err = verifySigned(ctx, j, h.Alg, h.Kid, clientID, c.Resolver); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var r Request
-	if err := json.Unmarshal(claims, &r); err != nil {
+	if err := ijson.UnmarshalString(claims, &r, 0); err != nil {
 		return nil, bad("request object claims: %v", err)
 	}
+	if signer == "" && strings.HasPrefix(r.ClientID, PrefixDecentralizedIdentifier) {
+		return nil, &ProtocolError{Code: ErrCodeInvalidClient, Description: "a " + PrefixDecentralizedIdentifier + " request object must be signed by the verifier's DID"}
+	}
+	r.Signer = signer
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}

@@ -388,6 +388,13 @@ type Request struct {
 	Audience       string          `json:"aud,omitempty"`
 	IssuedAt       int64           `json:"iat,omitempty"`
 	ExpiresAt      int64           `json:"exp,omitempty"`
+
+	// Signer is the verifier's DID when the request object was signed by
+	// a key of it and the signature checked (client identifier prefix
+	// decentralized_identifier:); "" for an unsigned request, whose only
+	// trustworthy fact is the response URI's origin. Not part of the
+	// request's JSON.
+	Signer string `json:"-"`
 }
 
 // Validate checks the request is one this wallet can answer: vp_token,
@@ -407,13 +414,20 @@ func (r *Request) Validate() error {
 	case r.ResponseURI == "":
 		return bad("the request has no response_uri")
 	}
-	if !strings.HasPrefix(r.ClientID, PrefixRedirectURI) {
-		return &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("client_id %q: only the redirect_uri: prefix is supported", r.ClientID)}
-	}
-	// With the redirect_uri prefix the client identifier IS the response
-	// URI: the presentation can only go where the holder was told.
-	if strings.TrimPrefix(r.ClientID, PrefixRedirectURI) != r.ResponseURI {
-		return &ProtocolError{Code: ErrCodeInvalidClient, Description: "client_id does not name the response_uri"}
+	switch {
+	case strings.HasPrefix(r.ClientID, PrefixDecentralizedIdentifier):
+		if !strings.HasPrefix(strings.TrimPrefix(r.ClientID, PrefixDecentralizedIdentifier), "did:") {
+			return &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("client_id %q: the %s prefix takes a DID", r.ClientID, PrefixDecentralizedIdentifier)}
+		}
+	case strings.HasPrefix(r.ClientID, PrefixRedirectURI):
+		// With the redirect_uri prefix the client identifier IS the
+		// response URI: the presentation can only go where the holder
+		// was told.
+		if strings.TrimPrefix(r.ClientID, PrefixRedirectURI) != r.ResponseURI {
+			return &ProtocolError{Code: ErrCodeInvalidClient, Description: "client_id does not name the response_uri"}
+		}
+	default:
+		return &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("client_id %q: only the %s and %s prefixes are supported", r.ClientID, PrefixDecentralizedIdentifier, PrefixRedirectURI)}
 	}
 	if !openid.SecureURL(r.ResponseURI) {
 		return bad("response_uri %q is not an https URL (plain http only on loopback)", r.ResponseURI)
@@ -467,8 +481,17 @@ func ParseURI(s string) (clientID, requestURI string, byValue *Request, err erro
 		ResponseType: q.Get("response_type"), ClientID: clientID, ResponseMode: q.Get("response_mode"),
 		ResponseURI: q.Get("response_uri"), Nonce: q.Get("nonce"), State: q.Get("state"),
 	}
+	if strings.HasPrefix(clientID, PrefixDecentralizedIdentifier) {
+		return "", "", nil, bad("a %s request must come as a signed request object (request_uri), not by value", PrefixDecentralizedIdentifier)
+	}
 	if err := json.Unmarshal([]byte(q.Get("dcql_query")), &r.DCQLQuery); err != nil {
 		return "", "", nil, bad("dcql_query is not JSON: %v", err)
+	}
+	if cm := q.Get("client_metadata"); cm != "" {
+		r.ClientMetadata = &ClientMetadata{}
+		if err := json.Unmarshal([]byte(cm), r.ClientMetadata); err != nil {
+			return "", "", nil, bad("client_metadata is not JSON: %v", err)
+		}
 	}
 	if err := r.Validate(); err != nil {
 		return "", "", nil, err

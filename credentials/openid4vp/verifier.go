@@ -3,7 +3,6 @@ package openid4vp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
+	"github.com/medid/medid/internal/randid"
 )
 
 // Defaults for Config.
@@ -34,8 +36,18 @@ type Config struct {
 	// the response URI is URL+"/response" and the client_id
 	// "redirect_uri:"+URL+"/response". Required.
 	URL string
-	// Name is shown to the holder (client_metadata.client_name).
+	// Name is shown to the holder (client_metadata.client_name). Wallets
+	// treat it as the verifier's own claim: a signed request (DID, Key)
+	// lets them show the directory's name instead.
 	Name string
+	// DID, Key and KeyID make the verifier sign its request objects
+	// (client_id "decentralized_identifier:"+DID, passed by reference);
+	// KeyID is a DID URL of DID naming Key's verification method. Without
+	// them requests use the redirect_uri: prefix and are passed by value,
+	// unsigned.
+	DID   string
+	Key   *key.PrivateKey
+	KeyID string
 	// Verify checks the presentations. Required.
 	Verify *verify.Verifier
 	// StatusMaxAge, when positive, makes the Verifier fetch a status list
@@ -125,7 +137,14 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	v := &Verifier{cfg: cfg, clientID: PrefixRedirectURI + cfg.URL + "/response", log: cfg.Logger,
+	clientID := PrefixRedirectURI + cfg.URL + "/response"
+	if cfg.Key != nil || cfg.DID != "" {
+		if cfg.Key == nil || !strings.HasPrefix(cfg.DID, "did:") || !strings.HasPrefix(cfg.KeyID, cfg.DID+"#") {
+			return nil, errors.New("openid4vp: a signing verifier needs Config.DID, Key and KeyID (a DID URL of DID)")
+		}
+		clientID = PrefixDecentralizedIdentifier + cfg.DID
+	}
+	v := &Verifier{cfg: cfg, clientID: clientID, log: cfg.Logger,
 		requests: map[string]*pending{}, forgotAt: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /request/{state}", v.serveRequest)
@@ -167,7 +186,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
 	}
 	now := v.cfg.Now()
-	state, nonce := openid.RandomToken(), openid.RandomToken()
+	state, nonce := randid.Hex(16), randid.Hex(16)
 	req := &Request{
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
@@ -177,7 +196,13 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		}},
 		Audience: "https://self-issued.me/v2", IssuedAt: now.Unix(), ExpiresAt: now.Add(v.cfg.RequestTTL).Unix(),
 	}
-	obj, err := unsecuredJWT(req)
+	var obj string
+	var err error
+	if v.cfg.Key != nil {
+		obj, err = signedJWT(req, v.cfg.Key, v.cfg.KeyID)
+	} else {
+		obj, err = unsecuredJWT(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +216,14 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	v.requests[state] = p
 	v.mu.Unlock()
 	ru := v.cfg.URL + "/request/" + state
-	return &Started{State: state, URI: URI(v.clientID, ru), RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
+	uri := URI(v.clientID, ru)
+	if v.cfg.Key == nil {
+		// Unsigned: by value, so no wallet fetches an alg none object.
+		if uri, err = byValueURI(req); err != nil {
+			return nil, err
+		}
+	}
+	return &Started{State: state, URI: uri, RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
 }
 
 // sweepLocked drops requests expired for an hour, at most once a second;
@@ -471,8 +503,6 @@ func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
 	openid.WriteJSON(w, http.StatusOK, st)
 }
 
-var b64 = base64.RawURLEncoding
-
 // unsecuredJWT serialises claims as an unsecured JWT (alg "none"), the
 // form of request objects with the redirect_uri: client id prefix.
 func unsecuredJWT(claims any) (string, error) {
@@ -480,5 +510,5 @@ func unsecuredJWT(claims any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b64.EncodeToString([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`)) + "." + b64.EncodeToString(c) + ".", nil
+	return jose.Unsecured([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`), c), nil
 }

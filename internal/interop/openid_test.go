@@ -26,6 +26,7 @@ import (
 // Exact npm versions (checked with `npm view NAME version`).
 var npmPackages = []string{
 	"@openid4vc/openid4vci@0.4.6",
+	"@openid4vc/openid4vp@0.4.6",
 	"@openid4vc/oauth2@0.4.6",
 	"@openid4vc/utils@0.4.6",
 	"@openid4vc/openid4vp@0.4.6",

@@ -76,6 +76,8 @@ var rules = []struct {
 	// Clients import contracts only, never the state machine, the node, the
 	// API server or a hospital-side server.
 	{"registry/client", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
+	// The directory lookup is client side: contracts, never a server.
+	{"registry/directory", []string{"credentials", "internal", "registry/tx", "registry/ledger"}},
 	{"registry/hospital/trail", []string{"credentials", "internal"}},
 	{"registry/hospital/vaultapi", []string{"credentials", "internal", "registry/hospital/trail"}},
 	{"registry/hospital/vaultclient", []string{"credentials", "internal", "registry/ledger", "registry/tx",
@@ -101,9 +103,9 @@ var rules = []struct {
 		"registry/node", "registry/api"}},
 	{"registry", []string{"credentials", "internal", "registry"}},
 	// The patient side: credentials/ and clients only.
-	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client",
+	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client", "registry/directory",
 		"registry/hospital/trail", "registry/hospital/vaultapi", "registry/hospital/vaultclient", "wallet"}},
-	{"app", []string{"credentials", "internal", "wallet", "registry/ledger", "registry/client",
+	{"app", []string{"credentials", "internal", "wallet", "registry/ledger", "registry/client", "registry/directory", "registry/tx",
 		"registry/hospital/trail", "registry/hospital/vaultclient", "app"}},
 	{"cmd", []string{"credentials", "internal", "registry", "wallet", "app"}},
 }
@@ -158,7 +160,7 @@ func TestPatientSideLinksNoServer(t *testing.T) {
 		module + "/registry/hospital/vault",
 		module + "/registry/hospital/batch",
 	}
-	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/hospital/vaultclient"} {
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/directory", "registry/hospital/vaultclient"} {
 		p := pkgs[rel]
 		if p == nil {
 			t.Errorf("package %s not found", rel)

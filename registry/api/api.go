@@ -3,7 +3,9 @@
 //	GET  /1.0/identifiers/{did}     DID resolution (W3C DID Resolution HTTP binding)
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
-//	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/consents/{controller}/{hash}  consent grant anchor: in force, revoked
+//	GET  /1.0/directory/{did}       an organisation's directory entry and history
+//	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /healthz                   liveness: 200 while the process serves
 //	GET  /readyz                    readiness: 200, or 503 naming the failing checks
@@ -131,13 +133,15 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/identifiers/{did...}", "identifiers", s.resolve)
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
-	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{controller}/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{hash}", "consents", s.consentByHashOnly)
 	// A submission waits for its block (up to SubmitTimeout): its response
 	// deadline is that wait plus a margin, not the server's WriteTimeout.
 	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
 		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
 	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)
+	s.directoryRoutes()
 	s.handle("GET /healthz", "healthz", s.health)
 	s.handle("GET /readyz", "readyz", s.ready)
 	// The metrics are for the operator: with mutual TLS on, only clients
@@ -264,6 +268,8 @@ func codeName(code uint32) (string, int) {
 		return "invalid", http.StatusUnprocessableEntity
 	case ledger.CodeInternal:
 		return "internal", http.StatusInternalServerError
+	case ledger.CodeQuota:
+		return "quota-exceeded", http.StatusTooManyRequests
 	}
 	return "rejected", http.StatusBadRequest
 }

@@ -88,6 +88,46 @@ type resolutionResult struct {
 type resolutionMetadata struct {
 	ContentType string `json:"contentType,omitempty"`
 	Retrieved   string `json:"retrieved,omitempty"`
+	// Error is set when resolution failed: a problem details object
+	// (RFC 9457) as DID Resolution defines didResolutionMetadata.error.
+	Error *problem `json:"error,omitempty"`
+}
+
+// didFail answers a failed resolution. A client that negotiated the DID
+// Resolution result (application/did-resolution, the default, or
+// ld+json with the did-resolution profile) and did not ask for
+// application/problem+json gets a resolution result whose
+// didResolutionMetadata.error is the problem, with the same HTTP status, as
+// Universal-Resolver-style clients expect; everyone else gets the RFC 9457
+// problem object.
+func (s *Server) didFail(w http.ResponseWriter, r *http.Request, rep representation, p *problem) {
+	if !rep.full || acceptsProblem(r.Header.Get("Accept")) {
+		s.problem(w, r, p)
+		return
+	}
+	if p.Status >= 500 && p.Status != http.StatusNotImplemented {
+		s.log.Warn("registry api error", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail)
+	}
+	writeJSON(w, p.Status, rep.contentType, resolutionResult{Context: ContextDIDResolution, DIDDocument: json.RawMessage("null"),
+		DIDResolutionMetadata: resolutionMetadata{Error: p}, DIDDocumentMetadata: did.DocumentMetadata{}})
+}
+
+// acceptsProblem reports whether an Accept header lists
+// application/problem+json with a non-zero q.
+func acceptsProblem(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || mt != "application/problem+json" {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v <= 0 {
+				continue
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func didProblem(code string, status int, title, detail string) *problem {
@@ -118,7 +158,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 	raw := didFromPath(r)
 	d, err := did.Parse(raw)
 	if err != nil {
-		s.problem(w, r, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
+		s.didFail(w, r, rep, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
 		return
 	}
 	q := r.URL.Query()
@@ -127,13 +167,13 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 	if vt := q.Get("versionTime"); vt != "" {
 		t, err := time.Parse(time.RFC3339, vt)
 		if err != nil {
-			s.problem(w, r, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionTime must be an RFC 3339 date-time"))
+			s.didFail(w, r, rep, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionTime must be an RFC 3339 date-time"))
 			return
 		}
 		opts.VersionTime = &t
 	}
 	if opts.VersionID != "" && opts.VersionTime != nil {
-		s.problem(w, r, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionId and versionTime are exclusive"))
+		s.didFail(w, r, rep, didProblem("INVALID_OPTIONS", http.StatusBadRequest, "Invalid options", "versionId and versionTime are exclusive"))
 		return
 	}
 	switch d.Method {
@@ -142,17 +182,17 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 	case "key":
 		res, err := s.keys.Resolve(r.Context(), d.String())
 		if err != nil {
-			s.problem(w, r, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
+			s.didFail(w, r, rep, didProblem("INVALID_DID", http.StatusBadRequest, "Invalid DID", err.Error()))
 			return
 		}
 		doc, err := res.Document.MarshalJSON()
 		if err != nil {
-			s.problem(w, r, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
+			s.didFail(w, r, rep, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
 			return
 		}
 		writeResolution(w, http.StatusOK, rep, doc, res.Metadata)
 	default:
-		s.problem(w, r, didProblem("METHOD_NOT_SUPPORTED", http.StatusNotImplemented, "Method not supported",
+		s.didFail(w, r, rep, didProblem("METHOD_NOT_SUPPORTED", http.StatusNotImplemented, "Method not supported",
 			"this registry resolves did:medid and did:key, not did:"+d.Method))
 	}
 }
@@ -172,9 +212,9 @@ func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string,
 	case errors.Is(err, ledger.ErrDeactivated) && rec != nil:
 		writeResolution(w, http.StatusGone, rep, rec.Document, did.DocumentMetadata(rec.Metadata))
 	case errors.Is(err, ledger.ErrNotFound):
-		s.problem(w, r, didProblem("NOT_FOUND", http.StatusNotFound, "DID not found", err.Error()))
+		s.didFail(w, r, rep, didProblem("NOT_FOUND", http.StatusNotFound, "DID not found", err.Error()))
 	case err != nil:
-		s.problem(w, r, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
+		s.didFail(w, r, rep, didProblem("INTERNAL_ERROR", http.StatusInternalServerError, "Internal error", err.Error()))
 	default:
 		writeResolution(w, http.StatusOK, rep, rec.Document, did.DocumentMetadata(rec.Metadata))
 	}

@@ -134,7 +134,19 @@ const (
 // problemFrom reads a problem response; sentinels map the problem type.
 func problemFrom(resp *http.Response, body []byte) *ProblemError {
 	p := &ProblemError{}
-	if err := json.Unmarshal(body, p); err != nil || p.Type == "" {
+	if err := json.Unmarshal(body, p); err == nil && p.Type == "" {
+		// A failed DID resolution answered as a resolution result: the
+		// problem is didResolutionMetadata.error.
+		var rr struct {
+			Meta struct {
+				Error *ProblemError `json:"error"`
+			} `json:"didResolutionMetadata"`
+		}
+		if json.Unmarshal(body, &rr) == nil && rr.Meta.Error != nil {
+			p = rr.Meta.Error
+		}
+	}
+	if p.Type == "" {
 		p.Type, p.Title = "about:blank", http.StatusText(resp.StatusCode)
 		p.Detail = strings.TrimSpace(string(body[:min(len(body), 200)]))
 	}

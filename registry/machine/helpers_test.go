@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -44,20 +45,32 @@ type harness struct {
 	nonce  int
 	// cacheSize is Config.VerdictCacheSize for open (0: the default).
 	cacheSize int
+	// skew is added to every later block's time (to move to another
+	// quota window).
+	skew time.Duration
 }
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB) *harness { return newHarnessWith(tb, nil, 0) }
+
+// newHarnessGenesis is newHarness with the write quota policy q in genesis
+// (nil: none, the defaults).
+func newHarnessGenesis(tb testing.TB, q *ledger.QuotaPolicy) *harness {
 	tb.Helper()
-	return newHarnessCache(tb, 0)
+	return newHarnessWith(tb, q, 0)
 }
 
 // newHarnessCache is newHarness with Config.VerdictCacheSize cacheSize.
 func newHarnessCache(tb testing.TB, cacheSize int) *harness {
 	tb.Helper()
+	return newHarnessWith(tb, nil, cacheSize)
+}
+
+func newHarnessWith(tb testing.TB, q *ledger.QuotaPolicy, cacheSize int) *harness {
+	tb.Helper()
 	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200), cacheSize: cacheSize}
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
-	g, err := (&Genesis{Governance: []string{h.govDID}}).Marshal()
+	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q}).Marshal()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,7 +98,7 @@ func (h *harness) hash() []byte { _, x := h.app.LastCommit(); return x }
 func (h *harness) finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	h.tb.Helper()
 	next := h.height() + 1
-	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
+	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs})
 	if err != nil {
 		h.tb.Fatalf("FinalizeBlock %d: %v", next, err)
 	}

@@ -13,9 +13,10 @@ import (
 // ledger's per-transaction shortcuts touch (issue 19, docs/design/0022):
 // did.create of the single-key shape (keydoc.go) and of other shapes,
 // documents of that shape that do not derive their DID, bad and foreign
-// signatures, replays, duplicates within a block, updates, deactivation,
-// accreditations, status lists, consent and audit anchors, and malformed
-// bytes. Keys are seeded and block times follow the height; the builders'
+// signatures, an algorithm mismatch, replays, duplicates within a block,
+// updates, deactivation, accreditations, status lists (and one in another
+// DID's namespace), consent and audit anchors, directory entries, and
+// malformed bytes. Keys are seeded and block times follow the height; the builders'
 // nonces are random, so the tests build the sequence once and feed the same
 // bytes to every node.
 func replayBlocks(h *harness) [][][]byte {
@@ -84,7 +85,10 @@ func replayBlocks(h *harness) [][][]byte {
 	b2 = append(b2, h.sign(h.must(tx.NewDIDDeactivate(shaped[5].did, "1")), shaped[5].keys[0], shaped[5].kid(0)))
 	b2 = append(b2, h.accreditTx(shaped[0].did, "acc-1", []string{"PatientCredential"}, "2026-01-01T00:00:00Z", ""))
 	b2 = append(b2, h.accreditTx(two.did, "acc-2", []string{"AllergyCredential"}, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"))
-	b2 = append(b2, h.publishTx(shaped[1], "list-1", 1, statusListToken(t, "list-1", shaped[1].did, shaped[1].keys[0], shaped[1].kid(0), 7)))
+	list := shaped[3].did + ":list-1"
+	b2 = append(b2, h.publishTx(shaped[3], list, 1, statusListToken(t, list, shaped[3].did, shaped[3].keys[0], shaped[3].kid(0), 7)))
+	b2 = append(b2, h.publishTx(shaped[4], list, 1, statusListToken(t, list, shaped[4].did, shaped[4].keys[0], shaped[4].kid(0), 7))) // another's namespace
+	b2 = append(b2, h.dirTx(tx.DirectoryAdd, shaped[0].did, stMarys(), 0, ""))
 	p := newKeyParty(t, 80)
 	b2 = append(b2, h.anchorTx(p, grantHash("grant-1"), "2026-03-01T00:00:00Z", ""))
 	b2 = append(b2, h.sign(h.must(tx.NewAuditAnchor(two.did, "batch-1", [32]byte{1, 2, 3}, 3)), two.keys[0], two.kid(0)))
@@ -98,6 +102,8 @@ func replayBlocks(h *harness) [][][]byte {
 	b3 = append(b3, h.updateTx(shaped[5], shaped[5].keys, []int{0}, "2", shaped[5].keys[0], shaped[5].kid(0)))                    // deactivated
 	b3 = append(b3, h.revokeTx(shaped[0].did, "acc-1", "2026-03-01T09:00:00Z"))
 	b3 = append(b3, h.consentRevokeTx(p, grantHash("grant-1")))
+	b3 = append(b3, h.dirTx(tx.DirectorySuspend, shaped[0].did, nil, 2, "licence under review"))
+	b3 = append(b3, h.dirTx(tx.DirectorySuspend, shaped[0].did, nil, 2, "again")) // stale version
 	b3 = append(b3, b2[len(b2)-1]) // the audit anchor again: replayed
 	for i := range 5 {
 		c, _ := keyCreate(testKey(t, byte(100+i)))

@@ -21,9 +21,9 @@ import (
 //	records: subject length (uint32 BE), data length (uint32 BE),
 //	         CRC-32C of (generation, both lengths, subject, data), subject, data
 //
-// The file is allocated ahead in chunks (fallocate) and written in place,
-// so making an append durable is an fdatasync of data blocks only: on
-// these machines about a third of an append-and-fsync, which changes the
+// The file is allocated ahead in chunks (written with zeros) and written in
+// place, so making an append durable is an fdatasync of data blocks only:
+// on these machines a fraction of an append-and-fsync, which changes the
 // file's size and so its inode every time. A record is valid only under
 // the generation in the header; emptying the file writes a new generation,
 // which invalidates every older record at once without touching them.
@@ -47,7 +47,7 @@ var (
 )
 
 // aheadFile is an open write-ahead file. It is not safe for concurrent
-// use: Log serialises writes under its mu and syncs under syncMu.
+// use: Log writes under its mu and runs one sync at a time (Log.syncing).
 type aheadFile struct {
 	f     *os.File
 	gen   uint64
@@ -228,20 +228,22 @@ func (a *aheadFile) empty() bool { return a.off <= aheadHeader }
 
 func (a *aheadFile) close() error { return a.f.Close() }
 
-// allocate reserves n bytes from off (fallocate); where the file system
-// cannot, it extends the file with zeros instead.
+// allocate reserves n bytes from off by writing zeros there. Zeros, not
+// fallocate: on ext4 a fallocated range is "unwritten", and the first write
+// into it converts the extent, a metadata change every fdatasync must then
+// journal; a range written once is plain data, and overwriting it costs an
+// fdatasync of the data alone (measured here: 0.26 ms against 0.58 ms for
+// fallocated and 1.7 ms for appended, when the machine was quiet).
 func allocate(f *os.File, off, n int64) error {
-	if n <= 0 {
-		return nil
+	zeros := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return fmt.Errorf("allocate the write-ahead file: %w", err)
+		}
+		off, n = off+k, n-k
 	}
-	err := unix.Fallocate(int(f.Fd()), 0, off, n)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
-		return fmt.Errorf("allocate the write-ahead file: %w", err)
-	}
-	return f.Truncate(off + n)
+	return nil
 }
 
 func roundUp(n, m int64) int64 { return (n + m - 1) / m * m }

@@ -128,8 +128,13 @@ type Log struct {
 	bySubject map[string][]ref
 	batches   map[string]*loaded
 
-	syncMu sync.Mutex // serialises fsyncs of wal (group commit); held before mu
-	synced uint64     // records known durable; guarded by syncMu
+	// Group commit: one appender at a time (syncing) fsyncs wal outside
+	// mu; the others wait on synced (cond) and are all woken at once when
+	// an fsync covers their record. A lock handed from waiter to waiter
+	// instead wakes them one by one, which cost more than the fsync.
+	synced  uint64     // records known durable; guarded by mu
+	syncing bool       // an fsync is running outside mu; guarded by mu
+	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
 
 	flushMu sync.Mutex // serialises Flush
 	// kick is a one-slot channel [Log.Kick] signals Run with.
@@ -167,6 +172,7 @@ func OpenLog(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1, kick: make(chan struct{}, 1)}
+	l.synced1 = sync.NewCond(&l.mu)
 	names, err := filepath.Glob(filepath.Join(cfg.Dir, "batch-*.json"))
 	if err != nil {
 		return nil, err
@@ -221,10 +227,11 @@ func (l *Log) replay(inBatch map[trail.Hash]bool) error {
 // Close closes the write-ahead file without anchoring: pending entries are
 // anchored by the next OpenLog's owner. Call Flush first to anchor them now.
 func (l *Log) Close() error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
 	if l.wal == nil {
 		return nil
 	}
@@ -275,35 +282,39 @@ func (l *Log) Append(subject string, data []byte) error {
 }
 
 // syncTo returns once write-ahead record seq (1-based, since open) is
-// durable. One caller at a time fsyncs; whoever waited meanwhile usually
-// finds its record covered by that fsync and returns at once (group
-// commit).
+// durable. One caller at a time fsyncs, outside mu so appends go on; the
+// others wait, and every record written before an fsync started is durable
+// when it ends (group commit).
 func (l *Log) syncTo(seq uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
-	if l.synced >= seq {
-		return nil
-	}
 	l.mu.Lock()
-	f, target, broken := l.wal, l.written, l.broken
-	meta := f != nil && f.takeGrown()
-	l.mu.Unlock()
-	if broken != nil || f == nil {
-		if broken == nil {
-			broken = errors.New("log is closed")
+	defer l.mu.Unlock()
+	for l.synced < seq {
+		if l.broken != nil || l.wal == nil {
+			broken := l.broken
+			if broken == nil {
+				broken = errors.New("log is closed")
+			}
+			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
 		}
-		return fmt.Errorf("%w: %v", ErrUnavailable, broken)
-	}
-	// Only Log.mu's holders write to f, and they never move or close it
-	// while syncMu is held by someone else (Close and truncate take
-	// syncMu first), so syncing outside mu is safe.
-	if err := f.sync(meta); err != nil {
-		l.mu.Lock()
-		l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		if l.syncing {
+			l.synced1.Wait()
+			continue
+		}
+		l.syncing = true
+		f, target, meta := l.wal, l.written, l.wal.takeGrown()
 		l.mu.Unlock()
-		return fmt.Errorf("%w: fsync write-ahead file: %v", ErrUnavailable, err)
+		// f stays open and in place meanwhile: Close and truncate wait
+		// for syncing to end; appends only write at its end.
+		err := f.sync(meta)
+		l.mu.Lock()
+		l.syncing = false
+		if err != nil {
+			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		} else if target > l.synced {
+			l.synced = target
+		}
+		l.synced1.Broadcast()
 	}
-	l.synced = target
 	return nil
 }
 
@@ -531,10 +542,11 @@ func (l *Log) rewriteAhead(ps []pending) error {
 // truncate empties the write-ahead file once every leaf is in an anchored
 // batch.
 func (l *Log) truncate() error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
 	if len(l.pending) > 0 || len(l.cut) > 0 || l.wal == nil || l.broken != nil {
 		return nil
 	}
@@ -546,6 +558,7 @@ func (l *Log) truncate() error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
 	l.synced = l.written
+	l.synced1.Broadcast()
 	l.step("truncated")
 	return nil
 }

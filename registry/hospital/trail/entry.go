@@ -65,6 +65,11 @@ type Entry struct {
 	Reason string `json:"reason,omitempty"`
 	// Consent is the hash of the consent grant presented, if any.
 	Consent string `json:"consent,omitempty"`
+	// Licence is the provider's practitioner licence credential (vc+jwt)
+	// as they presented it to the vault, so the patient's wallet can check
+	// who they are itself (registry/directory) instead of trusting the
+	// vault's word.
+	Licence string `json:"licence,omitempty"`
 	// Unauthenticated marks an attempt whose request did not prove who sent
 	// it: Provider is then empty (a claimed identity is never recorded as
 	// fact), Origin says where it came from, and Count, when set, is how

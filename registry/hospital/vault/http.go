@@ -19,6 +19,7 @@ import (
 //	DELETE /1.0/vault/records/{id}             erase (owner) -> Meta
 //	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
+//	PUT    /1.0/vault/licence                  a practitioner presents their licence
 //	GET    /1.0/vault/access-log?patient=DID   the patient's trail
 //
 // Every call but the first carries a signed [Request] in
@@ -85,6 +86,13 @@ func (v *Vault) Handler() http.Handler {
 	})
 	mux.HandleFunc("PUT /1.0/vault/break-glass", func(w http.ResponseWriter, r *http.Request) {
 		if err := v.AllowBreakGlass(r.Context(), authToken(r)); err != nil {
+			v.problem(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("PUT /1.0/vault/licence", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.PresentLicence(r.Context(), authToken(r)); err != nil {
 			v.problem(w, err)
 			return
 		}

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -79,6 +79,9 @@ type Config struct {
 	Anchors AnchorReader
 	// Writers are the DIDs allowed to store records besides DID itself.
 	Writers []string
+	// Licences checks a practitioner licence presented to the vault and
+	// returns the practitioner's DID (see licence.go); nil refuses them.
+	Licences func(ctx context.Context, licence string) (practitioner string, err error)
 	// Staff are the DIDs the hospital vouches for in an emergency: only
 	// they may read a record under a patient's standing break-glass
 	// permission (made to the vault's DID). A provider the patient named
@@ -110,13 +113,15 @@ type Vault struct {
 	log    *batch.Log
 	sealer *trail.Sealer
 
-	mu sync.Mutex // guards standing, recipients and staff
+	mu sync.Mutex // guards standing, recipients, staff and licences
 	// standing maps a patient DID to their standing break-glass grant.
 	standing   map[string]string
 	recipients map[string]any
 	staff      []string
 
 	unauth *originLimiter
+	// licences maps a practitioner DID to the licence they presented.
+	licences map[string]string
 }
 
 // New opens (creating) a vault in cfg.Dir.
@@ -140,7 +145,7 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{},
+	v := &Vault{cfg: cfg, store: st, sealer: &trail.Sealer{}, standing: map[string]string{}, recipients: map[string]any{}, licences: map[string]string{},
 		unauth: newOriginLimiter(cfg.UnauthenticatedPerMinute), staff: slices.Clone(cfg.Staff)}
 	if v.auth, err = openAuthenticator(cfg.Dir, cfg.DID, cfg.Resolver, cfg.MaxSkew, cfg.Now()); err != nil {
 		return nil, err
@@ -148,6 +153,9 @@ func New(cfg Config) (*Vault, error) {
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
 		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
+		return nil, err
+	}
+	if err := v.loadLicences(); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
@@ -617,12 +625,11 @@ func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id
 // request fields are bounded at the edge, so only a bug could produce one)
 // is cut rather than losing the entry.
 func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
-	var id [12]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return err
-	}
-	e.ID = hex.EncodeToString(id[:])
+	e.ID = randid.Hex(12)
 	e.Time = e.Time.UTC()
+	if e.Licence == "" {
+		e.Licence = v.licenceOf(e.Provider)
+	}
 	rk, err := v.recipient(ctx, e.Patient)
 	if err != nil {
 		return fmt.Errorf("patient key for the trail: %w", err)

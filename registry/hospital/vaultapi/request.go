@@ -1,10 +1,6 @@
 package vaultapi
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +8,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
+	"github.com/medid/medid/internal/randid"
 )
 
 // RequestType is the JWS typ of a signed vault request.
@@ -28,7 +27,8 @@ const (
 	OpErase      = "erase"      // the owner erases a record
 	OpAccessLog  = "access-log" // the patient fetches their trail
 	OpBreakGlass = "break-glass"
-	OpEvents     = "events" // the owner (or a writer) reads a record's anchored events
+	OpEvents     = "events"  // the owner (or a writer) reads a record's anchored events
+	OpLicence    = "licence" // a practitioner presents their licence
 )
 
 // Bounds on the fields of a request, checked by [ParseSigned] so that
@@ -40,6 +40,9 @@ const (
 	MaxDIDSize    = 256 // bytes of a DID (iss, aud, owner, patient)
 	MaxIDSize     = 128 // bytes of a record id or a nonce
 	MaxConsent    = 16 << 10
+	// MaxLicence bounds a practitioner licence (vc+jwt): it rides in every
+	// trail entry of the practitioner, which must fit trail.MaxEntrySize.
+	MaxLicence = 6 << 10
 )
 
 // Request is the signed body of every vault call: who asks (Issuer, whose
@@ -70,6 +73,10 @@ type Request struct {
 	BodyHash string `json:"bodyHash,omitempty"`
 	// Patient is whose trail an access-log request asks for.
 	Patient string `json:"patient,omitempty"`
+	// Licence is the practitioner licence credential (vc+jwt) a licence
+	// request presents; the request's signature by the licence subject's
+	// key proves possession.
+	Licence string `json:"licence,omitempty"`
 }
 
 type reqHeader struct {
@@ -78,18 +85,12 @@ type reqHeader struct {
 	Kid string `json:"kid"`
 }
 
-var b64 = base64.RawURLEncoding
-
 // SignRequest signs r with k as a compact JWS; kid is a DID URL of r.Issuer
 // naming k under authentication. A missing Nonce or IssuedAt is filled in
 // (random 128 bits, now).
 func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	if r.Nonce == "" {
-		var n [16]byte
-		if _, err := rand.Read(n[:]); err != nil {
-			return "", err
-		}
-		r.Nonce = hex.EncodeToString(n[:])
+		r.Nonce = randid.Hex(16)
 	}
 	if r.IssuedAt == 0 {
 		r.IssuedAt = time.Now().Unix()
@@ -105,12 +106,7 @@ func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
-	sig, err := k.Sign([]byte(input))
-	if err != nil {
-		return "", err
-	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return jose.Sign(hb, pb, k)
 }
 
 // ParsedRequest is a decoded, NOT yet verified request with what a
@@ -133,30 +129,26 @@ func ParseRequest(token string) (*Request, error) {
 	return &p.Request, nil
 }
 
+// ParseSigned decodes a signed request WITHOUT verifying its signature,
+// returning what a verifier needs to check it. The token must be a compact
+// JWS under credentials/jose's policy of at most [MaxRequestSize] bytes,
+// with a header of exactly alg (EdDSA or ES256), typ [RequestType] and kid,
+// and a payload with no member [Request] does not name (internal/ijson's
+// policy: no duplicates, no case variants). Errors wrap [ErrBadRequest].
 func ParseSigned(token string) (*ParsedRequest, error) {
-	if len(token) > MaxRequestSize {
-		return nil, fmt.Errorf("%w: request of %d bytes", ErrBadRequest, len(token))
+	j, err := jose.Split(token, MaxRequestSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: want a compact JWS", ErrBadRequest)
-	}
-	hb, err1 := b64.DecodeString(parts[0])
-	pb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || len(sig) == 0 {
-		return nil, fmt.Errorf("%w: bad base64url in the JWS", ErrBadRequest)
+	if len(j.Signature) == 0 {
+		return nil, fmt.Errorf("%w: unsigned request", ErrBadRequest)
 	}
 	var h reqHeader
-	dec := json.NewDecoder(bytes.NewReader(hb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
+	if err := ijson.UnmarshalString(j.Header, &h, ijson.Known); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
 		return nil, fmt.Errorf("%w: header must be {alg: EdDSA|ES256, typ: %s, kid}", ErrBadRequest, RequestType)
 	}
-	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(parts[0] + "." + parts[1]), Sig: sig}
-	dec = json.NewDecoder(bytes.NewReader(pb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p.Request); err != nil {
+	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(j.SigningInput), Sig: j.Signature}
+	if err := ijson.UnmarshalString(j.Payload, &p.Request, ijson.Known); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrBadRequest, err)
 	}
 	r := &p.Request
@@ -176,9 +168,9 @@ func ParseSigned(token string) (*ParsedRequest, error) {
 // be, with an error that says which field and what is allowed.
 func (r *Request) checkBounds() error {
 	switch r.Op {
-	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents:
+	case OpPut, OpRead, OpErase, OpAccessLog, OpBreakGlass, OpEvents, OpLicence:
 	default:
-		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events", ErrBadRequest, r.Op)
+		return fmt.Errorf("%w: op %.32q is not one of put, read, erase, access-log, break-glass, events, licence", ErrBadRequest, r.Op)
 	}
 	for _, f := range []struct{ name, v string }{{"iss", r.Issuer}, {"aud", r.Audience}, {"owner", r.Owner}, {"patient", r.Patient}} {
 		if len(f.v) > MaxDIDSize {
@@ -193,6 +185,9 @@ func (r *Request) checkBounds() error {
 	}
 	if len(r.BodyHash) > 64 {
 		return fmt.Errorf("%w: bodyHash must be a hex SHA-256", ErrBadRequest)
+	}
+	if len(r.Licence) > MaxLicence {
+		return fmt.Errorf("%w: the licence is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Licence), MaxLicence)
 	}
 	if len(r.Consent) > MaxConsent {
 		return fmt.Errorf("%w: the consent grant is %d bytes, at most %d are accepted", ErrBadRequest, len(r.Consent), MaxConsent)

@@ -210,3 +210,15 @@ func (c *Client) Events(ctx context.Context, record string) ([]trail.Proved, err
 	}
 	return out, nil
 }
+
+// PresentLicence presents the client's practitioner licence (vc+jwt) to
+// the vault in a request signed by the client's DID, which must be the
+// licence's subject. The vault then names the practitioner in patients'
+// access logs.
+func (c *Client) PresentLicence(ctx context.Context, licence string) error {
+	tok, err := c.sign(ctx, &vaultapi.Request{Op: vaultapi.OpLicence, Licence: licence})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPut, "/1.0/vault/licence", tok, nil, nil, nil)
+}

@@ -1,0 +1,102 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/registry/directory"
+	"github.com/medid/medid/wallet"
+)
+
+// Names: every screen that shows a hospital, a doctor, a verifier or a
+// vault shows who it is from the registry's directory (registry/directory):
+// an organisation's governance-written name, a practitioner's name from a
+// licence the app checked, or "unknown" in plain words, never a name the
+// DID gave itself. The full DID stays one tap away ("Copy their full
+// DID"). Lookups run in the background; the wallet keeps a snapshot so
+// names still show offline.
+
+// namesCache holds the directory for one registry.
+type namesCache struct {
+	mu  sync.Mutex // guards url and dir
+	url string
+	dir *directory.Directory
+}
+
+// names returns the directory for the wallet and registry configured now
+// (offline: the wallet's snapshot only). Safe from any goroutine; call it
+// from background work (it may read the wallet).
+func (a *App) names() *directory.Directory {
+	w := a.wallet()
+	a.mu.Lock()
+	reg, url := a.registry, a.regURL
+	a.mu.Unlock()
+	a.namesMu.Lock()
+	defer a.namesMu.Unlock()
+	if a.namesC.dir != nil && a.namesC.url == url {
+		return a.namesC.dir
+	}
+	var src directory.Source
+	var lic *verify.Verifier
+	if s, ok := reg.(directory.Source); ok {
+		src = s
+		if r, ok := reg.(did.Resolver); ok {
+			lic, _ = verify.New(verify.Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": r}),
+				Status: asFetcher(reg), Trust: asTrust(reg)})
+		}
+	}
+	var d *directory.Directory
+	if w != nil {
+		d, _ = w.Names(src, lic, false)
+	}
+	if d == nil {
+		d = directory.New(directory.Config{Source: src, Licences: lic})
+	}
+	a.namesC.url, a.namesC.dir = url, d
+	return d
+}
+
+func asFetcher(r wallet.Registry) verify.StatusFetcher {
+	if f, ok := r.(verify.StatusFetcher); ok {
+		return f
+	}
+	return nil
+}
+
+func asTrust(r wallet.Registry) verify.Accreditations {
+	if t, ok := r.(verify.Accreditations); ok {
+		return t
+	}
+	return nil
+}
+
+// saveNames keeps what the directory learned in the wallet (background).
+func (a *App) saveNames() {
+	w := a.wallet()
+	a.namesMu.Lock()
+	d := a.namesC.dir
+	a.namesMu.Unlock()
+	if w != nil && d != nil {
+		_ = w.SaveNames(d)
+	}
+}
+
+// nameOf is the label of did (background only: it may ask the registry).
+func (a *App) nameOf(ctx context.Context, did string) string {
+	if did == "" {
+		return ""
+	}
+	id, _ := a.names().Lookup(ctx, did)
+	return id.Label()
+}
+
+// resolver resolves verifiers' DIDs for signed OpenID4VP requests: did:key
+// always, did:medid through the registry when one is configured.
+func (a *App) resolver() did.Resolver {
+	if r, ok := a.reg().(did.Resolver); ok {
+		return did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": r})
+	}
+	return did.KeyResolver{}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/licence"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/randid"
+)
+
+// medid licence issue    a licensing body licenses a practitioner
+// medid licence present  the practitioner presents the licence to a vault
+func init() {
+	commands["licence"] = command{summary: "practitioner licences: a licensing body issues them, a practitioner presents one to a vault", run: runLicence}
+}
+
+func runLicence(ctx context.Context, e *env, args []string) error {
+	return subcommand(e, "licence", map[string]func([]string) error{
+		"issue":   func(a []string) error { return licenceIssue(e, a) },
+		"present": func(a []string) error { return licencePresent(ctx, e, a) },
+	}, []string{"issue", "present"}, args)
+}
+
+// parseCode reads a profession or specialty: a word of licence.Professions,
+// or CODE=DISPLAY in SNOMED CT.
+func parseCode(flag, v string) (licence.Code, error) {
+	if c, ok := licence.Professions[strings.ToLower(v)]; ok {
+		return c, nil
+	}
+	code, display, ok := strings.Cut(v, "=")
+	if !ok || code == "" || display == "" {
+		return licence.Code{}, usagef("--%s %q: give one of %s, or a SNOMED CT CODE=DISPLAY such as 773568002='Emergency medicine'", flag, v, strings.Join(licence.ProfessionWords(), ", "))
+	}
+	return licence.Code{System: licence.SNOMED, Code: code, Display: display}, nil
+}
+
+// licenceIssue issues a PractitionerLicenceCredential.
+func licenceIssue(e *env, args []string) error {
+	fs := newFlagSet(e, "licence issue", "medid licence issue --key FILE --issuer DID --kid KID --subject DID --name NAME --profession P "+
+		"--number N --jurisdiction CC [--specialty CODE=DISPLAY] [--employer DID] [--valid-until RFC3339 | --valid-for DURATION] [--status-list FILE --status-index N] --out FILE")
+	var sf signerFlags
+	sf.register(fs, "licensing body's")
+	subject := fs.String("subject", "", "the practitioner's DID")
+	name := fs.String("name", "", "the practitioner's name as it should be shown, e.g. \"Dr. Jane Doe\"")
+	profession := fs.String("profession", "", "profession: "+strings.Join(licence.ProfessionWords(), ", ")+", or a SNOMED CT CODE=DISPLAY")
+	specialty := fs.String("specialty", "", "specialty as a SNOMED CT CODE=DISPLAY")
+	number := fs.String("number", "", "licence number")
+	jurisdiction := fs.String("jurisdiction", "", "where the licence is valid: ISO 3166-1 alpha-2 (GB) or a subdivision (US-CA)")
+	employer := fs.String("employer", "", "DID of the organisation the practitioner works for (an organisation in the directory)")
+	validUntil := fs.String("valid-until", "", "end of the licence, RFC 3339")
+	validFor := fs.Duration("valid-for", 0, "lifetime from now, e.g. 8760h")
+	listFile := fs.String("status-list", "", "the body's status list file, to make the licence revocable")
+	index := fs.Int("status-index", -1, "index of this licence in --status-list")
+	out := fs.String("out", "", "where to write the licence (vc+jwt)")
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("key", "subject", "name", "profession", "number", "jurisdiction", "out"); err != nil {
+		return err
+	}
+	if (*listFile == "") != (*index < 0) {
+		return usagef("--status-list and --status-index go together: give both or neither")
+	}
+	if *validUntil != "" && *validFor != 0 {
+		return usagef("give --valid-until or --valid-for, not both")
+	}
+	if _, err := did.Parse(*subject); err != nil {
+		return usagef("--subject %q is not a DID (the practitioner's): %v", *subject, err)
+	}
+	cl := licence.Claims{Name: *name, LicenceNumber: *number, Jurisdiction: *jurisdiction, Employer: *employer}
+	var err error
+	if cl.Profession, err = parseCode("profession", *profession); err != nil {
+		return err
+	}
+	if *specialty != "" {
+		sp, err := parseCode("specialty", *specialty)
+		if err != nil {
+			return err
+		}
+		cl.Specialty = &sp
+	}
+	if err := cl.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	k, issuer, kid, err := sf.load()
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	now := time.Now().UTC().Truncate(time.Second)
+	c := &vc.Credential{Context: []string{vc.ContextV2}, ID: randid.URN(), Type: []string{vc.TypeCredential, licence.Type},
+		Issuer: issuer, ValidFrom: &now, Subject: cl.Subject(*subject)}
+	switch {
+	case *validUntil != "":
+		t, err := time.Parse(time.RFC3339, *validUntil)
+		if err != nil || !t.After(now) {
+			return usagef("--valid-until %q must be an RFC 3339 time after now", *validUntil)
+		}
+		t = t.UTC()
+		c.ValidUntil = &t
+	case *validFor > 0:
+		t := now.Add(*validFor)
+		c.ValidUntil = &t
+	}
+	return issueCredential(e, c, k, kid, *listFile, *index, *out)
+}
+
+// licencePresent presents the practitioner's licence to a vault, signed
+// by the practitioner's key (the licence's subject).
+func licencePresent(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "licence present", "medid licence present --vault URL --key FILE --licence FILE")
+	vaultURL := fs.String("vault", "", "the hospital vault's URL")
+	keyFile := fs.String("key", "", "the practitioner's private key file (the licence's subject is its did:key)")
+	licFile := fs.String("licence", "", "the licence (vc+jwt) from the licensing body")
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("vault", "key", "licence"); err != nil {
+		return err
+	}
+	tok, err := readToken(*licFile, "licence")
+	if err != nil {
+		return err
+	}
+	t, err := vc.Parse(tok)
+	if err != nil {
+		return usagef("%s is not a vc+jwt: %v", *licFile, err)
+	}
+	l, err := licence.FromCredential(t.Credential)
+	if err != nil {
+		return usagef("%s: %v", *licFile, err)
+	}
+	vcl, err := vaultClient(e, *vaultURL, *keyFile)
+	if err != nil {
+		return err
+	}
+	if vcl.DID != l.Practitioner {
+		return usagef("the licence is %s's, but --key is %s: present your own licence with your own key", l.Practitioner, vcl.DID)
+	}
+	if err := vcl.PresentLicence(ctx, tok); err != nil {
+		return vaultError(err)
+	}
+	fmt.Fprintf(e.stdout, "the vault at %s took the licence of %s (%s): patients will see accesses by %s under that name\n", *vaultURL, l.Name, l.LicenceNumber, l.Practitioner)
+	return nil
+}
