@@ -104,7 +104,7 @@ func replayBlocks(h *harness) [][][]byte {
 	b3 = append(b3, h.consentRevokeTx(p, grantHash("grant-1")))
 	b3 = append(b3, h.dirTx(tx.DirectorySuspend, shaped[0].did, nil, 2, "licence under review"))
 	b3 = append(b3, h.dirTx(tx.DirectorySuspend, shaped[0].did, nil, 2, "again")) // stale version
-	b3 = append(b3, b2[len(b2)-1]) // the audit anchor again: replayed
+	b3 = append(b3, b2[len(b2)-1])                                                // the audit anchor again: replayed
 	for i := range 5 {
 		c, _ := keyCreate(testKey(t, byte(100+i)))
 		b3 = append(b3, c)
