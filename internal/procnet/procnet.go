@@ -49,6 +49,11 @@ type Config struct {
 	// ReadyTimeout bounds the wait for every node's /readyz after start
 	// (0: 60 s).
 	ReadyTimeout time.Duration
+	// Prepare, if not nil, is called with each node's home folder after
+	// `registryd testnet` wrote it and before the node starts (e.g. to
+	// change the genesis app state, the same way on every node). An error
+	// stops Start.
+	Prepare func(home string) error
 }
 
 // Network is a running validator network. Its methods are safe for
@@ -149,6 +154,13 @@ func start(ctx context.Context, cfg Config, attempt int) (*Network, error) {
 			Index: i, Home: filepath.Join(out, fmt.Sprintf("node%d", i)), URL: "http://" + addr, addr: addr,
 			Log: filepath.Join(cfg.Dir, fmt.Sprintf("node%d-%d.log", i, attempt)), cfg: &n.cfg,
 		})
+	}
+	if cfg.Prepare != nil {
+		for _, nd := range n.Nodes {
+			if err := cfg.Prepare(nd.Home); err != nil {
+				return nil, fmt.Errorf("procnet: prepare node %d: %w", nd.Index, err)
+			}
+		}
 	}
 	for _, nd := range n.Nodes {
 		if err := nd.Start(); err != nil {

@@ -87,6 +87,13 @@ func startProcs(b *testing.B, n int, name string) *procnet.Network {
 	testnets.dirs = append(testnets.dirs, dir)
 	testnets.mu.Unlock()
 	cfg := procnet.Config{Binary: registryd(b), Validators: n, Dir: dir, BlockTime: benchBlockTime,
+		// No did.create budget: the benchmark sends far more than the
+		// default hourly quota of self-made DIDs (as the in-process
+		// benchmarks do, nodetest.SetQuotas).
+		Prepare: func(home string) error {
+			nodetest.SetQuotas(b, home, nodetest.UnlimitedCreates())
+			return nil
+		},
 		Args: func(i int) []string {
 			args := []string{"--max-conns", "8192"}
 			if p := profilePath(); p != "" {
