@@ -310,7 +310,11 @@ func sigeqBeforeAfter(h []benchbase.RunSummary) (*plot.Plot, error) {
 		p.Legend.Add(l, bars)
 	}
 	p.NominalX(kinds...)
-	p.Legend.Top = true
+	// Room around the outer groups, and the legend at the top left, clear
+	// of the bars.
+	p.X.Min, p.X.Max = -0.7, float64(len(kinds))-0.3
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(10)
 	p.Add(plotter.NewGrid())
 	p.X.Label.Text = "validators and how they run (proc.: one OS process each; in-proc.: all in the benchmark's process)"
 	p.X.Label.TextStyle.XAlign = draw.XCenter
