@@ -9,7 +9,7 @@ REGISTRY_HOME ?= $(HOME)/.medid/registryd
 HTTP ?= 127.0.0.1:8080
 P2P ?= 127.0.0.1:26656
 
-.PHONY: all build run demo app test unit race vet vuln lint bench fuzz soak faults setup screenshots clean walkthrough
+.PHONY: all build run demo app test unit race vet vuln lint bench bench-ledger fuzz soak faults setup screenshots clean walkthrough
 
 all: build
 
@@ -82,6 +82,21 @@ lint: vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./credentials/... ./registry/... ./wallet/...
+
+# The ledger's cost per transaction (issue 19, docs/design/0022): the
+# state machine's node path, one in-process validator, four in-process
+# validators, 1/4/7 validator processes and their latency under 50/80/90%
+# of peak load, each in sig-equivalents per tx; then the PNG plots in
+# docs/benchmarks/ (internal/benchplot, gonum/plot). Takes ~15 minutes on
+# a quiet 2-core machine; run nothing else meanwhile.
+BENCH_LABEL ?= after
+bench-ledger:
+	rm -rf .bench-ledger && mkdir -p .bench-ledger
+	$(GO) test ./registry/machine -run '^$$' -bench 'BenchmarkNodePathDIDCreate$$' -benchtime 8000x -count 3
+	MEDID_BENCH_RESULTS=$(CURDIR)/.bench-ledger $(GO) test ./registry/node -run '^$$' -timeout 60m \
+	  -bench 'BenchmarkCommitDIDCreate$$|BenchmarkCommitDIDCreate4Nodes$$|BenchmarkCommitDIDCreateProcs|BenchmarkCommitLatencyProcs' \
+	  -benchtime 8000x -count 3
+	$(GO) run ./internal/benchplot -runs .bench-ledger -label $(BENCH_LABEL) -history docs/benchmarks/ledger-runs.json -out docs/benchmarks
 
 # Short fuzzing of every parser of untrusted input (the seed corpora also run in `make test`).
 FUZZTIME ?= 15s

@@ -2,7 +2,7 @@
 // the registry application in-process, and the registry HTTP API.
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
-//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s]
+//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -104,6 +105,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	minFree := fs.Int64("min-free-disk", 512<<20, "bytes: /readyz fails when the home's file system has less free space")
 	stopFree := fs.Int64("stop-free-disk", 128<<20, "bytes: the node stops cleanly when less is free, before the disk fills (0: never)")
 	diskQuota := fs.Int64("disk-quota", 0, "bytes: count the home as a file system of this size holding only it (0: the real file system)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, completed at shutdown")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
 		fs.PrintDefaults()
@@ -124,6 +126,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Every line names the node and its height (docs/operations.md).
 	logHandler := node.NewLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), filepath.Base(*home))
 	logger := slog.New(logHandler)
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 
 	if _, err := os.Stat(filepath.Join(*home, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
 		res, err := node.Init(node.InitConfig{Home: *home, ChainID: *chainID, P2PAddr: *p2pAddr, RPCAddr: *rpcAddr, HTTPAddr: *httpAddr, BlockTime: *blockTime})
@@ -296,6 +305,24 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "registryd: stopped")
 	return nil
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called (the benchmarks of docs/design/0022 profile each
+// validator process this way).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // defaultTrailBacklog is /readyz's default bound on unanchored trail

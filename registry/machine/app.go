@@ -175,7 +175,7 @@ type App struct {
 	lastHash   []byte
 	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
 
-	verdicts *lru[verdictKey, bool]
+	verdicts *lru[verdictKey, error]
 	docs     *lru[[32]byte, parsedDoc]
 	// decoded holds decoded transactions by hash, so FinalizeBlock does not
 	// decode again what CheckTx decoded (a *tx.Tx is never modified).
@@ -191,6 +191,13 @@ type App struct {
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
 	docParses atomic.Int64
+	// keyDocs counts did.create documents recognised as the single-key
+	// shape (keydoc.go), for tests.
+	keyDocs atomic.Int64
+	// generalOnly turns off the per-transaction shortcuts of
+	// docs/design/0022 (the single-key document recogniser), so tests can
+	// compare them with the general path.
+	generalOnly bool
 
 	// exporting is the version a snapshot is being written of (0: none);
 	// pruning keeps it. bg tracks the snapshot goroutine, bgCtx stops it.
@@ -255,7 +262,7 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
 	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
-	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, bool](c.VerdictCacheSize),
+	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
 		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
 		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
 	if err := a.publish(version); err != nil {

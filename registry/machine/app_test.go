@@ -299,9 +299,11 @@ func TestDeterminism(t *testing.T) {
 }
 
 // TestVerdictCache checks that a transaction's signature is verified once
-// across CheckTx and FinalizeBlock.
+// across CheckTx and FinalizeBlock, and its document validated once (the
+// general path: the single-key shortcut is TestKeyDocumentOncePerNode's).
 func TestVerdictCache(t *testing.T) {
 	h := newHarness(t)
+	h.app.generalOnly = true
 	id := newIdentity(t, 1)
 	raw := h.createTx(id)
 	if got := h.checkTx(raw); got.Code != 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -117,6 +118,51 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "tx/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/tx")
 	b.ReportMetric(float64(dirSize(b, h.dir))/float64(n), "disk-bytes/DID")
+}
+
+// BenchmarkNodePathDIDCreate is what one validator's state machine spends
+// per committed did.create on the common path, without consensus or
+// network: each transaction through CheckTx (mempool admission), then
+// blocks of 1,000 through FinalizeBlock and Commit. It reports the process
+// CPU per transaction divided by one bare ed25519.Verify measured in the
+// same run ("sigeq/tx"; the floor is 1: one signature check per
+// transaction per node), and the signature checks and general document
+// validations actually performed per transaction (issue 19,
+// docs/design/0022).
+func BenchmarkNodePathDIDCreate(b *testing.B) {
+	const perBlock = 1000
+	h := newHarnessGenesis(b, unlimitedCreates())
+	h.mustBlock()
+	txs := make([][]byte, b.N)
+	for i := range txs {
+		txs[i] = createTxN(b, i)
+	}
+	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
+	sig0, doc0 := h.app.sigChecks.Load(), h.app.docParses.Load()
+	b.ResetTimer()
+	cpu0 := benchbase.ProcessCPU()
+	for lo := 0; lo < b.N; lo += perBlock {
+		blk := txs[lo:min(lo+perBlock, b.N)]
+		for _, raw := range blk {
+			if r := h.checkTx(raw); r.Code != 0 {
+				b.Fatalf("CheckTx: %d %s", r.Code, r.Log)
+			}
+		}
+		for j, r := range h.block(blk...) {
+			if r.Code != 0 {
+				b.Fatalf("tx %d: %d %s", j, r.Code, r.Log)
+			}
+		}
+	}
+	cpu := benchbase.ProcessCPU() - cpu0
+	b.StopTimer()
+	verify := (verify0 + benchbase.Ed25519VerifyCPU(5, 200)) / 2
+	n := float64(b.N)
+	b.ReportMetric(float64(cpu)/n/float64(verify), "sigeq/tx")
+	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/tx")
+	b.ReportMetric(float64(verify.Nanoseconds())/1000, "verify-µs")
+	b.ReportMetric(float64(h.app.sigChecks.Load()-sig0)/n, "sigchecks/tx")
+	b.ReportMetric(float64(h.app.docParses.Load()-doc0)/n, "docparses/tx")
 }
 
 // processCPU is the CPU time (user + system) this process has used, so a

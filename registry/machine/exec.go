@@ -317,18 +317,17 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 	return t, err
 }
 
-// verify checks t's signature under pub, once: the verdict is cached by
-// (transaction hash, key).
+// verify checks t's signature under pub, once: the verdict (nil or the
+// error [tx.Tx.Verify] returned, a pure function of the transaction and the
+// key) is cached by (transaction hash, key), so a cached answer is the one
+// a fresh check would give, to the message.
 func (a *App) verify(t *tx.Tx, pub key.PublicKey) error {
 	k := verdictKey{tx: t.Hash, key: pub.Multikey()}
-	if ok, found := a.verdicts.get(k); found {
-		if ok {
-			return nil
-		}
-		return fmt.Errorf("%w: key %s", ledger.ErrBadSignature, t.Header.Kid)
+	if err, found := a.verdicts.get(k); found {
+		return err
 	}
 	a.sigChecks.Add(1)
 	err := t.Verify(pub)
-	a.verdicts.put(k, err == nil)
+	a.verdicts.put(k, err)
 	return err
 }

@@ -149,6 +149,9 @@ func (a *App) ownDocument(t *tx.Tx, pre *prepared) (*did.Document, error) {
 }
 
 func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
+	if d, ok := a.ownKeyDocument(t); ok {
+		return d, nil
+	}
 	d, err := a.parseDocument(t.Payload.Document)
 	if err != nil {
 		return nil, fmt.Errorf("%w: document: %v", ledger.ErrInvalid, err)

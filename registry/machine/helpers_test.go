@@ -43,18 +43,31 @@ type harness struct {
 	gov    *key.PrivateKey
 	govDID string
 	nonce  int
+	// cacheSize is Config.VerdictCacheSize for open (0: the default).
+	cacheSize int
 	// skew is added to every later block's time (to move to another
 	// quota window).
 	skew time.Duration
 }
 
-func newHarness(tb testing.TB) *harness { return newHarnessGenesis(tb, nil) }
+func newHarness(tb testing.TB) *harness { return newHarnessWith(tb, nil, 0) }
 
 // newHarnessGenesis is newHarness with the write quota policy q in genesis
 // (nil: none, the defaults).
 func newHarnessGenesis(tb testing.TB, q *ledger.QuotaPolicy) *harness {
 	tb.Helper()
-	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
+	return newHarnessWith(tb, q, 0)
+}
+
+// newHarnessCache is newHarness with Config.VerdictCacheSize cacheSize.
+func newHarnessCache(tb testing.TB, cacheSize int) *harness {
+	tb.Helper()
+	return newHarnessWith(tb, nil, cacheSize)
+}
+
+func newHarnessWith(tb testing.TB, q *ledger.QuotaPolicy, cacheSize int) *harness {
+	tb.Helper()
+	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200), cacheSize: cacheSize}
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
 	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q}).Marshal()
@@ -69,7 +82,7 @@ func newHarnessGenesis(tb testing.TB, q *ledger.QuotaPolicy) *harness {
 
 func (h *harness) open() {
 	h.tb.Helper()
-	a, err := New(Config{Dir: h.dir})
+	a, err := New(Config{Dir: h.dir, VerdictCacheSize: h.cacheSize})
 	if err != nil {
 		h.tb.Fatal(err)
 	}

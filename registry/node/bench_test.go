@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -116,10 +116,7 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	node.SetGCDefault()
 	const workers = 2048
 	b.StopTimer()
-	txs := make([][]byte, b.N)
-	for i := range txs {
-		txs[i] = nodetest.NewIdentity(b, fmt.Sprintf("%s-%d-%d", prefix, b.N, i)).CreateTx(b)
-	}
+	txs := makeCreateTxs(b, fmt.Sprintf("%s-%d", prefix, b.N), b.N)
 	a, err := machine.New(machine.Config{Dir: filepath.Join(b.TempDir(), "app")})
 	if err != nil {
 		b.Fatal(err)
@@ -130,27 +127,48 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	}
 	n := startBenchConfig(b, abciApp, c)
 	b.Cleanup(func() { _ = a.Close() })
+	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
 	b.StartTimer()
-	cpu0 := processCPU()
+	cpu0 := benchbase.ProcessCPU()
+	h0 := n.Height()
 	elapsed, lat := submitAll(b, n, txs, workers)
-	cpu := processCPU() - cpu0
+	cpu := benchbase.ProcessCPU() - cpu0
 	b.StopTimer()
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/tx")
+	run := finishRun(b, &benchbase.LedgerRun{Name: b.Name(), Variant: "in-process", Validators: 1, Txs: b.N, Elapsed: elapsed,
+		Workers: workers, Latencies: lat, NodeCPU: []time.Duration{cpu}, Blocks: n.Height() - h0}, verify0)
 
 	kvTxs := make([][]byte, b.N)
 	for i := range kvTxs {
 		kvTxs[i] = []byte(fmt.Sprintf("%s-key-%d-%d=value", prefix, b.N, i))
 	}
 	kv := startBench(b, kvstore.NewInMemoryApplication(), false)
+	kvCPU0 := benchbase.ProcessCPU()
 	kvElapsed, _ := submitAll(b, kv, kvTxs, workers)
+	kvCPU := benchbase.ProcessCPU() - kvCPU0
 
-	tps := float64(b.N) / elapsed.Seconds()
 	bare := float64(b.N) / kvElapsed.Seconds()
-	b.ReportMetric(tps, "tx/s")
-	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(bare, "bare-engine-tx/s")
-	b.ReportMetric(tps/bare, "ratio")
+	b.ReportMetric(run.TPS()/bare, "ratio")
+	// What the engine alone costs per (tiny) transaction, in the same unit.
+	b.ReportMetric(float64(kvCPU)/float64(b.N)/float64(run.VerifyCPU), "bare-sigeq/tx")
+}
+
+// finishRun completes r (the baseline measured now and verify0, measured
+// before the run; the load average; the time), reports it, logs its
+// summary and saves it for the plots (benchbase.ResultsDirEnv).
+func finishRun(b *testing.B, r *benchbase.LedgerRun, verify0 time.Duration) *benchbase.LedgerRun {
+	b.Helper()
+	r.VerifyCPU = (verify0 + benchbase.Ed25519VerifyCPU(5, 200)) / 2
+	r.Load, _ = benchbase.LoadAvg()
+	r.When = time.Now()
+	r.Report(b)
+	if b.N > 1 {
+		b.Log(r.Summary())
+		if err := r.Save(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return r
 }
 
 // BenchmarkCommitLatencySequential measures the commit latency of one
@@ -187,16 +205,4 @@ func BenchmarkCommitLatencySequential(b *testing.B) {
 // kvstore baseline of the same run.
 func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
 	benchCommitDIDCreate(b, "serial", node.Config{ConcurrentApp: true, SerialCheckTx: true})
-}
-
-// processCPU is the CPU time (user + system) this process has used: the
-// cpu-µs/tx figures (node, application and the submitting goroutines
-// together) can be read apart from other load on a shared machine; 2 cores
-// divided by it bounds tx/s on an idle machine.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -66,6 +66,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -278,86 +279,26 @@ func (p *Payload) Validate() error {
 	if p.Nonce == "" || len(p.Nonce) > MaxNonceLen {
 		return bad("nonce must be 1 to %d bytes", MaxNonceLen)
 	}
-	has := map[string]bool{
-		"document":        len(p.Document) > 0,
-		"prevVersionId":   p.PrevVersionID != "",
-		"issuer":          p.Issuer != "",
-		"credentialTypes": len(p.CredentialTypes) > 0,
-		"validFrom":       p.ValidFrom != "",
-		"validUntil":      p.ValidUntil != "",
-		"accreditationId": p.AccreditationID != "",
-		"revokedAt":       p.RevokedAt != "",
-		"listId":          p.ListID != "",
-		"version":         p.Version != 0,
-		"credential":      p.Credential != "",
-		"grantHash":       p.GrantHash != "",
-		"batchId":         p.BatchID != "",
-		"root":            p.Root != "",
-		"count":           p.Count != 0,
-		"proposal":        p.Proposal != nil,
-		"proposalId":      p.ProposalID != "",
-		"org":             p.Org != "",
-		"entry":           p.Entry != nil,
-		"reason":          p.Reason != "",
-	}
-	var required, optional []string
-	switch p.Type {
-	case DIDCreate:
-		required = []string{"document"}
-	case DIDUpdate:
-		required = []string{"document", "prevVersionId"}
-	case DIDDeactivate:
-		required = []string{"prevVersionId"}
-	case IssuerAccredit:
-		required = []string{"issuer", "credentialTypes", "validFrom", "accreditationId"}
-		optional = []string{"validUntil"}
-	case IssuerRevoke:
-		required = []string{"issuer", "accreditationId"}
-		optional = []string{"revokedAt"}
-	case StatusListPublish:
-		required = []string{"listId", "version", "credential"}
-	case ConsentAnchor:
-		required = []string{"grantHash", "validFrom"}
-		optional = []string{"validUntil"}
-	case ConsentRevoke:
-		required = []string{"grantHash"}
-	case AuditAnchor:
-		required = []string{"batchId", "root", "count"}
-	case NetworkPropose:
-		required = []string{"proposal"}
-	case NetworkApprove:
-		required = []string{"proposalId"}
-	case DirectoryAdd:
-		required = []string{"org", "entry"}
-	case DirectoryUpdate:
-		required = []string{"org", "entry", "version"}
-	case DirectorySuspend, DirectoryRemove:
-		required = []string{"org", "version", "reason"}
-	default:
+	rule, ok := typeFields[p.Type]
+	if !ok {
 		return fmt.Errorf("%w: %w %.64q", ErrMalformed, errUnknownType, p.Type)
 	}
-	allowed := map[string]bool{}
-	for _, f := range required {
-		if !has[f] {
-			return bad("%s is required", f)
-		}
-		allowed[f] = true
-	}
-	for _, f := range optional {
-		allowed[f] = true
-	}
-	for _, f := range sortedKeys(has) {
-		if has[f] && !allowed[f] {
-			return bad("%s is not allowed", f)
+	has := p.presentFields()
+	for _, f := range rule.required {
+		if has&(1<<f) == 0 {
+			return bad("%s is required", payloadFields[f].name)
 		}
 	}
-	if has["document"] && p.Document[0] != '{' {
+	if extra := has &^ rule.allowed; extra != 0 {
+		return bad("%s is not allowed", payloadFields[bits.TrailingZeros32(extra)].name)
+	}
+	if len(p.Document) > 0 && p.Document[0] != '{' {
 		return bad("document must be a JSON object")
 	}
 	if len(p.PrevVersionID) > MaxIDLen {
 		return bad("prevVersionId longer than %d bytes", MaxIDLen)
 	}
-	if has["issuer"] && (len(p.Issuer) > MaxDIDLen || !strings.HasPrefix(p.Issuer, "did:")) {
+	if p.Issuer != "" && (len(p.Issuer) > MaxDIDLen || !strings.HasPrefix(p.Issuer, "did:")) {
 		return bad("issuer must be a DID of at most %d bytes", MaxDIDLen)
 	}
 	if len(p.CredentialTypes) > MaxCredTypes {
@@ -390,10 +331,10 @@ func (p *Payload) Validate() error {
 	if !until.IsZero() && !until.After(from) {
 		return bad("validUntil must be after validFrom")
 	}
-	if has["accreditationId"] && !validID(p.AccreditationID) {
+	if p.AccreditationID != "" && !validID(p.AccreditationID) {
 		return bad("accreditationId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
-	if has["listId"] && !validID(p.ListID) {
+	if p.ListID != "" && !validID(p.ListID) {
 		return bad("listId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
 	if p.Version < 0 {
@@ -409,7 +350,7 @@ func (p *Payload) Validate() error {
 			return bad("%s", msg)
 		}
 	}
-	if has["proposalId"] && !validID(p.ProposalID) {
+	if p.ProposalID != "" && !validID(p.ProposalID) {
 		return bad("proposalId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
 	if IsDirectory(p.Type) {
@@ -417,7 +358,7 @@ func (p *Payload) Validate() error {
 			return bad("%s", msg)
 		}
 	}
-	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
+	if p.GrantHash != "" && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
 	}
 	if (p.Type == ConsentAnchor || p.Type == ConsentRevoke) && !strings.HasPrefix(p.DID, "did:key:") {
@@ -425,6 +366,98 @@ func (p *Payload) Validate() error {
 	}
 	return nil
 }
+
+// payloadFields are the type-specific payload members in byte order of
+// their names (the order Validate reports a member that is not allowed),
+// each with whether p carries it.
+var payloadFields = [...]struct {
+	name string
+	has  func(p *Payload) bool
+}{
+	{"accreditationId", func(p *Payload) bool { return p.AccreditationID != "" }},
+	{"batchId", func(p *Payload) bool { return p.BatchID != "" }},
+	{"count", func(p *Payload) bool { return p.Count != 0 }},
+	{"credential", func(p *Payload) bool { return p.Credential != "" }},
+	{"credentialTypes", func(p *Payload) bool { return len(p.CredentialTypes) > 0 }},
+	{"document", func(p *Payload) bool { return len(p.Document) > 0 }},
+	{"entry", func(p *Payload) bool { return p.Entry != nil }},
+	{"grantHash", func(p *Payload) bool { return p.GrantHash != "" }},
+	{"issuer", func(p *Payload) bool { return p.Issuer != "" }},
+	{"listId", func(p *Payload) bool { return p.ListID != "" }},
+	{"org", func(p *Payload) bool { return p.Org != "" }},
+	{"prevVersionId", func(p *Payload) bool { return p.PrevVersionID != "" }},
+	{"proposal", func(p *Payload) bool { return p.Proposal != nil }},
+	{"proposalId", func(p *Payload) bool { return p.ProposalID != "" }},
+	{"reason", func(p *Payload) bool { return p.Reason != "" }},
+	{"revokedAt", func(p *Payload) bool { return p.RevokedAt != "" }},
+	{"root", func(p *Payload) bool { return p.Root != "" }},
+	{"validFrom", func(p *Payload) bool { return p.ValidFrom != "" }},
+	{"validUntil", func(p *Payload) bool { return p.ValidUntil != "" }},
+	{"version", func(p *Payload) bool { return p.Version != 0 }},
+}
+
+// presentFields is the set of payloadFields p carries (bit i: field i).
+func (p *Payload) presentFields() uint32 {
+	var m uint32
+	for i := range payloadFields {
+		if payloadFields[i].has(p) {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// fieldRule is what one transaction type requires (in the order Validate
+// reports a missing one) and allows (required or optional) of the
+// payloadFields.
+type fieldRule struct {
+	required []int
+	allowed  uint32
+}
+
+// typeFields holds the fieldRule of every transaction type. Validate used
+// to build these sets as maps on every call; one did.create's Validate is
+// on every node's path once per transaction (issue 19).
+var typeFields = func() map[Type]fieldRule {
+	rules := map[Type][2][]string{
+		DIDCreate:         {{"document"}},
+		DIDUpdate:         {{"document", "prevVersionId"}},
+		DIDDeactivate:     {{"prevVersionId"}},
+		IssuerAccredit:    {{"issuer", "credentialTypes", "validFrom", "accreditationId"}, {"validUntil"}},
+		IssuerRevoke:      {{"issuer", "accreditationId"}, {"revokedAt"}},
+		StatusListPublish: {{"listId", "version", "credential"}},
+		ConsentAnchor:     {{"grantHash", "validFrom"}, {"validUntil"}},
+		ConsentRevoke:     {{"grantHash"}},
+		AuditAnchor:       {{"batchId", "root", "count"}},
+		DirectoryAdd:      {{"org", "entry"}},
+		DirectoryUpdate:   {{"org", "entry", "version"}},
+		DirectorySuspend:  {{"org", "version", "reason"}},
+		DirectoryRemove:   {{"org", "version", "reason"}},
+		NetworkPropose:    {{"proposal"}},
+		NetworkApprove:    {{"proposalId"}},
+	}
+	index := func(name string) int {
+		for i := range payloadFields {
+			if payloadFields[i].name == name {
+				return i
+			}
+		}
+		panic("registry/tx: unknown payload field " + name) // a typo above; every test fails on it
+	}
+	out := make(map[Type]fieldRule, len(rules))
+	for t, r := range rules {
+		var fr fieldRule
+		for _, f := range r[0] {
+			fr.required = append(fr.required, index(f))
+			fr.allowed |= 1 << index(f)
+		}
+		for _, f := range r[1] {
+			fr.allowed |= 1 << index(f)
+		}
+		out[t] = fr
+	}
+	return out
+}()
 
 // ParseTime parses an RFC 3339 timestamp from a transaction and returns it
 // in UTC. The ledger never reads a clock: times come from transactions or
@@ -448,20 +481,6 @@ func validID(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	// insertion sort: tiny fixed set, and no reliance on map order.
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // KeyID returns the kid header: the DID URL of the signing key.

@@ -1,0 +1,417 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/benchbase"
+	"github.com/medid/medid/internal/procnet"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+// The validator-process benchmarks run every validator as its own registryd
+// process (internal/procnet), submit signed did.create transactions over
+// HTTP (POST /1.0/transactions, which answers once the transaction is
+// committed) round-robin to the validators, and read each validator's CPU
+// from /proc. This is how a hospital network runs; the in-process variants
+// (BenchmarkCommitDIDCreate, BenchmarkCommitDIDCreate4Nodes) share one heap,
+// one garbage collector and one scheduler between the validators and the
+// submitters and do not go through HTTP.
+
+var registrydBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// registryd builds cmd/registryd once per test process.
+func registryd(b *testing.B) string {
+	b.Helper()
+	registrydBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "medid-bench-bin-")
+		if err != nil {
+			registrydBin.err = err
+			return
+		}
+		testnets.mu.Lock()
+		testnets.dirs = append(testnets.dirs, dir)
+		testnets.mu.Unlock()
+		// The package's own folder (from its source path): the test
+		// binary may run elsewhere (go test -c).
+		_, self, _, _ := runtime.Caller(0)
+		registrydBin.path, registrydBin.err = procnet.Build(context.Background(), filepath.Dir(self), dir)
+	})
+	if registrydBin.err != nil {
+		b.Fatal(registrydBin.err)
+	}
+	return registrydBin.path
+}
+
+// probeRun reports whether this is the testing package's first run of a
+// benchmark with b.N = 1 before the -benchtime Nx run: the process
+// benchmarks skip it rather than start a network for one transaction.
+func probeRun(b *testing.B) bool {
+	if b.N != 1 {
+		return false
+	}
+	f := flag.Lookup("test.benchtime")
+	return f != nil && strings.HasSuffix(f.Value.String(), "x") && f.Value.String() != "1x"
+}
+
+// startProcs starts a fresh network of n validator processes for one run.
+// With -cpuprofile, each validator writes its own profile next to it
+// (<profile>.<name>.node<i>), completed when the network stops.
+func startProcs(b *testing.B, n int, name string) *procnet.Network {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "medid-bench-procs-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	testnets.mu.Lock()
+	testnets.dirs = append(testnets.dirs, dir)
+	testnets.mu.Unlock()
+	cfg := procnet.Config{Binary: registryd(b), Validators: n, Dir: dir, BlockTime: benchBlockTime,
+		// No did.create budget: the benchmark sends far more than the
+		// default hourly quota of self-made DIDs (as the in-process
+		// benchmarks do, nodetest.SetQuotas).
+		Prepare: func(home string) error {
+			nodetest.SetQuotas(b, home, nodetest.UnlimitedCreates())
+			return nil
+		},
+		Args: func(i int) []string {
+			args := []string{"--max-conns", "8192"}
+			if p := profilePath(); p != "" {
+				args = append(args, "--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i))
+			}
+			return args
+		}}
+	net, err := procnet.Start(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := net.Stop(context.Background()); err != nil {
+			b.Log(err)
+		}
+	})
+	return net
+}
+
+// profilePath is the -test.cpuprofile file, made absolute (go test runs
+// the binary in the package folder and writes the profile there).
+func profilePath() string {
+	f := flag.Lookup("test.cpuprofile")
+	if f == nil || f.Value.String() == "" {
+		return ""
+	}
+	p := f.Value.String()
+	if o := flag.Lookup("test.outputdir"); o != nil && o.Value.String() != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(o.Value.String(), p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+// httpSubmitter posts transactions to the validators' APIs.
+type httpSubmitter struct {
+	urls []string
+	hc   *http.Client
+}
+
+func newHTTPSubmitter(net *procnet.Network, conns int) *httpSubmitter {
+	s := &httpSubmitter{hc: &http.Client{Transport: &http.Transport{
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
+	}}}
+	for _, nd := range net.Nodes {
+		s.urls = append(s.urls, nd.URL+"/1.0/transactions")
+	}
+	return s
+}
+
+// submit posts raw to validator i mod n and waits for its commit; a 503
+// (mempool full) is retried after a short pause.
+func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[i%len(s.urls)], bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/jose")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return nil
+		case http.StatusServiceUnavailable:
+			select {
+			case <-time.After(50 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return fmt.Errorf("validator %d answered %d: %s", i%len(s.urls), resp.StatusCode, bytes.TrimSpace(body))
+	}
+}
+
+// closedLoop submits txs from workers goroutines, each waiting for its
+// commit before the next, and returns the elapsed time and the latencies.
+func (s *httpSubmitter) closedLoop(b *testing.B, txs [][]byte, workers int) (time.Duration, []time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var next atomic.Int64
+	lat := make([]time.Duration, len(txs))
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(txs) || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := s.submit(ctx, i, txs[i]); err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("tx %d: %w", i, err))
+					cancel()
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return elapsed, lat
+}
+
+// openLoop submits txs at rate per second whatever the commits do (each
+// transaction on its own goroutine), as independent clients would, and
+// returns the elapsed time and the latencies.
+func (s *httpSubmitter) openLoop(b *testing.B, txs [][]byte, rate float64) (time.Duration, []time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	lat := make([]time.Duration, len(txs))
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for i := range txs {
+		// Sleep to the i-th slot: no drift however late a wake-up is.
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			if err := s.submit(ctx, i, txs[i]); err != nil {
+				firstErr.CompareAndSwap(nil, fmt.Errorf("tx %d: %w", i, err))
+				cancel()
+				return
+			}
+			lat[i] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return elapsed, lat
+}
+
+// nodeCPU reads every validator's CPU time.
+func nodeCPU(b *testing.B, net *procnet.Network) []time.Duration {
+	b.Helper()
+	out := make([]time.Duration, len(net.Nodes))
+	for i, nd := range net.Nodes {
+		c, err := benchbase.PidCPU(nd.Pid())
+		if err != nil {
+			b.Fatalf("CPU of validator %d: %v", i, err)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// procsWorkers is the closed loop's concurrency: enough transactions in
+// flight to fill 100 ms blocks at a few thousand tx/s, within each
+// validator's per-client HTTP connection share (--max-conns 8192: 2,048;
+// the default cap would refuse a single validator's 1,025th connection
+// from the one load-generating address).
+const procsWorkers = 1024
+
+// peakTPS remembers the closed-loop throughput of each network size
+// measured in this process, for the open-loop runs at a fraction of it.
+var peakTPS sync.Map // validators -> float64
+
+// BenchmarkCommitDIDCreateProcs measures signed did.create transactions
+// committed per second by a network of 1, 4 or 7 validators, each its own
+// registryd process on loopback (a fresh network per run), from
+// procsWorkers concurrent HTTP submitters, with p50/p99 commit latency and
+// each validator's CPU per committed transaction in sig-equivalents (one
+// bare ed25519.Verify measured in this process). The submitters' own CPU
+// is reported apart (loadgen-sigeq/tx): they share the machine but are not
+// part of any validator.
+func BenchmarkCommitDIDCreateProcs(b *testing.B) {
+	for _, n := range []int{1, 4, 7} {
+		b.Run(fmt.Sprintf("validators=%d", n), func(b *testing.B) { benchProcs(b, n, 0) })
+	}
+}
+
+// BenchmarkCommitLatencyProcs measures commit latency under an open-loop
+// load of 50%, 80% and 90% of the peak throughput of the same network size
+// measured earlier in this process (by BenchmarkCommitDIDCreateProcs, or a
+// closed-loop run of its own first). b.N transactions per run.
+func BenchmarkCommitLatencyProcs(b *testing.B) {
+	for _, n := range []int{1, 4} {
+		for _, f := range []float64{0.5, 0.8, 0.9} {
+			b.Run(fmt.Sprintf("validators=%d/load=%.0f%%", n, 100*f), func(b *testing.B) { benchProcs(b, n, f) })
+		}
+	}
+}
+
+// benchProcs runs b.N did.create transactions through a fresh network of n
+// validator processes: a closed loop when fraction is 0, otherwise an open
+// loop at fraction × the peak measured for n.
+func benchProcs(b *testing.B, n int, fraction float64) {
+	if probeRun(b) {
+		return
+	}
+	b.StopTimer()
+	run := bench4Runs.Add(1)
+	name := fmt.Sprintf("procs%d-%d", n, run)
+	rate := 0.0
+	if fraction > 0 {
+		peak, ok := peakTPS.Load(n)
+		if !ok {
+			b.Logf("no peak measured for %d validators in this process: measuring one (closed loop, 6,000 txs)", n)
+			peak = measurePeak(b, n)
+		}
+		rate = fraction * peak.(float64)
+	}
+	txs := makeCreateTxs(b, name, b.N)
+	net := startProcs(b, n, name)
+	sub := newHTTPSubmitter(net, procsWorkers)
+	// Warm up: one transaction (the first block, connections).
+	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {
+		b.Fatal(err)
+	}
+	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
+	cpu0, self0 := nodeCPU(b, net), benchbase.ProcessCPU()
+	b.StartTimer()
+	var elapsed time.Duration
+	var lat []time.Duration
+	if fraction == 0 {
+		elapsed, lat = sub.closedLoop(b, txs, procsWorkers)
+	} else {
+		elapsed, lat = sub.openLoop(b, txs, rate)
+	}
+	b.StopTimer()
+	cpu1, self1 := nodeCPU(b, net), benchbase.ProcessCPU()
+	used := make([]time.Duration, n)
+	for i := range used {
+		used[i] = cpu1[i] - cpu0[i]
+	}
+	r := &benchbase.LedgerRun{Name: b.Name(), Variant: "processes", Validators: n, Txs: b.N, Elapsed: elapsed,
+		OfferedRate: rate, Latencies: lat, NodeCPU: used}
+	if fraction == 0 {
+		r.Workers = procsWorkers
+	}
+	finishRun(b, r, verify0)
+	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
+	if fraction == 0 {
+		peakTPS.Store(n, r.TPS())
+	} else {
+		b.ReportMetric(rate, "offered-tx/s")
+	}
+}
+
+// measurePeak runs an untimed closed loop of 6,000 transactions on a fresh
+// network of n validators and returns its throughput.
+func measurePeak(b *testing.B, n int) float64 {
+	b.Helper()
+	name := fmt.Sprintf("peak%d-%d", n, bench4Runs.Add(1))
+	txs := makeCreateTxs(b, name, 6000)
+	net := startProcs(b, n, name)
+	elapsed, _ := newHTTPSubmitter(net, procsWorkers).closedLoop(b, txs, procsWorkers)
+	_ = net.Stop(context.Background())
+	tps := float64(len(txs)) / elapsed.Seconds()
+	peakTPS.Store(n, tps)
+	return tps
+}
+
+// makeCreateTxs signs n did.create transactions of fresh identities named
+// after prefix (the identities nodetest.NewIdentity derives), on all CPUs.
+func makeCreateTxs(b *testing.B, prefix string, n int) [][]byte {
+	b.Helper()
+	txs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				txs[i], errs[i] = createTx(fmt.Sprintf("%s-%d", prefix, i))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
+	return txs
+}
+
+// createTx is nodetest.NewIdentity(seed).CreateTx with errors returned
+// (it runs on several goroutines).
+func createTx(seed string) ([]byte, error) {
+	sum := sha256.Sum256([]byte(seed))
+	k, err := key.NewEd25519FromSeed(sum[:])
+	if err != nil {
+		return nil, err
+	}
+	p, kid, err := tx.NewKeyDIDCreate(k.Public())
+	if err != nil {
+		return nil, err
+	}
+	p.Nonce = tx.NewNonce()
+	return tx.Sign(p, k, kid)
+}
