@@ -207,8 +207,8 @@ func TestReceiveDetailDelete(t *testing.T) {
 	if c.issuer.Text != "From St Mary's Hospital" || c.badge.status != wallet.StatusValid || c.date.Text != "Issued 5 Jan 2026" {
 		t.Errorf("card = %q / %q / %s", c.issuer.Text, c.date.Text, c.badge.status)
 	}
-	if c.badge.text.Text != "Valid" {
-		t.Errorf("badge text = %q", c.badge.text.Text)
+	if c.badge.word != "Valid" {
+		t.Errorf("badge text = %q", c.badge.word)
 	}
 
 	// Rejections come back as sentences, and nothing is added.
@@ -291,7 +291,7 @@ func TestStatusBadges(t *testing.T) {
 	h.a.wait()
 	want := map[string]string{"Allergy": "Valid", "Immunization": "Revoked", "Insurance": "Suspended", "Blood type": "Expired"}
 	for title, badge := range want {
-		if got := h.card(title).badge.text.Text; got != badge {
+		if got := h.card(title).badge.word; got != badge {
 			t.Errorf("%s badge = %q, want %q", title, got, badge)
 		}
 	}
@@ -524,14 +524,14 @@ func TestSettingsBackupRestores(t *testing.T) {
 	test.Type(u.backupPass, "purple elephant dancing slowly")
 	test.Type(u.backupPass2, "purple elephant dancing quickly")
 	test.Tap(u.backupBtn)
-	if !strings.Contains(u.err.Text, "different") {
-		t.Errorf("mismatch error = %q", u.err.Text)
+	if !strings.Contains(u.backupNote.Text, "different") {
+		t.Errorf("mismatch error = %q", u.backupNote.Text)
 	}
 	u.backupPass2.SetText("purple elephant dancing slowly")
 	test.Tap(u.backupBtn)
 	h.a.wait()
-	if u.err.Visible() || !strings.Contains(u.msg.Text, "Backup saved") {
-		t.Fatalf("backup: err %q msg %q", u.err.Text, u.msg.Text)
+	if u.backupNote.Importance != widget.SuccessImportance || !strings.Contains(u.backupNote.Text, "Backup saved") {
+		t.Fatalf("backup: %q", u.backupNote.Text)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, %v", fi, err)
@@ -579,8 +579,8 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	u := h.a.main.settings
 	u.registry.SetText("not a url")
 	test.Tap(u.saveReg)
-	if !strings.Contains(u.err.Text, "not a web address") {
-		t.Errorf("bad URL error = %q", u.err.Text)
+	if !strings.Contains(u.regNote.Text, "not a web address") {
+		t.Errorf("bad URL error = %q", u.regNote.Text)
 	}
 	u.registry.SetText("http://127.0.0.1:8080")
 	test.Tap(u.saveReg)
@@ -610,11 +610,11 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 
 	u.theme.SetSelected(ThemeDark)
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantDark {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantDark {
 		t.Error("dark theme not applied")
 	}
 	u.theme.SetSelected(ThemeLight)
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantLight {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantLight {
 		t.Error("light theme not applied")
 	}
 	u.theme.SetSelected(ThemeDark)
@@ -623,7 +623,7 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 	h.a.fa.Settings().SetTheme(theme.DefaultTheme())
 	applyThemePref(h.a.fa) // as at the next start
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantDark {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantDark {
 		t.Error("the chosen theme is not applied at start")
 	}
 }

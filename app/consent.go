@@ -40,7 +40,7 @@ type consentUI struct {
 	none    *widget.Label // shown when no service is configured
 
 	provider   *widget.Entry
-	classes    *widget.CheckGroup
+	classes    *checkFlow
 	purpose    *widget.Select
 	duration   *widget.Select
 	breakGlass *widget.Check
@@ -77,8 +77,7 @@ func newConsentUI(a *App) *consentUI {
 	}
 	u.provider = widget.NewEntry()
 	u.provider.SetPlaceHolder("Their DID, e.g. did:medid:… (the hospital or doctor gives it to you)")
-	u.classes = widget.NewCheckGroup(DataClasses, nil)
-	u.classes.Horizontal = true
+	u.classes = newCheckFlow(DataClasses)
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
 	u.purpose.SetSelected(Purposes["TREAT"])
 	var durs []string
@@ -95,7 +94,7 @@ func newConsentUI(a *App) *consentUI {
 	u.grant.Importance = widget.HighImportance
 	form := widget.NewForm(
 		widget.NewFormItem("Who", u.provider),
-		widget.NewFormItem("May see", u.classes),
+		widget.NewFormItem("May see", u.classes.box),
 		widget.NewFormItem("For", u.purpose),
 		widget.NewFormItem("For how long", u.duration),
 		widget.NewFormItem("", u.breakGlass))
@@ -123,7 +122,7 @@ func purposeCode(text string) string {
 
 func (u *consentUI) doGrant() {
 	showError(u.err, nil)
-	req := ConsentRequest{Provider: strings.TrimSpace(u.provider.Text), DataClasses: slices.Clone(u.classes.Selected),
+	req := ConsentRequest{Provider: strings.TrimSpace(u.provider.Text), DataClasses: u.classes.Selected(),
 		Purpose: purposeCode(u.purpose.Selected), BreakGlass: u.breakGlass.Checked}
 	for _, d := range consentDurations {
 		if d.label == u.duration.Selected {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
@@ -72,8 +73,8 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	test.Type(set.vault, s.url)
 	test.Tap(set.saveVault)
 	h.a.wait()
-	if set.err.Visible() {
-		t.Fatalf("saving the addresses: %q", set.err.Text)
+	if set.regNote.Importance == widget.DangerImportance || set.vaultNote.Importance == widget.DangerImportance {
+		t.Fatalf("saving the addresses: %q / %q", set.regNote.Text, set.vaultNote.Text)
 	}
 	me := h.primary()
 	rec, err := s.hosp.Put(ctx, me, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"penicillin"}}`))
@@ -147,8 +148,8 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	test.Tap(set.allowGlass)
 	test.Tap(set.glassYes)
 	h.a.wait()
-	if set.err.Visible() {
-		t.Fatalf("allowing emergency access: %q", set.err.Text)
+	if set.glassMsg.Importance == widget.DangerImportance {
+		t.Fatalf("allowing emergency access: %q", set.glassMsg.Text)
 	}
 	if len(u.rows) != 2 {
 		t.Fatalf("%d consents listed after allowing emergency access, want 2", len(u.rows))

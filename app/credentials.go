@@ -186,53 +186,10 @@ func (u *credentialsUI) newCard(c wallet.Credential, issuerName string) *credCar
 	k.open = widget.NewButtonWithIcon("Open", theme.NavigateNextIcon(), func() { u.showDetail(c) })
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = 8
-	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge.box, k.open),
+	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge, k.open),
 		container.NewVBox(k.title, k.issuer, k.date))
 	k.box = container.NewStack(bg, container.NewPadded(body))
 	return k
-}
-
-// badge is a coloured status label.
-type badge struct {
-	status wallet.Status
-	text   *canvas.Text
-	bg     *canvas.Rectangle
-	box    fyne.CanvasObject
-}
-
-var statusWords = map[wallet.Status]string{
-	wallet.StatusValid:     "Valid",
-	wallet.StatusSuspended: "Suspended",
-	wallet.StatusRevoked:   "Revoked",
-	wallet.StatusExpired:   "Expired",
-	wallet.StatusInvalid:   "Problem",
-}
-
-func statusColor(s wallet.Status) fyne.ThemeColorName {
-	switch s {
-	case wallet.StatusValid:
-		return theme.ColorNameSuccess
-	case wallet.StatusSuspended:
-		return theme.ColorNameWarning
-	case wallet.StatusExpired:
-		return theme.ColorNameDisabled
-	}
-	return theme.ColorNameError
-}
-
-func newBadge(s wallet.Status) *badge {
-	b := &badge{status: s}
-	word := statusWords[s]
-	if word == "" {
-		word = string(s)
-	}
-	b.text = canvas.NewText(word, theme.Color(theme.ColorNameForegroundOnPrimary))
-	b.text.TextStyle = fyne.TextStyle{Bold: true}
-	b.text.Alignment = fyne.TextAlignCenter
-	b.bg = canvas.NewRectangle(theme.Color(statusColor(s)))
-	b.bg.CornerRadius = 10
-	b.box = container.NewStack(b.bg, container.NewPadded(b.text))
-	return b
 }
 
 func (u *credentialsUI) refresh() {
@@ -485,7 +442,7 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 	about.Append("Issuer DID", container.NewHBox(widget.NewLabel(shortDID(c.Issuer)), d.copyDID))
 	for _, it := range []*widget.FormItem{
 		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
-		widget.NewFormItem("Status", container.NewHBox(d.status.box, widget.NewLabel(statusExplain(c)))),
+		widget.NewFormItem("Status", container.NewHBox(d.status, widget.NewLabel(statusExplain(c)))),
 	} {
 		about.AppendItem(it)
 	}
