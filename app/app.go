@@ -511,6 +511,7 @@ type mainUI struct {
 	ids      *identitiesUI
 	settings *settingsUI
 	items    map[string]*container.TabItem
+	current  *container.TabItem // the tab shown
 }
 
 func newMainUI(a *App) *mainUI {
@@ -532,7 +533,12 @@ func newMainUI(a *App) *mainUI {
 	m.tabs = container.NewAppTabs(m.items["credentials"], m.items["share"], m.items["consent"],
 		m.items["access"], m.items["identities"], m.items["settings"])
 	m.tabs.SetTabLocation(container.TabLocationLeading)
+	m.current = m.items["credentials"]
 	m.tabs.OnSelected = func(ti *container.TabItem) {
+		if m.current != nil && m.current != ti {
+			clearNotes(m.current.Content) // what was said there is stale now
+		}
+		m.current = ti
 		switch ti {
 		case m.items["credentials"]:
 			m.creds.reload()

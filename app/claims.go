@@ -286,3 +286,38 @@ func who(name, id string) string {
 	}
 	return id
 }
+
+// keyFact is the one fact that tells a record apart from others of its
+// type on the list: an allergy's substance and severity, a vaccine and its
+// date, a blood type; otherwise its first claim. "" when it has none.
+func keyFact(claims []claim) string {
+	get := func(label string) string {
+		for _, c := range claims {
+			if c.Label == label {
+				return c.Value
+			}
+		}
+		return ""
+	}
+	if s := get("Substance"); s != "" {
+		if sev := get("Severity"); sev != "" {
+			return s + ", severity " + sev
+		}
+		return s
+	}
+	if v := get("Vaccine"); v != "" {
+		if d := get("Date"); d != "" {
+			return v + ", " + d
+		}
+		return v
+	}
+	for _, l := range []string{"Blood type", "Medication", "Condition"} {
+		if v := get(l); v != "" {
+			return l + " " + v
+		}
+	}
+	if len(claims) > 0 {
+		return claims[0].Label + ": " + claims[0].Value
+	}
+	return ""
+}

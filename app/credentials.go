@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	_ "image/gif"  // QR pictures may be GIF
 	_ "image/jpeg" // or JPEG
@@ -41,7 +40,7 @@ type credentialsUI struct {
 	addBtn     *widget.Button
 	refreshBtn *widget.Button
 	busy       *widget.ProgressBarInfinite
-	msg        *widget.Label // last outcome ("Added …", errors)
+	msg        *note // what the last check or addition found, under the buttons
 
 	// Receive dialog.
 	recv      dialog.Dialog
@@ -58,13 +57,15 @@ type credentialsUI struct {
 
 // credCard is one credential in the list.
 type credCard struct {
-	cred   wallet.Credential
-	title  *widget.Label
-	issuer *widget.Label
-	date   *widget.Label
-	badge  *badge
-	open   *widget.Button
-	box    fyne.CanvasObject
+	cred    wallet.Credential
+	title   *widget.Label
+	fact    *widget.Label // what tells it apart from others of its type
+	issuer  *widget.Label
+	date    *widget.Label
+	checked *widget.Label // when its status was last checked
+	badge   *badge
+	open    *widget.Button
+	box     fyne.CanvasObject
 }
 
 // credDetail is the detail view of one credential.
@@ -73,6 +74,7 @@ type credDetail struct {
 	claims  []claim
 	form    *widget.Form
 	status  *badge
+	checked *widget.Label // what its status is and when it was checked
 	back    *widget.Button
 	del     *widget.Button
 	confirm dialog.Dialog
@@ -90,8 +92,7 @@ func newCredentialsUI(a *App) *credentialsUI {
 	u.refreshBtn = widget.NewButtonWithIcon("Check status", theme.ViewRefreshIcon(), u.refresh)
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
-	u.msg = wrapLabel("")
-	u.msg.Hide()
+	u.msg = newNote()
 	top := container.NewVBox(
 		container.NewHBox(widget.NewLabelWithStyle("My records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			layout.NewSpacer(), u.refreshBtn, u.addBtn),
@@ -102,7 +103,8 @@ func newCredentialsUI(a *App) *credentialsUI {
 	return u
 }
 
-// reload rebuilds the cards from the wallet, reading it in the background.
+// reload rebuilds the cards from the wallet, reading it (and each
+// record's claims, for the fact that tells it apart) in the background.
 func (u *credentialsUI) reload() {
 	w := u.a.wallet()
 	if w == nil {
@@ -111,6 +113,7 @@ func (u *credentialsUI) reload() {
 	type card struct {
 		c      wallet.Credential
 		issuer string
+		fact   string
 	}
 	load(u.a, func(ctx context.Context) ([]card, error) {
 		creds, err := w.Credentials(wallet.Filter{})
@@ -119,19 +122,20 @@ func (u *credentialsUI) reload() {
 		}
 		out := make([]card, len(creds))
 		for i, c := range creds {
-			out[i] = card{c, u.a.nameOf(ctx, c.Issuer)}
+			claims, _, _ := parseClaims(w, c)
+			out[i] = card{c, u.a.nameOf(ctx, c.Issuer), keyFact(claims)}
 		}
 		u.a.saveNames()
 		return out, nil
 	}, func(cards []card, err error) {
 		if err != nil {
-			u.setMsg(friendly(err), true)
+			u.msg.fail(err)
 			return
 		}
 		u.items = u.items[:0]
 		objs := make([]fyne.CanvasObject, 0, len(cards))
 		for _, c := range cards {
-			k := u.newCard(c.c, c.issuer)
+			k := u.newCard(c.c, c.issuer, c.fact)
 			u.items = append(u.items, k)
 			objs = append(objs, k.box)
 		}
@@ -143,24 +147,6 @@ func (u *credentialsUI) reload() {
 			u.empty.Hide()
 		}
 	})
-}
-
-func (u *credentialsUI) setMsg(s string, isErr bool) {
-	u.msg.SetText(s)
-	u.msg.Importance = widget.MediumImportance
-	if isErr {
-		u.msg.Importance = widget.DangerImportance
-	}
-	u.msg.Refresh()
-	u.msg.Show()
-}
-
-// effectiveStatus is the credential's status, with expiry applied now.
-func effectiveStatus(c wallet.Credential, now time.Time) wallet.Status {
-	if c.Status == wallet.StatusValid && c.ValidUntil != nil && now.After(*c.ValidUntil) {
-		return wallet.StatusExpired
-	}
-	return c.Status
 }
 
 func issuerLine(c wallet.Credential, name string) string {
@@ -177,21 +163,31 @@ func dateLine(c wallet.Credential) string {
 	return "Received " + c.ReceivedAt.Format("2 Jan 2006")
 }
 
-func (u *credentialsUI) newCard(c wallet.Credential, issuerName string) *credCard {
+func (u *credentialsUI) newCard(c wallet.Credential, issuerName, fact string) *credCard {
 	k := &credCard{cred: c}
 	k.title = widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	k.fact = widget.NewLabel(fact)
+	k.fact.Truncation = fyne.TextTruncateEllipsis
+	if fact == "" {
+		k.fact.Hide()
+	}
 	k.issuer = widget.NewLabel(issuerLine(c, issuerName))
 	k.date = widget.NewLabel(dateLine(c))
-	k.badge = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	st := standingOf(c, u.a.cfg.now())
+	k.badge = newBadge(st.status)
+	k.checked = widget.NewLabel(st.line)
+	k.checked.Wrapping = fyne.TextWrapWord
 	k.open = widget.NewButtonWithIcon("Open", theme.NavigateNextIcon(), func() { u.showDetail(c) })
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg := canvas.NewRectangle(themeColor(theme.ColorNameInputBackground))
 	bg.CornerRadius = 8
 	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge, k.open),
-		container.NewVBox(k.title, k.issuer, k.date))
+		container.NewVBox(k.title, k.fact, k.issuer, k.date, k.checked))
 	k.box = container.NewStack(bg, container.NewPadded(body))
 	return k
 }
 
+// refresh asks the hospitals (status lists, issuer keys) whether every
+// record is still valid, and says what it found next to the button.
 func (u *credentialsUI) refresh() {
 	w := u.a.wallet()
 	if w == nil {
@@ -199,7 +195,7 @@ func (u *credentialsUI) refresh() {
 	}
 	u.refreshBtn.Disable()
 	u.busy.Show()
-	u.setMsg("Checking with the hospitals whether your records are still valid…", false)
+	u.msg.say("Checking with the hospitals whether your records are still valid…")
 	u.a.background(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -208,20 +204,10 @@ func (u *credentialsUI) refresh() {
 			u.busy.Hide()
 			u.refreshBtn.Enable()
 			if err != nil {
-				u.setMsg(friendly(err), true)
+				u.msg.fail(err)
 				return
 			}
-			changed := 0
-			for _, c := range creds {
-				if c.Status != wallet.StatusValid {
-					changed++
-				}
-			}
-			if changed == 0 {
-				u.setMsg("All your records are valid.", false)
-			} else {
-				u.setMsg(fmt.Sprintf("%s need attention: see the badges below.", plural(changed, "record")), false)
-			}
+			u.msg.say(refreshSummary(creds, u.a.cfg.now()))
 			u.reload()
 		})
 	})
@@ -299,7 +285,7 @@ func (u *credentialsUI) receive(text string) {
 			}
 			u.lastAdded = c
 			u.recv.Hide()
-			u.setMsg("Added: "+typeName(c.Types, c.Name)+".", false)
+			u.msg.good("Added: " + typeName(c.Types, c.Name) + ".")
 			u.reload()
 		})
 	})
@@ -342,7 +328,7 @@ func (u *credentialsUI) acceptOffer(uri string) {
 			u.lastAdded = got[len(got)-1]
 		}
 		u.recv.Hide()
-		u.setMsg("Added: "+strings.Join(names, ", ")+".", false)
+		u.msg.good("Added: " + strings.Join(names, ", ") + ".")
 		u.reload()
 	})
 }
@@ -425,7 +411,8 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 		v.Wrapping = fyne.TextWrapWord
 		d.form.Append(cl.Label, v)
 	}
-	d.status = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	st := standingOf(c, u.a.cfg.now())
+	d.status = newBadge(st.status)
 	d.err = errorLabel()
 	if err != nil {
 		showError(d.err, err)
@@ -434,18 +421,12 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 	d.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), func() { u.confirmDelete(d) })
 	d.del.Importance = widget.DangerImportance
 	about := widget.NewForm()
-	if issuerName != "" {
-		about.Append("Issued by", widget.NewLabel(issuerName))
-	}
-	d.copyDID = widget.NewButtonWithIcon("Copy full DID", theme.ContentCopyIcon(), func() { u.a.fa.Clipboard().SetContent(c.Issuer) })
+	d.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() { u.a.fa.Clipboard().SetContent(c.Issuer) })
 	d.copyDID.Importance = widget.LowImportance
-	about.Append("Issuer DID", container.NewHBox(widget.NewLabel(shortDID(c.Issuer)), d.copyDID))
-	for _, it := range []*widget.FormItem{
-		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
-		widget.NewFormItem("Status", container.NewHBox(d.status, widget.NewLabel(statusExplain(c)))),
-	} {
-		about.AppendItem(it)
-	}
+	about.Append("Issued by", container.NewVBox(widget.NewLabel(who(issuerName, c.Issuer)), container.NewHBox(d.copyDID)))
+	d.checked = wrapLabel(st.line)
+	about.Append("Dates", widget.NewLabel(dates(c)))
+	about.Append("Status", container.NewVBox(container.NewHBox(d.status), d.checked))
 	body := container.NewVBox(
 		widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.form, widget.NewSeparator(), about, d.err)
@@ -458,19 +439,6 @@ func dates(c wallet.Credential) string {
 	s := dateLine(c)
 	if c.ValidUntil != nil {
 		s += ", valid until " + c.ValidUntil.Format("2 Jan 2006")
-	}
-	return s
-}
-
-func statusExplain(c wallet.Credential) string {
-	s := "Checked " + c.StatusCheckedAt.Format("2 Jan 2006 15:04")
-	switch c.Status {
-	case wallet.StatusRevoked:
-		s = "The hospital withdrew this record. " + s
-	case wallet.StatusSuspended:
-		s = "The hospital suspended this record for now. " + s
-	case wallet.StatusInvalid:
-		s = "This record no longer passes the safety checks. " + s
 	}
 	return s
 }
@@ -492,7 +460,7 @@ func (u *credentialsUI) confirmDelete(d *credDetail) {
 				showError(d.err, err)
 				return
 			}
-			u.setMsg("Deleted: "+typeName(d.cred.Types, d.cred.Name)+".", false)
+			u.msg.say("Deleted: " + typeName(d.cred.Types, d.cred.Name) + ".")
 			u.showList()
 		})
 	})

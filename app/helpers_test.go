@@ -388,3 +388,11 @@ func sampleAccesses(now time.Time) []AccessEvent {
 		{At: now.Add(-2 * time.Hour), Accessor: "St Mary's Hospital", Data: []string{"immunizations"}, Purpose: "TREAT", Outcome: OutcomePermitted},
 	}
 }
+
+// noAutoLock turns auto-lock off, for tests that move the clock by hours.
+func (h *harness) noAutoLock() {
+	h.t.Helper()
+	if err := h.a.wallet().SetSettings(wallet.Settings{AutoLock: -1, PhraseConfirmed: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}

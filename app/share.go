@@ -73,9 +73,9 @@ func newShareUI(a *App) *shareUI {
 	u.picks = container.NewVBox()
 	u.empty = wrapLabel("You have no records to share yet.")
 	u.audience = widget.NewEntry()
-	u.audience.SetPlaceHolder("Who asks? e.g. https://er.example.org or did:medid:…")
+	u.audience.SetPlaceHolder("Their address, as they gave it (for example https://er.example.org)")
 	u.nonce = widget.NewEntry()
-	u.nonce.SetPlaceHolder("Their request code (nonce)")
+	u.nonce.SetPlaceHolder("The request code they gave you")
 	u.err = errorLabel()
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
@@ -115,7 +115,7 @@ func newShareUI(a *App) *shareUI {
 	u.emergencyBtn.Importance = widget.DangerImportance
 
 	u.vp = newVPUI(u)
-	form := widget.NewForm(widget.NewFormItem("Share with", u.audience), widget.NewFormItem("Request code", u.nonce))
+	form := widget.NewForm(widget.NewFormItem("Their address", u.audience), widget.NewFormItem("Request code", u.nonce))
 	body := container.NewVBox(
 		container.NewHBox(widget.NewLabelWithStyle("Share records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			layout.NewSpacer(), u.emergencyBtn),
@@ -159,12 +159,21 @@ func (u *shareUI) reload() {
 		var objs []fyne.CanvasObject
 		for _, ch := range choices {
 			c := ch.cred
-			label := typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer)
-			if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
-				label += " (" + statusWords[st] + ")"
+			label := typeName(c.Types, c.Name)
+			if f := keyFact(ch.claims); f != "" {
+				label += ": " + f
 			}
+			label += " — " + issuerLine(c, ch.issuer)
+			st := standingOf(c, u.a.cfg.now()).status
 			ch.check = widget.NewCheck(label, nil)
-			ch.check.Checked = checked[c.ID]
+			ch.check.Checked = checked[c.ID] && presentable(st)
+			if !presentable(st) {
+				// A record the wallet knows is withdrawn, suspended or
+				// expired would be refused by whoever checks it, and
+				// would mislead whoever does not.
+				ch.check.Text += " (" + statusWords[st] + ": cannot be shared)"
+				ch.check.Disable()
+			}
 			// What it contains, in the words of the detail view.
 			var names []string
 			for _, cl := range ch.claims {
@@ -380,4 +389,12 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// presentable reports whether a record in status st may be shared: not
+// when the wallet knows it is withdrawn, suspended, expired or failed its
+// checks. A record that could not be checked (no connection) may: whoever
+// receives it checks it.
+func presentable(st wallet.Status) bool {
+	return st == wallet.StatusValid || st == statusUnchecked
 }
