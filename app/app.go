@@ -110,6 +110,10 @@ type App struct {
 
 	namesMu sync.Mutex // guards namesC
 	namesC  namesCache
+
+	// notice is said once at the top of the main screen the next time it
+	// is built (what a restore brought back). Main goroutine only.
+	notice string
 }
 
 // New checks cfg and returns an App. Nothing is opened until [App.Window].
@@ -512,6 +516,8 @@ type mainUI struct {
 	settings *settingsUI
 	items    map[string]*container.TabItem
 	current  *container.TabItem // the tab shown
+	notice   *note              // app-wide notice under the header
+	dismiss  *widget.Button     // hides notice
 }
 
 func newMainUI(a *App) *mainUI {
@@ -558,7 +564,18 @@ func newMainUI(a *App) *mainUI {
 	m.lockBtn = widget.NewButtonWithIcon("Lock", theme.LoginIcon(), a.lock)
 	header := container.NewBorder(nil, nil, nil, m.lockBtn,
 		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
-	m.content = container.NewBorder(header, nil, nil, nil, m.tabs)
+	// App-wide notices (what a restore brought back) sit under the
+	// header until the patient dismisses them.
+	m.notice = newNote()
+	m.dismiss = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.notice.clear(); m.dismiss.Hide() })
+	m.dismiss.Importance = widget.LowImportance
+	m.dismiss.Hide()
+	if a.notice != "" {
+		m.notice.say(a.notice)
+		m.dismiss.Show()
+		a.notice = ""
+	}
+	m.content = container.NewBorder(container.NewVBox(header, container.NewBorder(nil, nil, nil, m.dismiss, m.notice)), nil, nil, nil, m.tabs)
 	return m
 }
 

@@ -100,29 +100,6 @@ func TestCreateWalletFlow(t *testing.T) {
 	}
 }
 
-func TestRestoreFromPhrase(t *testing.T) {
-	h := newHarness(t, "")
-	s := h.a.setup
-	test.Tap(s.phraseBtn)
-	s.restorePhrase.SetText("abandon abandon wrong")
-	test.Type(s.restorePass, testPass)
-	test.Type(s.restorePs2, testPass)
-	test.Tap(s.doRestorePhrase)
-	h.a.wait()
-	if h.a.main != nil || !strings.Contains(s.restorePhraseErr.Text, "recovery words are not right") {
-		t.Fatalf("bad phrase: main=%v error=%q", h.a.main != nil, s.restorePhraseErr.Text)
-	}
-	s.restorePhrase.SetText(strings.ToUpper(fixedPhrase))
-	test.Tap(s.doRestorePhrase)
-	h.a.wait()
-	if h.a.main == nil {
-		t.Fatalf("not restored: %q", s.restorePhraseErr.Text)
-	}
-	if got, want := h.a.main.ids.rows[0].did.DID, fixedPrimary(t); got != want {
-		t.Errorf("primary DID = %s, want %s", got, want)
-	}
-}
-
 // fixedPrimary is the primary DID of fixedPhrase.
 func fixedPrimary(t *testing.T) string {
 	t.Helper()

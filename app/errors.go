@@ -35,6 +35,7 @@ func friendly(err error) string {
 	var ne net.Error
 	var pe *openid4vci.ProtocolError
 	var vpe *openid4vp.ProtocolError
+	var pw *wallet.PhraseWordError
 	switch {
 	case err == nil:
 		return ""
@@ -45,6 +46,10 @@ func friendly(err error) string {
 		return "That passphrase is not right. Check that Caps Lock is off and try again."
 	case errors.Is(err, wallet.ErrLocked):
 		return "The wallet locked itself. Unlock it with your passphrase and try again."
+	case errors.As(err, &pw):
+		return fmt.Sprintf("Word %d is not a recovery word. Check its spelling on your paper.", pw.Index)
+	case errors.Is(err, wallet.ErrPhraseChecksum):
+		return "All 24 are recovery words, but they do not fit together: one of them is wrong, or two are swapped. Compare each word with your paper, in order."
 	case errors.Is(err, wallet.ErrInvalidPhrase):
 		return "Those recovery words are not right. Check each of the 24 words, in order, and try again."
 	case errors.Is(err, wallet.ErrExists):

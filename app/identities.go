@@ -25,6 +25,7 @@ type identitiesUI struct {
 	label       *widget.Entry // relationship name for a pairwise DID
 	newPairwise *widget.Button
 	register    *widget.Button
+	find        *widget.Button // finds the registered identities of the recovery words
 	progress    *widget.ProgressBarInfinite
 	status      *widget.Label
 	err         *widget.Label
@@ -49,6 +50,7 @@ func newIdentitiesUI(a *App) *identitiesUI {
 	u.label.SetPlaceHolder("Who is it for? e.g. St Mary's Hospital")
 	u.newPairwise = widget.NewButtonWithIcon("New private identity", theme.ContentAddIcon(), u.createPairwise)
 	u.register = widget.NewButtonWithIcon("Register on the medid network", theme.UploadIcon(), u.doRegister)
+	u.find = widget.NewButtonWithIcon("Find my registered identities", theme.SearchIcon(), u.doFind)
 	u.progress = widget.NewProgressBarInfinite()
 	u.progress.Hide()
 	u.status = wrapLabel("")
@@ -60,7 +62,10 @@ func newIdentitiesUI(a *App) *identitiesUI {
 			"so that hospitals cannot link what you share with each other."),
 		u.list, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Add an identity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.label, container.NewHBox(u.newPairwise, u.register), u.progress, u.status, u.err))
+		u.label, container.NewHBox(u.newPairwise, u.register), u.progress, u.status, u.err,
+		widget.NewSeparator(),
+		wrapLabel("After restoring from your recovery words, the identities you had registered on the medid network can be looked up there."),
+		container.NewHBox(u.find)))
 	u.reload()
 	return u
 }
@@ -194,5 +199,41 @@ func (u *identitiesUI) doRegister() {
 			u.status.SetText("Registered: " + d.DID)
 			u.reload()
 		})
+	})
+}
+
+// doFind looks up on the registry the did:medid identities the wallet's
+// recovery words control and adds those it lacks.
+func (u *identitiesUI) doFind() {
+	showError(u.err, nil)
+	reg := u.a.reg()
+	if reg == nil {
+		showError(u.err, wallet.ErrNoRegistry)
+		return
+	}
+	w := u.a.wallet()
+	u.find.Disable()
+	u.progress.Show()
+	u.status.SetText("Looking for your registered identities on the medid network…")
+	u.status.Show()
+	load(u.a, func(ctx context.Context) ([]wallet.DID, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		return w.FindRegistered(ctx, reg, 0)
+	}, func(found []wallet.DID, err error) {
+		u.find.Enable()
+		u.progress.Hide()
+		if err != nil {
+			u.status.Hide()
+			showError(u.err, err)
+			return
+		}
+		switch len(found) {
+		case 0:
+			u.status.SetText("No registered identity was found that this wallet does not already have.")
+		default:
+			u.status.SetText("Found " + plural(len(found), "identity") + " you registered on the medid network; " + "they are listed above.")
+		}
+		u.reload()
 	})
 }

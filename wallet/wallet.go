@@ -152,6 +152,10 @@ type Settings struct {
 	// PhraseConfirmed records that the patient gave back words of the
 	// recovery phrase (or restored from it): until then the app asks.
 	PhraseConfirmed bool `json:"phraseConfirmed,omitempty"`
+	// EmergencyContact is who to call in an emergency, as the patient
+	// wrote it (a name and a phone number): shown on the emergency card,
+	// marked as the patient's own words (nobody verified it).
+	EmergencyContact string `json:"emergencyContact,omitempty"`
 }
 
 // DefaultAutoLock is the idle time after which a wallet locks itself unless
