@@ -27,8 +27,8 @@ type unlockUI struct {
 	busy    *widget.ProgressBarInfinite
 	working *widget.Label  // "Unlocking…" while Argon2id runs
 	forgot  *widget.Button // restore with the 24 words or a backup
-	until   time.Time // end of the current lockout (zero when none)
-	ticking bool      // a countdown goroutine is running
+	until   time.Time      // end of the current lockout (zero when none)
+	ticking bool           // a countdown goroutine is running
 }
 
 func (a *App) showUnlock() {
