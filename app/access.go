@@ -129,7 +129,7 @@ func (u *accessUI) show(evs []AccessEvent) {
 		}
 		body := container.NewVBox(r.flag, r.what)
 		if shortDID(e.Accessor) != e.Accessor {
-			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.event.Accessor)
 			})
 			r.copyDID.Importance = widget.LowImportance

@@ -191,7 +191,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 	// Rejections come back as sentences, and nothing is added.
 	cases := []struct{ name, input, want string }{
 		{"someone else's", hosp.issue(t, newIssuer(t, "other").did, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
-		{"garbage", "hello", "not a medid record"},
+		{"garbage", "hello", "not a record the wallet can read"},
 		{"tampered", allergy[:len(allergy)-4] + "AAAA", "changed or damaged"},
 		{"empty", "   ", "Nothing was entered"},
 	}

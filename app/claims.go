@@ -321,3 +321,41 @@ func keyFact(claims []claim) string {
 	}
 	return ""
 }
+
+// fieldWords are the words for claim names that are codes for machines
+// (FHIR element names and the like).
+var fieldWords = map[string]string{
+	"code": "what it is", "display": "what it is", "text": "what it is", "coding": "what it is", "system": "what it is",
+	"substance": "substance", "allergen": "substance", "allergy": "allergy",
+	"criticality": "severity", "severity": "severity",
+	"reaction": "reaction", "manifestation": "reaction",
+	"clinicalStatus": "whether it is current", "verificationStatus": "whether it is confirmed",
+	"recordedDate": "date recorded", "onsetDateTime": "when it started",
+	"vaccineCode": "vaccine", "vaccine": "vaccine", "occurrenceDateTime": "date given", "doseNumber": "dose", "lotNumber": "batch number",
+	"bloodType": "blood type", "rhesus": "rhesus factor",
+	"medicationCodeableConcept": "medication", "medication": "medication", "dosage": "dose",
+	"birthDate": "date of birth", "given_name": "first name", "family_name": "family name", "name": "name",
+	"id": "identity", "type": "kind of record",
+}
+
+// fieldWord is a claim path in words: the last element that is not an
+// index or a wildcard, looked up in fieldWords, else humanised.
+func fieldWord(path string) string {
+	parts := strings.Split(path, ".")
+	for i := len(parts) - 1; i >= 0; i-- {
+		p := parts[i]
+		if p == "*" || p == "" || strings.Trim(p, "0123456789") == "" || p == "credentialSubject" {
+			continue
+		}
+		if (p == "display" || p == "text" || p == "coding" || p == "code" || p == "system") && i > 0 {
+			if w, ok := fieldWords[parts[i-1]]; ok && parts[i-1] != "credentialSubject" {
+				return w // code.display: the code's meaning; reaction.text: the reaction
+			}
+		}
+		if w, ok := fieldWords[p]; ok {
+			return w
+		}
+		return strings.ToLower(humanize(p))
+	}
+	return "details"
+}

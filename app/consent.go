@@ -50,7 +50,6 @@ type consentUI struct {
 
 	list   *fyne.Container
 	empty  *widget.Label
-	copied *widget.Label // "Copied…" after a grant was copied for its provider
 	rows   []*consentRow
 }
 
@@ -65,6 +64,7 @@ type consentRow struct {
 	copyDID *widget.Button // copies the provider's full DID; nil when it is shown whole
 	confirm dialog.Dialog
 	yes     *widget.Button
+	note    *note // what the last action on this row did ("Copied…", an error)
 }
 
 func newConsentUI(a *App) *consentUI {
@@ -76,7 +76,7 @@ func newConsentUI(a *App) *consentUI {
 		return u
 	}
 	u.provider = widget.NewEntry()
-	u.provider.SetPlaceHolder("Their DID, e.g. did:medid:… (the hospital or doctor gives it to you)")
+	u.provider.SetPlaceHolder("Their identifier, as the hospital or doctor gave it to you")
 	u.classes = newCheckFlow(DataClasses)
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
 	u.purpose.SetSelected(Purposes["TREAT"])
@@ -86,7 +86,7 @@ func newConsentUI(a *App) *consentUI {
 	}
 	u.duration = widget.NewSelect(durs, nil)
 	u.duration.SetSelected("30 days")
-	u.breakGlass = widget.NewCheck("Allow emergency access without asking me (break-glass)", nil)
+	u.breakGlass = widget.NewCheck("Allow emergency access without asking me", nil)
 	u.err = errorLabel()
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
@@ -100,13 +100,11 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
-	u.copied = wrapLabel("")
-	u.copied.Hide()
 	u.content = container.NewVScroll(container.NewVBox(title,
 		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
 		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
 		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.empty, u.copied, u.list))
+		u.empty, u.list))
 	u.reload()
 	return u
 }
@@ -217,7 +215,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	u.rows = u.rows[:0]
 	var objs []fyne.CanvasObject
 	for _, g := range grants {
-		r := &consentRow{grant: g}
+		r := &consentRow{grant: g, note: newNote()}
 		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", who(g.ProviderName, g.Provider),
 			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
 		r.left = widget.NewLabel(timeLeft(g, now))
@@ -234,22 +232,21 @@ func (u *consentUI) show(grants []ConsentGrant) {
 		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
-				u.copied.SetText("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
-				u.copied.Show()
+				r.note.good("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
 			})
 			buttons.Add(r.copy)
 		}
-		who := container.NewVBox(r.summary, r.glass)
+		body := container.NewVBox(r.summary, r.glass)
 		if shortDID(g.Provider) != g.Provider {
-			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Provider)
-				u.copied.SetText("Copied the full DID of " + shortDID(r.grant.Provider) + ".")
-				u.copied.Show()
+				r.note.good("Copied the identifier of " + who(r.grant.ProviderName, r.grant.Provider) + ".")
 			})
 			r.copyDID.Importance = widget.LowImportance
-			who.Add(container.NewHBox(r.copyDID))
+			body.Add(container.NewHBox(r.copyDID))
 		}
-		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, who), widget.NewSeparator())
+		body.Add(r.note)
+		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, body), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs
@@ -266,13 +263,14 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	r.yes = widget.NewButtonWithIcon("Take back consent", theme.ContentRemoveIcon(), func() {
 		r.confirm.Hide()
 		svc := u.svc
-		u.busy.Show()
+		r.note.say("Taking consent back…")
+		r.revoke.Disable()
 		u.a.background(func(ctx context.Context) {
 			err := svc.Revoke(ctx, r.grant.ID)
 			u.a.do(func() {
-				u.busy.Hide()
 				if err != nil {
-					showError(u.err, err)
+					r.revoke.Enable()
+					r.note.fail(err)
 					return
 				}
 				u.reload()
@@ -284,7 +282,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	})
 	r.yes.Importance = widget.DangerImportance
 	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
-		wrapLabel(shortDID(r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+		wrapLabel(who(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
 	r.confirm.Show()
 }

@@ -97,8 +97,8 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	u.classes.SetSelected([]string{"allergies"})
 	test.Tap(u.grant)
 	h.a.wait()
-	if !u.err.Visible() || !strings.Contains(u.err.Text, "DID") {
-		t.Errorf("grant to a name: error %q, want it to ask for the DID", u.err.Text)
+	if !u.err.Visible() || !strings.Contains(u.err.Text, "identifier") || strings.Contains(u.err.Text, "DID") {
+		t.Errorf("grant to a name: error %q, want it to ask for their identifier, in words", u.err.Text)
 	}
 	u.provider.SetText("")
 	test.Type(u.provider, doc.DID)
@@ -128,7 +128,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	}
 	test.Tap(r.copy)
 	tok := h.a.fa.Clipboard().Content()
-	if tok != consentToken(t, h, grant.ID) || !u.copied.Visible() {
+	if tok != consentToken(t, h, grant.ID) || !r.note.Visible() || !strings.Contains(r.note.Text, "Copied") {
 		t.Fatalf("copied %q, want the grant's token", tok)
 	}
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); err != nil {

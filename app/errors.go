@@ -65,9 +65,9 @@ func friendly(err error) string {
 	case errors.As(err, &rej):
 		return rejectedText(rej.Reason)
 	case errors.Is(err, wallet.ErrNoRegistry):
-		return "This needs the medid network. Enter the registry address in Settings and try again."
+		return "This needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, wallet.ErrNoVerifier):
-		return "Records cannot be checked right now. Check the registry address in Settings."
+		return "Records cannot be checked right now. Check the medid network address in Settings."
 	case errors.Is(err, wallet.ErrNotFound):
 		return "That item is no longer in the wallet. It may have been deleted."
 	case errors.Is(err, wallet.ErrClosed):
@@ -83,11 +83,11 @@ func friendly(err error) string {
 		}
 		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
 	case errors.Is(err, ErrNeedProviderDID):
-		return "Consent goes to a provider's DID (it starts with did:). Ask the hospital or doctor for theirs and paste it in the Who box."
+		return "Paste the identifier the hospital or doctor gave you (it starts with did:), not their name."
 	case errors.Is(err, ErrNoVault):
-		return "Add your hospital's vault address in Settings first."
+		return "Add your hospital's address in Settings first."
 	case errors.Is(err, errNotVPLink):
-		return "That is not a request link. It starts with openid4vp:// — copy the whole link, or open a picture of the QR code."
+		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
 	case errors.Is(err, wallet.ErrNoMatch):
 		return "You have no record that answers this request. Nothing was sent."
 	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):
@@ -107,7 +107,7 @@ func friendly(err error) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "The medid network took too long to answer. Check your internet connection and try again."
 	case errors.As(err, &ue):
-		return "The medid network could not be reached. Check your internet connection and the registry address in Settings, then try again."
+		return "The medid network could not be reached. Check your internet connection and the network address in Settings, then try again."
 	case errors.Is(err, context.Canceled):
 		return "Stopped."
 	}
@@ -128,13 +128,13 @@ func rejectedText(reason string) string {
 	case "suspended":
 		return "The hospital has suspended this record for now, so it was not added. Ask the hospital why."
 	case "unknown_issuer":
-		return "The hospital that issued this record could not be found on the medid network, so it was not added. Check the registry address in Settings."
+		return "The hospital that issued this record could not be found on the medid network, so it was not added. Check the network address in Settings."
 	case "issuer_not_accredited":
 		return "The issuer of this record is not approved to issue this kind of record, so it was not added."
 	case "status_unavailable":
-		return "Whether this record is still valid could not be checked (the medid network was not reachable), so it was not added. Check your connection and the registry address in Settings, then try again."
+		return "Whether this record is still valid could not be checked (the medid network was not reachable), so it was not added. Try again when you are online."
 	case "malformed":
-		return "This is not a medid record. Paste the whole credential text (it starts with \"eyJ\") or open a picture of its QR code."
+		return "This is not a record the wallet can read. Paste everything the hospital gave you, or open a picture of its QR code."
 	}
 	return "This record did not pass the safety checks (" + reason + "), so it was not added."
 }

@@ -58,7 +58,7 @@ func newIdentitiesUI(a *App) *identitiesUI {
 	u.err = errorLabel()
 	u.content = container.NewVScroll(container.NewVBox(
 		widget.NewLabelWithStyle("My identities", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		wrapLabel("An identity (DID) is how hospitals recognise you. Use a private identity for each hospital "+
+		wrapLabel("An identity is how hospitals recognise you. Use a private identity for each hospital "+
 			"so that hospitals cannot link what you share with each other."),
 		u.list, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Add an identity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),

@@ -103,7 +103,7 @@ func newShareUI(a *App) *shareUI {
 			}
 			u.done.SetText("Saved to " + wc.URI().Path() + ".")
 		}, u.a.win)
-		d.SetFileName("presentation.jwt")
+		d.SetFileName("shared-records.txt")
 		d.Show()
 	})
 	u.result = container.NewVBox(widget.NewSeparator(),
@@ -209,7 +209,7 @@ func disclosure(audience string, sel []*shareChoice) string {
 			fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
 		}
 	}
-	b.WriteString("\nThey will also see the identity (DID) these records were issued to, and can check them with the hospitals. " +
+	b.WriteString("\nThey will also see the identity these records were issued to, and can check them with the hospitals. " +
 		"Your wallet keeps a note of this sharing in its history.")
 	return b.String()
 }

@@ -101,10 +101,10 @@ func (g *Grant) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
 	}
-	if _, err := did.Parse(g.Patient); err != nil {
+	if err := checkDID(g.Patient); err != nil {
 		return bad("patient must be a DID: %v", err)
 	}
-	if _, err := did.Parse(g.Provider); err != nil {
+	if err := checkDID(g.Provider); err != nil {
 		return bad("provider (the actor) must be a DID: %v", err)
 	}
 	if len(g.Actions) == 0 {
@@ -457,4 +457,18 @@ func (g *Grant) Permits(req Request) error {
 		return fmt.Errorf("%w: %.64q", ErrWrongClass, req.Class)
 	}
 	return nil
+}
+
+// checkDID checks s is a DID and, for the methods this library can check
+// without asking anyone (did:key), that its identifier is well formed: a
+// consent for did:key:foo names nobody and could never be used.
+func checkDID(s string) error {
+	d, err := did.Parse(s)
+	if err != nil {
+		return err
+	}
+	if d.Method == "key" {
+		_, err = did.ParseKeyDID(s)
+	}
+	return err
 }
