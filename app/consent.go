@@ -48,9 +48,9 @@ type consentUI struct {
 	err        *widget.Label
 	busy       *widget.ProgressBarInfinite
 
-	list   *fyne.Container
-	empty  *widget.Label
-	rows   []*consentRow
+	list  *fyne.Container
+	empty *widget.Label
+	rows  []*consentRow
 }
 
 // consentRow is one grant in the list.
