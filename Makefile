@@ -47,13 +47,17 @@ test: setup vet vuln unit race
 unit:
 	$(GO) test -count=1 ./...
 
-# Packages with goroutines run again under the race detector.
+# Packages with goroutines run again under the race detector (the GUI too:
+# its screens update from background work through fyne.Do).
 race:
-	$(GO) test -count=1 -race -short ./credentials/... ./wallet/... ./registry/...
+	$(GO) test -count=1 -race -short ./credentials/... ./wallet/... ./registry/... ./app/...
 
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if ! out=$$($(GO) mod tidy -diff 2>&1); then \
+	  echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result. What it would change:"; \
+	  echo "$$out"; exit 1; fi
 
 vuln:
 	.tmp/bin/govulncheck -db file://$(VULNDB) ./...

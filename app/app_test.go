@@ -23,6 +23,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestCreateWalletFlow(t *testing.T) {
@@ -132,12 +133,12 @@ func TestUnlockLockoutAndAutoLock(t *testing.T) {
 	if !u.btn.Disabled() || !u.pass.Disabled() {
 		t.Error("unlocking still possible during the lockout")
 	}
-	h.clk.Add(30 * time.Second)
+	h.clk.Advance(30 * time.Second)
 	u.tick()
 	if u.wait.Text != "You can try again in 30 seconds." {
 		t.Errorf("countdown after 30 s = %q", u.wait.Text)
 	}
-	h.clk.Add(31 * time.Second)
+	h.clk.Advance(31 * time.Second)
 	if !u.tick() || u.btn.Disabled() || u.wait.Visible() {
 		t.Fatal("still locked out after the lockout ended")
 	}
@@ -147,13 +148,13 @@ func TestUnlockLockoutAndAutoLock(t *testing.T) {
 	}
 
 	// Auto-lock: idle longer than the default 5 minutes.
-	h.clk.Add(4 * time.Minute)
+	h.clk.Advance(4 * time.Minute)
 	h.a.checkIdle()
 	h.a.wait()
 	if h.a.main == nil {
 		t.Fatal("locked before the auto-lock time")
 	}
-	h.clk.Add(2 * time.Minute)
+	h.clk.Advance(2 * time.Minute)
 	h.a.checkIdle()
 	h.a.wait()
 	if h.a.main != nil || h.a.unlock == nil {
@@ -175,7 +176,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 		t.Error("no empty-state text for an empty wallet")
 	}
 
-	allergy := hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	allergy := hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
 	h.receive(allergy)
 	if u.recvErr.Visible() {
 		t.Fatalf("receive failed: %q", u.recvErr.Text)
@@ -190,7 +191,7 @@ func TestReceiveDetailDelete(t *testing.T) {
 
 	// Rejections come back as sentences, and nothing is added.
 	cases := []struct{ name, input, want string }{
-		{"someone else's", hosp.issue(t, newIssuer(t, "other").did, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
+		{"someone else's", hosp.Issue(t, newIssuer(t, "other").DID, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
 		{"garbage", "hello", "not a record the wallet can read"},
 		{"tampered", allergy[:len(allergy)-4] + "AAAA", "changed or damaged"},
 		{"empty", "   ", "Nothing was entered"},
@@ -246,24 +247,24 @@ func TestStatusBadges(t *testing.T) {
 	me := h.primary()
 	until := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	toks := map[string]string{
-		"Allergy":      hosp.issue(t, me, []string{"AllergyCredential"}, allergyClaimsFHIR()),
-		"Immunization": hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()),
-		"Insurance":    hosp.issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}),
-		"Blood type":   hosp.issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}, func(c *vc.Credential) { c.ValidUntil = &until }),
+		"Allergy":      hosp.Issue(t, me, []string{"AllergyCredential"}, allergyClaimsFHIR()),
+		"Immunization": hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()),
+		"Insurance":    hosp.Issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}),
+		"Blood type":   hosp.Issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}, func(c *vc.Credential) { c.ValidUntil = &until }),
 	}
 	for _, tok := range toks {
 		h.receive(tok)
-		h.clk.Add(time.Second)
+		h.clk.Advance(time.Second)
 	}
-	h.verifier.set(toks["Immunization"], "revoked")
-	h.verifier.set(toks["Insurance"], "suspended")
+	h.verifier.Set(toks["Immunization"], "revoked")
+	h.verifier.Set(toks["Insurance"], "suspended")
 	u := h.a.main.creds
 	test.Tap(u.refreshBtn)
 	h.a.wait()
 	if !strings.Contains(u.msg.Text, "2 records need attention") {
 		t.Errorf("refresh message = %q", u.msg.Text)
 	}
-	h.clk.Add(30 * 24 * time.Hour) // past the blood type's validUntil
+	h.clk.Advance(30 * 24 * time.Hour) // past the blood type's validUntil
 	u.reload()
 	h.a.wait()
 	want := map[string]string{"Allergy": "Valid", "Immunization": "Revoked", "Insurance": "Suspended", "Blood type": "Expired"}
@@ -278,9 +279,9 @@ func TestShareProducesVerifiablePresentation(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.clk.Add(time.Second)
-	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.clk.Advance(time.Second)
+	h.receive(hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
 	h.a.main.selectScreen("share")
 	h.a.wait()
 	u := h.a.main.share
@@ -328,7 +329,7 @@ func TestShareProducesVerifiablePresentation(t *testing.T) {
 	if !u.result.Visible() {
 		t.Fatalf("no result: %q", u.err.Text)
 	}
-	vp, err := vc.VerifyPresentation(context.Background(), u.token.Text, didKeyFunc,
+	vp, err := vc.VerifyPresentation(context.Background(), u.token.Text, wallettest.DIDKeyFunc,
 		vc.PresentationOptions{Audience: "https://er.example.org", Nonce: "n-0S6_WzA2Mj", Now: h.clk.Now()})
 	if err != nil {
 		t.Fatalf("VerifyPresentation: %v", err)
@@ -363,8 +364,8 @@ func TestEmergencyCard(t *testing.T) {
 	if u.emergency != nil || !strings.Contains(u.err.Text, "no valid allergy, medication or blood type") {
 		t.Fatalf("emergency card without records: %q", u.err.Text)
 	}
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.receive(hosp.issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}))
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.receive(hosp.Issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}))
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
 	e := u.emergency
@@ -386,9 +387,9 @@ func TestEmergencyCard(t *testing.T) {
 	}
 
 	// More than one QR code holds: the records left out are named.
-	h.receive(hosp.issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}))
-	h.clk.Add(time.Second)
-	h.receive(hosp.issue(t, me, []string{"MedicationStatementCredential"}, map[string]any{"medication": "x", "note": incompressible(6000)}))
+	h.receive(hosp.Issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}))
+	h.clk.Advance(time.Second)
+	h.receive(hosp.Issue(t, me, []string{"MedicationStatementCredential"}, map[string]any{"medication": "x", "note": incompressible(6000)}))
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
 	if e = u.emergency; e == nil {
@@ -413,7 +414,7 @@ func scanCard(t *testing.T, h *harness, e *emergencyCard, n int) *vc.VerifiedPre
 	if err != nil || tok != e.token {
 		t.Fatalf("expand: %v", err)
 	}
-	vp, err := vc.VerifyPresentation(context.Background(), tok, didKeyFunc,
+	vp, err := vc.VerifyPresentation(context.Background(), tok, wallettest.DIDKeyFunc,
 		vc.PresentationOptions{Audience: wallet.EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +495,7 @@ func TestIdentities(t *testing.T) {
 func TestSettingsBackupRestores(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
-	h.receive(hosp.issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.receive(hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	u := h.a.main.settings
 	path := filepath.Join(t.TempDir(), "backup.age")
 	test.Type(u.backupPath, path)
@@ -574,7 +575,7 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	if s, _ := h.a.wallet().Settings(); s.AutoLock != time.Minute {
 		t.Errorf("auto-lock = %v", s.AutoLock)
 	}
-	h.clk.Add(61 * time.Second)
+	h.clk.Advance(61 * time.Second)
 	h.a.checkIdle()
 	h.a.wait()
 	if h.a.main != nil {
@@ -650,7 +651,7 @@ func TestConsentScreen(t *testing.T) {
 			r.summary.Text != "St Mary's Hospital may see your allergies, immunizations, for emergency treatment." {
 			t.Errorf("row: %q / %q / glass %v", r.summary.Text, r.left.Text, r.glass.Visible())
 		}
-		clk.Add(5 * 24 * time.Hour)
+		clk.Advance(5 * 24 * time.Hour)
 		u.reload()
 		h.a.wait()
 		if u.rows[0].left.Text != "2 days left" {
@@ -731,7 +732,7 @@ func TestAccessLogScreen(t *testing.T) {
 
 func TestQRRoundTrip(t *testing.T) {
 	hosp := newIssuer(t, "St Mary's Hospital")
-	tok := hosp.issue(t, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	tok := hosp.Issue(t, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
 	img, err := qrImage(tok, 800)
 	if err != nil {
 		t.Fatal(err)
@@ -745,7 +746,7 @@ func TestQRRoundTrip(t *testing.T) {
 
 	// Through the receive dialog: the picture's credential is added.
 	h := unlocked(t)
-	other := hosp.issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	other := hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
 	img, _ = qrImage(other, 800)
 	buf.Reset()
 	png.Encode(&buf, img)
@@ -809,7 +810,7 @@ func TestAcceptOffer(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	oi, err := openid4vci.New(openid4vci.Config{
-		URL: srv.URL, Key: hosp.k, DID: hosp.did, Kid: hosp.kid,
+		URL: srv.URL, Key: hosp.Key, DID: hosp.DID, Kid: hosp.Kid,
 		Configurations: map[string]openid4vci.Configuration{"AllergyIntoleranceCredential": openid4vci.NewConfiguration("AllergyIntoleranceCredential")},
 		Resolver:       did.KeyResolver{}, Now: h.clk.Now,
 	})

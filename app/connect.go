@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/wallet"
@@ -29,21 +28,16 @@ func ConnectWith(hc *http.Client) func(registryURL string, now func() time.Time)
 }
 
 func connect(registryURL string, now func() time.Time, hc *http.Client) (wallet.Verifier, wallet.Registry, error) {
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
-	cfg := verify.Config{Now: now}
+	var src verify.Sources
 	var reg wallet.Registry
 	if registryURL != "" {
 		rc, err := client.New(client.Config{URL: registryURL, HTTPClient: hc})
 		if err != nil {
 			return nil, nil, err
 		}
-		methods["medid"] = rc
-		cfg.Status = rc
-		cfg.Trust = rc
-		reg = rc
+		src.Registry, reg = rc, rc
 	}
-	cfg.Resolver = did.NewRouter(methods)
-	v, err := verify.New(cfg)
+	v, err := verify.NewFor(src, verify.Config{Now: now})
 	if err != nil {
 		return nil, nil, err
 	}

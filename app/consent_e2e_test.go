@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -234,7 +235,11 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if taken.copy != nil {
 		t.Error("a taken-back consent can still be copied")
 	}
-	if st, err := s.reg.ConsentStatus(ctx, grant.ID); err != nil || !st.Revoked {
+	pg, err := consent.Parse(grant.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.reg.ConsentStatus(ctx, pg.Anchor, grant.ID); err != nil || !st.Revoked {
 		t.Errorf("ledger status after taking back: %+v, %v", st, err)
 	}
 	if _, err := doc.Get(ctx, rec.ID, "TREAT", tok, ""); !errors.Is(err, vaultapi.ErrDenied) {

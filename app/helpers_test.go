@@ -2,12 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,13 +12,13 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/client"
 	rledger "github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // fixedPhrase is a valid BIP-39 phrase, so the test wallet's DIDs (and the
@@ -36,64 +33,17 @@ func fastKDF() wallet.KDFParams {
 	return wallet.KDFParams{Salt: []byte("0123456789abcdef"), Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 }
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
+// newClock is the app tests' settable clock.
+func newClock() *credtest.Clock {
+	return credtest.NewClock(time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC))
 }
 
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)}
-}
+// testVerifier is wallettest's verifier as a wallet.Verifier.
+type testVerifier struct{ *wallettest.Verifier }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// didKeyFunc resolves did:key kids, the way verifiers do for did:key.
-func didKeyFunc(_ context.Context, kid string) (key.PublicKey, error) {
-	d, _, _ := strings.Cut(kid, "#")
-	return did.ParseKeyDID(d)
-}
-
-// testVerifier checks signatures and validity with credentials/vc and
-// answers status from a table the test controls.
-type testVerifier struct {
-	now    func() time.Time
-	mu     sync.Mutex        // guards status
-	status map[string]string // token -> reason ("revoked", "suspended", ...)
-}
-
-func (v *testVerifier) set(token, reason string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.status[token] = reason
-}
-
-func (v *testVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
-	_, err := vc.Verify(ctx, token, didKeyFunc, vc.VerifyOptions{Now: v.now()})
-	switch {
-	case errors.Is(err, vc.ErrExpired):
-		return wallet.Verdict{Reason: "expired"}
-	case errors.Is(err, vc.ErrBadSignature):
-		return wallet.Verdict{Reason: "bad_signature"}
-	case err != nil:
-		return wallet.Verdict{Reason: "malformed", Detail: err.Error()}
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if r := v.status[token]; r != "" {
-		return wallet.Verdict{Reason: r}
-	}
-	return wallet.Verdict{Valid: true}
+func (v testVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
+	reason, detail := v.Check(ctx, token)
+	return wallet.Verdict{Valid: reason == "", Reason: reason, Detail: detail}
 }
 
 // fakeRegistry accepts every transaction (registration is tested against a
@@ -131,8 +81,8 @@ type harness struct {
 	t        *testing.T
 	a        *App
 	win      fyne.Window
-	clk      *fakeClock
-	verifier *testVerifier
+	clk      *credtest.Clock
+	verifier testVerifier
 	registry *fakeRegistry
 	dir      string
 }
@@ -151,7 +101,7 @@ func newHarness(t *testing.T, dir string, opts ...option) *harness {
 	if h.dir == "" {
 		h.dir = filepath.Join(t.TempDir(), "wallet")
 	}
-	h.verifier = &testVerifier{now: h.clk.Now, status: map[string]string{}}
+	h.verifier = testVerifier{wallettest.NewVerifier(h.clk.Now)}
 	cfg := Config{
 		WalletDir: h.dir, Now: h.clk.Now, KDF: fastKDF(), BackupWorkFactor: 10, IdleCheck: -1,
 		Lockout: wallet.LockoutPolicy{FreeAttempts: 2, Base: time.Minute, Max: time.Hour},
@@ -211,23 +161,13 @@ func (h *harness) unlock(pass string) {
 	h.a.wait()
 }
 
-// issuer is a test hospital with a did:key from a fixed seed.
-type issuer struct {
-	k        *key.PrivateKey
-	did, kid string
-	name     string
-}
-
-func newIssuer(t testing.TB, name string) issuer {
+// newIssuer is the test hospital called name (wallettest.NewIssuer),
+// listed under that name in the fake registry's directory.
+func newIssuer(t testing.TB, name string) wallettest.Issuer {
 	t.Helper()
-	seed := sha256.Sum256([]byte(name))
-	k, err := key.NewEd25519FromSeed(seed[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := did.KeyDID(k.Public())
-	testDirectory.Store(id, name)
-	return issuer{k: k, did: id, kid: id + "#" + k.Public().Multikey(), name: name}
+	is := wallettest.NewIssuer(t, name)
+	testDirectory.Store(is.DID, name)
+	return is
 }
 
 // testDirectory is the registry's directory as the fake registry serves
@@ -252,32 +192,6 @@ func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.Director
 // Accreditations implements directory.Source: none.
 func (r *fakeRegistry) Accreditations(context.Context, string) (*rledger.IssuerRecord, error) {
 	return nil, rledger.ErrNotFound
-}
-
-// issue signs a credential for subject.
-func (is issuer) issue(t testing.TB, subject string, types []string, claims map[string]any, mod ...func(*vc.Credential)) string {
-	t.Helper()
-	from := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	subj := map[string]any{"id": subject}
-	for k, v := range claims {
-		subj[k] = v
-	}
-	c := &vc.Credential{
-		Context:          []string{vc.ContextV2},
-		Type:             append([]string{vc.TypeCredential}, types...),
-		Issuer:           is.did,
-		IssuerProperties: map[string]any{"name": is.name},
-		ValidFrom:        &from,
-		Subject:          subj,
-	}
-	for _, m := range mod {
-		m(c)
-	}
-	tok, err := vc.Issue(c, is.k, is.kid)
-	if err != nil {
-		t.Fatalf("issue: %v", err)
-	}
-	return tok
 }
 
 func allergyClaimsFHIR() map[string]any {

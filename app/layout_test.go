@@ -41,9 +41,9 @@ func populated(t *testing.T) *harness {
 	h.win.Resize(smallWindow)
 	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.clk.Add(time.Minute)
-	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.clk.Advance(time.Minute)
+	h.receive(hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
 	if _, err := h.a.cfg.Consent.Grant(h.a.ctx, ConsentRequest{Provider: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
 		DataClasses: DataClasses, Purpose: "TREAT", Duration: 30 * 24 * time.Hour, BreakGlass: true}); err != nil {
 		t.Fatal(err)

@@ -31,11 +31,11 @@ func TestAnswerPresentationRequest(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.clk.Add(time.Minute) // received later (less than the auto-lock time)
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.clk.Advance(time.Minute) // received later (less than the auto-lock time)
 	latex := allergyClaimsFHIR()
 	latex["code"] = map[string]any{"system": "http://snomed.info/sct", "code": "300916003", "display": "Latex"}
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, latex))
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, latex))
 
 	var skew atomic.Int64 // the verifier's clock runs ahead by this much
 	vnow := func() time.Time { return h.clk.Now().Add(time.Duration(skew.Load())) }

@@ -25,19 +25,19 @@ func TestOutageIsNotInvalid(t *testing.T) {
 			h.noAutoLock()
 			hosp := newIssuer(t, "St Mary's Hospital")
 			me := h.primary()
-			allergy := hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
-			imm := hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims())
+			allergy := hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+			imm := hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims())
 			h.receive(allergy)
 			h.receive(imm)
 			checked := h.clk.Now()
-			h.verifier.set(imm, "revoked")
+			h.verifier.Set(imm, "revoked")
 			u := h.a.main.creds
 			test.Tap(u.refreshBtn)
 			h.a.wait()
 
-			h.clk.Add(2 * time.Hour)
-			h.verifier.set(allergy, reason)
-			h.verifier.set(imm, reason)
+			h.clk.Advance(2 * time.Hour)
+			h.verifier.Set(allergy, reason)
+			h.verifier.Set(imm, reason)
 			test.Tap(u.refreshBtn)
 			h.a.wait()
 			if u.msg.Importance == widget.DangerImportance || !strings.Contains(u.msg.Text, "Could not reach") {
@@ -71,8 +71,8 @@ func TestStatusLineSaysWhen(t *testing.T) {
 	h := unlocked(t)
 	h.noAutoLock()
 	hosp := newIssuer(t, "St Mary's Hospital")
-	h.receive(hosp.issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.clk.Add(3 * time.Hour)
+	h.receive(hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.clk.Advance(3 * time.Hour)
 	u := h.a.main.creds
 	test.Tap(u.refreshBtn)
 	h.a.wait()
@@ -96,10 +96,10 @@ func TestTwoCardsOfOneType(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
-	h.receive(hosp.issue(t, me, []string{"AllergyIntoleranceCredential"}, map[string]any{
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, map[string]any{
 		"code": map[string]any{"text": "Peanut"}, "criticality": "low"}))
-	h.receive(hosp.issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
+	h.receive(hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
 	var facts []string
 	for _, c := range h.a.main.creds.items {
 		if !c.fact.Visible() {
@@ -123,9 +123,9 @@ func TestTwoCardsOfOneType(t *testing.T) {
 func TestRevokedCannotBeShared(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
-	imm := hosp.issue(t, h.primary(), []string{"ImmunizationCredential"}, immunizationClaims())
+	imm := hosp.Issue(t, h.primary(), []string{"ImmunizationCredential"}, immunizationClaims())
 	h.receive(imm)
-	h.verifier.set(imm, "revoked")
+	h.verifier.Set(imm, "revoked")
 	test.Tap(h.a.main.creds.refreshBtn)
 	h.a.wait()
 	h.a.main.selectScreen("share")

@@ -130,6 +130,10 @@ func grantOf(c wallet.Consent) ConsentGrant {
 		if c.Revoked.Before(g.Expires) {
 			g.Expires = *c.Revoked
 		}
+	} else if c.Legacy() {
+		// Made before grants had their own anchor key: no vault accepts
+		// it any more, so it shows as ended (the patient grants again).
+		g.Expires = g.Granted
 	}
 	return g
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // fakeLedger is a [ConsentLedger] that accepts every transaction and
@@ -35,7 +36,7 @@ func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, 
 	if err != nil {
 		return nil, err
 	}
-	pub, err := didKeyFunc(ctx, t.KeyID())
+	pub, err := wallettest.DIDKeyFunc(ctx, t.KeyID())
 	if err != nil {
 		return nil, err
 	}
@@ -43,23 +44,25 @@ func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, 
 		return nil, err
 	}
 	p := t.Payload
+	k := p.DID + " " + p.GrantHash // anchors are keyed by controller and hash
 	switch p.Type {
 	case tx.ConsentAnchor:
-		l.anchored[p.GrantHash] = true
+		l.anchored[k] = true
 	case tx.ConsentRevoke:
-		if !l.anchored[p.GrantHash] || l.revoked[p.GrantHash] {
+		if !l.anchored[k] || l.revoked[k] {
 			return nil, errors.New("fake ledger: revoke of an unknown or revoked grant")
 		}
-		l.revoked[p.GrantHash] = true
+		l.revoked[k] = true
 	}
 	return &client.TxResult{Height: 1}, nil
 }
 
-func (l *fakeLedger) ConsentStatus(ctx context.Context, hash string) (*consent.Status, error) {
-	if !l.anchored[hash] {
+func (l *fakeLedger) ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error) {
+	k := controller + " " + hash
+	if !l.anchored[k] {
 		return nil, ledger.ErrNotFound
 	}
-	return &consent.Status{Revoked: l.revoked[hash]}, nil
+	return &consent.Status{Hash: hash, Controller: controller, Revoked: l.revoked[k]}, nil
 }
 
 // sealBackup encrypts a hand-made backup plaintext as Backup would.
@@ -94,12 +97,12 @@ func TestBackupRestore(t *testing.T) {
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
 	pw, _ := w.NewDID(NewDIDOptions{Pairwise: true, Label: "Hospital A"})
-	is := newIssuer(t)
-	c1, err := w.Receive(ctx, is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "Penicillin"}))
+	is := newIssuer(t, "Hospital")
+	c1, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Receive(ctx, is.issue(t, pw.DID, "ImmunizationCredential", map[string]any{"vaccine": "MMR"})); err != nil {
+	if _, err := w.Receive(ctx, is.Issue(t, pw.DID, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "MMR"})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "did:web:er", Nonce: "n"}); err != nil {
@@ -168,7 +171,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("Consents of the restored wallet: %v", err)
 	}
 	sameGrant := func(a, b Consent) bool {
-		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Provider == b.Provider &&
+		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Anchor == b.Anchor && a.GrantID == b.GrantID && a.Provider == b.Provider &&
 			slices.Equal(a.Classes, b.Classes) && slices.Equal(a.Purposes, b.Purposes) && a.BreakGlass == b.BreakGlass &&
 			a.ValidFrom.Equal(b.ValidFrom) && a.ValidUntil.Equal(b.ValidUntil) &&
 			(a.Revoked == nil) == (b.Revoked == nil) && (a.Revoked == nil || a.Revoked.Equal(*b.Revoked)) &&
@@ -189,7 +192,8 @@ func TestBackupRestore(t *testing.T) {
 		t.Error("restored wallet file holds a consent grant in the clear")
 	}
 	// The restored wallet can still revoke a grant made before the backup
-	// (it signs with the same DID key).
+	// (it re-derives the grant's anchor key from the seed and the grant's
+	// ID).
 	if c, err := r.RevokeConsent(ctx, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
 		t.Errorf("RevokeConsent from the restored wallet: %+v, %v", c, err)
 	}

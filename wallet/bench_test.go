@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // Run: go test -run '^$' -bench . -benchtime 3x ./wallet
@@ -45,7 +47,7 @@ func BenchmarkUnlock(b *testing.B) {
 func benchWallet(b *testing.B, n int) (*Wallet, []string) {
 	b.Helper()
 	clk := newClock()
-	is := newIssuer(b)
+	is := newIssuer(b, "Hospital")
 	phrase, err := newMnemonic()
 	if err != nil {
 		b.Fatal(err)
@@ -61,17 +63,17 @@ func benchWallet(b *testing.B, n int) (*Wallet, []string) {
 	ids := make([]string, 0, n)
 	for i := range n {
 		typ := types[i%len(types)]
-		tok := is.issue(b, primary.DID, typ, map[string]any{
+		tok := is.Issue(b, primary.DID, []string{typ}, map[string]any{
 			"code": fmt.Sprintf("%08d", i), "display": "Synthetic demo entry number " + fmt.Sprint(i), "recorded": "2025-06-01",
 		})
-		cr := &Credential{ID: credentialID(tok), Token: tok, Issuer: is.did, Types: []string{"VerifiableCredential", typ},
+		cr := &Credential{ID: credentialID(tok), Token: tok, Issuer: is.DID, Types: []string{"VerifiableCredential", typ},
 			Subject: primary.DID, Attributes: []string{"code", "display", "recorded"},
 			ReceivedAt: clk.Now().Add(time.Duration(i) * time.Second), Status: StatusValid}
 		cr.StatusCheckedAt = cr.ReceivedAt
 		c.Credentials = append(c.Credentials, cr)
 		ids = append(ids, cr.ID)
 	}
-	cfg := Config{Dir: filepath.Join(b.TempDir(), "w"), Now: clk.Now, KDF: fastKDF, Verifier: &testVerifier{now: clk.Now}}
+	cfg := Config{Dir: filepath.Join(b.TempDir(), "w"), Now: clk.Now, KDF: fastKDF, Verifier: testVerifier{wallettest.NewVerifier(clk.Now)}}
 	cfg.Lockout = DefaultLockout
 	w, err := build(cfg, pass, c)
 	if err != nil {
@@ -185,10 +187,10 @@ func BenchmarkBackupRestore10k(b *testing.B) {
 func BenchmarkReceive(b *testing.B) {
 	w, _ := benchWallet(b, 0)
 	p, _ := w.PrimaryDID()
-	is := newIssuer(b)
+	is := newIssuer(b, "Hospital")
 	toks := make([]string, 0, 1024)
 	for i := range 1024 {
-		toks = append(toks, is.issue(b, p.DID, "AllergyCredential", map[string]any{"n": i}))
+		toks = append(toks, is.Issue(b, p.DID, []string{"AllergyCredential"}, map[string]any{"n": i}))
 	}
 	ctx := context.Background()
 	i := 0

@@ -2,25 +2,31 @@ package wallet
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/hkdf"
+
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
 
 // ConsentLedger is what consent needs from the registry: submitting the
-// anchor and revocation transactions and reading a grant's status.
+// anchor and revocation transactions and reading an anchor's status (by its
+// controller, the grant's anchor DID, and the grant hash).
 // *client.Client implements it.
 type ConsentLedger interface {
 	Submit(ctx context.Context, signedTx []byte) (*client.TxResult, error)
-	ConsentStatus(ctx context.Context, hash string) (*consent.Status, error)
+	ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error)
 }
 
 // ConsentRequest is what the patient grants (see [Wallet.GrantConsent]).
@@ -43,9 +49,18 @@ type ConsentRequest struct {
 type Consent struct {
 	// ID is the grant's hash (hex SHA-256 of Token): the id the ledger
 	// anchors and revokes.
-	ID         string    `json:"id"`
-	Token      string    `json:"token"`
-	Patient    string    `json:"patient"`
+	ID      string `json:"id"`
+	Token   string `json:"token"`
+	Patient string `json:"patient"`
+	// Anchor is the grant's anchor did:key, which anchored it on the
+	// ledger and alone can revoke it there. The wallet derives its key
+	// from the seed and the grant's ID (see [anchorKey]), so it keeps no
+	// key for it and a restored backup can still revoke. "" for a grant
+	// made before per-grant anchors (see [Consent.Legacy]).
+	Anchor string `json:"anchor,omitempty"`
+	// GrantID is the grant's credential id (urn:uuid:…), from which the
+	// anchor key is derived.
+	GrantID    string    `json:"grantId,omitempty"`
 	Provider   string    `json:"provider"`
 	Classes    []string  `json:"classes"`
 	Purposes   []string  `json:"purposes"`
@@ -62,13 +77,23 @@ const (
 	ConsentExpired = "expired"
 	ConsentRevoked = "revoked"
 	ConsentPending = "not yet valid"
+	// ConsentLegacy: a grant made before per-grant anchors; vaults refuse
+	// it (consent.ErrLegacyGrant), so the patient grants again.
+	ConsentLegacy = "no longer accepted (grant again)"
 )
+
+// Legacy reports whether c was made before grants had their own anchor DID
+// (its anchor named the patient on the ledger). Vaults no longer accept such
+// a grant; the patient grants again.
+func (c *Consent) Legacy() bool { return c.Anchor == "" }
 
 // StatusAt returns the grant's status at now as the wallet knows it.
 func (c *Consent) StatusAt(now time.Time) string {
 	switch {
 	case c.Revoked != nil:
 		return ConsentRevoked
+	case c.Legacy():
+		return ConsentLegacy
 	case now.Before(c.ValidFrom):
 		return ConsentPending
 	case !now.Before(c.ValidUntil):
@@ -78,9 +103,11 @@ func (c *Consent) StatusAt(now time.Time) string {
 }
 
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
-// granting DID's key), anchors its hash on the ledger (consent.anchor,
-// signed by the same DID) and stores it in the wallet. It returns the grant;
-// nothing is stored if anchoring fails.
+// granting DID's key, naming a did:key made for this grant alone as its
+// anchor), anchors its hash on the ledger (consent.anchor, signed by that
+// anchor key, so the ledger never sees the patient's DID and no two of the
+// patient's anchors can be linked) and stores it in the wallet. It returns
+// the grant; nothing is stored if anchoring fails.
 func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req ConsentRequest) (Consent, error) {
 	if req.Duration <= 0 {
 		return Consent{}, errors.New("consent: say for how long (a positive duration)")
@@ -98,14 +125,20 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 		return Consent{}, err
 	}
 	now := w.cfg.now().UTC().Truncate(time.Second)
-	g := &consent.Grant{ID: "urn:uuid:" + uuid4(), Patient: patient, Provider: req.Provider,
+	id := randid.URN()
+	ak, anchor, akid, err := w.anchorKey(id)
+	if err != nil {
+		return Consent{}, err
+	}
+	defer ak.Destroy()
+	g := &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
 		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
 	if err != nil {
 		return Consent{}, err
 	}
-	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Provider: req.Provider, Classes: g.Classes,
+	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Anchor: anchor, GrantID: id, Provider: req.Provider, Classes: g.Classes,
 		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
 	issued, err := consent.Parse(tok)
 	if err != nil {
@@ -115,7 +148,7 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	if err != nil {
 		return Consent{}, err
 	}
-	raw, err := tx.Sign(p, k, kid)
+	raw, err := tx.Sign(p, ak, akid)
 	if err != nil {
 		return Consent{}, err
 	}
@@ -128,13 +161,29 @@ func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req Consen
 	return c, nil
 }
 
-func uuid4() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+// anchorKey derives the anchor key of the grant with credential id grantID
+// from the wallet's seed: HKDF-SHA256 with info "medid/consent-anchor/<id>",
+// an Ed25519 key whose did:key is the grant's anchor. Anyone holding the
+// recovery phrase and the grant (a restored backup) can re-derive it; no
+// one else can link it to the patient or to their other grants. The caller
+// destroys the key.
+func (w *Wallet) anchorKey(grantID string) (k *key.PrivateKey, anchor, kid string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.use(); err != nil {
+		return nil, "", "", err
+	}
+	r := hkdf.New(sha256.New, w.seed, nil, []byte("medid/consent-anchor/"+grantID))
+	var seed [32]byte
+	defer clear(seed[:])
+	if _, err := io.ReadFull(r, seed[:]); err != nil {
+		return nil, "", "", err
+	}
+	if k, err = key.NewEd25519FromSeed(seed[:]); err != nil {
+		return nil, "", "", err
+	}
+	anchor = did.KeyDID(k.Public())
+	return k, anchor, anchor + "#" + k.Public().Multikey(), nil
 }
 
 func (w *Wallet) putConsent(c *Consent) error {
@@ -187,10 +236,13 @@ func (w *Wallet) FindConsent(id string) (Consent, error) {
 	return Consent{}, fmt.Errorf("consent id %s is ambiguous: give more digits", id)
 }
 
-// RevokeConsent revokes a grant on the ledger (consent.revoke) and marks it
-// revoked in the wallet. A vault served by registryd refuses providers from
-// the block that commits the revocation on (it reads consent status from the
-// node's committed state on every decision).
+// RevokeConsent revokes a grant on the ledger (consent.revoke, signed by the
+// grant's anchor key, re-derived from the seed) and marks it revoked in the
+// wallet. A vault served by registryd refuses providers from the block that
+// commits the revocation on (it reads consent status from the node's
+// committed state on every decision). A legacy grant (see
+// [Consent.Legacy]) is only marked revoked: no vault accepts it any more,
+// and its old anchor cannot be changed.
 func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string) (Consent, error) {
 	c, err := w.FindConsent(id)
 	if err != nil {
@@ -199,24 +251,9 @@ func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string
 	if c.Revoked != nil {
 		return c, nil
 	}
-	k, kid, err := w.SignerFor(c.Patient)
-	if err != nil {
-		return Consent{}, err
-	}
-	p, err := tx.NewConsentRevoke(c.Patient, c.ID)
-	if err != nil {
-		return Consent{}, err
-	}
-	raw, err := tx.Sign(p, k, kid)
-	if err != nil {
-		return Consent{}, err
-	}
-	if _, err := led.Submit(ctx, raw); err != nil {
-		// Already revoked on the ledger (e.g. from another device): take
-		// the ledger's word for it.
-		st, serr := led.ConsentStatus(ctx, c.ID)
-		if serr != nil || !st.Revoked {
-			return Consent{}, fmt.Errorf("consent: revoke on the registry: %w", err)
+	if !c.Legacy() {
+		if err := w.revokeAnchor(ctx, led, &c); err != nil {
+			return Consent{}, err
 		}
 	}
 	now := w.cfg.now().UTC()
@@ -225,6 +262,43 @@ func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string
 		return Consent{}, err
 	}
 	return c, nil
+}
+
+// revokeAnchor submits consent.revoke of c's anchor.
+func (w *Wallet) revokeAnchor(ctx context.Context, led ConsentLedger, c *Consent) error {
+	grantID := c.GrantID
+	if grantID == "" {
+		g, err := consent.Parse(c.Token)
+		if err != nil {
+			return fmt.Errorf("consent: read the stored grant %s: %w", c.ID, err)
+		}
+		grantID = g.ID
+	}
+	k, anchor, kid, err := w.anchorKey(grantID)
+	if err != nil {
+		return err
+	}
+	defer k.Destroy()
+	if anchor != c.Anchor {
+		return fmt.Errorf("consent: grant %s was anchored by %s, which this wallet's recovery phrase does not derive: revoke it from the wallet that made it", c.ID, c.Anchor)
+	}
+	p, err := tx.NewConsentRevoke(anchor, c.ID)
+	if err != nil {
+		return err
+	}
+	raw, err := tx.Sign(p, k, kid)
+	if err != nil {
+		return err
+	}
+	if _, err := led.Submit(ctx, raw); err != nil {
+		// Already revoked on the ledger (e.g. from another device): take
+		// the ledger's word for it.
+		st, serr := led.ConsentStatus(ctx, anchor, c.ID)
+		if serr != nil || !st.Revoked {
+			return fmt.Errorf("consent: revoke on the registry: %w", err)
+		}
+	}
+	return nil
 }
 
 // ClassesForLabels maps the everyday data-class words the wallet app

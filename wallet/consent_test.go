@@ -3,29 +3,17 @@ package wallet
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
-	"github.com/medid/medid/registry/hospital/vaultclient"
 )
-
-type vaultActor struct {
-	c *vaultclient.Client
-}
-
-func newVaultActor(t *testing.T, url string) vaultActor {
-	k, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return vaultActor{&vaultclient.Client{URL: url, DID: d, Key: k, KeyID: d + "#" + k.Public().Multikey()}}
-}
 
 // TestConsentAndAccessLog runs the patient's side of the story against a
 // real in-process registry with a vault: grant, list, the provider reads, a
@@ -38,34 +26,39 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	ctx := context.Background()
 	vs := vaulttest.Start(t, vaulttest.Options{})
-	reg, v, hk, hdid, srv := vs.Client, vs.Vault, vs.Key, vs.DID, vs
+	reg, v, hdid, srv := vs.Client, vs.Vault, vs.DID, vs
 
-	clk := &fakeClock{t: time.Now().UTC()}
+	clk := credtest.NewClock(time.Now().UTC())
 	w, _ := newTestWallet(t, clk)
 	me, err := w.PrimaryDID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosp := &vaultclient.Client{URL: srv.URL, DID: hdid, Key: hk, KeyID: hdid + "#" + hk.Public().Multikey()}
+	hosp := vs.Hospital()
 	rec, err := hosp.Put(ctx, me.DID, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"latex"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, second, er := newVaultActor(t, srv.URL), newVaultActor(t, srv.URL), newVaultActor(t, srv.URL)
-	v.SetStaff([]string{er.c.DID}) // the ER doctor is on the hospital's break-glass roster
+	prov, second, er := vs.As(credtest.NewParty(t, key.Ed25519, "provider")), vs.As(credtest.NewParty(t, key.Ed25519, "second provider")),
+		vs.As(credtest.NewParty(t, key.Ed25519, "ER doctor"))
+	v.SetStaff([]string{er.DID}) // the ER doctor is on the hospital's break-glass roster
 
-	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.c.DID, Classes: ClassesForLabels([]string{"allergies"}),
+	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.DID, Classes: ClassesForLabels([]string{"allergies"}),
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || st.Patient != me.DID || st.Revoked {
+	// The ledger knows the grant's own anchor DID, not the patient's.
+	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || st.Controller != g.Anchor || st.Revoked {
 		t.Fatalf("ledger status of the grant: %+v, %v", st, err)
 	}
-	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
+	if g.Anchor == me.DID || !strings.HasPrefix(g.Anchor, "did:key:") {
+		t.Fatalf("grant anchored by %s, want a did:key made for it (not the patient's %s)", g.Anchor, me.DID)
+	}
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
 		t.Fatalf("provider read: %v", err)
 	}
-	if _, err := second.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := second.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v", err)
 	}
 	vd, err := VaultDID(ctx, srv.URL, nil)
@@ -77,10 +70,13 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bg.Anchor == g.Anchor {
+		t.Fatalf("two grants share the anchor %s: their anchors would link them", g.Anchor)
+	}
 	if err := w.AllowBreakGlass(ctx, srv.URL, bg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
 		t.Fatalf("break-glass: %v", err)
 	}
 	if err := v.Flush(ctx); err != nil {
@@ -100,7 +96,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 			got[e.Provider] = s
 		}
 	}
-	if got[prov.c.DID] != "granted" || got[second.c.DID] != "denied" || got[er.c.DID] != "granted break-glass" {
+	if got[prov.DID] != "granted" || got[second.DID] != "denied" || got[er.DID] != "granted break-glass" {
 		t.Errorf("access log = %v", got)
 	}
 
@@ -115,13 +111,13 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
 		t.Fatalf("after revoke: %+v, %v", c, err)
 	}
-	if _, err := prov.c.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("provider after revoke: %v", err)
 	}
 	if err := w.EraseRecord(ctx, srv.URL, "", rec.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := er.c.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
+	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
 		t.Fatalf("after erasure: %v", err)
 	}
 	later := clk.Now().Add(31 * 24 * time.Hour)
@@ -130,5 +126,84 @@ func TestConsentAndAccessLog(t *testing.T) {
 	}
 	if s := g.StatusAt(later); s != ConsentExpired {
 		t.Errorf("30-day grant status in 31 days = %s, want expired", s)
+	}
+}
+
+// TestConsentAnchorKeys: each grant is anchored by its own did:key, derived
+// from the recovery phrase and the grant's ID (so a wallet recovered from
+// the phrase derives it again, and nobody without the phrase can link it to
+// the patient); the ledger transactions name that key, never the patient.
+func TestConsentAnchorKeys(t *testing.T) {
+	ctx := context.Background()
+	clk := credtest.NewClock(time.Now().UTC())
+	w, phrase := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	led := newFakeLedger()
+	var gs []Consent
+	for range 2 {
+		g, err := w.GrantConsent(ctx, led, ConsentRequest{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"},
+			Purposes: []string{"TREAT"}, Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs = append(gs, g)
+	}
+	for _, g := range gs {
+		parsed, err := consent.Parse(g.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parsed.Anchor != g.Anchor || g.Anchor == me.DID || parsed.Patient != me.DID || parsed.ID != g.GrantID {
+			t.Errorf("grant %s: anchor %s (token says %s), patient %s, want a per-grant anchor for patient %s", g.ID, g.Anchor, parsed.Anchor, parsed.Patient, me.DID)
+		}
+		if !led.anchored[g.Anchor+" "+g.ID] {
+			t.Errorf("grant %s is not anchored under its anchor DID", g.ID)
+		}
+	}
+	if gs[0].Anchor == gs[1].Anchor {
+		t.Error("two grants share an anchor DID")
+	}
+	r, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	k, anchor, _, err := r.anchorKey(gs[0].GrantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Destroy()
+	if anchor != gs[0].Anchor {
+		t.Errorf("the recovered wallet derives %s for grant %s, want %s", anchor, gs[0].GrantID, gs[0].Anchor)
+	}
+	other, _ := newTestWallet(t, clk)
+	if k, a, _, _ := other.anchorKey(gs[0].GrantID); a == gs[0].Anchor {
+		t.Error("another wallet derives the same anchor for the same grant ID")
+	} else {
+		k.Destroy()
+	}
+}
+
+// TestLegacyConsent: a grant stored before per-grant anchors (no anchor)
+// shows as no longer accepted, and revoking it marks it revoked without a
+// ledger transaction (its old anchor named the patient; no vault reads it).
+func TestLegacyConsent(t *testing.T) {
+	ctx := context.Background()
+	clk := credtest.NewClock(time.Now().UTC())
+	w, _ := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	old := Consent{ID: strings.Repeat("ab", 32), Token: "x.y.z", Patient: me.DID, Provider: "did:web:gp.example",
+		Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, ValidFrom: clk.Now(), ValidUntil: clk.Now().Add(time.Hour)}
+	if err := w.putConsent(&old); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.FindConsent(old.ID)
+	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != ConsentLegacy {
+		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, ConsentLegacy)
+	}
+	led := newFakeLedger()
+	c, err = w.RevokeConsent(ctx, led, old.ID)
+	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || len(led.anchored) != 0 {
+		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestReceiveListFilter(t *testing.T) {
@@ -18,11 +19,11 @@ func TestReceiveListFilter(t *testing.T) {
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
 	hosp, _ := w.NewDID(NewDIDOptions{Pairwise: true, Label: "Hospital B"})
-	a, b := newIssuer(t), newIssuer(t)
+	a, b := newIssuer(t, "Hospital A"), newIssuer(t, "Hospital B")
 
-	allergy := a.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "Penicillin"})
-	immun := a.issue(t, p.DID, "ImmunizationCredential", map[string]any{"vaccine": "MMR", "date": "2020-01-01"})
-	other := b.issue(t, hosp.DID, "AllergyCredential", map[string]any{"allergen": "Latex"})
+	allergy := a.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin"})
+	immun := a.Issue(t, p.DID, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "MMR", "date": "2020-01-01"})
+	other := b.Issue(t, hosp.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Latex"})
 	var ids []string
 	for _, tok := range []string{allergy, immun, other} {
 		clk.Advance(time.Second)
@@ -36,7 +37,7 @@ func TestReceiveListFilter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Credential(prefix): %v", err)
 	}
-	if c.Issuer != a.did || !c.HasType("ImmunizationCredential") || c.Status != StatusValid ||
+	if c.Issuer != a.DID || !c.HasType("ImmunizationCredential") || c.Status != StatusValid ||
 		!slices.Equal(c.Attributes, []string{"date", "vaccine"}) || c.Subject != p.DID || c.Token != immun {
 		t.Errorf("stored metadata = %+v", c)
 	}
@@ -51,8 +52,8 @@ func TestReceiveListFilter(t *testing.T) {
 	}{
 		{"all, newest first", Filter{}, []string{ids[2], ids[1], ids[0]}},
 		{"by type", Filter{Type: "AllergyCredential"}, []string{ids[2], ids[0]}},
-		{"by issuer", Filter{Issuer: a.did}, []string{ids[1], ids[0]}},
-		{"type and issuer", Filter{Type: "AllergyCredential", Issuer: b.did}, []string{ids[2]}},
+		{"by issuer", Filter{Issuer: a.DID}, []string{ids[1], ids[0]}},
+		{"type and issuer", Filter{Type: "AllergyCredential", Issuer: b.DID}, []string{ids[2]}},
 		{"no match", Filter{Type: "Nope"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,18 +109,18 @@ func TestReceiveRejects(t *testing.T) {
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
-	is := newIssuer(t)
-	stranger := newIssuer(t) // a did:key that is not the wallet's
-	good := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "Penicillin"})
+	is := newIssuer(t, "Hospital")
+	stranger := newIssuer(t, "Stranger") // a did:key that is not the wallet's
+	good := is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin"})
 	parts := strings.Split(good, ".")
 	// Tamper with the payload: swap the claim, keep the signature.
 	tampered := parts[0] + "." + b64(strings.Replace(unb64(t, parts[1]), "Penicillin", "Peanuts", 1)) + "." + parts[2]
 	badSig := parts[0] + "." + parts[1] + "." + b64("0123456789012345678901234567890123456789012345678901234567890123")
-	expired := is.issue(t, p.DID, "AllergyCredential", nil, func(c *vc.Credential) {
+	expired := is.Issue(t, p.DID, []string{"AllergyCredential"}, nil, func(c *vc.Credential) {
 		until := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC) // before the test clock
 		c.ValidUntil = &until
 	})
-	noSubject := is.issue(t, "", "AllergyCredential", map[string]any{"allergen": "x"}, func(c *vc.Credential) { delete(c.Subject, "id") })
+	noSubject := is.Issue(t, "", []string{"AllergyCredential"}, map[string]any{"allergen": "x"}, func(c *vc.Credential) { delete(c.Subject, "id") })
 
 	for _, tt := range []struct {
 		name   string
@@ -127,7 +128,7 @@ func TestReceiveRejects(t *testing.T) {
 		want   error
 		reason string
 	}{
-		{"someone else's DID", is.issue(t, stranger.did, "AllergyCredential", nil), ErrNotForThisWallet, ""},
+		{"someone else's DID", is.Issue(t, stranger.DID, []string{"AllergyCredential"}, nil), ErrNotForThisWallet, ""},
 		{"no subject id", noSubject, ErrNotForThisWallet, ""},
 		{"tampered payload", tampered, ErrRejected, "bad_signature"},
 		{"bad signature", badSig, ErrRejected, "bad_signature"},
@@ -164,20 +165,20 @@ func TestRefreshMarksStatus(t *testing.T) {
 	clk := newClock()
 	w, v := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	var toks []string
 	var ids []string
 	for _, a := range []string{"A", "B", "C", "D"} {
-		tok := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": a})
+		tok := is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": a})
 		c, err := w.Receive(ctx, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
 		toks, ids = append(toks, tok), append(ids, c.ID)
 	}
-	v.setStatus(toks[0], "revoked")
-	v.setStatus(toks[1], "suspended")
-	v.setStatus(toks[2], "status_unavailable")
+	v.Set(toks[0], "revoked")
+	v.Set(toks[1], "suspended")
+	v.Set(toks[2], "status_unavailable")
 	if err := w.SetSettings(Settings{AutoLock: -1}); err != nil { // never auto-lock
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestRefreshMarksStatus(t *testing.T) {
 		t.Errorf("filter by revoked: %d", len(revoked))
 	}
 	// Reinstated after suspension.
-	v.setStatus(toks[1], "")
+	v.Set(toks[1], "")
 	w.Refresh(ctx)
 	if c, _ := w.Credential(ids[1]); c.Status != StatusValid {
 		t.Errorf("after reinstatement: %s", c.Status)
@@ -221,16 +222,16 @@ func TestPresent(t *testing.T) {
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
 	pw, _ := w.NewDID(NewDIDOptions{Pairwise: true, Label: "ER"})
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	var ids []string
 	for _, typ := range []string{"AllergyCredential", "ImmunizationCredential", "PatientIdentityCredential"} {
-		c, err := w.Receive(ctx, is.issue(t, p.DID, typ, map[string]any{"secretValue": "XYZZY-" + typ, "name": "Jane"}))
+		c, err := w.Receive(ctx, is.Issue(t, p.DID, []string{typ}, map[string]any{"secretValue": "XYZZY-" + typ, "name": "Jane"}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, c.ID)
 	}
-	other, err := w.Receive(ctx, is.issue(t, pw.DID, "AllergyCredential", map[string]any{"allergen": "Latex"}))
+	other, err := w.Receive(ctx, is.Issue(t, pw.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Latex"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,14 +240,14 @@ func TestPresent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Present: %v", err)
 	}
-	got, err := vc.VerifyPresentation(ctx, vp, didKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "abc123", Now: clk.Now()})
+	got, err := vc.VerifyPresentation(ctx, vp, wallettest.DIDKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "abc123", Now: clk.Now()})
 	if err != nil {
 		t.Fatalf("VerifyPresentation: %v", err)
 	}
 	if got.Presentation.Holder != p.DID || len(got.Credentials) != 3 {
 		t.Errorf("presentation holder %s with %d credentials", got.Presentation.Holder, len(got.Credentials))
 	}
-	if _, err := vc.VerifyPresentation(ctx, vp, didKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "other", Now: clk.Now()}); !errors.Is(err, vc.ErrNonceMismatch) {
+	if _, err := vc.VerifyPresentation(ctx, vp, wallettest.DIDKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "other", Now: clk.Now()}); !errors.Is(err, vc.ErrNonceMismatch) {
 		t.Errorf("replayed with another nonce: %v", err)
 	}
 	// The pairwise credential is signed by the pairwise DID.
@@ -254,7 +255,7 @@ func TestPresent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got2, err := vc.VerifyPresentation(ctx, vp2, didKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "n2", Now: clk.Now()})
+	got2, err := vc.VerifyPresentation(ctx, vp2, wallettest.DIDKeyFunc, vc.PresentationOptions{Audience: "did:web:er.example", Nonce: "n2", Now: clk.Now()})
 	if err != nil || got2.Presentation.Holder != pw.DID {
 		t.Errorf("pairwise presentation: %v", err)
 	}
@@ -305,11 +306,11 @@ func TestConcurrentUse(t *testing.T) {
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
 	p, _ := w.PrimaryDID()
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	var wg sync.WaitGroup
 	for i := range 6 {
 		wg.Go(func() {
-			c, err := w.Receive(ctx, is.issue(t, p.DID, "AllergyCredential", map[string]any{"n": i}))
+			c, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"n": i}))
 			if err != nil {
 				t.Error(err)
 				return

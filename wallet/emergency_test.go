@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 func TestEmergencyCard(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
 	for _, c := range []struct {
 		typ    string
@@ -23,7 +24,7 @@ func TestEmergencyCard(t *testing.T) {
 		{"BloodTypeCredential", map[string]any{"bloodType": "O-"}},
 		{"ImmunizationCredential", map[string]any{"vaccine": "MMR"}},
 	} {
-		if _, err := w.Receive(ctx, is.issue(t, p.DID, c.typ, c.claims)); err != nil {
+		if _, err := w.Receive(ctx, is.Issue(t, p.DID, []string{c.typ}, c.claims)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,7 +39,7 @@ func TestEmergencyCard(t *testing.T) {
 		t.Errorf("nonce %q, want the day it was made", card.Nonce)
 	}
 	clk.Advance(30 * 24 * 3600e9) // a month later, offline at the ER
-	vp, err := vc.VerifyPresentation(ctx, card.Token, didKeyFunc, vc.PresentationOptions{Audience: EmergencyAudience, Nonce: card.Nonce, Now: clk.Now()})
+	vp, err := vc.VerifyPresentation(ctx, card.Token, wallettest.DIDKeyFunc, vc.PresentationOptions{Audience: EmergencyAudience, Nonce: card.Nonce, Now: clk.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,11 +55,11 @@ func TestEmergencyCardTooLarge(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	w, _ := newVerifyingWallet(t, clk)
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	p, _ := w.PrimaryDID()
 	for i := range 4 {
 		big := strings.Repeat("x", 300+i)
-		if _, err := w.Receive(ctx, is.issue(t, p.DID, "AllergyIntoleranceCredential", map[string]any{"note": big})); err != nil {
+		if _, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"note": big})); err != nil {
 			t.Fatal(err)
 		}
 	}

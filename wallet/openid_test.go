@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
@@ -16,14 +17,14 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func startIssuer(t *testing.T, clk *fakeClock) *openid4vci.Issuer {
+func startIssuer(t *testing.T, clk *credtest.Clock) *openid4vci.Issuer {
 	t.Helper()
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	oi, err := openid4vci.New(openid4vci.Config{
-		URL: srv.URL, Key: is.k, DID: is.did, Kid: is.kid,
+		URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
 		Configurations: map[string]openid4vci.Configuration{"AllergyIntoleranceCredential": openid4vci.NewConfiguration("AllergyIntoleranceCredential")},
 		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet(),
 	})
@@ -34,7 +35,7 @@ func startIssuer(t *testing.T, clk *fakeClock) *openid4vci.Issuer {
 	return oi
 }
 
-func startVerifier(t *testing.T, clk *fakeClock) *openid4vp.Verifier {
+func startVerifier(t *testing.T, clk *credtest.Clock) *openid4vp.Verifier {
 	t.Helper()
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: clk.Now})
 	if err != nil {

@@ -40,13 +40,13 @@ func TestSDJWTHoldAndPresent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	issue := func(subject string, holder key.PublicKey) string {
 		exp := clk.Now().Add(24 * time.Hour)
-		tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.did, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: subject,
+		tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: subject,
 			IssuedAt: clk.Now().Add(-time.Minute), Expires: &exp, Holder: holder, Claims: map[string]any{
 				"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "XYZZY-Penicillin"}}},
-			is.k, is.kid, sdjwt.IssueOptions{})
+			is.Key, is.Kid, sdjwt.IssueOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,11 +114,11 @@ func TestSDJWTOverOpenID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	is := newIssuer(t)
+	is := newIssuer(t, "Hospital")
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	defer srv.Close()
-	oi, err := openid4vci.New(openid4vci.Config{URL: srv.URL, Key: is.k, DID: is.did, Kid: is.kid,
+	oi, err := openid4vci.New(openid4vci.Config{URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
 		Configurations: map[string]openid4vci.Configuration{"allergy.sd": openid4vci.NewSDJWTConfiguration("AllergyIntoleranceCredential")},
 		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet()})
 	if err != nil {

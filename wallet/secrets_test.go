@@ -3,6 +3,8 @@ package wallet
 import (
 	"context"
 	"testing"
+
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // testSecretNeedles are strings addTestSecrets puts in the wallet that must
@@ -12,14 +14,14 @@ var testSecretNeedles = []string{"Penicillin", "anaphylaxis", "Testville General
 // addTestSecrets receives a credential with health data, and presents it.
 func addTestSecrets(t *testing.T, w *Wallet) {
 	t.Helper()
-	is := newIssuer(t)
-	w.cfg.Verifier = &testVerifier{now: w.cfg.now}
+	is := newIssuer(t, "Hospital")
+	w.cfg.Verifier = testVerifier{wallettest.NewVerifier(w.cfg.now)}
 	p, err := w.PrimaryDID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := is.issue(t, p.DID, "AllergyCredential", map[string]any{"allergen": "Penicillin", "reaction": "anaphylaxis", "issuerName": "Testville General"})
-	testSecretNeedles = append(testSecretNeedles, is.did, tok[:40])
+	tok := is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin", "reaction": "anaphylaxis", "issuerName": "Testville General"})
+	testSecretNeedles = append(testSecretNeedles, is.DID, tok[:40])
 	c, err := w.Receive(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)

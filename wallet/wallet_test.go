@@ -7,36 +7,29 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 )
 
 // fastKDF keeps tests quick; real wallets use DefaultKDF.
 var fastKDF = KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 
-// fakeClock is a settable clock for lockout and auto-lock tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// newClock is the settable clock of lockout, auto-lock and validity tests.
+func newClock() *credtest.Clock {
+	return credtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func testConfig(t *testing.T, clk *fakeClock) Config {
+func testConfig(t *testing.T, clk *credtest.Clock) Config {
 	t.Helper()
 	return Config{Dir: filepath.Join(t.TempDir(), "wallet"), Now: clk.Now, KDF: fastKDF}
 }
 
 var pass = []byte("correct horse battery staple")
 
-func newTestWallet(t *testing.T, clk *fakeClock) (*Wallet, string) {
+func newTestWallet(t *testing.T, clk *credtest.Clock) (*Wallet, string) {
 	t.Helper()
 	w, phrase, err := Create(testConfig(t, clk), pass)
 	if err != nil {

@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
@@ -151,9 +149,9 @@ func (d *demo) run(ctx context.Context, gov *key.PrivateKey, regURL string) erro
 		return d.unexpected("the fresh credential did not verify (%s)", res.Reason)
 	}
 
-	nonce := randomHex(8)
+	nonce := randid.Hex(8)
 	vp, err := vc.SignPresentation(&vc.Presentation{
-		Context: []string{vc.ContextV2}, ID: newURN(), Type: []string{vc.TypePresentation},
+		Context: []string{vc.ContextV2}, ID: randid.URN(), Type: []string{vc.TypePresentation},
 		Holder: d.patientDID, Credentials: []string{token},
 	}, d.patient, keyKID(d.patient.Public()), demoAudience, nonce)
 	if err != nil {
@@ -168,7 +166,7 @@ func (d *demo) run(ctx context.Context, gov *key.PrivateKey, regURL string) erro
 	if !pres.Valid {
 		return d.unexpected("the presentation did not verify (%s)", pres.Reason)
 	}
-	replay := d.verifier().Presentation(ctx, vp, demoAudience, randomHex(8))
+	replay := d.verifier().Presentation(ctx, vp, demoAudience, randid.Hex(8))
 	d.note("replayed against a new request: %s", verdict(replay))
 	if replay.Valid || replay.Reason != verify.ReasonNonceMismatch {
 		return d.unexpected("a replayed presentation was not refused with %s", verify.ReasonNonceMismatch)
@@ -241,7 +239,9 @@ func (d *demo) makeList(ctx context.Context) error {
 	}
 	d.listID = demoLocalList
 	if d.reg != nil {
-		d.regListID = "demo-" + randomHex(6)
+		if d.regListID, err = tx.StatusListID(d.issuer, "demo-"+randid.Hex(6)); err != nil {
+			return err
+		}
 		d.listID = d.reg.StatusListURL(d.regListID)
 	}
 	d.listFile = d.path("status-list.vc.jwt")
@@ -268,7 +268,7 @@ func (d *demo) issue() (string, error) {
 	until := now.AddDate(1, 0, 0)
 	c := &vc.Credential{
 		Context:    vc.CredentialContext(),
-		ID:         newURN(),
+		ID:         randid.URN(),
 		Type:       []string{vc.TypeCredential, demoCredType},
 		Issuer:     d.issuer,
 		ValidFrom:  &now,
@@ -315,16 +315,11 @@ func (d *demo) revoke(ctx context.Context) error {
 // with a registry, did:medid resolution, accreditation and the ledger's
 // status lists.
 func (d *demo) verifier() *verify.Verifier {
-	cfg := verify.Config{
-		Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}}),
-		Status:   verify.FileStatusFetcher{d.listID: d.listFile},
-	}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{d.listID: d.listFile}}
 	if d.reg != nil {
-		cfg.Resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": d.reg})
-		cfg.Status = d.reg
-		cfg.Trust = d.reg
+		src = verify.Sources{Registry: d.reg}
 	}
-	v, err := verify.New(cfg)
+	v, err := verify.NewFor(src, verify.Config{})
 	if err != nil {
 		panic(err) // the configuration above is always complete
 	}
@@ -336,10 +331,4 @@ func verdict(r *verify.Result) string {
 		return "VALID"
 	}
 	return "INVALID (" + r.Reason + ")"
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/atomicfile"
 )
 
 // flagSet wraps flag.FlagSet for the hospital and verifier commands: it
@@ -192,29 +193,14 @@ func readToken(path, what string) (string, error) {
 }
 
 // createOutput writes data to a new file at path with the given mode and
-// refuses to overwrite an existing file (O_EXCL). The write is synced so a
-// crash does not leave a half-written credential.
+// refuses to overwrite an existing file (atomicfile.Create: synced and
+// linked into place, so a crash leaves no half-written credential).
 func createOutput(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	if err := atomicfile.Create(path, data, mode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return usagef("output file %s already exists: choose another --out or delete it first", path)
 		}
 		return usagef("cannot create output file: %v", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
 }

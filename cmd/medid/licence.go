@@ -9,6 +9,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/randid"
 )
 
 // medid licence issue    a licensing body licenses a practitioner
@@ -91,7 +92,7 @@ func licenceIssue(e *env, args []string) error {
 	}
 	defer k.Destroy()
 	now := time.Now().UTC().Truncate(time.Second)
-	c := &vc.Credential{Context: []string{vc.ContextV2}, ID: newURN(), Type: []string{vc.TypeCredential, licence.Type},
+	c := &vc.Credential{Context: []string{vc.ContextV2}, ID: randid.URN(), Type: []string{vc.TypeCredential, licence.Type},
 		Issuer: issuer, ValidFrom: &now, Subject: cl.Subject(*subject)}
 	switch {
 	case *validUntil != "":

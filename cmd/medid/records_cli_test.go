@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +17,9 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
 )
 
 // TestVaultScripts runs testdata/vault/*.txtar against a registry started
@@ -27,8 +34,9 @@ import (
 //	$WORK/genesis.json the network's genesis, for --genesis
 //
 // and the commands "capture VAR REGEXP" (as in the registry scripts),
-// "flush" (anchor the vault's pending trail entries now) and "staff DID…"
-// (set the vault's break-glass roster, as registryd --vault-staff does).
+// "flush" (anchor the vault's pending trail entries now), "staff DID…"
+// (set the vault's break-glass roster, as registryd --vault-staff does) and
+// "ledgerscan DID…" (see ledgerScan).
 func TestVaultScripts(t *testing.T) {
 	stack := startRegistry(t)
 	// An EHR registered for the vault's FHIR API (SMART Backend Services).
@@ -71,6 +79,78 @@ func TestVaultScripts(t *testing.T) {
 			"staff": func(ts *testscript.TestScript, neg bool, args []string) {
 				v.SetStaff(args)
 			},
+			"ledgerscan": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) == 0 {
+					ts.Fatalf("usage: ledgerscan DID…")
+				}
+				msg, err := ledgerScan(stack, args)
+				ts.Check(err)
+				ts.Logf("%s", msg)
+			},
 		},
 	})
+}
+
+// ledgerScan is issue 11 item 13's check: it reads every consent anchor and
+// audit anchor in the registry's committed state (keys and values), and
+// every consent.anchor, consent.revoke and audit.anchor transaction of every
+// block (raw, and its JWS header and payload decoded), and fails if any of
+// them contains one of dids (a patient's DIDs: primary and registered), in
+// any case. It also fails when there is nothing to scan (no consent anchor,
+// no audit anchor, no consent transaction), so a broken scan cannot pass.
+func ledgerScan(stack *nodetest.Stack, dids []string) (string, error) {
+	var found []string
+	look := func(where string, hay []byte) {
+		low := bytes.ToLower(hay)
+		for _, d := range dids {
+			if bytes.Contains(hay, []byte(d)) || bytes.Contains(low, []byte(strings.ToLower(d))) {
+				found = append(found, fmt.Sprintf("%s names %s", where, d))
+			}
+		}
+	}
+	counts := map[string]int{}
+	for _, prefix := range []string{ledger.PrefixConsent, ledger.PrefixAudit} {
+		err := stack.App.Scan(prefix, func(k, v []byte) error {
+			counts[prefix]++
+			look(fmt.Sprintf("state record %s", k), append(append(append([]byte(nil), k...), 0), v...))
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	for h := int64(1); h <= stack.Node.Height(); h++ {
+		b := stack.Node.Block(h)
+		if b == nil {
+			continue
+		}
+		for i, raw := range b.Data.Txs {
+			t, err := tx.Decode(raw)
+			if err != nil {
+				continue
+			}
+			switch t.Payload.Type {
+			case tx.ConsentAnchor, tx.ConsentRevoke, tx.AuditAnchor:
+			default:
+				continue
+			}
+			counts[string(t.Payload.Type)]++
+			hay := append([]byte(nil), raw...)
+			for _, part := range bytes.Split(raw, []byte{'.'}) {
+				if dec, err := base64.RawURLEncoding.DecodeString(string(part)); err == nil {
+					hay = append(append(hay, 0), dec...)
+				}
+			}
+			look(fmt.Sprintf("%s transaction %d of block %d", t.Payload.Type, i, h), hay)
+		}
+	}
+	if counts[ledger.PrefixConsent] == 0 || counts[ledger.PrefixAudit] == 0 || counts[string(tx.ConsentAnchor)] == 0 || counts[string(tx.ConsentRevoke)] == 0 {
+		return "", fmt.Errorf("ledgerscan: nothing to scan (%v): the story did not run, or the scan is broken", counts)
+	}
+	if len(found) > 0 {
+		return "", fmt.Errorf("the ledger links the patient: %s", strings.Join(found, "; "))
+	}
+	return fmt.Sprintf("ledgerscan: %d consent anchors, %d audit anchors, %d consent.anchor, %d consent.revoke and %d audit.anchor transactions: none names %s",
+		counts[ledger.PrefixConsent], counts[ledger.PrefixAudit], counts[string(tx.ConsentAnchor)], counts[string(tx.ConsentRevoke)],
+		counts[string(tx.AuditAnchor)], strings.Join(dids, " or ")), nil
 }

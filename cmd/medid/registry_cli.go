@@ -166,6 +166,8 @@ func statusListError(c *client.Client, err error) error {
 		return usagef("status list id %q cannot be published: use %s<name> (name: letters, digits, . _ : -) or a URN such as urn:uuid:…", se.CredentialID, c.StatusListURL(""))
 	case client.ErrStatusListExists:
 		return usagef("status list %s already exists on the registry (version %d): change it with 'medid status revoke|suspend|reinstate --list FILE --publish'; nothing was written", se.ID, se.Version)
+	case client.ErrStatusListNamespace:
+		return usagef("a new status list is named in its issuer's namespace, so no one else can take its id: use --id %s (not %s); nothing was written", c.StatusListURL(se.Suggest), se.ID)
 	case client.ErrStatusListStale:
 		return usagef("the registry holds version %d of status list %s, which is not the list in the file: the file is out of date (run 'medid status pull --list FILE' first); nothing was changed", se.Version, se.ID)
 	}

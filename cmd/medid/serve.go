@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,13 +15,14 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/client"
 )
@@ -61,9 +60,7 @@ func humanType(t string) string {
 func adminToken(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		var raw [32]byte
-		rand.Read(raw[:])
-		tok := []byte(hex.EncodeToString(raw[:]))
+		tok := []byte(randid.Hex(32))
 		if err := createOutput(path, append(tok, '\n'), 0o600); err != nil {
 			return nil, err
 		}
@@ -206,13 +203,13 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		confs[t] = openid4vci.NewConfiguration(t, openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"})
 	}
 	reg := optionalRegistry(e, *regURL)
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
+	var src verify.Sources // the resolver of holders' DIDs
 	var rc *client.Client
 	if reg != "" {
 		if rc, err = newRegistryClient(e, reg); err != nil {
 			return err
 		}
-		methods["medid"] = rc
+		src.Registry = rc
 	}
 	var alloc openid4vci.StatusAllocator
 	if *listFile != "" {
@@ -244,7 +241,7 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	is, err := openid4vci.New(openid4vci.Config{
 		URL: u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
-		Resolver: did.NewRouter(methods), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
+		Resolver: src.Resolver(), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/randid"
 )
 
 func init() {
@@ -101,7 +101,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	}
 	c := &vc.Credential{
 		Context:   vc.CredentialContext(),
-		ID:        newURN(),
+		ID:        randid.URN(),
 		Type:      append([]string{"VerifiableCredential"}, types...),
 		Issuer:    issuer,
 		ValidFrom: &now,
@@ -337,14 +337,4 @@ func writeJSON(e *env, v any) error {
 	}
 	fmt.Fprintf(e.stdout, "%s\n", b)
 	return nil
-}
-
-// newURN returns a random urn:uuid (version 4) for credential ids.
-func newURN() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := fmt.Sprintf("%x", b[:])
-	return "urn:uuid:" + strings.Join([]string{h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]}, "-")
 }

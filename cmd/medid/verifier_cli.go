@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
 )
@@ -40,16 +38,14 @@ func (v *verifierFlags) registryURL(e *env) string {
 // their credential declares (the statusListCredential URL credentials point
 // at); the verifier still checks each list's signature.
 func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
-	local := fileStatus{files: verify.FileStatusFetcher{}}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{}}
 	for _, f := range v.statusLists {
 		_, d, err := loadList(f)
 		if err != nil {
 			return nil, err
 		}
-		local.files[d.ID] = f
+		src.StatusFiles[d.ID] = f
 	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
-	cfg := verify.Config{Status: local}
 	u := v.registryURL(e)
 	if *v.genesis != "" && u == "" {
 		return nil, usagef("--genesis needs a registry: give --registry URL or set MEDID_REGISTRY")
@@ -68,32 +64,10 @@ func (v *verifierFlags) build(e *env) (*verify.Verifier, error) {
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = rc
+		src.Registry = rc
 		v.rc, v.proven = rc, ccfg.VerifyProofs
-		local.next = rc
-		cfg.Status = local
-		cfg.Trust = rc
 	}
-	cfg.Resolver = did.NewRouter(methods)
-	return verify.New(cfg)
-}
-
-// fileStatus serves status lists given on the command line (keyed by the
-// id their credential declares), then falls back to next (the registry).
-type fileStatus struct {
-	files verify.FileStatusFetcher
-	next  verify.StatusFetcher
-}
-
-func (f fileStatus) FetchStatusList(ctx context.Context, url string) (string, error) {
-	tok, err := f.files.FetchStatusList(ctx, url)
-	if err == nil || !errors.Is(err, verify.ErrStatusListNotFound) {
-		return tok, err
-	}
-	if f.next != nil {
-		return f.next.FetchStatusList(ctx, url)
-	}
-	return "", fmt.Errorf("%w: pass it with --status-list FILE, or give --registry", err)
+	return verify.NewFor(src, verify.Config{})
 }
 
 // printResult prints a verification result as indented JSON on stdout and a

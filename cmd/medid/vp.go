@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/internal/randid"
 )
 
 func init() {
@@ -63,7 +64,7 @@ func vpCreate(e *env, args []string) error {
 	}
 	p := &vc.Presentation{
 		Context:     []string{vc.ContextV2},
-		ID:          newURN(),
+		ID:          randid.URN(),
 		Type:        []string{vc.TypePresentation},
 		Holder:      *holder,
 		Credentials: tokens,

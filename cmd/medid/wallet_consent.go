@@ -94,6 +94,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
 	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", g.Provider, strings.Join(g.Classes, ", "),
 		strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
+	fmt.Fprintf(c.e.stdout, "anchored by: %s (a key made for this grant alone: the ledger never sees your DID)\n", g.Anchor)
 	if g.BreakGlass {
 		fmt.Fprintln(c.e.stdout, "break-glass: allowed")
 	}
@@ -173,6 +174,9 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.e.stdout, "revoked: %s\n", g.ID)
+	if g.Legacy() {
+		fmt.Fprintln(c.e.stderr, "this grant was made before grants had their own anchor key: no vault accepts it any more, so it was only marked revoked here; grant again if the provider still needs access")
+	}
 	return nil
 }
 

@@ -344,15 +344,14 @@ func vpVerifyQR(ctx context.Context, e *env, args []string) error {
 // documents cached in didCache (see did.ReadDocuments) and local status
 // list files.
 func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) {
-	local := verify.FileStatusFetcher{}
+	src := verify.Sources{StatusFiles: verify.FileStatusFetcher{}}
 	for _, f := range lists {
 		_, d, err := loadList(f)
 		if err != nil {
 			return nil, err
 		}
-		local[d.ID] = f
+		src.StatusFiles[d.ID] = f
 	}
-	methods := map[string]did.Resolver{"key": did.KeyResolver{}}
 	if didCache != "" {
 		docs, err := did.ReadDocuments(didCache)
 		if errors.Is(err, did.ErrInvalidDocument) {
@@ -361,7 +360,7 @@ func offlineVerifier(lists []string, didCache string) (*verify.Verifier, error) 
 		if err != nil {
 			return nil, err
 		}
-		methods["medid"] = docs
+		src.DIDs = docs
 	}
-	return verify.New(verify.Config{Resolver: did.NewRouter(methods), Status: local})
+	return verify.NewFor(src, verify.Config{})
 }

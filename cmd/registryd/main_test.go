@@ -260,16 +260,21 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 	}
+	const problemAccept = "application/did-resolution, application/problem+json"
 	problems := []struct {
 		name, path, accept string
 		status             int
 		errType            string
 	}{
-		{"invalid DID", "not-a-did", "", 400, "INVALID_DID"},
-		{"invalid did:medid", "did:medid:", "", 400, "INVALID_DID"},
-		{"not found", "did:medid:3yQeRFsFSo4NMpqWqrJGkg", "", 404, "NOT_FOUND"},
+		// A client that lists application/problem+json gets RFC 9457
+		// problems; one that does not gets a resolution result whose
+		// didResolutionMetadata.error says the same (registry/api's
+		// resolution_test covers that side).
+		{"invalid DID", "not-a-did", problemAccept, 400, "INVALID_DID"},
+		{"invalid did:medid", "did:medid:", problemAccept, 400, "INVALID_DID"},
+		{"not found", "did:medid:3yQeRFsFSo4NMpqWqrJGkg", problemAccept, 404, "NOT_FOUND"},
 		{"not acceptable", id.DID, "text/html", 406, "REPRESENTATION_NOT_SUPPORTED"},
-		{"method not supported", "did:web:example.com", "", 501, "METHOD_NOT_SUPPORTED"},
+		{"method not supported", "did:web:example.com", problemAccept, 501, "METHOD_NOT_SUPPORTED"},
 	}
 	for _, tc := range problems {
 		t.Run(tc.name, func(t *testing.T) {

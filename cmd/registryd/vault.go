@@ -126,11 +126,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 type appLedger struct{ app *machine.App }
 
 // ConsentStatus implements consent.Ledger.
-func (l appLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
-	rec, err := l.app.ConsentStatus(hash)
+func (l appLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
+	rec, err := l.app.ConsentStatus(controller, hash)
 	if err != nil {
 		if errors.Is(err, ledger.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
+			return nil, fmt.Errorf("%w: %s by %s", consent.ErrNotAnchored, hash, controller)
 		}
 		return nil, err
 	}

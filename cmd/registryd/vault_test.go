@@ -153,7 +153,7 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	if !errors.Is(err, vaultapi.ErrDenied) || !errors.As(err, &pe) || !strings.Contains(pe.Detail, "revoked") {
 		t.Fatalf("provider read right after the revocation: %v, want 403 consent revoked", err)
 	}
-	if st, err := reg.ConsentStatus(ctx, g.ID); err != nil || !st.Revoked {
+	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || !st.Revoked {
 		t.Errorf("registry status of the revoked grant: %+v, %v", st, err)
 	}
 }

@@ -14,11 +14,14 @@ import (
 	"github.com/medid/medid/credentials/vc"
 )
 
-// Status is what the ledger says about a grant hash: the body of the
-// registry's GET /1.0/consents/{hash}. It carries no health data.
+// Status is what the ledger says about a grant hash anchored by a
+// controller: the body of the registry's GET
+// /1.0/consents/{controller}/{hash}. It carries no health data and no
+// identifier of the patient: the controller is the grant's own anchor DID.
 type Status struct {
-	Hash    string `json:"hash"`
-	Patient string `json:"patient"`
+	Hash string `json:"hash"`
+	// Controller is the DID that anchored the hash (the grant's Anchor).
+	Controller string `json:"controller"`
 	// ValidFrom and ValidUntil (nil = open-ended) are the period the
 	// patient anchored.
 	ValidFrom  time.Time  `json:"validFrom"`
@@ -42,19 +45,21 @@ func (s *Status) InForceAt(at time.Time) bool {
 	return !s.Revoked || s.RevokedAt != nil && at.Before(*s.RevokedAt)
 }
 
-// Ledger answers what the registry knows about a grant hash. The registry
-// client (registry/client.Client) implements it. ConsentStatus MUST return
-// an error wrapping [ErrNotAnchored] for a hash that was never anchored, and
-// MUST be safe for concurrent use.
+// Ledger answers what the registry knows about a grant hash anchored by a
+// controller DID. The registry client (registry/client.Client) implements
+// it. ConsentStatus MUST return an error wrapping [ErrNotAnchored] when
+// controller never anchored hash (whoever else may have anchored the same
+// hash: an anchor is keyed by both), and MUST be safe for concurrent use.
 type Ledger interface {
-	ConsentStatus(ctx context.Context, hash string) (*Status, error)
+	ConsentStatus(ctx context.Context, controller, hash string) (*Status, error)
 }
 
-// checkLedger checks that st, the ledger's record of g's hash, was anchored
-// by g's patient for g's period and is not revoked at at.
-func checkLedger(g *Grant, st *Status, at time.Time) error {
-	if st.Patient != g.Patient {
-		return fmt.Errorf("%w: anchored by %s, but the grant is issued by %s", ErrLedgerMismatch, st.Patient, g.Patient)
+// checkLedger checks that st, the ledger's record of g's hash h, was
+// anchored by the anchor DID g names for g's period and is not revoked at
+// at.
+func checkLedger(g *Grant, h string, st *Status, at time.Time) error {
+	if st.Controller != g.Anchor || st.Hash != h {
+		return fmt.Errorf("%w: the ledger answered for %.80s anchored by %.128s, the grant is %s anchored by %s", ErrLedgerMismatch, st.Hash, st.Controller, h, g.Anchor)
 	}
 	until := time.Time{}
 	if st.ValidUntil != nil {
@@ -91,9 +96,11 @@ func ResolverKeys(r did.Resolver) vc.KeyFunc {
 }
 
 // CheckInForce decides one access without caching: it verifies the grant
-// token's signature with keys, checks [Grant.Permits] for req, and asks
-// ledger that the token's hash is anchored by the grant's patient for the
-// grant's period and not revoked at req.At. It returns the grant when the
+// token's signature with keys (so the anchor DID the grant names is the
+// patient's word), checks [Grant.Permits] for req, and asks ledger that the
+// token's hash is anchored by that anchor DID for the grant's period and not
+// revoked at req.At. An anchor of the same hash by any other DID (a
+// squatter's) is never consulted. It returns the grant when the
 // access is allowed; otherwise an error wrapping the reason: vc's errors for
 // a bad token or signature, [ErrInvalidGrant], the Permits sentinels,
 // [ErrNotAnchored], [ErrLedgerMismatch] or [ErrRevoked] (or the ledger's own
@@ -104,10 +111,11 @@ func CheckInForce(ctx context.Context, token string, req Request, ledger Ledger,
 	if err != nil {
 		return nil, err
 	}
-	return g, decide(ctx, g, req, ledger, nil)
+	return g, decide(ctx, g, g.Hash(), req, ledger, nil)
 }
 
-func decide(ctx context.Context, g *Grant, req Request, ledger Ledger, cached func(context.Context) (*Status, error)) error {
+// decide checks req against g (whose token hashes to h) and the ledger.
+func decide(ctx context.Context, g *Grant, h string, req Request, ledger Ledger, cached func(context.Context) (*Status, error)) error {
 	if req.At.IsZero() {
 		req.At = time.Now()
 	}
@@ -119,12 +127,12 @@ func decide(ctx context.Context, g *Grant, req Request, ledger Ledger, cached fu
 	if cached != nil {
 		st, err = cached(ctx)
 	} else {
-		st, err = ledger.ConsentStatus(ctx, g.Hash())
+		st, err = ledger.ConsentStatus(ctx, g.Anchor, h)
 	}
 	if err != nil {
 		return err
 	}
-	return checkLedger(g, st, req.At)
+	return checkLedger(g, h, st, req.At)
 }
 
 // CheckerConfig configures a [Checker].
@@ -212,8 +220,8 @@ func (c *Checker) CheckInForce(ctx context.Context, token string, req Request) (
 		}
 		c.putGrant(h, g, now)
 	}
-	err := decide(ctx, g, req, c.cfg.Ledger, func(ctx context.Context) (*Status, error) {
-		return c.status(ctx, h, now)
+	err := decide(ctx, g, h, req, c.cfg.Ledger, func(ctx context.Context) (*Status, error) {
+		return c.status(ctx, h, g.Anchor, now)
 	})
 	if err != nil {
 		return nil, err
@@ -277,7 +285,7 @@ func (c *Checker) putGrant(h string, g *Grant, now time.Time) {
 // status returns the ledger's answer for h, from the cache when it is
 // younger than StatusTTL. Errors (not anchored, ledger unreachable) are not
 // cached: a grant anchored a moment ago is in force at the next decision.
-func (c *Checker) status(ctx context.Context, h string, now time.Time) (*Status, error) {
+func (c *Checker) status(ctx context.Context, h, anchor string, now time.Time) (*Status, error) {
 	if c.cfg.StatusTTL > 0 {
 		c.mu.Lock()
 		if el, ok := c.entries[h]; ok {
@@ -290,7 +298,7 @@ func (c *Checker) status(ctx context.Context, h string, now time.Time) (*Status,
 		}
 		c.mu.Unlock()
 	}
-	st, err := c.cfg.Ledger.ConsentStatus(ctx, h)
+	st, err := c.cfg.Ledger.ConsentStatus(ctx, anchor, h)
 	if err != nil {
 		return nil, err
 	}

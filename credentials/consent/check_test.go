@@ -11,46 +11,53 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/vc"
 )
 
-// memLedger is an in-memory Ledger.
+// memLedger is an in-memory Ledger: anchors keyed by controller and hash,
+// as on the registry.
 type memLedger struct {
 	mu    sync.Mutex
-	recs  map[string]*Status
+	recs  map[string]*Status // by controller + " " + hash
 	calls atomic.Int64
 }
 
-func (l *memLedger) anchor(g *Grant, tok string) {
+// anchor records tok's hash under g's anchor DID with g's period.
+func (l *memLedger) anchor(g *Grant, tok string) { l.anchorAs(g.Anchor, g, tok) }
+
+// anchorAs records tok's hash under controller with g's period.
+func (l *memLedger) anchorAs(controller string, g *Grant, tok string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.recs == nil {
 		l.recs = map[string]*Status{}
 	}
-	st := &Status{Hash: Hash(tok), Patient: g.Patient, ValidFrom: g.ValidFrom, AnchoredHeight: 1}
+	st := &Status{Hash: Hash(tok), Controller: controller, ValidFrom: g.ValidFrom, AnchoredHeight: 1}
 	if !g.ValidUntil.IsZero() {
 		u := g.ValidUntil
 		st.ValidUntil = &u
 	}
-	l.recs[st.Hash] = st
+	l.recs[controller+" "+st.Hash] = st
 }
 
-func (l *memLedger) revoke(tok string, at time.Time) {
+func (l *memLedger) revoke(g *Grant, tok string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := *l.recs[Hash(tok)]
+	k := g.Anchor + " " + Hash(tok)
+	st := *l.recs[k]
 	st.Revoked, st.RevokedAt = true, &at
-	l.recs[st.Hash] = &st
+	l.recs[k] = &st
 }
 
-func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*Status, error) {
+func (l *memLedger) ConsentStatus(_ context.Context, controller, hash string) (*Status, error) {
 	l.calls.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st, ok := l.recs[hash]
+	st, ok := l.recs[controller+" "+hash]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNotAnchored, hash)
+		return nil, fmt.Errorf("%w: %s by %s", ErrNotAnchored, hash, controller)
 	}
 	cp := *st
 	return &cp, nil
@@ -59,9 +66,9 @@ func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*Status, erro
 func TestCheckInForce(t *testing.T) {
 	pat, prov, other := newParty(t, 1), newParty(t, 2), newParty(t, 3)
 	at := tFrom.Add(48 * time.Hour)
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
-	issue := func(g *Grant, p party) string {
-		tok, err := Issue(g, p.k, p.kid)
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "AllergyIntolerance", At: at}
+	issue := func(g *Grant, p credtest.Party) string {
+		tok, err := Issue(g, p.Key, p.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,20 +90,33 @@ func TestCheckInForce(t *testing.T) {
 		{"revoked", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			l.anchor(testGrant(pat, prov), tok)
-			l.revoke(tok, at.Add(-time.Hour))
+			l.revoke(testGrant(pat, prov), tok, at.Add(-time.Hour))
 			return tok
 		}, req, ErrRevoked},
 		{"revoked later than the access", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			l.anchor(testGrant(pat, prov), tok)
-			l.revoke(tok, at.Add(time.Hour))
+			l.revoke(testGrant(pat, prov), tok, at.Add(time.Hour))
 			return tok
 		}, req, nil},
-		{"anchored by someone else", func(l *memLedger) string {
+		{"anchored only by a squatter (another DID took the hash first)", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
-			l.anchor(testGrant(other, prov), tok)
+			l.anchorAs(other.DID, testGrant(pat, prov), tok)
 			return tok
-		}, req, ErrLedgerMismatch},
+		}, req, ErrNotAnchored},
+		{"anchored by a squatter and by the grant's anchor DID", func(l *memLedger) string {
+			tok := issue(testGrant(pat, prov), pat)
+			g := testGrant(pat, prov)
+			g.ValidUntil = g.ValidUntil.AddDate(5, 0, 0)
+			l.anchorAs(other.DID, g, tok) // first, and with a longer period
+			l.anchor(testGrant(pat, prov), tok)
+			return tok
+		}, req, nil},
+		{"anchored by the patient's own DID, not the grant's anchor DID", func(l *memLedger) string {
+			tok := issue(testGrant(pat, prov), pat)
+			l.anchorAs(pat.DID, testGrant(pat, prov), tok)
+			return tok
+		}, req, ErrNotAnchored},
 		{"anchored with another period", func(l *memLedger) string {
 			tok := issue(testGrant(pat, prov), pat)
 			g := testGrant(pat, prov)
@@ -116,7 +136,7 @@ func TestCheckInForce(t *testing.T) {
 		}, func() Request { r := req; r.At = tUntil; return r }(), ErrConsentExpired},
 		{"forged signature", func(l *memLedger) string {
 			c, _ := testGrant(pat, prov).Credential()
-			tok, err := vc.Issue(c, other.k, pat.kid)
+			tok, err := vc.Issue(c, other.Key, pat.Kid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +169,7 @@ func TestCheckInForce(t *testing.T) {
 func TestCheckerCaches(t *testing.T) {
 	pat, prov := newParty(t, 1), newParty(t, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +185,7 @@ func TestCheckerCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization"}
 	for range 5 {
 		if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 			t.Fatal(err)
@@ -175,7 +195,7 @@ func TestCheckerCaches(t *testing.T) {
 		t.Errorf("5 decisions: %d key resolutions, %d ledger calls; want 1 and 1", resolves.Load(), l.calls.Load())
 	}
 	// A revocation is seen once the status is older than StatusTTL.
-	l.revoke(tok, now)
+	l.revoke(g, tok, now)
 	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 		t.Errorf("within StatusTTL the cached answer is used, got %v", err)
 	}
@@ -191,7 +211,7 @@ func TestCheckerCaches(t *testing.T) {
 	for i := range 3 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tk, _ := Issue(g, pat.k, pat.kid)
+		tk, _ := Issue(g, pat.Key, pat.Kid)
 		l.anchor(g, tk)
 		if _, err := c.CheckInForce(context.Background(), tk, req); err != nil {
 			t.Fatal(err)
@@ -210,7 +230,7 @@ func TestCheckerCaches(t *testing.T) {
 func BenchmarkCheckInForce(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -220,17 +240,17 @@ func BenchmarkCheckInForce(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	ctx := context.Background()
 	if _, err := c.CheckInForce(ctx, tok, req); err != nil {
 		b.Fatal(err)
 	}
 
 	// Baseline: one bare Ed25519 verification of a message of the grant's size.
-	pub := ed25519.PublicKey(pat.k.Public().Bytes())
+	pub := ed25519.PublicKey(pat.Key.Public().Bytes())
 	msg := []byte(tok)
 	digest := sha256.Sum256(msg)
-	sig, err := pat.k.Sign(digest[:])
+	sig, err := pat.Key.Sign(digest[:])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,7 +286,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	for i := range 8 {
 		g := testGrant(pat, prov)
 		g.ID = fmt.Sprintf("urn:uuid:%d", i)
-		tok, err := Issue(g, pat.k, pat.kid)
+		tok, err := Issue(g, pat.Key, pat.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +297,7 @@ func TestCheckerConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom.Add(time.Hour)}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
@@ -296,7 +316,7 @@ func TestCheckerConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	l.revoke(toks[0], tFrom)
+	l.revoke(testGrant(pat, prov), toks[0], tFrom)
 	wg.Wait()
 	if c.Len() > 4 {
 		t.Errorf("Len = %d > MaxGrants", c.Len())
@@ -308,7 +328,7 @@ func TestCheckerConcurrent(t *testing.T) {
 func BenchmarkCheckInForceParallel(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -318,7 +338,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	if _, err := c.CheckInForce(context.Background(), tok, req); err != nil {
 		b.Fatal(err)
 	}
@@ -340,7 +360,7 @@ func BenchmarkCheckInForceParallel(b *testing.B) {
 func BenchmarkCheckInForceCold(b *testing.B) {
 	pat, prov := newParty(b, 1), newParty(b, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -350,7 +370,7 @@ func BenchmarkCheckInForceCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
+	req := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "MedicationStatement", At: tFrom.Add(time.Hour)}
 	h := Hash(tok)
 	ctx := context.Background()
 	for b.Loop() {

@@ -9,18 +9,24 @@
 // credentials/vc) of type ["VerifiableCredential", "ConsentGrant"]: the issuer
 // is the patient's DID (or a pairwise DID of the patient), credentialSubject.id
 // is the provider's DID, credentialSubject carries action, purpose (HL7 v3
-// PurposeOfUse codes), class (FHIR resource type names) and breakGlass, and
-// validFrom/validUntil is the period. [Issue] signs one, [Verify] checks its
+// PurposeOfUse codes), class (FHIR resource type names) and breakGlass,
+// validFrom/validUntil is the period, and anchor the grant's anchor DID. [Issue] signs one, [Verify] checks its
 // signature, [Parse] only decodes it. [Grant.MarshalFHIR] and [ParseFHIR]
 // convert to and from a FHIR R4 Consent resource.
 //
 // # The ledger
 //
-// The registry never sees a grant. The patient anchors [Hash] of the token
-// (hex SHA-256) with a consent.anchor transaction carrying only that hash and
-// the period, and ends it with consent.revoke. [Checker] decides an access:
-// the grant's signature, [Grant.Permits] for the request, and the ledger
-// status of the hash (anchored by the grant's patient, same period, not
-// revoked, in force), with verified grants and ledger answers cached so a
-// decision costs a few map lookups. docs/design/0008-consent.md says why.
+// The registry never sees a grant, nor the patient's DID. Each grant names
+// its own anchor DID ([Grant].Anchor, the top-level "anchor" claim): a
+// did:key made for that grant alone (a wallet derives it from its seed and
+// the grant's ID). That key anchors [Hash] of the token (hex SHA-256) with a
+// consent.anchor transaction carrying only that hash and the period, and
+// ends it with consent.revoke; the ledger keys the anchor by (anchor DID,
+// hash), so nobody else's anchor of the same hash counts. [Checker] decides
+// an access: the grant's signature (by its patient, which makes the anchor
+// DID the patient's word), [Grant.Permits] for the request, and the ledger
+// status of the hash under that anchor DID (same period, not revoked, in
+// force), with verified grants and ledger answers cached so a decision costs
+// a few map lookups. A grant without an anchor (made before) is refused
+// with [ErrLegacyGrant]. docs/design/0008-consent.md says why.
 package consent

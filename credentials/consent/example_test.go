@@ -14,8 +14,8 @@ import (
 // staticLedger says every grant it was told about is anchored and in force.
 type staticLedger map[string]*consent.Status
 
-func (l staticLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
-	if st, ok := l[hash]; ok {
+func (l staticLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
+	if st, ok := l[hash]; ok && st.Controller == controller {
 		return st, nil
 	}
 	return nil, consent.ErrNotAnchored
@@ -26,12 +26,18 @@ func (l staticLedger) ConsentStatus(_ context.Context, hash string) (*consent.St
 func Example() {
 	seed := sha256.Sum256([]byte("example patient"))
 	patientKey, _ := key.NewEd25519FromSeed(seed[:])
-	patient := did.KeyDID(patientKey.Public()) // e.g. a pairwise DID for this hospital
+	patient := did.KeyDID(patientKey.Public())
 	hospital := "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc"
+	// The grant's anchor DID: a did:key made for this grant alone (a wallet
+	// derives it from its seed and the grant's ID), which signs the ledger
+	// anchor, so the ledger never sees the patient's DID.
+	aseed := sha256.Sum256([]byte("example patient: grant urn:uuid:1"))
+	anchorKey, _ := key.NewEd25519FromSeed(aseed[:])
+	anchor := did.KeyDID(anchorKey.Public())
 
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	grant := &consent.Grant{
-		Patient: patient, Provider: hospital,
+		ID: "urn:uuid:1", Patient: patient, Anchor: anchor, Provider: hospital,
 		Actions:   []consent.Action{consent.ActionAccess},
 		Purposes:  []string{consent.PurposeTreatment},
 		Classes:   []string{"AllergyIntolerance", "Immunization"},
@@ -41,9 +47,9 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	// The patient anchors consent.Hash(token) with a consent.anchor
+	// The anchor key puts consent.Hash(token) in force with a consent.anchor
 	// transaction; here a static ledger stands in for the registry.
-	ledger := staticLedger{consent.Hash(token): {Hash: consent.Hash(token), Patient: patient, ValidFrom: grant.ValidFrom, ValidUntil: &grant.ValidUntil}}
+	ledger := staticLedger{consent.Hash(token): {Hash: consent.Hash(token), Controller: anchor, ValidFrom: grant.ValidFrom, ValidUntil: &grant.ValidUntil}}
 
 	checker, _ := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(did.KeyResolver{}), Ledger: ledger})
 	ctx := context.Background()

@@ -18,6 +18,11 @@ const (
 // that carries a grant's break-glass flag: FHIR R4 has no element for it.
 const ExtensionBreakGlass = "https://medid.dev/fhir/StructureDefinition/consent-break-glass"
 
+// ExtensionAnchor is the URL of the Consent extension (valueUri) that
+// carries a grant's anchor DID (see [Grant].Anchor): the did:key whose
+// ledger anchor puts the grant in force.
+const ExtensionAnchor = "https://medid.dev/fhir/StructureDefinition/consent-anchor"
+
 // MaxFHIRSize bounds the FHIR Consent JSON [ParseFHIR] accepts (64 KiB).
 const MaxFHIRSize = 64 << 10
 
@@ -25,6 +30,7 @@ const MaxFHIRSize = 64 << 10
 type (
 	fhirConsent struct {
 		ResourceType string           `json:"resourceType"`
+		Extension    []fhirExtension  `json:"extension,omitempty"`
 		Identifier   []fhirIdentifier `json:"identifier,omitempty"`
 		Status       string           `json:"status"`
 		Scope        *fhirConcept     `json:"scope,omitempty"`
@@ -44,8 +50,9 @@ type (
 		Class     []fhirCoding    `json:"class,omitempty"`
 	}
 	fhirExtension struct {
-		URL          string `json:"url"`
-		ValueBoolean *bool  `json:"valueBoolean,omitempty"`
+		URL          string  `json:"url"`
+		ValueBoolean *bool   `json:"valueBoolean,omitempty"`
+		ValueURI     *string `json:"valueUri,omitempty"`
 	}
 	fhirPeriod struct {
 		Start string `json:"start,omitempty"`
@@ -83,13 +90,15 @@ func didRef(d string) *fhirReference {
 // dateTime the issue time, and one permit provision with the period, the
 // provider as actor (role IRCP, information recipient), the actions,
 // purposes and classes, and the break-glass flag as the [ExtensionBreakGlass]
-// extension. Errors wrap [ErrInvalidGrant].
+// extension; the anchor DID as the Consent's [ExtensionAnchor] extension
+// (a grant not yet given an anchor exports without it). Errors wrap
+// [ErrInvalidGrant].
 func (g *Grant) MarshalFHIR(status string) ([]byte, error) {
 	if status != StatusActive && status != StatusInactive {
 		return nil, fmt.Errorf("%w: status %.32q: use %s or %s", ErrInvalidGrant, status, StatusActive, StatusInactive)
 	}
 	n := g.normalized()
-	if err := n.Validate(); err != nil {
+	if err := n.validate(n.Anchor != ""); err != nil {
 		return nil, err
 	}
 	bg := n.BreakGlass
@@ -126,6 +135,10 @@ func (g *Grant) MarshalFHIR(status string) ([]byte, error) {
 	if n.ID != "" {
 		out.Identifier = []fhirIdentifier{{System: SystemURI, Value: n.ID}}
 	}
+	if n.Anchor != "" {
+		anchor := n.Anchor
+		out.Extension = []fhirExtension{{URL: ExtensionAnchor, ValueURI: &anchor}}
+	}
 	if !n.Issued.IsZero() {
 		out.DateTime = n.Issued.Format(time.RFC3339)
 	}
@@ -147,8 +160,11 @@ func (g *Grant) MarshalFHIR(status string) ([]byte, error) {
 // status active or inactive, scope patient-privacy, category LOINC 59284-0,
 // a patient DID, and one permit provision with period.start (a full RFC 3339
 // date-time), exactly one actor naming the provider's DID, and at least one
-// action, purpose and class with known codes of the expected systems. Errors
-// wrap [ErrInvalidGrant] and name the element to fix.
+// action, purpose and class with known codes of the expected systems. The
+// [ExtensionAnchor] extension, when present, must name a did:key; a Consent
+// made by another system has none, and reads with Anchor empty: whoever
+// issues it as a grant (the patient's wallet) makes its anchor DID first.
+// Errors wrap [ErrInvalidGrant] and name the element to fix.
 func ParseFHIR(data []byte) (*Grant, string, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: FHIR Consent: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
@@ -177,6 +193,14 @@ func ParseFHIR(data []byte) (*Grant, string, error) {
 		return nil, "", bad("category must include %s#59284-0 (Patient Consent)", SystemLOINC)
 	}
 	g := &Grant{}
+	for _, e := range c.Extension {
+		if e.URL == ExtensionAnchor {
+			if e.ValueURI == nil {
+				return nil, "", bad("extension %s needs valueUri (the grant's anchor did:key)", ExtensionAnchor)
+			}
+			g.Anchor = *e.ValueURI
+		}
+	}
 	var err error
 	if g.Patient, err = c.Patient.did("patient"); err != nil {
 		return nil, "", bad("%v", err)
@@ -243,7 +267,7 @@ func ParseFHIR(data []byte) (*Grant, string, error) {
 			g.BreakGlass = *e.ValueBoolean
 		}
 	}
-	if err := g.Validate(); err != nil {
+	if err := g.validate(g.Anchor != ""); err != nil {
 		return nil, "", fmt.Errorf("FHIR Consent: %w", err)
 	}
 	return g, c.Status, nil

@@ -45,7 +45,7 @@ func FuzzParseFHIR(f *testing.F) {
 // validates and re-encodes to a credential that reads back the same.
 func FuzzParse(f *testing.F) {
 	pat, prov := newParty(f, 1), newParty(f, 2)
-	tok, err := Issue(testGrant(pat, prov), pat.k, pat.kid)
+	tok, err := Issue(testGrant(pat, prov), pat.Key, pat.Kid)
 	if err != nil {
 		f.Fatal(err)
 	}

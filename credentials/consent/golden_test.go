@@ -19,7 +19,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 //     patient's public JWK in testdata/patient.jwk.json), typ vc+jwt.
 //
 // Rerun with -update after an intended format change, and check the files
-// again with those tools.
+// again with those tools (last done when grants gained the "anchor" claim
+// and the consent-anchor extension: both files pass, 2026-12-02).
+// testdata/legacy-grant.jwt is the golden token from before that change,
+// kept to show such grants are refused (TestLegacyGrant).
 func TestGolden(t *testing.T) {
 	pat, prov := newParty(t, 1), newParty(t, 2)
 	g := testGrant(pat, prov)
@@ -27,11 +30,11 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwk, err := pat.k.Public().JWK()
+	jwk, err := pat.Key.Public().JWK()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,13 @@ var (
 	// ErrRevoked: the patient revoked the grant on the ledger.
 	ErrRevoked = errors.New("consent revoked")
 	// ErrLedgerMismatch: the ledger anchor of the grant's hash names another
-	// patient or another period than the grant itself.
+	// controller or another period than the grant itself.
 	ErrLedgerMismatch = errors.New("ledger anchor does not match the grant")
+	// ErrLegacyGrant: the grant names no anchor DID. Grants made before
+	// consent anchors stopped carrying the patient's DID were anchored under
+	// the patient's own DID; they are refused, always wrapped together with
+	// [ErrInvalidGrant]: the patient grants again (docs/design/0008).
+	ErrLegacyGrant = errors.New("the grant names no anchor DID (a grant made before per-grant anchors must be granted again)")
 )
 
 // Grant is a patient's consent for one provider, shaped like the provision of
@@ -64,14 +69,22 @@ var (
 // the provider may break the glass in an emergency.
 //
 // A Grant is secured as a vc+jwt (see [Issue]); the SHA-256 of that token
-// ([Hash]) is what the patient anchors on the ledger. The zero value is not a
-// valid grant.
+// ([Hash]) is what the grant's anchor DID anchors on the ledger. The zero
+// value is not a valid grant.
 type Grant struct {
 	// ID is the credential id, a URL (e.g. "urn:uuid:…"); optional.
 	ID string
 	// Patient is the patient's DID (or a pairwise DID of the patient): the
-	// issuer, whose key signs the grant and the ledger anchor.
+	// issuer, whose key signs the grant.
 	Patient string
+	// Anchor is the did:key that controls the grant's ledger anchor: it
+	// signs consent.anchor and consent.revoke, and the ledger keys the
+	// anchor by it and the grant's hash. It is made for this grant alone
+	// (the wallet derives it from its seed and the grant's ID), so the
+	// ledger holds no identifier of the patient and no two anchors of one
+	// patient can be linked; because the patient's signature on the grant
+	// names it, nobody else can put this grant in force or take it back.
+	Anchor string
 	// Provider is the DID the consent is granted to (credentialSubject.id).
 	Provider string
 	// Actions, Purposes and Classes list what the grant permits; each is
@@ -94,10 +107,14 @@ type Grant struct {
 }
 
 // Validate checks that g is a well-formed grant: DIDs for patient and
-// provider, at least one action, purpose and class, each a known code and
-// listed once, a validFrom, and validUntil after it when set. Errors wrap
-// [ErrInvalidGrant] and name the field to fix.
-func (g *Grant) Validate() error {
+// provider, an anchor did:key that is neither of them, at least one action,
+// purpose and class, each a known code and listed once, a validFrom, and
+// validUntil after it when set. Errors wrap [ErrInvalidGrant] (and
+// [ErrLegacyGrant] for a grant without an anchor) and name the field to fix.
+func (g *Grant) Validate() error { return g.validate(true) }
+
+// validate is Validate, with the anchor checked only when anchor is set.
+func (g *Grant) validate(anchor bool) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidGrant, fmt.Sprintf(format, args...))
 	}
@@ -106,6 +123,17 @@ func (g *Grant) Validate() error {
 	}
 	if err := checkDID(g.Provider); err != nil {
 		return bad("provider (the actor) must be a DID: %v", err)
+	}
+	if anchor {
+		if g.Anchor == "" {
+			return fmt.Errorf("%w: %w", ErrInvalidGrant, ErrLegacyGrant)
+		}
+		if _, err := did.ParseKeyDID(g.Anchor); err != nil {
+			return bad("anchor must be a did:key made for this grant: %v", err)
+		}
+		if g.Anchor == g.Patient || g.Anchor == g.Provider {
+			return bad("anchor must be a did:key made for this grant alone, not the patient's or the provider's DID: it is on the ledger for everyone to see")
+		}
 	}
 	if len(g.Actions) == 0 {
 		return bad("no action: permit at least one of access, correct, disclose")
@@ -178,8 +206,8 @@ func secondsUTC(t time.Time) time.Time {
 
 // Credential returns g as a VC 2.0 credential of type ConsentGrant: issuer
 // the patient, credentialSubject {id: provider, action, purpose, class,
-// breakGlass}, validFrom/validUntil the period, iat the issue time. Errors
-// as [Grant.Validate].
+// breakGlass}, validFrom/validUntil the period, anchor the anchor DID, iat
+// the issue time. Errors as [Grant.Validate].
 func (g *Grant) Credential() (*vc.Credential, error) {
 	n := g.normalized()
 	if err := n.Validate(); err != nil {
@@ -208,8 +236,9 @@ func (g *Grant) Credential() (*vc.Credential, error) {
 		until := n.ValidUntil
 		c.ValidUntil = &until
 	}
+	c.Extra = map[string]any{"anchor": n.Anchor}
 	if !n.Issued.IsZero() {
-		c.Extra = map[string]any{"iat": json.Number(strconv.FormatInt(n.Issued.Unix(), 10))}
+		c.Extra["iat"] = json.Number(strconv.FormatInt(n.Issued.Unix(), 10))
 	}
 	return c, nil
 }
@@ -308,6 +337,12 @@ func FromCredential(c *vc.Credential) (*Grant, error) {
 	g := &Grant{ID: c.ID, Patient: c.Issuer, Provider: c.SubjectID()}
 	for k, v := range c.Extra {
 		switch k {
+		case "anchor":
+			a, ok := v.(string)
+			if !ok {
+				return nil, bad("anchor must be a string (a did:key)")
+			}
+			g.Anchor = a
 		case "iat":
 			n, ok := v.(json.Number)
 			if !ok {

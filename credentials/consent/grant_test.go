@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
@@ -29,24 +31,26 @@ func testKey(tb testing.TB, b byte) *key.PrivateKey {
 	return k
 }
 
-// party is a did:key identity.
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
+// newParty is the did:key party of testKey(b).
+func newParty(tb testing.TB, b byte) credtest.Party { return credtest.PartyOf(testKey(tb, b)) }
+
+// anchorFor is the anchor did:key of a grant by patient (a wallet derives
+// one per grant; one per patient is enough here).
+func anchorFor(patient credtest.Party) credtest.Party {
+	seed := sha256.Sum256([]byte("anchor of " + patient.DID))
+	k, err := key.NewEd25519FromSeed(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	return credtest.PartyOf(k)
 }
 
-func newParty(tb testing.TB, b byte) party {
-	k := testKey(tb, b)
-	d := did.KeyDID(k.Public())
-	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
-}
-
-func testGrant(patient, provider party) *Grant {
+func testGrant(patient, provider credtest.Party) *Grant {
 	return &Grant{
 		ID:         "urn:uuid:5f0c6a1e-1b7e-4f0e-9a52-2d4f3f1f7a10",
-		Patient:    patient.did,
-		Provider:   provider.did,
+		Patient:    patient.DID,
+		Anchor:     anchorFor(patient).DID,
+		Provider:   provider.DID,
 		Actions:    []Action{ActionAccess, ActionCorrect},
 		Purposes:   []string{PurposeTreatment, PurposeResearch},
 		Classes:    []string{"AllergyIntolerance", "Immunization", "MedicationStatement"},
@@ -69,7 +73,7 @@ func keyFunc(_ context.Context, kid string) (key.PublicKey, error) {
 func TestIssueVerify(t *testing.T) {
 	pat, prov := newParty(t, 1), newParty(t, 2)
 	g := testGrant(pat, prov)
-	tok, err := Issue(g, pat.k, pat.kid)
+	tok, err := Issue(g, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +90,14 @@ func TestIssueVerify(t *testing.T) {
 		t.Errorf("Hash = %q", got.Hash())
 	}
 	c, _ := vc.Parse(tok)
-	if !c.Credential.HasType(TypeConsentGrant) || c.Credential.Issuer != pat.did || c.Credential.SubjectID() != prov.did {
+	if !c.Credential.HasType(TypeConsentGrant) || c.Credential.Issuer != pat.DID || c.Credential.SubjectID() != prov.DID {
 		t.Errorf("credential = %+v", c.Credential)
 	}
 
 	// An expired grant still verifies (Permits reports the expiry).
 	old := testGrant(pat, prov)
 	old.ValidFrom, old.ValidUntil, old.Issued = tFrom.AddDate(-2, 0, 0), tFrom.AddDate(-1, 0, 0), tFrom.AddDate(-2, 0, 0)
-	otok, err := Issue(old, pat.k, pat.kid)
+	otok, err := Issue(old, pat.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +105,12 @@ func TestIssueVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify expired grant: %v", err)
 	}
-	if err := og.Permits(Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom}); !errors.Is(err, ErrConsentExpired) {
+	if err := og.Permits(Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: tFrom}); !errors.Is(err, ErrConsentExpired) {
 		t.Errorf("Permits on expired grant = %v, want ErrConsentExpired", err)
 	}
 
 	// Signed by the provider in the patient's name: refused.
-	forged, err := vc.Issue(mustCred(t, g), prov.k, pat.kid)
+	forged, err := vc.Issue(mustCred(t, g), prov.Key, pat.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +118,7 @@ func TestIssueVerify(t *testing.T) {
 		t.Errorf("Verify forged = %v, want vc.ErrBadSignature", err)
 	}
 	// Signed by the provider as issuer of a grant naming the patient: kid mismatch.
-	if _, err := Issue(g, prov.k, prov.kid); !errors.Is(err, vc.ErrIssuerMismatch) {
+	if _, err := Issue(g, prov.Key, prov.Kid); !errors.Is(err, vc.ErrIssuerMismatch) {
 		t.Errorf("Issue with another DID's kid = %v, want vc.ErrIssuerMismatch", err)
 	}
 }
@@ -133,7 +137,7 @@ func TestPermits(t *testing.T) {
 	noBG := testGrant(pat, prov)
 	noBG.BreakGlass = false
 	at := tFrom.Add(24 * time.Hour)
-	ok := Request{Provider: prov.did, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: at}
+	ok := Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT", Class: "Immunization", At: at}
 	with := func(f func(*Request)) Request { r := ok; f(&r); return r }
 	cases := []struct {
 		name  string
@@ -143,7 +147,7 @@ func TestPermits(t *testing.T) {
 	}{
 		{"permitted", g, ok, nil},
 		{"permitted at validFrom", g, with(func(r *Request) { r.At = tFrom }), nil},
-		{"other provider", g, with(func(r *Request) { r.Provider = other.did }), ErrWrongProvider},
+		{"other provider", g, with(func(r *Request) { r.Provider = other.DID }), ErrWrongProvider},
 		{"before validFrom", g, with(func(r *Request) { r.At = tFrom.Add(-time.Second) }), ErrConsentNotYetValid},
 		{"at validUntil", g, with(func(r *Request) { r.At = tUntil }), ErrConsentExpired},
 		{"after validUntil", g, with(func(r *Request) { r.At = tUntil.AddDate(1, 0, 0) }), ErrConsentExpired},
@@ -156,7 +160,7 @@ func TestPermits(t *testing.T) {
 		// the patient allowed (it used to waive them).
 		{"break-glass outside the allowed classes", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Class = true, "ETREAT", "Condition" }), ErrWrongClass},
 		{"break-glass not allowed", noBG, with(func(r *Request) { r.BreakGlass, r.Purpose = true, "ETREAT" }), ErrBreakGlassNotPermitted},
-		{"break-glass for another provider", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Provider = true, "ETREAT", other.did }), ErrWrongProvider},
+		{"break-glass for another provider", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Provider = true, "ETREAT", other.DID }), ErrWrongProvider},
 		{"break-glass to correct", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.Action = true, "ETREAT", ActionCorrect }), ErrWrongAction},
 		{"break-glass without ETREAT", g, with(func(r *Request) { r.BreakGlass = true }), ErrWrongPurpose},
 		{"break-glass after expiry", g, with(func(r *Request) { r.BreakGlass, r.Purpose, r.At = true, "ETREAT", tUntil }), ErrConsentExpired},
@@ -228,7 +232,7 @@ func TestFromCredentialRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustCred(t, testGrant(pat, prov))
 			tc.change(c)
-			tok, err := vc.Issue(c, pat.k, pat.kid)
+			tok, err := vc.Issue(c, pat.Key, pat.Kid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,5 +241,56 @@ func TestFromCredentialRefuses(t *testing.T) {
 				t.Errorf("Verify = %v, want ErrInvalidGrant containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnchorRules: a grant names its anchor DID, a did:key that is neither
+// the patient's nor the provider's DID (it is public on the ledger).
+func TestAnchorRules(t *testing.T) {
+	pat, prov := newParty(t, 1), newParty(t, 2)
+	for _, tc := range []struct {
+		name   string
+		anchor string
+		want   error
+	}{
+		{"per-grant did:key", anchorFor(pat).DID, nil},
+		{"none", "", ErrLegacyGrant},
+		{"the patient's DID", pat.DID, ErrInvalidGrant},
+		{"the provider's DID", prov.DID, ErrInvalidGrant},
+		{"a did:medid", "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc", ErrInvalidGrant},
+		{"not a DID", "anchor", ErrInvalidGrant},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := testGrant(pat, prov)
+			g.Anchor = tc.anchor
+			_, err := Issue(g, pat.Key, pat.Kid)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Issue = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLegacyGrant: a grant token made before per-grant anchors (it names no
+// anchor DID; testdata/legacy-grant.jwt is the old golden token) is refused
+// by Parse, Verify and the Checker with ErrLegacyGrant, which says to grant
+// again.
+func TestLegacyGrant(t *testing.T) {
+	raw, err := os.ReadFile("testdata/legacy-grant.jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if _, err := Parse(tok); !errors.Is(err, ErrLegacyGrant) || !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("Parse(legacy) = %v, want ErrLegacyGrant and ErrInvalidGrant", err)
+	}
+	c, err := NewChecker(CheckerConfig{Keys: keyFunc, Ledger: &memLedger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := newParty(t, 2)
+	if _, err := c.CheckInForce(context.Background(), tok, Request{Provider: prov.DID, Action: ActionAccess, Purpose: "TREAT",
+		Class: "Immunization", At: tFrom.Add(time.Hour)}); !errors.Is(err, ErrLegacyGrant) || !strings.Contains(err.Error(), "granted again") {
+		t.Errorf("Checker on a legacy grant = %v, want ErrLegacyGrant saying to grant again", err)
 	}
 }

@@ -9,26 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 )
-
-// fakeClock is a settable clock for cache tests.
-type fakeClock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingResolver resolves did:key DIDs, answers ErrNotFound for
 // did:example:missing, and counts calls per DID.
@@ -75,7 +58,7 @@ func (r *countingResolver) count(did string) int {
 
 func TestCacheTTL(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := credtest.NewClock(time.Unix(1_700_000_000, 0))
 	r := &countingResolver{}
 	c := NewCache(r, CacheConfig{TTL: time.Minute, Now: clk.Now})
 
@@ -102,7 +85,7 @@ func TestCacheTTL(t *testing.T) {
 
 func TestCacheHonoursResolutionTTL(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := credtest.NewClock(time.Unix(1_700_000_000, 0))
 	r := &countingResolver{ttl: 10 * time.Second}
 	c := NewCache(r, CacheConfig{TTL: time.Hour, Now: clk.Now})
 	for _, step := range []struct {
@@ -121,7 +104,7 @@ func TestCacheHonoursResolutionTTL(t *testing.T) {
 
 func TestCacheNegative(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := credtest.NewClock(time.Unix(1_700_000_000, 0))
 	r := &countingResolver{}
 	c := NewCache(r, CacheConfig{TTL: time.Hour, NegativeTTL: 5 * time.Second, Now: clk.Now})
 	for i := 0; i < 3; i++ {

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/medid/medid/internal/atomicfile"
 )
 
 // ErrKeyFileMode reports a private key file that others can read.
@@ -88,39 +89,23 @@ func ParseJWK(data []byte) (*PrivateKey, error) {
 	return FromCrypto(raw)
 }
 
-// WriteFile stores k as a private JWK at path, creating the file with
-// O_EXCL and mode 0600: it never overwrites an existing file and never
-// leaves a key readable by others. On error no file is left behind.
+// WriteFile stores k as a private JWK at path, a new file of mode 0600
+// written atomically (internal/atomicfile.Create): it never overwrites an
+// existing file, never leaves a key readable by others, and on error or
+// crash leaves no partial key file behind.
 func WriteFile(path string, k *PrivateKey) error {
 	data, err := k.MarshalPrivateJWK()
 	if err != nil {
 		return err
 	}
 	defer clear(data)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	data = append(data, '\n')
+	defer clear(data)
+	if err := atomicfile.Create(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("key file %s already exists: choose another path or delete it first", path)
 		}
 		return fmt.Errorf("create key file: %w", err)
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("sync key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("close key file: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -2,15 +2,12 @@ package openid4vci
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"mime"
 	"net/http"
 	"strings"
@@ -23,7 +20,9 @@ import (
 	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/httpserver"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/openid"
+	"github.com/medid/medid/internal/randid"
 )
 
 // Defaults for Config.
@@ -319,11 +318,11 @@ func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
 		}
 	}
 	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
-	code := openid.RandomToken()
+	code := randid.Hex(16)
 	offer := &Offer{CredentialIssuer: is.cfg.URL, ConfigurationIDs: []string{req.ConfigurationID}}
 	offer.Grants.PreAuthorized = &PreAuthorizedGrant{Code: code}
 	if req.TxCode {
-		o.txCode = randomDigits(TxCodeLength)
+		o.txCode = randid.Digits(TxCodeLength)
 		offer.Grants.PreAuthorized.TxCode = &TxCode{InputMode: "numeric", Length: TxCodeLength, Description: "The PIN the hospital gave you"}
 	}
 	is.mu.Lock()
@@ -449,7 +448,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	}
 	// A pre-authorized code is good for one token.
 	delete(is.offers, code)
-	at, nonce := openid.RandomToken(), openid.RandomToken()
+	at, nonce := randid.Hex(16), randid.Hex(16)
 	is.tokens[at] = &tokenState{offer: o, expires: now.Add(is.cfg.TokenTTL)}
 	is.nonces[nonce] = now.Add(is.cfg.NonceTTL)
 	is.mu.Unlock()
@@ -457,7 +456,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (is *Issuer) nonce(w http.ResponseWriter, r *http.Request) {
-	n := openid.RandomToken()
+	n := randid.Hex(16)
 	is.mu.Lock()
 	is.sweepLocked()
 	if len(is.nonces) >= is.cfg.MaxPending {
@@ -507,7 +506,7 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 	var req CredentialRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err == nil {
-		err = strictJSON(body, &req)
+		err = ijson.Unmarshal(body, &req, 0)
 	}
 	if err != nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
@@ -687,7 +686,7 @@ func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]
 	now := is.cfg.Now().UTC().Truncate(time.Second)
 	c := &vc.Credential{
 		Context:   vc.CredentialContext(),
-		ID:        "urn:uuid:" + uuid4(),
+		ID:        randid.URN(),
 		Type:      append([]string(nil), conf.CredentialDefinition.Type...),
 		Issuer:    is.cfg.DID,
 		ValidFrom: &now,
@@ -737,7 +736,7 @@ func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {
 	var req OfferRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err == nil {
-		err = strictJSON(body, &req)
+		err = ijson.Unmarshal(body, &req, 0)
 	}
 	if err != nil {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidRequest, Description: "the offer request is not a JSON object: " + err.Error()})
@@ -755,23 +754,4 @@ func (is *Issuer) adminOffer(w http.ResponseWriter, r *http.Request) {
 	}
 	is.log.Info("openid4vci: offer created", "config", req.ConfigurationID, "tx_code", req.TxCode, "expires", res.ExpiresAt)
 	writeJSON(w, res)
-}
-
-// randomDigits returns n uniformly random decimal digits.
-func randomDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
-}
-
-func uuid4() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

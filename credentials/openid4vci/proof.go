@@ -1,19 +1,17 @@
 package openid4vci
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
 )
-
-var b64 = base64.RawURLEncoding
 
 // ProofClaims are the claims of a proof-of-possession JWT.
 type ProofClaims struct {
@@ -45,12 +43,7 @@ func MakeProof(k *key.PrivateKey, kid, aud, nonce string, now time.Time) (string
 	if err != nil {
 		return "", err
 	}
-	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
-	sig, err := k.Sign([]byte(input))
-	if err != nil {
-		return "", err
-	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return jose.Sign(h, c, k)
 }
 
 // maxProofBytes bounds a proof JWT.
@@ -71,21 +64,15 @@ func proofError(format string, a ...any) *ProtocolError {
 // verifyProof checks a proof JWT's form, key and signature, aud and iat.
 // The nonce is returned for the caller to check (and consume).
 func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now time.Time, maxAge time.Duration) (*verifiedProof, error) {
-	if len(jwt) > maxProofBytes {
+	j, err := jose.Split(jwt, maxProofBytes)
+	switch {
+	case errors.Is(err, jose.ErrTooLarge):
 		return nil, proofError("proof JWT longer than %d bytes", maxProofBytes)
-	}
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return nil, proofError("proof is not a compact JWS")
-	}
-	hb, err1 := b64.DecodeString(parts[0])
-	cb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, proofError("proof JWT is not base64url")
+	case err != nil:
+		return nil, proofError("proof is not a compact JWS: %v", err)
 	}
 	var h proofHeader
-	if err := strictJSON(hb, &h); err != nil {
+	if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
 		return nil, proofError("proof JWT header: %v", err)
 	}
 	if h.Typ != ProofTyp {
@@ -127,11 +114,11 @@ func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now tim
 	if pub.Alg().JWS().String() != h.Alg {
 		return nil, proofError("proof alg %s does not match the key", h.Alg)
 	}
-	if !pub.Verify([]byte(parts[0]+"."+parts[1]), sig) {
+	if !pub.Verify([]byte(j.SigningInput), j.Signature) {
 		return nil, proofError("proof signature does not verify with the holder key")
 	}
 	var c ProofClaims
-	if err := strictJSON(cb, &c); err != nil {
+	if err := ijson.UnmarshalString(j.Payload, &c, 0); err != nil {
 		return nil, proofError("proof claims: %v", err)
 	}
 	if c.Audience != aud {
@@ -142,16 +129,4 @@ func verifyProof(ctx context.Context, jwt, aud string, res did.Resolver, now tim
 		return nil, proofError("proof iat is missing or not recent (allowed: %s)", maxAge)
 	}
 	return &verifiedProof{holder: holder, nonce: c.Nonce, key: pub}, nil
-}
-
-// strictJSON decodes one JSON object, refusing trailing data.
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the JSON object")
-	}
-	return nil
 }

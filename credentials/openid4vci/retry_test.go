@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -78,7 +79,7 @@ func TestCredentialRetry(t *testing.T) {
 		other, _ := key.Generate(key.Ed25519)
 		_, claims, _ := strings.Cut(p, ".")
 		var pc ProofClaims
-		b, _ := b64.DecodeString(claims[:strings.IndexByte(claims, '.')])
+		b, _ := jose.Decode(claims[:strings.IndexByte(claims, '.')])
 		json.Unmarshal(b, &pc)
 		p2, err := MakeProof(other, did.KeyDID(other.Public())+"#"+other.Public().Multikey(), f.srv.URL, pc.Nonce, f.now)
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
 )
 
@@ -19,7 +21,7 @@ import (
 // presentations are made beforehand (that is the wallet's work). It reports
 // verifications/s and the p99 latency of one response.
 func BenchmarkVerifyResponse(b *testing.B) {
-	iss, holder := newParty(b), newParty(b)
+	iss, holder := credtest.NewParty(b, key.Ed25519, "issuer"), credtest.NewParty(b, key.Ed25519, "holder")
 	cred := issue(b, iss, holder, allergyType, map[string]any{"allergy": "penicillin"})
 	v, srv := newVerifier(b)
 	type job struct{ state, vp string }

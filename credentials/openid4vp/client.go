@@ -6,12 +6,15 @@ import (
 
 	"encoding/json"
 	"fmt"
-	"github.com/medid/medid/credentials/did"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/medid/medid/credentials/did"
+
+	"github.com/medid/medid/credentials/jose"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/openid"
 )
 
@@ -88,43 +91,35 @@ func (c *Client) parseObject(ctx context.Context, data []byte, clientID string) 
 		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
 	}
 	s := strings.TrimSpace(string(data))
-	var claims []byte
+	claims := s
 	var signer string
-	if strings.HasPrefix(s, "{") {
-		claims = []byte(s)
-	} else {
-		parts := strings.Split(s, ".")
-		if len(parts) != 3 {
-			return nil, bad("request object is neither a JWT nor JSON")
-		}
-		hb, err := b64.DecodeString(parts[0])
+	if !strings.HasPrefix(s, "{") {
+		j, err := jose.Split(s, maxObject)
 		if err != nil {
-			return nil, bad("request object header is not base64url")
+			return nil, bad("request object is neither a JWT nor JSON: %v", err)
 		}
 		var h struct {
 			Alg string `json:"alg"`
 			Kid string `json:"kid"`
 		}
-		if err := json.Unmarshal(hb, &h); err != nil {
-			return nil, bad("request object header is not JSON")
+		if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
+			return nil, bad("request object header is not JSON: %v", err)
 		}
 		switch {
-		case h.Alg == "none" && parts[2] == "":
-			if claims, err = b64.DecodeString(parts[1]); err != nil {
-				return nil, bad("request object claims are not base64url")
-			}
+		case h.Alg == "none" && len(j.Signature) == 0:
+			claims = j.Payload
 		case h.Alg == "none":
 			return nil, bad("an alg none request object must have an empty signature")
 		case clientID == "":
 			return nil, bad("signed request objects are checked when fetched for a client_id (Client.FetchRequest)")
 		default:
-			if claims, signer, err = verifySigned(ctx, parts, h.Alg, h.Kid, clientID, c.Resolver); err != nil {
+			if claims, signer, err = verifySigned(ctx, j, h.Alg, h.Kid, clientID, c.Resolver); err != nil {
 				return nil, err
 			}
 		}
 	}
 	var r Request
-	if err := json.Unmarshal(claims, &r); err != nil {
+	if err := ijson.UnmarshalString(claims, &r, 0); err != nil {
 		return nil, bad("request object claims: %v", err)
 	}
 	if signer == "" && strings.HasPrefix(r.ClientID, PrefixDecentralizedIdentifier) {

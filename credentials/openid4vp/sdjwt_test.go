@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
 )
 
@@ -15,15 +17,15 @@ import (
 // nothing else was sent.
 func TestSDJWTFlow(t *testing.T) {
 	ctx := context.Background()
-	iss, holder := newParty(t), newParty(t)
+	iss, holder := credtest.NewParty(t, key.Ed25519, "issuer"), credtest.NewParty(t, key.Ed25519, "holder")
 	vct := sdjwt.VCT(allergyType)
 	exp := time.Now().Add(time.Hour)
-	issued, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.did, VCT: vct, Subject: holder.did, IssuedAt: time.Now().Add(-time.Minute), Expires: &exp,
-		Holder: holder.k.Public(), Claims: map[string]any{
+	issued, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.DID, VCT: vct, Subject: holder.DID, IssuedAt: time.Now().Add(-time.Minute), Expires: &exp,
+		Holder: holder.Key.Public(), Claims: map[string]any{
 			"criticality": "high",
 			"code":        map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
 			"reaction":    []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}, map[string]any{"manifestation": "urticaria"}},
-		}}, iss.k, iss.kid, sdjwt.IssueOptions{})
+		}}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestSDJWTFlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := h.Present(ps, &sdjwt.KeyBindingOptions{Key: holder.k, Audience: req.ClientID, Nonce: req.Nonce})
+		p, err := h.Present(ps, &sdjwt.KeyBindingOptions{Key: holder.Key, Audience: req.ClientID, Nonce: req.Nonce})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -38,58 +39,48 @@ func signedJWT(claims any, k *key.PrivateKey, kid string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
-	sig, err := k.Sign([]byte(input))
-	if err != nil {
-		return "", err
-	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return jose.Sign(h, c, k)
 }
 
 // verifySigned checks a signed request object: a JWS whose kid is a DID
 // URL of the DID in clientID (decentralized_identifier:DID), signed by a
 // verification method of that DID as resolver resolves it. It returns the
 // claims and the DID.
-func verifySigned(ctx context.Context, parts []string, alg, kid, clientID string, resolver did.Resolver) ([]byte, string, error) {
+func verifySigned(ctx context.Context, j jose.JWS, alg, kid, clientID string, resolver did.Resolver) (string, string, error) {
 	bad := func(format string, a ...any) error {
 		return &ProtocolError{Code: ErrCodeInvalidRequest, Description: fmt.Sprintf(format, a...)}
 	}
 	subject, ok := strings.CutPrefix(clientID, PrefixDecentralizedIdentifier)
 	if !ok {
-		return nil, "", &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("a signed request object needs the %s client identifier prefix, not %q", PrefixDecentralizedIdentifier, clientID)}
+		return "", "", &ProtocolError{Code: ErrCodeInvalidClient, Description: fmt.Sprintf("a signed request object needs the %s client identifier prefix, not %q", PrefixDecentralizedIdentifier, clientID)}
 	}
 	kidDID, frag, ok := strings.Cut(kid, "#")
 	if !ok || frag == "" || kidDID != subject {
-		return nil, "", bad("the request object's kid %.128q is not a key of the verifier %.128s", kid, subject)
+		return "", "", bad("the request object's kid %.128q is not a key of the verifier %.128s", kid, subject)
 	}
 	if resolver == nil {
-		return nil, "", bad("cannot check the verifier's signature: no DID resolver")
+		return "", "", bad("cannot check the verifier's signature: no DID resolver")
 	}
 	res, err := resolver.Resolve(ctx, subject)
 	if err != nil {
-		return nil, "", bad("resolve the verifier %.128s: %v", subject, err)
+		return "", "", bad("resolve the verifier %.128s: %v", subject, err)
 	}
 	if res.Metadata.Deactivated || res.Document == nil {
-		return nil, "", bad("the verifier's DID %.128s is deactivated", subject)
+		return "", "", bad("the verifier's DID %.128s is deactivated", subject)
 	}
 	pub, err := res.Document.Key(kid, did.AssertionMethod)
 	if err != nil {
 		if pub, err = res.Document.Key(kid, did.Authentication); err != nil {
-			return nil, "", bad("%s is not a verification method of %s", kid, subject)
+			return "", "", bad("%s is not a verification method of %s", kid, subject)
 		}
 	}
 	if string(pub.Alg().JWS()) != alg {
-		return nil, "", bad("request object alg %q does not match the key %s", alg, kid)
+		return "", "", bad("request object alg %q does not match the key %s", alg, kid)
 	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !pub.Verify([]byte(parts[0]+"."+parts[1]), sig) {
-		return nil, "", bad("the request object's signature by %s does not verify", kid)
+	if !pub.Verify([]byte(j.SigningInput), j.Signature) {
+		return "", "", bad("the request object's signature by %s does not verify", kid)
 	}
-	claims, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return nil, "", bad("request object claims are not base64url")
-	}
-	return claims, subject, nil
+	return j.Payload, subject, nil
 }
 
 // byValueURI is the openid4vp:// URI carrying an unsigned request itself.

@@ -8,18 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/verify"
 )
 
-func newSigningVerifier(t testing.TB, signer party) (*Verifier, *httptest.Server) {
+func newSigningVerifier(t testing.TB, signer credtest.Party) (*Verifier, *httptest.Server) {
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
-	v, err := New(Config{URL: srv.URL, Verify: vv, Name: "City ER", DID: signer.did, Key: signer.k, KeyID: signer.kid,
+	v, err := New(Config{URL: srv.URL, Verify: vv, Name: "City ER", DID: signer.DID, Key: signer.Key, KeyID: signer.Kid,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +32,9 @@ func newSigningVerifier(t testing.TB, signer party) (*Verifier, *httptest.Server
 
 func TestSignedRequest(t *testing.T) {
 	ctx := context.Background()
-	er := newParty(t)
+	er := credtest.NewParty(t, key.Ed25519, "ER verifier")
 	v, _ := newSigningVerifier(t, er)
-	if want := PrefixDecentralizedIdentifier + er.did; v.ClientID() != want {
+	if want := PrefixDecentralizedIdentifier + er.DID; v.ClientID() != want {
 		t.Fatalf("client_id %q, want %q", v.ClientID(), want)
 	}
 	st, err := v.CreateRequest(query())
@@ -47,23 +49,23 @@ func TestSignedRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Signer != er.did {
-		t.Fatalf("Signer = %q, want %s", req.Signer, er.did)
+	if req.Signer != er.DID {
+		t.Fatalf("Signer = %q, want %s", req.Signer, er.DID)
 	}
 	// Without a resolver the wallet cannot check it, and refuses.
 	if _, err := (&Client{}).FetchRequest(ctx, st.URI); code(err) != ErrCodeInvalidRequest {
 		t.Errorf("no resolver: %v", err)
 	}
 	// A request object signed by another key than the client_id's DID is refused.
-	impostor := newParty(t)
-	obj, err := signedJWT(req, impostor.k, impostor.kid)
+	impostor := credtest.NewParty(t, key.Ed25519, "impostor")
+	obj, err := signedJWT(req, impostor.Key, impostor.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.parseObject(ctx, []byte(obj), req.ClientID); code(err) != ErrCodeInvalidRequest {
 		t.Errorf("kid of another DID: %v", err)
 	}
-	obj, err = signedJWT(req, impostor.k, er.kid) // right kid, wrong key
+	obj, err = signedJWT(req, impostor.Key, er.Kid) // right kid, wrong key
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestSignedRequest(t *testing.T) {
 		t.Errorf("unsigned decentralized_identifier request: %v", err)
 	}
 	// By value with the DID prefix is refused: it cannot be signed.
-	if _, _, _, err := ParseURI("openid4vp://?client_id=" + PrefixDecentralizedIdentifier + er.did + "&response_type=vp_token"); code(err) != ErrCodeInvalidRequest {
+	if _, _, _, err := ParseURI("openid4vp://?client_id=" + PrefixDecentralizedIdentifier + er.DID + "&response_type=vp_token"); code(err) != ErrCodeInvalidRequest {
 		t.Errorf("by value with a DID: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package openid4vp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,11 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/openid"
+	"github.com/medid/medid/internal/randid"
 )
 
 // Defaults for Config.
@@ -185,7 +186,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
 	}
 	now := v.cfg.Now()
-	state, nonce := openid.RandomToken(), openid.RandomToken()
+	state, nonce := randid.Hex(16), randid.Hex(16)
 	req := &Request{
 		ResponseType: "vp_token", ClientID: v.clientID, ResponseMode: ResponseModeDirectPost,
 		ResponseURI: v.cfg.URL + "/response", Nonce: nonce, State: state, DCQLQuery: query,
@@ -502,8 +503,6 @@ func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
 	openid.WriteJSON(w, http.StatusOK, st)
 }
 
-var b64 = base64.RawURLEncoding
-
 // unsecuredJWT serialises claims as an unsecured JWT (alg "none"), the
 // form of request objects with the redirect_uri: client id prefix.
 func unsecuredJWT(claims any) (string, error) {
@@ -511,5 +510,5 @@ func unsecuredJWT(claims any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b64.EncodeToString([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`)) + "." + b64.EncodeToString(c) + ".", nil
+	return jose.Unsecured([]byte(`{"alg":"none","typ":"oauth-authz-req+jwt"}`), c), nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
@@ -17,38 +18,23 @@ import (
 
 const allergyType = "AllergyIntoleranceCredential"
 
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newParty(t testing.TB) party {
-	k, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return party{k, d, d + "#" + k.Public().Multikey()}
-}
-
-func issue(t testing.TB, iss, holder party, typ string, claims map[string]any) string {
+func issue(t testing.TB, iss, holder credtest.Party, typ string, claims map[string]any) string {
 	now := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
-	subj := map[string]any{"id": holder.did}
+	subj := map[string]any{"id": holder.DID}
 	for k, v := range claims {
 		subj[k] = v
 	}
 	tok, err := vc.Issue(&vc.Credential{Context: []string{vc.ContextV2}, Type: []string{vc.TypeCredential, typ},
-		Issuer: iss.did, ValidFrom: &now, Subject: subj}, iss.k, iss.kid)
+		Issuer: iss.DID, ValidFrom: &now, Subject: subj}, iss.Key, iss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
 }
 
-func present(t testing.TB, holder party, aud, nonce string, creds ...string) string {
+func present(t testing.TB, holder credtest.Party, aud, nonce string, creds ...string) string {
 	vp, err := vc.SignPresentation(&vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation},
-		Holder: holder.did, Credentials: creds}, holder.k, holder.kid, aud, nonce)
+		Holder: holder.DID, Credentials: creds}, holder.Key, holder.Kid, aud, nonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +63,7 @@ func query() DCQLQuery {
 
 func TestFlow(t *testing.T) {
 	ctx := context.Background()
-	iss, holder := newParty(t), newParty(t)
+	iss, holder := credtest.NewParty(t, key.Ed25519, "issuer"), credtest.NewParty(t, key.Ed25519, "holder")
 	cred := issue(t, iss, holder, allergyType, map[string]any{"allergy": "penicillin"})
 	other := issue(t, iss, holder, "ImmunizationCredential", map[string]any{"vaccine": "MMR"})
 	v, _ := newVerifier(t)
@@ -139,7 +125,7 @@ func TestFlow(t *testing.T) {
 		}, ""},
 		{"missing query", func(req *Request) map[string][]string { return map[string][]string{} }, ""},
 		{"someone else's credential", func(req *Request) map[string][]string {
-			thief := newParty(t)
+			thief := credtest.NewParty(t, key.Ed25519, "thief")
 			return map[string][]string{"allergies": {present(t, thief, req.ClientID, req.Nonce, cred)}}
 		}, verify.ReasonHolderMismatch},
 	}

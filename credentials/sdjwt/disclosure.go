@@ -3,11 +3,11 @@ package sdjwt
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -21,8 +21,6 @@ const (
 	// maxDepth bounds nesting across recursive Disclosures.
 	maxDepth = 512
 )
-
-var b64 = base64.RawURLEncoding.Strict()
 
 // Disclosure is one decoded Disclosure (RFC 9901 §4.2): [salt, name, value]
 // for an object property, [salt, value] for an array element.
@@ -45,7 +43,7 @@ type Disclosure struct {
 // computes (_sd_alg sha-256).
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
-	return b64.EncodeToString(sum[:])
+	return jose.Encode(sum[:])
 }
 
 // ParseDisclosure decodes one Disclosure strictly: base64url without
@@ -60,7 +58,7 @@ func ParseDisclosure(raw string) (*Disclosure, error) {
 	if strings.ContainsAny(raw, "\r\n") {
 		return nil, refuse(ReasonDisclosureMalformed, "Disclosure contains a line break")
 	}
-	b, err := b64.DecodeString(raw)
+	b, err := jose.Decode(raw)
 	if err != nil {
 		return nil, refuse(ReasonDisclosureMalformed, "Disclosure is not base64url without padding")
 	}
@@ -97,7 +95,7 @@ func newDisclosure(r io.Reader, name string, element bool, value any) (*Disclosu
 	if _, err := io.ReadFull(r, salt[:]); err != nil {
 		return nil, fmt.Errorf("sd-jwt: salt: %w", err)
 	}
-	s := b64.EncodeToString(salt[:])
+	s := jose.Encode(salt[:])
 	arr := []any{s, name, value}
 	if element {
 		arr = []any{s, value}
@@ -106,7 +104,7 @@ func newDisclosure(r io.Reader, name string, element bool, value any) (*Disclosu
 	if err != nil {
 		return nil, fmt.Errorf("sd-jwt: Disclosure of %q: %w", name, err)
 	}
-	raw := b64.EncodeToString(b)
+	raw := jose.Encode(b)
 	return &Disclosure{Raw: raw, Digest: digest(raw), Salt: s, Name: name, ArrayElement: element, Value: value}, nil
 }
 
@@ -117,7 +115,7 @@ func decoyDigest(r io.Reader) (string, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", fmt.Errorf("sd-jwt: decoy: %w", err)
 	}
-	return digest(b64.EncodeToString(b[:])), nil
+	return digest(jose.Encode(b[:])), nil
 }
 
 var defaultRand io.Reader = rand.Reader

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/medid/medid/credentials/jose"
 )
 
 // noReserved fails when a processed claim set still holds a name SD-JWT
@@ -29,8 +31,8 @@ func noReserved(t *testing.T, v any) {
 func FuzzDisclosure(f *testing.F) {
 	f.Add("WyIyR0xDNDJzS1F2ZUNmR2ZyeU5STjl3IiwgImdpdmVuX25hbWUiLCAiSm9obiJd")
 	f.Add("WyJsa2x4RjVqTVlsR1RQVW92TU5JdkNBIiwgIlVTIl0")
-	f.Add(b64.EncodeToString([]byte(`["s","_sd",1]`)))
-	f.Add(b64.EncodeToString([]byte(`["s","a",{"_sd":["x"]},4]`)))
+	f.Add(jose.Encode([]byte(`["s","_sd",1]`)))
+	f.Add(jose.Encode([]byte(`["s","a",{"_sd":["x"]},4]`)))
 	f.Fuzz(func(t *testing.T, raw string) {
 		d, err := ParseDisclosure(raw)
 		if err != nil {

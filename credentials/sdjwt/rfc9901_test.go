@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -161,7 +162,7 @@ func TestRFC9901Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	hdr, _, _ := strings.Cut(jwt, ".")
-	noneJWT := b64.EncodeToString([]byte(`{"alg":"none","typ":"example+sd-jwt"}`)) + jwt[len(hdr):]
+	noneJWT := jose.Encode([]byte(`{"alg":"none","typ":"example+sd-jwt"}`)) + jwt[len(hdr):]
 	for _, tc := range []struct {
 		name   string
 		token  string

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
@@ -20,30 +22,13 @@ const (
 
 var issuedAt = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newParty(t testing.TB, alg key.Alg) party {
-	t.Helper()
-	k, err := key.Generate(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := k.Public()
-	did := "did:key:" + pub.Multikey()
-	return party{k: k, did: did, kid: did + "#" + pub.Multikey()}
-}
-
 // keysOf serves the issuer's key for its kid and nothing else.
-func keysOf(p party) vc.KeyFunc {
+func keysOf(p credtest.Party) vc.KeyFunc {
 	return func(_ context.Context, kid string) (key.PublicKey, error) {
-		if kid != p.kid {
+		if kid != p.Kid {
 			return key.PublicKey{}, fmt.Errorf("unknown key %s", kid)
 		}
-		return p.k.Public(), nil
+		return p.Key.Public(), nil
 	}
 }
 
@@ -58,15 +43,15 @@ func allergy() map[string]any {
 	}
 }
 
-func issueAllergy(t testing.TB, iss, holder party) string {
+func issueAllergy(t testing.TB, iss, holder credtest.Party) string {
 	t.Helper()
 	exp := issuedAt.Add(365 * 24 * time.Hour)
 	tok, err := IssueVC(&Credential{
-		Issuer: iss.did, VCT: VCT("AllergyIntoleranceCredential"), Subject: holder.did,
-		IssuedAt: issuedAt, Expires: &exp, Holder: holder.k.Public(),
+		Issuer: iss.DID, VCT: VCT("AllergyIntoleranceCredential"), Subject: holder.DID,
+		IssuedAt: issuedAt, Expires: &exp, Holder: holder.Key.Public(),
 		Status: &tokenstatus.Reference{Index: 94567, URI: "https://registry.example/status/tsl/1"},
 		Claims: allergy(),
-	}, iss.k, iss.kid, IssueOptions{})
+	}, iss.Key, iss.Kid, IssueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +72,7 @@ func pathStrings(ps []Path) []string {
 // gets exactly those, and what it reports as disclosed.
 func TestIssuePresentVerify(t *testing.T) {
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
-		iss, holder := newParty(t, alg), newParty(t, alg)
+		iss, holder := credtest.NewParty(t, alg, "iss"), credtest.NewParty(t, alg, "holder")
 		tok := issueAllergy(t, iss, holder)
 		h, err := Open(tok)
 		if err != nil {
@@ -116,7 +101,7 @@ func TestIssuePresentVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p, err := h.Present(paths, &KeyBindingOptions{Key: holder.k, Audience: verifierAud, Nonce: reqNonce, IssuedAt: issuedAt.Add(time.Minute)})
+				p, err := h.Present(paths, &KeyBindingOptions{Key: holder.Key, Audience: verifierAud, Nonce: reqNonce, IssuedAt: issuedAt.Add(time.Minute)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -135,7 +120,7 @@ func TestIssuePresentVerify(t *testing.T) {
 					t.Errorf("sub was not asked for but the verifier got %q", v.Credential.Subject)
 				}
 				c := v.Credential
-				if c.Issuer != iss.did || c.VCT != VCT("AllergyIntoleranceCredential") || c.Status == nil || c.Status.Index != 94567 || !c.Holder.Equal(holder.k.Public()) || c.Expires == nil || !c.IssuedAt.Equal(issuedAt) {
+				if c.Issuer != iss.DID || c.VCT != VCT("AllergyIntoleranceCredential") || c.Status == nil || c.Status.Index != 94567 || !c.Holder.Equal(holder.Key.Public()) || c.Expires == nil || !c.IssuedAt.Equal(issuedAt) {
 					t.Errorf("credential fields = %+v", c)
 				}
 				if v.KeyBinding == nil || v.KeyBinding.Audience != verifierAud {
@@ -151,7 +136,7 @@ func TestIssuePresentVerify(t *testing.T) {
 
 // TestPresentRefuses covers the holder's mistakes.
 func TestPresentRefuses(t *testing.T) {
-	iss, holder, other := newParty(t, key.Ed25519), newParty(t, key.Ed25519), newParty(t, key.Ed25519)
+	iss, holder, other := credtest.NewParty(t, key.Ed25519, "iss"), credtest.NewParty(t, key.Ed25519, "holder"), credtest.NewParty(t, key.Ed25519, "other")
 	h, err := Open(issueAllergy(t, iss, holder))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +147,7 @@ func TestPresentRefuses(t *testing.T) {
 	if _, err := h.Present([]Path{{"reaction", 5}}, nil); err == nil {
 		t.Error("index out of range was accepted")
 	}
-	if _, err := h.Present([]Path{{"code"}}, &KeyBindingOptions{Key: other.k, Audience: verifierAud, Nonce: reqNonce}); err == nil {
+	if _, err := h.Present([]Path{{"code"}}, &KeyBindingOptions{Key: other.Key, Audience: verifierAud, Nonce: reqNonce}); err == nil {
 		t.Error("key binding with a key other than cnf.jwk was accepted")
 	}
 	if _, err := Open(issueAllergy(t, iss, holder) + "eyJ.eyJ.sig"); err == nil {
@@ -172,13 +157,13 @@ func TestPresentRefuses(t *testing.T) {
 
 // signed builds an SD-JWT from a hand-made payload and Disclosures, signed
 // by iss: the way to reach the rules a correct issuer never breaks.
-func signed(t *testing.T, iss party, payload map[string]any, discs ...string) string {
+func signed(t *testing.T, iss credtest.Party, payload map[string]any, discs ...string) string {
 	t.Helper()
 	b, err := marshal(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwt, err := vc.SignJWS(b, iss.k, MediaType, "", iss.kid)
+	jwt, err := vc.SignJWS(b, iss.Key, MediaType, "", iss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,9 +182,9 @@ func disc(t *testing.T, name string, element bool, v any) *Disclosure {
 // TestCraftedRefusals: every RFC 9901 and SD-JWT VC rule, broken by a
 // validly signed token, is refused with its reason code.
 func TestCraftedRefusals(t *testing.T) {
-	iss := newParty(t, key.Ed25519)
+	iss := credtest.NewParty(t, key.Ed25519, "iss")
 	base := func(extra map[string]any) map[string]any {
-		m := map[string]any{"iss": iss.did, "vct": VCT("AllergyIntoleranceCredential"), "_sd_alg": "sha-256"}
+		m := map[string]any{"iss": iss.DID, "vct": VCT("AllergyIntoleranceCredential"), "_sd_alg": "sha-256"}
 		for k, v := range extra {
 			m[k] = v
 		}
@@ -209,13 +194,13 @@ func TestCraftedRefusals(t *testing.T) {
 	elem := disc(t, "", true, "anaphylaxis")
 	inner := disc(t, "display", false, "Penicillin")
 	outer := disc(t, "code", false, map[string]any{"_sd": []any{inner.Digest}})
-	issDisc := disc(t, "iss", false, iss.did)
+	issDisc := disc(t, "iss", false, iss.DID)
 	cnfDisc := disc(t, "cnf", false, map[string]any{"jwk": map[string]any{"kty": "OKP"}})
 	statusDisc := disc(t, "status", false, map[string]any{})
 	reserved := disc(t, "x", false, "y")
-	reservedRaw := b64.EncodeToString([]byte(`["c2FsdA","_sd","y"]`))
+	reservedRaw := jose.Encode([]byte(`["c2FsdA","_sd","y"]`))
 	collide := disc(t, "criticality", false, "low")
-	other := newParty(t, key.Ed25519)
+	other := credtest.NewParty(t, key.Ed25519, "other")
 	for _, tc := range []struct {
 		name   string
 		token  string
@@ -236,12 +221,12 @@ func TestCraftedRefusals(t *testing.T) {
 		{"... as an object member", signed(t, iss, base(map[string]any{"o": map[string]any{"...": "x"}})), ReasonReservedClaimName},
 		{"Disclosure of _sd", signed(t, iss, base(map[string]any{"_sd": []any{digest(reservedRaw)}}), reservedRaw), ReasonReservedClaimName},
 		{"disclosed name already present", signed(t, iss, base(map[string]any{"criticality": "high", "_sd": []any{collide.Digest}}), collide.Raw), ReasonClaimCollision},
-		{"iss selectively disclosable", signed(t, iss, map[string]any{"iss": iss.did, "vct": "x", "_sd": []any{issDisc.Digest}}, issDisc.Raw), ReasonNotDisclosable},
+		{"iss selectively disclosable", signed(t, iss, map[string]any{"iss": iss.DID, "vct": "x", "_sd": []any{issDisc.Digest}}, issDisc.Raw), ReasonNotDisclosable},
 		{"cnf selectively disclosable", signed(t, iss, base(map[string]any{"_sd": []any{cnfDisc.Digest}}), cnfDisc.Raw), ReasonNotDisclosable},
 		{"status selectively disclosable", signed(t, iss, base(map[string]any{"_sd": []any{statusDisc.Digest}}), statusDisc.Raw), ReasonNotDisclosable},
 		{"no iss", signed(t, iss, map[string]any{"vct": "x"}), ReasonMalformed},
-		{"no vct", signed(t, iss, map[string]any{"iss": iss.did}), ReasonMalformed},
-		{"kid of another DID", signed(t, iss, map[string]any{"iss": other.did, "vct": "x"}), ReasonIssuerMismatch},
+		{"no vct", signed(t, iss, map[string]any{"iss": iss.DID}), ReasonMalformed},
+		{"kid of another DID", signed(t, iss, map[string]any{"iss": other.DID, "vct": "x"}), ReasonIssuerMismatch},
 		{"bad status reference", signed(t, iss, base(map[string]any{"status": map[string]any{"status_list": map[string]any{"idx": -1, "uri": "https://x"}}})), ReasonMalformed},
 		{"private cnf.jwk with KB", signed(t, iss, base(map[string]any{"cnf": map[string]any{"jwk": map[string]any{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}}})) + "e30.e30.AA", ReasonHolderKey},
 		{"unreferenced with valid one", signed(t, iss, base(map[string]any{"_sd": []any{name.Digest}}), name.Raw, reserved.Raw), ReasonUnreferencedDisclosure},
@@ -262,7 +247,7 @@ func TestCraftedRefusals(t *testing.T) {
 // often enough that the count does not reveal the number of claims, and
 // never reveal claim order.
 func TestDecoys(t *testing.T) {
-	iss, holder := newParty(t, key.Ed25519), newParty(t, key.Ed25519)
+	iss, holder := credtest.NewParty(t, key.Ed25519, "iss"), credtest.NewParty(t, key.Ed25519, "holder")
 	counts := map[int]bool{}
 	for range 20 {
 		tok := issueAllergy(t, iss, holder)

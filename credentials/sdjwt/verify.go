@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 )
@@ -250,7 +251,7 @@ func holderKey(claims map[string]any) (key.PublicKey, error) {
 	x, _ := jwk["x"].(string)
 	switch {
 	case kty == "OKP" && crv == "Ed25519":
-		xb, err := b64.DecodeString(x)
+		xb, err := jose.Decode(x)
 		if err != nil {
 			return key.PublicKey{}, refuse(ReasonHolderKey, "cnf.jwk x is not base64url")
 		}
@@ -261,8 +262,8 @@ func holderKey(claims map[string]any) (key.PublicKey, error) {
 		return pub, nil
 	case kty == "EC" && crv == "P-256":
 		y, _ := jwk["y"].(string)
-		xb, err1 := b64.DecodeString(x)
-		yb, err2 := b64.DecodeString(y)
+		xb, err1 := jose.Decode(x)
+		yb, err2 := jose.Decode(y)
 		if err1 != nil || err2 != nil || len(xb) != 32 || len(yb) != 32 {
 			return key.PublicKey{}, refuse(ReasonHolderKey, "cnf.jwk x and y must be 32 bytes of base64url each")
 		}

@@ -3,11 +3,12 @@ package statuslist
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/medid/medid/credentials/jose"
 )
 
 // MinEntries is the minimum number of entries of a status list (with one bit
@@ -138,7 +139,7 @@ func (l *List) Encode() (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", fmt.Errorf("statuslist: encode: %w", err)
 	}
-	return "u" + base64.RawURLEncoding.EncodeToString(buf.Bytes()), nil
+	return "u" + jose.Encode(buf.Bytes()), nil
 }
 
 // Decode parses an encodedList produced by [List.Encode] or another
@@ -162,7 +163,7 @@ func Decode(s string) (*List, error) {
 	if strings.ContainsAny(s, "\r\n") {
 		return nil, fmt.Errorf("%w: encodedList contains a line break", ErrMalformed)
 	}
-	compressed, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	compressed, err := jose.Decode(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encodedList is not unpadded base64url: %v", ErrMalformed, err)
 	}

@@ -3,6 +3,9 @@ package tokenstatus
 import (
 	"context"
 	"testing"
+
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/key"
 )
 
 // FuzzDecode: Decode never panics, never returns more than MaxDecodedBytes,
@@ -36,13 +39,13 @@ func FuzzDecode(f *testing.F) {
 // FuzzToken: the Status List Token parser never panics, and only the
 // issuer's own tokens verify.
 func FuzzToken(f *testing.F) {
-	s := newSigner(f)
+	s := credtest.NewParty(f, key.Ed25519, "list owner")
 	good := signedList(f, s, nil)
 	f.Add(good)
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Fuzz(func(t *testing.T, tok string) {
-		got, err := Verify(context.Background(), tok, s.keys, VerifyOptions{URI: listURI, Now: now})
-		if err == nil && (tok != good || got.Issuer != s.did) {
+		got, err := Verify(context.Background(), tok, credtest.Keys(s), VerifyOptions{URI: listURI, Now: now})
+		if err == nil && (tok != good || got.Issuer != s.DID) {
 			t.Fatalf("a token the issuer did not sign verified: %q", tok)
 		}
 	})

@@ -3,10 +3,11 @@ package tokenstatus
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/medid/medid/credentials/jose"
 )
 
 // Status values the specification registers. Values 0x04 to 0xFF are for
@@ -25,8 +26,6 @@ const MinEntries = 131072
 // MaxDecodedBytes bounds the decompressed byte array [Decode] accepts: 16
 // MiB, 16 million entries of 8 bits or 128 million of 1 bit.
 const MaxDecodedBytes = 16 << 20
-
-var b64 = base64.RawURLEncoding.Strict()
 
 // List is a Token Status List byte array. The zero value is not usable;
 // make one with [New] or [Decode]. A List is not safe for concurrent
@@ -100,7 +99,7 @@ func (l *List) Encode() (string, error) {
 	if err := w.Close(); err != nil {
 		return "", fmt.Errorf("compress status list: %w", err)
 	}
-	return b64.EncodeToString(buf.Bytes()), nil
+	return jose.Encode(buf.Bytes()), nil
 }
 
 // Decode reads an "lst" value with bits bits per entry. It refuses
@@ -115,7 +114,7 @@ func Decode(bits int, lst string) (*List, error) {
 	if strings.ContainsAny(lst, "\r\n") {
 		return nil, fmt.Errorf("%w: lst contains a line break", ErrMalformed)
 	}
-	comp, err := b64.DecodeString(lst)
+	comp, err := jose.Decode(lst)
 	if err != nil {
 		return nil, fmt.Errorf("%w: lst is not base64url without padding", ErrMalformed)
 	}

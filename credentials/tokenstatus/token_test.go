@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 )
@@ -17,29 +18,7 @@ const listURI = "https://registry.example/status/tsl/1"
 
 var now = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 
-type signer struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newSigner(t testing.TB) signer {
-	k, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := k.Public().Multikey()
-	return signer{k: k, did: "did:key:" + mk, kid: "did:key:" + mk + "#" + mk}
-}
-
-func (s signer) keys(_ context.Context, kid string) (key.PublicKey, error) {
-	if kid != s.kid {
-		return key.PublicKey{}, fmt.Errorf("unknown key %s", kid)
-	}
-	return s.k.Public(), nil
-}
-
-func signedList(t testing.TB, s signer, mod func(*Token)) string {
+func signedList(t testing.TB, s credtest.Party, mod func(*Token)) string {
 	t.Helper()
 	l, err := New(MinEntries, 2)
 	if err != nil {
@@ -48,11 +27,11 @@ func signedList(t testing.TB, s signer, mod func(*Token)) string {
 	l.Set(42, Invalid)
 	l.Set(4242, Suspended)
 	exp := now.Add(24 * time.Hour)
-	tk := &Token{Issuer: s.did, URI: listURI, IssuedAt: now, Expires: &exp, TTL: time.Hour, List: l}
+	tk := &Token{Issuer: s.DID, URI: listURI, IssuedAt: now, Expires: &exp, TTL: time.Hour, List: l}
 	if mod != nil {
 		mod(tk)
 	}
-	tok, err := Sign(tk, s.k, s.kid)
+	tok, err := Sign(tk, s.Key, s.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +39,9 @@ func signedList(t testing.TB, s signer, mod func(*Token)) string {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	s := newSigner(t)
+	s := credtest.NewParty(t, key.Ed25519, "s")
 	tok := signedList(t, s, nil)
-	got, err := Verify(context.Background(), tok, s.keys, VerifyOptions{URI: listURI, Issuer: s.did, Now: now.Add(time.Minute)})
+	got, err := Verify(context.Background(), tok, credtest.Keys(s), VerifyOptions{URI: listURI, Issuer: s.DID, Now: now.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +53,7 @@ func TestTokenRoundTrip(t *testing.T) {
 			t.Errorf("status of %d = %d, %v; want %d", tc.idx, st, err, tc.want)
 		}
 	}
-	if got.TTL != time.Hour || got.Expires == nil || got.Issuer != s.did || got.List.Bits() != 2 {
+	if got.TTL != time.Hour || got.Expires == nil || got.Issuer != s.DID || got.List.Bits() != 2 {
 		t.Errorf("token = %+v", got)
 	}
 	if _, err := got.Status(Reference{Index: MinEntries, URI: listURI}); !errors.Is(err, ErrRange) {
@@ -86,14 +65,14 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 func TestTokenRefusals(t *testing.T) {
-	s, other := newSigner(t), newSigner(t)
+	s, other := credtest.NewParty(t, key.Ed25519, "s"), credtest.NewParty(t, key.Ed25519, "other")
 	good := signedList(t, s, nil)
 	_, rest, _ := strings.Cut(good, ".")
-	none := b64.EncodeToString([]byte(`{"alg":"none","typ":"statuslist+jwt"}`)) + "." + rest
-	vcTyp, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","iat":1,"status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), s.k, "vc+jwt", "", s.kid)
-	badBits, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","iat":1,"status_list":{"bits":3,"lst":"eNrbuRgAAhcBXQ"}}`), s.k, MediaType, "", s.kid)
-	noIat, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), s.k, MediaType, "", s.kid)
-	opts := VerifyOptions{URI: listURI, Issuer: s.did, Now: now}
+	none := jose.Encode([]byte(`{"alg":"none","typ":"statuslist+jwt"}`)) + "." + rest
+	vcTyp, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","iat":1,"status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), s.Key, "vc+jwt", "", s.Kid)
+	badBits, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","iat":1,"status_list":{"bits":3,"lst":"eNrbuRgAAhcBXQ"}}`), s.Key, MediaType, "", s.Kid)
+	noIat, _ := vc.SignJWS([]byte(`{"sub":"`+listURI+`","status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), s.Key, MediaType, "", s.Kid)
+	opts := VerifyOptions{URI: listURI, Issuer: s.DID, Now: now}
 	for _, tc := range []struct {
 		name  string
 		token string
@@ -101,7 +80,7 @@ func TestTokenRefusals(t *testing.T) {
 		want  error
 	}{
 		{"another list's URI", good, VerifyOptions{URI: "https://registry.example/status/tsl/2", Now: now}, ErrMalformed},
-		{"signed by another issuer", signedList(t, other, func(tk *Token) { tk.Issuer = other.did }), opts, ErrIssuerMismatch},
+		{"signed by another issuer", signedList(t, other, func(tk *Token) { tk.Issuer = other.DID }), opts, ErrIssuerMismatch},
 		{"expired", good, VerifyOptions{URI: listURI, Now: now.Add(48 * time.Hour)}, vc.ErrExpired},
 		{"issued in the future", good, VerifyOptions{URI: listURI, Now: now.Add(-time.Hour)}, vc.ErrNotYetValid},
 		{"tampered", good[:len(good)-4] + "AAAA", opts, vc.ErrBadSignature},
@@ -111,13 +90,13 @@ func TestTokenRefusals(t *testing.T) {
 		{"no iat", noIat, opts, ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Verify(context.Background(), tc.token, s.keys, tc.opts); !errors.Is(err, tc.want) {
+			if _, err := Verify(context.Background(), tc.token, credtest.Keys(s), tc.opts); !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 		})
 	}
 	l, _ := New(MinEntries, 1)
-	if _, err := Sign(&Token{Issuer: other.did, URI: listURI, IssuedAt: now, List: l}, s.k, s.kid); err == nil {
+	if _, err := Sign(&Token{Issuer: other.DID, URI: listURI, IssuedAt: now, List: l}, s.Key, s.Kid); err == nil {
 		t.Error("Sign accepted a kid of another DID than the issuer")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -24,9 +25,9 @@ type benchToken struct {
 
 func newBenchToken(b *testing.B, alg key.Alg) benchToken {
 	b.Helper()
-	iss := newParty(b, alg, "bench-issuer")
-	holder := newParty(b, key.Ed25519, "bench-holder")
-	tok, err := Issue(sampleCredential(iss.did, holder.did), iss.k, iss.kid)
+	iss := credtest.NewParty(b, alg, "bench-issuer")
+	holder := credtest.NewParty(b, key.Ed25519, "bench-holder")
+	tok, err := Issue(sampleCredential(iss.DID, holder.DID), iss.Key, iss.Kid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func newBenchToken(b *testing.B, alg key.Alg) benchToken {
 	}
 	// A cached key: the KeyFunc costs a comparison and a return, as it would
 	// behind the did package's resolver cache.
-	pub, kid := iss.k.Public(), iss.kid
+	pub, kid := iss.Key.Public(), iss.Kid
 	keys := func(_ context.Context, k string) (key.PublicKey, error) {
 		if k != kid {
 			b.Fatalf("unexpected kid %s", k)
@@ -163,7 +164,7 @@ func BenchmarkVerifyVsBare(b *testing.B) {
 // (two EdDSA, one ES256): four signature checks.
 func BenchmarkVerifyPresentation3(b *testing.B) {
 	f := newVPFixture(b)
-	tok, err := SignPresentation(f.presentation(f.holder.did, f.creds...), f.holder.k, f.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	tok, err := SignPresentation(f.presentation(f.holder.DID, f.creds...), f.holder.Key, f.holder.Kid, verifierAud, reqNonce, WithIssuedAt(t0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -180,10 +181,10 @@ func BenchmarkVerifyPresentation3(b *testing.B) {
 // BenchmarkVerifyV11 verifies a VC 1.1 credential with an Ed25519Signature2020
 // proof: JSON-LD expansion and URDNA2015 canonicalisation through aries.
 func BenchmarkVerifyV11(b *testing.B) {
-	iss := newParty(b, key.Ed25519, "other-ecosystem-issuer")
-	holder := newParty(b, key.Ed25519, "patient")
+	iss := credtest.NewParty(b, key.Ed25519, "other-ecosystem-issuer")
+	holder := credtest.NewParty(b, key.Ed25519, "patient")
 	data := signV11(b, iss, iss, holder, "Ed25519Signature2020")
-	keys := ring(iss)
+	keys := credtest.Keys(iss)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

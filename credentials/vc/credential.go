@@ -264,12 +264,13 @@ func parseTime(name string, v any) (*time.Time, error) {
 // (see [Credential]) and JSON that is not I-JSON: a repeated member name,
 // invalid UTF-8 or a lone surrogate. Errors wrap [ErrMalformed].
 func (c *Credential) UnmarshalJSON(data []byte) error {
-	return c.unmarshal(data, false)
+	return c.unmarshal(string(data))
 }
 
-// unmarshal is UnmarshalJSON; owned is as for parseJSONBuf.
-func (c *Credential) unmarshal(data []byte, owned bool) error {
-	m, err := parseObject(data, "credential", owned)
+// unmarshal is UnmarshalJSON of a string: the decoded payload of a token,
+// whose memory the credential's strings then share.
+func (c *Credential) unmarshal(data string) error {
+	m, err := parseObject(data, "credential")
 	if err != nil {
 		return err
 	}
@@ -283,8 +284,8 @@ func (c *Credential) unmarshal(data []byte, owned bool) error {
 }
 
 // parseObject parses data, which must be one JSON object.
-func parseObject(data []byte, what string, owned bool) (map[string]any, error) {
-	v, err := parseJSONBuf(data, owned)
+func parseObject(data string, what string) (map[string]any, error) {
+	v, err := parseJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
 	}
@@ -459,7 +460,7 @@ func validateContext(ctx []string, what string) error {
 	}
 	for i, e := range ctx[1:] {
 		if IsInlineContext(e) {
-			if v, err := parseJSON([]byte(e)); err != nil {
+			if v, err := parseJSON(e); err != nil {
 				return fmt.Errorf("%w: @context[%d] is not a JSON object: %v", ErrMalformed, i+1, err)
 			} else if _, ok := v.(map[string]any); !ok {
 				return fmt.Errorf("%w: @context[%d] is not a JSON object", ErrMalformed, i+1)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"testing"
 	"time"
 )
@@ -14,7 +13,7 @@ import (
 // the seeds reach deep into the parsers and verifiers.
 func fuzzTokens(f *testing.F) (vcs []string, vp string, fx *vpFixture) {
 	fx = newVPFixture(f)
-	vp, err := SignPresentation(fx.presentation(fx.holder.did, fx.creds...), fx.holder.k, fx.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	vp, err := SignPresentation(fx.presentation(fx.holder.DID, fx.creds...), fx.holder.Key, fx.holder.Kid, verifierAud, reqNonce, WithIssuedAt(t0))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -96,30 +95,6 @@ func FuzzCredentialJSON(f *testing.F) {
 		}
 		if !json.Valid(b1) {
 			t.Fatalf("marshal produced invalid JSON %s", b1)
-		}
-	})
-}
-
-// FuzzParseJSON is a differential test of the claim parser against
-// encoding/json: whatever parseJSON accepts, encoding/json accepts with the
-// same value.
-func FuzzParseJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, `"a\u00e9\ud83d\ude00"`, `-0.5e+3`, `{"a":[true,false,null,1]}`, `{"a":1,"a":2}`, "\"\xff\"", `"\ud800"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := parseJSON(data)
-		if err != nil {
-			return
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		var want any
-		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("parseJSON accepted %q, encoding/json says %v", data, err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("parseJSON(%q) = %#v, encoding/json = %#v", data, got, want)
 		}
 	})
 }

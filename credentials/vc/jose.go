@@ -2,7 +2,6 @@ package vc
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -98,54 +98,39 @@ type Token struct {
 type parsedJWS struct {
 	header       Header
 	signingInput string
-	payload      []byte
+	payload      string
 	sig          []byte
 }
 
-var b64 = base64.RawURLEncoding.Strict()
+// MaxTokenSize bounds a vc+jwt or vp+jwt. The largest token is a status
+// list credential: its encodedList (at most 16 MiB of bits, gzipped, base64url:
+// about 22.7 MB in the worst case) base64url-encoded again as the JWS
+// payload, about 30.3 MB.
+const MaxTokenSize = 32 << 20
 
-// splitJWS parses a compact JWS strictly: three base64url segments without
-// padding (RFC 7515 §7.1), a JSON header with an allowed alg and typ, no
-// header that would let the token choose its own key.
+// splitJWS parses a compact JWS strictly: the framing of credentials/jose
+// (three strict base64url segments, RFC 7515 §7.1, at most [MaxTokenSize]
+// bytes), a JSON header with an allowed alg and typ, no header that would
+// let the token choose its own key.
 func splitJWS(token, wantTyp, wantCty string) (parsedJWS, error) {
 	var p parsedJWS
-	d1 := strings.IndexByte(token, '.')
-	if d1 < 0 {
-		return p, fmt.Errorf("%w: not a compact JWS (want three base64url segments separated by dots)", ErrMalformed)
-	}
-	d2 := d1 + 1 + strings.IndexByte(token[d1+1:], '.')
-	if d2 <= d1 || strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return p, fmt.Errorf("%w: not a compact JWS (want exactly three segments; JWE and JSON serialisation are not accepted)", ErrMalformed)
-	}
-	// Go's base64 decoder skips CR and LF; refuse them so that the signing
-	// input is exactly what was received. Every other byte outside the
-	// base64url alphabet (padding, '+', '/', spaces) fails the decoding below.
-	if i := strings.IndexAny(token, "\r\n"); i >= 0 {
-		return p, fmt.Errorf("%w: byte %d of the token is a line break", ErrMalformed, i)
-	}
-	hdrB, err := b64.DecodeString(token[:d1])
+	j, err := jose.Split(token, MaxTokenSize)
 	if err != nil {
-		return p, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
+		return p, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if p.header, err = parseHeader(hdrB, wantTyp, wantCty); err != nil {
+	if p.header, err = parseHeader(j.Header, wantTyp, wantCty); err != nil {
 		return p, err
 	}
-	if p.payload, err = b64.DecodeString(token[d1+1 : d2]); err != nil {
-		return p, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
+	if len(j.Signature) != 64 { // both EdDSA (Ed25519) and ES256 (r||s) signatures are 64 bytes
+		return p, fmt.Errorf("%w: %s signature is %d bytes, want 64", ErrMalformed, p.header.Alg, len(j.Signature))
 	}
-	if p.sig, err = b64.DecodeString(token[d2+1:]); err != nil {
-		return p, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
-	}
-	if len(p.sig) != 64 { // both EdDSA (Ed25519) and ES256 (r||s) signatures are 64 bytes
-		return p, fmt.Errorf("%w: %s signature is %d bytes, want 64", ErrMalformed, p.header.Alg, len(p.sig))
-	}
-	p.signingInput = token[:d2]
+	p.payload, p.sig, p.signingInput = j.Payload, j.Signature, j.SigningInput
 	return p, nil
 }
 
-func parseHeader(b []byte, wantTyp, wantCty string) (Header, error) {
+func parseHeader(b string, wantTyp, wantCty string) (Header, error) {
 	var h Header
-	v, err := parseJSONBuf(b, true)
+	v, err := parseJSON(b)
 	if err != nil {
 		return h, fmt.Errorf("%w: JOSE header: %v", ErrMalformed, err)
 	}
@@ -218,8 +203,7 @@ func Parse(token string) (*Token, error) {
 		return nil, err
 	}
 	c := new(Credential)
-	// The payload was just decoded and nothing writes to it again.
-	if err := c.unmarshal(p.payload, true); err != nil {
+	if err := c.unmarshal(p.payload); err != nil {
 		return nil, err
 	}
 	return &Token{Header: p.header, Credential: c, Raw: token, jws: p}, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -16,9 +17,9 @@ import (
 type JWS struct {
 	// Header is the protected header.
 	Header Header
-	// Payload is the decoded payload. Callers MUST NOT modify it: strings
-	// parsed from it with ParseJSON may share its memory.
-	Payload []byte
+	// Payload is the decoded payload (strings parsed from it with
+	// ParseJSON share its memory).
+	Payload string
 	// SigningInput is the exact "header.payload" received.
 	SigningInput string
 	// Signature is the decoded signature (64 bytes: EdDSA or ES256 r||s).
@@ -26,8 +27,8 @@ type JWS struct {
 }
 
 // ParseJWS splits and decodes a compact JWS with the same rules as every
-// token this package reads: three base64url segments without padding or
-// line breaks, an I-JSON header with alg EdDSA or ES256 ([ErrUnsupportedAlg]
+// token this package reads: credentials/jose's framing (three strict
+// base64url segments, at most [MaxTokenSize] bytes), an I-JSON header with alg EdDSA or ES256 ([ErrUnsupportedAlg]
 // otherwise, "none" included), no jwk, jku, x5u, x5c, crit or b64 header, a
 // typ equal to typ (compared as RFC 7515 asks; "" leaves typ and cty
 // unchecked) and, when the header has a cty and cty is not "", a cty equal
@@ -70,11 +71,13 @@ func SignJWS(payload []byte, k *key.PrivateKey, typ, cty, kid string) (string, e
 // ParseJSON decodes one JSON text into map[string]any, []any, string,
 // json.Number, bool and nil, refusing what is not I-JSON (RFC 7493): a
 // member name repeated in one object, invalid UTF-8, a lone surrogate, and
-// nesting deeper than 256 levels. Errors wrap [ErrMalformed]. Every signed
-// claim set this library reads goes through this one parser, so two
-// parsers can never read two different claim sets from the same bytes.
-func ParseJSON(data []byte) (any, error) {
-	v, err := parseJSONBuf(data, false)
+// nesting deeper than 200 levels. Errors wrap [ErrMalformed]. Every signed
+// claim set this library reads goes through this one parser
+// (internal/ijson), so two parsers can never read two different claim sets
+// from the same bytes. A string (such as [JWS.Payload]) is parsed in place:
+// the strings returned share its memory.
+func ParseJSON[T string | []byte](data T) (any, error) {
+	v, err := parseJSON(string(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -108,11 +111,11 @@ func DetectTyp(token string) string {
 	if !ok || len(hdr) > 4096 {
 		return ""
 	}
-	b, err := b64.DecodeString(hdr)
+	b, err := jose.Decode(hdr)
 	if err != nil {
 		return ""
 	}
-	v, err := parseJSON(b)
+	v, err := parseJSON(string(b))
 	if err != nil {
 		return ""
 	}

@@ -113,12 +113,12 @@ func (p *Presentation) writeFields(w *objWriter) {
 // It does not validate VC rules (see [Presentation.Validate]). Errors wrap
 // [ErrMalformed].
 func (p *Presentation) UnmarshalJSON(data []byte) error {
-	return p.unmarshal(data, false)
+	return p.unmarshal(string(data))
 }
 
-// unmarshal is UnmarshalJSON; owned is as for parseJSONBuf.
-func (p *Presentation) unmarshal(data []byte, owned bool) error {
-	m, err := parseObject(data, "presentation", owned)
+// unmarshal is UnmarshalJSON of a string (a token's decoded payload).
+func (p *Presentation) unmarshal(data string) error {
+	m, err := parseObject(data, "presentation")
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func ParsePresentation(token string) (*Presentation, Header, error) {
 		return nil, Header{}, err
 	}
 	p := new(Presentation)
-	if err := p.unmarshal(pj.payload, true); err != nil {
+	if err := p.unmarshal(pj.payload); err != nil {
 		return nil, Header{}, err
 	}
 	return p, pj.header, nil
@@ -339,7 +339,7 @@ func VerifyPresentation(ctx context.Context, token string, keys KeyFunc, opts Pr
 		return nil, err
 	}
 	p := new(Presentation)
-	if err := p.unmarshal(pj.payload, true); err != nil {
+	if err := p.unmarshal(pj.payload); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {

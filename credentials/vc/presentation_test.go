@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -18,7 +19,7 @@ const (
 )
 
 type vpFixture struct {
-	iss, ecIss, holder, other party
+	iss, ecIss, holder, other credtest.Party
 	creds                     []string
 	keys                      KeyFunc
 }
@@ -26,16 +27,16 @@ type vpFixture struct {
 func newVPFixture(t testing.TB) *vpFixture {
 	t.Helper()
 	f := &vpFixture{
-		iss:    newParty(t, key.Ed25519, "hospital"),
-		ecIss:  newParty(t, key.P256, "lab"),
-		holder: newParty(t, key.Ed25519, "patient"),
-		other:  newParty(t, key.Ed25519, "someone-else"),
+		iss:    credtest.NewParty(t, key.Ed25519, "hospital"),
+		ecIss:  credtest.NewParty(t, key.P256, "lab"),
+		holder: credtest.NewParty(t, key.Ed25519, "patient"),
+		other:  credtest.NewParty(t, key.Ed25519, "someone-else"),
 	}
-	f.keys = ring(f.iss, f.ecIss, f.holder, f.other)
-	for i, iss := range []party{f.iss, f.ecIss, f.iss} {
-		c := sampleCredential(iss.did, f.holder.did)
+	f.keys = credtest.Keys(f.iss, f.ecIss, f.holder, f.other)
+	for i, iss := range []credtest.Party{f.iss, f.ecIss, f.iss} {
+		c := sampleCredential(iss.DID, f.holder.DID)
 		c.ID = c.ID[:len(c.ID)-1] + string(rune('a'+i))
-		tok, err := Issue(c, iss.k, iss.kid)
+		tok, err := Issue(c, iss.Key, iss.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,10 +56,10 @@ func (f *vpFixture) presentation(holder string, creds ...string) *Presentation {
 
 func TestPresentationRoundTrip(t *testing.T) {
 	f := newVPFixture(t)
-	p := f.presentation(f.holder.did, f.creds...)
+	p := f.presentation(f.holder.DID, f.creds...)
 	p.ID = "urn:uuid:5d8b2c10-0000-4000-8000-000000000001"
 	p.Extra = map[string]any{"termsOfUse": map[string]any{"type": "HealthcareOnly"}}
-	tok, err := SignPresentation(p, f.holder.k, f.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	tok, err := SignPresentation(p, f.holder.Key, f.holder.Kid, verifierAud, reqNonce, WithIssuedAt(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestPresentationRoundTrip(t *testing.T) {
 	if got, want := len(vp.Credentials), 3; got != want {
 		t.Fatalf("%d credentials, want %d", got, want)
 	}
-	if vp.Audience != verifierAud || vp.Nonce != reqNonce || !vp.IssuedAt.Equal(t0) || !vp.Expires.Equal(t0.Add(DefaultPresentationLifetime)) || vp.Kid != f.holder.kid {
+	if vp.Audience != verifierAud || vp.Nonce != reqNonce || !vp.IssuedAt.Equal(t0) || !vp.Expires.Equal(t0.Add(DefaultPresentationLifetime)) || vp.Kid != f.holder.Kid {
 		t.Errorf("envelope = aud %q nonce %q iat %s exp %s kid %s", vp.Audience, vp.Nonce, vp.IssuedAt, vp.Expires, vp.Kid)
 	}
 	gj, _ := json.Marshal(vp.Presentation)
@@ -96,18 +97,18 @@ func TestVerifyPresentationFailures(t *testing.T) {
 	ctx := context.Background()
 	f := newVPFixture(t)
 	opts := PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(time.Minute)}
-	sign := func(p *Presentation, by party, aud, nonce string) string {
+	sign := func(p *Presentation, by credtest.Party, aud, nonce string) string {
 		t.Helper()
-		tok, err := SignPresentation(p, by.k, by.kid, aud, nonce, WithIssuedAt(t0))
+		tok, err := SignPresentation(p, by.Key, by.Kid, aud, nonce, WithIssuedAt(t0))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
-	good := sign(f.presentation(f.holder.did, f.creds...), f.holder, verifierAud, reqNonce)
+	good := sign(f.presentation(f.holder.DID, f.creds...), f.holder, verifierAud, reqNonce)
 
 	// A credential about someone else, presented by the holder.
-	otherCred, err := Issue(sampleCredential(f.iss.did, f.other.did), f.iss.k, f.iss.kid)
+	otherCred, err := Issue(sampleCredential(f.iss.DID, f.other.DID), f.iss.Key, f.iss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +124,8 @@ func TestVerifyPresentationFailures(t *testing.T) {
 	tamperedVP := vparts[0] + "." + base64.RawURLEncoding.EncodeToString(vclaims) + "." + vparts[2]
 	// A vc+jwt where a vp+jwt belongs.
 	vcAsVP := f.creds[0]
-	noExp := forge(t, map[string]any{"alg": "EdDSA", "typ": "vp+jwt", "kid": f.holder.kid},
-		[]byte(`{"@context":["`+ContextV2+`"],"type":["VerifiablePresentation"],"holder":"`+f.holder.did+`","aud":"`+verifierAud+`","nonce":"`+reqNonce+`"}`), f.holder.k)
+	noExp := forge(t, map[string]any{"alg": "EdDSA", "typ": "vp+jwt", "kid": f.holder.Kid},
+		[]byte(`{"@context":["`+ContextV2+`"],"type":["VerifiablePresentation"],"holder":"`+f.holder.DID+`","aud":"`+verifierAud+`","nonce":"`+reqNonce+`"}`), f.holder.Key)
 
 	tests := []struct {
 		name      string
@@ -138,10 +139,10 @@ func TestVerifyPresentationFailures(t *testing.T) {
 		{"expired", good, PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(10 * time.Minute)}, ErrExpired, -1},
 		{"issued in the future", good, PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(-time.Hour)}, ErrNotYetValid, -1},
 		{"no exp", noExp, opts, ErrMalformed, -1},
-		{"signed by someone other than the holder", forge(t, map[string]any{"alg": "EdDSA", "typ": "vp+jwt", "kid": f.other.kid}, goodClaims, f.other.k), opts, ErrHolderBinding, -1},
+		{"signed by someone other than the holder", forge(t, map[string]any{"alg": "EdDSA", "typ": "vp+jwt", "kid": f.other.Kid}, goodClaims, f.other.Key), opts, ErrHolderBinding, -1},
 		{"presentation payload tampered", tamperedVP, PresentationOptions{Audience: verifierAud, Nonce: "other-nonce", Now: opts.Now}, ErrBadSignature, -1},
-		{"holder binding: credential about another subject", sign(f.presentation(f.holder.did, f.creds[0], otherCred), f.holder, verifierAud, reqNonce), opts, ErrHolderBinding, 1},
-		{"credential inside tampered", sign(f.presentation(f.holder.did, f.creds[0], f.creds[2], tamperedCred), f.holder, verifierAud, reqNonce), opts, ErrBadSignature, 2},
+		{"holder binding: credential about another subject", sign(f.presentation(f.holder.DID, f.creds[0], otherCred), f.holder, verifierAud, reqNonce), opts, ErrHolderBinding, 1},
+		{"credential inside tampered", sign(f.presentation(f.holder.DID, f.creds[0], f.creds[2], tamperedCred), f.holder, verifierAud, reqNonce), opts, ErrBadSignature, 2},
 		{"vc+jwt instead of vp+jwt", vcAsVP, opts, ErrMalformed, -1},
 	}
 	for _, tt := range tests {
@@ -172,20 +173,20 @@ func TestSignPresentationRejects(t *testing.T) {
 	tests := []struct {
 		name       string
 		p          *Presentation
-		by         party
+		by         credtest.Party
 		aud, nonce string
 		want       error
 	}{
-		{"kid of another DID", f.presentation(f.holder.did), f.other, verifierAud, reqNonce, ErrHolderBinding},
+		{"kid of another DID", f.presentation(f.holder.DID), f.other, verifierAud, reqNonce, ErrHolderBinding},
 		{"no holder", f.presentation(""), f.holder, verifierAud, reqNonce, ErrMalformed},
-		{"no audience", f.presentation(f.holder.did), f.holder, "", reqNonce, ErrMalformed},
-		{"no nonce", f.presentation(f.holder.did), f.holder, verifierAud, "", ErrMalformed},
-		{"nonce in Extra", &Presentation{Context: []string{ContextV2}, Type: []string{TypePresentation}, Holder: f.holder.did, Extra: map[string]any{"nonce": "x"}}, f.holder, verifierAud, reqNonce, ErrMalformed},
-		{"no VP type", &Presentation{Context: []string{ContextV2}, Type: []string{"Other"}, Holder: f.holder.did}, f.holder, verifierAud, reqNonce, ErrMalformed},
+		{"no audience", f.presentation(f.holder.DID), f.holder, "", reqNonce, ErrMalformed},
+		{"no nonce", f.presentation(f.holder.DID), f.holder, verifierAud, "", ErrMalformed},
+		{"nonce in Extra", &Presentation{Context: []string{ContextV2}, Type: []string{TypePresentation}, Holder: f.holder.DID, Extra: map[string]any{"nonce": "x"}}, f.holder, verifierAud, reqNonce, ErrMalformed},
+		{"no VP type", &Presentation{Context: []string{ContextV2}, Type: []string{"Other"}, Holder: f.holder.DID}, f.holder, verifierAud, reqNonce, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := SignPresentation(tt.p, tt.by.k, tt.by.kid, tt.aud, tt.nonce); !errors.Is(err, tt.want) {
+			if _, err := SignPresentation(tt.p, tt.by.Key, tt.by.Kid, tt.aud, tt.nonce); !errors.Is(err, tt.want) {
 				t.Fatalf("SignPresentation error = %v, want %v", err, tt.want)
 			}
 		})
@@ -210,7 +211,7 @@ func TestPresentationJSONRejectsEmbedded(t *testing.T) {
 
 func TestPresentationKeyPurposes(t *testing.T) {
 	f := newVPFixture(t)
-	tok, err := SignPresentation(f.presentation(f.holder.did, f.creds...), f.holder.k, f.holder.kid, verifierAud, reqNonce, WithIssuedAt(t0))
+	tok, err := SignPresentation(f.presentation(f.holder.DID, f.creds...), f.holder.Key, f.holder.Kid, verifierAud, reqNonce, WithIssuedAt(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestPresentationKeyPurposes(t *testing.T) {
 	if _, err := VerifyPresentation(context.Background(), tok, keys, PresentationOptions{Audience: verifierAud, Nonce: reqNonce, Now: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	want := []lookup{{f.holder.kid, PurposeAuthentication}, {f.iss.kid, PurposeAssertion}, {f.ecIss.kid, PurposeAssertion}, {f.iss.kid, PurposeAssertion}}
+	want := []lookup{{f.holder.Kid, PurposeAuthentication}, {f.iss.Kid, PurposeAssertion}, {f.ecIss.Kid, PurposeAssertion}, {f.iss.Kid, PurposeAssertion}}
 	if len(got) != len(want) {
 		t.Fatalf("lookups = %v, want %v", got, want)
 	}

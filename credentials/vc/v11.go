@@ -261,7 +261,7 @@ func fromAries(ac *verifiable.Credential) (*Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: VC 1.1 credential: %v", ErrMalformed, err)
 	}
-	fields, err := parseObject(raw, "VC 1.1 credential", true)
+	fields, err := parseObject(string(raw), "VC 1.1 credential")
 	if err != nil {
 		return nil, err
 	}

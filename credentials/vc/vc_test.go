@@ -2,60 +2,16 @@ package vc
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 )
-
-// party is a test issuer or holder: a key and its did:key identifiers.
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newParty(t testing.TB, alg key.Alg, seed string) party {
-	t.Helper()
-	s := sha256.Sum256([]byte(seed))
-	var k *key.PrivateKey
-	var err error
-	if alg == key.Ed25519 {
-		k, err = key.NewEd25519FromSeed(s[:])
-	} else {
-		k, err = key.NewP256FromScalar(s[:])
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := k.Public().Multikey()
-	return party{k: k, did: "did:key:" + mk, kid: "did:key:" + mk + "#" + mk}
-}
-
-// keyring is a KeyFunc over known parties, counting look-ups.
-type keyring map[string]key.PublicKey
-
-func (r keyring) fn(_ context.Context, kid string) (key.PublicKey, error) {
-	k, ok := r[kid]
-	if !ok {
-		return key.PublicKey{}, fmt.Errorf("no key %s", kid)
-	}
-	return k, nil
-}
-
-func ring(ps ...party) KeyFunc {
-	r := keyring{}
-	for _, p := range ps {
-		r[p.kid] = p.k.Public()
-	}
-	return r.fn
-}
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -106,10 +62,10 @@ func forge(t testing.TB, header map[string]any, claims []byte, k *key.PrivateKey
 func TestIssueVerifyRoundTrip(t *testing.T) {
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
 		t.Run(string(alg), func(t *testing.T) {
-			iss := newParty(t, alg, "hospital")
-			holder := newParty(t, key.Ed25519, "patient")
-			c := sampleCredential(iss.did, holder.did)
-			tok, err := Issue(c, iss.k, iss.kid)
+			iss := credtest.NewParty(t, alg, "hospital")
+			holder := credtest.NewParty(t, key.Ed25519, "patient")
+			c := sampleCredential(iss.DID, holder.DID)
+			tok, err := Issue(c, iss.Key, iss.Kid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,11 +73,11 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Header{Alg: alg.JWS().String(), Typ: MediaTypeVC, Cty: "vc", Kid: iss.kid}
+			want := Header{Alg: alg.JWS().String(), Typ: MediaTypeVC, Cty: "vc", Kid: iss.Kid}
 			if tk.Header != want {
 				t.Errorf("header = %+v, want %+v", tk.Header, want)
 			}
-			got, err := Verify(context.Background(), tok, ring(iss), VerifyOptions{Now: t0.Add(time.Hour)})
+			got, err := Verify(context.Background(), tok, credtest.Keys(iss), VerifyOptions{Now: t0.Add(time.Hour)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,8 +86,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 			if string(gj) != string(wj) {
 				t.Errorf("verified credential differs:\n got %s\nwant %s", gj, wj)
 			}
-			if got.SubjectID() != holder.did {
-				t.Errorf("SubjectID = %q, want %q", got.SubjectID(), holder.did)
+			if got.SubjectID() != holder.DID {
+				t.Errorf("SubjectID = %q, want %q", got.SubjectID(), holder.DID)
 			}
 		})
 	}
@@ -139,14 +95,14 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 
 func TestVerifyFailures(t *testing.T) {
 	ctx := context.Background()
-	edIss := newParty(t, key.Ed25519, "hospital")
-	ecIss := newParty(t, key.P256, "hospital-p256")
-	other := newParty(t, key.Ed25519, "mallory")
-	holder := newParty(t, key.Ed25519, "patient")
-	keys := ring(edIss, ecIss, other)
+	edIss := credtest.NewParty(t, key.Ed25519, "hospital")
+	ecIss := credtest.NewParty(t, key.P256, "hospital-p256")
+	other := credtest.NewParty(t, key.Ed25519, "mallory")
+	holder := credtest.NewParty(t, key.Ed25519, "patient")
+	keys := credtest.Keys(edIss, ecIss, other)
 	now := VerifyOptions{Now: t0.Add(time.Hour)}
 
-	good, err := Issue(sampleCredential(edIss.did, holder.did), edIss.k, edIss.kid)
+	good, err := Issue(sampleCredential(edIss.DID, holder.DID), edIss.Key, edIss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,15 +125,15 @@ func TestVerifyFailures(t *testing.T) {
 		}
 		return b
 	}
-	edClaims := mustJSON(sampleCredential(edIss.did, holder.did))
-	ecClaims := mustJSON(sampleCredential(ecIss.did, holder.did))
-	expired := sampleCredential(edIss.did, holder.did)
-	notYet := sampleCredential(edIss.did, holder.did)
-	expiredTok, _ := Issue(expired, edIss.k, edIss.kid)
-	notYetTok, _ := Issue(notYet, edIss.k, edIss.kid)
-	withExp := sampleCredential(edIss.did, holder.did)
+	edClaims := mustJSON(sampleCredential(edIss.DID, holder.DID))
+	ecClaims := mustJSON(sampleCredential(ecIss.DID, holder.DID))
+	expired := sampleCredential(edIss.DID, holder.DID)
+	notYet := sampleCredential(edIss.DID, holder.DID)
+	expiredTok, _ := Issue(expired, edIss.Key, edIss.Kid)
+	notYetTok, _ := Issue(notYet, edIss.Key, edIss.Kid)
+	withExp := sampleCredential(edIss.DID, holder.DID)
 	withExp.Extra["exp"] = t0.Add(time.Minute).Unix()
-	withExpTok, err := Issue(withExp, edIss.k, edIss.kid)
+	withExpTok, err := Issue(withExp, edIss.Key, edIss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,26 +146,26 @@ func TestVerifyFailures(t *testing.T) {
 	}{
 		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(tampered)) + "." + parts[2], now, ErrBadSignature},
 		{"tampered signature", parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig), now, ErrBadSignature},
-		{"kid of another DID", forge(t, hdr("EdDSA", "vc+jwt", other.kid), edClaims, other.k), now, ErrIssuerMismatch},
-		{"kid of the issuer, signed by another key", forge(t, hdr("EdDSA", "vc+jwt", edIss.kid), edClaims, other.k), now, ErrBadSignature},
-		{"alg none", forge(t, hdr("none", "vc+jwt", edIss.kid), edClaims, nil), now, ErrUnsupportedAlg},
-		{"alg none, empty signature", strings.TrimSuffix(forge(t, hdr("none", "vc+jwt", edIss.kid), edClaims, nil), strings.Repeat("A", 86)), now, ErrUnsupportedAlg},
-		{"HS256", forge(t, hdr("HS256", "vc+jwt", edIss.kid), edClaims, nil), now, ErrUnsupportedAlg},
-		{"RS256", forge(t, hdr("RS256", "vc+jwt", edIss.kid), edClaims, nil), now, ErrUnsupportedAlg},
-		{"ES256 header on an Ed25519 key", forge(t, hdr("ES256", "vc+jwt", edIss.kid), edClaims, ecIss.k), now, ErrBadSignature},
-		{"EdDSA header on a P-256 key", forge(t, hdr("EdDSA", "vc+jwt", ecIss.kid), ecClaims, edIss.k), now, ErrBadSignature},
-		{"typ missing", forge(t, hdr("EdDSA", "", edIss.kid), edClaims, edIss.k), now, ErrMalformed},
-		{"typ JWT", forge(t, hdr("EdDSA", "JWT", edIss.kid), edClaims, edIss.k), now, ErrMalformed},
-		{"typ vp+jwt", forge(t, hdr("EdDSA", "vp+jwt", edIss.kid), edClaims, edIss.k), now, ErrMalformed},
-		{"header jwk", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.kid, "jwk": map[string]any{"kty": "OKP"}}, edClaims, edIss.k), now, ErrMalformed},
-		{"header jku", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.kid, "jku": "https://evil.example/jwks"}, edClaims, edIss.k), now, ErrMalformed},
-		{"header x5u", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.kid, "x5u": "https://evil.example/cert"}, edClaims, edIss.k), now, ErrMalformed},
-		{"header crit", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.kid, "crit": []string{"exp"}}, edClaims, edIss.k), now, ErrMalformed},
-		{"kid not a DID URL", forge(t, hdr("EdDSA", "vc+jwt", "key-1"), edClaims, edIss.k), now, ErrMalformed},
-		{"no kid", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt"}, edClaims, edIss.k), now, ErrMalformed},
-		{"claims not an object", forge(t, hdr("EdDSA", "vc+jwt", edIss.kid), []byte(`["x"]`), edIss.k), now, ErrMalformed},
-		{"claims not a VC 2.0 credential", forge(t, hdr("EdDSA", "vc+jwt", edIss.kid), []byte(`{"iss":"`+edIss.did+`"}`), edIss.k), now, ErrMalformed},
-		{"iss differs from issuer", forge(t, hdr("EdDSA", "vc+jwt", edIss.kid), []byte(strings.Replace(string(edClaims), `{`, `{"iss":"did:key:other",`, 1)), edIss.k), now, ErrIssuerMismatch},
+		{"kid of another DID", forge(t, hdr("EdDSA", "vc+jwt", other.Kid), edClaims, other.Key), now, ErrIssuerMismatch},
+		{"kid of the issuer, signed by another key", forge(t, hdr("EdDSA", "vc+jwt", edIss.Kid), edClaims, other.Key), now, ErrBadSignature},
+		{"alg none", forge(t, hdr("none", "vc+jwt", edIss.Kid), edClaims, nil), now, ErrUnsupportedAlg},
+		{"alg none, empty signature", strings.TrimSuffix(forge(t, hdr("none", "vc+jwt", edIss.Kid), edClaims, nil), strings.Repeat("A", 86)), now, ErrUnsupportedAlg},
+		{"HS256", forge(t, hdr("HS256", "vc+jwt", edIss.Kid), edClaims, nil), now, ErrUnsupportedAlg},
+		{"RS256", forge(t, hdr("RS256", "vc+jwt", edIss.Kid), edClaims, nil), now, ErrUnsupportedAlg},
+		{"ES256 header on an Ed25519 key", forge(t, hdr("ES256", "vc+jwt", edIss.Kid), edClaims, ecIss.Key), now, ErrBadSignature},
+		{"EdDSA header on a P-256 key", forge(t, hdr("EdDSA", "vc+jwt", ecIss.Kid), ecClaims, edIss.Key), now, ErrBadSignature},
+		{"typ missing", forge(t, hdr("EdDSA", "", edIss.Kid), edClaims, edIss.Key), now, ErrMalformed},
+		{"typ JWT", forge(t, hdr("EdDSA", "JWT", edIss.Kid), edClaims, edIss.Key), now, ErrMalformed},
+		{"typ vp+jwt", forge(t, hdr("EdDSA", "vp+jwt", edIss.Kid), edClaims, edIss.Key), now, ErrMalformed},
+		{"header jwk", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.Kid, "jwk": map[string]any{"kty": "OKP"}}, edClaims, edIss.Key), now, ErrMalformed},
+		{"header jku", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.Kid, "jku": "https://evil.example/jwks"}, edClaims, edIss.Key), now, ErrMalformed},
+		{"header x5u", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.Kid, "x5u": "https://evil.example/cert"}, edClaims, edIss.Key), now, ErrMalformed},
+		{"header crit", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt", "kid": edIss.Kid, "crit": []string{"exp"}}, edClaims, edIss.Key), now, ErrMalformed},
+		{"kid not a DID URL", forge(t, hdr("EdDSA", "vc+jwt", "key-1"), edClaims, edIss.Key), now, ErrMalformed},
+		{"no kid", forge(t, map[string]any{"alg": "EdDSA", "typ": "vc+jwt"}, edClaims, edIss.Key), now, ErrMalformed},
+		{"claims not an object", forge(t, hdr("EdDSA", "vc+jwt", edIss.Kid), []byte(`["x"]`), edIss.Key), now, ErrMalformed},
+		{"claims not a VC 2.0 credential", forge(t, hdr("EdDSA", "vc+jwt", edIss.Kid), []byte(`{"iss":"`+edIss.DID+`"}`), edIss.Key), now, ErrMalformed},
+		{"iss differs from issuer", forge(t, hdr("EdDSA", "vc+jwt", edIss.Kid), []byte(strings.Replace(string(edClaims), `{`, `{"iss":"did:key:other",`, 1)), edIss.Key), now, ErrIssuerMismatch},
 		{"padding", good + "==", now, ErrMalformed},
 		{"newline", parts[0] + ".\n" + parts[1] + "." + parts[2], now, ErrMalformed},
 		{"standard base64 alphabet", parts[0] + "." + parts[1] + ".+" + parts[2][1:], now, ErrMalformed},
@@ -239,28 +195,28 @@ func TestVerifyFailures(t *testing.T) {
 }
 
 func TestIssueRejects(t *testing.T) {
-	iss := newParty(t, key.Ed25519, "hospital")
-	other := newParty(t, key.Ed25519, "mallory")
+	iss := credtest.NewParty(t, key.Ed25519, "hospital")
+	other := credtest.NewParty(t, key.Ed25519, "mallory")
 	tests := []struct {
 		name   string
 		mutate func(c *Credential)
 		kid    string
 		want   error
 	}{
-		{"v1 context", func(c *Credential) { c.Context = []string{"https://www.w3.org/2018/credentials/v1"} }, iss.kid, ErrMalformed},
-		{"no VerifiableCredential type", func(c *Credential) { c.Type = []string{"AllergyCredential"} }, iss.kid, ErrMalformed},
-		{"no issuer", func(c *Credential) { c.Issuer = "" }, iss.kid, ErrMalformed},
-		{"no subject", func(c *Credential) { c.Subject = nil }, iss.kid, ErrMalformed},
-		{"validUntil before validFrom", func(c *Credential) { u := t0.Add(-time.Hour); c.ValidUntil = &u }, iss.kid, ErrMalformed},
-		{"kid of another DID", func(c *Credential) {}, other.kid, ErrIssuerMismatch},
-		{"kid without fragment", func(c *Credential) {}, iss.did, ErrMalformed},
-		{"Extra collides with a field", func(c *Credential) { c.Extra["name"] = "x" }, iss.kid, ErrMalformed},
+		{"v1 context", func(c *Credential) { c.Context = []string{"https://www.w3.org/2018/credentials/v1"} }, iss.Kid, ErrMalformed},
+		{"no VerifiableCredential type", func(c *Credential) { c.Type = []string{"AllergyCredential"} }, iss.Kid, ErrMalformed},
+		{"no issuer", func(c *Credential) { c.Issuer = "" }, iss.Kid, ErrMalformed},
+		{"no subject", func(c *Credential) { c.Subject = nil }, iss.Kid, ErrMalformed},
+		{"validUntil before validFrom", func(c *Credential) { u := t0.Add(-time.Hour); c.ValidUntil = &u }, iss.Kid, ErrMalformed},
+		{"kid of another DID", func(c *Credential) {}, other.Kid, ErrIssuerMismatch},
+		{"kid without fragment", func(c *Credential) {}, iss.DID, ErrMalformed},
+		{"Extra collides with a field", func(c *Credential) { c.Extra["name"] = "x" }, iss.Kid, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := sampleCredential(iss.did, "did:example:patient")
+			c := sampleCredential(iss.DID, "did:example:patient")
 			tt.mutate(c)
-			if _, err := Issue(c, iss.k, tt.kid); !errors.Is(err, tt.want) {
+			if _, err := Issue(c, iss.Key, tt.kid); !errors.Is(err, tt.want) {
 				t.Fatalf("Issue error = %v, want %v", err, tt.want)
 			}
 		})

@@ -105,7 +105,7 @@ func benchCredential(b *testing.B, alg key.Alg) {
 	w := newWorld(b, alg)
 	v := w.verifier(func(c *Config) { c.StatusCacheTTL = time.Hour })
 	tok := w.issue(w.credential())
-	benchRatio(b, func() *Result { return v.Credential(ctx, tok) }, bareVerifier(b, tok, w.issuer.k.Public()))
+	benchRatio(b, func() *Result { return v.Credential(ctx, tok) }, bareVerifier(b, tok, w.issuer.Key.Public()))
 }
 
 // BenchmarkVerifyCredentialEdDSA verifies a vc+jwt from a did:key Ed25519
@@ -125,14 +125,14 @@ func BenchmarkVerifyPresentation3(b *testing.B) {
 	for _, id := range []string{"urn:example:1", "urn:example:2", "urn:example:3"} {
 		tok := w.issue(w.credential(func(c *vc.Credential) { c.ID = id }))
 		toks = append(toks, tok)
-		bare = append(bare, bareVerifier(b, tok, w.issuer.k.Public()))
+		bare = append(bare, bareVerifier(b, tok, w.issuer.Key.Public()))
 	}
-	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.did, Credentials: toks}
-	vp, err := vc.SignPresentation(p, w.holder.k, w.holder.kid, audience, nonce, vc.WithLifetime(24*time.Hour))
+	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.DID, Credentials: toks}
+	vp, err := vc.SignPresentation(p, w.holder.Key, w.holder.Kid, audience, nonce, vc.WithLifetime(24*time.Hour))
 	if err != nil {
 		b.Fatal(err)
 	}
-	bare = append(bare, bareVerifier(b, vp, w.holder.k.Public()))
+	bare = append(bare, bareVerifier(b, vp, w.holder.Key.Public()))
 	benchRatio(b, func() *Result { return v.Presentation(ctx, vp, audience, nonce) }, bare...)
 }
 
@@ -153,7 +153,7 @@ func BenchmarkVerifySDJWTPresentation(b *testing.B) {
 	}
 	paths := []sdjwt.Path{{"clinicalStatus"}, {"criticality"}, {"substance"}, {"reaction"}, {"recordedDate"}}
 	// A long-lived KB-JWT: its freshness window is the verifier's clock.
-	p, err := h.Present(paths, &sdjwt.KeyBindingOptions{Key: w.holder.k, Audience: audience, Nonce: nonce, IssuedAt: w.clock.now()})
+	p, err := h.Present(paths, &sdjwt.KeyBindingOptions{Key: w.holder.Key, Audience: audience, Nonce: nonce, IssuedAt: w.clock.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,5 +163,5 @@ func BenchmarkVerifySDJWTPresentation(b *testing.B) {
 	issuerJWT, _, _ := strings.Cut(p.Token, "~")
 	kbJWT := p.Token[strings.LastIndexByte(p.Token, '~')+1:]
 	benchRatio(b, func() *Result { return v.Presentation(ctx, p.Token, audience, nonce) },
-		bareVerifier(b, issuerJWT, w.issuer.k.Public()), bareVerifier(b, kbJWT, w.holder.k.Public()))
+		bareVerifier(b, issuerJWT, w.issuer.Key.Public()), bareVerifier(b, kbJWT, w.holder.Key.Public()))
 }

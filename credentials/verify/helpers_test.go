@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,55 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 )
-
-// party is a test issuer or holder: a key and its DID identifiers.
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-// keyParty makes a did:key party from a seed, so runs are reproducible.
-func keyParty(t testing.TB, alg key.Alg, seed string) party {
-	t.Helper()
-	s := sha256.Sum256([]byte(seed))
-	var k *key.PrivateKey
-	var err error
-	if alg == key.Ed25519 {
-		k, err = key.NewEd25519FromSeed(s[:])
-	} else {
-		k, err = key.NewP256FromScalar(s[:])
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	mk := k.Public().Multikey()
-	return party{k: k, did: d, kid: d + "#" + mk}
-}
-
-// clock is an injectable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fetcher serves status lists from a map, counts fetches, and can be made
 // to fail (offline).
@@ -113,9 +69,9 @@ func (t trust) Accredited(_ context.Context, issuer, typ string, _ time.Time) (b
 // a holder, a verifier clock, a fetcher and a resolver.
 type world struct {
 	t       testing.TB
-	clock   *clock
-	issuer  party
-	holder  party
+	clock   *credtest.Clock
+	issuer  credtest.Party
+	holder  credtest.Party
 	fetcher *fetcher
 	// resolver resolves did:key, plus did:example DIDs registered in docs.
 	docs     map[string]*did.Document
@@ -136,9 +92,9 @@ func newWorld(t testing.TB, issuerAlg key.Alg) *world {
 	t.Helper()
 	w := &world{
 		t:       t,
-		clock:   &clock{t: time.Now().UTC().Truncate(time.Second).Add(time.Second)},
-		issuer:  keyParty(t, issuerAlg, "issuer"),
-		holder:  keyParty(t, key.Ed25519, "holder"),
+		clock:   credtest.NewClock(time.Now().UTC().Truncate(time.Second).Add(time.Second)),
+		issuer:  credtest.NewParty(t, issuerAlg, "issuer"),
+		holder:  credtest.NewParty(t, key.Ed25519, "holder"),
 		fetcher: &fetcher{lists: map[string]string{}},
 		docs:    map[string]*did.Document{},
 	}
@@ -157,13 +113,13 @@ func newWorld(t testing.TB, issuerAlg key.Alg) *world {
 }
 
 // publish signs a status list credential and makes the fetcher serve it.
-func (w *world) publish(url string, by party, p statuslist.Purpose, l *statuslist.List, ttl time.Duration) string {
+func (w *world) publish(url string, by credtest.Party, p statuslist.Purpose, l *statuslist.List, ttl time.Duration) string {
 	w.t.Helper()
-	c, err := statuslist.NewCredential(url, by.did, p, l, ttl)
+	c, err := statuslist.NewCredential(url, by.DID, p, l, ttl)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	tok, err := vc.Issue(c, by.k, by.kid)
+	tok, err := vc.Issue(c, by.Key, by.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -190,7 +146,7 @@ func (w *world) resolver() did.Resolver {
 
 func (w *world) verifier(mod ...func(*Config)) *Verifier {
 	w.t.Helper()
-	cfg := Config{Resolver: w.resolver(), Status: w.fetcher, Now: w.clock.now}
+	cfg := Config{Resolver: w.resolver(), Status: w.fetcher, Now: w.clock.Now}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -211,16 +167,16 @@ func entry(url, purpose string, index int) vc.Status {
 // revocation and one suspension entry (both clear), valid for a year from
 // an hour ago; mod changes it before signing.
 func (w *world) credential(mod ...func(*vc.Credential)) *vc.Credential {
-	from := w.clock.now().Add(-time.Hour)
+	from := w.clock.Now().Add(-time.Hour)
 	until := from.Add(365 * 24 * time.Hour)
 	c := &vc.Credential{
 		Context:    []string{vc.ContextV2},
 		ID:         "urn:uuid:6c9a5e0e-8f7b-4d3c-a1b2-3c4d5e6f7a8b",
 		Type:       []string{vc.TypeCredential, "AllergyCredential"},
-		Issuer:     w.issuer.did,
+		Issuer:     w.issuer.DID,
 		ValidFrom:  &from,
 		ValidUntil: &until,
-		Subject:    map[string]any{"id": w.holder.did, "allergy": "penicillin"},
+		Subject:    map[string]any{"id": w.holder.DID, "allergy": "penicillin"},
 		Status:     []vc.Status{entry(revURL, "revocation", 1), entry(susURL, "suspension", 1)},
 	}
 	for _, m := range mod {
@@ -231,7 +187,7 @@ func (w *world) credential(mod ...func(*vc.Credential)) *vc.Credential {
 
 func (w *world) issue(c *vc.Credential) string {
 	w.t.Helper()
-	return w.issueWith(c, w.issuer.k, w.issuer.kid)
+	return w.issueWith(c, w.issuer.Key, w.issuer.Kid)
 }
 
 func (w *world) issueWith(c *vc.Credential, k *key.PrivateKey, kid string) string {
@@ -249,10 +205,10 @@ const (
 )
 
 // present wraps tokens in a vp+jwt signed by p for audience and nonce.
-func (w *world) present(p party, aud, n string, tokens ...string) string {
+func (w *world) present(p credtest.Party, aud, n string, tokens ...string) string {
 	w.t.Helper()
-	vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: p.did, Credentials: tokens}
-	tok, err := vc.SignPresentation(vp, p.k, p.kid, aud, n, vc.WithIssuedAt(w.clock.now()))
+	vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: p.DID, Credentials: tokens}
+	tok, err := vc.SignPresentation(vp, p.Key, p.Kid, aud, n, vc.WithIssuedAt(w.clock.Now()))
 	if err != nil {
 		w.t.Fatalf("vc.SignPresentation: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/tokenstatus"
@@ -19,7 +20,7 @@ const (
 )
 
 // publishTSL signs a 2-bit Token Status List by `by` and serves it at url.
-func (w *world) publishTSL(url string, by party) {
+func (w *world) publishTSL(url string, by credtest.Party) {
 	w.t.Helper()
 	l, err := tokenstatus.New(tokenstatus.MinEntries, 2)
 	if err != nil {
@@ -27,7 +28,7 @@ func (w *world) publishTSL(url string, by party) {
 	}
 	l.Set(tslRevoked, tokenstatus.Invalid)
 	l.Set(tslSuspended, tokenstatus.Suspended)
-	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: by.did, URI: url, IssuedAt: w.clock.now().Add(-time.Minute), TTL: time.Hour, List: l}, by.k, by.kid)
+	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: by.DID, URI: url, IssuedAt: w.clock.Now().Add(-time.Minute), TTL: time.Hour, List: l}, by.Key, by.Kid)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -36,12 +37,12 @@ func (w *world) publishTSL(url string, by party) {
 
 // issueSD issues an allergy SD-JWT VC to the holder, pointing at entry idx
 // of the Token Status List at url.
-func (w *world) issueSD(by party, url string, idx int, mod ...func(*sdjwt.Credential)) string {
+func (w *world) issueSD(by credtest.Party, url string, idx int, mod ...func(*sdjwt.Credential)) string {
 	w.t.Helper()
-	exp := w.clock.now().Add(365 * 24 * time.Hour)
+	exp := w.clock.Now().Add(365 * 24 * time.Hour)
 	c := &sdjwt.Credential{
-		Issuer: by.did, VCT: sdjwt.VCT("AllergyCredential"), Subject: w.holder.did,
-		IssuedAt: w.clock.now().Add(-time.Hour), Expires: &exp, Holder: w.holder.k.Public(),
+		Issuer: by.DID, VCT: sdjwt.VCT("AllergyCredential"), Subject: w.holder.DID,
+		IssuedAt: w.clock.Now().Add(-time.Hour), Expires: &exp, Holder: w.holder.Key.Public(),
 		Status: &tokenstatus.Reference{Index: idx, URI: url},
 		Claims: map[string]any{
 			"criticality": "high",
@@ -52,7 +53,7 @@ func (w *world) issueSD(by party, url string, idx int, mod ...func(*sdjwt.Creden
 	for _, m := range mod {
 		m(c)
 	}
-	tok, err := sdjwt.IssueVC(c, by.k, by.kid, sdjwt.IssueOptions{})
+	tok, err := sdjwt.IssueVC(c, by.Key, by.Kid, sdjwt.IssueOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func (w *world) presentSD(tok string, aud, n string, paths ...string) string {
 		}
 		ps = append(ps, pp)
 	}
-	p, err := h.Present(ps, &sdjwt.KeyBindingOptions{Key: w.holder.k, Audience: aud, Nonce: n, IssuedAt: w.clock.now()})
+	p, err := h.Present(ps, &sdjwt.KeyBindingOptions{Key: w.holder.Key, Audience: aud, Nonce: n, IssuedAt: w.clock.Now()})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -108,12 +109,12 @@ func TestDetectFormat(t *testing.T) {
 // "checked and failed".
 func TestSDJWTPresentation(t *testing.T) {
 	w := newWorld(t, key.Ed25519)
-	other := keyParty(t, key.Ed25519, "other issuer")
+	other := credtest.NewParty(t, key.Ed25519, "other issuer")
 	w.publishTSL(tslURL, w.issuer)
 	const otherTSL = "https://registry.example/1.0/token-status-lists/other"
 	w.publishTSL(otherTSL, other)
 	v := w.verifier(func(c *Config) {
-		c.Trust = trust{ok: map[string]bool{w.issuer.did + "|AllergyCredential": true}}
+		c.Trust = trust{ok: map[string]bool{w.issuer.DID + "|AllergyCredential": true}}
 	})
 	good := w.issueSD(w.issuer, tslURL, tslValid)
 
@@ -129,7 +130,7 @@ func TestSDJWTPresentation(t *testing.T) {
 	if got, _ := json.Marshal(cr.SDJWT.Credential.Claims); string(got) != `{"code":{"display":"Penicillin"}}` {
 		t.Errorf("claims = %s", got)
 	}
-	if cr.Subject != "" || !slices.Equal(cr.Types, []string{"AllergyCredential"}) || cr.Issuer != w.issuer.did {
+	if cr.Subject != "" || !slices.Equal(cr.Types, []string{"AllergyCredential"}) || cr.Issuer != w.issuer.DID {
 		t.Errorf("credential result = %+v", cr)
 	}
 	js, _ := json.Marshal(r)
@@ -151,10 +152,10 @@ func TestSDJWTPresentation(t *testing.T) {
 			break
 		}
 	}
-	unknownIssuer := keyParty(t, key.Ed25519, "unknown")
-	unknownIssuer.did, unknownIssuer.kid = "did:example:nobody", "did:example:nobody#k1"
+	unknownIssuer := credtest.NewParty(t, key.Ed25519, "unknown")
+	unknownIssuer.DID, unknownIssuer.Kid = "did:example:nobody", "did:example:nobody#k1"
 	expired := w.issueSD(w.issuer, tslURL, tslValid, func(c *sdjwt.Credential) {
-		e := w.clock.now().Add(-time.Minute)
+		e := w.clock.Now().Add(-time.Minute)
 		c.Expires = &e
 	})
 	for _, tc := range []struct {
@@ -209,11 +210,11 @@ func TestSDJWTCredentialAndOffline(t *testing.T) {
 	w.fetcher.setOffline(false)
 	r = v.Credential(ctx, tok)
 	wantResult(t, r, true, "", "")
-	if r.Format != FormatSDJWT || len(r.Disclosed) < 8 || r.Subject != w.holder.did {
+	if r.Format != FormatSDJWT || len(r.Disclosed) < 8 || r.Subject != w.holder.DID {
 		t.Errorf("result = %+v", r)
 	}
 	w.fetcher.setOffline(true)
-	w.clock.advance(2 * time.Hour) // past the list's ttl
+	w.clock.Advance(2 * time.Hour) // past the list's ttl
 	r = v.Credential(ctx, tok)
 	wantResult(t, r, true, "", "")
 	if st := r.Checks[slices.IndexFunc(r.Checks, func(c Check) bool { return c.Name == CheckStatus })]; !strings.Contains(st.Detail, "offline") {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
@@ -43,7 +44,7 @@ func TestCredential(t *testing.T) {
 
 func testCredential(t *testing.T, alg key.Alg) {
 	w := newWorld(t, alg)
-	other := keyParty(t, alg, "other issuer")
+	other := credtest.NewParty(t, alg, "other issuer")
 	// other publishes a list at a URL the issuer's credentials may point to.
 	const otherURL = "https://registry.example/1.0/status-lists/other"
 	w.publish(otherURL, other, statuslist.Revocation, w.revList, 0)
@@ -56,13 +57,13 @@ func testCredential(t *testing.T, alg key.Alg) {
 	// did:example:deactivated is deactivated; did:example:assertonly has the
 	// issuer key for assertionMethod only.
 	w.docs["did:example:assertonly"] = &did.Document{Context: did.DefaultContext(), ID: "did:example:assertonly",
-		VerificationMethod: []did.VerificationMethod{{ID: "did:example:assertonly#k1", Type: "Multikey", Controller: "did:example:assertonly", PublicKey: w.issuer.k.Public()}},
+		VerificationMethod: []did.VerificationMethod{{ID: "did:example:assertonly#k1", Type: "Multikey", Controller: "did:example:assertonly", PublicKey: w.issuer.Key.Public()}},
 		Authentication:     []string{}, AssertionMethod: []string{"did:example:assertonly#k1"}}
 	w.docs["did:example:authonly"] = &did.Document{Context: did.DefaultContext(), ID: "did:example:authonly",
-		VerificationMethod: []did.VerificationMethod{{ID: "did:example:authonly#k1", Type: "Multikey", Controller: "did:example:authonly", PublicKey: w.issuer.k.Public()}},
+		VerificationMethod: []did.VerificationMethod{{ID: "did:example:authonly#k1", Type: "Multikey", Controller: "did:example:authonly", PublicKey: w.issuer.Key.Public()}},
 		Authentication:     []string{"did:example:authonly#k1"}}
 
-	accredited := trust{ok: map[string]bool{w.issuer.did + "|AllergyCredential": true}}
+	accredited := trust{ok: map[string]bool{w.issuer.DID + "|AllergyCredential": true}}
 	hour := time.Hour
 	tests := []struct {
 		name   string
@@ -78,7 +79,7 @@ func testCredential(t *testing.T, alg key.Alg) {
 		}, valid: true},
 		{name: "valid issuer with did:example document", token: func() string {
 			c := w.credential(func(c *vc.Credential) { c.Issuer = "did:example:assertonly"; c.Status = nil })
-			return w.issueWith(c, w.issuer.k, "did:example:assertonly#k1")
+			return w.issueWith(c, w.issuer.Key, "did:example:assertonly#k1")
 		}, valid: true},
 		{name: "refresh purpose ignored", token: func() string {
 			return w.issue(w.credential(func(c *vc.Credential) {
@@ -88,7 +89,7 @@ func testCredential(t *testing.T, alg key.Alg) {
 		{name: "accredited", cfg: func(c *Config) { c.Trust = accredited }, token: func() string { return w.issue(w.credential()) }, valid: true},
 
 		{name: "bad signature: signed by another key", token: func() string {
-			return w.issueWith(w.credential(), other.k, w.issuer.kid)
+			return w.issueWith(w.credential(), other.Key, w.issuer.Kid)
 		}, reason: ReasonBadSignature, check: CheckSignature},
 		{name: "bad signature: tampered payload", token: func() string {
 			a := strings.Split(w.issue(w.credential()), ".")
@@ -96,8 +97,8 @@ func testCredential(t *testing.T, alg key.Alg) {
 			return a[0] + "." + b[1] + "." + a[2]
 		}, reason: ReasonBadSignature, check: CheckSignature},
 		{name: "bad signature: kid of another DID", token: func() string {
-			c := w.credential(func(c *vc.Credential) { c.Issuer = other.did })
-			tok := w.issueWith(c, other.k, other.kid)
+			c := w.credential(func(c *vc.Credential) { c.Issuer = other.DID })
+			tok := w.issueWith(c, other.Key, other.Kid)
 			// Re-sign a payload naming w.issuer with other's key and kid.
 			a := strings.Split(tok, ".")
 			b := strings.Split(w.issue(w.credential()), ".")
@@ -109,14 +110,14 @@ func testCredential(t *testing.T, alg key.Alg) {
 		}, reason: ReasonBadSignature, check: CheckSignature},
 		{name: "unknown issuer: DID not found", token: func() string {
 			c := w.credential(func(c *vc.Credential) { c.Issuer = "did:example:nobody" })
-			return w.issueWith(c, w.issuer.k, "did:example:nobody#k1")
+			return w.issueWith(c, w.issuer.Key, "did:example:nobody#k1")
 		}, reason: ReasonUnknownIssuer, check: CheckIssuer},
 		{name: "unknown issuer: no such key", token: func() string {
-			return w.issueWith(w.credential(), w.issuer.k, w.issuer.did+"#other")
+			return w.issueWith(w.credential(), w.issuer.Key, w.issuer.DID+"#other")
 		}, reason: ReasonUnknownIssuer, check: CheckIssuer},
 		{name: "unknown issuer: key only for authentication", token: func() string {
 			c := w.credential(func(c *vc.Credential) { c.Issuer = "did:example:authonly" })
-			return w.issueWith(c, w.issuer.k, "did:example:authonly#k1")
+			return w.issueWith(c, w.issuer.Key, "did:example:authonly#k1")
 		}, reason: ReasonUnknownIssuer, check: CheckIssuer},
 		{name: "expired", token: func() string {
 			return w.issue(w.credential(func(c *vc.Credential) {
@@ -126,7 +127,7 @@ func testCredential(t *testing.T, alg key.Alg) {
 		}, reason: ReasonExpired, check: CheckValidity},
 		{name: "not yet valid", token: func() string {
 			return w.issue(w.credential(func(c *vc.Credential) {
-				from := w.clock.now().Add(hour)
+				from := w.clock.Now().Add(hour)
 				c.ValidFrom = &from
 			}))
 		}, reason: ReasonNotYetValid, check: CheckValidity},
@@ -219,21 +220,21 @@ func TestCredentialResultDetails(t *testing.T) {
 	if acc := r.Checks[len(r.Checks)-1]; !acc.Skipped {
 		t.Errorf("accreditation without a trust source not marked skipped: %+v", acc)
 	}
-	if r.Issuer != w.issuer.did || r.Subject != w.holder.did || r.Types[1] != "AllergyCredential" {
+	if r.Issuer != w.issuer.DID || r.Subject != w.holder.DID || r.Types[1] != "AllergyCredential" {
 		t.Errorf("Result describes issuer %q subject %q types %v", r.Issuer, r.Subject, r.Types)
 	}
 	b, _ := json.Marshal(r)
 	if strings.Contains(string(b), "penicillin") {
 		t.Errorf("Result JSON carries a claim value: %s", b)
 	}
-	if r.Credential == nil || r.Credential.SubjectID() != w.holder.did {
+	if r.Credential == nil || r.Credential.SubjectID() != w.holder.DID {
 		t.Errorf("Result.Credential = %v, want the verified credential", r.Credential)
 	}
-	forged := v.Credential(ctx, w.issueWith(w.credential(), keyParty(t, key.Ed25519, "x").k, w.issuer.kid))
+	forged := v.Credential(ctx, w.issueWith(w.credential(), credtest.NewParty(t, key.Ed25519, "x").Key, w.issuer.Kid))
 	if forged.Credential != nil {
 		t.Errorf("Result.Credential set although the signature failed")
 	}
-	if !strings.Contains(r.Checks[1].Detail, w.issuer.kid) {
+	if !strings.Contains(r.Checks[1].Detail, w.issuer.Kid) {
 		t.Errorf("issuer check detail %q does not name the key", r.Checks[1].Detail)
 	}
 }
@@ -286,11 +287,11 @@ func TestStatusCache(t *testing.T) {
 	// The issuer revokes index 1; within the TTL the cached list still says valid.
 	w.revList.Set(1, true)
 	w.publish(revURL, w.issuer, statuslist.Revocation, w.revList, 0)
-	w.clock.advance(30 * time.Second)
+	w.clock.Advance(30 * time.Second)
 	wantResult(t, v.Credential(ctx, ok), true, "", "")
 
 	// After the TTL the list is fetched again and the revocation is seen.
-	w.clock.advance(31 * time.Second)
+	w.clock.Advance(31 * time.Second)
 	wantResult(t, v.Credential(ctx, ok), false, ReasonRevoked, CheckStatus)
 	if got := w.fetcher.fetches.Load(); got != 4 {
 		t.Errorf("fetches after TTL = %d, want 4", got)
@@ -308,12 +309,12 @@ func TestStatusListTTL(t *testing.T) {
 	v := w.verifier()
 	tok := w.issue(w.credential(func(c *vc.Credential) { c.Status = c.Status[:1] }))
 	wantResult(t, v.Credential(ctx, tok), true, "", "")
-	w.clock.advance(9 * time.Second)
+	w.clock.Advance(9 * time.Second)
 	v.Credential(ctx, tok)
 	if got := w.fetcher.fetches.Load(); got != 1 {
 		t.Errorf("fetches within ttl = %d, want 1", got)
 	}
-	w.clock.advance(2 * time.Second)
+	w.clock.Advance(2 * time.Second)
 	v.Credential(ctx, tok)
 	if got := w.fetcher.fetches.Load(); got != 2 {
 		t.Errorf("fetches after ttl = %d, want 2", got)
@@ -329,7 +330,7 @@ func TestOffline(t *testing.T) {
 	// Online once, then the registry goes away and the cache expires.
 	wantResult(t, v.Credential(ctx, ok), true, "", "")
 	w.fetcher.setOffline(true)
-	w.clock.advance(time.Hour)
+	w.clock.Advance(time.Hour)
 
 	r := v.Credential(ctx, ok)
 	wantResult(t, r, true, "", "")
@@ -362,7 +363,7 @@ func TestOffline(t *testing.T) {
 
 func TestPresentation(t *testing.T) {
 	w := newWorld(t, key.Ed25519)
-	stranger := keyParty(t, key.Ed25519, "stranger")
+	stranger := credtest.NewParty(t, key.Ed25519, "stranger")
 	ok := func(i int) string {
 		return w.issue(w.credential(func(c *vc.Credential) { c.ID = "urn:example:" + string(rune('a'+i)) }))
 	}
@@ -371,20 +372,20 @@ func TestPresentation(t *testing.T) {
 		from, until := c.ValidFrom.Add(-48*time.Hour), c.ValidFrom.Add(-time.Hour)
 		c.ValidFrom, c.ValidUntil = &from, &until
 	}))
-	forStranger := w.issue(w.credential(func(c *vc.Credential) { c.Subject["id"] = stranger.did }))
+	forStranger := w.issue(w.credential(func(c *vc.Credential) { c.Subject["id"] = stranger.DID }))
 	// did:example:holder-authonly has the holder key for authentication only.
 	const authDID = "did:example:holder-authonly"
 	w.docs[authDID] = &did.Document{Context: did.DefaultContext(), ID: authDID,
-		VerificationMethod: []did.VerificationMethod{{ID: authDID + "#k1", Type: "Multikey", Controller: authDID, PublicKey: w.holder.k.Public()}},
+		VerificationMethod: []did.VerificationMethod{{ID: authDID + "#k1", Type: "Multikey", Controller: authDID, PublicKey: w.holder.Key.Public()}},
 		Authentication:     []string{authDID + "#k1"}}
-	authHolder := party{k: w.holder.k, did: authDID, kid: authDID + "#k1"}
+	authHolder := credtest.Party{Key: w.holder.Key, DID: authDID, Kid: authDID + "#k1"}
 	forAuthHolder := w.issue(w.credential(func(c *vc.Credential) { c.Subject["id"] = authDID }))
 	// did:example:holder-assertonly has it for assertionMethod only.
 	const assertDID = "did:example:holder-assertonly"
 	w.docs[assertDID] = &did.Document{Context: did.DefaultContext(), ID: assertDID,
-		VerificationMethod: []did.VerificationMethod{{ID: assertDID + "#k1", Type: "Multikey", Controller: assertDID, PublicKey: w.holder.k.Public()}},
+		VerificationMethod: []did.VerificationMethod{{ID: assertDID + "#k1", Type: "Multikey", Controller: assertDID, PublicKey: w.holder.Key.Public()}},
 		AssertionMethod:    []string{assertDID + "#k1"}}
-	assertHolder := party{k: w.holder.k, did: assertDID, kid: assertDID + "#k1"}
+	assertHolder := credtest.Party{Key: w.holder.Key, DID: assertDID, Kid: assertDID + "#k1"}
 
 	tests := []struct {
 		name       string
@@ -417,16 +418,16 @@ func TestPresentation(t *testing.T) {
 			return w.present(assertHolder, audience, nonce, w.issue(w.credential(func(c *vc.Credential) { c.Subject["id"] = assertDID })))
 		}, reason: ReasonHolderMismatch, check: CheckHolder},
 		{name: "signed by a stranger's key under the holder's kid", token: func() string {
-			vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.did, Credentials: []string{ok(0)}}
-			tok, err := vc.SignPresentation(vp, stranger.k, w.holder.kid, audience, nonce, vc.WithIssuedAt(w.clock.now()))
+			vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.DID, Credentials: []string{ok(0)}}
+			tok, err := vc.SignPresentation(vp, stranger.Key, w.holder.Kid, audience, nonce, vc.WithIssuedAt(w.clock.Now()))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return tok
 		}, reason: ReasonBadSignature, check: CheckSignature},
 		{name: "expired presentation", token: func() string {
-			vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.did}
-			tok, err := vc.SignPresentation(vp, w.holder.k, w.holder.kid, audience, nonce, vc.WithIssuedAt(w.clock.now().Add(-time.Hour)))
+			vp := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: w.holder.DID}
+			tok, err := vc.SignPresentation(vp, w.holder.Key, w.holder.Kid, audience, nonce, vc.WithIssuedAt(w.clock.Now().Add(-time.Hour)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,10 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,5 +69,85 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 			got = append(got, e.Name())
 		}
 		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
+
+func TestCreate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key.jwk")
+	if err := Create(path, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "secret" {
+		t.Fatalf("read = %q, %v", got, err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %04o, want 0600", st.Mode().Perm())
+	}
+	// A second Create never replaces the file.
+	err = Create(path, []byte("other"), 0o600)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Create over an existing file = %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "secret" {
+		t.Errorf("content after a refused Create = %q", got)
+	}
+	assertOnly(t, dir, "key.jwk")
+
+	public := filepath.Join(dir, "list.jwt")
+	if err := Create(public, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(public); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %04o, want 0644", st.Mode().Perm())
+	}
+	if err := Create(filepath.Join(dir, "no", "f"), nil, 0o600); err == nil || errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create in a missing folder = %v, want an error other than ErrExist", err)
+	}
+	assertOnly(t, dir, "key.jwk", "list.jwt")
+}
+
+// TestCreateRace: of writers racing for one path, exactly one wins and the
+// file holds its whole content.
+func TestCreateRace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- Create(path, bytes.Repeat([]byte{byte('a' + i)}, 1<<16), 0o600) }()
+	}
+	wins := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("loser's error = %v, want fs.ErrExist", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d writers won, want 1", wins)
+	}
+	got, _ := os.ReadFile(path)
+	if len(got) != 1<<16 || bytes.Count(got, got[:1]) != len(got) {
+		t.Errorf("the file holds a mix of writers' content (%d bytes)", len(got))
+	}
+	assertOnly(t, dir, "f")
+}
+
+func TestCreateInPlace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := createInPlace(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := createInPlace(path, []byte("y"), 0o600); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second createInPlace = %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "x" {
+		t.Errorf("content = %q", got)
 	}
 }

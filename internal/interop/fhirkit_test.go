@@ -32,11 +32,11 @@ func (l *memLedger) AuditAnchor(context.Context, string, string) (*ledger.AuditR
 	return nil, ledger.ErrNotFound
 }
 
-func (l *memLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
+func (l *memLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st, ok := l.m[hash]
-	if !ok {
+	if !ok || st.Controller != controller {
 		return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
 	}
 	c := *st
@@ -84,14 +84,19 @@ func TestFHIRKitClient(t *testing.T) {
 	defer srv.Close()
 
 	from := time.Now().Add(-time.Minute)
-	g := &consent.Grant{Patient: pdid, Provider: edid, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
+	ak, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := did.KeyDID(ak.Public()) // the grant's own anchor key (a wallet derives one per grant)
+	g := &consent.Grant{Patient: pdid, Anchor: anchor, Provider: edid, Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"},
 		Classes: []string{"AllergyIntolerance"}, ValidFrom: from, ValidUntil: from.Add(24 * time.Hour)}
 	grant, err := consent.Issue(g, pk, pkid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	until := g.ValidUntil.UTC().Truncate(time.Second)
-	led.m[consent.Hash(grant)] = &consent.Status{Hash: consent.Hash(grant), Patient: pdid, ValidFrom: from.UTC().Truncate(time.Second), ValidUntil: &until}
+	led.m[consent.Hash(grant)] = &consent.Status{Hash: consent.Hash(grant), Controller: anchor, ValidFrom: from.UTC().Truncate(time.Second), ValidUntil: &until}
 
 	jwkFile := filepath.Join(t.TempDir(), "ehr.jwk")
 	if err := key.WriteFile(jwkFile, ek); err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
@@ -52,25 +53,13 @@ func runScript(t *testing.T, cmd string, req, out any) error {
 	return nil
 }
 
-// actor is a did:key with its key.
-type actor struct {
-	k        *key.PrivateKey
-	did, kid string
-}
-
-func newActor(t *testing.T, alg key.Alg) actor {
-	t.Helper()
-	k, err := key.Generate(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return actor{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
-}
+// actor is a did:key party (credentials/credtest) with what the npm
+// implementations need of it.
+type actor struct{ credtest.Party }
 
 func (a actor) publicJWK(t *testing.T) json.RawMessage {
 	t.Helper()
-	j, err := a.k.Public().JWK()
+	j, err := a.Key.Public().JWK()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +74,7 @@ func (a actor) publicJWK(t *testing.T) json.RawMessage {
 // implementation so that it can sign as that party.
 func (a actor) privateJWK(t *testing.T) json.RawMessage {
 	t.Helper()
-	b, err := a.k.MarshalPrivateJWK()
+	b, err := a.Key.MarshalPrivateJWK()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +82,10 @@ func (a actor) privateJWK(t *testing.T) json.RawMessage {
 }
 
 func (a actor) keys(_ context.Context, kid string) (key.PublicKey, error) {
-	if kid != a.kid {
+	if kid != a.Kid {
 		return key.PublicKey{}, fmt.Errorf("unknown key %s", kid)
 	}
-	return a.k.Public(), nil
+	return a.Key.Public(), nil
 }
 
 const (
@@ -125,7 +114,7 @@ func tslToken(t *testing.T, iss actor, idx int, status uint8) string {
 	if err := l.Set(idx, status); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.did, URI: tslURI, IssuedAt: time.Now().Add(-time.Minute), TTL: time.Hour, List: l}, iss.k, iss.kid)
+	tok, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.DID, URI: tslURI, IssuedAt: time.Now().Add(-time.Minute), TTL: time.Hour, List: l}, iss.Key, iss.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,14 +135,14 @@ type verifyAnswer struct {
 func TestSDJWTTheyVerifyOurs(t *testing.T) {
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
 		t.Run(string(alg), func(t *testing.T) {
-			iss, holder := newActor(t, alg), newActor(t, alg)
+			iss, holder := actor{credtest.NewParty(t, alg, "iss")}, actor{credtest.NewParty(t, alg, "holder")}
 			issue := func(idx int) string {
 				exp := time.Now().Add(24 * time.Hour)
 				tok, err := sdjwt.IssueVC(&sdjwt.Credential{
-					Issuer: iss.did, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: holder.did,
-					IssuedAt: time.Now().Add(-time.Minute), Expires: &exp, Holder: holder.k.Public(),
+					Issuer: iss.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: holder.DID,
+					IssuedAt: time.Now().Add(-time.Minute), Expires: &exp, Holder: holder.Key.Public(),
 					Status: &tokenstatus.Reference{Index: idx, URI: tslURI}, Claims: allergyClaims(),
-				}, iss.k, iss.kid, sdjwt.IssueOptions{})
+				}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,7 +153,7 @@ func TestSDJWTTheyVerifyOurs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p, err := h.Present(paths, &sdjwt.KeyBindingOptions{Key: holder.k, Audience: sdAudience, Nonce: nonce})
+				p, err := h.Present(paths, &sdjwt.KeyBindingOptions{Key: holder.Key, Audience: sdAudience, Nonce: nonce})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -179,7 +168,7 @@ func TestSDJWTTheyVerifyOurs(t *testing.T) {
 			if err := runScript(t, "verify", map[string]any{"token": tok, "issuerJwk": iss.publicJWK(t), "statusListURI": tslURI, "statusList": statusOK}, &full); err != nil {
 				t.Fatal(err)
 			}
-			if full.Typ != sdjwt.MediaType || full.Claims["sub"] != holder.did || !reflect.DeepEqual(full.Claims["code"], allergyClaims()["code"]) {
+			if full.Typ != sdjwt.MediaType || full.Claims["sub"] != holder.DID || !reflect.DeepEqual(full.Claims["code"], allergyClaims()["code"]) {
 				t.Errorf("their view of the issued credential: %+v", full)
 			}
 
@@ -219,15 +208,15 @@ func TestSDJWTTheyVerifyOurs(t *testing.T) {
 func TestSDJWTWeVerifyTheirs(t *testing.T) {
 	for _, alg := range []key.Alg{key.Ed25519, key.P256} {
 		t.Run(string(alg), func(t *testing.T) {
-			iss, holder := newActor(t, alg), newActor(t, alg)
+			iss, holder := actor{credtest.NewParty(t, alg, "iss")}, actor{credtest.NewParty(t, alg, "holder")}
 			now := time.Now().Truncate(time.Second)
 			claims := allergyClaims()
-			claims["iss"], claims["vct"], claims["sub"] = iss.did, sdjwt.VCT("AllergyIntoleranceCredential"), holder.did
+			claims["iss"], claims["vct"], claims["sub"] = iss.DID, sdjwt.VCT("AllergyIntoleranceCredential"), holder.DID
 			claims["iat"], claims["exp"] = now.Unix(), now.Add(time.Hour).Unix()
 			claims["cnf"] = map[string]any{"jwk": holder.publicJWK(t)}
 			var ans struct{ Issued, Presentation string }
 			err := runScript(t, "issue", map[string]any{
-				"issuerJwk": iss.privateJWK(t), "holderJwk": holder.privateJWK(t), "kid": iss.kid, "claims": claims,
+				"issuerJwk": iss.privateJWK(t), "holderJwk": holder.privateJWK(t), "kid": iss.Kid, "claims": claims,
 				"disclosureFrame":   map[string]any{"_sd": []string{"clinicalStatus", "criticality", "code", "reaction", "note", "sub"}, "code": map[string]any{"_sd": []string{"system", "code", "display"}}, "reaction": map[string]any{"_sd": []int{0}}},
 				"presentationFrame": map[string]any{"criticality": true, "code": map[string]any{"display": true}},
 				"aud":               sdAudience, "nonce": sdNonce, "iat": now.Unix(),
@@ -260,7 +249,7 @@ func TestSDJWTWeVerifyTheirs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open(their issued SD-JWT): %v", err)
 			}
-			p, err := h.Present([]sdjwt.Path{{"reaction", 0, "manifestation"}}, &sdjwt.KeyBindingOptions{Key: holder.k, Audience: sdAudience, Nonce: sdNonce, IssuedAt: now})
+			p, err := h.Present([]sdjwt.Path{{"reaction", 0, "manifestation"}}, &sdjwt.KeyBindingOptions{Key: holder.Key, Audience: sdAudience, Nonce: sdNonce, IssuedAt: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,7 +325,7 @@ func TestRFC9901ExamplesDecodeAlike(t *testing.T) {
 // and 8 bits, random indexes from the Allocator) decode to the same
 // statuses in @sd-jwt/jwt-status-list.
 func TestTokenStatusListDecodesAlike(t *testing.T) {
-	iss := newActor(t, key.Ed25519)
+	iss := actor{credtest.NewParty(t, key.Ed25519, "iss")}
 	a, err := tokenstatus.NewAllocator(tokenstatus.MinEntries)
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +347,7 @@ func TestTokenStatusListDecodesAlike(t *testing.T) {
 			idx, want = append(idx, n), append(want, float64(v))
 		}
 		idx, want = append(idx, 0, tokenstatus.MinEntries-1), append(want, 0, 0)
-		jwt, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.did, URI: tslURI, IssuedAt: time.Now(), List: l}, iss.k, iss.kid)
+		jwt, err := tokenstatus.Sign(&tokenstatus.Token{Issuer: iss.DID, URI: tslURI, IssuedAt: time.Now(), List: l}, iss.Key, iss.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,21 +369,21 @@ func TestTokenStatusListDecodesAlike(t *testing.T) {
 // the medid context only; the same allergy credential with the VC 2.0
 // context alone fails, so the check can fail.
 func TestJSONLDSafeMode(t *testing.T) {
-	patient, hospital := newActor(t, key.Ed25519), newActor(t, key.Ed25519)
+	patient, hospital := actor{credtest.NewParty(t, key.Ed25519, "patient")}, actor{credtest.NewParty(t, key.Ed25519, "hospital")}
 	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	cred := func(typ string, subject map[string]any) *vc.Credential {
-		subject["id"] = patient.did
+		subject["id"] = patient.DID
 		return &vc.Credential{Context: vc.CredentialContext(), ID: "urn:uuid:0b7e6f4e-3f0a-4c7e-9d1e-5b2c8a9f1e01", Type: []string{vc.TypeCredential, typ},
-			Issuer: hospital.did, ValidFrom: &from, Subject: subject,
+			Issuer: hospital.DID, ValidFrom: &from, Subject: subject,
 			Status: []vc.Status{{ID: "https://registry.example/1.0/status-lists/1#42", Type: statuslist.TypeEntry, StatusPurpose: "revocation", StatusListIndex: "42", StatusListCredential: "https://registry.example/1.0/status-lists/1"}}}
 	}
-	grant, err := (&consent.Grant{Patient: patient.did, Provider: hospital.did, Actions: []consent.Action{"access"}, Purposes: []string{"TREAT"},
+	grant, err := (&consent.Grant{Patient: patient.DID, Anchor: "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp", Provider: hospital.DID, Actions: []consent.Action{"access"}, Purposes: []string{"TREAT"},
 		Classes: []string{"AllergyIntolerance"}, ValidFrom: from, Issued: from}).Credential()
 	if err != nil {
 		t.Fatal(err)
 	}
 	list, _ := statuslist.New(statuslist.MinEntries)
-	listCred, err := statuslist.NewCredential("https://registry.example/1.0/status-lists/1", hospital.did, statuslist.Revocation, list, time.Hour)
+	listCred, err := statuslist.NewCredential("https://registry.example/1.0/status-lists/1", hospital.DID, statuslist.Revocation, list, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +408,7 @@ func TestJSONLDSafeMode(t *testing.T) {
 		}
 		docs[name] = b
 	}
-	vp, err := (&vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: patient.did, Credentials: []string{"eyJ.eyJ.sig"}}).MarshalJSON()
+	vp, err := (&vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: patient.DID, Credentials: []string{"eyJ.eyJ.sig"}}).MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,13 +450,13 @@ func TestJSONLDSafeMode(t *testing.T) {
 // SD-JWT VC, and it is bound (cnf.jwk) to the independent wallet's key.
 func TestIndependentWalletSDJWT(t *testing.T) {
 	node, dir := nodeEnv(t)
-	iss := newActor(t, key.P256)
+	iss := actor{credtest.NewParty(t, key.P256, "iss")}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	defer srv.Close()
 	const typ = "AllergyIntoleranceCredential"
 	is, err := openid4vci.New(openid4vci.Config{
-		URL: srv.URL, Key: iss.k, DID: iss.did, Kid: iss.kid,
+		URL: srv.URL, Key: iss.Key, DID: iss.DID, Kid: iss.Kid,
 		Configurations: map[string]openid4vci.Configuration{typ + ".sd": openid4vci.NewSDJWTConfiguration(typ, openid4vci.Display{Name: "Allergies"})},
 		Resolver:       did.KeyResolver{}, Logger: quiet(),
 	})
@@ -525,7 +514,7 @@ func TestIndependentWalletSDJWT(t *testing.T) {
 func TestIndependentVerifierDCQL(t *testing.T) {
 	node, dir := nodeEnv(t)
 	ctx := context.Background()
-	iss := newActor(t, key.Ed25519)
+	iss := actor{credtest.NewParty(t, key.Ed25519, "iss")}
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
 	if err != nil {
 		t.Fatal(err)
@@ -546,8 +535,8 @@ func TestIndependentVerifierDCQL(t *testing.T) {
 	}
 	exp := time.Now().Add(24 * time.Hour)
 	vct := sdjwt.VCT("AllergyIntoleranceCredential")
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.did, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
-		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.k, iss.kid, sdjwt.IssueOptions{})
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.DID, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
+		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

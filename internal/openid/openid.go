@@ -1,12 +1,11 @@
 // Package openid holds what the OpenID4VCI and OpenID4VP packages
 // (credentials/openid4vci, credentials/openid4vp) share: the rule for which
-// endpoint URLs may carry codes, tokens or health data, random protocol
-// handles, and the JSON answers of their endpoints.
+// endpoint URLs may carry codes, tokens or health data, and the JSON
+// answers of their endpoints. (Their random codes, tokens and nonces come
+// from internal/randid.)
 package openid
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -33,14 +32,6 @@ func SecureURL(u string) bool {
 		return ip != nil && ip.IsLoopback()
 	}
 	return false
-}
-
-// RandomToken returns 128 random bits, hex encoded (32 characters): an
-// unguessable code, token, nonce or state.
-func RandomToken() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // WriteJSON sends v as a JSON answer with the given status. The answer is

@@ -3,7 +3,6 @@ package openid
 import (
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"testing"
 )
 
@@ -30,16 +29,6 @@ func TestSecureURL(t *testing.T) {
 				t.Errorf("SecureURL(%q) = %v, want %v", tt.u, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestRandomToken(t *testing.T) {
-	a, b := RandomToken(), RandomToken()
-	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(a) {
-		t.Errorf("RandomToken() = %q, want 32 lower-case hex digits", a)
-	}
-	if a == b {
-		t.Errorf("two RandomToken() calls gave the same %q", a)
 	}
 }
 

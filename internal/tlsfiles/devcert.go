@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/medid/medid/internal/atomicfile"
 )
 
 // DevCertNames are the files [DevCerts] writes into its folder.
@@ -136,15 +138,9 @@ func DevCerts(c DevCertConfig) ([]string, error) {
 	var written []string
 	write := func(name, typ string, der []byte, mode os.FileMode) error {
 		p := filepath.Join(c.Dir, name)
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-		if err != nil {
-			return err
-		}
-		if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		b := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+		defer clear(b) // a private key's PEM
+		if err := atomicfile.Create(p, b, mode); err != nil {
 			return err
 		}
 		written = append(written, p)

@@ -3,7 +3,7 @@
 //	GET  /1.0/identifiers/{did}     DID resolution (W3C DID Resolution HTTP binding)
 //	GET  /1.0/status-lists/{id}     status list credential (application/vc+jwt)
 //	GET  /1.0/issuers/{did}         issuer accreditations with history
-//	GET  /1.0/consents/{hash}       consent grant anchor: in force, revoked
+//	GET  /1.0/consents/{controller}/{hash}  consent grant anchor: in force, revoked
 //	GET  /1.0/directory/{did}       an organisation's directory entry and history
 //	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
@@ -133,7 +133,8 @@ func New(c Config) (*Server, error) {
 	s.handle("GET /1.0/identifiers/{did...}", "identifiers", s.resolve)
 	s.handle("GET /1.0/status-lists/{id}", "status-lists", s.statusList)
 	s.handle("GET /1.0/issuers/{did}", "issuers", s.issuer)
-	s.handle("GET /1.0/consents/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{controller}/{hash}", "consents", s.consentStatus)
+	s.handle("GET /1.0/consents/{hash}", "consents", s.consentByHashOnly)
 	// A submission waits for its block (up to SubmitTimeout): its response
 	// deadline is that wait plus a margin, not the server's WriteTimeout.
 	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
@@ -267,6 +268,8 @@ func codeName(code uint32) (string, int) {
 		return "invalid", http.StatusUnprocessableEntity
 	case ledger.CodeInternal:
 		return "internal", http.StatusInternalServerError
+	case ledger.CodeQuota:
+		return "quota-exceeded", http.StatusTooManyRequests
 	}
 	return "rejected", http.StatusBadRequest
 }

@@ -156,7 +156,8 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 	}
 	l, _ := statuslist.New(statuslist.MinEntries)
 	_ = l.Set(7, true)
-	listURL := s.URL + "/1.0/status-lists/hosp-rev"
+	listID := hosp.DID + ":hosp-rev"
+	listURL := s.URL + "/1.0/status-lists/" + listID
 	cred, err := statuslist.NewCredential(listURL, hosp.DID, statuslist.Revocation, l, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +169,7 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, "hosp-rev", 1, tok)), hosp.Key, hosp.KID())
+	pub := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, listID, 1, tok)), hosp.Key, hosp.KID())
 	if _, err := plain.Submit(ctx, pub); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -194,7 +195,7 @@ func TestAccreditationsAndStatusLists(t *testing.T) {
 		if err != nil || len(rec.Accreditations) != 1 || rec.Accreditations[0].GrantedBy != s.GovernanceDID {
 			t.Errorf("%s: Accreditations = %+v, %v", name, rec, err)
 		}
-		for _, ref := range []string{listURL, "hosp-rev", listURL + "?version=1"} {
+		for _, ref := range []string{listURL, listID, listURL + "?version=1"} {
 			got, err := c.FetchStatusList(ctx, ref)
 			if err != nil || got != tok {
 				t.Errorf("%s: FetchStatusList(%s) = %.20q…, %v; want the published token", name, ref, got, err)
@@ -416,7 +417,8 @@ func TestVerifyPipeline(t *testing.T) {
 	if _, err := plain.Submit(ctx, acc); err != nil {
 		t.Fatal(err)
 	}
-	listURL := s.URL + "/1.0/status-lists/verify-rev"
+	listID := hosp.DID + ":verify-rev"
+	listURL := s.URL + "/1.0/status-lists/" + listID
 	publish := func(version int64, revoked bool) {
 		t.Helper()
 		l, _ := statuslist.New(statuslist.MinEntries)
@@ -431,7 +433,7 @@ func TestVerifyPipeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, "verify-rev", version, tok)), hosp.Key, hosp.KID())
+		p := nodetest.Sign(t, nodetest.Must(t)(tx.NewStatusListPublish(hosp.DID, listID, version, tok)), hosp.Key, hosp.KID())
 		if _, err := plain.Submit(ctx, p); err != nil {
 			t.Fatalf("publish v%d: %v", version, err)
 		}

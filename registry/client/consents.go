@@ -12,43 +12,49 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
-// ConsentStatus is the registry's answer about a consent grant hash (the
-// body of GET /1.0/consents/{hash}); it is consent.Status, so a *Client is
+// ConsentStatus is the registry's answer about a consent grant hash
+// anchored by a controller (the body of GET
+// /1.0/consents/{controller}/{hash}); it is consent.Status, so a *Client is
 // a consent.Ledger.
 type ConsentStatus = consent.Status
 
-// ConsentStatus returns what the ledger knows about a consent grant hash
-// (consent.Hash of the grant token), with InForce evaluated at the latest
-// block time. It implements consent.Ledger. A hash that was never anchored
-// is an error wrapping both consent.ErrNotAnchored and ErrNotFound. With
-// proofs on, the answer is built from the proven record only, and InForce
-// is computed locally at the proven block's time.
-func (c *Client) ConsentStatus(ctx context.Context, hash string) (*ConsentStatus, error) {
-	return c.consentStatus(ctx, hash, time.Time{})
+// ConsentStatus returns what the ledger knows about controller's anchor of a
+// consent grant hash (consent.Hash of the grant token; controller is the
+// grant's Anchor), with InForce evaluated at the latest block time. It
+// implements consent.Ledger. A hash controller never anchored is an error
+// wrapping both consent.ErrNotAnchored and ErrNotFound, whoever else
+// anchored it. With proofs on, the answer is built from the proven record
+// only, and InForce is computed locally at the proven block's time.
+func (c *Client) ConsentStatus(ctx context.Context, controller, hash string) (*ConsentStatus, error) {
+	return c.consentStatus(ctx, controller, hash, time.Time{})
 }
 
 // ConsentStatusAt is [Client.ConsentStatus] with InForce evaluated at time
 // at.
-func (c *Client) ConsentStatusAt(ctx context.Context, hash string, at time.Time) (*ConsentStatus, error) {
+func (c *Client) ConsentStatusAt(ctx context.Context, controller, hash string, at time.Time) (*ConsentStatus, error) {
 	if at.IsZero() {
 		return nil, errors.New("ConsentStatusAt: zero time (use ConsentStatus for the latest block time)")
 	}
-	return c.consentStatus(ctx, hash, at)
+	return c.consentStatus(ctx, controller, hash, at)
 }
 
-func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (*ConsentStatus, error) {
+func (c *Client) consentStatus(ctx context.Context, controller, hash string, at time.Time) (*ConsentStatus, error) {
 	if !tx.ValidGrantHash(hash) {
 		return nil, fmt.Errorf("%w: %.80q is not a grant hash (64 lowercase hex digits)", consent.ErrNotAnchored, hash)
+	}
+	if _, err := did.ParseKeyDID(controller); err != nil {
+		return nil, fmt.Errorf("%w: %.128q is not a consent anchor's controller (the did:key a grant names): %v", consent.ErrNotAnchored, controller, err)
 	}
 	q := url.Values{}
 	if !at.IsZero() {
 		q.Set("at", at.UTC().Format(time.RFC3339Nano))
 	}
-	resp, body, err := c.get(ctx, c.endpoint("/1.0/consents/"+hash, q), "application/json")
+	resp, body, err := c.get(ctx, c.endpoint("/1.0/consents/"+controller+"/"+hash, q), "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +72,12 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		if err := json.Unmarshal(body, &st); err != nil {
 			return nil, fmt.Errorf("%w: consent status: %v", ErrUnexpected, err)
 		}
-		if st.Hash != hash {
-			return nil, fmt.Errorf("%w: answer for grant %.80q, asked for %s", ErrUnexpected, st.Hash, hash)
+		if st.Hash != hash || st.Controller != controller {
+			return nil, fmt.Errorf("%w: answer for grant %.80q by %.128q, asked for %s by %s", ErrUnexpected, st.Hash, st.Controller, hash, controller)
 		}
 		return &st, nil
 	}
-	p, err := c.proven(resp, ledger.ConsentKey(hash))
+	p, err := c.proven(resp, ledger.ConsentKey(controller, hash))
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +88,7 @@ func (c *Client) consentStatus(ctx context.Context, hash string, at time.Time) (
 		return nil, notAnchored(fmt.Sprintf(" (proven absent at height %d)", p.Height))
 	}
 	var rec ledger.ConsentRecord
-	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.Hash != hash {
+	if err := json.Unmarshal(p.Value, &rec); err != nil || rec.Hash != hash || rec.Controller != controller {
 		return nil, fmt.Errorf("%w: proven consent record for %s", ledger.ErrProof, hash)
 	}
 	if at.IsZero() {

@@ -23,7 +23,10 @@ import (
 //   - a new list must not exist yet, and a change must be made to the
 //     version the ledger holds: publishing over another version would
 //     silently undo someone else's revocations ([Client.PlanStatusListPublish]);
-//   - the owner is a registered did:medid.
+//   - the owner is a registered did:medid;
+//   - a new list's id is in its owner's namespace, "<owner DID>:<name>"
+//     (tx.StatusListID), so nobody can take a hospital's list id first; the
+//     ledger refuses any other new id (lists from before keep theirs).
 //
 // A concurrent publication between the plan and the transaction is caught
 // by the ledger, which requires strictly increasing versions.
@@ -41,6 +44,9 @@ var (
 	// ErrStatusListStale: a change was made to a version other than the
 	// ledger's latest.
 	ErrStatusListStale = errors.New("status list on the registry is not the list that was changed")
+	// ErrStatusListNamespace: a new list's id is not "<owner DID>:<name>"
+	// (see tx.StatusListID); StatusListError.Suggest holds the id to use.
+	ErrStatusListNamespace = errors.New("a new status list's id must be in its owner's namespace")
 )
 
 // StatusListError says why a status list cannot be published, with the
@@ -51,8 +57,11 @@ type StatusListError struct {
 	ID, CredentialID string
 	// Version is the latest version on the ledger (0: none, or not read).
 	Version int64
+	// Suggest is, with ErrStatusListNamespace, the ledger id in the owner's
+	// namespace with the same name.
+	Suggest string
 	// Err is one of ErrStatusListID, ErrStatusListOwner,
-	// ErrStatusListExists, ErrStatusListStale.
+	// ErrStatusListExists, ErrStatusListStale, ErrStatusListNamespace.
 	Err error
 }
 
@@ -62,6 +71,8 @@ func (e *StatusListError) Error() string {
 		return fmt.Sprintf("%v: %q", e.Err, e.CredentialID)
 	case ErrStatusListExists, ErrStatusListStale:
 		return fmt.Sprintf("%v: %s (version %d)", e.Err, e.ID, e.Version)
+	case ErrStatusListNamespace:
+		return fmt.Sprintf("%v: %s (use %s)", e.Err, e.ID, e.Suggest)
 	}
 	return fmt.Sprintf("%v: %s", e.Err, e.ID)
 }
@@ -136,8 +147,29 @@ func (c *Client) PlanStatusListPublish(ctx context.Context, owner, credentialID,
 		return nil, &StatusListError{ID: id, CredentialID: credentialID, Version: v, Err: ErrStatusListExists}
 	case prev != "" && v > 0 && onLedger != prev:
 		return nil, &StatusListError{ID: id, CredentialID: credentialID, Version: v, Err: ErrStatusListStale}
+	case v == 0:
+		if err := inNamespace(owner, id, credentialID); err != nil {
+			return nil, err
+		}
 	}
 	return &StatusListPublication{c: c, ID: id, Version: v + 1}, nil
+}
+
+// inNamespace returns a [*StatusListError] wrapping ErrStatusListNamespace
+// unless id, a new list's ledger id, is in owner's namespace.
+func inNamespace(owner, id, credentialID string) error {
+	if o, ok := tx.StatusListOwner(id); ok && o == owner {
+		return nil
+	}
+	name := id
+	if i := strings.LastIndexByte(id, ':'); i >= 0 {
+		name = id[i+1:]
+	}
+	suggest, err := tx.StatusListID(owner, name)
+	if err != nil {
+		suggest = owner + ":<name>"
+	}
+	return &StatusListError{ID: id, CredentialID: credentialID, Suggest: suggest, Err: ErrStatusListNamespace}
 }
 
 // Publish signs statuslist.publish of the planned version with k (kid: an
@@ -170,8 +202,9 @@ func (c *Client) PublishStatusList(ctx context.Context, k *key.PrivateKey, owner
 // when it has one it returns its latest version and a nil result, and
 // publishes nothing. An issuer service calls it at start so that verifiers
 // can fetch its list. Errors: a [*StatusListError] (ErrStatusListID, or
-// ErrStatusListOwner when the list must be published by an owner that is
-// not a did:medid), or the registry's: when reading the ledger failed,
+// ErrStatusListOwner or ErrStatusListNamespace when the list must be
+// published by an owner that is not a did:medid or whose namespace does not
+// hold its id), or the registry's: when reading the ledger failed,
 // version is 0; when publishing failed, version is 1 (what was tried) and
 // the error is as from [Client.PublishStatusList].
 func (c *Client) EnsureStatusListPublished(ctx context.Context, k *key.PrivateKey, owner, kid, credentialID, token string) (id string, version int64, res *TxResult, err error) {
@@ -187,6 +220,9 @@ func (c *Client) EnsureStatusListPublished(ctx context.Context, k *key.PrivateKe
 	}
 	if !strings.HasPrefix(owner, tx.MethodPrefix) {
 		return id, 0, nil, &StatusListError{ID: id, CredentialID: credentialID, Err: ErrStatusListOwner}
+	}
+	if err := inNamespace(owner, id, credentialID); err != nil {
+		return id, 0, nil, err
 	}
 	res, err = c.PublishStatusList(ctx, k, owner, kid, id, 1, token)
 	return id, 1, res, err

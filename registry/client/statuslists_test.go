@@ -81,18 +81,19 @@ func TestStatusListPublishing(t *testing.T) {
 	if _, err := plain.Submit(ctx, hosp.CreateTx(t)); err != nil {
 		t.Fatal(err)
 	}
-	credID := plain.StatusListURL("pub-1")
+	lid := hosp.DID + ":pub-1" // in the owner's namespace
+	credID := plain.StatusListURL(lid)
 
-	if v, tok, err := plain.StatusListVersion(ctx, "pub-1"); v != 0 || tok != "" || err != nil {
+	if v, tok, err := plain.StatusListVersion(ctx, lid); v != 0 || tok != "" || err != nil {
 		t.Fatalf("never published: %d, %q, %v", v, tok, err)
 	}
-	if _, _, err := plain.StatusList(ctx, "pub-1", 0); !errors.Is(err, ledger.ErrNotFound) {
+	if _, _, err := plain.StatusList(ctx, lid, 0); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("StatusList of a list never published: %v, want ErrNotFound", err)
 	}
 
 	v1 := signList(t, hosp, credID)
 	plan, err := plain.PlanStatusListPublish(ctx, hosp.DID, credID, "")
-	if err != nil || plan.ID != "pub-1" || plan.Version != 1 {
+	if err != nil || plan.ID != lid || plan.Version != 1 {
 		t.Fatalf("plan a new list: %+v, %v", plan, err)
 	}
 	if _, err := plan.Publish(ctx, hosp.Key, hosp.DID, hosp.KID(), v1); err != nil {
@@ -110,6 +111,8 @@ func TestStatusListPublishing(t *testing.T) {
 		{"a change to another version", hosp.DID, signList(t, hosp, credID, 3), credID, client.ErrStatusListStale, 1},
 		{"an owner that is a did:key", did.KeyDID(hosp.Key.Public()), "", credID, client.ErrStatusListOwner, 0},
 		{"an id of another server", hosp.DID, "", "https://elsewhere.example/list", client.ErrStatusListID, 0},
+		{"a new list outside the owner's namespace", hosp.DID, "", plain.StatusListURL("st-mary-1"), client.ErrStatusListNamespace, 0},
+		{"a new list in another DID's namespace", hosp.DID, "", plain.StatusListURL("did:medid:2yqQkJBPyqgZ3Zz5oAhNqc:st-mary-1"), client.ErrStatusListNamespace, 0},
 	}
 	for _, tc := range refusals {
 		_, err := plain.PlanStatusListPublish(ctx, tc.owner, tc.credID, tc.prev)
@@ -133,12 +136,12 @@ func TestStatusListPublishing(t *testing.T) {
 			ask, want int64
 			tok       string
 		}{{0, 2, v2}, {1, 1, v1}, {2, 2, v2}} {
-			tok, v, err := c.StatusList(ctx, "pub-1", tc.ask)
+			tok, v, err := c.StatusList(ctx, lid, tc.ask)
 			if err != nil || v != tc.want || tok != tc.tok {
 				t.Errorf("%s: StatusList(version %d) = version %d, %v; want version %d", name, tc.ask, v, err, tc.want)
 			}
 		}
-		if _, _, err := c.StatusList(ctx, "pub-1", 3); !errors.Is(err, ledger.ErrNotFound) {
+		if _, _, err := c.StatusList(ctx, lid, 3); !errors.Is(err, ledger.ErrNotFound) {
 			t.Errorf("%s: a version never published: %v, want ErrNotFound", name, err)
 		}
 	}
@@ -152,16 +155,22 @@ func TestEnsureStatusListPublished(t *testing.T) {
 	if _, err := plain.Submit(ctx, hosp.CreateTx(t)); err != nil {
 		t.Fatal(err)
 	}
-	credID := plain.StatusListURL("issuer-svc")
+	lid := hosp.DID + ":issuer-svc"
+	credID := plain.StatusListURL(lid)
 	tok := signList(t, hosp, credID)
 
+	// A list outside the owner's namespace is refused before anything is
+	// signed.
+	if _, _, _, err := plain.EnsureStatusListPublished(ctx, hosp.Key, hosp.DID, hosp.KID(), plain.StatusListURL("issuer-svc"), tok); !errors.Is(err, client.ErrStatusListNamespace) {
+		t.Errorf("a list outside the owner's namespace: %v, want ErrStatusListNamespace", err)
+	}
 	id, v, res, err := plain.EnsureStatusListPublished(ctx, hosp.Key, hosp.DID, hosp.KID(), credID, tok)
-	if err != nil || id != "issuer-svc" || v != 1 || res == nil || res.Height == 0 {
+	if err != nil || id != lid || v != 1 || res == nil || res.Height == 0 {
 		t.Fatalf("first start: %s %d %+v %v; want version 1 published", id, v, res, err)
 	}
 	// A restart finds it on the ledger and publishes nothing.
 	id, v, res, err = plain.EnsureStatusListPublished(ctx, hosp.Key, hosp.DID, hosp.KID(), credID, tok)
-	if err != nil || id != "issuer-svc" || v != 1 || res != nil {
+	if err != nil || id != lid || v != 1 || res != nil {
 		t.Fatalf("restart: %s %d %+v %v; want version 1, nothing published", id, v, res, err)
 	}
 
@@ -176,7 +185,8 @@ func TestEnsureStatusListPublished(t *testing.T) {
 	// A list the ledger refuses (signed by another DID than its owner):
 	// the error comes from publishing, and says which version was tried.
 	other := nodetest.NewIdentity(t, "someone else")
-	_, v, _, err = plain.EnsureStatusListPublished(ctx, hosp.Key, hosp.DID, hosp.KID(), plain.StatusListURL("bad"), signList(t, other, plain.StatusListURL("bad")))
+	badID := plain.StatusListURL(hosp.DID + ":bad")
+	_, v, _, err = plain.EnsureStatusListPublished(ctx, hosp.Key, hosp.DID, hosp.KID(), badID, signList(t, other, badID))
 	var pe *client.ProblemError
 	if !errors.As(err, &pe) || v != 1 {
 		t.Errorf("a list the ledger refuses: version %d, %v; want a ProblemError for version 1", v, err)

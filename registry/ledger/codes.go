@@ -38,6 +38,11 @@ var (
 	ErrInvalid = errors.New("invalid transaction")
 	// ErrInternal: the node failed (storage); not the sender's fault.
 	ErrInternal = errors.New("internal error")
+	// ErrQuotaExceeded: the transaction is larger than its signer's origin
+	// may send for its type, or its signer, or all signers of its origin
+	// together, used up their write quota for the current window of block
+	// time (see [QuotaPolicy]). Retry in the next window.
+	ErrQuotaExceeded = errors.New("quota exceeded")
 )
 
 // Codespace is the ABCI codespace of every non-zero code this app returns.
@@ -57,6 +62,7 @@ const (
 	CodeExists       uint32 = 9
 	CodeInvalid      uint32 = 10
 	CodeInternal     uint32 = 11
+	CodeQuota        uint32 = 12
 )
 
 var codeErrors = []struct {
@@ -74,6 +80,7 @@ var codeErrors = []struct {
 	{CodeExists, ErrExists},
 	{CodeInvalid, ErrInvalid},
 	{CodeInternal, ErrInternal},
+	{CodeQuota, ErrQuotaExceeded},
 }
 
 // CodeOf returns the ABCI code for err: 0 for nil, the code of the first

@@ -6,26 +6,32 @@ import (
 	"github.com/medid/medid/credentials/consent"
 )
 
-// PrefixConsent keys consent anchors: cst/<grant hash> -> ConsentRecord.
+// PrefixConsent keys consent anchors:
+// cst/<controller DID>/<grant hash> -> ConsentRecord.
 const PrefixConsent = "cst/"
 
-// QueryConsent is the ABCI query path of a consent anchor: Data = grant hash
-// (64 lowercase hex digits) -> ConsentRecord at [ConsentKey].
-const QueryConsent = "/consent"
-
-// ConsentKey returns the state key of a consent anchor. A /consent query
-// proves this key.
-func ConsentKey(grantHash string) []byte { return []byte(PrefixConsent + grantHash) }
+// ConsentKey returns the state key of the anchor of a consent grant's hash
+// by controller (the grant's anchor DID, a did:key; it never contains '/').
+// The key holds the controller, so whoever anchors a hash first takes
+// nothing from anyone: a squatter's anchor of the same hash sits under the
+// squatter's DID, and checkers look only under the DID the patient's grant
+// names. Read and prove it with a QueryKey query. Anchors made before
+// controllers were part of the key (cst/<grant hash>, naming the patient)
+// stay in the state but are no longer read.
+func ConsentKey(controller, grantHash string) []byte {
+	return []byte(PrefixConsent + controller + "/" + grantHash)
+}
 
 // ConsentRecord is a consent grant as the ledger knows it: the grant's hash,
-// the patient who anchored it (who must be the grant's issuer), its period,
-// and whether and when the patient revoked it. It holds no health data: the
-// grant itself (provider, purposes, data classes) stays with the patient and
-// the provider, who present it; the ledger only says whether that exact
+// the controller that anchored it (the grant's anchor DID, made for that
+// grant alone, so no identifier of the patient), its period, and whether
+// and when the controller revoked it. It holds no health data: the grant
+// itself (patient, provider, purposes, data classes) stays with the patient
+// and the provider, who present it; the ledger only says whether that exact
 // token is in force.
 type ConsentRecord struct {
-	Hash    string `json:"hash"`
-	Patient string `json:"patient"`
+	Hash       string `json:"hash"`
+	Controller string `json:"controller"`
 	// ValidFrom and ValidUntil (nil = open-ended) are the grant's period,
 	// as the anchoring transaction stated it.
 	ValidFrom  time.Time  `json:"validFrom"`
@@ -40,12 +46,12 @@ type ConsentRecord struct {
 }
 
 // Status returns the record as the registry answers for it (the body of
-// GET /1.0/consents/{hash}) with InForce evaluated at time at by
-// [consent.Status.InForceAt], the one definition of "in force".
+// GET /1.0/consents/{controller}/{hash}) with InForce evaluated at time at
+// by [consent.Status.InForceAt], the one definition of "in force".
 func (r *ConsentRecord) Status(at time.Time) *consent.Status {
 	st := &consent.Status{
 		Hash:           r.Hash,
-		Patient:        r.Patient,
+		Controller:     r.Controller,
 		ValidFrom:      r.ValidFrom,
 		ValidUntil:     r.ValidUntil,
 		Revoked:        r.RevokedAt != nil,

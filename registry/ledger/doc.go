@@ -16,9 +16,12 @@
 //	iss/<did>                 IssuerRecord       accreditations with history
 //	sl/<list id>              StatusListRecord   latest version
 //	slv/<list id>/<%020d n>   StatusListRecord   every version
-//	cst/<grant hash>          ConsentRecord      consent anchors
+//	cst/<controller>/<hash>   ConsentRecord      consent anchors (controller: the grant's anchor did:key)
 //	aud/<vault>/<batch id>    AuditRecord        anchored trail batches
 //	tx/<hex replay id>        TxRecord           replay protection
+//	quota/policy              QuotaPolicy        write quotas (from genesis)
+//	quota/did/<did>           QuotaRecord        a signer's writes in the current window
+//	quota/origin/<o>/<type>   QuotaRecord        an origin's writes of a type in the window
 //
 // The key helpers ([DIDKey], [DIDVersionKey], [IssuerKey], [StatusListKey],
 // [StatusListVersionKey], [ConsentKey], [AuditKey]) give the key a proof

@@ -144,6 +144,19 @@ func (r *IssuerRecord) AccreditedAt(credType string, at time.Time) bool {
 	return false
 }
 
+// InForceAt reports whether any of r's accreditations, for any credential
+// type, is in force at time at: the signer is an issuer the network's
+// governance vouches for (its writes count as [OriginVouched]).
+func (r *IssuerRecord) InForceAt(at time.Time) bool {
+	for i := range r.Accreditations {
+		a := &r.Accreditations[i]
+		if len(a.CredentialTypes) > 0 && a.ActiveAt(a.CredentialTypes[0], at) {
+			return true
+		}
+	}
+	return false
+}
+
 // StatusListRecord is one version of a status list: the status list
 // credential (vc+jwt) exactly as the owner signed it.
 // PurposeTokenStatusList is the Purpose of a StatusListRecord holding an

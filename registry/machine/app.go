@@ -26,7 +26,7 @@ const Version = "0.1.0"
 
 // AppVersion is the protocol version reported by Info (ResponseInfo.AppVersion).
 // Bump it when the state transition rules change.
-const AppVersion uint64 = 1
+const AppVersion uint64 = 2
 
 // Config configures an [App].
 type Config struct {
@@ -142,6 +142,11 @@ type App struct {
 	decoded *lru[[32]byte, *tx.Tx]
 	// creates holds did.create checks by replay id (see createCheck).
 	creates *lru[[32]byte, createCheck]
+	// policy is the network's write quota policy (from genesis, fixed for
+	// the chain's life); quotas caches the committed origin counters for
+	// CheckTx. See quota.go.
+	policy ledger.QuotaPolicy
+	quotas committedQuotas
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -206,6 +211,10 @@ func New(cfg Config) (*App, error) {
 	}
 	a.idx = &latestIndex{db: db.RawDB(), note: a.noteStore}
 	view, _ := a.view()
+	if a.policy, err = loadPolicy(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
 	rebuilt, err := a.idx.open(version, view)
 	if err != nil {
 		db.Close()
@@ -313,7 +322,21 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}
-	a.log.Info("genesis", "governance", len(g.Governance))
+	pol := ledger.DefaultQuotaPolicy()
+	if g.Quotas != nil {
+		pol = *g.Quotas
+	}
+	if a.policy, err = pol.Effective(); err != nil {
+		return nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	v, err := marshal(a.policy)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.tree.Set([]byte(ledger.QuotaPolicyKey), v); err != nil {
+		return nil, fmt.Errorf("write genesis: %w", err)
+	}
+	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String())
 	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
 }
 

@@ -163,10 +163,11 @@ func TestAccreditationHistory(t *testing.T) {
 func TestStatusListVersions(t *testing.T) {
 	h := newHarness(t)
 	owner := h.register(1)
+	lid := owner.did + ":hosp-1"
 	tok1 := statusListToken(t, "hosp-1", owner.did, owner.keys[0], owner.kid(0), -1)
 	tok2 := statusListToken(t, "hosp-1", owner.did, owner.keys[0], owner.kid(0), 42)
-	h.mustBlock(h.publishTx(owner, "hosp-1", 1, tok1))
-	h.mustBlock(h.publishTx(owner, "hosp-1", 2, tok2))
+	h.mustBlock(h.publishTx(owner, lid, 1, tok1))
+	h.mustBlock(h.publishTx(owner, lid, 2, tok2))
 
 	for _, tc := range []struct {
 		name    string
@@ -175,7 +176,7 @@ func TestStatusListVersions(t *testing.T) {
 		bit42   bool
 	}{{"latest", 0, tok2, true}, {"version 1 stays readable", 1, tok1, false}, {"version 2", 2, tok2, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, err := h.app.StatusList("hosp-1", tc.version)
+			rec, err := h.app.StatusList(lid, tc.version)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +198,7 @@ func TestStatusListVersions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := h.app.StatusList("hosp-1", 3); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := h.app.StatusList(lid, 3); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("version 3: err = %v, want ledger.ErrNotFound", err)
 	}
 	if _, err := h.app.StatusList("nope", 0); !errors.Is(err, ledger.ErrNotFound) {
@@ -272,7 +273,7 @@ func TestDeterminism(t *testing.T) {
 	b2 = append(b2, creates[0]) // a replay, rejected in both
 	b2 = append(b2, h1.accreditTx(ids[0].did, "a", []string{"X"}, "2026-01-01T00:00:00Z", ""))
 	blocks = append(blocks, b2)
-	blocks = append(blocks, [][]byte{h1.publishTx(ids[15], "l", 1, statusListToken(t, "l", ids[15].did, ids[15].keys[0], ids[15].kid(0), 1))})
+	blocks = append(blocks, [][]byte{h1.publishTx(ids[15], ids[15].did+":l", 1, statusListToken(t, "l", ids[15].did, ids[15].keys[0], ids[15].kid(0), 1))})
 
 	for i, b := range blocks {
 		r1 := h1.finalize(b...)
@@ -366,6 +367,14 @@ func TestGenesis(t *testing.T) {
 		{"duplicate", `{"governance":["` + good + `","` + good + `"]}`, false},
 		{"unknown field", `{"governance":[],"validators":[]}`, false},
 		{"not JSON", `governance`, false},
+		{"quotas, partly set", `{"governance":[],"quotas":{"window":"30m","selfMade":{"types":{"did.create":{"total":{"txs":50}}}}}}`, true},
+		{"quotas with no bound for vouched signers", `{"governance":[],"quotas":{"vouched":{"perDID":{"txs":-1,"bytes":-1}}}}`, true},
+		{"quotas: window not a duration", `{"governance":[],"quotas":{"window":3600}}`, false},
+		{"quotas: window under a minute", `{"governance":[],"quotas":{"window":"10s"}}`, false},
+		{"quotas: negative limit", `{"governance":[],"quotas":{"selfMade":{"perDID":{"txs":-5}}}}`, false},
+		{"quotas: maxTxBytes over the transaction limit", `{"governance":[],"quotas":{"selfMade":{"types":{"did.create":{"maxTxBytes":70000}}}}}`, false},
+		{"quotas: unknown transaction type", `{"governance":[],"quotas":{"selfMade":{"types":{"did.burn":{"maxTxBytes":100}}}}}`, false},
+		{"quotas: misspelt field", `{"governance":[],"quotas":{"selfMde":{}}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseGenesis([]byte(tc.in))
@@ -376,9 +385,51 @@ func TestGenesis(t *testing.T) {
 	}
 }
 
+// TestGenesisQuotaPolicy: the policy genesis sets is the one the chain runs,
+// field by field over the defaults, stored in the state (so a restarted
+// node, which gets no InitChain, runs it too); a genesis without quotas
+// runs the defaults.
+func TestGenesisQuotaPolicy(t *testing.T) {
+	h := newHarnessGenesis(t, &ledger.QuotaPolicy{Window: ledger.Duration{Duration: 30 * time.Minute},
+		SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{tx.DIDCreate: {Total: ledger.Limit{Txs: 7}}}}})
+	h.mustBlock()
+	check := func(what string) {
+		t.Helper()
+		p := h.app.policy
+		create := p.SelfMade.Type(tx.DIDCreate)
+		def := ledger.DefaultQuotaPolicy().SelfMade.Type(tx.DIDCreate)
+		if p.Window.Duration != 30*time.Minute || create.Total.Txs != 7 || create.Total.Bytes != def.Total.Bytes ||
+			create.MaxTxBytes != def.MaxTxBytes || p.SelfMade.PerDID != ledger.DefaultQuotaPolicy().SelfMade.PerDID {
+			t.Errorf("%s: policy = %+v", what, p)
+		}
+	}
+	check("after genesis")
+	h.app.Close()
+	h.open()
+	check("after a restart")
+	if v, _ := h.app.committed.Get([]byte(ledger.QuotaPolicyKey)); v == nil {
+		t.Error("the policy is not in the state")
+	}
+
+	d := newHarness(t)
+	want, _ := ledger.DefaultQuotaPolicy().Effective()
+	if got, _ := json.Marshal(d.app.policy); string(got) != string(mustJSON(t, want)) {
+		t.Errorf("genesis without quotas runs %s, want the defaults %s", got, mustJSON(t, want))
+	}
+}
+
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func TestCodes(t *testing.T) {
 	for _, code := range []uint32{ledger.CodeMalformed, ledger.CodeTooLarge, ledger.CodeBadSignature, ledger.CodeUnauthorized, ledger.CodeReplay,
-		ledger.CodeStaleVersion, ledger.CodeDeactivated, ledger.CodeNotFound, ledger.CodeExists, ledger.CodeInvalid, ledger.CodeInternal} {
+		ledger.CodeStaleVersion, ledger.CodeDeactivated, ledger.CodeNotFound, ledger.CodeExists, ledger.CodeInvalid, ledger.CodeInternal, ledger.CodeQuota} {
 		err := ledger.ErrorOf(code)
 		if got := ledger.CodeOf(fmt.Errorf("wrapped: %w", err)); got != code {
 			t.Errorf("ledger.CodeOf(ledger.ErrorOf(%d)) = %d", code, got)
@@ -461,7 +512,7 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 	owner := h.register(1)
 	h.app.Close()
 	h.open()
-	expired := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	expired := h.publishTx(owner, owner.did+":list-1", 1, expiredStatusList(t, owner))
 	if got := h.checkTx(expired); got.Code != 0 {
 		t.Fatalf("CheckTx after restart: code %d (%s), want 0 (time unknown)", got.Code, got.Log)
 	}
@@ -469,7 +520,7 @@ func TestCheckTxAfterRestartDefersTime(t *testing.T) {
 		t.Fatalf("FinalizeBlock: code %d (%s), want %d", got.Code, got.Log, ledger.CodeInvalid)
 	}
 	// Now the block time is known to CheckTx as well.
-	again := h.publishTx(owner, "list-1", 1, expiredStatusList(t, owner))
+	again := h.publishTx(owner, owner.did+":list-1", 1, expiredStatusList(t, owner))
 	if got := h.checkTx(again); got.Code != ledger.CodeInvalid {
 		t.Fatalf("CheckTx with a known block time: code %d, want %d", got.Code, ledger.CodeInvalid)
 	}
@@ -504,9 +555,9 @@ func TestTokenStatusListPublish(t *testing.T) {
 	const uri = "https://registry.example/1.0/status-lists/tsl-1"
 	tok1 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1)
 	tok2 := tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), 77)
-	h.mustBlock(h.publishTx(owner, "tsl-1", 1, tok1))
-	h.mustBlock(h.publishTx(owner, "tsl-1", 2, tok2))
-	rec, err := h.app.StatusList("tsl-1", 0)
+	h.mustBlock(h.publishTx(owner, owner.did+":tsl-1", 1, tok1))
+	h.mustBlock(h.publishTx(owner, owner.did+":tsl-1", 2, tok2))
+	rec, err := h.app.StatusList(owner.did+":tsl-1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,8 +577,8 @@ func TestTokenStatusListPublish(t *testing.T) {
 		name string
 		raw  []byte
 	}{
-		{"another URI in version 3", h.publishTx(owner, "tsl-1", 3, tokenStatusListToken(t, uri+"x", owner.did, owner.keys[0], owner.kid(0), -1))},
-		{"a Bitstring list in version 3", h.publishTx(owner, "tsl-1", 3, statusListToken(t, "tsl-1", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"another URI in version 3", h.publishTx(owner, owner.did+":tsl-1", 3, tokenStatusListToken(t, uri+"x", owner.did, owner.keys[0], owner.kid(0), -1))},
+		{"a Bitstring list in version 3", h.publishTx(owner, owner.did+":tsl-1", 3, statusListToken(t, "tsl-1", owner.did, owner.keys[0], owner.kid(0), -1))},
 		{"signed by someone else", h.publishTx(other, "tsl-2", 1, tokenStatusListToken(t, uri, owner.did, owner.keys[0], owner.kid(0), -1))},
 		{"tampered", h.publishTx(owner, "tsl-3", 1, tok1[:len(tok1)-4]+"AAAA")},
 	} {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -18,18 +19,18 @@ func TestAuditAnchor(t *testing.T) {
 	for i := range rootBytes {
 		rootBytes[i] = 0xab
 	}
-	anchor := func(p keyParty, signer keyParty, batch string) []byte {
-		return h.sign(h.must(tx.NewAuditAnchor(p.did, batch, rootBytes, 3)), signer.k, p.did+"#"+signer.k.Public().Multikey())
+	anchor := func(p credtest.Party, signer credtest.Party, batch string) []byte {
+		return h.sign(h.must(tx.NewAuditAnchor(p.DID, batch, rootBytes, 3)), signer.Key, p.DID+"#"+signer.Key.Public().Multikey())
 	}
-	if _, err := h.app.AuditAnchor(vault.did, "b1"); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := h.app.AuditAnchor(vault.DID, "b1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("before anchoring: %v, want ledger.ErrNotFound", err)
 	}
 	h.mustBlock(anchor(vault, vault, "b1"))
-	rec, err := h.app.AuditAnchor(vault.did, "b1")
+	rec, err := h.app.AuditAnchor(vault.DID, "b1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Root != root || rec.Count != 3 || rec.Vault != vault.did || rec.Height != h.height() {
+	if rec.Root != root || rec.Count != 3 || rec.Vault != vault.DID || rec.Height != h.height() {
 		t.Errorf("record = %+v", rec)
 	}
 	cases := []struct {

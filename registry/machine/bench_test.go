@@ -87,7 +87,7 @@ func BenchmarkFinalizeBlock1000DIDCreatesAfterCheckTx(b *testing.B) {
 
 func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 	const perBlock = 1000
-	h := newHarness(b)
+	h := newHarnessGenesis(b, unlimitedCreates())
 	h.mustBlock()
 	n := 0
 	var elapsed, cpu time.Duration

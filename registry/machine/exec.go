@@ -46,6 +46,11 @@ type execEnv struct {
 	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
 	// so handlers may skip building them.
 	checkOnly bool
+	// origins are the per-origin quota counters the check sees (CheckTx:
+	// the committed ones; FinalizeBlock: the block's), and charge is what
+	// the accepted transaction adds to them (see quota.go).
+	origins originCounters
+	charge  *quotaCharge
 }
 
 // receipt is the ExecTxResult.Data of an accepted transaction (JSON), and
@@ -83,7 +88,8 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	a.mu.RUnlock()
 	t, err := a.decode(req.Tx)
 	if err == nil {
-		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true}
+		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true,
+			origins: a.quotas.at(view, height)}
 		_, _, err = a.check(view, t, env)
 	}
 	if err != nil {
@@ -116,10 +122,21 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	bt := req.Time.UTC()
 	a.pendingIdx = nil
 	a.pendingDir = nil
-	pre := a.prepass(req.Txs)
+	pre := a.prepass(req.Txs, bt)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
+	bq := &blockQuotas{r: a.tree}
 	for i := range req.Txs {
-		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i]})
+		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq})
+	}
+	// The block's origin counters, once, after its transactions.
+	qw, err := bq.writes()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range qw {
+		if _, err := a.tree.Set(w.key, w.value); err != nil {
+			panic(fmt.Sprintf("registry: write state at height %d: %v", req.Height, err))
+		}
 	}
 	a.pending = &pendingBlock{height: req.Height, time: bt}
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.tree.WorkingHash()}, nil
@@ -151,6 +168,9 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 		a.log.Info("transaction rejected", "height", env.height, "index", env.index, "code", code, "err", err.Error())
 		return &abci.ExecTxResult{Code: code, Codespace: ledger.Codespace, Log: err.Error()}
 	}
+	if env.charge != nil {
+		env.origins.(*blockQuotas).add(env.charge)
+	}
 	for _, w := range writes {
 		if _, err := a.tree.Set(w.key, w.value); err != nil {
 			// A storage failure is not the sender's fault and not
@@ -179,11 +199,36 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 // keys the committed state (or the transaction itself, for did.create and
 // did:key signers) names, filling the verdict cache. It changes no state;
 // deliver re-derives each key against the working state and only reuses a
-// verdict for the same (transaction, key) pair.
-func (a *App) prepass(txs [][]byte) []prepared {
+// verdict for the same (transaction, key) pair. A did.create that will not
+// fit the self-made budget at block time bt is left alone: deliver refuses
+// it on its quota before parsing its document, so a block stuffed with
+// large documents past the budget costs no document parses (a 60 KB
+// document takes ~40 ms).
+func (a *App) prepass(txs [][]byte, bt time.Time) []prepared {
 	pre := make([]prepared, len(txs))
-	view, _ := a.committedState()
-	workers := min(a.cfg.Workers, len(txs))
+	view, height := a.committedState()
+	a.parallel(len(txs), func(i int) {
+		pre[i].tx, pre[i].err = a.decode(txs[i])
+	})
+	over := a.createsOverBudget(pre, a.quotas.at(view, height), bt)
+	a.parallel(len(txs), func(i int) {
+		p := &pre[i]
+		if p.err != nil || over[i] {
+			return
+		}
+		if p.tx.Payload.Type == tx.DIDCreate || p.tx.Payload.Type == tx.DIDUpdate {
+			p.doc, p.docErr = a.parseOwnDocument(p.tx)
+		}
+		if pub, err := a.signingKey(view, p.tx, p); err == nil {
+			a.verify(p.tx, pub) // result cached; the verdict is re-read in deliver
+		}
+	})
+	return pre
+}
+
+// parallel runs f(0) … f(n-1) on Config.Workers goroutines.
+func (a *App) parallel(n int, f func(i int)) {
+	workers := min(a.cfg.Workers, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
@@ -191,26 +236,45 @@ func (a *App) prepass(txs [][]byte) []prepared {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				p := &pre[i]
-				p.tx, p.err = a.decode(txs[i])
-				if p.err != nil {
-					continue
-				}
-				if p.tx.Payload.Type == tx.DIDCreate || p.tx.Payload.Type == tx.DIDUpdate {
-					p.doc, p.docErr = a.parseOwnDocument(p.tx)
-				}
-				if pub, err := a.signingKey(view, p.tx, p); err == nil {
-					a.verify(p.tx, pub) // result cached; the verdict is re-read in deliver
-				}
+				f(i)
 			}
 		}()
 	}
-	for i := range txs {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return pre
+}
+
+// createsOverBudget marks the did.create transactions of a block that would
+// exceed the self-made did.create quota if every earlier one in the block
+// were accepted: deliver will refuse them (or, if earlier ones fail for
+// other reasons, parse them itself).
+func (a *App) createsOverBudget(pre []prepared, committed originCounters, bt time.Time) []bool {
+	over := make([]bool, len(pre))
+	tq := a.policy.SelfMade.Type(tx.DIDCreate)
+	used, err := committed.get(ledger.QuotaOriginKey(ledger.OriginSelfMade, tx.DIDCreate))
+	if err != nil {
+		return over
+	}
+	if w := a.policy.WindowStart(bt.UTC()); used.Window != w {
+		used = ledger.QuotaRecord{Window: w}
+	}
+	for i := range pre {
+		p := &pre[i]
+		if p.err != nil || p.tx.Payload.Type != tx.DIDCreate {
+			continue
+		}
+		n := int64(len(p.tx.Raw))
+		if (tq.MaxTxBytes >= 0 && n > tq.MaxTxBytes) || !tq.Total.Allows(used, n) {
+			over[i] = true
+			continue
+		}
+		used.Txs++
+		used.Bytes += n
+	}
+	return over
 }
 
 // decode is [tx.Decode] through the decoded-transaction cache: what CheckTx

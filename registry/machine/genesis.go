@@ -12,12 +12,17 @@ import (
 
 // Genesis is the app_state of the CometBFT genesis document:
 //
-//	{"governance": ["did:key:z6Mk…", "did:key:zDn…"]}
+//	{"governance": ["did:key:z6Mk…", "did:key:zDn…"],
+//	 "quotas": {"window": "1h", "selfMade": {"types": {"did.create": {"total": {"txs": 500}}}}}}
 //
 // Governance lists the did:key DIDs whose keys may sign issuer.accredit and
-// issuer.revoke transactions (normally one per founding hospital).
+// issuer.revoke transactions (normally one per founding hospital). Quotas,
+// optional, is the write quota policy; every field it leaves out (or sets
+// to 0) takes its value from ledger.DefaultQuotaPolicy, so a genesis
+// without it runs the defaults (see docs/design/0005, "Write quotas").
 type Genesis struct {
-	Governance []string `json:"governance"`
+	Governance []string            `json:"governance"`
+	Quotas     *ledger.QuotaPolicy `json:"quotas,omitempty"`
 }
 
 // ParseGenesis decodes and validates app_state JSON strictly (unknown
@@ -30,7 +35,7 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 	dec := json.NewDecoder(bytes.NewReader(appState))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(g); err != nil {
-		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"]})", err)
+		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"], \"quotas\": {…}})", err)
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -39,8 +44,14 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 }
 
 // Validate checks every governance entry is a distinct did:key DID with a
-// supported key (Ed25519 or P-256).
+// supported key (Ed25519 or P-256), and the quota policy (see
+// ledger.QuotaPolicy.Effective).
 func (g *Genesis) Validate() error {
+	if g.Quotas != nil {
+		if _, err := g.Quotas.Effective(); err != nil {
+			return fmt.Errorf("genesis: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	for _, d := range g.Governance {
 		if _, err := parseKeyDID(d); err != nil {
@@ -56,7 +67,7 @@ func (g *Genesis) Validate() error {
 
 // Marshal returns the app_state JSON for g, governance sorted.
 func (g *Genesis) Marshal() ([]byte, error) {
-	c := Genesis{Governance: slices.Clone(g.Governance)}
+	c := Genesis{Governance: slices.Clone(g.Governance), Quotas: g.Quotas}
 	if c.Governance == nil {
 		c.Governance = []string{}
 	}

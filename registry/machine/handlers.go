@@ -30,6 +30,12 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 			return nil, nil, fmt.Errorf("%w: this %s payload was committed before (sign a new one with a fresh nonce)", ledger.ErrReplay, t.Payload.Type)
 		}
 	}
+	// Quotas before the signature: a transaction over its budget costs no
+	// signature check or document parse.
+	charge, err := a.quotaCheck(r, t, env)
+	if err != nil {
+		return nil, nil, err
+	}
 	pub, err := a.signingKey(r, t, env.pre)
 	if err != nil {
 		return nil, nil, err
@@ -37,6 +43,23 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 	if err := a.verify(t, pub); err != nil {
 		return nil, nil, err
 	}
+	w, rc, err := a.apply(r, t, env)
+	if err != nil || charge == nil {
+		return w, rc, err
+	}
+	if charge.did != "" && !env.checkOnly {
+		v, err := marshal(charge.didRec)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = append(w, write{ledger.QuotaDIDKey(charge.did), v})
+	}
+	env.charge = charge
+	return w, rc, nil
+}
+
+// apply runs the handler of t's type.
+func (a *App) apply(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
 	switch t.Payload.Type {
 	case tx.DIDCreate:
 		return a.didCreate(r, t, env)
@@ -366,6 +389,14 @@ func (a *App) statusListPublish(r reader, t *tx.Tx, env *execEnv) ([]write, *rec
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		head = nil
+		// A new list's id names its owner, so nobody can take the id of
+		// another DID's list first (see tx.StatusListID).
+		switch owner, ok := tx.StatusListOwner(p.ListID); {
+		case !ok:
+			return nil, nil, fmt.Errorf("%w: a new status list's id must be the owner's DID, ':' and a name (%s:<name>), not %q", ledger.ErrInvalid, p.DID, p.ListID)
+		case owner != p.DID:
+			return nil, nil, fmt.Errorf("%w: status list id %s is in the namespace of %s, not of %s", ledger.ErrUnauthorized, p.ListID, owner, p.DID)
+		}
 		if p.Version != 1 {
 			return nil, nil, fmt.Errorf("%w: status list %s does not exist: its first version must be 1, not %d", ledger.ErrInvalid, p.ListID, p.Version)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -42,14 +43,21 @@ type harness struct {
 	gov    *key.PrivateKey
 	govDID string
 	nonce  int
+	// skew is added to every later block's time (to move to another
+	// quota window).
+	skew time.Duration
 }
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB) *harness { return newHarnessGenesis(tb, nil) }
+
+// newHarnessGenesis is newHarness with the write quota policy q in genesis
+// (nil: none, the defaults).
+func newHarnessGenesis(tb testing.TB, q *ledger.QuotaPolicy) *harness {
 	tb.Helper()
 	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
-	g, err := (&Genesis{Governance: []string{h.govDID}}).Marshal()
+	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q}).Marshal()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -77,7 +85,7 @@ func (h *harness) hash() []byte { _, x := h.app.LastCommit(); return x }
 func (h *harness) finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	h.tb.Helper()
 	next := h.height() + 1
-	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
+	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs})
 	if err != nil {
 		h.tb.Fatalf("FinalizeBlock %d: %v", next, err)
 	}

@@ -7,9 +7,10 @@ import (
 	"fmt"
 
 	"github.com/cosmos/iavl"
-	"github.com/medid/medid/registry/ledger"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 // latestIndex is a second, flat copy of the current DID records (did/<did>)

@@ -28,13 +28,11 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 		k = ledger.IssuerKey(id)
 	case ledger.QueryStatusList:
 		k = ledger.StatusListKey(id)
-	case ledger.QueryConsent:
-		k = ledger.ConsentKey(id)
 	case ledger.QueryKey:
 		k = req.Data
 	default:
 		return &abci.ResponseQuery{Code: ledger.CodeInvalid, Codespace: ledger.Codespace,
-			Log: fmt.Sprintf("unknown query path %q: use %s, %s, %s, %s or %s", req.Path, ledger.QueryDID, ledger.QueryIssuer, ledger.QueryStatusList, ledger.QueryConsent, ledger.QueryKey)}, nil
+			Log: fmt.Sprintf("unknown query path %q: use %s, %s, %s or %s (consent anchors: %s with ledger.ConsentKey)", req.Path, ledger.QueryDID, ledger.QueryIssuer, ledger.QueryStatusList, ledger.QueryKey, ledger.QueryKey)}, nil
 	}
 	if len(k) == 0 || (req.Path != ledger.QueryKey && !ledger.ValidKeyPart(id)) {
 		return &abci.ResponseQuery{Code: ledger.CodeInvalid, Codespace: ledger.Codespace, Log: "query data must be a non-empty identifier without '/'"}, nil

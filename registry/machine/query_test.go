@@ -8,6 +8,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	ics23 "github.com/cosmos/ics23/go"
+
 	"github.com/medid/medid/registry/ledger"
 )
 
@@ -15,7 +16,8 @@ func TestQueryProofs(t *testing.T) {
 	h := newHarness(t)
 	id := h.register(1)
 	h.mustBlock(h.accreditTx(id.did, "a", []string{"X"}, "2026-01-01T00:00:00Z", ""))
-	h.mustBlock(h.publishTx(id, "list", 1, statusListToken(t, "list", id.did, id.keys[0], id.kid(0), -1)))
+	lid := id.did + ":list"
+	h.mustBlock(h.publishTx(id, lid, 1, statusListToken(t, "list", id.did, id.keys[0], id.kid(0), -1)))
 	height, appHash := h.app.LastCommit()
 	unknown := newIdentity(t, 77).did
 
@@ -30,8 +32,8 @@ func TestQueryProofs(t *testing.T) {
 		{"DID", ledger.QueryDID, []byte(id.did), 0, ledger.DIDKey(id.did), true},
 		{"DID version", ledger.QueryKey, ledger.DIDVersionKey(id.did, 1), 0, ledger.DIDVersionKey(id.did, 1), true},
 		{"issuer", ledger.QueryIssuer, []byte(id.did), 0, ledger.IssuerKey(id.did), true},
-		{"status list", ledger.QueryStatusList, []byte("list"), 0, ledger.StatusListKey("list"), true},
-		{"status list version", ledger.QueryKey, ledger.StatusListVersionKey("list", 1), 0, ledger.StatusListVersionKey("list", 1), true},
+		{"status list", ledger.QueryStatusList, []byte(lid), 0, ledger.StatusListKey(lid), true},
+		{"status list version", ledger.QueryKey, ledger.StatusListVersionKey(lid, 1), 0, ledger.StatusListVersionKey(lid, 1), true},
 		{"unknown DID", ledger.QueryDID, []byte(unknown), 0, ledger.DIDKey(unknown), false},
 		{"issuer at an earlier height", ledger.QueryIssuer, []byte(id.did), 1, ledger.IssuerKey(id.did), false},
 	}

@@ -159,3 +159,23 @@ func marshal(v any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Scan calls fn with every key under prefix and its value, in key order, in
+// the latest committed state, until fn returns a non-nil error (which Scan
+// returns). It is for audits of what the ledger holds (e.g. that no consent
+// or audit record names a patient); the slices are only valid during the
+// call. Safe for concurrent use.
+func (a *App) Scan(prefix string, fn func(key, value []byte) error) error {
+	view, _ := a.view()
+	start := []byte(prefix)
+	var end []byte
+	if prefix != "" {
+		end = append([]byte(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)
+	}
+	var ferr error
+	view.IterateRange(start, end, true, func(k, v []byte) bool {
+		ferr = fn(k, v)
+		return ferr != nil
+	})
+	return ferr
+}

@@ -154,49 +154,54 @@ func TestRejections(t *testing.T) {
 		{"status list signed by someone else", func(h *harness) []byte {
 			owner, other := h.register(1), h.register(2)
 			tok := statusListToken(h.tb, "list-1", other.did, other.keys[0], other.kid(0), -1)
-			return h.publishTx(owner, "list-1", 1, tok)
+			return h.publishTx(owner, owner.did+":list-1", 1, tok)
 		}, ledger.CodeUnauthorized},
 		{"status list naming the owner, signed by another key", func(h *harness) []byte {
 			owner := h.register(1)
 			tok := statusListToken(h.tb, "list-1", owner.did, testKey(h.tb, 9), owner.kid(0), -1)
-			return h.publishTx(owner, "list-1", 1, tok)
+			return h.publishTx(owner, owner.did+":list-1", 1, tok)
 		}, ledger.CodeBadSignature},
 		{"status list of another owner", func(h *harness) []byte {
 			owner, other := h.register(1), h.register(2)
-			h.mustBlock(h.publishTx(owner, "list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1)))
-			return h.publishTx(other, "list-1", 2, statusListToken(h.tb, "list-1", other.did, other.keys[0], other.kid(0), 3))
+			h.mustBlock(h.publishTx(owner, owner.did+":list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1)))
+			return h.publishTx(other, owner.did+":list-1", 2, statusListToken(h.tb, "list-1", other.did, other.keys[0], other.kid(0), 3))
 		}, ledger.CodeUnauthorized},
+		{"status list id in another DID's namespace (squatting a hospital's list id)", func(h *harness) []byte {
+			hospital, squatter := h.register(1), h.register(2)
+			id := hospital.did + ":st-mary-1"
+			return h.publishTx(squatter, id, 1, statusListToken(h.tb, id, squatter.did, squatter.keys[0], squatter.kid(0), -1))
+		}, ledger.CodeUnauthorized},
+		{"new status list id outside any namespace", func(h *harness) []byte {
+			owner := h.register(1)
+			return h.publishTx(owner, "st-mary-1", 1, statusListToken(h.tb, "st-mary-1", owner.did, owner.keys[0], owner.kid(0), -1))
+		}, ledger.CodeInvalid},
 		{"status list version not increasing", func(h *harness) []byte {
 			owner := h.register(1)
-			h.mustBlock(h.publishTx(owner, "list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1)))
-			return h.publishTx(owner, "list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), 5))
+			h.mustBlock(h.publishTx(owner, owner.did+":list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1)))
+			return h.publishTx(owner, owner.did+":list-1", 1, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), 5))
 		}, ledger.CodeInvalid},
 		{"status list first version not 1", func(h *harness) []byte {
 			owner := h.register(1)
-			return h.publishTx(owner, "list-1", 2, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1))
+			return h.publishTx(owner, owner.did+":list-1", 2, statusListToken(h.tb, "list-1", owner.did, owner.keys[0], owner.kid(0), -1))
 		}, ledger.CodeInvalid},
 		{"status list credential that is not a status list", func(h *harness) []byte {
 			owner := h.register(1)
 			// A well-signed credential of another kind.
-			return h.publishTx(owner, "list-1", 1, plainCredential(h.tb, owner))
+			return h.publishTx(owner, owner.did+":list-1", 1, plainCredential(h.tb, owner))
 		}, ledger.CodeInvalid},
 		{"status list credential expired at block time", func(h *harness) []byte {
 			owner := h.register(1)
-			return h.publishTx(owner, "list-1", 1, expiredStatusList(h.tb, owner))
+			return h.publishTx(owner, owner.did+":list-1", 1, expiredStatusList(h.tb, owner))
 		}, ledger.CodeInvalid},
 		{"consent grant anchored twice", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
 			h.mustBlock(h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", ""))
 			return h.anchorTx(pat, grantHash("g"), "2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z")
 		}, ledger.CodeExists},
-		{"consent grant anchored again by another DID", func(h *harness) []byte {
-			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
-			return h.anchorTx(newKeyParty(h.tb, 41), grantHash("g"), "2026-03-01T00:00:00Z", "")
-		}, ledger.CodeExists},
-		{"consent revoke by someone else", func(h *harness) []byte {
+		{"consent revoke by someone else (it has no anchor of that hash)", func(h *harness) []byte {
 			h.mustBlock(h.anchorTx(newKeyParty(h.tb, 40), grantHash("g"), "2026-03-01T00:00:00Z", ""))
 			return h.consentRevokeTx(newKeyParty(h.tb, 41), grantHash("g"))
-		}, ledger.CodeUnauthorized},
+		}, ledger.CodeNotFound},
 		{"consent revoke of an unknown grant", func(h *harness) []byte {
 			return h.consentRevokeTx(newKeyParty(h.tb, 40), grantHash("g"))
 		}, ledger.CodeNotFound},
@@ -213,22 +218,23 @@ func TestRejections(t *testing.T) {
 		}, ledger.CodeReplay},
 		{"consent anchor signed by another key", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return h.sign(h.must(tx.NewConsentAnchorHash(pat.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
-				testKey(h.tb, 41), pat.kid)
+			return h.sign(h.must(tx.NewConsentAnchorHash(pat.DID, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})),
+				testKey(h.tb, 41), pat.Kid)
 		}, ledger.CodeBadSignature},
-		{"consent anchor by an unregistered did:medid", func(h *harness) []byte {
-			id := newIdentity(h.tb, 40)
-			return h.sign(h.must(tx.NewConsentAnchorHash(id.did, grantHash("g"), h.time("2026-03-01T00:00:00Z"), time.Time{})), id.keys[0], id.kid(0))
-		}, ledger.CodeNotFound},
+		{"consent anchor by a did:medid (a registered identity links the patient's consents)", func(h *harness) []byte {
+			id := h.register(40)
+			return rawJWS(h.tb, id.keys[0], `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+id.kid(0)+`"}`,
+				`{"type":"consent.anchor","did":"`+id.did+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z"}`)
+		}, ledger.CodeMalformed},
 		{"consent anchor with a malformed grant hash", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
-				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"ABC","validFrom":"2026-03-01T00:00:00Z"}`)
+			return rawJWS(h.tb, pat.Key, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.Kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.DID+`","nonce":"1","grantHash":"ABC","validFrom":"2026-03-01T00:00:00Z"}`)
 		}, ledger.CodeMalformed},
 		{"consent anchor with a period ending before it starts", func(h *harness) []byte {
 			pat := newKeyParty(h.tb, 40)
-			return rawJWS(h.tb, pat.k, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.kid+`"}`,
-				`{"type":"consent.anchor","did":"`+pat.did+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z","validUntil":"2026-02-01T00:00:00Z"}`)
+			return rawJWS(h.tb, pat.Key, `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"`+pat.Kid+`"}`,
+				`{"type":"consent.anchor","did":"`+pat.DID+`","nonce":"1","grantHash":"`+grantHash("g")+`","validFrom":"2026-03-01T00:00:00Z","validUntil":"2026-02-01T00:00:00Z"}`)
 		}, ledger.CodeMalformed},
 		{"oversized tx", func(h *harness) []byte { return bytes.Repeat([]byte("a"), tx.MaxSize+1) }, ledger.CodeTooLarge},
 	}
@@ -313,12 +319,63 @@ func TestStatusListSignedAfterBlockTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := h.publishTx(owner, "idle", 1, tok)
+	raw := h.publishTx(owner, owner.did+":idle", 1, tok)
 	if r := h.checkTx(raw); r.Code != 0 {
 		t.Fatalf("CheckTx: code %d: %s", r.Code, r.Log)
 	}
 	h.mustBlock(raw)
-	if _, err := h.app.StatusList("idle", 1); err != nil {
+	if _, err := h.app.StatusList(owner.did+":idle", 1); err != nil {
 		t.Fatalf("StatusList after publish: %v", err)
 	}
+}
+
+// TestStatusListIDSquatting is issue 11 item 12: a status list id is the
+// last segment of the URL a hospital's credentials name, so whoever takes it
+// first decides what verifiers fetch. Before ids were bound to their owner's
+// namespace, a squatter who published the hospital's id first made the
+// hospital's own publication fail and its credentials status_unavailable.
+func TestStatusListIDSquatting(t *testing.T) {
+	h := newHarness(t)
+	hospital, squatter := h.register(1), h.register(2)
+	id, err := tx.StatusListID(hospital.did, "st-mary-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	squat := h.publishTx(squatter, id, 1, statusListToken(t, id, squatter.did, squatter.keys[0], squatter.kid(0), -1))
+	if got := h.block(squat)[0]; got.Code != ledger.CodeUnauthorized {
+		t.Fatalf("squatter's publication of %s: code %d (%s), want %d", id, got.Code, got.Log, ledger.CodeUnauthorized)
+	}
+	h.mustBlock(h.publishTx(hospital, id, 1, statusListToken(t, id, hospital.did, hospital.keys[0], hospital.kid(0), -1)))
+	rec, err := h.app.StatusList(id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Owner != hospital.did {
+		t.Fatalf("list %s is owned by %s, want the hospital %s", id, rec.Owner, hospital.did)
+	}
+}
+
+// TestStatusListLegacyID: a list published before namespaced ids (written
+// into the state directly here) keeps its id, and its owner, and only its
+// owner, can still publish new versions of it.
+func TestStatusListLegacyID(t *testing.T) {
+	h := newHarness(t)
+	owner, other := h.register(1), h.register(2)
+	tok := statusListToken(t, "legacy", owner.did, owner.keys[0], owner.kid(0), -1)
+	v, err := marshal(ledger.StatusListRecord{ID: "legacy", Version: 1, Owner: owner.did,
+		CredentialID: "https://registry.example/1.0/status-lists/legacy", Purpose: "revocation", Credential: tok,
+		Published: blockTime(h.height()), Height: h.height()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range [][]byte{ledger.StatusListKey("legacy"), ledger.StatusListVersionKey("legacy", 1)} {
+		if _, err := h.app.tree.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mustBlock()
+	if got := h.block(h.publishTx(other, "legacy", 2, statusListToken(t, "legacy", other.did, other.keys[0], other.kid(0), 3)))[0]; got.Code != ledger.CodeUnauthorized {
+		t.Errorf("another DID's version 2 of a legacy list: code %d (%s), want %d", got.Code, got.Log, ledger.CodeUnauthorized)
+	}
+	h.mustBlock(h.publishTx(owner, "legacy", 2, statusListToken(t, "legacy", owner.did, owner.keys[0], owner.kid(0), 3)))
 }

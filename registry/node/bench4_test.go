@@ -93,6 +93,7 @@ func sharedTestnet(b *testing.B, name string, n int, newApp func(dir string) abc
 	}
 	nodes := make([]*node.Node, n)
 	for i, r := range res {
+		nodetest.SetQuotas(b, r.Home, nodetest.UnlimitedCreates())
 		nd, err := node.New(node.Config{Home: r.Home, App: newApp(filepath.Join(r.Home, "app")), ConcurrentApp: concurrent, Logger: nodetest.Discard})
 		if err != nil {
 			b.Fatal(err)

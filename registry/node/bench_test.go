@@ -36,6 +36,7 @@ func startBenchConfig(b *testing.B, a abci.Application, c node.Config) *node.Nod
 	if _, err := node.Init(node.InitConfig{Home: home}); err != nil {
 		b.Fatal(err)
 	}
+	nodetest.SetQuotas(b, home, nodetest.UnlimitedCreates())
 	p2p, err := node.FreeAddr()
 	if err != nil {
 		b.Fatal(err)

@@ -309,6 +309,10 @@ func (n *Node) ChainID() string { return n.cmt.GenesisDoc().ChainID }
 // Genesis is the genesis document the node runs.
 func (n *Node) Genesis() *types.GenesisDoc { return n.cmt.GenesisDoc() }
 
+// Block returns the committed block at height from the node's block store
+// (nil if it has none), for audits of what the chain carries.
+func (n *Node) Block(height int64) *types.Block { return n.cmt.BlockStore().LoadBlock(height) }
+
 // Height is the height of the latest committed block (0 before the first).
 func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
 

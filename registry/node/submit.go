@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	mempl "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/types"
+
 	"github.com/medid/medid/registry/ledger"
 )
 

@@ -11,7 +11,6 @@ package tx
 // Payload.Nonce before signing.
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,20 +22,13 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 )
 
 // NewNonce returns a fresh transaction nonce: 128 bits from crypto/rand as
-// 32 lowercase hex digits, so two intents never share a replay id.
-func NewNonce() string { return randomHex(16) }
-
-// randomHex returns n random bytes as hex. crypto/rand.Read never fails
-// (Go 1.24+: it aborts the program rather than return short output).
-// TODO(issue 12 part 5): call the module's shared id generator once it lands.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// 32 lowercase hex digits (internal/randid), so two intents never share a
+// replay id.
+func NewNonce() string { return randid.Hex(16) }
 
 // ValidID reports whether s can name a ledger object (listId,
 // accreditationId, batchId): 1 to [MaxIDLen] bytes of [A-Za-z0-9._:-].
@@ -176,7 +168,7 @@ type Accreditation struct {
 // AccreditationID.
 func NewIssuerAccredit(governance string, a Accreditation) (*Payload, error) {
 	if a.ID == "" {
-		a.ID = "acc-" + randomHex(8)
+		a.ID = "acc-" + randid.Hex(8)
 	}
 	if a.From.IsZero() {
 		a.From = time.Now().UTC().Truncate(time.Second)
@@ -213,12 +205,13 @@ func NewStatusListPublish(owner, listID string, version int64, credential string
 }
 
 // NewConsentAnchor returns the consent.anchor that puts g in force: acting
-// DID the grant's patient, grantHash g.Hash(), and the grant's period
+// DID the grant's anchor DID (g.Anchor, a did:key made for this grant,
+// never the patient's DID), grantHash g.Hash(), and the grant's period
 // (RFC 3339 with any fraction of a second the grant carries, so the
 // anchored period equals the grant's exactly: consent.Checker compares
 // them). g MUST have been read from its token (consent.Parse or
 // consent.Verify), since the token's bytes are what is anchored. Sign it
-// with an authentication key of the patient's DID.
+// with the anchor DID's key (kid "<anchor>#<multikey>").
 func NewConsentAnchor(g *consent.Grant) (*Payload, error) {
 	if g == nil || g.Token == "" {
 		return nil, errors.New("consent.anchor: the grant was not read from a token (use consent.Parse on the issued token)")
@@ -226,19 +219,20 @@ func NewConsentAnchor(g *consent.Grant) (*Payload, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	return NewConsentAnchorHash(g.Patient, g.Hash(), g.ValidFrom, g.ValidUntil)
+	return NewConsentAnchorHash(g.Anchor, g.Hash(), g.ValidFrom, g.ValidUntil)
 }
 
 // NewConsentAnchorHash returns the consent.anchor of the grant whose token
-// hashes to grantHash (consent.Hash), by patient, for the period from to
-// until (zero: open-ended), written as [NewConsentAnchor] writes a grant's.
-// Prefer NewConsentAnchor when the grant is at hand: the anchored period
-// must equal the grant's, or consent.Checker refuses the grant.
-func NewConsentAnchorHash(patient, grantHash string, from, until time.Time) (*Payload, error) {
+// hashes to grantHash (consent.Hash), by its anchor DID anchor, for the
+// period from to until (zero: open-ended), written as [NewConsentAnchor]
+// writes a grant's. Prefer NewConsentAnchor when the grant is at hand: the
+// anchored period must equal the grant's, or consent.Checker refuses the
+// grant.
+func NewConsentAnchorHash(anchor, grantHash string, from, until time.Time) (*Payload, error) {
 	if from.IsZero() {
 		return nil, fmt.Errorf("%w: %s: validFrom is required", ErrMalformed, ConsentAnchor)
 	}
-	p := &Payload{Type: ConsentAnchor, DID: patient, Nonce: NewNonce(), GrantHash: grantHash,
+	p := &Payload{Type: ConsentAnchor, DID: anchor, Nonce: NewNonce(), GrantHash: grantHash,
 		ValidFrom: from.UTC().Format(time.RFC3339Nano)}
 	if !until.IsZero() {
 		p.ValidUntil = until.UTC().Format(time.RFC3339Nano)
@@ -247,10 +241,10 @@ func NewConsentAnchorHash(patient, grantHash string, from, until time.Time) (*Pa
 }
 
 // NewConsentRevoke returns the consent.revoke that ends the grant with hash
-// grantHash (consent.Hash of its token) for good. patient MUST be the DID
-// that anchored it; sign with its authentication key.
-func NewConsentRevoke(patient, grantHash string) (*Payload, error) {
-	return valid(&Payload{Type: ConsentRevoke, DID: patient, Nonce: NewNonce(), GrantHash: grantHash})
+// grantHash (consent.Hash of its token) for good. anchor MUST be the DID
+// that anchored it (the grant's Anchor); sign with its key.
+func NewConsentRevoke(anchor, grantHash string) (*Payload, error) {
+	return valid(&Payload{Type: ConsentRevoke, DID: anchor, Nonce: NewNonce(), GrantHash: grantHash})
 }
 
 // NewAuditAnchor returns the audit.anchor by the vault DID vault of one

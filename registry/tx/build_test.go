@@ -25,11 +25,17 @@ func seededKey(tb testing.TB, seed string) *key.PrivateKey {
 	return k
 }
 
-// grantToken issues a consent grant by patient k for [from, until).
+// anchorOf is the grant anchor did:key a wallet would derive for patient.
+func anchorOf(tb testing.TB, patient string) string {
+	return did.KeyDID(seededKey(tb, "anchor of "+patient).Public())
+}
+
+// grantToken issues a consent grant by patient k for [from, until), anchored
+// by anchorOf(patient).
 func grantToken(tb testing.TB, k *key.PrivateKey, from, until time.Time) (*consent.Grant, string) {
 	tb.Helper()
 	patient := did.KeyDID(k.Public())
-	g := &consent.Grant{Patient: patient, Provider: "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc",
+	g := &consent.Grant{Patient: patient, Anchor: anchorOf(tb, patient), Provider: "did:medid:2yqQkJBPyqgZ3Zz5oAhNqc",
 		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{consent.PurposeTreatment},
 		Classes: []string{"AllergyIntolerance"}, ValidFrom: from, ValidUntil: until}
 	tok, err := consent.Issue(g, k, patient+"#"+k.Public().Multikey())
@@ -82,7 +88,7 @@ func TestBuilders(t *testing.T) {
 		{"publish", func() (*tx.Payload, error) { return tx.NewStatusListPublish("did:medid:abc", "list-1", 2, "a.b.c") },
 			tx.Payload{Type: tx.StatusListPublish, DID: "did:medid:abc", ListID: "list-1", Version: 2, Credential: "a.b.c"}},
 		{"consent anchor", func() (*tx.Payload, error) { return tx.NewConsentAnchor(grant) },
-			tx.Payload{Type: tx.ConsentAnchor, DID: gov, GrantHash: hash, ValidFrom: "2026-03-01T08:00:00Z", ValidUntil: "2026-04-01T08:00:00Z"}},
+			tx.Payload{Type: tx.ConsentAnchor, DID: anchorOf(t, gov), GrantHash: hash, ValidFrom: "2026-03-01T08:00:00Z", ValidUntil: "2026-04-01T08:00:00Z"}},
 		{"consent anchor by hash", func() (*tx.Payload, error) {
 			return tx.NewConsentAnchorHash(gov, hash, from.Add(1500*time.Millisecond), time.Time{})
 		}, tx.Payload{Type: tx.ConsentAnchor, DID: gov, GrantHash: hash, ValidFrom: "2026-03-01T08:00:01.5Z"}},

@@ -28,11 +28,12 @@
 //   - [StatusListPublish] ("statuslist.publish"): listId, version (1, 2, …
 //     strictly increasing) and credential: the status list credential as a
 //     vc+jwt signed by the acting DID (the list owner) with an assertionMethod
-//     key.
+//     key. A new list's id is in its owner's namespace (see [StatusListID]).
 //   - [ConsentAnchor] ("consent.anchor"): grantHash (hex SHA-256 of a consent
-//     grant token), validFrom, optional validUntil; signed by the patient.
-//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the patient
-//     who anchored it; final.
+//     grant token), validFrom, optional validUntil; signed by the grant's
+//     anchor DID (a did:key the patient's grant names, made for that grant).
+//   - [ConsentRevoke] ("consent.revoke"): grantHash; signed by the anchor
+//     DID that anchored it; final.
 //   - [DirectoryAdd], [DirectoryUpdate], [DirectorySuspend],
 //     [DirectoryRemove] ("directory.*"): org, entry, version, reason;
 //     governance-signed (see directory.go).
@@ -58,16 +59,16 @@
 package tx
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
 )
 
 // MaxSize is the largest encoded transaction the registry accepts (64 KiB).
@@ -101,6 +102,15 @@ const (
 	// AuditAnchor: see audit.go.
 	AuditAnchor Type = "audit.anchor"
 )
+
+// KnownType reports whether t is a transaction type this package decodes.
+func KnownType(t Type) bool {
+	p := Payload{Type: t, DID: "did:x:y", Nonce: "n"}
+	return !errors.Is(p.Validate(), errUnknownType)
+}
+
+// errUnknownType is wrapped by Validate's error for an unknown type.
+var errUnknownType = errors.New("unknown transaction type")
 
 // Errors returned by this package. Callers branch on them with errors.Is.
 var (
@@ -188,8 +198,6 @@ type Tx struct {
 	signature    []byte
 }
 
-var b64 = base64.RawURLEncoding.Strict()
-
 // Decode parses an encoded transaction strictly: size at most [MaxSize],
 // three base64url (unpadded, canonical) JWS segments, a header with exactly
 // alg (EdDSA or ES256), typ [MediaType] and kid, a payload with no unknown or
@@ -200,22 +208,11 @@ func Decode(data []byte) (*Tx, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	parts := bytes.Split(data, []byte{'.'})
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: want a compact JWS with 3 segments, got %d", ErrMalformed, len(parts))
-	}
-	hb, err := b64.DecodeString(string(parts[0]))
+	j, err := jose.Split(string(data), MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	pb, err := b64.DecodeString(string(parts[1]))
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
-	}
-	sig, err := b64.DecodeString(string(parts[2]))
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
-	}
+	hb, pb, sig := j.Header, j.Payload, j.Signature
 	if len(sig) == 0 {
 		return nil, fmt.Errorf("%w: unsigned (empty signature)", ErrMalformed)
 	}
@@ -245,25 +242,19 @@ func Decode(data []byte) (*Tx, error) {
 		Payload:      p,
 		Raw:          data,
 		Hash:         sha256.Sum256(data),
-		ReplayID:     sha256.Sum256(pb),
-		signingInput: data[:len(parts[0])+1+len(parts[1])],
+		ReplayID:     sha256.Sum256([]byte(pb)),
+		signingInput: data[:len(j.SigningInput)],
 		signature:    sig,
 	}
 	return t, nil
 }
 
-// strictUnmarshal decodes one JSON object into v, rejecting unknown members,
-// duplicate members, non-integer numbers and trailing data.
-func strictUnmarshal(data []byte, v any) error {
-	if _, err := Canonical(data); err != nil {
-		return err
-	}
-	if len(data) == 0 || bytes.TrimLeft(data, " \t\r\n")[0] != '{' {
-		return errors.New("not a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+// strictUnmarshal decodes one JSON object into v with internal/ijson's
+// policy: no unknown members (letter for letter: no case variants), no
+// duplicate members, no numbers but integers within ±(2^53-1), no trailing
+// data.
+func strictUnmarshal(data string, v any) error {
+	return ijson.UnmarshalString(data, v, ijson.Known|ijson.SafeIntegers)
 }
 
 // Validate checks that p is well formed for its Type: the common fields
@@ -330,7 +321,7 @@ func (p *Payload) Validate() error {
 	case DirectorySuspend, DirectoryRemove:
 		required = []string{"org", "version", "reason"}
 	default:
-		return fmt.Errorf("%w: unknown transaction type %.64q", ErrMalformed, p.Type)
+		return fmt.Errorf("%w: %w %.64q", ErrMalformed, errUnknownType, p.Type)
 	}
 	allowed := map[string]bool{}
 	for _, f := range required {
@@ -407,6 +398,9 @@ func (p *Payload) Validate() error {
 	}
 	if has["grantHash"] && !ValidGrantHash(p.GrantHash) {
 		return bad("grantHash must be 64 lowercase hex digits (SHA-256 of the grant token)")
+	}
+	if (p.Type == ConsentAnchor || p.Type == ConsentRevoke) && !strings.HasPrefix(p.DID, "did:key:") {
+		return bad("the acting DID must be the grant's anchor did:key (made for this grant alone), not %.128s: a registered DID would link the patient's consents", p.DID)
 	}
 	return nil
 }
@@ -499,12 +493,11 @@ func Sign(p *Payload, k *key.PrivateKey, kid string) ([]byte, error) {
 			return nil, fmt.Errorf("document: %w", err)
 		}
 	}
-	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
-	sig, err := k.Sign([]byte(input))
+	tok, err := jose.Sign(hb, pb, k)
 	if err != nil {
 		return nil, err
 	}
-	out := []byte(input + "." + b64.EncodeToString(sig))
+	out := []byte(tok)
 	if len(out) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(out), MaxSize)
 	}

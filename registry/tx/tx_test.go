@@ -225,3 +225,14 @@ func TestKeyTemplateDerivesStableDID(t *testing.T) {
 		t.Errorf("all-zero Ed25519 seed -> %s, want %s", id, want)
 	}
 }
+
+func TestKnownType(t *testing.T) {
+	for _, tc := range []struct {
+		t    Type
+		want bool
+	}{{DIDCreate, true}, {ConsentAnchor, true}, {AuditAnchor, true}, {IssuerRevoke, true}, {"did.nope", false}, {"", false}} {
+		if got := KnownType(tc.t); got != tc.want {
+			t.Errorf("KnownType(%q) = %v, want %v", tc.t, got, tc.want)
+		}
+	}
+}

@@ -1,10 +1,6 @@
 package smart
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +9,10 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
+	"github.com/medid/medid/internal/randid"
 )
 
 // AssertionType is the client_assertion_type of RFC 7523 client
@@ -66,8 +65,6 @@ type assertionClaims struct {
 	Nbf json.Number     `json:"nbf,omitempty"`
 }
 
-var b64 = base64.RawURLEncoding
-
 // ParseAssertion decodes a compact JWS client assertion WITHOUT verifying
 // its signature or its times (see [Server.Token]). It requires alg EdDSA
 // or ES256 (the algorithms of DID keys medid supports: no none, no HMAC),
@@ -80,21 +77,15 @@ func ParseAssertion(token string) (*Assertion, error) {
 	bad := func(format string, args ...any) (*Assertion, error) {
 		return nil, fmt.Errorf("%w: client assertion: %s", ErrInvalidClient, fmt.Sprintf(format, args...))
 	}
-	if len(token) > MaxAssertionSize {
-		return bad("%d bytes (at most %d)", len(token), MaxAssertionSize)
+	j, err := jose.Split(token, MaxAssertionSize)
+	if err != nil {
+		return bad("%v", err)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return bad("not a compact JWS (three base64url parts)")
-	}
-	hb, err1 := b64.DecodeString(parts[0])
-	pb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || len(sig) == 0 {
-		return bad("bad base64url")
+	if len(j.Signature) == 0 {
+		return bad("unsigned")
 	}
 	var h assertionHeader
-	if err := strictJSON(hb, &h); err != nil {
+	if err := ijson.UnmarshalString(j.Header, &h, 0); err != nil {
 		return bad("header: %v", err)
 	}
 	if h.Alg != "EdDSA" && h.Alg != "ES256" {
@@ -107,11 +98,11 @@ func ParseAssertion(token string) (*Assertion, error) {
 		return bad("jku is not supported: the key comes from the client's DID document")
 	}
 	var c assertionClaims
-	if err := strictJSON(pb, &c); err != nil {
+	if err := ijson.UnmarshalString(j.Payload, &c, 0); err != nil {
 		return bad("claims: %v", err)
 	}
 	a := &Assertion{Alg: h.Alg, Kid: h.Kid, Issuer: c.Iss, Subject: c.Sub, JTI: c.Jti,
-		signingInput: []byte(parts[0] + "." + parts[1]), sig: sig}
+		signingInput: []byte(j.SigningInput), sig: j.Signature}
 	if _, err := did.Parse(c.Iss); err != nil {
 		return bad("iss must be the client's DID")
 	}
@@ -124,10 +115,9 @@ func ParseAssertion(token string) (*Assertion, error) {
 	if c.Jti == "" || len(c.Jti) > 256 {
 		return bad("jti is required (1 to 256 bytes)")
 	}
-	if a.Audience, err1 = audience(c.Aud); err1 != nil {
-		return bad("%v", err1)
+	if a.Audience, err = audience(c.Aud); err != nil {
+		return bad("%v", err)
 	}
-	var err error
 	if a.Expires, err = numericDate(c.Exp, true); err != nil {
 		return bad("exp: %v", err)
 	}
@@ -138,18 +128,6 @@ func ParseAssertion(token string) (*Assertion, error) {
 		return bad("nbf: %v", err)
 	}
 	return a, nil
-}
-
-func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return errors.New("not a JSON object of the expected members")
-	}
-	if d.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }
 
 func audience(raw json.RawMessage) ([]string, error) {
@@ -206,23 +184,14 @@ func SignAssertion(k *key.PrivateKey, kid, tokenURL string, now time.Time, lifet
 	if lifetime <= 0 || lifetime > MaxAssertionLifetime {
 		return "", fmt.Errorf("smart: assertion lifetime %s: use up to %s", lifetime, MaxAssertionLifetime)
 	}
-	var jti [16]byte
-	if _, err := rand.Read(jti[:]); err != nil {
-		return "", err
-	}
 	hb, err := json.Marshal(assertionHeader{Alg: string(k.Alg().JWS()), Typ: "JWT", Kid: kid})
 	if err != nil {
 		return "", err
 	}
 	cb, err := json.Marshal(map[string]any{"iss": client, "sub": client, "aud": tokenURL, "exp": now.Add(lifetime).Unix(),
-		"iat": now.Unix(), "jti": hex.EncodeToString(jti[:])})
+		"iat": now.Unix(), "jti": randid.Hex(16)})
 	if err != nil {
 		return "", err
 	}
-	in := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
-	sig, err := k.Sign([]byte(in))
-	if err != nil {
-		return "", err
-	}
-	return in + "." + b64.EncodeToString(sig), nil
+	return jose.Sign(hb, cb, k)
 }

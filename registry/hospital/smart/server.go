@@ -2,7 +2,6 @@ package smart
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/randid"
 )
 
 // Defaults and bounds of [Config].
@@ -206,7 +207,11 @@ func (s *Server) Token(ctx context.Context, form map[string][]string) (*TokenRes
 		}
 		vals[i] = v
 	}
-	grant, scope, atype, assertion := vals[0], vals[1], vals[2], vals[3]
+	grant, scope, atype := vals[0], vals[1], vals[2]
+	// A client assertion read from a file (curl --data-urlencode @file)
+	// carries the file's final newline; surrounding white space is no part
+	// of a compact JWS, and the token itself is parsed strictly.
+	assertion := strings.TrimSpace(vals[3])
 	if grant != "client_credentials" {
 		return nil, oauthErr(http.StatusBadRequest, CodeUnsupportedGrantType, errors.New("use grant_type=client_credentials"))
 	}
@@ -230,11 +235,7 @@ func (s *Server) Token(ctx context.Context, form map[string][]string) (*TokenRes
 			return nil, oauthErr(http.StatusBadRequest, CodeInvalidScope, fmt.Errorf("%w: %s is wider than this client is registered for (%s)", ErrInvalidScope, sc, allowed))
 		}
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, err
-	}
-	tok := b64.EncodeToString(raw[:])
+	tok := randid.Hex(32)
 	now := s.cfg.Now()
 	t := &Token{Client: client, Scopes: req, Expires: now.Add(s.cfg.TokenTTL)}
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 )
 
@@ -125,12 +126,12 @@ func (c *client) rotate(t *testing.T) {
 func sign(t testing.TB, k *key.PrivateKey, header, claims map[string]any) string {
 	hb, _ := json.Marshal(header)
 	cb, _ := json.Marshal(claims)
-	in := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
+	in := jose.Encode(hb) + "." + jose.Encode(cb)
 	sig, err := k.Sign([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in + "." + b64.EncodeToString(sig)
+	return in + "." + jose.Encode(sig)
 }
 
 const tokenURL = "https://vault.example/fhir/token"

@@ -26,14 +26,14 @@ func BenchmarkDecide(b *testing.B) {
 	h := newHarness(b)
 	prov := newParty(b, 10)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	m, _ := h.v.Meta(rec.ID)
 	toks := make([]string, b.N)
 	for i := range toks {
 		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
 	}
 	ctx := context.Background()
-	now := h.clock.now()
+	now := h.clock.Now()
 	b.ResetTimer()
 	start := time.Now()
 	var next = make(chan int, 1024)
@@ -64,7 +64,7 @@ func BenchmarkRead(b *testing.B) {
 	h := newHarness(b)
 	prov := newParty(b, 10)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	toks := make([]string, b.N)
 	for i := range toks {
 		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
@@ -89,11 +89,11 @@ func BenchmarkRead(b *testing.B) {
 //	go test ./registry/vault -run '^$' -bench TrailAnchor -benchtime 20000x
 func BenchmarkTrailAnchor(b *testing.B) {
 	h := newHarness(b)
-	rk, err := h.v.recipient(context.Background(), h.patient.did)
+	rk, err := h.v.recipient(context.Background(), h.patient.DID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
+	e := &trail.Entry{ID: "x", Patient: h.patient.DID, Provider: h.hosp.DID, Record: "r-0", Class: "AllergyIntolerance",
 		Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	// 32 goroutines per core: a vault answers many requests at once, and
 	// each waits for its entry to be durable (they share the fsyncs).
@@ -106,7 +106,7 @@ func BenchmarkTrailAnchor(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := h.v.log.Append(h.patient.did, sealed); err != nil {
+			if err := h.v.log.Append(h.patient.DID, sealed); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -125,7 +125,7 @@ func BenchmarkReadParallel(b *testing.B) {
 	h := newHarness(b)
 	prov := newParty(b, 10)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	toks := make([]string, b.N)
 	for i := range toks {
 		toks[i] = h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: grant})
@@ -154,24 +154,24 @@ func BenchmarkReadParallel(b *testing.B) {
 //	go test ./registry/vault -run '^$' -bench FetchVerify -benchtime 3x
 func BenchmarkFetchVerifyTrail10k(b *testing.B) {
 	h := newHarness(b)
-	rk, _ := h.v.recipient(context.Background(), h.patient.did)
-	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Action: trail.ActionRead,
+	rk, _ := h.v.recipient(context.Background(), h.patient.DID)
+	e := &trail.Entry{ID: "x", Patient: h.patient.DID, Provider: h.hosp.DID, Record: "r-0", Action: trail.ActionRead,
 		Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	for range 10000 {
 		sealed, _ := h.v.sealer.Seal(e, rk)
-		_ = h.v.log.Append(h.patient.did, sealed)
+		_ = h.v.log.Append(h.patient.DID, sealed)
 	}
 	if err := h.v.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	priv, _ := trail.DecryptionKey(h.patient.k)
+	priv, _ := trail.DecryptionKey(h.patient.Key)
 	b.ResetTimer()
 	for range b.N {
-		es, err := h.v.AccessLog(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.did}))
+		es, err := h.v.AccessLog(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.DID}))
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.did, Entries: es}, h.patient.did, h.ledger, priv)
+		out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.DID, Entries: es}, h.patient.DID, h.ledger, priv)
 		if err != nil || len(out) != 10000 {
 			b.Fatalf("%d entries, %v", len(out), err)
 		}
@@ -198,11 +198,11 @@ func BenchmarkTrailAnchorLedger(b *testing.B) {
 		b.Fatal(err)
 	}
 	h.v.cfg.Submit = func(ctx context.Context, raw []byte) error { _, err := reg.Submit(ctx, raw); return err }
-	rk, err := h.v.recipient(context.Background(), h.patient.did)
+	rk, err := h.v.recipient(context.Background(), h.patient.DID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &trail.Entry{ID: "x", Patient: h.patient.did, Provider: h.hosp.did, Record: "r-0", Class: "AllergyIntolerance",
+	e := &trail.Entry{ID: "x", Patient: h.patient.DID, Provider: h.hosp.DID, Record: "r-0", Class: "AllergyIntolerance",
 		Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted, Type: trail.DCMPatientRecord, Time: time.Now()}
 	b.ResetTimer()
 	start := time.Now()
@@ -211,7 +211,7 @@ func BenchmarkTrailAnchorLedger(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = h.v.log.Append(h.patient.did, sealed)
+		_ = h.v.log.Append(h.patient.DID, sealed)
 		if i%8192 == 8191 {
 			if err := h.v.Flush(context.Background()); err != nil {
 				b.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	iavldb "github.com/cosmos/iavl/db"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
@@ -28,25 +28,6 @@ import (
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
-
-type actor struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newActor(t *testing.T) actor {
-	k, err := key.Generate(key.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return actor{k, d, d + "#" + k.Public().Multikey()}
-}
-
-func (a actor) client(url string) *vaultclient.Client {
-	return &vaultclient.Client{URL: url, DID: a.did, Key: a.k, KeyID: a.kid}
-}
 
 // The clinical content of the test record: none of it may reach the ledger.
 const (
@@ -69,25 +50,31 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("runs a registry node")
 	}
 	ctx := context.Background()
-	hosp, patient, prov, second, er := newActor(t), newActor(t), newActor(t), newActor(t), newActor(t)
-	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.k, BatchInterval: 50 * time.Millisecond, Staff: []string{er.did}})
+	hosp, patient, prov, second, er := credtest.NewParty(t, key.Ed25519, "hospital"), credtest.NewParty(t, key.Ed25519, "patient"),
+		credtest.NewParty(t, key.Ed25519, "provider"), credtest.NewParty(t, key.Ed25519, "second provider"), credtest.NewParty(t, key.Ed25519, "ER doctor")
+	vs := vaulttest.Start(t, vaulttest.Options{Key: hosp.Key, BatchInterval: 50 * time.Millisecond, Staff: []string{er.DID}})
 	s, reg, v, srv := vs.Registry, vs.Client, vs.Vault, vs
 
-	submit := func(p *tx.Payload, err error, a actor) {
+	submit := func(p *tx.Payload, err error, a credtest.Party) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reg.Submit(ctx, nodetest.Sign(t, p, a.k, a.kid)); err != nil {
+		if _, err := reg.Submit(ctx, nodetest.Sign(t, p, a.Key, a.Kid)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// Each grant names its own anchor did:key, which anchors and revokes it
+	// (a wallet derives it from its seed and the grant's ID): the ledger
+	// never sees the patient's DID.
+	anchors := map[string]credtest.Party{}
 	issue := func(provider string, classes []string, purpose string, days int, breakGlass bool) string {
 		t.Helper()
 		now := time.Now().UTC().Truncate(time.Second)
-		g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: patient.did, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
+		anchor := credtest.NewParty(t, key.Ed25519, "anchor "+nodetest.Nonce())
+		g := &consent.Grant{ID: "urn:uuid:" + nodetest.Nonce(), Patient: patient.DID, Anchor: anchor.DID, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
 			Purposes: []string{purpose}, Classes: classes, ValidFrom: now.Add(-time.Minute), ValidUntil: now.AddDate(0, 0, days), BreakGlass: breakGlass}
-		tok, err := consent.Issue(g, patient.k, patient.kid)
+		tok, err := consent.Issue(g, patient.Key, patient.Kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,29 +83,30 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := tx.NewConsentAnchor(parsed)
-		submit(p, err, patient)
+		submit(p, err, anchor)
+		anchors[tok] = anchor
 		return tok
 	}
 
 	// The hospital stores the allergy record.
-	m, err := hosp.client(srv.URL).Put(ctx, patient.did, "AllergyIntolerance", []byte(record))
+	m, err := srv.As(hosp).Put(ctx, patient.DID, "AllergyIntolerance", []byte(record))
 	if err != nil {
 		t.Fatal(err)
 	}
-	grant := issue(prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false)
-	standing := issue(hosp.did, []string{"AllergyIntolerance"}, "ETREAT", 365, true)
-	if err := patient.client(srv.URL).AllowBreakGlass(ctx, standing); err != nil {
+	grant := issue(prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false)
+	standing := issue(hosp.DID, []string{"AllergyIntolerance"}, "ETREAT", 365, true)
+	if err := srv.As(patient).AllowBreakGlass(ctx, standing); err != nil {
 		t.Fatal(err)
 	}
 
-	got, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, "")
+	got, err := srv.As(prov).Get(ctx, m.ID, "TREAT", grant, "")
 	if err != nil || string(got) != record {
 		t.Fatalf("provider read: %q, %v", got, err)
 	}
-	if _, err := second.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := srv.As(second).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("second provider: %v, want denied", err)
 	}
-	if got, err := er.client(srv.URL).Get(ctx, m.ID, "ETREAT", "", "unresponsive, suspected anaphylaxis"); err != nil || string(got) != record {
+	if got, err := srv.As(er).Get(ctx, m.ID, "ETREAT", "", "unresponsive, suspected anaphylaxis"); err != nil || string(got) != record {
 		t.Fatalf("break-glass read: %q, %v", got, err)
 	}
 
@@ -127,15 +115,15 @@ func TestEndToEnd(t *testing.T) {
 		if err := v.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := patient.client(srv.URL).AccessLog(ctx)
+		resp, err := srv.As(patient).AccessLog(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		priv, err := trail.DecryptionKey(patient.k)
+		priv, err := trail.DecryptionKey(patient.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		es, err := vaultclient.VerifyTrail(ctx, resp, patient.did, reg, priv)
+		es, err := vaultclient.VerifyTrail(ctx, resp, patient.DID, reg, priv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +139,7 @@ func TestEndToEnd(t *testing.T) {
 			seen[e.Provider] = kind
 		}
 	}
-	want := map[string]string{prov.did: "granted", second.did: "denied", er.did: "granted+break-glass " + trail.DCMEmergencyOverride}
+	want := map[string]string{prov.DID: "granted", second.DID: "denied", er.DID: "granted+break-glass " + trail.DCMEmergencyOverride}
 	for d, k := range want {
 		if seen[d] != k {
 			t.Errorf("trail for %s = %q, want %q", d, seen[d], k)
@@ -159,17 +147,17 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revoke; the provider is denied from then on.
-	p, err := tx.NewConsentRevoke(patient.did, consent.Hash(grant))
-	submit(p, err, patient)
-	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	p, err := tx.NewConsentRevoke(anchors[grant].DID, consent.Hash(grant))
+	submit(p, err, anchors[grant])
+	if _, err := srv.As(prov).Get(ctx, m.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}
 	// Erasure on the patient's request.
-	if _, err := patient.client(srv.URL).Erase(ctx, m.ID); err != nil {
+	if _, err := srv.As(patient).Erase(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	fresh := issue(prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false)
-	if _, err := prov.client(srv.URL).Get(ctx, m.ID, "TREAT", fresh, ""); !errors.Is(err, vaultapi.ErrErased) {
+	fresh := issue(prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false)
+	if _, err := srv.As(prov).Get(ctx, m.ID, "TREAT", fresh, ""); !errors.Is(err, vaultapi.ErrErased) {
 		t.Fatalf("after erasure: %v, want vaultapi.ErrErased", err)
 	}
 	es := trailOf()
@@ -201,16 +189,16 @@ func TestEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || missing.StatusCode != resp.StatusCode {
 		t.Errorf("unsigned events of an existing record: %d, of a missing one: %d; want 401 for both", resp.StatusCode, missing.StatusCode)
 	}
-	if _, err := prov.client(srv.URL).Events(ctx, m.ID); !errors.Is(err, vaultapi.ErrNotFound) {
+	if _, err := srv.As(prov).Events(ctx, m.ID); !errors.Is(err, vaultapi.ErrNotFound) {
 		t.Errorf("events for a provider: %v, want not found", err)
 	}
-	evs, err := patient.client(srv.URL).Events(ctx, m.ID)
+	evs, err := srv.As(patient).Events(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kinds []string
 	for _, e := range evs {
-		rec, err := reg.AuditAnchor(ctx, hosp.did, e.Batch)
+		rec, err := reg.AuditAnchor(ctx, hosp.DID, e.Batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,14 +219,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("record events = %v, want put then erase", kinds)
 	}
 
-	scanLedger(t, s.Home, s, patient.did, []string{patientName, substance, "Peanut", "AllergyIntolerance\",\"id", record})
+	// Consent anchors name their own anchor DIDs, never the patient
+	// (issue 11 item 13): the patient's DID is one more needle.
+	scanLedger(t, s.Home, s, anchors[grant].DID, []string{patientName, substance, "Peanut", "AllergyIntolerance\",\"id", record, patient.DID})
 }
 
 // scanLedger stops the node and reads everything it stored: every
 // transaction of every block (the JWS payloads decoded) and every key and
 // value of the IAVL state. It fails if any needle is found, and checks that
-// the scan can find things by expecting the patient's DID (which consent
-// anchors carry).
+// the scan can find things by expecting expect (a consent anchor's DID).
 func scanLedger(t *testing.T, home string, s *nodetest.Stack, expect string, needles []string) {
 	t.Helper()
 	_ = s.Node.Stop()
@@ -286,7 +275,7 @@ func scanLedger(t *testing.T, home string, s *nodetest.Stack, expect string, nee
 	_ = sdb.Close()
 	all := bytes.Join(hay, []byte{0})
 	if !bytes.Contains(all, []byte(expect)) {
-		t.Fatalf("the scan of %d blocks, %d transactions and %d state keys did not find the patient's DID: the scan is broken", blocks, txs, keys)
+		t.Fatalf("the scan of %d blocks, %d transactions and %d state keys did not find %s: the scan is broken", blocks, txs, keys, expect)
 	}
 	for _, n := range needles {
 		if bytes.Contains(all, []byte(n)) || bytes.Contains(bytes.ToLower(all), []byte(strings.ToLower(n))) {

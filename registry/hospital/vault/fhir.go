@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/cdshooks"
 	"github.com/medid/medid/registry/hospital/fhir"
@@ -424,9 +424,7 @@ func (f *FHIR) remember(owner, client, token string) {
 // The file is the feed's copy across restarts: a torn last line after a
 // crash is skipped when it is read back.
 func (f *FHIR) audit(a balp.Access) {
-	var id [12]byte
-	_, _ = rand.Read(id[:])
-	a.ID = "ae-" + hex.EncodeToString(id[:])
+	a.ID = "ae-" + randid.Hex(12)
 	a.Server, a.ServerName = f.v.cfg.DID, f.cfg.Name
 	a.ClientName = f.cfg.Clients[a.Client].Name
 	if a.Patient.ID == "" && a.Patient.DID != "" {
@@ -726,10 +724,7 @@ func (f *FHIR) transact(r *http.Request, body []byte) ([][]byte, []string, *fhir
 	locs := make([]string, len(tx.Entries))
 	var repl []string
 	for i, e := range tx.Entries {
-		rid, err := newRecordID()
-		if err != nil {
-			return nil, nil, fhir.AsError(err)
-		}
+		rid := newRecordID()
 		ids[i] = rid
 		fid := rid
 		if e.Type == "Patient" {

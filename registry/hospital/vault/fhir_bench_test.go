@@ -72,7 +72,7 @@ func BenchmarkFHIRRead(b *testing.B) {
 	h := newFHIRHarness(b)
 	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
 	id := h.writeAllergy(tok)
-	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, h.ehr.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	if st, body := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant}); st != 200 {
 		b.Fatalf("priming read: %d %s", st, body)
 	}
@@ -121,12 +121,12 @@ func BenchmarkCDSHooks(b *testing.B) {
 	h := newFHIRHarness(b)
 	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
 	id := h.writeAllergy(tok)
-	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, h.ehr.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	if st, body := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant}); st != 200 {
 		b.Fatalf("priming read: %d %s", st, body)
 	}
 	q := `{"hook":"patient-consent-consult","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea","context":{"patientId":[{"system":"urn:ietf:rfc:3986","value":"` +
-		h.patient.did + `"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + h.ehr.did +
+		h.patient.DID + `"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + h.ehr.DID +
 		`"}],"class":[{"system":"http://hl7.org/fhir/resource-types","code":"AllergyIntolerance"}]}}`
 	hd := h.f.Handler()
 	req := func() *http.Request {

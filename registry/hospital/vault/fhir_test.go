@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/cdshooks"
 	"github.com/medid/medid/registry/hospital/fhir"
@@ -25,7 +26,7 @@ type fhirHarness struct {
 	*harness
 	f   *FHIR
 	srv *httptest.Server
-	ehr party
+	ehr credtest.Party
 }
 
 func newFHIRHarness(tb testing.TB, scopes ...string) *fhirHarness {
@@ -38,8 +39,8 @@ func newFHIRHarness(tb testing.TB, scopes ...string) *fhirHarness {
 	}
 	var err error
 	h.f, err = h.v.FHIR(FHIRConfig{Base: base, Name: "St Mary", Clients: map[string]FHIRClient{
-		h.ehr.did:           {Scopes: scopes, Name: "Ward 3 EHR"},
-		newParty(tb, 4).did: {Scopes: []string{"system/*.rs"}},
+		h.ehr.DID:           {Scopes: scopes, Name: "Ward 3 EHR"},
+		newParty(tb, 4).DID: {Scopes: []string{"system/*.rs"}},
 	}})
 	if err != nil {
 		tb.Fatal(err)
@@ -56,22 +57,22 @@ func (h *fhirHarness) base() string { return h.srv.URL + "/fhir" }
 var jtis int
 
 // assertion is a private_key_jwt client assertion by p for the token endpoint.
-func assertion(tb testing.TB, p party, aud string, now time.Time) string {
+func assertion(tb testing.TB, p credtest.Party, aud string, now time.Time) string {
 	jtis++
-	hb, _ := json.Marshal(map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": p.kid})
-	cb, _ := json.Marshal(map[string]any{"iss": p.did, "sub": p.did, "aud": aud, "exp": now.Add(4 * time.Minute).Unix(), "jti": fmt.Sprint("jti-", jtis)})
+	hb, _ := json.Marshal(map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": p.Kid})
+	cb, _ := json.Marshal(map[string]any{"iss": p.DID, "sub": p.DID, "aud": aud, "exp": now.Add(4 * time.Minute).Unix(), "jti": fmt.Sprint("jti-", jtis)})
 	in := base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb)
-	sig, err := p.k.Sign([]byte(in))
+	sig, err := p.Key.Sign([]byte(in))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return in + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-func (h *fhirHarness) token(p party, scope string) string {
+func (h *fhirHarness) token(p credtest.Party, scope string) string {
 	h.t.Helper()
 	res, err := http.PostForm(h.base()+"/token", url.Values{"grant_type": {"client_credentials"}, "scope": {scope},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion(h.t, p, h.base()+"/token", h.clock.now())}})
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion(h.t, p, h.base()+"/token", h.clock.Now())}})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ const allergyFHIR = `{"resourceType":"AllergyIntolerance","clinicalStatus":{"cod
 func (h *fhirHarness) writeAllergy(tok string) string {
 	h.t.Helper()
 	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[` +
-		`{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":` + patientJSON(h.patient.did) + `,"request":{"method":"POST","url":"Patient"}},` +
+		`{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":` + patientJSON(h.patient.DID) + `,"request":{"method":"POST","url":"Patient"}},` +
 		`{"fullUrl":"urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059","resource":` + allergyFHIR + `,"request":{"method":"POST","url":"AllergyIntolerance"}}]}`
 	st, b := h.do("POST", "/fhir", tok, bundle, nil)
 	if st != 200 {
@@ -149,7 +150,7 @@ func TestFHIRDoneWhen(t *testing.T) {
 	h := newFHIRHarness(t)
 	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
 	id := h.writeAllergy(tok)
-	pid := h.f.PatientID(h.patient.did)
+	pid := h.f.PatientID(h.patient.DID)
 
 	// No consent: refused, with an OperationOutcome.
 	st, b := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", nil)
@@ -157,7 +158,7 @@ func TestFHIRDoneWhen(t *testing.T) {
 		t.Fatalf("read without consent: %d %s", st, b)
 	}
 	// The patient's grant to the EHR: granted.
-	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance", "Patient"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, h.ehr.DID, []string{"AllergyIntolerance", "Patient"}, "TREAT", 30, false, true)
 	st, b = h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant})
 	if st != 200 || !strings.Contains(string(b), "Penicillin") || !strings.Contains(string(b), `"reference":"Patient/`+pid+`"`) {
 		t.Fatalf("read with consent: %d %s", st, b)
@@ -170,7 +171,7 @@ func TestFHIRDoneWhen(t *testing.T) {
 		t.Fatalf("read with the remembered grant: %d %s", st, b)
 	}
 	// The Patient resource under its id.
-	if st, b = h.do("GET", "/fhir/Patient/"+pid, tok, "", nil); st != 200 || !strings.Contains(string(b), h.patient.did) {
+	if st, b = h.do("GET", "/fhir/Patient/"+pid, tok, "", nil); st != 200 || !strings.Contains(string(b), h.patient.DID) {
 		t.Fatalf("Patient read: %d %s", st, b)
 	}
 	// Search.
@@ -179,8 +180,8 @@ func TestFHIRDoneWhen(t *testing.T) {
 		t.Fatalf("search: %d %s", st, b)
 	}
 	// CDS Hooks.
-	q := `{"hook":"patient-consent-consult","hookInstance":"h1","context":{"patientId":[{"system":"urn:ietf:rfc:3986","value":"` + h.patient.did +
-		`"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + h.ehr.did +
+	q := `{"hook":"patient-consent-consult","hookInstance":"h1","context":{"patientId":[{"system":"urn:ietf:rfc:3986","value":"` + h.patient.DID +
+		`"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + h.ehr.DID +
 		`"}],"class":[{"system":"http://hl7.org/fhir/resource-types","code":"AllergyIntolerance"}]}}`
 	st, b = h.do("POST", "/cds-services/patient-consent-consult", tok, q, nil)
 	var cr cdshooks.Response
@@ -198,7 +199,7 @@ func TestFHIRDoneWhen(t *testing.T) {
 		t.Fatalf("delete: %d %s", st, b)
 	}
 	// Revoked: refused.
-	h.ledger.revoke(grant, h.clock.now())
+	h.ledger.revoke(grant, h.clock.Now())
 	if st, b = h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", nil); st != 403 {
 		t.Fatalf("read after revocation: %d %s", st, b)
 	}
@@ -207,7 +208,7 @@ func TestFHIRDoneWhen(t *testing.T) {
 	// AuditEvent.
 	seen := map[string]int{}
 	for _, e := range h.trail(h.patient) {
-		a, ok := balp.FromEntry(&e.Entry, h.hosp.did)
+		a, ok := balp.FromEntry(&e.Entry, h.hosp.DID)
 		if !ok {
 			t.Errorf("trail entry with unknown action %q", e.Action)
 			continue
@@ -252,12 +253,12 @@ func TestFHIRPagingAndRefusals(t *testing.T) {
 	h := newFHIRHarness(t)
 	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
 	h.writeAllergy(tok)
-	h.clock.add(time.Second)
+	h.clock.Advance(time.Second)
 	h.writeAllergy(tok)
-	h.clock.add(time.Second)
+	h.clock.Advance(time.Second)
 	h.writeAllergy(tok)
-	pid := h.f.PatientID(h.patient.did)
-	grant := h.grant(h.patient, h.ehr.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	pid := h.f.PatientID(h.patient.DID)
+	grant := h.grant(h.patient, h.ehr.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	hdr := map[string]string{HeaderConsent: grant}
 	var ids []string
 	next := "/fhir/AllergyIntolerance?patient=Patient/" + pid + "&_count=2"
@@ -341,8 +342,8 @@ func TestFHIRBreakGlass(t *testing.T) {
 	h := newFHIRHarness(t)
 	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
 	id := h.writeAllergy(tok)
-	h.v.SetStaff([]string{h.ehr.did}) // the hospital vouches for its EHR in emergencies
-	standing := h.grant(h.patient, h.hosp.did, []string{"AllergyIntolerance"}, "ETREAT", 30, true, true)
+	h.v.SetStaff([]string{h.ehr.DID}) // the hospital vouches for its EHR in emergencies
+	standing := h.grant(h.patient, h.hosp.DID, []string{"AllergyIntolerance"}, "ETREAT", 30, true, true)
 	if err := h.v.AllowBreakGlass(t.Context(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func TestFHIRBreakGlass(t *testing.T) {
 	found := false
 	for _, e := range h.trail(h.patient) {
 		if e.Action == trail.ActionRead && e.BreakGlass && e.Outcome == trail.OutcomeGranted {
-			a, _ := balp.FromEntry(&e.Entry, h.hosp.did)
+			a, _ := balp.FromEntry(&e.Entry, h.hosp.DID)
 			ev, _ := balp.AuditEvent(a)
 			found = strings.Contains(string(ev), `"code":"110127"`) && strings.Contains(string(ev), `"code":"ETREAT"`)
 		}

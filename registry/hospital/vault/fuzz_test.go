@@ -10,7 +10,7 @@ import (
 // accepts has the fields it promises.
 func FuzzParseRequest(f *testing.F) {
 	h := newHarness(f)
-	f.Add(h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.did}))
+	f.Add(h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.DID}))
 	f.Add(h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpRead, Record: "r-00000000000000000000000000000000", Purpose: "TREAT", Consent: "a.b.c"}))
 	f.Add("eyJhbGciOiJFZERTQSJ9.e30.AA")
 	f.Add("..")

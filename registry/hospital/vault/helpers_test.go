@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
@@ -19,25 +21,9 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// party is a did:key actor.
-type party struct {
-	k   *key.PrivateKey
-	did string
-	kid string
-}
-
-func newParty(tb testing.TB, b byte) party {
-	tb.Helper()
-	seed := make([]byte, 32)
-	for i := range seed {
-		seed[i] = b
-	}
-	k, err := key.NewEd25519FromSeed(seed)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return party{k: k, did: d, kid: d + "#" + k.Public().Multikey()}
+// newParty is the did:key actor numbered b.
+func newParty(tb testing.TB, b byte) credtest.Party {
+	return credtest.NewParty(tb, key.Ed25519, "vault test party "+strconv.Itoa(int(b)))
 }
 
 // fakeLedger holds consent anchors and audit anchors in memory: the ledger
@@ -53,12 +39,12 @@ func newFakeLedger() *fakeLedger {
 	return &fakeLedger{consents: map[string]*consent.Status{}, audits: map[string]*ledger.AuditRecord{}}
 }
 
-func (l *fakeLedger) ConsentStatus(_ context.Context, hash string) (*consent.Status, error) {
+func (l *fakeLedger) ConsentStatus(_ context.Context, controller, hash string) (*consent.Status, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st, ok := l.consents[hash]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", consent.ErrNotAnchored, hash)
+	if !ok || st.Controller != controller {
+		return nil, fmt.Errorf("%w: %s by %s", consent.ErrNotAnchored, hash, controller)
 	}
 	c := *st
 	return &c, nil
@@ -69,7 +55,7 @@ func (l *fakeLedger) anchorGrant(token string) {
 	if err != nil {
 		panic(err)
 	}
-	st := &consent.Status{Hash: consent.Hash(token), Patient: g.Patient, ValidFrom: g.ValidFrom}
+	st := &consent.Status{Hash: consent.Hash(token), Controller: g.Anchor, ValidFrom: g.ValidFrom}
 	if !g.ValidUntil.IsZero() {
 		u := g.ValidUntil
 		st.ValidUntil = &u
@@ -121,38 +107,26 @@ func (l *fakeLedger) AuditAnchor(_ context.Context, vault, batch string) (*ledge
 	return &c, nil
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type harness struct {
 	t       testing.TB
 	v       *Vault
 	ledger  *fakeLedger
-	clock   *clock
-	hosp    party // the vault's DID
-	patient party
+	clock   *credtest.Clock
+	hosp    credtest.Party // the vault's DID
+	patient credtest.Party
 }
 
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	h := &harness{t: tb, ledger: newFakeLedger(), clock: &clock{t: time.Now().UTC().Truncate(time.Second)},
+	h := &harness{t: tb, ledger: newFakeLedger(), clock: credtest.NewClock(time.Now().UTC().Truncate(time.Second)),
 		hosp: newParty(tb, 1), patient: newParty(tb, 2)}
 	checker, err := consent.NewChecker(consent.CheckerConfig{Keys: consent.ResolverKeys(did.KeyResolver{}), Ledger: h.ledger,
-		StatusTTL: -1, Now: h.clock.now})
+		StatusTTL: -1, Now: h.clock.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h.v, err = New(Config{Dir: tb.TempDir(), DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid, Resolver: did.KeyResolver{},
-		Consent: checker, Submit: h.ledger.submit, Anchors: h.ledger, Now: h.clock.now})
+	h.v, err = New(Config{Dir: tb.TempDir(), DID: h.hosp.DID, Key: h.hosp.Key, KeyID: h.hosp.Kid, Resolver: did.KeyResolver{},
+		Consent: checker, Submit: h.ledger.submit, Anchors: h.ledger, Now: h.clock.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -161,10 +135,10 @@ func newHarness(tb testing.TB) *harness {
 
 const allergy = `{"resourceType":"AllergyIntolerance","code":{"text":"Penicillin"},"patient":{"display":"Alice Example"}}`
 
-func (h *harness) put(owner party, class, body string) *vaultapi.Meta {
+func (h *harness) put(owner credtest.Party, class, body string) *vaultapi.Meta {
 	h.t.Helper()
 	sum := sha256.Sum256([]byte(body))
-	tok := h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: owner.did, Class: class, BodyHash: hex.EncodeToString(sum[:])})
+	tok := h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: owner.DID, Class: class, BodyHash: hex.EncodeToString(sum[:])})
 	m, err := h.v.Put(context.Background(), tok, []byte(body))
 	if err != nil {
 		h.t.Fatal(err)
@@ -172,27 +146,37 @@ func (h *harness) put(owner party, class, body string) *vaultapi.Meta {
 	return m
 }
 
-func (h *harness) sign(p party, r *vaultapi.Request) string {
+func (h *harness) sign(p credtest.Party, r *vaultapi.Request) string {
 	h.t.Helper()
-	r.Issuer, r.Audience = p.did, h.hosp.did
+	r.Issuer, r.Audience = p.DID, h.hosp.DID
 	if r.IssuedAt == 0 {
-		r.IssuedAt = h.clock.now().Unix()
+		r.IssuedAt = h.clock.Now().Unix()
 	}
-	tok, err := vaultapi.SignRequest(r, p.k, p.kid)
+	tok, err := vaultapi.SignRequest(r, p.Key, p.Kid)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return tok
 }
 
+// anchorDID is a fresh did:key standing for a grant's anchor (a wallet
+// derives one per grant).
+func anchorDID(t testing.TB) string {
+	k, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return did.KeyDID(k.Public())
+}
+
 // grant issues (and, when anchor is set, anchors) a grant by patient.
-func (h *harness) grant(patient party, provider string, classes []string, purpose string, days int, breakGlass, anchor bool) string {
+func (h *harness) grant(patient credtest.Party, provider string, classes []string, purpose string, days int, breakGlass, anchor bool) string {
 	h.t.Helper()
-	from := h.clock.now().Add(-time.Minute)
-	g := &consent.Grant{Patient: patient.did, Provider: provider, Actions: []consent.Action{consent.ActionAccess},
+	from := h.clock.Now().Add(-time.Minute)
+	g := &consent.Grant{Patient: patient.DID, Anchor: anchorDID(h.t), Provider: provider, Actions: []consent.Action{consent.ActionAccess},
 		Purposes: []string{purpose}, Classes: classes, ValidFrom: from, ValidUntil: from.Add(time.Duration(days) * 24 * time.Hour),
 		BreakGlass: breakGlass, ID: fmt.Sprintf("urn:uuid:%x", sha256.Sum256([]byte(fmt.Sprint(time.Now().UnixNano(), provider, purpose))))[:45]}
-	tok, err := consent.Issue(g, patient.k, patient.kid)
+	tok, err := consent.Issue(g, patient.Key, patient.Kid)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -202,27 +186,27 @@ func (h *harness) grant(patient party, provider string, classes []string, purpos
 	return tok
 }
 
-func (h *harness) read(p party, rec, purpose, grant, reason string) ([]byte, error) {
+func (h *harness) read(p credtest.Party, rec, purpose, grant, reason string) ([]byte, error) {
 	h.t.Helper()
 	body, _, err := h.v.Read(context.Background(), h.sign(p, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec, Purpose: purpose, Consent: grant, BreakGlass: reason}))
 	return body, err
 }
 
 // trail flushes and returns the patient's verified, decrypted trail.
-func (h *harness) trail(p party) []vaultclient.VerifiedEntry {
+func (h *harness) trail(p credtest.Party) []vaultclient.VerifiedEntry {
 	h.t.Helper()
 	if err := h.v.Flush(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
-	es, err := h.v.AccessLog(context.Background(), h.sign(p, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: p.did}))
+	es, err := h.v.AccessLog(context.Background(), h.sign(p, &vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: p.DID}))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	priv, err := trail.DecryptionKey(p.k)
+	priv, err := trail.DecryptionKey(p.Key)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.did, Entries: es}, p.did, h.ledger, priv)
+	out, err := vaultclient.VerifyTrail(context.Background(), &vaultapi.AccessLogResponse{Vault: h.hosp.DID, Entries: es}, p.DID, h.ledger, priv)
 	if err != nil {
 		h.t.Fatal(err)
 	}

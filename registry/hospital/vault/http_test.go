@@ -19,15 +19,15 @@ func TestHTTP(t *testing.T) {
 	srv := httptest.NewServer(h.v.Handler())
 	defer srv.Close()
 	ctx := context.Background()
-	hosp := &vaultclient.Client{URL: srv.URL, DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid}
-	m, err := hosp.Put(ctx, h.patient.did, "AllergyIntolerance", []byte(allergy))
+	hosp := &vaultclient.Client{URL: srv.URL, DID: h.hosp.DID, Key: h.hosp.Key, KeyID: h.hosp.Kid}
+	m, err := hosp.Put(ctx, h.patient.DID, "AllergyIntolerance", []byte(allergy))
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := h.put(h.patient, "AllergyIntolerance", allergy)
 	prov := newParty(t, 30)
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	pc := &vaultclient.Client{URL: srv.URL, DID: prov.did, Key: prov.k, KeyID: prov.kid}
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	pc := &vaultclient.Client{URL: srv.URL, DID: prov.DID, Key: prov.Key, KeyID: prov.Kid}
 	if body, err := pc.Get(ctx, m.ID, "TREAT", grant, ""); err != nil || string(body) != allergy {
 		t.Fatalf("Get = %q, %v", body, err)
 	}
@@ -43,12 +43,12 @@ func TestHTTP(t *testing.T) {
 	}{
 		{"request for another record", http.MethodGet, "/1.0/vault/records/" + other.ID,
 			&vaultapi.Request{Op: vaultapi.OpRead, Record: m.ID, Purpose: "TREAT", Consent: grant}, "", http.StatusBadRequest, false},
-		{"access log of another patient", http.MethodGet, "/1.0/vault/access-log?patient=" + prov.did,
-			&vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.did}, "", http.StatusBadRequest, false},
+		{"access log of another patient", http.MethodGet, "/1.0/vault/access-log?patient=" + prov.DID,
+			&vaultapi.Request{Op: vaultapi.OpAccessLog, Patient: h.patient.DID}, "", http.StatusBadRequest, false},
 		{"non-writer stores", http.MethodPost, "/1.0/vault/records",
-			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: "AllergyIntolerance"}, allergy, http.StatusForbidden, false},
+			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.DID, Class: "AllergyIntolerance"}, allergy, http.StatusForbidden, false},
 		{"body does not match its hash", http.MethodPost, "/1.0/vault/records",
-			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: "AllergyIntolerance", BodyHash: strings.Repeat("0", 64)}, allergy, http.StatusBadRequest, true},
+			&vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.DID, Class: "AllergyIntolerance", BodyHash: strings.Repeat("0", 64)}, allergy, http.StatusBadRequest, true},
 		{"unknown record", http.MethodGet, "/1.0/vault/records/r-00000000000000000000000000000000",
 			&vaultapi.Request{Op: vaultapi.OpRead, Record: "r-00000000000000000000000000000000", Purpose: "TREAT", Consent: grant}, "", http.StatusNotFound, false},
 		// Without a signed request the answer is 401 whether or not the

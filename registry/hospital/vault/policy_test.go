@@ -80,12 +80,12 @@ func TestClientCertPolicy(t *testing.T) {
 	wallet := client(tlsfiles.Client{CA: p(n.CA)})
 	hospital := client(tlsfiles.Client{CA: p(n.CA), Cert: p(n.ClientCert), Key: p(n.ClientKey)})
 
-	hosp := &vaultclient.Client{URL: s.URL(), HTTP: hospital, DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid}
-	if _, err := hosp.Put(ctx, h.patient.did, "AllergyIntolerance", []byte(allergy)); err != nil {
+	hosp := &vaultclient.Client{URL: s.URL(), HTTP: hospital, DID: h.hosp.DID, Key: h.hosp.Key, KeyID: h.hosp.Kid}
+	if _, err := hosp.Put(ctx, h.patient.DID, "AllergyIntolerance", []byte(allergy)); err != nil {
 		t.Fatalf("hospital with a client certificate stores: %v", err)
 	}
-	noCert := &vaultclient.Client{URL: s.URL(), HTTP: wallet, DID: h.hosp.did, Key: h.hosp.k, KeyID: h.hosp.kid}
-	_, err = noCert.Put(ctx, h.patient.did, "AllergyIntolerance", []byte(allergy))
+	noCert := &vaultclient.Client{URL: s.URL(), HTTP: wallet, DID: h.hosp.DID, Key: h.hosp.Key, KeyID: h.hosp.Kid}
+	_, err = noCert.Put(ctx, h.patient.DID, "AllergyIntolerance", []byte(allergy))
 	if pe, ok := err.(*vaultclient.ProblemError); !ok || pe.Status != http.StatusForbidden || !strings.Contains(pe.Detail, "client certificate") {
 		t.Fatalf("store without a client certificate: %v, want 403 naming the client certificate", err)
 	}
@@ -100,7 +100,7 @@ func TestClientCertPolicy(t *testing.T) {
 		}
 	}
 	// The patient's routes answer wallets without a certificate.
-	pat := &vaultclient.Client{URL: s.URL(), HTTP: wallet, DID: h.patient.did, Key: h.patient.k, KeyID: h.patient.kid}
+	pat := &vaultclient.Client{URL: s.URL(), HTTP: wallet, DID: h.patient.DID, Key: h.patient.Key, KeyID: h.patient.Kid}
 	if _, err := pat.VaultDID(ctx); err != nil {
 		t.Errorf("vault DID without a certificate: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
@@ -23,9 +24,9 @@ import (
 func TestOversizedReasonRefusedAtTheEdge(t *testing.T) {
 	h := newHarness(t)
 	er := newParty(t, 50)
-	h.v.SetStaff([]string{er.did})
+	h.v.SetStaff([]string{er.DID})
 	rec := h.put(h.patient, "Condition", `{"resourceType":"Condition","code":{"text":"HIV"}}`)
-	standing := h.grant(h.patient, h.hosp.did, []string{"Condition"}, "ETREAT", 365, true, true)
+	standing := h.grant(h.patient, h.hosp.DID, []string{"Condition"}, "ETREAT", 365, true, true)
 	if err := h.v.AllowBreakGlass(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestNothingReleasedWithoutTrail(t *testing.T) {
 	h := newHarness(t)
 	prov := newParty(t, 51)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	g := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	g := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	if _, err := h.read(prov, rec.ID, "TREAT", g, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -76,19 +77,19 @@ func TestNothingReleasedWithoutTrail(t *testing.T) {
 func TestBreakGlassOnlyStaffWithinClasses(t *testing.T) {
 	h := newHarness(t)
 	staff, stranger, revokedProv := newParty(t, 60), newParty(t, 61), newParty(t, 62)
-	h.v.SetStaff([]string{staff.did})
+	h.v.SetStaff([]string{staff.DID})
 	allergyRec := h.put(h.patient, "AllergyIntolerance", allergy)
 	condRec := h.put(h.patient, "Condition", `{"resourceType":"Condition","code":{"text":"HIV"}}`)
-	own := h.grant(h.patient, revokedProv.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	h.ledger.revoke(own, h.clock.now())
-	h.clock.add(time.Second)
-	standing := h.grant(h.patient, h.hosp.did, []string{"AllergyIntolerance"}, "ETREAT", 365, true, true)
+	own := h.grant(h.patient, revokedProv.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	h.ledger.revoke(own, h.clock.Now())
+	h.clock.Advance(time.Second)
+	standing := h.grant(h.patient, h.hosp.DID, []string{"AllergyIntolerance"}, "ETREAT", 365, true, true)
 	if err := h.v.AllowBreakGlass(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name string
-		who  party
+		who  credtest.Party
 		rec  string
 		want error
 	}{
@@ -113,8 +114,8 @@ func TestBreakGlassOnlyStaffWithinClasses(t *testing.T) {
 			if c.want == nil {
 				wantOutcome = trail.OutcomeGranted
 			}
-			if !last.BreakGlass || last.Outcome != wantOutcome || last.Provider != c.who.did {
-				t.Errorf("last entry = %+v, want a %s break-glass attempt by %s", last.Entry, wantOutcome, c.who.did)
+			if !last.BreakGlass || last.Outcome != wantOutcome || last.Provider != c.who.DID {
+				t.Errorf("last entry = %+v, want a %s break-glass attempt by %s", last.Entry, wantOutcome, c.who.DID)
 			}
 		})
 	}
@@ -139,8 +140,8 @@ func TestForgedAttemptsNotAttributed(t *testing.T) {
 	for range 300 {
 		// Claims to be the hospital; signed with the forger's key.
 		r := &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", BreakGlass: slander,
-			Issuer: h.hosp.did, Audience: h.hosp.did, IssuedAt: h.clock.now().Unix()}
-		tok, err := vaultapi.SignRequest(r, forger.k, h.hosp.did+"#"+forger.k.Public().Multikey())
+			Issuer: h.hosp.DID, Audience: h.hosp.DID, IssuedAt: h.clock.Now().Unix()}
+		tok, err := vaultapi.SignRequest(r, forger.Key, h.hosp.DID+"#"+forger.Key.Public().Multikey())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func TestForgedAttemptsNotAttributed(t *testing.T) {
 			t.Fatalf("forged read: %d bytes, %v", len(body), err)
 		}
 	}
-	h.v.reportSuppressed(ctx, h.clock.now())
+	h.v.reportSuppressed(ctx, h.clock.Now())
 	var single, summarised int
 	for _, e := range h.trail(h.patient) {
 		if e.Action != trail.ActionRead {
@@ -199,11 +200,11 @@ func TestClassScope(t *testing.T) {
 		})
 	}
 	// A record filed wrongly before this check existed is not released.
-	m, err := h.v.store.put(h.patient.did, "AllergyIntolerance", []byte(bundleOfConditions), h.clock.now())
+	m, err := h.v.store.put(h.patient.DID, "AllergyIntolerance", []byte(bundleOfConditions), h.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	g := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	if body, err := h.read(prov, m.ID, "TREAT", g, ""); !errors.Is(err, vaultapi.ErrClassMismatch) || body != nil {
 		t.Fatalf("read of a mis-filed record: %d bytes, %v", len(body), err)
 	}
@@ -222,7 +223,7 @@ func TestNoReplayAcrossRestarts(t *testing.T) {
 			h := newHarness(t)
 			prov := newParty(t, 90)
 			rec := h.put(h.patient, "AllergyIntolerance", allergy)
-			g := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+			g := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 			tok := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: g})
 			if _, _, err := h.v.Read(context.Background(), tok); err != nil {
 				t.Fatal(err)
@@ -232,7 +233,7 @@ func TestNoReplayAcrossRestarts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			h.clock.add(time.Second)
+			h.clock.Advance(time.Second)
 			v2, err := New(h.v.cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -252,5 +253,5 @@ func TestNoReplayAcrossRestarts(t *testing.T) {
 // signPut signs a put of body by the hospital for the harness's patient.
 func (h *harness) signPut(class, body string) string {
 	h.t.Helper()
-	return h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.did, Class: class, BodyHash: sha256Hex(body)})
+	return h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.DID, Class: class, BodyHash: sha256Hex(body)})
 }

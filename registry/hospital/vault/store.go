@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/medid/medid/internal/atomicfile"
-	"github.com/medid/medid/registry/hospital/vaultapi"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/medid/medid/internal/atomicfile"
+	"github.com/medid/medid/internal/randid"
+	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
 // MasterKeyFile is the name of the vault's master key file (32 random bytes,
@@ -58,20 +60,8 @@ func openStore(dir string) (*store, error) {
 		if _, err := rand.Read(master); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(mk, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
+		if err := atomicfile.Create(mk, master, 0o600); err != nil {
 			return nil, fmt.Errorf("vault: create master key: %w", err)
-		}
-		if _, err := f.Write(master); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("vault: read master key: %w", err)
@@ -121,22 +111,12 @@ func open(k, nonce, ct, ad []byte) ([]byte, error) {
 
 // put stores resource for owner and class under a new random id.
 func (s *store) put(owner, class string, resource []byte, now time.Time) (*vaultapi.Meta, error) {
-	id, err := newRecordID()
-	if err != nil {
-		return nil, err
-	}
-	return s.putWithID(id, owner, class, resource, now)
+	return s.putWithID(newRecordID(), owner, class, resource, now)
 }
 
 // newRecordID returns a fresh random record id ("r-" and 32 hex digits,
 // also a valid FHIR logical id).
-func newRecordID() (string, error) {
-	var idb [16]byte
-	if _, err := rand.Read(idb[:]); err != nil {
-		return "", err
-	}
-	return "r-" + hex.EncodeToString(idb[:]), nil
-}
+func newRecordID() string { return "r-" + randid.Hex(16) }
 
 // putWithID stores resource for owner and class under id, a fresh id
 // from newRecordID (so a FHIR resource can carry its own id).

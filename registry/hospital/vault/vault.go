@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
@@ -625,11 +625,7 @@ func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id
 // request fields are bounded at the edge, so only a bug could produce one)
 // is cut rather than losing the entry.
 func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
-	var id [12]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return err
-	}
-	e.ID = hex.EncodeToString(id[:])
+	e.ID = randid.Hex(12)
 	e.Time = e.Time.UTC()
 	if e.Licence == "" {
 		e.Licence = v.licenceOf(e.Provider)

@@ -20,20 +20,20 @@ func TestAccessMatrix(t *testing.T) {
 	h := newHarness(t)
 	prov, other, stranger := newParty(t, 10), newParty(t, 11), newParty(t, 12)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
-	good := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	good := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 
-	revoked := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	h.ledger.revoke(revoked, h.clock.now().Add(-time.Second))
+	revoked := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	h.ledger.revoke(revoked, h.clock.Now().Add(-time.Second))
 	// Expired: valid for one day starting 2 days ago.
-	h.clock.add(-48 * time.Hour)
-	expired := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 1, false, true)
-	h.clock.add(48 * time.Hour)
-	wrongClass := h.grant(h.patient, prov.did, []string{"Immunization"}, "TREAT", 30, false, true)
-	wrongPurpose := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "HRESCH", 30, false, true)
+	h.clock.Advance(-48 * time.Hour)
+	expired := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 1, false, true)
+	h.clock.Advance(48 * time.Hour)
+	wrongClass := h.grant(h.patient, prov.DID, []string{"Immunization"}, "TREAT", 30, false, true)
+	wrongPurpose := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "HRESCH", 30, false, true)
 	// A grant "by the patient" signed by someone else: the stranger issues a
 	// grant naming themselves as patient (the only kind they can sign).
-	foreign := h.grant(stranger, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
-	notAnchored := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, false)
+	foreign := h.grant(stranger, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	notAnchored := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, false)
 	replayed := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good})
 	if _, _, err := h.v.Read(context.Background(), replayed); err != nil {
 		t.Fatalf("first use of a good request: %v", err)
@@ -60,13 +60,13 @@ func TestAccessMatrix(t *testing.T) {
 		{"break-glass the patient forbade", func() ([]byte, error) { return h.read(other, rec.ID, "ETREAT", "", "unconscious in the ER") }, vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden},
 		{"break-glass on a grant without it", func() ([]byte, error) { return h.read(prov, rec.ID, "ETREAT", good, "unconscious") }, vaultapi.ErrDenied, consent.ErrBreakGlassNotPermitted},
 		{"stale request", func() ([]byte, error) {
-			tok := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, IssuedAt: h.clock.now().Add(-time.Hour).Unix()})
+			tok := h.sign(prov, &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, IssuedAt: h.clock.Now().Add(-time.Hour).Unix()})
 			b, _, err := h.v.Read(context.Background(), tok)
 			return b, err
 		}, vaultapi.ErrUnauthenticated, nil},
 		{"signed by another key", func() ([]byte, error) {
-			r := &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, Issuer: prov.did, Audience: h.hosp.did, IssuedAt: h.clock.now().Unix()}
-			tok, err := vaultapi.SignRequest(r, stranger.k, prov.did+"#"+stranger.k.Public().Multikey())
+			r := &vaultapi.Request{Op: vaultapi.OpRead, Record: rec.ID, Purpose: "TREAT", Consent: good, Issuer: prov.DID, Audience: h.hosp.DID, IssuedAt: h.clock.Now().Unix()}
+			tok, err := vaultapi.SignRequest(r, stranger.Key, prov.DID+"#"+stranger.Key.Public().Multikey())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,10 +97,10 @@ func TestAccessMatrix(t *testing.T) {
 func TestScenario(t *testing.T) {
 	h := newHarness(t)
 	prov, second, er := newParty(t, 20), newParty(t, 21), newParty(t, 22)
-	h.v.SetStaff([]string{er.did})
+	h.v.SetStaff([]string{er.DID})
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
 
-	grant := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	grant := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	body, err := h.read(prov, rec.ID, "TREAT", grant, "")
 	if err != nil || string(body) != allergy {
 		t.Fatalf("provider read = %q, %v", body, err)
@@ -109,7 +109,7 @@ func TestScenario(t *testing.T) {
 		t.Fatalf("second provider: %v, want denied", err)
 	}
 	// The patient's standing break-glass grant to the hospital.
-	standing := h.grant(h.patient, h.hosp.did, []string{"AllergyIntolerance"}, "ETREAT", 365, true, true)
+	standing := h.grant(h.patient, h.hosp.DID, []string{"AllergyIntolerance"}, "ETREAT", 365, true, true)
 	if err := h.v.AllowBreakGlass(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestScenario(t *testing.T) {
 		switch {
 		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			glass++
-			if e.Type != trail.DCMEmergencyOverride || e.Purpose != "ETREAT" || e.Provider != er.did {
+			if e.Type != trail.DCMEmergencyOverride || e.Purpose != "ETREAT" || e.Provider != er.DID {
 				t.Errorf("break-glass entry = %+v", e.Entry)
 			}
 		case e.Action == trail.ActionRead && e.Outcome == trail.OutcomeGranted:
@@ -135,15 +135,15 @@ func TestScenario(t *testing.T) {
 		t.Fatalf("trail: %d granted, %d denied, %d break-glass; want 1 each", granted, denied, glass)
 	}
 	// Revoke: the first provider is denied.
-	h.ledger.revoke(grant, h.clock.now())
-	h.clock.add(time.Second)
+	h.ledger.revoke(grant, h.clock.Now())
+	h.clock.Advance(time.Second)
 	if _, err := h.read(prov, rec.ID, "TREAT", grant, ""); !errors.Is(err, consent.ErrRevoked) {
 		t.Fatalf("after revoke: %v, want ErrRevoked", err)
 	}
 	// Revoking the standing grant closes emergency access at once (issue 11
 	// item 7: an open one-hour window used to survive the revocation).
-	h.ledger.revoke(standing, h.clock.now())
-	h.clock.add(time.Second)
+	h.ledger.revoke(standing, h.clock.Now())
+	h.clock.Advance(time.Second)
 	if _, err := h.read(er, rec.ID, "ETREAT", "", "still in the ER"); !errors.Is(err, vaultapi.ErrBreakGlassForbidden) || !errors.Is(err, consent.ErrRevoked) {
 		t.Fatalf("break-glass after the standing grant was revoked: %v, want forbidden (revoked)", err)
 	}
@@ -154,7 +154,7 @@ func TestScenario(t *testing.T) {
 	if _, err := h.v.Erase(context.Background(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpErase, Record: rec.ID})); err != nil {
 		t.Fatal(err)
 	}
-	fresh := h.grant(h.patient, prov.did, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	fresh := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
 	if _, err := h.read(prov, rec.ID, "TREAT", fresh, ""); !errors.Is(err, vaultapi.ErrErased) {
 		t.Fatalf("read after erasure: %v, want vaultapi.ErrErased", err)
 	}
@@ -199,7 +199,7 @@ func TestBreakGlassOwnGrant(t *testing.T) {
 	er := newParty(t, 40)
 	rec := h.put(h.patient, "AllergyIntolerance", allergy)
 	cond := h.put(h.patient, "Condition", `{"resourceType":"Condition","code":{"text":"HIV"}}`)
-	g := h.grant(h.patient, er.did, []string{"AllergyIntolerance"}, "HRESCH", 30, true, true)
+	g := h.grant(h.patient, er.DID, []string{"AllergyIntolerance"}, "HRESCH", 30, true, true)
 	if _, err := h.read(er, rec.ID, "TREAT", g, ""); !errors.Is(err, consent.ErrWrongPurpose) {
 		t.Fatalf("ordinary read outside the grant's purposes: %v, want ErrWrongPurpose", err)
 	}

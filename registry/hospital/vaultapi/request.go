@@ -1,10 +1,6 @@
 package vaultapi
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +8,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/ijson"
+	"github.com/medid/medid/internal/randid"
 )
 
 // RequestType is the JWS typ of a signed vault request.
@@ -86,18 +85,12 @@ type reqHeader struct {
 	Kid string `json:"kid"`
 }
 
-var b64 = base64.RawURLEncoding
-
 // SignRequest signs r with k as a compact JWS; kid is a DID URL of r.Issuer
 // naming k under authentication. A missing Nonce or IssuedAt is filled in
 // (random 128 bits, now).
 func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	if r.Nonce == "" {
-		var n [16]byte
-		if _, err := rand.Read(n[:]); err != nil {
-			return "", err
-		}
-		r.Nonce = hex.EncodeToString(n[:])
+		r.Nonce = randid.Hex(16)
 	}
 	if r.IssuedAt == 0 {
 		r.IssuedAt = time.Now().Unix()
@@ -113,12 +106,7 @@ func SignRequest(r *Request, k *key.PrivateKey, kid string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(pb)
-	sig, err := k.Sign([]byte(input))
-	if err != nil {
-		return "", err
-	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return jose.Sign(hb, pb, k)
 }
 
 // ParsedRequest is a decoded, NOT yet verified request with what a
@@ -141,30 +129,26 @@ func ParseRequest(token string) (*Request, error) {
 	return &p.Request, nil
 }
 
+// ParseSigned decodes a signed request WITHOUT verifying its signature,
+// returning what a verifier needs to check it. The token must be a compact
+// JWS under credentials/jose's policy of at most [MaxRequestSize] bytes,
+// with a header of exactly alg (EdDSA or ES256), typ [RequestType] and kid,
+// and a payload with no member [Request] does not name (internal/ijson's
+// policy: no duplicates, no case variants). Errors wrap [ErrBadRequest].
 func ParseSigned(token string) (*ParsedRequest, error) {
-	if len(token) > MaxRequestSize {
-		return nil, fmt.Errorf("%w: request of %d bytes", ErrBadRequest, len(token))
+	j, err := jose.Split(token, MaxRequestSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: want a compact JWS", ErrBadRequest)
-	}
-	hb, err1 := b64.DecodeString(parts[0])
-	pb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || len(sig) == 0 {
-		return nil, fmt.Errorf("%w: bad base64url in the JWS", ErrBadRequest)
+	if len(j.Signature) == 0 {
+		return nil, fmt.Errorf("%w: unsigned request", ErrBadRequest)
 	}
 	var h reqHeader
-	dec := json.NewDecoder(bytes.NewReader(hb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
+	if err := ijson.UnmarshalString(j.Header, &h, ijson.Known); err != nil || h.Typ != RequestType || (h.Alg != "EdDSA" && h.Alg != "ES256") {
 		return nil, fmt.Errorf("%w: header must be {alg: EdDSA|ES256, typ: %s, kid}", ErrBadRequest, RequestType)
 	}
-	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(parts[0] + "." + parts[1]), Sig: sig}
-	dec = json.NewDecoder(bytes.NewReader(pb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p.Request); err != nil {
+	p := &ParsedRequest{Kid: h.Kid, Alg: h.Alg, SigningInput: []byte(j.SigningInput), Sig: j.Signature}
+	if err := ijson.UnmarshalString(j.Payload, &p.Request, ijson.Known); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrBadRequest, err)
 	}
 	r := &p.Request

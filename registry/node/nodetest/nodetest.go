@@ -5,17 +5,24 @@
 package nodetest
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/types"
+
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -25,6 +32,9 @@ import (
 type Options struct {
 	BlockTime time.Duration // 0 = 20 ms
 	Logger    *slog.Logger  // nil = discard
+	// Quotas, when set, is written into the genesis app_state as the
+	// network's write quota policy (nil: none, the defaults).
+	Quotas *ledger.QuotaPolicy
 }
 
 // Stack is a running registry. Everything stops at the end of the test.
@@ -46,6 +56,9 @@ func Start(tb testing.TB, o Options) *Stack {
 	res, err := node.Init(node.InitConfig{Home: home, ChainID: "medid-test"})
 	if err != nil {
 		tb.Fatalf("node.Init: %v", err)
+	}
+	if o.Quotas != nil {
+		SetQuotas(tb, home, o.Quotas)
 	}
 	s := &Stack{Home: home, GovernanceDID: res.GovernanceDID}
 	if s.Governance, err = key.LoadFile(filepath.Join(home, node.GovernanceKeyFile)); err != nil {
@@ -92,6 +105,37 @@ func Start(tb testing.TB, o Options) *Stack {
 	return s
 }
 
+// UnlimitedCreates is a write quota policy under which self-made did.create
+// transactions have no budget (every other default stands): throughput
+// benchmarks register thousands of DIDs an hour, far past a real network's
+// budget, and still pay for every quota check.
+func UnlimitedCreates() *ledger.QuotaPolicy {
+	return &ledger.QuotaPolicy{SelfMade: ledger.OriginQuota{Types: map[tx.Type]ledger.TypeQuota{
+		tx.DIDCreate: {Total: ledger.Limit{Txs: -1, Bytes: -1}}}}}
+}
+
+// SetQuotas writes q into the genesis app_state of an initialised home,
+// before the node first starts.
+func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
+	tb.Helper()
+	path := filepath.Join(home, "config", "genesis.json")
+	gen, err := types.GenesisDocFromFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, err := machine.ParseGenesis(gen.AppState)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g.Quotas = q
+	if gen.AppState, err = g.Marshal(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := gen.SaveAs(path); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // GovernanceKID is the kid the governance key signs with.
 func (s *Stack) GovernanceKID() string {
 	return s.GovernanceDID + "#" + s.Governance.Public().Multikey()
@@ -106,6 +150,9 @@ type Identity struct {
 	Key *key.PrivateKey
 	DID string
 	Doc []byte // the bound document
+	// tmpl is the document template of a padded identity (nil: the key's
+	// standard template, see tx.KeyTemplate).
+	tmpl []byte
 }
 
 // KID is the identity's key id.
@@ -139,6 +186,38 @@ func Sign(tb testing.TB, p *tx.Payload, k *key.PrivateKey, kid string) []byte {
 	return raw
 }
 
+// NewPaddedIdentity is [NewIdentity] with a document padded with service
+// entries so that its did.create is about txBytes bytes: the way an
+// attacker fills a ledger with documents nobody needs (issue 11 item 9).
+func NewPaddedIdentity(tb testing.TB, seed string, txBytes int) *Identity {
+	tb.Helper()
+	id := NewIdentity(tb, seed)
+	var doc map[string]any
+	if err := json.Unmarshal(bytes.ReplaceAll(id.Doc, []byte(id.DID), []byte(tx.Placeholder)), &doc); err != nil {
+		tb.Fatal(err)
+	}
+	// The payload travels as base64url (4/3 of the document) in the JWS.
+	var svc []map[string]string
+	for i, pad := 0, txBytes*3/4-900; pad > 0; i++ {
+		n := min(pad, 2000)
+		svc = append(svc, map[string]string{"id": fmt.Sprintf("%s#pad-%d", tx.Placeholder, i), "type": "LinkedDomains",
+			"serviceEndpoint": "https://attacker.example/" + strings.Repeat("a", n)})
+		pad -= n + 100
+	}
+	if svc != nil {
+		doc["service"] = svc
+	}
+	tmpl, err := json.Marshal(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if id.DID, id.Doc, err = tx.BindDocument(tmpl); err != nil {
+		tb.Fatal(err)
+	}
+	id.tmpl = tmpl
+	return id
+}
+
 // Must returns a function that returns a builder's payload, failing tb if
 // the builder refused: nodetest.Must(t)(tx.NewDIDDeactivate(id, "1")).
 func Must(tb testing.TB) func(*tx.Payload, error) *tx.Payload {
@@ -154,6 +233,9 @@ func Must(tb testing.TB) func(*tx.Payload, error) *tx.Payload {
 // CreateTx is the signed did.create of id.
 func (id *Identity) CreateTx(tb testing.TB) []byte {
 	tb.Helper()
+	if id.tmpl != nil {
+		return Sign(tb, Must(tb)(tx.NewDIDCreate(id.tmpl)), id.Key, id.KID())
+	}
 	p, kid, err := tx.NewKeyDIDCreate(id.Key.Public())
 	if err != nil {
 		tb.Fatal(err)

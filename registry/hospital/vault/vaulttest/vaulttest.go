@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
@@ -96,4 +97,9 @@ func Start(tb testing.TB, o Options) *Stack {
 // Hospital is a vault client acting as the vault's own DID (a writer).
 func (s *Stack) Hospital() *vaultclient.Client {
 	return &vaultclient.Client{URL: s.URL, DID: s.DID, Key: s.Key, KeyID: s.KeyID}
+}
+
+// As is a vault client acting as p (a provider, a patient, ER staff).
+func (s *Stack) As(p credtest.Party) *vaultclient.Client {
+	return &vaultclient.Client{URL: s.URL, DID: p.DID, Key: p.Key, KeyID: p.Kid}
 }
