@@ -103,19 +103,26 @@ func (u *accessUI) show(evs []AccessEvent) {
 		r.flag = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		r.flag.Hide()
 		switch {
+		case e.Outcome == OutcomeDenied:
+			// A refused emergency attempt is a refusal: nothing was read.
+			r.highlight = "denied"
+			r.bg.FillColor = theme.Color(theme.ColorNameWarning)
+			r.flag.SetText("REFUSED: they asked, and were refused")
+			if e.BreakGlass {
+				r.flag.SetText("REFUSED: they tried an emergency access, and were refused")
+			}
+			r.flag.Importance = widget.WarningImportance
+			r.flag.Show()
 		case e.BreakGlass:
 			glass++
 			r.highlight = "break-glass"
 			r.bg.FillColor = theme.Color(theme.ColorNameError)
 			r.bg.StrokeWidth = 0
-			r.flag.SetText("EMERGENCY ACCESS (break-glass): read without your consent")
+			r.flag.SetText("EMERGENCY ACCESS, under the consent you gave them")
+			if e.Standing {
+				r.flag.SetText("EMERGENCY ACCESS, with your standing emergency permission")
+			}
 			r.flag.Importance = widget.DangerImportance
-			r.flag.Show()
-		case e.Outcome == OutcomeDenied:
-			r.highlight = "denied"
-			r.bg.FillColor = theme.Color(theme.ColorNameWarning)
-			r.flag.SetText("DENIED: they asked, and were refused")
-			r.flag.Importance = widget.WarningImportance
 			r.flag.Show()
 		}
 		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
@@ -128,7 +135,7 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)
 		}
 		body := container.NewVBox(r.flag, r.what)
-		if shortDID(e.Accessor) != e.Accessor {
+		if isDID(e.Accessor) {
 			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.event.Accessor)
 			})
@@ -146,8 +153,8 @@ func (u *accessUI) show(evs []AccessEvent) {
 		u.empty.Hide()
 	}
 	if glass > 0 {
-		u.alert.SetText(fmt.Sprintf("%s of your records without consent (break-glass). If you do not know why, contact the hospital.",
-			map[bool]string{true: "Someone made an emergency access", false: fmt.Sprintf("There were %d emergency accesses", glass)}[glass == 1]))
+		u.alert.SetText(fmt.Sprintf("%s, without asking you first. If you do not know why, contact the hospital.",
+			map[bool]string{true: "Someone opened your records in an emergency", false: fmt.Sprintf("Your records were opened in an emergency %d times", glass)}[glass == 1]))
 		u.alert.Show()
 	} else {
 		u.alert.Hide()

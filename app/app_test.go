@@ -474,7 +474,7 @@ func TestIdentities(t *testing.T) {
 	if len(u.rows) != 3 || u.rows[2].did.Method != wallet.MethodMedid || !strings.HasPrefix(u.rows[2].did.DID, "did:medid:") {
 		t.Fatalf("after register: %d rows", len(u.rows))
 	}
-	if !strings.Contains(u.rows[2].kind.Text, "registered on the medid network") || !strings.Contains(u.status.Text, "Registered: did:medid:") {
+	if !strings.Contains(u.rows[2].kind.Text, "registered on the medid network") || !strings.Contains(u.status.Text, "Registered on the medid network") || strings.Contains(u.status.Text, "did:") {
 		t.Errorf("row %q, status %q", u.rows[2].kind.Text, u.status.Text)
 	}
 
@@ -702,7 +702,7 @@ func TestAccessLogScreen(t *testing.T) {
 		if glass.bg.FillColor == normal.bg.FillColor {
 			t.Error("break-glass row has the ordinary background")
 		}
-		if !u.alert.Visible() || !strings.Contains(u.alert.Text, "emergency access") {
+		if !u.alert.Visible() || !strings.Contains(u.alert.Text, "in an emergency") {
 			t.Errorf("alert = %q", u.alert.Text)
 		}
 		if !strings.Contains(normal.what.Text, "for treatment") || !strings.Contains(glass.what.Text, "for emergency treatment") {

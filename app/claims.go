@@ -263,29 +263,36 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	return claimsOf(c.Types, t.Credential.Subject), "", nil
 }
 
-// shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz. Short
-// DIDs and anything that is not a DID (a provider's name) come back
-// unchanged.
-func shortDID(d string) string {
-	if len(d) <= 28 || !strings.HasPrefix(d, "did:") {
-		return d
-	}
-	return d[:18] + "…" + d[len(d)-6:]
-}
-
 // who is how a screen names a party: its name from the registry's
-// directory when the service gave one, "unknown: did:key:z6Mk…" for a DID
-// nobody named (never the bare DID as if it were a name), or the text as
-// given (a name a test service or the patient typed).
+// directory when the service gave one, [unnamed] for a DID nobody named
+// (never the DID as if it were a name), or the text as given (a name a
+// test service or the patient typed).
 func who(name, id string) string {
 	switch {
 	case name != "":
 		return name
 	case strings.HasPrefix(id, "did:"):
-		return "unknown: " + shortDID(id)
+		return unnamed(id)
 	}
 	return id
 }
+
+// unnamed names a party the medid directory does not list: "Unnamed (ref.
+// 2doK3C)", the reference being the end of its identifier, so two unnamed
+// parties on one screen are told apart and the patient can match the
+// reference against the identifier the provider gave them (every such
+// row has a "Copy their identifier" button).
+func unnamed(id string) string {
+	ref := id[strings.LastIndexByte(id, ':')+1:]
+	if n := len(ref); n > 6 {
+		ref = ref[n-6:]
+	}
+	return "Unnamed (ref. " + ref + ")"
+}
+
+// isDID reports whether id is a DID (to offer copying it), as opposed to a
+// name or a sentence a service put in its place.
+func isDID(id string) bool { return strings.HasPrefix(id, "did:") }
 
 // keyFact is the one fact that tells a record apart from others of its
 // type on the list: an allergy's substance and severity, a vaccine and its

@@ -237,7 +237,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 			buttons.Add(r.copy)
 		}
 		body := container.NewVBox(r.summary, r.glass)
-		if shortDID(g.Provider) != g.Provider {
+		if isDID(g.Provider) {
 			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Provider)
 				r.note.good("Copied the identifier of " + who(r.grant.ProviderName, r.grant.Provider) + ".")

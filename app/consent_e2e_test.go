@@ -114,7 +114,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 		t.Fatalf("%d consents listed, want 1", len(u.rows))
 	}
 	r := u.rows[0]
-	if want := "unknown: " + shortDID(doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
+	if want := unnamed(doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
 		t.Errorf("summary = %q, want %q", r.summary.Text, want)
 	}
 	if r.left.Text != "7 days left" && r.left.Text != "6 days left" {
@@ -203,13 +203,28 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 	if emergency == nil || emergency.highlight != "break-glass" || !a.alert.Visible() {
 		t.Errorf("the emergency opening does not stand out (row %v, alert %q)", emergency != nil, a.alert.Text)
 	}
+	// The ER doctor's attempt before emergency access was allowed is a
+	// refusal, not an emergency access; the one after says it went through
+	// the standing permission; the banner counts only what happened.
+	for _, r := range a.rows {
+		if r.event.Accessor == er.DID && r.event.Outcome == OutcomeDenied &&
+			(r.highlight != "denied" || strings.Contains(r.flag.Text, "EMERGENCY ACCESS") || !strings.Contains(r.flag.Text, "REFUSED")) {
+			t.Errorf("refused emergency attempt shown as %q (highlight %q)", r.flag.Text, r.highlight)
+		}
+	}
+	if emergency != nil && !strings.Contains(emergency.flag.Text, "standing emergency permission") {
+		t.Errorf("emergency access under the standing permission: flag %q", emergency.flag.Text)
+	}
+	if !strings.HasPrefix(a.alert.Text, "Someone opened your records in an emergency,") {
+		t.Errorf("alert = %q, want one emergency access counted", a.alert.Text)
+	}
 	if granted == nil || denied == nil {
 		t.Fatalf("access log rows: %d, want the doctor's read and the refused one", len(a.rows))
 	}
 	if granted.highlight != "" || granted.event.Outcome != OutcomePermitted || !strings.Contains(granted.what.Text, "read your allergies") {
 		t.Errorf("granted row: %q, highlight %q, outcome %q", granted.what.Text, granted.highlight, granted.event.Outcome)
 	}
-	if denied.highlight != "denied" || !denied.flag.Visible() || !strings.Contains(denied.flag.Text, "DENIED") ||
+	if denied.highlight != "denied" || !denied.flag.Visible() || !strings.Contains(denied.flag.Text, "REFUSED") ||
 		!strings.Contains(denied.what.Text, "tried to read") {
 		t.Errorf("denied row does not stand out: %q / %q, highlight %q", denied.flag.Text, denied.what.Text, denied.highlight)
 	}

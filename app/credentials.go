@@ -153,7 +153,7 @@ func issuerLine(c wallet.Credential, name string) string {
 	if name != "" {
 		return "From " + name
 	}
-	return "From " + shortDID(c.Issuer)
+	return "From " + who("", c.Issuer)
 }
 
 func dateLine(c wallet.Credential) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -81,9 +82,10 @@ func friendly(err error) string {
 		case openid4vci.ErrCodeRequestDenied:
 			return "The hospital refused to issue this record. Ask them why."
 		}
-		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
+		slog.Info("credential offer refused", "code", pe.Code)
+		return "The hospital's service could not complete the offer. Try again later, or ask the hospital for a new offer."
 	case errors.Is(err, ErrNeedProviderDID):
-		return "Paste the identifier the hospital or doctor gave you (it starts with did:), not their name."
+		return "Paste the identifier the hospital or doctor gave you, not their name."
 	case errors.Is(err, ErrNoVault):
 		return "Add your hospital's address in Settings first."
 	case errors.Is(err, errNotVPLink):
@@ -111,7 +113,11 @@ func friendly(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "Stopped."
 	}
-	return "Something went wrong: " + err.Error() + ". Try again; if it keeps happening, restart the app."
+	// The cause is for whoever helps the patient, not for the screen: it
+	// names servers, formats and identifiers. It carries no health data
+	// (errors never do, by the project's rule).
+	slog.Warn("unexpected error shown to the patient as 'something went wrong'", "err", err)
+	return "Something went wrong. Try again; if it keeps happening, restart the app."
 }
 
 // rejectedText explains a verification reason code (credentials/verify).
@@ -136,7 +142,8 @@ func rejectedText(reason string) string {
 	case "malformed":
 		return "This is not a record the wallet can read. Paste everything the hospital gave you, or open a picture of its QR code."
 	}
-	return "This record did not pass the safety checks (" + reason + "), so it was not added."
+	slog.Info("record refused", "reason", reason)
+	return "This record did not pass the safety checks, so it was not added. Ask the hospital to send it again."
 }
 
 // humanDuration writes d for people: "45 seconds", "3 minutes", "2 hours".

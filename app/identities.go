@@ -38,7 +38,8 @@ type identitiesUI struct {
 type didRow struct {
 	did   wallet.DID
 	kind  *widget.Label
-	id    *widget.Label
+	id    *widget.Label     // the identifier itself, inside more
+	more  *widget.Accordion // "Details": the identifier, for those who want it
 	copy  *widget.Button
 	showQ *widget.Button
 }
@@ -108,7 +109,8 @@ func (u *identitiesUI) show(dids []wallet.DID, err error) {
 		r := &didRow{did: d}
 		r.kind = widget.NewLabelWithStyle(didKind(d), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		r.id = widget.NewLabelWithStyle(d.DID, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-		r.id.Truncation = fyne.TextTruncateEllipsis
+		r.id.Wrapping = fyne.TextWrapBreak
+		r.more = details(r.id)
 		r.copy = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 			u.a.fa.Clipboard().SetContent(d.DID)
 			u.status.SetText("Copied your identity to the clipboard.")
@@ -116,7 +118,7 @@ func (u *identitiesUI) show(dids []wallet.DID, err error) {
 		})
 		r.showQ = widget.NewButtonWithIcon("QR", theme.MediaPhotoIcon(), func() { u.showQR(d) })
 		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(r.copy, r.showQ),
-			container.NewVBox(r.kind, r.id)), widget.NewSeparator())
+			container.NewVBox(r.kind, r.more)), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs
@@ -136,7 +138,8 @@ func (u *identitiesUI) showQR(d wallet.DID) {
 	id := widget.NewLabelWithStyle(d.DID, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 	id.Wrapping = fyne.TextWrapBreak
 	u.qr = dialog.NewCustom(didKind(d), "Close", container.NewVBox(u.qrImg,
-		container.NewGridWrap(fyne.NewSize(360, 60), id)), u.a.win)
+		wrapLabel("Let the hospital scan this code: it tells them this identity."),
+		container.NewGridWrap(fyne.NewSize(360, 90), details(id))), u.a.win)
 	u.qr.Show()
 }
 
@@ -185,7 +188,7 @@ func (u *identitiesUI) doRegister() {
 	u.a.background(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		d, err := w.RegisterDID(ctx, reg, opts)
+		_, err := w.RegisterDID(ctx, reg, opts)
 		u.a.do(func() {
 			u.progress.Hide()
 			u.register.Enable()
@@ -196,7 +199,7 @@ func (u *identitiesUI) doRegister() {
 				return
 			}
 			u.label.SetText("")
-			u.status.SetText("Registered: " + d.DID)
+			u.status.SetText("Registered on the medid network. Hospitals can now look this identity up.")
 			u.reload()
 		})
 	})

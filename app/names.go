@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/medid/medid/credentials/did"
@@ -89,7 +90,25 @@ func (a *App) nameOf(ctx context.Context, did string) string {
 		return ""
 	}
 	id, _ := a.names().Lookup(ctx, did)
-	return id.Label()
+	return nameFor(id)
+}
+
+// nameFor is how a patient screen names a directory identity: its label
+// when the directory vouches for it (or names a suspended organisation);
+// "Not verified (why): Unnamed (ref. …)" when something is wrong with it;
+// "" when it is unknown, so [who] says "Unnamed (ref. …)". The directory's
+// own labels for the latter two carry the DID, which a patient screen
+// never shows as a name.
+func nameFor(id *directory.Identity) string {
+	switch {
+	case id == nil:
+		return ""
+	case id.Verified(), strings.Contains(id.Label(), "SUSPENDED"):
+		return id.Label()
+	case id.Problem != "":
+		return "Not verified (" + id.Problem + "): " + unnamed(id.DID)
+	}
+	return ""
 }
 
 // resolver resolves verifiers' DIDs for signed OpenID4VP requests: did:key

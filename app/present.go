@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -346,7 +347,8 @@ func vpAnswerText(err error, who string) string {
 	case pe.Code == openid4vp.ErrCodeInvalidRequest:
 		return who + " did not accept the answer: the request may have expired or been answered already. Ask them for a new one."
 	}
-	return who + " did not accept the answer (" + pe.Code + "). Ask them for a new request."
+	slog.Info("presentation refused", "code", pe.Code)
+	return who + " did not accept the answer. Ask them for a new request."
 }
 
 // clientIDWords shows a verifier's OpenID4VP client identifier without its
@@ -362,5 +364,8 @@ func clientIDWords(cid string) string {
 	if u, err := url.Parse(cid); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
 		return u.Host + u.Path
 	}
-	return shortDID(cid)
+	if isDID(cid) {
+		return "ref. " + strings.TrimSuffix(strings.TrimPrefix(unnamed(cid), "Unnamed (ref. "), ")")
+	}
+	return cid
 }

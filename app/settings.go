@@ -75,7 +75,7 @@ func newSettingsUI(a *App) *settingsUI {
 	u.registry.SetText(a.registryURL())
 	u.saveReg = widget.NewButton("Save", u.saveRegistry)
 	u.vault = widget.NewEntry()
-	u.vault.SetPlaceHolder("https://vault.hospital.example (the hospital gives it to you)")
+	u.vault.SetPlaceHolder("https://records.hospital.example (the hospital gives it to you)")
 	u.vault.SetText(a.vault())
 	u.saveVault = widget.NewButton("Save", u.saveVaultURL)
 	u.allowGlass = widget.NewButtonWithIcon(allowGlassText, theme.WarningIcon(), u.confirmEmergencyAccess)

@@ -108,7 +108,7 @@ func newShareUI(a *App) *shareUI {
 	})
 	u.result = container.NewVBox(widget.NewSeparator(),
 		widget.NewLabelWithStyle("Ready to share", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWrap(fyne.NewSize(600, 110), u.token),
+		details(container.NewGridWrap(fyne.NewSize(600, 110), u.token)),
 		container.NewHBox(u.copyBtn, u.saveBtn), u.done)
 	u.result.Hide()
 	u.emergencyBtn = widget.NewButtonWithIcon("Show my emergency card", theme.WarningIcon(), u.showEmergency)

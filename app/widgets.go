@@ -8,6 +8,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
+// details folds away what only a curious patient or a hospital's IT desk
+// needs (an identifier in full, a technical cause) behind a "Details" tap:
+// patient screens show no developer terms outside one (TestNoDeveloperTerms).
+func details(content fyne.CanvasObject) *widget.Accordion {
+	return widget.NewAccordion(widget.NewAccordionItem("Details", content))
+}
+
 // checkFlow is a set of check boxes that flow into as many columns as the
 // width allows and stack when the window is narrow (a horizontal
 // CheckGroup sets its whole row as the window's minimum width: six data
