@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -294,4 +295,31 @@ func ParseProposalURI(uri string) (string, error) {
 // IsProposalURI reports whether s looks like a consent request link.
 func IsProposalURI(s string) bool {
 	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), ProposalScheme+"://")
+}
+
+// Narrow checks what a patient approves against what p asked for: the
+// classes a subset of p.Classes, the duration at most p.Duration (whole
+// days, at least one), emergency access only if asked. A patient may give
+// less than was asked, never more: a request for allergies approved as
+// allergies and conditions would be consent the provider never asked to
+// hold. Errors wrap [ErrInvalidProposal] and say what exceeds the request.
+func (p *Proposal) Narrow(classes []string, d time.Duration, breakGlass bool) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidProposal, fmt.Sprintf(format, args...))
+	}
+	if len(classes) == 0 {
+		return bad("approve at least one kind of record, or decline")
+	}
+	for _, c := range classes {
+		if !slices.Contains(p.Classes, c) {
+			return bad("%.64q was not asked for", c)
+		}
+	}
+	if d < 24*time.Hour || d > p.Duration {
+		return bad("the consent must last from one day to the %d days asked for", int(p.Duration/(24*time.Hour)))
+	}
+	if breakGlass && !p.BreakGlass {
+		return bad("emergency access was not asked for")
+	}
+	return nil
 }

@@ -136,3 +136,38 @@ func FuzzParseProposal(f *testing.F) {
 		}
 	})
 }
+
+// TestProposalNarrow: the patient may give less than was asked, never more.
+func TestProposalNarrow(t *testing.T) {
+	p := &Proposal{Classes: []string{"AllergyIntolerance", "Immunization"}, Duration: 30 * 24 * time.Hour}
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		name       string
+		classes    []string
+		d          time.Duration
+		breakGlass bool
+		ok         bool
+	}{
+		{"as asked", []string{"AllergyIntolerance", "Immunization"}, 30 * day, false, true},
+		{"fewer classes, shorter", []string{"Immunization"}, 7 * day, false, true},
+		{"a class not asked for", []string{"Condition"}, 7 * day, false, false},
+		{"nothing", nil, 7 * day, false, false},
+		{"longer", []string{"Immunization"}, 31 * day, false, false},
+		{"under a day", []string{"Immunization"}, time.Hour, false, false},
+		{"emergency access not asked for", []string{"Immunization"}, day, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := p.Narrow(c.classes, c.d, c.breakGlass)
+			if got := err == nil; got != c.ok {
+				t.Errorf("Narrow = %v, want ok %v", err, c.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidProposal) {
+				t.Errorf("Narrow = %v, want ErrInvalidProposal", err)
+			}
+		})
+	}
+	p.BreakGlass = true
+	if err := p.Narrow([]string{"Immunization"}, day, true); err != nil {
+		t.Errorf("emergency access asked for and approved: %v", err)
+	}
+}
