@@ -51,6 +51,8 @@ type consentUI struct {
 	list  *fyne.Container
 	empty *widget.Label
 	rows  []*consentRow
+
+	ask *askUI // answering a provider's consent request
 }
 
 // consentRow is one grant in the list.
@@ -100,8 +102,11 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
+	u.ask = newAskUI(u)
 	u.content = container.NewVScroll(container.NewVBox(title,
 		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
+		u.ask.content, widget.NewSeparator(),
+		widget.NewLabelWithStyle("Or give consent yourself", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
 		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		u.empty, u.list))

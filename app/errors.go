@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/medid/medid/credentials/consent"
 	"log/slog"
 	"net"
 	"net/url"
@@ -85,9 +86,17 @@ func friendly(err error) string {
 		slog.Info("credential offer refused", "code", pe.Code)
 		return "The hospital's service could not complete the offer. Try again later, or ask the hospital for a new offer."
 	case errors.Is(err, ErrNeedProviderDID):
-		return "Paste the identifier the hospital or doctor gave you, not their name."
+		return "Open the consent request the hospital or doctor gave you, above, or paste the identifier they gave you, not their name."
 	case errors.Is(err, ErrNoVault):
 		return "Add your hospital's address in Settings first."
+	case errors.Is(err, errNotConsentRequest):
+		return "That is not a consent request. Copy the whole link the hospital or doctor gave you, or open a picture of their QR code."
+	case errors.Is(err, errForgedRequest):
+		return "This consent request is not signed by the one it names, so it cannot be used. Nothing was given. Ask the hospital or doctor for a new one."
+	case errors.Is(err, consent.ErrProposalExpired):
+		return "This consent request has expired. Ask the hospital or doctor for a new one."
+	case errors.Is(err, errNoConsentService):
+		return "Giving consent needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, errNotVPLink):
 		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
 	case errors.Is(err, wallet.ErrNoMatch):

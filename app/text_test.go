@@ -39,7 +39,7 @@ func TestFriendly(t *testing.T) {
 		{"no registry", wallet.ErrNoRegistry, "its address in Settings"},
 		{"offer needs a PIN", errNeedPIN, "needs the code"},
 		{"offer wrong PIN", &openid4vci.ProtocolError{Code: openid4vci.ErrCodeInvalidGrant}, "code is not right"},
-		{"consent to a name", ErrNeedProviderDID, "identifier the hospital or doctor gave you"},
+		{"consent to a name", ErrNeedProviderDID, "Open the consent request the hospital or doctor gave you"},
 		{"no vault", ErrNoVault, "hospital's address in Settings"},
 		{"not a request link", errNotVPLink, "not a request for records"},
 		{"nothing matches", fmt.Errorf("%w: lic", wallet.ErrNoMatch), "no record that answers"},

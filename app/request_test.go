@@ -1,0 +1,144 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/key"
+)
+
+// TestConsentRequest: a provider's consent request link is opened on the
+// Consent screen, shows who asks (unnamed here: not in the directory),
+// what, why and for how long and the provider's own words; the patient
+// gives less than was asked (one kind of record, a week, no emergency
+// access) and exactly that is granted to the provider's DID, which the
+// patient never typed. Declining grants nothing; a forged, expired or
+// garbled request is refused with a sentence.
+func TestConsentRequest(t *testing.T) {
+	clk := newClock()
+	svc := &fakeConsent{now: clk.Now}
+	h := unlocked(t, withConsent(svc))
+	doc := credtest.NewParty(t, key.Ed25519, "Dr Jones")
+	issue := func(p *consent.Proposal) string {
+		t.Helper()
+		p.Provider = doc.DID
+		tok, err := consent.IssueProposal(p, doc.Key, doc.Kid, h.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return consent.ProposalURI(tok)
+	}
+	asked := func() *consent.Proposal {
+		return &consent.Proposal{Purposes: []string{consent.PurposeTreatment}, Classes: []string{"AllergyIntolerance", "Immunization"},
+			Duration: 30 * 24 * time.Hour, BreakGlass: true, Note: "Before your knee operation on 3 May"}
+	}
+	link := issue(asked())
+
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	u := h.a.main.consent.ask
+	open := func(text string) {
+		t.Helper()
+		u.link.SetText("")
+		test.Type(u.link, text)
+		test.Tap(u.open)
+		h.a.wait()
+	}
+	open(link)
+	if u.err.Visible() || !u.panel.Visible() {
+		t.Fatalf("request not shown: %q", u.err.Text)
+	}
+	for _, want := range []string{unnamed(doc.DID) + " asks for your consent to see your allergies, immunizations, for treatment, for 30 days.",
+		"does not know them"} {
+		if !strings.Contains(u.who.Text, want) {
+			t.Errorf("who asks = %q, want %q", u.who.Text, want)
+		}
+	}
+	if !u.note.Visible() || !strings.Contains(u.note.Text, "Before your knee operation") {
+		t.Errorf("their words = %q (visible %v)", u.note.Text, u.note.Visible())
+	}
+	if got := u.classes.Selected(); len(got) != 2 {
+		t.Errorf("ticked = %v, want both kinds asked for", got)
+	}
+	if !u.glass.Visible() || !u.glass.Checked || u.duration.Selected != "30 days (as asked)" {
+		t.Errorf("emergency access box visible %v ticked %v, duration %q", u.glass.Visible(), u.glass.Checked, u.duration.Selected)
+	}
+	for _, o := range u.duration.Options {
+		if o == "1 year" {
+			t.Error("a longer consent than asked is offered")
+		}
+	}
+	assertPatientWords(t, "consent request", h.win.Canvas())
+
+	// Give less than asked.
+	test.Tap(u.classes.check("immunizations"))
+	u.duration.SetSelected("1 week")
+	test.Tap(u.glass)
+	test.Tap(u.approve)
+	h.a.wait()
+	if len(svc.grants) != 1 {
+		t.Fatalf("%d grants, want 1 (%q)", len(svc.grants), u.done.Text)
+	}
+	g := svc.grants[0]
+	if g.Provider != doc.DID || len(g.DataClasses) != 1 || g.DataClasses[0] != "allergies" || g.Purpose != "TREAT" ||
+		g.BreakGlass || g.Expires.Sub(g.Granted) != 7*24*time.Hour {
+		t.Errorf("granted %+v, want allergies for a week to %s, no emergency access", g, doc.DID)
+	}
+	if u.panel.Visible() || !strings.Contains(u.done.Text, "Consent given to "+unnamed(doc.DID)) {
+		t.Errorf("after giving consent: panel %v, note %q", u.panel.Visible(), u.done.Text)
+	}
+	if rows := h.a.main.consent.rows; len(rows) != 1 {
+		t.Errorf("%d consents listed, want 1", len(rows))
+	}
+
+	// Nothing ticked: nothing granted, and the patient is told why.
+	open(link)
+	for _, l := range u.classes.Selected() {
+		test.Tap(u.classes.check(l))
+	}
+	test.Tap(u.approve)
+	h.a.wait()
+	if len(svc.grants) != 1 || !strings.Contains(u.done.Text, "Tick at least one") {
+		t.Errorf("approve with nothing ticked: %d grants, note %q", len(svc.grants), u.done.Text)
+	}
+
+	// Decline.
+	test.Tap(u.decline)
+	if len(svc.grants) != 1 || u.panel.Visible() || !strings.Contains(u.done.Text, "Declined. Nothing was sent") {
+		t.Errorf("decline: %d grants, panel %v, note %q", len(svc.grants), u.panel.Visible(), u.done.Text)
+	}
+
+	// Refusals, in sentences.
+	mallory := credtest.NewParty(t, key.Ed25519, "Mallory")
+	other, err := consent.IssueProposal(&consent.Proposal{Provider: mallory.DID, Purposes: []string{"TREAT"}, Classes: []string{"Condition"},
+		Duration: 24 * time.Hour}, mallory.Key, mallory.Kid, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := consent.ParseProposalURI(link)
+	for _, c := range []struct{ name, in, want string }{
+		{"not a link", "https://example.org", "not a consent request"},
+		{"forged", consent.ProposalURI(good[:strings.LastIndexByte(good, '.')] + other[strings.LastIndexByte(other, '.'):]), "not signed by the one it names"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			open(c.in)
+			if !u.err.Visible() || !strings.Contains(u.err.Text, c.want) || u.panel.Visible() {
+				t.Errorf("error %q (visible %v), panel %v; want %q", u.err.Text, u.err.Visible(), u.panel.Visible(), c.want)
+			}
+		})
+	}
+	h.noAutoLock()
+	h.clk.Advance(consent.ProposalLifetime + time.Minute)
+	open(link)
+	if !strings.Contains(u.err.Text, "expired") {
+		t.Errorf("expired request: %q", u.err.Text)
+	}
+	if len(svc.grants) != 1 {
+		t.Errorf("%d grants after the refusals, want 1", len(svc.grants))
+	}
+}
