@@ -114,6 +114,10 @@ type App struct {
 	// notice is said once at the top of the main screen the next time it
 	// is built (what a restore brought back). Main goroutine only.
 	notice string
+	// recheck asks the main screen, the next time it is built, to check
+	// every record's status at once: a restored backup's statuses are as
+	// old as the backup. Main goroutine only.
+	recheck bool
 }
 
 // New checks cfg and returns an App. Nothing is opened until [App.Window].
@@ -268,6 +272,10 @@ func (a *App) unlocked() {
 		}
 		a.main = newMainUI(a)
 		a.show(a.main.content)
+		if a.recheck {
+			a.recheck = false
+			a.main.creds.refreshRestored()
+		}
 		if a.cfg.StartScreen != "" {
 			a.main.selectScreen(a.cfg.StartScreen)
 		}

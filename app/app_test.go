@@ -545,6 +545,15 @@ func TestSettingsBackupRestores(t *testing.T) {
 	if h2.a.main == nil || len(h2.a.main.creds.items) != 1 {
 		t.Fatalf("restore from backup: %q", s.restoreBackupErr.Text)
 	}
+	// The restored statuses are as old as the backup: they are checked
+	// again at once, and the card says when.
+	h2.a.wait()
+	if m := h2.a.main.creds.msg.Text; !strings.Contains(m, "Checked at") {
+		t.Errorf("after restoring a backup: %q, want the records checked again", m)
+	}
+	if c := h2.a.main.creds.items[0]; !strings.Contains(c.checked.Text, "Checked "+when(h2.clk.Now())) {
+		t.Errorf("restored record's status line = %q, want checked now", c.checked.Text)
+	}
 }
 
 func TestSettingsRegistryAutoLockTheme(t *testing.T) {

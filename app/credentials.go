@@ -186,6 +186,18 @@ func (u *credentialsUI) newCard(c wallet.Credential, issuerName, fact string) *c
 	return k
 }
 
+// refreshRestored checks the records a backup brought back, whose
+// statuses are as old as the backup: at once when the wallet can reach
+// the medid network; otherwise it says that they were not checked since
+// (each card says since when).
+func (u *credentialsUI) refreshRestored() {
+	if u.a.reg() == nil {
+		u.msg.say("Your records came back from the backup. They have not been checked since the backup was made (each record says when it last was): add the medid network in Settings, then tap Check status.")
+		return
+	}
+	u.refresh()
+}
+
 // refresh asks the hospitals (status lists, issuer keys) whether every
 // record is still valid, and says what it found next to the button.
 func (u *credentialsUI) refresh() {

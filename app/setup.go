@@ -506,6 +506,7 @@ func (s *setupUI) showRestoreBackup() {
 					return
 				}
 				s.a.setWallet(w)
+				s.a.recheck = true
 				s.a.unlocked()
 			})
 		})
