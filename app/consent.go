@@ -52,7 +52,8 @@ type consentUI struct {
 	empty *widget.Label
 	rows  []*consentRow
 
-	ask *askUI // answering a provider's consent request
+	ask  *askUI  // answering a provider's consent request
+	pick *picker // finding the provider in the directory by name
 }
 
 // consentRow is one grant in the list.
@@ -78,7 +79,8 @@ func newConsentUI(a *App) *consentUI {
 		return u
 	}
 	u.provider = widget.NewEntry()
-	u.provider.SetPlaceHolder("Their identifier, as the hospital or doctor gave it to you")
+	u.provider.SetPlaceHolder("Their name, then Find by name; or the identifier they gave you")
+	u.pick = newPicker(u)
 	u.classes = newCheckFlow(DataClasses)
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
 	u.purpose.SetSelected(Purposes["TREAT"])
@@ -95,7 +97,7 @@ func newConsentUI(a *App) *consentUI {
 	u.grant = widget.NewButtonWithIcon("Give consent", theme.ConfirmIcon(), u.doGrant)
 	u.grant.Importance = widget.HighImportance
 	form := widget.NewForm(
-		widget.NewFormItem("Who", u.provider),
+		widget.NewFormItem("Who", container.NewVBox(container.NewBorder(nil, nil, nil, u.pick.find, u.provider), u.pick.results, u.pick.note)),
 		widget.NewFormItem("May see", u.classes.box),
 		widget.NewFormItem("For", u.purpose),
 		widget.NewFormItem("For how long", u.duration),
@@ -125,7 +127,7 @@ func purposeCode(text string) string {
 
 func (u *consentUI) doGrant() {
 	showError(u.err, nil)
-	req := ConsentRequest{Provider: strings.TrimSpace(u.provider.Text), DataClasses: u.classes.Selected(),
+	req := ConsentRequest{Provider: u.pick.provider(strings.TrimSpace(u.provider.Text)), DataClasses: u.classes.Selected(),
 		Purpose: purposeCode(u.purpose.Selected), BreakGlass: u.breakGlass.Checked}
 	for _, d := range consentDurations {
 		if d.label == u.duration.Selected {

@@ -95,6 +95,8 @@ func friendly(err error) string {
 		return "This consent request is not signed by the one it names, so it cannot be used. Nothing was given. Ask the hospital or doctor for a new one."
 	case errors.Is(err, consent.ErrProposalExpired):
 		return "This consent request has expired. Ask the hospital or doctor for a new one."
+	case errors.Is(err, errNoDirectory):
+		return "The medid directory cannot be searched right now. Paste the identifier the hospital or doctor gave you instead."
 	case errors.Is(err, errNoConsentService):
 		return "Giving consent needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, errNotVPLink):

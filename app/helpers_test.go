@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,6 +183,21 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 	}
 	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
 		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
+}
+
+// SearchDirectory searches testDirectory's names (case-insensitive
+// substring), as the registry's index answers.
+func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySearch) (*rledger.DirectoryPage, error) {
+	page := &rledger.DirectoryPage{}
+	testDirectory.Range(func(k, v any) bool {
+		if strings.Contains(strings.ToLower(v.(string)), strings.ToLower(q.Query)) {
+			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: v.(string),
+				LegalName: v.(string), Kind: tx.KindHospital, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
+		}
+		return true
+	})
+	slices.SortFunc(page.Results, func(a, b rledger.DirectorySummary) int { return strings.Compare(a.DID, b.DID) })
+	return page, nil
 }
 
 // DirectoryRole implements directory.Source: no role DIDs.

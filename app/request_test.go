@@ -142,3 +142,54 @@ func TestConsentRequest(t *testing.T) {
 		t.Errorf("%d grants after the refusals, want 1", len(svc.grants))
 	}
 }
+
+// TestPickProviderByName: on the Consent screen the patient types part of
+// a hospital's name, picks it from the medid directory, and the consent
+// goes to its DID, which the patient never saw; editing the name drops
+// the pick (a name alone is refused).
+func TestPickProviderByName(t *testing.T) {
+	clk := newClock()
+	svc := &fakeConsent{now: clk.Now}
+	h := unlocked(t, withConsent(svc))
+	hosp := newIssuer(t, "St Bartholomew's Hospital") // listed in the test directory
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	u := h.a.main.consent
+	test.Type(u.provider, "bartholomew")
+	test.Tap(u.pick.find)
+	h.a.wait()
+	if len(u.pick.found) != 1 || !strings.HasPrefix(u.pick.found[0].Text, "St Bartholomew's Hospital") {
+		t.Fatalf("found %d (%q)", len(u.pick.found), u.pick.note.Text)
+	}
+	assertPatientWords(t, "consent: directory results", h.win.Canvas())
+	test.Tap(u.pick.found[0])
+	if u.provider.Text != "St Bartholomew's Hospital" || !strings.Contains(u.pick.note.Text, "Consent will go to St Bartholomew's Hospital") {
+		t.Errorf("after picking: box %q, note %q", u.provider.Text, u.pick.note.Text)
+	}
+	test.Tap(u.classes.check("allergies"))
+	test.Tap(u.grant)
+	h.a.wait()
+	if len(svc.grants) != 1 || svc.grants[0].Provider != hosp.DID {
+		t.Fatalf("grants %+v (error %q), want one to %s", svc.grants, u.err.Text, hosp.DID)
+	}
+
+	// Edited after the pick: no longer the directory's provider (the
+	// wallet refuses a name that is not a DID: ErrNeedProviderDID).
+	test.Type(u.provider, "bartholomew")
+	test.Tap(u.pick.find)
+	h.a.wait()
+	test.Tap(u.pick.found[0])
+	test.Type(u.provider, "x")
+	if got := u.pick.provider(u.provider.Text); got == hosp.DID {
+		t.Errorf("the Who box edited after the pick still stands for %s", got)
+	}
+
+	// Nobody by that name.
+	u.provider.SetText("")
+	test.Type(u.provider, "Nowhere Clinic")
+	test.Tap(u.pick.find)
+	h.a.wait()
+	if len(u.pick.found) != 0 || !strings.Contains(u.pick.note.Text, "Nobody by that name") {
+		t.Errorf("no match: %d results, note %q", len(u.pick.found), u.pick.note.Text)
+	}
+}
