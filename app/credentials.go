@@ -237,25 +237,7 @@ func (u *credentialsUI) showReceive() {
 	u.recvBusy.Hide()
 	u.recvBtn = widget.NewButtonWithIcon("Add", theme.ConfirmIcon(), func() { u.receive(u.recvText.Text) })
 	u.recvBtn.Importance = widget.HighImportance
-	u.recvFile = func(path string) {
-		text, err := decodeQRFile(path)
-		if err != nil {
-			showError(u.recvErr, err)
-			return
-		}
-		u.recvText.SetText(text)
-		u.receive(text)
-	}
-	u.recvQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
-		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			r.Close()
-			u.recvFile(r.URI().Path())
-		}, u.a.win)
-		fd.Show()
-	})
+	u.recvFile, u.recvQR = qrPicture(u.a, u.recvText, u.recvErr, u.receive)
 	cancel := widget.NewButton("Cancel", func() { u.recv.Hide() })
 	content := container.NewVBox(
 		wrapLabel("Paste the record, or open a picture of its QR code."),

@@ -68,26 +68,8 @@ func newVPUI(s *shareUI) *vpUI {
 	u.link = widget.NewEntry()
 	u.link.SetPlaceHolder("The link from the pharmacy, clinic or ER")
 	u.open = widget.NewButtonWithIcon("Open request", theme.SearchIcon(), func() { u.fetch(u.link.Text) })
-	u.qrFile = func(path string) {
-		text, err := decodeQRFile(path)
-		if err != nil {
-			showError(u.err, err)
-			return
-		}
-		u.link.SetText(text)
-		u.fetch(text)
-	}
-	u.openQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
-		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			r.Close()
-			u.qrFile(r.URI().Path())
-		}, s.a.win)
-		fd.Show()
-	})
 	u.err = errorLabel()
+	u.qrFile, u.openQR = qrPicture(s.a, u.link, u.err, u.fetch)
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.answer = wrapLabel("")

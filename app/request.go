@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -55,26 +54,8 @@ func newAskUI(c *consentUI) *askUI {
 	u.link = widget.NewEntry()
 	u.link.SetPlaceHolder("The consent request link from your hospital or doctor")
 	u.open = widget.NewButtonWithIcon("Open request", theme.SearchIcon(), func() { u.read(u.link.Text) })
-	u.qrFile = func(path string) {
-		text, err := decodeQRFile(path)
-		if err != nil {
-			showError(u.err, err)
-			return
-		}
-		u.link.SetText(text)
-		u.read(text)
-	}
-	u.openQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
-		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			r.Close()
-			u.qrFile(r.URI().Path())
-		}, c.a.win)
-		fd.Show()
-	})
 	u.err = errorLabel()
+	u.qrFile, u.openQR = qrPicture(c.a, u.link, u.err, u.read)
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.who = wrapLabel("")

@@ -1,6 +1,10 @@
 package app
 
 import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +109,25 @@ func TestConsentRequest(t *testing.T) {
 	h.a.wait()
 	if len(svc.grants) != 1 || !strings.Contains(u.done.Text, "Tick at least one") {
 		t.Errorf("approve with nothing ticked: %d grants, note %q", len(svc.grants), u.done.Text)
+	}
+
+	// The same request from a picture of its QR code.
+	img, err := qrImage(link, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	pic := filepath.Join(t.TempDir(), "request.png")
+	if err := os.WriteFile(pic, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u.qrFile(pic)
+	h.a.wait()
+	if !u.panel.Visible() || u.err.Visible() {
+		t.Fatalf("request from a QR picture not shown: %q", u.err.Text)
 	}
 
 	// Decline.

@@ -5,6 +5,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -13,6 +15,31 @@ import (
 // patient screens show no developer terms outside one (TestNoDeveloperTerms).
 func details(content fyne.CanvasObject) *widget.Accordion {
 	return widget.NewAccordion(widget.NewAccordionItem("Details", content))
+}
+
+// qrPicture returns what to do with a picture of a QR code (decode it, put
+// its text in into and hand it to use; or say on errl that no code was
+// found) and the "Open a QR code picture…" button that asks for one.
+func qrPicture(a *App, into *widget.Entry, errl *widget.Label, use func(text string)) (func(path string), *widget.Button) {
+	open := func(path string) {
+		text, err := decodeQRFile(path)
+		if err != nil {
+			showError(errl, err)
+			return
+		}
+		into.SetText(text)
+		use(text)
+	}
+	b := widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
+		dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil || r == nil {
+				return
+			}
+			r.Close()
+			open(r.URI().Path())
+		}, a.win).Show()
+	})
+	return open, b
 }
 
 // checkFlow is a set of check boxes that flow into as many columns as the
