@@ -38,6 +38,8 @@ type accessUI struct {
 	err   *widget.Label
 	rows  []*accessRow
 	alert *widget.Label // "n emergency accesses" banner
+
+	notified time.Time // the newest access a desktop notification announced
 }
 
 // accessRow is one event in the list.
@@ -79,14 +81,96 @@ func (u *accessUI) reload() {
 		return
 	}
 	since := u.a.cfg.now().Add(-90 * 24 * time.Hour)
+	w := u.a.wallet()
 	u.a.background(func(ctx context.Context) {
 		evs, err := svc.Accesses(ctx, since)
+		var seen time.Time
+		if w != nil {
+			if s, serr := w.Settings(); serr == nil {
+				seen = s.AccessSeen
+			}
+		}
 		u.a.do(func() {
 			showError(u.err, err)
 			if err == nil {
 				u.show(evs)
+				u.announce(evs, seen)
 			}
 		})
+	})
+}
+
+// accessTitle is the Who looked tab's title without news.
+const accessTitle = "Who looked"
+
+// announce tells the patient of accesses newer than seen (the newest one
+// they saw): while Who looked is on screen they are seen now, and the
+// newest is recorded in the wallet's settings; otherwise the tab says how
+// many are new and the desktop shows a notification, once per new access
+// (EHDS Art. 9 wants every access, emergency ones included, notified).
+func (u *accessUI) announce(evs []AccessEvent, seen time.Time) {
+	m := u.a.main
+	if m == nil || m.items == nil {
+		return
+	}
+	var fresh, emergencies int
+	newest := seen
+	for _, e := range evs {
+		if e.At.After(seen) {
+			fresh++
+			if e.BreakGlass && e.Outcome == OutcomePermitted {
+				emergencies++
+			}
+			if e.At.After(newest) {
+				newest = e.At
+			}
+		}
+	}
+	tab := m.items["access"]
+	if m.current == tab {
+		tab.Text = accessTitle
+		m.tabs.Refresh()
+		if newest.After(seen) {
+			u.markSeen(newest)
+		}
+		return
+	}
+	tab.Text = accessTitle
+	if fresh > 0 {
+		tab.Text = fmt.Sprintf("%s (%d new)", accessTitle, fresh)
+	}
+	m.tabs.Refresh()
+	if fresh == 0 || !newest.After(u.notified) {
+		return
+	}
+	u.notified = newest
+	n := "1 access"
+	if fresh > 1 {
+		n = fmt.Sprintf("%d accesses", fresh)
+	}
+	text := n + " to your records since you last looked."
+	if emergencies > 0 {
+		text = fmt.Sprintf("%s to your records since you last looked, %d in an emergency.", n, emergencies)
+	}
+	u.a.fa.SendNotification(fyne.NewNotification("medid wallet: who looked at your records", text+" Open Who looked in your wallet to see who."))
+}
+
+// markSeen records in the wallet's settings that the patient has seen the
+// accesses up to t.
+func (u *accessUI) markSeen(t time.Time) {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	u.a.background(func(context.Context) {
+		s, err := w.Settings()
+		if err == nil && t.After(s.AccessSeen) {
+			s.AccessSeen = t
+			err = w.SetSettings(s)
+		}
+		if err != nil {
+			u.a.log.Warn("could not record the accesses seen", "err", err)
+		}
 	})
 }
 

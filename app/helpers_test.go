@@ -298,9 +298,14 @@ func (f *fakeConsent) Revoke(_ context.Context, id string) error {
 }
 
 // fakeAccessLog is a fixed AccessLogService.
-type fakeAccessLog struct{ events []AccessEvent }
+type fakeAccessLog struct {
+	mu     sync.Mutex // guards events
+	events []AccessEvent
+}
 
 func (f *fakeAccessLog) Accesses(_ context.Context, since time.Time) ([]AccessEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []AccessEvent
 	for _, e := range f.events {
 		if !e.At.Before(since) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/medid/medid/credentials/consent"
@@ -214,5 +215,58 @@ func TestPickProviderByName(t *testing.T) {
 	h.a.wait()
 	if len(u.pick.found) != 0 || !strings.Contains(u.pick.note.Text, "Nobody by that name") {
 		t.Errorf("no match: %d results, note %q", len(u.pick.found), u.pick.note.Text)
+	}
+}
+
+// TestWhoLookedNews: accesses newer than the ones the patient has seen
+// put a count on the Who looked tab and raise one desktop notification
+// (emergency ones named); opening Who looked marks them seen, in the
+// wallet, so the next unlock announces nothing old.
+func TestWhoLookedNews(t *testing.T) {
+	clk := newClock()
+	log := &fakeAccessLog{events: sampleAccesses(clk.Now())}
+	h := unlocked(t, withAccessLog(log))
+	h.a.wait()
+	tab := h.a.main.items["access"]
+	if tab.Text != "Who looked (4 new)" {
+		t.Errorf("tab = %q, want 4 new", tab.Text)
+	}
+	want := fyne.NewNotification("medid wallet: who looked at your records",
+		"4 accesses to your records since you last looked, 1 in an emergency. Open Who looked in your wallet to see who.")
+	test.AssertNotificationSent(t, want, func() {
+		h.a.main.access.notified = time.Time{}
+		h.a.main.access.reload()
+		h.a.wait()
+	})
+	// Announced once: a reload without news sends nothing.
+	test.AssertNotificationSent(t, nil, func() {
+		h.a.main.access.reload()
+		h.a.wait()
+	})
+
+	h.a.main.selectScreen("access")
+	h.a.wait()
+	h.a.wait()
+	if tab.Text != "Who looked" {
+		t.Errorf("tab after looking = %q", tab.Text)
+	}
+	s, err := h.a.wallet().Settings()
+	if err != nil || !s.AccessSeen.Equal(clk.Now().Add(-2*time.Hour)) {
+		t.Errorf("seen up to %v (%v), want the newest access", s.AccessSeen, err)
+	}
+
+	// A new access while elsewhere: 1 new.
+	h.a.main.selectScreen("credentials")
+	log.mu.Lock()
+	log.events = append(log.events, AccessEvent{At: clk.Now().Add(-time.Hour), Accessor: "St Mary's Hospital",
+		Data: []string{"allergies"}, Purpose: "TREAT", Outcome: OutcomePermitted})
+	log.mu.Unlock()
+	test.AssertNotificationSent(t, fyne.NewNotification("medid wallet: who looked at your records",
+		"1 access to your records since you last looked. Open Who looked in your wallet to see who."), func() {
+		h.a.main.access.reload()
+		h.a.wait()
+	})
+	if tab.Text != "Who looked (1 new)" {
+		t.Errorf("tab = %q, want 1 new", tab.Text)
 	}
 }
