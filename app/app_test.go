@@ -763,6 +763,8 @@ func TestQRRoundTrip(t *testing.T) {
 	test.Tap(h.a.main.creds.addBtn)
 	h.a.main.creds.recvFile(path)
 	h.a.wait()
+	test.Tap(h.a.main.creds.recvAccept)
+	h.a.wait()
 	if len(h.a.main.creds.items) != 1 {
 		t.Fatalf("QR picture not received: %q", h.a.main.creds.recvErr.Text)
 	}
@@ -834,6 +836,9 @@ func TestAcceptOffer(t *testing.T) {
 	}
 	u := h.a.main.creds
 	offer := func(pin string) {
+		if u.recv != nil {
+			u.recv.Hide() // the patient closes the dialog before trying again
+		}
 		test.Tap(u.addBtn)
 		u.recvText.SetText(off.URI)
 		test.Type(u.recvPIN, pin)
@@ -852,6 +857,20 @@ func TestAcceptOffer(t *testing.T) {
 	if u.recvErr.Visible() {
 		t.Fatalf("right PIN: %q", u.recvErr.Text)
 	}
+	// A preview of what is offered, before anything is stored: what it
+	// is, from whom (by the directory's name), its fields.
+	if !u.preview.Visible() || len(u.items) != 0 {
+		t.Fatalf("no preview before storing (%d cards)", len(u.items))
+	}
+	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "penicillin", "Add to my wallet", "Don't add"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("preview lacks %q:\n%s", want, shown)
+		}
+	}
+	assertPatientWords(t, "offer preview", h.win.Canvas())
+	test.Tap(u.recvAccept)
+	h.a.wait()
 	c := h.card("Allergy intolerance")
 	if c.badge.status != wallet.StatusValid || c.cred.Subject != h.primary() || u.msg.Text != "Added: Allergy intolerance." {
 		t.Errorf("card %s for %s, message %q", c.badge.status, c.cred.Subject, u.msg.Text)

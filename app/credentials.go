@@ -51,6 +51,12 @@ type credentialsUI struct {
 	recvErr   *widget.Label
 	recvBusy  *widget.ProgressBarInfinite
 	recvFile  func(path string) // opens a QR picture (the file dialog calls it)
+	recvInput *fyne.Container   // the paste box, code and buttons; hidden during the preview
+	// The preview: what is offered, before anything is stored.
+	preview    *fyne.Container
+	previewed  []wallet.Offered
+	recvAccept *widget.Button // "Add to my wallet"
+	recvReject *widget.Button // "Don't add"
 	detail    *credDetail
 	lastAdded wallet.Credential
 }
@@ -239,16 +245,30 @@ func (u *credentialsUI) showReceive() {
 	u.recvBtn.Importance = widget.HighImportance
 	u.recvFile, u.recvQR = qrPicture(u.a, u.recvText, u.recvErr, u.receive)
 	cancel := widget.NewButton("Cancel", func() { u.recv.Hide() })
-	content := container.NewVBox(
+	u.recvInput = container.NewVBox(
 		wrapLabel("Paste the record, or open a picture of its QR code."),
 		container.NewGridWrap(fyne.NewSize(520, 140), u.recvText),
-		u.recvPIN, u.recvErr, u.recvBusy,
+		u.recvPIN,
 		container.NewHBox(u.recvQR, layout.NewSpacer(), cancel, u.recvBtn))
+	u.preview = container.NewVBox()
+	u.preview.Hide()
+	u.recvAccept = widget.NewButtonWithIcon("Add to my wallet", theme.ConfirmIcon(), u.acceptPreview)
+	u.recvAccept.Importance = widget.HighImportance
+	u.recvReject = widget.NewButtonWithIcon("Don't add", theme.CancelIcon(), func() {
+		u.previewed = nil
+		u.preview.Hide()
+		u.recvInput.Show()
+		u.msg.say("Not added. Nothing was stored.")
+		u.recv.Hide()
+	})
+	content := container.NewVBox(u.recvInput, u.preview, u.recvErr, u.recvBusy)
 	u.recv = dialog.NewCustomWithoutButtons("Add a record", content, u.a.win)
 	u.recv.Show()
 }
 
-// receive adds a pasted or scanned credential.
+// receive reads a pasted or scanned credential, or redeems an offer
+// link, and shows what is offered: nothing is stored until the patient
+// accepts (acceptPreview).
 func (u *credentialsUI) receive(text string) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -259,34 +279,12 @@ func (u *credentialsUI) receive(text string) {
 		u.acceptOffer(text)
 		return
 	}
-	w := u.a.wallet()
-	if w == nil {
-		return
-	}
-	u.recvBtn.Disable()
-	u.recvBusy.Show()
-	showError(u.recvErr, nil)
-	u.a.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		c, err := w.Receive(ctx, text)
-		u.a.do(func() {
-			u.recvBusy.Hide()
-			u.recvBtn.Enable()
-			if err != nil {
-				showError(u.recvErr, err)
-				return
-			}
-			u.lastAdded = c
-			u.recv.Hide()
-			u.msg.good("Added: " + typeName(c.Types, c.Name) + ".")
-			u.reload()
-		})
-	})
+	u.showPreview([]string{text})
 }
 
 // acceptOffer fetches the credentials of an OpenID4VCI offer (pre-authorized
-// code, with the PIN the hospital gave, if any) and stores them verified.
+// code, with the PIN the hospital gave, if any) and previews them; they
+// are verified and stored only if the patient accepts.
 func (u *credentialsUI) acceptOffer(uri string) {
 	w := u.a.wallet()
 	if w == nil {
@@ -302,13 +300,103 @@ func (u *credentialsUI) acceptOffer(uri string) {
 		}
 		return pin, nil
 	}}
+	load(u.a, func(ctx context.Context) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return w.RedeemOffer(ctx, uri, opts)
+	}, func(toks []string, err error) {
+		u.recvBusy.Hide()
+		u.recvBtn.Enable()
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		u.showPreview(toks)
+	})
+}
+
+// showPreview shows what the tokens offer (type, fields, issuer by its
+// directory name, dates), read but not yet checked, with Add to my wallet
+// and Don't add.
+func (u *credentialsUI) showPreview(toks []string) {
+	showError(u.recvErr, nil)
+	var offered []wallet.Offered
+	for _, t := range toks {
+		o, err := wallet.Inspect(t)
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		offered = append(offered, o)
+	}
+	if len(offered) == 0 {
+		showError(u.recvErr, errEmpty)
+		return
+	}
+	u.recvBusy.Show()
+	load(u.a, func(ctx context.Context) ([]string, error) {
+		names := make([]string, len(offered))
+		for i, o := range offered {
+			names[i] = u.a.nameOf(ctx, o.Issuer)
+		}
+		return names, nil
+	}, func(names []string, _ error) {
+		u.recvBusy.Hide()
+		u.previewed = offered
+		objs := []fyne.CanvasObject{}
+		for i, o := range offered {
+			from := who(names[i], o.Issuer)
+			if names[i] == "" {
+				from += ", not in the medid directory"
+			}
+			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+				wrapLabel("Offered by "+from+"."))
+			form := widget.NewForm()
+			for _, cl := range claimsOf(o.Types, o.Claims) {
+				v := widget.NewLabel(cl.Value)
+				v.Wrapping = fyne.TextWrapWord
+				form.Append(cl.Label, v)
+			}
+			objs = append(objs, form)
+			if o.ValidUntil != nil {
+				objs = append(objs, wrapLabel("Valid until "+o.ValidUntil.Local().Format("2 Jan 2006")+"."))
+			}
+			objs = append(objs, widget.NewSeparator())
+		}
+		objs = append(objs, wrapLabel("The wallet checks with the hospital that it is genuine and still valid when you add it."),
+			container.NewHBox(layout.NewSpacer(), u.recvReject, u.recvAccept))
+		u.preview.Objects = objs
+		u.recvInput.Hide()
+		u.preview.Show()
+		u.preview.Refresh()
+	})
+}
+
+// acceptPreview verifies and stores what the preview showed.
+func (u *credentialsUI) acceptPreview() {
+	w := u.a.wallet()
+	offered := u.previewed
+	if w == nil || len(offered) == 0 {
+		return
+	}
+	u.recvAccept.Disable()
+	u.recvBusy.Show()
+	showError(u.recvErr, nil)
 	load(u.a, func(ctx context.Context) ([]wallet.Credential, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		return w.AcceptOffer(ctx, uri, opts)
+		var got []wallet.Credential
+		for _, o := range offered {
+			c, err := w.Receive(ctx, o.Token)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, c)
+		}
+		return got, nil
 	}, func(got []wallet.Credential, err error) {
 		u.recvBusy.Hide()
-		u.recvBtn.Enable()
+		u.recvAccept.Enable()
 		if err != nil {
 			showError(u.recvErr, err)
 			u.reload() // some may have been stored before the error
@@ -318,9 +406,8 @@ func (u *credentialsUI) acceptOffer(uri string) {
 		for _, c := range got {
 			names = append(names, typeName(c.Types, c.Name))
 		}
-		if len(got) > 0 {
-			u.lastAdded = got[len(got)-1]
-		}
+		u.lastAdded = got[len(got)-1]
+		u.previewed = nil
 		u.recv.Hide()
 		u.msg.good("Added: " + strings.Join(names, ", ") + ".")
 		u.reload()

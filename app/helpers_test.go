@@ -244,6 +244,10 @@ func (h *harness) receive(token string) {
 	u.recvText.SetText(token) // a paste
 	test.Tap(u.recvBtn)
 	h.a.wait()
+	if u.preview.Visible() { // what is offered, before anything is stored
+		test.Tap(u.recvAccept)
+		h.a.wait()
+	}
 }
 
 // card returns the card whose title is title.

@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/wallet"
 )
 
 // TestConsentRequest: a provider's consent request link is opened on the
@@ -268,5 +269,41 @@ func TestWhoLookedNews(t *testing.T) {
 	})
 	if tab.Text != "Who looked (1 new)" {
 		t.Errorf("tab = %q, want 1 new", tab.Text)
+	}
+}
+
+// TestPreviewBeforeStoring: a pasted record is shown (what it is, who
+// offers it, its fields) and nothing is stored until Add to my wallet;
+// Don't add stores nothing.
+func TestPreviewBeforeStoring(t *testing.T) {
+	h := unlocked(t)
+	hosp := newIssuer(t, "St Mary's Hospital")
+	tok := hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	u := h.a.main.creds
+	test.Tap(u.addBtn)
+	u.recvText.SetText(tok)
+	test.Tap(u.recvBtn)
+	h.a.wait()
+	if !u.preview.Visible() || u.recvInput.Visible() {
+		t.Fatalf("no preview (error %q)", u.recvErr.Text)
+	}
+	if n, _ := h.a.wallet().Credentials(wallet.Filter{}); len(n) != 0 {
+		t.Fatalf("%d records stored before the patient accepted", len(n))
+	}
+	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "Penicillin", "high"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	assertPatientWords(t, "record preview", h.win.Canvas())
+	test.Tap(u.recvReject)
+	h.a.wait()
+	if n, _ := h.a.wallet().Credentials(wallet.Filter{}); len(n) != 0 || !strings.Contains(u.msg.Text, "Not added") {
+		t.Errorf("Don't add: %d records, message %q", len(n), u.msg.Text)
+	}
+	h.receive(tok)
+	if len(u.items) != 1 {
+		t.Errorf("%d cards after accepting, want 1", len(u.items))
 	}
 }
