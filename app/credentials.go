@@ -57,8 +57,8 @@ type credentialsUI struct {
 	previewed  []wallet.Offered
 	recvAccept *widget.Button // "Add to my wallet"
 	recvReject *widget.Button // "Don't add"
-	detail    *credDetail
-	lastAdded wallet.Credential
+	detail     *credDetail
+	lastAdded  wallet.Credential
 }
 
 // credCard is one credential in the list.
