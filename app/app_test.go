@@ -366,11 +366,44 @@ func TestEmergencyCard(t *testing.T) {
 	}
 	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	h.receive(hosp.Issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}))
+	set, err := h.a.wallet().Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.EmergencyContact = "Sam Doe, +44 20 7946 0000"
+	if err := h.a.wallet().SetSettings(set); err != nil {
+		t.Fatal(err)
+	}
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
 	e := u.emergency
 	if e == nil {
 		t.Fatalf("no emergency card: %q", u.err.Text)
+	}
+	// For people: the essentials in large type, who they are from and
+	// when checked, and the emergency contact; no developer terms.
+	if len(e.facts) != 1 || e.facts[0].Text != "Allergy intolerance: Penicillin, severity high" || e.facts[0].SizeName != theme.SizeNameSubHeadingText {
+		t.Errorf("essentials = %v", e.facts)
+	}
+	if shown := strings.Join(visibleTexts(h.win.Canvas()), "\n"); !strings.Contains(shown, "From St Mary's Hospital, checked ") {
+		t.Errorf("the card does not say who the allergy is from and when it was checked:\n%s", shown)
+	}
+	if e.contact == nil || !strings.Contains(e.contact.Text, "Sam Doe, +44 20 7946 0000") {
+		t.Errorf("emergency contact not on the card")
+	}
+	assertPatientWords(t, "emergency card", h.win.Canvas())
+	pic := filepath.Join(t.TempDir(), "card.png")
+	if err := e.saveTo(pic); err != nil {
+		t.Fatalf("save as a picture: %v", err)
+	}
+	if f, err := os.Open(pic); err != nil {
+		t.Error(err)
+	} else {
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width < 400 {
+			t.Errorf("saved card: %+v, %v", cfg, err)
+		}
 	}
 	if !h.win.FullScreen() {
 		t.Error("the emergency card is not full screen")

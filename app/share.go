@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
+	"image/png"
 	"io"
 	"os"
 	"slices"
@@ -286,6 +288,18 @@ type emergencyCard struct {
 	info    *widget.Label
 	left    []string // emergency records that did not fit
 	close   *widget.Button
+	// The essentials in large type, for people (Apple's Medical ID): one
+	// line per record on the card, with who it is from and when its
+	// status was checked; the patient's emergency contact, as they wrote it.
+	facts   []*widget.Label
+	contact *widget.Label // nil without one
+	save    *widget.Button
+	saveTo  func(path string) error // writes the card as a PNG picture
+}
+
+// essential is one record of the emergency card, in words.
+type essential struct {
+	fact, source string
 }
 
 // showEmergency presents the valid emergency records of the primary
@@ -303,6 +317,8 @@ func (u *shareUI) showEmergency() {
 		card    *wallet.EmergencyCard
 		payload string
 		img     image.Image
+		facts   []essential
+		contact string
 	}
 	load(u.a, func(ctx context.Context) (shown, error) {
 		// The card medid verifiers read offline (as "medid wallet
@@ -314,7 +330,23 @@ func (u *shareUI) showEmergency() {
 		}
 		payload := emergency.QRText(card.Token)
 		img, err := qrImage(payload, int(460*scale))
-		return shown{card, payload, img}, err
+		if err != nil {
+			return shown{}, err
+		}
+		s := shown{card: card, payload: payload, img: img}
+		for _, c := range card.Included {
+			claims, _, _ := parseClaims(w, c)
+			fact := typeName(c.Types, c.Name)
+			if k := keyFact(claims); k != "" {
+				fact += ": " + k
+			}
+			s.facts = append(s.facts, essential{fact, "From " + who(u.a.nameOf(ctx, c.Issuer), c.Issuer) +
+				", checked " + when(c.StatusCheckedAt)})
+		}
+		if set, err := w.Settings(); err == nil {
+			s.contact = strings.TrimSpace(set.EmergencyContact)
+		}
+		return s, nil
 	}, func(s shown, err error) {
 		u.busy.Hide()
 		u.emergencyBtn.Enable()
@@ -322,11 +354,11 @@ func (u *shareUI) showEmergency() {
 			showError(u.err, err)
 			return
 		}
-		u.openEmergency(s.img, s.card, s.payload)
+		u.openEmergency(s.img, s.card, s.payload, s.facts, s.contact)
 	})
 }
 
-func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string) {
+func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string, facts []essential, contact string) {
 	e := &emergencyCard{token: card.Token, nonce: card.Nonce, payload: payload}
 	// Shown at exactly its pixel size on the device (whole pixels per
 	// module): a code stretched by a fractional factor scans badly.
@@ -357,9 +389,48 @@ func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, pay
 	title.TextStyle = fyne.TextStyle{Bold: true}
 	title.Alignment = fyne.TextAlignCenter
 	white := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
+	people := container.NewVBox()
+	for _, f := range facts {
+		l := widget.NewLabelWithStyle(f.fact, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		l.SizeName = theme.SizeNameSubHeadingText
+		l.Wrapping = fyne.TextWrapWord
+		e.facts = append(e.facts, l)
+		people.Add(l)
+		people.Add(wrapLabel(f.source))
+	}
+	if contact != "" {
+		e.contact = widget.NewLabelWithStyle("In an emergency call: "+contact, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		e.contact.SizeName = theme.SizeNameSubHeadingText
+		e.contact.Wrapping = fyne.TextWrapWord
+		people.Add(e.contact)
+		people.Add(wrapLabel("(as the patient wrote it)"))
+	}
+	e.saveTo = func(path string) error {
+		var b bytes.Buffer
+		if err := png.Encode(&b, u.a.win.Canvas().Capture()); err != nil {
+			return err
+		}
+		return writeFileAtomic(path, b.Bytes(), 0o600)
+	}
+	e.save = widget.NewButtonWithIcon("Save as a picture…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err != nil || wc == nil {
+				return
+			}
+			wc.Close()
+			if err := e.saveTo(wc.URI().Path()); err != nil {
+				e.info.SetText(friendly(err))
+				return
+			}
+			e.info.SetText("Saved to " + wc.URI().Path() + ". Print it for your wallet, or keep it on your phone.")
+		}, u.a.win)
+		d.SetFileName("emergency-card.png")
+		d.Show()
+	})
 	e.content = container.NewStack(white, container.NewBorder(
-		container.NewVBox(title, widget.NewLabelWithStyle("Scan with a medid verifier", fyne.TextAlignCenter, fyne.TextStyle{})),
-		container.NewVBox(e.info, container.NewCenter(e.close)), nil, nil, container.NewCenter(e.qr)))
+		container.NewVBox(title, widget.NewLabelWithStyle("Read it, or let the hospital scan the code to check it", fyne.TextAlignCenter, fyne.TextStyle{})),
+		container.NewVBox(e.info, container.NewCenter(container.NewHBox(e.save, e.close))), nil, nil,
+		container.NewGridWithColumns(2, container.NewVScroll(container.NewPadded(people)), container.NewCenter(e.qr))))
 	u.emergency = e
 	u.a.win.SetContent(e.content)
 	u.a.win.SetFullScreen(true)
