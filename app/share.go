@@ -337,7 +337,9 @@ func (u *shareUI) showEmergency() {
 		for _, c := range card.Included {
 			claims, _, _ := parseClaims(w, c)
 			fact := typeName(c.Types, c.Name)
-			if k := keyFact(claims); k != "" {
+			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
+				fact = k // "Blood type O+", not "Blood type: Blood type O+"
+			} else if k != "" {
 				fact += ": " + k
 			}
 			s.facts = append(s.facts, essential{fact, "From " + who(u.a.nameOf(ctx, c.Issuer), c.Issuer) +
