@@ -2,27 +2,21 @@ package consent
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/vc"
 )
 
-// proposer is a provider with a did:key from a fixed seed.
+// proposer is a provider with a did:key from a fixed seed (credtest).
 func proposer(tb testing.TB, name string) (*key.PrivateKey, string, string) {
 	tb.Helper()
-	seed := sha256.Sum256([]byte(name))
-	k, err := key.NewEd25519FromSeed(seed[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d := did.KeyDID(k.Public())
-	return k, d, d + "#" + k.Public().Multikey()
+	p := credtest.NewParty(tb, key.Ed25519, name)
+	return p.Key, p.DID, p.Kid
 }
 
 var proposalNow = time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
