@@ -54,7 +54,8 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings", or "detail" and "emergency" (used to take screenshots).
+	// "settings", or "detail", "preview" and "emergency" (used to take
+	// screenshots).
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
@@ -597,9 +598,11 @@ func (m *mainUI) rebuildServices() {
 	m.tabs.Refresh()
 }
 
-// selectScreen shows the tab named name (see Config.StartScreen). Two
+// selectScreen shows the tab named name (see Config.StartScreen). Three
 // more names exist for screenshots: "detail" opens the first allergy
-// record (else the first record), "emergency" shows the emergency card.
+// record (else the first record), "preview" shows that record as an
+// offered one is previewed before it is added, "emergency" shows the
+// emergency card.
 func (m *mainUI) selectScreen(name string) {
 	switch name {
 	case "detail":
@@ -619,6 +622,30 @@ func (m *mainUI) selectScreen(name string) {
 				}
 				m.creds.showDetail(pick)
 			})
+	case "preview":
+		m.tabs.Select(m.items["credentials"])
+		w := m.creds.a.wallet()
+		load(m.creds.a, func(context.Context) (string, error) {
+			creds, err := w.Credentials(wallet.Filter{})
+			if err != nil || len(creds) == 0 {
+				return "", err
+			}
+			pick := creds[0]
+			for _, c := range creds {
+				if kindOf(c.Types) == "allergy" {
+					pick = c
+					break
+				}
+			}
+			full, err := w.Credential(pick.ID)
+			return full.Token, err
+		}, func(tok string, err error) {
+			if err != nil || tok == "" {
+				return
+			}
+			m.creds.showReceive()
+			m.creds.showPreview([]string{tok})
+		})
 	case "emergency":
 		m.tabs.Select(m.items["share"])
 		m.share.showEmergency()

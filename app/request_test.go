@@ -306,4 +306,11 @@ func TestPreviewBeforeStoring(t *testing.T) {
 	if len(u.items) != 1 {
 		t.Errorf("%d cards after accepting, want 1", len(u.items))
 	}
+	// The screenshot screen "preview" shows the same preview of a held record.
+	u.recv.Hide()
+	h.a.main.selectScreen("preview")
+	h.a.wait()
+	if !u.preview.Visible() || len(u.previewed) != 1 {
+		t.Errorf("preview screen: visible %v, %d offered", u.preview.Visible(), len(u.previewed))
+	}
 }
