@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
@@ -14,14 +13,13 @@ import (
 // Names: every screen that shows a hospital, a doctor, a verifier or a
 // vault shows who it is from the registry's directory (registry/directory):
 // an organisation's governance-written name, a practitioner's name from a
-// licence the app checked, or "unknown" in plain words, never a name the
-// DID gave itself. The full DID stays one tap away ("Copy their full
-// DID"). Lookups run in the background; the wallet keeps a snapshot so
+// licence the app checked, or "Unnamed (ref. …)" (see nameFor), never a
+// name the DID gave itself. The full DID stays one tap away ("Copy their
+// identifier"). Lookups run in the background; the wallet keeps a snapshot so
 // names still show offline.
 
-// namesCache holds the directory for one registry.
+// namesCache holds the directory for one registry (App.namesMu guards it).
 type namesCache struct {
-	mu  sync.Mutex // guards url and dir
 	url string
 	dir *directory.Directory
 }
