@@ -207,7 +207,7 @@ shot() {
 
 shot welcome MEDID_WALLET="$tmp/empty" MEDID_WALLET_PASSPHRASE=
 shot unlock MEDID_WALLET_PASSPHRASE=
-for s in credentials detail share consent access identities settings; do
+for s in credentials detail preview share consent access identities settings; do
 	shot "$s" MEDID_WALLET_SCREEN="$s"
 done
 

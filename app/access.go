@@ -38,6 +38,8 @@ type accessUI struct {
 	err   *widget.Label
 	rows  []*accessRow
 	alert *widget.Label // "n emergency accesses" banner
+
+	notified time.Time // the newest access a desktop notification announced
 }
 
 // accessRow is one event in the list.
@@ -79,14 +81,96 @@ func (u *accessUI) reload() {
 		return
 	}
 	since := u.a.cfg.now().Add(-90 * 24 * time.Hour)
+	w := u.a.wallet()
 	u.a.background(func(ctx context.Context) {
 		evs, err := svc.Accesses(ctx, since)
+		var seen time.Time
+		if w != nil {
+			if s, serr := w.Settings(); serr == nil {
+				seen = s.AccessSeen
+			}
+		}
 		u.a.do(func() {
 			showError(u.err, err)
 			if err == nil {
 				u.show(evs)
+				u.announce(evs, seen)
 			}
 		})
+	})
+}
+
+// accessTitle is the Who looked tab's title without news.
+const accessTitle = "Who looked"
+
+// announce tells the patient of accesses newer than seen (the newest one
+// they saw): while Who looked is on screen they are seen now, and the
+// newest is recorded in the wallet's settings; otherwise the tab says how
+// many are new and the desktop shows a notification, once per new access
+// (EHDS Art. 9 wants every access, emergency ones included, notified).
+func (u *accessUI) announce(evs []AccessEvent, seen time.Time) {
+	m := u.a.main
+	if m == nil || m.items == nil {
+		return
+	}
+	var fresh, emergencies int
+	newest := seen
+	for _, e := range evs {
+		if e.At.After(seen) {
+			fresh++
+			if e.BreakGlass && e.Outcome == OutcomePermitted {
+				emergencies++
+			}
+			if e.At.After(newest) {
+				newest = e.At
+			}
+		}
+	}
+	tab := m.items["access"]
+	if m.current == tab {
+		tab.Text = accessTitle
+		m.tabs.Refresh()
+		if newest.After(seen) {
+			u.markSeen(newest)
+		}
+		return
+	}
+	tab.Text = accessTitle
+	if fresh > 0 {
+		tab.Text = fmt.Sprintf("%s (%d new)", accessTitle, fresh)
+	}
+	m.tabs.Refresh()
+	if fresh == 0 || !newest.After(u.notified) {
+		return
+	}
+	u.notified = newest
+	n := "1 access"
+	if fresh > 1 {
+		n = fmt.Sprintf("%d accesses", fresh)
+	}
+	text := n + " to your records since you last looked."
+	if emergencies > 0 {
+		text = fmt.Sprintf("%s to your records since you last looked, %d in an emergency.", n, emergencies)
+	}
+	u.a.fa.SendNotification(fyne.NewNotification("medid wallet: who looked at your records", text+" Open Who looked in your wallet to see who."))
+}
+
+// markSeen records in the wallet's settings that the patient has seen the
+// accesses up to t.
+func (u *accessUI) markSeen(t time.Time) {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	u.a.background(func(context.Context) {
+		s, err := w.Settings()
+		if err == nil && t.After(s.AccessSeen) {
+			s.AccessSeen = t
+			err = w.SetSettings(s)
+		}
+		if err != nil {
+			u.a.log.Warn("could not record the accesses seen", "err", err)
+		}
 	})
 }
 
@@ -103,19 +187,26 @@ func (u *accessUI) show(evs []AccessEvent) {
 		r.flag = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		r.flag.Hide()
 		switch {
+		case e.Outcome == OutcomeDenied:
+			// A refused emergency attempt is a refusal: nothing was read.
+			r.highlight = "denied"
+			r.bg.FillColor = theme.Color(theme.ColorNameWarning)
+			r.flag.SetText("REFUSED: they asked, and were refused")
+			if e.BreakGlass {
+				r.flag.SetText("REFUSED: they tried an emergency access, and were refused")
+			}
+			r.flag.Importance = widget.WarningImportance
+			r.flag.Show()
 		case e.BreakGlass:
 			glass++
 			r.highlight = "break-glass"
 			r.bg.FillColor = theme.Color(theme.ColorNameError)
 			r.bg.StrokeWidth = 0
-			r.flag.SetText("EMERGENCY ACCESS (break-glass): read without your consent")
+			r.flag.SetText("EMERGENCY ACCESS, under the consent you gave them")
+			if e.Standing {
+				r.flag.SetText("EMERGENCY ACCESS, with your standing emergency permission")
+			}
 			r.flag.Importance = widget.DangerImportance
-			r.flag.Show()
-		case e.Outcome == OutcomeDenied:
-			r.highlight = "denied"
-			r.bg.FillColor = theme.Color(theme.ColorNameWarning)
-			r.flag.SetText("DENIED: they asked, and were refused")
-			r.flag.Importance = widget.WarningImportance
 			r.flag.Show()
 		}
 		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
@@ -128,8 +219,8 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)
 		}
 		body := container.NewVBox(r.flag, r.what)
-		if shortDID(e.Accessor) != e.Accessor {
-			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+		if isDID(e.Accessor) {
+			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.event.Accessor)
 			})
 			r.copyDID.Importance = widget.LowImportance
@@ -146,8 +237,8 @@ func (u *accessUI) show(evs []AccessEvent) {
 		u.empty.Hide()
 	}
 	if glass > 0 {
-		u.alert.SetText(fmt.Sprintf("%s of your records without consent (break-glass). If you do not know why, contact the hospital.",
-			map[bool]string{true: "Someone made an emergency access", false: fmt.Sprintf("There were %d emergency accesses", glass)}[glass == 1]))
+		u.alert.SetText(fmt.Sprintf("%s, without asking you first. If you do not know why, contact the hospital.",
+			map[bool]string{true: "Someone opened your records in an emergency", false: fmt.Sprintf("Your records were opened in an emergency %d times", glass)}[glass == 1]))
 		u.alert.Show()
 	} else {
 		u.alert.Hide()

@@ -146,7 +146,7 @@ func personName(d wallet.Delegation) string {
 	if d.PatientName != "" {
 		return d.PatientName
 	}
-	return shortDID(d.Patient)
+	return unnamed(d.Patient)
 }
 
 // coversAll reports whether d delegates every one of classes.

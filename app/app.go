@@ -54,7 +54,8 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings", or "detail" and "emergency" (used to take screenshots).
+	// "settings", or "detail", "preview" and "emergency" (used to take
+	// screenshots).
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
@@ -110,6 +111,14 @@ type App struct {
 
 	namesMu sync.Mutex // guards namesC
 	namesC  namesCache
+
+	// notice is said once at the top of the main screen the next time it
+	// is built (what a restore brought back). Main goroutine only.
+	notice string
+	// recheck asks the main screen, the next time it is built, to check
+	// every record's status at once: a restored backup's statuses are as
+	// old as the backup. Main goroutine only.
+	recheck bool
 }
 
 // New checks cfg and returns an App. Nothing is opened until [App.Window].
@@ -264,6 +273,10 @@ func (a *App) unlocked() {
 		}
 		a.main = newMainUI(a)
 		a.show(a.main.content)
+		if a.recheck {
+			a.recheck = false
+			a.main.creds.refreshRestored()
+		}
 		if a.cfg.StartScreen != "" {
 			a.main.selectScreen(a.cfg.StartScreen)
 		}
@@ -484,7 +497,7 @@ func (s *switchVerifier) VerifyCredential(ctx context.Context, token string) wal
 	v := s.v
 	s.mu.RUnlock()
 	if v == nil {
-		return wallet.Verdict{Reason: "status_unavailable", Detail: "no verifier configured"}
+		return wallet.Verdict{Reason: "status_unavailable", Unavailable: true, Detail: "no verifier configured"}
 	}
 	return v.VerifyCredential(ctx, token)
 }
@@ -512,6 +525,9 @@ type mainUI struct {
 	settings *settingsUI
 	people   *peopleUI // nil until the wallet knows a delegation (people.go)
 	items    map[string]*container.TabItem
+	current  *container.TabItem // the tab shown
+	notice   *note              // app-wide notice under the header
+	dismiss  *widget.Button     // hides notice
 }
 
 func newMainUI(a *App) *mainUI {
@@ -533,7 +549,12 @@ func newMainUI(a *App) *mainUI {
 	m.tabs = container.NewAppTabs(m.items["credentials"], m.items["share"], m.items["consent"],
 		m.items["access"], m.items["identities"], m.items["settings"])
 	m.tabs.SetTabLocation(container.TabLocationLeading)
+	m.current = m.items["credentials"]
 	m.tabs.OnSelected = func(ti *container.TabItem) {
+		if m.current != nil && m.current != ti {
+			clearNotes(m.current.Content) // what was said there is stale now
+		}
+		m.current = ti
 		switch ti {
 		case m.items["credentials"]:
 			m.creds.reload()
@@ -553,7 +574,18 @@ func newMainUI(a *App) *mainUI {
 	m.lockBtn = widget.NewButtonWithIcon("Lock", theme.LoginIcon(), a.lock)
 	header := container.NewBorder(nil, nil, nil, m.lockBtn,
 		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
-	m.content = container.NewBorder(header, nil, nil, nil, m.tabs)
+	// App-wide notices (what a restore brought back) sit under the
+	// header until the patient dismisses them.
+	m.notice = newNote()
+	m.dismiss = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.notice.clear(); m.dismiss.Hide() })
+	m.dismiss.Importance = widget.LowImportance
+	m.dismiss.Hide()
+	if a.notice != "" {
+		m.notice.say(a.notice)
+		m.dismiss.Show()
+		a.notice = ""
+	}
+	m.content = container.NewBorder(container.NewVBox(header, container.NewBorder(nil, nil, nil, m.dismiss, m.notice)), nil, nil, nil, m.tabs)
 	m.addPeople(a)
 	return m
 }
@@ -568,9 +600,11 @@ func (m *mainUI) rebuildServices() {
 	m.tabs.Refresh()
 }
 
-// selectScreen shows the tab named name (see Config.StartScreen). Two
+// selectScreen shows the tab named name (see Config.StartScreen). Three
 // more names exist for screenshots: "detail" opens the first allergy
-// record (else the first record), "emergency" shows the emergency card.
+// record (else the first record), "preview" shows that record as an
+// offered one is previewed before it is added, "emergency" shows the
+// emergency card.
 func (m *mainUI) selectScreen(name string) {
 	switch name {
 	case "detail":
@@ -590,6 +624,30 @@ func (m *mainUI) selectScreen(name string) {
 				}
 				m.creds.showDetail(pick)
 			})
+	case "preview":
+		m.tabs.Select(m.items["credentials"])
+		w := m.creds.a.wallet()
+		load(m.creds.a, func(context.Context) (string, error) {
+			creds, err := w.Credentials(wallet.Filter{})
+			if err != nil || len(creds) == 0 {
+				return "", err
+			}
+			pick := creds[0]
+			for _, c := range creds {
+				if kindOf(c.Types) == "allergy" {
+					pick = c
+					break
+				}
+			}
+			full, err := w.Credential(pick.ID)
+			return full.Token, err
+		}, func(tok string, err error) {
+			if err != nil || tok == "" {
+				return
+			}
+			m.creds.showReceive()
+			m.creds.showPreview([]string{tok})
+		})
 	case "emergency":
 		m.tabs.Select(m.items["share"])
 		m.share.showEmergency()

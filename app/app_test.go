@@ -101,29 +101,6 @@ func TestCreateWalletFlow(t *testing.T) {
 	}
 }
 
-func TestRestoreFromPhrase(t *testing.T) {
-	h := newHarness(t, "")
-	s := h.a.setup
-	test.Tap(s.phraseBtn)
-	s.restorePhrase.SetText("abandon abandon wrong")
-	test.Type(s.restorePass, testPass)
-	test.Type(s.restorePs2, testPass)
-	test.Tap(s.doRestorePhrase)
-	h.a.wait()
-	if h.a.main != nil || !strings.Contains(s.restorePhraseErr.Text, "recovery words are not right") {
-		t.Fatalf("bad phrase: main=%v error=%q", h.a.main != nil, s.restorePhraseErr.Text)
-	}
-	s.restorePhrase.SetText(strings.ToUpper(fixedPhrase))
-	test.Tap(s.doRestorePhrase)
-	h.a.wait()
-	if h.a.main == nil {
-		t.Fatalf("not restored: %q", s.restorePhraseErr.Text)
-	}
-	if got, want := h.a.main.ids.rows[0].did.DID, fixedPrimary(t); got != want {
-		t.Errorf("primary DID = %s, want %s", got, want)
-	}
-}
-
 // fixedPrimary is the primary DID of fixedPhrase.
 func fixedPrimary(t *testing.T) string {
 	t.Helper()
@@ -208,14 +185,14 @@ func TestReceiveDetailDelete(t *testing.T) {
 	if c.issuer.Text != "From St Mary's Hospital" || c.badge.status != wallet.StatusValid || c.date.Text != "Issued 5 Jan 2026" {
 		t.Errorf("card = %q / %q / %s", c.issuer.Text, c.date.Text, c.badge.status)
 	}
-	if c.badge.text.Text != "Valid" {
-		t.Errorf("badge text = %q", c.badge.text.Text)
+	if c.badge.word != "Valid" {
+		t.Errorf("badge text = %q", c.badge.word)
 	}
 
 	// Rejections come back as sentences, and nothing is added.
 	cases := []struct{ name, input, want string }{
 		{"someone else's", hosp.Issue(t, newIssuer(t, "other").DID, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()), "issued to someone else"},
-		{"garbage", "hello", "not a medid record"},
+		{"garbage", "hello", "not a record the wallet can read"},
 		{"tampered", allergy[:len(allergy)-4] + "AAAA", "changed or damaged"},
 		{"empty", "   ", "Nothing was entered"},
 	}
@@ -292,7 +269,7 @@ func TestStatusBadges(t *testing.T) {
 	h.a.wait()
 	want := map[string]string{"Allergy": "Valid", "Immunization": "Revoked", "Insurance": "Suspended", "Blood type": "Expired"}
 	for title, badge := range want {
-		if got := h.card(title).badge.text.Text; got != badge {
+		if got := h.card(title).badge.word; got != badge {
 			t.Errorf("%s badge = %q, want %q", title, got, badge)
 		}
 	}
@@ -389,11 +366,44 @@ func TestEmergencyCard(t *testing.T) {
 	}
 	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
 	h.receive(hosp.Issue(t, me, []string{"InsuranceCredential"}, map[string]any{"memberNumber": "123"}))
+	set, err := h.a.wallet().Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.EmergencyContact = "Sam Doe, +44 20 7946 0000"
+	if err := h.a.wallet().SetSettings(set); err != nil {
+		t.Fatal(err)
+	}
 	test.Tap(u.emergencyBtn)
 	h.a.wait()
 	e := u.emergency
 	if e == nil {
 		t.Fatalf("no emergency card: %q", u.err.Text)
+	}
+	// For people: the essentials in large type, who they are from and
+	// when checked, and the emergency contact; no developer terms.
+	if len(e.facts) != 1 || e.facts[0].Text != "Allergy intolerance: Penicillin, severity high" || e.facts[0].SizeName != theme.SizeNameSubHeadingText {
+		t.Errorf("essentials = %v", e.facts)
+	}
+	if shown := strings.Join(visibleTexts(h.win.Canvas()), "\n"); !strings.Contains(shown, "From St Mary's Hospital, checked ") {
+		t.Errorf("the card does not say who the allergy is from and when it was checked:\n%s", shown)
+	}
+	if e.contact == nil || !strings.Contains(e.contact.Text, "Sam Doe, +44 20 7946 0000") {
+		t.Errorf("emergency contact not on the card")
+	}
+	assertPatientWords(t, "emergency card", h.win.Canvas())
+	pic := filepath.Join(t.TempDir(), "card.png")
+	if err := e.saveTo(pic); err != nil {
+		t.Fatalf("save as a picture: %v", err)
+	}
+	if f, err := os.Open(pic); err != nil {
+		t.Error(err)
+	} else {
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width < 400 {
+			t.Errorf("saved card: %+v, %v", cfg, err)
+		}
 	}
 	if !h.win.FullScreen() {
 		t.Error("the emergency card is not full screen")
@@ -497,7 +507,7 @@ func TestIdentities(t *testing.T) {
 	if len(u.rows) != 3 || u.rows[2].did.Method != wallet.MethodMedid || !strings.HasPrefix(u.rows[2].did.DID, "did:medid:") {
 		t.Fatalf("after register: %d rows", len(u.rows))
 	}
-	if !strings.Contains(u.rows[2].kind.Text, "registered on the medid network") || !strings.Contains(u.status.Text, "Registered: did:medid:") {
+	if !strings.Contains(u.rows[2].kind.Text, "registered on the medid network") || !strings.Contains(u.status.Text, "Registered on the medid network") || strings.Contains(u.status.Text, "did:") {
 		t.Errorf("row %q, status %q", u.rows[2].kind.Text, u.status.Text)
 	}
 
@@ -525,14 +535,14 @@ func TestSettingsBackupRestores(t *testing.T) {
 	test.Type(u.backupPass, "purple elephant dancing slowly")
 	test.Type(u.backupPass2, "purple elephant dancing quickly")
 	test.Tap(u.backupBtn)
-	if !strings.Contains(u.err.Text, "different") {
-		t.Errorf("mismatch error = %q", u.err.Text)
+	if !strings.Contains(u.backupNote.Text, "different") {
+		t.Errorf("mismatch error = %q", u.backupNote.Text)
 	}
 	u.backupPass2.SetText("purple elephant dancing slowly")
 	test.Tap(u.backupBtn)
 	h.a.wait()
-	if u.err.Visible() || !strings.Contains(u.msg.Text, "Backup saved") {
-		t.Fatalf("backup: err %q msg %q", u.err.Text, u.msg.Text)
+	if u.backupNote.Importance != widget.SuccessImportance || !strings.Contains(u.backupNote.Text, "Backup saved") {
+		t.Fatalf("backup: %q", u.backupNote.Text)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, %v", fi, err)
@@ -568,6 +578,15 @@ func TestSettingsBackupRestores(t *testing.T) {
 	if h2.a.main == nil || len(h2.a.main.creds.items) != 1 {
 		t.Fatalf("restore from backup: %q", s.restoreBackupErr.Text)
 	}
+	// The restored statuses are as old as the backup: they are checked
+	// again at once, and the card says when.
+	h2.a.wait()
+	if m := h2.a.main.creds.msg.Text; !strings.Contains(m, "Checked at") {
+		t.Errorf("after restoring a backup: %q, want the records checked again", m)
+	}
+	if c := h2.a.main.creds.items[0]; !strings.Contains(c.checked.Text, "Checked "+when(h2.clk.Now())) {
+		t.Errorf("restored record's status line = %q, want checked now", c.checked.Text)
+	}
 }
 
 func TestSettingsRegistryAutoLockTheme(t *testing.T) {
@@ -580,8 +599,8 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	u := h.a.main.settings
 	u.registry.SetText("not a url")
 	test.Tap(u.saveReg)
-	if !strings.Contains(u.err.Text, "not a web address") {
-		t.Errorf("bad URL error = %q", u.err.Text)
+	if !strings.Contains(u.regNote.Text, "not a web address") {
+		t.Errorf("bad URL error = %q", u.regNote.Text)
 	}
 	u.registry.SetText("http://127.0.0.1:8080")
 	test.Tap(u.saveReg)
@@ -611,11 +630,11 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 
 	u.theme.SetSelected(ThemeDark)
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantDark {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantDark {
 		t.Error("dark theme not applied")
 	}
 	u.theme.SetSelected(ThemeLight)
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantLight {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantLight {
 		t.Error("light theme not applied")
 	}
 	u.theme.SetSelected(ThemeDark)
@@ -624,7 +643,7 @@ func TestSettingsRegistryAutoLockTheme(t *testing.T) {
 	}
 	h.a.fa.Settings().SetTheme(theme.DefaultTheme())
 	applyThemePref(h.a.fa) // as at the next start
-	if h.a.fa.Settings().Theme().(variantTheme).variant != theme.VariantDark {
+	if h.a.fa.Settings().Theme().(medidTheme).variant != theme.VariantDark {
 		t.Error("the chosen theme is not applied at start")
 	}
 }
@@ -725,7 +744,7 @@ func TestAccessLogScreen(t *testing.T) {
 		if glass.bg.FillColor == normal.bg.FillColor {
 			t.Error("break-glass row has the ordinary background")
 		}
-		if !u.alert.Visible() || !strings.Contains(u.alert.Text, "emergency access") {
+		if !u.alert.Visible() || !strings.Contains(u.alert.Text, "in an emergency") {
 			t.Errorf("alert = %q", u.alert.Text)
 		}
 		if !strings.Contains(normal.what.Text, "for treatment") || !strings.Contains(glass.what.Text, "for emergency treatment") {
@@ -776,6 +795,8 @@ func TestQRRoundTrip(t *testing.T) {
 	os.WriteFile(path, buf.Bytes(), 0o600)
 	test.Tap(h.a.main.creds.addBtn)
 	h.a.main.creds.recvFile(path)
+	h.a.wait()
+	test.Tap(h.a.main.creds.recvAccept)
 	h.a.wait()
 	if len(h.a.main.creds.items) != 1 {
 		t.Fatalf("QR picture not received: %q", h.a.main.creds.recvErr.Text)
@@ -848,6 +869,9 @@ func TestAcceptOffer(t *testing.T) {
 	}
 	u := h.a.main.creds
 	offer := func(pin string) {
+		if u.recv != nil {
+			u.recv.Hide() // the patient closes the dialog before trying again
+		}
 		test.Tap(u.addBtn)
 		u.recvText.SetText(off.URI)
 		test.Type(u.recvPIN, pin)
@@ -866,6 +890,20 @@ func TestAcceptOffer(t *testing.T) {
 	if u.recvErr.Visible() {
 		t.Fatalf("right PIN: %q", u.recvErr.Text)
 	}
+	// A preview of what is offered, before anything is stored: what it
+	// is, from whom (by the directory's name), its fields.
+	if !u.preview.Visible() || len(u.items) != 0 {
+		t.Fatalf("no preview before storing (%d cards)", len(u.items))
+	}
+	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "penicillin", "Add to my wallet", "Don't add"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("preview lacks %q:\n%s", want, shown)
+		}
+	}
+	assertPatientWords(t, "offer preview", h.win.Canvas())
+	test.Tap(u.recvAccept)
+	h.a.wait()
 	c := h.card("Allergy intolerance")
 	if c.badge.status != wallet.StatusValid || c.cred.Subject != h.primary() || u.msg.Text != "Added: Allergy intolerance." {
 		t.Errorf("card %s for %s, message %q", c.badge.status, c.cred.Subject, u.msg.Text)

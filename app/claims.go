@@ -263,26 +263,106 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	return claimsOf(c.Types, t.Credential.Subject), "", nil
 }
 
-// shortDID abbreviates a DID for display: did:key:z6Mkabc…wxyz. Short
-// DIDs and anything that is not a DID (a provider's name) come back
-// unchanged.
-func shortDID(d string) string {
-	if len(d) <= 28 || !strings.HasPrefix(d, "did:") {
-		return d
-	}
-	return d[:18] + "…" + d[len(d)-6:]
-}
-
 // who is how a screen names a party: its name from the registry's
-// directory when the service gave one, "unknown: did:key:z6Mk…" for a DID
-// nobody named (never the bare DID as if it were a name), or the text as
-// given (a name a test service or the patient typed).
+// directory when the service gave one, [unnamed] for a DID nobody named
+// (never the DID as if it were a name), or the text as given (a name a
+// test service or the patient typed).
 func who(name, id string) string {
 	switch {
 	case name != "":
 		return name
 	case strings.HasPrefix(id, "did:"):
-		return "unknown: " + shortDID(id)
+		return unnamed(id)
 	}
 	return id
+}
+
+// unnamed names a party the medid directory does not list: "Unnamed (ref.
+// 2doK3C)", the reference being the end of its identifier, so two unnamed
+// parties on one screen are told apart and the patient can match the
+// reference against the identifier the provider gave them (every such
+// row has a "Copy their identifier" button).
+func unnamed(id string) string {
+	ref := id[strings.LastIndexByte(id, ':')+1:]
+	if n := len(ref); n > 6 {
+		ref = ref[n-6:]
+	}
+	return "Unnamed (ref. " + ref + ")"
+}
+
+// isDID reports whether id is a DID (to offer copying it), as opposed to a
+// name or a sentence a service put in its place.
+func isDID(id string) bool { return strings.HasPrefix(id, "did:") }
+
+// keyFact is the one fact that tells a record apart from others of its
+// type on the list: an allergy's substance and severity, a vaccine and its
+// date, a blood type; otherwise its first claim. "" when it has none.
+func keyFact(claims []claim) string {
+	get := func(label string) string {
+		for _, c := range claims {
+			if c.Label == label {
+				return c.Value
+			}
+		}
+		return ""
+	}
+	if s := get("Substance"); s != "" {
+		if sev := get("Severity"); sev != "" {
+			return s + ", severity " + sev
+		}
+		return s
+	}
+	if v := get("Vaccine"); v != "" {
+		if d := get("Date"); d != "" {
+			return v + ", " + d
+		}
+		return v
+	}
+	for _, l := range []string{"Blood type", "Medication", "Condition"} {
+		if v := get(l); v != "" {
+			return l + " " + v
+		}
+	}
+	if len(claims) > 0 {
+		return claims[0].Label + ": " + claims[0].Value
+	}
+	return ""
+}
+
+// fieldWords are the words for claim names that are codes for machines
+// (FHIR element names and the like).
+var fieldWords = map[string]string{
+	"code": "what it is", "display": "what it is", "text": "what it is", "coding": "what it is", "system": "what it is",
+	"substance": "substance", "allergen": "substance", "allergy": "allergy",
+	"criticality": "severity", "severity": "severity",
+	"reaction": "reaction", "manifestation": "reaction",
+	"clinicalStatus": "whether it is current", "verificationStatus": "whether it is confirmed",
+	"recordedDate": "date recorded", "onsetDateTime": "when it started",
+	"vaccineCode": "vaccine", "vaccine": "vaccine", "occurrenceDateTime": "date given", "doseNumber": "dose", "lotNumber": "batch number",
+	"bloodType": "blood type", "rhesus": "rhesus factor",
+	"medicationCodeableConcept": "medication", "medication": "medication", "dosage": "dose",
+	"birthDate": "date of birth", "given_name": "first name", "family_name": "family name", "name": "name",
+	"id": "identity", "type": "kind of record",
+}
+
+// fieldWord is a claim path in words: the last element that is not an
+// index or a wildcard, looked up in fieldWords, else humanised.
+func fieldWord(path string) string {
+	parts := strings.Split(path, ".")
+	for i := len(parts) - 1; i >= 0; i-- {
+		p := parts[i]
+		if p == "*" || p == "" || strings.Trim(p, "0123456789") == "" || p == "credentialSubject" {
+			continue
+		}
+		if (p == "display" || p == "text" || p == "coding" || p == "code" || p == "system") && i > 0 {
+			if w, ok := fieldWords[parts[i-1]]; ok && parts[i-1] != "credentialSubject" {
+				return w // code.display: the code's meaning; reaction.text: the reaction
+			}
+		}
+		if w, ok := fieldWords[p]; ok {
+			return w
+		}
+		return strings.ToLower(humanize(p))
+	}
+	return "details"
 }

@@ -40,7 +40,7 @@ type consentUI struct {
 	none    *widget.Label // shown when no service is configured
 
 	provider   *widget.Entry
-	classes    *widget.CheckGroup
+	classes    *checkFlow
 	purpose    *widget.Select
 	duration   *widget.Select
 	breakGlass *widget.Check
@@ -48,10 +48,12 @@ type consentUI struct {
 	err        *widget.Label
 	busy       *widget.ProgressBarInfinite
 
-	list   *fyne.Container
-	empty  *widget.Label
-	copied *widget.Label // "Copied…" after a grant was copied for its provider
-	rows   []*consentRow
+	list  *fyne.Container
+	empty *widget.Label
+	rows  []*consentRow
+
+	ask  *askUI  // answering a provider's consent request
+	pick *picker // finding the provider in the directory by name
 }
 
 // consentRow is one grant in the list.
@@ -65,6 +67,7 @@ type consentRow struct {
 	copyDID *widget.Button // copies the provider's full DID; nil when it is shown whole
 	confirm dialog.Dialog
 	yes     *widget.Button
+	note    *note // what the last action on this row did ("Copied…", an error)
 }
 
 func newConsentUI(a *App) *consentUI {
@@ -76,9 +79,9 @@ func newConsentUI(a *App) *consentUI {
 		return u
 	}
 	u.provider = widget.NewEntry()
-	u.provider.SetPlaceHolder("Their DID, e.g. did:medid:… (the hospital or doctor gives it to you)")
-	u.classes = widget.NewCheckGroup(DataClasses, nil)
-	u.classes.Horizontal = true
+	u.provider.SetPlaceHolder("Their name, then Find by name; or the identifier they gave you")
+	u.pick = newPicker(u)
+	u.classes = newCheckFlow(DataClasses)
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
 	u.purpose.SetSelected(Purposes["TREAT"])
 	var durs []string
@@ -87,27 +90,28 @@ func newConsentUI(a *App) *consentUI {
 	}
 	u.duration = widget.NewSelect(durs, nil)
 	u.duration.SetSelected("30 days")
-	u.breakGlass = widget.NewCheck("Allow emergency access without asking me (break-glass)", nil)
+	u.breakGlass = widget.NewCheck("Allow emergency access without asking me", nil)
 	u.err = errorLabel()
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.grant = widget.NewButtonWithIcon("Give consent", theme.ConfirmIcon(), u.doGrant)
 	u.grant.Importance = widget.HighImportance
 	form := widget.NewForm(
-		widget.NewFormItem("Who", u.provider),
-		widget.NewFormItem("May see", u.classes),
+		widget.NewFormItem("Who", container.NewVBox(container.NewBorder(nil, nil, nil, u.pick.find, u.provider), u.pick.results, u.pick.note)),
+		widget.NewFormItem("May see", u.classes.box),
 		widget.NewFormItem("For", u.purpose),
 		widget.NewFormItem("For how long", u.duration),
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
-	u.copied = wrapLabel("")
-	u.copied.Hide()
+	u.ask = newAskUI(u)
 	u.content = container.NewVScroll(container.NewVBox(title,
 		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
+		u.ask.content, widget.NewSeparator(),
+		widget.NewLabelWithStyle("Or give consent yourself", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
 		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.empty, u.copied, u.list))
+		u.empty, u.list))
 	u.reload()
 	return u
 }
@@ -123,7 +127,7 @@ func purposeCode(text string) string {
 
 func (u *consentUI) doGrant() {
 	showError(u.err, nil)
-	req := ConsentRequest{Provider: strings.TrimSpace(u.provider.Text), DataClasses: slices.Clone(u.classes.Selected),
+	req := ConsentRequest{Provider: u.pick.provider(strings.TrimSpace(u.provider.Text)), DataClasses: u.classes.Selected(),
 		Purpose: purposeCode(u.purpose.Selected), BreakGlass: u.breakGlass.Checked}
 	for _, d := range consentDurations {
 		if d.label == u.duration.Selected {
@@ -218,7 +222,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	u.rows = u.rows[:0]
 	var objs []fyne.CanvasObject
 	for _, g := range grants {
-		r := &consentRow{grant: g}
+		r := &consentRow{grant: g, note: newNote()}
 		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", who(g.ProviderName, g.Provider),
 			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
 		r.left = widget.NewLabel(timeLeft(g, now))
@@ -235,22 +239,21 @@ func (u *consentUI) show(grants []ConsentGrant) {
 		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
-				u.copied.SetText("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
-				u.copied.Show()
+				r.note.good("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
 			})
 			buttons.Add(r.copy)
 		}
-		who := container.NewVBox(r.summary, r.glass)
-		if shortDID(g.Provider) != g.Provider {
-			r.copyDID = widget.NewButtonWithIcon("Copy their full DID", theme.ContentCopyIcon(), func() {
+		body := container.NewVBox(r.summary, r.glass)
+		if isDID(g.Provider) {
+			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Provider)
-				u.copied.SetText("Copied the full DID of " + shortDID(r.grant.Provider) + ".")
-				u.copied.Show()
+				r.note.good("Copied the identifier of " + who(r.grant.ProviderName, r.grant.Provider) + ".")
 			})
 			r.copyDID.Importance = widget.LowImportance
-			who.Add(container.NewHBox(r.copyDID))
+			body.Add(container.NewHBox(r.copyDID))
 		}
-		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, who), widget.NewSeparator())
+		body.Add(r.note)
+		objs = append(objs, container.NewBorder(nil, nil, nil, buttons, body), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs
@@ -267,13 +270,14 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	r.yes = widget.NewButtonWithIcon("Take back consent", theme.ContentRemoveIcon(), func() {
 		r.confirm.Hide()
 		svc := u.svc
-		u.busy.Show()
+		r.note.say("Taking consent back…")
+		r.revoke.Disable()
 		u.a.background(func(ctx context.Context) {
 			err := svc.Revoke(ctx, r.grant.ID)
 			u.a.do(func() {
-				u.busy.Hide()
 				if err != nil {
-					showError(u.err, err)
+					r.revoke.Enable()
+					r.note.fail(err)
 					return
 				}
 				u.reload()
@@ -285,7 +289,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	})
 	r.yes.Importance = widget.DangerImportance
 	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
-		wrapLabel(shortDID(r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+		wrapLabel(who(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
 	r.confirm.Show()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	_ "image/gif"  // QR pictures may be GIF
 	_ "image/jpeg" // or JPEG
@@ -41,7 +40,7 @@ type credentialsUI struct {
 	addBtn     *widget.Button
 	refreshBtn *widget.Button
 	busy       *widget.ProgressBarInfinite
-	msg        *widget.Label // last outcome ("Added …", errors)
+	msg        *note // what the last check or addition found, under the buttons
 
 	// Receive dialog.
 	recv      dialog.Dialog
@@ -52,19 +51,27 @@ type credentialsUI struct {
 	recvErr   *widget.Label
 	recvBusy  *widget.ProgressBarInfinite
 	recvFile  func(path string) // opens a QR picture (the file dialog calls it)
-	detail    *credDetail
-	lastAdded wallet.Credential
+	recvInput *fyne.Container   // the paste box, code and buttons; hidden during the preview
+	// The preview: what is offered, before anything is stored.
+	preview    *fyne.Container
+	previewed  []wallet.Offered
+	recvAccept *widget.Button // "Add to my wallet"
+	recvReject *widget.Button // "Don't add"
+	detail     *credDetail
+	lastAdded  wallet.Credential
 }
 
 // credCard is one credential in the list.
 type credCard struct {
-	cred   wallet.Credential
-	title  *widget.Label
-	issuer *widget.Label
-	date   *widget.Label
-	badge  *badge
-	open   *widget.Button
-	box    fyne.CanvasObject
+	cred    wallet.Credential
+	title   *widget.Label
+	fact    *widget.Label // what tells it apart from others of its type
+	issuer  *widget.Label
+	date    *widget.Label
+	checked *widget.Label // when its status was last checked
+	badge   *badge
+	open    *widget.Button
+	box     fyne.CanvasObject
 }
 
 // credDetail is the detail view of one credential.
@@ -73,6 +80,7 @@ type credDetail struct {
 	claims  []claim
 	form    *widget.Form
 	status  *badge
+	checked *widget.Label // what its status is and when it was checked
 	back    *widget.Button
 	del     *widget.Button
 	confirm dialog.Dialog
@@ -90,8 +98,7 @@ func newCredentialsUI(a *App) *credentialsUI {
 	u.refreshBtn = widget.NewButtonWithIcon("Check status", theme.ViewRefreshIcon(), u.refresh)
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
-	u.msg = wrapLabel("")
-	u.msg.Hide()
+	u.msg = newNote()
 	top := container.NewVBox(
 		container.NewHBox(widget.NewLabelWithStyle("My records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			layout.NewSpacer(), u.refreshBtn, u.addBtn),
@@ -102,7 +109,8 @@ func newCredentialsUI(a *App) *credentialsUI {
 	return u
 }
 
-// reload rebuilds the cards from the wallet, reading it in the background.
+// reload rebuilds the cards from the wallet, reading it (and each
+// record's claims, for the fact that tells it apart) in the background.
 func (u *credentialsUI) reload() {
 	w := u.a.wallet()
 	if w == nil {
@@ -111,6 +119,7 @@ func (u *credentialsUI) reload() {
 	type card struct {
 		c      wallet.Credential
 		issuer string
+		fact   string
 	}
 	load(u.a, func(ctx context.Context) ([]card, error) {
 		creds, err := w.Credentials(wallet.Filter{})
@@ -119,19 +128,20 @@ func (u *credentialsUI) reload() {
 		}
 		out := make([]card, len(creds))
 		for i, c := range creds {
-			out[i] = card{c, u.a.nameOf(ctx, c.Issuer)}
+			claims, _, _ := parseClaims(w, c)
+			out[i] = card{c, u.a.nameOf(ctx, c.Issuer), keyFact(claims)}
 		}
 		u.a.saveNames()
 		return out, nil
 	}, func(cards []card, err error) {
 		if err != nil {
-			u.setMsg(friendly(err), true)
+			u.msg.fail(err)
 			return
 		}
 		u.items = u.items[:0]
 		objs := make([]fyne.CanvasObject, 0, len(cards))
 		for _, c := range cards {
-			k := u.newCard(c.c, c.issuer)
+			k := u.newCard(c.c, c.issuer, c.fact)
 			u.items = append(u.items, k)
 			objs = append(objs, k.box)
 		}
@@ -145,29 +155,11 @@ func (u *credentialsUI) reload() {
 	})
 }
 
-func (u *credentialsUI) setMsg(s string, isErr bool) {
-	u.msg.SetText(s)
-	u.msg.Importance = widget.MediumImportance
-	if isErr {
-		u.msg.Importance = widget.DangerImportance
-	}
-	u.msg.Refresh()
-	u.msg.Show()
-}
-
-// effectiveStatus is the credential's status, with expiry applied now.
-func effectiveStatus(c wallet.Credential, now time.Time) wallet.Status {
-	if c.Status == wallet.StatusValid && c.ValidUntil != nil && now.After(*c.ValidUntil) {
-		return wallet.StatusExpired
-	}
-	return c.Status
-}
-
 func issuerLine(c wallet.Credential, name string) string {
 	if name != "" {
 		return "From " + name
 	}
-	return "From " + shortDID(c.Issuer)
+	return "From " + who("", c.Issuer)
 }
 
 func dateLine(c wallet.Credential) string {
@@ -177,64 +169,43 @@ func dateLine(c wallet.Credential) string {
 	return "Received " + c.ReceivedAt.Format("2 Jan 2006")
 }
 
-func (u *credentialsUI) newCard(c wallet.Credential, issuerName string) *credCard {
+func (u *credentialsUI) newCard(c wallet.Credential, issuerName, fact string) *credCard {
 	k := &credCard{cred: c}
 	k.title = widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	k.fact = widget.NewLabel(fact)
+	k.fact.Truncation = fyne.TextTruncateEllipsis
+	if fact == "" {
+		k.fact.Hide()
+	}
 	k.issuer = widget.NewLabel(issuerLine(c, issuerName))
 	k.date = widget.NewLabel(dateLine(c))
-	k.badge = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	st := standingOf(c, u.a.cfg.now())
+	k.badge = newBadge(st.status)
+	k.checked = widget.NewLabel(st.line)
+	k.checked.Wrapping = fyne.TextWrapWord
 	k.open = widget.NewButtonWithIcon("Open", theme.NavigateNextIcon(), func() { u.showDetail(c) })
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg := canvas.NewRectangle(themeColor(theme.ColorNameInputBackground))
 	bg.CornerRadius = 8
-	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge.box, k.open),
-		container.NewVBox(k.title, k.issuer, k.date))
+	body := container.NewBorder(nil, nil, nil, container.NewVBox(k.badge, k.open),
+		container.NewVBox(k.title, k.fact, k.issuer, k.date, k.checked))
 	k.box = container.NewStack(bg, container.NewPadded(body))
 	return k
 }
 
-// badge is a coloured status label.
-type badge struct {
-	status wallet.Status
-	text   *canvas.Text
-	bg     *canvas.Rectangle
-	box    fyne.CanvasObject
-}
-
-var statusWords = map[wallet.Status]string{
-	wallet.StatusValid:     "Valid",
-	wallet.StatusSuspended: "Suspended",
-	wallet.StatusRevoked:   "Revoked",
-	wallet.StatusExpired:   "Expired",
-	wallet.StatusInvalid:   "Problem",
-}
-
-func statusColor(s wallet.Status) fyne.ThemeColorName {
-	switch s {
-	case wallet.StatusValid:
-		return theme.ColorNameSuccess
-	case wallet.StatusSuspended:
-		return theme.ColorNameWarning
-	case wallet.StatusExpired:
-		return theme.ColorNameDisabled
+// refreshRestored checks the records a backup brought back, whose
+// statuses are as old as the backup: at once when the wallet can reach
+// the medid network; otherwise it says that they were not checked since
+// (each card says since when).
+func (u *credentialsUI) refreshRestored() {
+	if u.a.reg() == nil {
+		u.msg.say("Your records came back from the backup. They have not been checked since the backup was made (each record says when it last was): add the medid network in Settings, then tap Check status.")
+		return
 	}
-	return theme.ColorNameError
+	u.refresh()
 }
 
-func newBadge(s wallet.Status) *badge {
-	b := &badge{status: s}
-	word := statusWords[s]
-	if word == "" {
-		word = string(s)
-	}
-	b.text = canvas.NewText(word, theme.Color(theme.ColorNameForegroundOnPrimary))
-	b.text.TextStyle = fyne.TextStyle{Bold: true}
-	b.text.Alignment = fyne.TextAlignCenter
-	b.bg = canvas.NewRectangle(theme.Color(statusColor(s)))
-	b.bg.CornerRadius = 10
-	b.box = container.NewStack(b.bg, container.NewPadded(b.text))
-	return b
-}
-
+// refresh asks the hospitals (status lists, issuer keys) whether every
+// record is still valid, and says what it found next to the button.
 func (u *credentialsUI) refresh() {
 	w := u.a.wallet()
 	if w == nil {
@@ -242,7 +213,7 @@ func (u *credentialsUI) refresh() {
 	}
 	u.refreshBtn.Disable()
 	u.busy.Show()
-	u.setMsg("Checking with the hospitals whether your records are still valid…", false)
+	u.msg.say("Checking with the hospitals whether your records are still valid…")
 	u.a.background(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -250,21 +221,14 @@ func (u *credentialsUI) refresh() {
 		u.a.do(func() {
 			u.busy.Hide()
 			u.refreshBtn.Enable()
-			if err != nil {
-				u.setMsg(friendly(err), true)
+			var cnc *wallet.CouldNotCheckError
+			if err != nil && !errors.As(err, &cnc) {
+				u.msg.fail(err)
 				return
 			}
-			changed := 0
-			for _, c := range creds {
-				if c.Status != wallet.StatusValid {
-					changed++
-				}
-			}
-			if changed == 0 {
-				u.setMsg("All your records are valid.", false)
-			} else {
-				u.setMsg(fmt.Sprintf("%s need attention: see the badges below.", plural(changed, "record")), false)
-			}
+			// Records that could not be checked keep their last known
+			// status; the summary says which (never as invalid).
+			u.msg.say(refreshSummary(creds, u.a.cfg.now()))
 			u.reload()
 		})
 	})
@@ -282,36 +246,32 @@ func (u *credentialsUI) showReceive() {
 	u.recvBusy.Hide()
 	u.recvBtn = widget.NewButtonWithIcon("Add", theme.ConfirmIcon(), func() { u.receive(u.recvText.Text) })
 	u.recvBtn.Importance = widget.HighImportance
-	u.recvFile = func(path string) {
-		text, err := decodeQRFile(path)
-		if err != nil {
-			showError(u.recvErr, err)
-			return
-		}
-		u.recvText.SetText(text)
-		u.receive(text)
-	}
-	u.recvQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
-		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			r.Close()
-			u.recvFile(r.URI().Path())
-		}, u.a.win)
-		fd.Show()
-	})
+	u.recvFile, u.recvQR = qrPicture(u.a, u.recvText, u.recvErr, u.receive)
 	cancel := widget.NewButton("Cancel", func() { u.recv.Hide() })
-	content := container.NewVBox(
+	u.recvInput = container.NewVBox(
 		wrapLabel("Paste the record, or open a picture of its QR code."),
 		container.NewGridWrap(fyne.NewSize(520, 140), u.recvText),
-		u.recvPIN, u.recvErr, u.recvBusy,
+		u.recvPIN,
 		container.NewHBox(u.recvQR, layout.NewSpacer(), cancel, u.recvBtn))
+	u.preview = container.NewVBox()
+	u.preview.Hide()
+	u.recvAccept = widget.NewButtonWithIcon("Add to my wallet", theme.ConfirmIcon(), u.acceptPreview)
+	u.recvAccept.Importance = widget.HighImportance
+	u.recvReject = widget.NewButtonWithIcon("Don't add", theme.CancelIcon(), func() {
+		u.previewed = nil
+		u.preview.Hide()
+		u.recvInput.Show()
+		u.msg.say("Not added. Nothing was stored.")
+		u.recv.Hide()
+	})
+	content := container.NewVBox(u.recvInput, u.preview, u.recvErr, u.recvBusy)
 	u.recv = dialog.NewCustomWithoutButtons("Add a record", content, u.a.win)
 	u.recv.Show()
 }
 
-// receive adds a pasted or scanned credential.
+// receive reads a pasted or scanned credential, or redeems an offer
+// link, and shows what is offered: nothing is stored until the patient
+// accepts (acceptPreview).
 func (u *credentialsUI) receive(text string) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -322,34 +282,12 @@ func (u *credentialsUI) receive(text string) {
 		u.acceptOffer(text)
 		return
 	}
-	w := u.a.wallet()
-	if w == nil {
-		return
-	}
-	u.recvBtn.Disable()
-	u.recvBusy.Show()
-	showError(u.recvErr, nil)
-	u.a.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		c, err := w.Receive(ctx, text)
-		u.a.do(func() {
-			u.recvBusy.Hide()
-			u.recvBtn.Enable()
-			if err != nil {
-				showError(u.recvErr, err)
-				return
-			}
-			u.lastAdded = c
-			u.recv.Hide()
-			u.setMsg("Added: "+typeName(c.Types, c.Name)+".", false)
-			u.reload()
-		})
-	})
+	u.showPreview([]string{text})
 }
 
 // acceptOffer fetches the credentials of an OpenID4VCI offer (pre-authorized
-// code, with the PIN the hospital gave, if any) and stores them verified.
+// code, with the PIN the hospital gave, if any) and previews them; they
+// are verified and stored only if the patient accepts.
 func (u *credentialsUI) acceptOffer(uri string) {
 	w := u.a.wallet()
 	if w == nil {
@@ -365,13 +303,103 @@ func (u *credentialsUI) acceptOffer(uri string) {
 		}
 		return pin, nil
 	}}
+	load(u.a, func(ctx context.Context) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return w.RedeemOffer(ctx, uri, opts)
+	}, func(toks []string, err error) {
+		u.recvBusy.Hide()
+		u.recvBtn.Enable()
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		u.showPreview(toks)
+	})
+}
+
+// showPreview shows what the tokens offer (type, fields, issuer by its
+// directory name, dates), read but not yet checked, with Add to my wallet
+// and Don't add.
+func (u *credentialsUI) showPreview(toks []string) {
+	showError(u.recvErr, nil)
+	var offered []wallet.Offered
+	for _, t := range toks {
+		o, err := wallet.Inspect(t)
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		offered = append(offered, o)
+	}
+	if len(offered) == 0 {
+		showError(u.recvErr, errEmpty)
+		return
+	}
+	u.recvBusy.Show()
+	load(u.a, func(ctx context.Context) ([]string, error) {
+		names := make([]string, len(offered))
+		for i, o := range offered {
+			names[i] = u.a.nameOf(ctx, o.Issuer)
+		}
+		return names, nil
+	}, func(names []string, _ error) {
+		u.recvBusy.Hide()
+		u.previewed = offered
+		objs := []fyne.CanvasObject{}
+		for i, o := range offered {
+			from := who(names[i], o.Issuer)
+			if names[i] == "" {
+				from += ", not in the medid directory"
+			}
+			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+				wrapLabel("Offered by "+from+"."))
+			form := widget.NewForm()
+			for _, cl := range claimsOf(o.Types, o.Claims) {
+				v := widget.NewLabel(cl.Value)
+				v.Wrapping = fyne.TextWrapWord
+				form.Append(cl.Label, v)
+			}
+			objs = append(objs, form)
+			if o.ValidUntil != nil {
+				objs = append(objs, wrapLabel("Valid until "+o.ValidUntil.Local().Format("2 Jan 2006")+"."))
+			}
+			objs = append(objs, widget.NewSeparator())
+		}
+		objs = append(objs, wrapLabel("The wallet checks with the hospital that it is genuine and still valid when you add it."),
+			container.NewHBox(layout.NewSpacer(), u.recvReject, u.recvAccept))
+		u.preview.Objects = objs
+		u.recvInput.Hide()
+		u.preview.Show()
+		u.preview.Refresh()
+	})
+}
+
+// acceptPreview verifies and stores what the preview showed.
+func (u *credentialsUI) acceptPreview() {
+	w := u.a.wallet()
+	offered := u.previewed
+	if w == nil || len(offered) == 0 {
+		return
+	}
+	u.recvAccept.Disable()
+	u.recvBusy.Show()
+	showError(u.recvErr, nil)
 	load(u.a, func(ctx context.Context) ([]wallet.Credential, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		return w.AcceptOffer(ctx, uri, opts)
+		var got []wallet.Credential
+		for _, o := range offered {
+			c, err := w.Receive(ctx, o.Token)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, c)
+		}
+		return got, nil
 	}, func(got []wallet.Credential, err error) {
 		u.recvBusy.Hide()
-		u.recvBtn.Enable()
+		u.recvAccept.Enable()
 		if err != nil {
 			showError(u.recvErr, err)
 			u.reload() // some may have been stored before the error
@@ -381,11 +409,10 @@ func (u *credentialsUI) acceptOffer(uri string) {
 		for _, c := range got {
 			names = append(names, typeName(c.Types, c.Name))
 		}
-		if len(got) > 0 {
-			u.lastAdded = got[len(got)-1]
-		}
+		u.lastAdded = got[len(got)-1]
+		u.previewed = nil
 		u.recv.Hide()
-		u.setMsg("Added: "+strings.Join(names, ", ")+".", false)
+		u.msg.good("Added: " + strings.Join(names, ", ") + ".")
 		u.reload()
 	})
 }
@@ -468,7 +495,8 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 		v.Wrapping = fyne.TextWrapWord
 		d.form.Append(cl.Label, v)
 	}
-	d.status = newBadge(effectiveStatus(c, u.a.cfg.now()))
+	st := standingOf(c, u.a.cfg.now())
+	d.status = newBadge(st.status)
 	d.err = errorLabel()
 	if err != nil {
 		showError(d.err, err)
@@ -477,18 +505,12 @@ func (u *credentialsUI) renderDetail(c wallet.Credential, claims []claim, issuer
 	d.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), func() { u.confirmDelete(d) })
 	d.del.Importance = widget.DangerImportance
 	about := widget.NewForm()
-	if issuerName != "" {
-		about.Append("Issued by", widget.NewLabel(issuerName))
-	}
-	d.copyDID = widget.NewButtonWithIcon("Copy full DID", theme.ContentCopyIcon(), func() { u.a.fa.Clipboard().SetContent(c.Issuer) })
+	d.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() { u.a.fa.Clipboard().SetContent(c.Issuer) })
 	d.copyDID.Importance = widget.LowImportance
-	about.Append("Issuer DID", container.NewHBox(widget.NewLabel(shortDID(c.Issuer)), d.copyDID))
-	for _, it := range []*widget.FormItem{
-		widget.NewFormItem("Dates", widget.NewLabel(dates(c))),
-		widget.NewFormItem("Status", container.NewHBox(d.status.box, widget.NewLabel(statusExplain(c)))),
-	} {
-		about.AppendItem(it)
-	}
+	about.Append("Issued by", container.NewVBox(widget.NewLabel(who(issuerName, c.Issuer)), container.NewHBox(d.copyDID)))
+	d.checked = wrapLabel(st.line)
+	about.Append("Dates", widget.NewLabel(dates(c)))
+	about.Append("Status", container.NewVBox(container.NewHBox(d.status), d.checked))
 	body := container.NewVBox(
 		widget.NewLabelWithStyle(typeName(c.Types, c.Name), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.form, widget.NewSeparator(), about, d.err)
@@ -501,19 +523,6 @@ func dates(c wallet.Credential) string {
 	s := dateLine(c)
 	if c.ValidUntil != nil {
 		s += ", valid until " + c.ValidUntil.Format("2 Jan 2006")
-	}
-	return s
-}
-
-func statusExplain(c wallet.Credential) string {
-	s := "Checked " + c.StatusCheckedAt.Format("2 Jan 2006 15:04")
-	switch c.Status {
-	case wallet.StatusRevoked:
-		s = "The hospital withdrew this record. " + s
-	case wallet.StatusSuspended:
-		s = "The hospital suspended this record for now. " + s
-	case wallet.StatusInvalid:
-		s = "This record no longer passes the safety checks. " + s
 	}
 	return s
 }
@@ -535,7 +544,7 @@ func (u *credentialsUI) confirmDelete(d *credDetail) {
 				showError(d.err, err)
 				return
 			}
-			u.setMsg("Deleted: "+typeName(d.cred.Types, d.cred.Name)+".", false)
+			u.msg.say("Deleted: " + typeName(d.cred.Types, d.cred.Name) + ".")
 			u.showList()
 		})
 	})

@@ -8,11 +8,23 @@
 // 24-word recovery phrase, asked again at the next start if the app was
 // closed before; or restore from the phrase or a backup file),
 // unlock (with lockout and auto-lock), and once unlocked a set of tabs:
-// credentials, share (OpenID4VP requests, presentations by hand and the
-// emergency card), consent,
-// access log, identities and settings. Each screen is a ui struct that
-// keeps references to its widgets; tests drive those widgets with test.Tap
-// and test.Type.
+// credentials (a record offered by paste, QR picture or OpenID4VCI link is
+// previewed before anything is stored), share (OpenID4VP requests,
+// presentations by hand and the emergency card), consent (answering a
+// provider's signed consent request, picking a provider by name from the
+// directory, or an identifier), access log (with a count of what is new
+// and a desktop notification), identities and settings. Each screen is a
+// ui struct that keeps references to its widgets; tests drive those
+// widgets with test.Tap and test.Type.
+//
+// # Words
+//
+// Patient screens use no developer terms: no DID, JWT, nonce, status list
+// or service error code outside a "Details" tap, and a party the
+// directory does not name is "Unnamed (ref. …)", never its DID
+// (TestNoDeveloperTerms walks every screen). A check that could not be
+// made is never shown as a failure: "Not checked since T", in a neutral
+// colour.
 //
 // # Threading
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/medid/medid/credentials/consent"
+	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -35,6 +37,7 @@ func friendly(err error) string {
 	var ne net.Error
 	var pe *openid4vci.ProtocolError
 	var vpe *openid4vp.ProtocolError
+	var pw *wallet.PhraseWordError
 	switch {
 	case err == nil:
 		return ""
@@ -45,6 +48,10 @@ func friendly(err error) string {
 		return "That passphrase is not right. Check that Caps Lock is off and try again."
 	case errors.Is(err, wallet.ErrLocked):
 		return "The wallet locked itself. Unlock it with your passphrase and try again."
+	case errors.As(err, &pw):
+		return fmt.Sprintf("Word %d is not a recovery word. Check its spelling on your paper.", pw.Index)
+	case errors.Is(err, wallet.ErrPhraseChecksum):
+		return "All 24 are recovery words, but they do not fit together: one of them is wrong, or two are swapped. Compare each word with your paper, in order."
 	case errors.Is(err, wallet.ErrInvalidPhrase):
 		return "Those recovery words are not right. Check each of the 24 words, in order, and try again."
 	case errors.Is(err, wallet.ErrExists):
@@ -60,9 +67,9 @@ func friendly(err error) string {
 	case errors.As(err, &rej):
 		return rejectedText(rej.Reason)
 	case errors.Is(err, wallet.ErrNoRegistry):
-		return "This needs the medid network. Enter the registry address in Settings and try again."
+		return "This needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, wallet.ErrNoVerifier):
-		return "Records cannot be checked right now. Check the registry address in Settings."
+		return "Records cannot be checked right now. Check the medid network address in Settings."
 	case errors.Is(err, wallet.ErrNotFound):
 		return "That item is no longer in the wallet. It may have been deleted."
 	case errors.Is(err, wallet.ErrClosed):
@@ -76,13 +83,24 @@ func friendly(err error) string {
 		case openid4vci.ErrCodeRequestDenied:
 			return "The hospital refused to issue this record. Ask them why."
 		}
-		return "The hospital's service could not complete the offer (" + pe.Code + "). Try again later, or ask the hospital for a new offer."
+		slog.Info("credential offer refused", "code", pe.Code)
+		return "The hospital's service could not complete the offer. Try again later, or ask the hospital for a new offer."
 	case errors.Is(err, ErrNeedProviderDID):
-		return "Consent goes to a provider's DID (it starts with did:). Ask the hospital or doctor for theirs and paste it in the Who box."
+		return "Open the consent request the hospital or doctor gave you, above, or paste the identifier they gave you, not their name."
 	case errors.Is(err, ErrNoVault):
-		return "Add your hospital's vault address in Settings first."
+		return "Add your hospital's address in Settings first."
+	case errors.Is(err, errNotConsentRequest):
+		return "That is not a consent request. Copy the whole link the hospital or doctor gave you, or open a picture of their QR code."
+	case errors.Is(err, errForgedRequest):
+		return "This consent request is not signed by the one it names, so it cannot be used. Nothing was given. Ask the hospital or doctor for a new one."
+	case errors.Is(err, consent.ErrProposalExpired):
+		return "This consent request has expired. Ask the hospital or doctor for a new one."
+	case errors.Is(err, errNoDirectory):
+		return "The medid directory cannot be searched right now. Paste the identifier the hospital or doctor gave you instead."
+	case errors.Is(err, errNoConsentService):
+		return "Giving consent needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, errNotVPLink):
-		return "That is not a request link. It starts with openid4vp:// — copy the whole link, or open a picture of the QR code."
+		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
 	case errors.Is(err, wallet.ErrNoMatch):
 		return "You have no record that answers this request. Nothing was sent."
 	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):
@@ -102,11 +120,15 @@ func friendly(err error) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "The medid network took too long to answer. Check your internet connection and try again."
 	case errors.As(err, &ue):
-		return "The medid network could not be reached. Check your internet connection and the registry address in Settings, then try again."
+		return "The medid network could not be reached. Check your internet connection and the network address in Settings, then try again."
 	case errors.Is(err, context.Canceled):
 		return "Stopped."
 	}
-	return "Something went wrong: " + err.Error() + ". Try again; if it keeps happening, restart the app."
+	// The cause is for whoever helps the patient, not for the screen: it
+	// names servers, formats and identifiers. It carries no health data
+	// (errors never do, by the project's rule).
+	slog.Warn("unexpected error shown to the patient as 'something went wrong'", "err", err)
+	return "Something went wrong. Try again; if it keeps happening, restart the app."
 }
 
 // rejectedText explains a verification reason code (credentials/verify).
@@ -123,15 +145,16 @@ func rejectedText(reason string) string {
 	case "suspended":
 		return "The hospital has suspended this record for now, so it was not added. Ask the hospital why."
 	case "unknown_issuer":
-		return "The hospital that issued this record could not be found on the medid network, so it was not added. Check the registry address in Settings."
+		return "The hospital that issued this record could not be found on the medid network, so it was not added. Check the network address in Settings."
 	case "issuer_not_accredited":
 		return "The issuer of this record is not approved to issue this kind of record, so it was not added."
 	case "status_unavailable":
-		return "Whether this record is still valid could not be checked (the medid network was not reachable), so it was not added. Check your connection and the registry address in Settings, then try again."
+		return "Whether this record is still valid could not be checked (the medid network was not reachable), so it was not added. Try again when you are online."
 	case "malformed":
-		return "This is not a medid record. Paste the whole credential text (it starts with \"eyJ\") or open a picture of its QR code."
+		return "This is not a record the wallet can read. Paste everything the hospital gave you, or open a picture of its QR code."
 	}
-	return "This record did not pass the safety checks (" + reason + "), so it was not added."
+	slog.Info("record refused", "reason", reason)
+	return "This record did not pass the safety checks, so it was not added. Ask the hospital to send it again."
 }
 
 // humanDuration writes d for people: "45 seconds", "3 minutes", "2 hours".

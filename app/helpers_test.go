@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,10 @@ type testVerifier struct{ *wallettest.Verifier }
 
 func (v testVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
 	reason, detail := v.Check(ctx, token)
+	if strings.HasSuffix(reason, "_unavailable") {
+		// What a verifier says when the registry does not answer.
+		return wallet.Verdict{Reason: reason, Unavailable: true, Detail: "dial tcp 127.0.0.1:8080: connection refused"}
+	}
 	return wallet.Verdict{Valid: reason == "", Reason: reason, Detail: detail}
 }
 
@@ -184,6 +189,21 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
 }
 
+// SearchDirectory searches testDirectory's names (case-insensitive
+// substring), as the registry's index answers.
+func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySearch) (*rledger.DirectoryPage, error) {
+	page := &rledger.DirectoryPage{}
+	testDirectory.Range(func(k, v any) bool {
+		if strings.Contains(strings.ToLower(v.(string)), strings.ToLower(q.Query)) {
+			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: v.(string),
+				LegalName: v.(string), Kind: tx.KindHospital, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
+		}
+		return true
+	})
+	slices.SortFunc(page.Results, func(a, b rledger.DirectorySummary) int { return strings.Compare(a.DID, b.DID) })
+	return page, nil
+}
+
 // DirectoryRole implements directory.Source: no role DIDs.
 func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.DirectoryAlias, error) {
 	return nil, rledger.ErrNotFound
@@ -228,6 +248,10 @@ func (h *harness) receive(token string) {
 	u.recvText.SetText(token) // a paste
 	test.Tap(u.recvBtn)
 	h.a.wait()
+	if u.preview.Visible() { // what is offered, before anything is stored
+		test.Tap(u.recvAccept)
+		h.a.wait()
+	}
 }
 
 // card returns the card whose title is title.
@@ -282,9 +306,14 @@ func (f *fakeConsent) Revoke(_ context.Context, id string) error {
 }
 
 // fakeAccessLog is a fixed AccessLogService.
-type fakeAccessLog struct{ events []AccessEvent }
+type fakeAccessLog struct {
+	mu     sync.Mutex // guards events
+	events []AccessEvent
+}
 
 func (f *fakeAccessLog) Accesses(_ context.Context, since time.Time) ([]AccessEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []AccessEvent
 	for _, e := range f.events {
 		if !e.At.Before(since) {
@@ -300,5 +329,13 @@ func sampleAccesses(now time.Time) []AccessEvent {
 		{At: now.Add(-26 * time.Hour), Accessor: "City ER", Data: []string{"allergies", "immunizations"}, Purpose: "ETREAT", Outcome: OutcomePermitted, BreakGlass: true},
 		{At: now.Add(-3 * time.Hour), Accessor: "Acme Insurance", Data: []string{"conditions"}, Purpose: "HPAYMT", Outcome: OutcomeDenied},
 		{At: now.Add(-2 * time.Hour), Accessor: "St Mary's Hospital", Data: []string{"immunizations"}, Purpose: "TREAT", Outcome: OutcomePermitted},
+	}
+}
+
+// noAutoLock turns auto-lock off, for tests that move the clock by hours.
+func (h *harness) noAutoLock() {
+	h.t.Helper()
+	if err := h.a.wallet().SetSettings(wallet.Settings{AutoLock: -1, PhraseConfirmed: true}); err != nil {
+		h.t.Fatal(err)
 	}
 }

@@ -25,6 +25,7 @@ type identitiesUI struct {
 	label       *widget.Entry // relationship name for a pairwise DID
 	newPairwise *widget.Button
 	register    *widget.Button
+	find        *widget.Button // finds the registered identities of the recovery words
 	progress    *widget.ProgressBarInfinite
 	status      *widget.Label
 	err         *widget.Label
@@ -37,7 +38,8 @@ type identitiesUI struct {
 type didRow struct {
 	did   wallet.DID
 	kind  *widget.Label
-	id    *widget.Label
+	id    *widget.Label     // the identifier itself, inside more
+	more  *widget.Accordion // "Details": the identifier, for those who want it
 	copy  *widget.Button
 	showQ *widget.Button
 }
@@ -49,6 +51,7 @@ func newIdentitiesUI(a *App) *identitiesUI {
 	u.label.SetPlaceHolder("Who is it for? e.g. St Mary's Hospital")
 	u.newPairwise = widget.NewButtonWithIcon("New private identity", theme.ContentAddIcon(), u.createPairwise)
 	u.register = widget.NewButtonWithIcon("Register on the medid network", theme.UploadIcon(), u.doRegister)
+	u.find = widget.NewButtonWithIcon("Find my registered identities", theme.SearchIcon(), u.doFind)
 	u.progress = widget.NewProgressBarInfinite()
 	u.progress.Hide()
 	u.status = wrapLabel("")
@@ -56,11 +59,14 @@ func newIdentitiesUI(a *App) *identitiesUI {
 	u.err = errorLabel()
 	u.content = container.NewVScroll(container.NewVBox(
 		widget.NewLabelWithStyle("My identities", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		wrapLabel("An identity (DID) is how hospitals recognise you. Use a private identity for each hospital "+
+		wrapLabel("An identity is how hospitals recognise you. Use a private identity for each hospital "+
 			"so that hospitals cannot link what you share with each other."),
 		u.list, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Add an identity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.label, container.NewHBox(u.newPairwise, u.register), u.progress, u.status, u.err))
+		u.label, container.NewHBox(u.newPairwise, u.register), u.progress, u.status, u.err,
+		widget.NewSeparator(),
+		wrapLabel("After restoring from your recovery words, the identities you had registered on the medid network can be looked up there."),
+		container.NewHBox(u.find)))
 	u.reload()
 	return u
 }
@@ -103,7 +109,8 @@ func (u *identitiesUI) show(dids []wallet.DID, err error) {
 		r := &didRow{did: d}
 		r.kind = widget.NewLabelWithStyle(didKind(d), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		r.id = widget.NewLabelWithStyle(d.DID, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-		r.id.Truncation = fyne.TextTruncateEllipsis
+		r.id.Wrapping = fyne.TextWrapBreak
+		r.more = details(r.id)
 		r.copy = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 			u.a.fa.Clipboard().SetContent(d.DID)
 			u.status.SetText("Copied your identity to the clipboard.")
@@ -111,7 +118,7 @@ func (u *identitiesUI) show(dids []wallet.DID, err error) {
 		})
 		r.showQ = widget.NewButtonWithIcon("QR", theme.MediaPhotoIcon(), func() { u.showQR(d) })
 		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(r.copy, r.showQ),
-			container.NewVBox(r.kind, r.id)), widget.NewSeparator())
+			container.NewVBox(r.kind, r.more)), widget.NewSeparator())
 		u.rows = append(u.rows, r)
 	}
 	u.list.Objects = objs
@@ -131,7 +138,8 @@ func (u *identitiesUI) showQR(d wallet.DID) {
 	id := widget.NewLabelWithStyle(d.DID, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 	id.Wrapping = fyne.TextWrapBreak
 	u.qr = dialog.NewCustom(didKind(d), "Close", container.NewVBox(u.qrImg,
-		container.NewGridWrap(fyne.NewSize(360, 60), id)), u.a.win)
+		wrapLabel("Let the hospital scan this code: it tells them this identity."),
+		container.NewGridWrap(fyne.NewSize(360, 90), details(id))), u.a.win)
 	u.qr.Show()
 }
 
@@ -180,7 +188,7 @@ func (u *identitiesUI) doRegister() {
 	u.a.background(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		d, err := w.RegisterDID(ctx, reg, opts)
+		_, err := w.RegisterDID(ctx, reg, opts)
 		u.a.do(func() {
 			u.progress.Hide()
 			u.register.Enable()
@@ -191,8 +199,44 @@ func (u *identitiesUI) doRegister() {
 				return
 			}
 			u.label.SetText("")
-			u.status.SetText("Registered: " + d.DID)
+			u.status.SetText("Registered on the medid network. Hospitals can now look this identity up.")
 			u.reload()
 		})
+	})
+}
+
+// doFind looks up on the registry the did:medid identities the wallet's
+// recovery words control and adds those it lacks.
+func (u *identitiesUI) doFind() {
+	showError(u.err, nil)
+	reg := u.a.reg()
+	if reg == nil {
+		showError(u.err, wallet.ErrNoRegistry)
+		return
+	}
+	w := u.a.wallet()
+	u.find.Disable()
+	u.progress.Show()
+	u.status.SetText("Looking for your registered identities on the medid network…")
+	u.status.Show()
+	load(u.a, func(ctx context.Context) ([]wallet.DID, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		return w.FindRegistered(ctx, reg, 0)
+	}, func(found []wallet.DID, err error) {
+		u.find.Enable()
+		u.progress.Hide()
+		if err != nil {
+			u.status.Hide()
+			showError(u.err, err)
+			return
+		}
+		switch len(found) {
+		case 0:
+			u.status.SetText("No registered identity was found that this wallet does not already have.")
+		default:
+			u.status.SetText("Found " + plural(len(found), "identity") + " you registered on the medid network; " + "they are listed above.")
+		}
+		u.reload()
 	})
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"sync"
+	"strings"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
@@ -13,14 +13,13 @@ import (
 // Names: every screen that shows a hospital, a doctor, a verifier or a
 // vault shows who it is from the registry's directory (registry/directory):
 // an organisation's governance-written name, a practitioner's name from a
-// licence the app checked, or "unknown" in plain words, never a name the
-// DID gave itself. The full DID stays one tap away ("Copy their full
-// DID"). Lookups run in the background; the wallet keeps a snapshot so
+// licence the app checked, or "Unnamed (ref. …)" (see nameFor), never a
+// name the DID gave itself. The full DID stays one tap away ("Copy their
+// identifier"). Lookups run in the background; the wallet keeps a snapshot so
 // names still show offline.
 
-// namesCache holds the directory for one registry.
+// namesCache holds the directory for one registry (App.namesMu guards it).
 type namesCache struct {
-	mu  sync.Mutex // guards url and dir
 	url string
 	dir *directory.Directory
 }
@@ -89,7 +88,25 @@ func (a *App) nameOf(ctx context.Context, did string) string {
 		return ""
 	}
 	id, _ := a.names().Lookup(ctx, did)
-	return id.Label()
+	return nameFor(id)
+}
+
+// nameFor is how a patient screen names a directory identity: its label
+// when the directory vouches for it (or names a suspended organisation);
+// "Not verified (why): Unnamed (ref. …)" when something is wrong with it;
+// "" when it is unknown, so [who] says "Unnamed (ref. …)". The directory's
+// own labels for the latter two carry the DID, which a patient screen
+// never shows as a name.
+func nameFor(id *directory.Identity) string {
+	switch {
+	case id == nil:
+		return ""
+	case id.Verified(), strings.Contains(id.Label(), "SUSPENDED"):
+		return id.Label()
+	case id.Problem != "":
+		return "Not verified (" + id.Problem + "): " + unnamed(id.DID)
+	}
+	return ""
 }
 
 // resolver resolves verifiers' DIDs for signed OpenID4VP requests: did:key

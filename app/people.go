@@ -143,7 +143,7 @@ func (u *peopleUI) show(ds []wallet.Delegation, ns []wallet.Notice) {
 			u.acting = append(u.acting, r)
 			continue
 		case wallet.DelegationGranted:
-			r.summary = wrapLabel(fmt.Sprintf("%s (%s) can act for you, %s.", d.RepresentativeName, shortDID(d.Representative), d.BasisWords()))
+			r.summary = wrapLabel(fmt.Sprintf("%s can act for you, %s.", d.RepresentativeName, d.BasisWords()))
 			r.takeBack = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { u.confirmTakeBack(r) })
 			if d.StatusAt(now) != wallet.DelegationActive {
 				r.takeBack.Disable()
@@ -151,7 +151,7 @@ func (u *peopleUI) show(ds []wallet.Delegation, ns []wallet.Notice) {
 			buttons.Add(r.takeBack)
 		default: // over me: an authority's guardianship, learned from the trail
 			r.summary = wrapLabel(fmt.Sprintf("%s can act for you, %s (set by %s: only they can end it).",
-				d.RepresentativeName, d.BasisWords(), shortDID(d.Issuer)))
+				d.RepresentativeName, d.BasisWords(), unnamed(d.Issuer)))
 		}
 		forMe = append(forMe, container.NewBorder(nil, nil, nil, buttons, container.NewVBox(r.summary, r.scope)), widget.NewSeparator())
 		u.rows = append(u.rows, r)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -63,28 +66,10 @@ type vpAsk struct {
 func newVPUI(s *shareUI) *vpUI {
 	u := &vpUI{s: s}
 	u.link = widget.NewEntry()
-	u.link.SetPlaceHolder("openid4vp://… (the link from the pharmacy, clinic or ER)")
+	u.link.SetPlaceHolder("The link from the pharmacy, clinic or ER")
 	u.open = widget.NewButtonWithIcon("Open request", theme.SearchIcon(), func() { u.fetch(u.link.Text) })
-	u.qrFile = func(path string) {
-		text, err := decodeQRFile(path)
-		if err != nil {
-			showError(u.err, err)
-			return
-		}
-		u.link.SetText(text)
-		u.fetch(text)
-	}
-	u.openQR = widget.NewButtonWithIcon("Open a QR code picture…", theme.FileImageIcon(), func() {
-		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			r.Close()
-			u.qrFile(r.URI().Path())
-		}, s.a.win)
-		fd.Show()
-	})
 	u.err = errorLabel()
+	u.qrFile, u.openQR = qrPicture(s.a, u.link, u.err, u.fetch)
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.answer = wrapLabel("")
@@ -174,11 +159,15 @@ func verifierName(pr *wallet.PresentationRequest, named string) string {
 	return s
 }
 
-// claimWords turns claim paths (credentialSubject.allergy) into words.
+// claimWords turns claim paths (credentialSubject.allergy, code.display,
+// reaction.*.manifestation) into words a patient reads ("what it is",
+// "reaction"), without repeats.
 func claimWords(paths []string) string {
 	var out []string
 	for _, p := range paths {
-		out = append(out, strings.ToLower(humanize(p[strings.LastIndexByte(p, '.')+1:])))
+		if w := fieldWord(p); !slices.Contains(out, w) {
+			out = append(out, w)
+		}
 	}
 	return strings.Join(out, ", ")
 }
@@ -193,10 +182,10 @@ func (u *vpUI) show(pr *wallet.PresentationRequest, choices [][]*shareChoice) {
 	u.asks = nil
 	note := "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
 	if pr.Signer != "" {
-		note = "They signed the request with their DID; the name is from the network's directory."
+		note = "They signed the request; the name is from the medid network's directory."
 	}
 	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n%s",
-		verifierName(pr, u.verifier), pr.Verifier, pr.Request.ClientID, note))
+		verifierName(pr, u.verifier), pr.Verifier, clientIDWords(pr.Request.ClientID), note))
 	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
 	missing := false
 	for i, m := range pr.Queries {
@@ -254,7 +243,7 @@ func (u *vpUI) showReview() {
 		return
 	}
 	sel := u.selected()
-	u.summary = wrapLabel(disclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+u.req.Request.ClientID, sel))
+	u.summary = wrapLabel(disclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+clientIDWords(u.req.Request.ClientID), sel))
 	u.cancel = widget.NewButton("Do not send", func() { u.confirm.Hide() })
 	u.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
 		u.confirm.Hide()
@@ -340,5 +329,25 @@ func vpAnswerText(err error, who string) string {
 	case pe.Code == openid4vp.ErrCodeInvalidRequest:
 		return who + " did not accept the answer: the request may have expired or been answered already. Ask them for a new one."
 	}
-	return who + " did not accept the answer (" + pe.Code + "). Ask them for a new request."
+	slog.Info("presentation refused", "code", pe.Code)
+	return who + " did not accept the answer. Ask them for a new request."
+}
+
+// clientIDWords shows a verifier's OpenID4VP client identifier without its
+// scheme prefix (redirect_uri:, decentralized_identifier:, …): the address
+// or the (shortened) identifier itself.
+func clientIDWords(cid string) string {
+	for _, p := range []string{"redirect_uri:", "decentralized_identifier:", "x509_san_dns:", "x509_hash:", "verifier_attestation:", "openid_federation:"} {
+		if rest, ok := strings.CutPrefix(cid, p); ok {
+			cid = rest
+			break
+		}
+	}
+	if u, err := url.Parse(cid); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return u.Host + u.Path
+	}
+	if isDID(cid) {
+		return "ref. " + strings.TrimSuffix(strings.TrimPrefix(unnamed(cid), "Unnamed (ref. "), ")")
+	}
+	return cid
 }

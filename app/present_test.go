@@ -63,7 +63,7 @@ func TestAnswerPresentationRequest(t *testing.T) {
 	// Not a link.
 	test.Type(u.link, "https://example.org")
 	test.Tap(u.open)
-	if !strings.Contains(u.err.Text, "not a request link") {
+	if !strings.Contains(u.err.Text, "not a request for records") {
 		t.Errorf("not a link: %q", u.err.Text)
 	}
 
@@ -76,10 +76,10 @@ func TestAnswerPresentationRequest(t *testing.T) {
 	if u.err.Visible() || !u.panel.Visible() {
 		t.Fatalf("request not shown: %q", u.err.Text)
 	}
-	if !strings.Contains(u.who.Text, "City Pharmacy") || !strings.Contains(u.who.Text, v.ClientID()) {
+	if !strings.Contains(u.who.Text, "City Pharmacy") || !strings.Contains(u.who.Text, clientIDWords(v.ClientID())) || strings.Contains(u.who.Text, "redirect_uri") {
 		t.Errorf("who asks = %q, want the name and client_id %s", u.who.Text, v.ClientID())
 	}
-	if len(u.asks) != 1 || u.asks[0].what.Text != "They ask for: Allergy intolerance: code" || len(u.asks[0].pick.Options) != 2 {
+	if len(u.asks) != 1 || u.asks[0].what.Text != "They ask for: Allergy intolerance: what it is" || len(u.asks[0].pick.Options) != 2 {
 		t.Fatalf("asks = %+v", u.asks)
 	}
 	a := u.asks[0]
@@ -95,7 +95,7 @@ func TestAnswerPresentationRequest(t *testing.T) {
 	a.pick.SetSelectedIndex(pick)
 	test.Tap(u.review)
 	if !strings.Contains(u.summary.Text, "Latex") || strings.Contains(u.summary.Text, "Penicillin") ||
-		!strings.Contains(u.summary.Text, v.ClientID()) {
+		!strings.Contains(u.summary.Text, clientIDWords(v.ClientID())) {
 		t.Errorf("review = %q, want the latex record only, and the client_id", u.summary.Text)
 	}
 	test.Tap(u.send)

@@ -12,7 +12,7 @@ type ConsentGrant struct {
 	ID       string
 	Provider string // the provider's DID
 	// ProviderName is who the provider is, from the registry's directory
-	// ("Dr. Jane Doe (St Mary's Hospital)", "unknown: did:key:…"); ""
+	// ("Dr. Jane Doe (St Mary's Hospital)", "Not verified (licence revoked): Unnamed (ref. …)"); ""
 	// when the service cannot say.
 	ProviderName string
 	DataClasses  []string // e.g. "allergies", "immunizations"
@@ -65,6 +65,10 @@ type AccessEvent struct {
 	Purpose      string   // why: a purpose code, see [Purposes]
 	Outcome      string   // OutcomePermitted or OutcomeDenied
 	BreakGlass   bool     // an emergency override ("break-glass")
+	// Standing marks an emergency override made under the patient's
+	// standing emergency permission (given in Settings to the hospital),
+	// as opposed to one under a consent given to the provider themselves.
+	Standing bool
 }
 
 // AccessLogService reads the access log. Implementations MUST be safe for

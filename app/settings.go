@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"image/color"
 	"io"
 	"net/url"
 	"strings"
@@ -59,8 +58,14 @@ type settingsUI struct {
 	backupPass2 *widget.Entry
 	backupBtn   *widget.Button
 	progress    *widget.ProgressBarInfinite
-	msg         *widget.Label
-	err         *widget.Label
+
+	// Notes, each next to the control it is about (cleared when the
+	// patient edits that control again or leaves the screen).
+	regNote    *note // under the registry address
+	vaultNote  *note // under the vault address
+	glassMsg   *note // under the emergency access button
+	lockNote   *note // under "Lock after"
+	backupNote *note // under "Back up now"
 }
 
 func newSettingsUI(a *App) *settingsUI {
@@ -70,7 +75,7 @@ func newSettingsUI(a *App) *settingsUI {
 	u.registry.SetText(a.registryURL())
 	u.saveReg = widget.NewButton("Save", u.saveRegistry)
 	u.vault = widget.NewEntry()
-	u.vault.SetPlaceHolder("https://vault.hospital.example (the hospital gives it to you)")
+	u.vault.SetPlaceHolder("https://records.hospital.example (the hospital gives it to you)")
 	u.vault.SetText(a.vault())
 	u.saveVault = widget.NewButton("Save", u.saveVaultURL)
 	u.allowGlass = widget.NewButtonWithIcon(allowGlassText, theme.WarningIcon(), u.confirmEmergencyAccess)
@@ -84,7 +89,7 @@ func newSettingsUI(a *App) *settingsUI {
 	w := a.wallet()
 	load(a, func(context.Context) (wallet.Settings, error) { return w.Settings() }, func(s wallet.Settings, err error) {
 		if err != nil {
-			u.fail(err)
+			u.lockNote.fail(err)
 			return
 		}
 		u.autoLock.SetSelected(autoLockLabel(s.AutoLock))
@@ -118,25 +123,28 @@ func newSettingsUI(a *App) *settingsUI {
 	u.backupBtn.Importance = widget.HighImportance
 	u.progress = widget.NewProgressBarInfinite()
 	u.progress.Hide()
-	u.msg = wrapLabel("")
-	u.msg.Hide()
-	u.err = errorLabel()
+	u.regNote, u.vaultNote, u.glassMsg, u.lockNote, u.backupNote = newNote(), newNote(), newNote(), newNote(), newNote()
+	clearOnEdit(u.regNote, u.registry)
+	clearOnEdit(u.vaultNote, u.vault)
+	clearOnEdit(u.backupNote, u.backupPath)
+	clearOnEdit(u.backupNote, u.backupPass)
+	clearOnEdit(u.backupNote, u.backupPass2)
 	bold := func(s string) *widget.Label {
 		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
 	u.content = container.NewVScroll(container.NewVBox(
 		bold("Settings"),
 		widget.NewForm(
-			widget.NewFormItem("medid network (registry)", container.NewBorder(nil, nil, nil, u.saveReg, u.registry)),
-			widget.NewFormItem("Hospital vault URL", container.NewBorder(nil, nil, nil, u.saveVault, u.vault)),
-			widget.NewFormItem("", container.NewVBox(container.NewHBox(u.allowGlass), u.glassNote)),
-			widget.NewFormItem("Lock after", u.autoLock),
+			widget.NewFormItem("medid network", container.NewVBox(container.NewBorder(nil, nil, nil, u.saveReg, u.registry), u.regNote)),
+			widget.NewFormItem("Hospital records", container.NewVBox(container.NewBorder(nil, nil, nil, u.saveVault, u.vault), u.vaultNote)),
+			widget.NewFormItem("", container.NewVBox(container.NewHBox(u.allowGlass), u.glassNote, u.glassMsg)),
+			widget.NewFormItem("Lock after", container.NewVBox(u.autoLock, u.lockNote)),
 			widget.NewFormItem("Appearance", u.theme)),
 		widget.NewSeparator(),
 		bold("Backup"),
 		wrapLabel("A backup file holds everything in your wallet, locked with its own passphrase. Keep it somewhere other than this device."),
 		container.NewBorder(nil, nil, nil, u.choose, u.backupPath),
-		u.backupPass, u.backupPass2, container.NewHBox(u.backupBtn), u.progress, u.msg, u.err))
+		u.backupPass, u.backupPass2, container.NewHBox(u.backupBtn), u.progress, u.backupNote))
 	u.refreshGlass()
 	return u
 }
@@ -201,28 +209,15 @@ func autoLockLabel(d time.Duration) string {
 	return ""
 }
 
-func (u *settingsUI) say(s string) {
-	showError(u.err, nil)
-	u.msg.SetText(s)
-	u.msg.Show()
-}
-
-func (u *settingsUI) fail(err error) {
-	u.msg.Hide()
-	showError(u.err, err)
-}
-
 // webAddress reports whether raw is "" or an http(s) URL with a host;
-// otherwise it says so on the screen.
-func (u *settingsUI) webAddress(raw string) bool {
+// otherwise it says so in n.
+func webAddress(n *note, raw string) bool {
 	if raw == "" {
 		return true
 	}
 	p, err := url.Parse(raw)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		u.msg.Hide()
-		u.err.SetText("That is not a web address. It looks like http://127.0.0.1:8080 or https://registry.example.org.")
-		u.err.Show()
+		n.failText("That is not a web address. It looks like http://127.0.0.1:8080 or https://registry.example.org.")
 		return false
 	}
 	return true
@@ -231,8 +226,9 @@ func (u *settingsUI) webAddress(raw string) bool {
 // saveVaultURL stores the hospital vault's address and rebuilds the
 // Consent and Who-looked screens to use it.
 func (u *settingsUI) saveVaultURL() {
+	u.vaultNote.clear()
 	raw := strings.TrimSpace(u.vault.Text)
-	if !u.webAddress(raw) {
+	if !webAddress(u.vaultNote, raw) {
 		return
 	}
 	w := u.a.wallet()
@@ -245,7 +241,7 @@ func (u *settingsUI) saveVaultURL() {
 		return struct{}{}, w.SetSettings(s)
 	}, func(_ struct{}, err error) {
 		if err != nil {
-			u.fail(err)
+			u.vaultNote.fail(err)
 			return
 		}
 		u.a.setVault(raw)
@@ -254,9 +250,9 @@ func (u *settingsUI) saveVaultURL() {
 		}
 		u.refreshGlass()
 		if raw == "" {
-			u.say("Saved. No hospital vault: the Who looked screen stays empty.")
+			u.vaultNote.good("Saved. Without a hospital address the Who looked screen stays empty.")
 		} else {
-			u.say("Saved. Who looked at your records now comes from " + raw + ".")
+			u.vaultNote.good("Saved. Who looked at your records now comes from " + raw + ".")
 		}
 	})
 }
@@ -264,11 +260,10 @@ func (u *settingsUI) saveVaultURL() {
 // confirmEmergencyAccess explains the standing break-glass permission and
 // gives it once the patient says yes.
 func (u *settingsUI) confirmEmergencyAccess() {
+	u.glassMsg.clear()
 	ws := u.a.walletServices()
 	if ws == nil || ws.VaultURL == "" {
-		u.msg.Hide()
-		u.err.SetText("Save the medid network and hospital vault addresses first.")
-		u.err.Show()
+		u.glassMsg.failText("Save the medid network and hospital addresses first.")
 		return
 	}
 	no := widget.NewButton("Not now", func() { u.glassDlg.Hide() })
@@ -284,10 +279,10 @@ func (u *settingsUI) confirmEmergencyAccess() {
 			}
 			u.refreshGlass()
 			if err != nil {
-				u.fail(err)
+				u.glassMsg.fail(err)
 				return
 			}
-			u.say("Done. In an emergency, staff at " + ws.VaultURL + " can open your records; you will see each time on the Who looked screen. " +
+			u.glassMsg.good("Done. In an emergency, staff at " + ws.VaultURL + " can open your records; you will see each time on the Who looked screen. " +
 				"Take it back on the Consent screen at any time.")
 		})
 	})
@@ -300,8 +295,9 @@ func (u *settingsUI) confirmEmergencyAccess() {
 }
 
 func (u *settingsUI) saveRegistry() {
+	u.regNote.clear()
 	raw := strings.TrimSpace(u.registry.Text)
-	if !u.webAddress(raw) {
+	if !webAddress(u.regNote, raw) {
 		return
 	}
 	w := u.a.wallet()
@@ -321,18 +317,19 @@ func (u *settingsUI) saveRegistry() {
 		}
 		u.refreshGlass()
 		if err != nil {
-			u.fail(err)
+			u.regNote.fail(err)
 			return
 		}
 		if raw == "" {
-			u.say("Saved. The wallet works offline: it can only check records from hospitals with a did:key.")
+			u.regNote.good("Saved. The wallet now works offline: it cannot check records from hospitals on the medid network until you add its address again.")
 		} else {
-			u.say("Saved. The wallet now uses " + raw + ".")
+			u.regNote.good("Saved. The wallet now uses " + raw + ".")
 		}
 	})
 }
 
 func (u *settingsUI) setAutoLock(label string) {
+	u.lockNote.clear()
 	for _, l := range autoLocks {
 		if l.label != label {
 			continue
@@ -348,11 +345,11 @@ func (u *settingsUI) setAutoLock(label string) {
 		}, func(_ struct{}, err error) {
 			switch {
 			case err != nil:
-				u.fail(err)
+				u.lockNote.fail(err)
 			case l.d < 0:
-				u.say("The wallet will not lock itself. Lock it with the Lock button when you leave the device.")
+				u.lockNote.good("The wallet will not lock itself. Lock it with the Lock button when you leave the device.")
 			default:
-				u.say("The wallet locks itself after " + l.label + " without use.")
+				u.lockNote.good("The wallet locks itself after " + l.label + " without use.")
 			}
 		})
 	}
@@ -366,7 +363,7 @@ func (u *settingsUI) setTheme(name string) {
 	if name == ThemeDark {
 		v = theme.VariantDark
 	}
-	u.a.fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: v})
+	u.a.fa.Settings().SetTheme(medidTheme{forced: true, variant: v})
 	// A display preference, not wallet data: kept in the app's
 	// preferences so that the unlock screen already uses it.
 	u.a.fa.Preferences().SetString(themePref, name)
@@ -375,44 +372,36 @@ func (u *settingsUI) setTheme(name string) {
 // themePref is the preference key of the chosen theme.
 const themePref = "theme"
 
-// applyThemePref applies the theme chosen in Settings on a previous run.
+// applyThemePref sets the app's theme (medidTheme, whose colours meet
+// WCAG AA), in the variant chosen in Settings on a previous run, else the
+// system's.
 func applyThemePref(fa fyne.App) {
 	switch fa.Preferences().String(themePref) {
 	case ThemeDark:
-		fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantDark})
+		fa.Settings().SetTheme(medidTheme{forced: true, variant: theme.VariantDark})
 	case ThemeLight:
-		fa.Settings().SetTheme(variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantLight})
+		fa.Settings().SetTheme(medidTheme{forced: true, variant: theme.VariantLight})
+	default:
+		fa.Settings().SetTheme(medidTheme{})
 	}
-}
-
-// variantTheme is the default theme forced to one variant (light or dark)
-// whatever the system prefers.
-type variantTheme struct {
-	fyne.Theme
-	variant fyne.ThemeVariant
-}
-
-func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
-	return t.Theme.Color(n, t.variant)
 }
 
 func (u *settingsUI) backup() {
+	u.backupNote.clear()
 	path := strings.TrimSpace(u.backupPath.Text)
 	if path == "" || u.backupPass.Text == "" {
-		u.msg.Hide()
-		u.err.SetText("Choose where to save the backup and type a passphrase for it (twice).")
-		u.err.Show()
+		u.backupNote.failText("Choose where to save the backup and type a passphrase for it (twice).")
 		return
 	}
 	if err := checkNewPass(u.backupPass.Text, u.backupPass2.Text); err != nil {
-		u.fail(err)
+		u.backupNote.fail(err)
 		return
 	}
 	pass := []byte(u.backupPass.Text)
 	w := u.a.wallet()
 	u.backupBtn.Disable()
 	u.progress.Show()
-	u.say("Making the backup…")
+	u.backupNote.say("Making the backup…")
 	u.a.background(func(context.Context) {
 		err := atomicfile.Write(path, 0o600, func(out io.Writer) error { return w.Backup(out, pass) })
 		clear(pass)
@@ -420,12 +409,12 @@ func (u *settingsUI) backup() {
 			u.progress.Hide()
 			u.backupBtn.Enable()
 			if err != nil {
-				u.fail(err)
+				u.backupNote.fail(err)
 				return
 			}
 			u.backupPass.SetText("")
 			u.backupPass2.SetText("")
-			u.say("Backup saved to " + path + ". Keep it, and its passphrase, somewhere safe.")
+			u.backupNote.good("Backup saved to " + path + ". Keep it, and its passphrase, somewhere safe.")
 		})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -51,9 +52,12 @@ type setupUI struct {
 	// resumed: the wallet exists but the words were never confirmed
 	// (the patient quit during first run); asked again after unlocking.
 	resumed bool
+	// replace: restoring from the locked screen, in place of the wallet
+	// whose passphrase was forgotten (see showForgotten).
+	replace bool
 
 	// Restore from phrase.
-	restorePhrase           *widget.Entry
+	restoreWords            *wordsEntry
 	restorePass, restorePs2 *widget.Entry
 	doRestorePhrase         *widget.Button
 	restorePhraseErr        *widget.Label
@@ -82,9 +86,101 @@ func (a *App) showWelcome() {
 	a.show(s.welcome)
 }
 
-// narrow centres a column of readable width.
+// showForgotten is "Forgot your passphrase?" on the locked screen: the
+// wallet is restored from the 24 words or a backup, with a new
+// passphrase, in place of the one on this device. That is no way around
+// the lockout: the words (or the backup and its passphrase) are worth as
+// much as the wallet itself. The old wallet file is kept, renamed, in
+// case the patient remembers its passphrase later.
+func (a *App) showForgotten() {
+	s := &setupUI{a: a, replace: true}
+	a.setup = s
+	title := widget.NewLabelWithStyle("Forgot your passphrase?", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	intro := wrapLabel("Nobody can open this wallet without its passphrase, not even us. You can restore it with a new passphrase " +
+		"from your 24 recovery words or from a backup file. The wallet on this device is kept aside, unchanged, in case you remember the passphrase later.")
+	s.phraseBtn = widget.NewButtonWithIcon("Restore with my 24 recovery words", theme.HistoryIcon(), s.showRestorePhrase)
+	s.phraseBtn.Importance = widget.HighImportance
+	s.backupBtn = widget.NewButtonWithIcon("Restore from a backup file", theme.FolderOpenIcon(), s.showRestoreBackup)
+	s.welcome = narrow(container.NewVBox(title, intro, widget.NewSeparator(), s.phraseBtn, s.backupBtn,
+		widget.NewSeparator(), container.NewHBox(widget.NewButtonWithIcon("Back to unlocking", theme.NavigateBackIcon(), a.showUnlock))))
+	a.show(s.welcome)
+}
+
+// restoreWhatComesBack says exactly what a restore from the recovery
+// words brings back.
+const restoreWhatComesBack = "Your identities come back: your main identity, and those you registered on the medid network " +
+	"(the wallet looks for them there once it knows the network's address). Records, consents and history come back only from a backup file."
+
+// restore makes the restored wallet with mk and returns it open. From the
+// first-run screen it goes into the wallet folder. From "Forgot your
+// passphrase?" the folder holds the old wallet: the restored one is made
+// beside it, the old one is closed and kept under a dated name, and the
+// restored one takes its place, opened with pass. Run it in the
+// background.
+func (s *setupUI) restore(cfg wallet.Config, pass []byte, mk func(wallet.Config) (*wallet.Wallet, error)) (*wallet.Wallet, error) {
+	if !s.replace {
+		return mk(cfg)
+	}
+	dir := filepath.Clean(cfg.Dir)
+	tmp := dir + ".restoring"
+	if err := os.RemoveAll(tmp); err != nil { // left by an interrupted attempt
+		return nil, err
+	}
+	tcfg := cfg
+	tcfg.Dir = tmp
+	w, err := mk(tcfg)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	s.a.setWallet(nil) // closes the old wallet, so its folder can move
+	kept := dir + ".replaced-" + s.a.cfg.now().Format("2006-01-02-150405")
+	if err := os.Rename(dir, kept); err != nil {
+		s.reopen(cfg)
+		return nil, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.Rename(kept, dir)
+		s.reopen(cfg)
+		return nil, err
+	}
+	s.a.log.Info("wallet restored in place of one whose passphrase was forgotten", "kept", kept)
+	return wallet.Open(cfg, pass)
+}
+
+// reopen loads the old wallet again after a failed replacement.
+func (s *setupUI) reopen(cfg wallet.Config) {
+	if w, err := wallet.Load(cfg); err == nil {
+		s.a.setWallet(w)
+	}
+}
+
+// narrow centres a column of readable width (560 px, less in a narrower
+// window) that scrolls when the window is not tall enough, so a long form
+// never makes the window grow.
 func narrow(o fyne.CanvasObject) fyne.CanvasObject {
-	return container.NewCenter(container.NewGridWrap(fyne.NewSize(560, o.MinSize().Height), o))
+	return container.NewVScroll(container.New(columnLayout{width: 560}, o))
+}
+
+// columnLayout centres its one object at width (or the available width,
+// if less) and, when there is room, vertically.
+type columnLayout struct{ width float32 }
+
+func (l columnLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	m := objs[0].MinSize()
+	return fyne.NewSize(min(m.Width, l.width), m.Height)
+}
+
+func (l columnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := min(l.width, size.Width)
+	objs[0].Resize(fyne.NewSize(w, objs[0].MinSize().Height))
+	h := objs[0].MinSize().Height
+	objs[0].Resize(fyne.NewSize(w, h))
+	objs[0].Move(fyne.NewPos((size.Width-w)/2, max(0, (size.Height-h)/2)))
 }
 
 func wrapLabel(text string) *widget.Label {
@@ -113,6 +209,38 @@ func showError(l *widget.Label, err error) {
 
 func (s *setupUI) back() *widget.Button {
 	return widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), func() { s.a.show(s.welcome) })
+}
+
+// focus moves the keyboard focus to f.
+func (a *App) focus(f fyne.Focusable) {
+	if a.win != nil {
+		a.win.Canvas().Focus(f)
+	}
+}
+
+// recoveredNotice looks up (call it in the background) the did:medid
+// identities the recovery words control on the registry, adds them to w,
+// and returns what to tell the patient about it.
+func (a *App) recoveredNotice(ctx context.Context, w *wallet.Wallet) string {
+	reg := a.reg()
+	if reg == nil {
+		return "Your main identity is back. Identities you registered on the medid network come back once you add its address in Settings " +
+			"and choose \"Find my registered identities\" on the Identities screen. Records come back only from a backup file."
+	}
+	found, err := w.FindRegistered(ctx, reg, 0)
+	if err != nil {
+		return "Your main identity is back, but the medid network could not be asked for the identities you registered there (" +
+			friendly(err) + ") Try \"Find my registered identities\" on the Identities screen later."
+	}
+	return foundText(found) + " Records come back only from a backup file."
+}
+
+// foundText says how many registered identities a search found.
+func foundText(found []wallet.DID) string {
+	if len(found) == 0 {
+		return "Your main identity is back. No other identity registered on the medid network was found for these words."
+	}
+	return "Your main identity is back, and " + plural(len(found), "identity") + " you registered on the medid network."
 }
 
 func (s *setupUI) showCreate() {
@@ -279,9 +407,7 @@ func (s *setupUI) checkWords() {
 }
 
 func (s *setupUI) showRestorePhrase() {
-	s.restorePhrase = widget.NewMultiLineEntry()
-	s.restorePhrase.SetPlaceHolder("word1 word2 word3 … word24")
-	s.restorePhrase.Wrapping = fyne.TextWrapWord
+	s.restoreWords = newWordsEntry(s.a.focus)
 	s.restorePass = widget.NewPasswordEntry()
 	s.restorePass.SetPlaceHolder("New passphrase for this device")
 	s.restorePs2 = widget.NewPasswordEntry()
@@ -290,18 +416,28 @@ func (s *setupUI) showRestorePhrase() {
 	busy := widget.NewProgressBarInfinite()
 	busy.Hide()
 	s.doRestorePhrase = widget.NewButtonWithIcon("Restore", theme.ConfirmIcon(), func() {
+		showError(s.restorePhraseErr, nil)
+		if s.restoreWords.check(true) != nil {
+			return // the words' note says which word
+		}
 		if err := checkNewPass(s.restorePass.Text, s.restorePs2.Text); err != nil {
 			showError(s.restorePhraseErr, err)
 			return
 		}
-		phrase, pass := s.restorePhrase.Text, []byte(s.restorePass.Text)
+		phrase, pass := s.restoreWords.phrase(), []byte(s.restorePass.Text)
 		cfg := s.a.walletConfig()
 		s.doRestorePhrase.Disable()
 		busy.Show()
-		s.a.background(func(context.Context) {
-			w, err := wallet.Recover(cfg, pass, phrase, wallet.RecoverOptions{})
+		s.a.background(func(ctx context.Context) {
+			w, err := s.restore(cfg, pass, func(cfg wallet.Config) (*wallet.Wallet, error) {
+				return wallet.Recover(cfg, pass, phrase, wallet.RecoverOptions{})
+			})
 			if err == nil {
 				err = markConfirmed(w) // they just typed all 24 words
+			}
+			var notice string
+			if err == nil {
+				notice = s.a.recoveredNotice(ctx, w)
 			}
 			s.a.do(func() {
 				busy.Hide()
@@ -310,7 +446,9 @@ func (s *setupUI) showRestorePhrase() {
 					showError(s.restorePhraseErr, err)
 					return
 				}
+				s.restoreWords.clear()
 				s.a.setWallet(w)
+				s.a.notice = notice
 				s.a.unlocked()
 			})
 		})
@@ -318,8 +456,9 @@ func (s *setupUI) showRestorePhrase() {
 	s.doRestorePhrase.Importance = widget.HighImportance
 	s.a.show(narrow(container.NewVBox(
 		widget.NewLabelWithStyle("Restore with your recovery words", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		wrapLabel("Type the 24 words in order, separated by spaces. Your identities come back; records and history come back only from a backup file."),
-		container.NewGridWrap(fyne.NewSize(560, 90), s.restorePhrase),
+		wrapLabel("Type the 24 words in order, one in each box (a space or Enter moves to the next), or paste all 24 into the first box. "+
+			restoreWhatComesBack),
+		s.restoreWords.content,
 		s.restorePass, s.restorePs2, s.restorePhraseErr, busy,
 		container.NewHBox(s.back(), s.doRestorePhrase))))
 }
@@ -358,7 +497,7 @@ func (s *setupUI) showRestoreBackup() {
 		s.doRestoreBackup.Disable()
 		busy.Show()
 		s.a.background(func(context.Context) {
-			w, err := restoreFile(cfg, path, bp, np)
+			w, err := s.restore(cfg, np, func(cfg wallet.Config) (*wallet.Wallet, error) { return restoreFile(cfg, path, bp, np) })
 			s.a.do(func() {
 				busy.Hide()
 				s.doRestoreBackup.Enable()
@@ -367,6 +506,7 @@ func (s *setupUI) showRestoreBackup() {
 					return
 				}
 				s.a.setWallet(w)
+				s.a.recheck = true
 				s.a.unlocked()
 			})
 		})

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
+	"image/png"
 	"io"
 	"os"
 	"slices"
@@ -73,9 +75,9 @@ func newShareUI(a *App) *shareUI {
 	u.picks = container.NewVBox()
 	u.empty = wrapLabel("You have no records to share yet.")
 	u.audience = widget.NewEntry()
-	u.audience.SetPlaceHolder("Who asks? e.g. https://er.example.org or did:medid:…")
+	u.audience.SetPlaceHolder("Their address, as they gave it (for example https://er.example.org)")
 	u.nonce = widget.NewEntry()
-	u.nonce.SetPlaceHolder("Their request code (nonce)")
+	u.nonce.SetPlaceHolder("The request code they gave you")
 	u.err = errorLabel()
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
@@ -103,19 +105,19 @@ func newShareUI(a *App) *shareUI {
 			}
 			u.done.SetText("Saved to " + wc.URI().Path() + ".")
 		}, u.a.win)
-		d.SetFileName("presentation.jwt")
+		d.SetFileName("shared-records.txt")
 		d.Show()
 	})
 	u.result = container.NewVBox(widget.NewSeparator(),
 		widget.NewLabelWithStyle("Ready to share", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWrap(fyne.NewSize(600, 110), u.token),
+		details(container.NewGridWrap(fyne.NewSize(600, 110), u.token)),
 		container.NewHBox(u.copyBtn, u.saveBtn), u.done)
 	u.result.Hide()
 	u.emergencyBtn = widget.NewButtonWithIcon("Show my emergency card", theme.WarningIcon(), u.showEmergency)
 	u.emergencyBtn.Importance = widget.DangerImportance
 
 	u.vp = newVPUI(u)
-	form := widget.NewForm(widget.NewFormItem("Share with", u.audience), widget.NewFormItem("Request code", u.nonce))
+	form := widget.NewForm(widget.NewFormItem("Their address", u.audience), widget.NewFormItem("Request code", u.nonce))
 	body := container.NewVBox(
 		container.NewHBox(widget.NewLabelWithStyle("Share records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			layout.NewSpacer(), u.emergencyBtn),
@@ -159,12 +161,21 @@ func (u *shareUI) reload() {
 		var objs []fyne.CanvasObject
 		for _, ch := range choices {
 			c := ch.cred
-			label := typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer)
-			if st := effectiveStatus(c, u.a.cfg.now()); st != wallet.StatusValid {
-				label += " (" + statusWords[st] + ")"
+			label := typeName(c.Types, c.Name)
+			if f := keyFact(ch.claims); f != "" {
+				label += ": " + f
 			}
+			label += " — " + issuerLine(c, ch.issuer)
+			st := standingOf(c, u.a.cfg.now()).status
 			ch.check = widget.NewCheck(label, nil)
-			ch.check.Checked = checked[c.ID]
+			ch.check.Checked = checked[c.ID] && presentable(st)
+			if !presentable(st) {
+				// A record the wallet knows is withdrawn, suspended or
+				// expired would be refused by whoever checks it, and
+				// would mislead whoever does not.
+				ch.check.Text += " (" + statusWords[st] + ": cannot be shared)"
+				ch.check.Disable()
+			}
 			// What it contains, in the words of the detail view.
 			var names []string
 			for _, cl := range ch.claims {
@@ -200,7 +211,7 @@ func disclosure(audience string, sel []*shareChoice) string {
 			fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
 		}
 	}
-	b.WriteString("\nThey will also see the identity (DID) these records were issued to, and can check them with the hospitals. " +
+	b.WriteString("\nThey will also see the identity these records were issued to, and can check them with the hospitals. " +
 		"Your wallet keeps a note of this sharing in its history.")
 	return b.String()
 }
@@ -277,6 +288,18 @@ type emergencyCard struct {
 	info    *widget.Label
 	left    []string // emergency records that did not fit
 	close   *widget.Button
+	// The essentials in large type, for people (Apple's Medical ID): one
+	// line per record on the card, with who it is from and when its
+	// status was checked; the patient's emergency contact, as they wrote it.
+	facts   []*widget.Label
+	contact *widget.Label // nil without one
+	save    *widget.Button
+	saveTo  func(path string) error // writes the card as a PNG picture
+}
+
+// essential is one record of the emergency card, in words.
+type essential struct {
+	fact, source string
 }
 
 // showEmergency presents the valid emergency records of the primary
@@ -294,6 +317,8 @@ func (u *shareUI) showEmergency() {
 		card    *wallet.EmergencyCard
 		payload string
 		img     image.Image
+		facts   []essential
+		contact string
 	}
 	load(u.a, func(ctx context.Context) (shown, error) {
 		// The card medid verifiers read offline (as "medid wallet
@@ -305,7 +330,25 @@ func (u *shareUI) showEmergency() {
 		}
 		payload := emergency.QRText(card.Token)
 		img, err := qrImage(payload, int(460*scale))
-		return shown{card, payload, img}, err
+		if err != nil {
+			return shown{}, err
+		}
+		s := shown{card: card, payload: payload, img: img}
+		for _, c := range card.Included {
+			claims, _, _ := parseClaims(w, c)
+			fact := typeName(c.Types, c.Name)
+			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
+				fact = k // "Blood type O+", not "Blood type: Blood type O+"
+			} else if k != "" {
+				fact += ": " + k
+			}
+			s.facts = append(s.facts, essential{fact, "From " + who(u.a.nameOf(ctx, c.Issuer), c.Issuer) +
+				", checked " + when(c.StatusCheckedAt)})
+		}
+		if set, err := w.Settings(); err == nil {
+			s.contact = strings.TrimSpace(set.EmergencyContact)
+		}
+		return s, nil
 	}, func(s shown, err error) {
 		u.busy.Hide()
 		u.emergencyBtn.Enable()
@@ -313,11 +356,11 @@ func (u *shareUI) showEmergency() {
 			showError(u.err, err)
 			return
 		}
-		u.openEmergency(s.img, s.card, s.payload)
+		u.openEmergency(s.img, s.card, s.payload, s.facts, s.contact)
 	})
 }
 
-func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string) {
+func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string, facts []essential, contact string) {
 	e := &emergencyCard{token: card.Token, nonce: card.Nonce, payload: payload}
 	// Shown at exactly its pixel size on the device (whole pixels per
 	// module): a code stretched by a fractional factor scans badly.
@@ -348,9 +391,48 @@ func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, pay
 	title.TextStyle = fyne.TextStyle{Bold: true}
 	title.Alignment = fyne.TextAlignCenter
 	white := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
+	people := container.NewVBox()
+	for _, f := range facts {
+		l := widget.NewLabelWithStyle(f.fact, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		l.SizeName = theme.SizeNameSubHeadingText
+		l.Wrapping = fyne.TextWrapWord
+		e.facts = append(e.facts, l)
+		people.Add(l)
+		people.Add(wrapLabel(f.source))
+	}
+	if contact != "" {
+		e.contact = widget.NewLabelWithStyle("In an emergency call: "+contact, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		e.contact.SizeName = theme.SizeNameSubHeadingText
+		e.contact.Wrapping = fyne.TextWrapWord
+		people.Add(e.contact)
+		people.Add(wrapLabel("(as the patient wrote it)"))
+	}
+	e.saveTo = func(path string) error {
+		var b bytes.Buffer
+		if err := png.Encode(&b, u.a.win.Canvas().Capture()); err != nil {
+			return err
+		}
+		return writeFileAtomic(path, b.Bytes(), 0o600)
+	}
+	e.save = widget.NewButtonWithIcon("Save as a picture…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err != nil || wc == nil {
+				return
+			}
+			wc.Close()
+			if err := e.saveTo(wc.URI().Path()); err != nil {
+				e.info.SetText(friendly(err))
+				return
+			}
+			e.info.SetText("Saved to " + wc.URI().Path() + ". Print it for your wallet, or keep it on your phone.")
+		}, u.a.win)
+		d.SetFileName("emergency-card.png")
+		d.Show()
+	})
 	e.content = container.NewStack(white, container.NewBorder(
-		container.NewVBox(title, widget.NewLabelWithStyle("Scan with a medid verifier", fyne.TextAlignCenter, fyne.TextStyle{})),
-		container.NewVBox(e.info, container.NewCenter(e.close)), nil, nil, container.NewCenter(e.qr)))
+		container.NewVBox(title, widget.NewLabelWithStyle("Read it, or let the hospital scan the code to check it", fyne.TextAlignCenter, fyne.TextStyle{})),
+		container.NewVBox(e.info, container.NewCenter(container.NewHBox(e.save, e.close))), nil, nil,
+		container.NewGridWithColumns(2, container.NewVScroll(container.NewPadded(people)), container.NewCenter(e.qr))))
 	u.emergency = e
 	u.a.win.SetContent(e.content)
 	u.a.win.SetFullScreen(true)
@@ -380,4 +462,12 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// presentable reports whether a record in status st may be shared: not
+// when the wallet knows it is withdrawn, suspended, expired or failed its
+// checks. A record that could not be checked (no connection) may: whoever
+// receives it checks it.
+func presentable(st wallet.Status) bool {
+	return st == wallet.StatusValid || st == statusUnchecked
 }

@@ -35,23 +35,27 @@ func TestFriendly(t *testing.T) {
 		{"revoked", &wallet.RejectedError{Reason: "revoked"}, "withdrawn (revoked)"},
 		{"expired", &wallet.RejectedError{Reason: "expired"}, "has expired"},
 		{"status", &wallet.RejectedError{Reason: "status_unavailable"}, "could not be checked"},
-		{"unknown reason", &wallet.RejectedError{Reason: "weird"}, "(weird)"},
-		{"no registry", wallet.ErrNoRegistry, "registry address in Settings"},
+		{"unknown reason", &wallet.RejectedError{Reason: "weird"}, "did not pass the safety checks"},
+		{"no registry", wallet.ErrNoRegistry, "its address in Settings"},
 		{"offer needs a PIN", errNeedPIN, "needs the code"},
 		{"offer wrong PIN", &openid4vci.ProtocolError{Code: openid4vci.ErrCodeInvalidGrant}, "code is not right"},
-		{"consent to a name", ErrNeedProviderDID, "provider's DID"},
-		{"no vault", ErrNoVault, "vault address in Settings"},
-		{"not a request link", errNotVPLink, "openid4vp://"},
+		{"consent to a name", ErrNeedProviderDID, "Open the consent request the hospital or doctor gave you"},
+		{"no vault", ErrNoVault, "hospital's address in Settings"},
+		{"not a request link", errNotVPLink, "not a request for records"},
 		{"nothing matches", fmt.Errorf("%w: lic", wallet.ErrNoMatch), "no record that answers"},
 		{"request gone", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest}, "expired or been answered"},
 		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
 		{"timeout", context.DeadlineExceeded, "took too long"},
-		{"other", errors.New("disk full"), "Something went wrong: disk full. Try again"},
+		{"other", errors.New("disk full"), "Something went wrong. Try again"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := friendly(tc.err); !strings.Contains(got, tc.want) {
+			got := friendly(tc.err)
+			if !strings.Contains(got, tc.want) {
 				t.Errorf("friendly(%v) = %q, want it to contain %q", tc.err, got, tc.want)
+			}
+			if m := devTerms.FindString(got); m != "" {
+				t.Errorf("friendly(%v) = %q: %q is a developer term", tc.err, got, m)
 			}
 		})
 	}
@@ -163,13 +167,17 @@ func TestVPAnswerText(t *testing.T) {
 	}{
 		{"refused record", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest, Reason: "revoked"}, "City Pharmacy did not accept your records. "},
 		{"request expired", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest}, "Ask them for a new one"},
-		{"other code", &openid4vp.ProtocolError{Code: "server_error"}, "(server_error)"},
+		{"other code", &openid4vp.ProtocolError{Code: "server_error"}, "did not accept the answer. Ask them for a new request."},
 		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := vpAnswerText(tc.err, "City Pharmacy"); !strings.Contains(got, tc.want) {
+			got := vpAnswerText(tc.err, "City Pharmacy")
+			if !strings.Contains(got, tc.want) {
 				t.Errorf("vpAnswerText(%v) = %q, want it to contain %q", tc.err, got, tc.want)
+			}
+			if m := devTerms.FindString(got); m != "" {
+				t.Errorf("vpAnswerText(%v) = %q: %q is a developer term", tc.err, got, m)
 			}
 		})
 	}

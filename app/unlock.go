@@ -23,9 +23,12 @@ type unlockUI struct {
 	btn     *widget.Button
 	err     *widget.Label
 	wait    *widget.Label // lockout countdown
+	left    *widget.Label // how many wrong passphrases are left before a lockout
 	busy    *widget.ProgressBarInfinite
-	until   time.Time // end of the current lockout (zero when none)
-	ticking bool      // a countdown goroutine is running
+	working *widget.Label  // "Unlocking…" while Argon2id runs
+	forgot  *widget.Button // restore with the 24 words or a backup
+	until   time.Time      // end of the current lockout (zero when none)
+	ticking bool           // a countdown goroutine is running
 }
 
 func (a *App) showUnlock() {
@@ -39,14 +42,22 @@ func (a *App) showUnlock() {
 	u.err = errorLabel()
 	u.wait = widget.NewLabel("")
 	u.wait.Hide()
+	u.left = wrapLabel("")
+	u.left.Importance = widget.WarningImportance
+	u.left.Hide()
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
+	u.working = widget.NewLabelWithStyle("Unlocking…", fyne.TextAlignCenter, fyne.TextStyle{})
+	u.working.Hide()
+	u.forgot = widget.NewButtonWithIcon("Forgot your passphrase? Restore with your 24 words or a backup", theme.HelpIcon(), a.showForgotten)
+	u.forgot.Importance = widget.LowImportance
 	u.content = narrow(container.NewVBox(
 		widget.NewIcon(theme.AccountIcon()),
 		widget.NewLabelWithStyle("Your wallet is locked", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
 		wrapLabel("Type your passphrase to open it. It locks itself again when you leave it alone for a while."),
-		u.pass, u.err, u.wait, u.busy, u.btn))
+		u.pass, u.err, u.left, u.wait, u.working, u.busy, u.btn, widget.NewSeparator(), u.forgot))
 	a.show(u.content)
+	u.showAttempts()
 	if a.win != nil {
 		a.win.Canvas().Focus(u.pass)
 	}
@@ -61,14 +72,21 @@ func (u *unlockUI) submit() {
 		return
 	}
 	pass := []byte(u.pass.Text)
+	// A new attempt: the last one's error is stale.
+	showError(u.err, nil)
+	u.left.Hide()
 	u.btn.Disable()
+	u.pass.Disable()
 	u.busy.Show()
+	u.working.Show()
 	u.a.background(func(context.Context) {
 		err := w.Unlock(pass) // Argon2id: never on the UI goroutine
 		clear(pass)
 		u.a.do(func() {
 			u.busy.Hide()
+			u.working.Hide()
 			u.btn.Enable()
+			u.pass.Enable()
 			if err == nil {
 				u.a.unlocked()
 				return
@@ -79,7 +97,29 @@ func (u *unlockUI) submit() {
 			if errors.As(err, &lo) {
 				u.startLockout(lo.Until)
 			}
+			u.showAttempts()
 		})
+	})
+}
+
+// showAttempts says, after a wrong passphrase, how many more are allowed
+// before the wallet locks itself for a while (read in the background).
+func (u *unlockUI) showAttempts() {
+	w := u.a.wallet()
+	if w == nil {
+		return
+	}
+	load(u.a, func(context.Context) (wallet.Attempts, error) { return w.Attempts() }, func(at wallet.Attempts, err error) {
+		if err != nil || at.Failures == 0 || !at.Until.IsZero() {
+			u.left.Hide()
+			return
+		}
+		if at.Left > 1 {
+			u.left.SetText(fmt.Sprintf("%d attempts left before the wallet locks itself for a while.", at.Left))
+		} else {
+			u.left.SetText(fmt.Sprintf("If the next passphrase is wrong too, the wallet locks itself for %s.", humanDuration(at.NextLockout)))
+		}
+		u.left.Show()
 	})
 }
 

@@ -139,7 +139,10 @@ func grantOf(c wallet.Consent) ConsentGrant {
 }
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
-	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted}
+	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
+		// The vault records the hash of the grant a request carried; an
+		// override without one was let in by the standing grant.
+		Standing: e.BreakGlass && e.Consent == ""}
 	if e.Unauthenticated {
 		// The sender proved nothing: say so, never name who they claimed to be.
 		out.Accessor = "Someone who could not prove who they are"
@@ -241,5 +244,5 @@ func (s *WalletServices) label(ctx context.Context, did string) string {
 		return ""
 	}
 	id, _ := s.Names().Lookup(ctx, did)
-	return id.Label()
+	return nameFor(id)
 }

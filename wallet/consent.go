@@ -356,3 +356,23 @@ var classLabels = map[string]string{
 	"lab results":   "Observation",
 	"identity":      "Patient",
 }
+
+// ReadConsentRequest reads a provider's consent request: a
+// medid-consent:// link (or the signed request itself, as a QR code may
+// hold it), its signature checked against the provider's DID as r
+// resolves it, and that it can still be answered now. The patient then
+// approves it, possibly narrowed ([consent.Proposal.Narrow]), with
+// [Wallet.GrantConsent], or declines it (nothing to do: a request binds
+// nobody). Errors wrap [consent.ErrInvalidProposal] (not a consent
+// request), [consent.ErrProposalExpired], or are vc's errors for a bad
+// signature and r's for a provider that cannot be resolved.
+func (w *Wallet) ReadConsentRequest(ctx context.Context, link string, r did.Resolver) (*consent.Proposal, error) {
+	tok := strings.TrimSpace(link)
+	if consent.IsProposalURI(tok) {
+		var err error
+		if tok, err = consent.ParseProposalURI(tok); err != nil {
+			return nil, err
+		}
+	}
+	return consent.VerifyProposal(ctx, tok, consent.ResolverKeys(r), w.cfg.now())
+}

@@ -24,14 +24,19 @@ func newMnemonic() (string, error) {
 // is a valid 24-word BIP-39 mnemonic (words and checksum).
 func normalizePhrase(phrase string) (string, error) {
 	words := strings.Fields(strings.ToLower(phrase))
-	if len(words) != 24 {
-		return "", fmt.Errorf("%w: %d words, want 24", ErrInvalidPhrase, len(words))
+	if len(words) != PhraseWords {
+		return "", fmt.Errorf("%w: %d words, want %d", ErrInvalidPhrase, len(words), PhraseWords)
+	}
+	for i, w := range words {
+		if !IsRecoveryWord(w) {
+			return "", &PhraseWordError{Index: i + 1}
+		}
 	}
 	m := strings.Join(words, " ")
 	if _, err := bip39.EntropyFromMnemonic(m); err != nil {
-		// The bip39 error names the offending word or the checksum; neither
-		// reveals the rest of the phrase.
-		return "", fmt.Errorf("%w: %v", ErrInvalidPhrase, err)
+		// Every word is a recovery word: the checksum failed. The bip39
+		// error says so without revealing the phrase.
+		return "", fmt.Errorf("%w: %v", ErrPhraseChecksum, err)
 	}
 	return m, nil
 }

@@ -35,6 +35,26 @@ type AcceptOfferOptions struct {
 // it first. Issuer refusals are *openid4vci.ProtocolError values; Receive's
 // errors (ErrRejected, ErrNotForThisWallet) mean nothing was stored.
 func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]Credential, error) {
+	toks, err := w.RedeemOffer(ctx, uri, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []Credential
+	for _, tok := range toks {
+		cr, err := w.Receive(ctx, tok)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+// RedeemOffer runs the OpenID4VCI pre-authorized code flow of
+// [Wallet.AcceptOffer] and returns the credentials the issuer gave
+// WITHOUT storing them: show them ([Inspect]) and store those the patient
+// accepts with [Wallet.Receive]. Errors as AcceptOffer's before storing.
+func (w *Wallet) RedeemOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]string, error) {
 	c := &openid4vci.Client{HTTP: w.cfg.client(opts.HTTP), Now: w.cfg.now}
 	offer, ref, err := openid4vci.ParseOfferURI(uri)
 	if err != nil {
@@ -61,15 +81,7 @@ func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOp
 	if err != nil {
 		return nil, err
 	}
-	var out []Credential
-	for _, tok := range acc.Credentials {
-		cr, err := w.Receive(ctx, tok)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, cr)
-	}
-	return out, nil
+	return acc.Credentials, nil
 }
 
 // PresentationRequest is a verifier's OpenID4VP request, checked and

@@ -152,6 +152,15 @@ type Settings struct {
 	// PhraseConfirmed records that the patient gave back words of the
 	// recovery phrase (or restored from it): until then the app asks.
 	PhraseConfirmed bool `json:"phraseConfirmed,omitempty"`
+	// EmergencyContact is who to call in an emergency, as the patient
+	// wrote it (a name and a phone number): shown on the emergency card,
+	// marked as the patient's own words (nobody verified it).
+	EmergencyContact string `json:"emergencyContact,omitempty"`
+	// AccessSeen is the time of the newest access the patient has seen in
+	// the access log (the app's "Who looked"); newer accesses are
+	// announced (EHDS Art. 9: the patient is told of every access). Zero
+	// means none seen yet.
+	AccessSeen time.Time `json:"accessSeen,omitzero"`
 }
 
 // DefaultAutoLock is the idle time after which a wallet locks itself unless
