@@ -18,13 +18,13 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// newHarnessWith is newHarness with an App configured by cfg (Dir set).
-func newHarnessWith(tb testing.TB, cfg Config) *harness {
+// newHarnessCfg is newHarness with an App configured by cfg (Dir set).
+func newHarnessCfg(tb testing.TB, cfg Config) *harness {
 	tb.Helper()
 	return newHarnessWithGenesis(tb, cfg, nil)
 }
 
-// newHarnessWithGenesis is newHarnessWith with the write quota policy q in
+// newHarnessWithGenesis is newHarnessCfg with the write quota policy q in
 // genesis (nil: the defaults).
 func newHarnessWithGenesis(tb testing.TB, cfg Config, q *ledger.QuotaPolicy) *harness {
 	tb.Helper()
@@ -93,7 +93,7 @@ func historyList(issuer *identity) string { return issuer.did + ":list-1" }
 // versions, the latest-DID index, proofs at the latest height) still
 // answers, because history lives in the latest state.
 func TestPruningKeepsHistory(t *testing.T) {
-	h := newHarnessWith(t, Config{KeepVersions: 3, SnapshotInterval: -1})
+	h := newHarnessCfg(t, Config{KeepVersions: 3, SnapshotInterval: -1})
 	updated, issuer := history(h, 120)
 	for range 5 {
 		h.block()
@@ -200,7 +200,7 @@ func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) [
 }
 
 func TestSnapshotRestoresIdenticalState(t *testing.T) {
-	h := newHarnessWith(t, Config{SnapshotInterval: 5, KeepVersions: 2})
+	h := newHarnessCfg(t, Config{SnapshotInterval: 5, KeepVersions: 2})
 	updated, issuer := history(h, 400)
 	snapshotNow(t, h)
 	height, appHash := h.app.LastCommit()
@@ -257,7 +257,7 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 }
 
 func TestSnapshotRestoreRefusesBadData(t *testing.T) {
-	h := newHarnessWith(t, Config{SnapshotInterval: 5})
+	h := newHarnessCfg(t, Config{SnapshotInterval: 5})
 	history(h, 60)
 	snapshotNow(t, h)
 	_, appHash := h.app.LastCommit()
@@ -328,7 +328,7 @@ func TestSnapshotRestoreRefusesBadData(t *testing.T) {
 }
 
 func TestSnapshotsKeptAndBlocksRetained(t *testing.T) {
-	h := newHarnessWith(t, Config{SnapshotInterval: 3, SnapshotKeep: 2, KeepBlocks: 2})
+	h := newHarnessCfg(t, Config{SnapshotInterval: 3, SnapshotKeep: 2, KeepBlocks: 2})
 	var retains []int64
 	for range 13 {
 		h.finalize()
