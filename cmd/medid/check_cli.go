@@ -89,6 +89,12 @@ func (c *checkFlags) build(e *env) (*checker, error) {
 func (c *checkFlags) files() (verify.FileStatusFetcher, error) {
 	files := verify.FileStatusFetcher{}
 	for _, f := range c.statusLists {
+		if _, t, isToken, err := tslFile(f); err != nil {
+			return nil, err
+		} else if isToken {
+			files[t.URI] = f
+			continue
+		}
 		_, d, err := loadList(f)
 		if err != nil {
 			return nil, err

@@ -60,5 +60,6 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: false,
+		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"capture": captureCmd},
 	})
 }

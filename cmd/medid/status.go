@@ -8,11 +8,12 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/internal/atomicfile"
 )
 
 func init() {
-	commands["status"] = command{summary: "create and update Bitstring status lists (revocation, suspension)", run: runStatus}
+	commands["status"] = command{summary: "create and update status lists: Bitstring (vc+jwt) and Token Status Lists (statuslist+jwt)", run: runStatus}
 }
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -27,7 +28,10 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 }
 
 func statusNew(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID --purpose revocation|suspension [--size N] [--ttl 5m] --out FILE [--publish] [--registry URL]")
+	fs := newFlagSet(e, "status new", "medid status new --key FILE --id URL_OR_ID [--format bitstring|token] [--purpose revocation|suspension] [--bits 1|2|4|8] [--size N] [--ttl 5m] --out FILE [--alloc FILE] [--publish] [--registry URL]")
+	format := fs.String("format", "bitstring", "bitstring (W3C Bitstring Status List, vc+jwt, for vc+jwt credentials) or token (IETF Token Status List, statuslist+jwt, for SD-JWT VCs)")
+	bits := fs.Int("bits", 2, "token: bits per entry (1: VALID/INVALID; 2 or more: also SUSPENDED)")
+	alloc := fs.String("alloc", "", "token: also write an index allocator state file (0600) for 'vc issue --status-alloc', which draws random free indexes")
 	var sf signerFlags
 	sf.register(fs, "list owner's")
 	id := fs.String("id", "", "the list's id, a URL or URN (e.g. https://hospital.example/status/1); credentials point at it")
@@ -43,12 +47,26 @@ func statusNew(ctx context.Context, e *env, args []string) error {
 	if err := fs.required("key", "id", "out"); err != nil {
 		return err
 	}
+	if *ttl < 0 {
+		return usagef("--ttl must not be negative")
+	}
+	switch *format {
+	case "bitstring":
+		if *alloc != "" || flagGiven(fs, "bits") {
+			return usagef("--bits and --alloc are for token status lists: add --format token")
+		}
+	case "token", "statuslist+jwt":
+		p := ""
+		if flagGiven(fs, "purpose") {
+			p = *purpose
+		}
+		return tslNew(ctx, e, tslOptions{sf: &sf, rf: &rf, uri: *id, bits: *bits, size: *size, ttl: *ttl, out: *out, alloc: *alloc, purpose: p})
+	default:
+		return usagef("--format %q: use bitstring or token", *format)
+	}
 	p, err := parsePurpose(*purpose)
 	if err != nil {
 		return err
-	}
-	if *ttl < 0 {
-		return usagef("--ttl must not be negative")
 	}
 	l, err := statuslist.New(*size)
 	if err != nil {
@@ -116,7 +134,7 @@ func loadList(path string) (string, *statuslist.Decoded, error) {
 // file is replaced atomically, and only after every check passed, so a bad
 // index or the wrong key leaves it unchanged.
 func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
-	fs := newFlagSet(e, "status "+op, "medid status "+op+" --key FILE --list FILE --index N [--publish] [--registry URL]")
+	fs := newFlagSet(e, "status "+op, "medid status "+op+" --key FILE --list FILE --index N [--publish] [--registry URL]\n(a Bitstring list file or a token status list file)")
 	var sf signerFlags
 	sf.register(fs, "list owner's")
 	listFile := fs.String("list", "", "status list credential file to update in place")
@@ -131,6 +149,11 @@ func statusUpdate(ctx context.Context, e *env, op string, args []string) error {
 	}
 	if *index < 0 {
 		return usagef("missing or negative --index: give the credential's statusListIndex")
+	}
+	if tok, t, isToken, err := tslFile(*listFile); err != nil {
+		return err
+	} else if isToken {
+		return tslUpdate(ctx, e, &sf, &rf, *listFile, tok, t, tokenstatus.Change(op), *index)
 	}
 	tok, d, err := loadList(*listFile)
 	if err != nil {
@@ -194,6 +217,11 @@ func statusCheck(e *env, args []string) error {
 	if *index < 0 {
 		return usagef("missing or negative --index")
 	}
+	if _, t, isToken, err := tslFile(*listFile); err != nil {
+		return err
+	} else if isToken {
+		return tslCheck(e, t, *index)
+	}
 	_, d, err := loadList(*listFile)
 	if err != nil {
 		return err
@@ -228,6 +256,11 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 	}
 	if err := fs.required("list"); err != nil {
 		return err
+	}
+	if tok, t, isToken, err := tslFile(*listFile); err != nil {
+		return err
+	} else if isToken {
+		return tslPull(ctx, e, &rf, *listFile, tok, t)
 	}
 	tok, d, err := loadList(*listFile)
 	if err != nil {

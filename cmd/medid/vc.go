@@ -34,7 +34,7 @@ func runVC(ctx context.Context, e *env, args []string) error {
 // it as a vc+jwt with the issuer's key.
 func vcIssue(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "vc issue", "medid vc issue --key FILE [--issuer DID --kid KID] --subject DID --type TYPE --claims FILE.json "+
-		"[--format vc+jwt|sd-jwt] [--holder-key FILE] [--valid-from RFC3339] [--valid-until RFC3339 | --valid-for DURATION] [--status-list FILE --status-index N] --out FILE")
+		"[--format vc+jwt|sd-jwt] [--holder-key FILE] [--valid-from RFC3339] [--valid-until RFC3339 | --valid-for DURATION] [--status-list FILE (--status-index N | --status-alloc FILE)] --out FILE")
 	format := fs.String("format", "vc+jwt", "vc+jwt (VC 2.0 over JOSE) or sd-jwt (SD-JWT VC, dc+sd-jwt: every claim selectively disclosable)")
 	holderKey := fs.String("holder-key", "", "sd-jwt: the holder's public JWK file (cnf.jwk); default: the key of a did:key --subject")
 	var sf signerFlags
@@ -48,6 +48,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	validFor := fs.Duration("valid-for", 0, "lifetime from now, e.g. 8760h")
 	listFile := fs.String("status-list", "", "status list credential file (from 'medid status new') to add a status entry for")
 	index := fs.Int("status-index", -1, "index of this credential in --status-list")
+	alloc := fs.String("status-alloc", "", "sd-jwt: index allocator file (from 'medid status new --format token --alloc'): draw a random free index of --status-list")
 	out := fs.String("out", "", "where to write the vc+jwt (never overwritten)")
 	if err := fs.parseNone(args); err != nil {
 		return err
@@ -61,18 +62,21 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 	if *validFor < 0 {
 		return usagef("--valid-for must be positive, got %s", *validFor)
 	}
-	if (*listFile == "") != (*index < 0) {
-		return usagef("--status-list and --status-index go together: give both or neither")
+	if *alloc != "" && *index >= 0 {
+		return usagef("give --status-index or --status-alloc, not both")
+	}
+	if (*listFile == "") != (*index < 0 && *alloc == "") {
+		return usagef("--status-list and --status-index (or --status-alloc) go together: give both or neither")
 	}
 	switch *format {
 	case "vc+jwt", "vc":
 	case "sd-jwt", "dc+sd-jwt":
-		if *listFile != "" {
-			return usagef("--status-list is a Bitstring Status List, which SD-JWT VCs do not use: leave it out with --format sd-jwt (Token Status Lists come from the registry)")
-		}
-		return vcIssueSDJWT(e, &sf, *subject, types, *claims, *holderKey, *validFrom, *validUntil, *validFor, *out)
+		return vcIssueSDJWT(e, &sf, *subject, types, *claims, *holderKey, *validFrom, *validUntil, *validFor, *out, sdStatus{*listFile, *alloc, *index})
 	default:
 		return usagef("--format %q: use vc+jwt or sd-jwt", *format)
+	}
+	if *alloc != "" {
+		return usagef("--status-alloc draws an index of a token status list, for --format sd-jwt; a vc+jwt takes --status-index")
 	}
 	k, issuer, kid, err := sf.load()
 	if err != nil {
@@ -153,7 +157,7 @@ func issueCredential(e *env, c *vc.Credential, k *key.PrivateKey, kid, listFile 
 // vcIssueSDJWT issues an SD-JWT VC (dc+sd-jwt): vct from the last --type,
 // sub the subject, cnf.jwk the holder's key, every claim of the claims file
 // selectively disclosable.
-func vcIssueSDJWT(e *env, sf *signerFlags, subject string, types stringList, claimsFile, holderKeyFile, validFrom, validUntil string, validFor time.Duration, out string) error {
+func vcIssueSDJWT(e *env, sf *signerFlags, subject string, types stringList, claimsFile, holderKeyFile, validFrom, validUntil string, validFor time.Duration, out string, st sdStatus) error {
 	k, issuer, kid, err := sf.load()
 	if err != nil {
 		return err
@@ -205,6 +209,12 @@ func vcIssueSDJWT(e *env, sf *signerFlags, subject string, types stringList, cla
 		t := now.Add(validFor)
 		c.Expires = &t
 	}
+	if st.list != "" {
+		// Checked last, just before signing: drawing an index uses it up.
+		if c.Status, err = tslReference(st.list, st.alloc, st.index, issuer); err != nil {
+			return err
+		}
+	}
 	token, err := sdjwt.IssueVC(c, k, kid, sdjwt.IssueOptions{})
 	if err != nil {
 		return usagef("issue SD-JWT VC: %v", err)
@@ -216,7 +226,11 @@ func vcIssueSDJWT(e *env, sf *signerFlags, subject string, types stringList, cla
 	if err := createOutput(out, []byte(token+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "issued %s (dc+sd-jwt)\n  vct:     %s\n  issuer:  %s\n  subject: %s\n  disclosable: %s\n", out, c.VCT, c.Issuer, subject, pathList(h.Paths))
+	fmt.Fprintf(e.stdout, "issued %s (dc+sd-jwt)\n  vct:     %s\n  issuer:  %s\n  subject: %s\n", out, c.VCT, c.Issuer, subject)
+	if c.Status != nil {
+		fmt.Fprintf(e.stdout, "  status:  %s index %d (token status list)\n", c.Status.URI, c.Status.Index)
+	}
+	fmt.Fprintf(e.stdout, "  disclosable: %s\n", pathList(h.Paths))
 	return nil
 }
 
