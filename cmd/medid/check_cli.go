@@ -249,7 +249,13 @@ func writeDisclosed(w io.Writer, r *verify.Result, indent string) {
 		if x.Format != verify.FormatSDJWT || x.Kind != verify.KindCredential {
 			continue
 		}
-		fmt.Fprintf(w, "%sdisclosed: %s\n", indent, strings.Join(x.Disclosed, ", "))
+		if len(x.Disclosed) == 0 {
+			// Claims are shown only once every check that guards them
+			// passed (or none was disclosed).
+			fmt.Fprintf(w, "%sdisclosed: (no claim shown)\n", indent)
+		} else {
+			fmt.Fprintf(w, "%sdisclosed: %s\n", indent, strings.Join(x.Disclosed, ", "))
+		}
 		for _, h := range x.Withheld {
 			fmt.Fprintf(w, "%swithheld:  %d undisclosed digest(s) at %s (claims or decoys)\n", indent, h.Count, h.Path)
 		}

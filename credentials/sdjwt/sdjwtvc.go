@@ -219,3 +219,38 @@ func (t *token) disclosesTopLevel(d *Disclosure) bool {
 	}
 	return false
 }
+
+// Evidence is what verifying an SD-JWT VC needs fetched besides the
+// token: its issuer's DID and its Token Status List reference.
+type Evidence struct {
+	Issuer string
+	// Status is nil when the credential has no status_list reference.
+	Status *tokenstatus.Reference
+}
+
+// Peek reads the in-the-clear iss and status of an SD-JWT VC, as issued or
+// presented (with a Key Binding JWT), so that a cache can fetch what its
+// verification will need. It checks no signature and no Disclosure
+// digest: nothing it returns may be trusted, only fetched and verified.
+// Errors: a [*RefusalError] for a token that does not parse.
+func Peek(sdjwt string) (*Evidence, error) {
+	t, err := parse(sdjwt, "")
+	if err != nil {
+		return nil, err
+	}
+	ev := &Evidence{}
+	ev.Issuer, _ = t.payload["iss"].(string)
+	if ev.Issuer == "" {
+		return nil, refuse(ReasonMalformed, "the issuer-signed JWT has no iss")
+	}
+	if st, ok := t.payload["status"]; ok {
+		ref, present, err := tokenstatus.ParseReference(st)
+		if err != nil {
+			return nil, refuseErr(ReasonMalformed, err, "status")
+		}
+		if present {
+			ev.Status = &ref
+		}
+	}
+	return ev, nil
+}

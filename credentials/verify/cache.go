@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/atomicfile"
 )
@@ -286,12 +288,26 @@ func (s *CacheSource) FetchStatusList(_ context.Context, url string) (string, er
 	return strings.TrimSpace(string(b)), nil
 }
 
-// Fill saves in c what verifying token (a vc+jwt or a vp+jwt) needs, fetched
+// Fill saves in c what verifying token (a vc+jwt, a vp+jwt or an SD-JWT VC,
+// as issued or presented) needs, fetched
 // now from resolver and fetcher: the DID documents of its issuers (and of
 // the issuers of their status lists) and every status list its credentials
 // point at. did:key DIDs need no saving. It returns the DIDs and URLs saved;
 // on an error, what was saved before it stays saved.
 func (c *Cache) Fill(ctx context.Context, resolver did.Resolver, fetcher StatusFetcher, token string, now time.Time) ([]string, error) {
+	if DetectFormat(token) == FormatSDJWT {
+		ev, err := sdjwt.Peek(token)
+		if err != nil {
+			return nil, fmt.Errorf("SD-JWT VC: %w", err)
+		}
+		cr := &vc.Credential{Issuer: ev.Issuer}
+		if ev.Status != nil {
+			// Cached and fetched by URL like a Bitstring list; the
+			// verifier tells the two kinds apart by the token's typ.
+			cr.Status = []vc.Status{{StatusListCredential: ev.Status.URI}}
+		}
+		return c.fill(ctx, resolver, fetcher, []*vc.Credential{cr}, now)
+	}
 	var creds []*vc.Credential
 	if t, err := vc.Parse(token); err == nil {
 		creds = append(creds, t.Credential)
@@ -306,6 +322,12 @@ func (c *Cache) Fill(ctx context.Context, resolver did.Resolver, fetcher StatusF
 	} else {
 		return nil, fmt.Errorf("neither a credential nor a presentation: %w", err)
 	}
+	return c.fill(ctx, resolver, fetcher, creds, now)
+}
+
+// fill saves the DID documents of creds' issuers and the status lists they
+// point at (and their issuers' documents); see [Cache.Fill].
+func (c *Cache) fill(ctx context.Context, resolver did.Resolver, fetcher StatusFetcher, creds []*vc.Credential, now time.Time) ([]string, error) {
 	var saved []string
 	dids := map[string]bool{}
 	for _, cr := range creds {
@@ -319,7 +341,15 @@ func (c *Cache) Fill(ctx context.Context, resolver did.Resolver, fetcher StatusF
 			if err != nil {
 				return saved, fmt.Errorf("status list %s: %w", clip(u), err)
 			}
-			if lt, err := vc.Parse(tok); err == nil {
+			if DetectFormat(tok) == FormatTokenStatusList {
+				lt, _, err := tokenstatus.Parse(tok)
+				if err != nil {
+					return saved, fmt.Errorf("token status list %s: %w", clip(u), err)
+				}
+				if lt.Issuer != "" {
+					dids[lt.Issuer] = true
+				}
+			} else if lt, err := vc.Parse(tok); err == nil {
 				dids[lt.Credential.Issuer] = true
 				if _, err := statuslist.FromCredential(lt.Credential); err != nil {
 					return saved, fmt.Errorf("status list %s: %w", clip(u), err)
