@@ -136,3 +136,29 @@ func FuzzCombined(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPeek varies what a cache peeks at: Peek never panics, refuses with
+// a reason code, and returns an issuer only when the token names one (and
+// a status reference only when it has a valid one).
+func FuzzPeek(f *testing.F) {
+	for _, name := range []string{"sec5-presentation.txt", "sec5-issuance.txt", "a4-issuance.txt"} {
+		f.Add(readVector(f, name))
+	}
+	f.Add("eyJhbGciOiJFZERTQSIsInR5cCI6ImRjK3NkLWp3dCJ9.eyJpc3MiOiJkaWQ6ZXhhbXBsZTpoIiwic3RhdHVzIjp7InN0YXR1c19saXN0Ijp7ImlkeCI6NywidXJpIjoiaHR0cHM6Ly9oLmV4YW1wbGUvMSJ9fX0.c2ln~")
+	f.Add("~")
+	f.Fuzz(func(t *testing.T, s string) {
+		ev, err := Peek(s)
+		if err != nil {
+			if Reason(err) == "" {
+				t.Fatalf("refusal without a reason code: %v", err)
+			}
+			return
+		}
+		if ev.Issuer == "" {
+			t.Fatal("Peek returned no issuer without an error")
+		}
+		if ev.Status != nil && (ev.Status.Index < 0 || ev.Status.URI == "") {
+			t.Fatalf("Peek returned a bad status reference %+v", ev.Status)
+		}
+	})
+}

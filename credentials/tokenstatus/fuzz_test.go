@@ -1,6 +1,7 @@
 package tokenstatus
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -47,6 +48,51 @@ func FuzzToken(f *testing.F) {
 		got, err := Verify(context.Background(), tok, credtest.Keys(s), VerifyOptions{URI: listURI, Now: now})
 		if err == nil && (tok != good || got.Issuer != s.DID) {
 			t.Fatalf("a token the issuer did not sign verified: %q", tok)
+		}
+	})
+}
+
+// FuzzAllocatorState varies an allocator state file: UnmarshalBinary never
+// panics, and a state it accepts round-trips and allocates only free
+// entries inside the list.
+func FuzzAllocatorState(f *testing.F) {
+	a, err := NewAllocator(MinEntries)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for range 3 {
+		if _, err := a.Allocate(); err != nil {
+			f.Fatal(err)
+		}
+	}
+	good, _ := a.MarshalBinary()
+	f.Add(good)
+	f.Add(good[:8])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var a Allocator
+		if err := a.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, err := a.MarshalBinary()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("state does not round-trip: %v", err)
+		}
+		free := a.Free()
+		i, err := a.Allocate()
+		if free == 0 {
+			if err == nil {
+				t.Fatal("a full allocator allocated")
+			}
+			return
+		}
+		if err != nil || i < 0 || i >= a.Len() || a.Free() != free-1 {
+			t.Fatalf("Allocate = %d, %v (free %d -> %d, len %d)", i, err, free, a.Free(), a.Len())
+		}
+		var before Allocator
+		_ = before.UnmarshalBinary(b)
+		if before.Taken(i) {
+			t.Fatalf("Allocate handed out taken entry %d", i)
 		}
 	})
 }

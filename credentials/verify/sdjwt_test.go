@@ -2,12 +2,14 @@ package verify
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/tokenstatus"
@@ -229,4 +231,125 @@ func TestSDJWTCredentialAndOffline(t *testing.T) {
 	}
 	// A presentation given to Credential is refused: nobody checks its KB-JWT.
 	wantResult(t, v.Credential(ctx, w.presentSD(tok, audience, nonce, "code")), false, ReasonAudienceMismatch, CheckAudience)
+}
+
+// TestTokenStatusListRefetch: a cached Token Status List is used until its
+// ttl, or its exp when that comes first, or the verifier's default when it
+// names neither; then it is fetched again, so a revocation published
+// meanwhile is seen. When that fetch fails, the entry is "could not
+// check", last known good when the copy was fetched, never invalid.
+func TestTokenStatusListRefetch(t *testing.T) {
+	const idx = 11
+	tests := []struct {
+		name     string
+		ttl      time.Duration
+		exp      time.Duration // from the list's signing; 0: no exp
+		fresh    time.Duration // how long the verifier may use its copy
+		defaultT time.Duration // the verifier's StatusCacheTTL
+	}{
+		{"ttl", 10 * time.Second, 0, 10 * time.Second, time.Hour},
+		{"exp before ttl", time.Hour, 20 * time.Second, 20 * time.Second, time.Hour},
+		{"ttl before exp", 15 * time.Second, time.Hour, 15 * time.Second, time.Hour},
+		{"neither: the verifier default", 0, 0, 30 * time.Second, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, key.Ed25519)
+			l, err := tokenstatus.New(tokenstatus.MinEntries, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sign := func() {
+				t.Helper()
+				tok := &tokenstatus.Token{Issuer: w.issuer.DID, URI: tslURL, IssuedAt: w.clock.Now(), TTL: tt.ttl, List: l}
+				if tt.exp > 0 {
+					exp := w.clock.Now().Add(tt.exp)
+					tok.Expires = &exp
+				}
+				s, err := tokenstatus.Sign(tok, w.issuer.Key, w.issuer.Kid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.fetcher.set(tslURL, s)
+			}
+			sign()
+			cred := w.issueSD(w.issuer, tslURL, idx)
+			v := w.verifier(func(c *Config) { c.StatusCacheTTL = tt.defaultT })
+			fetched := w.clock.Now()
+			wantResult(t, v.Credential(ctx, cred), true, "", "")
+
+			// The issuer revokes the entry; the copy is still fresh.
+			if _, err := l.Apply(tokenstatus.Revoke, idx); err != nil {
+				t.Fatal(err)
+			}
+			sign()
+			w.clock.Advance(tt.fresh - time.Second)
+			wantResult(t, v.Credential(ctx, cred), true, "", "")
+			if got := w.fetcher.fetches.Load(); got != 1 {
+				t.Errorf("fetches while fresh = %d, want 1", got)
+			}
+
+			// Past its freshness, with the registry unreachable: could not
+			// check, last known good at the first fetch.
+			w.clock.Advance(2 * time.Second)
+			w.fetcher.setOffline(true)
+			r := v.Credential(ctx, cred)
+			wantResult(t, r, false, ReasonStatusUnavailable, CheckStatus)
+			if !r.Unavailable || r.LastGood == nil || !r.LastGood.Equal(fetched) {
+				t.Errorf("offline past freshness: Unavailable %v, LastGood %v; want true, %v", r.Unavailable, r.LastGood, fetched)
+			}
+
+			// Back online (the registry serves a list signed since): fetched
+			// again, and the revocation is seen.
+			sign()
+			w.fetcher.setOffline(false)
+			wantResult(t, v.Credential(ctx, cred), false, ReasonRevoked, CheckStatus)
+			if got := w.fetcher.fetches.Load(); got != 3 {
+				t.Errorf("fetches = %d, want 3 (first, failed, again)", got)
+			}
+		})
+	}
+}
+
+// TestCacheSDJWT: a cache filled from an SD-JWT VC (as issued, or
+// presented with a KB-JWT) holds its issuer's DID document and its Token
+// Status List, and verifies it with no network.
+func TestCacheSDJWT(t *testing.T) {
+	w := newWorld(t, key.Ed25519)
+	const hosp = "did:example:hospital"
+	h := credtest.Party{Key: w.issuer.Key, DID: hosp, Kid: hosp + "#k1"}
+	w.docs[hosp] = &did.Document{Context: did.DefaultContext(), ID: hosp,
+		VerificationMethod: []did.VerificationMethod{{ID: h.Kid, Type: "Multikey", Controller: hosp, PublicKey: h.Key.Public()}},
+		AssertionMethod:    []string{h.Kid}}
+	w.publishTSL(tslURL, h)
+	ok, revoked := w.issueSD(h, tslURL, tslValid), w.issueSD(h, tslURL, tslRevoked)
+	for _, tt := range []struct{ name, token string }{
+		{"as issued", ok},
+		{"presented", w.presentSD(ok, audience, nonce, "code")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := OpenCache(filepath.Join(t.TempDir(), "cache"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved, err := c.Fill(ctx, w.resolver(), w.fetcher, tt.token, w.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.Join(saved, " "), tslURL+" "+hosp; got != want {
+				t.Errorf("Fill saved %q, want %q", got, want)
+			}
+			src := c.Source()
+			v, err := New(Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "example": src}), Status: src, Now: w.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResult(t, v.Credential(ctx, ok), true, "", "")
+			wantResult(t, v.Credential(ctx, revoked), false, ReasonRevoked, CheckStatus)
+		})
+	}
+	c, _ := OpenCache(filepath.Join(t.TempDir(), "cache"))
+	if _, err := c.Fill(ctx, w.resolver(), w.fetcher, "eyJhbGciOiJFZERTQSIsInR5cCI6ImRjK3NkLWp3dCJ9.e30.c2ln~", w.clock.Now()); err == nil {
+		t.Error("Fill accepted an SD-JWT without iss")
+	}
 }
