@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/medid/medid/credentials/key"
@@ -233,32 +234,33 @@ func tslReference(listFile, allocFile string, index int, issuer string) (*tokens
 // tslAllocate draws a random free index of t from the allocator state in
 // allocFile and saves the state.
 func tslAllocate(allocFile string, t *tokenstatus.Token) (*tokenstatus.Reference, error) {
-	b, err := readInput(allocFile, "status index allocator")
+	fa, err := openTSLAllocator(allocFile, t, t.Issuer)
 	if err != nil {
 		return nil, err
 	}
-	var a tokenstatus.Allocator
-	if err := a.UnmarshalBinary(b); err != nil {
-		return nil, usagef("--status-alloc %s: %v", allocFile, err)
-	}
-	if a.Len() > t.List.Len() {
-		return nil, usagef("--status-alloc %s is for a list of %d entries, but the token status list has %d: use the allocator written with this list", allocFile, a.Len(), t.List.Len())
-	}
-	i, err := a.Allocate()
+	r, err := fa.Allocate(context.Background())
 	if errors.Is(err, tokenstatus.ErrListFull) {
 		return nil, usagef("--status-alloc %s: %v", allocFile, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	state, err := a.MarshalBinary()
-	if err != nil {
-		return nil, err
+	return &r, nil
+}
+
+// openTSLAllocator opens the allocator state file of t, explaining what is
+// wrong with it as a usage error.
+func openTSLAllocator(allocFile string, t *tokenstatus.Token, issuer string) (*tokenstatus.FileAllocator, error) {
+	fa, err := tokenstatus.OpenFileAllocator(allocFile, t, issuer)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usagef("allocator file %s does not exist: it is written with the list ('medid status new --format token --alloc FILE')", allocFile)
+	case errors.Is(err, tokenstatus.ErrOwner):
+		return nil, usagef("%v: verifiers would refuse it; use one of the issuer's own lists", err)
+	case errors.Is(err, tokenstatus.ErrMalformed):
+		return nil, usagef("--status-alloc %s: %v", allocFile, err)
 	}
-	if err := atomicfile.WriteFile(allocFile, state, 0o600); err != nil {
-		return nil, err
-	}
-	return &tokenstatus.Reference{Index: i, URI: t.URI}, nil
+	return fa, err
 }
 
 // flagGiven reports whether the flag name was given on the command line
