@@ -117,7 +117,7 @@ func (a *Allocator) UnmarshalBinary(b []byte) error {
 	}
 	n := binary.BigEndian.Uint64(b)
 	if n < MinEntries || n > MaxDecodedBytes*8 || uint64(len(b)) != 8+8*((n+63)/64) {
-		return fmt.Errorf("%w: allocator state does not describe a list of %d entries", ErrMalformed, n)
+		return fmt.Errorf("%w: allocator state: %d bytes that are not the state of an index allocator", ErrMalformed, len(b))
 	}
 	used := make([]uint64, (n+63)/64)
 	free := int(n)
