@@ -90,11 +90,12 @@ func showQR(e *env, text, pngFile string, terminal bool) error {
 
 // issueOffer asks a running issuer for a credential offer.
 func issueOffer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T --subject-claims FILE [--pin | --pin-file FILE] [--qr FILE.png] [--terminal-qr=false]")
+	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T [--format vc+jwt|dc+sd-jwt] --subject-claims FILE [--pin | --pin-file FILE] [--qr FILE.png] [--terminal-qr=false]")
 	issuerURL := fs.String("issuer-url", "", "the running issuer's URL ('medid serve issuer')")
 	issuerURLFile := fs.String("issuer-url-file", "", "read the issuer URL from this file (written by 'medid serve issuer --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the issuer's admin token file")
 	typ := fs.String("type", "", "credential type (a configuration the issuer offers)")
+	format := fs.String("format", "vc+jwt", "vc+jwt, or dc+sd-jwt for an SD-JWT VC (the issuer's configuration TYPE.sd)")
 	claimsFile := fs.String("subject-claims", "", "JSON file whose object becomes credentialSubject (without id: the wallet's DID is added)")
 	pin := fs.Bool("pin", false, "protect the offer with a 6-digit PIN, to give the patient separately")
 	pinFile := fs.String("pin-file", "", "protect the offer with a PIN and write it to this new file (mode 0600) instead of printing it")
@@ -111,6 +112,10 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 			return usagef("PIN file %s already exists: choose another --pin-file or delete it first", *pinFile)
 		}
 		*pin = true
+	}
+	confID, err := offerConfigID(*typ, *format)
+	if err != nil {
+		return err
 	}
 	claims, err := readClaims(*claimsFile)
 	if err != nil {
@@ -133,11 +138,11 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	ac := &openid4vci.AdminClient{URL: base, Token: tok, HTTP: hc}
-	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: *typ, Claims: claims, TxCode: *pin})
+	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: confID, Claims: claims, TxCode: *pin})
 	if err != nil {
 		return serviceRefused(err)
 	}
-	fmt.Fprintf(e.stdout, "credential offer (%s, expires %s):\n%s\n", *typ, res.ExpiresAt.UTC().Format(time.RFC3339), res.URI)
+	fmt.Fprintf(e.stdout, "credential offer (%s, expires %s):\n%s\n", confID, res.ExpiresAt.UTC().Format(time.RFC3339), res.URI)
 	switch {
 	case res.TxCode != "" && *pinFile != "":
 		if err := createOutput(*pinFile, []byte(res.TxCode+"\n"), 0o600); err != nil {

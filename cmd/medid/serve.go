@@ -152,7 +152,7 @@ func serveUntilDone(ctx context.Context, e *env, ln net.Listener, h http.Handler
 
 // serveIssuer runs the OpenID4VCI issuer.
 func serveIssuer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--status-list FILE [--registry URL]] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
+	fs := newFlagSet(e, "serve issuer", "medid serve issuer --key FILE [--did DID --kid KID] --addr ADDR --admin-token-file FILE [--url URL] [--type T]... [--formats vc+jwt,dc+sd-jwt] [--status-list FILE] [--token-status-list FILE --token-status-alloc FILE] [--registry URL] [--name NAME --logo URL --color #RRGGBB] [--valid-for DURATION] [--url-file FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]")
 	keyFile := fs.String("key", "", "issuer's private key file")
 	issuer := fs.String("did", "", "issuer DID (default: the key's did:key); a did:medid needs --kid")
 	kid := fs.String("kid", "", "verification method of --did that holds the key")
@@ -161,7 +161,10 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	tokenFile := fs.String("admin-token-file", "", "file with the token 'medid issue offer' needs (created, mode 0600, if missing)")
 	var types stringList
 	fs.Var(&types, "type", "credential type to offer (repeatable; default: "+strings.Join(defaultIssuerTypes, ", ")+")")
-	listFile := fs.String("status-list", "", "the issuer's status list file (from 'medid status new'): each credential gets an entry in it")
+	listFile := fs.String("status-list", "", "the issuer's status list file (from 'medid status new'): each vc+jwt credential gets an entry in it")
+	formats := fs.String("formats", "vc+jwt,dc+sd-jwt", "credential formats offered for each type: vc+jwt (configuration id TYPE) and/or dc+sd-jwt (SD-JWT VC, configuration id TYPE.sd)")
+	tslList := fs.String("token-status-list", "", "the issuer's token status list file (from 'medid status new --format token'): each dc+sd-jwt credential gets a random entry in it")
+	tslAlloc := fs.String("token-status-alloc", "", "the index allocator file of --token-status-list (from 'medid status new --format token --alloc')")
 	regURL := fs.String("registry", "", "registry URL: resolve did:medid holders, and publish the status list if it is not on the ledger yet (default: $MEDID_REGISTRY)")
 	name := fs.String("name", "", "issuer name shown in wallets")
 	logo := fs.String("logo", "", "issuer logo URL shown in wallets")
@@ -198,9 +201,22 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		}
 		display = append(display, d)
 	}
+	offerVC, offerSD, err := issuerFormats(*formats)
+	if err != nil {
+		return err
+	}
+	if *tslList != "" && !offerSD {
+		return usagef("--token-status-list is for dc+sd-jwt credentials: add dc+sd-jwt to --formats")
+	}
 	confs := map[string]openid4vci.Configuration{}
 	for _, t := range types {
-		confs[t] = openid4vci.NewConfiguration(t, openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"})
+		d := openid4vci.Display{Name: humanType(t), Locale: "en", BackgroundColor: *color, TextColor: "#ffffff"}
+		if offerVC {
+			confs[t] = openid4vci.NewConfiguration(t, d)
+		}
+		if offerSD {
+			confs[sdjwtConfigID(t)] = openid4vci.NewSDJWTConfiguration(t, d)
+		}
 	}
 	reg := optionalRegistry(e, *regURL)
 	var src verify.Sources // the resolver of holders' DIDs
@@ -234,6 +250,12 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		}
 		alloc = fa
 	}
+	var tokenAlloc openid4vci.TokenStatusAllocator
+	if *tslList != "" {
+		if tokenAlloc, err = tokenStatusAllocator(ctx, e, rc, k, iss, ikid, *tslList, *tslAlloc); err != nil {
+			return err
+		}
+	}
 	ln, u, err := sf.listen(files.Enabled())
 	if err != nil {
 		return err
@@ -241,13 +263,13 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	is, err := openid4vci.New(openid4vci.Config{
 		URL: u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
-		Resolver: src.Resolver(), Status: alloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
+		Resolver: src.Resolver(), Status: alloc, TokenStatus: tokenAlloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()
 		return usagef("%v", err)
 	}
-	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "))
+	fmt.Fprintf(e.stdout, "issuer %s listening on %s\n  credential issuer: %s\n  types: %s\n  formats: %s\n", iss, ln.Addr(), u, strings.Join(types, ", "), formatsLine(offerVC, offerSD))
 	issuerNames(ctx, e, optionalRegistry(e, *regURL), iss, *name, types)
 	return serveUntilDone(ctx, e, ln, is, files, *sf.urlFile, u)
 }

@@ -1,0 +1,89 @@
+package main
+
+// The dc+sd-jwt side of 'medid serve issuer': which formats are offered,
+// and the Token Status List whose random entries SD-JWT VCs get.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/registry/client"
+)
+
+// issuerFormats parses --formats: which of vc+jwt and dc+sd-jwt the issuer
+// offers for each type.
+func issuerFormats(s string) (vcjwt, sdjwt bool, err error) {
+	for _, f := range strings.Split(s, ",") {
+		switch strings.TrimSpace(f) {
+		case openid4vci.FormatVCJWT:
+			vcjwt = true
+		case openid4vci.FormatSDJWT, "sd-jwt":
+			sdjwt = true
+		default:
+			return false, false, usagef("--formats %q: list vc+jwt and/or dc+sd-jwt, comma separated", s)
+		}
+	}
+	return vcjwt, sdjwt, nil
+}
+
+// sdjwtConfigID is the configuration id of credType's dc+sd-jwt
+// configuration (the vc+jwt one is credType itself).
+func sdjwtConfigID(credType string) string { return credType + ".sd" }
+
+// tokenStatusAllocator opens the Token Status List the issuer gives SD-JWT
+// VCs entries in (random free indexes, see tokenstatus.FileAllocator), and
+// publishes it as version 1 when the registry does not hold it yet.
+func tokenStatusAllocator(ctx context.Context, e *env, rc *client.Client, k *key.PrivateKey, iss, kid, listFile, allocFile string) (openid4vci.TokenStatusAllocator, error) {
+	if allocFile == "" {
+		return nil, usagef("--token-status-list needs --token-status-alloc FILE, the index allocator written with it ('medid status new --format token --alloc FILE')")
+	}
+	tok, t, ok, err := tslFile(listFile)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, usagef("--token-status-list %s is a Bitstring Status List (vc+jwt): give it as --status-list, and a token status list ('medid status new --format token') here", listFile)
+	}
+	fa, err := openTSLAllocator(allocFile, t, iss)
+	if err != nil {
+		return nil, err
+	}
+	if rc != nil {
+		if err := ensurePublished(ctx, e, rc, k, iss, kid, t.URI, tok); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(e.stdout, "  token status list: %s (%d free entries, drawn at random)\n", t.URI, fa.Free())
+	return fa, nil
+}
+
+// formatsLine says which formats the issuer offers and under which
+// configuration ids.
+func formatsLine(vcjwt, sdjwt bool) string {
+	var f []string
+	if vcjwt {
+		f = append(f, "vc+jwt (configuration TYPE)")
+	}
+	if sdjwt {
+		f = append(f, "dc+sd-jwt (configuration TYPE.sd; 'medid issue offer --format dc+sd-jwt')")
+	}
+	return strings.Join(f, ", ")
+}
+
+// offerConfigID is the issuer configuration an offer of credType in format
+// names.
+func offerConfigID(credType, format string) (string, error) {
+	switch format {
+	case openid4vci.FormatVCJWT, "vc":
+		return credType, nil
+	case openid4vci.FormatSDJWT, "sd-jwt":
+		if strings.HasSuffix(credType, ".sd") {
+			return credType, nil
+		}
+		return sdjwtConfigID(credType), nil
+	}
+	return "", usagef("--format %q: use vc+jwt or dc+sd-jwt", format)
+}
