@@ -66,7 +66,7 @@ func vcIssue(ctx context.Context, e *env, args []string) error {
 		return usagef("give --status-index or --status-alloc, not both")
 	}
 	if (*listFile == "") != (*index < 0 && *alloc == "") {
-		return usagef("--status-list and --status-index (or --status-alloc) go together: give both or neither")
+		return usagef("--status-list and --status-index go together (or --status-alloc, with --format sd-jwt): give both or neither")
 	}
 	switch *format {
 	case "vc+jwt", "vc":
