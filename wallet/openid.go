@@ -110,6 +110,9 @@ type QueryMatch struct {
 	ID    string
 	Types []string
 	// Claims are the asked claim paths, e.g. credentialSubject.allergy.
+	// When the verifier offers alternative claim sets (DCQL claim_sets),
+	// they are those of the first set the first candidate satisfies (the
+	// one sent unless another credential is chosen), else of the first set.
 	Claims []string
 	// Candidates are the wallet's valid credentials answering the query,
 	// newest first (tokens left out).
@@ -157,9 +160,7 @@ func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, h
 		for _, vct := range q.Meta.VCTValues {
 			m.Types = append(m.Types, sdjwt.CredentialType(vct))
 		}
-		for _, cl := range q.Claims {
-			m.Claims = append(m.Claims, cl.PathString())
-		}
+		shown := q.Options()[0]
 		for _, c := range creds {
 			if c.Status != StatusValid && c.Status != "" {
 				continue
@@ -168,10 +169,17 @@ func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, h
 			if err != nil {
 				return nil, err
 			}
-			if !answers(&q, full) {
+			opt, ok := answerFor(&q, full)
+			if !ok {
 				continue
 			}
+			if len(m.Candidates) == 0 {
+				shown = opt
+			}
 			m.Candidates = append(m.Candidates, c)
+		}
+		for _, cl := range shown.Claims {
+			m.Claims = append(m.Claims, cl.PathString())
 		}
 		pr.Queries = append(pr.Queries, m)
 	}
@@ -197,13 +205,14 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		if err != nil {
 			return err
 		}
-		if !answers(&m.query, c) {
+		opt, ok := answerFor(&m.query, c)
+		if !ok {
 			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
 		}
 		if m.query.Format == openid4vp.FormatSDJWT {
-			// Only the Disclosures the query's claims paths select leave
-			// the wallet.
-			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			// Only the Disclosures the claims paths of the first claim
+			// set this credential satisfies select leave the wallet.
+			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: opt.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 			if err != nil {
 				return err
 			}
@@ -220,9 +229,22 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 	return err
 }
 
+// answerFor returns the first option of q (its claim sets in the
+// verifier's order, see openid4vp.CredentialQuery.Options) that stored
+// credential c answers, and whether there is one.
+func answerFor(q *openid4vp.CredentialQuery, c Credential) (openid4vp.CredentialQuery, bool) {
+	for _, o := range q.Options() {
+		if answers(&o, c) {
+			return o, true
+		}
+	}
+	return openid4vp.CredentialQuery{}, false
+}
+
 // answers reports whether stored credential c (with its token) answers
-// query q: a vc+jwt of the asked types with the asked claims, or an SD-JWT
-// VC of an asked vct holding every asked claim path.
+// query q (without claim sets): a vc+jwt of the asked types with the asked
+// claims, or an SD-JWT VC of an asked vct holding every asked claim path
+// (array indexes counted as the holder holds the credential).
 func answers(q *openid4vp.CredentialQuery, c Credential) bool {
 	if q.Format == openid4vp.FormatSDJWT {
 		if c.Format != FormatSDJWT {

@@ -80,6 +80,37 @@ type CredentialQuery struct {
 	Format string        `json:"format"`
 	Meta   Meta          `json:"meta"`
 	Claims []ClaimsQuery `json:"claims,omitempty"`
+	// ClaimSets, when present, are the alternative sets of claims (by
+	// ClaimsQuery.ID) the verifier accepts, most preferred first: the
+	// wallet answers with the first set the credential satisfies and
+	// discloses only its claims (OpenID4VP 1.0 §6.4.1). See [Options].
+	ClaimSets [][]string `json:"claim_sets,omitempty"`
+}
+
+// Options returns the alternatives q accepts, in the verifier's order of
+// preference: one query per claim set, each asking for that set's claims
+// only and without claim_sets, or q itself when it has no claim_sets.
+// Call it on a query that passed [DCQLQuery.Validate] (an unknown claim id
+// in a set is skipped).
+func (q *CredentialQuery) Options() []CredentialQuery {
+	if len(q.ClaimSets) == 0 {
+		return []CredentialQuery{*q}
+	}
+	out := make([]CredentialQuery, 0, len(q.ClaimSets))
+	for _, set := range q.ClaimSets {
+		o := *q
+		o.ClaimSets, o.Claims = nil, nil
+		for _, id := range set {
+			for _, cl := range q.Claims {
+				if cl.ID == id {
+					o.Claims = append(o.Claims, cl)
+					break
+				}
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // Meta is the meta of a credential query. For vc+jwt the credential must
@@ -168,30 +199,59 @@ func (q *CredentialQuery) SDPaths() []sdjwt.Path {
 	return out
 }
 
-// MatchesSDJWT reports whether a verified SD-JWT VC answers q: its vct is
-// one of q's vct_values and it holds every asked claim.
+// MatchesSDJWT reports whether a verified SD-JWT VC answers q (without
+// claim_sets; see [Options]): its vct is one of q's vct_values and it
+// holds every asked claim. An array index in a path is matched as any
+// element: the verifier sees only the disclosed elements, so its indexes
+// are not the holder's (see [Unrequested] for how many may be disclosed).
 func (q *CredentialQuery) MatchesSDJWT(v *sdjwt.VerifiedVC) bool {
 	if v == nil || !slices.Contains(q.Meta.VCTValues, v.Credential.VCT) {
 		return false
 	}
 	for _, cl := range q.Claims {
-		if len(selectPath(any(v.Claims), cl.Path)) == 0 {
+		if len(selectPath(any(v.Claims), anyIndex(cl.Path))) == 0 {
 			return false
 		}
 	}
 	return true
 }
 
-// Unrequested returns the disclosed paths of v that q did not ask for:
-// neither on the way to an asked claim (an enclosing object or array) nor
-// at or below one. A response with any is refused: the verifier can then
-// show that nothing else was sent.
+// anyIndex returns path with every array index replaced by null (any
+// element).
+func anyIndex(path []any) []any {
+	out := make([]any, len(path))
+	for i, e := range path {
+		if _, ok := e.(float64); !ok {
+			out[i] = e
+		}
+	}
+	return out
+}
+
+// Unrequested returns the disclosed paths of v that q (without
+// claim_sets; see [Options]) did not ask for: neither on the way to an
+// asked claim (an enclosing object or array) nor at or below one. A
+// response with any is refused: the verifier can then show that nothing
+// else was sent.
+//
+// An array index in an asked path counts elements as the holder holds the
+// credential; the verifier sees only the disclosed elements (decoys and
+// withheld elements are indistinguishable), so it cannot tell which
+// element was sent. It checks instead that no array discloses more
+// elements than the distinct indexes asked of it; null (every element)
+// sets no bound.
 func (q *CredentialQuery) Unrequested(v *sdjwt.VerifiedVC) []sdjwt.Path {
 	asked := q.SDPaths()
+	loose := make([]sdjwt.Path, len(asked))
+	for i, a := range asked {
+		loose[i] = sdjwt.Path(anyIndex(a))
+	}
 	var out []sdjwt.Path
+	elements := map[string][]sdjwt.Path{} // array path -> its disclosed elements
+	var arrays []string
 	for _, d := range v.Disclosed {
 		ok := false
-		for _, a := range asked {
+		for _, a := range loose {
 			if a.Within(d) {
 				ok = true
 				break
@@ -199,6 +259,36 @@ func (q *CredentialQuery) Unrequested(v *sdjwt.VerifiedVC) []sdjwt.Path {
 		}
 		if !ok {
 			out = append(out, d)
+			continue
+		}
+		if n := len(d); n > 0 {
+			if _, isElem := d[n-1].(int); isElem {
+				k := d[:n-1].String()
+				if _, seen := elements[k]; !seen {
+					arrays = append(arrays, k)
+				}
+				elements[k] = append(elements[k], d)
+			}
+		}
+	}
+	for _, k := range arrays {
+		elems := elements[k]
+		arr := elems[0][:len(elems[0])-1]
+		indexes := map[int]bool{}
+		every := false
+		for i, a := range asked {
+			if len(a) <= len(arr) || !loose[i][:len(arr)].Matches(arr) {
+				continue
+			}
+			switch e := a[len(arr)].(type) {
+			case nil:
+				every = true
+			case int:
+				indexes[e] = true
+			}
+		}
+		if !every && len(elems) > len(indexes) {
+			out = append(out, elems[len(indexes):]...)
 		}
 	}
 	return out
@@ -209,7 +299,7 @@ func (q *CredentialQuery) Unrequested(v *sdjwt.VerifiedVC) []sdjwt.Path {
 func (q *CredentialQuery) ClaimValuesSDJWT(v *sdjwt.VerifiedVC) map[string]any {
 	out := map[string]any{}
 	for _, cl := range q.Claims {
-		vals := selectPath(any(v.Claims), cl.Path)
+		vals := selectPath(any(v.Claims), anyIndex(cl.Path))
 		switch len(vals) {
 		case 0:
 		case 1:
@@ -243,18 +333,11 @@ func (q *DCQLQuery) Validate() error {
 				// opposite of what selective disclosure is for.
 				return fmt.Errorf("credential query %s asks for a %s credential without naming the claims it needs", c.ID, FormatSDJWT)
 			}
-			// The holder counts array indexes in the whole credential, the
-			// verifier in the elements disclosed: an index cannot be
-			// checked, so only null (every element) selects in arrays.
-			for _, cl := range c.Claims {
-				for _, e := range cl.Path {
-					if _, isIndex := e.(float64); isIndex {
-						return fmt.Errorf("credential query %s: %s claim paths select array elements with null, not an index", c.ID, FormatSDJWT)
-					}
-				}
-			}
 		default:
 			return fmt.Errorf("credential query %s asks for format %q; only %s and %s are supported (jwt_vc_json is VC 1.1, which medid credentials are not)", c.ID, c.Format, FormatVCJWT, FormatSDJWT)
+		}
+		if err := c.validClaimSets(); err != nil {
+			return err
 		}
 		for _, cl := range c.Claims {
 			if len(cl.Path) == 0 {
@@ -276,8 +359,45 @@ func (q *DCQLQuery) Validate() error {
 	return nil
 }
 
-// Matches reports whether credential c answers q: it has all the types of
-// one type_values entry and every asked claim.
+// validClaimSets checks q's claim ids and claim_sets: ids unique and
+// made of letters, digits, '_' and '-'; with claim_sets, every claim has an
+// id, and every set is non-empty and names claims of q.
+func (q *CredentialQuery) validClaimSets() error {
+	ids := map[string]bool{}
+	for _, cl := range q.Claims {
+		if cl.ID == "" {
+			if len(q.ClaimSets) > 0 {
+				return fmt.Errorf("credential query %s has claim_sets, so every claim needs an id", q.ID)
+			}
+			continue
+		}
+		if ids[cl.ID] || strings.TrimLeft(cl.ID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			return fmt.Errorf("credential query %s: claim id %q is repeated or not made of letters, digits, _ and -", q.ID, cl.ID)
+		}
+		ids[cl.ID] = true
+	}
+	if q.ClaimSets != nil && len(q.ClaimSets) == 0 {
+		return fmt.Errorf("credential query %s has an empty claim_sets", q.ID)
+	}
+	if len(q.ClaimSets) > 0 && len(q.Claims) == 0 {
+		return fmt.Errorf("credential query %s has claim_sets but no claims", q.ID)
+	}
+	for _, set := range q.ClaimSets {
+		if len(set) == 0 {
+			return fmt.Errorf("credential query %s has an empty claim set", q.ID)
+		}
+		for _, id := range set {
+			if !ids[id] {
+				return fmt.Errorf("credential query %s: claim set names %q, which is not one of its claims", q.ID, id)
+			}
+		}
+	}
+	return nil
+}
+
+// Matches reports whether credential c answers q (without claim_sets; see
+// [Options]): it has all the types of one type_values entry and every
+// asked claim.
 func (q *CredentialQuery) Matches(c *vc.Credential) bool {
 	typeOK := len(q.Meta.TypeValues) == 0
 	for _, set := range q.Meta.TypeValues {

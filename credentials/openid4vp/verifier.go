@@ -15,6 +15,7 @@ import (
 
 	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/httpserver"
@@ -391,18 +392,23 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 		}
 		res.Holder = pr.Holder
 		if q.Format == FormatSDJWT {
-			if r := v.checkSDJWT(&q, pr); r != nil {
+			opt, r := v.checkSDJWT(&q, pr)
+			if r != nil {
 				r.Presentations = res.Presentations
 				return r
 			}
-			res.Claims[q.ID] = q.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
+			res.Claims[q.ID] = opt.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
 			continue
 		}
 		var matched *vc.Credential
+		var opt CredentialQuery
+	match:
 		for _, c := range pr.Credentials {
-			if c.Credential != nil && q.Matches(c.Credential) {
-				matched = c.Credential
-				break
+			for _, o := range q.Options() {
+				if c.Credential != nil && o.Matches(c.Credential) {
+					matched, opt = c.Credential, o
+					break match
+				}
 			}
 		}
 		if matched == nil {
@@ -410,7 +416,7 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 			res.Description = fmt.Sprintf("no presented credential answers query %q (type or claims missing)", q.ID)
 			return res
 		}
-		res.Claims[q.ID] = q.ClaimValues(matched)
+		res.Claims[q.ID] = opt.ClaimValues(matched)
 	}
 	for id := range token {
 		if _, ok := res.Presentations[id]; !ok {
@@ -421,24 +427,38 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 	return res
 }
 
-// checkSDJWT checks that a verified SD-JWT+KB answers q and discloses
-// nothing q did not ask for; nil means it does.
-func (v *Verifier) checkSDJWT(q *CredentialQuery, pr *verify.Result) *Result {
+// checkSDJWT checks that a verified SD-JWT+KB answers one option of q (a
+// claim set, see CredentialQuery.Options) and discloses nothing that
+// option did not ask for, and returns the option; a non-nil Result means
+// it does not.
+func (v *Verifier) checkSDJWT(q *CredentialQuery, pr *verify.Result) (CredentialQuery, *Result) {
 	if pr.Format != verify.FormatSDJWT || len(pr.Credentials) != 1 || pr.Credentials[0].SDJWT == nil {
-		return invalid(ErrCodeInvalidRequest, "query %q asks for a %s credential, and the presentation is not one", q.ID, FormatSDJWT)
+		return *q, invalid(ErrCodeInvalidRequest, "query %q asks for a %s credential, and the presentation is not one", q.ID, FormatSDJWT)
 	}
 	sd := pr.Credentials[0].SDJWT
-	if !q.MatchesSDJWT(sd) {
-		return invalid(ErrCodeInvalidRequest, "the %s credential for %q is not of the asked vct or lacks an asked claim", FormatSDJWT, q.ID)
-	}
-	if extra := q.Unrequested(sd); len(extra) > 0 {
-		names := make([]string, len(extra))
-		for i, p := range extra {
-			names[i] = p.String()
+	var extra []sdjwt.Path
+	matched := false
+	for _, o := range q.Options() {
+		if !o.MatchesSDJWT(sd) {
+			continue
 		}
-		return invalid(ErrCodeInvalidRequest, "the response for %q discloses %s, which was not asked for", q.ID, strings.Join(names, ", "))
+		x := o.Unrequested(sd)
+		if len(x) == 0 {
+			return o, nil
+		}
+		if !matched {
+			extra = x // reported against the first option it answers
+		}
+		matched = true
 	}
-	return nil
+	if !matched {
+		return *q, invalid(ErrCodeInvalidRequest, "the %s credential for %q is not of the asked vct or lacks an asked claim", FormatSDJWT, q.ID)
+	}
+	names := make([]string, len(extra))
+	for i, p := range extra {
+		names[i] = p.String()
+	}
+	return *q, invalid(ErrCodeInvalidRequest, "the response for %q discloses %s, which was not asked for", q.ID, strings.Join(names, ", "))
 }
 
 // refreshStatus makes the verify.Verifier fetch the status lists of the
