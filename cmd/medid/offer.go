@@ -157,13 +157,16 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 
 // vpRequest asks a running verifier to start a presentation request.
 func vpRequest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T [--claim NAME]... [--id ID] [--qr FILE.png] [--terminal-qr=false]")
+	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--qr FILE.png] [--terminal-qr=false]")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL ('medid serve verifier')")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file (written by 'medid serve verifier --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
 	var types, claims stringList
 	fs.Var(&types, "type", "credential type to ask for (repeatable: one credential of each)")
-	fs.Var(&claims, "claim", "credentialSubject claim to ask for, e.g. allergy (repeatable; applies to every --type)")
+	fs.Var(&claims, "claim", "claim to ask for (repeatable; applies to every --type): a credentialSubject claim (vc+jwt, e.g. allergy) or an SD-JWT VC claim path (dc+sd-jwt, e.g. code.display, reaction.0.manifestation, reaction.*.manifestation)")
+	format := fs.String("format", "vc+jwt", "credential format to ask for: vc+jwt, or dc+sd-jwt (SD-JWT VC: only the asked claims are disclosed)")
+	var claimSets stringList
+	fs.Var(&claimSets, "claim-set", "dc+sd-jwt: an alternative set of claim paths, comma separated (repeatable, most preferred first): the wallet sends the first set its credential holds")
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
 	if err := fs.parseNone(args); err != nil {
@@ -181,9 +184,9 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var q openid4vp.DCQLQuery
-	for i, t := range types {
-		q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
+	q, err := dcqlQuery(*format, types, claims, claimSets)
+	if err != nil {
+		return err
 	}
 	hc, err := e.httpClient()
 	if err != nil {

@@ -6,10 +6,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/registry/client"
 )
 
@@ -86,4 +89,87 @@ func offerConfigID(credType, format string) (string, error) {
 		return sdjwtConfigID(credType), nil
 	}
 	return "", usagef("--format %q: use vc+jwt or dc+sd-jwt", format)
+}
+
+// dcqlQuery builds the DCQL query of 'vp request': one credential query
+// per type, asking for claims, or (dc+sd-jwt) for the first of claimSets
+// the wallet's credential holds.
+func dcqlQuery(format string, types, claims, claimSets []string) (openid4vp.DCQLQuery, error) {
+	var q openid4vp.DCQLQuery
+	switch format {
+	case openid4vp.FormatVCJWT, "vc":
+		if len(claimSets) > 0 {
+			return q, usagef("--claim-set is for --format dc+sd-jwt: a vc+jwt credential is sent whole")
+		}
+		for i, t := range types {
+			q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
+		}
+	case openid4vp.FormatSDJWT, "sd-jwt":
+		if len(claims) == 0 && len(claimSets) == 0 {
+			return q, usagef("--format dc+sd-jwt needs --claim PATH or --claim-set PATH[,PATH]: name what the patient should disclose, and nothing else is sent")
+		}
+		for i, t := range types {
+			cq, err := sdjwtQuery(fmt.Sprintf("c%d", i+1), t, claims, claimSets)
+			if err != nil {
+				return q, err
+			}
+			q.Credentials = append(q.Credentials, cq)
+		}
+	default:
+		return q, usagef("--format %q: use vc+jwt or dc+sd-jwt", format)
+	}
+	if err := q.Validate(); err != nil {
+		return q, usagef("%v", err)
+	}
+	return q, nil
+}
+
+// sdjwtQuery is the dc+sd-jwt query for credType: claims asked always,
+// and each claim set an alternative (claims asked in every set).
+func sdjwtQuery(id, credType string, claims, claimSets []string) (openid4vp.CredentialQuery, error) {
+	var paths []string
+	index := map[string]string{} // path -> claim id
+	add := func(p string) (string, error) {
+		parsed, err := sdjwt.ParsePath(p)
+		if err != nil {
+			return "", usagef("--claim/--claim-set %q: %v", p, err)
+		}
+		k := parsed.String()
+		if cid, ok := index[k]; ok {
+			return cid, nil
+		}
+		cid := fmt.Sprintf("p%d", len(paths)+1)
+		index[k] = cid
+		paths = append(paths, p)
+		return cid, nil
+	}
+	var always []string
+	for _, c := range claims {
+		cid, err := add(c)
+		if err != nil {
+			return openid4vp.CredentialQuery{}, err
+		}
+		always = append(always, cid)
+	}
+	var sets [][]string
+	for _, cs := range claimSets {
+		set := slices.Clone(always)
+		for _, p := range strings.Split(cs, ",") {
+			cid, err := add(strings.TrimSpace(p))
+			if err != nil {
+				return openid4vp.CredentialQuery{}, err
+			}
+			set = append(set, cid)
+		}
+		sets = append(sets, set)
+	}
+	q, err := openid4vp.NewSDJWTQuery(id, sdjwt.VCT(credType), paths...)
+	if err != nil {
+		return q, usagef("%v", err)
+	}
+	for i := range q.Claims {
+		q.Claims[i].ID = fmt.Sprintf("p%d", i+1)
+	}
+	q.ClaimSets = sets
+	return q, nil
 }
