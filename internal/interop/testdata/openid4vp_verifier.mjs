@@ -6,6 +6,8 @@
 // (issuer signature, Disclosures, KB-JWT nonce and audience).
 //
 // usage: node openid4vp_verifier.mjs ISSUER_PUBLIC_JWK_FILE VCT PATH_JSON
+// PATH_JSON is one claims path (a JSON array), or a JSON object with the
+// query's "claims" and "claim_sets".
 // prints the request URI on the first line of stdout, then, once the
 // wallet has answered, one JSON line {"claims": ..., "kb": ...}.
 import http from 'node:http'
@@ -26,6 +28,8 @@ const verifierFor = async (jwk) => {
   return async (data, sig) => crypto.verify(null, Buffer.from(data), key, Buffer.from(sig, 'base64url'))
 }
 
+const claimsOf = (q) => (Array.isArray(q) ? { claims: [{ path: q }] } : q)
+
 const server = http.createServer()
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const base = `http://127.0.0.1:${server.address().port}`
@@ -42,7 +46,7 @@ const { authorizationRequest, authorizationRequestPayload } = await createOpenid
     response_mode: 'direct_post',
     nonce,
     state,
-    dcql_query: { credentials: [{ id: 'allergy', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, claims: [{ path: JSON.parse(pathJSON) }] }] },
+    dcql_query: { credentials: [{ id: 'allergy', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, ...claimsOf(JSON.parse(pathJSON)) }] },
     client_metadata: { client_name: 'Independent ER', vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256', 'EdDSA'], 'kb-jwt_alg_values': ['ES256', 'EdDSA'] } } },
   },
   callbacks: { signJwt: unused, encryptJwe: unused },

@@ -1,0 +1,182 @@
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/wallet"
+)
+
+// TestIndependentVerifierClaimSets: @openid4vc/openid4vp builds a DCQL
+// request with claim_sets (a lot number and the first reaction, or else
+// the substance and the first reaction) and an array index path; medid's
+// wallet, whose allergy has no lot number, answers with the second set
+// only, and the independent verifier (oid4vc-ts, sd-jwt-js) receives the
+// substance and the first reaction's manifestation, nothing else.
+func TestIndependentVerifierClaimSets(t *testing.T) {
+	node, dir := nodeEnv(t)
+	ctx := context.Background()
+	iss := actor{credtest.NewParty(t, key.Ed25519, "iss")}
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"), Verifier: wallet.VerifyWith(vv),
+		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("correct horse battery staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	me, err := w.PrimaryDID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holderKey, err := did.ParseKeyDID(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(24 * time.Hour)
+	vct := sdjwt.VCT("AllergyIntoleranceCredential")
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.DID, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
+		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Receive(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
+	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := `{"claims":[{"id":"lot","path":["lotNumber"]},{"id":"first","path":["reaction",0,"manifestation"]},{"id":"substance","path":["code","display"]}],` +
+		`"claim_sets":[["lot","first"],["substance","first"]]}`
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_verifier.mjs"), pubFile, vct, query)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 1<<16), 1<<20)
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
+	}
+	pr, err := w.FetchPresentationRequest(ctx, lines.Text(), nil)
+	if err != nil {
+		t.Fatalf("FetchPresentationRequest: %v", err)
+	}
+	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display", "reaction.0.manifestation"}) || len(pr.Queries[0].Candidates) != 1 {
+		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
+	}
+	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
+		t.Fatalf("RespondPresentation: %v\n%s", err, stderr.String())
+	}
+	if !lines.Scan() {
+		t.Fatalf("the independent verifier gave no result: %s", stderr.String())
+	}
+	var got verifyAnswer
+	if err := json.Unmarshal(lines.Bytes(), &got); err != nil {
+		t.Fatalf("result %q: %v", lines.Text(), err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the independent verifier failed: %v\n%s", err, stderr.String())
+	}
+	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
+		t.Errorf("code = %v, want %v", got.Claims["code"], want)
+	}
+	if want := []any{map[string]any{"manifestation": "anaphylaxis"}}; !reflect.DeepEqual(got.Claims["reaction"], want) {
+		t.Errorf("reaction = %v, want %v (no severity)", got.Claims["reaction"], want)
+	}
+	for _, hidden := range []string{"criticality", "note", "sub", "clinicalStatus"} {
+		if _, ok := got.Claims[hidden]; ok {
+			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
+		}
+	}
+}
+
+// TestIndependentWalletReadsClaimSets: @openid4vc/openid4vp (with its DCQL
+// parser) reads a medid verifier's request whose dc+sd-jwt query has
+// claim_sets and an array index path, and sees the same query.
+func TestIndependentWalletReadsClaimSets(t *testing.T) {
+	node, dir := nodeEnv(t)
+	k, err := key.Generate(key.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := k.Public().JWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkFile := filepath.Join(t.TempDir(), "verifier.jwk")
+	b, _ := json.Marshal(pub)
+	if err := os.WriteFile(jwkFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := openid4vp.CredentialQuery{ID: "allergy", Format: openid4vp.FormatSDJWT, Meta: openid4vp.Meta{VCTValues: []string{sdjwt.VCT("AllergyIntoleranceCredential")}},
+		Claims: []openid4vp.ClaimsQuery{
+			{ID: "substance", Path: []any{"code", "display"}},
+			{ID: "first", Path: []any{"reaction", 0.0, "manifestation"}},
+			{ID: "all", Path: []any{"reaction", nil, "manifestation"}},
+		},
+		ClaimSets: [][]string{{"substance", "first"}, {"all"}},
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	defer srv.Close()
+	v, err := openid4vp.New(openid4vp.Config{URL: srv.URL, Verify: vv, Name: "City ER", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = v
+	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_wallet.mjs"), st.URI, jwkFile)
+	cmd.Env = append(os.Environ(), "NODE_TLS_REJECT_UNAUTHORIZED=0")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("@openid4vc/openid4vp refused the request: %v\n%s%s", err, out.String(), errb.String())
+	}
+	var got struct {
+		DCQL openid4vp.DCQLQuery `json:"dcql"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("node output: %v\n%s", err, out.String())
+	}
+	if len(got.DCQL.Credentials) != 1 {
+		t.Fatalf("they read %s", out.String())
+	}
+	theirs := got.DCQL.Credentials[0]
+	if !reflect.DeepEqual(theirs.ClaimSets, q.ClaimSets) || !reflect.DeepEqual(theirs.Claims, q.Claims) {
+		t.Errorf("they read claims %v, claim_sets %v; want %v, %v", theirs.Claims, theirs.ClaimSets, q.Claims, q.ClaimSets)
+	}
+}
