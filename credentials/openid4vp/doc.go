@@ -22,6 +22,15 @@
 // credentials are of the asked types and hold the asked claims. A state is
 // answered once: a replayed response is refused.
 //
+// A credential query may offer alternative claim_sets
+// ([CredentialQuery.Options]): the wallet answers with the first set its
+// credential satisfies, and for dc+sd-jwt discloses that set's claims
+// only; the Verifier accepts a response that answers one set and discloses
+// nothing beyond it. Claim paths may hold array indexes and null (every
+// element); see [CredentialQuery.Unrequested] for what a verifier can
+// check of an index in an SD-JWT VC. credential_sets are not supported:
+// every credential query is required.
+//
 // # Errors
 //
 // A holder who declines sends error=access_denied (Client.Decline). Bad

@@ -69,7 +69,8 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return ErrProtocol }
 
 // DCQLQuery is a Digital Credentials Query Language query. Credential sets
-// are not supported: every credential query is required.
+// are not supported: every credential query is required. Claim sets are
+// (see [CredentialQuery.ClaimSets]).
 type DCQLQuery struct {
 	Credentials []CredentialQuery `json:"credentials"`
 }

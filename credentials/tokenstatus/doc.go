@@ -26,7 +26,17 @@
 // Indexes handed out in issuance order would tell anyone who sees two
 // credentials which was issued first, and a list's set bits would date the
 // revoked credentials. An [Allocator] therefore draws each index uniformly
-// at random among the free entries of a list of at least [MinEntries].
+// at random among the free entries of a list of at least [MinEntries]; a
+// [FileAllocator] keeps which are taken in a file, saved before each index
+// is handed out, so that an issuer restarting never hands one out twice.
+//
+// # Changing an entry
+//
+// [List.Apply] makes an owner's change to one entry: [Revoke] (to INVALID,
+// final), [Suspend] (VALID to SUSPENDED, in lists of 2 bits or more),
+// [Reinstate] (SUSPENDED to VALID); a change that does not apply to the
+// entry as it is returns a [*ChangeError] and changes nothing. The owner
+// then signs the next version with [Sign].
 package tokenstatus
 
 import "errors"
