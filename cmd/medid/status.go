@@ -266,25 +266,9 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := rf.client(e)
-	if err != nil {
+	id, v, latest, base, err := registryLatest(ctx, e, &rf, *listFile, d.ID, tok)
+	if err != nil || latest == "" {
 		return err
-	}
-	base := rf.baseURL(e)
-	id, err := c.StatusListID(d.ID)
-	if err != nil {
-		return statusListError(c, err)
-	}
-	v, latest, err := c.StatusListVersion(ctx, id)
-	if err != nil {
-		return unreachable(err)
-	}
-	if v == 0 {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("status list %s was never published on %s", id, base)}
-	}
-	if latest == tok {
-		fmt.Fprintf(e.stdout, "%s is up to date (version %d)\n", *listFile, v)
-		return nil
 	}
 	nd, err := statuslist.ParseToken(latest)
 	if err != nil {
@@ -294,9 +278,5 @@ func statusPull(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry's list %s (%s, %s, %s) is not the list in %s (%s, %s, %s); file unchanged",
 			id, nd.ID, nd.Issuer, nd.Purpose, *listFile, d.ID, d.Issuer, d.Purpose)}
 	}
-	if err := atomicfile.WriteFile(*listFile, []byte(latest+"\n"), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s updated to version %d from %s\n", *listFile, v, base)
-	return nil
+	return replaceList(e, *listFile, latest, v, base)
 }

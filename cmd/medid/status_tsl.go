@@ -174,30 +174,45 @@ func tslCheck(e *env, t *tokenstatus.Token, index int) error {
 // tslPull replaces a local Token Status List file with the registry's
 // latest version of the same list.
 func tslPull(ctx context.Context, e *env, rf *registryFlags, listFile, tok string, t *tokenstatus.Token) error {
-	c, err := rf.client(e)
-	if err != nil {
+	id, v, latest, base, err := registryLatest(ctx, e, rf, listFile, t.URI, tok)
+	if err != nil || latest == "" {
 		return err
-	}
-	base := rf.baseURL(e)
-	id, err := c.StatusListID(t.URI)
-	if err != nil {
-		return statusListError(c, err)
-	}
-	v, latest, err := c.StatusListVersion(ctx, id)
-	if err != nil {
-		return unreachable(err)
-	}
-	if v == 0 {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("status list %s was never published on %s", id, base)}
-	}
-	if latest == tok {
-		fmt.Fprintf(e.stdout, "%s is up to date (version %d)\n", listFile, v)
-		return nil
 	}
 	nt, _, err := tokenstatus.Parse(latest)
 	if err != nil || !nt.SameList(t) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry's list %s is not the token status list in %s (%s, %s); file unchanged", id, listFile, t.URI, t.Issuer)}
 	}
+	return replaceList(e, listFile, latest, v, base)
+}
+
+// registryLatest fetches the latest version of the status list with
+// credential id (or URI) credID from the registry, for 'status pull' of
+// listFile, whose token is tok. When the file is already that version it
+// says so and returns latest "" (nothing to do).
+func registryLatest(ctx context.Context, e *env, rf *registryFlags, listFile, credID, tok string) (id string, v int64, latest, base string, err error) {
+	c, err := rf.client(e)
+	if err != nil {
+		return "", 0, "", "", err
+	}
+	base = rf.baseURL(e)
+	if id, err = c.StatusListID(credID); err != nil {
+		return "", 0, "", "", statusListError(c, err)
+	}
+	if v, latest, err = c.StatusListVersion(ctx, id); err != nil {
+		return "", 0, "", "", unreachable(err)
+	}
+	if v == 0 {
+		return "", 0, "", "", &exitError{code: exitInvalid, err: fmt.Errorf("status list %s was never published on %s", id, base)}
+	}
+	if latest == tok {
+		fmt.Fprintf(e.stdout, "%s is up to date (version %d)\n", listFile, v)
+		return id, v, "", base, nil
+	}
+	return id, v, latest, base, nil
+}
+
+// replaceList writes version v of a list, pulled from base, over listFile.
+func replaceList(e *env, listFile, latest string, v int64, base string) error {
 	if err := atomicfile.WriteFile(listFile, []byte(latest+"\n"), 0o644); err != nil {
 		return err
 	}

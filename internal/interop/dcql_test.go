@@ -30,6 +30,30 @@ import (
 // only, and the independent verifier (oid4vc-ts, sd-jwt-js) receives the
 // substance and the first reaction's manifestation, nothing else.
 func TestIndependentVerifierClaimSets(t *testing.T) {
+	query := `{"claims":[{"id":"lot","path":["lotNumber"]},{"id":"first","path":["reaction",0,"manifestation"]},{"id":"substance","path":["code","display"]}],` +
+		`"claim_sets":[["lot","first"],["substance","first"]]}`
+	got := answerIndependentVerifier(t, query, []string{"code.display", "reaction.0.manifestation"})
+	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
+		t.Errorf("code = %v, want %v", got.Claims["code"], want)
+	}
+	if want := []any{map[string]any{"manifestation": "anaphylaxis"}}; !reflect.DeepEqual(got.Claims["reaction"], want) {
+		t.Errorf("reaction = %v, want %v (no severity)", got.Claims["reaction"], want)
+	}
+	for _, hidden := range []string{"criticality", "note", "sub", "clinicalStatus"} {
+		if _, ok := got.Claims[hidden]; ok {
+			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
+		}
+	}
+}
+
+// answerIndependentVerifier gives a new medid wallet an allergy SD-JWT VC
+// (allergyClaims), starts the independent verifier
+// (testdata/openid4vp_verifier.mjs) with query (a claims path, or an
+// object with claims and claim_sets), checks that the wallet shows the
+// request as asking for shown, answers it, and returns what the
+// independent verifier received.
+func answerIndependentVerifier(t *testing.T, query string, shown []string) verifyAnswer {
+	t.Helper()
 	node, dir := nodeEnv(t)
 	ctx := context.Background()
 	iss := actor{credtest.NewParty(t, key.Ed25519, "iss")}
@@ -65,8 +89,6 @@ func TestIndependentVerifierClaimSets(t *testing.T) {
 	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	query := `{"claims":[{"id":"lot","path":["lotNumber"]},{"id":"first","path":["reaction",0,"manifestation"]},{"id":"substance","path":["code","display"]}],` +
-		`"claim_sets":[["lot","first"],["substance","first"]]}`
 	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_verifier.mjs"), pubFile, vct, query)
 	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
@@ -84,11 +106,12 @@ func TestIndependentVerifierClaimSets(t *testing.T) {
 	if !lines.Scan() {
 		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
 	}
-	pr, err := w.FetchPresentationRequest(ctx, lines.Text(), nil)
+	uri := lines.Text()
+	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
 	if err != nil {
-		t.Fatalf("FetchPresentationRequest: %v", err)
+		t.Fatalf("FetchPresentationRequest(%s): %v", uri, err)
 	}
-	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display", "reaction.0.manifestation"}) || len(pr.Queries[0].Candidates) != 1 {
+	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, shown) || len(pr.Queries[0].Candidates) != 1 {
 		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
 	}
 	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
@@ -104,17 +127,7 @@ func TestIndependentVerifierClaimSets(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the independent verifier failed: %v\n%s", err, stderr.String())
 	}
-	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
-		t.Errorf("code = %v, want %v", got.Claims["code"], want)
-	}
-	if want := []any{map[string]any{"manifestation": "anaphylaxis"}}; !reflect.DeepEqual(got.Claims["reaction"], want) {
-		t.Errorf("reaction = %v, want %v (no severity)", got.Claims["reaction"], want)
-	}
-	for _, hidden := range []string{"criticality", "note", "sub", "clinicalStatus"} {
-		if _, ok := got.Claims[hidden]; ok {
-			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
-		}
-	}
+	return got
 }
 
 // TestIndependentWalletReadsClaimSets: @openid4vc/openid4vp (with its DCQL

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,8 +24,6 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
-	"github.com/medid/medid/credentials/verify"
-	"github.com/medid/medid/wallet"
 )
 
 // runScript runs testdata/sdjwt.mjs with cmd, req as JSON on stdin, and
@@ -512,79 +509,7 @@ func TestIndependentWalletSDJWT(t *testing.T) {
 // independent verifier (oid4vc-ts response validation, sd-jwt-js) sees the
 // substance and nothing else.
 func TestIndependentVerifierDCQL(t *testing.T) {
-	node, dir := nodeEnv(t)
-	ctx := context.Background()
-	iss := actor{credtest.NewParty(t, key.Ed25519, "iss")}
-	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _, err := wallet.Create(wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"), Verifier: wallet.VerifyWith(vv),
-		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}, []byte("correct horse battery staple"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	me, err := w.PrimaryDID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holderKey, err := did.ParseKeyDID(me.DID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := time.Now().Add(24 * time.Hour)
-	vct := sdjwt.VCT("AllergyIntoleranceCredential")
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.DID, VCT: vct, Subject: me.DID, IssuedAt: time.Now().Add(-time.Minute),
-		Expires: &exp, Holder: holderKey, Claims: allergyClaims()}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Receive(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
-	pubFile := filepath.Join(t.TempDir(), "issuer.pub.jwk")
-	if err := os.WriteFile(pubFile, iss.publicJWK(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_verifier.mjs"), pubFile, vct, `["code","display"]`)
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stdout)
-	lines.Buffer(make([]byte, 1<<16), 1<<20)
-	if !lines.Scan() {
-		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
-	}
-	uri := lines.Text()
-	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
-	if err != nil {
-		t.Fatalf("FetchPresentationRequest(%s): %v", uri, err)
-	}
-	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) || len(pr.Queries[0].Candidates) != 1 {
-		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
-	}
-	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
-		t.Fatalf("RespondPresentation: %v\n%s", err, stderr.String())
-	}
-	if !lines.Scan() {
-		t.Fatalf("the independent verifier gave no result: %s", stderr.String())
-	}
-	var got verifyAnswer
-	if err := json.Unmarshal(lines.Bytes(), &got); err != nil {
-		t.Fatalf("result %q: %v", lines.Text(), err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the independent verifier failed: %v\n%s", err, stderr.String())
-	}
+	got := answerIndependentVerifier(t, `["code","display"]`, []string{"code.display"})
 	if want := map[string]any{"display": "Penicillin"}; !reflect.DeepEqual(got.Claims["code"], want) {
 		t.Errorf("code = %v, want %v", got.Claims["code"], want)
 	}
