@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/ledger"
 )
@@ -117,7 +118,12 @@ func (c *ttlCache) get(rec *ledger.StatusListRecord) time.Duration {
 		return ttl
 	}
 	ttl = 0
-	if tok, err := vc.Parse(rec.Credential); err == nil {
+	if rec.Purpose == ledger.PurposeTokenStatusList {
+		// A Token Status List's ttl claim says how long it may be cached.
+		if t, _, err := tokenstatus.Parse(rec.Credential); err == nil {
+			ttl = t.TTL
+		}
+	} else if tok, err := vc.Parse(rec.Credential); err == nil {
 		if d, err := statuslist.FromCredential(tok.Credential); err == nil {
 			ttl = d.TTL
 		}
