@@ -87,11 +87,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 			return usagef("output file %s already exists: choose another --out or delete it first", *out)
 		}
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -222,11 +218,7 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 	if (len(pos) == 1) == (*provider != "") || len(pos) > 1 {
 		return usagef("give one consent id (or its first 8+ digits), or --provider DID\nusage: %s", fs.usage)
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -293,11 +285,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	rc, err := newClient(c.e, cfg)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openClient(cfg)
 	if err != nil {
 		return err
 	}
