@@ -512,7 +512,7 @@ func (c *walletCLI) actForAccessLog(ctx context.Context, person string, args []s
 	}
 	defer w.SaveNames(names)
 	for _, e := range evs {
-		fmt.Fprintf(c.e.stdout, "%s  %-7s %s\n", e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome),
+		fmt.Fprintf(c.e.stdout, "%s  %-7s %s\n", e.Time.Local().Format(time.DateTime), strings.ToUpper(e.Outcome),
 			e.SentenceAbout(func(x string) string { return label(ctx, names, x) }, personName(d.PatientName, "the patient")))
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries of %s's trail verified against the ledger (your copy begins when you first acted at this vault)\n",
