@@ -46,8 +46,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,29 +176,6 @@ func (c *Config) logf(format string, args ...any) {
 	}
 }
 
-// freeBase finds a base port whose p2p, HTTP and RPC ports (node.Testnet's
-// scheme) are free for n nodes.
-func freeBase(n int) (int, error) {
-	for range 100 {
-		base := 20000 + 10*rand.IntN(1200) // below the ephemeral ports (32768 on)
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for off := 0; off < 3; off++ {
-				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, errors.New("no free base port on loopback")
-}
-
 // Start writes the network's homes, starts every node as its own process
 // and waits until every node has committed the first block. On error
 // everything started is stopped.
@@ -256,7 +231,7 @@ func start(ctx context.Context, cfg Config, bin string) (*Network, error) {
 			nw.Close()
 		}
 	}()
-	base, err := freeBase(cfg.Validators)
+	base, err := node.FreeBasePort(cfg.Validators)
 	if err != nil {
 		return nil, err
 	}
