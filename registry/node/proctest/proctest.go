@@ -220,7 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 }
 
 // errPortTaken: a node exited before its first block because a port chosen
-// by freeBase was taken in the meantime.
+// by node.FreeBasePort was taken in the meantime.
 var errPortTaken = errors.New("a port of the network was taken")
 
 func start(ctx context.Context, cfg Config, bin string) (*Network, error) {
