@@ -107,6 +107,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 		}
 		ev := accessOf(e)
 		ev.AccessorName = s.label(ctx, e.Provider)
+		ev.Sentence = e.Describe(s.naming(ctx), "")
 		out = append(out, ev)
 	}
 	if s.Names != nil {
@@ -140,9 +141,9 @@ func grantOf(c wallet.Consent) ConsentGrant {
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
 	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
-		// The vault records the hash of the grant a request carried; an
-		// override without one was let in by the standing grant.
-		Standing: e.BreakGlass && e.Consent == ""}
+		// The vault records which grant let an override in (the wallet
+		// reads it, see wallet.AccessEvent.UnderStanding).
+		Standing: e.UnderStanding()}
 	if e.Unauthenticated {
 		// The sender proved nothing: say so, never name who they claimed to be.
 		out.Accessor = "Someone who could not prove who they are"
@@ -236,6 +237,23 @@ func standingEmergency(gs []ConsentGrant, vaultDID string, now time.Time) (Conse
 		}
 	}
 	return best, found
+}
+
+// naming names the parties of the wallet's sentences by the directory's
+// rule; a representative with a verified identity by it.
+func (s *WalletServices) naming(ctx context.Context) wallet.Naming {
+	return wallet.Naming{
+		Label: func(d string) string { return who(s.label(ctx, d), d) },
+		Verified: func(d string) string {
+			if s.Names == nil || d == "" {
+				return ""
+			}
+			if id, _ := s.Names().Lookup(ctx, d); id.Verified() {
+				return id.Label()
+			}
+			return ""
+		},
+	}
 }
 
 // label names did from the directory ("" without Names).

@@ -31,8 +31,13 @@ type AccessEvent struct {
 	BreakGlass bool
 	Type       string
 	Reason     string
-	// Consent is the hash of the consent grant the decision used.
+	// Consent is the hash of the consent grant the decision used: the one
+	// the request carried, or, with Standing, the patient's standing
+	// emergency permission the vault holds.
 	Consent string
+	// Standing marks an emergency read let in by the patient's standing
+	// break-glass grant (see [AccessEvent.UnderStanding]).
+	Standing bool
 	// Unauthenticated marks an attempt whose sender did not prove who
 	// they are: Provider is empty, Origin is where it came from, and
 	// Count (when set) how many such attempts this event stands for.
@@ -117,7 +122,7 @@ func accessEvents(ctx context.Context, resp *vaultapi.AccessLogResponse, patient
 		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
 			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
 			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence,
-			Authority: e.Authority, Grant: e.Grant, AnchorSeal: e.AnchorSeal}
+			Authority: e.Authority, Grant: e.Grant, AnchorSeal: e.AnchorSeal, Standing: e.Standing}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil

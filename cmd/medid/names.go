@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -124,25 +123,27 @@ func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directo
 	}
 }
 
-// describe is a DID's label with the DID itself, for command output:
-// "St Mary's Hospital (did:medid:…)", or "unknown: did:key:… — not in the
-// directory; ignore any name it gives itself".
+// describe is a DID's label (the naming rule of registry/directory) with
+// the full DID, for command output: "St Mary's Hospital (did:medid:…),
+// hospital in GB, in the directory", or "someone not in the directory
+// (ref. 2doK3C), did:key:…2doK3C; ignore any name it gives itself".
 func describe(ctx context.Context, d *directory.Directory, did string) string {
 	id, _ := d.Lookup(ctx, did)
-	switch {
-	case id.Verified():
-		s := id.Label() + " (" + did + ")"
-		if id.Kind == directory.KindOrganisation && id.Organisation != nil {
-			s += ", " + id.Organisation.Entry.Kind + " in " + id.Organisation.Entry.Country + ", in the directory"
-		}
-		if id.Kind == directory.KindPractitioner {
-			s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
+	if !id.Verified() {
+		s := id.Label() + ", " + did
+		if id.Kind == directory.KindUnknown {
+			s += "; ignore any name it gives itself"
 		}
 		return s
-	case id.Kind == directory.KindUnknown && id.Problem == "":
-		return "unknown: " + did + " (not in the directory; ignore any name it gives itself)"
 	}
-	return strings.Replace(id.Label(), directory.ShortDID(did), did, 1)
+	s := id.Label() + " (" + did + ")"
+	if id.Kind == directory.KindOrganisation && id.Organisation != nil {
+		s += ", " + directory.KindWords(id.Organisation.Entry.Kind) + " in " + id.Organisation.Entry.Country + ", in the directory"
+	}
+	if id.Kind == directory.KindPractitioner {
+		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
+	}
+	return s
 }
 
 // issuerNames says how wallets will name an issuer service: its name from

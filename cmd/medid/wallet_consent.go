@@ -387,6 +387,12 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		switch {
 		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			line += "  EMERGENCY OVERRIDE (DCM " + trail.DCMEmergencyOverride + ")"
+			switch {
+			case e.Standing:
+				line += "  grant: " + e.Consent + " (your standing emergency permission)"
+			case e.Consent != "":
+				line += "  grant: " + e.Consent
+			}
 		case e.BreakGlass:
 			line += "  BREAK-GLASS ATTEMPT"
 		}
