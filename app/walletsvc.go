@@ -100,6 +100,17 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 			}
 		}
 	}
+	out := s.reads(ctx, evs, since)
+	if s.Names != nil {
+		_ = s.Wallet.SaveNames(s.Names())
+	}
+	return out, nil
+}
+
+// reads are the verified trail's reads at or after since in the app's
+// words, each with the wallet's sentence for it, parties named by the
+// directory (a representative by their verified name when they have one).
+func (s *WalletServices) reads(ctx context.Context, evs []wallet.AccessEvent, since time.Time) []AccessEvent {
 	var out []AccessEvent
 	for _, e := range evs {
 		if e.Action != trail.ActionRead || e.At.Before(since) {
@@ -110,10 +121,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 		ev.Sentence = e.Describe(s.naming(ctx), "")
 		out = append(out, ev)
 	}
-	if s.Names != nil {
-		_ = s.Wallet.SaveNames(s.Names())
-	}
-	return out, nil
+	return out
 }
 
 // grantOf shows a wallet grant in the app's words. A revoked grant ends

@@ -126,19 +126,20 @@ func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directo
 // describe is a DID's label (the naming rule of registry/directory) with
 // the full DID, for command output: "St Mary's Hospital (did:medid:…),
 // hospital in GB, in the directory", or "someone not in the directory
-// (ref. 2doK3C), did:key:…2doK3C; ignore any name it gives itself".
+// (ref. 2doK3C) did:key:…2doK3C" (any name the DID gives itself is never
+// shown).
 func describe(ctx context.Context, d *directory.Directory, did string) string {
 	id, _ := d.Lookup(ctx, did)
 	if !id.Verified() {
-		s := id.Label() + ", " + did
-		if id.Kind == directory.KindUnknown {
-			s += "; ignore any name it gives itself"
-		}
-		return s
+		return id.Label() + " " + did
 	}
 	s := id.Label() + " (" + did + ")"
-	if id.Kind == directory.KindOrganisation && id.Organisation != nil {
-		s += ", " + directory.KindWords(id.Organisation.Entry.Kind) + " in " + id.Organisation.Entry.Country + ", in the directory"
+	if o := id.Organisation; id.Kind == directory.KindOrganisation && o != nil {
+		if id.Role == "" || did == o.DID {
+			// The kind follows in words: the label need not say it.
+			s = o.Entry.DisplayName + " (" + did + ")"
+		}
+		s += ", " + directory.KindWords(o.Entry.Kind) + " in " + o.Entry.Country + ", in the directory"
 	}
 	if id.Kind == directory.KindPractitioner {
 		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
