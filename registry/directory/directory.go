@@ -25,8 +25,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/credentials/vc"
