@@ -33,6 +33,20 @@ func directoryFor(rc *client.Client, proven bool) (*directory.Directory, error) 
 	return newDirectory(rc, proven, v), nil
 }
 
+// namesOf returns the directory through the registry at $MEDID_REGISTRY,
+// or an offline one (every DID then "not in the directory") when none is
+// set or it cannot be reached.
+func namesOf(e *env) *directory.Directory {
+	if u := optionalRegistry(e, ""); u != "" {
+		if rc, err := newRegistryClient(e, u); err == nil {
+			if d, err := directoryFor(rc, false); err == nil {
+				return d
+			}
+		}
+	}
+	return directory.New(directory.Config{})
+}
+
 // walletNames returns the wallet's directory: through the registry at
 // MEDID_REGISTRY (or flag) when one is set, else the wallet's offline
 // snapshot alone.
