@@ -90,3 +90,35 @@ func TestWhoLookedRepresentative(t *testing.T) {
 	}
 	assertPatientWords(t, "access", h.win.Canvas())
 }
+
+// TestPeopleNamesTheAuthority: a guardianship over the patient, learned
+// from their trail, says who set it by the directory's name (a registry
+// office listed there), not as someone unknown.
+func TestPeopleNamesTheAuthority(t *testing.T) {
+	h := unlocked(t)
+	const office = "did:medid:LisbonRegistryOffice"
+	testDirectory.Store(office, "Lisbon Civil Registry Hospital")
+	t.Cleanup(func() { testDirectory.Delete(office) })
+	me := h.primary()
+	w := h.a.wallet()
+	until := h.clk.Now().Add(365 * 24 * time.Hour)
+	maria := "did:key:z6MkecFy6hVwFHir8fRKacN3x3ZXcMcrtoBZ1W2ixGyhRN6P"
+	if n, _, err := w.LearnFromTrail([]wallet.AccessEvent{{At: h.clk.Now().Add(-time.Hour), Patient: me, Provider: maria, Class: "Immunization",
+		Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &trail.Authority{Delegation: strings.Repeat("ab", 32), ID: "urn:uuid:1",
+			Type: "GuardianshipCredential", Issuer: office, Representative: maria, Name: "Maria Silva", Basis: "parent", Minor: true, ValidUntil: until}}},
+		"https://vault.example"); err != nil || n != 1 {
+		t.Fatalf("LearnFromTrail: %d, %v", n, err)
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	h.a.main.selectScreen("people")
+	h.a.wait()
+	u := h.a.main.people
+	if u == nil || len(u.rows) != 1 {
+		t.Fatalf("people screen rows: %v", u)
+	}
+	if got, want := u.rows[0].summary.Text, "(set by Lisbon Civil Registry Hospital: only they can end it)"; !strings.Contains(got, want) {
+		t.Errorf("summary = %q, want it to contain %q", got, want)
+	}
+	assertPatientWords(t, "people", h.win.Canvas())
+}
