@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
 )
@@ -257,7 +258,9 @@ func sentenceOf(e AccessEvent) string {
 		we.Outcome = trail.OutcomeDenied
 	}
 	if !e.Standing {
-		we.Consent = "-" // a grant of the provider's own
+		// The event carries no grant hash here: any non-empty one says
+		// "a grant of the provider's own" (see UnderStanding).
+		we.Consent = "provider's grant"
 	}
 	return we.Describe(wallet.Naming{Label: func(d string) string { return who(e.AccessorName, d) }}, "")
 }

@@ -13,8 +13,7 @@ import (
 // vault shows who it is from the registry's directory (registry/directory):
 // an organisation's governance-written name, a practitioner's name from a
 // licence the app checked, or "someone not in the directory (ref. …)"
-// (see nameFor), never a
-// name the DID gave itself. The full DID stays one tap away ("Copy their
+// (see nameFor), never a name the DID gave itself. The full DID stays one tap away ("Copy their
 // identifier"). Lookups run in the background; the wallet keeps a snapshot so
 // names still show offline.
 
