@@ -13,9 +13,9 @@ import (
 // vault shows who it is from the registry's directory (registry/directory):
 // an organisation's governance-written name, a practitioner's name from a
 // licence the app checked, or "someone not in the directory (ref. …)"
-// (see nameFor), never a name the DID gave itself. The full DID stays one tap away ("Copy their
-// identifier"). Lookups run in the background; the wallet keeps a snapshot so
-// names still show offline.
+// (see nameFor), never a name the DID gave itself. The full DID stays one
+// tap away ("Copy their identifier"). Lookups run in the background; the
+// wallet keeps a snapshot so names still show offline.
 
 // namesCache holds the directory for one registry (App.namesMu guards it).
 type namesCache struct {
