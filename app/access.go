@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
 
@@ -252,16 +253,17 @@ func sentenceOf(e AccessEvent) string {
 	if e.Sentence != "" {
 		return e.Sentence
 	}
-	we := wallet.AccessEvent{Provider: e.Accessor, Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
+	te := trail.Entry{Provider: e.Accessor, Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
 		Class: strings.Join(wallet.ClassesForLabels(e.Data), ","), BreakGlass: e.BreakGlass, Standing: e.Standing}
 	if e.Outcome == OutcomeDenied {
-		we.Outcome = trail.OutcomeDenied
+		te.Outcome = trail.OutcomeDenied
 	}
 	if !e.Standing {
 		// The event carries no grant hash here: any non-empty one says
 		// "a grant of the provider's own" (see UnderStanding).
-		we.Consent = "provider's grant"
+		te.Consent = "provider's grant"
 	}
+	we := wallet.AccessEvent{VerifiedEntry: vaultclient.VerifiedEntry{Entry: te}}
 	return we.Describe(wallet.Naming{Label: func(d string) string { return who(e.AccessorName, d) }}, "")
 }
 

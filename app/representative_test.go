@@ -10,6 +10,7 @@ import (
 	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 	rledger "github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
@@ -50,13 +51,13 @@ func TestWhoLookedRepresentative(t *testing.T) {
 	svc := &WalletServices{Names: func() *directory.Directory { return names }}
 	at := clk.Now().Add(-time.Hour)
 	evs := svc.reads(context.Background(), []wallet.AccessEvent{
-		{At: at, Patient: patient, Provider: doctor, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
-			Authority: &trail.Authority{Representative: doctor, Name: "Jane", Basis: "authorisation"}},
-		{At: at.Add(time.Minute), Patient: patient, Provider: maria, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
-			Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}},
-		{At: at.Add(2 * time.Minute), Patient: patient, Provider: hospital, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
-			Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}},
-		{At: at, Patient: patient, Provider: maria, Action: trail.ActionConsent, Outcome: trail.OutcomeGranted}, // not a read: not on this screen
+		trailEvent(trail.Entry{Time: at, Patient: patient, Provider: doctor, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
+			Authority: &trail.Authority{Representative: doctor, Name: "Jane", Basis: "authorisation"}}),
+		trailEvent(trail.Entry{Time: at.Add(time.Minute), Patient: patient, Provider: maria, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
+			Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}}),
+		trailEvent(trail.Entry{Time: at.Add(2 * time.Minute), Patient: patient, Provider: hospital, Class: "Immunization", Action: trail.ActionRead, Purpose: "TREAT", Outcome: trail.OutcomeGranted,
+			Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}}),
+		trailEvent(trail.Entry{Time: at, Patient: patient, Provider: maria, Action: trail.ActionConsent, Outcome: trail.OutcomeGranted}), // not a read: not on this screen
 	}, clk.Now().Add(-24*time.Hour))
 	if len(evs) != 3 {
 		t.Fatalf("%d reads, want 3", len(evs))
@@ -83,8 +84,8 @@ func TestWhoLookedRepresentative(t *testing.T) {
 		}
 	}
 	// The words are the wallet's: the CLI prints the same sentence.
-	e := wallet.AccessEvent{Patient: patient, Provider: maria, Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
-		Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}}
+	e := trailEvent(trail.Entry{Patient: patient, Provider: maria, Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
+		Authority: &trail.Authority{Representative: maria, Name: "Maria Silva", Basis: "parent"}})
 	if want := e.Sentence(nil); !strings.Contains(byWho[maria], want) {
 		t.Errorf("row %q does not carry the wallet's sentence %q", byWho[maria], want)
 	}
@@ -103,9 +104,9 @@ func TestPeopleNamesTheAuthority(t *testing.T) {
 	w := h.a.wallet()
 	until := h.clk.Now().Add(365 * 24 * time.Hour)
 	maria := "did:key:z6MkecFy6hVwFHir8fRKacN3x3ZXcMcrtoBZ1W2ixGyhRN6P"
-	if n, _, err := w.LearnFromTrail([]wallet.AccessEvent{{At: h.clk.Now().Add(-time.Hour), Patient: me, Provider: maria, Class: "Immunization",
+	if n, _, err := w.LearnFromTrail([]wallet.AccessEvent{trailEvent(trail.Entry{Time: h.clk.Now().Add(-time.Hour), Patient: me, Provider: maria, Class: "Immunization",
 		Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &trail.Authority{Delegation: strings.Repeat("ab", 32), ID: "urn:uuid:1",
-			Type: "GuardianshipCredential", Issuer: office, Representative: maria, Name: "Maria Silva", Basis: "parent", Minor: true, ValidUntil: until}}},
+			Type: "GuardianshipCredential", Issuer: office, Representative: maria, Name: "Maria Silva", Basis: "parent", Minor: true, ValidUntil: until}})},
 		"https://vault.example"); err != nil || n != 1 {
 		t.Fatalf("LearnFromTrail: %d, %v", n, err)
 	}
@@ -121,4 +122,9 @@ func TestPeopleNamesTheAuthority(t *testing.T) {
 		t.Errorf("summary = %q, want it to contain %q", got, want)
 	}
 	assertPatientWords(t, "people", h.win.Canvas())
+}
+
+// trailEvent is a verified trail entry as the wallet returns it.
+func trailEvent(e trail.Entry) wallet.AccessEvent {
+	return wallet.AccessEvent{VerifiedEntry: vaultclient.VerifiedEntry{Entry: e}}
 }

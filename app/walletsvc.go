@@ -113,7 +113,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 func (s *WalletServices) reads(ctx context.Context, evs []wallet.AccessEvent, since time.Time) []AccessEvent {
 	var out []AccessEvent
 	for _, e := range evs {
-		if e.Action != trail.ActionRead || e.At.Before(since) {
+		if e.Action != trail.ActionRead || e.Time.Before(since) {
 			continue
 		}
 		ev := accessOf(e)
@@ -148,7 +148,7 @@ func grantOf(c wallet.Consent) ConsentGrant {
 }
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
-	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
+	out := AccessEvent{At: e.Time, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
 		// The vault records which grant let an override in (the wallet
 		// reads it, see wallet.AccessEvent.UnderStanding).
 		Standing: e.UnderStanding()}
