@@ -152,11 +152,7 @@ func (c *walletCLI) consentAccept(ctx context.Context, args []string) error {
 			return usagef("output file %s already exists: choose another --out or delete it first", *out)
 		}
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
