@@ -152,7 +152,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 
 // vpRequest asks a running verifier to start a presentation request.
 func vpRequest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T [--claim NAME]... [--id ID] [--qr FILE.png] [--terminal-qr=false]")
+	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T [--claim NAME]... [--id ID] [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL ('medid serve verifier')")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file (written by 'medid serve verifier --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
@@ -161,6 +161,7 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	fs.Var(&claims, "claim", "credentialSubject claim to ask for, e.g. allergy (repeatable; applies to every --type)")
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
+	keyFile := fs.String("result-key-file", "", "write the request's result key to this new file (mode 0600): it reads the result without the admin token")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -189,19 +190,49 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return serviceRefused(err)
 	}
-	fmt.Fprintf(e.stdout, "presentation request (state %s, expires %s):\n%s\nresult: %s/results/%s\n", st.State, st.ExpiresAt.UTC().Format(time.RFC3339), st.URI, base, st.State)
+	fmt.Fprintf(e.stdout, "presentation request (state %s, expires %s):\n%s\n", st.State, st.ExpiresAt.UTC().Format(time.RFC3339), st.URI)
+	resultWith := "--admin-token-file " + *tokenFile
+	if *keyFile != "" {
+		if err := createOutput(*keyFile, []byte(st.ResultKey+"\n"), 0o600); err != nil {
+			return err
+		}
+		resultWith = "--result-key-file " + *keyFile
+	}
+	fmt.Fprintf(e.stdout, "result: medid vp result --verifier-url %s %s %s\n", base, resultWith, st.State)
 	return showQR(e, st.URI, *qrFile, *terminal)
 }
 
 // vpResult prints a verifier's result for a request and exits 0 only when
 // the presentation was accepted.
 func vpResult(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp result", "medid vp result --verifier-url URL STATE")
+	fs := newFlagSet(e, "vp result", "medid vp result --verifier-url URL (--admin-token-file FILE | --result-key-file FILE) STATE")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file")
+	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
+	keyFile := fs.String("result-key-file", "", "the request's result key file (written by 'medid vp request --result-key-file')")
 	arg, err := fs.parseOne(args, "give the request's state")
 	if err != nil {
 		return err
+	}
+	if (*tokenFile == "") == (*keyFile == "") {
+		return usagef("give one of --admin-token-file or --result-key-file: the state alone does not read a result (it is in the QR code the patient scanned)")
+	}
+	var tok []byte
+	var resultKey string
+	if *tokenFile != "" {
+		if tok, err = adminToken(*tokenFile, false); err != nil {
+			return err
+		}
+	} else {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return usagef("cannot read the result key file: %v", err)
+		}
+		k, err := secretFile(*keyFile, b, "result key")
+		if err != nil {
+			return err
+		}
+		resultKey = string(k)
 	}
 	base, err := serviceURL(ctx, *verifierURL, *verifierURLFile, "verifier")
 	if err != nil {
@@ -211,9 +242,11 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := (&openid4vp.AdminClient{URL: base, HTTP: hc}).Result(ctx, arg)
+	res, err := (&openid4vp.AdminClient{URL: base, Token: tok, HTTP: hc}).Result(ctx, arg, resultKey)
 	var pe *openid4vp.ProtocolError
 	switch {
+	case errors.As(err, &pe) && pe.Code == openid4vp.ErrCodeInvalidToken:
+		return fmt.Errorf("the verifier refused to show the result for state %s: the admin token or result key is wrong", arg)
 	case errors.As(err, &pe) && pe.Status != 0:
 		return fmt.Errorf("no result for state %s (HTTP %d)", arg, pe.Status)
 	case err != nil:

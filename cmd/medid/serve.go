@@ -69,12 +69,19 @@ func adminToken(path string, create bool) ([]byte, error) {
 	if err != nil {
 		return nil, usagef("cannot read the admin token file: %v", err)
 	}
+	return secretFile(path, b, "admin token")
+}
+
+// secretFile checks the contents b of the secret file path holding what
+// (an admin token, a result key): only its owner may read it, and it holds
+// at least 16 characters. The secret itself never appears in an error.
+func secretFile(path string, b []byte, what string) ([]byte, error) {
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return nil, usagef("admin token file %s is readable by others (mode %v): chmod 600 it", path, st.Mode().Perm())
+		return nil, usagef("%s file %s is readable by others (mode %v): chmod 600 it", what, path, st.Mode().Perm())
 	}
 	tok := []byte(strings.TrimSpace(string(b)))
 	if len(tok) < 16 {
-		return nil, usagef("admin token file %s holds no token (at least 16 characters)", path)
+		return nil, usagef("%s file %s holds no %s (at least 16 characters)", what, path, what)
 	}
 	return tok, nil
 }

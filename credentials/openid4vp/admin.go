@@ -17,7 +17,8 @@ import (
 // presentation requests on a running [Verifier] (one with
 // Config.AdminToken set) through POST {verifier}/requests with the admin
 // token as a bearer token, and reads their results from GET
-// {verifier}/results/{state}. Safe for concurrent use.
+// {verifier}/results/{state} with the admin token or the request's result
+// key. Safe for concurrent use.
 type AdminClient struct {
 	// URL is the verifier's URL (its Config.URL).
 	URL string
@@ -91,17 +92,27 @@ func (c *AdminClient) StartRequest(ctx context.Context, q DCQLQuery) (*Started, 
 
 // Result returns what came back for the request with state (see
 // [Verifier.Result]); Status says whether the presentation was accepted.
-// It needs no token: the state is the capability. Errors: a
-// [*ProtocolError] (invalid_request for an unknown state), or the
+// It authenticates with resultKey (Started.ResultKey) when given, else
+// with the admin token: the state alone reads nothing, since it travels
+// in the QR code. Errors: a [*ProtocolError] (invalid_token without a
+// valid key or token, invalid_request for an unknown state), or the
 // transport's.
-func (c *AdminClient) Result(ctx context.Context, state string) (*Result, error) {
+func (c *AdminClient) Result(ctx context.Context, state, resultKey string) (*Result, error) {
 	if c.URL == "" {
 		return nil, errors.New("openid4vp: AdminClient needs the verifier URL")
+	}
+	bearer := resultKey
+	if bearer == "" {
+		bearer = string(c.Token)
+	}
+	if bearer == "" {
+		return nil, errors.New("openid4vp: reading a result needs the request's result key or the verifier's admin token")
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.URL, "/")+"/results/"+url.PathEscape(state), nil)
 	if err != nil {
 		return nil, err
 	}
+	hr.Header.Set("Authorization", "Bearer "+bearer)
 	hr.Header.Set("Accept", "application/json")
 	var res Result
 	if err := c.call(hr, &res); err != nil {

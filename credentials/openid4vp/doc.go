@@ -34,5 +34,8 @@
 // Served with mutual TLS ("medid serve verifier --tls-client-ca"), the
 // operator's endpoints (POST /requests, GET /results/{state}) need a
 // client certificate from that CA; the wallet's (GET /request/{state},
-// POST /response) do not.
+// POST /response) do not. With or without it, GET /results/{state} needs
+// the admin token or the request's result key ([Started].ResultKey) as a
+// bearer token: the state is in the QR code, and whoever saw the code must
+// not read what the holder disclosed.
 package openid4vp

@@ -40,6 +40,9 @@ const (
 	ErrCodeInvalidRequest = "invalid_request"
 	ErrCodeAccessDenied   = "access_denied"
 	ErrCodeInvalidClient  = "invalid_client"
+	// ErrCodeInvalidToken answers an operator endpoint (POST /requests,
+	// GET /results/{state}) called without a valid bearer token.
+	ErrCodeInvalidToken = "invalid_token"
 )
 
 // ErrProtocol is wrapped by every ProtocolError.

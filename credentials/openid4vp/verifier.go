@@ -84,10 +84,11 @@ type Verifier struct {
 }
 
 type pending struct {
-	req     *Request
-	object  string
-	expires time.Time
-	result  *Result
+	req       *Request
+	object    string
+	expires   time.Time
+	result    *Result
+	resultKey string // reads result (GET /results/{state}); never in the request
 }
 
 // Status values of a Result.
@@ -177,6 +178,12 @@ type Started struct {
 	RequestURI string    `json:"request_uri"`
 	ClientID   string    `json:"client_id"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	// ResultKey reads this request's result (GET /results/{state} with
+	// Authorization: Bearer ResultKey) without the admin token. Give it
+	// only to the staff screen that waits for the answer: the state is in
+	// the QR code and the request object, so anyone who sees the QR code
+	// knows it, and must not be able to read what the holder disclosed.
+	ResultKey string `json:"result_key"`
 }
 
 // CreateRequest starts a presentation request for query. The URI goes to
@@ -206,7 +213,8 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pending{req: req, object: obj, expires: now.Add(v.cfg.RequestTTL), result: &Result{State: state, Status: StatusPending}}
+	p := &pending{req: req, object: obj, expires: now.Add(v.cfg.RequestTTL), result: &Result{State: state, Status: StatusPending},
+		resultKey: randid.Hex(16)}
 	v.mu.Lock()
 	v.sweepLocked(now)
 	if len(v.requests) >= v.cfg.MaxPending {
@@ -223,7 +231,7 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 			return nil, err
 		}
 	}
-	return &Started{State: state, URI: uri, RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires}, nil
+	return &Started{State: state, URI: uri, RequestURI: ru, ClientID: v.clientID, ExpiresAt: p.expires, ResultKey: p.resultKey}, nil
 }
 
 // sweepLocked drops requests expired for an hour, at most once a second;
@@ -265,8 +273,28 @@ func (v *Verifier) serveRequest(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, p.object)
 }
 
+// serveResult answers GET /results/{state} to the bearer of the admin
+// token or of the request's result key, and to nobody else: the state
+// travels in the QR code, so it is not a capability. Without a valid
+// bearer the answer is 401 whether or not the state exists.
 func (v *Verifier) serveResult(w http.ResponseWriter, r *http.Request) {
-	res, ok := v.Result(r.PathValue("state"))
+	state := r.PathValue("state")
+	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	admin := len(v.cfg.AdminToken) > 0 && subtle.ConstantTimeCompare([]byte(bearer), v.cfg.AdminToken) == 1
+	v.mu.Lock()
+	p, ok := v.requests[state]
+	var res Result
+	if ok {
+		res = *p.result
+		admin = admin || (bearer != "" && subtle.ConstantTimeCompare([]byte(bearer), []byte(p.resultKey)) == 1)
+	}
+	v.mu.Unlock()
+	if !admin {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="openid4vp-results"`)
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized,
+			Description: "reading a result needs the verifier's admin token or the request's result key (Authorization: Bearer); the state alone is not enough"})
+		return
+	}
 	if !ok {
 		writeError(w, &ProtocolError{Code: ErrCodeInvalidRequest, Status: http.StatusNotFound, Description: "no such request"})
 		return
@@ -481,7 +509,7 @@ func (v *Verifier) adminRequest(w http.ResponseWriter, r *http.Request) {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || subtle.ConstantTimeCompare([]byte(tok), v.cfg.AdminToken) != 1 {
-		writeError(w, &ProtocolError{Code: "invalid_token", Status: http.StatusUnauthorized, Description: "creating requests needs the verifier's admin token"})
+		writeError(w, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "creating requests needs the verifier's admin token"})
 		return
 	}
 	var q DCQLQuery
