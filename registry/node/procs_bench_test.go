@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/internal/procnet"
+	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -78,6 +80,12 @@ func probeRun(b *testing.B) bool {
 // With -cpuprofile, each validator writes its own profile next to it
 // (<profile>.<name>.node<i>), completed when the network stops.
 func startProcs(b *testing.B, n int, name string) *procnet.Network {
+	return startProcsGossip(b, n, name, 0)
+}
+
+// startProcsGossip is startProcs with every validator's Settings.GossipPeers
+// set to gossipPeers (0: every peer, the default).
+func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procnet.Network {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "medid-bench-procs-")
 	if err != nil {
@@ -92,7 +100,19 @@ func startProcs(b *testing.B, n int, name string) *procnet.Network {
 		// benchmarks do, nodetest.SetQuotas).
 		Prepare: func(home string) error {
 			nodetest.SetQuotas(b, home, nodetest.UnlimitedCreates())
-			return nil
+			if gossipPeers == 0 {
+				return nil
+			}
+			s, err := node.LoadSettings(home)
+			if err != nil {
+				return err
+			}
+			s.GossipPeers = gossipPeers
+			data, err := json.MarshalIndent(s, "", "  ")
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(home, node.SettingsFile), data, 0o644)
 		},
 		Args: func(i int) []string {
 			args := []string{"--max-conns", "8192"}
@@ -294,6 +314,20 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
+// four validator processes with mempool gossip to every peer (the default)
+// and to one or two peers only (Settings.GossipPeers), interleaved so that
+// -count N alternates them while the machine's load drifts.
+func BenchmarkCommitDIDCreateProcsGossip(b *testing.B) {
+	for _, g := range []int{0, 1, 2} {
+		name := "all"
+		if g > 0 {
+			name = fmt.Sprint(g)
+		}
+		b.Run("gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, 4, 0, g) })
+	}
+}
+
 // BenchmarkCommitLatencyProcs measures commit latency under an open-loop
 // load of 50%, 80% and 90% of the peak throughput of the same network size
 // measured earlier in this process (by BenchmarkCommitDIDCreateProcs, or a
@@ -309,7 +343,10 @@ func BenchmarkCommitLatencyProcs(b *testing.B) {
 // benchProcs runs b.N did.create transactions through a fresh network of n
 // validator processes: a closed loop when fraction is 0, otherwise an open
 // loop at fraction × the peak measured for n.
-func benchProcs(b *testing.B, n int, fraction float64) {
+func benchProcs(b *testing.B, n int, fraction float64) { benchProcsGossip(b, n, fraction, 0) }
+
+// benchProcsGossip is benchProcs with Settings.GossipPeers = gossipPeers.
+func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
 	if probeRun(b) {
 		return
 	}
@@ -326,7 +363,7 @@ func benchProcs(b *testing.B, n int, fraction float64) {
 		rate = fraction * peak.(float64)
 	}
 	txs := makeCreateTxs(b, name, b.N)
-	net := startProcs(b, n, name)
+	net := startProcsGossip(b, n, name, gossipPeers)
 	sub := newHTTPSubmitter(net, procsWorkers)
 	// Warm up: one transaction (the first block, connections).
 	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {
