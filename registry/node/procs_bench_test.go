@@ -126,6 +126,12 @@ func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procne
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
+		if b.Failed() {
+			// Say what the validators did before their folders go.
+			for i, nd := range net.Nodes {
+				b.Logf("validator %d (running: %v), end of its log:\n%s", i, nd.Running(), nd.LogTail(3000))
+			}
+		}
 		if err := net.Stop(context.Background()); err != nil {
 			b.Log(err)
 		}
@@ -315,16 +321,21 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 }
 
 // BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
-// four validator processes with mempool gossip to every peer (the default)
-// and to one or two peers only (Settings.GossipPeers), interleaved so that
-// -count N alternates them while the machine's load drifts.
+// four and seven validator processes with mempool gossip to every peer
+// (the default) and to one or two peers only (Settings.GossipPeers). -count
+// repeats each variant back to back, so compare variants by running them
+// alternately, one -bench pattern per invocation (BENCHMARKS.md).
 func BenchmarkCommitDIDCreateProcsGossip(b *testing.B) {
-	for _, g := range []int{0, 1, 2} {
-		name := "all"
-		if g > 0 {
-			name = fmt.Sprint(g)
-		}
-		b.Run("gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, 4, 0, g) })
+	for _, n := range []int{4, 7} {
+		b.Run(fmt.Sprintf("validators=%d", n), func(b *testing.B) {
+			for _, g := range []int{0, 1, 2} {
+				name := "all"
+				if g > 0 {
+					name = fmt.Sprint(g)
+				}
+				b.Run("gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, n, 0, g) })
+			}
+		})
 	}
 }
 
