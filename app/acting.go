@@ -322,7 +322,7 @@ func (x *actingUI) showLog() {
 		}
 		for _, e := range evs {
 			name := func(d string) string { return who("", d) }
-			x.log.Add(wrapLabel(e.At.Local().Format("2 Jan 2006 15:04") + "  " + e.SentenceAbout(name, whose)))
+			x.log.Add(wrapLabel(e.Time.Local().Format("2 Jan 2006 15:04") + "  " + e.SentenceAbout(name, whose)))
 		}
 		x.log.Refresh()
 	})

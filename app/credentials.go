@@ -25,6 +25,7 @@ import (
 
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // credentialsUI is the "My records" screen: a list of cards, a detail
@@ -297,7 +298,7 @@ func (u *credentialsUI) acceptOffer(uri string) {
 	u.recvBtn.Disable()
 	u.recvBusy.Show()
 	showError(u.recvErr, nil)
-	opts := wallet.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) {
+	opts := openid.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) {
 		if pin == "" {
 			return "", errNeedPIN
 		}
@@ -306,7 +307,7 @@ func (u *credentialsUI) acceptOffer(uri string) {
 	load(u.a, func(ctx context.Context) ([]string, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		return w.RedeemOffer(ctx, uri, opts)
+		return openid.RedeemOffer(ctx, w, uri, opts)
 	}, func(toks []string, err error) {
 		u.recvBusy.Hide()
 		u.recvBtn.Enable()

@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/medid/medid/credentials/consent"
 	"log/slog"
 	"net"
 	"net/url"
 	"time"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // Errors of the app itself (input it refuses before calling the wallet).
@@ -101,7 +102,7 @@ func friendly(err error) string {
 		return "Giving consent needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, errNotVPLink):
 		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
-	case errors.Is(err, wallet.ErrNoMatch):
+	case errors.Is(err, openid.ErrNoMatch):
 		return "You have no record that answers this request. Nothing was sent."
 	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):
 		return "The request could not be used: it may have expired or been answered already. Ask for a new one."

@@ -8,7 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/medid/medid/credentials/openid4vp"
-	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // TestWhoLookedNames: the "Who looked" screen says who read the records
@@ -48,11 +48,11 @@ func TestWhoLookedNames(t *testing.T) {
 // itself marked as such.
 func TestVerifierName(t *testing.T) {
 	req := &openid4vp.Request{ClientID: "redirect_uri:https://er.example/response"}
-	unsigned := &wallet.PresentationRequest{Request: req, Verifier: "er.example", Name: "City ER"}
+	unsigned := &openid.PresentationRequest{Request: req, Verifier: "er.example", Name: "City ER"}
 	if got := verifierName(unsigned, ""); got != `Unverified: er.example (calls itself "City ER")` {
 		t.Errorf("unsigned: %q", got)
 	}
-	signed := &wallet.PresentationRequest{Request: req, Verifier: "er.example", Name: "Best ER", Signer: "did:medid:CityER"}
+	signed := &openid.PresentationRequest{Request: req, Verifier: "er.example", Name: "Best ER", Signer: "did:medid:CityER"}
 	if got := verifierName(signed, "City ER"); got != "City ER" {
 		t.Errorf("signed: %q", got)
 	}

@@ -17,7 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/openid4vp"
-	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // vpUI is the "Answer a request" part of the Share screen: an OpenID4VP
@@ -41,7 +41,7 @@ type vpUI struct {
 	answer *widget.Label // the verifier's answer, in words
 
 	// The request being answered (nil when none).
-	req     *wallet.PresentationRequest
+	req     *openid.PresentationRequest
 	panel   *fyne.Container
 	who     *widget.Label
 	asks    []*vpAsk
@@ -57,7 +57,7 @@ type vpUI struct {
 
 // vpAsk is one credential the verifier asks for.
 type vpAsk struct {
-	match   wallet.QueryMatch
+	match   openid.QueryMatch
 	what    *widget.Label
 	choices []*shareChoice // the matching records, with their claims
 	pick    *widget.Select // nil when nothing matches
@@ -110,12 +110,12 @@ func (u *vpUI) fetch(text string) {
 	u.open.Disable()
 	u.busy.Show()
 	type fetched struct {
-		req      *wallet.PresentationRequest
+		req      *openid.PresentationRequest
 		choices  [][]*shareChoice
 		verifier string // the directory's name of a signing verifier
 	}
 	load(u.s.a, func(ctx context.Context) (fetched, error) {
-		pr, err := w.FetchPresentationRequestWith(ctx, text, nil, u.s.a.resolver())
+		pr, err := openid.FetchPresentationRequest(ctx, w, text, nil, u.s.a.resolver())
 		if err != nil {
 			return fetched{}, err
 		}
@@ -148,7 +148,7 @@ func (u *vpUI) fetch(text string) {
 // DID, its name from the registry's directory (named); for an unsigned
 // one, "Unverified" with the address the answer goes to, and the name it
 // gives itself marked as such.
-func verifierName(pr *wallet.PresentationRequest, named string) string {
+func verifierName(pr *openid.PresentationRequest, named string) string {
 	if pr.Signer != "" && named != "" {
 		return named
 	}
@@ -177,7 +177,7 @@ func choiceLabel(ch *shareChoice) string {
 	return typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer) + ", received " + c.ReceivedAt.Local().Format("2 Jan 2006")
 }
 
-func (u *vpUI) show(pr *wallet.PresentationRequest, choices [][]*shareChoice) {
+func (u *vpUI) show(pr *openid.PresentationRequest, choices [][]*shareChoice) {
 	u.req = pr
 	u.asks = nil
 	note := "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
@@ -265,7 +265,7 @@ func (u *vpUI) doSend() {
 		}
 	}
 	w := u.s.a.wallet()
-	u.run(func(ctx context.Context) error { return w.RespondPresentation(ctx, pr, choice, nil) },
+	u.run(func(ctx context.Context) error { return openid.RespondPresentation(ctx, w, pr, choice, nil) },
 		func(err error) string {
 			if err == nil {
 				return "Sent. " + who + " received your records and accepted them."
@@ -277,7 +277,7 @@ func (u *vpUI) doSend() {
 func (u *vpUI) doDecline() {
 	pr, who := u.req, verifierName(u.req, u.verifier)
 	w := u.s.a.wallet()
-	u.run(func(ctx context.Context) error { return w.DeclinePresentation(ctx, pr, nil) },
+	u.run(func(ctx context.Context) error { return openid.DeclinePresentation(ctx, w, pr, nil) },
 		func(err error) string {
 			if err == nil {
 				return "You said no. " + who + " was told that you declined; nothing was shared."

@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 func TestFriendly(t *testing.T) {
@@ -42,7 +43,7 @@ func TestFriendly(t *testing.T) {
 		{"consent to a name", ErrNeedProviderDID, "Open the consent request the hospital or doctor gave you"},
 		{"no vault", ErrNoVault, "hospital's address in Settings"},
 		{"not a request link", errNotVPLink, "not a request for records"},
-		{"nothing matches", fmt.Errorf("%w: lic", wallet.ErrNoMatch), "no record that answers"},
+		{"nothing matches", fmt.Errorf("%w: lic", openid.ErrNoMatch), "no record that answers"},
 		{"request gone", &openid4vp.ProtocolError{Code: openid4vp.ErrCodeInvalidRequest}, "expired or been answered"},
 		{"network", &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}, "could not be reached"},
 		{"timeout", context.DeadlineExceeded, "took too long"},

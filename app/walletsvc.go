@@ -102,7 +102,7 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	}
 	var out []AccessEvent
 	for _, e := range evs {
-		if e.Action != trail.ActionRead || e.At.Before(since) {
+		if e.Action != trail.ActionRead || e.Time.Before(since) {
 			continue
 		}
 		ev := accessOf(e)
@@ -139,7 +139,7 @@ func grantOf(c wallet.Consent) ConsentGrant {
 }
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
-	out := AccessEvent{At: e.At, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
+	out := AccessEvent{At: e.Time, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
 		// The vault records the hash of the grant a request carried; an
 		// override without one was let in by the standing grant.
 		Standing: e.BreakGlass && e.Consent == ""}

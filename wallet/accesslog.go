@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"time"
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/trail"
@@ -15,43 +14,16 @@ import (
 
 // AccessEvent is one access (or attempt) to the patient's records in a
 // vault's trail, proven included in a batch anchored on the ledger and
-// decrypted with the patient's key.
+// decrypted with the patient's key: the vault's own entry (trail.Entry:
+// Time, Provider, Record, Class, Action, Purpose, Outcome, BreakGlass,
+// Consent, Licence, Authority, Grant and AnchorSeal, …) with the vault and
+// batch it was proven in. The wallet adds only its words for it
+// ([AccessEvent.Sentence]). Licence is the provider's practitioner licence
+// as presented to the vault: check it with directory.Directory.AddLicence
+// before naming them; Authority is set when someone acted in the patient's
+// name (see Describe).
 type AccessEvent struct {
-	At       time.Time
-	Vault    string // the hospital vault's DID
-	Patient  string // whose trail (the DID it is sealed to)
-	Provider string // who
-	Record   string // which record
-	Class    string // its FHIR resource type
-	Action   string // trail.ActionRead, ActionErase, ActionPut
-	Purpose  string
-	Outcome  string // trail.OutcomeGranted or OutcomeDenied
-	// BreakGlass marks an emergency override (AuditEvent type DCM 110127
-	// "Emergency Override Started", purpose ETREAT).
-	BreakGlass bool
-	Type       string
-	Reason     string
-	// Consent is the hash of the consent grant the decision used.
-	Consent string
-	// Unauthenticated marks an attempt whose sender did not prove who
-	// they are: Provider is empty, Origin is where it came from, and
-	// Count (when set) how many such attempts this event stands for.
-	Unauthenticated bool
-	Origin          string
-	Count           int
-	Batch           string
-	Index           int
-	// Licence is the provider's practitioner licence as they presented it
-	// to the vault (vc+jwt, "" if none): check it with
-	// directory.Directory.AddLicence before naming them.
-	Licence string
-	// Authority is set when someone acted in the patient's name: the
-	// delegation they acted under (see Describe). Grant and AnchorSeal are
-	// the consent grant a representative made for the patient and its
-	// anchor key sealed to them (Action trail.ActionConsent).
-	Authority  *trail.Authority
-	Grant      string
-	AnchorSeal string
+	vaultclient.VerifiedEntry
 }
 
 // AccessLogOptions says where to fetch a trail from.
@@ -114,12 +86,9 @@ func accessEvents(ctx context.Context, resp *vaultapi.AccessLogResponse, patient
 	}
 	out := make([]AccessEvent, len(es))
 	for i, e := range es {
-		out[i] = AccessEvent{At: e.Time, Vault: resp.Vault, Patient: e.Patient, Consent: e.Consent, Provider: e.Provider, Record: e.Record, Class: e.Class, Action: e.Action,
-			Purpose: e.Purpose, Outcome: e.Outcome, BreakGlass: e.BreakGlass, Type: e.Type, Reason: e.Reason,
-			Unauthenticated: e.Unauthenticated, Origin: e.Origin, Count: e.Count, Batch: e.Batch, Index: e.Index, Licence: e.Licence,
-			Authority: e.Authority, Grant: e.Grant, AnchorSeal: e.AnchorSeal}
+		out[i] = AccessEvent{VerifiedEntry: e}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 

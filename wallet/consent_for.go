@@ -278,7 +278,7 @@ func (w *Wallet) learnGrants(events []AccessEvent, vaultURL string) (int, error)
 			n++
 		case trail.ActionWithdraw:
 			if c := have[e.Consent]; c != nil && c.Inherited && c.Revoked == nil {
-				at := e.At
+				at := e.Time
 				c.Revoked = &at
 				if err := w.putConsent(c); err != nil {
 					return n, err

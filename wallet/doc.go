@@ -44,6 +44,14 @@
 // [Wallet.History]. [Wallet.Backup] and [Restore] move a whole wallet as one
 // age-encrypted file.
 //
+// # Workflows over the wallet
+//
+// Workflows that need only the holder's public API live in sub-packages
+// over a small holder interface, so that the wallet stays the store and a
+// protocol changes in its own package: wallet/openid runs OpenID4VCI
+// (receiving from an issuer's offer) and OpenID4VP (answering a verifier's
+// request) over a *Wallet.
+//
 // # Concurrency
 //
 // A [Wallet] is safe for concurrent use; one mutex serialises operations.

@@ -39,7 +39,7 @@ func (w *Wallet) LearnFromTrail(events []AccessEvent, vaultURL string) (delegati
 		}
 		d := &Delegation{ID: a.ID, Hash: a.Delegation, Role: DelegationOverMe, Type: a.Type, Issuer: a.Issuer,
 			Representative: a.Representative, RepresentativeName: a.Name, Patient: e.Patient, Basis: a.Basis, By: a.By,
-			Minor: a.Minor, ValidUntil: a.ValidUntil, ValidFrom: e.At}
+			Minor: a.Minor, ValidUntil: a.ValidUntil, ValidFrom: e.Time}
 		if err := w.putDelegation(d); err != nil {
 			return delegations, grants, err
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // TestAccessEventSentence pins how the patient (and a representative
@@ -28,44 +29,44 @@ func TestAccessEventSentence(t *testing.T) {
 		whose string
 		want  string
 	}{
-		{"provider read", AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted},
+		{"provider read", event(trail.Entry{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted}),
 			"", "St Mary's Hospital read your immunizations"},
-		{"provider refused", AccessEvent{Provider: "did:key:hosp", Class: "Condition", Action: trail.ActionRead, Outcome: trail.OutcomeDenied},
+		{"provider refused", event(trail.Entry{Provider: "did:key:hosp", Class: "Condition", Action: trail.ActionRead, Outcome: trail.OutcomeDenied}),
 			"", "St Mary's Hospital tried to read your conditions, and was refused"},
-		{"break glass", AccessEvent{Provider: "did:key:hosp", Class: "AllergyIntolerance", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, BreakGlass: true},
+		{"break glass", event(trail.Entry{Provider: "did:key:hosp", Class: "AllergyIntolerance", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, BreakGlass: true}),
 			"", "St Mary's Hospital read your allergies, in an emergency, with your standing emergency permission"},
-		{"break glass under a grant", AccessEvent{Provider: "did:key:hosp", Class: "AllergyIntolerance", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, BreakGlass: true, Consent: "ab12"},
+		{"break glass under a grant", event(trail.Entry{Provider: "did:key:hosp", Class: "AllergyIntolerance", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, BreakGlass: true, Consent: "ab12"}),
 			"", "St Mary's Hospital read your allergies, in an emergency, with the emergency access you granted them"},
-		{"unknown class", AccessEvent{Provider: "did:key:hosp", Class: "Flag", Action: trail.ActionPut, Outcome: trail.OutcomeGranted},
+		{"unknown class", event(trail.Entry{Provider: "did:key:hosp", Class: "Flag", Action: trail.ActionPut, Outcome: trail.OutcomeGranted}),
 			"", "St Mary's Hospital stored your Flag records"},
-		{"unauthenticated", AccessEvent{Unauthenticated: true, Origin: "192.0.2.1", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeDenied},
+		{"unauthenticated", event(trail.Entry{Unauthenticated: true, Origin: "192.0.2.1", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeDenied}),
 			"", "someone who did not prove who they are (192.0.2.1) tried to read your immunizations, and was refused"},
 		// A representative is named as the delegation names them, not as
 		// the directory does.
-		{"parent read", AccessEvent{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent},
+		{"parent read", event(trail.Entry{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent}),
 			"", "Maria Silva, as parent, read your immunizations"},
-		{"parent refused", AccessEvent{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeDenied, Authority: parent},
+		{"parent refused", event(trail.Entry{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeDenied, Authority: parent}),
 			"", "Maria Silva, as parent, tried to read your immunizations, and was refused"},
-		{"sub-delegate consent refused", AccessEvent{Provider: "did:key:carl", Class: "Immunization", Action: trail.ActionConsent, Outcome: trail.OutcomeDenied, Authority: sub},
+		{"sub-delegate consent refused", event(trail.Entry{Provider: "did:key:carl", Class: "Immunization", Action: trail.ActionConsent, Outcome: trail.OutcomeDenied, Authority: sub}),
 			"", "Carl Jones, authorised by Maria Silva, tried to grant a provider access to your immunizations in your name, and was refused"},
-		{"withdrawal", AccessEvent{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionWithdraw, Outcome: trail.OutcomeGranted, Authority: parent},
+		{"withdrawal", event(trail.Entry{Provider: "did:key:maria", Class: "Immunization", Action: trail.ActionWithdraw, Outcome: trail.OutcomeGranted, Authority: parent}),
 			"", "Maria Silva, as parent, withdrew a consent to your immunizations"},
-		{"trail read", AccessEvent{Provider: "did:key:maria", Action: trail.ActionAccessLog, Outcome: trail.OutcomeGranted, Authority: parent},
+		{"trail read", event(trail.Entry{Provider: "did:key:maria", Action: trail.ActionAccessLog, Outcome: trail.OutcomeGranted, Authority: parent}),
 			"", "Maria Silva, as parent, read the record of who accessed your records"},
-		{"all classes", AccessEvent{Provider: "did:key:maria", Class: "*", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent},
+		{"all classes", event(trail.Entry{Provider: "did:key:maria", Class: "*", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent}),
 			"", "Maria Silva, as parent, read your records"},
 		// A provider acting under the consent a parent gave.
-		{"under a parent's consent", AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent},
+		{"under a parent's consent", event(trail.Entry{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: parent}),
 			"", "St Mary's Hospital read your immunizations, under the consent Maria Silva (as parent) gave"},
-		{"after coming of age", AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &ended},
+		{"after coming of age", event(trail.Entry{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &ended}),
 			"", "St Mary's Hospital read your immunizations, under the consent Maria Silva (as parent) gave before you came of age: it holds until you confirm or withdraw it"},
 		// The representative reading the patient's trail.
-		{"representative's view", AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &ended},
+		{"representative's view", event(trail.Entry{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &ended}),
 			"Ana Silva", "St Mary's Hospital read Ana Silva's immunizations, under the consent Maria Silva (as parent) gave before Ana Silva came of age: it holds until Ana Silva confirms or withdraws it"},
-		{"a representative reading another's trail", AccessEvent{Provider: "did:key:carl", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
-			Authority: &trail.Authority{Representative: "did:key:carl", Name: "Carl Jones", Basis: "authorisation"}},
+		{"a representative reading another's trail", event(trail.Entry{Provider: "did:key:carl", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
+			Authority: &trail.Authority{Representative: "did:key:carl", Name: "Carl Jones", Basis: "authorisation"}}),
 			"Rosa Silva", "Carl Jones, with Rosa Silva's authorisation, read Rosa Silva's immunizations"},
-		{"the patient themselves", AccessEvent{Provider: "did:key:ana", Patient: "did:key:ana", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted},
+		{"the patient themselves", event(trail.Entry{Provider: "did:key:ana", Patient: "did:key:ana", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted}),
 			"", "You read your immunizations"},
 	}
 	for _, tt := range tests {
@@ -76,8 +77,13 @@ func TestAccessEventSentence(t *testing.T) {
 		})
 	}
 	// Without a namer DIDs show as they are.
-	e := AccessEvent{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted}
+	e := event(trail.Entry{Provider: "did:key:hosp", Class: "Immunization", Action: trail.ActionRead, Outcome: trail.OutcomeGranted})
 	if got, want := e.Sentence(nil), "did:key:hosp read your immunizations"; got != want {
 		t.Errorf("Sentence(nil) = %q, want %q", got, want)
 	}
+}
+
+// event is an access event holding entry e, as AccessLog returns them.
+func event(e trail.Entry) AccessEvent {
+	return AccessEvent{VerifiedEntry: vaultclient.VerifiedEntry{Entry: e}}
 }

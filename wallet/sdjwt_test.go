@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/credentials/openid4vci"
-	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/verify"
 )
@@ -100,75 +97,5 @@ func TestSDJWTHoldAndPresent(t *testing.T) {
 	_, err = w.EmergencyCard(ctx, EmergencyOptions{NoRefresh: true})
 	if !errors.Is(err, ErrNoEmergencyCredentials) || !strings.Contains(err.Error(), c.ID+" "+SDJWTNotOnCard) {
 		t.Errorf("emergency card of an SD-JWT VC alone: %v, want it named as left out", err)
-	}
-}
-
-// TestSDJWTOverOpenID: the wallet obtains a dc+sd-jwt credential over
-// OpenID4VCI and answers an OpenID4VP DCQL request for one claim with only
-// that claim's Disclosures; the verifier accepts it and has nothing else.
-func TestSDJWTOverOpenID(t *testing.T) {
-	ctx := context.Background()
-	clk := newClock()
-	cfg := testConfig(t, clk)
-	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Verifier = VerifyWith(vv)
-	w, _, err := Create(cfg, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	is := newIssuer(t, "Hospital")
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	oi, err := openid4vci.New(openid4vci.Config{URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
-		Configurations: map[string]openid4vci.Configuration{"allergy.sd": openid4vci.NewSDJWTConfiguration("AllergyIntoleranceCredential")},
-		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = oi
-	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "allergy.sd", Claims: map[string]any{
-		"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "Penicillin"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := w.AcceptOffer(ctx, off.URI, AcceptOfferOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Format != FormatSDJWT {
-		t.Fatalf("received %+v", got)
-	}
-
-	v := startVerifier(t, clk)
-	q, err := openid4vp.NewSDJWTQuery("allergy", sdjwt.VCT("AllergyIntoleranceCredential"), "code.display")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := w.FetchPresentationRequest(ctx, st.URI, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pr.Queries) != 1 || len(pr.Queries[0].Candidates) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) {
-		t.Fatalf("request as shown to the patient: %+v", pr.Queries)
-	}
-	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := v.Result(st.State)
-	if res.Status != openid4vp.StatusValid || res.Claims["allergy"]["code.display"] != "Penicillin" {
-		t.Fatalf("verifier result %+v", res)
-	}
-	b, _ := json.Marshal(res.Presentations["allergy"].Credentials[0].SDJWT.Credential.Claims)
-	if string(b) != `{"code":{"display":"Penicillin"}}` {
-		t.Errorf("the verifier holds %s", b)
 	}
 }

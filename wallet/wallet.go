@@ -91,6 +91,10 @@ func (w *Wallet) HTTPClient() *http.Client { return w.cfg.client(nil) }
 // defaultHTTPClient is used when neither a call nor the Config names one.
 var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
 
+// Now is the wallet's clock (Config.Now, else the system clock), for
+// workflows that run on the wallet's behalf (wallet/openid).
+func (w *Wallet) Now() time.Time { return w.cfg.now() }
+
 func (c Config) now() time.Time {
 	if c.Now != nil {
 		return c.Now()

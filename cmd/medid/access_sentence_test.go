@@ -12,7 +12,8 @@ import (
 // (the vault grants none without one), never "without your consent".
 func TestAccessSentence(t *testing.T) {
 	read := func(mod func(*wallet.AccessEvent)) wallet.AccessEvent {
-		e := wallet.AccessEvent{Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Class: "AllergyIntolerance"}
+		var e wallet.AccessEvent
+		e.Action, e.Outcome, e.Class = trail.ActionRead, trail.OutcomeGranted, "AllergyIntolerance"
 		mod(&e)
 		return e
 	}

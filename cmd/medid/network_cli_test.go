@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/node"
 )
 
 // TestNetworkScripts runs testdata/network/*.txtar: a testnet of real
@@ -35,7 +35,7 @@ func TestNetworkScripts(t *testing.T) {
 		Dir: filepath.Join("testdata", "network"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
-			base, err := freeNetBase(5)
+			base, err := node.FreeBasePort(5)
 			if err != nil {
 				return err
 			}
@@ -56,29 +56,6 @@ func TestNetworkScripts(t *testing.T) {
 			"waitvalidators": waitValidatorsCmd,
 		},
 	})
-}
-
-// freeNetBase finds a base port whose p2p, HTTP and RPC ports are free for
-// n nodes.
-func freeNetBase(n int) (int, error) {
-	for range 100 {
-		base := 20000 + 10*rand.IntN(1200) // below the ephemeral ports (32768 on)
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for off := 0; off < 3; off++ {
-				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, fmt.Errorf("no free base port")
 }
 
 // eqCmd is "eq A B": it fails unless A and B are the same string (where a

@@ -311,11 +311,7 @@ func (c *walletCLI) didRegister(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}

@@ -87,11 +87,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 			return usagef("output file %s already exists: choose another --out or delete it first", *out)
 		}
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -222,11 +218,7 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 	if (len(pos) == 1) == (*provider != "") || len(pos) > 1 {
 		return usagef("give one consent id (or its first 8+ digits), or --provider DID\nusage: %s", fs.usage)
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -293,11 +285,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		trust.URL = cfg.URL
 		cfg = trust
 	}
-	rc, err := newClient(c.e, cfg)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openClient(cfg)
 	if err != nil {
 		return err
 	}
@@ -383,7 +371,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 				who = fmt.Sprintf("%d unauthenticated requests from %s", e.Count, e.Origin)
 			}
 		}
-		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, who, e.Class, e.Record)
+		line := fmt.Sprintf("%s %s  %-7s %-6s %-8s %s  %s %s", mark, e.Time.Local().Format(time.DateTime), strings.ToUpper(e.Outcome), e.Action, e.Purpose, who, e.Class, e.Record)
 		switch {
 		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			line += "  EMERGENCY OVERRIDE (DCM " + trail.DCMEmergencyOverride + ")"
@@ -409,8 +397,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 func accessLogBundle(evs []wallet.AccessEvent) ([]byte, error) {
 	var out []json.RawMessage
 	for _, e := range evs {
-		a, ok := balp.FromEntry(&trail.Entry{Time: e.At, Patient: e.Patient, Provider: e.Provider, Record: e.Record, Class: e.Class,
-			Action: e.Action, Purpose: e.Purpose, Outcome: e.Outcome, Type: e.Type, BreakGlass: e.BreakGlass, Reason: e.Reason, Consent: e.Consent}, e.Vault)
+		a, ok := balp.FromEntry(&e.Entry, e.Vault)
 		if !ok {
 			continue
 		}

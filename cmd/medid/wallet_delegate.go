@@ -68,11 +68,7 @@ func (c *walletCLI) delegateGrant(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("--scope: %v", err)
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -177,11 +173,7 @@ func (c *walletCLI) delegateRevoke(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
@@ -272,19 +264,15 @@ func (c *walletCLI) actForAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: rc, Status: rc, Trust: rc, Now: c.e.now})
-	if err != nil {
-		return err
-	}
-	w, err := c.open(nil)
+	w, rc, err := c.openRegistry(&rf)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: rc, Status: rc, Trust: rc, Now: c.e.now})
+	if err != nil {
+		return err
+	}
 	d, err := w.AddDelegation(ctx, chk, tok)
 	if err != nil {
 		return err
@@ -339,6 +327,21 @@ func classesWords(cs []string) string {
 		return "all records"
 	}
 	return strings.Join(cs, ",")
+}
+
+// actingVia is a registry client from rf (first: a bad --registry is
+// reported before the passphrase is read) and acting(person). The caller
+// closes the wallet.
+func (c *walletCLI) actingVia(rf *registryFlags, person string) (*wallet.Wallet, wallet.Delegation, *client.Client, error) {
+	rc, err := rf.client(c.e)
+	if err != nil {
+		return nil, wallet.Delegation{}, nil, err
+	}
+	w, d, err := c.acting(person)
+	if err != nil {
+		return nil, wallet.Delegation{}, nil, err
+	}
+	return w, d, rc, nil
 }
 
 // acting opens the wallet, finds the delegation person names and says on
@@ -411,11 +414,7 @@ func (c *walletCLI) actForConsentGrant(ctx context.Context, person string, args 
 	if *days <= 0 {
 		return usagef("--days must be positive")
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, d, err := c.acting(person)
+	w, d, rc, err := c.actingVia(&rf, person)
 	if err != nil {
 		return err
 	}
@@ -474,11 +473,7 @@ func (c *walletCLI) actForConsentRevoke(ctx context.Context, person string, args
 	if err != nil {
 		return err
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, d, err := c.acting(person)
+	w, d, rc, err := c.actingVia(&rf, person)
 	if err != nil {
 		return err
 	}
@@ -502,11 +497,7 @@ func (c *walletCLI) actForAccessLog(ctx context.Context, person string, args []s
 	if err := fs.required("vault"); err != nil {
 		return err
 	}
-	rc, err := rf.client(c.e)
-	if err != nil {
-		return err
-	}
-	w, d, err := c.acting(person)
+	w, d, rc, err := c.actingVia(&rf, person)
 	if err != nil {
 		return err
 	}
@@ -521,7 +512,7 @@ func (c *walletCLI) actForAccessLog(ctx context.Context, person string, args []s
 	}
 	defer w.SaveNames(names)
 	for _, e := range evs {
-		fmt.Fprintf(c.e.stdout, "%s  %-7s %s\n", e.At.Local().Format(time.DateTime), strings.ToUpper(e.Outcome),
+		fmt.Fprintf(c.e.stdout, "%s  %-7s %s\n", e.Time.Local().Format(time.DateTime), strings.ToUpper(e.Outcome),
 			e.SentenceAbout(func(x string) string { return label(ctx, names, x) }, personName(d.PatientName, "the patient")))
 	}
 	fmt.Fprintf(c.e.stderr, "%d entries of %s's trail verified against the ledger (your copy begins when you first acted at this vault)\n",

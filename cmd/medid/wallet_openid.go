@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // uriArg returns the URI given as the one positional argument or decoded
@@ -89,7 +90,7 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 		fmt.Fprint(c.e.stderr, "): ")
 		return readLine(c.e.stdin)
 	}
-	got, err := w.AcceptOffer(ctx, uri, wallet.AcceptOfferOptions{DID: *holder, TxCode: txCode})
+	got, err := openid.AcceptOffer(ctx, w, uri, openid.AcceptOfferOptions{DID: *holder, TxCode: txCode})
 	var pe *openid4vci.ProtocolError
 	switch {
 	case errors.As(err, &pe):
@@ -144,7 +145,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		}
 		resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
 	}
-	pr, err := w.FetchPresentationRequestWith(ctx, uri, nil, resolver)
+	pr, err := openid.FetchPresentationRequest(ctx, w, uri, nil, resolver)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
 	}
@@ -195,13 +196,13 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		*decline = !strings.EqualFold(ans, "y") && !strings.EqualFold(ans, "yes")
 	}
 	if *decline {
-		if err := w.DeclinePresentation(ctx, pr, nil); err != nil {
+		if err := openid.DeclinePresentation(ctx, w, pr, nil); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "declined: the verifier was told access_denied; nothing was shared")
 		return nil
 	}
-	err = w.RespondPresentation(ctx, pr, choice, nil)
+	err = openid.RespondPresentation(ctx, w, pr, choice, nil)
 	var pe *openid4vp.ProtocolError
 	if errors.As(err, &pe) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the verifier refused the presentation: %w", err)}

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -430,33 +428,6 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-// freeBase finds a base port whose testnet ports (base+10i, base+10i+1)
-// are free right now.
-func freeBase(t *testing.T, n int) int {
-	t.Helper()
-	for attempt := 0; attempt < 50; attempt++ {
-		// Below Linux's ephemeral ports (32768 on), which outgoing
-		// connections take at random; p2p, HTTP and RPC ports of each node.
-		base := 20000 + rand.IntN(1200)*10
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for _, port := range []int{base + 10*i, base + 10*i + 1, base + 10*i + 2} {
-				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range for a testnet")
-	return 0
-}
-
 // TestTestnet runs the 4-validator network from `registryd testnet` as four
 // processes: writes commit with one validator down, the validator catches
 // up after a restart, and a wrongly signed transaction is refused by every
@@ -464,7 +435,10 @@ func freeBase(t *testing.T, n int) int {
 func TestTestnet(t *testing.T) {
 	bin := registryd(t)
 	out := t.TempDir()
-	base := freeBase(t, 4)
+	base, err := node.FreeBasePort(4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	msg, err := exec.Command(bin, "testnet", "--validators", "4", "--out", out, "--base-port", strconv.Itoa(base), "--block-time", "50ms").CombinedOutput()
 	if err != nil {
 		t.Fatalf("registryd testnet: %v\n%s", err, msg)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/validity"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -39,10 +40,7 @@ type Status struct {
 // InForceAt reports whether the anchor is in force at time at: within
 // [ValidFrom, ValidUntil) and before any revocation.
 func (s *Status) InForceAt(at time.Time) bool {
-	if at.Before(s.ValidFrom) || s.ValidUntil != nil && !at.Before(*s.ValidUntil) {
-		return false
-	}
-	return !s.Revoked || s.RevokedAt != nil && at.Before(*s.RevokedAt)
+	return validity.Period{From: s.ValidFrom, Until: s.ValidUntil}.Contains(at) && !validity.RevokedAt(s.Revoked, s.RevokedAt, at)
 }
 
 // Ledger answers what the registry knows about a grant hash anchored by a
@@ -68,7 +66,7 @@ func checkLedger(g *Grant, h string, st *Status, at time.Time) error {
 	if !st.ValidFrom.Equal(g.ValidFrom) || !until.Equal(g.ValidUntil) {
 		return fmt.Errorf("%w: the anchored period differs from the grant's", ErrLedgerMismatch)
 	}
-	if st.Revoked && (st.RevokedAt == nil || !at.Before(*st.RevokedAt)) {
+	if validity.RevokedAt(st.Revoked, st.RevokedAt, at) {
 		when := "earlier"
 		if st.RevokedAt != nil {
 			when = st.RevokedAt.UTC().Format(time.RFC3339)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/validity"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -166,8 +167,8 @@ func (g *Grant) validate(anchor bool) error {
 	if g.ValidFrom.IsZero() {
 		return bad("period: validFrom (period.start) is required")
 	}
-	if !g.ValidUntil.IsZero() && !g.ValidUntil.After(g.ValidFrom) {
-		return bad("period: validUntil %s is not after validFrom %s", g.ValidUntil.UTC().Format(time.RFC3339), g.ValidFrom.UTC().Format(time.RFC3339))
+	if err := g.period().Valid(); err != nil {
+		return bad("period: %v", err)
 	}
 	if g.OnBehalfOf != "" || g.Delegation != "" {
 		if _, err := did.Parse(g.OnBehalfOf); err != nil {
@@ -184,6 +185,11 @@ func (g *Grant) validate(anchor bool) error {
 		return bad("id %.64q must be a URL such as urn:uuid:…", g.ID)
 	}
 	return nil
+}
+
+// period is g's validity period (a zero ValidUntil: open-ended).
+func (g *Grant) period() validity.Period {
+	return validity.Period{From: g.ValidFrom, Until: validity.End(g.ValidUntil)}
 }
 
 func checkCodes(field string, codes []string, known map[string]bool, hint string) error {
@@ -490,18 +496,15 @@ type Request struct {
 // itself; whether the grant is in force on the ledger is a separate check
 // ([Checker.CheckInForce]). Safe for concurrent use.
 func (g *Grant) Permits(req Request) error {
-	if req.Provider != g.Provider {
-		return fmt.Errorf("%w: the grant is for %s, not %.128s", ErrWrongProvider, g.Provider, req.Provider)
+	if err := validity.Party(ErrWrongProvider, "the grant is for", g.Provider, req.Provider); err != nil {
+		return err
 	}
 	at := req.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if at.Before(g.ValidFrom) {
-		return fmt.Errorf("%w: valid from %s", ErrConsentNotYetValid, g.ValidFrom.UTC().Format(time.RFC3339))
-	}
-	if !g.ValidUntil.IsZero() && !at.Before(g.ValidUntil) {
-		return fmt.Errorf("%w: valid until %s", ErrConsentExpired, g.ValidUntil.UTC().Format(time.RFC3339))
+	if err := g.period().Check(at, ErrConsentNotYetValid, ErrConsentExpired); err != nil {
+		return err
 	}
 	if req.BreakGlass {
 		if !g.BreakGlass {

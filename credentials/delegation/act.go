@@ -1,9 +1,12 @@
 package delegation
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/medid/medid/credentials/validity"
 )
 
 // Act is one thing a representative asks to do for a patient under a
@@ -33,11 +36,11 @@ type Act struct {
 // signature or its status: d must come from a [Checker] (or be the caller's
 // own). Safe for concurrent use.
 func (d *Delegation) Allows(act Act) error {
-	if act.Representative != d.Representative {
-		return fmt.Errorf("%w: it was given to %s, not %.128s", ErrWrongRepresentative, d.Representative, act.Representative)
+	if err := validity.Party(ErrWrongRepresentative, "it was given to", d.Representative, act.Representative); err != nil {
+		return err
 	}
-	if act.Patient != d.Patient {
-		return fmt.Errorf("%w: it is for %s, not %.128s", ErrWrongPatient, d.Patient, act.Patient)
+	if err := validity.Party(ErrWrongPatient, "it is for", d.Patient, act.Patient); err != nil {
+		return err
 	}
 	at := act.At
 	if at.IsZero() {
@@ -67,17 +70,22 @@ func (d *Delegation) Allows(act Act) error {
 // (wrapping ErrExpired) when that is a minor's coming of age.
 func (d *Delegation) InForce(at time.Time) error {
 	for x := d; x != nil; x = x.Parent {
-		if at.Before(x.ValidFrom) {
-			return fmt.Errorf("%w: valid from %s", ErrNotYetValid, x.ValidFrom.UTC().Format(time.RFC3339))
+		err := x.period().Check(at, ErrNotYetValid, ErrExpired)
+		if errors.Is(err, ErrExpired) && x.Minor {
+			return fmt.Errorf("%w (%w): %s came of age on %s", ErrCameOfAge, ErrExpired, name(x.PatientName, x.Patient), x.ValidUntil.UTC().Format(time.DateOnly))
 		}
-		if !at.Before(x.ValidUntil) {
-			if x.Minor {
-				return fmt.Errorf("%w (%w): %s came of age on %s", ErrCameOfAge, ErrExpired, name(x.PatientName, x.Patient), x.ValidUntil.UTC().Format(time.DateOnly))
-			}
-			return fmt.Errorf("%w: valid until %s", ErrExpired, x.ValidUntil.UTC().Format(time.RFC3339))
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// period is d's validity period. A delegation always ends: a zero
+// ValidUntil (a delegation that was never validated) is an end too.
+func (d *Delegation) period() validity.Period {
+	until := d.ValidUntil
+	return validity.Period{From: d.ValidFrom, Until: &until}
 }
 
 func name(n, id string) string {

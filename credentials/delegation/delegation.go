@@ -314,8 +314,8 @@ func (d *Delegation) Validate() error {
 	if d.ValidFrom.IsZero() || d.ValidUntil.IsZero() {
 		return bad("validFrom and validUntil are both required (a delegation always ends; a minor's on the day they come of age)")
 	}
-	if !d.ValidUntil.After(d.ValidFrom) {
-		return bad("validUntil %s is not after validFrom %s", d.ValidUntil.UTC().Format(time.RFC3339), d.ValidFrom.UTC().Format(time.RFC3339))
+	if err := d.period().Valid(); err != nil {
+		return bad("%v", err)
 	}
 	if d.Status.Type != statuslist.TypeEntry || statuslist.Purpose(d.Status.StatusPurpose) != statuslist.Revocation || d.Status.StatusListCredential == "" {
 		return bad("credentialStatus must be one %s with statusPurpose revocation: the issuer (or the patient) must be able to take it back", statuslist.TypeEntry)

@@ -21,6 +21,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // Exact npm versions (checked with `npm view NAME version`).
@@ -239,12 +240,12 @@ func TestIndependentIssuer(t *testing.T) {
 	ctx := context.Background()
 
 	// A wrong PIN: the library's token endpoint refuses with invalid_grant.
-	_, err = w.AcceptOffer(ctx, started.Offer, wallet.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) { return "0000", nil }})
+	_, err = openid.AcceptOffer(ctx, w, started.Offer, openid.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) { return "0000", nil }})
 	var pe *openid4vci.ProtocolError
 	if started.TxCode != "0000" && (!errors.As(err, &pe) || pe.Code != openid4vci.ErrCodeInvalidGrant) {
 		t.Errorf("wrong PIN: got %v, want invalid_grant", err)
 	}
-	got, err := w.AcceptOffer(ctx, started.Offer, wallet.AcceptOfferOptions{TxCode: func(tc *openid4vci.TxCode) (string, error) {
+	got, err := openid.AcceptOffer(ctx, w, started.Offer, openid.AcceptOfferOptions{TxCode: func(tc *openid4vci.TxCode) (string, error) {
 		if tc.Length != 4 {
 			t.Errorf("tx_code length %d, want 4", tc.Length)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // runScript runs testdata/sdjwt.mjs with cmd, req as JSON on stdin, and
@@ -565,14 +566,14 @@ func TestIndependentVerifierDCQL(t *testing.T) {
 		t.Fatalf("the independent verifier printed no request: %s", stderr.String())
 	}
 	uri := lines.Text()
-	pr, err := w.FetchPresentationRequest(ctx, uri, nil)
+	pr, err := openid.FetchPresentationRequest(ctx, w, uri, nil, nil)
 	if err != nil {
 		t.Fatalf("FetchPresentationRequest(%s): %v", uri, err)
 	}
 	if len(pr.Queries) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) || len(pr.Queries[0].Candidates) != 1 {
 		t.Fatalf("the request as the wallet shows it: %+v", pr.Queries)
 	}
-	if err := w.RespondPresentation(ctx, pr, nil, nil); err != nil {
+	if err := openid.RespondPresentation(ctx, w, pr, nil, nil); err != nil {
 		t.Fatalf("RespondPresentation: %v\n%s", err, stderr.String())
 	}
 	if !lines.Scan() {

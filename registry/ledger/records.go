@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/medid/medid/credentials/validity"
 )
 
 // Key prefixes of the state tree. Every key is a prefix followed by an
@@ -121,16 +123,10 @@ func (a *Accreditation) ActiveAt(credType string, at time.Time) bool {
 	if !slices.Contains(a.CredentialTypes, credType) {
 		return false
 	}
-	if at.Before(a.ValidFrom) {
+	if !(validity.Period{From: a.ValidFrom, Until: a.ValidUntil}).Contains(at) {
 		return false
 	}
-	if a.ValidUntil != nil && !at.Before(*a.ValidUntil) {
-		return false
-	}
-	if a.Revocation != nil && !at.Before(a.Revocation.EffectiveAt) {
-		return false
-	}
-	return true
+	return a.Revocation == nil || at.Before(a.Revocation.EffectiveAt)
 }
 
 // AccreditedAt reports whether any of r's accreditations covers credType at

@@ -3,12 +3,9 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,29 +19,6 @@ import (
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 )
-
-// freeBase finds a base port for node.Testnet whose n peer ports are free
-// on loopback a moment ago.
-func freeBase(b *testing.B, n int) int {
-	b.Helper()
-	for range 50 {
-		base := 20000 + 10*rand.IntN(3500)
-		ok := true
-		for i := range n {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i)))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	b.Fatal("no free base port")
-	return 0
-}
 
 // testnets holds the four-node networks of the benchmarks, started once
 // per process and shared by every run (the benchmark framework runs each
@@ -160,7 +134,11 @@ func sharedTestnet(b *testing.B, name string, n int, newApp func(dir string) abc
 		testnets.home = map[string]string{}
 	}
 	testnets.home[name] = out
-	res, err := node.Testnet(node.TestnetConfig{Validators: n, OutDir: out, BasePort: freeBase(b, n), BlockTime: benchBlockTime})
+	base, err := node.FreeBasePort(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := node.Testnet(node.TestnetConfig{Validators: n, OutDir: out, BasePort: base, BlockTime: benchBlockTime})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -40,30 +38,6 @@ type member struct {
 	node *node.Node
 	url  string
 	srv  *httptest.Server
-}
-
-// freeTestBase finds a base port whose n peer and RPC ports are free.
-func freeTestBase(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		base := 20000 + 10*int(time.Now().UnixNano()%1200) // below the ephemeral ports (32768 on)
-		ok := true
-		for i := range n {
-			for _, off := range []int{0, 1, 2} {
-				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free base port")
-	return 0
 }
 
 // startMember runs the node in home in this process with its API.
@@ -161,7 +135,11 @@ func TestLightClientFollowsValidatorChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	out := processDir(t, "gov")
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: freeTestBase(t, 6), BlockTime: 30 * time.Millisecond, ChainID: "medid-gov"})
+	base, err := node.FreeBasePort(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-gov"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -382,6 +383,41 @@ func FreeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// FreeBasePort returns a [TestnetConfig.BasePort] for n nodes whose peer,
+// HTTP and RPC ports (BasePort+10i, +10i+1, +10i+2) were all free on
+// loopback a moment ago, below Linux's ephemeral ports (32768 on), which
+// outgoing connections take at random. Like [FreeAddr] it is for tests and
+// local networks: another process may take a port in between (callers
+// retry on a bind error). It fails when n is out of 1..100 or no range is
+// found in 100 tries.
+func FreeBasePort(n int) (int, error) {
+	if n < 1 || n > 100 {
+		return 0, fmt.Errorf("free base port for %d nodes: want 1 to 100", n)
+	}
+	slots := (32760 - 20000 - 10*n) / 10
+	for range 100 {
+		base := 20000 + 10*rand.IntN(slots)
+		if portsFree(base, n) {
+			return base, nil
+		}
+	}
+	return 0, errors.New("no free range of testnet ports on loopback")
+}
+
+// portsFree reports whether the n nodes' ports from base can be bound.
+func portsFree(base, n int) bool {
+	for i := range n {
+		for off := range 3 {
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
+			if err != nil {
+				return false
+			}
+			l.Close()
+		}
+	}
+	return true
 }
 
 func orDefault(s, def string) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,14 +20,13 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
-	"github.com/medid/medid/internal/procnet"
-	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/node/proctest"
 	"github.com/medid/medid/registry/tx"
 )
 
 // The validator-process benchmarks run every validator as its own registryd
-// process (internal/procnet), submit signed did.create transactions over
+// process (registry/node/proctest, validators peering directly), submit signed did.create transactions over
 // HTTP (POST /1.0/transactions, which answers once the transaction is
 // committed) round-robin to the validators, and read each validator's CPU
 // from /proc. This is how a hospital network runs; the in-process variants
@@ -36,33 +34,14 @@ import (
 // one garbage collector and one scheduler between the validators and the
 // submitters and do not go through HTTP.
 
-var registrydBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// registryd builds cmd/registryd once per test process.
+// registryd returns the registryd binary (built once per test process).
 func registryd(b *testing.B) string {
 	b.Helper()
-	registrydBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "medid-bench-bin-")
-		if err != nil {
-			registrydBin.err = err
-			return
-		}
-		testnets.mu.Lock()
-		testnets.dirs = append(testnets.dirs, dir)
-		testnets.mu.Unlock()
-		// The package's own folder (from its source path): the test
-		// binary may run elsewhere (go test -c).
-		_, self, _, _ := runtime.Caller(0)
-		registrydBin.path, registrydBin.err = procnet.Build(context.Background(), filepath.Dir(self), dir)
-	})
-	if registrydBin.err != nil {
-		b.Fatal(registrydBin.err)
+	bin, err := proctest.Binary()
+	if err != nil {
+		b.Fatal(err)
 	}
-	return registrydBin.path
+	return bin
 }
 
 // probeRun reports whether this is the testing package's first run of a
@@ -79,13 +58,13 @@ func probeRun(b *testing.B) bool {
 // startProcs starts a fresh network of n validator processes for one run.
 // With -cpuprofile, each validator writes its own profile next to it
 // (<profile>.<name>.node<i>), completed when the network stops.
-func startProcs(b *testing.B, n int, name string) *procnet.Network {
+func startProcs(b *testing.B, n int, name string) *proctest.Network {
 	return startProcsGossip(b, n, name, 0)
 }
 
 // startProcsGossip is startProcs with every validator's Settings.GossipPeers
 // set to gossipPeers (0: every peer, the default).
-func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procnet.Network {
+func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *proctest.Network {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "medid-bench-procs-")
 	if err != nil {
@@ -94,34 +73,24 @@ func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procne
 	testnets.mu.Lock()
 	testnets.dirs = append(testnets.dirs, dir)
 	testnets.mu.Unlock()
-	cfg := procnet.Config{Binary: registryd(b), Validators: n, Dir: dir, BlockTime: benchBlockTime,
+	cfg := proctest.Config{Binary: registryd(b), Validators: n, Dir: dir, BlockTime: benchBlockTime,
 		// No did.create budget: the benchmark sends far more than the
 		// default hourly quota of self-made DIDs (as the in-process
 		// benchmarks do, nodetest.SetQuotas).
-		Prepare: func(home string) error {
-			nodetest.SetQuotas(b, home, nodetest.UnlimitedCreates())
-			if gossipPeers == 0 {
-				return nil
-			}
-			s, err := node.LoadSettings(home)
-			if err != nil {
-				return err
-			}
-			s.GossipPeers = gossipPeers
-			data, err := json.MarshalIndent(s, "", "  ")
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(home, node.SettingsFile), data, 0o644)
-		},
-		Args: func(i int) []string {
-			args := []string{"--max-conns", "8192"}
+		Quotas:      nodetest.UnlimitedCreates(),
+		GossipPeers: gossipPeers,
+		// Validators dial each other, as `registryd testnet` writes them:
+		// no proxy in this process, whose CPU is the load generator's.
+		Direct:   true,
+		LogLevel: "warn",
+		Args:     []string{"--max-conns", "8192"},
+		NodeArgs: func(i int) []string {
 			if p := profilePath(); p != "" {
-				args = append(args, "--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i))
+				return []string{"--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i)}
 			}
-			return args
+			return nil
 		}}
-	net, err := procnet.Start(context.Background(), cfg)
+	net, err := proctest.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -132,9 +101,7 @@ func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procne
 				b.Logf("validator %d (running: %v), end of its log:\n%s", i, nd.Running(), nd.LogTail(3000))
 			}
 		}
-		if err := net.Stop(context.Background()); err != nil {
-			b.Log(err)
-		}
+		net.Close()
 	})
 	return net
 }
@@ -163,7 +130,7 @@ type httpSubmitter struct {
 	hc   *http.Client
 }
 
-func newHTTPSubmitter(net *procnet.Network, conns int) *httpSubmitter {
+func newHTTPSubmitter(net *proctest.Network, conns int) *httpSubmitter {
 	s := &httpSubmitter{hc: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
 	}}}
@@ -282,7 +249,7 @@ func (s *httpSubmitter) openLoop(b *testing.B, txs [][]byte, rate float64) (time
 }
 
 // nodeCPU reads every validator's CPU time.
-func nodeCPU(b *testing.B, net *procnet.Network) []time.Duration {
+func nodeCPU(b *testing.B, net *proctest.Network) []time.Duration {
 	b.Helper()
 	out := make([]time.Duration, len(net.Nodes))
 	for i, nd := range net.Nodes {
@@ -418,7 +385,7 @@ func measurePeak(b *testing.B, n int) float64 {
 	txs := makeCreateTxs(b, name, 6000)
 	net := startProcs(b, n, name)
 	elapsed, _ := newHTTPSubmitter(net, procsWorkers).closedLoop(b, txs, procsWorkers)
-	_ = net.Stop(context.Background())
+	net.Close()
 	tps := float64(len(txs)) / elapsed.Seconds()
 	peakTPS.Store(n, tps)
 	return tps

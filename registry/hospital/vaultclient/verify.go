@@ -18,11 +18,17 @@ type AnchorSource interface {
 }
 
 // VerifiedEntry is a trail entry that was proven included in an anchored
-// batch and decrypted.
+// batch and decrypted: the one type of an access event on the patient's
+// side (wallet.AccessEvent wraps it; the app converts from that in one
+// place). Its JSON is the entry's, with where it was proven.
 type VerifiedEntry struct {
 	trail.Entry
-	Batch string
-	Index int
+	// Vault is the DID of the vault whose trail holds the entry.
+	Vault string `json:"vault"`
+	// Batch and Index are the anchored batch the entry was proven in and
+	// its leaf index there.
+	Batch string `json:"batch"`
+	Index int    `json:"index"`
 }
 
 // VerifyTrail checks every entry of an access-log answer against the root
@@ -64,7 +70,7 @@ func VerifyTrail(ctx context.Context, resp *vaultapi.AccessLogResponse, patient 
 		if e.Patient != patient {
 			return nil, fmt.Errorf("trail entry %s/%d is about another patient", p.Batch, p.Index)
 		}
-		out = append(out, VerifiedEntry{Entry: *e, Batch: p.Batch, Index: p.Index})
+		out = append(out, VerifiedEntry{Entry: *e, Vault: resp.Vault, Batch: p.Batch, Index: p.Index})
 	}
 	return out, nil
 }

@@ -30,8 +30,15 @@
 //
 // The four-process throughput benchmark (issue 19) uses [Start] with no
 // faults and [Network.StartLoad] (or its own submitters through
-// [Node.Client]); everything here is bounded by the contexts it is given
-// and stops with [Network.Close].
+// [Node.Client]); the validator-process benchmarks of registry/node set
+// Config.Direct (no proxy in the benchmark process between validators),
+// give each node its own flags (Config.NodeArgs, e.g. a CPU profile) and
+// read each validator's CPU through [Node.Pid]. Everything here is bounded
+// by the contexts it is given and stops with [Network.Close].
+//
+// It is the project's one harness for registryd processes: what it starts
+// is exactly what an operator starts (the registryd binary, its flags, a
+// home written by [node.Testnet]).
 package proctest
 
 import (
@@ -39,12 +46,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +76,9 @@ type Config struct {
 	// allow 1,000 self-made did.create per hour network-wide; a load of
 	// new DIDs needs more, e.g. nodetest.UnlimitedCreates()).
 	Quotas *ledger.QuotaPolicy
+	// GossipPeers is every node's Settings.GossipPeers (0: mempool gossip
+	// to every peer, the default).
+	GossipPeers int
 	// DiskLimits gives node i a file system of DiskLimits[i] bytes.
 	DiskLimits map[int]int64
 	// Binary is the registryd to run ("" = $MEDID_REGISTRYD, else built
@@ -77,6 +86,21 @@ type Config struct {
 	Binary string
 	// Args are extra registryd flags for every node.
 	Args []string
+	// NodeArgs, if not nil, returns further flags for genesis node i
+	// (after Args), e.g. a --cpuprofile of its own.
+	NodeArgs func(i int) []string
+	// LogLevel is every node's --log-level ("" = info; benchmarks use
+	// warn so logging does not count in a validator's CPU).
+	LogLevel string
+	// Direct makes the nodes dial each other's p2p ports directly, as
+	// `registryd testnet` writes them, instead of through [Link]s: no
+	// proxy runs in the test process (whose CPU a benchmark measures
+	// apart), and Partition, Heal and Delay do nothing.
+	Direct bool
+	// ReadyTimeout bounds Start's wait for every node's first block
+	// (0 = 2 minutes). A node that exits before (a port taken since it
+	// was chosen) makes Start retry on other ports, up to 5 times.
+	ReadyTimeout time.Duration
 	// Logf reports progress (nil: silent). Node output goes to
 	// <home>/registryd.log.
 	Logf func(format string, args ...any)
@@ -125,28 +149,25 @@ var (
 )
 
 // Binary returns a registryd binary: $MEDID_REGISTRYD when set, else one
-// built once per process from this module's cmd/registryd.
+// built once per process from this module's cmd/registryd (with the go
+// command on PATH, in this package's source folder, so a test binary run
+// from elsewhere — go test -c — builds the same module).
 func Binary() (string, error) {
 	if b := os.Getenv("MEDID_REGISTRYD"); b != "" {
 		return b, nil
 	}
 	buildOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(out)))
 		dir, err := os.MkdirTemp("", "proctest-registryd-")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		builtBin = filepath.Join(dir, "registryd")
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/registryd")
-		cmd.Dir = root
+		cmd := exec.Command("go", "build", "-o", builtBin, "github.com/medid/medid/cmd/registryd")
+		_, self, _, _ := runtime.Caller(0)
+		cmd.Dir = filepath.Dir(self)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/registryd: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build github.com/medid/medid/cmd/registryd: %v\n%s", err, out)
 		}
 	})
 	return builtBin, buildErr
@@ -156,29 +177,6 @@ func (c *Config) logf(format string, args ...any) {
 	if c.Logf != nil {
 		c.Logf(format, args...)
 	}
-}
-
-// freeBase finds a base port whose p2p, HTTP and RPC ports (node.Testnet's
-// scheme) are free for n nodes.
-func freeBase(n int) (int, error) {
-	for range 100 {
-		base := 20000 + 10*rand.IntN(1200) // below the ephemeral ports (32768 on)
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for off := 0; off < 3; off++ {
-				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off)))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, errors.New("no free base port on loopback")
 }
 
 // Start writes the network's homes, starts every node as its own process
@@ -194,6 +192,9 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 100 * time.Millisecond
 	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Minute
+	}
 	bin := cfg.Binary
 	if bin == "" {
 		var err error
@@ -201,6 +202,31 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 			return nil, err
 		}
 	}
+	dir := cfg.Dir
+	var lastErr error
+	for attempt := range 5 {
+		if attempt > 0 {
+			// The failed attempt's homes stay for its logs.
+			cfg.Dir = filepath.Join(dir, fmt.Sprintf("retry%d", attempt))
+			cfg.logf("%v: retrying on other ports", lastErr)
+		}
+		nw, err := start(ctx, cfg, bin)
+		if err == nil {
+			return nw, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// errPortTaken: a node exited before its first block because a port chosen
+// by node.FreeBasePort was taken in the meantime.
+var errPortTaken = errors.New("a port of the network was taken")
+
+func start(ctx context.Context, cfg Config, bin string) (*Network, error) {
 	nw := &Network{cfg: cfg, bin: bin, links: map[[2]int]*Link{}}
 	ok := false
 	defer func() {
@@ -208,7 +234,7 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 			nw.Close()
 		}
 	}()
-	base, err := freeBase(cfg.Validators)
+	base, err := node.FreeBasePort(cfg.Validators)
 	if err != nil {
 		return nil, err
 	}
@@ -250,8 +276,10 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 			return nil, err
 		}
 	}
+	rctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
+	defer cancel()
 	for _, nd := range nw.Nodes {
-		if err := nd.WaitHeight(ctx, 1); err != nil {
+		if err := nd.waitFirstBlock(rctx); err != nil {
 			return nil, err
 		}
 	}
@@ -260,27 +288,30 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	return nw, nil
 }
 
-// wire points nd's persistent peers at links to every other node and
-// writes its storage settings.
+// wire points nd's persistent peers at links to every other node (unless
+// Config.Direct) and writes its storage settings.
 func (nw *Network) wire(nd *Node) error {
 	s, err := node.LoadSettings(nd.Home)
 	if err != nil {
 		return err
 	}
-	var peers []string
-	for _, o := range nw.Nodes {
-		if o == nd {
-			continue
+	if !nw.cfg.Direct {
+		var peers []string
+		for _, o := range nw.Nodes {
+			if o == nd {
+				continue
+			}
+			l, err := nw.link(nd.Index, o.Index)
+			if err != nil {
+				return err
+			}
+			peers = append(peers, o.ID+"@"+l.Addr())
 		}
-		l, err := nw.link(nd.Index, o.Index)
-		if err != nil {
-			return err
-		}
-		peers = append(peers, o.ID+"@"+l.Addr())
+		s.PersistentPeers = strings.Join(peers, ",")
+		s.NoPeerExchange = true
 	}
-	s.PersistentPeers = strings.Join(peers, ",")
-	s.NoPeerExchange = true
 	s.App = nw.cfg.App
+	s.GossipPeers = nw.cfg.GossipPeers
 	return node.WriteSettings(nd.Home, s)
 }
 
@@ -312,7 +343,7 @@ func (nw *Network) linksOf(i int) []*Link {
 	return out
 }
 
-// Partition cuts node i off from every other node.
+// Partition cuts node i off from every other node (not with Config.Direct).
 func (nw *Network) Partition(i int) {
 	for _, l := range nw.linksOf(i) {
 		l.Cut()
@@ -359,7 +390,11 @@ func (nw *Network) Close() {
 
 // args are nd's registryd flags.
 func (nd *Node) args() []string {
-	a := []string{"--home", nd.Home, "--log-level", "info"}
+	level := nd.net.cfg.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	a := []string{"--home", nd.Home, "--log-level", level}
 	if nd.DiskLimit > 0 {
 		// The guard's thresholds scale with the small test file system.
 		a = append(a, "--min-free-disk", strconv.FormatInt(nd.DiskLimit/4, 10), "--stop-free-disk", strconv.FormatInt(nd.DiskLimit/8, 10))
@@ -368,6 +403,9 @@ func (nd *Node) args() []string {
 		}
 	}
 	a = append(a, nd.net.cfg.Args...)
+	if nd.net.cfg.NodeArgs != nil && nd.Index < nd.net.cfg.Validators {
+		a = append(a, nd.net.cfg.NodeArgs(nd.Index)...)
+	}
 	return append(a, nd.extra...)
 }
 
@@ -388,8 +426,10 @@ func (nd *Node) Start() error {
 	cmd := exec.Command(nd.net.bin, nd.args()...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// A test process that dies (a panic, a timeout) takes its nodes with
-	// it instead of leaving them running.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// it instead of leaving them running. Their own process group: a
+	// Ctrl-C to the test's group does not reach them before Close's
+	// SIGTERM, so a node's CPU profile is written completely.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start %s: %w", nd.Name, err)
@@ -402,6 +442,17 @@ func (nd *Node) Start() error {
 		close(done)
 	}()
 	return nil
+}
+
+// Pid returns the process id of the node's current process (0 when it
+// is not running).
+func (nd *Node) Pid() int {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.cmd == nil || nd.cmd.Process == nil {
+		return 0
+	}
+	return nd.cmd.Process.Pid
 }
 
 // Running reports whether the node's process is running.
@@ -502,6 +553,30 @@ func (nd *Node) WaitHeight(ctx context.Context, h int64) error {
 	}
 }
 
+// waitFirstBlock is WaitHeight(ctx, 1) that gives up when the process
+// exits first (errPortTaken when its log says a port was in use).
+func (nd *Node) waitFirstBlock(ctx context.Context) error {
+	nd.mu.Lock()
+	done := nd.done
+	nd.mu.Unlock()
+	for {
+		if got, err := nd.Height(ctx); err == nil && got >= 1 {
+			return nil
+		}
+		select {
+		case <-done:
+			tail := nd.LogTail(2000)
+			if strings.Contains(tail, "address already in use") {
+				return fmt.Errorf("%w: %s exited (log: %s)", errPortTaken, nd.Name, tail)
+			}
+			return fmt.Errorf("%s exited before its first block (log: %s)", nd.Name, tail)
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not reach height 1: %w (log: %s)", nd.Name, ctx.Err(), nd.LogTail(2000))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // LogTail returns the last n bytes of the node's log.
 func (nd *Node) LogTail(n int) string {
 	for _, p := range []string{filepath.Join(nd.Home, "registryd.log"), filepath.Join(nd.net.cfg.Dir, nd.Name+".log")} {
@@ -565,6 +640,7 @@ func (nw *Network) Join(ctx context.Context, name string, stateSync bool) (*Node
 	s.PersistentPeers = strings.Join(peers, ",")
 	s.NoPeerExchange = true
 	s.App = nw.cfg.App
+	s.GossipPeers = nw.cfg.GossipPeers
 	if err := node.WriteSettings(nd.Home, s); err != nil {
 		return nil, err
 	}

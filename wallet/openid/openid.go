@@ -1,4 +1,15 @@
-package wallet
+// Package openid runs the wallet's OpenID for Verifiable Credentials
+// workflows over a [Holder] (a *wallet.Wallet): OpenID4VCI, receiving
+// credentials from an issuer's offer ([AcceptOffer], [RedeemOffer]), and
+// OpenID4VP, answering a verifier's request ([FetchPresentationRequest],
+// [RespondPresentation], [DeclinePresentation]).
+//
+// The workflows use only the holder's public API: its DIDs' keys sign the
+// proofs of possession, its Receive verifies and stores what an issuer
+// gives, its Present and PresentSDJWT sign what leaves (and record it in
+// the wallet's history). So the wallet's core stays the encrypted store,
+// and a protocol change is made here.
+package openid
 
 import (
 	"context"
@@ -8,15 +19,48 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet"
 )
 
-// AcceptOfferOptions tunes Wallet.AcceptOffer.
+// Holder is what the workflows need of a wallet; *wallet.Wallet
+// implements it. Implementations MUST be safe for concurrent use.
+type Holder interface {
+	// PrimaryDID and SignerFor give the DID a credential is bound to and
+	// its key, for the OpenID4VCI proof of possession.
+	PrimaryDID() (wallet.DID, error)
+	SignerFor(did string) (*key.PrivateKey, string, error)
+	// Receive verifies and stores an issued credential.
+	Receive(ctx context.Context, token string) (wallet.Credential, error)
+	// Credentials lists the held credentials (without tokens); Credential
+	// returns one with its token.
+	Credentials(f wallet.Filter) ([]wallet.Credential, error)
+	Credential(id string) (wallet.Credential, error)
+	// Present and PresentSDJWT sign a presentation and record it.
+	Present(ctx context.Context, req wallet.PresentRequest) (string, error)
+	PresentSDJWT(ctx context.Context, req wallet.PresentSDJWTRequest) (*sdjwt.Presented, error)
+	// HTTPClient is the client for requests made on the holder's behalf
+	// when the caller gives none; Now is the holder's clock.
+	HTTPClient() *http.Client
+	Now() time.Time
+}
+
+// client is hc, else the holder's client.
+func client(h Holder, hc *http.Client) *http.Client {
+	if hc != nil {
+		return hc
+	}
+	return h.HTTPClient()
+}
+
+// AcceptOfferOptions tunes [AcceptOffer] and [RedeemOffer].
 type AcceptOfferOptions struct {
 	// DID is the wallet DID the credential is bound to; "" means the
 	// primary DID. Pairwise DIDs keep issuers from linking the patient.
@@ -24,7 +68,7 @@ type AcceptOfferOptions struct {
 	// TxCode supplies the transaction code (PIN) when the offer asks for
 	// one; nil fails such offers.
 	TxCode func(*openid4vci.TxCode) (string, error)
-	// HTTP makes the requests; nil means the wallet's Config.HTTPClient.
+	// HTTP makes the requests; nil means the holder's HTTPClient.
 	HTTP *http.Client
 }
 
@@ -33,15 +77,16 @@ type AcceptOfferOptions struct {
 // metadata, redeems the code (with the PIN), proves possession of the
 // holder DID's key and stores each credential with Receive, which verifies
 // it first. Issuer refusals are *openid4vci.ProtocolError values; Receive's
-// errors (ErrRejected, ErrNotForThisWallet) mean nothing was stored.
-func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]Credential, error) {
-	toks, err := w.RedeemOffer(ctx, uri, opts)
+// errors (wallet.ErrRejected, wallet.ErrNotForThisWallet) mean nothing was
+// stored.
+func AcceptOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOptions) ([]wallet.Credential, error) {
+	toks, err := RedeemOffer(ctx, h, uri, opts)
 	if err != nil {
 		return nil, err
 	}
-	var out []Credential
+	var out []wallet.Credential
 	for _, tok := range toks {
-		cr, err := w.Receive(ctx, tok)
+		cr, err := h.Receive(ctx, tok)
 		if err != nil {
 			return out, err
 		}
@@ -51,11 +96,12 @@ func (w *Wallet) AcceptOffer(ctx context.Context, uri string, opts AcceptOfferOp
 }
 
 // RedeemOffer runs the OpenID4VCI pre-authorized code flow of
-// [Wallet.AcceptOffer] and returns the credentials the issuer gave
-// WITHOUT storing them: show them ([Inspect]) and store those the patient
-// accepts with [Wallet.Receive]. Errors as AcceptOffer's before storing.
-func (w *Wallet) RedeemOffer(ctx context.Context, uri string, opts AcceptOfferOptions) ([]string, error) {
-	c := &openid4vci.Client{HTTP: w.cfg.client(opts.HTTP), Now: w.cfg.now}
+// [AcceptOffer] and returns the credentials the issuer gave WITHOUT
+// storing them: show them (wallet.Inspect) and store those the patient
+// accepts with the holder's Receive. Errors as AcceptOffer's before
+// storing.
+func RedeemOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOptions) ([]string, error) {
+	c := &openid4vci.Client{HTTP: client(h, opts.HTTP), Now: h.Now}
 	offer, ref, err := openid4vci.ParseOfferURI(uri)
 	if err != nil {
 		return nil, err
@@ -67,13 +113,13 @@ func (w *Wallet) RedeemOffer(ctx context.Context, uri string, opts AcceptOfferOp
 	}
 	holder := opts.DID
 	if holder == "" {
-		p, err := w.PrimaryDID()
+		p, err := h.PrimaryDID()
 		if err != nil {
 			return nil, err
 		}
 		holder = p.DID
 	}
-	k, kid, err := w.SignerFor(holder)
+	k, kid, err := h.SignerFor(holder)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +131,7 @@ func (w *Wallet) RedeemOffer(ctx context.Context, uri string, opts AcceptOfferOp
 }
 
 // PresentationRequest is a verifier's OpenID4VP request, checked and
-// matched against the wallet's credentials, ready to show the holder.
+// matched against the holder's credentials, ready to show the holder.
 type PresentationRequest struct {
 	// Request is the authorization request.
 	Request *openid4vp.Request
@@ -113,7 +159,7 @@ type QueryMatch struct {
 	Claims []string
 	// Candidates are the wallet's valid credentials answering the query,
 	// newest first (tokens left out).
-	Candidates []Credential
+	Candidates []wallet.Credential
 	query      openid4vp.CredentialQuery
 }
 
@@ -121,23 +167,20 @@ type QueryMatch struct {
 var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's request")
 
 // FetchPresentationRequest fetches an OpenID4VP request (openid4vp://...)
-// and finds the wallet's credentials that answer each of its queries.
+// and finds the holder's credentials that answer each of its queries.
 // Revoked, suspended and expired credentials are not offered. hc makes the
-// request (nil = Config.HTTPClient), as in RespondPresentation and
-// DeclinePresentation.
-func (w *Wallet) FetchPresentationRequest(ctx context.Context, uri string, hc *http.Client) (*PresentationRequest, error) {
-	return w.FetchPresentationRequestWith(ctx, uri, hc, did.KeyResolver{})
-}
-
-// FetchPresentationRequestWith is [Wallet.FetchPresentationRequest] with
-// the resolver that checks signed requests' verifier DIDs (a registry
-// client for did:medid verifiers).
-func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
-	req, err := (&openid4vp.Client{HTTP: w.cfg.client(hc), Resolver: resolver}).FetchRequest(ctx, uri)
+// request (nil = the holder's HTTPClient), as in RespondPresentation and
+// DeclinePresentation. resolver checks a signed request's verifier DID (a
+// registry client for did:medid verifiers); nil resolves did:key only.
+func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
+	if resolver == nil {
+		resolver = did.KeyResolver{}
+	}
+	req, err := (&openid4vp.Client{HTTP: client(h, hc), Resolver: resolver}).FetchRequest(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
-	creds, err := w.Credentials(Filter{})
+	creds, err := h.Credentials(wallet.Filter{})
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +204,10 @@ func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, h
 			m.Claims = append(m.Claims, cl.PathString())
 		}
 		for _, c := range creds {
-			if c.Status != StatusValid && c.Status != "" {
+			if c.Status != wallet.StatusValid && c.Status != "" {
 				continue
 			}
-			full, err := w.Credential(c.ID)
+			full, err := h.Credential(c.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -181,9 +224,10 @@ func (w *Wallet) FetchPresentationRequestWith(ctx context.Context, uri string, h
 // RespondPresentation answers pr with the chosen credentials: choice maps
 // each query id to a credential id (or unique prefix); a query without a
 // choice gets its first candidate. Each presentation is signed for the
-// verifier (aud = client_id) and request (nonce) and recorded in History
-// before it is sent. A refusal by the verifier is a *openid4vp.ProtocolError.
-func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationRequest, choice map[string]string, hc *http.Client) error {
+// verifier (aud = client_id) and request (nonce) and recorded in the
+// holder's history before it is sent. A refusal by the verifier is a
+// *openid4vp.ProtocolError.
+func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest, choice map[string]string, hc *http.Client) error {
 	vpToken := map[string][]string{}
 	for _, m := range pr.Queries {
 		id := choice[m.ID]
@@ -193,7 +237,7 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 			}
 			id = m.Candidates[0].ID
 		}
-		c, err := w.Credential(id)
+		c, err := h.Credential(id)
 		if err != nil {
 			return err
 		}
@@ -203,29 +247,29 @@ func (w *Wallet) RespondPresentation(ctx context.Context, pr *PresentationReques
 		if m.query.Format == openid4vp.FormatSDJWT {
 			// Only the Disclosures the query's claims paths select leave
 			// the wallet.
-			p, err := w.PresentSDJWT(ctx, PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			p, err := h.PresentSDJWT(ctx, wallet.PresentSDJWTRequest{CredentialID: c.ID, Disclose: m.query.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 			if err != nil {
 				return err
 			}
 			vpToken[m.ID] = []string{p.Token}
 			continue
 		}
-		vp, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+		vp, err := h.Present(ctx, wallet.PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 		if err != nil {
 			return err
 		}
 		vpToken[m.ID] = []string{vp}
 	}
-	_, err := (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Respond(ctx, pr.Request, vpToken)
+	_, err := (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
 }
 
 // answers reports whether stored credential c (with its token) answers
 // query q: a vc+jwt of the asked types with the asked claims, or an SD-JWT
 // VC of an asked vct holding every asked claim path.
-func answers(q *openid4vp.CredentialQuery, c Credential) bool {
+func answers(q *openid4vp.CredentialQuery, c wallet.Credential) bool {
 	if q.Format == openid4vp.FormatSDJWT {
-		if c.Format != FormatSDJWT {
+		if c.Format != wallet.FormatSDJWT {
 			return false
 		}
 		h, err := sdjwt.Open(c.Token)
@@ -239,7 +283,7 @@ func answers(q *openid4vp.CredentialQuery, c Credential) bool {
 		_, err = h.Present(q.SDPaths(), nil) // fails when a path selects nothing
 		return err == nil
 	}
-	if c.Format == FormatSDJWT {
+	if c.Format == wallet.FormatSDJWT {
 		return false
 	}
 	t, err := vc.Parse(c.Token)
@@ -248,6 +292,6 @@ func answers(q *openid4vp.CredentialQuery, c Credential) bool {
 
 // DeclinePresentation tells the verifier the holder refused
 // (error=access_denied). Nothing is shared.
-func (w *Wallet) DeclinePresentation(ctx context.Context, pr *PresentationRequest, hc *http.Client) error {
-	return (&openid4vp.Client{HTTP: w.cfg.client(hc)}).Decline(ctx, pr.Request)
+func DeclinePresentation(ctx context.Context, h Holder, pr *PresentationRequest, hc *http.Client) error {
+	return (&openid4vp.Client{HTTP: client(h, hc)}).Decline(ctx, pr.Request)
 }
