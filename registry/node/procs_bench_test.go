@@ -131,8 +131,15 @@ type httpSubmitter struct {
 }
 
 func newHTTPSubmitter(net *proctest.Network, conns int) *httpSubmitter {
+	// At most conns connections per validator, idle ones included, and
+	// idle ones dropped before the server's 60 s idle timeout: a validator
+	// holds 2,048 connections per client address (--max-conns 8192) and,
+	// at that cap, closes an idle one for a newcomer; a request the client
+	// sent on a connection being closed ends in EOF (seen on 4 and 7
+	// validators).
 	s := &httpSubmitter{hc: &http.Client{Transport: &http.Transport{
-		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
+		IdleConnTimeout: 30 * time.Second, DisableCompression: true,
 	}}}
 	for _, nd := range net.Nodes {
 		s.urls = append(s.urls, nd.URL+"/1.0/transactions")
