@@ -287,6 +287,7 @@ func MountFHIR(next http.Handler, f *FHIR) http.Handler {
 //	GET    /fhir/{type}?patient=…                  search (scope + consent), paged
 //	GET    /fhir/AuditEvent?…                      the client's own audit feed
 //	GET    /fhir/Consent?patient=…                 the patient's grants to the client (IHE PCF)
+//	POST   /fhir/Consent                           deposit a grant (PCF Consent carrying its vc+jwt)
 //	DELETE /fhir/{type}/{id}                       refused: erasure is the patient's
 //	GET    /cds-services, POST /cds-services/patient-consent-consult
 func (f *FHIR) Handler() http.Handler {
@@ -632,6 +633,15 @@ const maxTxBody = fhir.MaxBundleSize
 
 func (f *FHIR) serveCreate(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
+	if typ == "Consent" {
+		t, fe := f.bearer(r)
+		if fe != nil {
+			writeOutcome(w, fe)
+			return
+		}
+		f.serveConsentDeposit(w, r, t)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, fhir.MaxResourceSize+1))
 	if err != nil {
 		writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body"))
