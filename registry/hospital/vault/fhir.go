@@ -194,7 +194,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	ti := map[string][]string{
 		"AuditEvent": {fhir.InteractionSearch},
-		"Consent":    {fhir.InteractionSearch},
+		"Consent":    {fhir.InteractionSearch, fhir.InteractionCreate},
 	}
 	f.capability, err = fhir.Capability(fhir.CapabilityConfig{Base: cfg.Base, Description: "medid record vault " + cfg.Name, Software: "medid",
 		Date: v.cfg.Now(), Interactions: []string{fhir.InteractionRead, fhir.InteractionSearch, fhir.InteractionCreate},
