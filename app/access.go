@@ -13,6 +13,10 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/registry/hospital/trail"
+	"github.com/medid/medid/registry/hospital/vaultclient"
+	"github.com/medid/medid/wallet"
 )
 
 // NoAccessLogText is shown on the access log screen while no
@@ -209,12 +213,8 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.flag.Importance = widget.DangerImportance
 			r.flag.Show()
 		}
-		r.what = wrapLabel(fmt.Sprintf("%s — %s read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-			who(e.AccessorName, e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
-		if e.Outcome == OutcomeDenied {
-			r.what.SetText(fmt.Sprintf("%s — %s tried to read your %s, for %s.", e.At.Local().Format("2 Jan 2006 15:04"),
-				who(e.AccessorName, e.Accessor), strings.Join(e.Data, ", "), strings.ToLower(purposeText(e.Purpose))))
-		}
+		r.what = wrapLabel(fmt.Sprintf("%s — %s (for %s).", e.At.Local().Format("2 Jan 2006 15:04"),
+			sentenceOf(e), strings.ToLower(purposeText(e.Purpose))))
 		if r.highlight != "" {
 			r.bg.FillColor = withAlpha(r.bg.FillColor, 0x40)
 		}
@@ -244,6 +244,27 @@ func (u *accessUI) show(evs []AccessEvent) {
 		u.alert.Hide()
 	}
 	u.chart.set(perDay(evs, u.a.cfg.now(), chartDays))
+}
+
+// sentenceOf is what happened, in the wallet's words (one wording for the
+// CLI and the app): the service's sentence, or one the wallet makes from
+// the event's fields.
+func sentenceOf(e AccessEvent) string {
+	if e.Sentence != "" {
+		return e.Sentence
+	}
+	te := trail.Entry{Provider: e.Accessor, Action: trail.ActionRead, Outcome: trail.OutcomeGranted,
+		Class: strings.Join(wallet.ClassesForLabels(e.Data), ","), BreakGlass: e.BreakGlass, Standing: e.Standing}
+	if e.Outcome == OutcomeDenied {
+		te.Outcome = trail.OutcomeDenied
+	}
+	if !e.Standing {
+		// The event carries no grant hash here: any non-empty one says
+		// "a grant of the provider's own" (see UnderStanding).
+		te.Consent = "provider's grant"
+	}
+	we := wallet.AccessEvent{VerifiedEntry: vaultclient.VerifiedEntry{Entry: te}}
+	return we.Describe(wallet.Naming{Label: func(d string) string { return who(e.AccessorName, d) }}, "")
 }
 
 // perDay counts events per local calendar day over the last days days,

@@ -184,7 +184,7 @@ func (x *actingUI) show(cs []wallet.Consent) {
 		for _, cl := range c.Classes {
 			labels = append(labels, classLabel(cl))
 		}
-		r.summary = wrapLabel(fmt.Sprintf("%s may see %s's %s.", who("", c.Provider), personName(x.d), strings.Join(labels, ", ")))
+		r.summary = wrapLabel(fmt.Sprintf("%s may see %s's %s.", whoStarts("", c.Provider), personName(x.d), strings.Join(labels, ", ")))
 		st := c.StatusAt(now)
 		left := "Ended " + c.ValidUntil.Local().Format("2 Jan 2006")
 		switch {
@@ -285,7 +285,7 @@ func (x *actingUI) confirmRevoke(r *actingConsentRow) {
 	})
 	r.yes.Importance = widget.DangerImportance
 	r.confirm = dialog.NewCustomWithoutButtons("Take back consent given in "+personName(x.d)+"'s name?", container.NewVBox(
-		wrapLabel(who("", r.c.Provider)+" will no longer be able to see "+personName(x.d)+"'s records."),
+		wrapLabel(whoStarts("", r.c.Provider)+" will no longer be able to see "+personName(x.d)+"'s records."),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), x.a.win)
 	r.confirm.Show()
 }

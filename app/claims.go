@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
 )
 
@@ -263,10 +264,12 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	return claimsOf(c.Types, t.Credential.Subject), "", nil
 }
 
-// who is how a screen names a party: its name from the registry's
-// directory when the service gave one, [unnamed] for a DID nobody named
-// (never the DID as if it were a name), or the text as given (a name a
-// test service or the patient typed).
+// who is how a screen names a party: its label from the registry's
+// directory when the service gave one, the directory's label for a DID
+// nobody named ([unnamed]: never the DID as if it were a name), or the
+// text as given (a name a test service or the patient typed). The rule
+// itself is registry/directory's (see directory.Identity.Label), the same
+// the medid CLI follows.
 func who(name, id string) string {
 	switch {
 	case name != "":
@@ -277,18 +280,16 @@ func who(name, id string) string {
 	return id
 }
 
-// unnamed names a party the medid directory does not list: "Unnamed (ref.
-// 2doK3C)", the reference being the end of its identifier, so two unnamed
-// parties on one screen are told apart and the patient can match the
-// reference against the identifier the provider gave them (every such
-// row has a "Copy their identifier" button).
-func unnamed(id string) string {
-	ref := id[strings.LastIndexByte(id, ':')+1:]
-	if n := len(ref); n > 6 {
-		ref = ref[n-6:]
-	}
-	return "Unnamed (ref. " + ref + ")"
-}
+// whoStarts is [who] at the start of a sentence.
+func whoStarts(name, id string) string { return directory.Capitalize(who(name, id)) }
+
+// unnamed names a party the medid directory does not list: "someone not
+// in the directory (ref. 2doK3C)" (directory.Unlisted), the reference
+// being the end of its identifier, so two unnamed parties on one screen
+// are told apart and the patient can match the reference against the
+// identifier the provider gave them (every such row has a "Copy their
+// identifier" button).
+func unnamed(id string) string { return directory.Unlisted(id) }
 
 // isDID reports whether id is a DID (to offer copying it), as opposed to a
 // name or a sentence a service put in its place.

@@ -223,7 +223,7 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	var objs []fyne.CanvasObject
 	for _, g := range grants {
 		r := &consentRow{grant: g, note: newNote()}
-		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", who(g.ProviderName, g.Provider),
+		r.summary = wrapLabel(fmt.Sprintf("%s may see your %s, for %s.", whoStarts(g.ProviderName, g.Provider),
 			strings.Join(g.DataClasses, ", "), strings.ToLower(purposeText(g.Purpose))))
 		r.left = widget.NewLabel(timeLeft(g, now))
 		r.glass = widget.NewLabelWithStyle("Emergency access allowed", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -289,7 +289,7 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 	})
 	r.yes.Importance = widget.DangerImportance
 	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
-		wrapLabel(who(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+		wrapLabel(whoStarts(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
 	r.confirm.Show()
 }

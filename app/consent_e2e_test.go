@@ -114,7 +114,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 		t.Fatalf("%d consents listed, want 1", len(u.rows))
 	}
 	r := u.rows[0]
-	if want := unnamed(doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
+	if want := whoStarts("", doc.DID) + " may see your allergies, for treatment."; r.summary.Text != want {
 		t.Errorf("summary = %q, want %q", r.summary.Text, want)
 	}
 	if r.left.Text != "7 days left" && r.left.Text != "6 days left" {

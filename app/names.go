@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/verify"
@@ -13,10 +12,10 @@ import (
 // Names: every screen that shows a hospital, a doctor, a verifier or a
 // vault shows who it is from the registry's directory (registry/directory):
 // an organisation's governance-written name, a practitioner's name from a
-// licence the app checked, or "Unnamed (ref. …)" (see nameFor), never a
-// name the DID gave itself. The full DID stays one tap away ("Copy their
-// identifier"). Lookups run in the background; the wallet keeps a snapshot so
-// names still show offline.
+// licence the app checked, or "someone not in the directory (ref. …)"
+// (see nameFor), never a name the DID gave itself. The full DID stays one
+// tap away ("Copy their identifier"). Lookups run in the background; the
+// wallet keeps a snapshot so names still show offline.
 
 // namesCache holds the directory for one registry (App.namesMu guards it).
 type namesCache struct {
@@ -92,21 +91,17 @@ func (a *App) nameOf(ctx context.Context, did string) string {
 }
 
 // nameFor is how a patient screen names a directory identity: its label
-// when the directory vouches for it (or names a suspended organisation);
-// "Not verified (why): Unnamed (ref. …)" when something is wrong with it;
-// "" when it is unknown, so [who] says "Unnamed (ref. …)". The directory's
-// own labels for the latter two carry the DID, which a patient screen
-// never shows as a name.
+// by the directory's naming rule (directory.Identity.Label: a verified
+// name with its kind, a flagged suspended organisation, "someone not
+// verified (why; ref. …)"), or "" when the directory does not list it, so
+// screens can tell (a consent request from someone unknown says so) and
+// [who] says what the directory's label says: "someone not in the
+// directory (ref. …)".
 func nameFor(id *directory.Identity) string {
-	switch {
-	case id == nil:
+	if id == nil || (id.Kind == directory.KindUnknown && id.Problem == "") {
 		return ""
-	case id.Verified(), strings.Contains(id.Label(), "SUSPENDED"):
-		return id.Label()
-	case id.Problem != "":
-		return "Not verified (" + id.Problem + "): " + unnamed(id.DID)
 	}
-	return ""
+	return id.Label()
 }
 
 // resolver resolves verifiers' DIDs for signed OpenID4VP requests: did:key

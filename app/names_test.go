@@ -31,7 +31,7 @@ func TestWhoLookedNames(t *testing.T) {
 	if !strings.Contains(named.what.Text, "Dr. Jane Doe (St Mary's Hospital) read your allergies") {
 		t.Errorf("named row: %q", named.what.Text)
 	}
-	if !strings.Contains(unknown.what.Text, unnamed(stranger)+" tried to read your allergies") {
+	if !strings.Contains(unknown.what.Text, whoStarts("", stranger)+" tried to read your allergies") {
 		t.Errorf("unknown row: %q", unknown.what.Text)
 	}
 	if named.copyDID == nil {

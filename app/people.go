@@ -42,7 +42,11 @@ type peopleUI struct {
 	noneIAct  *widget.Label
 	rows      []*personRow // who can act for the patient, in list order
 	acting    []*personRow // whom the patient acts for, in list order
-	actingNow *actingUI    // the acting screen last opened (acting.go)
+	// authorities names the authorities that set a guardianship over the
+	// patient, by the directory's rule (set with the list, on the UI
+	// goroutine).
+	authorities map[string]string
+	actingNow   *actingUI // the acting screen last opened (acting.go)
 }
 
 // personRow is one delegation on the People screen.
@@ -81,21 +85,29 @@ func (u *peopleUI) reload() {
 		return
 	}
 	type state struct {
-		ds []wallet.Delegation
-		ns []wallet.Notice
+		ds    []wallet.Delegation
+		ns    []wallet.Notice
+		names map[string]string // authorities' names, by the directory's rule
 	}
-	load(u.a, func(context.Context) (state, error) {
+	load(u.a, func(ctx context.Context) (state, error) {
 		ds, err := w.Delegations()
 		if err != nil {
 			return state{}, err
 		}
 		ns, err := w.Notices()
-		return state{ds, ns}, err
+		names := map[string]string{}
+		for _, d := range ds {
+			if d.Role == wallet.DelegationOverMe && d.Issuer != "" {
+				names[d.Issuer] = u.a.nameOf(ctx, d.Issuer)
+			}
+		}
+		return state{ds, ns, names}, err
 	}, func(s state, err error) {
 		if err != nil {
 			showError(u.err, err)
 			return
 		}
+		u.authorities = s.names
 		u.show(s.ds, s.ns)
 	})
 }
@@ -151,7 +163,7 @@ func (u *peopleUI) show(ds []wallet.Delegation, ns []wallet.Notice) {
 			buttons.Add(r.takeBack)
 		default: // over me: an authority's guardianship, learned from the trail
 			r.summary = wrapLabel(fmt.Sprintf("%s can act for you, %s (set by %s: only they can end it).",
-				d.RepresentativeName, d.BasisWords(), unnamed(d.Issuer)))
+				d.RepresentativeName, d.BasisWords(), who(u.authorities[d.Issuer], d.Issuer)))
 		}
 		forMe = append(forMe, container.NewBorder(nil, nil, nil, buttons, container.NewVBox(r.summary, r.scope)), widget.NewSeparator())
 		u.rows = append(u.rows, r)
@@ -184,7 +196,7 @@ var actionWords = map[string]string{
 // take back consent: immunizations, for treatment. May pass it on."
 func scopeWords(d wallet.Delegation) string {
 	if len(d.Actions) == 0 {
-		return "Learned from your access log: what they may do is in the guardianship, which its issuer holds."
+		return "Learned from your access log: what they may do is in the guardianship, which whoever set it up holds."
 	}
 	var as []string
 	for _, a := range d.Actions {

@@ -175,7 +175,7 @@ func TestPeopleScreen(t *testing.T) {
 	if len(x.rows) != 1 || x.rows[0].left.Text != "30 days left" {
 		t.Fatalf("%d consents in her name listed, want 1 with 30 days left", len(x.rows))
 	}
-	if want := unnamed(doc.DID) + " may see Rosa Silva's immunizations."; x.rows[0].summary.Text != want {
+	if want := whoStarts("", doc.DID) + " may see Rosa Silva's immunizations."; x.rows[0].summary.Text != want {
 		t.Errorf("summary %q, want %q", x.rows[0].summary.Text, want)
 	}
 	test.Tap(x.rows[0].copy)

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -347,7 +348,7 @@ func clientIDWords(cid string) string {
 		return u.Host + u.Path
 	}
 	if isDID(cid) {
-		return "ref. " + strings.TrimSuffix(strings.TrimPrefix(unnamed(cid), "Unnamed (ref. "), ")")
+		return "ref. " + directory.Ref(cid)
 	}
 	return cid
 }

@@ -124,7 +124,7 @@ func (u *askUI) read(text string) {
 func (u *askUI) show(p *consent.Proposal, name string) {
 	u.req, u.name = p, name
 	u.link.SetText("") // read: the request below replaces the link
-	who := who(name, p.Provider)
+	who := whoStarts(name, p.Provider)
 	u.classOf = map[string]string{}
 	var labels []string
 	for _, cl := range p.Classes {

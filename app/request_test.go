@@ -59,7 +59,7 @@ func TestConsentRequest(t *testing.T) {
 	if u.err.Visible() || !u.panel.Visible() {
 		t.Fatalf("request not shown: %q", u.err.Text)
 	}
-	for _, want := range []string{unnamed(doc.DID) + " asks for your consent to see your allergies, immunizations, for treatment, for 30 days.",
+	for _, want := range []string{whoStarts("", doc.DID) + " asks for your consent to see your allergies, immunizations, for treatment, for 30 days.",
 		"does not know them"} {
 		if !strings.Contains(u.who.Text, want) {
 			t.Errorf("who asks = %q, want %q", u.who.Text, want)

@@ -69,6 +69,12 @@ type AccessEvent struct {
 	// standing emergency permission (given in Settings to the hospital),
 	// as opposed to one under a consent given to the provider themselves.
 	Standing bool
+	// Sentence is what happened in words, as the wallet says it
+	// (wallet.AccessEvent.Describe: "Maria Silva, acting for you as
+	// parent, read your immunizations"), with parties named from the
+	// directory. "" lets the screen make it from the fields above, with
+	// the same wallet wording.
+	Sentence string
 }
 
 // AccessLogService reads the access log. Implementations MUST be safe for

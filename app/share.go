@@ -287,6 +287,10 @@ type emergencyCard struct {
 	nonce   string
 	info    *widget.Label
 	left    []string // emergency records that did not fit
+	// leftOut says, per emergency record the wallet kept off the card
+	// (revoked, expired, or in a form the card cannot carry), what it is
+	// and why, so the patient knows what a reader will not see.
+	leftOut []string
 	close   *widget.Button
 	// The essentials in large type, for people (Apple's Medical ID): one
 	// line per record on the card, with who it is from and when its
@@ -295,6 +299,18 @@ type emergencyCard struct {
 	contact *widget.Label // nil without one
 	save    *widget.Button
 	saveTo  func(path string) error // writes the card as a PNG picture
+}
+
+// leftOutWhy says in a patient's words why the wallet kept a record off
+// the emergency card (wallet.LeftOut.Why is written for the CLI).
+func leftOutWhy(why string) string {
+	switch {
+	case why == wallet.SDJWTNotOnCard:
+		return "kept in a form this card cannot carry: show it on its own from Share"
+	case strings.HasPrefix(why, "no longer valid"):
+		return "no longer passes the safety checks"
+	}
+	return why
 }
 
 // essential is one record of the emergency card, in words.
@@ -383,6 +399,12 @@ func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, pay
 	info := fmt.Sprintf("Contains: %s\nValid until %s", strings.Join(names, ", "), card.Expires.Local().Format("2 January 2006"))
 	if len(e.left) > 0 {
 		info += "\nNot on this card (too much for one code): " + strings.Join(e.left, ", ")
+	}
+	for _, l := range card.LeftOut {
+		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l.Why)+")")
+	}
+	if len(e.leftOut) > 0 {
+		info += "\nNot on this card, so a reader will not see it: " + strings.Join(e.leftOut, "; ")
 	}
 	e.info = widget.NewLabelWithStyle(info, fyne.TextAlignCenter, fyne.TextStyle{})
 	e.close = widget.NewButtonWithIcon("Close", theme.CancelIcon(), func() { u.closeEmergency() })

@@ -132,8 +132,8 @@ func TestNoDeveloperTerms(t *testing.T) {
 		// The walk reaches what the screen loaded: the unnamed party is
 		// there, by its reference.
 		if tab == "consent" || tab == "access" {
-			if !strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), unnamed(longDID)) {
-				t.Errorf("%s: %q not found on the screen", tab, unnamed(longDID))
+			if !strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), whoStarts("", longDID)) {
+				t.Errorf("%s: %q not found on the screen", tab, whoStarts("", longDID))
 			}
 		}
 	}
@@ -227,7 +227,7 @@ func TestDevTerms(t *testing.T) {
 			t.Errorf("devTerms does not catch %q", s)
 		}
 	}
-	for _, s := range []string{"Details", "medid network", "Your identifier", "Unnamed (ref. 3CuyQr)", "Emergency treatment",
+	for _, s := range []string{"Details", "medid network", "Your identifier", "someone not in the directory (ref. 3CuyQr)", "Emergency treatment",
 		"Check status", "Not checked since 14 Mar 2026 10:31 (no connection)", "https://records.hospital.example"} {
 		if m := devTerms.FindString(s); m != "" {
 			t.Errorf("devTerms catches %q in %q, a patient's word", m, s)

@@ -100,6 +100,17 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 			}
 		}
 	}
+	out := s.reads(ctx, evs, since)
+	if s.Names != nil {
+		_ = s.Wallet.SaveNames(s.Names())
+	}
+	return out, nil
+}
+
+// reads are the verified trail's reads at or after since in the app's
+// words, each with the wallet's sentence for it, parties named by the
+// directory (a representative by their verified name when they have one).
+func (s *WalletServices) reads(ctx context.Context, evs []wallet.AccessEvent, since time.Time) []AccessEvent {
 	var out []AccessEvent
 	for _, e := range evs {
 		if e.Action != trail.ActionRead || e.Time.Before(since) {
@@ -107,12 +118,10 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 		}
 		ev := accessOf(e)
 		ev.AccessorName = s.label(ctx, e.Provider)
+		ev.Sentence = e.Describe(s.naming(ctx), "")
 		out = append(out, ev)
 	}
-	if s.Names != nil {
-		_ = s.Wallet.SaveNames(s.Names())
-	}
-	return out, nil
+	return out
 }
 
 // grantOf shows a wallet grant in the app's words. A revoked grant ends
@@ -140,9 +149,9 @@ func grantOf(c wallet.Consent) ConsentGrant {
 
 func accessOf(e wallet.AccessEvent) AccessEvent {
 	out := AccessEvent{At: e.Time, Accessor: e.Provider, Purpose: e.Purpose, BreakGlass: e.BreakGlass, Outcome: OutcomePermitted,
-		// The vault records the hash of the grant a request carried; an
-		// override without one was let in by the standing grant.
-		Standing: e.BreakGlass && e.Consent == ""}
+		// The vault records which grant let an override in (the wallet
+		// reads it, see wallet.AccessEvent.UnderStanding).
+		Standing: e.UnderStanding()}
 	if e.Unauthenticated {
 		// The sender proved nothing: say so, never name who they claimed to be.
 		out.Accessor = "Someone who could not prove who they are"
@@ -236,6 +245,23 @@ func standingEmergency(gs []ConsentGrant, vaultDID string, now time.Time) (Conse
 		}
 	}
 	return best, found
+}
+
+// naming names the parties of the wallet's sentences by the directory's
+// rule; a representative with a verified identity by it.
+func (s *WalletServices) naming(ctx context.Context) wallet.Naming {
+	return wallet.Naming{
+		Label: func(d string) string { return who(s.label(ctx, d), d) },
+		Verified: func(d string) string {
+			if s.Names == nil || d == "" {
+				return ""
+			}
+			if id, _ := s.Names().Lookup(ctx, d); id.Verified() {
+				return id.Label()
+			}
+			return ""
+		},
+	}
 }
 
 // label names did from the directory ("" without Names).

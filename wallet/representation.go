@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/delegation"
@@ -107,19 +108,49 @@ func (w *Wallet) Notices() ([]Notice, error) {
 
 // Sentence says an access event in words for the patient, naming DIDs
 // with name (the directory's label, say; nil shows them as they are):
-// "Dr. Jane Doe (St Mary's Hospital) read your allergies", "Maria Silva, as
-// parent, granted St Mary's Hospital access to your immunizations", "St
-// Mary's Hospital read your immunizations, under the consent Maria Silva
-// (as parent) gave". A representative is named as their delegation names
-// them.
+// "Dr. Jane Doe (St Mary's Hospital) read your allergies", "Maria Silva,
+// acting for you as parent, granted St Mary's Hospital access to your
+// immunizations", "St Mary's Hospital read your immunizations, under the
+// consent Maria Silva (as parent) gave". A representative is named as
+// their delegation names them (see [AccessEvent.Describe] to name them by
+// a verified name instead).
 func (e *AccessEvent) Sentence(name func(did string) string) string {
-	return e.SentenceAbout(name, "")
+	return e.Describe(Naming{Label: name}, "")
 }
 
 // SentenceAbout is [AccessEvent.Sentence] for someone reading another
 // person's trail (a representative): whose is that person's name ("Ana
 // Silva"); "" means the reader is the patient.
 func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) string {
+	return e.Describe(Naming{Label: name}, whose)
+}
+
+// Naming is how [AccessEvent.Describe] names the parties of a sentence.
+// The zero value shows DIDs as they are.
+type Naming struct {
+	// Label names any DID: the directory's label (registry/directory's
+	// naming rule), "someone not in the directory (ref. …)" for a DID it
+	// does not list. nil: the DID as it is.
+	Label func(did string) string
+	// Verified is a DID's verified name ("Dr. Jane Doe (St Mary's
+	// Hospital)"), "" when it has none; nil: no verified names. A
+	// representative with one is named by it ("Dr. Jane Doe (St Mary's
+	// Hospital), acting for you with your authorisation, …"), else by the
+	// name their delegation gives them, which its issuer (the patient,
+	// or an accredited authority) wrote, never the representative.
+	Verified func(did string) string
+}
+
+// Describe says an access event in words, the one wording every screen
+// and command uses (see [AccessEvent.Sentence]); whose is as for
+// [AccessEvent.SentenceAbout]. The sentence starts with a capital letter
+// and has no final full stop.
+func (e *AccessEvent) Describe(n Naming, whose string) string {
+	return capitalize(e.describe(n, whose))
+}
+
+func (e *AccessEvent) describe(n Naming, whose string) string {
+	name := n.Label
 	if name == nil {
 		name = func(d string) string { return d }
 	}
@@ -137,7 +168,17 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 	a := e.Authority
 	acting := a != nil && a.Representative == e.Provider
 	if acting {
-		who = name0(a) + ", " + basisWords(a, whose) + ","
+		rep := name0(a)
+		if n.Verified != nil {
+			if v := n.Verified(a.Representative); v != "" {
+				rep = v
+			}
+		}
+		sep := " "
+		if a.By != "" {
+			sep = ", " // "acting for you, authorised by Maria Silva,"
+		}
+		who = rep + ", acting for " + you + sep + basisWords(a, whose) + ","
 	}
 	refused := e.Outcome != trail.OutcomeGranted
 	what := your + " " + classWords(e.Class)
@@ -172,10 +213,7 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 	}
 	s := who + " " + done + " " + what
 	switch {
-	case e.BreakGlass && e.Consent == "":
-		// The vault grants break-glass only under a grant of the
-		// patient's: none presented means the standing one deposited
-		// with the hospital's vault.
+	case e.BreakGlass && e.UnderStanding():
 		s += ", in an emergency, with " + your + " standing emergency permission"
 	case e.BreakGlass:
 		s += ", in an emergency, with the emergency access " + you + " granted them"
@@ -191,6 +229,28 @@ func (e *AccessEvent) SentenceAbout(name func(did string) string, whose string) 
 		}
 	}
 	return s
+}
+
+// UnderStanding reports whether a granted emergency read was let in by
+// the patient's standing emergency permission (the grant deposited with
+// the hospital's vault) rather than a grant to the provider themselves.
+// The vault records it (Standing, with the standing grant's hash in
+// Consent); an entry from a vault that predates that field carries no
+// grant hash, which meant the same (such a vault granted break-glass only
+// under a grant the request carried, or the standing one).
+func (e *AccessEvent) UnderStanding() bool {
+	return e.BreakGlass && (e.Standing || e.Consent == "")
+}
+
+// capitalize upper-cases the first letter of a sentence that starts with
+// a label ("someone not in the directory …"); a bare DID stays as it is.
+func capitalize(s string) string {
+	if s == "" || strings.HasPrefix(s, "did:") {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
 }
 
 func name0(a *trail.Authority) string {

@@ -23,8 +23,9 @@ func TestAccessSentence(t *testing.T) {
 		want      string
 	}{
 		{"read", "Dr. Jane Doe (St Mary's Hospital)", read(func(*wallet.AccessEvent) {}), "Dr. Jane Doe (St Mary's Hospital) read your allergies"},
-		{"refused", "unknown: did:key:z6Mk…", read(func(e *wallet.AccessEvent) { e.Outcome = trail.OutcomeDenied }), "unknown: did:key:z6Mk… tried to read your allergies, and was refused"},
-		{"standing emergency permission", "Dr. A", read(func(e *wallet.AccessEvent) { e.BreakGlass = true }), "Dr. A read your allergies, in an emergency, with your standing emergency permission"},
+		{"refused", "someone not in the directory (ref. 2doK3C)", read(func(e *wallet.AccessEvent) { e.Outcome = trail.OutcomeDenied }), "Someone not in the directory (ref. 2doK3C) tried to read your allergies, and was refused"},
+		{"standing emergency permission", "Dr. A", read(func(e *wallet.AccessEvent) { e.BreakGlass, e.Standing, e.Consent = true, true, "cd34" }), "Dr. A read your allergies, in an emergency, with your standing emergency permission"},
+		{"standing, from a vault before the flag", "Dr. A", read(func(e *wallet.AccessEvent) { e.BreakGlass = true }), "Dr. A read your allergies, in an emergency, with your standing emergency permission"},
 		{"emergency grant presented", "Dr. A", read(func(e *wallet.AccessEvent) { e.BreakGlass, e.Consent = true, "ab12" }), "Dr. A read your allergies, in an emergency, with the emergency access you granted them"},
 		{"refused emergency attempt", "Dr. B", read(func(e *wallet.AccessEvent) { e.BreakGlass, e.Outcome = true, trail.OutcomeDenied }), "Dr. B tried to read your allergies, and was refused"},
 		{"the patient erased", "You", read(func(e *wallet.AccessEvent) { e.Action = trail.ActionErase }), "You erased your allergies"},

@@ -205,7 +205,9 @@ func (c *checkFlags) report(ctx context.Context, e *env, what string, v checked)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, head)
-		name := func(id string) string { return id }
+		// Without a registry nobody is named: say so rather than show a
+		// bare DID where a name goes.
+		name := func(id string) string { return id + " (not named: no registry to ask)" }
 		if names != nil {
 			name = func(id string) string { return describe(ctx, names, id) }
 		}

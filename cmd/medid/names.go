@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -32,6 +31,20 @@ func directoryFor(rc *client.Client, proven bool) (*directory.Directory, error) 
 		return nil, err
 	}
 	return newDirectory(rc, proven, v), nil
+}
+
+// namesOf returns the directory through the registry at $MEDID_REGISTRY,
+// or an offline one (every DID then "not in the directory") when none is
+// set or it cannot be reached.
+func namesOf(e *env) *directory.Directory {
+	if u := optionalRegistry(e, ""); u != "" {
+		if rc, err := newRegistryClient(e, u); err == nil {
+			if d, err := directoryFor(rc, false); err == nil {
+				return d
+			}
+		}
+	}
+	return directory.New(directory.Config{})
 }
 
 // walletNames returns the wallet's directory: through the registry at
@@ -124,25 +137,28 @@ func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directo
 	}
 }
 
-// describe is a DID's label with the DID itself, for command output:
-// "St Mary's Hospital (did:medid:…)", or "unknown: did:key:… — not in the
-// directory; ignore any name it gives itself".
+// describe is a DID's label (the naming rule of registry/directory) with
+// the full DID, for command output: "St Mary's Hospital (did:medid:…),
+// hospital in GB, in the directory", or "someone not in the directory
+// (ref. 2doK3C) did:key:…2doK3C" (any name the DID gives itself is never
+// shown).
 func describe(ctx context.Context, d *directory.Directory, did string) string {
 	id, _ := d.Lookup(ctx, did)
-	switch {
-	case id.Verified():
-		s := id.Label() + " (" + did + ")"
-		if id.Kind == directory.KindOrganisation && id.Organisation != nil {
-			s += ", " + id.Organisation.Entry.Kind + " in " + id.Organisation.Entry.Country + ", in the directory"
-		}
-		if id.Kind == directory.KindPractitioner {
-			s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
-		}
-		return s
-	case id.Kind == directory.KindUnknown && id.Problem == "":
-		return "unknown: " + did + " (not in the directory; ignore any name it gives itself)"
+	if !id.Verified() {
+		return id.Label() + " " + did
 	}
-	return strings.Replace(id.Label(), directory.ShortDID(did), did, 1)
+	s := id.Label() + " (" + did + ")"
+	if o := id.Organisation; id.Kind == directory.KindOrganisation && o != nil {
+		if id.Role == "" || did == o.DID {
+			// The kind follows in words: the label need not say it.
+			s = o.Entry.DisplayName + " (" + did + ")"
+		}
+		s += ", " + directory.KindWords(o.Entry.Kind) + " in " + o.Entry.Country + ", in the directory"
+	}
+	if id.Kind == directory.KindPractitioner {
+		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
+	}
+	return s
 }
 
 // issuerNames says how wallets will name an issuer service: its name from

@@ -265,6 +265,6 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 		}
 		return &exitError{code: exitInvalid, err: errors.New(msg)}
 	}
-	fmt.Fprintf(e.stderr, "VALID presentation from %s\n", res.Holder)
+	fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
 	return nil
 }

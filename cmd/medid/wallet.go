@@ -367,8 +367,20 @@ func (c *walletCLI) receive(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Subject)
+	fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.Subject)
 	return nil
+}
+
+// partyName names did for command output by the directory's naming rule,
+// with the full DID (see describe); the DID alone when no directory can
+// be read (the output must not fail for want of a name).
+func (c *walletCLI) partyName(ctx context.Context, w *wallet.Wallet, did string) string {
+	names, err := walletNames(c.e, w, "")
+	if err != nil {
+		return did
+	}
+	defer w.SaveNames(names)
+	return describe(ctx, names, did)
 }
 
 // credTypes drops the VerifiableCredential base type people need not see.
@@ -386,12 +398,13 @@ func credTypes(ts []string) string {
 }
 
 func (c *walletCLI) list(args []string) error {
-	fs := c.flags("list", "[--type T] [--issuer DID] [--status S] [--json | --quiet]")
+	fs := c.flags("list", "[--type T] [--issuer DID] [--status S] [--dids] [--json | --quiet]")
 	typ := fs.String("type", "", "only credentials of this type")
 	issuer := fs.String("issuer", "", "only credentials from this issuer DID")
 	status := fs.String("status", "", "only credentials with this status (valid, revoked, suspended, expired, invalid)")
 	asJSON := fs.Bool("json", false, "print JSON (metadata, without the tokens)")
 	quiet := fs.quiet("the credential ids, one a line")
+	dids := fs.Bool("dids", false, "show each issuer's full DID beside its name")
 	w, err := c.parseOpen(fs, args)
 	if err != nil {
 		return err
@@ -419,9 +432,17 @@ func (c *walletCLI) list(args []string) error {
 	}
 	defer w.SaveNames(names)
 	tw := tabwriter.NewWriter(c.e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tISSUER\tSTATUS\tCHECKED")
+	head := "ID\tTYPE\tISSUER\tSTATUS\tCHECKED"
+	if *dids {
+		head += "\tISSUER DID"
+	}
+	fmt.Fprintln(tw, head)
 	for _, cr := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cr.ID, credTypes(cr.Types), label(context.Background(), names, cr.Issuer), cr.Status, checkedAt(cr))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", cr.ID, credTypes(cr.Types), label(context.Background(), names, cr.Issuer), cr.Status, checkedAt(cr))
+		if *dids {
+			fmt.Fprintf(tw, "\t%s", cr.Issuer)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
@@ -610,7 +631,7 @@ func (c *walletCLI) history(args []string) error {
 		}
 		fmt.Fprintln(c.e.stdout)
 		for _, s := range ev.Credentials {
-			fmt.Fprintf(c.e.stdout, "    %s %s from %s: %s\n", s.ID, credTypes(s.Types), s.Issuer, strings.Join(s.Attributes, ", "))
+			fmt.Fprintf(c.e.stdout, "    %s %s from %s: %s\n", s.ID, credTypes(s.Types), c.partyName(context.Background(), w, s.Issuer), strings.Join(s.Attributes, ", "))
 		}
 	}
 	return nil

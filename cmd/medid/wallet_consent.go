@@ -41,7 +41,8 @@ func (c *walletCLI) consent(ctx context.Context, args []string) error {
 		"revoke":   func(a []string) error { return c.consentRevoke(ctx, a) },
 		"confirm":  c.consentConfirm,
 		"withdraw": func(a []string) error { return c.consentRevoke(ctx, a) },
-	}, []string{"grant", "list", "revoke", "confirm", "withdraw"}, args)
+		"accept":   func(a []string) error { return c.consentAccept(ctx, a) },
+	}, []string{"grant", "accept", "list", "revoke", "confirm", "withdraw"}, args)
 }
 
 func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
@@ -110,7 +111,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.e.stderr, "grant written to %s: give it to the provider\n", *out)
 	}
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
-	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", g.Provider, strings.Join(g.Classes, ", "),
+	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", c.partyName(ctx, w, g.Provider), strings.Join(g.Classes, ", "),
 		strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
 	fmt.Fprintf(c.e.stdout, "anchored by: %s (a key made for this grant alone: the ledger never sees your DID)\n", g.Anchor)
 	if g.BreakGlass {
@@ -383,6 +384,12 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		switch {
 		case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
 			line += "  EMERGENCY OVERRIDE (DCM " + trail.DCMEmergencyOverride + ")"
+			switch {
+			case e.Standing:
+				line += "  grant: " + e.Consent + " (your standing emergency permission)"
+			case e.Consent != "":
+				line += "  grant: " + e.Consent
+			}
 		case e.BreakGlass:
 			line += "  BREAK-GLASS ATTEMPT"
 		}

@@ -103,7 +103,7 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, cr := range got {
-		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), cr.Issuer, cr.Subject)
+		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.Subject)
 	}
 	return nil
 }

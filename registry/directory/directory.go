@@ -12,7 +12,8 @@
 // with no network (marked as from the snapshot, with its date).
 //
 // Lookups never fail for an unknown DID: the answer is an Identity of
-// KindUnknown, and the label says so plainly ("unknown: did:key:z6Mk…").
+// KindUnknown, and the label says so plainly ("someone not in the
+// directory (ref. 2doK3C)"; see [Identity.Label] for the whole rule).
 // A self-asserted name (an issuer's "name" property, a verifier's
 // client_name) is never an Identity's name.
 package directory
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/credentials/vc"
@@ -154,15 +156,77 @@ func ShortDID(d string) string {
 	return d[:18] + "…" + d[len(d)-6:]
 }
 
-// Label is how people see the DID: "St Mary's Hospital", "St Mary's
-// Hospital (record vault)", "Dr. Jane Doe (St Mary's Hospital)", or, when
-// nothing is verified, a plain statement with the short DID:
-// "unknown: did:key:z6Mk…", "St Mary's Hospital — SUSPENDED in the
-// directory", "not verified (licence revoked): did:key:…".
+// The naming rule. Every command and screen that names a party (an
+// issuer, a verifier, a vault, a provider in a consent or an access)
+// names it with [Identity.Label], so the CLI and the app say the same
+// thing:
+//
+//   - verified: its directory name, with its kind when the name does not
+//     say it ("St Mary's Hospital", "Boots (pharmacy)", "St Mary's
+//     Hospital (record vault)"); a practitioner by their licence, with
+//     their employer ("Dr. Jane Doe (St Mary's Hospital)");
+//   - an organisation the directory lists but has suspended: its name,
+//     flagged ("St Mary's Hospital — SUSPENDED in the directory");
+//   - found but not trusted: "someone not verified (licence revoked; ref.
+//     2doK3C)";
+//   - not in the directory: "someone not in the directory (ref. 2doK3C)".
+//
+// A DID is never shown as if it were a name, and a name a DID gives
+// itself never appears. The reference ([Ref]) is the end of the DID, so
+// two unnamed parties on one screen are told apart and a person can match
+// it against the identifier they were given; the full DID is always one
+// step away (the CLI's --dids, the app's "Copy their identifier").
+// A label may start a sentence: capitalise its first letter there
+// ([Capitalize]).
+
+// Ref is the short reference to did that labels carry: the last six
+// characters of its method-specific identifier ("2doK3C").
+func Ref(did string) string {
+	ref := did[strings.LastIndexByte(did, ':')+1:]
+	if n := len(ref); n > 6 {
+		ref = ref[n-6:]
+	}
+	return ref
+}
+
+// Unlisted is the label of a DID nothing is known of (no lookup made, or
+// no directory at hand): "someone not in the directory (ref. 2doK3C)".
+func Unlisted(did string) string {
+	return "someone not in the directory (ref. " + Ref(did) + ")"
+}
+
+// kindWords are how labels say an organisation's kind.
+var kindWords = map[string]string{
+	tx.KindHospital: "hospital", tx.KindClinic: "clinic", tx.KindPharmacy: "pharmacy", tx.KindLaboratory: "laboratory",
+	tx.KindLicensingBody: "licensing body", tx.KindInsurer: "insurer", tx.KindEmergencyService: "emergency service",
+	tx.KindResearch: "research organisation",
+}
+
+// KindWords is an organisation kind in words ("licensing body"); the kind
+// itself when it has none.
+func KindWords(kind string) string {
+	if w, ok := kindWords[kind]; ok {
+		return w
+	}
+	return kind
+}
+
+// Capitalize upper-cases the first letter of a label that starts a
+// sentence ("Someone not in the directory …"); a DID is left as it is.
+func Capitalize(s string) string {
+	if s == "" || strings.HasPrefix(s, "did:") {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// Label is how people see the DID, by the naming rule above.
 func (i *Identity) Label() string {
 	switch {
 	case i == nil:
-		return "unknown"
+		return "someone not in the directory"
 	case i.Verified() && i.Kind == KindPractitioner:
 		p := i.Practitioner
 		if p.EmployerOrg.Active() {
@@ -172,15 +236,18 @@ func (i *Identity) Label() string {
 	case i.Verified():
 		name := i.Organisation.Entry.DisplayName
 		if w := roleWords[i.Role]; w != "" && i.DID != i.Organisation.DID {
+			return name + " (" + w + ")"
+		}
+		if w := KindWords(i.Organisation.Entry.Kind); w != "" && !strings.Contains(strings.ToLower(name), w) {
 			name += " (" + w + ")"
 		}
 		return name
 	case i.Kind == KindOrganisation && i.Organisation != nil && i.Organisation.Status == ledger.DirectorySuspended:
 		return i.Organisation.Entry.DisplayName + " — SUSPENDED in the directory"
 	case i.Problem != "":
-		return "not verified (" + i.Problem + "): " + ShortDID(i.DID)
+		return "someone not verified (" + i.Problem + "; ref. " + Ref(i.DID) + ")"
 	}
-	return "unknown: " + ShortDID(i.DID)
+	return Unlisted(i.DID)
 }
 
 // Config configures [New].

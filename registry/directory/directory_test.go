@@ -155,7 +155,7 @@ func TestLookup(t *testing.T) {
 	}{
 		{w.hospitalDID, "St Mary's Hospital", directory.KindOrganisation},
 		{w.vault, "St Mary's Hospital (record vault)", directory.KindOrganisation},
-		{w.doctor, "unknown: " + directory.ShortDID(w.doctor), directory.KindUnknown},
+		{w.doctor, "someone not in the directory (ref. " + directory.Ref(w.doctor) + ")", directory.KindUnknown},
 	} {
 		id, err := w.dir.Lookup(ctx, tc.did)
 		if err != nil {
@@ -259,7 +259,7 @@ func TestSuspendedAndSnapshot(t *testing.T) {
 	if id.Label() != "St Mary's Hospital (record vault)" || id.Source != "snapshot of 1 Dec 2026" {
 		t.Errorf("offline from the snapshot: %q from %q", id.Label(), id.Source)
 	}
-	if id, err := offline.Lookup(ctx, w.doctor); err != nil || id.Verified() || id.Label() != "unknown: "+directory.ShortDID(w.doctor) {
+	if id, err := offline.Lookup(ctx, w.doctor); err != nil || id.Verified() || id.Label() != directory.Unlisted(w.doctor) {
 		t.Errorf("offline, unknown DID: %q, %v", id.Label(), err)
 	}
 	for _, bad := range [][]byte{[]byte("{"), []byte(`{"format":2}`), make([]byte, directory.MaxSnapshot+1)} {

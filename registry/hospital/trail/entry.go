@@ -70,8 +70,15 @@ type Entry struct {
 	BreakGlass bool   `json:"breakGlass,omitempty"`
 	// Reason is why access was denied, or the emergency reason given.
 	Reason string `json:"reason,omitempty"`
-	// Consent is the hash of the consent grant presented, if any.
+	// Consent is the hash of the consent grant the decision used: the one
+	// the request presented, or, with Standing, the patient's standing
+	// break-glass grant deposited with the vault.
 	Consent string `json:"consent,omitempty"`
+	// Standing marks a break-glass access decided under the patient's
+	// standing break-glass grant (Consent is then that grant's hash), so
+	// the patient is told which permission let the hospital in without
+	// anyone having to infer it from an empty Consent.
+	Standing bool `json:"standing,omitempty"`
 	// Licence is the provider's practitioner licence credential (vc+jwt)
 	// as they presented it to the vault, so the patient's wallet can check
 	// who they are itself (registry/directory) instead of trusting the

@@ -137,6 +137,20 @@ func TestEndToEnd(t *testing.T) {
 				kind += "+break-glass " + e.Type
 			}
 			seen[e.Provider] = kind
+			// The emergency read names the permission that let it in: the
+			// patient's standing grant, by its hash (not an empty grant
+			// field the wallet would have to interpret); the provider's
+			// read names the grant it presented.
+			switch {
+			case e.BreakGlass && e.Outcome == trail.OutcomeGranted:
+				if !e.Standing || e.Consent != consent.Hash(standing) {
+					t.Errorf("break-glass entry: standing %v, grant %q; want the standing grant %q", e.Standing, e.Consent, consent.Hash(standing))
+				}
+			case e.Provider == prov.DID:
+				if e.Standing || e.Consent != consent.Hash(grant) {
+					t.Errorf("provider's entry: standing %v, grant %q; want the grant presented", e.Standing, e.Consent)
+				}
+			}
 		}
 	}
 	want := map[string]string{prov.DID: "granted", second.DID: "denied", er.DID: "granted+break-glass " + trail.DCMEmergencyOverride}

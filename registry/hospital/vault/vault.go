@@ -399,7 +399,14 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 		err = fmt.Errorf("%w: record %s", vaultapi.ErrErased, m.ID)
 	}
 	if err == nil {
-		e.Authority, err = v.decideWith(ctx, r, m, now)
+		var d decision
+		d, err = v.decideWith(ctx, r, m, now)
+		e.Authority = d.authority
+		if d.standing != "" {
+			// Name the permission that let the hospital in: the
+			// patient's standing grant, by its hash.
+			e.Standing, e.Consent = true, consent.Hash(d.standing)
+		}
 	}
 	var pt []byte
 	if err == nil {
@@ -446,12 +453,29 @@ func (v *Vault) decide(ctx context.Context, r *vaultapi.Request, m *vaultapi.Met
 	return err
 }
 
-// decideWith is decide, returning the authority a representative acted on
-// (nil for a provider under the patient's own grant) for the trail entry.
-func (v *Vault) decideWith(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (*trail.Authority, error) {
+// decision is what an access decision rests on, for the trail entry.
+type decision struct {
+	// authority is the delegation a representative acted on (nil for a
+	// provider under the patient's own grant).
+	authority *trail.Authority
+	// standing is the patient's standing break-glass grant (the token)
+	// when it let an emergency read in; "" otherwise.
+	standing string
+}
+
+// decideWith is decide, returning what the decision rested on for the
+// trail entry.
+func (v *Vault) decideWith(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (decision, error) {
 	if r.BreakGlass != "" {
-		return nil, v.breakGlass(ctx, r, m, now)
+		standing, err := v.breakGlass(ctx, r, m, now)
+		return decision{standing: standing}, err
 	}
+	a, err := v.decideGrant(ctx, r, m, now)
+	return decision{authority: a}, err
+}
+
+// decideGrant decides a read under a consent grant or a delegation.
+func (v *Vault) decideGrant(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (*trail.Authority, error) {
 	if r.Delegation != "" {
 		if r.Consent != "" {
 			return nil, fmt.Errorf("%w: a read presents a consent grant (a provider) or a delegation (a representative), not both", vaultapi.ErrBadRequest)
@@ -483,9 +507,11 @@ func (v *Vault) decideWith(ctx context.Context, r *vaultapi.Request, m *vaultapi
 // checked in force on the ledger at every read, so a revocation closes
 // emergency access as soon as the consent checker sees it (at the next
 // block in registryd, which reads its own committed state every time).
-func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) error {
+// It returns the standing grant's token when that grant let the read in
+// ("" under the provider's own grant), for the trail entry.
+func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi.Meta, now time.Time) (standing string, err error) {
 	if r.Purpose != consent.PurposeEmergencyTreatment {
-		return fmt.Errorf("%w: %w: break-glass needs purpose %s", vaultapi.ErrDenied, consent.ErrWrongPurpose, consent.PurposeEmergencyTreatment)
+		return "", fmt.Errorf("%w: %w: break-glass needs purpose %s", vaultapi.ErrDenied, consent.ErrWrongPurpose, consent.PurposeEmergencyTreatment)
 	}
 	token, provider := r.Consent, r.Issuer
 	if token == "" {
@@ -493,28 +519,28 @@ func (v *Vault) breakGlass(ctx context.Context, r *vaultapi.Request, m *vaultapi
 		token = v.standing[m.Owner]
 		v.mu.Unlock()
 		if token == "" {
-			return fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden)
+			return "", fmt.Errorf("%w: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden)
 		}
 		v.mu.Lock()
 		onRoster := slices.Contains(v.staff, r.Issuer)
 		v.mu.Unlock()
 		if !onRoster {
-			return fmt.Errorf("%w: %w: %s is not on this hospital's staff roster", vaultapi.ErrDenied, vaultapi.ErrNotStaff, r.Issuer)
+			return "", fmt.Errorf("%w: %w: %s is not on this hospital's staff roster", vaultapi.ErrDenied, vaultapi.ErrNotStaff, r.Issuer)
 		}
-		provider = v.cfg.DID
+		provider, standing = v.cfg.DID, token
 	}
 	g, err := v.cfg.Consent.CheckInForce(ctx, token, consent.Request{Provider: provider, Action: consent.ActionAccess,
 		Purpose: consent.PurposeEmergencyTreatment, Class: m.Class, At: now, BreakGlass: true})
 	if err != nil {
 		if provider == v.cfg.DID {
-			return fmt.Errorf("%w: %w: standing grant: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden, err)
+			return "", fmt.Errorf("%w: %w: standing grant: %w", vaultapi.ErrDenied, vaultapi.ErrBreakGlassForbidden, err)
 		}
-		return fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
+		return "", fmt.Errorf("%w: %w", vaultapi.ErrDenied, err)
 	}
 	if g.Patient != m.Owner {
-		return fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
+		return "", fmt.Errorf("%w: %w: the grant is by %s", vaultapi.ErrDenied, vaultapi.ErrNotOwner, g.Patient)
 	}
-	return nil
+	return standing, nil
 }
 
 // AllowBreakGlass deposits a patient's standing break-glass grant: a
