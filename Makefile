@@ -94,7 +94,7 @@ bench-ledger:
 	rm -rf .bench-ledger && mkdir -p .bench-ledger
 	$(GO) test ./registry/machine -run '^$$' -bench 'BenchmarkNodePathDIDCreate$$' -benchtime 8000x -count 3
 	MEDID_BENCH_RESULTS=$(CURDIR)/.bench-ledger $(GO) test ./registry/node -run '^$$' -timeout 60m \
-	  -bench 'BenchmarkCommitDIDCreate$$|BenchmarkCommitDIDCreate4Nodes$$|BenchmarkCommitDIDCreateProcs|BenchmarkCommitLatencyProcs' \
+	  -bench 'BenchmarkCommitDIDCreate$$|BenchmarkCommitDIDCreate4Nodes$$|BenchmarkCommitDIDCreateProcs$$|BenchmarkCommitLatencyProcs' \
 	  -benchtime 8000x -count 3
 	$(GO) run ./internal/benchplot -runs .bench-ledger -label $(BENCH_LABEL) -history docs/benchmarks/ledger-runs.json -out docs/benchmarks
 

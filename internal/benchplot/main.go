@@ -205,16 +205,22 @@ func validatorTicks(h []benchbase.RunSummary) []plot.Tick {
 	return t
 }
 
-// latencyCDF draws the latest label's open-loop runs: one curve per
-// network size and load fraction (the latest run of each).
+// latencyCDF draws the open-loop runs of the latest label that has any:
+// one curve per network size and load fraction (the latest run of each).
 func latencyCDF(h []benchbase.RunSummary) (*plot.Plot, error) {
-	ls := labels(h)
-	if len(ls) == 0 {
+	open := func(r benchbase.RunSummary) bool { return r.OfferedRate > 0 && len(r.QuantilesMS) > 0 }
+	label := ""
+	for _, l := range labels(h) {
+		if slices.ContainsFunc(h, func(r benchbase.RunSummary) bool { return r.Label == l && open(r) }) {
+			label = l
+		}
+	}
+	if label == "" {
 		return nil, nil
 	}
 	latest := map[string]benchbase.RunSummary{}
 	for _, r := range h {
-		if r.Label != ls[len(ls)-1] || r.OfferedRate == 0 || len(r.QuantilesMS) == 0 {
+		if r.Label != label || !open(r) {
 			continue
 		}
 		if prev, ok := latest[r.Name]; !ok || r.When.After(prev.When) {

@@ -85,6 +85,23 @@ func Check(data []byte, f Flags) error {
 	return err
 }
 
+// CheckValue checks the one JSON value at the start of s (after optional
+// whitespace) under the policy and flags, as if it sat depth levels deep
+// inside a larger JSON text (depth 1: a member of the top-level object or
+// array), so nesting is counted from that text's top. It returns the offset
+// just past the value; what follows it is the caller's to read. A caller
+// that reads an outer text itself checks an embedded value with it, in the
+// same pass, and accepts exactly what checking the whole text would accept
+// of that value.
+func CheckValue(s string, depth int, f Flags) (int, error) {
+	p := parser{s: s, mode: modeCheck, ints: f&SafeIntegers != 0, depth: depth}
+	p.skipSpace()
+	if _, err := p.value(nil); err != nil {
+		return 0, err
+	}
+	return p.pos, nil
+}
+
 // Unmarshal checks data under the policy and flags, with v's type as the
 // schema for member names (see the package documentation), and then decodes
 // it into v with encoding/json. v must be a non-nil pointer. A value whose

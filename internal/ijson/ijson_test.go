@@ -235,3 +235,45 @@ func TestUnmarshalRecursiveType(t *testing.T) {
 		t.Error("case variant two levels down accepted")
 	}
 }
+
+// TestCheckValue: an embedded value is accepted exactly when checking the
+// whole text would accept it, nesting counted from the text's top, and the
+// returned offset is just past the value.
+func TestCheckValue(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		depth int
+		n     int // -1: refused
+	}{
+		{`{"a":1} ,"b":2}`, 1, 7},
+		{` [1,2]}`, 1, 6},
+		{`"x\u0041"}`, 1, 9},
+		{`12,`, 1, 2},
+		{`1.5,`, 1, -1},
+		{`9007199254740992`, 1, -1},
+		{`{"a":1,"a":2}`, 1, -1},
+		{"\"\xff\"", 1, -1},
+		{`"\ud800"`, 1, -1},
+		{`{"a":`, 1, -1},
+		{``, 1, -1},
+		{strings.Repeat("[", 199) + strings.Repeat("]", 199), 1, 398},
+		{strings.Repeat("[", 200) + strings.Repeat("]", 200), 1, -1},
+		{strings.Repeat("[", 200) + strings.Repeat("]", 200), 0, 400},
+	} {
+		n, err := CheckValue(c.in, c.depth, SafeIntegers)
+		if c.n < 0 {
+			if err == nil {
+				t.Errorf("CheckValue(%.40q, %d) = %d, want an error", c.in, c.depth, n)
+			}
+			continue
+		}
+		if err != nil || n != c.n {
+			t.Errorf("CheckValue(%.40q, %d) = %d, %v, want %d", c.in, c.depth, n, err, c.n)
+		}
+		// The same value inside a text at that depth: the whole check agrees.
+		whole := strings.Repeat("[", c.depth) + c.in[:n] + strings.Repeat("]", c.depth)
+		if err := Check([]byte(whole), SafeIntegers); err != nil {
+			t.Errorf("Check of the enclosing text %.40q: %v", whole, err)
+		}
+	}
+}

@@ -206,6 +206,11 @@ type App struct {
 	bgCtx        context.Context
 	bgCancel     context.CancelFunc
 	lastSnapshot atomic.Pointer[snapshotInfo]
+	// offered is when each snapshot was last offered to a peer or had a
+	// chunk served: pruneSnapshots keeps it for snapshotGrace after that,
+	// so a node in the middle of restoring it can finish.
+	offeredMu sync.Mutex
+	offered   map[int64]time.Time
 	// pruned is the newest version deleted (guarded by wmu).
 	pruned int64
 	// restoring is the state sync in progress (guarded by wmu).

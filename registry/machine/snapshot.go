@@ -334,18 +334,48 @@ func (a *App) snapshots() ([]abci.Snapshot, error) {
 	return out, nil
 }
 
-// pruneSnapshots removes all but the newest SnapshotKeep snapshots.
+// snapshotGrace is how long a snapshot offered to a peer, or one whose
+// chunk was served, outlives its turn to be pruned: a joining node picks a
+// snapshot from the offers it collected during discovery (CometBFT waits
+// at least 5 s) and then fetches its chunks, and a snapshot deleted in
+// between leaves it retrying a chunk nobody has ("cannot add nil chunk")
+// until it gives up. A few minutes covers discovery and the transfer of a
+// large state; on a network that snapshots every 1,000 blocks it keeps at
+// most one snapshot more, for a few minutes.
+const snapshotGrace = 3 * time.Minute
+
+// markOffered notes that snapshot h was offered or served just now.
+func (a *App) markOffered(h int64) {
+	a.offeredMu.Lock()
+	defer a.offeredMu.Unlock()
+	if a.offered == nil {
+		a.offered = map[int64]time.Time{}
+	}
+	a.offered[h] = time.Now()
+}
+
+// pruneSnapshots removes all but the newest SnapshotKeep snapshots, except
+// one offered to a peer within snapshotGrace (it goes at a later pruning).
 func (a *App) pruneSnapshots() {
 	list, err := a.snapshots()
 	if err != nil {
 		a.log.Warn("list snapshots", "err", err)
 		return
 	}
+	now := time.Now()
+	a.offeredMu.Lock()
+	defer a.offeredMu.Unlock()
 	for i, s := range list {
-		if i >= a.cfg.SnapshotKeep {
-			if err := os.RemoveAll(a.snapshotDir(int64(s.Height))); err != nil {
-				a.log.Warn("remove an old snapshot", "height", s.Height, "err", err)
-			}
+		h := int64(s.Height)
+		if i < a.cfg.SnapshotKeep {
+			continue
+		}
+		if at, ok := a.offered[h]; ok && now.Sub(at) < snapshotGrace {
+			continue
+		}
+		delete(a.offered, h)
+		if err := os.RemoveAll(a.snapshotDir(h)); err != nil {
+			a.log.Warn("remove an old snapshot", "height", s.Height, "err", err)
 		}
 	}
 }
@@ -368,6 +398,7 @@ func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.
 	out := make([]*abci.Snapshot, len(list))
 	for i := range list {
 		out[i] = &list[i]
+		a.markOffered(int64(list[i].Height))
 	}
 	return &abci.ResponseListSnapshots{Snapshots: out}, nil
 }
@@ -382,6 +413,7 @@ func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.RequestLoadSnapshot
 	if err != nil {
 		return &abci.ResponseLoadSnapshotChunk{}, nil
 	}
+	a.markOffered(int64(req.Height))
 	return &abci.ResponseLoadSnapshotChunk{Chunk: b}, nil
 }
 

@@ -411,3 +411,69 @@ func snapshotNow(t testing.TB, h *harness) {
 	}
 	t.Fatal("no snapshot of the current height after 100 blocks")
 }
+
+// TestOfferedSnapshotOutlivesPruning: a snapshot offered to a joining peer
+// is still there when the peer fetches its chunks, though newer snapshots
+// were written meanwhile (the walkthrough's joining node once retried a
+// pruned snapshot's chunk for a minute: "cannot add nil chunk"); after
+// snapshotGrace it is pruned as usual.
+func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessCfg(t, Config{SnapshotInterval: 3, SnapshotKeep: 2})
+	commit := func(n int) {
+		for range n {
+			h.finalize()
+			if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.app.WaitSnapshots(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	kept := func() string {
+		list, err := h.app.snapshots()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []uint64
+		for _, s := range list {
+			hs = append(hs, s.Height)
+		}
+		return fmt.Sprint(hs)
+	}
+	chunk := func(height uint64) int {
+		r, err := h.app.LoadSnapshotChunk(ctx, &abci.RequestLoadSnapshotChunk{Height: height, Format: SnapshotFormat, Chunk: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(r.Chunk)
+	}
+	commit(6)
+	if got := kept(); got != "[6 3]" {
+		t.Fatalf("snapshots before the offer: %s, want [6 3]", got)
+	}
+	if _, err := h.app.ListSnapshots(ctx, &abci.RequestListSnapshots{}); err != nil {
+		t.Fatal(err)
+	}
+	commit(6) // snapshots 9 and 12: 3 and 6 would be pruned but were offered
+	if got := kept(); got != "[12 9 6 3]" {
+		t.Fatalf("snapshots after the offer: %s, want [12 9 6 3]", got)
+	}
+	if chunk(3) == 0 || chunk(6) == 0 {
+		t.Fatal("an offered snapshot's chunk is gone while its peer may still fetch it")
+	}
+	// The grace passes: the next snapshot prunes them.
+	h.app.offeredMu.Lock()
+	for k, at := range h.app.offered {
+		h.app.offered[k] = at.Add(-snapshotGrace)
+	}
+	h.app.offeredMu.Unlock()
+	commit(3)
+	if got := kept(); got != "[15 12]" {
+		t.Fatalf("snapshots after the grace: %s, want [15 12]", got)
+	}
+	if chunk(3) != 0 {
+		t.Fatal("a pruned snapshot still serves chunks")
+	}
+}

@@ -76,6 +76,12 @@ type Settings struct {
 	// keeps the newest signed header fresh for light clients, whose trust
 	// expires after their trusting period, and shows the network is alive.
 	EmptyBlocks string `json:"emptyBlocks,omitempty"`
+	// GossipPeers, when above 0, is how many peers the node relays each
+	// mempool transaction to (CometBFT v0.38's
+	// experimental_max_gossip_connections_to_persistent_peers and
+	// _to_non_persistent_peers); 0 relays to every peer. Blocks and votes
+	// still go to every peer. See docs/design/0022 for what it changed.
+	GossipPeers int `json:"gossipPeers,omitempty"`
 	// App holds the application's snapshot and pruning settings, which
 	// registryd passes to registry/machine.
 	App AppSettings `json:"app,omitempty"`

@@ -186,6 +186,11 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// waiting transactions after each block cost more than the blocks
 	// themselves under load (420 vs 1,000-1,400 did.create/s, see 0006).
 	c.Mempool.Recheck = false
+	if s.GossipPeers < 0 {
+		return nil, fmt.Errorf("gossipPeers %d in %s: want 0 (every peer) or a positive number of peers", s.GossipPeers, SettingsFile)
+	}
+	c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = s.GossipPeers
+	c.Mempool.ExperimentalMaxGossipConnectionsToNonPersistentPeers = s.GossipPeers
 	c.TxIndex.Indexer = "null"
 	if s.StateSync != nil {
 		if err := s.StateSync.apply(c.StateSync); err != nil {

@@ -59,6 +59,12 @@ func probeRun(b *testing.B) bool {
 // With -cpuprofile, each validator writes its own profile next to it
 // (<profile>.<name>.node<i>), completed when the network stops.
 func startProcs(b *testing.B, n int, name string) *proctest.Network {
+	return startProcsGossip(b, n, name, 0)
+}
+
+// startProcsGossip is startProcs with every validator's Settings.GossipPeers
+// set to gossipPeers (0: every peer, the default).
+func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *proctest.Network {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "medid-bench-procs-")
 	if err != nil {
@@ -71,7 +77,8 @@ func startProcs(b *testing.B, n int, name string) *proctest.Network {
 		// No did.create budget: the benchmark sends far more than the
 		// default hourly quota of self-made DIDs (as the in-process
 		// benchmarks do, nodetest.SetQuotas).
-		Quotas: nodetest.UnlimitedCreates(),
+		Quotas:      nodetest.UnlimitedCreates(),
+		GossipPeers: gossipPeers,
 		// Validators dial each other, as `registryd testnet` writes them:
 		// no proxy in this process, whose CPU is the load generator's.
 		Direct:   true,
@@ -87,7 +94,15 @@ func startProcs(b *testing.B, n int, name string) *proctest.Network {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(net.Close)
+	b.Cleanup(func() {
+		if b.Failed() {
+			// Say what the validators did before their folders go.
+			for i, nd := range net.Nodes {
+				b.Logf("validator %d (running: %v), end of its log:\n%s", i, nd.Running(), nd.LogTail(3000))
+			}
+		}
+		net.Close()
+	})
 	return net
 }
 
@@ -116,8 +131,15 @@ type httpSubmitter struct {
 }
 
 func newHTTPSubmitter(net *proctest.Network, conns int) *httpSubmitter {
+	// At most conns connections per validator, idle ones included, and
+	// idle ones dropped before the server's 60 s idle timeout: a validator
+	// holds 2,048 connections per client address (--max-conns 8192) and,
+	// at that cap, closes an idle one for a newcomer; a request the client
+	// sent on a connection being closed ends in EOF (seen on 4 and 7
+	// validators).
 	s := &httpSubmitter{hc: &http.Client{Transport: &http.Transport{
-		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
+		IdleConnTimeout: 30 * time.Second, DisableCompression: true,
 	}}}
 	for _, nd := range net.Nodes {
 		s.urls = append(s.urls, nd.URL+"/1.0/transactions")
@@ -272,6 +294,25 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
+// four and seven validator processes with mempool gossip to every peer
+// (the default) and to one or two peers only (Settings.GossipPeers). -count
+// repeats each variant back to back, so compare variants by running them
+// alternately, one -bench pattern per invocation (BENCHMARKS.md).
+func BenchmarkCommitDIDCreateProcsGossip(b *testing.B) {
+	for _, n := range []int{4, 7} {
+		b.Run(fmt.Sprintf("validators=%d", n), func(b *testing.B) {
+			for _, g := range []int{0, 1, 2} {
+				name := "all"
+				if g > 0 {
+					name = fmt.Sprint(g)
+				}
+				b.Run("gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, n, 0, g) })
+			}
+		})
+	}
+}
+
 // BenchmarkCommitLatencyProcs measures commit latency under an open-loop
 // load of 50%, 80% and 90% of the peak throughput of the same network size
 // measured earlier in this process (by BenchmarkCommitDIDCreateProcs, or a
@@ -287,7 +328,10 @@ func BenchmarkCommitLatencyProcs(b *testing.B) {
 // benchProcs runs b.N did.create transactions through a fresh network of n
 // validator processes: a closed loop when fraction is 0, otherwise an open
 // loop at fraction × the peak measured for n.
-func benchProcs(b *testing.B, n int, fraction float64) {
+func benchProcs(b *testing.B, n int, fraction float64) { benchProcsGossip(b, n, fraction, 0) }
+
+// benchProcsGossip is benchProcs with Settings.GossipPeers = gossipPeers.
+func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
 	if probeRun(b) {
 		return
 	}
@@ -304,7 +348,7 @@ func benchProcs(b *testing.B, n int, fraction float64) {
 		rate = fraction * peak.(float64)
 	}
 	txs := makeCreateTxs(b, name, b.N)
-	net := startProcs(b, n, name)
+	net := startProcsGossip(b, n, name, gossipPeers)
 	sub := newHTTPSubmitter(net, procsWorkers)
 	// Warm up: one transaction (the first block, connections).
 	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {

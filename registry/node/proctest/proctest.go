@@ -76,6 +76,9 @@ type Config struct {
 	// allow 1,000 self-made did.create per hour network-wide; a load of
 	// new DIDs needs more, e.g. nodetest.UnlimitedCreates()).
 	Quotas *ledger.QuotaPolicy
+	// GossipPeers is every node's Settings.GossipPeers (0: mempool gossip
+	// to every peer, the default).
+	GossipPeers int
 	// DiskLimits gives node i a file system of DiskLimits[i] bytes.
 	DiskLimits map[int]int64
 	// Binary is the registryd to run ("" = $MEDID_REGISTRYD, else built
@@ -308,6 +311,7 @@ func (nw *Network) wire(nd *Node) error {
 		s.NoPeerExchange = true
 	}
 	s.App = nw.cfg.App
+	s.GossipPeers = nw.cfg.GossipPeers
 	return node.WriteSettings(nd.Home, s)
 }
 
@@ -636,6 +640,7 @@ func (nw *Network) Join(ctx context.Context, name string, stateSync bool) (*Node
 	s.PersistentPeers = strings.Join(peers, ",")
 	s.NoPeerExchange = true
 	s.App = nw.cfg.App
+	s.GossipPeers = nw.cfg.GossipPeers
 	if err := node.WriteSettings(nd.Home, s); err != nil {
 		return nil, err
 	}
