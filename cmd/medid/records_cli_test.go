@@ -32,6 +32,7 @@ import (
 //	$WORK/ehr.jwk     the key of an EHR registered for the FHIR API
 //	$WORK/hospital.jwk the vault's own key (a writer)
 //	$WORK/genesis.json the network's genesis, for --genesis
+//	$WORK/governance.jwk the network's governance key (directory entries)
 //	$WORK/stmary.jwk  a hospital key whose did:medid $WRITER (not yet
 //	                  registered) is a vault writer
 //
@@ -42,6 +43,7 @@ import (
 func TestVaultScripts(t *testing.T) {
 	t.Parallel() // independent of the other top-level tests: its own registry (if any) and work dirs
 	stack := startRegistry(t)
+	gov := governanceKey(t, stack)
 	// A hospital whose registered did:medid (not its key's did:key) is the
 	// vault's writer, as "registryd --vault-writers did:medid:…" says; the
 	// scripts register it from $WORK/stmary.jwk.
@@ -88,6 +90,9 @@ func TestVaultScripts(t *testing.T) {
 				return err
 			}
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "genesis.json"), stack.Genesis, 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "governance.jwk"), gov, 0o600); err != nil {
 				return err
 			}
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "ehr.jwk"), ejwk, 0o600); err != nil {

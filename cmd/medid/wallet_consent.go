@@ -303,15 +303,6 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	if *asJSON {
 		return writeJSON(c.e, evs)
 	}
-	if *asFHIR {
-		b, err := accessLogBundle(evs)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(c.e.stdout, string(b))
-		fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger, written as BALP AuditEvents\n", len(evs))
-		return nil
-	}
 	names, err := walletNamesVia(w, rc, cfg.VerifyProofs)
 	if err != nil {
 		return err
@@ -325,6 +316,23 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 				fmt.Fprintf(c.e.stderr, "warning: the vault attached %s's licence to an access by %s; ignored\n", id.DID, e.Provider)
 			}
 		}
+	}
+	if *asFHIR {
+		// Agents are named by the directory (verified entries only); a DID
+		// it does not list is given by its DID alone, never a name the
+		// vault or the DID gives itself.
+		b, err := accessLogBundle(evs, func(d string) string {
+			if id, _ := names.Lookup(ctx, d); id.Verified() {
+				return label(ctx, names, d)
+			}
+			return ""
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.e.stdout, string(b))
+		fmt.Fprintf(c.e.stderr, "%d entries verified against the ledger, written as BALP AuditEvents\n", len(evs))
+		return nil
 	}
 	if len(evs) > 0 {
 		fmt.Fprintf(c.e.stdout, "vault: %s\n", describe(ctx, names, evs[0].Vault))
@@ -400,14 +408,20 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 }
 
 // accessLogBundle writes verified trail events as a FHIR R4 Bundle of
-// IHE BALP AuditEvents (the mapping is balp.FromEntry's).
-func accessLogBundle(evs []wallet.AccessEvent) ([]byte, error) {
+// IHE BALP AuditEvents (the mapping is balp.FromEntry's). name gives the
+// display of an agent's DID ("" for none: the agent is then its DID
+// alone).
+func accessLogBundle(evs []wallet.AccessEvent, name func(did string) string) ([]byte, error) {
 	var out []json.RawMessage
 	for _, e := range evs {
 		a, ok := balp.FromEntry(&e.Entry, e.Vault)
 		if !ok {
 			continue
 		}
+		if a.Client != "" {
+			a.ClientName = name(a.Client)
+		}
+		a.ServerName = name(a.Server)
 		b, err := balp.AuditEvent(a)
 		if err != nil {
 			return nil, err

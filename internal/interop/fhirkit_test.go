@@ -16,6 +16,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/hospital/fhir"
 	"github.com/medid/medid/registry/hospital/vault"
 	"github.com/medid/medid/registry/ledger"
 )
@@ -46,8 +47,9 @@ func (l *memLedger) ConsentStatus(_ context.Context, controller, hash string) (*
 // TestFHIRKitClient: an EHR built on fhir-kit-client and jose obtains a
 // SMART Backend Services token with an assertion signed by its DID key,
 // writes a patient's allergy in a transaction, is refused a read without
-// the patient's consent, reads it with the grant, creates a record and
-// pages through a search of the vault's FHIR API.
+// the patient's consent, deposits the patient's grant as an IHE PCF
+// Consent and reads without a header, reads it with the grant, creates a
+// record and pages through a search of the vault's FHIR API.
 func TestFHIRKitClient(t *testing.T) {
 	node, dir := nodeEnv(t)
 	gen := func() (*key.PrivateKey, string, string) {
@@ -75,7 +77,7 @@ func TestFHIRKitClient(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String() + "/fhir"
 	f, err := v.FHIR(vault.FHIRConfig{Base: base, Name: "St Mary", Clients: map[string]vault.FHIRClient{
-		edid: {Scopes: []string{"system/*.rs", "system/AllergyIntolerance.c", "system/Patient.c"}, Name: "Ward 3 EHR"}}})
+		edid: {Scopes: []string{"system/*.rs", "system/AllergyIntolerance.c", "system/Patient.c", "system/Consent.c"}, Name: "Ward 3 EHR"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +117,9 @@ func TestFHIRKitClient(t *testing.T) {
 		ReadID, ReadCode, ReadPatient        string
 		PatientRef, CreatedID                string
 		Page1, Page2                         []string
+		DepositedProfile, DepositedID        string
+		ReadAfterDeposit                     string
+		Consents                             []string
 	}
 	if err := json.Unmarshal(out[strings.LastIndexByte(strings.TrimSpace(string(out)), '\n')+1:], &got); err != nil {
 		t.Fatalf("output: %v\n%s", err, out)
@@ -127,6 +132,9 @@ func TestFHIRKitClient(t *testing.T) {
 		t.Errorf("transaction: %+v", got)
 	case got.DeniedStatus != 403 || got.DeniedOutcome != "OperationOutcome":
 		t.Errorf("read without consent: %+v", got)
+	case got.DepositedProfile != fhir.ProfilePCFConsent || got.ReadAfterDeposit != "764146007" ||
+		got.DepositedID != "c-"+consent.Hash(grant)[:32] || !slices.Equal(got.Consents, []string{got.DepositedID}):
+		t.Errorf("consent deposit: %+v", got)
 	case got.ReadCode != "764146007" || got.ReadPatient != "Patient/"+pid || got.PatientRef != "Patient/"+pid:
 		t.Errorf("read with consent: %+v", got)
 	case len(got.Page1) != 1 || len(got.Page2) != 1 || got.Page1[0] == got.Page2[0] ||

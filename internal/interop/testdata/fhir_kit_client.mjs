@@ -2,7 +2,9 @@
 // it discovers the SMART configuration, obtains a Backend Services token
 // with a private_key_jwt assertion signed by its DID key, then writes a
 // patient's allergy in a transaction, is refused a read without the
-// patient's consent, reads it with the consent grant, creates another
+// patient's consent, deposits the patient's grant as an IHE PCF Consent
+// (the grant's vc+jwt in sourceAttachment) and reads without a header,
+// reads it with the consent grant in the header too, creates another
 // record, and searches with paging.
 // Usage: node fhir_kit_client.mjs BASE EHR_JWK_FILE KID PATIENT_DID GRANT
 import fs from 'node:fs';
@@ -29,7 +31,7 @@ const res = await fetch(out.tokenUrl, {
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams({
     grant_type: 'client_credentials',
-    scope: 'system/*.rs system/AllergyIntolerance.c system/Patient.c',
+    scope: 'system/*.rs system/AllergyIntolerance.c system/Patient.c system/Consent.c',
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
     client_assertion: assertion,
   }),
@@ -73,6 +75,23 @@ try {
   out.deniedStatus = e.response && e.response.status;
   out.deniedOutcome = e.response && e.response.data && e.response.data.resourceType;
 }
+const deposited = await client.create({
+  resourceType: 'Consent',
+  body: {
+    resourceType: 'Consent', status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: patientRef },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    sourceAttachment: { contentType: 'application/vc+jwt', data: Buffer.from(grant).toString('base64') },
+  },
+});
+out.depositedProfile = deposited.meta.profile[0];
+const afterDeposit = await client.read({ resourceType: 'AllergyIntolerance', id: allergyId });
+out.readAfterDeposit = afterDeposit.code.coding[0].code;
+const consents = await client.search({ resourceType: 'Consent', searchParams: { patient: patientRef } });
+out.consents = (consents.entry || []).map((e) => e.resource.id);
+out.depositedId = deposited.id;
 const read = await client.read({ resourceType: 'AllergyIntolerance', id: allergyId, options: { headers: { 'MedID-Consent': grant } } });
 out.readId = read.id;
 out.readCode = read.code.coding[0].code;

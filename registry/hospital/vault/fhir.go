@@ -97,9 +97,17 @@ type FHIR struct {
 	pidKey     []byte
 	feedFile   string
 	grantsFile string
-	feedOut    *os.File // the feed file, open for appending; guarded by mu
 
-	mu sync.RWMutex // guards byOwner, dids, grants, feed
+	// feedMu guards feed and feedOut. It is not mu: every read audits, and
+	// an audit that held mu across the feed file's write would stall every
+	// concurrent request's index and grant lookups behind that syscall.
+	feedMu sync.Mutex
+	// feed holds each client's audit events, oldest first.
+	feed map[string][]feedEvent
+	// feedOut is the feed file, open for appending.
+	feedOut *os.File
+
+	mu sync.RWMutex // guards byOwner, dids, grants
 	// byOwner indexes each patient's records by last update (then id).
 	byOwner map[string][]idxEntry
 	// dids maps a Patient logical id to the patient's DID.
@@ -107,8 +115,6 @@ type FHIR struct {
 	// grants maps owner+"\x00"+provider to the grant tokens that opened a
 	// read, newest last.
 	grants map[string][]string
-	// feed holds each client's audit events, oldest first.
-	feed map[string][]feedEvent
 }
 
 type idxEntry struct {
@@ -188,7 +194,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	ti := map[string][]string{
 		"AuditEvent": {fhir.InteractionSearch},
-		"Consent":    {fhir.InteractionSearch},
+		"Consent":    {fhir.InteractionSearch, fhir.InteractionCreate},
 	}
 	f.capability, err = fhir.Capability(fhir.CapabilityConfig{Base: cfg.Base, Description: "medid record vault " + cfg.Name, Software: "medid",
 		Date: v.cfg.Now(), Interactions: []string{fhir.InteractionRead, fhir.InteractionSearch, fhir.InteractionCreate},
@@ -281,6 +287,7 @@ func MountFHIR(next http.Handler, f *FHIR) http.Handler {
 //	GET    /fhir/{type}?patient=…                  search (scope + consent), paged
 //	GET    /fhir/AuditEvent?…                      the client's own audit feed
 //	GET    /fhir/Consent?patient=…                 the patient's grants to the client (IHE PCF)
+//	POST   /fhir/Consent                           deposit a grant (PCF Consent carrying its vc+jwt)
 //	DELETE /fhir/{type}/{id}                       refused: erasure is the patient's
 //	GET    /cds-services, POST /cds-services/patient-consent-consult
 func (f *FHIR) Handler() http.Handler {
@@ -438,14 +445,14 @@ func (f *FHIR) audit(a balp.Access) {
 		return
 	}
 	line = append(line, '\n')
-	f.mu.Lock()
+	f.feedMu.Lock()
 	l := append(f.feed[a.Client], ev)
 	if len(l) > maxFeedPerClient {
 		l = l[len(l)-maxFeedPerClient:]
 	}
 	f.feed[a.Client] = l
 	_, err = f.feedOut.Write(line)
-	f.mu.Unlock()
+	f.feedMu.Unlock()
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
 	}
@@ -453,8 +460,8 @@ func (f *FHIR) audit(a balp.Access) {
 
 // Close closes the feed file.
 func (f *FHIR) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.feedMu.Lock()
+	defer f.feedMu.Unlock()
 	return f.feedOut.Close()
 }
 
@@ -495,9 +502,9 @@ func access(now time.Time, act balp.Action, client string, req *vaultapi.Request
 	return a
 }
 
-// record returns the meta of the record a FHIR read names: Patient/{pid}
-// is the patient's latest Patient record.
-func (f *FHIR) record(typ, id string) (*vaultapi.Meta, error) {
+// record returns the record a FHIR read names (its metadata and
+// ciphertext): Patient/{pid} is the patient's latest Patient record.
+func (f *FHIR) record(typ, id string) (*recordFile, error) {
 	if typ == "Patient" {
 		owner, ok := f.DIDOf(id)
 		if !ok {
@@ -518,14 +525,14 @@ func (f *FHIR) record(typ, id string) (*vaultapi.Meta, error) {
 		}
 		id = rid
 	}
-	m, err := f.v.store.meta(id)
+	rec, err := f.v.store.get(id)
 	if err != nil {
 		return nil, err
 	}
-	if m.Class != typ {
+	if rec.Class != typ {
 		return nil, fmt.Errorf("%w: %s/%s", vaultapi.ErrNotFound, typ, id)
 	}
-	return m, nil
+	return rec, nil
 }
 
 // release returns the check a record must pass after decryption: the
@@ -626,6 +633,15 @@ const maxTxBody = fhir.MaxBundleSize
 
 func (f *FHIR) serveCreate(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
+	if typ == "Consent" {
+		t, fe := f.bearer(r)
+		if fe != nil {
+			writeOutcome(w, fe)
+			return
+		}
+		f.serveConsentDeposit(w, r, t)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, fhir.MaxResourceSize+1))
 	if err != nil {
 		writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body"))
@@ -901,7 +917,7 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	rel := release(t, typ)
 	var entries []fhir.SearchEntry
 	for _, e := range cands {
-		m, err := f.v.store.meta(e.id)
+		m, err := f.v.store.get(e.id)
 		if err != nil || m.Erased != nil {
 			continue
 		}
@@ -942,8 +958,11 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 	if after != "" {
 		start, _ = strconv.Atoi(after)
 	}
-	f.mu.RLock()
+	// Events are never changed once in the feed (audit appends and trims
+	// by reslicing), so the client's slice is read without the lock.
+	f.feedMu.Lock()
 	l := f.feed[t.Client]
+	f.feedMu.Unlock()
 	var entries []fhir.SearchEntry
 	next := -1
 	for i := start; i < len(l); i++ {
@@ -961,7 +980,6 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 		}
 		entries = append(entries, fhir.SearchEntry{FullURL: f.cfg.Base + "/AuditEvent/" + ev.Access.ID, Resource: b})
 	}
-	f.mu.RUnlock()
 	nextURL := ""
 	if next >= 0 {
 		lu := make([]string, len(s.LastUpdated))

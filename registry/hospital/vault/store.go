@@ -200,23 +200,39 @@ func (s *store) list() ([]vaultapi.Meta, []error) {
 
 // meta returns a record's metadata (also for an erased record).
 func (s *store) meta(id string) (*vaultapi.Meta, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rec, err := s.load(id)
+	rec, err := s.get(id)
 	if err != nil {
 		return nil, err
 	}
 	return &rec.Meta, nil
 }
 
-// read decrypts a record. It is called only after the access decision.
-func (s *store) read(id string) ([]byte, error) {
+// get returns a record's file as stored: its metadata (also for an
+// erased record) and its ciphertext, for a decision on the metadata and
+// then [store.open] without reading and decoding the file twice.
+func (s *store) get(id string) (*recordFile, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rec, err := s.load(id)
+	return s.load(id)
+}
+
+// read decrypts a record. It is called only after the access decision.
+func (s *store) read(id string) ([]byte, error) {
+	rec, err := s.get(id)
 	if err != nil {
 		return nil, err
 	}
+	return s.open(rec)
+}
+
+// open decrypts rec, a record file from [store.get]. It is called only
+// after the access decision. An erasure since rec was read wins: the
+// data key is read now, under the lock erase takes, and an erased
+// record's key is gone, so its ciphertext (even in rec) is unreadable.
+func (s *store) open(rec *recordFile) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id := rec.ID
 	if rec.Erased != nil {
 		return nil, fmt.Errorf("%w: record %s", vaultapi.ErrErased, id)
 	}

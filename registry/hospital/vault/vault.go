@@ -366,12 +366,12 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 	if r.Op != vaultapi.OpRead {
 		return nil, nil, fmt.Errorf("%w: op %q, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpRead)
 	}
-	m, err := v.store.meta(r.Record)
+	rec, err := v.store.get(r.Record)
 	if err != nil {
 		return nil, nil, err
 	}
-	pt, err := v.readAs(ctx, r, nil, m, now, nil)
-	return pt, m, err
+	pt, err := v.readAs(ctx, r, nil, rec, now, nil)
+	return pt, &rec.Meta, err
 }
 
 // readAs decides a read of record m by the authenticated requester r
@@ -381,7 +381,8 @@ func (v *Vault) Read(ctx context.Context, token string) ([]byte, *vaultapi.Meta,
 // way, durably, before anything is released. It is the one read path: the
 // signed-request API and the FHIR API both come through here, and through
 // [Vault.decide].
-func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, m *vaultapi.Meta, now time.Time, release func([]byte) error) ([]byte, error) {
+func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, rec *recordFile, now time.Time, release func([]byte) error) ([]byte, error) {
+	m := &rec.Meta
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
 	if r.Consent != "" {
@@ -409,7 +410,7 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 	}
 	var pt []byte
 	if err == nil {
-		if pt, err = v.store.read(m.ID); err == nil {
+		if pt, err = v.store.open(rec); err == nil {
 			if cerr := checkClass(pt, m.Class); cerr != nil {
 				pt, err = nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, cerr)
 			} else if release != nil {
