@@ -197,6 +197,11 @@ func (e *AccessEvent) describe(n Naming, whose string) string {
 			return who + " tried to withdraw a consent to " + what + ", and was refused"
 		}
 		return who + " withdrew a consent to " + what
+	case trail.ActionConsentDeposit:
+		if refused {
+			return who + " tried to hand in a consent to see " + what + ", and was refused"
+		}
+		return who + " handed in the consent " + you + " gave them to see " + what
 	case trail.ActionAccessLog:
 		if refused {
 			return who + " tried to read the record of who accessed " + your + " records, and was refused"

@@ -154,6 +154,7 @@ func TestFromEntry(t *testing.T) {
 	}{
 		{trail.ActionRead, "PatientRead"}, {TrailQuery, "PatientQuery"}, {trail.ActionPut, "PatientCreate"},
 		{trail.ActionErase, "PatientDelete"}, {TrailConsentDecision, "PatientQuery"},
+		{trail.ActionConsentDeposit, "PatientCreate"},
 	} {
 		e := base
 		e.Action = tc.action
@@ -167,6 +168,9 @@ func TestFromEntry(t *testing.T) {
 		}
 		if err := fhir.Validate(b); err != nil || !strings.Contains(string(b), "IHE.BasicAudit."+tc.profile) {
 			t.Errorf("%s: %v %s", tc.action, err, b)
+		}
+		if tc.action == trail.ActionConsentDeposit && !strings.Contains(string(b), `"reference":"Consent/r-1"`) {
+			t.Errorf("a consent deposit does not name the Consent it created: %s", b)
 		}
 	}
 	e := base

@@ -48,6 +48,8 @@ func FromEntry(e *trail.Entry, vault string) (a Access, ok bool) {
 		a.Action, a.Record = ActionCreate, record
 	case trail.ActionErase:
 		a.Action, a.Record = ActionDelete, record
+	case trail.ActionConsentDeposit:
+		a.Action, a.Record = ActionCreate, "Consent/"+e.Record
 	case TrailConsentDecision:
 		a.Action, a.Query = ActionQuery, "hook=patient-consent-consult&class="+e.Class
 	default:

@@ -33,6 +33,11 @@ const (
 	ActionConsent   = "consent"
 	ActionWithdraw  = "consent-withdraw"
 	ActionAccessLog = "access-log"
+	// ActionConsentDeposit is a provider handing the vault a consent grant
+	// the patient gave (over FHIR, POST /fhir/Consent), so that its later
+	// reads need not carry it; Consent holds the grant's hash, Class its
+	// classes. A refused deposit is recorded too.
+	ActionConsentDeposit = "consent-deposit"
 )
 
 // DICOM (DCM) audit event codes FHIR AuditEvent.type uses.

@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/fhir"
 	"github.com/medid/medid/registry/hospital/smart"
+	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
@@ -96,8 +98,26 @@ func (f *FHIR) serveConsentDeposit(w http.ResponseWriter, r *http.Request, t *sm
 	h := consent.Hash(tok)
 	id := "c-" + h[:32]
 	a := balp.Access{Time: now, Action: balp.ActionCreate, Client: t.Client, Patient: fhir.Patient{DID: g.Patient}, Record: "Consent/" + id, Consent: h}
+	// The patient's trail gets the deposit, refused or not, before
+	// anything is remembered (nothing is, if the entry cannot be written).
+	// A patient whose DID does not resolve has no trail here (and the grant
+	// cannot be checked either).
+	record := func(granted bool, reason string) error {
+		if _, err := f.v.recipient(r.Context(), g.Patient); err != nil {
+			return nil
+		}
+		e := &trail.Entry{Time: now, Patient: g.Patient, Provider: t.Client, Record: id, Class: strings.Join(g.Classes, ","),
+			Action: trail.ActionConsentDeposit, Outcome: trail.OutcomeDenied, Type: trail.DCMPatientRecord, Consent: h, Reason: reason}
+		if granted {
+			e.Outcome = trail.OutcomeGranted
+		}
+		return f.v.trail(r.Context(), e)
+	}
 	refuse := func(fe *fhir.Error) {
 		a.Reason = fe.Error()
+		if err := record(false, a.Reason); err != nil {
+			f.v.cfg.Logger.Error("vault: a refused consent deposit is not in the trail", "err", err)
+		}
 		f.audit(a)
 		writeOutcome(w, fe)
 	}
@@ -117,6 +137,10 @@ func (f *FHIR) serveConsentDeposit(w http.ResponseWriter, r *http.Request, t *sm
 	out, err := fhir.ConsentPCF(g, consent.StatusActive, id, fhir.Patient{ID: f.PatientID(g.Patient), DID: g.Patient}, h)
 	if err != nil {
 		writeOutcome(w, fhir.AsError(err))
+		return
+	}
+	if err := record(true, ""); err != nil {
+		writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
 		return
 	}
 	f.remember(g.Patient, t.Client, tok)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/registry/hospital/fhir"
+	"github.com/medid/medid/registry/hospital/trail"
 )
 
 // consentBody is an IHE PCF Consent for grant tok (as fhir.ConsentPCF
@@ -115,6 +116,37 @@ func TestFHIRConsentDeposit(t *testing.T) {
 	st, b = h.do("GET", "/fhir/Consent?patient="+pid, tok, "", nil)
 	if st != 200 || !strings.Contains(string(b), "c-"+consent.Hash(good)[:32]) || !strings.Contains(string(b), `"status":"active"`) {
 		t.Fatalf("search after the deposit: %d %s", st, b)
+	}
+	// The patient's trail has every deposit of one of their grants, refused
+	// or not: here the grant to another provider, the unanchored one (both
+	// refused) and the good one; a body that named the wrong patient is
+	// recorded for the grant's patient, who is the one concerned.
+	var denied, granted int
+	for _, e := range h.trail(h.patient) {
+		if e.Action != trail.ActionConsentDeposit {
+			continue
+		}
+		if e.Provider != h.ehr.DID || e.Class != "AllergyIntolerance" || e.Consent == "" {
+			t.Fatalf("deposit entry: %+v", e)
+		}
+		switch e.Outcome {
+		case trail.OutcomeGranted:
+			granted++
+			if e.Consent != consent.Hash(good) || e.Record != "c-"+consent.Hash(good)[:32] {
+				t.Fatalf("granted deposit entry: %+v", e)
+			}
+		default:
+			denied++
+			if e.Reason == "" || strings.Contains(e.Reason, "Penicillin") {
+				t.Fatalf("refused deposit entry without a reason, or with health data: %+v", e)
+			}
+		}
+	}
+	// Refused: the three bodies naming someone else, the grant to another
+	// provider, the unanchored grant. (Without the Consent.c scope or a
+	// token, or with no grant in the body, there is no patient to tell.)
+	if granted != 1 || denied != 5 {
+		t.Fatalf("deposits in the patient's trail: %d granted, %d refused; want 1 and 5", granted, denied)
 	}
 	// The client's feed has the deposit (and the refusals it could attribute).
 	if _, b := h.do("GET", "/fhir/AuditEvent?patient="+pid, tok, "", nil); !strings.Contains(string(b), `"reference":"Consent/c-`) {
