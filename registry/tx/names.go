@@ -27,7 +27,12 @@ func foldRune(r rune) rune {
 // other punctuation turned into spaces, and words separated by one space.
 // It is a pure function: the ledger's duplicate-name rule depends on it.
 func FoldName(s string) string {
-	s = norm.NFKC.String(s)
+	// Invalid UTF-8 separates words, as any non-letter does; replaced
+	// first, because the normalisers leave the text after an invalid byte
+	// undecomposed in places (a diacritic then survived one fold and not
+	// the next: FuzzNames). Names in transactions are valid UTF-8 (the
+	// decoder refuses anything else), so no ledger verdict changes.
+	s = norm.NFKC.String(strings.ToValidUTF8(s, " "))
 	var b strings.Builder
 	space := false
 	for _, r := range norm.NFD.String(s) {
