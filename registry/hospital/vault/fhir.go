@@ -642,13 +642,9 @@ func (f *FHIR) serveCreate(w http.ResponseWriter, r *http.Request) {
 		f.serveConsentDeposit(w, r, t)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, fhir.MaxResourceSize+1))
-	if err != nil {
-		writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body"))
-		return
-	}
-	if len(body) > fhir.MaxResourceSize {
-		writeOutcome(w, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.ErrTooLarge, fhir.IssueTooLong, "", "the resource is larger than %d bytes", fhir.MaxResourceSize))
+	body, fe := readBody(r, fhir.MaxResourceSize, "resource")
+	if fe != nil {
+		writeOutcome(w, fe)
 		return
 	}
 	// A create is a transaction of one entry: one set of checks.
@@ -664,14 +660,23 @@ func (f *FHIR) serveCreate(w http.ResponseWriter, r *http.Request) {
 	writeFHIR(w, http.StatusCreated, res[0])
 }
 
-func (f *FHIR) serveTransaction(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTxBody+1))
+// readBody reads a request body of at most limit bytes; what names it in
+// the OperationOutcome of one that is longer ("resource", "Bundle").
+func readBody(r *http.Request, limit int, what string) ([]byte, *fhir.Error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
-		writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body"))
-		return
+		return nil, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body")
 	}
-	if len(body) > maxTxBody {
-		writeOutcome(w, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.ErrTooLarge, fhir.IssueTooLong, "", "the Bundle is larger than %d bytes", maxTxBody))
+	if len(body) > limit {
+		return nil, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.ErrTooLarge, fhir.IssueTooLong, "", "the %s is larger than %d bytes", what, limit)
+	}
+	return body, nil
+}
+
+func (f *FHIR) serveTransaction(w http.ResponseWriter, r *http.Request) {
+	body, fe := readBody(r, maxTxBody, "Bundle")
+	if fe != nil {
+		writeOutcome(w, fe)
 		return
 	}
 	_, locs, fe := f.transact(r, body)

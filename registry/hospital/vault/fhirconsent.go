@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -35,13 +34,9 @@ func (f *FHIR) serveConsentDeposit(w http.ResponseWriter, r *http.Request, t *sm
 		writeOutcome(w, fhir.Errorf(http.StatusForbidden, vaultapi.ErrDenied, fhir.IssueForbidden, "", "the access token's scopes do not allow creating Consent (ask for system/Consent.c)"))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, fhir.MaxResourceSize+1))
-	if err != nil {
-		writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.ErrInvalid, fhir.IssueInvalid, "", "could not read the body"))
-		return
-	}
-	if len(body) > fhir.MaxResourceSize {
-		writeOutcome(w, fhir.Errorf(http.StatusRequestEntityTooLarge, fhir.ErrTooLarge, fhir.IssueTooLong, "", "the resource is larger than %d bytes", fhir.MaxResourceSize))
+	body, fe := readBody(r, fhir.MaxResourceSize, "resource")
+	if fe != nil {
+		writeOutcome(w, fe)
 		return
 	}
 	if err := fhir.Validate(body); err != nil {
