@@ -148,8 +148,8 @@ func (c *walletCLI) consentAccept(ctx context.Context, args []string) error {
 		return usagef("--days must be positive")
 	}
 	if *out != "" {
-		if _, err := os.Stat(*out); err == nil {
-			return usagef("output file %s already exists: choose another --out or delete it first", *out)
+		if err := outputFree(*out); err != nil {
+			return err
 		}
 	}
 	w, rc, err := c.openRegistry(&rf)

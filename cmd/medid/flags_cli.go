@@ -200,13 +200,27 @@ func readToken(path, what string) (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
+// outputFree refuses an --out path that exists, before any work is done
+// (createOutput refuses it again at the end, atomically).
+func outputFree(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return errOutputExists(path)
+	}
+	return nil
+}
+
+// errOutputExists is the usage error for an --out path that exists.
+func errOutputExists(path string) error {
+	return usagef("output file %s already exists: choose another --out or delete it first", path)
+}
+
 // createOutput writes data to a new file at path with the given mode and
 // refuses to overwrite an existing file (atomicfile.Create: synced and
 // linked into place, so a crash leaves no half-written credential).
 func createOutput(path string, data []byte, mode os.FileMode) error {
 	if err := atomicfile.Create(path, data, mode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return usagef("output file %s already exists: choose another --out or delete it first", path)
+			return errOutputExists(path)
 		}
 		return usagef("cannot create output file: %v", err)
 	}

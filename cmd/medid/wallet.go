@@ -566,8 +566,8 @@ func (c *walletCLI) present(ctx context.Context, args []string) error {
 	if err := fs.required("credential", "audience", "nonce", "out"); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*out); err == nil {
-		return usagef("output file %s already exists: choose another --out or delete it first", *out)
+	if err := outputFree(*out); err != nil {
+		return err
 	}
 	w, err := c.open(nil)
 	if err != nil {
@@ -656,8 +656,8 @@ func (c *walletCLI) backup(args []string) error {
 		return err
 	}
 	defer clear(bpass)
-	if _, err := os.Stat(*out); err == nil {
-		return usagef("output file %s already exists: choose another --out or delete it first", *out)
+	if err := outputFree(*out); err != nil {
+		return err
 	}
 	w, err := c.open(nil)
 	if err != nil {

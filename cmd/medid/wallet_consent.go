@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -84,8 +83,8 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		return usagef("--days must be positive")
 	}
 	if *out != "" {
-		if _, err := os.Stat(*out); err == nil {
-			return usagef("output file %s already exists: choose another --out or delete it first", *out)
+		if err := outputFree(*out); err != nil {
+			return err
 		}
 	}
 	w, rc, err := c.openRegistry(&rf)
