@@ -19,8 +19,10 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
@@ -148,6 +150,10 @@ type PresentationRequest struct {
 	// Queries are the credential queries, each with the wallet's matching
 	// credentials.
 	Queries []QueryMatch
+	// For is set when the request is answered for someone the holder acts
+	// for ([FetchPresentationRequestFor]): the candidates are the
+	// credentials held for them, and the answer carries this delegation.
+	For *wallet.Delegation
 }
 
 // QueryMatch is one credential query and the wallet's credentials that
@@ -187,6 +193,12 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 	if err != nil {
 		return nil, err
 	}
+	return matchRequest(req, creds, h.Credential)
+}
+
+// matchRequest finds, among creds (without tokens; full returns one with
+// its token), those that answer each query of req.
+func matchRequest(req *openid4vp.Request, creds []wallet.Credential, full func(id string) (wallet.Credential, error)) (*PresentationRequest, error) {
 	sort.Slice(creds, func(i, j int) bool { return creds[i].ReceivedAt.After(creds[j].ReceivedAt) })
 	pr := &PresentationRequest{Request: req, Signer: req.Signer}
 	if u, err := url.Parse(req.ResponseURI); err == nil {
@@ -208,11 +220,11 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 			if c.Status != wallet.StatusValid && c.Status != "" {
 				continue
 			}
-			full, err := h.Credential(c.ID)
+			fc, err := full(c.ID)
 			if err != nil {
 				return nil, err
 			}
-			opt, ok := answerFor(&q, full)
+			opt, ok := answerFor(&q, fc)
 			if !ok {
 				continue
 			}
@@ -236,6 +248,14 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 // holder's history before it is sent. A refusal by the verifier is a
 // *openid4vp.ProtocolError.
 func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest, choice map[string]string, hc *http.Client) error {
+	var rep Representative
+	if pr.For != nil {
+		r, ok := h.(Representative)
+		if !ok {
+			return errors.New("this request is answered for someone else, and the holder cannot act for anyone")
+		}
+		rep = r
+	}
 	vpToken := map[string][]string{}
 	for _, m := range pr.Queries {
 		id := choice[m.ID]
@@ -245,13 +265,30 @@ func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest,
 			}
 			id = m.Candidates[0].ID
 		}
-		c, err := h.Credential(id)
+		var c wallet.Credential
+		var err error
+		if rep != nil {
+			c, err = heldCredential(rep, pr.For.Hash, id)
+		} else {
+			c, err = h.Credential(id)
+		}
 		if err != nil {
 			return err
 		}
 		opt, ok := answerFor(&m.query, c)
 		if !ok {
 			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
+		}
+		if rep != nil {
+			if m.query.Format == openid4vp.FormatSDJWT {
+				return fmt.Errorf("the verifier's query %s asks for an SD-JWT VC, which only its holder can present: %s must answer it", m.ID, pr.For.PersonWords())
+			}
+			vp, err := rep.PresentFor(ctx, wallet.PresentForRequest{Delegation: pr.For.Hash, CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			if err != nil {
+				return err
+			}
+			vpToken[m.ID] = []string{vp}
+			continue
 		}
 		if m.query.Format == openid4vp.FormatSDJWT {
 			// Only the Disclosures the claims paths of the first claim
@@ -271,6 +308,121 @@ func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest,
 	}
 	_, err := (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
 	return err
+}
+
+// Representative is what the workflows for someone the holder acts for
+// need; *wallet.Wallet implements it. Implementations MUST be safe for
+// concurrent use.
+type Representative interface {
+	Holder
+	// DelegationFor returns the held delegation id names if it allows
+	// action now, as far as the wallet knows.
+	DelegationFor(id string, action delegation.Action) (wallet.Delegation, error)
+	// ReceiveFor verifies and keeps a credential received for the person
+	// a held delegation is for; HeldFor lists those kept.
+	ReceiveFor(ctx context.Context, delegationID, token string) (wallet.Credential, error)
+	HeldFor(delegationID string) ([]wallet.Credential, error)
+	// PresentFor signs a presentation of held credentials carrying the
+	// delegation, and records it.
+	PresentFor(ctx context.Context, req wallet.PresentForRequest) (string, error)
+}
+
+// AcceptOfferFor runs the OpenID4VCI flow of [AcceptOffer] for the person
+// a held delegation (delegationID: its id, hash or the person's name) is
+// for: the proof of possession is the representative's, the credential
+// request carries the delegation, and the issuer, having checked that it
+// lets the representative receive this credential for that person, issues
+// it to that person's DID. Each credential is then verified and kept with
+// the delegation (Representative.ReceiveFor), apart from the holder's own.
+// Errors: wallet.ErrNotDelegated before anything is sent when the wallet
+// knows the delegation does not allow "receive" now; an issuer's refusal
+// is an *openid4vci.ProtocolError (credential_request_denied with the
+// reason); opts.DID is ignored.
+func AcceptOfferFor(ctx context.Context, r Representative, delegationID, uri string, opts AcceptOfferOptions) ([]wallet.Credential, error) {
+	d, err := r.DelegationFor(delegationID, delegation.ActionReceive)
+	if err != nil {
+		return nil, err
+	}
+	c := &openid4vci.Client{HTTP: client(r, opts.HTTP), Now: r.Now}
+	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	if ref != "" {
+		if offer, err = c.FetchOffer(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	k, kid, err := r.SignerFor(d.Representative)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := c.Accept(ctx, openid4vci.AcceptRequest{Offer: offer, TxCode: opts.TxCode, Key: k, Kid: kid, Delegation: d.Token})
+	if err != nil {
+		return nil, err
+	}
+	var out []wallet.Credential
+	for _, tok := range acc.Credentials {
+		cr, err := r.ReceiveFor(ctx, d.Hash, tok)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+// FetchPresentationRequestFor is [FetchPresentationRequest] for the person
+// a held delegation is for: the candidates are the credentials held for
+// them, and the answer ([RespondPresentation]) is signed by the
+// representative and carries the delegation, which the verifier checks.
+// Errors: wallet.ErrNotDelegated when the wallet knows the delegation does
+// not allow "present" now.
+func FetchPresentationRequestFor(ctx context.Context, r Representative, delegationID, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
+	d, err := r.DelegationFor(delegationID, delegation.ActionPresent)
+	if err != nil {
+		return nil, err
+	}
+	if resolver == nil {
+		resolver = did.KeyResolver{}
+	}
+	req, err := (&openid4vp.Client{HTTP: client(r, hc), Resolver: resolver}).FetchRequest(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	held, err := r.HeldFor(d.Hash)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := matchRequest(req, slices.Clone(held), func(id string) (wallet.Credential, error) { return heldCredential(r, d.Hash, id) })
+	if err != nil {
+		return nil, err
+	}
+	pr.For = &d
+	return pr, nil
+}
+
+// heldCredential returns the credential id held under delegation hash.
+func heldCredential(r Representative, hash, id string) (wallet.Credential, error) {
+	held, err := r.HeldFor(hash)
+	if err != nil {
+		return wallet.Credential{}, err
+	}
+	for _, c := range held {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	var found []wallet.Credential
+	for _, c := range held {
+		if id != "" && strings.HasPrefix(c.ID, id) {
+			found = append(found, c)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	return wallet.Credential{}, fmt.Errorf("%w: no single credential %.32s held for the person you act for", wallet.ErrNotFound, id)
 }
 
 // answerFor returns the first option of q (its claim sets in the
