@@ -172,8 +172,8 @@ type Issuer struct {
 // repeated request gets it again.
 type issuedState struct {
 	configID, nonce, holder, subject string
-	response                CredentialResponse
-	expires                 time.Time
+	response                         CredentialResponse
+	expires                          time.Time
 }
 
 type offerState struct {
