@@ -35,6 +35,21 @@ func (w *Wallet) usableFor(id string, action delegation.Action) (Delegation, err
 		return Delegation{}, err
 	}
 	now := w.cfg.now()
+	if byPerson := id != d.ID && id != d.Hash && !(len(id) >= 8 && strings.HasPrefix(d.Hash, id)); byPerson &&
+		(d.StatusAt(now) != DelegationActive || !d.Covers(action)) {
+		// The person is named, not a delegation: of the delegations held
+		// for them, the one in force that allows action (lasting longest).
+		ds, err := w.Delegations()
+		if err != nil {
+			return Delegation{}, err
+		}
+		for _, x := range ds {
+			if x.Role == DelegationHeld && x.Patient == d.Patient && x.StatusAt(now) == DelegationActive && x.Covers(action) &&
+				(!d.Covers(action) || d.StatusAt(now) != DelegationActive || x.ValidUntil.After(d.ValidUntil)) {
+				d = x
+			}
+		}
+	}
 	if st := d.StatusAt(now); st != DelegationActive {
 		return Delegation{}, fmt.Errorf("%w: your delegation for %s is %s", ErrNotDelegated, d.PersonWords(), st)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/openid4vci"
@@ -108,7 +109,7 @@ func (c *walletCLI) acceptOfferAs(ctx context.Context, person string, args []str
 	var got []wallet.Credential
 	var d wallet.Delegation
 	if person != "" {
-		if d, err = c.actingIn(w, person); err != nil {
+		if d, err = c.actingIn(w, person, delegation.ActionReceive); err != nil {
 			return err
 		}
 		got, err = openid.AcceptOfferFor(ctx, w, d.Hash, uri, openid.AcceptOfferOptions{TxCode: txCode})
@@ -117,8 +118,6 @@ func (c *walletCLI) acceptOfferAs(ctx context.Context, person string, args []str
 	}
 	var pe *openid4vci.ProtocolError
 	switch {
-	case errors.Is(err, wallet.ErrNotDelegated):
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was asked for", err)}
 	case errors.As(err, &pe):
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the issuer refused: %w; nothing was stored", err)}
 	case errors.Is(err, wallet.ErrCouldNotCheck):
@@ -137,15 +136,17 @@ func (c *walletCLI) acceptOfferAs(ctx context.Context, person string, args []str
 	return nil
 }
 
-// actingIn finds, in an open wallet, the held delegation person names and
-// says on stderr whom the command acts for (see acting).
-func (c *walletCLI) actingIn(w *wallet.Wallet, person string) (wallet.Delegation, error) {
-	d, err := w.FindDelegation(person)
-	if err == nil && d.Role != wallet.DelegationHeld {
-		err = fmt.Errorf("delegation %s is not one you act under", d.Hash[:16])
-	}
+// actingIn finds, in an open wallet, the held delegation person names that
+// allows action now (wallet.DelegationFor) and says on stderr whom the
+// command acts for (see acting); when there is none it says why, and
+// nothing is sent.
+func (c *walletCLI) actingIn(w *wallet.Wallet, person string, action delegation.Action) (wallet.Delegation, error) {
+	d, err := w.DelegationFor(person, action)
 	if err != nil {
-		return wallet.Delegation{}, err
+		if f, ferr := w.FindDelegation(person); ferr == nil && f.Role == wallet.DelegationHeld {
+			actingBanner(c.e.stderr, f, c.e.clock())
+		}
+		return wallet.Delegation{}, &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was sent", err)}
 	}
 	actingBanner(c.e.stderr, d, c.e.clock())
 	return d, nil
@@ -202,7 +203,7 @@ func (c *walletCLI) respondAs(ctx context.Context, person string, args []string)
 	}
 	var pr *openid.PresentationRequest
 	if person != "" {
-		d, err := c.actingIn(w, person)
+		d, err := c.actingIn(w, person, delegation.ActionPresent)
 		if err != nil {
 			return err
 		}
