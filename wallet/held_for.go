@@ -147,6 +147,17 @@ func (w *Wallet) HeldFor(delegationID string) ([]Credential, error) {
 	return d.Held, nil
 }
 
+// HeldCredential returns the credential held for the person a held
+// delegation is for whose id is id or starts with it (one only). Errors
+// wrap [ErrNotFound].
+func (w *Wallet) HeldCredential(delegationID, id string) (Credential, error) {
+	d, _, _, err := w.actingAs(delegationID)
+	if err != nil {
+		return Credential{}, err
+	}
+	return heldOne(d, id)
+}
+
 // PresentForRequest is what [Wallet.PresentFor] signs.
 type PresentForRequest struct {
 	// Delegation names the held delegation (id, hash, person).

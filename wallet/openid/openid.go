@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/delegation"
@@ -104,14 +103,9 @@ func AcceptOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOpti
 // storing.
 func RedeemOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOptions) ([]string, error) {
 	c := &openid4vci.Client{HTTP: client(h, opts.HTTP), Now: h.Now}
-	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	offer, err := readOffer(ctx, c, uri)
 	if err != nil {
 		return nil, err
-	}
-	if ref != "" {
-		if offer, err = c.FetchOffer(ctx, ref); err != nil {
-			return nil, err
-		}
 	}
 	holder := opts.DID
 	if holder == "" {
@@ -130,6 +124,16 @@ func RedeemOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOpti
 		return nil, err
 	}
 	return acc.Credentials, nil
+}
+
+// readOffer parses a credential offer URI, fetching an offer passed by
+// reference.
+func readOffer(ctx context.Context, c *openid4vci.Client, uri string) (*openid4vci.Offer, error) {
+	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	if err != nil || ref == "" {
+		return offer, err
+	}
+	return c.FetchOffer(ctx, ref)
 }
 
 // PresentationRequest is a verifier's OpenID4VP request, checked and
@@ -268,7 +272,7 @@ func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest,
 		var c wallet.Credential
 		var err error
 		if rep != nil {
-			c, err = heldCredential(rep, pr.For.Hash, id)
+			c, err = rep.HeldCredential(pr.For.Hash, id)
 		} else {
 			c, err = h.Credential(id)
 		}
@@ -322,6 +326,7 @@ type Representative interface {
 	// a held delegation is for; HeldFor lists those kept.
 	ReceiveFor(ctx context.Context, delegationID, token string) (wallet.Credential, error)
 	HeldFor(delegationID string) ([]wallet.Credential, error)
+	HeldCredential(delegationID, id string) (wallet.Credential, error)
 	// PresentFor signs a presentation of held credentials carrying the
 	// delegation, and records it.
 	PresentFor(ctx context.Context, req wallet.PresentForRequest) (string, error)
@@ -344,14 +349,9 @@ func AcceptOfferFor(ctx context.Context, r Representative, delegationID, uri str
 		return nil, err
 	}
 	c := &openid4vci.Client{HTTP: client(r, opts.HTTP), Now: r.Now}
-	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	offer, err := readOffer(ctx, c, uri)
 	if err != nil {
 		return nil, err
-	}
-	if ref != "" {
-		if offer, err = c.FetchOffer(ctx, ref); err != nil {
-			return nil, err
-		}
 	}
 	k, kid, err := r.SignerFor(d.Representative)
 	if err != nil {
@@ -394,35 +394,12 @@ func FetchPresentationRequestFor(ctx context.Context, r Representative, delegati
 	if err != nil {
 		return nil, err
 	}
-	pr, err := matchRequest(req, slices.Clone(held), func(id string) (wallet.Credential, error) { return heldCredential(r, d.Hash, id) })
+	pr, err := matchRequest(req, slices.Clone(held), func(id string) (wallet.Credential, error) { return r.HeldCredential(d.Hash, id) })
 	if err != nil {
 		return nil, err
 	}
 	pr.For = &d
 	return pr, nil
-}
-
-// heldCredential returns the credential id held under delegation hash.
-func heldCredential(r Representative, hash, id string) (wallet.Credential, error) {
-	held, err := r.HeldFor(hash)
-	if err != nil {
-		return wallet.Credential{}, err
-	}
-	for _, c := range held {
-		if c.ID == id {
-			return c, nil
-		}
-	}
-	var found []wallet.Credential
-	for _, c := range held {
-		if id != "" && strings.HasPrefix(c.ID, id) {
-			found = append(found, c)
-		}
-	}
-	if len(found) == 1 {
-		return found[0], nil
-	}
-	return wallet.Credential{}, fmt.Errorf("%w: no single credential %.32s held for the person you act for", wallet.ErrNotFound, id)
 }
 
 // answerFor returns the first option of q (its claim sets in the
