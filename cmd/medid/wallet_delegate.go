@@ -26,7 +26,7 @@ import (
 //	medid wallet act-for PERSON access-log --vault URL
 //	medid wallet act-for PERSON accept-offer URI|--qr FILE [--pin-file FILE]
 //	medid wallet act-for PERSON respond URI|--qr FILE [--credential ID]... [--yes | --decline]
-//	medid wallet act-for PERSON credentials
+//	medid wallet act-for PERSON credentials [--export ID --out FILE]
 //
 // PERSON is the name (or its start) of the person a delegation you hold is
 // for, their DID, or the delegation's id. Every act-for command says on

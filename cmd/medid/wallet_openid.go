@@ -290,16 +290,37 @@ func (c *walletCLI) respondAs(ctx context.Context, person string, args []string)
 
 // actForCredentials lists the credentials held for the person a held
 // delegation is for: id, type, issuer, status.
+//
+// With --export ID --out FILE it writes that credential's token to a new
+// file instead, for the person's own wallet (medid wallet receive FILE):
+// it is issued to their DID, so it is theirs to hold.
 func (c *walletCLI) actForCredentials(ctx context.Context, person string, args []string) error {
-	fs := c.flags("act-for PERSON credentials", "")
+	fs := c.flags("act-for PERSON credentials", "[--export ID --out FILE]")
+	export := fs.String("export", "", "a credential held for them (id or prefix) to write to --out, for their own wallet")
+	out := fs.String("out", "", "with --export: the new file to write the credential to (mode 0600)")
 	if err := fs.parseNone(args); err != nil {
 		return err
+	}
+	if (*export == "") != (*out == "") {
+		return usagef("--export and --out go together: which credential, and the new file to write it to")
 	}
 	w, d, err := c.acting(person)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if *export != "" {
+		cr, err := w.HeldCredential(d.Hash, *export)
+		if err != nil {
+			return err
+		}
+		if err := createOutput(*out, []byte(cr.Token+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.e.stdout, "wrote %s (%s) to %s: it is %s's, issued to their DID; their wallet takes it with medid wallet receive %s\n",
+			cr.ID, credTypes(cr.Types), *out, personName(d.PatientName, d.Patient), *out)
+		return nil
+	}
 	held, err := w.HeldFor(d.Hash)
 	if err != nil {
 		return err
