@@ -17,7 +17,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // ErrNoVaultForActing is shown when a representative acts while no vault is
@@ -53,6 +55,16 @@ type actingUI struct {
 
 	logBtn *widget.Button // nil without trail scope
 	log    *fyne.Container
+
+	// Credentials received for the person (receive): the offer link and
+	// its PIN, the button, and the list of those held for them (shown
+	// with receive or present; nil without either).
+	offer    *widget.Entry // nil without receive scope
+	offerPIN *widget.Entry
+	receive  *widget.Button
+	held     *fyne.Container
+	heldNone *widget.Label
+	heldRows []*widget.Label
 }
 
 // actingConsentRow is one consent made in the person's name.
@@ -126,6 +138,25 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 			widget.NewFormItem("For how long", x.duration)))
 		body.Add(container.NewHBox(x.grant))
 	}
+	if d.Covers(delegation.ActionReceive) || d.Covers(delegation.ActionPresent) {
+		body.Add(widget.NewSeparator())
+		body.Add(bold("Records you hold for " + personName(d)))
+		x.heldNone = wrapLabel("You hold none of " + personName(d) + "'s records.")
+		x.held = container.NewVBox()
+		body.Add(x.heldNone)
+		body.Add(x.held)
+		if d.Covers(delegation.ActionReceive) {
+			x.offer = widget.NewEntry()
+			x.offer.SetPlaceHolder("Paste the offer link the hospital gave you for " + personName(d))
+			x.offerPIN = widget.NewEntry()
+			x.offerPIN.SetPlaceHolder("Code from the hospital (only if they gave you one)")
+			x.receive = widget.NewButtonWithIcon("Receive for "+personName(d), theme.DownloadIcon(), x.doReceive)
+			body.Add(wrapLabel("A hospital can give you " + personName(d) + "'s record: it is issued to " + personName(d) +
+				", and you keep it for them."))
+			body.Add(widget.NewForm(widget.NewFormItem("Offer", x.offer), widget.NewFormItem("PIN", x.offerPIN)))
+			body.Add(container.NewHBox(x.receive))
+		}
+	}
 	body.Add(widget.NewSeparator())
 	body.Add(bold("Consents you gave in " + personName(d) + "'s name"))
 	body.Add(x.empty)
@@ -159,12 +190,93 @@ func coversAll(d wallet.Delegation, classes []string) bool {
 	return true
 }
 
+// doReceive redeems a hospital's offer for the person (OpenID4VCI with
+// the delegation): the hospital checks it and issues the record to them;
+// it is verified and kept for them.
+func (x *actingUI) doReceive() {
+	w := x.a.wallet()
+	uri := strings.TrimSpace(x.offer.Text)
+	if w == nil || uri == "" {
+		return
+	}
+	pin := strings.TrimSpace(x.offerPIN.Text)
+	opts := openid.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) {
+		if pin == "" {
+			return "", errNeedPIN
+		}
+		return pin, nil
+	}}
+	x.receive.Disable()
+	x.busy.Show()
+	showError(x.err, nil)
+	id := x.d.Hash
+	load(x.a, func(ctx context.Context) ([]wallet.Credential, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return openid.AcceptOfferFor(ctx, w, id, uri, opts)
+	}, func(_ []wallet.Credential, err error) {
+		x.busy.Hide()
+		x.receive.Enable()
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		x.offer.SetText("")
+		x.offerPIN.SetText("")
+		x.reload()
+	})
+}
+
+// heldRecord is a record held for the person, with its issuer's name.
+type heldRecord struct {
+	c      wallet.Credential
+	issuer string
+}
+
+// showHeld lists the records held for the person.
+func (x *actingUI) showHeld(hs []heldRecord) {
+	if x.held == nil {
+		return
+	}
+	x.heldRows = x.heldRows[:0]
+	x.held.Objects = nil
+	for _, h := range hs {
+		c := h.c
+		l := wrapLabel(fmt.Sprintf("%s from %s, received %s", typeName(c.Types, c.Name), who(h.issuer, c.Issuer),
+			c.ReceivedAt.Local().Format("2 Jan 2006")))
+		x.heldRows = append(x.heldRows, l)
+		x.held.Add(l)
+	}
+	x.held.Refresh()
+	if len(hs) == 0 {
+		x.heldNone.Show()
+	} else {
+		x.heldNone.Hide()
+	}
+}
+
 func (x *actingUI) reload() {
 	w := x.a.wallet()
 	if w == nil {
 		return
 	}
 	id := x.d.Hash
+	if x.held != nil {
+		load(x.a, func(ctx context.Context) ([]heldRecord, error) {
+			hs, err := w.HeldFor(id)
+			out := make([]heldRecord, len(hs))
+			for i, c := range hs {
+				out[i] = heldRecord{c, x.a.nameOf(ctx, c.Issuer)}
+			}
+			return out, err
+		}, func(hs []heldRecord, err error) {
+			if err != nil {
+				showError(x.err, err)
+				return
+			}
+			x.showHeld(hs)
+		})
+	}
 	load(x.a, func(context.Context) ([]wallet.Consent, error) { return w.ConsentsFor(id) }, func(cs []wallet.Consent, err error) {
 		if err != nil {
 			showError(x.err, err)
