@@ -18,6 +18,7 @@ import (
 
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 )
@@ -65,6 +66,16 @@ type actingUI struct {
 	held     *fyne.Container
 	heldNone *widget.Label
 	heldRows []*widget.Label
+
+	// Answering a verifier for the person (present; nil without it): the
+	// request link, the button, the check-before-sending dialog and what
+	// came of it.
+	request    *widget.Entry
+	showBtn    *widget.Button
+	review     dialog.Dialog
+	reviewText *widget.Label
+	send       *widget.Button
+	answer     *widget.Label
 }
 
 // actingConsentRow is one consent made in the person's name.
@@ -156,6 +167,18 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 			body.Add(widget.NewForm(widget.NewFormItem("Offer", x.offer), widget.NewFormItem("PIN", x.offerPIN)))
 			body.Add(container.NewHBox(x.receive))
 		}
+		if d.Covers(delegation.ActionPresent) {
+			x.request = widget.NewEntry()
+			x.request.SetPlaceHolder("Paste the request link a hospital or pharmacy showed you for " + personName(d))
+			x.showBtn = widget.NewButtonWithIcon("Show "+personName(d)+"'s records", theme.MailSendIcon(), x.doShow)
+			x.answer = wrapLabel("")
+			x.answer.Hide()
+			body.Add(wrapLabel("When someone asks for " + personName(d) + "'s records, you can show the ones you hold for them: " +
+				"they see that you show them " + d.ActingWords() + "."))
+			body.Add(widget.NewForm(widget.NewFormItem("Request", x.request)))
+			body.Add(container.NewHBox(x.showBtn))
+			body.Add(x.answer)
+		}
 	}
 	body.Add(widget.NewSeparator())
 	body.Add(bold("Consents you gave in " + personName(d) + "'s name"))
@@ -224,6 +247,95 @@ func (x *actingUI) doReceive() {
 		x.offer.SetText("")
 		x.offerPIN.SetText("")
 		x.reload()
+	})
+}
+
+// doShow fetches a verifier's request, matches it against the records held
+// for the person and asks the representative to check before sending.
+func (x *actingUI) doShow() {
+	w := x.a.wallet()
+	text := strings.TrimSpace(x.request.Text)
+	if w == nil {
+		return
+	}
+	if !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://") {
+		showError(x.err, errNotVPLink)
+		return
+	}
+	x.showBtn.Disable()
+	x.busy.Show()
+	showError(x.err, nil)
+	x.answer.Hide()
+	type fetched struct {
+		pr       *openid.PresentationRequest
+		verifier string
+		issuers  map[string]string
+	}
+	id := x.d.Hash
+	load(x.a, func(ctx context.Context) (fetched, error) {
+		pr, err := openid.FetchPresentationRequestFor(ctx, w, id, text, nil, x.a.resolver())
+		if err != nil {
+			return fetched{}, err
+		}
+		f := fetched{pr: pr, issuers: map[string]string{}}
+		if pr.Signer != "" {
+			f.verifier = x.a.nameOf(ctx, pr.Signer)
+		}
+		for _, m := range pr.Queries {
+			for _, c := range m.Candidates {
+				f.issuers[c.Issuer] = x.a.nameOf(ctx, c.Issuer)
+			}
+		}
+		return f, nil
+	}, func(f fetched, err error) {
+		x.busy.Hide()
+		x.showBtn.Enable()
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		asker := verifierName(f.pr, f.verifier)
+		lines := []string{asker + " asks for " + personName(x.d) + "'s records. You would show, " + x.d.ActingWords() + ":"}
+		for _, m := range f.pr.Queries {
+			if len(m.Candidates) == 0 {
+				showError(x.err, fmt.Errorf("you hold none of %s's records that %s asks for (%s): nothing was sent", personName(x.d), asker, typeName(m.Types, "")))
+				return
+			}
+			c := m.Candidates[0]
+			lines = append(lines, "  • "+typeName(c.Types, c.Name)+" from "+who(f.issuers[c.Issuer], c.Issuer))
+		}
+		x.reviewText = wrapLabel(strings.Join(lines, "\n"))
+		no := widget.NewButton("Do not send", func() { x.review.Hide() })
+		x.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
+			x.review.Hide()
+			x.doSend(f.pr, asker)
+		})
+		x.send.Importance = widget.HighImportance
+		x.review = dialog.NewCustomWithoutButtons("Check before sending", container.NewVBox(x.reviewText,
+			container.NewHBox(layout.NewSpacer(), no, x.send)), x.a.win)
+		x.review.Show()
+	})
+}
+
+// doSend answers the request with the first held record for each query,
+// under the delegation.
+func (x *actingUI) doSend(pr *openid.PresentationRequest, who string) {
+	w := x.a.wallet()
+	x.showBtn.Disable()
+	x.busy.Show()
+	x.a.background(func(ctx context.Context) {
+		err := openid.RespondPresentation(ctx, w, pr, nil, nil)
+		x.a.do(func() {
+			x.busy.Hide()
+			x.showBtn.Enable()
+			if err != nil {
+				showError(x.err, errors.New(vpAnswerText(err, who)))
+				return
+			}
+			x.request.SetText("")
+			x.answer.SetText("Sent. " + who + " received " + personName(x.d) + "'s records, shown by you " + x.d.ActingWords() + ", and accepted them.")
+			x.answer.Show()
+		})
 	})
 }
 

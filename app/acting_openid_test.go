@@ -12,6 +12,8 @@ import (
 	"github.com/medid/medid/credentials/delegation/delegationtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
 )
 
@@ -20,8 +22,10 @@ import (
 // credentials/openid4vci service) checks the guardianship, which allows
 // receive, and issues the record to the daughter; the acting screen lists
 // it under "Records you hold for Ana Silva", and the parent's own records
-// do not; a used offer is refused on the screen.
-func TestActingReceives(t *testing.T) {
+// do not; a used offer is refused on the screen. Then a pharmacy's
+// verifier asks for an immunization record: she checks what would leave
+// and sends Ana's, and the verifier says who presented for whom.
+func TestActingReceivesAndPresents(t *testing.T) {
 	ctx := context.Background()
 	h := unlocked(t)
 	world := delegationtest.New(t)
@@ -91,5 +95,40 @@ func TestActingReceives(t *testing.T) {
 		t.Errorf("a used offer: error %q, %d rows", x.err.Text, len(x.heldRows))
 	}
 	x.offer.SetText("")
+
+	// A pharmacy's verifier (a real credentials/openid4vp service that
+	// checks delegations) asks for an immunization record; the parent
+	// shows Ana's, checking first what leaves.
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsrv := httptest.NewServer(nil)
+	t.Cleanup(vsrv.Close)
+	v, err := openid4vp.New(openid4vp.Config{URL: vsrv.URL, Verify: vv, Now: h.clk.Now, Name: "Corner Pharmacy", Delegations: world.Checker()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsrv.Config.Handler = v
+	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{openid4vp.NewQuery("imm", "ImmunizationCredential", "vaccineCode")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.request.SetText(st.URI)
+	test.Tap(x.showBtn)
+	h.a.wait()
+	if x.err.Visible() || x.reviewText == nil || !strings.Contains(x.reviewText.Text, "asks for Ana Silva's records. You would show, as parent:") ||
+		!strings.Contains(x.reviewText.Text, "from St Mary's Hospital") {
+		t.Fatalf("before sending: error %q, review %v", x.err.Text, x.reviewText)
+	}
+	test.Tap(x.send)
+	h.a.wait()
+	if x.err.Visible() || !x.answer.Visible() || !strings.Contains(x.answer.Text, "Sent.") {
+		t.Fatalf("after sending: error %q, answer %q", x.err.Text, x.answer.Text)
+	}
+	res, _ := v.Result(st.State)
+	if res.Status != openid4vp.StatusValid || res.PresentedBy != "presented by Maria Silva acting for Ana Silva as parent" {
+		t.Fatalf("the pharmacy's result: %s %q (%s)", res.Status, res.PresentedBy, res.Description)
+	}
 	assertPatientWords(t, "acting", h.win.Canvas())
 }
