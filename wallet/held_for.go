@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/openid4vp"
@@ -20,6 +21,10 @@ import (
 // credentials (it is not theirs to present as theirs), and presents it,
 // with "present", in a presentation signed by the representative that
 // carries the delegation.
+
+// heldMu serialises the read-modify-write of a delegation's Held list
+// (ReceiveFor). One lock for every wallet: receptions are rare and short.
+var heldMu sync.Mutex
 
 // ErrNotDelegated is returned when a held delegation does not allow what
 // the owner asks to do for the patient (or no longer does: revoked,
@@ -110,7 +115,10 @@ func (w *Wallet) ReceiveFor(ctx context.Context, delegationID, token string) (Cr
 	cr := Credential{ID: credentialID(token), Token: token, VCID: c.ID, Issuer: c.Issuer, Types: c.Type, Name: c.Name,
 		Subject: c.SubjectID(), Attributes: attributeNames(c.Subject), ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
 		HasStatusList: len(c.Status) > 0, ReceivedAt: now, StatusCheckedAt: now, Status: StatusValid}
-	// Re-read the delegation: another workflow may have changed it.
+	// Re-read the delegation under heldMu: two receptions at once must not
+	// each write back a list without the other's credential.
+	heldMu.Lock()
+	defer heldMu.Unlock()
 	d, err = w.FindDelegation(d.Hash)
 	if err != nil {
 		return Credential{}, err
