@@ -343,7 +343,7 @@ var fieldWords = map[string]string{
 	"bloodType": "blood type", "rhesus": "rhesus factor",
 	"medicationCodeableConcept": "medication", "medication": "medication", "dosage": "dose",
 	"birthDate": "date of birth", "given_name": "first name", "family_name": "family name", "name": "name",
-	"id": "identity", "type": "kind of record",
+	"id": "identity", "type": "kind of record", "sub": "who it is about",
 }
 
 // fieldWord is a claim path in words: the last element that is not an
