@@ -57,12 +57,12 @@ type vpUI struct {
 	wayLabel []string // the ways' texts, as on the radio buttons
 	way      int      // the chosen way (index into req.Ways)
 	wayBox   *fyne.Container
-	asks     []*vpAsk               // the chosen way's records
-	optional map[int]*widget.Check  // per optional part (credential set): send it
-	cannot   *widget.Label          // why the request cannot be answered
-	plan     []openid.Sending       // what the chosen answer sends, once computed
-	planErr  error                  // why the chosen answer cannot be sent
-	planGen  int                    // the plan computation the screen waits for
+	asks     []*vpAsk              // the chosen way's records
+	optional map[int]*widget.Check // per optional part (credential set): send it
+	cannot   *widget.Label         // why the request cannot be answered
+	plan     []openid.Sending      // what the chosen answer sends, once computed
+	planErr  error                 // why the chosen answer cannot be sent
+	planGen  int                   // the plan computation the screen waits for
 	review   *widget.Button
 	decline  *widget.Button
 

@@ -62,7 +62,7 @@ func TestAnswerWithChoices(t *testing.T) {
 	st, err := v.CreateRequest(openid4vp.DCQLQuery{
 		Credentials: []openid4vp.CredentialQuery{
 			{ID: "allergy", Format: openid4vp.FormatSDJWT, Meta: openid4vp.Meta{VCTValues: []string{sdjwt.VCT("AllergyIntoleranceCredential")}},
-				Claims: []openid4vp.ClaimsQuery{{ID: "substance", Path: []any{"code", "display"}}, {ID: "reactions", Path: []any{"reaction", nil, "manifestation"}}},
+				Claims:    []openid4vp.ClaimsQuery{{ID: "substance", Path: []any{"code", "display"}}, {ID: "reactions", Path: []any{"reaction", nil, "manifestation"}}},
 				ClaimSets: [][]string{{"substance"}, {"substance", "reactions"}}},
 			openid4vp.NewQuery("vaccine", "ImmunizationCredential", "vaccineCode"),
 		},
