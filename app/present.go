@@ -397,8 +397,11 @@ func (u *vpUI) refreshPlan() {
 			for _, a := range u.asks {
 				a.fields.SetText(fieldsText(plan, a.part.Query))
 			}
+			if errors.Is(err, openid.ErrNothingToSend) {
+				err = errNothingChosen
+			}
 			if err != nil {
-				showError(u.err, errNothingChosen)
+				showError(u.err, err)
 				return
 			}
 			showError(u.err, nil)
@@ -406,7 +409,7 @@ func (u *vpUI) refreshPlan() {
 		})
 }
 
-// errNothingChosen: every part was unticked.
+// errNothingChosen: every part of the request was unticked.
 var errNothingChosen = errors.New("nothing chosen to send")
 
 // fieldsText says what of one record leaves: for an SD-JWT VC the details
@@ -469,7 +472,7 @@ func (u *vpUI) selected() []*shareChoice {
 }
 
 func (u *vpUI) showReview() {
-	if u.req == nil || u.plan == nil {
+	if u.req == nil || u.plan == nil || u.planErr != nil {
 		return
 	}
 	u.summary = wrapLabel(vpDisclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+clientIDWords(u.req.Request.ClientID), u.plan, u.byID, u.leftOut()))

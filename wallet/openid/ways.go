@@ -234,11 +234,16 @@ func queryTypes(q *openid4vp.CredentialQuery) []string {
 	return types
 }
 
+// ErrNothingToSend is returned by [PresentationRequest.Plan] and [Respond]
+// for an answer that leaves out every part of the request (only possible
+// when every credential set is optional): to share nothing, decline.
+var ErrNothingToSend = errors.New("this answer leaves out every part of the request: to share nothing, decline")
+
 // Plan returns exactly what answering with a would send: per credential,
 // the record and the fields that leave and are kept back. It changes
 // nothing and sends nothing. Errors: [ErrNoMatch] when the wallet cannot
 // answer (some required credential set has no option its credentials
-// answer), a bad Way index, leaving out a required set, a chosen credential
+// answer), ErrNothingToSend, a bad Way index, leaving out a required set, a chosen credential
 // that does not answer its part, or an answer that would send nothing.
 func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 	if len(pr.Ways) == 0 {
@@ -278,7 +283,7 @@ func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 		out = append(out, s)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("this answer leaves out every part of the request: to share nothing, decline")
+		return nil, ErrNothingToSend
 	}
 	return out, nil
 }

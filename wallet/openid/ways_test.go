@@ -210,6 +210,24 @@ func TestCredentialSetsCannotAnswer(t *testing.T) {
 		t.Fatalf("verifier result %+v", res)
 	}
 
+	// Only optional sets: leaving all out sends nothing, which is refused.
+	q.CredentialSets[0].Required = &no
+	st, err = v.CreateRequest(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err = openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pr.Plan(w, openid.Answer{LeaveOut: []int{0}}); !errors.Is(err, openid.ErrNothingToSend) {
+		t.Errorf("everything left out: Plan = %v, want ErrNothingToSend", err)
+	}
+	if plan, err := pr.Plan(w, openid.Answer{}); err != nil || len(plan) != 1 {
+		t.Errorf("optional card sent: Plan = %v, %v", plan, err)
+	}
+
+	q.CredentialSets[0].Required = nil
 	q.CredentialSets[0].Options = [][]string{{"pid"}}
 	st, err = v.CreateRequest(q)
 	if err != nil {
