@@ -144,4 +144,18 @@ func TestAnswerWithChoices(t *testing.T) {
 	if string(b) != `{"code":{"display":"Penicillin"},"reaction":[{"manifestation":"anaphylaxis"}]}` {
 		t.Errorf("the verifier holds %s", b)
 	}
+
+	// A request link as the start screen (how the screenshot is taken)
+	// opens it on the Share screen, the choice shown.
+	st2, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{{ID: "allergy", Format: openid4vp.FormatSDJWT,
+		Meta:   openid4vp.Meta{VCTValues: []string{sdjwt.VCT("AllergyIntoleranceCredential")}},
+		Claims: []openid4vp.ClaimsQuery{{ID: "a", Path: []any{"code", "display"}}, {ID: "b", Path: []any{"criticality"}}}, ClaimSets: [][]string{{"a"}, {"a", "b"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.a.main.selectScreen(st2.URI)
+	h.a.wait()
+	if !u.panel.Visible() || u.ways == nil || len(u.ways.Options) != 2 || !strings.Contains(u.ways.Options[1], "what it is, severity") {
+		t.Fatalf("opened from the start screen: panel %v, ways %v, error %q", u.panel.Visible(), u.ways, u.err.Text)
+	}
 }
