@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -329,7 +330,7 @@ func (s *Sending) fields() error {
 	leaves = func(path sdjwt.Path, v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			for _, k := range sortedKeys(v) {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				if child := append(slices.Clone(path), k); !disclosable[child.String()] {
 					leaves(child, v[k]) // visible with its parent
 				}
@@ -374,15 +375,6 @@ func valueAt(v any, p sdjwt.Path) any {
 		}
 	}
 	return v
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // Respond answers pr as a says (see [PresentationRequest.Plan]): each

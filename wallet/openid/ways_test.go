@@ -186,20 +186,25 @@ func TestCredentialSetsCannotAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := startVerifier(t, clk)
+	ask := func(q openid4vp.DCQLQuery) (*openid4vp.Started, *openid.PresentationRequest) {
+		t.Helper()
+		st, err := v.CreateRequest(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, pr
+	}
 	no := false
 	q := openid4vp.DCQLQuery{
 		Credentials: []openid4vp.CredentialQuery{openid4vp.NewQuery("pid", "PatientIdentityCredential"), openid4vp.NewQuery("card", "InsuranceCardCredential"),
 			openid4vp.NewQuery("vaccine", "ImmunizationCredential")},
 		CredentialSets: []openid4vp.CredentialSetQuery{{Options: [][]string{{"pid"}, {"card"}}}, {Options: [][]string{{"vaccine"}}, Required: &no}},
 	}
-	st, err := v.CreateRequest(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, pr := ask(q)
 	if len(pr.Ways) != 1 || len(pr.Ways[0].Parts) != 1 || pr.Ways[0].Parts[0].Query != "card" || len(pr.Ways[0].Optional) != 0 || pr.Sets[1].Held {
 		t.Fatalf("ways %+v, sets %+v: want the card only, the vaccine not held", pr.Ways, pr.Sets)
 	}
@@ -212,14 +217,7 @@ func TestCredentialSetsCannotAnswer(t *testing.T) {
 
 	// Only optional sets: leaving all out sends nothing, which is refused.
 	q.CredentialSets[0].Required = &no
-	st, err = v.CreateRequest(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err = openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pr = ask(q)
 	if _, err := pr.Plan(w, openid.Answer{LeaveOut: []int{0}}); !errors.Is(err, openid.ErrNothingToSend) {
 		t.Errorf("everything left out: Plan = %v, want ErrNothingToSend", err)
 	}
@@ -229,14 +227,7 @@ func TestCredentialSetsCannotAnswer(t *testing.T) {
 
 	q.CredentialSets[0].Required = nil
 	q.CredentialSets[0].Options = [][]string{{"pid"}}
-	st, err = v.CreateRequest(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err = openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pr = ask(q)
 	if len(pr.Ways) != 0 || pr.Sets[0].Held {
 		t.Fatalf("ways %+v, want none", pr.Ways)
 	}
