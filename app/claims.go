@@ -255,13 +255,15 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 		}
 		c = full
 	}
-	t, err := vc.Parse(c.Token)
+	// A vc+jwt's credentialSubject or an SD-JWT VC's claims (every
+	// Disclosure: the holder has them all), read as Inspect reads them.
+	o, err := wallet.Inspect(c.Token)
 	if err != nil {
 		return nil, "", err
 	}
 	// The issuer's own "name" property is its claim about itself: never
 	// shown as who it is (callers name issuers from the directory).
-	return claimsOf(c.Types, t.Credential.Subject), "", nil
+	return claimsOf(c.Types, o.Claims), "", nil
 }
 
 // who is how a screen names a party: its label from the registry's

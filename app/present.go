@@ -329,7 +329,7 @@ func (u *vpUI) selectWay(i int) {
 		if len(a.choices) > 0 {
 			a.pick = widget.NewSelect(labels, func(string) { u.refreshPlan() })
 			a.pick.SetSelectedIndex(0)
-			objs = append(objs, container.NewHBox(widget.NewLabel("    Send:"), a.pick))
+			objs = append(objs, container.NewBorder(nil, nil, widget.NewLabel("    Send:"), nil, a.pick))
 		}
 		objs = append(objs, a.fields)
 		u.asks = append(u.asks, a)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -46,6 +47,13 @@ func TestAnswerWithChoices(t *testing.T) {
 		t.Fatalf("receive the SD-JWT VC: %v", err)
 	}
 	h.receive(hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
+	// The SD-JWT VC's detail shows its fields (all of them: the patient
+	// holds every Disclosure).
+	h.a.main.selectScreen("detail")
+	h.a.wait()
+	if d := h.a.main.creds.detail; d == nil || len(d.claims) == 0 || !strings.Contains(fmt.Sprint(d.claims), "Penicillin") {
+		t.Fatalf("the SD-JWT VC's detail: %+v", d)
+	}
 
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: h.clk.Now})
 	if err != nil {
