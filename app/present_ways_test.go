@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/wallet"
 )
 
 // TestAnswerWithChoices answers a request from a real credentials/openid4vp
@@ -53,6 +54,24 @@ func TestAnswerWithChoices(t *testing.T) {
 	h.a.wait()
 	if d := h.a.main.creds.detail; d == nil || len(d.claims) == 0 || !strings.Contains(fmt.Sprint(d.claims), "Penicillin") {
 		t.Fatalf("the SD-JWT VC's detail: %+v", d)
+	}
+
+	// Sharing by hand would send all of it: the SD-JWT VC is listed there,
+	// but cannot be ticked.
+	h.a.main.selectScreen("share")
+	h.a.main.share.reload()
+	h.a.wait()
+	sdListed := false
+	for _, ch := range h.a.main.share.choices {
+		if ch.cred.Format == wallet.FormatSDJWT {
+			sdListed = true
+			if !ch.check.Disabled() || !strings.Contains(ch.what.Text, sdjwtByHand) {
+				t.Errorf("by hand, the SD-JWT VC is %q, %q (disabled %v)", ch.check.Text, ch.what.Text, ch.check.Disabled())
+			}
+		}
+	}
+	if !sdListed {
+		t.Error("the SD-JWT VC is not listed for sharing by hand")
 	}
 
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: h.clk.Now})
