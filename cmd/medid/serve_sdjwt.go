@@ -105,7 +105,9 @@ func dcqlQuery(format string, types, optional, claims, claimSets []string) (open
 		if len(claimSets) > 0 {
 			return q, usagef("--claim-set is for --format dc+sd-jwt: a vc+jwt credential is sent whole")
 		}
-		query = func(id, t string) (openid4vp.CredentialQuery, error) { return openid4vp.NewQuery(id, t, claims...), nil }
+		query = func(id, t string) (openid4vp.CredentialQuery, error) {
+			return openid4vp.NewQuery(id, t, claims...), nil
+		}
 	case openid4vp.FormatSDJWT, "sd-jwt":
 		if len(claims) == 0 && len(claimSets) == 0 {
 			return q, usagef("--format dc+sd-jwt needs --claim PATH or --claim-set PATH[,PATH]: name what the patient should disclose, and nothing else is sent")
