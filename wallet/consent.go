@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/validity"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
@@ -103,16 +104,29 @@ const (
 // a grant; the patient grants again.
 func (c *Consent) Legacy() bool { return c.Anchor == "" }
 
-// StatusAt returns the grant's status at now as the wallet knows it.
+// Period is the grant's validity period as its token states it:
+// [ValidFrom, ValidUntil), and a zero ValidUntil (an absent end) is
+// open-ended, as consent.Grant reads it and as vaults and the ledger
+// enforce it (docs/design/0012-architecture.md, "One period rule").
+func (c *Consent) Period() validity.Period {
+	return validity.Period{From: c.ValidFrom, Until: validity.End(c.ValidUntil)}
+}
+
+// StatusAt returns the grant's status at now as the wallet knows it: the
+// period is [Consent.Period]'s, so an open-ended grant is active (the
+// vault honours it; showing it expired would tell the patient nobody can
+// read what a provider can), and a grant is expired from the instant of
+// its end on.
 func (c *Consent) StatusAt(now time.Time) string {
+	p := c.Period()
 	switch {
 	case c.Revoked != nil:
 		return ConsentRevoked
 	case c.Legacy():
 		return ConsentLegacy
-	case now.Before(c.ValidFrom):
+	case now.Before(p.From):
 		return ConsentPending
-	case !now.Before(c.ValidUntil):
+	case !p.Contains(now):
 		return ConsentExpired
 	}
 	return ConsentActive

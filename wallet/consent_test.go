@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -240,5 +241,51 @@ func TestLegacyConsent(t *testing.T) {
 	c, err = w.RevokeConsent(ctx, led, old.ID)
 	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || len(led.anchored) != 0 {
 		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
+	}
+}
+
+// TestConsentStatusAtEdges: the wallet reads a grant's period as its token
+// does (validity.Period, a zero end open-ended), so what the patient sees
+// is what vaults enforce: an absent or zero end is in force; the end
+// instant itself is past (half-open); revoked and legacy win over time.
+func TestConsentStatusAtEdges(t *testing.T) {
+	from := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	end := from.Add(time.Hour)
+	revoked := from
+	var zero time.Time
+	tests := []struct {
+		name string
+		c    Consent
+		at   time.Time
+		want string
+	}{
+		{"empty end (absent in the record)", Consent{Anchor: "did:key:a", ValidFrom: from}, from.AddDate(50, 0, 0), ConsentActive},
+		{"zero end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: zero}, from.AddDate(50, 0, 0), ConsentActive},
+		{"open-ended, not yet", Consent{Anchor: "did:key:a", ValidFrom: from}, from.Add(-time.Second), ConsentPending},
+		{"at start", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, from, ConsentActive},
+		{"just before end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end.Add(-time.Nanosecond), ConsentActive},
+		{"end == now", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end, ConsentExpired},
+		{"after end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end.Add(time.Hour), ConsentExpired},
+		{"revoked, open-ended", Consent{Anchor: "did:key:a", ValidFrom: from, Revoked: &revoked}, from, ConsentRevoked},
+		{"legacy, open-ended", Consent{ValidFrom: from}, from, ConsentLegacy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.StatusAt(tt.at); got != tt.want {
+				t.Errorf("StatusAt(%v) = %q, want %q", tt.at, got, tt.want)
+			}
+			// A JSON round trip (the wallet's record) keeps the reading.
+			raw, err := json.Marshal(tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Consent
+			if err := json.Unmarshal(raw, &back); err != nil {
+				t.Fatal(err)
+			}
+			if got := back.StatusAt(tt.at); got != tt.want {
+				t.Errorf("after a round trip StatusAt(%v) = %q, want %q", tt.at, got, tt.want)
+			}
+		})
 	}
 }

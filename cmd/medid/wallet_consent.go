@@ -147,7 +147,10 @@ func (c *walletCLI) consentList(args []string) error {
 	for _, g := range cs {
 		st := g.StatusAt(now)
 		left := ""
-		if st == wallet.ConsentActive {
+		switch {
+		case st == wallet.ConsentActive && g.ValidUntil.IsZero():
+			left = " (no end date)"
+		case st == wallet.ConsentActive:
 			left = " (" + humanDuration(g.ValidUntil.Sub(now)) + " left)"
 		}
 		glass := ""
