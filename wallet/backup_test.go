@@ -14,56 +14,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/ledger"
-	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet/wallettest"
 )
-
-// fakeLedger is a [ConsentLedger] that accepts every transaction and
-// remembers which grants were anchored and revoked. It checks each
-// transaction's signature, so a wallet that lost its keys is caught.
-type fakeLedger struct {
-	anchored, revoked map[string]bool
-}
-
-func newFakeLedger() *fakeLedger {
-	return &fakeLedger{anchored: map[string]bool{}, revoked: map[string]bool{}}
-}
-
-func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, error) {
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := wallettest.DIDKeyFunc(ctx, t.KeyID())
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Verify(pub); err != nil {
-		return nil, err
-	}
-	p := t.Payload
-	k := p.DID + " " + p.GrantHash // anchors are keyed by controller and hash
-	switch p.Type {
-	case tx.ConsentAnchor:
-		l.anchored[k] = true
-	case tx.ConsentRevoke:
-		if !l.anchored[k] || l.revoked[k] {
-			return nil, errors.New("fake ledger: revoke of an unknown or revoked grant")
-		}
-		l.revoked[k] = true
-	}
-	return &client.TxResult{Height: 1}, nil
-}
-
-func (l *fakeLedger) ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error) {
-	k := controller + " " + hash
-	if !l.anchored[k] {
-		return nil, ledger.ErrNotFound
-	}
-	return &consent.Status{Hash: hash, Controller: controller, Revoked: l.revoked[k]}, nil
-}
 
 // sealBackup encrypts a hand-made backup plaintext as Backup would.
 func sealBackup(t *testing.T, doc any, pass []byte) []byte {
@@ -110,7 +62,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	// Three grants: one active, one revoked, one (from the pairwise DID)
 	// active and break-glass.
-	led := newFakeLedger()
+	led := wallettest.NewLedger()
 	var grants []Consent
 	for _, req := range []ConsentRequest{
 		{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour},
@@ -279,7 +231,7 @@ func TestRestoreBadBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := w.GrantConsent(context.Background(), newFakeLedger(), ConsentRequest{Provider: "did:web:gp.example",
+	g, err := w.GrantConsent(context.Background(), wallettest.NewLedger(), ConsentRequest{Provider: "did:web:gp.example",
 		Classes: []string{"Condition"}, Purposes: []string{"TREAT"}, Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // TestConsentAndAccessLog runs the patient's side of the story against a
@@ -174,7 +175,7 @@ func TestConsentAnchorKeys(t *testing.T) {
 	clk := credtest.NewClock(time.Now().UTC())
 	w, phrase := newTestWallet(t, clk)
 	me, _ := w.PrimaryDID()
-	led := newFakeLedger()
+	led := wallettest.NewLedger()
 	var gs []Consent
 	for range 2 {
 		g, err := w.GrantConsent(ctx, led, ConsentRequest{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"},
@@ -192,7 +193,7 @@ func TestConsentAnchorKeys(t *testing.T) {
 		if parsed.Anchor != g.Anchor || g.Anchor == me.DID || parsed.Patient != me.DID || parsed.ID != g.GrantID {
 			t.Errorf("grant %s: anchor %s (token says %s), patient %s, want a per-grant anchor for patient %s", g.ID, g.Anchor, parsed.Anchor, parsed.Patient, me.DID)
 		}
-		if !led.anchored[g.Anchor+" "+g.ID] {
+		if !led.Anchored(g.Anchor, g.ID) {
 			t.Errorf("grant %s is not anchored under its anchor DID", g.ID)
 		}
 	}
@@ -237,9 +238,9 @@ func TestLegacyConsent(t *testing.T) {
 	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != ConsentLegacy {
 		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, ConsentLegacy)
 	}
-	led := newFakeLedger()
+	led := wallettest.NewLedger()
 	c, err = w.RevokeConsent(ctx, led, old.ID)
-	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || len(led.anchored) != 0 {
+	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || led.Anchors() != 0 {
 		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
 	}
 }

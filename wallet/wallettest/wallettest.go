@@ -121,3 +121,18 @@ func (v *Verifier) Check(ctx context.Context, token string) (reason, detail stri
 	}
 	return v.status[token], ""
 }
+
+// Unavailable is the detail [Verifier.Verdict] gives when the status
+// source does not answer: what a verifier says when the registry is down.
+const Unavailable = "dial tcp 127.0.0.1:8080: connection refused"
+
+// Verdict is Check as a wallet takes it: valid when the reason is "";
+// unavailable (the credential could not be checked, with the [Unavailable]
+// detail) when the reason ends in "_unavailable".
+func (v *Verifier) Verdict(ctx context.Context, token string) (valid bool, reason, detail string, unavailable bool) {
+	reason, detail = v.Check(ctx, token)
+	if strings.HasSuffix(reason, "_unavailable") {
+		return false, reason, Unavailable, true
+	}
+	return reason == "", reason, detail, false
+}
