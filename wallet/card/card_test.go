@@ -159,7 +159,6 @@ func TestLeavesOutWithdrawn(t *testing.T) {
 	}
 }
 
-
 // TestSDJWTNotOnCard: an SD-JWT VC cannot ride in the card's vp+jwt, and
 // the card says it left it out (a patient must not think a valid allergy
 // is on the card).
