@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
@@ -39,15 +38,8 @@ func TestSDJWTHoldAndPresent(t *testing.T) {
 	}
 	is := newIssuer(t, "Hospital")
 	issue := func(subject string, holder key.PublicKey) string {
-		exp := clk.Now().Add(24 * time.Hour)
-		tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: subject,
-			IssuedAt: clk.Now().Add(-time.Minute), Expires: &exp, Holder: holder, Claims: map[string]any{
-				"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "XYZZY-Penicillin"}}},
-			is.Key, is.Kid, sdjwt.IssueOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+		return is.IssueSDJWT(t, subject, holder, "AllergyIntoleranceCredential", clk.Now(), map[string]any{
+			"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "XYZZY-Penicillin"}})
 	}
 	c, err := w.Receive(ctx, issue(me.DID, meKey))
 	if err != nil {

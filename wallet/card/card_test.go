@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/card"
@@ -171,14 +170,7 @@ func TestSDJWTNotOnCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := newIssuer(t)
-	exp := clk.Now().Add(24 * time.Hour)
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: me.DID,
-		IssuedAt: clk.Now().Add(-time.Minute), Expires: &exp, Holder: meKey, Claims: map[string]any{"criticality": "high"}},
-		is.Key, is.Kid, sdjwt.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := newIssuer(t).IssueSDJWT(t, me.DID, meKey, "AllergyIntoleranceCredential", clk.Now(), map[string]any{"criticality": "high"})
 	c, err := w.Receive(ctx, tok)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -135,4 +136,19 @@ func (v *Verifier) Verdict(ctx context.Context, token string) (valid bool, reaso
 		return false, reason, Unavailable, true
 	}
 	return reason == "", reason, detail, false
+}
+
+// IssueSDJWT signs an SD-JWT VC (dc+sd-jwt) of type typ (its vct is
+// sdjwt.VCT(typ)) about subject, bound to holder's key (cnf.jwk), issued a
+// minute before now and valid for a year from it, every claim selectively
+// disclosable.
+func (is Issuer) IssueSDJWT(t testing.TB, subject string, holder key.PublicKey, typ string, now time.Time, claims map[string]any) string {
+	t.Helper()
+	exp := now.Add(365 * 24 * time.Hour)
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.DID, VCT: sdjwt.VCT(typ), Subject: subject,
+		IssuedAt: now.Add(-time.Minute), Expires: &exp, Holder: holder, Claims: claims}, is.Key, is.Kid, sdjwt.IssueOptions{})
+	if err != nil {
+		t.Fatalf("wallettest: issue SD-JWT VC: %v", err)
+	}
+	return tok
 }
