@@ -80,3 +80,28 @@ func TestConsentStatusAtEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveConsentChecksID: the store keeps a grant under the hash of its
+// token (the id the ledger anchors and revokes) and refuses anything else,
+// storing nothing.
+func TestSaveConsentChecksID(t *testing.T) {
+	clk := newClock()
+	w, _ := newTestWallet(t, clk)
+	good := signedConsent(t, w, "did:web:gp.example")
+	wrong := good
+	wrong.ID = strings.Repeat("ab", 32)
+	for name, c := range map[string]*Consent{"nil": nil, "no token": {ID: good.ID}, "id not the token's hash": &wrong} {
+		if err := w.SaveConsent(c); err == nil {
+			t.Errorf("%s: stored", name)
+		}
+	}
+	if cs, _ := w.Consents(); len(cs) != 0 {
+		t.Fatalf("%d grants stored after refusals", len(cs))
+	}
+	if err := w.SaveConsent(&good); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.FindConsent(good.ID); err != nil || got.Token != good.Token {
+		t.Errorf("FindConsent = %+v, %v", got, err)
+	}
+}
