@@ -3,10 +3,12 @@ package wallet
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/wallet/wallettest"
 )
@@ -103,5 +105,45 @@ func TestSaveConsentChecksID(t *testing.T) {
 	}
 	if got, err := w.FindConsent(good.ID); err != nil || got.Token != good.Token {
 		t.Errorf("FindConsent = %+v, %v", got, err)
+	}
+}
+
+// TestConsentStatusAgreesWithGrant: for real grants (issued, signed and
+// parsed back, one of them open-ended), the wallet shows "active" exactly
+// when the grant itself permits an access (consent.Grant.Permits, what a
+// vault checks): one period rule, read the same way on both sides.
+func TestConsentStatusAgreesWithGrant(t *testing.T) {
+	clk := newClock()
+	w, _ := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	k, kid, err := w.SignerFor(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := clk.Now().UTC().Truncate(time.Second)
+	for i, until := range []time.Time{{}, from.Add(time.Hour)} {
+		id := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
+		ak, anchor, _, err := w.anchorKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ak.Destroy()
+		tok, err := consent.Issue(&consent.Grant{ID: id, Patient: me.DID, Anchor: anchor, Provider: "did:web:gp.example",
+			Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"}, Classes: []string{"Condition"},
+			ValidFrom: from, ValidUntil: until, Issued: from}, k, kid)
+		if err != nil {
+			t.Fatalf("issue (until %v): %v", until, err)
+		}
+		g, err := consent.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Consent{ID: g.Hash(), Token: tok, Anchor: g.Anchor, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
+		for _, at := range []time.Time{from.Add(-time.Second), from, from.Add(time.Hour - time.Nanosecond), from.Add(time.Hour), from.AddDate(30, 0, 0)} {
+			permitted := g.Permits(consent.Request{Provider: "did:web:gp.example", Action: consent.ActionAccess, Purpose: "TREAT", Class: "Condition", At: at}) == nil
+			if active := c.StatusAt(at) == ConsentActive; active != permitted {
+				t.Errorf("until %v, at %v: wallet active = %v, grant permits = %v", until, at, active, permitted)
+			}
+		}
 	}
 }
