@@ -64,9 +64,9 @@ func TestIndependentWalletReadsSignedRequest(t *testing.T) {
 // its URL, a did:key-resolving Verify, the name "City ER" and a quiet
 // logger filled in), creates a request for query, has @openid4vc/openid4vp
 // (testdata/openid4vp_wallet.mjs, given k's public JWK as the verifier's
-// key) resolve it, and returns what the independent wallet printed and the
-// verifier's URL.
-func independentWallet(t *testing.T, cfg openid4vp.Config, k *key.PrivateKey, query openid4vp.DCQLQuery) ([]byte, string) {
+// key, and args after them) resolve it, and returns what the independent
+// wallet printed and the verifier's URL.
+func independentWallet(t *testing.T, cfg openid4vp.Config, k *key.PrivateKey, query openid4vp.DCQLQuery, args ...string) ([]byte, string) {
 	t.Helper()
 	node, dir := nodeEnv(t)
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
@@ -96,7 +96,7 @@ func independentWallet(t *testing.T, cfg openid4vp.Config, k *key.PrivateKey, qu
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_wallet.mjs"), st.URI, jwkFile)
+	cmd := exec.Command(node, append([]string{filepath.Join(dir, "openid4vp_wallet.mjs"), st.URI, jwkFile}, args...)...)
 	// The test server's certificate is self-signed.
 	cmd.Env = append(os.Environ(), "NODE_TLS_REJECT_UNAUTHORIZED=0")
 	var out, errb bytes.Buffer
