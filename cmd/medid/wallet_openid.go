@@ -18,6 +18,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/card"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -442,9 +443,9 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	outFile := fs.String("out", "", "PNG file for the QR code (never overwritten)")
 	tokenOut := fs.String("token-out", "", "also write the presentation (vp+jwt) to this file")
 	var types stringList
-	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(wallet.EmergencyTypes, ", ")+")")
+	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(card.Types, ", ")+")")
 	partial := fs.Bool("partial", false, "when not every credential fits in one QR code, make the card with those that do")
-	validFor := fs.Duration("valid-for", wallet.DefaultEmergencyLifetime, "how long the card is valid")
+	validFor := fs.Duration("valid-for", card.DefaultLifetime, "how long the card is valid")
 	noRefresh := fs.Bool("no-refresh", false, "do not check the credentials' status first (use what the wallet last knew)")
 	var vf verifierFlags
 	vf.register(fs)
@@ -461,15 +462,15 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	defer w.Close()
 	// The card is compacted (DEFLATE + Base45, QR alphanumeric mode): about
 	// three times as many credentials fit as in the raw JWT.
-	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial, NoRefresh: *noRefresh})
-	var tl *wallet.CardTooLargeError
+	ec, err := card.Make(ctx, w, card.Options{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial, NoRefresh: *noRefresh})
+	var tl *card.TooLargeError
 	if errors.As(err, &tl) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
 	}
 	if err != nil {
 		return err
 	}
-	payload := emergency.QRText(card.Token)
+	payload := emergency.QRText(ec.Token)
 	png, err := qr.PNG(payload)
 	if err != nil {
 		return err
@@ -478,22 +479,22 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 		return err
 	}
 	if *tokenOut != "" {
-		if err := createOutput(*tokenOut, []byte(card.Token+"\n"), 0o600); err != nil {
+		if err := createOutput(*tokenOut, []byte(ec.Token+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(c.e.stdout, "emergency card written to %s (a %d-byte presentation, compacted to %d of the %d characters a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
-		*outFile, len(card.Token), len(payload), qr.MaxAlphanumeric, emergency.Audience, card.Nonce, card.Expires.Format(time.RFC3339))
-	for _, cr := range card.Included {
+		*outFile, len(ec.Token), len(payload), qr.MaxAlphanumeric, emergency.Audience, ec.Nonce, ec.Expires.Format(time.RFC3339))
+	for _, cr := range ec.Included {
 		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
 	}
-	for _, l := range card.LeftOut {
+	for _, l := range ec.LeftOut {
 		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): %s\n", l.Credential.ID, credTypes(l.Credential.Types), l.Why)
 	}
-	if card.Unchecked != "" {
-		fmt.Fprintf(c.e.stderr, "medid wallet: could not check the credentials' status first (%s): the card uses what the wallet last knew\n", card.Unchecked)
+	if ec.Unchecked != "" {
+		fmt.Fprintf(c.e.stderr, "medid wallet: could not check the credentials' status first (%s): the card uses what the wallet last knew\n", ec.Unchecked)
 	}
-	for _, cr := range card.Omitted {
+	for _, cr := range ec.Omitted {
 		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): it did not fit\n", cr.ID, credTypes(cr.Types))
 	}
 	return nil
