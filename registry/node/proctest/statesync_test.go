@@ -76,7 +76,7 @@ func syncNetwork(tb testing.TB, ctx context.Context, cfg Config) (*Network, []st
 	}
 	start := time.Now()
 	// Enough submitters that the blocks fill: each waits for its commit.
-	dids, err := nw.CreateDIDs(ctx, n, min(2048, max(64, n/50)))
+	dids, err := nw.CreateDIDs(ctx, n, min(512, max(64, n/50)))
 	if err != nil {
 		nw.Close()
 		tb.Fatal(err)
