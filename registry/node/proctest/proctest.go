@@ -321,21 +321,24 @@ func (nw *Network) wire(nd *Node) error {
 	if err != nil {
 		return err
 	}
-	if !nw.cfg.Direct {
-		var peers []string
-		for _, o := range nw.Nodes {
-			if o == nd {
-				continue
-			}
-			l, err := nw.link(nd.Index, o.Index)
-			if err != nil {
-				return err
-			}
-			peers = append(peers, o.ID+"@"+l.Addr())
+	var peers []string
+	for _, o := range nw.Nodes {
+		if o == nd {
+			continue
 		}
-		s.PersistentPeers = strings.Join(peers, ",")
-		s.NoPeerExchange = true
+		if nw.cfg.Direct {
+			// The others' own ports (a network from a Seed has new ones).
+			peers = append(peers, o.ID+"@"+o.P2P)
+			continue
+		}
+		l, err := nw.link(nd.Index, o.Index)
+		if err != nil {
+			return err
+		}
+		peers = append(peers, o.ID+"@"+l.Addr())
 	}
+	s.PersistentPeers = strings.Join(peers, ",")
+	s.NoPeerExchange = !nw.cfg.Direct
 	s.App = nw.cfg.App
 	s.GossipPeers = nw.cfg.GossipPeers
 	return node.WriteSettings(nd.Home, s)

@@ -65,9 +65,10 @@ func syncNetwork(tb testing.TB, ctx context.Context, cfg Config) (*Network, []st
 	}
 	build := cfg
 	if seed != "" {
-		// Built once for later runs: larger blocks and no snapshots while
-		// registering (the runs snapshot with cfg's settings).
-		build.BlockTime, build.App.SnapshotInterval = 250*time.Millisecond, -1
+		// Built once for later runs: larger blocks, no snapshots while
+		// registering (the runs snapshot with cfg's settings), and no
+		// proxies in this process, whose CPU the submitters need.
+		build.BlockTime, build.App.SnapshotInterval, build.Direct = 250*time.Millisecond, -1, true
 		build.Dir = filepath.Join(cfg.Dir, "build")
 	}
 	nw, err := Start(ctx, build)
@@ -76,7 +77,7 @@ func syncNetwork(tb testing.TB, ctx context.Context, cfg Config) (*Network, []st
 	}
 	start := time.Now()
 	// Enough submitters that the blocks fill: each waits for its commit.
-	dids, err := nw.CreateDIDs(ctx, n, min(512, max(64, n/50)))
+	dids, err := nw.CreateDIDs(ctx, n, min(256, max(64, n/50)))
 	if err != nil {
 		nw.Close()
 		tb.Fatal(err)
