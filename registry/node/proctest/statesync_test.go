@@ -77,7 +77,7 @@ func syncNetwork(tb testing.TB, ctx context.Context, cfg Config) (*Network, []st
 	}
 	start := time.Now()
 	// Enough submitters that the blocks fill: each waits for its commit.
-	dids, err := nw.CreateDIDs(ctx, n, min(256, max(64, n/50)))
+	dids, err := nw.CreateDIDs(ctx, n, min(256, n))
 	if err != nil {
 		nw.Close()
 		tb.Fatal(err)
