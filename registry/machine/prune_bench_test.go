@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/syndtr/goleveldb/leveldb"
-	"github.com/syndtr/goleveldb/leveldb/util"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -84,23 +83,28 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 			b.ReportMetric(float64(total)/float64(n), "disk-bytes/DID")
 			b.ReportMetric(float64(snaps)/float64(n), "snapshot-bytes/DID")
 			b.ReportMetric(float64(n), "DIDs")
-			// Where the bytes go: the state database's entries by kind
-			// (logical key+value bytes, before LevelDB's compression), and
-			// the database on disk before and after a full compaction
-			// (what LevelDB still holds of deleted, pruned versions).
+			// Where the bytes go: the state database's entries by kind,
+			// logical key+value bytes before LevelDB's compression (its
+			// files also hold, uncompressed, up to a 64 MiB journal of
+			// recent writes, and deleted versions until compaction).
 			bd := stateBreakdown(b, h.app.db.RawDB())
-			for _, k := range bd.kinds() {
-				e := bd[k]
-				b.Logf("%s: %.2f entries/DID, %.0f bytes/DID", k, float64(e.entries)/float64(n), float64(e.bytes)/float64(n))
+			per := func(kinds ...string) float64 {
+				var t int64
+				for _, k := range kinds {
+					if e := bd[k]; e != nil {
+						t += e.bytes
+					}
+				}
+				return float64(t) / float64(n)
 			}
-			stateDir := dirSize(b, h.dir) - snaps
-			if err := h.app.db.RawDB().CompactRange(util.Range{}); err != nil {
-				b.Fatal(err)
-			}
-			compacted := dirSize(b, h.dir) - snaps
 			b.ReportMetric(float64(bd.total())/float64(n), "logical-bytes/DID")
-			b.ReportMetric(float64(stateDir)/float64(n), "db-bytes/DID")
-			b.ReportMetric(float64(compacted)/float64(n), "db-compacted-bytes/DID")
+			b.ReportMetric(per("tree leaf did/"), "did-leaf-bytes/DID")
+			b.ReportMetric(per("tree leaf didv/"), "didv-leaf-bytes/DID")
+			b.ReportMetric(per("latest-DID index x/"), "index-bytes/DID")
+			b.ReportMetric(per("tree inner node"), "inner-bytes/DID")
+			if e := bd["tree inner node"]; e != nil {
+				b.ReportMetric(float64(e.entries)/float64(n), "inner-nodes/DID")
+			}
 		})
 	}
 }
