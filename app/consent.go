@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/credentials/validity"
 )
 
 // NoConsentText is shown on the Consent screen while no [ConsentService]
@@ -183,14 +185,31 @@ func (u *consentUI) reload() {
 // it counts hours, under an hour minutes. A grant taken back or past its
 // end says so with the date.
 func timeLeft(g ConsentGrant, now time.Time) string {
-	if g.Revoked {
+	switch {
+	case g.Revoked:
 		return "Taken back " + g.Expires.Local().Format("2 Jan 2006")
-	}
-	if !now.Before(g.Expires) {
+	case g.ended(now):
 		return "Ended " + g.Expires.Local().Format("2 Jan 2006")
+	case g.Expires.IsZero():
+		return "No end date"
 	}
 	n, unit := ceilUnits(g.Expires.Sub(now))
 	return plural(n, unit) + " left"
+}
+
+// ended reports whether a grant that was not taken back is past its end at
+// now. A zero Expires is no end: the wallet's one period rule
+// (wallet.Consent.Period, credentials/validity), which vaults enforce too.
+func (g ConsentGrant) ended(now time.Time) bool {
+	return !validity.Period{Until: validity.End(g.Expires)}.Contains(now)
+}
+
+// end orders grants by their end; no end sorts after every end.
+func (g ConsentGrant) end() time.Time {
+	if g.Expires.IsZero() {
+		return time.Unix(1<<62, 0)
+	}
+	return g.Expires
 }
 
 // ceilUnits counts d (> 0) in days, hours under a day or minutes under an
@@ -210,14 +229,14 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	now := u.a.cfg.now()
 	// Active first, soonest ending first; ended ones after.
 	slices.SortStableFunc(grants, func(a, b ConsentGrant) int {
-		ea, eb := a.Revoked || !now.Before(a.Expires), b.Revoked || !now.Before(b.Expires)
+		ea, eb := a.Revoked || a.ended(now), b.Revoked || b.ended(now)
 		if ea != eb {
 			if ea {
 				return 1
 			}
 			return -1
 		}
-		return a.Expires.Compare(b.Expires)
+		return a.end().Compare(b.end())
 	})
 	u.rows = u.rows[:0]
 	var objs []fyne.CanvasObject
@@ -232,11 +251,11 @@ func (u *consentUI) show(grants []ConsentGrant) {
 			r.glass.Hide()
 		}
 		r.revoke = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { u.confirmRevoke(r) })
-		if g.Revoked || !now.Before(g.Expires) {
+		if g.Revoked || g.ended(now) {
 			r.revoke.Disable()
 		}
 		buttons := container.NewVBox(r.left, r.revoke)
-		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
+		if g.Token != "" && !g.Revoked && !g.ended(now) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
 				r.note.good("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")

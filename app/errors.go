@@ -13,6 +13,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/card"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -102,6 +103,8 @@ func friendly(err error) string {
 		return "Giving consent needs the medid network. Enter its address in Settings and try again."
 	case errors.Is(err, errNotVPLink):
 		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
+	case errors.Is(err, errNothingChosen):
+		return "You left out everything they ask for. Tick at least one record to send, or say no."
 	case errors.Is(err, openid.ErrNoMatch):
 		return "You have no record that answers this request. Nothing was sent."
 	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):
@@ -114,7 +117,7 @@ func friendly(err error) string {
 		return "No QR code was found in that picture. Use a sharp, well-lit picture showing the whole code."
 	case errors.Is(err, errTooWeak):
 		return "This passphrase is too easy to guess. Use four or more unrelated words, or a longer sentence."
-	case errors.Is(err, wallet.ErrNoEmergencyCredentials):
+	case errors.Is(err, card.ErrNoCredentials):
 		return "You have no valid allergy, medication or blood type records for an emergency card yet. Add them in \"My records\"."
 	case errors.Is(err, errTooBig):
 		return "There is too much to fit in one QR code. Share fewer records at a time."

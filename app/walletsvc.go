@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // ErrNeedProviderDID is returned by [WalletServices.Grant] when the
@@ -51,7 +52,7 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 	if !strings.HasPrefix(req.Provider, "did:") {
 		return ConsentGrant{}, ErrNeedProviderDID
 	}
-	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: req.Provider,
+	c, err := hospital.GrantConsent(ctx, s.Wallet, s.Ledger, wallet.ConsentRequest{Provider: req.Provider,
 		Classes: wallet.ClassesForLabels(req.DataClasses), Purposes: []string{req.Purpose},
 		Duration: req.Duration, BreakGlass: req.BreakGlass})
 	if err != nil {
@@ -192,17 +193,17 @@ func (s *WalletServices) AllowEmergencyAccess(ctx context.Context) (ConsentGrant
 	if s.VaultURL == "" {
 		return ConsentGrant{}, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
+	vd, err := hospital.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, err
 	}
-	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: vd,
+	c, err := hospital.GrantConsent(ctx, s.Wallet, s.Ledger, wallet.ConsentRequest{Provider: vd,
 		Classes: wallet.ClassesForLabels(DataClasses), Purposes: []string{"ETREAT"},
 		Duration: EmergencyAccessDuration, BreakGlass: true})
 	if err != nil {
 		return ConsentGrant{}, err
 	}
-	if err := s.Wallet.AllowBreakGlass(ctx, s.VaultURL, c); err != nil {
+	if err := hospital.AllowBreakGlass(ctx, s.Wallet, s.VaultURL, c); err != nil {
 		return grantOf(c), fmt.Errorf("the permission is recorded but the hospital did not take it (take it back on the Consent screen, then try again): %w", err)
 	}
 	return grantOf(c), nil
@@ -218,7 +219,7 @@ func (s *WalletServices) EmergencyAccess(ctx context.Context, now time.Time) (g 
 	if s.VaultURL == "" {
 		return ConsentGrant{}, false, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
+	vd, err := hospital.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, false, err
 	}
