@@ -43,6 +43,7 @@ type WalletServices struct {
 
 var (
 	_ ConsentService   = (*WalletServices)(nil)
+	_ ConsentConfirmer = (*WalletServices)(nil)
 	_ AccessLogService = (*WalletServices)(nil)
 )
 
@@ -61,23 +62,61 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 	return grantOf(c), nil
 }
 
-// List returns the wallet's grants, revoked and expired ones included.
+// List returns the wallet's grants, revoked and expired ones included,
+// and the consents representatives made in the patient's name, marked
+// (MadeBy, Awaiting once their authority ended). With a vault configured
+// it first reads the patient's trail there, so a wallet learns what was
+// done in its owner's name, and that a guardianship over them ended,
+// whenever the Consent screen loads; the vault not answering leaves the
+// list as the wallet knew it.
 func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
+	if s.VaultURL != "" {
+		if evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors}); err == nil {
+			if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
+				return nil, err
+			}
+		}
+	}
 	cs, err := s.Wallet.Consents()
 	if err != nil {
 		return nil, err
+	}
+	ns, err := s.Wallet.Notices()
+	if err != nil {
+		return nil, err
+	}
+	awaiting := map[string]bool{}
+	for _, n := range ns {
+		for _, c := range n.Awaiting {
+			awaiting[c.ID] = true
+		}
 	}
 	out := make([]ConsentGrant, len(cs))
 	for i, c := range cs {
 		out[i] = grantOf(c)
 		out[i].ProviderName = s.label(ctx, c.Provider)
+		out[i].Awaiting = awaiting[c.ID]
 	}
 	return out, nil
 }
 
-// Revoke revokes the grant with id on the registry and in the wallet.
+// Revoke revokes the grant with id on the registry and in the wallet; a
+// consent a representative made in the patient's name is withdrawn at its
+// vault and on the registry with the anchor key sealed to the patient
+// (wallet.WithdrawInherited).
 func (s *WalletServices) Revoke(ctx context.Context, id string) error {
+	if c, err := s.Wallet.FindConsent(id); err == nil && c.Inherited {
+		_, err := s.Wallet.WithdrawInherited(ctx, s.Ledger, id)
+		return err
+	}
 	_, err := s.Wallet.RevokeConsent(ctx, s.Ledger, id)
+	return err
+}
+
+// Confirm keeps a consent a representative made in the patient's name as
+// the patient's own (wallet.ConfirmConsent).
+func (s *WalletServices) Confirm(_ context.Context, id string) error {
+	_, err := s.Wallet.ConfirmConsent(id)
 	return err
 }
 
@@ -90,6 +129,11 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	}
 	evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors})
 	if err != nil {
+		return nil, err
+	}
+	// What was done in the patient's name (consents, a guardianship over
+	// them and its end) is taken in whenever the trail is read.
+	if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
 		return nil, err
 	}
 	// Practitioners are named by the licence they presented to the vault,
@@ -134,6 +178,14 @@ func grantOf(c wallet.Consent) ConsentGrant {
 	}
 	if len(c.Purposes) > 0 {
 		g.Purpose = c.Purposes[0]
+	}
+	if c.Inherited {
+		g.MadeBy = c.MadeByName
+		if g.MadeBy == "" {
+			g.MadeBy = c.Patient
+		}
+		g.MadeBy += ", " + wallet.BasisText(c.Basis)
+		g.Confirmed = c.Confirmed != nil
 	}
 	if c.Revoked != nil {
 		g.Revoked = true
