@@ -93,6 +93,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
 	vaultStaff := fs.String("vault-staff", "", "comma-separated DIDs of staff the hospital vouches for in an emergency: only they may read under a patient's standing break-glass permission")
+	vaultURL := fs.String("vault-url", "", "the vault's base URL as wallets reach it, for OpenID4VP licence presentations (default http(s)://ADDR)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
 	tlsKey := fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
 	tlsClientCA := fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the hospital-to-hospital and admin routes require")
@@ -248,7 +249,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, h, n, a, logger.With("component", "vault"))
+		pub := *vaultURL
+		if pub == "" {
+			pub = listenURL(ln, tlsFiles.Enabled())
+		}
+		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, pub, h, n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}
@@ -261,11 +266,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *fhirClients != "" {
 			base := *fhirBase
 			if base == "" {
-				scheme := "http"
-				if tlsFiles.Enabled() {
-					scheme = "https"
-				}
-				base = scheme + "://" + ln.Addr().String() + "/fhir"
+				base = listenURL(ln, tlsFiles.Enabled()) + "/fhir"
 			}
 			f, err := openFHIR(v, *fhirClients, base)
 			if err != nil {
@@ -275,8 +276,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			handler = vault.MountFHIR(handler, f)
 			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
 		}
-	} else if *fhirClients != "" || *fhirBase != "" {
-		return usageError{errors.New("--fhir-clients and --fhir-base need --vault DIR")}
+	} else if *fhirClients != "" || *fhirBase != "" || *vaultURL != "" {
+		return usageError{errors.New("--fhir-clients, --fhir-base and --vault-url need --vault DIR")}
 	}
 	srv, err = httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
 	if err != nil {
@@ -305,6 +306,14 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "registryd: stopped")
 	return nil
+}
+
+// listenURL is the base URL of listener ln: http, or https with TLS.
+func listenURL(ln net.Listener, tls bool) string {
+	if tls {
+		return "https://" + ln.Addr().String()
+	}
+	return "http://" + ln.Addr().String()
 }
 
 // startCPUProfile profiles the process's CPU into path until the returned
