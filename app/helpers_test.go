@@ -186,17 +186,27 @@ func newIssuer(t testing.TB, name string) wallettest.Issuer {
 }
 
 // testDirectory is the registry's directory as the fake registry serves
-// it: DID -> display name of a hospital (newIssuer adds its issuers).
+// it: DID -> display name of a hospital (newIssuer adds its issuers), or
+// a [2]string{name, kind} for another kind of organisation.
 var testDirectory sync.Map
+
+// dirEntry reads a testDirectory value.
+func dirEntry(v any) (name, kind string) {
+	if nk, ok := v.([2]string); ok {
+		return nk[0], nk[1]
+	}
+	return v.(string), tx.KindHospital
+}
 
 // Directory implements directory.Source from testDirectory.
 func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.DirectoryRecord, error) {
-	name, ok := testDirectory.Load(d)
+	v, ok := testDirectory.Load(d)
 	if !ok {
 		return nil, rledger.ErrNotFound
 	}
+	name, kind := dirEntry(v)
 	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
-		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
+		Entry: tx.DirectoryEntry{DisplayName: name, LegalName: name, Kind: kind, Country: "GB"}}}}, nil
 }
 
 // SearchDirectory searches testDirectory's names (case-insensitive
@@ -204,9 +214,10 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySearch) (*rledger.DirectoryPage, error) {
 	page := &rledger.DirectoryPage{}
 	testDirectory.Range(func(k, v any) bool {
-		if strings.Contains(strings.ToLower(v.(string)), strings.ToLower(q.Query)) {
-			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: v.(string),
-				LegalName: v.(string), Kind: tx.KindHospital, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
+		name, kind := dirEntry(v)
+		if strings.Contains(strings.ToLower(name), strings.ToLower(q.Query)) {
+			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: name,
+				LegalName: name, Kind: kind, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
 		}
 		return true
 	})

@@ -34,6 +34,7 @@ type askUI struct {
 
 	panel    *fyne.Container // the request, once read
 	who      *widget.Label
+	licence  *widget.Label // what the licence shown with the request verifies, or why not
 	note     *widget.Label // the provider's own words, quoted
 	classes  *checkFlow    // what they asked for, ticked
 	duration *widget.Select
@@ -59,6 +60,7 @@ func newAskUI(c *consentUI) *askUI {
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.who = wrapLabel("")
+	u.licence = wrapLabel("")
 	u.note = wrapLabel("")
 	u.note.TextStyle = fyne.TextStyle{Italic: true}
 	u.approve = widget.NewButtonWithIcon("Give consent", theme.ConfirmIcon(), u.doApprove)
@@ -93,15 +95,24 @@ func (u *askUI) read(text string) {
 	u.open.Disable()
 	u.busy.Show()
 	type read struct {
-		p    *consent.Proposal
-		name string
+		p        *consent.Proposal
+		name     string
+		licence  string // what a licence shown with it verifies ("" when none)
+		verified bool
 	}
 	load(u.c.a, func(ctx context.Context) (read, error) {
 		p, err := w.ReadConsentRequest(ctx, text, res)
 		if err != nil {
 			return read{}, err
 		}
-		return read{p, u.c.a.nameOf(ctx, p.Provider)}, nil
+		r := read{p: p}
+		if p.Licence != "" {
+			// Checked first: a licence that verifies names them.
+			r.licence, r.verified = u.c.a.names().ShownLicence(ctx, p.Licence, p.Provider).Licensed()
+			u.c.a.saveNames()
+		}
+		r.name = u.c.a.nameOf(ctx, p.Provider)
+		return r, nil
 	}, func(r read, err error) {
 		u.open.Enable()
 		u.busy.Hide()
@@ -117,7 +128,27 @@ func (u *askUI) read(text string) {
 			return
 		}
 		u.show(r.p, r.name)
+		u.showLicence(r.licence, r.verified)
 	})
+}
+
+// showLicence says what the licence shown with the request verified: the
+// practitioner's name, licensing body and employer, or that it is
+// unverified and why (then the name in it is not shown anywhere).
+func (u *askUI) showLicence(line string, verified bool) {
+	switch {
+	case line == "":
+		u.licence.Hide()
+		return
+	case verified:
+		u.licence.SetText("Licence checked: " + line + ".")
+		u.licence.Importance = widget.SuccessImportance
+	default:
+		u.licence.SetText("They showed a licence, " + line + ": the name in it is not shown.")
+		u.licence.Importance = widget.WarningImportance
+	}
+	u.licence.Show()
+	u.licence.Refresh()
 }
 
 // show lays out the request p from the provider called name.
@@ -171,7 +202,8 @@ func (u *askUI) show(p *consent.Proposal, name string) {
 	if !p.BreakGlass {
 		u.glass.Hide()
 	}
-	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.who, u.note,
+	u.licence.Hide() // until showLicence
+	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.who, u.licence, u.note,
 		widget.NewLabelWithStyle("You can give less than they ask:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		u.classes.box, widget.NewForm(widget.NewFormItem("For how long", u.duration)), u.glass,
 		container.NewHBox(u.approve, u.decline)}

@@ -11,10 +11,14 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/licence"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 )
 
@@ -312,5 +316,76 @@ func TestPreviewBeforeStoring(t *testing.T) {
 	h.a.wait()
 	if !u.preview.Visible() || len(u.previewed) != 1 {
 		t.Errorf("preview screen: visible %v, %d offered", u.preview.Visible(), len(u.previewed))
+	}
+}
+
+// TestConsentRequestWithLicence: a practitioner shows their licence with
+// the consent request; the Consent screen checks it before the patient
+// answers and names them by it, with their licensing body and employer;
+// a licence the directory cannot verify is said to be unverified, with
+// the reason, and its name is not shown.
+func TestConsentRequestWithLicence(t *testing.T) {
+	clk := newClock()
+	h := unlocked(t, withConsent(&fakeConsent{now: clk.Now}))
+	doc := credtest.NewParty(t, key.Ed25519, "Dr Licensed")
+	gmc := credtest.NewParty(t, key.Ed25519, "Medical Council")
+	quack := credtest.NewParty(t, key.Ed25519, "Quack Board")
+	hosp := credtest.NewParty(t, key.Ed25519, "Licence Hospital")
+	testDirectory.Store(gmc.DID, [2]string{"General Medical Council", tx.KindLicensingBody})
+	testDirectory.Store(hosp.DID, "Riverside Hospital")
+	link := func(body credtest.Party) string {
+		t.Helper()
+		from := h.clk.Now().Add(-time.Hour)
+		cl := licence.Claims{Name: "Dr. Jane Doe", Profession: licence.Professions["doctor"], LicenceNumber: "GMC-1", Jurisdiction: "GB", Employer: hosp.DID}
+		lic, err := vc.Issue(&vc.Credential{Context: []string{vc.ContextV2}, Type: []string{vc.TypeCredential, licence.Type},
+			Issuer: body.DID, ValidFrom: &from, Subject: cl.Subject(doc.DID)}, body.Key, body.Kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := consent.IssueProposal(&consent.Proposal{Provider: doc.DID, Purposes: []string{consent.PurposeTreatment},
+			Classes: []string{"AllergyIntolerance"}, Duration: 7 * 24 * time.Hour, Licence: lic}, doc.Key, doc.Kid, h.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return consent.ProposalURI(tok)
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	u := h.a.main.consent.ask
+	open := func(text string) {
+		t.Helper()
+		u.link.SetText("")
+		test.Type(u.link, text)
+		test.Tap(u.open)
+		h.a.wait()
+		if u.err.Visible() || !u.panel.Visible() {
+			t.Fatalf("request not shown: %q", u.err.Text)
+		}
+	}
+
+	// From a body the directory does not list: unverified, not named.
+	open(link(quack))
+	if !u.licence.Visible() || u.licence.Importance != widget.WarningImportance ||
+		!strings.Contains(u.licence.Text, "unverified (licence issuer is not in the directory)") || strings.Contains(u.who.Text, "Jane Doe") {
+		t.Errorf("unverified licence: %q (who: %q)", u.licence.Text, u.who.Text)
+	}
+	// From the licensing body: checked, named, with body and employer.
+	open(link(gmc))
+	want := "Licence checked: Dr. Jane Doe, licensed by General Medical Council, at Riverside Hospital."
+	if !u.licence.Visible() || u.licence.Text != want || u.licence.Importance != widget.SuccessImportance {
+		t.Errorf("licence = %q, want %q", u.licence.Text, want)
+	}
+	if !strings.HasPrefix(u.who.Text, "Dr. Jane Doe (Riverside Hospital) asks for your consent") || strings.Contains(u.who.Text, "does not know them") {
+		t.Errorf("who asks = %q", u.who.Text)
+	}
+	// A request without a licence shows no licence line.
+	tok, err := consent.IssueProposal(&consent.Proposal{Provider: hosp.DID, Purposes: []string{consent.PurposeTreatment},
+		Classes: []string{"AllergyIntolerance"}, Duration: 24 * time.Hour}, hosp.Key, hosp.Kid, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open(consent.ProposalURI(tok))
+	if u.licence.Visible() {
+		t.Errorf("no licence shown, yet the screen says %q", u.licence.Text)
 	}
 }
