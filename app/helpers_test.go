@@ -230,9 +230,20 @@ func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.Director
 	return nil, rledger.ErrNotFound
 }
 
-// Accreditations implements directory.Source: none.
-func (r *fakeRegistry) Accreditations(context.Context, string) (*rledger.IssuerRecord, error) {
-	return nil, rledger.ErrNotFound
+// testAccredited are the accreditations the fake registry serves: DID ->
+// the credential types it is accredited for, since accreditedSince.
+var testAccredited sync.Map
+
+var accreditedSince = time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+
+// Accreditations implements directory.Source from testAccredited.
+func (r *fakeRegistry) Accreditations(_ context.Context, d string) (*rledger.IssuerRecord, error) {
+	v, ok := testAccredited.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return &rledger.IssuerRecord{DID: d, Accreditations: []rledger.Accreditation{{ID: "a1", CredentialTypes: v.([]string),
+		ValidFrom: accreditedSince, Granted: accreditedSince}}}, nil
 }
 
 func allergyClaimsFHIR() map[string]any {

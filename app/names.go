@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
@@ -111,4 +113,36 @@ func (a *App) resolver() did.Resolver {
 		return did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": r})
 	}
 	return did.KeyResolver{}
+}
+
+// offeredFrom is what the directory says of the issuer of an offered
+// credential, shown before the patient adds it: its name ("" when the
+// directory does not list it) and, when it is listed, whether it is
+// accredited to issue that type of record.
+type offeredFrom struct {
+	name       string
+	accredited bool
+	since      time.Time
+}
+
+// issuerOf looks up the issuer of o (background only: it may ask the
+// registry): its label, and its accreditation for o's type when o was
+// issued (now, when o does not say).
+func (a *App) issuerOf(ctx context.Context, o wallet.Offered) offeredFrom {
+	id, _ := a.names().Lookup(ctx, o.Issuer)
+	f := offeredFrom{name: nameFor(id)}
+	at := a.cfg.now()
+	if o.ValidFrom != nil {
+		at = *o.ValidFrom
+	}
+	for _, t := range o.Types {
+		if t == vc.TypeCredential {
+			continue
+		}
+		if acc := id.Accredited(t, at); acc != nil {
+			f.accredited, f.since = true, acc.ValidFrom
+			break
+		}
+	}
+	return f
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // TestConsentRequest: a provider's consent request link is opened on the
@@ -295,10 +296,15 @@ func TestPreviewBeforeStoring(t *testing.T) {
 		t.Fatalf("%d records stored before the patient accepted", len(n))
 	}
 	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
-	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "Penicillin", "high"} {
+	// St Mary's is in the directory but not accredited for allergies.
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital, which the medid directory does not accredit to issue this kind of record.",
+		"Penicillin", "high"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("preview lacks %q", want)
 		}
+	}
+	if len(u.issuerLines) != 1 || u.issuerLines[0].Importance != widget.WarningImportance {
+		t.Errorf("the unaccredited issuer's line is not a warning")
 	}
 	assertPatientWords(t, "record preview", h.win.Canvas())
 	test.Tap(u.recvReject)
@@ -387,5 +393,28 @@ func TestConsentRequestWithLicence(t *testing.T) {
 	open(consent.ProposalURI(tok))
 	if u.licence.Visible() {
 		t.Errorf("no licence shown, yet the screen says %q", u.licence.Text)
+	}
+}
+
+// TestPreviewUnlistedIssuer: a record from an issuer the directory does
+// not list says so, as a warning, before the patient adds it.
+func TestPreviewUnlistedIssuer(t *testing.T) {
+	h := unlocked(t)
+	is := wallettest.NewIssuer(t, "Self-named Clinic") // not in the directory
+	tok := is.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	u := h.a.main.creds
+	test.Tap(u.addBtn)
+	u.recvText.SetText(tok)
+	test.Tap(u.recvBtn)
+	h.a.wait()
+	if len(u.issuerLines) != 1 {
+		t.Fatalf("no preview (error %q)", u.recvErr.Text)
+	}
+	l := u.issuerLines[0]
+	if want := "Offered by " + unnamed(is.DID) + ", not in the medid directory."; l.Text != want || l.Importance != widget.WarningImportance {
+		t.Errorf("issuer line %q (importance %v), want the warning %q", l.Text, l.Importance, want)
+	}
+	if strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), "Self-named Clinic") {
+		t.Error("the issuer's own name is shown")
 	}
 }

@@ -3,6 +3,9 @@ package directory
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 // A practitioner may show their licence to a patient directly (a consent
@@ -52,4 +55,16 @@ func (i *Identity) Licensed() (string, bool) {
 		why = i.Problem
 	}
 	return "unverified (" + why + ")", false
+}
+
+// Accredited returns the accreditation in force at at under which the
+// organisation i names (itself, or the one listing i's DID under a role)
+// may issue credType, or nil: for an unverified or suspended identity, a
+// practitioner, or no such accreditation. A wallet shows it before the
+// patient accepts a credential offer.
+func (i *Identity) Accredited(credType string, at time.Time) *ledger.Accreditation {
+	if !i.Verified() || i.Kind != KindOrganisation {
+		return nil
+	}
+	return i.Organisation.AccreditedFor(credType, at)
 }
