@@ -61,6 +61,7 @@ type credentialsUI struct {
 	// issuerLines say who offers each previewed record and whether the
 	// directory accredits them for it.
 	issuerLines []*widget.Label
+	issuerLogos []*canvas.Image // their logos, when the directory names one and it matched
 	detail     *credDetail
 	lastAdded  wallet.Credential
 }
@@ -350,12 +351,18 @@ func (u *credentialsUI) showPreview(toks []string) {
 	}, func(froms []offeredFrom, _ error) {
 		u.recvBusy.Hide()
 		u.previewed = offered
-		u.issuerLines = nil
+		u.issuerLines, u.issuerLogos = nil, nil
 		objs := []fyne.CanvasObject{}
 		for i, o := range offered {
 			line := offeredByLine(froms[i], o.Issuer)
 			u.issuerLines = append(u.issuerLines, line)
-			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), line)
+			var by fyne.CanvasObject = line
+			if froms[i].logo != nil {
+				img := logoImage(froms[i].logo)
+				u.issuerLogos = append(u.issuerLogos, img)
+				by = container.NewBorder(nil, nil, img, nil, line)
+			}
+			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), by)
 			form := widget.NewForm()
 			for _, cl := range claimsOf(o.Types, o.Claims) {
 				v := widget.NewLabel(cl.Value)

@@ -205,8 +205,12 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 		return nil, rledger.ErrNotFound
 	}
 	name, kind := dirEntry(v)
+	var logo *tx.Logo
+	if l, ok := testLogos.Load(d); ok {
+		logo = l.(servedLogo).named
+	}
 	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
-		Entry: tx.DirectoryEntry{DisplayName: name, LegalName: name, Kind: kind, Country: "GB"}}}}, nil
+		Entry: tx.DirectoryEntry{DisplayName: name, LegalName: name, Kind: kind, Country: "GB", Logo: logo}}}}, nil
 }
 
 // SearchDirectory searches testDirectory's names (case-insensitive
@@ -228,6 +232,25 @@ func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySea
 // DirectoryRole implements directory.Source: no role DIDs.
 func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.DirectoryAlias, error) {
 	return nil, rledger.ErrNotFound
+}
+
+// testLogos are the organisations' logos: the one the directory names and
+// the bytes the fake registry serves for it (not checked here: the app
+// must check them itself).
+var testLogos sync.Map
+
+type servedLogo struct {
+	named  *tx.Logo
+	served []byte
+}
+
+// Logo serves testLogos' bytes, unchecked.
+func (r *fakeRegistry) Logo(_ context.Context, d string, _ *tx.Logo) ([]byte, error) {
+	l, ok := testLogos.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return l.(servedLogo).served, nil
 }
 
 // testAccredited are the accreditations the fake registry serves: DID ->

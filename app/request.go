@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -34,6 +35,8 @@ type askUI struct {
 
 	panel    *fyne.Container // the request, once read
 	who      *widget.Label
+	whoRow   *fyne.Container // who, with the provider's logo on its left when there is one
+	logo     *canvas.Image
 	licence  *widget.Label // what the licence shown with the request verifies, or why not
 	note     *widget.Label // the provider's own words, quoted
 	classes  *checkFlow    // what they asked for, ticked
@@ -60,6 +63,7 @@ func newAskUI(c *consentUI) *askUI {
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.who = wrapLabel("")
+	u.whoRow = container.NewStack(u.who)
 	u.licence = wrapLabel("")
 	u.note = wrapLabel("")
 	u.note.TextStyle = fyne.TextStyle{Italic: true}
@@ -99,6 +103,7 @@ func (u *askUI) read(text string) {
 		name     string
 		licence  string // what a licence shown with it verifies ("" when none)
 		verified bool
+		logo     []byte // the provider's logo, checked (nil: none to show)
 	}
 	load(u.c.a, func(ctx context.Context) (read, error) {
 		p, err := w.ReadConsentRequest(ctx, text, res)
@@ -111,7 +116,8 @@ func (u *askUI) read(text string) {
 			r.licence, r.verified = u.c.a.names().ShownLicence(ctx, p.Licence, p.Provider).Licensed()
 			u.c.a.saveNames()
 		}
-		r.name = u.c.a.nameOf(ctx, p.Provider)
+		id, _ := u.c.a.names().Lookup(ctx, p.Provider)
+		r.name, r.logo = nameFor(id), u.c.a.logoOf(ctx, id)
 		return r, nil
 	}, func(r read, err error) {
 		u.open.Enable()
@@ -129,7 +135,20 @@ func (u *askUI) read(text string) {
 		}
 		u.show(r.p, r.name)
 		u.showLicence(r.licence, r.verified)
+		u.showLogo(r.logo)
 	})
+}
+
+// showLogo shows the provider's logo beside who asks, when the directory
+// names one and the registry served exactly that image.
+func (u *askUI) showLogo(b []byte) {
+	u.logo = nil
+	u.whoRow.Objects = []fyne.CanvasObject{u.who}
+	if b != nil {
+		u.logo = logoImage(b)
+		u.whoRow.Objects = []fyne.CanvasObject{container.NewBorder(nil, nil, u.logo, nil, u.who)}
+	}
+	u.whoRow.Refresh()
 }
 
 // showLicence says what the licence shown with the request verified: the
@@ -203,7 +222,7 @@ func (u *askUI) show(p *consent.Proposal, name string) {
 		u.glass.Hide()
 	}
 	u.licence.Hide() // until showLicence
-	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.who, u.licence, u.note,
+	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.whoRow, u.licence, u.note,
 		widget.NewLabelWithStyle("You can give less than they ask:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		u.classes.box, widget.NewForm(widget.NewFormItem("For how long", u.duration)), u.glass,
 		container.NewHBox(u.approve, u.decline)}

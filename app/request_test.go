@@ -2,6 +2,10 @@ package app
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -416,5 +420,70 @@ func TestPreviewUnlistedIssuer(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), "Self-named Clinic") {
 		t.Error("the issuer's own name is shown")
+	}
+}
+
+// testLogoPNG is a small PNG and the tx.Logo naming it.
+func testLogoPNG(t *testing.T, shade uint8) ([]byte, *tx.Logo) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	img.Set(2, 2, color.RGBA{shade, 90, 160, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return b.Bytes(), &tx.Logo{SHA256: hex.EncodeToString(sum[:]), MediaType: "image/png"}
+}
+
+// TestLogosOnlyWhenTheyMatch: the offer preview and a consent request
+// show an organisation's logo beside its name only when the image the
+// registry serves is the one the directory names (its SHA-256); another
+// image is never shown.
+func TestLogosOnlyWhenTheyMatch(t *testing.T) {
+	h := unlocked(t, withConsent(&fakeConsent{now: newClock().Now}))
+	good := newIssuer(t, "Logo Hospital")
+	bad := newIssuer(t, "Swapped Logo Hospital")
+	img, named := testLogoPNG(t, 10)
+	other, _ := testLogoPNG(t, 200)
+	testLogos.Store(good.DID, servedLogo{named: named, served: img})
+	_, badNamed := testLogoPNG(t, 50)
+	testLogos.Store(bad.DID, servedLogo{named: badNamed, served: other})
+
+	u := h.a.main.creds
+	for _, tc := range []struct {
+		is   wallettest.Issuer
+		logo bool
+	}{{good, true}, {bad, false}} {
+		if u.recv != nil {
+			u.recv.Hide()
+		}
+		test.Tap(u.addBtn)
+		u.recvText.SetText(tc.is.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+		test.Tap(u.recvBtn)
+		h.a.wait()
+		if len(u.issuerLines) != 1 {
+			t.Fatalf("no preview (error %q)", u.recvErr.Text)
+		}
+		if got := len(u.issuerLogos) == 1; got != tc.logo {
+			t.Errorf("%s: logo shown %v, want %v", tc.is.Name, got, tc.logo)
+		}
+	}
+	u.recv.Hide()
+
+	// A consent request from the hospital: its logo beside who asks.
+	tok, err := consent.IssueProposal(&consent.Proposal{Provider: good.DID, Purposes: []string{consent.PurposeTreatment},
+		Classes: []string{"AllergyIntolerance"}, Duration: 24 * time.Hour}, good.Key, good.Kid, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	ask := h.a.main.consent.ask
+	test.Type(ask.link, consent.ProposalURI(tok))
+	test.Tap(ask.open)
+	h.a.wait()
+	if ask.logo == nil || !strings.HasPrefix(ask.who.Text, "Logo Hospital asks") {
+		t.Errorf("consent request: logo %v, who %q", ask.logo != nil, ask.who.Text)
 	}
 }
