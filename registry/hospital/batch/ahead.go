@@ -54,6 +54,11 @@ type aheadFile struct {
 	off   int64 // where the next record goes
 	size  int64 // allocated bytes
 	grown bool  // the allocation changed since the last sync: sync metadata too
+	// buf holds the records appended since the last takeWrite, which
+	// belong at bufOff; spare is the buffer the last sync wrote, kept
+	// for reuse.
+	buf, spare []byte
+	bufOff     int64
 }
 
 // openAhead reads the records of the write-ahead file at path (any
@@ -170,44 +175,81 @@ func recordCRC(gen uint64, lens, body []byte) uint32 {
 }
 
 func recordBytes(gen uint64, p pending) []byte {
-	buf := make([]byte, recHeader, recHeader+len(p.subject)+len(p.data))
-	binary.BigEndian.PutUint32(buf, uint32(len(p.subject)))
-	binary.BigEndian.PutUint32(buf[4:], uint32(len(p.data)))
-	buf = append(append(buf, p.subject...), p.data...)
-	binary.BigEndian.PutUint32(buf[8:], recordCRC(gen, buf[:8], buf[recHeader:]))
-	return buf
+	return appendRecord(make([]byte, 0, recordSize(p)), gen, p)
 }
 
-// append writes one record (not yet durable: see sync).
+func recordSize(p pending) int { return recHeader + len(p.subject) + len(p.data) }
+
+// appendRecord appends p's record under generation gen to dst.
+func appendRecord(dst []byte, gen uint64, p pending) []byte {
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(p.subject)))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(p.data)))
+	dst = append(dst, 0, 0, 0, 0)
+	dst = append(append(dst, p.subject...), p.data...)
+	rec := dst[start:]
+	binary.BigEndian.PutUint32(rec[8:], recordCRC(gen, rec[:8], rec[recHeader:]))
+	return dst
+}
+
+// append adds one record at the end of the file. The record is kept in
+// memory, neither written nor durable, until the next sync writes every
+// record appended since the one before in one write (a sync's caller has
+// not been told its record is durable, so a crash loses nothing anybody
+// was promised). Only growing the allocation touches the file here.
 func (a *aheadFile) append(p pending) error {
-	rec := recordBytes(a.gen, p)
-	if end := a.off + int64(len(rec)); end > a.size {
+	end := a.off + int64(recordSize(p))
+	if end > a.size {
 		n := roundUp(end, aheadChunk)
 		if err := allocate(a.f, a.size, n-a.size); err != nil {
 			return err
 		}
 		a.size, a.grown = n, true
 	}
-	if _, err := a.f.WriteAt(rec, a.off); err != nil {
-		return err
+	if len(a.buf) == 0 {
+		a.bufOff = a.off
 	}
-	a.off += int64(len(rec))
+	a.buf = appendRecord(a.buf, a.gen, p)
+	a.off = end
 	return nil
 }
 
-// takeGrown reports whether the allocation changed since the last call.
-// The caller holds the lock that serialises append.
-func (a *aheadFile) takeGrown() bool {
-	g := a.grown
-	a.grown = false
-	return g
+// takeWrite returns the records appended since the last call, where they
+// go, and whether the allocation changed since the last call; sync writes
+// them. The caller holds the lock that serialises append.
+func (a *aheadFile) takeWrite() (w aheadWrite) {
+	w = aheadWrite{data: a.buf, off: a.bufOff, meta: a.grown}
+	a.buf, a.spare, a.grown = a.spare[:0], nil, false
+	return w
 }
 
-// sync makes every record appended before it durable: an fdatasync, or a
-// full fsync when meta is set (the allocation grew, so the inode changed).
-// It may run concurrently with append (they touch different fields).
-func (a *aheadFile) sync(meta bool) error {
-	if meta {
+// recycle hands back the buffer of a write sync has finished with. The
+// caller holds the lock that serialises append.
+func (a *aheadFile) recycle(w aheadWrite) {
+	if a.spare == nil && cap(w.data) <= aheadChunk {
+		a.spare = w.data[:0]
+	}
+}
+
+// aheadWrite is one sync's work: records to write at off, and whether the
+// file's metadata must be synced too.
+type aheadWrite struct {
+	data []byte
+	off  int64
+	meta bool
+}
+
+// sync writes w's records and makes them and every record written before
+// durable: an fdatasync, or a full fsync when w.meta is set (the
+// allocation grew, so the inode changed). It may run concurrently with
+// append, which writes only to the allocation beyond w's records.
+func (a *aheadFile) sync(w aheadWrite) error {
+	if len(w.data) > 0 {
+		if _, err := a.f.WriteAt(w.data, w.off); err != nil {
+			return err
+		}
+	}
+	if w.meta {
 		return a.f.Sync()
 	}
 	return unix.Fdatasync(int(a.f.Fd()))
@@ -220,13 +262,23 @@ func (a *aheadFile) reset() error {
 	if _, err := a.f.WriteAt(headerBytes(gen), 0); err != nil {
 		return err
 	}
-	a.gen, a.off = gen, aheadHeader
-	return a.sync(a.takeGrown())
+	a.gen, a.off, a.buf = gen, aheadHeader, a.buf[:0]
+	return a.sync(a.takeWrite())
 }
 
 func (a *aheadFile) empty() bool { return a.off <= aheadHeader }
 
-func (a *aheadFile) close() error { return a.f.Close() }
+// close writes the records appended since the last sync (not durably,
+// as before they were buffered) and closes the file.
+func (a *aheadFile) close() error {
+	if w := a.takeWrite(); len(w.data) > 0 {
+		if _, err := a.f.WriteAt(w.data, w.off); err != nil {
+			a.f.Close()
+			return err
+		}
+	}
+	return a.f.Close()
+}
 
 // allocate reserves n bytes from off by writing zeros there. Zeros, not
 // fallocate: on ext4 a fallocated range is "unwritten", and the first write

@@ -301,12 +301,14 @@ func (l *Log) syncTo(seq uint64) error {
 			continue
 		}
 		l.syncing = true
-		f, target, meta := l.wal, l.written, l.wal.takeGrown()
+		f, target, w := l.wal, l.written, l.wal.takeWrite()
 		l.mu.Unlock()
 		// f stays open and in place meanwhile: Close and truncate wait
-		// for syncing to end; appends only write at its end.
-		err := f.sync(meta)
+		// for syncing to end; appends only buffer (or allocate beyond
+		// w's records).
+		err := f.sync(w)
 		l.mu.Lock()
+		f.recycle(w)
 		l.syncing = false
 		if err != nil {
 			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)

@@ -175,6 +175,44 @@ func TestAppendIsDurable(t *testing.T) {
 	}
 }
 
+// TestUnsyncedRecordsAreNotPromised: records are written to the
+// write-ahead file by the sync that makes them durable, all of a group in
+// one write. A process killed after a record was appended but before its
+// sync loses that record, whose Append had not returned, and no
+// acknowledged one.
+func TestUnsyncedRecordsAreNotPromised(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	l, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := l.Append("p", []byte(fmt.Sprint("acknowledged ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.mu.Lock() // an Append stopped dead between buffering and its sync
+	if err := l.wal.append(pending{"p", []byte("in flight")}); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Unlock()
+	b, err := os.ReadFile(filepath.Join(dir, "pending.wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("in flight")) {
+		t.Error("a record reached the file before its sync")
+	}
+	l2, err := OpenLog(g.config(dir)) // the restart, without Close
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l2.Pending(); got != 3 {
+		t.Errorf("pending after the kill = %d, want the 3 acknowledged", got)
+	}
+}
+
 // TestAppendFailsClosed: once the write-ahead file cannot be written, every
 // Append fails with ErrUnavailable (the vault then releases nothing), also
 // later ones, until the log is opened again.
