@@ -92,6 +92,9 @@ vaultdid=$(medid key show "$tmp/vault/vault.key" | sed -n 's/^did: //p')
 medid directory add --governance-key "$gov" --did "$hospital" --name "St Mary's Hospital" \
 	--legal-name "St Mary's Hospital NHS Foundation Trust" --kind hospital --country GB --role issuer \
 	--role "vault-operator=$vaultdid" >/dev/null
+# Accredited for what it issues (before issuing), so the offer preview says so.
+medid issuer accredit --governance-key "$gov" --issuer "$hospital" --type AllergyIntoleranceCredential \
+	--type ImmunizationCredential --type BloodTypeCredential >/dev/null
 medid key new --out "$tmp/gmc.jwk" >/dev/null
 gmc=$(medid key show "$tmp/gmc.jwk" | sed -n 's/^did: //p')
 medid directory add --governance-key "$gov" --did "$gmc" --name "General Medical Council" --kind licensing-body --country GB --role issuer >/dev/null

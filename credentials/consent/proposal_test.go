@@ -141,6 +141,12 @@ func FuzzParseProposal(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(tok)
+	withLicence, err := IssueProposal(&Proposal{Provider: d, Purposes: []string{"TREAT"}, Classes: []string{"AllergyIntolerance"},
+		Duration: 24 * time.Hour, Licence: licenceOf(f, "St Mary's")}, k, kid, proposalNow)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(withLicence)
 	f.Add("eyJhbGciOiJFZERTQSJ9.e30.AA")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, token string) {
