@@ -194,7 +194,7 @@ shot() {
 	shift
 	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$tmp/wallet-$name.log" 2>&1 &
 	local pid=$!
-	sleep 5
+	sleep "${SHOT_WAIT:-5}" # longer on a loaded machine
 	local geom
 	geom=$(xwininfo -display "$display" -name "medid wallet" 2>/dev/null | awk '
 		/Absolute upper-left X:/ {x=$NF} /Absolute upper-left Y:/ {y=$NF}
