@@ -177,6 +177,25 @@ for _ in $(seq 60); do
 done
 grep -q 'EMERGENCY OVERRIDE' access-log.txt || { cat access-log.txt access-log.err "$tmp/registryd.log" >&2; echo "access trail not anchored" >&2; exit 1; }
 cat access-log.txt access-log.err >&2
+
+# The allergy also as an SD-JWT VC (each detail sent on its own), and a
+# verifier's request that accepts two answers (the substance, or the
+# substance and the severity): the "answer" shot shows the choice and
+# what leaves the wallet.
+cat >allergy-sd.json <<'JSON'
+{"code": {"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"}, "criticality": "high",
+ "reaction": [{"manifestation": "anaphylaxis"}], "note": "SYNTHETIC DEMO DATA"}
+JSON
+medid vc issue --format sd-jwt --key "$tmp/hospital.jwk" --subject "$me" --type AllergyIntoleranceCredential \
+	--claims allergy-sd.json --valid-for 8760h --out allergy.sdjwt >/dev/null
+env -u MEDID_REGISTRY medid wallet receive allergy.sdjwt >/dev/null
+medid serve verifier --addr "127.0.0.1:$(free_port)" --admin-token-file verifier.token --status-list list.jwt \
+	--name 'City ER' --url-file verifier.url >"$tmp/verifier.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 60); do [ -s verifier.url ] && break; sleep 0.5; done
+medid vp request --verifier-url-file verifier.url --admin-token-file verifier.token --type AllergyIntoleranceCredential \
+	--format dc+sd-jwt --claim-set code.display --claim-set code.display,criticality --terminal-qr=false >request.txt
+request=$(grep '^openid4vp://' request.txt)
 cd - >/dev/null
 
 # The X server, larger than the app's 960x680 window: a screen whose content
@@ -213,6 +232,7 @@ shot unlock MEDID_WALLET_PASSPHRASE=
 for s in credentials detail preview share consent access identities settings; do
 	shot "$s" MEDID_WALLET_SCREEN="$s"
 done
+shot answer MEDID_WALLET_SCREEN="$request"
 
 # The emergency card is full screen: show it on a second X server the size
 # of the main window, so it matches the other shots.

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
 )
@@ -54,8 +55,8 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings", or "detail", "preview" and "emergency" (used to take
-	// screenshots).
+	// "settings", or "detail", "preview", "emergency" or an openid4vp://
+	// request link to answer (used to take screenshots).
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
@@ -604,8 +605,14 @@ func (m *mainUI) rebuildServices() {
 // more names exist for screenshots: "detail" opens the first allergy
 // record (else the first record), "preview" shows that record as an
 // offered one is previewed before it is added, "emergency" shows the
-// emergency card.
+// emergency card; an openid4vp:// link opens the Share screen answering
+// that request.
 func (m *mainUI) selectScreen(name string) {
+	if strings.HasPrefix(strings.ToLower(name), openid4vp.Scheme+"://") {
+		m.tabs.Select(m.items["share"])
+		m.share.vp.fetch(name)
+		return
+	}
 	switch name {
 	case "detail":
 		m.tabs.Select(m.items["credentials"])

@@ -255,13 +255,15 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 		}
 		c = full
 	}
-	t, err := vc.Parse(c.Token)
+	// A vc+jwt's credentialSubject or an SD-JWT VC's claims (every
+	// Disclosure: the holder has them all), read as Inspect reads them.
+	o, err := wallet.Inspect(c.Token)
 	if err != nil {
 		return nil, "", err
 	}
 	// The issuer's own "name" property is its claim about itself: never
 	// shown as who it is (callers name issuers from the directory).
-	return claimsOf(c.Types, t.Credential.Subject), "", nil
+	return claimsOf(c.Types, o.Claims), "", nil
 }
 
 // who is how a screen names a party: its label from the registry's
@@ -343,7 +345,7 @@ var fieldWords = map[string]string{
 	"bloodType": "blood type", "rhesus": "rhesus factor",
 	"medicationCodeableConcept": "medication", "medication": "medication", "dosage": "dose",
 	"birthDate": "date of birth", "given_name": "first name", "family_name": "family name", "name": "name",
-	"id": "identity", "type": "kind of record",
+	"id": "identity", "type": "kind of record", "sub": "who it is about",
 }
 
 // fieldWord is a claim path in words: the last element that is not an

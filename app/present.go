@@ -23,9 +23,14 @@ import (
 
 // vpUI is the "Answer a request" part of the Share screen: an OpenID4VP
 // request (openid4vp:// link, pasted or read from a QR picture) shown in
-// words (who asks, for which records and details), the records to send
-// chosen among those that match, a review of exactly what is disclosed,
-// then send, or decline (access_denied).
+// words (who asks, for which records and details). When the verifier
+// accepts several answers (DCQL credential sets and claim sets), each way
+// of answering is listed with the details it sends, and the patient picks
+// one; parts the verifier marks optional can be unticked. For every record
+// the screen says exactly which details leave and which stay in the
+// wallet; the records to send are chosen among those that match, then a
+// review of exactly what is disclosed, then send, or decline
+// (access_denied).
 type vpUI struct {
 	s       *shareUI
 	content fyne.CanvasObject
@@ -42,12 +47,24 @@ type vpUI struct {
 	answer *widget.Label // the verifier's answer, in words
 
 	// The request being answered (nil when none).
-	req     *openid.PresentationRequest
-	panel   *fyne.Container
-	who     *widget.Label
-	asks    []*vpAsk
-	review  *widget.Button
-	decline *widget.Button
+	req   *openid.PresentationRequest
+	byID  map[string]*shareChoice // every matching record, by credential id
+	panel *fyne.Container
+	who   *widget.Label
+	// ways lists the ways of answering when there are several (nil when
+	// one or none); wayBox holds the chosen way's parts.
+	ways     *widget.RadioGroup
+	wayLabel []string // the ways' texts, as on the radio buttons
+	way      int      // the chosen way (index into req.Ways)
+	wayBox   *fyne.Container
+	asks     []*vpAsk              // the chosen way's records
+	optional map[int]*widget.Check // per optional part (credential set): send it
+	cannot   *widget.Label         // why the request cannot be answered
+	plan     []openid.Sending      // what the chosen answer sends, once computed
+	planErr  error                 // why the chosen answer cannot be sent
+	planGen  int                   // the plan computation the screen waits for
+	review   *widget.Button
+	decline  *widget.Button
 
 	// Review dialog.
 	confirm dialog.Dialog
@@ -56,12 +73,13 @@ type vpUI struct {
 	cancel  *widget.Button
 }
 
-// vpAsk is one credential the verifier asks for.
+// vpAsk is one record the chosen way sends.
 type vpAsk struct {
-	match   openid.QueryMatch
+	part    openid.Part
 	what    *widget.Label
 	choices []*shareChoice // the matching records, with their claims
 	pick    *widget.Select // nil when nothing matches
+	fields  *widget.Label  // which details leave and which stay
 }
 
 func newVPUI(s *shareUI) *vpUI {
@@ -112,7 +130,7 @@ func (u *vpUI) fetch(text string) {
 	u.busy.Show()
 	type fetched struct {
 		req      *openid.PresentationRequest
-		choices  [][]*shareChoice
+		byID     map[string]*shareChoice
 		verifier string // the directory's name of a signing verifier
 	}
 	load(u.s.a, func(ctx context.Context) (fetched, error) {
@@ -120,17 +138,18 @@ func (u *vpUI) fetch(text string) {
 		if err != nil {
 			return fetched{}, err
 		}
-		f := fetched{req: pr}
+		f := fetched{req: pr, byID: map[string]*shareChoice{}}
 		if pr.Signer != "" {
 			f.verifier = u.s.a.nameOf(ctx, pr.Signer)
 		}
 		for _, m := range pr.Queries {
-			var cs []*shareChoice
 			for _, c := range m.Candidates {
+				if f.byID[c.ID] != nil {
+					continue
+				}
 				claims, _, _ := parseClaims(w, c)
-				cs = append(cs, &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)})
+				f.byID[c.ID] = &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)}
 			}
-			f.choices = append(f.choices, cs)
 		}
 		return f, nil
 	}, func(f fetched, err error) {
@@ -141,7 +160,7 @@ func (u *vpUI) fetch(text string) {
 			return
 		}
 		u.verifier = f.verifier
-		u.show(f.req, f.choices)
+		u.show(f.req, f.byID)
 	})
 }
 
@@ -178,9 +197,10 @@ func choiceLabel(ch *shareChoice) string {
 	return typeName(c.Types, c.Name) + " — " + issuerLine(c, ch.issuer) + ", received " + c.ReceivedAt.Local().Format("2 Jan 2006")
 }
 
-func (u *vpUI) show(pr *openid.PresentationRequest, choices [][]*shareChoice) {
-	u.req = pr
-	u.asks = nil
+func (u *vpUI) show(pr *openid.PresentationRequest, byID map[string]*shareChoice) {
+	u.req, u.byID = pr, byID
+	u.link.SetText("") // read: the request below replaces the link
+	u.asks, u.ways, u.wayLabel, u.way, u.plan = nil, nil, nil, 0, nil
 	note := "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
 	if pr.Signer != "" {
 		note = "They signed the request; the name is from the medid network's directory."
@@ -188,36 +208,30 @@ func (u *vpUI) show(pr *openid.PresentationRequest, choices [][]*shareChoice) {
 	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n%s",
 		verifierName(pr, u.verifier), pr.Verifier, clientIDWords(pr.Request.ClientID), note))
 	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
-	missing := false
-	for i, m := range pr.Queries {
-		a := &vpAsk{match: m, choices: choices[i]}
-		what := typeName(m.Types, "")
-		if len(m.Claims) > 0 {
-			what += ": " + claimWords(m.Claims)
-		}
-		a.what = wrapLabel("They ask for: " + what)
-		objs = append(objs, a.what)
-		if len(a.choices) == 0 {
-			missing = true
-			none := wrapLabel("    You have no such record in the wallet.")
-			none.Importance = widget.WarningImportance
-			objs = append(objs, none)
-		} else {
-			var labels []string
-			for _, ch := range a.choices {
-				labels = append(labels, choiceLabel(ch))
-			}
-			a.pick = widget.NewSelect(labels, nil)
-			a.pick.SetSelectedIndex(0)
-			objs = append(objs, container.NewHBox(widget.NewLabel("    Send:"), a.pick))
-		}
-		u.asks = append(u.asks, a)
-	}
-	if missing {
-		objs = append(objs, wrapLabel("You do not have every record they ask for, so you cannot answer this request. You can say no."))
+	u.wayBox = container.NewVBox()
+	switch {
+	case len(pr.Ways) == 0:
+		u.cannot = wrapLabel(cannotAnswer(pr))
+		u.cannot.Importance = widget.WarningImportance
+		objs = append(objs, u.cannot)
 		u.review.Disable()
-	} else {
-		u.review.Enable()
+	case len(pr.Ways) > 1:
+		for i, w := range pr.Ways {
+			u.wayLabel = append(u.wayLabel, wayText(i, w))
+		}
+		u.ways = widget.NewRadioGroup(u.wayLabel, func(sel string) {
+			if i := slices.Index(u.wayLabel, sel); i >= 0 && i != u.way {
+				u.selectWay(i)
+			}
+		})
+		u.ways.Required = true
+		u.ways.SetSelected(u.wayLabel[0])
+		objs = append(objs, widget.NewLabelWithStyle("They accept more than one answer. Choose what to send:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			u.ways)
+		fallthrough
+	default:
+		objs = append(objs, u.wayBox)
+		u.selectWay(0)
 	}
 	objs = append(objs, container.NewHBox(u.decline, u.review))
 	u.panel.Objects = objs
@@ -225,26 +239,243 @@ func (u *vpUI) show(pr *openid.PresentationRequest, choices [][]*shareChoice) {
 	u.panel.Show()
 }
 
-// selected returns, per query, the chosen record.
-func (u *vpUI) selected() []*shareChoice {
-	var sel []*shareChoice
-	for _, a := range u.asks {
-		if a.pick == nil {
+// cannotAnswer says which records the patient lacks: for each need the
+// verifier insists on (a required credential set) that nothing in the
+// wallet meets, the kinds of record that would.
+func cannotAnswer(pr *openid.PresentationRequest) string {
+	types := map[string][]string{}
+	for _, m := range pr.Queries {
+		types[m.ID] = m.Types
+	}
+	var lines []string
+	for _, s := range pr.Sets {
+		if !s.Required || s.Held {
 			continue
 		}
-		if i := a.pick.SelectedIndex(); i >= 0 {
-			sel = append(sel, a.choices[i])
+		var alts []string
+		for _, o := range s.Options {
+			var kinds []string
+			for _, id := range o {
+				kinds = append(kinds, typeName(types[id], ""))
+			}
+			alts = append(alts, strings.Join(kinds, " and "))
+		}
+		if len(alts) == 1 {
+			lines = append(lines, "They ask for: "+alts[0]+". You have no such record in the wallet.")
+		} else {
+			lines = append(lines, "They ask for one of: "+strings.Join(alts, ", or ")+". You have none of these in the wallet.")
+		}
+	}
+	lines = append(lines, "You do not have every record they ask for, so you cannot answer this request. You can say no.")
+	return strings.Join(lines, "\n")
+}
+
+// partWords is one record of a way in words: its kind and the details
+// asked ("Allergy intolerance: what it is, reaction").
+func partWords(p openid.Part) string {
+	s := typeName(p.Types, "")
+	if len(p.Claims) > 0 {
+		s += ": " + claimWords(p.Claims)
+	}
+	return s
+}
+
+// wayText is one way of answering on its radio button: the records and
+// details it sends, optional ones marked as such.
+func wayText(i int, w openid.Way) string {
+	var req, opt []string
+	for _, p := range w.Parts {
+		if p.Required {
+			req = append(req, partWords(p))
+		} else {
+			opt = append(opt, partWords(p))
+		}
+	}
+	s := fmt.Sprintf("%d. %s", i+1, strings.Join(req, " + "))
+	if len(opt) > 0 {
+		if len(req) > 0 {
+			s += " + "
+		}
+		s += "if you wish: " + strings.Join(opt, " + ")
+	}
+	return s
+}
+
+// selectWay shows way i of the request: each record it sends, with a
+// choice among the matching records, what of it leaves, and a box for
+// each part the verifier marks optional.
+func (u *vpUI) selectWay(i int) {
+	u.way = i
+	w := u.req.Ways[i]
+	u.asks = nil
+	u.optional = map[int]*widget.Check{}
+	var objs []fyne.CanvasObject
+	add := func(p openid.Part) {
+		a := &vpAsk{part: p, fields: wrapLabel("")}
+		a.fields.Importance = widget.LowImportance
+		lead := "They ask for: "
+		if !p.Required {
+			lead = "They would also like: "
+		}
+		a.what = wrapLabel(lead + partWords(p))
+		var labels []string
+		for _, c := range p.Candidates {
+			if ch := u.byID[c.ID]; ch != nil {
+				a.choices = append(a.choices, ch)
+				labels = append(labels, choiceLabel(ch))
+			}
+		}
+		objs = append(objs, a.what)
+		if len(a.choices) > 0 {
+			a.pick = widget.NewSelect(labels, func(string) { u.refreshPlan() })
+			a.pick.SetSelectedIndex(0)
+			objs = append(objs, container.NewBorder(nil, nil, widget.NewLabel("    Send:"), nil, a.pick))
+		}
+		objs = append(objs, a.fields)
+		u.asks = append(u.asks, a)
+	}
+	for _, p := range w.Parts {
+		if p.Required {
+			add(p)
+		}
+	}
+	for _, set := range w.Optional {
+		var kinds []string
+		for _, p := range w.Parts {
+			if !p.Required && slices.Contains(p.Sets, set) {
+				kinds = append(kinds, typeName(p.Types, ""))
+			}
+		}
+		check := widget.NewCheck("Also send "+strings.Join(kinds, " and ")+" (they say you may leave it out)", func(bool) { u.refreshPlan() })
+		check.Checked = true
+		u.optional[set] = check
+		objs = append(objs, widget.NewSeparator(), check)
+		for _, p := range w.Parts {
+			if !p.Required && slices.Contains(p.Sets, set) && p.Sets[0] == set {
+				add(p)
+			}
+		}
+	}
+	u.wayBox.Objects = objs
+	u.wayBox.Refresh()
+	u.refreshPlan()
+}
+
+// chosenAnswer is the answer the screen shows: the way, the records
+// picked, and the optional parts unticked.
+func (u *vpUI) chosenAnswer() openid.Answer {
+	a := openid.Answer{Way: u.way, Credentials: map[string]string{}}
+	for _, ask := range u.asks {
+		if ask.pick != nil && ask.pick.SelectedIndex() >= 0 {
+			a.Credentials[ask.part.Query] = ask.choices[ask.pick.SelectedIndex()].cred.ID
+		}
+	}
+	for set, c := range u.optional {
+		if !c.Checked {
+			a.LeaveOut = append(a.LeaveOut, set)
+		}
+	}
+	slices.Sort(a.LeaveOut)
+	return a
+}
+
+// refreshPlan works out, in the background, exactly what the chosen answer
+// sends, and shows it under each record; review waits for it.
+func (u *vpUI) refreshPlan() {
+	if u.req == nil || len(u.req.Ways) == 0 {
+		return
+	}
+	u.planGen++
+	gen, pr, ans, w := u.planGen, u.req, u.chosenAnswer(), u.s.a.wallet()
+	u.review.Disable()
+	load(u.s.a, func(context.Context) ([]openid.Sending, error) { return pr.Plan(w, ans) },
+		func(plan []openid.Sending, err error) {
+			if gen != u.planGen || u.req != pr {
+				return // a newer choice is being worked out
+			}
+			u.plan, u.planErr = plan, err
+			for _, a := range u.asks {
+				a.fields.SetText(fieldsText(plan, a.part.Query))
+			}
+			if errors.Is(err, openid.ErrNothingToSend) {
+				err = errNothingChosen
+			}
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			showError(u.err, nil)
+			u.review.Enable()
+		})
+}
+
+// errNothingChosen: every part of the request was unticked.
+var errNothingChosen = errors.New("nothing chosen to send")
+
+// fieldsText says what of one record leaves: for an SD-JWT VC the details
+// sent (with their values) and those kept in the wallet; for a vc+jwt
+// record, that all of it leaves; for an optional part left out, nothing.
+func fieldsText(plan []openid.Sending, query string) string {
+	i := slices.IndexFunc(plan, func(s openid.Sending) bool { return s.Part.Query == query })
+	if i < 0 {
+		return "    Not sent."
+	}
+	s := plan[i]
+	if s.Whole {
+		return "    This kind of record can only be sent whole: every detail in it leaves your wallet, not only what they ask for."
+	}
+	leave, keep := fieldWordsOf(s)
+	out := "    Leaves your wallet: " + strings.Join(leave, ", ") + "."
+	if len(keep) > 0 {
+		out += "\n    Stays in your wallet: " + strings.Join(keep, ", ") + "."
+	}
+	return out
+}
+
+// fieldWordsOf renders an SD-JWT VC's sent details ("what it is:
+// Penicillin") and the kinds of detail kept back, without repeats; a kept
+// detail of the same kind as a sent one (a code beside the name of a
+// substance) is told apart.
+func fieldWordsOf(s openid.Sending) (leave, keep []string) {
+	sent := map[string]bool{}
+	for _, f := range s.Disclosed {
+		w := fieldWord(f.Path)
+		sent[w] = true
+		if v := text(f.Value); v != "" {
+			w += " (" + v + ")"
+		}
+		if !slices.Contains(leave, w) {
+			leave = append(leave, w)
+		}
+	}
+	for _, p := range s.Withheld {
+		w := fieldWord(p)
+		if sent[w] {
+			w = "other details of " + w
+		}
+		if !slices.Contains(keep, w) && !slices.Contains(leave, w) {
+			keep = append(keep, w)
+		}
+	}
+	return leave, keep
+}
+
+// selected returns the records the chosen answer sends.
+func (u *vpUI) selected() []*shareChoice {
+	var sel []*shareChoice
+	for _, s := range u.plan {
+		if ch := u.byID[s.Credential.ID]; ch != nil {
+			sel = append(sel, ch)
 		}
 	}
 	return sel
 }
 
 func (u *vpUI) showReview() {
-	if u.req == nil {
+	if u.req == nil || u.plan == nil || u.planErr != nil {
 		return
 	}
-	sel := u.selected()
-	u.summary = wrapLabel(disclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+clientIDWords(u.req.Request.ClientID), sel))
+	u.summary = wrapLabel(vpDisclosure(verifierName(u.req, u.verifier)+"\n    identifier: "+clientIDWords(u.req.Request.ClientID), u.plan, u.byID, u.leftOut()))
 	u.cancel = widget.NewButton("Do not send", func() { u.confirm.Hide() })
 	u.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
 		u.confirm.Hide()
@@ -257,16 +488,66 @@ func (u *vpUI) showReview() {
 	u.confirm.Show()
 }
 
-func (u *vpUI) doSend() {
-	pr, who := u.req, verifierName(u.req, u.verifier)
-	choice := map[string]string{}
+// leftOut names the optional records the patient unticked.
+func (u *vpUI) leftOut() []string {
+	var out []string
 	for _, a := range u.asks {
-		if a.pick != nil && a.pick.SelectedIndex() >= 0 {
-			choice[a.match.ID] = a.choices[a.pick.SelectedIndex()].cred.ID
+		if !slices.ContainsFunc(u.plan, func(s openid.Sending) bool { return s.Part.Query == a.part.Query }) {
+			out = append(out, typeName(a.part.Types, ""))
 		}
 	}
+	return out
+}
+
+// vpDisclosure describes exactly what an answer discloses to audience:
+// per record, the details that leave (all of a record that can only be
+// sent whole) and those that stay, and the optional records left out.
+func vpDisclosure(audience string, plan []openid.Sending, byID map[string]*shareChoice, leftOut []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "You are about to share with:\n    %s\n\n", audience)
+	fmt.Fprintf(&b, "They will see %s:\n", plural(len(plan), "record"))
+	for _, s := range plan {
+		ch := byID[s.Credential.ID]
+		if ch == nil {
+			ch = &shareChoice{cred: s.Credential}
+		}
+		c := ch.cred
+		fmt.Fprintf(&b, "\n• %s (%s)\n", typeName(c.Types, c.Name), issuerLine(c, ch.issuer))
+		if s.Whole {
+			b.WriteString("    The whole record, every detail in it:\n")
+			for _, cl := range ch.claims {
+				fmt.Fprintf(&b, "    %s: %s\n", cl.Label, cl.Value)
+			}
+			continue
+		}
+		for _, f := range s.Disclosed {
+			fmt.Fprintf(&b, "    %s: %s\n", capitalize(fieldWord(f.Path)), text(f.Value))
+		}
+		if _, keep := fieldWordsOf(s); len(keep) > 0 {
+			fmt.Fprintf(&b, "    Stays in your wallet, not sent: %s\n", strings.Join(keep, ", "))
+		}
+	}
+	if len(leftOut) > 0 {
+		fmt.Fprintf(&b, "\nYou chose not to send: %s.\n", strings.Join(leftOut, ", "))
+	}
+	b.WriteString("\nThey will also see who issued these records and until when they are valid, and can check them with the hospitals. " +
+		"Your wallet keeps a note of this sharing in its history.")
+	return b.String()
+}
+
+// capitalize upper-cases the first letter of s.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (u *vpUI) doSend() {
+	pr, who := u.req, verifierName(u.req, u.verifier)
+	ans := u.chosenAnswer()
 	w := u.s.a.wallet()
-	u.run(func(ctx context.Context) error { return openid.RespondPresentation(ctx, w, pr, choice, nil) },
+	u.run(func(ctx context.Context) error { return openid.Respond(ctx, w, pr, ans, nil) },
 		func(err error) string {
 			if err == nil {
 				return "Sent. " + who + " received your records and accepted them."

@@ -175,6 +175,13 @@ func (u *shareUI) reload() {
 				// would mislead whoever does not.
 				ch.check.Text += " (" + statusWords[st] + ": cannot be shared)"
 				ch.check.Disable()
+			} else if c.Format == wallet.FormatSDJWT {
+				// Sent detail by detail, only in answer to a request
+				// that names the details (above): sharing by hand would
+				// have to send all of it, which this kind of record is
+				// made to avoid.
+				ch.check.Checked = false
+				ch.check.Disable()
 			}
 			// What it contains, in the words of the detail view.
 			var names []string
@@ -184,6 +191,9 @@ func (u *shareUI) reload() {
 				}
 			}
 			ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
+			if c.Format == wallet.FormatSDJWT && presentable(st) {
+				ch.what.SetText(ch.what.Text + "\n    " + sdjwtByHand)
+			}
 			ch.what.Importance = widget.LowImportance
 			objs = append(objs, ch.check, ch.what)
 		}
@@ -197,6 +207,10 @@ func (u *shareUI) reload() {
 		}
 	})
 }
+
+// sdjwtByHand says why a record sent detail by detail cannot be ticked
+// for sharing by hand.
+const sdjwtByHand = "sent only in answer to a request, with just the details it asks for"
 
 // disclosure describes exactly what sharing sel with audience discloses:
 // every claim value of every chosen record, and who receives it.

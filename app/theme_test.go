@@ -40,6 +40,27 @@ func TestContrastAA(t *testing.T) {
 	}
 }
 
+// TestNonTextContrastAA checks WCAG 1.4.11 (3:1) for the boundaries of
+// the controls a patient must see to use them: an unticked check box or
+// radio button (the ways of answering a request, its optional parts) is
+// drawn as an outline in the input border colour, a ticked one in the
+// primary colour, on the page or a dialog.
+func TestNonTextContrastAA(t *testing.T) {
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		th := medidTheme{forced: true, variant: v}
+		for _, p := range []textPair{
+			{theme.ColorNameInputBorder, theme.ColorNameBackground, "unticked check boxes and radio buttons"},
+			{theme.ColorNameInputBorder, theme.ColorNameOverlayBackground, "unticked check boxes in dialogs"},
+			{theme.ColorNamePrimary, theme.ColorNameBackground, "ticked check boxes and radio buttons"},
+			{theme.ColorNameForeground, theme.ColorNameBackground, "a chosen radio button's ring"},
+		} {
+			if r := contrastRatio(th.Color(p.fg, v), th.Color(p.bg, v)); r < 3 {
+				t.Errorf("variant %d: %s on %s (%s) = %.2f:1, want >= 3:1", v, p.fg, p.bg, p.where, r)
+			}
+		}
+	}
+}
+
 // TestFyneDefaultFailsAA keeps the reason for medidTheme on record: the
 // default theme's Valid badge (white on green) is 1.5:1.
 func TestFyneDefaultFailsAA(t *testing.T) {

@@ -157,12 +157,14 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 
 // vpRequest asks a running verifier to start a presentation request.
 func vpRequest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
+	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T[|T2...]... [--optional-type T[|T2...]]... [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL ('medid serve verifier')")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file (written by 'medid serve verifier --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
 	var types, claims stringList
-	fs.Var(&types, "type", "credential type to ask for (repeatable: one credential of each)")
+	fs.Var(&types, "type", "credential type to ask for (repeatable: one credential of each); A|B accepts either, A preferred (DCQL credential_sets)")
+	var optionalTypes stringList
+	fs.Var(&optionalTypes, "optional-type", "credential type the patient may add or leave out (repeatable; A|B: either)")
 	fs.Var(&claims, "claim", "claim to ask for (repeatable; applies to every --type): a credentialSubject claim (vc+jwt, e.g. allergy) or an SD-JWT VC claim path (dc+sd-jwt, e.g. code.display, reaction.0.manifestation, reaction.*.manifestation)")
 	format := fs.String("format", "vc+jwt", "credential format to ask for: vc+jwt, or dc+sd-jwt (SD-JWT VC: only the asked claims are disclosed)")
 	var claimSets stringList
@@ -185,7 +187,7 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	q, err := dcqlQuery(*format, types, claims, claimSets)
+	q, err := dcqlQuery(*format, types, optionalTypes, claims, claimSets)
 	if err != nil {
 		return err
 	}

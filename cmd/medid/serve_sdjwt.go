@@ -93,30 +93,53 @@ func offerConfigID(credType, format string) (string, error) {
 
 // dcqlQuery builds the DCQL query of 'vp request': one credential query
 // per type, asking for claims, or (dc+sd-jwt) for the first of claimSets
-// the wallet's credential holds.
-func dcqlQuery(format string, types, claims, claimSets []string) (openid4vp.DCQLQuery, error) {
+// the wallet's credential holds. A type "A|B" accepts either (one
+// credential set whose options are A and B, A preferred); optional types
+// are optional credential sets. Without either, no credential_sets: every
+// type is asked for.
+func dcqlQuery(format string, types, optional, claims, claimSets []string) (openid4vp.DCQLQuery, error) {
 	var q openid4vp.DCQLQuery
+	var query func(id, t string) (openid4vp.CredentialQuery, error)
 	switch format {
 	case openid4vp.FormatVCJWT, "vc":
 		if len(claimSets) > 0 {
 			return q, usagef("--claim-set is for --format dc+sd-jwt: a vc+jwt credential is sent whole")
 		}
-		for i, t := range types {
-			q.Credentials = append(q.Credentials, openid4vp.NewQuery(fmt.Sprintf("c%d", i+1), t, claims...))
+		query = func(id, t string) (openid4vp.CredentialQuery, error) {
+			return openid4vp.NewQuery(id, t, claims...), nil
 		}
 	case openid4vp.FormatSDJWT, "sd-jwt":
 		if len(claims) == 0 && len(claimSets) == 0 {
 			return q, usagef("--format dc+sd-jwt needs --claim PATH or --claim-set PATH[,PATH]: name what the patient should disclose, and nothing else is sent")
 		}
-		for i, t := range types {
-			cq, err := sdjwtQuery(fmt.Sprintf("c%d", i+1), t, claims, claimSets)
+		query = func(id, t string) (openid4vp.CredentialQuery, error) { return sdjwtQuery(id, t, claims, claimSets) }
+	default:
+		return q, usagef("--format %q: use vc+jwt or dc+sd-jwt", format)
+	}
+	sets := false
+	no := false
+	for i, group := range append(append([]string{}, types...), optional...) {
+		set := openid4vp.CredentialSetQuery{}
+		if i >= len(types) {
+			set.Required, sets = &no, true
+		}
+		alts := strings.Split(group, "|")
+		sets = sets || len(alts) > 1
+		for _, t := range alts {
+			if t = strings.TrimSpace(t); t == "" {
+				return q, usagef("--type/--optional-type %q: a credential type is empty", group)
+			}
+			cq, err := query(fmt.Sprintf("c%d", len(q.Credentials)+1), strings.TrimSpace(t))
 			if err != nil {
 				return q, err
 			}
 			q.Credentials = append(q.Credentials, cq)
+			set.Options = append(set.Options, []string{cq.ID})
 		}
-	default:
-		return q, usagef("--format %q: use vc+jwt or dc+sd-jwt", format)
+		q.CredentialSets = append(q.CredentialSets, set)
+	}
+	if !sets {
+		q.CredentialSets = nil // every type asked for: the plain form
 	}
 	if err := q.Validate(); err != nil {
 		return q, usagef("%v", err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,10 +112,12 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 
 // respond runs OpenID4VP: medid wallet respond URI|--qr FILE.
 func (c *walletCLI) respond(ctx context.Context, args []string) error {
-	fs := c.flags("respond", "URI|--qr FILE [--credential ID]... [--yes | --decline]")
+	fs := c.flags("respond", "URI|--qr FILE [--credential ID]... [--option N] [--skip-optional] [--yes | --decline]")
 	qrFile := fs.String("qr", "", "image file with the request's QR code")
 	var chosen stringList
 	fs.Var(&chosen, "credential", "credential to share (id or prefix; repeatable; default: the newest that fits each query)")
+	option := fs.Int("option", 0, "when the request can be answered in several ways (it lists them), the one to use (1 = the verifier's preferred)")
+	skipOptional := fs.Bool("skip-optional", false, "leave out the credentials the verifier marks optional")
 	yes := fs.Bool("yes", false, "share without asking (scripts)")
 	decline := fs.Bool("decline", false, "refuse: tell the verifier access_denied")
 	pos, err := fs.parse(args)
@@ -122,6 +126,9 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 	}
 	if *yes && *decline {
 		return usagef("--yes and --decline contradict each other")
+	}
+	if *option < 0 {
+		return usagef("--option takes a number from the list of ways (1, 2, ...)")
 	}
 	uri, err := uriArg(pos, *qrFile, fs.usage)
 	if err != nil {
@@ -150,6 +157,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
 	}
 	out := c.e.stdout
+	in := bufio.NewReader(c.e.stdin) // one reader: the answers may come in one pipe
 	claimed := ""
 	if pr.Name != "" {
 		claimed = fmt.Sprintf(" (calls itself %q)", pr.Name)
@@ -160,36 +168,107 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(out, "unverified: %s%s asks for:\n", pr.Verifier, claimed)
 	}
-	choice := map[string]string{}
-	missing := false
-	for _, q := range pr.Queries {
-		fmt.Fprintf(out, "  %s: a %s", q.ID, strings.Join(q.Types, " / "))
-		if len(q.Claims) > 0 {
-			fmt.Fprintf(out, " with %s", strings.Join(q.Claims, ", "))
+	if *option > len(pr.Ways) && len(pr.Ways) > 0 {
+		return usagef("--option %d: this request can be answered in %d way(s)", *option, len(pr.Ways))
+	}
+	if len(pr.Ways) > 1 {
+		fmt.Fprintf(out, "this request can be answered in %d ways:\n", len(pr.Ways))
+		for i, way := range pr.Ways {
+			fmt.Fprintf(out, "  option %d: %s\n", i+1, wayWords(way))
 		}
-		fmt.Fprintln(out)
-		if len(q.Candidates) == 0 {
-			fmt.Fprintln(out, "      you have no such credential")
-			missing = true
-			continue
+		if *option == 0 && !*decline {
+			if *yes {
+				return usagef("this request can be answered in %d ways: choose one with --option N; nothing was sent", len(pr.Ways))
+			}
+			fmt.Fprintf(c.e.stderr, "Which option? [1-%d] ", len(pr.Ways))
+			ans, err := readLine(in)
+			n, convErr := strconv.Atoi(ans)
+			if err != nil || convErr != nil || n < 1 || n > len(pr.Ways) {
+				return &exitError{code: exitInvalid, err: fmt.Errorf("no option chosen (1 to %d): nothing was sent", len(pr.Ways))}
+			}
+			*option = n
 		}
-		pick := q.Candidates[0]
-		for _, want := range chosen {
-			for _, cand := range q.Candidates {
-				if strings.HasPrefix(cand.ID, want) {
-					pick = cand
+	}
+	answer := openid.Answer{Credentials: map[string]string{}}
+	if *option > 0 {
+		answer.Way = *option - 1
+	}
+	if *skipOptional && len(pr.Ways) > 0 {
+		answer.LeaveOut = pr.Ways[answer.Way].Optional
+	}
+	// The records each query would get: --credential picks among the
+	// candidates of the chosen way's part.
+	if len(pr.Ways) > 0 {
+		for _, p := range pr.Ways[answer.Way].Parts {
+			for _, want := range chosen {
+				for _, cand := range p.Candidates {
+					if strings.HasPrefix(cand.ID, want) {
+						answer.Credentials[p.Query] = cand.ID
+					}
 				}
 			}
 		}
-		choice[q.ID] = pick.ID
-		fmt.Fprintf(out, "      would share %s from %s\n", pick.ID, label(ctx, names, pick.Issuer))
 	}
-	if !*decline && missing {
+	var plan []openid.Sending
+	if len(pr.Ways) > 0 && !*decline {
+		if plan, err = pr.Plan(w, answer); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%w: nothing was sent", err)}
+		}
+	}
+	for _, q := range pr.Queries {
+		claims := q.Claims
+		var part *openid.Part
+		if len(pr.Ways) > 0 {
+			for i, p := range pr.Ways[answer.Way].Parts {
+				if p.Query == q.ID {
+					part, claims = &pr.Ways[answer.Way].Parts[i], p.Claims
+				}
+			}
+		}
+		fmt.Fprintf(out, "  %s: a %s", q.ID, strings.Join(q.Types, " / "))
+		if len(claims) > 0 {
+			fmt.Fprintf(out, " with %s", strings.Join(claims, ", "))
+		}
+		if part != nil && !part.Required {
+			fmt.Fprint(out, " (optional)")
+		}
+		fmt.Fprintln(out)
+		switch {
+		case len(q.Candidates) == 0:
+			fmt.Fprintln(out, "      you have no such credential")
+			continue
+		case *decline:
+			continue
+		case part == nil:
+			fmt.Fprintf(out, "      not needed for option %d\n", answer.Way+1)
+			continue
+		}
+		i := slices.IndexFunc(plan, func(s openid.Sending) bool { return s.Part.Query == q.ID })
+		if i < 0 {
+			fmt.Fprintln(out, "      left out (optional)")
+			continue
+		}
+		s := plan[i]
+		fmt.Fprintf(out, "      would share %s from %s\n", s.Credential.ID, label(ctx, names, s.Credential.Issuer))
+		if s.Whole {
+			fmt.Fprintln(out, "      the whole credential leaves (a vc+jwt credential cannot be split)")
+			continue
+		}
+		var sends []string
+		for _, f := range s.Disclosed {
+			sends = append(sends, fmt.Sprintf("%s = %v", f.Path, f.Value))
+		}
+		fmt.Fprintf(out, "      sends:      %s\n", strings.Join(sends, "; "))
+		if len(s.Withheld) > 0 {
+			fmt.Fprintf(out, "      keeps back: %s\n", strings.Join(s.Withheld, ", "))
+		}
+	}
+	if !*decline && len(pr.Ways) == 0 {
 		return &exitError{code: exitInvalid, err: errors.New("the wallet cannot answer every query: nothing was sent (use --decline to tell the verifier)")}
 	}
 	if !*decline && !*yes {
 		fmt.Fprint(c.e.stderr, "Share these with the verifier? [y/N] ")
-		ans, err := readLine(c.e.stdin)
+		ans, err := readLine(in)
 		if err != nil {
 			return &exitError{code: exitInvalid, err: errors.New("no answer: nothing was sent (use --yes in scripts)")}
 		}
@@ -202,7 +281,7 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		fmt.Fprintln(out, "declined: the verifier was told access_denied; nothing was shared")
 		return nil
 	}
-	err = openid.RespondPresentation(ctx, w, pr, choice, nil)
+	err = openid.Respond(ctx, w, pr, answer, nil)
 	var pe *openid4vp.ProtocolError
 	if errors.As(err, &pe) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the verifier refused the presentation: %w", err)}
@@ -212,6 +291,31 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(out, "the verifier accepted the presentation")
 	return nil
+}
+
+// wayWords lists what one way of answering sends: each credential query
+// with its claims, the optional ones apart.
+func wayWords(w openid.Way) string {
+	var req, opt []string
+	for _, p := range w.Parts {
+		s := p.Query
+		if len(p.Claims) > 0 {
+			s += " (" + strings.Join(p.Claims, ", ") + ")"
+		}
+		if p.Required {
+			req = append(req, s)
+		} else {
+			opt = append(opt, s)
+		}
+	}
+	out := strings.Join(req, ", ")
+	if len(opt) > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += "optional: " + strings.Join(opt, ", ")
+	}
+	return out
 }
 
 // emergencyCard writes the offline emergency card QR code.

@@ -9,7 +9,8 @@
 // log) to $MEDID_VAULT. --ca (default $MEDID_CA) names a PEM CA trusted
 // besides the system's for https registries, vaults, issuers and
 // verifiers run with a private CA. The patient can change both in Settings. For screenshots,
-// MEDID_WALLET_SCREEN names a tab to open after unlocking, and
+// MEDID_WALLET_SCREEN names a tab to open after unlocking (or an
+// openid4vp:// request link to answer), and
 // MEDID_WALLET_PASSPHRASE (an environment variable, never a flag) unlocks
 // the wallet at start.
 package main

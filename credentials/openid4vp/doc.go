@@ -28,8 +28,14 @@
 // only; the Verifier accepts a response that answers one set and discloses
 // nothing beyond it. Claim paths may hold array indexes and null (every
 // element); see [CredentialQuery.Unrequested] for what a verifier can
-// check of an index in an SD-JWT VC. credential_sets are not supported:
-// every credential query is required.
+// check of an index in an SD-JWT VC.
+//
+// credential_sets ([CredentialSetQuery]) name alternative groups of
+// credential queries per need of the verifier, required or optional; the
+// Verifier accepts a response that is exactly one option of every required
+// set and at most one of every optional set, and refuses one holding a
+// credential no chosen option asks for ([DCQLQuery.CheckAnswered]).
+// Without credential_sets every credential query is required.
 //
 // # Errors
 //

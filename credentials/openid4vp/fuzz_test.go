@@ -2,6 +2,7 @@ package openid4vp
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/medid/medid/credentials/sdjwt"
@@ -12,13 +13,22 @@ import (
 // Validate never panics, and for a query it accepts, Options, SDPaths,
 // MatchesSDJWT and Unrequested never panic, every option of a query with
 // claim_sets asks for claims of that query only, and Unrequested never
-// reports a path that was not disclosed.
+// reports a path that was not disclosed. For credential_sets: CheckAnswered
+// never panics on the query's ids in any order or subset, accepts the
+// union of the first option of every required set (the wallet's default
+// answer), and accepts nothing that misses a required set or holds an id
+// that is not a credential query.
 func FuzzDCQLQuery(f *testing.F) {
 	for _, s := range []string{
 		`{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["urn:medid:vct:AllergyIntoleranceCredential"]},"claims":[{"id":"x","path":["code","display"]},{"id":"y","path":["reaction",0,"manifestation"]}],"claim_sets":[["x","y"],["x"]]}]}`,
 		`{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["v"]},"claims":[{"path":["reaction",null,"manifestation"]}]}]}`,
 		`{"credentials":[{"id":"c1","format":"vc+jwt","meta":{"type_values":[["VerifiableCredential","AllergyIntoleranceCredential"]]},"claims":[{"path":["credentialSubject","allergy"]}]}]}`,
 		`{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["v"]},"claims":[{"id":"x","path":["a"]}],"claim_sets":[["z"]]}]}`,
+		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]}},{"id":"b","format":"vc+jwt","meta":{"type_values":[["B"]]}},{"id":"c","format":"vc+jwt","meta":{"type_values":[["C"]]}}],` +
+			`"credential_sets":[{"options":[["a"],["b","c"]]},{"options":[["c"]],"required":false}]}`,
+		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]}},{"id":"b","format":"vc+jwt","meta":{"type_values":[["B"]]}}],` +
+			`"credential_sets":[{"options":[["a","b"]],"required":false},{"options":[["b"],["a"]],"required":true}]}`,
+		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]}}],"credential_sets":[{"options":[["a","a"]]},{"options":[]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -35,6 +45,7 @@ func FuzzDCQLQuery(f *testing.F) {
 		if json.Unmarshal(b, &q) != nil || q.Validate() != nil {
 			return
 		}
+		checkAnswered(t, &q)
 		for _, c := range q.Credentials {
 			ids := map[string]bool{}
 			for _, cl := range c.Claims {
@@ -64,4 +75,62 @@ func FuzzDCQLQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkAnswered holds FuzzDCQLQuery's credential_sets invariants for a
+// valid query q.
+func checkAnswered(t *testing.T, q *DCQLQuery) {
+	var all []string
+	for _, c := range q.Credentials {
+		all = append(all, c.ID)
+	}
+	sets := q.Sets()
+	// The wallet's default: the first option of every required set (or of
+	// the first set when none is required).
+	var def []string
+	add := func(o []string) {
+		for _, id := range o {
+			if !slices.Contains(def, id) {
+				def = append(def, id)
+			}
+		}
+	}
+	for _, s := range sets {
+		if s.IsRequired() {
+			add(s.Options[0])
+		}
+	}
+	if len(def) == 0 {
+		add(sets[0].Options[0])
+	}
+	if err := q.CheckAnswered(def); err != nil {
+		t.Fatalf("CheckAnswered(%v) refused the first options: %v", def, err)
+	}
+	// Every prefix and suffix of the ids, and with an unknown one.
+	for i := 0; i <= len(all); i++ {
+		for _, ids := range [][]string{all[:i], all[i:], append(slices.Clone(all[:i]), "not-a-query")} {
+			if q.CheckAnswered(ids) != nil {
+				continue
+			}
+			if len(ids) == 0 || slices.Contains(ids, "not-a-query") {
+				t.Fatalf("CheckAnswered(%v) accepted it", ids)
+			}
+			for n, s := range sets {
+				if !s.IsRequired() {
+					continue
+				}
+				ok := false
+				for _, o := range s.Options {
+					within := true
+					for _, id := range o {
+						within = within && slices.Contains(ids, id)
+					}
+					ok = ok || within
+				}
+				if !ok {
+					t.Fatalf("CheckAnswered(%v) accepted a response that answers no option of required set %d", ids, n+1)
+				}
+			}
+		}
+	}
 }

@@ -71,11 +71,15 @@ func (e *ProtocolError) Error() string {
 // Unwrap returns ErrProtocol.
 func (e *ProtocolError) Unwrap() error { return ErrProtocol }
 
-// DCQLQuery is a Digital Credentials Query Language query. Credential sets
-// are not supported: every credential query is required. Claim sets are
-// (see [CredentialQuery.ClaimSets]).
+// DCQLQuery is a Digital Credentials Query Language query (OpenID4VP 1.0
+// §6). Without CredentialSets every credential query is asked for; with
+// them, the verifier asks for one option of every required set and lets
+// the holder add one of every optional set (see [DCQLQuery.Sets],
+// [DCQLQuery.CheckAnswered]). A credential query may offer alternative
+// claim sets (see [CredentialQuery.ClaimSets]).
 type DCQLQuery struct {
-	Credentials []CredentialQuery `json:"credentials"`
+	Credentials    []CredentialQuery    `json:"credentials"`
+	CredentialSets []CredentialSetQuery `json:"credential_sets,omitempty"`
 }
 
 // CredentialQuery asks for one credential.
@@ -320,6 +324,9 @@ func (q *DCQLQuery) Validate() error {
 	if len(q.Credentials) == 0 {
 		return errors.New("dcql_query asks for no credentials")
 	}
+	if len(q.Credentials) > MaxCredentialQueries {
+		return fmt.Errorf("dcql_query asks for %d credentials; at most %d are supported", len(q.Credentials), MaxCredentialQueries)
+	}
 	seen := map[string]bool{}
 	for _, c := range q.Credentials {
 		if c.ID == "" || seen[c.ID] {
@@ -360,7 +367,7 @@ func (q *DCQLQuery) Validate() error {
 			}
 		}
 	}
-	return nil
+	return q.validCredentialSets()
 }
 
 // validClaimSets checks q's claim ids and claim_sets: ids unique and

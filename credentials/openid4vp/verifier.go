@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -424,9 +425,25 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 	if err := json.Unmarshal([]byte(raw), &token); err != nil {
 		return invalid(ErrCodeInvalidRequest, "vp_token must be a JSON object of arrays of presentations, by credential query id")
 	}
+	// Which credentials came back must be what the request asks for:
+	// every credential query without credential_sets, else one option of
+	// each required set (and at most one of each optional set), and
+	// nothing more. Checked before any signature, so an answer with a
+	// credential nobody asked for is refused whatever it holds.
+	ids := make([]string, 0, len(token))
+	for id := range token {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if err := req.DCQLQuery.CheckAnswered(ids); err != nil {
+		return invalid(ErrCodeInvalidRequest, "%v", err)
+	}
 	res := &Result{Presentations: map[string]*verify.Result{}, Claims: map[string]map[string]any{}}
 	for _, q := range req.DCQLQuery.Credentials {
-		vps := token[q.ID]
+		vps, asked := token[q.ID]
+		if !asked {
+			continue // an option not taken (CheckAnswered allowed it)
+		}
 		if len(vps) != 1 {
 			return invalid(ErrCodeInvalidRequest, "vp_token must hold exactly one presentation for credential query %q", q.ID)
 		}
@@ -471,11 +488,6 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 			return res
 		}
 		res.Claims[q.ID] = opt.ClaimValues(matched)
-	}
-	for id := range token {
-		if _, ok := res.Presentations[id]; !ok {
-			return invalid(ErrCodeInvalidRequest, "vp_token holds %q, which was not asked for", id)
-		}
 	}
 	res.Status = StatusValid
 	return res

@@ -184,6 +184,7 @@ func TestParseRequestObjectRefuses(t *testing.T) {
 
 func FuzzParseRequestObject(f *testing.F) {
 	f.Add([]byte(`{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]},"claims":[{"path":["credentialSubject",0,null]}]}]}}`))
+	f.Add([]byte(`{"response_type":"vp_token","client_id":"redirect_uri:https://v/r","response_mode":"direct_post","response_uri":"https://v/r","nonce":"n","dcql_query":{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["X"]]}},{"id":"b","format":"vc+jwt","meta":{"type_values":[["Y"]]}}],"credential_sets":[{"options":[["a"],["b"]]},{"options":[["b"]],"required":false}]}}`))
 	f.Add([]byte("eyJhbGciOiJub25lIn0.e30."))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRequestObject(data)

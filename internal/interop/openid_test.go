@@ -43,6 +43,9 @@ var npmPackages = []string{
 	"@sd-jwt/jwt-status-list@0.19.0",
 	"jsonld@9.0.0",
 	"@digitalbazaar/credentials-context@3.2.0",
+	// DCQL (OpenWallet Foundation dcql-ts): credential_sets and claim_sets
+	// checked on the npm side (dcql_test.go).
+	"dcql@3.0.0",
 }
 
 var (

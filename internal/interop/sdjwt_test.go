@@ -123,6 +123,13 @@ type verifyAnswer struct {
 	Typ    string         `json:"typ"`
 	Kid    string         `json:"kid"`
 	KB     map[string]any `json:"kb"`
+	// Presented and CredentialSets are openid4vp_verifier.mjs's: the
+	// claims of every credential received, by query id, and dcql-ts's
+	// verdict per credential set.
+	Presented      map[string]map[string]any `json:"presented"`
+	CredentialSets []struct {
+		MatchingOptions [][]string `json:"matching_options"`
+	} `json:"credential_sets"`
 }
 
 // TestSDJWTTheyVerifyOurs: @sd-jwt/sd-jwt-vc verifies medid's SD-JWT VCs

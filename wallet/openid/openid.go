@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -148,6 +149,14 @@ type PresentationRequest struct {
 	// Queries are the credential queries, each with the wallet's matching
 	// credentials.
 	Queries []QueryMatch
+	// Sets are the verifier's needs (DCQL credential sets; one required
+	// set per query when the request has none).
+	Sets []CredentialSet
+	// Ways are the ways the wallet can answer, in the verifier's order of
+	// preference (at most MaxWays); none when a required set cannot be
+	// answered. Show them when there are several, and let the holder pick
+	// one ([Answer].Way).
+	Ways []Way
 }
 
 // QueryMatch is one credential query and the wallet's credentials that
@@ -157,24 +166,24 @@ type QueryMatch struct {
 	Types []string
 	// Claims are the asked claim paths, e.g. credentialSubject.allergy.
 	// When the verifier offers alternative claim sets (DCQL claim_sets),
-	// they are those of the first set the first candidate satisfies (the
-	// one sent unless another credential is chosen), else of the first set.
+	// they are those the first way the wallet can answer uses (see
+	// [PresentationRequest.Ways]), else those of the first set.
 	Claims []string
-	// Candidates are the wallet's valid credentials answering the query,
-	// newest first (tokens left out).
+	// Candidates are the wallet's valid credentials answering the query
+	// with any of its claim sets, newest first (tokens left out).
 	Candidates []wallet.Credential
-	query      openid4vp.CredentialQuery
 }
 
 // ErrNoMatch is returned when the wallet holds no credential for a query.
 var ErrNoMatch = errors.New("no credential in the wallet answers the verifier's request")
 
 // FetchPresentationRequest fetches an OpenID4VP request (openid4vp://...)
-// and finds the holder's credentials that answer each of its queries.
-// Revoked, suspended and expired credentials are not offered. hc makes the
-// request (nil = the holder's HTTPClient), as in RespondPresentation and
-// DeclinePresentation. resolver checks a signed request's verifier DID (a
-// registry client for did:medid verifiers); nil resolves did:key only.
+// and finds the holder's credentials that answer each of its queries, and
+// the ways the wallet can answer it. Revoked, suspended and expired
+// credentials are not offered. hc makes the request (nil = the holder's
+// HTTPClient), as in RespondPresentation and DeclinePresentation. resolver
+// checks a signed request's verifier DID (a registry client for did:medid
+// verifiers); nil resolves did:key only.
 func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
 	if resolver == nil {
 		resolver = did.KeyResolver{}
@@ -188,6 +197,17 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 		return nil, err
 	}
 	sort.Slice(creds, func(i, j int) bool { return creds[i].ReceivedAt.After(creds[j].ReceivedAt) })
+	var held []wallet.Credential // valid, with their tokens
+	for _, c := range creds {
+		if c.Status != wallet.StatusValid && c.Status != "" {
+			continue
+		}
+		full, err := h.Credential(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		held = append(held, full)
+	}
 	pr := &PresentationRequest{Request: req, Signer: req.Signer}
 	if u, err := url.Parse(req.ResponseURI); err == nil {
 		pr.Verifier = u.Host
@@ -195,94 +215,76 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 	if req.ClientMetadata != nil {
 		pr.Name = req.ClientMetadata.ClientName
 	}
+	// Per query and claim set, the credentials that answer it.
+	cands := map[string][][]wallet.Credential{}
 	for _, q := range req.DCQLQuery.Credentials {
-		m := QueryMatch{ID: q.ID, query: q}
-		if len(q.Meta.TypeValues) > 0 {
-			m.Types = q.Meta.TypeValues[0]
+		m := QueryMatch{ID: q.ID, Types: queryTypes(&q)}
+		opts := q.Options()
+		per := make([][]wallet.Credential, len(opts))
+		for _, c := range held {
+			fits := false
+			for i := range opts {
+				if answers(&opts[i], c) {
+					c := c
+					c.Token = ""
+					per[i] = append(per[i], c)
+					fits = true
+				}
+			}
+			if fits {
+				c.Token = ""
+				m.Candidates = append(m.Candidates, c)
+			}
 		}
-		for _, vct := range q.Meta.VCTValues {
-			m.Types = append(m.Types, sdjwt.CredentialType(vct))
-		}
-		shown := q.Options()[0]
-		for _, c := range creds {
-			if c.Status != wallet.StatusValid && c.Status != "" {
-				continue
+		cands[q.ID] = per
+		shown := opts[0]
+		for i := range opts {
+			if len(per[i]) > 0 {
+				shown = opts[i]
+				break
 			}
-			full, err := h.Credential(c.ID)
-			if err != nil {
-				return nil, err
-			}
-			opt, ok := answerFor(&q, full)
-			if !ok {
-				continue
-			}
-			if len(m.Candidates) == 0 {
-				shown = opt
-			}
-			m.Candidates = append(m.Candidates, c)
 		}
 		for _, cl := range shown.Claims {
 			m.Claims = append(m.Claims, cl.PathString())
 		}
 		pr.Queries = append(pr.Queries, m)
 	}
+	pr.Sets, pr.Ways = ways(&req.DCQLQuery, cands)
+	if len(pr.Ways) > 0 {
+		for _, p := range pr.Ways[0].Parts {
+			for i := range pr.Queries {
+				if pr.Queries[i].ID == p.Query {
+					pr.Queries[i].Claims = p.Claims
+				}
+			}
+		}
+	}
 	return pr, nil
 }
 
 // RespondPresentation answers pr with the chosen credentials: choice maps
-// each query id to a credential id (or unique prefix); a query without a
-// choice gets its first candidate. Each presentation is signed for the
-// verifier (aud = client_id) and request (nonce) and recorded in the
-// holder's history before it is sent. A refusal by the verifier is a
-// *openid4vp.ProtocolError.
+// query ids to credential ids (or unique prefixes). It answers with the
+// first of pr.Ways in which every chosen credential answers its part (the
+// verifier's preferred way when choice is empty), with every optional
+// part; a query without a choice gets its part's first candidate. See
+// [Respond] to pick the way and leave optional parts out. A refusal by the
+// verifier is a *openid4vp.ProtocolError.
 func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest, choice map[string]string, hc *http.Client) error {
-	vpToken := map[string][]string{}
-	for _, m := range pr.Queries {
-		id := choice[m.ID]
-		if id == "" {
-			if len(m.Candidates) == 0 {
-				return fmt.Errorf("%w: %s (%v)", ErrNoMatch, m.ID, m.Types)
-			}
-			id = m.Candidates[0].ID
-		}
-		c, err := h.Credential(id)
-		if err != nil {
-			return err
-		}
-		opt, ok := answerFor(&m.query, c)
-		if !ok {
-			return fmt.Errorf("credential %s does not answer the verifier's query %s", c.ID, m.ID)
-		}
-		if m.query.Format == openid4vp.FormatSDJWT {
-			// Only the Disclosures the claims paths of the first claim
-			// set this credential satisfies select leave the wallet.
-			p, err := h.PresentSDJWT(ctx, wallet.PresentSDJWTRequest{CredentialID: c.ID, Disclose: opt.SDPaths(), Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
-			if err != nil {
-				return err
-			}
-			vpToken[m.ID] = []string{p.Token}
-			continue
-		}
-		vp, err := h.Present(ctx, wallet.PresentRequest{CredentialIDs: []string{c.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
-		if err != nil {
-			return err
-		}
-		vpToken[m.ID] = []string{vp}
+	if len(pr.Ways) == 0 {
+		_, err := pr.Plan(h, Answer{})
+		return err
 	}
-	_, err := (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
-	return err
-}
-
-// answerFor returns the first option of q (its claim sets in the
-// verifier's order, see openid4vp.CredentialQuery.Options) that stored
-// credential c answers, and whether there is one.
-func answerFor(q *openid4vp.CredentialQuery, c wallet.Credential) (openid4vp.CredentialQuery, bool) {
-	for _, o := range q.Options() {
-		if answers(&o, c) {
-			return o, true
+	for i, w := range pr.Ways {
+		fits := true
+		for _, p := range w.Parts {
+			want := choice[p.Query]
+			fits = fits && (want == "" || slices.ContainsFunc(p.Candidates, func(c wallet.Credential) bool { return strings.HasPrefix(c.ID, want) }))
+		}
+		if fits {
+			return Respond(ctx, h, pr, Answer{Way: i, Credentials: choice}, hc)
 		}
 	}
-	return openid4vp.CredentialQuery{}, false
+	return fmt.Errorf("the chosen credentials do not answer the verifier's request together")
 }
 
 // answers reports whether stored credential c (with its token) answers

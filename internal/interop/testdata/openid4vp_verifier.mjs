@@ -3,13 +3,19 @@
 // of an SD-JWT VC (passed by value, client id prefix redirect_uri:, response
 // mode direct_post), receives the wallet's response on loopback, validates
 // it with oid4vc-ts, and verifies the SD-JWT+KB with @sd-jwt/sd-jwt-vc
-// (issuer signature, Disclosures, KB-JWT nonce and audience).
+// (issuer signature, Disclosures, KB-JWT nonce and audience) of every
+// credential in it; then dcql (OpenWallet Foundation dcql-ts) checks that
+// what arrived satisfies the query: every required credential set (or every
+// credential query, without credential_sets) and the asked claims.
 //
-// usage: node openid4vp_verifier.mjs ISSUER_PUBLIC_JWK_FILE VCT PATH_JSON
-// PATH_JSON is one claims path (a JSON array), or a JSON object with the
-// query's "claims" and "claim_sets".
+// usage: node openid4vp_verifier.mjs ISSUER_PUBLIC_JWK_FILE VCT QUERY_JSON
+// QUERY_JSON is one claims path (a JSON array), a JSON object with the
+// "claims" and "claim_sets" of one credential query "allergy" for VCT, or a
+// whole DCQL query (an object with "credentials", VCT unused).
 // prints the request URI on the first line of stdout, then, once the
-// wallet has answered, one JSON line {"claims": ..., "kb": ...}.
+// wallet has answered, one JSON line {"claims": ..., "kb": ...,
+// "presented": {id: claims}, "credential_sets": [...]} where claims and kb
+// are those of "allergy".
 import http from 'node:http'
 import crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -17,6 +23,7 @@ import { createOpenid4vpAuthorizationRequest, validateOpenid4vpAuthorizationResp
 import { setGlobalConfig } from '@openid4vc/oauth2'
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc'
 import { digest, ES256 } from '@sd-jwt/crypto-nodejs'
+import { DcqlQuery, DcqlPresentationResult } from 'dcql'
 
 setGlobalConfig({ allowInsecureUrls: true })
 
@@ -29,6 +36,11 @@ const verifierFor = async (jwk) => {
 }
 
 const claimsOf = (q) => (Array.isArray(q) ? { claims: [{ path: q }] } : q)
+const queryArg = JSON.parse(pathJSON)
+const dcqlQuery = queryArg.credentials
+  ? queryArg
+  : { credentials: [{ id: 'allergy', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, ...claimsOf(queryArg) }] }
+DcqlQuery.validate(DcqlQuery.parse(dcqlQuery))
 
 const server = http.createServer()
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -46,7 +58,7 @@ const { authorizationRequest, authorizationRequestPayload } = await createOpenid
     response_mode: 'direct_post',
     nonce,
     state,
-    dcql_query: { credentials: [{ id: 'allergy', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, ...claimsOf(JSON.parse(pathJSON)) }] },
+    dcql_query: dcqlQuery,
     client_metadata: { client_name: 'Independent ER', vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256', 'EdDSA'], 'kb-jwt_alg_values': ['ES256', 'EdDSA'] } } },
   },
   callbacks: { signJwt: unused, encryptJwe: unused },
@@ -65,16 +77,24 @@ server.on('request', (req, res) => {
         authorizationResponsePayload: { vp_token: JSON.parse(form.get('vp_token')), state: form.get('state') },
       })
       if (result.type !== 'dcql') throw new Error(`response type ${result.type}`)
-      const entry = result.dcql.presentations.allergy[0]
       const sd = new SDJwtVcInstance({
         hasher: digest,
         verifier: await verifierFor(issuerJwk),
         kbVerifier: async (data, sig, payload) => (await verifierFor(payload.cnf.jwk))(data, sig),
       })
-      const v = await sd.verify(entry, { keyBindingNonce: nonce })
-      if (v.kb?.payload?.aud !== authorizationRequestPayload.client_id) throw new Error(`KB-JWT aud ${v.kb?.payload?.aud}`)
+      const presented = {}
+      const kbs = {}
+      const dcqlPresentation = {}
+      for (const [id, entries] of Object.entries(result.dcql.presentations)) {
+        const v = await sd.verify(entries[0], { keyBindingNonce: nonce })
+        if (v.kb?.payload?.aud !== authorizationRequestPayload.client_id) throw new Error(`KB-JWT aud ${v.kb?.payload?.aud}`)
+        presented[id] = v.payload
+        kbs[id] = v.kb.payload
+        dcqlPresentation[id] = [{ credential_format: 'dc+sd-jwt', vct: v.payload.vct, claims: v.payload, cryptographic_holder_binding: true }]
+      }
+      const satisfied = DcqlPresentationResult.validate(DcqlPresentationResult.fromDcqlPresentation(dcqlPresentation, { dcqlQuery }))
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-      console.log(JSON.stringify({ claims: v.payload, kb: v.kb.payload }))
+      console.log(JSON.stringify({ claims: presented.allergy ?? null, kb: kbs.allergy ?? null, presented, credential_sets: satisfied.credential_sets ?? null }))
     } catch (e) {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request', error_description: String(e) }))
       console.error(e?.stack ?? String(e))

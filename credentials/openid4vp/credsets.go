@@ -1,0 +1,203 @@
+package openid4vp
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// Bounds on a DCQL query, checked by [DCQLQuery.Validate]. A query comes
+// from an untrusted verifier (read by the wallet) or from the verifier's
+// operator; these keep matching and checking it cheap whatever it holds.
+const (
+	// MaxCredentialQueries bounds the credential queries of one query.
+	MaxCredentialQueries = 64
+	// MaxCredentialSets bounds its credential_sets.
+	MaxCredentialSets = 32
+	// MaxSetOptions bounds the options of one credential set.
+	MaxSetOptions = 32
+)
+
+// CredentialSetQuery is a DCQL credential set (OpenID4VP 1.0 §6.2): the
+// alternative combinations of credential queries (by id) that satisfy one
+// need of the verifier, most preferred first. A required set (the default)
+// must be answered with exactly one option; an optional one with one or
+// none.
+type CredentialSetQuery struct {
+	Options [][]string `json:"options"`
+	// Required is nil for the default (true).
+	Required *bool `json:"required,omitempty"`
+}
+
+// IsRequired reports whether the set must be answered (required absent or
+// true).
+func (s CredentialSetQuery) IsRequired() bool { return s.Required == nil || *s.Required }
+
+// Sets returns the credential sets as the verifier means them: q's
+// credential_sets, or, when it has none, one required set per credential
+// query with that query as its only option (every credential is asked for).
+func (q *DCQLQuery) Sets() []CredentialSetQuery {
+	if len(q.CredentialSets) > 0 {
+		return q.CredentialSets
+	}
+	out := make([]CredentialSetQuery, len(q.Credentials))
+	for i, c := range q.Credentials {
+		out[i] = CredentialSetQuery{Options: [][]string{{c.ID}}}
+	}
+	return out
+}
+
+// validCredentialSets checks q's credential_sets: non-empty when present,
+// each with at least one option, each option a non-empty list of distinct
+// ids of q's credential queries.
+func (q *DCQLQuery) validCredentialSets() error {
+	if q.CredentialSets == nil {
+		return nil
+	}
+	if len(q.CredentialSets) == 0 {
+		return fmt.Errorf("dcql_query has an empty credential_sets")
+	}
+	if len(q.CredentialSets) > MaxCredentialSets {
+		return fmt.Errorf("dcql_query has %d credential sets; at most %d are supported", len(q.CredentialSets), MaxCredentialSets)
+	}
+	ids := map[string]bool{}
+	for _, c := range q.Credentials {
+		ids[c.ID] = true
+	}
+	for i, s := range q.CredentialSets {
+		if len(s.Options) == 0 {
+			return fmt.Errorf("credential set %d has no options", i+1)
+		}
+		if len(s.Options) > MaxSetOptions {
+			return fmt.Errorf("credential set %d has %d options; at most %d are supported", i+1, len(s.Options), MaxSetOptions)
+		}
+		for _, o := range s.Options {
+			if len(o) == 0 {
+				return fmt.Errorf("credential set %d has an empty option", i+1)
+			}
+			seen := map[string]bool{}
+			for _, id := range o {
+				if !ids[id] {
+					return fmt.Errorf("credential set %d names %q, which is not one of the credential queries", i+1, id)
+				}
+				if seen[id] {
+					return fmt.Errorf("credential set %d names %q twice in one option", i+1, id)
+				}
+				seen[id] = true
+			}
+		}
+	}
+	return nil
+}
+
+// maxCoverSteps bounds the search of [DCQLQuery.CheckAnswered]; a query
+// within Validate's bounds needs far fewer, and a search that runs out
+// refuses (fails closed).
+const maxCoverSteps = 1 << 16
+
+// CheckAnswered checks that ids, the credential query ids a response
+// presents, are exactly what one selection of q's credential sets asks for:
+// one option of every required set and at most one of every optional set,
+// whose credential queries together are ids, no more and no fewer. So a
+// response satisfies a required option and holds no credential the
+// verifier did not ask for. Call it on a query that passed Validate; the
+// error says what is missing or extra, in the verifier's ids.
+func (q *DCQLQuery) CheckAnswered(ids []string) error {
+	index := make(map[string]int, len(q.Credentials))
+	for i, c := range q.Credentials {
+		index[c.ID] = i
+	}
+	var got uint64
+	for _, id := range ids {
+		i, ok := index[id]
+		if !ok {
+			return fmt.Errorf("the response holds %q, which is not a credential query of the request", id)
+		}
+		if got&(1<<i) != 0 {
+			return fmt.Errorf("the response holds %q twice", id)
+		}
+		got |= 1 << i
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("the response presents no credential (a holder who declines answers access_denied)")
+	}
+	sets := q.Sets()
+	// Per set, the options wholly within the response, as bit masks; an
+	// optional set may also be left out (mask 0).
+	cands := make([][]uint64, len(sets))
+	var reachable uint64
+	for i, s := range sets {
+		for _, o := range s.Options {
+			var m uint64
+			for _, id := range o {
+				m |= 1 << index[id]
+			}
+			if m&^got == 0 && !slices.Contains(cands[i], m) {
+				cands[i] = append(cands[i], m)
+				reachable |= m
+			}
+		}
+		if len(cands[i]) == 0 && s.IsRequired() {
+			return fmt.Errorf("the response answers no option of credential set %d (%s)", i+1, optionWords(s))
+		}
+		if !s.IsRequired() {
+			cands[i] = append(cands[i], 0)
+		}
+	}
+	if extra := got &^ reachable; extra != 0 {
+		return fmt.Errorf("the response holds %s, which no option it answers asks for", strings.Join(q.idsOf(extra), ", "))
+	}
+	// Exact cover: pick one candidate per set so that the union is got.
+	// Failed (set, covered) states are remembered, so the search is
+	// bounded by sets × distinct unions, and by maxCoverSteps.
+	failed := map[[2]uint64]bool{}
+	steps := 0
+	var search func(i int, covered uint64) (bool, error)
+	search = func(i int, covered uint64) (bool, error) {
+		if i == len(sets) {
+			return covered == got, nil
+		}
+		k := [2]uint64{uint64(i), covered}
+		if failed[k] {
+			return false, nil
+		}
+		for _, m := range cands[i] {
+			if steps++; steps > maxCoverSteps {
+				return false, fmt.Errorf("the request's credential sets are too intricate to check this response (more than %d steps)", maxCoverSteps)
+			}
+			ok, err := search(i+1, covered|m)
+			if ok || err != nil {
+				return ok, err
+			}
+		}
+		failed[k] = true
+		return false, nil
+	}
+	ok, err := search(0, 0)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("the response holds %s together, which no single choice of options asks for", strings.Join(q.idsOf(got), ", "))
+	}
+	return nil
+}
+
+func (q *DCQLQuery) idsOf(m uint64) []string {
+	var out []string
+	for m != 0 {
+		i := bits.TrailingZeros64(m)
+		out = append(out, fmt.Sprintf("%q", q.Credentials[i].ID))
+		m &^= 1 << i
+	}
+	return out
+}
+
+func optionWords(s CredentialSetQuery) string {
+	parts := make([]string, len(s.Options))
+	for i, o := range s.Options {
+		parts[i] = strings.Join(o, " and ")
+	}
+	return strings.Join(parts, ", or ")
+}
