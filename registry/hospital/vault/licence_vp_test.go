@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +26,7 @@ import (
 // licenceVault is a vault serving OpenID4VP licence requests over HTTP,
 // whose Licences check accepts licences from body only (standing in for
 // the directory's "active licensing body" check registryd makes).
-func licenceVault(t *testing.T, body credtest.Party) (*harness, *httptest.Server) {
+func licenceVault(t testing.TB, body credtest.Party) (*harness, *httptest.Server) {
 	t.Helper()
 	// The clock runs a little ahead: tokens signed now (iat) are in its past.
 	h := &harness{t: t, ledger: newFakeLedger(), clock: credtest.NewClock(time.Now().UTC().Add(30 * time.Second)),
@@ -56,7 +58,7 @@ func licenceVault(t *testing.T, body credtest.Party) (*harness, *httptest.Server
 	t.Cleanup(srv.Close)
 	h.v, err = New(Config{Dir: t.TempDir(), DID: h.hosp.DID, Key: h.hosp.Key, KeyID: h.hosp.Kid, Resolver: did.KeyResolver{},
 		Consent: checker, Submit: h.ledger.submit, Anchors: h.ledger, Now: h.clock.Now,
-		Licences: licences, Presentations: vv, PublicURL: srv.URL})
+		Licences: licences, Presentations: vv, PublicURL: srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func licenceVault(t *testing.T, body credtest.Party) (*harness, *httptest.Server
 	return h, srv
 }
 
-func issueLicence(t *testing.T, body, practitioner credtest.Party, from, until time.Time) string {
+func issueLicence(t testing.TB, body, practitioner credtest.Party, from, until time.Time) string {
 	t.Helper()
 	cl := licence.Claims{Name: "Dr. Jane Doe", Profession: licence.Professions["doctor"], LicenceNumber: "GMC-7654321", Jurisdiction: "GB"}
 	tok, err := vc.Issue(&vc.Credential{Context: []string{vc.ContextV2}, Type: []string{vc.TypeCredential, licence.Type},
