@@ -145,8 +145,9 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// A practitioner whose licence is in their medid wallet reads as the
-	// wallet's primary DID (--wallet DIR, or $MEDID_WALLET with no --key).
-	useWallet := *wc.dir != "" || (*who.keyFile == "" && e.getenv("MEDID_WALLET") != "")
+	// wallet's primary DID, when they say so (--wallet DIR): never
+	// because $MEDID_WALLET happens to be set.
+	useWallet := *wc.dir != ""
 	switch {
 	case useWallet && *who.keyFile != "":
 		return usagef("give --key FILE or --wallet DIR, not both\nusage: %s", fs.usage)
