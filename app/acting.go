@@ -17,7 +17,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/openid"
 )
 
 // ErrNoVaultForActing is shown when a representative acts while no vault is
@@ -53,6 +56,26 @@ type actingUI struct {
 
 	logBtn *widget.Button // nil without trail scope
 	log    *fyne.Container
+
+	// Credentials received for the person (receive): the offer link and
+	// its PIN, the button, and the list of those held for them (shown
+	// with receive or present; nil without either).
+	offer    *widget.Entry // nil without receive scope
+	offerPIN *widget.Entry
+	receive  *widget.Button
+	held     *fyne.Container
+	heldNone *widget.Label
+	heldRows []*widget.Label
+
+	// Answering a verifier for the person (present; nil without it): the
+	// request link, the button, the check-before-sending dialog and what
+	// came of it.
+	request    *widget.Entry
+	showBtn    *widget.Button
+	review     dialog.Dialog
+	reviewText *widget.Label
+	send       *widget.Button
+	answer     *widget.Label
 }
 
 // actingConsentRow is one consent made in the person's name.
@@ -126,6 +149,37 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 			widget.NewFormItem("For how long", x.duration)))
 		body.Add(container.NewHBox(x.grant))
 	}
+	if d.Covers(delegation.ActionReceive) || d.Covers(delegation.ActionPresent) {
+		body.Add(widget.NewSeparator())
+		body.Add(bold("Records you hold for " + personName(d)))
+		x.heldNone = wrapLabel("You hold none of " + personName(d) + "'s records.")
+		x.held = container.NewVBox()
+		body.Add(x.heldNone)
+		body.Add(x.held)
+		if d.Covers(delegation.ActionReceive) {
+			x.offer = widget.NewEntry()
+			x.offer.SetPlaceHolder("Paste the offer link the hospital gave you for " + personName(d))
+			x.offerPIN = widget.NewEntry()
+			x.offerPIN.SetPlaceHolder("Code from the hospital (only if they gave you one)")
+			x.receive = widget.NewButtonWithIcon("Receive for "+personName(d), theme.DownloadIcon(), x.doReceive)
+			body.Add(wrapLabel("A hospital can give you " + personName(d) + "'s record: it is issued to " + personName(d) +
+				", and you keep it for them."))
+			body.Add(widget.NewForm(widget.NewFormItem("Offer", x.offer), widget.NewFormItem("PIN", x.offerPIN)))
+			body.Add(container.NewHBox(x.receive))
+		}
+		if d.Covers(delegation.ActionPresent) {
+			x.request = widget.NewEntry()
+			x.request.SetPlaceHolder("Paste the request link a hospital or pharmacy showed you for " + personName(d))
+			x.showBtn = widget.NewButtonWithIcon("Show "+personName(d)+"'s records", theme.MailSendIcon(), x.doShow)
+			x.answer = wrapLabel("")
+			x.answer.Hide()
+			body.Add(wrapLabel("When someone asks for " + personName(d) + "'s records, you can show the ones you hold for them: " +
+				"they see that you show them " + d.ActingWords() + "."))
+			body.Add(widget.NewForm(widget.NewFormItem("Request", x.request)))
+			body.Add(container.NewHBox(x.showBtn))
+			body.Add(x.answer)
+		}
+	}
 	body.Add(widget.NewSeparator())
 	body.Add(bold("Consents you gave in " + personName(d) + "'s name"))
 	body.Add(x.empty)
@@ -159,12 +213,182 @@ func coversAll(d wallet.Delegation, classes []string) bool {
 	return true
 }
 
+// doReceive redeems a hospital's offer for the person (OpenID4VCI with
+// the delegation): the hospital checks it and issues the record to them;
+// it is verified and kept for them.
+func (x *actingUI) doReceive() {
+	w := x.a.wallet()
+	uri := strings.TrimSpace(x.offer.Text)
+	if w == nil || uri == "" {
+		return
+	}
+	pin := strings.TrimSpace(x.offerPIN.Text)
+	opts := openid.AcceptOfferOptions{TxCode: func(*openid4vci.TxCode) (string, error) {
+		if pin == "" {
+			return "", errNeedPIN
+		}
+		return pin, nil
+	}}
+	x.receive.Disable()
+	x.busy.Show()
+	showError(x.err, nil)
+	id := x.d.Hash
+	load(x.a, func(ctx context.Context) ([]wallet.Credential, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return openid.AcceptOfferFor(ctx, w, id, uri, opts)
+	}, func(_ []wallet.Credential, err error) {
+		x.busy.Hide()
+		x.receive.Enable()
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		x.offer.SetText("")
+		x.offerPIN.SetText("")
+		x.reload()
+	})
+}
+
+// doShow fetches a verifier's request, matches it against the records held
+// for the person and asks the representative to check before sending.
+func (x *actingUI) doShow() {
+	w := x.a.wallet()
+	text := strings.TrimSpace(x.request.Text)
+	if w == nil {
+		return
+	}
+	if !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://") {
+		showError(x.err, errNotVPLink)
+		return
+	}
+	x.showBtn.Disable()
+	x.busy.Show()
+	showError(x.err, nil)
+	x.answer.Hide()
+	type fetched struct {
+		pr       *openid.PresentationRequest
+		verifier string
+		issuers  map[string]string
+	}
+	id := x.d.Hash
+	load(x.a, func(ctx context.Context) (fetched, error) {
+		pr, err := openid.FetchPresentationRequestFor(ctx, w, id, text, nil, x.a.resolver())
+		if err != nil {
+			return fetched{}, err
+		}
+		f := fetched{pr: pr, issuers: map[string]string{}}
+		if pr.Signer != "" {
+			f.verifier = x.a.nameOf(ctx, pr.Signer)
+		}
+		for _, m := range pr.Queries {
+			for _, c := range m.Candidates {
+				f.issuers[c.Issuer] = x.a.nameOf(ctx, c.Issuer)
+			}
+		}
+		return f, nil
+	}, func(f fetched, err error) {
+		x.busy.Hide()
+		x.showBtn.Enable()
+		if err != nil {
+			showError(x.err, err)
+			return
+		}
+		asker := verifierName(f.pr, f.verifier)
+		lines := []string{asker + " asks for " + personName(x.d) + "'s records. You would show, " + x.d.ActingWords() + ":"}
+		for _, m := range f.pr.Queries {
+			if len(m.Candidates) == 0 {
+				showError(x.err, fmt.Errorf("you hold none of %s's records that %s asks for (%s): nothing was sent", personName(x.d), asker, typeName(m.Types, "")))
+				return
+			}
+			c := m.Candidates[0]
+			lines = append(lines, "  • "+typeName(c.Types, c.Name)+" from "+who(f.issuers[c.Issuer], c.Issuer))
+		}
+		x.reviewText = wrapLabel(strings.Join(lines, "\n"))
+		no := widget.NewButton("Do not send", func() { x.review.Hide() })
+		x.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() {
+			x.review.Hide()
+			x.doSend(f.pr, asker)
+		})
+		x.send.Importance = widget.HighImportance
+		x.review = dialog.NewCustomWithoutButtons("Check before sending", container.NewVBox(x.reviewText,
+			container.NewHBox(layout.NewSpacer(), no, x.send)), x.a.win)
+		x.review.Show()
+	})
+}
+
+// doSend answers the request with the first held record for each query,
+// under the delegation.
+func (x *actingUI) doSend(pr *openid.PresentationRequest, who string) {
+	w := x.a.wallet()
+	x.showBtn.Disable()
+	x.busy.Show()
+	x.a.background(func(ctx context.Context) {
+		err := openid.RespondPresentation(ctx, w, pr, nil, nil)
+		x.a.do(func() {
+			x.busy.Hide()
+			x.showBtn.Enable()
+			if err != nil {
+				showError(x.err, errors.New(vpAnswerText(err, who)))
+				return
+			}
+			x.request.SetText("")
+			x.answer.SetText("Sent. " + who + " received " + personName(x.d) + "'s records, shown by you " + x.d.ActingWords() + ", and accepted them.")
+			x.answer.Show()
+		})
+	})
+}
+
+// heldRecord is a record held for the person, with its issuer's name.
+type heldRecord struct {
+	c      wallet.Credential
+	issuer string
+}
+
+// showHeld lists the records held for the person.
+func (x *actingUI) showHeld(hs []heldRecord) {
+	if x.held == nil {
+		return
+	}
+	x.heldRows = x.heldRows[:0]
+	x.held.Objects = nil
+	for _, h := range hs {
+		c := h.c
+		l := wrapLabel(fmt.Sprintf("%s from %s, received %s", typeName(c.Types, c.Name), who(h.issuer, c.Issuer),
+			c.ReceivedAt.Local().Format("2 Jan 2006")))
+		x.heldRows = append(x.heldRows, l)
+		x.held.Add(l)
+	}
+	x.held.Refresh()
+	if len(hs) == 0 {
+		x.heldNone.Show()
+	} else {
+		x.heldNone.Hide()
+	}
+}
+
 func (x *actingUI) reload() {
 	w := x.a.wallet()
 	if w == nil {
 		return
 	}
 	id := x.d.Hash
+	if x.held != nil {
+		load(x.a, func(ctx context.Context) ([]heldRecord, error) {
+			hs, err := w.HeldFor(id)
+			out := make([]heldRecord, len(hs))
+			for i, c := range hs {
+				out[i] = heldRecord{c, x.a.nameOf(ctx, c.Issuer)}
+			}
+			return out, err
+		}, func(hs []heldRecord, err error) {
+			if err != nil {
+				showError(x.err, err)
+				return
+			}
+			x.showHeld(hs)
+		})
+	}
 	load(x.a, func(context.Context) ([]wallet.Consent, error) { return w.ConsentsFor(id) }, func(cs []wallet.Consent, err error) {
 		if err != nil {
 			showError(x.err, err)

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/qr"
@@ -448,7 +449,7 @@ func scanCard(t *testing.T, h *harness, e *emergencyCard, n int) *vc.VerifiedPre
 		t.Fatalf("expand: %v", err)
 	}
 	vp, err := vc.VerifyPresentation(context.Background(), tok, wallettest.DIDKeyFunc,
-		vc.PresentationOptions{Audience: wallet.EmergencyAudience, Nonce: e.nonce, Now: h.clk.Now()})
+		vc.PresentationOptions{Audience: emergency.Audience, Nonce: e.nonce, Now: h.clk.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/credentials/validity"
 )
 
 // NoConsentText is shown on the Consent screen while no [ConsentService]
@@ -51,6 +54,9 @@ type consentUI struct {
 	list  *fyne.Container
 	empty *widget.Label
 	rows  []*consentRow
+	// awaiting says, above the list, how many consents made in the
+	// patient's name await their decision (hidden when none).
+	awaiting *widget.Label
 
 	ask  *askUI  // answering a provider's consent request
 	pick *picker // finding the provider in the directory by name
@@ -68,6 +74,14 @@ type consentRow struct {
 	confirm dialog.Dialog
 	yes     *widget.Button
 	note    *note // what the last action on this row did ("Copied…", an error)
+
+	// A consent made in the patient's name by a representative: madeBy
+	// says by whom; decision, while it awaits the patient's decision
+	// (their authority ended), says it holds until they keep it (keep) or
+	// withdraw it (revoke), and once kept, that they kept it.
+	madeBy   *widget.Label
+	decision *widget.Label
+	keep     *widget.Button
 }
 
 func newConsentUI(a *App) *consentUI {
@@ -104,6 +118,9 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
+	u.awaiting = wrapLabel("")
+	u.awaiting.Importance = widget.WarningImportance
+	u.awaiting.Hide()
 	u.ask = newAskUI(u)
 	u.content = container.NewVScroll(container.NewVBox(title,
 		wrapLabel("Let a provider read some of your records without asking you each time. You can take consent back at any time."),
@@ -111,7 +128,7 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewLabelWithStyle("Or give consent yourself", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		form, u.err, u.busy, container.NewHBox(u.grant), widget.NewSeparator(),
 		widget.NewLabelWithStyle("Consents you gave", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		u.empty, u.list))
+		u.awaiting, u.empty, u.list))
 	u.reload()
 	return u
 }
@@ -183,14 +200,31 @@ func (u *consentUI) reload() {
 // it counts hours, under an hour minutes. A grant taken back or past its
 // end says so with the date.
 func timeLeft(g ConsentGrant, now time.Time) string {
-	if g.Revoked {
+	switch {
+	case g.Revoked:
 		return "Taken back " + g.Expires.Local().Format("2 Jan 2006")
-	}
-	if !now.Before(g.Expires) {
+	case g.ended(now):
 		return "Ended " + g.Expires.Local().Format("2 Jan 2006")
+	case g.Expires.IsZero():
+		return "No end date"
 	}
 	n, unit := ceilUnits(g.Expires.Sub(now))
 	return plural(n, unit) + " left"
+}
+
+// ended reports whether a grant that was not taken back is past its end at
+// now. A zero Expires is no end: the wallet's one period rule
+// (wallet.Consent.Period, credentials/validity), which vaults enforce too.
+func (g ConsentGrant) ended(now time.Time) bool {
+	return !validity.Period{Until: validity.End(g.Expires)}.Contains(now)
+}
+
+// end orders grants by their end; no end sorts after every end.
+func (g ConsentGrant) end() time.Time {
+	if g.Expires.IsZero() {
+		return time.Unix(1<<62, 0)
+	}
+	return g.Expires
 }
 
 // ceilUnits counts d (> 0) in days, hours under a day or minutes under an
@@ -210,14 +244,14 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	now := u.a.cfg.now()
 	// Active first, soonest ending first; ended ones after.
 	slices.SortStableFunc(grants, func(a, b ConsentGrant) int {
-		ea, eb := a.Revoked || !now.Before(a.Expires), b.Revoked || !now.Before(b.Expires)
+		ea, eb := a.Revoked || a.ended(now), b.Revoked || b.ended(now)
 		if ea != eb {
 			if ea {
 				return 1
 			}
 			return -1
 		}
-		return a.Expires.Compare(b.Expires)
+		return a.end().Compare(b.end())
 	})
 	u.rows = u.rows[:0]
 	var objs []fyne.CanvasObject
@@ -232,11 +266,19 @@ func (u *consentUI) show(grants []ConsentGrant) {
 			r.glass.Hide()
 		}
 		r.revoke = widget.NewButtonWithIcon("Take back…", theme.ContentRemoveIcon(), func() { u.confirmRevoke(r) })
-		if g.Revoked || !now.Before(g.Expires) {
+		if g.MadeBy != "" {
+			r.revoke.SetText("Withdraw…")
+		}
+		if g.Revoked || g.ended(now) {
 			r.revoke.Disable()
 		}
 		buttons := container.NewVBox(r.left, r.revoke)
-		if g.Token != "" && !g.Revoked && now.Before(g.Expires) {
+		if g.Awaiting {
+			r.keep = widget.NewButtonWithIcon("Keep it", theme.ConfirmIcon(), func() { u.doKeep(r) })
+			r.keep.Importance = widget.HighImportance
+			buttons.Add(r.keep)
+		}
+		if g.Token != "" && !g.Revoked && !g.ended(now) {
 			r.copy = widget.NewButtonWithIcon("Copy for them", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Token)
 				r.note.good("Copied. Send it to " + who(r.grant.ProviderName, r.grant.Provider) + " (by their secure message service or the referral): they show it to the hospital to read your records.")
@@ -244,6 +286,20 @@ func (u *consentUI) show(grants []ConsentGrant) {
 			buttons.Add(r.copy)
 		}
 		body := container.NewVBox(r.summary, r.glass)
+		if g.MadeBy != "" {
+			r.madeBy = wrapLabel("Given in your name by " + g.MadeBy + ".")
+			body.Add(r.madeBy)
+			switch {
+			case g.Awaiting:
+				r.decision = wrapLabel("You came of age: this consent stays in force only until you keep it or withdraw it.")
+				r.decision.Importance = widget.WarningImportance
+			case g.Confirmed && !g.Revoked:
+				r.decision = wrapLabel("You kept it as your own.")
+			}
+			if r.decision != nil {
+				body.Add(r.decision)
+			}
+		}
 		if isDID(g.Provider) {
 			r.copyDID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
 				u.a.fa.Clipboard().SetContent(r.grant.Provider)
@@ -258,11 +314,53 @@ func (u *consentUI) show(grants []ConsentGrant) {
 	}
 	u.list.Objects = objs
 	u.list.Refresh()
+	switch n := countAwaiting(grants); n {
+	case 0:
+		u.awaiting.Hide()
+	case 1:
+		u.awaiting.SetText("One consent given in your name before you came of age awaits your decision: keep it or withdraw it.")
+		u.awaiting.Show()
+	default:
+		u.awaiting.SetText(fmt.Sprintf("%d consents given in your name before you came of age await your decision: keep or withdraw each.", n))
+		u.awaiting.Show()
+	}
 	if len(grants) == 0 {
 		u.empty.Show()
 	} else {
 		u.empty.Hide()
 	}
+}
+
+func countAwaiting(gs []ConsentGrant) int {
+	n := 0
+	for _, g := range gs {
+		if g.Awaiting {
+			n++
+		}
+	}
+	return n
+}
+
+// doKeep keeps a consent made in the patient's name as their own.
+func (u *consentUI) doKeep(r *consentRow) {
+	c, ok := u.svc.(ConsentConfirmer)
+	if !ok {
+		r.note.fail(errors.New("this wallet cannot keep consents made in your name"))
+		return
+	}
+	r.keep.Disable()
+	r.note.say("Keeping it…")
+	u.a.background(func(ctx context.Context) {
+		err := c.Confirm(ctx, r.grant.ID)
+		u.a.do(func() {
+			if err != nil {
+				r.keep.Enable()
+				r.note.fail(err)
+				return
+			}
+			u.reload()
+		})
+	})
 }
 
 func (u *consentUI) confirmRevoke(r *consentRow) {
@@ -288,8 +386,13 @@ func (u *consentUI) confirmRevoke(r *consentRow) {
 		})
 	})
 	r.yes.Importance = widget.DangerImportance
-	r.confirm = dialog.NewCustomWithoutButtons("Take back consent?", container.NewVBox(
-		wrapLabel(whoStarts(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."),
+	title, text := "Take back consent?", whoStarts(r.grant.ProviderName, r.grant.Provider)+" will no longer be able to see your records from now on. What they saw before stays in their files."
+	if r.grant.MadeBy != "" {
+		title = "Withdraw this consent?"
+		r.yes.SetText("Withdraw consent")
+		text = "It was given in your name by " + r.grant.MadeBy + ". " + text
+	}
+	r.confirm = dialog.NewCustomWithoutButtons(title, container.NewVBox(wrapLabel(text),
 		container.NewHBox(layout.NewSpacer(), no, r.yes)), u.a.win)
 	r.confirm.Show()
 }

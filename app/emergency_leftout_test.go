@@ -3,12 +3,10 @@ package app
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/sdjwt"
 )
 
 // TestEmergencyCardSaysWhatItLeavesOut: an allergy the wallet holds as an
@@ -26,13 +24,8 @@ func TestEmergencyCardSaysWhatItLeavesOut(t *testing.T) {
 	// On the card: a blood type.
 	h.receive(hosp.Issue(t, me, []string{"BloodTypeCredential"}, map[string]any{"bloodType": "O+"}))
 	// Held as an SD-JWT VC: kept off.
-	exp := h.clk.Now().Add(365 * 24 * time.Hour)
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: hosp.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: me,
-		IssuedAt: h.clk.Now().Add(-time.Minute), Expires: &exp, Holder: meKey, Claims: map[string]any{
-			"criticality": "high", "code": map[string]any{"display": "Penicillin"}}}, hosp.Key, hosp.Kid, sdjwt.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := hosp.IssueSDJWT(t, me, meKey, "AllergyIntoleranceCredential", h.clk.Now(), map[string]any{
+		"criticality": "high", "code": map[string]any{"display": "Penicillin"}})
 	if _, err := h.a.wallet().Receive(h.a.ctx, tok); err != nil {
 		t.Fatalf("receive the SD-JWT VC: %v", err)
 	}

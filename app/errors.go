@@ -13,6 +13,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/card"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -116,7 +117,7 @@ func friendly(err error) string {
 		return "No QR code was found in that picture. Use a sharp, well-lit picture showing the whole code."
 	case errors.Is(err, errTooWeak):
 		return "This passphrase is too easy to guess. Use four or more unrelated words, or a longer sentence."
-	case errors.Is(err, wallet.ErrNoEmergencyCredentials):
+	case errors.Is(err, card.ErrNoCredentials):
 		return "You have no valid allergy, medication or blood type records for an emergency card yet. Add them in \"My records\"."
 	case errors.Is(err, errTooBig):
 		return "There is too much to fit in one QR code. Share fewer records at a time."

@@ -15,12 +15,12 @@ import (
 
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/client"
 	rledger "github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/wallettest"
+	"github.com/medid/medid/wallet/wallettest/testwallet"
 )
 
 // fixedPhrase is a valid BIP-39 phrase, so the test wallet's DIDs (and the
@@ -38,27 +38,6 @@ func fastKDF() wallet.KDFParams {
 // newClock is the app tests' settable clock.
 func newClock() *credtest.Clock {
 	return credtest.NewClock(time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC))
-}
-
-// testVerifier is wallettest's verifier as a wallet.Verifier.
-type testVerifier struct{ *wallettest.Verifier }
-
-func (v testVerifier) VerifyCredential(ctx context.Context, token string) wallet.Verdict {
-	if verify.DetectFormat(token) == verify.FormatSDJWT {
-		// wallettest checks vc+jwt only; an SD-JWT VC is checked by the
-		// real pipeline (did:key issuers, no status list).
-		vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: v.Now})
-		if err != nil {
-			return wallet.Verdict{Reason: "malformed", Detail: err.Error()}
-		}
-		return wallet.VerifyWith(vv).VerifyCredential(ctx, token)
-	}
-	reason, detail := v.Check(ctx, token)
-	if strings.HasSuffix(reason, "_unavailable") {
-		// What a verifier says when the registry does not answer.
-		return wallet.Verdict{Reason: reason, Unavailable: true, Detail: "dial tcp 127.0.0.1:8080: connection refused"}
-	}
-	return wallet.Verdict{Valid: reason == "", Reason: reason, Detail: detail}
 }
 
 // fakeRegistry accepts every transaction (registration is tested against a
@@ -97,7 +76,7 @@ type harness struct {
 	a        *App
 	win      fyne.Window
 	clk      *credtest.Clock
-	verifier testVerifier
+	verifier testwallet.Verifier
 	registry *fakeRegistry
 	dir      string
 }
@@ -116,7 +95,7 @@ func newHarness(t *testing.T, dir string, opts ...option) *harness {
 	if h.dir == "" {
 		h.dir = filepath.Join(t.TempDir(), "wallet")
 	}
-	h.verifier = testVerifier{wallettest.NewVerifier(h.clk.Now)}
+	h.verifier = testwallet.Verifier{Verifier: wallettest.NewVerifier(h.clk.Now)}
 	cfg := Config{
 		WalletDir: h.dir, Now: h.clk.Now, KDF: fastKDF(), BackupWorkFactor: 10, IdleCheck: -1,
 		Lockout: wallet.LockoutPolicy{FreeAttempts: 2, Base: time.Minute, Max: time.Hour},

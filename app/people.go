@@ -187,8 +187,8 @@ func setVisible(o fyne.CanvasObject, v bool) {
 var actionWords = map[string]string{
 	string(delegation.ActionView):    "see records",
 	string(delegation.ActionConsent): "give and take back consent",
-	string(delegation.ActionReceive): "receive credentials",
-	string(delegation.ActionPresent): "answer presentation requests",
+	string(delegation.ActionReceive): "receive records from hospitals",
+	string(delegation.ActionPresent): "show records when asked",
 	string(delegation.ActionTrail):   "read the access log",
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // askUI is the part of the Consent screen where the patient answers a
@@ -106,7 +107,7 @@ func (u *askUI) read(text string) {
 		logo     []byte // the provider's logo, checked (nil: none to show)
 	}
 	load(u.c.a, func(ctx context.Context) (read, error) {
-		p, err := w.ReadConsentRequest(ctx, text, res)
+		p, err := hospital.ReadConsentRequest(ctx, w, text, res)
 		if err != nil {
 			return read{}, err
 		}

@@ -24,6 +24,22 @@ type ConsentGrant struct {
 	// Token is the signed grant to hand to the provider (they show it to
 	// the hospital's vault); "" when the service has none to hand over.
 	Token string
+	// MadeBy names who gave this consent in the patient's name and on
+	// what authority ("Maria Silva, as parent"); "" for the patient's own.
+	MadeBy string
+	// Awaiting marks a consent made in the patient's name under an
+	// authority that has ended (they came of age): it stays in force only
+	// until the patient keeps it ([ConsentConfirmer].Confirm) or withdraws
+	// it (Revoke). Confirmed: the patient kept it as their own.
+	Awaiting, Confirmed bool
+}
+
+// ConsentConfirmer is implemented by a [ConsentService] that holds
+// consents a representative made in the patient's name: Confirm keeps one
+// as the patient's own (docs/design/0020-delegation.md, coming of age);
+// Revoke withdraws it. Implementations MUST be safe for concurrent use.
+type ConsentConfirmer interface {
+	Confirm(ctx context.Context, id string) error
 }
 
 // ConsentRequest is what the patient asks [ConsentService.Grant] for.

@@ -23,6 +23,7 @@ import (
 	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/card"
 )
 
 // shareUI is the Share screen: choose records, name the verifier, review
@@ -316,10 +317,10 @@ type emergencyCard struct {
 }
 
 // leftOutWhy says in a patient's words why the wallet kept a record off
-// the emergency card (wallet.LeftOut.Why is written for the CLI).
+// the emergency card (card.LeftOut.Why is written for the CLI).
 func leftOutWhy(why string) string {
 	switch {
-	case why == wallet.SDJWTNotOnCard:
+	case why == card.SDJWTNotOnCard:
 		return "kept in a form this card cannot carry: show it on its own from Share"
 	case strings.HasPrefix(why, "no longer valid"):
 		return "no longer passes the safety checks"
@@ -344,7 +345,7 @@ func (u *shareUI) showEmergency() {
 	u.busy.Show()
 	showError(u.err, nil)
 	type shown struct {
-		card    *wallet.EmergencyCard
+		card    *card.Card
 		payload string
 		img     image.Image
 		facts   []essential
@@ -354,17 +355,17 @@ func (u *shareUI) showEmergency() {
 		// The card medid verifiers read offline (as "medid wallet
 		// emergency" makes it): compacted (DEFLATE + Base45) so that
 		// about three credentials fit; those that do not are named.
-		card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Fits: emergency.FitsQR, Partial: true})
+		ec, err := card.Make(ctx, w, card.Options{Fits: emergency.FitsQR, Partial: true})
 		if err != nil {
 			return shown{}, err
 		}
-		payload := emergency.QRText(card.Token)
+		payload := emergency.QRText(ec.Token)
 		img, err := qrImage(payload, int(460*scale))
 		if err != nil {
 			return shown{}, err
 		}
-		s := shown{card: card, payload: payload, img: img}
-		for _, c := range card.Included {
+		s := shown{card: ec, payload: payload, img: img}
+		for _, c := range ec.Included {
 			claims, _, _ := parseClaims(w, c)
 			fact := typeName(c.Types, c.Name)
 			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
@@ -390,8 +391,8 @@ func (u *shareUI) showEmergency() {
 	})
 }
 
-func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, payload string, facts []essential, contact string) {
-	e := &emergencyCard{token: card.Token, nonce: card.Nonce, payload: payload}
+func (u *shareUI) openEmergency(img image.Image, ec *card.Card, payload string, facts []essential, contact string) {
+	e := &emergencyCard{token: ec.Token, nonce: ec.Nonce, payload: payload}
 	// Shown at exactly its pixel size on the device (whole pixels per
 	// module): a code stretched by a fractional factor scans badly.
 	e.qr = canvas.NewImageFromImage(img)
@@ -404,17 +405,17 @@ func (u *shareUI) openEmergency(img image.Image, card *wallet.EmergencyCard, pay
 	px := float32(img.Bounds().Dx()) / scale
 	e.qr.SetMinSize(fyne.NewSize(px, px))
 	var names []string
-	for _, c := range card.Included {
+	for _, c := range ec.Included {
 		names = append(names, typeName(c.Types, c.Name))
 	}
-	for _, c := range card.Omitted {
+	for _, c := range ec.Omitted {
 		e.left = append(e.left, typeName(c.Types, c.Name))
 	}
-	info := fmt.Sprintf("Contains: %s\nValid until %s", strings.Join(names, ", "), card.Expires.Local().Format("2 January 2006"))
+	info := fmt.Sprintf("Contains: %s\nValid until %s", strings.Join(names, ", "), ec.Expires.Local().Format("2 January 2006"))
 	if len(e.left) > 0 {
 		info += "\nNot on this card (too much for one code): " + strings.Join(e.left, ", ")
 	}
-	for _, l := range card.LeftOut {
+	for _, l := range ec.LeftOut {
 		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l.Why)+")")
 	}
 	if len(e.leftOut) > 0 {

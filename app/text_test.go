@@ -213,6 +213,8 @@ func TestTimeLeft(t *testing.T) {
 		{"after its end", thirty, thirty.Expires.Add(40 * day), "Ended 31 Mar 2026"},
 		{"taken back", ConsentGrant{Granted: granted, Expires: granted.Add(2 * day), Revoked: true},
 			granted.Add(3 * day), "Taken back 3 Mar 2026"},
+		// No end (a zero Expires) is open-ended, as the vault reads it.
+		{"no end date", ConsentGrant{Granted: granted}, granted.AddDate(40, 0, 0), "No end date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

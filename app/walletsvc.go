@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // ErrNeedProviderDID is returned by [WalletServices.Grant] when the
@@ -42,6 +43,7 @@ type WalletServices struct {
 
 var (
 	_ ConsentService   = (*WalletServices)(nil)
+	_ ConsentConfirmer = (*WalletServices)(nil)
 	_ AccessLogService = (*WalletServices)(nil)
 )
 
@@ -51,7 +53,7 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 	if !strings.HasPrefix(req.Provider, "did:") {
 		return ConsentGrant{}, ErrNeedProviderDID
 	}
-	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: req.Provider,
+	c, err := hospital.GrantConsent(ctx, s.Wallet, s.Ledger, wallet.ConsentRequest{Provider: req.Provider,
 		Classes: wallet.ClassesForLabels(req.DataClasses), Purposes: []string{req.Purpose},
 		Duration: req.Duration, BreakGlass: req.BreakGlass})
 	if err != nil {
@@ -60,23 +62,61 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 	return grantOf(c), nil
 }
 
-// List returns the wallet's grants, revoked and expired ones included.
+// List returns the wallet's grants, revoked and expired ones included,
+// and the consents representatives made in the patient's name, marked
+// (MadeBy, Awaiting once their authority ended). With a vault configured
+// it first reads the patient's trail there, so a wallet learns what was
+// done in its owner's name, and that a guardianship over them ended,
+// whenever the Consent screen loads; the vault not answering leaves the
+// list as the wallet knew it.
 func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
+	if s.VaultURL != "" {
+		if evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors}); err == nil {
+			if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
+				return nil, err
+			}
+		}
+	}
 	cs, err := s.Wallet.Consents()
 	if err != nil {
 		return nil, err
+	}
+	ns, err := s.Wallet.Notices()
+	if err != nil {
+		return nil, err
+	}
+	awaiting := map[string]bool{}
+	for _, n := range ns {
+		for _, c := range n.Awaiting {
+			awaiting[c.ID] = true
+		}
 	}
 	out := make([]ConsentGrant, len(cs))
 	for i, c := range cs {
 		out[i] = grantOf(c)
 		out[i].ProviderName = s.label(ctx, c.Provider)
+		out[i].Awaiting = awaiting[c.ID]
 	}
 	return out, nil
 }
 
-// Revoke revokes the grant with id on the registry and in the wallet.
+// Revoke revokes the grant with id on the registry and in the wallet; a
+// consent a representative made in the patient's name is withdrawn at its
+// vault and on the registry with the anchor key sealed to the patient
+// (wallet.WithdrawInherited).
 func (s *WalletServices) Revoke(ctx context.Context, id string) error {
+	if c, err := s.Wallet.FindConsent(id); err == nil && c.Inherited {
+		_, err := s.Wallet.WithdrawInherited(ctx, s.Ledger, id)
+		return err
+	}
 	_, err := s.Wallet.RevokeConsent(ctx, s.Ledger, id)
+	return err
+}
+
+// Confirm keeps a consent a representative made in the patient's name as
+// the patient's own (wallet.ConfirmConsent).
+func (s *WalletServices) Confirm(_ context.Context, id string) error {
+	_, err := s.Wallet.ConfirmConsent(id)
 	return err
 }
 
@@ -89,6 +129,11 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	}
 	evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors})
 	if err != nil {
+		return nil, err
+	}
+	// What was done in the patient's name (consents, a guardianship over
+	// them and its end) is taken in whenever the trail is read.
+	if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
 		return nil, err
 	}
 	// Practitioners are named by the licence they presented to the vault,
@@ -133,6 +178,14 @@ func grantOf(c wallet.Consent) ConsentGrant {
 	}
 	if len(c.Purposes) > 0 {
 		g.Purpose = c.Purposes[0]
+	}
+	if c.Inherited {
+		g.MadeBy = c.MadeByName
+		if g.MadeBy == "" {
+			g.MadeBy = c.Patient
+		}
+		g.MadeBy += ", " + wallet.BasisText(c.Basis)
+		g.Confirmed = c.Confirmed != nil
 	}
 	if c.Revoked != nil {
 		g.Revoked = true
@@ -192,17 +245,17 @@ func (s *WalletServices) AllowEmergencyAccess(ctx context.Context) (ConsentGrant
 	if s.VaultURL == "" {
 		return ConsentGrant{}, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
+	vd, err := hospital.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, err
 	}
-	c, err := s.Wallet.GrantConsent(ctx, s.Ledger, wallet.ConsentRequest{Provider: vd,
+	c, err := hospital.GrantConsent(ctx, s.Wallet, s.Ledger, wallet.ConsentRequest{Provider: vd,
 		Classes: wallet.ClassesForLabels(DataClasses), Purposes: []string{"ETREAT"},
 		Duration: EmergencyAccessDuration, BreakGlass: true})
 	if err != nil {
 		return ConsentGrant{}, err
 	}
-	if err := s.Wallet.AllowBreakGlass(ctx, s.VaultURL, c); err != nil {
+	if err := hospital.AllowBreakGlass(ctx, s.Wallet, s.VaultURL, c); err != nil {
 		return grantOf(c), fmt.Errorf("the permission is recorded but the hospital did not take it (take it back on the Consent screen, then try again): %w", err)
 	}
 	return grantOf(c), nil
@@ -218,7 +271,7 @@ func (s *WalletServices) EmergencyAccess(ctx context.Context, now time.Time) (g 
 	if s.VaultURL == "" {
 		return ConsentGrant{}, false, ErrNoVault
 	}
-	vd, err := wallet.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
+	vd, err := hospital.VaultDID(ctx, s.VaultURL, s.Wallet.HTTPClient())
 	if err != nil {
 		return ConsentGrant{}, false, err
 	}

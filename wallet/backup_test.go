@@ -2,68 +2,17 @@ package wallet
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/ledger"
-	"github.com/medid/medid/registry/tx"
-	"github.com/medid/medid/wallet/wallettest"
 )
-
-// fakeLedger is a [ConsentLedger] that accepts every transaction and
-// remembers which grants were anchored and revoked. It checks each
-// transaction's signature, so a wallet that lost its keys is caught.
-type fakeLedger struct {
-	anchored, revoked map[string]bool
-}
-
-func newFakeLedger() *fakeLedger {
-	return &fakeLedger{anchored: map[string]bool{}, revoked: map[string]bool{}}
-}
-
-func (l *fakeLedger) Submit(ctx context.Context, raw []byte) (*client.TxResult, error) {
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := wallettest.DIDKeyFunc(ctx, t.KeyID())
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Verify(pub); err != nil {
-		return nil, err
-	}
-	p := t.Payload
-	k := p.DID + " " + p.GrantHash // anchors are keyed by controller and hash
-	switch p.Type {
-	case tx.ConsentAnchor:
-		l.anchored[k] = true
-	case tx.ConsentRevoke:
-		if !l.anchored[k] || l.revoked[k] {
-			return nil, errors.New("fake ledger: revoke of an unknown or revoked grant")
-		}
-		l.revoked[k] = true
-	}
-	return &client.TxResult{Height: 1}, nil
-}
-
-func (l *fakeLedger) ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error) {
-	k := controller + " " + hash
-	if !l.anchored[k] {
-		return nil, ledger.ErrNotFound
-	}
-	return &consent.Status{Hash: hash, Controller: controller, Revoked: l.revoked[k]}, nil
-}
 
 // sealBackup encrypts a hand-made backup plaintext as Backup would.
 func sealBackup(t *testing.T, doc any, pass []byte) []byte {
@@ -89,138 +38,6 @@ func sealBackup(t *testing.T, doc any, pass []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func TestBackupRestore(t *testing.T) {
-	ctx := context.Background()
-	clk := newClock()
-	w, _ := newVerifyingWallet(t, clk)
-	p, _ := w.PrimaryDID()
-	pw, _ := w.NewDID(NewDIDOptions{Pairwise: true, Label: "Hospital A"})
-	is := newIssuer(t, "Hospital")
-	c1, err := w.Receive(ctx, is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "Penicillin"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Receive(ctx, is.Issue(t, pw.DID, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "MMR"})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "did:web:er", Nonce: "n"}); err != nil {
-		t.Fatal(err)
-	}
-	// Three grants: one active, one revoked, one (from the pairwise DID)
-	// active and break-glass.
-	led := newFakeLedger()
-	var grants []Consent
-	for _, req := range []ConsentRequest{
-		{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour},
-		{Provider: "did:web:lab.example", Classes: []string{"Observation"}, Purposes: []string{"TREAT"}, Duration: time.Hour},
-		{DID: pw.DID, Provider: "did:web:er.example", Classes: []string{"AllergyIntolerance"}, Purposes: []string{"ETREAT"},
-			Duration: 365 * 24 * time.Hour, BreakGlass: true},
-	} {
-		g, err := w.GrantConsent(ctx, led, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		grants = append(grants, g)
-		clk.Advance(time.Second) // distinct ValidFrom: a stable newest-first order
-	}
-	if _, err := w.RevokeConsent(ctx, led, grants[1].ID); err != nil {
-		t.Fatal(err)
-	}
-	wantG, err := w.Consents()
-	if err != nil || len(wantG) != 3 {
-		t.Fatalf("Consents before backup = %d, %v", len(wantG), err)
-	}
-	var buf bytes.Buffer
-	bpass := []byte("backup passphrase")
-	if err := w.Backup(&buf, bpass); err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(buf.Bytes(), []byte("Penicillin")) || bytes.Contains(buf.Bytes(), []byte(p.DID)) ||
-		bytes.Contains(buf.Bytes(), []byte("did:web:gp.example")) {
-		t.Fatal("backup contains plaintext")
-	}
-	backup := buf.Bytes()
-
-	cfg := testConfig(t, clk)
-	cfg.Verifier = w.cfg.Verifier
-	r, err := Restore(cfg, bytes.NewReader(backup), bpass, []byte("new wallet pass"))
-	if err != nil {
-		t.Fatalf("Restore: %v", err)
-	}
-	defer r.Close()
-	wantD, _ := w.DIDs()
-	gotD, _ := r.DIDs()
-	if !slices.EqualFunc(wantD, gotD, func(a, b DID) bool { return a.DID == b.DID && a.Label == b.Label }) {
-		t.Errorf("restored DIDs %v, want %v", gotD, wantD)
-	}
-	wantC, _ := w.Credentials(Filter{})
-	gotC, _ := r.Credentials(Filter{})
-	if len(gotC) != 2 || !slices.EqualFunc(wantC, gotC, func(a, b Credential) bool { return a.ID == b.ID && a.Token == b.Token }) {
-		t.Errorf("restored %d credentials, want %d", len(gotC), len(wantC))
-	}
-	wantH, _ := w.History()
-	gotH, _ := r.History()
-	if len(gotH) != len(wantH) {
-		t.Errorf("restored %d history entries, want %d", len(gotH), len(wantH))
-	}
-	// The consent grants come back with the same tokens and statuses.
-	gotG, err := r.Consents()
-	if err != nil {
-		t.Fatalf("Consents of the restored wallet: %v", err)
-	}
-	sameGrant := func(a, b Consent) bool {
-		return a.ID == b.ID && a.Token == b.Token && a.Patient == b.Patient && a.Anchor == b.Anchor && a.GrantID == b.GrantID && a.Provider == b.Provider &&
-			slices.Equal(a.Classes, b.Classes) && slices.Equal(a.Purposes, b.Purposes) && a.BreakGlass == b.BreakGlass &&
-			a.ValidFrom.Equal(b.ValidFrom) && a.ValidUntil.Equal(b.ValidUntil) &&
-			(a.Revoked == nil) == (b.Revoked == nil) && (a.Revoked == nil || a.Revoked.Equal(*b.Revoked)) &&
-			a.StatusAt(clk.Now()) == b.StatusAt(clk.Now())
-	}
-	if !slices.EqualFunc(wantG, gotG, sameGrant) {
-		t.Errorf("restored consents:\n got %+v\nwant %+v", gotG, wantG)
-	}
-	for i, want := range []string{ConsentActive, ConsentRevoked, ConsentActive} {
-		if g, err := r.FindConsent(grants[i].ID); err != nil || g.StatusAt(clk.Now()) != want {
-			t.Errorf("restored grant %d: status %q, %v; want %q", i, g.StatusAt(clk.Now()), err, want)
-		}
-	}
-	// The grants are sealed in the consent bucket like every record: the
-	// file holds neither a provider nor a token in the clear.
-	raw := readFile(t, filepath.Join(cfg.Dir, FileName))
-	if bytes.Contains(raw, []byte("did:web:gp.example")) || bytes.Contains(raw, []byte(grants[0].Token[:40])) {
-		t.Error("restored wallet file holds a consent grant in the clear")
-	}
-	// The restored wallet can still revoke a grant made before the backup
-	// (it re-derives the grant's anchor key from the seed and the grant's
-	// ID).
-	if c, err := r.RevokeConsent(ctx, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
-		t.Errorf("RevokeConsent from the restored wallet: %+v, %v", c, err)
-	}
-	// The restored wallet can present, with the same holder key.
-	if _, err := r.Present(ctx, PresentRequest{CredentialIDs: []string{c1.ID}, Audience: "a", Nonce: "n"}); err != nil {
-		t.Errorf("Present from the restored wallet: %v", err)
-	}
-	// And it opens with the new passphrase only.
-	r.Close()
-	if _, err := Open(cfg, pass); !errors.Is(err, ErrWrongPassphrase) {
-		t.Errorf("old wallet passphrase opens the restored wallet: %v", err)
-	}
-	if r2, err := Open(cfg, []byte("new wallet pass")); err != nil {
-		t.Errorf("new passphrase: %v", err)
-	} else {
-		r2.Close()
-	}
-
-	// Never overwrite: restoring onto the wallet just made fails, and the
-	// wallet is unchanged.
-	before := readFile(t, filepath.Join(cfg.Dir, FileName))
-	if _, err := Restore(cfg, bytes.NewReader(backup), bpass, pass); !errors.Is(err, ErrExists) {
-		t.Errorf("restore over an existing wallet: %v, want ErrExists", err)
-	}
-	if !bytes.Equal(before, readFile(t, filepath.Join(cfg.Dir, FileName))) {
-		t.Error("failed restore changed the existing wallet")
-	}
 }
 
 // TestRestoreOldBackup restores a backup written before consent grants were
@@ -279,11 +96,7 @@ func TestRestoreBadBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := w.GrantConsent(context.Background(), newFakeLedger(), ConsentRequest{Provider: "did:web:gp.example",
-		Classes: []string{"Condition"}, Purposes: []string{"TREAT"}, Duration: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := signedConsent(t, w, "did:web:gp.example")
 	withConsents := func(cs ...*Consent) []byte {
 		d := *doc
 		d.Consents = cs
@@ -393,4 +206,29 @@ func TestCorruptStore(t *testing.T) {
 	if _, err := Open(cfg, pass); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("damaged header: got %v, want ErrCorrupt", err)
 	}
+}
+
+// signedConsent is a grant by w's primary DID to provider, as a backup
+// holds it (its id the hash of its token); it is neither anchored nor
+// stored (wallet/hospital.GrantConsent does both).
+func signedConsent(t *testing.T, w *Wallet, provider string) Consent {
+	t.Helper()
+	p, _ := w.PrimaryDID()
+	k, kid, err := w.SignerFor(p.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := w.cfg.now().UTC().Truncate(time.Second)
+	ak, anchor, _, err := w.anchorKey("urn:uuid:00000000-0000-4000-8000-000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak.Destroy()
+	tok, err := consent.Issue(&consent.Grant{ID: "urn:uuid:00000000-0000-4000-8000-000000000000", Patient: p.DID, Anchor: anchor, Provider: provider,
+		Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"}, Classes: []string{"Condition"},
+		ValidFrom: now, ValidUntil: now.Add(time.Hour), Issued: now}, k, kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Consent{ID: consent.Hash(tok), Token: tok, Patient: p.DID, Anchor: anchor, Provider: provider}
 }

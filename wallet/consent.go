@@ -15,7 +15,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/internal/randid"
+	"github.com/medid/medid/credentials/validity"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/tx"
 )
@@ -29,7 +29,7 @@ type ConsentLedger interface {
 	ConsentStatus(ctx context.Context, controller, hash string) (*consent.Status, error)
 }
 
-// ConsentRequest is what the patient grants (see [Wallet.GrantConsent]).
+// ConsentRequest is what the patient grants (see wallet/hospital.GrantConsent).
 type ConsentRequest struct {
 	// DID is which of the wallet's DIDs grants (the record owner the
 	// hospital knows); "" means the primary DID.
@@ -103,78 +103,32 @@ const (
 // a grant; the patient grants again.
 func (c *Consent) Legacy() bool { return c.Anchor == "" }
 
-// StatusAt returns the grant's status at now as the wallet knows it.
+// Period is the grant's validity period as its token states it:
+// [ValidFrom, ValidUntil), and a zero ValidUntil (an absent end) is
+// open-ended, as consent.Grant reads it and as vaults and the ledger
+// enforce it (docs/design/0012-architecture.md, "One period rule").
+func (c *Consent) Period() validity.Period {
+	return validity.Period{From: c.ValidFrom, Until: validity.End(c.ValidUntil)}
+}
+
+// StatusAt returns the grant's status at now as the wallet knows it: the
+// period is [Consent.Period]'s, so an open-ended grant is active (the
+// vault honours it; showing it expired would tell the patient nobody can
+// read what a provider can), and a grant is expired from the instant of
+// its end on.
 func (c *Consent) StatusAt(now time.Time) string {
+	p := c.Period()
 	switch {
 	case c.Revoked != nil:
 		return ConsentRevoked
 	case c.Legacy():
 		return ConsentLegacy
-	case now.Before(c.ValidFrom):
+	case now.Before(p.From):
 		return ConsentPending
-	case !now.Before(c.ValidUntil):
+	case !p.Contains(now):
 		return ConsentExpired
 	}
 	return ConsentActive
-}
-
-// GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
-// granting DID's key, naming a did:key made for this grant alone as its
-// anchor), anchors its hash on the ledger (consent.anchor, signed by that
-// anchor key, so the ledger never sees the patient's DID and no two of the
-// patient's anchors can be linked) and stores it in the wallet. It returns
-// the grant; nothing is stored if anchoring fails.
-func (w *Wallet) GrantConsent(ctx context.Context, led ConsentLedger, req ConsentRequest) (Consent, error) {
-	if req.Duration <= 0 {
-		return Consent{}, errors.New("consent: say for how long (a positive duration)")
-	}
-	patient := req.DID
-	if patient == "" {
-		p, err := w.PrimaryDID()
-		if err != nil {
-			return Consent{}, err
-		}
-		patient = p.DID
-	}
-	k, kid, err := w.SignerFor(patient)
-	if err != nil {
-		return Consent{}, err
-	}
-	now := w.cfg.now().UTC().Truncate(time.Second)
-	id := randid.URN()
-	ak, anchor, akid, err := w.anchorKey(id)
-	if err != nil {
-		return Consent{}, err
-	}
-	defer ak.Destroy()
-	g := &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
-		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
-		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
-	tok, err := consent.Issue(g, k, kid)
-	if err != nil {
-		return Consent{}, err
-	}
-	c := Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Anchor: anchor, GrantID: id, Provider: req.Provider, Classes: g.Classes,
-		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
-	issued, err := consent.Parse(tok)
-	if err != nil {
-		return Consent{}, err
-	}
-	p, err := tx.NewConsentAnchor(issued)
-	if err != nil {
-		return Consent{}, err
-	}
-	raw, err := tx.Sign(p, ak, akid)
-	if err != nil {
-		return Consent{}, err
-	}
-	if _, err := led.Submit(ctx, raw); err != nil {
-		return Consent{}, fmt.Errorf("consent: anchor the grant on the registry: %w", err)
-	}
-	if err := w.putConsent(&c); err != nil {
-		return Consent{}, fmt.Errorf("consent: the grant %s is anchored but could not be stored: %w", c.ID, err)
-	}
-	return c, nil
 }
 
 // anchorKey derives the anchor key of the grant with credential id grantID
@@ -202,6 +156,25 @@ func (w *Wallet) anchorKey(grantID string) (k *key.PrivateKey, anchor, kid strin
 	return k, anchor, anchor + "#" + k.Public().Multikey(), nil
 }
 
+// AnchorKey derives the anchor key of the grant with credential id
+// grantID (see anchorKey), for the consent workflows (wallet/hospital).
+// The caller MUST destroy the key. Errors: [ErrLocked], [ErrClosed].
+func (w *Wallet) AnchorKey(grantID string) (k *key.PrivateKey, anchor, kid string, err error) {
+	return w.anchorKey(grantID)
+}
+
+// SaveConsent stores a grant the patient made (or replaces the stored one
+// with its id). Its ID MUST be the hash of its token (consent.Hash), the
+// id the ledger anchors and revokes; anything else is refused, as a
+// restored backup would refuse it. Errors: [ErrLocked], [ErrClosed].
+func (w *Wallet) SaveConsent(c *Consent) error {
+	if c == nil || c.Token == "" || c.ID != consent.Hash(c.Token) {
+		return errors.New("consent: a grant's id must be the hash of its token")
+	}
+	return w.putConsent(c)
+}
+
+// putConsent stores c under its ID. (consent_for.go calls it directly.)
 func (w *Wallet) putConsent(c *Consent) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -355,24 +328,4 @@ var classLabels = map[string]string{
 	"conditions":    "Condition",
 	"lab results":   "Observation",
 	"identity":      "Patient",
-}
-
-// ReadConsentRequest reads a provider's consent request: a
-// medid-consent:// link (or the signed request itself, as a QR code may
-// hold it), its signature checked against the provider's DID as r
-// resolves it, and that it can still be answered now. The patient then
-// approves it, possibly narrowed ([consent.Proposal.Narrow]), with
-// [Wallet.GrantConsent], or declines it (nothing to do: a request binds
-// nobody). Errors wrap [consent.ErrInvalidProposal] (not a consent
-// request), [consent.ErrProposalExpired], or are vc's errors for a bad
-// signature and r's for a provider that cannot be resolved.
-func (w *Wallet) ReadConsentRequest(ctx context.Context, link string, r did.Resolver) (*consent.Proposal, error) {
-	tok := strings.TrimSpace(link)
-	if consent.IsProposalURI(tok) {
-		var err error
-		if tok, err = consent.ParseProposalURI(tok); err != nil {
-			return nil, err
-		}
-	}
-	return consent.VerifyProposal(ctx, tok, consent.ResolverKeys(r), w.cfg.now())
 }

@@ -2,222 +2,16 @@ package wallet
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
-	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/hospital/trail"
-	"github.com/medid/medid/registry/hospital/vault/vaulttest"
-	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/wallet/wallettest"
 )
-
-// TestConsentAndAccessLog runs the patient's side of the story against a
-// real in-process registry with a vault: grant, list, the provider reads, a
-// second provider is denied, break-glass through a standing grant, the
-// verified access log shows all three, revoke, the provider is denied,
-// erase.
-func TestConsentAndAccessLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a registry node")
-	}
-	ctx := context.Background()
-	vs := vaulttest.Start(t, vaulttest.Options{})
-	reg, v, hdid, srv := vs.Client, vs.Vault, vs.DID, vs
-
-	clk := credtest.NewClock(time.Now().UTC())
-	w, _ := newTestWallet(t, clk)
-	me, err := w.PrimaryDID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosp := vs.Hospital()
-	rec, err := hosp.Put(ctx, me.DID, "AllergyIntolerance", []byte(`{"resourceType":"AllergyIntolerance","code":{"text":"latex"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prov, second, er := vs.As(credtest.NewParty(t, key.Ed25519, "provider")), vs.As(credtest.NewParty(t, key.Ed25519, "second provider")),
-		vs.As(credtest.NewParty(t, key.Ed25519, "ER doctor"))
-	v.SetStaff([]string{er.DID}) // the ER doctor is on the hospital's break-glass roster
-
-	g, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: prov.DID, Classes: ClassesForLabels([]string{"allergies"}),
-		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The ledger knows the grant's own anchor DID, not the patient's.
-	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || st.Controller != g.Anchor || st.Revoked {
-		t.Fatalf("ledger status of the grant: %+v, %v", st, err)
-	}
-	if g.Anchor == me.DID || !strings.HasPrefix(g.Anchor, "did:key:") {
-		t.Fatalf("grant anchored by %s, want a did:key made for it (not the patient's %s)", g.Anchor, me.DID)
-	}
-	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
-		t.Fatalf("provider read: %v", err)
-	}
-	if _, err := second.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
-		t.Fatalf("second provider: %v", err)
-	}
-	vd, err := VaultDID(ctx, srv.URL, nil)
-	if err != nil || vd != hdid {
-		t.Fatalf("VaultDID = %q, %v", vd, err)
-	}
-	bg, err := w.GrantConsent(ctx, reg, ConsentRequest{Provider: vd, Classes: []string{"AllergyIntolerance"}, Purposes: []string{"ETREAT"},
-		Duration: 365 * 24 * time.Hour, BreakGlass: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bg.Anchor == g.Anchor {
-		t.Fatalf("two grants share the anchor %s: their anchors would link them", g.Anchor)
-	}
-	if err := w.AllowBreakGlass(ctx, srv.URL, bg); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "unconscious"); err != nil {
-		t.Fatalf("break-glass: %v", err)
-	}
-	if err := v.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := w.AccessLog(ctx, AccessLogOptions{VaultURL: srv.URL, Anchors: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, e := range evs {
-		if e.Action == trail.ActionRead {
-			s := e.Outcome
-			if e.BreakGlass {
-				s += " break-glass"
-			}
-			got[e.Provider] = s
-		}
-	}
-	if got[prov.DID] != "granted" || got[second.DID] != "denied" || got[er.DID] != "granted break-glass" {
-		t.Errorf("access log = %v", got)
-	}
-
-	cs, err := w.Consents()
-	if err != nil || len(cs) != 2 {
-		t.Fatalf("Consents = %d, %v", len(cs), err)
-	}
-	if _, err := w.RevokeConsent(ctx, reg, g.ID[:12]); err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.FindConsent(g.ID)
-	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked {
-		t.Fatalf("after revoke: %+v, %v", c, err)
-	}
-	if _, err := prov.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
-		t.Fatalf("provider after revoke: %v", err)
-	}
-	if err := w.EraseRecord(ctx, srv.URL, "", rec.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := er.Get(ctx, rec.ID, "ETREAT", "", "again"); !errors.Is(err, vaultapi.ErrErased) {
-		t.Fatalf("after erasure: %v", err)
-	}
-	later := clk.Now().Add(31 * 24 * time.Hour)
-	if s := bg.StatusAt(later); s != ConsentActive {
-		t.Errorf("break-glass grant status in 31 days = %s, want active", s)
-	}
-	if s := g.StatusAt(later); s != ConsentExpired {
-		t.Errorf("30-day grant status in 31 days = %s, want expired", s)
-	}
-}
-
-// countingLedger counts the transactions submitted to it.
-type countingLedger struct{ n int }
-
-func (l *countingLedger) Submit(context.Context, []byte) (*client.TxResult, error) {
-	l.n++
-	return &client.TxResult{}, nil
-}
-
-func (l *countingLedger) ConsentStatus(context.Context, string, string) (*consent.Status, error) {
-	return nil, consent.ErrNotAnchored
-}
-
-// TestGrantConsentRefusesInvalidDID: a grant to something that is not a
-// valid DID ("did:key:foo" parses but names no key) is refused before
-// anything is signed, anchored or stored.
-func TestGrantConsentRefusesInvalidDID(t *testing.T) {
-	clk := credtest.NewClock(time.Now().UTC())
-	w, _ := newTestWallet(t, clk)
-	for _, provider := range []string{"did:key:foo", "did:medid:hospital", "St Mary's", ""} {
-		led := &countingLedger{}
-		_, err := w.GrantConsent(context.Background(), led, ConsentRequest{Provider: provider, Classes: []string{"AllergyIntolerance"},
-			Purposes: []string{"TREAT"}, Duration: time.Hour})
-		if !errors.Is(err, consent.ErrInvalidGrant) {
-			t.Errorf("grant to %q: %v, want ErrInvalidGrant", provider, err)
-		}
-		if led.n != 0 {
-			t.Errorf("grant to %q submitted %d transactions", provider, led.n)
-		}
-	}
-	if cs, _ := w.Consents(); len(cs) != 0 {
-		t.Errorf("%d consents stored", len(cs))
-	}
-}
-
-// TestConsentAnchorKeys: each grant is anchored by its own did:key, derived
-// from the recovery phrase and the grant's ID (so a wallet recovered from
-// the phrase derives it again, and nobody without the phrase can link it to
-// the patient); the ledger transactions name that key, never the patient.
-func TestConsentAnchorKeys(t *testing.T) {
-	ctx := context.Background()
-	clk := credtest.NewClock(time.Now().UTC())
-	w, phrase := newTestWallet(t, clk)
-	me, _ := w.PrimaryDID()
-	led := newFakeLedger()
-	var gs []Consent
-	for range 2 {
-		g, err := w.GrantConsent(ctx, led, ConsentRequest{Provider: "did:web:gp.example", Classes: []string{"AllergyIntolerance"},
-			Purposes: []string{"TREAT"}, Duration: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gs = append(gs, g)
-	}
-	for _, g := range gs {
-		parsed, err := consent.Parse(g.Token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if parsed.Anchor != g.Anchor || g.Anchor == me.DID || parsed.Patient != me.DID || parsed.ID != g.GrantID {
-			t.Errorf("grant %s: anchor %s (token says %s), patient %s, want a per-grant anchor for patient %s", g.ID, g.Anchor, parsed.Anchor, parsed.Patient, me.DID)
-		}
-		if !led.anchored[g.Anchor+" "+g.ID] {
-			t.Errorf("grant %s is not anchored under its anchor DID", g.ID)
-		}
-	}
-	if gs[0].Anchor == gs[1].Anchor {
-		t.Error("two grants share an anchor DID")
-	}
-	r, err := Recover(testConfig(t, clk), pass, phrase, RecoverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	k, anchor, _, err := r.anchorKey(gs[0].GrantID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Destroy()
-	if anchor != gs[0].Anchor {
-		t.Errorf("the recovered wallet derives %s for grant %s, want %s", anchor, gs[0].GrantID, gs[0].Anchor)
-	}
-	other, _ := newTestWallet(t, clk)
-	if k, a, _, _ := other.anchorKey(gs[0].GrantID); a == gs[0].Anchor {
-		t.Error("another wallet derives the same anchor for the same grant ID")
-	} else {
-		k.Destroy()
-	}
-}
 
 // TestLegacyConsent: a grant stored before per-grant anchors (no anchor)
 // shows as no longer accepted, and revoking it marks it revoked without a
@@ -236,9 +30,120 @@ func TestLegacyConsent(t *testing.T) {
 	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != ConsentLegacy {
 		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, ConsentLegacy)
 	}
-	led := newFakeLedger()
+	led := wallettest.NewLedger()
 	c, err = w.RevokeConsent(ctx, led, old.ID)
-	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || len(led.anchored) != 0 {
+	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || led.Anchors() != 0 {
 		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
+	}
+}
+
+// TestConsentStatusAtEdges: the wallet reads a grant's period as its token
+// does (validity.Period, a zero end open-ended), so what the patient sees
+// is what vaults enforce: an absent or zero end is in force; the end
+// instant itself is past (half-open); revoked and legacy win over time.
+func TestConsentStatusAtEdges(t *testing.T) {
+	from := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	end := from.Add(time.Hour)
+	revoked := from
+	var zero time.Time
+	tests := []struct {
+		name string
+		c    Consent
+		at   time.Time
+		want string
+	}{
+		{"empty end (absent in the record)", Consent{Anchor: "did:key:a", ValidFrom: from}, from.AddDate(50, 0, 0), ConsentActive},
+		{"zero end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: zero}, from.AddDate(50, 0, 0), ConsentActive},
+		{"open-ended, not yet", Consent{Anchor: "did:key:a", ValidFrom: from}, from.Add(-time.Second), ConsentPending},
+		{"at start", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, from, ConsentActive},
+		{"just before end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end.Add(-time.Nanosecond), ConsentActive},
+		{"end == now", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end, ConsentExpired},
+		{"after end", Consent{Anchor: "did:key:a", ValidFrom: from, ValidUntil: end}, end.Add(time.Hour), ConsentExpired},
+		{"revoked, open-ended", Consent{Anchor: "did:key:a", ValidFrom: from, Revoked: &revoked}, from, ConsentRevoked},
+		{"legacy, open-ended", Consent{ValidFrom: from}, from, ConsentLegacy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.StatusAt(tt.at); got != tt.want {
+				t.Errorf("StatusAt(%v) = %q, want %q", tt.at, got, tt.want)
+			}
+			// A JSON round trip (the wallet's record) keeps the reading.
+			raw, err := json.Marshal(tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Consent
+			if err := json.Unmarshal(raw, &back); err != nil {
+				t.Fatal(err)
+			}
+			if got := back.StatusAt(tt.at); got != tt.want {
+				t.Errorf("after a round trip StatusAt(%v) = %q, want %q", tt.at, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSaveConsentChecksID: the store keeps a grant under the hash of its
+// token (the id the ledger anchors and revokes) and refuses anything else,
+// storing nothing.
+func TestSaveConsentChecksID(t *testing.T) {
+	clk := newClock()
+	w, _ := newTestWallet(t, clk)
+	good := signedConsent(t, w, "did:web:gp.example")
+	wrong := good
+	wrong.ID = strings.Repeat("ab", 32)
+	for name, c := range map[string]*Consent{"nil": nil, "no token": {ID: good.ID}, "id not the token's hash": &wrong} {
+		if err := w.SaveConsent(c); err == nil {
+			t.Errorf("%s: stored", name)
+		}
+	}
+	if cs, _ := w.Consents(); len(cs) != 0 {
+		t.Fatalf("%d grants stored after refusals", len(cs))
+	}
+	if err := w.SaveConsent(&good); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.FindConsent(good.ID); err != nil || got.Token != good.Token {
+		t.Errorf("FindConsent = %+v, %v", got, err)
+	}
+}
+
+// TestConsentStatusAgreesWithGrant: for real grants (issued, signed and
+// parsed back, one of them open-ended), the wallet shows "active" exactly
+// when the grant itself permits an access (consent.Grant.Permits, what a
+// vault checks): one period rule, read the same way on both sides.
+func TestConsentStatusAgreesWithGrant(t *testing.T) {
+	clk := newClock()
+	w, _ := newTestWallet(t, clk)
+	me, _ := w.PrimaryDID()
+	k, kid, err := w.SignerFor(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := clk.Now().UTC().Truncate(time.Second)
+	for i, until := range []time.Time{{}, from.Add(time.Hour)} {
+		id := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
+		ak, anchor, _, err := w.anchorKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ak.Destroy()
+		tok, err := consent.Issue(&consent.Grant{ID: id, Patient: me.DID, Anchor: anchor, Provider: "did:web:gp.example",
+			Actions: []consent.Action{consent.ActionAccess}, Purposes: []string{"TREAT"}, Classes: []string{"Condition"},
+			ValidFrom: from, ValidUntil: until, Issued: from}, k, kid)
+		if err != nil {
+			t.Fatalf("issue (until %v): %v", until, err)
+		}
+		g, err := consent.Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Consent{ID: g.Hash(), Token: tok, Anchor: g.Anchor, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
+		for _, at := range []time.Time{from.Add(-time.Second), from, from.Add(time.Hour - time.Nanosecond), from.Add(time.Hour), from.AddDate(30, 0, 0)} {
+			permitted := g.Permits(consent.Request{Provider: "did:web:gp.example", Action: consent.ActionAccess, Purpose: "TREAT", Class: "Condition", At: at}) == nil
+			if active := c.StatusAt(at) == ConsentActive; active != permitted {
+				t.Errorf("until %v, at %v: wallet active = %v, grant permits = %v", until, at, active, permitted)
+			}
+		}
 	}
 }

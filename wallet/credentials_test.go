@@ -400,3 +400,57 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d credentials, want 6", len(cs))
 	}
 }
+
+// TestPresentRefusesNotCurrent: the wallet does not present what it knows
+// is revoked, suspended or expired, unless told to.
+func TestPresentRefusesNotCurrent(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	w, v := newVerifyingWallet(t, clk)
+	if err := w.SetSettings(Settings{AutoLock: -1}); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssuer(t, "Hospital")
+	p, _ := w.PrimaryDID()
+	until := clk.Now().Add(time.Hour)
+	toks := map[string]string{
+		"valid":     is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "a"}),
+		"revoked":   is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "b"}),
+		"suspended": is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "c"}),
+		"expired":   is.Issue(t, p.DID, []string{"AllergyCredential"}, map[string]any{"allergen": "d"}, func(c *vc.Credential) { c.ValidUntil = &until }),
+	}
+	ids := map[string]string{}
+	for name, tok := range toks {
+		c, err := w.Receive(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = c.ID
+	}
+	v.Set(toks["revoked"], "revoked")
+	v.Set(toks["suspended"], "suspended")
+	if _, err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour) // past validUntil; the wallet has not refreshed since
+	tests := []struct {
+		name, why string
+	}{{"valid", ""}, {"revoked", "revoked"}, {"suspended", "suspended"}, {"expired", "expired on"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := PresentRequest{CredentialIDs: []string{ids[tt.name]}, Audience: "https://er.example", Nonce: "n"}
+			_, err := w.Present(ctx, req)
+			var np *NotPresentableError
+			switch {
+			case tt.why == "" && err != nil:
+				t.Fatalf("Present: %v", err)
+			case tt.why != "" && (!errors.As(err, &np) || !errors.Is(err, ErrNotPresentable) || !strings.Contains(np.Why, tt.why) || np.ID != ids[tt.name]):
+				t.Fatalf("Present = %v, want NotPresentableError %q", err, tt.why)
+			}
+			req.Force = true
+			if _, err := w.Present(ctx, req); err != nil {
+				t.Errorf("Present with Force: %v", err)
+			}
+		})
+	}
+}

@@ -91,6 +91,11 @@ type Delegation struct {
 	// Revoked is when the owner took it back (granted), or when the wallet
 	// found it revoked.
 	Revoked *time.Time `json:"revoked,omitempty"`
+	// Held are the credentials the owner received for the patient under
+	// this delegation (held only; see [Wallet.ReceiveFor]), with their
+	// tokens. They are the patient's (credentialSubject.id is the
+	// patient's DID), kept apart from the owner's own.
+	Held []Credential `json:"held,omitempty"`
 }
 
 // StatusAt returns the delegation's status at now as the wallet knows it.

@@ -46,11 +46,23 @@
 //
 // # Workflows over the wallet
 //
-// Workflows that need only the holder's public API live in sub-packages
-// over a small holder interface, so that the wallet stays the store and a
-// protocol changes in its own package: wallet/openid runs OpenID4VCI
-// (receiving from an issuer's offer) and OpenID4VP (answering a verifier's
-// request) over a *Wallet.
+// Workflows live in sub-packages over a small holder interface each
+// declares, which *Wallet implements, so that the wallet stays the store
+// and a protocol changes in its own package:
+//
+//   - wallet/openid runs OpenID4VCI (receiving from an issuer's offer) and
+//     OpenID4VP (answering a verifier's request);
+//   - wallet/card makes the emergency card (over [Wallet.RecordPresented]
+//     for its history entry);
+//   - wallet/hospital grants consent (over the store primitives
+//     [Wallet.AnchorKey] and [Wallet.SaveConsent]), reads a provider's
+//     consent request, and deposits break-glass permission and erases
+//     records at a vault.
+//
+// What the delegation workflows share with the patient's own stays here
+// until they move too: listing and revoking grants ([Wallet.Consents],
+// [Wallet.FindConsent], [Wallet.RevokeConsent]) and the verified access
+// log ([Wallet.AccessLog]).
 //
 // # Concurrency
 //

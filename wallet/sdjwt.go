@@ -103,7 +103,7 @@ func (w *Wallet) PresentSDJWT(ctx context.Context, req PresentSDJWTRequest) (*sd
 	if c.Format != FormatSDJWT {
 		return nil, fmt.Errorf("present: credential %s is a vc+jwt, which is shared whole: use Present", c.ID)
 	}
-	if why := notCurrent(c, w.cfg.now()); why != "" && !req.Force {
+	if why := c.NotCurrent(w.cfg.now()); why != "" && !req.Force {
 		return nil, &NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
 	}
 	tok, err := w.tokenLocked(c.ID)
@@ -131,10 +131,9 @@ func (w *Wallet) PresentSDJWT(ctx context.Context, req PresentSDJWTRequest) (*sd
 	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented, Audience: req.Audience,
 		Holder: c.Subject, Credentials: []SharedCredential{sh}})
 	// Returned only once the patient's record of what was shared is durable.
-	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}}); err != nil {
+	if err := w.appendEventLocked(ev); err != nil {
 		return nil, err
 	}
-	w.history = append(w.history, ev)
 	w.cfg.log().Info("sd-jwt presented", "id", c.ID, "disclosed", len(p.Disclosed), "withheld", len(p.Withheld))
 	return p, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // Consent without typing a DID, the provider's side:
@@ -168,7 +169,7 @@ func (c *walletCLI) consentAccept(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	p, err := w.ReadConsentRequest(ctx, link, did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc}))
+	p, err := hospital.ReadConsentRequest(ctx, w, link, did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc}))
 	switch {
 	case errors.Is(err, consent.ErrProposalExpired):
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w: ask the provider for a new one; nothing was granted", err)}
@@ -224,7 +225,7 @@ func (c *walletCLI) consentAccept(ctx context.Context, args []string) error {
 			return nil
 		}
 	}
-	g, err := w.GrantConsent(ctx, rc, wallet.ConsentRequest{DID: *asDID, Provider: p.Provider, Classes: give,
+	g, err := hospital.GrantConsent(ctx, w, rc, wallet.ConsentRequest{DID: *asDID, Provider: p.Provider, Classes: give,
 		Purposes: p.Purposes, Duration: d, BreakGlass: glass})
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func showQR(e *env, text, pngFile string, terminal bool) error {
 
 // issueOffer asks a running issuer for a credential offer.
 func issueOffer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T [--format vc+jwt|dc+sd-jwt] --subject-claims FILE [--pin | --pin-file FILE] [--qr FILE.png] [--terminal-qr=false]")
+	fs := newFlagSet(e, "issue offer", "medid issue offer --issuer-url URL --admin-token-file FILE --type T [--format vc+jwt|dc+sd-jwt] --subject-claims FILE [--for DID] [--pin | --pin-file FILE] [--qr FILE.png] [--terminal-qr=false]")
 	issuerURL := fs.String("issuer-url", "", "the running issuer's URL ('medid serve issuer')")
 	issuerURLFile := fs.String("issuer-url-file", "", "read the issuer URL from this file (written by 'medid serve issuer --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the issuer's admin token file")
@@ -98,6 +98,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 	format := fs.String("format", "vc+jwt", "vc+jwt, or dc+sd-jwt for an SD-JWT VC (the issuer's configuration TYPE.sd)")
 	claimsFile := fs.String("subject-claims", "", "JSON file whose object becomes credentialSubject (without id: the wallet's DID is added)")
 	pin := fs.Bool("pin", false, "protect the offer with a 6-digit PIN, to give the patient separately")
+	forDID := fs.String("for", "", "the patient's DID: issue only to it (the patient, or a representative with a delegation for them that allows receive)")
 	pinFile := fs.String("pin-file", "", "protect the offer with a PIN and write it to this new file (mode 0600) instead of printing it")
 	qrFile := fs.String("qr", "", "also write the offer as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
@@ -138,7 +139,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	ac := &openid4vci.AdminClient{URL: base, Token: tok, HTTP: hc}
-	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: confID, Claims: claims, TxCode: *pin})
+	res, err := ac.CreateOffer(ctx, openid4vci.OfferRequest{ConfigurationID: confID, Claims: claims, TxCode: *pin, Subject: *forDID})
 	if err != nil {
 		return serviceRefused(err)
 	}
@@ -274,6 +275,13 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 			msg += " (" + res.Description + ")"
 		}
 		return &exitError{code: exitInvalid, err: errors.New(msg)}
+	}
+	if res.ActingFor != nil {
+		// The names are the delegation's, written by its issuer (the
+		// patient or an accredited authority) and checked by the verifier.
+		fmt.Fprintf(e.stderr, "VALID presentation %s (%s, delegation %s issued by %s)\n", res.PresentedBy, res.Holder,
+			res.ActingFor.Delegation, describe(ctx, namesOf(e), res.ActingFor.Issuer))
+		return nil
 	}
 	fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/hospital/vaultclient"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // medid records: a hospital's records in a registryd --vault.
@@ -223,7 +224,7 @@ func recordsErase(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer wl.Close()
-	if err := wl.EraseRecord(ctx, *url, *owner, *record); err != nil {
+	if err := hospital.EraseRecord(ctx, wl, *url, *owner, *record); err != nil {
 		return vaultError(err)
 	}
 	fmt.Fprintf(e.stdout, "erased: %s\n", *record)

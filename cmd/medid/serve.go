@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
@@ -268,8 +269,19 @@ func serveIssuer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	// With a registry, a representative whose delegation allows "receive"
+	// may redeem an offer for the patient it names (issued to them).
+	var delegations openid4vci.DelegationVerifier
+	if rc != nil {
+		chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: rc, Status: rc, Trust: rc, Now: e.now})
+		if err != nil {
+			return err
+		}
+		delegations = chk
+	}
 	is, err := openid4vci.New(openid4vci.Config{
-		URL: u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
+		Delegations: delegations,
+		URL:         u, Key: k, DID: iss, Kid: ikid, Configurations: confs, Display: display,
 		Resolver: src.Resolver(), Status: alloc, TokenStatus: tokenAlloc, AdminToken: tok, ValidFor: *validFor, Logger: logger,
 	})
 	if err != nil {
@@ -352,7 +364,23 @@ func serveVerifier(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := openid4vp.New(openid4vp.Config{URL: u, Name: *name, Verify: vv, StatusMaxAge: *maxAge, AdminToken: tok,
+	// With a registry, a representative whose delegation allows "present"
+	// may answer with the patient's credentials; the delegation's status
+	// is fetched as often as the credentials' (--status-max-age).
+	var delegations openid4vp.DelegationVerifier
+	if vf.rc != nil {
+		ttl := *maxAge
+		if ttl <= 0 {
+			ttl = delegation.DefaultStatusTTL
+		}
+		chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: vf.rc, Status: vf.rc, Trust: vf.rc, StatusTTL: ttl, Now: e.now})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		delegations = chk
+	}
+	v, err := openid4vp.New(openid4vp.Config{URL: u, Name: *name, Verify: vv, StatusMaxAge: *maxAge, AdminToken: tok, Delegations: delegations,
 		DID: *signDID, Key: signer, KeyID: *kid, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
 	if err != nil {
 		ln.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // The patient's consent and access-log commands:
@@ -69,7 +70,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		if herr != nil {
 			return herr
 		}
-		if *provider, err = wallet.VaultDID(ctx, *vaultURL, hc); err != nil {
+		if *provider, err = hospital.VaultDID(ctx, *vaultURL, hc); err != nil {
 			return err
 		}
 	}
@@ -92,13 +93,13 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	g, err := w.GrantConsent(ctx, rc, wallet.ConsentRequest{DID: *asDID, Provider: *provider, Classes: wallet.ClassesForLabels(classes),
+	g, err := hospital.GrantConsent(ctx, w, rc, wallet.ConsentRequest{DID: *asDID, Provider: *provider, Classes: wallet.ClassesForLabels(classes),
 		Purposes: purposes, Duration: time.Duration(*days) * 24 * time.Hour, BreakGlass: *breakGlass})
 	if err != nil {
 		return err
 	}
 	if *vaultURL != "" {
-		if err := w.AllowBreakGlass(ctx, *vaultURL, g); err != nil {
+		if err := hospital.AllowBreakGlass(ctx, w, *vaultURL, g); err != nil {
 			return fmt.Errorf("the grant %s is anchored, but the vault refused it as the standing break-glass permission: %w", g.ID, err)
 		}
 		fmt.Fprintf(c.e.stderr, "standing break-glass permission deposited at %s\n", *vaultURL)
@@ -147,7 +148,10 @@ func (c *walletCLI) consentList(args []string) error {
 	for _, g := range cs {
 		st := g.StatusAt(now)
 		left := ""
-		if st == wallet.ConsentActive {
+		switch {
+		case st == wallet.ConsentActive && g.ValidUntil.IsZero():
+			left = " (no end date)"
+		case st == wallet.ConsentActive:
 			left = " (" + humanDuration(g.ValidUntil.Sub(now)) + " left)"
 		}
 		glass := ""

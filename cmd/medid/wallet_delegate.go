@@ -24,6 +24,9 @@ import (
 //	medid wallet act-for PERSON consent list
 //	medid wallet act-for PERSON consent revoke ID
 //	medid wallet act-for PERSON access-log --vault URL
+//	medid wallet act-for PERSON accept-offer URI|--qr FILE [--pin-file FILE]
+//	medid wallet act-for PERSON respond URI|--qr FILE [--credential ID]... [--yes | --decline]
+//	medid wallet act-for PERSON credentials [--export ID --out FILE]
 //
 // PERSON is the name (or its start) of the person a delegation you hold is
 // for, their DID, or the delegation's id. Every act-for command says on
@@ -220,7 +223,7 @@ func (c *walletCLI) printNotices(w *wallet.Wallet) error {
 }
 
 func (c *walletCLI) actFor(ctx context.Context, args []string) error {
-	usage := "usage: medid wallet act-for <add FILE | list | PERSON read|consent|access-log> [arguments]"
+	usage := "usage: medid wallet act-for <add FILE | list | PERSON read|consent|access-log|accept-offer|respond|credentials> [arguments]"
 	if len(args) == 0 {
 		return usagef("missing subcommand\n%s", usage)
 	}
@@ -234,7 +237,7 @@ func (c *walletCLI) actFor(ctx context.Context, args []string) error {
 		return c.actForList(args[1:])
 	}
 	if len(args) < 2 {
-		return usagef("say what to do for %s: read, consent or access-log\n%s", args[0], usage)
+		return usagef("say what to do for %s: read, consent, access-log, accept-offer, respond or credentials\n%s", args[0], usage)
 	}
 	person, rest := args[0], args[1:]
 	switch rest[0] {
@@ -248,8 +251,14 @@ func (c *walletCLI) actFor(ctx context.Context, args []string) error {
 		}, []string{"grant", "list", "revoke"}, rest[1:])
 	case "access-log":
 		return c.actForAccessLog(ctx, person, rest[1:])
+	case "accept-offer":
+		return c.acceptOfferAs(ctx, person, rest[1:])
+	case "respond":
+		return c.respondAs(ctx, person, rest[1:])
+	case "credentials":
+		return c.actForCredentials(ctx, person, rest[1:])
 	}
-	return usagef("unknown act-for action %q: read, consent or access-log\n%s", rest[0], usage)
+	return usagef("unknown act-for action %q: read, consent, access-log, accept-offer, respond or credentials\n%s", rest[0], usage)
 }
 
 func (c *walletCLI) actForAdd(ctx context.Context, args []string) error {

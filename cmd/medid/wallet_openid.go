@@ -11,12 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/emergency"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/card"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -52,10 +54,25 @@ func readLine(r io.Reader) (string, error) {
 
 // acceptOffer runs OpenID4VCI: medid wallet accept-offer URI|--qr FILE.
 func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
-	fs := c.flags("accept-offer", "URI|--qr FILE [--pin-file FILE] [--did DID] [--registry URL] [--status-list FILE]...")
+	return c.acceptOfferAs(ctx, "", args)
+}
+
+// acceptOfferAs is accept-offer, for the person a held delegation is for
+// when person is not "" (medid wallet act-for PERSON accept-offer): the
+// issuer checks the delegation and issues the credential to them, and the
+// wallet keeps it for them.
+func (c *walletCLI) acceptOfferAs(ctx context.Context, person string, args []string) error {
+	name, usage := "accept-offer", "URI|--qr FILE [--pin-file FILE] [--did DID] [--registry URL] [--status-list FILE]..."
+	if person != "" {
+		name, usage = "act-for PERSON accept-offer", "URI|--qr FILE [--pin-file FILE] [--registry URL] [--status-list FILE]..."
+	}
+	fs := c.flags(name, usage)
 	qrFile := fs.String("qr", "", "image file with the offer's QR code")
 	pinFile := fs.String("pin-file", "", "file holding the offer's PIN (default: $MEDID_TX_CODE, else asked for)")
-	holder := fs.String("did", "", "wallet DID to bind the credential to (default: the primary DID)")
+	holder := new(string)
+	if person == "" {
+		holder = fs.String("did", "", "wallet DID to bind the credential to (default: the primary DID)")
+	}
 	var vf verifierFlags
 	vf.register(fs)
 	pos, err := fs.parse(args)
@@ -92,7 +109,16 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 		fmt.Fprint(c.e.stderr, "): ")
 		return readLine(c.e.stdin)
 	}
-	got, err := openid.AcceptOffer(ctx, w, uri, openid.AcceptOfferOptions{DID: *holder, TxCode: txCode})
+	var got []wallet.Credential
+	var d wallet.Delegation
+	if person != "" {
+		if d, err = c.actingIn(w, person, delegation.ActionReceive); err != nil {
+			return err
+		}
+		got, err = openid.AcceptOfferFor(ctx, w, d.Hash, uri, openid.AcceptOfferOptions{TxCode: txCode})
+	} else {
+		got, err = openid.AcceptOffer(ctx, w, uri, openid.AcceptOfferOptions{DID: *holder, TxCode: txCode})
+	}
 	var pe *openid4vci.ProtocolError
 	switch {
 	case errors.As(err, &pe):
@@ -106,13 +132,44 @@ func (c *walletCLI) acceptOffer(ctx context.Context, args []string) error {
 	}
 	for _, cr := range got {
 		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.Subject)
+		if person != "" {
+			fmt.Fprintf(c.e.stdout, "  held for %s (it is theirs: issued to their DID; medid wallet act-for %s respond presents it)\n", d.PersonWords(), person)
+		}
 	}
 	return nil
 }
 
+// actingIn finds, in an open wallet, the held delegation person names that
+// allows action now (wallet.DelegationFor) and says on stderr whom the
+// command acts for (see acting); when there is none it says why, and
+// nothing is sent.
+func (c *walletCLI) actingIn(w *wallet.Wallet, person string, action delegation.Action) (wallet.Delegation, error) {
+	d, err := w.DelegationFor(person, action)
+	if err != nil {
+		if f, ferr := w.FindDelegation(person); ferr == nil && f.Role == wallet.DelegationHeld {
+			actingBanner(c.e.stderr, f, c.e.clock())
+		}
+		return wallet.Delegation{}, &exitError{code: exitInvalid, err: fmt.Errorf("%w; nothing was sent", err)}
+	}
+	actingBanner(c.e.stderr, d, c.e.clock())
+	return d, nil
+}
+
 // respond runs OpenID4VP: medid wallet respond URI|--qr FILE.
 func (c *walletCLI) respond(ctx context.Context, args []string) error {
-	fs := c.flags("respond", "URI|--qr FILE [--credential ID]... [--option N] [--skip-optional] [--yes | --decline]")
+	return c.respondAs(ctx, "", args)
+}
+
+// respondAs is respond, for the person a held delegation is for when
+// person is not "" (medid wallet act-for PERSON respond): the candidates
+// are the credentials held for them, and the presentation, signed by the
+// representative, carries the delegation the verifier checks.
+func (c *walletCLI) respondAs(ctx context.Context, person string, args []string) error {
+	name := "respond"
+	if person != "" {
+		name = "act-for PERSON respond"
+	}
+	fs := c.flags(name, "URI|--qr FILE [--credential ID]... [--option N] [--skip-optional] [--yes | --decline]")
 	qrFile := fs.String("qr", "", "image file with the request's QR code")
 	var chosen stringList
 	fs.Var(&chosen, "credential", "credential to share (id or prefix; repeatable; default: the newest that fits each query)")
@@ -152,8 +209,17 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		}
 		resolver = did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
 	}
-	pr, err := openid.FetchPresentationRequest(ctx, w, uri, nil, resolver)
-	if err != nil {
+	var pr *openid.PresentationRequest
+	if person != "" {
+		d, err := c.actingIn(w, person, delegation.ActionPresent)
+		if err != nil {
+			return err
+		}
+		pr, err = openid.FetchPresentationRequestFor(ctx, w, d.Hash, uri, nil, resolver)
+		if err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request for %s: %w", d.PersonWords(), err)}
+		}
+	} else if pr, err = openid.FetchPresentationRequest(ctx, w, uri, nil, resolver); err != nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("cannot answer this request: %w", err)}
 	}
 	out := c.e.stdout
@@ -234,6 +300,9 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(out)
 		switch {
+		case len(q.Candidates) == 0 && pr.For != nil:
+			fmt.Fprintf(out, "      you hold no such credential for %s\n", pr.For.PersonWords())
+			continue
 		case len(q.Candidates) == 0:
 			fmt.Fprintln(out, "      you have no such credential")
 			continue
@@ -289,7 +358,57 @@ func (c *walletCLI) respond(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pr.For != nil {
+		fmt.Fprintf(out, "the verifier accepted the presentation you made for %s\n", pr.For.PersonWords())
+		return nil
+	}
 	fmt.Fprintln(out, "the verifier accepted the presentation")
+	return nil
+}
+
+// actForCredentials lists the credentials held for the person a held
+// delegation is for: id, type, issuer, status.
+//
+// With --export ID --out FILE it writes that credential's token to a new
+// file instead, for the person's own wallet (medid wallet receive FILE):
+// it is issued to their DID, so it is theirs to hold.
+func (c *walletCLI) actForCredentials(ctx context.Context, person string, args []string) error {
+	fs := c.flags("act-for PERSON credentials", "[--export ID --out FILE]")
+	export := fs.String("export", "", "a credential held for them (id or prefix) to write to --out, for their own wallet")
+	out := fs.String("out", "", "with --export: the new file to write the credential to (mode 0600)")
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if (*export == "") != (*out == "") {
+		return usagef("--export and --out go together: which credential, and the new file to write it to")
+	}
+	w, d, err := c.acting(person)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if *export != "" {
+		cr, err := w.HeldCredential(d.Hash, *export)
+		if err != nil {
+			return err
+		}
+		if err := createOutput(*out, []byte(cr.Token+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.e.stdout, "wrote %s (%s) to %s: it is %s's, issued to their DID; their wallet takes it with medid wallet receive %s\n",
+			cr.ID, credTypes(cr.Types), *out, personName(d.PatientName, d.Patient), *out)
+		return nil
+	}
+	held, err := w.HeldFor(d.Hash)
+	if err != nil {
+		return err
+	}
+	if len(held) == 0 {
+		fmt.Fprintf(c.e.stderr, "you hold no credentials for %s (medid wallet act-for %s accept-offer URI receives one)\n", d.PersonWords(), person)
+	}
+	for _, cr := range held {
+		fmt.Fprintf(c.e.stdout, "%s  %s  %s  received %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.ReceivedAt.Local().Format(time.DateOnly))
+	}
 	return nil
 }
 
@@ -324,9 +443,9 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	outFile := fs.String("out", "", "PNG file for the QR code (never overwritten)")
 	tokenOut := fs.String("token-out", "", "also write the presentation (vp+jwt) to this file")
 	var types stringList
-	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(wallet.EmergencyTypes, ", ")+")")
+	fs.Var(&types, "type", "credential type to include, in priority order (repeatable; default: "+strings.Join(card.Types, ", ")+")")
 	partial := fs.Bool("partial", false, "when not every credential fits in one QR code, make the card with those that do")
-	validFor := fs.Duration("valid-for", wallet.DefaultEmergencyLifetime, "how long the card is valid")
+	validFor := fs.Duration("valid-for", card.DefaultLifetime, "how long the card is valid")
 	noRefresh := fs.Bool("no-refresh", false, "do not check the credentials' status first (use what the wallet last knew)")
 	var vf verifierFlags
 	vf.register(fs)
@@ -343,15 +462,15 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	defer w.Close()
 	// The card is compacted (DEFLATE + Base45, QR alphanumeric mode): about
 	// three times as many credentials fit as in the raw JWT.
-	card, err := w.EmergencyCard(ctx, wallet.EmergencyOptions{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial, NoRefresh: *noRefresh})
-	var tl *wallet.CardTooLargeError
+	ec, err := card.Make(ctx, w, card.Options{Types: types, Lifetime: *validFor, Fits: emergency.FitsQR, Partial: *partial, NoRefresh: *noRefresh})
+	var tl *card.TooLargeError
 	if errors.As(err, &tl) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%w (rerun with --partial)", err)}
 	}
 	if err != nil {
 		return err
 	}
-	payload := emergency.QRText(card.Token)
+	payload := emergency.QRText(ec.Token)
 	png, err := qr.PNG(payload)
 	if err != nil {
 		return err
@@ -360,22 +479,22 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 		return err
 	}
 	if *tokenOut != "" {
-		if err := createOutput(*tokenOut, []byte(card.Token+"\n"), 0o600); err != nil {
+		if err := createOutput(*tokenOut, []byte(ec.Token+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(c.e.stdout, "emergency card written to %s (a %d-byte presentation, compacted to %d of the %d characters a QR code holds)\n  audience: %s\n  nonce:    %s\n  expires:  %s\n",
-		*outFile, len(card.Token), len(payload), qr.MaxAlphanumeric, emergency.Audience, card.Nonce, card.Expires.Format(time.RFC3339))
-	for _, cr := range card.Included {
+		*outFile, len(ec.Token), len(payload), qr.MaxAlphanumeric, emergency.Audience, ec.Nonce, ec.Expires.Format(time.RFC3339))
+	for _, cr := range ec.Included {
 		fmt.Fprintf(c.e.stdout, "  includes %s (%s)\n", cr.ID, credTypes(cr.Types))
 	}
-	for _, l := range card.LeftOut {
+	for _, l := range ec.LeftOut {
 		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): %s\n", l.Credential.ID, credTypes(l.Credential.Types), l.Why)
 	}
-	if card.Unchecked != "" {
-		fmt.Fprintf(c.e.stderr, "medid wallet: could not check the credentials' status first (%s): the card uses what the wallet last knew\n", card.Unchecked)
+	if ec.Unchecked != "" {
+		fmt.Fprintf(c.e.stderr, "medid wallet: could not check the credentials' status first (%s): the card uses what the wallet last knew\n", ec.Unchecked)
 	}
-	for _, cr := range card.Omitted {
+	for _, cr := range ec.Omitted {
 		fmt.Fprintf(c.e.stdout, "  LEFT OUT %s (%s): it did not fit\n", cr.ID, credTypes(cr.Types))
 	}
 	return nil

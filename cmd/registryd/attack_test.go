@@ -18,6 +18,7 @@ import (
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // soakDuration is how long an attack runs under load: def in `make test`,
@@ -70,7 +71,7 @@ func TestAttacksUnderLoad(t *testing.T) {
 	}
 	prov, revoked, stranger := vaultActor(t, p.url), vaultActor(t, p.url), vaultActor(t, p.url)
 	grant := func(provider string, classes []string, purpose string, bg bool) wallet.Consent {
-		g, err := w.GrantConsent(ctx, reg, wallet.ConsentRequest{Provider: provider, Classes: classes, Purposes: []string{purpose},
+		g, err := hospital.GrantConsent(ctx, w, reg, wallet.ConsentRequest{Provider: provider, Classes: classes, Purposes: []string{purpose},
 			Duration: 24 * time.Hour, BreakGlass: bg})
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +88,7 @@ func TestAttacksUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	standing := grant(vaultDID, []string{"AllergyIntolerance"}, "ETREAT", true)
-	if err := w.AllowBreakGlass(ctx, p.url, standing); err != nil {
+	if err := hospital.AllowBreakGlass(ctx, w, p.url, standing); err != nil {
 		t.Fatal(err)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 var (
@@ -101,7 +102,7 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov := vaultActor(t, p.url)
-	g, err := w.GrantConsent(ctx, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
+	g, err := hospital.GrantConsent(ctx, w, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
 		Purposes: []string{"TREAT"}, Duration: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE]
-//	registryd testnet --validators 4 --out DIR [--base-port 26600] [--chain-id ID]
+//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
 // validator and a governance key) and prints where things are. SIGINT and
@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -110,7 +111,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	diskQuota := fs.Int64("disk-quota", 0, "bytes: count the home as a file system of this size holding only it (0: the real file system)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, completed at shutdown")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
+		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N|auto]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -423,7 +424,9 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("validators", 4, "number of validators")
 	fs.IntVar(n, "n", 4, "shorthand for --validators")
 	out := fs.String("out", "", "output folder for the node homes (required)")
-	basePort := fs.Int("base-port", 26600, "node i uses p2p port base+10i and HTTP port base+10i+1")
+	basePort := fs.String("base-port", "26600", "node i uses p2p port base+10i, HTTP port base+10i+1 and RPC port base+10i+2;\n"+
+		"auto picks a base whose ports are free on loopback for the validators and one node more (base+10n, for a node\n"+
+		"joining later), so two testnets on one machine do not collide. The base is written to OUT/base-port")
 	chainID := fs.String("chain-id", "medid-testnet", "chain id")
 	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each commit")
 	if err := fs.Parse(args); err != nil {
@@ -435,8 +438,28 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageError{errors.New("testnet: --out DIR is required")}
 	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: *n, OutDir: *out, BasePort: *basePort, ChainID: *chainID, BlockTime: *blockTime})
+	var base int
+	if *basePort == "auto" {
+		if *n < 1 {
+			return usageError{fmt.Errorf("testnet: --validators %d: want at least 1", *n)}
+		}
+		b, err := node.FreeBasePort(*n + 1)
+		if err != nil {
+			return err
+		}
+		base = b
+	} else {
+		b, err := strconv.Atoi(*basePort)
+		if err != nil {
+			return usageError{fmt.Errorf("testnet: --base-port %.32q: want a port number or auto", *basePort)}
+		}
+		base = b
+	}
+	res, err := node.Testnet(node.TestnetConfig{Validators: *n, OutDir: *out, BasePort: base, ChainID: *chainID, BlockTime: *blockTime})
 	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*out, "base-port"), []byte(strconv.Itoa(base)+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "registryd: wrote a %d-validator network (chain %s) to %s\n", len(res), *chainID, *out)
@@ -450,5 +473,6 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 		govs = append(govs, r.GovernanceDID)
 	}
 	fmt.Fprintf(stdout, "governance DIDs: %s\n", strings.Join(govs, ", "))
+	fmt.Fprintf(stdout, "base port: %d (in %s)\n", base, filepath.Join(*out, "base-port"))
 	return nil
 }

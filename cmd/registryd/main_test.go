@@ -565,3 +565,71 @@ type Readiness struct {
 		Detail string `json:"detail"`
 	} `json:"checks"`
 }
+
+// TestTestnetBasePort: `--base-port auto` picks ports free on loopback for
+// the validators and one joining node, lays the homes out from it and
+// writes it to OUT/base-port, where a shell reads it back (the README's
+// join walkthrough does); a base that is neither a number nor auto is a
+// usage error that writes nothing.
+func TestTestnetBasePort(t *testing.T) {
+	for _, c := range []struct {
+		name, base string
+		validators string
+		wantErr    string
+	}{
+		{"auto", "auto", "4", ""},
+		{"number", "", "2", ""}, // a free number, filled in below
+		{"not a port", "twenty", "4", "want a port number or auto"},
+		{"auto without validators", "auto", "0", "want at least 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "net")
+			base := c.base
+			if base == "" {
+				b, err := node.FreeBasePort(2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				base = strconv.Itoa(b)
+			}
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), []string{"testnet", "--validators", c.validators, "--out", out, "--base-port", base}, &stdout, &stderr)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want one saying %q", err, c.wantErr)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Errorf("a refused testnet wrote %s", out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			b, err := os.ReadFile(filepath.Join(out, "base-port"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil || (c.base != "auto" && strconv.Itoa(got) != base) || got < 1024 || got > 65535 {
+				t.Fatalf("base-port file %q (flag %s)", b, base)
+			}
+			if !strings.Contains(stdout.String(), fmt.Sprintf("base port: %d", got)) {
+				t.Errorf("the base is not printed:\n%s", stdout.String())
+			}
+			n, _ := strconv.Atoi(c.validators)
+			for i := range n {
+				s, err := node.LoadSettings(filepath.Join(out, fmt.Sprintf("node%d", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := "127.0.0.1:" + strconv.Itoa(got+10*i); s.P2PAddr != want {
+					t.Errorf("node%d p2p %s, want %s", i, s.P2PAddr, want)
+				}
+				if want := "127.0.0.1:" + strconv.Itoa(got+10*i+1); s.HTTPAddr != want {
+					t.Errorf("node%d http %s, want %s", i, s.HTTPAddr, want)
+				}
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // TestVaultMounted: with --vault DIR the registry's HTTP server also serves
@@ -126,7 +127,7 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 	if _, err := prov.Get(ctx, rec.ID, "TREAT", "", ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("read before any consent: %v, want ErrDenied", err)
 	}
-	g, err := w.GrantConsent(ctx, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
+	g, err := hospital.GrantConsent(ctx, w, reg, wallet.ConsentRequest{Provider: prov.DID, Classes: []string{"AllergyIntolerance"},
 		Purposes: []string{"TREAT"}, Duration: 24 * time.Hour})
 	if err != nil {
 		t.Fatalf("GrantConsent: %v", err)

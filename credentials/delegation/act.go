@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/validity"
@@ -122,4 +123,49 @@ func (d *Delegation) BasisWords() string {
 		return "holding power of attorney"
 	}
 	return "with your authorisation"
+}
+
+// credentialClasses maps credential types whose name is not their FHIR
+// resource type plus "Credential" to the data class they carry.
+var credentialClasses = map[string]string{
+	"PatientIdentityCredential": "Patient",
+	"PatientCredential":         "Patient",
+	"AllergyCredential":         "AllergyIntolerance",
+	"MedicationCredential":      "MedicationStatement",
+	"LabResultCredential":       "Observation",
+	"BloodTypeCredential":       "Observation",
+}
+
+// CredentialClass returns the data class a credential of types carries,
+// the class a receive or present act is checked against: the FHIR
+// resource type its most specific type names ("ImmunizationCredential" ->
+// "Immunization"; a few older names are mapped: "AllergyCredential" ->
+// "AllergyIntolerance", "PatientIdentityCredential" -> "Patient"). It
+// returns "" for a credential with no type beyond VerifiableCredential,
+// which only a delegation for every class ([AllClasses]) covers.
+func CredentialClass(types []string) string {
+	for i := len(types) - 1; i >= 0; i-- {
+		t := types[i]
+		if t == "VerifiableCredential" || t == "" {
+			continue
+		}
+		if c, ok := credentialClasses[t]; ok {
+			return c
+		}
+		if c, ok := strings.CutSuffix(t, "Credential"); ok && c != "" {
+			return c
+		}
+		return t
+	}
+	return ""
+}
+
+// ActClasses is the class list of an act on credentials of types: the one
+// [CredentialClass], or for a credential without one a class no
+// delegation but one for every class covers.
+func ActClasses(types []string) []string {
+	if c := CredentialClass(types); c != "" {
+		return []string{c}
+	}
+	return []string{"VerifiableCredential"}
 }

@@ -13,7 +13,7 @@ import (
 // An emergency department offline scans a patient's card and verifies it
 // with did:key issuers and the status lists it has cached.
 func ExampleVerify() {
-	// A card the patient's wallet made on 1 March 2026 (wallet.EmergencyCard)
+	// A card the patient's wallet made on 1 March 2026 (wallet/card.Make)
 	// and the issuing hospital's revocation list, cached by the ER.
 	exampleCard, exampleList, err := makeCard(emergency.Nonce(made), emergency.Audience, false)
 	if err != nil {

@@ -34,6 +34,11 @@ type AcceptRequest struct {
 	// Key is the holder key the credential is bound to; Kid is its DID URL.
 	Key *key.PrivateKey
 	Kid string
+	// Delegation, when set, is a delegation credential (vc+jwt) that lets
+	// the holder of Key receive credentials for the patient it names
+	// (action receive): the credentials are issued to that patient's DID,
+	// and the holder keeps them for them. See [CredentialRequest].Delegation.
+	Delegation string
 }
 
 // Accepted is the outcome of a redeemed offer.
@@ -201,7 +206,15 @@ func (c *Client) Nonce(ctx context.Context, endpoint string) (string, error) {
 
 // Credential asks for one credential with a proof JWT.
 func (c *Client) Credential(ctx context.Context, endpoint, accessToken, configID, proof string) (string, error) {
-	body, err := json.Marshal(CredentialRequest{ConfigurationID: configID, Proofs: map[string][]string{"jwt": {proof}}})
+	return c.CredentialFor(ctx, endpoint, accessToken, configID, proof, "")
+}
+
+// CredentialFor is [Client.Credential] for a representative: delegation
+// (a delegation credential with action receive, "" for none) travels in
+// the request, and the credential comes back issued to the patient it
+// names.
+func (c *Client) CredentialFor(ctx context.Context, endpoint, accessToken, configID, proof, delegation string) (string, error) {
+	body, err := json.Marshal(CredentialRequest{ConfigurationID: configID, Proofs: map[string][]string{"jwt": {proof}}, Delegation: delegation})
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +292,7 @@ func (c *Client) Accept(ctx context.Context, r AcceptRequest) (*Accepted, error)
 		if err != nil {
 			return nil, err
 		}
-		cred, err := c.Credential(ctx, m.CredentialEndpoint, tok.AccessToken, id, proof)
+		cred, err := c.CredentialFor(ctx, m.CredentialEndpoint, tok.AccessToken, id, proof, r.Delegation)
 		if err != nil {
 			return nil, err
 		}

@@ -32,6 +32,19 @@
 // nonce a c_nonce this issuer handed out and has not seen used, and its iat
 // recent. The credential's credentialSubject.id is the holder DID.
 //
+// # Receiving for someone else
+//
+// A representative (a parent, a guardian, a carer) whose delegation allows
+// "receive" (credentials/delegation) redeems an offer with their own proof
+// and the delegation in the credential request ([CredentialRequest].Delegation,
+// a medid extension). With [Config].Delegations set, the Issuer verifies the
+// delegation and that it lets the proof's holder receive, now, a credential
+// of the configuration's data class for the patient, who must be the
+// offer's subject when [OfferRequest].Subject names one; the credential is
+// then issued to the patient's DID. A refusal is
+// credential_request_denied with the reason. docs/design/0020-delegation.md
+// says why the credential is the patient's.
+//
 // # Errors
 //
 // Failures are OAuth-style JSON errors with the codes of the specifications

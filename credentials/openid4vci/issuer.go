@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
@@ -91,6 +92,11 @@ type Config struct {
 	ValidFor time.Duration
 	// MaxPending bounds each of the in-memory tables; default DefaultMaxPending.
 	MaxPending int
+	// Delegations verifies delegation credentials (*delegation.Checker
+	// does), so a representative may receive a credential for the patient
+	// who delegated "receive" to them ([CredentialRequest].Delegation).
+	// nil refuses every such request.
+	Delegations DelegationVerifier
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one record per issuance and per refused request,
@@ -129,6 +135,14 @@ func NewSDJWTConfiguration(credType string, display ...Display) Configuration {
 	}
 }
 
+// DelegationVerifier verifies a delegation credential: its signatures, its
+// issuer's authority (the patient, an accredited authority, a
+// representative allowed to sub-delegate) and its revocation status.
+// *delegation.Checker implements it; it MUST be safe for concurrent use.
+type DelegationVerifier interface {
+	Verify(ctx context.Context, token string) (*delegation.Delegation, error)
+}
+
 // TokenStatusAllocator hands out Token Status List entries for new SD-JWT
 // VCs. It MUST never return the same entry twice (tokenstatus.Allocator
 // draws them at random) and MUST be safe for concurrent use.
@@ -157,13 +171,14 @@ type Issuer struct {
 // issuedState is a credential just issued, kept for RetryWindow so that a
 // repeated request gets it again.
 type issuedState struct {
-	configID, nonce, holder string
-	response                CredentialResponse
-	expires                 time.Time
+	configID, nonce, holder, subject string
+	response                         CredentialResponse
+	expires                          time.Time
 }
 
 type offerState struct {
 	configID string
+	subject  string
 	claims   map[string]any
 	txCode   string
 	expires  time.Time
@@ -285,6 +300,12 @@ type OfferRequest struct {
 	Claims map[string]any `json:"claims"`
 	// TxCode asks for a PIN the patient must type to redeem the offer.
 	TxCode bool `json:"tx_code"`
+	// Subject, when set, is the DID of the patient the credential is for:
+	// it is issued only to that DID, held by the patient or received for
+	// them by a representative with a delegation for them. "" issues to
+	// whoever redeems the offer (the proof's holder, or the patient a
+	// representative's delegation names).
+	Subject string `json:"subject,omitempty"`
 }
 
 // OfferResult is a created offer.
@@ -317,7 +338,12 @@ func (is *Issuer) CreateOffer(req OfferRequest) (*OfferResult, error) {
 			}
 		}
 	}
-	o := &offerState{configID: req.ConfigurationID, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
+	if req.Subject != "" {
+		if _, err := did.Parse(req.Subject); err != nil {
+			return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 400, Description: fmt.Sprintf("subject %.80q is not a DID: %v", req.Subject, err)}
+		}
+	}
+	o := &offerState{configID: req.ConfigurationID, subject: req.Subject, claims: req.Claims, expires: is.cfg.Now().Add(is.cfg.OfferTTL)}
 	code := randid.Hex(16)
 	offer := &Offer{CredentialIssuer: is.cfg.URL, ConfigurationIDs: []string{req.ConfigurationID}}
 	offer.Grants.PreAuthorized = &PreAuthorizedGrant{Code: code}
@@ -512,11 +538,11 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidCredentialRequest, Description: "the credential request is not a JSON object: " + err.Error()})
 		return
 	}
-	granted := ""
+	granted, offerSubject := "", ""
 	if retry != nil {
 		granted = retry.configID
 	} else {
-		granted = t.offer.configID
+		granted, offerSubject = t.offer.configID, t.offer.subject
 	}
 	configID, perr := is.requestedConfig(&req, granted)
 	if perr != nil {
@@ -539,14 +565,29 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if retry != nil {
-		// The same request again (same token, nonce and holder): the same
-		// credential, never a second one. Anything else is a reuse.
-		if subtle.ConstantTimeCompare([]byte(p.nonce), []byte(retry.nonce)) != 1 || p.holder != retry.holder {
+		// The same request again (same token, nonce, holder and
+		// delegation): the same credential, never a second one. Anything
+		// else is a reuse.
+		subject := p.holder
+		if req.Delegation != "" {
+			if d, err := delegation.Parse(req.Delegation); err == nil {
+				subject = d.Patient
+			}
+		}
+		if subtle.ConstantTimeCompare([]byte(p.nonce), []byte(retry.nonce)) != 1 || p.holder != retry.holder || subject != retry.subject {
 			is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidToken, Status: http.StatusUnauthorized, Description: "the access token was already used (a retry must repeat the same proof nonce and key)"})
 			return
 		}
 		is.log.Info("openid4vci: credential sent again to a retrying wallet", "config", configID, "holder", p.holder)
 		writeJSON(w, retry.response)
+		return
+	}
+	// Whom the credential is for: the proof's holder, or the patient a
+	// representative's delegation names. Decided before anything is
+	// consumed, so a refused representative leaves the offer as it was.
+	subject, perr := is.subjectFor(ctx, &req, configID, offerSubject, p, now)
+	if perr != nil {
+		is.writeError(w, r, perr)
 		return
 	}
 	// The nonce and the access token are consumed together, so neither a
@@ -568,18 +609,18 @@ func (is *Issuer) credential(w http.ResponseWriter, r *http.Request) {
 		is.writeError(w, r, &ProtocolError{Code: ErrCodeInvalidNonce, Description: "the proof's nonce is not a current c_nonce of this issuer: get one from the nonce endpoint"})
 		return
 	}
-	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p)
+	token, ctype, err := is.issue(ctx, configID, t.offer.claims, p, subject)
 	if err != nil {
 		is.log.Error("openid4vci: issuing failed", "config", configID, "err", err)
 		is.writeError(w, r, &ProtocolError{Code: "server_error", Status: http.StatusInternalServerError, Description: "the credential could not be issued"})
 		return
 	}
-	is.log.Info("openid4vci: credential issued", "type", ctype, "holder", p.holder)
+	is.log.Info("openid4vci: credential issued", "type", ctype, "holder", p.holder, "representative", subject != p.holder)
 	resp := CredentialResponse{Credentials: []IssuedCredential{{Credential: token}}}
 	if is.cfg.RetryWindow > 0 {
 		is.mu.Lock()
 		if len(is.issued) < is.cfg.MaxPending {
-			is.issued[at] = &issuedState{configID: configID, nonce: p.nonce, holder: p.holder, response: resp, expires: now.Add(is.cfg.RetryWindow)}
+			is.issued[at] = &issuedState{configID: configID, nonce: p.nonce, holder: p.holder, subject: subject, response: resp, expires: now.Add(is.cfg.RetryWindow)}
 		}
 		is.mu.Unlock()
 	}
@@ -671,10 +712,65 @@ func (req *CredentialRequest) proofJWT() (string, *ProtocolError) {
 	return "", &ProtocolError{Code: ErrCodeInvalidProof, Description: "the request has no proof of possession of the holder key"}
 }
 
-// issue signs the credential.
-func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, p *verifiedProof) (string, string, error) {
+// denied makes a credential_request_denied error (403).
+func denied(format string, a ...any) *ProtocolError {
+	return &ProtocolError{Code: ErrCodeRequestDenied, Status: http.StatusForbidden, Description: fmt.Sprintf(format, a...)}
+}
+
+// subjectFor decides whom a credential request is answered for. Without a
+// delegation it is the proof's holder, who must be the offer's subject
+// when the offer names one. With one, the representative must be the
+// proof's holder and the delegation, verified by Config.Delegations, must
+// let them receive, now, a credential of this configuration's data class
+// (delegation.CredentialClass) for the patient it names, who must be the
+// offer's subject when the offer names one: the credential is then issued
+// to that patient. A dc+sd-jwt cannot be received for someone else: its
+// key binding would be the representative's key.
+func (is *Issuer) subjectFor(ctx context.Context, req *CredentialRequest, configID, offerSubject string, p *verifiedProof, now time.Time) (string, *ProtocolError) {
+	if req.Delegation == "" {
+		if offerSubject != "" && p.holder != offerSubject {
+			return "", denied("this offer is for %s, and the proof is by %s: redeem it with that DID, or as their representative with a delegation", offerSubject, p.holder)
+		}
+		return p.holder, nil
+	}
+	if is.cfg.Delegations == nil {
+		return "", denied("this issuer does not issue credentials to representatives: the patient must redeem the offer")
+	}
 	conf := is.cfg.Configurations[configID]
-	holder := p.holder
+	if conf.Format == FormatSDJWT {
+		return "", denied("a %s credential is bound to its holder's key and cannot be received for someone else: ask for the %s credential", FormatSDJWT, FormatVCJWT)
+	}
+	d, err := is.cfg.Delegations.Verify(ctx, req.Delegation)
+	if err != nil {
+		return "", denied("the delegation is not honoured: %s", delegationReason(err))
+	}
+	patient := d.Patient
+	if offerSubject != "" {
+		patient = offerSubject
+	}
+	act := delegation.Act{Representative: p.holder, Patient: patient, Action: delegation.ActionReceive,
+		Classes: delegation.ActClasses(conf.CredentialDefinition.Type), At: now}
+	if err := d.Allows(act); err != nil {
+		return "", denied("the delegation does not let %s receive this credential for %s: %s", p.holder, patient, delegationReason(err))
+	}
+	return d.Patient, nil
+}
+
+// delegationReason is a delegation refusal in words fit for the answer
+// and the log: the sentinel's text alone where the detail would name the
+// patient or a birthday (a minor's coming of age).
+func delegationReason(err error) string {
+	if errors.Is(err, delegation.ErrCameOfAge) {
+		return delegation.ErrCameOfAge.Error()
+	}
+	return err.Error()
+}
+
+// issue signs the credential for subject (the holder's DID, or the patient
+// a representative receives it for).
+func (is *Issuer) issue(ctx context.Context, configID string, claims map[string]any, p *verifiedProof, subject string) (string, string, error) {
+	conf := is.cfg.Configurations[configID]
+	holder := subject
 	if conf.Format == FormatSDJWT {
 		return is.issueSDJWT(ctx, conf, claims, p)
 	}

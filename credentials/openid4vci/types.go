@@ -253,6 +253,15 @@ type CredentialRequest struct {
 	Format               string                `json:"format,omitempty"`
 	CredentialDefinition *CredentialDefinition `json:"credential_definition,omitempty"`
 	VCT                  string                `json:"vct,omitempty"`
+	// Delegation is medid's extension for receiving a credential for
+	// someone else: a delegation credential (vc+jwt, see
+	// credentials/delegation) given to the proof's holder, with action
+	// receive for the credential's data class. The issuer verifies it and
+	// issues the credential to the patient it names (credentialSubject.id
+	// is the patient's DID, not the proof's holder), which the
+	// representative then keeps for them. Issuers without delegation
+	// support refuse it (credential_request_denied).
+	Delegation string `json:"delegation,omitempty"`
 }
 
 // IssuedCredential is one credential of a CredentialResponse.

@@ -37,6 +37,18 @@
 // credential no chosen option asks for ([DCQLQuery.CheckAnswered]).
 // Without credential_sets every credential query is required.
 //
+// # Presenting for someone else
+//
+// A representative whose delegation allows "present" answers with a
+// vp+jwt they sign as holder, holding the patient's credentials and the
+// delegation credential in the top-level [DelegationClaim] property. With
+// [Config].Delegations set, the Verifier verifies the delegation (issuer
+// authority, signature, revocation) and that it lets the holder present
+// each credential now (action, period, patient, data class), then verifies
+// the presentation with the patient as the required subject; the
+// [Result] says who presented for whom ([Result].ActingFor,
+// [Result].PresentedBy). A refusal carries a delegation_* reason.
+//
 // # Errors
 //
 // A holder who declines sends error=access_denied (Client.Decline). Bad

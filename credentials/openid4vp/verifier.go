@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/jose"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
@@ -66,6 +67,11 @@ type Config struct {
 	// AdminToken authorises POST /requests (Authorization: Bearer). Empty
 	// disables the endpoint (use CreateRequest from Go).
 	AdminToken []byte
+	// Delegations verifies delegation credentials (*delegation.Checker
+	// does), so a representative may answer with the credentials of the
+	// patient who delegated "present" to them (see [DelegationClaim]).
+	// nil refuses every presentation made for someone else.
+	Delegations DelegationVerifier
 	// RequestTTL is how long a request can be answered; default DefaultRequestTTL.
 	RequestTTL time.Duration
 	// MaxPending bounds the pending requests; default DefaultMaxPending.
@@ -75,6 +81,21 @@ type Config struct {
 	// Logger gets one summary line per answered request, never claim values.
 	Logger *slog.Logger
 }
+
+// DelegationVerifier verifies a delegation credential: its signatures, its
+// issuer's authority and its revocation status. *delegation.Checker
+// implements it; it MUST be safe for concurrent use.
+type DelegationVerifier interface {
+	Verify(ctx context.Context, token string) (*delegation.Delegation, error)
+}
+
+// DelegationClaim is the top-level property of a vp+jwt that carries the
+// delegation credential (vc+jwt) under which its holder, a representative,
+// presents another person's credentials: every credential of the
+// presentation must then be about the person the delegation names, and
+// the delegation must let the holder present each of them (action
+// present, the credential's data class, now).
+const DelegationClaim = "delegation"
 
 // Verifier is an OpenID4VP verifier: it creates requests, serves request
 // objects, takes direct_post responses and keeps their results. It is an
@@ -117,12 +138,76 @@ type Result struct {
 	Description string `json:"error_description,omitempty"`
 	// Holder is the presenting DID.
 	Holder string `json:"holder,omitempty"`
+	// ActingFor is set when the holder presented another person's
+	// credentials under a delegation the Verifier checked; PresentedBy
+	// says it for the verifier's staff ("presented by Maria Silva acting
+	// for Ana Silva as parent").
+	ActingFor   *ActingFor `json:"acting_for,omitempty"`
+	PresentedBy string     `json:"presented_by,omitempty"`
+	// Reason is a machine-readable reason for a refusal that is not a
+	// presentation's own (a delegation's: delegation_revoked, …).
+	Reason string `json:"reason,omitempty"`
 	// Presentations are the verification results, by credential query id.
 	Presentations map[string]*verify.Result `json:"presentations,omitempty"`
 	// Claims are the values of the asked claims, by query id and path.
 	// They are health data: kept for the verifier's staff, never logged.
 	Claims     map[string]map[string]any `json:"claims,omitempty"`
 	AnsweredAt *time.Time                `json:"answeredAt,omitempty"`
+}
+
+// ActingFor is the delegation a representative presented under, as the
+// Verifier checked it. The names are those the delegation's issuer (the
+// patient, or an accredited authority) wrote, never the representative.
+type ActingFor struct {
+	Representative     string    `json:"representative"`
+	RepresentativeName string    `json:"representative_name,omitempty"`
+	Patient            string    `json:"patient"`
+	PatientName        string    `json:"patient_name,omitempty"`
+	Basis              string    `json:"basis"`
+	Relationship       string    `json:"relationship,omitempty"`
+	Delegation         string    `json:"delegation"` // the credential's id
+	Type               string    `json:"type"`
+	Issuer             string    `json:"issuer"`
+	ValidUntil         time.Time `json:"valid_until"`
+	// By is who passed the authority on, for a sub-delegation.
+	By string `json:"by,omitempty"`
+}
+
+func actingFor(d *delegation.Delegation) *ActingFor {
+	a := &ActingFor{Representative: d.Representative, RepresentativeName: d.RepresentativeName, Patient: d.Patient,
+		PatientName: d.PatientName, Basis: string(d.Basis), Relationship: d.Relationship, Delegation: d.ID, Type: d.Type,
+		Issuer: d.Issuer, ValidUntil: d.ValidUntil}
+	if d.Parent != nil {
+		a.By = d.Parent.RepresentativeName
+		if a.By == "" {
+			a.By = d.Parent.Representative
+		}
+	}
+	return a
+}
+
+// Sentence says who presented for whom, for the verifier's staff:
+// "presented by Maria Silva acting for Ana Silva as parent".
+func (a *ActingFor) Sentence() string {
+	rep, pat := a.RepresentativeName, a.PatientName
+	if rep == "" {
+		rep = a.Representative
+	}
+	if pat == "" {
+		pat = a.Patient
+	}
+	basis := "with their authorisation"
+	switch {
+	case a.By != "":
+		basis = "authorised by " + a.By
+	case a.Basis == string(delegation.BasisParent):
+		basis = "as parent"
+	case a.Basis == string(delegation.BasisGuardian):
+		basis = "as guardian"
+	case a.Basis == string(delegation.BasisPowerOfAttorney):
+		basis = "holding power of attorney"
+	}
+	return "presented by " + rep + " acting for " + pat + " " + basis
 }
 
 // New checks cfg and returns a Verifier.
@@ -379,6 +464,9 @@ func (v *Verifier) response(w http.ResponseWriter, r *http.Request) {
 }
 
 func reasonOf(res *Result) string {
+	if res.Reason != "" {
+		return res.Reason
+	}
 	for _, pr := range res.Presentations {
 		if pr != nil && !pr.Valid {
 			return pr.Reason
@@ -448,7 +536,25 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 			return invalid(ErrCodeInvalidRequest, "vp_token must hold exactly one presentation for credential query %q", q.ID)
 		}
 		v.refreshStatus(vps[0])
-		pr := v.cfg.Verify.Presentation(ctx, vps[0], req.ClientID, req.Nonce)
+		d, refused := v.delegated(ctx, q.ID, vps[0])
+		if refused != nil {
+			return refused
+		}
+		subject := ""
+		if d != nil {
+			subject = d.Patient
+			if res.Holder != "" && res.ActingFor == nil {
+				return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
+			}
+			if res.ActingFor != nil && res.ActingFor.Patient != d.Patient {
+				return invalid(ErrCodeInvalidRequest, "the presentations are made for different people")
+			}
+			res.ActingFor = actingFor(d)
+			res.PresentedBy = res.ActingFor.Sentence()
+		} else if res.ActingFor != nil {
+			return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
+		}
+		pr := v.cfg.Verify.PresentationFor(ctx, vps[0], req.ClientID, req.Nonce, subject)
 		res.Presentations[q.ID] = pr
 		if !pr.Valid {
 			res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
@@ -491,6 +597,111 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 	}
 	res.Status = StatusValid
 	return res
+}
+
+// delegated returns the delegation a vp+jwt for query id carries
+// ([DelegationClaim]) once it is verified and allows its holder to present
+// every credential in it now (nil, nil for a presentation without one), or
+// the refusal: no delegation support here, a delegation that does not
+// verify (revoked, not trusted, forged), or an act it does not allow
+// (another representative, another patient, expired or not yet valid,
+// the present action or a credential's data class not delegated). The
+// credentials are read here without checking their signatures, only for
+// whom and what they are: the presentation's verification that follows
+// checks them, bound to the delegation's patient.
+func (v *Verifier) delegated(ctx context.Context, id, token string) (*delegation.Delegation, *Result) {
+	if verify.DetectFormat(token) == verify.FormatSDJWT {
+		return nil, nil
+	}
+	p, _, err := vc.ParsePresentation(token)
+	if err != nil {
+		return nil, nil // the verification says what is wrong with it
+	}
+	raw, ok := p.Extra[DelegationClaim]
+	if !ok {
+		return nil, nil
+	}
+	refuse := func(reason, format string, a ...any) *Result {
+		r := invalid(ErrCodeInvalidRequest, format, a...)
+		r.Reason, r.Holder = reason, p.Holder
+		return r
+	}
+	tok, _ := raw.(string)
+	if tok == "" {
+		return nil, refuse(ReasonDelegationInvalid, "the presentation for %q carries a %q that is not a delegation credential", id, DelegationClaim)
+	}
+	if v.cfg.Delegations == nil {
+		return nil, refuse(ReasonDelegationUnsupported, "this verifier does not accept presentations made for someone else: the patient must answer")
+	}
+	d, err := v.cfg.Delegations.Verify(ctx, tok)
+	if err != nil {
+		return nil, refuse(delegationReasonCode(err), "the delegation in the presentation for %q is not honoured: %s", id, delegationText(err))
+	}
+	if len(p.Credentials) == 0 {
+		return nil, refuse(ReasonDelegationInvalid, "the presentation for %q carries a delegation and no credential", id)
+	}
+	now := v.cfg.Now()
+	for _, ct := range p.Credentials {
+		t, err := vc.Parse(ct)
+		if err != nil {
+			return nil, nil // the verification says what is wrong with it
+		}
+		act := delegation.Act{Representative: p.Holder, Patient: t.Credential.SubjectID(), Action: delegation.ActionPresent,
+			Classes: delegation.ActClasses(t.Credential.Type), At: now}
+		if err := d.Allows(act); err != nil {
+			return nil, refuse(delegationReasonCode(err), "the delegation does not let %s present this credential: %s", p.Holder, delegationText(err))
+		}
+	}
+	return d, nil
+}
+
+// Reasons of a refused presentation made under a delegation (Result.Reason).
+const (
+	ReasonDelegationUnsupported = "delegation_unsupported"
+	ReasonDelegationInvalid     = "delegation_invalid"
+	ReasonDelegationRevoked     = "delegation_revoked"
+	ReasonDelegationExpired     = "delegation_expired"
+	ReasonDelegationNotYetValid = "delegation_not_yet_valid"
+	ReasonDelegationScope       = "delegation_out_of_scope"
+	ReasonDelegationPatient     = "delegation_wrong_patient"
+	ReasonDelegationHolder      = "delegation_wrong_representative"
+	ReasonDelegationStatus      = "delegation_status_unavailable"
+	ReasonDelegationIssuer      = "delegation_issuer_not_trusted"
+)
+
+// delegationReasonCode maps a delegation refusal to its reason code.
+func delegationReasonCode(err error) string {
+	for _, c := range []struct {
+		err    error
+		reason string
+	}{
+		{delegation.ErrRevoked, ReasonDelegationRevoked},
+		{delegation.ErrExpired, ReasonDelegationExpired},
+		{delegation.ErrNotYetValid, ReasonDelegationNotYetValid},
+		{delegation.ErrOutOfScope, ReasonDelegationScope},
+		{delegation.ErrWrongPatient, ReasonDelegationPatient},
+		{delegation.ErrWrongRepresentative, ReasonDelegationHolder},
+		{delegation.ErrStatusUnavailable, ReasonDelegationStatus},
+		{delegation.ErrNotAccredited, ReasonDelegationIssuer},
+		{delegation.ErrIssuerNotPatient, ReasonDelegationIssuer},
+		{delegation.ErrSelfIssued, ReasonDelegationIssuer},
+		{delegation.ErrSubDelegation, ReasonDelegationIssuer},
+	} {
+		if errors.Is(err, c.err) {
+			return c.reason
+		}
+	}
+	return ReasonDelegationInvalid
+}
+
+// delegationText is a delegation refusal in words fit for the answer and
+// the log: the sentinel's text alone where the detail would name the
+// patient or a birthday (a minor's coming of age).
+func delegationText(err error) string {
+	if errors.Is(err, delegation.ErrCameOfAge) {
+		return delegation.ErrCameOfAge.Error()
+	}
+	return err.Error()
 }
 
 // checkSDJWT checks that a verified SD-JWT+KB answers one option of q (a

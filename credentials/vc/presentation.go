@@ -273,6 +273,13 @@ type PresentationOptions struct {
 	Now time.Time
 	// ClockSkew widens every validity window by this much on both ends.
 	ClockSkew time.Duration
+	// Subject, when set, is the DID every credential of the presentation
+	// must be about (credentialSubject.id) instead of the holder: the
+	// person a representative presents for. The caller MUST first have
+	// established that the holder may present for Subject (a delegation
+	// it verified, see credentials/delegation): this option only moves the
+	// binding check, it grants nothing.
+	Subject string
 }
 
 // VerifiedPresentation is the result of a successful [VerifyPresentation].
@@ -326,7 +333,7 @@ func ParsePresentation(token string) (*Presentation, Header, error) {
 // ([ErrNonceMismatch]); exp is present and not passed, iat and nbf are not in
 // the future ([ErrExpired], [ErrNotYetValid]). Then each credential is
 // checked with [Verify] and must have credentialSubject.id equal to the
-// holder ([ErrHolderBinding]); a failure there is a [*CredentialError] naming
+// holder, or to opts.Subject when set ([ErrHolderBinding]); a failure there is a [*CredentialError] naming
 // the credential. The holder's key is looked up (through keys) before any
 // credential's. Missing opts.Audience or opts.Nonce is an error: a
 // presentation checked without them could be a replay.
@@ -369,7 +376,11 @@ func VerifyPresentation(ctx context.Context, token string, keys KeyFunc, opts Pr
 		if err != nil {
 			return nil, &CredentialError{Index: i, Err: err}
 		}
-		if sub := c.SubjectID(); sub != p.Holder {
+		if want := opts.Subject; want != "" {
+			if sub := c.SubjectID(); sub != want {
+				return nil, &CredentialError{Index: i, Err: fmt.Errorf("%w: credentialSubject.id is %q, but %s presents for %s", ErrHolderBinding, sub, p.Holder, want)}
+			}
+		} else if sub := c.SubjectID(); sub != p.Holder {
 			return nil, &CredentialError{Index: i, Err: fmt.Errorf("%w: credentialSubject.id is %q, but the holder is %s", ErrHolderBinding, sub, p.Holder)}
 		}
 		vp.Credentials[i] = c

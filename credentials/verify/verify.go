@@ -384,6 +384,18 @@ func (v *Verifier) checkAccreditation(ctx context.Context, r *Result, issuer str
 // credential unless the presentation itself failed. The caller issues the
 // nonce and MUST accept each one once: the Verifier keeps no replay state.
 func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce string) *Result {
+	return v.PresentationFor(ctx, token, audience, nonce, "")
+}
+
+// PresentationFor is [Verifier.Presentation] of a vp+jwt made by a
+// representative for subject, the person every credential in it must be
+// about (credentialSubject.id), instead of the holder; "" is Presentation.
+// The caller MUST already have verified that the holder may present for
+// subject (a delegation with the present action, see
+// credentials/delegation): this only moves the holder-binding check. An
+// SD-JWT VC cannot be presented for someone else (its key binding is the
+// subject's own): it fails holder binding.
+func (v *Verifier) PresentationFor(ctx context.Context, token, audience, nonce, subject string) *Result {
 	now := v.now()
 	r := newResult(KindPresentation, now)
 	if audience == "" || nonce == "" {
@@ -392,11 +404,16 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 		return r.finish()
 	}
 	if DetectFormat(token) == FormatSDJWT {
+		if subject != "" {
+			r.Format = FormatSDJWT
+			r.fail(CheckHolder, ReasonHolderMismatch, "an SD-JWT VC is bound to its subject's key and cannot be presented by a representative: present the vc+jwt credential")
+			return r.finish()
+		}
 		return v.presentationSDJWT(ctx, r, token, audience, nonce)
 	}
 	r.Format = FormatVPJWT
 	kl := &keyLookup{v: v, firstRel: did.Authentication, rel: did.AssertionMethod}
-	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew})
+	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew, Subject: subject})
 	var ce *vc.CredentialError
 	if err != nil && !errors.As(err, &ce) {
 		if p, _, perr := vc.ParsePresentation(token); perr == nil {
@@ -421,7 +438,7 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 			cr.Credential = c
 			kid, alg := kl.kid(i + 1)
 			v.credentialPassed(cr, c, kid, alg)
-			cr.pass(CheckHolder, "subject is the holder "+vp.Presentation.Holder)
+			cr.pass(CheckHolder, subjectDetail(vp.Presentation.Holder, subject))
 			v.checkRest(ctx, cr, c, now)
 			r.Credentials[i] = cr.finish()
 		}
@@ -447,14 +464,26 @@ func (v *Verifier) Presentation(ctx context.Context, token, audience, nonce stri
 	r.Credentials = make([]*Result, len(p.Credentials))
 	for i, tok := range p.Credentials {
 		cr := v.Credential(ctx, tok)
-		if cr.Subject != p.Holder {
+		switch {
+		case subject != "" && cr.Subject != subject:
+			cr.fail(CheckHolder, ReasonHolderMismatch, fmt.Sprintf("credentialSubject.id is %q, but %s presents for %s", cr.Subject, p.Holder, subject))
+		case subject == "" && cr.Subject != p.Holder:
 			cr.fail(CheckHolder, ReasonHolderMismatch, fmt.Sprintf("credentialSubject.id is %q, but the holder is %s", cr.Subject, p.Holder))
-		} else {
-			cr.pass(CheckHolder, "subject is the holder "+p.Holder)
+		default:
+			cr.pass(CheckHolder, subjectDetail(p.Holder, subject))
 		}
 		r.Credentials[i] = cr.finish()
 	}
 	return r.finish()
+}
+
+// subjectDetail says how a credential's subject is bound to the
+// presentation's holder.
+func subjectDetail(holder, subject string) string {
+	if subject != "" {
+		return "subject is " + subject + ", for whom the holder " + holder + " presents"
+	}
+	return "subject is the holder " + holder
 }
 
 // statusCache holds decoded status lists by URL.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,22 +242,8 @@ func TestIndependentVerifierCredentialSets(t *testing.T) {
 // credential_sets (an allergy, and optionally an immunization). They read
 // the same query.
 func TestIndependentWalletReadsClaimSets(t *testing.T) {
-	node, dir := nodeEnv(t)
 	k, err := key.Generate(key.Ed25519)
 	if err != nil {
-		t.Fatal(err)
-	}
-	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := k.Public().JWK()
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwkFile := filepath.Join(t.TempDir(), "verifier.jwk")
-	b, _ := json.Marshal(pub)
-	if err := os.WriteFile(jwkFile, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	q := openid4vp.CredentialQuery{ID: "allergy", Format: openid4vp.FormatSDJWT, Meta: openid4vp.Meta{VCTValues: []string{sdjwt.VCT("AllergyIntoleranceCredential")}},
@@ -276,33 +261,15 @@ func TestIndependentWalletReadsClaimSets(t *testing.T) {
 	no := false
 	query := openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q, vq},
 		CredentialSets: []openid4vp.CredentialSetQuery{{Options: [][]string{{"allergy"}}}, {Options: [][]string{{"vaccine"}}, Required: &no}}}
-	srv := httptest.NewUnstartedServer(nil)
-	srv.StartTLS()
-	defer srv.Close()
-	v, err := openid4vp.New(openid4vp.Config{URL: srv.URL, Verify: vv, Name: "City ER", Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = v
-	st, err := v.CreateRequest(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(dir, "openid4vp_wallet.mjs"), st.URI, jwkFile, "dcql")
-	cmd.Env = append(os.Environ(), "NODE_TLS_REJECT_UNAUTHORIZED=0")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("@openid4vc/openid4vp refused the request: %v\n%s%s", err, out.String(), errb.String())
-	}
+	out, _ := independentWallet(t, openid4vp.Config{}, k, query, "dcql")
 	var got struct {
 		DCQL openid4vp.DCQLQuery `json:"dcql"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("node output: %v\n%s", err, out.String())
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node output: %v\n%s", err, out)
 	}
 	if len(got.DCQL.Credentials) != 2 || len(got.DCQL.CredentialSets) != 2 {
-		t.Fatalf("they read %s", out.String())
+		t.Fatalf("they read %s", out)
 	}
 	theirs := got.DCQL.Credentials[0]
 	if !reflect.DeepEqual(theirs.ClaimSets, q.ClaimSets) || !reflect.DeepEqual(theirs.Claims, q.Claims) {

@@ -107,6 +107,17 @@ var rules = []struct {
 	{"registry/loadtest", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/machine",
 		"registry/node", "registry/api"}},
 	{"registry", []string{"credentials", "internal", "registry"}},
+	// The wallet's workflows run over the wallet core's public API (each
+	// declares the small holder interface it needs): credentials/ and
+	// clients, never a sibling workflow (TestWalletWorkflowsAreLeaves).
+	{"wallet/openid", []string{"credentials", "internal", "wallet"}},
+	{"wallet/card", []string{"credentials", "internal", "wallet"}},
+	{"wallet/hospital", []string{"credentials", "internal", "registry/tx", "registry/hospital/vaultclient", "wallet"}},
+	// The holder side's test kits: wallettest never imports wallet/ (the
+	// wallet's own tests use it); testwallet makes real wallets for the
+	// tests above wallet/.
+	{"wallet/wallettest/testwallet", []string{"credentials", "internal", "wallet"}},
+	{"wallet/wallettest", []string{"credentials", "internal", "registry/client", "registry/ledger", "registry/tx"}},
 	// The patient side: credentials/ and clients only.
 	{"wallet", []string{"credentials", "internal", "registry/tx", "registry/ledger", "registry/client", "registry/directory",
 		"registry/hospital/trail", "registry/hospital/vaultapi", "registry/hospital/vaultclient", "wallet"}},
@@ -169,7 +180,7 @@ func TestPatientSideLinksNoServer(t *testing.T) {
 		module + "/registry/hospital/vault",
 		module + "/registry/hospital/batch",
 	}
-	for _, rel := range []string{"cmd/wallet", "app", "wallet", "registry/client", "registry/directory", "registry/hospital/vaultclient", "registry/ledger"} {
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "wallet/openid", "wallet/card", "wallet/hospital", "registry/client", "registry/directory", "registry/hospital/vaultclient", "registry/ledger"} {
 		p := pkgs[rel]
 		if p == nil {
 			t.Errorf("package %s not found", rel)
@@ -194,5 +205,29 @@ func TestOnlyWalletBinaryImportsFyneApp(t *testing.T) {
 				t.Errorf("%s imports fyne.io/fyne/v2/app; only cmd/wallet may", rel)
 			}
 		}
+	}
+}
+
+// TestWalletWorkflowsAreLeaves: a workflow package over the wallet
+// (wallet/openid, wallet/card, wallet/hospital, and any added beside them)
+// imports the wallet core and no other package under wallet/, so a
+// protocol changes in one place and the core never depends on a workflow
+// (Go forbids the cycle; this keeps workflows from stacking on each other).
+func TestWalletWorkflowsAreLeaves(t *testing.T) {
+	pkgs := listAll(t)
+	n := 0
+	for rel, p := range pkgs {
+		if !under(rel, "wallet") || rel == "wallet" || under(rel, "wallet/wallettest") {
+			continue
+		}
+		n++
+		for _, imp := range p.Imports {
+			if o := ours(imp); under(o, "wallet") && o != "wallet" {
+				t.Errorf("%s imports %s: a wallet workflow imports the wallet core only (docs/design/0012-architecture.md)", rel, o)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d wallet workflow packages, want at least wallet/openid, wallet/card, wallet/hospital", n)
 	}
 }

@@ -1,10 +1,16 @@
 package machine
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/syndtr/goleveldb/leveldb"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -77,6 +83,28 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 			b.ReportMetric(float64(total)/float64(n), "disk-bytes/DID")
 			b.ReportMetric(float64(snaps)/float64(n), "snapshot-bytes/DID")
 			b.ReportMetric(float64(n), "DIDs")
+			// Where the bytes go: the state database's entries by kind,
+			// logical key+value bytes before LevelDB's compression (its
+			// files also hold, uncompressed, up to a 64 MiB journal of
+			// recent writes, and deleted versions until compaction).
+			bd := stateBreakdown(b, h.app.db.RawDB())
+			per := func(kinds ...string) float64 {
+				var t int64
+				for _, k := range kinds {
+					if e := bd[k]; e != nil {
+						t += e.bytes
+					}
+				}
+				return float64(t) / float64(n)
+			}
+			b.ReportMetric(float64(bd.total())/float64(n), "logical-bytes/DID")
+			b.ReportMetric(per("tree leaf did/"), "did-leaf-bytes/DID")
+			b.ReportMetric(per("tree leaf didv/"), "didv-leaf-bytes/DID")
+			b.ReportMetric(per("latest-DID index x/"), "index-bytes/DID")
+			b.ReportMetric(per("tree inner node"), "inner-bytes/DID")
+			if e := bd["tree inner node"]; e != nil {
+				b.ReportMetric(float64(e.entries)/float64(n), "inner-nodes/DID")
+			}
 		})
 	}
 }
@@ -140,4 +168,86 @@ func BenchmarkJoinRestoreVsReplay(b *testing.B) {
 		}
 		b.ReportMetric(float64(n), "DIDs")
 	})
+}
+
+// breakdown counts a state database's entries by kind.
+type breakdown map[string]*entryCount
+
+type entryCount struct{ entries, bytes int64 }
+
+func (bd breakdown) add(kind string, n int) {
+	c := bd[kind]
+	if c == nil {
+		c = &entryCount{}
+		bd[kind] = c
+	}
+	c.entries++
+	c.bytes += int64(n)
+}
+
+func (bd breakdown) kinds() []string {
+	var ks []string
+	for k := range bd {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (bd breakdown) total() int64 {
+	var t int64
+	for _, c := range bd {
+		t += c.bytes
+	}
+	return t
+}
+
+// stateBreakdown sorts every entry of the state database (key and value
+// bytes) into: IAVL leaf nodes by the prefix of the state key they hold
+// (did/, didv/, …), IAVL inner nodes, the latest-DID index (x/), the
+// directory index and IAVL metadata. IAVL v1 stores a node under
+// 's'<version><nonce>; its value starts with the subtree height (a
+// varint, 0 for a leaf), then the size, then the length-prefixed key.
+func stateBreakdown(tb testing.TB, db *leveldb.DB) breakdown {
+	bd := breakdown{}
+	it := db.NewIterator(nil, nil)
+	defer it.Release()
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		n := len(k) + len(v)
+		switch {
+		case len(k) == 13 && k[0] == 's':
+			height, m := binary.Varint(v)
+			if m <= 0 {
+				tb.Fatalf("tree node %x: bad height", k)
+			}
+			if height > 0 {
+				bd.add("tree inner node", n)
+				continue
+			}
+			_, m2 := binary.Varint(v[m:])
+			kl, m3 := binary.Uvarint(v[m+m2:])
+			if m2 <= 0 || m3 <= 0 {
+				tb.Fatalf("tree leaf %x: bad encoding", k)
+			}
+			sk := v[m+m2+m3:][:kl]
+			prefix := string(sk)
+			if i := strings.IndexByte(prefix, '/'); i >= 0 {
+				prefix = prefix[:i+1]
+			}
+			bd.add("tree leaf "+prefix, n)
+		case bytes.HasPrefix(k, indexPrefix):
+			bd.add("latest-DID index x/", n)
+		default:
+			p := string(k[:1])
+			if i := bytes.IndexAny(k, "/!"); i >= 0 && i < 8 {
+				p = string(k[:i+1])
+			}
+			bd.add("other "+p, n)
+		}
+	}
+	if err := it.Error(); err != nil {
+		tb.Fatal(err)
+	}
+	return bd
 }

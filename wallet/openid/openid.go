@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vci"
@@ -103,14 +104,9 @@ func AcceptOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOpti
 // storing.
 func RedeemOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOptions) ([]string, error) {
 	c := &openid4vci.Client{HTTP: client(h, opts.HTTP), Now: h.Now}
-	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	offer, err := readOffer(ctx, c, uri)
 	if err != nil {
 		return nil, err
-	}
-	if ref != "" {
-		if offer, err = c.FetchOffer(ctx, ref); err != nil {
-			return nil, err
-		}
 	}
 	holder := opts.DID
 	if holder == "" {
@@ -129,6 +125,16 @@ func RedeemOffer(ctx context.Context, h Holder, uri string, opts AcceptOfferOpti
 		return nil, err
 	}
 	return acc.Credentials, nil
+}
+
+// readOffer parses a credential offer URI, fetching an offer passed by
+// reference.
+func readOffer(ctx context.Context, c *openid4vci.Client, uri string) (*openid4vci.Offer, error) {
+	offer, ref, err := openid4vci.ParseOfferURI(uri)
+	if err != nil || ref == "" {
+		return offer, err
+	}
+	return c.FetchOffer(ctx, ref)
 }
 
 // PresentationRequest is a verifier's OpenID4VP request, checked and
@@ -157,6 +163,10 @@ type PresentationRequest struct {
 	// answered. Show them when there are several, and let the holder pick
 	// one ([Answer].Way).
 	Ways []Way
+	// For is set when the request is answered for someone the holder acts
+	// for ([FetchPresentationRequestFor]): the candidates are the
+	// credentials held for them, and the answer carries this delegation.
+	For *wallet.Delegation
 }
 
 // QueryMatch is one credential query and the wallet's credentials that
@@ -208,6 +218,13 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 		}
 		held = append(held, full)
 	}
+	return matchRequest(req, held), nil
+}
+
+// matchRequest finds, among held (valid credentials with their tokens,
+// newest first), those that answer each query of req, and the ways to
+// answer it.
+func matchRequest(req *openid4vp.Request, held []wallet.Credential) *PresentationRequest {
 	pr := &PresentationRequest{Request: req, Signer: req.Signer}
 	if u, err := url.Parse(req.ResponseURI); err == nil {
 		pr.Verifier = u.Host
@@ -259,7 +276,7 @@ func FetchPresentationRequest(ctx context.Context, h Holder, uri string, hc *htt
 			}
 		}
 	}
-	return pr, nil
+	return pr
 }
 
 // RespondPresentation answers pr with the chosen credentials: choice maps
@@ -285,6 +302,93 @@ func RespondPresentation(ctx context.Context, h Holder, pr *PresentationRequest,
 		}
 	}
 	return fmt.Errorf("the chosen credentials do not answer the verifier's request together")
+}
+
+// Representative is what the workflows for someone the holder acts for
+// need; *wallet.Wallet implements it. Implementations MUST be safe for
+// concurrent use.
+type Representative interface {
+	Holder
+	// DelegationFor returns the held delegation id names if it allows
+	// action now, as far as the wallet knows.
+	DelegationFor(id string, action delegation.Action) (wallet.Delegation, error)
+	// ReceiveFor verifies and keeps a credential received for the person
+	// a held delegation is for; HeldFor lists those kept.
+	ReceiveFor(ctx context.Context, delegationID, token string) (wallet.Credential, error)
+	HeldFor(delegationID string) ([]wallet.Credential, error)
+	HeldCredential(delegationID, id string) (wallet.Credential, error)
+	// PresentFor signs a presentation of held credentials carrying the
+	// delegation, and records it.
+	PresentFor(ctx context.Context, req wallet.PresentForRequest) (string, error)
+}
+
+// AcceptOfferFor runs the OpenID4VCI flow of [AcceptOffer] for the person
+// a held delegation (delegationID: its id, hash or the person's name) is
+// for: the proof of possession is the representative's, the credential
+// request carries the delegation, and the issuer, having checked that it
+// lets the representative receive this credential for that person, issues
+// it to that person's DID. Each credential is then verified and kept with
+// the delegation (Representative.ReceiveFor), apart from the holder's own.
+// Errors: wallet.ErrNotDelegated before anything is sent when the wallet
+// knows the delegation does not allow "receive" now; an issuer's refusal
+// is an *openid4vci.ProtocolError (credential_request_denied with the
+// reason); opts.DID is ignored.
+func AcceptOfferFor(ctx context.Context, r Representative, delegationID, uri string, opts AcceptOfferOptions) ([]wallet.Credential, error) {
+	d, err := r.DelegationFor(delegationID, delegation.ActionReceive)
+	if err != nil {
+		return nil, err
+	}
+	c := &openid4vci.Client{HTTP: client(r, opts.HTTP), Now: r.Now}
+	offer, err := readOffer(ctx, c, uri)
+	if err != nil {
+		return nil, err
+	}
+	k, kid, err := r.SignerFor(d.Representative)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := c.Accept(ctx, openid4vci.AcceptRequest{Offer: offer, TxCode: opts.TxCode, Key: k, Kid: kid, Delegation: d.Token})
+	if err != nil {
+		return nil, err
+	}
+	var out []wallet.Credential
+	for _, tok := range acc.Credentials {
+		cr, err := r.ReceiveFor(ctx, d.Hash, tok)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+// FetchPresentationRequestFor is [FetchPresentationRequest] for the person
+// a held delegation is for: the candidates are the credentials held for
+// them, and the answer ([RespondPresentation]) is signed by the
+// representative and carries the delegation, which the verifier checks.
+// Errors: wallet.ErrNotDelegated when the wallet knows the delegation does
+// not allow "present" now.
+func FetchPresentationRequestFor(ctx context.Context, r Representative, delegationID, uri string, hc *http.Client, resolver did.Resolver) (*PresentationRequest, error) {
+	d, err := r.DelegationFor(delegationID, delegation.ActionPresent)
+	if err != nil {
+		return nil, err
+	}
+	if resolver == nil {
+		resolver = did.KeyResolver{}
+	}
+	req, err := (&openid4vp.Client{HTTP: client(r, hc), Resolver: resolver}).FetchRequest(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	held, err := r.HeldFor(d.Hash)
+	if err != nil {
+		return nil, err
+	}
+	held = slices.Clone(held)
+	sort.Slice(held, func(i, j int) bool { return held[i].ReceivedAt.After(held[j].ReceivedAt) })
+	pr := matchRequest(req, held)
+	pr.For = &d
+	return pr, nil
 }
 
 // answers reports whether stored credential c (with its token) answers

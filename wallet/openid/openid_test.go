@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
@@ -21,51 +19,84 @@ import (
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 	"github.com/medid/medid/wallet/wallettest"
+	"github.com/medid/medid/wallet/wallettest/testwallet"
 )
 
 // The wallet is the holder the workflows run over.
 var _ openid.Holder = (*wallet.Wallet)(nil)
 
-// newWallet creates a wallet on clk (cheap key derivation) that verifies
-// what it receives with a real verifier resolving did:key.
+// newWallet creates a test wallet on clk that verifies what it receives
+// with a real verifier resolving did:key.
 func newWallet(t *testing.T, clk *credtest.Clock) *wallet.Wallet {
 	t.Helper()
 	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := wallet.Config{Dir: filepath.Join(t.TempDir(), "wallet"), Now: clk.Now, Verifier: wallet.VerifyWith(vv),
-		KDF: wallet.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}}
-	w, _, err := wallet.Create(cfg, []byte("correct horse battery staple"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	cfg := testwallet.Config(t, clk)
+	cfg.Verifier = wallet.VerifyWith(vv)
+	w, _ := testwallet.New(t, cfg)
 	return w
-}
-
-func newClock() *credtest.Clock {
-	return credtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func startIssuer(t *testing.T, clk *credtest.Clock) *openid4vci.Issuer {
+// startIssuer starts an OpenID4VCI issuer (a test hospital) offering the
+// configurations given by id.
+func startIssuer(t *testing.T, clk *credtest.Clock, confs map[string]openid4vci.Configuration) *openid4vci.Issuer {
 	t.Helper()
 	is := wallettest.NewIssuer(t, "Hospital")
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	oi, err := openid4vci.New(openid4vci.Config{
-		URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
-		Configurations: map[string]openid4vci.Configuration{"AllergyIntoleranceCredential": openid4vci.NewConfiguration("AllergyIntoleranceCredential")},
-		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet(),
+		URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid, Configurations: confs,
+		Resolver: did.KeyResolver{}, Now: clk.Now, Logger: quiet(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = oi
 	return oi
+}
+
+// receiveSDJWT has the wallet accept, over OpenID4VCI, a dc+sd-jwt
+// allergy credential with the given claims.
+func receiveSDJWT(ctx context.Context, t *testing.T, w *wallet.Wallet, clk *credtest.Clock, claims map[string]any) []wallet.Credential {
+	t.Helper()
+	oi := startIssuer(t, clk, map[string]openid4vci.Configuration{"allergy.sd": openid4vci.NewSDJWTConfiguration("AllergyIntoleranceCredential")})
+	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "allergy.sd", Claims: claims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := openid.AcceptOffer(ctx, w, off.URI, openid.AcceptOfferOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// askAndAnswer has verifier v ask for q, checks that the request as shown
+// to the patient has one candidate and names the claims want, answers it,
+// and returns the verifier's result.
+func askAndAnswer(ctx context.Context, t *testing.T, w *wallet.Wallet, v *openid4vp.Verifier, q openid4vp.CredentialQuery, want ...string) openid4vp.Result {
+	t.Helper()
+	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pr.Queries) != 1 || len(pr.Queries[0].Candidates) != 1 || !slices.Equal(pr.Queries[0].Claims, want) {
+		t.Fatalf("request as shown to the patient: %+v, want one candidate for %v", pr.Queries, want)
+	}
+	if err := openid.RespondPresentation(ctx, w, pr, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := v.Result(st.State)
+	return res
 }
 
 func startVerifier(t *testing.T, clk *credtest.Clock) *openid4vp.Verifier {
@@ -87,9 +118,9 @@ func startVerifier(t *testing.T, clk *credtest.Clock) *openid4vp.Verifier {
 
 func TestAcceptOfferAndRespond(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := testwallet.Clock()
 	w := newWallet(t, clk)
-	oi := startIssuer(t, clk)
+	oi := startIssuer(t, clk, map[string]openid4vci.Configuration{"AllergyIntoleranceCredential": openid4vci.NewConfiguration("AllergyIntoleranceCredential")})
 	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "AllergyIntoleranceCredential", Claims: map[string]any{"allergy": "penicillin"}, TxCode: true})
 	if err != nil {
 		t.Fatal(err)
@@ -110,21 +141,7 @@ func TestAcceptOfferAndRespond(t *testing.T) {
 	}
 
 	v := startVerifier(t, clk)
-	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{openid4vp.NewQuery("allergy", "AllergyIntoleranceCredential", "allergy")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pr.Queries) != 1 || len(pr.Queries[0].Candidates) != 1 || pr.Queries[0].Claims[0] != "credentialSubject.allergy" {
-		t.Fatalf("matched %+v, want the allergy credential for credentialSubject.allergy", pr.Queries)
-	}
-	if err := openid.RespondPresentation(ctx, w, pr, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := v.Result(st.State)
+	res := askAndAnswer(ctx, t, w, v, openid4vp.NewQuery("allergy", "AllergyIntoleranceCredential", "allergy"), "credentialSubject.allergy")
 	if res.Status != openid4vp.StatusValid {
 		t.Fatalf("verifier result %+v, want valid", res)
 	}
@@ -163,28 +180,10 @@ func TestAcceptOfferAndRespond(t *testing.T) {
 // that claim's Disclosures; the verifier accepts it and has nothing else.
 func TestSDJWTOverOpenID(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := testwallet.Clock()
 	w := newWallet(t, clk)
-	is := wallettest.NewIssuer(t, "Hospital")
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	oi, err := openid4vci.New(openid4vci.Config{URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
-		Configurations: map[string]openid4vci.Configuration{"allergy.sd": openid4vci.NewSDJWTConfiguration("AllergyIntoleranceCredential")},
-		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = oi
-	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "allergy.sd", Claims: map[string]any{
-		"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "Penicillin"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := openid.AcceptOffer(ctx, w, off.URI, openid.AcceptOfferOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := receiveSDJWT(ctx, t, w, clk, map[string]any{
+		"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "Penicillin"}})
 	if len(got) != 1 || got[0].Format != wallet.FormatSDJWT {
 		t.Fatalf("received %+v", got)
 	}
@@ -194,21 +193,7 @@ func TestSDJWTOverOpenID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pr.Queries) != 1 || len(pr.Queries[0].Candidates) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display"}) {
-		t.Fatalf("request as shown to the patient: %+v", pr.Queries)
-	}
-	if err := openid.RespondPresentation(ctx, w, pr, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := v.Result(st.State)
+	res := askAndAnswer(ctx, t, w, v, q, "code.display")
 	if res.Status != openid4vp.StatusValid || res.Claims["allergy"]["code.display"] != "Penicillin" {
 		t.Fatalf("verifier result %+v", res)
 	}
@@ -226,28 +211,11 @@ func TestSDJWTOverOpenID(t *testing.T) {
 // other elements.
 func TestSDJWTClaimSetsOverOpenID(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := testwallet.Clock()
 	w := newWallet(t, clk)
-	is := wallettest.NewIssuer(t, "Hospital")
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	oi, err := openid4vci.New(openid4vci.Config{URL: srv.URL, Key: is.Key, DID: is.DID, Kid: is.Kid,
-		Configurations: map[string]openid4vci.Configuration{"allergy.sd": openid4vci.NewSDJWTConfiguration("AllergyIntoleranceCredential")},
-		Resolver:       did.KeyResolver{}, Now: clk.Now, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = oi
-	off, err := oi.CreateOffer(openid4vci.OfferRequest{ConfigurationID: "allergy.sd", Claims: map[string]any{
+	receiveSDJWT(ctx, t, w, clk, map[string]any{
 		"criticality": "high", "code": map[string]any{"display": "Penicillin"},
-		"reaction": []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}, map[string]any{"manifestation": "urticaria"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := openid.AcceptOffer(ctx, w, off.URI, openid.AcceptOfferOptions{}); err != nil {
-		t.Fatal(err)
-	}
+		"reaction": []any{map[string]any{"manifestation": "anaphylaxis", "severity": "severe"}, map[string]any{"manifestation": "urticaria"}}})
 	v := startVerifier(t, clk)
 	q := openid4vp.CredentialQuery{ID: "allergy", Format: openid4vp.FormatSDJWT, Meta: openid4vp.Meta{VCTValues: []string{sdjwt.VCT("AllergyIntoleranceCredential")}},
 		Claims: []openid4vp.ClaimsQuery{
@@ -257,21 +225,7 @@ func TestSDJWTClaimSetsOverOpenID(t *testing.T) {
 		},
 		ClaimSets: [][]string{{"snomed", "first"}, {"substance", "first"}, {"substance"}},
 	}
-	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pr.Queries) != 1 || len(pr.Queries[0].Candidates) != 1 || !slices.Equal(pr.Queries[0].Claims, []string{"code.display", "reaction.0.manifestation"}) {
-		t.Fatalf("request as shown to the patient: %+v", pr.Queries)
-	}
-	if err := openid.RespondPresentation(ctx, w, pr, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := v.Result(st.State)
+	res := askAndAnswer(ctx, t, w, v, q, "code.display", "reaction.0.manifestation")
 	if res.Status != openid4vp.StatusValid || res.Claims["allergy"]["code.display"] != "Penicillin" || res.Claims["allergy"]["reaction.0.manifestation"] != "anaphylaxis" {
 		t.Fatalf("verifier result %+v", res)
 	}

@@ -270,7 +270,7 @@ func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 		if !p.Required && !slices.ContainsFunc(p.Sets, func(s int) bool { return !slices.Contains(a.LeaveOut, s) }) {
 			continue // only left-out optional sets asked for it
 		}
-		c, err := chosen(h, p, a.Credentials[p.Query])
+		c, err := chosen(pr.getter(h), p, a.Credentials[p.Query])
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +291,7 @@ func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 
 // chosen returns the credential (with its token) a part sends: the one
 // whose id starts with want among its candidates, else the first.
-func chosen(h Holder, p Part, want string) (wallet.Credential, error) {
+func chosen(get func(id string) (wallet.Credential, error), p Part, want string) (wallet.Credential, error) {
 	id := p.Candidates[0].ID
 	if want != "" {
 		id = ""
@@ -307,7 +307,24 @@ func chosen(h Holder, p Part, want string) (wallet.Credential, error) {
 			return wallet.Credential{}, fmt.Errorf("credential %s does not answer the verifier's query %s as this way asks it", want, p.Query)
 		}
 	}
-	return h.Credential(id)
+	return get(id)
+}
+
+// getter returns how pr's credentials are read with their tokens: the
+// holder's own, or for a request answered for someone (pr.For) those
+// held for them, through h's Representative side.
+func (pr *PresentationRequest) getter(h Holder) func(id string) (wallet.Credential, error) {
+	if pr.For == nil {
+		return h.Credential
+	}
+	r, ok := h.(Representative)
+	if !ok {
+		return func(string) (wallet.Credential, error) {
+			return wallet.Credential{}, errors.New("this request is answered for someone else, and the holder cannot act for anyone")
+		}
+	}
+	hash := pr.For.Hash
+	return func(id string) (wallet.Credential, error) { return r.HeldCredential(hash, id) }
 }
 
 // fields fills Disclosed and Withheld for an SD-JWT VC: what
@@ -388,6 +405,27 @@ func Respond(ctx context.Context, h Holder, pr *PresentationRequest, a Answer, h
 		return err
 	}
 	vpToken := map[string][]string{}
+	if pr.For != nil {
+		// For someone the holder acts for: one presentation per part,
+		// signed by the representative, carrying the delegation.
+		r, ok := h.(Representative)
+		if !ok {
+			return errors.New("this request is answered for someone else, and the holder cannot act for anyone")
+		}
+		for _, s := range plan {
+			if s.Part.query.Format == openid4vp.FormatSDJWT {
+				return fmt.Errorf("the verifier's query %s asks for an SD-JWT VC, which only its holder can present: %s must answer it", s.Part.Query, pr.For.PersonWords())
+			}
+			vp, err := r.PresentFor(ctx, wallet.PresentForRequest{Delegation: pr.For.Hash, CredentialIDs: []string{s.Credential.ID},
+				Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
+			if err != nil {
+				return err
+			}
+			vpToken[s.Part.Query] = []string{vp}
+		}
+		_, err = (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
+		return err
+	}
 	for _, s := range plan {
 		if s.Part.query.Format == openid4vp.FormatSDJWT {
 			p, err := h.PresentSDJWT(ctx, wallet.PresentSDJWTRequest{CredentialID: s.Credential.ID, Disclose: s.Part.query.SDPaths(),

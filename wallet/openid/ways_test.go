@@ -14,6 +14,7 @@ import (
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/wallet/openid"
 	"github.com/medid/medid/wallet/wallettest"
+	"github.com/medid/medid/wallet/wallettest/testwallet"
 )
 
 // setsRequest is a DCQL query for the substance of an allergy (SD-JWT VC,
@@ -52,7 +53,7 @@ func setsRequest() openid4vp.DCQLQuery {
 // a required part, a way that does not exist, or every part is refused.
 func TestCredentialSetsWays(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := testwallet.Clock()
 	w := newWallet(t, clk)
 	is := wallettest.NewIssuer(t, "Hospital")
 	me, _ := w.PrimaryDID()
@@ -178,7 +179,7 @@ func TestCredentialSetsWays(t *testing.T) {
 // optional set the wallet cannot answer is just not offered.
 func TestCredentialSetsCannotAnswer(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := testwallet.Clock()
 	w := newWallet(t, clk)
 	is := wallettest.NewIssuer(t, "Hospital")
 	me, _ := w.PrimaryDID()

@@ -19,6 +19,7 @@ import (
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
 )
 
@@ -120,4 +121,34 @@ func (v *Verifier) Check(ctx context.Context, token string) (reason, detail stri
 		return r, ""
 	}
 	return v.status[token], ""
+}
+
+// Unavailable is the detail [Verifier.Verdict] gives when the status
+// source does not answer: what a verifier says when the registry is down.
+const Unavailable = "dial tcp 127.0.0.1:8080: connection refused"
+
+// Verdict is Check as a wallet takes it: valid when the reason is "";
+// unavailable (the credential could not be checked, with the [Unavailable]
+// detail) when the reason ends in "_unavailable".
+func (v *Verifier) Verdict(ctx context.Context, token string) (valid bool, reason, detail string, unavailable bool) {
+	reason, detail = v.Check(ctx, token)
+	if strings.HasSuffix(reason, "_unavailable") {
+		return false, reason, Unavailable, true
+	}
+	return reason == "", reason, detail, false
+}
+
+// IssueSDJWT signs an SD-JWT VC (dc+sd-jwt) of type typ (its vct is
+// sdjwt.VCT(typ)) about subject, bound to holder's key (cnf.jwk), issued a
+// minute before now and valid for a year from it, every claim selectively
+// disclosable.
+func (is Issuer) IssueSDJWT(t testing.TB, subject string, holder key.PublicKey, typ string, now time.Time, claims map[string]any) string {
+	t.Helper()
+	exp := now.Add(365 * 24 * time.Hour)
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: is.DID, VCT: sdjwt.VCT(typ), Subject: subject,
+		IssuedAt: now.Add(-time.Minute), Expires: &exp, Holder: holder, Claims: claims}, is.Key, is.Kid, sdjwt.IssueOptions{})
+	if err != nil {
+		t.Fatalf("wallettest: issue SD-JWT VC: %v", err)
+	}
+	return tok
 }

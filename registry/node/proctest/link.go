@@ -15,6 +15,7 @@ type Link struct {
 	target string
 	cut    atomic.Bool
 	delay  atomic.Int64 // nanoseconds
+	bytes  atomic.Int64 // forwarded, both directions
 
 	mu    sync.Mutex // guards conns
 	conns map[net.Conn]struct{}
@@ -50,6 +51,10 @@ func (l *Link) Restore() { l.cut.Store(false) }
 
 // SetDelay holds every byte for d in each direction (0: none).
 func (l *Link) SetDelay(d time.Duration) { l.delay.Store(int64(d)) }
+
+// Bytes returns how many bytes the link forwarded so far, both
+// directions together.
+func (l *Link) Bytes() int64 { return l.bytes.Load() }
 
 // Close stops the link.
 func (l *Link) Close() {
@@ -114,7 +119,9 @@ func (l *Link) pipe(dst, src net.Conn) {
 			if d := time.Until(c.at); d > 0 {
 				time.Sleep(d)
 			}
-			if _, err := dst.Write(c.b); err != nil {
+			n, err := dst.Write(c.b)
+			l.bytes.Add(int64(n))
+			if err != nil {
 				for range ch { // drain so the reader can finish
 				}
 				return

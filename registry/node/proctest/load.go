@@ -6,11 +6,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -107,8 +110,36 @@ func (l *Load) one(ctx context.Context, worker int) {
 			return
 		}
 		l.Failed.Add(1)
+		if duplicate(err) && l.committed(ctx, nd, p.DID) {
+			// A node had the transaction already (an earlier attempt
+			// whose answer was lost): its mempool cache refuses it again
+			// even once committed, so ask whether the DID exists.
+			l.mu.Lock()
+			l.acked = append(l.acked, p.DID)
+			l.by[p.DID] = fmt.Sprintf("%s: exists after a duplicate (attempt %d)", nd.Name, attempt+1)
+			l.mu.Unlock()
+			return
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// duplicate reports whether err is a node's answer that it has the
+// transaction already (HTTP 409, problem type …/duplicate).
+func duplicate(err error) bool {
+	var pe *client.ProblemError
+	return errors.As(err, &pe) && pe.Status == http.StatusConflict && strings.HasSuffix(pe.Type, "/duplicate")
+}
+
+// committed waits up to lateCommit for did to resolve on nd.
+func (l *Load) committed(ctx context.Context, nd *Node, did string) bool {
+	c := nd.Client()
+	for deadline := time.Now().Add(lateCommit); ctx.Err() == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := c.Resolve(ctx, did); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // pick returns the i-th running node, round robin (nil: none runs).

@@ -104,6 +104,13 @@ type Config struct {
 	// Logf reports progress (nil: silent). Node output goes to
 	// <home>/registryd.log.
 	Logf func(format string, args ...any)
+	// Seed, if set, is a folder [Network.SaveTo] wrote: every node's home
+	// (keys, chain, state, genesis) is copied from it instead of written
+	// fresh, and the network carries on that chain on new ports, as
+	// operators restore nodes from backups. Validators must match the
+	// saved network's size. A large state is built once this way and
+	// reused by later runs.
+	Seed string
 }
 
 // Network is a running network. Its methods are safe for concurrent use.
@@ -116,6 +123,19 @@ type Network struct {
 
 	mu    sync.Mutex // guards links and Nodes' growth
 	links map[[2]int]*Link
+
+	transportOnce sync.Once
+	pool          *http.Transport
+}
+
+// transport is the network's shared HTTP connection pool.
+func (nw *Network) transport() *http.Transport {
+	nw.transportOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 0, 1024
+		nw.pool = t
+	})
+	return nw.pool
 }
 
 // Node is one registryd process of a network.
@@ -250,21 +270,27 @@ func start(ctx context.Context, cfg Config, bin string) (*Network, error) {
 		}
 		nw.Nodes = append(nw.Nodes, nd)
 	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: cfg.Validators, OutDir: cfg.Dir, BasePort: base, BlockTime: cfg.BlockTime, ChainID: "medid-proctest", Quotas: cfg.Quotas})
-	if err != nil {
-		return nil, err
-	}
-	nw.ChainID = res[0].ChainID
-	if nw.Genesis, err = os.ReadFile(filepath.Join(res[0].Home, "config", "genesis.json")); err != nil {
-		return nil, err
-	}
-	for i, r := range res {
-		nd := nw.Nodes[i]
-		s, err := node.LoadSettings(r.Home)
+	if cfg.Seed != "" {
+		if err := nw.fromSeed(base); err != nil {
+			return nil, err
+		}
+	} else {
+		res, err := node.Testnet(node.TestnetConfig{Validators: cfg.Validators, OutDir: cfg.Dir, BasePort: base, BlockTime: cfg.BlockTime, ChainID: "medid-proctest", Quotas: cfg.Quotas})
 		if err != nil {
 			return nil, err
 		}
-		nd.ID, nd.P2P, nd.RPC, nd.URL = r.NodeID, s.P2PAddr, s.RPCAddr, "http://"+s.HTTPAddr
+		nw.ChainID = res[0].ChainID
+		if nw.Genesis, err = os.ReadFile(filepath.Join(res[0].Home, "config", "genesis.json")); err != nil {
+			return nil, err
+		}
+		for i, r := range res {
+			nd := nw.Nodes[i]
+			s, err := node.LoadSettings(r.Home)
+			if err != nil {
+				return nil, err
+			}
+			nd.ID, nd.P2P, nd.RPC, nd.URL = r.NodeID, s.P2PAddr, s.RPCAddr, "http://"+s.HTTPAddr
+		}
 	}
 	for _, nd := range nw.Nodes {
 		if err := nw.wire(nd); err != nil {
@@ -295,21 +321,24 @@ func (nw *Network) wire(nd *Node) error {
 	if err != nil {
 		return err
 	}
-	if !nw.cfg.Direct {
-		var peers []string
-		for _, o := range nw.Nodes {
-			if o == nd {
-				continue
-			}
-			l, err := nw.link(nd.Index, o.Index)
-			if err != nil {
-				return err
-			}
-			peers = append(peers, o.ID+"@"+l.Addr())
+	var peers []string
+	for _, o := range nw.Nodes {
+		if o == nd {
+			continue
 		}
-		s.PersistentPeers = strings.Join(peers, ",")
-		s.NoPeerExchange = true
+		if nw.cfg.Direct {
+			// The others' own ports (a network from a Seed has new ones).
+			peers = append(peers, o.ID+"@"+o.P2P)
+			continue
+		}
+		l, err := nw.link(nd.Index, o.Index)
+		if err != nil {
+			return err
+		}
+		peers = append(peers, o.ID+"@"+l.Addr())
 	}
+	s.PersistentPeers = strings.Join(peers, ",")
+	s.NoPeerExchange = !nw.cfg.Direct
 	s.App = nw.cfg.App
 	s.GossipPeers = nw.cfg.GossipPeers
 	return node.WriteSettings(nd.Home, s)
@@ -341,6 +370,17 @@ func (nw *Network) linksOf(i int) []*Link {
 		}
 	}
 	return out
+}
+
+// Traffic returns the bytes node i's links forwarded so far, to and
+// from it together (0 with Config.Direct): what its peer-to-peer traffic
+// cost, e.g. a state sync's snapshot chunks and blocks.
+func (nw *Network) Traffic(i int) int64 {
+	var n int64
+	for _, l := range nw.linksOf(i) {
+		n += l.Bytes()
+	}
+	return n
 }
 
 // Partition cuts node i off from every other node (not with Config.Direct).
@@ -376,6 +416,7 @@ func (nw *Network) Close() {
 		}()
 	}
 	wg.Wait()
+	nw.transport().CloseIdleConnections()
 	nw.mu.Lock()
 	for _, l := range nw.links {
 		l.Close()
@@ -521,9 +562,13 @@ func (nd *Node) signal(sig syscall.Signal, wait time.Duration) error {
 	return nil
 }
 
-// Client returns a plain (unverified) client of the node's API.
+// Client returns a plain (unverified) client of the node's API. Clients
+// of one network share a connection pool that keeps up to 1,024 idle
+// connections per node, so many concurrent submitters reuse connections
+// instead of opening one per request (and meeting registryd's cap of
+// connections per client address).
 func (nd *Node) Client() *client.Client {
-	c, err := client.New(client.Config{URL: nd.URL, HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	c, err := client.New(client.Config{URL: nd.URL, HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: nd.net.transport()}})
 	if err != nil {
 		panic(err) // the URL is ours
 	}
@@ -548,6 +593,25 @@ func (nd *Node) WaitHeight(ctx context.Context, h int64) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s did not reach height %d: %w (log: %s)", nd.Name, h, ctx.Err(), nd.LogTail(2000))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// WaitCaughtUpWith waits until the node's latest block is at least the
+// latest block of other (read just before), and returns that height: the
+// node serves what the network serves, even while the chain moves on.
+func (nd *Node) WaitCaughtUpWith(ctx context.Context, other *Node) (int64, error) {
+	for {
+		top, err := other.Height(ctx)
+		if err == nil {
+			if got, err := nd.Height(ctx); err == nil && got >= top {
+				return top, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%s did not catch up with %s: %w (log: %s)", nd.Name, other.Name, ctx.Err(), nd.LogTail(2000))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ import (
 
 // syncDIDs is how many DIDs the network holds when the fifth node joins:
 // 1,000 in `make test`; MEDID_STATESYNC_DIDS sets more (`make faults`
-// runs 20,000; BENCHMARKS.md reports BenchmarkJoin).
+// runs 20,000; BENCHMARKS.md reports 100,000 with BenchmarkJoin).
 func syncDIDs(t testing.TB) int {
 	if s := os.Getenv("MEDID_STATESYNC_DIDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -29,6 +31,94 @@ func syncDIDs(t testing.TB) int {
 		return n
 	}
 	return 1000
+}
+
+// syncDIDsFile lists the DIDs of a saved network, one a line.
+const syncDIDsFile = "dids.txt"
+
+// syncNetwork starts four validators holding syncDIDs DIDs, registered
+// through them as signed did.create transactions, and returns the DIDs.
+// With MEDID_STATESYNC_SEED=<folder>, the network is built once and saved
+// there (Network.SaveTo), and later runs with as many DIDs or fewer start
+// from a copy of it: registering 100,000 DIDs through four processes takes
+// minutes on a shared 2-core machine, the join that is measured seconds.
+func syncNetwork(tb testing.TB, ctx context.Context, cfg Config) (*Network, []string) {
+	n := syncDIDs(tb)
+	seed := os.Getenv("MEDID_STATESYNC_SEED")
+	if seed != "" && Seeded(seed) {
+		b, err := SeedFile(seed, syncDIDsFile)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dids := strings.Fields(string(b))
+		if len(dids) < n {
+			tb.Fatalf("MEDID_STATESYNC_SEED=%s holds %d DIDs, want %d: remove it to build a new one", seed, len(dids), n)
+		}
+		cfg.Seed = seed
+		start := time.Now()
+		nw, err := Start(ctx, cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("network of %d DIDs started from the saved %s in %s", len(dids), seed, time.Since(start).Round(time.Millisecond))
+		return nw, dids[:n]
+	}
+	build := cfg
+	if seed != "" {
+		// Built once for later runs: larger blocks, no snapshots while
+		// registering (the runs snapshot with cfg's settings), and no
+		// proxies in this process, whose CPU the submitters need.
+		build.BlockTime, build.App.SnapshotInterval, build.Direct = 250*time.Millisecond, -1, true
+		build.Dir = filepath.Join(cfg.Dir, "build")
+	}
+	nw, err := Start(ctx, build)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Now()
+	// Enough submitters that the blocks fill: each waits for its commit.
+	dids, err := nw.CreateDIDs(ctx, n, min(256, n))
+	if err != nil {
+		nw.Close()
+		tb.Fatal(err)
+	}
+	took := time.Since(start)
+	h, _ := nw.Nodes[0].Height(ctx)
+	tb.Logf("%d DIDs registered in %s (%.0f/s, %d blocks)", len(dids), took.Round(time.Millisecond), float64(len(dids))/took.Seconds(), h)
+	if seed == "" {
+		return nw, dids
+	}
+	err = nw.SaveTo(ctx, seed, map[string][]byte{syncDIDsFile: []byte(strings.Join(dids, "\n") + "\n")})
+	nw.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("network saved to %s", seed)
+	if err := os.RemoveAll(build.Dir); err != nil {
+		tb.Fatal(err)
+	}
+	return syncNetwork(tb, ctx, cfg)
+}
+
+// waitSnapshotAbove waits until node0's newest snapshot is above height
+// top, writing a few DIDs a time if no load moves the chain on.
+func waitSnapshotAbove(tb testing.TB, ctx context.Context, nw *Network, top int64, write bool) {
+	for {
+		ni, err := nw.Nodes[0].Client().Network(ctx)
+		if err == nil && ni.SnapshotHeight > top {
+			return
+		}
+		if ctx.Err() != nil {
+			tb.Fatalf("no snapshot above height %d: %v", top, ctx.Err())
+		}
+		if write {
+			if _, err := nw.CreateDIDs(ctx, 5, 5); err != nil {
+				tb.Fatal(err)
+			}
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }
 
 // TestFifthNodeJoinsByStateSync: a fifth node joins a four-validator
@@ -45,45 +135,32 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	// Registering runs at 200-600 DIDs/s on a shared 2-core machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n/100)*time.Second)
 	defer cancel()
-	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
+	nw, dids := syncNetwork(t, ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
 		App: node.AppSettings{SnapshotInterval: 20, KeepVersions: 10}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer nw.Close()
-	start := time.Now()
-	dids, err := nw.CreateDIDs(ctx, n, 256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d DIDs registered in %s", len(dids), time.Since(start).Round(time.Millisecond))
 	// Let a snapshot cover them: write until the newest snapshot is above
 	// the height of the last DID.
 	top, _ := nw.Nodes[0].Height(ctx)
-	for {
-		ni, err := nw.Nodes[0].Client().Network(ctx)
-		if err == nil && ni.SnapshotHeight > top {
-			break
-		}
-		if _, err := nw.CreateDIDs(ctx, 5, 5); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitSnapshotAbove(t, ctx, nw, top, true)
+	// The chain moves on while the node joins: it must follow new blocks.
+	load := nw.StartLoad(ctx, 5, 4)
+	defer load.Stop()
 	joinStart := time.Now()
 	fifth, err := nw.Join(ctx, "node4", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, _ := nw.Nodes[0].Height(ctx)
-	if err := fifth.WaitHeight(ctx, target); err != nil {
+	target, err := fifth.WaitCaughtUpWith(ctx, nw.Nodes[0])
+	if err != nil {
 		t.Fatal(err)
 	}
 	joined := time.Since(joinStart)
+	traffic := nw.Traffic(fifth.Index)
 	base := fifth.base(ctx)
 	if base <= 1 {
 		t.Fatalf("the fifth node serves block %d: it replayed the chain instead of restoring a snapshot", base)
 	}
-	t.Logf("the fifth node joined by state sync in %s (snapshot at height %d, network at %d)", joined.Round(time.Millisecond), base, target)
+	t.Logf("the fifth node joined by state sync in %s (snapshot at height %d, network at %d; %.1f MB of peer traffic)", joined.Round(time.Millisecond), base, target, float64(traffic)/1e6)
 
 	// Identical reads: every DID, plain, on the new node and on node0.
 	c4, c0 := fifth.Client(), nw.Nodes[0].Client()
@@ -131,9 +208,19 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	if _, err := proving.Resolve(ctx, "did:medid:"+fmt.Sprint("1111111111111111111111")); err == nil {
 		t.Fatal("an unknown DID resolved")
 	}
-	compared, err := nw.Check(ctx, dids[len(dids)-50:])
+	// It follows: the DIDs written while it joined and after reach it too.
+	time.Sleep(time.Second)
+	load.Stop()
+	if _, err := nw.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := load.Acked()
+	if len(after) == 0 {
+		t.Fatal("no DID was acknowledged while the node joined")
+	}
+	compared, err := nw.Check(ctx, append(dids[len(dids)-50:], after...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("blocks %d..%d identical on all five nodes (%d heights)", base, target, compared)
+	t.Logf("blocks from %d (the snapshot) on identical on all five nodes (%d heights); the %d DIDs written during and after the join are on every node", base, compared, len(after))
 }

@@ -1,0 +1,159 @@
+// Package delegationtest is a test kit for code that honours delegations
+// (an OpenID4VCI issuer, an OpenID4VP verifier): did:key parties (an
+// accredited birth registry, a patient, a parent, a carer, a stranger),
+// revocation lists served from memory, accreditations in a map, a settable
+// clock, and a real [delegation.Checker] over them, so a test decides acts
+// through the same code a hospital runs.
+package delegationtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/statuslist"
+	"github.com/medid/medid/credentials/vc"
+)
+
+// World is everyone a delegation test needs. Its methods are safe for
+// concurrent use.
+type World struct {
+	t testing.TB
+	// Registry is accredited for GuardianshipCredential; Rogue is not.
+	Registry, Rogue credtest.Party
+	// Patient (Ana) and Other (Ben) are patients; StatusKey is the did:key
+	// under which Ana's wallet publishes her own delegations' status.
+	Patient, Other, StatusKey credtest.Party
+	// Parent (Maria), Carer and Stranger are representatives.
+	Parent, Carer, Stranger credtest.Party
+	// Clock is the world's clock, starting at 2026-03-01 12:00 UTC.
+	Clock *credtest.Clock
+
+	mu     sync.Mutex // guards lists and owners
+	lists  map[string]*statuslist.List
+	owners map[string]credtest.Party
+	next   atomic.Int64
+}
+
+// New returns a World whose parties are made from fixed seeds.
+func New(tb testing.TB) *World {
+	p := func(n string) credtest.Party { return credtest.NewParty(tb, key.Ed25519, "delegationtest "+n) }
+	return &World{t: tb, Registry: p("registry"), Rogue: p("rogue"), Patient: p("ana"), Other: p("ben"), StatusKey: p("status"),
+		Parent: p("maria"), Carer: p("carer"), Stranger: p("stranger"),
+		Clock: credtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		lists: map[string]*statuslist.List{}, owners: map[string]credtest.Party{}}
+}
+
+// Parties returns every party, for a key function or resolver.
+func (w *World) Parties() []credtest.Party {
+	return []credtest.Party{w.Registry, w.Rogue, w.Patient, w.Other, w.StatusKey, w.Parent, w.Carer, w.Stranger}
+}
+
+// listURL is the URL of owner's status list, created empty on first use.
+func (w *World) listURL(owner credtest.Party) string {
+	u := "https://registry.example/1.0/status-lists/" + owner.DID + ":delegations"
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lists[u] == nil {
+		l, err := statuslist.New(statuslist.MinEntries)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.lists[u], w.owners[u] = l, owner
+	}
+	return u
+}
+
+// Guardianship is the birth registry's delegation of Maria as Ana's parent
+// (Ana a minor coming of age a year after the clock's start), with
+// actions for every class and purpose TREAT. Sign it with [World.Sign].
+func (w *World) Guardianship(actions ...delegation.Action) *delegation.Delegation {
+	t0 := w.Clock.Now()
+	return &delegation.Delegation{ID: fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", w.next.Add(1)), Type: delegation.TypeGuardianship,
+		Issuer: w.Registry.DID, Representative: w.Parent.DID, RepresentativeName: "Maria Silva", Patient: w.Patient.DID,
+		PatientName: "Ana Silva", Relationship: "DAU", Minor: true, Basis: delegation.BasisParent,
+		Actions: actions, Classes: []string{delegation.AllClasses}, Purposes: []string{"TREAT"},
+		ValidFrom: t0.Add(-time.Hour), ValidUntil: t0.Add(365 * 24 * time.Hour),
+		Status: statuslist.Entry(w.listURL(w.Registry), statuslist.Revocation, int(w.next.Load()))}
+}
+
+// Own is Ana's own delegation to the carer for 30 days, for actions on
+// classes.
+func (w *World) Own(actions []delegation.Action, classes ...string) *delegation.Delegation {
+	t0 := w.Clock.Now()
+	return &delegation.Delegation{ID: fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", w.next.Add(1)), Type: delegation.TypeDelegation,
+		Issuer: w.Patient.DID, Representative: w.Carer.DID, RepresentativeName: "Carl Carer", Patient: w.Patient.DID,
+		PatientName: "Ana Silva", Basis: delegation.BasisAuthorisation, Actions: actions, Classes: classes, Purposes: []string{"TREAT"},
+		ValidFrom: t0.Add(-time.Hour), ValidUntil: t0.Add(30 * 24 * time.Hour),
+		Status: statuslist.Entry(w.listURL(w.StatusKey), statuslist.Revocation, int(w.next.Load()))}
+}
+
+// Sign issues d with p's key and returns the token (also set as d.Token).
+func (w *World) Sign(d *delegation.Delegation, p credtest.Party) string {
+	w.t.Helper()
+	tok, err := delegation.Issue(d, p.Key, p.Kid)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	d.Token = tok
+	return tok
+}
+
+// Revoke sets d's revocation bit.
+func (w *World) Revoke(d *delegation.Delegation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i, err := statuslist.Index(d.Status)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.lists[d.Status.StatusListCredential].Set(i, true); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// FetchStatusList signs the current list at url (verify.StatusFetcher).
+func (w *World) FetchStatusList(_ context.Context, url string) (string, error) {
+	w.mu.Lock()
+	l, owner := w.lists[url], w.owners[url]
+	var c *vc.Credential
+	var err error
+	if l != nil {
+		c, err = statuslist.NewCredential(url, owner.DID, statuslist.Revocation, l, 0)
+	}
+	w.mu.Unlock()
+	if l == nil {
+		return "", fmt.Errorf("no status list %s", url)
+	}
+	if err != nil {
+		return "", err
+	}
+	from := w.Clock.Now().Add(-time.Hour)
+	c.ValidFrom = &from
+	return vc.Issue(c, owner.Key, owner.Kid)
+}
+
+// Accredited says the birth registry is accredited for
+// GuardianshipCredential, nobody else for anything
+// (verify.Accreditations).
+func (w *World) Accredited(_ context.Context, issuer, typ string, _ time.Time) (bool, error) {
+	return typ == delegation.TypeGuardianship && issuer == w.Registry.DID, nil
+}
+
+// Checker returns a delegation.Checker over the world, fetching status on
+// every decision so a [World.Revoke] is seen at once.
+func (w *World) Checker() *delegation.Checker {
+	w.t.Helper()
+	c, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: did.KeyResolver{}, Status: w, Trust: w, Now: w.Clock.Now, StatusTTL: -1})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
