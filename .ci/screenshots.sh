@@ -92,6 +92,9 @@ vaultdid=$(medid key show "$tmp/vault/vault.key" | sed -n 's/^did: //p')
 medid directory add --governance-key "$gov" --did "$hospital" --name "St Mary's Hospital" \
 	--legal-name "St Mary's Hospital NHS Foundation Trust" --kind hospital --country GB --role issuer \
 	--role "vault-operator=$vaultdid" >/dev/null
+# Accredited for what it issues (before issuing), so the offer preview says so.
+medid issuer accredit --governance-key "$gov" --issuer "$hospital" --type AllergyIntoleranceCredential \
+	--type ImmunizationCredential --type BloodTypeCredential >/dev/null
 medid key new --out "$tmp/gmc.jwk" >/dev/null
 gmc=$(medid key show "$tmp/gmc.jwk" | sed -n 's/^did: //p')
 medid directory add --governance-key "$gov" --did "$gmc" --name "General Medical Council" --kind licensing-body --country GB --role issuer >/dev/null
@@ -210,7 +213,7 @@ shot() {
 	shift
 	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$tmp/wallet-$name.log" 2>&1 &
 	local pid=$!
-	sleep 5
+	sleep "${SHOT_WAIT:-5}" # longer on a loaded machine
 	local geom
 	geom=$(xwininfo -display "$display" -name "medid wallet" 2>/dev/null | awk '
 		/Absolute upper-left X:/ {x=$NF} /Absolute upper-left Y:/ {y=$NF}

@@ -852,6 +852,7 @@ func TestSlowRegistryDoesNotFreeze(t *testing.T) {
 func TestAcceptOffer(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Mary's Hospital")
+	testAccredited.Store(hosp.DID, []string{"AllergyIntoleranceCredential"})
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	oi, err := openid4vci.New(openid4vci.Config{
@@ -892,15 +893,21 @@ func TestAcceptOffer(t *testing.T) {
 		t.Fatalf("right PIN: %q", u.recvErr.Text)
 	}
 	// A preview of what is offered, before anything is stored: what it
-	// is, from whom (by the directory's name), its fields.
+	// is, from whom (by the directory's name) and whether the directory
+	// accredits them for it, its fields.
 	if !u.preview.Visible() || len(u.items) != 0 {
 		t.Fatalf("no preview before storing (%d cards)", len(u.items))
 	}
 	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
-	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "penicillin", "Add to my wallet", "Don't add"} {
+	since := accreditedSince.Local().Format("2 Jan 2006")
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital, accredited in the medid directory to issue this kind of record since " + since + ".",
+		"penicillin", "Add to my wallet", "Don't add"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("preview lacks %q:\n%s", want, shown)
 		}
+	}
+	if len(u.issuerLines) != 1 || u.issuerLines[0].Importance != widget.SuccessImportance {
+		t.Errorf("the accredited issuer's line is not marked good")
 	}
 	assertPatientWords(t, "offer preview", h.win.Canvas())
 	test.Tap(u.recvAccept)

@@ -58,6 +58,10 @@ type credentialsUI struct {
 	previewed  []wallet.Offered
 	recvAccept *widget.Button // "Add to my wallet"
 	recvReject *widget.Button // "Don't add"
+	// issuerLines say who offers each previewed record and whether the
+	// directory accredits them for it.
+	issuerLines []*widget.Label
+	issuerLogos []*canvas.Image // their logos, when the directory names one and it matched
 	detail     *credDetail
 	lastAdded  wallet.Credential
 }
@@ -338,23 +342,27 @@ func (u *credentialsUI) showPreview(toks []string) {
 		return
 	}
 	u.recvBusy.Show()
-	load(u.a, func(ctx context.Context) ([]string, error) {
-		names := make([]string, len(offered))
+	load(u.a, func(ctx context.Context) ([]offeredFrom, error) {
+		froms := make([]offeredFrom, len(offered))
 		for i, o := range offered {
-			names[i] = u.a.nameOf(ctx, o.Issuer)
+			froms[i] = u.a.issuerOf(ctx, o)
 		}
-		return names, nil
-	}, func(names []string, _ error) {
+		return froms, nil
+	}, func(froms []offeredFrom, _ error) {
 		u.recvBusy.Hide()
 		u.previewed = offered
+		u.issuerLines, u.issuerLogos = nil, nil
 		objs := []fyne.CanvasObject{}
 		for i, o := range offered {
-			from := who(names[i], o.Issuer)
-			if names[i] == "" {
-				from += ", not in the medid directory"
+			line := offeredByLine(froms[i], o.Issuer)
+			u.issuerLines = append(u.issuerLines, line)
+			var by fyne.CanvasObject = line
+			if froms[i].logo != nil {
+				img := logoImage(froms[i].logo)
+				u.issuerLogos = append(u.issuerLogos, img)
+				by = container.NewBorder(nil, nil, img, nil, line)
 			}
-			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-				wrapLabel("Offered by "+from+"."))
+			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), by)
 			form := widget.NewForm()
 			for _, cl := range claimsOf(o.Types, o.Claims) {
 				v := widget.NewLabel(cl.Value)
@@ -374,6 +382,26 @@ func (u *credentialsUI) showPreview(toks []string) {
 		u.preview.Show()
 		u.preview.Refresh()
 	})
+}
+
+// offeredByLine says who offers a record, by the directory: its name and
+// whether it is accredited to issue that kind of record, or that the
+// directory does not list it.
+func offeredByLine(f offeredFrom, issuer string) *widget.Label {
+	var l *widget.Label
+	switch {
+	case f.name == "":
+		l = wrapLabel("Offered by " + who("", issuer) + ", not in the medid directory.")
+		l.Importance = widget.WarningImportance
+	case f.accredited:
+		l = wrapLabel("Offered by " + f.name + ", accredited in the medid directory to issue this kind of record since " +
+			f.since.Local().Format("2 Jan 2006") + ".")
+		l.Importance = widget.SuccessImportance
+	default:
+		l = wrapLabel("Offered by " + f.name + ", which the medid directory does not accredit to issue this kind of record.")
+		l.Importance = widget.WarningImportance
+	}
+	return l
 }
 
 // acceptPreview verifies and stores what the preview showed.

@@ -165,17 +165,31 @@ func newIssuer(t testing.TB, name string) wallettest.Issuer {
 }
 
 // testDirectory is the registry's directory as the fake registry serves
-// it: DID -> display name of a hospital (newIssuer adds its issuers).
+// it: DID -> display name of a hospital (newIssuer adds its issuers), or
+// a [2]string{name, kind} for another kind of organisation.
 var testDirectory sync.Map
+
+// dirEntry reads a testDirectory value.
+func dirEntry(v any) (name, kind string) {
+	if nk, ok := v.([2]string); ok {
+		return nk[0], nk[1]
+	}
+	return v.(string), tx.KindHospital
+}
 
 // Directory implements directory.Source from testDirectory.
 func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.DirectoryRecord, error) {
-	name, ok := testDirectory.Load(d)
+	v, ok := testDirectory.Load(d)
 	if !ok {
 		return nil, rledger.ErrNotFound
 	}
+	name, kind := dirEntry(v)
+	var logo *tx.Logo
+	if l, ok := testLogos.Load(d); ok {
+		logo = l.(servedLogo).named
+	}
 	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
-		Entry: tx.DirectoryEntry{DisplayName: name.(string), LegalName: name.(string), Kind: tx.KindHospital, Country: "GB"}}}}, nil
+		Entry: tx.DirectoryEntry{DisplayName: name, LegalName: name, Kind: kind, Country: "GB", Logo: logo}}}}, nil
 }
 
 // SearchDirectory searches testDirectory's names (case-insensitive
@@ -183,9 +197,10 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySearch) (*rledger.DirectoryPage, error) {
 	page := &rledger.DirectoryPage{}
 	testDirectory.Range(func(k, v any) bool {
-		if strings.Contains(strings.ToLower(v.(string)), strings.ToLower(q.Query)) {
-			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: v.(string),
-				LegalName: v.(string), Kind: tx.KindHospital, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
+		name, kind := dirEntry(v)
+		if strings.Contains(strings.ToLower(name), strings.ToLower(q.Query)) {
+			page.Results = append(page.Results, rledger.DirectorySummary{DID: k.(string), DisplayName: name,
+				LegalName: name, Kind: kind, Country: "GB", Status: rledger.DirectoryActive, Version: 1})
 		}
 		return true
 	})
@@ -198,9 +213,39 @@ func (r *fakeRegistry) DirectoryRole(context.Context, string) (*rledger.Director
 	return nil, rledger.ErrNotFound
 }
 
-// Accreditations implements directory.Source: none.
-func (r *fakeRegistry) Accreditations(context.Context, string) (*rledger.IssuerRecord, error) {
-	return nil, rledger.ErrNotFound
+// testLogos are the organisations' logos: the one the directory names and
+// the bytes the fake registry serves for it (not checked here: the app
+// must check them itself).
+var testLogos sync.Map
+
+type servedLogo struct {
+	named  *tx.Logo
+	served []byte
+}
+
+// Logo serves testLogos' bytes, unchecked.
+func (r *fakeRegistry) Logo(_ context.Context, d string, _ *tx.Logo) ([]byte, error) {
+	l, ok := testLogos.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return l.(servedLogo).served, nil
+}
+
+// testAccredited are the accreditations the fake registry serves: DID ->
+// the credential types it is accredited for, since accreditedSince.
+var testAccredited sync.Map
+
+var accreditedSince = time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+
+// Accreditations implements directory.Source from testAccredited.
+func (r *fakeRegistry) Accreditations(_ context.Context, d string) (*rledger.IssuerRecord, error) {
+	v, ok := testAccredited.Load(d)
+	if !ok {
+		return nil, rledger.ErrNotFound
+	}
+	return &rledger.IssuerRecord{DID: d, Accreditations: []rledger.Accreditation{{ID: "a1", CredentialTypes: v.([]string),
+		ValidFrom: accreditedSince, Granted: accreditedSince}}}, nil
 }
 
 func allergyClaimsFHIR() map[string]any {

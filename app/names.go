@@ -2,10 +2,16 @@ package app
 
 import (
 	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/registry/directory"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
 )
 
@@ -111,4 +117,72 @@ func (a *App) resolver() did.Resolver {
 		return did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": r})
 	}
 	return did.KeyResolver{}
+}
+
+// offeredFrom is what the directory says of the issuer of an offered
+// credential, shown before the patient adds it: its name ("" when the
+// directory does not list it) and, when it is listed, whether it is
+// accredited to issue that type of record.
+type offeredFrom struct {
+	name       string
+	accredited bool
+	since      time.Time
+	logo       []byte // its logo, checked against the directory's hash (nil: none to show)
+}
+
+// issuerOf looks up the issuer of o (background only: it may ask the
+// registry): its label, and its accreditation for o's type when o was
+// issued (now, when o does not say).
+func (a *App) issuerOf(ctx context.Context, o wallet.Offered) offeredFrom {
+	id, _ := a.names().Lookup(ctx, o.Issuer)
+	f := offeredFrom{name: nameFor(id), logo: a.logoOf(ctx, id)}
+	at := a.cfg.now()
+	if o.ValidFrom != nil {
+		at = *o.ValidFrom
+	}
+	for _, t := range o.Types {
+		if t == vc.TypeCredential {
+			continue
+		}
+		if acc := id.Accredited(t, at); acc != nil {
+			f.accredited, f.since = true, acc.ValidFrom
+			break
+		}
+	}
+	return f
+}
+
+// logoSource fetches an organisation's logo image from the registry
+// (*registry/client.Client implements it).
+type logoSource interface {
+	Logo(ctx context.Context, did string, logo *tx.Logo) ([]byte, error)
+}
+
+// logoOf returns the logo of the active organisation id names, when its
+// directory entry names one, the registry serves it and it is exactly
+// that image (tx.Logo.Check: the SHA-256 on the ledger, PNG or JPEG, its
+// size); nil otherwise, so no image is ever shown that the directory did
+// not name (background only: it asks the registry).
+func (a *App) logoOf(ctx context.Context, id *directory.Identity) []byte {
+	if !id.Verified() || id.Kind != directory.KindOrganisation || id.Organisation.Entry.Logo == nil {
+		return nil
+	}
+	src, ok := a.reg().(logoSource)
+	if !ok {
+		return nil
+	}
+	logo := id.Organisation.Entry.Logo
+	b, err := src.Logo(ctx, id.Organisation.DID, logo)
+	if err != nil || logo.Check(b) != nil {
+		return nil
+	}
+	return b
+}
+
+// logoImage shows a checked logo, small, beside the organisation's name.
+func logoImage(b []byte) *canvas.Image {
+	img := canvas.NewImageFromResource(fyne.NewStaticResource("logo", b))
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(40, 40))
+	return img
 }

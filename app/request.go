@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -35,6 +36,9 @@ type askUI struct {
 
 	panel    *fyne.Container // the request, once read
 	who      *widget.Label
+	whoRow   *fyne.Container // who, with the provider's logo on its left when there is one
+	logo     *canvas.Image
+	licence  *widget.Label // what the licence shown with the request verifies, or why not
 	note     *widget.Label // the provider's own words, quoted
 	classes  *checkFlow    // what they asked for, ticked
 	duration *widget.Select
@@ -60,6 +64,8 @@ func newAskUI(c *consentUI) *askUI {
 	u.busy = widget.NewProgressBarInfinite()
 	u.busy.Hide()
 	u.who = wrapLabel("")
+	u.whoRow = container.NewStack(u.who)
+	u.licence = wrapLabel("")
 	u.note = wrapLabel("")
 	u.note.TextStyle = fyne.TextStyle{Italic: true}
 	u.approve = widget.NewButtonWithIcon("Give consent", theme.ConfirmIcon(), u.doApprove)
@@ -94,15 +100,26 @@ func (u *askUI) read(text string) {
 	u.open.Disable()
 	u.busy.Show()
 	type read struct {
-		p    *consent.Proposal
-		name string
+		p        *consent.Proposal
+		name     string
+		licence  string // what a licence shown with it verifies ("" when none)
+		verified bool
+		logo     []byte // the provider's logo, checked (nil: none to show)
 	}
 	load(u.c.a, func(ctx context.Context) (read, error) {
 		p, err := hospital.ReadConsentRequest(ctx, w, text, res)
 		if err != nil {
 			return read{}, err
 		}
-		return read{p, u.c.a.nameOf(ctx, p.Provider)}, nil
+		r := read{p: p}
+		if p.Licence != "" {
+			// Checked first: a licence that verifies names them.
+			r.licence, r.verified = u.c.a.names().ShownLicence(ctx, p.Licence, p.Provider).Licensed()
+			u.c.a.saveNames()
+		}
+		id, _ := u.c.a.names().Lookup(ctx, p.Provider)
+		r.name, r.logo = nameFor(id), u.c.a.logoOf(ctx, id)
+		return r, nil
 	}, func(r read, err error) {
 		u.open.Enable()
 		u.busy.Hide()
@@ -118,7 +135,40 @@ func (u *askUI) read(text string) {
 			return
 		}
 		u.show(r.p, r.name)
+		u.showLicence(r.licence, r.verified)
+		u.showLogo(r.logo)
 	})
+}
+
+// showLogo shows the provider's logo beside who asks, when the directory
+// names one and the registry served exactly that image.
+func (u *askUI) showLogo(b []byte) {
+	u.logo = nil
+	u.whoRow.Objects = []fyne.CanvasObject{u.who}
+	if b != nil {
+		u.logo = logoImage(b)
+		u.whoRow.Objects = []fyne.CanvasObject{container.NewBorder(nil, nil, u.logo, nil, u.who)}
+	}
+	u.whoRow.Refresh()
+}
+
+// showLicence says what the licence shown with the request verified: the
+// practitioner's name, licensing body and employer, or that it is
+// unverified and why (then the name in it is not shown anywhere).
+func (u *askUI) showLicence(line string, verified bool) {
+	switch {
+	case line == "":
+		u.licence.Hide()
+		return
+	case verified:
+		u.licence.SetText("Licence checked: " + line + ".")
+		u.licence.Importance = widget.SuccessImportance
+	default:
+		u.licence.SetText("They showed a licence, " + line + ": the name in it is not shown.")
+		u.licence.Importance = widget.WarningImportance
+	}
+	u.licence.Show()
+	u.licence.Refresh()
 }
 
 // show lays out the request p from the provider called name.
@@ -172,7 +222,8 @@ func (u *askUI) show(p *consent.Proposal, name string) {
 	if !p.BreakGlass {
 		u.glass.Hide()
 	}
-	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.who, u.note,
+	u.licence.Hide() // until showLicence
+	u.panel.Objects = []fyne.CanvasObject{widget.NewSeparator(), u.whoRow, u.licence, u.note,
 		widget.NewLabelWithStyle("You can give less than they ask:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		u.classes.box, widget.NewForm(widget.NewFormItem("For how long", u.duration)), u.glass,
 		container.NewHBox(u.approve, u.decline)}

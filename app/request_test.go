@@ -2,6 +2,10 @@ package app
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -11,11 +15,16 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/licence"
+	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // TestConsentRequest: a provider's consent request link is opened on the
@@ -291,10 +300,15 @@ func TestPreviewBeforeStoring(t *testing.T) {
 		t.Fatalf("%d records stored before the patient accepted", len(n))
 	}
 	shown := strings.Join(visibleTexts(h.win.Canvas()), "\n")
-	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital.", "Penicillin", "high"} {
+	// St Mary's is in the directory but not accredited for allergies.
+	for _, want := range []string{"Allergy intolerance", "Offered by St Mary's Hospital, which the medid directory does not accredit to issue this kind of record.",
+		"Penicillin", "high"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("preview lacks %q", want)
 		}
+	}
+	if len(u.issuerLines) != 1 || u.issuerLines[0].Importance != widget.WarningImportance {
+		t.Errorf("the unaccredited issuer's line is not a warning")
 	}
 	assertPatientWords(t, "record preview", h.win.Canvas())
 	test.Tap(u.recvReject)
@@ -312,5 +326,164 @@ func TestPreviewBeforeStoring(t *testing.T) {
 	h.a.wait()
 	if !u.preview.Visible() || len(u.previewed) != 1 {
 		t.Errorf("preview screen: visible %v, %d offered", u.preview.Visible(), len(u.previewed))
+	}
+}
+
+// TestConsentRequestWithLicence: a practitioner shows their licence with
+// the consent request; the Consent screen checks it before the patient
+// answers and names them by it, with their licensing body and employer;
+// a licence the directory cannot verify is said to be unverified, with
+// the reason, and its name is not shown.
+func TestConsentRequestWithLicence(t *testing.T) {
+	clk := newClock()
+	h := unlocked(t, withConsent(&fakeConsent{now: clk.Now}))
+	doc := credtest.NewParty(t, key.Ed25519, "Dr Licensed")
+	gmc := credtest.NewParty(t, key.Ed25519, "Medical Council")
+	quack := credtest.NewParty(t, key.Ed25519, "Quack Board")
+	hosp := credtest.NewParty(t, key.Ed25519, "Licence Hospital")
+	testDirectory.Store(gmc.DID, [2]string{"General Medical Council", tx.KindLicensingBody})
+	testDirectory.Store(hosp.DID, "Riverside Hospital")
+	link := func(body credtest.Party) string {
+		t.Helper()
+		from := h.clk.Now().Add(-time.Hour)
+		cl := licence.Claims{Name: "Dr. Jane Doe", Profession: licence.Professions["doctor"], LicenceNumber: "GMC-1", Jurisdiction: "GB", Employer: hosp.DID}
+		lic, err := vc.Issue(&vc.Credential{Context: []string{vc.ContextV2}, Type: []string{vc.TypeCredential, licence.Type},
+			Issuer: body.DID, ValidFrom: &from, Subject: cl.Subject(doc.DID)}, body.Key, body.Kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := consent.IssueProposal(&consent.Proposal{Provider: doc.DID, Purposes: []string{consent.PurposeTreatment},
+			Classes: []string{"AllergyIntolerance"}, Duration: 7 * 24 * time.Hour, Licence: lic}, doc.Key, doc.Kid, h.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return consent.ProposalURI(tok)
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	u := h.a.main.consent.ask
+	open := func(text string) {
+		t.Helper()
+		u.link.SetText("")
+		test.Type(u.link, text)
+		test.Tap(u.open)
+		h.a.wait()
+		if u.err.Visible() || !u.panel.Visible() {
+			t.Fatalf("request not shown: %q", u.err.Text)
+		}
+	}
+
+	// From a body the directory does not list: unverified, not named.
+	open(link(quack))
+	if !u.licence.Visible() || u.licence.Importance != widget.WarningImportance ||
+		!strings.Contains(u.licence.Text, "unverified (licence issuer is not in the directory)") || strings.Contains(u.who.Text, "Jane Doe") {
+		t.Errorf("unverified licence: %q (who: %q)", u.licence.Text, u.who.Text)
+	}
+	// From the licensing body: checked, named, with body and employer.
+	open(link(gmc))
+	want := "Licence checked: Dr. Jane Doe, licensed by General Medical Council, at Riverside Hospital."
+	if !u.licence.Visible() || u.licence.Text != want || u.licence.Importance != widget.SuccessImportance {
+		t.Errorf("licence = %q, want %q", u.licence.Text, want)
+	}
+	if !strings.HasPrefix(u.who.Text, "Dr. Jane Doe (Riverside Hospital) asks for your consent") || strings.Contains(u.who.Text, "does not know them") {
+		t.Errorf("who asks = %q", u.who.Text)
+	}
+	// A request without a licence shows no licence line.
+	tok, err := consent.IssueProposal(&consent.Proposal{Provider: hosp.DID, Purposes: []string{consent.PurposeTreatment},
+		Classes: []string{"AllergyIntolerance"}, Duration: 24 * time.Hour}, hosp.Key, hosp.Kid, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open(consent.ProposalURI(tok))
+	if u.licence.Visible() {
+		t.Errorf("no licence shown, yet the screen says %q", u.licence.Text)
+	}
+}
+
+// TestPreviewUnlistedIssuer: a record from an issuer the directory does
+// not list says so, as a warning, before the patient adds it.
+func TestPreviewUnlistedIssuer(t *testing.T) {
+	h := unlocked(t)
+	is := wallettest.NewIssuer(t, "Self-named Clinic") // not in the directory
+	tok := is.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR())
+	u := h.a.main.creds
+	test.Tap(u.addBtn)
+	u.recvText.SetText(tok)
+	test.Tap(u.recvBtn)
+	h.a.wait()
+	if len(u.issuerLines) != 1 {
+		t.Fatalf("no preview (error %q)", u.recvErr.Text)
+	}
+	l := u.issuerLines[0]
+	if want := "Offered by " + unnamed(is.DID) + ", not in the medid directory."; l.Text != want || l.Importance != widget.WarningImportance {
+		t.Errorf("issuer line %q (importance %v), want the warning %q", l.Text, l.Importance, want)
+	}
+	if strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), "Self-named Clinic") {
+		t.Error("the issuer's own name is shown")
+	}
+}
+
+// testLogoPNG is a small PNG and the tx.Logo naming it.
+func testLogoPNG(t *testing.T, shade uint8) ([]byte, *tx.Logo) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	img.Set(2, 2, color.RGBA{shade, 90, 160, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return b.Bytes(), &tx.Logo{SHA256: hex.EncodeToString(sum[:]), MediaType: "image/png"}
+}
+
+// TestLogosOnlyWhenTheyMatch: the offer preview and a consent request
+// show an organisation's logo beside its name only when the image the
+// registry serves is the one the directory names (its SHA-256); another
+// image is never shown.
+func TestLogosOnlyWhenTheyMatch(t *testing.T) {
+	h := unlocked(t, withConsent(&fakeConsent{now: newClock().Now}))
+	good := newIssuer(t, "Logo Hospital")
+	bad := newIssuer(t, "Swapped Logo Hospital")
+	img, named := testLogoPNG(t, 10)
+	other, _ := testLogoPNG(t, 200)
+	testLogos.Store(good.DID, servedLogo{named: named, served: img})
+	_, badNamed := testLogoPNG(t, 50)
+	testLogos.Store(bad.DID, servedLogo{named: badNamed, served: other})
+
+	u := h.a.main.creds
+	for _, tc := range []struct {
+		is   wallettest.Issuer
+		logo bool
+	}{{good, true}, {bad, false}} {
+		if u.recv != nil {
+			u.recv.Hide()
+		}
+		test.Tap(u.addBtn)
+		u.recvText.SetText(tc.is.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+		test.Tap(u.recvBtn)
+		h.a.wait()
+		if len(u.issuerLines) != 1 {
+			t.Fatalf("no preview (error %q)", u.recvErr.Text)
+		}
+		if got := len(u.issuerLogos) == 1; got != tc.logo {
+			t.Errorf("%s: logo shown %v, want %v", tc.is.Name, got, tc.logo)
+		}
+	}
+	u.recv.Hide()
+
+	// A consent request from the hospital: its logo beside who asks.
+	tok, err := consent.IssueProposal(&consent.Proposal{Provider: good.DID, Purposes: []string{consent.PurposeTreatment},
+		Classes: []string{"AllergyIntolerance"}, Duration: 24 * time.Hour}, good.Key, good.Kid, h.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.a.main.selectScreen("consent")
+	h.a.wait()
+	ask := h.a.main.consent.ask
+	test.Type(ask.link, consent.ProposalURI(tok))
+	test.Tap(ask.open)
+	h.a.wait()
+	if ask.logo == nil || !strings.HasPrefix(ask.who.Text, "Logo Hospital asks") {
+		t.Errorf("consent request: logo %v, who %q", ask.logo != nil, ask.who.Text)
 	}
 }

@@ -37,7 +37,7 @@ func runConsent(ctx context.Context, e *env, args []string) error {
 
 func consentRequest(e *env, args []string) error {
 	fs := newFlagSet(e, "consent request", "medid consent request --key FILE [--issuer DID --kid KID] --class C [--class C]... --purpose P [--purpose P]... "+
-		"[--days N] [--break-glass] [--note TEXT] --out FILE [--qr FILE.png]")
+		"[--days N] [--break-glass] [--note TEXT] [--licence FILE] --out FILE [--qr FILE.png]")
 	var sf signerFlags
 	sf.register(fs, "the provider's")
 	var classes, purposes stringList
@@ -48,6 +48,7 @@ func consentRequest(e *env, args []string) error {
 	note := fs.String("note", "", "your words to the patient, shown as yours (at most 280 characters)")
 	out := fs.String("out", "", "write the request link to this new file")
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
+	licFile := fs.String("licence", "", "show the patient your practitioner licence (vc+jwt; its subject must be your DID): their wallet checks it and shows your verified name and employer")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -65,13 +66,20 @@ func consentRequest(e *env, args []string) error {
 			return usagef("output file %s already exists: choose another name or delete it first", f)
 		}
 	}
+	var lic string
+	if *licFile != "" {
+		var err error
+		if lic, err = readToken(*licFile, "licence"); err != nil {
+			return err
+		}
+	}
 	k, provider, kid, err := sf.load()
 	if err != nil {
 		return err
 	}
 	defer k.Destroy()
 	p := &consent.Proposal{Provider: provider, Classes: wallet.ClassesForLabels(classes), Purposes: purposes,
-		Duration: time.Duration(*days) * 24 * time.Hour, BreakGlass: *breakGlass, Note: *note}
+		Duration: time.Duration(*days) * 24 * time.Hour, BreakGlass: *breakGlass, Note: *note, Licence: lic}
 	tok, err := consent.IssueProposal(p, k, kid, e.clock())
 	if errors.Is(err, consent.ErrInvalidProposal) {
 		return usagef("%v", err)
@@ -99,6 +107,9 @@ func consentRequest(e *env, args []string) error {
 		fmt.Fprint(e.stdout, ", with emergency access")
 	}
 	fmt.Fprintln(e.stdout)
+	if lic != "" {
+		fmt.Fprintln(e.stdout, "  licence:   shown (the patient's wallet checks it)")
+	}
 	fmt.Fprintf(e.stdout, "  answer by: %s\n", e.clock().Add(consent.ProposalLifetime).UTC().Format(time.DateTime))
 	if *qrFile != "" {
 		fmt.Fprintf(e.stdout, "QR code written to %s\n", *qrFile)
@@ -170,7 +181,22 @@ func (c *walletCLI) consentAccept(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.SaveNames(names)
+	// A licence shown with the request is checked first: when it
+	// verifies, the directory names the provider by it.
+	var licensed string
+	if p.Licence != "" {
+		line, ok := names.ShownLicence(ctx, p.Licence, p.Provider).Licensed()
+		if ok {
+			line += " (verified)"
+		} else {
+			line += ": the name in it is not shown"
+		}
+		licensed = line
+	}
 	fmt.Fprintf(c.e.stdout, "consent request from %s\n", describe(ctx, names, p.Provider))
+	if licensed != "" {
+		fmt.Fprintf(c.e.stdout, "  licence:   %s\n", licensed)
+	}
 	fmt.Fprintf(c.e.stdout, "  asks for:  %s, for %s, for %d days", wallet.ClassWords(p.Classes...), strings.Join(p.Purposes, ", "), int(p.Duration/(24*time.Hour)))
 	if p.BreakGlass {
 		fmt.Fprint(c.e.stdout, ", with emergency access")

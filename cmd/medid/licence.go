@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/licence"
+	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/internal/randid"
+	"github.com/medid/medid/registry/hospital/vaultapi"
+	"github.com/medid/medid/registry/hospital/vaultclient"
 )
 
 // medid licence issue    a licensing body licenses a practitioner
-// medid licence present  the practitioner presents the licence to a vault
+// medid licence present  the practitioner presents the licence to a vault (OpenID4VP)
+// medid licence request  a vault's OpenID4VP licence request, for the practitioner's wallet
 func init() {
 	commands["licence"] = command{summary: "practitioner licences: a licensing body issues them, a practitioner presents one to a vault", run: runLicence}
 }
@@ -22,7 +27,8 @@ func runLicence(ctx context.Context, e *env, args []string) error {
 	return subcommand(e, "licence", map[string]func([]string) error{
 		"issue":   func(a []string) error { return licenceIssue(e, a) },
 		"present": func(a []string) error { return licencePresent(ctx, e, a) },
-	}, []string{"issue", "present"}, args)
+		"request": func(a []string) error { return licenceRequest(ctx, e, a) },
+	}, []string{"issue", "present", "request"}, args)
 }
 
 // parseCode reads a profession or specialty: a word of licence.Professions,
@@ -109,8 +115,10 @@ func licenceIssue(e *env, args []string) error {
 	return issueCredential(e, c, k, kid, *listFile, *index, *out)
 }
 
-// licencePresent presents the practitioner's licence to a vault, signed
-// by the practitioner's key (the licence's subject).
+// licencePresent presents the practitioner's licence to a vault over
+// OpenID4VP: it asks the vault for a licence request, checks the vault
+// signed it, and answers with a presentation signed by the practitioner's
+// key (the licence's subject) for that request.
 func licencePresent(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "licence present", "medid licence present --vault URL --key FILE --licence FILE")
 	vaultURL := fs.String("vault", "", "the hospital vault's URL")
@@ -134,16 +142,85 @@ func licencePresent(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%s: %v", *licFile, err)
 	}
-	vcl, err := vaultClient(e, *vaultURL, *keyFile)
+	k, err := loadKey(*keyFile)
 	if err != nil {
 		return err
 	}
-	if vcl.DID != l.Practitioner {
-		return usagef("the licence is %s's, but --key is %s: present your own licence with your own key", l.Practitioner, vcl.DID)
+	defer k.Destroy()
+	holder := did.KeyDID(k.Public())
+	if holder != l.Practitioner {
+		return usagef("the licence is %s's, but --key is %s: present your own licence with your own key", l.Practitioner, holder)
 	}
-	if err := vcl.PresentLicence(ctx, tok); err != nil {
-		return vaultError(err)
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(e.stdout, "the vault at %s took the licence of %s (%s): patients will see accesses by %s under that name\n", *vaultURL, l.Name, l.LicenceNumber, l.Practitioner)
+	lr, err := vaultclient.StartLicenceRequest(ctx, hc, *vaultURL)
+	if err != nil {
+		return unreachable(vaultError(err))
+	}
+	names := namesOf(e)
+	c := &openid4vp.Client{HTTP: hc, Resolver: didResolver(e)}
+	req, err := c.FetchRequest(ctx, lr.URI)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the vault's licence request: %w", err)}
+	}
+	if req.Signer == "" {
+		return &exitError{code: exitInvalid, err: errors.New("the vault's licence request is not signed by the vault's DID: nothing was sent")}
+	}
+	vp, err := vc.SignPresentation(&vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation},
+		Holder: holder, Credentials: []string{tok}}, k, holder+"#"+k.Public().Multikey(), req.ClientID, req.Nonce)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Respond(ctx, req, map[string][]string{vaultapi.LicenceQueryID: {vp}}); err != nil {
+		var pe *openid4vp.ProtocolError
+		if errors.As(err, &pe) {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("the vault refused the licence: %s", pe.Description)}
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "presented over OpenID4VP to %s\n", describe(ctx, names, req.Signer))
+	fmt.Fprintf(e.stdout, "the vault took the licence of %s (%s): patients will see accesses by %s under that name\n", l.Name, l.LicenceNumber, l.Practitioner)
 	return nil
+}
+
+// licenceRequest asks a vault for an OpenID4VP licence request and prints
+// its URI (and QR code) for the practitioner's wallet: medid wallet
+// respond URI answers it.
+func licenceRequest(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "licence request", "medid licence request --vault URL [--qr FILE.png]")
+	vaultURL := fs.String("vault", "", "the hospital vault's URL")
+	qrFile := fs.String("qr", "", "also write the request as a QR code image (PNG) for a phone's wallet")
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("vault"); err != nil {
+		return err
+	}
+	hc, err := e.httpClient()
+	if err != nil {
+		return err
+	}
+	lr, err := vaultclient.StartLicenceRequest(ctx, hc, *vaultURL)
+	if err != nil {
+		return unreachable(vaultError(err))
+	}
+	fmt.Fprintln(e.stdout, lr.URI)
+	if err := showQR(e, lr.URI, *qrFile, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "answer with your wallet before %s: medid wallet respond URI (the vault checks the licence and names you in patients' trails)\n", lr.ExpiresAt.Local().Format(time.Kitchen))
+	return nil
+}
+
+// didResolver resolves did:key, and did:medid through the registry at
+// $MEDID_REGISTRY when one is set.
+func didResolver(e *env) did.Resolver {
+	if u := optionalRegistry(e, ""); u != "" {
+		if rc, err := newRegistryClient(e, u); err == nil {
+			return did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": rc})
+		}
+	}
+	return did.KeyResolver{}
 }

@@ -15,7 +15,7 @@ import (
 // medid records: a hospital's records in a registryd --vault.
 //
 //	medid records put --vault URL --key FILE [--did DID] --owner DID --class C FILE.json
-//	medid records get --vault URL --key FILE [--did DID] --record ID --purpose P [--consent FILE] [--break-glass REASON]
+//	medid records get --vault URL (--key FILE [--did DID] | --wallet DIR) --record ID --purpose P [--consent FILE] [--break-glass REASON]
 //	medid records erase --vault URL --record ID [--did DID] [--wallet DIR]
 //
 // put and get act as --did (e.g. the hospital's registered did:medid,
@@ -129,7 +129,9 @@ func recordsPut(ctx context.Context, e *env, args []string) error {
 }
 
 func recordsGet(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "records get", "medid records get --vault URL --key FILE [--did DID] --record ID --purpose P [--consent FILE] [--break-glass REASON]")
+	wc := &walletCLI{e: e}
+	fs := wc.flags("records get", "")
+	fs.usage = "medid records get --vault URL (--key FILE [--did DID] | --wallet DIR) --record ID --purpose P [--consent FILE] [--break-glass REASON]"
 	url := fs.String("vault", "", "the vault's URL")
 	var who vaultActor
 	who.register(fs, "the provider")
@@ -140,8 +142,18 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
-	if err := fs.required("vault", "key", "record"); err != nil {
+	if err := fs.required("vault", "record"); err != nil {
 		return err
+	}
+	// A practitioner whose licence is in their medid wallet reads as the
+	// wallet's primary DID, when they say so (--wallet DIR): never
+	// because $MEDID_WALLET happens to be set.
+	useWallet := *wc.dir != ""
+	switch {
+	case useWallet && *who.keyFile != "":
+		return usagef("give --key FILE or --wallet DIR, not both\nusage: %s", fs.usage)
+	case !useWallet && *who.keyFile == "":
+		return usagef("missing --key FILE (or --wallet DIR: read as your wallet's primary DID)\nusage: %s", fs.usage)
 	}
 	if *purpose == "" {
 		if *breakGlass == "" {
@@ -157,9 +169,34 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	c, err := who.client(ctx, e, *url)
-	if err != nil {
-		return err
+	var c *vaultclient.Client
+	if useWallet {
+		w, err := wc.open(nil)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		p, err := w.PrimaryDID()
+		if err != nil {
+			return err
+		}
+		k, _, err := w.SignerFor(p.DID)
+		if err != nil {
+			return err
+		}
+		hc, err := e.httpClient()
+		if err != nil {
+			return err
+		}
+		if c, err = vaultclient.New(ctx, vaultclient.Config{URL: *url, Key: k, HTTP: hc}); err != nil {
+			return err
+		}
+		c.Now = e.now
+	} else {
+		var err error
+		if c, err = who.client(ctx, e, *url); err != nil {
+			return err
+		}
 	}
 	body, err := c.Get(ctx, *record, *purpose, tok, *breakGlass)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -94,6 +95,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	vaultDir := fs.String("vault", "", "serve a record vault from this folder under /1.0/vault (created on first use)")
 	vaultWriters := fs.String("vault-writers", "", "comma-separated DIDs allowed to store records in the vault (besides the vault's own DID)")
 	vaultStaff := fs.String("vault-staff", "", "comma-separated DIDs of staff the hospital vouches for in an emergency: only they may read under a patient's standing break-glass permission")
+	logoMirrors := fs.String("logo-mirrors", "", "comma-separated base URLs of other registries of the network to fetch directory logos from when they were not uploaded here (checked against the ledger's hash)")
+	vaultURL := fs.String("vault-url", "", "the vault's base URL as wallets reach it, for OpenID4VP licence presentations (default http(s)://ADDR)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when the file changes)")
 	tlsKey := fs.String("tls-key", "", "the certificate's PEM private key, mode 0600 (reloaded when the file changes)")
 	tlsClientCA := fs.String("tls-client-ca", "", "mutual TLS: PEM CA whose client certificates the hospital-to-hospital and admin routes require")
@@ -242,14 +245,22 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := registerHTTPMetrics(reg, func() *httpserver.Server { return srv }); err != nil {
 		return err
 	}
-	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api"), Checks: checks, Registry: reg})
+	mirrors, err := urlList("--logo-mirrors", *logoMirrors)
+	if err != nil {
+		return usageError{err}
+	}
+	h, err := api.New(api.Config{State: a, Ledger: n, Logger: logger.With("component", "api"), Checks: checks, Registry: reg, LogoMirrors: mirrors})
 	if err != nil {
 		return err
 	}
 	var handler http.Handler = h
 	stopVault := func() {}
 	if *vaultDir != "" {
-		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, h, n, a, logger.With("component", "vault"))
+		pub := *vaultURL
+		if pub == "" {
+			pub = listenURL(ln, tlsFiles.Enabled())
+		}
+		v, err = openVault(*vaultDir, *vaultWriters, *vaultStaff, pub, h, n, a, logger.With("component", "vault"))
 		if err != nil {
 			return err
 		}
@@ -262,11 +273,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *fhirClients != "" {
 			base := *fhirBase
 			if base == "" {
-				scheme := "http"
-				if tlsFiles.Enabled() {
-					scheme = "https"
-				}
-				base = scheme + "://" + ln.Addr().String() + "/fhir"
+				base = listenURL(ln, tlsFiles.Enabled()) + "/fhir"
 			}
 			f, err := openFHIR(v, *fhirClients, base)
 			if err != nil {
@@ -276,8 +283,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			handler = vault.MountFHIR(handler, f)
 			fmt.Fprintf(stdout, "registryd: FHIR R4 API at %s (SMART token %s/token, CDS Hooks /cds-services)\n", base, base)
 		}
-	} else if *fhirClients != "" || *fhirBase != "" {
-		return usageError{errors.New("--fhir-clients and --fhir-base need --vault DIR")}
+	} else if *fhirClients != "" || *fhirBase != "" || *vaultURL != "" {
+		return usageError{errors.New("--fhir-clients, --fhir-base and --vault-url need --vault DIR")}
 	}
 	srv, err = httpserver.New(httpserver.Config{Listener: ln, Handler: handler, TLS: tlsFiles, Limits: limits, Logger: logger.With("component", "http")})
 	if err != nil {
@@ -306,6 +313,30 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "registryd: stopped")
 	return nil
+}
+
+// urlList parses a comma-separated list of http(s) base URLs given to flag.
+func urlList(flag, list string) ([]string, error) {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("%s: %.128q is not an http(s) URL of a registry", flag, u)
+		}
+		out = append(out, strings.TrimRight(u, "/"))
+	}
+	return out, nil
+}
+
+// listenURL is the base URL of listener ln: http, or https with TLS.
+func listenURL(ln net.Listener, tls bool) string {
+	if tls {
+		return "https://" + ln.Addr().String()
+	}
+	return "http://" + ln.Addr().String()
 }
 
 // startCPUProfile profiles the process's CPU into path until the returned

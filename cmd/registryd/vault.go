@@ -35,7 +35,7 @@ const VaultKeyFile = "vault.key"
 // openVault opens the record vault in dir for the node n, reading ledger
 // state (DIDs, consent anchors) through the node's own registry API
 // handler, in process.
-func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
+func openVault(dir, writers, staff, publicURL string, registryAPI http.Handler, n *node.Node, a *machine.App, logger *slog.Logger) (*vault.Vault, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -80,13 +80,14 @@ func openVault(dir, writers, staff string, registryAPI http.Handler, n *node.Nod
 		return nil, err
 	}
 	id := did.KeyDID(k.Public())
-	licences, err := licenceChecker(c)
+	licences, presentations, err := licenceChecker(c)
 	if err != nil {
 		return nil, err
 	}
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
-		AfterTrailStep: trailFault(), Licences: licences, Delegations: delegations})
+		AfterTrailStep: trailFault(), Licences: licences, Delegations: delegations,
+		PublicURL: publicURL, Presentations: presentations})
 }
 
 // inProcess is an http.RoundTripper that answers requests by calling a
@@ -199,11 +200,12 @@ func nodeSubmit(n *node.Node) func(context.Context, []byte) error {
 // licenceChecker checks practitioner licences presented to the vault
 // against the registry: the credential verifies (signature, validity,
 // revocation, the body's accreditation for licences) and its issuer is an
-// active licensing body of the directory (registry/directory).
-func licenceChecker(c *client.Client) (func(context.Context, string) (string, error), error) {
+// active licensing body of the directory (registry/directory). The
+// verifier it returns checks presentations of licences (OpenID4VP).
+func licenceChecker(c *client.Client) (func(context.Context, string) (string, error), *verify.Verifier, error) {
 	v, err := verify.New(verify.Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": c}), Status: c, Trust: c})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d := directory.New(directory.Config{Source: c, Licences: v})
 	return func(ctx context.Context, token string) (string, error) {
@@ -212,7 +214,7 @@ func licenceChecker(c *client.Client) (func(context.Context, string) (string, er
 			return "", err
 		}
 		return id.DID, nil
-	}, nil
+	}, v, nil
 }
 
 // openFHIR serves v's FHIR API at base to the clients registered in the

@@ -44,6 +44,13 @@ type Proposal struct {
 	// theirs ("for your knee operation on 3 May"); at most
 	// MaxProposalNote characters, no control characters.
 	Note string
+	// Licence is the provider's practitioner licence (a vc+jwt whose
+	// subject is Provider), when they show it: the request, signed by
+	// Provider, is then the presentation of it (holder binding). The
+	// wallet checks the licence itself (registry/directory ShownLicence:
+	// the body, its accreditation, revocation, validity) before showing
+	// the name, employer and body it states. "" when none is shown.
+	Licence string
 	// Issued and Expires bound when the request may be answered.
 	Issued, Expires time.Time
 	// Token is the signed request it was read from ("" when made here).
@@ -57,6 +64,8 @@ const TypeConsentProposal = "ConsentProposal"
 const (
 	MaxProposalDays = 5 * 366
 	MaxProposalNote = 280
+	// MaxProposalLicence bounds the licence a request carries.
+	MaxProposalLicence = 6 << 10
 	// ProposalLifetime is how long a request made by [IssueProposal] can
 	// be answered.
 	ProposalLifetime = 7 * 24 * time.Hour
@@ -104,6 +113,18 @@ func (p *Proposal) Validate() error {
 	if !p.Expires.IsZero() && !p.Issued.IsZero() && !p.Expires.After(p.Issued) {
 		return bad("it expires before it was made")
 	}
+	if p.Licence != "" {
+		if len(p.Licence) > MaxProposalLicence {
+			return bad("the licence is %d bytes, at most %d fit in a request", len(p.Licence), MaxProposalLicence)
+		}
+		t, err := vc.Parse(p.Licence)
+		if err != nil {
+			return bad("the licence is not a credential (vc+jwt): %v", err)
+		}
+		if t.Credential.SubjectID() != p.Provider {
+			return bad("the licence is %.128s's, not the provider's: show your own licence", t.Credential.SubjectID())
+		}
+	}
 	return nil
 }
 
@@ -132,6 +153,9 @@ func IssueProposal(p *Proposal, k *key.PrivateKey, kid string, now time.Time) (s
 	}
 	if n.Note != "" {
 		subj["note"] = n.Note
+	}
+	if n.Licence != "" {
+		subj["licence"] = n.Licence
 	}
 	from, until := n.Issued, n.Expires
 	return vc.Issue(&vc.Credential{
@@ -228,6 +252,12 @@ func proposalFrom(c *vc.Credential) (*Proposal, error) {
 				return nil, bad("note must be text")
 			}
 			p.Note = s
+		case "licence":
+			s, ok := v.(string)
+			if !ok || s == "" {
+				return nil, bad("licence must be a credential (vc+jwt)")
+			}
+			p.Licence = s
 		default:
 			return nil, bad("unexpected property %.64q", k)
 		}

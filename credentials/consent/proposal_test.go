@@ -63,6 +63,36 @@ func TestProposalRoundTrip(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// licenceOf is a licence-like credential whose subject is the did:key
+// of the party named.
+func licenceOf(t testing.TB, subject string) string {
+	t.Helper()
+	body := credtest.NewParty(t, key.Ed25519, "licensing body")
+	_, d, _ := proposer(t, subject)
+	tok, err := vc.Issue(&vc.Credential{Context: []string{vc.ContextV2}, Type: []string{vc.TypeCredential, "PractitionerLicenceCredential"},
+		Issuer: body.DID, ValidFrom: &proposalNow, Subject: map[string]any{"id": d, "name": subject}}, body.Key, body.Kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestProposalCarriesLicence: a practitioner's own licence rides in the
+// request, signed with it, and comes back as it was.
+func TestProposalCarriesLicence(t *testing.T) {
+	k, d, kid := proposer(t, "Dr. Jane Doe")
+	lic := licenceOf(t, "Dr. Jane Doe")
+	tok, err := IssueProposal(&Proposal{Provider: d, Purposes: []string{PurposeTreatment}, Classes: []string{"AllergyIntolerance"},
+		Duration: 24 * time.Hour, Licence: lic}, k, kid, proposalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := VerifyProposal(context.Background(), tok, keyFunc, proposalNow)
+	if err != nil || got.Licence != lic {
+		t.Fatalf("got licence %q, %v", got.Licence[:min(16, len(got.Licence))], err)
+	}
+}
+
 func TestProposalRefused(t *testing.T) {
 	k, d, kid := proposer(t, "St Mary's")
 	ok := func() *Proposal {
@@ -82,6 +112,9 @@ func TestProposalRefused(t *testing.T) {
 		{"too long", func(p *Proposal) { p.Duration = (MaxProposalDays + 1) * 24 * time.Hour }},
 		{"long note", func(p *Proposal) { p.Note = strings.Repeat("x", MaxProposalNote+1) }},
 		{"control characters", func(p *Proposal) { p.Note = "hi\x1b[2J" }},
+		{"licence not a credential", func(p *Proposal) { p.Licence = "not a licence" }},
+		{"someone else's licence", func(p *Proposal) { p.Licence = licenceOf(t, "Dr. Someone Else") }},
+		{"licence too large", func(p *Proposal) { p.Licence = strings.Repeat("x", MaxProposalLicence+1) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := ok()
@@ -108,6 +141,12 @@ func FuzzParseProposal(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(tok)
+	withLicence, err := IssueProposal(&Proposal{Provider: d, Purposes: []string{"TREAT"}, Classes: []string{"AllergyIntolerance"},
+		Duration: 24 * time.Hour, Licence: licenceOf(f, "St Mary's")}, k, kid, proposalNow)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(withLicence)
 	f.Add("eyJhbGciOiJFZERTQSJ9.e30.AA")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, token string) {
@@ -119,7 +158,7 @@ func FuzzParseProposal(f *testing.F) {
 			t.Fatalf("accepted an invalid proposal: %v", err)
 		}
 		p2 := *p
-		p2.Provider, p2.Token = d, ""
+		p2.Provider, p2.Token, p2.Licence = d, "", "" // a licence is its provider's
 		again, err := IssueProposal(&p2, k, kid, proposalNow)
 		if err != nil {
 			t.Fatalf("accepted proposal does not sign again: %v", err)

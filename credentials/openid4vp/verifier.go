@@ -58,6 +58,12 @@ type Config struct {
 	// own ttl, so a revocation is seen within StatusMaxAge. Zero keeps
 	// the verify.Verifier's caching.
 	StatusMaxAge time.Duration
+	// Accept, when set, is asked about every response that passed all
+	// the checks, before it is recorded as valid: an error refuses it
+	// (status invalid, error access_denied, the error's text as the
+	// description the wallet is shown). A record vault uses it to check a
+	// practitioner's licence against the directory and remember it.
+	Accept func(ctx context.Context, res *Result) error
 	// AdminToken authorises POST /requests (Authorization: Bearer). Empty
 	// disables the endpoint (use CreateRequest from Go).
 	AdminToken []byte
@@ -305,6 +311,9 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	v.mu.Lock()
 	v.sweepLocked(now)
 	if len(v.requests) >= v.cfg.MaxPending {
+		v.dropUnansweredLocked(now)
+	}
+	if len(v.requests) >= v.cfg.MaxPending {
 		v.mu.Unlock()
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Status: 503, Description: "too many pending requests"}
 	}
@@ -323,6 +332,18 @@ func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 
 // sweepLocked drops requests expired for an hour, at most once a second;
 // v.mu is held.
+// dropUnansweredLocked drops the requests that expired unanswered (nobody
+// can answer them any more and they have no result), so that requests
+// made and left, on purpose or not, block new ones for at most RequestTTL;
+// v.mu is held.
+func (v *Verifier) dropUnansweredLocked(now time.Time) {
+	for s, p := range v.requests {
+		if p.result.Status == StatusPending && now.After(p.expires) {
+			delete(v.requests, s)
+		}
+	}
+}
+
 func (v *Verifier) sweepLocked(now time.Time) {
 	if len(v.requests) < 1024 || now.Sub(v.lastSweep) < time.Second {
 		return
@@ -424,6 +445,11 @@ func (v *Verifier) response(w http.ResponseWriter, r *http.Request) {
 	}
 	res := v.check(r.Context(), p.req, r.PostForm)
 	res.State = state
+	if res.Status == StatusValid && v.cfg.Accept != nil {
+		if err := v.cfg.Accept(r.Context(), res); err != nil {
+			res.Status, res.Error, res.Description = StatusInvalid, ErrCodeAccessDenied, err.Error()
+		}
+	}
 	at := now.UTC()
 	res.AnsweredAt = &at
 	v.mu.Lock()

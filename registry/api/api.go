@@ -6,6 +6,7 @@
 //	GET  /1.0/consents/{controller}/{hash}  consent grant anchor: in force, revoked
 //	GET  /1.0/directory/{did}       an organisation's directory entry and history
 //	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
+//	GET  /1.0/directory/{did}/logo  its logo (from Config.LogoMirrors when not uploaded here)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
 //	GET  /1.0/light/{height}        signed header and validator set (light clients)
 //	GET  /1.0/network               validators, governance, this node's addresses
@@ -32,6 +33,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -83,6 +85,14 @@ type Config struct {
 	// registryd adds a "trail" check when it mounts a vault. nil means one
 	// "node" check: the ledger has caught up and committed a block.
 	Checks []Check
+	// LogoMirrors are base URLs of other registries of the network that
+	// a logo not uploaded here is fetched from (checked against the hash
+	// the ledger names, then kept). Empty: a missing logo is a 404 that
+	// says so.
+	LogoMirrors []string
+	// LogoClient fetches from the mirrors (nil = a client with a 5 s
+	// timeout).
+	LogoClient *http.Client
 }
 
 // Server is the registry API as an http.Handler. Safe for concurrent use.
@@ -96,6 +106,11 @@ type Server struct {
 	m       *metrics
 	ttls    *ttlCache
 	checks  []Check
+
+	logoMirrors []string
+	logoClient  *http.Client
+	logoMu      sync.Mutex           // guards logoMissed
+	logoMissed  map[string]time.Time // logo hash -> when no mirror had it
 }
 
 // New builds the API handler.
@@ -112,6 +127,13 @@ func New(c Config) (*Server, error) {
 		mux:     http.NewServeMux(),
 		ttls:    newTTLCache(4096),
 		checks:  c.Checks,
+
+		logoMirrors: c.LogoMirrors,
+		logoClient:  c.LogoClient,
+		logoMissed:  map[string]time.Time{},
+	}
+	if s.logoClient == nil {
+		s.logoClient = &http.Client{Timeout: logoFetchTimeout}
 	}
 	if s.keys == nil {
 		s.keys = did.KeyResolver{}

@@ -1,20 +1,17 @@
 package api
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // logos may be JPEG
-	_ "image/png"  // or PNG
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -36,8 +33,8 @@ type DirectoryState interface {
 
 // Logo bounds: the bytes of an image and its width and height in pixels.
 const (
-	MaxLogoBytes  = 256 << 10
-	MaxLogoPixels = 2048
+	MaxLogoBytes  = tx.MaxLogoBytes
+	MaxLogoPixels = tx.MaxLogoPixels
 )
 
 // DirectoryAnswer is the body of GET /1.0/directory/{did}[?at=TIME]: an
@@ -263,9 +260,13 @@ func (s *Server) directoryLogo(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := os.ReadFile(filepath.Join(ds.LogoDir(), logo.SHA256))
 	if errors.Is(err, os.ErrNotExist) {
-		s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Logo not uploaded", Status: http.StatusNotFound,
-			Detail: "the directory names a logo for this DID, but nobody has uploaded the image to this registry yet (PUT it here)"})
-		return
+		// Logos are uploaded to one node: ask the mirrors (other
+		// registries of the network) for it; the hash decides.
+		b, err = s.mirrorLogo(r.Context(), ds, r.PathValue("did"), logo)
+		if err != nil {
+			s.problem(w, r, &problem{Type: problemBase + "not-found", Title: "Logo not uploaded", Status: http.StatusNotFound, Detail: err.Error()})
+			return
+		}
 	}
 	if err != nil {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
@@ -306,26 +307,79 @@ func (s *Server) directoryLogoPut(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// CheckLogo checks that b is the image logo names: at most MaxLogoBytes,
-// SHA-256 logo.SHA256, and a PNG or JPEG (as logo.MediaType says) of at
-// most MaxLogoPixels on each side. It is the one parser of uploaded logos.
-func CheckLogo(b []byte, logo *tx.Logo) error {
-	if len(b) > MaxLogoBytes {
-		return fmt.Errorf("the image is larger than %d bytes", MaxLogoBytes)
+// Logo mirroring: an organisation uploads its logo to one registry; the
+// others fetch it from their mirrors (Config.LogoMirrors) the first time
+// they are asked, check it against the hash the ledger names and keep it.
+const (
+	// logoFetchTimeout bounds one mirror's answer.
+	logoFetchTimeout = 5 * time.Second
+	// logoRetry is how long a logo no mirror had is not asked for again.
+	logoRetry = time.Minute
+)
+
+// mirrorLogo fetches logo (of organisation did) from the mirrors, checks
+// it, stores it in the node's logo folder and returns it. The error says
+// why there is none, for the requester.
+func (s *Server) mirrorLogo(ctx context.Context, ds DirectoryState, did string, logo *tx.Logo) ([]byte, error) {
+	if len(s.logoMirrors) == 0 {
+		return nil, errors.New("the directory names a logo for this DID, but nobody has uploaded the image to this registry " +
+			"(PUT it here, or run this registry with --logo-mirrors naming registries that have it)")
 	}
-	sum := sha256.Sum256(b)
-	if hex.EncodeToString(sum[:]) != logo.SHA256 {
-		return fmt.Errorf("the image's SHA-256 is %x, the directory names %s", sum, logo.SHA256)
+	s.logoMu.Lock()
+	last, tried := s.logoMissed[logo.SHA256]
+	s.logoMu.Unlock()
+	if tried && time.Since(last) < logoRetry {
+		return nil, fmt.Errorf("the directory names a logo for this DID; it was not uploaded to this registry and none of its %d mirrors had it a moment ago (PUT it here)", len(s.logoMirrors))
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("not a PNG or JPEG image: %v", err)
+	var why []string
+	for _, m := range s.logoMirrors {
+		b, err := fetchLogo(ctx, s.logoClient, m, did, logo)
+		if err != nil {
+			why = append(why, m+": "+err.Error())
+			continue
+		}
+		if err := os.MkdirAll(ds.LogoDir(), 0o755); err == nil {
+			if err := atomicfile.WriteFile(filepath.Join(ds.LogoDir(), logo.SHA256), b, 0o644); err != nil {
+				s.log.Warn("logo: keeping a mirrored copy", "err", err)
+			}
+		}
+		return b, nil
 	}
-	if "image/"+format != logo.MediaType {
-		return fmt.Errorf("the image is %s, the directory names %s", format, logo.MediaType)
+	s.logoMu.Lock()
+	if len(s.logoMissed) > 10_000 {
+		clear(s.logoMissed)
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxLogoPixels || cfg.Height > MaxLogoPixels {
-		return fmt.Errorf("the image is %dx%d pixels; at most %d on each side", cfg.Width, cfg.Height, MaxLogoPixels)
-	}
-	return nil
+	s.logoMissed[logo.SHA256] = time.Now()
+	s.logoMu.Unlock()
+	return nil, fmt.Errorf("the directory names a logo for this DID; it was not uploaded to this registry and none of its mirrors has it (%s); PUT it here", strings.Join(why, "; "))
 }
+
+// fetchLogo gets the logo of did from the registry at base and checks it.
+func fetchLogo(ctx context.Context, hc *http.Client, base, did string, logo *tx.Logo) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, logoFetchTimeout)
+	defer cancel()
+	u := strings.TrimRight(base, "/") + "/1.0/directory/" + url.PathEscape(did) + "/logo"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, errors.New("unreachable")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("answered %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, tx.MaxLogoBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if err := logo.Check(b); err != nil {
+		return nil, fmt.Errorf("served another image (%v)", err)
+	}
+	return b, nil
+}
+
+// CheckLogo checks that b is the image logo names ([tx.Logo.Check]).
+func CheckLogo(b []byte, logo *tx.Logo) error { return logo.Check(b) }

@@ -3,8 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,8 +123,8 @@ func (c *Client) SearchDirectory(ctx context.Context, q ledger.DirectorySearch) 
 }
 
 // Logo fetches the logo image logo names (from an entry read with
-// [Client.Directory]) and checks its SHA-256, so the image is the one the
-// ledger names whoever served it.
+// [Client.Directory]) and checks it ([tx.Logo.Check]: its SHA-256, format
+// and size), so the image is the one the ledger names whoever served it.
 func (c *Client) Logo(ctx context.Context, did string, logo *tx.Logo) ([]byte, error) {
 	u := *c.base
 	u.Path = c.base.Path + "/1.0/directory/" + did + "/logo"
@@ -138,8 +136,8 @@ func (c *Client) Logo(ctx context.Context, did string, logo *tx.Logo) ([]byte, e
 	if resp.StatusCode != http.StatusOK {
 		return nil, problemFrom(resp, body)
 	}
-	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != logo.SHA256 {
-		return nil, fmt.Errorf("%w: the logo served for %s is not the image the directory names", ledger.ErrProof, did)
+	if err := logo.Check(body); err != nil {
+		return nil, fmt.Errorf("%w: the logo served for %s is not the image the directory names: %v", ledger.ErrProof, did, err)
 	}
 	return body, nil
 }

@@ -1,7 +1,13 @@
 package tx
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"image"
+	_ "image/jpeg" // logos may be JPEG
+	_ "image/png"  // or PNG
 	"net/url"
 	"slices"
 	"strings"
@@ -116,6 +122,39 @@ type DirectoryEntry struct {
 type Logo struct {
 	SHA256    string `json:"sha256"`    // 64 lowercase hex digits
 	MediaType string `json:"mediaType"` // one of LogoMediaTypes
+}
+
+// Logo image bounds: the bytes of an image and its width and height in
+// pixels.
+const (
+	MaxLogoBytes  = 256 << 10
+	MaxLogoPixels = 2048
+)
+
+// Check checks that b is the image l names: at most MaxLogoBytes, SHA-256
+// l.SHA256, and a PNG or JPEG (as l.MediaType says) of at most
+// MaxLogoPixels on each side. It is the one parser of logo images: the
+// registry checks uploads and mirrored copies with it, wallets check what
+// they are served before showing it.
+func (l *Logo) Check(b []byte) error {
+	if len(b) > MaxLogoBytes {
+		return fmt.Errorf("the image is larger than %d bytes", MaxLogoBytes)
+	}
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != l.SHA256 {
+		return fmt.Errorf("the image's SHA-256 is %x, the directory names %s", sum, l.SHA256)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("not a PNG or JPEG image: %v", err)
+	}
+	if "image/"+format != l.MediaType {
+		return fmt.Errorf("the image is %s, the directory names %s", format, l.MediaType)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxLogoPixels || cfg.Height > MaxLogoPixels {
+		return fmt.Errorf("the image is %dx%d pixels; at most %d on each side", cfg.Width, cfg.Height, MaxLogoPixels)
+	}
+	return nil
 }
 
 // Role is one role an organisation holds.

@@ -20,13 +20,16 @@ import (
 //	DELETE /1.0/vault/records/{id}             erase (owner) -> Meta
 //	GET    /1.0/vault/records/{id}/events      anchored put/erase events (owner, vault, writers)
 //	PUT    /1.0/vault/break-glass              deposit a standing break-glass grant
-//	PUT    /1.0/vault/licence                  a practitioner presents their licence
+//	PUT    /1.0/vault/licence                  a practitioner presents their licence (signed request)
+//	POST   /1.0/vault/licence/requests         start an OpenID4VP request for a licence (no auth)
+//	GET    /1.0/vault/openid4vp/request/{state} its signed request object (the wallet fetches it)
+//	POST   /1.0/vault/openid4vp/response       the wallet's direct_post answer
 //	GET    /1.0/vault/access-log?patient=DID   the patient's trail (or a representative's copy)
 //	GET    /1.0/vault/represented/records/{id} read by a representative (with a delegation)
 //	PUT    /1.0/vault/consents                 register a consent a representative made
 //	DELETE /1.0/vault/consents/{hash}          withdraw it here
 //
-// Every call but the first carries a signed [Request] in
+// Every call but the first and the OpenID4VP ones carries a signed [Request] in
 // "Authorization: MedID-Request <jws>". Errors are RFC 9457 problem objects
 // whose detail never includes record content.
 func (v *Vault) Handler() http.Handler {
@@ -130,6 +133,22 @@ func (v *Vault) Handler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("POST /1.0/vault/licence/requests", func(w http.ResponseWriter, r *http.Request) {
+		lr, err := v.StartLicenceRequest()
+		if err != nil {
+			v.problem(w, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusCreated, lr)
+	})
+	if v.vp != nil {
+		// The OpenID4VP verifier's wallet routes (request objects and
+		// direct_post responses), under the vault's path.
+		vp := http.StripPrefix(openid4vpPath, v.vp)
+		mux.Handle("GET "+openid4vpPath+"/request/{state}", vp)
+		mux.Handle("POST "+openid4vpPath+"/response", vp)
+	}
 	mux.HandleFunc("GET /1.0/vault/access-log", func(w http.ResponseWriter, r *http.Request) {
 		tok := authToken(r)
 		if req, err := vaultapi.ParseRequest(tok); err == nil && req.Patient != r.URL.Query().Get("patient") {

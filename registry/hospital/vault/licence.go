@@ -11,9 +11,10 @@ import (
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
 
-// A practitioner presents their licence to the vault once (PUT
-// /1.0/vault/licence: a request signed by their DID key, for this vault,
-// fresh and single use, carrying the licence credential). The vault checks
+// A practitioner presents their licence to the vault once, over OpenID4VP
+// (licence_vp.go), or with PUT /1.0/vault/licence: a request signed by
+// their DID key, for this vault, fresh and single use, carrying the
+// licence credential. The vault checks
 // it with Config.Licences (registryd checks it against the registry: the
 // credential verifies, is not revoked or expired, and its issuer is an
 // active licensing body of the directory accredited for licences) and then
@@ -52,27 +53,7 @@ func (v *Vault) PresentLicence(ctx context.Context, token string) error {
 	if r.Op != vaultapi.OpLicence || r.Licence == "" {
 		return fmt.Errorf("%w: op %q with a licence, want %q", vaultapi.ErrBadRequest, r.Op, vaultapi.OpLicence)
 	}
-	if v.cfg.Licences == nil {
-		return fmt.Errorf("%w: this vault does not take practitioner licences", vaultapi.ErrBadRequest)
-	}
-	who, err := v.cfg.Licences(ctx, r.Licence)
-	if err != nil {
-		return fmt.Errorf("%w: licence: %v", vaultapi.ErrDenied, err)
-	}
-	if who != r.Issuer {
-		return fmt.Errorf("%w: the licence is %s's, the request is signed by %s", vaultapi.ErrDenied, who, r.Issuer)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.licences[who]; !ok && len(v.licences) >= maxLicences {
-		return fmt.Errorf("%w: the vault holds %d licences", vaultapi.ErrBadRequest, maxLicences)
-	}
-	v.licences[who] = r.Licence
-	b, err := json.Marshal(v.licences)
-	if err != nil {
-		return err
-	}
-	return writeFileSync(v.licencesPath(), b)
+	return v.rememberLicence(ctx, r.Issuer, r.Licence)
 }
 
 // licenceOf returns the licence a provider presented ("" if none).

@@ -18,6 +18,8 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/credentials/openid4vp"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/batch"
 	"github.com/medid/medid/registry/hospital/trail"
@@ -86,6 +88,14 @@ type Config struct {
 	// Licences checks a practitioner licence presented to the vault and
 	// returns the practitioner's DID (see licence.go); nil refuses them.
 	Licences func(ctx context.Context, licence string) (practitioner string, err error)
+	// PublicURL is the vault's base URL as practitioners' wallets reach
+	// it (https://hospital.example, without /1.0/vault). With
+	// Presentations it makes the vault an OpenID4VP verifier for licences
+	// (licence_vp.go); "" leaves only PUT /1.0/vault/licence.
+	PublicURL string
+	// Presentations verifies presented licences (signatures, holder
+	// binding, validity, status, the body's accreditation for licences).
+	Presentations *verify.Verifier
 	// Staff are the DIDs the hospital vouches for in an emergency: only
 	// they may read a record under a patient's standing break-glass
 	// permission (made to the vault's DID). A provider the patient named
@@ -116,6 +126,8 @@ type Vault struct {
 	auth   *authenticator
 	log    *batch.Log
 	sealer *trail.Sealer
+
+	vp *openid4vp.Verifier // takes licences over OpenID4VP; nil without Config.PublicURL
 
 	mu sync.Mutex // guards standing, recipients, staff and licences
 	// standing maps a patient DID to their standing break-glass grant.
@@ -164,6 +176,9 @@ func New(cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	if err := v.loadLicences(); err != nil {
+		return nil, err
+	}
+	if v.vp, err = v.newLicenceVerifier(); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {

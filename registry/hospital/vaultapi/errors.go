@@ -48,6 +48,9 @@ var (
 	// ErrTrailUnavailable: the access could not be recorded in the
 	// patient's trail, so nothing was released. Retry later.
 	ErrTrailUnavailable = errors.New("the access trail cannot record this access right now; nothing was released, retry later")
+	// ErrBusy: the vault holds as many pending requests of this kind as
+	// it keeps (licence requests); retry in a few minutes.
+	ErrBusy = errors.New("the vault is busy")
 )
 
 // StatusOf maps a vault error to an HTTP status.
@@ -65,7 +68,7 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrErased):
 		return http.StatusGone
-	case errors.Is(err, ErrTrailUnavailable):
+	case errors.Is(err, ErrTrailUnavailable), errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

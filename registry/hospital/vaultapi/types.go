@@ -39,3 +39,19 @@ type Meta struct {
 	// Erased is set once the record's data key was destroyed.
 	Erased *time.Time `json:"erased,omitempty"`
 }
+
+// LicenceQueryID is the DCQL credential query id of a vault's licence
+// request: the wallet answers with the licence under this id.
+const LicenceQueryID = "licence"
+
+// LicenceRequest is what POST /1.0/vault/licence/requests answers: an
+// OpenID4VP request for the practitioner's licence, signed by the vault's
+// DID. URI (openid4vp://…, also as a QR code) goes to the practitioner's
+// wallet, which answers the vault directly (direct_post).
+type LicenceRequest struct {
+	URI        string    `json:"uri"`
+	RequestURI string    `json:"request_uri"`
+	State      string    `json:"state"`
+	ClientID   string    `json:"client_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}

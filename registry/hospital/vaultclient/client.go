@@ -281,3 +281,19 @@ func (c *Client) PresentLicence(ctx context.Context, licence string) error {
 	}
 	return c.do(ctx, http.MethodPut, "/1.0/vault/licence", tok, nil, nil, nil)
 }
+
+// StartLicenceRequest asks the vault at vaultURL for an OpenID4VP request
+// for a practitioner's licence (POST /1.0/vault/licence/requests, no
+// authentication): the answer's URI goes to the practitioner's wallet. hc
+// nil means a client with a 30 s timeout.
+func StartLicenceRequest(ctx context.Context, hc *http.Client, vaultURL string) (*vaultapi.LicenceRequest, error) {
+	c := &Client{URL: vaultURL, HTTP: hc}
+	var lr vaultapi.LicenceRequest
+	if err := c.do(ctx, http.MethodPost, "/1.0/vault/licence/requests", "", nil, &lr, nil); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(lr.URI, "openid4vp://") {
+		return nil, fmt.Errorf("vault: the licence request's URI %.64q is not an openid4vp:// URI", lr.URI)
+	}
+	return &lr, nil
+}

@@ -35,6 +35,8 @@ type Options struct {
 	// Quotas, when set, is written into the genesis app_state as the
 	// network's write quota policy (nil: none, the defaults).
 	Quotas *ledger.QuotaPolicy
+	// LogoMirrors is api.Config.LogoMirrors.
+	LogoMirrors []string
 }
 
 // Stack is a running registry. Everything stops at the end of the test.
@@ -92,7 +94,7 @@ func Start(tb testing.TB, o Options) *Stack {
 			tb.Fatalf("node.Start: %v", err)
 		}
 	}
-	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger, Checks: api.NodeChecks(s.Node, s.App)}); err != nil {
+	if s.API, err = api.New(api.Config{State: s.App, Ledger: s.Node, Logger: logger, Checks: api.NodeChecks(s.Node, s.App), LogoMirrors: o.LogoMirrors}); err != nil {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(s.API)
