@@ -62,8 +62,8 @@ type credentialsUI struct {
 	// directory accredits them for it.
 	issuerLines []*widget.Label
 	issuerLogos []*canvas.Image // their logos, when the directory names one and it matched
-	detail     *credDetail
-	lastAdded  wallet.Credential
+	detail      *credDetail
+	lastAdded   wallet.Credential
 }
 
 // credCard is one credential in the list.
