@@ -60,17 +60,10 @@ func (w *Wallet) Receive(ctx context.Context, token string) (Credential, error) 
 		}
 		return Credential{}, fmt.Errorf("%w: it is bound to %s, which is not one of this wallet's DIDs", ErrNotForThisWallet, subject)
 	}
-	if w.cfg.Verifier == nil {
-		return Credential{}, ErrNoVerifier
-	}
 	// Verification may fetch DID documents and status lists: do it without
 	// holding the wallet.
-	v := w.cfg.Verifier.VerifyCredential(ctx, token)
-	if !v.Valid && v.Unavailable {
-		return Credential{}, &CouldNotCheckError{Cause: v.Detail}
-	}
-	if !v.Valid {
-		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
+	if err := w.verifyToKeep(ctx, token); err != nil {
+		return Credential{}, err
 	}
 
 	return w.store1(&Credential{
@@ -517,3 +510,21 @@ func (w *Wallet) History() ([]HistoryEntry, error) {
 // workflows of branch act17 (wallet/held_for.go), which call it by this
 // name. Fold it into the method once both branches are on main.
 func notCurrent(c *Credential, now time.Time) string { return c.NotCurrent(now) }
+
+// verifyToKeep verifies a credential token before the wallet keeps it:
+// ErrNoVerifier without a verifier, a *CouldNotCheckError when the check
+// could not be made (a registry or status list out of reach: never shown as
+// invalid), a *RejectedError when it failed.
+func (w *Wallet) verifyToKeep(ctx context.Context, token string) error {
+	if w.cfg.Verifier == nil {
+		return ErrNoVerifier
+	}
+	v := w.cfg.Verifier.VerifyCredential(ctx, token)
+	if !v.Valid && v.Unavailable {
+		return &CouldNotCheckError{Cause: v.Detail}
+	}
+	if !v.Valid {
+		return &RejectedError{Reason: v.Reason, Detail: v.Detail}
+	}
+	return nil
+}

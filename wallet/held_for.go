@@ -101,15 +101,8 @@ func (w *Wallet) ReceiveFor(ctx context.Context, delegationID, token string) (Cr
 	if !slicesCover(d.Classes, class) {
 		return Credential{}, fmt.Errorf("%w: your delegation for %s covers %s, not %s", ErrNotDelegated, d.PersonWords(), strings.Join(d.Classes, ","), class[0])
 	}
-	if w.cfg.Verifier == nil {
-		return Credential{}, ErrNoVerifier
-	}
-	v := w.cfg.Verifier.VerifyCredential(ctx, token)
-	if !v.Valid && v.Unavailable {
-		return Credential{}, &CouldNotCheckError{Cause: v.Detail}
-	}
-	if !v.Valid {
-		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
+	if err := w.verifyToKeep(ctx, token); err != nil {
+		return Credential{}, err
 	}
 	now := w.cfg.now().UTC()
 	cr := Credential{ID: credentialID(token), Token: token, VCID: c.ID, Issuer: c.Issuer, Types: c.Type, Name: c.Name,

@@ -35,11 +35,8 @@ func (w *Wallet) receiveSDJWT(ctx context.Context, token string) (Credential, er
 	if !bound {
 		return Credential{}, fmt.Errorf("%w: its sub and cnf.jwk are not one of this wallet's DIDs and that DID's key", ErrNotForThisWallet)
 	}
-	if w.cfg.Verifier == nil {
-		return Credential{}, ErrNoVerifier
-	}
-	if v := w.cfg.Verifier.VerifyCredential(ctx, token); !v.Valid {
-		return Credential{}, &RejectedError{Reason: v.Reason, Detail: v.Detail}
+	if err := w.verifyToKeep(ctx, token); err != nil {
+		return Credential{}, err
 	}
 	vct, _ := h.Claims["vct"].(string)
 	issuer, _ := h.Claims["iss"].(string)

@@ -86,3 +86,46 @@ func TestSDJWTHoldAndPresent(t *testing.T) {
 	}
 	// Nor onto the emergency card: wallet/card's TestSDJWTNotOnCard.
 }
+
+// TestSDJWTReceiveOffline: an SD-JWT VC that cannot be checked (the
+// registry or status list out of reach) is "could not check", never a
+// rejection, as for vc+jwt, and nothing is stored; one that fails its
+// check is a rejection.
+func TestSDJWTReceiveOffline(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	cfg := testConfig(t, clk)
+	var verdict Verdict
+	cfg.Verifier = verdictFunc(func(string) Verdict { return verdict })
+	w, _, err := Create(cfg, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	me, _ := w.PrimaryDID()
+	meKey, err := did.ParseKeyDID(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := newIssuer(t, "Hospital").IssueSDJWT(t, me.DID, meKey, "AllergyIntoleranceCredential", clk.Now(), map[string]any{"criticality": "high"})
+	verdict = Verdict{Reason: "issuer_unavailable", Detail: "connection refused", Unavailable: true}
+	if _, err := w.Receive(ctx, tok); !errors.Is(err, ErrCouldNotCheck) || errors.Is(err, ErrRejected) {
+		t.Errorf("Receive offline = %v, want ErrCouldNotCheck (not a rejection)", err)
+	}
+	verdict = Verdict{Reason: "revoked"}
+	if _, err := w.Receive(ctx, tok); !errors.Is(err, ErrRejected) {
+		t.Errorf("Receive of a revoked credential = %v, want ErrRejected", err)
+	}
+	if all, _ := w.Credentials(Filter{}); len(all) != 0 {
+		t.Errorf("%d credentials stored", len(all))
+	}
+	verdict = Verdict{Valid: true}
+	if _, err := w.Receive(ctx, tok); err != nil {
+		t.Errorf("Receive: %v", err)
+	}
+}
+
+// verdictFunc is a Verifier that answers every token with f's verdict.
+type verdictFunc func(token string) Verdict
+
+func (f verdictFunc) VerifyCredential(_ context.Context, token string) Verdict { return f(token) }
