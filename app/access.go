@@ -208,7 +208,11 @@ func (u *accessUI) show(evs []AccessEvent) {
 			r.bg.StrokeWidth = 0
 			r.flag.SetText("EMERGENCY ACCESS, under the consent you gave them")
 			if e.Standing {
-				r.flag.SetText("EMERGENCY ACCESS, with your standing emergency permission")
+				text := "EMERGENCY ACCESS, with your standing emergency permission"
+				if !e.StandingSince.IsZero() {
+					text += " of " + e.StandingSince.Local().Format("2 Jan 2006")
+				}
+				r.flag.SetText(text)
 			}
 			r.flag.Importance = widget.DangerImportance
 			r.flag.Show()

@@ -212,8 +212,9 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 			t.Errorf("refused emergency attempt shown as %q (highlight %q)", r.flag.Text, r.highlight)
 		}
 	}
-	if emergency != nil && !strings.Contains(emergency.flag.Text, "standing emergency permission") {
-		t.Errorf("emergency access under the standing permission: flag %q", emergency.flag.Text)
+	if emergency != nil && (!strings.Contains(emergency.flag.Text, "standing emergency permission of ") || emergency.event.StandingSince.IsZero() ||
+		!strings.HasSuffix(emergency.flag.Text, emergency.event.StandingSince.Local().Format("2 Jan 2006"))) {
+		t.Errorf("emergency access under the standing permission: flag %q (given %v)", emergency.flag.Text, emergency.event.StandingSince)
 	}
 	if !strings.HasPrefix(a.alert.Text, "Someone opened your records in an emergency,") {
 		t.Errorf("alert = %q, want one emergency access counted", a.alert.Text)

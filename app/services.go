@@ -85,6 +85,9 @@ type AccessEvent struct {
 	// standing emergency permission (given in Settings to the hospital),
 	// as opposed to one under a consent given to the provider themselves.
 	Standing bool
+	// StandingSince is when the patient gave that standing permission
+	// (zero when the wallet does not hold the grant).
+	StandingSince time.Time
 	// Sentence is what happened in words, as the wallet says it
 	// (wallet.AccessEvent.Describe: "Maria Silva, acting for you as
 	// parent, read your immunizations"), with parties named from the

@@ -162,6 +162,14 @@ func (s *WalletServices) reads(ctx context.Context, evs []wallet.AccessEvent, si
 			continue
 		}
 		ev := accessOf(e)
+		if ev.Standing && e.Consent != "" {
+			// Say which permission: the patient's own grant, by when it
+			// was given (the CLI prints its hash; a date is what a
+			// patient recognises).
+			if c, err := s.Wallet.FindConsent(e.Consent); err == nil {
+				ev.StandingSince = c.ValidFrom
+			}
+		}
 		ev.AccessorName = s.label(ctx, e.Provider)
 		ev.Sentence = e.Describe(s.naming(ctx), "")
 		out = append(out, ev)
