@@ -244,10 +244,8 @@ type aheadWrite struct {
 // allocation grew, so the inode changed). It may run concurrently with
 // append, which writes only to the allocation beyond w's records.
 func (a *aheadFile) sync(w aheadWrite) error {
-	if len(w.data) > 0 {
-		if _, err := a.f.WriteAt(w.data, w.off); err != nil {
-			return err
-		}
+	if err := a.write(w); err != nil {
+		return err
 	}
 	if w.meta {
 		return a.f.Sync()
@@ -271,13 +269,20 @@ func (a *aheadFile) empty() bool { return a.off <= aheadHeader }
 // close writes the records appended since the last sync (not durably,
 // as before they were buffered) and closes the file.
 func (a *aheadFile) close() error {
-	if w := a.takeWrite(); len(w.data) > 0 {
-		if _, err := a.f.WriteAt(w.data, w.off); err != nil {
-			a.f.Close()
-			return err
-		}
+	if err := a.write(a.takeWrite()); err != nil {
+		a.f.Close()
+		return err
 	}
 	return a.f.Close()
+}
+
+// write puts w's records in place (not durably).
+func (a *aheadFile) write(w aheadWrite) error {
+	if len(w.data) == 0 {
+		return nil
+	}
+	_, err := a.f.WriteAt(w.data, w.off)
+	return err
 }
 
 // allocate reserves n bytes from off by writing zeros there. Zeros, not
