@@ -26,16 +26,7 @@ func TestSDJWTHoldAndPresent(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Verifier = VerifyWith(vv)
-	w, _, err := Create(cfg, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	me, _ := w.PrimaryDID()
-	meKey, err := did.ParseKeyDID(me.DID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, me, meKey := newSDJWTHolder(t, cfg)
 	is := newIssuer(t, "Hospital")
 	issue := func(subject string, holder key.PublicKey) string {
 		return is.IssueSDJWT(t, subject, holder, "AllergyIntoleranceCredential", clk.Now(), map[string]any{
@@ -97,16 +88,7 @@ func TestSDJWTReceiveOffline(t *testing.T) {
 	cfg := testConfig(t, clk)
 	var verdict Verdict
 	cfg.Verifier = verdictFunc(func(string) Verdict { return verdict })
-	w, _, err := Create(cfg, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	me, _ := w.PrimaryDID()
-	meKey, err := did.ParseKeyDID(me.DID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, me, meKey := newSDJWTHolder(t, cfg)
 	tok := newIssuer(t, "Hospital").IssueSDJWT(t, me.DID, meKey, "AllergyIntoleranceCredential", clk.Now(), map[string]any{"criticality": "high"})
 	verdict = Verdict{Reason: "issuer_unavailable", Detail: "connection refused", Unavailable: true}
 	if _, err := w.Receive(ctx, tok); !errors.Is(err, ErrCouldNotCheck) || errors.Is(err, ErrRejected) {
@@ -129,3 +111,20 @@ func TestSDJWTReceiveOffline(t *testing.T) {
 type verdictFunc func(token string) Verdict
 
 func (f verdictFunc) VerifyCredential(_ context.Context, token string) Verdict { return f(token) }
+
+// newSDJWTHolder is a new wallet on cfg (closed when the test ends), its
+// primary DID and that DID's key, to bind SD-JWT VCs to (cnf.jwk).
+func newSDJWTHolder(t *testing.T, cfg Config) (*Wallet, DID, key.PublicKey) {
+	t.Helper()
+	w, _, err := Create(cfg, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	me, _ := w.PrimaryDID()
+	meKey, err := did.ParseKeyDID(me.DID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, me, meKey
+}
