@@ -1,22 +1,29 @@
-// Package hospital runs what the patient does with hospitals over a
-// [Holder] (a *wallet.Wallet): consent grants anchored on the registry
-// ([GrantConsent]), reading a provider's consent request
-// ([ReadConsentRequest]), a standing break-glass permission at a vault
-// ([AllowBreakGlass], [VaultDID]) and erasing a record there
-// ([EraseRecord]).
+// Package hospital runs what the patient, or someone acting for them, does
+// with hospitals over a [Holder] (a *wallet.Wallet):
 //
-// The workflows use the holder's public API and two store primitives of
+//   - consent: grants anchored on the registry ([GrantConsent]), found
+//     ([FindConsent]) and revoked there ([RevokeConsent]); a provider's
+//     consent request ([ReadConsentRequest]); grants a representative made
+//     in the owner's name, kept ([ConfirmConsent]) or withdrawn
+//     ([WithdrawInherited]);
+//   - the vault: the patient's verified access log ([AccessLog]), a
+//     standing break-glass permission ([AllowBreakGlass], [VaultDID]),
+//     erasing a record ([EraseRecord]);
+//   - acting for someone under a held delegation: reading their records
+//     ([ReadFor]) and trail ([AccessLogFor]), and consent in their name
+//     ([GrantConsentFor], [ConsentsFor], [WithdrawConsentFor]).
+//
+// The workflows use the holder's public API and a few store primitives of
 // the wallet: the grant's anchor key, derived from the recovery phrase
-// (wallet.Wallet.AnchorKey), and storing the grant (SaveConsent). The
-// wallet keeps what the delegation workflows share with the patient's own:
-// listing and revoking grants (Wallet.Consents, FindConsent,
-// RevokeConsent) and the patient's verified access log (Wallet.AccessLog).
+// (wallet.Wallet.AnchorKey), storing a grant (SaveConsent) and finding a
+// delegation (FindDelegation, HeldDelegation).
 package hospital
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -41,10 +48,18 @@ type Holder interface {
 	// grantID; the caller destroys it. SaveConsent stores a grant.
 	AnchorKey(grantID string) (k *key.PrivateKey, anchor, kid string, err error)
 	SaveConsent(c *wallet.Consent) error
+	// Consents lists the grants the holder made or learned, newest first.
+	Consents() ([]wallet.Consent, error)
+	// FindDelegation finds any delegation the holder keeps; HeldDelegation
+	// one the holder acts under. Errors wrap wallet.ErrNotFound.
+	FindDelegation(id string) (wallet.Delegation, error)
+	HeldDelegation(id string) (wallet.Delegation, error)
 	// HTTPClient is the client for requests made on the holder's behalf
-	// when the caller gives none; Now is the holder's clock.
+	// when the caller gives none; Now is the holder's clock; Logger takes
+	// warnings about best-effort steps (no health data).
 	HTTPClient() *http.Client
 	Now() time.Time
+	Logger() *slog.Logger
 }
 
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
@@ -53,7 +68,7 @@ type Holder interface {
 // anchor key, so the ledger never sees the patient's DID and no two of the
 // patient's anchors can be linked) and stores it in the wallet. It returns
 // the grant; nothing is stored if anchoring fails. Revoke it with
-// wallet.Wallet.RevokeConsent.
+// [RevokeConsent].
 func GrantConsent(ctx context.Context, h Holder, led wallet.ConsentLedger, req wallet.ConsentRequest) (wallet.Consent, error) {
 	if req.Duration <= 0 {
 		return wallet.Consent{}, errors.New("consent: say for how long (a positive duration)")
@@ -177,5 +192,5 @@ func vault(h Holder, url, id string) (*vaultclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &vaultclient.Client{URL: url, HTTP: h.HTTPClient(), DID: id, Key: k, KeyID: kid, Now: h.Now}, nil
+	return signedClient(h, url, nil, id, k, kid), nil
 }
