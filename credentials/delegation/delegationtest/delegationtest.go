@@ -36,10 +36,11 @@ type World struct {
 	// Clock is the world's clock, starting at 2026-03-01 12:00 UTC.
 	Clock *credtest.Clock
 
-	mu     sync.Mutex // guards lists and owners
-	lists  map[string]*statuslist.List
-	owners map[string]credtest.Party
-	next   atomic.Int64
+	mu      sync.Mutex // guards lists, owners and fetches
+	lists   map[string]*statuslist.List
+	owners  map[string]credtest.Party
+	fetches int
+	next    atomic.Int64
 }
 
 // New returns a World whose parties are made from fixed seeds.
@@ -56,8 +57,9 @@ func (w *World) Parties() []credtest.Party {
 	return []credtest.Party{w.Registry, w.Rogue, w.Patient, w.Other, w.StatusKey, w.Parent, w.Carer, w.Stranger}
 }
 
-// listURL is the URL of owner's status list, created empty on first use.
-func (w *World) listURL(owner credtest.Party) string {
+// ListURL is the URL of owner's delegation status list, namespaced by its
+// DID as a wallet's is, created empty on first use.
+func (w *World) ListURL(owner credtest.Party) string {
 	u := "https://registry.example/1.0/status-lists/" + owner.DID + ":delegations"
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -81,7 +83,7 @@ func (w *World) Guardianship(actions ...delegation.Action) *delegation.Delegatio
 		PatientName: "Ana Silva", Relationship: "DAU", Minor: true, Basis: delegation.BasisParent,
 		Actions: actions, Classes: []string{delegation.AllClasses}, Purposes: []string{"TREAT"},
 		ValidFrom: t0.Add(-time.Hour), ValidUntil: t0.Add(365 * 24 * time.Hour),
-		Status: statuslist.Entry(w.listURL(w.Registry), statuslist.Revocation, int(w.next.Load()))}
+		Status: statuslist.Entry(w.ListURL(w.Registry), statuslist.Revocation, int(w.next.Load()))}
 }
 
 // Own is Ana's own delegation to the carer for 30 days, for actions on
@@ -92,7 +94,7 @@ func (w *World) Own(actions []delegation.Action, classes ...string) *delegation.
 		Issuer: w.Patient.DID, Representative: w.Carer.DID, RepresentativeName: "Carl Carer", Patient: w.Patient.DID,
 		PatientName: "Ana Silva", Basis: delegation.BasisAuthorisation, Actions: actions, Classes: classes, Purposes: []string{"TREAT"},
 		ValidFrom: t0.Add(-time.Hour), ValidUntil: t0.Add(30 * 24 * time.Hour),
-		Status: statuslist.Entry(w.listURL(w.StatusKey), statuslist.Revocation, int(w.next.Load()))}
+		Status: statuslist.Entry(w.ListURL(w.StatusKey), statuslist.Revocation, int(w.next.Load()))}
 }
 
 // Sign issues d with p's key and returns the token (also set as d.Token).
@@ -119,9 +121,27 @@ func (w *World) Revoke(d *delegation.Delegation) {
 	}
 }
 
+// ServeAs serves at url signer's own list (see [World.ListURL]), signed by
+// signer: a list whose URL may name someone else's namespace, as a forger
+// would serve it.
+func (w *World) ServeAs(url string, signer credtest.Party) {
+	own := w.ListURL(signer)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lists[url], w.owners[url] = w.lists[own], signer
+}
+
+// Fetches is how many times a status list was fetched.
+func (w *World) Fetches() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fetches
+}
+
 // FetchStatusList signs the current list at url (verify.StatusFetcher).
 func (w *World) FetchStatusList(_ context.Context, url string) (string, error) {
 	w.mu.Lock()
+	w.fetches++
 	l, owner := w.lists[url], w.owners[url]
 	var c *vc.Credential
 	var err error
