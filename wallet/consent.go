@@ -96,6 +96,16 @@ const (
 	ConsentLegacy = "no longer accepted (grant again)"
 )
 
+// ConsentOf is grant g, issued as token, as the wallet keeps it: ID the
+// token's hash, the grant's parties, scope and period. What the wallet
+// adds (who made it under which delegation, where it is registered, its
+// sealed anchor key) the caller sets.
+func ConsentOf(token string, g *consent.Grant) Consent {
+	return Consent{ID: consent.Hash(token), Token: token, Patient: g.Patient, Anchor: g.Anchor, GrantID: g.ID, Provider: g.Provider,
+		Classes: g.Classes, Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil,
+		OnBehalfOf: g.OnBehalfOf}
+}
+
 // Legacy reports whether c was made before grants had their own anchor DID
 // (its anchor named the patient on the ledger). Vaults no longer accept such
 // a grant; the patient grants again.

@@ -471,9 +471,9 @@ func learnGrants(h Holder, events []wallet.AccessEvent, vaultURL string) (int, e
 			if err != nil || g.OnBehalfOf != e.Patient || g.Patient != e.Provider {
 				continue // the vault checked it; an entry that disagrees with itself is not taken in
 			}
-			c := &wallet.Consent{ID: g.Hash(), Token: e.Grant, Patient: g.Patient, Anchor: g.Anchor, GrantID: g.ID, Provider: g.Provider,
-				Classes: g.Classes, Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil,
-				OnBehalfOf: g.OnBehalfOf, Inherited: true, AnchorSeal: e.AnchorSeal, Vault: vaultURL}
+			gc := wallet.ConsentOf(e.Grant, g)
+			c := &gc
+			c.Inherited, c.AnchorSeal, c.Vault = true, e.AnchorSeal, vaultURL
 			if a := e.Authority; a != nil {
 				c.MadeUnder, c.MadeByName, c.Basis = a.Delegation, a.Name, a.Basis
 			}

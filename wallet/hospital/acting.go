@@ -5,12 +5,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
@@ -63,22 +61,18 @@ func GrantConsentFor(ctx context.Context, h Holder, led RepresentativeLedger, va
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	now := h.Now().UTC().Truncate(time.Second)
-	id := randid.URN()
-	ak, anchor, akid, err := h.AnchorKey(id)
+	g, ak, akid, err := newGrant(h, d.Representative, req)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
 	defer ak.Destroy()
+	g.OnBehalfOf, g.Delegation = d.Patient, d.Hash
 	seed := ak.Signer().(ed25519.PrivateKey).Seed()
 	seal, err := trail.SealSecret(seed, rk)
 	clear(seed)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	g := &consent.Grant{ID: id, Patient: d.Representative, OnBehalfOf: d.Patient, Delegation: d.Hash, Anchor: anchor,
-		Provider: req.Provider, Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
-		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
 	if err != nil {
 		return wallet.Consent{}, err
@@ -87,10 +81,9 @@ func GrantConsentFor(ctx context.Context, h Holder, led RepresentativeLedger, va
 	if err := vc.RegisterConsent(ctx, tok, d.Token, seal); err != nil {
 		return wallet.Consent{}, fmt.Errorf("the vault refused the consent in %s's name: %w", d.PersonWords(), err)
 	}
-	c := wallet.Consent{ID: consent.Hash(tok), Token: tok, Patient: d.Representative, Anchor: anchor, GrantID: id, Provider: req.Provider,
-		Classes: g.Classes, Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil,
-		OnBehalfOf: d.Patient, MadeUnder: d.Hash, Basis: d.Basis, Vault: vaultURL}
-	p, err := tx.NewConsentAnchorHash(anchor, c.ID, c.ValidFrom, c.ValidUntil)
+	c := wallet.ConsentOf(tok, g)
+	c.MadeUnder, c.Basis, c.Vault = d.Hash, d.Basis, vaultURL
+	p, err := tx.NewConsentAnchorHash(g.Anchor, c.ID, c.ValidFrom, c.ValidUntil)
 	if err == nil {
 		var raw []byte
 		if raw, err = tx.Sign(p, ak, akid); err == nil {

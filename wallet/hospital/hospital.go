@@ -8,7 +8,8 @@
 //     ([WithdrawInherited]);
 //   - the vault: the patient's verified access log ([AccessLog]), a
 //     standing break-glass permission ([AllowBreakGlass], [VaultDID]),
-//     erasing a record ([EraseRecord]);
+//     erasing a record ([EraseRecord]); a practitioner reading one
+//     ([Read]);
 //   - acting for someone under a held delegation: reading their records
 //     ([ReadFor]) and trail ([AccessLogFor]), and consent in their name
 //     ([GrantConsentFor], [ConsentsFor], [WithdrawConsentFor]).
@@ -81,22 +82,16 @@ func GrantConsent(ctx context.Context, h Holder, led wallet.ConsentLedger, req w
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	now := h.Now().UTC().Truncate(time.Second)
-	id := randid.URN()
-	ak, anchor, akid, err := h.AnchorKey(id)
+	g, ak, akid, err := newGrant(h, patient, req)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
 	defer ak.Destroy()
-	g := &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
-		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
-		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	c := wallet.Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Anchor: anchor, GrantID: id, Provider: req.Provider, Classes: g.Classes,
-		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
+	c := wallet.ConsentOf(tok, g)
 	issued, err := consent.Parse(tok)
 	if err != nil {
 		return wallet.Consent{}, err
@@ -138,6 +133,28 @@ func ReadConsentRequest(ctx context.Context, h Holder, link string, r did.Resolv
 	return consent.VerifyProposal(ctx, tok, consent.ResolverKeys(r), h.Now())
 }
 
+// Read reads a record at a vault as the holder, a practitioner whose
+// licence the wallet holds: the request is signed by the key of the
+// holder's primary DID, acting as that key's did:key, for purpose, with the
+// patient's consent grant (consentToken, "" = none) or, with breakGlass (a
+// reason), as an emergency override the vault logs as such.
+func Read(ctx context.Context, h Holder, vaultURL, record, purpose, consentToken, breakGlass string) ([]byte, error) {
+	p, err := owner(h, "")
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := h.SignerFor(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := vaultclient.New(ctx, vaultclient.Config{URL: vaultURL, Key: k, HTTP: h.HTTPClient()})
+	if err != nil {
+		return nil, err
+	}
+	c.Now = h.Now
+	return c.Get(ctx, record, purpose, consentToken, breakGlass)
+}
+
 // EraseRecord asks a vault to erase one of the patient's records
 // (crypto-shredding), with a request signed by the owning DID ("" = the
 // primary DID).
@@ -171,6 +188,22 @@ func AllowBreakGlass(ctx context.Context, h Holder, vaultURL string, c wallet.Co
 // consent), asked with hc (nil = a client with a 30 s timeout).
 func VaultDID(ctx context.Context, vaultURL string, hc *http.Client) (string, error) {
 	return (&vaultclient.Client{URL: vaultURL, HTTP: hc}).VaultDID(ctx)
+}
+
+// newGrant is a grant by patient of req made now: a fresh credential id,
+// the anchor did:key derived for that id alone (its key ak, which the
+// caller destroys, signs the anchor), access for req's purposes and classes
+// from now for req.Duration, in whole seconds.
+func newGrant(h Holder, patient string, req wallet.ConsentRequest) (g *consent.Grant, ak *key.PrivateKey, akid string, err error) {
+	now := h.Now().UTC().Truncate(time.Second)
+	id := randid.URN()
+	ak, anchor, akid, err := h.AnchorKey(id)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
+		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
+		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}, ak, akid, nil
 }
 
 // owner is id, or the holder's primary DID when id is "".
