@@ -112,6 +112,9 @@ type FHIR struct {
 	byOwner map[string][]idxEntry
 	// dids maps a Patient logical id to the patient's DID.
 	dids map[string]string
+	// pids is dids reversed: a patient's DID to their logical id, so that
+	// naming the patient in every audit event costs a lookup, not an HMAC.
+	pids map[string]string
 	// grants maps owner+"\x00"+provider to the grant tokens that opened a
 	// read, newest last.
 	grants map[string][]string
@@ -171,7 +174,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
-		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, grants: map[string][]string{}, feed: map[string][]feedEvent{}}
+		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]string{}, feed: map[string][]feedEvent{}}
 	metas, errs := v.store.list()
 	for _, err := range errs {
 		v.cfg.Logger.Error("vault: FHIR index: unreadable record", "err", err)
@@ -232,17 +235,22 @@ func (f *FHIR) DIDOf(id string) (string, bool) {
 
 // IDOf implements fhir.Patients: a patient with records here has an id.
 func (f *FHIR) IDOf(did string) (string, bool) {
-	id := f.PatientID(did)
 	f.mu.RLock()
-	defer f.mu.RUnlock()
-	_, ok := f.dids[id]
+	id, ok := f.pids[did]
+	f.mu.RUnlock()
+	if !ok {
+		id = f.PatientID(did)
+	}
 	return id, ok
 }
 
 func (f *FHIR) index(m vaultapi.Meta) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.dids[f.PatientID(m.Owner)] = m.Owner
+	if _, ok := f.pids[m.Owner]; !ok {
+		pid := f.PatientID(m.Owner)
+		f.dids[pid], f.pids[m.Owner] = m.Owner, pid
+	}
 	l := f.byOwner[m.Owner]
 	e := idxEntry{m.ID, m.Class, m.Created.UTC()}
 	i := sort.Search(len(l), func(i int) bool { return !l[i].less(e) })
@@ -491,9 +499,7 @@ func (f *FHIR) loadFeed() error {
 func access(now time.Time, act balp.Action, client string, req *vaultapi.Request, owner string, err error) balp.Access {
 	a := balp.Access{Time: now, Action: act, Client: client, Patient: fhir.Patient{DID: owner}, Purpose: req.Purpose,
 		Granted: err == nil, BreakGlass: req.BreakGlass != ""}
-	if req.Consent != "" {
-		a.Consent = consent.Hash(req.Consent)
-	}
+	a.Consent = consentHash(req)
 	if err != nil {
 		a.Reason = err.Error()
 	} else if a.BreakGlass {
@@ -865,9 +871,7 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	qe := &trail.Entry{Time: now, Patient: owner, Provider: t.Client, Class: typ, Action: ActionQuery, Purpose: purpose,
 		Type: trail.DCMPatientRecord, Outcome: trail.OutcomeGranted}
-	if req.Consent != "" {
-		qe.Consent = consent.Hash(req.Consent)
-	}
+	qe.Consent = consentHash(req)
 	if req.BreakGlass != "" {
 		qe.BreakGlass, qe.Type, qe.Reason = true, trail.DCMEmergencyOverride, req.BreakGlass
 	}
