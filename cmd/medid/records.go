@@ -79,12 +79,6 @@ func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclie
 	return c, nil
 }
 
-// vaultClient builds a client acting as the did:key of the key file.
-func vaultClient(e *env, url, keyFile string) (*vaultclient.Client, error) {
-	a := vaultActor{keyFile: &keyFile, did: new(string)}
-	return a.client(context.Background(), e, url)
-}
-
 // vaultError turns a refusal into exit status 1 with the vault's reason.
 func vaultError(err error) error {
 	var pe *vaultclient.ProblemError
