@@ -5,7 +5,8 @@
 //     ([FindConsent]) and revoked there ([RevokeConsent]); a provider's
 //     consent request ([ReadConsentRequest]); grants a representative made
 //     in the owner's name, kept ([ConfirmConsent]) or withdrawn
-//     ([WithdrawInherited]);
+//     ([WithdrawInherited]); either kind ended the way it was made
+//     ([Withdraw]);
 //   - the vault: the patient's verified access log ([AccessLog]), a
 //     standing break-glass permission ([AllowBreakGlass], [VaultDID]),
 //     erasing a record ([EraseRecord]); a practitioner reading one
