@@ -25,6 +25,10 @@ type feedLog struct {
 	base   int64 // the sequence number of chunks[0]
 	fill   int   // bytes used in the last chunk
 	idx    []feedIdx
+	// first is the sequence number of idx[0]: how many events were
+	// dropped before it. A page cursor names an event by its sequence
+	// number, so dropping old events does not shift the next page.
+	first int64
 }
 
 // feedChunk is the size of a chunk (a longer line gets a chunk its size).
@@ -59,6 +63,7 @@ func (l feedLog) add(ev *feedEvent, line []byte, limit int) feedLog {
 		chunk: l.base + last, off: int32(l.fill), n: int32(len(line))})
 	l.fill += len(line)
 	if len(l.idx) > limit {
+		l.first += int64(len(l.idx) - limit)
 		l.idx = l.idx[len(l.idx)-limit:]
 		if drop := l.idx[0].chunk - l.base; drop > 0 {
 			l.chunks = l.chunks[drop:]
@@ -70,6 +75,15 @@ func (l feedLog) add(ev *feedEvent, line []byte, limit int) feedLog {
 
 // len is the number of events.
 func (l feedLog) len() int { return len(l.idx) }
+
+// at returns the index of the event with sequence number seq: 0 if it
+// was dropped, len() if it is not there yet.
+func (l feedLog) at(seq int64) int {
+	return int(min(max(seq-l.first, 0), int64(len(l.idx))))
+}
+
+// seq returns the sequence number of event i.
+func (l feedLog) seq(i int) int64 { return l.first + int64(i) }
 
 // time returns the time of event i.
 func (l feedLog) time(i int) time.Time { return time.Unix(0, l.idx[i].at).UTC() }

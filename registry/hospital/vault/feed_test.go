@@ -56,6 +56,14 @@ func TestFeedLogKeepsTheNewestEvents(t *testing.T) {
 			t.Fatalf("event %d is not found for its patient", i)
 		}
 	}
+	// Page cursors name events by sequence number: dropping old events
+	// does not move them.
+	if l.seq(0) != n-max || l.at(l.seq(7)) != 7 || l.at(0) != 0 || l.at(n+5) != l.len() {
+		t.Fatalf("sequence numbers: first %d, at(seq(7)) %d, at(0) %d, at(n+5) %d", l.seq(0), l.at(l.seq(7)), l.at(0), l.at(n+5))
+	}
+	if early.at(l.seq(7)) != early.len() || early.seq(early.len()-1) != 60 {
+		t.Fatalf("an earlier copy's numbering: last %d", early.seq(early.len()-1))
+	}
 	for i := range early.len() {
 		if ev, ok := early.event(i); !ok || ev.Access.ID != fmt.Sprintf("ae-%d", 61-max+i) {
 			t.Fatalf("the earlier copy's event %d changed: %v %s", i, ok, ev.Access.ID)

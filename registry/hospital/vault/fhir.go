@@ -953,9 +953,9 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			patient = "\x00none"
 		}
 	}
-	start := 0
+	var seq int64
 	if after != "" {
-		start, _ = strconv.Atoi(after)
+		seq, _ = strconv.ParseInt(after, 10, 64)
 	}
 	// A feed log is append-only (feedLog), so the client's copy is read
 	// without the lock.
@@ -964,8 +964,8 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 	f.feedMu.Unlock()
 	key := patientKey(patient)
 	var entries []fhir.SearchEntry
-	next := -1
-	for i := start; i < l.len(); i++ {
+	next := int64(-1)
+	for i := l.at(seq); i < l.len(); i++ {
 		if !l.mayBeFor(i, patient, key) || !s.Match(l.time(i)) {
 			continue
 		}
@@ -974,7 +974,7 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			continue
 		}
 		if len(entries) == s.Count {
-			next = i
+			next = l.seq(i)
 			break
 		}
 		b, err := balp.AuditEvent(ev.Access)
@@ -990,7 +990,7 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			lu[i] = d.Raw
 		}
 		c, err := f.pager.Seal(fhir.Page{Client: t.Client, Type: "AuditEvent", PatientID: s.Patient.ID, PatientDID: s.Patient.DID,
-			LastUpdated: lu, Count: s.Count, After: strconv.Itoa(next)})
+			LastUpdated: lu, Count: s.Count, After: strconv.FormatInt(next, 10)})
 		if err != nil {
 			writeOutcome(w, fhir.AsError(err))
 			return
