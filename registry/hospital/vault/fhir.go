@@ -103,7 +103,7 @@ type FHIR struct {
 	// concurrent request's index and grant lookups behind that syscall.
 	feedMu sync.Mutex
 	// feed holds each client's audit events, oldest first.
-	feed map[string][]feedEvent
+	feed map[string]feedLog
 	// feedOut is the feed file, open for appending.
 	feedOut *os.File
 
@@ -174,7 +174,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
-		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]string{}, feed: map[string][]feedEvent{}}
+		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]string{}, feed: map[string]feedLog{}}
 	metas, errs := v.store.list()
 	for _, err := range errs {
 		v.cfg.Logger.Error("vault: FHIR index: unreadable record", "err", err)
@@ -452,14 +452,9 @@ func (f *FHIR) audit(a balp.Access) {
 		f.v.cfg.Logger.Error("vault: audit event", "err", err)
 		return
 	}
-	line = append(line, '\n')
 	f.feedMu.Lock()
-	l := append(f.feed[a.Client], ev)
-	if len(l) > maxFeedPerClient {
-		l = l[len(l)-maxFeedPerClient:]
-	}
-	f.feed[a.Client] = l
-	_, err = f.feedOut.Write(line)
+	f.feed[a.Client] = f.feed[a.Client].add(&ev, line, maxFeedPerClient)
+	_, err = f.feedOut.Write(append(line, '\n'))
 	f.feedMu.Unlock()
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
@@ -485,12 +480,7 @@ func (f *FHIR) loadFeed() error {
 		if len(line) == 0 || json.Unmarshal(line, &ev) != nil {
 			continue // a torn last line after a crash
 		}
-		f.feed[ev.Access.Client] = append(f.feed[ev.Access.Client], ev)
-	}
-	for c, l := range f.feed {
-		if len(l) > maxFeedPerClient {
-			f.feed[c] = l[len(l)-maxFeedPerClient:]
-		}
+		f.feed[ev.Access.Client] = f.feed[ev.Access.Client].add(&ev, line, maxFeedPerClient)
 	}
 	return nil
 }
@@ -963,24 +953,28 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			patient = "\x00none"
 		}
 	}
-	start := 0
+	var seq int64
 	if after != "" {
-		start, _ = strconv.Atoi(after)
+		seq, _ = strconv.ParseInt(after, 10, 64)
 	}
-	// Events are never changed once in the feed (audit appends and trims
-	// by reslicing), so the client's slice is read without the lock.
+	// A feed log is append-only (feedLog), so the client's copy is read
+	// without the lock.
 	f.feedMu.Lock()
 	l := f.feed[t.Client]
 	f.feedMu.Unlock()
+	key := patientKey(patient)
 	var entries []fhir.SearchEntry
-	next := -1
-	for i := start; i < len(l); i++ {
-		ev := l[i]
-		if (patient != "" && ev.Access.Patient.DID != patient) || !s.Match(ev.At) {
+	next := int64(-1)
+	for i := l.at(seq); i < l.len(); i++ {
+		if !l.mayBeFor(i, patient, key) || !s.Match(l.time(i)) {
+			continue
+		}
+		ev, ok := l.event(i)
+		if !ok || (patient != "" && ev.Access.Patient.DID != patient) {
 			continue
 		}
 		if len(entries) == s.Count {
-			next = i
+			next = l.seq(i)
 			break
 		}
 		b, err := balp.AuditEvent(ev.Access)
@@ -996,7 +990,7 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			lu[i] = d.Raw
 		}
 		c, err := f.pager.Seal(fhir.Page{Client: t.Client, Type: "AuditEvent", PatientID: s.Patient.ID, PatientDID: s.Patient.DID,
-			LastUpdated: lu, Count: s.Count, After: strconv.Itoa(next)})
+			LastUpdated: lu, Count: s.Count, After: strconv.FormatInt(next, 10)})
 		if err != nil {
 			writeOutcome(w, fhir.AsError(err))
 			return
