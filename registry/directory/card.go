@@ -104,7 +104,7 @@ func (d *Directory) CheckCard(ctx context.Context, token string) (*CardCheck, er
 	case r.Unavailable:
 		out.State, out.Why = CardUnchecked, "nothing was found wrong, but "+unavailableWords(r)
 		return out, nil
-	case !now.Before(c.Expires):
+	case cardExpired(r) || !now.Before(c.Expires):
 		out.State, out.Why = CardRefused, fmt.Sprintf("this code expired at %s (a code lasts %d minutes): ask them to show a fresh one",
 			c.Expires.Local().Format("15:04"), int(licence.CardLifetime/time.Minute))
 		return out, nil
@@ -133,6 +133,17 @@ func (d *Directory) CheckCard(ctx context.Context, token string) (*CardCheck, er
 	d.put(c.Holder, id, now.Add(d.cfg.TTL))
 	out.State, out.Practitioner = CardVerified, id
 	return out, nil
+}
+
+// cardExpired reports whether the card itself (the presentation, not the
+// licence in it) failed its validity check.
+func cardExpired(r *verify.Result) bool {
+	for _, c := range r.Checks {
+		if c.Name == verify.CheckValidity && !c.OK && c.Reason == verify.ReasonExpired {
+			return true
+		}
+	}
+	return false
 }
 
 // unavailableWords says what could not be checked.
