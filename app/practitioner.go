@@ -141,7 +141,7 @@ func newPractitionerUI(a *App) *practitionerUI {
 	u := &practitionerUI{a: a, err: errorLabel(), busy: widget.NewProgressBarInfinite(), summary: wrapLabel("")}
 	u.busy.Hide()
 	u.link = widget.NewEntry()
-	u.link.SetPlaceHolder("The link from the hospital (openid4vp://…)")
+	u.link.SetPlaceHolder("The link the hospital shows you")
 	u.open = widget.NewButtonWithIcon("Open request", theme.SearchIcon(), func() { u.fetch(u.link.Text) })
 	u.qrFile, u.openQR = qrPicture(a, u.link, u.err, u.fetch)
 	u.who = wrapLabel("")
@@ -288,6 +288,11 @@ func (u *practitionerUI) fetch(text string) {
 		}
 		if cs := pr.Queries[0].Candidates; len(cs) > 0 {
 			f.claims, _, _ = parseClaims(w, cs[0])
+			for i, c := range f.claims {
+				if isDID(c.Value) { // the employer: named by the directory
+					f.claims[i].Value = who(u.a.nameOf(ctx, c.Value), c.Value)
+				}
+			}
 			f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
 		}
 		return f, nil

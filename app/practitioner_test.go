@@ -124,6 +124,7 @@ func TestAnswerLicenceRequest(t *testing.T) {
 			t.Errorf("what leaves = %q, missing %q", p.shares.Text, want)
 		}
 	}
+	assertPatientWords(t, "a hospital's licence request", h.win.Canvas())
 	test.Tap(p.copyID)
 	if got := h.a.fa.Clipboard().Content(); got != vault.DID {
 		t.Errorf("copied %q, want the vault's DID", got)
@@ -199,6 +200,7 @@ func TestLicenceCardChecked(t *testing.T) {
 		t.Fatalf("no code shown: %q, err %q", p.cardText, p.err.Text)
 	}
 	code := p.cardText
+	assertPatientWords(t, "the licence code", h.win.Canvas())
 	// A new code every minute while shown (renewal is asked for directly:
 	// the ticker is not waited for in tests).
 	h.clk.Advance(time.Second)
@@ -228,6 +230,7 @@ func TestLicenceCardChecked(t *testing.T) {
 	if c.result.Text != want || c.result.Importance != widget.SuccessImportance || !c.copyID.Visible() {
 		t.Errorf("verified: %q (%v), want %q", c.result.Text, c.result.Importance, want)
 	}
+	assertPatientWords(t, "a verified practitioner", h.win.Canvas())
 	test.Tap(c.copyID)
 	if got := h.a.fa.Clipboard().Content(); got != h.primary() {
 		t.Errorf("copied %q, want the nurse's DID", got)
@@ -262,6 +265,7 @@ func TestLicenceCardChecked(t *testing.T) {
 		strings.Contains(c.result.Text, "Ann Midwife") || !strings.Contains(c.detail.Text, "does not mean the licence is invalid") {
 		t.Errorf("unchecked: %q (%v) / %q", c.result.Text, c.result.Importance, c.detail.Text)
 	}
+	assertPatientWords(t, "a practitioner not checked", h.win.Canvas())
 
 	// Not a code.
 	check("openid4vp://authorize?client_id=x")
