@@ -66,6 +66,8 @@ type actingUI struct {
 	held     *fyne.Container
 	heldNone *widget.Label
 	heldRows []*widget.Label
+	heldGive []*widget.Button // per held record: give it to the person (acting_export.go)
+	export   *exportUI        // the give-it dialog opened last
 
 	// Answering a verifier for the person (present; nil without it): the
 	// request link, the button, the check-before-sending dialog and what
@@ -350,14 +352,16 @@ func (x *actingUI) showHeld(hs []heldRecord) {
 	if x.held == nil {
 		return
 	}
-	x.heldRows = x.heldRows[:0]
+	x.heldRows, x.heldGive = x.heldRows[:0], x.heldGive[:0]
 	x.held.Objects = nil
 	for _, h := range hs {
 		c := h.c
 		l := wrapLabel(fmt.Sprintf("%s from %s, received %s", typeName(c.Types, c.Name), who(h.issuer, c.Issuer),
 			c.ReceivedAt.Local().Format("2 Jan 2006")))
 		x.heldRows = append(x.heldRows, l)
-		x.held.Add(l)
+		give := x.giveButton(h)
+		x.heldGive = append(x.heldGive, give)
+		x.held.Add(container.NewBorder(nil, nil, nil, give, l))
 	}
 	x.held.Refresh()
 	if len(hs) == 0 {
