@@ -66,8 +66,10 @@ type actingUI struct {
 	held     *fyne.Container
 	heldNone *widget.Label
 	heldRows []*widget.Label
-	heldGive []*widget.Button // per held record: give it to the person (acting_export.go)
-	export   *exportUI        // the give-it dialog opened last
+	heldGive []*widget.Button  // per held record: give it to the person (acting_export.go)
+	body     *fyne.Container   // the screen's parts, under the banner
+	scroll   *container.Scroll // around body
+	export   *exportUI         // the give-it dialog opened last
 
 	// Answering a verifier for the person (present; nil without it): the
 	// request link, the button, the check-before-sending dialog and what
@@ -192,7 +194,8 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 		body.Add(container.NewHBox(x.logBtn))
 		body.Add(x.log)
 	}
-	x.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(body))
+	x.body, x.scroll = body, container.NewVScroll(body)
+	x.content = container.NewBorder(header, nil, nil, nil, x.scroll)
 	a.show(x.content)
 	x.reload()
 	return x
@@ -369,6 +372,10 @@ func (x *actingUI) showHeld(hs []heldRecord) {
 	} else {
 		x.heldNone.Hide()
 	}
+	// Rows added or removed change the list's height: lay the screen out
+	// again, or the rows below would be drawn over.
+	x.body.Refresh()
+	x.scroll.Refresh()
 }
 
 func (x *actingUI) reload() {

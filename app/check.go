@@ -37,6 +37,8 @@ type checkUI struct {
 	copyID  *widget.Button
 	holder  string // the DID of a verified practitioner
 	verdict directory.CardState
+	body    *fyne.Container   // the dialog's content, laid out again when a line shows or hides
+	scroll  *container.Scroll // around body
 }
 
 // errNotLicenceCard: the text or picture holds something else.
@@ -61,12 +63,13 @@ func (a *App) showCheck() *checkUI {
 	})
 	u.copyID.Hide()
 	closeBtn := widget.NewButton("Close", func() { u.dlg.Hide() })
-	body := container.NewVBox(
+	u.body = container.NewVBox(
 		wrapLabel("A nurse, doctor or pharmacist can show you a QR code from their medid wallet. The wallet checks it with the medid network: who they are, their profession, where they work and who licensed them."),
 		container.NewBorder(nil, nil, nil, container.NewHBox(u.openQR, u.check), u.text),
 		u.err, u.busy, u.result, u.detail,
 		container.NewHBox(u.copyID, layout.NewSpacer(), closeBtn))
-	u.dlg = dialog.NewCustomWithoutButtons("Check a practitioner", container.NewGridWrap(fyne.NewSize(620, 340), container.NewVScroll(body)), a.win)
+	u.scroll = container.NewVScroll(u.body)
+	u.dlg = dialog.NewCustomWithoutButtons("Check a practitioner", container.NewGridWrap(fyne.NewSize(620, 340), u.scroll), a.win)
 	u.dlg.Show()
 	return u
 }
@@ -84,10 +87,12 @@ func (u *checkUI) run(text string) {
 	}
 	if err != nil {
 		showError(u.err, err)
+		u.relayout()
 		return
 	}
 	u.check.Disable()
 	u.busy.Show()
+	u.relayout()
 	load(u.a, func(ctx context.Context) (*directory.CardCheck, error) {
 		c, err := u.a.names().CheckCard(ctx, tok)
 		if err == nil && c.State == directory.CardVerified {
@@ -102,10 +107,17 @@ func (u *checkUI) run(text string) {
 		}
 		if err != nil {
 			showError(u.err, err)
+			u.relayout()
 			return
 		}
 		u.show(c)
 	})
+}
+
+// relayout lays the dialog out again after a line was shown or hidden.
+func (u *checkUI) relayout() {
+	u.body.Refresh()
+	u.scroll.Refresh()
 }
 
 // show says the verdict: verified in green with the practitioner's
@@ -134,4 +146,5 @@ func (u *checkUI) show(c *directory.CardCheck) {
 	u.result.Show()
 	u.result.Refresh()
 	u.detail.Show()
+	u.relayout()
 }

@@ -33,6 +33,8 @@ import (
 type practitionerUI struct {
 	a       *App
 	content fyne.CanvasObject
+	body    *fyne.Container   // the tab's parts, in order
+	scroll  *container.Scroll // around body
 	lic     wallet.Credential // the licence shown (the newest held)
 	summary *widget.Label     // what the licence verifies now
 	err     *widget.Label
@@ -170,7 +172,7 @@ func newPractitionerUI(a *App) *practitionerUI {
 	bold := func(s string) *widget.Label {
 		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
-	u.content = container.NewVScroll(container.NewVBox(
+	u.body = container.NewVBox(
 		bold("Your practitioner licence"), u.summary, u.err, u.busy,
 		widget.NewSeparator(),
 		bold("A hospital asks for your licence"),
@@ -181,8 +183,17 @@ func newPractitionerUI(a *App) *practitionerUI {
 		bold("Show a patient that you are licensed"),
 		wrapLabel("Anyone with the medid wallet can check this code (\"Check a practitioner\"): they see your name, profession, employer and licensing body, as the medid directory confirms them. The code is valid for "+
 			fmt.Sprint(int(licence.CardLifetime/time.Minute))+" minutes and renews itself while it is shown."),
-		container.NewHBox(u.showCard), u.cardBox))
+		container.NewHBox(u.showCard), u.cardBox)
+	u.scroll = container.NewVScroll(u.body)
+	u.content = u.scroll
 	return u
+}
+
+// relayout lays the tab out again after a part was shown, hidden or
+// replaced (a widget's Show does not resize its container).
+func (u *practitionerUI) relayout() {
+	u.body.Refresh()
+	u.scroll.Refresh()
 }
 
 // reload reads the licence and checks it with the directory.
@@ -227,6 +238,7 @@ func (u *practitionerUI) reload() {
 			u.summary.Importance = widget.WarningImportance
 		}
 		u.summary.Refresh()
+		u.relayout()
 	})
 }
 
@@ -301,6 +313,7 @@ func (u *practitionerUI) fetch(text string) {
 		u.open.Enable()
 		if err != nil {
 			showError(u.err, err)
+			u.relayout()
 			return
 		}
 		u.show(f.pr, f.asker, f.claims, f.body)
@@ -336,6 +349,7 @@ func (u *practitionerUI) show(pr *openid.PresentationRequest, asker string, clai
 	u.decline.Enable()
 	u.panel.Show()
 	u.panel.Refresh()
+	u.relayout()
 }
 
 // doSend sends the licence and says truthfully what came of it.
@@ -384,6 +398,7 @@ func (u *practitionerUI) run(send func(ctx context.Context) error, words func(er
 				u.answer.Importance = widget.MediumImportance
 				u.answer.Show()
 				u.answer.Refresh()
+				u.relayout()
 				return
 			}
 			text, imp := words(err)
@@ -393,6 +408,7 @@ func (u *practitionerUI) run(send func(ctx context.Context) error, words func(er
 			u.answer.Refresh()
 			u.req = nil
 			u.panel.Hide()
+			u.relayout()
 		})
 	})
 }
@@ -472,6 +488,9 @@ func (u *practitionerUI) stopCard() {
 	u.cardBox.Objects = nil
 	u.cardBox.Hide()
 	u.showCard.Enable()
+	if u.scroll != nil {
+		u.relayout()
+	}
 }
 
 // refreshCard makes a new card and shows its code.
@@ -524,5 +543,6 @@ func (u *practitionerUI) refreshCard() {
 		u.cardBox.Show()
 		u.cardBox.Refresh()
 		u.showCard.Disable()
+		u.relayout()
 	})
 }
