@@ -469,7 +469,11 @@ func (u *practitionerUI) startCard() {
 				return
 			case <-t.C:
 				u.a.do(func() {
-					if u.cardStop == stop {
+					switch {
+					case u.cardStop != stop:
+					case u.a.main == nil || u.a.main.practice != u:
+						u.stopCard() // locked meanwhile: the screen is gone
+					default:
 						u.refreshCard()
 					}
 				})

@@ -99,8 +99,8 @@ func TestCard(t *testing.T) {
 		{name: "tampered", token: good[:len(good)-4] + "AAAA", reason: verify.ReasonBadSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := *w.clk
-			defer w.clk.Set(clk.Now())
+			start := w.clk.Now()
+			defer w.clk.Set(start)
 			w.clk.Advance(tc.later)
 			c, err := VerifyCard(ctx, w.v, tc.token)
 			if tc.notCard {
