@@ -520,7 +520,7 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 	}
 	load(u.a, func(ctx context.Context) (parsed, error) {
 		claims, _, err := parseClaims(w, c)
-		return parsed{claims, u.a.nameOf(ctx, c.Issuer), err}, nil
+		return parsed{u.a.nameParties(ctx, claims), u.a.nameOf(ctx, c.Issuer), err}, nil
 	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
 }
 

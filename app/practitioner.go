@@ -242,6 +242,19 @@ func (u *practitionerUI) reload() {
 	})
 }
 
+// nameParties names by the directory the parties a record's details
+// identify (a licence's employer): a detail whose value is a DID shows
+// the directory's label instead (background only: it may ask the
+// registry).
+func (a *App) nameParties(ctx context.Context, claims []claim) []claim {
+	for i, c := range claims {
+		if isDID(c.Value) {
+			claims[i].Value = who(a.nameOf(ctx, c.Value), c.Value)
+		}
+	}
+	return claims
+}
+
 // licenceQuery returns the id of the request's query for a practitioner
 // licence, "" when the request asks for anything else too (the Share
 // screen answers those).
@@ -300,11 +313,7 @@ func (u *practitionerUI) fetch(text string) {
 		}
 		if cs := pr.Queries[0].Candidates; len(cs) > 0 {
 			f.claims, _, _ = parseClaims(w, cs[0])
-			for i, c := range f.claims {
-				if isDID(c.Value) { // the employer: named by the directory
-					f.claims[i].Value = who(u.a.nameOf(ctx, c.Value), c.Value)
-				}
-			}
+			f.claims = u.a.nameParties(ctx, f.claims)
 			f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
 		}
 		return f, nil

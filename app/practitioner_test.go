@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,10 +57,16 @@ func TestMyLicenceTab(t *testing.T) {
 	if h.a.main.practice != nil {
 		t.Fatal("a My licence tab without a licence")
 	}
-	_, p := nurseWallet(t)
+	hn, p := nurseWallet(t)
 	want := "Confirmed by the medid directory: Sam Nurse, licensed by Nursing Council, at St Mary's Hospital."
 	if p.summary.Text != want || p.summary.Importance != widget.SuccessImportance {
 		t.Errorf("summary = %q (%v), want %q", p.summary.Text, p.summary.Importance, want)
+	}
+	// The licence's own page names the employer, not its identifier.
+	hn.a.main.selectScreen("detail")
+	hn.a.wait()
+	if d := hn.a.main.creds.detail; d == nil || !slices.ContainsFunc(d.claims, func(c claim) bool { return c.Value == "St Mary's Hospital" }) {
+		t.Errorf("the licence's details: %+v", d)
 	}
 }
 
