@@ -12,6 +12,8 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 
+	"github.com/medid/medid/registry/ledger"
+
 	abci "github.com/cometbft/cometbft/abci/types"
 )
 
@@ -45,22 +47,37 @@ func benchBlocks(tb testing.TB, n, perBlock int) [][][]byte {
 // block) into a state that keeps every version (the baseline: no pruning,
 // no snapshots) and into one with the defaults of a node (the 100 newest
 // versions, a snapshot every 100 blocks here, two kept), and reports the
-// bytes on disk per DID, snapshots included. One op is one block; run with
-// -benchtime=Nx for N blocks.
+// bytes on disk per DID, snapshots included, in each state layout
+// (docs/design/0021, "State layout": layout1 stores each record three
+// times, layout2 once). One op is one block; run with -benchtime=Nx for N
+// blocks. growth-bytes/DID is the logical bytes added per DID over the
+// second half of the run: the old versions kept for the proof window (a
+// fixed number of blocks) no longer grow with the chain there, so it is
+// what each further did.create costs.
 func BenchmarkDiskPerDIDCreate(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		cfg  Config
+		name   string
+		cfg    Config
+		layout ledger.StateLayout
 	}{
-		{"every-version", Config{KeepVersions: -1, SnapshotInterval: -1}},
-		{"pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}},
+		{"layout1/every-version", Config{KeepVersions: -1, SnapshotInterval: -1}, ledger.LayoutEveryVersion},
+		{"layout1/pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}, ledger.LayoutEveryVersion},
+		{"layout2/every-version", Config{KeepVersions: -1, SnapshotInterval: -1}, ledger.LayoutRecordsOnce},
+		{"layout2/pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}, ledger.LayoutRecordsOnce},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			h := newHarnessWithGenesis(b, c.cfg, unlimitedCreates())
+			h := newHarnessLayout(b, c.cfg, unlimitedCreates(), c.layout)
 			h.mustBlock()
 			const perBlock = 100
 			n := 0
-			for range b.N {
+			var midBytes int64
+			midN := 0
+			for i := range b.N {
+				if i == b.N/2 {
+					b.StopTimer()
+					midBytes, midN = stateBreakdown(b, h.app.db.RawDB()).total(), n
+					b.StartTimer()
+				}
 				b.StopTimer()
 				txs := make([][]byte, perBlock)
 				for j := range txs {
@@ -98,6 +115,9 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 				return float64(t) / float64(n)
 			}
 			b.ReportMetric(float64(bd.total())/float64(n), "logical-bytes/DID")
+			if n > midN {
+				b.ReportMetric(float64(bd.total()-midBytes)/float64(n-midN), "growth-bytes/DID")
+			}
 			b.ReportMetric(per("tree leaf did/"), "did-leaf-bytes/DID")
 			b.ReportMetric(per("tree leaf didv/"), "didv-leaf-bytes/DID")
 			b.ReportMetric(per("latest-DID index x/"), "index-bytes/DID")
