@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -9,17 +10,17 @@ import (
 )
 
 // BenchmarkResolveDID resolves random DIDs of a state of benchDIDs DIDs
-// (blocks of 500) from the latest committed state: App.ResolveDID as the
-// API calls it (sub-benchmark "resolve"), against a direct Get of the
-// current record from the IAVL tree with the JSON decoding ("tree-get",
-// the baseline of the same run: what a read costs without the node-local
-// latest-DID index). docs/design/0021, "State layout".
+// (blocks of 500) from the latest committed state with App.ResolveDID, as
+// the API calls it, in each state layout (docs/design/0021, "State
+// layout"): layout1 reads the record from the latest-DID index's copy (the
+// baseline, as before), layout2 from the IAVL tree (the index keeps no
+// copy). "absent" is the did.create check of a new DID (the current record
+// is absent), which the index answers in both layouts.
 func BenchmarkResolveDID(b *testing.B) {
 	n := benchDIDs(b)
-	h := newHarnessWithGenesis(b, Config{SnapshotInterval: -1, KeepVersions: 10}, unlimitedCreates())
-	h.mustBlock()
+	blocks := benchBlocks(b, n, 500)
 	dids := make([]string, 0, n)
-	for _, txs := range benchBlocks(b, n, 500) {
+	for _, txs := range blocks {
 		for _, raw := range txs {
 			t, err := tx.Decode(raw)
 			if err != nil {
@@ -27,33 +28,30 @@ func BenchmarkResolveDID(b *testing.B) {
 			}
 			dids = append(dids, t.Payload.DID)
 		}
-		h.mustBlock(txs...)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	b.Run("resolve", func(b *testing.B) {
-		for range b.N {
-			if _, err := h.app.ResolveDID(dids[rng.IntN(len(dids))], ledger.ResolveOptions{}); err != nil {
-				b.Fatal(err)
-			}
+	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
+		h := newHarnessLayout(b, Config{SnapshotInterval: -1, KeepVersions: 10}, unlimitedCreates(), l)
+		h.mustBlock()
+		for _, txs := range blocks {
+			h.mustBlock(txs...)
 		}
-		b.ReportMetric(float64(len(dids)), "DIDs")
-	})
-	b.Run("tree-get", func(b *testing.B) {
-		for range b.N {
-			view, _ := h.app.view()
-			if _, err := getJSON[ledger.DIDRecord](view, ledger.DIDKey(dids[rng.IntN(len(dids))])); err != nil {
-				b.Fatal(err)
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.Run(fmt.Sprintf("layout%d/resolve", l), func(b *testing.B) {
+			for range b.N {
+				if _, err := h.app.ResolveDID(dids[rng.IntN(len(dids))], ledger.ResolveOptions{}); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		b.ReportMetric(float64(len(dids)), "DIDs")
-	})
-	b.Run("absent", func(b *testing.B) {
-		// The did.create check of a new DID: the current record is absent.
-		for i := range b.N {
-			r, _ := h.app.committedState()
-			if v, err := r.Get(ledger.DIDKey("did:medid:absent" + string(rune('a'+i%26)) + dids[i%len(dids)][10:])); err != nil || v != nil {
-				b.Fatal(err, v)
+			b.ReportMetric(float64(len(dids)), "DIDs")
+		})
+		b.Run(fmt.Sprintf("layout%d/absent", l), func(b *testing.B) {
+			for i := range b.N {
+				r, _ := h.app.committedState()
+				if v, err := r.Get(ledger.DIDKey(fmt.Sprintf("did:medid:absent%d", i))); err != nil || v != nil {
+					b.Fatal(err, v)
+				}
 			}
-		}
-	})
+		})
+		h.app.Close()
+	}
 }
