@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"sort"
 	"strconv"
@@ -131,63 +132,72 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 
 // BenchmarkJoinRestoreVsReplay is what a joining node's application does
 // with a state of benchDIDs DIDs (blocks of 500): restore the newest
-// snapshot chunk by chunk (state sync) against replay every block since
-// genesis (the baseline, as block sync does). Network transfer and block
-// verification are not in either figure; registry/node/proctest's
-// BenchmarkJoin measures whole registryd processes.
+// snapshot chunk by chunk (state sync), in each state layout (layout2
+// stores each record once, so its snapshot holds about half the tree
+// nodes), against replay every block since genesis (the baseline, as block
+// sync does, in layout 2). Network transfer and block verification are not
+// in either figure; registry/node/proctest's BenchmarkJoin measures whole
+// registryd processes.
 func BenchmarkJoinRestoreVsReplay(b *testing.B) {
 	n := benchDIDs(b)
 	blocks := benchBlocks(b, n, 500)
-	src := newHarnessWithGenesis(b, Config{SnapshotInterval: int64(len(blocks)) + 1, KeepVersions: 10}, unlimitedCreates())
-	src.mustBlock()
-	for _, txs := range blocks {
-		src.mustBlock(txs...)
-	}
-	snapshotNow(b, src)
-	height, appHash := src.app.LastCommit()
-	g, err := (&Genesis{Governance: []string{src.govDID}, Quotas: unlimitedCreates()}).Marshal()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("state-sync-restore", func(b *testing.B) {
-		for range b.N {
-			dst, res := restoreInto(b, src, nil, appHash)
-			if res != abci.ResponseApplySnapshotChunk_ACCEPT {
-				b.Fatalf("restore: %v", res)
-			}
-			b.StopTimer()
-			dst.Close()
-			b.StartTimer()
+	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
+		src := newHarnessLayout(b, Config{SnapshotInterval: int64(len(blocks)) + 1, KeepVersions: 10}, unlimitedCreates(), l)
+		src.mustBlock()
+		for _, txs := range blocks {
+			src.mustBlock(txs...)
 		}
-		b.ReportMetric(float64(n), "DIDs")
-	})
-	b.Run("replay", func(b *testing.B) {
-		for range b.N {
-			dst, err := New(Config{Dir: b.TempDir(), SnapshotInterval: -1, KeepVersions: 10})
-			if err != nil {
-				b.Fatal(err)
+		snapshotNow(b, src)
+		height, appHash := src.app.LastCommit()
+		snapBytes := dirSize(b, src.app.cfg.SnapshotDir)
+		b.Run(fmt.Sprintf("layout%d/state-sync-restore", l), func(b *testing.B) {
+			for range b.N {
+				dst, res := restoreInto(b, src, nil, appHash)
+				if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+					b.Fatalf("restore: %v", res)
+				}
+				b.StopTimer()
+				dst.Close()
+				b.StartTimer()
 			}
-			ctx := context.Background()
-			if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
-				b.Fatal(err)
-			}
-			r := &harness{tb: b, app: dst}
-			r.mustBlock()
-			for _, txs := range blocks {
-				r.mustBlock(txs...)
-			}
-			for r.height() < height {
-				r.block()
-			}
-			if _, got := dst.LastCommit(); string(got) != string(appHash) {
-				b.Fatalf("replayed state hash %X, want %X", got, appHash)
-			}
-			b.StopTimer()
-			dst.Close()
-			b.StartTimer()
+			b.ReportMetric(float64(n), "DIDs")
+			b.ReportMetric(float64(snapBytes)/float64(n), "snapshot-bytes/DID")
+		})
+		if l != ledger.LayoutRecordsOnce {
+			continue
 		}
-		b.ReportMetric(float64(n), "DIDs")
-	})
+		g, err := (&Genesis{Governance: []string{src.govDID}, Quotas: unlimitedCreates(), StateLayout: l}).Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("layout%d/replay", l), func(b *testing.B) {
+			for range b.N {
+				dst, err := New(Config{Dir: b.TempDir(), SnapshotInterval: -1, KeepVersions: 10})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+					b.Fatal(err)
+				}
+				r := &harness{tb: b, app: dst}
+				r.mustBlock()
+				for _, txs := range blocks {
+					r.mustBlock(txs...)
+				}
+				for r.height() < height {
+					r.block()
+				}
+				if _, got := dst.LastCommit(); string(got) != string(appHash) {
+					b.Fatalf("replayed state hash %X, want %X", got, appHash)
+				}
+				b.StopTimer()
+				dst.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n), "DIDs")
+		})
+	}
 }
 
 // breakdown counts a state database's entries by kind.
