@@ -261,3 +261,21 @@ func joinPhases(log string, start, end time.Time) (phases, bool) {
 	}
 	return phases{discover: restoring.Sub(start), restore: restored.Sub(restoring), catchUp: end.Sub(restored)}, true
 }
+
+// TestJoinPhases: the split of a join by the joining node's log.
+func TestJoinPhases(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	log := `time=2026-12-03T10:00:01.000Z level=INFO msg="registry started" node=node4 height=0
+time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot" node=node4 height=0 chunks=6
+time=2026-12-03T10:00:06.900Z level=WARN msg="snapshot refused" node=node4 height=0
+time=2026-12-03T10:00:07.000Z level=INFO msg="restoring a snapshot" node=node4 height=0 chunks=6
+time=2026-12-03T10:00:30.250Z level=INFO msg="snapshot restored" node=node4 height=741 nodes=400161
+`
+	p, ok := joinPhases(log, start, start.Add(45*time.Second))
+	if !ok || p.discover != 6500*time.Millisecond || p.restore != 23750*time.Millisecond || p.catchUp != 14750*time.Millisecond {
+		t.Errorf("phases %+v (%v)", p, ok)
+	}
+	if _, ok := joinPhases(`time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot"`, start, start); ok {
+		t.Error("a log without a finished restore was split")
+	}
+}
