@@ -184,6 +184,9 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	if check.Code != abci.CodeTypeOK {
 		return nil, &RejectedError{Stage: "check", Hash: hash, Code: check.Code, Codespace: check.Codespace, Log: check.Log}
 	}
+	if n.relay != nil {
+		n.relay.broadcast(tx)
+	}
 	select {
 	case ev := <-ch:
 		if ev.err != nil {
