@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -292,6 +293,23 @@ func nodeCPU(b *testing.B, net *proctest.Network) []time.Duration {
 // from the one load-generating address).
 const procsWorkers = 1024
 
+// workers is the closed loop's concurrency: procsWorkers, or
+// $MEDID_PROCS_WORKERS (1 to procsWorkers). On a machine whose load
+// average is far above its cores, 1,024 transactions in flight queue for
+// longer than the API's 30 s commit wait (a 504 ends the run whatever the
+// variant); fewer keep the queue short while blocks stay full.
+func workers(b *testing.B) int {
+	v := os.Getenv("MEDID_PROCS_WORKERS")
+	if v == "" {
+		return procsWorkers
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > procsWorkers {
+		b.Fatalf("MEDID_PROCS_WORKERS=%q: want a number from 1 to %d", v, procsWorkers)
+	}
+	return n
+}
+
 // peakTPS remembers the closed-loop throughput of each network size
 // measured in this process, for the open-loop runs at a fraction of it.
 var peakTPS sync.Map // validators -> float64
@@ -370,7 +388,8 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	}
 	txs := makeCreateTxs(b, name, b.N)
 	net := startProcsGossip(b, n, name, relay, gossipPeers)
-	sub := newHTTPSubmitter(net, procsWorkers)
+	w := workers(b)
+	sub := newHTTPSubmitter(net, w)
 	// Warm up: one transaction (the first block, connections).
 	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {
 		b.Fatal(err)
@@ -381,7 +400,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	var elapsed time.Duration
 	var lat []time.Duration
 	if fraction == 0 {
-		elapsed, lat = sub.closedLoop(b, txs, procsWorkers)
+		elapsed, lat = sub.closedLoop(b, txs, w)
 	} else {
 		elapsed, lat = sub.openLoop(b, txs, rate)
 	}
@@ -394,7 +413,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	r := &benchbase.LedgerRun{Name: b.Name(), Variant: "processes", Validators: n, Txs: b.N, Elapsed: elapsed,
 		OfferedRate: rate, Latencies: lat, NodeCPU: used}
 	if fraction == 0 {
-		r.Workers = procsWorkers
+		r.Workers = w
 	}
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
@@ -412,7 +431,8 @@ func measurePeak(b *testing.B, n int) float64 {
 	name := fmt.Sprintf("peak%d-%d", n, bench4Runs.Add(1))
 	txs := makeCreateTxs(b, name, 6000)
 	net := startProcs(b, n, name)
-	elapsed, _ := newHTTPSubmitter(net, procsWorkers).closedLoop(b, txs, procsWorkers)
+	w := workers(b)
+	elapsed, _ := newHTTPSubmitter(net, w).closedLoop(b, txs, w)
 	net.Close()
 	tps := float64(len(txs)) / elapsed.Seconds()
 	peakTPS.Store(n, tps)
