@@ -81,7 +81,7 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 		// No did.create budget: the benchmark sends far more than the
 		// default hourly quota of self-made DIDs (as the in-process
 		// benchmarks do, nodetest.SetQuotas).
-		Quotas:      nodetest.UnlimitedCreates(),
+		Quotas:       nodetest.UnlimitedCreates(),
 		GossipPeers:  gossipPeers,
 		MempoolRelay: relay,
 		// Validators dial each other, as `registryd testnet` writes them:

@@ -3,11 +3,12 @@ package node
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	mempl "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/p2p"
-	cstypes "github.com/cometbft/cometbft/consensus/types"
 	protomem "github.com/cometbft/cometbft/proto/tendermint/mempool"
 	"github.com/cometbft/cometbft/types"
 )
@@ -76,22 +77,38 @@ type txRelay struct {
 	p2p.BaseReactor
 	log *slog.Logger
 
-	mu    sync.Mutex // guards peers
+	mu    sync.Mutex // guards peers and pending
 	peers map[p2p.ID]*relayPeer
+	// pending holds the transactions of broadcast still queued for some
+	// peer, so a block that commits one can mark it: a peer's queue then
+	// skips it (under load a queue can hold transactions for longer than
+	// they take to commit; sending them would only delay fresh ones).
+	pending map[types.TxKey]*relayTx
 	// mempool is set by New before the node starts.
 	mempool mempl.Mempool
+}
+
+// relayTx is a transaction queued for one or more peers.
+type relayTx struct {
+	tx  []byte
+	key types.TxKey
+	// left counts the peer queues still holding it (tracked items only).
+	left atomic.Int32
+	// committed: a block carried it; queues drop it.
+	committed atomic.Bool
+	tracked   bool
 }
 
 // relayPeer is one peer's send queue.
 type relayPeer struct {
 	peer  p2p.Peer
 	mu    sync.Mutex // guards queue
-	queue [][]byte
+	queue []*relayTx
 	wake  chan struct{} // capacity 1
 }
 
 func newTxRelay(log *slog.Logger) *txRelay {
-	r := &txRelay{log: log, peers: map[p2p.ID]*relayPeer{}}
+	r := &txRelay{log: log, peers: map[p2p.ID]*relayPeer{}, pending: map[types.TxKey]*relayTx{}}
 	r.BaseReactor = *p2p.NewBaseReactor("MedidTxRelay", r)
 	return r
 }
@@ -124,41 +141,123 @@ func (r *txRelay) RemovePeer(peer p2p.Peer, _ any) {
 // arrives here.
 func (r *txRelay) Receive(p2p.Envelope) {}
 
-// broadcast queues txs for every connected peer.
-func (r *txRelay) broadcast(txs ...[]byte) {
+// broadcast queues tx (whose key is key) for every connected peer.
+func (r *txRelay) broadcast(tx []byte, key types.TxKey) {
+	item := &relayTx{tx: tx, key: key, tracked: true}
 	r.mu.Lock()
+	peers := r.peerList()
+	if len(peers) > 0 {
+		item.left.Store(int32(len(peers)))
+		r.pending[key] = item
+	}
+	r.mu.Unlock()
+	for _, p := range peers {
+		if !p.push(item) {
+			r.sent(item)
+		}
+	}
+}
+
+// resend queues txs for every connected peer, untracked (they are sent
+// even if a block carries them meanwhile).
+func (r *txRelay) resend(txs types.Txs) {
+	r.mu.Lock()
+	peers := r.peerList()
+	r.mu.Unlock()
+	items := untracked(txs)
+	for _, p := range peers {
+		for _, it := range items {
+			p.push(it)
+		}
+	}
+}
+
+func untracked(txs types.Txs) []*relayTx {
+	items := make([]*relayTx, len(txs))
+	for i, t := range txs {
+		items[i] = &relayTx{tx: t}
+	}
+	return items
+}
+
+// peerList returns the connected peers; r.mu must be held.
+func (r *txRelay) peerList() []*relayPeer {
 	peers := make([]*relayPeer, 0, len(r.peers))
 	for _, p := range r.peers {
 		peers = append(peers, p)
 	}
+	return peers
+}
+
+// committed marks the transaction with key as carried by a block: peer
+// queues drop it.
+func (r *txRelay) committed(key types.TxKey) {
+	r.mu.Lock()
+	item, ok := r.pending[key]
+	if ok {
+		delete(r.pending, key)
+	}
 	r.mu.Unlock()
-	for _, p := range peers {
-		p.push(txs)
+	if ok {
+		item.committed.Store(true)
 	}
 }
 
-// push queues txs for the peer (dropping what exceeds relayQueueTxs) and
-// wakes its send routine.
-func (p *relayPeer) push(txs [][]byte) {
+// sent notes that one peer queue is done with item.
+func (r *txRelay) sent(item *relayTx) {
+	if !item.tracked || item.left.Add(-1) > 0 {
+		return
+	}
+	r.mu.Lock()
+	if r.pending[item.key] == item {
+		delete(r.pending, item.key)
+	}
+	r.mu.Unlock()
+}
+
+// push queues item for the peer and wakes its send routine; false when the
+// queue is full (relayQueueTxs): the peer gets it in a block, or from a
+// resend.
+func (p *relayPeer) push(item *relayTx) bool {
 	p.mu.Lock()
-	room := relayQueueTxs - len(p.queue)
-	p.queue = append(p.queue, txs[:min(len(txs), max(room, 0))]...)
+	ok := len(p.queue) < relayQueueTxs
+	if ok {
+		p.queue = append(p.queue, item)
+	}
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
+	return ok
 }
 
 // sendRoutine sends the peer's queue in batches until the peer or the
 // relay stops; with catchUp it first queues the mempool's waiting
 // transactions.
 func (r *txRelay) sendRoutine(p *relayPeer, catchUp bool) {
+	defer func() {
+		// The peer is gone: release what its queue still held.
+		p.mu.Lock()
+		queue := p.queue
+		p.queue = nil
+		p.mu.Unlock()
+		for _, it := range queue {
+			r.sent(it)
+		}
+	}()
+	if ni, ok := p.peer.NodeInfo().(p2p.DefaultNodeInfo); ok && !ni.HasChannel(mempl.MempoolChannel) {
+		// A peer without a mempool (a seed node): nothing to send it.
+		r.RemovePeer(p.peer, nil)
+		return
+	}
 	if catchUp && r.mempool != nil {
-		if txs := r.mempool.ReapMaxTxs(-1); len(txs) > 0 {
-			p.push(txsBytes(txs))
+		for _, it := range untracked(r.mempool.ReapMaxTxs(-1)) {
+			p.push(it)
 		}
 	}
+	var batch [][]byte
+	var items []*relayTx
 	for {
 		select {
 		case <-p.wake:
@@ -172,35 +271,45 @@ func (r *txRelay) sendRoutine(p *relayPeer, catchUp bool) {
 		p.queue = nil
 		p.mu.Unlock()
 		for len(queue) > 0 {
-			n, size := 0, 0
-			for n < len(queue) && (n == 0 || size+len(queue[n]) <= relayBatchBytes) {
-				size += len(queue[n])
-				n++
+			batch, items = batch[:0], items[:0]
+			size, n := 0, 0
+			for ; n < len(queue); n++ {
+				it := queue[n]
+				if it.committed.Load() {
+					r.sent(it) // a block carried it: not sent
+					continue
+				}
+				if len(batch) > 0 && size+len(it.tx) > relayBatchBytes {
+					break
+				}
+				batch, items = append(batch, it.tx), append(items, it)
+				size += len(it.tx)
+			}
+			queue = queue[n:]
+			if len(batch) == 0 {
+				continue
 			}
 			// Send waits while the connection's send queue is full (up to
 			// CometBFT's send timeout of 10 s); a batch it gives up on is
 			// sent again while the peer is connected, as CometBFT's gossip
 			// does.
-			for !p.peer.Send(p2p.Envelope{ChannelID: mempl.MempoolChannel, Message: &protomem.Txs{Txs: queue[:n]}}) {
+			for !p.peer.Send(p2p.Envelope{ChannelID: mempl.MempoolChannel, Message: &protomem.Txs{Txs: batch}}) {
 				select {
 				case <-p.peer.Quit():
-					return
 				case <-r.Quit():
-					return
 				case <-time.After(100 * time.Millisecond):
+					continue
 				}
+				for _, it := range append(items, queue...) {
+					r.sent(it)
+				}
+				return
 			}
-			queue = queue[n:]
+			for _, it := range items {
+				r.sent(it)
+			}
 		}
 	}
-}
-
-func txsBytes(txs types.Txs) [][]byte {
-	out := make([][]byte, len(txs))
-	for i, t := range txs {
-		out[i] = t
-	}
-	return out
 }
 
 // nudge sends the oldest waiting transactions to every peer again when
@@ -250,7 +359,7 @@ func (r *txRelay) nudge(quit <-chan struct{}, lastBlock func() time.Time, round 
 			continue
 		}
 		r.log.Warn("transactions waited without a block in round 0: sending them to every peer again", "txs", len(txs), "waited", now.Sub(ref).Round(time.Millisecond))
-		r.broadcast(txsBytes(txs)...)
+		r.resend(txs)
 		lastNudge = now
 	}
 }
