@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 )
 
@@ -40,7 +41,8 @@ func TestLoneTransactionsCommit(t *testing.T) {
 	t.Parallel() // mostly waiting
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 100 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates()})
+	nw, err := Start(ctx, Config{Dir: t.TempDir(), BlockTime: 100 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
+		MempoolRelay: node.RelayDirect})
 	if err != nil {
 		t.Fatal(err)
 	}
