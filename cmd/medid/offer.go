@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -281,8 +282,26 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 		// patient or an accredited authority) and checked by the verifier.
 		fmt.Fprintf(e.stderr, "VALID presentation %s (%s, delegation %s issued by %s)\n", res.PresentedBy, res.Holder,
 			res.ActingFor.Delegation, describe(ctx, namesOf(e), res.ActingFor.Issuer))
-		return nil
+	} else {
+		fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
 	}
-	fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
+	writeSetAnswers(e.stderr, res.CredentialSets)
 	return nil
+}
+
+// writeSetAnswers says which option of every credential set the holder
+// answered and which optional sets they left out, numbered from 1 as
+// 'vp request' and 'wallet respond --option' number them.
+func writeSetAnswers(w io.Writer, sets []openid4vp.SetAnswer) {
+	for _, a := range sets {
+		kind := "required"
+		if !a.Required {
+			kind = "optional"
+		}
+		if a.Skipped {
+			fmt.Fprintf(w, "  credential set %d (%s): left out by the holder\n", a.Set+1, kind)
+			continue
+		}
+		fmt.Fprintf(w, "  credential set %d (%s): answered with option %d (%s)\n", a.Set+1, kind, a.Option+1, strings.Join(a.Credentials, " and "))
+	}
 }

@@ -109,11 +109,29 @@ func checkAnswered(t *testing.T, q *DCQLQuery) {
 	// Every prefix and suffix of the ids, and with an unknown one.
 	for i := 0; i <= len(all); i++ {
 		for _, ids := range [][]string{all[:i], all[i:], append(slices.Clone(all[:i]), "not-a-query")} {
-			if q.CheckAnswered(ids) != nil {
+			answered, err := q.Answered(ids)
+			if err != nil {
 				continue
 			}
 			if len(ids) == 0 || slices.Contains(ids, "not-a-query") {
-				t.Fatalf("CheckAnswered(%v) accepted it", ids)
+				t.Fatalf("Answered(%v) accepted it", ids)
+			}
+			// The selection it reports is one: an option (or a skip)
+			// per set, whose ids together are exactly ids.
+			covered := map[string]bool{}
+			for i, a := range answered {
+				switch {
+				case a.Set != i || (a.Skipped && (a.Required || a.Option != -1)):
+					t.Fatalf("Answered(%v): set %d reported as %+v", ids, i, a)
+				case !a.Skipped && (a.Option < 0 || a.Option >= len(sets[i].Options) || !slices.Equal(a.Credentials, sets[i].Options[a.Option])):
+					t.Fatalf("Answered(%v): set %d reported as %+v", ids, i, a)
+				}
+				for _, id := range a.Credentials {
+					covered[id] = true
+				}
+			}
+			if len(covered) != len(ids) {
+				t.Fatalf("Answered(%v) reports options covering %v", ids, covered)
 			}
 			for n, s := range sets {
 				if !s.IsRequired() {

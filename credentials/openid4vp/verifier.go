@@ -151,8 +151,14 @@ type Result struct {
 	Presentations map[string]*verify.Result `json:"presentations,omitempty"`
 	// Claims are the values of the asked claims, by query id and path.
 	// They are health data: kept for the verifier's staff, never logged.
-	Claims     map[string]map[string]any `json:"claims,omitempty"`
-	AnsweredAt *time.Time                `json:"answeredAt,omitempty"`
+	Claims map[string]map[string]any `json:"claims,omitempty"`
+	// CredentialSets says, for a request with credential_sets, which
+	// option of every set the holder answered and which optional sets they
+	// left out, in the request's order; empty for a request without
+	// credential_sets (every credential query was answered) and for a
+	// refused response.
+	CredentialSets []SetAnswer `json:"credential_sets,omitempty"`
+	AnsweredAt     *time.Time  `json:"answeredAt,omitempty"`
 }
 
 // ActingFor is the delegation a representative presented under, as the
@@ -523,10 +529,14 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if err := req.DCQLQuery.CheckAnswered(ids); err != nil {
+	answered, err := req.DCQLQuery.Answered(ids)
+	if err != nil {
 		return invalid(ErrCodeInvalidRequest, "%v", err)
 	}
 	res := &Result{Presentations: map[string]*verify.Result{}, Claims: map[string]map[string]any{}}
+	if len(req.DCQLQuery.CredentialSets) > 0 {
+		res.CredentialSets = answered
+	}
 	for _, q := range req.DCQLQuery.Credentials {
 		vps, asked := token[q.ID]
 		if !asked {
