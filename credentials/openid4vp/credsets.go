@@ -28,6 +28,9 @@ type CredentialSetQuery struct {
 	Options [][]string `json:"options"`
 	// Required is nil for the default (true).
 	Required *bool `json:"required,omitempty"`
+	// Purpose is the verifier's note on why it asks (a string, number
+	// or object); kept, not interpreted.
+	Purpose any `json:"purpose,omitempty"`
 }
 
 // IsRequired reports whether the set must be answered (required absent or
