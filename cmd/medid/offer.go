@@ -159,7 +159,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 
 // vpRequest asks a running verifier to start a presentation request.
 func vpRequest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T[|T2...]... [--optional-type T[|T2...]]... [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
+	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T[|T2...]... [--optional-type T[|T2...]]... [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--multiple] [--trusted-issuer DID]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL ('medid serve verifier')")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file (written by 'medid serve verifier --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
@@ -174,6 +174,9 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
 	keyFile := fs.String("result-key-file", "", "write the request's result key to this new file (mode 0600): it reads the result without the admin token")
+	multiple := fs.Bool("multiple", false, "accept several credentials of each asked type (DCQL multiple), e.g. every allergy record; one is sent unless the patient chooses more")
+	var trusted stringList
+	fs.Var(&trusted, "trusted-issuer", "accept credentials only from this issuer DID (repeatable; DCQL trusted_authorities medid_issuer, on top of the ledger's accreditation)")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -192,6 +195,15 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	q, err := dcqlQuery(*format, types, optionalTypes, claims, claimSets)
 	if err != nil {
 		return err
+	}
+	for i := range q.Credentials {
+		q.Credentials[i].Multiple = *multiple
+		if len(trusted) > 0 {
+			q.Credentials[i].TrustedAuthorities = []openid4vp.TrustedAuthority{{Type: openid4vp.AuthorityMedidIssuer, Values: trusted}}
+		}
+	}
+	if err := q.Checkable(); err != nil {
+		return usagef("%v", err)
 	}
 	hc, err := e.httpClient()
 	if err != nil {
