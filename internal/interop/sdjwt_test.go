@@ -126,7 +126,10 @@ type verifyAnswer struct {
 	// Presented and CredentialSets are openid4vp_verifier.mjs's: the
 	// claims of every credential received, by query id, and dcql-ts's
 	// verdict per credential set.
-	Presented      map[string]map[string]any `json:"presented"`
+	Presented map[string]map[string]any `json:"presented"`
+	// Every holds the claims of every credential received per query
+	// (several for a query with multiple).
+	Every          map[string][]map[string]any `json:"every"`
 	CredentialSets []struct {
 		MatchingOptions [][]string `json:"matching_options"`
 	} `json:"credential_sets"`
