@@ -90,26 +90,12 @@ func (w *Wallet) PresentSDJWT(ctx context.Context, req PresentSDJWTRequest) (*sd
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.use(); err != nil {
-		return nil, err
-	}
-	c, err := w.findLocked(req.CredentialID)
+	h, c, err := w.holdingLocked(req.CredentialID)
 	if err != nil {
 		return nil, err
-	}
-	if c.Format != FormatSDJWT {
-		return nil, fmt.Errorf("present: credential %s is a vc+jwt, which is shared whole: use Present", c.ID)
 	}
 	if why := c.NotCurrent(w.cfg.now()); why != "" && !req.Force {
 		return nil, &NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
-	}
-	tok, err := w.tokenLocked(c.ID)
-	if err != nil {
-		return nil, err
-	}
-	h, err := sdjwt.Open(tok)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored SD-JWT VC %s: %v", ErrCorrupt, c.ID, err)
 	}
 	k, _, err := w.keyLocked(c.Subject)
 	if err != nil {
