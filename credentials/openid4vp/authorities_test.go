@@ -249,3 +249,73 @@ func TestVerifierMultipleSDJWT(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerifierResponse feeds arbitrary vp_token values to the verifier's
+// check of a direct_post response, for a request with a multiple query
+// limited to one issuer and an optional credential set. It must not
+// panic, and a response it accepts must be one the request allows: an
+// exact choice of credential sets, one presentation per query without
+// multiple, at most MaxMultiple with it, every credential listed in the
+// result and issued by the trusted issuer.
+func FuzzVerifierResponse(f *testing.F) {
+	iss, holder := credtest.NewParty(f, key.Ed25519, "issuer"), credtest.NewParty(f, key.Ed25519, "holder")
+	v, _ := newVerifier(f)
+	no := false
+	multi := NewQuery("allergies", allergyType, "allergy")
+	multi.Multiple = true
+	multi.TrustedAuthorities = []TrustedAuthority{{AuthorityMedidIssuer, []string{iss.DID}}}
+	q := DCQLQuery{Credentials: []CredentialQuery{multi, NewQuery("vaccine", "ImmunizationCredential")},
+		CredentialSets: []CredentialSetQuery{{Options: [][]string{{"allergies"}}}, {Options: [][]string{{"vaccine"}}, Required: &no}}}
+	st, err := v.CreateRequest(q)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v.mu.Lock()
+	req := v.requests[st.State].req
+	v.mu.Unlock()
+	pen := present(f, holder, req.ClientID, req.Nonce, issue(f, iss, holder, allergyType, map[string]any{"allergy": "penicillin"}))
+	nut := present(f, holder, req.ClientID, req.Nonce, issue(f, iss, holder, allergyType, map[string]any{"allergy": "peanut"}))
+	vac := present(f, holder, req.ClientID, req.Nonce, issue(f, iss, holder, "ImmunizationCredential", map[string]any{"vaccine": "MMR"}))
+	for _, seed := range []map[string][]string{
+		{"allergies": {pen, nut}},
+		{"allergies": {pen}, "vaccine": {vac}},
+		{"allergies": {pen, pen}},
+		{"vaccine": {vac, vac}},
+		{"allergies": {}},
+	} {
+		b, _ := json.Marshal(seed)
+		f.Add(string(b))
+	}
+	f.Add(`{"allergies":["x~y~"]}`)
+	f.Fuzz(func(t *testing.T, vpToken string) {
+		res := v.check(context.Background(), req, map[string][]string{"vp_token": {vpToken}})
+		if res.Status != StatusValid {
+			return
+		}
+		var token map[string][]string
+		if err := json.Unmarshal([]byte(vpToken), &token); err != nil {
+			t.Fatalf("accepted a vp_token that is not JSON: %q", vpToken)
+		}
+		var ids []string
+		for id, vps := range token {
+			ids = append(ids, id)
+			got := res.Credentials[id]
+			switch {
+			case len(vps) != len(got):
+				t.Fatalf("%s: %d presentations sent, %d in the result", id, len(vps), len(got))
+			case id == "vaccine" && len(vps) != 1, len(vps) > MaxMultiple, len(vps) == 0:
+				t.Fatalf("%s: accepted %d presentations", id, len(vps))
+			}
+			for _, r := range got {
+				for _, c := range r.Presentation.Credentials {
+					if id == "allergies" && c.Issuer != iss.DID {
+						t.Fatalf("accepted an allergy from %s", c.Issuer)
+					}
+				}
+			}
+		}
+		if _, err := q.Answered(ids); err != nil {
+			t.Fatalf("accepted %v, which the sets do not allow: %v", ids, err)
+		}
+	})
+}
