@@ -103,7 +103,7 @@ type FHIR struct {
 	// concurrent request's index and grant lookups behind that syscall.
 	feedMu sync.Mutex
 	// feed holds each client's audit events, oldest first.
-	feed map[string][]feedEvent
+	feed map[string]feedLog
 	// feedOut is the feed file, open for appending.
 	feedOut *os.File
 
@@ -112,6 +112,9 @@ type FHIR struct {
 	byOwner map[string][]idxEntry
 	// dids maps a Patient logical id to the patient's DID.
 	dids map[string]string
+	// pids is dids reversed: a patient's DID to their logical id, so that
+	// naming the patient in every audit event costs a lookup, not an HMAC.
+	pids map[string]string
 	// grants maps owner+"\x00"+provider to the grant tokens that opened a
 	// read, newest last.
 	grants map[string][]string
@@ -171,7 +174,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
-		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, grants: map[string][]string{}, feed: map[string][]feedEvent{}}
+		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]string{}, feed: map[string]feedLog{}}
 	metas, errs := v.store.list()
 	for _, err := range errs {
 		v.cfg.Logger.Error("vault: FHIR index: unreadable record", "err", err)
@@ -232,17 +235,22 @@ func (f *FHIR) DIDOf(id string) (string, bool) {
 
 // IDOf implements fhir.Patients: a patient with records here has an id.
 func (f *FHIR) IDOf(did string) (string, bool) {
-	id := f.PatientID(did)
 	f.mu.RLock()
-	defer f.mu.RUnlock()
-	_, ok := f.dids[id]
+	id, ok := f.pids[did]
+	f.mu.RUnlock()
+	if !ok {
+		id = f.PatientID(did)
+	}
 	return id, ok
 }
 
 func (f *FHIR) index(m vaultapi.Meta) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.dids[f.PatientID(m.Owner)] = m.Owner
+	if _, ok := f.pids[m.Owner]; !ok {
+		pid := f.PatientID(m.Owner)
+		f.dids[pid], f.pids[m.Owner] = m.Owner, pid
+	}
 	l := f.byOwner[m.Owner]
 	e := idxEntry{m.ID, m.Class, m.Created.UTC()}
 	i := sort.Search(len(l), func(i int) bool { return !l[i].less(e) })
@@ -444,14 +452,9 @@ func (f *FHIR) audit(a balp.Access) {
 		f.v.cfg.Logger.Error("vault: audit event", "err", err)
 		return
 	}
-	line = append(line, '\n')
 	f.feedMu.Lock()
-	l := append(f.feed[a.Client], ev)
-	if len(l) > maxFeedPerClient {
-		l = l[len(l)-maxFeedPerClient:]
-	}
-	f.feed[a.Client] = l
-	_, err = f.feedOut.Write(line)
+	f.feed[a.Client] = f.feed[a.Client].add(&ev, line, maxFeedPerClient)
+	_, err = f.feedOut.Write(append(line, '\n'))
 	f.feedMu.Unlock()
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
@@ -477,12 +480,7 @@ func (f *FHIR) loadFeed() error {
 		if len(line) == 0 || json.Unmarshal(line, &ev) != nil {
 			continue // a torn last line after a crash
 		}
-		f.feed[ev.Access.Client] = append(f.feed[ev.Access.Client], ev)
-	}
-	for c, l := range f.feed {
-		if len(l) > maxFeedPerClient {
-			f.feed[c] = l[len(l)-maxFeedPerClient:]
-		}
+		f.feed[ev.Access.Client] = f.feed[ev.Access.Client].add(&ev, line, maxFeedPerClient)
 	}
 	return nil
 }
@@ -491,9 +489,7 @@ func (f *FHIR) loadFeed() error {
 func access(now time.Time, act balp.Action, client string, req *vaultapi.Request, owner string, err error) balp.Access {
 	a := balp.Access{Time: now, Action: act, Client: client, Patient: fhir.Patient{DID: owner}, Purpose: req.Purpose,
 		Granted: err == nil, BreakGlass: req.BreakGlass != ""}
-	if req.Consent != "" {
-		a.Consent = consent.Hash(req.Consent)
-	}
+	a.Consent = consentHash(req)
 	if err != nil {
 		a.Reason = err.Error()
 	} else if a.BreakGlass {
@@ -865,9 +861,7 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	qe := &trail.Entry{Time: now, Patient: owner, Provider: t.Client, Class: typ, Action: ActionQuery, Purpose: purpose,
 		Type: trail.DCMPatientRecord, Outcome: trail.OutcomeGranted}
-	if req.Consent != "" {
-		qe.Consent = consent.Hash(req.Consent)
-	}
+	qe.Consent = consentHash(req)
 	if req.BreakGlass != "" {
 		qe.BreakGlass, qe.Type, qe.Reason = true, trail.DCMEmergencyOverride, req.BreakGlass
 	}
@@ -959,24 +953,28 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			patient = "\x00none"
 		}
 	}
-	start := 0
+	var seq int64
 	if after != "" {
-		start, _ = strconv.Atoi(after)
+		seq, _ = strconv.ParseInt(after, 10, 64)
 	}
-	// Events are never changed once in the feed (audit appends and trims
-	// by reslicing), so the client's slice is read without the lock.
+	// A feed log is append-only (feedLog), so the client's copy is read
+	// without the lock.
 	f.feedMu.Lock()
 	l := f.feed[t.Client]
 	f.feedMu.Unlock()
+	key := patientKey(patient)
 	var entries []fhir.SearchEntry
-	next := -1
-	for i := start; i < len(l); i++ {
-		ev := l[i]
-		if (patient != "" && ev.Access.Patient.DID != patient) || !s.Match(ev.At) {
+	next := int64(-1)
+	for i := l.at(seq); i < l.len(); i++ {
+		if !l.mayBeFor(i, patient, key) || !s.Match(l.time(i)) {
+			continue
+		}
+		ev, ok := l.event(i)
+		if !ok || (patient != "" && ev.Access.Patient.DID != patient) {
 			continue
 		}
 		if len(entries) == s.Count {
-			next = i
+			next = l.seq(i)
 			break
 		}
 		b, err := balp.AuditEvent(ev.Access)
@@ -992,7 +990,7 @@ func (f *FHIR) searchFeed(w http.ResponseWriter, r *http.Request, t *smart.Token
 			lu[i] = d.Raw
 		}
 		c, err := f.pager.Seal(fhir.Page{Client: t.Client, Type: "AuditEvent", PatientID: s.Patient.ID, PatientDID: s.Patient.DID,
-			LastUpdated: lu, Count: s.Count, After: strconv.Itoa(next)})
+			LastUpdated: lu, Count: s.Count, After: strconv.FormatInt(next, 10)})
 		if err != nil {
 			writeOutcome(w, fhir.AsError(err))
 			return

@@ -255,3 +255,31 @@ func (h *harness) signPut(class, body string) string {
 	h.t.Helper()
 	return h.sign(h.hosp, &vaultapi.Request{Op: vaultapi.OpPut, Owner: h.patient.DID, Class: class, BodyHash: sha256Hex(body)})
 }
+
+// The class check's verdict is remembered per record file (id, class,
+// nonce): a record replaced on disk under the same id, as a restore from
+// a wrong backup would, is checked again, and a mis-filed record is
+// refused on every read, not only the first.
+func TestClassVerdictFollowsTheFile(t *testing.T) {
+	h := newHarness(t)
+	prov := newParty(t, 81)
+	g := h.grant(h.patient, prov.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	m, err := h.v.store.put(h.patient.DID, "AllergyIntolerance", []byte(allergy), h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if body, err := h.read(prov, m.ID, "TREAT", g, ""); err != nil || body == nil {
+			t.Fatalf("read %d of a well-filed record: %v", i, err)
+		}
+	}
+	conditions := `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Condition","code":{"text":"HIV"}}}]}`
+	if _, err := h.v.store.putWithID(m.ID, h.patient.DID, "AllergyIntolerance", []byte(conditions), h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if body, err := h.read(prov, m.ID, "TREAT", g, ""); !errors.Is(err, vaultapi.ErrClassMismatch) || body != nil {
+			t.Fatalf("read %d of the record replaced by a mis-filed one: %d bytes, %v", i, len(body), err)
+		}
+	}
+}

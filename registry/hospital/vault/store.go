@@ -45,6 +45,41 @@ type store struct {
 	dir    string
 	master []byte
 	mu     sync.RWMutex // guards the files of one record against concurrent erase
+
+	classMu sync.Mutex // guards classOK
+	// classOK remembers the records whose decrypted resource passed
+	// checkClass, keyed by id, class and nonce (see checkedClass).
+	classOK map[string]struct{}
+}
+
+// maxClassOK bounds store.classOK; when full it starts again empty.
+const maxClassOK = 1 << 16
+
+// checkedClass runs checkClass on rec's decrypted resource pt once per
+// record: a record's plaintext is fixed by its id, its data key and its
+// nonce (XChaCha20-Poly1305 authenticates the ciphertext under that key),
+// so a verdict on (id, class, nonce) holds for every later read of the
+// same file. A file replaced on disk has another nonce and is checked again.
+// Only passing verdicts are kept: a mismatch is checked (and refused) on
+// every read.
+func (s *store) checkedClass(rec *recordFile, pt []byte) error {
+	k := rec.ID + "\x00" + rec.Class + "\x00" + string(rec.Nonce)
+	s.classMu.Lock()
+	_, ok := s.classOK[k]
+	s.classMu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := checkClass(pt, rec.Class); err != nil {
+		return err
+	}
+	s.classMu.Lock()
+	if s.classOK == nil || len(s.classOK) >= maxClassOK {
+		s.classOK = make(map[string]struct{})
+	}
+	s.classOK[k] = struct{}{}
+	s.classMu.Unlock()
+	return nil
 }
 
 func openStore(dir string) (*store, error) {

@@ -400,9 +400,7 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 	m := &rec.Meta
 	e := &trail.Entry{Time: now, Patient: m.Owner, Provider: r.Issuer, Record: m.ID, Class: m.Class,
 		Action: trail.ActionRead, Purpose: r.Purpose, Type: trail.DCMPatientRecord}
-	if r.Consent != "" {
-		e.Consent = consent.Hash(r.Consent)
-	}
+	e.Consent = consentHash(r)
 	if r.BreakGlass != "" {
 		e.BreakGlass, e.Type, e.Reason = true, trail.DCMEmergencyOverride, r.BreakGlass
 		// A break-glass attempt, granted or not, reaches the patient at
@@ -426,7 +424,7 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 	var pt []byte
 	if err == nil {
 		if pt, err = v.store.open(rec); err == nil {
-			if cerr := checkClass(pt, m.Class); cerr != nil {
+			if cerr := v.store.checkedClass(rec, pt); cerr != nil {
 				pt, err = nil, fmt.Errorf("%w: %w", vaultapi.ErrDenied, cerr)
 			} else if release != nil {
 				if rerr := release(pt); rerr != nil {
@@ -453,6 +451,18 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
 	return pt, nil
+}
+
+// consentHash returns consent.Hash of r's grant ("" without one), computed
+// once per request (r.ConsentHash).
+func consentHash(r *vaultapi.Request) string {
+	if r.Consent == "" {
+		return ""
+	}
+	if r.ConsentHash == "" {
+		r.ConsentHash = consent.Hash(r.Consent)
+	}
+	return r.ConsentHash
 }
 
 // Decide runs the access decision of a verified read request r on record m

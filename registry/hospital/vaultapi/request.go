@@ -74,6 +74,11 @@ type Request struct {
 	// Consent is the consent grant token presented with a read, or the
 	// standing break-glass grant deposited with OpBreakGlass.
 	Consent string `json:"consent,omitempty"`
+	// ConsentHash is consent.Hash(Consent), filled by the server the first
+	// time it needs it (the trail entry and the audit event of one read
+	// both name the grant by its hash). It is never on the wire; whoever
+	// changes Consent after it was filled must clear it.
+	ConsentHash string `json:"-"`
 	// BreakGlass is the emergency reason of a break-glass read.
 	BreakGlass string `json:"breakGlass,omitempty"`
 	// Owner, Class and BodyHash describe a put: the record's owner DID,

@@ -1,0 +1,108 @@
+package vault
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/registry/hospital/balp"
+	"github.com/medid/medid/registry/hospital/fhir"
+)
+
+// A feed log keeps the newest max events in order, drops the chunks that
+// hold only dropped events, and a copy taken earlier still reads what it
+// held.
+func TestFeedLogKeepsTheNewestEvents(t *testing.T) {
+	const max = 50
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var l feedLog
+	var early feedLog
+	const n = 1000
+	for i := range n {
+		// Every tenth event is long (a chunk holds about four of them),
+		// so old chunks fill and are dropped.
+		reason := "x"
+		if i%10 == 0 {
+			reason = strings.Repeat("r", feedChunk/4)
+		}
+		ev := feedEvent{At: t0.Add(time.Duration(i) * time.Second), Access: balp.Access{ID: fmt.Sprintf("ae-%d", i),
+			Patient: fhir.Patient{DID: fmt.Sprintf("did:key:p%d", i%3)}, Reason: reason}}
+		line, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l = l.add(&ev, line, max)
+		if i == 60 {
+			early = l
+		}
+	}
+	if l.len() != max {
+		t.Fatalf("%d events kept, want %d", l.len(), max)
+	}
+	if len(l.chunks) > 3 || l.idx[0].chunk != l.base {
+		t.Fatalf("%d chunks kept for %d events (first event in chunk %d, first chunk %d)", len(l.chunks), max, l.idx[0].chunk, l.base)
+	}
+	for i := range max {
+		ev, ok := l.event(i)
+		want := n - max + i
+		if !ok || ev.Access.ID != fmt.Sprintf("ae-%d", want) || !l.time(i).Equal(t0.Add(time.Duration(want)*time.Second)) {
+			t.Fatalf("event %d: %v %+v at %v", i, ok, ev.Access.ID, l.time(i))
+		}
+		did := fmt.Sprintf("did:key:p%d", want%3)
+		if !l.mayBeFor(i, did, patientKey(did)) || !l.mayBeFor(i, "", 0) {
+			t.Fatalf("event %d is not found for its patient", i)
+		}
+	}
+	// Page cursors name events by sequence number: dropping old events
+	// does not move them.
+	if l.seq(0) != n-max || l.at(l.seq(7)) != 7 || l.at(0) != 0 || l.at(n+5) != l.len() {
+		t.Fatalf("sequence numbers: first %d, at(seq(7)) %d, at(0) %d, at(n+5) %d", l.seq(0), l.at(l.seq(7)), l.at(0), l.at(n+5))
+	}
+	if early.at(l.seq(7)) != early.len() || early.seq(early.len()-1) != 60 {
+		t.Fatalf("an earlier copy's numbering: last %d", early.seq(early.len()-1))
+	}
+	for i := range early.len() {
+		if ev, ok := early.event(i); !ok || ev.Access.ID != fmt.Sprintf("ae-%d", 61-max+i) {
+			t.Fatalf("the earlier copy's event %d changed: %v %s", i, ok, ev.Access.ID)
+		}
+	}
+}
+
+// Searches read a copy of the log without the lock while events are added
+// (run under -race: add must not write what a copy reads).
+func TestFeedLogCopiesReadWhileAdding(t *testing.T) {
+	var mu sync.Mutex
+	var l feedLog
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			ev := feedEvent{At: time.Unix(int64(i), 0), Access: balp.Access{ID: fmt.Sprintf("ae-%d", i), Reason: strings.Repeat("r", i%5000)}}
+			line, _ := json.Marshal(ev)
+			mu.Lock()
+			l = l.add(&ev, line, 500)
+			mu.Unlock()
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		mu.Lock()
+		c := l
+		mu.Unlock()
+		if c.len() == 0 {
+			continue
+		}
+		for _, i := range []int{0, c.len() - 1} {
+			if _, ok := c.event(i); !ok {
+				t.Fatalf("event %d of a copy does not decode", i)
+			}
+		}
+	}
+}
