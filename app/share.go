@@ -99,21 +99,7 @@ func newShareUI(a *App) *shareUI {
 	u.saveTo = func(path string) error {
 		return writeFileAtomic(path, []byte(u.token.Text+"\n"), 0o600)
 	}
-	u.saveBtn = widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
-		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-			if err != nil || wc == nil {
-				return
-			}
-			wc.Close()
-			if err := u.saveTo(wc.URI().Path()); err != nil {
-				showError(u.err, err)
-				return
-			}
-			u.done.SetText("Saved to " + wc.URI().Path() + ".")
-		}, u.a.win)
-		d.SetFileName("shared-records.txt")
-		d.Show()
-	})
+	u.saveBtn = saveButton(u.a, "shared-records.txt", func(path string) error { return u.saveTo(path) }, u.err, u.done)
 	u.result = container.NewVBox(widget.NewSeparator(),
 		widget.NewLabelWithStyle("Ready to share", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		details(container.NewGridWrap(fyne.NewSize(600, 110), u.token)),
@@ -515,4 +501,25 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 // receives it checks it.
 func presentable(st wallet.Status) bool {
 	return st == wallet.StatusValid || st == statusUnchecked
+}
+
+// saveButton is "Save to a file…": it asks where (proposing name), calls
+// save with the path, and says where it went in done, or the error in
+// errLabel.
+func saveButton(a *App, name string, save func(path string) error, errLabel, done *widget.Label) *widget.Button {
+	return widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err != nil || wc == nil {
+				return
+			}
+			wc.Close()
+			if err := save(wc.URI().Path()); err != nil {
+				showError(errLabel, err)
+				return
+			}
+			done.SetText("Saved to " + wc.URI().Path() + ".")
+		}, a.win)
+		d.SetFileName(name)
+		d.Show()
+	})
 }

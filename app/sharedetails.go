@@ -116,21 +116,7 @@ func newDetailsUI(a *App, ch *shareChoice, fields []wallet.SDField) *detailsUI {
 	d.saveTo = func(path string) error {
 		return writeFileAtomic(path, []byte(d.shared.Token+"\n"), 0o600)
 	}
-	d.saveBtn = widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
-		fd := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-			if err != nil || wc == nil {
-				return
-			}
-			wc.Close()
-			if err := d.saveTo(wc.URI().Path()); err != nil {
-				showError(d.err, err)
-				return
-			}
-			d.done.SetText("Saved to " + wc.URI().Path() + ".")
-		}, a.win)
-		fd.SetFileName("shared-details.txt")
-		fd.Show()
-	})
+	d.saveBtn = saveButton(a, "shared-details.txt", func(path string) error { return d.saveTo(path) }, d.err, d.done)
 	d.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		a.fa.Clipboard().SetContent(d.shared.Token)
 		d.done.SetText("Copied.")
@@ -222,7 +208,7 @@ func seenWords(ctx context.Context, a *App, p *wallet.SharedSDJWT, fields []wall
 	// The chosen details, as the receiver rebuilds them (the preview is
 	// the wallet's own processing of the very presentation it would send).
 	for _, f := range fields {
-		if v, ok := valueIn(seen, f.Path); ok {
+		if v, ok := f.Path.Lookup(map[string]any(seen)); ok {
 			fmt.Fprintf(&b, "%s\n", detailLabel(f.Path, v))
 		}
 	}
@@ -234,7 +220,7 @@ func seenWords(ctx context.Context, a *App, p *wallet.SharedSDJWT, fields []wall
 	}
 	var kept []string
 	for _, f := range fields {
-		if _, ok := valueIn(seen, f.Path); !ok {
+		if _, ok := f.Path.Lookup(map[string]any(seen)); !ok {
 			if w := strings.ToLower(strings.SplitN(detailLabel(f.Path, f.Value), ":", 2)[0]); !slices.Contains(kept, w) {
 				kept = append(kept, w)
 			}
@@ -253,32 +239,6 @@ func seenWords(ctx context.Context, a *App, p *wallet.SharedSDJWT, fields []wall
 	}
 	b.WriteString(" Your wallet keeps a note of this sharing in its history.")
 	return b.String()
-}
-
-// valueIn returns the value at a concrete path of claims, if present.
-func valueIn(claims map[string]any, p sdjwt.Path) (any, bool) {
-	var v any = claims
-	for _, e := range p {
-		switch e := e.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[e]; !ok {
-				return nil, false
-			}
-		case int:
-			arr, ok := v.([]any)
-			if !ok || e < 0 || e >= len(arr) {
-				return nil, false
-			}
-			v = arr[e]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // doShare makes the presentation, records it and shows its QR code.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/medid/medid/credentials/sdjwt"
@@ -41,7 +40,7 @@ func (w *Wallet) SDJWTFields(id string) ([]SDField, error) {
 func fieldsOf(h *sdjwt.Holding) []SDField {
 	var out []SDField
 	for _, p := range h.Paths {
-		v := valueAtPath(h.Claims, p)
+		v, _ := p.Lookup(h.Claims)
 		switch v.(type) {
 		case map[string]any, []any:
 			continue // a container: its leaves are listed
@@ -49,26 +48,6 @@ func fieldsOf(h *sdjwt.Holding) []SDField {
 		out = append(out, SDField{Path: p, Value: v})
 	}
 	return out
-}
-
-// valueAtPath returns the claim at a concrete path (members and indexes).
-func valueAtPath(v any, p sdjwt.Path) any {
-	for _, e := range p {
-		switch e := e.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[e]
-		case int:
-			a, _ := v.([]any)
-			if e < 0 || e >= len(a) {
-				return nil
-			}
-			v = a[e]
-		default:
-			return nil
-		}
-	}
-	return v
 }
 
 // holdingLocked opens the stored SD-JWT VC id; w.mu is held.
@@ -222,19 +201,11 @@ func (w *Wallet) ShareSDJWT(ctx context.Context, req ShareSDJWTRequest) (*Shared
 		return nil, err
 	}
 	out.Token, out.Disclosed, out.Withheld = p.Token, p.Disclosed, p.Withheld
-	sh := shared(c)
-	sh.Attributes = make([]string, len(p.Disclosed))
-	for i, d := range p.Disclosed {
-		sh.Attributes[i] = d.String()
-	}
-	slices.Sort(sh.Attributes)
 	audience := req.Audience
 	if req.Unbound {
 		audience = UnboundAudience
 	}
-	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented, Audience: audience,
-		Holder: c.Subject, Credentials: []SharedCredential{sh}})
-	if err := w.appendEventLocked(ev); err != nil {
+	if err := w.recordSDJWTLocked(c, p, audience); err != nil {
 		return nil, err
 	}
 	w.cfg.log().Info("sd-jwt shared by hand", "id", c.ID, "disclosed", len(p.Disclosed), "withheld", len(p.Withheld), "bound", !req.Unbound)

@@ -398,32 +398,13 @@ func (s *Sending) fields() error {
 		}
 	}
 	for _, d := range p.Disclosed {
-		leaves(d, valueAt(h.Claims, d))
+		v, _ := d.Lookup(h.Claims)
+		leaves(d, v)
 	}
 	for _, w := range p.Withheld {
 		s.Withheld = append(s.Withheld, w.String())
 	}
 	return nil
-}
-
-// valueAt returns the claim at a concrete path (members and indexes).
-func valueAt(v any, p sdjwt.Path) any {
-	for _, e := range p {
-		switch e := e.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[e]
-		case int:
-			a, _ := v.([]any)
-			if e < 0 || e >= len(a) {
-				return nil
-			}
-			v = a[e]
-		default:
-			return nil
-		}
-	}
-	return v
 }
 
 // Respond answers pr as a says (see [PresentationRequest.Plan]): each
