@@ -301,6 +301,9 @@ type Started struct {
 
 // CreateRequest starts a presentation request for query. The URI goes to
 // the holder (as a link or QR code); Result(state) tells what came back.
+// A query the verifier could not check the answer to (see
+// [DCQLQuery.Checkable]: an unknown trusted authority type, holder binding
+// waived) is refused with invalid_request, before anything is asked.
 func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
 	if err := query.Checkable(); err != nil {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
