@@ -66,6 +66,10 @@ type actingUI struct {
 	held     *fyne.Container
 	heldNone *widget.Label
 	heldRows []*widget.Label
+	heldGive []*widget.Button  // per held record: give it to the person (acting_export.go)
+	body     *fyne.Container   // the screen's parts, under the banner
+	scroll   *container.Scroll // around body
+	export   *exportUI         // the give-it dialog opened last
 
 	// Answering a verifier for the person (present; nil without it): the
 	// request link, the button, the check-before-sending dialog and what
@@ -190,7 +194,8 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 		body.Add(container.NewHBox(x.logBtn))
 		body.Add(x.log)
 	}
-	x.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(body))
+	x.body, x.scroll = body, container.NewVScroll(body)
+	x.content = container.NewBorder(header, nil, nil, nil, x.scroll)
 	a.show(x.content)
 	x.reload()
 	return x
@@ -350,14 +355,16 @@ func (x *actingUI) showHeld(hs []heldRecord) {
 	if x.held == nil {
 		return
 	}
-	x.heldRows = x.heldRows[:0]
+	x.heldRows, x.heldGive = x.heldRows[:0], x.heldGive[:0]
 	x.held.Objects = nil
 	for _, h := range hs {
 		c := h.c
 		l := wrapLabel(fmt.Sprintf("%s from %s, received %s", typeName(c.Types, c.Name), who(h.issuer, c.Issuer),
 			c.ReceivedAt.Local().Format("2 Jan 2006")))
 		x.heldRows = append(x.heldRows, l)
-		x.held.Add(l)
+		give := x.giveButton(h)
+		x.heldGive = append(x.heldGive, give)
+		x.held.Add(container.NewBorder(nil, nil, nil, give, l))
 	}
 	x.held.Refresh()
 	if len(hs) == 0 {
@@ -365,6 +372,10 @@ func (x *actingUI) showHeld(hs []heldRecord) {
 	} else {
 		x.heldNone.Hide()
 	}
+	// Rows added or removed change the list's height: lay the screen out
+	// again, or the rows below would be drawn over.
+	x.body.Refresh()
+	x.scroll.Refresh()
 }
 
 func (x *actingUI) reload() {

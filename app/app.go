@@ -517,6 +517,10 @@ type mainUI struct {
 	content fyne.CanvasObject
 	tabs    *container.AppTabs
 	lockBtn *widget.Button
+	// checkBtn opens "Check a practitioner" (check.go); check is the
+	// dialog it opened last.
+	checkBtn *widget.Button
+	check    *checkUI
 
 	creds    *credentialsUI
 	share    *shareUI
@@ -524,7 +528,8 @@ type mainUI struct {
 	access   *accessUI
 	ids      *identitiesUI
 	settings *settingsUI
-	people   *peopleUI // nil until the wallet knows a delegation (people.go)
+	people   *peopleUI       // nil until the wallet knows a delegation (people.go)
+	practice *practitionerUI // nil until the wallet holds a licence (practitioner.go)
 	items    map[string]*container.TabItem
 	current  *container.TabItem // the tab shown
 	notice   *note              // app-wide notice under the header
@@ -573,7 +578,8 @@ func newMainUI(a *App) *mainUI {
 	}
 	m.a = a
 	m.lockBtn = widget.NewButtonWithIcon("Lock", theme.LoginIcon(), a.lock)
-	header := container.NewBorder(nil, nil, nil, m.lockBtn,
+	m.checkBtn = widget.NewButtonWithIcon("Check a practitioner", theme.SearchIcon(), func() { m.check = a.showCheck() })
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(m.checkBtn, m.lockBtn),
 		widget.NewLabelWithStyle("medid wallet", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	// App-wide notices (what a restore brought back) sit under the
 	// header until the patient dismisses them.
@@ -588,6 +594,7 @@ func newMainUI(a *App) *mainUI {
 	}
 	m.content = container.NewBorder(container.NewVBox(header, container.NewBorder(nil, nil, nil, m.dismiss, m.notice)), nil, nil, nil, m.tabs)
 	m.addPeople(a)
+	m.addPractitioner(a)
 	return m
 }
 

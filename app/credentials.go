@@ -24,6 +24,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/medid/medid/credentials/openid4vci"
+	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 )
@@ -286,6 +287,15 @@ func (u *credentialsUI) receive(text string) {
 	case strings.HasPrefix(strings.ToLower(text), "openid-credential-offer://"):
 		u.acceptOffer(text)
 		return
+	case strings.HasPrefix(text, qr.CompactPrefix):
+		// A record too large for a plain QR code, compacted (a
+		// representative giving a person their record, acting_export.go).
+		full, err := qr.Expand(text)
+		if err != nil {
+			showError(u.recvErr, err)
+			return
+		}
+		text = strings.TrimSpace(full)
 	}
 	u.showPreview([]string{text})
 }
@@ -510,7 +520,7 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 	}
 	load(u.a, func(ctx context.Context) (parsed, error) {
 		claims, _, err := parseClaims(w, c)
-		return parsed{claims, u.a.nameOf(ctx, c.Issuer), err}, nil
+		return parsed{u.a.nameParties(ctx, claims), u.a.nameOf(ctx, c.Issuer), err}, nil
 	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
+	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
@@ -101,6 +102,10 @@ func friendly(err error) string {
 		return "The medid directory cannot be searched right now. Paste the identifier the hospital or doctor gave you instead."
 	case errors.Is(err, errNoConsentService):
 		return "Giving consent needs the medid network. Enter its address in Settings and try again."
+	case errors.Is(err, errNotLicenceCard), errors.Is(err, licence.ErrNotCard):
+		return "This is not a practitioner's licence code. Ask them to open \"My licence\" in their medid wallet and show the code."
+	case errors.Is(err, errNotLicenceRequest):
+		return "This request asks for records, not for your licence. Answer it on the Share screen."
 	case errors.Is(err, errNotVPLink):
 		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
 	case errors.Is(err, errNothingChosen):

@@ -119,19 +119,7 @@ func newHarness(t *testing.T, dir string, opts ...option) *harness {
 }
 
 // prepared makes a wallet from fixedPhrase in a fresh folder and closes it.
-func prepared(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "wallet")
-	w, err := wallet.Recover(wallet.Config{Dir: dir, KDF: fastKDF(), Now: newClock().Now}, []byte(testPass), fixedPhrase, wallet.RecoverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := markConfirmed(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return dir
-}
+func prepared(t *testing.T) string { return preparedFrom(t, fixedPhrase) }
 
 // unlocked starts the app on a prepared wallet and unlocks it.
 func unlocked(t *testing.T, opts ...option) *harness {

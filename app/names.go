@@ -48,7 +48,7 @@ func (a *App) names() *directory.Directory {
 		src = s
 		if r, ok := reg.(did.Resolver); ok {
 			lic, _ = verify.New(verify.Config{Resolver: did.NewRouter(map[string]did.Resolver{"key": did.KeyResolver{}, "medid": r}),
-				Status: asFetcher(reg), Trust: asTrust(reg)})
+				Status: asFetcher(reg), Trust: asTrust(reg), Now: a.cfg.now})
 		}
 	}
 	var d *directory.Directory

@@ -131,6 +131,8 @@ var textPairs = []textPair{
 	{theme.ColorNameError, theme.ColorNameOverlayBackground, "errors in dialogs"},
 	{theme.ColorNameWarning, theme.ColorNameBackground, "warnings"},
 	{theme.ColorNameSuccess, theme.ColorNameBackground, "confirmations"},
+	{theme.ColorNameSuccess, theme.ColorNameOverlayBackground, "a practitioner verified in Check a practitioner (a dialog)"},
+	{theme.ColorNameWarning, theme.ColorNameOverlayBackground, "warnings in dialogs"},
 	{theme.ColorNameForegroundOnPrimary, theme.ColorNamePrimary, "main buttons"},
 	{theme.ColorNameForegroundOnError, theme.ColorNameError, "danger buttons, Revoked badge"},
 	{theme.ColorNameForegroundOnWarning, theme.ColorNameWarning, "Suspended badge"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,16 +21,29 @@ import (
 // medid licence issue    a licensing body licenses a practitioner
 // medid licence present  the practitioner presents the licence to a vault (OpenID4VP)
 // medid licence request  a vault's OpenID4VP licence request, for the practitioner's wallet
+// medid licence card     a QR code of the licence anyone can check (licence_card.go)
+// medid licence check    check such a code (licence_card.go)
 func init() {
 	commands["licence"] = command{summary: "practitioner licences: a licensing body issues them, a practitioner presents one to a vault", run: runLicence}
 }
 
+// licenceSubcommands are the licence subcommands defined in other files
+// (licence_card.go), by name.
+var licenceSubcommands = map[string]func(ctx context.Context, e *env, args []string) error{}
+
 func runLicence(ctx context.Context, e *env, args []string) error {
-	return subcommand(e, "licence", map[string]func([]string) error{
+	subs := map[string]func([]string) error{
 		"issue":   func(a []string) error { return licenceIssue(e, a) },
 		"present": func(a []string) error { return licencePresent(ctx, e, a) },
 		"request": func(a []string) error { return licenceRequest(ctx, e, a) },
-	}, []string{"issue", "present", "request"}, args)
+	}
+	names := []string{"issue", "present", "request"}
+	for _, n := range slices.Sorted(maps.Keys(licenceSubcommands)) {
+		f := licenceSubcommands[n]
+		subs[n] = func(a []string) error { return f(ctx, e, a) }
+		names = append(names, n)
+	}
+	return subcommand(e, "licence", subs, names, args)
 }
 
 // parseCode reads a profession or specialty: a word of licence.Professions,

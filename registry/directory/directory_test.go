@@ -28,6 +28,7 @@ type fakeRegistry struct {
 	accs    map[string]*ledger.IssuerRecord
 	lists   map[string]string
 	calls   int
+	down    bool // status lists do not answer (a network outage)
 }
 
 func (f *fakeRegistry) Directory(_ context.Context, d string) (*ledger.DirectoryRecord, error) {
@@ -69,6 +70,9 @@ func (f *fakeRegistry) Accredited(ctx context.Context, issuer, typ string, at ti
 func (f *fakeRegistry) FetchStatusList(_ context.Context, u string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return "", errors.New("connection refused")
+	}
 	if t, ok := f.lists[u]; ok {
 		return t, nil
 	}
@@ -93,6 +97,7 @@ type world struct {
 	body, hospital       *key.PrivateKey
 	bodyDID, hospitalDID string
 	doctor, vault        string
+	doctorKey            *key.PrivateKey
 	listID               string
 	list                 *statuslist.List
 }
@@ -104,7 +109,7 @@ func newWorld(t testing.TB) *world {
 	doc, _ := key.Generate(key.Ed25519)
 	v, _ := key.Generate(key.Ed25519)
 	w.bodyDID, w.hospitalDID = did.KeyDID(w.body.Public()), did.KeyDID(w.hospital.Public())
-	w.doctor, w.vault = did.KeyDID(doc.Public()), did.KeyDID(v.Public())
+	w.doctor, w.vault, w.doctorKey = did.KeyDID(doc.Public()), did.KeyDID(v.Public()), doc
 	w.reg.add(w.bodyDID, "General Medical Council", tx.KindLicensingBody, ledger.DirectoryActive)
 	w.reg.add(w.hospitalDID, "St Mary's Hospital", tx.KindHospital, ledger.DirectoryActive, tx.Role{Role: tx.RoleIssuer}, tx.Role{Role: tx.RoleVaultOperator, DID: w.vault})
 	w.reg.accs[w.bodyDID] = &ledger.IssuerRecord{DID: w.bodyDID, Accreditations: []ledger.Accreditation{{ID: "a", CredentialTypes: []string{licence.Type}, ValidFrom: t0.Add(-time.Hour)}}}
