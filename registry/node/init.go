@@ -217,10 +217,13 @@ type AppState struct {
 	// Quotas is the write quota policy (nil: the defaults; see
 	// machine.Genesis).
 	Quotas *ledger.QuotaPolicy `json:"quotas,omitempty"`
+	// StateLayout is the chain's state layout (machine.Genesis): new
+	// chains store each DID record once (ledger.CurrentLayout).
+	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
 }
 
 func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
-	st := AppState{Quotas: quotas}
+	st := AppState{Quotas: quotas, StateLayout: ledger.CurrentLayout}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,
