@@ -110,6 +110,10 @@ func friendly(err error) string {
 		return "That is not a request for records. Copy the whole link they gave you, or open a picture of their QR code."
 	case errors.Is(err, errNothingChosen):
 		return "You left out everything they ask for. Tick at least one record to send, or say no."
+	case errors.Is(err, wallet.ErrNothingChosen):
+		return "Tick at least one detail to share."
+	case errors.Is(err, errNoneTicked):
+		return "They accept more than one record here, and none is ticked. Tick at least one record to send, or say no."
 	case errors.Is(err, openid.ErrNoMatch):
 		return "You have no record that answers this request. Nothing was sent."
 	case errors.As(err, &vpe), errors.Is(err, openid4vp.ErrProtocol):

@@ -78,8 +78,12 @@ type vpAsk struct {
 	part    openid.Part
 	what    *widget.Label
 	choices []*shareChoice // the matching records, with their claims
-	pick    *widget.Select // nil when nothing matches
-	fields  *widget.Label  // which details leave and which stay
+	pick    *widget.Select // nil when nothing matches, or several may go
+	// several has one box per matching record when the verifier accepts
+	// several (DCQL multiple): the newest is ticked, the others only if
+	// the patient ticks them. Nil otherwise.
+	several []*widget.Check
+	fields  *widget.Label // which details leave and which stay
 }
 
 func newVPUI(s *shareUI) *vpUI {
@@ -266,6 +270,12 @@ func cannotAnswer(pr *openid.PresentationRequest) string {
 			lines = append(lines, "They ask for one of: "+strings.Join(alts, ", or ")+". You have none of these in the wallet.")
 		}
 	}
+	for _, m := range pr.Queries {
+		if len(m.Candidates) == 0 && m.Untrusted > 0 {
+			lines = append(lines, fmt.Sprintf("You have %s of the kind %s, but they accept it only from other issuers.",
+				plural(m.Untrusted, "record"), typeName(m.Types, "")))
+		}
+	}
 	lines = append(lines, "You do not have every record they ask for, so you cannot answer this request. You can say no.")
 	return strings.Join(lines, "\n")
 }
@@ -326,7 +336,16 @@ func (u *vpUI) selectWay(i int) {
 			}
 		}
 		objs = append(objs, a.what)
-		if len(a.choices) > 0 {
+		switch {
+		case p.Multiple && len(a.choices) > 1:
+			objs = append(objs, wrapLabel("    They accept more than one of these. Tick each record to send:"))
+			for i, l := range labels {
+				c := widget.NewCheck(l, func(bool) { u.refreshPlan() })
+				c.Checked = i == 0
+				a.several = append(a.several, c)
+				objs = append(objs, container.NewHBox(widget.NewLabel("   "), c))
+			}
+		case len(a.choices) > 0:
 			a.pick = widget.NewSelect(labels, func(string) { u.refreshPlan() })
 			a.pick.SetSelectedIndex(0)
 			objs = append(objs, container.NewBorder(nil, nil, widget.NewLabel("    Send:"), nil, a.pick))
@@ -369,6 +388,21 @@ func (u *vpUI) chosenAnswer() openid.Answer {
 		if ask.pick != nil && ask.pick.SelectedIndex() >= 0 {
 			a.Credentials[ask.part.Query] = ask.choices[ask.pick.SelectedIndex()].cred.ID
 		}
+		if ask.several != nil {
+			var ids []string
+			for i, c := range ask.several {
+				if c.Checked {
+					ids = append(ids, ask.choices[i].cred.ID)
+				}
+			}
+			if a.Several == nil {
+				a.Several = map[string][]string{}
+			}
+			a.Several[ask.part.Query] = ids
+			if len(ids) > 0 {
+				a.Credentials[ask.part.Query] = ids[0]
+			}
+		}
 	}
 	for set, c := range u.optional {
 		if !c.Checked {
@@ -388,7 +422,16 @@ func (u *vpUI) refreshPlan() {
 	u.planGen++
 	gen, pr, ans, w := u.planGen, u.req, u.chosenAnswer(), u.s.a.wallet()
 	u.review.Disable()
-	load(u.s.a, func(context.Context) ([]openid.Sending, error) { return pr.Plan(w, ans) },
+	plan := func(context.Context) ([]openid.Sending, error) { return pr.Plan(w, ans) }
+	for _, ask := range u.asks {
+		// A part with boxes and none ticked: the plan would send the
+		// newest record, which the patient did not choose.
+		leftOut := !ask.part.Required && !slices.ContainsFunc(ask.part.Sets, func(s int) bool { return !slices.Contains(ans.LeaveOut, s) })
+		if ask.several != nil && len(ans.Several[ask.part.Query]) == 0 && !leftOut {
+			plan = func(context.Context) ([]openid.Sending, error) { return nil, errNoneTicked }
+		}
+	}
+	load(u.s.a, plan,
 		func(plan []openid.Sending, err error) {
 			if gen != u.planGen || u.req != pr {
 				return // a newer choice is being worked out
@@ -412,24 +455,36 @@ func (u *vpUI) refreshPlan() {
 // errNothingChosen: every part of the request was unticked.
 var errNothingChosen = errors.New("nothing chosen to send")
 
+// errNoneTicked: a part that takes several records has none ticked.
+var errNoneTicked = errors.New("tick at least one record for each thing they ask for, or say no")
+
 // fieldsText says what of one record leaves: for an SD-JWT VC the details
 // sent (with their values) and those kept in the wallet; for a vc+jwt
 // record, that all of it leaves; for an optional part left out, nothing.
 func fieldsText(plan []openid.Sending, query string) string {
-	i := slices.IndexFunc(plan, func(s openid.Sending) bool { return s.Part.Query == query })
-	if i < 0 {
+	var parts []string
+	for _, s := range plan {
+		if s.Part.Query != query {
+			continue
+		}
+		if s.Whole {
+			parts = append(parts, "    This kind of record can only be sent whole: every detail in it leaves your wallet, not only what they ask for.")
+			continue
+		}
+		leave, keep := fieldWordsOf(s)
+		out := "    Leaves your wallet: " + strings.Join(leave, ", ") + "."
+		if len(keep) > 0 {
+			out += "\n    Stays in your wallet: " + strings.Join(keep, ", ") + "."
+		}
+		parts = append(parts, out)
+	}
+	if len(parts) == 0 {
 		return "    Not sent."
 	}
-	s := plan[i]
-	if s.Whole {
-		return "    This kind of record can only be sent whole: every detail in it leaves your wallet, not only what they ask for."
+	if len(parts) > 1 && strings.HasPrefix(parts[0], "    This kind") {
+		return fmt.Sprintf("    %d records. ", len(parts)) + strings.TrimPrefix(parts[0], "    ")
 	}
-	leave, keep := fieldWordsOf(s)
-	out := "    Leaves your wallet: " + strings.Join(leave, ", ") + "."
-	if len(keep) > 0 {
-		out += "\n    Stays in your wallet: " + strings.Join(keep, ", ") + "."
-	}
-	return out
+	return strings.Join(parts, "\n")
 }
 
 // fieldWordsOf renders an SD-JWT VC's sent details ("what it is:

@@ -186,3 +186,104 @@ func TestAnswerWithChoices(t *testing.T) {
 		t.Fatalf("opened from the start screen: panel %v, ways %v, error %q", u.panel.Visible(), u.ways, u.err.Text)
 	}
 }
+
+// TestAnswerSeveralRecords answers a request that accepts several allergy
+// records (DCQL multiple) but only from St Mary's (trusted_authorities):
+// the clinic's record is not offered, the newest of St Mary's two is
+// ticked and the other is not (more leaves only when the patient ticks
+// it); unticking both says what to do instead of sending anything; with
+// both ticked the review names both and the verifier receives both. A
+// request that trusts only an issuer the patient has nothing from says so
+// in words.
+func TestAnswerSeveralRecords(t *testing.T) {
+	h := unlocked(t)
+	h.win.Resize(smallWindow)
+	hosp, clinic := newIssuer(t, "St Mary's Hospital"), newIssuer(t, "Riverside Clinic")
+	me := h.primary()
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, map[string]any{"code": map[string]any{"display": "Penicillin"}}))
+	h.clk.Advance(time.Minute)
+	h.receive(hosp.Issue(t, me, []string{"AllergyIntoleranceCredential"}, map[string]any{"code": map[string]any{"display": "Peanut"}}))
+	h.clk.Advance(time.Minute)
+	h.receive(clinic.Issue(t, me, []string{"AllergyIntoleranceCredential"}, map[string]any{"code": map[string]any{"display": "Latex"}}))
+
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(nil)
+	t.Cleanup(srv.Close)
+	v, err := openid4vp.New(openid4vp.Config{URL: srv.URL, Name: "City ER", Verify: vv, Now: h.clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = v
+	q := openid4vp.NewQuery("allergies", "AllergyIntoleranceCredential", "code")
+	q.Multiple = true
+	q.TrustedAuthorities = []openid4vp.TrustedAuthority{{Type: openid4vp.AuthorityMedidIssuer, Values: []string{hosp.DID}}}
+	st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := h.a.main.share.vp
+	h.a.main.selectScreen("share")
+	test.Type(u.link, st.URI)
+	test.Tap(u.open)
+	h.a.wait()
+	if u.err.Visible() || !u.panel.Visible() || len(u.asks) != 1 {
+		t.Fatalf("request not shown: %q", u.err.Text)
+	}
+	a := u.asks[0]
+	if len(a.several) != 2 || a.pick != nil {
+		t.Fatalf("%d boxes, select %v: want a box for each of St Mary's two records", len(a.several), a.pick)
+	}
+	if !a.several[0].Checked || a.several[1].Checked || !strings.Contains(a.several[0].Text, "St Mary") || !strings.Contains(a.several[1].Text, "St Mary") {
+		t.Fatalf("boxes %q (%v), %q (%v): want the newest ticked, the other not", a.several[0].Text, a.several[0].Checked, a.several[1].Text, a.several[1].Checked)
+	}
+	if strings.Count(a.fields.Text, "only be sent whole") != 1 {
+		t.Errorf("fields with one ticked: %q", a.fields.Text)
+	}
+	assertPatientWords(t, "a request for several records", h.win.Canvas())
+	fits(t, h, "a request for several records")
+
+	a.several[0].SetChecked(false)
+	h.a.wait()
+	if !u.review.Disabled() || !u.err.Visible() || !strings.Contains(u.err.Text, "none is ticked") {
+		t.Fatalf("none ticked: review disabled %v, error %q", u.review.Disabled(), u.err.Text)
+	}
+	a.several[0].SetChecked(true)
+	a.several[1].SetChecked(true)
+	h.a.wait()
+	if u.review.Disabled() || !strings.HasPrefix(a.fields.Text, "    2 records.") {
+		t.Fatalf("both ticked: review disabled %v, fields %q, error %q", u.review.Disabled(), a.fields.Text, u.err.Text)
+	}
+	test.Tap(u.review)
+	for _, want := range []string{"They will see 2 records", "Penicillin", "Peanut"} {
+		if !strings.Contains(u.summary.Text, want) {
+			t.Errorf("review = %q, want %q", u.summary.Text, want)
+		}
+	}
+	if strings.Contains(u.summary.Text, "Latex") {
+		t.Errorf("review shows the clinic's record: %q", u.summary.Text)
+	}
+	test.Tap(u.send)
+	h.a.wait()
+	if u.err.Visible() || !strings.Contains(u.answer.Text, "accepted") {
+		t.Fatalf("answer = %q, error %q", u.answer.Text, u.err.Text)
+	}
+	if res, _ := v.Result(st.State); res.Status != openid4vp.StatusValid || len(res.Credentials["allergies"]) != 2 {
+		t.Fatalf("verifier result %s %q", res.Status, res.Description)
+	}
+
+	// Only an issuer the patient has nothing from.
+	q.TrustedAuthorities[0].Values = []string{"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}
+	st, err = v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test.Type(u.link, st.URI)
+	test.Tap(u.open)
+	h.a.wait()
+	if u.cannot == nil || !strings.Contains(u.cannot.Text, "You have 3 records of the kind Allergy intolerance, but they accept it only from other issuers.") {
+		t.Fatalf("cannot answer: %v", u.cannot)
+	}
+}

@@ -60,6 +60,8 @@ type shareUI struct {
 	emergency    *emergencyCard
 
 	vp *vpUI // answering an OpenID4VP request
+
+	details *detailsUI // sharing chosen details of one record, when open
 }
 
 // shareChoice is one record that can be shared.
@@ -69,6 +71,9 @@ type shareChoice struct {
 	issuer string  // issuer name, "" when the credential has none
 	check  *widget.Check
 	what   *widget.Label // which claims it contains
+	// choose opens "Share details by hand" for a record kept detail by
+	// detail (an SD-JWT VC); nil for other records.
+	choose *widget.Button
 }
 
 func newShareUI(a *App) *shareUI {
@@ -94,21 +99,7 @@ func newShareUI(a *App) *shareUI {
 	u.saveTo = func(path string) error {
 		return writeFileAtomic(path, []byte(u.token.Text+"\n"), 0o600)
 	}
-	u.saveBtn = widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
-		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-			if err != nil || wc == nil {
-				return
-			}
-			wc.Close()
-			if err := u.saveTo(wc.URI().Path()); err != nil {
-				showError(u.err, err)
-				return
-			}
-			u.done.SetText("Saved to " + wc.URI().Path() + ".")
-		}, u.a.win)
-		d.SetFileName("shared-records.txt")
-		d.Show()
-	})
+	u.saveBtn = saveButton(u.a, "shared-records.txt", func(path string) error { return u.saveTo(path) }, u.err, u.done)
 	u.result = container.NewVBox(widget.NewSeparator(),
 		widget.NewLabelWithStyle("Ready to share", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		details(container.NewGridWrap(fyne.NewSize(600, 110), u.token)),
@@ -177,12 +168,12 @@ func (u *shareUI) reload() {
 				ch.check.Text += " (" + statusWords[st] + ": cannot be shared)"
 				ch.check.Disable()
 			} else if c.Format == wallet.FormatSDJWT {
-				// Sent detail by detail, only in answer to a request
-				// that names the details (above): sharing by hand would
-				// have to send all of it, which this kind of record is
-				// made to avoid.
+				// Sent detail by detail: never ticked with the records
+				// sent whole, but shared on its own with the details the
+				// patient chooses (or in answer to a request, above).
 				ch.check.Checked = false
 				ch.check.Disable()
+				ch.choose = widget.NewButtonWithIcon("Choose details to share…", theme.VisibilityIcon(), func() { u.openDetails(ch) })
 			}
 			// What it contains, in the words of the detail view.
 			var names []string
@@ -197,6 +188,9 @@ func (u *shareUI) reload() {
 			}
 			ch.what.Importance = widget.LowImportance
 			objs = append(objs, ch.check, ch.what)
+			if ch.choose != nil {
+				objs = append(objs, container.NewHBox(widget.NewLabel("   "), ch.choose))
+			}
 		}
 		u.choices = choices
 		u.picks.Objects = objs
@@ -209,9 +203,9 @@ func (u *shareUI) reload() {
 	})
 }
 
-// sdjwtByHand says why a record sent detail by detail cannot be ticked
-// for sharing by hand.
-const sdjwtByHand = "sent only in answer to a request, with just the details it asks for"
+// sdjwtByHand says how a record sent detail by detail is shared: never
+// whole with the ticked records, but with only the details chosen.
+const sdjwtByHand = "shared detail by detail: choose which details leave your wallet"
 
 // disclosure describes exactly what sharing sel with audience discloses:
 // every claim value of every chosen record, and who receives it.
@@ -507,4 +501,25 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 // receives it checks it.
 func presentable(st wallet.Status) bool {
 	return st == wallet.StatusValid || st == statusUnchecked
+}
+
+// saveButton is "Save to a file…": it asks where (proposing name), calls
+// save with the path, and says where it went in done, or the error in
+// errLabel.
+func saveButton(a *App, name string, save func(path string) error, errLabel, done *widget.Label) *widget.Button {
+	return widget.NewButtonWithIcon("Save to a file…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+			if err != nil || wc == nil {
+				return
+			}
+			wc.Close()
+			if err := save(wc.URI().Path()); err != nil {
+				showError(errLabel, err)
+				return
+			}
+			done.SetText("Saved to " + wc.URI().Path() + ".")
+		}, a.win)
+		d.SetFileName(name)
+		d.Show()
+	})
 }

@@ -90,26 +90,12 @@ func (w *Wallet) PresentSDJWT(ctx context.Context, req PresentSDJWTRequest) (*sd
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.use(); err != nil {
-		return nil, err
-	}
-	c, err := w.findLocked(req.CredentialID)
+	h, c, err := w.holdingLocked(req.CredentialID)
 	if err != nil {
 		return nil, err
-	}
-	if c.Format != FormatSDJWT {
-		return nil, fmt.Errorf("present: credential %s is a vc+jwt, which is shared whole: use Present", c.ID)
 	}
 	if why := c.NotCurrent(w.cfg.now()); why != "" && !req.Force {
 		return nil, &NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
-	}
-	tok, err := w.tokenLocked(c.ID)
-	if err != nil {
-		return nil, err
-	}
-	h, err := sdjwt.Open(tok)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored SD-JWT VC %s: %v", ErrCorrupt, c.ID, err)
 	}
 	k, _, err := w.keyLocked(c.Subject)
 	if err != nil {
@@ -119,18 +105,25 @@ func (w *Wallet) PresentSDJWT(ctx context.Context, req PresentSDJWTRequest) (*sd
 	if err != nil {
 		return nil, fmt.Errorf("present: %w", err)
 	}
+	// Returned only once the patient's record of what was shared is durable.
+	if err := w.recordSDJWTLocked(c, p, req.Audience); err != nil {
+		return nil, err
+	}
+	w.cfg.log().Info("sd-jwt presented", "id", c.ID, "disclosed", len(p.Disclosed), "withheld", len(p.Withheld))
+	return p, nil
+}
+
+// recordSDJWTLocked appends to the history that p, a presentation of the
+// SD-JWT VC c, went to audience: the disclosed paths, never values. w.mu
+// is held.
+func (w *Wallet) recordSDJWTLocked(c *Credential, p *sdjwt.Presented, audience string) error {
 	sh := shared(c)
 	sh.Attributes = make([]string, len(p.Disclosed))
 	for i, d := range p.Disclosed {
 		sh.Attributes[i] = d.String()
 	}
 	slices.Sort(sh.Attributes)
-	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented, Audience: req.Audience,
+	ev := w.newEventLocked(HistoryEntry{At: w.cfg.now().UTC(), Kind: EventPresented, Audience: audience,
 		Holder: c.Subject, Credentials: []SharedCredential{sh}})
-	// Returned only once the patient's record of what was shared is durable.
-	if err := w.appendEventLocked(ev); err != nil {
-		return nil, err
-	}
-	w.cfg.log().Info("sd-jwt presented", "id", c.ID, "disclosed", len(p.Disclosed), "withheld", len(p.Withheld))
-	return p, nil
+	return w.appendEventLocked(ev)
 }

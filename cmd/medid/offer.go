@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -158,7 +159,7 @@ func issueOffer(ctx context.Context, e *env, args []string) error {
 
 // vpRequest asks a running verifier to start a presentation request.
 func vpRequest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T[|T2...]... [--optional-type T[|T2...]]... [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
+	fs := newFlagSet(e, "vp request", "medid vp request --verifier-url URL --admin-token-file FILE --type T[|T2...]... [--optional-type T[|T2...]]... [--format vc+jwt|dc+sd-jwt] [--claim NAME]... [--claim-set PATH[,PATH]]... [--multiple] [--trusted-issuer DID]... [--qr FILE.png] [--terminal-qr=false] [--result-key-file FILE]")
 	verifierURL := fs.String("verifier-url", "", "the running verifier's URL ('medid serve verifier')")
 	verifierURLFile := fs.String("verifier-url-file", "", "read the verifier URL from this file (written by 'medid serve verifier --url-file')")
 	tokenFile := fs.String("admin-token-file", "", "the verifier's admin token file")
@@ -173,6 +174,9 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	qrFile := fs.String("qr", "", "also write the request as a QR code PNG to this file")
 	terminal := fs.Bool("terminal-qr", true, "draw the QR code in the terminal")
 	keyFile := fs.String("result-key-file", "", "write the request's result key to this new file (mode 0600): it reads the result without the admin token")
+	multiple := fs.Bool("multiple", false, "accept several credentials of each asked type (DCQL multiple), e.g. every allergy record; one is sent unless the patient chooses more")
+	var trusted stringList
+	fs.Var(&trusted, "trusted-issuer", "accept credentials only from this issuer DID (repeatable; DCQL trusted_authorities medid_issuer, on top of the ledger's accreditation)")
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
@@ -191,6 +195,15 @@ func vpRequest(ctx context.Context, e *env, args []string) error {
 	q, err := dcqlQuery(*format, types, optionalTypes, claims, claimSets)
 	if err != nil {
 		return err
+	}
+	for i := range q.Credentials {
+		q.Credentials[i].Multiple = *multiple
+		if len(trusted) > 0 {
+			q.Credentials[i].TrustedAuthorities = []openid4vp.TrustedAuthority{{Type: openid4vp.AuthorityMedidIssuer, Values: trusted}}
+		}
+	}
+	if err := q.Checkable(); err != nil {
+		return usagef("%v", err)
 	}
 	hc, err := e.httpClient()
 	if err != nil {
@@ -281,8 +294,26 @@ func vpResult(ctx context.Context, e *env, args []string) error {
 		// patient or an accredited authority) and checked by the verifier.
 		fmt.Fprintf(e.stderr, "VALID presentation %s (%s, delegation %s issued by %s)\n", res.PresentedBy, res.Holder,
 			res.ActingFor.Delegation, describe(ctx, namesOf(e), res.ActingFor.Issuer))
-		return nil
+	} else {
+		fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
 	}
-	fmt.Fprintf(e.stderr, "VALID presentation from %s\n", describe(ctx, namesOf(e), res.Holder))
+	writeSetAnswers(e.stderr, res.CredentialSets)
 	return nil
+}
+
+// writeSetAnswers says which option of every credential set the holder
+// answered and which optional sets they left out, numbered from 1 as
+// 'vp request' and 'wallet respond --option' number them.
+func writeSetAnswers(w io.Writer, sets []openid4vp.SetAnswer) {
+	for _, a := range sets {
+		kind := "required"
+		if !a.Required {
+			kind = "optional"
+		}
+		if a.Skipped {
+			fmt.Fprintf(w, "  credential set %d (%s): left out by the holder\n", a.Set+1, kind)
+			continue
+		}
+		fmt.Fprintf(w, "  credential set %d (%s): answered with option %d (%s)\n", a.Set+1, kind, a.Option+1, strings.Join(a.Credentials, " and "))
+	}
 }

@@ -21,7 +21,7 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log", "delegate", "act-for"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "share", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log", "delegate", "act-for"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
@@ -34,6 +34,7 @@ func runWallet(ctx context.Context, e *env, args []string) error {
 		"delete":     w.delete,
 		"refresh":    func(a []string) error { return w.refresh(ctx, a) },
 		"present":    func(a []string) error { return w.present(ctx, a) },
+		"share":      func(a []string) error { return w.share(ctx, a) },
 		"history":    w.history,
 		"backup":     w.backup,
 		"restore":    w.restore,

@@ -264,14 +264,26 @@ func (c *walletCLI) respondAs(ctx context.Context, person string, args []string)
 	}
 	// The records each query would get: --credential picks among the
 	// candidates of the chosen way's part.
+	// A part that accepts several credentials (DCQL multiple) sends every
+	// candidate named with --credential.
 	if len(pr.Ways) > 0 {
 		for _, p := range pr.Ways[answer.Way].Parts {
+			var picked []string
 			for _, want := range chosen {
 				for _, cand := range p.Candidates {
-					if strings.HasPrefix(cand.ID, want) {
-						answer.Credentials[p.Query] = cand.ID
+					if strings.HasPrefix(cand.ID, want) && !slices.Contains(picked, cand.ID) {
+						picked = append(picked, cand.ID)
 					}
 				}
+			}
+			switch {
+			case len(picked) > 1 && p.Multiple:
+				if answer.Several == nil {
+					answer.Several = map[string][]string{}
+				}
+				answer.Several[p.Query] = picked
+			case len(picked) > 0:
+				answer.Credentials[p.Query] = picked[len(picked)-1]
 			}
 		}
 	}
@@ -298,7 +310,16 @@ func (c *walletCLI) respondAs(ctx context.Context, person string, args []string)
 		if part != nil && !part.Required {
 			fmt.Fprint(out, " (optional)")
 		}
+		if q.Multiple {
+			fmt.Fprint(out, " (they accept several: one is sent unless you name more with --credential)")
+		}
 		fmt.Fprintln(out)
+		if q.Authorities != "" {
+			fmt.Fprintf(out, "      %s\n", q.Authorities)
+		}
+		if q.Untrusted > 0 {
+			fmt.Fprintf(out, "      %d of your credentials would answer, but come from another issuer: not offered\n", q.Untrusted)
+		}
 		switch {
 		case len(q.Candidates) == 0 && pr.For != nil:
 			fmt.Fprintf(out, "      you hold no such credential for %s\n", pr.For.PersonWords())
@@ -312,24 +333,27 @@ func (c *walletCLI) respondAs(ctx context.Context, person string, args []string)
 			fmt.Fprintf(out, "      not needed for option %d\n", answer.Way+1)
 			continue
 		}
-		i := slices.IndexFunc(plan, func(s openid.Sending) bool { return s.Part.Query == q.ID })
-		if i < 0 {
+		if !slices.ContainsFunc(plan, func(s openid.Sending) bool { return s.Part.Query == q.ID }) {
 			fmt.Fprintln(out, "      left out (optional)")
 			continue
 		}
-		s := plan[i]
-		fmt.Fprintf(out, "      would share %s from %s\n", s.Credential.ID, label(ctx, names, s.Credential.Issuer))
-		if s.Whole {
-			fmt.Fprintln(out, "      the whole credential leaves (a vc+jwt credential cannot be split)")
-			continue
-		}
-		var sends []string
-		for _, f := range s.Disclosed {
-			sends = append(sends, fmt.Sprintf("%s = %v", f.Path, f.Value))
-		}
-		fmt.Fprintf(out, "      sends:      %s\n", strings.Join(sends, "; "))
-		if len(s.Withheld) > 0 {
-			fmt.Fprintf(out, "      keeps back: %s\n", strings.Join(s.Withheld, ", "))
+		for _, s := range plan {
+			if s.Part.Query != q.ID {
+				continue
+			}
+			fmt.Fprintf(out, "      would share %s from %s\n", s.Credential.ID, label(ctx, names, s.Credential.Issuer))
+			if s.Whole {
+				fmt.Fprintln(out, "      the whole credential leaves (a vc+jwt credential cannot be split)")
+				continue
+			}
+			var sends []string
+			for _, f := range s.Disclosed {
+				sends = append(sends, fmt.Sprintf("%s = %v", f.Path, f.Value))
+			}
+			fmt.Fprintf(out, "      sends:      %s\n", strings.Join(sends, "; "))
+			if len(s.Withheld) > 0 {
+				fmt.Fprintf(out, "      keeps back: %s\n", strings.Join(s.Withheld, ", "))
+			}
 		}
 	}
 	if !*decline && len(pr.Ways) == 0 {

@@ -91,35 +91,57 @@ func TestCheckAnswered(t *testing.T) {
 		q    DCQLQuery
 		ids  []string
 		want string // "" = answered, else a part of the error
+		// picked is, for an answered response, the option taken per set
+		// (-1 = skipped); nil to not check.
+		picked []int
 	}{
-		{"required and optional", setsQuery(), []string{"allergy", "pid", "vaccine"}, ""},
-		{"optional left out", setsQuery(), []string{"allergy", "card"}, ""},
-		{"second option", setsQuery(), []string{"card", "allergy"}, ""},
-		{"required set unanswered", setsQuery(), []string{"allergy", "vaccine"}, "no option of credential set 2 (pid, or card)"},
-		{"both options of one set", setsQuery(), []string{"allergy", "pid", "card"}, `"allergy", "pid", "card" together`},
-		{"not a query", setsQuery(), []string{"allergy", "pid", "passport"}, `"passport", which is not a credential query`},
-		{"nothing", setsQuery(), nil, "no credential"},
-		{"twice", setsQuery(), []string{"allergy", "pid", "pid"}, "twice"},
-		{"without sets every query", plain, []string{"a", "b"}, ""},
-		{"without sets one missing", plain, []string{"a"}, "no option of credential set 2"},
-		{"shared id", overlap, []string{"a", "d"}, ""},
-		{"shared id alone", overlap, []string{"a"}, ""},
-		{"pair", overlap, []string{"b", "c"}, ""},
-		{"pair and optional", overlap, []string{"b", "c", "d"}, ""},
-		{"half a pair", overlap, []string{"a", "b"}, `"b", which no option`},
-		{"everything", overlap, []string{"a", "b", "c", "d"}, ""}, // b and c, then a and d
-		{"two options of the first set", overlap, []string{"a", "b", "c"}, "together"},
+		{"required and optional", setsQuery(), []string{"allergy", "pid", "vaccine"}, "", []int{0, 0, 0}},
+		{"optional left out", setsQuery(), []string{"allergy", "card"}, "", []int{0, 1, -1}},
+		{"second option", setsQuery(), []string{"card", "allergy"}, "", []int{0, 1, -1}},
+		{"required set unanswered", setsQuery(), []string{"allergy", "vaccine"}, "no option of credential set 2 (pid, or card)", nil},
+		{"both options of one set", setsQuery(), []string{"allergy", "pid", "card"}, `"allergy", "pid", "card" together`, nil},
+		{"not a query", setsQuery(), []string{"allergy", "pid", "passport"}, `"passport", which is not a credential query`, nil},
+		{"nothing", setsQuery(), nil, "no credential", nil},
+		{"twice", setsQuery(), []string{"allergy", "pid", "pid"}, "twice", nil},
+		{"without sets every query", plain, []string{"a", "b"}, "", nil},
+		{"without sets one missing", plain, []string{"a"}, "no option of credential set 2", nil},
+		{"shared id", overlap, []string{"a", "d"}, "", []int{0, 0}}, // a for both sets, then d: a and d preferred over d
+		{"shared id alone", overlap, []string{"a"}, "", []int{0, -1}},
+		{"pair", overlap, []string{"b", "c"}, "", []int{1, -1}},
+		{"pair and optional", overlap, []string{"b", "c", "d"}, "", []int{1, 1}},
+		{"half a pair", overlap, []string{"a", "b"}, `"b", which no option`, nil},
+		{"everything", overlap, []string{"a", "b", "c", "d"}, "", []int{1, 0}}, // b and c, then a and d
+		{"two options of the first set", overlap, []string{"a", "b", "c"}, "together", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.q.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			err := tc.q.CheckAnswered(tc.ids)
+			got, err := tc.q.Answered(tc.ids)
 			switch {
 			case tc.want == "" && err != nil:
-				t.Errorf("CheckAnswered(%v) = %v, want nil", tc.ids, err)
+				t.Errorf("Answered(%v) = %v, want nil", tc.ids, err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("CheckAnswered(%v) = %v, want an error with %q", tc.ids, err, tc.want)
+				t.Errorf("Answered(%v) = %v, want an error with %q", tc.ids, err, tc.want)
+			}
+			if (err == nil) != (tc.q.CheckAnswered(tc.ids) == nil) {
+				t.Errorf("CheckAnswered(%v) and Answered disagree", tc.ids)
+			}
+			if tc.picked == nil || err != nil {
+				return
+			}
+			var picked []int
+			for i, a := range got {
+				picked = append(picked, a.Option)
+				if a.Set != i || a.Skipped != (a.Option < 0) || a.Required != tc.q.Sets()[i].IsRequired() {
+					t.Errorf("set %d answered as %+v", i, a)
+				}
+				if a.Option >= 0 && strings.Join(a.Credentials, ",") != strings.Join(tc.q.Sets()[i].Options[a.Option], ",") {
+					t.Errorf("set %d: credentials %v, want option %d's", i, a.Credentials, a.Option)
+				}
+			}
+			if fmt.Sprint(picked) != fmt.Sprint(tc.picked) {
+				t.Errorf("Answered(%v) picked options %v, want %v", tc.ids, picked, tc.picked)
 			}
 		})
 	}
@@ -171,11 +193,15 @@ func TestVerifierCredentialSets(t *testing.T) {
 		name string
 		send []string
 		want string // "" = valid, else a part of the error description
+		// sets is the result's credential_sets JSON for a valid answer.
+		sets string
 	}{
-		{"preferred option and optional", []string{"allergy", "pid", "vaccine"}, ""},
-		{"second option, optional declined", []string{"allergy", "card"}, ""},
-		{"required set missing", []string{"allergy"}, "no option of credential set 2"},
-		{"both options", []string{"allergy", "pid", "card"}, "together"},
+		{"preferred option and optional", []string{"allergy", "pid", "vaccine"}, "",
+			`[{"set":0,"required":true,"option":0,"credentials":["allergy"]},{"set":1,"required":true,"option":0,"credentials":["pid"]},{"set":2,"required":false,"option":0,"credentials":["vaccine"]}]`},
+		{"second option, optional declined", []string{"allergy", "card"}, "",
+			`[{"set":0,"required":true,"option":0,"credentials":["allergy"]},{"set":1,"required":true,"option":1,"credentials":["card"]},{"set":2,"required":false,"option":-1,"skipped":true}]`},
+		{"required set missing", []string{"allergy"}, "no option of credential set 2", ""},
+		{"both options", []string{"allergy", "pid", "card"}, "together", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := v.CreateRequest(setsQuery())
@@ -198,6 +224,9 @@ func TestVerifierCredentialSets(t *testing.T) {
 			if tc.want == "" {
 				if err != nil || res.Status != StatusValid || len(res.Claims) != len(tc.send) {
 					t.Fatalf("Respond = %v, result %+v; want valid with %d credentials", err, res, len(tc.send))
+				}
+				if b, _ := json.Marshal(res.CredentialSets); string(b) != tc.sets {
+					t.Errorf("result credential_sets = %s\nwant %s", b, tc.sets)
 				}
 				return
 			}

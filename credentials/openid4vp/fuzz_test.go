@@ -29,6 +29,10 @@ func FuzzDCQLQuery(f *testing.F) {
 		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]}},{"id":"b","format":"vc+jwt","meta":{"type_values":[["B"]]}}],` +
 			`"credential_sets":[{"options":[["a","b"]],"required":false},{"options":[["b"],["a"]],"required":true}]}`,
 		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]}}],"credential_sets":[{"options":[["a","a"]]},{"options":[]}]}`,
+		`{"credentials":[{"id":"a","format":"vc+jwt","meta":{"type_values":[["A"]]},"multiple":true,"require_cryptographic_holder_binding":false,` +
+			`"trusted_authorities":[{"type":"medid_issuer","values":["did:key:x"]},{"type":"aki","values":["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]}],` +
+			`"credential_sets":[{"options":[["a"]],"purpose":{"en":"treatment"}}]}`,
+		`{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["v"]},"claims":[{"path":["x"],"values":[1]}],"trusted_authorities":[{"type":"x","values":[""]}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -46,6 +50,37 @@ func FuzzDCQLQuery(f *testing.F) {
 			return
 		}
 		checkAnswered(t, &q)
+		// What this package writes, it reads back the same (the strict
+		// reader refuses only members it does not know).
+		again, err := json.Marshal(&q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q2 DCQLQuery
+		if err := json.Unmarshal(again, &q2); err != nil {
+			t.Fatalf("re-reading %s: %v", again, err)
+		}
+		if err := q2.Validate(); err != nil {
+			t.Fatalf("re-read %s no longer validates: %v", again, err)
+		}
+		if b2, _ := json.Marshal(&q2); string(b2) != string(again) {
+			t.Fatalf("round trip changed the query:\n%s\n%s", again, b2)
+		}
+		checkable := q.Checkable() == nil
+		for _, c := range q.Credentials {
+			if len(c.TrustedAuthorities) == 0 && !c.TrustsIssuer("did:key:x") {
+				t.Fatalf("%s names no trusted authority, yet refuses an issuer", c.ID)
+			}
+			if c.TrustsIssuer("did:key:x") && !slices.ContainsFunc(c.TrustedAuthorities, func(a TrustedAuthority) bool { return a.Type == AuthorityMedidIssuer }) && len(c.TrustedAuthorities) > 0 {
+				t.Fatalf("%s trusts an issuer without a medid_issuer authority", c.ID)
+			}
+			if (c.AuthoritiesWords() == "") != (len(c.TrustedAuthorities) == 0) {
+				t.Fatalf("%s: authority words %q", c.ID, c.AuthoritiesWords())
+			}
+			if checkable && (!c.HolderBinding() || slices.ContainsFunc(c.TrustedAuthorities, func(a TrustedAuthority) bool { return a.Type != AuthorityMedidIssuer })) {
+				t.Fatalf("Checkable accepted %s, which it cannot check", c.ID)
+			}
+		}
 		for _, c := range q.Credentials {
 			ids := map[string]bool{}
 			for _, cl := range c.Claims {
@@ -109,11 +144,29 @@ func checkAnswered(t *testing.T, q *DCQLQuery) {
 	// Every prefix and suffix of the ids, and with an unknown one.
 	for i := 0; i <= len(all); i++ {
 		for _, ids := range [][]string{all[:i], all[i:], append(slices.Clone(all[:i]), "not-a-query")} {
-			if q.CheckAnswered(ids) != nil {
+			answered, err := q.Answered(ids)
+			if err != nil {
 				continue
 			}
 			if len(ids) == 0 || slices.Contains(ids, "not-a-query") {
-				t.Fatalf("CheckAnswered(%v) accepted it", ids)
+				t.Fatalf("Answered(%v) accepted it", ids)
+			}
+			// The selection it reports is one: an option (or a skip)
+			// per set, whose ids together are exactly ids.
+			covered := map[string]bool{}
+			for i, a := range answered {
+				switch {
+				case a.Set != i || (a.Skipped && (a.Required || a.Option != -1)):
+					t.Fatalf("Answered(%v): set %d reported as %+v", ids, i, a)
+				case !a.Skipped && (a.Option < 0 || a.Option >= len(sets[i].Options) || !slices.Equal(a.Credentials, sets[i].Options[a.Option])):
+					t.Fatalf("Answered(%v): set %d reported as %+v", ids, i, a)
+				}
+				for _, id := range a.Credentials {
+					covered[id] = true
+				}
+			}
+			if len(covered) != len(ids) {
+				t.Fatalf("Answered(%v) reports options covering %v", ids, covered)
 			}
 			for n, s := range sets {
 				if !s.IsRequired() {

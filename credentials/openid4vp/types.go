@@ -93,6 +93,17 @@ type CredentialQuery struct {
 	// wallet answers with the first set the credential satisfies and
 	// discloses only its claims (OpenID4VP 1.0 §6.4.1). See [Options].
 	ClaimSets [][]string `json:"claim_sets,omitempty"`
+	// Multiple lets the holder answer with several credentials (at most
+	// MaxMultiple), each matching the query; false (the default) asks
+	// for exactly one.
+	Multiple bool `json:"multiple,omitempty"`
+	// TrustedAuthorities, when present, are the issuers the verifier
+	// accepts: every credential answering the query must match one (see
+	// [CredentialQuery.TrustsIssuer], [DCQLQuery.Checkable]).
+	TrustedAuthorities []TrustedAuthority `json:"trusted_authorities,omitempty"`
+	// RequireHolderBinding is require_cryptographic_holder_binding; nil
+	// means true. See [CredentialQuery.HolderBinding].
+	RequireHolderBinding *bool `json:"require_cryptographic_holder_binding,omitempty"`
 }
 
 // Options returns the alternatives q accepts, in the verifier's order of
@@ -348,6 +359,9 @@ func (q *DCQLQuery) Validate() error {
 			return fmt.Errorf("credential query %s asks for format %q; only %s and %s are supported (jwt_vc_json is VC 1.1, which medid credentials are not)", c.ID, c.Format, FormatVCJWT, FormatSDJWT)
 		}
 		if err := c.validClaimSets(); err != nil {
+			return err
+		}
+		if err := c.validAuthorities(); err != nil {
 			return err
 		}
 		for _, cl := range c.Claims {

@@ -147,12 +147,32 @@ type Result struct {
 	// Reason is a machine-readable reason for a refusal that is not a
 	// presentation's own (a delegation's: delegation_revoked, …).
 	Reason string `json:"reason,omitempty"`
-	// Presentations are the verification results, by credential query id.
+	// Presentations are the verification results, by credential query
+	// id: for a query with multiple, its first presentation's (all are in
+	// Credentials).
 	Presentations map[string]*verify.Result `json:"presentations,omitempty"`
-	// Claims are the values of the asked claims, by query id and path.
-	// They are health data: kept for the verifier's staff, never logged.
-	Claims     map[string]map[string]any `json:"claims,omitempty"`
-	AnsweredAt *time.Time                `json:"answeredAt,omitempty"`
+	// Claims are the values of the asked claims, by query id and path
+	// (for a query with multiple, its first credential's). They are
+	// health data: kept for the verifier's staff, never logged.
+	Claims map[string]map[string]any `json:"claims,omitempty"`
+	// Credentials are, by query id, every credential received in the
+	// order sent: one per query, or one or more for a query with
+	// multiple. Set for a valid response.
+	Credentials map[string][]Received `json:"credentials,omitempty"`
+	// CredentialSets says, for a request with credential_sets, which
+	// option of every set the holder answered and which optional sets they
+	// left out, in the request's order; empty for a request without
+	// credential_sets (every credential query was answered) and for a
+	// refused response.
+	CredentialSets []SetAnswer `json:"credential_sets,omitempty"`
+	AnsweredAt     *time.Time  `json:"answeredAt,omitempty"`
+}
+
+// Received is one credential of a response: its presentation's
+// verification and the values of the asked claims (health data).
+type Received struct {
+	Presentation *verify.Result `json:"presentation"`
+	Claims       map[string]any `json:"claims,omitempty"`
 }
 
 // ActingFor is the delegation a representative presented under, as the
@@ -281,8 +301,11 @@ type Started struct {
 
 // CreateRequest starts a presentation request for query. The URI goes to
 // the holder (as a link or QR code); Result(state) tells what came back.
+// A query the verifier could not check the answer to (see
+// [DCQLQuery.Checkable]: an unknown trusted authority type, holder binding
+// waived) is refused with invalid_request, before anything is asked.
 func (v *Verifier) CreateRequest(query DCQLQuery) (*Started, error) {
-	if err := query.Validate(); err != nil {
+	if err := query.Checkable(); err != nil {
 		return nil, &ProtocolError{Code: ErrCodeInvalidRequest, Description: err.Error(), Status: 400}
 	}
 	now := v.cfg.Now()
@@ -523,60 +546,106 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if err := req.DCQLQuery.CheckAnswered(ids); err != nil {
+	answered, err := req.DCQLQuery.Answered(ids)
+	if err != nil {
 		return invalid(ErrCodeInvalidRequest, "%v", err)
 	}
 	res := &Result{Presentations: map[string]*verify.Result{}, Claims: map[string]map[string]any{}}
+	if len(req.DCQLQuery.CredentialSets) > 0 {
+		res.CredentialSets = answered
+	}
+	seen := map[string]bool{} // each credential once, across the response
 	for _, q := range req.DCQLQuery.Credentials {
 		vps, asked := token[q.ID]
 		if !asked {
 			continue // an option not taken (CheckAnswered allowed it)
 		}
-		if len(vps) != 1 {
-			return invalid(ErrCodeInvalidRequest, "vp_token must hold exactly one presentation for credential query %q", q.ID)
+		switch {
+		case len(vps) == 0:
+			return invalid(ErrCodeInvalidRequest, "vp_token holds no presentation for credential query %q", q.ID)
+		case !q.Multiple && len(vps) != 1:
+			return invalid(ErrCodeInvalidRequest, "vp_token must hold exactly one presentation for credential query %q (it does not allow multiple)", q.ID)
+		case len(vps) > MaxMultiple:
+			return invalid(ErrCodeInvalidRequest, "vp_token holds %d presentations for credential query %q; at most %d are accepted", len(vps), q.ID, MaxMultiple)
 		}
-		v.refreshStatus(vps[0])
-		d, refused := v.delegated(ctx, q.ID, vps[0])
-		if refused != nil {
-			return refused
-		}
-		subject := ""
-		if d != nil {
-			subject = d.Patient
-			if res.Holder != "" && res.ActingFor == nil {
-				return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
-			}
-			if res.ActingFor != nil && res.ActingFor.Patient != d.Patient {
-				return invalid(ErrCodeInvalidRequest, "the presentations are made for different people")
-			}
-			res.ActingFor = actingFor(d)
-			res.PresentedBy = res.ActingFor.Sentence()
-		} else if res.ActingFor != nil {
-			return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
-		}
-		pr := v.cfg.Verify.PresentationFor(ctx, vps[0], req.ClientID, req.Nonce, subject)
-		res.Presentations[q.ID] = pr
-		if !pr.Valid {
-			res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
-			res.Description = fmt.Sprintf("the presentation for %q is not valid: %s", q.ID, pr.Reason)
-			if f := pr.Failed(); f != nil && f.Detail != "" {
-				res.Description += " (" + f.Detail + ")"
-			}
-			return res
-		}
-		if res.Holder != "" && res.Holder != pr.Holder {
-			return invalid(ErrCodeInvalidRequest, "the presentations come from different holders")
-		}
-		res.Holder = pr.Holder
-		if q.Format == FormatSDJWT {
-			opt, r := v.checkSDJWT(&q, pr)
-			if r != nil {
-				r.Presentations = res.Presentations
+		for n, vp := range vps {
+			if r := v.checkOne(ctx, req, &q, n, vp, res, seen); r != nil {
 				return r
 			}
-			res.Claims[q.ID] = opt.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
-			continue
 		}
+	}
+	res.Status = StatusValid
+	return res
+}
+
+// checkOne checks the n-th presentation vp answering query q and adds
+// it to res: its delegation if any, its verification for this request,
+// one holder across the response, the issuer among q's trusted
+// authorities, no credential sent twice, and what it answers of q (for
+// dc+sd-jwt, nothing disclosed beyond one of q's claim sets). A non-nil
+// Result is the refusal.
+func (v *Verifier) checkOne(ctx context.Context, req *Request, q *CredentialQuery, n int, vp string, res *Result, seen map[string]bool) *Result {
+	v.refreshStatus(vp)
+	d, refused := v.delegated(ctx, q.ID, vp)
+	if refused != nil {
+		return refused
+	}
+	subject := ""
+	if d != nil {
+		subject = d.Patient
+		if res.Holder != "" && res.ActingFor == nil {
+			return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
+		}
+		if res.ActingFor != nil && res.ActingFor.Patient != d.Patient {
+			return invalid(ErrCodeInvalidRequest, "the presentations are made for different people")
+		}
+		res.ActingFor = actingFor(d)
+		res.PresentedBy = res.ActingFor.Sentence()
+	} else if res.ActingFor != nil {
+		return invalid(ErrCodeInvalidRequest, "the presentations mix the holder's own credentials with credentials presented for someone else")
+	}
+	pr := v.cfg.Verify.PresentationFor(ctx, vp, req.ClientID, req.Nonce, subject)
+	if n == 0 {
+		res.Presentations[q.ID] = pr
+	}
+	which := fmt.Sprintf("%q", q.ID)
+	if q.Multiple {
+		which = fmt.Sprintf("%q (number %d)", q.ID, n+1)
+	}
+	if !pr.Valid {
+		res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
+		res.Description = fmt.Sprintf("the presentation for %s is not valid: %s", which, pr.Reason)
+		if f := pr.Failed(); f != nil && f.Detail != "" {
+			res.Description += " (" + f.Detail + ")"
+		}
+		return res
+	}
+	if res.Holder != "" && res.Holder != pr.Holder {
+		return invalid(ErrCodeInvalidRequest, "the presentations come from different holders")
+	}
+	res.Holder = pr.Holder
+	for _, c := range pr.Credentials {
+		if !q.TrustsIssuer(c.Issuer) {
+			r := invalid(ErrCodeInvalidRequest, "the credential for %s is issued by %s, and %s", which, c.Issuer, q.AuthoritiesWords())
+			r.Reason = ReasonUntrustedAuthority
+			return r
+		}
+	}
+	for _, k := range credentialTokens(vp) {
+		if seen[k] {
+			return invalid(ErrCodeInvalidRequest, "the response sends the same credential twice (for %s)", which)
+		}
+		seen[k] = true
+	}
+	var claims map[string]any
+	if q.Format == FormatSDJWT {
+		opt, r := v.checkSDJWT(q, pr)
+		if r != nil {
+			r.Presentations = res.Presentations
+			return r
+		}
+		claims = opt.ClaimValuesSDJWT(pr.Credentials[0].SDJWT)
+	} else {
 		var matched *vc.Credential
 		var opt CredentialQuery
 	match:
@@ -590,14 +659,40 @@ func (v *Verifier) check(ctx context.Context, req *Request, form map[string][]st
 		}
 		if matched == nil {
 			res.Status, res.Error = StatusInvalid, ErrCodeInvalidRequest
-			res.Description = fmt.Sprintf("no presented credential answers query %q (type or claims missing)", q.ID)
+			res.Description = fmt.Sprintf("no presented credential answers query %s (type or claims missing)", which)
 			return res
 		}
-		res.Claims[q.ID] = opt.ClaimValues(matched)
+		claims = opt.ClaimValues(matched)
 	}
-	res.Status = StatusValid
-	return res
+	if n == 0 {
+		res.Claims[q.ID] = claims
+	}
+	if res.Credentials == nil {
+		res.Credentials = map[string][]Received{}
+	}
+	res.Credentials[q.ID] = append(res.Credentials[q.ID], Received{Presentation: pr, Claims: claims})
+	return nil
 }
+
+// credentialTokens returns the issuer-signed credentials a verified
+// presentation carries: an SD-JWT's issuer-signed JWT, or a vp+jwt's
+// credential tokens (the same credential presented twice, with other
+// Disclosures or in another presentation, has the same one).
+func credentialTokens(vp string) []string {
+	if verify.DetectFormat(vp) == verify.FormatSDJWT {
+		jwt, _, _ := strings.Cut(vp, "~")
+		return []string{jwt}
+	}
+	p, _, err := vc.ParsePresentation(vp)
+	if err != nil {
+		return nil
+	}
+	return p.Credentials
+}
+
+// ReasonUntrustedAuthority is the Result.Reason of a response whose
+// credential's issuer matches none of its query's trusted_authorities.
+const ReasonUntrustedAuthority = "untrusted_authority"
 
 // delegated returns the delegation a vp+jwt for query id carries
 // ([DelegationClaim]) once it is verified and allows its holder to present

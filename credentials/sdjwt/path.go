@@ -169,3 +169,31 @@ func (p Path) Within(q Path) bool {
 	}
 	return p.prefixOf(q)
 }
+
+// Lookup returns the value at the concrete path p (object members and
+// array indexes; a null or other element selects nothing) in claims, and
+// whether it is there.
+func (p Path) Lookup(claims any) (any, bool) {
+	v := claims
+	for _, e := range p {
+		switch e := e.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[e]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := v.([]any)
+			if !ok || e < 0 || e >= len(a) {
+				return nil, false
+			}
+			v = a[e]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}

@@ -196,3 +196,22 @@ func KeyBindingJWT(sdjwt string, kb *KeyBindingOptions) (string, error) {
 	}
 	return vc.SignJWS(body, kb.Key, KBMediaType, "", "")
 }
+
+// Seen returns the claim set a verifier of p reconstructs: the same
+// processing [Verify] does (without the signatures, which are the
+// issuer's and the holder's own), so the always-visible claims and
+// exactly the disclosed ones, without SD-JWT's own members. A wallet shows
+// it as the preview of what leaves. Errors are [*RefusalError]s (never
+// for a presentation [Holding.Present] made).
+func (p *Presented) Seen() (map[string]any, error) {
+	t, err := parse(p.Token, "")
+	if err != nil {
+		return nil, err
+	}
+	claims, _, err := process(t.payload, t.discs)
+	if err != nil {
+		return nil, err
+	}
+	delete(claims, sdAlgKey)
+	return claims, nil
+}

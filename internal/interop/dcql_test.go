@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +282,210 @@ func TestIndependentWalletReadsClaimSets(t *testing.T) {
 		if s := got.DCQL.CredentialSets[i]; !reflect.DeepEqual(s.Options, want.Options) || s.IsRequired() != want.IsRequired() {
 			t.Errorf("they read credential set %d as %+v (required %v), want %+v (required %v)", i+1, s.Options, s.IsRequired(), want.Options, want.IsRequired())
 		}
+	}
+}
+
+// TestIndependentVerifierMultiple: @openid4vc/openid4vp asks for allergy
+// SD-JWT VCs with multiple; medid's wallet, holding two, offers both,
+// sends one by default and both when the patient chooses; the independent
+// verifier (sd-jwt-js for each KB-JWT, dcql-ts for the query) accepts
+// both, each disclosing only the substance.
+func TestIndependentVerifierMultiple(t *testing.T) {
+	ctx := context.Background()
+	iw := newInteropWallet(t)
+	iw.issue(t, "AllergyIntoleranceCredential", allergyClaims())
+	peanut := allergyClaims()
+	peanut["code"] = map[string]any{"display": "Peanut"}
+	iw.issue(t, "AllergyIntoleranceCredential", peanut)
+	allergy := sdjwt.VCT("AllergyIntoleranceCredential")
+	query := `{"credentials":[{"id":"allergies","format":"dc+sd-jwt","multiple":true,"meta":{"vct_values":["` + allergy + `"]},"claims":[{"path":["code","display"]}]}]}`
+	uri, result := iw.theirVerifier(t, "", query)
+	pr, err := openid.FetchPresentationRequest(ctx, iw.w, uri, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := pr.Queries[0]
+	if !m.Multiple || len(m.Candidates) != 2 {
+		t.Fatalf("the wallet shows %+v: want two candidates of a multiple query", m)
+	}
+	if plan, err := pr.Plan(iw.w, openid.Answer{}); err != nil || len(plan) != 1 {
+		t.Fatalf("default plan %v, %v: want one credential unless chosen", plan, err)
+	}
+	both := openid.Answer{Several: map[string][]string{"allergies": {m.Candidates[0].ID, m.Candidates[1].ID}}}
+	if err := openid.Respond(ctx, iw.w, pr, both, nil); err != nil {
+		t.Fatalf("Respond: %v", err)
+	}
+	got := result()
+	every := got.Every["allergies"]
+	if len(every) != 2 {
+		t.Fatalf("they received %d credentials, want 2: %v", len(every), got.Every)
+	}
+	var subs []string
+	for _, claims := range every {
+		code, _ := claims["code"].(map[string]any)
+		subs = append(subs, fmt.Sprint(code["display"]))
+		for _, hidden := range []string{"criticality", "reaction", "note", "clinicalStatus"} {
+			if _, ok := claims[hidden]; ok {
+				t.Errorf("%s was not asked for, yet they received it", hidden)
+			}
+		}
+		if _, ok := code["code"]; ok {
+			t.Errorf("code.code was not asked for, yet they received it")
+		}
+	}
+	slices.Sort(subs)
+	if !slices.Equal(subs, []string{"Peanut", "Penicillin"}) {
+		t.Errorf("substances received %v", subs)
+	}
+}
+
+// TestIndependentVerifierTrustedAuthorities: @openid4vc/openid4vp asks for
+// an allergy SD-JWT VC from an X.509 authority (trusted_authorities aki);
+// medid's credentials carry no X.509 chain, so medid's wallet offers
+// nothing and says why (it does not ignore the constraint), and dcql-ts
+// agrees that the credential does not satisfy the query.
+func TestIndependentVerifierTrustedAuthorities(t *testing.T) {
+	ctx := context.Background()
+	iw := newInteropWallet(t)
+	iw.issue(t, "AllergyIntoleranceCredential", allergyClaims())
+	allergy := sdjwt.VCT("AllergyIntoleranceCredential")
+	q := `{"credentials":[{"id":"allergy","format":"dc+sd-jwt","meta":{"vct_values":["` + allergy + `"]},"claims":[{"path":["code","display"]}],` +
+		`"trusted_authorities":[{"type":"aki","values":["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]}]}`
+	uri, _ := iw.theirVerifier(t, "", q)
+	pr, err := openid.FetchPresentationRequest(ctx, iw.w, uri, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := pr.Queries[0]
+	if len(m.Candidates) != 0 || m.Untrusted != 1 || !strings.Contains(m.Authorities, "carry no X.509 chain") || len(pr.Ways) != 0 {
+		t.Fatalf("the wallet shows %+v, %d ways: want no candidate, one untrusted, and why", m, len(pr.Ways))
+	}
+	if _, err := pr.Plan(iw.w, openid.Answer{}); !errors.Is(err, openid.ErrNoMatch) {
+		t.Errorf("Plan = %v, want ErrNoMatch", err)
+	}
+	got := dcqlCheck(t, dcqlCase{Query: json.RawMessage(q), Presentation: map[string][]map[string]any{
+		"allergy": {{"vct": allergy, "code": map[string]any{"display": "Penicillin"}}}}})
+	if !got.OK || got.Satisfied {
+		t.Errorf("dcql-ts: %+v; want the query read and the credential (no authority) not satisfying it", got)
+	}
+}
+
+// dcqlCase is one line for testdata/dcql_check.mjs.
+type dcqlCase struct {
+	Query        json.RawMessage             `json:"query"`
+	Presentation map[string][]map[string]any `json:"presentation,omitempty"`
+}
+
+// dcqlVerdict is dcql_check.mjs's answer.
+type dcqlVerdict struct {
+	OK        bool   `json:"ok"`
+	Error     string `json:"error"`
+	Multiple  []bool `json:"multiple"`
+	Satisfied bool   `json:"satisfied"`
+}
+
+// dcqlCheck asks dcql-ts about each case.
+func dcqlCheck(t *testing.T, cases ...dcqlCase) dcqlVerdict {
+	t.Helper()
+	out := dcqlCheckAll(t, cases)
+	return out[0]
+}
+
+func dcqlCheckAll(t *testing.T, cases []dcqlCase) []dcqlVerdict {
+	t.Helper()
+	node, dir := nodeEnv(t)
+	var in bytes.Buffer
+	for _, c := range cases {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Write(append(b, '\n'))
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "dcql_check.mjs"))
+	cmd.Dir, cmd.Stdin = dir, &in
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dcql_check.mjs: %v", err)
+	}
+	var out []dcqlVerdict
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var v dcqlVerdict
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Fatalf("dcql_check.mjs said %q: %v", line, err)
+		}
+		out = append(out, v)
+	}
+	if len(out) != len(cases) {
+		t.Fatalf("dcql_check.mjs answered %d of %d cases", len(out), len(cases))
+	}
+	return out
+}
+
+// TestDCQLReadsAgree: medid (openid4vp.DCQLQuery as a wallet reads it)
+// and dcql-ts read the same queries the same way: multiple, the standard
+// trusted authority types, credential sets with a purpose; both refuse
+// malformed ones. Two differences are deliberate, and asserted so a change
+// is noticed: medid refuses claims "values" (it does not match claim
+// values, and a constraint it cannot honour is refused, never ignored)
+// and reads its own medid_issuer type, which dcql-ts refuses (so a medid
+// verifier asks with it only when medid wallets answer). And the queries
+// a medid verifier makes with multiple are read by dcql-ts as multiple.
+func TestDCQLReadsAgree(t *testing.T) {
+	vct := sdjwt.VCT("AllergyIntoleranceCredential")
+	cq := func(extra string) string {
+		return `{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["` + vct + `"]},"claims":[{"path":["code","display"]}]` + extra + `}]}`
+	}
+	for _, tc := range []struct {
+		name        string
+		query       string
+		medid, ours bool // medid reads it; dcql-ts reads it
+	}{
+		{"multiple", cq(`,"multiple":true`), true, true},
+		{"aki", cq(`,"trusted_authorities":[{"type":"aki","values":["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]`), true, true},
+		{"etsi_tl", cq(`,"trusted_authorities":[{"type":"etsi_tl","values":["https://lotl.example.com"]}]`), true, true},
+		{"openid_federation", cq(`,"trusted_authorities":[{"type":"openid_federation","values":["https://ta.example.com"]}]`), true, true},
+		{"holder binding waived", cq(`,"require_cryptographic_holder_binding":false`), true, true},
+		{"set purpose", `{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["` + vct + `"]},"claims":[{"path":["x"]}]}],"credential_sets":[{"options":[["a"]],"purpose":"treatment"}]}`, true, true},
+		{"empty authorities", cq(`,"trusted_authorities":[]`), false, false},
+		{"authority without values", cq(`,"trusted_authorities":[{"type":"aki","values":[]}]`), false, false},
+		{"multiple not a boolean", cq(`,"multiple":"yes"`), false, false},
+		{"claim values (medid stricter)", `{"credentials":[{"id":"a","format":"dc+sd-jwt","meta":{"vct_values":["` + vct + `"]},"claims":[{"path":["x"],"values":["y"]}]}]}`, false, true},
+		{"medid_issuer (medid's own)", cq(`,"trusted_authorities":[{"type":"medid_issuer","values":["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"]}]`), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var q openid4vp.DCQLQuery
+			err := json.Unmarshal([]byte(tc.query), &q)
+			if err == nil {
+				err = q.Validate()
+			}
+			if (err == nil) != tc.medid {
+				t.Errorf("medid reads it: %v (err %v), want %v", err == nil, err, tc.medid)
+			}
+			got := dcqlCheck(t, dcqlCase{Query: json.RawMessage(tc.query)})
+			if got.OK != tc.ours {
+				t.Errorf("dcql-ts reads it: %v (%s), want %v", got.OK, got.Error, tc.ours)
+			}
+			if got.OK && err == nil && len(got.Multiple) == 1 && got.Multiple[0] != q.Credentials[0].Multiple {
+				t.Errorf("multiple: dcql-ts %v, medid %v", got.Multiple[0], q.Credentials[0].Multiple)
+			}
+		})
+	}
+	// What a medid verifier asks with multiple, as JSON on the wire.
+	mq, err := openid4vp.NewSDJWTQuery("allergies", vct, "code.display")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mq.Multiple = true
+	b, _ := json.Marshal(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{mq}})
+	two := map[string][]map[string]any{"allergies": {{"vct": vct, "code": map[string]any{"display": "Penicillin"}}, {"vct": vct, "code": map[string]any{"display": "Peanut"}}}}
+	got := dcqlCheck(t, dcqlCase{Query: b, Presentation: two})
+	if !got.OK || len(got.Multiple) != 1 || !got.Multiple[0] || !got.Satisfied {
+		t.Errorf("dcql-ts on medid's multiple query %s: %+v; want read as multiple, two credentials satisfying it", b, got)
+	}
+	mq.Multiple = false
+	b, _ = json.Marshal(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{mq}})
+	if got := dcqlCheck(t, dcqlCase{Query: b, Presentation: two}); !got.OK || got.Satisfied {
+		t.Errorf("dcql-ts on a query without multiple answered twice: %+v; want not satisfied (as medid's verifier refuses it)", got)
 	}
 }

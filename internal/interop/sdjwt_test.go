@@ -24,6 +24,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/tokenstatus"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/wallet"
 )
 
 // runScript runs testdata/sdjwt.mjs with cmd, req as JSON on stdin, and
@@ -126,7 +127,10 @@ type verifyAnswer struct {
 	// Presented and CredentialSets are openid4vp_verifier.mjs's: the
 	// claims of every credential received, by query id, and dcql-ts's
 	// verdict per credential set.
-	Presented      map[string]map[string]any `json:"presented"`
+	Presented map[string]map[string]any `json:"presented"`
+	// Every holds the claims of every credential received per query
+	// (several for a query with multiple).
+	Every          map[string][]map[string]any `json:"every"`
 	CredentialSets []struct {
 		MatchingOptions [][]string `json:"matching_options"`
 	} `json:"credential_sets"`
@@ -524,5 +528,72 @@ func TestIndependentVerifierDCQL(t *testing.T) {
 		if _, ok := got.Claims[hidden]; ok {
 			t.Errorf("%s was not asked for, yet the independent verifier received it", hidden)
 		}
+	}
+}
+
+// TestIndependentVerifierByHandShare: what a patient shares by hand
+// (wallet.ShareSDJWT, no verifier's request) verifies with @sd-jwt/sd-jwt-vc:
+// bound to the receiver they named, with the wallet's nonce, the KB-JWT
+// checks for that audience and nonce (and not for another nonce);
+// unbound, it verifies with no KB-JWT at all. Both times the independent
+// verifier sees exactly the wallet's preview: the chosen details and the
+// always-visible claims, nothing else.
+func TestIndependentVerifierByHandShare(t *testing.T) {
+	ctx := context.Background()
+	iw := newInteropWallet(t)
+	iw.issue(t, "AllergyIntoleranceCredential", allergyClaims())
+	held, err := iw.w.Credentials(wallet.Filter{})
+	if err != nil || len(held) != 1 {
+		t.Fatalf("held %v, %v", held, err)
+	}
+	choose := []sdjwt.Path{{"code", "display"}, {"reaction", 0, "manifestation"}}
+	for _, tc := range []struct {
+		name string
+		req  wallet.ShareSDJWTRequest
+	}{
+		{"bound to a named receiver", wallet.ShareSDJWTRequest{CredentialID: held[0].ID, Disclose: choose, Audience: "Dr Amal Haddad, Riverside Clinic"}},
+		{"unbound", wallet.ShareSDJWTRequest{CredentialID: held[0].ID, Disclose: choose, Unbound: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			preview, err := iw.w.PreviewShare(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := iw.w.ShareSDJWT(ctx, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := map[string]any{"token": s.Token, "issuerJwk": iw.iss.publicJWK(t)}
+			if s.Bound() {
+				req["nonce"], req["aud"] = s.Nonce, s.Audience
+			}
+			var got verifyAnswer
+			if err := runScript(t, "verify", req, &got); err != nil {
+				t.Fatal(err)
+			}
+			if s.Bound() != (got.KB != nil) {
+				t.Fatalf("bound %v, their KB-JWT %v", s.Bound(), got.KB)
+			}
+			if s.Bound() && (got.KB["aud"] != tc.req.Audience || got.KB["nonce"] != s.Nonce) {
+				t.Errorf("their KB-JWT %v", got.KB)
+			}
+			delete(got.Claims, "_sd_alg")
+			theirs, _ := json.Marshal(got.Claims)
+			ours, _ := json.Marshal(preview.Seen)
+			if string(theirs) != string(ours) {
+				t.Errorf("they see %s\nthe preview said %s", theirs, ours)
+			}
+			for _, hidden := range []string{"criticality", "note", "sub", "clinicalStatus", "severity", "snomed"} {
+				if strings.Contains(string(theirs), hidden) {
+					t.Errorf("%s was not chosen, yet they see it: %s", hidden, theirs)
+				}
+			}
+			if s.Bound() {
+				req["nonce"] = "another-nonce"
+				if err := runScript(t, "verify", req, &got); err == nil {
+					t.Error("they accepted the share with another nonce")
+				}
+			}
+		})
 	}
 }

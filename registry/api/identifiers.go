@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -222,29 +224,47 @@ func (s *Server) resolveMedid(w http.ResponseWriter, r *http.Request, id string,
 
 // provenDID resolves from a proven state value. For the current version the
 // proven key is the DID's current record (so the proof also shows it is
-// current); for versionId / versionTime it is that version's record.
-// It returns (nil, nil) after writing a problem itself.
+// current). For versionId / versionTime it is the key that holds that
+// version, in either state layout (ledger.DIDVersionProof, which clients
+// check): the current record when the version is the current one (or
+// does not exist: the current record shows that), else the superseded
+// version under didv/. It returns (nil, nil) after writing a problem itself.
 func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, opts ledger.ResolveOptions) (*ledger.DIDRecord, error) {
 	k := ledger.DIDKey(id)
+	var n int64
 	switch {
 	case opts.VersionID != "":
-		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
+		var err error
+		n, err = strconv.ParseInt(opts.VersionID, 10, 64)
 		if err != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
 			return nil, ledger.ErrNotFound
 		}
-		k = ledger.DIDVersionKey(id, n)
+		// A superseded version never changes: prove it by its own key.
+		if rec, _ := s.state.ResolveDID(id, opts); rec != nil && rec.Metadata.NextVersionID != "" {
+			k = ledger.DIDVersionKey(id, n)
+		}
 	case opts.VersionTime != nil:
 		rec, err := s.state.ResolveDID(id, opts)
 		if rec == nil {
 			return nil, err
 		}
-		n, perr := strconv.ParseInt(rec.Metadata.VersionID, 10, 64)
-		if perr != nil {
+		var perr error
+		if n, perr = strconv.ParseInt(rec.Metadata.VersionID, 10, 64); perr != nil {
 			return nil, ledger.ErrInternal
 		}
-		k = ledger.DIDVersionKey(id, n)
+		if rec.Metadata.NextVersionID != "" {
+			k = ledger.DIDVersionKey(id, n)
+		}
 	}
 	p, err := s.prove(r.Context(), k)
+	if err == nil && n > 0 && p.Value != nil && bytes.Equal(k, ledger.DIDKey(id)) {
+		// Proven at a later height than the read above, the current
+		// record may be newer than version n by now: then n is
+		// superseded and proven under didv/.
+		if _, verr := ledger.DIDVersionProof(id, n, k, p.Value); errors.Is(verr, ledger.ErrProof) {
+			p, err = s.prove(r.Context(), ledger.DIDVersionKey(id, n))
+		}
+	}
 	if err != nil {
 		s.proofProblem(w, r, err)
 		return nil, nil
@@ -257,7 +277,17 @@ func (s *Server) provenDID(w http.ResponseWriter, r *http.Request, id string, op
 		return nil, ledger.ErrNotFound
 	}
 	var rec ledger.DIDRecord
-	if err := json.Unmarshal(p.Value, &rec); err != nil {
+	if n > 0 {
+		// What the proof shows about version n (as a client checks it).
+		v, err := ledger.DIDVersionProof(id, n, p.Key, p.Value)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
+		}
+		rec = *v
+	} else if err := json.Unmarshal(p.Value, &rec); err != nil {
 		return nil, ledger.ErrInternal
 	}
 	if rec.Metadata.Deactivated {

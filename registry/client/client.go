@@ -25,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -240,8 +241,9 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-// proven decodes and verifies the proof of resp and checks it is for key.
-func (c *Client) proven(ctx context.Context, resp *http.Response, key []byte) (*ledger.Proof, error) {
+// proven decodes and verifies the proof of resp and checks it is for one
+// of keys.
+func (c *Client) proven(ctx context.Context, resp *http.Response, keys ...[]byte) (*ledger.Proof, error) {
 	h := resp.Header.Get(ledger.ProofHeader)
 	if h == "" {
 		if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") == "application/problem+json" {
@@ -253,8 +255,8 @@ func (c *Client) proven(ctx context.Context, resp *http.Response, key []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(p.Key, key) {
-		return nil, fmt.Errorf("%w: proof is for key %q, asked for %q", ledger.ErrProof, p.Key, key)
+	if !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(p.Key, k) }) {
+		return nil, fmt.Errorf("%w: proof is for key %.160q, asked for %q", ledger.ErrProof, p.Key, keys)
 	}
 	if err := p.Verify(ctx, c.light); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,8 +43,16 @@ func newClients(t testing.TB, s *nodetest.Stack) (plain, proving *client.Client)
 	return plain, proving
 }
 
+// TestDIDLifecycle runs on a chain of each state layout (docs/design/0021,
+// "State layout"): the same reads, with proofs, give the same records.
 func TestDIDLifecycle(t *testing.T) {
-	s := nodetest.Start(t, nodetest.Options{})
+	for _, l := range []ledger.StateLayout{ledger.LayoutRecordsOnce, ledger.LayoutEveryVersion} {
+		t.Run(fmt.Sprintf("layout %d", l), func(t *testing.T) { testDIDLifecycle(t, l) })
+	}
+}
+
+func testDIDLifecycle(t *testing.T, layout ledger.StateLayout) {
+	s := nodetest.Start(t, nodetest.Options{StateLayout: layout})
 	plain, proving := newClients(t, s)
 	ctx := context.Background()
 	id := nodetest.NewIdentity(t, "alice")
@@ -77,6 +86,15 @@ func TestDIDLifecycle(t *testing.T) {
 			t.Errorf("%s: key %s: %v", name, id.KID(), err)
 		}
 	}
+	// The chain is in the layout asked for: version 1 is under didv/
+	// from the create on in layout 1 only.
+	versions := 0
+	if err := s.App.Scan(ledger.PrefixDIDVersion+id.DID+"/", func(_, _ []byte) error { versions++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[ledger.StateLayout]int{ledger.LayoutEveryVersion: 1, ledger.LayoutRecordsOnce: 0}[layout]; versions != want {
+		t.Errorf("after did.create: %d records under didv/, want %d in layout %d", versions, want, layout)
+	}
 	// A replay of the same bytes and a resubmission of the same payload
 	// are both refused.
 	if _, err := plain.Submit(ctx, id.CreateTx(t)); err == nil {
@@ -99,8 +117,21 @@ func TestDIDLifecycle(t *testing.T) {
 		if !errors.Is(err, did.ErrDeactivated) || r == nil || r.Metadata.VersionID != "2" {
 			t.Errorf("%s: versionTime=now+1h: %+v, %v; want version 2, deactivated", name, r, err)
 		}
-		if _, err := c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionID: "9"}); !errors.Is(err, did.ErrNotFound) {
-			t.Errorf("%s: versionId=9: err %v, want not found", name, err)
+		r, err = c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionID: "2"})
+		if !errors.Is(err, did.ErrDeactivated) || r == nil || r.Metadata.VersionID != "2" || r.Metadata.NextVersionID != "" {
+			t.Errorf("%s: versionId=2 (the current version): %+v, %v; want version 2, deactivated", name, r, err)
+		}
+		before := time.Now().Add(-time.Hour)
+		if _, err := c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionTime: &before}); !errors.Is(err, did.ErrNotFound) {
+			t.Errorf("%s: versionTime before the DID: err %v, want not found", name, err)
+		}
+		for _, v := range []string{"3", "9"} {
+			if _, err := c.ResolveWith(ctx, id.DID, ledger.ResolveOptions{VersionID: v}); !errors.Is(err, did.ErrNotFound) {
+				t.Errorf("%s: versionId=%s: err %v, want not found", name, v, err)
+			}
+		}
+		if _, err := c.ResolveWith(ctx, nodetest.NewIdentity(t, "nobody").DID, ledger.ResolveOptions{VersionID: "1"}); !errors.Is(err, did.ErrNotFound) {
+			t.Errorf("%s: versionId=1 of an unknown DID: err %v, want not found", name, err)
 		}
 		if _, err := c.Resolve(ctx, "did:web:example.com"); !errors.Is(err, did.ErrMethodNotSupported) && name == "plain" {
 			t.Errorf("%s: did:web: err %v, want method not supported", name, err)

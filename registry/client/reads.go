@@ -78,13 +78,16 @@ func parseResolution(body []byte) (*did.Resolution, error) {
 
 // provenResolution builds the resolution from the proven record only.
 func (c *Client) provenResolution(ctx context.Context, resp *http.Response, body []byte, id string, opts ledger.ResolveOptions) (*did.Resolution, error) {
-	key := ledger.DIDKey(id)
+	// A version n is proven by the key that holds it in the chain's state
+	// layout: its own didv/ key, or the current record (see
+	// ledger.DIDVersionProof, which decides what either proof shows).
+	var n int64
 	if opts.VersionID != "" {
-		n, err := strconv.ParseInt(opts.VersionID, 10, 64)
+		var err error
+		n, err = strconv.ParseInt(opts.VersionID, 10, 64)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", did.ErrNotFound, opts.VersionID)
 		}
-		key = ledger.DIDVersionKey(id, n)
 	} else if opts.VersionTime != nil {
 		// The version is chosen by the node; the proof shows the record
 		// of that version, and its metadata says whether it was current
@@ -98,28 +101,43 @@ func (c *Client) provenResolution(ctx context.Context, resp *http.Response, body
 		if err := json.Unmarshal(body, &wire); err != nil {
 			return nil, fmt.Errorf("%w: resolution result: %v", ErrUnexpected, err)
 		}
-		n, err := strconv.ParseInt(wire.Metadata.VersionID, 10, 64)
+		var err error
+		n, err = strconv.ParseInt(wire.Metadata.VersionID, 10, 64)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%w: versionId %q", ErrUnexpected, wire.Metadata.VersionID)
 		}
-		key = ledger.DIDVersionKey(id, n)
 	}
-	p, err := c.proven(ctx, resp, key)
+	keys := [][]byte{ledger.DIDKey(id)}
+	if n > 0 {
+		keys = append(keys, ledger.DIDVersionKey(id, n))
+	}
+	p, err := c.proven(ctx, resp, keys...)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil {
 		return nil, problemFrom(resp, body)
 	}
-	if p.Value == nil {
-		return nil, fmt.Errorf("%w: %s (proven absent at height %d)", did.ErrNotFound, id, p.Height)
-	}
 	var rec ledger.DIDRecord
-	if err := json.Unmarshal(p.Value, &rec); err != nil {
-		return nil, fmt.Errorf("%w: proven DID record: %v", ErrUnexpected, err)
-	}
-	if rec.DID != id {
-		return nil, fmt.Errorf("%w: proven record is for %s, not %s", ledger.ErrProof, rec.DID, id)
+	if n > 0 {
+		v, err := ledger.DIDVersionProof(id, n, p.Key, p.Value)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %v (proven at height %d)", did.ErrNotFound, err, p.Height)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec = *v
+	} else {
+		if p.Value == nil {
+			return nil, fmt.Errorf("%w: %s (proven absent at height %d)", did.ErrNotFound, id, p.Height)
+		}
+		if err := json.Unmarshal(p.Value, &rec); err != nil {
+			return nil, fmt.Errorf("%w: proven DID record: %v", ErrUnexpected, err)
+		}
+		if rec.DID != id {
+			return nil, fmt.Errorf("%w: proven record is for %s, not %s", ledger.ErrProof, rec.DID, id)
+		}
 	}
 	if opts.VersionTime != nil {
 		if t := recordTime(&rec); t.After(*opts.VersionTime) {

@@ -12,7 +12,8 @@
 //
 //	gov/<did:key>             GovernanceRecord   genesis governance DIDs
 //	did/<did>                 DIDRecord          current version
-//	didv/<did>/<%020d n>      DIDRecord          every version n = 1, 2, …
+//	didv/<did>/<%020d n>      DIDRecord          superseded versions n = 1, 2, … (layout 1: every version)
+//	state/layout              "2"                the state layout (absent: layout 1; see StateLayout)
 //	iss/<did>                 IssuerRecord       accreditations with history
 //	sl/<list id>              StatusListRecord   latest version
 //	slv/<list id>/<%020d n>   StatusListRecord   every version
@@ -25,7 +26,9 @@
 //
 // The key helpers ([DIDKey], [DIDVersionKey], [IssuerKey], [StatusListKey],
 // [StatusListVersionKey], [ConsentKey], [AuditKey]) give the key a proof
-// must be for. See docs/design/0005-ledger-state.md for the reasoning.
+// must be for; a DID version is proven by either of two keys, and
+// [DIDVersionProof] decides what such a proof shows in either
+// [StateLayout]. See docs/design/0005-ledger-state.md for the reasoning.
 //
 // # Errors and codes
 //

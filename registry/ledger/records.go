@@ -17,7 +17,7 @@ import (
 const (
 	PrefixGovernance    = "gov/"  // gov/<did:key> -> GovernanceRecord
 	PrefixDID           = "did/"  // did/<did> -> DIDRecord (current version)
-	PrefixDIDVersion    = "didv/" // didv/<did>/<version> -> DIDRecord (every version)
+	PrefixDIDVersion    = "didv/" // didv/<did>/<version> -> DIDRecord (every version, or superseded ones: see StateLayout)
 	PrefixIssuer        = "iss/"  // iss/<did> -> IssuerRecord (full history)
 	PrefixStatusList    = "sl/"   // sl/<id> -> StatusListRecord (latest version)
 	PrefixStatusListVer = "slv/"  // slv/<id>/<version> -> StatusListRecord (every version)
@@ -31,7 +31,9 @@ func GovernanceKey(did string) []byte { return []byte(PrefixGovernance + did) }
 // proves this key.
 func DIDKey(did string) []byte { return []byte(PrefixDID + did) }
 
-// DIDVersionKey returns the state key of one version of a DID's record.
+// DIDVersionKey returns the state key of one version of a DID's record
+// (in [LayoutRecordsOnce], of a superseded version only: the current one is
+// at [DIDKey]).
 func DIDVersionKey(did string, version int64) []byte {
 	return []byte(fmt.Sprintf("%s%s/%020d", PrefixDIDVersion, did, version))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,6 +188,10 @@ type App struct {
 	// CheckTx. See quota.go.
 	policy ledger.QuotaPolicy
 	quotas committedQuotas
+	// layout is the chain's state layout (from genesis, fixed for the
+	// chain's life; see ledger.StateLayout). Written by InitChain and a
+	// restore (under wmu, before any block), read by the handlers.
+	layout ledger.StateLayout
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -280,6 +285,10 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
+	if err := a.setLayout(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
 	rebuilt, err := a.idx.open(version, view)
 	if err != nil {
 		db.Close()
@@ -302,6 +311,28 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
+}
+
+// setLayout reads the chain's state layout from view (absent:
+// LayoutEveryVersion, the chains of before the layouts, and a state not
+// initialised yet, which InitChain or a restore sets) and tells the latest
+// index whether it copies values.
+func (a *App) setLayout(view reader) error {
+	v, err := view.Get([]byte(ledger.KeyStateLayout))
+	if err != nil {
+		return fmt.Errorf("read the state layout: %w", err)
+	}
+	l := ledger.LayoutEveryVersion
+	if v != nil {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || !ledger.StateLayout(n).Valid() {
+			return fmt.Errorf("%w: the state's layout is %.16q, which this software does not know (upgrade it)", ledger.ErrInternal, v)
+		}
+		l = ledger.StateLayout(n)
+	}
+	a.layout = l
+	a.idx.values.Store(l == ledger.LayoutEveryVersion)
+	return nil
 }
 
 // publish makes saved version the committed view.
@@ -437,7 +468,16 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if _, err := a.tree.Set([]byte(ledger.QuotaPolicyKey), v); err != nil {
 		return nil, fmt.Errorf("write genesis: %w", err)
 	}
-	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String())
+	// The state layout: a chain of LayoutEveryVersion writes nothing of
+	// it, so its app hashes stay those of before the layouts existed.
+	a.layout = g.StateLayout
+	a.idx.values.Store(a.layout == ledger.LayoutEveryVersion)
+	if a.layout != ledger.LayoutEveryVersion {
+		if _, err := a.tree.Set([]byte(ledger.KeyStateLayout), []byte(strconv.Itoa(int(a.layout)))); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+	}
+	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String(), "state_layout", int(a.layout))
 	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
 }
 

@@ -27,19 +27,29 @@ type Genesis struct {
 	// see ledger.NetworkPolicy, docs/design/0021). Absent: the defaults.
 	Network *ledger.NetworkPolicy `json:"network,omitempty"`
 	Quotas  *ledger.QuotaPolicy   `json:"quotas,omitempty"`
+	// StateLayout is which keys hold a DID's versions (see
+	// ledger.StateLayout; docs/design/0021, "State layout"), fixed for the
+	// chain's life. ParseGenesis gives ledger.LayoutEveryVersion to an
+	// app_state without it (every chain started before the layouts
+	// existed), so such chains keep their app hashes; Marshal writes
+	// ledger.CurrentLayout for 0, so new chains store each record once.
+	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
 }
 
 // ParseGenesis decodes and validates app_state JSON strictly (unknown
 // members are rejected). Empty input is a Genesis with no governance keys.
 func ParseGenesis(appState []byte) (*Genesis, error) {
-	g := &Genesis{}
+	g := &Genesis{StateLayout: ledger.LayoutEveryVersion}
 	if len(bytes.TrimSpace(appState)) == 0 {
 		return g, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(appState))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(g); err != nil {
-		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"], \"network\": {…}, \"quotas\": {…}})", err)
+		return nil, fmt.Errorf("genesis app_state: %w (want {\"governance\": [\"did:key:…\"], \"network\": {…}, \"quotas\": {…}, \"stateLayout\": 2})", err)
+	}
+	if g.StateLayout == 0 {
+		g.StateLayout = ledger.LayoutEveryVersion
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -52,6 +62,9 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 // ledger.NetworkPolicy.Effective) and the quota policy (see
 // ledger.QuotaPolicy.Effective).
 func (g *Genesis) Validate() error {
+	if g.StateLayout != 0 && !g.StateLayout.Valid() {
+		return fmt.Errorf("genesis: stateLayout %d: this software knows layouts %d (every version under didv/, chains before issue 18) and %d (each record once)", g.StateLayout, ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce)
+	}
 	if g.Network != nil {
 		if _, err := g.Network.Effective(); err != nil {
 			return fmt.Errorf("genesis: %w", err)
@@ -75,9 +88,13 @@ func (g *Genesis) Validate() error {
 	return nil
 }
 
-// Marshal returns the app_state JSON for g, governance sorted.
+// Marshal returns the app_state JSON for g, governance sorted, with
+// ledger.CurrentLayout if g names no layout.
 func (g *Genesis) Marshal() ([]byte, error) {
-	c := Genesis{Governance: slices.Clone(g.Governance), Network: g.Network, Quotas: g.Quotas}
+	c := Genesis{Governance: slices.Clone(g.Governance), Network: g.Network, Quotas: g.Quotas, StateLayout: g.StateLayout}
+	if c.StateLayout == 0 {
+		c.StateLayout = ledger.CurrentLayout
+	}
 	if c.Governance == nil {
 		c.Governance = []string{}
 	}

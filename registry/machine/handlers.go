@@ -218,7 +218,7 @@ func (a *App) didCreate(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	created := env.time
 	rec := ledger.DIDRecord{DID: p.DID, Document: cc.doc, Height: env.height,
 		Metadata: ledger.DocumentMetadata{Created: &created, VersionID: "1"}}
-	w, err := didWrites(&rec, 1, nil)
+	w, err := a.didWrites(&rec, 1, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -240,9 +240,15 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: stored versionId %q of %s", ledger.ErrInternal, cur.Metadata.VersionID, p.DID)
 	}
-	prev, err := getJSON[ledger.DIDRecord](r, ledger.DIDVersionKey(p.DID, n))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: version %d of %s: %v", ledger.ErrInternal, n, p.DID, err)
+	// The record being superseded: in LayoutEveryVersion its copy under
+	// didv/ (the same bytes as the current record), in LayoutRecordsOnce
+	// the current record itself, which moves to didv/.
+	prev := new(ledger.DIDRecord)
+	*prev = *cur
+	if a.layout == ledger.LayoutEveryVersion {
+		if prev, err = getJSON[ledger.DIDRecord](r, ledger.DIDVersionKey(p.DID, n)); err != nil {
+			return nil, nil, fmt.Errorf("%w: version %d of %s: %v", ledger.ErrInternal, n, p.DID, err)
+		}
 	}
 	next := *cur
 	next.Height = env.height
@@ -260,21 +266,25 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 		}
 	}
 	prev.Metadata.NextVersionID = next.Metadata.VersionID
-	w, err := didWrites(&next, n+1, prev)
+	w, err := a.didWrites(&next, n+1, prev)
 	if err != nil {
 		return nil, nil, err
 	}
 	return w, &receipt{Type: p.Type, DID: p.DID, VersionID: next.Metadata.VersionID}, nil
 }
 
-// didWrites stores rec as the current record and as version n, and prev
-// (if any) as version n-1.
-func didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) ([]write, error) {
+// didWrites stores rec (version n) as the current record and prev (if
+// any) as version n-1. In LayoutEveryVersion rec is also stored as version
+// n; in LayoutRecordsOnce only superseded versions are under didv/.
+func (a *App) didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) ([]write, error) {
 	v, err := marshal(rec)
 	if err != nil {
 		return nil, err
 	}
-	w := []write{{ledger.DIDKey(rec.DID), v}, {ledger.DIDVersionKey(rec.DID, n), v}}
+	w := []write{{ledger.DIDKey(rec.DID), v}}
+	if a.layout == ledger.LayoutEveryVersion {
+		w = append(w, write{ledger.DIDVersionKey(rec.DID, n), v})
+	}
 	if prev != nil {
 		pv, err := marshal(prev)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
@@ -13,15 +14,24 @@ import (
 	"github.com/medid/medid/registry/ledger"
 )
 
-// latestIndex is a second, flat copy of the current DID records (did/<did>)
-// next to the IAVL tree in the same LevelDB, so the hot reads (DID
-// resolution, and the "is this DID taken" check of every did.create) cost
-// one LevelDB lookup instead of a walk of ~20 tree nodes. It is not part of
-// the app hash and proves nothing: reads with proofs, history and every
-// other key still go through the tree.
+// latestIndex is a flat index of the current DID records (did/<did>) next
+// to the IAVL tree in the same LevelDB, so the hot reads cost one LevelDB
+// lookup instead of a walk of ~20 tree nodes. It is not part of the app
+// hash and proves nothing: reads with proofs, history and every other key
+// still go through the tree.
+//
+// What it holds depends on the chain's state layout (docs/design/0021,
+// "State layout"). In ledger.LayoutEveryVersion (values set) it is a second
+// copy of each record, so DID resolution and the "is this DID taken" check
+// of every did.create read it alone. In ledger.LayoutRecordsOnce, whose
+// point is to store each record once, an entry holds no value: it says the
+// DID exists (and since which height), so the check of a new DID (a miss,
+// which LevelDB's bloom filter answers without reading a table) stays one
+// lookup, and a DID that exists is read from the tree.
 //
 // Each entry is x/<key> -> 8-byte big-endian height the value was written
-// at, then the value; x!height holds the height of the last block indexed.
+// at, then (values set) the value; x!height holds the height of the last
+// block indexed.
 // Commit writes a block's entries (one LevelDB batch) before the tree saves
 // the version, so the index is never behind the tree. A reader at committed
 // height h may use an entry written at a height <= h: no later write to
@@ -35,6 +45,10 @@ import (
 // block CometBFT replays after a crash), Open rebuilds it from the tree.
 type latestIndex struct {
 	db *leveldb.DB
+	// values is set when entries copy the record (LayoutEveryVersion). The
+	// app sets it before the first block and after a restore, when the
+	// index is rebuilt anyway.
+	values atomic.Bool
 	// note records a storage failure for App.CheckStore (nil: none).
 	note func(error)
 }
@@ -68,7 +82,9 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 	if len(e) < 8 {
 		return nil, false, fmt.Errorf("%w: index entry of %s is %d bytes", ledger.ErrInternal, k, len(e))
 	}
-	if int64(binary.BigEndian.Uint64(e)) > h {
+	if int64(binary.BigEndian.Uint64(e)) > h || !ix.values.Load() {
+		// Written after h, or the index says only that the key exists:
+		// the tree answers.
 		return nil, false, nil
 	}
 	return e[8:], true, nil
@@ -84,10 +100,17 @@ func (ix *latestIndex) write(h int64, writes []write) error {
 // height if mark is set.
 func (ix *latestIndex) put(h int64, writes []write, mark bool) error {
 	var b leveldb.Batch
+	values := ix.values.Load()
 	for _, w := range writes {
-		e := make([]byte, 8+len(w.value))
+		n := 8
+		if values {
+			n += len(w.value)
+		}
+		e := make([]byte, n)
 		binary.BigEndian.PutUint64(e, uint64(h))
-		copy(e[8:], w.value)
+		if values {
+			copy(e[8:], w.value)
+		}
 		b.Put(indexKey(w.key), e)
 	}
 	if mark {

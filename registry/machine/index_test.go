@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/medid/medid/credentials/key"
@@ -30,6 +31,19 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 		if !bytes.Equal(got, want) || want == nil {
 			t.Errorf("%s through the index:\n%s\ntree:\n%s", id.did, got, want)
 		}
+		// Layout 1's entries copy the record; layout 2's hold only the
+		// height (the record is stored once, in the tree).
+		e, err := h.app.idx.db.Get(indexKey(ledger.DIDKey(id.did)), nil)
+		if err != nil {
+			t.Fatalf("index entry of %s: %v", id.did, err)
+		}
+		wantLen := 8
+		if h.app.layout == ledger.LayoutEveryVersion {
+			wantLen += len(want)
+		}
+		if len(e) != wantLen {
+			t.Errorf("layout %d: index entry of %s is %d bytes, want %d", h.app.layout, id.did, len(e), wantLen)
+		}
 	}
 	if v, err := r.Get(ledger.DIDKey("did:medid:unknown")); err != nil || v != nil {
 		t.Errorf("unknown DID through the index = %q, %v; want nothing", v, err)
@@ -39,8 +53,10 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 // TestIndexFollowsWrites: creates, updates and a deactivation in several
 // blocks, with a rejected transaction in between; the index always agrees
 // with the tree.
-func TestIndexFollowsWrites(t *testing.T) {
-	h := newHarness(t)
+func TestIndexFollowsWrites(t *testing.T) { forLayouts(t, testIndexFollowsWrites) }
+
+func testIndexFollowsWrites(t *testing.T, l ledger.StateLayout) {
+	h := newHarnessLayout(t, Config{}, nil, l)
 	var ids []*identity
 	for b := byte(1); b <= 5; b++ {
 		ids = append(ids, h.register(b))
@@ -61,8 +77,10 @@ func TestIndexFollowsWrites(t *testing.T) {
 // TestIndexOlderReader: a reader still at height h while the next block's
 // entries are in the index (Commit writes the index before the tree saves)
 // gets the value at h from the tree, not the newer one.
-func TestIndexOlderReader(t *testing.T) {
-	h := newHarness(t)
+func TestIndexOlderReader(t *testing.T) { forLayouts(t, testIndexOlderReader) }
+
+func testIndexOlderReader(t *testing.T, l ledger.StateLayout) {
+	h := newHarnessLayout(t, Config{}, nil, l)
 	id := h.register(1)
 	old, height := h.app.committedState()
 	before, err := old.Get(ledger.DIDKey(id.did))
@@ -88,8 +106,10 @@ func TestIndexOlderReader(t *testing.T) {
 // a state written before the index; or more than one block ahead of the
 // tree) is rebuilt from the tree; one block ahead (a stop between indexing
 // and saving) is kept and the replayed block rewrites it.
-func TestIndexRebuild(t *testing.T) {
-	h := newHarness(t)
+func TestIndexRebuild(t *testing.T) { forLayouts(t, testIndexRebuild) }
+
+func testIndexRebuild(t *testing.T, l ledger.StateLayout) {
+	h := newHarnessLayout(t, Config{}, nil, l)
 	ids := []*identity{h.register(1), h.register(2)}
 	ix := h.app.idx
 	setMark := func(v int64, del bool) {
@@ -144,4 +164,11 @@ func TestIndexRebuild(t *testing.T) {
 	}
 	h.mustBlock(raw)
 	indexAgrees(t, h, append(ids, other))
+}
+
+// forLayouts runs test in each state layout.
+func forLayouts(t *testing.T, test func(*testing.T, ledger.StateLayout)) {
+	for _, l := range []ledger.StateLayout{ledger.LayoutRecordsOnce, ledger.LayoutEveryVersion} {
+		t.Run(fmt.Sprintf("layout %d", l), func(t *testing.T) { test(t, l) })
+	}
 }

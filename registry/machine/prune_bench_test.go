@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"sort"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/medid/medid/registry/ledger"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -45,22 +48,37 @@ func benchBlocks(tb testing.TB, n, perBlock int) [][][]byte {
 // block) into a state that keeps every version (the baseline: no pruning,
 // no snapshots) and into one with the defaults of a node (the 100 newest
 // versions, a snapshot every 100 blocks here, two kept), and reports the
-// bytes on disk per DID, snapshots included. One op is one block; run with
-// -benchtime=Nx for N blocks.
+// bytes on disk per DID, snapshots included, in each state layout
+// (docs/design/0021, "State layout": layout1 stores each record three
+// times, layout2 once). One op is one block; run with -benchtime=Nx for N
+// blocks. growth-bytes/DID is the logical bytes added per DID over the
+// second half of the run: the old versions kept for the proof window (a
+// fixed number of blocks) no longer grow with the chain there, so it is
+// what each further did.create costs.
 func BenchmarkDiskPerDIDCreate(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		cfg  Config
+		name   string
+		cfg    Config
+		layout ledger.StateLayout
 	}{
-		{"every-version", Config{KeepVersions: -1, SnapshotInterval: -1}},
-		{"pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}},
+		{"layout1/every-version", Config{KeepVersions: -1, SnapshotInterval: -1}, ledger.LayoutEveryVersion},
+		{"layout1/pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}, ledger.LayoutEveryVersion},
+		{"layout2/every-version", Config{KeepVersions: -1, SnapshotInterval: -1}, ledger.LayoutRecordsOnce},
+		{"layout2/pruned", Config{KeepVersions: 100, SnapshotInterval: 100, SnapshotKeep: 2}, ledger.LayoutRecordsOnce},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			h := newHarnessWithGenesis(b, c.cfg, unlimitedCreates())
+			h := newHarnessLayout(b, c.cfg, unlimitedCreates(), c.layout)
 			h.mustBlock()
 			const perBlock = 100
 			n := 0
-			for range b.N {
+			var midBytes int64
+			midN := 0
+			for i := range b.N {
+				if i == b.N/2 {
+					b.StopTimer()
+					midBytes, midN = stateBreakdown(b, h.app.db.RawDB()).total(), n
+					b.StartTimer()
+				}
 				b.StopTimer()
 				txs := make([][]byte, perBlock)
 				for j := range txs {
@@ -98,6 +116,9 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 				return float64(t) / float64(n)
 			}
 			b.ReportMetric(float64(bd.total())/float64(n), "logical-bytes/DID")
+			if n > midN {
+				b.ReportMetric(float64(bd.total()-midBytes)/float64(n-midN), "growth-bytes/DID")
+			}
 			b.ReportMetric(per("tree leaf did/"), "did-leaf-bytes/DID")
 			b.ReportMetric(per("tree leaf didv/"), "didv-leaf-bytes/DID")
 			b.ReportMetric(per("latest-DID index x/"), "index-bytes/DID")
@@ -111,63 +132,72 @@ func BenchmarkDiskPerDIDCreate(b *testing.B) {
 
 // BenchmarkJoinRestoreVsReplay is what a joining node's application does
 // with a state of benchDIDs DIDs (blocks of 500): restore the newest
-// snapshot chunk by chunk (state sync) against replay every block since
-// genesis (the baseline, as block sync does). Network transfer and block
-// verification are not in either figure; registry/node/proctest's
-// BenchmarkJoin measures whole registryd processes.
+// snapshot chunk by chunk (state sync), in each state layout (layout2
+// stores each record once, so its snapshot holds about half the tree
+// nodes), against replay every block since genesis (the baseline, as block
+// sync does, in layout 2). Network transfer and block verification are not
+// in either figure; registry/node/proctest's BenchmarkJoin measures whole
+// registryd processes.
 func BenchmarkJoinRestoreVsReplay(b *testing.B) {
 	n := benchDIDs(b)
 	blocks := benchBlocks(b, n, 500)
-	src := newHarnessWithGenesis(b, Config{SnapshotInterval: int64(len(blocks)) + 1, KeepVersions: 10}, unlimitedCreates())
-	src.mustBlock()
-	for _, txs := range blocks {
-		src.mustBlock(txs...)
-	}
-	snapshotNow(b, src)
-	height, appHash := src.app.LastCommit()
-	g, err := (&Genesis{Governance: []string{src.govDID}, Quotas: unlimitedCreates()}).Marshal()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("state-sync-restore", func(b *testing.B) {
-		for range b.N {
-			dst, res := restoreInto(b, src, nil, appHash)
-			if res != abci.ResponseApplySnapshotChunk_ACCEPT {
-				b.Fatalf("restore: %v", res)
-			}
-			b.StopTimer()
-			dst.Close()
-			b.StartTimer()
+	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
+		src := newHarnessLayout(b, Config{SnapshotInterval: int64(len(blocks)) + 1, KeepVersions: 10}, unlimitedCreates(), l)
+		src.mustBlock()
+		for _, txs := range blocks {
+			src.mustBlock(txs...)
 		}
-		b.ReportMetric(float64(n), "DIDs")
-	})
-	b.Run("replay", func(b *testing.B) {
-		for range b.N {
-			dst, err := New(Config{Dir: b.TempDir(), SnapshotInterval: -1, KeepVersions: 10})
-			if err != nil {
-				b.Fatal(err)
+		snapshotNow(b, src)
+		height, appHash := src.app.LastCommit()
+		snapBytes := dirSize(b, src.app.cfg.SnapshotDir)
+		b.Run(fmt.Sprintf("layout%d/state-sync-restore", l), func(b *testing.B) {
+			for range b.N {
+				dst, res := restoreInto(b, src, nil, appHash)
+				if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+					b.Fatalf("restore: %v", res)
+				}
+				b.StopTimer()
+				dst.Close()
+				b.StartTimer()
 			}
-			ctx := context.Background()
-			if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
-				b.Fatal(err)
-			}
-			r := &harness{tb: b, app: dst}
-			r.mustBlock()
-			for _, txs := range blocks {
-				r.mustBlock(txs...)
-			}
-			for r.height() < height {
-				r.block()
-			}
-			if _, got := dst.LastCommit(); string(got) != string(appHash) {
-				b.Fatalf("replayed state hash %X, want %X", got, appHash)
-			}
-			b.StopTimer()
-			dst.Close()
-			b.StartTimer()
+			b.ReportMetric(float64(n), "DIDs")
+			b.ReportMetric(float64(snapBytes)/float64(n), "snapshot-bytes/DID")
+		})
+		if l != ledger.LayoutRecordsOnce {
+			continue
 		}
-		b.ReportMetric(float64(n), "DIDs")
-	})
+		g, err := (&Genesis{Governance: []string{src.govDID}, Quotas: unlimitedCreates(), StateLayout: l}).Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("layout%d/replay", l), func(b *testing.B) {
+			for range b.N {
+				dst, err := New(Config{Dir: b.TempDir(), SnapshotInterval: -1, KeepVersions: 10})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+					b.Fatal(err)
+				}
+				r := &harness{tb: b, app: dst}
+				r.mustBlock()
+				for _, txs := range blocks {
+					r.mustBlock(txs...)
+				}
+				for r.height() < height {
+					r.block()
+				}
+				if _, got := dst.LastCommit(); string(got) != string(appHash) {
+					b.Fatalf("replayed state hash %X, want %X", got, appHash)
+				}
+				b.StopTimer()
+				dst.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n), "DIDs")
+		})
+	}
 }
 
 // breakdown counts a state database's entries by kind.

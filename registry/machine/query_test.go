@@ -15,6 +15,7 @@ import (
 func TestQueryProofs(t *testing.T) {
 	h := newHarness(t)
 	id := h.register(1)
+	h.mustBlock(h.updateTx(id, id.keys, []int{0}, "1", id.keys[0], id.kid(0)))
 	h.mustBlock(h.accreditTx(id.did, "a", []string{"X"}, "2026-01-01T00:00:00Z", ""))
 	lid := id.did + ":list"
 	h.mustBlock(h.publishTx(id, lid, 1, statusListToken(t, "list", id.did, id.keys[0], id.kid(0), -1)))
@@ -31,6 +32,8 @@ func TestQueryProofs(t *testing.T) {
 	}{
 		{"DID", ledger.QueryDID, []byte(id.did), 0, ledger.DIDKey(id.did), true},
 		{"DID version", ledger.QueryKey, ledger.DIDVersionKey(id.did, 1), 0, ledger.DIDVersionKey(id.did, 1), true},
+		// The current version is proven at did/<did> (ledger.LayoutRecordsOnce).
+		{"DID current version under didv/", ledger.QueryKey, ledger.DIDVersionKey(id.did, 2), 0, ledger.DIDVersionKey(id.did, 2), false},
 		{"issuer", ledger.QueryIssuer, []byte(id.did), 0, ledger.IssuerKey(id.did), true},
 		{"status list", ledger.QueryStatusList, []byte(lid), 0, ledger.StatusListKey(lid), true},
 		{"status list version", ledger.QueryKey, ledger.StatusListVersionKey(lid, 1), 0, ledger.StatusListVersionKey(lid, 1), true},
@@ -96,7 +99,7 @@ func TestQueryProofs(t *testing.T) {
 	// The /did value is the DIDRecord JSON.
 	resp, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(id.did)})
 	var rec ledger.DIDRecord
-	if err := json.Unmarshal(resp.Value, &rec); err != nil || rec.DID != id.did || rec.Metadata.VersionID != "1" {
+	if err := json.Unmarshal(resp.Value, &rec); err != nil || rec.DID != id.did || rec.Metadata.VersionID != "2" {
 		t.Errorf("/did value = %s (%v)", resp.Value, err)
 	}
 	for _, bad := range []*abci.RequestQuery{

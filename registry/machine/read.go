@@ -2,11 +2,11 @@ package machine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/cosmos/iavl"
 	"github.com/medid/medid/registry/ledger"
 )
 
@@ -22,7 +22,9 @@ func (a *App) ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRec
 	if opts.VersionID != "" && opts.VersionTime != nil {
 		return nil, fmt.Errorf("%w: versionId and versionTime are exclusive", ledger.ErrInvalid)
 	}
-	view, _ := a.view()
+	// One committed version for every read below (the current record
+	// and the superseded versions of the same height).
+	st, _ := a.committedState()
 	var rec *ledger.DIDRecord
 	var err error
 	switch {
@@ -31,12 +33,11 @@ func (a *App) ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRec
 		if perr != nil || n < 1 || strconv.FormatInt(n, 10) != opts.VersionID {
 			return nil, fmt.Errorf("%w: versionId %.32q of %s", ledger.ErrNotFound, opts.VersionID, did)
 		}
-		rec, err = getJSON[ledger.DIDRecord](view, ledger.DIDVersionKey(did, n))
+		rec, err = didVersion(st, did, n)
 	case opts.VersionTime != nil:
-		rec, err = didAtTime(view, did, *opts.VersionTime)
+		rec, err = didAtTime(st, did, *opts.VersionTime)
 	default:
-		cur, _ := a.committedState()
-		rec, err = getJSON[ledger.DIDRecord](cur, ledger.DIDKey(did))
+		rec, err = getJSON[ledger.DIDRecord](st, ledger.DIDKey(did))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: DID %s", err, did)
@@ -47,12 +48,55 @@ func (a *App) ResolveDID(did string, opts ledger.ResolveOptions) (*ledger.DIDRec
 	return rec, nil
 }
 
-func didAtTime(view *iavl.ImmutableTree, did string, at time.Time) (*ledger.DIDRecord, error) {
+// versionReader reads one committed version of the state.
+type versionReader interface {
+	reader
+	IterateRange(start, end []byte, ascending bool, fn func(k, v []byte) bool) bool
+}
+
+// didVersion returns version n of a DID's record, in either state layout
+// (ledger.StateLayout): the current record if it is version n, else the
+// superseded version under didv/ (for n below the current version; a
+// version above it does not exist).
+func didVersion(st reader, did string, n int64) (*ledger.DIDRecord, error) {
+	cur, err := getJSON[ledger.DIDRecord](st, ledger.DIDKey(did))
+	if err != nil {
+		return nil, err
+	}
+	m, err := strconv.ParseInt(cur.Metadata.VersionID, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored versionId %q", ledger.ErrInternal, cur.Metadata.VersionID)
+	}
+	switch {
+	case n == m:
+		return cur, nil
+	case n > m:
+		return nil, fmt.Errorf("%w: version %d (the current version is %d)", ledger.ErrNotFound, n, m)
+	}
+	rec, err := getJSON[ledger.DIDRecord](st, ledger.DIDVersionKey(did, n))
+	if errors.Is(err, ledger.ErrNotFound) {
+		// Every version below the current one is stored in both layouts.
+		return nil, fmt.Errorf("%w: version %d of %s is missing from the state", ledger.ErrInternal, n, did)
+	}
+	return rec, err
+}
+
+// didAtTime returns the version of a DID's record that was current at
+// time at, in either state layout: the current record if it started at or
+// before at, else the newest superseded version that did.
+func didAtTime(st versionReader, did string, at time.Time) (*ledger.DIDRecord, error) {
+	cur, err := getJSON[ledger.DIDRecord](st, ledger.DIDKey(did))
+	if err != nil {
+		return nil, err
+	}
+	if !cur.VersionTime().After(at) {
+		return cur, nil
+	}
 	start := []byte(ledger.PrefixDIDVersion + did + "/")
 	end := append(append([]byte(nil), start[:len(start)-1]...), '/'+1)
 	var found *ledger.DIDRecord
 	var derr error
-	view.IterateRange(start, end, true, func(_, value []byte) bool {
+	st.IterateRange(start, end, true, func(_, value []byte) bool {
 		var r ledger.DIDRecord
 		if err := json.Unmarshal(value, &r); err != nil {
 			derr = fmt.Errorf("%w: decode DID version: %v", ledger.ErrInternal, err)

@@ -605,6 +605,9 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		return nil, err
 	}
 	view, _ := a.view()
+	if err := a.setLayout(view); err != nil {
+		return nil, fmt.Errorf("after the snapshot: %w", err)
+	}
 	if err := a.idx.rebuild(r.meta.Height, view); err != nil {
 		return nil, fmt.Errorf("rebuild the DID index after the snapshot: %w", err)
 	}

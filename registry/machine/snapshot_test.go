@@ -28,6 +28,13 @@ func newHarnessCfg(tb testing.TB, cfg Config) *harness {
 // genesis (nil: the defaults).
 func newHarnessWithGenesis(tb testing.TB, cfg Config, q *ledger.QuotaPolicy) *harness {
 	tb.Helper()
+	return newHarnessLayout(tb, cfg, q, 0)
+}
+
+// newHarnessLayout is newHarnessWithGenesis with state layout l in genesis
+// (0: ledger.CurrentLayout).
+func newHarnessLayout(tb testing.TB, cfg Config, q *ledger.QuotaPolicy, l ledger.StateLayout) *harness {
+	tb.Helper()
 	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
 	h.govDID = did.KeyDID(h.gov.Public())
 	cfg.Dir = h.dir
@@ -37,7 +44,7 @@ func newHarnessWithGenesis(tb testing.TB, cfg Config, q *ledger.QuotaPolicy) *ha
 	}
 	h.app = a
 	tb.Cleanup(func() { a.Close() })
-	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q}).Marshal()
+	g, err := (&Genesis{Governance: []string{h.govDID}, Quotas: q, StateLayout: l}).Marshal()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -199,8 +206,18 @@ func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) [
 	return dst, last
 }
 
+// TestSnapshotRestoresIdenticalState runs in both state layouts: the
+// restored node reads and proves the same, knows the chain's layout, and
+// writes the next blocks (a create, a deactivation that supersedes a
+// version) to the same app hash as the source.
 func TestSnapshotRestoresIdenticalState(t *testing.T) {
-	h := newHarnessCfg(t, Config{SnapshotInterval: 5, KeepVersions: 2})
+	for _, l := range []ledger.StateLayout{ledger.LayoutRecordsOnce, ledger.LayoutEveryVersion} {
+		t.Run(fmt.Sprintf("layout %d", l), func(t *testing.T) { testSnapshotRestoresIdenticalState(t, l) })
+	}
+}
+
+func testSnapshotRestoresIdenticalState(t *testing.T, layout ledger.StateLayout) {
+	h := newHarnessLayout(t, Config{SnapshotInterval: 5, KeepVersions: 2}, nil, layout)
 	updated, issuer := history(h, 400)
 	snapshotNow(t, h)
 	height, appHash := h.app.LastCommit()
@@ -213,8 +230,11 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 		t.Fatalf("restored state at %d %X, want %d %X", gotH, gotHash, height, appHash)
 	}
 	// Identical reads and proofs.
+	if dst.layout != layout {
+		t.Fatalf("restored state in layout %d, the chain's is %d", dst.layout, layout)
+	}
 	for _, id := range []string{updated.did, issuer.did} {
-		for _, v := range []string{"", "1", "2"} {
+		for _, v := range []string{"", "1", "2", "3", "4"} {
 			a, errA := h.app.ResolveDID(id, ledger.ResolveOptions{VersionID: v})
 			b, errB := dst.ResolveDID(id, ledger.ResolveOptions{VersionID: v})
 			if fmt.Sprint(a, errA) != fmt.Sprint(b, errB) {
@@ -222,7 +242,7 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range [][]byte{ledger.DIDKey(updated.did), ledger.IssuerKey(issuer.did), ledger.StatusListVersionKey(historyList(issuer), 1), []byte("did/did:medid:none")} {
+	for _, k := range [][]byte{ledger.DIDKey(updated.did), ledger.DIDVersionKey(updated.did, 2), ledger.DIDVersionKey(updated.did, 3), ledger.IssuerKey(issuer.did), ledger.StatusListVersionKey(historyList(issuer), 1), []byte("did/did:medid:none")} {
 		qa, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		qb, _ := dst.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		if qa.Code != qb.Code || !bytes.Equal(qa.Value, qb.Value) || qa.ProofOps.String() != qb.ProofOps.String() {
@@ -249,10 +269,12 @@ func TestSnapshotRestoresIdenticalState(t *testing.T) {
 	next := h.height() + 1
 	id := newIdentity(t, 77)
 	raw := h.createTx(id)
-	ra, _ := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: [][]byte{raw}})
-	rb, err := dst.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: [][]byte{raw}})
-	if err != nil || !bytes.Equal(ra.AppHash, rb.AppHash) || rb.TxResults[0].Code != 0 {
-		t.Fatalf("next block after restore: %X vs %X (%v)", ra.AppHash, rb.AppHash, err)
+	deact := h.sign(h.must(tx.NewDIDDeactivate(issuer.did, "1")), issuer.keys[0], issuer.kid(0))
+	txs := [][]byte{raw, deact}
+	ra, _ := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
+	rb, err := dst.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
+	if err != nil || !bytes.Equal(ra.AppHash, rb.AppHash) || rb.TxResults[0].Code != 0 || rb.TxResults[1].Code != 0 {
+		t.Fatalf("next block after restore: %X vs %X (%v, %v)", ra.AppHash, rb.AppHash, err, rb.TxResults)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	cfg "github.com/cometbft/cometbft/config"
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
@@ -95,9 +96,16 @@ func (n *Node) trackProgress() error {
 		return fmt.Errorf("consensus state: %w", err)
 	}
 	n.stateStore = env.StateStore
-	cs, ok := env.ConsensusState.(interface{ Wait() })
+	cs, ok := env.ConsensusState.(interface {
+		Wait()
+		GetRoundState() *cstypes.RoundState
+	})
 	if !ok {
 		return errors.New("consensus state: CometBFT's consensus state cannot be waited on")
+	}
+	n.roundStep = func() (int32, cstypes.RoundStepType) {
+		rs := cs.GetRoundState()
+		return rs.Round, rs.Step
 	}
 	go func() {
 		// The consensus state machine's routine ends on Stop, or when it

@@ -82,6 +82,13 @@ type Settings struct {
 	// _to_non_persistent_peers); 0 relays to every peer. Blocks and votes
 	// still go to every peer. See docs/design/0022 for what it changed.
 	GossipPeers int `json:"gossipPeers,omitempty"`
+	// MempoolRelay is how transactions reach the other nodes' mempools:
+	// RelayFlood ("flood", the default when empty) is CometBFT's gossip of
+	// every transaction to every peer, which GossipPeers may limit;
+	// RelayDirect ("direct", experimental) sends each transaction the
+	// node's API accepted to every peer and relays nothing. See
+	// docs/design/0022, decision 8.
+	MempoolRelay string `json:"mempoolRelay,omitempty"`
 	// App holds the application's snapshot and pruning settings, which
 	// registryd passes to registry/machine.
 	App AppSettings `json:"app,omitempty"`
@@ -210,10 +217,13 @@ type AppState struct {
 	// Quotas is the write quota policy (nil: the defaults; see
 	// machine.Genesis).
 	Quotas *ledger.QuotaPolicy `json:"quotas,omitempty"`
+	// StateLayout is the chain's state layout (machine.Genesis): new
+	// chains store each DID record once (ledger.CurrentLayout).
+	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
 }
 
 func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
-	st := AppState{Quotas: quotas}
+	st := AppState{Quotas: quotas, StateLayout: ledger.CurrentLayout}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,

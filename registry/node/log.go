@@ -12,8 +12,19 @@ import (
 // every block and peer event at Info and many benign conditions (a peer
 // hanging up) at Error, so its Info becomes slog Debug and its Error slog
 // Warn. The operator's slog level then decides what is shown.
+//
+// With does not format anything: CometBFT derives loggers all the time
+// (per peer, per vote, per consensus step) and nearly all of them only
+// ever log below the operator's level. Formatting each With eagerly
+// (slog's handlers pre-format attributes, and peers and votes were turned
+// into strings) cost about 1.4% of a loaded validator's CPU
+// (BENCHMARKS.md, issue 19). The attributes are kept as given and formatted
+// only for a record that is emitted, in the order slog's own With would
+// put them.
 type cometLogger struct {
 	l *slog.Logger
+	// with holds the key/value pairs of the With calls since l, in order.
+	with []any
 }
 
 func newCometLogger(l *slog.Logger) cmtlog.Logger {
@@ -25,7 +36,11 @@ func (c cometLogger) log(level slog.Level, msg string, keyvals []any) {
 	if !c.l.Enabled(ctx, level) {
 		return
 	}
-	c.l.Log(ctx, level, msg, attrs(keyvals)...)
+	l := c.l
+	if len(c.with) > 0 {
+		l = l.With(attrs(c.with)...)
+	}
+	l.Log(ctx, level, msg, attrs(keyvals)...)
 }
 
 func (c cometLogger) Debug(msg string, keyvals ...any) { c.log(slog.LevelDebug-4, msg, keyvals) }
@@ -33,7 +48,9 @@ func (c cometLogger) Info(msg string, keyvals ...any)  { c.log(slog.LevelDebug, 
 func (c cometLogger) Error(msg string, keyvals ...any) { c.log(slog.LevelWarn, msg, keyvals) }
 
 func (c cometLogger) With(keyvals ...any) cmtlog.Logger {
-	return cometLogger{l: c.l.With(attrs(keyvals)...)}
+	// A new slice: loggers derived from c must not share appends.
+	with := make([]any, 0, len(c.with)+len(keyvals))
+	return cometLogger{l: c.l, with: append(append(with, c.with...), keyvals...)}
 }
 
 // attrs turns CometBFT's alternating key/value list into slog attributes;

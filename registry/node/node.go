@@ -30,6 +30,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -100,6 +101,9 @@ type Node struct {
 	submitRetry time.Duration
 	waiters     *waiters
 	stallAfter  time.Duration
+	// relay sends transactions the node's API accepted to every peer
+	// (nil with Settings.MempoolRelay "flood": CometBFT's gossip).
+	relay *txRelay
 
 	// Progress tracking (health.go): unix nanoseconds of the last block and
 	// of the moment transactions started waiting (0: none waiting), and
@@ -110,6 +114,9 @@ type Node struct {
 	stopping     atomic.Bool
 	quit         chan struct{}
 	stateStore   sm.Store
+	// roundStep returns consensus's round and step in the current height
+	// (set by trackProgress).
+	roundStep func() (int32, cstypes.RoundStepType)
 
 	stopOnce sync.Once
 }
@@ -189,6 +196,20 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	if s.GossipPeers < 0 {
 		return nil, fmt.Errorf("gossipPeers %d in %s: want 0 (every peer) or a positive number of peers", s.GossipPeers, SettingsFile)
 	}
+	// Mempool relay: CometBFT's gossip by default; with RelayDirect
+	// (relay.go) its gossip is off and the node sends what its API
+	// accepted to every peer itself.
+	switch s.MempoolRelay {
+	case "", RelayFlood:
+		c.Mempool.Broadcast = true
+	case RelayDirect:
+		if s.GossipPeers > 0 {
+			return nil, fmt.Errorf("gossipPeers %d in %s limits CometBFT's gossip, which mempoolRelay %q does not use: set mempoolRelay to %q or remove gossipPeers", s.GossipPeers, SettingsFile, RelayDirect, RelayFlood)
+		}
+		c.Mempool.Broadcast = false
+	default:
+		return nil, fmt.Errorf("mempoolRelay %q in %s: want %q (the default) or %q", s.MempoolRelay, SettingsFile, RelayFlood, RelayDirect)
+	}
 	c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = s.GossipPeers
 	c.Mempool.ExperimentalMaxGossipConnectionsToNonPersistentPeers = s.GossipPeers
 	c.TxIndex.Indexer = "null"
@@ -256,15 +277,26 @@ func New(c Config) (*Node, error) {
 			creator = proxy.NewConnSyncLocalClientCreator(app)
 		}
 	}
+	var relay *txRelay
+	var opts []nm.Option
+	if !cc.Mempool.Broadcast {
+		relay = newTxRelay(logger)
+		opts = append(opts, nm.CustomReactors(map[string]p2p.Reactor{"MEDIDRELAY": relay}))
+	}
 	cn, err := nm.NewNode(cc, pv, nk,
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
 		dbProvider,
 		nm.DefaultMetricsProvider(cc.Instrumentation),
 		newCometLogger(logger),
+		opts...,
 	)
 	if err != nil {
 		return nil, fmt.Errorf("starting cometbft node in %s: %w", c.Home, err)
+	}
+	if relay != nil {
+		relay.mempool = cn.Mempool()
+		relay.SetLogger(cn.Switch().Logger.With("module", "medidrelay"))
 	}
 	retry := c.SubmitRetry
 	if retry <= 0 {
@@ -274,7 +306,7 @@ func New(c Config) (*Node, error) {
 	if stall <= 0 {
 		stall = DefaultStallAfter
 	}
-	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w, stallAfter: stall, quit: make(chan struct{})}, nil
+	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w, stallAfter: stall, relay: relay, quit: make(chan struct{})}, nil
 }
 
 // Start starts consensus, networking and the commit watcher. Call
@@ -296,6 +328,9 @@ func (n *Node) Start() error {
 	if err := n.trackProgress(); err != nil {
 		_ = n.Stop()
 		return err
+	}
+	if n.relay != nil {
+		go n.relay.nudge(n.quit, func() time.Time { return time.Unix(0, n.lastBlock.Load()) }, n.roundStep)
 	}
 	n.log.Info("registry node started",
 		"home", n.home, "chain_id", n.cmt.GenesisDoc().ChainID,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
+	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/node/proctest"
 	"github.com/medid/medid/registry/tx"
@@ -59,12 +61,14 @@ func probeRun(b *testing.B) bool {
 // With -cpuprofile, each validator writes its own profile next to it
 // (<profile>.<name>.node<i>), completed when the network stops.
 func startProcs(b *testing.B, n int, name string) *proctest.Network {
-	return startProcsGossip(b, n, name, 0)
+	return startProcsGossip(b, n, name, "", 0)
 }
 
-// startProcsGossip is startProcs with every validator's Settings.GossipPeers
-// set to gossipPeers (0: every peer, the default).
-func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *proctest.Network {
+// startProcsGossip is startProcs with every validator's
+// Settings.MempoolRelay set to relay ("": the default, node.RelayFlood)
+// and Settings.GossipPeers to gossipPeers (0: every peer; with
+// node.RelayFlood only).
+func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) *proctest.Network {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "medid-bench-procs-")
 	if err != nil {
@@ -77,8 +81,9 @@ func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procte
 		// No did.create budget: the benchmark sends far more than the
 		// default hourly quota of self-made DIDs (as the in-process
 		// benchmarks do, nodetest.SetQuotas).
-		Quotas:      nodetest.UnlimitedCreates(),
-		GossipPeers: gossipPeers,
+		Quotas:       nodetest.UnlimitedCreates(),
+		GossipPeers:  gossipPeers,
+		MempoolRelay: relay,
 		// Validators dial each other, as `registryd testnet` writes them:
 		// no proxy in this process, whose CPU is the load generator's.
 		Direct:   true,
@@ -95,10 +100,22 @@ func startProcsGossip(b *testing.B, n int, name string, gossipPeers int) *procte
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		if b.Failed() {
+		// MEDID_BENCH_LOGS=1 prints the logs of a run that passed too
+		// (e.g. with a validator's warnings about its peers).
+		if b.Failed() || os.Getenv("MEDID_BENCH_LOGS") != "" {
 			// Say what the validators did before their folders go.
+			// Without the API's per-request errors, which a failure
+			// multiplies by the submitters and which hide the cause.
 			for i, nd := range net.Nodes {
-				b.Logf("validator %d (running: %v), end of its log:\n%s", i, nd.Running(), nd.LogTail(3000))
+				var keep []string
+				for _, l := range strings.Split(nd.LogTail(8<<20), "\n") {
+					if !strings.Contains(l, "registry api error") {
+						keep = append(keep, l)
+					}
+				}
+				tail := strings.Join(keep, "\n")
+				tail = tail[max(0, len(tail)-6000):]
+				b.Logf("validator %d (running: %v), end of its log (API request errors left out):\n%s", i, nd.Running(), tail)
 			}
 		}
 		net.Close()
@@ -276,6 +293,23 @@ func nodeCPU(b *testing.B, net *proctest.Network) []time.Duration {
 // from the one load-generating address).
 const procsWorkers = 1024
 
+// workers is the closed loop's concurrency: procsWorkers, or
+// $MEDID_PROCS_WORKERS (1 to procsWorkers). On a machine whose load
+// average is far above its cores, 1,024 transactions in flight queue for
+// longer than the API's 30 s commit wait (a 504 ends the run whatever the
+// variant); fewer keep the queue short while blocks stay full.
+func workers(b *testing.B) int {
+	v := os.Getenv("MEDID_PROCS_WORKERS")
+	if v == "" {
+		return procsWorkers
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > procsWorkers {
+		b.Fatalf("MEDID_PROCS_WORKERS=%q: want a number from 1 to %d", v, procsWorkers)
+	}
+	return n
+}
+
 // peakTPS remembers the closed-loop throughput of each network size
 // measured in this process, for the open-loop runs at a fraction of it.
 var peakTPS sync.Map // validators -> float64
@@ -295,19 +329,23 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 }
 
 // BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
-// four and seven validator processes with mempool gossip to every peer
-// (the default) and to one or two peers only (Settings.GossipPeers). -count
-// repeats each variant back to back, so compare variants by running them
-// alternately, one -bench pattern per invocation (BENCHMARKS.md).
+// four and seven validator processes with each way transactions can reach
+// the other validators' mempools: the registry's direct relay
+// (Settings.MempoolRelay "direct", experimental), and CometBFT's gossip
+// ("flood", the default) to every peer and to one or two peers only
+// (Settings.GossipPeers). -count repeats each variant back to back, so
+// compare variants by running them alternately, one -bench pattern per
+// invocation (BENCHMARKS.md).
 func BenchmarkCommitDIDCreateProcsGossip(b *testing.B) {
 	for _, n := range []int{4, 7} {
 		b.Run(fmt.Sprintf("validators=%d", n), func(b *testing.B) {
+			b.Run("relay=direct", func(b *testing.B) { benchProcsGossip(b, n, 0, node.RelayDirect, 0) })
 			for _, g := range []int{0, 1, 2} {
 				name := "all"
 				if g > 0 {
 					name = fmt.Sprint(g)
 				}
-				b.Run("gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, n, 0, g) })
+				b.Run("relay=flood/gossipPeers="+name, func(b *testing.B) { benchProcsGossip(b, n, 0, node.RelayFlood, g) })
 			}
 		})
 	}
@@ -328,10 +366,11 @@ func BenchmarkCommitLatencyProcs(b *testing.B) {
 // benchProcs runs b.N did.create transactions through a fresh network of n
 // validator processes: a closed loop when fraction is 0, otherwise an open
 // loop at fraction × the peak measured for n.
-func benchProcs(b *testing.B, n int, fraction float64) { benchProcsGossip(b, n, fraction, 0) }
+func benchProcs(b *testing.B, n int, fraction float64) { benchProcsGossip(b, n, fraction, "", 0) }
 
-// benchProcsGossip is benchProcs with Settings.GossipPeers = gossipPeers.
-func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
+// benchProcsGossip is benchProcs with Settings.MempoolRelay = relay and
+// Settings.GossipPeers = gossipPeers.
+func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossipPeers int) {
 	if probeRun(b) {
 		return
 	}
@@ -348,8 +387,9 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
 		rate = fraction * peak.(float64)
 	}
 	txs := makeCreateTxs(b, name, b.N)
-	net := startProcsGossip(b, n, name, gossipPeers)
-	sub := newHTTPSubmitter(net, procsWorkers)
+	net := startProcsGossip(b, n, name, relay, gossipPeers)
+	w := workers(b)
+	sub := newHTTPSubmitter(net, w)
 	// Warm up: one transaction (the first block, connections).
 	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {
 		b.Fatal(err)
@@ -360,7 +400,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
 	var elapsed time.Duration
 	var lat []time.Duration
 	if fraction == 0 {
-		elapsed, lat = sub.closedLoop(b, txs, procsWorkers)
+		elapsed, lat = sub.closedLoop(b, txs, w)
 	} else {
 		elapsed, lat = sub.openLoop(b, txs, rate)
 	}
@@ -373,7 +413,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, gossipPeers int) {
 	r := &benchbase.LedgerRun{Name: b.Name(), Variant: "processes", Validators: n, Txs: b.N, Elapsed: elapsed,
 		OfferedRate: rate, Latencies: lat, NodeCPU: used}
 	if fraction == 0 {
-		r.Workers = procsWorkers
+		r.Workers = w
 	}
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
@@ -391,7 +431,8 @@ func measurePeak(b *testing.B, n int) float64 {
 	name := fmt.Sprintf("peak%d-%d", n, bench4Runs.Add(1))
 	txs := makeCreateTxs(b, name, 6000)
 	net := startProcs(b, n, name)
-	elapsed, _ := newHTTPSubmitter(net, procsWorkers).closedLoop(b, txs, procsWorkers)
+	w := workers(b)
+	elapsed, _ := newHTTPSubmitter(net, w).closedLoop(b, txs, w)
 	net.Close()
 	tps := float64(len(txs)) / elapsed.Seconds()
 	peakTPS.Store(n, tps)

@@ -147,7 +147,11 @@ func (n *Node) watch(sub types.Subscription) {
 				if i >= len(ev.ResultFinalizeBlock.TxResults) {
 					break
 				}
-				n.waiters.deliver(tx.Key(), commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
+				k := tx.Key()
+				if n.relay != nil {
+					n.relay.committed(k)
+				}
+				n.waiters.deliver(k, commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
 			n.blockCommitted()
 			n.observeBlock(ev.Block.Time)
@@ -183,6 +187,9 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	}
 	if check.Code != abci.CodeTypeOK {
 		return nil, &RejectedError{Stage: "check", Hash: hash, Code: check.Code, Codespace: check.Codespace, Log: check.Log}
+	}
+	if n.relay != nil {
+		n.relay.broadcast(tx, k)
 	}
 	select {
 	case ev := <-ch:

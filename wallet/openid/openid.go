@@ -182,6 +182,15 @@ type QueryMatch struct {
 	// Candidates are the wallet's valid credentials answering the query
 	// with any of its claim sets, newest first (tokens left out).
 	Candidates []wallet.Credential
+	// Multiple is true when the verifier accepts several credentials
+	// for the query (see [Answer].Several).
+	Multiple bool
+	// Authorities says which issuers the verifier accepts when the query
+	// names trusted authorities ("" when it does not), and Untrusted
+	// counts the held credentials that would answer it but come from
+	// another issuer: they are not candidates.
+	Authorities string
+	Untrusted   int
 }
 
 // ErrNoMatch is returned when the wallet holds no credential for a query.
@@ -235,13 +244,20 @@ func matchRequest(req *openid4vp.Request, held []wallet.Credential) *Presentatio
 	// Per query and claim set, the credentials that answer it.
 	cands := map[string][][]wallet.Credential{}
 	for _, q := range req.DCQLQuery.Credentials {
-		m := QueryMatch{ID: q.ID, Types: queryTypes(&q)}
+		m := QueryMatch{ID: q.ID, Types: queryTypes(&q), Multiple: q.Multiple, Authorities: q.AuthoritiesWords()}
 		opts := q.Options()
 		per := make([][]wallet.Credential, len(opts))
 		for _, c := range held {
 			fits := false
 			for i := range opts {
 				if answers(&opts[i], c) {
+					if !q.TrustsIssuer(c.Issuer) {
+						// The verifier accepts only other issuers: sending
+						// it would be refused (a constraint the wallet
+						// cannot meet is never ignored).
+						m.Untrusted++
+						break
+					}
 					c := c
 					c.Token = ""
 					per[i] = append(per[i], c)

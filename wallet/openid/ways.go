@@ -62,6 +62,10 @@ type Part struct {
 	// them is required.
 	Sets     []int
 	Required bool
+	// Multiple is true when the verifier accepts several credentials for
+	// this part (DCQL multiple): the holder may send more than one of
+	// the Candidates ([Answer].Several); one is sent unless they choose.
+	Multiple bool
 	// Candidates are the held credentials that answer this part, newest
 	// first (tokens left out).
 	Candidates []wallet.Credential
@@ -82,6 +86,12 @@ type Answer struct {
 	// LeaveOut lists optional credential sets (indexes into
 	// PresentationRequest.Sets) not to answer.
 	LeaveOut []int
+	// Several maps the query id of a part that accepts several
+	// credentials ([Part].Multiple) to the credentials to send (ids or
+	// unique prefixes, each once); it overrides Credentials for that part.
+	// Without it such a part sends one credential, as any other: more
+	// leaves the wallet only when the holder chooses it.
+	Several map[string][]string
 }
 
 // Sending is one credential an [Answer] sends, and exactly what of it
@@ -213,6 +223,7 @@ func byClaims(parts []Part, i int, byID map[string]openid4vp.CredentialQuery, ca
 		p := &parts[i]
 		p.ClaimSet, p.Candidates, p.query, p.Claims = ci, c, opt, nil
 		p.Types = queryTypes(&q)
+		p.Multiple = q.Multiple
 		for _, cl := range opt.Claims {
 			p.Claims = append(p.Claims, cl.PathString())
 		}
@@ -251,7 +262,11 @@ func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 		var missing []string
 		for _, m := range pr.Queries {
 			if len(m.Candidates) == 0 {
-				missing = append(missing, fmt.Sprintf("%s (%s)", m.ID, strings.Join(m.Types, ", ")))
+				s := fmt.Sprintf("%s (%s)", m.ID, strings.Join(m.Types, ", "))
+				if m.Untrusted > 0 {
+					s += fmt.Sprintf(": %d held would, but %s", m.Untrusted, m.Authorities)
+				}
+				missing = append(missing, s)
 			}
 		}
 		return nil, fmt.Errorf("%w: nothing held answers %s", ErrNoMatch, strings.Join(missing, "; "))
@@ -270,18 +285,35 @@ func (pr *PresentationRequest) Plan(h Holder, a Answer) ([]Sending, error) {
 		if !p.Required && !slices.ContainsFunc(p.Sets, func(s int) bool { return !slices.Contains(a.LeaveOut, s) }) {
 			continue // only left-out optional sets asked for it
 		}
-		c, err := chosen(pr.getter(h), p, a.Credentials[p.Query])
-		if err != nil {
-			return nil, err
+		wants := []string{a.Credentials[p.Query]}
+		if several := a.Several[p.Query]; len(several) > 0 {
+			if !p.Multiple {
+				return nil, fmt.Errorf("the verifier's query %s takes one credential: choose one, not %d", p.Query, len(several))
+			}
+			if len(several) > openid4vp.MaxMultiple {
+				return nil, fmt.Errorf("the verifier's query %s takes at most %d credentials, not %d", p.Query, openid4vp.MaxMultiple, len(several))
+			}
+			wants = several
 		}
-		s := Sending{Part: p, Credential: c}
-		if p.query.Format != openid4vp.FormatSDJWT {
-			s.Whole = true
-		} else if err := s.fields(); err != nil {
-			return nil, err
+		sent := map[string]bool{}
+		for _, want := range wants {
+			c, err := chosen(pr.getter(h), p, want)
+			if err != nil {
+				return nil, err
+			}
+			if sent[c.ID] {
+				return nil, fmt.Errorf("credential %s is chosen twice for %s: the verifier refuses a credential sent twice", c.ID, p.Query)
+			}
+			sent[c.ID] = true
+			s := Sending{Part: p, Credential: c}
+			if p.query.Format != openid4vp.FormatSDJWT {
+				s.Whole = true
+			} else if err := s.fields(); err != nil {
+				return nil, err
+			}
+			s.Credential.Token = "" // the caller gets what it shows, not the token
+			out = append(out, s)
 		}
-		s.Credential.Token = "" // the caller gets what it shows, not the token
-		out = append(out, s)
 	}
 	if len(out) == 0 {
 		return nil, ErrNothingToSend
@@ -366,32 +398,13 @@ func (s *Sending) fields() error {
 		}
 	}
 	for _, d := range p.Disclosed {
-		leaves(d, valueAt(h.Claims, d))
+		v, _ := d.Lookup(h.Claims)
+		leaves(d, v)
 	}
 	for _, w := range p.Withheld {
 		s.Withheld = append(s.Withheld, w.String())
 	}
 	return nil
-}
-
-// valueAt returns the claim at a concrete path (members and indexes).
-func valueAt(v any, p sdjwt.Path) any {
-	for _, e := range p {
-		switch e := e.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[e]
-		case int:
-			a, _ := v.([]any)
-			if e < 0 || e >= len(a) {
-				return nil
-			}
-			v = a[e]
-		default:
-			return nil
-		}
-	}
-	return v
 }
 
 // Respond answers pr as a says (see [PresentationRequest.Plan]): each
@@ -421,7 +434,7 @@ func Respond(ctx context.Context, h Holder, pr *PresentationRequest, a Answer, h
 			if err != nil {
 				return err
 			}
-			vpToken[s.Part.Query] = []string{vp}
+			vpToken[s.Part.Query] = append(vpToken[s.Part.Query], vp)
 		}
 		_, err = (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
 		return err
@@ -433,14 +446,14 @@ func Respond(ctx context.Context, h Holder, pr *PresentationRequest, a Answer, h
 			if err != nil {
 				return err
 			}
-			vpToken[s.Part.Query] = []string{p.Token}
+			vpToken[s.Part.Query] = append(vpToken[s.Part.Query], p.Token)
 			continue
 		}
 		vp, err := h.Present(ctx, wallet.PresentRequest{CredentialIDs: []string{s.Credential.ID}, Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 		if err != nil {
 			return err
 		}
-		vpToken[s.Part.Query] = []string{vp}
+		vpToken[s.Part.Query] = append(vpToken[s.Part.Query], vp)
 	}
 	_, err = (&openid4vp.Client{HTTP: client(h, hc)}).Respond(ctx, pr.Request, vpToken)
 	return err

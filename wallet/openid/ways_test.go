@@ -236,3 +236,87 @@ func TestCredentialSetsCannotAnswer(t *testing.T) {
 		t.Errorf("Respond = %v, want ErrNoMatch", err)
 	}
 }
+
+// TestMultipleAndTrustedAuthorities: a query with multiple offers every
+// matching record and sends one unless the patient chooses several
+// (Answer.Several), which the verifier then receives; a query naming
+// trusted authorities offers only records from those issuers, and says
+// why a record from another issuer is not offered.
+func TestMultipleAndTrustedAuthorities(t *testing.T) {
+	ctx := context.Background()
+	clk := testwallet.Clock()
+	w := newWallet(t, clk)
+	hosp, clinic := wallettest.NewIssuer(t, "Hospital"), wallettest.NewIssuer(t, "Clinic")
+	me, _ := w.PrimaryDID()
+	var ids []string
+	for _, tok := range []string{
+		hosp.Issue(t, me.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"allergy": "penicillin"}),
+		hosp.Issue(t, me.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"allergy": "peanut"}),
+		clinic.Issue(t, me.DID, []string{"AllergyIntoleranceCredential"}, map[string]any{"allergy": "latex"}),
+	} {
+		c, err := w.Receive(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute) // newest first: latex, peanut, penicillin
+		ids = append(ids, c.ID)
+	}
+	v := startVerifier(t, clk)
+	q := openid4vp.NewQuery("allergies", "AllergyIntoleranceCredential", "allergy")
+	q.Multiple = true
+	q.TrustedAuthorities = []openid4vp.TrustedAuthority{{Type: openid4vp.AuthorityMedidIssuer, Values: []string{hosp.DID}}}
+	ask := func() (*openid4vp.Started, *openid.PresentationRequest) {
+		st, err := v.CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{q}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := openid.FetchPresentationRequest(ctx, w, st.URI, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, pr
+	}
+	st, pr := ask()
+	m := pr.Queries[0]
+	if !m.Multiple || len(m.Candidates) != 2 || m.Untrusted != 1 || !strings.Contains(m.Authorities, hosp.DID) {
+		t.Fatalf("query shown as %+v: want 2 candidates from the hospital, 1 untrusted", m)
+	}
+	if !pr.Ways[0].Parts[0].Multiple {
+		t.Errorf("part %+v does not say it takes several", pr.Ways[0].Parts[0])
+	}
+	if plan, err := pr.Plan(w, openid.Answer{}); err != nil || len(plan) != 1 {
+		t.Fatalf("default plan = %v, %v; want one record (more only by choice)", plan, err)
+	}
+	for name, bad := range map[string]openid.Answer{
+		"untrusted issuer": {Several: map[string][]string{"allergies": {ids[0], ids[2]}}},
+		"twice":            {Several: map[string][]string{"allergies": {ids[0], ids[0]}}},
+	} {
+		if _, err := pr.Plan(w, bad); err == nil {
+			t.Errorf("%s: Plan accepted %+v", name, bad)
+		}
+	}
+	both := openid.Answer{Several: map[string][]string{"allergies": {ids[0], ids[1]}}}
+	if err := openid.Respond(ctx, w, pr, both, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := v.Result(st.State)
+	if res.Status != openid4vp.StatusValid || len(res.Credentials["allergies"]) != 2 {
+		t.Fatalf("verifier result %s %q, %d credentials", res.Status, res.Description, len(res.Credentials["allergies"]))
+	}
+
+	// Several for a query that takes one is refused before anything leaves.
+	q.Multiple = false
+	_, pr = ask()
+	if _, err := pr.Plan(w, both); err == nil || !strings.Contains(err.Error(), "takes one credential") {
+		t.Errorf("Plan(several for one) = %v", err)
+	}
+
+	// Only the clinic's issuer is trusted... by a DID the wallet holds
+	// nothing from: no candidate, and the reason names the issuers.
+	q.TrustedAuthorities[0].Values = []string{"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}
+	_, pr = ask()
+	_, err := pr.Plan(w, openid.Answer{})
+	if !errors.Is(err, openid.ErrNoMatch) || !strings.Contains(err.Error(), "3 held would, but the verifier accepts only credentials issued by one of the given DIDs") {
+		t.Errorf("Plan = %v, want ErrNoMatch naming the accepted issuers", err)
+	}
+}

@@ -14,8 +14,10 @@
 // whole DCQL query (an object with "credentials", VCT unused).
 // prints the request URI on the first line of stdout, then, once the
 // wallet has answered, one JSON line {"claims": ..., "kb": ...,
-// "presented": {id: claims}, "credential_sets": [...]} where claims and kb
-// are those of "allergy".
+// "presented": {id: claims}, "every": {id: [claims...]}, "credential_sets":
+// [...]} where claims and kb are those of "allergy", presented the first
+// credential's of each query and every all of them (several for a query
+// with multiple, which dcql-ts checks the query allows).
 import http from 'node:http'
 import crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -85,16 +87,22 @@ server.on('request', (req, res) => {
       const presented = {}
       const kbs = {}
       const dcqlPresentation = {}
+      const every = {}
       for (const [id, entries] of Object.entries(result.dcql.presentations)) {
-        const v = await sd.verify(entries[0], { keyBindingNonce: nonce })
-        if (v.kb?.payload?.aud !== authorizationRequestPayload.client_id) throw new Error(`KB-JWT aud ${v.kb?.payload?.aud}`)
-        presented[id] = v.payload
-        kbs[id] = v.kb.payload
-        dcqlPresentation[id] = [{ credential_format: 'dc+sd-jwt', vct: v.payload.vct, claims: v.payload, cryptographic_holder_binding: true }]
+        dcqlPresentation[id] = []
+        every[id] = []
+        for (const entry of entries) {
+          const v = await sd.verify(entry, { keyBindingNonce: nonce })
+          if (v.kb?.payload?.aud !== authorizationRequestPayload.client_id) throw new Error(`KB-JWT aud ${v.kb?.payload?.aud}`)
+          presented[id] ??= v.payload
+          kbs[id] ??= v.kb.payload
+          every[id].push(v.payload)
+          dcqlPresentation[id].push({ credential_format: 'dc+sd-jwt', vct: v.payload.vct, claims: v.payload, cryptographic_holder_binding: true })
+        }
       }
       const satisfied = DcqlPresentationResult.validate(DcqlPresentationResult.fromDcqlPresentation(dcqlPresentation, { dcqlQuery }))
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-      console.log(JSON.stringify({ claims: presented.allergy ?? null, kb: kbs.allergy ?? null, presented, credential_sets: satisfied.credential_sets ?? null }))
+      console.log(JSON.stringify({ claims: presented.allergy ?? null, kb: kbs.allergy ?? null, presented, every, credential_sets: satisfied.credential_sets ?? null }))
     } catch (e) {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request', error_description: String(e) }))
       console.error(e?.stack ?? String(e))

@@ -37,6 +37,10 @@ type Options struct {
 	Quotas *ledger.QuotaPolicy
 	// LogoMirrors is api.Config.LogoMirrors.
 	LogoMirrors []string
+	// StateLayout, when set, is the genesis state layout (0: what
+	// registryd init writes, ledger.CurrentLayout); tests of chains started
+	// before the layouts existed set ledger.LayoutEveryVersion.
+	StateLayout ledger.StateLayout
 }
 
 // Stack is a running registry. Everything stops at the end of the test.
@@ -61,6 +65,9 @@ func Start(tb testing.TB, o Options) *Stack {
 	}
 	if o.Quotas != nil {
 		SetQuotas(tb, home, o.Quotas)
+	}
+	if o.StateLayout != 0 {
+		editAppState(tb, home, func(g *machine.Genesis) { g.StateLayout = o.StateLayout })
 	}
 	s := &Stack{Home: home, GovernanceDID: res.GovernanceDID}
 	if s.Governance, err = key.LoadFile(filepath.Join(home, node.GovernanceKeyFile)); err != nil {
@@ -120,6 +127,13 @@ func UnlimitedCreates() *ledger.QuotaPolicy {
 // before the node first starts.
 func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
 	tb.Helper()
+	editAppState(tb, home, func(g *machine.Genesis) { g.Quotas = q })
+}
+
+// editAppState rewrites the genesis app_state of an initialised home with
+// fn, before the node first starts.
+func editAppState(tb testing.TB, home string, fn func(*machine.Genesis)) {
+	tb.Helper()
 	path := filepath.Join(home, "config", "genesis.json")
 	gen, err := types.GenesisDocFromFile(path)
 	if err != nil {
@@ -129,7 +143,7 @@ func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g.Quotas = q
+	fn(g)
 	if gen.AppState, err = g.Marshal(); err != nil {
 		tb.Fatal(err)
 	}

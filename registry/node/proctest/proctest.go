@@ -79,6 +79,9 @@ type Config struct {
 	// GossipPeers is every node's Settings.GossipPeers (0: mempool gossip
 	// to every peer, the default).
 	GossipPeers int
+	// MempoolRelay is every node's Settings.MempoolRelay ("": the
+	// default, node.RelayFlood; GossipPeers needs it).
+	MempoolRelay string
 	// DiskLimits gives node i a file system of DiskLimits[i] bytes.
 	DiskLimits map[int]int64
 	// Binary is the registryd to run ("" = $MEDID_REGISTRYD, else built
@@ -341,6 +344,7 @@ func (nw *Network) wire(nd *Node) error {
 	s.NoPeerExchange = !nw.cfg.Direct
 	s.App = nw.cfg.App
 	s.GossipPeers = nw.cfg.GossipPeers
+	s.MempoolRelay = nw.cfg.MempoolRelay
 	return node.WriteSettings(nd.Home, s)
 }
 
@@ -705,6 +709,7 @@ func (nw *Network) Join(ctx context.Context, name string, stateSync bool) (*Node
 	s.NoPeerExchange = true
 	s.App = nw.cfg.App
 	s.GossipPeers = nw.cfg.GossipPeers
+	s.MempoolRelay = nw.cfg.MempoolRelay
 	if err := node.WriteSettings(nd.Home, s); err != nil {
 		return nil, err
 	}

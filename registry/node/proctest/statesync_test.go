@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,6 +162,10 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 		t.Fatalf("the fifth node serves block %d: it replayed the chain instead of restoring a snapshot", base)
 	}
 	t.Logf("the fifth node joined by state sync in %s (snapshot at height %d, network at %d; %.1f MB of peer traffic)", joined.Round(time.Millisecond), base, target, float64(traffic)/1e6)
+	if p, ok := joinPhases(fifth.LogTail(1<<30), joinStart, joinStart.Add(joined)); ok {
+		t.Logf("where the join's time went: start and snapshot discovery %s, fetching and restoring the snapshot %s, catching up the %d blocks made meanwhile %s",
+			p.discover.Round(time.Millisecond), p.restore.Round(time.Millisecond), target-base, p.catchUp.Round(time.Millisecond))
+	}
 
 	// Identical reads: every DID, plain, on the new node and on node0.
 	c4, c0 := fifth.Client(), nw.Nodes[0].Client()
@@ -223,4 +228,54 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("blocks from %d (the snapshot) on identical on all five nodes (%d heights); the %d DIDs written during and after the join are on every node", base, compared, len(after))
+}
+
+// phases splits a state sync join by the joining node's log: from the
+// start to the first snapshot chunk (process start, CometBFT's snapshot
+// discovery), the restore (fetching and applying chunks until the state
+// matches the app hash), and from then until the node is at the
+// network's height (CometBFT's light client check of the snapshot height,
+// then block sync of the blocks made meanwhile).
+type phases struct{ discover, restore, catchUp time.Duration }
+
+var logTime = regexp.MustCompile(`time=(\S+) .*msg="(restoring a snapshot|snapshot restored)"`)
+
+func joinPhases(log string, start, end time.Time) (phases, bool) {
+	var restoring, restored time.Time
+	for _, m := range logTime.FindAllStringSubmatch(log, -1) {
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			continue
+		}
+		switch m[2] {
+		case "restoring a snapshot":
+			if restoring.IsZero() {
+				restoring = at
+			}
+		case "snapshot restored":
+			restored = at
+		}
+	}
+	if restoring.IsZero() || restored.IsZero() {
+		return phases{}, false
+	}
+	return phases{discover: restoring.Sub(start), restore: restored.Sub(restoring), catchUp: end.Sub(restored)}, true
+}
+
+// TestJoinPhases: the split of a join by the joining node's log.
+func TestJoinPhases(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	log := `time=2026-12-03T10:00:01.000Z level=INFO msg="registry started" node=node4 height=0
+time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot" node=node4 height=0 chunks=6
+time=2026-12-03T10:00:06.900Z level=WARN msg="snapshot refused" node=node4 height=0
+time=2026-12-03T10:00:07.000Z level=INFO msg="restoring a snapshot" node=node4 height=0 chunks=6
+time=2026-12-03T10:00:30.250Z level=INFO msg="snapshot restored" node=node4 height=741 nodes=400161
+`
+	p, ok := joinPhases(log, start, start.Add(45*time.Second))
+	if !ok || p.discover != 6500*time.Millisecond || p.restore != 23750*time.Millisecond || p.catchUp != 14750*time.Millisecond {
+		t.Errorf("phases %+v (%v)", p, ok)
+	}
+	if _, ok := joinPhases(`time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot"`, start, start); ok {
+		t.Error("a log without a finished restore was split")
+	}
 }

@@ -1,0 +1,91 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// StateLayout says which keys hold a DID's versions. A chain's layout is
+// chosen in its genesis (app_state "stateLayout") and never changes: it
+// decides what is written, so the app hash of every block. Readers need not
+// know it: [DIDVersionProof] accepts the proofs of both.
+type StateLayout int
+
+const (
+	// LayoutEveryVersion is the layout of chains whose genesis names none
+	// (every chain started before issue 18): didv/<did>/<n> holds every
+	// version, the current one included, so each current record is stored
+	// twice (at did/<did> too).
+	LayoutEveryVersion StateLayout = 1
+	// LayoutRecordsOnce stores each record once: did/<did> holds the
+	// current version and didv/<did>/<n> only the versions it superseded
+	// (written when it is superseded, with nextVersionId set). A chain in
+	// this layout has [KeyStateLayout] in its state.
+	LayoutRecordsOnce StateLayout = 2
+	// CurrentLayout is the layout new genesis documents name.
+	CurrentLayout = LayoutRecordsOnce
+)
+
+// KeyStateLayout holds the chain's layout ("2") in chains of
+// [LayoutRecordsOnce]; chains of [LayoutEveryVersion] do not have it (their
+// app hashes are those of before the layout existed).
+const KeyStateLayout = "state/layout"
+
+// Valid reports whether l is a layout this software knows.
+func (l StateLayout) Valid() bool { return l == LayoutEveryVersion || l == LayoutRecordsOnce }
+
+// DIDVersionProof decides what a proven state entry (key, value: nil when
+// proven absent) shows about version n of DID id, in either layout. The
+// registry proves version n by:
+//   - didv/<id>/<n> holding it (a superseded version; in LayoutEveryVersion
+//     any version), or
+//   - did/<id>: the current record, which is version n (returned), or an
+//     older version or absent (an error wrapping [ErrNotFound]: versions are
+//     numbered 1, 2, … with no gap, so a DID whose current version is below
+//     n, or that does not exist, has no version n).
+//
+// Anything else wraps [ErrProof]: a proof of another key or DID, a record
+// whose versionId is not the one its key says, a current record newer than
+// n (version n must then be proven by its own key), and a proof that
+// didv/<id>/<n> is absent (in LayoutRecordsOnce the current version is not
+// there, so that absence shows nothing). value is untrusted bytes until the
+// caller has verified the proof; DIDVersionProof only decides what they
+// say.
+func DIDVersionProof(id string, n int64, key, value []byte) (*DIDRecord, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%w: versionId %d", ErrNotFound, n)
+	}
+	cur := bytes.Equal(key, DIDKey(id))
+	if !cur && !bytes.Equal(key, DIDVersionKey(id, n)) {
+		return nil, fmt.Errorf("%w: proof is for key %.160q, not for version %d of %s", ErrProof, key, n, id)
+	}
+	if value == nil {
+		if cur {
+			return nil, fmt.Errorf("%w: %s (proven absent)", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("%w: a proof that %s is absent does not show that version %d of %s does not exist (the current record does)", ErrProof, key, n, id)
+	}
+	var rec DIDRecord
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return nil, fmt.Errorf("%w: proven DID record: %v", ErrProof, err)
+	}
+	if rec.DID != id {
+		return nil, fmt.Errorf("%w: proven record is for %.160q, not %s", ErrProof, rec.DID, id)
+	}
+	m, err := strconv.ParseInt(rec.Metadata.VersionID, 10, 64)
+	if err != nil || m < 1 || strconv.FormatInt(m, 10) != rec.Metadata.VersionID {
+		return nil, fmt.Errorf("%w: proven record has versionId %.32q", ErrProof, rec.Metadata.VersionID)
+	}
+	switch {
+	case m == n:
+		return &rec, nil
+	case !cur:
+		return nil, fmt.Errorf("%w: %s holds version %d", ErrProof, key, m)
+	case m < n:
+		return nil, fmt.Errorf("%w: version %d of %s (the current version is %d)", ErrNotFound, n, id, m)
+	default:
+		return nil, fmt.Errorf("%w: the current record of %s is version %d; version %d must be proven by its own key", ErrProof, id, m, n)
+	}
+}
