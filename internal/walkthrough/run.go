@@ -3,6 +3,8 @@ package walkthrough
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -186,14 +188,15 @@ func (r *runner) setup(doc *Document) error {
 		ports = append(ports, p)
 	}
 	sort.Strings(ports)
+	taken := map[string]bool{}
 	for _, p := range ports {
-		free, err := freePort()
+		free, err := freePort(taken)
 		if err != nil {
 			return err
 		}
 		r.ports[p] = free
 	}
-	free, err := freePort()
+	free, err := freePort(taken)
 	if err != nil {
 		return err
 	}
@@ -202,14 +205,38 @@ func (r *runner) setup(doc *Document) error {
 	return nil
 }
 
-// freePort returns a loopback port nobody listens on now.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// Ports the walkthrough hands out come from below Linux's default
+// ephemeral range (32768-60999): a port the kernel picked for an
+// outgoing connection or a listener on :0 (the registry's own internal
+// ports) cannot then take a port the README's later command is about to
+// listen on, which made a background server fail with "address already
+// in use" and the walkthrough wait for it until its timeout.
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+// freePort returns a loopback port in [portLow, portHigh) that nobody
+// listens on now and that is not in taken, and adds it to taken.
+func freePort(taken map[string]bool) (string, error) {
+	var b [2]byte
+	for range 1000 {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		p := strconv.Itoa(portLow + int(binary.BigEndian.Uint16(b[:]))%(portHigh-portLow))
+		if taken[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+p)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		taken[p] = true
+		return p, nil
 	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+	return "", fmt.Errorf("walkthrough: no free loopback port in %d-%d", portLow, portHigh)
 }
 
 // freshEnv is the environment of a new login on this machine with an
