@@ -20,6 +20,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/hospital"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -400,7 +401,7 @@ func (x *actingUI) reload() {
 			x.showHeld(hs)
 		})
 	}
-	load(x.a, func(context.Context) ([]wallet.Consent, error) { return w.ConsentsFor(id) }, func(cs []wallet.Consent, err error) {
+	load(x.a, func(context.Context) ([]wallet.Consent, error) { return hospital.ConsentsFor(w, id) }, func(cs []wallet.Consent, err error) {
 		if err != nil {
 			showError(x.err, err)
 			return
@@ -463,7 +464,7 @@ func (x *actingUI) doGrant() {
 		x.err.Show()
 		return
 	}
-	led, ok := x.a.reg().(wallet.RepresentativeLedger)
+	led, ok := x.a.reg().(hospital.RepresentativeLedger)
 	vaultURL, w := x.a.vault(), x.a.wallet()
 	switch {
 	case !ok || led == nil:
@@ -479,7 +480,7 @@ func (x *actingUI) doGrant() {
 	x.busy.Show()
 	id := x.d.Hash
 	x.a.background(func(ctx context.Context) {
-		_, err := w.GrantConsentFor(ctx, led, vaultURL, id, req)
+		_, err := hospital.GrantConsentFor(ctx, w, led, vaultURL, id, req)
 		x.a.do(func() {
 			x.busy.Hide()
 			x.grant.Enable()
@@ -507,7 +508,7 @@ func (x *actingUI) confirmRevoke(r *actingConsentRow) {
 		x.busy.Show()
 		id, cid := x.d.Hash, r.c.ID
 		x.a.background(func(ctx context.Context) {
-			_, err := w.WithdrawConsentFor(ctx, led, id, cid)
+			_, err := hospital.WithdrawConsentFor(ctx, w, led, id, cid)
 			x.a.do(func() {
 				x.busy.Hide()
 				if err != nil {
@@ -544,7 +545,7 @@ func (x *actingUI) showLog() {
 	x.busy.Show()
 	id, whose := x.d.Hash, personName(x.d)
 	load(x.a, func(ctx context.Context) ([]wallet.AccessEvent, error) {
-		return w.AccessLogFor(ctx, id, wallet.AccessLogOptions{VaultURL: vaultURL, Anchors: anchors})
+		return hospital.AccessLogFor(ctx, w, id, hospital.AccessLogOptions{VaultURL: vaultURL, Anchors: anchors})
 	}, func(evs []wallet.AccessEvent, err error) {
 		x.busy.Hide()
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/internal/qr"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 )
 
 // TestGiveRecordToPerson: a parent receives a hospital's record for her
@@ -40,7 +41,7 @@ func TestGiveRecordToPerson(t *testing.T) {
 	w := h.a.wallet()
 	g := world.Guardianship(delegation.ActionView, delegation.ActionReceive, delegation.ActionPresent)
 	g.Representative = h.primary()
-	if _, err := w.AddDelegation(ctx, world.Checker(), world.Sign(g, world.Registry)); err != nil {
+	if _, err := delegate.Add(ctx, w, world.Checker(), world.Sign(g, world.Registry)); err != nil {
 		t.Fatal(err)
 	}
 	hosp := newIssuer(t, "St Mary's Hospital")

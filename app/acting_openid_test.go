@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 )
 
 // TestActingReceives: a parent acting for her daughter in the app pastes a
@@ -35,7 +36,7 @@ func TestActingReceivesAndPresents(t *testing.T) {
 		t.Helper()
 		g := world.Guardianship(actions...)
 		g.Representative = me
-		if _, err := w.AddDelegation(ctx, world.Checker(), world.Sign(g, world.Registry)); err != nil {
+		if _, err := delegate.Add(ctx, w, world.Checker(), world.Sign(g, world.Registry)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // TestComingOfAgeConsent drives coming of age (docs/design/0020, the
@@ -109,7 +111,7 @@ func TestComingOfAgeConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := maria.AddDelegation(ctx, chk, gtok)
+	held, err := delegate.Add(ctx, maria, chk, gtok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func TestComingOfAgeConsent(t *testing.T) {
 	paed, gp := newDoctor(t, vs, now, "paediatrician"), newDoctor(t, vs, now, "gp")
 	grants := map[string]wallet.Consent{}
 	for _, d := range []*testDoctor{paed, gp} {
-		c, err := maria.GrantConsentFor(ctx, reg, vs.URL, held.Hash, wallet.ConsentRequest{Provider: d.c.DID, Classes: []string{"Immunization"},
+		c, err := hospital.GrantConsentFor(ctx, maria, reg, vs.URL, held.Hash, wallet.ConsentRequest{Provider: d.c.DID, Classes: []string{"Immunization"},
 			Purposes: []string{"TREAT"}, Duration: 365 * 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +136,7 @@ func TestComingOfAgeConsent(t *testing.T) {
 
 	// Ana comes of age: two minutes pass.
 	off.Store(int64(2 * time.Minute))
-	if _, err := maria.ReadFor(ctx, vs.URL, held.Hash, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
+	if _, err := hospital.ReadFor(ctx, maria, vs.URL, held.Hash, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
 		t.Fatalf("Maria after Ana came of age: %v", err)
 	}
 	for _, d := range []*testDoctor{paed, gp} {

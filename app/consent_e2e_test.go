@@ -18,6 +18,7 @@ import (
 	"github.com/medid/medid/registry/hospital/vault/vaulttest"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/hospital/vaultclient"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // vaultStack is an in-process registry with a hospital vault mounted in
@@ -296,7 +297,7 @@ func TestConsentAndAccessLogEndToEnd(t *testing.T) {
 // referral).
 func consentToken(t *testing.T, h *harness, id string) string {
 	t.Helper()
-	c, err := h.a.wallet().FindConsent(id)
+	c, err := hospital.FindConsent(h.a.wallet(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 )
 
 // ErrNoRegistryForDelegation is shown when the patient takes a delegation
@@ -86,7 +87,7 @@ func (u *peopleUI) reload() {
 	}
 	type state struct {
 		ds    []wallet.Delegation
-		ns    []wallet.Notice
+		ns    []delegate.Notice
 		names map[string]string // authorities' names, by the directory's rule
 	}
 	load(u.a, func(ctx context.Context) (state, error) {
@@ -94,7 +95,7 @@ func (u *peopleUI) reload() {
 		if err != nil {
 			return state{}, err
 		}
-		ns, err := w.Notices()
+		ns, err := delegate.Notices(w)
 		names := map[string]string{}
 		for _, d := range ds {
 			if d.Role == wallet.DelegationOverMe && d.Issuer != "" {
@@ -112,7 +113,7 @@ func (u *peopleUI) reload() {
 	})
 }
 
-func (u *peopleUI) show(ds []wallet.Delegation, ns []wallet.Notice) {
+func (u *peopleUI) show(ds []wallet.Delegation, ns []delegate.Notice) {
 	now := u.a.cfg.now()
 	// In force first, soonest ending first; the ones that ended after.
 	slices.SortStableFunc(ds, func(a, b wallet.Delegation) int {
@@ -249,7 +250,7 @@ func (u *peopleUI) confirmTakeBack(r *personRow) {
 
 func (u *peopleUI) takeBack(r *personRow) {
 	showError(u.err, nil)
-	reg, ok := u.a.reg().(wallet.DelegationRegistry)
+	reg, ok := u.a.reg().(delegate.Registry)
 	w := u.a.wallet()
 	if !ok || reg == nil || w == nil {
 		showError(u.err, ErrNoRegistryForDelegation)
@@ -259,7 +260,7 @@ func (u *peopleUI) takeBack(r *personRow) {
 	r.takeBack.Disable()
 	id := r.d.Hash
 	u.a.background(func(ctx context.Context) {
-		_, err := w.RevokeDelegation(ctx, reg, id)
+		_, err := delegate.Revoke(ctx, w, reg, id)
 		u.a.do(func() {
 			u.busy.Hide()
 			if err != nil {

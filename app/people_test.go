@@ -17,6 +17,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 )
 
 // TestPeopleScreen drives the People screen against a real in-process
@@ -56,7 +57,7 @@ func TestPeopleScreen(t *testing.T) {
 	me := h.primary()
 	w := h.a.wallet()
 	carl := credtest.NewParty(t, key.Ed25519, "carl")
-	granted, err := w.GrantDelegation(ctx, s.reg, wallet.DelegationRequest{To: carl.DID, Name: "Carl Jones",
+	granted, err := delegate.Grant(ctx, w, s.reg, delegate.Request{To: carl.DID, Name: "Carl Jones",
 		Actions: []delegation.Action{delegation.ActionView}, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"},
 		Duration: 30 * 24 * time.Hour})
 	if err != nil {
@@ -67,7 +68,7 @@ func TestPeopleScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mother.Close()
-	fromMother, err := mother.GrantDelegation(ctx, s.reg, wallet.DelegationRequest{To: me, Name: "Ana Silva", PatientName: "Rosa Silva",
+	fromMother, err := delegate.Grant(ctx, mother, s.reg, delegate.Request{To: me, Name: "Ana Silva", PatientName: "Rosa Silva",
 		Relationship: "MTH", Actions: []delegation.Action{delegation.ActionView, delegation.ActionConsent, delegation.ActionTrail}, Classes: []string{delegation.AllClasses},
 		Purposes: []string{"TREAT"}, Duration: 90 * 24 * time.Hour})
 	if err != nil {
@@ -77,7 +78,7 @@ func TestPeopleScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.AddDelegation(ctx, chk, fromMother.Token); err != nil {
+	if _, err := delegate.Add(ctx, w, chk, fromMother.Token); err != nil {
 		t.Fatal(err)
 	}
 

@@ -14,6 +14,7 @@ import (
 	rledger "github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 )
 
 // TestWhoLookedRepresentative: a read by someone acting for the patient is
@@ -104,7 +105,7 @@ func TestPeopleNamesTheAuthority(t *testing.T) {
 	w := h.a.wallet()
 	until := h.clk.Now().Add(365 * 24 * time.Hour)
 	maria := "did:key:z6MkecFy6hVwFHir8fRKacN3x3ZXcMcrtoBZ1W2ixGyhRN6P"
-	if n, _, err := w.LearnFromTrail([]wallet.AccessEvent{trailEvent(trail.Entry{Time: h.clk.Now().Add(-time.Hour), Patient: me, Provider: maria, Class: "Immunization",
+	if n, _, err := delegate.LearnFromTrail(w, []wallet.AccessEvent{trailEvent(trail.Entry{Time: h.clk.Now().Add(-time.Hour), Patient: me, Provider: maria, Class: "Immunization",
 		Action: trail.ActionRead, Outcome: trail.OutcomeGranted, Authority: &trail.Authority{Delegation: strings.Repeat("ab", 32), ID: "urn:uuid:1",
 			Type: "GuardianshipCredential", Issuer: office, Representative: maria, Name: "Maria Silva", Basis: "parent", Minor: true, ValidUntil: until}})},
 		"https://vault.example"); err != nil || n != 1 {

@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultclient"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 	"github.com/medid/medid/wallet/hospital"
 )
 
@@ -71,8 +72,8 @@ func (s *WalletServices) Grant(ctx context.Context, req ConsentRequest) (Consent
 // list as the wallet knew it.
 func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
 	if s.VaultURL != "" {
-		if evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors}); err == nil {
-			if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
+		if evs, err := hospital.AccessLog(ctx, s.Wallet, hospital.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors}); err == nil {
+			if _, _, err := delegate.LearnFromTrail(s.Wallet, evs, s.VaultURL); err != nil {
 				return nil, err
 			}
 		}
@@ -81,7 +82,7 @@ func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns, err := s.Wallet.Notices()
+	ns, err := delegate.Notices(s.Wallet)
 	if err != nil {
 		return nil, err
 	}
@@ -103,20 +104,16 @@ func (s *WalletServices) List(ctx context.Context) ([]ConsentGrant, error) {
 // Revoke revokes the grant with id on the registry and in the wallet; a
 // consent a representative made in the patient's name is withdrawn at its
 // vault and on the registry with the anchor key sealed to the patient
-// (wallet.WithdrawInherited).
+// (hospital.Withdraw).
 func (s *WalletServices) Revoke(ctx context.Context, id string) error {
-	if c, err := s.Wallet.FindConsent(id); err == nil && c.Inherited {
-		_, err := s.Wallet.WithdrawInherited(ctx, s.Ledger, id)
-		return err
-	}
-	_, err := s.Wallet.RevokeConsent(ctx, s.Ledger, id)
+	_, err := hospital.Withdraw(ctx, s.Wallet, s.Ledger, id)
 	return err
 }
 
 // Confirm keeps a consent a representative made in the patient's name as
-// the patient's own (wallet.ConfirmConsent).
+// the patient's own (hospital.ConfirmConsent).
 func (s *WalletServices) Confirm(_ context.Context, id string) error {
-	_, err := s.Wallet.ConfirmConsent(id)
+	_, err := hospital.ConfirmConsent(s.Wallet, id)
 	return err
 }
 
@@ -127,13 +124,13 @@ func (s *WalletServices) Accesses(ctx context.Context, since time.Time) ([]Acces
 	if s.VaultURL == "" {
 		return nil, ErrNoVault
 	}
-	evs, err := s.Wallet.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors})
+	evs, err := hospital.AccessLog(ctx, s.Wallet, hospital.AccessLogOptions{VaultURL: s.VaultURL, Anchors: s.Anchors})
 	if err != nil {
 		return nil, err
 	}
 	// What was done in the patient's name (consents, a guardianship over
 	// them and its end) is taken in whenever the trail is read.
-	if _, _, err := s.Wallet.LearnFromTrail(evs, s.VaultURL); err != nil {
+	if _, _, err := delegate.LearnFromTrail(s.Wallet, evs, s.VaultURL); err != nil {
 		return nil, err
 	}
 	// Practitioners are named by the licence they presented to the vault,
@@ -166,7 +163,7 @@ func (s *WalletServices) reads(ctx context.Context, evs []wallet.AccessEvent, si
 			// Say which permission: the patient's own grant, by when it
 			// was given (the CLI prints its hash; a date is what a
 			// patient recognises).
-			if c, err := s.Wallet.FindConsent(e.Consent); err == nil {
+			if c, err := hospital.FindConsent(s.Wallet, e.Consent); err == nil {
 				ev.StandingSince = c.ValidFrom
 			}
 		}

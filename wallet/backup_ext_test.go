@@ -54,7 +54,7 @@ func TestBackupRestore(t *testing.T) {
 		grants = append(grants, g)
 		clk.Advance(time.Second) // distinct ValidFrom: a stable newest-first order
 	}
-	if _, err := w.RevokeConsent(ctx, led, grants[1].ID); err != nil {
+	if _, err := hospital.RevokeConsent(ctx, w, led, grants[1].ID); err != nil {
 		t.Fatal(err)
 	}
 	wantG, err := w.Consents()
@@ -117,7 +117,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("restored consents:\n got %+v\nwant %+v", gotG, wantG)
 	}
 	for i, want := range []string{wallet.ConsentActive, wallet.ConsentRevoked, wallet.ConsentActive} {
-		if g, err := r.FindConsent(grants[i].ID); err != nil || g.StatusAt(clk.Now()) != want {
+		if g, err := hospital.FindConsent(r, grants[i].ID); err != nil || g.StatusAt(clk.Now()) != want {
 			t.Errorf("restored grant %d: status %q, %v; want %q", i, g.StatusAt(clk.Now()), err, want)
 		}
 	}
@@ -130,7 +130,7 @@ func TestBackupRestore(t *testing.T) {
 	// The restored wallet can still revoke a grant made before the backup
 	// (it re-derives the grant's anchor key from the seed and the grant's
 	// ID).
-	if c, err := r.RevokeConsent(ctx, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != wallet.ConsentRevoked {
+	if c, err := hospital.RevokeConsent(ctx, r, led, grants[2].ID); err != nil || c.StatusAt(clk.Now()) != wallet.ConsentRevoked {
 		t.Errorf("RevokeConsent from the restored wallet: %+v, %v", c, err)
 	}
 	// The restored wallet can present, with the same holder key.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/validity"
 	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/tx"
 )
 
 // ConsentLedger is what consent needs from the registry: submitting the
@@ -98,6 +96,16 @@ const (
 	ConsentLegacy = "no longer accepted (grant again)"
 )
 
+// ConsentOf is grant g, issued as token, as the wallet keeps it: ID the
+// token's hash, the grant's parties, scope and period. What the wallet
+// adds (who made it under which delegation, where it is registered, its
+// sealed anchor key) the caller sets.
+func ConsentOf(token string, g *consent.Grant) Consent {
+	return Consent{ID: consent.Hash(token), Token: token, Patient: g.Patient, Anchor: g.Anchor, GrantID: g.ID, Provider: g.Provider,
+		Classes: g.Classes, Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil,
+		OnBehalfOf: g.OnBehalfOf}
+}
+
 // Legacy reports whether c was made before grants had their own anchor DID
 // (its anchor named the patient on the ledger). Vaults no longer accept such
 // a grant; the patient grants again.
@@ -171,11 +179,6 @@ func (w *Wallet) SaveConsent(c *Consent) error {
 	if c == nil || c.Token == "" || c.ID != consent.Hash(c.Token) {
 		return errors.New("consent: a grant's id must be the hash of its token")
 	}
-	return w.putConsent(c)
-}
-
-// putConsent stores c under its ID. (consent_for.go calls it directly.)
-func (w *Wallet) putConsent(c *Consent) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.use(); err != nil {
@@ -201,99 +204,6 @@ func (w *Wallet) Consents() ([]Consent, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ValidFrom.After(out[j].ValidFrom) })
 	return out, nil
-}
-
-// FindConsent returns the grant whose id is id or starts with id (at least
-// 8 hex digits, unambiguous). Errors wrap [ErrNotFound].
-func (w *Wallet) FindConsent(id string) (Consent, error) {
-	cs, err := w.Consents()
-	if err != nil {
-		return Consent{}, err
-	}
-	var found []Consent
-	for _, c := range cs {
-		if c.ID == id || (len(id) >= 8 && strings.HasPrefix(c.ID, id)) {
-			found = append(found, c)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return Consent{}, fmt.Errorf("%w: consent %.64s", ErrNotFound, id)
-	case 1:
-		return found[0], nil
-	}
-	return Consent{}, fmt.Errorf("consent id %s is ambiguous: give more digits", id)
-}
-
-// RevokeConsent revokes a grant on the ledger (consent.revoke, signed by the
-// grant's anchor key, re-derived from the seed) and marks it revoked in the
-// wallet. A vault served by registryd refuses providers from the block that
-// commits the revocation on (it reads consent status from the node's
-// committed state on every decision). A legacy grant (see
-// [Consent.Legacy]) is only marked revoked: no vault accepts it any more,
-// and its old anchor cannot be changed.
-func (w *Wallet) RevokeConsent(ctx context.Context, led ConsentLedger, id string) (Consent, error) {
-	c, err := w.FindConsent(id)
-	if err != nil {
-		return Consent{}, err
-	}
-	if c.Revoked != nil {
-		return c, nil
-	}
-	if !c.Legacy() {
-		if err := w.revokeAnchor(ctx, led, &c); err != nil {
-			return Consent{}, err
-		}
-	}
-	now := w.cfg.now().UTC()
-	c.Revoked = &now
-	if err := w.putConsent(&c); err != nil {
-		return Consent{}, err
-	}
-	return c, nil
-}
-
-// revokeAnchor submits consent.revoke of c's anchor.
-func (w *Wallet) revokeAnchor(ctx context.Context, led ConsentLedger, c *Consent) error {
-	grantID := c.GrantID
-	if grantID == "" {
-		g, err := consent.Parse(c.Token)
-		if err != nil {
-			return fmt.Errorf("consent: read the stored grant %s: %w", c.ID, err)
-		}
-		grantID = g.ID
-	}
-	anchorKey := w.anchorKey
-	if c.Inherited {
-		// Made for the owner by a representative: its anchor key came
-		// sealed to the owner in their trail.
-		anchorKey = func(string) (*key.PrivateKey, string, string, error) { return w.inheritedAnchorKey(c) }
-	}
-	k, anchor, kid, err := anchorKey(grantID)
-	if err != nil {
-		return err
-	}
-	defer k.Destroy()
-	if anchor != c.Anchor {
-		return fmt.Errorf("consent: grant %s was anchored by %s, which this wallet's recovery phrase does not derive: revoke it from the wallet that made it", c.ID, c.Anchor)
-	}
-	p, err := tx.NewConsentRevoke(anchor, c.ID)
-	if err != nil {
-		return err
-	}
-	raw, err := tx.Sign(p, k, kid)
-	if err != nil {
-		return err
-	}
-	if _, err := led.Submit(ctx, raw); err != nil {
-		// Already revoked on the ledger (e.g. from another device): take
-		// the ledger's word for it.
-		st, serr := led.ConsentStatus(ctx, anchor, c.ID)
-		if serr != nil || !st.Revoked {
-			return fmt.Errorf("consent: revoke on the registry: %w", err)
-		}
-	}
-	return nil
 }
 
 // ClassesForLabels maps the everyday data-class words the wallet app

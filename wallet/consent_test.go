@@ -1,7 +1,6 @@
 package wallet
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,33 +8,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/consent"
-	"github.com/medid/medid/credentials/credtest"
-	"github.com/medid/medid/wallet/wallettest"
 )
-
-// TestLegacyConsent: a grant stored before per-grant anchors (no anchor)
-// shows as no longer accepted, and revoking it marks it revoked without a
-// ledger transaction (its old anchor named the patient; no vault reads it).
-func TestLegacyConsent(t *testing.T) {
-	ctx := context.Background()
-	clk := credtest.NewClock(time.Now().UTC())
-	w, _ := newTestWallet(t, clk)
-	me, _ := w.PrimaryDID()
-	old := Consent{ID: strings.Repeat("ab", 32), Token: "x.y.z", Patient: me.DID, Provider: "did:web:gp.example",
-		Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, ValidFrom: clk.Now(), ValidUntil: clk.Now().Add(time.Hour)}
-	if err := w.putConsent(&old); err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.FindConsent(old.ID)
-	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != ConsentLegacy {
-		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, ConsentLegacy)
-	}
-	led := wallettest.NewLedger()
-	c, err = w.RevokeConsent(ctx, led, old.ID)
-	if err != nil || c.StatusAt(clk.Now()) != ConsentRevoked || led.Anchors() != 0 {
-		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
-	}
-}
 
 // TestConsentStatusAtEdges: the wallet reads a grant's period as its token
 // does (validity.Period, a zero end open-ended), so what the patient sees
@@ -103,8 +76,8 @@ func TestSaveConsentChecksID(t *testing.T) {
 	if err := w.SaveConsent(&good); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := w.FindConsent(good.ID); err != nil || got.Token != good.Token {
-		t.Errorf("FindConsent = %+v, %v", got, err)
+	if cs, err := w.Consents(); err != nil || len(cs) != 1 || cs[0].ID != good.ID || cs[0].Token != good.Token {
+		t.Errorf("Consents = %+v, %v", cs, err)
 	}
 }
 

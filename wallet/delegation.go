@@ -1,14 +1,10 @@
 package wallet
 
 import (
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -17,27 +13,21 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/medid/medid/credentials/delegation"
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/credentials/statuslist"
-	"github.com/medid/medid/internal/randid"
-	"github.com/medid/medid/registry/client"
-	"github.com/medid/medid/registry/hospital/trail"
-	"github.com/medid/medid/registry/hospital/vaultclient"
-	"github.com/medid/medid/registry/ledger"
-	"github.com/medid/medid/registry/tx"
+	"github.com/medid/medid/credentials/validity"
 )
 
 // Acting for someone else (docs/design/0020-delegation.md). A wallet holds
 // three kinds of delegation:
 //
-//   - granted: its owner let someone act for them ([Wallet.GrantDelegation]);
-//     the owner takes it back with [Wallet.RevokeDelegation];
-//   - held: its owner acts for someone ([Wallet.AddDelegation]), reading
-//     their records ([Wallet.ReadFor]) and trail ([Wallet.AccessLogFor]) and
-//     managing consent in their name;
+//   - granted: its owner let someone act for them (wallet/delegate.Grant);
+//     the owner takes it back with delegate.Revoke;
+//   - held: its owner acts for someone (delegate.Add), reading their
+//     records and trail (wallet/hospital.ReadFor, AccessLogFor), managing
+//     consent in their name, receiving and presenting credentials for them
+//     ([Wallet.ReceiveFor], [Wallet.PresentFor]);
 //   - over me: someone acts for the owner under an authority's
-//     guardianship, learned from the owner's trail ([Wallet.LearnFromTrail]).
+//     guardianship, learned from the owner's trail (delegate.LearnFromTrail).
 
 // delegationsBucket holds the wallet's delegations, sealed, by token hash.
 const delegationsBucket = "delegations"
@@ -56,7 +46,6 @@ const (
 	DelegationExpired    = "expired"
 	DelegationCameOfAge  = "ended (came of age)"
 	DelegationNotYet     = "not yet valid"
-	delegationListName   = "delegations"
 	delegationStatusInfo = "medid/delegation-status"
 )
 
@@ -98,16 +87,26 @@ type Delegation struct {
 	Held []Credential `json:"held,omitempty"`
 }
 
-// StatusAt returns the delegation's status at now as the wallet knows it.
+// Period is the delegation's validity period as its credential states it:
+// [ValidFrom, ValidUntil), and a zero ValidUntil ends it too, as
+// delegation.Delegation.InForce reads it and vaults enforce it
+// (delegation.Period; docs/design/0012-architecture.md, "One period
+// rule").
+func (d *Delegation) Period() validity.Period { return delegation.Period(d.ValidFrom, d.ValidUntil) }
+
+// StatusAt returns the delegation's status at now as the wallet knows it,
+// reading [Delegation.Period]: revoked outranks time; after its end a
+// minor's guardianship has ended because they came of age.
 func (d *Delegation) StatusAt(now time.Time) string {
+	p := d.Period()
 	switch {
 	case d.Revoked != nil:
 		return DelegationRevoked
-	case now.Before(d.ValidFrom):
+	case now.Before(p.From):
 		return DelegationNotYet
-	case !now.Before(d.ValidUntil) && d.Minor:
+	case !p.Contains(now) && d.Minor:
 		return DelegationCameOfAge
-	case !now.Before(d.ValidUntil):
+	case !p.Contains(now):
 		return DelegationExpired
 	}
 	return DelegationActive
@@ -149,7 +148,9 @@ func (d *Delegation) ActingWords() string {
 	return d.BasisWords()
 }
 
-func fromDelegation(x *delegation.Delegation, role string) *Delegation {
+// DelegationOf is the delegation credential x as the wallet keeps it in
+// role (DelegationGranted, DelegationHeld or DelegationOverMe).
+func DelegationOf(x *delegation.Delegation, role string) *Delegation {
 	d := &Delegation{ID: x.ID, Hash: x.Hash(), Role: role, Token: x.Token, Type: x.Type, Issuer: x.Issuer,
 		Representative: x.Representative, RepresentativeName: x.RepresentativeName, Patient: x.Patient,
 		PatientName: x.PatientName, Relationship: x.Relationship, Basis: string(x.Basis), Minor: x.Minor,
@@ -163,116 +164,12 @@ func fromDelegation(x *delegation.Delegation, role string) *Delegation {
 	return d
 }
 
-// DelegationRegistry is what a patient's delegations need from the
-// registry: publishing and reading their revocation list. *client.Client
-// implements it.
-type DelegationRegistry interface {
-	Submit(ctx context.Context, signedTx []byte) (*client.TxResult, error)
-	StatusList(ctx context.Context, id string, version int64) (string, int64, error)
-	StatusListURL(id string) string
-}
-
-var _ DelegationRegistry = (*client.Client)(nil)
-
-// DelegationRequest is what the patient delegates ([Wallet.GrantDelegation]).
-type DelegationRequest struct {
-	// DID is which of the wallet's DIDs delegates (the record owner the
-	// hospitals know); "" means the primary DID.
-	DID string
-	// To is the representative's DID and Name their name, as the patient's
-	// trail will show it. Both required.
-	To, Name string
-	// PatientName is the patient's own name as the representative's
-	// screens show it (optional); Relationship an HL7 v3 RoleCode of the
-	// patient to the representative ("MTH": the patient is their mother).
-	PatientName, Relationship string
-	// Basis is delegation.BasisAuthorisation (default) or
-	// BasisPowerOfAttorney.
-	Basis delegation.Basis
-	// Actions, Classes (FHIR resource types, or "*") and Purposes (default
-	// TREAT) are the scope.
-	Actions  []delegation.Action
-	Classes  []string
-	Purposes []string
-	// Duration is how long it lasts from now (> 0).
-	Duration time.Duration
-	// SubDelegation lets the representative pass it on.
-	SubDelegation bool
-}
-
-// GrantDelegation issues a delegation credential from the patient to a
-// representative and stores it. Its revocation entry is in the patient's
-// delegation status list, which the wallet publishes on the registry the
-// first time under a did:key derived from the recovery phrase for that list
-// alone, so the ledger never carries the patient's DID. It returns the
-// delegation (Token is what the representative imports); nothing is stored
-// if the list cannot be published.
-func (w *Wallet) GrantDelegation(ctx context.Context, reg DelegationRegistry, req DelegationRequest) (Delegation, error) {
-	if req.Duration <= 0 {
-		return Delegation{}, errors.New("delegation: say for how long (a positive duration)")
-	}
-	issuer := req.DID
-	if issuer == "" {
-		p, err := w.PrimaryDID()
-		if err != nil {
-			return Delegation{}, err
-		}
-		issuer = p.DID
-	}
-	k, kid, err := w.SignerFor(issuer)
-	if err != nil {
-		return Delegation{}, err
-	}
-	if req.Basis == "" {
-		req.Basis = delegation.BasisAuthorisation
-	}
-	if len(req.Purposes) == 0 {
-		req.Purposes = []string{"TREAT"}
-	}
-	list, err := w.delegationList(ctx, reg)
-	if err != nil {
-		return Delegation{}, err
-	}
-	idx, err := w.freeStatusIndex()
-	if err != nil {
-		return Delegation{}, err
-	}
-	now := w.cfg.now().UTC().Truncate(time.Second)
-	x := &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeDelegation, Issuer: issuer,
-		Representative: req.To, RepresentativeName: req.Name, Patient: issuer, PatientName: req.PatientName,
-		Relationship: req.Relationship, Basis: req.Basis, Actions: req.Actions, Classes: req.Classes, Purposes: req.Purposes,
-		SubDelegation: req.SubDelegation, ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second),
-		Status: statuslist.Entry(list.url, statuslist.Revocation, idx)}
-	tok, err := delegation.Issue(x, k, kid)
-	if err != nil {
-		return Delegation{}, err
-	}
-	x.Token = tok
-	d := fromDelegation(x, DelegationGranted)
-	d.StatusIndex = idx
-	if err := w.putDelegation(d); err != nil {
-		return Delegation{}, err
-	}
-	return *d, nil
-}
-
-// statusList is the patient's delegation status list: its signer and where
-// it lives.
-type statusList struct {
-	k        *key.PrivateKey
-	owner    string
-	kid      string
-	id, url  string
-	token    string
-	version  int64
-	notFound bool
-}
-
-// statusKey derives the key of the patient's delegation status list from
-// the seed (HKDF-SHA256, info "medid/delegation-status"): a did:key used for
-// nothing else, so the list links to no other identifier of the patient,
-// and a wallet recovered from the phrase can still revoke.
-func (w *Wallet) statusKey() (*key.PrivateKey, error) {
+// DelegationListKey derives the key of the patient's delegation status
+// list from the seed (HKDF-SHA256, info "medid/delegation-status"): a
+// did:key used for nothing else, so the list links to no other identifier
+// of the patient, and a wallet recovered from the phrase can still revoke.
+// The caller MUST destroy the key. Errors: [ErrLocked], [ErrClosed].
+func (w *Wallet) DelegationListKey() (*key.PrivateKey, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.use(); err != nil {
@@ -287,169 +184,15 @@ func (w *Wallet) statusKey() (*key.PrivateKey, error) {
 	return key.NewEd25519FromSeed(seed[:])
 }
 
-// delegationList reads the patient's delegation status list from the
-// registry, publishing an empty one first when there is none.
-func (w *Wallet) delegationList(ctx context.Context, reg DelegationRegistry) (*statusList, error) {
-	if reg == nil {
-		return nil, ErrNoRegistry
+// SaveDelegation stores d under its Hash (the hex SHA-256 of its token,
+// how trail entries and grants name it), replacing the stored one with
+// that hash. A d with a token whose hash is not d.Hash, or with no hash,
+// is refused. Errors: [ErrLocked], [ErrClosed].
+func (w *Wallet) SaveDelegation(d *Delegation) error {
+	if d == nil || d.Hash == "" || (d.Token != "" && delegation.Hash(d.Token) != d.Hash) {
+		return errors.New("delegation: a delegation is stored under the hash of its token")
 	}
-	k, err := w.statusKey()
-	if err != nil {
-		return nil, err
-	}
-	owner := did.KeyDID(k.Public())
-	l := &statusList{k: k, owner: owner, kid: owner + "#" + k.Public().Multikey(), id: owner + ":" + delegationListName}
-	l.url = reg.StatusListURL(l.id)
-	l.token, l.version, err = reg.StatusList(ctx, l.id, 0)
-	switch {
-	case errors.Is(err, ledger.ErrNotFound):
-		bits, err := statuslist.New(statuslist.MinEntries)
-		if err != nil {
-			return nil, err
-		}
-		if err := w.publishList(ctx, reg, l, bits); err != nil {
-			return nil, err
-		}
-	case err != nil:
-		return nil, fmt.Errorf("delegation: read your delegation status list from the registry: %w", err)
-	default:
-		// The list keeps the id it was first published with (the
-		// registry refuses another), whatever address this client uses
-		// for the registry (localhost or 127.0.0.1, another node of the
-		// network): the delegations' entries name that id.
-		dec, err := statuslist.ParseToken(l.token)
-		if err != nil {
-			return nil, fmt.Errorf("delegation: your delegation status list on the registry: %w", err)
-		}
-		if dec.ID != "" {
-			l.url = dec.ID
-		}
-	}
-	return l, nil
-}
-
-// publishList signs bits as the next version of l and publishes it.
-func (w *Wallet) publishList(ctx context.Context, reg DelegationRegistry, l *statusList, bits *statuslist.List) error {
-	c, err := statuslist.NewCredential(l.url, l.owner, statuslist.Revocation, bits, 0)
-	if err != nil {
-		return err
-	}
-	tok, err := statuslist.Sign(c, l.k, l.kid)
-	if err != nil {
-		return err
-	}
-	p, err := tx.NewStatusListPublish(l.owner, l.id, l.version+1, tok)
-	if err != nil {
-		return err
-	}
-	raw, err := tx.Sign(p, l.k, l.kid)
-	if err != nil {
-		return err
-	}
-	if _, err := reg.Submit(ctx, raw); err != nil {
-		return fmt.Errorf("delegation: publish your delegation status list on the registry: %w", err)
-	}
-	l.token, l.version = tok, l.version+1
-	return nil
-}
-
-// freeStatusIndex picks a random index of the status list that none of the
-// wallet's delegations uses: random, so the list does not tell how many
-// delegations the patient made.
-func (w *Wallet) freeStatusIndex() (int, error) {
-	ds, err := w.Delegations()
-	if err != nil {
-		return 0, err
-	}
-	used := map[int]bool{}
-	for _, d := range ds {
-		if d.Role == DelegationGranted {
-			used[d.StatusIndex] = true
-		}
-	}
-	for {
-		var b [4]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return 0, err
-		}
-		if i := int(binary.BigEndian.Uint32(b[:]) % statuslist.MinEntries); !used[i] {
-			return i, nil
-		}
-	}
-}
-
-// RevokeDelegation takes back a delegation the patient granted: its bit is
-// set in the patient's delegation status list and the list's next version
-// published on the registry (vaults honour it within their status cache
-// time, 5 s for registryd's); then it is marked revoked in the wallet. A
-// guardianship issued by an authority is revoked by that authority, not
-// here.
-func (w *Wallet) RevokeDelegation(ctx context.Context, reg DelegationRegistry, id string) (Delegation, error) {
-	d, err := w.FindDelegation(id)
-	if err != nil {
-		return Delegation{}, err
-	}
-	if d.Role != DelegationGranted {
-		return Delegation{}, fmt.Errorf("delegation %s was issued by %s: only its issuer can revoke it", d.ID, d.Issuer)
-	}
-	if d.Revoked != nil {
-		return d, nil
-	}
-	l, err := w.delegationList(ctx, reg)
-	if err != nil {
-		return Delegation{}, err
-	}
-	dec, err := statuslist.ParseToken(l.token)
-	if err != nil {
-		return Delegation{}, fmt.Errorf("delegation: your status list on the registry: %w", err)
-	}
-	if _, err := dec.Apply(statuslist.Revoke, d.StatusIndex); err != nil {
-		return Delegation{}, err
-	}
-	if err := w.publishList(ctx, reg, l, dec.List); err != nil {
-		return Delegation{}, err
-	}
-	now := w.cfg.now().UTC()
-	d.Revoked = &now
-	if err := w.putDelegation(&d); err != nil {
-		return Delegation{}, err
-	}
-	return d, nil
-}
-
-// DelegationChecker verifies a delegation credential (signatures, issuer
-// authority, status); *delegation.Checker implements it.
-type DelegationChecker interface {
-	Verify(ctx context.Context, token string) (*delegation.Delegation, error)
-}
-
-// AddDelegation verifies a delegation credential given to one of the
-// wallet's DIDs and stores it: the wallet's owner can then act for the
-// patient it names. A delegation for the wallet's owner (a guardianship
-// over them) is stored as such. Nothing is stored when it does not verify.
-func (w *Wallet) AddDelegation(ctx context.Context, chk DelegationChecker, token string) (Delegation, error) {
-	x, err := chk.Verify(ctx, strings.TrimSpace(token))
-	if err != nil {
-		return Delegation{}, fmt.Errorf("delegation does not verify: %w", err)
-	}
-	if have, err := w.FindDelegation(x.Hash()); err == nil {
-		return have, nil // granted by this wallet, or added before
-	}
-	role := DelegationHeld
-	if _, _, err := w.SignerFor(x.Representative); err != nil {
-		if _, _, perr := w.SignerFor(x.Patient); perr != nil {
-			return Delegation{}, fmt.Errorf("delegation %s is given to %s for %s, neither of them a DID of this wallet", x.ID, x.Representative, x.Patient)
-		}
-		role = DelegationOverMe
-	}
-	if err := x.InForce(w.cfg.now()); err != nil && !errors.Is(err, delegation.ErrExpired) {
-		return Delegation{}, err
-	}
-	d := fromDelegation(x, role)
-	if err := w.putDelegation(d); err != nil {
-		return Delegation{}, err
-	}
-	return *d, nil
+	return w.putDelegation(d)
 }
 
 func (w *Wallet) putDelegation(d *Delegation) error {
@@ -529,64 +272,30 @@ func samePatient(ds []Delegation) bool {
 	return true
 }
 
-// ActingAs returns the held delegation id names that can be acted under
-// now, with the representative's key: the person it names, and the error
-// that says why not (revoked, expired, the patient came of age).
-func (w *Wallet) actingAs(id string) (Delegation, *key.PrivateKey, string, error) {
+// HeldDelegation returns the delegation id names (as [Wallet.FindDelegation]
+// finds it) when it is one the wallet's owner acts under (role
+// DelegationHeld), whatever its status: the vault or verifier it is shown
+// to decides with its current status. Errors wrap [ErrNotFound].
+func (w *Wallet) HeldDelegation(id string) (Delegation, error) {
 	d, err := w.FindDelegation(id)
 	if err != nil {
-		return Delegation{}, nil, "", err
+		return Delegation{}, err
 	}
 	if d.Role != DelegationHeld {
-		return Delegation{}, nil, "", fmt.Errorf("delegation %s is not one you act under (it lets %s act for %s)", d.ID, d.Representative, d.Patient)
+		return Delegation{}, fmt.Errorf("delegation %s is not one you act under (it lets %s act for %s)", d.ID, d.Representative, d.Patient)
+	}
+	return d, nil
+}
+
+// actingAs is [Wallet.HeldDelegation] with the representative's key.
+func (w *Wallet) actingAs(id string) (Delegation, *key.PrivateKey, string, error) {
+	d, err := w.HeldDelegation(id)
+	if err != nil {
+		return Delegation{}, nil, "", err
 	}
 	k, kid, err := w.SignerFor(d.Representative)
 	if err != nil {
 		return Delegation{}, nil, "", err
 	}
 	return d, k, kid, nil
-}
-
-// ReadFor reads a record of the person a held delegation is for, at a
-// vault, for purpose ("" = the delegation's first purpose). The vault checks
-// the delegation and records the read in the person's trail, naming the
-// representative and the authority.
-func (w *Wallet) ReadFor(ctx context.Context, vaultURL, delegationID, record, purpose string) ([]byte, error) {
-	d, k, kid, err := w.actingAs(delegationID)
-	if err != nil {
-		return nil, err
-	}
-	if purpose == "" && len(d.Purposes) > 0 {
-		purpose = d.Purposes[0]
-	}
-	return w.vaultClient(vaultURL, nil, d.Representative, k, kid).GetFor(ctx, record, purpose, d.Token)
-}
-
-// AccessLogFor fetches, verifies and decrypts the copy of a person's trail
-// a vault keeps for their representative (a held delegation with scope
-// trail): every entry of the person's trail from the first time the
-// representative used the delegation at that vault. opts.DID is ignored.
-func (w *Wallet) AccessLogFor(ctx context.Context, delegationID string, opts AccessLogOptions) ([]AccessEvent, error) {
-	d, k, kid, err := w.actingAs(delegationID)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := trail.DecryptionKey(k)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := w.vaultClient(opts.VaultURL, opts.HTTPClient, d.Representative, k, kid).AccessLogFor(ctx, d.Patient, d.Token)
-	if err != nil {
-		return nil, fmt.Errorf("access log of %s: %w", d.PersonWords(), err)
-	}
-	return accessEvents(ctx, resp, d.Patient, opts.Anchors, priv)
-}
-
-// vaultClientFor is a vault client signing as the representative of d.
-func (w *Wallet) vaultClientFor(vaultURL string, hc *http.Client, d Delegation) (*vaultclient.Client, error) {
-	k, kid, err := w.SignerFor(d.Representative)
-	if err != nil {
-		return nil, err
-	}
-	return w.vaultClient(vaultURL, hc, d.Representative, k, kid), nil
 }

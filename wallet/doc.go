@@ -54,15 +54,21 @@
 //     OpenID4VP (answering a verifier's request);
 //   - wallet/card makes the emergency card (over [Wallet.RecordPresented]
 //     for its history entry);
-//   - wallet/hospital grants consent (over the store primitives
-//     [Wallet.AnchorKey] and [Wallet.SaveConsent]), reads a provider's
-//     consent request, and deposits break-glass permission and erases
-//     records at a vault.
+//   - wallet/hospital runs consent and the vault: grants anchored on the
+//     registry, found, revoked or withdrawn (over the store primitives
+//     [Wallet.AnchorKey], [Wallet.SaveConsent] and [Wallet.Consents]), a
+//     provider's consent request, the verified access log, break-glass
+//     permission and erasure at a vault, and acting at a vault under a
+//     held delegation ([Wallet.HeldDelegation]): reading a person's
+//     records and trail, consent in their name;
+//   - wallet/delegate grants and takes back the patient's delegations on
+//     their own status list (over [Wallet.DelegationListKey] and
+//     [Wallet.SaveDelegation]), takes in one given to the owner, and learns
+//     from a verified trail what was done in the owner's name.
 //
-// What the delegation workflows share with the patient's own stays here
-// until they move too: listing and revoking grants ([Wallet.Consents],
-// [Wallet.FindConsent], [Wallet.RevokeConsent]) and the verified access
-// log ([Wallet.AccessLog]).
+// Receiving and presenting credentials for someone under a held delegation
+// ([Wallet.ReceiveFor], [Wallet.PresentFor]) stay here: they verify with
+// the wallet's verifier and write the history, as Receive and Present do.
 //
 // # Concurrency
 //

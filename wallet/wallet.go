@@ -95,6 +95,11 @@ var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
 // workflows that run on the wallet's behalf (wallet/openid).
 func (w *Wallet) Now() time.Time { return w.cfg.now() }
 
+// Logger is the wallet's logger (Config.Logger, else one that discards),
+// for workflows that run on the wallet's behalf. It never gets health
+// data or key material.
+func (w *Wallet) Logger() *slog.Logger { return w.cfg.log() }
+
 func (c Config) now() time.Time {
 	if c.Now != nil {
 		return c.Now()

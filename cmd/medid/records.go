@@ -79,12 +79,6 @@ func (a *vaultActor) client(ctx context.Context, e *env, url string) (*vaultclie
 	return c, nil
 }
 
-// vaultClient builds a client acting as the did:key of the key file.
-func vaultClient(e *env, url, keyFile string) (*vaultclient.Client, error) {
-	a := vaultActor{keyFile: &keyFile, did: new(string)}
-	return a.client(context.Background(), e, url)
-}
-
 // vaultError turns a refusal into exit status 1 with the vault's reason.
 func vaultError(err error) error {
 	var pe *vaultclient.ProblemError
@@ -169,40 +163,27 @@ func recordsGet(ctx context.Context, e *env, args []string) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	var c *vaultclient.Client
+	var body []byte
 	if useWallet {
 		w, err := wc.open(nil)
 		if err != nil {
 			return err
 		}
 		defer w.Close()
-		p, err := w.PrimaryDID()
+		body, err = hospital.Read(ctx, w, *url, *record, *purpose, tok, *breakGlass)
 		if err != nil {
-			return err
+			return vaultError(err)
 		}
-		k, _, err := w.SignerFor(p.DID)
-		if err != nil {
-			return err
-		}
-		hc, err := e.httpClient()
-		if err != nil {
-			return err
-		}
-		if c, err = vaultclient.New(ctx, vaultclient.Config{URL: *url, Key: k, HTTP: hc}); err != nil {
-			return err
-		}
-		c.Now = e.now
 	} else {
-		var err error
-		if c, err = who.client(ctx, e, *url); err != nil {
+		c, err := who.client(ctx, e, *url)
+		if err != nil {
 			return err
 		}
+		if body, err = c.Get(ctx, *record, *purpose, tok, *breakGlass); err != nil {
+			return vaultError(err)
+		}
 	}
-	body, err := c.Get(ctx, *record, *purpose, tok, *breakGlass)
-	if err != nil {
-		return vaultError(err)
-	}
-	_, err = e.stdout.Write(append(body, '\n'))
+	_, err := e.stdout.Write(append(body, '\n'))
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/hospital/balp"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 	"github.com/medid/medid/wallet/hospital"
 )
 
@@ -192,7 +193,7 @@ func (c *walletCLI) consentConfirm(args []string) error {
 		return err
 	}
 	defer w.Close()
-	g, err := w.ConfirmConsent(id)
+	g, err := hospital.ConfirmConsent(w, id)
 	if err != nil {
 		return err
 	}
@@ -244,14 +245,9 @@ func (c *walletCLI) consentRevoke(ctx context.Context, args []string) error {
 		}
 	}
 	for _, id := range ids {
-		revoke := w.RevokeConsent
-		if g, err := w.FindConsent(id); err == nil && g.Inherited {
-			// Made in the owner's name by a representative: withdraw it
-			// at the vault too, and on the ledger with the key sealed to
-			// them.
-			revoke = w.WithdrawInherited
-		}
-		g, err := revoke(ctx, rc, id)
+		// One made in the owner's name by a representative is withdrawn
+		// at the vault too, and on the ledger with the key sealed to them.
+		g, err := hospital.Withdraw(ctx, w, rc, id)
 		if err != nil {
 			return err
 		}
@@ -294,13 +290,13 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: *vaultURL, DID: *asDID, Anchors: rc})
+	evs, err := hospital.AccessLog(ctx, w, hospital.AccessLogOptions{VaultURL: *vaultURL, DID: *asDID, Anchors: rc})
 	if err != nil {
 		return err
 	}
 	// What was done in the patient's name (a representative's consents, a
 	// guardianship over them) is taken into the wallet.
-	if _, _, err := w.LearnFromTrail(evs, *vaultURL); err != nil {
+	if _, _, err := delegate.LearnFromTrail(w, evs, *vaultURL); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -351,7 +347,7 @@ func (c *walletCLI) accessLog(ctx context.Context, args []string) error {
 	// People the owner let act for them are named as the owner named
 	// them (an attempt under a delegation since revoked carries no
 	// verified authority); everyone else as the directory names them.
-	mine, err := w.RepresentativeNames()
+	mine, err := delegate.RepresentativeNames(w)
 	if err != nil {
 		return err
 	}

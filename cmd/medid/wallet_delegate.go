@@ -10,6 +10,8 @@ import (
 	"github.com/medid/medid/credentials/delegation"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
+	"github.com/medid/medid/wallet/hospital"
 )
 
 // Acting for someone else (docs/design/0020-delegation.md):
@@ -76,7 +78,7 @@ func (c *walletCLI) delegateGrant(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	d, err := w.GrantDelegation(ctx, rc, wallet.DelegationRequest{DID: *asDID, To: *to, Name: *name, PatientName: *patientName,
+	d, err := delegate.Grant(ctx, w, rc, delegate.Request{DID: *asDID, To: *to, Name: *name, PatientName: *patientName,
 		Relationship: strings.ToUpper(*relationship), Basis: delegation.Basis(*basis), Actions: actions, Classes: classList(*classes),
 		Purposes: splitList(*purposes), Duration: time.Duration(*days) * 24 * time.Hour, SubDelegation: *sub})
 	if err != nil {
@@ -181,7 +183,7 @@ func (c *walletCLI) delegateRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	defer w.Close()
-	d, err := w.RevokeDelegation(ctx, rc, id)
+	d, err := delegate.Revoke(ctx, w, rc, id)
 	if err != nil {
 		return err
 	}
@@ -190,13 +192,13 @@ func (c *walletCLI) delegateRevoke(ctx context.Context, args []string) error {
 }
 
 // learn reads the owner's trail at vaultURL and takes in what was done in
-// their name (wallet.LearnFromTrail); it returns the events.
+// their name (delegate.LearnFromTrail); it returns the events.
 func (c *walletCLI) learn(ctx context.Context, w *wallet.Wallet, rc *client.Client, vaultURL string) ([]wallet.AccessEvent, error) {
-	evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: vaultURL, Anchors: rc})
+	evs, err := hospital.AccessLog(ctx, w, hospital.AccessLogOptions{VaultURL: vaultURL, Anchors: rc})
 	if err != nil {
 		return nil, err
 	}
-	ds, gs, err := w.LearnFromTrail(evs, vaultURL)
+	ds, gs, err := delegate.LearnFromTrail(w, evs, vaultURL)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func (c *walletCLI) learn(ctx context.Context, w *wallet.Wallet, rc *client.Clie
 
 // printNotices tells the owner what changed about who acts for them.
 func (c *walletCLI) printNotices(w *wallet.Wallet) error {
-	ns, err := w.Notices()
+	ns, err := delegate.Notices(w)
 	if err != nil {
 		return err
 	}
@@ -282,7 +284,7 @@ func (c *walletCLI) actForAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := w.AddDelegation(ctx, chk, tok)
+	d, err := delegate.Add(ctx, w, chk, tok)
 	if err != nil {
 		return err
 	}
@@ -396,7 +398,7 @@ func (c *walletCLI) actForRead(ctx context.Context, person string, args []string
 		return err
 	}
 	defer w.Close()
-	body, err := w.ReadFor(ctx, *vaultURL, d.Hash, *record, *purpose)
+	body, err := hospital.ReadFor(ctx, w, *vaultURL, d.Hash, *record, *purpose)
 	if err != nil {
 		return fmt.Errorf("the vault refused: %w", err)
 	}
@@ -428,7 +430,7 @@ func (c *walletCLI) actForConsentGrant(ctx context.Context, person string, args 
 		return err
 	}
 	defer w.Close()
-	g, err := w.GrantConsentFor(ctx, rc, *vaultURL, d.Hash, wallet.ConsentRequest{Provider: *provider, Classes: classList(*classes),
+	g, err := hospital.GrantConsentFor(ctx, w, rc, *vaultURL, d.Hash, wallet.ConsentRequest{Provider: *provider, Classes: classList(*classes),
 		Purposes: splitList(*purposes), Duration: time.Duration(*days) * 24 * time.Hour})
 	if err != nil {
 		return err
@@ -456,7 +458,7 @@ func (c *walletCLI) actForConsentList(person string, args []string) error {
 		return err
 	}
 	defer w.Close()
-	cs, err := w.ConsentsFor(d.Hash)
+	cs, err := hospital.ConsentsFor(w, d.Hash)
 	if err != nil {
 		return err
 	}
@@ -487,7 +489,7 @@ func (c *walletCLI) actForConsentRevoke(ctx context.Context, person string, args
 		return err
 	}
 	defer w.Close()
-	g, err := w.WithdrawConsentFor(ctx, rc, d.Hash, id)
+	g, err := hospital.WithdrawConsentFor(ctx, w, rc, d.Hash, id)
 	if err != nil {
 		return err
 	}
@@ -511,7 +513,7 @@ func (c *walletCLI) actForAccessLog(ctx context.Context, person string, args []s
 		return err
 	}
 	defer w.Close()
-	evs, err := w.AccessLogFor(ctx, d.Hash, wallet.AccessLogOptions{VaultURL: *vaultURL, Anchors: rc})
+	evs, err := hospital.AccessLogFor(ctx, w, d.Hash, hospital.AccessLogOptions{VaultURL: *vaultURL, Anchors: rc})
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func TestAttacksUnderLoad(t *testing.T) {
 	}
 	g := grant(prov.DID, []string{"AllergyIntolerance"}, "TREAT", false)
 	old := grant(revoked.DID, []string{"AllergyIntolerance"}, "TREAT", false)
-	if _, err := w.RevokeConsent(ctx, reg, old.ID); err != nil {
+	if _, err := hospital.RevokeConsent(ctx, w, reg, old.ID); err != nil {
 		t.Fatal(err)
 	}
 	vaultDID, err := hosp.VaultDID(ctx)
@@ -184,7 +184,7 @@ func TestAttacksUnderLoad(t *testing.T) {
 	// entry names anyone who did not sign.
 	var granted int64
 	for wait := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: p.url, Anchors: reg})
+		evs, err := hospital.AccessLog(ctx, w, hospital.AccessLogOptions{VaultURL: p.url, Anchors: reg})
 		if err != nil {
 			t.Fatalf("access log: %v", err)
 		}

@@ -169,7 +169,7 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 	var got map[string]bool
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: p.url, Anchors: reg})
+		evs, err := hospital.AccessLog(ctx, w, hospital.AccessLogOptions{VaultURL: p.url, Anchors: reg})
 		if err != nil {
 			t.Fatalf("access log: %v", err)
 		}

@@ -144,7 +144,7 @@ func TestVaultRevocationIsImmediate(t *testing.T) {
 		}
 	}
 
-	c, err := w.RevokeConsent(ctx, reg, g.ID)
+	c, err := hospital.RevokeConsent(ctx, w, reg, g.ID)
 	if err != nil || c.Revoked == nil {
 		t.Fatalf("RevokeConsent: %+v, %v", c, err)
 	}

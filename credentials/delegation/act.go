@@ -82,11 +82,15 @@ func (d *Delegation) InForce(at time.Time) error {
 	return nil
 }
 
-// period is d's validity period. A delegation always ends: a zero
-// ValidUntil (a delegation that was never validated) is an end too.
-func (d *Delegation) period() validity.Period {
-	until := d.ValidUntil
-	return validity.Period{From: d.ValidFrom, Until: &until}
+// period is d's validity period (see [Period]).
+func (d *Delegation) period() validity.Period { return Period(d.ValidFrom, d.ValidUntil) }
+
+// Period is the validity period [from, until) of a delegation, as
+// [Delegation.InForce] checks it and as a wallet shows a delegation it
+// keeps. A delegation always ends: a zero until (a delegation that was
+// never validated) is an end too, so such a period holds at no time.
+func Period(from, until time.Time) validity.Period {
+	return validity.Period{From: from, Until: &until}
 }
 
 func name(n, id string) string {

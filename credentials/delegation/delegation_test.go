@@ -1,4 +1,4 @@
-package delegation
+package delegation_test
 
 import (
 	"context"
@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/credtest"
+	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/delegation/delegationtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 )
 
 func TestRoundTrip(t *testing.T) {
-	w := newWorld(t)
-	for name, d := range map[string]*Delegation{"guardianship": w.guardianship(), "own": w.own()} {
+	w := delegationtest.New(t)
+	for name, d := range map[string]*delegation.Delegation{"guardianship": newGuardianship(w), "own": newOwn(w)} {
 		t.Run(name, func(t *testing.T) {
-			tok := w.sign(d, w.issuerOf(d))
-			got, err := Parse(tok)
+			tok := w.Sign(d, issuerOf(t, w, d))
+			got, err := delegation.Parse(tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,96 +32,121 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func (w *world) issuerOf(d *Delegation) credtest.Party {
-	for _, p := range []credtest.Party{w.registry, w.rogue, w.patient, w.parent, w.carer, w.stranger} {
+// newGuardianship is the birth registry's guardianship of the parent for
+// the patient as a minor: view, consent and trail, every class.
+func newGuardianship(w *delegationtest.World) *delegation.Delegation {
+	return w.Guardianship(delegation.ActionView, delegation.ActionConsent, delegation.ActionTrail)
+}
+
+// newOwn is the patient's own delegation to the carer: view and consent
+// for immunizations, 30 days, no sub-delegation.
+func newOwn(w *delegationtest.World) *delegation.Delegation {
+	return w.Own([]delegation.Action{delegation.ActionView, delegation.ActionConsent}, "Immunization")
+}
+
+// issuerOf is the party of w that issues d.
+func issuerOf(t *testing.T, w *delegationtest.World, d *delegation.Delegation) credtest.Party {
+	for _, p := range w.Parties() {
 		if p.DID == d.Issuer {
 			return p
 		}
 	}
-	w.t.Fatalf("no party %s", d.Issuer)
+	t.Fatalf("no party %s", d.Issuer)
 	return credtest.Party{}
+}
+
+// signRaw signs c as it is, bypassing Validate: for delegations the
+// package would refuse to issue.
+func signRaw(t *testing.T, c *vc.Credential, p credtest.Party) string {
+	t.Helper()
+	tok, err := vc.Issue(c, p.Key, p.Kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // Every rule of the issue's "bad input", one case each, through the
 // Checker (signature, authority, status) and Allows (scope, period).
 func TestAuthorize(t *testing.T) {
-	w := newWorld(t)
-	chk := w.checker()
+	w := delegationtest.New(t)
+	t0 := w.Clock.Now()
+	chk := w.Checker()
 	ctx := context.Background()
-	view := func(rep credtest.Party) Act {
-		return Act{Representative: rep.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"}}
+	view := func(rep credtest.Party) delegation.Act {
+		return delegation.Act{Representative: rep.DID, Patient: w.Patient.DID, Action: delegation.ActionView, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"}}
 	}
 
-	guard := w.guardianship()
-	guardTok := w.sign(guard, w.registry)
-	own := w.own()
-	ownTok := w.sign(own, w.patient)
+	guard := newGuardianship(w)
+	guardTok := w.Sign(guard, w.Registry)
+	own := newOwn(w)
+	ownTok := w.Sign(own, w.Patient)
 
-	rogue := w.guardianship()
-	rogue.Issuer, rogue.Status = w.rogue.DID, statuslist.Entry(w.listURL(w.rogue), statuslist.Revocation, 9)
-	rogueTok := w.sign(rogue, w.rogue)
+	rogue := newGuardianship(w)
+	rogue.Issuer, rogue.Status = w.Rogue.DID, statuslist.Entry(w.ListURL(w.Rogue), statuslist.Revocation, 9)
+	rogueTok := w.Sign(rogue, w.Rogue)
 
 	// The carer signs a delegation to themselves for the patient.
-	self := w.own()
-	self.Issuer = w.carer.DID
+	self := newOwn(w)
+	self.Issuer = w.Carer.DID
 	c, _ := rawCredential(self)
-	selfTok := w.signRaw(c, w.carer)
+	selfTok := signRaw(t, c, w.Carer)
 
 	// A stranger "delegates" the patient to the carer.
-	third := w.own()
-	third.Issuer = w.stranger.DID
+	third := newOwn(w)
+	third.Issuer = w.Stranger.DID
 	c, _ = rawCredential(third)
-	thirdTok := w.signRaw(c, w.stranger)
+	thirdTok := signRaw(t, c, w.Stranger)
 
 	// The carer passes their delegation (which does not allow it) on.
-	sub := w.own()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam", own
-	sub.Status = statuslist.Entry(w.listURL(w.carer), statuslist.Revocation, 3)
+	sub := newOwn(w)
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.Carer.DID, w.Stranger.DID, "Sam", own
+	sub.Status = statuslist.Entry(w.ListURL(w.Carer), statuslist.Revocation, 3)
 	c, _ = rawCredential(sub)
-	subTok := w.signRaw(c, w.carer)
+	subTok := signRaw(t, c, w.Carer)
 
 	// A sub-delegation allowed by its parent, and one wider than it.
-	wide := w.own()
+	wide := newOwn(w)
 	wide.SubDelegation = true
-	w.sign(wide, w.patient)
-	okSub := w.own()
-	okSub.Issuer, okSub.Representative, okSub.RepresentativeName, okSub.Parent = w.carer.DID, w.stranger.DID, "Sam", wide
-	okSub.Actions = []Action{ActionView}
-	okSub.Status = statuslist.Entry(w.listURL(w.carer), statuslist.Revocation, 4)
-	okSubTok := w.sign(okSub, w.carer)
+	w.Sign(wide, w.Patient)
+	okSub := newOwn(w)
+	okSub.Issuer, okSub.Representative, okSub.RepresentativeName, okSub.Parent = w.Carer.DID, w.Stranger.DID, "Sam", wide
+	okSub.Actions = []delegation.Action{delegation.ActionView}
+	okSub.Status = statuslist.Entry(w.ListURL(w.Carer), statuslist.Revocation, 4)
+	okSubTok := w.Sign(okSub, w.Carer)
 	esc := *okSub
-	esc.Actions, esc.Classes = []Action{ActionView}, []string{AllClasses}
+	esc.Actions, esc.Classes = []delegation.Action{delegation.ActionView}, []string{delegation.AllClasses}
 	c, _ = rawCredential(&esc)
-	escTok := w.signRaw(c, w.carer)
+	escTok := signRaw(t, c, w.Carer)
 
-	revoked := w.own()
-	revokedTok := w.sign(revoked, w.patient)
-	w.revoke(revoked)
+	revoked := newOwn(w)
+	revokedTok := w.Sign(revoked, w.Patient)
+	w.Revoke(revoked)
 
-	revokedParent := w.own()
+	revokedParent := newOwn(w)
 	revokedParent.SubDelegation = true
-	w.sign(revokedParent, w.patient)
+	w.Sign(revokedParent, w.Patient)
 	underRevoked := *okSub
 	underRevoked.Parent = revokedParent
-	underRevoked.Status = statuslist.Entry(w.listURL(w.carer), statuslist.Revocation, 5)
-	underRevokedTok := w.sign(&underRevoked, w.carer)
-	w.revoke(revokedParent)
+	underRevoked.Status = statuslist.Entry(w.ListURL(w.Carer), statuslist.Revocation, 5)
+	underRevokedTok := w.Sign(&underRevoked, w.Carer)
+	w.Revoke(revokedParent)
 
-	notYet := w.own()
-	notYet.ValidFrom = w.t0.Add(24 * time.Hour)
-	notYetTok := w.sign(notYet, w.patient)
+	notYet := newOwn(w)
+	notYet.ValidFrom = t0.Add(24 * time.Hour)
+	notYetTok := w.Sign(notYet, w.Patient)
 
-	noList := w.own()
+	noList := newOwn(w)
 	noList.Status = statuslist.Entry("https://registry.example/1.0/status-lists/nowhere", statuslist.Revocation, 1)
-	noListTok := w.sign(noList, w.patient)
+	noListTok := w.Sign(noList, w.Patient)
 
 	// The patient's entry names a list in their status key's namespace,
 	// but what is served there is signed by someone else.
-	foreign := w.own()
-	forged := strings.Replace(w.listURL(w.stranger), w.stranger.DID, w.statusKey.DID+":x", 1)
-	w.lists[forged], w.owners[forged] = w.lists[w.listURL(w.stranger)], w.stranger
+	foreign := newOwn(w)
+	forged := strings.Replace(w.ListURL(w.Stranger), w.Stranger.DID, w.StatusKey.DID+":x", 1)
+	w.ServeAs(forged, w.Stranger)
 	foreign.Status = statuslist.Entry(forged, statuslist.Revocation, 1)
-	foreignTok := w.sign(foreign, w.patient)
+	foreignTok := w.Sign(foreign, w.Patient)
 
 	tampered := ownTok[:len(ownTok)-4] + "AAAA"
 
@@ -127,30 +154,30 @@ func TestAuthorize(t *testing.T) {
 	cases := []struct {
 		name  string
 		token string
-		act   Act
+		act   delegation.Act
 		want  error
 	}{
-		{"parent reads under an accredited guardianship", guardTok, view(w.parent), nil},
-		{"carer reads under the patient's own delegation", ownTok, view(w.carer), nil},
-		{"sub-delegate within an allowed sub-delegation", okSubTok, view(w.stranger), nil},
-		{"issuer not accredited for guardianship", rogueTok, view(w.parent), ErrNotAccredited},
-		{"signed by the representative for themselves", selfTok, view(w.carer), ErrSelfIssued},
-		{"delegation by someone who is not the patient", thirdTok, view(w.carer), ErrIssuerNotPatient},
-		{"view-only scope asked to read the trail", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionTrail}, ErrOutOfScope},
-		{"class not delegated", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Condition"}}, ErrOutOfScope},
-		{"purpose not delegated", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionConsent, Classes: []string{"Immunization"}, Purposes: []string{"HRESCH"}}, ErrOutOfScope},
-		{"sub-delegation without permission", subTok, view(w.stranger), ErrSubDelegation},
-		{"sub-delegation wider than its parent", escTok, view(w.stranger), ErrSubDelegation},
-		{"expired", ownTok, Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(31 * 24 * time.Hour)}, ErrExpired},
-		{"not yet valid", notYetTok, view(w.carer), ErrNotYetValid},
-		{"revoked by the patient", revokedTok, view(w.carer), ErrRevoked},
-		{"made under a revoked delegation", underRevokedTok, view(w.stranger), ErrRevoked},
-		{"for another patient", ownTok, Act{Representative: w.carer.DID, Patient: w.stranger.DID, Action: ActionView}, ErrWrongPatient},
-		{"presented by someone else", guardTok, view(w.stranger), ErrWrongRepresentative},
-		{"a minor's after the end date", guardTok, Act{Representative: w.parent.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(year)}, ErrCameOfAge},
-		{"status list unavailable", noListTok, view(w.carer), ErrStatusUnavailable},
-		{"status list signed by someone the list id does not name", foreignTok, view(w.carer), ErrStatusUnavailable},
-		{"bad signature", tampered, view(w.carer), vc.ErrBadSignature},
+		{"parent reads under an accredited guardianship", guardTok, view(w.Parent), nil},
+		{"carer reads under the patient's own delegation", ownTok, view(w.Carer), nil},
+		{"sub-delegate within an allowed sub-delegation", okSubTok, view(w.Stranger), nil},
+		{"issuer not accredited for guardianship", rogueTok, view(w.Parent), delegation.ErrNotAccredited},
+		{"signed by the representative for themselves", selfTok, view(w.Carer), delegation.ErrSelfIssued},
+		{"delegation by someone who is not the patient", thirdTok, view(w.Carer), delegation.ErrIssuerNotPatient},
+		{"view-only scope asked to read the trail", ownTok, delegation.Act{Representative: w.Carer.DID, Patient: w.Patient.DID, Action: delegation.ActionTrail}, delegation.ErrOutOfScope},
+		{"class not delegated", ownTok, delegation.Act{Representative: w.Carer.DID, Patient: w.Patient.DID, Action: delegation.ActionView, Classes: []string{"Condition"}}, delegation.ErrOutOfScope},
+		{"purpose not delegated", ownTok, delegation.Act{Representative: w.Carer.DID, Patient: w.Patient.DID, Action: delegation.ActionConsent, Classes: []string{"Immunization"}, Purposes: []string{"HRESCH"}}, delegation.ErrOutOfScope},
+		{"sub-delegation without permission", subTok, view(w.Stranger), delegation.ErrSubDelegation},
+		{"sub-delegation wider than its parent", escTok, view(w.Stranger), delegation.ErrSubDelegation},
+		{"expired", ownTok, delegation.Act{Representative: w.Carer.DID, Patient: w.Patient.DID, Action: delegation.ActionView, At: t0.Add(31 * 24 * time.Hour)}, delegation.ErrExpired},
+		{"not yet valid", notYetTok, view(w.Carer), delegation.ErrNotYetValid},
+		{"revoked by the patient", revokedTok, view(w.Carer), delegation.ErrRevoked},
+		{"made under a revoked delegation", underRevokedTok, view(w.Stranger), delegation.ErrRevoked},
+		{"for another patient", ownTok, delegation.Act{Representative: w.Carer.DID, Patient: w.Stranger.DID, Action: delegation.ActionView}, delegation.ErrWrongPatient},
+		{"presented by someone else", guardTok, view(w.Stranger), delegation.ErrWrongRepresentative},
+		{"a minor's after the end date", guardTok, delegation.Act{Representative: w.Parent.DID, Patient: w.Patient.DID, Action: delegation.ActionView, At: t0.Add(year)}, delegation.ErrCameOfAge},
+		{"status list unavailable", noListTok, view(w.Carer), delegation.ErrStatusUnavailable},
+		{"status list signed by someone the list id does not name", foreignTok, view(w.Carer), delegation.ErrStatusUnavailable},
+		{"bad signature", tampered, view(w.Carer), vc.ErrBadSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,17 +194,17 @@ func TestAuthorize(t *testing.T) {
 		})
 	}
 	// Coming of age is also an expiry, for callers that only know that.
-	_, err := chk.Authorize(ctx, guardTok, Act{Representative: w.parent.DID, Patient: w.patient.DID, Action: ActionView, At: w.t0.Add(year)})
-	if !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "Ana Silva came of age") {
+	_, err := chk.Authorize(ctx, guardTok, delegation.Act{Representative: w.Parent.DID, Patient: w.Patient.DID, Action: delegation.ActionView, At: t0.Add(year)})
+	if !errors.Is(err, delegation.ErrExpired) || !strings.Contains(err.Error(), "Ana Silva came of age") {
 		t.Fatalf("came of age: %v", err)
 	}
 }
 
 // rawCredential builds d's credential without validating it, for tokens
 // this package refuses to issue.
-func rawCredential(d *Delegation) (*vc.Credential, error) {
+func rawCredential(d *delegation.Delegation) (*vc.Credential, error) {
 	n := *d
-	n.Type = TypeDelegation
+	n.Type = delegation.TypeDelegation
 	saved := n.Issuer
 	// Credential validates; build from a valid twin and put the bad
 	// fields back.
@@ -199,60 +226,62 @@ func rawCredential(d *Delegation) (*vc.Credential, error) {
 // The checker caches a verified delegation and reads the status list again
 // after StatusTTL: a revocation takes effect without re-verifying.
 func TestCheckerCachesAndSeesRevocation(t *testing.T) {
-	w := newWorld(t)
-	chk, err := NewChecker(CheckerConfig{Resolver: did.KeyResolver{}, Status: w, Trust: w, Now: w.clock, StatusTTL: time.Second})
+	w := delegationtest.New(t)
+	chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: did.KeyResolver{}, Status: w, Trust: w, Now: w.Clock.Now, StatusTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := w.own()
-	tok := w.sign(d, w.patient)
-	act := Act{Representative: w.carer.DID, Patient: w.patient.DID, Action: ActionView, Classes: []string{"Immunization"}}
+	d := newOwn(w)
+	tok := w.Sign(d, w.Patient)
+	act := delegation.Act{Representative: w.Carer.DID, Patient: w.Patient.DID, Action: delegation.ActionView, Classes: []string{"Immunization"}}
 	for range 3 {
 		if _, err := chk.Authorize(context.Background(), tok, act); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if w.fetches != 1 {
-		t.Fatalf("status list fetched %d times within its TTL, want 1", w.fetches)
+	if w.Fetches() != 1 {
+		t.Fatalf("status list fetched %d times within its TTL, want 1", w.Fetches())
 	}
-	w.revoke(d)
+	w.Revoke(d)
 	if _, err := chk.Authorize(context.Background(), tok, act); err != nil {
 		t.Fatalf("within the TTL the cached list still answers: %v", err)
 	}
-	w.advance(2 * time.Second)
-	if _, err := chk.Authorize(context.Background(), tok, act); !errors.Is(err, ErrRevoked) {
+	w.Clock.Advance(2 * time.Second)
+	if _, err := chk.Authorize(context.Background(), tok, act); !errors.Is(err, delegation.ErrRevoked) {
 		t.Fatalf("after the TTL: %v, want ErrRevoked", err)
 	}
 }
 
 func TestValidateRefuses(t *testing.T) {
-	w := newWorld(t)
+	w := delegationtest.New(t)
 	cases := []struct {
 		name string
-		edit func(d *Delegation)
+		edit func(d *delegation.Delegation)
 		want string
 	}{
-		{"no id", func(d *Delegation) { d.ID = "" }, "id must be a URL"},
-		{"parent basis in a patient's delegation", func(d *Delegation) { d.Basis = BasisParent }, "accredited authority"},
-		{"no end", func(d *Delegation) { d.ValidUntil = time.Time{} }, "validUntil are both required"},
-		{"parent without minor", func(d *Delegation) { d.Type, d.Basis, d.Minor = TypeGuardianship, BasisParent, false }, "for a minor"},
-		{"unknown action", func(d *Delegation) { d.Actions = []Action{"sell"} }, "unknown action"},
-		{"unknown class", func(d *Delegation) { d.Classes = []string{"Gossip"} }, "unknown class"},
-		{"all classes with another", func(d *Delegation) { d.Classes = []string{AllClasses, "Immunization"} }, "stands alone"},
-		{"unknown purpose", func(d *Delegation) { d.Purposes = []string{"FUN"} }, "unknown purpose"},
-		{"unknown relationship", func(d *Delegation) { d.Relationship = "BOSS" }, "unknown relationship"},
-		{"no name", func(d *Delegation) { d.RepresentativeName = "" }, "name is required"},
-		{"control characters in a name", func(d *Delegation) { d.RepresentativeName = "Eve\nGRANTED" }, "plain text"},
-		{"no status", func(d *Delegation) { d.Status = vc.Status{} }, "credentialStatus"},
-		{"suspension instead of revocation", func(d *Delegation) { d.Status.StatusPurpose = "suspension" }, "revocation"},
-		{"representative is the patient", func(d *Delegation) { d.Representative = d.Patient }, "same DID"},
+		{"no id", func(d *delegation.Delegation) { d.ID = "" }, "id must be a URL"},
+		{"parent basis in a patient's delegation", func(d *delegation.Delegation) { d.Basis = delegation.BasisParent }, "accredited authority"},
+		{"no end", func(d *delegation.Delegation) { d.ValidUntil = time.Time{} }, "validUntil are both required"},
+		{"parent without minor", func(d *delegation.Delegation) {
+			d.Type, d.Basis, d.Minor = delegation.TypeGuardianship, delegation.BasisParent, false
+		}, "for a minor"},
+		{"unknown action", func(d *delegation.Delegation) { d.Actions = []delegation.Action{"sell"} }, "unknown action"},
+		{"unknown class", func(d *delegation.Delegation) { d.Classes = []string{"Gossip"} }, "unknown class"},
+		{"all classes with another", func(d *delegation.Delegation) { d.Classes = []string{delegation.AllClasses, "Immunization"} }, "stands alone"},
+		{"unknown purpose", func(d *delegation.Delegation) { d.Purposes = []string{"FUN"} }, "unknown purpose"},
+		{"unknown relationship", func(d *delegation.Delegation) { d.Relationship = "BOSS" }, "unknown relationship"},
+		{"no name", func(d *delegation.Delegation) { d.RepresentativeName = "" }, "name is required"},
+		{"control characters in a name", func(d *delegation.Delegation) { d.RepresentativeName = "Eve\nGRANTED" }, "plain text"},
+		{"no status", func(d *delegation.Delegation) { d.Status = vc.Status{} }, "credentialStatus"},
+		{"suspension instead of revocation", func(d *delegation.Delegation) { d.Status.StatusPurpose = "suspension" }, "revocation"},
+		{"representative is the patient", func(d *delegation.Delegation) { d.Representative = d.Patient }, "same DID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := w.own()
+			d := newOwn(w)
 			tc.edit(d)
 			err := d.Validate()
-			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, delegation.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate = %v, want ErrInvalid saying %q", err, tc.want)
 			}
 		})
@@ -260,11 +289,11 @@ func TestValidateRefuses(t *testing.T) {
 }
 
 func TestParseActions(t *testing.T) {
-	got, err := ParseActions("view, consent,view")
-	if err != nil || !reflect.DeepEqual(got, []Action{ActionView, ActionConsent}) {
+	got, err := delegation.ParseActions("view, consent,view")
+	if err != nil || !reflect.DeepEqual(got, []delegation.Action{delegation.ActionView, delegation.ActionConsent}) {
 		t.Fatalf("ParseActions = %v, %v", got, err)
 	}
-	if _, err := ParseActions("view,steal"); !errors.Is(err, ErrInvalid) {
+	if _, err := delegation.ParseActions("view,steal"); !errors.Is(err, delegation.ErrInvalid) {
 		t.Fatalf("unknown action: %v", err)
 	}
 }
@@ -277,7 +306,7 @@ func TestListOwner(t *testing.T) {
 		"did:key:z6MkA:": "",
 		"urn:uuid:1234":  "",
 	} {
-		got, ok := ListOwner(ref)
+		got, ok := delegation.ListOwner(ref)
 		if got != want || ok != (want != "") {
 			t.Errorf("ListOwner(%q) = %q, %v; want %q", ref, got, ok, want)
 		}

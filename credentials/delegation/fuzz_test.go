@@ -1,26 +1,29 @@
-package delegation
+package delegation_test
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/delegation/delegationtest"
 )
 
 // FuzzParse: Parse never panics on any token, and a delegation it accepts
 // validates and reads back the same from its own credential.
 func FuzzParse(f *testing.F) {
-	w := newWorld(f)
-	g := w.guardianship()
-	f.Add(w.sign(g, w.registry))
-	own := w.own()
+	w := delegationtest.New(f)
+	g := newGuardianship(w)
+	f.Add(w.Sign(g, w.Registry))
+	own := newOwn(w)
 	own.SubDelegation = true
-	f.Add(w.sign(own, w.patient))
-	sub := w.own()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam", own
-	f.Add(w.sign(sub, w.carer))
+	f.Add(w.Sign(own, w.Patient))
+	sub := newOwn(w)
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.Carer.DID, w.Stranger.DID, "Sam", own
+	f.Add(w.Sign(sub, w.Carer))
 	f.Add("eyJhbGciOiJFZERTQSJ9.e30.AA")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, token string) {
-		d, err := Parse(token)
+		d, err := delegation.Parse(token)
 		if err != nil {
 			return
 		}
@@ -31,7 +34,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted delegation does not re-encode: %v", err)
 		}
-		d2, err := FromCredential(c)
+		d2, err := delegation.FromCredential(c)
 		if err != nil {
 			t.Fatalf("re-encoded delegation does not read back: %v", err)
 		}

@@ -112,7 +112,9 @@ var rules = []struct {
 	// clients, never a sibling workflow (TestWalletWorkflowsAreLeaves).
 	{"wallet/openid", []string{"credentials", "internal", "wallet"}},
 	{"wallet/card", []string{"credentials", "internal", "wallet"}},
-	{"wallet/hospital", []string{"credentials", "internal", "registry/tx", "registry/hospital/vaultclient", "wallet"}},
+	{"wallet/hospital", []string{"credentials", "internal", "registry/tx", "registry/hospital/trail", "registry/hospital/vaultapi",
+		"registry/hospital/vaultclient", "wallet"}},
+	{"wallet/delegate", []string{"credentials", "internal", "registry/client", "registry/ledger", "registry/tx", "registry/hospital/trail", "wallet"}},
 	// The holder side's test kits: wallettest never imports wallet/ (the
 	// wallet's own tests use it); testwallet makes real wallets for the
 	// tests above wallet/.
@@ -180,7 +182,7 @@ func TestPatientSideLinksNoServer(t *testing.T) {
 		module + "/registry/hospital/vault",
 		module + "/registry/hospital/batch",
 	}
-	for _, rel := range []string{"cmd/wallet", "app", "wallet", "wallet/openid", "wallet/card", "wallet/hospital", "registry/client", "registry/directory", "registry/hospital/vaultclient", "registry/ledger"} {
+	for _, rel := range []string{"cmd/wallet", "app", "wallet", "wallet/openid", "wallet/card", "wallet/hospital", "wallet/delegate", "registry/client", "registry/directory", "registry/hospital/vaultclient", "registry/ledger"} {
 		p := pkgs[rel]
 		if p == nil {
 			t.Errorf("package %s not found", rel)

@@ -1,22 +1,31 @@
-// Package hospital runs what the patient does with hospitals over a
-// [Holder] (a *wallet.Wallet): consent grants anchored on the registry
-// ([GrantConsent]), reading a provider's consent request
-// ([ReadConsentRequest]), a standing break-glass permission at a vault
-// ([AllowBreakGlass], [VaultDID]) and erasing a record there
-// ([EraseRecord]).
+// Package hospital runs what the patient, or someone acting for them, does
+// with hospitals over a [Holder] (a *wallet.Wallet):
 //
-// The workflows use the holder's public API and two store primitives of
+//   - consent: grants anchored on the registry ([GrantConsent]), found
+//     ([FindConsent]) and revoked there ([RevokeConsent]); a provider's
+//     consent request ([ReadConsentRequest]); grants a representative made
+//     in the owner's name, kept ([ConfirmConsent]) or withdrawn
+//     ([WithdrawInherited]); either kind ended the way it was made
+//     ([Withdraw]);
+//   - the vault: the patient's verified access log ([AccessLog]), a
+//     standing break-glass permission ([AllowBreakGlass], [VaultDID]),
+//     erasing a record ([EraseRecord]); a practitioner reading one
+//     ([Read]);
+//   - acting for someone under a held delegation: reading their records
+//     ([ReadFor]) and trail ([AccessLogFor]), and consent in their name
+//     ([GrantConsentFor], [ConsentsFor], [WithdrawConsentFor]).
+//
+// The workflows use the holder's public API and a few store primitives of
 // the wallet: the grant's anchor key, derived from the recovery phrase
-// (wallet.Wallet.AnchorKey), and storing the grant (SaveConsent). The
-// wallet keeps what the delegation workflows share with the patient's own:
-// listing and revoking grants (Wallet.Consents, FindConsent,
-// RevokeConsent) and the patient's verified access log (Wallet.AccessLog).
+// (wallet.Wallet.AnchorKey), storing a grant (SaveConsent) and finding a
+// delegation (FindDelegation, HeldDelegation).
 package hospital
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -41,10 +50,18 @@ type Holder interface {
 	// grantID; the caller destroys it. SaveConsent stores a grant.
 	AnchorKey(grantID string) (k *key.PrivateKey, anchor, kid string, err error)
 	SaveConsent(c *wallet.Consent) error
+	// Consents lists the grants the holder made or learned, newest first.
+	Consents() ([]wallet.Consent, error)
+	// FindDelegation finds any delegation the holder keeps; HeldDelegation
+	// one the holder acts under. Errors wrap wallet.ErrNotFound.
+	FindDelegation(id string) (wallet.Delegation, error)
+	HeldDelegation(id string) (wallet.Delegation, error)
 	// HTTPClient is the client for requests made on the holder's behalf
-	// when the caller gives none; Now is the holder's clock.
+	// when the caller gives none; Now is the holder's clock; Logger takes
+	// warnings about best-effort steps (no health data).
 	HTTPClient() *http.Client
 	Now() time.Time
+	Logger() *slog.Logger
 }
 
 // GrantConsent issues a consent grant (a ConsentGrant vc+jwt signed by the
@@ -53,7 +70,7 @@ type Holder interface {
 // anchor key, so the ledger never sees the patient's DID and no two of the
 // patient's anchors can be linked) and stores it in the wallet. It returns
 // the grant; nothing is stored if anchoring fails. Revoke it with
-// wallet.Wallet.RevokeConsent.
+// [RevokeConsent].
 func GrantConsent(ctx context.Context, h Holder, led wallet.ConsentLedger, req wallet.ConsentRequest) (wallet.Consent, error) {
 	if req.Duration <= 0 {
 		return wallet.Consent{}, errors.New("consent: say for how long (a positive duration)")
@@ -66,22 +83,16 @@ func GrantConsent(ctx context.Context, h Holder, led wallet.ConsentLedger, req w
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	now := h.Now().UTC().Truncate(time.Second)
-	id := randid.URN()
-	ak, anchor, akid, err := h.AnchorKey(id)
+	g, ak, akid, err := newGrant(h, patient, req)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
 	defer ak.Destroy()
-	g := &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
-		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
-		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}
 	tok, err := consent.Issue(g, k, kid)
 	if err != nil {
 		return wallet.Consent{}, err
 	}
-	c := wallet.Consent{ID: consent.Hash(tok), Token: tok, Patient: patient, Anchor: anchor, GrantID: id, Provider: req.Provider, Classes: g.Classes,
-		Purposes: g.Purposes, BreakGlass: g.BreakGlass, ValidFrom: g.ValidFrom, ValidUntil: g.ValidUntil}
+	c := wallet.ConsentOf(tok, g)
 	issued, err := consent.Parse(tok)
 	if err != nil {
 		return wallet.Consent{}, err
@@ -123,6 +134,28 @@ func ReadConsentRequest(ctx context.Context, h Holder, link string, r did.Resolv
 	return consent.VerifyProposal(ctx, tok, consent.ResolverKeys(r), h.Now())
 }
 
+// Read reads a record at a vault as the holder, a practitioner whose
+// licence the wallet holds: the request is signed by the key of the
+// holder's primary DID, acting as that key's did:key, for purpose, with the
+// patient's consent grant (consentToken, "" = none) or, with breakGlass (a
+// reason), as an emergency override the vault logs as such.
+func Read(ctx context.Context, h Holder, vaultURL, record, purpose, consentToken, breakGlass string) ([]byte, error) {
+	p, err := owner(h, "")
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := h.SignerFor(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := vaultclient.New(ctx, vaultclient.Config{URL: vaultURL, Key: k, HTTP: h.HTTPClient()})
+	if err != nil {
+		return nil, err
+	}
+	c.Now = h.Now
+	return c.Get(ctx, record, purpose, consentToken, breakGlass)
+}
+
 // EraseRecord asks a vault to erase one of the patient's records
 // (crypto-shredding), with a request signed by the owning DID ("" = the
 // primary DID).
@@ -158,6 +191,22 @@ func VaultDID(ctx context.Context, vaultURL string, hc *http.Client) (string, er
 	return (&vaultclient.Client{URL: vaultURL, HTTP: hc}).VaultDID(ctx)
 }
 
+// newGrant is a grant by patient of req made now: a fresh credential id,
+// the anchor did:key derived for that id alone (its key ak, which the
+// caller destroys, signs the anchor), access for req's purposes and classes
+// from now for req.Duration, in whole seconds.
+func newGrant(h Holder, patient string, req wallet.ConsentRequest) (g *consent.Grant, ak *key.PrivateKey, akid string, err error) {
+	now := h.Now().UTC().Truncate(time.Second)
+	id := randid.URN()
+	ak, anchor, akid, err := h.AnchorKey(id)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return &consent.Grant{ID: id, Patient: patient, Anchor: anchor, Provider: req.Provider,
+		Actions: []consent.Action{consent.ActionAccess}, Purposes: req.Purposes, Classes: req.Classes,
+		ValidFrom: now, ValidUntil: now.Add(req.Duration).Truncate(time.Second), BreakGlass: req.BreakGlass, Issued: now}, ak, akid, nil
+}
+
 // owner is id, or the holder's primary DID when id is "".
 func owner(h Holder, id string) (string, error) {
 	if id != "" {
@@ -177,5 +226,5 @@ func vault(h Holder, url, id string) (*vaultclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &vaultclient.Client{URL: url, HTTP: h.HTTPClient(), DID: id, Key: k, KeyID: kid, Now: h.Now}, nil
+	return signedClient(h, url, nil, id, k, kid), nil
 }

@@ -92,7 +92,7 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err := v.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := w.AccessLog(ctx, wallet.AccessLogOptions{VaultURL: srv.URL, Anchors: reg})
+	evs, err := hospital.AccessLog(ctx, w, hospital.AccessLogOptions{VaultURL: srv.URL, Anchors: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +114,10 @@ func TestConsentAndAccessLog(t *testing.T) {
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("Consents = %d, %v", len(cs), err)
 	}
-	if _, err := w.RevokeConsent(ctx, reg, g.ID[:12]); err != nil {
+	if _, err := hospital.RevokeConsent(ctx, w, reg, g.ID[:12]); err != nil {
 		t.Fatal(err)
 	}
-	c, err := w.FindConsent(g.ID)
+	c, err := hospital.FindConsent(w, g.ID)
 	if err != nil || c.StatusAt(clk.Now()) != wallet.ConsentRevoked {
 		t.Fatalf("after revoke: %+v, %v", c, err)
 	}
@@ -279,5 +279,29 @@ func TestReadConsentRequest(t *testing.T) {
 	clk.Advance(consent.ProposalLifetime)
 	if _, err := hospital.ReadConsentRequest(ctx, w, tok, did.KeyResolver{}); !errors.Is(err, consent.ErrProposalExpired) {
 		t.Errorf("after its lifetime: %v, want ErrProposalExpired", err)
+	}
+}
+
+// TestLegacyConsent: a grant stored before per-grant anchors (no anchor)
+// shows as no longer accepted, and revoking it marks it revoked without a
+// ledger transaction (its old anchor named the patient; no vault reads it).
+func TestLegacyConsent(t *testing.T) {
+	ctx := context.Background()
+	clk := credtest.NewClock(time.Now().UTC())
+	w, _ := testwallet.New(t, testwallet.Config(t, clk))
+	me, _ := w.PrimaryDID()
+	old := wallet.Consent{ID: consent.Hash("x.y.z"), Token: "x.y.z", Patient: me.DID, Provider: "did:web:gp.example",
+		Classes: []string{"AllergyIntolerance"}, Purposes: []string{"TREAT"}, ValidFrom: clk.Now(), ValidUntil: clk.Now().Add(time.Hour)}
+	if err := w.SaveConsent(&old); err != nil {
+		t.Fatal(err)
+	}
+	c, err := hospital.FindConsent(w, old.ID)
+	if err != nil || !c.Legacy() || c.StatusAt(clk.Now()) != wallet.ConsentLegacy {
+		t.Fatalf("legacy grant: %+v (%s), %v; want status %q", c, c.StatusAt(clk.Now()), err, wallet.ConsentLegacy)
+	}
+	led := wallettest.NewLedger()
+	c, err = hospital.RevokeConsent(ctx, w, led, old.ID)
+	if err != nil || c.StatusAt(clk.Now()) != wallet.ConsentRevoked || led.Anchors() != 0 {
+		t.Fatalf("revoking a legacy grant: %+v, %v", c, err)
 	}
 }

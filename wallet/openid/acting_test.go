@@ -15,6 +15,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
 	"github.com/medid/medid/wallet/openid"
 	"github.com/medid/medid/wallet/wallettest"
 )
@@ -41,7 +42,7 @@ func TestActingFor(t *testing.T) {
 		t.Helper()
 		g := world.Guardianship(actions...)
 		g.Representative = me.DID
-		d, err := w.AddDelegation(ctx, world.Checker(), world.Sign(g, world.Registry))
+		d, err := delegate.Add(ctx, w, world.Checker(), world.Sign(g, world.Registry))
 		if err != nil {
 			t.Fatal(err)
 		}

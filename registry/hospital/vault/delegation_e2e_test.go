@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/delegation/delegationtest"
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/statuslist"
@@ -46,11 +47,14 @@ func (c *offsetClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// delegationWorld is a real registry with a vault, a birth registry the
-// governance accredited for GuardianshipCredential and an organisation it
-// did not, a child (Ana) and another patient (Ben) with records, Ana's
-// mother (Maria), a carer, a paediatrician and a stranger.
+// delegationWorld is delegationtest's world on a real registry with a
+// vault: its birth registry a did:medid the governance accredited for
+// GuardianshipCredential, its rogue authority one it did not, every
+// revocation list published on the registry; a child (Ana, the World's
+// Patient) and another patient (Ben, Other) with records, Ana's mother
+// (Maria, Parent), a carer, a stranger, and a paediatrician.
 type delegationWorld struct {
+	*delegationtest.World
 	t      *testing.T
 	ctx    context.Context
 	clk    *offsetClock
@@ -58,8 +62,7 @@ type delegationWorld struct {
 	reg    *client.Client
 	births *nodetest.Identity // accredited
 	rogue  *nodetest.Identity // not accredited
-
-	ana, ben, maria, carer, paed, stranger, anaStatus credtest.Party
+	paed   credtest.Party
 
 	lists     map[string]*publishedList // by URL
 	immunAna  *vaultapi.Meta
@@ -85,8 +88,7 @@ func newDelegationWorld(t *testing.T) *delegationWorld {
 	w := &delegationWorld{t: t, ctx: context.Background(), clk: &offsetClock{}, lists: map[string]*publishedList{}}
 	w.vs = vaulttest.Start(t, vaulttest.Options{BatchInterval: 50 * time.Millisecond, Now: w.clk.now})
 	w.reg = w.vs.Client
-	party := func(name string) credtest.Party { return credtest.NewParty(t, key.Ed25519, name) }
-	w.ana, w.ben, w.maria, w.carer, w.paed, w.stranger, w.anaStatus = party("ana"), party("ben"), party("maria"), party("carer"), party("paediatrician"), party("stranger"), party("ana's delegation status list")
+	w.paed = credtest.NewParty(t, key.Ed25519, "paediatrician")
 	st := w.vs.Registry
 	w.births, w.rogue = nodetest.NewIdentity(t, "birth registry "+t.Name()), nodetest.NewIdentity(t, "rogue "+t.Name())
 	for _, id := range []*nodetest.Identity{w.births, w.rogue} {
@@ -95,19 +97,51 @@ func newDelegationWorld(t *testing.T) *delegationWorld {
 	acc := nodetest.Must(t)(tx.NewIssuerAccredit(st.GovernanceDID, tx.Accreditation{Issuer: w.births.DID,
 		Types: []string{delegation.TypeGuardianship}, From: time.Now().Add(-time.Hour)}))
 	w.submit(nodetest.Sign(t, acc, st.Governance, st.GovernanceKID()))
+	births, rogue := partyOf(w.births), partyOf(w.rogue)
+	// Ana comes of age in 30 days.
+	w.World = delegationtest.NewWith(t, delegationtest.Config{Now: w.clk.now, Registry: &births, Rogue: &rogue,
+		Lists: registryLists{w}, ComingOfAge: 30 * 24 * time.Hour})
 
 	hosp := w.vs.Hospital()
 	var err error
-	if w.immunAna, err = hosp.Put(w.ctx, w.ana.DID, "Immunization", []byte(immunization)); err != nil {
+	if w.immunAna, err = hosp.Put(w.ctx, w.Patient.DID, "Immunization", []byte(immunization)); err != nil {
 		t.Fatal(err)
 	}
-	if w.condAna, err = hosp.Put(w.ctx, w.ana.DID, "Condition", []byte(condition)); err != nil {
+	if w.condAna, err = hosp.Put(w.ctx, w.Patient.DID, "Condition", []byte(condition)); err != nil {
 		t.Fatal(err)
 	}
-	if w.immunBen, err = hosp.Put(w.ctx, w.ben.DID, "Immunization", []byte(immunization)); err != nil {
+	if w.immunBen, err = hosp.Put(w.ctx, w.Other.DID, "Immunization", []byte(immunization)); err != nil {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// partyOf is a registered identity as a party that signs with its key.
+func partyOf(id *nodetest.Identity) credtest.Party {
+	return credtest.Party{Key: id.Key, DID: id.DID, Kid: id.KID()}
+}
+
+// registryLists keeps the world's revocation lists on the registry, each
+// under its owner's DID as a wallet or an authority publishes it.
+type registryLists struct{ w *delegationWorld }
+
+func (l registryLists) URL(owner credtest.Party) string {
+	return l.w.list(owner.DID, owner.Key, owner.Kid, "delegations").url
+}
+
+// Revoke sets the entry's bit and publishes the next version of its list.
+func (l registryLists) Revoke(e vc.Status) {
+	w := l.w
+	w.t.Helper()
+	pl := w.lists[e.StatusListCredential]
+	i, err := statuslist.Index(e)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := pl.list.Set(i, true); err != nil {
+		w.t.Fatal(err)
+	}
+	w.publish(pl)
 }
 
 const (
@@ -130,8 +164,7 @@ func (w *delegationWorld) client(a credtest.Party) *vaultclient.Client {
 }
 
 // list returns (publishing it the first time) the revocation list named
-// name of the owner that signs with k: a did:medid's, or a did:key's in
-// its own namespace as a wallet publishes it.
+// name of the owner that signs with k, in its owner's namespace.
 func (w *delegationWorld) list(owner string, k *key.PrivateKey, kid, name string) *publishedList {
 	w.t.Helper()
 	id := owner + ":" + name
@@ -163,61 +196,21 @@ func (w *delegationWorld) publish(l *publishedList) {
 	w.submit(nodetest.Sign(w.t, nodetest.Must(w.t)(tx.NewStatusListPublish(l.owner, l.id, l.version, tok)), l.k, l.kid))
 }
 
-// revoke sets d's bit and publishes the next version of its list.
-func (w *delegationWorld) revoke(d *delegation.Delegation) {
-	w.t.Helper()
-	l := w.lists[d.Status.StatusListCredential]
-	i, err := statuslist.Index(d.Status)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := l.list.Set(i, true); err != nil {
-		w.t.Fatal(err)
-	}
-	w.publish(l)
-}
-
-func (w *delegationWorld) birthsList() *publishedList {
-	return w.list(w.births.DID, w.births.Key, w.births.KID(), "guardianships")
-}
-
-func (w *delegationWorld) anaList() *publishedList {
-	return w.list(w.anaStatus.DID, w.anaStatus.Key, w.anaStatus.Kid, "delegations")
-}
-
-func (w *delegationWorld) entry(l *publishedList) vc.Status {
+// entry is a fresh revocation entry in owner's list.
+func (w *delegationWorld) entry(owner credtest.Party) vc.Status {
 	w.nextIndex++
-	return statuslist.Entry(l.url, statuslist.Revocation, w.nextIndex)
+	return statuslist.Entry(w.ListURL(owner), statuslist.Revocation, 1000+w.nextIndex)
 }
 
 // guardianship is the birth registry's: Maria, as parent, for Ana until
 // she comes of age in 30 days; every action, every class, TREAT.
 func (w *delegationWorld) guardianship() *delegation.Delegation {
-	now := w.clk.now()
-	return &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeGuardianship, Issuer: w.births.DID,
-		Representative: w.maria.DID, RepresentativeName: "Maria Silva", Patient: w.ana.DID, PatientName: "Ana Silva",
-		Relationship: "DAU", Minor: true, Basis: delegation.BasisParent, Actions: delegation.Actions,
-		Classes: []string{delegation.AllClasses}, Purposes: []string{"TREAT"},
-		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(30 * 24 * time.Hour), Status: w.entry(w.birthsList())}
+	return w.Guardianship(delegation.Actions...)
 }
 
-// carerDelegation is Ana's own: the carer may view immunizations, 10 days.
+// carerDelegation is Ana's own: the carer may view immunizations.
 func (w *delegationWorld) carerDelegation() *delegation.Delegation {
-	now := w.clk.now()
-	return &delegation.Delegation{ID: randid.URN(), Type: delegation.TypeDelegation, Issuer: w.ana.DID,
-		Representative: w.carer.DID, RepresentativeName: "Carl Carer", Patient: w.ana.DID, Basis: delegation.BasisAuthorisation,
-		Actions: []delegation.Action{delegation.ActionView}, Classes: []string{"Immunization"}, Purposes: []string{"TREAT"},
-		ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(10 * 24 * time.Hour), Status: w.entry(w.anaList())}
-}
-
-func (w *delegationWorld) issue(d *delegation.Delegation, a credtest.Party) string {
-	w.t.Helper()
-	tok, err := delegation.Issue(d, a.Key, a.Kid)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	d.Token = tok
-	return tok
+	return w.Own([]delegation.Action{delegation.ActionView}, "Immunization")
 }
 
 // issueRaw signs d's credential with a, as it is but for the issuer: for
@@ -320,63 +313,63 @@ func TestDelegationMatrix(t *testing.T) {
 	w := newDelegationWorld(t)
 	ctx := w.ctx
 	guard := w.guardianship()
-	guardTok := w.issue(guard, credtest.Party{Key: w.births.Key, DID: w.births.DID, Kid: w.births.KID()})
+	guardTok := w.Sign(guard, w.Registry)
 
 	// Allowed: Maria reads Ana's immunization record as her parent.
-	body, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
+	body, err := w.client(w.Parent).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
 	if err != nil || string(body) != immunization {
 		t.Fatalf("parent read: %q, %v", body, err)
 	}
-	e := w.lastEntry(w.ana)
-	if e.Outcome != trail.OutcomeGranted || e.Provider != w.maria.DID || e.Authority == nil || e.Authority.Name != "Maria Silva" ||
+	e := w.lastEntry(w.Patient)
+	if e.Outcome != trail.OutcomeGranted || e.Provider != w.Parent.DID || e.Authority == nil || e.Authority.Name != "Maria Silva" ||
 		e.Authority.Basis != "parent" || e.Authority.Issuer != w.births.DID || !e.Authority.Minor {
 		t.Fatalf("Ana's trail does not say Maria read as parent: %+v %+v", e, e.Authority)
 	}
 
 	// Allowed: Maria grants the paediatrician access to immunizations;
 	// the grant and its sealed anchor key reach Ana's trail; he reads.
-	grant, seal := w.grantFor(w.maria, guard, w.paed.DID, "Immunization")
+	grant, seal := w.grantFor(w.Parent, guard, w.paed.DID, "Immunization")
 	if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) ||
 		!strings.Contains(err.Error(), "not registered") {
 		t.Fatalf("a representative's grant before registration: %v", err)
 	}
-	if err := w.client(w.maria).RegisterConsent(ctx, grant, guardTok, seal); err != nil {
+	if err := w.client(w.Parent).RegisterConsent(ctx, grant, guardTok, seal); err != nil {
 		t.Fatal(err)
 	}
-	e = w.lastEntry(w.ana)
+	e = w.lastEntry(w.Patient)
 	if e.Action != trail.ActionConsent || e.Outcome != trail.OutcomeGranted || e.Grant != grant || e.AnchorSeal != seal || e.Authority.Name != "Maria Silva" {
 		t.Fatalf("registration entry: %+v", e)
 	}
 	if body, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); err != nil || string(body) != immunization {
 		t.Fatalf("paediatrician read: %q, %v", body, err)
 	}
-	if e = w.lastEntry(w.ana); e.Provider != w.paed.DID || e.Authority == nil || e.Authority.Representative != w.maria.DID {
+	if e = w.lastEntry(w.Patient); e.Provider != w.paed.DID || e.Authority == nil || e.Authority.Representative != w.Parent.DID {
 		t.Fatalf("the paediatrician's read does not name the authority the grant was made on: %+v", e)
 	}
 	// The grant covers immunizations only, and only the paediatrician.
 	if _, err := w.client(w.paed).Get(ctx, w.condAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("paediatrician reads another class: %v", err)
 	}
-	if _, err := w.client(w.stranger).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
+	if _, err := w.client(w.Stranger).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("stranger with the grant: %v", err)
 	}
 
 	// Maria reads Ana's trail: her copy starts when she first asks.
-	if _, err := w.client(w.maria).AccessLogFor(ctx, w.ana.DID, guardTok); err != nil {
+	if _, err := w.client(w.Parent).AccessLogFor(ctx, w.Patient.DID, guardTok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok); err != nil {
+	if _, err := w.client(w.Parent).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.vs.Vault.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := w.client(w.maria).AccessLogFor(ctx, w.ana.DID, guardTok)
+	resp, err := w.client(w.Parent).AccessLogFor(ctx, w.Patient.DID, guardTok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mpriv, _ := trail.DecryptionKey(w.maria.Key)
-	copies, err := vaultclient.VerifyTrail(ctx, resp, w.ana.DID, w.reg, mpriv)
+	mpriv, _ := trail.DecryptionKey(w.Parent.Key)
+	copies, err := vaultclient.VerifyTrail(ctx, resp, w.Patient.DID, w.reg, mpriv)
 	if err != nil || len(copies) < 2 {
 		t.Fatalf("Maria's copy of Ana's trail: %d entries, %v", len(copies), err)
 	}
@@ -384,19 +377,19 @@ func TestDelegationMatrix(t *testing.T) {
 	// The refusals. Each: the act is refused with its reason, Ana's (or
 	// Ben's) trail gets a denied entry saying so, and nothing changes.
 	carer := w.carerDelegation()
-	carerTok := w.issue(carer, w.ana)
+	carerTok := w.Sign(carer, w.Patient)
 
 	rogue := w.guardianship()
-	rogue.Issuer, rogue.Status = w.rogue.DID, w.entry(w.list(w.rogue.DID, w.rogue.Key, w.rogue.KID(), "guardianships"))
-	rogueTok := w.issue(rogue, credtest.Party{Key: w.rogue.Key, DID: w.rogue.DID, Kid: w.rogue.KID()})
+	rogue.Issuer, rogue.Status = w.Rogue.DID, w.entry(w.Rogue)
+	rogueTok := w.Sign(rogue, w.Rogue)
 
 	self := w.carerDelegation()
-	selfTok := w.issueRaw(self, w.carer) // the carer signs it for themselves
+	selfTok := w.issueRaw(self, w.Carer) // the carer signs it for themselves
 
 	sub := w.carerDelegation()
-	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.carer.DID, w.stranger.DID, "Sam Stranger", carer
+	sub.Issuer, sub.Representative, sub.RepresentativeName, sub.Parent = w.Carer.DID, w.Stranger.DID, "Sam Stranger", carer
 	sub.ValidFrom, sub.ValidUntil = carer.ValidFrom, carer.ValidUntil
-	sub.Status = w.entry(w.list(w.carer.DID, w.carer.Key, w.carer.Kid, "delegations"))
+	sub.Status = w.entry(w.Carer)
 	subC, err := func() (*vc.Credential, error) { // the library refuses to make it: build it by hand
 		ok := *sub
 		ok.Parent = &delegation.Delegation{}
@@ -408,24 +401,24 @@ func TestDelegationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	subC.Extra["parentDelegation"] = carerTok
-	subTok, err := vc.Issue(subC, w.carer.Key, w.carer.Kid)
+	subTok, err := vc.Issue(subC, w.Carer.Key, w.Carer.Kid)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	expired := w.carerDelegation()
 	expired.ValidFrom, expired.ValidUntil = w.clk.now().Add(-10*24*time.Hour), w.clk.now().Add(-24*time.Hour)
-	expiredTok := w.issue(expired, w.ana)
+	expiredTok := w.Sign(expired, w.Patient)
 
 	notYet := w.carerDelegation()
 	notYet.ValidFrom, notYet.ValidUntil = w.clk.now().Add(24*time.Hour), w.clk.now().Add(10*24*time.Hour)
-	notYetTok := w.issue(notYet, w.ana)
+	notYetTok := w.Sign(notYet, w.Patient)
 
 	revoked := w.carerDelegation()
-	revokedTok := w.issue(revoked, w.ana)
-	w.revoke(revoked)
+	revokedTok := w.Sign(revoked, w.Patient)
+	w.Revoke(revoked)
 
-	viewOnlyGrant, viewOnlySeal := w.grantFor(w.carer, carer, w.paed.DID, "Immunization")
+	viewOnlyGrant, viewOnlySeal := w.grantFor(w.Carer, carer, w.paed.DID, "Immunization")
 
 	cases := []struct {
 		name    string
@@ -433,43 +426,43 @@ func TestDelegationMatrix(t *testing.T) {
 		act     func() error
 		want    string // in the error and in the trail entry's reason
 	}{
-		{"issuer not accredited for guardianship", w.ana, func() error {
-			_, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", rogueTok)
+		{"issuer not accredited for guardianship", w.Patient, func() error {
+			_, err := w.client(w.Parent).GetFor(ctx, w.immunAna.ID, "TREAT", rogueTok)
 			return err
 		}, delegation.ErrNotAccredited.Error()},
-		{"signed by the representative for themselves", w.ana, func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", selfTok)
+		{"signed by the representative for themselves", w.Patient, func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", selfTok)
 			return err
 		}, delegation.ErrSelfIssued.Error()},
-		{"scope escalation: a view-only delegate grants consent", w.ana, func() error {
-			return w.client(w.carer).RegisterConsent(ctx, viewOnlyGrant, carerTok, viewOnlySeal)
+		{"scope escalation: a view-only delegate grants consent", w.Patient, func() error {
+			return w.client(w.Carer).RegisterConsent(ctx, viewOnlyGrant, carerTok, viewOnlySeal)
 		}, delegation.ErrOutOfScope.Error()},
-		{"scope escalation: a class not delegated", w.ana, func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.condAna.ID, "TREAT", carerTok)
+		{"scope escalation: a class not delegated", w.Patient, func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.condAna.ID, "TREAT", carerTok)
 			return err
 		}, delegation.ErrOutOfScope.Error()},
-		{"sub-delegation without permission", w.ana, func() error {
-			_, err := w.client(w.stranger).GetFor(ctx, w.immunAna.ID, "TREAT", subTok)
+		{"sub-delegation without permission", w.Patient, func() error {
+			_, err := w.client(w.Stranger).GetFor(ctx, w.immunAna.ID, "TREAT", subTok)
 			return err
 		}, delegation.ErrSubDelegation.Error()},
-		{"expired", w.ana, func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", expiredTok)
+		{"expired", w.Patient, func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", expiredTok)
 			return err
 		}, delegation.ErrExpired.Error()},
-		{"revoked by the patient", w.ana, func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", revokedTok)
+		{"revoked by the patient", w.Patient, func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", revokedTok)
 			return err
 		}, delegation.ErrRevoked.Error()},
-		{"not yet valid", w.ana, func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", notYetTok)
+		{"not yet valid", w.Patient, func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", notYetTok)
 			return err
 		}, delegation.ErrNotYetValid.Error()},
-		{"a delegation for another patient", w.ben, func() error {
-			_, err := w.client(w.maria).GetFor(ctx, w.immunBen.ID, "TREAT", guardTok)
+		{"a delegation for another patient", w.Other, func() error {
+			_, err := w.client(w.Parent).GetFor(ctx, w.immunBen.ID, "TREAT", guardTok)
 			return err
 		}, delegation.ErrWrongPatient.Error()},
-		{"someone else's delegation", w.ana, func() error {
-			_, err := w.client(w.stranger).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
+		{"someone else's delegation", w.Patient, func() error {
+			_, err := w.client(w.Stranger).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
 			return err
 		}, delegation.ErrWrongRepresentative.Error()},
 	}
@@ -485,16 +478,16 @@ func TestDelegationMatrix(t *testing.T) {
 	// A minor's delegation after the end date: Ana comes of age.
 	w.clk.advance(31 * 24 * time.Hour)
 	t.Run("a minor's after the end date", func(t *testing.T) {
-		_, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
+		_, err := w.client(w.Parent).GetFor(ctx, w.immunAna.ID, "TREAT", guardTok)
 		if !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
 			t.Fatalf("parent after the end date: %v", err)
 		}
-		if e := w.lastEntry(w.ana); e.Outcome != trail.OutcomeDenied || !strings.Contains(e.Reason, "came of age") {
+		if e := w.lastEntry(w.Patient); e.Outcome != trail.OutcomeDenied || !strings.Contains(e.Reason, "came of age") {
 			t.Fatalf("trail entry: %+v", e)
 		}
 		// A new grant by the parent is refused too.
-		late, lateSeal := w.grantFor(w.maria, guard, w.stranger.DID, "Immunization")
-		if err := w.client(w.maria).RegisterConsent(ctx, late, guardTok, lateSeal); !errors.Is(err, vaultapi.ErrDenied) {
+		late, lateSeal := w.grantFor(w.Parent, guard, w.Stranger.DID, "Immunization")
+		if err := w.client(w.Parent).RegisterConsent(ctx, late, guardTok, lateSeal); !errors.Is(err, vaultapi.ErrDenied) {
 			t.Fatalf("parent registers a grant after the end date: %v", err)
 		}
 	})
@@ -503,11 +496,11 @@ func TestDelegationMatrix(t *testing.T) {
 	if body, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); err != nil || string(body) != immunization {
 		t.Fatalf("paediatrician after Ana came of age: %q, %v", body, err)
 	}
-	if e := w.lastEntry(w.ana); e.Authority == nil || !e.Authority.Ended {
+	if e := w.lastEntry(w.Patient); e.Authority == nil || !e.Authority.Ended {
 		t.Fatalf("the read under the inherited grant is not marked: %+v", e.Authority)
 	}
 	// Ana withdraws it at the vault; the paediatrician is refused.
-	if err := w.client(w.ana).WithdrawConsent(ctx, grant, ""); err != nil {
+	if err := w.client(w.Patient).WithdrawConsent(ctx, grant, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", grant, ""); !errors.Is(err, vaultapi.ErrDenied) {
@@ -515,7 +508,7 @@ func TestDelegationMatrix(t *testing.T) {
 	}
 	// And she holds the key to withdraw it on the ledger, everywhere: the
 	// anchor key sealed to her opens to the grant's anchor DID.
-	priv, _ := trail.DecryptionKey(w.ana.Key)
+	priv, _ := trail.DecryptionKey(w.Patient.Key)
 	secret, err := trail.OpenSecret(seal, priv)
 	if err != nil {
 		t.Fatalf("Ana cannot open the grant's anchor key: %v", err)

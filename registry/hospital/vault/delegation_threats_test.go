@@ -59,7 +59,7 @@ func (w *delegationWorld) subDelegation(parent *delegation.Delegation, rep credt
 	d := w.carerDelegation()
 	d.Issuer, d.Representative, d.RepresentativeName, d.Parent = rep.DID, to.DID, name, parent
 	d.ValidFrom, d.ValidUntil, d.SubDelegation = parent.ValidFrom, parent.ValidUntil, pass
-	d.Status = w.entry(w.list(rep.DID, rep.Key, rep.Kid, "delegations"))
+	d.Status = w.entry(rep)
 	return d
 }
 
@@ -78,38 +78,38 @@ func TestDelegationThreats(t *testing.T) {
 	carer := w.carerDelegation()
 	carer.Actions = []delegation.Action{delegation.ActionView, delegation.ActionConsent}
 	carer.SubDelegation = true
-	carerTok := w.issue(carer, w.ana)
-	if _, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
+	carerTok := w.Sign(carer, w.Patient)
+	if _, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
 		t.Fatalf("carer's read within scope: %v", err)
 	}
 
 	t.Run("a representative exceeding scope", func(t *testing.T) {
-		wide, wideSeal := w.grantFor(w.carer, carer, w.paed.DID, "Immunization", "Condition")
-		research, researchSeal := w.grantForPurpose(w.carer, carer, w.paed.DID, "HRESCH", "Immunization")
+		wide, wideSeal := w.grantFor(w.Carer, carer, w.paed.DID, "Immunization", "Condition")
+		research, researchSeal := w.grantForPurpose(w.Carer, carer, w.paed.DID, "HRESCH", "Immunization")
 		for _, tc := range []struct {
 			name, want string
 			act        func() error
 		}{
 			{"a consent wider than the delegated classes", "data class Condition is not delegated", func() error {
-				return w.client(w.carer).RegisterConsent(ctx, wide, carerTok, wideSeal)
+				return w.client(w.Carer).RegisterConsent(ctx, wide, carerTok, wideSeal)
 			}},
 			{"a consent for a purpose not delegated", "purpose HRESCH is not delegated", func() error {
-				return w.client(w.carer).RegisterConsent(ctx, research, carerTok, researchSeal)
+				return w.client(w.Carer).RegisterConsent(ctx, research, carerTok, researchSeal)
 			}},
 			{"reading a class not delegated", "data class Condition is not delegated", func() error {
-				_, err := w.client(w.carer).GetFor(ctx, w.condAna.ID, "TREAT", carerTok)
+				_, err := w.client(w.Carer).GetFor(ctx, w.condAna.ID, "TREAT", carerTok)
 				return err
 			}},
 			{"reading for a purpose not delegated", "purpose ETREAT is not delegated", func() error {
-				_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "ETREAT", carerTok)
+				_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "ETREAT", carerTok)
 				return err
 			}},
 			{"reading the trail without the trail action", delegation.ErrOutOfScope.Error(), func() error {
-				_, err := w.client(w.carer).AccessLogFor(ctx, w.ana.DID, carerTok)
+				_, err := w.client(w.Carer).AccessLogFor(ctx, w.Patient.DID, carerTok)
 				return err
 			}},
 		} {
-			t.Run(tc.name, func(t *testing.T) { w.expectRefused(t, w.ana, tc.want, tc.act) })
+			t.Run(tc.name, func(t *testing.T) { w.expectRefused(t, w.Patient, tc.want, tc.act) })
 		}
 		// Nothing changed: neither refused grant opens anything.
 		for _, g := range []struct{ tok, purpose string }{{wide, "TREAT"}, {research, "HRESCH"}} {
@@ -120,10 +120,10 @@ func TestDelegationThreats(t *testing.T) {
 		}
 		// A delegation never makes its holder the owner: the carer cannot
 		// erase Ana's record (erasure is hers alone).
-		if _, err := w.client(w.carer).Erase(ctx, w.immunAna.ID); !errors.Is(err, vaultapi.ErrDenied) {
+		if _, err := w.client(w.Carer).Erase(ctx, w.immunAna.ID); !errors.Is(err, vaultapi.ErrDenied) {
 			t.Fatalf("carer erased Ana's record: %v", err)
 		}
-		if _, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
+		if _, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
 			t.Fatalf("the record is gone after a refused erasure: %v", err)
 		}
 	})
@@ -131,61 +131,61 @@ func TestDelegationThreats(t *testing.T) {
 	t.Run("sub-delegation chains", func(t *testing.T) {
 		// carer -> stranger -> paediatrician: a chain of three, each link
 		// within the one above and allowed to pass it on.
-		sub := w.subDelegation(carer, w.carer, w.stranger, "Sam Substitute", true)
-		subTok := w.issue(sub, w.carer)
-		subsub := w.subDelegation(sub, w.stranger, w.paed, "Dr Paula Paed", true)
-		subsubTok := w.issue(subsub, w.stranger)
+		sub := w.subDelegation(carer, w.Carer, w.Stranger, "Sam Substitute", true)
+		subTok := w.Sign(sub, w.Carer)
+		subsub := w.subDelegation(sub, w.Stranger, w.paed, "Dr Paula Paed", true)
+		subsubTok := w.Sign(subsub, w.Stranger)
 		for _, c := range []struct {
 			who credtest.Party
 			tok string
 			by  string
-		}{{w.stranger, subTok, "Carl Carer"}, {w.paed, subsubTok, "Sam Substitute"}} {
+		}{{w.Stranger, subTok, "Carl Carer"}, {w.paed, subsubTok, "Sam Substitute"}} {
 			if _, err := w.client(c.who).GetFor(ctx, w.immunAna.ID, "TREAT", c.tok); err != nil {
 				t.Fatalf("a read within a chain: %v", err)
 			}
-			if e := w.lastEntry(w.ana); e.Authority == nil || e.Authority.Representative != c.who.DID || e.Authority.By != c.by {
+			if e := w.lastEntry(w.Patient); e.Authority == nil || e.Authority.Representative != c.who.DID || e.Authority.By != c.by {
 				t.Fatalf("Ana's trail does not say who passed it on: %+v", e.Authority)
 			}
 		}
 
 		// A view-only sub-delegate cannot consent, though the carer above could.
-		g, seal := w.grantFor(w.stranger, sub, w.paed.DID, "Immunization")
-		w.expectRefused(t, w.ana, delegation.ErrOutOfScope.Error(), func() error {
-			return w.client(w.stranger).RegisterConsent(ctx, g, subTok, seal)
+		g, seal := w.grantFor(w.Stranger, sub, w.paed.DID, "Immunization")
+		w.expectRefused(t, w.Patient, delegation.ErrOutOfScope.Error(), func() error {
+			return w.client(w.Stranger).RegisterConsent(ctx, g, subTok, seal)
 		})
 
 		// A link wider than the one above (another class), and one under a
 		// link that does not allow passing it on.
-		wider := w.subDelegation(carer, w.carer, w.maria, "Maria Wider", false)
+		wider := w.subDelegation(carer, w.Carer, w.Parent, "Maria Wider", false)
 		wider.Classes = []string{"Immunization", "Condition"}
 		looks := *carer
 		looks.Classes = wider.Classes
-		widerTok := w.issueUnder(wider, carerTok, w.carer, &looks)
-		w.expectRefused(t, w.ana, delegation.ErrSubDelegation.Error(), func() error {
-			_, err := w.client(w.maria).GetFor(ctx, w.condAna.ID, "TREAT", widerTok)
+		widerTok := w.issueUnder(wider, carerTok, w.Carer, &looks)
+		w.expectRefused(t, w.Patient, delegation.ErrSubDelegation.Error(), func() error {
+			_, err := w.client(w.Parent).GetFor(ctx, w.condAna.ID, "TREAT", widerTok)
 			return err
 		})
 		// A fourth link, otherwise within the third: refused for the length.
-		under := w.subDelegation(subsub, w.paed, w.maria, "Maria Under", false)
+		under := w.subDelegation(subsub, w.paed, w.Parent, "Maria Under", false)
 		underTok := w.issueUnder(under, subsubTok, w.paed, subsub)
-		w.expectRefused(t, w.ana, "chain", func() error {
-			_, err := w.client(w.maria).GetFor(ctx, w.immunAna.ID, "TREAT", underTok)
+		w.expectRefused(t, w.Patient, "chain", func() error {
+			_, err := w.client(w.Parent).GetFor(ctx, w.immunAna.ID, "TREAT", underTok)
 			return err
 		})
 
 		// Cut in the middle: the carer revokes Sam's link; Sam and the
 		// paediatrician under him stop, the carer goes on.
-		w.revoke(sub)
+		w.Revoke(sub)
 		for _, c := range []struct {
 			who credtest.Party
 			tok string
-		}{{w.stranger, subTok}, {w.paed, subsubTok}} {
-			w.expectRefused(t, w.ana, delegation.ErrRevoked.Error(), func() error {
+		}{{w.Stranger, subTok}, {w.paed, subsubTok}} {
+			w.expectRefused(t, w.Patient, delegation.ErrRevoked.Error(), func() error {
 				_, err := w.client(c.who).GetFor(ctx, w.immunAna.ID, "TREAT", c.tok)
 				return err
 			})
 		}
-		if _, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
+		if _, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok); err != nil {
 			t.Fatalf("the carer after revoking a link below: %v", err)
 		}
 	})
@@ -193,8 +193,8 @@ func TestDelegationThreats(t *testing.T) {
 	t.Run("a delegation revoked mid-session", func(t *testing.T) {
 		// The carer is in the middle of things: reads, then grants the
 		// paediatrician access in Ana's name, who reads.
-		g, seal := w.grantFor(w.carer, carer, w.paed.DID, "Immunization")
-		if err := w.client(w.carer).RegisterConsent(ctx, g, carerTok, seal); err != nil {
+		g, seal := w.grantFor(w.Carer, carer, w.paed.DID, "Immunization")
+		if err := w.client(w.Carer).RegisterConsent(ctx, g, carerTok, seal); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", g, ""); err != nil {
@@ -202,21 +202,21 @@ func TestDelegationThreats(t *testing.T) {
 		}
 		// Ana takes the delegation back. The very next request of the
 		// session is refused, and so is every grant made under it.
-		w.revoke(carer)
-		w.expectRefused(t, w.ana, delegation.ErrRevoked.Error(), func() error {
-			_, err := w.client(w.carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok)
+		w.Revoke(carer)
+		w.expectRefused(t, w.Patient, delegation.ErrRevoked.Error(), func() error {
+			_, err := w.client(w.Carer).GetFor(ctx, w.immunAna.ID, "TREAT", carerTok)
 			return err
 		})
-		w.expectRefused(t, w.ana, delegation.ErrRevoked.Error(), func() error {
+		w.expectRefused(t, w.Patient, delegation.ErrRevoked.Error(), func() error {
 			_, err := w.client(w.paed).Get(ctx, w.immunAna.ID, "TREAT", g, "")
 			return err
 		})
-		late, lateSeal := w.grantFor(w.carer, carer, w.maria.DID, "Immunization")
-		w.expectRefused(t, w.ana, delegation.ErrRevoked.Error(), func() error {
-			return w.client(w.carer).RegisterConsent(ctx, late, carerTok, lateSeal)
+		late, lateSeal := w.grantFor(w.Carer, carer, w.Parent.DID, "Immunization")
+		w.expectRefused(t, w.Patient, delegation.ErrRevoked.Error(), func() error {
+			return w.client(w.Carer).RegisterConsent(ctx, late, carerTok, lateSeal)
 		})
-		w.expectRefused(t, w.ana, delegation.ErrRevoked.Error(), func() error {
-			return w.client(w.carer).WithdrawConsent(ctx, g, carerTok)
+		w.expectRefused(t, w.Patient, delegation.ErrRevoked.Error(), func() error {
+			return w.client(w.Carer).WithdrawConsent(ctx, g, carerTok)
 		})
 	})
 }

@@ -1,4 +1,4 @@
-package wallet
+package delegate_test
 
 import (
 	"context"
@@ -18,7 +18,14 @@ import (
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
+	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
+	"github.com/medid/medid/wallet/hospital"
+	"github.com/medid/medid/wallet/wallettest/testwallet"
 )
+
+// The wallet is the holder the workflows run over.
+var _ delegate.Holder = (*wallet.Wallet)(nil)
 
 // The patient's own delegation, end to end through the wallets of the
 // patient and the carer, a real registry and a vault: grant, the carer
@@ -33,8 +40,8 @@ func TestDelegationByThePatient(t *testing.T) {
 	clk := credtest.NewClock(time.Now().UTC())
 	vs := vaulttest.Start(t, vaulttest.Options{Now: clk.Now, BatchInterval: 50 * time.Millisecond})
 	reg := vs.Client
-	patient, _ := newTestWallet(t, clk)
-	carer, _ := newTestWallet(t, clk)
+	patient, _ := testwallet.New(t, testwallet.Config(t, clk))
+	carer, _ := testwallet.New(t, testwallet.Config(t, clk))
 	me, _ := patient.PrimaryDID()
 	them, _ := carer.PrimaryDID()
 	rec, err := vs.Hospital().Put(ctx, me.DID, "Immunization", []byte(`{"resourceType":"Immunization","vaccineCode":{"text":"tetanus"}}`))
@@ -46,7 +53,7 @@ func TestDelegationByThePatient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err := patient.GrantDelegation(ctx, reg, DelegationRequest{To: them.DID, Name: "Carl Carer", PatientName: "Mia Example",
+	d, err := delegate.Grant(ctx, patient, reg, delegate.Request{To: them.DID, Name: "Carl Carer", PatientName: "Mia Example",
 		Relationship: "MTH", Actions: []delegation.Action{delegation.ActionView, delegation.ActionConsent, delegation.ActionTrail},
 		Classes: []string{"Immunization"}, Duration: 90 * 24 * time.Hour})
 	if err != nil {
@@ -58,24 +65,24 @@ func TestDelegationByThePatient(t *testing.T) {
 	if !ok || owner == me.DID || !strings.HasPrefix(owner, "did:key:") {
 		t.Fatalf("status list owner %q (patient %s)", owner, me.DID)
 	}
-	held, err := carer.AddDelegation(ctx, chk, d.Token)
+	held, err := delegate.Add(ctx, carer, chk, d.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if held.Role != DelegationHeld || held.PersonWords() != "Mia Example (your mother)" {
+	if held.Role != wallet.DelegationHeld || held.PersonWords() != "Mia Example (your mother)" {
 		t.Fatalf("held: %+v %q", held, held.PersonWords())
 	}
-	if _, err := patient.AddDelegation(ctx, chk, d.Token); err != nil {
+	if _, err := delegate.Add(ctx, patient, chk, d.Token); err != nil {
 		t.Fatalf("the patient's own copy: %v", err)
 	}
 
-	body, err := carer.ReadFor(ctx, vs.URL, "Mia", rec.ID, "")
+	body, err := hospital.ReadFor(ctx, carer, vs.URL, "Mia", rec.ID, "")
 	if err != nil || !strings.Contains(string(body), "tetanus") {
 		t.Fatalf("carer reads: %q, %v", body, err)
 	}
 	physio := vs.As(credtest.NewParty(t, key.Ed25519, "physio"))
 	physio.Now = clk.Now
-	g, err := carer.GrantConsentFor(ctx, reg, vs.URL, d.ID, ConsentRequest{Provider: physio.DID, Classes: []string{"Immunization"},
+	g, err := hospital.GrantConsentFor(ctx, carer, reg, vs.URL, d.ID, wallet.ConsentRequest{Provider: physio.DID, Classes: []string{"Immunization"},
 		Purposes: []string{"TREAT"}, Duration: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func TestDelegationByThePatient(t *testing.T) {
 	if got, err := physio.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil || !strings.Contains(string(got), "tetanus") {
 		t.Fatalf("physio reads: %q, %v", got, err)
 	}
-	if cs, err := carer.ConsentsFor(d.ID); err != nil || len(cs) != 1 || cs[0].ID != g.ID {
+	if cs, err := hospital.ConsentsFor(carer, d.ID); err != nil || len(cs) != 1 || cs[0].ID != g.ID {
 		t.Fatalf("ConsentsFor = %v, %v", cs, err)
 	}
 
@@ -91,7 +98,7 @@ func TestDelegationByThePatient(t *testing.T) {
 	if err := vs.Vault.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := patient.AccessLog(ctx, AccessLogOptions{VaultURL: vs.URL, Anchors: reg})
+	evs, err := hospital.AccessLog(ctx, patient, hospital.AccessLogOptions{VaultURL: vs.URL, Anchors: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,30 +114,30 @@ func TestDelegationByThePatient(t *testing.T) {
 	if !sawRead || !sawGrant {
 		t.Fatalf("patient's trail: read by the carer %v, grant %v", sawRead, sawGrant)
 	}
-	if _, n, err := patient.LearnFromTrail(evs, vs.URL); err != nil || n != 1 {
+	if _, n, err := delegate.LearnFromTrail(patient, evs, vs.URL); err != nil || n != 1 {
 		t.Fatalf("LearnFromTrail: %d grants, %v", n, err)
 	}
 
 	// The carer reads the patient's trail: their copy starts now.
-	if _, err := carer.AccessLogFor(ctx, d.ID, AccessLogOptions{VaultURL: vs.URL, Anchors: reg}); err != nil {
+	if _, err := hospital.AccessLogFor(ctx, carer, d.ID, hospital.AccessLogOptions{VaultURL: vs.URL, Anchors: reg}); err != nil {
 		t.Fatal(err)
 	}
 
 	// The patient takes it back: the carer and the grant stop.
-	if _, err := patient.RevokeDelegation(ctx, reg, d.Hash[:12]); err != nil {
+	if _, err := delegate.Revoke(ctx, patient, reg, d.Hash[:12]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := carer.ReadFor(ctx, vs.URL, d.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "revoked") {
+	if _, err := hospital.ReadFor(ctx, carer, vs.URL, d.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "revoked") {
 		t.Fatalf("carer after revocation: %v", err)
 	}
 	if _, err := physio.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
 		t.Fatalf("grant made under a revoked delegation: %v", err)
 	}
 	list, _ := patient.Delegations()
-	if len(list) != 1 || list[0].StatusAt(clk.Now()) != DelegationRevoked {
+	if len(list) != 1 || list[0].StatusAt(clk.Now()) != wallet.DelegationRevoked {
 		t.Fatalf("patient's delegations: %+v", list)
 	}
-	if _, err := carer.RevokeDelegation(ctx, reg, d.ID); err == nil {
+	if _, err := delegate.Revoke(ctx, carer, reg, d.ID); err == nil {
 		t.Fatal("the carer revoked a delegation they did not issue")
 	}
 }
@@ -157,8 +164,8 @@ func TestComingOfAge(t *testing.T) {
 	clk := credtest.NewClock(time.Now().UTC())
 	vs := vaulttest.Start(t, vaulttest.Options{Now: clk.Now, BatchInterval: 50 * time.Millisecond})
 	reg, st := vs.Client, vs.Registry
-	child, _ := newTestWallet(t, clk)
-	parent, _ := newTestWallet(t, clk)
+	child, _ := testwallet.New(t, testwallet.Config(t, clk))
+	parent, _ := testwallet.New(t, testwallet.Config(t, clk))
 	ana, _ := child.PrimaryDID()
 	maria, _ := parent.PrimaryDID()
 	rec, err := vs.Hospital().Put(ctx, ana.DID, "Immunization", []byte(`{"resourceType":"Immunization","vaccineCode":{"text":"MMR"}}`))
@@ -200,13 +207,13 @@ func TestComingOfAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := parent.AddDelegation(ctx, chk, gtok)
+	held, err := delegate.Add(ctx, parent, chk, gtok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	paed := vs.As(credtest.NewParty(t, key.Ed25519, "paed"))
 	paed.Now = clk.Now
-	g, err := parent.GrantConsentFor(ctx, reg, vs.URL, "Ana", ConsentRequest{Provider: paed.DID, Classes: []string{"Immunization"},
+	g, err := hospital.GrantConsentFor(ctx, parent, reg, vs.URL, "Ana", wallet.ConsentRequest{Provider: paed.DID, Classes: []string{"Immunization"},
 		Purposes: []string{"TREAT"}, Duration: 365 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -218,12 +225,12 @@ func TestComingOfAge(t *testing.T) {
 	}
 
 	clk.Advance(21 * 24 * time.Hour) // Ana comes of age
-	for _, w := range []*Wallet{child, parent} {
-		if err := w.Unlock(pass); err != nil { // idle wallets lock themselves
+	for _, w := range []*wallet.Wallet{child, parent} {
+		if err := w.Unlock(testwallet.Pass); err != nil { // idle wallets lock themselves
 			t.Fatal(err)
 		}
 	}
-	if _, err := parent.ReadFor(ctx, vs.URL, held.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
+	if _, err := hospital.ReadFor(ctx, parent, vs.URL, held.ID, rec.ID, ""); !errors.Is(err, vaultapi.ErrDenied) || !strings.Contains(err.Error(), "came of age") {
 		t.Fatalf("parent after Ana came of age: %v", err)
 	}
 	if _, err := paed.Get(ctx, rec.ID, "TREAT", g.Token, ""); err != nil {
@@ -234,19 +241,19 @@ func TestComingOfAge(t *testing.T) {
 	if err := vs.Vault.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := child.AccessLog(ctx, AccessLogOptions{VaultURL: vs.URL, Anchors: reg})
+	evs, err := hospital.AccessLog(ctx, child, hospital.AccessLogOptions{VaultURL: vs.URL, Anchors: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, gs, err := child.LearnFromTrail(evs, vs.URL)
+	ds, gs, err := delegate.LearnFromTrail(child, evs, vs.URL)
 	if err != nil || ds != 1 || gs != 1 {
 		t.Fatalf("LearnFromTrail = %d delegations, %d grants, %v", ds, gs, err)
 	}
-	ns, err := child.Notices()
+	ns, err := delegate.Notices(child)
 	if err != nil || len(ns) != 1 || len(ns[0].Awaiting) != 1 || !strings.Contains(ns[0].Text, "Maria Silva (as parent) no longer acts for you") {
 		t.Fatalf("notices: %+v, %v", ns, err)
 	}
-	if _, err := child.WithdrawInherited(ctx, reg, ns[0].Awaiting[0].ID); err != nil {
+	if _, err := hospital.WithdrawInherited(ctx, child, reg, ns[0].Awaiting[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := paed.Get(ctx, rec.ID, "TREAT", g.Token, ""); !errors.Is(err, vaultapi.ErrDenied) {
@@ -255,7 +262,7 @@ func TestComingOfAge(t *testing.T) {
 	if st, err := reg.ConsentStatus(ctx, g.Anchor, g.ID); err != nil || !st.Revoked {
 		t.Fatalf("the grant on the ledger after Ana withdrew: %+v, %v", st, err)
 	}
-	if ns, _ := child.Notices(); len(ns) != 1 || len(ns[0].Awaiting) != 0 {
+	if ns, _ := delegate.Notices(child); len(ns) != 1 || len(ns[0].Awaiting) != 0 {
 		t.Fatalf("notices after withdrawing: %+v", ns)
 	}
 }
@@ -280,21 +287,21 @@ func TestDelegationListKeepsItsID(t *testing.T) {
 	if first.StatusListURL("x") == other.StatusListURL("x") {
 		t.Fatal("the two clients name status lists alike: the test proves nothing")
 	}
-	patient, _ := newTestWallet(t, clk)
-	req := DelegationRequest{To: credtest.NewParty(t, key.Ed25519, "carer").DID, Name: "Carl Carer",
+	patient, _ := testwallet.New(t, testwallet.Config(t, clk))
+	req := delegate.Request{To: credtest.NewParty(t, key.Ed25519, "carer").DID, Name: "Carl Carer",
 		Actions: []delegation.Action{delegation.ActionView}, Classes: []string{"Immunization"}, Duration: 24 * time.Hour}
-	d1, err := patient.GrantDelegation(ctx, first, req)
+	d1, err := delegate.Grant(ctx, patient, first, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, err := patient.GrantDelegation(ctx, other, req)
+	d2, err := delegate.Grant(ctx, patient, other, req)
 	if err != nil {
 		t.Fatalf("a second grant through another address: %v", err)
 	}
 	if u1, u2 := mustParse(t, d1.Token).Status.StatusListCredential, mustParse(t, d2.Token).Status.StatusListCredential; u1 != u2 {
 		t.Fatalf("two lists for one patient: %s and %s", u1, u2)
 	}
-	if _, err := patient.RevokeDelegation(ctx, other, d1.Hash); err != nil {
+	if _, err := delegate.Revoke(ctx, patient, other, d1.Hash); err != nil {
 		t.Fatalf("taking it back through another address: %v", err)
 	}
 	chk, err := delegation.NewChecker(delegation.CheckerConfig{Resolver: first, Status: first, Trust: first, StatusTTL: -1, Now: clk.Now})
