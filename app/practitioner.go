@@ -282,12 +282,8 @@ func (u *practitionerUI) fetch(text string) {
 	text = strings.TrimSpace(text)
 	showError(u.err, nil)
 	u.answer.Hide()
-	switch {
-	case text == "":
-		showError(u.err, errEmpty)
-		return
-	case !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://"):
-		showError(u.err, errNotVPLink)
+	if err := vpLinkProblem(text); err != nil {
+		showError(u.err, err)
 		return
 	}
 	w := u.a.wallet()

@@ -115,18 +115,26 @@ func newVPUI(s *shareUI) *vpUI {
 // errNotVPLink is shown when the pasted text is not an openid4vp:// link.
 var errNotVPLink = errors.New("not an openid4vp:// request link")
 
+// vpLinkProblem says what is wrong with text (trimmed) as an openid4vp://
+// request link, or returns nil.
+func vpLinkProblem(text string) error {
+	switch {
+	case text == "":
+		return errEmpty
+	case !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://"):
+		return errNotVPLink
+	}
+	return nil
+}
+
 // fetch fetches the request and the claims of the matching records in
 // the background, then shows it.
 func (u *vpUI) fetch(text string) {
 	text = strings.TrimSpace(text)
 	showError(u.err, nil)
 	u.answer.Hide()
-	switch {
-	case text == "":
-		showError(u.err, errEmpty)
-		return
-	case !strings.HasPrefix(strings.ToLower(text), openid4vp.Scheme+"://"):
-		showError(u.err, errNotVPLink)
+	if err := vpLinkProblem(text); err != nil {
+		showError(u.err, err)
 		return
 	}
 	w := u.s.a.wallet()
