@@ -40,6 +40,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/loadtest"
 	"github.com/medid/medid/registry/node"
 )
@@ -66,8 +67,13 @@ func run() error {
 	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
 	warm := flag.Bool("warm", false, "resolve every DID of the list once before measuring (a server that has been up for a while)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
+	layout := flag.Int("state-layout", 2, "state layout of a new state: 2 stores each DID record once (what registryd init writes for new chains), 1 every version under didv/ (chains of before; docs/design/0021)")
 	hardened := flag.Bool("hardened", false, "also serve the registry through registryd's hardened HTTP server (internal/httpserver) and compare it with the plain one (issue 11)")
 	flag.Parse()
+	if l := ledger.StateLayout(*layout); !l.Valid() {
+		fmt.Fprintf(os.Stderr, "medid-loadtest: -state-layout %d: want 1 or 2\n", *layout)
+		os.Exit(2)
+	}
 	// Serve as registryd does (its garbage collector setting included).
 	node.SetGCDefault()
 
@@ -112,7 +118,8 @@ func run() error {
 		if first >= *dids {
 			return fmt.Errorf("state already holds %d DIDs", first)
 		}
-		cfg := loadtest.BulkConfig{Dir: state, First: first, DIDs: *dids - first, BlockTxs: *block, DIDList: lf, ListEvery: *listEvery, NodeCacheSize: *cache}
+		cfg := loadtest.BulkConfig{Dir: state, First: first, DIDs: *dids - first, BlockTxs: *block, DIDList: lf, ListEvery: *listEvery, NodeCacheSize: *cache,
+			StateLayout: ledger.StateLayout(*layout)}
 		if *verbose {
 			cfg.Progress = slog.Default()
 		}

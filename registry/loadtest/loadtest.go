@@ -13,6 +13,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -30,6 +31,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/tx"
 )
@@ -57,11 +59,17 @@ func Identity(n uint64) (did string, raw []byte, err error) {
 	return p.DID, raw, err
 }
 
-// loadQuotas is the genesis app_state of a load-test chain: a million
-// self-made did.create in minutes is far past a real network's write budget
-// (docs/design/0005, "Write quotas"), so that budget is lifted; every quota
-// check still runs.
-var loadQuotas = []byte(`{"governance":[],"quotas":{"selfMade":{"types":{"did.create":{"total":{"txs":-1,"bytes":-1}}}}}}`)
+// loadGenesis is the genesis app_state of a load-test chain in state
+// layout l: a million self-made did.create in minutes is far past a real
+// network's write budget (docs/design/0005, "Write quotas"), so that budget
+// is lifted; every quota check still runs.
+func loadGenesis(l ledger.StateLayout) []byte {
+	layout := ""
+	if l != ledger.LayoutEveryVersion {
+		layout = fmt.Sprintf(`,"stateLayout":%d`, l)
+	}
+	return []byte(`{"governance":[],"quotas":{"selfMade":{"types":{"did.create":{"total":{"txs":-1,"bytes":-1}}}}}` + layout + `}`)
+}
 
 // BulkConfig configures [BulkLoad].
 type BulkConfig struct {
@@ -87,6 +95,11 @@ type BulkConfig struct {
 	// already spends its time re-reading LevelDB, ~1 GB/s of read syscalls,
 	// and block execution falls to ~350 tx/s).
 	NodeCacheSize int
+	// StateLayout is the layout of a new state (0 = ledger.LayoutRecordsOnce,
+	// what `registryd init` writes for new chains; ledger.LayoutEveryVersion
+	// for the chains of before, docs/design/0021). A state already holding
+	// blocks keeps its own.
+	StateLayout ledger.StateLayout
 }
 
 // BulkResult is what [BulkLoad] measured.
@@ -131,7 +144,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	}()
 	height, _ := a.LastCommit()
 	if height == 0 {
-		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadQuotas}); err != nil {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(cmp.Or(cfg.StateLayout, ledger.LayoutRecordsOnce))}); err != nil {
 			return nil, err
 		}
 	}
