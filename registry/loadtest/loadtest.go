@@ -95,10 +95,9 @@ type BulkConfig struct {
 	// already spends its time re-reading LevelDB, ~1 GB/s of read syscalls,
 	// and block execution falls to ~350 tx/s).
 	NodeCacheSize int
-	// StateLayout is the layout of a new state (0 = ledger.LayoutRecordsOnce,
-	// what `registryd init` writes for new chains; ledger.LayoutEveryVersion
-	// for the chains of before, docs/design/0021). A state already holding
-	// blocks keeps its own.
+	// StateLayout is the layout of a new state (0 = ledger.CurrentLayout,
+	// what `registryd init` writes for new chains; docs/design/0021). A
+	// state already holding blocks keeps its own.
 	StateLayout ledger.StateLayout
 }
 
@@ -144,7 +143,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	}()
 	height, _ := a.LastCommit()
 	if height == 0 {
-		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(cmp.Or(cfg.StateLayout, ledger.LayoutRecordsOnce))}); err != nil {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(cmp.Or(cfg.StateLayout, ledger.CurrentLayout))}); err != nil {
 			return nil, err
 		}
 	}

@@ -189,7 +189,7 @@ func dirSize(tb testing.TB, dir string) int64 {
 // TestStateBytesPerDID logs the logical state written per did.create (keys
 // and values of the records) and checks no health-looking data is in it.
 func TestStateBytesPerDID(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessLayout(t, Config{}, nil, ledger.LayoutRecordsOnce)
 	id := newIdentity(t, 1)
 	raw := h.createTx(id)
 	dec, err := tx.Decode(raw)

@@ -32,7 +32,7 @@ type Genesis struct {
 	// chain's life. ParseGenesis gives ledger.LayoutEveryVersion to an
 	// app_state without it (every chain started before the layouts
 	// existed), so such chains keep their app hashes; Marshal writes
-	// ledger.CurrentLayout for 0, so new chains store each record once.
+	// ledger.CurrentLayout for 0.
 	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
 }
 

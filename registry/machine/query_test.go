@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -13,7 +14,13 @@ import (
 )
 
 func TestQueryProofs(t *testing.T) {
-	h := newHarness(t)
+	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
+		t.Run(fmt.Sprintf("layout %d", l), func(t *testing.T) { testQueryProofs(t, l) })
+	}
+}
+
+func testQueryProofs(t *testing.T, l ledger.StateLayout) {
+	h := newHarnessLayout(t, Config{}, nil, l)
 	id := h.register(1)
 	h.mustBlock(h.updateTx(id, id.keys, []int{0}, "1", id.keys[0], id.kid(0)))
 	h.mustBlock(h.accreditTx(id.did, "a", []string{"X"}, "2026-01-01T00:00:00Z", ""))
@@ -32,8 +39,9 @@ func TestQueryProofs(t *testing.T) {
 	}{
 		{"DID", ledger.QueryDID, []byte(id.did), 0, ledger.DIDKey(id.did), true},
 		{"DID version", ledger.QueryKey, ledger.DIDVersionKey(id.did, 1), 0, ledger.DIDVersionKey(id.did, 1), true},
-		// The current version is proven at did/<did> (ledger.LayoutRecordsOnce).
-		{"DID current version under didv/", ledger.QueryKey, ledger.DIDVersionKey(id.did, 2), 0, ledger.DIDVersionKey(id.did, 2), false},
+		// In ledger.LayoutRecordsOnce the current version is proven at
+		// did/<did> only; in ledger.LayoutEveryVersion didv/ holds it too.
+		{"DID current version under didv/", ledger.QueryKey, ledger.DIDVersionKey(id.did, 2), 0, ledger.DIDVersionKey(id.did, 2), l == ledger.LayoutEveryVersion},
 		{"issuer", ledger.QueryIssuer, []byte(id.did), 0, ledger.IssuerKey(id.did), true},
 		{"status list", ledger.QueryStatusList, []byte(lid), 0, ledger.StatusListKey(lid), true},
 		{"status list version", ledger.QueryKey, ledger.StatusListVersionKey(lid, 1), 0, ledger.StatusListVersionKey(lid, 1), true},

@@ -217,8 +217,8 @@ type AppState struct {
 	// Quotas is the write quota policy (nil: the defaults; see
 	// machine.Genesis).
 	Quotas *ledger.QuotaPolicy `json:"quotas,omitempty"`
-	// StateLayout is the chain's state layout (machine.Genesis): new
-	// chains store each DID record once (ledger.CurrentLayout).
+	// StateLayout is the chain's state layout (machine.Genesis), for new
+	// chains ledger.CurrentLayout.
 	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
 }
 
