@@ -210,10 +210,13 @@ func (r *runner) setup(doc *Document) error {
 // outgoing connection or a listener on :0 (the registry's own internal
 // ports) cannot then take a port the README's later command is about to
 // listen on, which made a background server fail with "address already
-// in use" and the walkthrough wait for it until its timeout.
+// in use" and the walkthrough wait for it until its timeout. They are
+// also below 20000, where `registryd testnet --base-port auto`
+// (node.FreeBasePort) picks the README's testnet ports, so the two never
+// meet.
 const (
-	portLow  = 20000
-	portHigh = 32000
+	portLow  = 10000
+	portHigh = 20000
 )
 
 // freePort returns a loopback port in [portLow, portHigh) that nobody
