@@ -16,6 +16,7 @@ import (
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/wallettest"
 )
 
 // TestAnswerWithChoices answers a request from a real credentials/openid4vp
@@ -32,21 +33,9 @@ func TestAnswerWithChoices(t *testing.T) {
 	h.win.Resize(smallWindow)
 	hosp := newIssuer(t, "St Mary's Hospital")
 	me := h.primary()
-	meKey, err := did.ParseKeyDID(me)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := h.clk.Now().Add(365 * 24 * time.Hour)
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: hosp.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: me,
-		IssuedAt: h.clk.Now().Add(-time.Minute), Expires: &exp, Holder: meKey, Claims: map[string]any{
-			"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
-			"reaction": []any{map[string]any{"manifestation": "anaphylaxis"}}}}, hosp.Key, hosp.Kid, sdjwt.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.a.wallet().Receive(h.a.ctx, tok); err != nil {
-		t.Fatalf("receive the SD-JWT VC: %v", err)
-	}
+	h.receiveSDJWT(hosp, "AllergyIntoleranceCredential", map[string]any{
+		"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"},
+		"reaction": []any{map[string]any{"manifestation": "anaphylaxis"}}})
 	h.receive(hosp.Issue(t, me, []string{"ImmunizationCredential"}, immunizationClaims()))
 	// The SD-JWT VC's detail shows its fields (all of them: the patient
 	// holds every Disclosure).
@@ -285,5 +274,26 @@ func TestAnswerSeveralRecords(t *testing.T) {
 	h.a.wait()
 	if u.cannot == nil || !strings.Contains(u.cannot.Text, "You have 3 records of the kind Allergy intolerance, but they accept it only from other issuers.") {
 		t.Fatalf("cannot answer: %v", u.cannot)
+	}
+}
+
+// receiveSDJWT issues the harness's primary identity an SD-JWT VC of type
+// typ with claims from issuer iss (bound to that identity's key, valid a
+// year) and receives it into the wallet.
+func (h *harness) receiveSDJWT(iss wallettest.Issuer, typ string, claims map[string]any) {
+	h.t.Helper()
+	me := h.primary()
+	meKey, err := did.ParseKeyDID(me)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	exp := h.clk.Now().Add(365 * 24 * time.Hour)
+	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: iss.DID, VCT: sdjwt.VCT(typ), Subject: me,
+		IssuedAt: h.clk.Now().Add(-time.Minute), Expires: &exp, Holder: meKey, Claims: claims}, iss.Key, iss.Kid, sdjwt.IssueOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.a.wallet().Receive(h.a.ctx, tok); err != nil {
+		h.t.Fatalf("receive the SD-JWT VC: %v", err)
 	}
 }

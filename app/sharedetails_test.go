@@ -6,12 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
 )
@@ -28,22 +26,9 @@ func TestShareDetailsByHand(t *testing.T) {
 	h := unlocked(t)
 	h.win.Resize(smallWindow)
 	hosp := newIssuer(t, "St Mary's Hospital")
-	me := h.primary()
-	meKey, err := did.ParseKeyDID(me)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := h.clk.Now().Add(365 * 24 * time.Hour)
-	tok, err := sdjwt.IssueVC(&sdjwt.Credential{Issuer: hosp.DID, VCT: sdjwt.VCT("AllergyIntoleranceCredential"), Subject: me,
-		IssuedAt: h.clk.Now().Add(-time.Minute), Expires: &exp, Holder: meKey, Claims: map[string]any{
-			"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "Penicillin"},
-			"reaction": []any{map[string]any{"manifestation": "anaphylaxis"}}}}, hosp.Key, hosp.Kid, sdjwt.IssueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.a.wallet().Receive(h.a.ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	h.receiveSDJWT(hosp, "AllergyIntoleranceCredential", map[string]any{
+		"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "display": "Penicillin"},
+		"reaction": []any{map[string]any{"manifestation": "anaphylaxis"}}})
 	s := h.a.main.share
 	h.a.main.selectScreen("share")
 	s.reload()
