@@ -87,7 +87,7 @@ type Config struct {
 	// waits for more appends to join it when appends arrive concurrently
 	// (default 500µs; negative: never wait). See [Log.Append].
 	MaxCommitDelay time.Duration
-	Logger   *slog.Logger
+	Logger         *slog.Logger
 	// AfterStep, when set, is called after each durable step of a flush:
 	// "cut" (batch file written, not yet anchored), "anchored" (ledger
 	// committed the root), "confirmed" (batch file marked anchored) and
