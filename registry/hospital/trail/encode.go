@@ -15,7 +15,7 @@ import (
 // reflective encoder, so the bytes never differ (TestAppendJSONMatchesMarshal,
 // FuzzAppendJSON).
 func (e *Entry) AppendJSON(dst []byte) ([]byte, error) {
-	if e.Authority != nil || !jsonTime(e.Time) || !plainStrings(e.ID, e.Patient, e.Provider, e.Record, e.Class, e.Action, e.Purpose,
+	if e.Authority != nil || !PlainTime(e.Time) || !plainStrings(e.ID, e.Patient, e.Provider, e.Record, e.Class, e.Action, e.Purpose,
 		e.Outcome, e.Type, e.Reason, e.Consent, e.Licence, e.Grant, e.AnchorSeal, e.Origin) {
 		b, err := json.Marshal(e)
 		return append(dst, b...), err
@@ -74,9 +74,11 @@ func appendOptString(dst []byte, key, s string) []byte {
 	return append(dst, '"')
 }
 
-// jsonTime reports whether time.Time's MarshalJSON accepts t (years 0 to
-// 9999; a zone offset in whole minutes, as RFC 3339 writes it).
-func jsonTime(t time.Time) bool {
+// PlainTime reports whether time.Time's MarshalJSON writes t as
+// AppendFormat(time.RFC3339Nano) does, between quotes: years 0 to 9999, a
+// zone offset in whole minutes within a day. A hand-written encoder must
+// hand any other time to encoding/json.
+func PlainTime(t time.Time) bool {
 	if y := t.Year(); y < 0 || y > 9999 {
 		return false
 	}

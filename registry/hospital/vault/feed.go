@@ -116,7 +116,7 @@ func (l feedLog) mayBeFor(i int, patient string, key uint64) bool {
 // (TestFeedLineMatchesMarshal).
 func appendFeedLine(dst []byte, ev *feedEvent) ([]byte, error) {
 	a := &ev.Access
-	if !feedTime(ev.At) || !feedTime(a.Time) || !plainStrings(a.ID, string(a.Action), a.Client, a.ClientName, a.Server, a.ServerName,
+	if !trail.PlainTime(ev.At) || !trail.PlainTime(a.Time) || !plainStrings(a.ID, string(a.Action), a.Client, a.ClientName, a.Server, a.ServerName,
 		a.Patient.ID, a.Patient.DID, a.Record, a.Query, a.Purpose, a.Reason, a.Consent) {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -146,17 +146,6 @@ func appendFeedLine(dst []byte, ev *feedEvent) ([]byte, error) {
 	dst = append(dst, `,"Consent":"`...)
 	dst = append(dst, a.Consent...)
 	return append(dst, "\"}}\n"...), nil
-}
-
-// feedTime reports whether time.Time's MarshalJSON writes t as
-// AppendFormat(RFC3339Nano) does: years 0 to 9999, an offset in whole
-// minutes within a day.
-func feedTime(t time.Time) bool {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return false
-	}
-	_, off := t.Zone()
-	return off%60 == 0 && off > -24*3600 && off < 24*3600
 }
 
 func plainStrings(ss ...string) bool {
