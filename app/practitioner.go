@@ -279,50 +279,31 @@ func requester(pr *openid.PresentationRequest) string {
 // fetch reads a hospital's licence request and shows who asks and what
 // would leave the wallet.
 func (u *practitionerUI) fetch(text string) {
-	text = strings.TrimSpace(text)
-	showError(u.err, nil)
-	u.answer.Hide()
-	if err := vpLinkProblem(text); err != nil {
-		showError(u.err, err)
-		return
-	}
-	w := u.a.wallet()
-	u.open.Disable()
-	u.busy.Show()
-	type fetched struct {
-		pr     *openid.PresentationRequest
-		asker  string
+	type shown struct {
 		claims []claim
 		body   string
 	}
-	load(u.a, func(ctx context.Context) (fetched, error) {
-		pr, err := openid.FetchPresentationRequest(ctx, w, text, nil, u.a.resolver())
-		if err != nil {
-			return fetched{}, err
-		}
-		f := fetched{pr: pr}
-		if licenceQuery(pr) == "" {
-			return f, errNotLicenceRequest
-		}
-		if pr.Signer != "" {
-			f.asker = u.a.nameOf(ctx, pr.Signer)
-		}
-		if cs := pr.Queries[0].Candidates; len(cs) > 0 {
-			f.claims, _, _ = parseClaims(w, cs[0])
-			f.claims = u.a.nameParties(ctx, f.claims)
-			f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
-		}
-		return f, nil
-	}, func(f fetched, err error) {
-		u.busy.Hide()
-		u.open.Enable()
-		if err != nil {
-			showError(u.err, err)
-			u.relayout()
-			return
-		}
-		u.show(f.pr, f.asker, f.claims, f.body)
-	})
+	fetchRequest(requestFetch{u.a, u.err, u.answer, u.open, u.busy}, text,
+		func(ctx context.Context, w *wallet.Wallet, pr *openid.PresentationRequest) (shown, error) {
+			var f shown
+			if licenceQuery(pr) == "" {
+				return f, errNotLicenceRequest
+			}
+			if cs := pr.Queries[0].Candidates; len(cs) > 0 {
+				f.claims, _, _ = parseClaims(w, cs[0])
+				f.claims = u.a.nameParties(ctx, f.claims)
+				f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
+			}
+			return f, nil
+		},
+		func(pr *openid.PresentationRequest, asker string, f shown, err error) {
+			if err != nil {
+				showError(u.err, err)
+				u.relayout()
+				return
+			}
+			u.show(pr, asker, f.claims, f.body)
+		})
 }
 
 // show presents the request: who asks (by the directory, their identifier
