@@ -286,15 +286,19 @@ func (m *mainUI) addPeople(a *App) {
 			m.people.reload()
 			return
 		}
-		m.ensurePeople(a)
+		m.ensurePeople(a, nil)
 	}
-	m.ensurePeople(a)
+	m.ensurePeople(a, nil)
 }
 
 // ensurePeople adds the People tab, before Settings, if the wallet holds
-// any delegation and the tab is not there yet.
-func (m *mainUI) ensurePeople(a *App) {
+// any delegation and the tab is not there yet; then (if not nil) runs once
+// the tab is there.
+func (m *mainUI) ensurePeople(a *App, then func()) {
 	w := a.wallet()
+	if m.people != nil && then != nil {
+		then()
+	}
 	if m.people != nil || w == nil {
 		return
 	}
@@ -302,7 +306,13 @@ func (m *mainUI) ensurePeople(a *App) {
 		ds, err := w.Delegations()
 		return len(ds) > 0, err
 	}, func(some bool, err error) {
-		if err != nil || !some || m.people != nil || a.main != m {
+		if err != nil || !some || a.main != m {
+			return
+		}
+		if m.people != nil {
+			if then != nil {
+				then()
+			}
 			return
 		}
 		m.people = newPeopleUI(a)
@@ -315,5 +325,8 @@ func (m *mainUI) ensurePeople(a *App) {
 		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["people"])
 		m.tabs.Refresh()
 		m.people.reload()
+		if then != nil {
+			then()
+		}
 	})
 }

@@ -89,14 +89,18 @@ func (m *mainUI) addPractitioner(a *App) {
 		if m.practice != nil && ti != m.items["licence"] {
 			m.practice.stopCard() // the code is shown only while the tab is
 		}
-		m.ensurePractitioner(a)
+		m.ensurePractitioner(a, nil)
 	}
-	m.ensurePractitioner(a)
+	m.ensurePractitioner(a, nil)
 }
 
-// ensurePractitioner adds the tab if the wallet holds a licence.
-func (m *mainUI) ensurePractitioner(a *App) {
+// ensurePractitioner adds the tab if the wallet holds a licence; then (if
+// not nil) runs once the tab is there.
+func (m *mainUI) ensurePractitioner(a *App, then func()) {
 	w := a.wallet()
+	if m.practice != nil && then != nil {
+		then()
+	}
 	if m.practice != nil || w == nil {
 		return
 	}
@@ -104,7 +108,13 @@ func (m *mainUI) ensurePractitioner(a *App) {
 		l, err := heldLicence(w)
 		return l.ID != "", err
 	}, func(some bool, err error) {
-		if err != nil || !some || m.practice != nil || a.main != m {
+		if err != nil || !some || a.main != m {
+			return
+		}
+		if m.practice != nil {
+			if then != nil {
+				then()
+			}
 			return
 		}
 		m.practice = newPractitionerUI(a)
@@ -117,6 +127,9 @@ func (m *mainUI) ensurePractitioner(a *App) {
 		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["licence"])
 		m.tabs.Refresh()
 		m.practice.reload()
+		if then != nil {
+			then()
+		}
 	})
 }
 
@@ -486,7 +499,7 @@ func (u *practitionerUI) stopCard() {
 // refreshCard makes a new card and shows its code.
 func (u *practitionerUI) refreshCard() {
 	w, id, stop := u.a.wallet(), u.lic.ID, u.cardStop
-	if w == nil || id == "" {
+	if w == nil {
 		return
 	}
 	scale := float32(1)
@@ -499,6 +512,13 @@ func (u *practitionerUI) refreshCard() {
 		expires time.Time
 	}
 	load(u.a, func(context.Context) (made, error) {
+		if id == "" { // shown before the tab's first reading finished
+			l, err := heldLicence(w)
+			if err != nil || l.ID == "" {
+				return made{}, err
+			}
+			id = l.ID
+		}
 		tok, err := card.Licence(w, id)
 		if err != nil {
 			return made{}, err

@@ -68,8 +68,9 @@ func detailLabel(p sdjwt.Path, v any) string {
 	return capitalize(w) + ": " + text(v)
 }
 
-// openDetails opens "Share details by hand" for ch.
-func (u *shareUI) openDetails(ch *shareChoice) {
+// openDetails opens "Share details by hand" for ch; then (if not nil) runs
+// with the dialog once it shows.
+func (u *shareUI) openDetails(ch *shareChoice, then func(*detailsUI)) {
 	w := u.a.wallet()
 	load(u.a, func(context.Context) ([]wallet.SDField, error) { return w.SDJWTFields(ch.cred.ID) },
 		func(fields []wallet.SDField, err error) {
@@ -79,6 +80,9 @@ func (u *shareUI) openDetails(ch *shareChoice) {
 			}
 			u.details = newDetailsUI(u.a, ch, fields)
 			u.details.dlg.Show()
+			if then != nil {
+				then(u.details)
+			}
 		})
 }
 
