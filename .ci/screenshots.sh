@@ -267,7 +267,7 @@ done
 shot answer MEDID_WALLET_SCREEN="$request"
 shot sharedetails MEDID_WALLET_SCREEN=sharedetails
 shot acting MEDID_WALLET_SCREEN=acting
-shot licence MEDID_WALLET="$MEDID_PRACTITIONER" MEDID_WALLET_SCREEN=licence
+shot licence MEDID_WALLET="$MEDID_PRACTITIONER" MEDID_WALLET_SCREEN=licencecard
 # A card lasts two minutes: made just before the shot that checks it,
 # from the practitioner's wallet (the key never leaves it).
 card=$(medid wallet licence-card --wallet "$MEDID_PRACTITIONER" 2>/dev/null)

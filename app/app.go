@@ -56,7 +56,7 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings", or "detail", "preview", "emergency", "licence",
+	// "settings", or "detail", "preview", "emergency", "licencecard",
 	// "sharedetails", "acting", "check:CODE" or an openid4vp:// request
 	// link to answer (used to take screenshots; see mainUI.selectScreen).
 	StartScreen string
@@ -614,7 +614,7 @@ func (m *mainUI) rebuildServices() {
 // names exist for screenshots: "detail" opens the first allergy record
 // (else the first record), "preview" shows that record as an offered one
 // is previewed before it is added, "emergency" shows the emergency card,
-// "licence" the My licence tab with the licence card, "sharedetails"
+// "licencecard" the My licence tab with the licence card, "sharedetails"
 // "Choose details to share…" on the first SD-JWT record (its first detail
 // ticked, for "City ER"), "acting" the acting screen of the first
 // delegation held, "check:TEXT" Check a practitioner with the code TEXT;
@@ -670,7 +670,7 @@ func (m *mainUI) selectScreen(name string) {
 	case "emergency":
 		m.tabs.Select(m.items["share"])
 		m.share.showEmergency()
-	case "licence":
+	case "licencecard":
 		m.ensurePractitioner(m.a, func() {
 			m.tabs.Select(m.items["licence"])
 			m.practice.startCard()

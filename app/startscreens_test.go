@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/medid/medid/credentials/delegation"
+	"github.com/medid/medid/credentials/delegation/delegationtest"
+	"github.com/medid/medid/wallet"
+	"github.com/medid/medid/wallet/delegate"
+)
+
+// TestStartScreens: the screens the screenshots open by name
+// (Config.StartScreen, .ci/screenshots.sh) open what the README's
+// pictures say they show, each in the patient's words: the licence tab
+// with its code, Check a practitioner with a verified card, Choose details
+// to share on an SD-JWT record (one detail ticked, a receiver named), and
+// the acting screen of a delegation held.
+func TestStartScreens(t *testing.T) {
+	t.Run("licencecard and check", func(t *testing.T) {
+		h, p := nurseWallet(t)
+		p.stopCard()
+		h.a.main.selectScreen("licencecard")
+		h.a.wait()
+		if h.a.main.tabs.Selected() != h.a.main.items["licence"] || p.cardText == "" || !p.cardBox.Visible() {
+			t.Fatalf("licencecard: tab %v, code %q, err %q", h.a.main.tabs.Selected().Text, p.cardText, p.err.Text)
+		}
+		code := p.cardText
+		h.a.main.selectScreen("check:" + code)
+		h.a.wait()
+		c := h.a.main.check
+		if c == nil || c.result.Importance != widget.SuccessImportance || !strings.Contains(c.result.Text, "Sam Nurse is a registered nurse") {
+			t.Fatalf("check: %+v", c)
+		}
+		assertPatientWords(t, "check from the start", h.win.Canvas())
+	})
+	t.Run("sharedetails", func(t *testing.T) {
+		h := unlocked(t)
+		hosp := newIssuer(t, "St Mary's Hospital")
+		h.receiveSDJWT(hosp, "AllergyIntoleranceCredential", map[string]any{
+			"criticality": "high", "code": map[string]any{"system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin"}})
+		h.a.main.selectScreen("sharedetails")
+		h.a.wait()
+		d := h.a.main.share.details
+		if d == nil || len(d.checks) == 0 || !d.checks[0].Checked || d.who.Text != "City ER" {
+			t.Fatalf("sharedetails: %+v", d)
+		}
+		if !strings.Contains(d.preview.Text, "City ER") {
+			t.Errorf("the preview does not say for whom: %q", d.preview.Text)
+		}
+		assertPatientWords(t, "share details from the start", h.win.Canvas())
+	})
+	t.Run("acting", func(t *testing.T) {
+		h := unlocked(t)
+		world := delegationtest.New(t)
+		g := world.Guardianship(delegation.ActionView, delegation.ActionReceive)
+		g.Representative = h.primary()
+		if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
+			t.Fatal(err)
+		}
+		h.a.main.selectScreen("acting")
+		h.a.wait()
+		if h.a.main.people == nil || h.a.main.people.actingNow == nil || h.a.main.people.actingNow.d.Role != wallet.DelegationHeld {
+			t.Fatal("acting: no acting screen")
+		}
+		assertPatientWords(t, "acting from the start", h.win.Canvas())
+	})
+}
