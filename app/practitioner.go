@@ -233,20 +233,23 @@ func (u *practitionerUI) reload() {
 			return
 		}
 		u.lic = c.lic
+		// Every verdict says when it was reached: a licence can be revoked
+		// after it was confirmed.
+		at := " (checked " + when(u.a.cfg.now()) + ")"
 		switch {
 		case c.lic.ID == "":
 			u.summary.SetText("This wallet holds no licence any more.")
 			u.summary.Importance = widget.MediumImportance
 		case c.verified:
-			u.summary.SetText("Confirmed by the medid directory: " + c.line + ".")
+			u.summary.SetText("Confirmed by the medid directory" + at + ": " + c.line + ".")
 			u.summary.Importance = widget.SuccessImportance
 		case strings.Contains(c.line, "could not be checked") || strings.Contains(c.line, "offline") || strings.Contains(c.line, "unavailable"):
 			// Nothing was found wrong: say so, in a neutral colour.
-			u.summary.SetText("Your licence could not be checked just now (" + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
+			u.summary.SetText("Your licence could not be checked at " + when(u.a.cfg.now()) + " (" + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
 				"). Nothing is known to be wrong with it; hospitals check it when you send it.")
 			u.summary.Importance = widget.MediumImportance
 		default:
-			u.summary.SetText("The medid directory does not confirm your licence: " + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
+			u.summary.SetText("The medid directory does not confirm your licence" + at + ": " + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
 				". Hospitals and patients will not accept it; ask your licensing body.")
 			u.summary.Importance = widget.WarningImportance
 		}
