@@ -206,11 +206,11 @@ rosa=$(medid wallet did list --wallet "$tmp/rosa" --primary)
 medid wallet delegate grant --wallet "$tmp/rosa" --to "$me" --name 'Alex Silva' --patient-name 'Rosa Silva' \
 	--relationship MTH --scope view,receive --class '*' --days 30 --out rosa-delegation.jwt >/dev/null
 medid wallet act-for add rosa-delegation.jwt >/dev/null
-medid status new --key "$tmp/hospital.jwk" --id "$MEDID_REGISTRY/1.0/status-lists/$hospital:offers" --out offers.jwt >/dev/null
 medid serve issuer --key "$tmp/hospital.jwk" --addr "127.0.0.1:$(free_port)" --admin-token-file issuer.token \
-	--status-list offers.jwt --type ImmunizationCredential --name "St Mary's Hospital" --url-file issuer.url >"$tmp/issuer.log" 2>&1 &
+	--type ImmunizationCredential --name "St Mary's Hospital" --url-file issuer.url >"$tmp/issuer.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 60); do [ -s issuer.url ] && break; sleep 0.5; done
+for _ in $(seq 120); do [ -s issuer.url ] && break; sleep 0.5; done
+[ -s issuer.url ] || { cat "$tmp/issuer.log" >&2; echo "the issuer did not start" >&2; exit 1; }
 cat >rosa-immunization.json <<'JSON'
 {"vaccineCode": {"text": "Influenza, seasonal"}, "occurrenceDateTime": "2026-10-12", "note": "SYNTHETIC DEMO DATA"}
 JSON

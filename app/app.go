@@ -616,7 +616,7 @@ func (m *mainUI) rebuildServices() {
 // is previewed before it is added, "emergency" shows the emergency card,
 // "licencecard" the My licence tab with the licence card, "sharedetails"
 // "Choose details to share…" on the first SD-JWT record (its first detail
-// ticked, for "City ER"), "acting" the acting screen of the first
+// ticked, for "City ER", scrolled to what they will see), "acting" the acting screen of the first
 // delegation held, "check:TEXT" Check a practitioner with the code TEXT;
 // an openid4vp:// link opens the Share screen answering that request.
 func (m *mainUI) selectScreen(name string) {
@@ -692,10 +692,20 @@ func (m *mainUI) selectScreen(name string) {
 				return
 			}
 			m.share.openDetails(ch, func(d *detailsUI) {
-				if len(d.checks) > 0 {
-					d.checks[0].SetChecked(true)
+				for _, c := range d.checks {
+					if strings.HasPrefix(c.Text, "What it is:") {
+						c.SetChecked(true)
+					}
 				}
 				d.who.SetText("City ER")
+				// Show what they will see, once the preview is made.
+				load(a, func(ctx context.Context) (struct{}, error) {
+					select {
+					case <-time.After(time.Second):
+					case <-ctx.Done():
+					}
+					return struct{}{}, nil
+				}, func(struct{}, error) { d.scroll.ScrollToBottom() })
 			})
 		})
 	case "acting":

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,11 +46,16 @@ func TestStartScreens(t *testing.T) {
 		h.a.main.selectScreen("sharedetails")
 		h.a.wait()
 		d := h.a.main.share.details
-		if d == nil || len(d.checks) == 0 || !d.checks[0].Checked || d.who.Text != "City ER" {
+		if d == nil || !slices.ContainsFunc(d.checks, func(c *widget.Check) bool { return c.Checked && c.Text == "What it is: Penicillin" }) || d.who.Text != "City ER" {
 			t.Fatalf("sharedetails: %+v", d)
 		}
-		if !strings.Contains(d.preview.Text, "City ER") {
+		if !strings.Contains(d.preview.Text, "City ER") || !strings.Contains(d.preview.Text, "Penicillin") {
 			t.Errorf("the preview does not say for whom: %q", d.preview.Text)
+		}
+		for _, c := range d.checks {
+			if strings.Contains(c.Text, "://") {
+				t.Errorf("a detail shows a web address for a coding system: %q", c.Text)
+			}
 		}
 		assertPatientWords(t, "share details from the start", h.win.Canvas())
 	})
