@@ -164,6 +164,12 @@ print(next(c["token"] for c in items if sys.argv[2] in json.dumps(c)))
 medid licence issue --key "$tmp/gmc.jwk" --subject "$doctor" --name "Dr. Jane Doe" --profession doctor \
 	--number GMC-7654321 --jurisdiction GB --employer "$hospital" --valid-for 8760h --out doctor-licence.jwt >/dev/null
 medid licence present --vault "$MEDID_VAULT" --key doctor.jwk --licence doctor-licence.jwt >/dev/null
+# So is the ER doctor, so the emergency access is named too; the provider
+# refused below is in no directory and shows as such.
+medid licence issue --key "$tmp/gmc.jwk" --subject "$er" --name "Dr. Ravi Patel" --profession doctor \
+	--specialty '773568002=Emergency medicine' --number GMC-2345678 --jurisdiction GB --employer "$hospital" \
+	--valid-for 8760h --out er-licence.jwt >/dev/null
+medid licence present --vault "$MEDID_VAULT" --key "$tmp/er.jwk" --licence er-licence.jwt >/dev/null
 medid records get --vault "$MEDID_VAULT" --key doctor.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null
 if medid records get --vault "$MEDID_VAULT" --key other.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null 2>&1; then
 	echo "the vault let another provider read with the doctor's grant" >&2

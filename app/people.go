@@ -316,17 +316,29 @@ func (m *mainUI) ensurePeople(a *App, then func()) {
 			return
 		}
 		m.people = newPeopleUI(a)
-		m.items["people"] = container.NewTabItemWithIcon("People", theme.AccountIcon(), m.people.content)
-		items := m.tabs.Items
-		at := slices.Index(items, m.items["settings"])
-		if at < 0 {
-			at = len(items)
-		}
-		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["people"])
-		m.tabs.Refresh()
+		m.insertTab("people", container.NewTabItemWithIcon("People", theme.AccountIcon(), m.people.content))
 		m.people.reload()
 		if then != nil {
 			then()
 		}
 	})
+}
+
+// insertTab adds the tab item under name before Settings. The tab the
+// patient is on stays selected: the tabs select by position, so without
+// this a tab that appears (People, My licence) would take the place of the
+// one they were reading.
+func (m *mainUI) insertTab(name string, ti *container.TabItem) {
+	sel := m.tabs.Selected()
+	m.items[name] = ti
+	items := m.tabs.Items
+	at := slices.Index(items, m.items["settings"])
+	if at < 0 {
+		at = len(items)
+	}
+	m.tabs.Items = slices.Insert(slices.Clone(items), at, ti)
+	m.tabs.Refresh()
+	if sel != nil && m.tabs.Selected() != sel {
+		m.tabs.Select(sel)
+	}
 }

@@ -118,14 +118,7 @@ func (m *mainUI) ensurePractitioner(a *App, then func()) {
 			return
 		}
 		m.practice = newPractitionerUI(a)
-		m.items["licence"] = container.NewTabItemWithIcon("My licence", theme.InfoIcon(), m.practice.content)
-		items := m.tabs.Items
-		at := slices.Index(items, m.items["settings"])
-		if at < 0 {
-			at = len(items)
-		}
-		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["licence"])
-		m.tabs.Refresh()
+		m.insertTab("licence", container.NewTabItemWithIcon("My licence", theme.InfoIcon(), m.practice.content))
 		m.practice.reload()
 		if then != nil {
 			then()

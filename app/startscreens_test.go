@@ -75,3 +75,28 @@ func TestStartScreens(t *testing.T) {
 		assertPatientWords(t, "acting from the start", h.win.Canvas())
 	})
 }
+
+// TestTabAppearsKeepsPlace: when the People tab appears (the wallet
+// learned of a delegation) while the patient reads Settings, Settings
+// stays on screen; before, the tabs kept the position and showed People
+// in its place (seen on the settings screenshot).
+func TestTabAppearsKeepsPlace(t *testing.T) {
+	h := unlocked(t)
+	h.a.main.selectScreen("settings")
+	h.a.wait()
+	world := delegationtest.New(t)
+	g := world.Guardianship(delegation.ActionView)
+	g.Representative = h.primary()
+	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
+		t.Fatal(err)
+	}
+	h.a.main.ensurePeople(h.a, nil)
+	h.a.wait()
+	m := h.a.main
+	if m.people == nil || !slices.Contains(m.tabs.Items, m.items["people"]) {
+		t.Fatal("no People tab")
+	}
+	if got := m.tabs.Selected(); got != m.items["settings"] {
+		t.Errorf("on screen: %q, want Settings", got.Text)
+	}
+}
