@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/medid/medid/credentials/delegation"
@@ -99,4 +100,43 @@ func TestTabAppearsKeepsPlace(t *testing.T) {
 	if got := m.tabs.Selected(); got != m.items["settings"] {
 		t.Errorf("on screen: %q, want Settings", got.Text)
 	}
+}
+
+// TestActingConsentByName: giving consent in someone's name finds the
+// provider by name in the directory, as the patient's own Consent screen
+// does (the box used to ask for "the provider's DID, e.g. did:medid:…",
+// and its error for "their DID").
+func TestActingConsentByName(t *testing.T) {
+	h := unlocked(t)
+	hosp := newIssuer(t, "St Bartholomew's Hospital") // listed in the test directory
+	world := delegationtest.New(t)
+	g := world.Guardianship(delegation.ActionView, delegation.ActionConsent)
+	g.Representative = h.primary()
+	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
+		t.Fatal(err)
+	}
+	h.a.main.selectScreen("acting")
+	h.a.wait()
+	x := h.a.main.people.actingNow
+	if x == nil || x.provider == nil || x.pick == nil {
+		t.Fatal("no consent box on the acting screen")
+	}
+	if m := devTerms.FindString(x.provider.PlaceHolder); m != "" {
+		t.Errorf("the Who box asks for %q: %q", m, x.provider.PlaceHolder)
+	}
+	test.Tap(x.grant)
+	if m := devTerms.FindString(x.err.Text); !x.err.Visible() || m != "" {
+		t.Errorf("nothing filled in: %q (shows %q)", x.err.Text, m)
+	}
+	test.Type(x.provider, "bartholomew")
+	test.Tap(x.pick.find)
+	h.a.wait()
+	if len(x.pick.found) != 1 {
+		t.Fatalf("found %d (%q)", len(x.pick.found), x.pick.note.Text)
+	}
+	test.Tap(x.pick.found[0])
+	if x.provider.Text != "St Bartholomew's Hospital" || x.pick.provider(x.provider.Text) != hosp.DID {
+		t.Errorf("after picking: box %q stands for %q, want %s", x.provider.Text, x.pick.provider(x.provider.Text), hosp.DID)
+	}
+	assertPatientWords(t, "acting: consent by name", h.win.Canvas())
 }
