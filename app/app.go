@@ -674,6 +674,15 @@ func (m *mainUI) selectScreen(name string) {
 		m.ensurePractitioner(m.a, func() {
 			m.tabs.Select(m.items["licence"])
 			m.practice.startCard()
+			// Show the whole code, once it is made.
+			p := m.practice
+			load(m.a, func(ctx context.Context) (struct{}, error) {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-ctx.Done():
+				}
+				return struct{}{}, nil
+			}, func(struct{}, error) { p.scroll.ScrollToBottom() })
 		})
 	case "sharedetails":
 		m.tabs.Select(m.items["share"])

@@ -211,7 +211,11 @@ func scopeWords(d wallet.Delegation) string {
 	for _, p := range d.Purposes {
 		ps = append(ps, strings.ToLower(purposeText(p)))
 	}
-	s := "May " + strings.Join(as, ", ") + ": " + wallet.ClassWords(d.Classes...) + ", for " + strings.Join(ps, ", ") + "."
+	cw := wallet.ClassWords(d.Classes...)
+	if cw == "records" { // every kind ("*"): "May see records: records" said nothing
+		cw = "all kinds of records"
+	}
+	s := "May " + strings.Join(as, ", ") + ": " + cw + ", for " + strings.Join(ps, ", ") + "."
 	if d.SubDelegation {
 		s += " May pass it on."
 	}
