@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -49,11 +50,15 @@ func BenchmarkResolveDID(b *testing.B) {
 			a := apps[l]
 			b.Run(fmt.Sprintf("layout%d/resolve", l), func(b *testing.B) {
 				hits := a.idx.leafHits.Load()
+				cpu0 := benchbase.ProcessCPU()
 				for range b.N {
 					if _, err := a.ResolveDID(dids[rng.IntN(len(dids))], ledger.ResolveOptions{}); err != nil {
 						b.Fatal(err)
 					}
 				}
+				// Process CPU per resolution moves less with other load on
+				// the machine than wall time does.
+				b.ReportMetric(float64((benchbase.ProcessCPU()-cpu0).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
 				b.ReportMetric(float64(len(dids)), "DIDs")
 				if l == ledger.LayoutRecordsOnce {
 					b.ReportMetric(float64(a.idx.leafHits.Load()-hits)/float64(b.N), "leaf-hits")
