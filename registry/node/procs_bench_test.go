@@ -88,7 +88,9 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 		// no proxy in this process, whose CPU is the load generator's.
 		Direct:   true,
 		LogLevel: "warn",
-		Args:     []string{"--max-conns", "8192"},
+		// $MEDID_BENCH_REGISTRYD_ARGS: more registryd flags for every
+		// validator, e.g. "--block-time 300ms" to measure a setting.
+		Args: append([]string{"--max-conns", "8192"}, strings.Fields(os.Getenv("MEDID_BENCH_REGISTRYD_ARGS"))...),
 		NodeArgs: func(i int) []string {
 			if p := profilePath(); p != "" {
 				return []string{"--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i)}
@@ -115,12 +117,34 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 				}
 				tail := strings.Join(keep, "\n")
 				tail = tail[max(0, len(tail)-6000):]
-				b.Logf("validator %d (running: %v), end of its log (API request errors left out):\n%s", i, nd.Running(), tail)
+				// At the benchmarks' log level (warn) a healthy validator
+				// logs only its two start-up lines, so its state says
+				// more: height, peers and the readiness checks (a stall
+				// names how long transactions waited without a block).
+				b.Logf("validator %d (running: %v), end of its log (API request errors left out):\n%s\nits /readyz now: %s", i, nd.Running(), tail, readyz(nd.URL))
 			}
 		}
 		net.Close()
 	})
 	return net
+}
+
+// readyz returns the body of a validator's GET /readyz (or why there is
+// none), for the report of a failed run.
+func readyz(url string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
+	return fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
 }
 
 // profilePath is the -test.cpuprofile file, made absolute (go test runs
