@@ -334,6 +334,30 @@ func workers(b *testing.B) int {
 	return n
 }
 
+// maxPeakRSS returns the largest peak resident set (VmHWM) of the
+// validators' processes so far: what a garbage-collector setting costs in
+// memory.
+func maxPeakRSS(b *testing.B, net *proctest.Network) int64 {
+	b.Helper()
+	var most int64
+	for i, nd := range net.Nodes {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", nd.Pid()))
+		if err != nil {
+			b.Fatalf("memory of validator %d: %v", i, err)
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					b.Fatalf("memory of validator %d: %q: %v", i, l, err)
+				}
+				most = max(most, kb<<10)
+			}
+		}
+	}
+	return most
+}
+
 // peakTPS remembers the closed-loop throughput of each network size
 // measured in this process, for the open-loop runs at a fraction of it.
 var peakTPS sync.Map // validators -> float64
@@ -441,6 +465,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	}
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
+	b.ReportMetric(float64(maxPeakRSS(b, net))/(1<<20), "max-peak-rss-MiB")
 	if fraction == 0 {
 		peakTPS.Store(n, r.TPS())
 	} else {
