@@ -126,8 +126,9 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 // blocks of 1,000 through FinalizeBlock and Commit. It reports the process
 // CPU per transaction divided by one bare ed25519.Verify measured in the
 // same run ("sigeq/tx"; the floor is 1: one signature check per
-// transaction per node), and the signature checks and general document
-// validations actually performed per transaction (issue 19,
+// transaction per node), and the signature checks, general document
+// validations and single-key document recognitions actually performed per
+// transaction (issue 19,
 // docs/design/0022).
 func BenchmarkNodePathDIDCreate(b *testing.B) {
 	const perBlock = 1000
@@ -138,7 +139,7 @@ func BenchmarkNodePathDIDCreate(b *testing.B) {
 		txs[i] = createTxN(b, i)
 	}
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
-	sig0, doc0 := h.app.sigChecks.Load(), h.app.docParses.Load()
+	sig0, doc0, key0 := h.app.sigChecks.Load(), h.app.docParses.Load(), h.app.keyDocs.Load()
 	b.ResetTimer()
 	cpu0 := benchbase.ProcessCPU()
 	for lo := 0; lo < b.N; lo += perBlock {
@@ -163,6 +164,7 @@ func BenchmarkNodePathDIDCreate(b *testing.B) {
 	b.ReportMetric(float64(verify.Nanoseconds())/1000, "verify-µs")
 	b.ReportMetric(float64(h.app.sigChecks.Load()-sig0)/n, "sigchecks/tx")
 	b.ReportMetric(float64(h.app.docParses.Load()-doc0)/n, "docparses/tx")
+	b.ReportMetric(float64(h.app.keyDocs.Load()-key0)/n, "keydocs/tx")
 }
 
 // processCPU is the CPU time (user + system) this process has used, so a

@@ -94,6 +94,13 @@ func (c *lru[K, V]) len() int {
 	return c.ll.Len()
 }
 
+// cachedDocument returns parseDocument's answer for data if the cache
+// holds it (ok false: it does not).
+func (a *App) cachedDocument(data []byte) (d *did.Document, err error, ok bool) {
+	p, ok := a.docs.get(sha256.Sum256(data))
+	return p.doc, p.err, ok
+}
+
 // parseDocument is did.ParseDocument through the document cache.
 func (a *App) parseDocument(data []byte) (*did.Document, error) {
 	k := sha256.Sum256(data)
