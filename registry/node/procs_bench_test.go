@@ -65,7 +65,7 @@ func startProcs(b *testing.B, n int, name string) *proctest.Network {
 }
 
 // startProcsGossip is startProcs with every validator's
-// Settings.MempoolRelay set to relay ("": the default, node.RelayFlood)
+// Settings.MempoolRelay set to relay ("": the default, node.RelayDirect)
 // and Settings.GossipPeers to gossipPeers (0: every peer; with
 // node.RelayFlood only).
 func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) *proctest.Network {
@@ -395,9 +395,9 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 
 // BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
 // four and seven validator processes with each way transactions can reach
-// the other validators' mempools: the registry's direct relay
-// (Settings.MempoolRelay "direct", experimental), and CometBFT's gossip
-// ("flood", the default) to every peer and to one or two peers only
+// the other validators' mempools: the registry's direct relay (the
+// default, Settings.MempoolRelay "direct"), and CometBFT's gossip
+// ("flood") to every peer and to one or two peers only
 // (Settings.GossipPeers). -count repeats each variant back to back, so
 // compare variants by running them alternately, one -bench pattern per
 // invocation (BENCHMARKS.md).
