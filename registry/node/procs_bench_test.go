@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,6 +208,7 @@ const submitIdleConn = 2 * time.Second
 // submit posts raw to validator i mod n and waits for its commit; a 503
 // (mempool full) is retried after a short pause.
 func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
+	resets := 0
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[i%len(s.urls)], bytes.NewReader(raw))
 		if err != nil {
@@ -216,6 +218,16 @@ func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
 		req.Header.Set("Idempotency-Key", strconv.Itoa(i))
 		resp, err := s.hc.Do(req)
 		if err != nil {
+			// A connection the validator closed unused (see
+			// newHTTPSubmitter) can still meet a request the Transport
+			// does not retry itself: one it had dialed but never used
+			// ends in EOF or a reset. Such a request never reached the
+			// handler, so it is sent again; had it reached it, the resend
+			// is refused as a duplicate (409) and the run fails saying so.
+			if resets < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && ctx.Err() == nil {
+				resets++
+				continue
+			}
 			return err
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -230,6 +242,9 @@ func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		if resets > 0 {
+			return fmt.Errorf("validator %d answered %d to a resend after a closed connection: %s", i%len(s.urls), resp.StatusCode, bytes.TrimSpace(body))
 		}
 		return fmt.Errorf("validator %d answered %d: %s", i%len(s.urls), resp.StatusCode, bytes.TrimSpace(body))
 	}
