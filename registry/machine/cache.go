@@ -95,10 +95,9 @@ func (c *lru[K, V]) len() int {
 }
 
 // cachedDocument returns parseDocument's answer for data if the cache
-// holds it (ok false: it does not).
-func (a *App) cachedDocument(data []byte) (d *did.Document, err error, ok bool) {
-	p, ok := a.docs.get(sha256.Sum256(data))
-	return p.doc, p.err, ok
+// holds it (false: it does not).
+func (a *App) cachedDocument(data []byte) (parsedDoc, bool) {
+	return a.docs.get(sha256.Sum256(data))
 }
 
 // parseDocument is did.ParseDocument through the document cache.

@@ -155,7 +155,8 @@ func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
 	// would, instead of recognising it again. For a single-key document
 	// the recogniser's document is the general path's
 	// (TestKeyDocumentMatchesGeneralPath), so the answer is the same.
-	d, err, ok := a.cachedDocument(t.Payload.Document)
+	cached, ok := a.cachedDocument(t.Payload.Document)
+	d, err := cached.doc, cached.err
 	if !ok {
 		if d, ok := a.ownKeyDocument(t); ok {
 			return d, nil
