@@ -127,11 +127,12 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 // blocks of 1,000 through FinalizeBlock and Commit. It reports the process
 // CPU per transaction divided by one bare ed25519.Verify measured in the
 // same run ("sigeq/tx"; the floor is 1: one signature check per
-// transaction per node), and the signature checks and general document
-// validations actually performed per transaction (issue 19,
-// docs/design/0022). It runs in each state layout: layout 2 indexes the
-// leaves each block added after the tree saved them (docs/design/0021,
-// "State layout"), layout 1 copies each record into the index.
+// transaction per node), and the signature checks, general document
+// validations and single-key document recognitions actually performed per
+// transaction (issue 19, docs/design/0022). It runs in each state layout:
+// layout 2 indexes the leaves each block added after the tree saved them
+// (docs/design/0021, "State layout"), layout 1 copies each record into the
+// index.
 func BenchmarkNodePathDIDCreate(b *testing.B) {
 	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
 		b.Run(fmt.Sprintf("layout%d", l), func(b *testing.B) { benchNodePath(b, l) })
@@ -147,7 +148,7 @@ func benchNodePath(b *testing.B, l ledger.StateLayout) {
 		txs[i] = createTxN(b, i)
 	}
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
-	sig0, doc0 := h.app.sigChecks.Load(), h.app.docParses.Load()
+	sig0, doc0, key0 := h.app.sigChecks.Load(), h.app.docParses.Load(), h.app.keyDocs.Load()
 	b.ResetTimer()
 	cpu0 := benchbase.ProcessCPU()
 	for lo := 0; lo < b.N; lo += perBlock {
@@ -172,6 +173,7 @@ func benchNodePath(b *testing.B, l ledger.StateLayout) {
 	b.ReportMetric(float64(verify.Nanoseconds())/1000, "verify-µs")
 	b.ReportMetric(float64(h.app.sigChecks.Load()-sig0)/n, "sigchecks/tx")
 	b.ReportMetric(float64(h.app.docParses.Load()-doc0)/n, "docparses/tx")
+	b.ReportMetric(float64(h.app.keyDocs.Load()-key0)/n, "keydocs/tx")
 }
 
 // processCPU is the CPU time (user + system) this process has used, so a

@@ -94,6 +94,12 @@ func (c *lru[K, V]) len() int {
 	return c.ll.Len()
 }
 
+// cachedDocument returns parseDocument's answer for data if the cache
+// holds it (false: it does not).
+func (a *App) cachedDocument(data []byte) (parsedDoc, bool) {
+	return a.docs.get(sha256.Sum256(data))
+}
+
 // parseDocument is did.ParseDocument through the document cache.
 func (a *App) parseDocument(data []byte) (*did.Document, error) {
 	k := sha256.Sum256(data)

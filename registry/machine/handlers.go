@@ -149,10 +149,20 @@ func (a *App) ownDocument(t *tx.Tx, pre *prepared) (*did.Document, error) {
 }
 
 func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
-	if d, ok := a.ownKeyDocument(t); ok {
-		return d, nil
+	// A document this node has seen already (CheckTx, then FinalizeBlock's
+	// pre-pass) is in the parsed-document cache, which ownKeyDocument fills
+	// as parseDocument does: take it from there, as the general path below
+	// would, instead of recognising it again. For a single-key document
+	// the recogniser's document is the general path's
+	// (TestKeyDocumentMatchesGeneralPath), so the answer is the same.
+	cached, ok := a.cachedDocument(t.Payload.Document)
+	d, err := cached.doc, cached.err
+	if !ok {
+		if d, ok := a.ownKeyDocument(t); ok {
+			return d, nil
+		}
+		d, err = a.parseDocument(t.Payload.Document)
 	}
-	d, err := a.parseDocument(t.Payload.Document)
 	if err != nil {
 		return nil, fmt.Errorf("%w: document: %v", ledger.ErrInvalid, err)
 	}

@@ -17,11 +17,11 @@ func TestMempoolRelaySettings(t *testing.T) {
 		broadcast bool
 		wantErr   string
 	}{
-		{relay: "", broadcast: true},
+		{relay: "", broadcast: false},
 		{relay: RelayDirect, broadcast: false},
 		{relay: RelayFlood, broadcast: true},
 		{relay: RelayFlood, peers: 2, broadcast: true},
-		{relay: "", peers: 2, broadcast: true},
+		{relay: "", peers: 2, wantErr: "gossipPeers"},
 		{relay: RelayDirect, peers: 1, wantErr: "gossipPeers"},
 		{relay: RelayFlood, peers: -1, wantErr: "gossipPeers"},
 		{relay: "gossip", wantErr: "mempoolRelay"},

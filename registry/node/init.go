@@ -83,11 +83,11 @@ type Settings struct {
 	// still go to every peer. See docs/design/0022 for what it changed.
 	GossipPeers int `json:"gossipPeers,omitempty"`
 	// MempoolRelay is how transactions reach the other nodes' mempools:
-	// RelayFlood ("flood", the default when empty) is CometBFT's gossip of
-	// every transaction to every peer, which GossipPeers may limit;
-	// RelayDirect ("direct", experimental) sends each transaction the
-	// node's API accepted to every peer and relays nothing. See
-	// docs/design/0022, decision 8.
+	// RelayDirect ("direct", the default when empty) sends each
+	// transaction the node's API accepted to every peer and relays
+	// nothing; RelayFlood ("flood") is CometBFT's gossip of every
+	// transaction to every peer, which GossipPeers may limit. See
+	// docs/design/0022.
 	MempoolRelay string `json:"mempoolRelay,omitempty"`
 	// App holds the application's snapshot and pruning settings, which
 	// registryd passes to registry/machine.

@@ -196,19 +196,18 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	if s.GossipPeers < 0 {
 		return nil, fmt.Errorf("gossipPeers %d in %s: want 0 (every peer) or a positive number of peers", s.GossipPeers, SettingsFile)
 	}
-	// Mempool relay: CometBFT's gossip by default; with RelayDirect
-	// (relay.go) its gossip is off and the node sends what its API
-	// accepted to every peer itself.
+	// Mempool relay (relay.go): by default CometBFT's gossip is off and
+	// the node sends what its API accepted to every peer itself.
 	switch s.MempoolRelay {
-	case "", RelayFlood:
-		c.Mempool.Broadcast = true
-	case RelayDirect:
+	case "", RelayDirect:
 		if s.GossipPeers > 0 {
 			return nil, fmt.Errorf("gossipPeers %d in %s limits CometBFT's gossip, which mempoolRelay %q does not use: set mempoolRelay to %q or remove gossipPeers", s.GossipPeers, SettingsFile, RelayDirect, RelayFlood)
 		}
 		c.Mempool.Broadcast = false
+	case RelayFlood:
+		c.Mempool.Broadcast = true
 	default:
-		return nil, fmt.Errorf("mempoolRelay %q in %s: want %q (the default) or %q", s.MempoolRelay, SettingsFile, RelayFlood, RelayDirect)
+		return nil, fmt.Errorf("mempoolRelay %q in %s: want %q (the default) or %q", s.MempoolRelay, SettingsFile, RelayDirect, RelayFlood)
 	}
 	c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = s.GossipPeers
 	c.Mempool.ExperimentalMaxGossipConnectionsToNonPersistentPeers = s.GossipPeers

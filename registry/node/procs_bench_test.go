@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func startProcs(b *testing.B, n int, name string) *proctest.Network {
 }
 
 // startProcsGossip is startProcs with every validator's
-// Settings.MempoolRelay set to relay ("": the default, node.RelayFlood)
+// Settings.MempoolRelay set to relay ("": the default, node.RelayDirect)
 // and Settings.GossipPeers to gossipPeers (0: every peer; with
 // node.RelayFlood only).
 func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) *proctest.Network {
@@ -88,7 +89,9 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 		// no proxy in this process, whose CPU is the load generator's.
 		Direct:   true,
 		LogLevel: "warn",
-		Args:     []string{"--max-conns", "8192"},
+		// $MEDID_BENCH_REGISTRYD_ARGS: more registryd flags for every
+		// validator, e.g. "--block-time 300ms" to measure a setting.
+		Args: append([]string{"--max-conns", "8192"}, strings.Fields(os.Getenv("MEDID_BENCH_REGISTRYD_ARGS"))...),
 		NodeArgs: func(i int) []string {
 			if p := profilePath(); p != "" {
 				return []string{"--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i)}
@@ -115,12 +118,34 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 				}
 				tail := strings.Join(keep, "\n")
 				tail = tail[max(0, len(tail)-6000):]
-				b.Logf("validator %d (running: %v), end of its log (API request errors left out):\n%s", i, nd.Running(), tail)
+				// At the benchmarks' log level (warn) a healthy validator
+				// logs only its two start-up lines, so its state says
+				// more: height, peers and the readiness checks (a stall
+				// names how long transactions waited without a block).
+				b.Logf("validator %d (running: %v), end of its log (API request errors left out):\n%s\nits /readyz now: %s", i, nd.Running(), tail, readyz(nd.URL))
 			}
 		}
 		net.Close()
 	})
 	return net
+}
+
+// readyz returns the body of a validator's GET /readyz (or why there is
+// none), for the report of a failed run.
+func readyz(url string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
+	return fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
 }
 
 // profilePath is the -test.cpuprofile file, made absolute (go test runs
@@ -148,15 +173,26 @@ type httpSubmitter struct {
 }
 
 func newHTTPSubmitter(net *proctest.Network, conns int) *httpSubmitter {
-	// At most conns connections per validator, idle ones included, and
-	// idle ones dropped before the server's 60 s idle timeout: a validator
-	// holds 2,048 connections per client address (--max-conns 8192) and,
-	// at that cap, closes an idle one for a newcomer; a request the client
-	// sent on a connection being closed ends in EOF (seen on 4 and 7
-	// validators).
+	// At most conns connections per validator, idle ones included: a
+	// validator holds 2,048 connections per client address (--max-conns
+	// 8192) and, at that cap, closes an idle one for a newcomer.
+	//
+	// Idle connections are not reused after submitIdleConn. A validator
+	// (net/http with internal/httpserver's ReadHeaderTimeout of 5 s) closes
+	// a new connection whose first request has not arrived 5 s after it
+	// accepted it, without a reply. The Transport dials a connection for a
+	// request that then takes another one freed meanwhile, and keeps the
+	// new one idle; reused after the validator closed it (more likely the
+	// more loaded the machine: the client notices the close late), it ends
+	// the run in `Post ...: EOF`, with either relay and at any size (seen
+	// in 2 of 6 runs at load 35-42, and most likely the quick failure of a
+	// seven-validator run on the quiet machine, BENCHMARKS.md, issue 19).
+	// The Idempotency-Key makes the Transport retry a POST that met such a
+	// close on a reused connection before any reply (it resends the same
+	// transaction, which the ledger would take as the same one anyway).
 	s := &httpSubmitter{hc: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
-		IdleConnTimeout: 30 * time.Second, DisableCompression: true,
+		IdleConnTimeout: submitIdleConn, DisableCompression: true,
 	}}}
 	for _, nd := range net.Nodes {
 		s.urls = append(s.urls, nd.URL+"/1.0/transactions")
@@ -164,17 +200,34 @@ func newHTTPSubmitter(net *proctest.Network, conns int) *httpSubmitter {
 	return s
 }
 
+// submitIdleConn is how long the submitters' idle connections may wait
+// for their next request: below the validators' 5 s for a connection's
+// first request (see newHTTPSubmitter).
+const submitIdleConn = 2 * time.Second
+
 // submit posts raw to validator i mod n and waits for its commit; a 503
 // (mempool full) is retried after a short pause.
 func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
+	resets := 0
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[i%len(s.urls)], bytes.NewReader(raw))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/jose")
+		req.Header.Set("Idempotency-Key", strconv.Itoa(i))
 		resp, err := s.hc.Do(req)
 		if err != nil {
+			// A connection the validator closed unused (see
+			// newHTTPSubmitter) can still meet a request the Transport
+			// does not retry itself: one it had dialed but never used
+			// ends in EOF or a reset. Such a request never reached the
+			// handler, so it is sent again; had it reached it, the resend
+			// is refused as a duplicate (409) and the run fails saying so.
+			if resets < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && ctx.Err() == nil {
+				resets++
+				continue
+			}
 			return err
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -189,6 +242,9 @@ func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		if resets > 0 {
+			return fmt.Errorf("validator %d answered %d to a resend after a closed connection: %s", i%len(s.urls), resp.StatusCode, bytes.TrimSpace(body))
 		}
 		return fmt.Errorf("validator %d answered %d: %s", i%len(s.urls), resp.StatusCode, bytes.TrimSpace(body))
 	}
@@ -310,6 +366,30 @@ func workers(b *testing.B) int {
 	return n
 }
 
+// maxPeakRSS returns the largest peak resident set (VmHWM) of the
+// validators' processes so far: what a garbage-collector setting costs in
+// memory.
+func maxPeakRSS(b *testing.B, net *proctest.Network) int64 {
+	b.Helper()
+	var most int64
+	for i, nd := range net.Nodes {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", nd.Pid()))
+		if err != nil {
+			b.Fatalf("memory of validator %d: %v", i, err)
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					b.Fatalf("memory of validator %d: %q: %v", i, l, err)
+				}
+				most = max(most, kb<<10)
+			}
+		}
+	}
+	return most
+}
+
 // peakTPS remembers the closed-loop throughput of each network size
 // measured in this process, for the open-loop runs at a fraction of it.
 var peakTPS sync.Map // validators -> float64
@@ -330,9 +410,9 @@ func BenchmarkCommitDIDCreateProcs(b *testing.B) {
 
 // BenchmarkCommitDIDCreateProcsGossip is BenchmarkCommitDIDCreateProcs on
 // four and seven validator processes with each way transactions can reach
-// the other validators' mempools: the registry's direct relay
-// (Settings.MempoolRelay "direct", experimental), and CometBFT's gossip
-// ("flood", the default) to every peer and to one or two peers only
+// the other validators' mempools: the registry's direct relay (the
+// default, Settings.MempoolRelay "direct"), and CometBFT's gossip
+// ("flood") to every peer and to one or two peers only
 // (Settings.GossipPeers). -count repeats each variant back to back, so
 // compare variants by running them alternately, one -bench pattern per
 // invocation (BENCHMARKS.md).
@@ -417,6 +497,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	}
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
+	b.ReportMetric(float64(maxPeakRSS(b, net))/(1<<20), "max-peak-rss-MiB")
 	if fraction == 0 {
 		peakTPS.Store(n, r.TPS())
 	} else {

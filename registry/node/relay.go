@@ -20,14 +20,12 @@ const (
 	// peer (CometBFT's mempool gossip is off). In a network whose
 	// validators all peer with each other, as `registryd testnet` and
 	// `registryd join` write them, every validator then receives each
-	// transaction exactly once. Experimental: not the default until its
-	// tail latency is measured on a quiet machine (docs/design/0022,
-	// decision 8).
+	// transaction exactly once. The default.
 	RelayDirect = "direct"
 	// RelayFlood: CometBFT's mempool gossip: every node sends every
 	// transaction of its mempool to every peer that has not sent it (each
 	// validator of a full mesh receives each transaction from up to all
-	// its peers), optionally limited by Settings.GossipPeers. The default.
+	// its peers), optionally limited by Settings.GossipPeers.
 	RelayFlood = "flood"
 )
 

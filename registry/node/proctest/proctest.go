@@ -80,7 +80,7 @@ type Config struct {
 	// to every peer, the default).
 	GossipPeers int
 	// MempoolRelay is every node's Settings.MempoolRelay ("": the
-	// default, node.RelayFlood; GossipPeers needs it).
+	// default, node.RelayDirect; GossipPeers needs node.RelayFlood).
 	MempoolRelay string
 	// DiskLimits gives node i a file system of DiskLimits[i] bytes.
 	DiskLimits map[int]int64
