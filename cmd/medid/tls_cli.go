@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/internal/tlsfiles"
 )
 
@@ -88,8 +89,6 @@ func (e *env) httpClient() (*http.Client, error) {
 	if err != nil {
 		return nil, usagef("TLS client: %v (see --ca, --client-cert, --client-key)", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg
-	e.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	e.hc = httpserver.NewClient(30*time.Second, cfg)
 	return e.hc, nil
 }

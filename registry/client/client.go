@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/ledger/light"
 )
@@ -96,7 +97,7 @@ func New(c Config) (*Client, error) {
 	}
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = httpserver.NewClient(30*time.Second, nil)
 	}
 	cl := &Client{base: u, hc: hc, verify: c.VerifyProofs}
 	if c.VerifyProofs {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/httpserver"
 	"github.com/medid/medid/registry/hospital/trail"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 )
@@ -121,8 +122,13 @@ func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return defaultHTTP
 }
+
+// defaultHTTP is the client of a Client without HTTP: one transport, so
+// calls reuse connections (httpserver.NewClient drops them before a
+// vault would).
+var defaultHTTP = httpserver.NewClient(30*time.Second, nil)
 
 // VaultDID returns (and remembers) the vault's DID from GET /1.0/vault.
 func (c *Client) VaultDID(ctx context.Context) (string, error) {
