@@ -282,7 +282,11 @@ func (w *Wallet) HeldDelegation(id string) (Delegation, error) {
 		return Delegation{}, err
 	}
 	if d.Role != DelegationHeld {
-		return Delegation{}, fmt.Errorf("delegation %s is not one you act under (it lets %s act for %s)", d.ID, d.Representative, d.Patient)
+		rep := d.RepresentativeName
+		if rep == "" {
+			rep = d.Representative
+		}
+		return Delegation{}, fmt.Errorf("delegation %.16s is not one you act under: it lets %s act for you", d.Hash, rep)
 	}
 	return d, nil
 }

@@ -362,10 +362,7 @@ func (c *walletCLI) acting(person string) (*wallet.Wallet, wallet.Delegation, er
 	if err != nil {
 		return nil, wallet.Delegation{}, err
 	}
-	d, err := w.FindDelegation(person)
-	if err == nil && d.Role != wallet.DelegationHeld {
-		err = fmt.Errorf("delegation %s is not one you act under", d.Hash[:16])
-	}
+	d, err := w.HeldDelegation(person)
 	if err != nil {
 		w.Close()
 		return nil, wallet.Delegation{}, err
