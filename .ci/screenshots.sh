@@ -164,6 +164,12 @@ print(next(c["token"] for c in items if sys.argv[2] in json.dumps(c)))
 medid licence issue --key "$tmp/gmc.jwk" --subject "$doctor" --name "Dr. Jane Doe" --profession doctor \
 	--number GMC-7654321 --jurisdiction GB --employer "$hospital" --valid-for 8760h --out doctor-licence.jwt >/dev/null
 medid licence present --vault "$MEDID_VAULT" --key doctor.jwk --licence doctor-licence.jwt >/dev/null
+# So is the ER doctor, so the emergency access is named too; the provider
+# refused below is in no directory and shows as such.
+medid licence issue --key "$tmp/gmc.jwk" --subject "$er" --name "Dr. Ravi Patel" --profession doctor \
+	--specialty '773568002=Emergency medicine' --number GMC-2345678 --jurisdiction GB --employer "$hospital" \
+	--valid-for 8760h --out er-licence.jwt >/dev/null
+medid licence present --vault "$MEDID_VAULT" --key "$tmp/er.jwk" --licence er-licence.jwt >/dev/null
 medid records get --vault "$MEDID_VAULT" --key doctor.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null
 if medid records get --vault "$MEDID_VAULT" --key other.jwk --record "$rec" --purpose TREAT --consent grant.jwt >/dev/null 2>&1; then
 	echo "the vault let another provider read with the doctor's grant" >&2
@@ -196,6 +202,38 @@ for _ in $(seq 60); do [ -s verifier.url ] && break; sleep 0.5; done
 medid vp request --verifier-url-file verifier.url --admin-token-file verifier.token --type AllergyIntoleranceCredential \
 	--format dc+sd-jwt --claim-set code.display --claim-set code.display,criticality --terminal-qr=false >request.txt
 request=$(grep '^openid4vp://' request.txt)
+
+# Acting for someone (issue 17): the patient's mother, Rosa Silva, lets the
+# patient see and receive her records for 30 days; the patient redeems the
+# hospital's offer of Rosa's immunization record for her (issued to Rosa,
+# held for her: the acting screen's "Give to Rosa Silva…").
+medid wallet init --wallet "$tmp/rosa" --phrase-file rosa-phrase.txt >/dev/null
+rosa=$(medid wallet did list --wallet "$tmp/rosa" --primary)
+medid wallet delegate grant --wallet "$tmp/rosa" --to "$me" --name 'Alex Silva' --patient-name 'Rosa Silva' \
+	--relationship MTH --scope view,receive --class '*' --days 30 --out rosa-delegation.jwt >/dev/null
+medid wallet act-for add rosa-delegation.jwt >/dev/null
+medid serve issuer --key "$tmp/hospital.jwk" --addr "127.0.0.1:$(free_port)" --admin-token-file issuer.token \
+	--type ImmunizationCredential --name "St Mary's Hospital" --url-file issuer.url >"$tmp/issuer.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 120); do [ -s issuer.url ] && break; sleep 0.5; done
+[ -s issuer.url ] || { cat "$tmp/issuer.log" >&2; echo "the issuer did not start" >&2; exit 1; }
+cat >rosa-immunization.json <<'JSON'
+{"vaccineCode": {"text": "Influenza, seasonal"}, "occurrenceDateTime": "2026-10-12", "note": "SYNTHETIC DEMO DATA"}
+JSON
+medid issue offer --issuer-url-file issuer.url --admin-token-file issuer.token --type ImmunizationCredential \
+	--subject-claims rosa-immunization.json --for "$rosa" --terminal-qr=false >offer.txt
+medid wallet act-for Rosa accept-offer "$(grep '^openid' offer.txt)" >/dev/null
+
+# A practitioner's wallet (issue 13): Sam Nurse, licensed by the General
+# Medical Council's register for the demo, at St Mary's. Her wallet shows
+# the "My licence" tab and its card; the patient's app checks that card.
+export MEDID_PRACTITIONER="$tmp/sam"
+MEDID_WALLET="$MEDID_PRACTITIONER" medid wallet init --phrase-file sam-phrase.txt >/dev/null
+MEDID_WALLET="$MEDID_PRACTITIONER" confirmphrase
+sam=$(medid wallet did list --wallet "$MEDID_PRACTITIONER" --primary)
+medid licence issue --key "$tmp/gmc.jwk" --subject "$sam" --name 'Sam Nurse' --profession nurse \
+	--number GMC-1234567 --jurisdiction GB --employer "$hospital" --valid-for 8760h --out sam-licence.jwt >/dev/null
+medid wallet receive --wallet "$MEDID_PRACTITIONER" sam-licence.jwt >/dev/null
 cd - >/dev/null
 
 # The X server, larger than the app's 960x680 window: a screen whose content
@@ -233,6 +271,13 @@ for s in credentials detail preview share consent access identities settings; do
 	shot "$s" MEDID_WALLET_SCREEN="$s"
 done
 shot answer MEDID_WALLET_SCREEN="$request"
+shot sharedetails MEDID_WALLET_SCREEN=sharedetails
+shot acting MEDID_WALLET_SCREEN=acting
+shot licence MEDID_WALLET="$MEDID_PRACTITIONER" MEDID_WALLET_SCREEN=licencecard
+# A card lasts two minutes: made just before the shot that checks it,
+# from the practitioner's wallet (the key never leaves it).
+card=$(medid wallet licence-card --wallet "$MEDID_PRACTITIONER" 2>/dev/null)
+shot check MEDID_WALLET_SCREEN="check:$card"
 
 # The emergency card is full screen: show it on a second X server the size
 # of the main window, so it matches the other shots.

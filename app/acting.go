@@ -47,6 +47,7 @@ type actingUI struct {
 	copied  *widget.Label
 
 	provider *widget.Entry // nil without consent scope
+	pick     *picker       // finds the provider in the directory by name
 	classes  *widget.CheckGroup
 	duration *widget.Select
 	grant    *widget.Button
@@ -132,7 +133,8 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 	body := container.NewVBox(wrapLabel(scopeWords(d)), x.err, x.busy, x.copied)
 	if d.Covers(delegation.ActionConsent) {
 		x.provider = widget.NewEntry()
-		x.provider.SetPlaceHolder("The provider's DID, e.g. did:medid:… (they give it to you)")
+		x.provider.SetPlaceHolder("Their name, then Find by name; or the identifier they gave you")
+		x.pick = newPicker(a, x.provider)
 		var offered []string
 		for _, l := range DataClasses {
 			if cs := wallet.ClassesForLabels([]string{l}); len(cs) > 0 && coversAll(d, cs) {
@@ -150,7 +152,7 @@ func (u *peopleUI) startActing(d wallet.Delegation) *actingUI {
 		x.grant = widget.NewButtonWithIcon("Give consent in "+personName(d)+"'s name", theme.ConfirmIcon(), x.doGrant)
 		x.grant.Importance = widget.HighImportance
 		body.Add(bold("Give consent in " + personName(d) + "'s name"))
-		body.Add(widget.NewForm(widget.NewFormItem("Who", x.provider), widget.NewFormItem("May see", x.classes),
+		body.Add(widget.NewForm(widget.NewFormItem("Who", container.NewVBox(container.NewBorder(nil, nil, nil, x.pick.find, x.provider), x.pick.results, x.pick.note)), widget.NewFormItem("May see", x.classes),
 			widget.NewFormItem("For how long", x.duration)))
 		body.Add(container.NewHBox(x.grant))
 	}
@@ -452,7 +454,7 @@ func (x *actingUI) show(cs []wallet.Consent) {
 
 func (x *actingUI) doGrant() {
 	showError(x.err, nil)
-	req := wallet.ConsentRequest{Provider: strings.TrimSpace(x.provider.Text), Classes: wallet.ClassesForLabels(x.classes.Selected),
+	req := wallet.ConsentRequest{Provider: x.pick.provider(strings.TrimSpace(x.provider.Text)), Classes: wallet.ClassesForLabels(x.classes.Selected),
 		Purposes: x.d.Purposes}
 	for _, c := range consentDurations {
 		if c.label == x.duration.Selected {
@@ -460,7 +462,7 @@ func (x *actingUI) doGrant() {
 		}
 	}
 	if req.Provider == "" || len(req.Classes) == 0 || req.Duration == 0 {
-		x.err.SetText("Say who gets consent (their DID), tick at least one kind of record, and choose how long.")
+		x.err.SetText("Say who gets consent (find them by name, or the identifier they gave you), tick at least one kind of record, and choose how long.")
 		x.err.Show()
 		return
 	}

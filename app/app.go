@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,8 +56,9 @@ type Config struct {
 	IdleCheck time.Duration
 	// StartScreen, if set, selects a tab once the wallet is unlocked:
 	// "credentials", "share", "consent", "access", "identities",
-	// "settings", or "detail", "preview", "emergency" or an openid4vp://
-	// request link to answer (used to take screenshots).
+	// "settings", or "detail", "preview", "emergency", "licencecard",
+	// "sharedetails", "acting", "check:CODE" or an openid4vp:// request
+	// link to answer (used to take screenshots; see mainUI.selectScreen).
 	StartScreen string
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
@@ -608,12 +610,15 @@ func (m *mainUI) rebuildServices() {
 	m.tabs.Refresh()
 }
 
-// selectScreen shows the tab named name (see Config.StartScreen). Three
-// more names exist for screenshots: "detail" opens the first allergy
-// record (else the first record), "preview" shows that record as an
-// offered one is previewed before it is added, "emergency" shows the
-// emergency card; an openid4vp:// link opens the Share screen answering
-// that request.
+// selectScreen shows the tab named name (see Config.StartScreen). More
+// names exist for screenshots: "detail" opens the first allergy record
+// (else the first record), "preview" shows that record as an offered one
+// is previewed before it is added, "emergency" shows the emergency card,
+// "licencecard" the My licence tab with the licence card, "sharedetails"
+// "Choose details to share…" on the first SD-JWT record (its first detail
+// ticked, for "City ER", scrolled to what they will see), "acting" the acting screen of the first
+// delegation held, "check:TEXT" Check a practitioner with the code TEXT;
+// an openid4vp:// link opens the Share screen answering that request.
 func (m *mainUI) selectScreen(name string) {
 	if strings.HasPrefix(strings.ToLower(name), openid4vp.Scheme+"://") {
 		m.tabs.Select(m.items["share"])
@@ -665,7 +670,75 @@ func (m *mainUI) selectScreen(name string) {
 	case "emergency":
 		m.tabs.Select(m.items["share"])
 		m.share.showEmergency()
+	case "licencecard":
+		m.ensurePractitioner(m.a, func() {
+			m.tabs.Select(m.items["licence"])
+			m.practice.startCard()
+			// Show the whole code, once it is made.
+			p := m.practice
+			load(m.a, func(ctx context.Context) (struct{}, error) {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-ctx.Done():
+				}
+				return struct{}{}, nil
+			}, func(struct{}, error) { p.scroll.ScrollToBottom() })
+		})
+	case "sharedetails":
+		m.tabs.Select(m.items["share"])
+		a, w := m.a, m.a.wallet()
+		load(a, func(ctx context.Context) (*shareChoice, error) {
+			creds, err := w.Credentials(wallet.Filter{})
+			for _, c := range creds {
+				if c.Format == wallet.FormatSDJWT && presentable(standingOf(c, a.cfg.now()).status) {
+					claims, _, _ := parseClaims(w, c)
+					return &shareChoice{cred: c, claims: claims, issuer: a.nameOf(ctx, c.Issuer)}, nil
+				}
+			}
+			return nil, err
+		}, func(ch *shareChoice, err error) {
+			if err != nil || ch == nil {
+				return
+			}
+			m.share.openDetails(ch, func(d *detailsUI) {
+				for _, c := range d.checks {
+					if strings.HasPrefix(c.Text, "What it is:") {
+						c.SetChecked(true)
+					}
+				}
+				d.who.SetText("City ER")
+				// Show what they will see, once the preview is made.
+				load(a, func(ctx context.Context) (struct{}, error) {
+					select {
+					case <-time.After(time.Second):
+					case <-ctx.Done():
+					}
+					return struct{}{}, nil
+				}, func(struct{}, error) { d.scroll.ScrollToBottom() })
+			})
+		})
+	case "acting":
+		a, w := m.a, m.a.wallet()
+		load(a, func(context.Context) ([]wallet.Delegation, error) { return w.Delegations() },
+			func(ds []wallet.Delegation, err error) {
+				i := slices.IndexFunc(ds, func(d wallet.Delegation) bool {
+					return d.Role == wallet.DelegationHeld && d.StatusAt(a.cfg.now()) == wallet.DelegationActive
+				})
+				if err != nil || i < 0 {
+					return
+				}
+				m.ensurePeople(a, func() {
+					m.tabs.Select(m.items["people"])
+					m.people.actingNow = m.people.startActing(ds[i])
+				})
+			})
 	default:
+		if text, ok := strings.CutPrefix(name, "check:"); ok {
+			m.check = m.a.showCheck()
+			m.check.text.SetText(text)
+			m.check.run(text)
+			return
+		}
 		if ti, ok := m.items[name]; ok {
 			m.tabs.Select(ti)
 		}

@@ -94,7 +94,7 @@ func newConsentUI(a *App) *consentUI {
 	}
 	u.provider = widget.NewEntry()
 	u.provider.SetPlaceHolder("Their name, then Find by name; or the identifier they gave you")
-	u.pick = newPicker(u)
+	u.pick = newPicker(u.a, u.provider)
 	u.classes = newCheckFlow(DataClasses)
 	u.purpose = widget.NewSelect(slices.Sorted(maps.Values(Purposes)), nil)
 	u.purpose.SetSelected(Purposes["TREAT"])

@@ -211,7 +211,11 @@ func scopeWords(d wallet.Delegation) string {
 	for _, p := range d.Purposes {
 		ps = append(ps, strings.ToLower(purposeText(p)))
 	}
-	s := "May " + strings.Join(as, ", ") + ": " + wallet.ClassWords(d.Classes...) + ", for " + strings.Join(ps, ", ") + "."
+	cw := wallet.ClassWords(d.Classes...)
+	if cw == "records" { // every kind ("*"): "May see records: records" said nothing
+		cw = "all kinds of records"
+	}
+	s := "May " + strings.Join(as, ", ") + ": " + cw + ", for " + strings.Join(ps, ", ") + "."
 	if d.SubDelegation {
 		s += " May pass it on."
 	}
@@ -286,15 +290,19 @@ func (m *mainUI) addPeople(a *App) {
 			m.people.reload()
 			return
 		}
-		m.ensurePeople(a)
+		m.ensurePeople(a, nil)
 	}
-	m.ensurePeople(a)
+	m.ensurePeople(a, nil)
 }
 
 // ensurePeople adds the People tab, before Settings, if the wallet holds
-// any delegation and the tab is not there yet.
-func (m *mainUI) ensurePeople(a *App) {
+// any delegation and the tab is not there yet; then (if not nil) runs once
+// the tab is there.
+func (m *mainUI) ensurePeople(a *App, then func()) {
 	w := a.wallet()
+	if m.people != nil && then != nil {
+		then()
+	}
 	if m.people != nil || w == nil {
 		return
 	}
@@ -302,18 +310,39 @@ func (m *mainUI) ensurePeople(a *App) {
 		ds, err := w.Delegations()
 		return len(ds) > 0, err
 	}, func(some bool, err error) {
-		if err != nil || !some || m.people != nil || a.main != m {
+		if err != nil || !some || a.main != m {
+			return
+		}
+		if m.people != nil {
+			if then != nil {
+				then()
+			}
 			return
 		}
 		m.people = newPeopleUI(a)
-		m.items["people"] = container.NewTabItemWithIcon("People", theme.AccountIcon(), m.people.content)
-		items := m.tabs.Items
-		at := slices.Index(items, m.items["settings"])
-		if at < 0 {
-			at = len(items)
-		}
-		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["people"])
-		m.tabs.Refresh()
+		m.insertTab("people", container.NewTabItemWithIcon("People", theme.AccountIcon(), m.people.content))
 		m.people.reload()
+		if then != nil {
+			then()
+		}
 	})
+}
+
+// insertTab adds the tab item under name before Settings. The tab the
+// patient is on stays selected: the tabs select by position, so without
+// this a tab that appears (People, My licence) would take the place of the
+// one they were reading.
+func (m *mainUI) insertTab(name string, ti *container.TabItem) {
+	sel := m.tabs.Selected()
+	m.items[name] = ti
+	items := m.tabs.Items
+	at := slices.Index(items, m.items["settings"])
+	if at < 0 {
+		at = len(items)
+	}
+	m.tabs.Items = slices.Insert(slices.Clone(items), at, ti)
+	m.tabs.Refresh()
+	if sel != nil && m.tabs.Selected() != sel {
+		m.tabs.Select(sel)
+	}
 }

@@ -104,7 +104,7 @@ func TestPeopleScreen(t *testing.T) {
 		{r.scope.Text, "May see records: immunizations, for treatment."},
 		{r.left.Text, "30 days left"},
 		{u.acting[0].summary.Text, "You can act for Rosa Silva (your mother), with their authorisation."},
-		{u.acting[0].scope.Text, "May see records, give and take back consent, read the access log: records, for treatment."},
+		{u.acting[0].scope.Text, "May see records, give and take back consent, read the access log: all kinds of records, for treatment."},
 		{u.acting[0].left.Text, "90 days left"},
 	} {
 		if c.got != c.want {

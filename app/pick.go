@@ -22,13 +22,15 @@ type directorySearcher interface {
 // errNoDirectory: the registry in use cannot search its directory.
 var errNoDirectory = errors.New("consent: the directory cannot be searched")
 
-// picker finds a provider by name in the medid directory for the Consent
-// screen's Who box, so the patient picks "St Mary's Hospital" instead of
-// typing its identifier. Search results are the registry's index, not
+// picker finds a provider by name in the medid directory for a Who box
+// (the Consent screen's, the acting screen's consent in someone's name),
+// so the patient picks "St Mary's Hospital" instead of typing its
+// identifier. Search results are the registry's index, not
 // proven: the consent list names the provider from a proven directory
 // read (App.nameOf), so a wrong index shows as a wrong name there.
 type picker struct {
-	c       *consentUI
+	a       *App
+	entry   *widget.Entry // the Who box
 	find    *widget.Button
 	results *fyne.Container
 	found   []*widget.Button // one per result, in order
@@ -37,10 +39,10 @@ type picker struct {
 	name, did string // the pick; cleared when the Who box is edited
 }
 
-func newPicker(c *consentUI) *picker {
-	p := &picker{c: c, results: container.NewVBox(), note: newNote()}
+func newPicker(a *App, entry *widget.Entry) *picker {
+	p := &picker{a: a, entry: entry, results: container.NewVBox(), note: newNote()}
 	p.find = widget.NewButtonWithIcon("Find by name", theme.SearchIcon(), p.search)
-	c.provider.OnChanged = func(s string) {
+	entry.OnChanged = func(s string) {
 		if p.did != "" && s != p.name {
 			p.name, p.did = "", ""
 		}
@@ -58,19 +60,19 @@ func (p *picker) provider(text string) string {
 }
 
 func (p *picker) search() {
-	q := strings.TrimSpace(p.c.provider.Text)
+	q := strings.TrimSpace(p.entry.Text)
 	p.note.clear()
 	if q == "" || isDID(q) {
 		p.note.say("Type part of the hospital's or doctor's name, then Find by name.")
 		return
 	}
-	s, ok := p.c.a.reg().(directorySearcher)
+	s, ok := p.a.reg().(directorySearcher)
 	if !ok {
 		p.note.fail(errNoDirectory)
 		return
 	}
 	p.find.Disable()
-	load(p.c.a, func(ctx context.Context) (*rledger.DirectoryPage, error) {
+	load(p.a, func(ctx context.Context) (*rledger.DirectoryPage, error) {
 		return s.SearchDirectory(ctx, rledger.DirectorySearch{Query: q, Status: rledger.DirectoryActive, Limit: 10})
 	}, func(page *rledger.DirectoryPage, err error) {
 		p.find.Enable()
@@ -92,7 +94,7 @@ func (p *picker) show(rs []rledger.DirectorySummary) {
 		}
 		b := widget.NewButton(label, func() {
 			p.name, p.did = r.DisplayName, r.DID
-			p.c.provider.SetText(r.DisplayName)
+			p.entry.SetText(r.DisplayName)
 			p.results.Objects = nil
 			p.results.Refresh()
 			p.note.good("Consent will go to " + r.DisplayName + ", as the medid directory lists them.")

@@ -89,14 +89,18 @@ func (m *mainUI) addPractitioner(a *App) {
 		if m.practice != nil && ti != m.items["licence"] {
 			m.practice.stopCard() // the code is shown only while the tab is
 		}
-		m.ensurePractitioner(a)
+		m.ensurePractitioner(a, nil)
 	}
-	m.ensurePractitioner(a)
+	m.ensurePractitioner(a, nil)
 }
 
-// ensurePractitioner adds the tab if the wallet holds a licence.
-func (m *mainUI) ensurePractitioner(a *App) {
+// ensurePractitioner adds the tab if the wallet holds a licence; then (if
+// not nil) runs once the tab is there.
+func (m *mainUI) ensurePractitioner(a *App, then func()) {
 	w := a.wallet()
+	if m.practice != nil && then != nil {
+		then()
+	}
 	if m.practice != nil || w == nil {
 		return
 	}
@@ -104,19 +108,21 @@ func (m *mainUI) ensurePractitioner(a *App) {
 		l, err := heldLicence(w)
 		return l.ID != "", err
 	}, func(some bool, err error) {
-		if err != nil || !some || m.practice != nil || a.main != m {
+		if err != nil || !some || a.main != m {
+			return
+		}
+		if m.practice != nil {
+			if then != nil {
+				then()
+			}
 			return
 		}
 		m.practice = newPractitionerUI(a)
-		m.items["licence"] = container.NewTabItemWithIcon("My licence", theme.InfoIcon(), m.practice.content)
-		items := m.tabs.Items
-		at := slices.Index(items, m.items["settings"])
-		if at < 0 {
-			at = len(items)
-		}
-		m.tabs.Items = slices.Insert(slices.Clone(items), at, m.items["licence"])
-		m.tabs.Refresh()
+		m.insertTab("licence", container.NewTabItemWithIcon("My licence", theme.InfoIcon(), m.practice.content))
 		m.practice.reload()
+		if then != nil {
+			then()
+		}
 	})
 }
 
@@ -220,20 +226,23 @@ func (u *practitionerUI) reload() {
 			return
 		}
 		u.lic = c.lic
+		// Every verdict says when it was reached: a licence can be revoked
+		// after it was confirmed.
+		at := " (checked " + when(u.a.cfg.now()) + ")"
 		switch {
 		case c.lic.ID == "":
 			u.summary.SetText("This wallet holds no licence any more.")
 			u.summary.Importance = widget.MediumImportance
 		case c.verified:
-			u.summary.SetText("Confirmed by the medid directory: " + c.line + ".")
+			u.summary.SetText("Confirmed by the medid directory" + at + ": " + c.line + ".")
 			u.summary.Importance = widget.SuccessImportance
 		case strings.Contains(c.line, "could not be checked") || strings.Contains(c.line, "offline") || strings.Contains(c.line, "unavailable"):
 			// Nothing was found wrong: say so, in a neutral colour.
-			u.summary.SetText("Your licence could not be checked just now (" + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
+			u.summary.SetText("Your licence could not be checked at " + when(u.a.cfg.now()) + " (" + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
 				"). Nothing is known to be wrong with it; hospitals check it when you send it.")
 			u.summary.Importance = widget.MediumImportance
 		default:
-			u.summary.SetText("The medid directory does not confirm your licence: " + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
+			u.summary.SetText("The medid directory does not confirm your licence" + at + ": " + strings.TrimSuffix(strings.TrimPrefix(c.line, "unverified ("), ")") +
 				". Hospitals and patients will not accept it; ask your licensing body.")
 			u.summary.Importance = widget.WarningImportance
 		}
@@ -279,50 +288,31 @@ func requester(pr *openid.PresentationRequest) string {
 // fetch reads a hospital's licence request and shows who asks and what
 // would leave the wallet.
 func (u *practitionerUI) fetch(text string) {
-	text = strings.TrimSpace(text)
-	showError(u.err, nil)
-	u.answer.Hide()
-	if err := vpLinkProblem(text); err != nil {
-		showError(u.err, err)
-		return
-	}
-	w := u.a.wallet()
-	u.open.Disable()
-	u.busy.Show()
-	type fetched struct {
-		pr     *openid.PresentationRequest
-		asker  string
+	type shown struct {
 		claims []claim
 		body   string
 	}
-	load(u.a, func(ctx context.Context) (fetched, error) {
-		pr, err := openid.FetchPresentationRequest(ctx, w, text, nil, u.a.resolver())
-		if err != nil {
-			return fetched{}, err
-		}
-		f := fetched{pr: pr}
-		if licenceQuery(pr) == "" {
-			return f, errNotLicenceRequest
-		}
-		if pr.Signer != "" {
-			f.asker = u.a.nameOf(ctx, pr.Signer)
-		}
-		if cs := pr.Queries[0].Candidates; len(cs) > 0 {
-			f.claims, _, _ = parseClaims(w, cs[0])
-			f.claims = u.a.nameParties(ctx, f.claims)
-			f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
-		}
-		return f, nil
-	}, func(f fetched, err error) {
-		u.busy.Hide()
-		u.open.Enable()
-		if err != nil {
-			showError(u.err, err)
-			u.relayout()
-			return
-		}
-		u.show(f.pr, f.asker, f.claims, f.body)
-	})
+	fetchRequest(requestFetch{u.a, u.err, u.answer, u.open, u.busy}, text,
+		func(ctx context.Context, w *wallet.Wallet, pr *openid.PresentationRequest) (shown, error) {
+			var f shown
+			if licenceQuery(pr) == "" {
+				return f, errNotLicenceRequest
+			}
+			if cs := pr.Queries[0].Candidates; len(cs) > 0 {
+				f.claims, _, _ = parseClaims(w, cs[0])
+				f.claims = u.a.nameParties(ctx, f.claims)
+				f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
+			}
+			return f, nil
+		},
+		func(pr *openid.PresentationRequest, asker string, f shown, err error) {
+			if err != nil {
+				showError(u.err, err)
+				u.relayout()
+				return
+			}
+			u.show(pr, asker, f.claims, f.body)
+		})
 }
 
 // show presents the request: who asks (by the directory, their identifier
@@ -505,7 +495,7 @@ func (u *practitionerUI) stopCard() {
 // refreshCard makes a new card and shows its code.
 func (u *practitionerUI) refreshCard() {
 	w, id, stop := u.a.wallet(), u.lic.ID, u.cardStop
-	if w == nil || id == "" {
+	if w == nil {
 		return
 	}
 	scale := float32(1)
@@ -518,6 +508,13 @@ func (u *practitionerUI) refreshCard() {
 		expires time.Time
 	}
 	load(u.a, func(context.Context) (made, error) {
+		if id == "" { // shown before the tab's first reading finished
+			l, err := heldLicence(w)
+			if err != nil || l.ID == "" {
+				return made{}, err
+			}
+			id = l.ID
+		}
 		tok, err := card.Licence(w, id)
 		if err != nil {
 			return made{}, err

@@ -58,7 +58,7 @@ func TestMyLicenceTab(t *testing.T) {
 		t.Fatal("a My licence tab without a licence")
 	}
 	hn, p := nurseWallet(t)
-	want := "Confirmed by the medid directory: Sam Nurse, licensed by Nursing Council, at St Mary's Hospital."
+	want := "Confirmed by the medid directory (checked " + when(hn.clk.Now()) + "): Sam Nurse, licensed by Nursing Council, at St Mary's Hospital."
 	if p.summary.Text != want || p.summary.Importance != widget.SuccessImportance {
 		t.Errorf("summary = %q (%v), want %q", p.summary.Text, p.summary.Importance, want)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/registry/directory"
+	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 )
 
@@ -127,53 +128,85 @@ func vpLinkProblem(text string) error {
 	return nil
 }
 
-// fetch fetches the request and the claims of the matching records in
-// the background, then shows it.
-func (u *vpUI) fetch(text string) {
+// requestFetch is what a screen that answers OpenID4VP requests (Share,
+// My licence) shows while one is read: its error line, the answer of the
+// previous request, the Open button and the busy bar.
+type requestFetch struct {
+	a      *App
+	err    *widget.Label
+	answer *widget.Label
+	open   *widget.Button
+	busy   *widget.ProgressBarInfinite
+}
+
+// fetchRequest is the one way a screen reads a request link: it checks
+// the link (a problem is shown at once, nothing is fetched), then, in the
+// background, fetches and verifies the request and names its signer by
+// the directory ("" when unsigned or unnamed), runs more (the screen's own
+// reading of the candidates, in the background too), and hands the result
+// to show on the UI goroutine with the busy bar hidden again. show gets
+// the error of any step.
+func fetchRequest[T any](f requestFetch, text string,
+	more func(ctx context.Context, w *wallet.Wallet, pr *openid.PresentationRequest) (T, error),
+	show func(pr *openid.PresentationRequest, signer string, v T, err error)) {
 	text = strings.TrimSpace(text)
-	showError(u.err, nil)
-	u.answer.Hide()
+	showError(f.err, nil)
+	f.answer.Hide()
 	if err := vpLinkProblem(text); err != nil {
-		showError(u.err, err)
+		showError(f.err, err)
 		return
 	}
-	w := u.s.a.wallet()
-	u.open.Disable()
-	u.busy.Show()
+	w := f.a.wallet()
+	f.open.Disable()
+	f.busy.Show()
 	type fetched struct {
-		req      *openid.PresentationRequest
-		byID     map[string]*shareChoice
-		verifier string // the directory's name of a signing verifier
+		pr     *openid.PresentationRequest
+		signer string
+		v      T
 	}
-	load(u.s.a, func(ctx context.Context) (fetched, error) {
-		pr, err := openid.FetchPresentationRequest(ctx, w, text, nil, u.s.a.resolver())
+	load(f.a, func(ctx context.Context) (fetched, error) {
+		pr, err := openid.FetchPresentationRequest(ctx, w, text, nil, f.a.resolver())
 		if err != nil {
 			return fetched{}, err
 		}
-		f := fetched{req: pr, byID: map[string]*shareChoice{}}
+		r := fetched{pr: pr}
 		if pr.Signer != "" {
-			f.verifier = u.s.a.nameOf(ctx, pr.Signer)
+			r.signer = f.a.nameOf(ctx, pr.Signer)
 		}
-		for _, m := range pr.Queries {
-			for _, c := range m.Candidates {
-				if f.byID[c.ID] != nil {
-					continue
-				}
-				claims, _, _ := parseClaims(w, c)
-				f.byID[c.ID] = &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)}
-			}
-		}
-		return f, nil
-	}, func(f fetched, err error) {
-		u.busy.Hide()
-		u.open.Enable()
-		if err != nil {
-			showError(u.err, err)
-			return
-		}
-		u.verifier = f.verifier
-		u.show(f.req, f.byID)
+		r.v, err = more(ctx, w, pr)
+		return r, err
+	}, func(r fetched, err error) {
+		f.busy.Hide()
+		f.open.Enable()
+		show(r.pr, r.signer, r.v, err)
 	})
+}
+
+// fetch fetches the request and the claims of the matching records in
+// the background, then shows it.
+func (u *vpUI) fetch(text string) {
+	fetchRequest(requestFetch{u.s.a, u.err, u.answer, u.open, u.busy}, text,
+		func(ctx context.Context, w *wallet.Wallet, pr *openid.PresentationRequest) (map[string]*shareChoice, error) {
+			byID := map[string]*shareChoice{}
+			for _, m := range pr.Queries {
+				for _, c := range m.Candidates {
+					if byID[c.ID] != nil {
+						continue
+					}
+					claims, _, _ := parseClaims(w, c)
+					byID[c.ID] = &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)}
+				}
+			}
+			return byID, nil
+		},
+		func(pr *openid.PresentationRequest, signer string, byID map[string]*shareChoice, err error) {
+			if err != nil {
+				showError(u.err, err)
+				return
+			}
+			u.verifier = signer
+			u.show(pr, byID)
+		})
 }
 
 // verifierName says who asks: for a request the verifier signed with its

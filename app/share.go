@@ -173,7 +173,7 @@ func (u *shareUI) reload() {
 				// patient chooses (or in answer to a request, above).
 				ch.check.Checked = false
 				ch.check.Disable()
-				ch.choose = widget.NewButtonWithIcon("Choose details to share…", theme.VisibilityIcon(), func() { u.openDetails(ch) })
+				ch.choose = widget.NewButtonWithIcon("Choose details to share…", theme.VisibilityIcon(), func() { u.openDetails(ch, nil) })
 			}
 			// What it contains, in the words of the detail view.
 			var names []string

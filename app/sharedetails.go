@@ -30,10 +30,11 @@ type detailsUI struct {
 	fields []wallet.SDField
 	dlg    dialog.Dialog
 
-	checks  []*widget.Check // one per detail, in fields' order
-	who     *widget.Entry   // who it is for
-	anyone  *widget.Check   // share without naming anyone (unbound)
-	preview *widget.Label   // exactly what the receiver will see
+	scroll  *container.Scroll // the dialog's body
+	checks  []*widget.Check   // one per detail, in fields' order
+	who     *widget.Entry     // who it is for
+	anyone  *widget.Check     // share without naming anyone (unbound)
+	preview *widget.Label     // exactly what the receiver will see
 	err     *widget.Label
 	make    *widget.Button
 	close   *widget.Button
@@ -52,14 +53,19 @@ type detailsUI struct {
 
 // detailLabel is one detail in words with its value: "What it is:
 // Penicillin". The coding system and code of a coded value, which
-// fieldWord names like the value itself, are told apart.
+// fieldWord names like the value itself, are told apart, and a coding
+// system the patient may have heard of is named, not shown as its web
+// address ("Medical coding system (what it is): SNOMED CT").
 func detailLabel(p sdjwt.Path, v any) string {
 	w := fieldWord(p.String())
 	if n := len(p); n >= 2 {
 		if last, _ := p[n-1].(string); last == "system" {
-			w = "the list the code comes from (" + w + ")"
+			w = "medical coding system (" + w + ")"
+			if s, ok := v.(string); ok && codingSystems[s] != "" {
+				v = codingSystems[s]
+			}
 		} else if last == "code" {
-			w = "the code for " + w
+			w = "medical code for " + w
 		}
 	}
 	if p.String() == "sub" {
@@ -68,8 +74,19 @@ func detailLabel(p sdjwt.Path, v any) string {
 	return capitalize(w) + ": " + text(v)
 }
 
-// openDetails opens "Share details by hand" for ch.
-func (u *shareUI) openDetails(ch *shareChoice) {
+// codingSystems names the coding systems of FHIR codes that records carry.
+var codingSystems = map[string]string{
+	"http://snomed.info/sct":                      "SNOMED CT",
+	"http://loinc.org":                            "LOINC",
+	"http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+	"http://hl7.org/fhir/sid/cvx":                 "CVX (vaccines)",
+	"http://hl7.org/fhir/sid/icd-10":              "ICD-10",
+	"http://www.whocc.no/atc":                     "ATC (medicines)",
+}
+
+// openDetails opens "Share details by hand" for ch; then (if not nil) runs
+// with the dialog once it shows.
+func (u *shareUI) openDetails(ch *shareChoice, then func(*detailsUI)) {
 	w := u.a.wallet()
 	load(u.a, func(context.Context) ([]wallet.SDField, error) { return w.SDJWTFields(ch.cred.ID) },
 		func(fields []wallet.SDField, err error) {
@@ -79,6 +96,9 @@ func (u *shareUI) openDetails(ch *shareChoice) {
 			}
 			u.details = newDetailsUI(u.a, ch, fields)
 			u.details.dlg.Show()
+			if then != nil {
+				then(u.details)
+			}
 		})
 }
 
@@ -133,9 +153,10 @@ func newDetailsUI(a *App, ch *shareChoice, fields []wallet.SDField) *detailsUI {
 		d.who, d.anyone, widget.NewSeparator(),
 		widget.NewLabelWithStyle("What they will see", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.preview, d.err, d.result)
+	d.scroll = container.NewVScroll(body)
 	d.dlg = dialog.NewCustomWithoutButtons("Share details of a record", container.NewBorder(nil,
 		container.NewHBox(layout.NewSpacer(), d.close, d.make), nil, nil,
-		container.NewGridWrap(fyne.NewSize(600, 420), container.NewVScroll(body))), a.win)
+		container.NewGridWrap(fyne.NewSize(600, 420), d.scroll)), a.win)
 	d.refresh()
 	return d
 }

@@ -55,7 +55,7 @@ func TestShareDetailsByHand(t *testing.T) {
 			t.Errorf("%q is ticked before the patient ticked it", c.Text)
 		}
 	}
-	for _, want := range []string{"What it is: Penicillin", "Severity: high", "Reaction: anaphylaxis", "The list the code comes from (what it is): http://snomed.info/sct", "Your identifier in this wallet"} {
+	for _, want := range []string{"What it is: Penicillin", "Severity: high", "Reaction: anaphylaxis", "Medical coding system (what it is): SNOMED CT", "Your identifier in this wallet"} {
 		if !strings.Contains(strings.Join(labels, "\n"), want) {
 			t.Errorf("details %q, want %q", labels, want)
 		}

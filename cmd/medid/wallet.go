@@ -21,7 +21,7 @@ func init() {
 	commands["wallet"] = command{summary: "the patient wallet: DIDs, credentials, presentations, backup", run: runWallet}
 }
 
-var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "share", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log", "delegate", "act-for"}
+var walletSubs = []string{"init", "did", "receive", "list", "show", "delete", "refresh", "present", "share", "history", "backup", "restore", "recover", "passphrase", "accept-offer", "respond", "emergency-card", "consent", "access-log", "delegate", "act-for", "licence-card"}
 
 func runWallet(ctx context.Context, e *env, args []string) error {
 	w := &walletCLI{e: e}
@@ -49,6 +49,8 @@ func runWallet(ctx context.Context, e *env, args []string) error {
 		"access-log": func(a []string) error { return w.accessLog(ctx, a) },
 		"delegate":   func(a []string) error { return w.delegate(ctx, a) },
 		"act-for":    func(a []string) error { return w.actFor(ctx, a) },
+		// A practitioner's licence card: licence_card.go.
+		"licence-card": w.licenceCard,
 	}, walletSubs, args)
 }
 

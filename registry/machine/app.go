@@ -292,13 +292,14 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
-	rebuilt, err := a.idx.open(version, view)
+	started := time.Now()
+	did, err := a.idx.open(version, view)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
-	if rebuilt {
-		a.log.Info("rebuilt the DID index from the state", "height", version)
+	if did != "" {
+		a.log.Info(did+" the DID index from the state", "height", version, "took", time.Since(started).Round(time.Millisecond).String())
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	if list, err := a.snapshots(); err == nil && len(list) > 0 {
@@ -523,11 +524,17 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	if a.pending == nil {
 		return nil, errors.New("Commit without FinalizeBlock")
 	}
-	// Index first: the index may run one block ahead of the tree, never
-	// behind it (see latestIndex).
-	if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
-		a.noteStore(err)
-		return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
+	// A copying index (LayoutEveryVersion) is written first: it may run one
+	// block ahead of the tree, never behind it. Leaf pointers
+	// (LayoutRecordsOnce) exist only once the tree saved the version: that
+	// index may be one block behind after a stop, and Open repairs it.
+	// Either way the view is published after both (see latestIndex).
+	copies := a.idx.values.Load()
+	if copies {
+		if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
+			a.noteStore(err)
+			return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
+		}
 	}
 	hash, version, err := a.tree.SaveVersion()
 	if err != nil {
@@ -536,6 +543,12 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	}
 	if version != a.pending.height {
 		return nil, fmt.Errorf("saved state version %d for block %d: the state folder belongs to another chain", version, a.pending.height)
+	}
+	if !copies {
+		if err := a.idx.write(version, a.pendingIdx); err != nil {
+			a.noteStore(err)
+			return nil, fmt.Errorf("index state version %d: %w", version, err)
+		}
 	}
 	if err := a.publish(version); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -128,10 +129,18 @@ func benchmarkFinalizeBlock(b *testing.B, checkFirst bool) {
 // same run ("sigeq/tx"; the floor is 1: one signature check per
 // transaction per node), and the signature checks and general document
 // validations actually performed per transaction (issue 19,
-// docs/design/0022).
+// docs/design/0022). It runs in each state layout: layout 2 indexes the
+// leaves each block added after the tree saved them (docs/design/0021,
+// "State layout"), layout 1 copies each record into the index.
 func BenchmarkNodePathDIDCreate(b *testing.B) {
+	for _, l := range []ledger.StateLayout{ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce} {
+		b.Run(fmt.Sprintf("layout%d", l), func(b *testing.B) { benchNodePath(b, l) })
+	}
+}
+
+func benchNodePath(b *testing.B, l ledger.StateLayout) {
 	const perBlock = 1000
-	h := newHarnessGenesis(b, unlimitedCreates())
+	h := newHarnessLayout(b, Config{}, unlimitedCreates(), l)
 	h.mustBlock()
 	txs := make([][]byte, b.N)
 	for i := range txs {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"sync/atomic"
 
 	"github.com/cosmos/iavl"
@@ -15,48 +16,83 @@ import (
 )
 
 // latestIndex is a flat index of the current DID records (did/<did>) next
-// to the IAVL tree in the same LevelDB, so the hot reads cost one LevelDB
-// lookup instead of a walk of ~20 tree nodes. It is not part of the app
-// hash and proves nothing: reads with proofs, history and every other key
-// still go through the tree.
+// to the IAVL tree in the same LevelDB, so the hot reads cost one index
+// lookup instead of a walk of ~20 tree nodes. It is node-local: not part of
+// the app hash, it proves nothing, and reads with proofs, history and every
+// other key still go through the tree. Whatever it holds, a reader that
+// cannot use an entry reads the tree, so a wrong or missing entry can cost
+// time but never change an answer.
 //
-// What it holds depends on the chain's state layout (docs/design/0021,
-// "State layout"). In ledger.LayoutEveryVersion (values set) it is a second
-// copy of each record, so DID resolution and the "is this DID taken" check
-// of every did.create read it alone. In ledger.LayoutRecordsOnce, whose
-// point is to store each record once, an entry holds no value: it says the
-// DID exists (and since which height), so the check of a new DID (a miss,
-// which LevelDB's bloom filter answers without reading a table) stays one
-// lookup, and a DID that exists is read from the tree.
+// What an entry holds depends on the chain's state layout (docs/design/0021,
+// "State layout"):
 //
-// Each entry is x/<key> -> 8-byte big-endian height the value was written
-// at, then (values set) the value; x!height holds the height of the last
-// block indexed.
-// Commit writes a block's entries (one LevelDB batch) before the tree saves
-// the version, so the index is never behind the tree. A reader at committed
-// height h may use an entry written at a height <= h: no later write to
-// that key happened up to h, so it is the value at h. A newer entry (the
-// block being committed right now) sends the reader to the tree. Keys are
-// never deleted, so a missing entry means the key did not exist up to the
-// last indexed height.
+//   - ledger.LayoutEveryVersion (values set): x/<key> -> 8-byte big-endian
+//     height the value was written at, then a copy of the value. Commit
+//     writes a block's entries (one LevelDB batch) before the tree saves the
+//     version, so the index is never behind the tree; after a stop between
+//     the two, it is one block ahead and CometBFT replays that block.
+//   - ledger.LayoutRecordsOnce, whose point is to store each record once:
+//     x/<key> -> the IAVL node key of the record's leaf (8-byte version, which
+//     is the height it was written at, and 4-byte nonce) and the CRC-32C of
+//     the value (16 bytes). A read fetches the leaf by its node key (a
+//     second point lookup, no tree walk), decodes it, and uses it only if
+//     its key is the one asked for and its value has that checksum. An
+//     8-byte entry (the height only) says the key exists and sends the
+//     reader to the tree. IAVL assigns node keys inside SaveVersion, so
+//     Commit writes the block's entries after the tree saved the version,
+//     from the nodes of that version (see leafScan): the index may be one
+//     block behind the tree after a stop between the two, and Open repairs
+//     that from the tree's nodes of the saved version before anything is
+//     read.
+//
+// x!height holds the height of the last block indexed. A reader at
+// committed height h may use an entry written at a height <= h: no later
+// write to that key happened up to h (the committed view is published only
+// after its block is indexed), so it is the value at h. A newer entry (a
+// block committed since the reader took its view) sends the reader to the
+// tree. Keys are never deleted, so a missing entry means the key did not
+// exist up to the last indexed height.
 //
 // If the index was not written by this software up to the saved version
-// (a state from before the index, or x!height further ahead than the one
-// block CometBFT replays after a crash), Open rebuilds it from the tree.
+// (a state from before the index or before leaf pointers, x!height ahead of
+// the tree where that cannot happen, or further behind than one block),
+// Open rebuilds it from the tree.
 type latestIndex struct {
 	db *leveldb.DB
-	// values is set when entries copy the record (LayoutEveryVersion). The
-	// app sets it before the first block and after a restore, when the
-	// index is rebuilt anyway.
+	// values is set when entries copy the record (LayoutEveryVersion);
+	// otherwise entries point at the record's tree leaf. The app sets it
+	// before the first block and after a restore, when the index is
+	// rebuilt anyway.
 	values atomic.Bool
 	// note records a storage failure for App.CheckStore (nil: none).
 	note func(error)
+	// leafHits counts reads answered through a leaf pointer, leafMisses
+	// pointer entries that could not be used (leaf gone, or not the record
+	// the entry describes) and sent the reader to the tree; for tests and
+	// benchmarks.
+	leafHits, leafMisses atomic.Int64
 }
 
 var (
 	indexPrefix    = []byte("x/")
 	indexHeightKey = []byte("x!height")
+	// indexFormatKey says which entry format a LayoutRecordsOnce index
+	// holds; indexLeafFormat is the leaf pointers. An index without it
+	// (written by the software of before, which kept only heights) is
+	// rebuilt at open.
+	indexFormatKey  = []byte("x!format")
+	indexLeafFormat = []byte("leaf1")
 )
+
+// Sizes of a LayoutRecordsOnce entry: the height alone, or the leaf
+// pointer (height = the leaf's node key version, nonce, CRC-32C of the
+// value).
+const (
+	entryHeightOnly = 8
+	entryLeaf       = 16
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // indexed reports whether k is a key the index holds.
 func indexed(k []byte) bool { return bytes.HasPrefix(k, []byte(ledger.PrefixDID)) }
@@ -82,41 +118,197 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 	if len(e) < 8 {
 		return nil, false, fmt.Errorf("%w: index entry of %s is %d bytes", ledger.ErrInternal, k, len(e))
 	}
-	if int64(binary.BigEndian.Uint64(e)) > h || !ix.values.Load() {
-		// Written after h, or the index says only that the key exists:
-		// the tree answers.
+	if int64(binary.BigEndian.Uint64(e)) > h {
+		// Written after h: the tree answers.
 		return nil, false, nil
 	}
-	return e[8:], true, nil
+	if ix.values.Load() {
+		return e[8:], true, nil
+	}
+	if len(e) != entryLeaf {
+		// The height only: the key exists, the tree answers.
+		return nil, false, nil
+	}
+	raw, err := ix.db.Get(leafNodeKey(e[:12]), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		// The leaf is gone (pruned after a later write this reader's
+		// view does not see yet): the tree answers.
+		ix.leafMisses.Add(1)
+		return nil, false, nil
+	}
+	if err != nil {
+		if ix.note != nil {
+			ix.note(err)
+		}
+		return nil, false, err
+	}
+	lk, lv, ok := decodeLeaf(raw)
+	if !ok || !bytes.Equal(lk, k) || crc32.Checksum(lv, castagnoli) != binary.BigEndian.Uint32(e[12:]) {
+		ix.leafMisses.Add(1)
+		return nil, false, nil
+	}
+	ix.leafHits.Add(1)
+	return lv, true, nil
+}
+
+// leafNodeKey is the state database key of the IAVL node whose node key
+// (8-byte version, 4-byte nonce) is nk: IAVL v1 stores node (v, n) under
+// 's' v n.
+func leafNodeKey(nk []byte) []byte {
+	return append([]byte{'s'}, nk...)
+}
+
+// nodeKeyLen is the length of an IAVL v1 node's database key.
+const nodeKeyLen = 1 + 8 + 4
+
+// decodeLeaf decodes an IAVL v1 leaf node as the node database stores it
+// (iavl's Node.writeBytes: zigzag varint height 0, zigzag varint size 1,
+// uvarint-prefixed key, uvarint-prefixed value, nothing after). ok is
+// false for anything else, inner nodes included. key and value alias raw.
+func decodeLeaf(raw []byte) (key, value []byte, ok bool) {
+	// Height 0 and size 1 as zigzag varints: 0x00, 0x02.
+	if len(raw) < 2 || raw[0] != 0 || raw[1] != 2 {
+		return nil, nil, false
+	}
+	rest := raw[2:]
+	key, rest, ok = decodeBytes(rest)
+	if !ok {
+		return nil, nil, false
+	}
+	value, rest, ok = decodeBytes(rest)
+	if !ok || len(rest) != 0 {
+		return nil, nil, false
+	}
+	return key, value, true
+}
+
+// decodeBytes reads one uvarint-length-prefixed byte string.
+func decodeBytes(b []byte) (v, rest []byte, ok bool) {
+	n, m := binary.Uvarint(b)
+	if m <= 0 || n > uint64(len(b)-m) {
+		return nil, nil, false
+	}
+	return b[m : m+int(n)], b[m+int(n):], true
 }
 
 // write records a block's writes to indexed keys at height h, and h as the
-// last indexed height.
+// last indexed height. In LayoutEveryVersion it runs before the tree saves
+// version h, with copies of the values; in LayoutRecordsOnce after it, and
+// writes pointers to the leaves version h created (writeLeaves).
 func (ix *latestIndex) write(h int64, writes []write) error {
+	if !ix.values.Load() {
+		return ix.writeLeaves(h, writes, false)
+	}
 	return ix.put(h, writes, true)
 }
 
-// put writes entries at height h in one batch, and h as the last indexed
-// height if mark is set.
+// put writes LayoutEveryVersion entries at height h in one batch, and h as
+// the last indexed height if mark is set.
 func (ix *latestIndex) put(h int64, writes []write, mark bool) error {
 	var b leveldb.Batch
-	values := ix.values.Load()
 	for _, w := range writes {
-		n := 8
-		if values {
-			n += len(w.value)
-		}
-		e := make([]byte, n)
+		e := make([]byte, 8+len(w.value))
 		binary.BigEndian.PutUint64(e, uint64(h))
-		if values {
-			copy(e[8:], w.value)
-		}
+		copy(e[8:], w.value)
 		b.Put(indexKey(w.key), e)
 	}
 	if mark {
-		var m [8]byte
-		binary.BigEndian.PutUint64(m[:], uint64(h))
-		b.Put(indexHeightKey, m[:])
+		markHeight(&b, h)
+	}
+	return ix.db.Write(&b, nil)
+}
+
+func markHeight(b *leveldb.Batch, h int64) {
+	var m [8]byte
+	binary.BigEndian.PutUint64(m[:], uint64(h))
+	b.Put(indexHeightKey, m[:])
+}
+
+// leafEntry is the LayoutRecordsOnce entry pointing at the leaf with node
+// key nk (12 bytes) that holds value.
+func leafEntry(nk, value []byte) []byte {
+	e := make([]byte, entryLeaf)
+	copy(e, nk)
+	binary.BigEndian.PutUint32(e[12:], crc32.Checksum(value, castagnoli))
+	return e
+}
+
+// heightEntry is the LayoutRecordsOnce entry that says only that the key
+// exists since height h (the tree answers).
+func heightEntry(h int64) []byte {
+	e := make([]byte, entryHeightOnly)
+	binary.BigEndian.PutUint64(e, uint64(h))
+	return e
+}
+
+// leafScan calls fn with the node key, key and value of every leaf of an
+// indexed key that IAVL saved with node version h (h 0: every version),
+// in node key order.
+func (ix *latestIndex) leafScan(h int64, fn func(nk, key, value []byte) error) error {
+	r := util.BytesPrefix([]byte{'s'})
+	if h > 0 {
+		start := make([]byte, 9)
+		start[0] = 's'
+		binary.BigEndian.PutUint64(start[1:], uint64(h))
+		limit := make([]byte, 9)
+		limit[0] = 's'
+		binary.BigEndian.PutUint64(limit[1:], uint64(h+1))
+		r = &util.Range{Start: start, Limit: limit}
+	}
+	it := ix.db.NewIterator(r, nil)
+	defer it.Release()
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != nodeKeyLen || len(v) < 2 || v[0] != 0 {
+			continue // not a node key, or an inner node
+		}
+		key, value, ok := decodeLeaf(v)
+		if !ok || !indexed(key) {
+			continue
+		}
+		if err := fn(k[1:], key, value); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// writeLeaves writes the LayoutRecordsOnce entries of the block saved as
+// version h: each key the block wrote points at the leaf version h holds
+// for it. The leaves come from the node database (the nodes version h
+// added, still in LevelDB's memtable) and each must hold the value the
+// block wrote; a written key whose leaf is not found so (which would mean
+// IAVL stores its nodes differently than this code reads them) gets a
+// height-only entry, so its readers go to the tree instead of to the leaf
+// of an older version. repair (after a stop between the two) takes every leaf of
+// version h, which are exactly the keys the block wrote.
+func (ix *latestIndex) writeLeaves(h int64, writes []write, repair bool) error {
+	var b leveldb.Batch
+	markHeight(&b, h)
+	b.Put(indexFormatKey, indexLeafFormat)
+	if len(writes) == 0 && !repair {
+		return ix.db.Write(&b, nil)
+	}
+	want := make(map[string][]byte, len(writes))
+	for _, w := range writes {
+		want[string(w.key)] = w.value // the last write of a key wins
+	}
+	err := ix.leafScan(h, func(nk, key, value []byte) error {
+		if !repair {
+			v, ok := want[string(key)]
+			if !ok || !bytes.Equal(v, value) {
+				return nil
+			}
+			delete(want, string(key))
+		}
+		b.Put(indexKey(key), leafEntry(nk, value))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k := range want {
+		b.Put(indexKey([]byte(k)), heightEntry(h))
 	}
 	return ix.db.Write(&b, nil)
 }
@@ -136,53 +328,67 @@ func (ix *latestIndex) height() (int64, error) {
 	return int64(binary.BigEndian.Uint64(m)), nil
 }
 
-// open checks the index against the saved version and rebuilds it from
-// that version of the tree when it cannot be trusted (see latestIndex).
-func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree) (rebuilt bool, err error) {
+// open checks the index against the saved version, repairs a
+// LayoutRecordsOnce index one block behind, and rebuilds it from that
+// version of the tree when it cannot be trusted (see latestIndex). It
+// reports what it did ("" when the index was trusted as it was).
+func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree) (did string, err error) {
 	h, err := ix.height()
 	if err != nil {
-		return false, fmt.Errorf("read the DID index: %w", err)
+		return "", fmt.Errorf("read the DID index: %w", err)
 	}
-	// Trusted: written up to the saved version, or one block beyond it
-	// (Commit indexed the block, then the process stopped before the tree
-	// saved it; CometBFT replays that same block).
-	if (version == 0 && h == 0) || h == version || h == version+1 {
-		return false, nil
+	if version == 0 && h == 0 {
+		return "", nil
 	}
-	return true, ix.rebuild(version, view)
+	if ix.values.Load() {
+		// Trusted: written up to the saved version, or one block beyond it
+		// (Commit indexed the block, then the process stopped before the
+		// tree saved it; CometBFT replays that same block).
+		if h == version || h == version+1 {
+			return "", nil
+		}
+		return "rebuilt", ix.rebuild(version, view)
+	}
+	format, err := ix.db.Get(indexFormatKey, nil)
+	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
+		return "", fmt.Errorf("read the DID index: %w", err)
+	}
+	if !bytes.Equal(format, indexLeafFormat) {
+		return "rebuilt", ix.rebuild(version, view)
+	}
+	switch h {
+	case version:
+		return "", nil
+	case version - 1:
+		// The tree saved version h+1, then the process stopped before
+		// indexing it: index the leaves that version added.
+		if err := ix.writeLeaves(version, nil, true); err != nil {
+			return "", fmt.Errorf("repair the DID index: %w", err)
+		}
+		return "repaired", nil
+	}
+	return "rebuilt", ix.rebuild(version, view)
 }
 
 // rebuild replaces the index with the indexed keys of view (the saved
-// version), all recorded at that height.
+// version). In LayoutEveryVersion every entry is recorded at that height.
+// In LayoutRecordsOnce each key points at its leaf (see rebuildLeaves).
 func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
-	it := ix.db.NewIterator(util.BytesPrefix(indexPrefix), nil)
-	var del leveldb.Batch
-	for it.Next() {
-		del.Delete(append([]byte(nil), it.Key()...))
-		if del.Len() >= 10_000 {
-			if err := ix.db.Write(&del, nil); err != nil {
-				it.Release()
-				return fmt.Errorf("clear the DID index: %w", err)
-			}
-			del.Reset()
-		}
-	}
-	it.Release()
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("clear the DID index: %w", err)
-	}
-	del.Delete(indexHeightKey)
-	if err := ix.db.Write(&del, nil); err != nil {
+	if err := ix.clear(); err != nil {
 		return fmt.Errorf("clear the DID index: %w", err)
 	}
 	if version == 0 {
 		return nil
 	}
+	if !ix.values.Load() {
+		if err := ix.rebuildLeaves(version, view); err != nil {
+			return fmt.Errorf("rebuild the DID index: %w", err)
+		}
+		return nil
+	}
 	var batch []write
 	var werr error
-	start := []byte(ledger.PrefixDID)
-	end := append([]byte(ledger.PrefixDID[:len(ledger.PrefixDID)-1]), ledger.PrefixDID[len(ledger.PrefixDID)-1]+1)
-	view.IterateRange(start, end, true, func(k, v []byte) bool {
+	view.IterateRange(didStart, didEnd, true, func(k, v []byte) bool {
 		batch = append(batch, write{append([]byte(nil), k...), append([]byte(nil), v...)})
 		if len(batch) >= 10_000 {
 			if werr = ix.put(version, batch, false); werr != nil {
@@ -197,10 +403,118 @@ func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
 	}
 	// The last write records the height, so an interrupted rebuild is
 	// redone at the next start.
-	if err := ix.write(version, batch); err != nil {
+	if err := ix.put(version, batch, true); err != nil {
 		return fmt.Errorf("rebuild the DID index: %w", err)
 	}
 	return nil
+}
+
+// The range of indexed keys in the tree.
+var (
+	didStart = []byte(ledger.PrefixDID)
+	didEnd   = append([]byte(ledger.PrefixDID[:len(ledger.PrefixDID)-1]), ledger.PrefixDID[len(ledger.PrefixDID)-1]+1)
+)
+
+// clear deletes every entry and the height and format records.
+func (ix *latestIndex) clear() error {
+	it := ix.db.NewIterator(util.BytesPrefix(indexPrefix), nil)
+	var del leveldb.Batch
+	for it.Next() {
+		del.Delete(append([]byte(nil), it.Key()...))
+		if del.Len() >= 10_000 {
+			if err := ix.db.Write(&del, nil); err != nil {
+				it.Release()
+				return err
+			}
+			del.Reset()
+		}
+	}
+	it.Release()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	del.Delete(indexHeightKey)
+	del.Delete(indexFormatKey)
+	return ix.db.Write(&del, nil)
+}
+
+// rebuildLeaves fills a cleared LayoutRecordsOnce index for saved version
+// version in two passes. First every leaf of an indexed key in the node
+// database, in node key order (so by version), with a version up to the
+// saved one: a later leaf of a key overwrites an earlier one, so each key
+// ends at the newest leaf the database holds for it. Then the tree of the
+// saved version is walked beside the index: a key whose entry is not its
+// current leaf (version and checksum) gets a height-only entry, and an
+// entry of a key the version does not hold is deleted. After a state sync
+// restore the database holds the one imported version, so the first pass
+// alone is exact; the second makes the result exact whatever older
+// versions the database still holds.
+func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree) error {
+	var b leveldb.Batch
+	flush := func(min int) error {
+		if b.Len() < min {
+			return nil
+		}
+		err := ix.db.Write(&b, nil)
+		b.Reset()
+		return err
+	}
+	err := ix.leafScan(0, func(nk, key, value []byte) error {
+		if int64(binary.BigEndian.Uint64(nk)) > version {
+			return nil // a version not saved completely, or after the view
+		}
+		b.Put(indexKey(key), leafEntry(nk, value))
+		return flush(10_000)
+	})
+	if err == nil {
+		err = flush(1)
+	}
+	if err != nil {
+		return err
+	}
+
+	it := ix.db.NewIterator(util.BytesPrefix(indexKey(didStart)), nil)
+	defer it.Release()
+	more := it.Next()
+	var werr error
+	view.IterateRangeInclusive(didStart, didEnd, true, func(k, v []byte, leafVersion int64) bool {
+		if !indexed(k) {
+			return false // didEnd itself, were it a key
+		}
+		for more && bytes.Compare(it.Key()[len(indexPrefix):], k) < 0 {
+			b.Delete(append([]byte(nil), it.Key()...))
+			more = it.Next()
+		}
+		exact := false
+		if more && bytes.Equal(it.Key()[len(indexPrefix):], k) {
+			// it.Value is valid only until it.Next.
+			e := it.Value()
+			exact = len(e) == entryLeaf && int64(binary.BigEndian.Uint64(e)) == leafVersion &&
+				binary.BigEndian.Uint32(e[12:]) == crc32.Checksum(v, castagnoli)
+			more = it.Next()
+		}
+		if !exact {
+			b.Put(indexKey(k), heightEntry(leafVersion))
+		}
+		if werr = flush(10_000); werr != nil {
+			return true
+		}
+		return false
+	})
+	if werr != nil {
+		return werr
+	}
+	for ; more; more = it.Next() {
+		b.Delete(append([]byte(nil), it.Key()...))
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	// The last write records the height and format, so an interrupted
+	// rebuild is redone at the next start.
+	markHeight(&b, version)
+	b.Put(indexFormatKey, indexLeafFormat)
+	return ix.db.Write(&b, nil)
 }
 
 // committedReader reads one committed version: indexed keys through the

@@ -19,6 +19,7 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 	t.Helper()
 	r, _ := h.app.committedState()
 	view, _ := h.app.view()
+	hits, misses := h.app.idx.leafHits.Load(), h.app.idx.leafMisses.Load()
 	for _, id := range ids {
 		got, err := r.Get(ledger.DIDKey(id.did))
 		if err != nil {
@@ -31,18 +32,27 @@ func indexAgrees(t *testing.T, h *harness, ids []*identity) {
 		if !bytes.Equal(got, want) || want == nil {
 			t.Errorf("%s through the index:\n%s\ntree:\n%s", id.did, got, want)
 		}
-		// Layout 1's entries copy the record; layout 2's hold only the
-		// height (the record is stored once, in the tree).
+		// Layout 1's entries copy the record; layout 2's point at the
+		// record's leaf in the tree (the record is stored once), and the
+		// read went through the pointer, not the tree.
 		e, err := h.app.idx.db.Get(indexKey(ledger.DIDKey(id.did)), nil)
 		if err != nil {
 			t.Fatalf("index entry of %s: %v", id.did, err)
 		}
-		wantLen := 8
+		wantLen := entryLeaf
 		if h.app.layout == ledger.LayoutEveryVersion {
-			wantLen += len(want)
+			wantLen = 8 + len(want)
 		}
 		if len(e) != wantLen {
 			t.Errorf("layout %d: index entry of %s is %d bytes, want %d", h.app.layout, id.did, len(e), wantLen)
+		}
+	}
+	if h.app.layout != ledger.LayoutEveryVersion {
+		if m := h.app.idx.leafMisses.Load() - misses; m != 0 {
+			t.Errorf("%d reads could not use their leaf pointer", m)
+		}
+		if n := h.app.idx.leafHits.Load() - hits; n != int64(len(ids)) {
+			t.Errorf("%d of %d reads went through a leaf pointer", n, len(ids))
 		}
 	}
 	if v, err := r.Get(ledger.DIDKey("did:medid:unknown")); err != nil || v != nil {

@@ -617,10 +617,12 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 			"got", fmt.Sprintf("%X", got), "want", fmt.Sprintf("%X", r.appHash))
 		return a.failRestore()
 	}
-	if err := a.publish(r.meta.Height); err != nil {
-		return nil, err
+	// The index is rebuilt before the restored version is published, so no
+	// reader of that version meets an index still being written.
+	view, err := a.reader.GetImmutable(r.meta.Height)
+	if err != nil {
+		return nil, fmt.Errorf("open the restored state: %w", err)
 	}
-	view, _ := a.view()
 	if err := a.setLayout(view); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
@@ -628,6 +630,9 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		return nil, fmt.Errorf("rebuild the DID index after the snapshot: %w", err)
 	}
 	if err := a.afterRestore(view); err != nil {
+		return nil, err
+	}
+	if err := a.publish(r.meta.Height); err != nil {
 		return nil, err
 	}
 	a.restoring = nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/medid/medid/registry/hospital/trail"
 )
@@ -447,5 +448,81 @@ func TestReadsEarlierFormats(t *testing.T) {
 				t.Errorf("not rewritten as format 3: %q", head)
 			}
 		})
+	}
+}
+
+// The group commit's wait for company: a lone appender never waits (the
+// last fsync covered one record), concurrent appenders share fsyncs and
+// every one of them is durable when Append returns, and a write-ahead file
+// that breaks while a group waits fails every appender of the group.
+func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	cfg := g.config(dir)
+	cfg.MaxCommitDelay = time.Hour // a wait would hang the test
+	l, err := OpenLog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := l.Append("p", []byte(fmt.Sprint("alone ", i))); err != nil {
+			t.Fatal(err)
+		}
+		l.mu.Lock()
+		d := l.commitDelay()
+		l.mu.Unlock()
+		if d != 0 {
+			t.Fatalf("after lone append %d the next fsync would wait %v, want 0", i, d)
+		}
+	}
+	if got := l.Syncs(); got != 5 {
+		t.Errorf("5 lone appends made %d fsyncs, want 5", got)
+	}
+	l.Close()
+
+	cfg.MaxCommitDelay = 2 * time.Millisecond
+	if l, err = OpenLog(cfg); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := l.Append("p", []byte(fmt.Sprint("together ", w, " ", i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := l.Syncs(); got >= writers*each {
+		t.Errorf("%d concurrent appends made %d fsyncs: no group shared one", writers*each, got)
+	}
+	l2, err := OpenLog(cfg) // a restart without Close: only what was synced
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l2.Pending(); got != 5+writers*each {
+		t.Errorf("pending after the restart = %d, want %d", got, 5+writers*each)
+	}
+	l2.Close()
+
+	// Every appender of a group whose write-ahead file broke is refused.
+	l.mu.Lock()
+	l.lastGroup, l.lastSync = 2, time.Millisecond // the next fsync waits for company
+	_ = l.wal.f.Close()                           // and the disk goes away meanwhile
+	l.mu.Unlock()
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() { errs <- l.Append("p", []byte(fmt.Sprint("lost ", w))) }()
+	}
+	for range writers {
+		if err := <-errs; !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Append into a broken group = %v, want ErrUnavailable", err)
+		}
 	}
 }

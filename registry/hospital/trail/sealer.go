@@ -22,19 +22,25 @@ import (
 
 // Sealer seals entries like [Seal] (compact JWE, ECDH-ES+A256KW, A256GCM,
 // decryptable by any JOSE library and by [Open]) at a fraction of the cost
-// when many entries go to the same patient: it reuses one ephemeral key and
-// the key-encryption key derived from it for up to MaxUses entries or
-// MaxAge per recipient, so a batch costs one X25519 (or P-256) agreement
-// per patient instead of two scalar multiplications per entry. Each entry
-// still has its own random content key and IV.
+// when many entries go to the same patient: it keeps one sealing session
+// per recipient for up to MaxUses entries or MaxAge, made of an ephemeral
+// key, the key-encryption key agreed with it, and a random content key
+// wrapped under that KEK once. A batch then costs one X25519 (or P-256)
+// agreement per patient instead of two scalar multiplications per entry,
+// and an entry costs one AES-GCM encryption under the session's content
+// key with its own random 96-bit IV.
 //
-// Why this is sound: the KEK only wraps random, distinct content keys with
-// AES key wrap, so reusing it leaks nothing about the contents; what the
-// reuse costs is that entries sealed in one window carry the same "epk" and
-// can be linked to each other, and they are already linkable (the vault
-// files them under the patient). The vault, which holds the ephemeral key
-// for at most MaxAge, wrote the entries in the first place. A Sealer is
-// safe for concurrent use.
+// Why this is sound: AES-GCM with random IVs is safe for up to 2^32
+// messages under one key (NIST SP 800-38D 8.3); a session seals at most
+// MaxUses (capped at 2^20) entries. Entries of one session carry the same
+// "epk" and wrapped key and so can be linked to each other, which they
+// already are (the vault files them under the patient). A leaked content
+// key opens the entries of its session, as a leaked KEK did when each
+// entry had its own content key wrapped under it: the reach of a leaked
+// session secret is the same. The vault, which holds the session for at
+// most MaxAge, wrote the entries in the first place. To the recipient
+// every entry is an ordinary JWE: the format did not change, so entries
+// sealed before and after read alike. A Sealer is safe for concurrent use.
 type Sealer struct {
 	// MaxAge and MaxUses bound the reuse of one ephemeral key (defaults
 	// 1 minute and 100,000 entries).
@@ -46,19 +52,41 @@ type Sealer struct {
 }
 
 type ephemeral struct {
-	header  string // base64url protected header, also the GCM AAD
-	kek     cipher.Block
+	header string // base64url protected header, also the GCM AAD
+	// prefix is the JWE up to the IV: header, '.', the wrapped content
+	// key, '.'.
+	prefix  []byte
+	aead    cipher.AEAD // AES-256-GCM under the session's content key
 	created time.Time
 	uses    int
 }
 
+// maxSessionUses caps MaxUses: far below the 2^32 random-IV messages
+// AES-GCM allows under one key.
+const maxSessionUses = 1 << 20
+
+// ptPool recycles the buffers entries are encoded into before sealing;
+// they are cleared before they go back.
+var ptPool = sync.Pool{New: func() any { return new([]byte) }}
+
 // Seal encrypts e to recipient (from [RecipientKey]).
 func (s *Sealer) Seal(e *Entry, recipient any) ([]byte, error) {
-	pt, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
+	bp := ptPool.Get().(*[]byte)
+	pt, err := e.AppendJSON((*bp)[:0])
+	if err == nil {
+		var out []byte
+		out, err = s.SealBytes(pt, recipient)
+		if err == nil {
+			clear(pt)
+			*bp = pt[:0]
+			ptPool.Put(bp)
+			return out, nil
+		}
 	}
-	return s.SealBytes(pt, recipient)
+	clear(pt)
+	*bp = pt[:0]
+	ptPool.Put(bp)
+	return nil, err
 }
 
 // SealBytes encrypts plaintext to recipient as a compact JWE.
@@ -67,34 +95,24 @@ func (s *Sealer) SealBytes(pt []byte, recipient any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cek [32]byte
-	if _, err := rand.Read(cek[:]); err != nil {
+	var iv [ivSize]byte
+	if _, err := rand.Read(iv[:]); err != nil {
 		return nil, err
 	}
-	wrapped := aesKeyWrap(ep.kek, cek[:])
-	blk, err := aes.NewCipher(cek[:])
-	clear(cek[:])
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(blk)
-	if err != nil {
-		return nil, err
-	}
-	iv := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(iv); err != nil {
-		return nil, err
-	}
-	sealed := gcm.Seal(nil, iv, pt, []byte(ep.header))
-	ct, tag := sealed[:len(sealed)-gcm.Overhead()], sealed[len(sealed)-gcm.Overhead():]
 	enc := base64.RawURLEncoding
-	out := make([]byte, 0, len(ep.header)+4+enc.EncodedLen(len(wrapped))+enc.EncodedLen(len(iv))+enc.EncodedLen(len(ct))+enc.EncodedLen(len(tag)))
-	out = append(out, ep.header...)
-	for _, part := range [][]byte{wrapped, iv, ct, tag} {
-		out = append(out, '.')
-		out = enc.AppendEncode(out, part)
-	}
-	return out, nil
+	ctLen, tagLen := len(pt), ep.aead.Overhead()
+	out := make([]byte, 0, len(ep.prefix)+enc.EncodedLen(ivSize)+1+enc.EncodedLen(ctLen)+1+enc.EncodedLen(tagLen)+ctLen+tagLen)
+	out = append(out, ep.prefix...)
+	out = enc.AppendEncode(out, iv[:])
+	out = append(out, '.')
+	// The ciphertext and tag are sealed into the capacity reserved past
+	// the room their encodings take, and encoded from there into that
+	// room: one allocation per entry.
+	room := len(out) + enc.EncodedLen(ctLen) + 1 + enc.EncodedLen(tagLen)
+	sealed := ep.aead.Seal(out[room:room], iv[:], pt, []byte(ep.header))
+	out = enc.AppendEncode(out, sealed[:ctLen])
+	out = append(out, '.')
+	return enc.AppendEncode(out, sealed[ctLen:]), nil
 }
 
 func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
@@ -120,6 +138,7 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 	if maxUses <= 0 {
 		maxUses = 100000
 	}
+	maxUses = min(maxUses, maxSessionUses)
 	s.mu.Lock()
 	if ep, ok := s.cache[ck]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
 		ep.uses++
@@ -138,8 +157,23 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 	}
 	kek := concatKDF(z, "ECDH-ES+A256KW", 256)
 	clear(z)
-	blk, err := aes.NewCipher(kek)
+	kekBlock, err := aes.NewCipher(kek)
 	clear(kek)
+	if err != nil {
+		return nil, err
+	}
+	// The session's content key: random, wrapped once.
+	var cek [32]byte
+	if _, err := rand.Read(cek[:]); err != nil {
+		return nil, err
+	}
+	wrapped := aesKeyWrap(kekBlock, cek[:])
+	blk, err := aes.NewCipher(cek[:])
+	clear(cek[:])
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(blk)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +195,10 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &ephemeral{header: enc.EncodeToString(hb), kek: blk, created: now, uses: 1}
+	header := enc.EncodeToString(hb)
+	prefix := append([]byte(header), '.')
+	prefix = append(enc.AppendEncode(prefix, wrapped), '.')
+	ep := &ephemeral{header: header, prefix: prefix, aead: aead, created: now, uses: 1}
 	s.mu.Lock()
 	if s.cache == nil || len(s.cache) > 100000 {
 		s.cache = map[string]*ephemeral{}

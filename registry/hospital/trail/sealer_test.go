@@ -1,6 +1,7 @@
 package trail
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -71,6 +72,40 @@ func TestSealerInterop(t *testing.T) {
 				t.Error("a tampered entry opened")
 			}
 		})
+	}
+}
+
+// Entries of one session share the ephemeral key and the wrapped content
+// key and differ in their IVs; a new session has a new content key.
+func TestSealerSession(t *testing.T) {
+	k, _ := key.Generate(key.Ed25519)
+	rk, _ := RecipientKey(k.Public())
+	priv, _ := DecryptionKey(k)
+	s := &Sealer{MaxUses: 4}
+	var parts [][][]byte
+	for i := range 8 {
+		sealed, err := s.Seal(&Entry{ID: string(rune('a' + i))}, rk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Open(sealed, priv); err != nil || got.ID != string(rune('a'+i)) {
+			t.Fatalf("Open entry %d = %+v, %v", i, got, err)
+		}
+		parts = append(parts, bytes.Split(sealed, []byte(".")))
+	}
+	ivs := map[string]bool{}
+	for i, p := range parts {
+		ivs[string(p[2])] = true
+		first := parts[i/4*4]
+		if !bytes.Equal(p[0], first[0]) || !bytes.Equal(p[1], first[1]) {
+			t.Errorf("entry %d: header or wrapped key differs within its session", i)
+		}
+	}
+	if bytes.Equal(parts[0][1], parts[4][1]) || bytes.Equal(parts[0][0], parts[4][0]) {
+		t.Error("the second session reuses the first one's ephemeral or content key")
+	}
+	if len(ivs) != len(parts) {
+		t.Errorf("%d distinct IVs for %d entries", len(ivs), len(parts))
 	}
 }
 

@@ -106,3 +106,40 @@ func TestFeedLogCopiesReadWhileAdding(t *testing.T) {
 		}
 	}
 }
+
+// A feed line is json.Marshal's encoding of the event and a newline, on
+// the fast path and on every case that falls back to encoding/json.
+func TestFeedLineMatchesMarshal(t *testing.T) {
+	at := time.Date(2026, 12, 3, 13, 4, 5, 123456789, time.UTC)
+	full := balp.Access{ID: "ae-0a1b", Time: at, Action: balp.ActionRead, Client: "did:medid:ehr", ClientName: "Ward 3 EHR",
+		Server: "did:medid:h", ServerName: "Riverside", Patient: fhir.Patient{ID: "p-1", DID: "did:medid:p"}, Record: "AllergyIntolerance/r-1",
+		Query: "patient=p-1", Purpose: "TREAT", Granted: true, Reason: "", BreakGlass: true, Consent: "ab12"}
+	with := func(f func(*balp.Access)) balp.Access { a := full; f(&a); return a }
+	tests := []struct {
+		name string
+		ev   feedEvent
+	}{
+		{"zero", feedEvent{}},
+		{"read", feedEvent{At: at, Access: full}},
+		{"refused", feedEvent{At: at, Access: with(func(a *balp.Access) { a.Granted, a.Reason = false, "consent: expired; scope" })}},
+		{"html", feedEvent{At: at, Access: with(func(a *balp.Access) { a.Reason = "a <b> & c" })}},
+		{"quote", feedEvent{At: at, Access: with(func(a *balp.Access) { a.ClientName = "the \"EHR\"\n" })}},
+		{"non-ASCII", feedEvent{At: at, Access: with(func(a *balp.Access) { a.ServerName = "Hôpital Zürich" })}},
+		{"invalid UTF-8", feedEvent{At: at, Access: with(func(a *balp.Access) { a.Query = "q=\xff" })}},
+		{"zone", feedEvent{At: at.In(time.FixedZone("x", -(3*3600 + 30*60))), Access: full}},
+		{"zone with seconds", feedEvent{At: at.In(time.FixedZone("x", 61)), Access: full}},
+		{"year 10000", feedEvent{At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Access: full}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, werr := json.Marshal(tt.ev)
+			got, gerr := appendFeedLine([]byte("x"), &tt.ev)
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("appendFeedLine error %v, Marshal error %v", gerr, werr)
+			}
+			if werr == nil && string(got) != "x"+string(want)+"\n" {
+				t.Errorf("appendFeedLine = %s\nwant x%s", got, want)
+			}
+		})
+	}
+}

@@ -116,9 +116,30 @@ type FHIR struct {
 	// naming the patient in every audit event costs a lookup, not an HMAC.
 	pids map[string]string
 	// grants maps owner+"\x00"+provider to the grant tokens that opened a
-	// read, newest last.
-	grants map[string][]string
+	// read, newest last, each with its consent.Hash (computed once, not
+	// on every read that uses it).
+	grants map[string][]remembered
 }
+
+// remembered is a grant token the vault remembers for a patient and a
+// client, with its consent.Hash.
+type remembered struct{ token, hash string }
+
+// grantsJSON is f.grants as the grants file holds it (tokens only).
+// The caller holds f.mu.
+func (f *FHIR) grantsJSON() ([]byte, error) {
+	out := make(map[string][]string, len(f.grants))
+	for k, l := range f.grants {
+		for _, g := range l {
+			out[k] = append(out[k], g.token)
+		}
+	}
+	return json.Marshal(out)
+}
+
+// tokensOf returns the tokens remembered for the pair key, newest last.
+// The caller holds f.mu.
+func (f *FHIR) tokensOf(k string) []remembered { return slices.Clone(f.grants[k]) }
 
 type idxEntry struct {
 	id, class string
@@ -174,7 +195,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
-		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]string{}, feed: map[string]feedLog{}}
+		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]remembered{}, feed: map[string]feedLog{}}
 	metas, errs := v.store.list()
 	for _, err := range errs {
 		v.cfg.Logger.Error("vault: FHIR index: unreadable record", "err", err)
@@ -185,8 +206,14 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		}
 	}
 	if b, err := os.ReadFile(f.grantsFile); err == nil {
-		if err := json.Unmarshal(b, &f.grants); err != nil {
+		var tokens map[string][]string
+		if err := json.Unmarshal(b, &tokens); err != nil {
 			return nil, fmt.Errorf("vault: %s: %w", f.grantsFile, err)
+		}
+		for k, l := range tokens {
+			for _, t := range l {
+				f.grants[k] = append(f.grants[k], remembered{t, consent.Hash(t)})
+			}
 		}
 	}
 	if err := f.loadFeed(); err != nil {
@@ -401,7 +428,7 @@ func (f *FHIR) request(r *http.Request, client, owner, purpose string) *vaultapi
 	if req.Consent == "" {
 		f.mu.RLock()
 		if l := f.grants[owner+"\x00"+client]; len(l) > 0 {
-			req.Consent = l[len(l)-1]
+			req.Consent, req.ConsentHash = l[len(l)-1].token, l[len(l)-1].hash
 		}
 		f.mu.RUnlock()
 	}
@@ -416,16 +443,16 @@ func (f *FHIR) remember(owner, client, token string) {
 	k := owner + "\x00" + client
 	f.mu.Lock()
 	l := f.grants[k]
-	if len(l) > 0 && l[len(l)-1] == token {
+	if len(l) > 0 && l[len(l)-1].token == token {
 		f.mu.Unlock()
 		return
 	}
-	l = append(slices.DeleteFunc(l, func(t string) bool { return t == token }), token)
+	l = append(slices.DeleteFunc(l, func(g remembered) bool { return g.token == token }), remembered{token, consent.Hash(token)})
 	if len(l) > maxGrantsPerPair {
 		l = l[len(l)-maxGrantsPerPair:]
 	}
 	f.grants[k] = l
-	b, err := json.Marshal(f.grants)
+	b, err := f.grantsJSON()
 	f.mu.Unlock()
 	if err == nil {
 		err = writeFileSync(f.grantsFile, b)
@@ -434,6 +461,10 @@ func (f *FHIR) remember(owner, client, token string) {
 		f.v.cfg.Logger.Error("vault: remembering a consent grant", "err", err)
 	}
 }
+
+// lineBufs recycles the buffers feed lines are encoded into (add copies
+// the line into the feed's chunks).
+var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // audit adds an event to the client's feed (memory and the feed file).
 // The file is the feed's copy across restarts: a torn last line after a
@@ -447,15 +478,20 @@ func (f *FHIR) audit(a balp.Access) {
 	}
 	a.Time = a.Time.UTC()
 	ev := feedEvent{At: a.Time, Access: a}
-	line, err := json.Marshal(ev)
+	bp := lineBufs.Get().(*[]byte)
+	line, err := appendFeedLine((*bp)[:0], &ev)
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit event", "err", err)
 		return
 	}
 	f.feedMu.Lock()
-	f.feed[a.Client] = f.feed[a.Client].add(&ev, line, maxFeedPerClient)
-	_, err = f.feedOut.Write(append(line, '\n'))
+	f.feed[a.Client] = f.feed[a.Client].add(&ev, line[:len(line)-1], maxFeedPerClient)
+	_, err = f.feedOut.Write(line)
 	f.feedMu.Unlock()
+	if cap(line) <= 64<<10 {
+		*bp = line[:0]
+		lineBufs.Put(bp)
+	}
 	if err != nil {
 		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
 	}
@@ -1017,10 +1053,11 @@ func (f *FHIR) searchConsents(w http.ResponseWriter, r *http.Request, t *smart.T
 		owner, _ = f.DIDOf(s.Patient.ID)
 	}
 	f.mu.RLock()
-	tokens := slices.Clone(f.grants[owner+"\x00"+t.Client])
+	tokens := f.tokensOf(owner + "\x00" + t.Client)
 	f.mu.RUnlock()
 	var entries []fhir.SearchEntry
-	for _, tok := range tokens {
+	for _, rg := range tokens {
+		tok := rg.token
 		g, err := consent.Parse(tok)
 		if err != nil || g.Patient != owner || g.Provider != t.Client {
 			continue
@@ -1030,7 +1067,7 @@ func (f *FHIR) searchConsents(w http.ResponseWriter, r *http.Request, t *smart.T
 			Purpose: g.Purposes[0], Class: g.Classes[0], At: f.v.cfg.Now()}); err != nil {
 			status = consent.StatusInactive
 		}
-		h := consent.Hash(tok)
+		h := rg.hash
 		id := "c-" + h[:32]
 		b, err := fhir.ConsentPCF(g, status, id, fhir.Patient{ID: f.PatientID(owner), DID: owner}, h)
 		if err != nil {
@@ -1057,13 +1094,13 @@ func (f *FHIR) searchConsents(w http.ResponseWriter, r *http.Request, t *smart.T
 func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks.Decision, error) {
 	now := f.v.cfg.Now()
 	f.mu.RLock()
-	tokens := slices.Clone(f.grants[q.Patient+"\x00"+q.Actor])
+	tokens := f.tokensOf(q.Patient + "\x00" + q.Actor)
 	f.mu.RUnlock()
 	classes := q.Classes
 	d := cdshooks.Decision{Decision: cdshooks.DecisionNoConsent, Reason: "no consent grant of the patient to this actor is known to this vault"}
-	var used string
+	var used remembered
 	for i := len(tokens) - 1; i >= 0 && d.Decision != cdshooks.DecisionPermit; i-- {
-		tok := tokens[i]
+		tok := tokens[i].token
 		cls := classes
 		if len(cls) == 0 {
 			if g, err := consent.Parse(tok); err == nil {
@@ -1072,16 +1109,16 @@ func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks
 		}
 		var err error
 		for _, c := range cls {
-			req := &vaultapi.Request{Issuer: q.Actor, Purpose: q.Purpose, Consent: tok}
+			req := &vaultapi.Request{Issuer: q.Actor, Purpose: q.Purpose, Consent: tok, ConsentHash: tokens[i].hash}
 			if err = f.v.decide(ctx, req, &vaultapi.Meta{Owner: q.Patient, Class: c}, now); err != nil {
 				break
 			}
 		}
-		used = tok
+		used = tokens[i]
 		if err == nil {
-			d = cdshooks.Decision{Decision: cdshooks.DecisionPermit, Reason: "a consent grant in force permits this access", BasedOn: "Consent/c-" + consent.Hash(tok)[:32]}
+			d = cdshooks.Decision{Decision: cdshooks.DecisionPermit, Reason: "a consent grant in force permits this access", BasedOn: "Consent/c-" + used.hash[:32]}
 		} else {
-			d = cdshooks.Decision{Decision: cdshooks.DecisionDeny, Reason: err.Error(), BasedOn: "Consent/c-" + consent.Hash(tok)[:32]}
+			d = cdshooks.Decision{Decision: cdshooks.DecisionDeny, Reason: err.Error(), BasedOn: "Consent/c-" + used.hash[:32]}
 		}
 	}
 	e := &trail.Entry{Time: now, Patient: q.Patient, Provider: q.Actor, Class: strings.Join(classes, ","), Action: ActionConsentDecision,
@@ -1089,8 +1126,8 @@ func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks
 	if d.Decision != cdshooks.DecisionPermit {
 		e.Outcome, e.Reason = trail.OutcomeDenied, d.Decision+": "+d.Reason+"; asked by "+q.Client
 	}
-	if used != "" {
-		e.Consent = consent.Hash(used)
+	if used.token != "" {
+		e.Consent = used.hash
 	}
 	if _, err := f.v.recipient(ctx, q.Patient); err != nil {
 		// A patient whose DID does not resolve has no trail here, and no
