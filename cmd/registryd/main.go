@@ -33,6 +33,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,6 +111,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	stopFree := fs.Int64("stop-free-disk", 128<<20, "bytes: the node stops cleanly when less is free, before the disk fills (0: never)")
 	diskQuota := fs.Int64("disk-quota", 0, "bytes: count the home as a file system of this size holding only it (0: the real file system)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, completed at shutdown")
+	cpuProfileFor := fs.Duration("cpuprofile-for", 0, "with --cpuprofile: end the profile this long after the start (e.g. the first minute of a state sync join) instead of at shutdown")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N|auto]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
 		fs.PrintDefaults()
@@ -135,7 +137,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		defer stopProfile()
+		var once sync.Once
+		stop := func() { once.Do(stopProfile) }
+		if *cpuProfileFor > 0 {
+			t := time.AfterFunc(*cpuProfileFor, stop)
+			defer t.Stop()
+		}
+		defer stop()
+	} else if *cpuProfileFor != 0 {
+		return usageError{errors.New("--cpuprofile-for needs --cpuprofile")}
 	}
 
 	if _, err := os.Stat(filepath.Join(*home, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {
@@ -205,6 +215,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logHandler.SetHeight(n.Height)
+	// A node catching up replays old blocks: it snapshots once it follows
+	// the chain (docs/design/0021, state sync).
+	a.PauseSnapshotsWhile(n.CatchingUp)
 	var v *vault.Vault // set below with --vault; the trail backlog metric reads it
 	reg := prometheus.NewRegistry()
 	if err := n.RegisterMetrics(reg, node.MetricSources{Rejections: a.Rejections, LastSnapshot: a.LastSnapshot, TrailBacklog: func() (int, error) {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,6 +120,9 @@ func (c *Client) provenResolution(ctx context.Context, resp *http.Response, body
 		return nil, problemFrom(resp, body)
 	}
 	var rec ledger.DIDRecord
+	if n > 0 && opts.VersionID != "" && p.Value == nil && bytes.Equal(p.Key, ledger.DIDVersionKey(id, n)) {
+		return c.versionFromCurrent(ctx, id, n, p.Height)
+	}
 	if n > 0 {
 		v, err := ledger.DIDVersionProof(id, n, p.Key, p.Value)
 		if errors.Is(err, ledger.ErrNotFound) {
@@ -153,6 +157,39 @@ func (c *Client) provenResolution(ctx context.Context, resp *http.Response, body
 		return res, fmt.Errorf("%w: %s", did.ErrDeactivated, id)
 	}
 	return res, nil
+}
+
+// versionFromCurrent decides version n of id from the proven current
+// record, after a registry proved didv/<id>/<n> absent at height h.
+// Registries from before issue 18 (state layout 1, where didv/ holds every
+// version) answer a version past the current one that way. That absence
+// alone shows nothing in layout 2, where the current version is not under
+// didv/ (ledger.DIDVersionProof refuses it), so the current record is read
+// with its own proof: older than n (or no DID) proves version n does not
+// exist (versions have no gaps), version n is the answer, newer than n
+// means version n is superseded and must be under didv/: its proven
+// absence is then a wrong answer (ErrProof), unless the DID changed
+// between the two reads.
+func (c *Client) versionFromCurrent(ctx context.Context, id string, n int64, h int64) (*did.Resolution, error) {
+	cur, err := c.Resolve(ctx, id)
+	switch {
+	case errors.Is(err, did.ErrNotFound):
+		return nil, fmt.Errorf("%w: version %d of %s: %w", did.ErrNotFound, n, id, err)
+	case err != nil && !errors.Is(err, did.ErrDeactivated):
+		return nil, err
+	}
+	m, perr := strconv.ParseInt(cur.Metadata.VersionID, 10, 64)
+	if perr != nil || m < 1 {
+		return nil, fmt.Errorf("%w: proven current record has versionId %.32q", ledger.ErrProof, cur.Metadata.VersionID)
+	}
+	switch {
+	case m < n:
+		return nil, fmt.Errorf("%w: version %d of %s (the current version is %d; %s proven absent at height %d)", did.ErrNotFound, n, id, m, ledger.DIDVersionKey(id, n), h)
+	case m == n:
+		return cur, err // err: did.ErrDeactivated or nil
+	default:
+		return nil, fmt.Errorf("%w: %s proven absent at height %d, but the current record of %s is version %d", ledger.ErrProof, ledger.DIDVersionKey(id, n), h, id, m)
+	}
 }
 
 func recordTime(r *ledger.DIDRecord) time.Time {

@@ -211,6 +211,9 @@ type App struct {
 	bgCtx        context.Context
 	bgCancel     context.CancelFunc
 	lastSnapshot atomic.Pointer[snapshotInfo]
+	// catchingUp, if set, says the node is replaying blocks to catch up
+	// with the network (PauseSnapshotsWhile): no snapshot is started then.
+	catchingUp atomic.Pointer[func() bool]
 	// offered is when each snapshot was last offered to a peer or had a
 	// chunk served: pruneSnapshots keeps it for snapshotGrace after that,
 	// so a node in the middle of restoring it can finish.

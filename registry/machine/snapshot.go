@@ -88,6 +88,10 @@ func (a *App) maybeSnapshot(v int64) {
 	if a.cfg.SnapshotInterval <= 0 || v%a.cfg.SnapshotInterval != 0 {
 		return
 	}
+	if f := a.catchingUp.Load(); f != nil && (*f)() {
+		a.log.Info("snapshot skipped: the node is catching up with the network", "height", v)
+		return
+	}
 	if !a.exporting.CompareAndSwap(0, v) {
 		a.log.Warn("snapshot skipped: the previous one is still being written", "height", v, "writing", a.exporting.Load())
 		return
@@ -106,6 +110,18 @@ func (a *App) maybeSnapshot(v int64) {
 		a.log.Info("snapshot written", "height", v, "chunks", len(meta.Chunks), "nodes", meta.Nodes, "took", time.Since(start).Round(time.Millisecond))
 		a.pruneSnapshots()
 	}()
+}
+
+// PauseSnapshotsWhile makes Commit skip the snapshots that fall due
+// while catchingUp reports true (the node's CometBFT is block-syncing:
+// after a state sync join or a restart behind the network). Such a node
+// replays blocks the network snapshotted long ago; exporting the whole
+// tree then took a third of a joining node's CPU and slowed its catch-up,
+// and serves no peer (theirs are newer). Snapshots are per-node and
+// optional, so skipping some changes no state. Call it before the node
+// starts; catchingUp must be safe to call from Commit.
+func (a *App) PauseSnapshotsWhile(catchingUp func() bool) {
+	a.catchingUp.Store(&catchingUp)
 }
 
 // snapshotInfo is the newest snapshot this process wrote or found.

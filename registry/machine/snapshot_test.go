@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -501,5 +502,39 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 	}
 	if chunk(3) != 0 {
 		t.Fatal("a pruned snapshot still serves chunks")
+	}
+}
+
+// TestNoSnapshotWhileCatchingUp: a node that is catching up with the
+// network (block sync after a state sync join) writes no snapshot; once it
+// follows the chain it snapshots at the interval again.
+func TestNoSnapshotWhileCatchingUp(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessCfg(t, Config{SnapshotInterval: 3, SnapshotKeep: 5})
+	var catchingUp atomic.Bool
+	catchingUp.Store(true)
+	h.app.PauseSnapshotsWhile(catchingUp.Load)
+	commit := func(n int) {
+		for range n {
+			h.finalize()
+			if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.app.WaitSnapshots(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	commit(7)
+	if list, _ := h.app.snapshots(); len(list) != 0 {
+		t.Fatalf("%d snapshots written while catching up", len(list))
+	}
+	if hs, _ := h.app.LastSnapshot(); hs != 0 {
+		t.Fatalf("LastSnapshot %d while catching up", hs)
+	}
+	catchingUp.Store(false)
+	commit(2) // heights 8, 9
+	if hs, _ := h.app.LastSnapshot(); hs != 9 {
+		t.Fatalf("LastSnapshot %d after catching up, want 9", hs)
 	}
 }

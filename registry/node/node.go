@@ -328,6 +328,7 @@ func (n *Node) Start() error {
 		_ = n.Stop()
 		return err
 	}
+	go n.followCatchUp()
 	if n.relay != nil {
 		go n.relay.nudge(n.quit, func() time.Time { return time.Unix(0, n.lastBlock.Load()) }, n.roundStep)
 	}

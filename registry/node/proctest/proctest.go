@@ -92,6 +92,9 @@ type Config struct {
 	// NodeArgs, if not nil, returns further flags for genesis node i
 	// (after Args), e.g. a --cpuprofile of its own.
 	NodeArgs func(i int) []string
+	// JoinArgs, if not nil, returns further flags for a node added by
+	// [Network.Join] (e.g. a CPU profile of the joining node).
+	JoinArgs func(name string) []string
 	// LogLevel is every node's --log-level ("" = info; benchmarks use
 	// warn so logging does not count in a validator's CPU).
 	LogLevel string
@@ -715,6 +718,9 @@ func (nw *Network) Join(ctx context.Context, name string, stateSync bool) (*Node
 	}
 	if nd.ID, err = node.NodeID(nd.Home); err != nil {
 		return nil, err
+	}
+	if nw.cfg.JoinArgs != nil {
+		nd.extra = append(nd.extra, nw.cfg.JoinArgs(name)...)
 	}
 	if err := nd.Start(); err != nil {
 		return nil, err

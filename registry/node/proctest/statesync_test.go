@@ -34,6 +34,17 @@ func syncDIDs(t testing.TB) int {
 	return 1000
 }
 
+// snapshotEvery is the test network's snapshot interval for n DIDs: 20
+// blocks, or one block per 500 DIDs above 10,000. Exporting the state takes
+// time in proportion to it (100,000 DIDs: 5-25 s a node on the shared
+// machine, ~6 blocks/s of this test's chain), and a node skips a snapshot
+// while the previous one is being written: at 20 blocks the four
+// validators exported back to back for the whole test, and that, not the
+// join, filled the machine's two cores. The join starts right after a
+// snapshot above the DIDs' height (a snapshot interval-old makes the
+// catch-up longer by the interval's blocks; docs/design/0021).
+func snapshotEvery(n int) int64 { return max(20, int64(n)/500) }
+
 // syncDIDsFile lists the DIDs of a saved network, one a line.
 const syncDIDsFile = "dids.txt"
 
@@ -136,8 +147,20 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	// Registering runs at 200-600 DIDs/s on a shared 2-core machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n/100)*time.Second)
 	defer cancel()
-	nw, dids := syncNetwork(t, ctx, Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
-		App: node.AppSettings{SnapshotInterval: 20, KeepVersions: 10}})
+	cfg := Config{Dir: t.TempDir(), BlockTime: 50 * time.Millisecond, Logf: t.Logf, Quotas: nodetest.UnlimitedCreates(),
+		App: node.AppSettings{SnapshotInterval: snapshotEvery(n), KeepVersions: 10}}
+	// MEDID_JOIN_KEEP=<folder> keeps what explains a join's time there:
+	// the joining node's CPU profile of its first 90 s and its log.
+	keep := os.Getenv("MEDID_JOIN_KEEP")
+	if keep != "" {
+		if err := os.MkdirAll(keep, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cfg.JoinArgs = func(name string) []string {
+			return []string{"--cpuprofile", filepath.Join(keep, name+".pprof"), "--cpuprofile-for", "90s"}
+		}
+	}
+	nw, dids := syncNetwork(t, ctx, cfg)
 	defer nw.Close()
 	// Let a snapshot cover them: write until the newest snapshot is above
 	// the height of the last DID.
@@ -151,6 +174,13 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if keep != "" {
+		defer func() {
+			for _, nd := range []*Node{fifth, nw.Nodes[0]} {
+				_ = os.WriteFile(filepath.Join(keep, nd.Name+".log"), []byte(nd.LogTail(1<<30)), 0o600)
+			}
+		}()
+	}
 	target, err := fifth.WaitCaughtUpWith(ctx, nw.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +193,8 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 	}
 	t.Logf("the fifth node joined by state sync in %s (snapshot at height %d, network at %d; %.1f MB of peer traffic)", joined.Round(time.Millisecond), base, target, float64(traffic)/1e6)
 	if p, ok := joinPhases(fifth.LogTail(1<<30), joinStart, joinStart.Add(joined)); ok {
-		t.Logf("where the join's time went: start and snapshot discovery %s, fetching and restoring the snapshot %s, catching up the %d blocks made meanwhile %s",
-			p.discover.Round(time.Millisecond), p.restore.Round(time.Millisecond), target-base, p.catchUp.Round(time.Millisecond))
+		t.Logf("where the join's time went: start and snapshot discovery %s, fetching and restoring the snapshot %s, catching up the %d blocks made meanwhile %s (of it by consensus after block sync: %s)",
+			p.discover.Round(time.Millisecond), p.restore.Round(time.Millisecond), target-base, p.catchUp.Round(time.Millisecond), p.consensus.Round(time.Millisecond))
 	}
 
 	// Identical reads: every DID, plain, on the new node and on node0.
@@ -236,12 +266,14 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 // matches the app hash), and from then until the node is at the
 // network's height (CometBFT's light client check of the snapshot height,
 // then block sync of the blocks made meanwhile).
-type phases struct{ discover, restore, catchUp time.Duration }
+// The catch-up is split further when the log says when the node
+// switched from block sync to consensus (consensus: the part after).
+type phases struct{ discover, restore, catchUp, consensus time.Duration }
 
-var logTime = regexp.MustCompile(`time=(\S+) .*msg="(restoring a snapshot|snapshot restored)"`)
+var logTime = regexp.MustCompile(`time=(\S+) .*msg="(restoring a snapshot|snapshot restored|caught up with the network[^"]*)"`)
 
 func joinPhases(log string, start, end time.Time) (phases, bool) {
-	var restoring, restored time.Time
+	var restoring, restored, following time.Time
 	for _, m := range logTime.FindAllStringSubmatch(log, -1) {
 		at, err := time.Parse(time.RFC3339Nano, m[1])
 		if err != nil {
@@ -254,12 +286,20 @@ func joinPhases(log string, start, end time.Time) (phases, bool) {
 			}
 		case "snapshot restored":
 			restored = at
+		default:
+			if following.IsZero() {
+				following = at
+			}
 		}
 	}
 	if restoring.IsZero() || restored.IsZero() {
 		return phases{}, false
 	}
-	return phases{discover: restoring.Sub(start), restore: restored.Sub(restoring), catchUp: end.Sub(restored)}, true
+	p := phases{discover: restoring.Sub(start), restore: restored.Sub(restoring), catchUp: end.Sub(restored)}
+	if !following.IsZero() && following.After(restored) && following.Before(end) {
+		p.consensus = end.Sub(following)
+	}
+	return p, true
 }
 
 // TestJoinPhases: the split of a join by the joining node's log.
@@ -272,8 +312,14 @@ time=2026-12-03T10:00:07.000Z level=INFO msg="restoring a snapshot" node=node4 h
 time=2026-12-03T10:00:30.250Z level=INFO msg="snapshot restored" node=node4 height=741 nodes=400161
 `
 	p, ok := joinPhases(log, start, start.Add(45*time.Second))
-	if !ok || p.discover != 6500*time.Millisecond || p.restore != 23750*time.Millisecond || p.catchUp != 14750*time.Millisecond {
+	if !ok || p.discover != 6500*time.Millisecond || p.restore != 23750*time.Millisecond || p.catchUp != 14750*time.Millisecond || p.consensus != 0 {
 		t.Errorf("phases %+v (%v)", p, ok)
+	}
+	log += `time=2026-12-03T10:00:41.000Z level=INFO msg="caught up with the network: following the chain by consensus" node=node4 height=905
+`
+	p, ok = joinPhases(log, start, start.Add(45*time.Second))
+	if !ok || p.catchUp != 14750*time.Millisecond || p.consensus != 4*time.Second {
+		t.Errorf("phases with the switch to consensus %+v (%v)", p, ok)
 	}
 	if _, ok := joinPhases(`time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot"`, start, start); ok {
 		t.Error("a log without a finished restore was split")
