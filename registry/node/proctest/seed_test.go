@@ -71,6 +71,13 @@ func TestSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A node saved a block behind the others (SaveTo stops them one by
+	// one), or slow to reconnect after the restart, catches up from its
+	// peers: wait for that before asking every node for every DID (a
+	// loaded CI machine once left node0 behind past Check's grace).
+	if _, err := again.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := again.Check(ctx, append(dids, more...)); err != nil {
 		t.Fatal(err)
 	}
