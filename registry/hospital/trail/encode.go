@@ -15,7 +15,7 @@ import (
 // reflective encoder, so the bytes never differ (TestAppendJSONMatchesMarshal,
 // FuzzAppendJSON).
 func (e *Entry) AppendJSON(dst []byte) ([]byte, error) {
-	if e.Authority != nil || !PlainTime(e.Time) || !plainStrings(e.ID, e.Patient, e.Provider, e.Record, e.Class, e.Action, e.Purpose,
+	if e.Authority != nil || !PlainTime(e.Time) || !PlainStrings(e.ID, e.Patient, e.Provider, e.Record, e.Class, e.Action, e.Purpose,
 		e.Outcome, e.Type, e.Reason, e.Consent, e.Licence, e.Grant, e.AnchorSeal, e.Origin) {
 		b, err := json.Marshal(e)
 		return append(dst, b...), err
@@ -86,27 +86,17 @@ func PlainTime(t time.Time) bool {
 	return off%60 == 0 && off > -24*3600 && off < 24*3600
 }
 
-// plainStrings reports whether every s is printable ASCII that
-// encoding/json writes as is: no control character, quote, backslash, or
-// <, >, & (which it escapes for HTML), and nothing beyond ASCII.
-func plainStrings(ss ...string) bool {
+// PlainStrings reports whether encoding/json encodes every s as its bytes
+// between quotes: printable ASCII without '"', '\\', '<', '>' and '&'
+// (which it escapes for HTML). A hand-written encoder may append such
+// strings as they are and must hand anything else to encoding/json.
+func PlainStrings(ss ...string) bool {
 	for _, s := range ss {
-		if !PlainString(s) {
-			return false
-		}
-	}
-	return true
-}
-
-// PlainString reports whether encoding/json encodes s as its bytes between
-// quotes: printable ASCII without '"', '\\', '<', '>' and '&'. A hand-written
-// encoder may append such a string as is and must hand any other to
-// encoding/json.
-func PlainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
 		}
 	}
 	return true

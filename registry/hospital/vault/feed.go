@@ -116,7 +116,7 @@ func (l feedLog) mayBeFor(i int, patient string, key uint64) bool {
 // (TestFeedLineMatchesMarshal).
 func appendFeedLine(dst []byte, ev *feedEvent) ([]byte, error) {
 	a := &ev.Access
-	if !trail.PlainTime(ev.At) || !trail.PlainTime(a.Time) || !plainStrings(a.ID, string(a.Action), a.Client, a.ClientName, a.Server, a.ServerName,
+	if !trail.PlainTime(ev.At) || !trail.PlainTime(a.Time) || !trail.PlainStrings(a.ID, string(a.Action), a.Client, a.ClientName, a.Server, a.ServerName,
 		a.Patient.ID, a.Patient.DID, a.Record, a.Query, a.Purpose, a.Reason, a.Consent) {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -146,13 +146,4 @@ func appendFeedLine(dst []byte, ev *feedEvent) ([]byte, error) {
 	dst = append(dst, `,"Consent":"`...)
 	dst = append(dst, a.Consent...)
 	return append(dst, "\"}}\n"...), nil
-}
-
-func plainStrings(ss ...string) bool {
-	for _, s := range ss {
-		if !trail.PlainString(s) {
-			return false
-		}
-	}
-	return true
 }
