@@ -94,15 +94,14 @@ func (c *lru[K, V]) len() int {
 	return c.ll.Len()
 }
 
-// cachedDocument returns parseDocument's answer for data if the cache
-// holds it (false: it does not).
-func (a *App) cachedDocument(data []byte) (parsedDoc, bool) {
-	return a.docs.get(sha256.Sum256(data))
-}
-
 // parseDocument is did.ParseDocument through the document cache.
 func (a *App) parseDocument(data []byte) (*did.Document, error) {
-	k := sha256.Sum256(data)
+	return a.parseDocumentKeyed(sha256.Sum256(data), data)
+}
+
+// parseDocumentKeyed is parseDocument for a caller that already has the
+// cache key of data (its SHA-256).
+func (a *App) parseDocumentKeyed(k [32]byte, data []byte) (*did.Document, error) {
 	if p, ok := a.docs.get(k); ok {
 		return p.doc, p.err
 	}

@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -155,13 +156,14 @@ func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
 	// would, instead of recognising it again. For a single-key document
 	// the recogniser's document is the general path's
 	// (TestKeyDocumentMatchesGeneralPath), so the answer is the same.
-	cached, ok := a.cachedDocument(t.Payload.Document)
+	k := sha256.Sum256(t.Payload.Document)
+	cached, ok := a.docs.get(k)
 	d, err := cached.doc, cached.err
 	if !ok {
-		if d, ok := a.ownKeyDocument(t); ok {
+		if d, ok := a.ownKeyDocument(t, k); ok {
 			return d, nil
 		}
-		d, err = a.parseDocument(t.Payload.Document)
+		d, err = a.parseDocumentKeyed(k, t.Payload.Document)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: document: %v", ledger.ErrInvalid, err)
