@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/medid/medid/internal/httpserver"
 )
 
 // AdminClient is the issuing hospital's back office: it asks a running
@@ -46,7 +48,7 @@ func (c *AdminClient) CreateOffer(ctx context.Context, req OfferRequest) (*Offer
 	hr.Header.Set("Authorization", "Bearer "+string(c.Token))
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = adminHTTP
 	}
 	var res OfferResult
 	if err := (&Client{HTTP: hc}).do(hr, &res); err != nil {
@@ -57,3 +59,8 @@ func (c *AdminClient) CreateOffer(ctx context.Context, req OfferRequest) (*Offer
 	}
 	return &res, nil
 }
+
+// adminHTTP is the client of an admin client without HTTP: one transport,
+// so calls reuse connections, dropped before a medid server would close
+// them (httpserver.NewClient).
+var adminHTTP = httpserver.NewClient(30*time.Second, nil)

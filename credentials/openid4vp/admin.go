@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/medid/medid/internal/httpserver"
 )
 
 // AdminClient is the verifying hospital's back office: it starts
@@ -37,7 +39,7 @@ func (c *AdminClient) client() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return adminHTTP
 }
 
 // call sends hr and decodes a 200 answer into v, or returns the
@@ -123,3 +125,8 @@ func (c *AdminClient) Result(ctx context.Context, state, resultKey string) (*Res
 	}
 	return &res, nil
 }
+
+// adminHTTP is the client of an admin client without HTTP: one transport,
+// so calls reuse connections, dropped before a medid server would close
+// them (httpserver.NewClient).
+var adminHTTP = httpserver.NewClient(30*time.Second, nil)
