@@ -411,22 +411,25 @@ func TestPager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Long enough that random cursor bytes cannot spell it by chance (a
+	// two-letter id did, now and then, in base64url).
+	const patient = "patient-7f3a9c1e"
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	pg.Now = func() time.Time { return now }
-	page := Page{Client: "did:key:client", Type: "AllergyIntolerance", PatientID: "p1", Count: 10, After: "x", LastUpdated: []string{"ge2026"}}
+	page := Page{Client: "did:key:client", Type: "AllergyIntolerance", PatientID: patient, Count: 10, After: "x", LastUpdated: []string{"ge2026"}}
 	c, err := pg.Seal(page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(c, "p1") {
+	if strings.Contains(c, patient) {
 		t.Error("the cursor shows the patient")
 	}
 	got, err := pg.Open(c, "did:key:client")
-	if err != nil || got.PatientID != "p1" || got.After != "x" {
+	if err != nil || got.PatientID != patient || got.After != "x" {
 		t.Fatalf("open: %+v, %v", got, err)
 	}
 	s, err := got.Search()
-	if err != nil || len(s.LastUpdated) != 1 || s.Patient.ID != "p1" {
+	if err != nil || len(s.LastUpdated) != 1 || s.Patient.ID != patient {
 		t.Errorf("search %+v, %v", s, err)
 	}
 	other, _ := NewPager(bytes.Repeat([]byte{8}, 32))
