@@ -192,6 +192,9 @@ type App struct {
 	// chain's life; see ledger.StateLayout). Written by InitChain and a
 	// restore (under wmu, before any block), read by the handlers.
 	layout ledger.StateLayout
+	// expectLayout is the layout the genesis names, for a restore before
+	// the state says (ExpectLayout; 0: LayoutEveryVersion). Guarded by wmu.
+	expectLayout ledger.StateLayout
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
