@@ -499,7 +499,7 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (
 	}
 	pr, pw := io.Pipe()
 	r := &restore{meta: m, appHash: bytes.Clone(req.AppHash), pw: pw, done: make(chan error, 1), started: time.Now()}
-	if a.expectedLayout() == ledger.LayoutEveryVersion {
+	if a.expectedLayout() == ledger.LayoutEveryVersion && !a.indexAfterImport {
 		// The index copies each record: write the copies as the leaves
 		// pass instead of walking the whole restored tree afterwards
 		// (which took two thirds of a 100,000-DID restore's CPU).
