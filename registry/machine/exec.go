@@ -171,7 +171,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	}
 	var data []byte
 	if err == nil {
-		data, err = marshal(rc)
+		data, err = marshalReceipt(rc)
 	}
 	if err != nil {
 		code := CodeOf(err)
