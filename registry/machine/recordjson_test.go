@@ -109,3 +109,35 @@ func FuzzRecordJSONMatchesEncodingJSON(f *testing.F) {
 			ListID: list, Version: ver, GrantHash: version, ProposalID: next, Executed: deactivated, Org: did})
 	})
 }
+
+// BenchmarkMarshalDIDRecord compares the record a did.create stores
+// written by marshalDIDRecord and by encoding/json (the "before"), with a
+// bare ed25519.Verify in the same run: BenchmarkEd25519Verify.
+func BenchmarkMarshalDIDRecord(b *testing.B) {
+	id := newIdentity(b, 7)
+	canon, err := tx.Canonical([]byte(id.doc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	created := time.Date(2026, 12, 3, 16, 4, 5, 123456789, time.UTC)
+	rec := &ledger.DIDRecord{DID: id.did, Document: canon, Height: 12, Metadata: ledger.DocumentMetadata{Created: &created, VersionID: "1"}}
+	rc := &receipt{Type: tx.DIDCreate, DID: id.did, VersionID: "1"}
+	for _, c := range []struct {
+		name string
+		f    func() ([]byte, error)
+	}{
+		{"record/encoding-json", func() ([]byte, error) { return marshal(rec) }},
+		{"record/direct", func() ([]byte, error) { return marshalDIDRecord(rec) }},
+		{"receipt/encoding-json", func() ([]byte, error) { return marshal(rc) }},
+		{"receipt/direct", func() ([]byte, error) { return marshalReceipt(rc) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := c.f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
