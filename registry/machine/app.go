@@ -269,6 +269,21 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
 	}
+	// A restore that began and did not end (the process stopped) left
+	// imported nodes without a root, which IAVL cannot load: the database
+	// held nothing before the restore began (OfferSnapshot), so it is
+	// emptied and the node starts at height 0, where CometBFT's state sync
+	// starts over.
+	if found, err := db.RawDB().Has(restoringKey, nil); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
+	} else if found {
+		c.Logger.Warn("the state database holds a snapshot restore that did not end (the process stopped): removing it; the node will state sync again")
+		if err := emptyDB(db.RawDB()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("remove the unfinished restore in %s: %w", c.Dir, err)
+		}
+	}
 	// Fast storage is skipped: it keeps a second, latest-only index that a
 	// concurrent reader of an older version could observe mid-commit.
 	// The trees read through observedDB so that a storage failure is kept

@@ -23,6 +23,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/registry/ledger"
@@ -497,6 +498,14 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (
 	if err := a.wipeLeftovers(); err != nil {
 		return nil, fmt.Errorf("empty the state database before a restore: %w", err)
 	}
+	// Marked before the first imported node is written, unmarked once the
+	// restored version is published: a process stopped in between (IAVL
+	// flushes imported nodes in batches, with no root until the end) finds
+	// the mark when it starts again and empties the database instead of
+	// failing to load a version that has nodes but no root (New).
+	if err := a.db.RawDB().Put(restoringKey, nil, &opt.WriteOptions{Sync: true}); err != nil {
+		return nil, fmt.Errorf("mark the state database as restoring: %w", err)
+	}
 	pr, pw := io.Pipe()
 	r := &restore{meta: m, appHash: bytes.Clone(req.AppHash), pw: pw, done: make(chan error, 1), started: time.Now()}
 	if a.expectedLayout() == ledger.LayoutEveryVersion && !a.indexAfterImport {
@@ -693,6 +702,11 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 	if err := a.publish(r.meta.Height); err != nil {
 		return nil, err
 	}
+	// Synced: every write of the restore before it (the import, the
+	// index and its height) is in the journal ahead of this one.
+	if err := a.db.RawDB().Delete(restoringKey, &opt.WriteOptions{Sync: true}); err != nil {
+		return nil, fmt.Errorf("complete the restore: %w", err)
+	}
 	a.restoring = nil
 	a.log.Info("snapshot restored", "height", r.meta.Height, "nodes", r.meta.Nodes, "app_hash", fmt.Sprintf("%X", r.appHash),
 		"took", time.Since(r.started).Round(time.Millisecond).String(), "import", r.imported.Sub(r.started).Round(time.Millisecond).String(),
@@ -780,18 +794,38 @@ func (a *App) failRestore() (*abci.ResponseApplySnapshotChunk, error) {
 // wipe empties the state database (a restore only starts on an empty one,
 // so everything in it came from the failed restore) and reopens the trees.
 func (a *App) wipe() error {
-	raw := a.db.RawDB()
-	it := raw.NewIterator(nil, nil)
-	var batch leveldb.Batch
-	for it.Next() {
-		batch.Delete(append([]byte(nil), it.Key()...))
-	}
-	it.Release()
-	if err := raw.Write(&batch, nil); err != nil {
+	if err := emptyDB(a.db.RawDB()); err != nil {
 		a.log.Error("wipe the state after a failed restore", "err", err)
 		return err
 	}
 	a.tree = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
 	a.reader = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
 	return a.publish(0)
+}
+
+// restoringKey, present in the state database, says a state sync restore
+// began there and has not ended (OfferSnapshot writes it, the last chunk
+// removes it). It sits beside the latest-DID index's keys, outside the
+// tree.
+var restoringKey = []byte("x!restoring")
+
+// emptyDB deletes every key of raw, in batches of bounded size (a stopped
+// restore may have left millions of nodes), the last write synced.
+func emptyDB(raw *leveldb.DB) error {
+	it := raw.NewIterator(nil, nil)
+	defer it.Release()
+	var batch leveldb.Batch
+	for it.Next() {
+		batch.Delete(append([]byte(nil), it.Key()...))
+		if batch.Len() == 10_000 {
+			if err := raw.Write(&batch, nil); err != nil {
+				return err
+			}
+			batch.Reset()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return raw.Write(&batch, &opt.WriteOptions{Sync: true})
 }
