@@ -134,7 +134,7 @@ func (u *credentialsUI) reload() {
 		}
 		out := make([]card, len(creds))
 		for i, c := range creds {
-			claims, _, _ := parseClaims(w, c)
+			claims, _ := u.a.readClaims(ctx, w, c)
 			out[i] = card{c, u.a.nameOf(ctx, c.Issuer), keyFact(claims)}
 		}
 		u.a.saveNames()
@@ -352,13 +352,19 @@ func (u *credentialsUI) showPreview(toks []string) {
 		return
 	}
 	u.recvBusy.Show()
-	load(u.a, func(ctx context.Context) ([]offeredFrom, error) {
-		froms := make([]offeredFrom, len(offered))
-		for i, o := range offered {
-			froms[i] = u.a.issuerOf(ctx, o)
+	type seen struct {
+		froms  []offeredFrom
+		claims [][]claim // each record's details, parties named by the directory
+	}
+	load(u.a, func(ctx context.Context) (seen, error) {
+		var v seen
+		for _, o := range offered {
+			v.froms = append(v.froms, u.a.issuerOf(ctx, o))
+			v.claims = append(v.claims, u.a.nameParties(ctx, claimsOf(o.Types, o.Claims)))
 		}
-		return froms, nil
-	}, func(froms []offeredFrom, _ error) {
+		return v, nil
+	}, func(v seen, _ error) {
+		froms := v.froms
 		u.recvBusy.Hide()
 		u.previewed = offered
 		u.issuerLines, u.issuerLogos = nil, nil
@@ -374,7 +380,7 @@ func (u *credentialsUI) showPreview(toks []string) {
 			}
 			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), by)
 			form := widget.NewForm()
-			for _, cl := range claimsOf(o.Types, o.Claims) {
+			for _, cl := range v.claims[i] {
 				v := widget.NewLabel(cl.Value)
 				v.Wrapping = fyne.TextWrapWord
 				form.Append(cl.Label, v)
@@ -519,8 +525,8 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 		err    error
 	}
 	load(u.a, func(ctx context.Context) (parsed, error) {
-		claims, _, err := parseClaims(w, c)
-		return parsed{u.a.nameParties(ctx, claims), u.a.nameOf(ctx, c.Issuer), err}, nil
+		claims, err := u.a.readClaims(ctx, w, c)
+		return parsed{claims, u.a.nameOf(ctx, c.Issuer), err}, nil
 	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
 }
 

@@ -299,8 +299,7 @@ func (u *practitionerUI) fetch(text string) {
 				return f, errNotLicenceRequest
 			}
 			if cs := pr.Queries[0].Candidates; len(cs) > 0 {
-				f.claims, _, _ = parseClaims(w, cs[0])
-				f.claims = u.a.nameParties(ctx, f.claims)
+				f.claims, _ = u.a.readClaims(ctx, w, cs[0])
 				f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
 			}
 			return f, nil

@@ -193,7 +193,7 @@ func (u *vpUI) fetch(text string) {
 					if byID[c.ID] != nil {
 						continue
 					}
-					claims, _, _ := parseClaims(w, c)
+					claims, _ := u.s.a.readClaims(ctx, w, c)
 					byID[c.ID] = &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)}
 				}
 			}

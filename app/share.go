@@ -137,7 +137,7 @@ func (u *shareUI) reload() {
 		}
 		out := make([]*shareChoice, len(creds))
 		for i, c := range creds {
-			claims, _, _ := parseClaims(w, c)
+			claims, _ := u.a.readClaims(ctx, w, c)
 			out[i] = &shareChoice{cred: c, claims: claims, issuer: u.a.nameOf(ctx, c.Issuer)}
 		}
 		return out, nil
@@ -157,7 +157,6 @@ func (u *shareUI) reload() {
 			if f := keyFact(ch.claims); f != "" {
 				label += ": " + f
 			}
-			label += " — " + issuerLine(c, ch.issuer)
 			st := standingOf(c, u.a.cfg.now()).status
 			ch.check = widget.NewCheck(label, nil)
 			ch.check.Checked = checked[c.ID] && presentable(st)
@@ -182,12 +181,14 @@ func (u *shareUI) reload() {
 					names = append(names, n)
 				}
 			}
-			ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
+			// Who it is from goes here, in a label that wraps: a check box's
+			// text does not, and a long line widened the whole window.
+			ch.what = wrapLabel(issuerLine(c, ch.issuer) + "; contains: " + strings.Join(names, ", "))
 			if c.Format == wallet.FormatSDJWT && presentable(st) {
-				ch.what.SetText(ch.what.Text + "\n    " + sdjwtByHand)
+				ch.what.SetText(ch.what.Text + "\n" + sdjwtByHand)
 			}
 			ch.what.Importance = widget.LowImportance
-			objs = append(objs, ch.check, ch.what)
+			objs = append(objs, ch.check, container.NewBorder(nil, nil, widget.NewLabel("   "), nil, ch.what))
 			if ch.choose != nil {
 				objs = append(objs, container.NewHBox(widget.NewLabel("   "), ch.choose))
 			}
@@ -360,7 +361,7 @@ func (u *shareUI) showEmergency() {
 		}
 		s := shown{card: ec, payload: payload, img: img}
 		for _, c := range ec.Included {
-			claims, _, _ := parseClaims(w, c)
+			claims, _ := u.a.readClaims(ctx, w, c)
 			fact := typeName(c.Types, c.Name)
 			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
 				fact = k // "Blood type O+", not "Blood type: Blood type O+"
