@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -312,15 +313,24 @@ type emergencyCard struct {
 }
 
 // leftOutWhy says in a patient's words why the wallet kept a record off
-// the emergency card (card.LeftOut.Why is written for the CLI).
-func leftOutWhy(why string) string {
+// the emergency card (card.LeftOut.Why is written for the CLI: "suspended
+// by its issuer", "expired on 2026-01-31"), from the record's standing
+// as the wallet last knew it.
+func leftOutWhy(l card.LeftOut, now time.Time) string {
+	c := l.Credential
 	switch {
-	case why == card.SDJWTNotOnCard:
+	case l.Why == card.SDJWTNotOnCard:
 		return "kept in a form this card cannot carry: show it on its own from Share"
-	case strings.HasPrefix(why, "no longer valid"):
-		return "no longer passes the safety checks"
+	case c.Status == wallet.StatusRevoked:
+		return "withdrawn by the hospital that issued it"
+	case c.Status == wallet.StatusSuspended:
+		return "suspended for now by the hospital that issued it"
+	case c.ValidUntil != nil && now.After(*c.ValidUntil):
+		return "expired on " + c.ValidUntil.Local().Format("2 Jan 2006")
+	case c.Status == wallet.StatusExpired:
+		return "expired"
 	}
-	return why
+	return "no longer passes its checks"
 }
 
 // essential is one record of the emergency card, in words.
@@ -411,7 +421,7 @@ func (u *shareUI) openEmergency(img image.Image, ec *card.Card, payload string, 
 		info += "\nNot on this card (too much for one code): " + strings.Join(e.left, ", ")
 	}
 	for _, l := range ec.LeftOut {
-		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l.Why)+")")
+		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l, u.a.cfg.now())+")")
 	}
 	if len(e.leftOut) > 0 {
 		info += "\nNot on this card, so a reader will not see it: " + strings.Join(e.leftOut, "; ")
