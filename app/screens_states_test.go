@@ -1,10 +1,10 @@
 package app
 
 import (
-	"os"
 	"context"
-	"net/url"
 	"errors"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
