@@ -25,6 +25,7 @@ import (
 
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/internal/qr"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 )
@@ -406,6 +407,15 @@ func (u *credentialsUI) showPreview(toks []string) {
 func offeredByLine(f offeredFrom, issuer string) *widget.Label {
 	var l *widget.Label
 	switch {
+	case f.unreachable:
+		// Nothing is known either way: never "not in the directory".
+		l = wrapLabel("Who offers this could not be checked: the medid directory could not be reached (ref. " + directory.Ref(issuer) +
+			"). The wallet checks the record itself when you add it; you can also try again when you are online.")
+	case f.asOf != "" && f.accredited:
+		l = wrapLabel("Offered by " + f.name + ", accredited in the medid directory to issue this kind of record since " +
+			f.since.Local().Format("2 Jan 2006") + ", as the directory said on " + f.asOf + " (it could not be reached just now).")
+	case f.asOf != "":
+		l = wrapLabel("Offered by " + f.name + " (as the directory named it on " + f.asOf + "). Whether it may issue this kind of record could not be checked just now: the medid directory could not be reached.")
 	case f.name == "":
 		l = wrapLabel("Offered by " + who("", issuer) + ", not in the medid directory.")
 		l.Importance = widget.WarningImportance

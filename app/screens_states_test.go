@@ -28,7 +28,7 @@ var goErrorWords = regexp.MustCompile(`dial tcp|connection refused|no such host|
 
 // alarmWords are what a record or a party that could not be checked must
 // never be called: it was not checked and found wanting.
-var alarmWords = regexp.MustCompile(`(?i)\binvalid\b|\bfailed\b|not valid|problem|no longer passes|safety checks|\berror\b|\bdenied\b`)
+var alarmWords = regexp.MustCompile(`(?i)\binvalid\b|\bfailed\b|not valid|problem|no longer passes|safety checks|\berror\b|\bdenied\b|does not accredit|not in the (?:medid )?directory`)
 
 // reassuranceWords are what must not be said of something that could not
 // be read: that there is nothing there, or that everything is fine.
@@ -79,8 +79,8 @@ func assertTruthful(t *testing.T, state, screen string, c fyne.Canvas, offline b
 	}
 }
 
-// walkScreens visits every tab, every record's page, the emergency card
-// and the People tab (when there), checking each with assertTruthful.
+// walkScreens visits every tab (People when there), every record's page,
+// the offer preview and the emergency card, checking each with assertTruthful.
 func walkScreens(t *testing.T, h *harness, state string, offline bool) {
 	t.Helper()
 	m := h.a.main
@@ -100,6 +100,12 @@ func walkScreens(t *testing.T, h *harness, state string, offline bool) {
 		assertTruthful(t, state, "record "+title, h.win.Canvas(), offline)
 		test.Tap(m.creds.detail.back)
 		h.a.wait()
+	}
+	if len(m.creds.items) > 0 {
+		m.selectScreen("preview") // the first record, as an offer is shown before it is added
+		h.a.wait()
+		assertTruthful(t, state, "offer preview", h.win.Canvas(), offline)
+		m.creds.recv.Hide()
 	}
 	m.selectScreen("emergency")
 	h.a.wait()
@@ -314,4 +320,37 @@ func TestEveryScreenEveryState(t *testing.T) {
 		settle(h)
 		assertTruthful(t, "acting for someone", "acting screen", h.win.Canvas(), false)
 	})
+}
+
+// TestOfferedByLine: who offers a record, in each state the directory's
+// answer can be in; with the directory out of reach the line never says
+// the issuer is unlisted or not accredited (it may be both or neither).
+func TestOfferedByLine(t *testing.T) {
+	since := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		f     offeredFrom
+		want  string
+		never string
+	}{
+		{"accredited", offeredFrom{name: "St Mary's Hospital", accredited: true, since: since},
+			"Offered by St Mary's Hospital, accredited in the medid directory to issue this kind of record since 3 Mar 2026.", ""},
+		{"not accredited", offeredFrom{name: "St Mary's Hospital"}, "which the medid directory does not accredit", ""},
+		{"not listed", offeredFrom{}, "Offered by someone not in the directory (ref. 3CuyQr), not in the medid directory.", ""},
+		{"from the snapshot, accredited", offeredFrom{name: "St Mary's Hospital", accredited: true, since: since, asOf: "12 Mar 2026"},
+			"as the directory said on 12 Mar 2026 (it could not be reached just now)", ""},
+		{"from the snapshot, no accreditation known", offeredFrom{name: "St Mary's Hospital", asOf: "12 Mar 2026"},
+			"could not be checked just now", "does not accredit"},
+		{"unreachable, never seen", offeredFrom{unreachable: true}, "Who offers this could not be checked", "not in the"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := offeredByLine(c.f, longDID).Text
+			if !strings.Contains(got, c.want) || (c.never != "" && strings.Contains(got, c.never)) {
+				t.Errorf("got %q, want %q in it (never %q)", got, c.want, c.never)
+			}
+			if m := devTerms.FindString(got); m != "" || strings.Contains(got, "did:") {
+				t.Errorf("%q shows %q", got, m)
+			}
+		})
+	}
 }
