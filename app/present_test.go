@@ -203,6 +203,9 @@ func TestAnswerSignedVerifier(t *testing.T) {
 	listed := credtest.NewParty(t, key.Ed25519, "City ER")
 	testDirectory.Store(listed.DID, [2]string{"City ER", tx.KindEmergencyService})
 	unlisted := credtest.NewParty(t, key.Ed25519, "somebody")
+	suspended := credtest.NewParty(t, key.Ed25519, "Harbour ER")
+	testDirectory.Store(suspended.DID, [2]string{"Harbour ER", tx.KindEmergencyService})
+	testSuspended.Store(suspended.DID, true)
 	u := h.a.main.share.vp
 	h.a.main.selectScreen("share")
 	for _, c := range []struct {
@@ -214,6 +217,8 @@ func TestAnswerSignedVerifier(t *testing.T) {
 			[]string{"Unverified", "Totally Real"}},
 		{"unlisted", unlisted, []string{"Unverified", `calls itself "Totally Real ER"`, "the medid directory does not list them"},
 			[]string{"the name is from"}},
+		{"suspended", suspended, []string{"Harbour ER — SUSPENDED in the directory asks for records", "the medid directory has suspended them"},
+			[]string{"the name is from", "Totally Real"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st, err := verifierFor(c.signer).CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{
