@@ -363,6 +363,22 @@ func keyFact(claims []claim) string {
 	return ""
 }
 
+// recordLine names a record in one line: its kind and its key fact
+// ("Allergy intolerance: Penicillin, severity high"), the fact alone
+// when it already says the kind ("Blood type O+", not "Blood type: Blood
+// type O+").
+func recordLine(c wallet.Credential, claims []claim) string {
+	line := typeName(c.Types, c.Name)
+	switch k := keyFact(claims); {
+	case k == "":
+	case strings.HasPrefix(strings.ToLower(k), strings.ToLower(line)):
+		line = k
+	default:
+		line += ": " + k
+	}
+	return line
+}
+
 // fieldWords are the words for claim names that are codes for machines
 // (FHIR element names and the like).
 var fieldWords = map[string]string{

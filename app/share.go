@@ -154,10 +154,7 @@ func (u *shareUI) reload() {
 		var objs []fyne.CanvasObject
 		for _, ch := range choices {
 			c := ch.cred
-			label := typeName(c.Types, c.Name)
-			if f := keyFact(ch.claims); f != "" {
-				label += ": " + f
-			}
+			label := recordLine(c, ch.claims)
 			st := standingOf(c, u.a.cfg.now()).status
 			ch.check = widget.NewCheck(label, nil)
 			ch.check.Checked = checked[c.ID] && presentable(st)
@@ -372,12 +369,7 @@ func (u *shareUI) showEmergency() {
 		s := shown{card: ec, payload: payload, img: img}
 		for _, c := range ec.Included {
 			claims, _ := u.a.readClaims(ctx, w, c)
-			fact := typeName(c.Types, c.Name)
-			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
-				fact = k // "Blood type O+", not "Blood type: Blood type O+"
-			} else if k != "" {
-				fact += ": " + k
-			}
+			fact := recordLine(c, claims)
 			s.facts = append(s.facts, essential{fact, "From " + who(u.a.nameOf(ctx, c.Issuer), c.Issuer) +
 				", checked " + when(c.StatusCheckedAt)})
 		}
