@@ -16,7 +16,6 @@ import (
 
 	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/delegation"
-	"github.com/medid/medid/credentials/delegation/delegationtest"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/hospital/vaultapi"
 	"github.com/medid/medid/wallet"
@@ -225,12 +224,7 @@ func TestPeopleScreen(t *testing.T) {
 // a picture that draws (a broken SVG shows as nothing).
 func TestTabIconsDistinct(t *testing.T) {
 	h, _ := nurseWallet(t) // the My licence tab
-	world := delegationtest.New(t)
-	g := world.Guardianship(delegation.ActionView)
-	g.Representative = h.primary()
-	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
-		t.Fatal(err)
-	}
+	holdDelegation(t, h, delegation.ActionView)
 	h.a.main.ensurePeople(h.a, nil)
 	h.a.wait()
 	seen := map[string]string{}

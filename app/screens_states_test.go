@@ -14,8 +14,6 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/medid/medid/credentials/delegation"
-	"github.com/medid/medid/credentials/delegation/delegationtest"
-	"github.com/medid/medid/wallet/delegate"
 	"github.com/medid/medid/wallet/wallettest"
 )
 
@@ -303,12 +301,7 @@ func TestEveryScreenEveryState(t *testing.T) {
 	t.Run("acting for someone", func(t *testing.T) {
 		clk := newClock()
 		h := namedHarness(t, &fakeConsent{now: clk.Now}, &fakeAccessLog{events: accesses(clk.Now(), longDID)})
-		world := delegationtest.New(t)
-		g := world.Guardianship(delegation.ActionView, delegation.ActionReceive, delegation.ActionConsent, delegation.ActionTrail)
-		g.Representative = h.primary()
-		if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
-			t.Fatal(err)
-		}
+		holdDelegation(t, h, delegation.ActionView, delegation.ActionReceive, delegation.ActionConsent, delegation.ActionTrail)
 		h.a.main.ensurePeople(h.a, nil)
 		h.a.wait()
 		walkScreens(t, h, "acting (the patient's own screens)", false)
