@@ -195,7 +195,16 @@ JSON
 medid vc issue --format sd-jwt --key "$tmp/hospital.jwk" --subject "$me" --type AllergyIntoleranceCredential \
 	--claims allergy-sd.json --valid-for 8760h --out allergy.sdjwt >/dev/null
 env -u MEDID_REGISTRY medid wallet receive allergy.sdjwt >/dev/null
+# The verifier is what a patient normally meets: an ER registered in the
+# directory that signs its requests with its did:medid, so the app names it
+# "City ER" from the directory (an unsigned request shows as "Unverified",
+# tested in app TestAnswerPresentationRequest and TestVerifierName).
+medid key new --out "$tmp/cityer.jwk" >/dev/null
+cityer=$(medid did register --key "$tmp/cityer.jwk" --quiet)
+medid directory add --governance-key "$gov" --did "$cityer" --name "City ER" --legal-name "City Emergency Services" \
+	--kind emergency-service --country GB --role verifier >/dev/null
 medid serve verifier --addr "127.0.0.1:$(free_port)" --admin-token-file verifier.token --status-list list.jwt \
+	--key "$tmp/cityer.jwk" --did "$cityer" --kid "$cityer#key-1" \
 	--name 'City ER' --url-file verifier.url >"$tmp/verifier.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 60); do [ -s verifier.url ] && break; sleep 0.5; done

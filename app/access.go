@@ -67,6 +67,7 @@ func newAccessUI(a *App) *accessUI {
 	u.chart = newAccessChart()
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("Nobody has accessed your records in the last 90 days.")
+	u.empty.Hide() // said only once the access log was read: never while it could not be
 	u.err = errorLabel()
 	u.alert = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	u.alert.Importance = widget.DangerImportance
@@ -96,10 +97,14 @@ func (u *accessUI) reload() {
 		}
 		u.a.do(func() {
 			showError(u.err, err)
-			if err == nil {
-				u.show(evs)
-				u.announce(evs, seen)
+			if err != nil {
+				// Unread is not empty: "nobody has accessed your records"
+				// would be a false reassurance.
+				u.empty.Hide()
+				return
 			}
+			u.show(evs)
+			u.announce(evs, seen)
 		})
 	})
 }

@@ -691,7 +691,7 @@ func (m *mainUI) selectScreen(name string) {
 			creds, err := w.Credentials(wallet.Filter{})
 			for _, c := range creds {
 				if c.Format == wallet.FormatSDJWT && presentable(standingOf(c, a.cfg.now()).status) {
-					claims, _, _ := parseClaims(w, c)
+					claims, _ := a.readClaims(ctx, w, c)
 					return &shareChoice{cred: c, claims: claims, issuer: a.nameOf(ctx, c.Issuer)}, nil
 				}
 			}

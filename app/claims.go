@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/medid/medid/credentials/licence"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
@@ -27,6 +29,8 @@ func kindOf(types []string) string {
 			return "allergy"
 		case strings.Contains(l, "immuni"), strings.Contains(l, "vaccin"):
 			return "immunization"
+		case t == licence.Type:
+			return "licence"
 		}
 	}
 	return ""
@@ -119,6 +123,16 @@ func claimsOf(types []string, subject map[string]any) []claim {
 		}
 		take("Lot number", "lotNumber")
 		take("Given by", "performer")
+	case "licence":
+		// A practitioner licence (credentials/licence): who and what
+		// first; the employer is a DID, named by the directory where it
+		// is shown (App.readClaims), never shown as the DID.
+		take("Name", "name")
+		take("Profession", "profession")
+		take("Specialty", "specialty")
+		take("Licence number", "licenceNumber")
+		take("Where it is valid", "jurisdiction")
+		take("Employer", "employer")
 	}
 	return append(out, generic("", rest)...)
 }
@@ -266,6 +280,14 @@ func parseClaims(w *wallet.Wallet, c wallet.Credential) ([]claim, string, error)
 	return claimsOf(c.Types, o.Claims), "", nil
 }
 
+// readClaims is [parseClaims] with the parties the details identify
+// (a licence's employer) named by the directory ([App.nameParties]): the
+// claims every screen shows. Background only: it may ask the registry.
+func (a *App) readClaims(ctx context.Context, w *wallet.Wallet, c wallet.Credential) ([]claim, error) {
+	claims, _, err := parseClaims(w, c)
+	return a.nameParties(ctx, claims), err
+}
+
 // who is how a screen names a party: its label from the registry's
 // directory when the service gave one, the directory's label for a DID
 // nobody named ([unnamed]: never the DID as if it were a name), or the
@@ -321,15 +343,40 @@ func keyFact(claims []claim) string {
 		}
 		return v
 	}
+	if n := get("Name"); n != "" {
+		if p := get("Profession"); p != "" {
+			return n + ", " + p // a licence: "Sam Nurse, Registered nurse"
+		}
+	}
 	for _, l := range []string{"Blood type", "Medication", "Condition"} {
 		if v := get(l); v != "" {
 			return l + " " + v
 		}
 	}
-	if len(claims) > 0 {
-		return claims[0].Label + ": " + claims[0].Value
+	// The first detail that is not an identifier: a DID is no fact a
+	// patient tells records apart by (and never shown as a name).
+	for _, c := range claims {
+		if !isDID(c.Value) {
+			return c.Label + ": " + c.Value
+		}
 	}
 	return ""
+}
+
+// recordLine names a record in one line: its kind and its key fact
+// ("Allergy intolerance: Penicillin, severity high"), the fact alone
+// when it already says the kind ("Blood type O+", not "Blood type: Blood
+// type O+").
+func recordLine(c wallet.Credential, claims []claim) string {
+	line := typeName(c.Types, c.Name)
+	switch k := keyFact(claims); {
+	case k == "":
+	case strings.HasPrefix(strings.ToLower(k), strings.ToLower(line)):
+		line = k
+	default:
+		line += ": " + k
+	}
+	return line
 }
 
 // fieldWords are the words for claim names that are codes for machines

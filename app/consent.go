@@ -118,6 +118,7 @@ func newConsentUI(a *App) *consentUI {
 		widget.NewFormItem("", u.breakGlass))
 	u.list = container.NewVBox()
 	u.empty = wrapLabel("You have not given anyone consent yet.")
+	u.empty.Hide() // said only once the consents were read
 	u.awaiting = wrapLabel("")
 	u.awaiting.Importance = widget.WarningImportance
 	u.awaiting.Hide()
@@ -187,8 +188,10 @@ func (u *consentUI) reload() {
 		u.a.do(func() {
 			if err != nil {
 				showError(u.err, err)
+				u.empty.Hide() // unread is not "none given"
 				return
 			}
+			showError(u.err, nil)
 			u.show(grants)
 		})
 	})

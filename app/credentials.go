@@ -25,6 +25,7 @@ import (
 
 	"github.com/medid/medid/credentials/openid4vci"
 	"github.com/medid/medid/internal/qr"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
 	"github.com/medid/medid/wallet/openid"
 )
@@ -134,7 +135,7 @@ func (u *credentialsUI) reload() {
 		}
 		out := make([]card, len(creds))
 		for i, c := range creds {
-			claims, _, _ := parseClaims(w, c)
+			claims, _ := u.a.readClaims(ctx, w, c)
 			out[i] = card{c, u.a.nameOf(ctx, c.Issuer), keyFact(claims)}
 		}
 		u.a.saveNames()
@@ -352,13 +353,19 @@ func (u *credentialsUI) showPreview(toks []string) {
 		return
 	}
 	u.recvBusy.Show()
-	load(u.a, func(ctx context.Context) ([]offeredFrom, error) {
-		froms := make([]offeredFrom, len(offered))
-		for i, o := range offered {
-			froms[i] = u.a.issuerOf(ctx, o)
+	type seen struct {
+		froms  []offeredFrom
+		claims [][]claim // each record's details, parties named by the directory
+	}
+	load(u.a, func(ctx context.Context) (seen, error) {
+		var v seen
+		for _, o := range offered {
+			v.froms = append(v.froms, u.a.issuerOf(ctx, o))
+			v.claims = append(v.claims, u.a.nameParties(ctx, claimsOf(o.Types, o.Claims)))
 		}
-		return froms, nil
-	}, func(froms []offeredFrom, _ error) {
+		return v, nil
+	}, func(v seen, _ error) {
+		froms := v.froms
 		u.recvBusy.Hide()
 		u.previewed = offered
 		u.issuerLines, u.issuerLogos = nil, nil
@@ -374,7 +381,7 @@ func (u *credentialsUI) showPreview(toks []string) {
 			}
 			objs = append(objs, widget.NewLabelWithStyle(typeName(o.Types, ""), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), by)
 			form := widget.NewForm()
-			for _, cl := range claimsOf(o.Types, o.Claims) {
+			for _, cl := range v.claims[i] {
 				v := widget.NewLabel(cl.Value)
 				v.Wrapping = fyne.TextWrapWord
 				form.Append(cl.Label, v)
@@ -400,6 +407,15 @@ func (u *credentialsUI) showPreview(toks []string) {
 func offeredByLine(f offeredFrom, issuer string) *widget.Label {
 	var l *widget.Label
 	switch {
+	case f.unreachable:
+		// Nothing is known either way: never "not in the directory".
+		l = wrapLabel("Who offers this could not be checked: the medid directory could not be reached (ref. " + directory.Ref(issuer) +
+			"). The wallet checks the record itself when you add it; you can also try again when you are online.")
+	case f.asOf != "" && f.accredited:
+		l = wrapLabel("Offered by " + f.name + ", accredited in the medid directory to issue this kind of record since " +
+			f.since.Local().Format("2 Jan 2006") + ", as the directory said on " + f.asOf + " (it could not be reached just now).")
+	case f.asOf != "":
+		l = wrapLabel("Offered by " + f.name + " (as the directory named it on " + f.asOf + "). Whether it may issue this kind of record could not be checked just now: the medid directory could not be reached.")
 	case f.name == "":
 		l = wrapLabel("Offered by " + who("", issuer) + ", not in the medid directory.")
 		l.Importance = widget.WarningImportance
@@ -519,8 +535,8 @@ func (u *credentialsUI) showDetail(c wallet.Credential) {
 		err    error
 	}
 	load(u.a, func(ctx context.Context) (parsed, error) {
-		claims, _, err := parseClaims(w, c)
-		return parsed{u.a.nameParties(ctx, claims), u.a.nameOf(ctx, c.Issuer), err}, nil
+		claims, err := u.a.readClaims(ctx, w, c)
+		return parsed{claims, u.a.nameOf(ctx, c.Issuer), err}, nil
 	}, func(p parsed, _ error) { u.renderDetail(c, p.claims, p.issuer, p.err) })
 }
 

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,10 +45,31 @@ func newClock() *credtest.Clock {
 // fakeRegistry accepts every transaction (registration is tested against a
 // real registry in package wallet; here the screen is under test).
 type fakeRegistry struct {
-	mu    sync.Mutex // guards count and fail
+	mu    sync.Mutex // guards count, fail and down
 	count int
 	fail  error
 	gate  chan struct{} // when set, Submit waits for it (a slow network)
+	// down makes the directory's reads fail as an unreachable registry
+	// does (a *url.Error), so names come from the wallet's snapshot or
+	// are "not verified (the directory could not be reached)".
+	down bool
+}
+
+// setDown makes the registry unreachable (true) or reachable again.
+func (r *fakeRegistry) setDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+// unreachable is the error of a registry that does not answer.
+func (r *fakeRegistry) unreachable() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.down {
+		return nil
+	}
+	return &url.Error{Op: "Get", URL: "http://127.0.0.1:8080/1.0/directory", Err: errors.New("dial tcp 127.0.0.1:8080: connect: connection refused")}
 }
 
 func (r *fakeRegistry) Submit(ctx context.Context, _ []byte) (*client.TxResult, error) {
@@ -157,6 +180,10 @@ func newIssuer(t testing.TB, name string) wallettest.Issuer {
 // a [2]string{name, kind} for another kind of organisation.
 var testDirectory sync.Map
 
+// testSuspended holds the DIDs of testDirectory's organisations that
+// governance suspended (the fake registry serves them so).
+var testSuspended sync.Map
+
 // dirEntry reads a testDirectory value.
 func dirEntry(v any) (name, kind string) {
 	if nk, ok := v.([2]string); ok {
@@ -167,6 +194,9 @@ func dirEntry(v any) (name, kind string) {
 
 // Directory implements directory.Source from testDirectory.
 func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.DirectoryRecord, error) {
+	if err := r.unreachable(); err != nil {
+		return nil, err
+	}
 	v, ok := testDirectory.Load(d)
 	if !ok {
 		return nil, rledger.ErrNotFound
@@ -176,13 +206,20 @@ func (r *fakeRegistry) Directory(_ context.Context, d string) (*rledger.Director
 	if l, ok := testLogos.Load(d); ok {
 		logo = l.(servedLogo).named
 	}
-	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: rledger.DirectoryActive,
+	status := rledger.DirectoryActive
+	if _, ok := testSuspended.Load(d); ok {
+		status = rledger.DirectorySuspended
+	}
+	return &rledger.DirectoryRecord{DID: d, Versions: []rledger.DirectoryVersion{{Version: 1, Status: status,
 		Entry: tx.DirectoryEntry{DisplayName: name, LegalName: name, Kind: kind, Country: "GB", Logo: logo}}}}, nil
 }
 
 // SearchDirectory searches testDirectory's names (case-insensitive
 // substring), as the registry's index answers.
 func (r *fakeRegistry) SearchDirectory(_ context.Context, q rledger.DirectorySearch) (*rledger.DirectoryPage, error) {
+	if err := r.unreachable(); err != nil {
+		return nil, err
+	}
 	page := &rledger.DirectoryPage{}
 	testDirectory.Range(func(k, v any) bool {
 		name, kind := dirEntry(v)
@@ -228,6 +265,9 @@ var accreditedSince = time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
 
 // Accreditations implements directory.Source from testAccredited.
 func (r *fakeRegistry) Accreditations(_ context.Context, d string) (*rledger.IssuerRecord, error) {
+	if err := r.unreachable(); err != nil {
+		return nil, err
+	}
 	v, ok := testAccredited.Load(d)
 	if !ok {
 		return nil, rledger.ErrNotFound

@@ -70,3 +70,34 @@ func TestLayoutFits800x600(t *testing.T) {
 	test.Tap(h.a.main.creds.addBtn)
 	fits(t, h, "the Add a record dialog")
 }
+
+// TestPractitionerWalletFits: a practitioner's wallet (a licence held,
+// the My licence tab with its code on screen) fits an 800x600 window in
+// the app's own theme. The Share screen listed the licence in a check
+// box as "Practitioner licence: Employer: did:key:… — From Nursing
+// Council", one line that cannot wrap, and every tab is as wide as the
+// widest: the window opened 1126 px wide (licence.png) and showed a raw
+// identifier as the licence's key fact.
+func TestPractitionerWalletFits(t *testing.T) {
+	h, p := nurseWallet(t)
+	h.a.fa.Settings().SetTheme(medidTheme{})
+	h.win.Resize(smallWindow)
+	h.a.main.selectScreen("licencecard")
+	h.a.wait()
+	if p.cardText == "" {
+		t.Fatalf("no licence card on screen: %q", p.err.Text)
+	}
+	for _, it := range h.a.main.tabs.Items {
+		h.a.main.tabs.Select(it)
+		h.a.wait()
+		fits(t, h, it.Text)
+		assertPatientWords(t, it.Text, h.win.Canvas())
+	}
+	var fact string
+	for _, ch := range h.a.main.share.choices {
+		fact = ch.check.Text
+	}
+	if want := "Practitioner licence: Sam Nurse, Registered nurse"; fact != want {
+		t.Errorf("the licence on the Share screen reads %q, want %q", fact, want)
+	}
+}

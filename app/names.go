@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -128,6 +129,13 @@ type offeredFrom struct {
 	accredited bool
 	since      time.Time
 	logo       []byte // its logo, checked against the directory's hash (nil: none to show)
+	// asOf is the date of the wallet's snapshot the answer came from
+	// ("" when the registry answered now): the directory could not be
+	// reached, so name and accreditation are as they were then.
+	asOf string
+	// unreachable: the directory could not be asked and the wallet knew
+	// nothing of the issuer, so nothing is known either way.
+	unreachable bool
 }
 
 // issuerOf looks up the issuer of o (background only: it may ask the
@@ -136,6 +144,13 @@ type offeredFrom struct {
 func (a *App) issuerOf(ctx context.Context, o wallet.Offered) offeredFrom {
 	id, _ := a.names().Lookup(ctx, o.Issuer)
 	f := offeredFrom{name: nameFor(id), logo: a.logoOf(ctx, id)}
+	f.asOf, _ = strings.CutPrefix(id.Source, "snapshot of ")
+	if f.asOf == id.Source {
+		f.asOf = ""
+	}
+	if id.Kind == directory.KindUnknown && (id.Source == "offline" || strings.Contains(id.Problem, "could not be reached")) {
+		f.name, f.unreachable = "", true
+	}
 	at := a.cfg.now()
 	if o.ValidFrom != nil {
 		at = *o.ValidFrom

@@ -320,7 +320,7 @@ func (m *mainUI) ensurePeople(a *App, then func()) {
 			return
 		}
 		m.people = newPeopleUI(a)
-		m.insertTab("people", container.NewTabItemWithIcon("People", theme.AccountIcon(), m.people.content))
+		m.insertTab("people", container.NewTabItemWithIcon("People", peopleIcon, m.people.content))
 		m.people.reload()
 		if then != nil {
 			then()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -214,5 +216,48 @@ func TestPeopleScreen(t *testing.T) {
 	test.Tap(x.stop)
 	if h.a.root.Objects[0] != h.a.main.content {
 		t.Error("stop acting did not return to the patient's own screens")
+	}
+}
+
+// TestTabIconsDistinct: every tab has an icon of its own (People and
+// Identities both showed Fyne's one-person icon), and the People icon is
+// a picture that draws (a broken SVG shows as nothing).
+func TestTabIconsDistinct(t *testing.T) {
+	h, _ := nurseWallet(t) // the My licence tab
+	holdDelegation(t, h, delegation.ActionView)
+	h.a.main.ensurePeople(h.a, nil)
+	h.a.wait()
+	seen := map[string]string{}
+	for _, it := range h.a.main.tabs.Items {
+		if it.Icon == nil {
+			t.Errorf("tab %q has no icon", it.Text)
+			continue
+		}
+		key := string(it.Icon.Content())
+		if other, ok := seen[key]; ok {
+			t.Errorf("tabs %q and %q share one icon", other, it.Text)
+		}
+		seen[key] = it.Text
+	}
+	if len(seen) != 8 {
+		t.Errorf("%d tabs, want 8 (People and My licence included)", len(seen))
+	}
+	img := canvas.NewImageFromResource(peopleIcon)
+	img.SetMinSize(fyne.NewSquareSize(48))
+	win := test.NewWindow(img)
+	win.Resize(fyne.NewSquareSize(48))
+	pic := win.Canvas().Capture()
+	drawn := 0
+	b := pic.Bounds()
+	bg := pic.At(b.Min.X, b.Min.Y) // a corner: the icon leaves it empty
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if pic.At(x, y) != bg {
+				drawn++
+			}
+		}
+	}
+	if drawn < 100 {
+		t.Errorf("the People icon draws %d pixels", drawn)
 	}
 }

@@ -299,8 +299,7 @@ func (u *practitionerUI) fetch(text string) {
 				return f, errNotLicenceRequest
 			}
 			if cs := pr.Queries[0].Candidates; len(cs) > 0 {
-				f.claims, _, _ = parseClaims(w, cs[0])
-				f.claims = u.a.nameParties(ctx, f.claims)
+				f.claims, _ = u.a.readClaims(ctx, w, cs[0])
 				f.body = who(u.a.nameOf(ctx, cs[0].Issuer), cs[0].Issuer)
 			}
 			return f, nil
@@ -320,11 +319,7 @@ func (u *practitionerUI) fetch(text string) {
 func (u *practitionerUI) show(pr *openid.PresentationRequest, asker string, claims []claim, body string) {
 	u.req, u.query, u.asker = pr, licenceQuery(pr), verifierName(pr, asker)
 	u.link.SetText("")
-	note := "They signed the request; the name is from the medid directory."
-	if pr.Signer == "" {
-		note = "They did not sign the request: nobody vouches for this name. Only answer a hospital you know."
-	}
-	u.who.SetText(u.asker + " asks for your practitioner licence.\n" + note)
+	u.who.SetText(u.asker + " asks for your practitioner licence.\n" + requestNote(pr, asker))
 	if len(pr.Queries[0].Candidates) == 0 {
 		u.shares.SetText("Your wallet holds no licence they would accept, so there is nothing to send. You can say no.")
 		u.shares.Importance = widget.WarningImportance

@@ -193,7 +193,7 @@ func (u *vpUI) fetch(text string) {
 					if byID[c.ID] != nil {
 						continue
 					}
-					claims, _, _ := parseClaims(w, c)
+					claims, _ := u.s.a.readClaims(ctx, w, c)
 					byID[c.ID] = &shareChoice{cred: c, claims: claims, issuer: u.s.a.nameOf(ctx, c.Issuer)}
 				}
 			}
@@ -224,6 +224,23 @@ func verifierName(pr *openid.PresentationRequest, named string) string {
 	return s
 }
 
+// requestNote says where the name [verifierName] shows for a request's
+// sender comes from: the directory (signed by a DID it lists), nobody
+// (unsigned), or nobody although signed (a DID the directory does not
+// list: the signature proves only that the same key signed). A
+// suspended organisation is named, flagged, and the patient warned.
+func requestNote(pr *openid.PresentationRequest, named string) string {
+	switch {
+	case pr.Signer == "":
+		return "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
+	case named == "":
+		return "They signed the request, but the medid directory does not list them: nobody vouches for the name they give. Only answer someone you know."
+	case strings.Contains(named, "SUSPENDED"):
+		return "They signed the request, but the medid directory has suspended them: do not send anything unless you know why."
+	}
+	return "They signed the request; the name is from the medid network's directory."
+}
+
 // claimWords turns claim paths (credentialSubject.allergy, code.display,
 // reaction.*.manifestation) into words a patient reads ("what it is",
 // "reaction"), without repeats.
@@ -246,12 +263,8 @@ func (u *vpUI) show(pr *openid.PresentationRequest, byID map[string]*shareChoice
 	u.req, u.byID = pr, byID
 	u.link.SetText("") // read: the request below replaces the link
 	u.asks, u.ways, u.wayLabel, u.way, u.plan = nil, nil, nil, 0, nil
-	note := "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
-	if pr.Signer != "" {
-		note = "They signed the request; the name is from the medid network's directory."
-	}
 	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n%s",
-		verifierName(pr, u.verifier), pr.Verifier, clientIDWords(pr.Request.ClientID), note))
+		verifierName(pr, u.verifier), pr.Verifier, clientIDWords(pr.Request.ClientID), requestNote(pr, u.verifier)))
 	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
 	u.wayBox = container.NewVBox()
 	switch {

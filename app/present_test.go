@@ -15,9 +15,12 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/medid/medid/credentials/credtest"
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/registry/tx"
 )
 
 // TestAnswerPresentationRequest answers OpenID4VP requests from a real
@@ -170,3 +173,78 @@ func TestAnswerPresentationRequest(t *testing.T) {
 }
 
 func toString(v any) string { return fmt.Sprint(v) }
+
+// TestAnswerSignedVerifier: what a patient normally sees (the answer
+// screenshot): a verifier that signs its request with a DID the
+// directory lists is named by the directory, not by the name it gives
+// itself, and said to be vouched for. Signed by a DID the directory does
+// not list, or by an organisation it suspended, it is not presented as
+// vouched for; unsigned it is "Unverified" (TestVerifierName,
+// TestAnswerPresentationRequest).
+func TestAnswerSignedVerifier(t *testing.T) {
+	h := unlocked(t)
+	hosp := newIssuer(t, "St Mary's Hospital")
+	h.receive(hosp.Issue(t, h.primary(), []string{"AllergyIntoleranceCredential"}, allergyClaimsFHIR()))
+	vv, err := verify.New(verify.Config{Resolver: did.KeyResolver{}, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifierFor := func(p credtest.Party) *openid4vp.Verifier {
+		srv := httptest.NewServer(nil)
+		t.Cleanup(srv.Close)
+		v, err := openid4vp.New(openid4vp.Config{URL: srv.URL, Name: "Totally Real ER", DID: p.DID, Key: p.Key, KeyID: p.Kid,
+			Verify: vv, Now: h.clk.Now, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Config.Handler = v
+		return v
+	}
+	listed := credtest.NewParty(t, key.Ed25519, "City ER")
+	testDirectory.Store(listed.DID, [2]string{"City ER", tx.KindEmergencyService})
+	unlisted := credtest.NewParty(t, key.Ed25519, "somebody")
+	suspended := credtest.NewParty(t, key.Ed25519, "Harbour ER")
+	testDirectory.Store(suspended.DID, [2]string{"Harbour ER", tx.KindEmergencyService})
+	testSuspended.Store(suspended.DID, true)
+	u := h.a.main.share.vp
+	h.a.main.selectScreen("share")
+	for _, c := range []struct {
+		name        string
+		signer      credtest.Party
+		want, never []string
+	}{
+		{"listed", listed, []string{"City ER (emergency service) asks for records", "the name is from the medid network's directory"},
+			[]string{"Unverified", "Totally Real"}},
+		{"unlisted", unlisted, []string{"Unverified", `calls itself "Totally Real ER"`, "the medid directory does not list them"},
+			[]string{"the name is from"}},
+		{"suspended", suspended, []string{"Harbour ER — SUSPENDED in the directory asks for records", "the medid directory has suspended them"},
+			[]string{"the name is from", "Totally Real"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := verifierFor(c.signer).CreateRequest(openid4vp.DCQLQuery{Credentials: []openid4vp.CredentialQuery{
+				openid4vp.NewQuery("allergy", "AllergyIntoleranceCredential", "code")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.link.SetText(st.URI)
+			test.Tap(u.open)
+			h.a.wait()
+			if u.err.Visible() || !u.panel.Visible() {
+				t.Fatalf("request not shown: %q", u.err.Text)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(u.who.Text, w) {
+					t.Errorf("who asks = %q, want %q in it", u.who.Text, w)
+				}
+			}
+			for _, n := range c.never {
+				if strings.Contains(u.who.Text, n) {
+					t.Errorf("who asks = %q, shows %q", u.who.Text, n)
+				}
+			}
+			assertPatientWords(t, "signed request, "+c.name, h.win.Canvas())
+			test.Tap(u.decline)
+			h.a.wait()
+		})
+	}
+}

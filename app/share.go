@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -137,7 +138,7 @@ func (u *shareUI) reload() {
 		}
 		out := make([]*shareChoice, len(creds))
 		for i, c := range creds {
-			claims, _, _ := parseClaims(w, c)
+			claims, _ := u.a.readClaims(ctx, w, c)
 			out[i] = &shareChoice{cred: c, claims: claims, issuer: u.a.nameOf(ctx, c.Issuer)}
 		}
 		return out, nil
@@ -153,11 +154,7 @@ func (u *shareUI) reload() {
 		var objs []fyne.CanvasObject
 		for _, ch := range choices {
 			c := ch.cred
-			label := typeName(c.Types, c.Name)
-			if f := keyFact(ch.claims); f != "" {
-				label += ": " + f
-			}
-			label += " — " + issuerLine(c, ch.issuer)
+			label := recordLine(c, ch.claims)
 			st := standingOf(c, u.a.cfg.now()).status
 			ch.check = widget.NewCheck(label, nil)
 			ch.check.Checked = checked[c.ID] && presentable(st)
@@ -182,12 +179,14 @@ func (u *shareUI) reload() {
 					names = append(names, n)
 				}
 			}
-			ch.what = widget.NewLabel("    contains: " + strings.Join(names, ", "))
+			// Who it is from goes here, in a label that wraps: a check box's
+			// text does not, and a long line widened the whole window.
+			ch.what = wrapLabel(issuerLine(c, ch.issuer) + "; contains: " + strings.Join(names, ", "))
 			if c.Format == wallet.FormatSDJWT && presentable(st) {
-				ch.what.SetText(ch.what.Text + "\n    " + sdjwtByHand)
+				ch.what.SetText(ch.what.Text + "\n" + sdjwtByHand)
 			}
 			ch.what.Importance = widget.LowImportance
-			objs = append(objs, ch.check, ch.what)
+			objs = append(objs, ch.check, container.NewBorder(nil, nil, widget.NewLabel("   "), nil, ch.what))
 			if ch.choose != nil {
 				objs = append(objs, container.NewHBox(widget.NewLabel("   "), ch.choose))
 			}
@@ -311,15 +310,24 @@ type emergencyCard struct {
 }
 
 // leftOutWhy says in a patient's words why the wallet kept a record off
-// the emergency card (card.LeftOut.Why is written for the CLI).
-func leftOutWhy(why string) string {
+// the emergency card (card.LeftOut.Why is written for the CLI: "suspended
+// by its issuer", "expired on 2026-01-31"), from the record's standing
+// as the wallet last knew it.
+func leftOutWhy(l card.LeftOut, now time.Time) string {
+	c := l.Credential
 	switch {
-	case why == card.SDJWTNotOnCard:
+	case l.Why == card.SDJWTNotOnCard:
 		return "kept in a form this card cannot carry: show it on its own from Share"
-	case strings.HasPrefix(why, "no longer valid"):
-		return "no longer passes the safety checks"
+	case c.Status == wallet.StatusRevoked:
+		return "withdrawn by the hospital that issued it"
+	case c.Status == wallet.StatusSuspended:
+		return "suspended for now by the hospital that issued it"
+	case c.ValidUntil != nil && now.After(*c.ValidUntil):
+		return "expired on " + c.ValidUntil.Local().Format("2 Jan 2006")
+	case c.Status == wallet.StatusExpired:
+		return "expired"
 	}
-	return why
+	return "no longer passes its checks"
 }
 
 // essential is one record of the emergency card, in words.
@@ -360,13 +368,8 @@ func (u *shareUI) showEmergency() {
 		}
 		s := shown{card: ec, payload: payload, img: img}
 		for _, c := range ec.Included {
-			claims, _, _ := parseClaims(w, c)
-			fact := typeName(c.Types, c.Name)
-			if k := keyFact(claims); k != "" && strings.HasPrefix(strings.ToLower(k), strings.ToLower(fact)) {
-				fact = k // "Blood type O+", not "Blood type: Blood type O+"
-			} else if k != "" {
-				fact += ": " + k
-			}
+			claims, _ := u.a.readClaims(ctx, w, c)
+			fact := recordLine(c, claims)
 			s.facts = append(s.facts, essential{fact, "From " + who(u.a.nameOf(ctx, c.Issuer), c.Issuer) +
 				", checked " + when(c.StatusCheckedAt)})
 		}
@@ -410,7 +413,7 @@ func (u *shareUI) openEmergency(img image.Image, ec *card.Card, payload string, 
 		info += "\nNot on this card (too much for one code): " + strings.Join(e.left, ", ")
 	}
 	for _, l := range ec.LeftOut {
-		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l.Why)+")")
+		e.leftOut = append(e.leftOut, typeName(l.Credential.Types, l.Credential.Name)+" ("+leftOutWhy(l, u.a.cfg.now())+")")
 	}
 	if len(e.leftOut) > 0 {
 		info += "\nNot on this card, so a reader will not see it: " + strings.Join(e.leftOut, "; ")

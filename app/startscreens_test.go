@@ -62,12 +62,7 @@ func TestStartScreens(t *testing.T) {
 	})
 	t.Run("acting", func(t *testing.T) {
 		h := unlocked(t)
-		world := delegationtest.New(t)
-		g := world.Guardianship(delegation.ActionView, delegation.ActionReceive)
-		g.Representative = h.primary()
-		if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
-			t.Fatal(err)
-		}
+		holdDelegation(t, h, delegation.ActionView, delegation.ActionReceive)
 		h.a.main.selectScreen("acting")
 		h.a.wait()
 		if h.a.main.people == nil || h.a.main.people.actingNow == nil || h.a.main.people.actingNow.d.Role != wallet.DelegationHeld {
@@ -85,12 +80,7 @@ func TestTabAppearsKeepsPlace(t *testing.T) {
 	h := unlocked(t)
 	h.a.main.selectScreen("settings")
 	h.a.wait()
-	world := delegationtest.New(t)
-	g := world.Guardianship(delegation.ActionView)
-	g.Representative = h.primary()
-	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
-		t.Fatal(err)
-	}
+	holdDelegation(t, h, delegation.ActionView)
 	h.a.main.ensurePeople(h.a, nil)
 	h.a.wait()
 	m := h.a.main
@@ -109,12 +99,7 @@ func TestTabAppearsKeepsPlace(t *testing.T) {
 func TestActingConsentByName(t *testing.T) {
 	h := unlocked(t)
 	hosp := newIssuer(t, "St Bartholomew's Hospital") // listed in the test directory
-	world := delegationtest.New(t)
-	g := world.Guardianship(delegation.ActionView, delegation.ActionConsent)
-	g.Representative = h.primary()
-	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
-		t.Fatal(err)
-	}
+	holdDelegation(t, h, delegation.ActionView, delegation.ActionConsent)
 	h.a.main.selectScreen("acting")
 	h.a.wait()
 	x := h.a.main.people.actingNow
@@ -139,4 +124,17 @@ func TestActingConsentByName(t *testing.T) {
 		t.Errorf("after picking: box %q stands for %q, want %s", x.provider.Text, x.pick.provider(x.provider.Text), hosp.DID)
 	}
 	assertPatientWords(t, "acting: consent by name", h.win.Canvas())
+}
+
+// holdDelegation makes the patient of h the representative of a
+// guardianship allowing actions (delegationtest's world), held in h's
+// wallet.
+func holdDelegation(t *testing.T, h *harness, actions ...delegation.Action) {
+	t.Helper()
+	world := delegationtest.New(t)
+	g := world.Guardianship(actions...)
+	g.Representative = h.primary()
+	if _, err := delegate.Add(context.Background(), h.a.wallet(), world.Checker(), world.Sign(g, world.Registry)); err != nil {
+		t.Fatal(err)
+	}
 }

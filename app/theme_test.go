@@ -95,3 +95,50 @@ func over(top, bottom color.Color) color.Color {
 	mix := func(x, y uint8) uint8 { return uint8(float64(x)*a + float64(y)*(1-a) + 0.5) }
 	return color.NRGBA{R: mix(t.R, b.R), G: mix(t.G, b.G), B: mix(t.B, b.B), A: 0xff}
 }
+
+// TestIconAndHoverContrastAA: WCAG 1.4.11 (3:1) for the icons a patient
+// must see (tab icons, selected and not, button icons, status icons), and
+// 4.5:1 for text on a button under the pointer (the hover tint over the
+// button colour), in both variants.
+func TestIconAndHoverContrastAA(t *testing.T) {
+	for _, v := range []struct {
+		name    string
+		variant fyne.ThemeVariant
+	}{{"light", theme.VariantLight}, {"dark", theme.VariantDark}} {
+		th := medidTheme{forced: true, variant: v.variant}
+		c := func(n fyne.ThemeColorName) color.Color { return th.Color(n, v.variant) }
+		for _, p := range []textPair{
+			{theme.ColorNameForeground, theme.ColorNameBackground, "tab and screen icons"},
+			{theme.ColorNamePrimary, theme.ColorNameBackground, "the selected tab's icon"},
+			{theme.ColorNameForeground, theme.ColorNameButton, "button icons"},
+			{theme.ColorNameForeground, theme.ColorNameHeaderBackground, "header icons"},
+			{theme.ColorNameForeground, theme.ColorNameOverlayBackground, "icons in dialogs"},
+			{theme.ColorNameForeground, theme.ColorNameInputBackground, "icons on record cards"},
+			{theme.ColorNameForegroundOnPrimary, theme.ColorNamePrimary, "icons of main buttons"},
+			{theme.ColorNameForegroundOnError, theme.ColorNameError, "icons of danger buttons"},
+			{theme.ColorNameDisabled, theme.ColorNameDisabledButton, "icons of disabled buttons"},
+			{theme.ColorNameError, theme.ColorNameBackground, "the error icon"},
+			{theme.ColorNameWarning, theme.ColorNameBackground, "the warning icon"},
+			{theme.ColorNameSuccess, theme.ColorNameBackground, "the confirmation icon"},
+			{theme.ColorNameError, colorNameErrorTint, "icons on emergency access rows"},
+		} {
+			if r := contrastRatio(c(p.fg), c(p.bg)); r < 3 {
+				t.Errorf("%s: %s on %s (%s) = %.2f:1, want >= 3:1", v.name, p.fg, p.bg, p.where, r)
+			}
+		}
+		for _, p := range []struct {
+			fg, tint, bg fyne.ThemeColorName
+			where        string
+		}{
+			{theme.ColorNameForeground, theme.ColorNameHover, theme.ColorNameButton, "a button under the pointer"},
+			{theme.ColorNameForeground, theme.ColorNamePressed, theme.ColorNameButton, "a button being pressed"},
+			{theme.ColorNameForeground, theme.ColorNameHover, theme.ColorNameBackground, "a tab under the pointer"},
+			{theme.ColorNameForeground, theme.ColorNameHover, theme.ColorNameInputBackground, "a list row under the pointer"},
+		} {
+			bg := over(c(p.tint), c(p.bg))
+			if r := contrastRatio(c(p.fg), bg); r < 4.5 {
+				t.Errorf("%s: text on %s (%s) = %.2f:1, want >= 4.5:1", v.name, p.where, p.tint, r)
+			}
+		}
+	}
+}
