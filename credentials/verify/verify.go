@@ -202,7 +202,7 @@ func (v *Verifier) key(ctx context.Context, kid string, rel did.Relationship) (k
 func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	now := v.now()
 	r := newResult(KindCredential, now)
-	if DetectFormat(token) == FormatSDJWT {
+	if isSDJWT(token) {
 		return v.credentialSDJWT(ctx, r, token, "", "")
 	}
 	r.Format = FormatVCJWT
@@ -403,7 +403,7 @@ func (v *Verifier) PresentationFor(ctx context.Context, token, audience, nonce, 
 		r.fail(CheckAudience, ReasonAudienceMismatch, "the verifier gave no audience or nonce to check the presentation against")
 		return r.finish()
 	}
-	if DetectFormat(token) == FormatSDJWT {
+	if isSDJWT(token) {
 		if subject != "" {
 			r.Format = FormatSDJWT
 			r.fail(CheckHolder, ReasonHolderMismatch, "an SD-JWT VC is bound to its subject's key and cannot be presented by a representative: present the vc+jwt credential")
