@@ -308,3 +308,26 @@ func TestOneParserPerFormat(t *testing.T) {
 		t.Error("no file importing jwx's jws or jwt was read (credentials/vc signs with it): is the test still looking?")
 	}
 }
+
+// TestCommandsHoldNoProtocol: cmd/ holds flags, wiring and printing, so it
+// has no use for the primitives a protocol rule is written with (hashes,
+// signatures, encodings of bytes, compression): a command that needs one
+// is doing a library's job, which a Go user of the library would need too.
+func TestCommandsHoldNoProtocol(t *testing.T) {
+	primitives := []string{"crypto", "encoding/base64", "encoding/base32", "encoding/hex", "encoding/binary", "compress", "hash", "math/big", "unicode/utf16"}
+	n := 0
+	for rel, p := range listAll(t) {
+		if !under(rel, "cmd") {
+			continue
+		}
+		n++
+		for _, imp := range p.Imports {
+			if under(imp, primitives...) {
+				t.Errorf("%s imports %s: a protocol rule belongs in a library (docs/design/0012-architecture.md)", rel, imp)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d commands under cmd/", n)
+	}
+}
