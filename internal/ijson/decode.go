@@ -2,6 +2,7 @@ package ijson
 
 import (
 	"encoding"
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -25,8 +26,15 @@ import (
 type plan struct {
 	kind   reflect.Kind
 	fields map[string]planField // a struct's fields by JSON name
-	elem   *plan                // a slice's element
+	elem   *plan                // a slice's element, a pointer's target
+	// raw: a json.RawMessage, set to a copy of the value's bytes;
+	// byJSON: a field of a type without a plan (a map, an interface, a
+	// type that decodes itself): checked, then its bytes alone handed to
+	// encoding/json.
+	raw, byJSON bool
 }
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
 type planField struct {
 	index int
@@ -60,6 +68,9 @@ func buildPlan(t reflect.Type, building map[reflect.Type]bool) *plan {
 	if building[t] {
 		return nil // recursive types are encoding/json's
 	}
+	if t == rawMessageType {
+		return &plan{kind: reflect.Slice, raw: true}
+	}
 	for _, u := range []reflect.Type{unmarshalerType, textUnmarshalerType} {
 		if t.Implements(u) || reflect.PointerTo(t).Implements(u) {
 			return nil
@@ -74,6 +85,15 @@ func buildPlan(t reflect.Type, building map[reflect.Type]bool) *plan {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return nil // []byte is base64
+		}
+		e := buildPlan(t.Elem(), building)
+		if e == nil {
+			return nil
+		}
+		return &plan{kind: k, elem: e}
+	case reflect.Pointer:
+		if t.Elem().Kind() == reflect.Pointer {
+			return nil
 		}
 		e := buildPlan(t.Elem(), building)
 		if e == nil {
@@ -109,7 +129,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]bool) *plan {
 			}
 			fp := buildPlan(f.Type, building)
 			if fp == nil {
-				return nil
+				fp = &plan{kind: f.Type.Kind(), byJSON: true}
 			}
 			pl.fields[name] = planField{index: i, plan: fp}
 		}
@@ -149,15 +169,33 @@ func (p *parser) decode(v reflect.Value, pl *plan, sch *schema) error {
 	if p.pos >= len(p.s) {
 		return p.eof()
 	}
+	if pl.raw || pl.byJSON {
+		start := p.pos
+		if _, err := p.value(sch); err != nil {
+			return err
+		}
+		b := []byte(p.s[start:p.pos])
+		if pl.raw {
+			v.SetBytes(b) // what json.RawMessage keeps: a copy of the bytes
+		} else if json.Unmarshal(b, v.Addr().Interface()) != nil {
+			p.fallback = true // for encoding/json's error about the whole text
+		}
+		return nil
+	}
 	switch c := p.s[p.pos]; {
 	case c == 'n':
 		if err := p.literal("null"); err != nil {
 			return err
 		}
-		if pl.kind == reflect.Slice {
-			v.SetZero() // encoding/json: null empties a slice, leaves the rest
+		if pl.kind == reflect.Slice || pl.kind == reflect.Pointer {
+			v.SetZero() // encoding/json: null empties a slice or pointer, leaves the rest
 		}
 		return nil
+	case pl.kind == reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return p.decode(v.Elem(), pl.elem, sch)
 	case c == '{' && pl.kind == reflect.Struct:
 		return p.members(sch, nil, func(name string, child *schema) error {
 			if f, ok := pl.fields[name]; ok {

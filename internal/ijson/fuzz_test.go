@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzParse is a differential test against encoding/json: whatever Parse
@@ -160,6 +161,15 @@ type plain struct {
 	Kind kind     `json:"kind"`
 	Bare string
 	Skip string `json:"-"`
+	// Left to encoding/json value by value, or decoded as pointers and
+	// raw bytes.
+	P    *inner            `json:"p"`
+	PS   *string           `json:"ps"`
+	Raw  json.RawMessage   `json:"raw"`
+	M    map[string]string `json:"m"`
+	Any  any               `json:"any"`
+	T    time.Time         `json:"t"`
+	Byte []byte            `json:"byte"`
 }
 
 type kind string
@@ -186,7 +196,9 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{"s":"a\u00e9","n":-3,"i8":127,"u16":65535,"f32":1.5e3,"f":-0.25,"b":true,"l":["x","y"],"in":{"name":"n"},"ins":[{"name":"m"},{}],"kind":"k","Bare":"b","Skip":"x"}`,
 		`{"n":1.5}`, `{"i8":128}`, `{"u16":-1}`, `{"f32":1e39}`, `{"s":1}`, `{"b":"true"}`, `{"l":null,"in":null,"s":null}`,
 		`{"l":[]}`, `{"l":[1]}`, `{"ins":[null,{"name":2}]}`, `{"S":"a"}`, `{"other":{"a":[1,2]}}`, `{"n":1,"n":2}`, `[]`, ` {"s":"a"} x`,
-		`{"n":9007199254740993}`, `{"in":{"NAME":"x"}}`} {
+		`{"n":9007199254740993}`, `{"in":{"NAME":"x"}}`,
+		`{"p":{"name":"a"},"ps":"s","raw":[1, {"a":null}],"m":{"a":"b"},"any":{"x":[1.5,true]},"t":"2026-01-02T03:04:05Z","byte":"AQI="}`,
+		`{"p":null,"ps":null,"raw":null,"m":null,"any":null}`, `{"m":{"a":1}}`, `{"t":"yesterday"}`, `{"byte":"!"}`, `{"p":{"name":1}}`, `{"ps":2}`} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
 	}

@@ -288,15 +288,19 @@ func TestDecodedInCheckingPass(t *testing.T) {
 		want bool
 	}{
 		{"strings, numbers, bools, slices, nested structs", reflect.TypeFor[plain](), true},
-		{"maps and RawMessage", reflect.TypeFor[target](), false},
+		{"fields encoding/json decodes (maps, RawMessage)", reflect.TypeFor[target](), true},
+		{"a pointer field", reflect.TypeFor[struct{ P *string }](), true},
+		{"a field of a type that decodes itself", reflect.TypeFor[struct{ T time.Time }](), true},
 		{"an interface", reflect.TypeFor[any](), false},
-		{"a pointer field", reflect.TypeFor[struct{ P *string }](), false},
+		{"a map", reflect.TypeFor[map[string]string](), false},
 		{"a ,string field", reflect.TypeFor[struct {
 			N int `json:"n,string"`
 		}](), false},
 		{"an embedded struct", reflect.TypeFor[struct{ inner }](), false},
-		{"a type that decodes itself", reflect.TypeFor[struct{ T time.Time }](), false},
-		{"[]byte", reflect.TypeFor[struct{ B []byte }](), false},
+		{"a field name encoding/json would not take", reflect.TypeFor[struct {
+			N int `json:"a b"`
+		}](), false},
+		{"a pointer to a pointer (that field left to encoding/json)", reflect.TypeFor[struct{ P **string }](), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := planOf(tc.t) != nil; got != tc.want {
