@@ -218,13 +218,13 @@ var keyBindingReasons = map[string]bool{
 // checkTokenStatus checks a credential's Token Status List entry.
 func (v *Verifier) checkTokenStatus(ctx context.Context, r *Result, issuer string, ref tokenstatus.Reference) {
 	e, stale, err := v.statusList(ctx, ref.URI)
-	var fe *fetchError
-	switch {
-	case errors.As(err, &fe):
-		r.unavailable(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("token status list %s could not be fetched: %v", clip(ref.URI), fe.err), nil)
-		return
-	case err != nil:
-		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("token status list %s: %v", clip(ref.URI), err))
+	if err != nil {
+		// (Only here: errors.As's target escapes, an allocation per check.)
+		if fe := (*fetchError)(nil); errors.As(err, &fe) {
+			r.unavailable(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("token status list %s could not be fetched: %v", clip(ref.URI), fe.err), nil)
+		} else {
+			r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("token status list %s: %v", clip(ref.URI), err))
+		}
 		return
 	}
 	if e.tsl == nil {

@@ -224,6 +224,14 @@ func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	return r.finish()
 }
 
+// isCredentialError reports whether err is a *vc.CredentialError (a
+// function of its own: errors.As's target escapes to the heap, which the
+// caller's success path should not pay for).
+func isCredentialError(err error) bool {
+	var ce *vc.CredentialError
+	return errors.As(err, &ce)
+}
+
 // describe copies what a Result says about c; it does not set r.Credential.
 func (r *Result) describe(c *vc.Credential) {
 	r.ID, r.Types, r.Issuer, r.Subject = c.ID, c.Type, c.Issuer, c.SubjectID()
@@ -414,8 +422,7 @@ func (v *Verifier) PresentationFor(ctx context.Context, token, audience, nonce, 
 	r.Format = FormatVPJWT
 	kl := &keyLookup{v: v, firstRel: did.Authentication, rel: did.AssertionMethod}
 	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew, Subject: subject})
-	var ce *vc.CredentialError
-	if err != nil && !errors.As(err, &ce) {
+	if err != nil && !isCredentialError(err) {
 		if p, _, perr := vc.ParsePresentation(token); perr == nil {
 			r.Holder = p.Holder
 		}
