@@ -13,8 +13,8 @@ import (
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
-	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/randid"
 )
 

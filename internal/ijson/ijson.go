@@ -351,6 +351,7 @@ func (p *parser) members(sch *schema, m map[string]any, value func(name string, 
 		return err
 	}
 	p.pos++ // '{'
+
 	var names []string       // the names seen, while the object is small
 	var seen map[string]bool // built once an object has many members
 	p.skipSpace()

@@ -260,7 +260,7 @@ func TestOneParserPerFormat(t *testing.T) {
 	checked := 0
 	for dec.More() {
 		var p struct {
-			ImportPath, Dir string
+			ImportPath, Dir  string
 			GoFiles, Imports []string
 		}
 		if err := dec.Decode(&p); err != nil {
