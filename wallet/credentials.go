@@ -506,11 +506,6 @@ func (w *Wallet) History() ([]HistoryEntry, error) {
 	return slices.Clone(w.history), nil
 }
 
-// notCurrent is [Credential.NotCurrent]; it stays for the delegation
-// workflows of branch act17 (wallet/held_for.go), which call it by this
-// name. Fold it into the method once both branches are on main.
-func notCurrent(c *Credential, now time.Time) string { return c.NotCurrent(now) }
-
 // verifyToKeep verifies a credential token before the wallet keeps it:
 // ErrNoVerifier without a verifier, a *CouldNotCheckError when the check
 // could not be made (a registry or status list out of reach: never shown as

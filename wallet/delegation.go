@@ -25,7 +25,8 @@ import (
 //   - held: its owner acts for someone (delegate.Add), reading their
 //     records and trail (wallet/hospital.ReadFor, AccessLogFor), managing
 //     consent in their name, receiving and presenting credentials for them
-//     ([Wallet.ReceiveFor], [Wallet.PresentFor]);
+//     (wallet/openid.ReceiveFor, PresentFor, over [Wallet.KeepHeld] and
+//     [Wallet.RecordPresentedFor]);
 //   - over me: someone acts for the owner under an authority's
 //     guardianship, learned from the owner's trail (delegate.LearnFromTrail).
 
@@ -81,7 +82,7 @@ type Delegation struct {
 	// found it revoked.
 	Revoked *time.Time `json:"revoked,omitempty"`
 	// Held are the credentials the owner received for the patient under
-	// this delegation (held only; see [Wallet.ReceiveFor]), with their
+	// this delegation (held only; see [Wallet.KeepHeld]), with their
 	// tokens. They are the patient's (credentialSubject.id is the
 	// patient's DID), kept apart from the owner's own.
 	Held []Credential `json:"held,omitempty"`

@@ -67,8 +67,10 @@
 //     from a verified trail what was done in the owner's name.
 //
 // Receiving and presenting credentials for someone under a held delegation
-// ([Wallet.ReceiveFor], [Wallet.PresentFor]) stay here: they verify with
-// the wallet's verifier and write the history, as Receive and Present do.
+// are wallet/openid's (ReceiveFor, PresentFor), over two store primitives:
+// [Wallet.KeepHeld] verifies with the wallet's verifier and keeps a
+// credential with its delegation, [Wallet.RecordPresentedFor] writes the
+// presentation's history entry.
 //
 // # Concurrency
 //

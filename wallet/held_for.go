@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/medid/medid/credentials/delegation"
-	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/vc"
-	"github.com/medid/medid/credentials/verify"
 )
 
 // Credentials received and presented for someone else
@@ -20,7 +19,10 @@ import (
 // the delegation it was received under, apart from the owner's own
 // credentials (it is not theirs to present as theirs), and presents it,
 // with "present", in a presentation signed by the representative that
-// carries the delegation.
+// carries the delegation. The workflows (wallet/openid's ReceiveFor and
+// PresentFor) run over the store's primitives here: [Wallet.DelegationFor],
+// [Wallet.KeepHeld], [Wallet.HeldFor], [Wallet.HeldCredential] and
+// [Wallet.RecordPresentedFor].
 
 // heldMu serialises the read-modify-write of a delegation's Held list
 // (ReceiveFor). One lock for every wallet: receptions are rare and short.
@@ -72,35 +74,25 @@ func (w *Wallet) DelegationFor(id string, action delegation.Action) (Delegation,
 	return w.usableFor(id, action)
 }
 
-// ReceiveFor verifies a credential an issuer gave the owner for the person
-// a held delegation (delegationID) is for and keeps it with that
-// delegation: it must be about that person (credentialSubject.id their
-// DID) and verify (signature, issuer, accreditation, status), and the
-// delegation must allow "receive" for its data class. A token already
-// held is returned as it is. Errors: [ErrNotDelegated],
-// [ErrNotForThisWallet] (about someone else), [*RejectedError],
-// [*CouldNotCheckError], [ErrNoVerifier].
-func (w *Wallet) ReceiveFor(ctx context.Context, delegationID, token string) (Credential, error) {
-	d, err := w.usableFor(delegationID, delegation.ActionReceive)
+// KeepHeld verifies token (signature, issuer, accreditation, status, with
+// the wallet's verifier, as [Wallet.Receive] does) and keeps it with the
+// held delegation delegationID names, apart from the owner's own
+// credentials. What the delegation allows (that token is about the person
+// it is for, of a class it covers) is the caller's to check first
+// (wallet/openid.ReceiveFor does). A token already held under it is
+// returned as it is. Errors: [ErrNotFound], [ErrRejected] (a token that
+// does not parse), [*RejectedError], [*CouldNotCheckError],
+// [ErrNoVerifier].
+func (w *Wallet) KeepHeld(ctx context.Context, delegationID, token string) (Credential, error) {
+	d, err := w.HeldDelegation(delegationID)
 	if err != nil {
 		return Credential{}, err
-	}
-	token = strings.TrimSpace(token)
-	if verify.DetectFormat(token) == verify.FormatSDJWT {
-		return Credential{}, &RejectedError{Reason: "malformed", Detail: "an SD-JWT VC is bound to its holder's key: a credential for someone else is a vc+jwt issued to them"}
 	}
 	t, err := vc.Parse(token)
 	if err != nil {
 		return Credential{}, &RejectedError{Reason: "malformed", Detail: err.Error()}
 	}
 	c := t.Credential
-	if sub := c.SubjectID(); sub != d.Patient {
-		return Credential{}, fmt.Errorf("%w: it is about %s, and your delegation is for %s (%s)", ErrNotForThisWallet, sub, d.PersonWords(), d.Patient)
-	}
-	class := delegation.ActClasses(c.Type)
-	if !slicesCover(d.Classes, class) {
-		return Credential{}, fmt.Errorf("%w: your delegation for %s covers %s, not %s", ErrNotDelegated, d.PersonWords(), strings.Join(d.Classes, ","), class[0])
-	}
 	if err := w.verifyToKeep(ctx, token); err != nil {
 		return Credential{}, err
 	}
@@ -129,15 +121,6 @@ func (w *Wallet) ReceiveFor(ctx context.Context, delegationID, token string) (Cr
 	return cr, nil
 }
 
-func slicesCover(classes, want []string) bool {
-	for _, c := range classes {
-		if c == delegation.AllClasses || c == want[0] {
-			return true
-		}
-	}
-	return false
-}
-
 // HeldFor returns the credentials the owner holds for the person a held
 // delegation is for, with their tokens, oldest first.
 func (w *Wallet) HeldFor(delegationID string) ([]Credential, error) {
@@ -159,71 +142,30 @@ func (w *Wallet) HeldCredential(delegationID, id string) (Credential, error) {
 	return heldOne(d, id)
 }
 
-// PresentForRequest is what [Wallet.PresentFor] signs.
-type PresentForRequest struct {
-	// Delegation names the held delegation (id, hash, person).
-	Delegation string
-	// CredentialIDs are credentials held for that person (ids or unique
-	// prefixes), at least one.
-	CredentialIDs []string
-	// Audience and Nonce are the verifier's; both required.
-	Audience, Nonce string
-}
-
-// PresentFor signs, as the representative, a presentation of credentials
-// held for the person a delegation is for, carrying the delegation
-// (openid4vp.DelegationClaim): the verifier checks that it lets the
-// representative present each credential now, and says who presented for
-// whom. The presentation is recorded in the wallet's history (holder: the
-// representative) before it is returned. Errors: [ErrNotDelegated] (no
-// "present", or it ended), [ErrNotFound] (no such credential held for
-// them), [*NotPresentableError] (a credential the wallet knows is revoked
-// or expired).
-func (w *Wallet) PresentFor(ctx context.Context, req PresentForRequest) (string, error) {
-	if len(req.CredentialIDs) == 0 {
-		return "", errors.New("present: choose at least one credential")
-	}
-	if req.Audience == "" || req.Nonce == "" {
-		return "", errors.New("present: the verifier's audience and nonce are both required")
-	}
-	d, err := w.usableFor(req.Delegation, delegation.ActionPresent)
+// RecordPresentedFor writes the history entry of a presentation signed
+// outside the store (wallet/openid.PresentFor) of credentials held for the
+// person a held delegation (delegationID) is for, by its representative:
+// ids are those credentials (ids or unique prefixes). Errors wrap
+// [ErrNotFound] (no such delegation, or no such credential held under it).
+func (w *Wallet) RecordPresentedFor(at time.Time, audience, delegationID string, ids []string) error {
+	d, err := w.HeldDelegation(delegationID)
 	if err != nil {
-		return "", err
+		return err
 	}
-	k, kid, err := w.SignerFor(d.Representative)
-	if err != nil {
-		return "", err
-	}
-	now := w.cfg.now()
-	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: d.Representative,
-		Extra: map[string]any{openid4vp.DelegationClaim: d.Token}}
-	var shared []SharedCredential
-	for _, id := range req.CredentialIDs {
+	var creds []SharedCredential
+	for _, id := range ids {
 		c, err := heldOne(d, id)
 		if err != nil {
-			return "", err
+			return err
 		}
-		if why := notCurrent(&c, now); why != "" {
-			return "", &NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
-		}
-		p.Credentials = append(p.Credentials, c.Token)
-		shared = append(shared, SharedCredential{ID: c.ID, Types: c.Types, Issuer: c.Issuer})
-	}
-	tok, err := vc.SignPresentation(p, k, kid, req.Audience, req.Nonce, vc.WithIssuedAt(now))
-	if err != nil {
-		return "", fmt.Errorf("sign presentation: %w", err)
+		creds = append(creds, SharedCredential{ID: c.ID, Types: c.Types, Issuer: c.Issuer})
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.use(); err != nil {
-		return "", err
+		return err
 	}
-	ev := w.newEventLocked(HistoryEntry{At: now.UTC(), Kind: EventPresented, Audience: req.Audience, Holder: d.Representative, Credentials: shared})
-	if err := w.commitLocked([]record{{historyBucket, ev.ID, ev}}); err != nil {
-		return "", err
-	}
-	w.history = append(w.history, ev)
-	return tok, nil
+	return w.appendEventLocked(w.newEventLocked(HistoryEntry{At: at, Kind: EventPresented, Audience: audience, Holder: d.Representative, Credentials: creds}))
 }
 
 // heldOne finds a credential held under d by id or unique prefix.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,12 +89,14 @@ func (f *entryFlags) apply(fs *flagSet, e *tx.DirectoryEntry) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		mt := http.DetectContentType(b)
-		if !slices.Contains(tx.LogoMediaTypes, mt) {
-			return nil, usagef("--logo %s is %s: use a PNG or JPEG image", *f.logo, mt)
+		logo, err := tx.NewLogo(b)
+		if te := (*tx.LogoTypeError)(nil); errors.As(err, &te) {
+			return nil, usagef("--logo %s is %s: use a PNG or JPEG image", *f.logo, te.MediaType)
 		}
-		sum := sha256.Sum256(b)
-		e.Logo, image = &tx.Logo{SHA256: hex.EncodeToString(sum[:]), MediaType: mt}, b
+		if err != nil {
+			return nil, err
+		}
+		e.Logo, image = logo, b
 	}
 	return image, nil
 }
@@ -346,12 +346,12 @@ func directoryShow(ctx context.Context, e *env, args []string) error {
 			now = *when
 		}
 		for _, a := range acc.Accreditations {
-			state := "in force"
-			switch {
-			case a.Revocation != nil && !now.Before(a.Revocation.EffectiveAt):
-				state = "revoked " + a.Revocation.EffectiveAt.Format("2006-01-02")
-			case a.ValidUntil != nil && !now.Before(*a.ValidUntil):
-				state = "ended " + a.ValidUntil.Format("2006-01-02")
+			state, since := a.StateAt(now)
+			switch state {
+			case ledger.AccreditationRevoked, ledger.AccreditationEnded:
+				state += " " + since.Format("2006-01-02")
+			case ledger.AccreditationNotYet:
+				state += " until " + since.Format("2006-01-02")
 			}
 			fmt.Fprintf(w, "  accredited:  %s since %s (%s)\n", strings.Join(a.CredentialTypes, ", "), a.ValidFrom.Format("2006-01-02"), state)
 		}

@@ -234,16 +234,23 @@ func tslReference(listFile, allocFile string, index int, issuer string) (*tokens
 	if !ok {
 		return nil, usagef("%s is a Bitstring Status List (vc+jwt), which SD-JWT VCs do not use: make a token status list with 'medid status new --format token'", listFile)
 	}
-	if t.Issuer != issuer {
+	at := index
+	if allocFile != "" {
+		at = 0 // the allocator draws the index; the list must still be issuer's
+	}
+	r, err := t.ReferenceFor(issuer, at)
+	switch {
+	case errors.Is(err, tokenstatus.ErrOwner):
 		return nil, usagef("status list %s belongs to %s, not to the issuer %s: verifiers would refuse it; use one of the issuer's own lists", listFile, t.Issuer, issuer)
+	case errors.Is(err, tokenstatus.ErrRange):
+		return nil, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, t.List.Len(), t.List.Len()-1)
+	case err != nil:
+		return nil, err
 	}
 	if allocFile != "" {
 		return tslAllocate(allocFile, t)
 	}
-	if _, err := t.List.Get(index); err != nil {
-		return nil, usagef("--status-index %d is out of range: the list has %d entries (0 to %d)", index, t.List.Len(), t.List.Len()-1)
-	}
-	return &tokenstatus.Reference{Index: index, URI: t.URI}, nil
+	return &r, nil
 }
 
 // tslAllocate draws a random free index of t from the allocator state in

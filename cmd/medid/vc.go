@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/medid/medid/credentials/statuslist"
 	"github.com/medid/medid/credentials/vc"
 	"github.com/medid/medid/credentials/verify"
+	"github.com/medid/medid/internal/ijson"
 	"github.com/medid/medid/internal/randid"
 )
 
@@ -252,14 +252,15 @@ func readClaims(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, usagef("claims file %s must hold one JSON object (the credentialSubject properties)", path)
+	// The one strict parser (internal/ijson): a member named twice is an
+	// error, not "the last one wins", as in every signed JSON we read.
+	v, err := ijson.Parse(data)
+	m, ok := v.(map[string]any)
+	if err != nil {
+		return nil, usagef("claims file %s must hold one JSON object (the credentialSubject properties): %v", path, err)
 	}
-	if dec.More() {
-		return nil, usagef("claims file %s holds more than one JSON value", path)
+	if !ok {
+		return nil, usagef("claims file %s must hold one JSON object (the credentialSubject properties)", path)
 	}
 	return m, nil
 }

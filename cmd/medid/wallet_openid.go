@@ -523,17 +523,3 @@ func (c *walletCLI) emergencyCard(ctx context.Context, args []string) error {
 	}
 	return nil
 }
-
-// hasFlag reports whether args carry --name or -name (with or without =value).
-func hasFlag(args []string, name string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		a = strings.TrimLeft(a, "-")
-		if a == name || strings.HasPrefix(a, name+"=") {
-			return true
-		}
-	}
-	return false
-}

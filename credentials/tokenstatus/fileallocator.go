@@ -39,8 +39,8 @@ func OpenFileAllocator(path string, t *Token, issuer string) (*FileAllocator, er
 	if t == nil || t.List == nil || t.URI == "" {
 		return nil, fmt.Errorf("%w: allocator: no token status list with a URI", ErrMalformed)
 	}
-	if t.Issuer != issuer {
-		return nil, fmt.Errorf("%w: %s is signed by %s, not by the issuer %s", ErrOwner, clip(t.URI), t.Issuer, issuer)
+	if err := t.ownedBy(issuer); err != nil {
+		return nil, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -83,3 +83,33 @@ func TestFileAllocator(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceFor: a reference is made only into the issuer's own list
+// and only for an index inside it.
+func TestReferenceFor(t *testing.T) {
+	const uri = "https://registry.example/1.0/status-lists/t"
+	l, _ := New(MinEntries, 2)
+	tok := &Token{Issuer: "did:example:h", URI: uri, List: l}
+	for _, tc := range []struct {
+		name   string
+		issuer string
+		index  int
+		want   error
+	}{
+		{"first entry", "did:example:h", 0, nil},
+		{"last entry", "did:example:h", MinEntries - 1, nil},
+		{"past the end", "did:example:h", MinEntries, ErrRange},
+		{"negative", "did:example:h", -1, ErrRange},
+		{"another issuer's list", "did:example:other", 0, ErrOwner},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := tok.ReferenceFor(tc.issuer, tc.index)
+			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Fatalf("ReferenceFor = %v, want %v", err, tc.want)
+			}
+			if err == nil && (r.Index != tc.index || r.URI != uri) {
+				t.Errorf("reference %+v, want index %d in %s", r, tc.index, uri)
+			}
+		})
+	}
+}

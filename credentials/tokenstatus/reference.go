@@ -18,6 +18,28 @@ type Reference struct {
 	URI string
 }
 
+// ReferenceFor returns the reference to entry index of t for a token issued
+// by issuer: verifiers only trust a list signed by the token's own issuer.
+// Errors: one wrapping [ErrOwner] when t is another issuer's, one wrapping
+// [ErrRange] when index lies outside the list.
+func (t *Token) ReferenceFor(issuer string, index int) (Reference, error) {
+	if err := t.ownedBy(issuer); err != nil {
+		return Reference{}, err
+	}
+	if _, err := t.List.Get(index); err != nil {
+		return Reference{}, err
+	}
+	return Reference{Index: index, URI: t.URI}, nil
+}
+
+// ownedBy returns an error wrapping [ErrOwner] unless issuer signed t.
+func (t *Token) ownedBy(issuer string) error {
+	if t.Issuer != issuer {
+		return fmt.Errorf("%w: %s is signed by %s, not by the issuer %s", ErrOwner, clip(t.URI), t.Issuer, issuer)
+	}
+	return nil
+}
+
 // Claim returns the value of the "status" claim for r.
 func (r Reference) Claim() map[string]any {
 	return map[string]any{"status_list": map[string]any{"idx": r.Index, "uri": r.URI}}

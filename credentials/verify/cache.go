@@ -295,7 +295,7 @@ func (s *CacheSource) FetchStatusList(_ context.Context, url string) (string, er
 // point at. did:key DIDs need no saving. It returns the DIDs and URLs saved;
 // on an error, what was saved before it stays saved.
 func (c *Cache) Fill(ctx context.Context, resolver did.Resolver, fetcher StatusFetcher, token string, now time.Time) ([]string, error) {
-	if DetectFormat(token) == FormatSDJWT {
+	if isSDJWT(token) {
 		ev, err := sdjwt.Peek(token)
 		if err != nil {
 			return nil, fmt.Errorf("SD-JWT VC: %w", err)

@@ -104,13 +104,13 @@ func (v *Verifier) checkStatus(ctx context.Context, r *Result, c *vc.Credential,
 	}
 	url := s.StatusListCredential
 	e, stale, err := v.statusList(ctx, url)
-	var fe *fetchError
-	switch {
-	case errors.As(err, &fe):
-		r.unavailable(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s could not be fetched: %v", clip(s.StatusPurpose), clip(url), fe.err), nil)
-		return
-	case err != nil:
-		r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s: %v", clip(s.StatusPurpose), clip(url), err))
+	if err != nil {
+		// (Only here: errors.As's target escapes, an allocation per entry.)
+		if fe := (*fetchError)(nil); errors.As(err, &fe) {
+			r.unavailable(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s could not be fetched: %v", clip(s.StatusPurpose), clip(url), fe.err), nil)
+		} else {
+			r.fail(CheckStatus, ReasonStatusUnavailable, fmt.Sprintf("%s list %s: %v", clip(s.StatusPurpose), clip(url), err))
+		}
 		return
 	}
 	if e.list == nil {

@@ -202,7 +202,7 @@ func (v *Verifier) key(ctx context.Context, kid string, rel did.Relationship) (k
 func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	now := v.now()
 	r := newResult(KindCredential, now)
-	if DetectFormat(token) == FormatSDJWT {
+	if isSDJWT(token) {
 		return v.credentialSDJWT(ctx, r, token, "", "")
 	}
 	r.Format = FormatVCJWT
@@ -222,6 +222,14 @@ func (v *Verifier) Credential(ctx context.Context, token string) *Result {
 	v.credentialPassed(r, c, kid, alg)
 	v.checkRest(ctx, r, c, now)
 	return r.finish()
+}
+
+// isCredentialError reports whether err is a *vc.CredentialError (a
+// function of its own: errors.As's target escapes to the heap, which the
+// caller's success path should not pay for).
+func isCredentialError(err error) bool {
+	var ce *vc.CredentialError
+	return errors.As(err, &ce)
 }
 
 // describe copies what a Result says about c; it does not set r.Credential.
@@ -403,7 +411,7 @@ func (v *Verifier) PresentationFor(ctx context.Context, token, audience, nonce, 
 		r.fail(CheckAudience, ReasonAudienceMismatch, "the verifier gave no audience or nonce to check the presentation against")
 		return r.finish()
 	}
-	if DetectFormat(token) == FormatSDJWT {
+	if isSDJWT(token) {
 		if subject != "" {
 			r.Format = FormatSDJWT
 			r.fail(CheckHolder, ReasonHolderMismatch, "an SD-JWT VC is bound to its subject's key and cannot be presented by a representative: present the vc+jwt credential")
@@ -414,8 +422,7 @@ func (v *Verifier) PresentationFor(ctx context.Context, token, audience, nonce, 
 	r.Format = FormatVPJWT
 	kl := &keyLookup{v: v, firstRel: did.Authentication, rel: did.AssertionMethod}
 	vp, err := vc.VerifyPresentation(ctx, token, kl.keys, vc.PresentationOptions{Audience: audience, Nonce: nonce, Now: now, ClockSkew: v.skew, Subject: subject})
-	var ce *vc.CredentialError
-	if err != nil && !errors.As(err, &ce) {
+	if err != nil && !isCredentialError(err) {
 		if p, _, perr := vc.ParsePresentation(token); perr == nil {
 			r.Holder = p.Holder
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzParse is a differential test against encoding/json: whatever Parse
@@ -141,6 +142,83 @@ func FuzzUnmarshal(f *testing.F) {
 			for _, e := range l {
 				check(t, e, in)
 			}
+		}
+	})
+}
+
+// plain is a type Unmarshal decodes in its checking pass (see decode.go).
+type plain struct {
+	S    string   `json:"s"`
+	N    int64    `json:"n,omitempty"`
+	I8   int8     `json:"i8"`
+	U16  uint16   `json:"u16"`
+	F32  float32  `json:"f32"`
+	F    float64  `json:"f"`
+	B    bool     `json:"b"`
+	L    []string `json:"l"`
+	In   inner    `json:"in"`
+	Ins  []inner  `json:"ins"`
+	Kind kind     `json:"kind"`
+	Bare string
+	Skip string `json:"-"`
+	// Left to encoding/json value by value, or decoded as pointers and
+	// raw bytes.
+	P    *inner            `json:"p"`
+	PS   *string           `json:"ps"`
+	Raw  json.RawMessage   `json:"raw"`
+	M    map[string]string `json:"m"`
+	Any  any               `json:"any"`
+	T    time.Time         `json:"t"`
+	Byte []byte            `json:"byte"`
+}
+
+type kind string
+
+// checkThenDecode is what Unmarshal did before it decoded in its checking
+// pass: the check, then encoding/json.
+func checkThenDecode(data []byte, v any, f Flags) error {
+	p := parser{s: string(data), mode: modeCheck, ints: f&SafeIntegers != 0, known: f&Known != 0}
+	sch := schemaOf(reflect.TypeOf(v).Elem())
+	p.skipSpace()
+	if sch != nil && sch.isStruct && (p.pos >= len(p.s) || p.s[p.pos] != '{') {
+		return p.errorf("want a JSON object")
+	}
+	if _, err := p.run(sch); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// FuzzDecode: decoding in the checking pass gives what checking and then
+// encoding/json gave, value and error, on every input (type mismatches
+// and numbers out of range included).
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"s":"a\u00e9","n":-3,"i8":127,"u16":65535,"f32":1.5e3,"f":-0.25,"b":true,"l":["x","y"],"in":{"name":"n"},"ins":[{"name":"m"},{}],"kind":"k","Bare":"b","Skip":"x"}`,
+		`{"n":1.5}`, `{"i8":128}`, `{"u16":-1}`, `{"f32":1e39}`, `{"s":1}`, `{"b":"true"}`, `{"l":null,"in":null,"s":null}`,
+		`{"l":[]}`, `{"l":[1]}`, `{"ins":[null,{"name":2}]}`, `{"S":"a"}`, `{"other":{"a":[1,2]}}`, `{"n":1,"n":2}`, `[]`, ` {"s":"a"} x`,
+		`{"n":9007199254740993}`, `{"in":{"NAME":"x"}}`,
+		`{"p":{"name":"a"},"ps":"s","raw":[1, {"a":null}],"m":{"a":"b"},"any":{"x":[1.5,true]},"t":"2026-01-02T03:04:05Z","byte":"AQI="}`,
+		`{"p":null,"ps":null,"raw":null,"m":null,"any":null}`, `{"m":{"a":1}}`, `{"t":"yesterday"}`, `{"byte":"!"}`, `{"p":{"name":1}}`, `{"ps":2}`} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, known bool) {
+		var fl Flags
+		if known {
+			fl = Known
+		}
+		var got, want plain
+		gerr := Unmarshal(data, &got, fl)
+		werr := checkThenDecode(data, &want, fl)
+		if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Fatalf("Unmarshal error %v, check then decode %v", gerr, werr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Unmarshal = %#v, check then decode %#v", got, want)
+		}
+		var gs plain
+		if serr := UnmarshalString(string(data), &gs, fl); (serr == nil) != (gerr == nil) || !reflect.DeepEqual(gs, got) {
+			t.Fatalf("UnmarshalString = %v %#v, Unmarshal %v %#v", serr, gs, gerr, got)
 		}
 	})
 }

@@ -125,14 +125,31 @@ func unmarshal(s string, data []byte, v any, f Flags) error {
 		return errors.New("ijson: Unmarshal needs a non-nil pointer")
 	}
 	p := parser{s: s, mode: modeCheck, ints: f&SafeIntegers != 0, known: f&Known != 0}
-	sch := schemaOf(rv.Type().Elem())
+	t := rv.Type().Elem()
+	sch := schemaOf(t)
 	if sch != nil && sch.isStruct {
 		p.skipSpace()
 		if p.pos >= len(p.s) || p.s[p.pos] != '{' {
 			return p.errorf("want a JSON object")
 		}
 	}
-	if _, err := p.run(sch); err != nil {
+	// One pass when it can be: a value of a type with a plan, not yet
+	// holding anything (so what encoding/json would merge into it is
+	// nothing), is decoded while it is checked.
+	if pl := planOf(t); pl != nil && rv.Elem().IsZero() {
+		err := p.decodeRun(rv.Elem(), pl, sch)
+		if err != nil {
+			rv.Elem().SetZero() // a refused text leaves v as it was
+			return err
+		}
+		if !p.fallback {
+			return nil
+		}
+		// A value the plan does not take as encoding/json would (a
+		// string where a number belongs, a number out of range): let
+		// encoding/json decode the whole text, over what was decoded so
+		// far (the same values), for its result and its error.
+	} else if _, err := p.run(sch); err != nil {
 		return err
 	}
 	if data == nil {
@@ -179,6 +196,7 @@ type parser struct {
 	known     bool // refuse members the schema does not name
 	out       []byte
 	mapString func(string) string
+	fallback  bool // decode: a value was only checked, not decoded
 }
 
 func (p *parser) errorf(format string, args ...any) *SyntaxError {
@@ -281,13 +299,8 @@ type member struct {
 }
 
 func (p *parser) object(sch *schema) (any, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.pos++ // '{'
 	var m map[string]any
-	var members []member     // modeCheck, modeCanon: names seen (and spans)
-	var seen map[string]bool // built once an object has many members
+	var spans []member // modeCanon: where each member's bytes are in out
 	objStart := 0
 	switch p.mode {
 	case modeTree:
@@ -296,27 +309,69 @@ func (p *parser) object(sch *schema) (any, error) {
 		p.out = append(p.out, '{')
 		objStart = len(p.out)
 	}
+	err := p.members(sch, m, func(name string, child *schema) error {
+		start := 0
+		if p.mode == modeCanon {
+			start = len(p.out) - objStart
+			p.out = appendString(p.out, name)
+			p.out = append(p.out, ':')
+		}
+		v, err := p.value(child)
+		if err != nil {
+			return err
+		}
+		switch p.mode {
+		case modeTree:
+			m[name] = v
+		case modeCanon:
+			spans = append(spans, member{name: name, start: start, end: len(p.out) - objStart})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.mode == modeCanon {
+		if len(spans) == 0 {
+			p.out = append(p.out, '}')
+		} else {
+			p.sortMembers(objStart, spans)
+		}
+	}
+	return m, nil
+}
+
+// members reads the object at p.pos (its '{' to its '}') under the policy:
+// a member name is a string, appears once in the object (in m when m is
+// being built, else among the names seen), and is one sch admits. For each
+// member it calls value with p.pos at the member's value, which value
+// reads.
+func (p *parser) members(sch *schema, m map[string]any, value func(name string, child *schema) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '{'
+
+	var names []string       // the names seen, while the object is small
+	var seen map[string]bool // built once an object has many members
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {
 		p.pos++
 		p.depth--
-		if p.mode == modeCanon {
-			p.out = append(p.out, '}')
-		}
-		return m, nil
+		return nil
 	}
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.s) {
-			return nil, p.eof()
+			return p.eof()
 		}
 		if p.s[p.pos] != '"' {
-			return nil, p.errorf("object member name must be a string")
+			return p.errorf("object member name must be a string")
 		}
 		namePos := p.pos
 		name, err := p.string()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// Duplicates: the map being built, or the names seen so far (a
 		// linear scan while the object is small, a set beyond 16 members).
@@ -326,26 +381,20 @@ func (p *parser) object(sch *schema) (any, error) {
 			_, dup = m[name]
 		case seen != nil:
 			dup = seen[name]
+			seen[name] = true
 		default:
-			for i := range members {
-				if members[i].name == name {
-					dup = true
-					break
-				}
-			}
-			if len(members) >= 16 {
-				seen = make(map[string]bool, 2*len(members))
-				for _, x := range members {
-					seen[x.name] = true
+			dup = slices.Contains(names, name)
+			names = append(names, name)
+			if len(names) > 16 {
+				seen = make(map[string]bool, 2*len(names))
+				for _, x := range names {
+					seen[x] = true
 				}
 			}
 		}
 		if dup {
 			p.pos = namePos
-			return nil, p.errorf("member %.64q appears twice in one object", name)
-		}
-		if seen != nil {
-			seen[name] = true
+			return p.errorf("member %.64q appears twice in one object", name)
 		}
 		var child *schema
 		if sch != nil {
@@ -357,38 +406,21 @@ func (p *parser) object(sch *schema) (any, error) {
 			}
 			if err != nil {
 				p.pos = namePos
-				return nil, p.errorf("%v", err)
+				return p.errorf("%v", err)
 			}
 		}
 		p.skipSpace()
 		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
-			return nil, p.errorf("missing ':' after member name")
+			return p.errorf("missing ':' after member name")
 		}
 		p.pos++
 		p.skipSpace()
-		start := 0
-		if p.mode == modeCanon {
-			start = len(p.out) - objStart
-			p.out = appendString(p.out, name)
-			p.out = append(p.out, ':')
-		}
-		v, err := p.value(child)
-		if err != nil {
-			return nil, err
-		}
-		switch p.mode {
-		case modeTree:
-			m[name] = v
-		case modeCheck:
-			if seen == nil {
-				members = append(members, member{name: name})
-			}
-		case modeCanon:
-			members = append(members, member{name: name, start: start, end: len(p.out) - objStart})
+		if err := value(name, child); err != nil {
+			return err
 		}
 		p.skipSpace()
 		if p.pos >= len(p.s) {
-			return nil, p.eof()
+			return p.eof()
 		}
 		switch p.s[p.pos] {
 		case ',':
@@ -397,15 +429,11 @@ func (p *parser) object(sch *schema) (any, error) {
 		case '}':
 			p.pos++
 			p.depth--
+			return nil
 		default:
-			return nil, p.errorf("expected ',' or '}' in object")
+			return p.errorf("expected ',' or '}' in object")
 		}
-		break
 	}
-	if p.mode == modeCanon {
-		p.sortMembers(objStart, members)
-	}
-	return m, nil
 }
 
 // sortMembers rewrites the members of the object whose bytes start at
@@ -425,10 +453,6 @@ func (p *parser) sortMembers(objStart int, members []member) {
 }
 
 func (p *parser) array(sch *schema) (any, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.pos++ // '['
 	var a []any
 	switch p.mode {
 	case modeTree:
@@ -440,43 +464,56 @@ func (p *parser) array(sch *schema) (any, error) {
 	if sch != nil {
 		elem = sch.elem
 	}
+	err := p.elements(func(i int) error {
+		if i > 0 && p.mode == modeCanon {
+			p.out = append(p.out, ',')
+		}
+		v, err := p.value(elem)
+		if p.mode == modeTree {
+			a = append(a, v)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.mode == modeCanon {
+		p.out = append(p.out, ']')
+	}
+	return a, nil
+}
+
+// elements reads the array at p.pos (its '[' to its ']'), calling value
+// with p.pos at element i, which value reads.
+func (p *parser) elements(value func(i int) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '['
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == ']' {
 		p.pos++
 		p.depth--
-		if p.mode == modeCanon {
-			p.out = append(p.out, ']')
-		}
-		return a, nil
+		return nil
 	}
-	for {
+	for i := 0; ; i++ {
 		p.skipSpace()
-		v, err := p.value(elem)
-		if err != nil {
-			return nil, err
-		}
-		if p.mode == modeTree {
-			a = append(a, v)
+		if err := value(i); err != nil {
+			return err
 		}
 		p.skipSpace()
 		if p.pos >= len(p.s) {
-			return nil, p.eof()
+			return p.eof()
 		}
 		switch p.s[p.pos] {
 		case ',':
 			p.pos++
-			if p.mode == modeCanon {
-				p.out = append(p.out, ',')
-			}
 		case ']':
 			p.pos++
 			p.depth--
-			if p.mode == modeCanon {
-				p.out = append(p.out, ']')
-			}
-			return a, nil
+			return nil
 		default:
-			return nil, p.errorf("expected ',' or ']' in array")
+			return p.errorf("expected ',' or ']' in array")
 		}
 	}
 }

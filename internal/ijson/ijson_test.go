@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPolicy is the one strictness policy, case by case: what every mode
@@ -275,5 +276,36 @@ func TestCheckValue(t *testing.T) {
 		if err := Check([]byte(whole), SafeIntegers); err != nil {
 			t.Errorf("Check of the enclosing text %.40q: %v", whole, err)
 		}
+	}
+}
+
+// TestDecodedInCheckingPass: the types Unmarshal decodes while checking
+// (decode.go) and those it leaves to encoding/json.
+func TestDecodedInCheckingPass(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    reflect.Type
+		want bool
+	}{
+		{"strings, numbers, bools, slices, nested structs", reflect.TypeFor[plain](), true},
+		{"fields encoding/json decodes (maps, RawMessage)", reflect.TypeFor[target](), true},
+		{"a pointer field", reflect.TypeFor[struct{ P *string }](), true},
+		{"a field of a type that decodes itself", reflect.TypeFor[struct{ T time.Time }](), true},
+		{"an interface", reflect.TypeFor[any](), false},
+		{"a map", reflect.TypeFor[map[string]string](), false},
+		{"a ,string field", reflect.TypeFor[struct {
+			N int `json:"n,string"`
+		}](), false},
+		{"an embedded struct", reflect.TypeFor[struct{ inner }](), false},
+		{"a field name encoding/json would not take", reflect.TypeFor[struct {
+			N int `json:"a b"`
+		}](), false},
+		{"a pointer to a pointer (that field left to encoding/json)", reflect.TypeFor[struct{ P **string }](), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := planOf(tc.t) != nil; got != tc.want {
+				t.Errorf("decoded while checking = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

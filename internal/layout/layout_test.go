@@ -3,7 +3,13 @@ package layout
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -231,5 +237,97 @@ func TestWalletWorkflowsAreLeaves(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("found %d wallet workflow packages, want at least wallet/openid, wallet/card, wallet/hospital", n)
+	}
+}
+
+// TestOneParserPerFormat: the rules of docs/design/0012 "One parser per
+// format" that imports and calls show. Compact JWS is split by
+// credentials/jose alone: no other package calls jwx's parsers or
+// verifiers of a compact serialisation (jws.Parse*, jws.Verify,
+// jwt.Parse*), which would split and decode a token under another
+// policy (signing with jwx stays allowed). And no package of ours imports
+// unsafe: the hand-written JSON parser that aliased strings with it is
+// gone, and internal/ijson shares one copy of its input instead.
+func TestOneParserPerFormat(t *testing.T) {
+	cmd := exec.Command("go", "list", "-json=ImportPath,Dir,GoFiles,Imports", module+"/...")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	jwx := map[string]bool{"github.com/lestrrat-go/jwx/v2/jws": true, "github.com/lestrrat-go/jwx/v2/jwt": true}
+	dec := json.NewDecoder(&out)
+	checked := 0
+	for dec.More() {
+		var p struct {
+			ImportPath, Dir  string
+			GoFiles, Imports []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		if slices.Contains(p.Imports, "unsafe") {
+			t.Errorf("%s imports unsafe", rel)
+		}
+		if rel == "credentials/jose" || !slices.ContainsFunc(p.Imports, func(i string) bool { return jwx[i] }) {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			fset := token.NewFileSet()
+			file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := map[string]bool{} // local names of jwx's jws and jwt
+			for _, imp := range file.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				if !jwx[path] {
+					continue
+				}
+				name := path[strings.LastIndex(path, "/")+1:]
+				if imp.Name != nil {
+					name = imp.Name.Name
+				}
+				names[name] = true
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && names[x.Name] && (strings.HasPrefix(sel.Sel.Name, "Parse") || sel.Sel.Name == "Verify") {
+					t.Errorf("%s: %s.%s splits a compact JWS outside credentials/jose (use jose.Split)", fset.Position(sel.Pos()), x.Name, sel.Sel.Name)
+				}
+				checked++
+				return true
+			})
+		}
+	}
+	if checked == 0 {
+		t.Error("no file importing jwx's jws or jwt was read (credentials/vc signs with it): is the test still looking?")
+	}
+}
+
+// TestCommandsHoldNoProtocol: cmd/ holds flags, wiring and printing, so it
+// has no use for the primitives a protocol rule is written with (hashes,
+// signatures, encodings of bytes, compression): a command that needs one
+// is doing a library's job, which a Go user of the library would need too.
+func TestCommandsHoldNoProtocol(t *testing.T) {
+	primitives := []string{"crypto", "encoding/base64", "encoding/base32", "encoding/hex", "encoding/binary", "compress", "hash", "math/big", "unicode/utf16"}
+	n := 0
+	for rel, p := range listAll(t) {
+		if !under(rel, "cmd") {
+			continue
+		}
+		n++
+		for _, imp := range p.Imports {
+			if under(imp, primitives...) {
+				t.Errorf("%s imports %s: a protocol rule belongs in a library (docs/design/0012-architecture.md)", rel, imp)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d commands under cmd/", n)
 	}
 }

@@ -125,10 +125,35 @@ func (a *Accreditation) ActiveAt(credType string, at time.Time) bool {
 	if !slices.Contains(a.CredentialTypes, credType) {
 		return false
 	}
-	if !(validity.Period{From: a.ValidFrom, Until: a.ValidUntil}).Contains(at) {
-		return false
+	st, _ := a.StateAt(at)
+	return st == AccreditationInForce
+}
+
+// States of an accreditation at a time ([Accreditation.StateAt]).
+const (
+	AccreditationInForce = "in force"
+	AccreditationNotYet  = "not yet in force"
+	AccreditationEnded   = "ended"
+	AccreditationRevoked = "revoked"
+)
+
+// StateAt says what a is at time at, for the credential types it lists,
+// and since when: [AccreditationRevoked] from Revocation.EffectiveAt on
+// (a revocation outranks the period), else [AccreditationEnded] from a set
+// ValidUntil on, [AccreditationNotYet] before ValidFrom (since is then
+// when it starts), [AccreditationInForce] since ValidFrom otherwise. It is
+// the rule [Accreditation.ActiveAt] applies.
+func (a *Accreditation) StateAt(at time.Time) (state string, since time.Time) {
+	p := validity.Period{From: a.ValidFrom, Until: a.ValidUntil}
+	switch {
+	case a.Revocation != nil && validity.RevokedAt(true, &a.Revocation.EffectiveAt, at):
+		return AccreditationRevoked, a.Revocation.EffectiveAt
+	case p.Contains(at):
+		return AccreditationInForce, a.ValidFrom
+	case at.Before(a.ValidFrom):
+		return AccreditationNotYet, a.ValidFrom
 	}
-	return a.Revocation == nil || at.Before(a.Revocation.EffectiveAt)
+	return AccreditationEnded, *a.ValidUntil
 }
 
 // AccreditedAt reports whether any of r's accreditations covers credType at

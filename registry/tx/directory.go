@@ -8,6 +8,7 @@ import (
 	"image"
 	_ "image/jpeg" // logos may be JPEG
 	_ "image/png"  // or PNG
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -122,6 +123,27 @@ type DirectoryEntry struct {
 type Logo struct {
 	SHA256    string `json:"sha256"`    // 64 lowercase hex digits
 	MediaType string `json:"mediaType"` // one of LogoMediaTypes
+}
+
+// LogoTypeError is returned by [NewLogo] for an image that is not one of
+// [LogoMediaTypes]; MediaType is what its bytes are.
+type LogoTypeError struct{ MediaType string }
+
+func (e *LogoTypeError) Error() string {
+	return "the image is " + e.MediaType + ": use a PNG or JPEG image"
+}
+
+// NewLogo names image b in a directory entry: its media type, as its bytes
+// say (one of [LogoMediaTypes], else a [*LogoTypeError]), and its SHA-256,
+// by which the registry serves it. The registry's [Logo.Check] then
+// checks the upload against it.
+func NewLogo(b []byte) (*Logo, error) {
+	mt := http.DetectContentType(b)
+	if !slices.Contains(LogoMediaTypes, mt) {
+		return nil, &LogoTypeError{MediaType: mt}
+	}
+	sum := sha256.Sum256(b)
+	return &Logo{SHA256: hex.EncodeToString(sum[:]), MediaType: mt}, nil
 }
 
 // Logo image bounds: the bytes of an image and its width and height in

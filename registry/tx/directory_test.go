@@ -1,7 +1,10 @@
 package tx
 
 import (
+	"bytes"
 	"errors"
+	goimage "image"
+	pngenc "image/png"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -136,5 +139,43 @@ func TestDirectoryBuilders(t *testing.T) {
 	e.Kind = "spa"
 	if _, err := NewDirectoryAdd(gov, org, *e); !errors.Is(err, ErrMalformed) {
 		t.Errorf("add with a bad kind: %v", err)
+	}
+}
+
+// TestNewLogo: a logo is named by the media type its bytes have, which
+// must be PNG or JPEG, and its SHA-256, which Logo.Check then accepts.
+func TestNewLogo(t *testing.T) {
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, goimage.NewGray(goimage.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		b        []byte
+		wantType string // "" = refused
+	}{
+		{"png", png.Bytes(), "image/png"},
+		{"jpeg magic", []byte("\xff\xd8\xff\xe0rest"), "image/jpeg"},
+		{"text", []byte("not an image"), ""},
+		{"gif", []byte("GIF89a......"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := NewLogo(tc.b)
+			if tc.wantType == "" {
+				var te *LogoTypeError
+				if !errors.As(err, &te) || te.MediaType == "" {
+					t.Fatalf("NewLogo = %+v, %v: want a LogoTypeError", l, err)
+				}
+				return
+			}
+			if err != nil || l.MediaType != tc.wantType {
+				t.Fatalf("NewLogo = %+v, %v: want %s", l, err, tc.wantType)
+			}
+			if tc.name == "png" {
+				if err := l.Check(tc.b); err != nil {
+					t.Errorf("Check of the logo's own image: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -9,8 +9,7 @@
 //
 // Acting under a held delegation at a vault is wallet/hospital's
 // (ReadFor, AccessLogFor, GrantConsentFor); receiving and presenting
-// credentials for someone stays with the wallet's store
-// (wallet.Wallet.ReceiveFor, PresentFor).
+// credentials for someone is wallet/openid's (ReceiveFor, PresentFor).
 package delegate
 
 import (

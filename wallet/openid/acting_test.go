@@ -128,7 +128,7 @@ func TestActingFor(t *testing.T) {
 	}
 	// A credential about someone else is not kept for Ana.
 	ben := hosp.Issue(t, world.Other.DID, []string{"ImmunizationCredential"}, map[string]any{"vaccine": "BCG"})
-	if _, err := w.ReceiveFor(ctx, full.Hash, ben); !errors.Is(err, wallet.ErrNotForThisWallet) {
+	if _, err := openid.ReceiveFor(ctx, w, full.Hash, ben); !errors.Is(err, wallet.ErrNotForThisWallet) {
 		t.Errorf("Ben's credential kept for Ana: %v", err)
 	}
 	// Ana comes of age: the wallet stops acting for her.

@@ -2,7 +2,10 @@
 // workflows over a [Holder] (a *wallet.Wallet): OpenID4VCI, receiving
 // credentials from an issuer's offer ([AcceptOffer], [RedeemOffer]), and
 // OpenID4VP, answering a verifier's request ([FetchPresentationRequest],
-// [RespondPresentation], [DeclinePresentation]).
+// [RespondPresentation], [DeclinePresentation]), and both for a person the
+// holder acts for under a held delegation ([AcceptOfferFor],
+// [FetchPresentationRequestFor], [ReceiveFor], [PresentFor]) over the
+// store's primitives of a [Representative].
 //
 // The workflows use only the holder's public API: its DIDs' keys sign the
 // proofs of possession, its Receive verifies and stores what an issuer
@@ -29,6 +32,7 @@ import (
 	"github.com/medid/medid/credentials/openid4vp"
 	"github.com/medid/medid/credentials/sdjwt"
 	"github.com/medid/medid/credentials/vc"
+	"github.com/medid/medid/credentials/verify"
 	"github.com/medid/medid/wallet"
 )
 
@@ -328,14 +332,106 @@ type Representative interface {
 	// DelegationFor returns the held delegation id names if it allows
 	// action now, as far as the wallet knows.
 	DelegationFor(id string, action delegation.Action) (wallet.Delegation, error)
-	// ReceiveFor verifies and keeps a credential received for the person
-	// a held delegation is for; HeldFor lists those kept.
-	ReceiveFor(ctx context.Context, delegationID, token string) (wallet.Credential, error)
+	// KeepHeld verifies a credential received for the person a held
+	// delegation is for and keeps it with that delegation; HeldFor lists
+	// those kept and HeldCredential returns one.
+	KeepHeld(ctx context.Context, delegationID, token string) (wallet.Credential, error)
 	HeldFor(delegationID string) ([]wallet.Credential, error)
 	HeldCredential(delegationID, id string) (wallet.Credential, error)
-	// PresentFor signs a presentation of held credentials carrying the
-	// delegation, and records it.
-	PresentFor(ctx context.Context, req wallet.PresentForRequest) (string, error)
+	// RecordPresentedFor writes the history entry of a presentation of
+	// credentials held under a delegation, signed by its representative.
+	RecordPresentedFor(at time.Time, audience, delegationID string, ids []string) error
+}
+
+// ReceiveFor verifies a credential an issuer gave the holder for the
+// person a held delegation (delegationID) is for and keeps it with that
+// delegation: it must be a vc+jwt about that person (credentialSubject.id
+// their DID) and verify (signature, issuer, accreditation, status), and the
+// delegation must allow "receive" for its data class. A token already held
+// is returned as it is. Errors: wallet.ErrNotDelegated,
+// wallet.ErrNotForThisWallet (about someone else), *wallet.RejectedError,
+// *wallet.CouldNotCheckError, wallet.ErrNoVerifier.
+func ReceiveFor(ctx context.Context, r Representative, delegationID, token string) (wallet.Credential, error) {
+	d, err := r.DelegationFor(delegationID, delegation.ActionReceive)
+	if err != nil {
+		return wallet.Credential{}, err
+	}
+	token = strings.TrimSpace(token)
+	if verify.DetectFormat(token) == verify.FormatSDJWT {
+		return wallet.Credential{}, &wallet.RejectedError{Reason: "malformed", Detail: "an SD-JWT VC is bound to its holder's key: a credential for someone else is a vc+jwt issued to them"}
+	}
+	t, err := vc.Parse(token)
+	if err != nil {
+		return wallet.Credential{}, &wallet.RejectedError{Reason: "malformed", Detail: err.Error()}
+	}
+	c := t.Credential
+	if sub := c.SubjectID(); sub != d.Patient {
+		return wallet.Credential{}, fmt.Errorf("%w: it is about %s, and your delegation is for %s (%s)", wallet.ErrNotForThisWallet, sub, d.PersonWords(), d.Patient)
+	}
+	if class := delegation.ActClasses(c.Type)[0]; !slices.Contains(d.Classes, delegation.AllClasses) && !slices.Contains(d.Classes, class) {
+		return wallet.Credential{}, fmt.Errorf("%w: your delegation for %s covers %s, not %s", wallet.ErrNotDelegated, d.PersonWords(), strings.Join(d.Classes, ","), class)
+	}
+	return r.KeepHeld(ctx, d.Hash, token)
+}
+
+// PresentForRequest is what [PresentFor] signs.
+type PresentForRequest struct {
+	// Delegation names the held delegation (id, hash, person).
+	Delegation string
+	// CredentialIDs are credentials held for that person (ids or unique
+	// prefixes), at least one.
+	CredentialIDs []string
+	// Audience and Nonce are the verifier's; both required.
+	Audience, Nonce string
+}
+
+// PresentFor signs, as the representative, a presentation of credentials
+// held for the person a delegation is for, carrying the delegation
+// (openid4vp.DelegationClaim): the verifier checks that it lets the
+// representative present each credential now, and says who presented for
+// whom. The presentation is recorded in the holder's history (holder: the
+// representative) before it is returned. Errors: wallet.ErrNotDelegated
+// (no "present", or it ended), wallet.ErrNotFound (no such credential held
+// for them), *wallet.NotPresentableError (a credential the wallet knows is
+// revoked or expired).
+func PresentFor(ctx context.Context, r Representative, req PresentForRequest) (string, error) {
+	if len(req.CredentialIDs) == 0 {
+		return "", errors.New("present: choose at least one credential")
+	}
+	if req.Audience == "" || req.Nonce == "" {
+		return "", errors.New("present: the verifier's audience and nonce are both required")
+	}
+	d, err := r.DelegationFor(req.Delegation, delegation.ActionPresent)
+	if err != nil {
+		return "", err
+	}
+	k, kid, err := r.SignerFor(d.Representative)
+	if err != nil {
+		return "", err
+	}
+	now := r.Now()
+	p := &vc.Presentation{Context: []string{vc.ContextV2}, Type: []string{vc.TypePresentation}, Holder: d.Representative,
+		Extra: map[string]any{openid4vp.DelegationClaim: d.Token}}
+	var ids []string
+	for _, id := range req.CredentialIDs {
+		c, err := r.HeldCredential(d.Hash, id)
+		if err != nil {
+			return "", err
+		}
+		if why := c.NotCurrent(now); why != "" {
+			return "", &wallet.NotPresentableError{ID: c.ID, Why: why, CheckedAt: c.StatusCheckedAt}
+		}
+		p.Credentials = append(p.Credentials, c.Token)
+		ids = append(ids, c.ID)
+	}
+	tok, err := vc.SignPresentation(p, k, kid, req.Audience, req.Nonce, vc.WithIssuedAt(now))
+	if err != nil {
+		return "", fmt.Errorf("sign presentation: %w", err)
+	}
+	if err := r.RecordPresentedFor(now.UTC(), req.Audience, d.Hash, ids); err != nil {
+		return "", err
+	}
+	return tok, nil
 }
 
 // AcceptOfferFor runs the OpenID4VCI flow of [AcceptOffer] for the person
@@ -344,7 +440,7 @@ type Representative interface {
 // request carries the delegation, and the issuer, having checked that it
 // lets the representative receive this credential for that person, issues
 // it to that person's DID. Each credential is then verified and kept with
-// the delegation (Representative.ReceiveFor), apart from the holder's own.
+// the delegation ([ReceiveFor]), apart from the holder's own.
 // Errors: wallet.ErrNotDelegated before anything is sent when the wallet
 // knows the delegation does not allow "receive" now; an issuer's refusal
 // is an *openid4vci.ProtocolError (credential_request_denied with the
@@ -369,7 +465,7 @@ func AcceptOfferFor(ctx context.Context, r Representative, delegationID, uri str
 	}
 	var out []wallet.Credential
 	for _, tok := range acc.Credentials {
-		cr, err := r.ReceiveFor(ctx, d.Hash, tok)
+		cr, err := ReceiveFor(ctx, r, d.Hash, tok)
 		if err != nil {
 			return out, err
 		}

@@ -429,7 +429,7 @@ func Respond(ctx context.Context, h Holder, pr *PresentationRequest, a Answer, h
 			if s.Part.query.Format == openid4vp.FormatSDJWT {
 				return fmt.Errorf("the verifier's query %s asks for an SD-JWT VC, which only its holder can present: %s must answer it", s.Part.Query, pr.For.PersonWords())
 			}
-			vp, err := r.PresentFor(ctx, wallet.PresentForRequest{Delegation: pr.For.Hash, CredentialIDs: []string{s.Credential.ID},
+			vp, err := PresentFor(ctx, r, PresentForRequest{Delegation: pr.For.Hash, CredentialIDs: []string{s.Credential.ID},
 				Audience: pr.Request.ClientID, Nonce: pr.Request.Nonce})
 			if err != nil {
 				return err
