@@ -175,14 +175,18 @@ func New(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	// From here a failure closes what is open (the log runs a committer).
 	if err := v.loadLicences(); err != nil {
+		v.Close()
 		return nil, err
 	}
 	if v.vp, err = v.newLicenceVerifier(); err != nil {
+		v.Close()
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
 		if err := json.Unmarshal(b, &v.standing); err != nil {
+			v.Close()
 			return nil, fmt.Errorf("vault: %s: %w", v.standingPath(), err)
 		}
 	}
