@@ -218,6 +218,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// A node catching up replays old blocks: it snapshots once it follows
 	// the chain (docs/design/0021, state sync).
 	a.PauseSnapshotsWhile(n.CatchingUp)
+	// A state sync restore writes the latest-DID index while it imports,
+	// in the form of the layout the genesis names (the restored state's
+	// own layout is checked; an invalid app_state fails at InitChain).
+	if g, err := machine.ParseGenesis(n.Genesis().AppState); err == nil {
+		a.ExpectLayout(g.StateLayout)
+	}
 	var v *vault.Vault // set below with --vault; the trail backlog metric reads it
 	reg := prometheus.NewRegistry()
 	if err := n.RegisterMetrics(reg, node.MetricSources{Rejections: a.Rejections, LastSnapshot: a.LastSnapshot, TrailBacklog: func() (int, error) {

@@ -8,6 +8,7 @@
 //	GET  /1.0/directory?q=&kind=    directory search (see directory.go)
 //	GET  /1.0/directory/{did}/logo  its logo (from Config.LogoMirrors when not uploaded here)
 //	POST /1.0/transactions          submit a signed transaction, wait for commit
+//	POST /1.0/transactions/batch    submit up to 256 signed transactions, wait for each
 //	GET  /1.0/light/{height}        signed header and validator set (light clients)
 //	GET  /1.0/network               validators, governance, this node's addresses
 //	GET  /1.0/network/genesis       the genesis file
@@ -164,6 +165,9 @@ func New(c Config) (*Server, error) {
 	// A submission waits for its block (up to SubmitTimeout): its response
 	// deadline is that wait plus a margin, not the server's WriteTimeout.
 	s.handleWith("POST /1.0/transactions", "transactions", s.submit, func(h http.Handler) http.Handler {
+		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
+	})
+	s.handleWith("POST /1.0/transactions/batch", "transactions-batch", s.submitBatch, func(h http.Handler) http.Handler {
 		return httpserver.Deadlines(h, 0, s.timeout+5*time.Second)
 	})
 	s.handle("GET /1.0/audit/{vault}/{batch}", "audit", s.auditAnchor)

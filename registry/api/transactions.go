@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -52,25 +51,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
-	res, err := s.ledger.Submit(ctx, body)
-	if err != nil {
-		var rej *node.RejectedError
-		label := "error"
-		switch {
-		case errors.As(err, &rej):
-			label = strconv.FormatUint(uint64(rej.Code), 10)
-		case errors.Is(err, node.ErrMempoolFull):
-			label = "mempool-full"
-			w.Header().Set("Retry-After", "1")
-		case errors.Is(err, node.ErrDuplicate):
-			label = "duplicate"
-		case errors.Is(err, context.DeadlineExceeded):
-			label = "timeout"
-		}
-		s.m.txResults.WithLabelValues(label).Inc()
-		s.problem(w, r, txProblem(err, res))
+	it := s.submitOne(ctx, body, w.Header())
+	if it.Problem != nil {
+		s.problem(w, r, it.Problem)
 		return
 	}
-	s.m.txResults.WithLabelValues("0").Inc()
-	writeJSON(w, http.StatusOK, "application/json", TxResponse{Height: res.Height, Hash: res.Hash, Code: res.Code, Log: res.Log})
+	writeJSON(w, http.StatusOK, "application/json", it.Result)
 }

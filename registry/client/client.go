@@ -174,8 +174,14 @@ func problemFrom(resp *http.Response, body []byte) *ProblemError {
 		p.Type, p.Title = "about:blank", http.StatusText(resp.StatusCode)
 		p.Detail = strings.TrimSpace(string(body[:min(len(body), 200)]))
 	}
-	p.Status = resp.StatusCode
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+	return p.classify(resp.StatusCode, resp.Header.Get("Retry-After"))
+}
+
+// classify sets p's status, its Retry-After (retryAfter, in seconds, if it
+// is a number) and the sentinel it wraps, and returns p.
+func (p *ProblemError) classify(status int, retryAfter string) *ProblemError {
+	p.Status = status
+	if s, err := strconv.Atoi(retryAfter); err == nil {
 		p.RetryAfter = time.Duration(s) * time.Second
 	}
 	switch {
@@ -189,7 +195,7 @@ func problemFrom(resp *http.Response, body []byte) *ProblemError {
 		p.sentinel = ledger.ErrorOf(p.Code)
 	case p.Type == problemBase+"not-found":
 		p.sentinel = ledger.ErrNotFound
-	case resp.StatusCode == http.StatusServiceUnavailable:
+	case status == http.StatusServiceUnavailable:
 		p.sentinel = ErrUnavailable
 	default:
 		p.sentinel = ErrUnexpected
@@ -302,4 +308,105 @@ func (c *Client) Submit(ctx context.Context, signedTx []byte) (*TxResult, error)
 		return nil, fmt.Errorf("%w: transaction result: %v", ErrUnexpected, err)
 	}
 	return &r, nil
+}
+
+// BatchResult is the outcome of one transaction of [Client.SubmitBatch]:
+// Result when it was committed, else Err, the error [Client.Submit] would
+// have returned for it alone (a *ProblemError wrapping the ledger's
+// sentinel; ErrUnavailable with RetryAfter for a full mempool, to resubmit
+// later; a commit timeout, after which it may still commit).
+type BatchResult struct {
+	Result *TxResult
+	Err    error
+}
+
+// SubmitBatch submits signed transactions (compact JWS) through
+// POST /1.0/transactions/batch and waits until each is committed, refused
+// or timed out: one request per [ledger.MaxTxBatch] transactions (or
+// fewer, to keep each body under [ledger.MaxTxBatchBytes]), sent one after
+// the other. It returns one result per transaction, in order. The error is
+// for the batch as a whole (a request that failed or was refused, e.g. by
+// a registry without the batch endpoint: then send them with Submit);
+// the results of the requests answered before it are kept.
+func (c *Client) SubmitBatch(ctx context.Context, signedTxs [][]byte) ([]BatchResult, error) {
+	out := make([]BatchResult, 0, len(signedTxs))
+	for len(out) < len(signedTxs) {
+		// The next chunk: as many as fit both limits (at least one; a
+		// transaction too large for any batch is refused by the registry
+		// for the body's size, saying so).
+		var chunk []string
+		size := len(`{"transactions":[]}`)
+		for _, t := range signedTxs[len(out):] {
+			if len(chunk) == ledger.MaxTxBatch || (len(chunk) > 0 && size+len(t)+3 > ledger.MaxTxBatchBytes) {
+				break
+			}
+			chunk = append(chunk, string(t))
+			size += len(t) + 3
+		}
+		res, err := c.submitChunk(ctx, chunk)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// submitChunk posts one batch and decodes its per-transaction results.
+func (c *Client) submitChunk(ctx context.Context, txs []string) ([]BatchResult, error) {
+	body, err := json.Marshal(struct {
+		Transactions []string `json:"transactions"`
+	}{txs})
+	if err != nil {
+		return nil, err
+	}
+	u := *c.base
+	u.Path = c.base.Path + "/1.0/transactions/batch"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("registry request: %w", err)
+	}
+	defer resp.Body.Close()
+	// A problem object per transaction at most: 4 KiB each is plenty.
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(txs))*4096+4096))
+	if err != nil {
+		return nil, fmt.Errorf("registry response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, problemFrom(resp, rb)
+	}
+	var r struct {
+		Results []struct {
+			Status  int           `json:"status"`
+			Result  *TxResult     `json:"result"`
+			Problem *ProblemError `json:"problem"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(rb, &r); err != nil {
+		return nil, fmt.Errorf("%w: batch result: %v", ErrUnexpected, err)
+	}
+	if len(r.Results) != len(txs) {
+		return nil, fmt.Errorf("%w: the registry answered %d results for a batch of %d", ErrUnexpected, len(r.Results), len(txs))
+	}
+	out := make([]BatchResult, len(txs))
+	for i, it := range r.Results {
+		switch {
+		case it.Status == http.StatusOK && it.Result != nil:
+			out[i].Result = it.Result
+		case it.Status != http.StatusOK && it.Problem != nil:
+			retry := ""
+			if it.Status == http.StatusServiceUnavailable {
+				retry = "1" // what the single endpoint's Retry-After says
+			}
+			out[i].Err = it.Problem.classify(it.Status, retry)
+		default:
+			return nil, fmt.Errorf("%w: batch result %d has status %d and no matching result or problem", ErrUnexpected, i, it.Status)
+		}
+	}
+	return out, nil
 }

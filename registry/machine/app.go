@@ -192,6 +192,9 @@ type App struct {
 	// chain's life; see ledger.StateLayout). Written by InitChain and a
 	// restore (under wmu, before any block), read by the handlers.
 	layout ledger.StateLayout
+	// expectLayout is the layout the genesis names, for a restore before
+	// the state says (ExpectLayout; 0: LayoutEveryVersion). Guarded by wmu.
+	expectLayout ledger.StateLayout
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -203,6 +206,10 @@ type App struct {
 	// docs/design/0022 (the single-key document recogniser), so tests can
 	// compare them with the general path.
 	generalOnly bool
+	// indexAfterImport turns off writing the latest-DID index while a
+	// restore imports (snapshot.go), so benchmarks can compare it with
+	// the walk of the restored tree it replaced.
+	indexAfterImport bool
 
 	// exporting is the version a snapshot is being written of (0: none);
 	// pruning keeps it. bg tracks the snapshot goroutine, bgCtx stops it.

@@ -14,8 +14,11 @@ import (
 // WHICH key a transaction must verify under, and that is looked up afresh
 // each time.
 type verdictKey struct {
-	tx  [32]byte
-	key string // multikey of the public key
+	tx [32]byte
+	// key is the public key: its algorithm, ':' and its canonical bytes
+	// (key.PublicKey.Bytes), which name one key as its multikey does
+	// without the base58 encoding (~2 µs, twice per transaction).
+	key string
 }
 
 // parsedDoc is a cached result of did.ParseDocument, a pure function of the

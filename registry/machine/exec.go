@@ -171,7 +171,7 @@ func (a *App) deliver(env *execEnv) *abci.ExecTxResult {
 	}
 	var data []byte
 	if err == nil {
-		data, err = marshal(rc)
+		data, err = marshalReceipt(rc)
 	}
 	if err != nil {
 		code := CodeOf(err)
@@ -322,7 +322,7 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 // key) is cached by (transaction hash, key), so a cached answer is the one
 // a fresh check would give, to the message.
 func (a *App) verify(t *tx.Tx, pub key.PublicKey) error {
-	k := verdictKey{tx: t.Hash, key: pub.Multikey()}
+	k := verdictKey{tx: t.Hash, key: string(pub.Alg()) + ":" + string(pub.Bytes())}
 	if err, found := a.verdicts.get(k); found {
 		return err
 	}

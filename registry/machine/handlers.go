@@ -289,7 +289,7 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 // any) as version n-1. In LayoutEveryVersion rec is also stored as version
 // n; in LayoutRecordsOnce only superseded versions are under didv/.
 func (a *App) didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) ([]write, error) {
-	v, err := marshal(rec)
+	v, err := marshalDIDRecord(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (a *App) didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) 
 		w = append(w, write{ledger.DIDVersionKey(rec.DID, n), v})
 	}
 	if prev != nil {
-		pv, err := marshal(prev)
+		pv, err := marshalDIDRecord(prev)
 		if err != nil {
 			return nil, err
 		}

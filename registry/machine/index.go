@@ -207,14 +207,100 @@ func (ix *latestIndex) write(h int64, writes []write) error {
 func (ix *latestIndex) put(h int64, writes []write, mark bool) error {
 	var b leveldb.Batch
 	for _, w := range writes {
-		e := make([]byte, 8+len(w.value))
-		binary.BigEndian.PutUint64(e, uint64(h))
-		copy(e[8:], w.value)
-		b.Put(indexKey(w.key), e)
+		b.Put(indexKey(w.key), copyEntry(nil, h, w.value))
 	}
 	if mark {
 		markHeight(&b, h)
 	}
+	return ix.db.Write(&b, nil)
+}
+
+// copyEntry appends to buf the LayoutEveryVersion entry of value written
+// at height h.
+func copyEntry(buf []byte, h int64, value []byte) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(h))
+	return append(buf, value...)
+}
+
+// indexFeed writes LayoutEveryVersion entries at one height from leaves
+// as a state sync import reads them (see App.OfferSnapshot), in batches,
+// one batch written in the background while the next fills, as IAVL's
+// importer writes its nodes. It does not record the height: until
+// markRestored does, the index is not complete, and a start in between
+// rebuilds it (latestIndex.open). Not safe for concurrent use.
+type indexFeed struct {
+	ix     *latestIndex
+	height int64
+	b      *leveldb.Batch
+	buf    []byte
+	// inflight is the result of the batch being written (nil: none).
+	inflight chan error
+}
+
+// indexFeedBatch is how many entries an indexFeed writes at once (~7 MB
+// of 700-byte records). A variable so tests can stop a restore after a
+// few batches.
+var indexFeedBatch = 10_000
+
+func newIndexFeed(ix *latestIndex, h int64) *indexFeed {
+	return &indexFeed{ix: ix, height: h, b: new(leveldb.Batch)}
+}
+
+// add writes the entry of one leaf if its key is indexed.
+func (f *indexFeed) add(k, v []byte) error {
+	if !indexed(k) {
+		return nil
+	}
+	// Batch.Put copies key and value.
+	f.buf = copyEntry(f.buf[:0], f.height, v)
+	f.b.Put(indexKey(k), f.buf)
+	if f.b.Len() >= indexFeedBatch {
+		return f.flush()
+	}
+	return nil
+}
+
+// flush hands the filled batch to a background write after the previous
+// one ended.
+func (f *indexFeed) flush() error {
+	if err := f.wait(); err != nil {
+		return err
+	}
+	if f.b.Len() == 0 {
+		return nil
+	}
+	b, done := f.b, make(chan error, 1)
+	f.b, f.inflight = new(leveldb.Batch), done
+	go func() { done <- f.ix.db.Write(b, nil) }()
+	return nil
+}
+
+// wait waits for the batch being written.
+func (f *indexFeed) wait() error {
+	if f.inflight == nil {
+		return nil
+	}
+	err := <-f.inflight
+	f.inflight = nil
+	return err
+}
+
+// close writes what is left (if ok) and waits until nothing is being
+// written: after it the feed writes nothing more.
+func (f *indexFeed) close(ok bool) error {
+	if ok {
+		if err := f.flush(); err != nil {
+			return err
+		}
+	}
+	return f.wait()
+}
+
+// markRestored completes a LayoutEveryVersion index an indexFeed wrote for
+// restored version h by recording h as the last indexed height.
+func (ix *latestIndex) markRestored(h int64) error {
+	var b leveldb.Batch
+	markHeight(&b, h)
 	return ix.db.Write(&b, nil)
 }
 
@@ -381,7 +467,7 @@ func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
 		return nil
 	}
 	if !ix.values.Load() {
-		if err := ix.rebuildLeaves(version, view); err != nil {
+		if err := ix.rebuildLeaves(version, view, true); err != nil {
 			return fmt.Errorf("rebuild the DID index: %w", err)
 		}
 		return nil
@@ -438,6 +524,23 @@ func (ix *latestIndex) clear() error {
 	return ix.db.Write(&del, nil)
 }
 
+// rebuildRestored is rebuild after a state sync restore into an empty
+// database (App.OfferSnapshot removes what was there): the node database
+// then holds the imported version alone, so in LayoutRecordsOnce the scan
+// of its leaves is exact and the walk of the tree beside it is skipped.
+func (ix *latestIndex) rebuildRestored(version int64, view *iavl.ImmutableTree) error {
+	if ix.values.Load() {
+		return ix.rebuild(version, view)
+	}
+	if err := ix.clear(); err != nil {
+		return fmt.Errorf("clear the DID index: %w", err)
+	}
+	if err := ix.rebuildLeaves(version, view, false); err != nil {
+		return fmt.Errorf("rebuild the DID index: %w", err)
+	}
+	return nil
+}
+
 // rebuildLeaves fills a cleared LayoutRecordsOnce index for saved version
 // version in two passes. First every leaf of an indexed key in the node
 // database, in node key order (so by version), with a version up to the
@@ -447,9 +550,9 @@ func (ix *latestIndex) clear() error {
 // current leaf (version and checksum) gets a height-only entry, and an
 // entry of a key the version does not hold is deleted. After a state sync
 // restore the database holds the one imported version, so the first pass
-// alone is exact; the second makes the result exact whatever older
-// versions the database still holds.
-func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree) error {
+// alone is exact (walk false skips the second); the second makes the
+// result exact whatever older versions the database still holds.
+func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, walk bool) error {
 	var b leveldb.Batch
 	flush := func(min int) error {
 		if b.Len() < min {
@@ -471,6 +574,11 @@ func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree) er
 	}
 	if err != nil {
 		return err
+	}
+	if !walk {
+		markHeight(&b, version)
+		b.Put(indexFormatKey, indexLeafFormat)
+		return ix.db.Write(&b, nil)
 	}
 
 	it := ix.db.NewIterator(util.BytesPrefix(indexKey(didStart)), nil)

@@ -161,8 +161,16 @@ func TestPruningKeepsHistory(t *testing.T) {
 }
 
 // restoreInto state-syncs a fresh App from src's newest snapshot, chunk by
-// chunk, as CometBFT does, and returns the fresh App.
+// chunk, as CometBFT does, and returns the fresh App. The fresh App expects
+// src's layout, as registryd's does from the genesis.
 func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte) (*App, abci.ResponseApplySnapshotChunk_Result) {
+	t.Helper()
+	return restoreIntoWith(t, src, corrupt, appHash, func(*App) {})
+}
+
+// restoreIntoWith is restoreInto with setup run on the fresh App before the
+// offer.
+func restoreIntoWith(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte, setup func(*App)) (*App, abci.ResponseApplySnapshotChunk_Result) {
 	t.Helper()
 	ctx := context.Background()
 	if err := src.app.WaitSnapshots(ctx); err != nil {
@@ -181,6 +189,8 @@ func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) [
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dst.Close() })
+	dst.ExpectLayout(src.app.layout)
+	setup(dst)
 	offer, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: appHash})
 	if err != nil || offer.Result != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("OfferSnapshot: %v, %v", offer, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/node/proctest"
@@ -250,8 +252,92 @@ func (s *httpSubmitter) submit(ctx context.Context, i int, raw []byte) error {
 	}
 }
 
+// submitBatch posts txs (transactions first … first+len(txs)-1) to
+// validator first/batch mod n through POST /1.0/transactions/batch and
+// waits for every one's outcome; transactions answered 503 (mempool full)
+// are sent again after a short pause, any other failure ends the run.
+func (s *httpSubmitter) submitBatch(ctx context.Context, first, batch int, txs [][]byte) error {
+	url := s.urls[(first/batch)%len(s.urls)] + "/batch"
+	pending := make([]int, len(txs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		list := make([]string, len(pending))
+		for j, i := range pending {
+			list[j] = string(txs[i])
+		}
+		body, err := json.Marshal(map[string][]string{"transactions": list})
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", strconv.Itoa(first))
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		rb, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("batch at %d: answered %d: %.300s", first, resp.StatusCode, bytes.TrimSpace(rb))
+		}
+		var r struct {
+			Results []struct {
+				Status  int             `json:"status"`
+				Problem json.RawMessage `json:"problem"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(rb, &r); err != nil || len(r.Results) != len(pending) {
+			return fmt.Errorf("batch at %d: %d results for %d transactions (%v): %.300s", first, len(r.Results), len(pending), err, rb)
+		}
+		var again []int
+		for j, it := range r.Results {
+			switch it.Status {
+			case http.StatusOK:
+			case http.StatusServiceUnavailable:
+				again = append(again, pending[j])
+			default:
+				return fmt.Errorf("tx %d of the batch at %d: %d %s", pending[j], first, it.Status, it.Problem)
+			}
+		}
+		if pending = again; len(pending) > 0 {
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// batchSize is $MEDID_PROCS_BATCH: how many transactions each request of
+// the closed loop carries (POST /1.0/transactions/batch); 1 (the
+// default) posts each to /1.0/transactions.
+func batchSize(b *testing.B) int {
+	v := os.Getenv("MEDID_PROCS_BATCH")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > ledger.MaxTxBatch {
+		b.Fatalf("MEDID_PROCS_BATCH=%q: want a number from 1 to %d", v, ledger.MaxTxBatch)
+	}
+	return n
+}
+
 // closedLoop submits txs from workers goroutines, each waiting for its
 // commit before the next, and returns the elapsed time and the latencies.
+// With $MEDID_PROCS_BATCH = k > 1, workers/k goroutines (rounded up) each
+// submit k transactions per request, so as many are in flight.
 func (s *httpSubmitter) closedLoop(b *testing.B, txs [][]byte, workers int) (time.Duration, []time.Duration) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -260,23 +346,33 @@ func (s *httpSubmitter) closedLoop(b *testing.B, txs [][]byte, workers int) (tim
 	lat := make([]time.Duration, len(txs))
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	batch := batchSize(b)
 	start := time.Now()
-	for range workers {
+	for range (workers + batch - 1) / batch {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1)) - 1
+				i := int(next.Add(int64(batch))) - batch
 				if i >= len(txs) || ctx.Err() != nil {
 					return
 				}
+				j := min(i+batch, len(txs))
 				t0 := time.Now()
-				if err := s.submit(ctx, i, txs[i]); err != nil {
+				var err error
+				if batch == 1 {
+					err = s.submit(ctx, i, txs[i])
+				} else {
+					err = s.submitBatch(ctx, i, batch, txs[i:j])
+				}
+				if err != nil {
 					firstErr.CompareAndSwap(nil, fmt.Errorf("tx %d: %w", i, err))
 					cancel()
 					return
 				}
-				lat[i] = time.Since(t0)
+				for k := i; k < j; k++ {
+					lat[k] = time.Since(t0)
+				}
 			}
 		}()
 	}
@@ -498,6 +594,9 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
 	b.ReportMetric(float64(maxPeakRSS(b, net))/(1<<20), "max-peak-rss-MiB")
+	if fraction == 0 {
+		b.ReportMetric(float64(batchSize(b)), "txs/request")
+	}
 	if fraction == 0 {
 		peakTPS.Store(n, r.TPS())
 	} else {

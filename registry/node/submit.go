@@ -174,7 +174,7 @@ func (n *Node) watch(sub types.Subscription) {
 func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	t := types.Tx(tx)
 	k := t.Key()
-	hash := fmt.Sprintf("%X", t.Hash())
+	hash := fmt.Sprintf("%X", k[:]) // t.Hash(): the same SHA-256, not computed twice
 	ch, err := n.waiters.add(k)
 	if err != nil {
 		return nil, err
