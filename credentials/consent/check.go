@@ -161,24 +161,29 @@ const (
 )
 
 // Checker decides accesses under consent grants, caching what is costly: a
-// grant token whose signature verified is kept, by its hash, in an LRU, and
-// the ledger's answer for that hash is reused for StatusTTL. A decision on a
-// cached grant costs a SHA-256 of the token, a map lookup and Permits. Safe
-// for concurrent use.
+// grant token whose signature verified is kept, with its hash, in an LRU,
+// and the ledger's answer for that hash is reused for StatusTTL. A decision
+// on a cached grant costs a map lookup by the token itself and Permits: the
+// token's hash is computed once, when the grant is verified, not on every
+// decision (a hash handed in by the caller would make the cache trust its
+// caller; the token is what was signed). Safe for concurrent use.
 type Checker struct {
 	cfg CheckerConfig
 
-	mu      sync.Mutex // guards entries and lru
+	mu sync.Mutex // guards entries, byHash and lru
+	// entries and byHash index the same entries by token and by the
+	// token's Hash.
 	entries map[string]*list.Element
+	byHash  map[string]*list.Element
 	lru     *list.List // of *entry, most recently used at the front
 }
 
 type entry struct {
-	hash     string
-	grant    *Grant
-	verified time.Time
-	status   *Status // nil until the ledger answered
-	statusAt time.Time
+	token, hash string
+	grant       *Grant
+	verified    time.Time
+	status      *Status // nil until the ledger answered
+	statusAt    time.Time
 }
 
 // NewChecker returns a Checker. It fails when Keys or Ledger is missing.
@@ -198,7 +203,7 @@ func NewChecker(cfg CheckerConfig) (*Checker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Checker{cfg: cfg, entries: make(map[string]*list.Element), lru: list.New()}, nil
+	return &Checker{cfg: cfg, entries: make(map[string]*list.Element), byHash: make(map[string]*list.Element), lru: list.New()}, nil
 }
 
 // CheckInForce decides one access like the package-level [CheckInForce],
@@ -209,17 +214,17 @@ func (c *Checker) CheckInForce(ctx context.Context, token string, req Request) (
 	if req.At.IsZero() {
 		req.At = now
 	}
-	h := Hash(token)
-	g := c.grant(h, now)
+	g, h := c.grant(token, now)
 	if g == nil {
 		var err error
 		if g, err = Verify(ctx, token, c.cfg.Keys); err != nil {
 			return nil, err
 		}
-		c.putGrant(h, g, now)
+		h = Hash(token)
+		c.putGrant(token, h, g, now)
 	}
 	err := decide(ctx, g, h, req, c.cfg.Ledger, func(ctx context.Context) (*Status, error) {
-		return c.status(ctx, h, g.Anchor, now)
+		return c.status(ctx, token, h, g.Anchor, now)
 	})
 	if err != nil {
 		return nil, err
@@ -233,9 +238,8 @@ func (c *Checker) CheckInForce(ctx context.Context, token string, req Request) (
 func (c *Checker) Forget(hash string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[hash]; ok {
-		c.lru.Remove(el)
-		delete(c.entries, hash)
+	if el, ok := c.byHash[hash]; ok {
+		c.remove(el)
 	}
 }
 
@@ -246,47 +250,56 @@ func (c *Checker) Len() int {
 	return len(c.entries)
 }
 
-func (c *Checker) grant(h string, now time.Time) *Grant {
+// remove drops a cached entry. The caller holds mu.
+func (c *Checker) remove(el *list.Element) {
+	e := el.Value.(*entry)
+	c.lru.Remove(el)
+	delete(c.entries, e.token)
+	delete(c.byHash, e.hash)
+}
+
+// grant returns the cached grant of token and its hash, or nil when it is
+// not cached or was verified GrantTTL ago or more.
+func (c *Checker) grant(token string, now time.Time) (*Grant, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[h]
+	el, ok := c.entries[token]
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	e := el.Value.(*entry)
 	if now.Sub(e.verified) >= c.cfg.GrantTTL {
-		c.lru.Remove(el)
-		delete(c.entries, h)
-		return nil
+		c.remove(el)
+		return nil, ""
 	}
 	c.lru.MoveToFront(el)
-	return e.grant
+	return e.grant, e.hash
 }
 
-func (c *Checker) putGrant(h string, g *Grant, now time.Time) {
+func (c *Checker) putGrant(token, h string, g *Grant, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[h]; ok {
+	if el, ok := c.entries[token]; ok {
 		e := el.Value.(*entry)
 		e.grant, e.verified = g, now
 		c.lru.MoveToFront(el)
 		return
 	}
-	c.entries[h] = c.lru.PushFront(&entry{hash: h, grant: g, verified: now})
+	el := c.lru.PushFront(&entry{token: token, hash: h, grant: g, verified: now})
+	c.entries[token], c.byHash[h] = el, el
 	for c.lru.Len() > c.cfg.MaxGrants {
-		last := c.lru.Back()
-		c.lru.Remove(last)
-		delete(c.entries, last.Value.(*entry).hash)
+		c.remove(c.lru.Back())
 	}
 }
 
-// status returns the ledger's answer for h, from the cache when it is
-// younger than StatusTTL. Errors (not anchored, ledger unreachable) are not
-// cached: a grant anchored a moment ago is in force at the next decision.
-func (c *Checker) status(ctx context.Context, h, anchor string, now time.Time) (*Status, error) {
+// status returns the ledger's answer for h (token's hash), from the cache
+// when it is younger than StatusTTL. Errors (not anchored, ledger
+// unreachable) are not cached: a grant anchored a moment ago is in force
+// at the next decision.
+func (c *Checker) status(ctx context.Context, token, h, anchor string, now time.Time) (*Status, error) {
 	if c.cfg.StatusTTL > 0 {
 		c.mu.Lock()
-		if el, ok := c.entries[h]; ok {
+		if el, ok := c.entries[token]; ok {
 			e := el.Value.(*entry)
 			if e.status != nil && now.Sub(e.statusAt) < c.cfg.StatusTTL {
 				st := e.status
@@ -304,7 +317,7 @@ func (c *Checker) status(ctx context.Context, h, anchor string, now time.Time) (
 		return nil, fmt.Errorf("%w: the ledger answered for %.80s, asked for %s", ErrLedgerMismatch, st.Hash, h)
 	}
 	c.mu.Lock()
-	if el, ok := c.entries[h]; ok {
+	if el, ok := c.entries[token]; ok {
 		e := el.Value.(*entry)
 		e.status, e.statusAt = st, now
 	}

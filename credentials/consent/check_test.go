@@ -220,6 +220,14 @@ func TestCheckerCaches(t *testing.T) {
 	if c.Len() != 2 {
 		t.Errorf("Len = %d, want MaxGrants 2", c.Len())
 	}
+	if len(c.byHash) != len(c.entries) {
+		t.Errorf("%d entries by hash, %d by token: the two indexes differ", len(c.byHash), len(c.entries))
+	}
+	for tk, el := range c.entries {
+		if e := el.Value.(*entry); e.token != tk || c.byHash[Hash(tk)] != el || e.hash != Hash(tk) {
+			t.Errorf("the entry of a token is not indexed under its hash")
+		}
+	}
 }
 
 // BenchmarkCheckInForce measures an access decision on a grant already

@@ -3,6 +3,8 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,5 +143,70 @@ func TestFeedLineMatchesMarshal(t *testing.T) {
 				t.Errorf("appendFeedLine = %s\nwant x%s", got, want)
 			}
 		})
+	}
+}
+
+// The feed file holds every event of the feed in the feed's order when
+// audits run concurrently (lines are written several at a time, by
+// whichever audit finds no write under way), and a vault opened again
+// reads the same feed back from it.
+func TestFeedFileFollowsTheFeed(t *testing.T) {
+	h := newFHIRHarness(t)
+	const writers, each = 16, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				h.f.audit(balp.Access{Time: h.clock.Now(), Action: balp.ActionRead, Client: h.ehr.DID,
+					Patient: fhir.Patient{DID: h.patient.DID}, Record: fmt.Sprintf("AllergyIntolerance/w%d-%d", w, i), Granted: true})
+			}
+		}()
+	}
+	wg.Wait()
+	records := func(f *FHIR) []string {
+		f.feedMu.Lock()
+		l := f.feed[h.ehr.DID]
+		f.feedMu.Unlock()
+		var out []string
+		for i := range l.len() {
+			ev, ok := l.event(i)
+			if !ok {
+				t.Fatalf("event %d does not decode", i)
+			}
+			out = append(out, ev.Access.Record)
+		}
+		return out
+	}
+	want := records(h.f)
+	if len(want) != writers*each {
+		t.Fatalf("the feed holds %d events, want %d", len(want), writers*each)
+	}
+	if err := h.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.f.feedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var ev feedEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("feed file line %q: %v", line, err)
+		}
+		got = append(got, ev.Access.Record)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the feed file's %d events differ from the feed's %d (or their order does)", len(got), len(want))
+	}
+	f2, err := h.v.FHIR(h.f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	if got := records(f2); !slices.Equal(got, want) {
+		t.Errorf("the feed read back holds %d events, want the %d written, in order", len(got), len(want))
 	}
 }

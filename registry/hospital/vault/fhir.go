@@ -98,14 +98,23 @@ type FHIR struct {
 	feedFile   string
 	grantsFile string
 
-	// feedMu guards feed and feedOut. It is not mu: every read audits, and
-	// an audit that held mu across the feed file's write would stall every
-	// concurrent request's index and grant lookups behind that syscall.
+	// feedMu guards feed, feedBuf, feedSpare, feedWriting and feedOut's
+	// closing. It is not mu: every read audits, and an audit that held mu
+	// across the feed file's write would stall every concurrent request's
+	// index and grant lookups behind that syscall. It is not held across
+	// the write either (see audit).
 	feedMu sync.Mutex
 	// feed holds each client's audit events, oldest first.
 	feed map[string]feedLog
 	// feedOut is the feed file, open for appending.
 	feedOut *os.File
+	// feedBuf holds the lines added to feed and not yet handed to
+	// feedOut, in feed order; feedSpare is the buffer the last write
+	// took, kept for reuse. feedWriting is set while an audit writes
+	// outside feedMu; feedIdle (on feedMu) is signalled when it ends.
+	feedBuf, feedSpare []byte
+	feedWriting        bool
+	feedIdle           *sync.Cond
 
 	mu sync.RWMutex // guards byOwner, dids, grants
 	// byOwner indexes each patient's records by last update (then id).
@@ -196,6 +205,7 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
 		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]remembered{}, feed: map[string]feedLog{}}
+	f.feedIdle = sync.NewCond(&f.feedMu)
 	metas, errs := v.store.list()
 	for _, err := range errs {
 		v.cfg.Logger.Error("vault: FHIR index: unreadable record", "err", err)
@@ -469,6 +479,17 @@ var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 // audit adds an event to the client's feed (memory and the feed file).
 // The file is the feed's copy across restarts: a torn last line after a
 // crash is skipped when it is read back.
+//
+// Lines reach the file in feed order, several per write: an audit that
+// finds no write under way writes every line waiting (its own and those
+// added meanwhile) until none is left; one that finds a write under way
+// leaves its line to that writer and returns. So a burst of reads
+// released by one group commit of the trail costs a write or two, not a
+// write each in turn behind the lock, and a line is handed to the file
+// within a write or two of its event. A process killed at that moment can
+// lose the lines not yet handed over, as it could lose the one being
+// written before; the patient's trail, not this feed, is the record that
+// is durable before a read is answered.
 func (f *FHIR) audit(a balp.Access) {
 	a.ID = "ae-" + randid.Hex(12)
 	a.Server, a.ServerName = f.v.cfg.DID, f.cfg.Name
@@ -486,21 +507,42 @@ func (f *FHIR) audit(a balp.Access) {
 	}
 	f.feedMu.Lock()
 	f.feed[a.Client] = f.feed[a.Client].add(&ev, line[:len(line)-1], maxFeedPerClient)
-	_, err = f.feedOut.Write(line)
-	f.feedMu.Unlock()
+	f.feedBuf = append(f.feedBuf, line...)
 	if cap(line) <= 64<<10 {
 		*bp = line[:0]
 		lineBufs.Put(bp)
 	}
-	if err != nil {
-		f.v.cfg.Logger.Error("vault: audit feed", "err", err)
+	if f.feedWriting {
+		f.feedMu.Unlock()
+		return // the audit writing now writes this line too
 	}
+	f.feedWriting = true
+	for len(f.feedBuf) > 0 {
+		b := f.feedBuf
+		f.feedBuf = f.feedSpare
+		f.feedSpare = nil
+		f.feedMu.Unlock()
+		_, err := f.feedOut.Write(b)
+		if err != nil {
+			f.v.cfg.Logger.Error("vault: audit feed", "err", err)
+		}
+		f.feedMu.Lock()
+		if cap(b) <= 1<<20 {
+			f.feedSpare = b[:0]
+		}
+	}
+	f.feedWriting = false
+	f.feedIdle.Broadcast()
+	f.feedMu.Unlock()
 }
 
-// Close closes the feed file.
+// Close closes the feed file, once the lines waiting are written.
 func (f *FHIR) Close() error {
 	f.feedMu.Lock()
 	defer f.feedMu.Unlock()
+	for f.feedWriting {
+		f.feedIdle.Wait()
+	}
 	return f.feedOut.Close()
 }
 

@@ -108,11 +108,9 @@ type Config struct {
 	// origin written to trails one by one (default 10); see
 	// [DefaultUnauthenticatedPerMinute].
 	UnauthenticatedPerMinute int
-	// BatchInterval and MaxBatch tune trail anchoring, MaxCommitDelay the
-	// trail's group commit (see batch.Config).
-	BatchInterval  time.Duration
-	MaxBatch       int
-	MaxCommitDelay time.Duration
+	// BatchInterval and MaxBatch tune trail anchoring (see batch.Config).
+	BatchInterval time.Duration
+	MaxBatch      int
 	// AfterTrailStep is batch.Config.AfterStep, for crash tests; nil in
 	// production.
 	AfterTrailStep func(step string)
@@ -173,18 +171,22 @@ func New(cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
-		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, MaxCommitDelay: cfg.MaxCommitDelay, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
+		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
 		return nil, err
 	}
+	// From here a failure closes what is open (the log runs a committer).
 	if err := v.loadLicences(); err != nil {
+		v.Close()
 		return nil, err
 	}
 	if v.vp, err = v.newLicenceVerifier(); err != nil {
+		v.Close()
 		return nil, err
 	}
 	if b, err := os.ReadFile(v.standingPath()); err == nil {
 		if err := json.Unmarshal(b, &v.standing); err != nil {
+			v.Close()
 			return nil, fmt.Errorf("vault: %s: %w", v.standingPath(), err)
 		}
 	}
