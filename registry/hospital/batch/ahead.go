@@ -247,14 +247,7 @@ func (a *aheadFile) sync(w aheadWrite) error {
 	if err := a.write(w); err != nil {
 		return err
 	}
-	return a.datasync(w.meta)
-}
-
-// datasync makes every record written so far durable: an fdatasync, or a
-// full fsync when meta is set (the allocation grew, so the inode
-// changed).
-func (a *aheadFile) datasync(meta bool) error {
-	if meta {
+	if w.meta {
 		return a.f.Sync()
 	}
 	return unix.Fdatasync(int(a.f.Fd()))

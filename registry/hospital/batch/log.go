@@ -83,7 +83,11 @@ type Config struct {
 	MaxBatch int
 	// Interval is how often Run cuts a batch (default 1s).
 	Interval time.Duration
-	Logger   *slog.Logger
+	// MaxCommitDelay bounds how long an fsync of the write-ahead file
+	// waits for more appends to join it when appends arrive concurrently
+	// (default 500µs; negative: never wait). See [Log.Append].
+	MaxCommitDelay time.Duration
+	Logger         *slog.Logger
 	// AfterStep, when set, is called after each durable step of a flush:
 	// "cut" (batch file written, not yet anchored), "anchored" (ledger
 	// committed the root), "confirmed" (batch file marked anchored) and
@@ -113,7 +117,7 @@ type pending struct {
 type Log struct {
 	cfg Config
 
-	mu sync.Mutex // guards everything below but flushMu and kick
+	mu sync.Mutex // guards everything below but the sync state
 	// pending are leaves in the write-ahead file and in no batch file.
 	pending []pending
 	// cut are batches written to their files but not known anchored, in
@@ -121,40 +125,30 @@ type Log struct {
 	cut []*batchFile
 	// wal holds the pending leaves (ahead.go has the format).
 	wal     *aheadFile
-	broken  error // set once a write or fsync of wal failed
+	written uint64 // records ever written to wal (since open)
+	broken  error  // set once a write or fsync of wal failed
 	nextSeq int
 	// bySubject indexes anchored entries: subject -> (batch, index).
 	bySubject map[string][]ref
 	batches   map[string]*loaded
 
-	// Group commit (see commit): records appended while a write and
-	// fsync of wal runs collect in next, and the committer takes them all
-	// as one group as soon as that fsync ends. Guarded by mu.
-	next     *group
-	inflight *group     // the group being written and synced outside mu
-	wake     *sync.Cond // on mu: the committer waits here for next or stop
-	idle     *sync.Cond // on mu: signalled when inflight ends
-	stop     bool       // Close was called: refuse appends, commit what is open, exit
-	stopped  chan struct{}
-	syncs    uint64
-	records  uint64
-	syncTime time.Duration
-	// syncStep, when set (by tests), is called by the committer outside
-	// mu before it writes a group ("write") and between the write and
-	// the fsync ("fsync"); an error it returns fails that step.
-	syncStep func(step string) error
+	// Group commit: one appender at a time (syncing) fsyncs wal outside
+	// mu; the others wait on synced (cond) and are all woken at once when
+	// an fsync covers their record. A lock handed from waiter to waiter
+	// instead wakes them one by one, which cost more than the fsync.
+	synced  uint64     // records known durable; guarded by mu
+	syncing bool       // an fsync is running outside mu; guarded by mu
+	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
+	// lastGroup is how many records the last fsync made durable and
+	// lastSync how long it took; syncs counts fsyncs since open. Guarded
+	// by mu.
+	lastGroup uint64
+	lastSync  time.Duration
+	syncs     uint64
 
 	flushMu sync.Mutex // serialises Flush
 	// kick is a one-slot channel [Log.Kick] signals Run with.
 	kick chan struct{}
-}
-
-// group is the records of one write and fsync of the write-ahead file:
-// done is closed once it ended, err is then set when it failed.
-type group struct {
-	done chan struct{}
-	err  error
-	n    uint64 // records in the group
 }
 
 type ref struct {
@@ -181,15 +175,17 @@ func OpenLog(cfg Config) (*Log, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
 	}
+	if cfg.MaxCommitDelay == 0 {
+		cfg.MaxCommitDelay = DefaultMaxCommitDelay
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1,
-		kick: make(chan struct{}, 1), stopped: make(chan struct{})}
-	l.wake, l.idle = sync.NewCond(&l.mu), sync.NewCond(&l.mu)
+	l := &Log{cfg: cfg, bySubject: map[string][]ref{}, batches: map[string]*loaded{}, nextSeq: 1, kick: make(chan struct{}, 1)}
+	l.synced1 = sync.NewCond(&l.mu)
 	names, err := filepath.Glob(filepath.Join(cfg.Dir, "batch-*.json"))
 	if err != nil {
 		return nil, err
@@ -220,7 +216,6 @@ func OpenLog(cfg Config) (*Log, error) {
 	if err := l.replay(inBatch); err != nil {
 		return nil, err
 	}
-	go l.commit()
 	return l, nil
 }
 
@@ -242,18 +237,14 @@ func (l *Log) replay(inBatch map[trail.Hash]bool) error {
 	return nil
 }
 
-// Close commits the appends in flight, then closes the write-ahead file
-// without anchoring: pending entries are anchored by the next OpenLog's
-// owner. Call Flush first to anchor them now. Appends after Close fail
-// with [ErrUnavailable]. Close may be called more than once.
+// Close closes the write-ahead file without anchoring: pending entries are
+// anchored by the next OpenLog's owner. Call Flush first to anchor them now.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	l.stop = true
-	l.wake.Signal()
-	l.mu.Unlock()
-	<-l.stopped
-	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
 	if l.wal == nil {
 		return nil
 	}
@@ -272,179 +263,112 @@ func (l *Log) index(f *batchFile) {
 	l.batches[f.ID] = ld
 }
 
+// DefaultMaxCommitDelay is [Config.MaxCommitDelay]'s default.
+const DefaultMaxCommitDelay = 500 * time.Microsecond
+
 // Append adds one leaf concerning subject (a patient DID for a sealed
 // entry) and returns once it is durable in the write-ahead file; the next
-// [Log.Flush] anchors it. It returns an error wrapping [ErrUnavailable]
-// when the leaf could not be made durable: the caller MUST then not
-// release what the leaf records.
-//
-// Appends share fsyncs (group commit): one goroutine of the log, the
-// committer, writes and fsyncs the records buffered so far while the
-// appends that arrive meanwhile collect in the next group, which it
-// takes as soon as that fsync ends. A group closes when its fsync starts,
-// never after a fixed wait: an append that finds the committer idle is
-// written at once, and one that arrives during an fsync waits for that
-// fsync and its own group's, no longer. When a group's write or fsync
-// fails, every Append of the group fails, and so does every later one
-// (see ErrUnavailable).
+// [Log.Flush] anchors it. Concurrent Appends share one fsync: when the
+// last fsync covered more than one record (appends are arriving
+// concurrently), the appender that starts the next one first waits as
+// long as the last fsync took (at most Config.MaxCommitDelay) so that the
+// appends arriving meanwhile join it. Fewer, larger fsyncs cost less CPU
+// and disk per append; a lone appender never waits. It returns an
+// error wrapping [ErrUnavailable] when the leaf could not be made durable:
+// the caller MUST then not release what the leaf records.
 func (l *Log) Append(subject string, data []byte) error {
 	if len(data) > trail.MaxEntrySize || len(subject) > trail.MaxEntrySize {
 		return fmt.Errorf("batch: leaf of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
 	p := pending{subject, append([]byte(nil), data...)}
 	l.mu.Lock()
-	if err := l.refusing(); err != nil {
+	if l.broken != nil || l.wal == nil {
+		err := l.broken
 		l.mu.Unlock()
-		return err
+		if err == nil {
+			err = errors.New("log is closed")
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if err := l.wal.append(p); err != nil {
 		l.broken = fmt.Errorf("write-ahead file: %w", err)
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
+	l.written++
+	seq := l.written
 	l.pending = append(l.pending, p)
-	g := l.join(1)
 	l.mu.Unlock()
-	return g.wait()
+	return l.syncTo(seq)
 }
 
-// refusing returns the error wrapping [ErrUnavailable] that an append
-// gets now, or nil. The caller holds mu.
-func (l *Log) refusing() error {
-	switch {
-	case l.broken != nil:
-		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
-	case l.wal == nil || l.stop:
-		return fmt.Errorf("%w: log is closed", ErrUnavailable)
-	}
-	return nil
-}
-
-// join adds n records just buffered in wal to the open group, opening
-// one (and waking the committer) when there is none, and returns it. The
-// caller holds mu.
-func (l *Log) join(n uint64) *group {
-	g := l.next
-	if g == nil {
-		g = &group{done: make(chan struct{})}
-		l.next = g
-		l.wake.Signal()
-	}
-	g.n += n
-	return g
-}
-
-// wait returns once g's fsync ended: nil when it made g's records
-// durable, an error wrapping [ErrUnavailable] otherwise.
-func (g *group) wait() error {
-	<-g.done
-	if g.err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, g.err)
-	}
-	return nil
-}
-
-// durable returns once every record written to wal so far is durable (or
-// could not be made so: an error wrapping [ErrUnavailable]).
-func (l *Log) durable() error {
-	l.mu.Lock()
-	g := l.next
-	if g == nil {
-		g = l.inflight
-	}
-	if g == nil {
-		err := l.broken
-		l.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		return nil
-	}
-	l.mu.Unlock()
-	return g.wait()
-}
-
-// commit is the committer: until Close, it takes the open group, writes
-// its records in one write and fsyncs them outside mu, and ends the group
-// (closing done wakes exactly its appenders). A group that finds the log
-// broken, or whose write or fsync fails, fails whole, and the log refuses
-// everything after it.
-func (l *Log) commit() {
-	defer close(l.stopped)
+// syncTo returns once write-ahead record seq (1-based, since open) is
+// durable. One caller at a time fsyncs, outside mu so appends go on; the
+// others wait, and every record written before an fsync started is durable
+// when it ends (group commit).
+func (l *Log) syncTo(seq uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for {
-		for l.next == nil && !l.stop {
-			l.wake.Wait()
-		}
-		g := l.next
-		if g == nil {
-			return // stopped, nothing open
-		}
-		l.next = nil
+	for l.synced < seq {
 		if l.broken != nil || l.wal == nil {
-			g.err = l.broken
-			if g.err == nil {
-				g.err = errors.New("log is closed")
+			broken := l.broken
+			if broken == nil {
+				broken = errors.New("log is closed")
 			}
-			close(g.done)
+			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
+		}
+		if l.syncing {
+			l.synced1.Wait()
 			continue
 		}
-		f, w := l.wal, l.wal.takeWrite()
-		l.inflight = g
+		l.syncing = true
+		if d := l.commitDelay(); d > 0 {
+			// Let the appends in flight join this fsync. Close and
+			// truncate wait for syncing to end, so wal stays.
+			l.mu.Unlock()
+			time.Sleep(d)
+			l.mu.Lock()
+		}
+		f, target, w := l.wal, l.written, l.wal.takeWrite()
 		l.mu.Unlock()
 		// f stays open and in place meanwhile: Close and truncate wait
-		// for inflight to end; appends only buffer (or allocate beyond
+		// for syncing to end; appends only buffer (or allocate beyond
 		// w's records).
 		start := time.Now()
-		err := l.testStep("write")
-		if err == nil {
-			err = f.write(w)
-		}
-		if err == nil {
-			err = l.testStep("fsync")
-		}
-		if err == nil {
-			err = f.datasync(w.meta)
-		}
+		err := f.sync(w)
 		took := time.Since(start)
 		l.mu.Lock()
 		f.recycle(w)
-		l.inflight = nil
+		l.syncing = false
 		l.syncs++
-		l.records += g.n
-		l.syncTime += took
 		if err != nil {
 			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
-			g.err = l.broken
+		} else if target > l.synced {
+			l.lastGroup, l.lastSync = target-l.synced, took
+			l.synced = target
 		}
-		close(g.done)
-		l.idle.Broadcast()
-	}
-}
-
-func (l *Log) testStep(s string) error {
-	if l.syncStep != nil {
-		return l.syncStep(s)
+		l.synced1.Broadcast()
 	}
 	return nil
 }
 
-// Stats is what the group commit did since the log was opened.
-type Stats struct {
-	// Syncs is how many writes and fsyncs of the write-ahead file ran,
-	// Records how many records they made durable (or failed).
-	Syncs, Records uint64
-	// SyncTime is their total duration, as the committer saw it (the
-	// write, the fsync, and the wait for a CPU after it).
-	SyncTime time.Duration
+// commitDelay is how long the next fsync waits for appends to join it:
+// as long as the last one took, within Config.MaxCommitDelay, when the
+// last one covered more than one record; zero otherwise. The caller holds
+// mu.
+func (l *Log) commitDelay() time.Duration {
+	if l.lastGroup < 2 || l.cfg.MaxCommitDelay <= 0 {
+		return 0
+	}
+	return min(l.lastSync, l.cfg.MaxCommitDelay)
 }
 
-// Stats returns what the group commit did since the log was opened.
-func (l *Log) Stats() Stats {
+// Syncs returns how many fsyncs of the write-ahead file the log has made
+// since it was opened (appends per fsync = appends / Syncs).
+func (l *Log) Syncs() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Stats{Syncs: l.syncs, Records: l.records, SyncTime: l.syncTime}
+	return l.syncs
 }
 
 // Pending returns how many entries are not yet anchored: waiting for the
@@ -530,7 +454,10 @@ func (l *Log) cutNext() (*batchFile, error) {
 	l.mu.Unlock()
 	// Everything cut must be durable in the write-ahead file before it is
 	// anchored: a root must never commit to a leaf a crash could lose.
-	if err := l.durable(); err != nil {
+	l.mu.Lock()
+	seq := l.written
+	l.mu.Unlock()
+	if err := l.syncTo(seq); err != nil {
 		return nil, err
 	}
 	f := &batchFile{ID: id, Subjects: make([]string, n), Leaves: make([]string, n), Unanchored: true}
@@ -648,9 +575,9 @@ func (l *Log) rewriteAhead(ps []pending) error {
 		return nil
 	}
 	l.mu.Lock()
-	if err := l.refusing(); err != nil {
+	if l.broken != nil || l.wal == nil {
 		l.mu.Unlock()
-		return err
+		return fmt.Errorf("%w: write-ahead file", ErrUnavailable)
 	}
 	for _, p := range ps {
 		if err := l.wal.append(p); err != nil {
@@ -658,10 +585,11 @@ func (l *Log) rewriteAhead(ps []pending) error {
 			l.mu.Unlock()
 			return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 		}
+		l.written++
 	}
-	g := l.join(uint64(len(ps)))
+	seq := l.written
 	l.mu.Unlock()
-	return g.wait()
+	return l.syncTo(seq)
 }
 
 // truncate empties the write-ahead file once every leaf is in an anchored
@@ -669,10 +597,10 @@ func (l *Log) rewriteAhead(ps []pending) error {
 func (l *Log) truncate() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for l.inflight != nil {
-		l.idle.Wait()
+	for l.syncing {
+		l.synced1.Wait()
 	}
-	if len(l.pending) > 0 || len(l.cut) > 0 || l.next != nil || l.wal == nil || l.broken != nil {
+	if len(l.pending) > 0 || len(l.cut) > 0 || l.wal == nil || l.broken != nil {
 		return nil
 	}
 	if l.wal.empty() {
@@ -682,6 +610,8 @@ func (l *Log) truncate() error {
 		l.broken = fmt.Errorf("empty write-ahead file: %w", err)
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
+	l.synced = l.written
+	l.synced1.Broadcast()
 	l.step("truncated")
 	return nil
 }

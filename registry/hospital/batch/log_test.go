@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -452,14 +451,16 @@ func TestReadsEarlierFormats(t *testing.T) {
 	}
 }
 
-// TestGroupCommit: a lone append is its own group, concurrent appends
-// share fsyncs and every one of them is durable when Append returns (a
-// restart without Close keeps them all), and Close commits the appends
-// in flight before it closes the file.
-func TestGroupCommit(t *testing.T) {
+// The group commit's wait for company: a lone appender never waits (the
+// last fsync covered one record), concurrent appenders share fsyncs and
+// every one of them is durable when Append returns, and a write-ahead file
+// that breaks while a group waits fails every appender of the group.
+func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
 	dir := t.TempDir()
 	g := newLedger()
-	l, err := OpenLog(g.config(dir))
+	cfg := g.config(dir)
+	cfg.MaxCommitDelay = time.Hour // a wait would hang the test
+	l, err := OpenLog(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,9 +468,21 @@ func TestGroupCommit(t *testing.T) {
 		if err := l.Append("p", []byte(fmt.Sprint("alone ", i))); err != nil {
 			t.Fatal(err)
 		}
+		l.mu.Lock()
+		d := l.commitDelay()
+		l.mu.Unlock()
+		if d != 0 {
+			t.Fatalf("after lone append %d the next fsync would wait %v, want 0", i, d)
+		}
 	}
-	if got := l.Stats(); got.Syncs != 5 || got.Records != 5 {
-		t.Errorf("5 lone appends: %+v, want 5 fsyncs of 5 records", got)
+	if got := l.Syncs(); got != 5 {
+		t.Errorf("5 lone appends made %d fsyncs, want 5", got)
+	}
+	l.Close()
+
+	cfg.MaxCommitDelay = 2 * time.Millisecond
+	if l, err = OpenLog(cfg); err != nil {
+		t.Fatal(err)
 	}
 	const writers, each = 16, 20
 	var wg sync.WaitGroup
@@ -486,10 +499,10 @@ func TestGroupCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := l.Stats(); got.Records != 5+writers*each || got.Syncs > got.Records {
-		t.Errorf("after %d concurrent appends: %+v", writers*each, got)
+	if got := l.Syncs(); got >= writers*each {
+		t.Errorf("%d concurrent appends made %d fsyncs: no group shared one", writers*each, got)
 	}
-	l2, err := OpenLog(g.config(dir)) // a restart without Close: only what was synced
+	l2, err := OpenLog(cfg) // a restart without Close: only what was synced
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,140 +511,18 @@ func TestGroupCommit(t *testing.T) {
 	}
 	l2.Close()
 
-	// Close while appends are in flight: each either returned nil and is
-	// durable, or failed with ErrUnavailable.
-	dir = t.TempDir()
-	l, err = OpenLog(g.config(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Every appender of a group whose write-ahead file broke is refused.
+	l.mu.Lock()
+	l.lastGroup, l.lastSync = 2, time.Millisecond // the next fsync waits for company
+	_ = l.wal.f.Close()                           // and the disk goes away meanwhile
+	l.mu.Unlock()
 	errs := make(chan error, writers)
 	for w := range writers {
-		go func() { errs <- l.Append("p", []byte(fmt.Sprint("closing ", w))) }()
+		go func() { errs <- l.Append("p", []byte(fmt.Sprint("lost ", w))) }()
 	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ok := 0
 	for range writers {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case !errors.Is(err, ErrUnavailable):
-			t.Errorf("Append during Close = %v, want nil or ErrUnavailable", err)
+		if err := <-errs; !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Append into a broken group = %v, want ErrUnavailable", err)
 		}
-	}
-	if err := l.Append("p", []byte("after")); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Append after Close = %v, want ErrUnavailable", err)
-	}
-	if err := l.Close(); err != nil {
-		t.Errorf("second Close = %v", err)
-	}
-	if l, err = OpenLog(g.config(dir)); err != nil {
-		t.Fatal(err)
-	}
-	if got := l.Pending(); got != ok {
-		t.Errorf("pending after Close = %d, want the %d acknowledged", got, ok)
-	}
-	l.Close()
-}
-
-// TestGroupCommitFailsClosed: the windows the committer opens. While a
-// group is written and synced the next one collects; a crash before or
-// between the group's write and its fsync has acknowledged none of
-// either, and a restart holds every acknowledged record. A group whose
-// write or fsync fails refuses every member, and so does the group that
-// collected meanwhile, though its own write and fsync would work: what
-// reached the disk is unknown, so nothing is acknowledged on top of it.
-func TestGroupCommitFailsClosed(t *testing.T) {
-	for _, tc := range []struct {
-		step string // where the committer stops: before the write, or between it and the fsync
-		fail bool   // that step fails (else: the process dies there)
-	}{
-		{"write", false}, {"fsync", false}, {"write", true}, {"fsync", true},
-	} {
-		name := "crash before "
-		if tc.fail {
-			name = "failure before "
-		}
-		t.Run(name+tc.step, func(t *testing.T) {
-			dir := t.TempDir()
-			g := newLedger()
-			l, err := OpenLog(g.config(dir))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Append("p", []byte("acknowledged")); err != nil {
-				t.Fatal(err)
-			}
-			at, release := make(chan struct{}, 1), make(chan struct{})
-			var stopped atomic.Bool
-			l.mu.Lock()
-			l.syncStep = func(s string) error { // stops the first group at tc.step
-				if s == tc.step && stopped.CompareAndSwap(false, true) {
-					at <- struct{}{}
-					<-release
-					if tc.fail {
-						return errors.New("injected I/O error")
-					}
-				}
-				return nil
-			}
-			l.mu.Unlock()
-			const writers = 8
-			errs := make(chan error, 2*writers)
-			for w := range writers { // the group the committer stops in
-				go func() { errs <- l.Append("p", []byte(fmt.Sprint("first ", w))) }()
-			}
-			<-at
-			for w := range writers { // the next group, collecting meanwhile
-				go func() { errs <- l.Append("p", []byte(fmt.Sprint("second ", w))) }()
-			}
-			for {
-				l.mu.Lock()
-				n := uint64(0)
-				if l.next != nil {
-					n = l.next.n
-				}
-				inflight := l.inflight.n
-				l.mu.Unlock()
-				if inflight+n == 2*writers {
-					break
-				}
-				time.Sleep(time.Millisecond)
-			}
-			select {
-			case err := <-errs:
-				t.Fatalf("an Append returned (%v) before its group's fsync", err)
-			default:
-			}
-			if !tc.fail {
-				// The process dies here: a restart keeps the
-				// acknowledged record; the others were never promised
-				// (a record written but not synced may survive, as an
-				// attempt that was never answered).
-				l2, err := OpenLog(g.config(dir))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := l2.Pending(); got < 1 || got > 1+writers {
-					t.Errorf("pending after a crash at %s = %d, want 1 to %d", tc.step, got, 1+writers)
-				}
-				l2.Close()
-				close(release) // let the dead process's goroutines go
-				return
-			}
-			// The write or fsync fails once; the file itself stays
-			// writable, so only the log's rule refuses the next group.
-			close(release)
-			for range 2 * writers {
-				if err := <-errs; !errors.Is(err, ErrUnavailable) {
-					t.Errorf("Append of a failed group = %v, want ErrUnavailable", err)
-				}
-			}
-			if err := l.Append("p", []byte("later")); !errors.Is(err, ErrUnavailable) {
-				t.Errorf("Append after a failed group = %v, want ErrUnavailable", err)
-			}
-		})
 	}
 }

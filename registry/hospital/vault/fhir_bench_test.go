@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/medid/medid/internal/benchbase"
-	"github.com/medid/medid/registry/hospital/batch"
 )
 
 // benchClients is how many requests are in flight at once, as from a
@@ -77,7 +76,7 @@ func BenchmarkFHIRRead(b *testing.B) {
 	// a change in the machine's load during the run falls on both alike.
 	var bareCPU, fullCPU, bareTime, fullTime time.Duration
 	var lat []time.Duration
-	s0 := h.v.log.Stats()
+	s0 := h.v.log.Syncs()
 	for i := range fhirReadRounds {
 		n := b.N/fhirReadRounds + min(1, max(0, b.N%fhirReadRounds-i))
 		if n == 0 {
@@ -105,17 +104,8 @@ func BenchmarkFHIRRead(b *testing.B) {
 	b.ReportMetric(bareUS, "bare-cpu-µs/read")
 	b.ReportMetric(bareUS/fullUS, "x-bare-cpu")
 	b.ReportMetric(float64(p99(lat).Microseconds())/1000, "p99-ms")
-	reportSyncs(b, s0, h.v.log.Stats())
+	b.ReportMetric(float64(b.N)/float64(max(h.v.log.Syncs()-s0, 1)), "reads/fsync")
 	b.ReportMetric(fullRate/base, "x-ed25519-verify")
-}
-
-// reportSyncs reports the trail's group commit between two of its Stats:
-// records (trail entries, one per read) per fsync, and the mean duration
-// of a write and fsync as its committer saw it.
-func reportSyncs(b *testing.B, s0, s1 batch.Stats) {
-	n := max(s1.Syncs-s0.Syncs, 1)
-	b.ReportMetric(float64(s1.Records-s0.Records)/float64(n), "reads/fsync")
-	b.ReportMetric(float64((s1.SyncTime-s0.SyncTime).Microseconds())/float64(n), "fsync-µs")
 }
 
 // fhirReadRounds is how many turns each path of BenchmarkFHIRRead takes.
@@ -128,10 +118,10 @@ const fhirReadRounds = 4
 func BenchmarkFHIRReadFull(b *testing.B) {
 	h, full, _, req := fhirReadBench(b)
 	b.ResetTimer()
-	s0 := h.v.log.Stats()
+	s0 := h.v.log.Syncs()
 	rate, lat := serveN(b, full, b.N, 200, req)
 	b.StopTimer()
-	reportSyncs(b, s0, h.v.log.Stats())
+	b.ReportMetric(float64(b.N)/float64(max(h.v.log.Syncs()-s0, 1)), "reads/fsync")
 	b.ReportMetric(rate, "reads/s")
 	b.ReportMetric(float64(p99(lat).Microseconds())/1000, "p99-ms")
 }

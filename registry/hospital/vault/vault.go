@@ -108,9 +108,11 @@ type Config struct {
 	// origin written to trails one by one (default 10); see
 	// [DefaultUnauthenticatedPerMinute].
 	UnauthenticatedPerMinute int
-	// BatchInterval and MaxBatch tune trail anchoring (see batch.Config).
-	BatchInterval time.Duration
-	MaxBatch      int
+	// BatchInterval and MaxBatch tune trail anchoring, MaxCommitDelay the
+	// trail's group commit (see batch.Config).
+	BatchInterval  time.Duration
+	MaxBatch       int
+	MaxCommitDelay time.Duration
 	// AfterTrailStep is batch.Config.AfterStep, for crash tests; nil in
 	// production.
 	AfterTrailStep func(step string)
@@ -171,7 +173,7 @@ func New(cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
-		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
+		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, MaxCommitDelay: cfg.MaxCommitDelay, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
 	if err != nil {
 		return nil, err
 	}
