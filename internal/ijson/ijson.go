@@ -146,9 +146,13 @@ func unmarshal(s string, data []byte, v any, f Flags) error {
 			return nil
 		}
 		// A value the plan does not take as encoding/json would (a
-		// string where a number belongs, a number out of range): let
-		// encoding/json decode the whole text, over what was decoded so
-		// far (the same values), for its result and its error.
+		// string where a number belongs, a number out of range, a
+		// field's own decoder failing): let encoding/json decode the
+		// whole text, for its result and its error, into the zero value
+		// v held: encoding/json stops at some errors (a type that
+		// decodes itself refusing its value) and leaves the members after
+		// it unset, which the members this pass decoded must not fill.
+		rv.Elem().SetZero()
 	} else if _, err := p.run(sch); err != nil {
 		return err
 	}
