@@ -52,6 +52,8 @@ type vpUI struct {
 	byID  map[string]*shareChoice // every matching record, by credential id
 	panel *fyne.Container
 	who   *widget.Label
+	// copyID copies the request's signer's DID (nil when unsigned).
+	copyID *widget.Button
 	// ways lists the ways of answering when there are several (nil when
 	// one or none); wayBox holds the chosen way's parts.
 	ways     *widget.RadioGroup
@@ -266,6 +268,15 @@ func (u *vpUI) show(pr *openid.PresentationRequest, byID map[string]*shareChoice
 	u.who.SetText(fmt.Sprintf("%s asks for records.\nThe answer goes to: %s\nTheir identifier: %s\n%s",
 		verifierName(pr, u.verifier), pr.Verifier, clientIDWords(pr.Request.ClientID), requestNote(pr, u.verifier)))
 	objs := []fyne.CanvasObject{widget.NewSeparator(), u.who}
+	// The signer's identifier one tap away, as on every screen that names
+	// someone (an unsigned request has none that anyone vouches for).
+	u.copyID = nil
+	if id := pr.Signer; id != "" {
+		u.copyID = widget.NewButtonWithIcon("Copy their identifier", theme.ContentCopyIcon(), func() {
+			u.s.a.fa.Clipboard().SetContent(id)
+		})
+		objs = append(objs, container.NewHBox(u.copyID))
+	}
 	u.wayBox = container.NewVBox()
 	switch {
 	case len(pr.Ways) == 0:

@@ -82,6 +82,9 @@ func TestAnswerPresentationRequest(t *testing.T) {
 	if !strings.Contains(u.who.Text, "City Pharmacy") || !strings.Contains(u.who.Text, clientIDWords(v.ClientID())) || strings.Contains(u.who.Text, "redirect_uri") {
 		t.Errorf("who asks = %q, want the name and client_id %s", u.who.Text, v.ClientID())
 	}
+	if u.copyID != nil {
+		t.Error("an unsigned request offers to copy an identifier nobody vouches for")
+	}
 	if len(u.asks) != 1 || u.asks[0].what.Text != "They ask for: Allergy intolerance: what it is" || len(u.asks[0].pick.Options) != 2 {
 		t.Fatalf("asks = %+v", u.asks)
 	}
@@ -241,6 +244,13 @@ func TestAnswerSignedVerifier(t *testing.T) {
 				if strings.Contains(u.who.Text, n) {
 					t.Errorf("who asks = %q, shows %q", u.who.Text, n)
 				}
+			}
+			if u.copyID == nil || !u.copyID.Visible() {
+				t.Fatal("a signed request has no Copy their identifier button")
+			}
+			test.Tap(u.copyID)
+			if got := h.a.fa.Clipboard().Content(); got != c.signer.DID {
+				t.Errorf("Copy their identifier copied %q, want the signer %s", got, c.signer.DID)
 			}
 			assertPatientWords(t, "signed request, "+c.name, h.win.Canvas())
 			test.Tap(u.decline)
