@@ -112,6 +112,19 @@ func (h *harness) commit() {
 	}
 }
 
+// emptyBlocksSnapshotted finalizes and commits n empty blocks, waiting
+// after each for the snapshot it may have started.
+func (h *harness) emptyBlocksSnapshotted(n int) {
+	h.tb.Helper()
+	for range n {
+		h.finalize()
+		h.commit()
+		if err := h.app.WaitSnapshots(context.Background()); err != nil {
+			h.tb.Fatal(err)
+		}
+	}
+}
+
 // block finalizes and commits a block and returns the tx results.
 func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 	h.tb.Helper()

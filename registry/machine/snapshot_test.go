@@ -457,17 +457,6 @@ func snapshotNow(t testing.TB, h *harness) {
 func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 	ctx := context.Background()
 	h := newHarnessCfg(t, Config{SnapshotInterval: 3, SnapshotKeep: 2})
-	commit := func(n int) {
-		for range n {
-			h.finalize()
-			if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := h.app.WaitSnapshots(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	kept := func() string {
 		list, err := h.app.snapshots()
 		if err != nil {
@@ -486,14 +475,14 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 		}
 		return len(r.Chunk)
 	}
-	commit(6)
+	h.emptyBlocksSnapshotted(6)
 	if got := kept(); got != "[6 3]" {
 		t.Fatalf("snapshots before the offer: %s, want [6 3]", got)
 	}
 	if _, err := h.app.ListSnapshots(ctx, &abci.RequestListSnapshots{}); err != nil {
 		t.Fatal(err)
 	}
-	commit(6) // snapshots 9 and 12: 3 and 6 would be pruned but were offered
+	h.emptyBlocksSnapshotted(6) // snapshots 9 and 12: 3 and 6 would be pruned but were offered
 	if got := kept(); got != "[12 9 6 3]" {
 		t.Fatalf("snapshots after the offer: %s, want [12 9 6 3]", got)
 	}
@@ -506,7 +495,7 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 		h.app.offered[k] = at.Add(-snapshotGrace)
 	}
 	h.app.offeredMu.Unlock()
-	commit(3)
+	h.emptyBlocksSnapshotted(3)
 	if got := kept(); got != "[15 12]" {
 		t.Fatalf("snapshots after the grace: %s, want [15 12]", got)
 	}
@@ -519,23 +508,11 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 // network (block sync after a state sync join) writes no snapshot; once it
 // follows the chain it snapshots at the interval again.
 func TestNoSnapshotWhileCatchingUp(t *testing.T) {
-	ctx := context.Background()
 	h := newHarnessCfg(t, Config{SnapshotInterval: 3, SnapshotKeep: 5})
 	var catchingUp atomic.Bool
 	catchingUp.Store(true)
 	h.app.PauseSnapshotsWhile(catchingUp.Load)
-	commit := func(n int) {
-		for range n {
-			h.finalize()
-			if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := h.app.WaitSnapshots(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	commit(7)
+	h.emptyBlocksSnapshotted(7)
 	if list, _ := h.app.snapshots(); len(list) != 0 {
 		t.Fatalf("%d snapshots written while catching up", len(list))
 	}
@@ -543,7 +520,7 @@ func TestNoSnapshotWhileCatchingUp(t *testing.T) {
 		t.Fatalf("LastSnapshot %d while catching up", hs)
 	}
 	catchingUp.Store(false)
-	commit(2) // heights 8, 9
+	h.emptyBlocksSnapshotted(2) // heights 8, 9
 	if hs, _ := h.app.LastSnapshot(); hs != 9 {
 		t.Fatalf("LastSnapshot %d after catching up, want 9", hs)
 	}
