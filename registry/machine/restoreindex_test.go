@@ -165,7 +165,10 @@ func TestRestoreStopWindows(t *testing.T) {
 		t.Fatalf("no DID of the larger state missing from the smaller one (%q, %v)", gone, err)
 	}
 
-	t.Run("in the middle of the import", func(t *testing.T) {
+	// offerBig opens an empty App in a new folder and has it accept the
+	// larger state's snapshot (the restore has begun, nothing applied).
+	offerBig := func(t *testing.T) (string, *App) {
+		t.Helper()
 		dir := t.TempDir()
 		dst, err := New(Config{Dir: dir, SnapshotInterval: -1, Logger: testLogger(t)})
 		if err != nil {
@@ -174,6 +177,11 @@ func TestRestoreStopWindows(t *testing.T) {
 		if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: bigSnap, AppHash: bigHash}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 			t.Fatalf("OfferSnapshot: %v, %v", o, err)
 		}
+		return dir, dst
+	}
+
+	t.Run("in the middle of the import", func(t *testing.T) {
+		dir, dst := offerBig(t)
 		// Three quarters of the stream (the DID leaves come first), then
 		// the process stops.
 		all := bytes.Join(bigChunks, nil)
@@ -199,7 +207,7 @@ func TestRestoreStopWindows(t *testing.T) {
 		if err := dst.Close(); err != nil {
 			t.Fatal(err)
 		}
-		dst, err = New(Config{Dir: dir, SnapshotInterval: -1, Logger: testLogger(t)})
+		dst, err := New(Config{Dir: dir, SnapshotInterval: -1, Logger: testLogger(t)})
 		if err != nil {
 			t.Fatalf("open after a stop in the middle of the import: %v", err)
 		}
@@ -232,14 +240,7 @@ func TestRestoreStopWindows(t *testing.T) {
 		// come, the root last: a process stopped in between leaves nodes
 		// of the snapshot's version without a root, which IAVL cannot load
 		// ("version does not exist"). One such node stands for the batch.
-		dir := t.TempDir()
-		dst, err := New(Config{Dir: dir, SnapshotInterval: -1, Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: bigSnap, AppHash: bigHash}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
-			t.Fatalf("OfferSnapshot: %v, %v", o, err)
-		}
+		dir, dst := offerBig(t)
 		node := binary.BigEndian.AppendUint64([]byte("s"), bigSnap.Height)
 		node = binary.BigEndian.AppendUint32(node, 7)
 		mustDB(t, dst.db.RawDB().Put(node, []byte{0, 2, 0x0a, 'k', 0x01, 'v'}, nil))
@@ -247,7 +248,7 @@ func TestRestoreStopWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 		var log bytes.Buffer
-		dst, err = New(Config{Dir: dir, SnapshotInterval: -1, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		dst, err := New(Config{Dir: dir, SnapshotInterval: -1, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 		if err != nil {
 			t.Fatalf("open after a stop with imported nodes on disk: %v", err)
 		}
