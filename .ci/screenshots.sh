@@ -268,6 +268,7 @@ shot() {
 	local name=$1 ready=$2
 	shift 2
 	local log="$tmp/wallet-$name.log"
+	: >"$log"
 	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$log" 2>&1 &
 	local pid=$! waited=0
 	until grep -q "msg=\"screen ready\" screen=$ready\$" "$log"; do
