@@ -75,7 +75,8 @@ func TestWhoLookedRepresentative(t *testing.T) {
 		byWho[r.event.Accessor] = r.what.Text
 	}
 	for _, tt := range []struct{ who, want string }{
-		{doctor, "Dr. Jane Doe (St Mary's Hospital), acting for you with your authorisation, read your immunizations (for treatment)."},
+		// From the saved copy, so with its date, inside the sentence.
+		{doctor, "Dr. Jane Doe (St Mary's Hospital; directory as saved on 14 Mar 2026), acting for you with your authorisation, read your immunizations (for treatment)."},
 		{maria, "Maria Silva, acting for you as parent, read your immunizations (for treatment)."},
 		{hospital, "Someone not in the directory (ref. spital) read your immunizations, under the consent Maria Silva (as parent) gave (for treatment)."},
 	} {

@@ -139,7 +139,8 @@ func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directo
 
 // describe is a DID's label (the naming rule of registry/directory) with
 // the full DID, for command output: "St Mary's Hospital (did:medid:…),
-// hospital in GB, in the directory", or "someone not in the directory
+// hospital in GB, in the directory" (from the wallet's saved copy: "… in
+// the directory as saved on 3 Dec 2026"), or "someone not in the directory
 // (ref. 2doK3C) did:key:…2doK3C" (any name the DID gives itself is never
 // shown).
 func describe(ctx context.Context, d *directory.Directory, did string) string {
@@ -154,6 +155,9 @@ func describe(ctx context.Context, d *directory.Directory, did string) string {
 			s = o.Entry.DisplayName + " (" + did + ")"
 		}
 		s += ", " + directory.KindWords(o.Entry.Kind) + " in " + o.Entry.Country + ", in the directory"
+		if !id.Saved.IsZero() {
+			s += " as saved on " + id.Saved.Format("2 Jan 2006")
+		}
 	}
 	if id.Kind == directory.KindPractitioner {
 		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
