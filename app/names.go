@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -151,7 +150,7 @@ func (a *App) issuerOf(ctx context.Context, o wallet.Offered) offeredFrom {
 		now.Saved = time.Time{}
 		f.name, f.asOf = nameFor(&now), id.Saved.Format("2 Jan 2006")
 	}
-	if id.Kind == directory.KindUnknown && (id.Source == "offline" || strings.Contains(id.Problem, "could not be reached")) {
+	if id.Kind == directory.KindUnknown && (id.Source == "offline" || id.Problem == directory.ProblemUnreachable) {
 		f.name, f.unreachable = "", true
 	}
 	at := a.cfg.now()

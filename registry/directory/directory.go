@@ -358,6 +358,13 @@ func New(cfg Config) *Directory {
 	return &Directory{cfg: cfg, cache: map[string]cached{}, licences: map[string]string{}, snap: map[string]*Identity{}}
 }
 
+// ProblemUnreachable is the Problem of an identity the directory could
+// not be asked about (no registry at hand, or it did not answer) and the
+// saved copy does not hold: "someone not verified (the directory could
+// not be reached; ref. 2doK3C)", never "not in the directory", which
+// only the registry can say.
+const ProblemUnreachable = "the directory could not be reached"
+
 // Lookup answers who did is. It returns an error only when the registry
 // could not be asked and nothing is known (then the Identity is unknown
 // with Problem saying so, and is usable as is). The returned Identity is
@@ -377,7 +384,9 @@ func (d *Directory) Lookup(ctx context.Context, did string) (*Identity, error) {
 		if s != nil {
 			return s, nil
 		}
-		return &Identity{DID: did, Kind: KindUnknown, Source: "offline", Checked: now}, nil
+		// Offline, "not in the directory" cannot be known: the label says
+		// the name could not be checked, as when the registry is down.
+		return &Identity{DID: did, Kind: KindUnknown, Source: "offline", Problem: ProblemUnreachable, Checked: now}, nil
 	}
 	id, err := d.lookup(ctx, did, now)
 	if err != nil {
@@ -387,7 +396,7 @@ func (d *Directory) Lookup(ctx context.Context, did string) (*Identity, error) {
 		if s != nil {
 			return s, nil
 		}
-		return &Identity{DID: did, Kind: KindUnknown, Problem: "the directory could not be reached", Checked: now}, err
+		return &Identity{DID: did, Kind: KindUnknown, Problem: ProblemUnreachable, Checked: now}, err
 	}
 	ttl := d.cfg.TTL
 	if id.Kind == KindUnknown {
