@@ -183,8 +183,14 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		}
 		clients[d] = c.Scopes
 	}
+	dir := filepath.Join(v.cfg.Dir, "fhir")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The used assertions' jtis survive a restart, as the signed
+	// requests' nonces do (a replay after a restart is refused).
 	auth, err := smart.New(smart.Config{TokenURL: cfg.Base + "/token", Resolver: v.cfg.Resolver, Clients: clients,
-		Types: fhir.Types, TokenTTL: cfg.TokenTTL, Now: v.cfg.Now, Logger: v.cfg.Logger})
+		Types: fhir.Types, TokenTTL: cfg.TokenTTL, UsedFile: filepath.Join(dir, "assertions-used"), Now: v.cfg.Now, Logger: v.cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -198,10 +204,6 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		return nil, err
 	}
 	pager.Now = v.cfg.Now
-	dir := filepath.Join(v.cfg.Dir, "fhir")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
 		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]remembered{}, feed: map[string]feedLog{}}

@@ -1,0 +1,78 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/medid/medid/registry/hospital/fhir"
+	"github.com/medid/medid/registry/hospital/smart"
+)
+
+// TestFHIRClientAttacks is docs/design/0013's "hospital system with SMART
+// credentials" through the real vault: a registered client that tries to
+// read beyond what the patient consented to, with another client's grant,
+// with scopes the consent does not cover, with an oversized Bundle, or with
+// a client assertion it replays after the vault restarts. Each is refused.
+func TestFHIRClientAttacks(t *testing.T) {
+	h := newFHIRHarness(t)
+	tok := h.token(h.ehr, "system/*.rs system/AllergyIntolerance.c system/Patient.c")
+	id := h.writeAllergy(tok)
+	pid := h.f.PatientID(h.patient.DID)
+	other := newParty(t, 4) // registered too, with system/*.rs
+	otherTok := h.token(other, "system/*.rs")
+	grant := h.grant(h.patient, h.ehr.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+	patientOnly := h.grant(h.patient, h.ehr.DID, []string{"Patient"}, "TREAT", 30, false, true)
+	// The EHR's grant opens a read, and is remembered for the EHR.
+	if st, b := h.do("GET", "/fhir/AllergyIntolerance/"+id, tok, "", map[string]string{HeaderConsent: grant}); st != 200 {
+		t.Fatalf("the EHR's read under its grant: %d %s", st, b)
+	}
+	obsTok := h.token(h.ehr, "system/Observation.rs")
+
+	for _, tc := range []struct {
+		name, method, path, tok, body string
+		hdr                           map[string]string
+		status                        int
+	}{
+		{"another client, where the EHR's grant is remembered", "GET", "/fhir/AllergyIntolerance/" + id, otherTok, "", nil, 403},
+		{"another client presenting the EHR's grant", "GET", "/fhir/AllergyIntolerance/" + id, otherTok, "", map[string]string{HeaderConsent: grant}, 403},
+		{"another client searching with the EHR's grant", "GET", "/fhir/AllergyIntolerance?patient=Patient/" + pid, otherTok, "", map[string]string{HeaderConsent: grant}, 403},
+		{"scopes wider than the consent: a class the grant does not name", "GET", "/fhir/AllergyIntolerance/" + id, tok, "", map[string]string{HeaderConsent: patientOnly}, 403},
+		{"consent wider than the scopes: a type the token does not cover", "GET", "/fhir/AllergyIntolerance/" + id, obsTok, "", map[string]string{HeaderConsent: grant}, 403},
+		{"search outside the token's scopes", "GET", "/fhir/AllergyIntolerance?patient=Patient/" + pid, obsTok, "", map[string]string{HeaderConsent: grant}, 403},
+		{"a search naming two patients", "GET", "/fhir/AllergyIntolerance?patient=Patient/" + pid + ",Patient/p-0", tok, "", nil, 400},
+		{"a search naming no patient", "GET", "/fhir/AllergyIntolerance?clinical-status=active", tok, "", nil, 400},
+		{"a search by _id across patients", "GET", "/fhir/AllergyIntolerance?_id=" + id, tok, "", nil, 400},
+		{"a Bundle over the size limit", "POST", "/fhir", tok, `{"resourceType":"Bundle","type":"transaction","entry":[],"x":"` + strings.Repeat("a", fhir.MaxBundleSize) + `"}`, nil, 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := h.do(tc.method, tc.path, tc.tok, tc.body, tc.hdr)
+			if st != tc.status || strings.Contains(string(b), "Penicillin") {
+				t.Fatalf("got %d %.300s, want %d and nothing released", st, b, tc.status)
+			}
+		})
+	}
+
+	// A client assertion used once, replayed after the vault's FHIR API
+	// restarts (within its exp): refused.
+	a := assertion(t, h.ehr, h.base()+"/token", h.clock.Now())
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"system/*.rs"},
+		"client_assertion_type": {smart.AssertionType}, "client_assertion": {a}}
+	if _, err := h.f.Auth().Token(context.Background(), form); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f2, err := h.v.FHIR(FHIRConfig{Base: h.base(), Name: "St Mary", Clients: map[string]FHIRClient{
+		h.ehr.DID: {Scopes: []string{"system/*.rs"}}, other.DID: {Scopes: []string{"system/*.rs"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	if _, err := f2.Auth().Token(context.Background(), form); !errors.Is(err, smart.ErrInvalidClient) {
+		t.Fatalf("an assertion replayed after a restart: %v, want invalid_client", err)
+	}
+}
