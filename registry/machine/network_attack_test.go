@@ -61,3 +61,35 @@ func TestValidatorSetFloorUnderConcurrentProposals(t *testing.T) {
 		})
 	}
 }
+
+// TestRetiredGovernanceKeyWritesNothing: a governance key the network
+// retired by proposal can no longer name organisations, accredit issuers
+// or propose, and what it wrote before stays.
+func TestRetiredGovernanceKeyWritesNothing(t *testing.T) {
+	n := newNetHarness(t, nil)
+	org := n.register(7)
+	n.blockUpdates([]uint32{0}, n.govTx(3, &tx.Payload{Type: tx.DirectoryAdd, DID: n.gov(3), Org: org.did, Entry: stMarys()}))
+	rm := tx.Proposal{ID: "retire-3", Action: tx.ActionGovernanceRemove, Governance: n.gov(3)}
+	n.blockUpdates([]uint32{0, 0, 0}, n.propose(0, rm), n.approve(1, rm.ID), n.approve(2, rm.ID))
+	other := n.register(8)
+	named := stMarys()
+	named.DisplayName, named.LegalName = "Other Clinic", "Other Clinic Ltd"
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"a directory entry", n.govTx(3, &tx.Payload{Type: tx.DirectoryAdd, DID: n.gov(3), Org: other.did, Entry: named})},
+		{"a suspension of an entry it wrote", n.govTx(3, &tx.Payload{Type: tx.DirectorySuspend, DID: n.gov(3), Org: org.did, Version: 2, Reason: "spite"})},
+		{"an accreditation", n.govTx(3, n.must(tx.NewIssuerAccredit(n.gov(3), tx.Accreditation{Issuer: other.did, Types: []string{"ImmunizationCredential"}})))},
+		{"a proposal", n.propose(3, tx.Proposal{ID: "back", Action: tx.ActionGovernanceAdd, Governance: n.gov(3)})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := n.block(tc.raw)[0]; r.Code != ledger.CodeUnauthorized {
+				t.Fatalf("code %d (%s), want unauthorized", r.Code, r.Log)
+			}
+		})
+	}
+	if rec, err := n.app.Directory(org.did); err != nil || len(rec.Versions) != 1 || rec.Versions[0].Status != ledger.DirectoryActive {
+		t.Fatalf("the entry it wrote before: %+v, %v", rec, err)
+	}
+}
