@@ -924,11 +924,17 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	f.mu.RLock()
 	_, known := f.byOwner[owner]
 	f.mu.RUnlock()
-	if owner == "" || !known {
+	if owner == "" {
+		// A Patient id this vault never gave out (ids are keyed hashes
+		// of DIDs: nobody can make one up for a patient).
 		b, _ := fhir.SearchSet(self, "", 0, f.v.cfg.Now(), nil)
 		writeFHIR(w, http.StatusOK, b)
 		return
 	}
+	// A patient the vault holds nothing of is decided like any other, so
+	// the answer (a refusal without their consent) does not tell a client
+	// whether this hospital has records of them; it used to be an empty
+	// searchset at once, against a refusal for a patient with records.
 	now := f.v.cfg.Now()
 	req := f.request(r, t.Client, owner, purpose)
 	// The query itself is one decision on the class, through the vault's
@@ -948,10 +954,19 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	if derr != nil {
 		qe.Outcome, qe.Reason = trail.OutcomeDenied, strings.TrimPrefix(qe.Reason+"; "+derr.Error(), "; ")
 	}
-	if err := f.v.trail(r.Context(), qe); err != nil {
-		// Not recorded, so not answered.
-		writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
-		return
+	record := known
+	if !known {
+		// As a CDS Hooks question about them: in their trail when their
+		// DID resolves (a made-up one has no trail to be in).
+		_, err := f.v.recipient(r.Context(), owner)
+		record = err == nil
+	}
+	if record {
+		if err := f.v.trail(r.Context(), qe); err != nil {
+			// Not recorded, so not answered.
+			writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
+			return
+		}
 	}
 	a := access(now, balp.ActionQuery, t.Client, req, owner, derr)
 	a.Query = r.URL.RawQuery

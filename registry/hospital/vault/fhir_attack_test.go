@@ -2,7 +2,9 @@ package vault
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -55,6 +57,28 @@ func TestFHIRClientAttacks(t *testing.T) {
 		})
 	}
 
+	// Whether this hospital holds records of a patient is not told by a
+	// search without consent: the same refusal for a patient with records,
+	// one without (a DID that resolves) and a made-up DID.
+	t.Run("a search that would tell whether a patient has records here", func(t *testing.T) {
+		stranger := newParty(t, 77)
+		var answers []string
+		for _, d := range []string{h.patient.DID, stranger.DID, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"} {
+			st, b := h.do("GET", "/fhir/AllergyIntolerance?patient:identifier="+url.QueryEscape("urn:ietf:rfc:3986|"+d), otherTok, "", nil)
+			answers = append(answers, fmt.Sprintf("%d %s", st, diagnostics(t, b)))
+		}
+		if answers[0] != answers[1] || answers[1] != answers[2] || !strings.HasPrefix(answers[0], "403 ") {
+			t.Fatalf("answers differ or are not refusals:\n%s", strings.Join(answers, "\n"))
+		}
+		// Under the patient's consent, a patient with no records here is
+		// an empty searchset.
+		g := h.grant(stranger, other.DID, []string{"AllergyIntolerance"}, "TREAT", 30, false, true)
+		st, b := h.do("GET", "/fhir/AllergyIntolerance?patient:identifier="+url.QueryEscape("urn:ietf:rfc:3986|"+stranger.DID), otherTok, "", map[string]string{HeaderConsent: g})
+		if st != 200 || !strings.Contains(string(b), `"type":"searchset"`) || strings.Contains(string(b), `"entry"`) {
+			t.Fatalf("with consent, no records: %d %.300s", st, b)
+		}
+	})
+
 	// A client assertion used once, replayed after the vault's FHIR API
 	// restarts (within its exp): refused.
 	a := assertion(t, h.ehr, h.base()+"/token", h.clock.Now())
@@ -75,4 +99,17 @@ func TestFHIRClientAttacks(t *testing.T) {
 	if _, err := f2.Auth().Token(context.Background(), form); !errors.Is(err, smart.ErrInvalidClient) {
 		t.Fatalf("an assertion replayed after a restart: %v, want invalid_client", err)
 	}
+}
+
+// diagnostics returns an OperationOutcome's diagnostics (the whole body
+// when it is not one).
+func diagnostics(t *testing.T, b []byte) string {
+	t.Helper()
+	var oo struct {
+		Issue []struct{ Diagnostics string }
+	}
+	if json.Unmarshal(b, &oo) != nil || len(oo.Issue) == 0 {
+		return string(b)
+	}
+	return oo.Issue[0].Diagnostics
 }
