@@ -559,14 +559,7 @@ func importStream(r io.Reader, imp *iavl.Importer, leaf func(k, v []byte) error)
 		return fmt.Errorf("snapshot stream: %w", err)
 	}
 	br := bufio.NewReaderSize(zr, 256<<10)
-	// The heights of the nodes IAVL's importer holds in memory until their
-	// parent comes (it keeps them whole, values included). The stream is
-	// the peer's, and only the app hash at the end shows whether it is the
-	// network's state: a stream of leaves alone, which compresses a
-	// thousandfold, made the importer hold every leaf. An honest stream is
-	// a post-order walk of the tree, so each inner node takes the two
-	// subtrees before it and at most one node per level waits.
-	var pending []int8
+	var shape streamShape
 	for {
 		node, err := readExportNode(br)
 		if errors.Is(err, io.EOF) {
@@ -575,17 +568,8 @@ func importStream(r io.Reader, imp *iavl.Importer, leaf func(k, v []byte) error)
 		if err != nil {
 			return err
 		}
-		if node.Height == 0 {
-			pending = append(pending, 0)
-		} else {
-			n := len(pending)
-			if n < 2 || pending[n-1] >= node.Height || pending[n-2] >= node.Height {
-				return fmt.Errorf("snapshot stream: an inner node of height %d without its two subtrees before it", node.Height)
-			}
-			pending = append(pending[:n-2], node.Height)
-		}
-		if len(pending) > maxPendingNodes {
-			return fmt.Errorf("snapshot stream: more than %d nodes pending without a parent (a tree's stream has one per level)", maxPendingNodes)
+		if err := shape.add(node.Height); err != nil {
+			return err
 		}
 		if leaf != nil && node.Height == 0 {
 			if err := leaf(node.Key, node.Value); err != nil {
@@ -596,6 +580,32 @@ func importStream(r io.Reader, imp *iavl.Importer, leaf func(k, v []byte) error)
 			return fmt.Errorf("snapshot node: %w", err)
 		}
 	}
+}
+
+// streamShape follows the heights of the nodes IAVL's importer holds in
+// memory until their parent comes (it keeps them whole, values included).
+// The stream is the peer's, and only the app hash at the end shows whether
+// it is the network's state: a stream of leaves alone, which compresses a
+// thousandfold, made the importer hold every leaf. An honest stream is a
+// post-order walk of the tree, so each inner node takes the two subtrees
+// before it (both lower than itself) and at most one node per level waits.
+type streamShape struct{ pending []int8 }
+
+// add takes the next node's height, or refuses the stream.
+func (s *streamShape) add(height int8) error {
+	if height == 0 {
+		s.pending = append(s.pending, 0)
+	} else {
+		n := len(s.pending)
+		if n < 2 || s.pending[n-1] >= height || s.pending[n-2] >= height {
+			return fmt.Errorf("snapshot stream: an inner node of height %d without its two subtrees before it", height)
+		}
+		s.pending = append(s.pending[:n-2], height)
+	}
+	if len(s.pending) > maxPendingNodes {
+		return fmt.Errorf("snapshot stream: more than %d nodes pending without a parent (a tree's stream has one per level)", maxPendingNodes)
+	}
+	return nil
 }
 
 // readExportNode reads one record of the node stream; io.EOF at a record

@@ -155,3 +155,62 @@ func TestSnapshotStreamForgedByPeer(t *testing.T) {
 		t.Fatalf("an oversized chunk: %+v %v, want REJECT_SNAPSHOT rejecting its sender", r, err)
 	}
 }
+
+// FuzzStreamShape: whatever heights a peer sends, no more than
+// maxPendingNodes nodes are ever held waiting for a parent; and the
+// post-order walk of any tree (built from the input: each byte splits a
+// range of leaves) is accepted, ending with the root alone.
+func FuzzStreamShape(f *testing.F) {
+	f.Add([]byte{0, 0, 1})
+	f.Add([]byte{0, 0, 0, 0, 0})
+	f.Add([]byte{3, 7, 1, 200, 9, 9, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s streamShape
+		for _, b := range data {
+			if s.add(int8(b%8)) != nil {
+				break
+			}
+			if len(s.pending) > maxPendingNodes {
+				t.Fatalf("%d nodes pending", len(s.pending))
+			}
+		}
+		// A tree of up to 4096 leaves, split where the input says; its
+		// stream is accepted when its height fits the stream's int8, as
+		// every IAVL tree's does (an AVL tree of 2^64 leaves is < 93 high).
+		leaves := 1 + len(data)*16
+		var heights []int
+		i := 0
+		var walk func(n int) int
+		walk = func(n int) int {
+			if n == 1 {
+				heights = append(heights, 0)
+				return 0
+			}
+			split := n / 2
+			if i < len(data) {
+				split = 1 + int(data[i])%(n-1)
+				i++
+			}
+			l, r := walk(split), walk(n-split)
+			h := max(l, r) + 1
+			heights = append(heights, h)
+			return h
+		}
+		root := walk(min(leaves, 4096))
+		if root > 127 {
+			return
+		}
+		var tree streamShape
+		for _, h := range heights {
+			if err := tree.add(int8(h)); err != nil {
+				t.Fatalf("refused the post-order walk of a tree %d high: %v", root, err)
+			}
+			if len(tree.pending) > root+1 {
+				t.Fatalf("%d nodes pending in a tree %d high", len(tree.pending), root)
+			}
+		}
+		if len(tree.pending) != 1 || int(tree.pending[0]) != root {
+			t.Fatalf("after a whole tree: %v, want its root %d", tree.pending, root)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/registry/hospital/cdshooks"
 	"github.com/medid/medid/registry/hospital/fhir"
 	"github.com/medid/medid/registry/hospital/smart"
 )
@@ -69,6 +70,22 @@ func TestFHIRClientAttacks(t *testing.T) {
 		}
 		if answers[0] != answers[1] || answers[1] != answers[2] || !strings.HasPrefix(answers[0], "403 ") {
 			t.Fatalf("answers differ or are not refusals:\n%s", strings.Join(answers, "\n"))
+		}
+		// Nor by a CDS Hooks question: the same card.
+		var cards []string
+		for _, d := range []string{h.patient.DID, stranger.DID, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"} {
+			q := `{"hook":"patient-consent-consult","hookInstance":"h1","context":{"patientId":[{"system":"urn:ietf:rfc:3986","value":"` + d +
+				`"}],"scope":"patient-privacy","purposeOfUse":["TREAT"],"actor":[{"system":"urn:ietf:rfc:3986","value":"` + other.DID +
+				`"}],"class":[{"system":"http://hl7.org/fhir/resource-types","code":"AllergyIntolerance"}]}}`
+			st, b := h.do("POST", "/cds-services/patient-consent-consult", otherTok, q, nil)
+			var cr cdshooks.Response
+			if err := json.Unmarshal(b, &cr); err != nil || len(cr.Cards) != 1 {
+				t.Fatalf("CDS Hooks: %d %.300s", st, b)
+			}
+			cards = append(cards, fmt.Sprintf("%d %s %s %s", st, cr.Cards[0].Extension.Decision, cr.Cards[0].Summary, cr.Cards[0].Detail))
+		}
+		if cards[0] != cards[1] || cards[1] != cards[2] || !strings.Contains(cards[0], cdshooks.DecisionNoConsent) {
+			t.Fatalf("cards differ or are not NO_CONSENT:\n%s", strings.Join(cards, "\n"))
 		}
 		// Under the patient's consent, a patient with no records here is
 		// an empty searchset.
