@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/internal/randid"
@@ -356,7 +358,24 @@ func (f *FHIR) Handler() http.Handler {
 	})
 	mux.Handle("/cds-services", f.cds)
 	mux.Handle("/cds-services/", f.cds)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The emergency reason is shown to the patient in their trail:
+		// plain text, as a signed request's must be (vaultapi). Go's server
+		// refuses control characters in headers, but not a tab or bytes
+		// that are not UTF-8.
+		if bg := r.Header.Values(HeaderBreakGlass); len(bg) > 0 && !plainReason(bg) {
+			writeOutcome(w, fhir.Errorf(http.StatusBadRequest, vaultapi.ErrBadRequest, fhir.IssueValue, HeaderBreakGlass,
+				"the emergency reason must be one line of plain text (UTF-8, no control characters) of at most %d bytes", vaultapi.MaxReasonSize))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// plainReason reports whether the values of a break-glass header are one
+// reason of plain text within vaultapi.MaxReasonSize.
+func plainReason(v []string) bool {
+	return len(v) == 1 && len(v[0]) <= vaultapi.MaxReasonSize && utf8.ValidString(v[0]) && !strings.ContainsFunc(v[0], unicode.IsControl)
 }
 
 func writeFHIR(w http.ResponseWriter, status int, body []byte) {
@@ -435,7 +454,11 @@ func (f *FHIR) request(r *http.Request, client, owner, purpose string) *vaultapi
 	req := &vaultapi.Request{Issuer: client, Audience: f.v.cfg.DID, Op: vaultapi.OpRead, Purpose: purpose,
 		Consent: strings.TrimSpace(r.Header.Get(HeaderConsent)), BreakGlass: strings.TrimSpace(r.Header.Get(HeaderBreakGlass))}
 	if len(req.BreakGlass) > 256 {
-		req.BreakGlass = req.BreakGlass[:256]
+		cut := 256 // at a character's start, so the reason stays UTF-8
+		for cut > 0 && !utf8.RuneStart(req.BreakGlass[cut]) {
+			cut--
+		}
+		req.BreakGlass = req.BreakGlass[:cut]
 	}
 	if req.Consent == "" {
 		f.mu.RLock()

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/medid/medid/registry/hospital/cdshooks"
 	"github.com/medid/medid/registry/hospital/fhir"
@@ -49,6 +51,9 @@ func TestFHIRClientAttacks(t *testing.T) {
 		{"a search naming no patient", "GET", "/fhir/AllergyIntolerance?clinical-status=active", tok, "", nil, 400},
 		{"a search by _id across patients", "GET", "/fhir/AllergyIntolerance?_id=" + id, tok, "", nil, 400},
 		{"a Bundle over the size limit", "POST", "/fhir", tok, `{"resourceType":"Bundle","type":"transaction","entry":[],"x":"` + strings.Repeat("a", fhir.MaxBundleSize) + `"}`, nil, 413},
+		{"an emergency reason with a tab", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: "unconscious\tnow"}, 400},
+		{"an emergency reason that is not UTF-8", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: "unconscious \xff"}, 400},
+		{"an emergency reason over 500 bytes", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: strings.Repeat("a", 501)}, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, b := h.do(tc.method, tc.path, tc.tok, tc.body, tc.hdr)
@@ -95,6 +100,13 @@ func TestFHIRClientAttacks(t *testing.T) {
 			t.Fatalf("with consent, no records: %d %.300s", st, b)
 		}
 	})
+
+	// A long reason is cut for the trail at a character's start.
+	r := httptest.NewRequest("GET", "/fhir/AllergyIntolerance/"+id, nil)
+	r.Header.Set(HeaderBreakGlass, strings.Repeat("a", 255)+"é and more")
+	if got := h.f.request(r, h.ehr.DID, h.patient.DID, "ETREAT").BreakGlass; !utf8.ValidString(got) || got != strings.Repeat("a", 255) {
+		t.Fatalf("reason cut to %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
 
 	// A client assertion used once, replayed after the vault's FHIR API
 	// restarts (within its exp): refused.
