@@ -84,8 +84,8 @@ type Config struct {
 	// Interval is how often Run cuts a batch (default 1s).
 	Interval time.Duration
 	// MaxCommitDelay bounds how long an fsync of the write-ahead file
-	// waits for announced appends ([Log.Expect]) to join it (default
-	// 500µs; negative: never wait). See [Log.Append].
+	// waits for more appends to join it when appends arrive concurrently
+	// (default 500µs; negative: never wait). See [Log.Append].
 	MaxCommitDelay time.Duration
 	Logger         *slog.Logger
 	// AfterStep, when set, is called after each durable step of a flush:
@@ -139,21 +139,12 @@ type Log struct {
 	synced  uint64     // records known durable; guarded by mu
 	syncing bool       // an fsync is running outside mu; guarded by mu
 	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
-	// lastSync is how long the last fsync took; syncs counts fsyncs
-	// since open, waits and waited the fsyncs that waited for announced
-	// appends and how long they waited. Guarded by mu.
-	lastSync time.Duration
-	syncs    uint64
-	waits    uint64
-	waited   time.Duration
-	// coming counts the appends announced by Expect and not yet made or
-	// cancelled. gathered is set while the appender about to fsync waits
-	// for them, and closed when coming falls to zero. Guarded by mu.
-	coming   int
-	gathered chan struct{}
-	// gatherTimer bounds that wait; only the appender holding syncing
-	// uses it.
-	gatherTimer *time.Timer
+	// lastGroup is how many records the last fsync made durable and
+	// lastSync how long it took; syncs counts fsyncs since open. Guarded
+	// by mu.
+	lastGroup uint64
+	lastSync  time.Duration
+	syncs     uint64
 
 	flushMu sync.Mutex // serialises Flush
 	// kick is a one-slot channel [Log.Kick] signals Run with.
@@ -277,90 +268,20 @@ const DefaultMaxCommitDelay = 500 * time.Microsecond
 
 // Append adds one leaf concerning subject (a patient DID for a sealed
 // entry) and returns once it is durable in the write-ahead file; the next
-// [Log.Flush] anchors it. Concurrent Appends share one fsync: the
-// appender that starts the next fsync takes every record buffered by
-// then, and first waits for the appends announced by [Log.Expect] and not
-// yet made, while any are on their way, for at most as long as the last
-// fsync took (and Config.MaxCommitDelay); with none announced it does not
-// wait. It returns an error wrapping [ErrUnavailable] when the leaf could
-// not be made durable: the caller MUST then not release what the leaf
-// records.
+// [Log.Flush] anchors it. Concurrent Appends share one fsync: when the
+// last fsync covered more than one record (appends are arriving
+// concurrently), the appender that starts the next one first waits as
+// long as the last fsync took (at most Config.MaxCommitDelay) so that the
+// appends arriving meanwhile join it. Fewer, larger fsyncs cost less CPU
+// and disk per append; a lone appender never waits. It returns an
+// error wrapping [ErrUnavailable] when the leaf could not be made durable:
+// the caller MUST then not release what the leaf records.
 func (l *Log) Append(subject string, data []byte) error {
-	return l.append(subject, data, false)
-}
-
-// Expected is an append announced by [Log.Expect]: a caller that has
-// decided to append and is preparing its leaf (a read past its access
-// decision, sealing its trail entry). Exactly one of its Append or Cancel
-// MUST be called; a later call of either does nothing but fail (Append)
-// or return (Cancel). Its zero value is no announcement: Append and Cancel
-// panic. It is not safe for concurrent use.
-type Expected struct {
-	l    *Log
-	done bool
-}
-
-// Expect announces an Append about to come, so that an fsync starting
-// meanwhile waits for it (briefly, see [Log.Append]) rather than leaving
-// it to the next one. Announce only an append that is certain and near
-// (no wait for the network or a client in between): the wait is bounded,
-// but a slow announced append holds back every appender of the group for
-// that bound.
-func (l *Log) Expect() Expected {
-	l.mu.Lock()
-	l.coming++
-	l.mu.Unlock()
-	return Expected{l: l}
-}
-
-// Append is [Log.Append] for the announced append.
-func (e *Expected) Append(subject string, data []byte) error {
-	if e.done {
-		return errors.New("batch: an announced append made twice")
-	}
-	e.done = true
-	return e.l.append(subject, data, true)
-}
-
-// Cancel withdraws the announcement: the append will not come.
-func (e *Expected) Cancel() {
-	if e.done {
-		return
-	}
-	e.done = true
-	e.l.mu.Lock()
-	e.l.arrived()
-	e.l.mu.Unlock()
-}
-
-// arrived counts one announced append as made (or cancelled) and wakes an
-// fsync waiting for the announced ones once none is left. The caller holds
-// mu.
-func (l *Log) arrived() {
-	l.coming--
-	if l.coming == 0 && l.gathered != nil {
-		close(l.gathered)
-		l.gathered = nil
-	}
-}
-
-func (l *Log) append(subject string, data []byte, expected bool) error {
 	if len(data) > trail.MaxEntrySize || len(subject) > trail.MaxEntrySize {
-		if expected {
-			l.mu.Lock()
-			l.arrived()
-			l.mu.Unlock()
-		}
 		return fmt.Errorf("batch: leaf of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
 	p := pending{subject, append([]byte(nil), data...)}
 	l.mu.Lock()
-	if expected {
-		// Counted in the same critical section as the record is
-		// buffered: an fsync that stops waiting because none is left
-		// takes this record with it.
-		l.arrived()
-	}
 	if l.broken != nil || l.wal == nil {
 		err := l.broken
 		l.mu.Unlock()
@@ -402,7 +323,11 @@ func (l *Log) syncTo(seq uint64) error {
 		}
 		l.syncing = true
 		if d := l.commitDelay(); d > 0 {
-			l.gatherFor(d)
+			// Let the appends in flight join this fsync. Close and
+			// truncate wait for syncing to end, so wal stays.
+			l.mu.Unlock()
+			time.Sleep(d)
+			l.mu.Lock()
 		}
 		f, target, w := l.wal, l.written, l.wal.takeWrite()
 		l.mu.Unlock()
@@ -419,7 +344,7 @@ func (l *Log) syncTo(seq uint64) error {
 		if err != nil {
 			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
 		} else if target > l.synced {
-			l.lastSync = took
+			l.lastGroup, l.lastSync = target-l.synced, took
 			l.synced = target
 		}
 		l.synced1.Broadcast()
@@ -427,61 +352,15 @@ func (l *Log) syncTo(seq uint64) error {
 	return nil
 }
 
-// gatherFor waits, for at most d, until no announced append is on its
-// way. The caller holds mu and syncing (so Close and truncate wait, and
-// wal stays); mu is released meanwhile, so the announced appends can be
-// buffered.
-func (l *Log) gatherFor(d time.Duration) {
-	ch := make(chan struct{})
-	l.gathered = ch
-	if l.gatherTimer == nil {
-		l.gatherTimer = time.NewTimer(d)
-	} else {
-		l.gatherTimer.Reset(d)
-	}
-	t := l.gatherTimer
-	l.mu.Unlock()
-	start := time.Now()
-	select {
-	case <-ch:
-	case <-t.C:
-	}
-	t.Stop()
-	waited := time.Since(start)
-	l.mu.Lock()
-	if l.gathered == ch {
-		l.gathered = nil
-	}
-	l.waits++
-	l.waited += waited
-}
-
-// commitDelay bounds how long the next fsync waits for the announced
-// appends: zero when none is on its way, otherwise as long as the last
-// fsync took, within Config.MaxCommitDelay. The caller holds mu.
+// commitDelay is how long the next fsync waits for appends to join it:
+// as long as the last one took, within Config.MaxCommitDelay, when the
+// last one covered more than one record; zero otherwise. The caller holds
+// mu.
 func (l *Log) commitDelay() time.Duration {
-	if l.coming <= 0 || l.cfg.MaxCommitDelay <= 0 {
+	if l.lastGroup < 2 || l.cfg.MaxCommitDelay <= 0 {
 		return 0
 	}
 	return min(l.lastSync, l.cfg.MaxCommitDelay)
-}
-
-// Stats are counters of a [Log]'s group commit since it was opened.
-type Stats struct {
-	// Syncs is how many fsyncs of the write-ahead file were made
-	// (appends per fsync = appends / Syncs).
-	Syncs uint64
-	// Waits is how many of them first waited for announced appends
-	// ([Log.Expect]), and Waited for how long in all.
-	Waits  uint64
-	Waited time.Duration
-}
-
-// Stats returns the log's group-commit counters.
-func (l *Log) Stats() Stats {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return Stats{Syncs: l.syncs, Waits: l.waits, Waited: l.waited}
 }
 
 // Syncs returns how many fsyncs of the write-ahead file the log has made

@@ -451,37 +451,11 @@ func TestReadsEarlierFormats(t *testing.T) {
 	}
 }
 
-// waitGathering returns once l's next fsync is waiting for announced
-// appends.
-func waitGathering(t *testing.T, l *Log) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
-		l.mu.Lock()
-		g := l.gathered != nil
-		l.mu.Unlock()
-		if g {
-			return
-		}
-	}
-	t.Fatal("no fsync started waiting for the announced append")
-}
-
-// appendAsync starts l.Append and returns the channel its result comes on.
-func appendAsync(l *Log, data string) <-chan error {
-	ch := make(chan error, 1)
-	go func() { ch <- l.Append("p", []byte(data)) }()
-	return ch
-}
-
-// The group commit waits only for appends announced with Expect and not
-// yet made, and at most as long as the last fsync took (within
-// MaxCommitDelay): a lone read is released after one fsync without
-// waiting, an fsync that finds an announced append on its way takes it
-// along, a cancelled announcement or the bound ends the wait, concurrent
-// announced appends share fsyncs, a crash during the wait loses only
-// records whose Append had not returned, and a write-ahead file that
-// breaks while a group waits fails every appender of the group.
-func TestGroupCommitWaitsOnlyForAnnounced(t *testing.T) {
+// The group commit's wait for company: a lone appender never waits (the
+// last fsync covered one record), concurrent appenders share fsyncs and
+// every one of them is durable when Append returns, and a write-ahead file
+// that breaks while a group waits fails every appender of the group.
+func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
 	dir := t.TempDir()
 	g := newLedger()
 	cfg := g.config(dir)
@@ -490,116 +464,26 @@ func TestGroupCommitWaitsOnlyForAnnounced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setLastSync := func(d time.Duration) {
+	for i := range 5 {
+		if err := l.Append("p", []byte(fmt.Sprint("alone ", i))); err != nil {
+			t.Fatal(err)
+		}
 		l.mu.Lock()
-		l.lastSync = d
+		d := l.commitDelay()
 		l.mu.Unlock()
+		if d != 0 {
+			t.Fatalf("after lone append %d the next fsync would wait %v, want 0", i, d)
+		}
 	}
-
-	t.Run("alone", func(t *testing.T) {
-		for i := range 5 {
-			setLastSync(time.Hour) // the bound, were there a wait
-			before := l.Stats()
-			c := l.Expect()
-			start := time.Now()
-			if err := c.Append("p", []byte(fmt.Sprint("alone ", i))); err != nil {
-				t.Fatal(err)
-			}
-			c.Cancel() // after Append: nothing
-			if took := time.Since(start); took > 5*time.Second {
-				t.Fatalf("a lone announced append took %v", took)
-			}
-			got := l.Stats()
-			if got.Syncs != before.Syncs+1 || got.Waits != before.Waits {
-				t.Fatalf("lone append %d: %d fsyncs and %d waits, want 1 and 0", i, got.Syncs-before.Syncs, got.Waits-before.Waits)
-			}
-		}
-	})
-
-	t.Run("announced joins", func(t *testing.T) {
-		setLastSync(time.Hour)
-		before := l.Stats()
-		c := l.Expect()
-		first := appendAsync(l, "first")
-		waitGathering(t, l)
-		select {
-		case err := <-first:
-			t.Fatalf("Append returned (%v) while its fsync waited for the announced one", err)
-		default:
-		}
-		if err := c.Append("p", []byte("announced")); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-first; err != nil {
-			t.Fatal(err)
-		}
-		if got := l.Stats(); got.Syncs != before.Syncs+1 || got.Waits != before.Waits+1 {
-			t.Errorf("%d fsyncs and %d waits for two appends, want one of each", got.Syncs-before.Syncs, got.Waits-before.Waits)
-		}
-	})
-
-	t.Run("cancel ends the wait", func(t *testing.T) {
-		setLastSync(time.Hour)
-		c := l.Expect()
-		first := appendAsync(l, "before a cancel")
-		waitGathering(t, l)
-		c.Cancel()
-		if err := <-first; err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Append("p", []byte("too late")); err == nil {
-			t.Error("an append after Cancel was made")
-		}
-	})
-
-	t.Run("bounded", func(t *testing.T) {
-		l.cfg.MaxCommitDelay = 20 * time.Millisecond
-		defer func() { l.cfg.MaxCommitDelay = time.Hour }()
-		setLastSync(time.Hour)
-		c := l.Expect() // never comes in time
-		defer c.Cancel()
-		start := time.Now()
-		if err := l.Append("p", []byte("waits the bound")); err != nil {
-			t.Fatal(err)
-		}
-		if took := time.Since(start); took < 20*time.Millisecond {
-			t.Errorf("Append returned after %v, before the bound of 20ms", took)
-		}
-	})
-
-	t.Run("crash during the wait", func(t *testing.T) {
-		setLastSync(time.Hour)
-		c := l.Expect()
-		first := appendAsync(l, "waiting in its group")
-		waitGathering(t, l)
-		b, err := os.ReadFile(filepath.Join(dir, "pending.wal"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(b, []byte("waiting in its group")) {
-			t.Error("a record reached the file before its fsync")
-		}
-		acked := 5 + 2 + 1 + 1
-		l2, err := OpenLog(cfg) // a restart now: a copy of the directory as it is
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := l2.Pending(); got != acked {
-			t.Errorf("pending after a crash during the wait = %d, want the %d acknowledged", got, acked)
-		}
-		l2.Close()
-		// l2 rewrote the file under l: l is done with, but its waiting
-		// appender must still be answered.
-		c.Cancel()
-		<-first
-	})
+	if got := l.Syncs(); got != 5 {
+		t.Errorf("5 lone appends made %d fsyncs, want 5", got)
+	}
 	l.Close()
 
 	cfg.MaxCommitDelay = 2 * time.Millisecond
 	if l, err = OpenLog(cfg); err != nil {
 		t.Fatal(err)
 	}
-	n0 := l.Pending()
 	const writers, each = 16, 20
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -607,8 +491,7 @@ func TestGroupCommitWaitsOnlyForAnnounced(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				c := l.Expect()
-				if err := c.Append("p", []byte(fmt.Sprint("together ", w, " ", i))); err != nil {
+				if err := l.Append("p", []byte(fmt.Sprint("together ", w, " ", i))); err != nil {
 					t.Error(err)
 					return
 				}
@@ -616,24 +499,23 @@ func TestGroupCommitWaitsOnlyForAnnounced(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := l.Stats().Syncs; got >= writers*each {
+	if got := l.Syncs(); got >= writers*each {
 		t.Errorf("%d concurrent appends made %d fsyncs: no group shared one", writers*each, got)
 	}
 	l2, err := OpenLog(cfg) // a restart without Close: only what was synced
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := l2.Pending(); got != n0+writers*each {
-		t.Errorf("pending after the restart = %d, want %d", got, n0+writers*each)
+	if got := l2.Pending(); got != 5+writers*each {
+		t.Errorf("pending after the restart = %d, want %d", got, 5+writers*each)
 	}
 	l2.Close()
 
 	// Every appender of a group whose write-ahead file broke is refused.
 	l.mu.Lock()
-	l.lastSync = time.Millisecond // the next fsync waits for the announced one
-	_ = l.wal.f.Close()           // and the disk goes away meanwhile
+	l.lastGroup, l.lastSync = 2, time.Millisecond // the next fsync waits for company
+	_ = l.wal.f.Close()                           // and the disk goes away meanwhile
 	l.mu.Unlock()
-	c := l.Expect()
 	errs := make(chan error, writers)
 	for w := range writers {
 		go func() { errs <- l.Append("p", []byte(fmt.Sprint("lost ", w))) }()
@@ -642,8 +524,5 @@ func TestGroupCommitWaitsOnlyForAnnounced(t *testing.T) {
 		if err := <-errs; !errors.Is(err, ErrUnavailable) {
 			t.Errorf("Append into a broken group = %v, want ErrUnavailable", err)
 		}
-	}
-	if err := c.Append("p", []byte("lost too")); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("the announced Append into a broken log = %v, want ErrUnavailable", err)
 	}
 }

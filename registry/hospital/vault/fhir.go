@@ -1163,9 +1163,6 @@ func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks
 			d = cdshooks.Decision{Decision: cdshooks.DecisionDeny, Reason: err.Error(), BasedOn: "Consent/c-" + used.hash[:32]}
 		}
 	}
-	// Decided: the trail entry is certain and near (see readAs).
-	coming := f.v.log.Expect()
-	defer coming.Cancel()
 	e := &trail.Entry{Time: now, Patient: q.Patient, Provider: q.Actor, Class: strings.Join(classes, ","), Action: ActionConsentDecision,
 		Purpose: q.Purpose, Type: trail.DCMPatientRecord, Outcome: trail.OutcomeGranted, Reason: d.Decision + ", asked by " + q.Client}
 	if d.Decision != cdshooks.DecisionPermit {
@@ -1179,7 +1176,7 @@ func (f *FHIR) decideConsent(ctx context.Context, q cdshooks.Question) (cdshooks
 		// grant either: the decision stands without an entry.
 		return d, nil
 	}
-	if err := f.v.trailExpected(ctx, e, &coming); err != nil {
+	if err := f.v.trail(ctx, e); err != nil {
 		return cdshooks.Decision{}, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
 	return d, nil

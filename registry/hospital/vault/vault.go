@@ -427,12 +427,6 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 			e.Standing, e.Consent = true, consent.Hash(d.standing)
 		}
 	}
-	// The decision is made: this read's trail entry is certain and near
-	// (decrypting, sealing), so an fsync starting meanwhile waits for it.
-	// (A panic on the way must not leave it announced: Cancel after its
-	// Append does nothing.)
-	coming := v.log.Expect()
-	defer coming.Cancel()
 	var pt []byte
 	if err == nil {
 		if pt, err = v.store.open(rec); err == nil {
@@ -452,13 +446,13 @@ func (v *Vault) readAs(ctx context.Context, r *vaultapi.Request, authErr error, 
 			e.Reason += "; "
 		}
 		e.Reason += err.Error()
-		if terr := v.trailExpected(ctx, e, &coming); terr != nil {
+		if terr := v.trail(ctx, e); terr != nil {
 			return nil, fmt.Errorf("%w (%v); the refusal itself: %w", vaultapi.ErrTrailUnavailable, terr, err)
 		}
 		return nil, err
 	}
 	e.Outcome = trail.OutcomeGranted
-	if err := v.trailExpected(ctx, e, &coming); err != nil {
+	if err := v.trail(ctx, e); err != nil {
 		clear(pt)
 		return nil, fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)
 	}
@@ -713,13 +707,6 @@ func (v *Vault) Meta(id string) (*vaultapi.Meta, error) { return v.store.meta(id
 // request fields are bounded at the edge, so only a bug could produce one)
 // is cut rather than losing the entry.
 func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
-	return v.trailExpected(ctx, e, nil)
-}
-
-// trailExpected is trail for an entry whose append was announced
-// (batch.Log.Expect; nil: not announced). The caller cancels the
-// announcement when no append was made (Cancel after Append does nothing).
-func (v *Vault) trailExpected(ctx context.Context, e *trail.Entry, coming *batch.Expected) error {
 	e.ID = randid.Hex(12)
 	e.Time = e.Time.UTC()
 	if e.Licence == "" {
@@ -735,11 +722,7 @@ func (v *Vault) trailExpected(ctx context.Context, e *trail.Entry, coming *batch
 			return err
 		}
 		if len(sealed) <= trail.MaxEntrySize || len(e.Reason) < 64 {
-			add := v.log.Append
-			if coming != nil {
-				add = coming.Append
-			}
-			if err := add(e.Patient, sealed); err != nil {
+			if err := v.log.Append(e.Patient, sealed); err != nil {
 				v.cfg.Logger.Error("vault: cannot record an access; refusing it", "record", e.Record, "err", err)
 				return err
 			}
