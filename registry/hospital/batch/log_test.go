@@ -526,3 +526,104 @@ func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
 		}
 	}
 }
+
+// An fsync releases exactly the appenders whose records it covered: the
+// appends arriving while an fsync runs form the next group, which waits
+// for it to end, is not released by it, and shares one fsync of its own;
+// a crash meanwhile loses only records whose Append had not returned.
+func TestGroupCommitReleasesOnlyItsGroup(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	l, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Append("p", []byte("acknowledged")); err != nil {
+		t.Fatal(err)
+	}
+	// An fsync in flight, held open by the test, of one record written
+	// (as Append writes it) and taken by that fsync.
+	running := &commitGroup{done: make(chan struct{})}
+	l.mu.Lock()
+	p := pending{"p", []byte("in the running fsync")}
+	if err := l.wal.append(p); err != nil {
+		t.Fatal(err)
+	}
+	l.written++
+	l.pending = append(l.pending, p)
+	w := l.wal.takeWrite()
+	l.syncing, l.inflight, running.target = true, running, l.written
+	l.lastGroup = 1 // the next group does not wait for company
+	syncs := l.syncs
+	l.mu.Unlock()
+	endRunning := sync.OnceFunc(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if err := l.wal.sync(w); err != nil {
+			t.Error(err)
+		}
+		l.synced = running.target
+		l.syncing, l.inflight = false, nil
+		l.synced1.Broadcast()
+		close(running.done)
+	})
+	defer endRunning() // so that Close does not wait for ever
+	// An append that waits for the running fsync (as Flush does) and two
+	// new appends, which open the next group.
+	covered := make(chan error, 1)
+	go func() { covered <- l.syncTo(running.target) }()
+	next := []<-chan error{appendAsync(l, "next 1"), appendAsync(l, "next 2")}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Microsecond) {
+		l.mu.Lock()
+		n := l.written
+		l.mu.Unlock()
+		if n == running.target+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the two appends were not written")
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	for i, ch := range append(next, covered) {
+		select {
+		case err := <-ch:
+			t.Fatalf("waiter %d returned (%v) before any fsync covered its record", i, err)
+		default:
+		}
+	}
+	l2, err := OpenLog(g.config(dir)) // a crash now
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l2.Pending(); got != 1 {
+		t.Errorf("pending after a crash during the fsync = %d, want the 1 acknowledged", got)
+	}
+	if err := <-appendAsync(l2, "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	l2.Close()
+
+	// The running fsync ends: it releases its waiter, and the next group
+	// goes on to its own fsync, one for both.
+	endRunning()
+	if err := <-covered; err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range next {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.Syncs() - syncs; got != 1 {
+		t.Errorf("the next group took %d fsyncs, want 1", got)
+	}
+}
+
+// appendAsync starts l.Append and returns the channel its result comes on.
+func appendAsync(l *Log, data string) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- l.Append("p", []byte(data)) }()
+	return ch
+}
