@@ -132,18 +132,13 @@ type Log struct {
 	bySubject map[string][]ref
 	batches   map[string]*loaded
 
-	// Group commit: the records written since the last fsync form the
-	// open group; the first appender to wait for one of them leads it
-	// (waits for the fsync running, if any, to end, then writes and
-	// fsyncs the group outside mu) and the others wait on the group's
-	// channel, so an fsync wakes only the appenders it made durable, who
-	// need not take mu again. (A broadcast on a sync.Cond woke the next
-	// group's waiters too, and every woken waiter queued on mu.)
-	synced   uint64       // records known durable; guarded by mu
-	syncing  bool         // an fsync is running outside mu; guarded by mu
-	synced1  *sync.Cond   // on mu: signalled when syncing ends (leaders, Close, truncate wait on it)
-	open     *commitGroup // the group collecting records, nil if none; guarded by mu
-	inflight *commitGroup // the group being fsynced, nil if none; guarded by mu
+	// Group commit: one appender at a time (syncing) fsyncs wal outside
+	// mu; the others wait on synced (cond) and are all woken at once when
+	// an fsync covers their record. A lock handed from waiter to waiter
+	// instead wakes them one by one, which cost more than the fsync.
+	synced  uint64     // records known durable; guarded by mu
+	syncing bool       // an fsync is running outside mu; guarded by mu
+	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
 	// lastGroup is how many records the last fsync made durable and
 	// lastSync how long it took; syncs counts fsyncs since open. Guarded
 	// by mu.
@@ -154,14 +149,6 @@ type Log struct {
 	flushMu sync.Mutex // serialises Flush
 	// kick is a one-slot channel [Log.Kick] signals Run with.
 	kick chan struct{}
-}
-
-// commitGroup is the records one fsync makes durable and the appenders
-// waiting for them.
-type commitGroup struct {
-	done   chan struct{} // closed once the group's fsync ended (or it failed)
-	err    error         // nil: durable; set before done is closed
-	target uint64        // the last record the fsync covers; set when it starts
 }
 
 type ref struct {
@@ -311,113 +298,58 @@ func (l *Log) Append(subject string, data []byte) error {
 	l.written++
 	seq := l.written
 	l.pending = append(l.pending, p)
-	return l.syncToLocked(seq)
+	l.mu.Unlock()
+	return l.syncTo(seq)
 }
 
 // syncTo returns once write-ahead record seq (1-based, since open) is
-// durable. One group at a time is fsynced, outside mu so appends go on;
-// every record written before an fsync started is durable when it ends
-// (group commit).
+// durable. One caller at a time fsyncs, outside mu so appends go on; the
+// others wait, and every record written before an fsync started is durable
+// when it ends (group commit).
 func (l *Log) syncTo(seq uint64) error {
 	l.mu.Lock()
-	return l.syncToLocked(seq)
-}
-
-// syncToLocked is syncTo, called with mu held; it releases mu.
-func (l *Log) syncToLocked(seq uint64) error {
-	if l.synced >= seq {
+	defer l.mu.Unlock()
+	for l.synced < seq {
+		if l.broken != nil || l.wal == nil {
+			broken := l.broken
+			if broken == nil {
+				broken = errors.New("log is closed")
+			}
+			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
+		}
+		if l.syncing {
+			l.synced1.Wait()
+			continue
+		}
+		l.syncing = true
+		if d := l.commitDelay(); d > 0 {
+			// Let the appends in flight join this fsync. Close and
+			// truncate wait for syncing to end, so wal stays.
+			l.mu.Unlock()
+			time.Sleep(d)
+			l.mu.Lock()
+		}
+		f, target, w := l.wal, l.written, l.wal.takeWrite()
 		l.mu.Unlock()
-		return nil
-	}
-	if err := l.unavailable(); err != nil {
-		l.mu.Unlock()
-		return err
-	}
-	// Record seq is written: in the group being fsynced, or among the
-	// records since, which the open group holds (this caller opens it
-	// and leads it if nobody did).
-	g, lead := l.open, false
-	switch {
-	case g != nil:
-	case l.inflight != nil && l.inflight.target >= seq:
-		g = l.inflight
-	default:
-		g = &commitGroup{done: make(chan struct{})}
-		l.open, lead = g, true
-	}
-	l.mu.Unlock()
-	if lead {
-		l.commit(g)
-	}
-	<-g.done
-	return g.err
-}
-
-// unavailable returns the error wrapping [ErrUnavailable] that refuses an
-// append, or nil. The caller holds mu.
-func (l *Log) unavailable() error {
-	switch {
-	case l.broken != nil:
-		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
-	case l.wal == nil:
-		return fmt.Errorf("%w: log is closed", ErrUnavailable)
+		// f stays open and in place meanwhile: Close and truncate wait
+		// for syncing to end; appends only buffer (or allocate beyond
+		// w's records).
+		start := time.Now()
+		err := f.sync(w)
+		took := time.Since(start)
+		l.mu.Lock()
+		f.recycle(w)
+		l.syncing = false
+		l.syncs++
+		if err != nil {
+			l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
+		} else if target > l.synced {
+			l.lastGroup, l.lastSync = target-l.synced, took
+			l.synced = target
+		}
+		l.synced1.Broadcast()
 	}
 	return nil
-}
-
-// commit makes the open group g durable, led by the appender that opened
-// it: it waits for the fsync running to end and, when the last fsync
-// covered more than one record, for company (commitDelay), then writes
-// and fsyncs every record written so far, and wakes g's appenders. g
-// stays the open group until then, so the appends arriving meanwhile join
-// it. A failed write or fsync, or a log broken or closed meanwhile,
-// refuses the whole group.
-func (l *Log) commit(g *commitGroup) {
-	l.mu.Lock()
-	for l.syncing {
-		l.synced1.Wait()
-	}
-	l.syncing = true
-	if d := l.commitDelay(); d > 0 {
-		// Let the appends in flight join this fsync. Close and
-		// truncate wait for syncing to end, so wal stays.
-		l.mu.Unlock()
-		time.Sleep(d)
-		l.mu.Lock()
-	}
-	// g is still the open group: only its leader takes the write.
-	if err := l.unavailable(); err != nil {
-		l.open, l.syncing = nil, false
-		l.synced1.Broadcast()
-		l.mu.Unlock()
-		g.err = err
-		close(g.done)
-		return
-	}
-	f, w := l.wal, l.wal.takeWrite()
-	g.target = l.written
-	l.open, l.inflight = nil, g
-	l.mu.Unlock()
-	// f stays open and in place meanwhile: Close and truncate wait
-	// for syncing to end; appends only buffer (or allocate beyond
-	// w's records).
-	start := time.Now()
-	err := f.sync(w)
-	took := time.Since(start)
-	l.mu.Lock()
-	f.recycle(w)
-	l.syncing, l.inflight = false, nil
-	l.syncs++
-	if err != nil {
-		l.broken = fmt.Errorf("fsync write-ahead file: %w", err)
-		g.err = fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
-	} else if g.target > l.synced {
-		l.lastGroup, l.lastSync = g.target-l.synced, took
-		l.synced = g.target
-	}
-	l.synced1.Broadcast()
-	l.mu.Unlock()
-	close(g.done)
 }
 
 // commitDelay is how long the next fsync waits for appends to join it:
