@@ -526,3 +526,58 @@ func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
 		}
 	}
 }
+
+// The write-ahead file's allocation grows ahead of the appends, in the
+// background: concurrent appends over many chunks leave every
+// acknowledged record in place (a restart replays them all, so no growth
+// wrote its zeros over one), and the appends themselves allocated at most
+// a few times.
+func TestWriteAheadGrowsAhead(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	l, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.wal.chunk, l.wal.size = 64<<10, 64<<10 // small chunks, the first one nearly used up
+	l.mu.Unlock()
+	const writers, each = 16, 100
+	leaf := strings.Repeat("x", 700)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := l.Append("p", []byte(fmt.Sprint(w, " ", i, " ", leaf))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.mu.Lock()
+	size, inline := l.wal.size, l.wal.inline
+	l.mu.Unlock()
+	if min := int64(writers * each * 700); size < min {
+		t.Fatalf("allocation %d bytes for %d bytes of records", size, min)
+	}
+	grown := int(size/(64<<10)) - 1
+	t.Logf("allocation %d chunks, %d grown, %d by the appends themselves", size/(64<<10), grown, inline)
+	if inline > grown/2 {
+		t.Errorf("appends allocated %d of %d chunks themselves: the growth ahead did not keep up", inline, grown)
+	}
+	if err := l.Close(); err != nil { // waits for a growth under way
+		t.Fatal(err)
+	}
+	l2, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if got := l2.Pending(); got != writers*each {
+		t.Errorf("pending after a restart = %d, want all %d acknowledged", got, writers*each)
+	}
+}
