@@ -21,10 +21,11 @@ import (
 //	records: subject length (uint32 BE), data length (uint32 BE),
 //	         CRC-32C of (generation, both lengths, subject, data), subject, data
 //
-// The file is allocated ahead in chunks (written with zeros) and written in
-// place, so making an append durable is an fdatasync of data blocks only:
-// on these machines a fraction of an append-and-fsync, which changes the
-// file's size and so its inode every time. A record is valid only under
+// The file is allocated ahead in chunks (written with zeros; the next chunk
+// in the background once half of the last one is used, see Log.walAppend)
+// and written in place, so making an append durable is an fdatasync of data
+// blocks only: on these machines a fraction of an append-and-fsync, which
+// changes the file's size and so its inode every time. A record is valid only under
 // the generation in the header; emptying the file writes a new generation,
 // which invalidates every older record at once without touching them.
 // Replay stops at the first record whose checksum fails: the zeroed
