@@ -144,6 +144,9 @@ type Log struct {
 	// by mu.
 	growing bool
 	grew    *sync.Cond
+	// growFailedAt is the allocation's size when a growth last failed;
+	// none is tried again at that size. Guarded by mu.
+	growFailedAt int64
 	// lastGroup is how many records the last fsync made durable and
 	// lastSync how long it took; syncs counts fsyncs since open. Guarded
 	// by mu.
@@ -329,10 +332,13 @@ func (l *Log) walAppend(p pending) error {
 	if err := a.append(p); err != nil {
 		return err
 	}
-	if !l.growing && a.needsGrowth() {
+	if !l.growing && a.needsGrowth() && a.size != l.growFailedAt {
 		if f, err := a.openAgain(); err == nil {
 			l.growing = true
 			go l.growAhead(a, f, a.size, a.chunk)
+		} else {
+			l.growFailedAt = a.size
+			l.cfg.Logger.Warn("trail: growing the write-ahead file ahead of need", "err", err)
 		}
 	}
 	return nil
@@ -349,6 +355,9 @@ func (l *Log) growAhead(a *aheadFile, f *os.File, off, n int64) {
 	l.grew.Broadcast()
 	switch {
 	case err != nil:
+		// Not again at this size: the append that needs the space
+		// allocates it (and fails closed if it cannot).
+		l.growFailedAt = off
 		l.cfg.Logger.Warn("trail: growing the write-ahead file ahead of need", "err", err)
 	case l.wal == a && a.size == off:
 		a.size = off + n
