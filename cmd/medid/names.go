@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -148,7 +149,10 @@ func describe(ctx context.Context, d *directory.Directory, did string) string {
 	if !id.Verified() {
 		return id.Label() + " " + did
 	}
-	s := id.Label() + " (" + did + ")"
+	// The saved copy's date is said once, at the end.
+	undated := *id
+	undated.Saved = time.Time{}
+	s := withDID(undated.Label(), did)
 	if o := id.Organisation; id.Kind == directory.KindOrganisation && o != nil {
 		if id.Role == "" || did == o.DID {
 			// The kind follows in words: the label need not say it.
@@ -163,6 +167,16 @@ func describe(ctx context.Context, d *directory.Directory, did string) string {
 		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
 	}
 	return s
+}
+
+// withDID puts did in the label's brackets: "St Mary's Hospital
+// (did:medid:…)", "St Mary's Hospital (record vault; did:key:…)", one pair
+// of brackets, as the naming rule writes labels.
+func withDID(label, did string) string {
+	if l, ok := strings.CutSuffix(label, ")"); ok {
+		return l + "; " + did + ")"
+	}
+	return label + " (" + did + ")"
 }
 
 // issuerNames says how wallets will name an issuer service: its name from
