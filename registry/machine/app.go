@@ -97,7 +97,9 @@ type Config struct {
 // 10.0 sig-eq, BENCHMARKS.md, issue 19, sixth round), at the same memory
 // (the block cache holds fewer blocks instead), and a fresh chain is
 // unchanged. A cached node takes ~0.5 KB (a leaf holds its record), so
-// this is ~200 MB of heap once full.
+// this is ~200 MB of heap once full, for each of the two tree handles (the
+// one blocks write, the one reads of committed versions go through); the
+// reads' fills only as far as reads reach.
 const DefaultNodeCacheSize = 400_000
 
 func (c *Config) withDefaults() (Config, error) {
