@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -21,8 +22,9 @@ import (
 // It first resolves every listed DID once (as medid-loadtest -warm does),
 // then b.N random ones, and reports per resolution the process CPU, the
 // bytes LevelDB read from its files (block cache misses), and the share
-// answered through a leaf pointer (layout 2). Skipped without the two
-// variables.
+// answered through a leaf pointer (layout 2). MEDID_RESOLVE_PROFILE names a
+// file for a CPU profile of the b.N resolutions alone (the warm-up left
+// out). Skipped without the first two variables.
 func BenchmarkResolveSavedState(b *testing.B) {
 	dir, list := os.Getenv("MEDID_RESOLVE_STATE"), os.Getenv("MEDID_RESOLVE_DIDS")
 	if dir == "" || list == "" {
@@ -48,7 +50,7 @@ func BenchmarkResolveSavedState(b *testing.B) {
 		}
 		return s
 	}
-	if os.Getenv("MEDID_RESOLVE_COLD") == "" {
+	if b.N > 1 && os.Getenv("MEDID_RESOLVE_COLD") == "" {
 		s0, cpu0 := stats(), benchbase.ProcessCPU()
 		for _, d := range dids {
 			resolve(d)
@@ -57,6 +59,17 @@ func BenchmarkResolveSavedState(b *testing.B) {
 		b.Logf("warm-up: %d resolutions, %.1f CPU-µs and %.0f bytes read each; block cache %d MB",
 			len(dids), float64((benchbase.ProcessCPU()-cpu0).Microseconds())/float64(len(dids)),
 			float64(s1.IORead-s0.IORead)/float64(len(dids)), s1.BlockCacheSize>>20)
+	}
+	if p := os.Getenv("MEDID_RESOLVE_PROFILE"); p != "" && b.N > 1 {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ResetTimer()
