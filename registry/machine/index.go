@@ -35,8 +35,9 @@ import (
 //   - ledger.LayoutRecordsOnce, whose point is to store each record once:
 //     x/<key> -> the IAVL node key of the record's leaf (8-byte version, which
 //     is the height it was written at, and 4-byte nonce) and the CRC-32C of
-//     the value (16 bytes). A read fetches the leaf by its node key (a
-//     second point lookup, no tree walk), decodes it, and uses it only if
+//     the value (16 bytes). A read fetches the leaf by its node key (from
+//     the leaf cache, see leafCache, else a second point lookup; no tree
+//     walk), decodes it, and uses it only if
 //     its key is the one asked for and its value has that checksum. An
 //     8-byte entry (the height only) says the key exists and sends the
 //     reader to the tree. IAVL assigns node keys inside SaveVersion, so
