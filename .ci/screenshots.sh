@@ -249,18 +249,38 @@ cd - >/dev/null
 # is wider than that (full DIDs in the Consent and Who looked lists) grows
 # the window, and each shot is cropped to the window (xwininfo).
 display=:99
+# xready: wait until the X server on $display answers.
+xready() {
+	for _ in $(seq 100); do xwininfo -display "$display" -root >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "Xvfb on $display did not start" >&2
+	exit 1
+}
 Xvfb "$display" -screen 0 1800x1000x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
 pids+=($!)
-sleep 1
+xready
 
-# shot NAME [env...]: start the app, wait for it to draw, capture its
-# window, stop it.
+# shot NAME READY [env...]: start the app, wait until it says the screen
+# READY has finished loading (its "screen ready" log line: nothing loading
+# for half a second and every update drawn; see app.Config.ReadyLog),
+# capture its window, stop it. No fixed sleep: a loaded machine only
+# makes the wait longer, never the picture half-loaded.
 shot() {
-	local name=$1
-	shift
-	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$tmp/wallet-$name.log" 2>&1 &
-	local pid=$!
-	sleep "${SHOT_WAIT:-5}" # longer on a loaded machine
+	local name=$1 ready=$2
+	shift 2
+	local log="$tmp/wallet-$name.log"
+	: >"$log"
+	env DISPLAY="$display" "$@" wallet --registry "$MEDID_REGISTRY" --vault "$MEDID_VAULT" >"$log" 2>&1 &
+	local pid=$! waited=0
+	until grep -q "msg=\"screen ready\" screen=$ready\$" "$log"; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$waited" -ge $((${SHOT_TIMEOUT:-180} * 5)) ]; then
+			kill -TERM "$pid" 2>/dev/null || true
+			cat "$log" >&2
+			echo "the wallet did not say that $ready was ready for $name" >&2
+			exit 1
+		fi
+		sleep 0.2
+		waited=$((waited + 1))
+	done
 	local geom
 	geom=$(xwininfo -display "$display" -name "medid wallet" 2>/dev/null | awk '
 		/Absolute upper-left X:/ {x=$NF} /Absolute upper-left Y:/ {y=$NF}
@@ -268,25 +288,25 @@ shot() {
 	[ -z "$geom" ] || import -display "$display" -window root -crop "$geom" +repage "$tmp/$name.png"
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
-	[ -n "$geom" ] || { cat "$tmp/wallet-$name.log" >&2; echo "no wallet window for $name" >&2; exit 1; }
-	# 256 colours keep the files small; the UI has few colours anyway.
+	[ -n "$geom" ] || { cat "$log" >&2; echo "no wallet window for $name" >&2; exit 1; }
+# 256 colours keep the files small; the UI has few colours anyway.
 	convert "$tmp/$name.png" -colors 256 "PNG8:$out/$name.png"
 	echo "wrote $out/$name.png" >&2
 }
 
-shot welcome MEDID_WALLET="$tmp/empty" MEDID_WALLET_PASSPHRASE=
-shot unlock MEDID_WALLET_PASSPHRASE=
+shot welcome welcome MEDID_WALLET="$tmp/empty" MEDID_WALLET_PASSPHRASE=
+shot unlock unlock MEDID_WALLET_PASSPHRASE=
 for s in credentials detail preview share consent access identities settings; do
-	shot "$s" MEDID_WALLET_SCREEN="$s"
+	shot "$s" "$s" MEDID_WALLET_SCREEN="$s"
 done
-shot answer MEDID_WALLET_SCREEN="$request"
-shot sharedetails MEDID_WALLET_SCREEN=sharedetails
-shot acting MEDID_WALLET_SCREEN=acting
-shot licence MEDID_WALLET="$MEDID_PRACTITIONER" MEDID_WALLET_SCREEN=licencecard
+shot answer answer MEDID_WALLET_SCREEN="$request"
+shot sharedetails sharedetails MEDID_WALLET_SCREEN=sharedetails
+shot acting acting MEDID_WALLET_SCREEN=acting
+shot licence licencecard MEDID_WALLET="$MEDID_PRACTITIONER" MEDID_WALLET_SCREEN=licencecard
 # A card lasts two minutes: made just before the shot that checks it,
 # from the practitioner's wallet (the key never leaves it).
 card=$(medid wallet licence-card --wallet "$MEDID_PRACTITIONER" 2>/dev/null)
-shot check MEDID_WALLET_SCREEN="check:$card"
+shot check check MEDID_WALLET_SCREEN="check:$card"
 
 # The emergency card is full screen: show it on a second X server the size
 # of the main window, so it matches the other shots.
@@ -294,5 +314,5 @@ size=$(identify -format '%wx%h' "$tmp/credentials.png")
 display=:98
 Xvfb "$display" -screen 0 "${size}x24" -nolisten tcp >"$tmp/xvfb-emergency.log" 2>&1 &
 pids+=($!)
-sleep 1
-shot emergency MEDID_WALLET_SCREEN=emergency
+xready
+shot emergency emergency MEDID_WALLET_SCREEN=emergency

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,6 +61,14 @@ type Config struct {
 	// "sharedetails", "acting", "check:CODE" or an openid4vp:// request
 	// link to answer (used to take screenshots; see mainUI.selectScreen).
 	StartScreen string
+	// ReadyLog makes the app log "screen ready" (Info, attribute screen:
+	// "welcome", "unlock", or after unlocking the StartScreen's name,
+	// "answer" for a request link, "check" for a licence code,
+	// "credentials" when none) once that screen has finished loading: no
+	// background work in flight for half a second and every update it
+	// queued for the window applied. The screenshot script waits for it
+	// instead of guessing how long loading takes.
+	ReadyLog bool
 	// Logger receives operational events, never contents; nil discards.
 	Logger *slog.Logger
 	// HTTPClient makes every request of the app and its wallet (registry,
@@ -84,6 +93,7 @@ type App struct {
 	ctx    context.Context // cancelled by Close; parent of every background operation
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background operations in flight
+	busy   atomic.Int64   // how many: bg's count, readable (see announceReady)
 	loops  sync.WaitGroup // tickers (auto-lock, lockout countdown); stop on ctx
 	// manualUI (set by tests before Window) queues the UI updates of
 	// background work instead of handing them to fyne.Do, whose test
@@ -220,11 +230,13 @@ func (a *App) start() {
 	switch {
 	case errors.Is(err, wallet.ErrNoWallet):
 		a.showWelcome()
+		a.announceReady("welcome")
 	case err != nil:
 		a.show(problemScreen(err))
 	default:
 		a.setWallet(w)
 		a.showUnlock()
+		a.announceReady("unlock")
 	}
 }
 
@@ -283,6 +295,7 @@ func (a *App) unlocked() {
 		if a.cfg.StartScreen != "" {
 			a.main.selectScreen(a.cfg.StartScreen)
 		}
+		a.announceReady(readyName(a.cfg.StartScreen))
 	})
 }
 
@@ -385,10 +398,75 @@ func (a *App) checkIdle() {
 // MUST touch widgets only through a.do (fyne.Do).
 func (a *App) background(work func(ctx context.Context)) {
 	a.bg.Add(1)
+	a.busy.Add(1)
 	go func() {
 		defer a.bg.Done()
+		defer a.busy.Add(-1) // after work queued its UI update (load)
 		work(a.ctx)
 	}()
+}
+
+// readyQuiet is how long nothing must be loading before a screen is
+// announced ready (Config.ReadyLog), in polls of readyPoll: a load that
+// starts another from its UI update never leaves a gap, but the window
+// also needs a frame or two to draw what was applied.
+const (
+	readyPoll  = 100 * time.Millisecond
+	readyQuiet = 5
+)
+
+// announceReady logs "screen ready" for screen once nothing has been
+// loading for readyQuiet polls in a row, each after every UI update
+// queued so far was applied (Config.ReadyLog; nothing without it).
+// Safe from the main goroutine; it returns at once.
+func (a *App) announceReady(screen string) {
+	if !a.cfg.ReadyLog {
+		return
+	}
+	a.loop(func(ctx context.Context) {
+		t := time.NewTicker(readyPoll)
+		defer t.Stop()
+		for idle := 0; idle < readyQuiet; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if a.busy.Load() != 0 {
+				idle = 0
+				continue
+			}
+			// Apply what finished work queued for the window (fyne.Do runs
+			// in order), which may start more work.
+			applied := make(chan struct{})
+			a.do(func() { close(applied) })
+			select {
+			case <-ctx.Done():
+				return
+			case <-applied:
+			}
+			if a.busy.Load() != 0 {
+				idle = 0
+				continue
+			}
+			idle++
+		}
+		a.log.Info("screen ready", "screen", screen)
+	})
+}
+
+// readyName is how announceReady names a StartScreen: never the request
+// link or licence code itself.
+func readyName(start string) string {
+	switch {
+	case start == "":
+		return "credentials"
+	case strings.HasPrefix(strings.ToLower(start), openid4vp.Scheme+"://"):
+		return "answer"
+	case strings.HasPrefix(start, "check:"):
+		return "check"
+	}
+	return start
 }
 
 // do runs f on the Fyne main goroutine (fyne.Do). f MUST NOT block.

@@ -415,7 +415,7 @@ func offeredByLine(f offeredFrom, issuer string) *widget.Label {
 		l = wrapLabel("Offered by " + f.name + ", accredited in the medid directory to issue this kind of record since " +
 			f.since.Local().Format("2 Jan 2006") + ", as the directory said on " + f.asOf + " (it could not be reached just now).")
 	case f.asOf != "":
-		l = wrapLabel("Offered by " + f.name + " (as the directory named it on " + f.asOf + "). Whether it may issue this kind of record could not be checked just now: the medid directory could not be reached.")
+		l = wrapLabel("Offered by " + f.name + ", as the directory named it on " + f.asOf + ". Whether it may issue this kind of record could not be checked just now: the medid directory could not be reached.")
 	case f.name == "":
 		l = wrapLabel("Offered by " + who("", issuer) + ", not in the medid directory.")
 		l.Importance = widget.WarningImportance

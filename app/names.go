@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -144,11 +143,14 @@ type offeredFrom struct {
 func (a *App) issuerOf(ctx context.Context, o wallet.Offered) offeredFrom {
 	id, _ := a.names().Lookup(ctx, o.Issuer)
 	f := offeredFrom{name: nameFor(id), logo: a.logoOf(ctx, id)}
-	f.asOf, _ = strings.CutPrefix(id.Source, "snapshot of ")
-	if f.asOf == id.Source {
-		f.asOf = ""
+	if !id.Saved.IsZero() {
+		// The line says the copy's date once, for the name and the
+		// accreditation alike.
+		now := *id
+		now.Saved = time.Time{}
+		f.name, f.asOf = nameFor(&now), id.Saved.Format("2 Jan 2006")
 	}
-	if id.Kind == directory.KindUnknown && (id.Source == "offline" || strings.Contains(id.Problem, "could not be reached")) {
+	if id.Kind == directory.KindUnknown && (id.Source == "offline" || id.Problem == directory.ProblemUnreachable) {
 		f.name, f.unreachable = "", true
 	}
 	at := a.cfg.now()

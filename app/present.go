@@ -237,7 +237,7 @@ func requestNote(pr *openid.PresentationRequest, named string) string {
 		return "They did not sign the request: nobody vouches for the name; check the address is the one you expect."
 	case named == "":
 		return "They signed the request, but the medid directory does not list them: nobody vouches for the name they give. Only answer someone you know."
-	case strings.Contains(named, "SUSPENDED"):
+	case strings.Contains(named, directory.SuspendedWords):
 		return "They signed the request, but the medid directory has suspended them: do not send anything unless you know why."
 	}
 	return "They signed the request; the name is from the medid network's directory."

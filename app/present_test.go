@@ -220,7 +220,7 @@ func TestAnswerSignedVerifier(t *testing.T) {
 			[]string{"Unverified", "Totally Real"}},
 		{"unlisted", unlisted, []string{"Unverified", `calls itself "Totally Real ER"`, "the medid directory does not list them"},
 			[]string{"the name is from"}},
-		{"suspended", suspended, []string{"Harbour ER — SUSPENDED in the directory asks for records", "the medid directory has suspended them"},
+		{"suspended", suspended, []string{"Harbour ER (suspended in the directory) asks for records", "the medid directory has suspended them"},
 			[]string{"the name is from", "Totally Real"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

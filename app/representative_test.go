@@ -75,9 +75,12 @@ func TestWhoLookedRepresentative(t *testing.T) {
 		byWho[r.event.Accessor] = r.what.Text
 	}
 	for _, tt := range []struct{ who, want string }{
-		{doctor, "Dr. Jane Doe (St Mary's Hospital), acting for you with your authorisation, read your immunizations (for treatment)."},
+		// From the saved copy, so with its date, inside the sentence.
+		{doctor, "Dr. Jane Doe (St Mary's Hospital; directory as saved on 14 Mar 2026), acting for you with your authorisation, read your immunizations (for treatment)."},
 		{maria, "Maria Silva, acting for you as parent, read your immunizations (for treatment)."},
-		{hospital, "Someone not in the directory (ref. spital) read your immunizations, under the consent Maria Silva (as parent) gave (for treatment)."},
+		// Not in the saved copy, and offline: not "not in the directory",
+		// which only the registry can say.
+		{hospital, "Someone not verified (the directory could not be reached; ref. spital) read your immunizations, under the consent Maria Silva (as parent) gave (for treatment)."},
 	} {
 		got := byWho[tt.who]
 		if !strings.HasSuffix(got, " — "+tt.want) {

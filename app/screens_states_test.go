@@ -77,16 +77,44 @@ func assertTruthful(t *testing.T, state, screen string, c fyne.Canvas, offline b
 	}
 }
 
+// nameRule is how a party must be named on every screen of a state:
+// every text that names it (contains name) also says must (the saved
+// copy's date, its suspension), and the screens in on name it.
+type nameRule struct {
+	name, must string
+	on         []string // screens (tab names, "record …", "offer preview") that must name it
+}
+
 // walkScreens visits every tab (People when there), every record's page,
-// the offer preview and the emergency card, checking each with assertTruthful.
-func walkScreens(t *testing.T, h *harness, state string, offline bool) {
+// the offer preview and the emergency card, checking each with
+// assertTruthful, and the names on them with rules.
+func walkScreens(t *testing.T, h *harness, state string, offline bool, rules ...nameRule) {
 	t.Helper()
 	m := h.a.main
+	seen := map[string]map[string]bool{} // rule name -> screens naming it
+	check := func(screen string) {
+		t.Helper()
+		assertTruthful(t, state, screen, h.win.Canvas(), offline)
+		for _, r := range rules {
+			for _, s := range visibleTexts(h.win.Canvas()) {
+				if !strings.Contains(s, r.name) || strings.Contains(s, "e.g. "+r.name) { // not a field's example
+					continue
+				}
+				if seen[r.name] == nil {
+					seen[r.name] = map[string]bool{}
+				}
+				seen[r.name][screen] = true
+				if !strings.Contains(s, r.must) {
+					t.Errorf("%s: %s names %s without %q: %q", state, screen, r.name, r.must, s)
+				}
+			}
+		}
+	}
 	for _, it := range m.tabs.Items {
 		m.tabs.Select(it)
 		h.a.wait()
 		settle(h)
-		assertTruthful(t, state, it.Text, h.win.Canvas(), offline)
+		check(it.Text)
 	}
 	m.selectScreen("credentials")
 	h.a.wait()
@@ -95,19 +123,26 @@ func walkScreens(t *testing.T, h *harness, state string, offline bool) {
 		title := c.title.Text
 		test.Tap(c.open)
 		h.a.wait()
-		assertTruthful(t, state, "record "+title, h.win.Canvas(), offline)
+		check("record " + title)
 		test.Tap(m.creds.detail.back)
 		h.a.wait()
 	}
 	if len(m.creds.items) > 0 {
 		m.selectScreen("preview") // the first record, as an offer is shown before it is added
 		h.a.wait()
-		assertTruthful(t, state, "offer preview", h.win.Canvas(), offline)
+		check("offer preview")
 		m.creds.recv.Hide()
 	}
 	m.selectScreen("emergency")
 	h.a.wait()
-	assertTruthful(t, state, "emergency card", h.win.Canvas(), offline)
+	check("emergency card")
+	for _, r := range rules {
+		for _, on := range r.on {
+			if !seen[r.name][on] {
+				t.Errorf("%s: %s does not name %s (named on %v)", state, on, r.name, seen[r.name])
+			}
+		}
+	}
 }
 
 // named wraps the fake consent and access services to name providers and
@@ -236,6 +271,29 @@ func TestEveryScreenEveryState(t *testing.T) {
 		walkScreens(t, h, "could not check", true)
 	})
 
+	t.Run("names from the saved copy", func(t *testing.T) {
+		// The registry stops answering after a good check: every screen
+		// names the hospital from the wallet's saved copy of the
+		// directory, and says the copy's date wherever it does.
+		clk := newClock()
+		hosp := newIssuer(t, "St Mary's Hospital")
+		h := namedHarness(t, &fakeConsent{now: clk.Now}, &fakeAccessLog{events: accesses(clk.Now(), hosp.DID)})
+		h.noAutoLock()
+		records(h, hosp)
+		grant(h, hosp.DID)
+		refresh(h)
+		saved := h.clk.Now().Format("2 Jan 2006")
+		h.clk.Advance(26 * time.Hour)
+		h.registry.setDown(true)
+		h.a.namesC = namesCache{} // a new start: nothing cached but the wallet's snapshot
+		h.a.main.rebuildServices()
+		h.a.main.creds.reload()
+		h.a.wait()
+		walkScreens(t, h, "names from the saved copy", false,
+			nameRule{name: "St Mary's Hospital", must: saved,
+				on: []string{"My records", "Consent", "Who looked", "record Allergy intolerance", "offer preview"}})
+	})
+
 	t.Run("stale", func(t *testing.T) {
 		clk := newClock()
 		hosp := newIssuer(t, "St Mary's Hospital")
@@ -276,12 +334,21 @@ func TestEveryScreenEveryState(t *testing.T) {
 		records(h, hosp)
 		grant(h, hosp.DID)
 		refresh(h)
-		walkScreens(t, h, "suspended in the directory", false)
-		h.a.main.selectScreen("credentials")
+		// Named, flagged, in words that read inside the sentence.
+		h.a.main.selectScreen("access")
 		h.a.wait()
-		if c := h.a.main.creds.items[0]; !strings.Contains(strings.Join(visibleTexts(h.win.Canvas()), "\n"), "SUSPENDED in the directory") {
-			t.Errorf("a record from a suspended hospital does not say so: %q", c.title.Text)
+		settle(h)
+		all := strings.Join(visibleTexts(h.win.Canvas()), "\n")
+		if !strings.Contains(all, "St Jude's Hospital (suspended in the directory) read your immunizations") {
+			t.Errorf("Who looked does not say who read the immunizations in a sentence:\n%s", all)
 		}
+		if strings.Contains(all, "SUSPENDED") {
+			t.Errorf("the suspension breaks the sentence:\n%s", all)
+		}
+		// And so wherever it appears.
+		walkScreens(t, h, "suspended in the directory", false,
+			nameRule{name: "St Jude's Hospital", must: "St Jude's Hospital (suspended in the directory)",
+				on: []string{"My records", "Consent", "Who looked", "record Allergy intolerance", "offer preview"}})
 	})
 
 	t.Run("unknown institutions", func(t *testing.T) {

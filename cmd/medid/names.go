@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
@@ -139,7 +140,8 @@ func printCredentialNames(ctx context.Context, w io.Writer, d *directory.Directo
 
 // describe is a DID's label (the naming rule of registry/directory) with
 // the full DID, for command output: "St Mary's Hospital (did:medid:…),
-// hospital in GB, in the directory", or "someone not in the directory
+// hospital in GB, in the directory" (from the wallet's saved copy: "… in
+// the directory as saved on 3 Dec 2026"), or "someone not in the directory
 // (ref. 2doK3C) did:key:…2doK3C" (any name the DID gives itself is never
 // shown).
 func describe(ctx context.Context, d *directory.Directory, did string) string {
@@ -147,18 +149,34 @@ func describe(ctx context.Context, d *directory.Directory, did string) string {
 	if !id.Verified() {
 		return id.Label() + " " + did
 	}
-	s := id.Label() + " (" + did + ")"
+	// The saved copy's date is said once, at the end.
+	undated := *id
+	undated.Saved = time.Time{}
+	s := withDID(undated.Label(), did)
 	if o := id.Organisation; id.Kind == directory.KindOrganisation && o != nil {
 		if id.Role == "" || did == o.DID {
 			// The kind follows in words: the label need not say it.
 			s = o.Entry.DisplayName + " (" + did + ")"
 		}
 		s += ", " + directory.KindWords(o.Entry.Kind) + " in " + o.Entry.Country + ", in the directory"
+		if !id.Saved.IsZero() {
+			s += " as saved on " + id.Saved.Format("2 Jan 2006")
+		}
 	}
 	if id.Kind == directory.KindPractitioner {
 		s += ", licensed by " + id.Practitioner.Body.Entry.DisplayName
 	}
 	return s
+}
+
+// withDID puts did in the label's brackets: "St Mary's Hospital
+// (did:medid:…)", "St Mary's Hospital (record vault; did:key:…)", one pair
+// of brackets, as the naming rule writes labels.
+func withDID(label, did string) string {
+	if l, ok := strings.CutSuffix(label, ")"); ok {
+		return l + "; " + did + ")"
+	}
+	return label + " (" + did + ")"
 }
 
 // issuerNames says how wallets will name an issuer service: its name from

@@ -14,6 +14,8 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/credentials/sdjwt"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/directory"
 	"github.com/medid/medid/wallet"
 )
 
@@ -370,15 +372,24 @@ func (c *walletCLI) receive(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.Subject)
+	fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, nil, cr.Issuer), cr.Subject)
 	return nil
 }
 
 // partyName names did for command output by the directory's naming rule,
-// with the full DID (see describe); the DID alone when no directory can
-// be read (the output must not fail for want of a name).
-func (c *walletCLI) partyName(ctx context.Context, w *wallet.Wallet, did string) string {
-	names, err := walletNames(c.e, w, "")
+// with the full DID (see describe), through rc, the registry the command
+// was given; nil means the one at $MEDID_REGISTRY, else the wallet's saved
+// copy of the directory alone (its names then say the copy's date). The
+// DID alone when no directory can be read (the output must not fail for
+// want of a name). What the directory answered is kept in the wallet.
+func (c *walletCLI) partyName(ctx context.Context, w *wallet.Wallet, rc *client.Client, did string) string {
+	var names *directory.Directory
+	var err error
+	if rc != nil {
+		names, err = walletNamesVia(w, rc, false)
+	} else {
+		names, err = walletNames(c.e, w, "")
+	}
 	if err != nil {
 		return did
 	}
@@ -634,7 +645,7 @@ func (c *walletCLI) history(args []string) error {
 		}
 		fmt.Fprintln(c.e.stdout)
 		for _, s := range ev.Credentials {
-			fmt.Fprintf(c.e.stdout, "    %s %s from %s: %s\n", s.ID, credTypes(s.Types), c.partyName(context.Background(), w, s.Issuer), strings.Join(s.Attributes, ", "))
+			fmt.Fprintf(c.e.stdout, "    %s %s from %s: %s\n", s.ID, credTypes(s.Types), c.partyName(context.Background(), w, nil, s.Issuer), strings.Join(s.Attributes, ", "))
 		}
 	}
 	return nil

@@ -112,7 +112,7 @@ func (c *walletCLI) consentGrant(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.e.stderr, "grant written to %s: give it to the provider\n", *out)
 	}
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
-	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", c.partyName(ctx, w, g.Provider), strings.Join(g.Classes, ", "),
+	fmt.Fprintf(c.e.stdout, "provider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", c.partyName(ctx, w, nil, g.Provider), strings.Join(g.Classes, ", "),
 		strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
 	fmt.Fprintf(c.e.stdout, "anchored by: %s (a key made for this grant alone: the ledger never sees your DID)\n", g.Anchor)
 	if g.BreakGlass {

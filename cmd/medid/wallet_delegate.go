@@ -432,15 +432,10 @@ func (c *walletCLI) actForConsentGrant(ctx context.Context, person string, args 
 	if err != nil {
 		return err
 	}
-	// The provider by the directory's name (or "someone not in the
-	// directory"), through the registry this command was given.
-	provName := g.Provider
-	if names, err := walletNamesVia(w, rc, false); err == nil {
-		provName = describe(ctx, names, g.Provider)
-		defer w.SaveNames(names)
-	}
 	fmt.Fprintf(c.e.stdout, "consent: %s\n", g.ID)
-	fmt.Fprintf(c.e.stdout, "in the name of: %s\nprovider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", d.PersonWords(), provName,
+	// The provider by the directory's name, through the registry this
+	// command was given.
+	fmt.Fprintf(c.e.stdout, "in the name of: %s\nprovider: %s\nclasses: %s\npurposes: %s\nvalid until: %s\n", d.PersonWords(), c.partyName(ctx, w, rc, g.Provider),
 		strings.Join(g.Classes, ", "), strings.Join(g.Purposes, ", "), g.ValidUntil.Format(time.RFC3339))
 	fmt.Fprintf(c.e.stdout, "registered at %s, in %s's trail\n", *vaultURL, personName(d.PatientName, d.Patient))
 	if *out != "" {

@@ -131,7 +131,7 @@ func (c *walletCLI) acceptOfferAs(ctx context.Context, person string, args []str
 		return err
 	}
 	for _, cr := range got {
-		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.Subject)
+		fmt.Fprintf(c.e.stdout, "received %s\n  type:    %s\n  issuer:  %s\n  subject: %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, nil, cr.Issuer), cr.Subject)
 		if person != "" {
 			fmt.Fprintf(c.e.stdout, "  held for %s (it is theirs: issued to their DID; medid wallet act-for %s respond presents it)\n", d.PersonWords(), person)
 		}
@@ -431,7 +431,7 @@ func (c *walletCLI) actForCredentials(ctx context.Context, person string, args [
 		fmt.Fprintf(c.e.stderr, "you hold no credentials for %s (medid wallet act-for %s accept-offer URI receives one)\n", d.PersonWords(), person)
 	}
 	for _, cr := range held {
-		fmt.Fprintf(c.e.stdout, "%s  %s  %s  received %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, cr.Issuer), cr.ReceivedAt.Local().Format(time.DateOnly))
+		fmt.Fprintf(c.e.stdout, "%s  %s  %s  received %s\n", cr.ID, credTypes(cr.Types), c.partyName(ctx, w, nil, cr.Issuer), cr.ReceivedAt.Local().Format(time.DateOnly))
 	}
 	return nil
 }

@@ -2,7 +2,7 @@
 // the registry application in-process, and the registry HTTP API.
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
-//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE]
+//	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE] [--memprofile FILE]
 //	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID]
 //
 // On first run it initialises the home folder (keys, genesis naming this
@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -112,6 +113,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	diskQuota := fs.Int64("disk-quota", 0, "bytes: count the home as a file system of this size holding only it (0: the real file system)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, completed at shutdown")
 	cpuProfileFor := fs.Duration("cpuprofile-for", 0, "with --cpuprofile: end the profile this long after the start (e.g. the first minute of a state sync join) instead of at shutdown")
+	memProfile := fs.String("memprofile", "", "write a heap profile (go tool pprof; allocations since the start and what is live) to this file at shutdown")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: registryd [flags]\n       registryd testnet --validators N --out DIR [--base-port N|auto]\n       registryd join --home DIR --from URL[,URL…]\n       registryd validator-key --home DIR")
 		fs.PrintDefaults()
@@ -146,6 +148,22 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer stop()
 	} else if *cpuProfileFor != 0 {
 		return usageError{errors.New("--cpuprofile-for needs --cpuprofile")}
+	}
+	if *memProfile != "" {
+		// Created now, so a bad path fails the start, not the shutdown.
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		defer func() {
+			// The heap as of the last collection: run one, so what is
+			// live is current.
+			runtime.GC()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				logger.Warn("writing the heap profile", "err", err)
+			}
+			f.Close()
+		}()
 	}
 
 	if _, err := os.Stat(filepath.Join(*home, "config", "genesis.json")); errors.Is(err, os.ErrNotExist) {

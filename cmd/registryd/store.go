@@ -19,6 +19,7 @@ type storeOpts struct {
 	snapshotKeep     *int
 	keepVersions     *int64
 	keepBlocks       *int64
+	nodeCache        *int
 }
 
 func storeFlags(fs *flag.FlagSet) *storeOpts {
@@ -27,6 +28,7 @@ func storeFlags(fs *flag.FlagSet) *storeOpts {
 		snapshotKeep:     fs.Int("snapshot-keep", 0, "snapshots to keep (default: settings, else 2)"),
 		keepVersions:     fs.Int64("keep-versions", 0, "recent state versions kept for reads at older heights, -1 for all (default: settings, else 100)"),
 		keepBlocks:       fs.Int64("keep-blocks", 0, "prune blocks older than N below the newest, never above the oldest snapshot; 0 keeps all (default: settings, else 0)"),
+		nodeCache:        fs.Int("node-cache", 0, "state tree nodes kept in memory (default: settings, else 400000)"),
 	}
 }
 
@@ -34,7 +36,7 @@ func storeFlags(fs *flag.FlagSet) *storeOpts {
 // overridden by the flags that were given.
 func (o *storeOpts) config(s node.AppSettings, dir string, logger *slog.Logger) machine.Config {
 	c := machine.Config{Dir: dir, Logger: logger,
-		SnapshotInterval: s.SnapshotInterval, SnapshotKeep: s.SnapshotKeep, KeepVersions: s.KeepVersions, KeepBlocks: s.KeepBlocks}
+		SnapshotInterval: s.SnapshotInterval, SnapshotKeep: s.SnapshotKeep, KeepVersions: s.KeepVersions, KeepBlocks: s.KeepBlocks, NodeCacheSize: s.NodeCacheSize}
 	if *o.snapshotInterval != 0 {
 		c.SnapshotInterval = *o.snapshotInterval
 	}
@@ -46,6 +48,9 @@ func (o *storeOpts) config(s node.AppSettings, dir string, logger *slog.Logger) 
 	}
 	if *o.keepBlocks != 0 {
 		c.KeepBlocks = *o.keepBlocks
+	}
+	if *o.nodeCache > 0 {
+		c.NodeCacheSize = *o.nodeCache
 	}
 	return c
 }

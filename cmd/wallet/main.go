@@ -12,7 +12,8 @@
 // MEDID_WALLET_SCREEN names a tab to open after unlocking (or an
 // openid4vp:// request link to answer), and
 // MEDID_WALLET_PASSPHRASE (an environment variable, never a flag) unlocks
-// the wallet at start.
+// the wallet at start; the log's "screen ready" line says when the screen
+// has finished loading.
 package main
 
 import (
@@ -89,6 +90,7 @@ func config(args []string, getenv func(string) string, home func() (string, erro
 		RegistryURL: *registry,
 		VaultURL:    *vaultURL,
 		StartScreen: getenv("MEDID_WALLET_SCREEN"),
+		ReadyLog:    true, // one line per start; .ci/screenshots.sh waits for it
 		HTTPClient:  hc,
 	}, nil
 }

@@ -84,7 +84,7 @@ func Split(token string, maxSize int) (JWS, error) {
 	if d1 == 0 || d2 == d1+1 {
 		return j, fmt.Errorf("%w: empty header or payload", ErrMalformed)
 	}
-	if i := strings.IndexAny(token, "\r\n"); i >= 0 {
+	if i := lineBreak(token); i >= 0 {
 		return j, fmt.Errorf("%w: byte %d of the token is a line break", ErrMalformed, i)
 	}
 	// Header and payload are decoded into one string (one allocation, no
@@ -107,6 +107,23 @@ func Split(token string, maxSize int) (JWS, error) {
 	j.Header, j.Payload, j.Signature = hp[:hn], hp[hn:], sig
 	j.SigningInput = token[:d2]
 	return j, nil
+}
+
+// lineBreak is strings.IndexAny(s, "\r\n"): the offset of the first CR or
+// LF in s, or -1. Two vectorised IndexByte scans instead of IndexAny's set
+// lookup byte by byte: every token is read whole for this check, and a
+// vault request's took 4% of its decision's instructions (BENCHMARKS,
+// issue 12, third pass).
+func lineBreak(s string) int {
+	n := strings.IndexByte(s, '\n')
+	before := s
+	if n >= 0 {
+		before = s[:n]
+	}
+	if r := strings.IndexByte(before, '\r'); r >= 0 {
+		return r
+	}
+	return n
 }
 
 // chunk is how many characters are decoded at a time through a stack
@@ -153,7 +170,7 @@ func Decode(s string) ([]byte, error) {
 	// one encoding and a signing input is exactly what was received. Every
 	// other byte outside the alphabet (padding, '+', '/', spaces) fails the
 	// decoding itself.
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+	if i := lineBreak(s); i >= 0 {
 		return nil, fmt.Errorf("%w: line break at byte %d", ErrMalformed, i)
 	}
 	b, err := decodeAppend(make([]byte, 0, enc.DecodedLen(len(s))), s)

@@ -152,6 +152,9 @@ func FuzzSplit(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
+		if got, want := lineBreak(token), strings.IndexAny(token, "\r\n"); got != want {
+			t.Fatalf("lineBreak(%q) = %d, strings.IndexAny = %d", token, got, want)
+		}
 		j, err := Split(token, 1<<16)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
@@ -181,6 +184,18 @@ func BenchmarkSplit(b *testing.B) {
 	for b.Loop() {
 		if _, err := Split(tok, 1<<20); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestLineBreak: lineBreak is strings.IndexAny(s, "\r\n"), which it
+// replaces for speed, at every position and order of CR and LF.
+func TestLineBreak(t *testing.T) {
+	for _, s := range []string{"", "a", "abc", "\n", "\r", "\r\n", "\n\r", "ab\ncd\ref", "ab\rcd\nef",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r", strings.Repeat("x", 4000) + "\n" + "y\r",
+		strings.Repeat("x", 4000) + "\r"} {
+		if got, want := lineBreak(s), strings.IndexAny(s, "\r\n"); got != want {
+			t.Errorf("lineBreak(%.20q…) = %d, want %d", s, got, want)
 		}
 	}
 }

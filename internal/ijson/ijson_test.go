@@ -309,3 +309,53 @@ func TestDecodedInCheckingPass(t *testing.T) {
 		})
 	}
 }
+
+// TestStringScan pins what the string scan returns and where it stops, byte
+// by byte: every plain ASCII byte passes as it is, raw UTF-8 too, and each
+// refusal names the offset of the byte at fault (the scan's fast path must
+// not move them).
+func TestStringScan(t *testing.T) {
+	var plain strings.Builder
+	for c := byte(0x20); c < 0x80; c++ {
+		if c != '"' && c != '\\' {
+			plain.WriteByte(c)
+		}
+	}
+	cases := []struct {
+		name   string
+		in     string
+		want   string // the value, when accepted
+		offset int    // the error's offset, when refused (-1: accepted)
+		msg    string
+	}{
+		{"every plain byte", `"` + plain.String() + `"`, plain.String(), -1, ""},
+		{"raw UTF-8 between ASCII", `"aé😀z"`, "aé😀z", -1, ""},
+		{"escape after plain bytes", `"abc\ndef"`, "abc\ndef", -1, ""},
+		{"empty", `""`, "", -1, ""},
+		{"control character", "\"abc\x01\"", "", 4, "control character in string"},
+		{"DEL is plain", "\"a\x7fb\"", "a\x7fb", -1, ""},
+		{"invalid UTF-8 after UTF-8", "\"aé\xffz\"", "", 4, "invalid UTF-8 in string"},
+		{"truncated UTF-8 at the end", "\"a\xc3", "", 2, "invalid UTF-8 in string"},
+		{"unterminated", `"abc`, "", 4, "unexpected end of JSON"},
+		{"unterminated after UTF-8", `"aé`, "", 4, "unexpected end of JSON"},
+		{"control character after an escape", "\"a\\n\x02\"", "", 4, "control character in string"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte(tc.in))
+			if tc.offset < 0 {
+				if err != nil || got != tc.want {
+					t.Fatalf("Parse(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+				}
+				return
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q) = %q, %v; want a *SyntaxError", tc.in, got, err)
+			}
+			if se.Offset != tc.offset || se.msg != tc.msg {
+				t.Errorf("Parse(%q): error at %d %q, want at %d %q", tc.in, se.Offset, se.msg, tc.offset, tc.msg)
+			}
+		})
+	}
+}

@@ -114,6 +114,12 @@ type Identity struct {
 	// (proven)" or "snapshot of <date>".
 	Source  string    `json:"source"`
 	Checked time.Time `json:"checked"`
+	// Saved is set when the answer came from the wallet's saved copy of
+	// the directory (the offline snapshot, see [Directory.LoadSnapshot])
+	// because the registry was not asked or did not answer: the time the
+	// registry last gave it. [Identity.Label] then says the name is as
+	// the directory was on that date. Zero for an answer from the registry.
+	Saved time.Time `json:"saved,omitzero"`
 }
 
 // Verified reports whether the identity is a name to show as verified: an
@@ -166,10 +172,19 @@ func ShortDID(d string) string {
 //     Hospital (record vault)"); a practitioner by their licence, with
 //     their employer ("Dr. Jane Doe (St Mary's Hospital)");
 //   - an organisation the directory lists but has suspended: its name,
-//     flagged ("St Mary's Hospital — SUSPENDED in the directory");
+//     flagged ("St Mary's Hospital (suspended in the directory)");
 //   - found but not trusted: "someone not verified (licence revoked; ref.
 //     2doK3C)";
-//   - not in the directory: "someone not in the directory (ref. 2doK3C)".
+//   - not in the directory: "someone not in the directory (ref. 2doK3C)";
+//   - a name from the wallet's saved copy of the directory (no registry
+//     at hand): the name with the copy's date, as the directory had it
+//     then ("St Mary's Hospital (directory as saved on 3 Dec 2026)",
+//     "Boots (pharmacy; directory as saved on 3 Dec 2026)", "St Jude's
+//     Hospital (suspended in the directory as saved on 3 Dec 2026)").
+//
+// Every label reads the same alone ("Issued by: …") and inside a
+// sentence ("… read your allergies"): a name, then what qualifies it in
+// one pair of brackets, never a dash or capitals that break the sentence.
 //
 // A DID is never shown as if it were a name, and a name a DID gives
 // itself never appears. The reference ([Ref]) is the end of the DID, so
@@ -224,30 +239,73 @@ func Capitalize(s string) string {
 
 // Label is how people see the DID, by the naming rule above.
 func (i *Identity) Label() string {
-	switch {
-	case i == nil:
+	if i == nil {
 		return "someone not in the directory"
+	}
+	name, notes := i.labelParts()
+	if len(notes) == 0 {
+		return name
+	}
+	return name + " (" + strings.Join(notes, "; ") + ")"
+}
+
+// SavedWords says where a name from the wallet's saved copy of the
+// directory comes from, "directory as saved on 3 Dec 2026"; "" for an
+// answer from the registry.
+func (i *Identity) SavedWords() string {
+	if i == nil || i.Saved.IsZero() {
+		return ""
+	}
+	return "directory as saved on " + i.Saved.Format("2 Jan 2006")
+}
+
+// SuspendedWords are what the label of a suspended organisation says
+// after its name, in brackets ("St Jude's Hospital (suspended in the
+// directory)").
+const SuspendedWords = "suspended in the directory"
+
+// Suspended reports whether i is an organisation that the directory
+// lists but has suspended (its label names it, flagged).
+func (i *Identity) Suspended() bool {
+	return i != nil && i.Kind == KindOrganisation && i.Organisation != nil && i.Organisation.Status == ledger.DirectorySuspended
+}
+
+// labelParts is a label's name and what qualifies it (said in brackets).
+func (i *Identity) labelParts() (string, []string) {
+	var name string
+	var notes []string
+	switch {
 	case i.Verified() && i.Kind == KindPractitioner:
 		p := i.Practitioner
+		name = p.Name
 		if p.EmployerOrg.Active() {
-			return p.Name + " (" + p.EmployerOrg.Entry.DisplayName + ")"
+			notes = append(notes, p.EmployerOrg.Entry.DisplayName)
+		} else {
+			notes = append(notes, "licensed by "+p.Body.Entry.DisplayName)
 		}
-		return p.Name + " (licensed by " + p.Body.Entry.DisplayName + ")"
 	case i.Verified():
-		name := i.Organisation.Entry.DisplayName
+		name = i.Organisation.Entry.DisplayName
 		if w := roleWords[i.Role]; w != "" && i.DID != i.Organisation.DID {
-			return name + " (" + w + ")"
+			notes = append(notes, w)
+		} else if w := KindWords(i.Organisation.Entry.Kind); w != "" && !strings.Contains(strings.ToLower(name), w) {
+			notes = append(notes, w)
 		}
-		if w := KindWords(i.Organisation.Entry.Kind); w != "" && !strings.Contains(strings.ToLower(name), w) {
-			name += " (" + w + ")"
+	case i.Suspended():
+		name = i.Organisation.Entry.DisplayName
+		if s := i.SavedWords(); s != "" {
+			// "suspended in the directory as saved on …": one note.
+			return name, []string{"suspended in the " + s}
 		}
-		return name
-	case i.Kind == KindOrganisation && i.Organisation != nil && i.Organisation.Status == ledger.DirectorySuspended:
-		return i.Organisation.Entry.DisplayName + " — SUSPENDED in the directory"
+		return name, []string{SuspendedWords}
 	case i.Problem != "":
-		return "someone not verified (" + i.Problem + "; ref. " + Ref(i.DID) + ")"
+		return "someone not verified", []string{i.Problem, "ref. " + Ref(i.DID)}
+	default:
+		return "someone not in the directory", []string{"ref. " + Ref(i.DID)}
 	}
-	return Unlisted(i.DID)
+	if s := i.SavedWords(); s != "" {
+		notes = append(notes, s)
+	}
+	return name, notes
 }
 
 // Config configures [New].
@@ -300,6 +358,13 @@ func New(cfg Config) *Directory {
 	return &Directory{cfg: cfg, cache: map[string]cached{}, licences: map[string]string{}, snap: map[string]*Identity{}}
 }
 
+// ProblemUnreachable is the Problem of an identity the directory could
+// not be asked about (no registry at hand, or it did not answer) and the
+// saved copy does not hold: "someone not verified (the directory could
+// not be reached; ref. 2doK3C)", never "not in the directory", which
+// only the registry can say.
+const ProblemUnreachable = "the directory could not be reached"
+
 // Lookup answers who did is. It returns an error only when the registry
 // could not be asked and nothing is known (then the Identity is unknown
 // with Problem saying so, and is usable as is). The returned Identity is
@@ -319,7 +384,9 @@ func (d *Directory) Lookup(ctx context.Context, did string) (*Identity, error) {
 		if s != nil {
 			return s, nil
 		}
-		return &Identity{DID: did, Kind: KindUnknown, Source: "offline", Checked: now}, nil
+		// Offline, "not in the directory" cannot be known: the label says
+		// the name could not be checked, as when the registry is down.
+		return &Identity{DID: did, Kind: KindUnknown, Source: "offline", Problem: ProblemUnreachable, Checked: now}, nil
 	}
 	id, err := d.lookup(ctx, did, now)
 	if err != nil {
@@ -329,7 +396,7 @@ func (d *Directory) Lookup(ctx context.Context, did string) (*Identity, error) {
 		if s != nil {
 			return s, nil
 		}
-		return &Identity{DID: did, Kind: KindUnknown, Problem: "the directory could not be reached", Checked: now}, err
+		return &Identity{DID: did, Kind: KindUnknown, Problem: ProblemUnreachable, Checked: now}, err
 	}
 	ttl := d.cfg.TTL
 	if id.Kind == KindUnknown {
@@ -569,12 +636,18 @@ func (d *Directory) LoadSnapshot(b []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	src := "snapshot of " + s.Taken.Format("2 Jan 2006")
 	for k, id := range s.Identities {
 		if id == nil || id.DID != k || (id.Kind == KindOrganisation && id.Organisation == nil) || (id.Kind == KindPractitioner && (id.Practitioner == nil || id.Practitioner.Body == nil)) {
 			continue
 		}
-		id.Source = src
+		// The date the registry last gave this answer: a snapshot keeps
+		// answers not refreshed since an older one, so the snapshot's own
+		// date would make them look newer than they are.
+		id.Saved = s.Taken
+		if !id.Checked.IsZero() && id.Checked.Before(s.Taken) {
+			id.Saved = id.Checked
+		}
+		id.Source = "snapshot of " + id.Saved.Format("2 Jan 2006")
 		d.snap[k] = id
 	}
 	for k, tok := range s.Licences {

@@ -239,7 +239,7 @@ func TestSuspendedAndSnapshot(t *testing.T) {
 	ctx := context.Background()
 	w.reg.orgs[w.hospitalDID].Versions[0].Status = ledger.DirectorySuspended
 	id, _ := w.dir.Lookup(ctx, w.hospitalDID)
-	if id.Verified() || id.Label() != "St Mary's Hospital — SUSPENDED in the directory" {
+	if id.Verified() || id.Label() != "St Mary's Hospital (suspended in the directory)" {
 		t.Errorf("suspended: %q", id.Label())
 	}
 	w.reg.orgs[w.hospitalDID].Versions[0].Status = ledger.DirectoryActive
@@ -261,10 +261,10 @@ func TestSuspendedAndSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ = offline.Lookup(ctx, w.vault)
-	if id.Label() != "St Mary's Hospital (record vault)" || id.Source != "snapshot of 1 Dec 2026" {
+	if id.Label() != "St Mary's Hospital (record vault; directory as saved on 1 Dec 2026)" || id.Source != "snapshot of 1 Dec 2026" {
 		t.Errorf("offline from the snapshot: %q from %q", id.Label(), id.Source)
 	}
-	if id, err := offline.Lookup(ctx, w.doctor); err != nil || id.Verified() || id.Label() != directory.Unlisted(w.doctor) {
+	if id, err := offline.Lookup(ctx, w.doctor); err != nil || id.Verified() || id.Label() != "someone not verified (the directory could not be reached; ref. "+directory.Ref(w.doctor)+")" {
 		t.Errorf("offline, unknown DID: %q, %v", id.Label(), err)
 	}
 	for _, bad := range [][]byte{[]byte("{"), []byte(`{"format":2}`), make([]byte, directory.MaxSnapshot+1)} {
@@ -303,4 +303,75 @@ func BenchmarkLookupCached(b *testing.B) {
 	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(base, "baseline-ns/op")
 	b.ReportMetric(per/base, "x-baseline")
+}
+
+// unreachable is a registry that does not answer.
+type unreachable struct{}
+
+func (unreachable) Directory(context.Context, string) (*ledger.DirectoryRecord, error) {
+	return nil, errors.New("connection refused")
+}
+func (unreachable) DirectoryRole(context.Context, string) (*ledger.DirectoryAlias, error) {
+	return nil, errors.New("connection refused")
+}
+func (unreachable) Accreditations(context.Context, string) (*ledger.IssuerRecord, error) {
+	return nil, errors.New("connection refused")
+}
+
+// TestSavedCopyDate: a name from the wallet's saved copy of the directory
+// says so, with the date the registry last gave it, whether the wallet is
+// offline or the registry does not answer; an answer kept in a later
+// snapshot without being read again keeps its older date.
+func TestSavedCopyDate(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.reg.add("did:medid:stjude", "St Jude's Hospital", tx.KindHospital, ledger.DirectorySuspended)
+	if _, err := w.dir.AddLicence(ctx, w.licence(t, w.doctor, w.hospitalDID, t0.Add(30*24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{w.hospitalDID, w.vault, "did:medid:stjude"} {
+		if id, _ := w.dir.Lookup(ctx, d); !id.Saved.IsZero() || strings.Contains(id.Label(), "saved") {
+			t.Errorf("from the registry, %q says it is from a saved copy", id.Label())
+		}
+	}
+	snap, err := w.dir.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(48 * time.Hour)
+	clock := func() time.Time { return later }
+	want := map[string]string{
+		w.hospitalDID:      "St Mary's Hospital (directory as saved on 1 Dec 2026)",
+		w.vault:            "St Mary's Hospital (record vault; directory as saved on 1 Dec 2026)",
+		w.doctor:           "Dr. Jane Doe (St Mary's Hospital; directory as saved on 1 Dec 2026)",
+		"did:medid:stjude": "St Jude's Hospital (suspended in the directory as saved on 1 Dec 2026)",
+	}
+	offline := directory.New(directory.Config{Now: clock})
+	down := directory.New(directory.Config{Source: unreachable{}, Now: clock})
+	for name, d := range map[string]*directory.Directory{"offline": offline, "registry down": down} {
+		if err := d.LoadSnapshot(snap); err != nil {
+			t.Fatal(err)
+		}
+		for did, label := range want {
+			id, _ := d.Lookup(ctx, did)
+			if got := id.Label(); got != label {
+				t.Errorf("%s: %q, want %q", name, got, label)
+			}
+			if id.Source != "snapshot of 1 Dec 2026" {
+				t.Errorf("%s: source %q", name, id.Source)
+			}
+		}
+	}
+	// Saved again two days later with nothing read since: still 1 Dec.
+	again, err := offline.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := directory.New(directory.Config{Now: func() time.Time { return later.Add(24 * time.Hour) }})
+	if err := third.LoadSnapshot(again); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := third.Lookup(ctx, w.hospitalDID); id.Label() != want[w.hospitalDID] {
+		t.Errorf("re-saved copy: %q, want %q", id.Label(), want[w.hospitalDID])
+	}
 }

@@ -38,7 +38,8 @@ type Config struct {
 	// Logger receives one line per rejected transaction and per commit.
 	// nil discards logs.
 	Logger *slog.Logger
-	// NodeCacheSize is the IAVL node cache size in nodes; 0 means 100,000.
+	// NodeCacheSize is the IAVL node cache size in nodes; 0 means
+	// DefaultNodeCacheSize.
 	NodeCacheSize int
 	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
 	// 65,536. The parsed-document, decoded-transaction and did.create
@@ -92,6 +93,23 @@ type Config struct {
 	KeepBlocks int64
 }
 
+// DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
+// registryd runs with: the tree nodes a node keeps decoded in memory. Each
+// did.create rewrites the path to two leaves, loading both children of
+// every node on it, and pruning a version 100 blocks old walks the nodes
+// that version replaced: whatever is not cached is a LevelDB read and a
+// node decode. With 100,000 nodes a chain of 48,000 DIDs (about 200,000
+// nodes per version) read a quarter of a validator's CPU from LevelDB,
+// and the blocks read filled LevelDB's block cache and grew the heap; at
+// 400,000 a validator of four used 30% less CPU per transaction (14.8 ->
+// 10.0 sig-eq, BENCHMARKS.md, issue 19, sixth round), at the same memory
+// (the block cache holds fewer blocks instead), and a fresh chain is
+// unchanged. A cached node takes ~0.5 KB (a leaf holds its record), so
+// this is ~200 MB of heap once full, for each of the two tree handles (the
+// one blocks write, the one reads of committed versions go through); the
+// reads' fills only as far as reads reach.
+const DefaultNodeCacheSize = 400_000
+
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
 	if out.Dir == "" {
@@ -101,7 +119,7 @@ func (c *Config) withDefaults() (Config, error) {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
 	if out.NodeCacheSize <= 0 {
-		out.NodeCacheSize = 100_000
+		out.NodeCacheSize = DefaultNodeCacheSize
 	}
 	if out.VerdictCacheSize <= 0 {
 		out.VerdictCacheSize = 1 << 16

@@ -58,6 +58,10 @@ const (
 	maxSnapshotChunks = 16384 // 64 GiB compressed
 	maxExportKey      = 4096
 	maxExportValue    = 4 << 20
+	// maxPendingNodes bounds the subtrees of a node stream waiting for
+	// their parent: one per level plus the newest, and a node's height is
+	// an int8.
+	maxPendingNodes = 129
 )
 
 // snapshotMeta is abci.Snapshot.Metadata (JSON). It holds nothing local
@@ -555,12 +559,16 @@ func importStream(r io.Reader, imp *iavl.Importer, leaf func(k, v []byte) error)
 		return fmt.Errorf("snapshot stream: %w", err)
 	}
 	br := bufio.NewReaderSize(zr, 256<<10)
+	var shape streamShape
 	for {
 		node, err := readExportNode(br)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := shape.add(node.Height); err != nil {
 			return err
 		}
 		if leaf != nil && node.Height == 0 {
@@ -572,6 +580,32 @@ func importStream(r io.Reader, imp *iavl.Importer, leaf func(k, v []byte) error)
 			return fmt.Errorf("snapshot node: %w", err)
 		}
 	}
+}
+
+// streamShape follows the heights of the nodes IAVL's importer holds in
+// memory until their parent comes (it keeps them whole, values included).
+// The stream is the peer's, and only the app hash at the end shows whether
+// it is the network's state: a stream of leaves alone, which compresses a
+// thousandfold, made the importer hold every leaf. An honest stream is a
+// post-order walk of the tree, so each inner node takes the two subtrees
+// before it (both lower than itself) and at most one node per level waits.
+type streamShape struct{ pending []int8 }
+
+// add takes the next node's height, or refuses the stream.
+func (s *streamShape) add(height int8) error {
+	if height == 0 {
+		s.pending = append(s.pending, 0)
+	} else {
+		n := len(s.pending)
+		if n < 2 || s.pending[n-1] >= height || s.pending[n-2] >= height {
+			return fmt.Errorf("snapshot stream: an inner node of height %d without its two subtrees before it", height)
+		}
+		s.pending = append(s.pending[:n-2], height)
+	}
+	if len(s.pending) > maxPendingNodes {
+		return fmt.Errorf("snapshot stream: more than %d nodes pending without a parent (a tree's stream has one per level)", maxPendingNodes)
+	}
+	return nil
 }
 
 // readExportNode reads one record of the node stream; io.EOF at a record
@@ -644,6 +678,15 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		// restart of the restore: start over.
 		a.abortRestore()
 		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_RETRY_SNAPSHOT}, nil
+	}
+	if len(req.Chunk) > SnapshotChunkSize {
+		// No node writes such a chunk; its sender made the snapshot up.
+		a.log.Warn("a snapshot chunk is larger than any node writes: refusing the snapshot", "index", i, "bytes", len(req.Chunk), "sender", req.Sender)
+		res, err := a.failRestore()
+		if res != nil {
+			res.RejectSenders = []string{req.Sender}
+		}
+		return res, err
 	}
 	if sum := sha256.Sum256(req.Chunk); !bytes.Equal(sum[:], r.meta.Chunks[i]) {
 		a.log.Warn("a snapshot chunk does not match its hash: fetching it again", "index", i, "sender", req.Sender)

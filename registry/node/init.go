@@ -109,6 +109,8 @@ type AppSettings struct {
 	// KeepBlocks: blocks the node keeps below its newest snapshot (0 keeps
 	// every block).
 	KeepBlocks int64 `json:"keepBlocks,omitempty"`
+	// NodeCacheSize: state tree nodes kept in memory (machine.Config).
+	NodeCacheSize int `json:"nodeCacheSize,omitempty"`
 }
 
 // LoadSettings reads the settings of an initialised home folder.

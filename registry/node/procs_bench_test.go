@@ -424,18 +424,37 @@ func (s *httpSubmitter) openLoop(b *testing.B, txs [][]byte, rate float64) (time
 	return elapsed, lat
 }
 
-// nodeCPU reads every validator's CPU time.
-func nodeCPU(b *testing.B, net *proctest.Network) []time.Duration {
+// nodeStats reads every validator's CPU time and page faults.
+func nodeStats(b *testing.B, net *proctest.Network) []benchbase.PidStat {
 	b.Helper()
-	out := make([]time.Duration, len(net.Nodes))
+	out := make([]benchbase.PidStat, len(net.Nodes))
 	for i, nd := range net.Nodes {
-		c, err := benchbase.PidCPU(nd.Pid())
+		st, err := benchbase.ReadPidStat(nd.Pid())
 		if err != nil {
 			b.Fatalf("CPU of validator %d: %v", i, err)
 		}
-		out[i] = c
+		out[i] = st
 	}
 	return out
+}
+
+// warmupTxs is $MEDID_PROCS_WARMUP: how many did.create the closed loop
+// commits before the measured ones (0, the default: only the first
+// block's one). A validator process starts with a small heap and grows it
+// to its collector's goal (GOGC) the first time through, every new page
+// zeroed by the kernel; a warm-up of a few thousand transactions per
+// validator measures the node as it runs for months instead, its heap
+// grown (docs/design/0022, sixth round).
+func warmupTxs(b *testing.B) int {
+	v := os.Getenv("MEDID_PROCS_WARMUP")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 1_000_000 {
+		b.Fatalf("MEDID_PROCS_WARMUP=%q: want a number of transactions from 0 to 1000000", v)
+	}
+	return n
 }
 
 // procsWorkers is the closed loop's concurrency: enough transactions in
@@ -566,12 +585,20 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	net := startProcsGossip(b, n, name, relay, gossipPeers)
 	w := workers(b)
 	sub := newHTTPSubmitter(net, w)
-	// Warm up: one transaction (the first block, connections).
+	// Warm up: one transaction (the first block, connections), and
+	// $MEDID_PROCS_WARMUP more.
 	if err := sub.submit(context.Background(), 0, nodetest.NewIdentity(b, name+"-warm").CreateTx(b)); err != nil {
 		b.Fatal(err)
 	}
+	if n := warmupTxs(b); n > 0 {
+		sub.closedLoop(b, makeCreateTxs(b, name+"-warmup", n), w)
+	}
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
-	cpu0, self0 := nodeCPU(b, net), benchbase.ProcessCPU()
+	h0, err := net.Nodes[0].Height(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st0, self0 := nodeStats(b, net), benchbase.ProcessCPU()
 	b.StartTimer()
 	var elapsed time.Duration
 	var lat []time.Duration
@@ -581,10 +608,19 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 		elapsed, lat = sub.openLoop(b, txs, rate)
 	}
 	b.StopTimer()
-	cpu1, self1 := nodeCPU(b, net), benchbase.ProcessCPU()
+	st1, self1 := nodeStats(b, net), benchbase.ProcessCPU()
+	// Blocks carry the measured transactions (and the empty proof block
+	// after each app hash change): what each block's fixed work is shared by.
+	if h1, err := net.Nodes[0].Height(context.Background()); err == nil && h1 > h0 {
+		b.ReportMetric(float64(b.N)/float64(h1-h0), "txs/block")
+	}
 	used := make([]time.Duration, n)
+	var sys time.Duration
+	var faults int64
 	for i := range used {
-		used[i] = cpu1[i] - cpu0[i]
+		used[i] = st1[i].User + st1[i].System - st0[i].User - st0[i].System
+		sys += st1[i].System - st0[i].System
+		faults += st1[i].MinorFaults - st0[i].MinorFaults
 	}
 	r := &benchbase.LedgerRun{Name: b.Name(), Variant: "processes", Validators: n, Txs: b.N, Elapsed: elapsed,
 		OfferedRate: rate, Latencies: lat, NodeCPU: used}
@@ -594,6 +630,16 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	finishRun(b, r, verify0)
 	b.ReportMetric(float64(self1-self0)/float64(b.N)/float64(r.VerifyCPU), "loadgen-sigeq/tx")
 	b.ReportMetric(float64(maxPeakRSS(b, net))/(1<<20), "max-peak-rss-MiB")
+	// The validators' kernel time (system calls, and the page faults of a
+	// growing heap: minflt/tx/node) as a share of their CPU.
+	var total time.Duration
+	for _, u := range used {
+		total += u
+	}
+	if total > 0 {
+		b.ReportMetric(100*float64(sys)/float64(total), "sys-%")
+	}
+	b.ReportMetric(float64(faults)/float64(b.N)/float64(n), "minflt/tx/node")
 	if fraction == 0 {
 		b.ReportMetric(float64(batchSize(b)), "txs/request")
 	}

@@ -13,11 +13,6 @@ import (
 // pass over the same document.
 func BenchmarkDecode(b *testing.B) { benchDecode(b, Decode) }
 
-// BenchmarkDecodeReference is the decoder before the one-pass readers
-// (decodeReference: ijson's check, then encoding/json), the same-run
-// baseline of BenchmarkDecode.
-func BenchmarkDecodeReference(b *testing.B) { benchDecode(b, decodeReference) }
-
 func benchDecode(b *testing.B, decode func([]byte) (*Tx, error)) {
 	k := testKey(b, 1)
 	d, doc, err := BindDocument([]byte(template))

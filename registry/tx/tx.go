@@ -225,11 +225,8 @@ func Decode(data []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%w: unsigned (empty signature)", ErrMalformed)
 	}
 	var h Header
-	if !decodeHeaderFast(hb, &h) { // not plain: the general reader (decode.go)
-		h = Header{}
-		if err := strictUnmarshal(hb, &h); err != nil {
-			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
-		}
+	if err := strictUnmarshal(hb, &h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	if h.Alg != "EdDSA" && h.Alg != "ES256" {
 		return nil, fmt.Errorf("%w: alg %.32q (use EdDSA or ES256)", ErrUnsupportedAlg, h.Alg)
@@ -238,11 +235,8 @@ func Decode(data []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%w: typ %.64q, want %q", ErrMalformed, h.Typ, MediaType)
 	}
 	var p Payload
-	if !decodePayloadFast(pb, &p) {
-		p = Payload{}
-		if err := strictUnmarshal(pb, &p); err != nil {
-			return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
-		}
+	if err := strictUnmarshal(pb, &p); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

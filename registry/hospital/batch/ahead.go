@@ -21,10 +21,11 @@ import (
 //	records: subject length (uint32 BE), data length (uint32 BE),
 //	         CRC-32C of (generation, both lengths, subject, data), subject, data
 //
-// The file is allocated ahead in chunks (written with zeros) and written in
-// place, so making an append durable is an fdatasync of data blocks only:
-// on these machines a fraction of an append-and-fsync, which changes the
-// file's size and so its inode every time. A record is valid only under
+// The file is allocated ahead in chunks (written with zeros; the next chunk
+// in the background once half of the last one is used, see Log.walAppend)
+// and written in place, so making an append durable is an fdatasync of data
+// blocks only: on these machines a fraction of an append-and-fsync, which
+// changes the file's size and so its inode every time. A record is valid only under
 // the generation in the header; emptying the file writes a new generation,
 // which invalidates every older record at once without touching them.
 // Replay stops at the first record whose checksum fails: the zeroed
@@ -50,10 +51,15 @@ var (
 // use: Log writes under its mu and runs one sync at a time (Log.syncing).
 type aheadFile struct {
 	f     *os.File
-	gen   uint64
-	off   int64 // where the next record goes
-	size  int64 // allocated bytes
-	grown bool  // the allocation changed since the last sync: sync metadata too
+	path  string
+	chunk int64 // the allocation grows by this much (aheadChunk; less in tests)
+	// inline counts the allocations an append made itself (growAhead
+	// had not kept up).
+	inline int
+	gen    uint64
+	off    int64 // where the next record goes
+	size   int64 // allocated bytes
+	grown  bool  // the allocation changed since the last sync: sync metadata too
 	// buf holds the records appended since the last takeWrite, which
 	// belong at bufOff; spare is the buffer the last sync wrote, kept
 	// for reuse.
@@ -107,7 +113,7 @@ func openAhead(path string, keep func(pending) bool) (*aheadFile, []pending, err
 		f.Close()
 		return nil, nil, err
 	}
-	return &aheadFile{f: f, gen: gen, off: int64(buf.Len()), size: max(st.Size(), int64(buf.Len()))}, kept, nil
+	return &aheadFile{f: f, path: path, gen: gen, off: int64(buf.Len()), size: max(st.Size(), int64(buf.Len())), chunk: aheadChunk}, kept, nil
 }
 
 // parseAhead returns the valid records of a write-ahead file of any format
@@ -200,11 +206,12 @@ func appendRecord(dst []byte, gen uint64, p pending) []byte {
 func (a *aheadFile) append(p pending) error {
 	end := a.off + int64(recordSize(p))
 	if end > a.size {
-		n := roundUp(end, aheadChunk)
+		n := roundUp(end, a.chunk)
 		if err := allocate(a.f, a.size, n-a.size); err != nil {
 			return err
 		}
 		a.size, a.grown = n, true
+		a.inline++
 	}
 	if len(a.buf) == 0 {
 		a.bufOff = a.off
@@ -212,6 +219,47 @@ func (a *aheadFile) append(p pending) error {
 	a.buf = appendRecord(a.buf, a.gen, p)
 	a.off = end
 	return nil
+}
+
+// needsGrowth reports whether the allocation left after the records
+// appended so far is under half a chunk: time to grow it ahead of need.
+func (a *aheadFile) needsGrowth() bool { return a.size-a.off < a.chunk/2 }
+
+// wouldGrow reports whether appending p would need the allocation to grow.
+func (a *aheadFile) wouldGrow(p pending) bool { return a.off+int64(recordSize(p)) > a.size }
+
+// openAgain opens the write-ahead file once more, for growAhead. The
+// caller holds the lock that serialises append, so the path still names
+// a's file.
+func (a *aheadFile) openAgain() (*os.File, error) { return os.OpenFile(a.path, os.O_WRONLY, 0) }
+
+// growAhead allocates n bytes of the write-ahead file from off, the end
+// of its allocation, through f, a file description of its own
+// (openAgain), durably (data and size), without any lock: Log runs it in
+// the background while appends go on below off, and raises the
+// allocation's size only once it returned nil. Nothing is written at or
+// beyond that size until then, so its zeros never overwrite a record. Its
+// own file description keeps its fsync from taking a write-back error
+// that the appends' fdatasync must report (each open file description
+// sees each error once). It syncs every MiB, so an append's fdatasync
+// never finds more than about a MiB of its zeros still to write. It
+// closes f.
+func growAhead(f *os.File, off, n int64) error {
+	defer f.Close()
+	zeros := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return fmt.Errorf("allocate the write-ahead file: %w", err)
+		}
+		off, n = off+k, n-k
+		if n > 0 {
+			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+				return err
+			}
+		}
+	}
+	return f.Sync() // the new size and extents, with the last zeros
 }
 
 // takeWrite returns the records appended since the last call, where they

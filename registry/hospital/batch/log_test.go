@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -524,5 +525,105 @@ func TestGroupCommitWaitsOnlyForCompany(t *testing.T) {
 		if err := <-errs; !errors.Is(err, ErrUnavailable) {
 			t.Errorf("Append into a broken group = %v, want ErrUnavailable", err)
 		}
+	}
+}
+
+// The write-ahead file's allocation grows ahead of the appends, in the
+// background: concurrent appends over many chunks leave every
+// acknowledged record in place (a restart replays them all, so no growth
+// wrote its zeros over one), and the appends themselves allocated at most
+// a few times.
+func TestWriteAheadGrowsAhead(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	l, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.wal.chunk, l.wal.size = 64<<10, 64<<10 // small chunks, the first one nearly used up
+	l.mu.Unlock()
+	const writers, each = 16, 100
+	leaf := strings.Repeat("x", 700)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := l.Append("p", []byte(fmt.Sprint(w, " ", i, " ", leaf))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.mu.Lock()
+	size, inline := l.wal.size, l.wal.inline
+	l.mu.Unlock()
+	if min := int64(writers * each * 700); size < min {
+		t.Fatalf("allocation %d bytes for %d bytes of records", size, min)
+	}
+	grown := int(size/(64<<10)) - 1
+	t.Logf("allocation %d chunks, %d grown, %d by the appends themselves", size/(64<<10), grown, inline)
+	if inline > grown/2 {
+		t.Errorf("appends allocated %d of %d chunks themselves: the growth ahead did not keep up", inline, grown)
+	}
+	if err := l.Close(); err != nil { // waits for a growth under way
+		t.Fatal(err)
+	}
+	l2, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if got := l2.Pending(); got != writers*each {
+		t.Errorf("pending after a restart = %d, want all %d acknowledged", got, writers*each)
+	}
+}
+
+// When the write-ahead file cannot be grown in the background, the appends
+// allocate it themselves, as before, and lose nothing; the growth is not
+// retried at every append.
+func TestWriteAheadGrowsInlineWhenAheadFails(t *testing.T) {
+	dir := t.TempDir()
+	g := newLedger()
+	l, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	l.cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	l.mu.Lock()
+	l.wal.chunk, l.wal.size = 64<<10, 64<<10
+	l.wal.path = filepath.Join(dir, "gone") // openAgain fails
+	l.mu.Unlock()
+	const n = 400
+	leaf := strings.Repeat("x", 700)
+	for i := range n {
+		if err := l.Append("p", []byte(fmt.Sprint(i, " ", leaf))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.mu.Lock()
+	size, inline := l.wal.size, l.wal.inline
+	l.mu.Unlock()
+	if grown := int(size/(64<<10)) - 1; inline != grown || grown == 0 {
+		t.Errorf("appends allocated %d of %d chunks, want all of them", inline, grown)
+	}
+	if got, most := strings.Count(logged.String(), "ahead of need"), inline+1; got > most {
+		t.Errorf("%d warnings for %d chunks: the growth was retried at every append", got, inline)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := OpenLog(g.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if got := l2.Pending(); got != n {
+		t.Errorf("pending after a restart = %d, want all %d", got, n)
 	}
 }

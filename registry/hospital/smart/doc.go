@@ -6,7 +6,8 @@
 // endpoint with grant_type client_credentials and a private_key_jwt
 // client assertion (RFC 7523): a JWT it signs with an authentication key
 // of its DID document, iss = sub = its DID, aud = the token endpoint,
-// exp at most five minutes ahead, and a jti that is never accepted twice.
+// exp at most five minutes ahead, and a jti that is never accepted twice
+// (across restarts too, when Config.UsedFile is set: the vault sets it).
 // The key comes from the DID document through a did.Resolver, so a key
 // rotated on the ledger is rotated here as soon as the resolver sees the
 // new document: there is no JWKS to register or fetch.

@@ -3,17 +3,21 @@ package smart
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/randid"
 )
 
@@ -75,6 +79,11 @@ type Config struct {
 	Types []string
 	// TokenTTL is the access tokens' lifetime (default 5 min, at most 1 h).
 	TokenTTL time.Duration
+	// UsedFile, when set, keeps the jtis of accepted assertions across
+	// restarts (created with mode 0600; a line is synced before the token
+	// is issued). Without it a restart forgets them, and an assertion
+	// presented before it is accepted again until its exp.
+	UsedFile string
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -101,6 +110,9 @@ type Server struct {
 	// is accepted once, and remembered until it would be refused as
 	// expired anyway.
 	jtis map[string]time.Time
+	// written counts the lines in cfg.UsedFile (compacted when it holds
+	// many more than jtis).
+	written int
 	// tokens maps the SHA-256 of an access token to its grant; the token
 	// itself is never stored.
 	tokens map[[32]byte]*Token
@@ -135,7 +147,88 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.allowed[client] = sc
 	}
+	if cfg.UsedFile != "" {
+		if err := s.loadUsed(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// ErrUnavailable reports that an assertion could not be recorded as used,
+// so no token was issued (the token endpoint answers 503).
+var ErrUnavailable = errors.New("temporarily_unavailable")
+
+// jtiKey is the key of a client's jti in jtis and in cfg.UsedFile: a hash,
+// so the file holds no client-chosen text.
+func jtiKey(client, jti string) string {
+	sum := sha256.Sum256([]byte(client + "\x00" + jti))
+	return hex.EncodeToString(sum[:])
+}
+
+// loadUsed reads cfg.UsedFile: one line per accepted assertion, "<exp unix
+// seconds> <jtiKey>". A last line without its newline is a write a crash
+// cut short, of an assertion that was therefore never accepted; any other
+// damage stops the server from starting, since it could no longer refuse
+// a replay. The entries still live are written back (compaction).
+func (s *Server) loadUsed() error {
+	b, err := os.ReadFile(s.cfg.UsedFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("smart.New: used assertions: %w", err)
+	}
+	now := s.cfg.Now()
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines[:len(lines)-1] { // the last piece follows the last newline: empty or torn
+		exp, k, ok := strings.Cut(l, " ")
+		sec, err := strconv.ParseInt(exp, 10, 64)
+		if raw, herr := hex.DecodeString(k); !ok || err != nil || herr != nil || len(raw) != sha256.Size {
+			return fmt.Errorf("smart.New: %s line %d is damaged: move the file aside only if no assertion issued in the last %s can be replayed", s.cfg.UsedFile, i+1, MaxAssertionLifetime+MaxClockSkew)
+		}
+		if t := time.Unix(sec, 0); now.Before(t) && len(s.jtis) < maxLive {
+			s.jtis[k] = t
+		}
+	}
+	return s.compactUsedLocked()
+}
+
+// compactUsedLocked rewrites cfg.UsedFile with the live jtis. s.mu is held
+// (or s is not yet shared).
+func (s *Server) compactUsedLocked() error {
+	var buf strings.Builder
+	for k, exp := range s.jtis {
+		fmt.Fprintf(&buf, "%d %s\n", exp.Unix(), k)
+	}
+	if err := atomicfile.WriteFile(s.cfg.UsedFile, []byte(buf.String()), 0o600); err != nil {
+		return fmt.Errorf("smart: write used assertions: %w", err)
+	}
+	s.written = len(s.jtis)
+	return nil
+}
+
+// recordUsedLocked appends an accepted assertion's jti to cfg.UsedFile and
+// syncs it. s.mu is held.
+func (s *Server) recordUsedLocked(k string, exp time.Time) error {
+	if s.written > 2*len(s.jtis)+4096 {
+		if err := s.compactUsedLocked(); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(s.cfg.UsedFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "%d %s\n", exp.Unix(), k)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	s.written++
+	return nil
 }
 
 func joinScopes(s []string) string {
@@ -222,6 +315,9 @@ func (s *Server) Token(ctx context.Context, form map[string][]string) (*TokenRes
 		return nil, oauthErr(http.StatusBadRequest, CodeInvalidScope, errors.New("scope is required (e.g. system/AllergyIntolerance.rs)"))
 	}
 	client, err := s.authenticate(ctx, assertion)
+	if errors.Is(err, ErrUnavailable) {
+		return nil, oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", err)
+	}
 	if err != nil {
 		return nil, oauthErr(http.StatusUnauthorized, CodeInvalidClient, err)
 	}
@@ -284,7 +380,7 @@ func (s *Server) authenticate(ctx context.Context, assertion string) (string, er
 	}
 	// Single use: only a correctly signed assertion is remembered, so
 	// nobody can burn a client's jti with a forged one.
-	k := a.Issuer + "\x00" + a.JTI
+	k := jtiKey(a.Issuer, a.JTI)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
@@ -294,7 +390,15 @@ func (s *Server) authenticate(ctx context.Context, assertion string) (string, er
 	if len(s.jtis) >= maxLive {
 		return "", fmt.Errorf("%w: too many assertions in flight: retry shortly", ErrInvalidClient)
 	}
-	s.jtis[k] = a.Expires.Add(MaxClockSkew)
+	exp := a.Expires.Add(MaxClockSkew)
+	if s.cfg.UsedFile != "" {
+		// Recorded before any token is issued: a restart cannot forget it.
+		if err := s.recordUsedLocked(k, exp); err != nil {
+			s.cfg.Logger.Error("smart: recording a used assertion", "err", err)
+			return "", fmt.Errorf("%w: could not record the assertion as used: retry shortly", ErrUnavailable)
+		}
+	}
+	s.jtis[k] = exp
 	return a.Issuer, nil
 }
 

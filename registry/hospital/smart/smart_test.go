@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -329,5 +331,84 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestNoReplayAcrossRestarts: an assertion accepted once is refused after
+// the server restarts (its jti kept in Config.UsedFile), within the same
+// exp that made it acceptable; a new assertion works; a write cut short by
+// a crash is skipped, other damage stops the server from starting; and an
+// assertion that cannot be recorded gets no token.
+func TestNoReplayAcrossRestarts(t *testing.T) {
+	f := newFixture(t)
+	used := filepath.Join(t.TempDir(), "used")
+	cfg := f.s.cfg
+	cfg.UsedFile = used
+	start := func() *Server {
+		t.Helper()
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := start()
+	a := f.assertion(t, f.ehr, nil)
+	if _, err := s.Token(context.Background(), form(a, "system/Observation.rs")); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Minute)
+	for _, tc := range []struct {
+		name    string
+		damage  func()
+		replay  string
+		wantErr error
+	}{
+		{"restart", func() {}, a, ErrInvalidClient},
+		{"restart after a write cut short", func() { appendFile(t, used, "1234 ab") }, a, ErrInvalidClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.damage()
+			s := start()
+			_, err := s.Token(context.Background(), form(tc.replay, "system/Observation.rs"))
+			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), "jti was already used") {
+				t.Fatalf("replay after %s: %v, want invalid_client (jti used)", tc.name, err)
+			}
+			if _, err := s.Token(context.Background(), form(f.assertion(t, f.ehr, nil), "system/Observation.rs")); err != nil {
+				t.Fatalf("a new assertion: %v", err)
+			}
+		})
+	}
+	appendFile(t, used, "\nnot a line\n")
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("a damaged file: %v, want a refusal to start", err)
+	}
+	// A file that cannot be written: no token, and the jti is not burnt.
+	os.Remove(used)
+	s = start()
+	if err := os.Mkdir(used+".d", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg.UsedFile = filepath.Join(used+".d", "missing-dir", "used")
+	s.cfg.UsedFile = cfg.UsedFile
+	b := f.assertion(t, f.ehr, nil)
+	if _, err := s.Token(context.Background(), form(b, "system/Observation.rs")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("unrecordable assertion: %v, want temporarily_unavailable", err)
+	}
+	s.cfg.UsedFile = ""
+	if _, err := s.Token(context.Background(), form(b, "system/Observation.rs")); err != nil {
+		t.Fatalf("the assertion after a failed record: %v", err)
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/internal/randid"
@@ -183,8 +185,14 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		}
 		clients[d] = c.Scopes
 	}
+	dir := filepath.Join(v.cfg.Dir, "fhir")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The used assertions' jtis survive a restart, as the signed
+	// requests' nonces do (a replay after a restart is refused).
 	auth, err := smart.New(smart.Config{TokenURL: cfg.Base + "/token", Resolver: v.cfg.Resolver, Clients: clients,
-		Types: fhir.Types, TokenTTL: cfg.TokenTTL, Now: v.cfg.Now, Logger: v.cfg.Logger})
+		Types: fhir.Types, TokenTTL: cfg.TokenTTL, UsedFile: filepath.Join(dir, "assertions-used"), Now: v.cfg.Now, Logger: v.cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -198,10 +206,6 @@ func (v *Vault) FHIR(cfg FHIRConfig) (*FHIR, error) {
 		return nil, err
 	}
 	pager.Now = v.cfg.Now
-	dir := filepath.Join(v.cfg.Dir, "fhir")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	f := &FHIR{v: v, cfg: cfg, auth: auth, pager: pager, pidKey: derive("medid-fhir-patient-id"),
 		feedFile: filepath.Join(dir, "audit.jsonl"), grantsFile: filepath.Join(dir, "grants.json"),
 		byOwner: map[string][]idxEntry{}, dids: map[string]string{}, pids: map[string]string{}, grants: map[string][]remembered{}, feed: map[string]feedLog{}}
@@ -354,7 +358,24 @@ func (f *FHIR) Handler() http.Handler {
 	})
 	mux.Handle("/cds-services", f.cds)
 	mux.Handle("/cds-services/", f.cds)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The emergency reason is shown to the patient in their trail:
+		// plain text, as a signed request's must be (vaultapi). Go's server
+		// refuses control characters in headers, but not a tab or bytes
+		// that are not UTF-8.
+		if bg := r.Header.Values(HeaderBreakGlass); len(bg) > 0 && !plainReason(bg) {
+			writeOutcome(w, fhir.Errorf(http.StatusBadRequest, vaultapi.ErrBadRequest, fhir.IssueValue, HeaderBreakGlass,
+				"the emergency reason must be one line of plain text (UTF-8, no control characters) of at most %d bytes", vaultapi.MaxReasonSize))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// plainReason reports whether the values of a break-glass header are one
+// reason of plain text within vaultapi.MaxReasonSize.
+func plainReason(v []string) bool {
+	return len(v) == 1 && len(v[0]) <= vaultapi.MaxReasonSize && utf8.ValidString(v[0]) && !strings.ContainsFunc(v[0], unicode.IsControl)
 }
 
 func writeFHIR(w http.ResponseWriter, status int, body []byte) {
@@ -433,7 +454,11 @@ func (f *FHIR) request(r *http.Request, client, owner, purpose string) *vaultapi
 	req := &vaultapi.Request{Issuer: client, Audience: f.v.cfg.DID, Op: vaultapi.OpRead, Purpose: purpose,
 		Consent: strings.TrimSpace(r.Header.Get(HeaderConsent)), BreakGlass: strings.TrimSpace(r.Header.Get(HeaderBreakGlass))}
 	if len(req.BreakGlass) > 256 {
-		req.BreakGlass = req.BreakGlass[:256]
+		cut := 256 // at a character's start, so the reason stays UTF-8
+		for cut > 0 && !utf8.RuneStart(req.BreakGlass[cut]) {
+			cut--
+		}
+		req.BreakGlass = req.BreakGlass[:cut]
 	}
 	if req.Consent == "" {
 		f.mu.RLock()
@@ -922,11 +947,17 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	f.mu.RLock()
 	_, known := f.byOwner[owner]
 	f.mu.RUnlock()
-	if owner == "" || !known {
+	if owner == "" {
+		// A Patient id this vault never gave out (ids are keyed hashes
+		// of DIDs: nobody can make one up for a patient).
 		b, _ := fhir.SearchSet(self, "", 0, f.v.cfg.Now(), nil)
 		writeFHIR(w, http.StatusOK, b)
 		return
 	}
+	// A patient the vault holds nothing of is decided like any other, so
+	// the answer (a refusal without their consent) does not tell a client
+	// whether this hospital has records of them; it used to be an empty
+	// searchset at once, against a refusal for a patient with records.
 	now := f.v.cfg.Now()
 	req := f.request(r, t.Client, owner, purpose)
 	// The query itself is one decision on the class, through the vault's
@@ -946,10 +977,19 @@ func (f *FHIR) serveSearch(w http.ResponseWriter, r *http.Request) {
 	if derr != nil {
 		qe.Outcome, qe.Reason = trail.OutcomeDenied, strings.TrimPrefix(qe.Reason+"; "+derr.Error(), "; ")
 	}
-	if err := f.v.trail(r.Context(), qe); err != nil {
-		// Not recorded, so not answered.
-		writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
-		return
+	record := known
+	if !known {
+		// As a CDS Hooks question about them: in their trail when their
+		// DID resolves (a made-up one has no trail to be in).
+		_, err := f.v.recipient(r.Context(), owner)
+		record = err == nil
+	}
+	if record {
+		if err := f.v.trail(r.Context(), qe); err != nil {
+			// Not recorded, so not answered.
+			writeOutcome(w, vaultOutcome(fmt.Errorf("%w: %v", vaultapi.ErrTrailUnavailable, err)))
+			return
+		}
 	}
 	a := access(now, balp.ActionQuery, t.Client, req, owner, derr)
 	a.Query = r.URL.RawQuery
