@@ -67,7 +67,7 @@ func run() error {
 	serveCache := flag.Int("serve-cache", 0, "IAVL node cache of the served state (0 = the app default, as registryd)")
 	warm := flag.Bool("warm", false, "resolve every DID of the list once before measuring (a server that has been up for a while)")
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
-	layout := flag.Int("state-layout", int(ledger.CurrentLayout), "state layout of a new state: 1 every version under didv/ (what registryd init writes), 2 each DID record once (docs/design/0021)")
+	layout := flag.Int("state-layout", int(ledger.CurrentLayout), "state layout of a new state: 2 each DID record once (what registryd init writes), 1 every version under didv/ (chains of before; docs/design/0021)")
 	hardened := flag.Bool("hardened", false, "also serve the registry through registryd's hardened HTTP server (internal/httpserver) and compare it with the plain one (issue 11)")
 	flag.Parse()
 	if l := ledger.StateLayout(*layout); !l.Valid() {

@@ -24,16 +24,14 @@ const (
 	// (written when it is superseded, with nextVersionId set). A chain in
 	// this layout has [KeyStateLayout] in its state.
 	LayoutRecordsOnce StateLayout = 2
-	// CurrentLayout is the layout new genesis documents name. It stays
-	// LayoutEveryVersion until an existing DID resolves as fast in
-	// LayoutRecordsOnce: with 1,000,000 DIDs, a node in LayoutRecordsOnce
-	// walks the tree for every resolution (the latest-DID index holds no
-	// copy) and served 0.17x a bare net/http handler against 0.42x
-	// (docs/design/0021, "State layout"; BENCHMARKS.md). A network that
-	// wants each record once (1,035 against 2,709 bytes per DID) names
-	// layout 2 in its genesis (app_state "stateLayout": 2) before its
-	// first block.
-	CurrentLayout = LayoutEveryVersion
+	// CurrentLayout is the layout new genesis documents name: each record
+	// once. Its latest-DID index points at each record's tree leaf and the
+	// leaves read through it are cached by node key, so an existing DID
+	// resolves at layout 1's cost without a second copy on disk (661
+	// against 1,397 bytes per DID at 1,000,000 DIDs; docs/design/0021,
+	// "State layout"; BENCHMARKS.md, issue 18 "Seventh pass"). Chains
+	// whose genesis names no layout stay in LayoutEveryVersion.
+	CurrentLayout = LayoutRecordsOnce
 )
 
 // KeyStateLayout holds the chain's layout ("2") in chains of

@@ -62,6 +62,14 @@ type Config struct {
 	// BENCHMARKS.md: 0.41-0.45x vs 0.41-0.48x a bare handler under wrk,
 	// 0.59-0.64x vs 0.65-0.85x with a Go client).
 	BlockCacheBytes int
+	// LeafCacheBytes bounds the cache of the DID records a state of
+	// ledger.LayoutRecordsOnce resolves through leaf pointers (see
+	// leafCache); 0 means 768 MiB, a negative value disables it. It fills
+	// only with records that are resolved (~700 bytes each: a million
+	// DIDs under a uniform resolution load take ~700 MB), and records
+	// read for it do not fill the block cache; a state of
+	// LayoutEveryVersion never uses it.
+	LeafCacheBytes int
 
 	// SnapshotInterval makes a state sync snapshot of every state version
 	// that is a multiple of it (written in the background, see
@@ -121,6 +129,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.BlockCacheBytes <= 0 {
 		out.BlockCacheBytes = 1 << 30
+	}
+	if out.LeafCacheBytes == 0 {
+		out.LeafCacheBytes = 768 << 20
 	}
 	if out.SnapshotInterval == 0 {
 		out.SnapshotInterval = 1000
@@ -322,7 +333,7 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.idx = &latestIndex{db: db.RawDB(), note: a.noteStore}
+	a.idx = newLatestIndex(db.RawDB(), c.LeafCacheBytes, a.noteStore)
 	view, _ := a.view()
 	if a.policy, err = loadPolicy(view); err != nil {
 		db.Close()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
 
 	"github.com/medid/medid/registry/ledger"
@@ -34,8 +35,9 @@ import (
 //   - ledger.LayoutRecordsOnce, whose point is to store each record once:
 //     x/<key> -> the IAVL node key of the record's leaf (8-byte version, which
 //     is the height it was written at, and 4-byte nonce) and the CRC-32C of
-//     the value (16 bytes). A read fetches the leaf by its node key (a
-//     second point lookup, no tree walk), decodes it, and uses it only if
+//     the value (16 bytes). A read fetches the leaf by its node key (from
+//     the leaf cache, see leafCache, else a second point lookup; no tree
+//     walk), decodes it, and uses it only if
 //     its key is the one asked for and its value has that checksum. An
 //     8-byte entry (the height only) says the key exists and sends the
 //     reader to the tree. IAVL assigns node keys inside SaveVersion, so
@@ -71,6 +73,21 @@ type latestIndex struct {
 	// the entry describes) and sent the reader to the tree; for tests and
 	// benchmarks.
 	leafHits, leafMisses atomic.Int64
+	// leaves caches the leaves pointers led to (nil: no cache), and
+	// leafRead are the options of a leaf read from LevelDB (not filling
+	// the block cache when leaves is set). See leafCache.
+	leaves   *leafCache
+	leafRead *opt.ReadOptions
+}
+
+// newLatestIndex returns the index of db with a leaf cache of about
+// leafCacheBytes bytes (none if <= 0).
+func newLatestIndex(db *leveldb.DB, leafCacheBytes int, note func(error)) *latestIndex {
+	ix := &latestIndex{db: db, note: note, leaves: newLeafCache(leafCacheBytes)}
+	if ix.leaves != nil {
+		ix.leafRead = &opt.ReadOptions{DontFillCache: true}
+	}
+	return ix
 }
 
 var (
@@ -129,23 +146,32 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 		// The height only: the key exists, the tree answers.
 		return nil, false, nil
 	}
-	raw, err := ix.db.Get(leafNodeKey(e[:12]), nil)
-	if errors.Is(err, leveldb.ErrNotFound) {
-		// The leaf is gone (pruned after a later write this reader's
-		// view does not see yet): the tree answers.
-		ix.leafMisses.Add(1)
-		return nil, false, nil
-	}
-	if err != nil {
-		if ix.note != nil {
-			ix.note(err)
+	nk := e[:12]
+	raw, cached := ix.leaves.get(nil, nk)
+	if !cached {
+		// A leaf read for the leaf cache does not fill LevelDB's block
+		// cache: the block around it is mostly other nodes.
+		raw, err = ix.db.Get(leafNodeKey(nk), ix.leafRead)
+		if errors.Is(err, leveldb.ErrNotFound) {
+			// The leaf is gone (pruned after a later write this reader's
+			// view does not see yet): the tree answers.
+			ix.leafMisses.Add(1)
+			return nil, false, nil
 		}
-		return nil, false, err
+		if err != nil {
+			if ix.note != nil {
+				ix.note(err)
+			}
+			return nil, false, err
+		}
 	}
 	lk, lv, ok := decodeLeaf(raw)
 	if !ok || !bytes.Equal(lk, k) || crc32.Checksum(lv, castagnoli) != binary.BigEndian.Uint32(e[12:]) {
 		ix.leafMisses.Add(1)
 		return nil, false, nil
+	}
+	if !cached {
+		ix.leaves.put(nk, raw)
 	}
 	ix.leafHits.Add(1)
 	return lv, true, nil
@@ -501,8 +527,10 @@ var (
 	didEnd   = append([]byte(ledger.PrefixDID[:len(ledger.PrefixDID)-1]), ledger.PrefixDID[len(ledger.PrefixDID)-1]+1)
 )
 
-// clear deletes every entry and the height and format records.
+// clear deletes every entry and the height and format records, and
+// empties the leaf cache.
 func (ix *latestIndex) clear() error {
+	ix.leaves.reset()
 	it := ix.db.NewIterator(util.BytesPrefix(indexPrefix), nil)
 	var del leveldb.Batch
 	for it.Next() {

@@ -408,3 +408,66 @@ func mustDB(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestLeafIndexCache: in layout 2 a DID read once through its leaf pointer
+// is then read from the leaf cache (the leaf is not read from LevelDB
+// again), and a cached leaf is checked as one read from LevelDB: a wrong
+// leaf under the pointer's node key (as after a restore reused node keys)
+// sends the reader to the tree. A rebuild of the index empties the cache;
+// layout 1 never fills it.
+func TestLeafIndexCache(t *testing.T) {
+	h := newHarnessLayout(t, Config{}, nil, ledger.LayoutRecordsOnce)
+	a, b := h.register(1), h.register(2)
+	h.register(3)
+	n := indexMatchesTree(t, h.app)
+	if got := h.app.idx.leaves.len(); got != n {
+		t.Fatalf("after reading %d DIDs: %d leaves cached", n, got)
+	}
+	// Remove a's leaf from LevelDB: the read is answered from the cache.
+	ka, kb := ledger.DIDKey(a.did), ledger.DIDKey(b.did)
+	ea, err := h.app.idx.db.Get(indexKey(ka), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafA, err := h.app.idx.db.Get(leafNodeKey(ea[:12]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDB(t, h.app.idx.db.Delete(leafNodeKey(ea[:12]), nil))
+	r, _ := h.app.committedState()
+	view, _ := h.app.view()
+	want, _ := view.Get(ka)
+	hits := h.app.idx.leafHits.Load()
+	if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) || h.app.idx.leafHits.Load() != hits+1 {
+		t.Errorf("read of a cached leaf gone from LevelDB: %q, %v (leaf hits +%d); want %q through the pointer",
+			got, err, h.app.idx.leafHits.Load()-hits, want)
+	}
+	mustDB(t, h.app.idx.db.Put(leafNodeKey(ea[:12]), leafA, nil))
+
+	// b's leaf cached under a's node key: refused, the tree answers.
+	eb, err := h.app.idx.db.Get(indexKey(kb), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafB, _ := h.app.idx.leaves.get(nil, eb[:12])
+	h.app.idx.leaves.reset()
+	h.app.idx.leaves.put(ea[:12], leafB)
+	misses := h.app.idx.leafMisses.Load()
+	if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) || h.app.idx.leafMisses.Load() != misses+1 {
+		t.Errorf("read with another DID's leaf cached under the pointer: %q, %v; want %q from the tree", got, err, want)
+	}
+
+	_, v := h.app.view()
+	mustDB(t, h.app.idx.rebuild(v, view))
+	if got := h.app.idx.leaves.len(); got != 0 {
+		t.Errorf("after a rebuild: %d leaves cached", got)
+	}
+	indexMatchesTree(t, h.app)
+
+	one := newHarnessLayout(t, Config{}, nil, ledger.LayoutEveryVersion)
+	one.register(1)
+	indexMatchesTree(t, one.app)
+	if got := one.app.idx.leaves.len(); got != 0 {
+		t.Errorf("layout 1: %d leaves cached", got)
+	}
+}

@@ -841,6 +841,8 @@ func (a *App) wipe() error {
 		a.log.Error("wipe the state after a failed restore", "err", err)
 		return err
 	}
+	// Node keys are reused from here on.
+	a.idx.leaves.reset()
 	a.tree = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
 	a.reader = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
 	return a.publish(0)
