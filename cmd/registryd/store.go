@@ -20,6 +20,7 @@ type storeOpts struct {
 	keepVersions     *int64
 	keepBlocks       *int64
 	nodeCache        *int
+	leafCacheMB      *int
 }
 
 func storeFlags(fs *flag.FlagSet) *storeOpts {
@@ -29,6 +30,7 @@ func storeFlags(fs *flag.FlagSet) *storeOpts {
 		keepVersions:     fs.Int64("keep-versions", 0, "recent state versions kept for reads at older heights, -1 for all (default: settings, else 100)"),
 		keepBlocks:       fs.Int64("keep-blocks", 0, "prune blocks older than N below the newest, never above the oldest snapshot; 0 keeps all (default: settings, else 0)"),
 		nodeCache:        fs.Int("node-cache", 0, "state tree nodes kept in memory (default: settings, else 400000)"),
+		leafCacheMB:      fs.Int("leaf-cache-mb", 0, "MiB of DID records kept in memory for resolution (state layout 2), -1 for none (default: settings, else 768)"),
 	}
 }
 
@@ -37,6 +39,16 @@ func storeFlags(fs *flag.FlagSet) *storeOpts {
 func (o *storeOpts) config(s node.AppSettings, dir string, logger *slog.Logger) machine.Config {
 	c := machine.Config{Dir: dir, Logger: logger,
 		SnapshotInterval: s.SnapshotInterval, SnapshotKeep: s.SnapshotKeep, KeepVersions: s.KeepVersions, KeepBlocks: s.KeepBlocks, NodeCacheSize: s.NodeCacheSize}
+	mb := s.LeafCacheMB
+	if *o.leafCacheMB != 0 {
+		mb = *o.leafCacheMB
+	}
+	switch {
+	case mb < 0:
+		c.LeafCacheBytes = -1
+	case mb > 0:
+		c.LeafCacheBytes = mb << 20
+	}
 	if *o.snapshotInterval != 0 {
 		c.SnapshotInterval = *o.snapshotInterval
 	}

@@ -27,6 +27,10 @@ func TestStoreConfig(t *testing.T) {
 			want:     machine.Config{KeepVersions: -1, NodeCacheSize: 500}},
 		{name: "snapshots", args: []string{"--snapshot-interval", "-1"}, settings: node.AppSettings{SnapshotKeep: 3},
 			want: machine.Config{SnapshotInterval: -1, SnapshotKeep: 3}},
+		{name: "leaf cache from settings", settings: node.AppSettings{LeafCacheMB: 64},
+			want: machine.Config{LeafCacheBytes: 64 << 20}},
+		{name: "leaf cache flag wins", args: []string{"--leaf-cache-mb", "-1"}, settings: node.AppSettings{LeafCacheMB: 64},
+			want: machine.Config{LeafCacheBytes: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := flag.NewFlagSet("registryd", flag.ContinueOnError)
@@ -38,7 +42,8 @@ func TestStoreConfig(t *testing.T) {
 			got := o.config(tc.settings, "dir", nil)
 			tc.want.Dir = "dir"
 			if got.Dir != tc.want.Dir || got.KeepVersions != tc.want.KeepVersions || got.KeepBlocks != tc.want.KeepBlocks ||
-				got.NodeCacheSize != tc.want.NodeCacheSize || got.SnapshotInterval != tc.want.SnapshotInterval || got.SnapshotKeep != tc.want.SnapshotKeep {
+				got.NodeCacheSize != tc.want.NodeCacheSize || got.SnapshotInterval != tc.want.SnapshotInterval || got.SnapshotKeep != tc.want.SnapshotKeep ||
+				got.LeafCacheBytes != tc.want.LeafCacheBytes {
 				t.Errorf("config = %+v, want %+v", got, tc.want)
 			}
 		})

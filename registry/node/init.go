@@ -111,6 +111,9 @@ type AppSettings struct {
 	KeepBlocks int64 `json:"keepBlocks,omitempty"`
 	// NodeCacheSize: state tree nodes kept in memory (machine.Config).
 	NodeCacheSize int `json:"nodeCacheSize,omitempty"`
+	// LeafCacheMB: MiB of DID records kept in memory for resolution in a
+	// state of layout 2 (machine.Config.LeafCacheBytes); -1 disables it.
+	LeafCacheMB int `json:"leafCacheMB,omitempty"`
 }
 
 // LoadSettings reads the settings of an initialised home folder.
