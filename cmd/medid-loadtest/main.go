@@ -82,6 +82,8 @@ func run() error {
 	probeTxs := flag.Int("probe-txs", 0, "after the bulk load (or on the state kept in -dir with -skip-load), measure write throughput: commit this many new did.create per round to the loaded state and to a fresh one, alternately, and print the ratio (no HTTP load then)")
 	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe")
 	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
+	probeCache := flag.Int("probe-node-cache", 0, "IAVL node cache of both states in the write probe (0 = the app default, as registryd)")
+	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	flag.Parse()
 	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 {
@@ -154,7 +156,7 @@ func run() error {
 			res.DiskBytes, res.StateDIDs, res.BytesPerDID, res.BytesPerDID*1e6/1e9)
 	}
 	if *probeTxs > 0 {
-		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds}, *cpuProfile)
+		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep}, *cpuProfile)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -282,8 +284,15 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	if err != nil {
 		return err
 	}
-	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with registryd's defaults; bare ed25519.Verify %.1f µs CPU; load %s\n",
-		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
+	cache := "registryd's defaults"
+	if cfg.NodeCacheSize > 0 {
+		cache = fmt.Sprintf("registryd's defaults but a node cache of %d nodes", cfg.NodeCacheSize)
+	}
+	if cfg.KeepVersions != 0 {
+		cache += fmt.Sprintf(", keeping %d versions", cfg.KeepVersions)
+	}
+	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
+		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
 	line := func(r loadtest.ProbeRun, round string) {
 		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  (height %d)\n",
 			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), r.Height)

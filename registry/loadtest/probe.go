@@ -33,6 +33,13 @@ type ProbeConfig struct {
 	// 0 means 1<<40, far past any bulk load. Round r of both states
 	// creates identities First+r*Txs…: the same transactions on both.
 	First uint64
+	// NodeCacheSize is the IAVL node cache of both states (0 = the App's
+	// default, machine.DefaultNodeCacheSize, as registryd runs).
+	NodeCacheSize int
+	// KeepVersions is how many state versions both states keep (0 = the
+	// App's default, 100, as registryd runs; negative: every version, no
+	// pruning).
+	KeepVersions int64
 	// Workers sign the probe's transactions before each round, untimed
 	// (0 = NumCPU).
 	Workers int
@@ -106,7 +113,8 @@ func (r *ProbeResult) Ratio() float64 {
 // to the big state, then the same transactions to the fresh state, each
 // through [machine.RunNodePath] (CheckTx, then FinalizeBlock and Commit in
 // blocks of cfg.BlockTxs), with the App's defaults as registryd runs it
-// (node cache, versions kept, pruning, snapshot interval). Both states
+// (node cache unless cfg.NodeCacheSize, versions kept, pruning, snapshot
+// interval). Both states
 // stay open for all rounds, like two running validators. Before the first
 // round, each state commits empty blocks (untimed) until it holds more
 // versions than the App keeps, so that both prune from the start. The
@@ -127,7 +135,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 		return nil, fmt.Errorf("loadtest.ProbeConfig: Txs %d, BlockTxs %d, Rounds %d: want positive values", cfg.Txs, cfg.BlockTxs, cfg.Rounds)
 	}
 
-	big, err := openProbeState(ctx, cfg.Dir, "big", 0)
+	big, err := openProbeState(ctx, cfg.Dir, "big", 0, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("big state: %w", err)
 	}
@@ -141,16 +149,21 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	}
 	defer os.RemoveAll(freshDir)
 	layout := big.app.StateLayout()
-	fresh, err := openProbeState(ctx, freshDir, "fresh", layout)
+	fresh, err := openProbeState(ctx, freshDir, "fresh", layout, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("fresh state: %w", err)
 	}
 	defer fresh.app.Close()
 	res := &ProbeResult{BigHeight: big.height, Layout: layout}
 
-	// Pruning from the start in both: KeepVersions' default (100) plus one.
+	// Pruning from the start in both: the versions kept plus one (the
+	// App's default keeps 100).
+	pad := cmp.Or(cfg.KeepVersions, 100) + 1
+	if cfg.KeepVersions < 0 {
+		pad = 0
+	}
 	for _, s := range []*probeState{big, fresh} {
-		for s.height-s.start < 101 {
+		for s.height-s.start < pad {
 			if err := s.block(ctx, nil); err != nil {
 				return nil, err
 			}
@@ -197,10 +210,11 @@ type probeState struct {
 	t             time.Time
 }
 
-// openProbeState opens the state in dir with the App's defaults; a state
+// openProbeState opens the state in dir with the App's defaults but
+// cfg's node cache and versions kept; a state
 // without blocks gets a load-test genesis in layout l.
-func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout) (*probeState, error) {
-	a, err := machine.New(machine.Config{Dir: dir})
+func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions})
 	if err != nil {
 		return nil, err
 	}

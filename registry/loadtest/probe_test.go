@@ -23,9 +23,13 @@ func TestProbe(t *testing.T) {
 		layout             ledger.StateLayout
 		txs, block, rounds int
 		wantBlocksPerRound int64
+		keep               int64 // ProbeConfig.KeepVersions
+		wantPad            int64 // empty blocks before the first round
 	}{
-		{name: "layout2", layout: ledger.LayoutRecordsOnce, txs: 300, block: 100, rounds: 2, wantBlocksPerRound: 3},
-		{name: "layout1 uneven blocks", layout: ledger.LayoutEveryVersion, txs: 250, block: 100, rounds: 1, wantBlocksPerRound: 3},
+		{name: "layout2", layout: ledger.LayoutRecordsOnce, txs: 300, block: 100, rounds: 2, wantBlocksPerRound: 3, wantPad: 101},
+		{name: "layout1 uneven blocks", layout: ledger.LayoutEveryVersion, txs: 250, block: 100, rounds: 1, wantBlocksPerRound: 3, wantPad: 101},
+		{name: "keep 5 versions", layout: ledger.LayoutRecordsOnce, txs: 200, block: 100, rounds: 2, wantBlocksPerRound: 2, keep: 5, wantPad: 6},
+		{name: "keep every version", layout: ledger.LayoutRecordsOnce, txs: 100, block: 100, rounds: 1, wantBlocksPerRound: 1, keep: -1, wantPad: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,7 +37,7 @@ func TestProbe(t *testing.T) {
 			if _, err := BulkLoad(context.Background(), BulkConfig{Dir: dir, DIDs: 2000, BlockTxs: 500, StateLayout: tc.layout, NodeCacheSize: 50_000}); err != nil {
 				t.Fatal(err)
 			}
-			res, err := Probe(context.Background(), ProbeConfig{Dir: dir, Txs: tc.txs, BlockTxs: tc.block, Rounds: tc.rounds})
+			res, err := Probe(context.Background(), ProbeConfig{Dir: dir, Txs: tc.txs, BlockTxs: tc.block, Rounds: tc.rounds, KeepVersions: tc.keep})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,9 +47,9 @@ func TestProbe(t *testing.T) {
 			if got, want := len(res.Runs), 2*tc.rounds; got != want {
 				t.Fatalf("%d runs, want %d", got, want)
 			}
-			// Both states first commit 101 empty blocks (pruning from the
-			// start), then tc.wantBlocksPerRound per round.
-			start := map[string]int64{"big": 4 + 101, "fresh": 101}
+			// Both states first commit tc.wantPad empty blocks (pruning
+			// from the start), then tc.wantBlocksPerRound per round.
+			start := map[string]int64{"big": 4 + tc.wantPad, "fresh": tc.wantPad}
 			for i, r := range res.Runs {
 				wantState := []string{"big", "fresh"}[i%2]
 				wantHeight := start[wantState] + int64(i/2+1)*tc.wantBlocksPerRound
