@@ -80,7 +80,7 @@ func run() error {
 	layout := flag.Int("state-layout", int(ledger.CurrentLayout), "state layout of a new state: 2 each DID record once (what registryd init writes), 1 every version under didv/ (chains of before; docs/design/0021)")
 	hardened := flag.Bool("hardened", false, "also serve the registry through registryd's hardened HTTP server (internal/httpserver) and compare it with the plain one (issue 11)")
 	probeTxs := flag.Int("probe-txs", 0, "after the bulk load (or on the state kept in -dir with -skip-load), measure write throughput: commit this many new did.create per round to the loaded state and to a fresh one, alternately, and print the ratio (no HTTP load then)")
-	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe")
+	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe (pruning deletes versions that held transactions only after more than -probe-keep-versions (100) probe blocks: e.g. -probe-txs 20000 -probe-block 100)")
 	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
 	probeCache := flag.Int("probe-node-cache", 0, "IAVL node cache of both states in the write probe (0 = the app default, as registryd)")
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")

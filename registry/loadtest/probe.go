@@ -117,7 +117,11 @@ func (r *ProbeResult) Ratio() float64 {
 // interval). Both states
 // stay open for all rounds, like two running validators. Before the first
 // round, each state commits empty blocks (untimed) until it holds more
-// versions than the App keeps, so that both prune from the start. The
+// versions than the App keeps, so that both prune from the start; the
+// versions pruned hold transactions only once a state has committed more
+// probe blocks than it keeps versions (with the default 100, choose
+// Txs/BlockTxs over 100 for a round past the first to include pruning's
+// real cost). The
 // fresh folder is removed on return. Probe fails if any transaction is
 // rejected.
 func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
