@@ -27,7 +27,16 @@
 // (internal/httpserver), twice each between two bare runs, and reports
 // hardened/plain.
 //
+// With -probe-txs N, step 2 onwards is replaced by the write probe
+// (loadtest.Probe, issue 18): N new did.create per round through CheckTx,
+// FinalizeBlock and Commit (machine.RunNodePath, blocks of -probe-block)
+// on the loaded state and then on a fresh state of the same layout, for
+// -probe-rounds rounds in the same process, with registryd's defaults;
+// it prints tx/s, CPU per tx (µs and sig-eq) and the ratio big/fresh.
+//
 // Example: medid-loadtest -dids 1000000 -duration 8s
+//
+// Example: medid-loadtest -dids 200000 -probe-txs 20000 -probe-block 1000
 package main
 
 import (
@@ -38,6 +47,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/medid/medid/registry/ledger"
@@ -69,7 +79,17 @@ func run() error {
 	cache := flag.Int("cache", 0, "IAVL node cache of the bulk load (0 = 4,000,000 nodes)")
 	layout := flag.Int("state-layout", int(ledger.CurrentLayout), "state layout of a new state: 2 each DID record once (what registryd init writes), 1 every version under didv/ (chains of before; docs/design/0021)")
 	hardened := flag.Bool("hardened", false, "also serve the registry through registryd's hardened HTTP server (internal/httpserver) and compare it with the plain one (issue 11)")
+	probeTxs := flag.Int("probe-txs", 0, "after the bulk load (or on the state kept in -dir with -skip-load), measure write throughput: commit this many new did.create per round to the loaded state and to a fresh one, alternately, and print the ratio (no HTTP load then)")
+	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe (pruning deletes versions that held transactions only after more than -probe-keep-versions (100) probe blocks: e.g. -probe-txs 20000 -probe-block 100)")
+	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
+	probeCache := flag.Int("probe-node-cache", 0, "IAVL node cache of both states in the write probe (0 = the app default, as registryd)")
+	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	flag.Parse()
+	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs must be >= 0, -probe-block and -probe-rounds > 0")
+		os.Exit(2)
+	}
 	if l := ledger.StateLayout(*layout); !l.Valid() {
 		fmt.Fprintf(os.Stderr, "medid-loadtest: -state-layout %d: want 1 or 2\n", *layout)
 		os.Exit(2)
@@ -134,6 +154,9 @@ func run() error {
 			res.DIDs, res.Blocks, *block, res.Elapsed.Seconds(), res.TxPerSec, res.Total.Seconds(), res.AppCPU.Seconds(), float64(res.AppCPU.Microseconds())/float64(res.DIDs))
 		fmt.Printf("state on disk: %d bytes for %d DIDs = %.0f bytes/DID; %.2f GB per million did.create transactions (all versions kept, LevelDB, uncompacted)\n",
 			res.DiskBytes, res.StateDIDs, res.BytesPerDID, res.BytesPerDID*1e6/1e9)
+	}
+	if *probeTxs > 0 {
+		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep}, *cpuProfile)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -240,5 +263,50 @@ func compareHardened(ctx context.Context, wc loadtest.WrkConfig, bare, plain, ha
 	}
 	fmt.Printf("wrk ratio hardened/plain: %.3f (plain mean %.0f req/s, hardened mean %.0f req/s; bare mean %.0f req/s: plain %.3f, hardened %.3f of bare)\n",
 		sum["hardened"]/sum["plain"], sum["plain"], sum["hardened"], sum["bare"], sum["plain"]/sum["bare"], sum["hardened"]/sum["bare"])
+	return nil
+}
+
+// probe runs the write probe and prints each run, the totals and the
+// ratio big/fresh.
+func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) error {
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := loadtest.Probe(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cache := "registryd's defaults"
+	if cfg.NodeCacheSize > 0 {
+		cache = fmt.Sprintf("registryd's defaults but a node cache of %d nodes", cfg.NodeCacheSize)
+	}
+	if cfg.KeepVersions != 0 {
+		cache += fmt.Sprintf(", keeping %d versions", cfg.KeepVersions)
+	}
+	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
+		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
+	line := func(r loadtest.ProbeRun, round string) {
+		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  (height %d)\n",
+			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), r.Height)
+	}
+	for i, r := range res.Runs {
+		line(r, fmt.Sprintf("round %d", r.Round))
+		if r.State == "fresh" && i > 0 {
+			b := res.Runs[i-1]
+			fmt.Printf("        round %d big/fresh: throughput %.3f, CPU per tx %.3f\n", r.Round, b.TPS()/r.TPS(), float64(b.CPUPerTx())/float64(r.CPUPerTx()))
+		}
+	}
+	big, fresh := res.Totals("big"), res.Totals("fresh")
+	line(big, "all")
+	line(fresh, "all")
+	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f\n", res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()))
 	return nil
 }

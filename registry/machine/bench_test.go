@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
@@ -153,12 +154,12 @@ func benchNodePath(b *testing.B, l ledger.StateLayout) {
 	cpu0 := benchbase.ProcessCPU()
 	for lo := 0; lo < b.N; lo += perBlock {
 		blk := txs[lo:min(lo+perBlock, b.N)]
-		for _, raw := range blk {
-			if r := h.checkTx(raw); r.Code != 0 {
-				b.Fatalf("CheckTx: %d %s", r.Code, r.Log)
-			}
+		next := h.height() + 1
+		res, err := RunNodePath(context.Background(), h.app, next, blockTime(next), blk)
+		if err != nil {
+			b.Fatal(err)
 		}
-		for j, r := range h.block(blk...) {
+		for j, r := range res {
 			if r.Code != 0 {
 				b.Fatalf("tx %d: %d %s", j, r.Code, r.Log)
 			}

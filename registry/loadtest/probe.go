@@ -1,0 +1,275 @@
+package loadtest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/medid/medid/internal/benchbase"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine"
+)
+
+// ProbeConfig configures [Probe].
+type ProbeConfig struct {
+	// Dir is the big state: a registry/machine state folder holding blocks
+	// (a [BulkLoad] state). The probe's blocks are committed to it.
+	Dir string
+	// Txs is how many did.create each state commits per round (0 =
+	// 20,000); BlockTxs how many per block (0 = 1,000).
+	Txs, BlockTxs int
+	// Rounds is how many times the probe alternates big, fresh (0 = 3).
+	Rounds int
+	// First is the number of the probe's first identity (see [Identity]);
+	// 0 means 1<<40, far past any bulk load. Round r of both states
+	// creates identities First+r*Txs…: the same transactions on both.
+	First uint64
+	// NodeCacheSize is the IAVL node cache of both states (0 = the App's
+	// default, machine.DefaultNodeCacheSize, as registryd runs).
+	NodeCacheSize int
+	// KeepVersions is how many state versions both states keep (0 = the
+	// App's default, 100, as registryd runs; negative: every version, no
+	// pruning).
+	KeepVersions int64
+	// Workers sign the probe's transactions before each round, untimed
+	// (0 = NumCPU).
+	Workers int
+	// Progress, if not nil, is told about every round.
+	Progress *slog.Logger
+}
+
+// ProbeRun is one state's part of one round of [Probe].
+type ProbeRun struct {
+	State string // "big" or "fresh"
+	Round int    // from 1
+	// Txs committed; Elapsed is the wall time and CPU the process CPU
+	// (all threads) of CheckTx, FinalizeBlock and Commit of all blocks.
+	Txs     int
+	Elapsed time.Duration
+	CPU     time.Duration
+	// Height is the state's height after the round.
+	Height int64
+}
+
+// TPS is the run's committed transactions per second.
+func (r ProbeRun) TPS() float64 { return float64(r.Txs) / r.Elapsed.Seconds() }
+
+// CPUPerTx is the run's process CPU per transaction.
+func (r ProbeRun) CPUPerTx() time.Duration { return r.CPU / time.Duration(max(r.Txs, 1)) }
+
+// ProbeResult is what [Probe] measured.
+type ProbeResult struct {
+	// BigHeight is the big state's height before the probe.
+	BigHeight int64
+	// Layout is the state layout of both states (the big state's).
+	Layout ledger.StateLayout
+	// Runs are big then fresh, round after round.
+	Runs []ProbeRun
+	// VerifyCPU is one bare ed25519.Verify's CPU time, measured before
+	// and after the rounds (the mean of the two medians).
+	VerifyCPU time.Duration
+	// Load is the machine's load average after the rounds.
+	Load benchbase.Load
+}
+
+// Totals sums the runs of one state ("big" or "fresh").
+func (r *ProbeResult) Totals(state string) ProbeRun {
+	t := ProbeRun{State: state}
+	for _, x := range r.Runs {
+		if x.State == state {
+			t.Txs += x.Txs
+			t.Elapsed += x.Elapsed
+			t.CPU += x.CPU
+			t.Height = x.Height
+		}
+	}
+	return t
+}
+
+// SigEq is a run's CPU per transaction in bare ed25519.Verify calls.
+func (r *ProbeResult) SigEq(x ProbeRun) float64 {
+	return float64(x.CPUPerTx()) / float64(max(r.VerifyCPU, 1))
+}
+
+// Ratio is the big state's throughput over the fresh state's, all rounds
+// together (issue 18's goal: at least 0.8 on a 1,000,000-DID state).
+func (r *ProbeResult) Ratio() float64 {
+	return r.Totals("big").TPS() / r.Totals("fresh").TPS()
+}
+
+// Probe measures write throughput on the big state in cfg.Dir against a
+// fresh state of the same layout in a temporary folder, in the same
+// process: round after round, it commits cfg.Txs new did.create
+// transactions (real keys and signatures, signed beforehand and untimed)
+// to the big state, then the same transactions to the fresh state, each
+// through [machine.RunNodePath] (CheckTx, then FinalizeBlock and Commit in
+// blocks of cfg.BlockTxs), with the App's defaults as registryd runs it
+// (node cache unless cfg.NodeCacheSize, versions kept, pruning, snapshot
+// interval). Both states
+// stay open for all rounds, like two running validators. Before the first
+// round, each state commits empty blocks (untimed) until it holds more
+// versions than the App keeps, so that both prune from the start; the
+// versions pruned hold transactions only once a state has committed more
+// probe blocks than it keeps versions (with the default 100, choose
+// Txs/BlockTxs over 100 for a round past the first to include pruning's
+// real cost). The
+// fresh folder is removed on return. Probe fails if any transaction is
+// rejected.
+func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("loadtest.ProbeConfig needs Dir")
+	}
+	cfg.Txs = cmp.Or(cfg.Txs, 20_000)
+	cfg.BlockTxs = cmp.Or(cfg.BlockTxs, 1_000)
+	cfg.Rounds = cmp.Or(cfg.Rounds, 3)
+	cfg.Workers = cmp.Or(cfg.Workers, runtime.NumCPU())
+	if cfg.First == 0 {
+		cfg.First = 1 << 40
+	}
+	if cfg.Txs < 0 || cfg.BlockTxs < 0 || cfg.Rounds < 0 {
+		return nil, fmt.Errorf("loadtest.ProbeConfig: Txs %d, BlockTxs %d, Rounds %d: want positive values", cfg.Txs, cfg.BlockTxs, cfg.Rounds)
+	}
+
+	big, err := openProbeState(ctx, cfg.Dir, "big", 0, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("big state: %w", err)
+	}
+	defer big.app.Close()
+	if big.height == 0 {
+		return nil, fmt.Errorf("big state %s holds no blocks", cfg.Dir)
+	}
+	freshDir, err := os.MkdirTemp("", "medid-probe-fresh-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(freshDir)
+	layout := big.app.StateLayout()
+	fresh, err := openProbeState(ctx, freshDir, "fresh", layout, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("fresh state: %w", err)
+	}
+	defer fresh.app.Close()
+	res := &ProbeResult{BigHeight: big.height, Layout: layout}
+
+	// Pruning from the start in both: the versions kept plus one (the
+	// App's default keeps 100).
+	pad := cmp.Or(cfg.KeepVersions, 100) + 1
+	if cfg.KeepVersions < 0 {
+		pad = 0
+	}
+	for _, s := range []*probeState{big, fresh} {
+		for s.height-s.start < pad {
+			if err := s.block(ctx, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
+	for round := range cfg.Rounds {
+		txs, err := probeTxs(cfg.First+uint64(round*cfg.Txs), cfg.Txs, cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range []*probeState{big, fresh} {
+			runtime.GC() // each run starts from a collected heap
+			run := ProbeRun{State: s.name, Round: round + 1, Txs: len(txs)}
+			t0, cpu0 := time.Now(), benchbase.ProcessCPU()
+			// A CPU profile of the probe tells the states apart by the
+			// label probe=big|fresh (go tool pprof -tagfocus).
+			pprof.Do(ctx, pprof.Labels("probe", s.name), func(ctx context.Context) {
+				for lo := 0; lo < len(txs) && err == nil; lo += cfg.BlockTxs {
+					err = s.block(ctx, txs[lo:min(lo+cfg.BlockTxs, len(txs))])
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			run.Elapsed, run.CPU, run.Height = time.Since(t0), benchbase.ProcessCPU()-cpu0, s.height
+			res.Runs = append(res.Runs, run)
+			if cfg.Progress != nil {
+				cfg.Progress.Info("probe", "state", s.name, "round", run.Round, "tx/s", run.TPS(), "cpu-µs/tx", run.CPUPerTx().Microseconds())
+			}
+		}
+	}
+	res.VerifyCPU = (verify0 + benchbase.Ed25519VerifyCPU(5, 200)) / 2
+	res.Load, _ = benchbase.LoadAvg()
+	return res, nil
+}
+
+// probeState is one of the probe's two states, open for all rounds.
+type probeState struct {
+	name          string
+	app           *machine.App
+	height, start int64
+	t             time.Time
+}
+
+// openProbeState opens the state in dir with the App's defaults but
+// cfg's node cache and versions kept; a state
+// without blocks gets a load-test genesis in layout l.
+func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions})
+	if err != nil {
+		return nil, err
+	}
+	s := &probeState{name: name, app: a}
+	s.height, _ = a.LastCommit()
+	if s.height == 0 && l != 0 {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(l)}); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	s.start = s.height
+	// Block times follow BulkLoad's (one second per block from 2026-01-01).
+	s.t = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(s.height) * time.Second)
+	return s, nil
+}
+
+// block commits txs as the state's next block and fails if one is
+// rejected.
+func (s *probeState) block(ctx context.Context, txs [][]byte) error {
+	s.height++
+	s.t = s.t.Add(time.Second)
+	res, err := machine.RunNodePath(ctx, s.app, s.height, s.t, txs)
+	if err != nil {
+		return fmt.Errorf("%s state: %w", s.name, err)
+	}
+	for i, r := range res {
+		if r.Code != 0 {
+			return fmt.Errorf("%s state block %d tx %d rejected: code %d: %s", s.name, s.height, i, r.Code, r.Log)
+		}
+	}
+	return nil
+}
+
+// probeTxs signs the did.create transactions of identities first… in
+// parallel.
+func probeTxs(first uint64, n, workers int) ([][]byte, error) {
+	txs := make([][]byte, n)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				if _, txs[i], errs[w] = Identity(first + uint64(i)); errs[w] != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return txs, errors.Join(errs...)
+}

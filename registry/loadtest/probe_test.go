@@ -1,0 +1,110 @@
+package loadtest
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medid/medid/registry/ledger"
+)
+
+// TestProbe runs the write probe on a small loaded state in each layout
+// and checks that it measured what it says: every round of both states,
+// the transactions committed (the big state resolves them afterwards),
+// non-zero times and CPU, and a finite ratio.
+func TestProbe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bulk-loads 2,000 DIDs per layout")
+	}
+	tests := []struct {
+		name               string
+		layout             ledger.StateLayout
+		txs, block, rounds int
+		wantBlocksPerRound int64
+		keep               int64 // ProbeConfig.KeepVersions
+		wantPad            int64 // empty blocks before the first round
+	}{
+		{name: "layout2", layout: ledger.LayoutRecordsOnce, txs: 300, block: 100, rounds: 2, wantBlocksPerRound: 3, wantPad: 101},
+		{name: "layout1 uneven blocks", layout: ledger.LayoutEveryVersion, txs: 250, block: 100, rounds: 1, wantBlocksPerRound: 3, wantPad: 101},
+		{name: "keep 5 versions", layout: ledger.LayoutRecordsOnce, txs: 200, block: 100, rounds: 2, wantBlocksPerRound: 2, keep: 5, wantPad: 6},
+		{name: "keep every version", layout: ledger.LayoutRecordsOnce, txs: 100, block: 100, rounds: 1, wantBlocksPerRound: 1, keep: -1, wantPad: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "app")
+			if _, err := BulkLoad(context.Background(), BulkConfig{Dir: dir, DIDs: 2000, BlockTxs: 500, StateLayout: tc.layout, NodeCacheSize: 50_000}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Probe(context.Background(), ProbeConfig{Dir: dir, Txs: tc.txs, BlockTxs: tc.block, Rounds: tc.rounds, KeepVersions: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.BigHeight != 4 || res.Layout != tc.layout {
+				t.Errorf("big state at height %d in layout %d, want 4 in %d", res.BigHeight, res.Layout, tc.layout)
+			}
+			if got, want := len(res.Runs), 2*tc.rounds; got != want {
+				t.Fatalf("%d runs, want %d", got, want)
+			}
+			// Both states first commit tc.wantPad empty blocks (pruning
+			// from the start), then tc.wantBlocksPerRound per round.
+			start := map[string]int64{"big": 4 + tc.wantPad, "fresh": tc.wantPad}
+			for i, r := range res.Runs {
+				wantState := []string{"big", "fresh"}[i%2]
+				wantHeight := start[wantState] + int64(i/2+1)*tc.wantBlocksPerRound
+				if r.State != wantState || r.Round != i/2+1 || r.Txs != tc.txs || r.Height != wantHeight {
+					t.Errorf("run %d: %s round %d, %d txs, height %d; want %s round %d, %d txs, height %d",
+						i, r.State, r.Round, r.Txs, r.Height, wantState, i/2+1, tc.txs, wantHeight)
+				}
+				if r.Elapsed <= 0 || r.CPU <= 0 || r.TPS() <= 0 || res.SigEq(r) <= 0 {
+					t.Errorf("run %d not measured: %+v, sig-eq %v", i, r, res.SigEq(r))
+				}
+			}
+			if res.VerifyCPU <= 0 {
+				t.Errorf("baseline not measured: %v", res.VerifyCPU)
+			}
+			if got := res.Totals("big").Txs; got != tc.txs*tc.rounds {
+				t.Errorf("big state total %d txs, want %d", got, tc.txs*tc.rounds)
+			}
+			if r := res.Ratio(); r <= 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+				t.Errorf("ratio %v", r)
+			}
+
+			// The probe's identities are in the big state now.
+			srv, err := Serve(dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			for _, n := range []uint64{1 << 40, 1<<40 + uint64(tc.txs*tc.rounds) - 1} {
+				did, _, err := Identity(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, body, err := Fetch(srv.URL + "/1.0/identifiers/" + did); err != nil || !strings.Contains(string(body), did) {
+					t.Errorf("probe identity %d (%s) not in the big state: %v", n, did, err)
+				}
+			}
+		})
+	}
+}
+
+func TestProbeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  func(t *testing.T) ProbeConfig
+		want string
+	}{
+		{name: "no dir", cfg: func(*testing.T) ProbeConfig { return ProbeConfig{} }, want: "needs Dir"},
+		{name: "empty state", cfg: func(t *testing.T) ProbeConfig { return ProbeConfig{Dir: t.TempDir()} }, want: "holds no blocks"},
+		{name: "negative txs", cfg: func(t *testing.T) ProbeConfig { return ProbeConfig{Dir: t.TempDir(), Txs: -1} }, want: "want positive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Probe(context.Background(), tc.cfg(t)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
