@@ -90,9 +90,11 @@ type Config struct {
 	Logger         *slog.Logger
 	// AfterStep, when set, is called after each durable step of a flush:
 	// "cut" (batch file written, not yet anchored), "anchored" (ledger
-	// committed the root), "confirmed" (batch file marked anchored) and
-	// "truncated" (write-ahead file emptied). Crash tests kill the process
-	// there; production leaves it nil.
+	// committed the root), "confirmed" (batch file marked anchored),
+	// "truncated" (write-ahead file emptied), "compact-written" (the
+	// write-ahead file's compacted successor written and fsynced, not yet
+	// in place) and "compacted" (it replaced the file, durably). Crash
+	// tests kill the process there; production leaves it nil.
 	AfterStep func(step string)
 }
 
@@ -147,6 +149,10 @@ type Log struct {
 	// growFailedAt is the allocation's size when a growth last failed;
 	// none is tried again at that size. Guarded by mu.
 	growFailedAt int64
+	// compactAbove is how many bytes of records no longer needed (in a
+	// batch file) the write-ahead file may hold before a flush compacts
+	// it; 0: one allocation chunk. Tests lower it. Set before use.
+	compactAbove int64
 	// lastGroup is how many records the last fsync made durable and
 	// lastSync how long it took; syncs counts fsyncs since open. Guarded
 	// by mu.
@@ -238,6 +244,11 @@ func (l *Log) batchPath(id string) string {
 // (a crash after cutting a batch and before emptying the file leaves some
 // that are), and rewrites the file with exactly those, durably.
 func (l *Log) replay(inBatch map[trail.Hash]bool) error {
+	// A compaction's successor file that a crash left before its rename:
+	// the file in place is whole (see compact).
+	if err := os.Remove(compactPath(l.walPath())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("batch: write-ahead file: %w", err)
+	}
 	w, kept, err := openAhead(l.walPath(), func(p pending) bool { return !inBatch[trail.LeafHash(p.data)] })
 	if err != nil {
 		return fmt.Errorf("batch: write-ahead file: %w", err)
@@ -493,10 +504,18 @@ func (l *Log) Flush(ctx context.Context) error {
 			return err
 		}
 		if f == nil {
-			return l.truncate()
+			if err := l.truncate(); err != nil {
+				return err
+			}
+			return l.compact()
 		}
 		l.step("cut")
 		if err := l.confirm(ctx, f); err != nil {
+			return err
+		}
+		// Under steady appends this loop may run for as long as the load
+		// lasts, and it never reaches truncate with nothing pending.
+		if err := l.compact(); err != nil {
 			return err
 		}
 	}
@@ -675,6 +694,117 @@ func (l *Log) truncate() error {
 	l.synced = l.written
 	l.synced1.Broadcast()
 	l.step("truncated")
+	return nil
+}
+
+// compact replaces the write-ahead file with one holding only the pending
+// leaves, once the records it holds for leaves already in batch files
+// exceed compactAbove (one chunk: 16 MiB). Under steady appends a flush
+// always finds leaves pending, so truncate never empties the file, which
+// would otherwise grow by every leaf for as long as the load lasts.
+//
+// Leaves in a batch file need no record: the batch file is durable before
+// its leaves leave pending (cutNext), and OpenLog drops the records of
+// leaves any batch file holds, anchored or not. So the successor holds
+// l.pending, and at every step a crash leaves a write-ahead file holding
+// every acknowledged leaf that is in no batch file:
+//
+//  1. outside mu, while appends go on into the old file: the successor is
+//     written at compactPath with the leaves pending when compact began
+//     (and a free chunk), and fsynced ("compact-written"). A crash leaves
+//     the old file in place, whole; OpenLog removes the successor.
+//  2. under mu, once no sync of the old file is under way (appends wait):
+//     the leaves appended since step 1 are written to the successor,
+//     which is fsynced, renamed over the old file, and the folder fsynced;
+//     then the log switches to it ("compacted"). Every leaf appended to
+//     the old file, acknowledged or not, is in the successor before the
+//     rename, so a crash before or after it loses nothing; the old file's
+//     records of batched leaves are dropped on open either way, so nothing
+//     is anchored twice.
+//
+// A failure before the rename leaves the old file in use and costs only
+// the compaction; a failed fsync of the folder after it leaves unknown
+// which file a crash would keep, so the log fails closed (ErrUnavailable).
+func (l *Log) compact() error {
+	l.mu.Lock()
+	a := l.wal
+	if a == nil || l.broken != nil {
+		l.mu.Unlock()
+		return nil
+	}
+	above := l.compactAbove
+	if above <= 0 {
+		above = a.chunk
+	}
+	if a.records() <= above { // cheap: a quiet vault stops here
+		l.mu.Unlock()
+		return nil
+	}
+	var live int64
+	for _, p := range l.pending {
+		live += int64(recordSize(p))
+	}
+	if a.records()-live <= above {
+		l.mu.Unlock()
+		return nil
+	}
+	// Appends only add to l.pending beyond these; only Flush (flushMu,
+	// held) removes or prepends leaves.
+	n := len(l.pending)
+	snap := l.pending[:n:n]
+	gen, chunk := a.gen+1, a.chunk
+	l.mu.Unlock()
+
+	na, err := createAhead(l.walPath(), gen, chunk, snap)
+	if err != nil {
+		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+	}
+	l.step("compact-written")
+
+	l.mu.Lock()
+	for l.syncing {
+		l.synced1.Wait()
+	}
+	if l.wal != a || l.broken != nil { // closed or broken meanwhile
+		l.mu.Unlock()
+		na.discard()
+		return nil
+	}
+	for _, p := range l.pending[n:] {
+		if err = na.append(p); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = na.sync(na.takeWrite())
+	}
+	if err != nil {
+		l.mu.Unlock()
+		na.discard()
+		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+	}
+	if err := na.install(); err != nil {
+		if _, serr := os.Stat(compactPath(l.walPath())); serr == nil {
+			// Not renamed: the old file is still in place.
+			l.mu.Unlock()
+			na.discard()
+			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+		}
+		l.broken = fmt.Errorf("replace the write-ahead file: %w", err)
+		na.f.Close()
+		l.synced1.Broadcast()
+		l.mu.Unlock()
+		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
+	}
+	na.inline = a.inline
+	l.wal = na
+	a.f.Close() // its unsynced buffer is in na; a growth under way writes through its own descriptor
+	l.growFailedAt = 0
+	l.synced = l.written // every leaf appended so far is durable in na
+	l.synced1.Broadcast()
+	l.mu.Unlock()
+	l.cfg.Logger.Debug("trail write-ahead file compacted", "kept", len(snap))
+	l.step("compacted")
 	return nil
 }
 
