@@ -125,8 +125,9 @@ func compactPath(path string) string { return path + ".compact" }
 
 // createAhead writes a fresh format-3 write-ahead file of generation gen
 // holding exactly ps at compactPath(path), allocated in whole chunks with
-// at least one chunk free, durably (fsync), and returns it open for
-// appends. It is not in place until installed (rename over path, then an
+// at least half a chunk free, durably (fsync), and returns it open for
+// appends. Its zeros are synced every MiB, as growAhead's, so that the
+// disk never has many of them to write at once while appends fdatasync. It is not in place until installed (rename over path, then an
 // fsync of the folder: Log.compact); on an error it leaves nothing behind.
 func createAhead(path string, gen uint64, chunk int64, ps []pending) (*aheadFile, error) {
 	tmp := compactPath(path)
@@ -138,13 +139,10 @@ func createAhead(path string, gen uint64, chunk int64, ps []pending) (*aheadFile
 	for _, p := range ps {
 		buf = appendRecord(buf, gen, p)
 	}
-	size := roundUp(int64(len(buf)), chunk) + chunk
-	err = allocate(f, 0, size)
+	size := roundUp(int64(len(buf))+chunk/2, chunk)
+	_, err = f.WriteAt(buf, 0)
 	if err == nil {
-		_, err = f.WriteAt(buf, 0)
-	}
-	if err == nil {
-		err = f.Sync()
+		err = zeroSynced(f, int64(len(buf)), size-int64(len(buf)))
 	}
 	if err != nil {
 		f.Close()
@@ -315,6 +313,13 @@ func (a *aheadFile) openAgain() (*os.File, error) { return os.OpenFile(a.path, o
 // closes f.
 func growAhead(f *os.File, off, n int64) error {
 	defer f.Close()
+	return zeroSynced(f, off, n)
+}
+
+// zeroSynced writes n zeros to f from off with an fdatasync after every
+// MiB but the last, then fsyncs f (its size and extents with the last
+// zeros).
+func zeroSynced(f *os.File, off, n int64) error {
 	zeros := make([]byte, min(n, 1<<20))
 	for n > 0 {
 		k := min(n, int64(len(zeros)))
