@@ -96,6 +96,11 @@ type Config struct {
 	// in place) and "compacted" (it replaced the file, durably). Crash
 	// tests kill the process there; production leaves it nil.
 	AfterStep func(step string)
+	// CompactAbove is how many bytes of records whose leaves are already
+	// in batch files the write-ahead file may hold before a flush
+	// compacts it (see Log.Flush); 0: one allocation chunk, 16 MiB.
+	// Crash tests lower it so that short runs compact.
+	CompactAbove int64
 }
 
 // batchFile is a batch as stored.
@@ -149,10 +154,6 @@ type Log struct {
 	// growFailedAt is the allocation's size when a growth last failed;
 	// none is tried again at that size. Guarded by mu.
 	growFailedAt int64
-	// compactAbove is how many bytes of records no longer needed (in a
-	// batch file) the write-ahead file may hold before a flush compacts
-	// it; 0: one allocation chunk. Tests lower it. Set before use.
-	compactAbove int64
 	// lastGroup is how many records the last fsync made durable and
 	// lastSync how long it took; syncs counts fsyncs since open. Guarded
 	// by mu.
@@ -699,7 +700,7 @@ func (l *Log) truncate() error {
 
 // compact replaces the write-ahead file with one holding only the pending
 // leaves, once the records it holds for leaves already in batch files
-// exceed compactAbove (one chunk: 16 MiB). Under steady appends a flush
+// exceed Config.CompactAbove (one chunk: 16 MiB). Under steady appends a flush
 // always finds leaves pending, so truncate never empties the file, which
 // would otherwise grow by every leaf for as long as the load lasts.
 //
@@ -732,7 +733,7 @@ func (l *Log) compact() error {
 		l.mu.Unlock()
 		return nil
 	}
-	above := l.compactAbove
+	above := l.cfg.CompactAbove
 	if above <= 0 {
 		above = a.chunk
 	}

@@ -278,7 +278,7 @@ func TestLogCrashAtEveryStep(t *testing.T) {
 				if round%4 != 3 {
 					// Compact whenever a batch leaves leaves pending
 					// (the default waits for a chunk of dead records).
-					l.compactAbove = 1
+					l.cfg.CompactAbove = 1
 				}
 				for range 1 + rng.IntN(9) {
 					d := fmt.Sprint("leaf ", n)
