@@ -729,7 +729,9 @@ func (l *Log) truncate() error {
 func (l *Log) compact() error {
 	l.mu.Lock()
 	a := l.wal
-	if a == nil || l.broken != nil {
+	if a == nil || l.broken != nil || len(l.pending) == 0 {
+		// Nothing pending: truncate empties the file for the price of
+		// a header's write.
 		l.mu.Unlock()
 		return nil
 	}
