@@ -145,7 +145,12 @@ type Log struct {
 	// instead wakes them one by one, which cost more than the fsync.
 	synced  uint64     // records known durable; guarded by mu
 	syncing bool       // an fsync is running outside mu; guarded by mu
-	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
+	synced1 *sync.Cond // on mu: signalled when synced, syncing or paused changes
+	// paused is set while a compaction switches files: no fsync starts
+	// (appends only buffer), so the switch waits for at most the one
+	// under way; with many appenders a new one would start before the
+	// compaction got the lock back. Guarded by mu.
+	paused bool
 	// growing is set while a background growAhead extends the write-ahead
 	// file's allocation; grew (on mu) is signalled when it ends. Guarded
 	// by mu.
@@ -391,7 +396,7 @@ func (l *Log) syncTo(seq uint64) error {
 			}
 			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
 		}
-		if l.syncing {
+		if l.syncing || l.paused {
 			l.synced1.Wait()
 			continue
 		}
@@ -698,9 +703,14 @@ func (l *Log) truncate() error {
 	return nil
 }
 
+// catchUpUnderLock is how many bytes of records appended during a
+// compaction it writes while holding mu (more are written before, outside).
+const catchUpUnderLock = 256 << 10
+
 // compact replaces the write-ahead file with one holding only the pending
 // leaves, once the records it holds for leaves already in batch files
-// exceed Config.CompactAbove (one chunk: 16 MiB). Under steady appends a flush
+// exceed Config.CompactAbove (one chunk: 16 MiB) and the pending leaves'
+// records (so that the copying costs each appended byte about one copy). Under steady appends a flush
 // always finds leaves pending, so truncate never empties the file, which
 // would otherwise grow by every leaf for as long as the load lasts.
 //
@@ -712,10 +722,12 @@ func (l *Log) truncate() error {
 //
 //  1. outside mu, while appends go on into the old file: the successor is
 //     written at compactPath with the leaves pending when compact began
-//     (and a free chunk), and fsynced ("compact-written"). A crash leaves
-//     the old file in place, whole; OpenLog removes the successor.
+//     (and half a chunk free), and fsynced; then, until few are left, the
+//     leaves appended meanwhile are added and fsynced
+//     ("compact-written"). A crash leaves the old file in place, whole;
+//     OpenLog removes the successor.
 //  2. under mu, once no sync of the old file is under way (appends wait):
-//     the leaves appended since step 1 are written to the successor,
+//     the few leaves appended since are written to the successor,
 //     which is fsynced, renamed over the old file, and the folder fsynced;
 //     then the log switches to it ("compacted"). Every leaf appended to
 //     the old file, acknowledged or not, is in the successor before the
@@ -747,7 +759,11 @@ func (l *Log) compact() error {
 	for _, p := range l.pending {
 		live += int64(recordSize(p))
 	}
-	if a.records()-live <= above {
+	// Copying the live records costs about as much as the dead ones
+	// take: compact only when they are at least as many, so that each
+	// byte appended is copied at most about once on average however far
+	// anchoring falls behind.
+	if dead := a.records() - live; dead <= above || dead < live {
 		l.mu.Unlock()
 		return nil
 	}
@@ -763,16 +779,49 @@ func (l *Log) compact() error {
 	if err != nil {
 		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
 	}
+	// Catch up with the appends made meanwhile outside mu too (na is
+	// this goroutine's alone until installed), so that the part under mu
+	// writes little.
+	for range 8 {
+		l.mu.Lock()
+		more := l.pending[n:len(l.pending):len(l.pending)]
+		l.mu.Unlock()
+		size := 0
+		for _, p := range more {
+			size += recordSize(p)
+		}
+		if size <= catchUpUnderLock {
+			break
+		}
+		for _, p := range more {
+			if err = na.append(p); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = na.sync(na.takeWrite())
+		}
+		if err != nil {
+			na.discard()
+			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+		}
+		n += len(more)
+	}
 	l.step("compact-written")
-
 	written := time.Since(start)
 	l.mu.Lock()
 	locked := time.Now()
+	l.paused = true
+	unlock := func() { // every way out of this part
+		l.paused = false
+		l.synced1.Broadcast()
+		l.mu.Unlock()
+	}
 	for l.syncing {
 		l.synced1.Wait()
 	}
 	if l.wal != a || l.broken != nil { // closed or broken meanwhile
-		l.mu.Unlock()
+		unlock()
 		na.discard()
 		return nil
 	}
@@ -785,21 +834,20 @@ func (l *Log) compact() error {
 		err = na.sync(na.takeWrite())
 	}
 	if err != nil {
-		l.mu.Unlock()
+		unlock()
 		na.discard()
 		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
 	}
 	if err := na.install(); err != nil {
 		if _, serr := os.Stat(compactPath(l.walPath())); serr == nil {
 			// Not renamed: the old file is still in place.
-			l.mu.Unlock()
+			unlock()
 			na.discard()
 			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
 		}
 		l.broken = fmt.Errorf("replace the write-ahead file: %w", err)
 		na.f.Close()
-		l.synced1.Broadcast()
-		l.mu.Unlock()
+		unlock()
 		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
 	}
 	na.inline = a.inline
@@ -807,12 +855,11 @@ func (l *Log) compact() error {
 	a.f.Close() // its unsynced buffer is in na; a growth under way writes through its own descriptor
 	l.growFailedAt = 0
 	l.synced = l.written // every leaf appended so far is durable in na
-	l.synced1.Broadcast()
-	held, kept := time.Since(locked), len(l.pending)
-	l.mu.Unlock()
+	held, kept, tail := time.Since(locked), len(l.pending), len(l.pending)-n
+	unlock()
 	// How long the appends waited (held) is what a compaction costs the
 	// reads; written ran beside them.
-	l.cfg.Logger.Debug("trail write-ahead file compacted", "kept", kept, "written", written, "held", held)
+	l.cfg.Logger.Debug("trail write-ahead file compacted", "kept", kept, "written", written, "held", held, "under-lock", tail)
 	l.step("compacted")
 	return nil
 }
