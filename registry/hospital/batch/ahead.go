@@ -124,12 +124,12 @@ func openAhead(path string, keep func(pending) bool) (*aheadFile, []pending, err
 func compactPath(path string) string { return path + ".compact" }
 
 // createAhead writes a fresh format-3 write-ahead file of generation gen
-// holding exactly ps at compactPath(path), allocated in whole chunks with
-// at least half a chunk free, durably (fsync), and returns it open for
-// appends. Its zeros are synced every MiB, as growAhead's, so that the
+// holding exactly ps at compactPath(path), with room bytes allocated after
+// them, durably (fsync), and returns it open for appends (growing by
+// chunk). Its zeros are synced every MiB, as growAhead's, so that the
 // disk never has many of them to write at once while appends fdatasync. It is not in place until installed (rename over path, then an
 // fsync of the folder: Log.compact); on an error it leaves nothing behind.
-func createAhead(path string, gen uint64, chunk int64, ps []pending) (*aheadFile, error) {
+func createAhead(path string, gen uint64, chunk, room int64, ps []pending) (*aheadFile, error) {
 	tmp := compactPath(path)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -139,7 +139,7 @@ func createAhead(path string, gen uint64, chunk int64, ps []pending) (*aheadFile
 	for _, p := range ps {
 		buf = appendRecord(buf, gen, p)
 	}
-	size := roundUp(int64(len(buf))+chunk/2, chunk)
+	size := int64(len(buf)) + room
 	_, err = f.WriteAt(buf, 0)
 	if err == nil {
 		err = zeroSynced(f, int64(len(buf)), size-int64(len(buf)))

@@ -722,7 +722,8 @@ const catchUpUnderLock = 256 << 10
 //
 //  1. outside mu, while appends go on into the old file: the successor is
 //     written at compactPath with the leaves pending when compact began
-//     (and half a chunk free), and fsynced; then, until few are left, the
+//     (and room for the records until the next compaction), and fsynced;
+//     then, until few are left, the
 //     leaves appended meanwhile are added and fsynced
 //     ("compact-written"). A crash leaves the old file in place, whole;
 //     OpenLog removes the successor.
@@ -775,7 +776,11 @@ func (l *Log) compact() error {
 	l.mu.Unlock()
 
 	start := time.Now()
-	na, err := createAhead(l.walPath(), gen, chunk, snap)
+	// Room for the records until the next compaction, plus the half chunk
+	// the growth ahead keeps free: so no growth is needed before it, and
+	// the zeros written per byte of records are about 1.5 (2 if this file
+	// grew, as it would with one chunk of room).
+	na, err := createAhead(l.walPath(), gen, chunk, min(above, 4*chunk)+chunk/2, snap)
 	if err != nil {
 		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
 	}
