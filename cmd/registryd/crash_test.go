@@ -57,7 +57,8 @@ func registrydFault(t *testing.T) string {
 // TestTrailSurvivesSIGKILL (issue 11 item 3): the real registryd with a
 // vault is killed with SIGKILL at every step of a trail flush (after the
 // batch file is cut, after the ledger committed the anchor, after the file
-// is marked anchored, after the write-ahead file is emptied), once per step
+// is marked anchored, after the write-ahead file is emptied, after its
+// compacted successor is written, after that replaced it), once per step
 // in `make test` and MEDID_SOAK_ROUNDS times per step under `make soak`,
 // while a provider reads under consent from four clients at once. After the
 // last restart, every read the provider got an answer for is in the
@@ -75,7 +76,9 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, "--home", home, "--http", httpAddr, "--p2p", p2p, "--block-time", "20ms",
 			"--vault", vdir, "--vault-writers", hosp.DID)
-		cmd.Env = append(os.Environ(), "MEDID_TRAIL_KILL_AT="+killAt)
+		// Compact the trail's write-ahead file whenever a flush leaves
+		// entries pending, so the compaction's steps are reached.
+		cmd.Env = append(os.Environ(), "MEDID_TRAIL_KILL_AT="+killAt, "MEDID_TRAIL_COMPACT_ABOVE=1")
 		p := launch(t, cmd, httpAddr)
 		p.waitHealthy(30 * time.Second)
 		return p
@@ -111,7 +114,8 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 
 	var acked atomic.Int64
 	rng := rand.New(rand.NewPCG(7, 11))
-	for _, step := range []string{"cut", "anchored", "confirmed", "truncated"} {
+	steps := []string{"cut", "anchored", "confirmed", "truncated", "compact-written", "compacted"}
+	for _, step := range steps {
 		for round := range soakRounds(1) {
 			p := run(fmt.Sprintf("%s:%d", step, 1+rng.IntN(2)))
 			var wg sync.WaitGroup
@@ -186,7 +190,7 @@ func TestTrailSurvivesSIGKILL(t *testing.T) {
 			}
 		}
 		if int64(ids) >= acked.Load() {
-			t.Logf("%d reads acknowledged across %d SIGKILLs, %d granted reads in the verified trail", acked.Load(), 4*soakRounds(1), ids)
+			t.Logf("%d reads acknowledged across %d SIGKILLs, %d granted reads in the verified trail", acked.Load(), len(steps)*soakRounds(1), ids)
 			return
 		}
 		if time.Now().After(deadline) {

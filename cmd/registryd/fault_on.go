@@ -10,9 +10,19 @@ import (
 	"syscall"
 )
 
+// trailCompactAbove, in a crash-test build only, reads
+// MEDID_TRAIL_COMPACT_ABOVE (bytes): a low value makes the trail compact its
+// write-ahead file at almost every flush, so that a short test reaches the
+// compaction's steps.
+func trailCompactAbove() int64 {
+	n, _ := strconv.ParseInt(os.Getenv("MEDID_TRAIL_COMPACT_ABOVE"), 10, 64)
+	return max(n, 0)
+}
+
 // trailFault, in a crash-test build only, reads MEDID_TRAIL_KILL_AT=STEP:N
 // and kills this process with SIGKILL the Nth time a trail flush reaches
-// STEP ("cut", "anchored", "confirmed", "truncated"): the crash lands
+// STEP ("cut", "anchored", "confirmed", "truncated", "compact-written",
+// "compacted"): the crash lands
 // exactly between two writes, as no timer could place it.
 func trailFault() func(step string) {
 	spec := os.Getenv("MEDID_TRAIL_KILL_AT")

@@ -86,7 +86,7 @@ func openVault(dir, writers, staff, publicURL string, registryAPI http.Handler, 
 	}
 	return vault.New(vault.Config{Dir: dir, DID: id, Key: k, KeyID: id + "#" + k.Public().Multikey(), Resolver: c,
 		Consent: checker, Submit: nodeSubmit(n), Anchors: appAnchors{a}, Writers: ws, Staff: ss, Logger: logger,
-		AfterTrailStep: trailFault(), Licences: licences, Delegations: delegations,
+		AfterTrailStep: trailFault(), TrailCompactAbove: trailCompactAbove(), Licences: licences, Delegations: delegations,
 		PublicURL: publicURL, Presentations: presentations})
 }
 

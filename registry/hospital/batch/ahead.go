@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -115,6 +116,72 @@ func openAhead(path string, keep func(pending) bool) (*aheadFile, []pending, err
 	}
 	return &aheadFile{f: f, path: path, gen: gen, off: int64(buf.Len()), size: max(st.Size(), int64(buf.Len())), chunk: aheadChunk}, kept, nil
 }
+
+// compactPath is where a compaction writes the write-ahead file's
+// successor before renaming it over the file (see Log.compact). A file
+// left there by a crash was never renamed into place, so the file at path
+// is whole; OpenLog removes it.
+func compactPath(path string) string { return path + ".compact" }
+
+// createAhead writes a fresh format-3 write-ahead file of generation gen
+// holding exactly ps at compactPath(path), with room bytes allocated after
+// them, durably (fsync), and returns it open for appends (growing by
+// chunk). Its zeros are synced every MiB, as growAhead's, so that the
+// disk never has many of them to write at once while appends fdatasync. It is not in place until installed (rename over path, then an
+// fsync of the folder: Log.compact); on an error it leaves nothing behind.
+func createAhead(path string, gen uint64, chunk, room int64, ps []pending) (*aheadFile, error) {
+	tmp := compactPath(path)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	buf := headerBytes(gen)
+	for _, p := range ps {
+		buf = appendRecord(buf, gen, p)
+	}
+	size := int64(len(buf)) + room
+	_, err = f.WriteAt(buf, 0)
+	if err == nil {
+		err = zeroSynced(f, int64(len(buf)), size-int64(len(buf)))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	return &aheadFile{f: f, path: path, chunk: chunk, gen: gen, off: int64(len(buf)), size: size}, nil
+}
+
+// install renames a, written by createAhead, over the write-ahead file and
+// makes the rename durable (an fsync of the folder). Before the rename a
+// crash leaves the old file in place; after it, the new one; until the
+// folder's fsync returned, either, and the caller must assume nothing
+// about which.
+func (a *aheadFile) install() error {
+	if err := os.Rename(compactPath(a.path), a.path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(a.path))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// discard closes a, written by createAhead and never installed, and
+// removes its file.
+func (a *aheadFile) discard() {
+	a.f.Close()
+	os.Remove(compactPath(a.path))
+}
+
+// records returns the bytes the records appended so far take (the file's
+// used part after its header).
+func (a *aheadFile) records() int64 { return a.off - aheadHeader }
 
 // parseAhead returns the valid records of a write-ahead file of any format
 // and its generation (0 for formats 1 and 2).
@@ -246,6 +313,13 @@ func (a *aheadFile) openAgain() (*os.File, error) { return os.OpenFile(a.path, o
 // closes f.
 func growAhead(f *os.File, off, n int64) error {
 	defer f.Close()
+	return zeroSynced(f, off, n)
+}
+
+// zeroSynced writes n zeros to f from off with an fdatasync after every
+// MiB but the last, then fsyncs f (its size and extents with the last
+// zeros).
+func zeroSynced(f *os.File, off, n int64) error {
 	zeros := make([]byte, min(n, 1<<20))
 	for n > 0 {
 		k := min(n, int64(len(zeros)))

@@ -90,10 +90,17 @@ type Config struct {
 	Logger         *slog.Logger
 	// AfterStep, when set, is called after each durable step of a flush:
 	// "cut" (batch file written, not yet anchored), "anchored" (ledger
-	// committed the root), "confirmed" (batch file marked anchored) and
-	// "truncated" (write-ahead file emptied). Crash tests kill the process
-	// there; production leaves it nil.
+	// committed the root), "confirmed" (batch file marked anchored),
+	// "truncated" (write-ahead file emptied), "compact-written" (the
+	// write-ahead file's compacted successor written and fsynced, not yet
+	// in place) and "compacted" (it replaced the file, durably). Crash
+	// tests kill the process there; production leaves it nil.
 	AfterStep func(step string)
+	// CompactAbove is how many bytes of records whose leaves are already
+	// in batch files the write-ahead file may hold before a flush
+	// compacts it (see Log.Flush); 0: one allocation chunk, 16 MiB.
+	// Crash tests lower it so that short runs compact.
+	CompactAbove int64
 }
 
 // batchFile is a batch as stored.
@@ -138,7 +145,12 @@ type Log struct {
 	// instead wakes them one by one, which cost more than the fsync.
 	synced  uint64     // records known durable; guarded by mu
 	syncing bool       // an fsync is running outside mu; guarded by mu
-	synced1 *sync.Cond // on mu: signalled when synced or syncing changes
+	synced1 *sync.Cond // on mu: signalled when synced, syncing or paused changes
+	// paused is set while a compaction switches files: no fsync starts
+	// (appends only buffer), so the switch waits for at most the one
+	// under way; with many appenders a new one would start before the
+	// compaction got the lock back. Guarded by mu.
+	paused bool
 	// growing is set while a background growAhead extends the write-ahead
 	// file's allocation; grew (on mu) is signalled when it ends. Guarded
 	// by mu.
@@ -238,6 +250,11 @@ func (l *Log) batchPath(id string) string {
 // (a crash after cutting a batch and before emptying the file leaves some
 // that are), and rewrites the file with exactly those, durably.
 func (l *Log) replay(inBatch map[trail.Hash]bool) error {
+	// A compaction's successor file that a crash left before its rename:
+	// the file in place is whole (see compact).
+	if err := os.Remove(compactPath(l.walPath())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("batch: write-ahead file: %w", err)
+	}
 	w, kept, err := openAhead(l.walPath(), func(p pending) bool { return !inBatch[trail.LeafHash(p.data)] })
 	if err != nil {
 		return fmt.Errorf("batch: write-ahead file: %w", err)
@@ -379,7 +396,7 @@ func (l *Log) syncTo(seq uint64) error {
 			}
 			return fmt.Errorf("%w: %v", ErrUnavailable, broken)
 		}
-		if l.syncing {
+		if l.syncing || l.paused {
 			l.synced1.Wait()
 			continue
 		}
@@ -493,10 +510,18 @@ func (l *Log) Flush(ctx context.Context) error {
 			return err
 		}
 		if f == nil {
-			return l.truncate()
+			if err := l.truncate(); err != nil {
+				return err
+			}
+			return l.compact()
 		}
 		l.step("cut")
 		if err := l.confirm(ctx, f); err != nil {
+			return err
+		}
+		// Under steady appends this loop may run for as long as the load
+		// lasts, and it never reaches truncate with nothing pending.
+		if err := l.compact(); err != nil {
 			return err
 		}
 	}
@@ -675,6 +700,172 @@ func (l *Log) truncate() error {
 	l.synced = l.written
 	l.synced1.Broadcast()
 	l.step("truncated")
+	return nil
+}
+
+// catchUpUnderLock is how many bytes of records appended during a
+// compaction it writes while holding mu (more are written before, outside).
+const catchUpUnderLock = 256 << 10
+
+// compact replaces the write-ahead file with one holding only the pending
+// leaves, once the records it holds for leaves already in batch files
+// exceed Config.CompactAbove (one chunk: 16 MiB) and the pending leaves'
+// records (so that the copying costs each appended byte about one copy). Under steady appends a flush
+// always finds leaves pending, so truncate never empties the file, which
+// would otherwise grow by every leaf for as long as the load lasts.
+//
+// Leaves in a batch file need no record: the batch file is durable before
+// its leaves leave pending (cutNext), and OpenLog drops the records of
+// leaves any batch file holds, anchored or not. So the successor holds
+// l.pending, and at every step a crash leaves a write-ahead file holding
+// every acknowledged leaf that is in no batch file:
+//
+//  1. outside mu, while appends go on into the old file: the successor is
+//     written at compactPath with the leaves pending when compact began
+//     (and room for the records until the next compaction), and fsynced;
+//     then, until few are left, the
+//     leaves appended meanwhile are added and fsynced
+//     ("compact-written"). A crash leaves the old file in place, whole;
+//     OpenLog removes the successor.
+//  2. under mu, once no sync of the old file is under way (appends wait):
+//     the few leaves appended since are written to the successor,
+//     which is fsynced, renamed over the old file, and the folder fsynced;
+//     then the log switches to it ("compacted"). Every leaf appended to
+//     the old file, acknowledged or not, is in the successor before the
+//     rename, so a crash before or after it loses nothing; the old file's
+//     records of batched leaves are dropped on open either way, so nothing
+//     is anchored twice.
+//
+// A failure before the rename leaves the old file in use and costs only
+// the compaction; a failed fsync of the folder after it leaves unknown
+// which file a crash would keep, so the log fails closed (ErrUnavailable).
+func (l *Log) compact() error {
+	l.mu.Lock()
+	a := l.wal
+	if a == nil || l.broken != nil || len(l.pending) == 0 {
+		// Nothing pending: truncate empties the file for the price of
+		// a header's write.
+		l.mu.Unlock()
+		return nil
+	}
+	above := l.cfg.CompactAbove
+	if above <= 0 {
+		above = a.chunk
+	}
+	if a.records() <= above { // cheap: a quiet vault stops here
+		l.mu.Unlock()
+		return nil
+	}
+	var live int64
+	for _, p := range l.pending {
+		live += int64(recordSize(p))
+	}
+	// Copying the live records costs about as much as the dead ones
+	// take: compact only when they are at least as many, so that each
+	// byte appended is copied at most about once on average however far
+	// anchoring falls behind.
+	if dead := a.records() - live; dead <= above || dead < live {
+		l.mu.Unlock()
+		return nil
+	}
+	// Appends only add to l.pending beyond these; only Flush (flushMu,
+	// held) removes or prepends leaves.
+	n := len(l.pending)
+	snap := l.pending[:n:n]
+	gen, chunk := a.gen+1, a.chunk
+	l.mu.Unlock()
+
+	start := time.Now()
+	// Room for the records until the next compaction, plus the half chunk
+	// the growth ahead keeps free: so no growth is needed before it, and
+	// the zeros written per byte of records are about 1.5 (2 if this file
+	// grew, as it would with one chunk of room).
+	na, err := createAhead(l.walPath(), gen, chunk, min(above, 4*chunk)+chunk/2, snap)
+	if err != nil {
+		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+	}
+	// Catch up with the appends made meanwhile outside mu too (na is
+	// this goroutine's alone until installed), so that the part under mu
+	// writes little.
+	for range 8 {
+		l.mu.Lock()
+		more := l.pending[n:len(l.pending):len(l.pending)]
+		l.mu.Unlock()
+		size := 0
+		for _, p := range more {
+			size += recordSize(p)
+		}
+		if size <= catchUpUnderLock {
+			break
+		}
+		for _, p := range more {
+			if err = na.append(p); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = na.sync(na.takeWrite())
+		}
+		if err != nil {
+			na.discard()
+			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+		}
+		n += len(more)
+	}
+	l.step("compact-written")
+	written := time.Since(start)
+	l.mu.Lock()
+	locked := time.Now()
+	l.paused = true
+	unlock := func() { // every way out of this part
+		l.paused = false
+		l.synced1.Broadcast()
+		l.mu.Unlock()
+	}
+	for l.syncing {
+		l.synced1.Wait()
+	}
+	if l.wal != a || l.broken != nil { // closed or broken meanwhile
+		unlock()
+		na.discard()
+		return nil
+	}
+	for _, p := range l.pending[n:] {
+		if err = na.append(p); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = na.sync(na.takeWrite())
+	}
+	if err != nil {
+		unlock()
+		na.discard()
+		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+	}
+	if err := na.install(); err != nil {
+		if _, serr := os.Stat(compactPath(l.walPath())); serr == nil {
+			// Not renamed: the old file is still in place.
+			unlock()
+			na.discard()
+			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
+		}
+		l.broken = fmt.Errorf("replace the write-ahead file: %w", err)
+		na.f.Close()
+		unlock()
+		return fmt.Errorf("%w: %v", ErrUnavailable, l.broken)
+	}
+	na.inline = a.inline
+	l.wal = na
+	a.f.Close() // its unsynced buffer is in na; a growth under way writes through its own descriptor
+	l.growFailedAt = 0
+	l.synced = l.written // every leaf appended so far is durable in na
+	held, kept, tail := time.Since(locked), len(l.pending), len(l.pending)-n
+	unlock()
+	// How long the appends waited (held) is what a compaction costs the
+	// reads; written ran beside them.
+	l.cfg.Logger.Debug("trail write-ahead file compacted", "kept", kept, "written", written, "held", held, "under-lock", tail)
+	l.step("compacted")
 	return nil
 }
 

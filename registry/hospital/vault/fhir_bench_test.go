@@ -1,8 +1,11 @@
 package vault
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -65,7 +68,9 @@ func p99(lat []time.Duration) time.Duration {
 // BALP event in the client's feed), and in the same run the same read
 // without the consent and audit layers (token check, record lookup,
 // decryption, answer). Both go through an http.Handler from benchClients
-// concurrent clients, without TCP.
+// concurrent clients, without TCP. With MEDID_BENCH_FLUSH=1 the vault
+// anchors its trail every second meanwhile, as registryd does (Vault.Run);
+// wal-MiB is the trail's write-ahead file's size on disk at the end.
 //
 //	go test ./registry/hospital/vault -run '^$' -bench FHIRRead -benchtime 20000x
 func BenchmarkFHIRRead(b *testing.B) {
@@ -109,6 +114,14 @@ func BenchmarkFHIRRead(b *testing.B) {
 	b.ReportMetric(float64(slices.Max(lat).Microseconds())/1000, "max-ms")
 	b.ReportMetric(float64(b.N)/float64(max(h.v.log.Syncs()-s0, 1)), "reads/fsync")
 	b.ReportMetric(fullRate/base, "x-ed25519-verify")
+	reportWAL(b, h)
+}
+
+// reportWAL reports the size on disk of h's trail write-ahead file.
+func reportWAL(b *testing.B, h *fhirHarness) {
+	if st, err := os.Stat(filepath.Join(h.v.cfg.Dir, "trail", "pending.wal")); err == nil {
+		b.ReportMetric(float64(st.Size())/(1<<20), "wal-MiB")
+	}
 }
 
 // fhirReadRounds is how many turns each path of BenchmarkFHIRRead takes.
@@ -127,6 +140,7 @@ func BenchmarkFHIRReadFull(b *testing.B) {
 	b.ReportMetric(float64(b.N)/float64(max(h.v.log.Syncs()-s0, 1)), "reads/fsync")
 	b.ReportMetric(rate, "reads/s")
 	b.ReportMetric(float64(p99(lat).Microseconds())/1000, "p99-ms")
+	reportWAL(b, h)
 }
 
 // fhirReadBench sets up BenchmarkFHIRRead: a vault holding one allergy
@@ -142,6 +156,12 @@ func fhirReadBench(b *testing.B) (h *fhirHarness, full, bare http.Handler, req f
 		b.Fatalf("priming read: %d %s", st, body)
 	}
 	full = h.f.Handler()
+	if os.Getenv("MEDID_BENCH_FLUSH") == "1" {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { h.v.Run(ctx); close(done) }()
+		b.Cleanup(func() { cancel(); <-done })
+	}
 	// The bare read is served like the full one, through a ServeMux with
 	// the same route, and answers with the same headers: only the consent
 	// and audit layers are missing.

@@ -116,6 +116,9 @@ type Config struct {
 	// AfterTrailStep is batch.Config.AfterStep, for crash tests; nil in
 	// production.
 	AfterTrailStep func(step string)
+	// TrailCompactAbove is batch.Config.CompactAbove, for crash tests; 0
+	// (one 16 MiB chunk) in production.
+	TrailCompactAbove int64
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -173,7 +176,8 @@ func New(cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	v.log, err = batch.OpenLog(batch.Config{Dir: filepath.Join(cfg.Dir, "trail"), Anchor: v.anchor, Lookup: v.lookupAnchor,
-		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, MaxCommitDelay: cfg.MaxCommitDelay, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep})
+		MaxBatch: cfg.MaxBatch, Interval: cfg.BatchInterval, MaxCommitDelay: cfg.MaxCommitDelay, Logger: cfg.Logger, AfterStep: cfg.AfterTrailStep,
+		CompactAbove: cfg.TrailCompactAbove})
 	if err != nil {
 		return nil, err
 	}
