@@ -320,18 +320,8 @@ func growAhead(f *os.File, off, n int64) error {
 // MiB but the last, then fsyncs f (its size and extents with the last
 // zeros).
 func zeroSynced(f *os.File, off, n int64) error {
-	zeros := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		k := min(n, int64(len(zeros)))
-		if _, err := f.WriteAt(zeros[:k], off); err != nil {
-			return fmt.Errorf("allocate the write-ahead file: %w", err)
-		}
-		off, n = off+k, n-k
-		if n > 0 {
-			if err := unix.Fdatasync(int(f.Fd())); err != nil {
-				return err
-			}
-		}
+	if err := writeZeros(f, off, n, true); err != nil {
+		return err
 	}
 	return f.Sync() // the new size and extents, with the last zeros
 }
@@ -413,7 +403,11 @@ func (a *aheadFile) write(w aheadWrite) error {
 // journal; a range written once is plain data, and overwriting it costs an
 // fdatasync of the data alone (measured here: 0.26 ms against 0.58 ms for
 // fallocated and 1.7 ms for appended, when the machine was quiet).
-func allocate(f *os.File, off, n int64) error {
+func allocate(f *os.File, off, n int64) error { return writeZeros(f, off, n, false) }
+
+// writeZeros writes n zeros to f from off, a MiB at a time, with an
+// fdatasync after every MiB but the last when synced.
+func writeZeros(f *os.File, off, n int64, synced bool) error {
 	zeros := make([]byte, min(n, 1<<20))
 	for n > 0 {
 		k := min(n, int64(len(zeros)))
@@ -421,6 +415,11 @@ func allocate(f *os.File, off, n int64) error {
 			return fmt.Errorf("allocate the write-ahead file: %w", err)
 		}
 		off, n = off+k, n-k
+		if synced && n > 0 {
+			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
