@@ -310,7 +310,7 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 	if t, ok := a.decoded.get(h); ok {
 		return t, nil
 	}
-	t, err := tx.Decode(raw)
+	t, err := tx.DecodeSum(raw, h) // h is raw's hash: no second SHA-256 of the bytes
 	if err == nil {
 		a.decoded.put(h, t)
 	}
