@@ -1,7 +1,10 @@
 package machine
 
 import (
+	"bytes"
 	"encoding/hex"
+	"hash/maphash"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -213,4 +216,58 @@ func TestShortcutsKeepAppHashAcrossRestart(t *testing.T) {
 		a.commit()
 		b.commit()
 	}
+}
+
+// TestDecodeCacheConfirmsBytes covers the decoded-transaction cache's key
+// (a maphash, not a collision-resistant hash): a hit returns the cached
+// transaction only if its bytes are the ones asked for, so an entry filed
+// under another transaction's key (what a collision would do) yields a
+// fresh decode of the right bytes, and malformed bytes keep their error.
+func TestDecodeCacheConfirmsBytes(t *testing.T) {
+	h := newHarness(t)
+	rawA := h.createTx(newIdentity(t, 1))
+	rawB := h.createTx(newIdentity(t, 2))
+	a := h.app
+	cases := []struct {
+		name    string
+		planted []byte // bytes whose decoded transaction is filed under raw's key
+		raw     []byte
+		wantErr bool
+	}{
+		{"miss", nil, rawA, false},
+		{"hit", rawB, rawB, false},
+		{"collision", rawA, rawB, false},
+		{"collision, malformed bytes", rawA, []byte("a.b.c"), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := tx.Decode(c.raw)
+			if c.planted != nil {
+				p, err := tx.Decode(c.planted)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.decoded.put(maphash.Bytes(a.seed, c.raw), p)
+			}
+			got, err := a.decode(c.raw)
+			if (err != nil) != c.wantErr || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("decode error %v, tx.Decode's %v", err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode gave another transaction than tx.Decode (hash %x, want %x)", hashOf(got), hashOf(want))
+			}
+			if c.planted != nil && bytes.Equal(c.planted, c.raw) {
+				if again, _ := a.decode(c.raw); again != got {
+					t.Fatal("a hit did not return the cached transaction")
+				}
+			}
+		})
+	}
+}
+
+func hashOf(t *tx.Tx) []byte {
+	if t == nil {
+		return nil
+	}
+	return t.Hash[:]
 }

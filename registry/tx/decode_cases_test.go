@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -190,25 +189,4 @@ func builtTokens(tb testing.TB) [][]byte {
 		out = append(out, raw)
 	}
 	return out
-}
-
-// TestDecodeSumMatchesDecode requires DecodeSum, given the bytes' SHA-256,
-// to answer exactly as Decode on every case of TestDecodeCases: the same
-// transaction to the unexported fields, or the same error.
-func TestDecodeSumMatchesDecode(t *testing.T) {
-	inputs := [][]byte{[]byte("a.b.c"), nil, append(token(refHeader, `{}`), 'x')}
-	for _, c := range decodeCases {
-		inputs = append(inputs, token(c.header, c.payload))
-	}
-	inputs = append(inputs, builtTokens(t)...)
-	for i, data := range inputs {
-		want, wantErr := Decode(data)
-		got, gotErr := DecodeSum(data, sha256.Sum256(data))
-		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
-			t.Fatalf("input %d: DecodeSum error %v, Decode %v", i, gotErr, wantErr)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("input %d: DecodeSum %+v, Decode %+v", i, got, want)
-		}
-	}
 }

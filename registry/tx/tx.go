@@ -213,19 +213,6 @@ type Tx struct {
 // kid that is a DID URL of the acting DID. It does not verify the signature.
 // Errors wrap [ErrTooLarge], [ErrUnsupportedAlg] or [ErrMalformed].
 func Decode(data []byte) (*Tx, error) {
-	return decode(data, nil)
-}
-
-// DecodeSum is [Decode] for a caller that has hashed data already: sum
-// must be sha256.Sum256(data), and becomes the transaction's Hash instead
-// of a second hash of the same bytes. It does not check the sum: a caller
-// that passes another gets a [Tx] whose Hash is wrong.
-func DecodeSum(data []byte, sum [sha256.Size]byte) (*Tx, error) {
-	return decode(data, &sum)
-}
-
-// decode is Decode, with data's SHA-256 taken from sum when sum is not nil.
-func decode(data []byte, sum *[sha256.Size]byte) (*Tx, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
@@ -258,15 +245,11 @@ func decode(data []byte, sum *[sha256.Size]byte) (*Tx, error) {
 	if !ok || frag == "" || kidDID != p.DID {
 		return nil, fmt.Errorf("%w: kid %.128q must be a DID URL with a fragment of the acting DID %.128q", ErrMalformed, h.Kid, p.DID)
 	}
-	if sum == nil {
-		s := sha256.Sum256(data)
-		sum = &s
-	}
 	t := &Tx{
 		Header:       h,
 		Payload:      p,
 		Raw:          data,
-		Hash:         *sum,
+		Hash:         sha256.Sum256(data),
 		ReplayID:     sha256.Sum256([]byte(pb)),
 		signingInput: data[:len(j.SigningInput)],
 		signature:    sig,
