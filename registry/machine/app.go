@@ -207,7 +207,7 @@ type App struct {
 	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
 
 	verdicts *lru[verdictKey, error]
-	docs     *lru[[32]byte, parsedDoc]
+	docs     *lru[uint64, parsedDoc]
 	// decoded holds decoded transactions by a hash of their bytes under
 	// seed (hash/maphash, not SHA-256: a hit is confirmed by comparing the
 	// bytes, so the key need not be collision-resistant), so FinalizeBlock
@@ -332,7 +332,7 @@ func New(cfg Config) (*App, error) {
 	}
 	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
 	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
-		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
+		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
 		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
 	if err := a.publish(version); err != nil {
 		db.Close()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/tx"
 )
@@ -270,4 +271,69 @@ func hashOf(t *tx.Tx) []byte {
 		return nil
 	}
 	return t.Hash[:]
+}
+
+// TestDocCacheConfirmsBytes is TestDecodeCacheConfirmsBytes for the
+// parsed-document cache: a parse filed under another document's key (what a
+// collision would do) is not taken for it, by parseDocument or by the
+// did.create path (parseOwnDocument), and a bad document keeps its error.
+func TestDocCacheConfirmsBytes(t *testing.T) {
+	h := newHarness(t)
+	a := h.app
+	txA, err := tx.Decode(h.createTx(newIdentity(t, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txB, err := tx.Decode(h.createTx(newIdentity(t, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docA, docB := txA.Payload.Document, txB.Payload.Document
+	bad := []byte(`{"id":1}`)
+	cases := []struct {
+		name    string
+		planted []byte // the document whose parse is filed under doc's key
+		doc     []byte
+	}{
+		{"miss", nil, docA},
+		{"hit", docB, docB},
+		{"collision", docA, docB},
+		{"collision, bad document", docA, bad},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := did.ParseDocument(c.doc)
+			if c.planted != nil {
+				d, err := did.ParseDocument(c.planted)
+				a.docs.put(a.docKey(c.doc), parsedDoc{d, err, c.planted})
+			}
+			got, err := a.parseDocument(c.doc)
+			if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("parseDocument error %v, did.ParseDocument's %v", err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("parseDocument gave another document than did.ParseDocument (%v, want %v)", docID(got), docID(want))
+			}
+		})
+	}
+	// The did.create path: B's document with A's parse filed under its key.
+	d, err := did.ParseDocument(docA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.docs.put(a.docKey(docB), parsedDoc{doc: d, src: docA})
+	got, err := a.parseOwnDocument(txB)
+	if err != nil {
+		t.Fatalf("parseOwnDocument: %v", err)
+	}
+	if got.ID != txB.Payload.DID {
+		t.Fatalf("parseOwnDocument gave %s's document for %s", got.ID, txB.Payload.DID)
+	}
+}
+
+func docID(d *did.Document) string {
+	if d == nil {
+		return "<nil>"
+	}
+	return d.ID
 }
