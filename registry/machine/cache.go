@@ -25,7 +25,10 @@ type verdictKey struct {
 // parsedDoc is a cached result of did.ParseDocument, a pure function of the
 // document bytes src. The document MUST NOT be modified. The cache is keyed
 // by a maphash of src (docKey) and an entry counts only for the same bytes,
-// so a key collision costs a parse, never an answer.
+// so a key collision costs a parse, never an answer. src is kept, not
+// copied: it MUST NOT be modified either, and every caller passes bytes
+// nothing writes to afterwards (a decoded transaction's payload document,
+// a stored record's document as json.Unmarshal copied it).
 type parsedDoc struct {
 	doc *did.Document
 	err error

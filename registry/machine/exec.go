@@ -306,7 +306,9 @@ func (a *App) createsOverBudget(pre []prepared, committed originCounters, bt tim
 // maphash of the bytes and a hit counts only if the cached transaction's
 // bytes are raw's, so a key collision costs a decode, never an answer;
 // tx.Decode takes the one SHA-256 of the bytes a transaction needs (its
-// Hash), where a SHA-256 key took one more on every call.
+// Hash), where a SHA-256 key took one more on every call. The comparison
+// is against the cached transaction's Raw, the slice CometBFT passed: its
+// mempool and blocks hold the same slices and never modify them.
 func (a *App) decode(raw []byte) (*tx.Tx, error) {
 	if len(raw) > tx.MaxSize {
 		return tx.Decode(raw)
