@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -206,10 +207,14 @@ type App struct {
 	lastTime   time.Time // block time of the last finalized block (zero after a restart until the next block)
 
 	verdicts *lru[verdictKey, error]
-	docs     *lru[[32]byte, parsedDoc]
-	// decoded holds decoded transactions by hash, so FinalizeBlock does not
-	// decode again what CheckTx decoded (a *tx.Tx is never modified).
-	decoded *lru[[32]byte, *tx.Tx]
+	docs     *lru[uint64, parsedDoc]
+	// decoded holds decoded transactions by a hash of their bytes under
+	// seed (hash/maphash, not SHA-256: a hit is confirmed by comparing the
+	// bytes, so the key need not be collision-resistant), so FinalizeBlock
+	// does not decode again what CheckTx decoded (a *tx.Tx is never
+	// modified).
+	decoded *lru[uint64, *tx.Tx]
+	seed    maphash.Seed
 	// creates holds did.create checks by replay id (see createCheck).
 	creates *lru[[32]byte, createCheck]
 	// policy is the network's write quota policy (from genesis, fixed for
@@ -327,8 +332,8 @@ func New(cfg Config) (*App, error) {
 	}
 	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
 	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
-		docs: newLRU[[32]byte, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[[32]byte, *tx.Tx](c.VerdictCacheSize / 4),
-		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4)}
+		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err

@@ -1,8 +1,9 @@
 package machine
 
 import (
+	"bytes"
 	"container/list"
-	"crypto/sha256"
+	"hash/maphash"
 	"sync"
 
 	"github.com/medid/medid/credentials/did"
@@ -22,10 +23,16 @@ type verdictKey struct {
 }
 
 // parsedDoc is a cached result of did.ParseDocument, a pure function of the
-// document bytes. The document MUST NOT be modified.
+// document bytes src. The document MUST NOT be modified. The cache is keyed
+// by a maphash of src (docKey) and an entry counts only for the same bytes,
+// so a key collision costs a parse, never an answer. src is kept, not
+// copied: it MUST NOT be modified either, and every caller passes bytes
+// nothing writes to afterwards (a decoded transaction's payload document,
+// a stored record's document as json.Unmarshal copied it).
 type parsedDoc struct {
 	doc *did.Document
 	err error
+	src []byte
 }
 
 // createCheck is the part of checking a did.create that is a pure function
@@ -41,8 +48,9 @@ type createCheck struct {
 // lru is a bounded least-recently-used map, safe for concurrent use. It
 // holds the signature verdicts (so a transaction's signature is verified
 // once: in CheckTx or FinalizeBlock's parallel pre-pass, and reused when the
-// block applies it) and parsed DID documents (keyed by the SHA-256 of their
-// bytes, so validating a document is also done once).
+// block applies it) and parsed DID documents (keyed by a maphash of their
+// bytes and confirmed by comparing them, so validating a document is also
+// done once).
 type lru[K comparable, V any] struct {
 	max int
 
@@ -99,17 +107,31 @@ func (c *lru[K, V]) len() int {
 
 // parseDocument is did.ParseDocument through the document cache.
 func (a *App) parseDocument(data []byte) (*did.Document, error) {
-	return a.parseDocumentKeyed(sha256.Sum256(data), data)
+	return a.parseDocumentKeyed(a.docKey(data), data)
+}
+
+// docKey is the document cache's key for data: a maphash under the App's
+// seed, not a collision-resistant hash (cachedDoc compares the bytes).
+func (a *App) docKey(data []byte) uint64 { return maphash.Bytes(a.seed, data) }
+
+// cachedDoc returns the cached parse of data, filed under k = docKey(data),
+// if the entry is data's.
+func (a *App) cachedDoc(k uint64, data []byte) (parsedDoc, bool) {
+	p, ok := a.docs.get(k)
+	if !ok || !bytes.Equal(p.src, data) {
+		return parsedDoc{}, false
+	}
+	return p, true
 }
 
 // parseDocumentKeyed is parseDocument for a caller that already has the
-// cache key of data (its SHA-256).
-func (a *App) parseDocumentKeyed(k [32]byte, data []byte) (*did.Document, error) {
-	if p, ok := a.docs.get(k); ok {
+// cache key of data (docKey).
+func (a *App) parseDocumentKeyed(k uint64, data []byte) (*did.Document, error) {
+	if p, ok := a.cachedDoc(k, data); ok {
 		return p.doc, p.err
 	}
 	a.docParses.Add(1)
 	d, err := did.ParseDocument(data)
-	a.docs.put(k, parsedDoc{d, err})
+	a.docs.put(k, parsedDoc{d, err, data})
 	return d, err
 }

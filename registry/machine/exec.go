@@ -1,10 +1,11 @@
 package machine
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -301,18 +302,24 @@ func (a *App) createsOverBudget(pre []prepared, committed originCounters, bt tim
 
 // decode is [tx.Decode] through the decoded-transaction cache: what CheckTx
 // decoded, FinalizeBlock finds decoded. Only successes are cached; the
-// decoded value is a pure function of the bytes.
+// decoded value is a pure function of the bytes. The cache is keyed by a
+// maphash of the bytes and a hit counts only if the cached transaction's
+// bytes are raw's, so a key collision costs a decode, never an answer;
+// tx.Decode takes the one SHA-256 of the bytes a transaction needs (its
+// Hash), where a SHA-256 key took one more on every call. The comparison
+// is against the cached transaction's Raw, the slice CometBFT passed: its
+// mempool and blocks hold the same slices and never modify them.
 func (a *App) decode(raw []byte) (*tx.Tx, error) {
 	if len(raw) > tx.MaxSize {
 		return tx.Decode(raw)
 	}
-	h := sha256.Sum256(raw)
-	if t, ok := a.decoded.get(h); ok {
+	k := maphash.Bytes(a.seed, raw)
+	if t, ok := a.decoded.get(k); ok && bytes.Equal(t.Raw, raw) {
 		return t, nil
 	}
 	t, err := tx.Decode(raw)
 	if err == nil {
-		a.decoded.put(h, t)
+		a.decoded.put(k, t)
 	}
 	return t, err
 }

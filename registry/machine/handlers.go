@@ -2,7 +2,6 @@ package machine
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -156,8 +155,8 @@ func (a *App) parseOwnDocument(t *tx.Tx) (*did.Document, error) {
 	// would, instead of recognising it again. For a single-key document
 	// the recogniser's document is the general path's
 	// (TestKeyDocumentMatchesGeneralPath), so the answer is the same.
-	k := sha256.Sum256(t.Payload.Document)
-	cached, ok := a.docs.get(k)
+	k := a.docKey(t.Payload.Document)
+	cached, ok := a.cachedDoc(k, t.Payload.Document)
 	d, err := cached.doc, cached.err
 	if !ok {
 		if d, ok := a.ownKeyDocument(t, k); ok {

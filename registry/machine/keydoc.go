@@ -189,8 +189,8 @@ func keyDocument(id string, doc []byte) (*did.Document, bool) {
 // checks would have (the parsed document by the document's hash, as
 // parseDocument caches it, and the did.create check by replay id, as
 // didCreate caches it) and returns the parsed document.
-// k is the document's cache key (its SHA-256), which the caller has.
-func (a *App) ownKeyDocument(t *tx.Tx, k [32]byte) (*did.Document, bool) {
+// k is the document's cache key (docKey), which the caller has.
+func (a *App) ownKeyDocument(t *tx.Tx, k uint64) (*did.Document, bool) {
 	if t.Payload.Type != tx.DIDCreate || a.generalOnly {
 		return nil, false
 	}
@@ -199,7 +199,7 @@ func (a *App) ownKeyDocument(t *tx.Tx, k [32]byte) (*did.Document, bool) {
 		return nil, false
 	}
 	a.keyDocs.Add(1)
-	a.docs.put(k, parsedDoc{doc: d})
+	a.docs.put(k, parsedDoc{doc: d, src: t.Payload.Document})
 	a.creates.put(t.ReplayID, createCheck{doc: t.Payload.Document})
 	return d, true
 }

@@ -1,10 +1,14 @@
 package machine
 
 import (
+	"bytes"
 	"encoding/hex"
+	"hash/maphash"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/tx"
 )
@@ -213,4 +217,123 @@ func TestShortcutsKeepAppHashAcrossRestart(t *testing.T) {
 		a.commit()
 		b.commit()
 	}
+}
+
+// TestDecodeCacheConfirmsBytes covers the decoded-transaction cache's key
+// (a maphash, not a collision-resistant hash): a hit returns the cached
+// transaction only if its bytes are the ones asked for, so an entry filed
+// under another transaction's key (what a collision would do) yields a
+// fresh decode of the right bytes, and malformed bytes keep their error.
+func TestDecodeCacheConfirmsBytes(t *testing.T) {
+	h := newHarness(t)
+	rawA := h.createTx(newIdentity(t, 1))
+	rawB := h.createTx(newIdentity(t, 2))
+	a := h.app
+	cases := []struct {
+		name    string
+		planted []byte // bytes whose decoded transaction is filed under raw's key
+		raw     []byte
+		wantErr bool
+	}{
+		{"miss", nil, rawA, false},
+		{"hit", rawB, rawB, false},
+		{"collision", rawA, rawB, false},
+		{"collision, malformed bytes", rawA, []byte("a.b.c"), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := tx.Decode(c.raw)
+			if c.planted != nil {
+				p, err := tx.Decode(c.planted)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.decoded.put(maphash.Bytes(a.seed, c.raw), p)
+			}
+			got, err := a.decode(c.raw)
+			if (err != nil) != c.wantErr || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("decode error %v, tx.Decode's %v", err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode gave another transaction than tx.Decode (hash %x, want %x)", hashOf(got), hashOf(want))
+			}
+			if c.planted != nil && bytes.Equal(c.planted, c.raw) {
+				if again, _ := a.decode(c.raw); again != got {
+					t.Fatal("a hit did not return the cached transaction")
+				}
+			}
+		})
+	}
+}
+
+func hashOf(t *tx.Tx) []byte {
+	if t == nil {
+		return nil
+	}
+	return t.Hash[:]
+}
+
+// TestDocCacheConfirmsBytes is TestDecodeCacheConfirmsBytes for the
+// parsed-document cache: a parse filed under another document's key (what a
+// collision would do) is not taken for it, by parseDocument or by the
+// did.create path (parseOwnDocument), and a bad document keeps its error.
+func TestDocCacheConfirmsBytes(t *testing.T) {
+	h := newHarness(t)
+	a := h.app
+	txA, err := tx.Decode(h.createTx(newIdentity(t, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txB, err := tx.Decode(h.createTx(newIdentity(t, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docA, docB := txA.Payload.Document, txB.Payload.Document
+	bad := []byte(`{"id":1}`)
+	cases := []struct {
+		name    string
+		planted []byte // the document whose parse is filed under doc's key
+		doc     []byte
+	}{
+		{"miss", nil, docA},
+		{"hit", docB, docB},
+		{"collision", docA, docB},
+		{"collision, bad document", docA, bad},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := did.ParseDocument(c.doc)
+			if c.planted != nil {
+				d, err := did.ParseDocument(c.planted)
+				a.docs.put(a.docKey(c.doc), parsedDoc{d, err, c.planted})
+			}
+			got, err := a.parseDocument(c.doc)
+			if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("parseDocument error %v, did.ParseDocument's %v", err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("parseDocument gave another document than did.ParseDocument (%v, want %v)", docID(got), docID(want))
+			}
+		})
+	}
+	// The did.create path: B's document with A's parse filed under its key.
+	d, err := did.ParseDocument(docA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.docs.put(a.docKey(docB), parsedDoc{doc: d, src: docA})
+	got, err := a.parseOwnDocument(txB)
+	if err != nil {
+		t.Fatalf("parseOwnDocument: %v", err)
+	}
+	if got.ID != txB.Payload.DID {
+		t.Fatalf("parseOwnDocument gave %s's document for %s", got.ID, txB.Payload.DID)
+	}
+}
+
+func docID(d *did.Document) string {
+	if d == nil {
+		return "<nil>"
+	}
+	return d.ID
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"testing"
@@ -129,13 +130,22 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	b.Cleanup(func() { _ = a.Close() })
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
 	b.StartTimer()
+	gc0 := gcCPU()
 	cpu0 := benchbase.ProcessCPU()
 	h0 := n.Height()
 	elapsed, lat := submitAll(b, n, txs, workers)
 	cpu := benchbase.ProcessCPU() - cpu0
+	gc := gcCPU() - gc0
 	b.StopTimer()
+	// The collector's share of the run's CPU (runtime/metrics' estimate:
+	// mark workers, assists and pauses).
+	b.ReportMetric(100*gc/cpu.Seconds(), "gc-%")
 	run := finishRun(b, &benchbase.LedgerRun{Name: b.Name(), Variant: "in-process", Validators: 1, Txs: b.N, Elapsed: elapsed,
 		Workers: workers, Latencies: lat, NodeCPU: []time.Duration{cpu}, Blocks: n.Height() - h0}, verify0)
+	if os.Getenv("MEDID_BENCH_NO_BASELINE") != "" {
+		// A profile of the registry node alone (no kvstore run after it).
+		return
+	}
 
 	kvTxs := make([][]byte, b.N)
 	for i := range kvTxs {
@@ -205,4 +215,16 @@ func BenchmarkCommitLatencySequential(b *testing.B) {
 // kvstore baseline of the same run.
 func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
 	benchCommitDIDCreate(b, "serial", node.Config{ConcurrentApp: true, SerialCheckTx: true})
+}
+
+// gcCPU is the CPU the garbage collector has used so far, in seconds
+// (runtime/metrics' /cpu/classes/gc/total, an estimate from the runtime's
+// own accounting).
+func gcCPU() float64 {
+	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return m[0].Value.Float64()
 }
