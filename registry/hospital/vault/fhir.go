@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -506,9 +507,10 @@ var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 // crash is skipped when it is read back.
 //
 // Lines reach the file in feed order, several per write: an audit that
-// finds no write under way writes every line waiting (its own and those
-// added meanwhile) until none is left; one that finds a write under way
-// leaves its line to that writer and returns. So a burst of reads
+// finds no write under way yields the CPU once, so that the other reads
+// runnable add their lines, then writes every line waiting (its own and
+// those added meanwhile) until none is left; one that finds a write under
+// way leaves its line to that writer and returns. So a burst of reads
 // released by one group commit of the trail costs a write or two, not a
 // write each in turn behind the lock, and a line is handed to the file
 // within a write or two of its event. A process killed at that moment can
@@ -539,9 +541,15 @@ func (f *FHIR) audit(a balp.Access) {
 	}
 	if f.feedWriting {
 		f.feedMu.Unlock()
-		return // the audit writing now writes this line too
+		return // the writer under way writes this line too
 	}
 	f.feedWriting = true
+	f.feedMu.Unlock()
+	// Let the reads released with this one add their lines first: on a
+	// busy server they are runnable now, and one write then takes them
+	// all rather than each the next few.
+	runtime.Gosched()
+	f.feedMu.Lock()
 	for len(f.feedBuf) > 0 {
 		b := f.feedBuf
 		f.feedBuf = f.feedSpare
