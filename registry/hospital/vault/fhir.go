@@ -518,7 +518,7 @@ var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 // written before; the patient's trail, not this feed, is the record that
 // is durable before a read is answered.
 func (f *FHIR) audit(a balp.Access) {
-	a.ID = "ae-" + randid.Hex(12)
+	a.ID = auditID()
 	a.Server, a.ServerName = f.v.cfg.DID, f.cfg.Name
 	a.ClientName = f.cfg.Clients[a.Client].Name
 	if a.Patient.ID == "" && a.Patient.DID != "" {
@@ -594,6 +594,17 @@ func (f *FHIR) loadFeed() error {
 		f.feed[ev.Access.Client] = f.feed[ev.Access.Client].add(&ev, line, maxFeedPerClient)
 	}
 	return nil
+}
+
+// auditID returns a new AuditEvent id, "ae-" and 24 random hex digits
+// (what "ae-" + randid.Hex(12) returns, in one allocation).
+func auditID() string {
+	var b [12]byte
+	randid.Read(b[:])
+	var out [3 + 2*len(b)]byte
+	copy(out[:], "ae-")
+	hex.Encode(out[3:], b[:])
+	return string(out[:])
 }
 
 // access returns the BALP input of an attempt by client on owner's data.
@@ -677,7 +688,11 @@ func (f *FHIR) serveRead(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, fe)
 		return
 	}
-	purpose, fe := f.purpose(t.Client, r.URL.Query().Get("purpose"))
+	param := ""
+	if r.URL.RawQuery != "" { // a read without a query (the usual one) parses none
+		param = r.URL.Query().Get("purpose")
+	}
+	purpose, fe := f.purpose(t.Client, param)
 	if fe != nil {
 		writeOutcome(w, fe)
 		return
