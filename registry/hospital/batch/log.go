@@ -306,10 +306,32 @@ const DefaultMaxCommitDelay = 500 * time.Microsecond
 // error wrapping [ErrUnavailable] when the leaf could not be made durable:
 // the caller MUST then not release what the leaf records.
 func (l *Log) Append(subject string, data []byte) error {
+	if err := checkLeaf(subject, data); err != nil {
+		return err
+	}
+	return l.appendOwned(subject, append([]byte(nil), data...))
+}
+
+// AppendOwned is [Log.Append] without the copy of data: the log keeps
+// data until the leaf is anchored, so the caller must not change it
+// after the call (the vault passes each sealed entry, which it does not
+// keep, and spares a copy of every entry).
+func (l *Log) AppendOwned(subject string, data []byte) error {
+	if err := checkLeaf(subject, data); err != nil {
+		return err
+	}
+	return l.appendOwned(subject, data)
+}
+
+func checkLeaf(subject string, data []byte) error {
 	if len(data) > trail.MaxEntrySize || len(subject) > trail.MaxEntrySize {
 		return fmt.Errorf("batch: leaf of %d bytes exceeds %d", len(data), trail.MaxEntrySize)
 	}
-	p := pending{subject, append([]byte(nil), data...)}
+	return nil
+}
+
+func (l *Log) appendOwned(subject string, data []byte) error {
+	p := pending{subject, data}
 	l.mu.Lock()
 	if l.broken != nil || l.wal == nil {
 		err := l.broken

@@ -723,3 +723,47 @@ func TestWriteAheadBoundedUnderSteadyLoad(t *testing.T) {
 		t.Errorf("the ledger anchored %d leaves, %d were acknowledged (none twice)", n, len(want))
 	}
 }
+
+// TestAppendOwnedKeepsData: Append copies the leaf, so the caller may
+// reuse its buffer at once; AppendOwned keeps the caller's slice, which
+// the caller leaves alone. Both make the leaf durable and anchored alike,
+// and both refuse a leaf over trail.MaxEntrySize.
+func TestAppendOwnedKeepsData(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		owned bool
+	}{{"Append", false}, {"AppendOwned", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newLedger()
+			l, err := OpenLog(g.config(t.TempDir()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			add := l.Append
+			if tc.owned {
+				add = l.AppendOwned
+			}
+			want := map[string]int{}
+			buf := make([]byte, 0, 64)
+			for i := range 6 {
+				if tc.owned {
+					buf = fmt.Appendf(nil, "leaf %d", i) // the log keeps it: a new one each time
+				} else {
+					buf = fmt.Appendf(buf[:0], "leaf %d", i) // Append copied the last one
+				}
+				if err := add("p", buf); err != nil {
+					t.Fatal(err)
+				}
+				want[string(buf)]++
+			}
+			if err := add("p", make([]byte, trail.MaxEntrySize+1)); err == nil {
+				t.Error("a leaf over MaxEntrySize was accepted")
+			}
+			if err := l.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			verifyAll(t, l, g, []string{"p"}, want)
+		})
+	}
+}

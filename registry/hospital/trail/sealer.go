@@ -116,6 +116,28 @@ func (s *Sealer) SealBytes(pt []byte, recipient any) ([]byte, error) {
 }
 
 func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
+	now := time.Now()
+	maxAge, maxUses := s.MaxAge, s.MaxUses
+	if maxAge <= 0 {
+		maxAge = time.Minute
+	}
+	if maxUses <= 0 {
+		maxUses = 100000
+	}
+	maxUses = min(maxUses, maxSessionUses)
+	// An X25519 recipient's session is looked up by its raw key, which
+	// is what pub.Bytes() returns below, before the key is parsed: the
+	// cache holds only keys that parsed, so a hit is a valid key, and the
+	// parse's copies are spared on every entry but a session's first.
+	if r, ok := recipient.(x25519.PublicKey); ok {
+		s.mu.Lock()
+		if ep, ok := s.cache[string(r)]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
+			ep.uses++
+			s.mu.Unlock()
+			return ep, nil
+		}
+		s.mu.Unlock()
+	}
 	var pub *ecdh.PublicKey
 	var err error
 	switch r := recipient.(type) {
@@ -130,15 +152,6 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoKeyAgreement, err)
 	}
 	ck := string(pub.Bytes())
-	now := time.Now()
-	maxAge, maxUses := s.MaxAge, s.MaxUses
-	if maxAge <= 0 {
-		maxAge = time.Minute
-	}
-	if maxUses <= 0 {
-		maxUses = 100000
-	}
-	maxUses = min(maxUses, maxSessionUses)
 	s.mu.Lock()
 	if ep, ok := s.cache[ck]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
 		ep.uses++

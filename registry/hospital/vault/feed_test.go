@@ -210,3 +210,20 @@ func TestFeedFileFollowsTheFeed(t *testing.T) {
 		t.Errorf("the feed read back holds %d events, want the %d written, in order", len(got), len(want))
 	}
 }
+
+// TestAuditIDShape: an AuditEvent id is "ae-" and 24 lowercase hex
+// digits (12 random bytes), as "ae-" + randid.Hex(12) was, and ids differ.
+func TestAuditIDShape(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id := auditID()
+		hexPart, ok := strings.CutPrefix(id, "ae-")
+		if !ok || len(hexPart) != 24 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+			t.Fatalf("auditID() = %q, want ae- and 24 lowercase hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("auditID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}

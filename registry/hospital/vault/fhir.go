@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -506,9 +507,10 @@ var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 // crash is skipped when it is read back.
 //
 // Lines reach the file in feed order, several per write: an audit that
-// finds no write under way writes every line waiting (its own and those
-// added meanwhile) until none is left; one that finds a write under way
-// leaves its line to that writer and returns. So a burst of reads
+// finds no write under way yields the CPU once, so that the other reads
+// runnable add their lines, then writes every line waiting (its own and
+// those added meanwhile) until none is left; one that finds a write under
+// way leaves its line to that writer and returns. So a burst of reads
 // released by one group commit of the trail costs a write or two, not a
 // write each in turn behind the lock, and a line is handed to the file
 // within a write or two of its event. A process killed at that moment can
@@ -516,7 +518,7 @@ var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 // written before; the patient's trail, not this feed, is the record that
 // is durable before a read is answered.
 func (f *FHIR) audit(a balp.Access) {
-	a.ID = "ae-" + randid.Hex(12)
+	a.ID = auditID()
 	a.Server, a.ServerName = f.v.cfg.DID, f.cfg.Name
 	a.ClientName = f.cfg.Clients[a.Client].Name
 	if a.Patient.ID == "" && a.Patient.DID != "" {
@@ -539,9 +541,15 @@ func (f *FHIR) audit(a balp.Access) {
 	}
 	if f.feedWriting {
 		f.feedMu.Unlock()
-		return // the audit writing now writes this line too
+		return // the writer under way writes this line too
 	}
 	f.feedWriting = true
+	f.feedMu.Unlock()
+	// Let the reads released with this one add their lines first: on a
+	// busy server they are runnable now, and one write then takes them
+	// all rather than each the next few.
+	runtime.Gosched()
+	f.feedMu.Lock()
 	for len(f.feedBuf) > 0 {
 		b := f.feedBuf
 		f.feedBuf = f.feedSpare
@@ -586,6 +594,17 @@ func (f *FHIR) loadFeed() error {
 		f.feed[ev.Access.Client] = f.feed[ev.Access.Client].add(&ev, line, maxFeedPerClient)
 	}
 	return nil
+}
+
+// auditID returns a new AuditEvent id, "ae-" and 24 random hex digits
+// (what "ae-" + randid.Hex(12) returns, in one allocation).
+func auditID() string {
+	var b [12]byte
+	randid.Read(b[:])
+	var out [3 + 2*len(b)]byte
+	copy(out[:], "ae-")
+	hex.Encode(out[3:], b[:])
+	return string(out[:])
 }
 
 // access returns the BALP input of an attempt by client on owner's data.
@@ -669,7 +688,11 @@ func (f *FHIR) serveRead(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, fe)
 		return
 	}
-	purpose, fe := f.purpose(t.Client, r.URL.Query().Get("purpose"))
+	param := ""
+	if r.URL.RawQuery != "" { // a read without a query (the usual one) parses none
+		param = r.URL.Query().Get("purpose")
+	}
+	purpose, fe := f.purpose(t.Client, param)
 	if fe != nil {
 		writeOutcome(w, fe)
 		return

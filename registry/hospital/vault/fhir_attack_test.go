@@ -51,6 +51,7 @@ func TestFHIRClientAttacks(t *testing.T) {
 		{"a search naming no patient", "GET", "/fhir/AllergyIntolerance?clinical-status=active", tok, "", nil, 400},
 		{"a search by _id across patients", "GET", "/fhir/AllergyIntolerance?_id=" + id, tok, "", nil, 400},
 		{"a Bundle over the size limit", "POST", "/fhir", tok, `{"resourceType":"Bundle","type":"transaction","entry":[],"x":"` + strings.Repeat("a", fhir.MaxBundleSize) + `"}`, nil, 413},
+		{"a read with an unknown purpose of use", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=FUN", tok, "", nil, 400},
 		{"an emergency reason with a tab", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: "unconscious\tnow"}, 400},
 		{"an emergency reason that is not UTF-8", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: "unconscious \xff"}, 400},
 		{"an emergency reason over 500 bytes", "GET", "/fhir/AllergyIntolerance/" + id + "?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: strings.Repeat("a", 501)}, 400},

@@ -726,7 +726,8 @@ func (v *Vault) trail(ctx context.Context, e *trail.Entry) error {
 			return err
 		}
 		if len(sealed) <= trail.MaxEntrySize || len(e.Reason) < 64 {
-			if err := v.log.Append(e.Patient, sealed); err != nil {
+			// sealed is this entry's alone: the log keeps it uncopied.
+			if err := v.log.AppendOwned(e.Patient, sealed); err != nil {
 				v.cfg.Logger.Error("vault: cannot record an access; refusing it", "record", e.Record, "err", err)
 				return err
 			}
