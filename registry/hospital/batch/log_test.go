@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -653,6 +654,34 @@ func TestWriteAheadBoundedUnderSteadyLoad(t *testing.T) {
 	g := newLedger()
 	cfg := g.config(dir)
 	cfg.MaxBatch = 64
+	const writers, each = 16, 200
+	const step = 64 // appends let in per batch cut
+	// Steady load, made deterministic: the appends are let in by the
+	// flush itself, `step` after each batch it cuts, and the flush goes
+	// on only once they are acknowledged. So every flush finds leaves
+	// pending after each batch and at its end (the file can never simply
+	// be emptied), while anchoring keeps up (what is pending stays about
+	// one batch: the bound is relative to it, see Log.compact).
+	tokens := make(chan struct{}, writers*each)
+	var acked atomic.Int64
+	let := func() {
+		target := min(acked.Load()+step, writers*each)
+		for i := acked.Load(); i < target; i++ {
+			tokens <- struct{}{}
+		}
+		for deadline := time.Now().Add(30 * time.Second); acked.Load() < target; {
+			if time.Now().After(deadline) {
+				t.Error("appends let in were not acknowledged within 30 s")
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	cfg.AfterStep = func(s string) {
+		if s == "cut" {
+			let()
+		}
+	}
 	l, err := OpenLog(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -661,7 +690,6 @@ func TestWriteAheadBoundedUnderSteadyLoad(t *testing.T) {
 	l.mu.Lock()
 	l.wal.chunk, l.wal.size = chunk, chunk // small chunks (the file on disk is one 16 MiB chunk)
 	l.mu.Unlock()
-	const writers, each = 16, 200
 	leaf := strings.Repeat("x", 700)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -671,6 +699,7 @@ func TestWriteAheadBoundedUnderSteadyLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
+				<-tokens
 				d := fmt.Sprint(w, " ", i, " ", leaf)
 				if err := l.Append("p", []byte(d)); err != nil {
 					t.Error(err)
@@ -679,24 +708,23 @@ func TestWriteAheadBoundedUnderSteadyLoad(t *testing.T) {
 				mu.Lock()
 				want[d] = 1
 				mu.Unlock()
+				acked.Add(1)
 			}
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	let() // the first batch's worth, before the first flush
 	var most int64
-	for loop := true; loop; {
-		select {
-		case <-done:
-			loop = false
-		default:
-		}
+	for acked.Load() < writers*each && !t.Failed() {
 		if err := l.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		l.mu.Lock()
 		most = max(most, l.wal.size, l.wal.off)
 		l.mu.Unlock()
+	}
+	wg.Wait()
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	total := int64(writers * each * 720)
 	t.Logf("%d bytes of records; the allocation reached %d chunks", total, most/chunk)
