@@ -125,18 +125,25 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 		maxUses = 100000
 	}
 	maxUses = min(maxUses, maxSessionUses)
+	// reuse returns the session cached under key (the recipient's public
+	// key bytes) and counts a use, if it is young and used little enough.
+	reuse := func(key string) *ephemeral {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ep, ok := s.cache[key]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
+			ep.uses++
+			return ep
+		}
+		return nil
+	}
 	// An X25519 recipient's session is looked up by its raw key, which
 	// is what pub.Bytes() returns below, before the key is parsed: the
 	// cache holds only keys that parsed, so a hit is a valid key, and the
 	// parse's copies are spared on every entry but a session's first.
 	if r, ok := recipient.(x25519.PublicKey); ok {
-		s.mu.Lock()
-		if ep, ok := s.cache[string(r)]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
-			ep.uses++
-			s.mu.Unlock()
+		if ep := reuse(string(r)); ep != nil {
 			return ep, nil
 		}
-		s.mu.Unlock()
 	}
 	var pub *ecdh.PublicKey
 	var err error
@@ -152,13 +159,9 @@ func (s *Sealer) ephemeral(recipient any) (*ephemeral, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNoKeyAgreement, err)
 	}
 	ck := string(pub.Bytes())
-	s.mu.Lock()
-	if ep, ok := s.cache[ck]; ok && ep.uses < maxUses && now.Sub(ep.created) < maxAge {
-		ep.uses++
-		s.mu.Unlock()
+	if ep := reuse(ck); ep != nil {
 		return ep, nil
 	}
-	s.mu.Unlock()
 
 	priv, err := pub.Curve().GenerateKey(rand.Reader)
 	if err != nil {
