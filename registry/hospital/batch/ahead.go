@@ -179,6 +179,18 @@ func (a *aheadFile) discard() {
 	os.Remove(compactPath(a.path))
 }
 
+// appendSynced appends ps to a and makes them durable: for a file
+// written by createAhead and not yet installed, which only its writer
+// uses (appends to the file in place go through Log's group commit).
+func (a *aheadFile) appendSynced(ps []pending) error {
+	for _, p := range ps {
+		if err := a.append(p); err != nil {
+			return err
+		}
+	}
+	return a.sync(a.takeWrite())
+}
+
 // records returns the bytes the records appended so far take (the file's
 // used part after its header).
 func (a *aheadFile) records() int64 { return a.off - aheadHeader }

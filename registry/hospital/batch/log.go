@@ -820,15 +820,7 @@ func (l *Log) compact() error {
 		if size <= catchUpUnderLock {
 			break
 		}
-		for _, p := range more {
-			if err = na.append(p); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = na.sync(na.takeWrite())
-		}
-		if err != nil {
+		if err := na.appendSynced(more); err != nil {
 			na.discard()
 			return fmt.Errorf("batch: compact the write-ahead file: %w", err)
 		}
@@ -852,15 +844,7 @@ func (l *Log) compact() error {
 		na.discard()
 		return nil
 	}
-	for _, p := range l.pending[n:] {
-		if err = na.append(p); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = na.sync(na.takeWrite())
-	}
-	if err != nil {
+	if err := na.appendSynced(l.pending[n:]); err != nil {
 		unlock()
 		na.discard()
 		return fmt.Errorf("batch: compact the write-ahead file: %w", err)
