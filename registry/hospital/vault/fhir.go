@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/medid/medid/credentials/consent"
@@ -374,9 +373,9 @@ func (f *FHIR) Handler() http.Handler {
 }
 
 // plainReason reports whether the values of a break-glass header are one
-// reason of plain text within vaultapi.MaxReasonSize.
+// reason that vaultapi.CheckReason takes (as from a signed request).
 func plainReason(v []string) bool {
-	return len(v) == 1 && len(v[0]) <= vaultapi.MaxReasonSize && utf8.ValidString(v[0]) && !strings.ContainsFunc(v[0], unicode.IsControl)
+	return len(v) == 1 && vaultapi.CheckReason(v[0]) == nil
 }
 
 func writeFHIR(w http.ResponseWriter, status int, body []byte) {

@@ -222,10 +222,18 @@ func (r *Request) checkBounds() error {
 	if len(r.AnchorSeal) > MaxAnchorSeal || !printableASCII(r.AnchorSeal) {
 		return fmt.Errorf("%w: anchorSeal must be a compact JWE of at most %d bytes", ErrBadRequest, MaxAnchorSeal)
 	}
-	if len(r.BreakGlass) > MaxReasonSize {
-		return fmt.Errorf("%w: the emergency reason is %d bytes; say it in at most %d (it is shown to the patient)", ErrBadRequest, len(r.BreakGlass), MaxReasonSize)
+	return CheckReason(r.BreakGlass)
+}
+
+// CheckReason checks an emergency (break-glass) reason as every way into
+// the vault takes it: plain text (valid UTF-8, no control characters) of
+// at most MaxReasonSize bytes, since it is shown to the patient in their
+// trail. Errors wrap ErrBadRequest.
+func CheckReason(reason string) error {
+	if len(reason) > MaxReasonSize {
+		return fmt.Errorf("%w: the emergency reason is %d bytes; say it in at most %d (it is shown to the patient)", ErrBadRequest, len(reason), MaxReasonSize)
 	}
-	if !utf8.ValidString(r.BreakGlass) || strings.ContainsFunc(r.BreakGlass, unicode.IsControl) {
+	if !utf8.ValidString(reason) || strings.ContainsFunc(reason, unicode.IsControl) {
 		return fmt.Errorf("%w: the emergency reason must be plain text (valid UTF-8, no control characters)", ErrBadRequest)
 	}
 	return nil
