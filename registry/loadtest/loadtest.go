@@ -24,13 +24,12 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"syscall"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/tx"
@@ -160,26 +159,8 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 		defer close(blocks)
 		for start := cfg.First; start < cfg.First+cfg.DIDs; start += uint64(cfg.BlockTxs) {
 			n := min(uint64(cfg.BlockTxs), cfg.First+cfg.DIDs-start)
-			b := block{txs: make([][]byte, n), dids: make([]string, n)}
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			for w := range cfg.Workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := uint64(w); i < n; i += uint64(cfg.Workers) {
-						d, raw, err := Identity(start + i)
-						if err != nil {
-							mu.Lock()
-							b.err = err
-							mu.Unlock()
-							return
-						}
-						b.txs[i], b.dids[i] = raw, d
-					}
-				}()
-			}
-			wg.Wait()
+			var b block
+			b.txs, b.dids, b.err = signIdentities(start, int(n), cfg.Workers)
 			select {
 			case blocks <- b:
 			case <-genCtx.Done():
@@ -190,7 +171,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 
 	res := &BulkResult{}
 	t0 := time.Now()
-	cpu0 := processCPU()
+	cpu0 := benchbase.ProcessCPU()
 	bt := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(height) * time.Second)
 	idx := cfg.First
 	for b := range blocks {
@@ -233,7 +214,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 		}
 	}
 	res.Total = time.Since(t0)
-	res.AppCPU = processCPU() - cpu0
+	res.AppCPU = benchbase.ProcessCPU() - cpu0
 	res.Height = height
 	res.TxPerSec = float64(res.DIDs) / res.Elapsed.Seconds()
 	closed = true
@@ -258,15 +239,6 @@ func DirSize(dir string) int64 {
 		return nil
 	})
 	return total
-}
-
-// processCPU is the CPU time (user + system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Height returns the committed height of the state in dir (0 for none).

@@ -256,7 +256,15 @@ func (s *probeState) block(ctx context.Context, txs [][]byte) error {
 // probeTxs signs the did.create transactions of identities first… in
 // parallel.
 func probeTxs(first uint64, n, workers int) ([][]byte, error) {
-	txs := make([][]byte, n)
+	txs, _, err := signIdentities(first, n, workers)
+	return txs, err
+}
+
+// signIdentities signs the did.create transactions of identities first…
+// first+n-1 (Identity) on workers goroutines, and returns them with their
+// DIDs, in order.
+func signIdentities(first uint64, n, workers int) ([][]byte, []string, error) {
+	txs, dids := make([][]byte, n), make([]string, n)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -264,12 +272,12 @@ func probeTxs(first uint64, n, workers int) ([][]byte, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				if _, txs[i], errs[w] = Identity(first + uint64(i)); errs[w] != nil {
+				if dids[i], txs[i], errs[w] = Identity(first + uint64(i)); errs[w] != nil {
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return txs, errors.Join(errs...)
+	return txs, dids, errors.Join(errs...)
 }
