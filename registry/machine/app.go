@@ -92,6 +92,12 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
+	// AsyncPruning prunes state versions in IAVL's background goroutine
+	// (iavl.AsyncPruningOption) instead of in Commit: Commit only records
+	// how far to prune. It takes pruning off the commit path, not off the
+	// CPU. Measured, not a default (BENCHMARKS.md, "Running a network for
+	// years", ninth pass).
+	AsyncPruning bool
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -260,8 +266,14 @@ type App struct {
 	// so a node in the middle of restoring it can finish.
 	offeredMu sync.Mutex
 	offered   map[int64]time.Time
-	// pruned is the newest version deleted (guarded by wmu).
+	// pruned is the newest version deleted (guarded by wmu); with
+	// AsyncPruning, the newest the background pruner was asked to delete.
 	pruned int64
+	// treeStats and readerStats count the node reads of tree and reader
+	// (cache hits and misses); pruneHits and pruneMisses are the part of
+	// treeStats that synchronous pruning read (see NodeReads).
+	treeStats, readerStats iavl.Statistics
+	pruneHits, pruneMisses atomic.Uint64
 	// restoring is the state sync in progress (guarded by wmu).
 	restoring *restore
 	// rejected counts rejections for the metrics.
@@ -324,16 +336,16 @@ func New(cfg Config) (*App, error) {
 	// for CheckStore (readiness) whichever read met it.
 	a := &App{}
 	obs := observedDB{DB: db, note: func(err error) { a.noteStore(err) }}
-	tree := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
-	version, err := tree.Load()
+	*a = App{cfg: c, log: c.Logger, db: db, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
+		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
+	a.openTrees(obs)
+	version, err := a.tree.Load()
 	if err != nil {
+		a.closeTrees()
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
-	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
-		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
-		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err
@@ -371,6 +383,26 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
+}
+
+// openTrees opens the writer and reader tree handles on db, each with its
+// own node cache of NodeCacheSize nodes and its own read counters.
+func (a *App) openTrees(db iavldb.DB) {
+	opts := []iavl.Option{iavl.StatOption(&a.treeStats)}
+	if a.cfg.AsyncPruning {
+		opts = append(opts, iavl.AsyncPruningOption(true))
+	}
+	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), opts...)
+	a.reader = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
+}
+
+// closeTrees stops the writer's background pruning, if any (its
+// unwritten deletions are dropped: the versions they belonged to are
+// still on disk and are pruned again). The database stays open.
+func (a *App) closeTrees() {
+	if a.cfg.AsyncPruning && a.tree != nil {
+		_ = a.tree.Close()
+	}
 }
 
 // setLayout reads the chain's state layout from view (absent:
@@ -451,6 +483,7 @@ func (a *App) Close() error {
 		_ = a.restoring.pw.CloseWithError(errors.New("closing"))
 		_ = a.restoring.wait()
 	}
+	a.closeTrees()
 	return a.db.Close()
 }
 
@@ -592,7 +625,15 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 			return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
 		}
 	}
+	if a.cfg.AsyncPruning {
+		// The background pruner holds its deletions while the version is
+		// saved, so one batch never mixes them with half a version.
+		a.tree.SetCommitting()
+	}
 	hash, version, err := a.tree.SaveVersion()
+	if a.cfg.AsyncPruning {
+		a.tree.UnsetCommitting()
+	}
 	if err != nil {
 		a.noteStore(err)
 		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)
@@ -649,7 +690,11 @@ func (a *App) prune(version int64) {
 		}
 	}
 	to = min(to, a.pruned+maxPrunePerCommit)
-	if err := a.tree.DeleteVersionsTo(to); err != nil {
+	hits, misses := a.treeStats.GetCacheHitCnt(), a.treeStats.GetCacheMissCnt()
+	err := a.tree.DeleteVersionsTo(to)
+	a.pruneHits.Add(a.treeStats.GetCacheHitCnt() - hits)
+	a.pruneMisses.Add(a.treeStats.GetCacheMissCnt() - misses)
+	if err != nil {
 		a.log.Warn("prune state versions", "to", to, "err", err)
 		return
 	}
