@@ -86,7 +86,6 @@ func run() error {
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
-	probeAsync := flag.Bool("probe-async-pruning", false, "prune in IAVL's background goroutine in both states of the write probe (machine.Config.AsyncPruning)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	flag.Parse()
 	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 || *probeWarm < 0 {
@@ -160,7 +159,7 @@ func run() error {
 	}
 	if *probeTxs > 0 {
 		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep,
-			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap, AsyncPruning: *probeAsync}, *cpuProfile)
+			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap}, *cpuProfile)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -297,9 +296,6 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	}
 	if cfg.SnapshotInterval != 0 {
 		cache += fmt.Sprintf(", snapshot interval %d", cfg.SnapshotInterval)
-	}
-	if cfg.AsyncPruning {
-		cache += ", asynchronous pruning"
 	}
 	if cfg.WarmTxs > 0 {
 		cache += fmt.Sprintf(", after %d untimed did.create each (warm)", cfg.WarmTxs)

@@ -52,9 +52,6 @@ type ProbeConfig struct {
 	// that carries the big state past a multiple of it exports the whole
 	// big state in the background during a timed round.
 	SnapshotInterval int64
-	// AsyncPruning prunes in IAVL's background goroutine in both states
-	// (machine.Config.AsyncPruning).
-	AsyncPruning bool
 	// Workers sign the probe's transactions before each round, untimed
 	// (0 = NumCPU).
 	Workers int
@@ -317,7 +314,7 @@ type probeState struct {
 // without blocks gets a load-test genesis in layout l.
 func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
 	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions,
-		SnapshotInterval: cfg.SnapshotInterval, AsyncPruning: cfg.AsyncPruning})
+		SnapshotInterval: cfg.SnapshotInterval})
 	if err != nil {
 		return nil, err
 	}

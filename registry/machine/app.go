@@ -92,12 +92,6 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
-	// AsyncPruning prunes state versions in IAVL's background goroutine
-	// (iavl.AsyncPruningOption) instead of in Commit: Commit only records
-	// how far to prune. It takes pruning off the commit path, not off the
-	// CPU. Measured, not a default (BENCHMARKS.md, "Running a network for
-	// years", ninth pass).
-	AsyncPruning bool
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -266,12 +260,11 @@ type App struct {
 	// so a node in the middle of restoring it can finish.
 	offeredMu sync.Mutex
 	offered   map[int64]time.Time
-	// pruned is the newest version deleted (guarded by wmu); with
-	// AsyncPruning, the newest the background pruner was asked to delete.
+	// pruned is the newest version deleted (guarded by wmu).
 	pruned int64
 	// treeStats and readerStats count the node reads of tree and reader
 	// (cache hits and misses); pruneHits and pruneMisses are the part of
-	// treeStats that synchronous pruning read (see NodeReads).
+	// treeStats that pruning read (see NodeReads).
 	treeStats, readerStats iavl.Statistics
 	pruneHits, pruneMisses atomic.Uint64
 	// restoring is the state sync in progress (guarded by wmu).
@@ -342,7 +335,6 @@ func New(cfg Config) (*App, error) {
 	a.openTrees(obs)
 	version, err := a.tree.Load()
 	if err != nil {
-		a.closeTrees()
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
@@ -388,21 +380,14 @@ func New(cfg Config) (*App, error) {
 // openTrees opens the writer and reader tree handles on db, each with its
 // own node cache of NodeCacheSize nodes and its own read counters.
 func (a *App) openTrees(db iavldb.DB) {
-	opts := []iavl.Option{iavl.StatOption(&a.treeStats)}
-	if a.cfg.AsyncPruning {
-		opts = append(opts, iavl.AsyncPruningOption(true))
-	}
-	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), opts...)
+	// Pruning stays in Commit, not in IAVL's background pruner
+	// (iavl.AsyncPruningOption): that pruner shares decoded nodes with
+	// blocks' writes and rewrites the key of a root a later version still
+	// uses (a chain of empty blocks), its errors go only to IAVL's log, and
+	// it only moves pruning's CPU off the commit path (measured in
+	// BENCHMARKS.md, issue 18, ninth pass).
+	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.treeStats))
 	a.reader = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
-}
-
-// closeTrees stops the writer's background pruning, if any (its
-// unwritten deletions are dropped: the versions they belonged to are
-// still on disk and are pruned again). The database stays open.
-func (a *App) closeTrees() {
-	if a.cfg.AsyncPruning && a.tree != nil {
-		_ = a.tree.Close()
-	}
 }
 
 // setLayout reads the chain's state layout from view (absent:
@@ -483,7 +468,6 @@ func (a *App) Close() error {
 		_ = a.restoring.pw.CloseWithError(errors.New("closing"))
 		_ = a.restoring.wait()
 	}
-	a.closeTrees()
 	return a.db.Close()
 }
 
@@ -625,15 +609,7 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 			return nil, fmt.Errorf("index state version %d: %w", a.pending.height, err)
 		}
 	}
-	if a.cfg.AsyncPruning {
-		// The background pruner holds its deletions while the version is
-		// saved, so one batch never mixes them with half a version.
-		a.tree.SetCommitting()
-	}
 	hash, version, err := a.tree.SaveVersion()
-	if a.cfg.AsyncPruning {
-		a.tree.UnsetCommitting()
-	}
 	if err != nil {
 		a.noteStore(err)
 		return nil, fmt.Errorf("save state version %d: %w", a.pending.height, err)

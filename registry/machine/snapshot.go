@@ -843,7 +843,6 @@ func (a *App) wipe() error {
 	}
 	// Node keys are reused from here on.
 	a.idx.leaves.reset()
-	a.closeTrees()
 	a.openTrees(a.db)
 	return a.publish(0)
 }

@@ -50,8 +50,7 @@ type NodeReads struct {
 	// (FinalizeBlock, Commit), pruning excluded.
 	Hits, Misses uint64
 	// PruneHits and PruneMisses are pruning's reads (walking the nodes a
-	// pruned version replaced). With Config.AsyncPruning they cannot be
-	// told apart and are counted in Hits and Misses.
+	// pruned version replaced).
 	PruneHits, PruneMisses uint64
 	// ReaderHits and ReaderMisses are the reads of committed versions
 	// (CheckTx, queries, proofs, snapshots), through the reader's cache.
