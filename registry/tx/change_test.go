@@ -89,7 +89,9 @@ func TestChangeProposalValidate(t *testing.T) {
 		{"suspend with an entry", func() *Proposal {
 			return dir(ActionDirectorySuspend, &DirectoryChange{Org: testOrg, Version: 2, Reason: "x", Entry: testEntry()})
 		}, "entry is not allowed"},
-		{"org not a DID", func() *Proposal { return dir(ActionDirectoryAdd, &DirectoryChange{Org: "st-marys", Entry: testEntry()}) }, "org must be a DID"},
+		{"org not a DID", func() *Proposal {
+			return dir(ActionDirectoryAdd, &DirectoryChange{Org: "st-marys", Entry: testEntry()})
+		}, "org must be a DID"},
 		{"confusable name", func() *Proposal {
 			e := testEntry()
 			e.DisplayName = "St M\u0430ry's Hospital" // Cyrillic а
