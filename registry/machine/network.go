@@ -179,7 +179,9 @@ func changeProposedAgain(old []byte, id string, env *execEnv) error {
 	switch {
 	case rec.Status != ledger.ProposalOpen:
 		return fmt.Errorf("%w: this change was proposed as %s and carried at height %d", ledger.ErrExists, id, rec.Executed)
-	case !env.timeKnown || env.time.Before(rec.Expires):
+	case env.timeKnown && env.time.Before(rec.Expires):
+		// (CheckTx right after a restart does not know the block time:
+		// FinalizeBlock decides.)
 		return fmt.Errorf("%w: this change is proposed already, as %s (open until %s): approve it with network.approve", ledger.ErrExists, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
 	}
 	return nil
