@@ -297,3 +297,56 @@ func TestDirectoryQuorumPolicyBytes(t *testing.T) {
 		t.Fatalf("default policy stored as %s, want %s", b, want)
 	}
 }
+
+// TestDirectoryQuorumBadProposals: a change proposal the state cannot
+// carry is refused when proposed, with the code the plain transaction
+// gets, and records nothing; one that becomes impossible while it waits
+// (a name taken meanwhile) is refused at the approval that would carry it
+// and stays open.
+func TestDirectoryQuorumBadProposals(t *testing.T) {
+	n := newNetHarness(t, quorumPolicy())
+	real, other, late := n.register(7), n.register(8), n.register(9)
+	n.carried(dirPayload(n.gov(0), tx.DirectoryAdd, real.did, stMarys(), 0, ""), 0, 1, 2)
+	imitation := stMarys()
+	imitation.DisplayName, imitation.LegalName = "ST. MARYS HOSPITAL", "St Marys Hospital Ltd"
+	clinic := stMarys()
+	clinic.DisplayName, clinic.LegalName = "Riverside Clinic", "Riverside Clinic Ltd"
+	for _, tc := range []struct {
+		name   string
+		change *tx.Payload
+		code   uint32
+	}{
+		{"update of an organisation not in the directory", dirPayload(n.gov(1), tx.DirectoryUpdate, other.did, clinic, 2, ""), ledger.CodeNotFound},
+		{"add of an organisation listed already", dirPayload(n.gov(1), tx.DirectoryAdd, real.did, clinic, 0, ""), ledger.CodeExists},
+		{"a name that imitates a listed one", dirPayload(n.gov(1), tx.DirectoryAdd, other.did, imitation, 0, ""), ledger.CodeExists},
+		{"a stale version", dirPayload(n.gov(1), tx.DirectorySuspend, real.did, nil, 5, "review"), ledger.CodeStaleVersion},
+		{"an organisation DID never registered", dirPayload(n.gov(1), tx.DirectoryAdd, "did:medid:4tjUh3WKbfF6uy6oyRp9dQ", clinic, 0, ""), ledger.CodeNotFound},
+		{"revoking an accreditation that does not exist", n.must(tx.NewIssuerRevoke(n.gov(1), real.did, "none", t0)), ledger.CodeNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, id := n.changeTx(1, tc.change)
+			if r := n.block(raw)[0]; r.Code != tc.code {
+				t.Fatalf("code %d (%s), want %d", r.Code, r.Log, tc.code)
+			}
+			if _, err := n.app.Proposal(id); err == nil {
+				t.Fatal("a refused proposal was recorded")
+			}
+		})
+	}
+	// Two proposals of one name: the first carried takes it, the second's
+	// last approval is refused and it stays open.
+	a, idA := n.changeTx(0, dirPayload(n.gov(0), tx.DirectoryAdd, other.did, clinic, 0, ""))
+	b, idB := n.changeTx(0, dirPayload(n.gov(0), tx.DirectoryAdd, late.did, clinic, 0, ""))
+	n.mustBlock(a, b)
+	n.mustBlock(n.approve(1, idA), n.approve(1, idB))
+	n.mustBlock(n.approve(2, idA))
+	if r := n.block(n.approve(2, idB))[0]; r.Code != ledger.CodeExists || !strings.Contains(r.Log, "imitation") {
+		t.Fatalf("carrying a name taken meanwhile: code %d (%s), want exists, imitation", r.Code, r.Log)
+	}
+	if p, _ := n.app.Proposal(idB); p.Status != ledger.ProposalOpen || len(p.Approvals) != 2 {
+		t.Fatalf("the refused carry: %+v, want open with two approvals", p)
+	}
+	if _, err := n.app.Directory(late.did); err == nil {
+		t.Fatal("the second organisation got the name")
+	}
+}
