@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -12,48 +11,16 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// governedChange submits the directory.* or issuer.* payload p, signed by
-// the governance key gov: as it is when one governance signature writes
-// on the network c reaches, or as its proposal (tx.NewChangeProposal)
-// when the network's policy asks a quorum for it (docs/design/0019). It
-// returns the block's result and, for a proposal, the proposal as
-// recorded (nil when p was written at once).
+// governedChange submits the directory.* or issuer.* payload p signed by
+// gov, or its proposal when the network asks a quorum for it
+// (client.SubmitChange), and explains a refusal.
 func governedChange(ctx context.Context, c *client.Client, gov *key.PrivateKey, p *tx.Payload, what string) (*client.TxResult, *ledger.ProposalRecord, error) {
-	quorum := false
-	ni, err := c.Network(ctx)
-	var pe *client.ProblemError
+	res, rec, err := c.SubmitChange(ctx, gov, p)
 	switch {
-	case err == nil:
-		quorum = ni.Policy.QuorumFor(len(ni.Governance))
-	case errors.As(err, &pe):
-		// A registry without the network endpoint predates the policy:
-		// one signature writes there.
-	default:
-		return nil, nil, unreachable(fmt.Errorf("read the network's governance rule: %w", err))
-	}
-	if !quorum {
-		signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
-		if err != nil {
-			return nil, nil, fmt.Errorf("sign %s: %w", p.Type, err)
-		}
-		res, err := submit(ctx, c, signed, what)
-		return res, nil, err
-	}
-	prop, err := tx.NewChangeProposal(p)
-	if err != nil {
-		return nil, nil, usagef("%v", err)
-	}
-	signed, err := tx.Sign(prop, gov, keyKID(gov.Public()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("sign the proposal of %s: %w", what, err)
-	}
-	res, err := submit(ctx, c, signed, "the proposal of "+what)
-	if err != nil {
-		return nil, nil, err
-	}
-	rec, err := c.Proposal(ctx, prop.Proposal.ID)
-	if err != nil {
-		return res, nil, unreachable(fmt.Errorf("the proposal %s was recorded at block %d, but reading it back failed: %w", prop.Proposal.ID, res.Height, err))
+	case err != nil && res != nil:
+		return nil, nil, unreachable(fmt.Errorf("the proposal of %s was recorded at block %d, but reading it back failed: %w", what, res.Height, err))
+	case err != nil:
+		return nil, nil, submitError(err, what)
 	}
 	return res, rec, nil
 }

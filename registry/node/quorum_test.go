@@ -119,4 +119,17 @@ func TestDirectoryQuorumOnFourValidators(t *testing.T) {
 			t.Fatalf("node %d: entry %+v, %v", i, d, err)
 		}
 	}
+	// client.SubmitChange proposes what one key signs on such a network:
+	// a suspension by the fourth key is an open proposal, the entry stays.
+	suspend, err := tx.NewDirectorySuspend(did.KeyDID(gov3.Public()), org, 2, "under review")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, open, err := c0.SubmitChange(ctx, gov3, suspend)
+	if err != nil || open == nil || open.Status != ledger.ProposalOpen || open.Action != tx.ActionDirectorySuspend || open.ID != open.ChangeID() {
+		t.Fatalf("SubmitChange of a suspension: %+v, %v; want an open proposal under its content's id", open, err)
+	}
+	if d, err := c0.Directory(ctx, org); err != nil || d.Current().Status != ledger.DirectoryActive {
+		t.Fatalf("after one key's suspension: %+v, %v", d, err)
+	}
 }
