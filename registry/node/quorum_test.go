@@ -40,6 +40,7 @@ func TestDirectoryQuorumOnFourValidators(t *testing.T) {
 	for _, r := range res {
 		ms = append(ms, startMember(t, r.Home, machine.Config{}))
 	}
+	stopAtEnd("quorum", out, ms)
 	// The genesis state is committed with the first block, on each node.
 	waitFor(t, time.Minute, "the first block on every node", func() bool {
 		for _, m := range ms {
