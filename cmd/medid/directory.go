@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	commands["directory"] = command{summary: "the network's directory of organisations: add, update, suspend, remove (governance), show, search", run: runDirectory}
+	commands["directory"] = command{summary: "the network's directory of organisations: add, update, suspend, remove (governance; proposed when the network asks a quorum), show, search, logo", run: runDirectory}
 }
 
 func runDirectory(ctx context.Context, e *env, args []string) error {
