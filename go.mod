@@ -15,7 +15,10 @@ require (
 	gonum.org/v1/plot v0.17.0
 )
 
-require github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659
+require (
+	github.com/KimMachineGun/automemlimit v1.0.2
+	github.com/mtibben/confusables v0.0.0-20210201002637-9d1b0723b659
+)
 
 require (
 	bitbucket.org/creachadair/stringset v0.0.9 // indirect
@@ -35,6 +38,7 @@ require (
 require (
 	github.com/hyperledger/aries-framework-go/component/storageutil v0.0.0-20230901120639-e17eddd3ad3e // indirect
 	github.com/hyperledger/aries-framework-go/spi v0.0.0-20230517133327-301aa0597250 // indirect
+	github.com/pbnjay/memory v0.0.0-20210728143218-7b4eea64cf58 // indirect
 )
 
 require (

@@ -14,6 +14,7 @@ import (
 	"github.com/medid/medid/internal/atomicfile"
 	"github.com/medid/medid/internal/randid"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -224,9 +225,12 @@ func (d *demo) register(ctx context.Context, gov *key.PrivateKey) error {
 	}
 	d.issuer, d.kid = id, kid
 	d.say("The hospital registers %s (block %d)", id, res.Height)
-	acc, res, err := accredit(ctx, d.reg, gov, tx.Accreditation{Issuer: id, Types: []string{demoCredType}})
+	acc, res, prop, err := accredit(ctx, d.reg, gov, tx.Accreditation{Issuer: id, Types: []string{demoCredType}})
 	if err != nil {
 		return err
+	}
+	if prop != nil && prop.Status != ledger.ProposalExecuted {
+		return fmt.Errorf("this network accredits issuers only with a quorum of its governance keys (proposal %s is waiting for approvals): run the demo against a registry whose governance key alone is the quorum (registryd init)", prop.ID)
 	}
 	d.note("governance %s accredits it for %s (%s, block %d)", keyDID(gov.Public()), demoCredType, acc, res.Height)
 	return nil

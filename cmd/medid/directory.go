@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	commands["directory"] = command{summary: "the network's directory of organisations: add, update, suspend, remove (governance), show, search", run: runDirectory}
+	commands["directory"] = command{summary: "the network's directory of organisations: add, update, suspend, remove (governance; proposed when the network asks a quorum), show, search, logo", run: runDirectory}
 }
 
 func runDirectory(ctx context.Context, e *env, args []string) error {
@@ -31,7 +31,8 @@ func runDirectory(ctx context.Context, e *env, args []string) error {
 		"remove":  func(a []string) error { return directoryWrite(ctx, e, tx.DirectoryRemove, a) },
 		"show":    func(a []string) error { return directoryShow(ctx, e, a) },
 		"search":  func(a []string) error { return directorySearch(ctx, e, a) },
-	}, []string{"add", "update", "suspend", "remove", "show", "search"}, args)
+		"logo":    func(a []string) error { return directoryLogo(ctx, e, a) },
+	}, []string{"add", "update", "suspend", "remove", "show", "search", "logo"}, args)
 }
 
 // entryFlags are the fields of a directory entry.
@@ -199,13 +200,24 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 	if err != nil {
 		return usagef("%v", err)
 	}
-	signed, err := tx.Sign(p, gov, keyKID(gov.Public()))
-	if err != nil {
-		return usagef("%v", err)
-	}
-	res, err := submit(ctx, c, signed, string(typ)+" of "+*org)
+	res, prop, err := governedChange(ctx, c, gov, p, string(typ)+" of "+*org)
 	if err != nil {
 		return err
+	}
+	if prop != nil {
+		// The network asks a quorum of governance keys for directory
+		// changes: this key proposed it.
+		if err := printProposal(ctx, e, c, prop, res.Height); err != nil {
+			return err
+		}
+		if image != nil {
+			if prop.Status != ledger.ProposalExecuted {
+				fmt.Fprintf(e.stdout, "once it is carried, give the registry the logo image: medid directory logo --did %s --logo FILE\n", *org)
+				return nil
+			}
+			return uploadLogo(ctx, e, c, *org, image, p.Entry.Logo)
+		}
+		return nil
 	}
 	switch typ {
 	case tx.DirectoryAdd:
@@ -218,11 +230,67 @@ func directoryWrite(ctx context.Context, e *env, typ tx.Type, args []string) err
 		fmt.Fprintf(e.stdout, "removed %s from the directory (version %d, block %d); its history stays\n", *org, version, res.Height)
 	}
 	if image != nil {
-		if err := c.UploadLogo(ctx, *org, image, p.Entry.Logo.MediaType); err != nil {
-			return fmt.Errorf("the entry is written, but the registry refused the logo image: %w", err)
-		}
-		fmt.Fprintf(e.stdout, "logo uploaded (sha-256 %s)\n", p.Entry.Logo.SHA256[:16])
+		return uploadLogo(ctx, e, c, *org, image, p.Entry.Logo)
 	}
+	return nil
+}
+
+func uploadLogo(ctx context.Context, e *env, c *client.Client, org string, image []byte, logo *tx.Logo) error {
+	if err := c.UploadLogo(ctx, org, image, logo.MediaType); err != nil {
+		return fmt.Errorf("the entry is written, but the registry refused the logo image: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "logo uploaded (sha-256 %s)\n", logo.SHA256[:16])
+	return nil
+}
+
+// directoryLogo gives the registry the logo image an organisation's
+// current entry names (by its hash): after a proposed entry with a logo
+// was carried. No key is needed: the registry takes only the image whose
+// hash the ledger holds.
+func directoryLogo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "directory logo", "medid directory logo --did DID --logo FILE [--registry URL]")
+	org := fs.String("did", "", "the organisation's DID")
+	file := fs.String("logo", "", "the logo image file its entry names (PNG or JPEG)")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("did", "logo"); err != nil {
+		return err
+	}
+	if _, err := did.Parse(*org); err != nil {
+		return usagef("--did %q is not a DID: %v", *org, err)
+	}
+	b, err := readInput(*file, "logo")
+	if err != nil {
+		return err
+	}
+	logo, err := tx.NewLogo(b)
+	if te := (*tx.LogoTypeError)(nil); errors.As(err, &te) {
+		return usagef("--logo %s is %s: use a PNG or JPEG image", *file, te.MediaType)
+	}
+	if err != nil {
+		return err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return err
+	}
+	rec, err := c.Directory(ctx, *org)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is not in the directory (yet: a proposed entry is written once the quorum approved it)", *org)}
+	}
+	if err != nil {
+		return unreachable(fmt.Errorf("read the entry of %s: %w", *org, err))
+	}
+	if cur := rec.Current().Entry.Logo; cur == nil || cur.SHA256 != logo.SHA256 {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the entry of %s does not name this image (sha-256 %s): its logo is changed with 'medid directory update --logo'", *org, logo.SHA256[:16])}
+	}
+	if err := c.UploadLogo(ctx, *org, b, logo.MediaType); err != nil {
+		return fmt.Errorf("the registry refused the logo image: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "logo uploaded (sha-256 %s)\n", logo.SHA256[:16])
 	return nil
 }
 
@@ -374,7 +442,11 @@ func directoryShow(ctx context.Context, e *env, args []string) error {
 		if h.Reason != "" {
 			line += "  (" + h.Reason + ")"
 		}
-		fmt.Fprintf(w, "%s  by %s\n", line, directory.ShortDID(h.By))
+		by := directory.ShortDID(h.By)
+		if h.Proposal != "" {
+			by += ", approved by the governance quorum (proposal " + h.Proposal + ")"
+		}
+		fmt.Fprintf(w, "%s  by %s\n", line, by)
 	}
 	return nil
 }

@@ -72,9 +72,12 @@ func issuerAccredit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer gov.Destroy()
-	accID, res, err := accredit(ctx, c, gov, a)
+	accID, res, prop, err := accredit(ctx, c, gov, a)
 	if err != nil {
 		return err
+	}
+	if prop != nil {
+		return printProposal(ctx, e, c, prop, res.Height)
 	}
 	fmt.Fprintf(e.stdout, "accredited %s for %v (accreditation %s, block %d)\n", *issuer, []string(types), accID, res.Height)
 	return nil
@@ -113,16 +116,15 @@ func issuerRevoke(ctx context.Context, e *env, args []string) error {
 	}
 	defer gov.Destroy()
 	p, err := tx.NewIssuerRevoke(keyDID(gov.Public()), *issuer, *id, revokedAt)
-	var signed []byte
-	if err == nil {
-		signed, err = tx.Sign(p, gov, keyKID(gov.Public()))
-	}
 	if err != nil {
-		return fmt.Errorf("sign issuer.revoke: %w", err)
+		return usagef("%v", err)
 	}
-	res, err := submit(ctx, c, signed, "issuer.revoke of "+*issuer)
+	res, prop, err := governedChange(ctx, c, gov, p, "issuer.revoke of "+*issuer)
 	if err != nil {
 		return err
+	}
+	if prop != nil {
+		return printProposal(ctx, e, c, prop, res.Height)
 	}
 	fmt.Fprintf(e.stdout, "revoked accreditation %s of %s (block %d)\n", *id, *issuer, res.Height)
 	return nil

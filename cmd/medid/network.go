@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -13,16 +14,17 @@ import (
 )
 
 func init() {
-	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals, rotate governance keys", run: runNetwork}
+	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals (directory changes and accreditations too), rotate governance keys", run: runNetwork}
 }
 
 func runNetwork(ctx context.Context, e *env, args []string) error {
 	return subcommand(e, "network", map[string]func([]string) error{
-		"validator":  func(a []string) error { return runNetworkValidator(ctx, e, a) },
-		"governance": func(a []string) error { return runNetworkGovernance(ctx, e, a) },
-		"approve":    func(a []string) error { return networkApprove(ctx, e, a) },
-		"proposals":  func(a []string) error { return networkProposals(ctx, e, a) },
-	}, []string{"validator", "governance", "approve", "proposals"}, args)
+		"validator":        func(a []string) error { return runNetworkValidator(ctx, e, a) },
+		"governance":       func(a []string) error { return runNetworkGovernance(ctx, e, a) },
+		"approve":          func(a []string) error { return networkApprove(ctx, e, a) },
+		"proposals":        func(a []string) error { return networkProposals(ctx, e, a) },
+		"directory-quorum": func(a []string) error { return networkDirectoryQuorum(ctx, e, a) },
+	}, []string{"validator", "governance", "approve", "proposals", "directory-quorum"}, args)
 }
 
 func runNetworkValidator(ctx context.Context, e *env, args []string) error {
@@ -170,11 +172,27 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !tx.ValidID(*id) {
+		return usagef("--proposal %q is not a proposal id ('medid network proposals' lists them)", *id)
+	}
 	gov, err := loadKey(*govFile)
 	if err != nil {
 		return err
 	}
 	defer gov.Destroy()
+	// What is approved is what the id names: for a directory change or an
+	// accreditation the id is the hash of the content, checked here
+	// against what the registry shows before the approval is signed.
+	cur, err := c.Proposal(ctx, *id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("there is no proposal %s on %s ('medid network proposals' lists them)", *id, rf.baseURL(e))}
+	}
+	if err != nil {
+		return unreachable(fmt.Errorf("read proposal %s: %w", *id, err))
+	}
+	if err := checkChangeID(cur); err != nil {
+		return err
+	}
 	rec, res, err := c.Approve(ctx, gov, *id)
 	if err != nil {
 		return submitError(err, "network.approve of "+*id)
@@ -184,29 +202,26 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 
 // printProposal says what the proposal does and where it stands.
 func printProposal(ctx context.Context, e *env, c *client.Client, rec *ledger.ProposalRecord, height int64) error {
-	what := rec.Action
-	if v := rec.Validator; v != nil {
-		what += " " + v.Address
-		if v.Power > 0 {
-			what += fmt.Sprintf(" power %d", v.Power)
-		}
-		if v.Org != "" {
-			what += " org " + v.Org
-		}
-	}
-	if rec.Governance != "" {
-		what += " " + rec.Governance
-	}
+	what := describeProposal(rec)
 	if rec.Status == ledger.ProposalExecuted {
-		fmt.Fprintf(e.stdout, "proposal %s carried at block %d: %s (in effect from block %d)\n", rec.ID, rec.Executed, what, rec.Executed+2)
+		fmt.Fprintf(e.stdout, "proposal %s carried at block %d: %s", rec.ID, rec.Executed, what)
+		if rec.Validator != nil {
+			fmt.Fprintf(e.stdout, " (in effect from block %d)", rec.Executed+2)
+		}
+		fmt.Fprintln(e.stdout)
 		return nil
 	}
 	need := "?"
+	more := ""
 	if ni, err := c.Network(ctx); err == nil {
-		need = fmt.Sprint(ni.Policy.Needed(len(ni.Governance)))
+		n := ni.Policy.Needed(len(ni.Governance))
+		need = fmt.Sprint(n)
+		if left := n - len(rec.Approvals); left > 0 {
+			more = fmt.Sprintf(", %d more needed", left)
+		}
 	}
-	fmt.Fprintf(e.stdout, "proposal %s recorded at block %d: %s; %d of %s approvals (open until %s)\n",
-		rec.ID, height, what, len(rec.Approvals), need, rec.Expires.Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(e.stdout, "proposal %s recorded at block %d: %s; %d of %s approvals%s (open until %s)\n",
+		rec.ID, height, what, len(rec.Approvals), need, more, rec.Expires.Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintf(e.stdout, "other governance keys approve it with: medid network approve --proposal %s --governance-key FILE\n", rec.ID)
 	return nil
 }
@@ -255,8 +270,12 @@ func validatorList(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d validators, total power %d; %d governance keys, %d approvals carry a proposal; chain %s at height %d\n",
-		active, total, len(ni.Governance), ni.Policy.Needed(len(ni.Governance)), ni.ChainID, ni.Height)
+	names := "one governance key writes directory entries and accreditations"
+	if ni.Policy.QuorumFor(len(ni.Governance)) {
+		names = "directory entries and accreditations too"
+	}
+	fmt.Fprintf(e.stdout, "%d validators, total power %d; %d governance keys, %d approvals carry a proposal (%s); chain %s at height %d\n",
+		active, total, len(ni.Governance), ni.Policy.Needed(len(ni.Governance)), names, ni.ChainID, ni.Height)
 	return nil
 }
 
@@ -279,10 +298,7 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
 	for _, p := range ps {
-		subject := p.Governance
-		if p.Validator != nil {
-			subject = p.Validator.Address
-		}
+		subject := proposalSubject(ctx, c, &p)
 		status := p.Status
 		if p.Status == ledger.ProposalExecuted {
 			status = fmt.Sprintf("carried at %d", p.Executed)

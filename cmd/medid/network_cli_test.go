@@ -25,7 +25,7 @@ import (
 // $HTTP0…$HTTP3), $P2P4, $HTTP4 and $RPC4 (free addresses for a joining
 // node), and the commands "eq A B" (the same string), "waitup URL"
 // (polls URL/readyz until 200) and "waitvalidators URL N" (until the
-// latest block is signed by a set of N).
+// latest block is signed by a set of N), and $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs registryd; skipped with -short")
@@ -47,7 +47,7 @@ func TestNetworkScripts(t *testing.T) {
 			env.Setenv("P2P4", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+40)))
 			env.Setenv("HTTP4", strconv.Itoa(base+41))
 			env.Setenv("RPC4", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+42)))
-			return nil
+			return writeLogo(filepath.Join(env.WorkDir, "logo.png"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":        captureCmd,

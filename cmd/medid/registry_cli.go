@@ -8,6 +8,7 @@ import (
 
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -133,22 +134,20 @@ func registerDID(ctx context.Context, c *client.Client, k *key.PrivateKey) (stri
 	return p.DID, kid, res, nil
 }
 
-// accredit submits issuer.accredit signed by the governance key gov and
-// returns the accreditation id.
-func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a tx.Accreditation) (string, *client.TxResult, error) {
+// accredit submits issuer.accredit signed by the governance key gov (or
+// its proposal, on a network that asks a quorum for accreditations: the
+// proposal is then returned, nil otherwise) and returns the accreditation
+// id.
+func accredit(ctx context.Context, c *client.Client, gov *key.PrivateKey, a tx.Accreditation) (string, *client.TxResult, *ledger.ProposalRecord, error) {
 	p, err := tx.NewIssuerAccredit(keyDID(gov.Public()), a)
-	var signed []byte
-	if err == nil {
-		signed, err = tx.Sign(p, gov, keyKID(gov.Public()))
-	}
 	if err != nil {
-		return "", nil, fmt.Errorf("sign issuer.accredit: %w", err)
+		return "", nil, nil, fmt.Errorf("issuer.accredit: %w", err)
 	}
-	res, err := submit(ctx, c, signed, "issuer.accredit of "+a.Issuer)
+	res, prop, err := governedChange(ctx, c, gov, p, "issuer.accredit of "+a.Issuer)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return p.AccreditationID, res, nil
+	return p.AccreditationID, res, prop, nil
 }
 
 // statusListError explains why a status list cannot be published (see

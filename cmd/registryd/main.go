@@ -134,6 +134,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Every line names the node and its height (docs/operations.md).
 	logHandler := node.NewLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), filepath.Base(*home))
 	logger := slog.New(logHandler)
+	// A soft memory limit under the node's memory, so GOGC 400's headroom
+	// cannot outgrow the machine as the caches fill (docs/operations.md).
+	if _, err := node.SetMemoryDefault(logger); err != nil {
+		return err
+	}
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {

@@ -633,3 +633,31 @@ func TestTestnetBasePort(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryLimit: registryd gives the Go runtime a soft memory limit and
+// says so in its log; an AUTOMEMLIMIT it cannot read stops it before it
+// writes anything, with an error that says what to set.
+func TestMemoryLimit(t *testing.T) {
+	bin := registryd(t)
+	home := filepath.Join(t.TempDir(), "node")
+	cmd := exec.Command(bin, "--home", home, "--http", freeAddr(t), "--p2p", freeAddr(t))
+	cmd.Env = append(os.Environ(), "AUTOMEMLIMIT=half")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(string(out), "AUTOMEMLIMIT must be off or a ratio") {
+		t.Fatalf("registryd with AUTOMEMLIMIT=half: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("registryd refused to start but wrote %s: %v", home, err)
+	}
+
+	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("AUTOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT or AUTOMEMLIMIT is set for this test run: the default is not used")
+	}
+	httpAddr := freeAddr(t)
+	p := start(t, httpAddr, "--home", t.TempDir(), "--http", httpAddr, "--p2p", freeAddr(t), "--block-time", "20ms")
+	p.waitHealthy(20 * time.Second)
+	if !strings.Contains(p.out.String(), "memory limit for the Go runtime") {
+		t.Fatalf("registryd's log does not give its memory limit:\n%s", p.out)
+	}
+}

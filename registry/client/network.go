@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -137,4 +138,42 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return fmt.Errorf("%w: %s: %v", ErrUnexpected, path, err)
 	}
 	return nil
+}
+
+// SubmitChange submits the directory.* or issuer.* payload p (built with
+// the tx builders, its DID the governance did:key of gov), signed by gov:
+// as it is when one governance signature writes on this network, or as
+// its proposal (tx.NewChangeProposal, the id the hash of the change) when
+// the network's policy asks a quorum of governance keys for it
+// (ledger.NetworkPolicy.QuorumFor; docs/design/0019). It returns the
+// block's result and, for a proposal, the proposal as recorded (open
+// until the others approve it); nil when p was written at once. A
+// registry that serves no network information (404) predates the policy:
+// p is submitted as it is. Refusals are *ProblemError as for Submit.
+func (c *Client) SubmitChange(ctx context.Context, gov *key.PrivateKey, p *tx.Payload) (*TxResult, *ledger.ProposalRecord, error) {
+	quorum := false
+	ni, err := c.Network(ctx)
+	var pe *ProblemError
+	switch {
+	case err == nil:
+		quorum = ni.Policy.QuorumFor(len(ni.Governance))
+	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
+	default:
+		return nil, nil, fmt.Errorf("read the network's governance rule: %w", err)
+	}
+	kid := did.KeyDID(gov.Public()) + "#" + gov.Public().Multikey()
+	if !quorum {
+		signed, err := tx.Sign(p, gov, kid)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, err := c.Submit(ctx, signed)
+		return res, nil, err
+	}
+	prop, err := tx.NewChangeProposal(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, res, err := c.governanceTx(ctx, gov, prop, prop.Proposal.ID)
+	return res, rec, err
 }

@@ -68,8 +68,12 @@ type DirectoryVersion struct {
 	Entry tx.DirectoryEntry `json:"entry"`
 	// Reason is governance's reason for a suspension or removal.
 	Reason string `json:"reason,omitempty"`
-	// By is the governance DID that signed the change.
+	// By is the governance DID that signed the change (that proposed it,
+	// when a quorum approved it).
 	By string `json:"by"`
+	// Proposal is the governance proposal whose quorum carried the change
+	// ("" when one governance signature wrote it).
+	Proposal string `json:"proposal,omitempty"`
 	// Recorded is the block time of the change; Height its block.
 	Recorded time.Time `json:"recorded"`
 	Height   int64     `json:"height"`

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/medid/medid/registry/tx"
 )
 
 // Key prefixes of the network's own records: who validates and who
@@ -42,7 +44,23 @@ type NetworkPolicy struct {
 	// ProposalLifetime is how long a proposal may collect approvals after
 	// the block that recorded it (Go duration). Default "168h".
 	ProposalLifetime string `json:"proposalLifetime"`
+	// DirectoryQuorum, when true, makes directory writes (directory.*)
+	// and accreditations (issuer.accredit, issuer.revoke) need the same
+	// quorum as validator changes: they are proposed and approved
+	// (network.propose with a directory.* or issuer.* action), and a
+	// transaction of those types signed by one governance key is refused
+	// unless one approval is the quorum (a network with one governance
+	// key). False (absent) is the rule of every chain before it existed:
+	// one governance signature writes. New chains made by registryd
+	// init or testnet set it; a running network turns it on by a
+	// proposal (ActionDirectoryQuorum), and nothing turns it off.
+	DirectoryQuorum bool `json:"directoryQuorum,omitempty"`
 }
+
+// QuorumFor reports whether a directory write or an accreditation must be
+// proposed and approved on a network with n governance keys: the policy
+// asks for it and one approval is not already the quorum.
+func (p NetworkPolicy) QuorumFor(n int) bool { return p.DirectoryQuorum && p.Needed(n) > 1 }
 
 // Fraction is Numerator/Denominator.
 type Fraction struct {
@@ -144,6 +162,8 @@ const (
 	ActionValidatorRemove  = "validator.remove"
 	ActionGovernanceAdd    = "governance.add"
 	ActionGovernanceRemove = "governance.remove"
+	// ActionDirectoryQuorum turns NetworkPolicy.DirectoryQuorum on.
+	ActionDirectoryQuorum = tx.ActionDirectoryQuorum
 )
 
 // Proposal statuses.
@@ -164,6 +184,12 @@ type ProposalRecord struct {
 	// AllowBelowMinimum is the explicit override that lets a removal leave
 	// fewer than NetworkPolicy.MinValidators validators.
 	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
+	// Directory is the directory write of a directory.* action, and
+	// Accreditation the accreditation of an issuer.* action: exactly what
+	// the proposal writes once carried. The id of such a proposal is
+	// tx.ChangeID of its action and this content (see ChangeID below).
+	Directory     *tx.DirectoryChange     `json:"directory,omitempty"`
+	Accreditation *tx.AccreditationChange `json:"accreditation,omitempty"`
 	// ProposedBy is the governance DID that proposed it (its first
 	// approval).
 	ProposedBy string    `json:"proposedBy"`
@@ -176,6 +202,14 @@ type ProposalRecord struct {
 	// Executed is the height of the block that applied it (0 while open).
 	Executed int64 `json:"executed,omitempty"`
 	Height   int64 `json:"height"`
+}
+
+// ChangeID is the id a directory.* or issuer.* proposal with r's action
+// and content must have (tx.ChangeID; "" for other actions). A client
+// compares it with r.ID before approving, so the node that served r
+// cannot show one entry while the id approved names another.
+func (r *ProposalRecord) ChangeID() string {
+	return tx.ChangeID(&tx.Proposal{Action: r.Action, Directory: r.Directory, Accreditation: r.Accreditation})
 }
 
 // ProposedValidator is the validator a proposal adds, re-weights or

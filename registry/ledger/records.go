@@ -105,6 +105,9 @@ type Accreditation struct {
 	Granted    time.Time   `json:"granted"`
 	Height     int64       `json:"height"`
 	Revocation *Revocation `json:"revocation,omitempty"`
+	// Proposal is the governance proposal whose quorum granted it ("" when
+	// one governance signature did).
+	Proposal string `json:"proposal,omitempty"`
 }
 
 // Revocation ends an accreditation.
@@ -116,6 +119,9 @@ type Revocation struct {
 	// Recorded is the block time of the revoking transaction.
 	Recorded time.Time `json:"recorded"`
 	Height   int64     `json:"height"`
+	// Proposal is the governance proposal whose quorum revoked it ("" when
+	// one governance signature did).
+	Proposal string `json:"proposal,omitempty"`
 }
 
 // ActiveAt reports whether a covers credType at time at: credType is listed,

@@ -13,9 +13,21 @@ import (
 
 // directoryWrite applies directory.add, directory.update,
 // directory.suspend and directory.remove. signingKey already required a
-// governance signature: no DID can write its own entry.
+// governance signature: no DID can write its own entry. On a network
+// whose policy asks a quorum for directory writes, one signature is not
+// enough (see oneKeyMayWrite): the change is proposed and approved.
 func (a *App) directoryWrite(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
-	p := &t.Payload
+	if err := a.oneKeyMayWrite(r, t.Payload.Type); err != nil {
+		return nil, nil, err
+	}
+	return a.directoryChange(r, &t.Payload, "", env)
+}
+
+// directoryChange checks the directory write p (p.DID the governance DID
+// that signed or proposed it) against state r and returns its writes.
+// proposal is the proposal whose quorum carries it ("" for a write by one
+// signature), kept in the version's history.
+func (a *App) directoryChange(r reader, p *tx.Payload, proposal string, env *execEnv) ([]write, *receipt, error) {
 	if err := checkOrgDID(r, p.Org); err != nil {
 		return nil, nil, err
 	}
@@ -30,7 +42,7 @@ func (a *App) directoryWrite(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if rec != nil {
 		cur = rec.Current()
 	}
-	next := ledger.DirectoryVersion{By: p.DID, Recorded: env.time, Height: env.height, Status: ledger.DirectoryActive}
+	next := ledger.DirectoryVersion{By: p.DID, Proposal: proposal, Recorded: env.time, Height: env.height, Status: ledger.DirectoryActive}
 	switch {
 	case p.Type == tx.DirectoryAdd:
 		if rec != nil {

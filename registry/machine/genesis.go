@@ -16,7 +16,8 @@ import (
 //	 "quotas": {"window": "1h", "selfMade": {"types": {"did.create": {"total": {"txs": 500}}}}}}
 //
 // Governance lists the did:key DIDs whose keys may sign issuer.accredit and
-// issuer.revoke transactions (normally one per founding hospital). Quotas,
+// issuer.revoke transactions (normally one per founding hospital); with
+// Network.DirectoryQuorum, a quorum of them (see ledger.NetworkPolicy). Quotas,
 // optional, is the write quota policy; every field it leaves out (or sets
 // to 0) takes its value from ledger.DefaultQuotaPolicy, so a genesis
 // without it runs the defaults (see docs/design/0005, "Write quotas").

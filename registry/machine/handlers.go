@@ -307,7 +307,16 @@ func (a *App) didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) 
 }
 
 func (a *App) issuerAccredit(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
-	p := &t.Payload
+	if err := a.oneKeyMayWrite(r, t.Payload.Type); err != nil {
+		return nil, nil, err
+	}
+	return a.accredit(r, &t.Payload, "", env)
+}
+
+// accredit checks the issuer.accredit p (p.DID the governance DID that
+// signed or proposed it) against state r and returns its writes; proposal
+// is the proposal whose quorum carries it ("" for one signature).
+func (a *App) accredit(r reader, p *tx.Payload, proposal string, env *execEnv) ([]write, *receipt, error) {
 	if err := checkIssuer(r, p.Issuer); err != nil {
 		return nil, nil, err
 	}
@@ -329,6 +338,7 @@ func (a *App) issuerAccredit(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		GrantedBy:       p.DID,
 		Granted:         env.time,
 		Height:          env.height,
+		Proposal:        proposal,
 	}
 	// Payload.Validate (run by tx.Decode) already parsed these times.
 	if acc.ValidFrom, err = tx.ParseTime(p.ValidFrom); err != nil {
@@ -372,7 +382,15 @@ func checkIssuer(r reader, issuer string) error {
 }
 
 func (a *App) issuerRevoke(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
-	p := &t.Payload
+	if err := a.oneKeyMayWrite(r, t.Payload.Type); err != nil {
+		return nil, nil, err
+	}
+	return a.revokeAccreditation(r, &t.Payload, "", env)
+}
+
+// revokeAccreditation checks the issuer.revoke p against state r and
+// returns its writes; proposal as for accredit.
+func (a *App) revokeAccreditation(r reader, p *tx.Payload, proposal string, env *execEnv) ([]write, *receipt, error) {
 	rec, err := getJSON[ledger.IssuerRecord](r, ledger.IssuerKey(p.Issuer))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: issuer %s", err, p.Issuer)
@@ -395,7 +413,7 @@ func (a *App) issuerRevoke(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt,
 			return nil, nil, fmt.Errorf("%w: revokedAt: %v", ledger.ErrMalformed, err)
 		}
 	}
-	acc.Revocation = &ledger.Revocation{EffectiveAt: eff, RevokedBy: p.DID, Recorded: env.time, Height: env.height}
+	acc.Revocation = &ledger.Revocation{EffectiveAt: eff, RevokedBy: p.DID, Recorded: env.time, Height: env.height, Proposal: proposal}
 	v, err := marshal(rec)
 	if err != nil {
 		return nil, nil, err

@@ -112,10 +112,16 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if v, err := r.Get(ledger.ProposalKey(p.ID)); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
 	} else if v != nil {
-		return nil, nil, fmt.Errorf("%w: proposal %s (choose another id)", ledger.ErrExists, p.ID)
+		if !tx.IsChangeAction(p.Action) {
+			return nil, nil, fmt.Errorf("%w: proposal %s (choose another id)", ledger.ErrExists, p.ID)
+		}
+		if err := changeProposedAgain(v, p.ID, env); err != nil {
+			return nil, nil, err
+		}
 	}
 	rec := &ledger.ProposalRecord{
 		ID: p.ID, Action: p.Action, Governance: p.Governance, AllowBelowMinimum: p.AllowBelowMinimum,
+		Directory: p.Directory, Accreditation: p.Accreditation,
 		ProposedBy: t.Payload.DID, Proposed: env.time, Expires: env.time.Add(pol.Lifetime()),
 		Approvals: []ledger.Approval{{DID: t.Payload.DID, Recorded: env.time, Height: env.height}},
 		Status:    ledger.ProposalOpen, Height: env.height,
@@ -158,6 +164,49 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		return nil, nil, err
 	}
 	return a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+}
+
+// changeProposedAgain decides whether a directory or accreditation change
+// whose proposal (stored as old) exists may be proposed again: its id is
+// the hash of its content, so the same change always has the same id, and
+// only an open proposal that expired unapproved may start over (its
+// approvals are dropped). One that is open or was carried is refused.
+func changeProposedAgain(old []byte, id string, env *execEnv) error {
+	var rec ledger.ProposalRecord
+	if err := json.Unmarshal(old, &rec); err != nil {
+		return fmt.Errorf("%w: decode proposal %s: %v", ledger.ErrInternal, id, err)
+	}
+	switch {
+	case rec.Status != ledger.ProposalOpen:
+		return fmt.Errorf("%w: this change was proposed as %s and carried at height %d", ledger.ErrExists, id, rec.Executed)
+	case env.timeKnown && env.time.Before(rec.Expires):
+		// (CheckTx right after a restart does not know the block time:
+		// FinalizeBlock decides.)
+		return fmt.Errorf("%w: this change is proposed already, as %s (open until %s): approve it with network.approve", ledger.ErrExists, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	return nil
+}
+
+// oneKeyMayWrite refuses a directory write or an accreditation signed by
+// one governance key when the network's policy asks a quorum for them and
+// one approval is not the quorum (docs/design/0019): the change must then
+// be proposed (network.propose with the transaction's type as action) and
+// approved. A network without the policy, every chain made before it,
+// keeps the rule of one signature.
+func (a *App) oneKeyMayWrite(r reader, typ tx.Type) error {
+	pol, err := a.networkPolicy(r)
+	if err != nil || !pol.DirectoryQuorum {
+		return err
+	}
+	govs, err := countPrefix(r, ledger.PrefixGovernance, nil)
+	if err != nil {
+		return err
+	}
+	if pol.QuorumFor(govs) {
+		return fmt.Errorf("%w: this network writes %s only with the approval of %d of its %d governance keys: propose it (network.propose, action %s; medid proposes it for you) and have the others approve it",
+			ledger.ErrUnauthorized, typ, pol.Needed(govs), govs, typ)
+	}
+	return nil
 }
 
 // carry writes the proposal record and, once enough current governance
@@ -225,8 +274,40 @@ func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.Ne
 			return nil, fmt.Errorf("%w: %s is the last governance key: add its successor first", ledger.ErrInvalid, rec.Governance)
 		}
 		return []write{{ledger.GovernanceKey(rec.Governance), nil}}, nil
+	case tx.ActionDirectoryAdd, tx.ActionDirectoryUpdate, tx.ActionDirectorySuspend, tx.ActionDirectoryRemove:
+		p := changePayload(rec)
+		w, _, err := a.directoryChange(r, &p, rec.ID, env)
+		return w, err
+	case tx.ActionIssuerAccredit:
+		p := changePayload(rec)
+		w, _, err := a.accredit(r, &p, rec.ID, env)
+		return w, err
+	case tx.ActionIssuerRevoke:
+		p := changePayload(rec)
+		w, _, err := a.revokeAccreditation(r, &p, rec.ID, env)
+		return w, err
+	case ledger.ActionDirectoryQuorum:
+		if pol.DirectoryQuorum {
+			return nil, fmt.Errorf("%w: this network's directory writes and accreditations need the quorum already", ledger.ErrExists)
+		}
+		next := pol
+		next.DirectoryQuorum = true
+		b, err := marshal(next)
+		if err != nil {
+			return nil, err
+		}
+		return []write{{[]byte(ledger.KeyNetworkPolicy), b}}, nil
 	}
 	return nil, fmt.Errorf("%w: proposal action %q", ledger.ErrMalformed, rec.Action)
+}
+
+// changePayload is the transaction a directory or accreditation
+// proposal stands for, acting as its proposer (who is named as the
+// change's author in the entry's history; the proposal id names the
+// quorum that carried it).
+func changePayload(rec *ledger.ProposalRecord) tx.Payload {
+	p := tx.Proposal{Action: rec.Action, Directory: rec.Directory, Accreditation: rec.Accreditation}
+	return p.Payload(rec.ProposedBy)
 }
 
 func (a *App) validatorWrites(r reader, rec *ledger.ProposalRecord, pol ledger.NetworkPolicy, env *execEnv) ([]write, error) {

@@ -225,10 +225,25 @@ type AppState struct {
 	// StateLayout is the chain's state layout (machine.Genesis), for new
 	// chains ledger.CurrentLayout.
 	StateLayout ledger.StateLayout `json:"stateLayout,omitempty"`
+	// Network is the governance rule (machine.Genesis; nil: the defaults,
+	// with directory writes by one governance signature).
+	Network *ledger.NetworkPolicy `json:"network,omitempty"`
+}
+
+// NewChainPolicy is the governance rule of the chains Init and Testnet
+// write: the defaults, and directory writes and accreditations by the
+// same quorum as validator changes (NetworkPolicy.DirectoryQuorum). A
+// chain of one governance key sees no difference (one approval is its
+// quorum) until it adds a second key; then the quorum applies at once,
+// without a proposal someone might forget (docs/design/0019).
+func NewChainPolicy() *ledger.NetworkPolicy {
+	p := ledger.DefaultNetworkPolicy
+	p.DirectoryQuorum = true
+	return &p
 }
 
 func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
-	st := AppState{Quotas: quotas, StateLayout: ledger.CurrentLayout}
+	st := AppState{Quotas: quotas, StateLayout: ledger.CurrentLayout, Network: NewChainPolicy()}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,

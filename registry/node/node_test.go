@@ -94,6 +94,11 @@ func TestInitWritesKeysAndGenesis(t *testing.T) {
 	if len(st.Governance) != 1 || st.Governance[0] != res.GovernanceDID {
 		t.Errorf("app_state governance = %v, want [%s]", st.Governance, res.GovernanceDID)
 	}
+	// New chains name organisations and accredit issuers by the
+	// governance quorum (one key here: its quorum is itself).
+	if st.Network == nil || !st.Network.DirectoryQuorum {
+		t.Errorf("app_state network = %+v, want directoryQuorum on", st.Network)
+	}
 	if _, err := Init(InitConfig{Home: home}); !errors.Is(err, ErrAlreadyInitialised) {
 		t.Errorf("second Init error = %v, want ErrAlreadyInitialised", err)
 	}

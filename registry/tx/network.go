@@ -48,6 +48,11 @@ type Proposal struct {
 	// that lets the removal leave fewer validators than the network's
 	// minimum (four by default).
 	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
+	// Directory: the directory write of a directory.* action (see
+	// change.go).
+	Directory *DirectoryChange `json:"directory,omitempty"`
+	// Accreditation: the accreditation of an issuer.* action.
+	Accreditation *AccreditationChange `json:"accreditation,omitempty"`
 }
 
 // ProposedValidator names a validator by its Ed25519 consensus key.
@@ -84,6 +89,12 @@ func ParseConsensusKey(s string) (ed25519.PublicKey, error) {
 func validProposal(p *Proposal) string {
 	if !validID(p.ID) {
 		return fmt.Sprintf("proposal.id must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
+	}
+	if IsChangeAction(p.Action) {
+		return validChange(p)
+	}
+	if p.Directory != nil || p.Accreditation != nil {
+		return "proposal.directory and proposal.accreditation are for directory.* and issuer.* actions only"
 	}
 	v := p.Validator
 	switch p.Action {
@@ -130,19 +141,28 @@ func validProposal(p *Proposal) string {
 		if !strings.HasPrefix(p.Governance, "did:key:") || len(p.Governance) > MaxDIDLen {
 			return "proposal.governance must be a did:key"
 		}
+	case ActionDirectoryQuorum:
+		if v != nil || p.AllowBelowMinimum || p.Governance != "" {
+			return "proposal may carry only id and action for " + p.Action
+		}
 	default:
-		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s", p.Action,
-			ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove, ActionGovernanceAdd, ActionGovernanceRemove)
+		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s, %s, %s.*, %s.*", p.Action,
+			ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove, ActionGovernanceAdd, ActionGovernanceRemove,
+			ActionDirectoryQuorum, "directory", "issuer")
 	}
 	return ""
 }
 
 // NewNetworkProposal returns the network.propose by the governance did:key
-// governance of p (p.ID "" = a random "prop-<16 hex digits>"). Sign it with
-// that governance key. The proposal id is in the payload's Proposal.
+// governance of p (p.ID "" = a random "prop-<16 hex digits>", or for a
+// directory.* or issuer.* action its [ChangeID]). Sign it with that
+// governance key. The proposal id is in the payload's Proposal.
 func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 	if p.ID == "" {
 		p.ID = "prop-" + randid.Hex(8)
+		if IsChangeAction(p.Action) {
+			p.ID = ChangeID(&p)
+		}
 	}
 	if p.Validator != nil {
 		v := *p.Validator

@@ -39,7 +39,9 @@
 //     governance-signed (see directory.go).
 //   - [NetworkPropose] ("network.propose"): proposal; [NetworkApprove]
 //     ("network.approve"): proposalId; governance-signed changes of the
-//     validator set and the governance keys (see network.go).
+//     validator set and the governance keys (see network.go), and on
+//     networks whose policy asks a quorum for them, of the directory and
+//     the accreditations (see change.go).
 //
 // Every transaction carries a nonce, so two otherwise identical intents are
 // distinct transactions; the ledger rejects a replay of the same payload

@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/internal/randid"
@@ -453,13 +452,9 @@ func (f *FHIR) purpose(client, param string) (string, *fhir.Error) {
 func (f *FHIR) request(r *http.Request, client, owner, purpose string) *vaultapi.Request {
 	req := &vaultapi.Request{Issuer: client, Audience: f.v.cfg.DID, Op: vaultapi.OpRead, Purpose: purpose,
 		Consent: strings.TrimSpace(r.Header.Get(HeaderConsent)), BreakGlass: strings.TrimSpace(r.Header.Get(HeaderBreakGlass))}
-	if len(req.BreakGlass) > 256 {
-		cut := 256 // at a character's start, so the reason stays UTF-8
-		for cut > 0 && !utf8.RuneStart(req.BreakGlass[cut]) {
-			cut--
-		}
-		req.BreakGlass = req.BreakGlass[:cut]
-	}
+	// The header was checked whole (plainReason: at most MaxReasonSize
+	// bytes of plain text), so the patient's trail holds the reason as
+	// the clinician gave it, as from a signed request: never cut.
 	if req.Consent == "" {
 		f.mu.RLock()
 		if l := f.grants[owner+"\x00"+client]; len(l) > 0 {

@@ -347,13 +347,19 @@ func TestFHIRBreakGlass(t *testing.T) {
 	if err := h.v.AllowBreakGlass(t.Context(), h.sign(h.patient, &vaultapi.Request{Op: vaultapi.OpBreakGlass, Consent: standing})); err != nil {
 		t.Fatal(err)
 	}
-	st, b := h.do("GET", "/fhir/AllergyIntolerance/"+id+"?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: "unconscious in the ER"})
+	// The longest reason taken, ending in a two-byte character: the
+	// patient reads it whole, as the clinician wrote it.
+	reason := "unconscious in the ER, brought in by ambulance; " + strings.Repeat("x", vaultapi.MaxReasonSize-len("unconscious in the ER, brought in by ambulance; ")-len("é")) + "é"
+	st, b := h.do("GET", "/fhir/AllergyIntolerance/"+id+"?purpose=ETREAT", tok, "", map[string]string{HeaderBreakGlass: reason})
 	if st != 200 {
 		t.Fatalf("break-glass read: %d %s", st, b)
 	}
 	found := false
 	for _, e := range h.trail(h.patient) {
 		if e.Action == trail.ActionRead && e.BreakGlass && e.Outcome == trail.OutcomeGranted {
+			if e.Reason != reason {
+				t.Fatalf("the trail's reason is %d bytes, the clinician gave %d", len(e.Reason), len(reason))
+			}
 			a, _ := balp.FromEntry(&e.Entry, h.hosp.DID)
 			ev, _ := balp.AuditEvent(a)
 			found = strings.Contains(string(ev), `"code":"110127"`) && strings.Contains(string(ev), `"code":"ETREAT"`)

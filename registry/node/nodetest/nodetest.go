@@ -130,6 +130,14 @@ func SetQuotas(tb testing.TB, home string, q *ledger.QuotaPolicy) {
 	editAppState(tb, home, func(g *machine.Genesis) { g.Quotas = q })
 }
 
+// SetNetworkPolicy writes p into the genesis app_state of an initialised
+// home (nil: none, as in a genesis written before the policy existed),
+// before the node first starts.
+func SetNetworkPolicy(tb testing.TB, home string, p *ledger.NetworkPolicy) {
+	tb.Helper()
+	editAppState(tb, home, func(g *machine.Genesis) { g.Network = p })
+}
+
 // editAppState rewrites the genesis app_state of an initialised home with
 // fn, before the node first starts.
 func editAppState(tb testing.TB, home string, fn func(*machine.Genesis)) {

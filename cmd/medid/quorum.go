@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// governedChange submits the directory.* or issuer.* payload p signed by
+// gov, or its proposal when the network asks a quorum for it
+// (client.SubmitChange), and explains a refusal.
+func governedChange(ctx context.Context, c *client.Client, gov *key.PrivateKey, p *tx.Payload, what string) (*client.TxResult, *ledger.ProposalRecord, error) {
+	res, rec, err := c.SubmitChange(ctx, gov, p)
+	switch {
+	case err != nil && res != nil:
+		return nil, nil, unreachable(fmt.Errorf("the proposal of %s was recorded at block %d, but reading it back failed: %w", what, res.Height, err))
+	case err != nil:
+		return nil, nil, submitError(err, what)
+	}
+	return res, rec, nil
+}
+
+// describeProposal says in words what a proposal changes.
+func describeProposal(rec *ledger.ProposalRecord) string {
+	if d := rec.Directory; d != nil {
+		switch rec.Action {
+		case tx.ActionDirectoryAdd:
+			return fmt.Sprintf("add %s to the directory as %q (%s, %s)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country)
+		case tx.ActionDirectoryUpdate:
+			return fmt.Sprintf("update %s in the directory to %q (%s, %s; version %d)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country, d.Version)
+		case tx.ActionDirectorySuspend:
+			return fmt.Sprintf("suspend %s in the directory (version %d): %s", d.Org, d.Version, d.Reason)
+		case tx.ActionDirectoryRemove:
+			return fmt.Sprintf("remove %s from the directory (version %d): %s", d.Org, d.Version, d.Reason)
+		}
+	}
+	if a := rec.Accreditation; a != nil {
+		switch rec.Action {
+		case tx.ActionIssuerAccredit:
+			s := fmt.Sprintf("accredit %s for %s from %s", a.Issuer, strings.Join(a.CredentialTypes, ", "), a.ValidFrom)
+			if a.ValidUntil != "" {
+				s += " until " + a.ValidUntil
+			}
+			return s + " (accreditation " + a.AccreditationID + ")"
+		case tx.ActionIssuerRevoke:
+			s := fmt.Sprintf("revoke accreditation %s of %s", a.AccreditationID, a.Issuer)
+			if a.RevokedAt != "" {
+				s += " from " + a.RevokedAt
+			}
+			return s
+		}
+	}
+	what := rec.Action
+	if v := rec.Validator; v != nil {
+		what += " " + v.Address
+		if v.Power > 0 {
+			what += fmt.Sprintf(" power %d", v.Power)
+		}
+		if v.Org != "" {
+			what += " org " + v.Org
+		}
+	}
+	if rec.Governance != "" {
+		what += " " + rec.Governance
+	}
+	if rec.Action == ledger.ActionDirectoryQuorum {
+		what += ": directory changes and accreditations need the quorum from then on"
+	}
+	return what
+}
+
+// checkChangeID refuses a directory or accreditation proposal whose id is
+// not the hash of the content the registry showed for it: approving that
+// id would approve something else than what is shown.
+func checkChangeID(rec *ledger.ProposalRecord) error {
+	if want := rec.ChangeID(); want != "" && want != rec.ID {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows proposal %s with content whose id is %s: it is not what that id approves; not approved (ask another node)", rec.ID, want)}
+	}
+	return nil
+}
+
+// proposalSubject names what a proposal is about in `network proposals`:
+// a directory change by the organisation's name (the name it would get,
+// or for a suspension or removal the name it has), an accreditation by
+// the issuer's directory name when it has one.
+func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.ProposalRecord) string {
+	nameOf := func(d string) string {
+		if r, err := c.Directory(ctx, d); err == nil && r.Current() != nil {
+			return fmt.Sprintf("%q %s", r.Current().Entry.DisplayName, d)
+		}
+		return d
+	}
+	switch {
+	case rec.Directory != nil && rec.Directory.Entry != nil:
+		return fmt.Sprintf("%q %s", rec.Directory.Entry.DisplayName, rec.Directory.Org)
+	case rec.Directory != nil:
+		return nameOf(rec.Directory.Org)
+	case rec.Accreditation != nil:
+		return nameOf(rec.Accreditation.Issuer) + " " + rec.Accreditation.AccreditationID
+	case rec.Validator != nil:
+		return rec.Validator.Address
+	}
+	return rec.Governance
+}
+
+// networkDirectoryQuorum proposes turning the network's directoryQuorum
+// on.
+func networkDirectoryQuorum(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "network directory-quorum", "medid network directory-quorum --governance-key FILE [--id ID] [--registry URL]")
+	govFile := fs.String("governance-key", "", "a governance key file of the network")
+	id := fs.String("id", "", "proposal id (default: random)")
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	if err := fs.required("governance-key"); err != nil {
+		return err
+	}
+	if *id != "" && !tx.ValidID(*id) {
+		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	}
+	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: tx.ActionDirectoryQuorum})
+}
