@@ -296,7 +296,14 @@ func New(cfg Config) (*App, error) {
 	// memtable and 8 MiB tables (LevelDB: 4 and 2 MiB) mean a tenth as
 	// many level-0 tables to compact; compaction had grown to 10% of a
 	// loaded node's CPU and stalled commits as the chain grew
-	// (docs/design/0011).
+	// (docs/design/0011). Compactions triggered by reads that look in
+	// more than one table ("seek" compactions) are off: every new level-0
+	// table spans the tree's node keys and the latest-DID index's, so
+	// nearly every node read of a large state looked in several and set
+	// one off; on a 1,000,000-DID state they were most of LevelDB's
+	// compaction CPU, ~15% of a validator's CPU per write (BENCHMARKS.md,
+	// issue 18, ninth pass). Size-triggered compactions still bound the
+	// tables a read looks in.
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
@@ -304,6 +311,7 @@ func New(cfg Config) (*App, error) {
 		CompactionTableSize:    8 << 20,
 		CompactionTotalSize:    64 << 20,
 		OpenFilesCacheCapacity: c.OpenFiles,
+		DisableSeeksCompaction: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
