@@ -300,10 +300,12 @@ func New(cfg Config) (*App, error) {
 	// more than one table ("seek" compactions) are off: every new level-0
 	// table spans the tree's node keys and the latest-DID index's, so
 	// nearly every node read of a large state looked in several and set
-	// one off; on a 1,000,000-DID state they were most of LevelDB's
-	// compaction CPU, ~15% of a validator's CPU per write (BENCHMARKS.md,
-	// issue 18, ninth pass). Size-triggered compactions still bound the
-	// tables a read looks in.
+	// one off. On a 1,000,000-DID state (10 versions kept, 1,600,000-node
+	// cache) they took a quarter of the CPU per write: 303-327 against
+	// 406-438 µs, run alternately; at the defaults, where pruning's reads
+	// dominate, no difference was measured (BENCHMARKS.md, issue 18, ninth
+	// pass). Size-triggered compactions still bound the tables a read
+	// looks in. Not measured: their effect on resolution-heavy loads.
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
