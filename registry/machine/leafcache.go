@@ -41,8 +41,12 @@ type leafCache struct {
 // leafMaxEntry bounds what fastcache's Set stores: its 4-byte header, the
 // key and the value must stay under one 64 KiB chunk, so key and value
 // together below leafMaxEntry bytes. Larger ones would need SetBig/GetBig,
-// which split the value over several entries; a DID record is a few
-// hundred bytes, so a leaf that large is simply not cached.
+// which split the value over several entries and hash the whole value on
+// every read. A DID record is a few hundred bytes; one near 64 KiB can only
+// come from a transaction near tx.MaxSize (64 KiB), which the default quota
+// allows a vouched signer alone (16 KiB for others): such a leaf is simply
+// not cached, and its DID's resolutions read it from LevelDB each time (the
+// hand-written cache of before took leaves up to 128 KiB).
 const leafMaxEntry = 64<<10 - 4
 
 // newLeafCache returns a cache of about bytes bytes (nil for bytes <= 0:
