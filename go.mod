@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	fyne.io/fyne/v2 v2.8.1
+	github.com/VictoriaMetrics/fastcache v1.5.7
 	github.com/cometbft/cometbft v0.38.26
 	github.com/cosmos/iavl v1.3.6
 	github.com/hyperledger/aries-framework-go/component/kmscrypto v0.0.0-20230901120639-e17eddd3ad3e
@@ -49,7 +50,6 @@ require (
 	github.com/DataDog/zstd v1.4.5 // indirect
 	github.com/FyshOS/fancyfs v0.0.1 // indirect
 	github.com/IBM/mathlib v0.0.3-0.20230605104224-932ab92f2ce0 // indirect
-	github.com/VictoriaMetrics/fastcache v1.5.7 // indirect
 	github.com/anthonynsimon/bild v0.14.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.20.0 // indirect
