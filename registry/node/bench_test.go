@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,15 +132,22 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
 	b.StartTimer()
 	gc0 := gcCPU()
+	ru0 := selfUsage(b)
 	cpu0 := benchbase.ProcessCPU()
 	h0 := n.Height()
 	elapsed, lat := submitAll(b, n, txs, workers)
 	cpu := benchbase.ProcessCPU() - cpu0
+	ru1 := selfUsage(b)
 	gc := gcCPU() - gc0
 	b.StopTimer()
 	// The collector's share of the run's CPU (runtime/metrics' estimate:
 	// mark workers, assists and pauses).
 	b.ReportMetric(100*gc/cpu.Seconds(), "gc-%")
+	// The kernel's share (system calls, and the first touch of the pages a
+	// growing heap takes: minflt/tx).
+	sys := time.Duration(ru1.Stime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(100*sys.Seconds()/cpu.Seconds(), "sys-%")
+	b.ReportMetric(float64(ru1.Minflt-ru0.Minflt)/float64(b.N), "minflt/tx")
 	run := finishRun(b, &benchbase.LedgerRun{Name: b.Name(), Variant: "in-process", Validators: 1, Txs: b.N, Elapsed: elapsed,
 		Workers: workers, Latencies: lat, NodeCPU: []time.Duration{cpu}, Blocks: n.Height() - h0}, verify0)
 	if os.Getenv("MEDID_BENCH_NO_BASELINE") != "" {
@@ -220,6 +228,16 @@ func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
 // gcCPU is the CPU the garbage collector has used so far, in seconds
 // (runtime/metrics' /cpu/classes/gc/total, an estimate from the runtime's
 // own accounting).
+// selfUsage is getrusage(RUSAGE_SELF): the process's user and system
+// time and its minor page faults.
+func selfUsage(b *testing.B) syscall.Rusage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru
+}
+
 func gcCPU() float64 {
 	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
 	metrics.Read(m)
