@@ -5,11 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/blocksync"
+	cs "github.com/cometbft/cometbft/consensus"
 	mempl "github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
 	"github.com/cometbft/cometbft/types"
+	"github.com/go-kit/kit/metrics"
 
 	"github.com/medid/medid/registry/ledger"
 )
@@ -74,6 +83,11 @@ type waiters struct {
 	mu     sync.Mutex // guards m and closed
 	m      map[types.TxKey][]chan commitEvent
 	closed error
+	// mempoolRejected counts the transactions CometBFT's mempool turned
+	// away for its limits or as already held (its RejectedTxs metric; see
+	// countRejections): [Node.checkTx] reads it to tell whether an
+	// accepted transaction may have been dropped.
+	mempoolRejected atomic.Uint64
 }
 
 type commitEvent struct {
@@ -212,6 +226,7 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 	backoff := 5 * time.Millisecond
 	probe := false // the last CheckTx was a probe of an accepted tx
 	for {
+		rejected := n.waiters.mempoolRejected.Load()
 		resCh := make(chan *abci.ResponseCheckTx, 1)
 		err := n.cmt.Mempool().CheckTx(tx, func(r *abci.ResponseCheckTx) { resCh <- r }, mempl.TxInfo{})
 		var full mempl.ErrMempoolIsFull
@@ -227,15 +242,22 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 			if r.Code != abci.CodeTypeOK {
 				return r, nil
 			}
+			// CometBFT drops a transaction the app accepted if the mempool
+			// filled up meanwhile (concurrent CheckTx calls), yet reports
+			// the app's OK. It counts every such drop (and every
+			// transaction it turns away as full or as already held) in its
+			// RejectedTxs metric before it calls back, so if the count did
+			// not move during this CheckTx, the transaction is in the
+			// mempool. Otherwise submitting the same bytes again tells the
+			// cases apart: CometBFT forgets a dropped transaction in its
+			// cache, so "in cache" means it is in the mempool (or already
+			// committed); anything else is a retry.
+			if n.waiters.mempoolRejected.Load() == rejected {
+				return r, nil
+			}
 			if probe && time.Now().After(deadline) {
 				return nil, fmt.Errorf("%w: the transaction keeps being dropped", ErrMempoolFull)
 			}
-			// CometBFT drops a transaction the app accepted if the mempool
-			// filled up meanwhile (concurrent CheckTx calls), yet reports
-			// the app's OK. It then also forgets it in its cache, so
-			// submitting the same bytes again tells the cases apart: "in
-			// cache" means it is in the mempool (or already committed);
-			// otherwise this is a retry.
 			probe = true
 			continue
 		case probe && errors.Is(err, mempl.ErrTxInCache):
@@ -280,4 +302,31 @@ func (o *observedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*a
 		}})
 	}
 	return res, err
+}
+
+// countRejections is p with the mempool's RejectedTxs metric also counted
+// in n (CometBFT's own metric, Prometheus or discarded, still receives
+// every increment).
+func countRejections(p nm.MetricsProvider, n *atomic.Uint64) nm.MetricsProvider {
+	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {
+		c, pm, m, s, px, bs, ss := p(chainID)
+		counted := *m
+		counted.RejectedTxs = countingCounter{Counter: m.RejectedTxs, n: n}
+		return c, pm, &counted, s, px, bs, ss
+	}
+}
+
+// countingCounter is a metrics.Counter that also adds to n.
+type countingCounter struct {
+	metrics.Counter
+	n *atomic.Uint64
+}
+
+func (c countingCounter) With(labelValues ...string) metrics.Counter {
+	return countingCounter{Counter: c.Counter.With(labelValues...), n: c.n}
+}
+
+func (c countingCounter) Add(delta float64) {
+	c.n.Add(uint64(delta))
+	c.Counter.Add(delta)
 }

@@ -1,0 +1,95 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+)
+
+// barrierApp holds its first n CheckTx calls until all n have arrived, so
+// that they pass the mempool's size check together and the mempool, once
+// the application has accepted them, has room for fewer.
+type barrierApp struct {
+	*kvstore.Application
+	mu      sync.Mutex
+	n       int
+	release chan struct{}
+}
+
+func (a *barrierApp) CheckTx(ctx context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
+	a.mu.Lock()
+	if a.n > 0 {
+		a.n--
+		if a.n == 0 {
+			close(a.release)
+		}
+	}
+	a.mu.Unlock()
+	<-a.release
+	return a.Application.CheckTx(ctx, req)
+}
+
+// TestAcceptedButDroppedTxCommits: CometBFT drops a transaction the
+// application accepted when the mempool filled up while it was being
+// checked, and still reports the application's OK. Submit must notice
+// (the mempool's rejection count moved during its CheckTx) and submit it
+// again, not wait for a commit that cannot come; and a transaction that
+// did enter the mempool returns without a second CheckTx.
+func TestAcceptedButDroppedTxCommits(t *testing.T) {
+	const concurrent = 2
+	if runtime.NumCPU() < concurrent {
+		t.Skipf("needs %d CheckTx calls at once (ConcurrentApp runs NumCPU)", concurrent)
+	}
+	home := t.TempDir()
+	if _, err := Init(InitConfig{Home: home}); err != nil {
+		t.Fatal(err)
+	}
+	p2p, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &barrierApp{Application: kvstore.NewInMemoryApplication(), n: concurrent, release: make(chan struct{})}
+	n, err := New(Config{Home: home, App: app, ConcurrentApp: true, P2PAddr: p2p, BlockTime: 200 * time.Millisecond,
+		MempoolSize: 1, SubmitRetry: 10 * time.Second, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	errs := make(chan error, concurrent)
+	for i := range concurrent {
+		go func() {
+			_, err := n.Submit(ctx, []byte(fmt.Sprintf("dropped-%d=v", i)))
+			errs <- err
+		}()
+	}
+	for range concurrent {
+		if err := <-errs; err != nil {
+			t.Errorf("submit: %v", err)
+		}
+	}
+	// The mempool of one transaction took the first and dropped the
+	// second (and turned its retries away as full until a block made
+	// room): what this test is about happened.
+	if got := n.waiters.mempoolRejected.Load(); got == 0 {
+		t.Errorf("the mempool rejected nothing: the drop this test needs did not happen")
+	}
+	// Later submissions find room and enter at their first CheckTx.
+	before := n.waiters.mempoolRejected.Load()
+	if _, err := n.Submit(ctx, []byte("alone=v")); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.waiters.mempoolRejected.Load(); got != before {
+		t.Errorf("mempool rejections went from %d to %d for a transaction submitted alone", before, got)
+	}
+}
