@@ -1,9 +1,11 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,10 +80,16 @@ func (e *RejectedError) Unwrap() []error {
 	return []error{ErrRejected}
 }
 
-// waiters maps tx hashes to the submitters waiting for their commit.
+// waiters maps transactions to the submitters waiting for their commit.
+// They are keyed by a maphash of the bytes (per-process seed), and each
+// waiter keeps the bytes it waits for, so a key collision never delivers
+// one transaction's result to another's waiter: the commit watcher looks
+// every committed transaction up without a SHA-256 of it (Submit takes
+// the one SHA-256 a transaction needs, for its hash).
 type waiters struct {
+	seed   maphash.Seed
 	mu     sync.Mutex // guards m and closed
-	m      map[types.TxKey][]chan commitEvent
+	m      map[uint64][]waiter
 	closed error
 	// mempoolRejected counts the transactions CometBFT's mempool turned
 	// away for its limits or as already held (its RejectedTxs metric; see
@@ -90,31 +98,45 @@ type waiters struct {
 	mempoolRejected atomic.Uint64
 }
 
+// waiter is one submitter waiting for the commit of tx.
+type waiter struct {
+	tx []byte
+	ch chan commitEvent
+}
+
 type commitEvent struct {
 	height int64
 	res    *abci.ExecTxResult
 	err    error
 }
 
-func newWaiters() *waiters { return &waiters{m: make(map[types.TxKey][]chan commitEvent)} }
+func newWaiters() *waiters {
+	return &waiters{seed: maphash.MakeSeed(), m: make(map[uint64][]waiter)}
+}
 
-func (w *waiters) add(k types.TxKey) (chan commitEvent, error) {
+func (w *waiters) key(tx []byte) uint64 { return maphash.Bytes(w.seed, tx) }
+
+// add registers a waiter for tx, whose bytes must not change while it
+// waits.
+func (w *waiters) add(tx []byte) (chan commitEvent, error) {
 	ch := make(chan commitEvent, 1)
+	k := w.key(tx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed != nil {
 		return nil, w.closed
 	}
-	w.m[k] = append(w.m[k], ch)
+	w.m[k] = append(w.m[k], waiter{tx: tx, ch: ch})
 	return ch, nil
 }
 
-func (w *waiters) remove(k types.TxKey, ch chan commitEvent) {
+func (w *waiters) remove(tx []byte, ch chan commitEvent) {
+	k := w.key(tx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	list := w.m[k]
 	for i, c := range list {
-		if c == ch {
+		if c.ch == ch {
 			list = append(list[:i], list[i+1:]...)
 			break
 		}
@@ -126,12 +148,29 @@ func (w *waiters) remove(k types.TxKey, ch chan commitEvent) {
 	}
 }
 
-func (w *waiters) deliver(k types.TxKey, ev commitEvent) {
+// deliver sends ev to every waiter for tx (the same bytes) and forgets
+// them; waiters for other transactions under the same key stay.
+func (w *waiters) deliver(tx []byte, ev commitEvent) {
+	k := w.key(tx)
+	var found []chan commitEvent
 	w.mu.Lock()
 	list := w.m[k]
-	delete(w.m, k)
+	kept := list[:0]
+	for _, c := range list {
+		if bytes.Equal(c.tx, tx) {
+			found = append(found, c.ch)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		delete(w.m, k)
+	} else {
+		clear(list[len(kept):])
+		w.m[k] = kept
+	}
 	w.mu.Unlock()
-	for _, ch := range list {
+	for _, ch := range found {
 		ch <- ev // buffered 1, one delivery per waiter
 	}
 }
@@ -141,8 +180,8 @@ func (w *waiters) closeAll(err error) {
 	defer w.mu.Unlock()
 	w.closed = err
 	for k, list := range w.m {
-		for _, ch := range list {
-			ch <- commitEvent{err: err}
+		for _, c := range list {
+			c.ch <- commitEvent{err: err}
 		}
 		delete(w.m, k)
 	}
@@ -161,11 +200,10 @@ func (n *Node) watch(sub types.Subscription) {
 				if i >= len(ev.ResultFinalizeBlock.TxResults) {
 					break
 				}
-				k := tx.Key()
 				if n.relay != nil {
-					n.relay.committed(k)
+					n.relay.committedTx(tx)
 				}
-				n.waiters.deliver(k, commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
+				n.waiters.deliver(tx, commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
 			n.blockCommitted()
 			n.observeBlock(ev.Block.Time)
@@ -189,11 +227,11 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	t := types.Tx(tx)
 	k := t.Key()
 	hash := fmt.Sprintf("%X", k[:]) // t.Hash(): the same SHA-256, not computed twice
-	ch, err := n.waiters.add(k)
+	ch, err := n.waiters.add(tx)
 	if err != nil {
 		return nil, err
 	}
-	defer n.waiters.remove(k, ch)
+	defer n.waiters.remove(tx, ch)
 
 	check, err := n.checkTx(ctx, t)
 	if err != nil {
@@ -297,7 +335,7 @@ func (o *observedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*a
 	res, err := o.Application.CheckTx(ctx, req)
 	if err == nil && res != nil && res.Code != abci.CodeTypeOK && req.Type == abci.CheckTxType_Recheck {
 		t := types.Tx(req.Tx)
-		o.waiters.deliver(t.Key(), commitEvent{err: &RejectedError{
+		o.waiters.deliver(t, commitEvent{err: &RejectedError{
 			Stage: "recheck", Hash: fmt.Sprintf("%X", t.Hash()), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		}})
 	}

@@ -93,3 +93,47 @@ func TestAcceptedButDroppedTxCommits(t *testing.T) {
 		t.Errorf("mempool rejections went from %d to %d for a transaction submitted alone", before, got)
 	}
 }
+
+// TestWaitersConfirmBytes: waiters are keyed by a maphash of the
+// transaction; a waiter for other bytes under the same key (a collision,
+// planted here) is neither woken nor dropped by another transaction's
+// commit.
+func TestWaitersConfirmBytes(t *testing.T) {
+	w := newWaiters()
+	a, b := []byte("a=1"), []byte("b=2")
+	chA, err := w.add(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chB := make(chan commitEvent, 1)
+	k := w.key(a)
+	w.m[k] = append(w.m[k], waiter{tx: b, ch: chB})
+
+	w.deliver(a, commitEvent{height: 7})
+	select {
+	case ev := <-chA:
+		if ev.height != 7 {
+			t.Errorf("waiter for a got height %d, want 7", ev.height)
+		}
+	default:
+		t.Fatal("the commit of a did not wake its waiter")
+	}
+	select {
+	case ev := <-chB:
+		t.Fatalf("the commit of a woke the waiter for b (same key): %+v", ev)
+	default:
+	}
+	if got := w.m[k]; len(got) != 1 || string(got[0].tx) != "b=2" {
+		t.Fatalf("after a's commit the key holds %v, want b's waiter only", got)
+	}
+	w.deliver(b, commitEvent{height: 8}) // b's own key: its planted waiter is not there
+	w.m[w.key(b)] = w.m[k]
+	delete(w.m, k)
+	w.deliver(b, commitEvent{height: 9})
+	if ev := <-chB; ev.height != 9 {
+		t.Errorf("waiter for b got height %d, want 9", ev.height)
+	}
+	if len(w.m) != 0 {
+		t.Errorf("waiters left: %v", w.m)
+	}
+}
