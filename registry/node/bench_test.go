@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -130,6 +132,9 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	n := startBenchConfig(b, abciApp, c)
 	b.Cleanup(func() { _ = a.Close() })
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
+	if mb, err := strconv.Atoi(os.Getenv("MEDID_BENCH_PREFAULT_MB")); err == nil && mb > 0 {
+		prefaultHeap(mb)
+	}
 	b.StartTimer()
 	gc0 := gcCPU()
 	ru0 := selfUsage(b)
@@ -228,6 +233,23 @@ func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
 // gcCPU is the CPU the garbage collector has used so far, in seconds
 // (runtime/metrics' /cpu/classes/gc/total, an estimate from the runtime's
 // own accounting).
+// prefaultHeap is a diagnostic (MEDID_BENCH_PREFAULT_MB, never on by
+// default): it touches mb MiB of heap and frees it, so the run's
+// allocations reuse pages the process already has, as a node that has been
+// running a while does (its collector frees what the next blocks reuse),
+// instead of taking a first-touch page fault for every 4 KiB a fresh
+// process allocates. The difference to a run without it is what those
+// faults cost.
+func prefaultHeap(mb int) {
+	buf := make([]byte, mb<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	runtime.KeepAlive(buf)
+	buf = nil
+	runtime.GC()
+}
+
 // selfUsage is getrusage(RUSAGE_SELF): the process's user and system
 // time and its minor page faults.
 func selfUsage(b *testing.B) syscall.Rusage {
