@@ -216,7 +216,7 @@ func Decode(data []byte) (*Tx, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	j, err := jose.Split(string(data), MaxSize)
+	j, signed, err := jose.SplitBytes(data, MaxSize) // no string copy of the whole token
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -251,7 +251,7 @@ func Decode(data []byte) (*Tx, error) {
 	t.Raw = data
 	t.Hash = sha256.Sum256(data)
 	t.ReplayID = sha256.Sum256([]byte(pb))
-	t.signingInput = data[:len(j.SigningInput)]
+	t.signingInput = signed
 	t.signature = sig
 	return t, nil
 }
