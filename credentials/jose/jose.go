@@ -1,8 +1,9 @@
 // Package jose is the one place where compact JWS serialisations (RFC 7515
 // §7.1) are split and joined. Every signed token medid reads goes through
-// [Split] (credentials and presentations, registry transactions, vault
-// requests, OpenID4VCI proofs, OpenID4VP request objects, SD-JWT's JWTs),
-// so there is one framing policy, fuzzed once:
+// [Split] or its twin for bytes, [SplitBytes] (credentials and
+// presentations, registry transactions, vault requests, OpenID4VCI proofs,
+// OpenID4VP request objects, SD-JWT's JWTs), so there is one framing
+// policy, fuzzed once:
 //
 //   - the token is at most the caller's size bound ([ErrTooLarge]);
 //   - it has exactly three segments separated by two dots (a JWE's five,
