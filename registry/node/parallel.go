@@ -39,7 +39,7 @@ import (
 // see BENCHMARKS.md.)
 //
 // The application's CheckTx runs on NumCPU long-lived worker goroutines
-// per connection, not on the caller's: a submitter is often a goroutine
+// (started by the first CheckTx), not on the caller's: a submitter is often a goroutine
 // made for one transaction (the batch endpoint starts one per transaction,
 // HTTP one per connection), and CheckTx (the signature check's scalar
 // multiplication, decoding) needs a deeper stack than a new goroutine
@@ -57,12 +57,8 @@ func newParallelCheckCreator(app abci.Application) parallelCheckCreator {
 }
 
 func (c parallelCheckCreator) NewABCIClient() (abcicli.Client, error) {
-	pc := &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem,
-		jobs: make(chan *checkJob), quit: make(chan struct{})}
-	for range cap(c.sem) {
-		go pc.worker()
-	}
-	return pc, nil
+	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem,
+		jobs: make(chan *checkJob), quit: make(chan struct{})}, nil
 }
 
 // checkJob is one CheckTx handed to a worker.
@@ -83,11 +79,12 @@ var _ proxy.ClientCreator = parallelCheckCreator{}
 // connection-synchronised client.
 type parallelCheckClient struct {
 	abcicli.Client
-	app  abci.Application
-	sem  chan struct{}
-	jobs chan *checkJob
-	quit chan struct{} // closed by Stop: the workers end
-	stop sync.Once
+	app   abci.Application
+	sem   chan struct{}
+	jobs  chan *checkJob
+	quit  chan struct{} // closed by Stop: the workers end
+	start sync.Once     // the workers start at the first CheckTx (only the mempool's connection has any)
+	stop  sync.Once
 
 	mu sync.RWMutex // guards cb
 	cb abcicli.Callback
@@ -96,6 +93,11 @@ type parallelCheckClient struct {
 // checkTx runs the application's CheckTx within the concurrency bound, on
 // a worker (on the caller's goroutine once the client is stopped).
 func (c *parallelCheckClient) checkTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	c.start.Do(func() {
+		for range cap(c.sem) {
+			go c.worker()
+		}
+	})
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
 	j := checkJobs.Get().(*checkJob)
