@@ -12,26 +12,35 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 )
 
-// barrierApp holds its first n CheckTx calls until all n have arrived, so
-// that they pass the mempool's size check together and the mempool, once
-// the application has accepted them, has room for fewer.
+// barrierApp holds its first two CheckTx calls until both have arrived, so
+// that both pass the mempool's size check while it is empty; then it
+// answers the first, and answers the second only once the first is in the
+// mempool, which is then full (a mempool of one), so CometBFT drops the
+// second although the application accepted it.
 type barrierApp struct {
 	*kvstore.Application
-	mu      sync.Mutex
-	n       int
-	release chan struct{}
+	mu          sync.Mutex
+	arrived     int
+	both        chan struct{}
+	mempoolSize func() int // set before the node starts
 }
 
 func (a *barrierApp) CheckTx(ctx context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
 	a.mu.Lock()
-	if a.n > 0 {
-		a.n--
-		if a.n == 0 {
-			close(a.release)
-		}
+	a.arrived++
+	k := a.arrived
+	if k == 2 {
+		close(a.both)
 	}
 	a.mu.Unlock()
-	<-a.release
+	if k <= 2 {
+		<-a.both
+	}
+	if k == 2 {
+		for deadline := time.Now().Add(5 * time.Second); a.mempoolSize() < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return a.Application.CheckTx(ctx, req)
 }
 
@@ -54,12 +63,13 @@ func TestAcceptedButDroppedTxCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &barrierApp{Application: kvstore.NewInMemoryApplication(), n: concurrent, release: make(chan struct{})}
+	app := &barrierApp{Application: kvstore.NewInMemoryApplication(), both: make(chan struct{})}
 	n, err := New(Config{Home: home, App: app, ConcurrentApp: true, P2PAddr: p2p, BlockTime: 200 * time.Millisecond,
 		MempoolSize: 1, SubmitRetry: 10 * time.Second, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	app.mempoolSize = n.cmt.Mempool().Size
 	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
