@@ -20,7 +20,20 @@
 //     /1.0/identifiers/<random DID> from a list of every -list-every-th
 //     loaded DID: bare, registry, bare again (the baseline is the mean of
 //     the two bare runs); then the same with a Go client.
-//  5. Stop both servers; remove the state unless -keep.
+//  5. Unless -rate-share is 0: from a Go client process (this binary
+//     with -rate-client; plain wrk has no fixed rate), the registry's peak
+//     under that client (closed loop, -conns connections, -duration), then
+//     the registry at a fixed rate, -rate-share (0.8) of that peak, open
+//     loop, for -duration: p50 and p99 from each request's due time. The
+//     peak is the Go client's, not wrk's: on a small machine the client
+//     shares the cores, and the Go client costs more CPU per request than
+//     wrk, so a share of wrk's peak may be more than the machine can
+//     serve through it.
+//  6. Stop both servers; remove the state unless -keep.
+//
+// Beside the registry's runs it prints the serving process's garbage
+// collector share of its CPU and its resident memory (the load
+// generators are other processes, except the Go-client runs of step 4).
 //
 // With -hardened, step 4 instead alternates the registry served by a plain
 // net/http server (as before issue 11) and by registryd's hardened server
@@ -45,9 +58,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/medid/medid/registry/ledger"
@@ -87,7 +102,17 @@ func run() error {
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
+	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
+	rateClient := flag.String("rate-client", "", "internal: be the Go client process of registry URL (with -rate, -conns, -duration and -dir's DID list) and print its result")
+	rate := flag.Float64("rate", 0, "internal: requests per second of -rate-client (0: closed loop, as fast as it answers)")
 	flag.Parse()
+	if *rateClient != "" {
+		return runRateClient(*rateClient, filepath.Join(*dir, "dids.txt"), *conns, *rate, *dur)
+	}
+	if *rateShare < 0 || *rateShare > 1 {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -rate-share must be within [0, 1]")
+		os.Exit(2)
+	}
 	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 || *probeWarm < 0 {
 		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs and -probe-warm must be >= 0, -probe-block and -probe-rounds > 0")
 		os.Exit(2)
@@ -187,6 +212,9 @@ func run() error {
 		}
 		fmt.Printf("warm-up: every DID of the list resolved once in %.1f s\n", time.Since(t0).Seconds())
 	}
+	if ps, err := loadtest.ReadProcStats(); err == nil {
+		fmt.Printf("serving process before the runs: %s\n", ps)
+	}
 
 	wc := loadtest.WrkConfig{DIDListFile: listPath, Threads: *threads, Connections: *conns, Duration: *dur}
 	runs := []struct {
@@ -207,8 +235,12 @@ func run() error {
 		c := wc
 		c.URL = r.url
 		var before loadtest.ServerLatency
+		var ps0 loadtest.ProcStats
 		if r.name == "registry" {
 			if before, err = loadtest.ReadServerLatency(srv.URL, "identifiers"); err != nil {
+				return err
+			}
+			if ps0, err = loadtest.ReadProcStats(); err != nil {
 				return err
 			}
 		}
@@ -225,6 +257,9 @@ func run() error {
 			n := after.Count - before.Count
 			fmt.Printf("    registry handler (its own /metrics): %.3f%% of %.0f requests took more than 5 ms\n",
 				100*(n-(after.Within5ms-before.Within5ms))/max(n, 1), n)
+			if err := printProc(ps0); err != nil {
+				return err
+			}
 		}
 		if r.name == "bare" {
 			bareRPS = append(bareRPS, res.RPS)
@@ -234,6 +269,11 @@ func run() error {
 	}
 	base := (bareRPS[0] + bareRPS[1]) / 2
 	fmt.Printf("wrk ratio registry/bare: %.3f (bare mean %.0f req/s)\n", reg.RPS/base, base)
+	if *rateShare > 0 {
+		if err := rateRun(ctx, srv.URL, *dir, *conns, *rateShare, *dur); err != nil {
+			return err
+		}
+	}
 
 	gb, err := loadtest.GoLoad(ctx, bare.URL, list, *conns, *dur)
 	if err != nil {
@@ -321,5 +361,89 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	line(fresh, "all")
 	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f\n", res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()))
 	fmt.Printf("memory at the end (both states open): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
+	return nil
+}
+
+// printProc prints the serving process's collector share and memory since
+// ps0.
+func printProc(ps0 loadtest.ProcStats) error {
+	ps, err := loadtest.ReadProcStats()
+	if err != nil {
+		return err
+	}
+	gc, cycles, cores := ps.Since(ps0)
+	fmt.Printf("    serving process: GC %.1f%% of its CPU (%d cycles), %.2f cores busy; %s\n", 100*gc, cycles, cores, ps)
+	return nil
+}
+
+// rateRun measures the registry's peak under a Go client process (closed
+// loop), then loads it at share of that peak from the same client at a
+// fixed rate, and prints both with the handler's own >5 ms share and the
+// serving process's figures.
+func rateRun(ctx context.Context, url, dir string, conns int, share float64, dur time.Duration) error {
+	peak, err := clientRun(ctx, url, dir, conns, 0, dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("go-process registry %6.0f req/s peak (closed loop)  p50 %-9v p99 %-9v errors %d\n",
+		peak.RPS, peak.P50.Round(time.Microsecond), peak.P99.Round(time.Microsecond), peak.Errors)
+	rate := share * peak.RPS
+	before, err := loadtest.ReadServerLatency(url, "identifiers")
+	if err != nil {
+		return err
+	}
+	ps0, err := loadtest.ReadProcStats()
+	if err != nil {
+		return err
+	}
+	res, err := clientRun(ctx, url, dir, conns, rate, dur)
+	if err != nil {
+		return err
+	}
+	after, err := loadtest.ReadServerLatency(url, "identifiers")
+	if err != nil {
+		return err
+	}
+	n := after.Count - before.Count
+	fmt.Printf("go-process registry %6.0f req/s asked (%.0f%% of peak), %.0f achieved  p50 %-9v p99 %-9v errors %d (from each request's due time)\n",
+		rate, 100*share, res.RPS, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors)
+	fmt.Printf("    registry handler (its own /metrics): %.3f%% of %.0f requests took more than 5 ms\n",
+		100*(n-(after.Within5ms-before.Within5ms))/max(n, 1), n)
+	return printProc(ps0)
+}
+
+// clientRun runs this binary as the -rate-client process at rate (0:
+// closed loop) and returns its result.
+func clientRun(ctx context.Context, url, dir string, conns int, rate float64, dur time.Duration) (*loadtest.LoadResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-rate-client", url, "-rate", strconv.FormatFloat(rate, 'f', 1, 64),
+		"-conns", strconv.Itoa(conns), "-duration", dur.String(), "-dir", dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("client process: %w: %.500s", err, out)
+	}
+	return loadtest.ParseRateResult(string(out))
+}
+
+// runRateClient is the -rate-client process: it loads url with random DIDs
+// of the list at rate req/s (0: closed loop) and prints the result line.
+func runRateClient(url, list string, conns int, rate float64, dur time.Duration) error {
+	dids, err := loadtest.ReadDIDList(list)
+	if err != nil {
+		return err
+	}
+	var res *loadtest.LoadResult
+	if rate == 0 {
+		res, err = loadtest.GoLoad(context.Background(), url, dids, conns, dur)
+	} else {
+		res, err = loadtest.RateLoad(context.Background(), url, dids, conns, rate, dur)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println(loadtest.FormatRateResult(res))
 	return nil
 }

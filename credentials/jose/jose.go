@@ -1,8 +1,9 @@
 // Package jose is the one place where compact JWS serialisations (RFC 7515
 // §7.1) are split and joined. Every signed token medid reads goes through
-// [Split] (credentials and presentations, registry transactions, vault
-// requests, OpenID4VCI proofs, OpenID4VP request objects, SD-JWT's JWTs),
-// so there is one framing policy, fuzzed once:
+// [Split] or its twin for bytes, [SplitBytes] (credentials and
+// presentations, registry transactions, vault requests, OpenID4VCI proofs,
+// OpenID4VP request objects, SD-JWT's JWTs), so there is one framing
+// policy, fuzzed once:
 //
 //   - the token is at most the caller's size bound ([ErrTooLarge]);
 //   - it has exactly three segments separated by two dots (a JWE's five,
@@ -20,6 +21,7 @@
 package jose
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -65,48 +67,82 @@ type JWS struct {
 // accepts alg "none" may accept it). Errors wrap [ErrTooLarge] or
 // [ErrMalformed]; they name the segment at fault but never quote the token.
 func Split(token string, maxSize int) (JWS, error) {
-	var j JWS
+	j, n, err := split(token, maxSize)
+	if err == nil {
+		j.SigningInput = token[:n]
+	}
+	return j, err
+}
+
+// SplitBytes is [Split] for a token held as bytes (a registry transaction
+// as CometBFT passes it), without first copying it into a string: the same
+// policy, checks, results and errors. The signing input comes back as
+// signed, a subslice of token; j.SigningInput is left empty.
+func SplitBytes(token []byte, maxSize int) (j JWS, signed []byte, err error) {
+	j, n, err := split(token, maxSize)
+	if err != nil {
+		return j, nil, err
+	}
+	return j, token[:n], nil
+}
+
+// text is what a token can be held as.
+type text interface{ string | []byte }
+
+// split is Split and SplitBytes; n is the signing input's length.
+func split[T text](token T, maxSize int) (j JWS, n int, err error) {
 	if len(token) > maxSize {
-		return j, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(token), maxSize)
+		return j, 0, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(token), maxSize)
 	}
-	d1 := strings.IndexByte(token, '.')
+	d1 := indexByte(token, '.')
 	if d1 < 0 {
-		return j, fmt.Errorf("%w: not a compact JWS (want three base64url segments separated by dots)", ErrMalformed)
+		return j, 0, fmt.Errorf("%w: not a compact JWS (want three base64url segments separated by dots)", ErrMalformed)
 	}
-	d2 := strings.IndexByte(token[d1+1:], '.')
+	d2 := indexByte(token[d1+1:], '.')
 	if d2 < 0 {
-		return j, fmt.Errorf("%w: two segments, want three", ErrMalformed)
+		return j, 0, fmt.Errorf("%w: two segments, want three", ErrMalformed)
 	}
 	d2 += d1 + 1
-	if strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return j, fmt.Errorf("%w: more than three segments (JWE and JSON serialisations are not accepted)", ErrMalformed)
+	if indexByte(token[d2+1:], '.') >= 0 {
+		return j, 0, fmt.Errorf("%w: more than three segments (JWE and JSON serialisations are not accepted)", ErrMalformed)
 	}
 	if d1 == 0 || d2 == d1+1 {
-		return j, fmt.Errorf("%w: empty header or payload", ErrMalformed)
+		return j, 0, fmt.Errorf("%w: empty header or payload", ErrMalformed)
 	}
 	if i := lineBreak(token); i >= 0 {
-		return j, fmt.Errorf("%w: byte %d of the token is a line break", ErrMalformed, i)
+		return j, 0, fmt.Errorf("%w: byte %d of the token is a line break", ErrMalformed, i)
 	}
 	// Header and payload are decoded into one string (one allocation, no
 	// further copy when they are parsed), the signature into its own bytes.
 	hn, pn := enc.DecodedLen(d1), enc.DecodedLen(d2-d1-1)
-	var text strings.Builder
-	text.Grow(hn + pn)
-	if err := decodeTo(&text, token[:d1]); err != nil {
-		return j, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
+	var hp strings.Builder
+	hp.Grow(hn + pn)
+	if err := decodeTo(&hp, token[:d1]); err != nil {
+		return j, 0, fmt.Errorf("%w: header is not base64url: %v", ErrMalformed, err)
 	}
-	hn = text.Len()
-	if err := decodeTo(&text, token[d1+1:d2]); err != nil {
-		return j, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
+	hn = hp.Len()
+	if err := decodeTo(&hp, token[d1+1:d2]); err != nil {
+		return j, 0, fmt.Errorf("%w: payload is not base64url: %v", ErrMalformed, err)
 	}
-	hp := text.String()
+	all := hp.String()
 	sig, err := decodeAppend(make([]byte, 0, enc.DecodedLen(len(token)-d2-1)), token[d2+1:])
 	if err != nil {
-		return j, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
+		return j, 0, fmt.Errorf("%w: signature is not base64url: %v", ErrMalformed, err)
 	}
-	j.Header, j.Payload, j.Signature = hp[:hn], hp[hn:], sig
-	j.SigningInput = token[:d2]
-	return j, nil
+	j.Header, j.Payload, j.Signature = all[:hn], all[hn:], sig
+	return j, d2, nil
+}
+
+// indexByte is strings.IndexByte or bytes.IndexByte (vectorised) for
+// either form of a token.
+func indexByte[T text](s T, c byte) int {
+	switch v := any(s).(type) {
+	case string:
+		return strings.IndexByte(v, c)
+	case []byte:
+		return bytes.IndexByte(v, c)
+	}
+	panic("unreachable")
 }
 
 // lineBreak is strings.IndexAny(s, "\r\n"): the offset of the first CR or
@@ -114,13 +150,13 @@ func Split(token string, maxSize int) (JWS, error) {
 // lookup byte by byte: every token is read whole for this check, and a
 // vault request's took 4% of its decision's instructions (BENCHMARKS,
 // issue 12, third pass).
-func lineBreak(s string) int {
-	n := strings.IndexByte(s, '\n')
+func lineBreak[T text](s T) int {
+	n := indexByte(s, '\n')
 	before := s
 	if n >= 0 {
 		before = s[:n]
 	}
-	if r := strings.IndexByte(before, '\r'); r >= 0 {
+	if r := indexByte(before, '\r'); r >= 0 {
 		return r
 	}
 	return n
@@ -133,7 +169,7 @@ const chunk = 1024
 
 // decodeTo appends the strict base64url decoding of s to w, through stack
 // buffers (no allocation beyond w's).
-func decodeTo(w *strings.Builder, s string) error {
+func decodeTo[T text](w *strings.Builder, s T) error {
 	var src [chunk]byte
 	var dst [chunk / 4 * 3]byte
 	for len(s) > 0 {
@@ -149,7 +185,7 @@ func decodeTo(w *strings.Builder, s string) error {
 }
 
 // decodeAppend appends the strict base64url decoding of s to dst.
-func decodeAppend(dst []byte, s string) ([]byte, error) {
+func decodeAppend[T text](dst []byte, s T) ([]byte, error) {
 	var src [chunk]byte
 	for len(s) > 0 {
 		n := copy(src[:], s)

@@ -156,6 +156,16 @@ func FuzzSplit(f *testing.F) {
 			t.Fatalf("lineBreak(%q) = %d, strings.IndexAny = %d", token, got, want)
 		}
 		j, err := Split(token, 1<<16)
+		// SplitBytes is the same policy for a token held as bytes: the
+		// same parts, signing input and error, to the message.
+		bj, signed, berr := SplitBytes([]byte(token), 1<<16)
+		if (err == nil) != (berr == nil) || err != nil && err.Error() != berr.Error() {
+			t.Fatalf("Split error %v, SplitBytes error %v", err, berr)
+		}
+		if bj.Header != j.Header || bj.Payload != j.Payload || !bytes.Equal(bj.Signature, j.Signature) ||
+			string(signed) != j.SigningInput || bj.SigningInput != "" || (err == nil) != (signed != nil) {
+			t.Fatalf("SplitBytes = %+v, %q; Split = %+v", bj, signed, j)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error %v wraps neither sentinel", err)

@@ -69,7 +69,9 @@ type Config struct {
 	// only with records that are resolved (~700 bytes each: a million
 	// DIDs under a uniform resolution load take ~700 MB), and records
 	// read for it do not fill the block cache; a state of
-	// LayoutEveryVersion never uses it.
+	// LayoutEveryVersion never uses it. Its memory is outside the Go heap
+	// (fastcache), and its smallest size is 32 MiB (one 64 KiB chunk per
+	// bucket): a smaller positive value gets that.
 	LeafCacheBytes int
 
 	// SnapshotInterval makes a state sync snapshot of every state version

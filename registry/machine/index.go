@@ -167,6 +167,12 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 	}
 	lk, lv, ok := decodeLeaf(raw)
 	if !ok || !bytes.Equal(lk, k) || crc32.Checksum(lv, castagnoli) != binary.BigEndian.Uint32(e[12:]) {
+		if cached {
+			// Not the leaf the entry describes (which a node key that
+			// exists never stops being): the cache entry cannot be used,
+			// now or later.
+			ix.leaves.drop(nk)
+		}
 		ix.leafMisses.Add(1)
 		return nil, false, nil
 	}

@@ -113,7 +113,18 @@ func (s *keyDocShape) match(doc []byte, id string) (mk string, ok bool) {
 // template writes the shape with the placeholder for the DID: the canonical
 // template the identifier is derived from.
 func (s *keyDocShape) template(mk string) []byte {
-	var b []byte
+	n := 0
+	for _, pt := range s.parts {
+		switch pt.slot {
+		case 0:
+			n += len(pt.lit)
+		case 'd':
+			n += len(tx.Placeholder)
+		case 'k':
+			n += len(mk)
+		}
+	}
+	b := make([]byte, 0, n) // one allocation, not one per doubling
 	for _, pt := range s.parts {
 		switch pt.slot {
 		case 0:

@@ -412,9 +412,11 @@ func mustDB(t *testing.T, err error) {
 // TestLeafIndexCache: in layout 2 a DID read once through its leaf pointer
 // is then read from the leaf cache (the leaf is not read from LevelDB
 // again), and a cached leaf is checked as one read from LevelDB: a wrong
-// leaf under the pointer's node key (as after a restore reused node keys)
-// sends the reader to the tree. A rebuild of the index empties the cache;
-// layout 1 never fills it.
+// leaf under the pointer's node key (another key's, as a hash collision
+// or a restore that reused node keys would leave; a stale record; damaged
+// bytes) sends the reader to the tree and is dropped from the cache. After
+// a DID's record changes its reads get the new record. A rebuild of the
+// index empties the cache; layout 1 never fills it.
 func TestLeafIndexCache(t *testing.T) {
 	h := newHarnessLayout(t, Config{}, nil, ledger.LayoutRecordsOnce)
 	a, b := h.register(1), h.register(2)
@@ -444,20 +446,90 @@ func TestLeafIndexCache(t *testing.T) {
 	}
 	mustDB(t, h.app.idx.db.Put(leafNodeKey(ea[:12]), leafA, nil))
 
-	// b's leaf cached under a's node key: refused, the tree answers.
+	// Wrong leaves planted under a's node key, as a cache that served the
+	// wrong key's entry (a hash collision) or a stale or damaged one would
+	// hold: each is refused, the tree answers, the entry is dropped, and
+	// the next read caches a's leaf from LevelDB again.
 	eb, err := h.app.idx.db.Get(indexKey(kb), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leafB, _ := h.app.idx.leaves.get(nil, eb[:12])
-	h.app.idx.leaves.reset()
-	h.app.idx.leaves.put(ea[:12], leafB)
-	misses := h.app.idx.leafMisses.Load()
-	if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) || h.app.idx.leafMisses.Load() != misses+1 {
-		t.Errorf("read with another DID's leaf cached under the pointer: %q, %v; want %q from the tree", got, err, want)
+	leafB, err := h.app.idx.db.Get(leafNodeKey(eb[:12]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, valueA, ok := decodeLeaf(leafA)
+	if !ok {
+		t.Fatal("a's leaf does not decode")
+	}
+	flipped := append([]byte(nil), leafA...)
+	flipped[len(flipped)-2] ^= 0x20
+	for _, tc := range []struct {
+		name string
+		leaf []byte
+	}{
+		{"another DID's leaf", leafB},
+		{"a's key with another value (a stale record)", testLeafBytes(ka, append(append([]byte(nil), valueA...), ' '))},
+		{"a byte of the value flipped", flipped},
+		{"truncated", leafA[:len(leafA)-1]},
+		{"trailing byte", append(append([]byte(nil), leafA...), 0)},
+		{"not a leaf", append([]byte{2, 4}, leafA[2:]...)},
+		{"empty", []byte{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.app.idx.leaves.put(ea[:12], tc.leaf)
+			if got, ok := h.app.idx.leaves.get(nil, ea[:12]); !ok || !bytes.Equal(got, tc.leaf) {
+				t.Fatalf("planting: got %x, %v", got, ok)
+			}
+			misses := h.app.idx.leafMisses.Load()
+			if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) || h.app.idx.leafMisses.Load() != misses+1 {
+				t.Errorf("read with %s cached under the pointer: %q, %v (misses +%d); want %q from the tree",
+					tc.name, got, err, h.app.idx.leafMisses.Load()-misses, want)
+			}
+			if got, ok := h.app.idx.leaves.get(nil, ea[:12]); ok {
+				t.Errorf("the refused entry is still cached: %x", got)
+			}
+			hits := h.app.idx.leafHits.Load()
+			if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) || h.app.idx.leafHits.Load() != hits+1 {
+				t.Errorf("read after the refusal: %q, %v; want %q through the pointer", got, err, want)
+			}
+			if got, ok := h.app.idx.leaves.get(nil, ea[:12]); !ok || !bytes.Equal(got, leafA) {
+				t.Errorf("after the refusal the cache holds %x, %v; want a's leaf", got, ok)
+			}
+		})
 	}
 
-	_, v := h.app.view()
+	// a's record changes: the index points at the new leaf, and the old
+	// leaf, still cached under its own node key, is never served for it.
+	h.mustBlock(h.updateTx(a, []*key.PrivateKey{testKey(t, 54)}, []int{0}, "1", a.keys[0], a.kid(0)))
+	if _, ok := h.app.idx.leaves.get(nil, ea[:12]); !ok {
+		t.Fatal("a's old leaf is not cached: the test no longer covers a stale entry")
+	}
+	r, _ = h.app.committedState()
+	view, _ = h.app.view()
+	want, _ = view.Get(ka)
+	if bytes.Equal(want, valueA) {
+		t.Fatal("the update did not change a's record")
+	}
+	for i := range 2 { // from LevelDB, then from the cache
+		if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("read %d after a's update: %q, %v; want %q", i, got, err, want)
+		}
+	}
+	ea2, err := h.app.idx.db.Get(indexKey(ka), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(ea2[:12], ea[:12]) {
+		t.Fatal("a's entry still points at the old leaf")
+	}
+	// And the old leaf planted under the new node key is refused.
+	h.app.idx.leaves.put(ea2[:12], leafA)
+	if got, err := r.Get(ka); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("read with a's old leaf under the new node key: %q, %v; want %q", got, err, want)
+	}
+
+	view, v := h.app.view()
 	mustDB(t, h.app.idx.rebuild(v, view))
 	if got := h.app.idx.leaves.len(); got != 0 {
 		t.Errorf("after a rebuild: %d leaves cached", got)
@@ -470,4 +542,14 @@ func TestLeafIndexCache(t *testing.T) {
 	if got := one.app.idx.leaves.len(); got != 0 {
 		t.Errorf("layout 1: %d leaves cached", got)
 	}
+}
+
+// testLeafBytes encodes a leaf as IAVL v1's node database stores it (see
+// decodeLeaf).
+func testLeafBytes(k, v []byte) []byte {
+	b := []byte{0, 2}
+	b = binary.AppendUvarint(b, uint64(len(k)))
+	b = append(b, k...)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }

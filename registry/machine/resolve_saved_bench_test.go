@@ -5,8 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 
@@ -51,13 +54,27 @@ func BenchmarkResolveSavedState(b *testing.B) {
 		return s
 	}
 	if b.N > 1 && os.Getenv("MEDID_RESOLVE_COLD") == "" {
-		s0, cpu0 := stats(), benchbase.ProcessCPU()
-		for _, d := range dids {
-			resolve(d)
+		// MEDID_RESOLVE_WARM_GOROUTINES resolves the list from that many
+		// goroutines (as medid-loadtest -warm does over HTTP, with 8).
+		g, _ := strconv.Atoi(os.Getenv("MEDID_RESOLVE_WARM_GOROUTINES"))
+		g = max(g, 1)
+		s0, cpu0, t0 := stats(), benchbase.ProcessCPU(), time.Now()
+		var wg sync.WaitGroup
+		for w := range g {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(dids); i += g {
+					if _, err := a.ResolveDID(dids[i], ledger.ResolveOptions{}); err != nil {
+						panic(err)
+					}
+				}
+			}()
 		}
+		wg.Wait()
 		s1 := stats()
-		b.Logf("warm-up: %d resolutions, %.1f CPU-µs and %.0f bytes read each; block cache %d MB",
-			len(dids), float64((benchbase.ProcessCPU()-cpu0).Microseconds())/float64(len(dids)),
+		b.Logf("warm-up: %d resolutions from %d goroutines in %.1f s, %.1f CPU-µs and %.0f bytes read each; block cache %d MB",
+			len(dids), g, time.Since(t0).Seconds(), float64((benchbase.ProcessCPU()-cpu0).Microseconds())/float64(len(dids)),
 			float64(s1.IORead-s0.IORead)/float64(len(dids)), s1.BlockCacheSize>>20)
 	}
 	if p := os.Getenv("MEDID_RESOLVE_PROFILE"); p != "" && b.N > 1 {

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,17 +132,27 @@ func benchCommitDIDCreate(b *testing.B, prefix string, c node.Config) {
 	n := startBenchConfig(b, abciApp, c)
 	b.Cleanup(func() { _ = a.Close() })
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
+	if mb, err := strconv.Atoi(os.Getenv("MEDID_BENCH_PREFAULT_MB")); err == nil && mb > 0 {
+		prefaultHeap(mb)
+	}
 	b.StartTimer()
 	gc0 := gcCPU()
+	ru0 := selfUsage(b)
 	cpu0 := benchbase.ProcessCPU()
 	h0 := n.Height()
 	elapsed, lat := submitAll(b, n, txs, workers)
 	cpu := benchbase.ProcessCPU() - cpu0
+	ru1 := selfUsage(b)
 	gc := gcCPU() - gc0
 	b.StopTimer()
 	// The collector's share of the run's CPU (runtime/metrics' estimate:
 	// mark workers, assists and pauses).
 	b.ReportMetric(100*gc/cpu.Seconds(), "gc-%")
+	// The kernel's share (system calls, and the first touch of the pages a
+	// growing heap takes: minflt/tx).
+	sys := time.Duration(ru1.Stime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(100*sys.Seconds()/cpu.Seconds(), "sys-%")
+	b.ReportMetric(float64(ru1.Minflt-ru0.Minflt)/float64(b.N), "minflt/tx")
 	run := finishRun(b, &benchbase.LedgerRun{Name: b.Name(), Variant: "in-process", Validators: 1, Txs: b.N, Elapsed: elapsed,
 		Workers: workers, Latencies: lat, NodeCPU: []time.Duration{cpu}, Blocks: n.Height() - h0}, verify0)
 	if os.Getenv("MEDID_BENCH_NO_BASELINE") != "" {
@@ -220,6 +233,33 @@ func BenchmarkCommitDIDCreateSerialCheckTx(b *testing.B) {
 // gcCPU is the CPU the garbage collector has used so far, in seconds
 // (runtime/metrics' /cpu/classes/gc/total, an estimate from the runtime's
 // own accounting).
+// prefaultHeap is a diagnostic (MEDID_BENCH_PREFAULT_MB, never on by
+// default): it touches mb MiB of heap and frees it, so the run's
+// allocations reuse pages the process already has, as a node that has been
+// running a while does (its collector frees what the next blocks reuse),
+// instead of taking a first-touch page fault for every 4 KiB a fresh
+// process allocates. The difference to a run without it is what those
+// faults cost.
+func prefaultHeap(mb int) {
+	buf := make([]byte, mb<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	runtime.KeepAlive(buf)
+	buf = nil
+	runtime.GC()
+}
+
+// selfUsage is getrusage(RUSAGE_SELF): the process's user and system
+// time and its minor page faults.
+func selfUsage(b *testing.B) syscall.Rusage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru
+}
+
 func gcCPU() float64 {
 	m := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
 	metrics.Read(m)

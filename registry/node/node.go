@@ -286,7 +286,7 @@ func New(c Config) (*Node, error) {
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
 		dbProvider,
-		nm.DefaultMetricsProvider(cc.Instrumentation),
+		countRejections(nm.DefaultMetricsProvider(cc.Instrumentation), &w.mempoolRejected),
 		newCometLogger(logger),
 		opts...,
 	)

@@ -214,7 +214,7 @@ func TestRecheckRejectionWakesWaiter(t *testing.T) {
 	w := newWaiters()
 	o := &observedApp{Application: rejectingApp{kvstore.NewInMemoryApplication()}, waiters: w}
 	tx := types.Tx("k=v")
-	ch, err := w.add(tx.Key())
+	ch, err := w.add(tx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,16 @@ import (
 // wait on each other. (An earlier version paused all admissions during
 // FinalizeBlock; with 2 cores that left one core idle for the whole block:
 // see BENCHMARKS.md.)
+//
+// The application's CheckTx runs on NumCPU long-lived worker goroutines
+// (started by the first CheckTx), not on the caller's: a submitter is often a goroutine
+// made for one transaction (the batch endpoint starts one per transaction,
+// HTTP one per connection), and CheckTx (the signature check's scalar
+// multiplication, decoding) needs a deeper stack than a new goroutine
+// starts with, so the caller's stack was grown and copied, frame by frame,
+// at its first CheckTx. A worker's stack grows once. The caller still
+// holds its slot and waits for the answer, so the mempool's lock is held
+// around the whole check as before.
 type parallelCheckCreator struct {
 	app abci.Application
 	sem chan struct{} // NumCPU slots: CheckTx calls and FinalizeBlock
@@ -47,8 +57,20 @@ func newParallelCheckCreator(app abci.Application) parallelCheckCreator {
 }
 
 func (c parallelCheckCreator) NewABCIClient() (abcicli.Client, error) {
-	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem}, nil
+	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem,
+		jobs: make(chan *checkJob), quit: make(chan struct{})}, nil
 }
+
+// checkJob is one CheckTx handed to a worker.
+type checkJob struct {
+	ctx  context.Context
+	req  *abci.RequestCheckTx
+	res  *abci.ResponseCheckTx
+	err  error
+	done chan struct{} // buffered 1
+}
+
+var checkJobs = sync.Pool{New: func() any { return &checkJob{done: make(chan struct{}, 1)} }}
 
 var _ proxy.ClientCreator = parallelCheckCreator{}
 
@@ -57,18 +79,58 @@ var _ proxy.ClientCreator = parallelCheckCreator{}
 // connection-synchronised client.
 type parallelCheckClient struct {
 	abcicli.Client
-	app abci.Application
-	sem chan struct{}
+	app   abci.Application
+	sem   chan struct{}
+	jobs  chan *checkJob
+	quit  chan struct{} // closed by Stop: the workers end
+	start sync.Once     // the workers start at the first CheckTx (only the mempool's connection has any)
+	stop  sync.Once
 
 	mu sync.RWMutex // guards cb
 	cb abcicli.Callback
 }
 
-// checkTx runs the application's CheckTx within the concurrency bound.
+// checkTx runs the application's CheckTx within the concurrency bound, on
+// a worker (on the caller's goroutine once the client is stopped).
 func (c *parallelCheckClient) checkTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	c.start.Do(func() {
+		for range cap(c.sem) {
+			go c.worker()
+		}
+	})
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
-	return c.app.CheckTx(ctx, req)
+	j := checkJobs.Get().(*checkJob)
+	j.ctx, j.req = ctx, req
+	select {
+	case c.jobs <- j:
+		<-j.done
+	case <-c.quit:
+		j.res, j.err = c.app.CheckTx(ctx, req)
+	}
+	res, err := j.res, j.err
+	*j = checkJob{done: j.done}
+	checkJobs.Put(j)
+	return res, err
+}
+
+// worker runs CheckTx calls until the client stops.
+func (c *parallelCheckClient) worker() {
+	for {
+		select {
+		case j := <-c.jobs:
+			j.res, j.err = c.app.CheckTx(j.ctx, j.req)
+			j.done <- struct{}{}
+		case <-c.quit:
+			return
+		}
+	}
+}
+
+// Stop ends the workers and stops the embedded client.
+func (c *parallelCheckClient) Stop() error {
+	c.stop.Do(func() { close(c.quit) })
+	return c.Client.Stop()
 }
 
 // FinalizeBlock executes a block in one of the CheckTx slots (see

@@ -189,6 +189,19 @@ func (r *txRelay) peerList() []*relayPeer {
 	return peers
 }
 
+// committedTx is committed for a transaction of a block, hashing it only
+// if some transaction is still waiting to be sent: usually every peer has
+// been sent a transaction long before its block, and the commit watcher
+// then needs no SHA-256 of it.
+func (r *txRelay) committedTx(tx types.Tx) {
+	r.mu.Lock()
+	waiting := len(r.pending) > 0
+	r.mu.Unlock()
+	if waiting {
+		r.committed(tx.Key())
+	}
+}
+
 // committed marks the transaction with key as carried by a block: peer
 // queues drop it.
 func (r *txRelay) committed(key types.TxKey) {

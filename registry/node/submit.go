@@ -1,15 +1,26 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/blocksync"
+	cs "github.com/cometbft/cometbft/consensus"
 	mempl "github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
 	"github.com/cometbft/cometbft/types"
+	"github.com/go-kit/kit/metrics"
 
 	"github.com/medid/medid/registry/ledger"
 )
@@ -69,11 +80,28 @@ func (e *RejectedError) Unwrap() []error {
 	return []error{ErrRejected}
 }
 
-// waiters maps tx hashes to the submitters waiting for their commit.
+// waiters maps transactions to the submitters waiting for their commit.
+// They are keyed by a maphash of the bytes (per-process seed), and each
+// waiter keeps the bytes it waits for, so a key collision never delivers
+// one transaction's result to another's waiter: the commit watcher looks
+// every committed transaction up without a SHA-256 of it (Submit takes
+// the one SHA-256 a transaction needs, for its hash).
 type waiters struct {
+	seed   maphash.Seed
 	mu     sync.Mutex // guards m and closed
-	m      map[types.TxKey][]chan commitEvent
+	m      map[uint64][]waiter
 	closed error
+	// mempoolRejected counts the transactions CometBFT's mempool turned
+	// away for its limits or as already held (its RejectedTxs metric; see
+	// countRejections): [Node.checkTx] reads it to tell whether an
+	// accepted transaction may have been dropped.
+	mempoolRejected atomic.Uint64
+}
+
+// waiter is one submitter waiting for the commit of tx.
+type waiter struct {
+	tx []byte
+	ch chan commitEvent
 }
 
 type commitEvent struct {
@@ -82,25 +110,33 @@ type commitEvent struct {
 	err    error
 }
 
-func newWaiters() *waiters { return &waiters{m: make(map[types.TxKey][]chan commitEvent)} }
+func newWaiters() *waiters {
+	return &waiters{seed: maphash.MakeSeed(), m: make(map[uint64][]waiter)}
+}
 
-func (w *waiters) add(k types.TxKey) (chan commitEvent, error) {
+func (w *waiters) key(tx []byte) uint64 { return maphash.Bytes(w.seed, tx) }
+
+// add registers a waiter for tx, whose bytes must not change while it
+// waits.
+func (w *waiters) add(tx []byte) (chan commitEvent, error) {
 	ch := make(chan commitEvent, 1)
+	k := w.key(tx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed != nil {
 		return nil, w.closed
 	}
-	w.m[k] = append(w.m[k], ch)
+	w.m[k] = append(w.m[k], waiter{tx: tx, ch: ch})
 	return ch, nil
 }
 
-func (w *waiters) remove(k types.TxKey, ch chan commitEvent) {
+func (w *waiters) remove(tx []byte, ch chan commitEvent) {
+	k := w.key(tx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	list := w.m[k]
 	for i, c := range list {
-		if c == ch {
+		if c.ch == ch {
 			list = append(list[:i], list[i+1:]...)
 			break
 		}
@@ -112,12 +148,29 @@ func (w *waiters) remove(k types.TxKey, ch chan commitEvent) {
 	}
 }
 
-func (w *waiters) deliver(k types.TxKey, ev commitEvent) {
+// deliver sends ev to every waiter for tx (the same bytes) and forgets
+// them; waiters for other transactions under the same key stay.
+func (w *waiters) deliver(tx []byte, ev commitEvent) {
+	k := w.key(tx)
+	var found []chan commitEvent
 	w.mu.Lock()
 	list := w.m[k]
-	delete(w.m, k)
+	kept := list[:0]
+	for _, c := range list {
+		if bytes.Equal(c.tx, tx) {
+			found = append(found, c.ch)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		delete(w.m, k)
+	} else {
+		clear(list[len(kept):])
+		w.m[k] = kept
+	}
 	w.mu.Unlock()
-	for _, ch := range list {
+	for _, ch := range found {
 		ch <- ev // buffered 1, one delivery per waiter
 	}
 }
@@ -127,8 +180,8 @@ func (w *waiters) closeAll(err error) {
 	defer w.mu.Unlock()
 	w.closed = err
 	for k, list := range w.m {
-		for _, ch := range list {
-			ch <- commitEvent{err: err}
+		for _, c := range list {
+			c.ch <- commitEvent{err: err}
 		}
 		delete(w.m, k)
 	}
@@ -147,11 +200,10 @@ func (n *Node) watch(sub types.Subscription) {
 				if i >= len(ev.ResultFinalizeBlock.TxResults) {
 					break
 				}
-				k := tx.Key()
 				if n.relay != nil {
-					n.relay.committed(k)
+					n.relay.committedTx(tx)
 				}
-				n.waiters.deliver(k, commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
+				n.waiters.deliver(tx, commitEvent{height: ev.Block.Height, res: ev.ResultFinalizeBlock.TxResults[i]})
 			}
 			n.blockCommitted()
 			n.observeBlock(ev.Block.Time)
@@ -175,11 +227,11 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	t := types.Tx(tx)
 	k := t.Key()
 	hash := fmt.Sprintf("%X", k[:]) // t.Hash(): the same SHA-256, not computed twice
-	ch, err := n.waiters.add(k)
+	ch, err := n.waiters.add(tx)
 	if err != nil {
 		return nil, err
 	}
-	defer n.waiters.remove(k, ch)
+	defer n.waiters.remove(tx, ch)
 
 	check, err := n.checkTx(ctx, t)
 	if err != nil {
@@ -212,6 +264,7 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 	backoff := 5 * time.Millisecond
 	probe := false // the last CheckTx was a probe of an accepted tx
 	for {
+		rejected := n.waiters.mempoolRejected.Load()
 		resCh := make(chan *abci.ResponseCheckTx, 1)
 		err := n.cmt.Mempool().CheckTx(tx, func(r *abci.ResponseCheckTx) { resCh <- r }, mempl.TxInfo{})
 		var full mempl.ErrMempoolIsFull
@@ -227,15 +280,22 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx,
 			if r.Code != abci.CodeTypeOK {
 				return r, nil
 			}
+			// CometBFT drops a transaction the app accepted if the mempool
+			// filled up meanwhile (concurrent CheckTx calls), yet reports
+			// the app's OK. It counts every such drop (and every
+			// transaction it turns away as full or as already held) in its
+			// RejectedTxs metric before it calls back, so if the count did
+			// not move during this CheckTx, the transaction is in the
+			// mempool. Otherwise submitting the same bytes again tells the
+			// cases apart: CometBFT forgets a dropped transaction in its
+			// cache, so "in cache" means it is in the mempool (or already
+			// committed); anything else is a retry.
+			if n.waiters.mempoolRejected.Load() == rejected {
+				return r, nil
+			}
 			if probe && time.Now().After(deadline) {
 				return nil, fmt.Errorf("%w: the transaction keeps being dropped", ErrMempoolFull)
 			}
-			// CometBFT drops a transaction the app accepted if the mempool
-			// filled up meanwhile (concurrent CheckTx calls), yet reports
-			// the app's OK. It then also forgets it in its cache, so
-			// submitting the same bytes again tells the cases apart: "in
-			// cache" means it is in the mempool (or already committed);
-			// otherwise this is a retry.
 			probe = true
 			continue
 		case probe && errors.Is(err, mempl.ErrTxInCache):
@@ -275,9 +335,36 @@ func (o *observedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*a
 	res, err := o.Application.CheckTx(ctx, req)
 	if err == nil && res != nil && res.Code != abci.CodeTypeOK && req.Type == abci.CheckTxType_Recheck {
 		t := types.Tx(req.Tx)
-		o.waiters.deliver(t.Key(), commitEvent{err: &RejectedError{
+		o.waiters.deliver(t, commitEvent{err: &RejectedError{
 			Stage: "recheck", Hash: fmt.Sprintf("%X", t.Hash()), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		}})
 	}
 	return res, err
+}
+
+// countRejections is p with the mempool's RejectedTxs metric also counted
+// in n (CometBFT's own metric, Prometheus or discarded, still receives
+// every increment).
+func countRejections(p nm.MetricsProvider, n *atomic.Uint64) nm.MetricsProvider {
+	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {
+		c, pm, m, s, px, bs, ss := p(chainID)
+		counted := *m
+		counted.RejectedTxs = countingCounter{Counter: m.RejectedTxs, n: n}
+		return c, pm, &counted, s, px, bs, ss
+	}
+}
+
+// countingCounter is a metrics.Counter that also adds to n.
+type countingCounter struct {
+	metrics.Counter
+	n *atomic.Uint64
+}
+
+func (c countingCounter) With(labelValues ...string) metrics.Counter {
+	return countingCounter{Counter: c.Counter.With(labelValues...), n: c.n}
+}
+
+func (c countingCounter) Add(delta float64) {
+	c.n.Add(uint64(delta))
+	c.Counter.Add(delta)
 }

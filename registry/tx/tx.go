@@ -218,7 +218,7 @@ func Decode(data []byte) (*Tx, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), MaxSize)
 	}
-	j, err := jose.Split(string(data), MaxSize)
+	j, signed, err := jose.SplitBytes(data, MaxSize) // no string copy of the whole token
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -226,8 +226,12 @@ func Decode(data []byte) (*Tx, error) {
 	if len(sig) == 0 {
 		return nil, fmt.Errorf("%w: unsigned (empty signature)", ErrMalformed)
 	}
-	var h Header
-	if err := strictUnmarshal(hb, &h); err != nil {
+	// The header and payload are read straight into the Tx (one
+	// allocation for the three, not a Header and a Payload that escape to
+	// the heap and are then copied in); t is dropped on any error.
+	t := new(Tx)
+	h, p := &t.Header, &t.Payload
+	if err := strictUnmarshal(hb, h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	if h.Alg != "EdDSA" && h.Alg != "ES256" {
@@ -236,8 +240,7 @@ func Decode(data []byte) (*Tx, error) {
 	if h.Typ != MediaType {
 		return nil, fmt.Errorf("%w: typ %.64q, want %q", ErrMalformed, h.Typ, MediaType)
 	}
-	var p Payload
-	if err := strictUnmarshal(pb, &p); err != nil {
+	if err := strictUnmarshal(pb, p); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	if err := p.Validate(); err != nil {
@@ -247,15 +250,11 @@ func Decode(data []byte) (*Tx, error) {
 	if !ok || frag == "" || kidDID != p.DID {
 		return nil, fmt.Errorf("%w: kid %.128q must be a DID URL with a fragment of the acting DID %.128q", ErrMalformed, h.Kid, p.DID)
 	}
-	t := &Tx{
-		Header:       h,
-		Payload:      p,
-		Raw:          data,
-		Hash:         sha256.Sum256(data),
-		ReplayID:     sha256.Sum256([]byte(pb)),
-		signingInput: data[:len(j.SigningInput)],
-		signature:    sig,
-	}
+	t.Raw = data
+	t.Hash = sha256.Sum256(data)
+	t.ReplayID = sha256.Sum256([]byte(pb))
+	t.signingInput = signed
+	t.signature = sig
 	return t, nil
 }
 
