@@ -99,6 +99,8 @@ func run() error {
 	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
 	probeCache := flag.Int("probe-node-cache", 0, "IAVL node cache of both states in the write probe (0 = the app default, as registryd)")
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
+	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
+	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
 	rateClient := flag.String("rate-client", "", "internal: be the Go client process of registry URL (with -rate, -conns, -duration and -dir's DID list) and print its result")
@@ -111,8 +113,8 @@ func run() error {
 		fmt.Fprintln(os.Stderr, "medid-loadtest: -rate-share must be within [0, 1]")
 		os.Exit(2)
 	}
-	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 {
-		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs must be >= 0, -probe-block and -probe-rounds > 0")
+	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 || *probeWarm < 0 {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs and -probe-warm must be >= 0, -probe-block and -probe-rounds > 0")
 		os.Exit(2)
 	}
 	if l := ledger.StateLayout(*layout); !l.Valid() {
@@ -181,7 +183,8 @@ func run() error {
 			res.DiskBytes, res.StateDIDs, res.BytesPerDID, res.BytesPerDID*1e6/1e9)
 	}
 	if *probeTxs > 0 {
-		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep}, *cpuProfile)
+		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep,
+			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap}, *cpuProfile)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -331,11 +334,20 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	if cfg.KeepVersions != 0 {
 		cache += fmt.Sprintf(", keeping %d versions", cfg.KeepVersions)
 	}
+	if cfg.SnapshotInterval != 0 {
+		cache += fmt.Sprintf(", snapshot interval %d", cfg.SnapshotInterval)
+	}
+	if cfg.WarmTxs > 0 {
+		cache += fmt.Sprintf(", after %d untimed did.create each (warm)", cfg.WarmTxs)
+	} else {
+		cache += ", cold (no warm-up)"
+	}
 	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
 		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
 	line := func(r loadtest.ProbeRun, round string) {
-		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  (height %d)\n",
-			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), r.Height)
+		bm, pm, rm := r.MissesPerTx()
+		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  node misses/tx block %.1f prune %.1f reader %.1f  read %.1f KB/tx  (height %d)\n",
+			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), bm, pm, rm, float64(r.ReadBytes)/1024/float64(max(r.Txs, 1)), r.Height)
 	}
 	for i, r := range res.Runs {
 		line(r, fmt.Sprintf("round %d", r.Round))
@@ -348,6 +360,7 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	line(big, "all")
 	line(fresh, "all")
 	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f\n", res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()))
+	fmt.Printf("memory at the end (both states open): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,16 @@ type ProbeConfig struct {
 	// App's default, 100, as registryd runs; negative: every version, no
 	// pruning).
 	KeepVersions int64
+	// WarmTxs, if positive, is how many did.create each state commits,
+	// untimed and in blocks of BlockTxs, after the padding and before the
+	// first round: a running validator's caches are warm, the big state
+	// reopened by the probe starts cold. Both states get the same warm-up.
+	WarmTxs int
+	// SnapshotInterval is both states' snapshot interval (0 = the App's
+	// default, 1,000, as registryd runs; negative: no snapshots). A probe
+	// that carries the big state past a multiple of it exports the whole
+	// big state in the background during a timed round.
+	SnapshotInterval int64
 	// Workers sign the probe's transactions before each round, untimed
 	// (0 = NumCPU).
 	Workers int
@@ -58,6 +70,19 @@ type ProbeRun struct {
 	CPU     time.Duration
 	// Height is the state's height after the round.
 	Height int64
+	// Reads are the state's node reads during the round (the difference
+	// of machine.App.NodeReads), ReadBytes the bytes the process read by
+	// system calls (/proc/self/io rchar: LevelDB table reads that missed
+	// its block cache, from the page cache or the disk; 0 where unknown).
+	Reads     machine.NodeReads
+	ReadBytes int64
+}
+
+// MissesPerTx is the run's node cache misses per transaction: blocks',
+// pruning's and the reader's.
+func (r ProbeRun) MissesPerTx() (block, prune, reader float64) {
+	n := float64(max(r.Txs, 1))
+	return float64(r.Reads.Misses) / n, float64(r.Reads.PruneMisses) / n, float64(r.Reads.ReaderMisses) / n
 }
 
 // TPS is the run's committed transactions per second.
@@ -79,6 +104,11 @@ type ProbeResult struct {
 	VerifyCPU time.Duration
 	// Load is the machine's load average after the rounds.
 	Load benchbase.Load
+	// Heap is the Go heap in use after a collection at the end (both
+	// states open, caches full as the rounds left them); RSS and PeakRSS
+	// are the process's resident memory then and at its peak
+	// (/proc/self/status VmRSS, VmHWM; 0 where unknown).
+	Heap, RSS, PeakRSS int64
 }
 
 // Totals sums the runs of one state ("big" or "fresh").
@@ -90,6 +120,8 @@ func (r *ProbeResult) Totals(state string) ProbeRun {
 			t.Elapsed += x.Elapsed
 			t.CPU += x.CPU
 			t.Height = x.Height
+			t.Reads = addReads(t.Reads, x.Reads)
+			t.ReadBytes += x.ReadBytes
 		}
 	}
 	return t
@@ -135,8 +167,8 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	if cfg.First == 0 {
 		cfg.First = 1 << 40
 	}
-	if cfg.Txs < 0 || cfg.BlockTxs < 0 || cfg.Rounds < 0 {
-		return nil, fmt.Errorf("loadtest.ProbeConfig: Txs %d, BlockTxs %d, Rounds %d: want positive values", cfg.Txs, cfg.BlockTxs, cfg.Rounds)
+	if cfg.Txs < 0 || cfg.BlockTxs < 0 || cfg.Rounds < 0 || cfg.WarmTxs < 0 {
+		return nil, fmt.Errorf("loadtest.ProbeConfig: Txs %d, BlockTxs %d, Rounds %d, WarmTxs %d: want positive values (WarmTxs may be 0)", cfg.Txs, cfg.BlockTxs, cfg.Rounds, cfg.WarmTxs)
 	}
 
 	big, err := openProbeState(ctx, cfg.Dir, "big", 0, cfg)
@@ -173,6 +205,20 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			}
 		}
 	}
+	if cfg.WarmTxs > 0 {
+		// After the timed rounds' identities: no transaction repeats.
+		txs, err := probeTxs(cfg.First+uint64(cfg.Rounds*cfg.Txs), cfg.WarmTxs, cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range []*probeState{big, fresh} {
+			for lo := 0; lo < len(txs); lo += cfg.BlockTxs {
+				if err := s.block(ctx, txs[lo:min(lo+cfg.BlockTxs, len(txs))]); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 
 	verify0 := benchbase.Ed25519VerifyCPU(5, 200)
 	for round := range cfg.Rounds {
@@ -183,6 +229,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 		for _, s := range []*probeState{big, fresh} {
 			runtime.GC() // each run starts from a collected heap
 			run := ProbeRun{State: s.name, Round: round + 1, Txs: len(txs)}
+			reads0, rchar0 := s.app.NodeReads(), readBytes()
 			t0, cpu0 := time.Now(), benchbase.ProcessCPU()
 			// A CPU profile of the probe tells the states apart by the
 			// label probe=big|fresh (go tool pprof -tagfocus).
@@ -195,6 +242,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 				return nil, err
 			}
 			run.Elapsed, run.CPU, run.Height = time.Since(t0), benchbase.ProcessCPU()-cpu0, s.height
+			run.Reads, run.ReadBytes = subReads(s.app.NodeReads(), reads0), readBytes()-rchar0
 			res.Runs = append(res.Runs, run)
 			if cfg.Progress != nil {
 				cfg.Progress.Info("probe", "state", s.name, "round", run.Round, "tx/s", run.TPS(), "cpu-µs/tx", run.CPUPerTx().Microseconds())
@@ -203,7 +251,54 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	}
 	res.VerifyCPU = (verify0 + benchbase.Ed25519VerifyCPU(5, 200)) / 2
 	res.Load, _ = benchbase.LoadAvg()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.Heap = int64(ms.HeapInuse)
+	res.RSS, res.PeakRSS = procStatusKB("VmRSS")<<10, procStatusKB("VmHWM")<<10
 	return res, nil
+}
+
+func addReads(a, b machine.NodeReads) machine.NodeReads {
+	return machine.NodeReads{Hits: a.Hits + b.Hits, Misses: a.Misses + b.Misses,
+		PruneHits: a.PruneHits + b.PruneHits, PruneMisses: a.PruneMisses + b.PruneMisses,
+		ReaderHits: a.ReaderHits + b.ReaderHits, ReaderMisses: a.ReaderMisses + b.ReaderMisses}
+}
+
+func subReads(a, b machine.NodeReads) machine.NodeReads {
+	return machine.NodeReads{Hits: a.Hits - b.Hits, Misses: a.Misses - b.Misses,
+		PruneHits: a.PruneHits - b.PruneHits, PruneMisses: a.PruneMisses - b.PruneMisses,
+		ReaderHits: a.ReaderHits - b.ReaderHits, ReaderMisses: a.ReaderMisses - b.ReaderMisses}
+}
+
+// readBytes is the process's rchar from /proc/self/io (0 if unreadable).
+func readBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "rchar:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// procStatusKB is a kB field of /proc/self/status (0 if unreadable).
+func procStatusKB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // probeState is one of the probe's two states, open for all rounds.
@@ -218,7 +313,8 @@ type probeState struct {
 // cfg's node cache and versions kept; a state
 // without blocks gets a load-test genesis in layout l.
 func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
-	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions})
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions,
+		SnapshotInterval: cfg.SnapshotInterval})
 	if err != nil {
 		return nil, err
 	}

@@ -25,11 +25,20 @@ func TestProbe(t *testing.T) {
 		wantBlocksPerRound int64
 		keep               int64 // ProbeConfig.KeepVersions
 		wantPad            int64 // empty blocks before the first round
+		warm               int   // ProbeConfig.WarmTxs
+		wantWarmBlocks     int64 // blocks of the warm-up
+		// wantPruneReads: every run prunes versions that held 100
+		// transactions each, whose replaced nodes pruning reads
+		// (hundreds); pruning an empty version reads its root and
+		// little else.
+		wantPruneReads bool
 	}{
 		{name: "layout2", layout: ledger.LayoutRecordsOnce, txs: 300, block: 100, rounds: 2, wantBlocksPerRound: 3, wantPad: 101},
 		{name: "layout1 uneven blocks", layout: ledger.LayoutEveryVersion, txs: 250, block: 100, rounds: 1, wantBlocksPerRound: 3, wantPad: 101},
 		{name: "keep 5 versions", layout: ledger.LayoutRecordsOnce, txs: 200, block: 100, rounds: 2, wantBlocksPerRound: 2, keep: 5, wantPad: 6},
 		{name: "keep every version", layout: ledger.LayoutRecordsOnce, txs: 100, block: 100, rounds: 1, wantBlocksPerRound: 1, keep: -1, wantPad: 0},
+		{name: "warm-up, keep 2 versions", layout: ledger.LayoutRecordsOnce, txs: 200, block: 100, rounds: 2, wantBlocksPerRound: 2, keep: 2, wantPad: 3,
+			warm: 300, wantWarmBlocks: 3, wantPruneReads: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +46,7 @@ func TestProbe(t *testing.T) {
 			if _, err := BulkLoad(context.Background(), BulkConfig{Dir: dir, DIDs: 2000, BlockTxs: 500, StateLayout: tc.layout, NodeCacheSize: 50_000}); err != nil {
 				t.Fatal(err)
 			}
-			res, err := Probe(context.Background(), ProbeConfig{Dir: dir, Txs: tc.txs, BlockTxs: tc.block, Rounds: tc.rounds, KeepVersions: tc.keep})
+			res, err := Probe(context.Background(), ProbeConfig{Dir: dir, Txs: tc.txs, BlockTxs: tc.block, Rounds: tc.rounds, KeepVersions: tc.keep, WarmTxs: tc.warm})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,8 +57,9 @@ func TestProbe(t *testing.T) {
 				t.Fatalf("%d runs, want %d", got, want)
 			}
 			// Both states first commit tc.wantPad empty blocks (pruning
-			// from the start), then tc.wantBlocksPerRound per round.
-			start := map[string]int64{"big": 4 + tc.wantPad, "fresh": tc.wantPad}
+			// from the start) and the warm-up's blocks, then
+			// tc.wantBlocksPerRound per round.
+			start := map[string]int64{"big": 4 + tc.wantPad + tc.wantWarmBlocks, "fresh": tc.wantPad + tc.wantWarmBlocks}
 			for i, r := range res.Runs {
 				wantState := []string{"big", "fresh"}[i%2]
 				wantHeight := start[wantState] + int64(i/2+1)*tc.wantBlocksPerRound
@@ -59,6 +69,12 @@ func TestProbe(t *testing.T) {
 				}
 				if r.Elapsed <= 0 || r.CPU <= 0 || r.TPS() <= 0 || res.SigEq(r) <= 0 {
 					t.Errorf("run %d not measured: %+v, sig-eq %v", i, r, res.SigEq(r))
+				}
+				if r.State == "big" && r.Reads.Hits+r.Reads.Misses == 0 {
+					t.Errorf("run %d counted no node reads of blocks: %+v", i, r.Reads)
+				}
+				if got := r.Reads.PruneHits+r.Reads.PruneMisses > 100; got != tc.wantPruneReads {
+					t.Errorf("run %d: pruning's node reads %+v; want over 100: %v", i, r.Reads, tc.wantPruneReads)
 				}
 			}
 			if res.VerifyCPU <= 0 {
@@ -77,7 +93,7 @@ func TestProbe(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			for _, n := range []uint64{1 << 40, 1<<40 + uint64(tc.txs*tc.rounds) - 1} {
+			for _, n := range []uint64{1 << 40, 1<<40 + uint64(tc.txs*tc.rounds+tc.warm) - 1} {
 				did, _, err := Identity(n)
 				if err != nil {
 					t.Fatal(err)
@@ -99,6 +115,7 @@ func TestProbeErrors(t *testing.T) {
 		{name: "no dir", cfg: func(*testing.T) ProbeConfig { return ProbeConfig{} }, want: "needs Dir"},
 		{name: "empty state", cfg: func(t *testing.T) ProbeConfig { return ProbeConfig{Dir: t.TempDir()} }, want: "holds no blocks"},
 		{name: "negative txs", cfg: func(t *testing.T) ProbeConfig { return ProbeConfig{Dir: t.TempDir(), Txs: -1} }, want: "want positive"},
+		{name: "negative warm-up", cfg: func(t *testing.T) ProbeConfig { return ProbeConfig{Dir: t.TempDir(), WarmTxs: -1} }, want: "want positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

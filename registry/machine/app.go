@@ -264,6 +264,11 @@ type App struct {
 	offered   map[int64]time.Time
 	// pruned is the newest version deleted (guarded by wmu).
 	pruned int64
+	// treeStats and readerStats count the node reads of tree and reader
+	// (cache hits and misses); pruneHits and pruneMisses are the part of
+	// treeStats that pruning read (see NodeReads).
+	treeStats, readerStats iavl.Statistics
+	pruneHits, pruneMisses atomic.Uint64
 	// restoring is the state sync in progress (guarded by wmu).
 	restoring *restore
 	// rejected counts rejections for the metrics.
@@ -293,7 +298,16 @@ func New(cfg Config) (*App, error) {
 	// memtable and 8 MiB tables (LevelDB: 4 and 2 MiB) mean a tenth as
 	// many level-0 tables to compact; compaction had grown to 10% of a
 	// loaded node's CPU and stalled commits as the chain grew
-	// (docs/design/0011).
+	// (docs/design/0011). Compactions triggered by reads that look in
+	// more than one table ("seek" compactions) are off: every new level-0
+	// table spans the tree's node keys and the latest-DID index's, so
+	// nearly every node read of a large state looked in several and set
+	// one off. On a 1,000,000-DID state (10 versions kept, 1,600,000-node
+	// cache) they took a quarter of the CPU per write: 303-327 against
+	// 406-438 µs, run alternately; at the defaults, where pruning's reads
+	// dominate, no difference was measured (BENCHMARKS.md, issue 18, ninth
+	// pass). Size-triggered compactions still bound the tables a read
+	// looks in; resolutions of that state were as fast without them.
 	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
@@ -301,6 +315,7 @@ func New(cfg Config) (*App, error) {
 		CompactionTableSize:    8 << 20,
 		CompactionTotalSize:    64 << 20,
 		OpenFilesCacheCapacity: c.OpenFiles,
+		DisableSeeksCompaction: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
@@ -326,16 +341,15 @@ func New(cfg Config) (*App, error) {
 	// for CheckStore (readiness) whichever read met it.
 	a := &App{}
 	obs := observedDB{DB: db, note: func(err error) { a.noteStore(err) }}
-	tree := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
-	version, err := tree.Load()
+	*a = App{cfg: c, log: c.Logger, db: db, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
+		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
+	a.openTrees(obs)
+	version, err := a.tree.Load()
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load state from %s: %w", c.Dir, err)
 	}
-	reader := iavl.NewMutableTree(obs, c.NodeCacheSize, true, iavl.NewNopLogger())
-	*a = App{cfg: c, log: c.Logger, db: db, tree: tree, reader: reader, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
-		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
-		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
 	if err := a.publish(version); err != nil {
 		db.Close()
 		return nil, err
@@ -373,6 +387,19 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("state in %s: directory index: %w", c.Dir, err)
 	}
 	return a, nil
+}
+
+// openTrees opens the writer and reader tree handles on db, each with its
+// own node cache of NodeCacheSize nodes and its own read counters.
+func (a *App) openTrees(db iavldb.DB) {
+	// Pruning stays in Commit, not in IAVL's background pruner
+	// (iavl.AsyncPruningOption): that pruner shares decoded nodes with
+	// blocks' writes and rewrites the key of a root a later version still
+	// uses (a chain of empty blocks), its errors go only to IAVL's log, and
+	// it only moves pruning's CPU off the commit path (measured in
+	// BENCHMARKS.md, issue 18, ninth pass).
+	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.treeStats))
+	a.reader = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
 }
 
 // setLayout reads the chain's state layout from view (absent:
@@ -651,7 +678,11 @@ func (a *App) prune(version int64) {
 		}
 	}
 	to = min(to, a.pruned+maxPrunePerCommit)
-	if err := a.tree.DeleteVersionsTo(to); err != nil {
+	hits, misses := a.treeStats.GetCacheHitCnt(), a.treeStats.GetCacheMissCnt()
+	err := a.tree.DeleteVersionsTo(to)
+	a.pruneHits.Add(a.treeStats.GetCacheHitCnt() - hits)
+	a.pruneMisses.Add(a.treeStats.GetCacheMissCnt() - misses)
+	if err != nil {
 		a.log.Warn("prune state versions", "to", to, "err", err)
 		return
 	}

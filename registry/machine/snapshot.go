@@ -843,8 +843,7 @@ func (a *App) wipe() error {
 	}
 	// Node keys are reused from here on.
 	a.idx.leaves.reset()
-	a.tree = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
-	a.reader = iavl.NewMutableTree(a.db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger())
+	a.openTrees(a.db)
 	return a.publish(0)
 }
 

@@ -41,3 +41,29 @@ func (a *App) Rejections() map[string]map[uint32]int64 {
 	}
 	return out
 }
+
+// NodeReads counts the state tree's node reads since the App opened: a
+// hit is answered from a node cache, a miss reads and decodes the node
+// from the state database.
+type NodeReads struct {
+	// Hits and Misses are the reads of the tree blocks write to
+	// (FinalizeBlock, Commit), pruning excluded.
+	Hits, Misses uint64
+	// PruneHits and PruneMisses are pruning's reads (walking the nodes a
+	// pruned version replaced).
+	PruneHits, PruneMisses uint64
+	// ReaderHits and ReaderMisses are the reads of committed versions
+	// (CheckTx, queries, proofs, snapshots), through the reader's cache.
+	ReaderHits, ReaderMisses uint64
+}
+
+// NodeReads returns the App's node read counters. Safe for concurrent
+// use; the counters are read one by one, not as one snapshot.
+func (a *App) NodeReads() NodeReads {
+	ph, pm := a.pruneHits.Load(), a.pruneMisses.Load()
+	return NodeReads{
+		Hits: a.treeStats.GetCacheHitCnt() - ph, Misses: a.treeStats.GetCacheMissCnt() - pm,
+		PruneHits: ph, PruneMisses: pm,
+		ReaderHits: a.readerStats.GetCacheHitCnt(), ReaderMisses: a.readerStats.GetCacheMissCnt(),
+	}
+}
