@@ -95,3 +95,38 @@ func DIDVersionProof(id string, n int64, key, value []byte) (*DIDRecord, error) 
 		return nil, fmt.Errorf("%w: the current record of %s is version %d; version %d must be proven by its own key", ErrProof, id, m, n)
 	}
 }
+
+// Moving a running chain from LayoutEveryVersion to LayoutRecordsOnce
+// (docs/design/0021, "Moving a chain to layout 2"). A governance proposal
+// (action [ActionLayoutSchedule], carried by the network's quorum) writes
+// the move at [KeyLayoutMove]; at the start of block Height every
+// validator's state machine deletes each DID's current-version copy
+// didv/<did>/<n>, writes [KeyStateLayout] = 2 and removes KeyLayoutMove. A
+// proposal of [ActionLayoutCancel] carried before Height removes it.
+const (
+	// KeyLayoutMove holds the scheduled [LayoutMove] until its block (absent
+	// when none is scheduled, so chains that never schedule one keep their
+	// app hashes).
+	KeyLayoutMove = "state/move"
+	// MinLayoutMoveLead is how many blocks after the block that carries a
+	// schedule its height must be, at least: the time every operator has to
+	// see it (`medid network layout status`), check the node's disk and,
+	// if the network changes its mind, carry a cancel. It is checked when
+	// the schedule is proposed and again in the block that carries it, so
+	// a proposal whose approvals came too late is refused, not squeezed.
+	MinLayoutMoveLead int64 = 100
+)
+
+// LayoutMove is a scheduled move of the state layout (the value of
+// [KeyLayoutMove], and the layout member of a proposal of
+// ActionLayoutSchedule or ActionLayoutCancel).
+type LayoutMove struct {
+	// Layout is the layout moved to (only LayoutRecordsOnce).
+	Layout StateLayout `json:"layout"`
+	// Height is the block at whose start the state moves.
+	Height int64 `json:"height"`
+	// Proposal is the proposal that scheduled it (in KeyLayoutMove only),
+	// Scheduled the block that carried it.
+	Proposal  string `json:"proposal,omitempty"`
+	Scheduled int64  `json:"scheduled,omitempty"`
+}

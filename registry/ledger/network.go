@@ -144,6 +144,11 @@ const (
 	ActionValidatorRemove  = "validator.remove"
 	ActionGovernanceAdd    = "governance.add"
 	ActionGovernanceRemove = "governance.remove"
+	// ActionLayoutSchedule schedules a move of the state layout at a height
+	// (see [LayoutMove]); ActionLayoutCancel cancels the scheduled move
+	// before its height.
+	ActionLayoutSchedule = "layout.schedule"
+	ActionLayoutCancel   = "layout.cancel"
 )
 
 // Proposal statuses.
@@ -164,6 +169,8 @@ type ProposalRecord struct {
 	// AllowBelowMinimum is the explicit override that lets a removal leave
 	// fewer than NetworkPolicy.MinValidators validators.
 	AllowBelowMinimum bool `json:"allowBelowMinimum,omitempty"`
+	// Layout is the move scheduled or cancelled (layout.* actions).
+	Layout *LayoutMove `json:"layout,omitempty"`
 	// ProposedBy is the governance DID that proposed it (its first
 	// approval).
 	ProposedBy string    `json:"proposedBy"`
@@ -217,6 +224,10 @@ type NetworkInfo struct {
 	// SnapshotHeight is the newest state sync snapshot this node offers
 	// (0: none; a joining node then syncs blocks instead).
 	SnapshotHeight int64 `json:"snapshotHeight"`
+	// StateLayout is the layout of the state at Height (0 from a registry
+	// of before it was served), LayoutMove the move scheduled, if any.
+	StateLayout StateLayout `json:"stateLayout,omitempty"`
+	LayoutMove  *LayoutMove `json:"layoutMove,omitempty"`
 }
 
 // NodeInfo says how to reach a node.

@@ -120,6 +120,9 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		Approvals: []ledger.Approval{{DID: t.Payload.DID, Recorded: env.time, Height: env.height}},
 		Status:    ledger.ProposalOpen, Height: env.height,
 	}
+	if l := p.Layout; l != nil {
+		rec.Layout = &ledger.LayoutMove{Layout: ledger.StateLayout(l.Layout), Height: l.Height}
+	}
 	if v := p.Validator; v != nil {
 		pub, _ := tx.ParseConsensusKey(v.PubKey) // Payload.Validate checked it
 		rec.Validator = &ledger.ProposedValidator{Address: validatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
@@ -225,6 +228,8 @@ func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.Ne
 			return nil, fmt.Errorf("%w: %s is the last governance key: add its successor first", ledger.ErrInvalid, rec.Governance)
 		}
 		return []write{{ledger.GovernanceKey(rec.Governance), nil}}, nil
+	case ledger.ActionLayoutSchedule, ledger.ActionLayoutCancel:
+		return layoutWrites(r, rec, env)
 	}
 	return nil, fmt.Errorf("%w: proposal action %q", ledger.ErrMalformed, rec.Action)
 }
