@@ -203,4 +203,3 @@ func (a *App) LayoutMove() (ledger.StateLayout, *ledger.LayoutMove, error) {
 	mv, err := layoutMoveOf(view)
 	return l, mv, err
 }
-
