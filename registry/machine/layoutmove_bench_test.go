@@ -93,7 +93,10 @@ func TestLayoutMoveDuration(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set MEDID_LAYOUT_MOVE_DIDS to the number of DIDs")
 	}
-	load := func() string { b, _ := os.ReadFile("/proc/loadavg"); return strings.Join(strings.Fields(string(b))[:3], " ") }
+	load := func() string {
+		b, _ := os.ReadFile("/proc/loadavg")
+		return strings.Join(strings.Fields(string(b))[:3], " ")
+	}
 	// The app's own lines time the move (FinalizeBlock) and the index
 	// switch (in Commit).
 	logs := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
