@@ -115,6 +115,15 @@ const (
 	// the schedule is proposed and again in the block that carries it, so
 	// a proposal whose approvals came too late is refused, not squeezed.
 	MinLayoutMoveLead int64 = 100
+	// LayoutMoveChunk is how many DIDs the move takes per block: the move
+	// starts at the start of block Height and goes on at the start of each
+	// block after it, in DID order, until every DID is moved. One block of
+	// a million DIDs took nearly 4 minutes and 7 GB of memory on the
+	// measuring machine (BENCHMARKS.md, issue 18 "Layout move"); a chunk
+	// of this size takes a few seconds and a bounded amount of memory,
+	// and each chunk's block changes the app hash, so CometBFT makes the
+	// next block at once: the move needs no transactions to go on.
+	LayoutMoveChunk = 25_000
 )
 
 // LayoutMove is a scheduled move of the state layout (the value of
@@ -129,4 +138,22 @@ type LayoutMove struct {
 	// Scheduled the block that carried it.
 	Proposal  string `json:"proposal,omitempty"`
 	Scheduled int64  `json:"scheduled,omitempty"`
+	// Cursor is the last DID moved while the move is under way (in
+	// KeyLayoutMove only, from block Height until the block that moves the
+	// last DID, which removes KeyLayoutMove): the DIDs up to it (in key
+	// order) are stored as in LayoutRecordsOnce and written by its rules,
+	// the others as in LayoutEveryVersion. Reads need not know it: both
+	// layouts read alike (see [DIDVersionProof]).
+	Cursor string `json:"cursor,omitempty"`
+	// Moved counts the DIDs moved so far (in KeyLayoutMove only).
+	Moved int64 `json:"moved,omitempty"`
+}
+
+// LayoutOf is the layout the records of DID id follow in a state of
+// layout l while move m (nil: none) is under way.
+func LayoutOf(l StateLayout, m *LayoutMove, id string) StateLayout {
+	if l == LayoutEveryVersion && m != nil && m.Cursor != "" && id <= m.Cursor {
+		return m.Layout
+	}
+	return l
 }

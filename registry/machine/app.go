@@ -230,6 +230,10 @@ type App struct {
 	// (guarded by mu; layout may be a block ahead of it while a move's
 	// block runs).
 	committedLayout ledger.StateLayout
+	// move is the move of the layout under way in the working state (nil:
+	// none; guarded by wmu), committedMove the committed state's (guarded
+	// by mu). See layoutmove.go.
+	move, committedMove *ledger.LayoutMove
 	// moved is the height of the block being finalized if a scheduled
 	// move of the layout happened at its start (0 otherwise): its Commit
 	// switches the latest index to leaf pointers. Guarded by wmu.
@@ -398,10 +402,17 @@ func (a *App) setLayout(view reader) error {
 		}
 		l = ledger.StateLayout(n)
 	}
-	a.layout = l
+	mv, err := layoutMoveOf(view)
+	if err != nil {
+		return err
+	}
+	if mv != nil && mv.Cursor == "" {
+		mv = nil // scheduled, not under way
+	}
+	a.layout, a.move = l, mv
 	a.idx.values.Store(l == ledger.LayoutEveryVersion)
 	a.mu.Lock()
-	a.committedLayout = l
+	a.committedLayout, a.committedMove = l, mv
 	a.mu.Unlock()
 	return nil
 }
@@ -634,7 +645,7 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	}
 	a.mu.Lock()
 	a.lastTime = a.pending.time
-	a.committedLayout = a.layout
+	a.committedLayout, a.committedMove = a.layout, a.move
 	a.mu.Unlock()
 	a.moved = 0
 	a.dir.apply(a.pendingDir)

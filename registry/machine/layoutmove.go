@@ -74,6 +74,9 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 		if cur == nil {
 			return nil, fmt.Errorf("%w: no move of the state layout is scheduled", ledger.ErrNotFound)
 		}
+		if cur.Cursor != "" || cur.Height <= env.height {
+			return nil, fmt.Errorf("%w: the move to layout %d is under way since height %d (%d DIDs moved): it cannot be cancelled", ledger.ErrInvalid, cur.Layout, cur.Height, cur.Moved)
+		}
 		if cur.Height != mv.Height {
 			return nil, fmt.Errorf("%w: the move scheduled is at height %d (proposal %s), not %d", ledger.ErrInvalid, cur.Height, cur.Proposal, mv.Height)
 		}
@@ -81,6 +84,9 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 	}
 	if l == ledger.LayoutRecordsOnce {
 		return nil, fmt.Errorf("%w: the chain's state is in layout %d already", ledger.ErrInvalid, l)
+	}
+	if cur != nil && cur.Cursor != "" {
+		return nil, fmt.Errorf("%w: the move to layout %d is under way since height %d", ledger.ErrExists, cur.Layout, cur.Height)
 	}
 	if cur != nil {
 		return nil, fmt.Errorf("%w: a move to layout %d is scheduled at height %d (proposal %s): cancel it first (layout.cancel)", ledger.ErrExists, cur.Layout, cur.Height, cur.Proposal)
@@ -95,18 +101,26 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 	return []write{{[]byte(ledger.KeyLayoutMove), b}}, nil
 }
 
-// moveLayout makes the scheduled move if it is due at the start of block
-// height, in the working tree (which is still the state of height-1), and
-// records it for Commit. Every validator makes the same writes in the
-// same order (the DIDs in key order), so the same app hash.
+// layoutMoveChunk is ledger.LayoutMoveChunk; a variable so tests can
+// spread a move over the blocks of a small chain.
+var layoutMoveChunk = ledger.LayoutMoveChunk
+
+// moveLayout goes on with the scheduled move if it is due at the start of
+// block height, in the working tree (which is still the state of
+// height-1): it moves the next layoutMoveChunk DIDs after the cursor (the
+// first ones at block Height), in key order, and records the cursor, or,
+// once the last DID is moved, writes state/layout, removes the move and
+// records for Commit that the latest index must switch. Every validator
+// makes the same writes in the same order, so the same app hash.
 func (a *App) moveLayout(height int64) error {
 	mv, err := layoutMoveOf(a.tree)
 	if err != nil || mv == nil || mv.Height > height {
 		return err
 	}
-	if mv.Height < height {
-		// It cannot be: the move is removed in the block it is made.
-		return fmt.Errorf("%w: the layout move scheduled at height %d was not made (block %d)", ledger.ErrInternal, mv.Height, height)
+	if mv.Height < height && mv.Cursor == "" {
+		// It cannot be: block Height moves at least one DID or ends the
+		// move.
+		return fmt.Errorf("%w: the layout move scheduled at height %d was not started (block %d)", ledger.ErrInternal, mv.Height, height)
 	}
 	if a.layout != ledger.LayoutEveryVersion || mv.Layout != ledger.LayoutRecordsOnce {
 		return fmt.Errorf("%w: a move from layout %d to %d", ledger.ErrInternal, a.layout, mv.Layout)
@@ -116,9 +130,18 @@ func (a *App) moveLayout(height int64) error {
 	if h != height-1 {
 		return fmt.Errorf("%w: the layout move of block %d on a state at height %d", ledger.ErrInternal, height, h)
 	}
+	from := didStart
+	if mv.Cursor != "" {
+		// The key after the cursor's.
+		from = append(ledger.DIDKey(mv.Cursor), 0)
+	}
 	var n int
+	var last string
 	var merr error
-	view.IterateRange(didStart, didEnd, true, func(k, v []byte) bool {
+	done := !view.IterateRange(from, didEnd, true, func(k, v []byte) bool {
+		if n == layoutMoveChunk {
+			return true // more to move in the next block
+		}
 		var rec struct {
 			DID      string `json:"did"`
 			Metadata struct {
@@ -146,10 +169,27 @@ func (a *App) moveLayout(height int64) error {
 			return true
 		}
 		n++
+		last = rec.DID
 		return false
 	})
 	if merr != nil {
 		return fmt.Errorf("move the state to layout %d at height %d: %w", mv.Layout, height, merr)
+	}
+	next := *mv
+	next.Moved += int64(n)
+	if !done {
+		next.Cursor = last
+		b, err := marshal(next)
+		if err != nil {
+			return err
+		}
+		if _, err := a.tree.Set([]byte(ledger.KeyLayoutMove), b); err != nil {
+			return err
+		}
+		a.move = &next
+		a.log.Info("moving the state layout", "height", height, "layout", int(mv.Layout), "proposal", mv.Proposal,
+			"dids", n, "moved", next.Moved, "took", time.Since(started).Round(time.Millisecond).String())
+		return nil
 	}
 	if _, err := a.tree.Set([]byte(ledger.KeyStateLayout), []byte(strconv.Itoa(int(mv.Layout)))); err != nil {
 		return err
@@ -157,10 +197,10 @@ func (a *App) moveLayout(height int64) error {
 	if _, _, err := a.tree.Remove([]byte(ledger.KeyLayoutMove)); err != nil {
 		return err
 	}
-	a.layout = mv.Layout
+	a.layout, a.move = mv.Layout, nil
 	a.moved = height
 	a.log.Info("moved the state layout", "height", height, "layout", int(mv.Layout), "proposal", mv.Proposal,
-		"dids", n, "took", time.Since(started).Round(time.Millisecond).String())
+		"dids", n, "moved", next.Moved, "since", mv.Height, "took", time.Since(started).Round(time.Millisecond).String())
 	return nil
 }
 

@@ -497,3 +497,100 @@ func TestLayoutMoveStopBeforeSave(t *testing.T) {
 	}
 	compareReads(t, h.app, ref.app)
 }
+
+// TestLayoutMoveSpread: a move spread over blocks (three DIDs per block
+// here), with the recorded chain's updates and a deactivation, and new
+// DIDs, in the blocks of the move, DIDs on either side of the cursor.
+// After every block every read (through CheckTx's verdicts too) is the
+// one the chain in layout 2 from its genesis gives, and once the last DID
+// is moved the state holds the same keys and values.
+func TestLayoutMoveSpread(t *testing.T) {
+	defer func(c int) { layoutMoveChunk = c }(layoutMoveChunk)
+	layoutMoveChunk = 3
+	g := loadLayoutGolden(t)
+	H := 3 + ledger.MinLayoutMoveLead
+	moved, _ := migratedGolden(t, g, true, H-1)
+	ref, _ := migratedGolden(t, g, false, H-1)
+	var blocks [][][]byte
+	for _, b := range g.Blocks[3:] {
+		blocks = append(blocks, b)
+	}
+	var created []*identity
+	for i := range 6 {
+		created = append(created, newIdentity(t, byte(120+i)))
+	}
+	blocks = append(blocks, [][]byte{moved.createTx(created[0]), moved.createTx(created[1]), moved.createTx(created[2])})
+	blocks = append(blocks, [][]byte{moved.createTx(created[3]), moved.createTx(created[4]), moved.createTx(created[5])})
+	blocks = append(blocks, nil, nil, nil)
+	sawCursor := false
+	sides := map[bool]int{} // DIDs written during the move: moved already (true) or not
+	for i, b := range blocks {
+		if _, mv, _ := moved.app.LayoutMove(); mv != nil && mv.Cursor != "" {
+			for _, raw := range b {
+				if tt, err := tx.Decode(raw); err == nil {
+					sides[tt.Payload.DID <= mv.Cursor]++
+				}
+			}
+		}
+		for j, raw := range b {
+			if a, r := moved.checkTx(raw), ref.checkTx(raw); a.Code != r.Code {
+				t.Fatalf("block %d tx %d: CheckTx during the move %d (%s), in layout 2 %d (%s)", i, j, a.Code, a.Log, r.Code, r.Log)
+			}
+		}
+		rm, rr := moved.finalize(b...), ref.finalize(b...)
+		for j := range rm.TxResults {
+			if rm.TxResults[j].Code != rr.TxResults[j].Code {
+				t.Fatalf("block %d tx %d: code %d (%s) during the move, %d (%s) in layout 2", i, j, rm.TxResults[j].Code, rm.TxResults[j].Log, rr.TxResults[j].Code, rr.TxResults[j].Log)
+			}
+		}
+		moved.commit()
+		ref.commit()
+		if i == 2 {
+			// A node restarted in the middle of the move goes on from the
+			// cursor the state holds.
+			moved.app.Close()
+			moved.open()
+		}
+		compareReads(t, moved.app, ref.app)
+		_, mv, _ := moved.app.LayoutMove()
+		if mv != nil && mv.Cursor != "" {
+			sawCursor = true
+			if r := moved.checkTx(moved.propose1(cancelProposal("cancel-"+strconv.Itoa(i), mv.Height))); r.Code != ledger.CodeInvalid || !strings.Contains(r.Log, "under way") {
+				t.Errorf("cancel during the move: code %d (%s)", r.Code, r.Log)
+			}
+		}
+	}
+	if !sawCursor {
+		t.Fatal("the move was not spread over blocks")
+	}
+	if sides[true] == 0 || sides[false] == 0 {
+		t.Errorf("DIDs written during the move, moved already and not: %d and %d; want some of each", sides[true], sides[false])
+	}
+	t.Logf("DIDs written during the move: %d moved already, %d not yet", sides[true], sides[false])
+	if l, mv, _ := moved.app.LayoutMove(); l != ledger.LayoutRecordsOnce || mv != nil {
+		t.Fatalf("after the move: layout %d, move %+v", l, mv)
+	}
+	got, want := stateEntries(t, moved.app), stateEntries(t, ref.app)
+	for k, v := range got {
+		if w, ok := want[k]; ok && w != v {
+			t.Errorf("%s: %s, want %s", k, v, w)
+		} else if !ok && k != string(ledger.ProposalKey("move-to-2")) && !strings.HasPrefix(k, "tx/") {
+			t.Errorf("key only in the moved chain: %q", k)
+		}
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("%s is missing after the move", k)
+		}
+	}
+	// A node that reopens after the move reads the same.
+	moved.app.Close()
+	moved.open()
+	compareReads(t, moved.app, ref.app)
+}
+
+// propose1 signs a network.propose by the harness's governance key.
+func (h *harness) propose1(p tx.Proposal) []byte {
+	pl := h.must(tx.NewNetworkProposal(h.govDID, p))
+	return h.sign(pl, h.gov, h.govDID+"#"+h.gov.Public().Multikey())
+}
