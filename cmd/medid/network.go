@@ -105,6 +105,10 @@ func layoutStatus(ctx context.Context, e *env, args []string) error {
 	switch {
 	case ni.StateLayout == 0:
 		return fmt.Errorf("the registry at height %d does not say its state layout (a release from before layout moves): upgrade it", ni.Height)
+	case ni.LayoutMove != nil && ni.LayoutMove.Cursor != "":
+		m := ni.LayoutMove
+		fmt.Fprintf(e.stdout, "state layout %d at height %d; move to layout %d under way since height %d (proposal %s): %d DIDs moved, %d per block\n",
+			ni.StateLayout, ni.Height, m.Layout, m.Height, m.Proposal, m.Moved, ledger.LayoutMoveChunk)
 	case ni.LayoutMove != nil:
 		m := ni.LayoutMove
 		fmt.Fprintf(e.stdout, "state layout %d at height %d; move to layout %d scheduled at height %d (proposal %s, carried at block %d), %d blocks from now\n",
