@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync/atomic"
+	"time"
 
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
@@ -78,6 +79,9 @@ type latestIndex struct {
 	// the block cache when leaves is set). See leafCache.
 	leaves   *leafCache
 	leafRead *opt.ReadOptions
+	// lastSwitchScan is how long toLeaves's first pass took (for its log
+	// line; written and read under the app's wmu).
+	lastSwitchScan time.Duration
 }
 
 // newLatestIndex returns the index of db with a leaf cache of about
@@ -724,6 +728,7 @@ func (r committedReader) Get(k []byte) ([]byte, error) {
 // with an index without the format record, which open rebuilds before
 // anything is read. step (nil: none) is called after each batch written.
 func (ix *latestIndex) toLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
+	started := time.Now()
 	var b leveldb.Batch
 	inBatch := map[string]bool{}
 	flush := func(min int) error {
@@ -773,5 +778,6 @@ func (ix *latestIndex) toLeaves(version int64, view *iavl.ImmutableTree, step fu
 	if err := flush(1); err != nil {
 		return err
 	}
+	ix.lastSwitchScan = time.Since(started)
 	return ix.walkLeaves(version, view, step)
 }

@@ -228,7 +228,8 @@ func (a *App) switchIndex(version int64) error {
 	if err := a.idx.toLeaves(version, view, switchIndexStep); err != nil {
 		return err
 	}
-	a.log.Info("the DID index points at the tree's leaves", "height", version, "took", time.Since(started).Round(time.Millisecond).String())
+	a.log.Info("the DID index points at the tree's leaves", "height", version, "took", time.Since(started).Round(time.Millisecond).String(),
+		"node_scan", a.idx.lastSwitchScan.Round(time.Millisecond).String())
 	return nil
 }
 

@@ -124,6 +124,7 @@ func TestLayoutMoveDuration(t *testing.T) {
 	h.app.Close()
 	before := dirBytes(t, filepath.Join(h.dir, "state.db"))
 	h.open()
+	h.app.log = logs
 
 	// The blocks of the move: one chunk each, the last also switches the
 	// index in its Commit.
