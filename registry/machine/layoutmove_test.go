@@ -594,3 +594,61 @@ func (h *harness) propose1(p tx.Proposal) []byte {
 	pl := h.must(tx.NewNetworkProposal(h.govDID, p))
 	return h.sign(pl, h.gov, h.govDID+"#"+h.gov.Public().Multikey())
 }
+
+// TestLayoutMoveStateSyncMidMove: a node that restores a snapshot taken
+// while a move is under way (its cursor in the state) goes on with the
+// move from the cursor: block after block it reaches the source's app
+// hashes, ends in layout 2 with leaf pointers, and reads the same.
+func TestLayoutMoveStateSyncMidMove(t *testing.T) {
+	defer func(c int) { layoutMoveChunk = c }(layoutMoveChunk)
+	layoutMoveChunk = 2
+	g := loadLayoutGolden(t)
+	src, H := migratedGolden(t, g, true, 0) // blocks 4..7 at H..H+3: the move under way
+	if _, mv, _ := src.app.LayoutMove(); mv == nil || mv.Cursor == "" {
+		t.Fatalf("no move under way at %d: %+v", src.height(), mv)
+	}
+	// Reopen the source with a snapshot at every block, and make one.
+	src.app.Close()
+	a, err := New(Config{Dir: src.dir, SnapshotInterval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	src.app = a
+	src.block()
+	snapshotNow(t, src)
+	height, appHash := src.app.LastCommit()
+	_, mv, _ := src.app.LayoutMove()
+	if mv == nil || mv.Cursor == "" {
+		t.Fatalf("the snapshot at %d is not of a move under way", height)
+	}
+	dst, res := restoreIntoWith(t, src, nil, appHash, func(d *App) { d.ExpectLayout(ledger.LayoutEveryVersion) })
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+		t.Fatalf("restore ended %v", res)
+	}
+	d := &harness{tb: t, app: dst}
+	if _, dmv, _ := dst.LayoutMove(); dmv == nil || dmv.Cursor != mv.Cursor || dst.layout != ledger.LayoutEveryVersion {
+		t.Fatalf("restored at %d: layout %d, move %+v; the source's cursor %q", height, dst.layout, dmv, mv.Cursor)
+	}
+	id := newIdentity(t, 140)
+	for i := 0; src.app.layout != ledger.LayoutRecordsOnce || i < 2; i++ {
+		var txs [][]byte
+		if i == 1 {
+			txs = [][]byte{src.createTx(id)}
+		}
+		a, b := src.finalize(txs...), d.finalize(txs...)
+		if !sameBytes(a.AppHash, b.AppHash) {
+			t.Fatalf("block %d: the restored node's app hash %X, the source's %X", src.height()+1, b.AppHash, a.AppHash)
+		}
+		src.commit()
+		d.commit()
+		if i > 20 {
+			t.Fatal("the move does not end")
+		}
+	}
+	if dst.layout != ledger.LayoutRecordsOnce || dst.idx.values.Load() {
+		t.Fatalf("the restored node after the move: layout %d, index copies %v", dst.layout, dst.idx.values.Load())
+	}
+	compareReads(t, dst, src.app)
+	t.Logf("restored at %d (cursor %s), the move ended at %d (began at %d)", height, mv.Cursor, src.height(), H)
+}
