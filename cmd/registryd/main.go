@@ -3,7 +3,7 @@
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE] [--memprofile FILE]
-//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID]
+//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID] [--state-layout 2|1]
 //
 // On first run it initialises the home folder (keys, genesis naming this
 // validator and a governance key) and prints where things are. SIGINT and
@@ -44,6 +44,7 @@ import (
 	"github.com/medid/medid/internal/tlsfiles"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/hospital/vault"
+	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 )
@@ -471,6 +472,8 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 		"joining later), so two testnets on one machine do not collide. The base is written to OUT/base-port")
 	chainID := fs.String("chain-id", "medid-testnet", "chain id")
 	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each commit")
+	layout := fs.Int("state-layout", int(ledger.CurrentLayout), "the chain's state layout: 2 (each record once), or 1 (every version under didv/, as chains\n"+
+		"started before layout 2; to rehearse 'medid network layout schedule')")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -479,6 +482,9 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		return usageError{errors.New("testnet: --out DIR is required")}
+	}
+	if !ledger.StateLayout(*layout).Valid() {
+		return usageError{fmt.Errorf("testnet: --state-layout %d: want 1 or 2", *layout)}
 	}
 	var base int
 	if *basePort == "auto" {
@@ -497,7 +503,7 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 		}
 		base = b
 	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: *n, OutDir: *out, BasePort: base, ChainID: *chainID, BlockTime: *blockTime})
+	res, err := node.Testnet(node.TestnetConfig{Validators: *n, OutDir: *out, BasePort: base, ChainID: *chainID, BlockTime: *blockTime, StateLayout: ledger.StateLayout(*layout)})
 	if err != nil {
 		return err
 	}

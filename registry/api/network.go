@@ -18,6 +18,7 @@ type networkState interface {
 	Governance() ([]string, error)
 	NetworkPolicy() (ledger.NetworkPolicy, error)
 	LastSnapshot() (int64, time.Time)
+	LayoutMove() (ledger.StateLayout, *ledger.LayoutMove, error)
 }
 
 // nodeInfo is implemented by a Ledger that can say how to reach it
@@ -72,9 +73,14 @@ func (s *Server) networkInfo(w http.ResponseWriter, r *http.Request) {
 	if govs == nil {
 		govs = []string{}
 	}
+	layout, move, err := ns.LayoutMove()
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	snap, _ := ns.LastSnapshot()
 	writeJSON(w, http.StatusOK, "application/json", &ledger.NetworkInfo{ChainID: ni.ChainID(), Height: s.ledger.Height(),
-		Node: ni.Info(), Validators: vals, Governance: govs, Policy: pol, SnapshotHeight: snap})
+		Node: ni.Info(), Validators: vals, Governance: govs, Policy: pol, SnapshotHeight: snap, StateLayout: layout, LayoutMove: move})
 }
 
 // genesis serves GET /1.0/network/genesis: the genesis file, byte for byte.

@@ -95,3 +95,65 @@ func DIDVersionProof(id string, n int64, key, value []byte) (*DIDRecord, error) 
 		return nil, fmt.Errorf("%w: the current record of %s is version %d; version %d must be proven by its own key", ErrProof, id, m, n)
 	}
 }
+
+// Moving a running chain from LayoutEveryVersion to LayoutRecordsOnce
+// (docs/design/0021, "Moving a chain to layout 2"). A governance proposal
+// (action [ActionLayoutSchedule], carried by the network's quorum) writes
+// the move at [KeyLayoutMove]; at the start of block Height every
+// validator's state machine deletes each DID's current-version copy
+// didv/<did>/<n>, writes [KeyStateLayout] = 2 and removes KeyLayoutMove. A
+// proposal of [ActionLayoutCancel] carried before Height removes it.
+const (
+	// KeyLayoutMove holds the scheduled [LayoutMove] until its block (absent
+	// when none is scheduled, so chains that never schedule one keep their
+	// app hashes).
+	KeyLayoutMove = "state/move"
+	// MinLayoutMoveLead is how many blocks after the block that carries a
+	// schedule its height must be, at least: the time every operator has to
+	// see it (`medid network layout status`), check the node's disk and,
+	// if the network changes its mind, carry a cancel. It is checked when
+	// the schedule is proposed and again in the block that carries it, so
+	// a proposal whose approvals came too late is refused, not squeezed.
+	MinLayoutMoveLead int64 = 100
+	// LayoutMoveChunk is how many DIDs the move takes per block: the move
+	// starts at the start of block Height and goes on at the start of each
+	// block after it, in DID order, until every DID is moved. One block of
+	// a million DIDs took nearly 4 minutes and 7 GB of memory on the
+	// measuring machine (BENCHMARKS.md, issue 18 "Layout move"); a chunk
+	// of this size takes a few seconds and a bounded amount of memory,
+	// and each chunk's block changes the app hash, so CometBFT makes the
+	// next block at once: the move needs no transactions to go on.
+	LayoutMoveChunk = 25_000
+)
+
+// LayoutMove is a scheduled move of the state layout (the value of
+// [KeyLayoutMove], and the layout member of a proposal of
+// ActionLayoutSchedule or ActionLayoutCancel).
+type LayoutMove struct {
+	// Layout is the layout moved to (only LayoutRecordsOnce).
+	Layout StateLayout `json:"layout"`
+	// Height is the block at whose start the state moves.
+	Height int64 `json:"height"`
+	// Proposal is the proposal that scheduled it (in KeyLayoutMove only),
+	// Scheduled the block that carried it.
+	Proposal  string `json:"proposal,omitempty"`
+	Scheduled int64  `json:"scheduled,omitempty"`
+	// Cursor is the last DID moved while the move is under way (in
+	// KeyLayoutMove only, from block Height until the block that moves the
+	// last DID, which removes KeyLayoutMove): the DIDs up to it (in key
+	// order) are stored as in LayoutRecordsOnce and written by its rules,
+	// the others as in LayoutEveryVersion. Reads need not know it: both
+	// layouts read alike (see [DIDVersionProof]).
+	Cursor string `json:"cursor,omitempty"`
+	// Moved counts the DIDs moved so far (in KeyLayoutMove only).
+	Moved int64 `json:"moved,omitempty"`
+}
+
+// LayoutOf is the layout the records of DID id follow in a state of
+// layout l while move m (nil: none) is under way.
+func LayoutOf(l StateLayout, m *LayoutMove, id string) StateLayout {
+	if l == LayoutEveryVersion && m != nil && m.Cursor != "" && id <= m.Cursor {
+		return m.Layout
+	}
+	return l
+}

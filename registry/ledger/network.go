@@ -164,6 +164,11 @@ const (
 	ActionGovernanceRemove = "governance.remove"
 	// ActionDirectoryQuorum turns NetworkPolicy.DirectoryQuorum on.
 	ActionDirectoryQuorum = tx.ActionDirectoryQuorum
+	// ActionLayoutSchedule schedules a move of the state layout at a height
+	// (see [LayoutMove]); ActionLayoutCancel cancels the scheduled move
+	// before its height.
+	ActionLayoutSchedule = "layout.schedule"
+	ActionLayoutCancel   = "layout.cancel"
 )
 
 // Proposal statuses.
@@ -190,6 +195,8 @@ type ProposalRecord struct {
 	// tx.ChangeID of its action and this content (see ChangeID below).
 	Directory     *tx.DirectoryChange     `json:"directory,omitempty"`
 	Accreditation *tx.AccreditationChange `json:"accreditation,omitempty"`
+	// Layout is the move scheduled or cancelled (layout.* actions).
+	Layout *LayoutMove `json:"layout,omitempty"`
 	// ProposedBy is the governance DID that proposed it (its first
 	// approval).
 	ProposedBy string    `json:"proposedBy"`
@@ -251,6 +258,10 @@ type NetworkInfo struct {
 	// SnapshotHeight is the newest state sync snapshot this node offers
 	// (0: none; a joining node then syncs blocks instead).
 	SnapshotHeight int64 `json:"snapshotHeight"`
+	// StateLayout is the layout of the state at Height (0 from a registry
+	// of before it was served), LayoutMove the move scheduled, if any.
+	StateLayout StateLayout `json:"stateLayout,omitempty"`
+	LayoutMove  *LayoutMove `json:"layoutMove,omitempty"`
 }
 
 // NodeInfo says how to reach a node.

@@ -228,6 +228,18 @@ type App struct {
 	// chain's life; see ledger.StateLayout). Written by InitChain and a
 	// restore (under wmu, before any block), read by the handlers.
 	layout ledger.StateLayout
+	// committedLayout is the layout of the committed state, for CheckTx
+	// (guarded by mu; layout may be a block ahead of it while a move's
+	// block runs).
+	committedLayout ledger.StateLayout
+	// move is the move of the layout under way in the working state (nil:
+	// none; guarded by wmu), committedMove the committed state's (guarded
+	// by mu). See layoutmove.go.
+	move, committedMove *ledger.LayoutMove
+	// moved is the height of the block being finalized if a scheduled
+	// move of the layout happened at its start (0 otherwise): its Commit
+	// switches the latest index to leaf pointers. Guarded by wmu.
+	moved int64
 	// expectLayout is the layout the genesis names, for a restore before
 	// the state says (ExpectLayout; 0: LayoutEveryVersion). Guarded by wmu.
 	expectLayout ledger.StateLayout
@@ -419,8 +431,18 @@ func (a *App) setLayout(view reader) error {
 		}
 		l = ledger.StateLayout(n)
 	}
-	a.layout = l
+	mv, err := layoutMoveOf(view)
+	if err != nil {
+		return err
+	}
+	if mv != nil && mv.Cursor == "" {
+		mv = nil // scheduled, not under way
+	}
+	a.layout, a.move = l, mv
 	a.idx.values.Store(l == ledger.LayoutEveryVersion)
+	a.mu.Lock()
+	a.committedLayout, a.committedMove = l, mv
+	a.mu.Unlock()
 	return nil
 }
 
@@ -561,6 +583,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	// it, so its app hashes stay those of before the layouts existed.
 	a.layout = g.StateLayout
 	a.idx.values.Store(a.layout == ledger.LayoutEveryVersion)
+	a.mu.Lock()
+	a.committedLayout = a.layout
+	a.mu.Unlock()
 	if a.layout != ledger.LayoutEveryVersion {
 		if _, err := a.tree.Set([]byte(ledger.KeyStateLayout), []byte(strconv.Itoa(int(a.layout)))); err != nil {
 			return nil, fmt.Errorf("write genesis: %w", err)
@@ -614,7 +639,8 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	// (LayoutRecordsOnce) exist only once the tree saved the version: that
 	// index may be one block behind after a stop, and Open repairs it.
 	// Either way the view is published after both (see latestIndex).
-	copies := a.idx.values.Load()
+	moving := a.moved == a.pending.height
+	copies := a.idx.values.Load() && !moving
 	if copies {
 		if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
 			a.noteStore(err)
@@ -629,7 +655,15 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	if version != a.pending.height {
 		return nil, fmt.Errorf("saved state version %d for block %d: the state folder belongs to another chain", version, a.pending.height)
 	}
-	if !copies {
+	switch {
+	case moving:
+		// The layout moved at the start of this block: the copying index
+		// becomes leaf pointers, in place (layoutmove.go).
+		if err := a.switchIndex(version); err != nil {
+			a.noteStore(err)
+			return nil, fmt.Errorf("index state version %d after the move to layout %d: %w", version, a.layout, err)
+		}
+	case !copies:
 		if err := a.idx.write(version, a.pendingIdx); err != nil {
 			a.noteStore(err)
 			return nil, fmt.Errorf("index state version %d: %w", version, err)
@@ -640,7 +674,9 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	}
 	a.mu.Lock()
 	a.lastTime = a.pending.time
+	a.committedLayout, a.committedMove = a.layout, a.move
 	a.mu.Unlock()
+	a.moved = 0
 	a.dir.apply(a.pendingDir)
 	a.pendingDir = nil
 	a.pending = nil

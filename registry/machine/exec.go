@@ -44,6 +44,13 @@ type execEnv struct {
 	// pre is the result of FinalizeBlock's parallel pre-pass (nil in
 	// CheckTx).
 	pre *prepared
+	// layout is the state layout the transaction is checked in (CheckTx:
+	// the committed state's; FinalizeBlock: the block's, which a scheduled
+	// move changes at its start; see layoutmove.go), and move the move of
+	// the layout under way (nil: none), which decides the layout of each
+	// DID's records (didLayout).
+	layout ledger.StateLayout
+	move   *ledger.LayoutMove
 	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
 	// so handlers may skip building them.
 	checkOnly bool
@@ -52,6 +59,11 @@ type execEnv struct {
 	// the accepted transaction adds to them (see quota.go).
 	origins originCounters
 	charge  *quotaCharge
+}
+
+// didLayout is the layout the records of DID id are written in.
+func (env *execEnv) didLayout(id string) ledger.StateLayout {
+	return ledger.LayoutOf(env.layout, env.move, id)
 }
 
 // receipt is the ExecTxResult.Data of an accepted transaction (JSON), and
@@ -89,11 +101,11 @@ type prepared struct {
 func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	view, height := a.committedState()
 	a.mu.RLock()
-	bt := a.lastTime
+	bt, layout, move := a.lastTime, a.committedLayout, a.committedMove
 	a.mu.RUnlock()
 	t, err := a.decode(req.Tx)
 	if err == nil {
-		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true,
+		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true, layout: layout, move: move,
 			origins: a.quotas.at(view, height)}
 		_, _, err = a.check(view, t, env)
 	}
@@ -129,11 +141,17 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	a.pendingIdx = nil
 	a.pendingVals = nil
 	a.pendingDir = nil
+	a.moved = 0
+	// A move of the state layout scheduled for this block happens before
+	// its transactions (layoutmove.go).
+	if err := a.moveLayout(req.Height); err != nil {
+		return nil, err
+	}
 	pre := a.prepass(req.Txs, bt)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	bq := &blockQuotas{r: a.tree}
 	for i := range req.Txs {
-		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq})
+		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq, layout: a.layout, move: a.move})
 	}
 	// The block's origin counters, once, after its transactions.
 	qw, err := bq.writes()

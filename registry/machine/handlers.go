@@ -229,7 +229,7 @@ func (a *App) didCreate(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	created := env.time
 	rec := ledger.DIDRecord{DID: p.DID, Document: cc.doc, Height: env.height,
 		Metadata: ledger.DocumentMetadata{Created: &created, VersionID: "1"}}
-	w, err := a.didWrites(&rec, 1, nil)
+	w, err := a.didWrites(env.didLayout(rec.DID), &rec, 1, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,7 +256,7 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	// the current record itself, which moves to didv/.
 	prev := new(ledger.DIDRecord)
 	*prev = *cur
-	if a.layout == ledger.LayoutEveryVersion {
+	if env.didLayout(p.DID) == ledger.LayoutEveryVersion {
 		if prev, err = getJSON[ledger.DIDRecord](r, ledger.DIDVersionKey(p.DID, n)); err != nil {
 			return nil, nil, fmt.Errorf("%w: version %d of %s: %v", ledger.ErrInternal, n, p.DID, err)
 		}
@@ -277,7 +277,7 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 		}
 	}
 	prev.Metadata.NextVersionID = next.Metadata.VersionID
-	w, err := a.didWrites(&next, n+1, prev)
+	w, err := a.didWrites(env.didLayout(next.DID), &next, n+1, prev)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -285,15 +285,15 @@ func (a *App) didChange(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 }
 
 // didWrites stores rec (version n) as the current record and prev (if
-// any) as version n-1. In LayoutEveryVersion rec is also stored as version
-// n; in LayoutRecordsOnce only superseded versions are under didv/.
-func (a *App) didWrites(rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) ([]write, error) {
+// any) as version n-1. In LayoutEveryVersion (l) rec is also stored as
+// version n; in LayoutRecordsOnce only superseded versions are under didv/.
+func (a *App) didWrites(l ledger.StateLayout, rec *ledger.DIDRecord, n int64, prev *ledger.DIDRecord) ([]write, error) {
 	v, err := marshalDIDRecord(rec)
 	if err != nil {
 		return nil, err
 	}
 	w := []write{{ledger.DIDKey(rec.DID), v}}
-	if a.layout == ledger.LayoutEveryVersion {
+	if l == ledger.LayoutEveryVersion {
 		w = append(w, write{ledger.DIDVersionKey(rec.DID, n), v})
 	}
 	if prev != nil {

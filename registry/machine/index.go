@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync/atomic"
+	"time"
 
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
@@ -78,6 +79,9 @@ type latestIndex struct {
 	// the block cache when leaves is set). See leafCache.
 	leaves   *leafCache
 	leafRead *opt.ReadOptions
+	// lastSwitchScan is how long toLeaves's first pass took (for its log
+	// line; written and read under the app's wmu).
+	lastSwitchScan time.Duration
 }
 
 // newLatestIndex returns the index of db with a leaf cache of about
@@ -527,6 +531,10 @@ func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
 	return nil
 }
 
+// indexRebuildBatch is how many entries a rebuild of the index writes at
+// once. A variable so tests can stop a rebuild between small batches.
+var indexRebuildBatch = 10_000
+
 // The range of indexed keys in the tree.
 var (
 	didStart = []byte(ledger.PrefixDID)
@@ -601,7 +609,7 @@ func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, wa
 			return nil // a version not saved completely, or after the view
 		}
 		b.Put(indexKey(key), leafEntry(nk, value))
-		return flush(10_000)
+		return flush(indexRebuildBatch)
 	})
 	if err == nil {
 		err = flush(1)
@@ -614,7 +622,28 @@ func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, wa
 		b.Put(indexFormatKey, indexLeafFormat)
 		return ix.db.Write(&b, nil)
 	}
+	return ix.walkLeaves(version, view, nil)
+}
 
+// walkLeaves is the second pass of rebuildLeaves: it walks the saved
+// version beside the index, gives a height-only entry to every key whose
+// entry is not its current leaf, deletes entries of keys the version does
+// not hold, and writes the height and format records last. Every write it
+// makes sends readers to the tree, so it is safe beside live readers.
+// step (nil: none) is called after each batch it writes.
+func (ix *latestIndex) walkLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
+	var b leveldb.Batch
+	flush := func(min int) error {
+		if b.Len() < min {
+			return nil
+		}
+		err := ix.db.Write(&b, nil)
+		b.Reset()
+		if err == nil && step != nil {
+			err = step()
+		}
+		return err
+	}
 	it := ix.db.NewIterator(util.BytesPrefix(indexKey(didStart)), nil)
 	defer it.Release()
 	more := it.Next()
@@ -638,7 +667,7 @@ func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, wa
 		if !exact {
 			b.Put(indexKey(k), heightEntry(leafVersion))
 		}
-		if werr = flush(10_000); werr != nil {
+		if werr = flush(indexRebuildBatch); werr != nil {
 			return true
 		}
 		return false
@@ -683,4 +712,78 @@ func (r committedReader) Get(k []byte) ([]byte, error) {
 		}
 	}
 	return r.tree.Get(k)
+}
+
+// toLeaves turns a LayoutEveryVersion index (copies of the records) into a
+// LayoutRecordsOnce one in place, for saved version version, after the
+// chain's state moved layouts (layoutmove.go). Readers of the version
+// before are live and a missing entry means "no such DID" to them, so the
+// index is never cleared; the caller has already switched it to pointer
+// semantics (values false), under which a copy entry (8 bytes of height
+// and a record: never 16 bytes) reads as "ask the tree". The first pass
+// walks the node database newest node first, and writes for each DID key
+// a pointer to the first leaf it meets, its newest, and none to older ones
+// (skipped as the key already has a pointer): so every entry a reader can
+// see is either a copy (the tree answers), or the key's current leaf at
+// version (whose value a reader of an older height sees only if that leaf
+// is at or below its height, in which case no write to the key came
+// between). A pass written oldest first, as rebuildLeaves is, would
+// briefly point a key at a leaf it had since replaced. The second pass
+// (walkLeaves) checks every entry against the tree and writes the height
+// and format records last: a stop before them leaves a state in layout 2
+// with an index without the format record, which open rebuilds before
+// anything is read. step (nil: none) is called after each batch written.
+func (ix *latestIndex) toLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
+	started := time.Now()
+	var b leveldb.Batch
+	inBatch := map[string]bool{}
+	flush := func(min int) error {
+		if b.Len() < min {
+			return nil
+		}
+		err := ix.db.Write(&b, nil)
+		b.Reset()
+		clear(inBatch)
+		if err == nil && step != nil {
+			err = step()
+		}
+		return err
+	}
+	it := ix.db.NewIterator(util.BytesPrefix([]byte{'s'}), nil)
+	for ok := it.Last(); ok; ok = it.Prev() {
+		k, v := it.Key(), it.Value()
+		if len(k) != nodeKeyLen || len(v) < 2 || v[0] != 0 {
+			continue // not a node key, or an inner node
+		}
+		if int64(binary.BigEndian.Uint64(k[1:])) > version {
+			continue
+		}
+		key, value, ok := decodeLeaf(v)
+		if !ok || !indexed(key) || inBatch[string(key)] {
+			continue
+		}
+		e, err := ix.db.Get(indexKey(key), nil)
+		if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
+			it.Release()
+			return err
+		}
+		if len(e) == entryLeaf {
+			continue // a newer leaf of the key was met already
+		}
+		inBatch[string(key)] = true
+		b.Put(indexKey(key), leafEntry(k[1:], value))
+		if err := flush(indexRebuildBatch); err != nil {
+			it.Release()
+			return err
+		}
+	}
+	it.Release()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if err := flush(1); err != nil {
+		return err
+	}
+	ix.lastSwitchScan = time.Since(started)
+	return ix.walkLeaves(version, view, step)
 }

@@ -126,6 +126,9 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		Approvals: []ledger.Approval{{DID: t.Payload.DID, Recorded: env.time, Height: env.height}},
 		Status:    ledger.ProposalOpen, Height: env.height,
 	}
+	if l := p.Layout; l != nil {
+		rec.Layout = &ledger.LayoutMove{Layout: ledger.StateLayout(l.Layout), Height: l.Height}
+	}
 	if v := p.Validator; v != nil {
 		pub, _ := tx.ParseConsensusKey(v.PubKey) // Payload.Validate checked it
 		rec.Validator = &ledger.ProposedValidator{Address: validatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
@@ -297,6 +300,8 @@ func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.Ne
 			return nil, err
 		}
 		return []write{{[]byte(ledger.KeyNetworkPolicy), b}}, nil
+	case ledger.ActionLayoutSchedule, ledger.ActionLayoutCancel:
+		return layoutWrites(r, rec, env)
 	}
 	return nil, fmt.Errorf("%w: proposal action %q", ledger.ErrMalformed, rec.Action)
 }

@@ -242,8 +242,11 @@ func NewChainPolicy() *ledger.NetworkPolicy {
 	return &p
 }
 
-func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy) (*types.GenesisDoc, error) {
-	st := AppState{Quotas: quotas, StateLayout: ledger.CurrentLayout, Network: NewChainPolicy()}
+func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layout ledger.StateLayout) (*types.GenesisDoc, error) {
+	if layout == 0 {
+		layout = ledger.CurrentLayout
+	}
+	st := AppState{Quotas: quotas, StateLayout: layout, Network: NewChainPolicy()}
 	gen := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
 		ChainID:         chainID,
@@ -312,7 +315,7 @@ func Init(c InitConfig) (InitResult, error) {
 		return InitResult{}, err
 	}
 	// The genesis goes last: its presence marks the home as initialised.
-	if _, err := writeGenesis(c.ChainID, []*member{m}, nil); err != nil {
+	if _, err := writeGenesis(c.ChainID, []*member{m}, nil, 0); err != nil {
 		return InitResult{}, err
 	}
 	return m.result(c.ChainID), nil
@@ -345,6 +348,10 @@ type TestnetConfig struct {
 	// 1,000 self-made did.create per hour network-wide; load tests raise
 	// it).
 	Quotas *ledger.QuotaPolicy
+	// StateLayout is the chain's state layout (0: ledger.CurrentLayout).
+	// ledger.LayoutEveryVersion makes a chain such as those started before
+	// layout 2, to rehearse moving it (docs/operations.md).
+	StateLayout ledger.StateLayout
 }
 
 // Testnet writes N validator homes sharing one genesis (equal power, every
@@ -359,6 +366,9 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 	}
 	if c.BasePort == 0 {
 		c.BasePort = 26600
+	}
+	if c.StateLayout != 0 && !c.StateLayout.Valid() {
+		return nil, fmt.Errorf("testnet state layout %d: want %d or %d", c.StateLayout, ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce)
 	}
 	if c.BasePort < 1024 || c.BasePort+10*c.Validators > 65535 {
 		return nil, fmt.Errorf("testnet base port %d out of range 1024..%d", c.BasePort, 65535-10*c.Validators)
@@ -396,7 +406,7 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 		}
 		res[i] = m.result(c.ChainID)
 	}
-	if _, err := writeGenesis(c.ChainID, ms, c.Quotas); err != nil {
+	if _, err := writeGenesis(c.ChainID, ms, c.Quotas, c.StateLayout); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -158,6 +158,20 @@ var decodeCases = []struct{ name, header, payload string }{
 	{"header empty object", `{}`, `{}`},
 	{"header missing kid", `{"alg":"EdDSA","typ":"medid-tx+jwt"}`, `{"type":"did.deactivate","did":"did:medid:abc","nonce":"n","prevVersionId":"1"}`},
 	{"kid of another DID", `{"alg":"EdDSA","typ":"medid-tx+jwt","kid":"did:medid:xyz#k"}`, `{"type":"did.deactivate","did":"did:medid:abc","nonce":"n","prevVersionId":"1"}`},
+	{"layout schedule", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000}}}`},
+	{"layout cancel", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.cancel","layout":{"layout":2,"height":5000}}}`},
+	{"layout 3", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":3,"height":5000}}}`},
+	{"layout 1", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":1,"height":5000}}}`},
+	{"layout missing", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.cancel"}}`},
+	{"layout height 0", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2}}}`},
+	{"layout height negative", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":-1}}}`},
+	{"layout height string", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":"5000"}}}`},
+	{"layout height fraction", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000.5}}}`},
+	{"layout height too big", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":9007199254740992}}}`},
+	{"layout unknown member", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000,"at":"now"}}}`},
+	{"layout null", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":null}}`},
+	{"layout with a validator", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000},"validator":{"pubKey":"` + strings.Repeat("A", 43) + `="}}}`},
+	{"layout on governance.add", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"governance.add","governance":"did:key:z","layout":{"layout":2,"height":5000}}}`},
 }
 
 // builtTokens signs one payload of most types the way the builders write
@@ -181,6 +195,7 @@ func builtTokens(tb testing.TB) [][]byte {
 		{Type: DirectoryAdd, DID: d, Nonce: "7", Org: d, Entry: &DirectoryEntry{LegalName: "St Mary's", DisplayName: "St Mary's", Kind: KindHospital, Country: "GB",
 			Roles: []Role{{Role: RoleVaultOperator, DID: "did:key:z6Mk"}}, Logo: &Logo{SHA256: strings.Repeat("0", 64), MediaType: "image/png"}}},
 		{Type: DirectorySuspend, DID: d, Nonce: "8", Org: d, Version: 2, Reason: "under review"},
+		{Type: NetworkPropose, DID: d, Nonce: "11", Proposal: &Proposal{ID: "move", Action: ActionLayoutSchedule, Layout: &ProposedLayout{Layout: MoveToLayout, Height: 5000}}},
 	} {
 		raw, err := Sign(p, k, d+"#key-1")
 		if err != nil {

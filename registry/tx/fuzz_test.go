@@ -2,6 +2,9 @@ package tx
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +43,50 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		_ = tx.Verify(k.Public()) // must not panic
+	})
+}
+
+// FuzzProposal: a network.propose proposal (the layout.* actions among
+// them) is read with the payload's strict JSON policy; whatever validates
+// re-encodes to JSON that reads back to the same proposal and validates
+// again, and a layout.* proposal carries exactly a move to layout 2 at a
+// height of at least 1.
+func FuzzProposal(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000}}`,
+		`{"id":"m","action":"layout.cancel","layout":{"layout":2,"height":1}}`,
+		`{"id":"m","action":"layout.schedule","layout":{"layout":3,"height":5000}}`,
+		`{"id":"m","action":"layout.schedule","layout":null}`,
+		`{"id":"p","action":"governance.add","governance":"did:key:z"}`,
+		`{"id":"v","action":"validator.remove","validator":{"pubKey":"` + strings.Repeat("A", 43) + `="},"allowBelowMinimum":true}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Proposal
+		if strictUnmarshal(string(data), &p) != nil || validProposal(&p) != "" {
+			return
+		}
+		b, err := json.Marshal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q Proposal
+		if err := strictUnmarshal(string(b), &q); err != nil {
+			t.Fatalf("re-encoded %s does not read back: %v", b, err)
+		}
+		if msg := validProposal(&q); msg != "" {
+			t.Fatalf("re-encoded %s does not validate: %s", b, msg)
+		}
+		if !reflect.DeepEqual(p, q) {
+			t.Fatalf("round trip: %+v, then %+v", p, q)
+		}
+		isLayout := p.Action == ActionLayoutSchedule || p.Action == ActionLayoutCancel
+		if isLayout != (p.Layout != nil) {
+			t.Fatalf("action %s with layout %+v", p.Action, p.Layout)
+		}
+		if isLayout && (p.Layout.Layout != MoveToLayout || p.Layout.Height < 1 || p.Validator != nil || p.Governance != "" || p.AllowBelowMinimum) {
+			t.Fatalf("accepted %s", data)
+		}
 	})
 }

@@ -31,7 +31,16 @@ const (
 	ActionValidatorRemove  = "validator.remove"
 	ActionGovernanceAdd    = "governance.add"
 	ActionGovernanceRemove = "governance.remove"
+	// ActionLayoutSchedule schedules the move of a layout 1 chain's state to
+	// layout 2 at the start of block Layout.Height; ActionLayoutCancel
+	// cancels the move scheduled at Layout.Height (docs/design/0021).
+	ActionLayoutSchedule = "layout.schedule"
+	ActionLayoutCancel   = "layout.cancel"
 )
+
+// MoveToLayout is the only layout a chain can be moved to: each record
+// once (registry/ledger's LayoutRecordsOnce).
+const MoveToLayout = 2
 
 // Proposal is the change a network.propose asks for.
 type Proposal struct {
@@ -53,6 +62,17 @@ type Proposal struct {
 	Directory *DirectoryChange `json:"directory,omitempty"`
 	// Accreditation: the accreditation of an issuer.* action.
 	Accreditation *AccreditationChange `json:"accreditation,omitempty"`
+	// Layout: the move to schedule or cancel (layout.* actions).
+	Layout *ProposedLayout `json:"layout,omitempty"`
+}
+
+// ProposedLayout names a move of the state layout: to layout Layout (only
+// [MoveToLayout]) at the start of block Height. A cancel names the move it
+// cancels, so an approval given to cancel one move never cancels another
+// scheduled later.
+type ProposedLayout struct {
+	Layout int   `json:"layout"`
+	Height int64 `json:"height"`
 }
 
 // ProposedValidator names a validator by its Ed25519 consensus key.
@@ -89,6 +109,9 @@ func ParseConsensusKey(s string) (ed25519.PublicKey, error) {
 func validProposal(p *Proposal) string {
 	if !validID(p.ID) {
 		return fmt.Sprintf("proposal.id must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
+	}
+	if p.Layout != nil && p.Action != ActionLayoutSchedule && p.Action != ActionLayoutCancel {
+		return "proposal.layout is not allowed for " + p.Action
 	}
 	if IsChangeAction(p.Action) {
 		return validChange(p)
@@ -145,10 +168,23 @@ func validProposal(p *Proposal) string {
 		if v != nil || p.AllowBelowMinimum || p.Governance != "" {
 			return "proposal may carry only id and action for " + p.Action
 		}
+	case ActionLayoutSchedule, ActionLayoutCancel:
+		if v != nil || p.Governance != "" || p.AllowBelowMinimum {
+			return "proposal may carry only layout for " + p.Action
+		}
+		if p.Layout == nil {
+			return "proposal.layout is required for " + p.Action
+		}
+		if p.Layout.Layout != MoveToLayout {
+			return fmt.Sprintf("proposal.layout.layout %d: a chain can only be moved to layout %d", p.Layout.Layout, MoveToLayout)
+		}
+		if p.Layout.Height < 1 {
+			return "proposal.layout.height must be a block height (at least 1)"
+		}
 	default:
-		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s, %s, %s.*, %s.*", p.Action,
+		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s, %s, %s, %s, %s.*, %s.*", p.Action,
 			ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove, ActionGovernanceAdd, ActionGovernanceRemove,
-			ActionDirectoryQuorum, "directory", "issuer")
+			ActionLayoutSchedule, ActionLayoutCancel, ActionDirectoryQuorum, "directory", "issuer")
 	}
 	return ""
 }
@@ -167,6 +203,10 @@ func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 	if p.Validator != nil {
 		v := *p.Validator
 		p.Validator = &v
+	}
+	if p.Layout != nil {
+		l := *p.Layout
+		p.Layout = &l
 	}
 	return valid(&Payload{Type: NetworkPropose, DID: governance, Nonce: NewNonce(), Proposal: &p})
 }

@@ -1,0 +1,284 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/api"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+// syncBuffer is a bytes.Buffer safe for the node's logging goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startLayout1Member is startMember for a chain whose genesis names layout
+// 1, as registryd runs it (App.ExpectLayout from the genesis), logging the
+// app to log.
+func startLayout1Member(t *testing.T, home string, cfg machine.Config, log *syncBuffer) *member {
+	t.Helper()
+	cfg.Dir = filepath.Join(home, "data", "registry")
+	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
+	a, err := machine.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ExpectLayout(ledger.LayoutEveryVersion)
+	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: true, Logger: nodetest.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{State: a, Ledger: n, Logger: nodetest.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &member{home: home, app: a, node: n, url: srv.URL, srv: srv}
+}
+
+// TestLayoutMoveFourNodes: a four-validator network in state layout 1
+// schedules the move to layout 2 by three of four governance keys; every
+// validator moves at the start of the same block, they keep agreeing on
+// every app hash after it (CometBFT checks each block's app hash against
+// each node's own state), each holds the state of layout 2, and a fifth
+// node that joins by state sync after the move restores a layout 2
+// snapshot and answers the same.
+func TestLayoutMoveFourNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five nodes and makes over a hundred blocks")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out := processDir(t, "move")
+	base, err := node.FreeBasePort(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond,
+		ChainID: "medid-move", StateLayout: ledger.LayoutEveryVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []*member
+	logs := make([]*syncBuffer, 5)
+	for i, r := range res {
+		logs[i] = &syncBuffer{}
+		ms = append(ms, startLayout1Member(t, r.Home, machine.Config{SnapshotInterval: 40}, logs[i]))
+	}
+	waitFor(t, time.Minute, "the first block", func() bool { h, _ := ms[0].app.LastCommit(); return h >= 1 })
+	c0, err := client.New(client.Config{URL: ms[0].url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if l := m.app.StateLayout(); l != ledger.LayoutEveryVersion {
+			t.Fatalf("node %d starts in layout %d", i, l)
+		}
+	}
+	// Some DIDs, two of them deactivated (a superseded version each).
+	var ids []*nodetest.Identity
+	create := func(name string) {
+		t.Helper()
+		id := nodetest.NewIdentity(t, name)
+		if _, err := c0.Submit(ctx, id.CreateTx(t)); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		ids = append(ids, id)
+	}
+	for i := range 6 {
+		create(fmt.Sprintf("before-%d", i))
+	}
+	for _, id := range ids[:2] {
+		if _, err := c0.Submit(ctx, id.DeactivateTx(t, "1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var govs []*key.PrivateKey
+	for _, r := range res {
+		govs = append(govs, govKey(t, r.Home))
+	}
+	H := ms[0].node.Height() + ledger.MinLayoutMoveLead + 20
+	move := tx.Proposal{ID: "move-to-2", Action: tx.ActionLayoutSchedule, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: H}}
+	rec, _, err := c0.Propose(ctx, govs[0], move)
+	for _, g := range govs[1:3] {
+		if err == nil {
+			rec, _, err = c0.Approve(ctx, g, move.ID)
+		}
+	}
+	if err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("the schedule: %+v, %v", rec, err)
+	}
+	ni, err := c0.Network(ctx)
+	if err != nil || ni.StateLayout != ledger.LayoutEveryVersion || ni.LayoutMove == nil || ni.LayoutMove.Height != H {
+		t.Fatalf("GET /1.0/network after the schedule: %+v (%v)", ni, err)
+	}
+	t.Logf("move scheduled at height %d (carried at %d)", H, ni.LayoutMove.Scheduled)
+
+	// Blocks up to and past H: each write makes a block (and the block
+	// after an app hash change one more).
+	minHeight := func() int64 {
+		low := int64(-1)
+		for _, m := range ms[:4] {
+			if h, _ := m.app.LastCommit(); low < 0 || h < low {
+				low = h
+			}
+		}
+		return low
+	}
+	for n := 0; minHeight() < H+6; n++ {
+		if ctx.Err() != nil {
+			t.Fatalf("at height %d of %d: %v", minHeight(), H+6, ctx.Err())
+		}
+		create(fmt.Sprintf("filler-%d", n))
+	}
+	// A deactivation after the move runs in layout 2.
+	if _, err := c0.Submit(ctx, ids[2].DeactivateTx(t, "1")); err != nil {
+		t.Fatal(err)
+	}
+	// All four at one height agree on its app hash, and each moved at H.
+	waitFor(t, time.Minute, "the four validators at one height", func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		for _, m := range ms[1:4] {
+			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
+				return false
+			}
+		}
+		return true
+	})
+	for i, m := range ms[:4] {
+		if l := m.app.StateLayout(); l != ledger.LayoutRecordsOnce {
+			t.Errorf("node %d in layout %d after the move", i, l)
+		}
+		if want := fmt.Sprintf("msg=\"moved the state layout\" height=%d layout=2 proposal=move-to-2", H); !strings.Contains(logs[i].String(), want) {
+			t.Errorf("node %d did not log %q", i, want)
+		}
+		checkLayout2(t, fmt.Sprintf("node %d", i), m.app, ids, 3)
+	}
+	if ni, err := c0.Network(ctx); err != nil || ni.StateLayout != ledger.LayoutRecordsOnce || ni.LayoutMove != nil {
+		t.Errorf("GET /1.0/network after the move: %+v (%v)", ni, err)
+	}
+
+	// A fifth node joins by state sync from a snapshot made after H.
+	// (Writes make the blocks the snapshots are taken at.)
+	snapshotted := func() bool {
+		for _, m := range ms[:2] {
+			if h, _ := m.app.LastSnapshot(); h <= H {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; !snapshotted(); n++ {
+		if ctx.Err() != nil {
+			t.Fatalf("no snapshot above %d: %v", H, ctx.Err())
+		}
+		create(fmt.Sprintf("until-snapshot-%d", n))
+		time.Sleep(20 * time.Millisecond)
+	}
+	genesis, err := ms[0].node.GenesisJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rpcs, peers []string
+	for _, r := range res[:2] {
+		s, _ := node.LoadSettings(r.Home)
+		rpcs = append(rpcs, s.RPCAddr)
+		peers = append(peers, r.NodeID+"@"+s.P2PAddr)
+	}
+	lb, err := c0.LightBlock(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(out, "node4")
+	p2p, _ := node.FreeAddr()
+	if _, err := node.Join(node.JoinConfig{Home: home, Moniker: "node4", Genesis: genesis, PersistentPeers: strings.Join(peers, ","), P2PAddr: p2p,
+		BlockTime: 30 * time.Millisecond, StateSync: &node.StateSyncSettings{RPCServers: rpcs, TrustHeight: lb.Height(), TrustHash: fmt.Sprintf("%X", lb.Hash())}}); err != nil {
+		t.Fatal(err)
+	}
+	logs[4] = &syncBuffer{}
+	joined := startLayout1Member(t, home, machine.Config{SnapshotInterval: -1}, logs[4])
+	// One more write, so the joined node has a block to follow.
+	create("after-join")
+	last, _ := ms[0].app.LastCommit()
+	waitFor(t, 2*time.Minute, "the joined node to catch up", func() bool { h, _ := joined.app.LastCommit(); return h >= last })
+	if !strings.Contains(logs[4].String(), "restoring a snapshot") {
+		t.Fatalf("the fifth node did not restore a snapshot:\n%s", logs[4].String())
+	}
+	if l := joined.app.StateLayout(); l != ledger.LayoutRecordsOnce {
+		t.Errorf("the joined node is in layout %d", l)
+	}
+	checkLayout2(t, "the joined node", joined.app, ids, 3)
+	waitFor(t, time.Minute, "the joined node to agree", func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		h, x := joined.app.LastCommit()
+		return h == h0 && bytes.Equal(x, x0)
+	})
+}
+
+// checkLayout2 checks that a holds ids in layout 2: the first deactivated
+// ones at version 2 with version 1 under didv/ (nextVersionId 2), the rest
+// at version 1 with nothing under didv/, and that each resolves alike
+// through the latest index and through a proof.
+func checkLayout2(t *testing.T, who string, a *machine.App, ids []*nodetest.Identity, deactivated int) {
+	t.Helper()
+	var didv []string
+	if err := a.Scan(ledger.PrefixDIDVersion, func(k, _ []byte) error { didv = append(didv, string(k)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(didv) != deactivated {
+		t.Errorf("%s: %d keys under %s, want %d (the superseded versions only): %q", who, len(didv), ledger.PrefixDIDVersion, deactivated, didv)
+	}
+	for i, id := range ids {
+		rec, err := a.ResolveDID(id.DID, ledger.ResolveOptions{})
+		wantVersion := "1"
+		if i < deactivated {
+			wantVersion = "2"
+			if !errors.Is(err, ledger.ErrDeactivated) {
+				t.Errorf("%s: %s: %v, want deactivated", who, id.DID, err)
+			}
+			old, err := a.ResolveDID(id.DID, ledger.ResolveOptions{VersionID: "1"})
+			if err != nil || old.Metadata.NextVersionID != "2" {
+				t.Errorf("%s: %s version 1: %+v (%v)", who, id.DID, old, err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %s: %v", who, id.DID, err)
+		}
+		if rec == nil || rec.Metadata.VersionID != wantVersion {
+			t.Errorf("%s: %s resolves to %+v, want version %s", who, id.DID, rec, wantVersion)
+		}
+	}
+}
