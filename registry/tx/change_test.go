@@ -47,6 +47,25 @@ func TestChangeProposalValidate(t *testing.T) {
 			return acc(ActionIssuerRevoke, &AccreditationChange{Issuer: testOrg, AccreditationID: "acc-1"})
 		}, ""},
 		{"turn the quorum on", func() *Proposal { return &Proposal{ID: "on", Action: ActionDirectoryQuorum} }, ""},
+		// A layout move rides on no other action (its content is outside
+		// a change proposal's id, so approvers would not see it).
+		{"a directory change carrying a layout move", func() *Proposal {
+			p := dir(ActionDirectoryAdd, &DirectoryChange{Org: testOrg, Entry: testEntry()})
+			p.Layout = &ProposedLayout{Layout: MoveToLayout, Height: 5000}
+			return p
+		}, "proposal.layout is not allowed for directory.add"},
+		{"an accreditation carrying a layout move", func() *Proposal {
+			p := acc(ActionIssuerAccredit, grant)
+			p.Layout = &ProposedLayout{Layout: MoveToLayout, Height: 5000}
+			return p
+		}, "proposal.layout is not allowed for issuer.accredit"},
+		{"the quorum switch carrying a layout move", func() *Proposal {
+			return &Proposal{ID: "on", Action: ActionDirectoryQuorum, Layout: &ProposedLayout{Layout: MoveToLayout, Height: 5000}}
+		}, "proposal.layout is not allowed for policy.directoryQuorum"},
+		{"a layout move carrying a directory change", func() *Proposal {
+			return &Proposal{ID: "move", Action: ActionLayoutSchedule, Layout: &ProposedLayout{Layout: MoveToLayout, Height: 5000},
+				Directory: &DirectoryChange{Org: testOrg, Entry: testEntry()}}
+		}, "proposal.directory and proposal.accreditation are for directory.* and issuer.* actions only"},
 
 		{"id of another content", func() *Proposal {
 			p := dir(ActionDirectoryAdd, &DirectoryChange{Org: testOrg, Entry: testEntry()})
