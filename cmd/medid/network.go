@@ -68,8 +68,8 @@ func layoutPropose(ctx context.Context, e *env, action string, args []string) er
 	if *height < 0 {
 		return usagef("--height %d: want a block height (1 or more)", *height)
 	}
-	if *id != "" && !tx.ValidID(*id) {
-		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	if err := checkProposalID(*id); err != nil {
+		return err
 	}
 	c, err := rf.client(e)
 	if err != nil {
@@ -186,8 +186,8 @@ func validatorPropose(ctx context.Context, e *env, action string, args []string)
 	if _, err := tx.ParseConsensusKey(*pub); err != nil {
 		return usagef("--pubkey: %v", err)
 	}
-	if *id != "" && !tx.ValidID(*id) {
-		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	if err := checkProposalID(*id); err != nil {
+		return err
 	}
 	p := tx.Proposal{ID: *id, Action: action, Validator: &tx.ProposedValidator{PubKey: *pub}}
 	switch verb {
@@ -231,10 +231,19 @@ func governancePropose(ctx context.Context, e *env, action string, args []string
 	if _, err := did.ParseKeyDID(*d); err != nil {
 		return usagef("--did %q: %v", *d, err)
 	}
-	if *id != "" && !tx.ValidID(*id) {
-		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	if err := checkProposalID(*id); err != nil {
+		return err
 	}
 	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: action, Governance: *d})
+}
+
+// checkProposalID refuses a --id a proposal cannot have ("" is a random
+// one).
+func checkProposalID(id string) error {
+	if id != "" && !tx.ValidID(id) {
+		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", id, tx.MaxIDLen)
+	}
+	return nil
 }
 
 func propose(ctx context.Context, e *env, rf *registryFlags, govFile string, p tx.Proposal) error {

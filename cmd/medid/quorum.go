@@ -127,8 +127,8 @@ func networkDirectoryQuorum(ctx context.Context, e *env, args []string) error {
 	if err := fs.required("governance-key"); err != nil {
 		return err
 	}
-	if *id != "" && !tx.ValidID(*id) {
-		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", *id, tx.MaxIDLen)
+	if err := checkProposalID(*id); err != nil {
+		return err
 	}
 	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: tx.ActionDirectoryQuorum})
 }
