@@ -21,10 +21,12 @@
 //     loaded DID: bare, registry, bare again (the baseline is the mean of
 //     the two bare runs); then the same with a Go client.
 //  5. Unless -rate-share is 0: from a Go client process (this binary
-//     with -rate-client; plain wrk has no fixed rate), the registry's peak
-//     under that client (closed loop, -conns connections, -duration), then
-//     the registry at a fixed rate, -rate-share (0.8) of that peak, open
-//     loop, for -duration: p50 and p99 from each request's due time. The
+//     with -rate-client; plain wrk has no fixed rate), the bare handler's
+//     and then the registry's peak under that client (closed loop, -conns
+//     connections, -duration), then each at a fixed rate, -rate-share
+//     (0.8) of its own peak, open loop, for -duration: p50 and p99 from
+//     each request's due time (the bare handler's tail is what the machine
+//     gives any server at that load). The
 //     peak is the Go client's, not wrk's: on a small machine the client
 //     shares the cores, and the Go client costs more CPU per request than
 //     wrk, so a share of wrk's peak may be more than the machine can
@@ -270,7 +272,12 @@ func run() error {
 	base := (bareRPS[0] + bareRPS[1]) / 2
 	fmt.Printf("wrk ratio registry/bare: %.3f (bare mean %.0f req/s)\n", reg.RPS/base, base)
 	if *rateShare > 0 {
-		if err := rateRun(ctx, srv.URL, *dir, *conns, *rateShare, *dur); err != nil {
+		// The bare handler under the same client at the same share of its
+		// own peak: the tail the machine gives any server at that load.
+		if err := rateRun(ctx, "bare", bare.URL, *dir, *conns, *rateShare, *dur); err != nil {
+			return err
+		}
+		if err := rateRun(ctx, "registry", srv.URL, *dir, *conns, *rateShare, *dur); err != nil {
 			return err
 		}
 	}
@@ -380,33 +387,39 @@ func printProc(ps0 loadtest.ProcStats) error {
 // loop), then loads it at share of that peak from the same client at a
 // fixed rate, and prints both with the handler's own >5 ms share and the
 // serving process's figures.
-func rateRun(ctx context.Context, url, dir string, conns int, share float64, dur time.Duration) error {
+func rateRun(ctx context.Context, name, url, dir string, conns int, share float64, dur time.Duration) error {
 	peak, err := clientRun(ctx, url, dir, conns, 0, dur)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("go-process registry %6.0f req/s peak (closed loop)  p50 %-9v p99 %-9v errors %d\n",
-		peak.RPS, peak.P50.Round(time.Microsecond), peak.P99.Round(time.Microsecond), peak.Errors)
+	fmt.Printf("go-process %-8s %6.0f req/s peak (closed loop)  p50 %-9v p99 %-9v errors %d\n",
+		name, peak.RPS, peak.P50.Round(time.Microsecond), peak.P99.Round(time.Microsecond), peak.Errors)
 	rate := share * peak.RPS
-	before, err := loadtest.ReadServerLatency(url, "identifiers")
-	if err != nil {
-		return err
-	}
-	ps0, err := loadtest.ReadProcStats()
-	if err != nil {
-		return err
+	registry := name == "registry" // the bare handler has no /metrics
+	var before loadtest.ServerLatency
+	var ps0 loadtest.ProcStats
+	if registry {
+		if before, err = loadtest.ReadServerLatency(url, "identifiers"); err != nil {
+			return err
+		}
+		if ps0, err = loadtest.ReadProcStats(); err != nil {
+			return err
+		}
 	}
 	res, err := clientRun(ctx, url, dir, conns, rate, dur)
 	if err != nil {
 		return err
+	}
+	fmt.Printf("go-process %-8s %6.0f req/s asked (%.0f%% of peak), %.0f achieved  p50 %-9v p99 %-9v errors %d (from each request's due time)\n",
+		name, rate, 100*share, res.RPS, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors)
+	if !registry {
+		return nil
 	}
 	after, err := loadtest.ReadServerLatency(url, "identifiers")
 	if err != nil {
 		return err
 	}
 	n := after.Count - before.Count
-	fmt.Printf("go-process registry %6.0f req/s asked (%.0f%% of peak), %.0f achieved  p50 %-9v p99 %-9v errors %d (from each request's due time)\n",
-		rate, 100*share, res.RPS, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors)
 	fmt.Printf("    registry handler (its own /metrics): %.3f%% of %.0f requests took more than 5 ms\n",
 		100*(n-(after.Within5ms-before.Within5ms))/max(n, 1), n)
 	return printProc(ps0)
