@@ -365,8 +365,8 @@ func heightEntry(h int64) []byte {
 
 // leafScan calls fn with the node key, key and value of every leaf of an
 // indexed key that IAVL saved with node version h (h 0: every version),
-// in node key order.
-func (ix *latestIndex) leafScan(h int64, fn func(nk, key, value []byte) error) error {
+// in node key order (newestFirst: from the last node key back).
+func (ix *latestIndex) leafScan(h int64, newestFirst bool, fn func(nk, key, value []byte) error) error {
 	r := util.BytesPrefix([]byte{'s'})
 	if h > 0 {
 		start := make([]byte, 9)
@@ -379,13 +379,17 @@ func (ix *latestIndex) leafScan(h int64, fn func(nk, key, value []byte) error) e
 	}
 	it := ix.db.NewIterator(r, nil)
 	defer it.Release()
-	for it.Next() {
+	next, ok := it.Next, it.First()
+	if newestFirst {
+		next, ok = it.Prev, it.Last()
+	}
+	for ; ok; ok = next() {
 		k, v := it.Key(), it.Value()
 		if len(k) != nodeKeyLen || len(v) < 2 || v[0] != 0 {
 			continue // not a node key, or an inner node
 		}
-		key, value, ok := decodeLeaf(v)
-		if !ok || !indexed(key) {
+		key, value, leaf := decodeLeaf(v)
+		if !leaf || !indexed(key) {
 			continue
 		}
 		if err := fn(k[1:], key, value); err != nil {
@@ -393,6 +397,27 @@ func (ix *latestIndex) leafScan(h int64, fn func(nk, key, value []byte) error) e
 		}
 	}
 	return it.Error()
+}
+
+// indexBatch collects index writes of a rebuild and writes them once it
+// holds at least min of them (flush); step (nil: none) is called after
+// each batch written.
+type indexBatch struct {
+	db   *leveldb.DB
+	b    leveldb.Batch
+	step func() error
+}
+
+func (w *indexBatch) flush(min int) error {
+	if w.b.Len() < min {
+		return nil
+	}
+	err := w.db.Write(&w.b, nil)
+	w.b.Reset()
+	if err == nil && w.step != nil {
+		err = w.step()
+	}
+	return err
 }
 
 // writeLeaves writes the LayoutRecordsOnce entries of the block saved as
@@ -415,7 +440,7 @@ func (ix *latestIndex) writeLeaves(h int64, writes []write, repair bool) error {
 	for _, w := range writes {
 		want[string(w.key)] = w.value // the last write of a key wins
 	}
-	err := ix.leafScan(h, func(nk, key, value []byte) error {
+	err := ix.leafScan(h, false, func(nk, key, value []byte) error {
 		if !repair {
 			v, ok := want[string(key)]
 			if !ok || !bytes.Equal(v, value) {
@@ -595,32 +620,24 @@ func (ix *latestIndex) rebuildRestored(version int64, view *iavl.ImmutableTree) 
 // alone is exact (walk false skips the second); the second makes the
 // result exact whatever older versions the database still holds.
 func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, walk bool) error {
-	var b leveldb.Batch
-	flush := func(min int) error {
-		if b.Len() < min {
-			return nil
-		}
-		err := ix.db.Write(&b, nil)
-		b.Reset()
-		return err
-	}
-	err := ix.leafScan(0, func(nk, key, value []byte) error {
+	w := &indexBatch{db: ix.db}
+	err := ix.leafScan(0, false, func(nk, key, value []byte) error {
 		if int64(binary.BigEndian.Uint64(nk)) > version {
 			return nil // a version not saved completely, or after the view
 		}
-		b.Put(indexKey(key), leafEntry(nk, value))
-		return flush(indexRebuildBatch)
+		w.b.Put(indexKey(key), leafEntry(nk, value))
+		return w.flush(indexRebuildBatch)
 	})
 	if err == nil {
-		err = flush(1)
+		err = w.flush(1)
 	}
 	if err != nil {
 		return err
 	}
 	if !walk {
-		markHeight(&b, version)
-		b.Put(indexFormatKey, indexLeafFormat)
-		return ix.db.Write(&b, nil)
+		markHeight(&w.b, version)
+		w.b.Put(indexFormatKey, indexLeafFormat)
+		return ix.db.Write(&w.b, nil)
 	}
 	return ix.walkLeaves(version, view, nil)
 }
@@ -632,18 +649,8 @@ func (ix *latestIndex) rebuildLeaves(version int64, view *iavl.ImmutableTree, wa
 // makes sends readers to the tree, so it is safe beside live readers.
 // step (nil: none) is called after each batch it writes.
 func (ix *latestIndex) walkLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
-	var b leveldb.Batch
-	flush := func(min int) error {
-		if b.Len() < min {
-			return nil
-		}
-		err := ix.db.Write(&b, nil)
-		b.Reset()
-		if err == nil && step != nil {
-			err = step()
-		}
-		return err
-	}
+	w := &indexBatch{db: ix.db, step: step}
+	b := &w.b
 	it := ix.db.NewIterator(util.BytesPrefix(indexKey(didStart)), nil)
 	defer it.Release()
 	more := it.Next()
@@ -667,7 +674,7 @@ func (ix *latestIndex) walkLeaves(version int64, view *iavl.ImmutableTree, step 
 		if !exact {
 			b.Put(indexKey(k), heightEntry(leafVersion))
 		}
-		if werr = flush(indexRebuildBatch); werr != nil {
+		if werr = w.flush(indexRebuildBatch); werr != nil {
 			return true
 		}
 		return false
@@ -683,9 +690,9 @@ func (ix *latestIndex) walkLeaves(version int64, view *iavl.ImmutableTree, step 
 	}
 	// The last write records the height and format, so an interrupted
 	// rebuild is redone at the next start.
-	markHeight(&b, version)
+	markHeight(b, version)
 	b.Put(indexFormatKey, indexLeafFormat)
-	return ix.db.Write(&b, nil)
+	return ix.db.Write(b, nil)
 }
 
 // committedReader reads one committed version: indexed keys through the
@@ -735,53 +742,33 @@ func (r committedReader) Get(k []byte) ([]byte, error) {
 // anything is read. step (nil: none) is called after each batch written.
 func (ix *latestIndex) toLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
 	started := time.Now()
-	var b leveldb.Batch
 	inBatch := map[string]bool{}
-	flush := func(min int) error {
-		if b.Len() < min {
-			return nil
-		}
-		err := ix.db.Write(&b, nil)
-		b.Reset()
+	w := &indexBatch{db: ix.db, step: func() error {
 		clear(inBatch)
-		if err == nil && step != nil {
-			err = step()
+		if step != nil {
+			return step()
 		}
-		return err
-	}
-	it := ix.db.NewIterator(util.BytesPrefix([]byte{'s'}), nil)
-	for ok := it.Last(); ok; ok = it.Prev() {
-		k, v := it.Key(), it.Value()
-		if len(k) != nodeKeyLen || len(v) < 2 || v[0] != 0 {
-			continue // not a node key, or an inner node
-		}
-		if int64(binary.BigEndian.Uint64(k[1:])) > version {
-			continue
-		}
-		key, value, ok := decodeLeaf(v)
-		if !ok || !indexed(key) || inBatch[string(key)] {
-			continue
+		return nil
+	}}
+	err := ix.leafScan(0, true, func(nk, key, value []byte) error {
+		if int64(binary.BigEndian.Uint64(nk)) > version || inBatch[string(key)] {
+			return nil
 		}
 		e, err := ix.db.Get(indexKey(key), nil)
 		if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
-			it.Release()
 			return err
 		}
 		if len(e) == entryLeaf {
-			continue // a newer leaf of the key was met already
+			return nil // a newer leaf of the key was met already
 		}
 		inBatch[string(key)] = true
-		b.Put(indexKey(key), leafEntry(k[1:], value))
-		if err := flush(indexRebuildBatch); err != nil {
-			it.Release()
-			return err
-		}
+		w.b.Put(indexKey(key), leafEntry(nk, value))
+		return w.flush(indexRebuildBatch)
+	})
+	if err == nil {
+		err = w.flush(1)
 	}
-	it.Release()
-	if err := it.Error(); err != nil {
-		return err
-	}
-	if err := flush(1); err != nil {
+	if err != nil {
 		return err
 	}
 	ix.lastSwitchScan = time.Since(started)
