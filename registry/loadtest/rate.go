@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/metrics"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +38,8 @@ func RateLoad(ctx context.Context, base string, dids []string, conns int, rate f
 	}
 	n := int(rate * d.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	hc := keepAliveClient(conns)
+	defer hc.CloseIdleConnections()
 	// Every connection first sends one request, so the measured ones do
 	// not pay for dialling.
 	for range conns {
@@ -93,11 +91,7 @@ func RateLoad(ctx context.Context, base string, dids []string, conns int, rate f
 	if len(good) == 0 {
 		return nil, fmt.Errorf("rate load: no successful request")
 	}
-	slices.Sort(good)
-	return &LoadResult{
-		Requests: int64(len(good)), Duration: el, RPS: float64(len(good)) / el.Seconds(),
-		P50: good[len(good)/2], P99: good[min(len(good)-1, len(good)*99/100)], Errors: int64(n - len(good)),
-	}, nil
+	return loadResult(good, el, int64(n-len(good))), nil
 }
 
 // FormatRateResult is the one line a rate client process prints for

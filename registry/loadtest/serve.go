@@ -296,9 +296,8 @@ func ReadDIDList(path string) ([]string, error) {
 // DIDs from dids over keep-alive connections for d, recording each
 // request's latency.
 func GoLoad(ctx context.Context, base string, dids []string, conns int, d time.Duration) (*LoadResult, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	hc := keepAliveClient(conns)
+	defer hc.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
@@ -341,11 +340,23 @@ func GoLoad(ctx context.Context, base string, dids []string, conns int, d time.D
 	if len(lat) == 0 {
 		return nil, fmt.Errorf("no successful request (%d errors)", errs)
 	}
+	return loadResult(lat, el, errs), nil
+}
+
+// keepAliveClient is the HTTP client of a load over conns keep-alive
+// connections.
+func keepAliveClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
+}
+
+// loadResult summarises the latencies of a load's successful requests
+// (sorted in place; at least one) over el with errs failures.
+func loadResult(lat []time.Duration, el time.Duration, errs int64) *LoadResult {
 	slices.Sort(lat)
 	return &LoadResult{
 		Requests: int64(len(lat)), Duration: el, RPS: float64(len(lat)) / el.Seconds(),
 		P50: lat[len(lat)/2], P99: lat[min(len(lat)-1, len(lat)*99/100)], Errors: errs,
-	}, nil
+	}
 }
 
 // writeFile writes data to a new file at path (mode 0600).
