@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,22 @@ func (w *waiters) closeAll(err error) {
 		delete(w.m, k)
 	}
 }
+
+// newBlockQuery matches exactly what types.EventQueryNewBlock
+// (tm.event='NewBlock') matches, by a look-up in the flattened events.
+// The event bus matches every event it publishes (each transaction's Tx
+// event among them) against every subscription's query, and CometBFT's
+// compiled query first expands the flattened events into a slice of
+// events (pubsub/query.ExpandEvents: ~1 KB and a dozen allocations per
+// transaction) to test one attribute. TestNewBlockQueryMatchesCometBFTs
+// compares the two.
+type newBlockQuery struct{}
+
+func (newBlockQuery) Matches(events map[string][]string) (bool, error) {
+	return slices.Contains(events[types.EventTypeKey], types.EventNewBlock), nil
+}
+
+func (newBlockQuery) String() string { return types.EventQueryNewBlock.String() }
 
 // watch delivers each committed block's tx results to the waiters.
 func (n *Node) watch(sub types.Subscription) {
