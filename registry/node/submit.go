@@ -243,7 +243,7 @@ func (n *Node) watch(sub types.Subscription) {
 func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	t := types.Tx(tx)
 	k := t.Key()
-	hash := fmt.Sprintf("%X", k[:]) // t.Hash(): the same SHA-256, not computed twice
+	hash := upperHex(k) // t.Hash(): the same SHA-256, not computed twice
 	ch, err := n.waiters.add(tx)
 	if err != nil {
 		return nil, err
@@ -273,6 +273,17 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for commit of tx %s: %w", hash, ctx.Err())
 	}
+}
+
+// upperHex is fmt.Sprintf("%X", k[:]) (CometBFT's form of a transaction
+// hash) in one allocation, the string, where fmt boxes the slice too.
+func upperHex(k [32]byte) string {
+	const digits = "0123456789ABCDEF"
+	var b [64]byte
+	for i, c := range k {
+		b[2*i], b[2*i+1] = digits[c>>4], digits[c&0x0f]
+	}
+	return string(b[:])
 }
 
 // checkTx runs CheckTx through the mempool, retrying while it is full.

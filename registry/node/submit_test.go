@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"sync"
@@ -194,5 +195,14 @@ func TestNewBlockQueryMatchesCometBFTs(t *testing.T) {
 	tx := map[string][]string{"tm.event": {"Tx"}, "tx.hash": {"AB"}, "tx.height": {"3"}, "medid.type": {"did.create"}, "medid.did": {"did:medid:x"}}
 	if a := testing.AllocsPerRun(100, func() { _, _ = newBlockQuery{}.Matches(tx) }); a != 0 {
 		t.Errorf("Matches: %v allocations, want 0", a)
+	}
+}
+
+// TestUpperHex: a transaction's hash is written as fmt's %X writes it.
+func TestUpperHex(t *testing.T) {
+	for _, k := range [][32]byte{{}, {0x01, 0xab, 0xff}, sha256.Sum256([]byte("tx"))} {
+		if got, want := upperHex(k), fmt.Sprintf("%X", k[:]); got != want {
+			t.Errorf("upperHex(%x) = %s, want %s", k, got, want)
+		}
 	}
 }
