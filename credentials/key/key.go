@@ -265,7 +265,7 @@ func (p PublicKey) AppendBytes(b []byte) []byte {
 	case Ed25519:
 		return append(b, p.ed...)
 	case P256:
-		return append(b, elliptic.MarshalCompressed(elliptic.P256(), p.ec.X, p.ec.Y)...)
+		return append(b, p.Bytes()...)
 	}
 	return b
 }
