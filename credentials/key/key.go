@@ -257,6 +257,19 @@ func (p PublicKey) Bytes() []byte {
 	return nil
 }
 
+// AppendBytes appends the key's canonical bytes (see [PublicKey.Bytes]) to
+// b and returns the extended slice; b unchanged for the zero key. An
+// Ed25519 key is appended without an allocation of its own.
+func (p PublicKey) AppendBytes(b []byte) []byte {
+	switch p.alg {
+	case Ed25519:
+		return append(b, p.ed...)
+	case P256:
+		return append(b, p.Bytes()...)
+	}
+	return b
+}
+
 // PublicFromBytes parses canonical key bytes of type alg (see [PublicKey.Bytes]).
 // P-256 keys may also be given uncompressed (65 bytes). A wrong length is
 // [ErrInvalidPublicKeyLength]; a point off the curve is [ErrInvalidPublicKey].

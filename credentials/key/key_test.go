@@ -87,6 +87,26 @@ func TestSignVerify(t *testing.T) {
 	}
 }
 
+// TestAppendBytes: AppendBytes appends exactly Bytes to what is there,
+// for each algorithm and the zero key.
+func TestAppendBytes(t *testing.T) {
+	for _, alg := range []Alg{Ed25519, P256} {
+		t.Run(string(alg), func(t *testing.T) {
+			k, err := Generate(alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := k.Public()
+			if got, want := pub.AppendBytes([]byte("pre:")), append([]byte("pre:"), pub.Bytes()...); !bytes.Equal(got, want) {
+				t.Errorf("AppendBytes = %x, want %x", got, want)
+			}
+		})
+	}
+	if got := (PublicKey{}).AppendBytes([]byte("pre:")); string(got) != "pre:" {
+		t.Errorf("zero key: AppendBytes = %q, want %q", got, "pre:")
+	}
+}
+
 func TestKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, alg := range []Alg{Ed25519, P256} {

@@ -356,7 +356,10 @@ func (p *parser) members(sch *schema, m map[string]any, value func(name string, 
 	}
 	p.pos++ // '{'
 
-	var names []string       // the names seen, while the object is small
+	// The names seen, while the object is small (at most 16, then seen
+	// takes over), in an array on the stack: no allocation per object.
+	var small [16]string
+	names := small[:0]
 	var seen map[string]bool // built once an object has many members
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {

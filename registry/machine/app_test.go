@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -330,16 +331,133 @@ func TestVerdictCache(t *testing.T) {
 func TestVerdictCacheBounded(t *testing.T) {
 	c := newLRU[verdictKey, bool](3)
 	for i := range 10 {
-		c.put(verdictKey{tx: [32]byte{byte(i)}, key: "k"}, true)
+		c.put(verdictKey{tx: [32]byte{byte(i)}, alg: "k"}, true)
 	}
 	if c.len() != 3 {
 		t.Errorf("len = %d, want 3", c.len())
 	}
-	if _, found := c.get(verdictKey{tx: [32]byte{0}, key: "k"}); found {
+	if _, found := c.get(verdictKey{tx: [32]byte{0}, alg: "k"}); found {
 		t.Error("oldest entry was not evicted")
 	}
-	if ok, found := c.get(verdictKey{tx: [32]byte{9}, key: "k"}); !found || !ok {
+	if ok, found := c.get(verdictKey{tx: [32]byte{9}, alg: "k"}); !found || !ok {
 		t.Error("newest entry missing")
+	}
+}
+
+// TestLRUMatchesReference: the cache keeps, returns and evicts exactly
+// what a plain most-recently-used list does, for bounds from 0 up, under a
+// pseudo-random mix of puts (new keys, updates) and gets.
+func TestLRUMatchesReference(t *testing.T) {
+	for _, max := range []int{0, 1, 2, 3, 5, 16} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			c := newLRU[int, int](max)
+			type kv struct{ k, v int }
+			var ref []kv // front = most recently used
+			find := func(k int) int {
+				for i, e := range ref {
+					if e.k == k {
+						return i
+					}
+				}
+				return -1
+			}
+			x := uint32(max + 1)
+			for step := 0; step < 5000; step++ {
+				x = x*1664525 + 1013904223
+				k, v := int(x>>8)%(2*max+3), step
+				if x>>28 < 6 {
+					c.put(k, v)
+					if i := find(k); i >= 0 {
+						ref = append(ref[:i], ref[i+1:]...)
+					}
+					ref = append([]kv{{k, v}}, ref...)
+					if len(ref) > max {
+						ref = ref[:max]
+					}
+				} else {
+					got, found := c.get(k)
+					i := find(k)
+					if found != (i >= 0) || (found && got != ref[i].v) {
+						t.Fatalf("step %d: get(%d) = %d, %v; reference %v", step, k, got, found, ref)
+					}
+					if i >= 0 {
+						e := ref[i]
+						ref = append(ref[:i], ref[i+1:]...)
+						ref = append([]kv{e}, ref...)
+					}
+				}
+				if c.len() != len(ref) {
+					t.Fatalf("step %d: len %d, reference %d", step, c.len(), len(ref))
+				}
+			}
+		})
+	}
+}
+
+// TestVerdictKey: the verdict cache's key names the transaction and the key
+// (algorithm and canonical bytes) and takes no allocation for Ed25519.
+func TestVerdictKey(t *testing.T) {
+	ed1, ed2 := newIdentity(t, 1).keys[0].Public(), newIdentity(t, 2).keys[0].Public()
+	ec, err := key.Generate(key.P256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1, t2 := &tx.Tx{Hash: [32]byte{1}}, &tx.Tx{Hash: [32]byte{2}}
+	keys := map[verdictKey]string{}
+	for _, c := range []struct {
+		name string
+		t    *tx.Tx
+		pub  key.PublicKey
+	}{{"t1 ed1", t1, ed1}, {"t1 ed2", t1, ed2}, {"t2 ed1", t2, ed1}, {"t1 p256", t1, ec.Public()}, {"t2 p256", t2, ec.Public()}} {
+		k, ok := newVerdictKey(c.t, c.pub)
+		if !ok {
+			t.Fatalf("%s: not cacheable", c.name)
+		}
+		if k.tx != c.t.Hash || k.alg != c.pub.Alg() || string(k.key[:len(c.pub.Bytes())]) != string(c.pub.Bytes()) {
+			t.Errorf("%s: key %+v does not hold the transaction hash, algorithm and key bytes", c.name, k)
+		}
+		if other, dup := keys[k]; dup {
+			t.Errorf("%s and %s have the same key", c.name, other)
+		}
+		keys[k] = c.name
+		again, _ := newVerdictKey(c.t, c.pub)
+		if again != k {
+			t.Errorf("%s: key not stable", c.name)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { _, _ = newVerdictKey(t1, ed1) }); a != 0 {
+		t.Errorf("newVerdictKey: %v allocations, want 0", a)
+	}
+	if _, ok := newVerdictKey(t1, key.PublicKey{}); !ok {
+		t.Error("zero key: not cacheable")
+	}
+}
+
+// TestOKResultAsLiteral: an accepted transaction's result, built in one
+// allocation, equals the literal it replaced (log, data, event and its
+// indexed attributes).
+func TestOKResultAsLiteral(t *testing.T) {
+	for _, rc := range []*receipt{
+		{Type: tx.DIDCreate, DID: "did:medid:abc", VersionID: "1"},
+		{Type: tx.IssuerAccredit, DID: "did:medid:gov", Issuer: "did:medid:iss"},
+		{Type: tx.DIDDeactivate},
+	} {
+		data, err := marshalReceipt(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &abci.ExecTxResult{
+			Code: ledger.CodeOK,
+			Data: data,
+			Log:  string(rc.Type) + " " + rc.DID,
+			Events: []abci.Event{{Type: "medid", Attributes: []abci.EventAttribute{
+				{Key: "type", Value: string(rc.Type), Index: true},
+				{Key: "did", Value: rc.DID, Index: true},
+			}}},
+		}
+		if got := okResult(rc, data); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v, want %+v", rc.Type, got, want)
+		}
 	}
 }
 

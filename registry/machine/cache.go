@@ -2,11 +2,12 @@ package machine
 
 import (
 	"bytes"
-	"container/list"
 	"hash/maphash"
 	"sync"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/tx"
 )
 
 // verdictKey identifies one signature check: the transaction (by hash) and
@@ -16,10 +17,21 @@ import (
 // each time.
 type verdictKey struct {
 	tx [32]byte
-	// key is the public key: its algorithm, ':' and its canonical bytes
-	// (key.PublicKey.Bytes), which name one key as its multikey does
-	// without the base58 encoding (~2 µs, twice per transaction).
-	key string
+	// alg and key are the public key: its algorithm and its canonical
+	// bytes (key.PublicKey.Bytes: 32 for Ed25519, 33 for P-256), zero
+	// padded, which name one key as its multikey does, without the base58
+	// encoding (~2 µs) and without an allocation (newVerdictKey).
+	alg key.Alg
+	key [33]byte
+}
+
+// newVerdictKey is the cache key of t's check under pub; ok is false for a
+// key whose canonical bytes do not fit (none of the ledger's algorithms),
+// which is then checked without the cache.
+func newVerdictKey(t *tx.Tx, pub key.PublicKey) (k verdictKey, ok bool) {
+	k.tx, k.alg = t.Hash, pub.Alg()
+	b := pub.AppendBytes(k.key[:0])
+	return k, len(b) <= len(k.key) && (len(b) == 0 || &b[0] == &k.key[0])
 }
 
 // parsedDoc is a cached result of did.ParseDocument, a pure function of the
@@ -51,21 +63,42 @@ type createCheck struct {
 // block applies it) and parsed DID documents (keyed by a maphash of their
 // bytes and confirmed by comparing them, so validating a document is also
 // done once).
+//
+// The recency list runs through the entries themselves (one allocation per
+// new key, not an entry and a container/list element), and a full cache
+// reuses the entry it evicts for the key it adds (none).
 type lru[K comparable, V any] struct {
 	max int
 
-	mu    sync.Mutex // guards ll and items
-	ll    *list.List // front = most recently used; values are *entry[K, V]
-	items map[K]*list.Element
+	mu    sync.Mutex  // guards root, n and items
+	root  entry[K, V] // sentinel of the recency ring: root.next is the most recently used
+	n     int         // entries in the ring
+	items map[K]*entry[K, V]
 }
 
 type entry[K comparable, V any] struct {
-	k K
-	v V
+	prev, next *entry[K, V]
+	k          K
+	v          V
 }
 
 func newLRU[K comparable, V any](max int) *lru[K, V] {
-	return &lru[K, V]{max: max, ll: list.New(), items: make(map[K]*list.Element)}
+	c := &lru[K, V]{max: max, items: make(map[K]*entry[K, V])}
+	c.root.prev, c.root.next = &c.root, &c.root
+	return c
+}
+
+// unlink takes e out of the ring.
+func (c *lru[K, V]) unlink(e *entry[K, V]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+// pushFront puts e, not in the ring, at its front.
+func (c *lru[K, V]) pushFront(e *entry[K, V]) {
+	e.prev, e.next = &c.root, c.root.next
+	c.root.next.prev = e
+	c.root.next = e
 }
 
 // get returns the cached value for k and whether there was one.
@@ -76,8 +109,9 @@ func (c *lru[K, V]) get(k K) (v V, found bool) {
 	if !found {
 		return v, false
 	}
-	c.ll.MoveToFront(e)
-	return e.Value.(*entry[K, V]).v, true
+	c.unlink(e)
+	c.pushFront(e)
+	return e.v, true
 }
 
 // put records v for k, evicting the least recently used entry beyond the
@@ -86,15 +120,31 @@ func (c *lru[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, found := c.items[k]; found {
-		e.Value.(*entry[K, V]).v = v
-		c.ll.MoveToFront(e)
+		e.v = v
+		c.unlink(e)
+		c.pushFront(e)
 		return
 	}
-	c.items[k] = c.ll.PushFront(&entry[K, V]{k: k, v: v})
-	for c.ll.Len() > c.max {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*entry[K, V]).k)
+	var e *entry[K, V]
+	if c.n > 0 && c.n >= c.max {
+		// Full: the least recently used entry goes, and its memory
+		// holds the new one (nothing outside the cache points to it).
+		e = c.root.prev
+		c.unlink(e)
+		delete(c.items, e.k)
+		c.n--
+		*e = entry[K, V]{k: k, v: v}
+	} else {
+		e = &entry[K, V]{k: k, v: v}
+	}
+	c.pushFront(e)
+	c.items[k] = e
+	c.n++
+	for c.n > c.max {
+		last := c.root.prev
+		c.unlink(last)
+		delete(c.items, last.k)
+		c.n--
 	}
 }
 
@@ -102,7 +152,7 @@ func (c *lru[K, V]) put(k K, v V) {
 func (c *lru[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ll.Len()
+	return c.n
 }
 
 // parseDocument is did.ParseDocument through the document cache.

@@ -222,10 +222,10 @@ func (a *App) didCreate(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, er
 	} else if v != nil {
 		return nil, nil, fmt.Errorf("%w: %s is registered (a replayed did.create also ends here: the DID guards against replay)", ledger.ErrExists, p.DID)
 	}
-	rc := &receipt{Type: p.Type, DID: p.DID, VersionID: "1"}
 	if env.checkOnly {
-		return nil, rc, nil
+		return nil, nil, nil // CheckTx wants the verdict: no receipt, no writes
 	}
+	rc := &receipt{Type: p.Type, DID: p.DID, VersionID: "1"}
 	created := env.time
 	rec := ledger.DIDRecord{DID: p.DID, Document: cc.doc, Height: env.height,
 		Metadata: ledger.DocumentMetadata{Created: &created, VersionID: "1"}}

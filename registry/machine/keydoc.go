@@ -126,16 +126,44 @@ func (s *keyDocShape) template(mk string) []byte {
 	}
 	b := make([]byte, 0, n) // one allocation, not one per doubling
 	for _, pt := range s.parts {
-		switch pt.slot {
-		case 0:
-			b = append(b, pt.lit...)
-		case 'd':
-			b = append(b, tx.Placeholder...)
-		case 'k':
-			b = append(b, mk...)
-		}
+		b = append(b, s.piece(pt, mk)...)
 	}
 	return b
+}
+
+// piece is what part pt of the shape is in the template for key mk.
+func (s *keyDocShape) piece(pt keyDocPart, mk string) string {
+	switch pt.slot {
+	case 'd':
+		return tx.Placeholder
+	case 'k':
+		return mk
+	}
+	return pt.lit
+}
+
+// templateSum is sha256.Sum256(s.template(mk)) without the template on the
+// heap: the pieces pass through a buffer on the stack into the digest
+// (TestKeyDocTemplateSum).
+func (s *keyDocShape) templateSum(mk string) [32]byte {
+	h := sha256.New()
+	var buf [512]byte
+	n := 0
+	for _, pt := range s.parts {
+		for p := s.piece(pt, mk); p != ""; {
+			if n == len(buf) {
+				h.Write(buf[:])
+				n = 0
+			}
+			c := copy(buf[n:], p)
+			n += c
+			p = p[c:]
+		}
+	}
+	h.Write(buf[:n])
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // isBase58 reports whether s is non-empty and only base58btc digits (what
@@ -180,9 +208,9 @@ func keyDocument(id string, doc []byte) (*did.Document, bool) {
 	if err != nil || pub.Multikey() != mk {
 		return nil, false
 	}
-	sum := sha256.Sum256(keyDoc.template(mk))
+	sum := keyDoc.templateSum(mk)
 	enc, err := multibase.Encode(multibase.Base58BTC, sum[:16])
-	if err != nil || tx.MethodPrefix+enc[1:] != id {
+	if err != nil || enc[1:] != rest { // id is tx.MethodPrefix + rest
 		return nil, false
 	}
 	vm := id + "#" + tx.KeyFragment

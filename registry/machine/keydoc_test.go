@@ -52,6 +52,22 @@ func TestKeyDocShapeLearned(t *testing.T) {
 	}
 }
 
+// TestKeyDocTemplateSum: the derivation hash of the recognised shape is
+// sha256 of the placeholder template, for keys of the builders' length and
+// for keys long enough to pass through the stack buffer several times, and
+// takes no heap allocation.
+func TestKeyDocTemplateSum(t *testing.T) {
+	for _, mk := range []string{"z", "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH", strings.Repeat("z6Mk", 130), strings.Repeat("a", 512), strings.Repeat("b", 1500)} {
+		if got, want := keyDoc.templateSum(mk), sha256.Sum256(keyDoc.template(mk)); got != want {
+			t.Errorf("key of %d bytes: templateSum %x, sha256 of the template %x", len(mk), got, want)
+		}
+	}
+	mk := "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
+	if a := testing.AllocsPerRun(100, func() { _ = keyDoc.templateSum(mk) }); a != 0 {
+		t.Errorf("templateSum: %v allocations, want 0", a)
+	}
+}
+
 // TestKeyDocumentOncePerNode: a single-key did.create seen by CheckTx and
 // then committed costs one signature check, one recognition of its
 // document (CheckTx again and FinalizeBlock's pre-pass take the parsed

@@ -318,7 +318,7 @@ func (n *Node) Start() error {
 	// An unbuffered subscription: the event bus waits for the watcher, so
 	// no committed block is missed; the watcher only does map lookups and
 	// non-blocking sends, so consensus is not held up.
-	sub, err := n.cmt.EventBus().SubscribeUnbuffered(context.Background(), "registry-node-submitter", types.EventQueryNewBlock)
+	sub, err := n.cmt.EventBus().SubscribeUnbuffered(context.Background(), "registry-node-submitter", newBlockQuery{})
 	if err != nil {
 		_ = n.cmt.Stop()
 		return fmt.Errorf("subscribing to new blocks: %w", err)

@@ -95,10 +95,16 @@ func startProcsGossip(b *testing.B, n int, name, relay string, gossipPeers int) 
 		// validator, e.g. "--block-time 300ms" to measure a setting.
 		Args: append([]string{"--max-conns", "8192"}, strings.Fields(os.Getenv("MEDID_BENCH_REGISTRYD_ARGS"))...),
 		NodeArgs: func(i int) []string {
-			if p := profilePath(); p != "" {
-				return []string{"--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i)}
+			var a []string
+			if p := profilePath("test.cpuprofile"); p != "" {
+				a = append(a, "--cpuprofile", fmt.Sprintf("%s.%s.node%d", p, name, i))
 			}
-			return nil
+			// -test.memprofile: each validator's allocations too
+			// (GODEBUG=memprofilerate=N in the environment sets their rate).
+			if p := profilePath("test.memprofile"); p != "" {
+				a = append(a, "--memprofile", fmt.Sprintf("%s.%s.node%d", p, name, i))
+			}
+			return a
 		}}
 	net, err := proctest.Start(context.Background(), cfg)
 	if err != nil {
@@ -150,10 +156,11 @@ func readyz(url string) string {
 	return fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
 }
 
-// profilePath is the -test.cpuprofile file, made absolute (go test runs
+// profilePath is the file of test flag name (-test.cpuprofile,
+// -test.memprofile), made absolute (go test runs
 // the binary in the package folder and writes the profile there).
-func profilePath() string {
-	f := flag.Lookup("test.cpuprofile")
+func profilePath(name string) string {
+	f := flag.Lookup(name)
 	if f == nil || f.Value.String() == "" {
 		return ""
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abcitypes "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
 )
 
 // barrierApp holds its first two CheckTx calls until both have arrived, so
@@ -145,5 +147,62 @@ func TestWaitersConfirmBytes(t *testing.T) {
 	}
 	if len(w.m) != 0 {
 		t.Errorf("waiters left: %v", w.m)
+	}
+}
+
+// TestNewBlockQueryMatchesCometBFTs: the commit watcher's query answers
+// as CometBFT's compiled tm.event='NewBlock' does for flattened events of
+// every kind the event bus publishes and for near misses, and allocates
+// nothing.
+func TestNewBlockQueryMatchesCometBFTs(t *testing.T) {
+	tests := []struct {
+		name   string
+		events map[string][]string
+	}{
+		{"nil", nil},
+		{"empty", map[string][]string{}},
+		{"new block", map[string][]string{"tm.event": {"NewBlock"}}},
+		{"new block with app events", map[string][]string{"tm.event": {"NewBlock"}, "medid.type": {"did.create"}, "medid.did": {"did:medid:x"}}},
+		{"tx", map[string][]string{"tm.event": {"Tx"}, "tx.hash": {"AB"}, "tx.height": {"3"}, "medid.type": {"did.create"}, "medid.did": {"did:medid:x"}}},
+		{"tx with an app event named like the key", map[string][]string{"tm.event": {"Tx", "NewBlock"}, "tx.hash": {"AB"}}},
+		{"header", map[string][]string{"tm.event": {"NewBlockHeader"}}},
+		{"block events", map[string][]string{"tm.event": {"NewBlockEvents"}}},
+		{"vote", map[string][]string{"tm.event": {"Vote"}}},
+		{"case", map[string][]string{"tm.event": {"newblock"}}},
+		{"empty value", map[string][]string{"tm.event": {""}}},
+		{"no values", map[string][]string{"tm.event": {}}},
+		{"type only", map[string][]string{"tm": {"NewBlock"}}},
+		{"longer key", map[string][]string{"tm.event.x": {"NewBlock"}}},
+		{"prefixed key", map[string][]string{"x.tm.event": {"NewBlock"}}},
+		{"no dot", map[string][]string{"event": {"NewBlock"}}},
+		{"leading dot", map[string][]string{".tm.event": {"NewBlock"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := types.EventQueryNewBlock.Matches(tc.events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := newBlockQuery{}.Matches(tc.events)
+			if err != nil || got != want {
+				t.Errorf("got %v, %v; CometBFT's query: %v", got, err, want)
+			}
+		})
+	}
+	if got, want := (newBlockQuery{}).String(), types.EventQueryNewBlock.String(); got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	tx := map[string][]string{"tm.event": {"Tx"}, "tx.hash": {"AB"}, "tx.height": {"3"}, "medid.type": {"did.create"}, "medid.did": {"did:medid:x"}}
+	if a := testing.AllocsPerRun(100, func() { _, _ = newBlockQuery{}.Matches(tx) }); a != 0 {
+		t.Errorf("Matches: %v allocations, want 0", a)
+	}
+}
+
+// TestUpperHex: a transaction's hash is written as fmt's %X writes it.
+func TestUpperHex(t *testing.T) {
+	for _, k := range [][32]byte{{}, {0x01, 0xab, 0xff}, sha256.Sum256([]byte("tx"))} {
+		if got, want := upperHex(k), fmt.Sprintf("%X", k[:]); got != want {
+			t.Errorf("upperHex(%x) = %s, want %s", k, got, want)
+		}
 	}
 }

@@ -236,3 +236,19 @@ func TestKnownType(t *testing.T) {
 		}
 	}
 }
+
+// TestSum256String: the replay id's hash of a string is sha256.Sum256 of
+// its bytes, for lengths around the stack buffer's, and takes no heap
+// allocation.
+func TestSum256String(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 255, 256, 257, 511, 512, 550, 1000, 4096} {
+		s := strings.Repeat("abcdefghij", n/10+1)[:n]
+		if got, want := sum256String(s), sha256.Sum256([]byte(s)); got != want {
+			t.Errorf("len %d: got %x, want %x", n, got, want)
+		}
+	}
+	s := strings.Repeat("x", 550)
+	if a := testing.AllocsPerRun(100, func() { _ = sum256String(s) }); a != 0 {
+		t.Errorf("sum256String: %v allocations, want 0", a)
+	}
+}
