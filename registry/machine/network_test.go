@@ -29,7 +29,14 @@ func consensusKey(b byte) []byte {
 
 func newNetHarness(tb testing.TB, policy *ledger.NetworkPolicy) *netHarness {
 	tb.Helper()
-	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
+	return newNetHarnessWith(tb, policy, &harness{})
+}
+
+// newNetHarnessWith is newNetHarness on h (whose maxProtocol and logger
+// open uses; the rest is filled in).
+func newNetHarnessWith(tb testing.TB, policy *ledger.NetworkPolicy, h *harness) *netHarness {
+	tb.Helper()
+	h.tb, h.dir, h.gov = tb, tb.TempDir(), testKey(tb, 200)
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
 	n := &netHarness{harness: h, govs: []*key.PrivateKey{h.gov, testKey(tb, 201), testKey(tb, 202), testKey(tb, 203)}}
