@@ -105,7 +105,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	view, height := a.committedState()
 	a.mu.RLock()
 	bt, layout, move := a.lastTime, a.committedLayout, a.committedMove
-	protocol := ledger.ProtocolAt(a.committedProtocol, a.committedUpgrade, height+1)
+	// (A release that does not know the next block's protocol checks by
+	// the newest rules it has: it stops at that block anyway.)
+	protocol := min(ledger.ProtocolAt(a.committedProtocol, a.committedUpgrade, height+1), a.maxProtocol)
 	a.mu.RUnlock()
 	t, err := a.decode(req.Tx)
 	if err == nil {
