@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals (directory changes and accreditations too), rotate governance keys, move the state layout", run: runNetwork}
+	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals (directory changes and accreditations too), rotate governance keys, move the state layout, upgrade the protocol at a height", run: runNetwork}
 }
 
 func runNetwork(ctx context.Context, e *env, args []string) error {
@@ -25,67 +25,8 @@ func runNetwork(ctx context.Context, e *env, args []string) error {
 		"proposals":        func(a []string) error { return networkProposals(ctx, e, a) },
 		"directory-quorum": func(a []string) error { return networkDirectoryQuorum(ctx, e, a) },
 		"layout":           func(a []string) error { return runNetworkLayout(ctx, e, a) },
-	}, []string{"validator", "governance", "approve", "proposals", "directory-quorum", "layout"}, args)
-}
-
-func runNetworkLayout(ctx context.Context, e *env, args []string) error {
-	return subcommand(e, "network layout", map[string]func([]string) error{
-		"schedule": func(a []string) error { return layoutPropose(ctx, e, tx.ActionLayoutSchedule, a) },
-		"cancel":   func(a []string) error { return layoutPropose(ctx, e, tx.ActionLayoutCancel, a) },
-		"status":   func(a []string) error { return layoutStatus(ctx, e, a) },
-	}, []string{"schedule", "cancel", "status"}, args)
-}
-
-// layoutPropose proposes scheduling the move of the state to layout 2 at
-// a height, or cancelling the move scheduled (docs/operations.md).
-func layoutPropose(ctx context.Context, e *env, action string, args []string) error {
-	verb := strings.TrimPrefix(action, "layout.")
-	usage := map[string]string{
-		"schedule": "medid network layout schedule --governance-key FILE --height H [--id ID] [--registry URL]",
-		"cancel":   "medid network layout cancel --governance-key FILE [--height H] [--id ID] [--registry URL]",
-	}[verb]
-	fs := newFlagSet(e, "network layout "+verb, usage)
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
-	var hHelp string
-	if verb == "schedule" {
-		hHelp = fmt.Sprintf("the block at whose start every validator moves the state to layout 2: at least %d blocks after the block that carries the proposal ('medid network layout status' says the earliest)", ledger.MinLayoutMoveLead)
-	} else {
-		hHelp = "the height of the move to cancel (default: the move scheduled now)"
-	}
-	height := fs.Int64("height", 0, hHelp)
-	id := fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	if err := fs.required("governance-key"); err != nil {
-		return err
-	}
-	if verb == "schedule" && *height == 0 {
-		return usagef("missing --height\nusage: %s", usage)
-	}
-	if *height < 0 {
-		return usagef("--height %d: want a block height (1 or more)", *height)
-	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	c, err := rf.client(e)
-	if err != nil {
-		return err
-	}
-	if verb == "cancel" && *height == 0 {
-		ni, err := c.Network(ctx)
-		if err != nil {
-			return unreachable(err)
-		}
-		if ni.LayoutMove == nil {
-			return fmt.Errorf("no move of the state layout is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
-		}
-		*height = ni.LayoutMove.Height
-	}
-	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: action, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: *height}})
+		"upgrade":          func(a []string) error { return runNetworkUpgrade(ctx, e, a) },
+	}, []string{"validator", "governance", "approve", "proposals", "directory-quorum", "layout", "upgrade"}, args)
 }
 
 // layoutStatus says the chain's state layout and the move scheduled.

@@ -68,8 +68,8 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	if rec.Governance != "" {
 		what += " " + rec.Governance
 	}
-	if l := rec.Layout; l != nil {
-		what += fmt.Sprintf(" to layout %d at height %d", l.Layout, l.Height)
+	if sub := scheduleSubject(rec); sub != "" {
+		what += " to " + sub
 	}
 	if rec.Action == ledger.ActionDirectoryQuorum {
 		what += ": directory changes and accreditations need the quorum from then on"
@@ -107,8 +107,8 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 		return nameOf(rec.Accreditation.Issuer) + " " + rec.Accreditation.AccreditationID
 	case rec.Validator != nil:
 		return rec.Validator.Address
-	case rec.Layout != nil:
-		return fmt.Sprintf("layout %d at height %d", rec.Layout.Layout, rec.Layout.Height)
+	case rec.Layout != nil || rec.Protocol != nil:
+		return scheduleSubject(rec)
 	}
 	return rec.Governance
 }
