@@ -46,13 +46,22 @@ func (s *syncBuffer) String() string {
 // app to log.
 func startLayout1Member(t *testing.T, home string, cfg machine.Config, log *syncBuffer) *member {
 	t.Helper()
+	return startLoggedMember(t, home, cfg, log, ledger.LayoutEveryVersion)
+}
+
+// startLoggedMember is startMember logging the app to log, with the
+// layout the genesis names (0: the current one).
+func startLoggedMember(t *testing.T, home string, cfg machine.Config, log *syncBuffer, layout ledger.StateLayout) *member {
+	t.Helper()
 	cfg.Dir = filepath.Join(home, "data", "registry")
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
 	a, err := machine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.ExpectLayout(ledger.LayoutEveryVersion)
+	if layout != 0 {
+		a.ExpectLayout(layout)
+	}
 	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: true, Logger: nodetest.Discard})
 	if err != nil {
 		t.Fatal(err)

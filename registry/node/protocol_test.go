@@ -1,0 +1,253 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/machine"
+	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+// gaugeValue reads a gauge of reg by its full name (NaN-free: -1 if absent).
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+// TestProtocolUpgradeFourNodes: four in-process validators, three whose
+// release executes protocol 3 (machine.Config.MaxProtocol: a test-only
+// protocol, no rule of its own) and one whose release executes protocol 2
+// only. The quorum schedules protocol 3 at H. From the carrying block the
+// fourth says the upgrade is pending (metrics); at H the three upgrade
+// (CometBFT's header carries app version 3 from H+1 on) and go on as 3 of
+// 4; the fourth stops before executing H, logging what to do, with H
+// neither executed nor committed by its app. Restarted with a release of
+// protocol 3, its handshake replays block H and it agrees on every app
+// hash. A fifth node joins by state sync from a snapshot after H: CometBFT
+// checks that the restored app's version (Info) is the header's, 3.
+func TestProtocolUpgradeFourNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five nodes and makes over a hundred blocks")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	out := processDir(t, "upgrade")
+	base, err := node.FreeBasePort(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-upgrade"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []*member
+	logs := make([]*syncBuffer, 5)
+	for i, r := range res {
+		logs[i] = &syncBuffer{}
+		max := uint64(3)
+		if i == 3 {
+			max = 2
+		}
+		ms = append(ms, startLoggedMember(t, r.Home, machine.Config{SnapshotInterval: 40, MaxProtocol: max}, logs[i], 0))
+	}
+	old := ms[3]
+	reg := prometheus.NewRegistry()
+	if err := old.node.RegisterMetrics(reg, node.MetricSources{Protocol: func() uint64 { return old.app.Protocol().Version }, UpgradePending: old.app.UpgradePending}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the first block", func() bool { h, _ := ms[0].app.LastCommit(); return h >= 1 })
+	if v := ms[0].node.Block(1).Header.Version.App; v != 2 {
+		t.Fatalf("block 1's header says app version %d, want 2 (genesis)", v)
+	}
+	c0, err := client.New(client.Config{URL: ms[0].url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []*nodetest.Identity
+	create := func(name string) {
+		t.Helper()
+		id := nodetest.NewIdentity(t, name)
+		if _, err := c0.Submit(ctx, id.CreateTx(t)); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		ids = append(ids, id)
+	}
+	create("before")
+
+	var govs []*key.PrivateKey
+	for _, r := range res {
+		govs = append(govs, govKey(t, r.Home))
+	}
+	H := ms[0].node.Height() + ledger.MinScheduleLead + 20
+	up := tx.Proposal{ID: "to-3", Action: tx.ActionProtocolSchedule, Protocol: &tx.ProposedProtocol{Version: 3, Height: H}}
+	rec, _, err := c0.Propose(ctx, govs[0], up)
+	for _, g := range govs[1:3] {
+		if err == nil {
+			rec, _, err = c0.Approve(ctx, g, up.ID)
+		}
+	}
+	if err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("the schedule: %+v, %v", rec, err)
+	}
+	ni, err := c0.Network(ctx)
+	if err != nil || ni.Protocol == nil || ni.Protocol.Version != 2 || ni.Protocol.NodeMax != 3 || ni.Protocol.Upgrade == nil || ni.Protocol.Upgrade.Height != H {
+		t.Fatalf("GET /1.0/network after the schedule: %+v (%v)", ni.Protocol, err)
+	}
+	waitFor(t, time.Minute, "the old release to see the upgrade", func() bool { v, _ := old.app.UpgradePending(); return v == 3 })
+	if p, h := gaugeValue(t, reg, "medid_node_protocol_upgrade_pending"), gaugeValue(t, reg, "medid_node_protocol_upgrade_height"); p != 1 || h != float64(H) {
+		t.Errorf("the old release's metrics: pending %v at %v, want 1 at %d", p, h, H)
+	}
+	if v, _ := ms[0].app.UpgradePending(); v != 0 {
+		t.Errorf("a release of protocol 3 says it cannot make the upgrade")
+	}
+	t.Logf("upgrade to protocol 3 scheduled at height %d (carried at %d)", H, ni.Protocol.Upgrade.Scheduled)
+
+	// Blocks up to and past H: each write makes a block.
+	minHeight := func(ms []*member) int64 {
+		low := int64(-1)
+		for _, m := range ms {
+			if h, _ := m.app.LastCommit(); low < 0 || h < low {
+				low = h
+			}
+		}
+		return low
+	}
+	for n := 0; minHeight(ms[:3]) < H+6; n++ {
+		if ctx.Err() != nil {
+			t.Fatalf("at height %d of %d: %v", minHeight(ms[:3]), H+6, ctx.Err())
+		}
+		create(fmt.Sprintf("filler-%d", n))
+	}
+	waitFor(t, time.Minute, "the three validators at one height", func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		for _, m := range ms[1:3] {
+			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
+				return false
+			}
+		}
+		return true
+	})
+	for i, m := range ms[:3] {
+		if p := m.app.Protocol(); p.Version != 3 || p.Upgrade != nil {
+			t.Errorf("node %d after H: %+v", i, p)
+		}
+		if want := fmt.Sprintf("msg=\"protocol upgraded\" height=%d from=2 protocol=3 proposal=to-3", H); !strings.Contains(logs[i].String(), want) {
+			t.Errorf("node %d did not log %q", i, want)
+		}
+	}
+	for h, want := range map[int64]uint64{H - 1: 2, H: 2, H + 1: 3, H + 2: 3} {
+		if v := ms[0].node.Block(h).Header.Version.App; v != want {
+			t.Errorf("block %d's header says app version %d, want %d", h, v, want)
+		}
+	}
+	// The old release stopped before H: its app is at H-1, its log says
+	// what to do, once.
+	if h, _ := old.app.LastCommit(); h != H-1 {
+		t.Fatalf("the old release's app is at height %d, want %d", h, H-1)
+	}
+	line := fmt.Sprintf("protocol upgrade required at height %d: the network executes blocks from this one on by protocol 3 (proposal to-3), this release of registryd executes protocols up to 2: stop the node, install a release that knows protocol 3 and start it again", H)
+	if n := strings.Count(logs[3].String(), line); n != 1 {
+		t.Fatalf("the old release logged %d lines %q", n, line)
+	}
+	if n := strings.Count(logs[3].String(), "protocol upgrade pending: the network moves to protocol 3 at height "+fmt.Sprint(H)); n < int(H-1-ni.Protocol.Upgrade.Scheduled) {
+		t.Errorf("the old release warned %d times, want one per block from the carrying one (%d)", n, H-ni.Protocol.Upgrade.Scheduled)
+	}
+	if err := old.node.Progress(); err == nil {
+		t.Error("the stopped node reports progress")
+	}
+
+	// Its release replaced: the node restarts from its home and replays H.
+	if err := old.node.Stop(); err != nil {
+		t.Logf("stop the old release's node: %v", err)
+	}
+	old.srv.Close()
+	if err := old.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs[3] = &syncBuffer{}
+	ms[3] = startLoggedMember(t, res[3].Home, machine.Config{SnapshotInterval: 40, MaxProtocol: 3}, logs[3], 0)
+	create("after-restart")
+	waitFor(t, 2*time.Minute, "the restarted node to agree", func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		h, x := ms[3].app.LastCommit()
+		return h == h0 && bytes.Equal(x, x0)
+	})
+	if !strings.Contains(logs[3].String(), fmt.Sprintf("msg=\"protocol upgraded\" height=%d from=2 protocol=3 proposal=to-3", H)) {
+		t.Errorf("the restarted node did not replay the upgrade at %d:\n%s", H, logs[3].String())
+	}
+
+	// A fifth node joins by state sync from a snapshot made after H.
+	snapshotted := func() bool {
+		for _, m := range ms[:2] {
+			if h, _ := m.app.LastSnapshot(); h <= H {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; !snapshotted(); n++ {
+		if ctx.Err() != nil {
+			t.Fatalf("no snapshot above %d: %v", H, ctx.Err())
+		}
+		create(fmt.Sprintf("until-snapshot-%d", n))
+		time.Sleep(20 * time.Millisecond)
+	}
+	genesis, err := ms[0].node.GenesisJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rpcs, peers []string
+	for _, r := range res[:2] {
+		s, _ := node.LoadSettings(r.Home)
+		rpcs = append(rpcs, s.RPCAddr)
+		peers = append(peers, r.NodeID+"@"+s.P2PAddr)
+	}
+	lb, err := c0.LightBlock(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(out, "node4")
+	p2p, _ := node.FreeAddr()
+	if _, err := node.Join(node.JoinConfig{Home: home, Moniker: "node4", Genesis: genesis, PersistentPeers: strings.Join(peers, ","), P2PAddr: p2p,
+		BlockTime: 30 * time.Millisecond, StateSync: &node.StateSyncSettings{RPCServers: rpcs, TrustHeight: lb.Height(), TrustHash: fmt.Sprintf("%X", lb.Hash())}}); err != nil {
+		t.Fatal(err)
+	}
+	logs[4] = &syncBuffer{}
+	joined := startLoggedMember(t, home, machine.Config{SnapshotInterval: -1, MaxProtocol: 3}, logs[4], 0)
+	create("after-join")
+	last, _ := ms[0].app.LastCommit()
+	waitFor(t, 2*time.Minute, "the joined node to catch up", func() bool { h, _ := joined.app.LastCommit(); return h >= last })
+	if !strings.Contains(logs[4].String(), "snapshot restored") {
+		t.Fatalf("the fifth node did not restore a snapshot:\n%s", logs[4].String())
+	}
+	if p := joined.app.Protocol(); p.Version != 3 {
+		t.Errorf("the joined node is at protocol %d", p.Version)
+	}
+	waitFor(t, time.Minute, "the joined node to agree", func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		h, x := joined.app.LastCommit()
+		return h == h0 && bytes.Equal(x, x0)
+	})
+	stopAtEnd("upgrade", out, append(ms, joined))
+}
