@@ -117,18 +117,9 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 // on.
 func networkDirectoryQuorum(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "network directory-quorum", "medid network directory-quorum --governance-key FILE [--id ID] [--registry URL]")
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
-	id := fs.String("id", "", "proposal id (default: random)")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
+	pf := addProposalFlags(fs, "")
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
-	if err := fs.required("governance-key"); err != nil {
-		return err
-	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: tx.ActionDirectoryQuorum})
+	return pf.propose(ctx, e, tx.Proposal{Action: tx.ActionDirectoryQuorum})
 }

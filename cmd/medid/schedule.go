@@ -14,10 +14,11 @@ import (
 // that carries it) and is cancelled by a proposal naming the change
 // scheduled. scheduleSpec says what differs between them.
 type scheduleSpec struct {
-	// cmd is the command ("network layout"), verb "schedule" or "cancel".
-	cmd, verb string
-	// usage is the command's usage line.
-	usage string
+	// cmd is the command ("network layout").
+	cmd string
+	// args are the schedule's own arguments in its usage line ("" or
+	// "--protocol N ").
+	args string
 	// when says what happens at the height (--height's help of a schedule).
 	when string
 	// flags registers the schedule's own flags (nil: none) and returns
@@ -26,49 +27,54 @@ type scheduleSpec struct {
 	// scheduled says the change scheduled now (what a cancel names), or
 	// an error saying there is none.
 	scheduled func(ni *ledger.NetworkInfo) (height int64, err error)
-	// proposal is the proposal of the change at height.
-	proposal func(id string, height int64) tx.Proposal
+	// proposal is the proposal of the change (action verb: "schedule" or
+	// "cancel") at height.
+	proposal func(verb string, height int64) tx.Proposal
+	// status runs `medid <cmd> status`.
+	status func(ctx context.Context, e *env, args []string) error
+}
+
+// runScheduled runs `medid <cmd> schedule|cancel|status`.
+func runScheduled(ctx context.Context, e *env, s scheduleSpec, args []string) error {
+	return subcommand(e, s.cmd, map[string]func([]string) error{
+		"schedule": func(a []string) error { return proposeScheduled(ctx, e, s, "schedule", a) },
+		"cancel":   func(a []string) error { return proposeScheduled(ctx, e, s, "cancel", a) },
+		"status":   func(a []string) error { return s.status(ctx, e, a) },
+	}, []string{"schedule", "cancel", "status"}, args)
 }
 
 // proposeScheduled runs `medid <cmd> schedule|cancel`: it parses the
 // flags, checks them and proposes the change.
-func proposeScheduled(ctx context.Context, e *env, s scheduleSpec, args []string) error {
-	fs := newFlagSet(e, s.cmd+" "+s.verb, s.usage)
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
+func proposeScheduled(ctx context.Context, e *env, s scheduleSpec, verb string, args []string) error {
+	usage := fmt.Sprintf("medid %s schedule --governance-key FILE %s--height H [--id ID] [--registry URL]", s.cmd, s.args)
 	hHelp := fmt.Sprintf("the block at whose start %s: at least %d blocks after the block that carries the proposal ('medid %s status' says the earliest)", s.when, ledger.MinScheduleLead, s.cmd)
-	if s.verb == "cancel" {
+	if verb == "cancel" {
+		usage = fmt.Sprintf("medid %s cancel --governance-key FILE [--height H] [--id ID] [--registry URL]", s.cmd)
 		hHelp = "the height of the change to cancel (default: the one scheduled now)"
 	}
+	fs := newFlagSet(e, s.cmd+" "+verb, usage)
+	pf := addProposalFlags(fs, "")
 	height := fs.Int64("height", 0, hHelp)
-	id := fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")
 	check := func() error { return nil }
-	if s.flags != nil && s.verb == "schedule" {
+	if s.flags != nil && verb == "schedule" {
 		check = s.flags(fs)
 	}
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	if err := fs.required("governance-key"); err != nil {
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
 	if err := check(); err != nil {
 		return err
 	}
-	if s.verb == "schedule" && *height == 0 {
-		return usagef("missing --height\nusage: %s", s.usage)
+	if verb == "schedule" && *height == 0 {
+		return usagef("missing --height\nusage: %s", usage)
 	}
 	if *height < 0 {
 		return usagef("--height %d: want a block height (1 or more)", *height)
 	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	if s.verb == "cancel" {
+	if verb == "cancel" {
 		// A cancel names the change it cancels: the one scheduled now,
 		// unless --height names another (which the registry refuses).
-		c, err := rf.client(e)
+		c, err := pf.rf.client(e)
 		if err != nil {
 			return err
 		}
@@ -84,98 +90,69 @@ func proposeScheduled(ctx context.Context, e *env, s scheduleSpec, args []string
 			*height = h
 		}
 	}
-	return propose(ctx, e, &rf, *govFile, s.proposal(*id, *height))
+	return pf.propose(ctx, e, s.proposal(verb, *height))
 }
 
+// runNetworkLayout runs `medid network layout schedule|cancel|status`:
+// the move of a layout 1 chain to layout 2 (docs/operations.md).
 func runNetworkLayout(ctx context.Context, e *env, args []string) error {
-	spec := func(verb string) scheduleSpec {
-		return scheduleSpec{cmd: "network layout", verb: verb,
-			usage: map[string]string{
-				"schedule": "medid network layout schedule --governance-key FILE --height H [--id ID] [--registry URL]",
-				"cancel":   "medid network layout cancel --governance-key FILE [--height H] [--id ID] [--registry URL]",
-			}[verb],
-			when: "every validator moves the state to layout 2",
-			scheduled: func(ni *ledger.NetworkInfo) (int64, error) {
-				if ni.LayoutMove == nil {
-					return 0, fmt.Errorf("no move of the state layout is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
-				}
-				return ni.LayoutMove.Height, nil
-			},
-			proposal: func(id string, height int64) tx.Proposal {
-				return tx.Proposal{ID: id, Action: "layout." + verb, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: height}}
-			}}
-	}
-	return subcommand(e, "network layout", map[string]func([]string) error{
-		"schedule": func(a []string) error { return proposeScheduled(ctx, e, spec("schedule"), a) },
-		"cancel":   func(a []string) error { return proposeScheduled(ctx, e, spec("cancel"), a) },
-		"status":   func(a []string) error { return layoutStatus(ctx, e, a) },
-	}, []string{"schedule", "cancel", "status"}, args)
+	return runScheduled(ctx, e, scheduleSpec{cmd: "network layout", when: "every validator moves the state to layout 2",
+		scheduled: func(ni *ledger.NetworkInfo) (int64, error) {
+			if ni.LayoutMove == nil {
+				return 0, fmt.Errorf("no move of the state layout is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
+			}
+			return ni.LayoutMove.Height, nil
+		},
+		proposal: func(verb string, height int64) tx.Proposal {
+			return tx.Proposal{Action: "layout." + verb, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: height}}
+		},
+		status: layoutStatus}, args)
 }
 
 // runNetworkUpgrade runs `medid network upgrade schedule|cancel|status`:
 // protocol upgrades at a height (docs/operations.md, "Upgrading a node").
 func runNetworkUpgrade(ctx context.Context, e *env, args []string) error {
-	spec := func(verb string) scheduleSpec {
-		var version uint64
-		s := scheduleSpec{cmd: "network upgrade", verb: verb,
-			usage: map[string]string{
-				"schedule": "medid network upgrade schedule --governance-key FILE --protocol N --height H [--id ID] [--registry URL]",
-				"cancel":   "medid network upgrade cancel --governance-key FILE [--height H] [--id ID] [--registry URL]",
-			}[verb],
-			when: "every validator executes blocks by protocol N (a validator whose release does not know N stops there)",
-			flags: func(fs *flagSet) func() error {
-				p := fs.Uint64("protocol", 0, "the protocol version blocks execute by from --height on (above the chain's: 'medid network upgrade status' says it); every validator must run a release that knows it by then")
-				return func() error {
-					if *p == 0 {
-						return usagef("missing --protocol (the protocol version to upgrade to; 'medid network upgrade status' says the chain's)\nusage: medid network upgrade schedule --governance-key FILE --protocol N --height H")
-					}
-					if *p > tx.MaxProtocolVersion {
-						return usagef("--protocol %d: want a protocol version (1 to %d)", *p, uint64(tx.MaxProtocolVersion))
-					}
-					version = *p
-					return nil
+	// version is --protocol of a schedule, or the version of the upgrade
+	// a cancel names (read from the registry).
+	var version uint64
+	return runScheduled(ctx, e, scheduleSpec{cmd: "network upgrade", args: "--protocol N ",
+		when: "every validator executes blocks by protocol N (a validator whose release does not know N stops there)",
+		flags: func(fs *flagSet) func() error {
+			p := fs.Uint64("protocol", 0, "the protocol version blocks execute by from --height on (above the chain's: 'medid network upgrade status' says it); every validator must run a release that knows it by then")
+			return func() error {
+				if *p == 0 {
+					return usagef("missing --protocol (the protocol version to upgrade to; 'medid network upgrade status' says the chain's)\nusage: medid network upgrade schedule --governance-key FILE --protocol N --height H")
 				}
-			},
-			scheduled: func(ni *ledger.NetworkInfo) (int64, error) {
-				if ni.Protocol == nil {
-					return 0, fmt.Errorf("the registry at height %d does not say its protocol (a release from before protocol upgrades at a height): upgrade it", ni.Height)
+				if *p > tx.MaxProtocolVersion {
+					return usagef("--protocol %d: want a protocol version (1 to %d)", *p, uint64(tx.MaxProtocolVersion))
 				}
-				u := ni.Protocol.Upgrade
-				if u == nil {
-					return 0, fmt.Errorf("no protocol upgrade is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
-				}
-				version = u.Version
-				return u.Height, nil
-			},
-		}
-		s.proposal = func(id string, height int64) tx.Proposal {
-			return tx.Proposal{ID: id, Action: "protocol." + verb, Protocol: &tx.ProposedProtocol{Version: version, Height: height}}
-		}
-		return s
-	}
-	return subcommand(e, "network upgrade", map[string]func([]string) error{
-		"schedule": func(a []string) error { return proposeScheduled(ctx, e, spec("schedule"), a) },
-		"cancel":   func(a []string) error { return proposeScheduled(ctx, e, spec("cancel"), a) },
-		"status":   func(a []string) error { return upgradeStatus(ctx, e, a) },
-	}, []string{"schedule", "cancel", "status"}, args)
+				version = *p
+				return nil
+			}
+		},
+		scheduled: func(ni *ledger.NetworkInfo) (int64, error) {
+			if ni.Protocol == nil {
+				return 0, fmt.Errorf("the registry at height %d does not say its protocol (a release from before protocol upgrades at a height): upgrade it", ni.Height)
+			}
+			u := ni.Protocol.Upgrade
+			if u == nil {
+				return 0, fmt.Errorf("no protocol upgrade is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
+			}
+			version = u.Version
+			return u.Height, nil
+		},
+		proposal: func(verb string, height int64) tx.Proposal {
+			return tx.Proposal{Action: "protocol." + verb, Protocol: &tx.ProposedProtocol{Version: version, Height: height}}
+		},
+		status: upgradeStatus}, args)
 }
 
 // upgradeStatus says the chain's protocol, the upgrade scheduled and
 // whether the node asked can execute it.
 func upgradeStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "network upgrade status", "medid network upgrade status [--registry URL]")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	c, err := rf.client(e)
+	ni, err := readNetwork(ctx, e, newFlagSet(e, "network upgrade status", "medid network upgrade status [--registry URL]"), args)
 	if err != nil {
 		return err
-	}
-	ni, err := c.Network(ctx)
-	if err != nil {
-		return unreachable(err)
 	}
 	p := ni.Protocol
 	if p == nil {
