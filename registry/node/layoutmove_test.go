@@ -91,16 +91,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out := processDir(t, "move")
-	base, err := node.FreeBasePort(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond,
-		ChainID: "medid-move", StateLayout: ledger.LayoutEveryVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "move", 5, ledger.LayoutEveryVersion)
 	var ms []*member
 	logs := make([]*syncBuffer, 5)
 	for i, r := range res {
@@ -203,50 +194,9 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 
 	// A fifth node joins by state sync from a snapshot made after H.
 	// (Writes make the blocks the snapshots are taken at.)
-	snapshotted := func() bool {
-		for _, m := range ms[:2] {
-			if h, _ := m.app.LastSnapshot(); h <= H {
-				return false
-			}
-		}
-		return true
-	}
-	for n := 0; !snapshotted(); n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("no snapshot above %d: %v", H, ctx.Err())
-		}
-		create(fmt.Sprintf("until-snapshot-%d", n))
-		time.Sleep(20 * time.Millisecond)
-	}
-	genesis, err := ms[0].node.GenesisJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rpcs, peers []string
-	for _, r := range res[:2] {
-		s, _ := node.LoadSettings(r.Home)
-		rpcs = append(rpcs, s.RPCAddr)
-		peers = append(peers, r.NodeID+"@"+s.P2PAddr)
-	}
-	lb, err := c0.LightBlock(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := filepath.Join(out, "node4")
-	p2p, _ := node.FreeAddr()
-	if _, err := node.Join(node.JoinConfig{Home: home, Moniker: "node4", Genesis: genesis, PersistentPeers: strings.Join(peers, ","), P2PAddr: p2p,
-		BlockTime: 30 * time.Millisecond, StateSync: &node.StateSyncSettings{RPCServers: rpcs, TrustHeight: lb.Height(), TrustHash: fmt.Sprintf("%X", lb.Hash())}}); err != nil {
-		t.Fatal(err)
-	}
+	snapshotAbove(ctx, t, ms, H, create)
 	logs[4] = &syncBuffer{}
-	joined := startLayout1Member(t, home, machine.Config{SnapshotInterval: -1}, logs[4])
-	// One more write, so the joined node has a block to follow.
-	create("after-join")
-	last, _ := ms[0].app.LastCommit()
-	waitFor(t, 2*time.Minute, "the joined node to catch up", func() bool { h, _ := joined.app.LastCommit(); return h >= last })
-	if !strings.Contains(logs[4].String(), "restoring a snapshot") {
-		t.Fatalf("the fifth node did not restore a snapshot:\n%s", logs[4].String())
-	}
+	joined := joinByStateSync(ctx, t, out, res, ms, c0, machine.Config{SnapshotInterval: -1}, logs[4], ledger.LayoutEveryVersion, create)
 	if l := joined.app.StateLayout(); l != ledger.LayoutRecordsOnce {
 		t.Errorf("the joined node is in layout %d", l)
 	}

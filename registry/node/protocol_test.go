@@ -52,15 +52,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	out := processDir(t, "upgrade")
-	base, err := node.FreeBasePort(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-upgrade"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "upgrade", 5, 0)
 	var ms []*member
 	logs := make([]*syncBuffer, 5)
 	for i, r := range res {
@@ -185,6 +177,25 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if err := old.app.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Restarted with the same release, it refuses to start: CometBFT's
+	// handshake replays block H (in its block store, not in the app) and
+	// the app stops again before executing it, saying what to do.
+	again, err := machine.New(machine.Config{Dir: filepath.Join(res[3].Home, "data", "registry"), SnapshotInterval: 40, MaxProtocol: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := node.New(node.Config{Home: res[3].Home, App: again, ConcurrentApp: true, Logger: nodetest.Discard}); err == nil {
+		n.Stop()
+		t.Fatal("the old release started again at height H")
+	} else if !strings.Contains(err.Error(), "protocol upgrade required at height "+fmt.Sprint(H)) || !strings.Contains(err.Error(), "install a release that knows protocol 3") {
+		t.Fatalf("the old release's restart: %v", err)
+	}
+	if h, _ := again.LastCommit(); h != H-1 {
+		t.Fatalf("the old release's failed restart left its app at %d", h)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
 	logs[3] = &syncBuffer{}
 	ms[3] = startLoggedMember(t, res[3].Home, machine.Config{SnapshotInterval: 40, MaxProtocol: 3}, logs[3], 0)
 	create("after-restart")
@@ -198,49 +209,9 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	}
 
 	// A fifth node joins by state sync from a snapshot made after H.
-	snapshotted := func() bool {
-		for _, m := range ms[:2] {
-			if h, _ := m.app.LastSnapshot(); h <= H {
-				return false
-			}
-		}
-		return true
-	}
-	for n := 0; !snapshotted(); n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("no snapshot above %d: %v", H, ctx.Err())
-		}
-		create(fmt.Sprintf("until-snapshot-%d", n))
-		time.Sleep(20 * time.Millisecond)
-	}
-	genesis, err := ms[0].node.GenesisJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rpcs, peers []string
-	for _, r := range res[:2] {
-		s, _ := node.LoadSettings(r.Home)
-		rpcs = append(rpcs, s.RPCAddr)
-		peers = append(peers, r.NodeID+"@"+s.P2PAddr)
-	}
-	lb, err := c0.LightBlock(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := filepath.Join(out, "node4")
-	p2p, _ := node.FreeAddr()
-	if _, err := node.Join(node.JoinConfig{Home: home, Moniker: "node4", Genesis: genesis, PersistentPeers: strings.Join(peers, ","), P2PAddr: p2p,
-		BlockTime: 30 * time.Millisecond, StateSync: &node.StateSyncSettings{RPCServers: rpcs, TrustHeight: lb.Height(), TrustHash: fmt.Sprintf("%X", lb.Hash())}}); err != nil {
-		t.Fatal(err)
-	}
+	snapshotAbove(ctx, t, ms, H, create)
 	logs[4] = &syncBuffer{}
-	joined := startLoggedMember(t, home, machine.Config{SnapshotInterval: -1, MaxProtocol: 3}, logs[4], 0)
-	create("after-join")
-	last, _ := ms[0].app.LastCommit()
-	waitFor(t, 2*time.Minute, "the joined node to catch up", func() bool { h, _ := joined.app.LastCommit(); return h >= last })
-	if !strings.Contains(logs[4].String(), "snapshot restored") {
-		t.Fatalf("the fifth node did not restore a snapshot:\n%s", logs[4].String())
-	}
+	joined := joinByStateSync(ctx, t, out, res, ms, c0, machine.Config{SnapshotInterval: -1, MaxProtocol: 3}, logs[4], 0, create)
 	if p := joined.app.Protocol(); p.Version != 3 {
 		t.Errorf("the joined node is at protocol %d", p.Version)
 	}
