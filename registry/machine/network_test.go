@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -77,6 +78,25 @@ func (n *netHarness) propose(i int, p tx.Proposal) []byte {
 
 func (n *netHarness) approve(i int, id string) []byte {
 	return n.govTx(i, n.must(tx.NewNetworkApproval(n.gov(i), id)))
+}
+
+// refuses runs raw as subtest name: CheckTx and FinalizeBlock must both
+// refuse it with code and a log containing want, and the refusal must
+// leave the state unchanged.
+func (n *netHarness) refuses(t *testing.T, name string, raw []byte, code uint32, want string) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		if r := n.checkTx(raw); r.Code != code || !strings.Contains(r.Log, want) {
+			t.Fatalf("CheckTx: code %d (%s), want %d with %q", r.Code, r.Log, code, want)
+		}
+		before := n.hash()
+		if res := n.block(raw); res[0].Code != code || !strings.Contains(res[0].Log, want) {
+			t.Fatalf("FinalizeBlock: code %d (%s), want %d with %q", res[0].Code, res[0].Log, code, want)
+		}
+		if got := n.hash(); !sameBytes(got, before) {
+			t.Fatal("a refused proposal changed the state")
+		}
+	})
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

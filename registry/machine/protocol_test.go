@@ -57,21 +57,7 @@ func TestProtocolUpgradeRefusals(t *testing.T) {
 	outsiderDID := did.KeyDID(outsider.Public())
 	next := func() int64 { return n.height() + 1 }
 	lead := ledger.MinScheduleLead
-	refuse := func(t *testing.T, name string, raw []byte, code uint32, want string) {
-		t.Helper()
-		t.Run(name, func(t *testing.T) {
-			if r := n.checkTx(raw); r.Code != code || !strings.Contains(r.Log, want) {
-				t.Fatalf("CheckTx: code %d (%s), want %d with %q", r.Code, r.Log, code, want)
-			}
-			before := n.hash()
-			if res := n.block(raw); res[0].Code != code || !strings.Contains(res[0].Log, want) {
-				t.Fatalf("FinalizeBlock: code %d (%s), want %d with %q", res[0].Code, res[0].Log, code, want)
-			}
-			if got := n.hash(); !sameBytes(got, before) {
-				t.Fatal("a refused proposal changed the state")
-			}
-		})
-	}
+	refuse := n.refuses
 	outsiderTx := n.sign(n.must(tx.NewNetworkProposal(outsiderDID, upgradeProposal("x", 3, next()+lead))),
 		outsider, outsiderDID+"#"+outsider.Public().Multikey())
 	for _, tc := range []struct {
