@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
@@ -127,21 +126,8 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 		}
 	}
 
-	var govs []*key.PrivateKey
-	for _, r := range res {
-		govs = append(govs, govKey(t, r.Home))
-	}
 	H := ms[0].node.Height() + ledger.MinLayoutMoveLead + 20
-	move := tx.Proposal{ID: "move-to-2", Action: tx.ActionLayoutSchedule, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: H}}
-	rec, _, err := c0.Propose(ctx, govs[0], move)
-	for _, g := range govs[1:3] {
-		if err == nil {
-			rec, _, err = c0.Approve(ctx, g, move.ID)
-		}
-	}
-	if err != nil || rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("the schedule: %+v, %v", rec, err)
-	}
+	carryByThree(ctx, t, c0, res, tx.Proposal{ID: "move-to-2", Action: tx.ActionLayoutSchedule, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: H}})
 	ni, err := c0.Network(ctx)
 	if err != nil || ni.StateLayout != ledger.LayoutEveryVersion || ni.LayoutMove == nil || ni.LayoutMove.Height != H {
 		t.Fatalf("GET /1.0/network after the schedule: %+v (%v)", ni, err)
@@ -150,21 +136,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 
 	// Blocks up to and past H: each write makes a block (and the block
 	// after an app hash change one more).
-	minHeight := func() int64 {
-		low := int64(-1)
-		for _, m := range ms[:4] {
-			if h, _ := m.app.LastCommit(); low < 0 || h < low {
-				low = h
-			}
-		}
-		return low
-	}
-	for n := 0; minHeight() < H+6; n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("at height %d of %d: %v", minHeight(), H+6, ctx.Err())
-		}
-		create(fmt.Sprintf("filler-%d", n))
-	}
+	writeUntil(ctx, t, ms[:4], H+6, create)
 	// A deactivation after the move runs in layout 2.
 	if _, err := c0.Submit(ctx, ids[2].DeactivateTx(t, "1")); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
@@ -76,32 +75,17 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []*nodetest.Identity
 	create := func(name string) {
 		t.Helper()
 		id := nodetest.NewIdentity(t, name)
 		if _, err := c0.Submit(ctx, id.CreateTx(t)); err != nil {
 			t.Fatalf("create %s: %v", name, err)
 		}
-		ids = append(ids, id)
 	}
 	create("before")
 
-	var govs []*key.PrivateKey
-	for _, r := range res {
-		govs = append(govs, govKey(t, r.Home))
-	}
 	H := ms[0].node.Height() + ledger.MinScheduleLead + 20
-	up := tx.Proposal{ID: "to-3", Action: tx.ActionProtocolSchedule, Protocol: &tx.ProposedProtocol{Version: 3, Height: H}}
-	rec, _, err := c0.Propose(ctx, govs[0], up)
-	for _, g := range govs[1:3] {
-		if err == nil {
-			rec, _, err = c0.Approve(ctx, g, up.ID)
-		}
-	}
-	if err != nil || rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("the schedule: %+v, %v", rec, err)
-	}
+	carryByThree(ctx, t, c0, res, tx.Proposal{ID: "to-3", Action: tx.ActionProtocolSchedule, Protocol: &tx.ProposedProtocol{Version: 3, Height: H}})
 	ni, err := c0.Network(ctx)
 	if err != nil || ni.Protocol == nil || ni.Protocol.Version != 2 || ni.Protocol.NodeMax != 3 || ni.Protocol.Upgrade == nil || ni.Protocol.Upgrade.Height != H {
 		t.Fatalf("GET /1.0/network after the schedule: %+v (%v)", ni.Protocol, err)
@@ -116,21 +100,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	t.Logf("upgrade to protocol 3 scheduled at height %d (carried at %d)", H, ni.Protocol.Upgrade.Scheduled)
 
 	// Blocks up to and past H: each write makes a block.
-	minHeight := func(ms []*member) int64 {
-		low := int64(-1)
-		for _, m := range ms {
-			if h, _ := m.app.LastCommit(); low < 0 || h < low {
-				low = h
-			}
-		}
-		return low
-	}
-	for n := 0; minHeight(ms[:3]) < H+6; n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("at height %d of %d: %v", minHeight(ms[:3]), H+6, ctx.Err())
-		}
-		create(fmt.Sprintf("filler-%d", n))
-	}
+	writeUntil(ctx, t, ms[:3], H+6, create)
 	waitFor(t, time.Minute, "the three validators at one height", func() bool {
 		h0, x0 := ms[0].app.LastCommit()
 		for _, m := range ms[1:3] {

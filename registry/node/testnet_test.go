@@ -12,6 +12,7 @@ import (
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/tx"
 )
 
 // newTestnet writes a four-validator testnet (30 ms blocks) of chain
@@ -31,6 +32,43 @@ func newTestnet(t *testing.T, name string, slots int, layout ledger.StateLayout)
 		t.Fatal(err)
 	}
 	return out, res
+}
+
+// carryByThree proposes p with the governance key of res[0] through c and
+// approves it with those of res[1] and res[2], which carries it on a
+// four-key network.
+func carryByThree(ctx context.Context, t *testing.T, c *client.Client, res []node.InitResult, p tx.Proposal) {
+	t.Helper()
+	rec, _, err := c.Propose(ctx, govKey(t, res[0].Home), p)
+	for _, r := range res[1:3] {
+		if err == nil {
+			rec, _, err = c.Approve(ctx, govKey(t, r.Home), p.ID)
+		}
+	}
+	if err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("proposal %s: %+v, %v", p.ID, rec, err)
+	}
+}
+
+// writeUntil makes blocks (create writes one DID each) until every app of
+// ms has committed height h.
+func writeUntil(ctx context.Context, t *testing.T, ms []*member, h int64, create func(name string)) {
+	t.Helper()
+	low := func() int64 {
+		low := int64(-1)
+		for _, m := range ms {
+			if c, _ := m.app.LastCommit(); low < 0 || c < low {
+				low = c
+			}
+		}
+		return low
+	}
+	for n := 0; low() < h; n++ {
+		if ctx.Err() != nil {
+			t.Fatalf("at height %d of %d: %v", low(), h, ctx.Err())
+		}
+		create(fmt.Sprintf("filler-%d", n))
+	}
 }
 
 // snapshotAbove makes blocks (create writes one DID each) until the first
