@@ -61,20 +61,12 @@ func cancelProposal(id string, height int64) tx.Proposal {
 // cancels.
 func TestLayoutMoveRefusals(t *testing.T) {
 	n := newNetHarnessLayout(t, ledger.LayoutEveryVersion)
-	outsider := testKey(t, 99)
-	outsiderDID := did.KeyDID(outsider.Public())
+	outsiderDID := did.KeyDID(testKey(t, 99).Public())
 	next := func() int64 { return n.height() + 1 }
 	lead := ledger.MinLayoutMoveLead
 	refuse := n.refuses
-	outsiderTx := n.sign(n.must(tx.NewNetworkProposal(outsiderDID, scheduleProposal("x", next()+lead))),
-		outsider, outsiderDID+"#"+outsider.Public().Multikey())
-	for _, tc := range []struct {
-		name string
-		raw  []byte
-		code uint32
-		want string
-	}{
-		{"not a governance key", outsiderTx, ledger.CodeUnauthorized, ""},
+	for _, tc := range []refusal{
+		{"not a governance key", n.outsiderPropose(scheduleProposal("x", next()+lead)), ledger.CodeUnauthorized, ""},
 		{"height one block short of the lead", n.propose(0, scheduleProposal("s1", next()+lead-1)), ledger.CodeInvalid, "too close"},
 		{"height of this block", n.propose(0, scheduleProposal("s2", next())), ledger.CodeInvalid, "too close"},
 		{"height in the past", n.propose(0, scheduleProposal("s3", 1)), ledger.CodeInvalid, "too close"},

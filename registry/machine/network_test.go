@@ -80,6 +80,22 @@ func (n *netHarness) approve(i int, id string) []byte {
 	return n.govTx(i, n.must(tx.NewNetworkApproval(n.gov(i), id)))
 }
 
+// refusal is a transaction a table of refuses cases expects refused with
+// code and a log containing want.
+type refusal struct {
+	name string
+	raw  []byte
+	code uint32
+	want string
+}
+
+// outsiderPropose is p proposed by a did:key that does not govern.
+func (n *netHarness) outsiderPropose(p tx.Proposal) []byte {
+	k := testKey(n.tb, 99)
+	d := did.KeyDID(k.Public())
+	return n.sign(n.must(tx.NewNetworkProposal(d, p)), k, d+"#"+k.Public().Multikey())
+}
+
 // refuses runs raw as subtest name: CheckTx and FinalizeBlock must both
 // refuse it with code and a log containing want, and the refusal must
 // leave the state unchanged.

@@ -53,20 +53,11 @@ func (l *logBuffer) count(s string) int { return strings.Count(l.String(), s) }
 // cancels; an approval that comes after the lead ran out is refused.
 func TestProtocolUpgradeRefusals(t *testing.T) {
 	n := newNetHarness(t, nil)
-	outsider := testKey(t, 99)
-	outsiderDID := did.KeyDID(outsider.Public())
 	next := func() int64 { return n.height() + 1 }
 	lead := ledger.MinScheduleLead
 	refuse := n.refuses
-	outsiderTx := n.sign(n.must(tx.NewNetworkProposal(outsiderDID, upgradeProposal("x", 3, next()+lead))),
-		outsider, outsiderDID+"#"+outsider.Public().Multikey())
-	for _, tc := range []struct {
-		name string
-		raw  []byte
-		code uint32
-		want string
-	}{
-		{"not a governance key", outsiderTx, ledger.CodeUnauthorized, ""},
+	for _, tc := range []refusal{
+		{"not a governance key", n.outsiderPropose(upgradeProposal("x", 3, next()+lead)), ledger.CodeUnauthorized, ""},
 		{"version of the chain", n.propose(0, upgradeProposal("v2", 2, next()+lead)), ledger.CodeInvalid, "runs protocol 2: an upgrade must name a higher version"},
 		{"version below the chain's", n.propose(0, upgradeProposal("v1", 1, next()+lead)), ledger.CodeInvalid, "higher version"},
 		{"height one block short of the lead", n.propose(0, upgradeProposal("s1", 3, next()+lead-1)), ledger.CodeInvalid, "too close"},

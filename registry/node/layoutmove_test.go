@@ -142,15 +142,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// All four at one height agree on its app hash, and each moved at H.
-	waitFor(t, time.Minute, "the four validators at one height", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		for _, m := range ms[1:4] {
-			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAgree(t, time.Minute, "the four validators at one height", ms[:4]...)
 	for i, m := range ms[:4] {
 		if l := m.app.StateLayout(); l != ledger.LayoutRecordsOnce {
 			t.Errorf("node %d in layout %d after the move", i, l)
@@ -173,11 +165,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 		t.Errorf("the joined node is in layout %d", l)
 	}
 	checkLayout2(t, "the joined node", joined.app, ids, 3)
-	waitFor(t, time.Minute, "the joined node to agree", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		h, x := joined.app.LastCommit()
-		return h == h0 && bytes.Equal(x, x0)
-	})
+	waitAgree(t, time.Minute, "the joined node to agree", ms[0], joined)
 }
 
 // checkLayout2 checks that a holds ids in layout 2: the first deactivated

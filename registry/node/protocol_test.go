@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -101,15 +100,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 
 	// Blocks up to and past H: each write makes a block.
 	writeUntil(ctx, t, ms[:3], H+6, create)
-	waitFor(t, time.Minute, "the three validators at one height", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		for _, m := range ms[1:3] {
-			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAgree(t, time.Minute, "the three validators at one height", ms[:3]...)
 	for i, m := range ms[:3] {
 		if p := m.app.Protocol(); p.Version != 3 || p.Upgrade != nil {
 			t.Errorf("node %d after H: %+v", i, p)
@@ -169,11 +160,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	logs[3] = &syncBuffer{}
 	ms[3] = startLoggedMember(t, res[3].Home, machine.Config{SnapshotInterval: 40, MaxProtocol: 3}, logs[3], 0)
 	create("after-restart")
-	waitFor(t, 2*time.Minute, "the restarted node to agree", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		h, x := ms[3].app.LastCommit()
-		return h == h0 && bytes.Equal(x, x0)
-	})
+	waitAgree(t, 2*time.Minute, "the restarted node to agree", ms[0], ms[3])
 	if !strings.Contains(logs[3].String(), fmt.Sprintf("msg=\"protocol upgraded\" height=%d from=2 protocol=3 proposal=to-3", H)) {
 		t.Errorf("the restarted node did not replay the upgrade at %d:\n%s", H, logs[3].String())
 	}
@@ -185,10 +172,6 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if p := joined.app.Protocol(); p.Version != 3 {
 		t.Errorf("the joined node is at protocol %d", p.Version)
 	}
-	waitFor(t, time.Minute, "the joined node to agree", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		h, x := joined.app.LastCommit()
-		return h == h0 && bytes.Equal(x, x0)
-	})
+	waitAgree(t, time.Minute, "the joined node to agree", ms[0], joined)
 	stopAtEnd("upgrade", out, append(ms, joined))
 }

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -69,6 +70,21 @@ func writeUntil(ctx context.Context, t *testing.T, ms []*member, h int64, create
 		}
 		create(fmt.Sprintf("filler-%d", n))
 	}
+}
+
+// waitAgree waits up to d until every app of ms has committed the same
+// height with the same app hash (what, for the failure message).
+func waitAgree(t *testing.T, d time.Duration, what string, ms ...*member) {
+	t.Helper()
+	waitFor(t, d, what, func() bool {
+		h0, x0 := ms[0].app.LastCommit()
+		for _, m := range ms[1:] {
+			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // snapshotAbove makes blocks (create writes one DID each) until the first
