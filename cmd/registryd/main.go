@@ -265,7 +265,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer n.Stop()
 	checks := api.NodeChecks(n, a)
 	disk := &node.DiskGuard{Path: *home, MinFree: *minFree, StopBelow: *stopFree, Quota: *diskQuota}
-	checks = append(checks, api.Check{Name: "disk", Run: disk.Check})
+	checks = append(checks, api.Check{Name: "disk", Run: disk.Check}, api.Check{Name: "protocol", Run: a.CheckProtocol})
 	ctx, stopForDisk := context.WithCancel(ctx)
 	defer stopForDisk()
 	go disk.Watch(ctx, time.Second, func(reason string) {

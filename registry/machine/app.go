@@ -262,6 +262,9 @@ type App struct {
 	protocol          uint64
 	committedProtocol uint64
 	committedUpgrade  *ledger.ProtocolUpgrade
+	// upgradeStop is the upgrade this App refused to make (nil: none; see
+	// CheckProtocol).
+	upgradeStop atomic.Pointer[UpgradeRequiredError]
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64

@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -158,6 +159,7 @@ func (a *App) upgradeProtocol(height int64) (*cmtproto.ConsensusParams, error) {
 	if u.Version > a.maxProtocol {
 		e := &UpgradeRequiredError{Height: height, Version: u.Version, Max: a.maxProtocol, Proposal: u.Proposal}
 		a.log.Error(e.Error(), "height", height, "protocol", u.Version, "release_max_protocol", a.maxProtocol)
+		a.upgradeStop.Store(e)
 		return nil, e
 	}
 	if _, err := a.tree.Set([]byte(ledger.KeyProtocol), []byte(strconv.FormatUint(u.Version, 10))); err != nil {
@@ -238,6 +240,18 @@ func (a *App) Protocol() ledger.ProtocolStatus {
 		u = &c
 	}
 	return ledger.ProtocolStatus{Version: a.committedProtocol, Upgrade: u, NodeMax: a.maxProtocol}
+}
+
+// CheckProtocol is a readiness check: it returns the
+// *UpgradeRequiredError with which this App refused a block (the node
+// commits no more blocks until its release is replaced), nil otherwise. An
+// upgrade pending is not a failure: the node serves until its height
+// ([App.UpgradePending] says it).
+func (a *App) CheckProtocol(context.Context) error {
+	if e := a.upgradeStop.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // UpgradePending reports an upgrade scheduled in the committed state to a

@@ -254,6 +254,9 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 	if log2.count(line) != 1 {
 		t.Fatalf("v2 logged %d lines %q:\n%s", log2.count(line), line, log2.String())
 	}
+	if err := v2.app.CheckProtocol(ctx); !errors.Is(err, ErrUpgradeRequired) || v3.app.CheckProtocol(ctx) != nil {
+		t.Fatalf("readiness: v2 %v, v3 %v", err, v3.app.CheckProtocol(ctx))
+	}
 	if h, x := v2.app.LastCommit(); h != H-1 || !bytes.Equal(x, before) {
 		t.Fatalf("v2 after stopping: height %d, hash changed %v", h, !bytes.Equal(x, before))
 	}

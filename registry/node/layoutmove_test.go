@@ -166,6 +166,9 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	}
 	checkLayout2(t, "the joined node", joined.app, ids, 3)
 	waitAgree(t, time.Minute, "the joined node to agree", ms[0], joined)
+	// (Without it, the nodes outlived the removal of their folder and a
+	// later test of the process ended in their WAL's panic.)
+	stopAtEnd("move", out, append(ms, joined))
 }
 
 // checkLayout2 checks that a holds ids in layout 2: the first deactivated

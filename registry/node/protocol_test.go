@@ -129,6 +129,9 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if err := old.node.Progress(); err == nil {
 		t.Error("the stopped node reports progress")
 	}
+	if err := old.app.CheckProtocol(ctx); err == nil || !strings.Contains(err.Error(), "install a release that knows protocol 3") {
+		t.Errorf("the stopped node's protocol check (readiness): %v", err)
+	}
 
 	// Its release replaced: the node restarts from its home and replays H.
 	if err := old.node.Stop(); err != nil {
