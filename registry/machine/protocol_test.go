@@ -299,8 +299,8 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 }
 
 // TestProtocolUpgradeStateSync: a snapshot taken after an upgrade to
-// protocol 3 restores on a release that knows protocol 3, whose Info then
-// reports app version 3 (CometBFT's state sync compares it with the app
+// protocol 3 restores on a release that knows protocol 3 or 4, whose Info
+// then reports app version 3 (CometBFT's state sync compares it with the app
 // version of the header above the snapshot, which the upgrade block's
 // consensus param update set), and is refused, without a state left, by a
 // release that knows protocol 2.
@@ -313,13 +313,16 @@ func TestProtocolUpgradeStateSync(t *testing.T) {
 		h.block()
 	}
 	snapshotNow(t, h)
-	dst, res := restoreIntoWith(t, h, nil, h.hash(), func(a *App) { a.maxProtocol = 3 })
-	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
-		t.Fatalf("restore on a release of protocol 3: %v", res)
-	}
-	info, _ := dst.Info(context.Background(), &abci.RequestInfo{})
-	if info.AppVersion != 3 || !bytes.Equal(info.LastBlockAppHash, h.hash()) {
-		t.Fatalf("restored Info: app version %d", info.AppVersion)
+	for _, max := range []uint64{3, 4} {
+		dst, res := restoreIntoWith(t, h, nil, h.hash(), func(a *App) { a.maxProtocol = max })
+		if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+			t.Fatalf("restore on a release of protocol %d: %v", max, res)
+		}
+		// The state's protocol, not the release's highest.
+		info, _ := dst.Info(context.Background(), &abci.RequestInfo{})
+		if info.AppVersion != 3 || !bytes.Equal(info.LastBlockAppHash, h.hash()) {
+			t.Fatalf("restored on a release of protocol %d, Info: app version %d", max, info.AppVersion)
+		}
 	}
 	old, res := restoreInto(t, h, nil, h.hash())
 	if res != abci.ResponseApplySnapshotChunk_ABORT {
