@@ -70,6 +70,12 @@ type Config struct {
 	// (fastcache), and its smallest size is 32 MiB (one 64 KiB chunk per
 	// bucket): a smaller positive value gets that.
 	LeafCacheBytes int
+	// MaxProtocol is the highest protocol version the App executes; 0
+	// means [MaxProtocol], what this release knows. Tests lower it to play
+	// a validator of an older release, or raise it to run a test-only
+	// protocol; a node MUST NOT raise it in production, where it would
+	// execute a protocol's blocks by rules it does not have.
+	MaxProtocol uint64
 
 	// SnapshotInterval makes a state sync snapshot of every state version
 	// that is a multiple of it (written in the background, see
@@ -91,13 +97,6 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
-
-	// MaxProtocol is the highest protocol version the App executes; 0
-	// means [MaxProtocol], what this release knows. Tests lower it to play
-	// a validator of an older release, or raise it to run a test-only
-	// protocol; a node MUST NOT raise it in production, where it would
-	// execute a protocol's blocks by rules it does not have.
-	MaxProtocol uint64
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -152,17 +151,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.KeepVersions == 0 {
 		out.KeepVersions = 100
 	}
-	if out.KeepBlocks < 0 {
-		return out, errors.New("app.Config.KeepBlocks must not be negative (0 keeps every block)")
-	}
-	if out.OpenFiles <= 0 {
-		out.OpenFiles = DefaultOpenFiles
-	}
 	if out.MaxProtocol == 0 {
 		out.MaxProtocol = MaxProtocol
 	}
 	if out.MaxProtocol < ledger.BaseProtocol {
 		return out, fmt.Errorf("app.Config.MaxProtocol %d: every release executes protocol %d", out.MaxProtocol, ledger.BaseProtocol)
+	}
+	if out.KeepBlocks < 0 {
+		return out, errors.New("app.Config.KeepBlocks must not be negative (0 keeps every block)")
+	}
+	if out.OpenFiles <= 0 {
+		out.OpenFiles = DefaultOpenFiles
 	}
 	return out, nil
 }
