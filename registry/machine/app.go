@@ -728,10 +728,10 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.committedLayout, a.committedMove = a.layout, a.move
 	a.mu.Unlock()
 	a.moved = 0
-	a.afterCommitProtocol(version)
 	a.dir.apply(a.pendingDir)
 	a.pendingDir = nil
 	a.pending = nil
+	a.afterCommitProtocol(version)
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	a.prune(version)
 	a.maybeSnapshot(version)
