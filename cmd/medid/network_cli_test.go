@@ -9,13 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/tx"
 )
 
 // TestNetworkScripts runs testdata/network/*.txtar: a testnet of real
@@ -24,8 +28,10 @@ import (
 // node.Testnet ports are free: node i serves HTTP on NETBASE+10i+1, as
 // $HTTP0…$HTTP3), $P2P4, $HTTP4 and $RPC4 (free addresses for a joining
 // node), and the commands "eq A B" (the same string), "waitup URL"
-// (polls URL/readyz until 200) and "waitvalidators URL N" (until the
-// latest block is signed by a set of N), and $WORK/logo.png, a small PNG.
+// (polls URL/readyz until 200), "waitvalidators URL N" (until the
+// latest block is signed by a set of N), "heightplus VAR URL N", "writeto
+// URL H", "waitnotready URL CHECK" and "sigterm HOME" (see each), and
+// $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs registryd; skipped with -short")
@@ -54,6 +60,10 @@ func TestNetworkScripts(t *testing.T) {
 			"eq":             eqCmd,
 			"waitup":         waitUpCmd,
 			"waitvalidators": waitValidatorsCmd,
+			"heightplus":     heightPlusCmd,
+			"writeto":        writeToCmd,
+			"waitnotready":   waitNotReadyCmd,
+			"sigterm":        sigtermCmd,
 		},
 	})
 }
@@ -113,4 +123,131 @@ func waitValidatorsCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("the latest block of %s is signed by a set of %d, want %d", args[0], got, want)
+}
+
+// heightPlusCmd is "heightplus VAR URL N": it sets VAR to the height of
+// the latest block URL committed plus N.
+func heightPlusCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: heightplus VAR URL N")
+	}
+	n, err := strconv.ParseInt(args[2], 10, 64)
+	ts.Check(err)
+	c, err := client.New(client.Config{URL: args[1]})
+	ts.Check(err)
+	ni, err := c.Network(context.Background())
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.FormatInt(ni.Height+n, 10))
+}
+
+// writeToCmd is "writeto URL H": it registers fresh did:key DIDs through
+// URL, one block each, until URL committed block H-1, then submits one
+// more, which goes into block H, and returns without waiting for it (a
+// block the script expects the network to stop at).
+func writeToCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writeto URL H")
+	}
+	h, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	create := func(i int, wait time.Duration) error {
+		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("writeto %024d", i)))
+		ts.Check(err)
+		p, kid, err := tx.NewKeyDIDCreate(k.Public())
+		ts.Check(err)
+		p.Nonce = tx.NewNonce()
+		raw, err := tx.Sign(p, k, kid)
+		ts.Check(err)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, err = c.Submit(ctx, raw)
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for i := 0; ; i++ {
+		ni, err := c.Network(context.Background())
+		ts.Check(err)
+		if ni.Height >= h-1 {
+			_ = create(i, 2*time.Second)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("writeto: at height %d of %d after 3 minutes", ni.Height, h-1)
+		}
+		if err := create(i, 30*time.Second); err != nil {
+			ts.Fatalf("writeto: at height %d: %v", ni.Height, err)
+		}
+	}
+}
+
+// waitNotReadyCmd is "waitnotready URL CHECK": it polls URL/readyz until
+// the check named CHECK fails, and prints that check's detail to stdout.
+func waitNotReadyCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitnotready URL CHECK")
+	}
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(args[0] + "/readyz")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		var r struct {
+			Checks []struct {
+				Name   string `json:"name"`
+				OK     bool   `json:"ok"`
+				Detail string `json:"detail"`
+			} `json:"checks"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		for _, c := range r.Checks {
+			if c.Name == args[1] && !c.OK {
+				fmt.Fprintln(ts.Stdout(), c.Detail)
+				return
+			}
+		}
+		last = resp.Status
+	}
+	ts.Fatalf("%s/readyz: check %s did not fail in 60s (%s)", args[0], args[1], last)
+}
+
+// sigtermCmd is "sigterm HOME": it sends SIGTERM to the registryd this
+// script started in the background with --home HOME (found by its command
+// line and working folder under /proc) and waits until it has exited.
+func sigtermCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sigterm HOME")
+	}
+	work := ts.Getenv("WORK")
+	entries, err := os.ReadDir("/proc")
+	ts.Check(err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if len(argv) != 3 || filepath.Base(argv[0]) != "registryd" || argv[1] != "--home" || argv[2] != args[0] || cwd != work {
+			continue
+		}
+		ts.Check(syscall.Kill(pid, syscall.SIGTERM))
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			// Gone, or a zombie its parent (the script) reaps at the end.
+			if err != nil || strings.Contains(string(stat), ") Z ") {
+				return
+			}
+		}
+		ts.Fatalf("registryd --home %s (pid %d) still runs 30s after SIGTERM", args[0], pid)
+	}
+	ts.Fatalf("no registryd --home %s started by this script", args[0])
 }

@@ -213,7 +213,7 @@ func (a *App) afterCommitProtocol(version int64) {
 	if u != nil && u.Version > a.maxProtocol {
 		a.log.Warn(fmt.Sprintf("protocol upgrade pending: the network moves to protocol %d at height %d (proposal %s) and this release of registryd executes protocols up to %d: install a release that knows protocol %d before then, or this node stops at that height",
 			u.Version, u.Height, u.Proposal, a.maxProtocol, u.Version),
-			"height", version, "protocol", u.Version, "upgrade_height", u.Height, "blocks_to_go", u.Height-version-1, "release_max_protocol", a.maxProtocol)
+			"height", version, "protocol", u.Version, "upgrade_height", u.Height, "blocks_to_go", u.Height-version, "release_max_protocol", a.maxProtocol)
 	}
 }
 
