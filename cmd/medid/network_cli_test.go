@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/tx"
@@ -84,24 +85,28 @@ func waitUpCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: waitup URL")
 	}
+	pollReadyz(ts, args[0], 90*time.Second, "200", func(status int, _ *api.Readiness) bool { return status == http.StatusOK })
+}
+
+// pollReadyz polls url/readyz every 100 ms until done says so, failing
+// the script after limit (want says what was awaited).
+func pollReadyz(ts *testscript.TestScript, url string, limit time.Duration, want string, done func(status int, r *api.Readiness) bool) {
 	var last string
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(args[0] + "/readyz")
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(url + "/readyz")
 		if err != nil {
 			last = err.Error()
 			continue
 		}
-		var r struct {
-			Failing []string `json:"failing"`
-		}
+		var r api.Readiness
 		_ = json.NewDecoder(resp.Body).Decode(&r)
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
+		if done(resp.StatusCode, &r) {
 			return
 		}
 		last = fmt.Sprintf("%s %v", resp.Status, r.Failing)
 	}
-	ts.Fatalf("%s/readyz not 200 after 90s: %s", args[0], last)
+	ts.Fatalf("%s/readyz not %s after %s: %s", url, want, limit, last)
 }
 
 // waitValidatorsCmd is "waitvalidators URL N".
@@ -188,31 +193,15 @@ func waitNotReadyCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: waitnotready URL CHECK")
 	}
-	var last string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(args[0] + "/readyz")
-		if err != nil {
-			last = err.Error()
-			continue
-		}
-		var r struct {
-			Checks []struct {
-				Name   string `json:"name"`
-				OK     bool   `json:"ok"`
-				Detail string `json:"detail"`
-			} `json:"checks"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&r)
-		resp.Body.Close()
+	pollReadyz(ts, args[0], 60*time.Second, "failing check "+args[1], func(_ int, r *api.Readiness) bool {
 		for _, c := range r.Checks {
 			if c.Name == args[1] && !c.OK {
 				fmt.Fprintln(ts.Stdout(), c.Detail)
-				return
+				return true
 			}
 		}
-		last = resp.Status
-	}
-	ts.Fatalf("%s/readyz: check %s did not fail in 60s (%s)", args[0], args[1], last)
+		return false
+	})
 }
 
 // sigtermCmd is "sigterm HOME": it sends SIGTERM to the registryd this
