@@ -39,7 +39,8 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // only. The quorum schedules protocol 3 at H. From the carrying block the
 // fourth says the upgrade is pending (metrics); at H the three upgrade
 // (CometBFT's header carries app version 3 from H+1 on) and go on as 3 of
-// 4; the fourth stops before executing H, logging what to do, with H
+// 4, and a client that trusts only the genesis verifies a read written
+// after H; the fourth stops before executing H, logging what to do, with H
 // neither executed nor committed by its app. Restarted with a release of
 // protocol 3, its handshake replays block H and it agrees on every app
 // hash. A fifth node, of a release that knows protocols up to 4, joins by
@@ -114,6 +115,29 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 		if v := ms[0].node.Block(h).Header.Version.App; v != want {
 			t.Errorf("block %d's header says app version %d, want %d", h, v, want)
 		}
+	}
+	// A client that trusts only the genesis verifies a read written after
+	// H (headers of app version 3 on the way).
+	after := nodetest.NewIdentity(t, "after-the-upgrade")
+	wrote, err := c0.Submit(ctx, after.CreateTx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "node 1 to have the write", func() bool { h, _ := ms[1].app.LastCommit(); return h >= wrote.Height })
+	genesisJSON, err := ms[0].node.GenesisJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID, root, err := client.TrustFromGenesis(genesisJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifying, err := client.New(client.Config{URL: ms[1].url, VerifyProofs: true, ChainID: chainID, TrustedValidators: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := verifying.Resolve(ctx, after.DID); err != nil || r.Document.ID != after.DID {
+		t.Fatalf("a verified read after the upgrade: %+v, %v", r, err)
 	}
 	// The old release stopped before H: its app is at H-1, its log says
 	// what to do, once.
