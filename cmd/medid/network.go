@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals (directory changes and accreditations too), rotate governance keys, move the state layout", run: runNetwork}
+	commands["network"] = command{summary: "govern the validator network: add, re-weight and remove validators, approve proposals (directory changes and accreditations too), rotate governance keys, move the state layout, upgrade the protocol at a height", run: runNetwork}
 }
 
 func runNetwork(ctx context.Context, e *env, args []string) error {
@@ -25,84 +25,15 @@ func runNetwork(ctx context.Context, e *env, args []string) error {
 		"proposals":        func(a []string) error { return networkProposals(ctx, e, a) },
 		"directory-quorum": func(a []string) error { return networkDirectoryQuorum(ctx, e, a) },
 		"layout":           func(a []string) error { return runNetworkLayout(ctx, e, a) },
-	}, []string{"validator", "governance", "approve", "proposals", "directory-quorum", "layout"}, args)
-}
-
-func runNetworkLayout(ctx context.Context, e *env, args []string) error {
-	return subcommand(e, "network layout", map[string]func([]string) error{
-		"schedule": func(a []string) error { return layoutPropose(ctx, e, tx.ActionLayoutSchedule, a) },
-		"cancel":   func(a []string) error { return layoutPropose(ctx, e, tx.ActionLayoutCancel, a) },
-		"status":   func(a []string) error { return layoutStatus(ctx, e, a) },
-	}, []string{"schedule", "cancel", "status"}, args)
-}
-
-// layoutPropose proposes scheduling the move of the state to layout 2 at
-// a height, or cancelling the move scheduled (docs/operations.md).
-func layoutPropose(ctx context.Context, e *env, action string, args []string) error {
-	verb := strings.TrimPrefix(action, "layout.")
-	usage := map[string]string{
-		"schedule": "medid network layout schedule --governance-key FILE --height H [--id ID] [--registry URL]",
-		"cancel":   "medid network layout cancel --governance-key FILE [--height H] [--id ID] [--registry URL]",
-	}[verb]
-	fs := newFlagSet(e, "network layout "+verb, usage)
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
-	var hHelp string
-	if verb == "schedule" {
-		hHelp = fmt.Sprintf("the block at whose start every validator moves the state to layout 2: at least %d blocks after the block that carries the proposal ('medid network layout status' says the earliest)", ledger.MinLayoutMoveLead)
-	} else {
-		hHelp = "the height of the move to cancel (default: the move scheduled now)"
-	}
-	height := fs.Int64("height", 0, hHelp)
-	id := fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	if err := fs.required("governance-key"); err != nil {
-		return err
-	}
-	if verb == "schedule" && *height == 0 {
-		return usagef("missing --height\nusage: %s", usage)
-	}
-	if *height < 0 {
-		return usagef("--height %d: want a block height (1 or more)", *height)
-	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	c, err := rf.client(e)
-	if err != nil {
-		return err
-	}
-	if verb == "cancel" && *height == 0 {
-		ni, err := c.Network(ctx)
-		if err != nil {
-			return unreachable(err)
-		}
-		if ni.LayoutMove == nil {
-			return fmt.Errorf("no move of the state layout is scheduled on chain %s at height %d: nothing to cancel", ni.ChainID, ni.Height)
-		}
-		*height = ni.LayoutMove.Height
-	}
-	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: action, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: *height}})
+		"upgrade":          func(a []string) error { return runNetworkUpgrade(ctx, e, a) },
+	}, []string{"validator", "governance", "approve", "proposals", "directory-quorum", "layout", "upgrade"}, args)
 }
 
 // layoutStatus says the chain's state layout and the move scheduled.
 func layoutStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "network layout status", "medid network layout status [--registry URL]")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	c, err := rf.client(e)
+	ni, err := readNetwork(ctx, e, newFlagSet(e, "network layout status", "medid network layout status [--registry URL]"), args)
 	if err != nil {
 		return err
-	}
-	ni, err := c.Network(ctx)
-	if err != nil {
-		return unreachable(err)
 	}
 	switch {
 	case ni.StateLayout == 0:
@@ -152,9 +83,8 @@ func validatorPropose(ctx context.Context, e *env, action string, args []string)
 		"remove": "medid network validator remove --governance-key FILE --pubkey BASE64 [--allow-below-minimum] [--id ID] [--registry URL]",
 	}[verb]
 	fs := newFlagSet(e, "network validator "+verb, usage)
-	govFile := fs.String("governance-key", "", "a governance key file of the network (a founding node's governance.jwk)")
+	pf := addProposalFlags(fs, "a governance key file of the network (a founding node's governance.jwk)")
 	pub := fs.String("pubkey", "", "the validator's consensus public key, base64 (registryd validator-key --home DIR prints it)")
-	id := fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")
 	var power *int64
 	var org, name *string
 	var below *bool
@@ -168,28 +98,20 @@ func validatorPropose(ctx context.Context, e *env, action string, args []string)
 	case "remove":
 		below = fs.Bool("allow-below-minimum", false, "allow the network to go below its minimum of validators (four by default): it then survives no faulty node")
 	}
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	req := []string{"governance-key", "pubkey"}
+	req := []string{"pubkey"}
 	if verb == "add" {
 		req = append(req, "org")
 	}
 	if verb == "power" {
 		req = append(req, "power")
 	}
-	if err := fs.required(req...); err != nil {
+	if err := pf.parse(fs, args, req...); err != nil {
 		return err
 	}
 	if _, err := tx.ParseConsensusKey(*pub); err != nil {
 		return usagef("--pubkey: %v", err)
 	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	p := tx.Proposal{ID: *id, Action: action, Validator: &tx.ProposedValidator{PubKey: *pub}}
+	p := tx.Proposal{Action: action, Validator: &tx.ProposedValidator{PubKey: *pub}}
 	switch verb {
 	case "add":
 		if _, err := did.Parse(*org); err != nil {
@@ -207,22 +129,16 @@ func validatorPropose(ctx context.Context, e *env, action string, args []string)
 	case "remove":
 		p.AllowBelowMinimum = *below
 	}
-	return propose(ctx, e, &rf, *govFile, p)
+	return pf.propose(ctx, e, p)
 }
 
 // governancePropose proposes adding or removing a governance key.
 func governancePropose(ctx context.Context, e *env, action string, args []string) error {
 	verb := strings.TrimPrefix(action, "governance.")
 	fs := newFlagSet(e, "network governance "+verb, "medid network governance "+verb+" --governance-key FILE --did did:key:… [--id ID] [--registry URL]")
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
+	pf := addProposalFlags(fs, "")
 	d := fs.String("did", "", "the governance did:key to "+verb+" (medid key show FILE prints one)")
-	id := fs.String("id", "", "proposal id (default: random)")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	if err := fs.required("governance-key", "did"); err != nil {
+	if err := pf.parse(fs, args, "did"); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(*d, "did:key:") {
@@ -231,10 +147,7 @@ func governancePropose(ctx context.Context, e *env, action string, args []string
 	if _, err := did.ParseKeyDID(*d); err != nil {
 		return usagef("--did %q: %v", *d, err)
 	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: action, Governance: *d})
+	return pf.propose(ctx, e, tx.Proposal{Action: action, Governance: *d})
 }
 
 // checkProposalID refuses a --id a proposal cannot have ("" is a random
@@ -244,6 +157,63 @@ func checkProposalID(id string) error {
 		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", id, tx.MaxIDLen)
 	}
 	return nil
+}
+
+// proposalFlags are the flags of every command that proposes a network
+// change: the governance key that proposes, the proposal id and the
+// registry.
+type proposalFlags struct {
+	gov, id *string
+	rf      registryFlags
+}
+
+// addProposalFlags registers the proposal flags on fs; govHelp is the
+// help of --governance-key ("": the usual one).
+func addProposalFlags(fs *flagSet, govHelp string) *proposalFlags {
+	if govHelp == "" {
+		govHelp = "a governance key file of the network"
+	}
+	p := &proposalFlags{gov: fs.String("governance-key", "", govHelp),
+		id: fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")}
+	p.rf.register(fs)
+	return p
+}
+
+// parse parses args (no positional ones) and requires --governance-key and
+// the flags named.
+func (p *proposalFlags) parse(fs *flagSet, args []string, required ...string) error {
+	if err := fs.parseNone(args); err != nil {
+		return err
+	}
+	return fs.required(append([]string{"governance-key"}, required...)...)
+}
+
+// propose checks --id and proposes prop with its id.
+func (p *proposalFlags) propose(ctx context.Context, e *env, prop tx.Proposal) error {
+	if err := checkProposalID(*p.id); err != nil {
+		return err
+	}
+	prop.ID = *p.id
+	return propose(ctx, e, &p.rf, *p.gov, prop)
+}
+
+// readNetwork parses the flags of a command that reads the network (no
+// positional arguments) and asks the registry for GET /1.0/network.
+func readNetwork(ctx context.Context, e *env, fs *flagSet, args []string) (*ledger.NetworkInfo, error) {
+	var rf registryFlags
+	rf.register(fs)
+	if err := fs.parseNone(args); err != nil {
+		return nil, err
+	}
+	c, err := rf.client(e)
+	if err != nil {
+		return nil, err
+	}
+	ni, err := c.Network(ctx)
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	return ni, nil
 }
 
 func propose(ctx context.Context, e *env, rf *registryFlags, govFile string, p tx.Proposal) error {
@@ -338,18 +308,9 @@ func printProposal(ctx context.Context, e *env, c *client.Client, rec *ledger.Pr
 func validatorList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "network validator list", "medid network validator list [--all] [--registry URL]")
 	all := fs.Bool("all", false, "also list removed validators")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
-		return err
-	}
-	c, err := rf.client(e)
+	ni, err := readNetwork(ctx, e, fs, args)
 	if err != nil {
 		return err
-	}
-	ni, err := c.Network(ctx)
-	if err != nil {
-		return unreachable(err)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ADDRESS\tPOWER\tNAME\tORG\tSINCE")

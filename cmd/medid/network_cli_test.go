@@ -9,13 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
+	"github.com/medid/medid/registry/tx"
 )
 
 // TestNetworkScripts runs testdata/network/*.txtar: a testnet of real
@@ -24,8 +29,10 @@ import (
 // node.Testnet ports are free: node i serves HTTP on NETBASE+10i+1, as
 // $HTTP0…$HTTP3), $P2P4, $HTTP4 and $RPC4 (free addresses for a joining
 // node), and the commands "eq A B" (the same string), "waitup URL"
-// (polls URL/readyz until 200) and "waitvalidators URL N" (until the
-// latest block is signed by a set of N), and $WORK/logo.png, a small PNG.
+// (polls URL/readyz until 200), "waitvalidators URL N" (until the
+// latest block is signed by a set of N), "heightplus VAR URL N", "writeto
+// URL H", "waitnotready URL CHECK" and "sigterm HOME" (see each), and
+// $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs registryd; skipped with -short")
@@ -54,6 +61,10 @@ func TestNetworkScripts(t *testing.T) {
 			"eq":             eqCmd,
 			"waitup":         waitUpCmd,
 			"waitvalidators": waitValidatorsCmd,
+			"heightplus":     heightPlusCmd,
+			"writeto":        writeToCmd,
+			"waitnotready":   waitNotReadyCmd,
+			"sigterm":        sigtermCmd,
 		},
 	})
 }
@@ -74,24 +85,28 @@ func waitUpCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: waitup URL")
 	}
+	pollReadyz(ts, args[0], 90*time.Second, "200", func(status int, _ *api.Readiness) bool { return status == http.StatusOK })
+}
+
+// pollReadyz polls url/readyz every 100 ms until done says so, failing
+// the script after limit (want says what was awaited).
+func pollReadyz(ts *testscript.TestScript, url string, limit time.Duration, want string, done func(status int, r *api.Readiness) bool) {
 	var last string
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(args[0] + "/readyz")
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(url + "/readyz")
 		if err != nil {
 			last = err.Error()
 			continue
 		}
-		var r struct {
-			Failing []string `json:"failing"`
-		}
+		var r api.Readiness
 		_ = json.NewDecoder(resp.Body).Decode(&r)
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
+		if done(resp.StatusCode, &r) {
 			return
 		}
 		last = fmt.Sprintf("%s %v", resp.Status, r.Failing)
 	}
-	ts.Fatalf("%s/readyz not 200 after 90s: %s", args[0], last)
+	ts.Fatalf("%s/readyz not %s after %s: %s", url, want, limit, last)
 }
 
 // waitValidatorsCmd is "waitvalidators URL N".
@@ -113,4 +128,115 @@ func waitValidatorsCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("the latest block of %s is signed by a set of %d, want %d", args[0], got, want)
+}
+
+// heightPlusCmd is "heightplus VAR URL N": it sets VAR to the height of
+// the latest block URL committed plus N.
+func heightPlusCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: heightplus VAR URL N")
+	}
+	n, err := strconv.ParseInt(args[2], 10, 64)
+	ts.Check(err)
+	c, err := client.New(client.Config{URL: args[1]})
+	ts.Check(err)
+	ni, err := c.Network(context.Background())
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.FormatInt(ni.Height+n, 10))
+}
+
+// writeToCmd is "writeto URL H": it registers fresh did:key DIDs through
+// URL, one block each, until URL committed block H-1, then submits one
+// more, which goes into block H, and returns without waiting for it (a
+// block the script expects the network to stop at).
+func writeToCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writeto URL H")
+	}
+	h, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	create := func(i int, wait time.Duration) error {
+		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("writeto %024d", i)))
+		ts.Check(err)
+		p, kid, err := tx.NewKeyDIDCreate(k.Public())
+		ts.Check(err)
+		p.Nonce = tx.NewNonce()
+		raw, err := tx.Sign(p, k, kid)
+		ts.Check(err)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, err = c.Submit(ctx, raw)
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for i := 0; ; i++ {
+		ni, err := c.Network(context.Background())
+		ts.Check(err)
+		if ni.Height >= h-1 {
+			_ = create(i, 2*time.Second)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("writeto: at height %d of %d after 3 minutes", ni.Height, h-1)
+		}
+		if err := create(i, 30*time.Second); err != nil {
+			ts.Fatalf("writeto: at height %d: %v", ni.Height, err)
+		}
+	}
+}
+
+// waitNotReadyCmd is "waitnotready URL CHECK": it polls URL/readyz until
+// the check named CHECK fails, and prints that check's detail to stdout.
+func waitNotReadyCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitnotready URL CHECK")
+	}
+	pollReadyz(ts, args[0], 60*time.Second, "failing check "+args[1], func(_ int, r *api.Readiness) bool {
+		for _, c := range r.Checks {
+			if c.Name == args[1] && !c.OK {
+				fmt.Fprintln(ts.Stdout(), c.Detail)
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// sigtermCmd is "sigterm HOME": it sends SIGTERM to the registryd this
+// script started in the background with --home HOME (found by its command
+// line and working folder under /proc) and waits until it has exited.
+func sigtermCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sigterm HOME")
+	}
+	work := ts.Getenv("WORK")
+	entries, err := os.ReadDir("/proc")
+	ts.Check(err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if len(argv) != 3 || filepath.Base(argv[0]) != "registryd" || argv[1] != "--home" || argv[2] != args[0] || cwd != work {
+			continue
+		}
+		ts.Check(syscall.Kill(pid, syscall.SIGTERM))
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			// Gone, or a zombie its parent (the script) reaps at the end.
+			if err != nil || strings.Contains(string(stat), ") Z ") {
+				return
+			}
+		}
+		ts.Fatalf("registryd --home %s (pid %d) still runs 30s after SIGTERM", args[0], pid)
+	}
+	ts.Fatalf("no registryd --home %s started by this script", args[0])
 }

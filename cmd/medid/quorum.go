@@ -68,8 +68,8 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	if rec.Governance != "" {
 		what += " " + rec.Governance
 	}
-	if l := rec.Layout; l != nil {
-		what += fmt.Sprintf(" to layout %d at height %d", l.Layout, l.Height)
+	if sub := scheduleSubject(rec); sub != "" {
+		what += " to " + sub
 	}
 	if rec.Action == ledger.ActionDirectoryQuorum {
 		what += ": directory changes and accreditations need the quorum from then on"
@@ -107,8 +107,8 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 		return nameOf(rec.Accreditation.Issuer) + " " + rec.Accreditation.AccreditationID
 	case rec.Validator != nil:
 		return rec.Validator.Address
-	case rec.Layout != nil:
-		return fmt.Sprintf("layout %d at height %d", rec.Layout.Layout, rec.Layout.Height)
+	case rec.Layout != nil || rec.Protocol != nil:
+		return scheduleSubject(rec)
 	}
 	return rec.Governance
 }
@@ -117,18 +117,9 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 // on.
 func networkDirectoryQuorum(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "network directory-quorum", "medid network directory-quorum --governance-key FILE [--id ID] [--registry URL]")
-	govFile := fs.String("governance-key", "", "a governance key file of the network")
-	id := fs.String("id", "", "proposal id (default: random)")
-	var rf registryFlags
-	rf.register(fs)
-	if err := fs.parseNone(args); err != nil {
+	pf := addProposalFlags(fs, "")
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
-	if err := fs.required("governance-key"); err != nil {
-		return err
-	}
-	if err := checkProposalID(*id); err != nil {
-		return err
-	}
-	return propose(ctx, e, &rf, *govFile, tx.Proposal{ID: *id, Action: tx.ActionDirectoryQuorum})
+	return pf.propose(ctx, e, tx.Proposal{Action: tx.ActionDirectoryQuorum})
 }

@@ -250,12 +250,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var v *vault.Vault // set below with --vault; the trail backlog metric reads it
 	reg := prometheus.NewRegistry()
-	if err := n.RegisterMetrics(reg, node.MetricSources{Rejections: a.Rejections, LastSnapshot: a.LastSnapshot, TrailBacklog: func() (int, error) {
-		if v == nil {
-			return 0, nil
-		}
-		return v.Backlog()
-	}}); err != nil {
+	if err := n.RegisterMetrics(reg, node.MetricSources{Rejections: a.Rejections, LastSnapshot: a.LastSnapshot,
+		Protocol: func() uint64 { return a.Protocol().Version }, UpgradePending: a.UpgradePending, TrailBacklog: func() (int, error) {
+			if v == nil {
+				return 0, nil
+			}
+			return v.Backlog()
+		}}); err != nil {
 		return err
 	}
 	if err := n.Start(); err != nil {
@@ -264,7 +265,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer n.Stop()
 	checks := api.NodeChecks(n, a)
 	disk := &node.DiskGuard{Path: *home, MinFree: *minFree, StopBelow: *stopFree, Quota: *diskQuota}
-	checks = append(checks, api.Check{Name: "disk", Run: disk.Check})
+	checks = append(checks, api.Check{Name: "disk", Run: disk.Check}, api.Check{Name: "protocol", Run: a.CheckProtocol})
 	ctx, stopForDisk := context.WithCancel(ctx)
 	defer stopForDisk()
 	go disk.Watch(ctx, time.Second, func(reason string) {

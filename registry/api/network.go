@@ -19,6 +19,7 @@ type networkState interface {
 	NetworkPolicy() (ledger.NetworkPolicy, error)
 	LastSnapshot() (int64, time.Time)
 	LayoutMove() (ledger.StateLayout, *ledger.LayoutMove, error)
+	Protocol() ledger.ProtocolStatus
 }
 
 // nodeInfo is implemented by a Ledger that can say how to reach it
@@ -79,8 +80,10 @@ func (s *Server) networkInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, _ := ns.LastSnapshot()
+	proto := ns.Protocol()
 	writeJSON(w, http.StatusOK, "application/json", &ledger.NetworkInfo{ChainID: ni.ChainID(), Height: s.ledger.Height(),
-		Node: ni.Info(), Validators: vals, Governance: govs, Policy: pol, SnapshotHeight: snap, StateLayout: layout, LayoutMove: move})
+		Node: ni.Info(), Validators: vals, Governance: govs, Policy: pol, SnapshotHeight: snap, StateLayout: layout, LayoutMove: move,
+		Protocol: &proto})
 }
 
 // genesis serves GET /1.0/network/genesis: the genesis file, byte for byte.

@@ -14,6 +14,8 @@
 //	did/<did>                 DIDRecord          current version
 //	didv/<did>/<%020d n>      DIDRecord          superseded versions n = 1, 2, … (layout 1: every version)
 //	state/layout              "2"                the state layout (absent: layout 1; see StateLayout)
+//	state/protocol            "3"                the protocol version (absent: BaseProtocol; see ProtocolUpgrade)
+//	state/upgrade             ProtocolUpgrade    the protocol upgrade scheduled (absent: none)
 //	iss/<did>                 IssuerRecord       accreditations with history
 //	sl/<list id>              StatusListRecord   latest version
 //	slv/<list id>/<%020d n>   StatusListRecord   every version

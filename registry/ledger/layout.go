@@ -109,12 +109,11 @@ const (
 	// app hashes).
 	KeyLayoutMove = "state/move"
 	// MinLayoutMoveLead is how many blocks after the block that carries a
-	// schedule its height must be, at least: the time every operator has to
-	// see it (`medid network layout status`), check the node's disk and,
-	// if the network changes its mind, carry a cancel. It is checked when
-	// the schedule is proposed and again in the block that carries it, so
-	// a proposal whose approvals came too late is refused, not squeezed.
-	MinLayoutMoveLead int64 = 100
+	// schedule its height must be, at least ([MinScheduleLead], as for a
+	// protocol upgrade): the time every operator has to see it (`medid
+	// network layout status`), check the node's disk and, if the network
+	// changes its mind, carry a cancel.
+	MinLayoutMoveLead = MinScheduleLead
 	// LayoutMoveChunk is how many DIDs the move takes per block: the move
 	// starts at the start of block Height and goes on at the start of each
 	// block after it, in DID order, until every DID is moved. One block of

@@ -169,6 +169,11 @@ const (
 	// before its height.
 	ActionLayoutSchedule = "layout.schedule"
 	ActionLayoutCancel   = "layout.cancel"
+	// ActionProtocolSchedule schedules a protocol upgrade at a height (see
+	// [ProtocolUpgrade]); ActionProtocolCancel cancels the scheduled
+	// upgrade before its height.
+	ActionProtocolSchedule = tx.ActionProtocolSchedule
+	ActionProtocolCancel   = tx.ActionProtocolCancel
 )
 
 // Proposal statuses.
@@ -197,6 +202,8 @@ type ProposalRecord struct {
 	Accreditation *tx.AccreditationChange `json:"accreditation,omitempty"`
 	// Layout is the move scheduled or cancelled (layout.* actions).
 	Layout *LayoutMove `json:"layout,omitempty"`
+	// Protocol is the upgrade scheduled or cancelled (protocol.* actions).
+	Protocol *ProtocolUpgrade `json:"protocol,omitempty"`
 	// ProposedBy is the governance DID that proposed it (its first
 	// approval).
 	ProposedBy string    `json:"proposedBy"`
@@ -262,6 +269,9 @@ type NetworkInfo struct {
 	// of before it was served), LayoutMove the move scheduled, if any.
 	StateLayout StateLayout `json:"stateLayout,omitempty"`
 	LayoutMove  *LayoutMove `json:"layoutMove,omitempty"`
+	// Protocol is the chain's protocol version and the upgrade scheduled
+	// (nil from a registry of before protocol upgrades at a height).
+	Protocol *ProtocolStatus `json:"protocol,omitempty"`
 }
 
 // NodeInfo says how to reach a node.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 	"github.com/syndtr/goleveldb/leveldb/filter"
@@ -26,10 +27,6 @@ import (
 
 // Version is reported by Info as the application's software version.
 const Version = "0.1.0"
-
-// AppVersion is the protocol version reported by Info (ResponseInfo.AppVersion).
-// Bump it when the state transition rules change.
-const AppVersion uint64 = 2
 
 // Config configures an [App].
 type Config struct {
@@ -73,6 +70,12 @@ type Config struct {
 	// (fastcache), and its smallest size is 32 MiB (one 64 KiB chunk per
 	// bucket): a smaller positive value gets that.
 	LeafCacheBytes int
+	// MaxProtocol is the highest protocol version the App executes; 0
+	// means [MaxProtocol], what this release knows. Tests lower it to play
+	// a validator of an older release, or raise it to run a test-only
+	// protocol; a node MUST NOT raise it in production, where it would
+	// execute a protocol's blocks by rules it does not have.
+	MaxProtocol uint64
 
 	// SnapshotInterval makes a state sync snapshot of every state version
 	// that is a multiple of it (written in the background, see
@@ -147,6 +150,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.KeepVersions == 0 {
 		out.KeepVersions = 100
+	}
+	if out.MaxProtocol == 0 {
+		out.MaxProtocol = MaxProtocol
+	}
+	if out.MaxProtocol < ledger.BaseProtocol {
+		return out, fmt.Errorf("app.Config.MaxProtocol %d: every release executes protocol %d", out.MaxProtocol, ledger.BaseProtocol)
 	}
 	if out.KeepBlocks < 0 {
 		return out, errors.New("app.Config.KeepBlocks must not be negative (0 keeps every block)")
@@ -243,6 +252,18 @@ type App struct {
 	// expectLayout is the layout the genesis names, for a restore before
 	// the state says (ExpectLayout; 0: LayoutEveryVersion). Guarded by wmu.
 	expectLayout ledger.StateLayout
+	// maxProtocol is the highest protocol version this App executes
+	// (Config.MaxProtocol). protocol is the working state's protocol
+	// version (guarded by wmu); committedProtocol and committedUpgrade are
+	// the committed state's version and scheduled upgrade (guarded by mu).
+	// See protocol.go.
+	maxProtocol       uint64
+	protocol          uint64
+	committedProtocol uint64
+	committedUpgrade  *ledger.ProtocolUpgrade
+	// upgradeStop is the upgrade this App refused to make (nil: none; see
+	// CheckProtocol).
+	upgradeStop atomic.Pointer[UpgradeRequiredError]
 	// sigChecks and docParses count signature verifications and document
 	// validations actually performed (cache misses), for tests.
 	sigChecks atomic.Int64
@@ -355,7 +376,7 @@ func New(cfg Config) (*App, error) {
 	obs := observedDB{DB: db, note: func(err error) { a.noteStore(err) }}
 	*a = App{cfg: c, log: c.Logger, db: db, verdicts: newLRU[verdictKey, error](c.VerdictCacheSize),
 		docs: newLRU[uint64, parsedDoc](c.VerdictCacheSize / 4), decoded: newLRU[uint64, *tx.Tx](c.VerdictCacheSize / 4),
-		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed()}
+		creates: newLRU[[32]byte, createCheck](c.VerdictCacheSize / 4), seed: maphash.MakeSeed(), maxProtocol: c.MaxProtocol}
 	a.openTrees(obs)
 	version, err := a.tree.Load()
 	if err != nil {
@@ -373,6 +394,10 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
 	if err := a.setLayout(view); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
+	}
+	if err := a.setProtocol(view); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
@@ -506,13 +531,20 @@ func (a *App) Close() error {
 }
 
 // Info reports the last committed height and app hash, so CometBFT's
-// handshake replays exactly the blocks the app has not saved.
+// handshake replays exactly the blocks the app has not saved, and the
+// committed state's protocol version as the app version: what the header
+// of the next block carries (CometBFT takes it as the chain's app version
+// at genesis, and state sync compares it with the header above the
+// snapshot; docs/design/0021).
 func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
 	h, hash := a.LastCommit()
+	a.mu.RLock()
+	p := a.committedProtocol
+	a.mu.RUnlock()
 	return &abci.ResponseInfo{
 		Data:             "medid-registry",
 		Version:          Version,
-		AppVersion:       AppVersion,
+		AppVersion:       p,
 		LastBlockHeight:  h,
 		LastBlockAppHash: hash,
 	}, nil
@@ -591,8 +623,27 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, fmt.Errorf("write genesis: %w", err)
 		}
 	}
-	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String(), "state_layout", int(a.layout))
-	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+	// The protocol: a chain that starts at ledger.BaseProtocol writes
+	// nothing of it (its app hashes stay those of before upgrades existed).
+	// Another version is returned to CometBFT, which put Info's app version
+	// in the state before it called InitChain.
+	p, err := genesisProtocol(req.ConsensusParams, a.maxProtocol)
+	if err != nil {
+		return nil, err
+	}
+	var params *cmtproto.ConsensusParams
+	if p != ledger.BaseProtocol {
+		if _, err := a.tree.Set([]byte(ledger.KeyProtocol), []byte(strconv.FormatUint(p, 10))); err != nil {
+			return nil, fmt.Errorf("write genesis: %w", err)
+		}
+		params = &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: p}}
+	}
+	a.protocol = p
+	a.mu.Lock()
+	a.committedProtocol = p
+	a.mu.Unlock()
+	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String(), "state_layout", int(a.layout), "protocol", p)
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash(), ConsensusParams: params}, nil
 }
 
 // PrepareProposal proposes the mempool's transactions in order, up to
@@ -680,6 +731,7 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.dir.apply(a.pendingDir)
 	a.pendingDir = nil
 	a.pending = nil
+	a.afterCommitProtocol(version)
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	a.prune(version)
 	a.maybeSnapshot(version)

@@ -51,6 +51,9 @@ type execEnv struct {
 	// DID's records (didLayout).
 	layout ledger.StateLayout
 	move   *ledger.LayoutMove
+	// protocol is the protocol version whose rules apply (see
+	// protocolAtLeast).
+	protocol uint64
 	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
 	// so handlers may skip building them.
 	checkOnly bool
@@ -102,11 +105,14 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	view, height := a.committedState()
 	a.mu.RLock()
 	bt, layout, move := a.lastTime, a.committedLayout, a.committedMove
+	// (A release that does not know the next block's protocol checks by
+	// the newest rules it has: it stops at that block anyway.)
+	protocol := min(ledger.ProtocolAt(a.committedProtocol, a.committedUpgrade, height+1), a.maxProtocol)
 	a.mu.RUnlock()
 	t, err := a.decode(req.Tx)
 	if err == nil {
 		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true, layout: layout, move: move,
-			origins: a.quotas.at(view, height)}
+			protocol: protocol, origins: a.quotas.at(view, height)}
 		_, _, err = a.check(view, t, env)
 	}
 	if err != nil {
@@ -137,6 +143,13 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	if a.pending != nil {
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
+	// A protocol upgrade scheduled for this block is made first, or the
+	// node stops here if its release does not know the version, having
+	// written nothing of the block (protocol.go).
+	params, err := a.upgradeProtocol(req.Height)
+	if err != nil {
+		return nil, err
+	}
 	bt := req.Time.UTC()
 	// The index's writes of the last block were consumed by its Commit:
 	// the slice is reused, not grown again from nothing each block.
@@ -154,7 +167,8 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	bq := &blockQuotas{r: a.tree}
 	for i := range req.Txs {
-		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq, layout: a.layout, move: a.move})
+		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq, layout: a.layout, move: a.move,
+			protocol: a.protocol})
 	}
 	// The block's origin counters, once, after its transactions.
 	qw, err := bq.writes()
@@ -171,7 +185,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	if err := a.markValidatorChange(req.Height, len(ups) > 0); err != nil {
 		panic(fmt.Sprintf("registry: write state at height %d: %v", req.Height, err))
 	}
-	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: ups, AppHash: a.tree.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: ups, ConsensusParamUpdates: params, AppHash: a.tree.WorkingHash()}, nil
 }
 
 // deliver checks and applies one transaction of a block.

@@ -43,6 +43,11 @@ func (a *App) check(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error)
 	if err := a.verify(t, pub); err != nil {
 		return nil, nil, err
 	}
+	if protocolRule != nil {
+		if err := protocolRule(env, t); err != nil {
+			return nil, nil, err
+		}
+	}
 	w, rc, err := a.apply(r, t, env)
 	if err != nil || charge == nil {
 		return w, rc, err

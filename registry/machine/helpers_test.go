@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -48,6 +49,10 @@ type harness struct {
 	// skew is added to every later block's time (to move to another
 	// quota window).
 	skew time.Duration
+	// maxProtocol and logger are Config.MaxProtocol and Config.Logger for
+	// open (zero: the defaults).
+	maxProtocol uint64
+	logger      *slog.Logger
 }
 
 func newHarness(tb testing.TB) *harness { return newHarnessWith(tb, nil, 0) }
@@ -82,7 +87,7 @@ func newHarnessWith(tb testing.TB, q *ledger.QuotaPolicy, cacheSize int) *harnes
 
 func (h *harness) open() {
 	h.tb.Helper()
-	a, err := New(Config{Dir: h.dir, VerdictCacheSize: h.cacheSize})
+	a, err := New(Config{Dir: h.dir, VerdictCacheSize: h.cacheSize, MaxProtocol: h.maxProtocol, Logger: h.logger})
 	if err != nil {
 		h.tb.Fatal(err)
 	}

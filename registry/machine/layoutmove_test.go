@@ -61,34 +61,12 @@ func cancelProposal(id string, height int64) tx.Proposal {
 // cancels.
 func TestLayoutMoveRefusals(t *testing.T) {
 	n := newNetHarnessLayout(t, ledger.LayoutEveryVersion)
-	outsider := testKey(t, 99)
-	outsiderDID := did.KeyDID(outsider.Public())
+	outsiderDID := did.KeyDID(testKey(t, 99).Public())
 	next := func() int64 { return n.height() + 1 }
 	lead := ledger.MinLayoutMoveLead
-	refuse := func(t *testing.T, name string, raw []byte, code uint32, want string) {
-		t.Helper()
-		t.Run(name, func(t *testing.T) {
-			if r := n.checkTx(raw); r.Code != code || !strings.Contains(r.Log, want) {
-				t.Fatalf("CheckTx: code %d (%s), want %d with %q", r.Code, r.Log, code, want)
-			}
-			before := n.hash()
-			if res := n.block(raw); res[0].Code != code || !strings.Contains(res[0].Log, want) {
-				t.Fatalf("FinalizeBlock: code %d (%s), want %d with %q", res[0].Code, res[0].Log, code, want)
-			}
-			if got := n.hash(); !sameBytes(got, before) {
-				t.Fatal("a refused proposal changed the state")
-			}
-		})
-	}
-	outsiderTx := n.sign(n.must(tx.NewNetworkProposal(outsiderDID, scheduleProposal("x", next()+lead))),
-		outsider, outsiderDID+"#"+outsider.Public().Multikey())
-	for _, tc := range []struct {
-		name string
-		raw  []byte
-		code uint32
-		want string
-	}{
-		{"not a governance key", outsiderTx, ledger.CodeUnauthorized, ""},
+	refuse := n.refuses
+	for _, tc := range []refusal{
+		{"not a governance key", n.outsiderPropose(scheduleProposal("x", next()+lead)), ledger.CodeUnauthorized, ""},
 		{"height one block short of the lead", n.propose(0, scheduleProposal("s1", next()+lead-1)), ledger.CodeInvalid, "too close"},
 		{"height of this block", n.propose(0, scheduleProposal("s2", next())), ledger.CodeInvalid, "too close"},
 		{"height in the past", n.propose(0, scheduleProposal("s3", 1)), ledger.CodeInvalid, "too close"},

@@ -129,6 +129,9 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if l := p.Layout; l != nil {
 		rec.Layout = &ledger.LayoutMove{Layout: ledger.StateLayout(l.Layout), Height: l.Height}
 	}
+	if u := p.Protocol; u != nil {
+		rec.Protocol = &ledger.ProtocolUpgrade{Version: u.Version, Height: u.Height}
+	}
 	if v := p.Validator; v != nil {
 		pub, _ := tx.ParseConsensusKey(v.PubKey) // Payload.Validate checked it
 		rec.Validator = &ledger.ProposedValidator{Address: validatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
@@ -302,6 +305,8 @@ func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.Ne
 		return []write{{[]byte(ledger.KeyNetworkPolicy), b}}, nil
 	case ledger.ActionLayoutSchedule, ledger.ActionLayoutCancel:
 		return layoutWrites(r, rec, env)
+	case ledger.ActionProtocolSchedule, ledger.ActionProtocolCancel:
+		return protocolWrites(r, rec, env)
 	}
 	return nil, fmt.Errorf("%w: proposal action %q", ledger.ErrMalformed, rec.Action)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -29,7 +30,14 @@ func consensusKey(b byte) []byte {
 
 func newNetHarness(tb testing.TB, policy *ledger.NetworkPolicy) *netHarness {
 	tb.Helper()
-	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
+	return newNetHarnessWith(tb, policy, &harness{})
+}
+
+// newNetHarnessWith is newNetHarness on h (whose maxProtocol and logger
+// open uses; the rest is filled in).
+func newNetHarnessWith(tb testing.TB, policy *ledger.NetworkPolicy, h *harness) *netHarness {
+	tb.Helper()
+	h.tb, h.dir, h.gov = tb, tb.TempDir(), testKey(tb, 200)
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
 	n := &netHarness{harness: h, govs: []*key.PrivateKey{h.gov, testKey(tb, 201), testKey(tb, 202), testKey(tb, 203)}}
@@ -70,6 +78,41 @@ func (n *netHarness) propose(i int, p tx.Proposal) []byte {
 
 func (n *netHarness) approve(i int, id string) []byte {
 	return n.govTx(i, n.must(tx.NewNetworkApproval(n.gov(i), id)))
+}
+
+// refusal is a transaction a table of refuses cases expects refused with
+// code and a log containing want.
+type refusal struct {
+	name string
+	raw  []byte
+	code uint32
+	want string
+}
+
+// outsiderPropose is p proposed by a did:key that does not govern.
+func (n *netHarness) outsiderPropose(p tx.Proposal) []byte {
+	k := testKey(n.tb, 99)
+	d := did.KeyDID(k.Public())
+	return n.sign(n.must(tx.NewNetworkProposal(d, p)), k, d+"#"+k.Public().Multikey())
+}
+
+// refuses runs raw as subtest name: CheckTx and FinalizeBlock must both
+// refuse it with code and a log containing want, and the refusal must
+// leave the state unchanged.
+func (n *netHarness) refuses(t *testing.T, name string, raw []byte, code uint32, want string) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		if r := n.checkTx(raw); r.Code != code || !strings.Contains(r.Log, want) {
+			t.Fatalf("CheckTx: code %d (%s), want %d with %q", r.Code, r.Log, code, want)
+		}
+		before := n.hash()
+		if res := n.block(raw); res[0].Code != code || !strings.Contains(res[0].Log, want) {
+			t.Fatalf("FinalizeBlock: code %d (%s), want %d with %q", res[0].Code, res[0].Log, code, want)
+		}
+		if got := n.hash(); !sameBytes(got, before) {
+			t.Fatal("a refused proposal changed the state")
+		}
+	})
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -718,6 +718,15 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 	if err != nil {
 		return nil, fmt.Errorf("open the restored state: %w", err)
 	}
+	if err := a.setProtocol(view); err != nil {
+		// A snapshot of a protocol this release does not execute: every
+		// later block would stop it. State sync is aborted (other
+		// snapshots of the chain are of the same protocol or later).
+		a.log.Error("snapshot refused: "+err.Error(), "height", r.meta.Height)
+		resp, _ := a.failRestore()
+		resp.Result = abci.ResponseApplySnapshotChunk_ABORT
+		return resp, nil
+	}
 	if err := a.setLayout(view); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}

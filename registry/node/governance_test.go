@@ -155,15 +155,7 @@ func TestLightClientFollowsValidatorChanges(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out := processDir(t, "gov")
-	base, err := node.FreeBasePort(6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-gov"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "gov", 6, 0)
 	var ms []*member
 	for _, r := range res {
 		ms = append(ms, startMember(t, r.Home, machine.Config{}))

@@ -253,6 +253,9 @@ func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layo
 		InitialHeight:   1,
 		ConsensusParams: types.DefaultConsensusParams(),
 	}
+	// The protocol the chain starts at, in the header of every block until
+	// an upgrade (docs/design/0021, "Protocol upgrades at a height").
+	gen.ConsensusParams.Version.App = ledger.CurrentProtocol
 	for _, m := range ms {
 		pub, err := m.pv.GetPubKey()
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
@@ -46,13 +45,22 @@ func (s *syncBuffer) String() string {
 // app to log.
 func startLayout1Member(t *testing.T, home string, cfg machine.Config, log *syncBuffer) *member {
 	t.Helper()
+	return startLoggedMember(t, home, cfg, log, ledger.LayoutEveryVersion)
+}
+
+// startLoggedMember is startMember logging the app to log, with the
+// layout the genesis names (0: the current one).
+func startLoggedMember(t *testing.T, home string, cfg machine.Config, log *syncBuffer, layout ledger.StateLayout) *member {
+	t.Helper()
 	cfg.Dir = filepath.Join(home, "data", "registry")
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
 	a, err := machine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.ExpectLayout(ledger.LayoutEveryVersion)
+	if layout != 0 {
+		a.ExpectLayout(layout)
+	}
 	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: true, Logger: nodetest.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -82,16 +90,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out := processDir(t, "move")
-	base, err := node.FreeBasePort(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond,
-		ChainID: "medid-move", StateLayout: ledger.LayoutEveryVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "move", 5, ledger.LayoutEveryVersion)
 	var ms []*member
 	logs := make([]*syncBuffer, 5)
 	for i, r := range res {
@@ -127,21 +126,8 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 		}
 	}
 
-	var govs []*key.PrivateKey
-	for _, r := range res {
-		govs = append(govs, govKey(t, r.Home))
-	}
 	H := ms[0].node.Height() + ledger.MinLayoutMoveLead + 20
-	move := tx.Proposal{ID: "move-to-2", Action: tx.ActionLayoutSchedule, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: H}}
-	rec, _, err := c0.Propose(ctx, govs[0], move)
-	for _, g := range govs[1:3] {
-		if err == nil {
-			rec, _, err = c0.Approve(ctx, g, move.ID)
-		}
-	}
-	if err != nil || rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("the schedule: %+v, %v", rec, err)
-	}
+	carryByThree(ctx, t, c0, res, tx.Proposal{ID: "move-to-2", Action: tx.ActionLayoutSchedule, Layout: &tx.ProposedLayout{Layout: tx.MoveToLayout, Height: H}})
 	ni, err := c0.Network(ctx)
 	if err != nil || ni.StateLayout != ledger.LayoutEveryVersion || ni.LayoutMove == nil || ni.LayoutMove.Height != H {
 		t.Fatalf("GET /1.0/network after the schedule: %+v (%v)", ni, err)
@@ -150,35 +136,13 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 
 	// Blocks up to and past H: each write makes a block (and the block
 	// after an app hash change one more).
-	minHeight := func() int64 {
-		low := int64(-1)
-		for _, m := range ms[:4] {
-			if h, _ := m.app.LastCommit(); low < 0 || h < low {
-				low = h
-			}
-		}
-		return low
-	}
-	for n := 0; minHeight() < H+6; n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("at height %d of %d: %v", minHeight(), H+6, ctx.Err())
-		}
-		create(fmt.Sprintf("filler-%d", n))
-	}
+	writeUntil(ctx, t, ms[:4], H+6, create)
 	// A deactivation after the move runs in layout 2.
 	if _, err := c0.Submit(ctx, ids[2].DeactivateTx(t, "1")); err != nil {
 		t.Fatal(err)
 	}
 	// All four at one height agree on its app hash, and each moved at H.
-	waitFor(t, time.Minute, "the four validators at one height", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		for _, m := range ms[1:4] {
-			if h, x := m.app.LastCommit(); h != h0 || !bytes.Equal(x, x0) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAgree(t, time.Minute, "the four validators at one height", ms[:4]...)
 	for i, m := range ms[:4] {
 		if l := m.app.StateLayout(); l != ledger.LayoutRecordsOnce {
 			t.Errorf("node %d in layout %d after the move", i, l)
@@ -194,59 +158,17 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 
 	// A fifth node joins by state sync from a snapshot made after H.
 	// (Writes make the blocks the snapshots are taken at.)
-	snapshotted := func() bool {
-		for _, m := range ms[:2] {
-			if h, _ := m.app.LastSnapshot(); h <= H {
-				return false
-			}
-		}
-		return true
-	}
-	for n := 0; !snapshotted(); n++ {
-		if ctx.Err() != nil {
-			t.Fatalf("no snapshot above %d: %v", H, ctx.Err())
-		}
-		create(fmt.Sprintf("until-snapshot-%d", n))
-		time.Sleep(20 * time.Millisecond)
-	}
-	genesis, err := ms[0].node.GenesisJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rpcs, peers []string
-	for _, r := range res[:2] {
-		s, _ := node.LoadSettings(r.Home)
-		rpcs = append(rpcs, s.RPCAddr)
-		peers = append(peers, r.NodeID+"@"+s.P2PAddr)
-	}
-	lb, err := c0.LightBlock(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := filepath.Join(out, "node4")
-	p2p, _ := node.FreeAddr()
-	if _, err := node.Join(node.JoinConfig{Home: home, Moniker: "node4", Genesis: genesis, PersistentPeers: strings.Join(peers, ","), P2PAddr: p2p,
-		BlockTime: 30 * time.Millisecond, StateSync: &node.StateSyncSettings{RPCServers: rpcs, TrustHeight: lb.Height(), TrustHash: fmt.Sprintf("%X", lb.Hash())}}); err != nil {
-		t.Fatal(err)
-	}
+	snapshotAbove(ctx, t, ms, H, create)
 	logs[4] = &syncBuffer{}
-	joined := startLayout1Member(t, home, machine.Config{SnapshotInterval: -1}, logs[4])
-	// One more write, so the joined node has a block to follow.
-	create("after-join")
-	last, _ := ms[0].app.LastCommit()
-	waitFor(t, 2*time.Minute, "the joined node to catch up", func() bool { h, _ := joined.app.LastCommit(); return h >= last })
-	if !strings.Contains(logs[4].String(), "restoring a snapshot") {
-		t.Fatalf("the fifth node did not restore a snapshot:\n%s", logs[4].String())
-	}
+	joined := joinByStateSync(ctx, t, out, res, ms, c0, machine.Config{SnapshotInterval: -1}, logs[4], ledger.LayoutEveryVersion, create)
 	if l := joined.app.StateLayout(); l != ledger.LayoutRecordsOnce {
 		t.Errorf("the joined node is in layout %d", l)
 	}
 	checkLayout2(t, "the joined node", joined.app, ids, 3)
-	waitFor(t, time.Minute, "the joined node to agree", func() bool {
-		h0, x0 := ms[0].app.LastCommit()
-		h, x := joined.app.LastCommit()
-		return h == h0 && bytes.Equal(x, x0)
-	})
+	waitAgree(t, time.Minute, "the joined node to agree", ms[0], joined)
+	// (Without it, the nodes outlived the removal of their folder and a
+	// later test of the process ended in their WAL's panic.)
+	stopAtEnd("move", out, append(ms, joined))
 }
 
 // checkLayout2 checks that a holds ids in layout 2: the first deactivated

@@ -22,6 +22,12 @@ type MetricSources struct {
 	// TrailBacklog is how many access-trail entries wait to be anchored
 	// (the hosted vault's Backlog).
 	TrailBacklog func() (int, error)
+	// Protocol is the committed state's protocol version, and
+	// UpgradePending an upgrade scheduled to a protocol this release does
+	// not execute (version 0: none) and its height (registry/machine's
+	// App.Protocol and App.UpgradePending).
+	Protocol       func() uint64
+	UpgradePending func() (version uint64, height int64)
 }
 
 // blockMetrics are observed by the commit watcher.
@@ -33,8 +39,9 @@ type blockMetrics struct {
 // RegisterMetrics registers the node's Prometheus metrics on reg
 // (namespace medid): consensus height, catching up, peers, mempool size,
 // this node's voting power, block intervals (header times), the age of the
-// last block, transaction rejections by stage and code, the trail backlog
-// and the snapshot height and age. Call it before [Node.Start] for the
+// last block, transaction rejections by stage and code, the trail backlog,
+// the snapshot height and age, and the protocol version with a pending
+// upgrade this release cannot make. Call it before [Node.Start] for the
 // block interval histogram to see every block. See docs/operations.md for
 // alerts on them.
 func (n *Node) RegisterMetrics(reg prometheus.Registerer, src MetricSources) error {
@@ -106,6 +113,24 @@ func (n *Node) RegisterMetrics(reg prometheus.Registerer, src MetricSources) err
 			b, _ := src.TrailBacklog()
 			return float64(b)
 		}))
+	}
+	if src.Protocol != nil {
+		cs = append(cs, gauge("protocol", "Protocol version of the committed state (the rules blocks execute by; CometBFT's app version).", func() float64 {
+			return float64(src.Protocol())
+		}))
+	}
+	if src.UpgradePending != nil {
+		cs = append(cs,
+			gauge("protocol_upgrade_pending", "1 while an upgrade to a protocol this node's release does not execute is scheduled: the node stops at protocol_upgrade_height unless its release is replaced before.", func() float64 {
+				if v, _ := src.UpgradePending(); v > 0 {
+					return 1
+				}
+				return 0
+			}),
+			gauge("protocol_upgrade_height", "Height of the pending protocol upgrade this node's release cannot make (0: none).", func() float64 {
+				_, h := src.UpgradePending()
+				return float64(h)
+			}))
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

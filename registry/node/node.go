@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
 	cstypes "github.com/cometbft/cometbft/consensus/types"
@@ -282,15 +283,30 @@ func New(c Config) (*Node, error) {
 		relay = newTxRelay(logger)
 		opts = append(opts, nm.CustomReactors(map[string]p2p.Reactor{"MEDIDRELAY": relay}))
 	}
+	// CometBFT leaves the databases it opened open when NewNode fails
+	// (its handshake replaying a block the application refuses, as a
+	// release that cannot make a protocol upgrade does): they are closed
+	// here, so the home can be opened again without a new process.
+	var opened []dbm.DB
+	provider := func(ctx *cfg.DBContext) (dbm.DB, error) {
+		db, err := dbProvider(ctx)
+		if err == nil {
+			opened = append(opened, db)
+		}
+		return db, err
+	}
 	cn, err := nm.NewNode(cc, pv, nk,
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
-		dbProvider,
+		provider,
 		countRejections(nm.DefaultMetricsProvider(cc.Instrumentation), &w.mempoolRejected),
 		newCometLogger(logger),
 		opts...,
 	)
 	if err != nil {
+		for _, db := range opened {
+			_ = db.Close()
+		}
 		return nil, fmt.Errorf("starting cometbft node in %s: %w", c.Home, err)
 	}
 	if relay != nil {

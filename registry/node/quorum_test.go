@@ -13,7 +13,6 @@ import (
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
-	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -29,15 +28,7 @@ func TestDirectoryQuorumOnFourValidators(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out := processDir(t, "quorum")
-	base, err := node.FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-quorum"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "quorum", 4, 0)
 	var ms []*member
 	for _, r := range res {
 		ms = append(ms, startMember(t, r.Home, machine.Config{}))
@@ -168,15 +159,7 @@ func TestDirectoryQuorumTurnedOnInRunningNetwork(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out := processDir(t, "quorum-on")
-	base, err := node.FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond, ChainID: "medid-quorum-on"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := newTestnet(t, "quorum-on", 4, 0)
 	var ms []*member
 	for _, r := range res {
 		nodetest.SetNetworkPolicy(t, r.Home, nil)

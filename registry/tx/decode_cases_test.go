@@ -172,6 +172,16 @@ var decodeCases = []struct{ name, header, payload string }{
 	{"layout null", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":null}}`},
 	{"layout with a validator", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"layout.schedule","layout":{"layout":2,"height":5000},"validator":{"pubKey":"` + strings.Repeat("A", 43) + `="}}}`},
 	{"layout on governance.add", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"m","action":"governance.add","governance":"did:key:z","layout":{"layout":2,"height":5000}}}`},
+	{"protocol schedule", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":3,"height":5000}}}`},
+	{"protocol cancel", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.cancel","protocol":{"version":3,"height":5000}}}`},
+	{"protocol version 0", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"height":5000}}}`},
+	{"protocol version negative", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":-3,"height":5000}}}`},
+	{"protocol version too big", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":9007199254740992,"height":5000}}}`},
+	{"protocol missing", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.cancel"}}`},
+	{"protocol height 0", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":3}}}`},
+	{"protocol with a layout", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":3,"height":5000},"layout":{"layout":2,"height":5000}}}`},
+	{"protocol on layout.schedule", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"layout.schedule","layout":{"layout":2,"height":5000},"protocol":{"version":3,"height":5000}}}`},
+	{"protocol unknown member", refHeader, `{"type":"network.propose","did":"did:medid:abc","nonce":"n","proposal":{"id":"u","action":"protocol.schedule","protocol":{"version":3,"height":5000,"release":"1.2"}}}`},
 }
 
 // builtTokens signs one payload of most types the way the builders write

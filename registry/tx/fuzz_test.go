@@ -57,6 +57,9 @@ func FuzzProposal(f *testing.F) {
 		`{"id":"m","action":"layout.cancel","layout":{"layout":2,"height":1}}`,
 		`{"id":"m","action":"layout.schedule","layout":{"layout":3,"height":5000}}`,
 		`{"id":"m","action":"layout.schedule","layout":null}`,
+		`{"id":"u","action":"protocol.schedule","protocol":{"version":3,"height":5000}}`,
+		`{"id":"u","action":"protocol.cancel","protocol":{"version":18446744073709551615,"height":1}}`,
+		`{"id":"u","action":"protocol.schedule","protocol":{"version":3,"height":5000},"layout":{"layout":2,"height":5000}}`,
 		`{"id":"p","action":"governance.add","governance":"did:key:z"}`,
 		`{"id":"v","action":"validator.remove","validator":{"pubKey":"` + strings.Repeat("A", 43) + `="},"allowBelowMinimum":true}`,
 	} {
@@ -86,6 +89,14 @@ func FuzzProposal(f *testing.F) {
 			t.Fatalf("action %s with layout %+v", p.Action, p.Layout)
 		}
 		if isLayout && (p.Layout.Layout != MoveToLayout || p.Layout.Height < 1 || p.Validator != nil || p.Governance != "" || p.AllowBelowMinimum) {
+			t.Fatalf("accepted %s", data)
+		}
+		isProtocol := p.Action == ActionProtocolSchedule || p.Action == ActionProtocolCancel
+		if isProtocol != (p.Protocol != nil) {
+			t.Fatalf("action %s with protocol %+v", p.Action, p.Protocol)
+		}
+		if isProtocol && (p.Protocol.Version < 1 || p.Protocol.Version > MaxProtocolVersion || p.Protocol.Height < 1 ||
+			p.Layout != nil || p.Validator != nil || p.Governance != "" || p.AllowBelowMinimum || p.Directory != nil || p.Accreditation != nil) {
 			t.Fatalf("accepted %s", data)
 		}
 	})

@@ -36,6 +36,13 @@ const (
 	// cancels the move scheduled at Layout.Height (docs/design/0021).
 	ActionLayoutSchedule = "layout.schedule"
 	ActionLayoutCancel   = "layout.cancel"
+	// ActionProtocolSchedule schedules a protocol upgrade: from the start
+	// of block Protocol.Height every validator executes blocks by the rules
+	// of protocol Protocol.Version; ActionProtocolCancel cancels the
+	// upgrade scheduled at Protocol.Height (docs/design/0021, "Protocol
+	// upgrades at a height").
+	ActionProtocolSchedule = "protocol.schedule"
+	ActionProtocolCancel   = "protocol.cancel"
 )
 
 // MoveToLayout is the only layout a chain can be moved to: each record
@@ -64,7 +71,25 @@ type Proposal struct {
 	Accreditation *AccreditationChange `json:"accreditation,omitempty"`
 	// Layout: the move to schedule or cancel (layout.* actions).
 	Layout *ProposedLayout `json:"layout,omitempty"`
+	// Protocol: the upgrade to schedule or cancel (protocol.* actions).
+	Protocol *ProposedProtocol `json:"protocol,omitempty"`
 }
+
+// ProposedProtocol names a protocol upgrade: to protocol Version from the
+// start of block Height on. A cancel names the upgrade it cancels, so an
+// approval given to cancel one upgrade never cancels another scheduled
+// later. Any version is well formed here: whether it is above the chain's
+// is decided against the state, and a release records an upgrade to a
+// version it does not know (that is how it learns it must be replaced).
+type ProposedProtocol struct {
+	Version uint64 `json:"version"`
+	Height  int64  `json:"height"`
+}
+
+// MaxProtocolVersion bounds ProposedProtocol.Version: CometBFT's app
+// version is a uint64, but the state and the API's JSON readers (some of
+// which parse numbers as doubles) hold it exactly only up to 2^53.
+const MaxProtocolVersion = 1<<53 - 1
 
 // ProposedLayout names a move of the state layout: to layout Layout (only
 // [MoveToLayout]) at the start of block Height. A cancel names the move it
@@ -112,6 +137,9 @@ func validProposal(p *Proposal) string {
 	}
 	if p.Layout != nil && p.Action != ActionLayoutSchedule && p.Action != ActionLayoutCancel {
 		return "proposal.layout is not allowed for " + p.Action
+	}
+	if p.Protocol != nil && p.Action != ActionProtocolSchedule && p.Action != ActionProtocolCancel {
+		return "proposal.protocol is not allowed for " + p.Action
 	}
 	if IsChangeAction(p.Action) {
 		return validChange(p)
@@ -181,10 +209,23 @@ func validProposal(p *Proposal) string {
 		if p.Layout.Height < 1 {
 			return "proposal.layout.height must be a block height (at least 1)"
 		}
+	case ActionProtocolSchedule, ActionProtocolCancel:
+		if v != nil || p.Governance != "" || p.AllowBelowMinimum {
+			return "proposal may carry only protocol for " + p.Action
+		}
+		if p.Protocol == nil {
+			return "proposal.protocol is required for " + p.Action
+		}
+		if p.Protocol.Version < 1 || p.Protocol.Version > MaxProtocolVersion {
+			return fmt.Sprintf("proposal.protocol.version must be a protocol version (1 to %d)", uint64(MaxProtocolVersion))
+		}
+		if p.Protocol.Height < 1 {
+			return "proposal.protocol.height must be a block height (at least 1)"
+		}
 	default:
-		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s, %s, %s, %s, %s.*, %s.*", p.Action,
+		return fmt.Sprintf("proposal.action %.64q: want one of %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s.*, %s.*", p.Action,
 			ActionValidatorAdd, ActionValidatorPower, ActionValidatorRemove, ActionGovernanceAdd, ActionGovernanceRemove,
-			ActionLayoutSchedule, ActionLayoutCancel, ActionDirectoryQuorum, "directory", "issuer")
+			ActionLayoutSchedule, ActionLayoutCancel, ActionProtocolSchedule, ActionProtocolCancel, ActionDirectoryQuorum, "directory", "issuer")
 	}
 	return ""
 }
@@ -207,6 +248,10 @@ func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 	if p.Layout != nil {
 		l := *p.Layout
 		p.Layout = &l
+	}
+	if p.Protocol != nil {
+		u := *p.Protocol
+		p.Protocol = &u
 	}
 	return valid(&Payload{Type: NetworkPropose, DID: governance, Nonce: NewNonce(), Proposal: &p})
 }
