@@ -94,6 +94,17 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
+
+	// LayoutMoveBatch is how many DIDs a move of the state layout takes
+	// per block (0: ledger.LayoutMoveChunk, 25,000). It exists for tests
+	// only, to spread a move over the blocks of a small network. It MUST
+	// NOT be offered to operators (no flag, no settings file: registryd
+	// never sets it): the batch decides which keys each block of the move
+	// deletes, so it is consensus-visible. Every validator of a network
+	// must move the same DIDs in the same block; a node with another batch
+	// computes another app hash at the first block of the move and stops
+	// there.
+	LayoutMoveBatch int
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -153,6 +164,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.OpenFiles <= 0 {
 		out.OpenFiles = DefaultOpenFiles
+	}
+	if out.LayoutMoveBatch < 0 {
+		return out, errors.New("app.Config.LayoutMoveBatch must not be negative (0 means ledger.LayoutMoveChunk)")
+	}
+	if out.LayoutMoveBatch == 0 {
+		out.LayoutMoveBatch = layoutMoveChunk
 	}
 	return out, nil
 }

@@ -101,13 +101,14 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 	return []write{{[]byte(ledger.KeyLayoutMove), b}}, nil
 }
 
-// layoutMoveChunk is ledger.LayoutMoveChunk; a variable so tests can
-// spread a move over the blocks of a small chain.
+// layoutMoveChunk is the default of Config.LayoutMoveBatch,
+// ledger.LayoutMoveChunk; a variable so this package's tests can spread a
+// move over the blocks of a small chain (read when an App opens).
 var layoutMoveChunk = ledger.LayoutMoveChunk
 
 // moveLayout goes on with the scheduled move if it is due at the start of
 // block height, in the working tree (which is still the state of
-// height-1): it moves the next layoutMoveChunk DIDs after the cursor (the
+// height-1): it moves the next Config.LayoutMoveBatch DIDs after the cursor (the
 // first ones at block Height), in key order, and records the cursor, or,
 // once the last DID is moved, writes state/layout, removes the move and
 // records for Commit that the latest index must switch. Every validator
@@ -139,7 +140,7 @@ func (a *App) moveLayout(height int64) error {
 	var last string
 	var merr error
 	done := !view.IterateRange(from, didEnd, true, func(k, v []byte) bool {
-		if n == layoutMoveChunk {
+		if n == a.cfg.LayoutMoveBatch {
 			return true // more to move in the next block
 		}
 		var rec struct {

@@ -151,7 +151,7 @@ func TestLayoutMoveDuration(t *testing.T) {
 	}
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	t.Logf("move of %d DIDs (%d per block): %d blocks, %s wall and %s CPU in all; the longest block %s wall, %s CPU; the last block FinalizeBlock %s wall (%s CPU), Commit with the index switch %s wall (%s CPU); load %s",
-		n, layoutMoveChunk, blocks, r(sumWall), r(sumCPU), r(maxWall), r(maxCPU), r(lastFin), r(lastFinCPU), r(lastCommit), r(lastCommitCPU), load())
+		n, h.app.cfg.LayoutMoveBatch, blocks, r(sumWall), r(sumCPU), r(maxWall), r(maxCPU), r(lastFin), r(lastFinCPU), r(lastCommit), r(lastCommitCPU), load())
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	t.Logf("heap: %d MiB in use, %d MiB obtained from the OS", m.HeapInuse>>20, m.HeapSys>>20)
