@@ -142,6 +142,8 @@ func TestLayoutMoveDuration(t *testing.T) {
 		cpu2, wall2 := benchbase.ProcessCPU(), time.Now()
 		blocks++
 		w, c := wall2.Sub(wall0), cpu2-cpu0
+		t.Logf("block %d of the move: FinalizeBlock %s wall (%s CPU), Commit %s wall (%s CPU)", blocks,
+			wall1.Sub(wall0).Round(time.Millisecond), (cpu1 - cpu0).Round(time.Millisecond), wall2.Sub(wall1).Round(time.Millisecond), (cpu2 - cpu1).Round(time.Millisecond))
 		sumWall, sumCPU = sumWall+w, sumCPU+c
 		maxWall, maxCPU = max(maxWall, w), max(maxCPU, c)
 		lastFin, lastCommit, lastFinCPU, lastCommitCPU = wall1.Sub(wall0), wall2.Sub(wall1), cpu1-cpu0, cpu2-cpu1
