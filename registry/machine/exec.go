@@ -141,7 +141,6 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	a.pendingIdx = nil
 	a.pendingVals = nil
 	a.pendingDir = nil
-	a.moved = 0
 	// A move of the state layout scheduled for this block happens before
 	// its transactions (layoutmove.go).
 	if err := a.moveLayout(req.Height); err != nil {

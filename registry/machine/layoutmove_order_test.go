@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -32,8 +34,8 @@ type orderChain struct {
 	// H is the move's first block; pre the folder of mv copied at H-1.
 	H   int64
 	pre string
-	// blocks are the transactions of blocks H, H+1, ... up to two blocks
-	// after the move ended (the same bytes in both chains).
+	// blocks are the transactions of blocks H, H+1, ... up to three blocks
+	// after the block that ended the move (the same bytes in both chains).
 	blocks [][][]byte
 	// reads are ref's answers at each height from H-1 on.
 	reads map[int64][]orderRead
@@ -152,25 +154,34 @@ func newOrderChain(t *testing.T) *orderChain {
 	c.mv.open()
 	c.reads[c.H-1] = orderReads(t, c.ref.app)
 
-	// The move: each block updates a DID the move has passed and one it
-	// has not reached (when there are), and the first two create DIDs.
-	for i := 0; c.mv.app.layout != ledger.LayoutRecordsOnce || i < 2; i++ {
+	// The move: each block updates DIDs on both sides of the cursor, and
+	// the first two create DIDs;
+	// the blocks after it update DIDs too.
+	for i, after := 0, 0; after < 3; i++ {
+		if c.mv.app.layout == ledger.LayoutRecordsOnce {
+			after++ // blocks from the one that ended the move
+		}
 		if i > 20 {
 			t.Fatal("the move does not end")
 		}
 		var txs [][]byte
 		_, mv, _ := c.mv.app.LayoutMove()
-		var done, notYet *identity
-		for _, id := range c.ids {
+		// In key order: the last DID the move has passed, the first it
+		// has not (which this block moves, and whose entry this block's
+		// Commit converts), and the last one.
+		sorted := slices.Clone(c.ids)
+		slices.SortFunc(sorted, func(a, b *identity) int { return strings.Compare(a.did, b.did) })
+		var done, next *identity
+		for _, id := range sorted {
 			switch {
 			case mv != nil && mv.Cursor != "" && id.did <= mv.Cursor:
 				done = id
-			case notYet == nil && (mv == nil || mv.Cursor == "" || id.did > mv.Cursor):
-				notYet = id
+			case next == nil:
+				next = id
 			}
 		}
-		for _, id := range []*identity{done, notYet} {
-			if id != nil && c.mv.app.layout != ledger.LayoutRecordsOnce {
+		for i, id := range []*identity{done, next, sorted[len(sorted)-1]} {
+			if id != nil && (i < 2 || id != next) {
 				txs = append(txs, c.update(t, id))
 			}
 		}
