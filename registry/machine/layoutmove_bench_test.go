@@ -63,7 +63,7 @@ func fillLayout1(tb testing.TB, h *harness, n, perBlock int) {
 type tWriter struct{ t *testing.T }
 
 func (w tWriter) Write(p []byte) (int, error) {
-	if s := string(p); strings.Contains(s, "moved the state layout") || strings.Contains(s, "points at the tree's leaves") {
+	if s := string(p); strings.Contains(s, "moved the state layout") || strings.Contains(s, "points at the tree's leaves") || strings.Contains(s, "converting the DID index") {
 		w.t.Log(strings.TrimSpace(s))
 	}
 	return len(p), nil
