@@ -222,16 +222,17 @@ func checkLeafEntries(t *testing.T, a *App) {
 
 // TestLayoutMoveIndexLeafOrder: when the latest index switches to leaf
 // pointers, the node database holds several leaves of most DID keys (each
-// DID updated twice in the versions kept before the move, and again
-// between its batches). Readers of the height before each Commit of the
-// move read what the chain in layout 2 from its genesis reads at that
-// height, at every batch of index writes; afterwards every entry points at
-// its DID's current leaf and every read (versionId, versionTime, the
-// document, proofs) is the layout 2 chain's. Then the same with the node
-// stopped after each batch of index writes of the move (as a crash would)
-// and reopened: it goes on with the remaining blocks and ends the same.
-// A pass over the node database that kept an older leaf of a key (oldest
-// first where newest first is needed, or the reverse) fails here.
+// DID updated twice in the versions kept before the move, and again in
+// the move's blocks, among them the DID each block moves). Readers of the
+// height before each Commit of the move read what the chain in layout 2
+// from its genesis reads at that height, at every step of the index
+// writes (switchIndexStep); afterwards every entry points at its DID's
+// current leaf and every read (versionId, versionTime, the document,
+// proofs) is the layout 2 chain's. Then the same with the node stopped at
+// each step (as a crash would) and reopened: it goes on with the
+// remaining blocks and ends the same. An index write that points a key at
+// an older leaf (a pass over the node database in the wrong direction, a
+// conversion from an older tree) or that converts nothing fails here.
 func TestLayoutMoveIndexLeafOrder(t *testing.T) {
 	defer func(c, b int) { layoutMoveChunk, indexRebuildBatch = c, b }(layoutMoveChunk, indexRebuildBatch)
 	layoutMoveChunk, indexRebuildBatch = 3, 2
@@ -289,11 +290,11 @@ func TestLayoutMoveIndexLeafOrder(t *testing.T) {
 	}
 	_, steps := replay(t, 0)
 	if steps < 6 {
-		t.Fatalf("the index switch wrote %d batches: too few to stop it in between", steps)
+		t.Fatalf("the index switch made %d steps: too few to stop it in between", steps)
 	}
-	t.Logf("%d DIDs, the index switch writes %d batches", len(c.ids), steps)
+	t.Logf("%d DIDs, the index switch makes %d steps", len(c.ids), steps)
 	for stop := 1; stop <= steps; stop++ {
-		t.Run(fmt.Sprintf("stop after batch %d of %d", stop, steps), func(t *testing.T) {
+		t.Run(fmt.Sprintf("stop at step %d of %d", stop, steps), func(t *testing.T) {
 			h, _ := replay(t, stop)
 			checkLeafEntries(t, h.app)
 			compareReads(t, h.app, c.ref.app)
