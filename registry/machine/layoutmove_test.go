@@ -652,5 +652,20 @@ func TestLayoutMoveStateSyncMidMove(t *testing.T) {
 		t.Fatalf("the restored node after the move: layout %d, index copies %v", dst.layout, dst.idx.values.Load())
 	}
 	compareReads(t, dst, src.app)
+	// The copies the restore wrote are converted in the following blocks
+	// (after the move if need be): then every entry is a leaf pointer.
+	for i := 0; dst.idx.copiesLeft.Load(); i++ {
+		if i > 20 {
+			t.Fatal("the restored node's index conversion does not end")
+		}
+		a, b := src.finalize(), d.finalize()
+		if !sameBytes(a.AppHash, b.AppHash) {
+			t.Fatalf("block %d: the restored node's app hash %X, the source's %X", src.height()+1, b.AppHash, a.AppHash)
+		}
+		src.commit()
+		d.commit()
+	}
+	checkLeafEntries(t, dst)
+	compareReads(t, dst, src.app)
 	t.Logf("restored at %d (cursor %s), the move ended at %d (began at %d)", height, mv.Cursor, src.height(), H)
 }
