@@ -97,6 +97,17 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
+
+	// LayoutMoveBatch is how many DIDs a move of the state layout takes
+	// per block (0: ledger.LayoutMoveChunk, 25,000). It exists for tests
+	// only, to spread a move over the blocks of a small network. It MUST
+	// NOT be offered to operators (no flag, no settings file: registryd
+	// never sets it): the batch decides which keys each block of the move
+	// deletes, so it is consensus-visible. Every validator of a network
+	// must move the same DIDs in the same block; a node with another batch
+	// computes another app hash at the first block of the move and stops
+	// there.
+	LayoutMoveBatch int
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -162,6 +173,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.OpenFiles <= 0 {
 		out.OpenFiles = DefaultOpenFiles
+	}
+	if out.LayoutMoveBatch < 0 {
+		return out, errors.New("app.Config.LayoutMoveBatch must not be negative (0 means ledger.LayoutMoveChunk)")
+	}
+	if out.LayoutMoveBatch == 0 {
+		out.LayoutMoveBatch = layoutMoveChunk
 	}
 	return out, nil
 }
@@ -245,10 +262,6 @@ type App struct {
 	// none; guarded by wmu), committedMove the committed state's (guarded
 	// by mu). See layoutmove.go.
 	move, committedMove *ledger.LayoutMove
-	// moved is the height of the block being finalized if a scheduled
-	// move of the layout happened at its start (0 otherwise): its Commit
-	// switches the latest index to leaf pointers. Guarded by wmu.
-	moved int64
 	// expectLayout is the layout the genesis names, for a restore before
 	// the state says (ExpectLayout; 0: LayoutEveryVersion). Guarded by wmu.
 	expectLayout ledger.StateLayout
@@ -402,7 +415,7 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
 	}
 	started := time.Now()
-	did, err := a.idx.open(version, view)
+	did, err := a.idx.open(version, view, a.move != nil)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state in %s: %w", c.Dir, err)
@@ -464,7 +477,9 @@ func (a *App) setLayout(view reader) error {
 		mv = nil // scheduled, not under way
 	}
 	a.layout, a.move = l, mv
-	a.idx.values.Store(l == ledger.LayoutEveryVersion)
+	// A state in the middle of a move indexes as layout 2 does (see
+	// indexswitch.go).
+	a.idx.values.Store(l == ledger.LayoutEveryVersion && mv == nil)
 	a.mu.Lock()
 	a.committedLayout, a.committedMove = l, mv
 	a.mu.Unlock()
@@ -690,8 +705,15 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	// (LayoutRecordsOnce) exist only once the tree saved the version: that
 	// index may be one block behind after a stop, and Open repairs it.
 	// Either way the view is published after both (see latestIndex).
-	moving := a.moved == a.pending.height
-	copies := a.idx.values.Load() && !moving
+	if a.idx.values.Load() && (a.move != nil || a.layout != ledger.LayoutEveryVersion) {
+		// The first block of a move of the layout: from this block on the
+		// index writes leaf pointers, and its copies are converted block
+		// by block (indexswitch.go). Readers read both alike.
+		a.idx.copiesLeft.Store(true)
+		a.idx.values.Store(false)
+		a.idx.leaves.reset()
+	}
+	copies := a.idx.values.Load()
 	if copies {
 		if err := a.idx.write(a.pending.height, a.pendingIdx); err != nil {
 			a.noteStore(err)
@@ -707,12 +729,10 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 		return nil, fmt.Errorf("saved state version %d for block %d: the state folder belongs to another chain", version, a.pending.height)
 	}
 	switch {
-	case moving:
-		// The layout moved at the start of this block: the copying index
-		// becomes leaf pointers, in place (layoutmove.go).
+	case a.idx.copiesLeft.Load():
 		if err := a.switchIndex(version); err != nil {
 			a.noteStore(err)
-			return nil, fmt.Errorf("index state version %d after the move to layout %d: %w", version, a.layout, err)
+			return nil, fmt.Errorf("index state version %d during the move to layout %d: %w", version, ledger.LayoutRecordsOnce, err)
 		}
 	case !copies:
 		if err := a.idx.write(version, a.pendingIdx); err != nil {
@@ -727,7 +747,6 @@ func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCo
 	a.lastTime = a.pending.time
 	a.committedLayout, a.committedMove = a.layout, a.move
 	a.mu.Unlock()
-	a.moved = 0
 	a.dir.apply(a.pendingDir)
 	a.pendingDir = nil
 	a.pending = nil

@@ -157,7 +157,6 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	a.pendingIdx = a.pendingIdx[:0]
 	a.pendingVals = nil
 	a.pendingDir = nil
-	a.moved = 0
 	// A move of the state layout scheduled for this block happens before
 	// its transactions (layoutmove.go).
 	if err := a.moveLayout(req.Height); err != nil {

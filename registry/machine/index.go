@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync/atomic"
-	"time"
 
 	"github.com/cosmos/iavl"
 	"github.com/syndtr/goleveldb/leveldb"
@@ -79,9 +78,15 @@ type latestIndex struct {
 	// the block cache when leaves is set). See leafCache.
 	leaves   *leafCache
 	leafRead *opt.ReadOptions
-	// lastSwitchScan is how long toLeaves's first pass took (for its log
-	// line; written and read under the app's wmu).
-	lastSwitchScan time.Duration
+	// copiesLeft is set while a LayoutRecordsOnce index (values false)
+	// still holds copy entries of LayoutEveryVersion, after a move of the
+	// layout began: each Commit converts the next ones in key order (see
+	// convertCopies), and the format record is written once none is left.
+	// Written under the app's wmu; readers take an entry of neither
+	// pointer nor height size for a copy only while it is set (a complete
+	// LayoutRecordsOnce index holds no copies, so such an entry is wrong
+	// there and sends the reader to the tree).
+	copiesLeft atomic.Bool
 }
 
 // newLatestIndex returns the index of db with a leaf cache of about
@@ -103,11 +108,18 @@ var (
 	// rebuilt at open.
 	indexFormatKey  = []byte("x!format")
 	indexLeafFormat = []byte("leaf1")
+	// indexSwitchKey holds, while the copies of a moved chain's index are
+	// converted to leaf pointers, the last DID key converted: every copy
+	// entry up to it in key order is converted (see convertCopies).
+	indexSwitchKey = []byte("x!switch")
 )
 
 // Sizes of a LayoutRecordsOnce entry: the height alone, or the leaf
 // pointer (height = the leaf's node key version, nonce, CRC-32C of the
-// value).
+// value). An entry of any other size is a copy entry of LayoutEveryVersion
+// (8-byte height and a DID record, which is JSON of far more than 8
+// bytes), which a LayoutRecordsOnce index holds only while a move of the
+// layout's copies are converted.
 const (
 	entryHeightOnly = 8
 	entryLeaf       = 16
@@ -146,9 +158,20 @@ func (ix *latestIndex) get(k []byte, h int64) (v []byte, found bool, err error) 
 	if ix.values.Load() {
 		return e[8:], true, nil
 	}
-	if len(e) != entryLeaf {
+	switch len(e) {
+	case entryHeightOnly:
 		// The height only: the key exists, the tree answers.
 		return nil, false, nil
+	case entryLeaf:
+	default:
+		if !ix.copiesLeft.Load() {
+			return nil, false, nil
+		}
+		// A copy of the record written while the chain was in
+		// LayoutEveryVersion, not converted yet after a move of the
+		// layout (see convertCopies): the value at its height, and no
+		// write to the key came since (it would have replaced the entry).
+		return e[8:], true, nil
 	}
 	nk := e[:12]
 	raw, cached := ix.leaves.get(nil, nk)
@@ -431,10 +454,22 @@ func (w *indexBatch) flush(min int) error {
 // version h, which are exactly the keys the block wrote.
 func (ix *latestIndex) writeLeaves(h int64, writes []write, repair bool) error {
 	var b leveldb.Batch
-	markHeight(&b, h)
-	b.Put(indexFormatKey, indexLeafFormat)
+	if err := ix.leafEntries(&b, h, writes, repair); err != nil {
+		return err
+	}
+	return ix.db.Write(&b, nil)
+}
+
+// leafEntries adds to b what writeLeaves writes: the entries of the block
+// saved as version h, h as the last indexed height, and the format record
+// unless copy entries are left to convert.
+func (ix *latestIndex) leafEntries(b *leveldb.Batch, h int64, writes []write, repair bool) error {
+	markHeight(b, h)
+	if !ix.copiesLeft.Load() {
+		b.Put(indexFormatKey, indexLeafFormat)
+	}
 	if len(writes) == 0 && !repair {
-		return ix.db.Write(&b, nil)
+		return nil
 	}
 	want := make(map[string][]byte, len(writes))
 	for _, w := range writes {
@@ -457,7 +492,7 @@ func (ix *latestIndex) writeLeaves(h int64, writes []write, repair bool) error {
 	for k := range want {
 		b.Put(indexKey([]byte(k)), heightEntry(h))
 	}
-	return ix.db.Write(&b, nil)
+	return nil
 }
 
 // height returns the last indexed height, 0 if none.
@@ -477,9 +512,10 @@ func (ix *latestIndex) height() (int64, error) {
 
 // open checks the index against the saved version, repairs a
 // LayoutRecordsOnce index one block behind, and rebuilds it from that
-// version of the tree when it cannot be trusted (see latestIndex). It
-// reports what it did ("" when the index was trusted as it was).
-func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree) (did string, err error) {
+// version of the tree when it cannot be trusted (see latestIndex). moving
+// says the state is in the middle of a move of its layout. It reports what
+// it did ("" when the index was trusted as it was).
+func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree, moving bool) (did string, err error) {
 	h, err := ix.height()
 	if err != nil {
 		return "", fmt.Errorf("read the DID index: %w", err)
@@ -500,8 +536,21 @@ func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree) (did string
 	if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
 		return "", fmt.Errorf("read the DID index: %w", err)
 	}
+	ix.copiesLeft.Store(false)
 	if !bytes.Equal(format, indexLeafFormat) {
-		return "rebuilt", ix.rebuild(version, view)
+		// Without the format record: an index whose copies a move of the
+		// layout is converting (the state is in the middle of the move,
+		// or the conversion has begun: x!switch), which every Commit
+		// wrote exactly (copies, leaf pointers to current leaves); or an
+		// index of the software of before, rebuilt.
+		switching, err := ix.db.Has(indexSwitchKey, nil)
+		if err != nil {
+			return "", fmt.Errorf("read the DID index: %w", err)
+		}
+		if !moving && !switching {
+			return "rebuilt", ix.rebuild(version, view)
+		}
+		ix.copiesLeft.Store(true)
 	}
 	switch h {
 	case version:
@@ -521,6 +570,7 @@ func (ix *latestIndex) open(version int64, view *iavl.ImmutableTree) (did string
 // version). In LayoutEveryVersion every entry is recorded at that height.
 // In LayoutRecordsOnce each key points at its leaf (see rebuildLeaves).
 func (ix *latestIndex) rebuild(version int64, view *iavl.ImmutableTree) error {
+	ix.copiesLeft.Store(false)
 	if err := ix.clear(); err != nil {
 		return fmt.Errorf("clear the DID index: %w", err)
 	}
@@ -566,8 +616,8 @@ var (
 	didEnd   = append([]byte(ledger.PrefixDID[:len(ledger.PrefixDID)-1]), ledger.PrefixDID[len(ledger.PrefixDID)-1]+1)
 )
 
-// clear deletes every entry and the height and format records, and
-// empties the leaf cache.
+// clear deletes every entry and the height, format and switch records,
+// and empties the leaf cache.
 func (ix *latestIndex) clear() error {
 	ix.leaves.reset()
 	it := ix.db.NewIterator(util.BytesPrefix(indexPrefix), nil)
@@ -588,6 +638,7 @@ func (ix *latestIndex) clear() error {
 	}
 	del.Delete(indexHeightKey)
 	del.Delete(indexFormatKey)
+	del.Delete(indexSwitchKey)
 	return ix.db.Write(&del, nil)
 }
 
@@ -599,6 +650,7 @@ func (ix *latestIndex) rebuildRestored(version int64, view *iavl.ImmutableTree) 
 	if ix.values.Load() {
 		return ix.rebuild(version, view)
 	}
+	ix.copiesLeft.Store(false)
 	if err := ix.clear(); err != nil {
 		return fmt.Errorf("clear the DID index: %w", err)
 	}
@@ -719,58 +771,4 @@ func (r committedReader) Get(k []byte) ([]byte, error) {
 		}
 	}
 	return r.tree.Get(k)
-}
-
-// toLeaves turns a LayoutEveryVersion index (copies of the records) into a
-// LayoutRecordsOnce one in place, for saved version version, after the
-// chain's state moved layouts (layoutmove.go). Readers of the version
-// before are live and a missing entry means "no such DID" to them, so the
-// index is never cleared; the caller has already switched it to pointer
-// semantics (values false), under which a copy entry (8 bytes of height
-// and a record: never 16 bytes) reads as "ask the tree". The first pass
-// walks the node database newest node first, and writes for each DID key
-// a pointer to the first leaf it meets, its newest, and none to older ones
-// (skipped as the key already has a pointer): so every entry a reader can
-// see is either a copy (the tree answers), or the key's current leaf at
-// version (whose value a reader of an older height sees only if that leaf
-// is at or below its height, in which case no write to the key came
-// between). A pass written oldest first, as rebuildLeaves is, would
-// briefly point a key at a leaf it had since replaced. The second pass
-// (walkLeaves) checks every entry against the tree and writes the height
-// and format records last: a stop before them leaves a state in layout 2
-// with an index without the format record, which open rebuilds before
-// anything is read. step (nil: none) is called after each batch written.
-func (ix *latestIndex) toLeaves(version int64, view *iavl.ImmutableTree, step func() error) error {
-	started := time.Now()
-	inBatch := map[string]bool{}
-	w := &indexBatch{db: ix.db, step: func() error {
-		clear(inBatch)
-		if step != nil {
-			return step()
-		}
-		return nil
-	}}
-	err := ix.leafScan(0, true, func(nk, key, value []byte) error {
-		if int64(binary.BigEndian.Uint64(nk)) > version || inBatch[string(key)] {
-			return nil
-		}
-		e, err := ix.db.Get(indexKey(key), nil)
-		if err != nil && !errors.Is(err, leveldb.ErrNotFound) {
-			return err
-		}
-		if len(e) == entryLeaf {
-			return nil // a newer leaf of the key was met already
-		}
-		inBatch[string(key)] = true
-		w.b.Put(indexKey(key), leafEntry(nk, value))
-		return w.flush(indexRebuildBatch)
-	})
-	if err == nil {
-		err = w.flush(1)
-	}
-	if err != nil {
-		return err
-	}
-	ix.lastSwitchScan = time.Since(started)
-	return ix.walkLeaves(version, view, step)
 }

@@ -20,7 +20,7 @@ import (
 // nextVersionId in both layouts, so nothing else differs), writes
 // state/layout = 2, removes the move, and runs the block's transactions in
 // layout 2. The node-local latest-DID index is turned into leaf pointers
-// when that block is saved (switchIndex).
+// block by block beside the move (switchIndex, indexswitch.go).
 
 // stateLayoutOf reads the layout a state says (absent: layout 1).
 func stateLayoutOf(r reader) (ledger.StateLayout, error) {
@@ -101,13 +101,14 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 	return []write{{[]byte(ledger.KeyLayoutMove), b}}, nil
 }
 
-// layoutMoveChunk is ledger.LayoutMoveChunk; a variable so tests can
-// spread a move over the blocks of a small chain.
+// layoutMoveChunk is the default of Config.LayoutMoveBatch,
+// ledger.LayoutMoveChunk; a variable so this package's tests can spread a
+// move over the blocks of a small chain (read when an App opens).
 var layoutMoveChunk = ledger.LayoutMoveChunk
 
 // moveLayout goes on with the scheduled move if it is due at the start of
 // block height, in the working tree (which is still the state of
-// height-1): it moves the next layoutMoveChunk DIDs after the cursor (the
+// height-1): it moves the next Config.LayoutMoveBatch DIDs after the cursor (the
 // first ones at block Height), in key order, and records the cursor, or,
 // once the last DID is moved, writes state/layout, removes the move and
 // records for Commit that the latest index must switch. Every validator
@@ -139,7 +140,7 @@ func (a *App) moveLayout(height int64) error {
 	var last string
 	var merr error
 	done := !view.IterateRange(from, didEnd, true, func(k, v []byte) bool {
-		if n == layoutMoveChunk {
+		if n == a.cfg.LayoutMoveBatch {
 			return true // more to move in the next block
 		}
 		var rec struct {
@@ -198,38 +199,46 @@ func (a *App) moveLayout(height int64) error {
 		return err
 	}
 	a.layout, a.move = mv.Layout, nil
-	a.moved = height
 	a.log.Info("moved the state layout", "height", height, "layout", int(mv.Layout), "proposal", mv.Proposal,
 		"dids", n, "moved", next.Moved, "since", mv.Height, "took", time.Since(started).Round(time.Millisecond).String())
 	return nil
 }
 
-// switchIndexStep, if set (tests), is called after each batch switchIndex
-// writes; an error stops the switch there, as a crash would.
+// switchIndexStep, if set (tests), is called in the Commit of each block
+// whose index still converts copies (see indexswitch.go): after the tree
+// saved the version and before the index batch, and after that batch. An
+// error stops the Commit there, as a crash would.
 var switchIndexStep func() error
 
-// switchIndex turns the copying latest-DID index into leaf pointers after
-// the block of a move saved version (see latestIndex.toLeaves): pointer
-// semantics first, then the entries batch by batch, the format record
-// last.
+// switchIndex indexes the block saved as version while the latest index
+// still holds copies of layout 1 (indexswitch.go): the block's writes as
+// leaf pointers, and the next copies, up to the DIDs the move has passed
+// (all of them once it has ended), converted, at most twice the move's
+// batch per block.
 func (a *App) switchIndex(version int64) error {
-	started := time.Now()
-	a.idx.values.Store(false)
-	a.idx.leaves.reset()
-	view, err := a.reader.GetImmutable(version)
-	if err != nil {
-		return fmt.Errorf("open state version %d: %w", version, err)
-	}
 	if switchIndexStep != nil {
 		if err := switchIndexStep(); err != nil {
 			return err
 		}
 	}
-	if err := a.idx.toLeaves(version, view, switchIndexStep); err != nil {
+	started := time.Now()
+	var through []byte
+	if a.move != nil {
+		through = ledger.DIDKey(a.move.Cursor)
+	}
+	n, err := a.idx.writeMoving(version, a.pendingIdx, through, 2*a.cfg.LayoutMoveBatch)
+	if err != nil {
 		return err
 	}
-	a.log.Info("the DID index points at the tree's leaves", "height", version, "took", time.Since(started).Round(time.Millisecond).String(),
-		"node_scan", a.idx.lastSwitchScan.Round(time.Millisecond).String())
+	took := time.Since(started).Round(time.Millisecond).String()
+	if a.idx.copiesLeft.Load() {
+		a.log.Info("converting the DID index to leaf pointers", "height", version, "converted", n, "took", took)
+	} else {
+		a.log.Info("the DID index points at the tree's leaves", "height", version, "converted", n, "took", took)
+	}
+	if switchIndexStep != nil {
+		return switchIndexStep()
+	}
 	return nil
 }
 

@@ -63,7 +63,7 @@ func fillLayout1(tb testing.TB, h *harness, n, perBlock int) {
 type tWriter struct{ t *testing.T }
 
 func (w tWriter) Write(p []byte) (int, error) {
-	if s := string(p); strings.Contains(s, "moved the state layout") || strings.Contains(s, "points at the tree's leaves") {
+	if s := string(p); strings.Contains(s, "moved the state layout") || strings.Contains(s, "points at the tree's leaves") || strings.Contains(s, "converting the DID index") {
 		w.t.Log(strings.TrimSpace(s))
 	}
 	return len(p), nil
@@ -142,6 +142,8 @@ func TestLayoutMoveDuration(t *testing.T) {
 		cpu2, wall2 := benchbase.ProcessCPU(), time.Now()
 		blocks++
 		w, c := wall2.Sub(wall0), cpu2-cpu0
+		t.Logf("block %d of the move: FinalizeBlock %s wall (%s CPU), Commit %s wall (%s CPU)", blocks,
+			wall1.Sub(wall0).Round(time.Millisecond), (cpu1 - cpu0).Round(time.Millisecond), wall2.Sub(wall1).Round(time.Millisecond), (cpu2 - cpu1).Round(time.Millisecond))
 		sumWall, sumCPU = sumWall+w, sumCPU+c
 		maxWall, maxCPU = max(maxWall, w), max(maxCPU, c)
 		lastFin, lastCommit, lastFinCPU, lastCommitCPU = wall1.Sub(wall0), wall2.Sub(wall1), cpu1-cpu0, cpu2-cpu1
@@ -151,7 +153,7 @@ func TestLayoutMoveDuration(t *testing.T) {
 	}
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	t.Logf("move of %d DIDs (%d per block): %d blocks, %s wall and %s CPU in all; the longest block %s wall, %s CPU; the last block FinalizeBlock %s wall (%s CPU), Commit with the index switch %s wall (%s CPU); load %s",
-		n, layoutMoveChunk, blocks, r(sumWall), r(sumCPU), r(maxWall), r(maxCPU), r(lastFin), r(lastFinCPU), r(lastCommit), r(lastCommitCPU), load())
+		n, h.app.cfg.LayoutMoveBatch, blocks, r(sumWall), r(sumCPU), r(maxWall), r(maxCPU), r(lastFin), r(lastFinCPU), r(lastCommit), r(lastCommitCPU), load())
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	t.Logf("heap: %d MiB in use, %d MiB obtained from the OS", m.HeapInuse>>20, m.HeapSys>>20)

@@ -179,7 +179,7 @@ func TestLeafIndexOpenReports(t *testing.T) {
 		{"one ahead", v + 1, "rebuilt"},
 	} {
 		setIndexHeight(t, h, tc.mark)
-		got, err := ix.open(v, view)
+		got, err := ix.open(v, view, false)
 		if err != nil || got != tc.want {
 			t.Errorf("%s: open = %q, %v; want %q", tc.name, got, err, tc.want)
 		}

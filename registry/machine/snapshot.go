@@ -731,9 +731,12 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	index := "rebuilt from the restored tree"
-	if r.feed != nil && a.idx.values.Load() {
+	if r.feed != nil && (a.idx.values.Load() || a.move != nil) {
 		// The entries written while importing are this layout's: the
-		// index is complete once it records the height.
+		// index is complete once it records the height. In the middle of
+		// a move of the layout they are copies, which the next blocks
+		// convert to leaf pointers (indexswitch.go).
+		a.idx.copiesLeft.Store(!a.idx.values.Load())
 		if err := a.idx.markRestored(r.meta.Height); err != nil {
 			return nil, fmt.Errorf("complete the DID index after the snapshot: %w", err)
 		}
