@@ -91,8 +91,8 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 	if cur != nil {
 		return nil, fmt.Errorf("%w: a move to layout %d is scheduled at height %d (proposal %s): cancel it first (layout.cancel)", ledger.ErrExists, cur.Layout, cur.Height, cur.Proposal)
 	}
-	if earliest := env.height + ledger.MinLayoutMoveLead; mv.Height < earliest {
-		return nil, fmt.Errorf("%w: height %d is too close: a move must be at least %d blocks after the block that schedules it (this one is %d), so at %d or later", ledger.ErrInvalid, mv.Height, ledger.MinLayoutMoveLead, env.height, earliest)
+	if err := scheduleLead(env, mv.Height); err != nil {
+		return nil, err
 	}
 	b, err := marshal(ledger.LayoutMove{Layout: mv.Layout, Height: mv.Height, Proposal: rec.ID, Scheduled: env.height})
 	if err != nil {
