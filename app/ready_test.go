@@ -1,15 +1,15 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2/test"
+
+	"github.com/medid/medid/internal/logbuf"
 )
 
 // gatedAccessLog is an access log that answers only once released (a
@@ -28,29 +28,11 @@ func (g *gatedAccessLog) Accesses(ctx context.Context, since time.Time) ([]Acces
 	return g.fakeAccessLog.Accesses(ctx, since)
 }
 
-// lockedBuffer is a log sink safe for the app's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestReadyLog: with Config.ReadyLog the app says "screen ready" for the
 // start screen only once what it loads has arrived and is on screen, not
 // while it is still loading (the screenshot script waits for this line).
 func TestReadyLog(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &logbuf.Buffer{}
 	clk := newClock()
 	slow := &gatedAccessLog{fakeAccessLog: fakeAccessLog{events: []AccessEvent{
 		{At: clk.Now().Add(-time.Hour), Accessor: "Dr. Jane Doe", Data: []string{"allergies"}, Purpose: "TREAT", Outcome: OutcomePermitted},

@@ -33,6 +33,11 @@
 //     serve through it.
 //  6. Stop both servers; remove the state unless -keep.
 //
+// With -server-cpus and -client-cpus (Linux), the serving process runs on
+// the first list of CPUs only and wrk and the Go client process on the
+// second (taskset), as if the client had its own machine; the in-process
+// Go-client runs of step 4 are then skipped.
+//
 // Beside the registry's runs it prints the serving process's garbage
 // collector share of its CPU and its resident memory (the load
 // generators are other processes, except the Go-client runs of step 4).
@@ -63,7 +68,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"time"
 
@@ -105,6 +112,8 @@ func run() error {
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
+	serverCPUs := flag.String("server-cpus", "", "run the serving process on these CPUs only (a taskset -c list, e.g. 0; Linux), with -client-cpus: the load generators then do not take the server's cores, as a client on its own machine")
+	clientCPUs := flag.String("client-cpus", "", "run wrk and the Go client process on these CPUs only (e.g. 1), under taskset; with -server-cpus, the two lists must not overlap")
 	rateClient := flag.String("rate-client", "", "internal: be the Go client process of registry URL (with -rate, -conns, -duration and -dir's DID list) and print its result")
 	rate := flag.Float64("rate", 0, "internal: requests per second of -rate-client (0: closed loop, as fast as it answers)")
 	flag.Parse()
@@ -122,6 +131,33 @@ func run() error {
 	if l := ledger.StateLayout(*layout); !l.Valid() {
 		fmt.Fprintf(os.Stderr, "medid-loadtest: -state-layout %d: want 1 or 2\n", *layout)
 		os.Exit(2)
+	}
+	if (*serverCPUs == "") != (*clientCPUs == "") {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -server-cpus and -client-cpus go together (e.g. -server-cpus 0 -client-cpus 1)")
+		os.Exit(2)
+	}
+	if *serverCPUs != "" {
+		n := runtime.NumCPU()
+		sc, err := loadtest.ParseCPUList(*serverCPUs, n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "medid-loadtest: -server-cpus:", err)
+			os.Exit(2)
+		}
+		cc, err := loadtest.ParseCPUList(*clientCPUs, n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "medid-loadtest: -client-cpus:", err)
+			os.Exit(2)
+		}
+		for _, a := range sc {
+			if slices.Contains(cc, a) {
+				fmt.Fprintf(os.Stderr, "medid-loadtest: CPU %d is in both -server-cpus and -client-cpus: give each its own\n", a)
+				os.Exit(2)
+			}
+		}
+		if err := loadtest.PinProcess(sc); err != nil {
+			return err
+		}
+		fmt.Printf("serving process on CPUs %s (GOMAXPROCS %d), load generators on CPUs %s\n", *serverCPUs, runtime.GOMAXPROCS(0), *clientCPUs)
 	}
 	// Serve as registryd does (its garbage collector setting included).
 	node.SetGCDefault()
@@ -218,7 +254,7 @@ func run() error {
 		fmt.Printf("serving process before the runs: %s\n", ps)
 	}
 
-	wc := loadtest.WrkConfig{DIDListFile: listPath, Threads: *threads, Connections: *conns, Duration: *dur}
+	wc := loadtest.WrkConfig{DIDListFile: listPath, Threads: *threads, Connections: *conns, Duration: *dur, CPUs: *clientCPUs}
 	runs := []struct {
 		name string
 		url  string
@@ -274,12 +310,18 @@ func run() error {
 	if *rateShare > 0 {
 		// The bare handler under the same client at the same share of its
 		// own peak: the tail the machine gives any server at that load.
-		if err := rateRun(ctx, "bare", bare.URL, *dir, *conns, *rateShare, *dur); err != nil {
+		rc := rateConfig{dir: *dir, conns: *conns, share: *rateShare, dur: *dur, cpus: *clientCPUs}
+		if err := rateRun(ctx, "bare", bare.URL, rc); err != nil {
 			return err
 		}
-		if err := rateRun(ctx, "registry", srv.URL, *dir, *conns, *rateShare, *dur); err != nil {
+		if err := rateRun(ctx, "registry", srv.URL, rc); err != nil {
 			return err
 		}
+	}
+	if *serverCPUs != "" {
+		// The in-process Go client would run on the server's CPUs.
+		fmt.Println("go (in-process client) runs skipped: with -server-cpus the client would share the server's CPUs")
+		return nil
 	}
 
 	gb, err := loadtest.GoLoad(ctx, bare.URL, list, *conns, *dur)
@@ -383,18 +425,29 @@ func printProc(ps0 loadtest.ProcStats) error {
 	return nil
 }
 
+// rateConfig is what the fixed-rate runs share: the state folder (its DID
+// list), the client's connections, the share of peak, each run's duration
+// and the client process's CPUs ("" = any).
+type rateConfig struct {
+	dir   string
+	conns int
+	share float64
+	dur   time.Duration
+	cpus  string
+}
+
 // rateRun measures the registry's peak under a Go client process (closed
 // loop), then loads it at share of that peak from the same client at a
 // fixed rate, and prints both with the handler's own >5 ms share and the
 // serving process's figures.
-func rateRun(ctx context.Context, name, url, dir string, conns int, share float64, dur time.Duration) error {
-	peak, err := clientRun(ctx, url, dir, conns, 0, dur)
+func rateRun(ctx context.Context, name, url string, rc rateConfig) error {
+	peak, err := clientRun(ctx, url, rc, 0)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("go-process %-8s %6.0f req/s peak (closed loop)  p50 %-9v p99 %-9v errors %d\n",
 		name, peak.RPS, peak.P50.Round(time.Microsecond), peak.P99.Round(time.Microsecond), peak.Errors)
-	rate := share * peak.RPS
+	rate := rc.share * peak.RPS
 	registry := name == "registry" // the bare handler has no /metrics
 	var before loadtest.ServerLatency
 	var ps0 loadtest.ProcStats
@@ -406,12 +459,12 @@ func rateRun(ctx context.Context, name, url, dir string, conns int, share float6
 			return err
 		}
 	}
-	res, err := clientRun(ctx, url, dir, conns, rate, dur)
+	res, err := clientRun(ctx, url, rc, rate)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("go-process %-8s %6.0f req/s asked (%.0f%% of peak), %.0f achieved  p50 %-9v p99 %-9v errors %d (from each request's due time)\n",
-		name, rate, 100*share, res.RPS, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors)
+		name, rate, 100*rc.share, res.RPS, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.Errors)
 	if !registry {
 		return nil
 	}
@@ -427,13 +480,13 @@ func rateRun(ctx context.Context, name, url, dir string, conns int, share float6
 
 // clientRun runs this binary as the -rate-client process at rate (0:
 // closed loop) and returns its result.
-func clientRun(ctx context.Context, url, dir string, conns int, rate float64, dur time.Duration) (*loadtest.LoadResult, error) {
+func clientRun(ctx context.Context, url string, rc rateConfig, rate float64) (*loadtest.LoadResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-rate-client", url, "-rate", strconv.FormatFloat(rate, 'f', 1, 64),
-		"-conns", strconv.Itoa(conns), "-duration", dur.String(), "-dir", dir)
+	cmd := loadtest.Pinned(exec.CommandContext(ctx, self, "-rate-client", url, "-rate", strconv.FormatFloat(rate, 'f', 1, 64),
+		"-conns", strconv.Itoa(rc.conns), "-duration", rc.dur.String(), "-dir", rc.dir), rc.cpus)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("client process: %w: %.500s", err, out)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -71,27 +72,10 @@ func registryd(t *testing.T) string {
 type proc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *logbuf.Buffer
 	done chan error
 	url  string
 	hc   *http.Client // nil: http.DefaultClient
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func start(t *testing.T, httpAddr string, args ...string) *proc {
@@ -103,7 +87,7 @@ func start(t *testing.T, httpAddr string, args ...string) *proc {
 // output; it is killed at the end of the test if still running.
 func launch(t *testing.T, cmd *exec.Cmd, httpAddr string) *proc {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

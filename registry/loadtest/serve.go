@@ -179,6 +179,7 @@ type WrkConfig struct {
 	Threads     int           // 0 = 2
 	Connections int           // 0 = 32
 	Duration    time.Duration // 0 = 8 s
+	CPUs        string        // "" = any; else wrk runs under taskset -c CPUs
 }
 
 // wrkScript picks a random DID from the list for every request. Each wrk
@@ -233,8 +234,8 @@ func Wrk(ctx context.Context, c WrkConfig) (*LoadResult, error) {
 	secs := max(1, int(c.Duration.Round(time.Second)/time.Second))
 	ctx, cancel := context.WithTimeout(ctx, c.Duration+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Binary, "-t", strconv.Itoa(c.Threads), "-c", strconv.Itoa(c.Connections),
-		"-d", fmt.Sprintf("%ds", secs), "--latency", "-s", f.Name(), c.URL)
+	cmd := Pinned(exec.CommandContext(ctx, c.Binary, "-t", strconv.Itoa(c.Threads), "-c", strconv.Itoa(c.Connections),
+		"-d", fmt.Sprintf("%ds", secs), "--latency", "-s", f.Name(), c.URL), c.CPUs)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("wrk: %w: %s", err, out)
