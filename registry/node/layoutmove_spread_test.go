@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
@@ -67,9 +68,9 @@ func TestLayoutMoveFourNodesSpread(t *testing.T) {
 	}
 	cfg := machine.Config{SnapshotInterval: -1, LayoutMoveBatch: batch}
 	ms := make([]*member, 4)
-	logs := make([]*syncBuffer, 4)
+	logs := make([]*logbuf.Buffer, 4)
 	for i, r := range res {
-		logs[i] = &syncBuffer{}
+		logs[i] = &logbuf.Buffer{}
 		ms[i] = startLayout1Member(t, r.Home, cfg, logs[i])
 	}
 	waitFor(t, time.Minute, "the first block", func() bool { h, _ := ms[0].app.LastCommit(); return h >= 1 })
@@ -170,7 +171,7 @@ func TestLayoutMoveFourNodesSpread(t *testing.T) {
 		}
 		if restartedAt < 0 && mv != nil && mv.Cursor != "" && mv.Moved >= 2*batch {
 			restartedAt, _ = ms[0].app.LastCommit()
-			logs[3] = &syncBuffer{}
+			logs[3] = &logbuf.Buffer{}
 			ms[3] = startLayout1Member(t, res[3].Home, cfg, logs[3])
 		}
 		// A DID the move has passed and one it has not reached (in key

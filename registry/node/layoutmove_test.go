@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +8,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
@@ -22,35 +21,17 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// syncBuffer is a bytes.Buffer safe for the node's logging goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startLayout1Member is startMember for a chain whose genesis names layout
 // 1, as registryd runs it (App.ExpectLayout from the genesis), logging the
 // app to log.
-func startLayout1Member(t *testing.T, home string, cfg machine.Config, log *syncBuffer) *member {
+func startLayout1Member(t *testing.T, home string, cfg machine.Config, log *logbuf.Buffer) *member {
 	t.Helper()
 	return startLoggedMember(t, home, cfg, log, ledger.LayoutEveryVersion)
 }
 
 // startLoggedMember is startMember logging the app to log, with the
 // layout the genesis names (0: the current one).
-func startLoggedMember(t *testing.T, home string, cfg machine.Config, log *syncBuffer, layout ledger.StateLayout) *member {
+func startLoggedMember(t *testing.T, home string, cfg machine.Config, log *logbuf.Buffer, layout ledger.StateLayout) *member {
 	t.Helper()
 	cfg.Dir = filepath.Join(home, "data", "registry")
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
@@ -92,9 +73,9 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	defer cancel()
 	out, res := newTestnet(t, "move", 5, ledger.LayoutEveryVersion)
 	var ms []*member
-	logs := make([]*syncBuffer, 5)
+	logs := make([]*logbuf.Buffer, 5)
 	for i, r := range res {
-		logs[i] = &syncBuffer{}
+		logs[i] = &logbuf.Buffer{}
 		ms = append(ms, startLayout1Member(t, r.Home, machine.Config{SnapshotInterval: 40}, logs[i]))
 	}
 	waitFor(t, time.Minute, "the first block", func() bool { h, _ := ms[0].app.LastCommit(); return h >= 1 })
@@ -159,7 +140,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	// A fifth node joins by state sync from a snapshot made after H.
 	// (Writes make the blocks the snapshots are taken at.)
 	snapshotAbove(ctx, t, ms, H, create)
-	logs[4] = &syncBuffer{}
+	logs[4] = &logbuf.Buffer{}
 	joined := joinByStateSync(ctx, t, out, res, ms, c0, machine.Config{SnapshotInterval: -1}, logs[4], ledger.LayoutEveryVersion, create)
 	if l := joined.app.StateLayout(); l != ledger.LayoutRecordsOnce {
 		t.Errorf("the joined node is in layout %d", l)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
@@ -54,9 +55,9 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	defer cancel()
 	out, res := newTestnet(t, "upgrade", 5, 0)
 	var ms []*member
-	logs := make([]*syncBuffer, 5)
+	logs := make([]*logbuf.Buffer, 5)
 	for i, r := range res {
-		logs[i] = &syncBuffer{}
+		logs[i] = &logbuf.Buffer{}
 		max := uint64(3)
 		if i == 3 {
 			max = 2
@@ -185,7 +186,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if err := again.Close(); err != nil {
 		t.Fatal(err)
 	}
-	logs[3] = &syncBuffer{}
+	logs[3] = &logbuf.Buffer{}
 	ms[3] = startLoggedMember(t, res[3].Home, machine.Config{SnapshotInterval: 40, MaxProtocol: 3}, logs[3], 0)
 	create("after-restart")
 	waitAgree(t, 2*time.Minute, "the restarted node to agree", ms[0], ms[3])
@@ -195,7 +196,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 
 	// A fifth node joins by state sync from a snapshot made after H.
 	snapshotAbove(ctx, t, ms, H, create)
-	logs[4] = &syncBuffer{}
+	logs[4] = &logbuf.Buffer{}
 	// Its release knows protocols up to 4: Info must report the state's
 	// protocol (3), which CometBFT compares with the header above the
 	// snapshot, not the release's highest.

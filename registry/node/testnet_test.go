@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
@@ -114,7 +115,7 @@ func snapshotAbove(ctx context.Context, t *testing.T, ms []*member, h int64, cre
 // genesis naming layout) and returns it once it restored a snapshot and
 // reached the height ms[0] had after one more write by create.
 func joinByStateSync(ctx context.Context, t *testing.T, out string, res []node.InitResult, ms []*member, c *client.Client,
-	cfg machine.Config, log *syncBuffer, layout ledger.StateLayout, create func(name string)) *member {
+	cfg machine.Config, log *logbuf.Buffer, layout ledger.StateLayout, create func(name string)) *member {
 	t.Helper()
 	genesis, err := ms[0].node.GenesisJSON()
 	if err != nil {
