@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -26,25 +26,8 @@ func upgradeCancel(id string, version uint64, height int64) tx.Proposal {
 	return tx.Proposal{ID: id, Action: tx.ActionProtocolCancel, Protocol: &tx.ProposedProtocol{Version: version, Height: height}}
 }
 
-// logBuffer collects an App's log lines (safe for concurrent writes).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) count(s string) int { return strings.Count(l.String(), s) }
+// logCount is how many times s occurs in what l collected.
+func logCount(l *logbuf.Buffer, s string) int { return strings.Count(l.String(), s) }
 
 // TestProtocolUpgradeRefusals: what a protocol.schedule or protocol.cancel
 // is refused for, in CheckTx and FinalizeBlock alike, each refusal
@@ -163,7 +146,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 	}
 	defer func() { protocolRule = nil }()
 	ctx := context.Background()
-	log3, log2 := &logBuffer{}, &logBuffer{}
+	log3, log2 := &logbuf.Buffer{}, &logbuf.Buffer{}
 	v3 := newNetHarnessWith(t, nil, &harness{maxProtocol: 3, logger: slog.New(slog.NewTextHandler(log3, nil))})
 	v2 := newNetHarnessWith(t, nil, &harness{maxProtocol: 2, logger: slog.New(slog.NewTextHandler(log2, nil))})
 	if !bytes.Equal(v3.hash(), v2.hash()) {
@@ -194,8 +177,8 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 	block(v3.approve(1, "to-3"), v3.approve(2, "to-3"))
 	carried := v3.height()
 	pending := "protocol upgrade pending: the network moves to protocol 3 at height " + fmt.Sprint(H)
-	if log2.count(pending) != 1 || log3.count(pending) != 0 {
-		t.Fatalf("after the carrying block: %d warnings from the release of protocol 2 (want 1), %d from 3 (want 0)", log2.count(pending), log3.count(pending))
+	if logCount(log2, pending) != 1 || logCount(log3, pending) != 0 {
+		t.Fatalf("after the carrying block: %d warnings from the release of protocol 2 (want 1), %d from 3 (want 0)", logCount(log2, pending), logCount(log3, pending))
 	}
 	if v, h := v2.app.UpgradePending(); v != 3 || h != H {
 		t.Fatalf("v2 UpgradePending: %d at %d", v, h)
@@ -210,7 +193,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 		}
 		seed++
 	}
-	if got, want := log2.count(pending), int(H-1-carried)+1; got != want {
+	if got, want := logCount(log2, pending), int(H-1-carried)+1; got != want {
 		t.Errorf("%d warnings from the release of protocol 2, want one per block from the carrying one (%d)", got, want)
 	}
 	// CheckTx judges for the next block: H, by protocol 3.
@@ -251,8 +234,8 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 		t.Fatalf("v2 FinalizeBlock H: %v, want an UpgradeRequiredError", err)
 	}
 	line := fmt.Sprintf("protocol upgrade required at height %d: the network executes blocks from this one on by protocol 3 (proposal to-3), this release of registryd executes protocols up to 2: stop the node, install a release that knows protocol 3 and start it again", H)
-	if log2.count(line) != 1 {
-		t.Fatalf("v2 logged %d lines %q:\n%s", log2.count(line), line, log2.String())
+	if logCount(log2, line) != 1 {
+		t.Fatalf("v2 logged %d lines %q:\n%s", logCount(log2, line), line, log2.String())
 	}
 	if err := v2.app.CheckProtocol(ctx); !errors.Is(err, ErrUpgradeRequired) || v3.app.CheckProtocol(ctx) != nil {
 		t.Fatalf("readiness: v2 %v, v3 %v", err, v3.app.CheckProtocol(ctx))
