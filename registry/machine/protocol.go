@@ -118,6 +118,17 @@ func protocolWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write
 			return nil, fmt.Errorf("%w: the upgrade scheduled is to protocol %d at height %d (proposal %s), not to %d at %d",
 				ledger.ErrInvalid, cur.Version, cur.Height, cur.Proposal, pu.Version, pu.Height)
 		}
+		// A cancel names the upgrade by version and height only, so a
+		// cancel proposal left open from an earlier upgrade (cancelled by
+		// another proposal) would cancel a later one scheduled to the
+		// same version and height, with approvals given before the
+		// network decided it. Only a cancel proposed after the block that
+		// carried the upgrade counts (one proposed in that block may
+		// stand before the carrying approval).
+		if rec.Height <= cur.Scheduled {
+			return nil, fmt.Errorf("%w: cancel %s was proposed at height %d, and the upgrade it names was scheduled at height %d (proposal %s): only a cancel proposed after that block cancels it (propose it again)",
+				ledger.ErrInvalid, rec.ID, rec.Height, cur.Scheduled, cur.Proposal)
+		}
 		return []write{{[]byte(ledger.KeyProtocolUpgrade), nil}}, nil
 	}
 	if cur != nil {
