@@ -530,3 +530,78 @@ func TestSchedulePendingProposalsBounded(t *testing.T) {
 	}
 	t.Logf("%d pending schedule proposals by one key, largest record %d bytes", per, largest)
 }
+
+// TestScheduleEdgesOfTheLead: the block that carries a schedule may be
+// exactly MinScheduleLead blocks before its height (one later is refused:
+// TestProtocolUpgradeRefusals); a cancel carried in block H-1 leaves
+// block H an ordinary block on every release (no app version update, the
+// release of protocol 2 goes on); a cancel whose carrying approval is in
+// block H itself comes too late: the upgrade is made before the block's
+// transactions, and the approval is refused (nothing to cancel) with the
+// app hash of a block without it.
+func TestScheduleEdgesOfTheLead(t *testing.T) {
+	ctx := context.Background()
+	lead := ledger.MinScheduleLead
+	t.Run("carried exactly the lead before", func(t *testing.T) {
+		n := newNetHarness(t, nil)
+		H := n.height() + 1 + lead + 1
+		n.blockUpdates([]uint32{0, 0}, n.propose(0, upgradeProposal("up", 3, H)), n.approve(1, "up"))
+		n.blockUpdates([]uint32{0}, n.approve(2, "up")) // block H-lead
+		if u := n.app.Protocol().Upgrade; u == nil || u.Scheduled != H-lead {
+			t.Fatalf("carried at H-lead: %+v", u)
+		}
+	})
+	t.Run("cancel in H-1", func(t *testing.T) {
+		v3, v2 := schedNode(t, 3, ledger.CurrentLayout, Config{}), schedNode(t, 2, ledger.CurrentLayout, Config{})
+		ls := lockstep{v3, v2}
+		H := v3.height() + 1 + lead
+		ls.block(t, v3.propose(0, upgradeProposal("up", 3, H)), v3.approve(1, "up"), v3.approve(2, "up"))
+		ls.block(t, v3.propose(3, upgradeCancel("no", 3, H)), v3.approve(0, "no"))
+		for v3.height() < H-2 {
+			ls.block(t)
+		}
+		if r := ls.block(t, v3.approve(1, "no")); r[0].Code != 0 {
+			t.Fatalf("cancel in H-1: %d (%s)", r[0].Code, r[0].Log)
+		}
+		for _, n := range ls {
+			res := n.finalize()
+			n.commit()
+			if res.ConsensusParamUpdates != nil || n.app.Protocol().Version != 2 || n.app.CheckProtocol(ctx) != nil {
+				t.Fatalf("block H after a cancel in H-1: params %+v, protocol %+v", res.ConsensusParamUpdates, n.app.Protocol())
+			}
+		}
+		if !bytes.Equal(v3.hash(), v2.hash()) {
+			t.Fatal("the releases part at H after the cancel")
+		}
+	})
+	t.Run("cancel in H", func(t *testing.T) {
+		with, without := schedNode(t, 3, ledger.CurrentLayout, Config{}), schedNode(t, 3, ledger.CurrentLayout, Config{})
+		ls := lockstep{with, without}
+		H := with.height() + 1 + lead
+		ls.block(t, with.propose(0, upgradeProposal("up", 3, H)), with.approve(1, "up"), with.approve(2, "up"))
+		ls.block(t, with.propose(3, upgradeCancel("no", 3, H)), with.approve(0, "no"))
+		for with.height() < H-1 {
+			ls.block(t)
+		}
+		late := with.approve(1, "no")
+		// CheckTx reads the committed state of H-1, where the upgrade is
+		// still scheduled: it admits the approval that block H refuses
+		// (a governance key's transaction; the cost is its block space).
+		t.Logf("CheckTx of the late cancel in H-1's state: code %d", with.checkTx(late).Code)
+		res := with.finalize(late)
+		with.commit()
+		if r := res.TxResults[0]; r.Code != ledger.CodeNotFound || !strings.Contains(r.Log, "nothing to cancel") {
+			t.Fatalf("cancel carried in block H: %d (%s)", r.Code, r.Log)
+		}
+		if res.ConsensusParamUpdates.GetVersion().GetApp() != 3 || with.app.Protocol().Version != 3 {
+			t.Fatalf("block H with a late cancel: params %+v, protocol %+v", res.ConsensusParamUpdates, with.app.Protocol())
+		}
+		without.block()
+		if !bytes.Equal(with.hash(), without.hash()) {
+			t.Fatal("a refused cancel in block H changed the app hash")
+		}
+		if p, _ := with.app.Proposal("no"); p.Status != ledger.ProposalOpen || len(p.Approvals) != 2 {
+			t.Fatalf("the refused cancel's proposal: %s with %d approvals", p.Status, len(p.Approvals))
+		}
+	})
+}
