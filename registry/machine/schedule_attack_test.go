@@ -605,3 +605,64 @@ func TestScheduleEdgesOfTheLead(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleRacesInOneBlock: two schedules whose quorums land in one
+// block: the first carries, the second is refused (the working state
+// holds the first) and stays open; a schedule and the cancel of the one
+// before it carried in one block, the cancel first: the new one stands.
+func TestScheduleRacesInOneBlock(t *testing.T) {
+	n := newNetHarness(t, nil)
+	H := n.height() + 1 + ledger.MinScheduleLead + 20
+	n.blockUpdates([]uint32{0, 0, 0, 0}, n.propose(0, upgradeProposal("a", 3, H)), n.approve(1, "a"),
+		n.propose(2, upgradeProposal("b", 4, H+1)), n.approve(3, "b"))
+	res := n.block(n.approve(2, "a"), n.approve(0, "b"))
+	if res[0].Code != 0 || res[1].Code != ledger.CodeExists || !strings.Contains(res[1].Log, "cancel it first") {
+		t.Fatalf("two quorums in one block: %d, %d (%s)", res[0].Code, res[1].Code, res[1].Log)
+	}
+	if u := n.app.Protocol().Upgrade; u == nil || u.Proposal != "a" {
+		t.Fatalf("after the race: %+v", u)
+	}
+	if p, _ := n.app.Proposal("b"); p.Status != ledger.ProposalOpen || len(p.Approvals) != 2 {
+		t.Fatalf("the refused schedule: %s, %d approvals", p.Status, len(p.Approvals))
+	}
+	// Cancel a, then b's last approval, in one block: b is scheduled.
+	n.blockUpdates([]uint32{0, 0}, n.propose(3, upgradeCancel("no-a", 3, H)), n.approve(0, "no-a"))
+	n.blockUpdates([]uint32{0, 0}, n.approve(1, "no-a"), n.approve(1, "b"))
+	if u := n.app.Protocol().Upgrade; u == nil || u.Proposal != "b" || u.Version != 4 {
+		t.Fatalf("cancel then schedule in one block: %+v", u)
+	}
+}
+
+// TestScheduleProposalAtSizeLimit: a protocol.schedule padded with
+// whitespace to the largest transaction the registry takes is accepted,
+// and what the state holds of it is the proposal record (re-encoded, under
+// 1 KiB), not the bytes sent.
+func TestScheduleProposalAtSizeLimit(t *testing.T) {
+	n := newNetHarness(t, nil)
+	H := n.height() + 1 + ledger.MinScheduleLead
+	build := func(pad int) []byte {
+		return n.rawGovTx(0, `{"type":"network.propose","did":"`+n.gov(0)+`","nonce":"pad",`+strings.Repeat(" ", pad)+
+			fmt.Sprintf(`"proposal":{"id":"padded","action":"protocol.schedule","protocol":{"version":3,"height":%d}}}`, H))
+	}
+	// Base64 turns 3 bytes into 4: find the largest padding that fits.
+	pad := (tx.MaxSize - len(build(0))) * 3 / 4
+	for len(build(pad+1)) <= tx.MaxSize {
+		pad++
+	}
+	for len(build(pad)) > tx.MaxSize {
+		pad--
+	}
+	raw := build(pad)
+	if len(raw) > tx.MaxSize || len(build(pad+3)) <= tx.MaxSize {
+		t.Fatalf("padding: %d bytes", len(raw))
+	}
+	if r := n.block(raw); r[0].Code != 0 {
+		t.Fatalf("a schedule of %d bytes: %d (%s)", len(raw), r[0].Code, r[0].Log)
+	}
+	view, _ := n.app.view()
+	v, err := view.Get(ledger.ProposalKey("padded"))
+	if err != nil || v == nil || len(v) > 1024 {
+		t.Fatalf("the padded proposal's record: %d bytes, %v", len(v), err)
+	}
+	t.Logf("a %d-byte proposal holds %d bytes of state", len(raw), len(v))
+}
