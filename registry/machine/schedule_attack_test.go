@@ -10,6 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	"github.com/multiformats/go-multibase"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/jose"
@@ -665,4 +666,31 @@ func TestScheduleProposalAtSizeLimit(t *testing.T) {
 		t.Fatalf("the padded proposal's record: %d bytes, %v", len(v), err)
 	}
 	t.Logf("a %d-byte proposal holds %d bytes of state", len(raw), len(v))
+}
+
+// TestScheduleOneKeyTwoSpellings: a quorum cannot be made of one key
+// counted under two did:key spellings (the multicodec varint written
+// non-minimally: the same Ed25519 key). The other spelling is not a
+// governance key (its approval is unauthorized) and cannot be added as one
+// (did:key parsing refuses any spelling but the canonical one: here the
+// varint decoder already).
+func TestScheduleOneKeyTwoSpellings(t *testing.T) {
+	n := newNetHarness(t, nil)
+	k := n.govs[1]
+	b := append([]byte{0xed, 0x81, 0x00}, k.Public().Bytes()...) // 0xed as a 3-byte varint
+	mb, err := multibase.Encode(multibase.Base58BTC, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alt := "did:key:" + mb
+	if alt == n.gov(1) {
+		t.Fatal("the other spelling is the canonical one")
+	}
+	H := n.height() + 1 + ledger.MinScheduleLead + 20
+	n.blockUpdates([]uint32{0, 0}, n.propose(0, upgradeProposal("up", 3, H)), n.approve(1, "up"))
+	n.refuses(t, "an approval by the other spelling of an approving key", n.sign(n.must(tx.NewNetworkApproval(alt, "up")), k, alt+"#"+mb), ledger.CodeUnauthorized, "not a governance DID")
+	n.refuses(t, "the other spelling proposed as a governance key", n.propose(0, tx.Proposal{ID: "alt", Action: tx.ActionGovernanceAdd, Governance: alt}), ledger.CodeInvalid, "invalidDid")
+	if u := n.app.Protocol().Upgrade; u != nil {
+		t.Fatalf("two approvals of four scheduled: %+v", u)
+	}
 }
