@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -88,6 +89,12 @@ func protocolUpgradeOf(r reader) (*ledger.ProtocolUpgrade, error) {
 // ledger.MinScheduleLead blocks after env's block, which proposes it or,
 // at an approval, may carry it.
 func scheduleLead(env *execEnv, height int64) error {
+	if env.height > math.MaxInt64-ledger.MinScheduleLead {
+		// (A chain whose genesis starts near the largest height: the sum
+		// below would wrap around and accept a height in the past.)
+		return fmt.Errorf("%w: height %d is too close: no block height is %d blocks after this one (%d)",
+			ledger.ErrInvalid, height, ledger.MinScheduleLead, env.height)
+	}
 	if earliest := env.height + ledger.MinScheduleLead; height < earliest {
 		return fmt.Errorf("%w: height %d is too close: it must be at least %d blocks after the block that schedules it (this one is %d), so at %d or later",
 			ledger.ErrInvalid, height, ledger.MinScheduleLead, env.height, earliest)

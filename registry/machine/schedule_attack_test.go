@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
@@ -692,5 +694,56 @@ func TestScheduleOneKeyTwoSpellings(t *testing.T) {
 	n.refuses(t, "the other spelling proposed as a governance key", n.propose(0, tx.Proposal{ID: "alt", Action: tx.ActionGovernanceAdd, Governance: alt}), ledger.CodeInvalid, "invalidDid")
 	if u := n.app.Protocol().Upgrade; u != nil {
 		t.Fatalf("two approvals of four scheduled: %+v", u)
+	}
+}
+
+// TestScheduleLeadNearMaxHeight: on a chain whose genesis starts near the
+// largest height (CometBFT takes any initial_height), block +
+// MinScheduleLead would overflow: a schedule must still be refused as too
+// close, not wrap around and accept a height in the past (which would
+// halt every node at the next block: the upgrade it names could never be
+// made).
+func TestScheduleLeadNearMaxHeight(t *testing.T) {
+	const start = math.MaxInt64 - 20
+	// (Pruning off: IAVL's search for the oldest version overflows at
+	// such heights and never returns; see the report.)
+	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200)}
+	h.govDID = did.KeyDID(h.gov.Public())
+	a, err := New(Config{Dir: h.dir, KeepVersions: -1, SnapshotInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = a
+	t.Cleanup(func() { a.Close() })
+	g, err := (&Genesis{Governance: []string{h.govDID}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: start, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: start, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	h.commit()
+	var txs [][]byte
+	for _, p := range []tx.Proposal{upgradeProposal("past", 3, 1), upgradeProposal("max-safe", 3, 1<<53-1)} {
+		raw := h.propose1(p)
+		if r := h.checkTx(raw); r.Code != ledger.CodeInvalid || !strings.Contains(r.Log, "too close") {
+			t.Fatalf("%s: CheckTx %d (%s), want too close", p.ID, r.Code, r.Log)
+		}
+		txs = append(txs, raw)
+	}
+	// FinalizeBlock only: IAVL cannot commit a second version this high
+	// (its search for the first version computes (first+latest)/2 and
+	// overflows: Commit never returns; see the report).
+	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: start + 1, Time: t0.Add(time.Minute), Txs: txs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res.TxResults {
+		if r.Code != ledger.CodeInvalid || !strings.Contains(r.Log, "too close") {
+			t.Fatalf("tx %d: FinalizeBlock %d (%s), want too close", i, r.Code, r.Log)
+		}
 	}
 }
