@@ -441,7 +441,9 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 // first block). The cursor goes on across the upgrade; a node whose
 // release stops at the upgrade writes nothing of that block, so its
 // cursor is the one of H-1, and once its release is replaced it replays H
-// to the others' app hash and finishes the move in step.
+// to the others' app hash and finishes the move in step; a node that dies
+// between FinalizeBlock H and Commit H shows nothing of H when reopened
+// (protocol 2, the move's cursor of H-1) and replays H in step.
 func TestScheduleUpgradeDuringLayoutMove(t *testing.T) {
 	defer func(c int) { layoutMoveChunk = c }(layoutMoveChunk)
 	layoutMoveChunk = 2
@@ -456,7 +458,8 @@ func TestScheduleUpgradeDuringLayoutMove(t *testing.T) {
 			ctx := context.Background()
 			v3 := schedNode(t, 3, ledger.LayoutEveryVersion, Config{})
 			v2 := schedNode(t, 2, ledger.LayoutEveryVersion, Config{})
-			ls := lockstep{v3, v2}
+			crash := schedNode(t, 3, ledger.LayoutEveryVersion, Config{})
+			ls := lockstep{v3, v2, crash}
 			for i := range 9 {
 				ls.block(t, v3.createTx(newIdentity(t, byte(40+i))))
 			}
@@ -479,6 +482,17 @@ func TestScheduleUpgradeDuringLayoutMove(t *testing.T) {
 			v2.app.Close()
 			v2.maxProtocol = 3
 			v2.open()
+			// crash executes H (the upgrade and the move's chunk) and
+			// dies before Commit: reopened, it shows neither, and
+			// replays H in step below.
+			if _, err := crash.app.FinalizeBlock(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			crash.app.Close()
+			crash.open()
+			if mv, _ := layoutMoveOf(crash.app.tree); crash.height() != H-1 || !bytes.Equal(crash.hash(), v3.hash()) || crash.app.Protocol().Version != 2 || (tc.off == 0 && (mv == nil || mv.Cursor != "")) {
+				t.Fatalf("reopened after FinalizeBlock H: height %d, protocol %d, move %+v", crash.height(), crash.app.Protocol().Version, mv)
+			}
 			for v3.height() < H+8 {
 				ls.block(t)
 			}
