@@ -82,7 +82,7 @@ func TestScheduleHostileBytes(t *testing.T) {
 		{"layout MaxInt64", `{"id":"h24","action":"layout.schedule","layout":{"layout":9223372036854775807,"height":500}}`},
 		{"layout height negative", `{"id":"h25","action":"layout.schedule","layout":{"layout":2,"height":-1}}`},
 		{"layout height above 2^53", `{"id":"h26","action":"layout.schedule","layout":{"layout":2,"height":9007199254740993}}`},
-		{"validator with a schedule", `{"id":"h27","action":"protocol.cancel","protocol":{"version":3,"height":500},"governance":"did:key:z6Mk"}`},
+		{"governance member on a cancel", `{"id":"h27","action":"protocol.cancel","protocol":{"version":3,"height":500},"governance":"did:key:z6Mk"}`},
 		{"trailing data", `{"id":"h28","action":"protocol.schedule","protocol":{"version":3,"height":500}} {}`},
 	} {
 		raw := n.rawGovTx(0, payload(fmt.Sprintf("hostile-%d", i), tc.proposal))
