@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -88,6 +89,12 @@ func protocolUpgradeOf(r reader) (*ledger.ProtocolUpgrade, error) {
 // ledger.MinScheduleLead blocks after env's block, which proposes it or,
 // at an approval, may carry it.
 func scheduleLead(env *execEnv, height int64) error {
+	if env.height > math.MaxInt64-ledger.MinScheduleLead {
+		// (A chain whose genesis starts near the largest height: the sum
+		// below would wrap around and accept a height in the past.)
+		return fmt.Errorf("%w: height %d is too close: no block height is %d blocks after this one (%d)",
+			ledger.ErrInvalid, height, ledger.MinScheduleLead, env.height)
+	}
 	if earliest := env.height + ledger.MinScheduleLead; height < earliest {
 		return fmt.Errorf("%w: height %d is too close: it must be at least %d blocks after the block that schedules it (this one is %d), so at %d or later",
 			ledger.ErrInvalid, height, ledger.MinScheduleLead, env.height, earliest)
@@ -117,6 +124,17 @@ func protocolWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write
 		if cur.Height != pu.Height || cur.Version != pu.Version {
 			return nil, fmt.Errorf("%w: the upgrade scheduled is to protocol %d at height %d (proposal %s), not to %d at %d",
 				ledger.ErrInvalid, cur.Version, cur.Height, cur.Proposal, pu.Version, pu.Height)
+		}
+		// A cancel names the upgrade by version and height only, so a
+		// cancel proposal left open from an earlier upgrade (cancelled by
+		// another proposal) would cancel a later one scheduled to the
+		// same version and height, with approvals given before the
+		// network decided it. Only a cancel proposed after the block that
+		// carried the upgrade counts (one proposed in that block may
+		// stand before the carrying approval).
+		if rec.Height <= cur.Scheduled {
+			return nil, fmt.Errorf("%w: cancel %s was proposed at height %d, and the upgrade it names was scheduled at height %d (proposal %s): only a cancel proposed after that block cancels it (propose it again)",
+				ledger.ErrInvalid, rec.ID, rec.Height, cur.Scheduled, cur.Proposal)
 		}
 		return []write{{[]byte(ledger.KeyProtocolUpgrade), nil}}, nil
 	}
