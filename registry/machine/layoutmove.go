@@ -80,6 +80,9 @@ func layoutWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write, 
 		if cur.Height != mv.Height {
 			return nil, fmt.Errorf("%w: the move scheduled is at height %d (proposal %s), not %d", ledger.ErrInvalid, cur.Height, cur.Proposal, mv.Height)
 		}
+		if err := staleCancel(rec, "move", cur.Scheduled, cur.Proposal); err != nil {
+			return nil, err
+		}
 		return []write{{[]byte(ledger.KeyLayoutMove), nil}}, nil
 	}
 	if l == ledger.LayoutRecordsOnce {

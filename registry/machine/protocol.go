@@ -102,6 +102,22 @@ func scheduleLead(env *execEnv, height int64) error {
 	return nil
 }
 
+// staleCancel refuses a cancel proposal rec of a scheduled change (what:
+// "upgrade", "move") that the block scheduled carried, by proposal
+// proposal. A cancel names the change by its content only (version,
+// layout, height), so a cancel proposal left open from an earlier change
+// (cancelled by another proposal) would cancel a later one scheduled with
+// the same content, with approvals given before the network decided it.
+// Only a cancel proposed after the block that carried the change counts
+// (one proposed in that block may stand before the carrying approval).
+func staleCancel(rec *ledger.ProposalRecord, what string, scheduled int64, proposal string) error {
+	if rec.Height <= scheduled {
+		return fmt.Errorf("%w: cancel %s was proposed at height %d, and the %s it names was scheduled at height %d (proposal %s): only a cancel proposed after that block cancels it (propose it again)",
+			ledger.ErrInvalid, rec.ID, rec.Height, what, scheduled, proposal)
+	}
+	return nil
+}
+
 // protocolWrites checks a protocol.schedule or protocol.cancel proposal
 // against state r in the block env (when it is proposed, and again at each
 // approval, so in the block that carries it) and returns its writes. The
@@ -125,16 +141,8 @@ func protocolWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write
 			return nil, fmt.Errorf("%w: the upgrade scheduled is to protocol %d at height %d (proposal %s), not to %d at %d",
 				ledger.ErrInvalid, cur.Version, cur.Height, cur.Proposal, pu.Version, pu.Height)
 		}
-		// A cancel names the upgrade by version and height only, so a
-		// cancel proposal left open from an earlier upgrade (cancelled by
-		// another proposal) would cancel a later one scheduled to the
-		// same version and height, with approvals given before the
-		// network decided it. Only a cancel proposed after the block that
-		// carried the upgrade counts (one proposed in that block may
-		// stand before the carrying approval).
-		if rec.Height <= cur.Scheduled {
-			return nil, fmt.Errorf("%w: cancel %s was proposed at height %d, and the upgrade it names was scheduled at height %d (proposal %s): only a cancel proposed after that block cancels it (propose it again)",
-				ledger.ErrInvalid, rec.ID, rec.Height, cur.Scheduled, cur.Proposal)
+		if err := staleCancel(rec, "upgrade", cur.Scheduled, cur.Proposal); err != nil {
+			return nil, err
 		}
 		return []write{{[]byte(ledger.KeyProtocolUpgrade), nil}}, nil
 	}

@@ -761,3 +761,41 @@ func TestScheduleLeadNearMaxHeight(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutMoveStaleCancel: TestScheduleStaleCancel for the layout move.
+// A layout.cancel names the move by its height only; one left open from an
+// earlier, cancelled move does not cancel a later move to the same height
+// with one fresh approval; a cancel proposed after the carrying block, by
+// the quorum, does.
+func TestLayoutMoveStaleCancel(t *testing.T) {
+	n := newNetHarnessLayout(t, ledger.LayoutEveryVersion)
+	H := n.height() + 1 + ledger.MinLayoutMoveLead + 50
+	move := func() *ledger.LayoutMove {
+		t.Helper()
+		_, mv, err := n.app.LayoutMove()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mv
+	}
+	n.blockUpdates([]uint32{0, 0, 0}, n.propose(0, scheduleProposal("m1", H)), n.approve(1, "m1"), n.approve(2, "m1"))
+	n.blockUpdates([]uint32{0, 0, 0, 0, 0},
+		n.propose(0, cancelProposal("c1", H)), n.approve(1, "c1"),
+		n.propose(3, cancelProposal("c2", H)), n.approve(1, "c2"),
+		n.approve(2, "c1"))
+	if mv := move(); mv != nil {
+		t.Fatalf("c1 did not cancel: %+v", mv)
+	}
+	n.blockUpdates([]uint32{0, 0, 0}, n.propose(0, scheduleProposal("m2", H)), n.approve(1, "m2"), n.approve(2, "m2"))
+	if mv := move(); mv == nil || mv.Proposal != "m2" {
+		t.Fatalf("m2: %+v", mv)
+	}
+	n.refuses(t, "one approval on a cancel proposed before the move was scheduled", n.approve(2, "c2"), ledger.CodeInvalid, "proposed at height")
+	if mv := move(); mv == nil || mv.Proposal != "m2" {
+		t.Fatalf("the stale cancel cancelled m2: %+v", mv)
+	}
+	n.blockUpdates([]uint32{0, 0, 0}, n.propose(3, cancelProposal("c3", H)), n.approve(0, "c3"), n.approve(1, "c3"))
+	if mv := move(); mv != nil {
+		t.Fatalf("a fresh cancel by the quorum: %+v", mv)
+	}
+}
