@@ -59,13 +59,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/loadtest"
@@ -103,6 +107,8 @@ func run() error {
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
+	gcMode := flag.String("gc", "registryd", "the Go runtime's collector settings: registryd (GOGC 400 and a soft memory limit at 75% of the machine's or cgroup's memory, as registryd sets them; the GOGC, GOMEMLIMIT and AUTOMEMLIMIT environment variables choose as for registryd) or go (Go's own: GOGC 100 unless the environment says, no limit)")
+	probeLevelDB := flag.String("probe-leveldb", "", "LevelDB options of both states in the write probe, comma-separated key=value over registryd's: write-buffer-mib, table-mib, table-multiplier, total-mib, total-multiplier, block-cache-mib, l0-trigger, compression (none|snappy)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
 	rateClient := flag.String("rate-client", "", "internal: be the Go client process of registry URL (with -rate, -conns, -duration and -dir's DID list) and print its result")
@@ -119,12 +125,28 @@ func run() error {
 		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs and -probe-warm must be >= 0, -probe-block and -probe-rounds > 0")
 		os.Exit(2)
 	}
+	tune, err := levelDBOptions(*probeLevelDB)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-leveldb:", err)
+		os.Exit(2)
+	}
 	if l := ledger.StateLayout(*layout); !l.Valid() {
 		fmt.Fprintf(os.Stderr, "medid-loadtest: -state-layout %d: want 1 or 2\n", *layout)
 		os.Exit(2)
 	}
-	// Serve as registryd does (its garbage collector setting included).
-	node.SetGCDefault()
+	// Serve and write as registryd does (its garbage collector settings
+	// included), unless told otherwise.
+	switch *gcMode {
+	case "registryd":
+		node.SetGCDefault()
+		if _, err := node.SetMemoryDefault(slog.Default()); err != nil {
+			return err
+		}
+	case "go":
+	default:
+		fmt.Fprintf(os.Stderr, "medid-loadtest: -gc %q: want registryd or go\n", *gcMode)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -186,7 +208,7 @@ func run() error {
 	}
 	if *probeTxs > 0 {
 		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep,
-			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap}, *cpuProfile)
+			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap, TuneStore: tune}, *cpuProfile, *probeLevelDB)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -318,7 +340,7 @@ func compareHardened(ctx context.Context, wc loadtest.WrkConfig, bare, plain, ha
 
 // probe runs the write probe and prints each run, the totals and the
 // ratio big/fresh.
-func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) error {
+func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile, levelDB string) error {
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -344,17 +366,24 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	if cfg.SnapshotInterval != 0 {
 		cache += fmt.Sprintf(", snapshot interval %d", cfg.SnapshotInterval)
 	}
+	if levelDB != "" {
+		cache += ", LevelDB " + levelDB
+	}
 	if cfg.WarmTxs > 0 {
 		cache += fmt.Sprintf(", after %d untimed did.create each (warm)", cfg.WarmTxs)
 	} else {
 		cache += ", cold (no warm-up)"
 	}
-	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
-		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
+	limit := "none"
+	if res.MemoryLimit > 0 && res.MemoryLimit < math.MaxInt64 {
+		limit = fmt.Sprintf("%d MiB", res.MemoryLimit>>20)
+	}
+	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; GOGC %d, soft memory limit %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
+		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, res.GCPercent, limit, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
 	line := func(r loadtest.ProbeRun, round string) {
 		bm, pm, rm := r.MissesPerTx()
-		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  node misses/tx block %.1f prune %.1f reader %.1f  read %.1f KB/tx  (height %d)\n",
-			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), bm, pm, rm, float64(r.ReadBytes)/1024/float64(max(r.Txs, 1)), r.Height)
+		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  GC %.1f µs/tx  node misses/tx block %.1f prune %.1f reader %.1f  read %.1f KB/tx  (height %d)\n",
+			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), float64(r.GCCPU.Nanoseconds())/1000/float64(max(r.Txs, 1)), bm, pm, rm, float64(r.ReadBytes)/1024/float64(max(r.Txs, 1)), r.Height)
 	}
 	for i, r := range res.Runs {
 		line(r, fmt.Sprintf("round %d", r.Round))
@@ -369,6 +398,60 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f\n", res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()))
 	fmt.Printf("memory at the end (both states open): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
 	return nil
+}
+
+// levelDBOptions parses -probe-leveldb: comma-separated key=value pairs
+// that change the state database's LevelDB options ("" changes nothing).
+func levelDBOptions(s string) (func(*opt.Options), error) {
+	if s == "" {
+		return nil, nil
+	}
+	var set []func(*opt.Options)
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want key=value", kv)
+		}
+		if k == "compression" {
+			switch v {
+			case "none":
+				set = append(set, func(o *opt.Options) { o.Compression = opt.NoCompression })
+			case "snappy":
+				set = append(set, func(o *opt.Options) { o.Compression = opt.SnappyCompression })
+			default:
+				return nil, fmt.Errorf("compression %q: want none or snappy", v)
+			}
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive number", k, v)
+		}
+		mib := int(f * (1 << 20))
+		switch k {
+		case "write-buffer-mib":
+			set = append(set, func(o *opt.Options) { o.WriteBuffer = mib })
+		case "table-mib":
+			set = append(set, func(o *opt.Options) { o.CompactionTableSize = mib })
+		case "table-multiplier":
+			set = append(set, func(o *opt.Options) { o.CompactionTableSizeMultiplier = f })
+		case "total-mib":
+			set = append(set, func(o *opt.Options) { o.CompactionTotalSize = mib })
+		case "total-multiplier":
+			set = append(set, func(o *opt.Options) { o.CompactionTotalSizeMultiplier = f })
+		case "block-cache-mib":
+			set = append(set, func(o *opt.Options) { o.BlockCacheCapacity = mib })
+		case "l0-trigger":
+			set = append(set, func(o *opt.Options) { o.CompactionL0Trigger = int(f) })
+		default:
+			return nil, fmt.Errorf("unknown key %q", k)
+		}
+	}
+	return func(o *opt.Options) {
+		for _, f := range set {
+			f(o)
+		}
+	}, nil
 }
 
 // printProc prints the serving process's collector share and memory since

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
@@ -52,6 +54,9 @@ type ProbeConfig struct {
 	// that carries the big state past a multiple of it exports the whole
 	// big state in the background during a timed round.
 	SnapshotInterval int64
+	// TuneStore, if not nil, changes both states' LevelDB options
+	// (machine.Config.TuneStore).
+	TuneStore func(*opt.Options)
 	// Workers sign the probe's transactions before each round, untimed
 	// (0 = NumCPU).
 	Workers int
@@ -76,6 +81,10 @@ type ProbeRun struct {
 	// its block cache, from the page cache or the disk; 0 where unknown).
 	Reads     machine.NodeReads
 	ReadBytes int64
+	// GCCPU is the Go runtime's estimate of the CPU its garbage collector
+	// spent during the round (runtime/metrics /cpu/classes/gc/total,
+	// all goroutines: part of CPU).
+	GCCPU time.Duration
 }
 
 // MissesPerTx is the run's node cache misses per transaction: blocks',
@@ -109,6 +118,12 @@ type ProbeResult struct {
 	// are the process's resident memory then and at its peak
 	// (/proc/self/status VmRSS, VmHWM; 0 where unknown).
 	Heap, RSS, PeakRSS int64
+	// GCPercent and MemoryLimit are the Go runtime's collector settings
+	// the probe ran with (GOGC, -1 off; the soft memory limit in bytes,
+	// math.MaxInt64 none): the caller's (medid-loadtest applies
+	// registryd's, node.SetGCDefault and node.SetMemoryDefault, unless
+	// told otherwise).
+	GCPercent, MemoryLimit int64
 }
 
 // Totals sums the runs of one state ("big" or "fresh").
@@ -122,6 +137,7 @@ func (r *ProbeResult) Totals(state string) ProbeRun {
 			t.Height = x.Height
 			t.Reads = addReads(t.Reads, x.Reads)
 			t.ReadBytes += x.ReadBytes
+			t.GCCPU += x.GCCPU
 		}
 	}
 	return t
@@ -191,6 +207,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	}
 	defer fresh.app.Close()
 	res := &ProbeResult{BigHeight: big.height, Layout: layout}
+	res.GCPercent, res.MemoryLimit = gcSettings()
 
 	// Pruning from the start in both: the versions kept plus one (the
 	// App's default keeps 100).
@@ -230,7 +247,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			runtime.GC() // each run starts from a collected heap
 			run := ProbeRun{State: s.name, Round: round + 1, Txs: len(txs)}
 			reads0, rchar0 := s.app.NodeReads(), readBytes()
-			t0, cpu0 := time.Now(), benchbase.ProcessCPU()
+			t0, cpu0, gc0 := time.Now(), benchbase.ProcessCPU(), gcCPU()
 			// A CPU profile of the probe tells the states apart by the
 			// label probe=big|fresh (go tool pprof -tagfocus).
 			pprof.Do(ctx, pprof.Labels("probe", s.name), func(ctx context.Context) {
@@ -243,6 +260,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			}
 			run.Elapsed, run.CPU, run.Height = time.Since(t0), benchbase.ProcessCPU()-cpu0, s.height
 			run.Reads, run.ReadBytes = subReads(s.app.NodeReads(), reads0), readBytes()-rchar0
+			run.GCCPU = gcCPU() - gc0
 			res.Runs = append(res.Runs, run)
 			if cfg.Progress != nil {
 				cfg.Progress.Info("probe", "state", s.name, "round", run.Round, "tx/s", run.TPS(), "cpu-µs/tx", run.CPUPerTx().Microseconds())
@@ -269,6 +287,31 @@ func subReads(a, b machine.NodeReads) machine.NodeReads {
 	return machine.NodeReads{Hits: a.Hits - b.Hits, Misses: a.Misses - b.Misses,
 		PruneHits: a.PruneHits - b.PruneHits, PruneMisses: a.PruneMisses - b.PruneMisses,
 		ReaderHits: a.ReaderHits - b.ReaderHits, ReaderMisses: a.ReaderMisses - b.ReaderMisses}
+}
+
+// gcCPU is the Go runtime's estimate of its collector's CPU so far
+// (updated at each collection's end, so a round's figure may include part
+// of a collection that began in the round before).
+func gcCPU() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
+}
+
+// gcSettings are the runtime's GOGC and soft memory limit in effect.
+func gcSettings() (gcPercent, limit int64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		gcPercent = int64(s[0].Value.Uint64())
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		limit = int64(min(s[1].Value.Uint64(), 1<<63-1))
+	}
+	return gcPercent, limit
 }
 
 // readBytes is the process's rchar from /proc/self/io (0 if unreadable).
@@ -314,7 +357,7 @@ type probeState struct {
 // without blocks gets a load-test genesis in layout l.
 func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
 	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions,
-		SnapshotInterval: cfg.SnapshotInterval})
+		SnapshotInterval: cfg.SnapshotInterval, TuneStore: cfg.TuneStore})
 	if err != nil {
 		return nil, err
 	}

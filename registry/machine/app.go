@@ -94,6 +94,11 @@ type Config struct {
 	// kept (the block store then starts there; light clients ask nodes
 	// that keep more). 0 keeps every block.
 	KeepBlocks int64
+	// TuneStore, if not nil, may change the state database's LevelDB
+	// options after the defaults below are set and before it opens (for
+	// measurements: medid-loadtest -probe-leveldb). Storage only: the
+	// options change neither the state nor its app hash.
+	TuneStore func(*opt.Options)
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -320,7 +325,7 @@ func New(cfg Config) (*App, error) {
 	// dominate, no difference was measured (BENCHMARKS.md, issue 18, ninth
 	// pass). Size-triggered compactions still bound the tables a read
 	// looks in; resolutions of that state were as fast without them.
-	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
+	dbOpts := &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
 		WriteBuffer:            64 << 20,
@@ -328,7 +333,11 @@ func New(cfg Config) (*App, error) {
 		CompactionTotalSize:    64 << 20,
 		OpenFilesCacheCapacity: c.OpenFiles,
 		DisableSeeksCompaction: true,
-	})
+	}
+	if c.TuneStore != nil {
+		c.TuneStore(dbOpts)
+	}
+	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), dbOpts)
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
 	}
