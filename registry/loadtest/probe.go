@@ -83,9 +83,21 @@ type ProbeRun struct {
 	ReadBytes int64
 	// GCCPU is the Go runtime's estimate of the CPU its garbage collector
 	// spent during the round (runtime/metrics /cpu/classes/gc/total,
-	// all goroutines: part of CPU).
-	GCCPU time.Duration
+	// all goroutines: part of CPU). Each round starts from a collected
+	// heap, so with GOGC 400 a round often holds no collection at all:
+	// GCSteady is what the round's allocations cost a process that runs
+	// for long, a cycle's CPU (the collection before the round) times the
+	// share of a cycle the round allocated (Alloc over the headroom GOGC
+	// and the memory limit allow above the live heap Live).
+	GCCPU, GCSteady time.Duration
+	// Alloc is the bytes the process allocated during the round, Live the
+	// live heap at its start.
+	Alloc, Live int64
 }
+
+// SteadyCPU is the run's CPU with its own collections replaced by its
+// steady-state share (GCSteady).
+func (r ProbeRun) SteadyCPU() time.Duration { return r.CPU - r.GCCPU + r.GCSteady }
 
 // MissesPerTx is the run's node cache misses per transaction: blocks',
 // pruning's and the reader's.
@@ -138,6 +150,9 @@ func (r *ProbeResult) Totals(state string) ProbeRun {
 			t.Reads = addReads(t.Reads, x.Reads)
 			t.ReadBytes += x.ReadBytes
 			t.GCCPU += x.GCCPU
+			t.GCSteady += x.GCSteady
+			t.Alloc += x.Alloc
+			t.Live = x.Live
 		}
 	}
 	return t
@@ -244,9 +259,15 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			return nil, err
 		}
 		for _, s := range []*probeState{big, fresh} {
-			runtime.GC() // each run starts from a collected heap
+			// Each run starts from a collected heap; what that collection
+			// cost is a cycle's CPU at this heap.
+			c0 := gcCPU()
+			runtime.GC()
+			cycle := gcCPU() - c0
 			run := ProbeRun{State: s.name, Round: round + 1, Txs: len(txs)}
 			reads0, rchar0 := s.app.NodeReads(), readBytes()
+			alloc0, live := heapAllocLive()
+			run.Live = int64(live)
 			t0, cpu0, gc0 := time.Now(), benchbase.ProcessCPU(), gcCPU()
 			// A CPU profile of the probe tells the states apart by the
 			// label probe=big|fresh (go tool pprof -tagfocus).
@@ -261,6 +282,9 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			run.Elapsed, run.CPU, run.Height = time.Since(t0), benchbase.ProcessCPU()-cpu0, s.height
 			run.Reads, run.ReadBytes = subReads(s.app.NodeReads(), reads0), readBytes()-rchar0
 			run.GCCPU = gcCPU() - gc0
+			alloc1, _ := heapAllocLive()
+			run.Alloc = int64(alloc1 - alloc0)
+			run.GCSteady = steadyGC(cycle, run.Alloc, run.Live, res.GCPercent, res.MemoryLimit)
 			res.Runs = append(res.Runs, run)
 			if cfg.Progress != nil {
 				cfg.Progress.Info("probe", "state", s.name, "round", run.Round, "tx/s", run.TPS(), "cpu-µs/tx", run.CPUPerTx().Microseconds())
@@ -299,6 +323,39 @@ func gcCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(s[0].Value.Float64() * float64(time.Second))
+}
+
+// heapAllocLive are the bytes allocated so far and the live heap as of
+// the last collection.
+func heapAllocLive() (alloc, live uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		alloc = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		live = s[1].Value.Uint64()
+	}
+	return alloc, live
+}
+
+// steadyGC is the collector's CPU for alloc bytes in a process whose
+// cycles cost cycle each: a cycle starts once the heap grows past live by
+// GOGC percent, or reaches the soft memory limit, whichever comes first.
+// (An estimate: the runtime also counts stacks and globals, and paces
+// early; 0 when the collector is off.)
+func steadyGC(cycle time.Duration, alloc, live, gcPercent, limit int64) time.Duration {
+	room := int64(1<<63 - 1)
+	if gcPercent > 0 {
+		room = live * gcPercent / 100
+	}
+	if limit > 0 && limit-live < room {
+		room = max(limit-live, live/100) // a limit below the live heap: a cycle per 1% of it
+	}
+	if room <= 0 || room == 1<<63-1 {
+		return 0
+	}
+	return time.Duration(float64(cycle) * float64(alloc) / float64(room))
 }
 
 // gcSettings are the runtime's GOGC and soft memory limit in effect.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medid/medid/registry/ledger"
 )
@@ -70,12 +71,18 @@ func TestProbe(t *testing.T) {
 				if r.Elapsed <= 0 || r.CPU <= 0 || r.TPS() <= 0 || res.SigEq(r) <= 0 {
 					t.Errorf("run %d not measured: %+v, sig-eq %v", i, r, res.SigEq(r))
 				}
+				if r.Alloc <= 0 || r.Live <= 0 || r.GCCPU < 0 || r.GCSteady < 0 || r.SteadyCPU() <= 0 {
+					t.Errorf("run %d: allocation %d B, live heap %d B, collector %v (steady %v): want positive allocation and heap", i, r.Alloc, r.Live, r.GCCPU, r.GCSteady)
+				}
 				if r.State == "big" && r.Reads.Hits+r.Reads.Misses == 0 {
 					t.Errorf("run %d counted no node reads of blocks: %+v", i, r.Reads)
 				}
 				if got := r.Reads.PruneHits+r.Reads.PruneMisses > 100; got != tc.wantPruneReads {
 					t.Errorf("run %d: pruning's node reads %+v; want over 100: %v", i, r.Reads, tc.wantPruneReads)
 				}
+			}
+			if res.GCPercent == 0 || res.MemoryLimit <= 0 {
+				t.Errorf("collector settings not read: GOGC %d, limit %d", res.GCPercent, res.MemoryLimit)
 			}
 			if res.VerifyCPU <= 0 {
 				t.Errorf("baseline not measured: %v", res.VerifyCPU)
@@ -121,6 +128,35 @@ func TestProbeErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Probe(context.Background(), tc.cfg(t)); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSteadyGC checks the collector's steady share of a round's
+// allocations: a cycle per GOGC percent of the live heap allocated, or per
+// what the memory limit leaves above it when that is less.
+func TestSteadyGC(t *testing.T) {
+	const cycle = 100 * time.Millisecond
+	const gib = 1 << 30
+	tests := []struct {
+		name                   string
+		alloc, live, gc, limit int64
+		want                   time.Duration
+	}{
+		{name: "GOGC 100, no limit", alloc: 1 * gib, live: 2 * gib, gc: 100, limit: math.MaxInt64, want: 50 * time.Millisecond},
+		{name: "GOGC 400, no limit", alloc: 1 * gib, live: 2 * gib, gc: 400, limit: math.MaxInt64, want: 12500 * time.Microsecond},
+		{name: "GOGC 400, limit binds", alloc: 1 * gib, live: 2 * gib, gc: 400, limit: 4 * gib, want: 50 * time.Millisecond},
+		{name: "GOGC 400, limit above the room", alloc: 1 * gib, live: 2 * gib, gc: 400, limit: 12 * gib, want: 12500 * time.Microsecond},
+		{name: "collector off, limit", alloc: 1 * gib, live: 2 * gib, gc: -1, limit: 3 * gib, want: 100 * time.Millisecond},
+		{name: "collector off, no limit", alloc: 1 * gib, live: 2 * gib, gc: -1, limit: math.MaxInt64, want: 0},
+		{name: "limit below the live heap", alloc: 1 << 20, live: 100 << 20, gc: 400, limit: 50 << 20, want: cycle},
+		{name: "nothing allocated", alloc: 0, live: 2 * gib, gc: 100, limit: math.MaxInt64, want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := steadyGC(cycle, tc.alloc, tc.live, tc.gc, tc.limit); got != tc.want {
+				t.Errorf("steadyGC(%v, %d, %d, %d, %d) = %v, want %v", cycle, tc.alloc, tc.live, tc.gc, tc.limit, got, tc.want)
 			}
 		})
 	}
