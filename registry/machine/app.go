@@ -40,8 +40,14 @@ type Config struct {
 	// nil discards logs.
 	Logger *slog.Logger
 	// NodeCacheSize is the IAVL node cache size in nodes; 0 means
-	// DefaultNodeCacheSize.
+	// DefaultNodeCacheSize. It bounds the cache of the tree blocks write
+	// (and of the reads of committed versions unless ReaderNodeCacheSize
+	// says otherwise). A cached node takes about NodeBytes of Go heap.
 	NodeCacheSize int
+	// ReaderNodeCacheSize is the node cache of the reads of committed
+	// versions (queries, proofs, the history); 0 means NodeCacheSize.
+	// Blocks' writes never read through it.
+	ReaderNodeCacheSize int
 	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
 	// 65,536. The parsed-document, decoded-transaction and did.create
 	// caches hold a quarter as many each.
@@ -118,6 +124,16 @@ type Config struct {
 // reads' fills only as far as reads reach.
 const DefaultNodeCacheSize = 400_000
 
+// NodeBytes is the Go heap a cached tree node takes, for sizing the
+// node cache from a memory budget: measured 522-554 bytes on a
+// 1,000,000-DID state of layout 2 (the nodes of 30,000 and 100,000
+// proofs of random DIDs, a leaf holding its record for every ~23 inner
+// nodes, about the mix blocks' writes cache; BENCHMARKS.md, issue 18,
+// tenth pass), rounded up for the cache's own map as it grows. The cache
+// fills to its bound on any chain that keeps committing: IAVL keeps the
+// nodes of pruned versions in it until they are the least recently used.
+const NodeBytes = 600
+
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
 	if out.Dir == "" {
@@ -128,6 +144,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.NodeCacheSize <= 0 {
 		out.NodeCacheSize = DefaultNodeCacheSize
+	}
+	if out.ReaderNodeCacheSize <= 0 {
+		out.ReaderNodeCacheSize = out.NodeCacheSize
 	}
 	if out.VerdictCacheSize <= 0 {
 		out.VerdictCacheSize = 1 << 16
@@ -411,7 +430,8 @@ func New(cfg Config) (*App, error) {
 }
 
 // openTrees opens the writer and reader tree handles on db, each with its
-// own node cache of NodeCacheSize nodes and its own read counters.
+// own node cache (NodeCacheSize and ReaderNodeCacheSize nodes) and its own
+// read counters.
 func (a *App) openTrees(db iavldb.DB) {
 	// Pruning stays in Commit, not in IAVL's background pruner
 	// (iavl.AsyncPruningOption): that pruner shares decoded nodes with
@@ -420,7 +440,7 @@ func (a *App) openTrees(db iavldb.DB) {
 	// it only moves pruning's CPU off the commit path (measured in
 	// BENCHMARKS.md, issue 18, ninth pass).
 	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.treeStats))
-	a.reader = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
+	a.reader = iavl.NewMutableTree(db, a.cfg.ReaderNodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
 }
 
 // setLayout reads the chain's state layout from view (absent:
