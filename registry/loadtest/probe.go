@@ -40,6 +40,9 @@ type ProbeConfig struct {
 	// NodeCacheSize is the IAVL node cache of both states (0 = the App's
 	// default, machine.DefaultNodeCacheSize, as registryd runs).
 	NodeCacheSize int
+	// ReaderNodeCacheSize is the node cache of both states' reads of
+	// committed versions (0 = NodeCacheSize, as the App).
+	ReaderNodeCacheSize int
 	// KeepVersions is how many state versions both states keep (0 = the
 	// App's default, 100, as registryd runs; negative: every version, no
 	// pruning).
@@ -413,7 +416,7 @@ type probeState struct {
 // cfg's node cache and versions kept; a state
 // without blocks gets a load-test genesis in layout l.
 func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
-	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions,
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, ReaderNodeCacheSize: cfg.ReaderNodeCacheSize, KeepVersions: cfg.KeepVersions,
 		SnapshotInterval: cfg.SnapshotInterval, TuneStore: cfg.TuneStore})
 	if err != nil {
 		return nil, err
