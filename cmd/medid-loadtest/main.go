@@ -110,6 +110,7 @@ func run() error {
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
 	gcMode := flag.String("gc", "registryd", "the Go runtime's collector settings: registryd (GOGC 400 and a soft memory limit at 75% of the machine's or cgroup's memory, as registryd sets them; the GOGC, GOMEMLIMIT and AUTOMEMLIMIT environment variables choose as for registryd) or go (Go's own: GOGC 100 unless the environment says, no limit)")
+	probeBigOnly := flag.Bool("probe-big-only", false, "write probe on the loaded state alone (no fresh state in the process, no ratio): one state's heap and collector, as a validator's; compare runs of different settings")
 	probeLevelDB := flag.String("probe-leveldb", "", "LevelDB options of both states in the write probe, comma-separated key=value over registryd's: write-buffer-mib, table-mib, table-multiplier, total-mib, total-multiplier, block-cache-mib, l0-trigger, compression (none|snappy)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
@@ -210,7 +211,7 @@ func run() error {
 	}
 	if *probeTxs > 0 {
 		pc := loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, KeepVersions: *probeKeep,
-			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap, TuneStore: tune}
+			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap, TuneStore: tune, BigOnly: *probeBigOnly}
 		switch *probeCache {
 		case "":
 		case "auto":
@@ -414,6 +415,10 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile, levelDB st
 	}
 	big, fresh := res.Totals("big"), res.Totals("fresh")
 	line(big, "all")
+	if cfg.BigOnly {
+		fmt.Printf("memory at the end (the loaded state alone): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
+		return nil
+	}
 	line(fresh, "all")
 	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f (with the collector's steady share in place of the rounds' own collections: %.3f)\n",
 		res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()), float64(big.SteadyCPU())/float64(max(fresh.SteadyCPU(), 1))*float64(fresh.Txs)/float64(max(big.Txs, 1)))
