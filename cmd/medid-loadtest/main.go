@@ -48,6 +48,9 @@
 // on the loaded state and then on a fresh state of the same layout, for
 // -probe-rounds rounds in the same process, with registryd's defaults;
 // it prints tx/s, CPU per tx (µs and sig-eq) and the ratio big/fresh.
+// -probe-big-only leaves the fresh state out (one state's heap and
+// collector, as a validator's). The whole process runs the collector as
+// registryd does (GOGC 400 and its soft memory limit) unless -gc go.
 //
 // Example: medid-loadtest -dids 1000000 -duration 8s
 //
