@@ -53,6 +53,9 @@
 // on the loaded state and then on a fresh state of the same layout, for
 // -probe-rounds rounds in the same process, with registryd's defaults;
 // it prints tx/s, CPU per tx (µs and sig-eq) and the ratio big/fresh.
+// -probe-big-only leaves the fresh state out (one state's heap and
+// collector, as a validator's). The whole process runs the collector as
+// registryd does (GOGC 400 and its soft memory limit) unless -gc go.
 //
 // Example: medid-loadtest -dids 1000000 -duration 8s
 //
@@ -64,18 +67,24 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/loadtest"
+	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 )
 
@@ -106,10 +115,13 @@ func run() error {
 	probeTxs := flag.Int("probe-txs", 0, "after the bulk load (or on the state kept in -dir with -skip-load), measure write throughput: commit this many new did.create per round to the loaded state and to a fresh one, alternately, and print the ratio (no HTTP load then)")
 	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe (pruning deletes versions that held transactions only after more than -probe-keep-versions (100) probe blocks: e.g. -probe-txs 20000 -probe-block 100)")
 	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
-	probeCache := flag.Int("probe-node-cache", 0, "IAVL node cache of both states in the write probe (0 = the app default, as registryd)")
+	probeCache := flag.String("probe-node-cache", "", "IAVL node cache of both states in the write probe: a number of nodes, or auto (as registryd --node-cache auto: node.NodeCacheFor of the Go runtime's memory limit, the reads' cache at the default); empty = the app default, as registryd")
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
+	gcMode := flag.String("gc", "registryd", "the Go runtime's collector settings: registryd (GOGC 400 and a soft memory limit at 75% of the machine's or cgroup's memory, as registryd sets them; the GOGC, GOMEMLIMIT and AUTOMEMLIMIT environment variables choose as for registryd) or go (Go's own: GOGC 100 unless the environment says, no limit)")
+	probeBigOnly := flag.Bool("probe-big-only", false, "write probe on the loaded state alone (no fresh state in the process, no ratio): one state's heap and collector, as a validator's; compare runs of different settings")
+	probeLevelDB := flag.String("probe-leveldb", "", "LevelDB options of both states in the write probe, comma-separated key=value over registryd's: write-buffer-mib, table-mib, table-multiplier, total-mib, total-multiplier, block-cache-mib, l0-trigger, compression (none|snappy)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write probe to this file (samples labelled probe=big|fresh)")
 	rateShare := flag.Float64("rate-share", 0.8, "after the wrk runs, measure the registry's peak req/s with a Go client process, then load it at this share of that peak for -duration at a fixed rate, and print p50/p99 (0: skip)")
 	serverCPUs := flag.String("server-cpus", "", "run the serving process on these CPUs only (a taskset -c list, e.g. 0; Linux), with -client-cpus: the load generators then do not take the server's cores, as a client on its own machine")
@@ -126,6 +138,11 @@ func run() error {
 	}
 	if *probeTxs < 0 || *probeBlock <= 0 || *probeRounds <= 0 || *probeWarm < 0 {
 		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-txs and -probe-warm must be >= 0, -probe-block and -probe-rounds > 0")
+		os.Exit(2)
+	}
+	tune, err := levelDBOptions(*probeLevelDB)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "medid-loadtest: -probe-leveldb:", err)
 		os.Exit(2)
 	}
 	if l := ledger.StateLayout(*layout); !l.Valid() {
@@ -159,8 +176,19 @@ func run() error {
 		}
 		fmt.Printf("serving process on CPUs %s (GOMAXPROCS %d), load generators on CPUs %s\n", *serverCPUs, runtime.GOMAXPROCS(0), *clientCPUs)
 	}
-	// Serve as registryd does (its garbage collector setting included).
-	node.SetGCDefault()
+	// Serve and write as registryd does (its garbage collector settings
+	// included), unless told otherwise.
+	switch *gcMode {
+	case "registryd":
+		node.SetGCDefault()
+		if _, err := node.SetMemoryDefault(slog.Default()); err != nil {
+			return err
+		}
+	case "go":
+	default:
+		fmt.Fprintf(os.Stderr, "medid-loadtest: -gc %q: want registryd or go\n", *gcMode)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -221,8 +249,20 @@ func run() error {
 			res.DiskBytes, res.StateDIDs, res.BytesPerDID, res.BytesPerDID*1e6/1e9)
 	}
 	if *probeTxs > 0 {
-		return probe(ctx, loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, NodeCacheSize: *probeCache, KeepVersions: *probeKeep,
-			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap}, *cpuProfile)
+		pc := loadtest.ProbeConfig{Dir: state, Txs: *probeTxs, BlockTxs: *probeBlock, Rounds: *probeRounds, KeepVersions: *probeKeep,
+			WarmTxs: *probeWarm, SnapshotInterval: *probeSnap, TuneStore: tune, BigOnly: *probeBigOnly}
+		switch *probeCache {
+		case "":
+		case "auto":
+			pc.NodeCacheSize, pc.ReaderNodeCacheSize = node.NodeCacheFor(debug.SetMemoryLimit(-1)), machine.DefaultNodeCacheSize
+		default:
+			n, err := strconv.Atoi(*probeCache)
+			if err != nil || n < 0 {
+				return fmt.Errorf("-probe-node-cache %q: want auto or a number of nodes (0: the app default)", *probeCache)
+			}
+			pc.NodeCacheSize = n
+		}
+		return probe(ctx, pc, *cpuProfile, *probeLevelDB)
 	}
 	list, err := loadtest.ReadDIDList(listPath)
 	if err != nil {
@@ -360,7 +400,7 @@ func compareHardened(ctx context.Context, wc loadtest.WrkConfig, bare, plain, ha
 
 // probe runs the write probe and prints each run, the totals and the
 // ratio big/fresh.
-func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) error {
+func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile, levelDB string) error {
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -380,23 +420,36 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	if cfg.NodeCacheSize > 0 {
 		cache = fmt.Sprintf("registryd's defaults but a node cache of %d nodes", cfg.NodeCacheSize)
 	}
+	if cfg.ReaderNodeCacheSize > 0 {
+		cache += fmt.Sprintf(" (reads' cache %d)", cfg.ReaderNodeCacheSize)
+	}
 	if cfg.KeepVersions != 0 {
 		cache += fmt.Sprintf(", keeping %d versions", cfg.KeepVersions)
 	}
 	if cfg.SnapshotInterval != 0 {
 		cache += fmt.Sprintf(", snapshot interval %d", cfg.SnapshotInterval)
 	}
+	if levelDB != "" {
+		cache += ", LevelDB " + levelDB
+	}
 	if cfg.WarmTxs > 0 {
 		cache += fmt.Sprintf(", after %d untimed did.create each (warm)", cfg.WarmTxs)
 	} else {
 		cache += ", cold (no warm-up)"
 	}
-	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
-		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
+	limit := "none"
+	if res.MemoryLimit > 0 && res.MemoryLimit < math.MaxInt64 {
+		limit = fmt.Sprintf("%d MiB", res.MemoryLimit>>20)
+	}
+	fmt.Printf("write probe: state layout %d, loaded state at height %d, %d did.create per round in blocks of %d, CheckTx+FinalizeBlock+Commit with %s; GOGC %d, soft memory limit %s; bare ed25519.Verify %.1f µs CPU; load %s\n",
+		res.Layout, res.BigHeight, cfg.Txs, cfg.BlockTxs, cache, res.GCPercent, limit, float64(res.VerifyCPU.Nanoseconds())/1000, res.Load)
 	line := func(r loadtest.ProbeRun, round string) {
 		bm, pm, rm := r.MissesPerTx()
-		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  node misses/tx block %.1f prune %.1f reader %.1f  read %.1f KB/tx  (height %d)\n",
-			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), bm, pm, rm, float64(r.ReadBytes)/1024/float64(max(r.Txs, 1)), r.Height)
+		n := float64(max(r.Txs, 1))
+		fmt.Printf("  %-5s %-6s %8.0f tx/s  %7.1f CPU-µs/tx  %6.2f sig-eq/tx  GC %.1f µs/tx (steady %.1f: %.1f CPU-µs/tx, alloc %.0f KB/tx, live %d MB)  node misses/tx block %.1f prune %.1f reader %.1f  read %.1f KB/tx  (height %d)\n",
+			r.State, round, r.TPS(), float64(r.CPUPerTx().Nanoseconds())/1000, res.SigEq(r), float64(r.GCCPU.Nanoseconds())/1000/n,
+			float64(r.GCSteady.Nanoseconds())/1000/n, float64(r.SteadyCPU().Nanoseconds())/1000/n, float64(r.Alloc)/1024/n, r.Live>>20,
+			bm, pm, rm, float64(r.ReadBytes)/1024/n, r.Height)
 	}
 	for i, r := range res.Runs {
 		line(r, fmt.Sprintf("round %d", r.Round))
@@ -407,10 +460,69 @@ func probe(ctx context.Context, cfg loadtest.ProbeConfig, cpuProfile string) err
 	}
 	big, fresh := res.Totals("big"), res.Totals("fresh")
 	line(big, "all")
+	if cfg.BigOnly {
+		fmt.Printf("memory at the end (the loaded state alone): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
+		return nil
+	}
 	line(fresh, "all")
-	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f\n", res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()))
+	fmt.Printf("write probe ratio big/fresh: throughput %.3f, CPU per tx %.3f (with the collector's steady share in place of the rounds' own collections: %.3f)\n",
+		res.Ratio(), float64(big.CPUPerTx())/float64(fresh.CPUPerTx()), float64(big.SteadyCPU())/float64(max(fresh.SteadyCPU(), 1))*float64(fresh.Txs)/float64(max(big.Txs, 1)))
 	fmt.Printf("memory at the end (both states open): Go heap in use %d MB, RSS %d MB, peak RSS %d MB\n", res.Heap>>20, res.RSS>>20, res.PeakRSS>>20)
 	return nil
+}
+
+// levelDBOptions parses -probe-leveldb: comma-separated key=value pairs
+// that change the state database's LevelDB options ("" changes nothing).
+func levelDBOptions(s string) (func(*opt.Options), error) {
+	if s == "" {
+		return nil, nil
+	}
+	var set []func(*opt.Options)
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want key=value", kv)
+		}
+		if k == "compression" {
+			switch v {
+			case "none":
+				set = append(set, func(o *opt.Options) { o.Compression = opt.NoCompression })
+			case "snappy":
+				set = append(set, func(o *opt.Options) { o.Compression = opt.SnappyCompression })
+			default:
+				return nil, fmt.Errorf("compression %q: want none or snappy", v)
+			}
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive number", k, v)
+		}
+		mib := int(f * (1 << 20))
+		switch k {
+		case "write-buffer-mib":
+			set = append(set, func(o *opt.Options) { o.WriteBuffer = mib })
+		case "table-mib":
+			set = append(set, func(o *opt.Options) { o.CompactionTableSize = mib })
+		case "table-multiplier":
+			set = append(set, func(o *opt.Options) { o.CompactionTableSizeMultiplier = f })
+		case "total-mib":
+			set = append(set, func(o *opt.Options) { o.CompactionTotalSize = mib })
+		case "total-multiplier":
+			set = append(set, func(o *opt.Options) { o.CompactionTotalSizeMultiplier = f })
+		case "block-cache-mib":
+			set = append(set, func(o *opt.Options) { o.BlockCacheCapacity = mib })
+		case "l0-trigger":
+			set = append(set, func(o *opt.Options) { o.CompactionL0Trigger = int(f) })
+		default:
+			return nil, fmt.Errorf("unknown key %q", k)
+		}
+	}
+	return func(o *opt.Options) {
+		for _, f := range set {
+			f(o)
+		}
+	}, nil
 }
 
 // printProc prints the serving process's collector share and memory since

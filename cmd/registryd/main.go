@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -228,7 +229,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if settings.Moniker != "" {
 		logHandler.SetName(settings.Moniker)
 	}
-	a, err := machine.New(store.config(settings.App, filepath.Join(*home, "data", "registry"), logger.With("component", "app")))
+	a, err := machine.New(store.config(settings.App, filepath.Join(*home, "data", "registry"), logger.With("component", "app"), debug.SetMemoryLimit(-1)))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
@@ -38,6 +40,9 @@ type ProbeConfig struct {
 	// NodeCacheSize is the IAVL node cache of both states (0 = the App's
 	// default, machine.DefaultNodeCacheSize, as registryd runs).
 	NodeCacheSize int
+	// ReaderNodeCacheSize is the node cache of both states' reads of
+	// committed versions (0 = NodeCacheSize, as the App).
+	ReaderNodeCacheSize int
 	// KeepVersions is how many state versions both states keep (0 = the
 	// App's default, 100, as registryd runs; negative: every version, no
 	// pruning).
@@ -52,6 +57,14 @@ type ProbeConfig struct {
 	// that carries the big state past a multiple of it exports the whole
 	// big state in the background during a timed round.
 	SnapshotInterval int64
+	// TuneStore, if not nil, changes both states' LevelDB options
+	// (machine.Config.TuneStore).
+	TuneStore func(*opt.Options)
+	// BigOnly leaves the fresh state out: the process holds the big
+	// state alone, as a validator does, so its heap and collector are
+	// one state's (no ratio then: compare big-only runs of different
+	// settings with each other).
+	BigOnly bool
 	// Workers sign the probe's transactions before each round, untimed
 	// (0 = NumCPU).
 	Workers int
@@ -76,7 +89,23 @@ type ProbeRun struct {
 	// its block cache, from the page cache or the disk; 0 where unknown).
 	Reads     machine.NodeReads
 	ReadBytes int64
+	// GCCPU is the Go runtime's estimate of the CPU its garbage collector
+	// spent during the round (runtime/metrics /cpu/classes/gc/total,
+	// all goroutines: part of CPU). Each round starts from a collected
+	// heap, so with GOGC 400 a round often holds no collection at all:
+	// GCSteady is what the round's allocations cost a process that runs
+	// for long, a cycle's CPU (the collection before the round) times the
+	// share of a cycle the round allocated (Alloc over the headroom GOGC
+	// and the memory limit allow above the live heap Live).
+	GCCPU, GCSteady time.Duration
+	// Alloc is the bytes the process allocated during the round, Live the
+	// live heap at its start.
+	Alloc, Live int64
 }
+
+// SteadyCPU is the run's CPU with its own collections replaced by its
+// steady-state share (GCSteady).
+func (r ProbeRun) SteadyCPU() time.Duration { return r.CPU - r.GCCPU + r.GCSteady }
 
 // MissesPerTx is the run's node cache misses per transaction: blocks',
 // pruning's and the reader's.
@@ -109,6 +138,12 @@ type ProbeResult struct {
 	// are the process's resident memory then and at its peak
 	// (/proc/self/status VmRSS, VmHWM; 0 where unknown).
 	Heap, RSS, PeakRSS int64
+	// GCPercent and MemoryLimit are the Go runtime's collector settings
+	// the probe ran with (GOGC, -1 off; the soft memory limit in bytes,
+	// math.MaxInt64 none): the caller's (medid-loadtest applies
+	// registryd's, node.SetGCDefault and node.SetMemoryDefault, unless
+	// told otherwise).
+	GCPercent, MemoryLimit int64
 }
 
 // Totals sums the runs of one state ("big" or "fresh").
@@ -122,6 +157,10 @@ func (r *ProbeResult) Totals(state string) ProbeRun {
 			t.Height = x.Height
 			t.Reads = addReads(t.Reads, x.Reads)
 			t.ReadBytes += x.ReadBytes
+			t.GCCPU += x.GCCPU
+			t.GCSteady += x.GCSteady
+			t.Alloc += x.Alloc
+			t.Live = x.Live
 		}
 	}
 	return t
@@ -133,7 +172,8 @@ func (r *ProbeResult) SigEq(x ProbeRun) float64 {
 }
 
 // Ratio is the big state's throughput over the fresh state's, all rounds
-// together (issue 18's goal: at least 0.8 on a 1,000,000-DID state).
+// together (issue 18's goal: at least 0.8 on a 1,000,000-DID state); NaN
+// when the probe ran without the fresh state (ProbeConfig.BigOnly).
 func (r *ProbeResult) Ratio() float64 {
 	return r.Totals("big").TPS() / r.Totals("fresh").TPS()
 }
@@ -179,18 +219,23 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	if big.height == 0 {
 		return nil, fmt.Errorf("big state %s holds no blocks", cfg.Dir)
 	}
-	freshDir, err := os.MkdirTemp("", "medid-probe-fresh-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(freshDir)
 	layout := big.app.StateLayout()
-	fresh, err := openProbeState(ctx, freshDir, "fresh", layout, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("fresh state: %w", err)
+	states := []*probeState{big}
+	if !cfg.BigOnly {
+		freshDir, err := os.MkdirTemp("", "medid-probe-fresh-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(freshDir)
+		fresh, err := openProbeState(ctx, freshDir, "fresh", layout, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("fresh state: %w", err)
+		}
+		defer fresh.app.Close()
+		states = append(states, fresh)
 	}
-	defer fresh.app.Close()
 	res := &ProbeResult{BigHeight: big.height, Layout: layout}
+	res.GCPercent, res.MemoryLimit = gcSettings()
 
 	// Pruning from the start in both: the versions kept plus one (the
 	// App's default keeps 100).
@@ -198,7 +243,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 	if cfg.KeepVersions < 0 {
 		pad = 0
 	}
-	for _, s := range []*probeState{big, fresh} {
+	for _, s := range states {
 		for s.height-s.start < pad {
 			if err := s.block(ctx, nil); err != nil {
 				return nil, err
@@ -211,7 +256,7 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range []*probeState{big, fresh} {
+		for _, s := range states {
 			for lo := 0; lo < len(txs); lo += cfg.BlockTxs {
 				if err := s.block(ctx, txs[lo:min(lo+cfg.BlockTxs, len(txs))]); err != nil {
 					return nil, err
@@ -226,11 +271,17 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range []*probeState{big, fresh} {
-			runtime.GC() // each run starts from a collected heap
+		for _, s := range states {
+			// Each run starts from a collected heap; what that collection
+			// cost is a cycle's CPU at this heap.
+			c0 := gcCPU()
+			runtime.GC()
+			cycle := gcCPU() - c0
 			run := ProbeRun{State: s.name, Round: round + 1, Txs: len(txs)}
 			reads0, rchar0 := s.app.NodeReads(), readBytes()
-			t0, cpu0 := time.Now(), benchbase.ProcessCPU()
+			alloc0, live := heapAllocLive()
+			run.Live = int64(live)
+			t0, cpu0, gc0 := time.Now(), benchbase.ProcessCPU(), gcCPU()
 			// A CPU profile of the probe tells the states apart by the
 			// label probe=big|fresh (go tool pprof -tagfocus).
 			pprof.Do(ctx, pprof.Labels("probe", s.name), func(ctx context.Context) {
@@ -243,6 +294,10 @@ func Probe(ctx context.Context, cfg ProbeConfig) (*ProbeResult, error) {
 			}
 			run.Elapsed, run.CPU, run.Height = time.Since(t0), benchbase.ProcessCPU()-cpu0, s.height
 			run.Reads, run.ReadBytes = subReads(s.app.NodeReads(), reads0), readBytes()-rchar0
+			run.GCCPU = gcCPU() - gc0
+			alloc1, _ := heapAllocLive()
+			run.Alloc = int64(alloc1 - alloc0)
+			run.GCSteady = steadyGC(cycle, run.Alloc, run.Live, res.GCPercent, res.MemoryLimit)
 			res.Runs = append(res.Runs, run)
 			if cfg.Progress != nil {
 				cfg.Progress.Info("probe", "state", s.name, "round", run.Round, "tx/s", run.TPS(), "cpu-µs/tx", run.CPUPerTx().Microseconds())
@@ -269,6 +324,64 @@ func subReads(a, b machine.NodeReads) machine.NodeReads {
 	return machine.NodeReads{Hits: a.Hits - b.Hits, Misses: a.Misses - b.Misses,
 		PruneHits: a.PruneHits - b.PruneHits, PruneMisses: a.PruneMisses - b.PruneMisses,
 		ReaderHits: a.ReaderHits - b.ReaderHits, ReaderMisses: a.ReaderMisses - b.ReaderMisses}
+}
+
+// gcCPU is the Go runtime's estimate of its collector's CPU so far
+// (updated at each collection's end, so a round's figure may include part
+// of a collection that began in the round before).
+func gcCPU() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
+}
+
+// heapAllocLive are the bytes allocated so far and the live heap as of
+// the last collection.
+func heapAllocLive() (alloc, live uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		alloc = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		live = s[1].Value.Uint64()
+	}
+	return alloc, live
+}
+
+// steadyGC is the collector's CPU for alloc bytes in a process whose
+// cycles cost cycle each: a cycle starts once the heap grows past live by
+// GOGC percent, or reaches the soft memory limit, whichever comes first.
+// (An estimate: the runtime also counts stacks and globals, and paces
+// early; 0 when the collector is off.)
+func steadyGC(cycle time.Duration, alloc, live, gcPercent, limit int64) time.Duration {
+	room := int64(1<<63 - 1)
+	if gcPercent > 0 {
+		room = live * gcPercent / 100
+	}
+	if limit > 0 && limit-live < room {
+		room = max(limit-live, live/100) // a limit below the live heap: a cycle per 1% of it
+	}
+	if room <= 0 || room == 1<<63-1 {
+		return 0
+	}
+	return time.Duration(float64(cycle) * float64(alloc) / float64(room))
+}
+
+// gcSettings are the runtime's GOGC and soft memory limit in effect.
+func gcSettings() (gcPercent, limit int64) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		gcPercent = int64(s[0].Value.Uint64())
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		limit = int64(min(s[1].Value.Uint64(), 1<<63-1))
+	}
+	return gcPercent, limit
 }
 
 // readBytes is the process's rchar from /proc/self/io (0 if unreadable).
@@ -313,8 +426,8 @@ type probeState struct {
 // cfg's node cache and versions kept; a state
 // without blocks gets a load-test genesis in layout l.
 func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout, cfg ProbeConfig) (*probeState, error) {
-	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, KeepVersions: cfg.KeepVersions,
-		SnapshotInterval: cfg.SnapshotInterval})
+	a, err := machine.New(machine.Config{Dir: dir, NodeCacheSize: cfg.NodeCacheSize, ReaderNodeCacheSize: cfg.ReaderNodeCacheSize, KeepVersions: cfg.KeepVersions,
+		SnapshotInterval: cfg.SnapshotInterval, TuneStore: cfg.TuneStore})
 	if err != nil {
 		return nil, err
 	}

@@ -37,8 +37,14 @@ type Config struct {
 	// nil discards logs.
 	Logger *slog.Logger
 	// NodeCacheSize is the IAVL node cache size in nodes; 0 means
-	// DefaultNodeCacheSize.
+	// DefaultNodeCacheSize. It bounds the cache of the tree blocks write
+	// (and of the reads of committed versions unless ReaderNodeCacheSize
+	// says otherwise). A cached node takes about NodeBytes of Go heap.
 	NodeCacheSize int
+	// ReaderNodeCacheSize is the node cache of the reads of committed
+	// versions (queries, proofs, the history); 0 means NodeCacheSize.
+	// Blocks' writes never read through it.
+	ReaderNodeCacheSize int
 	// VerdictCacheSize bounds the signature verdict cache (entries); 0 means
 	// 65,536. The parsed-document, decoded-transaction and did.create
 	// caches hold a quarter as many each.
@@ -108,6 +114,12 @@ type Config struct {
 	// computes another app hash at the first block of the move and stops
 	// there.
 	LayoutMoveBatch int
+
+	// TuneStore, if not nil, may change the state database's LevelDB
+	// options after the defaults below are set and before it opens (for
+	// measurements: medid-loadtest -probe-leveldb). Storage only: the
+	// options change neither the state nor its app hash.
+	TuneStore func(*opt.Options)
 }
 
 // DefaultNodeCacheSize is the IAVL node cache [Config.NodeCacheSize]
@@ -127,6 +139,16 @@ type Config struct {
 // reads' fills only as far as reads reach.
 const DefaultNodeCacheSize = 400_000
 
+// NodeBytes is the Go heap a cached tree node takes, for sizing the
+// node cache from a memory budget: measured 522-554 bytes on a
+// 1,000,000-DID state of layout 2 (the nodes of 30,000 and 100,000
+// proofs of random DIDs, a leaf holding its record for every ~23 inner
+// nodes, about the mix blocks' writes cache; BENCHMARKS.md, issue 18,
+// tenth pass), rounded up for the cache's own map as it grows. The cache
+// fills to its bound on any chain that keeps committing: IAVL keeps the
+// nodes of pruned versions in it until they are the least recently used.
+const NodeBytes = 600
+
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
 	if out.Dir == "" {
@@ -137,6 +159,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.NodeCacheSize <= 0 {
 		out.NodeCacheSize = DefaultNodeCacheSize
+	}
+	if out.ReaderNodeCacheSize <= 0 {
+		out.ReaderNodeCacheSize = out.NodeCacheSize
 	}
 	if out.VerdictCacheSize <= 0 {
 		out.VerdictCacheSize = 1 << 16
@@ -354,7 +379,7 @@ func New(cfg Config) (*App, error) {
 	// dominate, no difference was measured (BENCHMARKS.md, issue 18, ninth
 	// pass). Size-triggered compactions still bound the tables a read
 	// looks in; resolutions of that state were as fast without them.
-	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), &opt.Options{
+	dbOpts := &opt.Options{
 		BlockCacheCapacity:     c.BlockCacheBytes,
 		Filter:                 filter.NewBloomFilter(10),
 		WriteBuffer:            64 << 20,
@@ -362,7 +387,11 @@ func New(cfg Config) (*App, error) {
 		CompactionTotalSize:    64 << 20,
 		OpenFilesCacheCapacity: c.OpenFiles,
 		DisableSeeksCompaction: true,
-	})
+	}
+	if c.TuneStore != nil {
+		c.TuneStore(dbOpts)
+	}
+	db, err := iavldb.NewGoLevelDBWithOpts("state", filepath.Clean(c.Dir), dbOpts)
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", c.Dir, err)
 	}
@@ -440,7 +469,8 @@ func New(cfg Config) (*App, error) {
 }
 
 // openTrees opens the writer and reader tree handles on db, each with its
-// own node cache of NodeCacheSize nodes and its own read counters.
+// own node cache (NodeCacheSize and ReaderNodeCacheSize nodes) and its own
+// read counters.
 func (a *App) openTrees(db iavldb.DB) {
 	// Pruning stays in Commit, not in IAVL's background pruner
 	// (iavl.AsyncPruningOption): that pruner shares decoded nodes with
@@ -449,7 +479,7 @@ func (a *App) openTrees(db iavldb.DB) {
 	// it only moves pruning's CPU off the commit path (measured in
 	// BENCHMARKS.md, issue 18, ninth pass).
 	a.tree = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.treeStats))
-	a.reader = iavl.NewMutableTree(db, a.cfg.NodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
+	a.reader = iavl.NewMutableTree(db, a.cfg.ReaderNodeCacheSize, true, iavl.NewNopLogger(), iavl.StatOption(&a.readerStats))
 }
 
 // setLayout reads the chain's state layout from view (absent:
