@@ -115,7 +115,7 @@ func run() error {
 	probeTxs := flag.Int("probe-txs", 0, "after the bulk load (or on the state kept in -dir with -skip-load), measure write throughput: commit this many new did.create per round to the loaded state and to a fresh one, alternately, and print the ratio (no HTTP load then)")
 	probeBlock := flag.Int("probe-block", 1000, "transactions per block of the write probe (pruning deletes versions that held transactions only after more than -probe-keep-versions (100) probe blocks: e.g. -probe-txs 20000 -probe-block 100)")
 	probeRounds := flag.Int("probe-rounds", 3, "rounds of the write probe (each: loaded state, then fresh state)")
-	probeCache := flag.String("probe-node-cache", "", "IAVL node cache of both states in the write probe: a number of nodes, or auto (as registryd --node-cache auto: node.NodeCacheFor of the Go runtime's memory limit, the reads' cache at the default); empty = the app default, as registryd")
+	probeCache := flag.String("probe-node-cache", "", "IAVL node cache of both states in the write probe: a number of nodes, or auto (as registryd --node-cache auto: machine.NodeCacheFor of the Go runtime's memory limit, the reads' cache at the default); empty = the app default, as registryd")
 	probeKeep := flag.Int64("probe-keep-versions", 0, "state versions both states keep in the write probe (0 = the app default, 100, as registryd; -1 every version)")
 	probeWarm := flag.Int("probe-warm", 0, "did.create each state of the write probe commits untimed before its rounds (warm caches, as a running validator's; the same for both states)")
 	probeSnap := flag.Int64("probe-snapshot-interval", 0, "snapshot interval of both states in the write probe (0 = the app default, 1000, as registryd; -1 no snapshots)")
@@ -254,7 +254,7 @@ func run() error {
 		switch *probeCache {
 		case "":
 		case "auto":
-			pc.NodeCacheSize, pc.ReaderNodeCacheSize = node.NodeCacheFor(debug.SetMemoryLimit(-1)), machine.DefaultNodeCacheSize
+			pc.NodeCacheSize, pc.ReaderNodeCacheSize = machine.NodeCacheFor(debug.SetMemoryLimit(-1)), machine.DefaultNodeCacheSize
 		default:
 			n, err := strconv.Atoi(*probeCache)
 			if err != nil || n < 0 {

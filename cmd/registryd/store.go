@@ -25,7 +25,7 @@ type storeOpts struct {
 }
 
 // nodeCacheFlag is --node-cache: a number of nodes, or "auto" (a share of
-// the Go runtime's soft memory limit, node.NodeCacheFor).
+// the Go runtime's soft memory limit, machine.NodeCacheFor).
 type nodeCacheFlag struct {
 	nodes int // 0: not given
 	auto  bool
@@ -109,7 +109,7 @@ func (o *storeOpts) config(s node.AppSettings, dir string, logger *slog.Logger, 
 		// The cache of the blocks' writes takes the share; the reads of
 		// committed versions keep the fixed default (their cache fills
 		// only as far as reads reach, and writes never read through it).
-		c.NodeCacheSize = node.NodeCacheFor(memLimit)
+		c.NodeCacheSize = machine.NodeCacheFor(memLimit)
 		c.ReaderNodeCacheSize = machine.DefaultNodeCacheSize
 		if logger != nil {
 			logger.Info("node cache sized from the memory limit", "nodes", c.NodeCacheSize, "MiB", int64(c.NodeCacheSize)*machine.NodeBytes>>20, "limitMiB", memLimit>>20)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -148,6 +149,32 @@ const DefaultNodeCacheSize = 400_000
 // fills to its bound on any chain that keeps committing: IAVL keeps the
 // nodes of pruned versions in it until they are the least recently used.
 const NodeBytes = 600
+
+// NodeCacheShare is the share of the Go runtime's soft memory limit that
+// an automatically sized state tree node cache takes (registryd
+// --node-cache auto). The rest is for LevelDB's block cache (1 GiB at
+// most), the reads' node cache, the mempool and CometBFT, and for the
+// collector: the closer the live heap comes to the limit, the more often
+// it runs.
+const NodeCacheShare = 1.0 / 3
+
+// NodeCacheFor sizes the node cache of the tree blocks write for a node
+// whose Go runtime has the soft memory limit limit (bytes; 0 or
+// math.MaxInt64 means none): NodeCacheShare of the limit at
+// NodeBytes per node, never fewer than DefaultNodeCacheSize
+// nodes; without a limit, DefaultNodeCacheSize. At 1,000,000 DIDs a
+// cache of 3,000,000 to 5,000,000 nodes holds most of the tree and the
+// nodes the proof window replaced (docs/operations.md, "Memory").
+func NodeCacheFor(limit int64) int {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return DefaultNodeCacheSize
+	}
+	n := float64(limit) * NodeCacheShare / NodeBytes
+	if n < DefaultNodeCacheSize {
+		return DefaultNodeCacheSize
+	}
+	return int(min(n, math.MaxInt32))
+}
 
 func (c *Config) withDefaults() (Config, error) {
 	out := *c

@@ -8,8 +8,6 @@ import (
 	"runtime/debug"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
-
-	"github.com/medid/medid/registry/machine"
 )
 
 // DefaultGCPercent is the garbage collector target (GOGC) registryd runs
@@ -62,30 +60,4 @@ func SetMemoryDefault(log *slog.Logger) (int64, error) {
 	}
 	log.Info("memory limit for the Go runtime (set GOMEMLIMIT to a size, or AUTOMEMLIMIT to a ratio or off, to choose)", "MiB", limit>>20)
 	return limit, nil
-}
-
-// NodeCacheShare is the share of the Go runtime's soft memory limit that
-// an automatically sized state tree node cache takes (registryd
-// --node-cache auto). The rest is for LevelDB's block cache (1 GiB at
-// most), the reads' node cache, the mempool and CometBFT, and for the
-// collector: the closer the live heap comes to the limit, the more often
-// it runs.
-const NodeCacheShare = 1.0 / 3
-
-// NodeCacheFor sizes the node cache of the tree blocks write for a node
-// whose Go runtime has the soft memory limit limit (bytes; 0 or
-// math.MaxInt64 means none): NodeCacheShare of the limit at
-// machine.NodeBytes per node, never fewer than machine.DefaultNodeCacheSize
-// nodes; without a limit, machine.DefaultNodeCacheSize. At 1,000,000 DIDs a
-// cache of 3,000,000 to 5,000,000 nodes holds most of the tree and the
-// nodes the proof window replaced (docs/operations.md, "Memory").
-func NodeCacheFor(limit int64) int {
-	if limit <= 0 || limit == math.MaxInt64 {
-		return machine.DefaultNodeCacheSize
-	}
-	n := float64(limit) * NodeCacheShare / machine.NodeBytes
-	if n < machine.DefaultNodeCacheSize {
-		return machine.DefaultNodeCacheSize
-	}
-	return int(min(n, math.MaxInt32))
 }

@@ -111,7 +111,7 @@ type AppSettings struct {
 	KeepBlocks int64 `json:"keepBlocks,omitempty"`
 	// NodeCacheSize: state tree nodes kept in memory (machine.Config);
 	// -1 sizes the cache of blocks' writes from the Go runtime's soft
-	// memory limit (NodeCacheFor; registryd --node-cache auto).
+	// memory limit (machine.NodeCacheFor; registryd --node-cache auto).
 	NodeCacheSize int `json:"nodeCacheSize,omitempty"`
 	// LeafCacheMB: MiB of DID records kept in memory for resolution in a
 	// state of layout 2 (machine.Config.LeafCacheBytes); -1 disables it.
