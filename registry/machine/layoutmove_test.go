@@ -12,10 +12,8 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
 	"github.com/medid/medid/credentials/did"
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -24,27 +22,7 @@ import (
 // validators) with a genesis in layout l.
 func newNetHarnessLayout(tb testing.TB, l ledger.StateLayout) *netHarness {
 	tb.Helper()
-	h := &harness{tb: tb, dir: tb.TempDir(), gov: testKey(tb, 200)}
-	h.govDID = did.KeyDID(h.gov.Public())
-	h.open()
-	n := &netHarness{harness: h, govs: []*key.PrivateKey{h.gov, testKey(tb, 201), testKey(tb, 202), testKey(tb, 203)}}
-	g := &Genesis{StateLayout: l}
-	for _, k := range n.govs {
-		g.Governance = append(g.Governance, did.KeyDID(k.Public()))
-	}
-	raw, err := g.Marshal()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var vals []abci.ValidatorUpdate
-	for i := byte(0); i < 4; i++ {
-		vals = append(vals, abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: consensusKey(i)}}, Power: 10})
-	}
-	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}); err != nil {
-		tb.Fatal(err)
-	}
-	h.block()
-	return n
+	return newNetHarnessGenesis(tb, &Genesis{StateLayout: l}, &harness{})
 }
 
 func scheduleProposal(id string, height int64) tx.Proposal {

@@ -37,11 +37,25 @@ func newNetHarness(tb testing.TB, policy *ledger.NetworkPolicy) *netHarness {
 // open uses; the rest is filled in).
 func newNetHarnessWith(tb testing.TB, policy *ledger.NetworkPolicy, h *harness) *netHarness {
 	tb.Helper()
+	return newNetHarnessGenesis(tb, &Genesis{Network: policy}, h)
+}
+
+// newNetHarnessGenesis opens h in a new folder and starts the four-key
+// network of g (its governance filled in) on it.
+func newNetHarnessGenesis(tb testing.TB, g *Genesis, h *harness) *netHarness {
+	tb.Helper()
 	h.tb, h.dir, h.gov = tb, tb.TempDir(), testKey(tb, 200)
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
+	return initNetwork(tb, h, g)
+}
+
+// initNetwork starts on h's open App (governance key h.gov) a chain of g
+// with four governance keys (h.gov and keys 201-203) and four validators
+// of power 10, and commits its first block.
+func initNetwork(tb testing.TB, h *harness, g *Genesis) *netHarness {
+	tb.Helper()
 	n := &netHarness{harness: h, govs: []*key.PrivateKey{h.gov, testKey(tb, 201), testKey(tb, 202), testKey(tb, 203)}}
-	g := &Genesis{Network: policy}
 	for _, k := range n.govs {
 		g.Governance = append(g.Governance, did.KeyDID(k.Public()))
 	}

@@ -11,12 +11,10 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	"github.com/multiformats/go-multibase"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/jose"
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -257,24 +255,7 @@ func schedNode(t *testing.T, max uint64, l ledger.StateLayout, cfg Config) *netH
 	}
 	h.app = a
 	t.Cleanup(func() { a.Close() })
-	n := &netHarness{harness: h, govs: []*key.PrivateKey{h.gov, testKey(t, 201), testKey(t, 202), testKey(t, 203)}}
-	g := &Genesis{StateLayout: l}
-	for _, k := range n.govs {
-		g.Governance = append(g.Governance, did.KeyDID(k.Public()))
-	}
-	raw, err := g.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vals []abci.ValidatorUpdate
-	for i := byte(0); i < 4; i++ {
-		vals = append(vals, abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: consensusKey(i)}}, Power: 10})
-	}
-	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}); err != nil {
-		t.Fatal(err)
-	}
-	h.block()
-	return n
+	return initNetwork(t, h, &Genesis{StateLayout: l})
 }
 
 // lockstep runs the same blocks on several nodes and fails when their app
