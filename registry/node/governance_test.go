@@ -48,6 +48,13 @@ func startMember(t *testing.T, home string, cfg machine.Config) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveMember(t, home, a)
+}
+
+// serveMember starts the node in home on the App a in this process, with
+// its API.
+func serveMember(t *testing.T, home string, a *machine.App) *member {
+	t.Helper()
 	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: true, Logger: nodetest.Discard})
 	if err != nil {
 		t.Fatal(err)

@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medid/medid/internal/logbuf"
-	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/machine"
-	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
@@ -42,20 +39,7 @@ func startLoggedMember(t *testing.T, home string, cfg machine.Config, log *logbu
 	if layout != 0 {
 		a.ExpectLayout(layout)
 	}
-	n, err := node.New(node.Config{Home: home, App: a, ConcurrentApp: true, Logger: nodetest.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Config{State: a, Ledger: n, Logger: nodetest.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &member{home: home, app: a, node: n, url: srv.URL, srv: srv}
+	return serveMember(t, home, a)
 }
 
 // TestLayoutMoveFourNodes: a four-validator network in state layout 1
