@@ -30,24 +30,28 @@ GC = re.compile(r'^runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge|gcS
 SCHED = re.compile(r'^runtime\.(schedule|findRunnable|park_m|goexit0|mcall|wakep|startm|stopm|notewakeup|netpoll|ready|goready|handoffp|injectglist|resetspinning|gosched_m|goschedImpl|preemptPark|exitsyscall|entersyscall|newproc|newproc1|morestack|newstack|copystack|runqgrab|stealWork|sysmon|retake|semasleep|semawakeup|futexsleep|futexwakeup|lock2|unlock2|checkTimers|runtimer|notesleep|mPark)$')
 SYSCALL = re.compile(r'^(syscall\.|internal/runtime/syscall|internal/poll\.)')
 
+# Each pattern must match the start of a frame (package path, then the function), so a generic
+# function whose type arguments name a package (machine.(*lru[...credentials/key.Alg...]).get)
+# is not taken for that package.
+G = 'github.com/'
 OWNER = [
-    ('p2p: our relay', re.compile(r'medid/registry/node\.(\(\*txRelay\)|.*relay)')),
-    ('signature (ed25519)', re.compile(r'(curve25519-voi|^crypto/ed25519|edwards25519|medid/credentials/key\.)')),
-    ('IAVL', re.compile(r'^github\.com/cosmos/iavl')),
-    ('LevelDB', re.compile(r'(goleveldb|cometbft-db)')),
-    ('consensus WAL', re.compile(r'(cometbft/consensus\.\(\*BaseWAL\)|cometbft/consensus\.\(\*WAL|cometbft/libs/autofile|consensus\.WALEncoder)')),
-    ('consensus', re.compile(r'(cometbft/consensus|cometbft/privval)')),
-    ('block store', re.compile(r'cometbft/store\.')),
-    ('state store', re.compile(r'cometbft/state\.(dbStore|\(\*dbStore\)|\(dbStore\))')),
-    ('event bus', re.compile(r'(cometbft/libs/pubsub|cometbft/types\.\(\*EventBus\)|cometbft/types\.EventBus)')),
-    ('block execution (CometBFT)', re.compile(r'cometbft/state\.')),
-    ('mempool', re.compile(r'cometbft/mempool')),
-    ('p2p', re.compile(r'cometbft/p2p')),
-    ('our state machine', re.compile(r'medid/(registry/machine|registry/tx|registry/ledger|credentials|internal/ijson|internal/jose)')),
-    ('HTTP API', re.compile(r'(medid/registry/api|medid/internal/httpserver|^net/http|medid/internal/)')),
-    ('our node (submit, watcher, workers)', re.compile(r'medid/registry/node\.')),
-    ('logging', re.compile(r'(cometbft/libs/log|^log/slog)')),
-    ('blocksync/statesync/evidence', re.compile(r'cometbft/(blocksync|statesync|evidence)')),
+    ('p2p: our relay', re.compile(r'^' + G + r'medid/medid/registry/node\.(\(\*txRelay\)|[^.]*[Rr]elay)')),
+    ('signature (ed25519)', re.compile(r'^(' + G + r'oasisprotocol/curve25519-voi|crypto/ed25519|filippo\.io/edwards25519|crypto/internal/fips140/ed25519|crypto/internal/fips140/edwards25519|' + G + r'medid/medid/credentials/key\.)')),
+    ('IAVL', re.compile(r'^' + G + r'cosmos/iavl')),
+    ('LevelDB', re.compile(r'^' + G + r'(syndtr/goleveldb|cometbft/cometbft-db)')),
+    ('consensus WAL', re.compile(r'^' + G + r'cometbft/cometbft/(consensus\.\(\*BaseWAL\)|consensus\.\(\*WALEncoder\)|consensus\.\(\*WALDecoder\)|libs/autofile)')),
+    ('consensus', re.compile(r'^' + G + r'cometbft/cometbft/(consensus|privval)')),
+    ('block store', re.compile(r'^' + G + r'cometbft/cometbft/store\.')),
+    ('state store', re.compile(r'^' + G + r'cometbft/cometbft/state\.(dbStore|\(\*dbStore\)|\(dbStore\))')),
+    ('event bus', re.compile(r'^' + G + r'cometbft/cometbft/(libs/pubsub|types\.\(\*EventBus\))')),
+    ('block execution (CometBFT)', re.compile(r'^' + G + r'cometbft/cometbft/state\.')),
+    ('mempool', re.compile(r'^' + G + r'cometbft/cometbft/mempool')),
+    ('p2p', re.compile(r'^' + G + r'cometbft/cometbft/p2p')),
+    ('our state machine', re.compile(r'^' + G + r'medid/medid/(registry/machine|registry/tx|registry/ledger|credentials|internal/ijson|internal/jose)')),
+    ('HTTP API', re.compile(r'^(' + G + r'medid/medid/registry/api|' + G + r'medid/medid/internal/|net/http)')),
+    ('our node (submit, watcher, workers)', re.compile(r'^' + G + r'medid/medid/registry/node\.')),
+    ('logging', re.compile(r'^(' + G + r'cometbft/cometbft/libs/log|log/slog)')),
+    ('blocksync/statesync/evidence', re.compile(r'^' + G + r'cometbft/cometbft/(blocksync|statesync|evidence)')),
     ('start-up (main goroutine)', re.compile(r'^(main\.|runtime\.main$)')),
 ]
 
@@ -57,19 +61,19 @@ def classify(frames):
     owner = None
     for f in frames:
         for name, rx in OWNER:
-            if rx.search(f):
+            if rx.match(f):
                 owner = name; break
         if owner: break
     # signatures: the transaction's (our machine) or CometBFT's (votes, commits)
     if owner == 'signature (ed25519)':
-        if not any('medid/registry' in f for f in frames):
+        if not any(f.startswith(G + 'medid/medid/registry') for f in frames):
             owner = 'signature (CometBFT votes/commits)'
     if owner == 'LevelDB':
         above = None
         for f in frames:
             for name, rx in OWNER:
                 if name in ('LevelDB', 'p2p: our relay', 'signature (ed25519)'): continue
-                if rx.search(f): above = name; break
+                if rx.match(f): above = name; break
             if above: break
         return 'LevelDB', above
     if leafsys:
