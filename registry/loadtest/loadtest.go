@@ -227,7 +227,8 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	return res, nil
 }
 
-// DirSize is the total size of the regular files under dir.
+// DirSize is the total size of the regular files under dir (files that
+// vanish while it walks, as LevelDB compacts, are skipped).
 func DirSize(dir string) int64 {
 	var total int64
 	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {

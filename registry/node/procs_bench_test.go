@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/benchbase"
 	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/loadtest"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/node/proctest"
@@ -677,24 +677,9 @@ type homeSize struct{ home, state int64 }
 func homeSizes(net *proctest.Network) []homeSize {
 	out := make([]homeSize, len(net.Nodes))
 	for i, nd := range net.Nodes {
-		out[i] = homeSize{home: filesBytes(nd.Home), state: filesBytes(filepath.Join(nd.Home, "data", "state.db"))}
+		out[i] = homeSize{home: loadtest.DirSize(nd.Home), state: loadtest.DirSize(filepath.Join(nd.Home, "data", "state.db"))}
 	}
 	return out
-}
-
-// filesBytes is the total size of the regular files under dir (files
-// that vanish while it walks, as LevelDB compacts, are skipped).
-func filesBytes(dir string) int64 {
-	var total int64
-	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
-		if err == nil && e.Type().IsRegular() {
-			if info, err := e.Info(); err == nil {
-				total += info.Size()
-			}
-		}
-		return nil
-	})
-	return total
 }
 
 // measurePeak runs an untimed closed loop of 6,000 transactions on a fresh
