@@ -219,7 +219,9 @@ func openProposals(r reader, did, id string, env *execEnv) ([]ledger.OpenProposa
 		}
 		open = append(open, o)
 	}
-	if len(open) >= ledger.MaxOpenProposals {
+	if len(open) >= ledger.MaxOpenProposals && env.timeKnown {
+		// (CheckTx right after a restart does not know the block time,
+		// so not which have expired: FinalizeBlock decides.)
 		first := open[0].Expires
 		for _, o := range open[1:] {
 			if o.Expires.Before(first) {
