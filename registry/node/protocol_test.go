@@ -34,10 +34,11 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return -1
 }
 
-// TestProtocolUpgradeFourNodes: four in-process validators, three whose
-// release executes protocol 3 (machine.Config.MaxProtocol: a test-only
-// protocol, no rule of its own) and one whose release executes protocol 2
-// only. The quorum schedules protocol 3 at H. From the carrying block the
+// TestProtocolUpgradeFourNodes: four in-process validators of a chain
+// started at protocol 2 (as every chain before protocol 3), three whose
+// release executes protocol 3 (this release) and one whose release
+// executes protocol 2 only (machine.Config.MaxProtocol). The quorum
+// schedules protocol 3 at H. From the carrying block the
 // fourth says the upgrade is pending (metrics); at H the three upgrade
 // (CometBFT's header carries app version 3 from H+1 on) and go on as 3 of
 // 4, and a client that trusts only the genesis verifies a read written
@@ -53,7 +54,7 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "upgrade", 5, 0)
+	out, res := newTestnet(t, "upgrade", 5, 0, ledger.BaseProtocol) // a chain of before protocol 3
 	var ms []*member
 	logs := make([]*logbuf.Buffer, 5)
 	for i, r := range res {
