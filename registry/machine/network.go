@@ -246,11 +246,19 @@ func openProposals(r reader, did, id string, env *execEnv) ([]ledger.OpenProposa
 // except a directory change or an accreditation (whose content names a
 // version or an accreditation id: as under protocol 2): the same
 // validator can be added after its removal, the same upgrade scheduled
-// after its cancel. An expired one may be filed again.
+// after its cancel. An expired one may be filed again, and so may one
+// filed under protocol 2 with other content under this id.
 func proposedAgain(r reader, old []byte, id string, env *execEnv) error {
 	var rec ledger.ProposalRecord
 	if err := json.Unmarshal(old, &rec); err != nil {
 		return fmt.Errorf("%w: decode proposal %s: %v", ledger.ErrInternal, id, err)
+	}
+	if rec.ContentID() != id {
+		// Filed under protocol 2 with other content under this content's
+		// id (a squatter: protocol 2 took any id). It can never be
+		// approved now (networkApprove), so it must not keep the content
+		// it squats from being filed.
+		return nil
 	}
 	if rec.Status != ledger.ProposalOpen {
 		if tx.IsChangeAction(rec.Action) {

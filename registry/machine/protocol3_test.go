@@ -383,6 +383,11 @@ func TestProtocol3UpgradeFourValidators(t *testing.T) {
 	}
 	leftOpen := govAdd(t, "welcome", 50)
 	ls.block(t, n.propose(0, leftOpen))
+	// A squatter: other content (a key of the attacker's) under the id of
+	// a governance key the network will add, which protocol 2 takes.
+	honest := byContent(govAdd(t, "", 53))
+	squat := govAdd(t, honest.ID, 54)
+	ls.block(t, n.propose(3, squat))
 	for n.height() < H-2 {
 		ls.block(t)
 	}
@@ -418,6 +423,16 @@ func TestProtocol3UpgradeFourValidators(t *testing.T) {
 	ls.block(t, n.propose(0, p), n.approve(1, p.ID), n.approve(2, p.ID))
 	if rec, _ := n.app.Proposal(p.ID); rec.Status != ledger.ProposalExecuted {
 		t.Fatalf("filed again: %+v", rec)
+	}
+	// The squatted id: the squatter's content cannot be approved, and the
+	// content the id names is filed over it and carried.
+	if r := ls.block(t, n.approve(1, honest.ID)); r[0].Code != ledger.CodeInvalid {
+		t.Fatalf("an approval of the squatter: %d (%s)", r[0].Code, r[0].Log)
+	}
+	// (Five governance keys since leftOpen carried: four approvals.)
+	ls.block(t, n.propose(0, honest), n.approve(1, honest.ID), n.approve(2, honest.ID), n.approve(3, honest.ID))
+	if rec, _ := n.app.Proposal(honest.ID); rec.Status != ledger.ProposalExecuted || rec.Governance != honest.Governance {
+		t.Fatalf("the squatted id filed by its content: %+v", rec)
 	}
 	// The cap, from H on (the proposals key 3 filed before H do not count:
 	// they expire with their lifetime).
