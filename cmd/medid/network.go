@@ -360,13 +360,22 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
+	chosen := false
 	for _, p := range ps {
 		subject := proposalSubject(ctx, c, &p)
 		status := p.Status
 		if p.Status == ledger.ProposalExecuted {
 			status = fmt.Sprintf("carried at %d", p.Executed)
+		} else if p.ContentID() != p.ID {
+			status, chosen = "open*", true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if chosen {
+		fmt.Fprintln(e.stdout, "* filed under an id its proposer chose, not the hash of its content: medid does not approve it and protocol 3 refuses its approvals; propose it again with medid")
+	}
+	return nil
 }
