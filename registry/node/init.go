@@ -89,6 +89,15 @@ type Settings struct {
 	// transaction to every peer, which GossipPeers may limit. See
 	// docs/design/0022.
 	MempoolRelay string `json:"mempoolRelay,omitempty"`
+	// KeepBlockResults keeps every block's FinalizeBlock results (each
+	// transaction's code, log and events) in CometBFT's state database, so
+	// CometBFT's JSON-RPC answers /block_results for past heights. Off by
+	// default: the registry never reads them back (its API, light clients,
+	// the commit watcher, state sync and crash recovery do not need them;
+	// CometBFT always keeps the newest height's, which crash recovery
+	// replays), and they cost ~0.3-0.6 KB of disk per transaction. See
+	// docs/design/0022 (decision 26).
+	KeepBlockResults bool `json:"keepBlockResults,omitempty"`
 	// App holds the application's snapshot and pruning settings, which
 	// registryd passes to registry/machine.
 	App AppSettings `json:"app,omitempty"`

@@ -213,6 +213,11 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = s.GossipPeers
 	c.Mempool.ExperimentalMaxGossipConnectionsToNonPersistentPeers = s.GossipPeers
 	c.TxIndex.Indexer = "null"
+	// Block results: CometBFT stores every block's FinalizeBlock response
+	// only for its /block_results RPC (and its reindex-event command), which
+	// the registry never reads; the newest height's response, which crash
+	// recovery replays into a restarted node, is kept either way.
+	c.Storage.DiscardABCIResponses = !s.KeepBlockResults
 	if s.StateSync != nil {
 		if err := s.StateSync.apply(c.StateSync); err != nil {
 			return nil, err

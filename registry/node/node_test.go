@@ -23,8 +23,9 @@ import (
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startKV initialises (if needed) and starts a node over the persistent
-// kvstore example app, stopping it at test end.
-func startKV(t testing.TB, home string) (*Node, func()) {
+// kvstore example app, stopping it at test end. Each opt adjusts the
+// node's Config before New.
+func startKV(t testing.TB, home string, opts ...func(*Config)) (*Node, func()) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(home, "config", "genesis.json")); err != nil {
 		if _, err := Init(InitConfig{Home: home}); err != nil {
@@ -39,7 +40,11 @@ func startKV(t testing.TB, home string) (*Node, func()) {
 		if ferr != nil {
 			t.Fatal(ferr)
 		}
-		n, err = New(Config{Home: home, App: app, P2PAddr: p2pAddr, BlockTime: 20 * time.Millisecond, Logger: quietLogger()})
+		c := Config{Home: home, App: app, P2PAddr: p2pAddr, BlockTime: 20 * time.Millisecond, Logger: quietLogger()}
+		for _, o := range opts {
+			o(&c)
+		}
+		n, err = New(c)
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}

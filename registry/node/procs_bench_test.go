@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -605,6 +606,7 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	if err != nil {
 		b.Fatal(err)
 	}
+	disk0 := homeSizes(net)
 	st0, self0 := nodeStats(b, net), benchbase.ProcessCPU()
 	b.StartTimer()
 	var elapsed time.Duration
@@ -616,6 +618,16 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	}
 	b.StopTimer()
 	st1, self1 := nodeStats(b, net), benchbase.ProcessCPU()
+	// What the timed transactions added to each validator's home (its
+	// whole folder: CometBFT's block store, state store and WAL, the
+	// application's state), and of it CometBFT's state store.
+	var home, state int64
+	for i, d := range homeSizes(net) {
+		home += d.home - disk0[i].home
+		state += d.state - disk0[i].state
+	}
+	b.ReportMetric(float64(home)/float64(b.N)/float64(n), "disk-B/tx/node")
+	b.ReportMetric(float64(state)/float64(b.N)/float64(n), "state.db-B/tx/node")
 	// Blocks carry the measured transactions (and the empty proof block
 	// after each app hash change): what each block's fixed work is shared by.
 	if h1, err := net.Nodes[0].Height(context.Background()); err == nil && h1 > h0 {
@@ -655,6 +667,34 @@ func benchProcsGossip(b *testing.B, n int, fraction float64, relay string, gossi
 	} else {
 		b.ReportMetric(rate, "offered-tx/s")
 	}
+}
+
+// homeSize is the bytes of a validator's home folder and, of them, of
+// CometBFT's state store (data/state.db).
+type homeSize struct{ home, state int64 }
+
+// homeSizes measures every validator's home (regular files, apparent size).
+func homeSizes(net *proctest.Network) []homeSize {
+	out := make([]homeSize, len(net.Nodes))
+	for i, nd := range net.Nodes {
+		out[i] = homeSize{home: filesBytes(nd.Home), state: filesBytes(filepath.Join(nd.Home, "data", "state.db"))}
+	}
+	return out
+}
+
+// filesBytes is the total size of the regular files under dir (files
+// that vanish while it walks, as LevelDB compacts, are skipped).
+func filesBytes(dir string) int64 {
+	var total int64
+	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			if info, err := e.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total
 }
 
 // measurePeak runs an untimed closed loop of 6,000 transactions on a fresh
