@@ -78,9 +78,9 @@ func runNetworkGovernance(ctx context.Context, e *env, args []string) error {
 func validatorPropose(ctx context.Context, e *env, action string, args []string) error {
 	verb := strings.TrimPrefix(action, "validator.")
 	usage := map[string]string{
-		"add":    "medid network validator add --governance-key FILE --pubkey BASE64 --org DID [--power 10] [--name NAME] [--id ID] [--registry URL]",
-		"power":  "medid network validator power --governance-key FILE --pubkey BASE64 --power N [--id ID] [--registry URL]",
-		"remove": "medid network validator remove --governance-key FILE --pubkey BASE64 [--allow-below-minimum] [--id ID] [--registry URL]",
+		"add":    "medid network validator add --governance-key FILE --pubkey BASE64 --org DID [--power 10] [--name NAME] [--registry URL]",
+		"power":  "medid network validator power --governance-key FILE --pubkey BASE64 --power N [--registry URL]",
+		"remove": "medid network validator remove --governance-key FILE --pubkey BASE64 [--allow-below-minimum] [--registry URL]",
 	}[verb]
 	fs := newFlagSet(e, "network validator "+verb, usage)
 	pf := addProposalFlags(fs, "a governance key file of the network (a founding node's governance.jwk)")
@@ -135,7 +135,7 @@ func validatorPropose(ctx context.Context, e *env, action string, args []string)
 // governancePropose proposes adding or removing a governance key.
 func governancePropose(ctx context.Context, e *env, action string, args []string) error {
 	verb := strings.TrimPrefix(action, "governance.")
-	fs := newFlagSet(e, "network governance "+verb, "medid network governance "+verb+" --governance-key FILE --did did:key:… [--id ID] [--registry URL]")
+	fs := newFlagSet(e, "network governance "+verb, "medid network governance "+verb+" --governance-key FILE --did did:key:… [--registry URL]")
 	pf := addProposalFlags(fs, "")
 	d := fs.String("did", "", "the governance did:key to "+verb+" (medid key show FILE prints one)")
 	if err := pf.parse(fs, args, "did"); err != nil {
@@ -150,18 +150,12 @@ func governancePropose(ctx context.Context, e *env, action string, args []string
 	return pf.propose(ctx, e, tx.Proposal{Action: action, Governance: *d})
 }
 
-// checkProposalID refuses a --id a proposal cannot have ("" is a random
-// one).
-func checkProposalID(id string) error {
-	if id != "" && !tx.ValidID(id) {
-		return usagef("--id %q: use up to %d letters, digits, '.', '_', ':' or '-'", id, tx.MaxIDLen)
-	}
-	return nil
-}
-
 // proposalFlags are the flags of every command that proposes a network
-// change: the governance key that proposes, the proposal id and the
-// registry.
+// change: the governance key that proposes and the registry. A proposal's
+// id is the hash of its content (tx.ProposalID), which protocol 3
+// requires and protocol 2 takes: an approval by that id approves exactly
+// that content. --id, which named the proposal before, is refused with
+// that explanation.
 type proposalFlags struct {
 	gov, id *string
 	rf      registryFlags
@@ -174,7 +168,7 @@ func addProposalFlags(fs *flagSet, govHelp string) *proposalFlags {
 		govHelp = "a governance key file of the network"
 	}
 	p := &proposalFlags{gov: fs.String("governance-key", "", govHelp),
-		id: fs.String("id", "", "proposal id (default: random); other governance keys approve it by this id")}
+		id: fs.String("id", "", "no longer taken: a proposal's id is the hash of its content, printed once it is recorded")}
 	p.rf.register(fs)
 	return p
 }
@@ -185,15 +179,15 @@ func (p *proposalFlags) parse(fs *flagSet, args []string, required ...string) er
 	if err := fs.parseNone(args); err != nil {
 		return err
 	}
+	if *p.id != "" {
+		return usagef("--id %q: a proposal's id is the hash of its content (the network requires it from protocol 3 on, so that an approval by id approves exactly that content); medid prints it once the proposal is recorded: drop --id", *p.id)
+	}
 	return fs.required(append([]string{"governance-key"}, required...)...)
 }
 
-// propose checks --id and proposes prop with its id.
+// propose proposes prop under its content's id.
 func (p *proposalFlags) propose(ctx context.Context, e *env, prop tx.Proposal) error {
-	if err := checkProposalID(*p.id); err != nil {
-		return err
-	}
-	prop.ID = *p.id
+	prop.ID = tx.ProposalID(&prop)
 	return propose(ctx, e, &p.rf, *p.gov, prop)
 }
 
@@ -258,9 +252,9 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer gov.Destroy()
-	// What is approved is what the id names: for a directory change or an
-	// accreditation the id is the hash of the content, checked here
-	// against what the registry shows before the approval is signed.
+	// What is approved is what the id names: the id is the hash of the
+	// content, checked here against what the registry shows before the
+	// approval is signed.
 	cur, err := c.Proposal(ctx, *id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("there is no proposal %s on %s ('medid network proposals' lists them)", *id, rf.baseURL(e))}
@@ -268,7 +262,7 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return unreachable(fmt.Errorf("read proposal %s: %w", *id, err))
 	}
-	if err := checkChangeID(cur); err != nil {
+	if err := checkContentID(cur); err != nil {
 		return err
 	}
 	rec, res, err := c.Approve(ctx, gov, *id)
@@ -366,13 +360,22 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
+	chosen := false
 	for _, p := range ps {
 		subject := proposalSubject(ctx, c, &p)
 		status := p.Status
 		if p.Status == ledger.ProposalExecuted {
 			status = fmt.Sprintf("carried at %d", p.Executed)
+		} else if p.ContentID() != p.ID {
+			status, chosen = "open*", true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if chosen {
+		fmt.Fprintln(e.stdout, "* filed under an id its proposer chose, not the hash of its content: medid does not approve it and protocol 3 refuses its approvals; propose it again with medid")
+	}
+	return nil
 }

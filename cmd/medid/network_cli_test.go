@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,8 @@ import (
 // node), and the commands "eq A B" (the same string), "waitup URL"
 // (polls URL/readyz until 200), "waitvalidators URL N" (until the
 // latest block is signed by a set of N), "heightplus VAR URL N", "writeto
-// URL H", "waitnotready URL CHECK" and "sigterm HOME" (see each), and
+// URL H", "waitnotready URL CHECK", "sigterm HOME" and "rawpropose URL
+// KEY ID VERSION HEIGHT [ERR]" (see each), and
 // $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
@@ -65,8 +67,43 @@ func TestNetworkScripts(t *testing.T) {
 			"writeto":        writeToCmd,
 			"waitnotready":   waitNotReadyCmd,
 			"sigterm":        sigtermCmd,
+			"rawpropose":     rawProposeCmd,
 		},
 	})
+}
+
+// rawProposeCmd is "[!] rawpropose URL KEYFILE ID VERSION HEIGHT
+// [ERR]": the governance key in KEYFILE proposes, through the Go client
+// and not medid (which files every proposal under its content's id), a
+// protocol.schedule to VERSION at HEIGHT under the id ID it chose: what an
+// attacker holding a stolen key can send. With !, it must be refused, with
+// an error matching the regexp ERR if given.
+func rawProposeCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 5 && !(neg && len(args) == 6) {
+		ts.Fatalf("usage: [!] rawpropose URL KEYFILE ID VERSION HEIGHT [ERR]")
+	}
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	k, err := key.LoadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	v, err := strconv.ParseUint(args[3], 10, 64)
+	ts.Check(err)
+	h, err := strconv.ParseInt(args[4], 10, 64)
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, err = c.Propose(ctx, k, tx.Proposal{ID: args[2], Action: tx.ActionProtocolSchedule, Protocol: &tx.ProposedProtocol{Version: v, Height: h}})
+	switch {
+	case !neg && err != nil:
+		ts.Fatalf("rawpropose %s: %v", args[2], err)
+	case neg && err == nil:
+		ts.Fatalf("rawpropose %s: taken, want a refusal", args[2])
+	case neg && len(args) == 6 && !regexp.MustCompile(args[5]).MatchString(err.Error()):
+		ts.Fatalf("rawpropose %s: %v, want an error matching %q", args[2], err, args[5])
+	}
+	if err != nil {
+		ts.Logf("refused: %v", err)
+	}
 }
 
 // eqCmd is "eq A B": it fails unless A and B are the same string (where a

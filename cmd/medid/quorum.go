@@ -77,14 +77,20 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	return what
 }
 
-// checkChangeID refuses a directory or accreditation proposal whose id is
-// not the hash of the content the registry showed for it: approving that
-// id would approve something else than what is shown.
-func checkChangeID(rec *ledger.ProposalRecord) error {
-	if want := rec.ChangeID(); want != "" && want != rec.ID {
+// checkContentID refuses a proposal whose id is not the hash of the
+// content the registry showed for it (tx.ProposalID): approving that id
+// would approve something else than what is shown, or, for a proposal
+// filed under an id its proposer chose (protocol 2 takes such ids), what
+// the registry's answer cannot prove.
+func checkContentID(rec *ledger.ProposalRecord) error {
+	want := rec.ContentID()
+	switch {
+	case want == rec.ID:
+		return nil
+	case rec.ChangeID() != "":
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows proposal %s with content whose id is %s: it is not what that id approves; not approved (ask another node)", rec.ID, want)}
 	}
-	return nil
+	return &exitError{code: exitInvalid, err: fmt.Errorf("proposal %s was filed under an id its proposer chose, not the hash of its content (%s): an approval of %s approves whatever the network recorded under it, which this answer cannot prove; not approved (have it proposed again with medid, which files it as %s; protocol 3 approves no other)", rec.ID, want, rec.ID, want)}
 }
 
 // proposalSubject names what a proposal is about in `network proposals`:
@@ -116,7 +122,7 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 // networkDirectoryQuorum proposes turning the network's directoryQuorum
 // on.
 func networkDirectoryQuorum(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "network directory-quorum", "medid network directory-quorum --governance-key FILE [--id ID] [--registry URL]")
+	fs := newFlagSet(e, "network directory-quorum", "medid network directory-quorum --governance-key FILE [--registry URL]")
 	pf := addProposalFlags(fs, "")
 	if err := pf.parse(fs, args); err != nil {
 		return err

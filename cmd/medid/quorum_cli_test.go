@@ -8,16 +8,27 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// TestCheckChangeID: `medid network approve` refuses to sign an approval
-// of a directory or accreditation proposal whose content, as the registry
-// shows it, is not what the id names (a node showing one entry while the
-// id approves another).
-func TestCheckChangeID(t *testing.T) {
+// TestCheckContentID: `medid network approve` refuses to sign an approval
+// of a proposal whose content, as the registry shows it, is not what the
+// id names (a node showing one entry, one upgrade, one validator while
+// the id approves another), and of one filed under an id its proposer
+// chose (protocol 2), whose content no answer can prove.
+func TestCheckContentID(t *testing.T) {
 	entry := tx.DirectoryEntry{LegalName: "St Mary's Hospital NHS Trust", DisplayName: "St Mary's Hospital", Kind: tx.KindHospital, Country: "GB"}
 	honest := func() *ledger.ProposalRecord {
 		e := entry
 		rec := &ledger.ProposalRecord{Action: tx.ActionDirectoryAdd, Directory: &tx.DirectoryChange{Org: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", Entry: &e}}
 		rec.ID = rec.ChangeID()
+		return rec
+	}
+	validator := func() *ledger.ProposalRecord {
+		rec := &ledger.ProposalRecord{Action: tx.ActionValidatorAdd, Validator: &ledger.ProposedValidator{Address: "AB", PubKey: "AAAA", Power: 10, Org: "did:key:z6Mk", Name: "st-marys"}}
+		rec.ID = rec.ContentID()
+		return rec
+	}
+	upgrade := func() *ledger.ProposalRecord {
+		rec := &ledger.ProposalRecord{Action: tx.ActionProtocolSchedule, Protocol: &ledger.ProtocolUpgrade{Version: 999, Height: 5000}}
+		rec.ID = rec.ContentID()
 		return rec
 	}
 	for _, tc := range []struct {
@@ -41,12 +52,34 @@ func TestCheckChangeID(t *testing.T) {
 			r.Action = tx.ActionDirectoryUpdate
 			return r
 		}, false},
-		{"a validator proposal (its id is chosen)", func() *ledger.ProposalRecord {
-			return &ledger.ProposalRecord{ID: "join-st-marys", Action: tx.ActionValidatorAdd}
+		{"a validator proposal under a chosen id", func() *ledger.ProposalRecord {
+			return &ledger.ProposalRecord{ID: "join-st-marys", Action: tx.ActionValidatorAdd, Validator: &ledger.ProposedValidator{PubKey: "AAAA", Power: 10}}
+		}, false},
+		{"a validator proposal as proposed", validator, true},
+		{"another validator power shown", func() *ledger.ProposalRecord {
+			r := validator()
+			r.Validator.Power = 1000
+			return r
+		}, false},
+		{"an upgrade as proposed", upgrade, true},
+		{"an upgrade to 999 shown as 3", func() *ledger.ProposalRecord {
+			r := upgrade()
+			r.ID = "to-3"
+			return r
+		}, false},
+		{"another version shown", func() *ledger.ProposalRecord {
+			r := upgrade()
+			r.Protocol.Version = 3
+			return r
+		}, false},
+		{"a scheduled upgrade's bookkeeping is not content", func() *ledger.ProposalRecord {
+			r := upgrade()
+			r.Protocol.Proposal, r.Protocol.Scheduled = "x", 5
+			return r
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkChangeID(tc.rec())
+			err := checkContentID(tc.rec())
 			var ee *exitError
 			switch {
 			case tc.ok && err != nil:

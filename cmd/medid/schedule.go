@@ -46,10 +46,10 @@ func runScheduled(ctx context.Context, e *env, s scheduleSpec, args []string) er
 // proposeScheduled runs `medid <cmd> schedule|cancel`: it parses the
 // flags, checks them and proposes the change.
 func proposeScheduled(ctx context.Context, e *env, s scheduleSpec, verb string, args []string) error {
-	usage := fmt.Sprintf("medid %s schedule --governance-key FILE %s--height H [--id ID] [--registry URL]", s.cmd, s.args)
+	usage := fmt.Sprintf("medid %s schedule --governance-key FILE %s--height H [--registry URL]", s.cmd, s.args)
 	hHelp := fmt.Sprintf("the block at whose start %s: at least %d blocks after the block that carries the proposal ('medid %s status' says the earliest)", s.when, ledger.MinScheduleLead, s.cmd)
 	if verb == "cancel" {
-		usage = fmt.Sprintf("medid %s cancel --governance-key FILE [--height H] [--id ID] [--registry URL]", s.cmd)
+		usage = fmt.Sprintf("medid %s cancel --governance-key FILE [--height H] [--registry URL]", s.cmd)
 		hHelp = "the height of the change to cancel (default: the one scheduled now)"
 	}
 	fs := newFlagSet(e, s.cmd+" "+verb, usage)

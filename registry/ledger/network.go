@@ -218,6 +218,60 @@ type ProposalRecord struct {
 	Height   int64 `json:"height"`
 }
 
+// ContentID is the id a proposal with r's action and content has under
+// protocol 3 (tx.ProposalID): a client compares it with r.ID before
+// approving, so the node that served r cannot show one content while the
+// id approved names another.
+func (r *ProposalRecord) ContentID() string {
+	return tx.ProposalID(r.Proposal())
+}
+
+// Proposal returns the proposal r records (its id, action and content).
+func (r *ProposalRecord) Proposal() *tx.Proposal {
+	p := &tx.Proposal{ID: r.ID, Action: r.Action, Governance: r.Governance, AllowBelowMinimum: r.AllowBelowMinimum,
+		Directory: r.Directory, Accreditation: r.Accreditation}
+	if v := r.Validator; v != nil {
+		p.Validator = &tx.ProposedValidator{PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
+	}
+	if l := r.Layout; l != nil {
+		p.Layout = &tx.ProposedLayout{Layout: int(l.Layout), Height: l.Height}
+	}
+	if u := r.Protocol; u != nil {
+		p.Protocol = &tx.ProposedProtocol{Version: u.Version, Height: u.Height}
+	}
+	return p
+}
+
+// MaxOpenProposals is how many open proposals (not carried, not expired)
+// one governance key may have from protocol 3 on: its next is refused
+// (ErrQuotaExceeded) until one is carried or expires. A constant of
+// protocol 3 (docs/design/0021).
+const MaxOpenProposals = 16
+
+// PrefixOpenProposals keys, from protocol 3 on, the open proposals of
+// each governance key: net/open/<did:key> -> OpenProposals.
+const PrefixOpenProposals = "net/open/"
+
+// OpenProposalsKey returns the state key of the open proposals of the
+// governance did:key did.
+func OpenProposalsKey(did string) []byte { return []byte(PrefixOpenProposals + did) }
+
+// OpenProposals are the proposals a governance key filed under protocol 3
+// that may still be open (at most [MaxOpenProposals]): each is checked
+// against its proposal record when the key files another, and dropped
+// once carried, expired or replaced by a later filing.
+type OpenProposals struct {
+	Proposals []OpenProposal `json:"proposals"`
+}
+
+// OpenProposal is one filing: the proposal's id, the block that recorded
+// it and when it expires.
+type OpenProposal struct {
+	ID      string    `json:"id"`
+	Height  int64     `json:"height"`
+	Expires time.Time `json:"expires"`
+}
+
 // ChangeID is the id a directory.* or issuer.* proposal with r's action
 // and content must have (tx.ChangeID; "" for other actions). A client
 // compares it with r.ID before approving, so the node that served r

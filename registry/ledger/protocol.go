@@ -26,7 +26,12 @@ const (
 	// CurrentProtocol is the protocol version of this release's rules: the
 	// version new genesis documents name (consensus_params.version.app) and
 	// the highest one this release's state machine executes.
-	CurrentProtocol = BaseProtocol
+	CurrentProtocol uint64 = 3
+	// ContentIDProtocol is the protocol from which every proposal's id is
+	// the hash of its content (tx.ProposalID) and one governance key has
+	// at most [MaxOpenProposals] open proposals (docs/design/0021,
+	// "Protocol 3").
+	ContentIDProtocol uint64 = 3
 	// MinScheduleLead is how many blocks after the block that carries a
 	// scheduled network change (a protocol upgrade, a move of the state
 	// layout) its height must be, at least: the time every operator has to

@@ -53,6 +53,9 @@ type harness struct {
 	// open (zero: the defaults).
 	maxProtocol uint64
 	logger      *slog.Logger
+	// genesisProtocol is the genesis consensus_params.version.app
+	// initNetwork starts the chain at (0: none, protocol 2).
+	genesisProtocol uint64
 }
 
 func newHarness(tb testing.TB) *harness { return newHarnessWith(tb, nil, 0) }

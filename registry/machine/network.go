@@ -109,13 +109,35 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if err != nil {
 		return nil, nil, err
 	}
+	content := env.protocolAtLeast(ledger.ContentIDProtocol)
+	if content {
+		// Protocol 3: the id is the content's hash, so an approval, which
+		// names the id, approves exactly this content (a proposer can no
+		// longer file "upgrade to protocol 999" as "to-3").
+		if want := tx.ProposalID(p); p.ID != want {
+			return nil, nil, fmt.Errorf("%w: proposal id %s: from protocol %d on a proposal's id is the hash of its content, and this %s must be filed as %s (medid network files every proposal so)",
+				ledger.ErrInvalid, p.ID, ledger.ContentIDProtocol, p.Action, want)
+		}
+	}
 	if v, err := r.Get(ledger.ProposalKey(p.ID)); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ledger.ErrInternal, err)
 	} else if v != nil {
-		if !tx.IsChangeAction(p.Action) {
+		switch {
+		case content:
+			if err := proposedAgain(r, v, p.ID, env); err != nil {
+				return nil, nil, err
+			}
+		case !tx.IsChangeAction(p.Action):
 			return nil, nil, fmt.Errorf("%w: proposal %s (choose another id)", ledger.ErrExists, p.ID)
+		default:
+			if err := changeProposedAgain(v, p.ID, env); err != nil {
+				return nil, nil, err
+			}
 		}
-		if err := changeProposedAgain(v, p.ID, env); err != nil {
+	}
+	var open []ledger.OpenProposal
+	if content {
+		if open, err = openProposals(r, t.Payload.DID, p.ID, env); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -142,7 +164,131 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+	w, rc, err := a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+	if err != nil || !content {
+		return w, rc, err
+	}
+	// Protocol 3: the proposer's open proposals, this one among them
+	// unless it carried at once (it then holds no slot).
+	if rec.Status == ledger.ProposalOpen {
+		open = append(open, ledger.OpenProposal{ID: rec.ID, Height: rec.Height, Expires: rec.Expires})
+	}
+	if len(open) == 0 {
+		// (A removal: a key with nothing open holds no record.)
+		return append(w, write{ledger.OpenProposalsKey(t.Payload.DID), nil}), rc, nil
+	}
+	b, err := marshal(ledger.OpenProposals{Proposals: open})
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(w, write{ledger.OpenProposalsKey(t.Payload.DID), b}), rc, nil
+}
+
+// openProposals returns the proposals that governance key did filed under
+// protocol 3 and that are still open (recorded by that filing, not
+// carried, not expired; an entry for id, which is being filed again, is
+// dropped), and refuses a new filing when there are
+// ledger.MaxOpenProposals of them. It reads one record of the key and at
+// most MaxOpenProposals proposal records: the count costs the same
+// whatever the number of proposals in the state. A key has one spelling
+// only (did:key parsing refuses every other, and a signer must be in
+// gov/ under the exact string), so it cannot spread its filings over two
+// lists.
+func openProposals(r reader, did, id string, env *execEnv) ([]ledger.OpenProposal, error) {
+	cur, err := getJSON[ledger.OpenProposals](r, ledger.OpenProposalsKey(did))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var open []ledger.OpenProposal
+	for _, o := range cur.Proposals {
+		if o.ID == id || (env.timeKnown && !env.time.Before(o.Expires)) {
+			continue
+		}
+		rec, err := getJSON[ledger.ProposalRecord](r, ledger.ProposalKey(o.ID))
+		if errors.Is(err, ledger.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Status != ledger.ProposalOpen || rec.Height != o.Height || rec.ProposedBy != did {
+			continue // carried, or replaced by a later filing of the same content
+		}
+		open = append(open, o)
+	}
+	if len(open) >= ledger.MaxOpenProposals && env.timeKnown {
+		// (CheckTx right after a restart does not know the block time,
+		// so not which have expired: FinalizeBlock decides.)
+		first := open[0].Expires
+		for _, o := range open[1:] {
+			if o.Expires.Before(first) {
+				first = o.Expires
+			}
+		}
+		return nil, fmt.Errorf("%w: %s has %d open proposals, the most one governance key may have (protocol %d): wait until one expires (the first at %s) or is carried (the other governance keys approve it), then propose again",
+			ledger.ErrQuotaExceeded, did, len(open), ledger.ContentIDProtocol, first.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	return open, nil
+}
+
+// proposedAgain decides, from protocol 3 on, whether content whose
+// proposal (stored as old, under the content's id) exists may be filed
+// again. The new filing replaces the record and starts with its
+// proposer's approval only: approvals count for the filing they were
+// given after, never for a later one. An open proposal that has not
+// expired is refused (approve it instead), unless it is a cancel that can
+// no longer carry (proposed before the block that scheduled what it
+// cancels, see staleCancel: otherwise the same cancel could not be filed
+// again until the stale one expired). A carried one may be filed again,
+// except a directory change or an accreditation (whose content names a
+// version or an accreditation id: as under protocol 2): the same
+// validator can be added after its removal, the same upgrade scheduled
+// after its cancel. An expired one may be filed again, and so may one
+// filed under protocol 2 with other content under this id.
+func proposedAgain(r reader, old []byte, id string, env *execEnv) error {
+	var rec ledger.ProposalRecord
+	if err := json.Unmarshal(old, &rec); err != nil {
+		return fmt.Errorf("%w: decode proposal %s: %v", ledger.ErrInternal, id, err)
+	}
+	if rec.ContentID() != id {
+		// Filed under protocol 2 with other content under this content's
+		// id (a squatter: protocol 2 took any id). It can never be
+		// approved now (networkApprove), so it must not keep the content
+		// it squats from being filed.
+		return nil
+	}
+	if rec.Status != ledger.ProposalOpen {
+		if tx.IsChangeAction(rec.Action) {
+			return fmt.Errorf("%w: this change was proposed as %s and carried at height %d", ledger.ErrExists, id, rec.Executed)
+		}
+		return nil
+	}
+	if env.timeKnown && !env.time.Before(rec.Expires) {
+		return nil
+	}
+	if !env.timeKnown {
+		// (CheckTx right after a restart does not know the block time:
+		// FinalizeBlock decides.)
+		return nil
+	}
+	switch rec.Action {
+	case ledger.ActionProtocolCancel:
+		if cur, err := protocolUpgradeOf(r); err != nil {
+			return err
+		} else if cur != nil && staleCancel(&rec, "upgrade", cur.Scheduled, cur.Proposal) != nil {
+			return nil
+		}
+	case ledger.ActionLayoutCancel:
+		if cur, err := layoutMoveOf(r); err != nil {
+			return err
+		} else if cur != nil && staleCancel(&rec, "move", cur.Scheduled, cur.Proposal) != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: this change is proposed already, as %s (open until %s): approve it with network.approve", ledger.ErrExists, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
 }
 
 func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receipt, error) {
@@ -156,6 +302,14 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	}
 	if env.timeKnown && !env.time.Before(rec.Expires) {
 		return nil, nil, fmt.Errorf("%w: proposal %s expired at %s: propose it again", ledger.ErrInvalid, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	if env.protocolAtLeast(ledger.ContentIDProtocol) {
+		// A proposal filed under protocol 2 under an id its proposer chose
+		// is approved no more: the id would not name its content.
+		if want := rec.ContentID(); rec.ID != want {
+			return nil, nil, fmt.Errorf("%w: proposal %s was filed under an id its proposer chose (before protocol %d); from protocol %d on an approval names the hash of the content: propose it again (its id is %s) and approve that",
+				ledger.ErrInvalid, id, ledger.ContentIDProtocol, ledger.ContentIDProtocol, want)
+		}
 	}
 	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
 		return nil, nil, fmt.Errorf("%w: %s already approved proposal %s", ledger.ErrExists, t.Payload.DID, id)

@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
@@ -67,7 +68,11 @@ func initNetwork(tb testing.TB, h *harness, g *Genesis) *netHarness {
 	for i := byte(0); i < 4; i++ {
 		vals = append(vals, abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: consensusKey(i)}}, Power: 10})
 	}
-	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}); err != nil {
+	req := &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}
+	if h.genesisProtocol != 0 {
+		req.ConsensusParams = &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: h.genesisProtocol}}
+	}
+	if _, err := h.app.InitChain(context.Background(), req); err != nil {
 		tb.Fatal(err)
 	}
 	h.block() // genesis state is committed with the first block

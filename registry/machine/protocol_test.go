@@ -84,7 +84,7 @@ func TestProtocolUpgradeRefusals(t *testing.T) {
 	}
 	n.blockUpdates([]uint32{0, 0}, n.approve(1, "to-7"), n.approve(2, "to-7"))
 	p := n.app.Protocol()
-	if u := p.Upgrade; p.Version != 2 || p.NodeMax != 2 || u == nil || u.Version != 7 || u.Height != h1 || u.Proposal != "to-7" || u.Scheduled != n.height() {
+	if u := p.Upgrade; p.Version != 2 || p.NodeMax != MaxProtocol || u == nil || u.Version != 7 || u.Height != h1 || u.Proposal != "to-7" || u.Scheduled != n.height() {
 		t.Fatalf("after the quorum: %+v (upgrade %+v)", p, p.Upgrade)
 	}
 	if v, h := n.app.UpgradePending(); v != 7 || h != h1 {
@@ -307,7 +307,7 @@ func TestProtocolUpgradeStateSync(t *testing.T) {
 			t.Fatalf("restored on a release of protocol %d, Info: app version %d", max, info.AppVersion)
 		}
 	}
-	old, res := restoreInto(t, h, nil, h.hash())
+	old, res := restoreIntoWith(t, h, nil, h.hash(), func(a *App) { a.maxProtocol = 2 })
 	if res != abci.ResponseApplySnapshotChunk_ABORT {
 		t.Fatalf("restore on a release of protocol 2: %v, want ABORT", res)
 	}
@@ -336,7 +336,9 @@ func TestGenesisProtocol(t *testing.T) {
 		{"none", 0, 0, 2, "", true},
 		{"2", 2, 0, 2, "", true},
 		{"3 known", 3, 3, 3, "", false},
-		{"3 unknown", 3, 0, 0, "genesis consensus_params.version.app is 3 and this release of registryd executes protocols up to 2", false},
+		{"3 unknown", 3, 2, 0, "genesis consensus_params.version.app is 3 and this release of registryd executes protocols up to 2", false},
+		{"3, this release", 3, 0, 3, "", false},
+		{"4 unknown", 4, 0, 0, "genesis consensus_params.version.app is 4 and this release of registryd executes protocols up to 3", false},
 		{"1", 1, 3, 0, "protocols start at 2", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -412,7 +412,7 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 	if info, _ := dst.Info(ctx, &abci.RequestInfo{}); res != abci.ResponseApplySnapshotChunk_ACCEPT || info.AppVersion != 3 || dst.Protocol().Upgrade != nil {
 		t.Fatalf("H on a release of 3: %v, Info app version %d", res, info.AppVersion)
 	}
-	if _, res := restoreInto(t, src.harness, nil, src.hash()); res != abci.ResponseApplySnapshotChunk_ABORT {
+	if _, res := restoreIntoWith(t, src.harness, nil, src.hash(), func(a *App) { a.maxProtocol = 2 }); res != abci.ResponseApplySnapshotChunk_ABORT {
 		t.Fatalf("H on a release of 2: %v, want ABORT", res)
 	}
 }
@@ -577,11 +577,15 @@ func TestScheduleEdgesOfTheLead(t *testing.T) {
 		ls := lockstep{with, without}
 		H := with.height() + 1 + lead
 		ls.block(t, with.propose(0, upgradeProposal("up", 3, H)), with.approve(1, "up"), with.approve(2, "up"))
-		ls.block(t, with.propose(3, upgradeCancel("no", 3, H)), with.approve(0, "no"))
+		// (Filed under its content's id: block H runs protocol 3, which
+		// refuses approvals of a proposal filed under a chosen id.)
+		no := upgradeCancel("", 3, H)
+		no.ID = tx.ProposalID(&no)
+		ls.block(t, with.propose(3, no), with.approve(0, no.ID))
 		for with.height() < H-1 {
 			ls.block(t)
 		}
-		late := with.approve(1, "no")
+		late := with.approve(1, no.ID)
 		// CheckTx reads the committed state of H-1, where the upgrade is
 		// still scheduled: it admits the approval that block H refuses
 		// (a governance key's transaction; the cost is its block space).
@@ -598,7 +602,7 @@ func TestScheduleEdgesOfTheLead(t *testing.T) {
 		if !bytes.Equal(with.hash(), without.hash()) {
 			t.Fatal("a refused cancel in block H changed the app hash")
 		}
-		if p, _ := with.app.Proposal("no"); p.Status != ledger.ProposalOpen || len(p.Approvals) != 2 {
+		if p, _ := with.app.Proposal(no.ID); p.Status != ledger.ProposalOpen || len(p.Approvals) != 2 {
 			t.Fatalf("the refused cancel's proposal: %s with %d approvals", p.Status, len(p.Approvals))
 		}
 	})

@@ -162,7 +162,7 @@ func TestLightClientFollowsValidatorChanges(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "gov", 6, 0)
+	out, res := newTestnet(t, "gov", 6, 0, 0)
 	var ms []*member
 	for _, r := range res {
 		ms = append(ms, startMember(t, r.Home, machine.Config{}))
@@ -192,6 +192,7 @@ func TestLightClientFollowsValidatorChanges(t *testing.T) {
 	govs := []*key.PrivateKey{govKey(t, res[0].Home), govKey(t, res[1].Home), govKey(t, res[2].Home), govKey(t, res[3].Home)}
 	carry := func(p tx.Proposal, by ...int) {
 		t.Helper()
+		p.ID = tx.ProposalID(&p) // (protocol 3: the content's id)
 		rec, _, err := c0.Propose(ctx, govs[by[0]], p)
 		for _, g := range by[1:] {
 			if err != nil {
@@ -212,19 +213,19 @@ func TestLightClientFollowsValidatorChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		carry(tx.Proposal{ID: fmt.Sprintf("join-%d", i), Action: tx.ActionValidatorAdd,
+		carry(tx.Proposal{Action: tx.ActionValidatorAdd,
 			Validator: &tx.ProposedValidator{PubKey: pub, Power: 10, Org: org, Name: fmt.Sprintf("node%d", i)}}, 0, 1, 2)
 	}
 	waitFor(t, time.Minute, "six validators", func() bool { return setSize(t, c0) == 6 })
 	firstChange := ms[3].node.Height()
 	for i, by := range map[int][]int{0: {1, 2, 3}, 1: {2, 3, 0}} {
 		pub, _, _ := node.ValidatorKey(ms[i].home)
-		carry(tx.Proposal{ID: fmt.Sprintf("leave-%d", i), Action: tx.ActionValidatorRemove, Validator: &tx.ProposedValidator{PubKey: pub}}, by...)
+		carry(tx.Proposal{Action: tx.ActionValidatorRemove, Validator: &tx.ProposedValidator{PubKey: pub}}, by...)
 	}
 	// A third founder may leave only with the explicit override: four is
 	// the minimum.
 	pub2, _, _ := node.ValidatorKey(ms[2].home)
-	leave2 := tx.Proposal{ID: "leave-2", Action: tx.ActionValidatorRemove, Validator: &tx.ProposedValidator{PubKey: pub2}}
+	leave2 := tx.Proposal{Action: tx.ActionValidatorRemove, Validator: &tx.ProposedValidator{PubKey: pub2}}
 	if _, _, err := c0.Propose(ctx, govs[3], leave2); err == nil || !strings.Contains(err.Error(), "minimum") {
 		t.Fatalf("removing a fifth of six without the override: %v, want a refusal naming the minimum", err)
 	}

@@ -253,9 +253,12 @@ func NewChainPolicy() *ledger.NetworkPolicy {
 	return &p
 }
 
-func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layout ledger.StateLayout) (*types.GenesisDoc, error) {
+func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layout ledger.StateLayout, protocol uint64) (*types.GenesisDoc, error) {
 	if layout == 0 {
 		layout = ledger.CurrentLayout
+	}
+	if protocol == 0 {
+		protocol = ledger.CurrentProtocol
 	}
 	st := AppState{Quotas: quotas, StateLayout: layout, Network: NewChainPolicy()}
 	gen := &types.GenesisDoc{
@@ -266,7 +269,10 @@ func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layo
 	}
 	// The protocol the chain starts at, in the header of every block until
 	// an upgrade (docs/design/0021, "Protocol upgrades at a height").
-	gen.ConsensusParams.Version.App = ledger.CurrentProtocol
+	// New chains start at this release's protocol (protocol 3: proposals
+	// under their content's id, a cap on one key's open proposals), as
+	// they start with directoryQuorum.
+	gen.ConsensusParams.Version.App = protocol
 	for _, m := range ms {
 		pub, err := m.pv.GetPubKey()
 		if err != nil {
@@ -329,7 +335,7 @@ func Init(c InitConfig) (InitResult, error) {
 		return InitResult{}, err
 	}
 	// The genesis goes last: its presence marks the home as initialised.
-	if _, err := writeGenesis(c.ChainID, []*member{m}, nil, 0); err != nil {
+	if _, err := writeGenesis(c.ChainID, []*member{m}, nil, 0, 0); err != nil {
 		return InitResult{}, err
 	}
 	return m.result(c.ChainID), nil
@@ -366,6 +372,11 @@ type TestnetConfig struct {
 	// ledger.LayoutEveryVersion makes a chain such as those started before
 	// layout 2, to rehearse moving it (docs/operations.md).
 	StateLayout ledger.StateLayout
+	// Protocol is the protocol the chain starts at (0:
+	// ledger.CurrentProtocol). ledger.BaseProtocol makes a chain such as
+	// those started before protocol 3, to rehearse upgrading it
+	// (docs/operations.md).
+	Protocol uint64
 }
 
 // Testnet writes N validator homes sharing one genesis (equal power, every
@@ -383,6 +394,9 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 	}
 	if c.StateLayout != 0 && !c.StateLayout.Valid() {
 		return nil, fmt.Errorf("testnet state layout %d: want %d or %d", c.StateLayout, ledger.LayoutEveryVersion, ledger.LayoutRecordsOnce)
+	}
+	if c.Protocol != 0 && (c.Protocol < ledger.BaseProtocol || c.Protocol > ledger.CurrentProtocol) {
+		return nil, fmt.Errorf("testnet protocol %d: want %d to %d", c.Protocol, ledger.BaseProtocol, ledger.CurrentProtocol)
 	}
 	if c.BasePort < 1024 || c.BasePort+10*c.Validators > 65535 {
 		return nil, fmt.Errorf("testnet base port %d out of range 1024..%d", c.BasePort, 65535-10*c.Validators)
@@ -420,7 +434,7 @@ func Testnet(c TestnetConfig) ([]InitResult, error) {
 		}
 		res[i] = m.result(c.ChainID)
 	}
-	if _, err := writeGenesis(c.ChainID, ms, c.Quotas, c.StateLayout); err != nil {
+	if _, err := writeGenesis(c.ChainID, ms, c.Quotas, c.StateLayout, c.Protocol); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -62,7 +62,7 @@ func TestLayoutMoveFourNodesSpread(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 100 * time.Millisecond,
-		ChainID: "medid-move-spread", StateLayout: ledger.LayoutEveryVersion})
+		ChainID: "medid-move-spread", StateLayout: ledger.LayoutEveryVersion, Protocol: ledger.BaseProtocol})
 	if err != nil {
 		t.Fatal(err)
 	}

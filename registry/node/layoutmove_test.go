@@ -55,7 +55,7 @@ func TestLayoutMoveFourNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "move", 5, ledger.LayoutEveryVersion)
+	out, res := newTestnet(t, "move", 5, ledger.LayoutEveryVersion, ledger.BaseProtocol) // a chain of before layout 2 and protocol 3
 	var ms []*member
 	logs := make([]*logbuf.Buffer, 5)
 	for i, r := range res {

@@ -16,6 +16,8 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/medid/medid/registry/ledger"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -103,6 +105,11 @@ func TestInitWritesKeysAndGenesis(t *testing.T) {
 	// governance quorum (one key here: its quorum is itself).
 	if st.Network == nil || !st.Network.DirectoryQuorum {
 		t.Errorf("app_state network = %+v, want directoryQuorum on", st.Network)
+	}
+	// New chains start at this release's protocol (3: proposals under
+	// their content's id, a cap on one key's open proposals).
+	if v := gen.ConsensusParams.Version.App; v != ledger.CurrentProtocol {
+		t.Errorf("genesis consensus_params.version.app = %d, want %d", v, ledger.CurrentProtocol)
 	}
 	if _, err := Init(InitConfig{Home: home}); !errors.Is(err, ErrAlreadyInitialised) {
 		t.Errorf("second Init error = %v, want ErrAlreadyInitialised", err)

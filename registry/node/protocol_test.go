@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
@@ -34,10 +36,11 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return -1
 }
 
-// TestProtocolUpgradeFourNodes: four in-process validators, three whose
-// release executes protocol 3 (machine.Config.MaxProtocol: a test-only
-// protocol, no rule of its own) and one whose release executes protocol 2
-// only. The quorum schedules protocol 3 at H. From the carrying block the
+// TestProtocolUpgradeFourNodes: four in-process validators of a chain
+// started at protocol 2 (as every chain before protocol 3), three whose
+// release executes protocol 3 (this release) and one whose release
+// executes protocol 2 only (machine.Config.MaxProtocol). The quorum
+// schedules protocol 3 at H. From the carrying block the
 // fourth says the upgrade is pending (metrics); at H the three upgrade
 // (CometBFT's header carries app version 3 from H+1 on) and go on as 3 of
 // 4, and a client that trusts only the genesis verifies a read written
@@ -46,14 +49,16 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // protocol 3, its handshake replays block H and it agrees on every app
 // hash. A fifth node, of a release that knows protocols up to 4, joins by
 // state sync from a snapshot after H: CometBFT checks that the restored
-// app's version (Info: the state's protocol) is the header's, 3.
+// app's version (Info: the state's protocol) is the header's, 3. A
+// proposal under a chosen id is taken before H and refused after it, as
+// is the approval of the one taken before.
 func TestProtocolUpgradeFourNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts five nodes and makes over a hundred blocks")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "upgrade", 5, 0)
+	out, res := newTestnet(t, "upgrade", 5, 0, ledger.BaseProtocol) // a chain of before protocol 3
 	var ms []*member
 	logs := make([]*logbuf.Buffer, 5)
 	for i, r := range res {
@@ -101,6 +106,19 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 	}
 	t.Logf("upgrade to protocol 3 scheduled at height %d (carried at %d)", H, ni.Protocol.Upgrade.Scheduled)
 
+	// Protocol 2's hole, before H: a proposal under an id its proposer
+	// chose is taken (docs/design/0021, "Protocol 3").
+	newGov := func(i int) string {
+		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("protocol3 attack %015d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return did.KeyDID(k.Public())
+	}
+	if _, _, err := c0.Propose(ctx, govKey(t, res[3].Home), tx.Proposal{ID: "routine", Action: tx.ActionGovernanceAdd, Governance: newGov(1)}); err != nil {
+		t.Fatalf("protocol 2, a chosen id: %v", err)
+	}
+
 	// Blocks up to and past H: each write makes a block.
 	writeUntil(ctx, t, ms[:3], H+6, create)
 	waitAgree(t, time.Minute, "the three validators at one height", ms[:3]...)
@@ -116,6 +134,18 @@ func TestProtocolUpgradeFourNodes(t *testing.T) {
 		if v := ms[0].node.Block(h).Header.Version.App; v != want {
 			t.Errorf("block %d's header says app version %d, want %d", h, v, want)
 		}
+	}
+	// After H every node refuses a chosen id, and the approval of the
+	// proposal filed under one before H.
+	if _, _, err := c0.Propose(ctx, govKey(t, res[0].Home), tx.Proposal{ID: "routine-2", Action: tx.ActionGovernanceAdd, Governance: newGov(2)}); err == nil || !strings.Contains(err.Error(), "must be filed as gov-") {
+		t.Errorf("protocol 3, a chosen id: %v", err)
+	}
+	c1, err := client.New(client.Config{URL: ms[1].url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c1.Approve(ctx, govKey(t, res[1].Home), "routine"); err == nil || !strings.Contains(err.Error(), "filed under an id its proposer chose") {
+		t.Errorf("protocol 3, an approval of a chosen id of protocol 2: %v", err)
 	}
 	// A client that trusts only the genesis verifies a read written after
 	// H (headers of app version 3 on the way).

@@ -28,7 +28,7 @@ func TestDirectoryQuorumOnFourValidators(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "quorum", 4, 0)
+	out, res := newTestnet(t, "quorum", 4, 0, 0)
 	var ms []*member
 	for _, r := range res {
 		ms = append(ms, startMember(t, r.Home, machine.Config{}))
@@ -159,7 +159,7 @@ func TestDirectoryQuorumTurnedOnInRunningNetwork(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, res := newTestnet(t, "quorum-on", 4, 0)
+	out, res := newTestnet(t, "quorum-on", 4, 0, 0)
 	var ms []*member
 	for _, r := range res {
 		nodetest.SetNetworkPolicy(t, r.Home, nil)
@@ -192,7 +192,8 @@ func TestDirectoryQuorumTurnedOnInRunningNetwork(t *testing.T) {
 	}
 	sameAppHash(ctx, t, ms, wrote.Height)
 
-	on := tx.Proposal{ID: "names-by-quorum", Action: tx.ActionDirectoryQuorum}
+	on := tx.Proposal{Action: tx.ActionDirectoryQuorum}
+	on.ID = tx.ProposalID(&on) // (protocol 3: the content's id)
 	if rec, _, err = c0.Propose(ctx, govs[0], on); err != nil {
 		t.Fatal(err)
 	}

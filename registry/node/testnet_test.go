@@ -20,8 +20,9 @@ import (
 // newTestnet writes a four-validator testnet (30 ms blocks) of chain
 // "medid-"+name in a processDir folder, with ports free for slots nodes
 // (the four and any that join later), its genesis in state layout layout
-// (0: the current one). It returns the folder and the four homes.
-func newTestnet(t *testing.T, name string, slots int, layout ledger.StateLayout) (string, []node.InitResult) {
+// at protocol protocol (0: the current ones). It returns the folder and the
+// four homes.
+func newTestnet(t *testing.T, name string, slots int, layout ledger.StateLayout, protocol uint64) (string, []node.InitResult) {
 	t.Helper()
 	out := processDir(t, name)
 	base, err := node.FreeBasePort(slots)
@@ -29,7 +30,7 @@ func newTestnet(t *testing.T, name string, slots int, layout ledger.StateLayout)
 		t.Fatal(err)
 	}
 	res, err := node.Testnet(node.TestnetConfig{Validators: 4, OutDir: out, BasePort: base, BlockTime: 30 * time.Millisecond,
-		ChainID: "medid-" + name, StateLayout: layout})
+		ChainID: "medid-" + name, StateLayout: layout, Protocol: protocol})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Changes of names and accreditations by a governance quorum
@@ -171,4 +172,45 @@ func NewChangeProposal(change *Payload) (*Payload, error) {
 	}
 	p.ID = ChangeID(&p)
 	return valid(&Payload{Type: NetworkPropose, DID: change.DID, Nonce: NewNonce(), Proposal: &p})
+}
+
+// ProposalID is the id of p's content: for a directory.* or issuer.*
+// action its [ChangeID]; for every other action "val-", "gov-",
+// "layout-", "protocol-" or "policy-" (by the action's family) and the
+// first 16 bytes of the SHA-256 of the JSON of its action and content
+// (validator, governance, allowBelowMinimum, layout, protocol), in hex.
+// Two proposals have the same id only if they ask for the same change.
+// From protocol 3 on the ledger takes every proposal under this id only
+// (docs/design/0021, "Protocol 3"), so an approval, which names an id,
+// approves exactly one content; under protocol 2 it is one id among the
+// ids a proposer may choose. p.ID is ignored.
+func ProposalID(p *Proposal) string {
+	if IsChangeAction(p.Action) {
+		return ChangeID(p)
+	}
+	b, err := json.Marshal(struct {
+		Action            string             `json:"action"`
+		Validator         *ProposedValidator `json:"validator,omitempty"`
+		Governance        string             `json:"governance,omitempty"`
+		AllowBelowMinimum bool               `json:"allowBelowMinimum,omitempty"`
+		Layout            *ProposedLayout    `json:"layout,omitempty"`
+		Protocol          *ProposedProtocol  `json:"protocol,omitempty"`
+	}{p.Action, p.Validator, p.Governance, p.AllowBelowMinimum, p.Layout, p.Protocol})
+	if err != nil {
+		// The types hold strings, integers and booleans only.
+		panic("registry/tx: encode a proposal: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	prefix := "policy-"
+	switch {
+	case strings.HasPrefix(p.Action, "validator."):
+		prefix = "val-"
+	case strings.HasPrefix(p.Action, "governance."):
+		prefix = "gov-"
+	case strings.HasPrefix(p.Action, "layout."):
+		prefix = "layout-"
+	case strings.HasPrefix(p.Action, "protocol."):
+		prefix = "protocol-"
+	}
+	return prefix + hex.EncodeToString(sum[:16])
 }

@@ -84,6 +84,18 @@ func FuzzProposal(f *testing.F) {
 		if !reflect.DeepEqual(p, q) {
 			t.Fatalf("round trip: %+v, then %+v", p, q)
 		}
+		// The content's id (what protocol 3 requires and medid files
+		// under) is an id, names the content whatever the id it was given,
+		// and the proposal under it is well formed.
+		id := ProposalID(&p)
+		c := p
+		c.ID = id
+		if !validID(id) || ProposalID(&c) != id || ProposalID(&q) != id {
+			t.Fatalf("content id %q of %s", id, data)
+		}
+		if msg := validProposal(&c); msg != "" {
+			t.Fatalf("%s under its content's id %s: %s", data, id, msg)
+		}
 		isLayout := p.Action == ActionLayoutSchedule || p.Action == ActionLayoutCancel
 		if isLayout != (p.Layout != nil) {
 			t.Fatalf("action %s with layout %+v", p.Action, p.Layout)

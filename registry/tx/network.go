@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-
-	"github.com/medid/medid/internal/randid"
 )
 
 // Governance of the network itself (docs/design/0021): which nodes
@@ -231,15 +229,12 @@ func validProposal(p *Proposal) string {
 }
 
 // NewNetworkProposal returns the network.propose by the governance did:key
-// governance of p (p.ID "" = a random "prop-<16 hex digits>", or for a
-// directory.* or issuer.* action its [ChangeID]). Sign it with that
-// governance key. The proposal id is in the payload's Proposal.
+// governance of p (p.ID "" = its content's id, [ProposalID], which every
+// protocol takes and protocol 3 requires). Sign it with that governance
+// key. The proposal id is in the payload's Proposal.
 func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 	if p.ID == "" {
-		p.ID = "prop-" + randid.Hex(8)
-		if IsChangeAction(p.Action) {
-			p.ID = ChangeID(&p)
-		}
+		p.ID = ProposalID(&p)
 	}
 	if p.Validator != nil {
 		v := *p.Validator
