@@ -57,7 +57,7 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	}
 	what := rec.Action
 	if v := rec.Validator; v != nil {
-		what += " " + v.Address
+		what += " " + validatorShown(v)
 		if v.Power > 0 {
 			what += fmt.Sprintf(" power %d", v.Power)
 		}
@@ -77,15 +77,34 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	return what
 }
 
+// validatorShown names a proposal's validator by the address of its key,
+// which the proposal's id hashes, rather than by the address the registry
+// served beside it, which the id does not hash (a node could serve
+// another validator's).
+func validatorShown(v *ledger.ProposedValidator) string {
+	pub, err := tx.ParseConsensusKey(v.PubKey)
+	if err != nil {
+		return fmt.Sprintf("(key %.64q is not a consensus key)", v.PubKey)
+	}
+	return ledger.ValidatorAddress(pub)
+}
+
 // checkContentID refuses a proposal whose id is not the hash of the
-// content the registry showed for it (tx.ProposalID): approving that id
-// would approve something else than what is shown, or, for a proposal
+// content the registry showed for it (tx.ProposalID), or that shows a
+// validator address other than its key's (ProposalRecord.CheckDerived):
+// approving that id would approve something else than what is shown, or, for a proposal
 // filed under an id its proposer chose (protocol 2 takes such ids), what
 // the registry's answer cannot prove.
 func checkContentID(rec *ledger.ProposalRecord) error {
 	want := rec.ContentID()
 	switch {
 	case want == rec.ID:
+		// The id hashes the validator's key, not its address, which is
+		// what is shown: a node could show one validator's address over
+		// another's key.
+		if err := rec.CheckDerived(); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows %v: it is not what that id approves; not approved (ask another node)", err)}
+		}
 		return nil
 	case rec.ChangeID() != "":
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows proposal %s with content whose id is %s: it is not what that id approves; not approved (ask another node)", rec.ID, want)}
@@ -112,7 +131,7 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 	case rec.Accreditation != nil:
 		return nameOf(rec.Accreditation.Issuer) + " " + rec.Accreditation.AccreditationID
 	case rec.Validator != nil:
-		return rec.Validator.Address
+		return validatorShown(rec.Validator)
 	case rec.Layout != nil || rec.Protocol != nil:
 		return scheduleSubject(rec)
 	}

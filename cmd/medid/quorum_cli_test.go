@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/medid/medid/registry/ledger"
@@ -14,6 +18,7 @@ import (
 // the id approves another), and of one filed under an id its proposer
 // chose (protocol 2), whose content no answer can prove.
 func TestCheckContentID(t *testing.T) {
+	stMarysNode, otherNode := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	entry := tx.DirectoryEntry{LegalName: "St Mary's Hospital NHS Trust", DisplayName: "St Mary's Hospital", Kind: tx.KindHospital, Country: "GB"}
 	honest := func() *ledger.ProposalRecord {
 		e := entry
@@ -22,7 +27,7 @@ func TestCheckContentID(t *testing.T) {
 		return rec
 	}
 	validator := func() *ledger.ProposalRecord {
-		rec := &ledger.ProposalRecord{Action: tx.ActionValidatorAdd, Validator: &ledger.ProposedValidator{Address: "AB", PubKey: "AAAA", Power: 10, Org: "did:key:z6Mk", Name: "st-marys"}}
+		rec := &ledger.ProposalRecord{Action: tx.ActionValidatorAdd, Validator: &ledger.ProposedValidator{Address: ledger.ValidatorAddress(stMarysNode), PubKey: base64.StdEncoding.EncodeToString(stMarysNode), Power: 10, Org: "did:key:z6Mk", Name: "st-marys"}}
 		rec.ID = rec.ContentID()
 		return rec
 	}
@@ -61,6 +66,17 @@ func TestCheckContentID(t *testing.T) {
 			r.Validator.Power = 1000
 			return r
 		}, false},
+		{"another validator's address shown over the key (the id hashes the key, operators read the address)", func() *ledger.ProposalRecord {
+			r := validator()
+			r.Validator.Address = ledger.ValidatorAddress(otherNode)
+			return r
+		}, false},
+		{"a validator key that is not a key", func() *ledger.ProposalRecord {
+			r := validator()
+			r.Validator.PubKey, r.Validator.Address = "AAAA", "AB"
+			r.ID = r.ContentID()
+			return r
+		}, false},
 		{"an upgrade as proposed", upgrade, true},
 		{"an upgrade to 999 shown as 3", func() *ledger.ProposalRecord {
 			r := upgrade()
@@ -88,5 +104,25 @@ func TestCheckContentID(t *testing.T) {
 				t.Fatalf("got %v, want a refusal with exit %d", err, exitInvalid)
 			}
 		})
+	}
+}
+
+// TestProposalShowsKeyAddress: `medid network proposals` and the lines
+// propose and approve print name a validator by the address of the key
+// the proposal's id hashes, never by the address the registry served
+// beside it (which the id does not hash: a node could serve another
+// validator's there).
+func TestProposalShowsKeyAddress(t *testing.T) {
+	key, other := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	rec := &ledger.ProposalRecord{Action: tx.ActionValidatorRemove, Validator: &ledger.ProposedValidator{Address: ledger.ValidatorAddress(other), PubKey: base64.StdEncoding.EncodeToString(key)}}
+	rec.ID = rec.ContentID()
+	want, forged := ledger.ValidatorAddress(key), ledger.ValidatorAddress(other)
+	for name, got := range map[string]string{
+		"describeProposal": describeProposal(rec),
+		"proposalSubject":  proposalSubject(context.Background(), nil, rec),
+	} {
+		if !strings.Contains(got, want) || strings.Contains(got, forged) {
+			t.Errorf("%s: %q, want the key's address %s and not the served %s", name, got, want, forged)
+		}
 	}
 }
