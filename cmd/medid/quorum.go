@@ -30,9 +30,9 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	if d := rec.Directory; d != nil {
 		switch rec.Action {
 		case tx.ActionDirectoryAdd:
-			return fmt.Sprintf("add %s to the directory as %q (%s, %s)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country)
+			return fmt.Sprintf("add %s to the directory as %q (%s, %s)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country) + entryDetails(d.Entry)
 		case tx.ActionDirectoryUpdate:
-			return fmt.Sprintf("update %s in the directory to %q (%s, %s; version %d)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country, d.Version)
+			return fmt.Sprintf("update %s in the directory to %q (%s, %s; version %d)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country, d.Version) + entryDetails(d.Entry)
 		case tx.ActionDirectorySuspend:
 			return fmt.Sprintf("suspend %s in the directory (version %d): %s", d.Org, d.Version, d.Reason)
 		case tx.ActionDirectoryRemove:
@@ -75,6 +75,40 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 		what += ": directory changes and accreditations need the quorum from then on"
 	}
 	return what
+}
+
+// entryDetails names what else a directory entry a proposal writes
+// grants, which its id hashes and an approval therefore approves: each
+// role, and the DID it is performed under (the directory then answers a
+// lookup of that DID with the organisation, so an approver must see it),
+// the names it was checked distinct from, its website and logo. It is ""
+// for an entry with none of them.
+func entryDetails(e *tx.DirectoryEntry) string {
+	var parts []string
+	if len(e.Roles) > 0 {
+		var rs []string
+		for _, r := range e.Roles {
+			if r.DID != "" {
+				rs = append(rs, r.Role+" as "+r.DID)
+			} else {
+				rs = append(rs, r.Role)
+			}
+		}
+		parts = append(parts, "roles "+strings.Join(rs, ", "))
+	}
+	if len(e.DistinctFrom) > 0 {
+		parts = append(parts, "distinct from "+strings.Join(e.DistinctFrom, ", "))
+	}
+	if e.Website != "" {
+		parts = append(parts, "website "+e.Website)
+	}
+	if e.Logo != nil {
+		parts = append(parts, "logo sha256 "+e.Logo.SHA256)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(parts, "; ")
 }
 
 // validatorShown names a proposal's validator by the address of its key,

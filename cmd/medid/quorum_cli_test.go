@@ -126,3 +126,29 @@ func TestProposalShowsKeyAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestProposalShowsEntryRoles: a directory entry's roles are content its
+// id hashes, and a role performed under a DID makes the directory answer
+// a lookup of that DID with the organisation. A stolen governance key
+// that adds the real hospital with a vault role under its own did:key
+// would have it answered as the hospital: the line approvers read names
+// every role and its DID.
+func TestProposalShowsEntryRoles(t *testing.T) {
+	const attacker = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG"
+	e := tx.DirectoryEntry{LegalName: "St Mary's Hospital NHS Trust", DisplayName: "St Mary's Hospital", Kind: tx.KindHospital, Country: "GB",
+		Roles: []tx.Role{{Role: tx.RoleIssuer}, {Role: tx.RoleVaultOperator, DID: attacker}}, DistinctFrom: []string{"did:medid:other"}}
+	for _, action := range []string{tx.ActionDirectoryAdd, tx.ActionDirectoryUpdate} {
+		rec := &ledger.ProposalRecord{Action: action, Directory: &tx.DirectoryChange{Org: "did:medid:stmarys", Entry: &e, Version: 2}}
+		got := describeProposal(rec)
+		for _, want := range []string{tx.RoleIssuer, tx.RoleVaultOperator + " as " + attacker, "distinct from did:medid:other"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: %q does not show %q", action, got, want)
+			}
+		}
+	}
+	// An entry with none of them reads as before.
+	plain := &ledger.ProposalRecord{Action: tx.ActionDirectoryAdd, Directory: &tx.DirectoryChange{Org: "did:medid:stmarys", Entry: &tx.DirectoryEntry{DisplayName: "St Mary's Hospital", Kind: tx.KindHospital, Country: "GB"}}}
+	if got, want := describeProposal(plain), `add did:medid:stmarys to the directory as "St Mary's Hospital" (hospital, GB)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
