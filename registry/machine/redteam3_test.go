@@ -362,3 +362,57 @@ func TestProtocol3HeldBackApproval(t *testing.T) {
 		t.Fatalf("the held approval did not count for the new filing (the limit is closed? update 0013): %+v", rec)
 	}
 }
+
+// TestProtocol3AcrossTheUpgrade (attack 4): transactions that straddle
+// the block H where a chain moves from protocol 2 to 3. A proposal filed
+// under its content id in H-1 keeps collecting approvals at H and
+// carries; filing it again at H is refused while it is open; a chosen id
+// that CheckTx took on H-1's state and a Byzantine proposer puts into H
+// is refused there, state unchanged but for the block; the key's
+// protocol-2 filings are not in its list, so it can have up to 16 more
+// open across the upgrade (0013 Limits), never more from then on.
+func TestProtocol3AcrossTheUpgrade(t *testing.T) {
+	n := newNetHarness(t, nil)
+	H := n.height() + 10 + ledger.MinScheduleLead
+	up := byContent(upgradeProposal("", 3, H))
+	n.carry(t, 0, up)
+	for n.height() < H-2 {
+		n.block()
+	}
+	x := byContent(govAdd(t, "", 70))
+	var old [][]byte
+	for i := range 3 {
+		old = append(old, n.propose(0, byContent(govAdd(t, "", 80+byte(i)))))
+	}
+	// Admitted to the mempool on H-2's state (for block H-1, protocol 2);
+	// the recheck after H-1 drops it (CheckTx for H refuses it), but a
+	// Byzantine proposer of H can still put it in.
+	chosen := n.propose(0, govAdd(t, "late-chosen", 71))
+	if r := n.checkTx(chosen); r.Code != 0 {
+		t.Fatalf("CheckTx on H-2's state: %d (%s)", r.Code, r.Log)
+	}
+	n.blockUpdates([]uint32{0, 0, 0, 0, 0}, append([][]byte{n.propose(0, x), n.approve(1, x.ID)}, old...)...) // block H-1, protocol 2
+	if r := n.checkTx(chosen); r.Code != ledger.CodeInvalid {
+		t.Fatalf("recheck on H-1's state: %d (%s)", r.Code, r.Log)
+	}
+	// Block H, ordered by a Byzantine proposer: the chosen id first, the
+	// same content filed again, then the approval that carries x.
+	r := n.block(chosen, n.propose(3, x), n.approve(2, x.ID))
+	if n.app.Protocol().Version != 3 || r[0].Code != ledger.CodeInvalid || r[1].Code != ledger.CodeExists || r[2].Code != 0 {
+		t.Fatalf("block H at protocol %d: %d (%s), %d (%s), %d (%s)", n.app.Protocol().Version, r[0].Code, r[0].Log, r[1].Code, r[1].Log, r[2].Code, r[2].Log)
+	}
+	if rec, _ := n.app.Proposal(x.ID); rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("x filed at H-1 not carried at H: %+v", rec)
+	}
+	if _, err := n.app.Proposal("late-chosen"); err == nil {
+		t.Fatal("the chosen id was recorded at H")
+	}
+	// Key 0 has 3 protocol-2 filings open; it files 16 under protocol 3.
+	var txs [][]byte
+	for i := range ledger.MaxOpenProposals + 1 {
+		txs = append(txs, n.propose(0, byContent(govAdd(t, "", 100+byte(i)))))
+	}
+	codes := make([]uint32, ledger.MaxOpenProposals+1)
+	codes[ledger.MaxOpenProposals] = ledger.CodeQuota
+	n.blockUpdates(codes, txs...)
+}
