@@ -152,3 +152,42 @@ func TestProposalShowsEntryRoles(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestPrintProposalChecksReadBack: after a propose or an approve, medid
+// prints the proposal as the node shows it then; content the id does not
+// name (or another validator's address) is refused, not printed for the
+// user to pass on.
+func TestPrintProposalChecksReadBack(t *testing.T) {
+	key := bytes.Repeat([]byte{1}, 32)
+	honest := func() *ledger.ProposalRecord {
+		rec := &ledger.ProposalRecord{Action: tx.ActionValidatorPower, Validator: &ledger.ProposedValidator{Address: ledger.ValidatorAddress(key), PubKey: base64.StdEncoding.EncodeToString(key), Power: 20},
+			Status: ledger.ProposalExecuted, Executed: 7}
+		rec.ID = rec.ContentID()
+		return rec
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*ledger.ProposalRecord)
+		ok   bool
+	}{
+		{"as filed", func(*ledger.ProposalRecord) {}, true},
+		{"another power shown", func(r *ledger.ProposalRecord) { r.Validator.Power = 1000 }, false},
+		{"another address shown", func(r *ledger.ProposalRecord) {
+			r.Validator.Address = ledger.ValidatorAddress(bytes.Repeat([]byte{2}, 32))
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := honest()
+			tc.edit(rec)
+			var out bytes.Buffer
+			err := printProposal(context.Background(), &env{stdout: &out}, nil, rec, 7)
+			var ee *exitError
+			switch {
+			case tc.ok && (err != nil || !strings.Contains(out.String(), "carried at block 7")):
+				t.Fatalf("got %v, %q", err, out.String())
+			case !tc.ok && (!errors.As(err, &ee) || ee.code != exitInvalid || out.Len() != 0):
+				t.Fatalf("got %v, printed %q; want a refusal and nothing printed", err, out.String())
+			}
+		})
+	}
+}
