@@ -274,6 +274,12 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 
 // printProposal says what the proposal does and where it stands.
 func printProposal(ctx context.Context, e *env, c *client.Client, rec *ledger.ProposalRecord, height int64) error {
+	// The record is read back from the node after the transaction: a
+	// node could show, under the id just signed for, content that id
+	// does not name, for the user to pass on.
+	if rec.ContentID() != rec.ID || rec.CheckDerived() != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("the transaction was taken at block %d, but the registry now shows proposal %s with content that is not what its id names: do not pass that on; read the proposal from another node", height, rec.ID)}
+	}
 	what := describeProposal(rec)
 	if rec.Status == ledger.ProposalExecuted {
 		fmt.Fprintf(e.stdout, "proposal %s carried at block %d: %s", rec.ID, rec.Executed, what)

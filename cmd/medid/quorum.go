@@ -30,9 +30,9 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	if d := rec.Directory; d != nil {
 		switch rec.Action {
 		case tx.ActionDirectoryAdd:
-			return fmt.Sprintf("add %s to the directory as %q (%s, %s)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country)
+			return fmt.Sprintf("add %s to the directory as %q (%s, %s)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country) + entryDetails(d.Entry)
 		case tx.ActionDirectoryUpdate:
-			return fmt.Sprintf("update %s in the directory to %q (%s, %s; version %d)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country, d.Version)
+			return fmt.Sprintf("update %s in the directory to %q (%s, %s; version %d)", d.Org, d.Entry.DisplayName, d.Entry.Kind, d.Entry.Country, d.Version) + entryDetails(d.Entry)
 		case tx.ActionDirectorySuspend:
 			return fmt.Sprintf("suspend %s in the directory (version %d): %s", d.Org, d.Version, d.Reason)
 		case tx.ActionDirectoryRemove:
@@ -57,7 +57,7 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	}
 	what := rec.Action
 	if v := rec.Validator; v != nil {
-		what += " " + v.Address
+		what += " " + validatorShown(v)
 		if v.Power > 0 {
 			what += fmt.Sprintf(" power %d", v.Power)
 		}
@@ -77,15 +77,68 @@ func describeProposal(rec *ledger.ProposalRecord) string {
 	return what
 }
 
+// entryDetails names what else a directory entry a proposal writes
+// grants, which its id hashes and an approval therefore approves: each
+// role, and the DID it is performed under (the directory then answers a
+// lookup of that DID with the organisation, so an approver must see it),
+// the names it was checked distinct from, its website and logo. It is ""
+// for an entry with none of them.
+func entryDetails(e *tx.DirectoryEntry) string {
+	var parts []string
+	if len(e.Roles) > 0 {
+		var rs []string
+		for _, r := range e.Roles {
+			if r.DID != "" {
+				rs = append(rs, r.Role+" as "+r.DID)
+			} else {
+				rs = append(rs, r.Role)
+			}
+		}
+		parts = append(parts, "roles "+strings.Join(rs, ", "))
+	}
+	if len(e.DistinctFrom) > 0 {
+		parts = append(parts, "distinct from "+strings.Join(e.DistinctFrom, ", "))
+	}
+	if e.Website != "" {
+		parts = append(parts, "website "+e.Website)
+	}
+	if e.Logo != nil {
+		parts = append(parts, "logo sha256 "+e.Logo.SHA256)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(parts, "; ")
+}
+
+// validatorShown names a proposal's validator by the address of its key,
+// which the proposal's id hashes, rather than by the address the registry
+// served beside it, which the id does not hash (a node could serve
+// another validator's).
+func validatorShown(v *ledger.ProposedValidator) string {
+	pub, err := tx.ParseConsensusKey(v.PubKey)
+	if err != nil {
+		return fmt.Sprintf("(key %.64q is not a consensus key)", v.PubKey)
+	}
+	return ledger.ValidatorAddress(pub)
+}
+
 // checkContentID refuses a proposal whose id is not the hash of the
-// content the registry showed for it (tx.ProposalID): approving that id
-// would approve something else than what is shown, or, for a proposal
+// content the registry showed for it (tx.ProposalID), or that shows a
+// validator address other than its key's (ProposalRecord.CheckDerived):
+// approving that id would approve something else than what is shown, or, for a proposal
 // filed under an id its proposer chose (protocol 2 takes such ids), what
 // the registry's answer cannot prove.
 func checkContentID(rec *ledger.ProposalRecord) error {
 	want := rec.ContentID()
 	switch {
 	case want == rec.ID:
+		// The id hashes the validator's key, not its address, which is
+		// what is shown: a node could show one validator's address over
+		// another's key.
+		if err := rec.CheckDerived(); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows %v: it is not what that id approves; not approved (ask another node)", err)}
+		}
 		return nil
 	case rec.ChangeID() != "":
 		return &exitError{code: exitInvalid, err: fmt.Errorf("the registry shows proposal %s with content whose id is %s: it is not what that id approves; not approved (ask another node)", rec.ID, want)}
@@ -112,7 +165,7 @@ func proposalSubject(ctx context.Context, c *client.Client, rec *ledger.Proposal
 	case rec.Accreditation != nil:
 		return nameOf(rec.Accreditation.Issuer) + " " + rec.Accreditation.AccreditationID
 	case rec.Validator != nil:
-		return rec.Validator.Address
+		return validatorShown(rec.Validator)
 	case rec.Layout != nil || rec.Protocol != nil:
 		return scheduleSubject(rec)
 	}

@@ -1,8 +1,11 @@
 package ledger
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/medid/medid/registry/tx"
@@ -240,6 +243,37 @@ func (r *ProposalRecord) Proposal() *tx.Proposal {
 		p.Protocol = &tx.ProposedProtocol{Version: u.Version, Height: u.Height}
 	}
 	return p
+}
+
+// CheckDerived reports an error when a field r shows but its content id
+// (ContentID) does not hash, because the ledger derives it from a hashed
+// one, disagrees with that field: the validator's Address must be the
+// address of its PubKey. A node that serves r can otherwise show one
+// validator's address (what operators and CometBFT name validators by)
+// over another's key, and an approval, which binds the key, would add,
+// re-weight or remove the validator the approver was not shown. A client
+// checks it with ContentID before approving (medid network approve).
+func (r *ProposalRecord) CheckDerived() error {
+	v := r.Validator
+	if v == nil {
+		return nil
+	}
+	pub, err := tx.ParseConsensusKey(v.PubKey)
+	if err != nil {
+		return fmt.Errorf("proposal %s: %w", r.ID, err)
+	}
+	if want := ValidatorAddress(pub); v.Address != want {
+		return fmt.Errorf("proposal %s shows validator address %.64q, but its key %s has address %s", r.ID, v.Address, v.PubKey, want)
+	}
+	return nil
+}
+
+// ValidatorAddress is CometBFT's address of an Ed25519 consensus key: the
+// first 20 bytes of its SHA-256, in upper-case hex (what the ledger
+// records as ProposedValidator.Address and ValidatorRecord.Address).
+func ValidatorAddress(pub []byte) string {
+	sum := sha256.Sum256(pub)
+	return strings.ToUpper(hex.EncodeToString(sum[:20]))
 }
 
 // MaxOpenProposals is how many open proposals (not carried, not expired)
