@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+	iavl2 "github.com/cosmos/iavl/v2"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
+// store is one tree store under study: the working tree of the next
+// version, and Commit, which saves it, writes the block's latest-index
+// entries and prunes as registry/machine does.
+type store interface {
+	// Has reads key in the working tree.
+	Has(key []byte) (bool, error)
+	Set(key, value []byte) error
+	// Commit saves the working tree as the next version, then writes
+	// index (the block's latest-index entries) and prunes to keep
+	// versions. It returns the root hash and the version.
+	Commit(index [][2][]byte) ([]byte, int64, error)
+	Version() int64
+	// Misses is the tree's node reads from storage so far (-1: unknown).
+	Misses() int64
+	Close() error
+}
+
+// levelOptions are registry/machine's LevelDB options (app.go, New) at
+// its defaults: 1 GiB block cache, 256 open files.
+func levelOptions() *opt.Options {
+	return &opt.Options{
+		BlockCacheCapacity:     1 << 30,
+		Filter:                 filter.NewBloomFilter(10),
+		WriteBuffer:            64 << 20,
+		CompactionTableSize:    8 << 20,
+		CompactionTotalSize:    64 << 20,
+		OpenFilesCacheCapacity: 256,
+		DisableSeeksCompaction: true,
+	}
+}
+
+// v1Store is cosmos/iavl v1 on goleveldb as registry/machine opens it:
+// fast storage off, pruning in Commit (DeleteVersionsTo, at most 64
+// versions a commit), the index in the same LevelDB.
+type v1Store struct {
+	db     *iavldb.GoLevelDB
+	tree   *iavl.MutableTree
+	stats  iavl.Statistics
+	keep   int64
+	pruned int64
+}
+
+func openV1(dir string, cache int, keep int64) (*v1Store, error) {
+	db, err := iavldb.NewGoLevelDBWithOpts("state", dir, levelOptions())
+	if err != nil {
+		return nil, err
+	}
+	s := &v1Store{db: db, keep: keep}
+	s.tree = iavl.NewMutableTree(db, cache, true, iavl.NewNopLogger(), iavl.StatOption(&s.stats))
+	if _, err := s.tree.Load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *v1Store) Has(k []byte) (bool, error) { return s.tree.Has(k) }
+func (s *v1Store) Set(k, v []byte) error      { _, err := s.tree.Set(k, v); return err }
+func (s *v1Store) Version() int64             { return s.tree.Version() }
+func (s *v1Store) Misses() int64              { return int64(s.stats.GetCacheMissCnt()) }
+func (s *v1Store) Close() error               { return s.db.Close() }
+
+func (s *v1Store) Commit(index [][2][]byte) ([]byte, int64, error) {
+	hash, v, err := s.tree.SaveVersion()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := writeIndex(s.db.RawDB(), v, index); err != nil {
+		return nil, 0, err
+	}
+	if s.keep >= 0 {
+		if err := prune(s.tree, &s.pruned, v-s.keep); err != nil {
+			return nil, 0, err
+		}
+	}
+	return hash, v, nil
+}
+
+// prune is registry/machine's App.prune: from the oldest version on disk,
+// at most 64 versions a commit.
+func prune(t *iavl.MutableTree, pruned *int64, to int64) error {
+	if to <= *pruned {
+		return nil
+	}
+	if *pruned == 0 {
+		if vs := t.AvailableVersions(); len(vs) > 0 {
+			*pruned = int64(vs[0]) - 1
+		}
+		if to <= *pruned {
+			return nil
+		}
+	}
+	to = min(to, *pruned+64)
+	if err := t.DeleteVersionsTo(to); err != nil {
+		return err
+	}
+	*pruned = to
+	return nil
+}
+
+var indexHeightKey = []byte("x:height")
+
+// writeIndex writes a block's latest-index entries and its height in one
+// batch, as registry/machine's latestIndex.write.
+func writeIndex(db *leveldb.DB, h int64, index [][2][]byte) error {
+	var b leveldb.Batch
+	for _, e := range index {
+		b.Put(e[0], e[1])
+	}
+	b.Put(indexHeightKey, binary.BigEndian.AppendUint64(nil, uint64(h)))
+	return db.Write(&b, nil)
+}
+
+// v2Store is cosmos/iavl v2 (SQLite) with its default tree options
+// (checkpoint every 1,000 versions, prune ratio 2, eviction depth -1,
+// height filter 1, leaf values stored) and 100 versions kept at least;
+// v2 prunes by itself at checkpoints (its DeleteVersionsTo does nothing).
+// The latest index lives in a LevelDB beside it, with registry/machine's
+// options.
+type v2Store struct {
+	dir  string
+	sql  *iavl2.SqliteDb
+	tree *iavl2.Tree
+	idx  *leveldb.DB
+}
+
+func v2Options(keep int64) iavl2.TreeOptions {
+	o := iavl2.DefaultTreeOptions()
+	o.MinimumKeepVersions = keep
+	return o
+}
+
+func openV2(dir string, keep int64) (*v2Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	pool := iavl2.NewNodePool()
+	sql, err := iavl2.NewSqliteDb(pool, iavl2.SqliteDbOptions{Path: filepath.Join(dir, "tree")})
+	if err != nil {
+		return nil, err
+	}
+	t := iavl2.NewTree(sql, pool, v2Options(keep))
+	v, err := readVersion(dir)
+	if err != nil {
+		sql.Close()
+		return nil, err
+	}
+	if err := t.LoadVersion(v); err != nil {
+		sql.Close()
+		return nil, fmt.Errorf("load version %d: %w", v, err)
+	}
+	idx, err := leveldb.OpenFile(filepath.Join(dir, "index.db"), levelOptions())
+	if err != nil {
+		sql.Close()
+		return nil, err
+	}
+	return &v2Store{dir: dir, sql: sql, tree: t, idx: idx}, nil
+}
+
+// readVersion is the version a v2 state was last saved at (0: none). v2
+// alpha.4 has no call that says so; the study keeps it in a file.
+func readVersion(dir string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "version"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}
+
+func (s *v2Store) Has(k []byte) (bool, error) { return s.tree.Has(k) }
+func (s *v2Store) Set(k, v []byte) error      { _, err := s.tree.Set(k, v); return err }
+func (s *v2Store) Version() int64             { return s.tree.Version() }
+func (s *v2Store) Misses() int64              { return -1 }
+
+func (s *v2Store) Commit(index [][2][]byte) ([]byte, int64, error) {
+	hash, v, err := s.tree.SaveVersion()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := writeIndex(s.idx, v, index); err != nil {
+		return nil, 0, err
+	}
+	return hash, v, nil
+}
+
+func (s *v2Store) Close() error {
+	err := os.WriteFile(filepath.Join(s.dir, "version"), []byte(strconv.FormatInt(s.tree.Version(), 10)), 0o644)
+	return errors.Join(err, s.tree.Close(), s.idx.Close())
+}
