@@ -148,6 +148,11 @@ func load(c config) error {
 	t0, cpu0 := time.Now(), processCPU()
 	for lo := uint64(0); lo < c.dids; lo += uint64(c.block) {
 		n := int(min(uint64(c.block), c.dids-lo))
+		if v2, ok := s.(*v2Store); ok && lo+uint64(n) >= c.dids {
+			// The last block ends on a checkpoint, so a probe's open
+			// loads the state instead of replaying the load's changelog.
+			v2.tree.SetShouldCheckpoint()
+		}
 		if err := block(s, lo, n, &counted); err != nil {
 			s.Close()
 			return err
