@@ -49,6 +49,7 @@ type config struct {
 	warm      int
 	pad       int
 	label     string
+	warmTree  bool
 	freshBase string
 }
 
@@ -66,6 +67,7 @@ func run(args []string) error {
 	fs.IntVar(&c.rounds, "rounds", 3, "probe: rounds (big, fresh alternate in each)")
 	fs.IntVar(&c.warm, "warm", 2_000, "probe: untimed did.create per state before the rounds")
 	fs.IntVar(&c.pad, "pad", 101, "probe: empty blocks per state before the warm-up (pruning from the start)")
+	fs.BoolVar(&c.warmTree, "warm-tree", false, "probe: read every node of both states once before the warm-up (a node cache warm as a long-running validator's)")
 	fs.StringVar(&c.label, "label", "", "probe: a name printed on every line")
 	fs.StringVar(&c.freshBase, "fresh-dir", "", "probe: where the fresh state goes (default: a temporary folder, removed after)")
 	if err := fs.Parse(args); err != nil {
@@ -180,7 +182,7 @@ type roundRun struct {
 	round             int
 	el, cpu, gc, gcSt time.Duration
 	alloc, live       int64
-	misses            int64
+	misses, pruneMiss int64
 }
 
 func probe(c config) error {
@@ -222,6 +224,13 @@ func probe(c config) error {
 				return err
 			}
 		}
+		if c.warmTree {
+			t0 := time.Now()
+			if err := st.s.Warm(); err != nil {
+				return fmt.Errorf("%s: read the tree: %w", st.name, err)
+			}
+			fmt.Printf("%s %s %s: read the whole tree in %.1f s\n", c.label, c.kind, st.name, time.Since(t0).Seconds())
+		}
 		for lo := 0; lo < c.warm; lo += c.block {
 			if err := block(st.s, first+uint64(lo), min(c.block, c.warm-lo), &st.counted); err != nil {
 				return fmt.Errorf("%s warm-up: %w", st.name, err)
@@ -239,7 +248,7 @@ func probe(c config) error {
 			runtime.GC()
 			cycle := gcCPU() - c0
 			alloc0, live := heapAllocLive()
-			m0 := st.s.Misses()
+			m0, p0 := st.s.Misses()
 			t0, cpu0, gc0 := time.Now(), processCPU(), gcCPU()
 			for lo := 0; lo < c.txs; lo += c.block {
 				if err := block(st.s, base+uint64(lo), min(c.block, c.txs-lo), &st.counted); err != nil {
@@ -250,16 +259,16 @@ func probe(c config) error {
 			alloc1, _ := heapAllocLive()
 			run.alloc = int64(alloc1 - alloc0)
 			run.gcSt = steadyGC(cycle, run.alloc, run.live)
-			if m0 >= 0 {
-				run.misses = st.s.Misses() - m0
-			} else {
-				run.misses = -1
+			run.misses, run.pruneMiss = -1, -1
+			if m1, p1 := st.s.Misses(); m0 >= 0 {
+				run.misses, run.pruneMiss = m1-m0, p1-p0
 			}
 			runs = append(runs, run)
 			perTx := run.cpu / time.Duration(c.txs)
 			misses := "n/a"
 			if run.misses >= 0 {
-				misses = fmt.Sprintf("%.2f/tx", float64(run.misses)/float64(c.txs))
+				misses = fmt.Sprintf("%.2f/tx (blocks %.2f, pruning %.2f)", float64(run.misses)/float64(c.txs),
+					float64(run.misses-run.pruneMiss)/float64(c.txs), float64(run.pruneMiss)/float64(c.txs))
 			}
 			fmt.Printf("%s %s round %d %s: %.0f tx/s, %.1f CPU-µs/tx (GC %.1f, steady GC %.1f), alloc %d B/tx, live %d MiB, node misses %s, load %s\n",
 				c.label, c.kind, run.round, run.state, float64(c.txs)/run.el.Seconds(), us(perTx), us(run.gc/time.Duration(c.txs)), us(run.gcSt/time.Duration(c.txs)),

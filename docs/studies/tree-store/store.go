@@ -29,8 +29,13 @@ type store interface {
 	// versions. It returns the root hash and the version.
 	Commit(index [][2][]byte) ([]byte, int64, error)
 	Version() int64
-	// Misses is the tree's node reads from storage so far (-1: unknown).
-	Misses() int64
+	// Misses is the tree's node reads from storage so far, and the part
+	// of them pruning made (-1: unknown).
+	Misses() (all, prune int64)
+	// Warm reads every node of the latest version once (v1: into the
+	// node cache, as far as it holds them; v2: through its SQLite pages
+	// into the page cache), as a validator that has run for long has.
+	Warm() error
 	Close() error
 }
 
@@ -57,6 +62,8 @@ type v1Store struct {
 	stats  iavl.Statistics
 	keep   int64
 	pruned int64
+	// pruneMisses are the node cache misses of DeleteVersionsTo so far.
+	pruneMisses int64
 }
 
 func openV1(dir string, cache int, keep int64) (*v1Store, error) {
@@ -76,8 +83,15 @@ func openV1(dir string, cache int, keep int64) (*v1Store, error) {
 func (s *v1Store) Has(k []byte) (bool, error) { return s.tree.Has(k) }
 func (s *v1Store) Set(k, v []byte) error      { _, err := s.tree.Set(k, v); return err }
 func (s *v1Store) Version() int64             { return s.tree.Version() }
-func (s *v1Store) Misses() int64              { return int64(s.stats.GetCacheMissCnt()) }
-func (s *v1Store) Close() error               { return s.db.Close() }
+func (s *v1Store) Misses() (int64, int64) {
+	return int64(s.stats.GetCacheMissCnt()), s.pruneMisses
+}
+func (s *v1Store) Close() error { return s.db.Close() }
+
+func (s *v1Store) Warm() error {
+	_, err := s.tree.Iterate(func(_, _ []byte) bool { return false })
+	return err
+}
 
 func (s *v1Store) Commit(index [][2][]byte) ([]byte, int64, error) {
 	hash, v, err := s.tree.SaveVersion()
@@ -88,9 +102,11 @@ func (s *v1Store) Commit(index [][2][]byte) ([]byte, int64, error) {
 		return nil, 0, err
 	}
 	if s.keep >= 0 {
+		m := s.stats.GetCacheMissCnt()
 		if err := prune(s.tree, &s.pruned, v-s.keep); err != nil {
 			return nil, 0, err
 		}
+		s.pruneMisses += int64(s.stats.GetCacheMissCnt() - m)
 	}
 	return hash, v, nil
 }
@@ -192,7 +208,17 @@ func readVersion(dir string) (int64, error) {
 func (s *v2Store) Has(k []byte) (bool, error) { return s.tree.Has(k) }
 func (s *v2Store) Set(k, v []byte) error      { _, err := s.tree.Set(k, v); return err }
 func (s *v2Store) Version() int64             { return s.tree.Version() }
-func (s *v2Store) Misses() int64              { return -1 }
+func (s *v2Store) Misses() (int64, int64)     { return -1, -1 }
+
+func (s *v2Store) Warm() error {
+	it, err := s.tree.Iterator(nil, nil, true)
+	if err != nil {
+		return err
+	}
+	for ; it.Valid(); it.Next() {
+	}
+	return errors.Join(it.Error(), it.Close())
+}
 
 func (s *v2Store) Commit(index [][2][]byte) ([]byte, int64, error) {
 	hash, v, err := s.tree.SaveVersion()
