@@ -75,7 +75,7 @@ require (
 require (
 	cosmossdk.io/core v0.12.1-0.20240725072823-6a2d039e1212 // indirect
 	github.com/aybabtme/uniplot v0.0.0-20151203143629-039c559e5e7e // indirect
-	github.com/bvinc/go-sqlite-lite v0.6.1 // indirect
+	github.com/bvinc/go-sqlite-lite v0.6.1
 	github.com/cosmos/gogoproto v1.7.0 // indirect
 	github.com/cosmos/ics23/go v0.11.0
 	github.com/dustin/go-humanize v1.0.1 // indirect

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
+	"github.com/bvinc/go-sqlite-lite/sqlite3"
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 	iavl2 "github.com/cosmos/iavl/v2"
@@ -175,7 +174,7 @@ func openV2(dir string, keep int64) (*v2Store, error) {
 		return nil, err
 	}
 	t := iavl2.NewTree(sql, pool, v2Options(keep))
-	v, err := readVersion(dir)
+	v, err := latestV2(filepath.Join(dir, "tree"))
 	if err != nil {
 		sql.Close()
 		return nil, err
@@ -192,17 +191,29 @@ func openV2(dir string, keep int64) (*v2Store, error) {
 	return &v2Store{dir: dir, sql: sql, tree: t, idx: idx}, nil
 }
 
-// readVersion is the version a v2 state was last saved at (0: none). v2
-// alpha.4 has no call that says so; the study keeps it in a file.
-func readVersion(dir string) (int64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "version"))
-	if errors.Is(err, os.ErrNotExist) {
+// latestV2 is the newest version a v2 state saved (0: none), from its
+// root table: v2 alpha.4 has no call that says so.
+func latestV2(dir string) (int64, error) {
+	path := filepath.Join(dir, "root.sqlite")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
+	conn, err := sqlite3.Open(path)
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	defer conn.Close()
+	q, err := conn.Prepare("SELECT IFNULL(MAX(version), 0) FROM root")
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close()
+	if _, err := q.Step(); err != nil {
+		return 0, err
+	}
+	var v int64
+	err = q.Scan(&v)
+	return v, err
 }
 
 func (s *v2Store) Has(k []byte) (bool, error) { return s.tree.Has(k) }
@@ -232,6 +243,5 @@ func (s *v2Store) Commit(index [][2][]byte) ([]byte, int64, error) {
 }
 
 func (s *v2Store) Close() error {
-	err := os.WriteFile(filepath.Join(s.dir, "version"), []byte(strconv.FormatInt(s.tree.Version(), 10)), 0o644)
-	return errors.Join(err, s.tree.Close(), s.idx.Close())
+	return errors.Join(s.tree.Close(), s.idx.Close())
 }
