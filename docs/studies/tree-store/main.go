@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +52,9 @@ type config struct {
 	pad       int
 	label     string
 	warmTree  bool
+	evict     int
+	ckpt      int64
+	profile   string
 	freshBase string
 }
 
@@ -68,6 +73,9 @@ func run(args []string) error {
 	fs.IntVar(&c.warm, "warm", 2_000, "probe: untimed did.create per state before the rounds")
 	fs.IntVar(&c.pad, "pad", 101, "probe: empty blocks per state before the warm-up (pruning from the start)")
 	fs.BoolVar(&c.warmTree, "warm-tree", false, "probe: read every node of both states once before the warm-up (a node cache warm as a long-running validator's)")
+	fs.IntVar(&c.evict, "v2-eviction-depth", 0, "v2: TreeOptions.EvictionDepth (0: alpha.4's default, -1; its authors' benchmark: 22)")
+	fs.Int64Var(&c.ckpt, "v2-checkpoint", 0, "v2: TreeOptions.CheckpointInterval (0: alpha.4's default, 1,000; its authors' benchmark: 80)")
+	fs.StringVar(&c.profile, "cpuprofile", "", "probe: write a CPU profile of the timed rounds (labels state=big|fresh)")
 	fs.StringVar(&c.label, "label", "", "probe: a name printed on every line")
 	fs.StringVar(&c.freshBase, "fresh-dir", "", "probe: where the fresh state goes (default: a temporary folder, removed after)")
 	if err := fs.Parse(args); err != nil {
@@ -96,7 +104,7 @@ func run(args []string) error {
 
 func open(c config, dir string) (store, error) {
 	if c.kind == "v2" {
-		return openV2(dir, c.keep)
+		return openV2(dir, c.keep, int8(c.evict), c.ckpt)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -238,6 +246,17 @@ func probe(c config) error {
 		}
 	}
 	first += uint64(c.warm)
+	if c.profile != "" {
+		f, err := os.Create(c.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	verify0 := verifyCPU()
 	var runs []roundRun
 	for r := range c.rounds {
@@ -250,10 +269,13 @@ func probe(c config) error {
 			alloc0, live := heapAllocLive()
 			m0, p0 := st.s.Misses()
 			t0, cpu0, gc0 := time.Now(), processCPU(), gcCPU()
-			for lo := 0; lo < c.txs; lo += c.block {
-				if err := block(st.s, base+uint64(lo), min(c.block, c.txs-lo), &st.counted); err != nil {
-					return fmt.Errorf("%s round %d: %w", st.name, r+1, err)
+			pprof.Do(context.Background(), pprof.Labels("state", st.name), func(context.Context) {
+				for lo := 0; lo < c.txs && err == nil; lo += c.block {
+					err = block(st.s, base+uint64(lo), min(c.block, c.txs-lo), &st.counted)
 				}
+			})
+			if err != nil {
+				return fmt.Errorf("%s round %d: %w", st.name, r+1, err)
 			}
 			run := roundRun{state: st.name, round: r + 1, el: time.Since(t0), cpu: processCPU() - cpu0, gc: gcCPU() - gc0, live: int64(live)}
 			alloc1, _ := heapAllocLive()
@@ -286,8 +308,8 @@ func probe(c config) error {
 		}
 	}
 	n := time.Duration(c.txs * c.rounds)
-	fmt.Printf("%s %s SUMMARY big height %d, node cache %d, keep %d: CPU per tx big %.1f µs (%.2f sig-eq), fresh %.1f µs (%.2f sig-eq), big/fresh CPU %.3f, with steady GC %.3f (big %.1f, fresh %.1f µs), big/fresh throughput %.3f; ed25519.Verify %.1f µs; GOGC %d, limit %s; peak RSS %d MiB; load %s\n",
-		c.label, c.kind, big.Version(), c.cache, c.keep,
+	fmt.Printf("%s %s SUMMARY big height %d, node cache %d, keep %d, v2 eviction depth %d, checkpoint %d: CPU per tx big %.1f µs (%.2f sig-eq), fresh %.1f µs (%.2f sig-eq), big/fresh CPU %.3f, with steady GC %.3f (big %.1f, fresh %.1f µs), big/fresh throughput %.3f; ed25519.Verify %.1f µs; GOGC %d, limit %s; peak RSS %d MiB; load %s\n",
+		c.label, c.kind, big.Version(), c.cache, c.keep, c.evict, c.ckpt,
 		us(bigCPU/n), float64(bigCPU/n)/float64(verify), us(freshCPU/n), float64(freshCPU/n)/float64(verify),
 		float64(bigCPU)/float64(freshCPU), float64(bigSt)/float64(freshSt), us(bigSt/n), us(freshSt/n),
 		freshEl.Seconds()/bigEl.Seconds(), us(verify), gogc(), limitString(), statusKB("VmHWM")>>10, loadavg())

@@ -158,13 +158,25 @@ type v2Store struct {
 	idx  *leveldb.DB
 }
 
-func v2Options(keep int64) iavl2.TreeOptions {
+// v2Options are v2 alpha.4's DefaultTreeOptions with keep versions kept
+// at least, and evictionDepth and checkpoint when not zero. Its authors'
+// benchmark (cmd/bench in cosmos/iavl's v2 folder) runs eviction depth
+// 22 (branches nearer the root than 22 stay in memory across
+// checkpoints; -1, the default, drops every branch at each checkpoint)
+// and a checkpoint every 80 versions.
+func v2Options(keep int64, evictionDepth int8, checkpoint int64) iavl2.TreeOptions {
 	o := iavl2.DefaultTreeOptions()
 	o.MinimumKeepVersions = keep
+	if evictionDepth != 0 {
+		o.EvictionDepth = evictionDepth
+	}
+	if checkpoint != 0 {
+		o.CheckpointInterval = checkpoint
+	}
 	return o
 }
 
-func openV2(dir string, keep int64) (*v2Store, error) {
+func openV2(dir string, keep int64, evictionDepth int8, checkpoint int64) (*v2Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -173,7 +185,7 @@ func openV2(dir string, keep int64) (*v2Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := iavl2.NewTree(sql, pool, v2Options(keep))
+	t := iavl2.NewTree(sql, pool, v2Options(keep, evictionDepth, checkpoint))
 	v, err := latestV2(filepath.Join(dir, "tree"))
 	if err != nil {
 		sql.Close()
