@@ -54,6 +54,7 @@ type config struct {
 	warmTree  bool
 	evict     int
 	ckpt      int64
+	hfilter   int
 	profile   string
 	freshBase string
 }
@@ -75,6 +76,7 @@ func run(args []string) error {
 	fs.BoolVar(&c.warmTree, "warm-tree", false, "probe: read every node of both states once before the warm-up (a node cache warm as a long-running validator's)")
 	fs.IntVar(&c.evict, "v2-eviction-depth", 0, "v2: TreeOptions.EvictionDepth (0: alpha.4's default, -1; its authors' benchmark: 22)")
 	fs.Int64Var(&c.ckpt, "v2-checkpoint", 0, "v2: TreeOptions.CheckpointInterval (0: alpha.4's default, 1,000; its authors' benchmark: 80)")
+	fs.IntVar(&c.hfilter, "v2-height-filter", -1, "v2: TreeOptions.HeightFilter (-1: alpha.4's default, 1: leaves leave memory after each version; 0 keeps them)")
 	fs.StringVar(&c.profile, "cpuprofile", "", "probe: write a CPU profile of the timed rounds (labels state=big|fresh)")
 	fs.StringVar(&c.label, "label", "", "probe: a name printed on every line")
 	fs.StringVar(&c.freshBase, "fresh-dir", "", "probe: where the fresh state goes (default: a temporary folder, removed after)")
@@ -104,7 +106,7 @@ func run(args []string) error {
 
 func open(c config, dir string) (store, error) {
 	if c.kind == "v2" {
-		return openV2(dir, c.keep, int8(c.evict), c.ckpt)
+		return openV2(dir, c.keep, int8(c.evict), c.ckpt, int8(c.hfilter))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -308,8 +310,8 @@ func probe(c config) error {
 		}
 	}
 	n := time.Duration(c.txs * c.rounds)
-	fmt.Printf("%s %s SUMMARY big height %d, node cache %d, keep %d, v2 eviction depth %d, checkpoint %d: CPU per tx big %.1f µs (%.2f sig-eq), fresh %.1f µs (%.2f sig-eq), big/fresh CPU %.3f, with steady GC %.3f (big %.1f, fresh %.1f µs), big/fresh throughput %.3f; ed25519.Verify %.1f µs; GOGC %d, limit %s; peak RSS %d MiB; load %s\n",
-		c.label, c.kind, big.Version(), c.cache, c.keep, c.evict, c.ckpt,
+	fmt.Printf("%s %s SUMMARY big height %d, node cache %d, keep %d, v2 eviction depth %d, checkpoint %d, height filter %d: CPU per tx big %.1f µs (%.2f sig-eq), fresh %.1f µs (%.2f sig-eq), big/fresh CPU %.3f, with steady GC %.3f (big %.1f, fresh %.1f µs), big/fresh throughput %.3f; ed25519.Verify %.1f µs; GOGC %d, limit %s; peak RSS %d MiB; load %s\n",
+		c.label, c.kind, big.Version(), c.cache, c.keep, c.evict, c.ckpt, c.hfilter,
 		us(bigCPU/n), float64(bigCPU/n)/float64(verify), us(freshCPU/n), float64(freshCPU/n)/float64(verify),
 		float64(bigCPU)/float64(freshCPU), float64(bigSt)/float64(freshSt), us(bigSt/n), us(freshSt/n),
 		freshEl.Seconds()/bigEl.Seconds(), us(verify), gogc(), limitString(), statusKB("VmHWM")>>10, loadavg())

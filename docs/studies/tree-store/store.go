@@ -164,8 +164,14 @@ type v2Store struct {
 // 22 (branches nearer the root than 22 stay in memory across
 // checkpoints; -1, the default, drops every branch at each checkpoint)
 // and a checkpoint every 80 versions.
-func v2Options(keep int64, evictionDepth int8, checkpoint int64) iavl2.TreeOptions {
+//
+// heightFilter, when not negative, replaces the default 1 (leaves are
+// dropped from memory after every version; 0 keeps them).
+func v2Options(keep int64, evictionDepth int8, checkpoint int64, heightFilter int8) iavl2.TreeOptions {
 	o := iavl2.DefaultTreeOptions()
+	if heightFilter >= 0 {
+		o.HeightFilter = heightFilter
+	}
 	o.MinimumKeepVersions = keep
 	if evictionDepth != 0 {
 		o.EvictionDepth = evictionDepth
@@ -176,7 +182,7 @@ func v2Options(keep int64, evictionDepth int8, checkpoint int64) iavl2.TreeOptio
 	return o
 }
 
-func openV2(dir string, keep int64, evictionDepth int8, checkpoint int64) (*v2Store, error) {
+func openV2(dir string, keep int64, evictionDepth int8, checkpoint int64, heightFilter int8) (*v2Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -185,7 +191,7 @@ func openV2(dir string, keep int64, evictionDepth int8, checkpoint int64) (*v2St
 	if err != nil {
 		return nil, err
 	}
-	t := iavl2.NewTree(sql, pool, v2Options(keep, evictionDepth, checkpoint))
+	t := iavl2.NewTree(sql, pool, v2Options(keep, evictionDepth, checkpoint, heightFilter))
 	v, err := latestV2(filepath.Join(dir, "tree"))
 	if err != nil {
 		sql.Close()
