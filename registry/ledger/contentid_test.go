@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/internal/reflectleaf"
 	"github.com/medid/medid/registry/tx"
 )
 
@@ -55,61 +56,9 @@ func TestContentIDCoversRecord(t *testing.T) {
 		}
 		return &out
 	}
-	type step struct {
-		field int
-		elem  bool
-	}
-	type leaf struct {
-		name  string
-		path  []step
-		slice bool
-	}
-	var leaves []leaf
-	var walkType func(ty reflect.Type, name string, path []step)
-	walkType = func(ty reflect.Type, name string, path []step) {
-		more := func(s step) []step { return append(append([]step(nil), path...), s) }
-		switch ty.Kind() {
-		case reflect.Pointer:
-			walkType(ty.Elem(), name, more(step{elem: true}))
-		case reflect.Struct:
-			if ty == reflect.TypeOf(Approval{}) || ty.PkgPath() == "time" {
-				leaves = append(leaves, leaf{name: name, path: path})
-				return
-			}
-			for i := range ty.NumField() {
-				n := ty.Field(i).Name
-				if name != "" {
-					n = name + "." + n
-				}
-				walkType(ty.Field(i).Type, n, more(step{field: i}))
-			}
-		case reflect.Slice:
-			leaves = append(leaves, leaf{name: name, path: path, slice: true})
-			walkType(ty.Elem(), name+"[0]", more(step{elem: true}))
-		default:
-			leaves = append(leaves, leaf{name: name, path: path})
-		}
-	}
-	walkType(reflect.TypeOf(ProposalRecord{}), "", nil)
-	at := func(v reflect.Value, path []step) reflect.Value {
-		for _, s := range path {
-			switch {
-			case !s.elem:
-				v = v.Field(s.field)
-			case v.Kind() == reflect.Pointer:
-				if v.IsNil() {
-					v.Set(reflect.New(v.Type().Elem()))
-				}
-				v = v.Elem()
-			default:
-				if v.Len() == 0 {
-					v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-				}
-				v = v.Index(0)
-			}
-		}
-		return v
-	}
+	leaves := reflectleaf.Leaves(reflect.TypeOf(ProposalRecord{}), "", func(ty reflect.Type) bool {
+		return ty == reflect.TypeOf(Approval{}) || ty.PkgPath() == "time"
+	})
 	change := func(v reflect.Value, sl bool) {
 		switch k := v.Kind(); {
 		case sl:
@@ -127,10 +76,10 @@ func TestContentIDCoversRecord(t *testing.T) {
 		}
 	}
 	for _, l := range leaves {
-		if bookkeeping[strings.SplitN(l.name, "[", 2)[0]] || strings.HasPrefix(l.name, "Approvals") {
+		if bookkeeping[strings.SplitN(l.Name, "[", 2)[0]] || strings.HasPrefix(l.Name, "Approvals") {
 			continue
 		}
-		if l.name == "" {
+		if l.Name == "" {
 			continue
 		}
 		shown := false
@@ -140,23 +89,23 @@ func TestContentIDCoversRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := copyRec(&base)
-			v := at(reflect.ValueOf(r).Elem(), l.path)
-			if l.slice && v.Len() == 0 {
+			v := reflectleaf.At(reflect.ValueOf(r).Elem(), l.Path)
+			if l.Slice && v.Len() == 0 {
 				continue
 			}
 			// (Compared with r before the change, not with base: reaching
 			// the leaf may have filled a nil pointer.)
 			before, derivedOK := r.ContentID(), r.CheckDerived() == nil
-			change(v, l.slice)
+			change(v, l.Slice)
 			switch {
 			case r.ContentID() != before:
 				shown = true
-			case derived[l.name] && derivedOK && r.CheckDerived() != nil:
+			case derived[l.Name] && derivedOK && r.CheckDerived() != nil:
 				shown = true
 			}
 		}
 		if !shown {
-			t.Errorf("ProposalRecord.%s: a change of it leaves ContentID and CheckDerived as they were: hash it (tx.ProposalID), derive it and check it (CheckDerived), or list it as bookkeeping that medid does not show", l.name)
+			t.Errorf("ProposalRecord.%s: a change of it leaves ContentID and CheckDerived as they were: hash it (tx.ProposalID), derive it and check it (CheckDerived), or list it as bookkeeping that medid does not show", l.Name)
 		}
 	}
 }

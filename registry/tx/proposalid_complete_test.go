@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/medid/medid/internal/reflectleaf"
 )
 
 // Red team of protocol 3 (issue 18, attack 1): a proposal's id is the
@@ -21,58 +23,6 @@ import (
 // every field its action takes set, changes one leaf at a time to
 // values of its kind, and checks that every change that leaves a valid
 // proposal with other content gives another id.
-
-// leafStep is one step of a path from a Proposal to a leaf: a field, or
-// (elem) through a pointer or into a slice's first element.
-type leafStep struct {
-	field int
-	elem  bool
-}
-
-type leaf struct {
-	name  string
-	path  []leafStep
-	slice bool // the path ends at a slice (its length is the leaf)
-}
-
-func leavesOf(t reflect.Type, name string, path []leafStep, out *[]leaf) {
-	clone := func(extra leafStep) []leafStep { return append(append([]leafStep(nil), path...), extra) }
-	switch t.Kind() {
-	case reflect.Pointer:
-		leavesOf(t.Elem(), name, clone(leafStep{elem: true}), out)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			leavesOf(t.Field(i).Type, name+"."+t.Field(i).Name, clone(leafStep{field: i}), out)
-		}
-	case reflect.Slice:
-		*out = append(*out, leaf{name: name + "[len]", path: path, slice: true})
-		leavesOf(t.Elem(), name+"[0]", clone(leafStep{elem: true}), out)
-	default:
-		*out = append(*out, leaf{name: name, path: path})
-	}
-}
-
-// walk follows path from v, allocating nil pointers and empty slices on
-// the way, and returns the settable value at its end.
-func walk(v reflect.Value, path []leafStep) reflect.Value {
-	for _, s := range path {
-		switch {
-		case !s.elem:
-			v = v.Field(s.field)
-		case v.Kind() == reflect.Pointer:
-			if v.IsNil() {
-				v.Set(reflect.New(v.Type().Elem()))
-			}
-			v = v.Elem()
-		default:
-			if v.Len() == 0 {
-				v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-			}
-			v = v.Index(0)
-		}
-	}
-	return v
-}
 
 // deepCopy copies a proposal through its JSON (every field of these
 // types has a JSON name; a field without one is left zero in the copy,
@@ -185,8 +135,7 @@ func TestProposalIDCoversEveryField(t *testing.T) {
 			ActionLayoutSchedule, ActionLayoutCancel, ActionProtocolSchedule, ActionProtocolCancel,
 			ActionDirectoryAdd, ActionDirectoryUpdate, ActionDirectorySuspend, ActionDirectoryRemove, ActionIssuerAccredit, ActionIssuerRevoke}
 	}
-	var leaves []leaf
-	leavesOf(reflect.TypeOf(Proposal{}), "proposal", nil, &leaves)
+	leaves := reflectleaf.Leaves(reflect.TypeOf(Proposal{}), "proposal", nil)
 	tried, valid := 0, 0
 	reached := map[string]bool{}
 	for _, base := range bases {
@@ -195,13 +144,13 @@ func TestProposalIDCoversEveryField(t *testing.T) {
 			t.Fatalf("base %s is not valid: %s", base.Action, msg)
 		}
 		for _, l := range leaves {
-			if l.name == "proposal.ID" {
+			if l.Name == "proposal.ID" {
 				continue
 			}
 			var muts []func(v reflect.Value)
-			cur := walk(reflect.ValueOf(deepCopy(t, &base)).Elem(), l.path)
+			cur := reflectleaf.At(reflect.ValueOf(deepCopy(t, &base)).Elem(), l.Path)
 			switch k := cur.Kind(); {
-			case l.slice:
+			case l.Slice:
 				muts = append(muts, func(v reflect.Value) { v.SetZero() },
 					func(v reflect.Value) { v.Set(reflect.MakeSlice(v.Type(), 0, 0)) },
 					func(v reflect.Value) {
@@ -236,11 +185,11 @@ func TestProposalIDCoversEveryField(t *testing.T) {
 				}
 				muts = append(muts, func(v reflect.Value) { v.SetUint(0) }, func(v reflect.Value) { v.SetUint(2) })
 			default:
-				t.Fatalf("%s: a leaf of kind %s: teach this test to change it", l.name, k)
+				t.Fatalf("%s: a leaf of kind %s: teach this test to change it", l.Name, k)
 			}
 			for i, mut := range muts {
 				p := deepCopy(t, &base)
-				mut(walk(reflect.ValueOf(p).Elem(), l.path))
+				mut(reflectleaf.At(reflect.ValueOf(p).Elem(), l.Path))
 				if sameContent(p, &base) {
 					continue
 				}
@@ -250,10 +199,10 @@ func TestProposalIDCoversEveryField(t *testing.T) {
 					continue
 				}
 				valid++
-				reached[l.name] = true
+				reached[l.Name] = true
 				if p.ID == base.ID {
 					pj, _ := json.Marshal(p)
-					t.Errorf("%s: %s changed (value %d) and the id stayed %s: two contents, one id\n%s", base.Action, l.name, i, base.ID, pj)
+					t.Errorf("%s: %s changed (value %d) and the id stayed %s: two contents, one id\n%s", base.Action, l.Name, i, base.ID, pj)
 				}
 			}
 		}
@@ -268,8 +217,8 @@ func TestProposalIDCoversEveryField(t *testing.T) {
 	for _, l := range leaves {
 		// (Layout.Layout has one valid value, MoveToLayout: no other
 		// content has it.)
-		if l.name != "proposal.ID" && l.name != "proposal.Layout.Layout" && !reached[l.name] {
-			missed = append(missed, l.name)
+		if l.Name != "proposal.ID" && l.Name != "proposal.Layout.Layout" && !reached[l.Name] {
+			missed = append(missed, l.Name)
 		}
 	}
 	if len(missed) > 0 {
