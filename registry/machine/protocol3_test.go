@@ -44,6 +44,20 @@ func net3Node(t *testing.T, cfg Config, policy *ledger.NetworkPolicy) *netHarnes
 	return initNetwork(t, h, &Genesis{Network: policy})
 }
 
+// govAddFilings signs count governance.add proposals by key by, under
+// their content ids, each naming a key derived from from+i; it returns
+// the proposals and their transactions (not yet in a block).
+func govAddFilings(n *netHarness, by int, from byte, count int) ([]tx.Proposal, [][]byte) {
+	var ps []tx.Proposal
+	var txs [][]byte
+	for i := range count {
+		p := byContent(govAdd(n.tb, "", from+byte(i)))
+		ps = append(ps, p)
+		txs = append(txs, n.propose(by, p))
+	}
+	return ps, txs
+}
+
 // byContent is p under its content's id.
 func byContent(p tx.Proposal) tx.Proposal {
 	p.ID = tx.ProposalID(&p)
@@ -273,13 +287,7 @@ func TestProtocol3StaleCancelGivesWay(t *testing.T) {
 func TestProtocol3OpenProposalCap(t *testing.T) {
 	const max = ledger.MaxOpenProposals
 	fill := func(n *netHarness, by int, from byte) []tx.Proposal {
-		var ps []tx.Proposal
-		var txs [][]byte
-		for i := range max {
-			p := byContent(govAdd(n.tb, "", from+byte(i)))
-			ps = append(ps, p)
-			txs = append(txs, n.propose(by, p))
-		}
+		ps, txs := govAddFilings(n, by, from, max)
 		n.blockUpdates(make([]uint32, max), txs...)
 		return ps
 	}

@@ -224,16 +224,6 @@ func TestProtocol3Squatting(t *testing.T) {
 // CheckTx until the first block and are refused in it).
 func TestProtocol3CapAccounting(t *testing.T) {
 	const max = ledger.MaxOpenProposals
-	filings := func(n *netHarness, by int, from byte, count int) ([]tx.Proposal, [][]byte) {
-		var ps []tx.Proposal
-		var txs [][]byte
-		for i := range count {
-			p := byContent(govAdd(n.tb, "", from+byte(i)))
-			ps = append(ps, p)
-			txs = append(txs, n.propose(by, p))
-		}
-		return ps, txs
-	}
 	openOf := func(n *netHarness, i int) []ledger.OpenProposal {
 		rec, err := getJSON[ledger.OpenProposals](n.app.tree, ledger.OpenProposalsKey(n.gov(i)))
 		if err != nil {
@@ -243,7 +233,7 @@ func TestProtocol3CapAccounting(t *testing.T) {
 	}
 	t.Run("17 in one block", func(t *testing.T) {
 		n := newNet3(t, nil)
-		_, txs := filings(n, 0, 10, max+1)
+		_, txs := govAddFilings(n, 0, 10, max+1)
 		codes := make([]uint32, max+1)
 		codes[max] = ledger.CodeQuota
 		n.blockUpdates(codes, txs...)
@@ -253,9 +243,9 @@ func TestProtocol3CapAccounting(t *testing.T) {
 	})
 	t.Run("CheckTx counts committed filings, not the mempool", func(t *testing.T) {
 		n := newNet3(t, nil)
-		_, txs := filings(n, 0, 10, max-1)
+		_, txs := govAddFilings(n, 0, 10, max-1)
 		n.blockUpdates(make([]uint32, max-1), txs...)
-		_, extra := filings(n, 0, 40, 3)
+		_, extra := govAddFilings(n, 0, 40, 3)
 		for i, raw := range extra {
 			if r := n.checkTx(raw); r.Code != 0 {
 				t.Fatalf("CheckTx %d: %d (%s)", i, r.Code, r.Log)
@@ -280,7 +270,7 @@ func TestProtocol3CapAccounting(t *testing.T) {
 		n.blockUpdates(make([]uint32, len(all)), all...)
 		// The record lists them (it is trimmed when the key files next),
 		// but none holds a slot: 16 more are taken.
-		_, more := filings(n, 0, 40, max)
+		_, more := govAddFilings(n, 0, 40, max)
 		n.blockUpdates(make([]uint32, max), more...)
 		if got := len(openOf(n, 0)); got != max {
 			t.Fatalf("record holds %d", got)
@@ -288,7 +278,7 @@ func TestProtocol3CapAccounting(t *testing.T) {
 	})
 	t.Run("a key removed with open proposals, then added back", func(t *testing.T) {
 		n := newNet3(t, nil)
-		_, txs := filings(n, 3, 10, max)
+		_, txs := govAddFilings(n, 3, 10, max)
 		n.blockUpdates(make([]uint32, max), txs...)
 		rm := byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: n.gov(3)})
 		n.carry(t, 0, rm)
@@ -305,9 +295,9 @@ func TestProtocol3CapAccounting(t *testing.T) {
 	})
 	t.Run("CheckTx right after a restart", func(t *testing.T) {
 		n := newNet3(t, nil)
-		_, txs := filings(n, 0, 10, max)
+		_, txs := govAddFilings(n, 0, 10, max)
 		n.blockUpdates(make([]uint32, max), txs...)
-		_, extra := filings(n, 0, 40, 3)
+		_, extra := govAddFilings(n, 0, 40, 3)
 		if r := n.checkTx(extra[0]); r.Code != ledger.CodeQuota {
 			t.Fatalf("CheckTx before the restart: %d (%s)", r.Code, r.Log)
 		}
@@ -324,7 +314,7 @@ func TestProtocol3CapAccounting(t *testing.T) {
 			t.Fatal("refused filings changed the key's record")
 		}
 		// From the first block on, CheckTx knows the time again.
-		_, more := filings(n, 0, 50, 1)
+		_, more := govAddFilings(n, 0, 50, 1)
 		if r := n.checkTx(more[0]); r.Code != ledger.CodeQuota {
 			t.Fatalf("CheckTx after the first block: %d (%s)", r.Code, r.Log)
 		}
