@@ -2,9 +2,7 @@ package machine
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,13 +75,6 @@ func activeValidator(v []byte) bool {
 	return json.Unmarshal(v, &rec) == nil && rec.Power > 0
 }
 
-// validatorAddress is CometBFT's address of an Ed25519 key: the first 20
-// bytes of its SHA-256, upper-case hex.
-func validatorAddress(pub []byte) string {
-	sum := sha256.Sum256(pub)
-	return strings.ToUpper(hex.EncodeToString(sum[:20]))
-}
-
 // genesisValidatorWrites records the validators CometBFT starts with.
 func genesisValidatorWrites(vals []abci.ValidatorUpdate, height int64) ([]write, error) {
 	var out []write
@@ -92,7 +83,7 @@ func genesisValidatorWrites(vals []abci.ValidatorUpdate, height int64) ([]write,
 		if len(pk) != 32 {
 			return nil, fmt.Errorf("genesis validator key type %T: only Ed25519 validators are supported", v.PubKey.Sum)
 		}
-		rec := ledger.ValidatorRecord{Address: validatorAddress(pk), PubKey: base64.StdEncoding.EncodeToString(pk), Power: v.Power,
+		rec := ledger.ValidatorRecord{Address: ledger.ValidatorAddress(pk), PubKey: base64.StdEncoding.EncodeToString(pk), Power: v.Power,
 			History: []ledger.ValidatorChange{{Power: v.Power, Height: height}}}
 		b, err := marshal(rec)
 		if err != nil {
@@ -156,7 +147,7 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	}
 	if v := p.Validator; v != nil {
 		pub, _ := tx.ParseConsensusKey(v.PubKey) // Payload.Validate checked it
-		rec.Validator = &ledger.ProposedValidator{Address: validatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
+		rec.Validator = &ledger.ProposedValidator{Address: ledger.ValidatorAddress(pub), PubKey: v.PubKey, Power: v.Power, Org: v.Org, Name: v.Name}
 	}
 	// The change must be possible now, so a proposal that can never pass
 	// is refused at once; it is checked again when it is carried.

@@ -172,7 +172,7 @@ func TestValidatorJoinsWithQuorum(t *testing.T) {
 	}
 	org := n.register(7)
 	newKey := consensusKey(9)
-	addr := validatorAddress(newKey)
+	addr := ledger.ValidatorAddress(newKey)
 	add := tx.Proposal{ID: "join-st-marys", Action: tx.ActionValidatorAdd,
 		Validator: &tx.ProposedValidator{PubKey: b64(newKey), Power: 10, Org: org.did, Name: "st-marys"}}
 

@@ -171,7 +171,7 @@ func TestProtocol3FileAgain(t *testing.T) {
 		rm := byContent(tx.Proposal{Action: tx.ActionValidatorRemove, Validator: &tx.ProposedValidator{PubKey: b64(consensusKey(9))}})
 		n.blockUpdates([]uint32{0, 0, 0}, n.propose(0, add), n.approve(1, add.ID), n.approve(2, add.ID))
 		n.blockUpdates([]uint32{0, 0, 0}, n.propose(0, rm), n.approve(1, rm.ID), n.approve(2, rm.ID))
-		if n.activeValidators()[validatorAddress(consensusKey(9))] != 0 {
+		if n.activeValidators()[ledger.ValidatorAddress(consensusKey(9))] != 0 {
 			t.Fatal("not removed")
 		}
 		n.blockUpdates([]uint32{0}, n.propose(3, add))
@@ -180,11 +180,11 @@ func TestProtocol3FileAgain(t *testing.T) {
 			t.Fatalf("filed again: %+v", rec)
 		}
 		n.blockUpdates([]uint32{0}, n.approve(0, add.ID))
-		if n.activeValidators()[validatorAddress(consensusKey(9))] != 0 {
+		if n.activeValidators()[ledger.ValidatorAddress(consensusKey(9))] != 0 {
 			t.Fatal("the earlier filing's approvals counted for the new one")
 		}
 		n.blockUpdates([]uint32{0}, n.approve(1, add.ID))
-		if n.activeValidators()[validatorAddress(consensusKey(9))] != 5 {
+		if n.activeValidators()[ledger.ValidatorAddress(consensusKey(9))] != 5 {
 			t.Fatal("not added again")
 		}
 	})

@@ -203,13 +203,13 @@ func TestProtocol3Squatting(t *testing.T) {
 	if rec.Status != ledger.ProposalOpen || len(rec.Approvals) != 1 || rec.Height != exp {
 		t.Fatalf("after the boundary: %+v", rec)
 	}
-	if n.activeValidators()[validatorAddress(consensusKey(9))] != 0 {
+	if n.activeValidators()[ledger.ValidatorAddress(consensusKey(9))] != 0 {
 		t.Fatal("added without a quorum")
 	}
 	// The honest keys approve the new filing: it carries the content they
 	// meant, whoever filed it.
 	n.blockUpdates([]uint32{0, 0}, n.approve(1, add.ID), n.approve(2, add.ID))
-	if n.activeValidators()[validatorAddress(consensusKey(9))] != 5 {
+	if n.activeValidators()[ledger.ValidatorAddress(consensusKey(9))] != 5 {
 		t.Fatal("the squatted content did not carry")
 	}
 }
