@@ -95,7 +95,8 @@ type Settings struct {
 	// default: the registry never reads them back (its API, light clients,
 	// the commit watcher, state sync and crash recovery do not need them;
 	// CometBFT always keeps the newest height's, which crash recovery
-	// replays), and they cost ~0.3-0.6 KB of disk per transaction. See
+	// replays), and they cost ~200 bytes per transaction as written (~40 after
+	// LevelDB compacts them) on every validator. See
 	// docs/design/0022 (decision 26).
 	KeepBlockResults bool `json:"keepBlockResults,omitempty"`
 	// App holds the application's snapshot and pruning settings, which
