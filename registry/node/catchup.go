@@ -1,10 +1,26 @@
 package node
 
-import "time"
+import (
+	"math/rand/v2"
+	"slices"
+	"time"
 
-// peerHeightsEvery is how often a catching-up node asks its peers for
-// their heights (docs/design/0021, state sync).
-const peerHeightsEvery = 250 * time.Millisecond
+	cmttypes "github.com/cometbft/cometbft/types"
+)
+
+const (
+	// peerHeightsEvery is about how often a catching-up node asks its
+	// peers for their heights (docs/design/0021, state sync); each wait
+	// is drawn between 0.8 and 1.2 times it.
+	peerHeightsEvery = 250 * time.Millisecond
+	// nearTipBlocks: a node whose newest block is at most this many
+	// blocks below its peers' stops asking for holdNearTip, so that block
+	// sync reaches the heights it knows and hands over to consensus.
+	nearTipBlocks = 8
+	// holdNearTip is longer than block sync's check for the handover
+	// (once a second) plus the fetch of the few blocks it still needs.
+	holdNearTip = 1500 * time.Millisecond
+)
 
 // followCatchUp runs while the node catches up with the network (state
 // sync, then block sync) and logs when it follows the chain by consensus.
@@ -16,28 +32,80 @@ const peerHeightsEvery = 250 * time.Millisecond
 // few blocks and caught up the rest by consensus, one height at a time
 // through vote gossip (about 20 small blocks/s against block sync's
 // hundreds). Asking for the peers' heights every peerHeightsEvery keeps
-// block sync going until it is within a block of the network. The answers
-// are the peers' block store heights, checked like any others: block sync
-// verifies every block it fetches against the next block's commit.
+// block sync going until it is near the network; then the node stops
+// asking (catchUpPacer) so that block sync can finish and hand over.
+// The answers are the peers' block store heights, checked like any
+// others: block sync verifies every block it fetches against the next
+// block's commit.
 func (n *Node) followCatchUp() {
 	if !n.CatchingUp() {
 		return
 	}
 	bs, _ := n.cmt.Switch().Reactor("BLOCKSYNC").(interface{ BroadcastStatusRequest() })
-	t := time.NewTicker(peerHeightsEvery)
-	defer t.Stop()
+	var pace catchUpPacer
 	for {
+		wait := time.Duration(float64(peerHeightsEvery) * (0.8 + 0.4*rand.Float64()))
 		select {
 		case <-n.quit:
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 		if !n.CatchingUp() {
 			n.log.Info("caught up with the network: following the chain by consensus")
 			return
 		}
-		if bs != nil {
+		if bs != nil && pace.ask(time.Now(), n.cmt.BlockStore().Height(), n.peerHeights()) {
 			bs.BroadcastStatusRequest()
 		}
 	}
+}
+
+// peerHeights are the heights the node's peers announce in consensus
+// (the height each is deciding: its newest block plus one), which they
+// send even to a node that is still block-syncing.
+func (n *Node) peerHeights() []int64 {
+	var hs []int64
+	for _, p := range n.cmt.Switch().Peers().List() {
+		if ps, ok := p.Get(cmttypes.PeerStateKey).(interface{ GetHeight() int64 }); ok {
+			if h := ps.GetHeight(); h > 0 {
+				hs = append(hs, h)
+			}
+		}
+	}
+	return hs
+}
+
+// catchUpPacer decides when a catching-up node asks its peers for their
+// heights. Block sync hands over to consensus only when, at its check
+// once a second, it holds the highest block it knows of but one. Asked
+// every 250 ms on a chain that makes blocks as fast as block sync applies
+// them (10 a second in the state sync test), the answer kept landing just
+// before that check, and block sync followed the chain a block or two
+// short of it for ten minutes instead of handing over (CI, 2026-12-05).
+// So near the network the node stops asking for holdNearTip: block sync
+// reaches the heights it knows, hands over within a second, and
+// consensus fetches the few blocks made meanwhile. The waits are drawn
+// at random, so the asking cannot lock onto the check's phase either.
+type catchUpPacer struct{ holdUntil time.Time }
+
+// ask reports whether to ask the peers for their heights now, with the
+// node's newest block at ours and its peers' consensus heights: it does
+// while the node is more than nearTipBlocks behind the median peer (one
+// peer announcing a false height moves nothing), and not for holdNearTip
+// once it is within them. Without peer heights it asks.
+func (p *catchUpPacer) ask(now time.Time, ours int64, peers []int64) bool {
+	if now.Before(p.holdUntil) {
+		return false
+	}
+	if len(peers) == 0 {
+		return true
+	}
+	hs := slices.Clone(peers)
+	slices.Sort(hs)
+	network := hs[(len(hs)-1)/2] - 1 // the lower median's newest block
+	if network-ours <= nearTipBlocks {
+		p.holdUntil = now.Add(holdNearTip)
+		return false
+	}
+	return true
 }
