@@ -78,7 +78,7 @@ func TestProtocol3GovernanceGolden(t *testing.T) {
 		n.rawGovTx(0, fmt.Sprintf(`{"type":"network.propose","did":%q,"nonce":%q,"filing":1,"proposal":{"id":%q,"action":"governance.add","governance":%q}}`,
 			n.gov(0), next(), tx.ProposalID(&tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: gov(71)}), gov(71))),
 	}
-	held := appr(2, a.ID)           // signed for a's first filing, held back
+	held := appr(2, a.ID)          // signed for a's first filing, held back
 	heldSched := appr(2, sched.ID) // signed for the schedule's first filing, held back
 	blocks := [][][]byte{
 		append([][]byte{prop(1, a)}, newMember...),
