@@ -265,7 +265,9 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err := checkContentID(cur); err != nil {
 		return err
 	}
-	rec, res, err := c.Approve(ctx, gov, *id)
+	// The approval names the filing read here (from protocol 4 on), so
+	// it counts for that filing only.
+	rec, res, err := c.ApproveFiling(ctx, gov, cur)
 	if err != nil {
 		return submitError(err, "network.approve of "+*id)
 	}
@@ -365,7 +367,7 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 		return unreachable(err)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
+	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT\tFILED")
 	chosen := false
 	for _, p := range ps {
 		subject := proposalSubject(ctx, c, &p)
@@ -375,7 +377,9 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 		} else if p.ContentID() != p.ID {
 			status, chosen = "open*", true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject)
+		// FILED: the block that filed it, which an approval names from
+		// protocol 4 on (a filing of the same content later is another).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\tblock %d\n", p.ID, p.Action, status, len(p.Approvals), subject, p.Height)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
