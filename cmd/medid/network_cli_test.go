@@ -257,7 +257,9 @@ func writeToCmd(ts *testscript.TestScript, neg bool, args []string) {
 	c, err := client.New(client.Config{URL: args[0]})
 	ts.Check(err)
 	create := func(i int, wait time.Duration) error {
-		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("writeto %024d", i)))
+		// (Seeded by H too: a script that writes to two heights registers
+		// other DIDs the second time.)
+		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("w%015d%016d", h, i)))
 		ts.Check(err)
 		p, kid, err := tx.NewKeyDIDCreate(k.Public())
 		ts.Check(err)
