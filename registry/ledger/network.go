@@ -218,7 +218,12 @@ type ProposalRecord struct {
 	Status    string     `json:"status"`
 	// Executed is the height of the block that applied it (0 while open).
 	Executed int64 `json:"executed,omitempty"`
-	Height   int64 `json:"height"`
+	// Height is the block that filed it (this filing: a filing again of
+	// the same content replaces the record). From protocol 4 on a
+	// network.approve names it (tx.Payload.Filing) and counts for this
+	// filing only; one content is filed at most once a block, so it names
+	// one filing.
+	Height int64 `json:"height"`
 }
 
 // ContentID is the id a proposal with r's action and content has under
