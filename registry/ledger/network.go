@@ -288,7 +288,8 @@ func ValidatorAddress(pub []byte) string {
 const MaxOpenProposals = 16
 
 // PrefixOpenProposals keys, from protocol 3 on, the open proposals of
-// each governance key: net/open/<did:key> -> OpenProposals.
+// each governance key: net/open/<did:key> -> OpenProposals. From protocol
+// 4 on a key's entry is deleted when the key is removed.
 const PrefixOpenProposals = "net/open/"
 
 // OpenProposalsKey returns the state key of the open proposals of the
