@@ -306,17 +306,17 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	if env.timeKnown && !env.time.Before(rec.Expires) {
 		return nil, nil, fmt.Errorf("%w: proposal %s expired at %s: propose it again", ledger.ErrInvalid, id, rec.Expires.Format("2006-01-02T15:04:05Z07:00"))
 	}
-	if env.protocolAtLeast(ledger.FilingProtocol) {
-		if err := approvedFiling(t, rec); err != nil {
-			return nil, nil, err
-		}
-	}
 	if env.protocolAtLeast(ledger.ContentIDProtocol) {
 		// A proposal filed under protocol 2 under an id its proposer chose
 		// is approved no more: the id would not name its content.
 		if want := rec.ContentID(); rec.ID != want {
 			return nil, nil, fmt.Errorf("%w: proposal %s was filed under an id its proposer chose (before protocol %d); from protocol %d on an approval names the hash of the content: propose it again (its id is %s) and approve that",
 				ledger.ErrInvalid, id, ledger.ContentIDProtocol, ledger.ContentIDProtocol, want)
+		}
+	}
+	if env.protocolAtLeast(ledger.FilingProtocol) {
+		if err := approvedFiling(t, rec); err != nil {
+			return nil, nil, err
 		}
 	}
 	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
