@@ -146,10 +146,8 @@ func (c *Client) approvalsNameFiling(ctx context.Context) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read the network's protocol: %w", err)
-	case ni.Protocol == nil:
-		return false, nil
 	}
-	return ledger.ProtocolAt(ni.Protocol.Version, ni.Protocol.Upgrade, ni.Height+1) >= ledger.FilingProtocol, nil
+	return ledger.ApprovalNamesFiling(ni.Protocol, ni.Height), nil
 }
 
 func (c *Client) governanceTx(ctx context.Context, gov *key.PrivateKey, p *tx.Payload, id string) (*ledger.ProposalRecord, *TxResult, error) {

@@ -76,6 +76,19 @@ func ProtocolAt(p uint64, u *ProtocolUpgrade, height int64) uint64 {
 	return p
 }
 
+// ApprovalNamesFiling reports whether an approval sent now to a network
+// whose GET /1.0/network said protocol status ps at height (its last
+// committed block) must name the filing it approves: whether the next
+// block executes by [FilingProtocol] or later (below it, the member is
+// refused as malformed). A nil ps (a registry of before protocol
+// upgrades) is protocol 2.
+func ApprovalNamesFiling(ps *ProtocolStatus, height int64) bool {
+	if ps == nil {
+		return false
+	}
+	return ProtocolAt(ps.Version, ps.Upgrade, height+1) >= FilingProtocol
+}
+
 // ProtocolStatus is the chain's protocol as GET /1.0/network says it.
 type ProtocolStatus struct {
 	// Version is the protocol version of the state at the answer's height.
