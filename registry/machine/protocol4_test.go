@@ -347,3 +347,45 @@ func TestProtocol4UpgradeFourValidators(t *testing.T) {
 		t.Fatalf("at H: %+v", rec)
 	}
 }
+
+// TestProtocol4FromProtocol2: a chain at protocol 2 may schedule 4
+// directly (docs/operations.md); from H on protocol 3's rules hold too. A
+// proposal filed at 2 under a chosen id is refused for its id (the more
+// basic refusal) whether or not the approval names its filing; one filed
+// under its content's id carries with an approval naming its filing; a
+// chosen id is refused for new filings.
+func TestProtocol4FromProtocol2(t *testing.T) {
+	n := newNetHarness(t, nil)
+	H := n.height() + 10 + ledger.MinScheduleLead
+	up := byContent(upgradeProposal("", 4, H))
+	n.carry(t, 0, up)
+	chosen := govAdd(t, "welcome", 50)
+	content := byContent(govAdd(t, "", 51))
+	n.blockUpdates([]uint32{0, 0}, n.propose(0, chosen), n.propose(1, content))
+	filed := n.height()
+	for n.height() < H-1 {
+		n.block()
+	}
+	r := n.block(n.approve(1, chosen.ID), n.approveOf(2, chosen.ID, filed), n.approveOf(0, content.ID, filed), n.approveOf(2, content.ID, filed),
+		n.propose(2, govAdd(t, "later", 52)))
+	if n.app.Protocol().Version != 4 {
+		t.Fatalf("protocol %d at H", n.app.Protocol().Version)
+	}
+	for i, want := range []struct {
+		code uint32
+		log  string
+	}{
+		{ledger.CodeInvalid, "filed under an id its proposer chose"},
+		{ledger.CodeInvalid, "filed under an id its proposer chose"},
+		{0, ""},
+		{0, ""},
+		{ledger.CodeInvalid, "from protocol 3 on a proposal's id is the hash of its content"},
+	} {
+		if r[i].Code != want.code || !strings.Contains(r[i].Log, want.log) {
+			t.Fatalf("tx %d at H: %d (%s), want %d with %q", i, r[i].Code, r[i].Log, want.code, want.log)
+		}
+	}
+	if rec, _ := n.app.Proposal(content.ID); rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("the content-id proposal of protocol 2 not carried at H: %+v", rec)
+	}
+}
