@@ -229,9 +229,10 @@ func propose(ctx context.Context, e *env, rf *registryFlags, govFile string, p t
 
 // networkApprove adds a governance key's approval to a proposal.
 func networkApprove(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "network approve", "medid network approve --governance-key FILE --proposal ID [--registry URL]")
+	fs := newFlagSet(e, "network approve", "medid network approve --governance-key FILE --proposal ID [--genesis FILE] [--registry URL]")
 	govFile := fs.String("governance-key", "", "a governance key file of the network")
 	id := fs.String("proposal", "", "the proposal to approve ('medid network proposals' lists them)")
+	genesis := fs.String("genesis", "", "the network's genesis.json: read the proposal (its content, and the filing the approval names) with a Merkle proof signed by its validators instead of trusting the node")
 	var rf registryFlags
 	rf.register(fs)
 	if err := fs.parseNone(args); err != nil {
@@ -244,6 +245,20 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// read is the client the proposal is read with: proving with
+	// --genesis, so that a node cannot show another filing (or content)
+	// than the network holds; the approval is submitted through c.
+	read := c
+	if *genesis != "" {
+		cfg, err := loadGenesisTrust(*genesis)
+		if err != nil {
+			return err
+		}
+		cfg.URL = rf.baseURL(e)
+		if read, err = newClient(e, cfg); err != nil {
+			return err
+		}
+	}
 	if !tx.ValidID(*id) {
 		return usagef("--proposal %q is not a proposal id ('medid network proposals' lists them)", *id)
 	}
@@ -255,7 +270,7 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	// What is approved is what the id names: the id is the hash of the
 	// content, checked here against what the registry shows before the
 	// approval is signed.
-	cur, err := c.Proposal(ctx, *id)
+	cur, err := read.Proposal(ctx, *id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("there is no proposal %s on %s ('medid network proposals' lists them)", *id, rf.baseURL(e))}
 	}
