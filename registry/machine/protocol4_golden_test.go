@@ -42,7 +42,9 @@ func TestProtocol4GovernanceGolden(t *testing.T) {
 	}
 	prop := func(i int, p tx.Proposal) []byte { return fixed(i, n.must(tx.NewNetworkProposal(n.gov(i), p))) }
 	bare := func(i int, id string) []byte { return fixed(i, n.must(tx.NewNetworkApproval(n.gov(i), id))) }
-	appr := func(i int, id string, f int64) []byte { return fixed(i, n.must(tx.NewNetworkApprovalOf(n.gov(i), id, f))) }
+	appr := func(i int, id string, f int64) []byte {
+		return fixed(i, n.must(tx.NewNetworkApprovalOf(n.gov(i), id, f)))
+	}
 	gov := func(b byte) string { return did.KeyDID(testKey(t, b).Public()) }
 	a := byContent(tx.Proposal{Action: tx.ActionValidatorPower, Validator: &tx.ProposedValidator{PubKey: b64(consensusKey(1)), Power: 11}})
 	addX := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: gov(74)})
