@@ -229,9 +229,10 @@ func propose(ctx context.Context, e *env, rf *registryFlags, govFile string, p t
 
 // networkApprove adds a governance key's approval to a proposal.
 func networkApprove(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "network approve", "medid network approve --governance-key FILE --proposal ID [--registry URL]")
+	fs := newFlagSet(e, "network approve", "medid network approve --governance-key FILE --proposal ID [--genesis FILE] [--registry URL]")
 	govFile := fs.String("governance-key", "", "a governance key file of the network")
 	id := fs.String("proposal", "", "the proposal to approve ('medid network proposals' lists them)")
+	genesis := fs.String("genesis", "", "the network's genesis.json: read the proposal (its content, and the filing the approval names) with a Merkle proof signed by its validators instead of trusting the node")
 	var rf registryFlags
 	rf.register(fs)
 	if err := fs.parseNone(args); err != nil {
@@ -244,6 +245,20 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// read is the client the proposal is read with: proving with
+	// --genesis, so that a node cannot show another filing (or content)
+	// than the network holds; the approval is submitted through c.
+	read := c
+	if *genesis != "" {
+		cfg, err := loadGenesisTrust(*genesis)
+		if err != nil {
+			return err
+		}
+		cfg.URL = rf.baseURL(e)
+		if read, err = newClient(e, cfg); err != nil {
+			return err
+		}
+	}
 	if !tx.ValidID(*id) {
 		return usagef("--proposal %q is not a proposal id ('medid network proposals' lists them)", *id)
 	}
@@ -255,7 +270,7 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	// What is approved is what the id names: the id is the hash of the
 	// content, checked here against what the registry shows before the
 	// approval is signed.
-	cur, err := c.Proposal(ctx, *id)
+	cur, err := read.Proposal(ctx, *id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("there is no proposal %s on %s ('medid network proposals' lists them)", *id, rf.baseURL(e))}
 	}
@@ -265,7 +280,9 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err := checkContentID(cur); err != nil {
 		return err
 	}
-	rec, res, err := c.Approve(ctx, gov, *id)
+	// The approval names the filing read here (from protocol 4 on), so
+	// it counts for that filing only.
+	rec, res, err := c.ApproveFiling(ctx, gov, cur)
 	if err != nil {
 		return submitError(err, "network.approve of "+*id)
 	}
@@ -365,7 +382,7 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 		return unreachable(err)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT")
+	fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tAPPROVALS\tSUBJECT\tFILED")
 	chosen := false
 	for _, p := range ps {
 		subject := proposalSubject(ctx, c, &p)
@@ -375,7 +392,9 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 		} else if p.ContentID() != p.ID {
 			status, chosen = "open*", true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject)
+		// FILED: the block that filed it, which an approval names from
+		// protocol 4 on (a filing of the same content later is another).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\tblock %d\n", p.ID, p.Action, status, len(p.Approvals), subject, p.Height)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/api"
 	"github.com/medid/medid/registry/client"
@@ -32,8 +33,9 @@ import (
 // node), and the commands "eq A B" (the same string), "waitup URL"
 // (polls URL/readyz until 200), "waitvalidators URL N" (until the
 // latest block is signed by a set of N), "heightplus VAR URL N", "writeto
-// URL H", "waitnotready URL CHECK", "sigterm HOME" and "rawpropose URL
-// KEY ID VERSION HEIGHT [ERR]" (see each), and
+// URL H", "waitnotready URL CHECK", "sigterm HOME", "rawpropose URL
+// KEY ID VERSION HEIGHT [ERR]", "signapproval URL KEY ID OUT [nofiling]"
+// and "submittx URL FILE [ERR]" (see each), and
 // $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
 	if testing.Short() {
@@ -68,6 +70,8 @@ func TestNetworkScripts(t *testing.T) {
 			"waitnotready":   waitNotReadyCmd,
 			"sigterm":        sigtermCmd,
 			"rawpropose":     rawProposeCmd,
+			"signapproval":   signApprovalCmd,
+			"submittx":       submitTxCmd,
 		},
 	})
 }
@@ -100,6 +104,64 @@ func rawProposeCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("rawpropose %s: taken, want a refusal", args[2])
 	case neg && len(args) == 6 && !regexp.MustCompile(args[5]).MatchString(err.Error()):
 		ts.Fatalf("rawpropose %s: %v, want an error matching %q", args[2], err, args[5])
+	}
+	if err != nil {
+		ts.Logf("refused: %v", err)
+	}
+}
+
+// signApprovalCmd is "signapproval URL KEYFILE ID OUTFILE [nofiling]":
+// the governance key in KEYFILE signs an approval of proposal ID naming
+// the filing URL shows for it (what medid network approve signs at
+// protocol 4), or naming none with nofiling (what it signs below 4), and
+// writes it to OUTFILE without submitting it: an approval that no block
+// took, which an attacker who saw it can hold back and submit later
+// (submittx).
+func signApprovalCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 4 && !(len(args) == 5 && args[4] == "nofiling")) {
+		ts.Fatalf("usage: signapproval URL KEYFILE ID OUTFILE [nofiling]")
+	}
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	k, err := key.LoadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec, err := c.Proposal(ctx, args[2])
+	ts.Check(err)
+	gov := did.KeyDID(k.Public())
+	p, err := tx.NewNetworkApprovalOf(gov, rec.ID, rec.Height)
+	if len(args) == 5 {
+		p, err = tx.NewNetworkApproval(gov, rec.ID)
+	}
+	ts.Check(err)
+	raw, err := tx.Sign(p, k, gov+"#"+k.Public().Multikey())
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[3]), raw, 0o600))
+	ts.Logf("signed an approval of %s (filing %s), not submitted", rec.ID, p.Filing)
+}
+
+// submitTxCmd is "[!] submittx URL FILE [ERR]": it submits the signed
+// transaction in FILE to URL and waits for its block. With !, it must be
+// refused, with an error matching the regexp ERR if given.
+func submitTxCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 && !(neg && len(args) == 3) {
+		ts.Fatalf("usage: [!] submittx URL FILE [ERR]")
+	}
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	raw, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = c.Submit(ctx, raw)
+	switch {
+	case !neg && err != nil:
+		ts.Fatalf("submittx %s: %v", args[1], err)
+	case neg && err == nil:
+		ts.Fatalf("submittx %s: taken, want a refusal", args[1])
+	case neg && len(args) == 3 && !regexp.MustCompile(args[2]).MatchString(err.Error()):
+		ts.Fatalf("submittx %s: %v, want an error matching %q", args[1], err, args[2])
 	}
 	if err != nil {
 		ts.Logf("refused: %v", err)
@@ -195,7 +257,9 @@ func writeToCmd(ts *testscript.TestScript, neg bool, args []string) {
 	c, err := client.New(client.Config{URL: args[0]})
 	ts.Check(err)
 	create := func(i int, wait time.Duration) error {
-		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("writeto %024d", i)))
+		// (Seeded by H too: a script that writes to two heights registers
+		// other DIDs the second time.)
+		k, err := key.NewEd25519FromSeed([]byte(fmt.Sprintf("w%015d%016d", h, i)))
 		ts.Check(err)
 		p, kid, err := tx.NewKeyDIDCreate(k.Public())
 		ts.Check(err)

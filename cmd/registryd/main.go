@@ -3,7 +3,7 @@
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE] [--memprofile FILE]
-//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID] [--state-layout 2|1] [--protocol 3|2]
+//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID] [--state-layout 2|1] [--protocol 4|3|2]
 //
 // On first run it initialises the home folder (keys, genesis naming this
 // validator and a governance key) and prints where things are. SIGINT and
@@ -476,8 +476,8 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each commit")
 	layout := fs.Int("state-layout", int(ledger.CurrentLayout), "the chain's state layout: 2 (each record once), or 1 (every version under didv/, as chains\n"+
 		"started before layout 2; to rehearse 'medid network layout schedule')")
-	protocol := fs.Uint64("protocol", ledger.CurrentProtocol, fmt.Sprintf("the protocol the chain starts at: %d, or %d (as chains started before protocol 3; to rehearse\n"+
-		"'medid network upgrade schedule --protocol %d')", ledger.CurrentProtocol, ledger.BaseProtocol, ledger.CurrentProtocol))
+	protocol := fs.Uint64("protocol", ledger.CurrentProtocol, fmt.Sprintf("the protocol the chain starts at: %d, or an older one from %d (as chains started by earlier\n"+
+		"releases; to rehearse 'medid network upgrade schedule --protocol %d')", ledger.CurrentProtocol, ledger.BaseProtocol, ledger.CurrentProtocol))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

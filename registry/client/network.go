@@ -96,15 +96,58 @@ func (c *Client) Propose(ctx context.Context, gov *key.PrivateKey, p tx.Proposal
 	return c.governanceTx(ctx, gov, payload, payload.Proposal.ID)
 }
 
-// Approve signs and submits gov's network.approve of proposal id and
-// returns the proposal after the block (carried once enough current
-// governance keys approved).
+// Approve reads proposal id and approves the filing it read
+// ([Client.ApproveFiling]); it returns the proposal after the block
+// (carried once enough current governance keys approved). An unknown id
+// is an error wrapping ledger.ErrNotFound, nothing submitted.
 func (c *Client) Approve(ctx context.Context, gov *key.PrivateKey, id string) (*ledger.ProposalRecord, *TxResult, error) {
-	payload, err := tx.NewNetworkApproval(did.KeyDID(gov.Public()), id)
+	rec, err := c.Proposal(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.governanceTx(ctx, gov, payload, id)
+	return c.ApproveFiling(ctx, gov, rec)
+}
+
+// ApproveFiling signs and submits gov's network.approve of the filing of
+// proposal rec (as read from the registry: rec.ID and rec.Height, the
+// block that filed it) and returns the proposal after the block. On a
+// network whose next block executes by protocol 4 or later
+// (ledger.FilingProtocol) the approval names the filing, so it counts for
+// that filing only, never for a later filing of the same content; below 4
+// it names none (such a chain refuses the member). The caller checks that
+// rec is what it means to approve (its content id, tx.ProposalID) before.
+func (c *Client) ApproveFiling(ctx context.Context, gov *key.PrivateKey, rec *ledger.ProposalRecord) (*ledger.ProposalRecord, *TxResult, error) {
+	named, err := c.approvalsNameFiling(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gd := did.KeyDID(gov.Public())
+	var payload *tx.Payload
+	if named {
+		payload, err = tx.NewNetworkApprovalOf(gd, rec.ID, rec.Height)
+	} else {
+		payload, err = tx.NewNetworkApproval(gd, rec.ID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.governanceTx(ctx, gov, payload, rec.ID)
+}
+
+// approvalsNameFiling reports whether the network executes its next block
+// by protocol ledger.FilingProtocol or later, by GET /1.0/network: the
+// protocol of the state and the upgrade scheduled. A registry that serves
+// no network information (404) or no protocol predates protocol 4.
+func (c *Client) approvalsNameFiling(ctx context.Context) (bool, error) {
+	ni, err := c.Network(ctx)
+	var pe *ProblemError
+	switch {
+	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read the network's protocol: %w", err)
+	}
+	return ledger.ApprovalNamesFiling(ni.Protocol, ni.Height), nil
 }
 
 func (c *Client) governanceTx(ctx context.Context, gov *key.PrivateKey, p *tx.Payload, id string) (*ledger.ProposalRecord, *TxResult, error) {

@@ -218,7 +218,12 @@ type ProposalRecord struct {
 	Status    string     `json:"status"`
 	// Executed is the height of the block that applied it (0 while open).
 	Executed int64 `json:"executed,omitempty"`
-	Height   int64 `json:"height"`
+	// Height is the block that filed it (this filing: a filing again of
+	// the same content replaces the record). From protocol 4 on a
+	// network.approve names it (tx.Payload.Filing) and counts for this
+	// filing only; one content is filed at most once a block, so it names
+	// one filing.
+	Height int64 `json:"height"`
 }
 
 // ContentID is the id a proposal with r's action and content has under
@@ -283,7 +288,8 @@ func ValidatorAddress(pub []byte) string {
 const MaxOpenProposals = 16
 
 // PrefixOpenProposals keys, from protocol 3 on, the open proposals of
-// each governance key: net/open/<did:key> -> OpenProposals.
+// each governance key: net/open/<did:key> -> OpenProposals. From protocol
+// 4 on a key's entry is deleted when the key is removed.
 const PrefixOpenProposals = "net/open/"
 
 // OpenProposalsKey returns the state key of the open proposals of the

@@ -26,12 +26,21 @@ const (
 	// CurrentProtocol is the protocol version of this release's rules: the
 	// version new genesis documents name (consensus_params.version.app) and
 	// the highest one this release's state machine executes.
-	CurrentProtocol uint64 = 3
+	CurrentProtocol uint64 = 4
 	// ContentIDProtocol is the protocol from which every proposal's id is
 	// the hash of its content (tx.ProposalID) and one governance key has
 	// at most [MaxOpenProposals] open proposals (docs/design/0021,
 	// "Protocol 3").
 	ContentIDProtocol uint64 = 3
+	// FilingProtocol is the protocol from which an approval names the
+	// filing it approves (tx.Payload.Filing: the height of the block that
+	// filed the proposal, ProposalRecord.Height) and counts for that filing
+	// only; the same content is filed at most once a block, so the height
+	// names one filing; and a governance key's open-proposal list is
+	// deleted with the key (docs/design/0021, "Protocol 4"). Below it a
+	// transaction carrying the filing member is refused as malformed, as
+	// the decoder of before refused it.
+	FilingProtocol uint64 = 4
 	// MinScheduleLead is how many blocks after the block that carries a
 	// scheduled network change (a protocol upgrade, a move of the state
 	// layout) its height must be, at least: the time every operator has to
@@ -65,6 +74,19 @@ func ProtocolAt(p uint64, u *ProtocolUpgrade, height int64) uint64 {
 		return u.Version
 	}
 	return p
+}
+
+// ApprovalNamesFiling reports whether an approval sent now to a network
+// whose GET /1.0/network said protocol status ps at height (its last
+// committed block) must name the filing it approves: whether the next
+// block executes by [FilingProtocol] or later (below it, the member is
+// refused as malformed). A nil ps (a registry of before protocol
+// upgrades) is protocol 2.
+func ApprovalNamesFiling(ps *ProtocolStatus, height int64) bool {
+	if ps == nil {
+		return false
+	}
+	return ProtocolAt(ps.Version, ps.Upgrade, height+1) >= FilingProtocol
 }
 
 // ProtocolStatus is the chain's protocol as GET /1.0/network says it.

@@ -109,7 +109,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	// the newest rules it has: it stops at that block anyway.)
 	protocol := min(ledger.ProtocolAt(a.committedProtocol, a.committedUpgrade, height+1), a.maxProtocol)
 	a.mu.RUnlock()
-	t, err := a.decode(req.Tx)
+	t, err := a.decodeAt(req.Tx, protocol)
 	if err == nil {
 		env := &execEnv{ctx: ctx, height: height + 1, time: bt, timeKnown: !bt.IsZero(), checkOnly: true, layout: layout, move: move,
 			protocol: protocol, origins: a.quotas.at(view, height)}
@@ -282,8 +282,9 @@ func okResult(rc *receipt, data []byte) *abci.ExecTxResult {
 func (a *App) prepass(txs [][]byte, bt time.Time) []prepared {
 	pre := make([]prepared, len(txs))
 	view, height := a.committedState()
+	protocol := a.protocol // the block's: an upgrade at its height was made before
 	a.parallel(len(txs), func(i int) {
-		pre[i].tx, pre[i].err = a.decode(txs[i])
+		pre[i].tx, pre[i].err = a.decodeAt(txs[i], protocol)
 	})
 	over := a.createsOverBudget(pre, a.quotas.at(view, height), bt)
 	a.parallel(len(txs), func(i int) {
@@ -372,6 +373,23 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 	t, err := tx.Decode(raw)
 	if err == nil {
 		a.decoded.put(k, t)
+	}
+	return t, err
+}
+
+// decodeAt is [App.decode] for a transaction checked or executed by the
+// rules of protocol: below ledger.FilingProtocol a payload that carries
+// the filing member (of any type, whatever its value) is refused as
+// malformed, as the decoder of the releases before protocol 4 refused
+// that unknown member: the same code, no signature check in the block's
+// pre-pass (a decode error skips it), nothing recorded. So a chain below 4
+// replays byte for byte. The decoded value stays in the cache: the bytes
+// decode the same; only the protocol's verdict on them differs.
+func (a *App) decodeAt(raw []byte, protocol uint64) (*tx.Tx, error) {
+	t, err := a.decode(raw)
+	if err == nil && len(t.Payload.Filing) > 0 && protocol < ledger.FilingProtocol {
+		return nil, fmt.Errorf("%w: payload: unknown member %q (an approval names its filing from protocol %d on; this chain runs protocol %d)",
+			tx.ErrMalformed, "filing", ledger.FilingProtocol, protocol)
 	}
 	return t, err
 }

@@ -161,6 +161,12 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 	}
 	// Protocol 3: the proposer's open proposals, this one among them
 	// unless it carried at once (it then holds no slot).
+	if env.protocolAtLeast(ledger.FilingProtocol) && rec.Status == ledger.ProposalExecuted &&
+		rec.Action == ledger.ActionGovernanceRemove && rec.Governance == t.Payload.DID {
+		// Protocol 4: the proposer removed itself (a quorum of one): its
+		// list was deleted with it (proposalWrites), not written again.
+		return w, rc, nil
+	}
 	if rec.Status == ledger.ProposalOpen {
 		open = append(open, ledger.OpenProposal{ID: rec.ID, Height: rec.Height, Expires: rec.Expires})
 	}
@@ -244,6 +250,12 @@ func proposedAgain(r reader, old []byte, id string, env *execEnv) error {
 	if err := json.Unmarshal(old, &rec); err != nil {
 		return fmt.Errorf("%w: decode proposal %s: %v", ledger.ErrInternal, id, err)
 	}
+	if env.protocolAtLeast(ledger.FilingProtocol) && rec.Height == env.height {
+		// Protocol 4: an approval names a filing by the height of its
+		// block, so one content is filed at most once a block.
+		return fmt.Errorf("%w: this content was filed in this block already, as %s (height %d): an approval names a filing by its block, so it is filed again in a later block, not this one",
+			ledger.ErrExists, id, env.height)
+	}
 	if rec.ContentID() != id {
 		// Filed under protocol 2 with other content under this content's
 		// id (a squatter: protocol 2 took any id). It can never be
@@ -302,6 +314,11 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 				ledger.ErrInvalid, id, ledger.ContentIDProtocol, ledger.ContentIDProtocol, want)
 		}
 	}
+	if env.protocolAtLeast(ledger.FilingProtocol) {
+		if err := approvedFiling(t, rec); err != nil {
+			return nil, nil, err
+		}
+	}
 	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
 		return nil, nil, fmt.Errorf("%w: %s already approved proposal %s", ledger.ErrExists, t.Payload.DID, id)
 	}
@@ -315,6 +332,29 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		return nil, nil, err
 	}
 	return a.carry(r, rec, pol, env, changes, &receipt{Type: t.Payload.Type, DID: t.Payload.DID})
+}
+
+// approvedFiling refuses, from protocol 4 on, an approval that does not
+// name the open filing of rec: the height of the block that filed it
+// (rec.Height). The id names the content only, so an approval signed for
+// one filing and held back (by a node it passed through, or refused
+// because that filing expired or was carried) would otherwise count for
+// any later filing of the same content: a validator added again after
+// the network removed it, an upgrade scheduled again after its cancel,
+// with no key's present consent. A height names one filing: filings of
+// one content are at different heights (proposedAgain refuses a second
+// in one block), and a later filing is at a later height.
+func approvedFiling(t *tx.Tx, rec *ledger.ProposalRecord) error {
+	f, ok := t.Payload.FilingHeight()
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: from protocol %d on an approval names the filing it approves, and this one names none: proposal %s was filed at height %d; sign the approval again naming filing %d (medid network approve does)",
+			ledger.ErrInvalid, ledger.FilingProtocol, rec.ID, rec.Height, rec.Height)
+	case f != rec.Height:
+		return fmt.Errorf("%w: this approval names the filing of proposal %s at height %d, and the open filing is the one at height %d: an approval counts only for the filing it names (sign it again naming filing %d)",
+			ledger.ErrInvalid, rec.ID, f, rec.Height, rec.Height)
+	}
+	return nil
 }
 
 // changeProposedAgain decides whether a directory or accreditation change
@@ -423,6 +463,11 @@ func (a *App) proposalWrites(r reader, rec *ledger.ProposalRecord, pol ledger.Ne
 		}
 		if govs <= 1 {
 			return nil, fmt.Errorf("%w: %s is the last governance key: add its successor first", ledger.ErrInvalid, rec.Governance)
+		}
+		if env.protocolAtLeast(ledger.FilingProtocol) {
+			// Protocol 4: the key's list of open proposals goes with it
+			// (below 4 it stayed, and counted again if the key came back).
+			return []write{{ledger.GovernanceKey(rec.Governance), nil}, {ledger.OpenProposalsKey(rec.Governance), nil}}, nil
 		}
 		return []write{{ledger.GovernanceKey(rec.Governance), nil}}, nil
 	case tx.ActionDirectoryAdd, tx.ActionDirectoryUpdate, tx.ActionDirectorySuspend, tx.ActionDirectoryRemove:

@@ -338,7 +338,9 @@ func TestGenesisProtocol(t *testing.T) {
 		{"3 known", 3, 3, 3, "", false},
 		{"3 unknown", 3, 2, 0, "genesis consensus_params.version.app is 3 and this release of registryd executes protocols up to 2", false},
 		{"3, this release", 3, 0, 3, "", false},
-		{"4 unknown", 4, 0, 0, "genesis consensus_params.version.app is 4 and this release of registryd executes protocols up to 3", false},
+		{"4 unknown", 4, 3, 0, "genesis consensus_params.version.app is 4 and this release of registryd executes protocols up to 3", false},
+		{"4, this release", 4, 0, 4, "", false},
+		{"5 unknown", 5, 0, 0, "genesis consensus_params.version.app is 5 and this release of registryd executes protocols up to 4", false},
 		{"1", 1, 3, 0, "protocols start at 2", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,6 +111,63 @@ func FuzzProposal(f *testing.F) {
 		if isProtocol && (p.Protocol.Version < 1 || p.Protocol.Version > MaxProtocolVersion || p.Protocol.Height < 1 ||
 			p.Layout != nil || p.Validator != nil || p.Governance != "" || p.AllowBelowMinimum || p.Directory != nil || p.Accreditation != nil) {
 			t.Fatalf("accepted %s", data)
+		}
+	})
+}
+
+// FuzzApproval: a network.approve payload is read with the strict
+// policy; the filing member is seen whenever the payload names it,
+// whatever its value (a chain below protocol 4 refuses every payload that
+// carries it, null and 0 too, as the decoder of before did), what
+// validates names a filing from 1 to MaxFilingHeight written one way
+// only, and it re-encodes to JSON that reads back to the same payload.
+func FuzzApproval(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p"}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":null}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":0}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":9007199254740991}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing": 7 }`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":"7"}`,
+		`{"type":"network.propose","did":"did:key:z6Mk","nonce":"n","filing":3,"proposal":{"id":"p","action":"governance.add","governance":"did:key:z"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Payload
+		if strictUnmarshal(string(data), &p) != nil {
+			return
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(data, &members); err != nil {
+			t.Fatalf("strict decoder took %q, encoding/json does not: %v", data, err)
+		}
+		_, named := members["filing"]
+		if _, has := p.FilingHeight(); has != named {
+			t.Fatalf("%s: filing member %v, FilingHeight says %v", data, named, has)
+		}
+		if p.Validate() != nil {
+			return
+		}
+		if h, has := p.FilingHeight(); has {
+			if p.Type != NetworkApprove || h < 1 || h > MaxFilingHeight || string(p.Filing) != strconv.FormatInt(h, 10) {
+				t.Fatalf("accepted %s: filing %q read as %d", data, p.Filing, h)
+			}
+		}
+		b, err := json.Marshal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q Payload
+		if err := strictUnmarshal(string(b), &q); err != nil {
+			t.Fatalf("re-encoded %s does not read back: %v", b, err)
+		}
+		if err := q.Validate(); err != nil {
+			t.Fatalf("re-encoded %s does not validate: %v", b, err)
+		}
+		if !reflect.DeepEqual(p, q) {
+			t.Fatalf("round trip: %+v, then %+v", p, q)
 		}
 	})
 }

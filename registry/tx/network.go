@@ -3,7 +3,9 @@ package tx
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -16,7 +18,10 @@ import (
 //
 //   - [NetworkPropose] ("network.propose"): proposal (see [Proposal]); the
 //     proposer's own approval counts.
-//   - [NetworkApprove] ("network.approve"): proposalId.
+//   - [NetworkApprove] ("network.approve"): proposalId, and from
+//     protocol 4 on filing (see [Payload.Filing]): the height of the block
+//     that filed the proposal approved, so that an approval counts for
+//     that filing only, never for a later filing of the same content.
 const (
 	NetworkPropose Type = "network.propose"
 	NetworkApprove Type = "network.approve"
@@ -252,7 +257,54 @@ func NewNetworkProposal(governance string, p Proposal) (*Payload, error) {
 }
 
 // NewNetworkApproval returns the network.approve by the governance did:key
-// governance of proposal proposalID.
+// governance of proposal proposalID, naming no filing: what a chain below
+// protocol 4 takes (protocol 4 refuses it; see [NewNetworkApprovalOf]).
 func NewNetworkApproval(governance, proposalID string) (*Payload, error) {
 	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID})
+}
+
+// NewNetworkApprovalOf returns the network.approve by the governance
+// did:key governance of the filing of proposal proposalID made at block
+// height filing (the proposal record's height): what protocol 4 requires,
+// and a chain below 4 refuses as malformed. It returns an error wrapping
+// [ErrMalformed] for a filing outside 1 to [MaxFilingHeight].
+func NewNetworkApprovalOf(governance, proposalID string, filing int64) (*Payload, error) {
+	if filing < 1 || filing > MaxFilingHeight {
+		return nil, fmt.Errorf("%w: %s: filing %d: want the height of the block that filed the proposal (1 to %d)", ErrMalformed, NetworkApprove, filing, int64(MaxFilingHeight))
+	}
+	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID,
+		Filing: json.RawMessage(strconv.FormatInt(filing, 10))})
+}
+
+// MaxFilingHeight bounds [Payload.Filing]: block heights are int64, and
+// the payload's JSON readers hold integers exactly only up to 2^53.
+const MaxFilingHeight = 1<<53 - 1
+
+// FilingHeight returns the filing a network.approve names (see
+// [Payload.Filing]) and whether it names one; a member that is present
+// but not a valid height (which [Payload.Validate] refuses) reports
+// (0, true).
+func (p *Payload) FilingHeight() (int64, bool) {
+	if len(p.Filing) == 0 {
+		return 0, false
+	}
+	h, _ := parseFiling(p.Filing)
+	return h, true
+}
+
+// parseFiling reads a filing height written as the decimal digits of an
+// integer from 1 to MaxFilingHeight, nothing else (no sign, leading zero,
+// fraction, exponent or space), so that one height has one encoding.
+func parseFiling(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 16 || b[0] == '0' {
+		return 0, false
+	}
+	var h int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		h = h*10 + int64(c-'0')
+	}
+	return h, h <= MaxFilingHeight
 }

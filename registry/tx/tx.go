@@ -181,6 +181,14 @@ type Payload struct {
 	// network.propose, network.approve: see network.go.
 	Proposal   *Proposal `json:"proposal,omitempty"`
 	ProposalID string    `json:"proposalId,omitempty"`
+	// Filing (network.approve, from protocol 4 on) names the filing of
+	// the proposal approved: the height of the block that filed it, as
+	// the JSON integer (1 to 2^53-1) the payload carried. It is kept as
+	// raw JSON so that its presence is seen whatever its value (a
+	// registry below protocol 4 refuses any payload that carries the
+	// member, null and 0 too, as the decoder of before refused it): read
+	// it with [Payload.FilingHeight]; [NewNetworkApprovalOf] sets it.
+	Filing json.RawMessage `json:"filing,omitempty"`
 
 	// directory.*: see directory.go. Version (above) is the entry's new
 	// version for update, suspend and remove.
@@ -370,6 +378,11 @@ func (p *Payload) Validate() error {
 	if p.ProposalID != "" && !validID(p.ProposalID) {
 		return bad("proposalId must be 1 to %d of [A-Za-z0-9._:-]", MaxIDLen)
 	}
+	if len(p.Filing) > 0 {
+		if _, ok := parseFiling(p.Filing); !ok {
+			return bad("filing must be the height of the block that filed the proposal: an integer from 1 to %d, in decimal without sign, leading zeros or exponent", MaxFilingHeight)
+		}
+	}
 	if IsDirectory(p.Type) {
 		if msg := validDirectory(p); msg != "" {
 			return bad("%s", msg)
@@ -398,6 +411,7 @@ var payloadFields = [...]struct {
 	{"credentialTypes", func(p *Payload) bool { return len(p.CredentialTypes) > 0 }},
 	{"document", func(p *Payload) bool { return len(p.Document) > 0 }},
 	{"entry", func(p *Payload) bool { return p.Entry != nil }},
+	{"filing", func(p *Payload) bool { return len(p.Filing) > 0 }},
 	{"grantHash", func(p *Payload) bool { return p.GrantHash != "" }},
 	{"issuer", func(p *Payload) bool { return p.Issuer != "" }},
 	{"listId", func(p *Payload) bool { return p.ListID != "" }},
@@ -451,7 +465,7 @@ var typeFields = func() map[Type]fieldRule {
 		DirectorySuspend:  {{"org", "version", "reason"}},
 		DirectoryRemove:   {{"org", "version", "reason"}},
 		NetworkPropose:    {{"proposal"}},
-		NetworkApprove:    {{"proposalId"}},
+		NetworkApprove:    {{"proposalId"}, {"filing"}},
 	}
 	index := func(name string) int {
 		for i := range payloadFields {

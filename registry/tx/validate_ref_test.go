@@ -40,6 +40,7 @@ func validateReference(p *Payload) error {
 		"count":           p.Count != 0,
 		"org":             p.Org != "",
 		"entry":           p.Entry != nil,
+		"filing":          len(p.Filing) > 0,
 		"reason":          p.Reason != "",
 	}
 	var required, optional []string
@@ -184,6 +185,7 @@ func validatePayloads() []Payload {
 		full.ValidFrom, full.ValidUntil, full.AccreditationID, full.RevokedAt = "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", "acc-1", "2026-06-01T00:00:00Z"
 		full.ListID, full.Version, full.Credential, full.GrantHash = "did:medid:abc:l", 2, "tok", strings.Repeat("a", 64)
 		full.BatchID, full.Root, full.Count, full.Org, full.Entry, full.Reason = "b", strings.Repeat("0", 64), 3, "did:medid:org", &DirectoryEntry{}, "why"
+		full.Filing = json.RawMessage("7")
 		out = append(out, full)
 		// Each single member alone, and everything but it.
 		for i := range payloadFields {
