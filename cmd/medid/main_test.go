@@ -13,7 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
+	code := testscript.RunMain(m, map[string]func() int{
 		"medid": func() int {
 			// Wallets made by the scripts use the cheapest Argon2id and
 			// scrypt the wallet accepts: the scripts test behaviour, and
@@ -23,7 +23,13 @@ func TestMain(m *testing.M) {
 			backupWorkFactor = 10
 			return run(context.Background(), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: testClock(), kdf: testKDF()}, os.Args[1:])
 		},
-	}))
+	})
+	// The registryd built for the scripts (buildRegistryd, ~80 MB): removed
+	// once every test that shares it is done, whichever of them ran.
+	if registrydDir != "" {
+		os.RemoveAll(registrydDir)
+	}
+	os.Exit(code)
 }
 
 // testKDF is a cheap key derivation for the wallets a script creates when

@@ -24,7 +24,7 @@ var (
 )
 
 // buildRegistryd builds the real registryd binary once per test run and
-// returns the folder holding it.
+// returns the folder holding it (TestMain removes it at the end).
 func buildRegistryd(t *testing.T) string {
 	t.Helper()
 	registrydOnce.Do(func() {
@@ -54,7 +54,6 @@ func TestTLSScripts(t *testing.T) {
 		t.Skip("builds and runs registryd; skipped with -short")
 	}
 	bin := buildRegistryd(t)
-	t.Cleanup(func() { os.RemoveAll(bin) })
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "tls"),
 		Setup: func(env *testscript.Env) error {
