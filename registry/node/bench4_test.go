@@ -18,6 +18,7 @@ import (
 	"github.com/medid/medid/registry/machine"
 	"github.com/medid/medid/registry/node"
 	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/node/proctest"
 )
 
 // testnets holds the four-node networks of the benchmarks, started once
@@ -69,6 +70,7 @@ func TestMain(m *testing.M) {
 			_ = os.RemoveAll(d)
 		}
 	}
+	proctest.RemoveBuilt() // the registryd of the four-process benchmarks
 	os.Exit(code)
 }
 

@@ -199,6 +199,15 @@ func Binary() (string, error) {
 	return builtBin, buildErr
 }
 
+// RemoveBuilt removes the registryd that Binary built (~80 MB in the
+// temporary folder), if it built one: a test binary's TestMain calls it
+// once its tests are done.
+func RemoveBuilt() {
+	if builtBin != "" {
+		_ = os.RemoveAll(filepath.Dir(builtBin))
+	}
+}
+
 func (c *Config) logf(format string, args ...any) {
 	if c.Logf != nil {
 		c.Logf(format, args...)
