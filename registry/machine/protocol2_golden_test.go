@@ -1,11 +1,8 @@
 package machine
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/medid/medid/credentials/did"
@@ -20,11 +17,6 @@ var updateProtocol2Golden = flag.Bool("update-protocol2-golden", false, "rewrite
 // 8d4d7c0) executed it: written there with -update-protocol2-golden,
 // never rewritten since.
 const protocol2GoldenFile = "testdata/protocol2-governance-golden.json"
-
-type protocol2Golden struct {
-	Codes  [][]uint32 `json:"codes"`
-	Hashes []string   `json:"hashes"`
-}
 
 // TestProtocol2GovernanceGolden: a chain at protocol 2 executes the
 // governance transactions protocol 3 changed the rules of (chosen ids of
@@ -72,41 +64,10 @@ func TestProtocol2GovernanceGolden(t *testing.T) {
 	again := n.must(tx.NewChangeProposal(dirPayload(n.gov(2), tx.DirectoryAdd, gov(90), stMarys(), 0, "")))
 	blocks = append(blocks, [][]byte{fixed(2, again)}, [][]byte{appr(3, changeID)}, [][]byte{appr(1, changeID)})
 
-	var got protocol2Golden
-	for _, txs := range blocks {
-		res := n.block(txs...)
-		codes := []uint32{}
-		for _, r := range res {
-			codes = append(codes, r.Code)
-		}
-		got.Codes = append(got.Codes, codes)
-		got.Hashes = append(got.Hashes, hex.EncodeToString(n.hash()))
-	}
+	var got governanceGolden
+	got.playGolden(n, blocks)
 	if p := n.app.Protocol(); p.Version != 2 {
 		t.Fatalf("the golden chain runs protocol %d", p.Version)
 	}
-	if *updateProtocol2Golden {
-		b, _ := json.MarshalIndent(got, "", " ")
-		if err := os.WriteFile(protocol2GoldenFile, append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", protocol2GoldenFile)
-		return
-	}
-	b, err := os.ReadFile(protocol2GoldenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want protocol2Golden
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	if len(want.Hashes) != len(got.Hashes) {
-		t.Fatalf("%d blocks, the golden chain has %d", len(got.Hashes), len(want.Hashes))
-	}
-	for i := range want.Hashes {
-		if fmt.Sprint(got.Codes[i]) != fmt.Sprint(want.Codes[i]) || got.Hashes[i] != want.Hashes[i] {
-			t.Fatalf("block %d: codes %v, app hash %s; the release of before protocol 3 gave %v, %s", i, got.Codes[i], got.Hashes[i], want.Codes[i], want.Hashes[i])
-		}
-	}
+	matchGolden(t, protocol2GoldenFile, *updateProtocol2Golden, got, "the release of before protocol 3", false)
 }

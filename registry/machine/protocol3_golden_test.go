@@ -1,14 +1,9 @@
 package machine
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"testing"
-
-	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
@@ -22,17 +17,6 @@ var updateProtocol3Golden = flag.Bool("update-protocol3-golden", false, "rewrite
 // 0f9cab6) executed it: written there with -update-protocol3-golden,
 // never rewritten since.
 const protocol3GoldenFile = "testdata/protocol3-governance-golden.json"
-
-type protocol3Golden struct {
-	// Check holds the CheckTx codes of the transactions carrying a member
-	// protocol 3 does not know, on the state of the block before theirs.
-	Check  []uint32   `json:"check"`
-	Codes  [][]uint32 `json:"codes"`
-	Hashes []string   `json:"hashes"`
-	// Results holds each block's LastResultsHash (CometBFT's hash of the
-	// results' codes, data and gas: the receipts of accepted transactions).
-	Results []string `json:"results"`
-}
 
 // TestProtocol3GovernanceGolden: a chain at protocol 3 executes the
 // governance transactions protocol 4 changes the rules of (approvals
@@ -95,49 +79,13 @@ func TestProtocol3GovernanceGolden(t *testing.T) {
 		{prop(3, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: gov(73)}))},
 	}
 
-	var got protocol3Golden
+	var got governanceGolden
 	for _, raw := range newMember {
 		got.Check = append(got.Check, n.checkTx(raw).Code)
 	}
-	for _, txs := range blocks {
-		res := n.block(txs...)
-		got.Results = append(got.Results, hex.EncodeToString(cmttypes.NewResults(res).Hash()))
-		codes := []uint32{}
-		for _, r := range res {
-			codes = append(codes, r.Code)
-		}
-		got.Codes = append(got.Codes, codes)
-		got.Hashes = append(got.Hashes, hex.EncodeToString(n.hash()))
-	}
+	got.playGolden(n, blocks)
 	if p := n.app.Protocol(); p.Version != 3 {
 		t.Fatalf("the golden chain runs protocol %d", p.Version)
 	}
-	if *updateProtocol3Golden {
-		b, _ := json.MarshalIndent(got, "", " ")
-		if err := os.WriteFile(protocol3GoldenFile, append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", protocol3GoldenFile)
-		return
-	}
-	b, err := os.ReadFile(protocol3GoldenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want protocol3Golden
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(got.Check) != fmt.Sprint(want.Check) {
-		t.Fatalf("CheckTx of the new member: codes %v; the release of before protocol 4 gave %v", got.Check, want.Check)
-	}
-	if len(want.Hashes) != len(got.Hashes) {
-		t.Fatalf("%d blocks, the golden chain has %d", len(got.Hashes), len(want.Hashes))
-	}
-	for i := range want.Hashes {
-		if fmt.Sprint(got.Codes[i]) != fmt.Sprint(want.Codes[i]) || got.Hashes[i] != want.Hashes[i] || got.Results[i] != want.Results[i] {
-			t.Fatalf("block %d: codes %v, app hash %s, results hash %s; the release of before protocol 4 gave %v, %s, %s",
-				i, got.Codes[i], got.Hashes[i], got.Results[i], want.Codes[i], want.Hashes[i], want.Results[i])
-		}
-	}
+	matchGolden(t, protocol3GoldenFile, *updateProtocol3Golden, got, "the release of before protocol 4", true)
 }

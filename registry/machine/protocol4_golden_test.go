@@ -1,14 +1,9 @@
 package machine
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"testing"
-
-	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
@@ -65,46 +60,13 @@ func TestProtocol4GovernanceGolden(t *testing.T) {
 		{prop(3, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: gov(72)})), prop(0, removeKey3), appr(1, removeKey3.ID, h+9), appr(2, removeKey3.ID, h+9)},
 		{prop(3, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: gov(73)}))},
 	}
-	var got protocol3Golden
-	for _, txs := range blocks {
-		res := n.block(txs...)
-		got.Results = append(got.Results, hex.EncodeToString(cmttypes.NewResults(res).Hash()))
-		codes := []uint32{}
-		for _, r := range res {
-			codes = append(codes, r.Code)
-		}
-		got.Codes = append(got.Codes, codes)
-		got.Hashes = append(got.Hashes, hex.EncodeToString(n.hash()))
-	}
+	var got governanceGolden
+	got.playGolden(n, blocks)
 	if p := n.app.Protocol(); p.Version != 4 {
 		t.Fatalf("the golden chain runs protocol %d", p.Version)
 	}
 	if v := n.stateOf(ledger.OpenProposalsKey(n.gov(3))); v[0] != nil {
 		t.Fatalf("key 3's list after its removal: %q", v[0])
 	}
-	if *updateProtocol4Golden {
-		b, _ := json.MarshalIndent(got, "", " ")
-		if err := os.WriteFile(protocol4GoldenFile, append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", protocol4GoldenFile)
-		return
-	}
-	b, err := os.ReadFile(protocol4GoldenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want protocol3Golden
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	if len(want.Hashes) != len(got.Hashes) {
-		t.Fatalf("%d blocks, the golden chain has %d", len(got.Hashes), len(want.Hashes))
-	}
-	for i := range want.Hashes {
-		if fmt.Sprint(got.Codes[i]) != fmt.Sprint(want.Codes[i]) || got.Hashes[i] != want.Hashes[i] || got.Results[i] != want.Results[i] {
-			t.Fatalf("block %d: codes %v, app hash %s, results hash %s; the release that introduced protocol 4 gave %v, %s, %s",
-				i, got.Codes[i], got.Hashes[i], got.Results[i], want.Codes[i], want.Hashes[i], want.Results[i])
-		}
-	}
+	matchGolden(t, protocol4GoldenFile, *updateProtocol4Golden, got, "the release that introduced protocol 4", true)
 }
