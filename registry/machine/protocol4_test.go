@@ -42,26 +42,6 @@ func (n *netHarness) approveOpen(i int, id string) []byte {
 	return n.approveOf(i, id, rec.Height)
 }
 
-// carry4 files p by key by and has the other keys approve its filing,
-// one block each, until it is carried.
-func (n *netHarness) carry4(t *testing.T, by int, p tx.Proposal) {
-	t.Helper()
-	n.blockUpdates([]uint32{0}, n.propose(by, p))
-	for i := range n.govs {
-		if rec, err := n.app.Proposal(p.ID); err != nil {
-			t.Fatal(err)
-		} else if rec.Status == ledger.ProposalExecuted {
-			return
-		}
-		if i != by {
-			n.blockUpdates([]uint32{0}, n.approveOpen(i, p.ID))
-		}
-	}
-	if rec, _ := n.app.Proposal(p.ID); rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("%s not carried: %+v", p.Action, rec)
-	}
-}
-
 // approvedBy reports whether the committed record of proposal id holds
 // an approval of governance key i.
 func (n *netHarness) approvedBy(id string, i int) bool {
@@ -133,7 +113,7 @@ func TestProtocol4HeldAcrossCarryAndCancel(t *testing.T) {
 		if rec, _ := n.app.Proposal(add.ID); rec.Status != ledger.ProposalExecuted {
 			t.Fatalf("not added: %+v", rec)
 		}
-		n.carry4(t, 0, remove)
+		n.carry(t, 0, remove)
 		n.blockUpdates([]uint32{0}, n.propose(0, add)) // the stolen key files it again
 		if r := n.block(held, n.approveOpen(1, add.ID)); r[0].Code != ledger.CodeInvalid || !strings.Contains(r[0].Log, "an approval counts only for the filing it names") {
 			t.Fatalf("the held approval: %d (%s)", r[0].Code, r[0].Log)
@@ -152,7 +132,7 @@ func TestProtocol4HeldAcrossCarryAndCancel(t *testing.T) {
 		if u := n.app.Protocol().Upgrade; u == nil || u.Version != 999 {
 			t.Fatalf("not scheduled: %+v", u)
 		}
-		n.carry4(t, 1, cancel)
+		n.carry(t, 1, cancel)
 		if u := n.app.Protocol().Upgrade; u != nil {
 			t.Fatalf("not cancelled: %+v", u)
 		}
@@ -242,15 +222,15 @@ func TestProtocol4RemovedKeyList(t *testing.T) {
 		if v := n.stateOf(ledger.OpenProposalsKey(n.gov(3))); v[0] == nil {
 			t.Fatal("key 3 has no list")
 		}
-		n.carry4(t, 0, byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: n.gov(3)}))
+		n.carry(t, 0, byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: n.gov(3)}))
 		if v := n.stateOf(ledger.OpenProposalsKey(n.gov(3)), ledger.GovernanceKey(n.gov(3))); v[0] != nil || v[1] != nil {
 			t.Fatalf("after its removal key 3's list is %q", v[0])
 		}
 		// A key without a list removed: nothing else changes.
-		n.carry4(t, 0, byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: n.gov(2)}))
+		n.carry(t, 0, byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: n.gov(2)}))
 		// Added back, key 3 files with an empty list.
 		add := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: n.gov(3)})
-		n.carry4(t, 0, add)
+		n.carry(t, 0, add)
 		n.blockUpdates([]uint32{0}, n.propose(3, byContent(govAdd(t, "", 82))))
 		got, err := getJSON[ledger.OpenProposals](n.app.tree, ledger.OpenProposalsKey(n.gov(3)))
 		if err != nil || len(got.Proposals) != 1 {

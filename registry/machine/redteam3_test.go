@@ -18,7 +18,8 @@ import (
 // held; docs/design/0013 lists them.
 
 // carry files p by key by and has the other keys approve it, one block
-// each, until it is carried.
+// each, until it is carried; from protocol 4 on the approvals name the
+// open filing (approveOpen).
 func (n *netHarness) carry(t *testing.T, by int, p tx.Proposal) {
 	t.Helper()
 	n.blockUpdates([]uint32{0}, n.propose(by, p))
@@ -28,7 +29,9 @@ func (n *netHarness) carry(t *testing.T, by int, p tx.Proposal) {
 		} else if rec.Status == ledger.ProposalExecuted {
 			return
 		}
-		if i != by {
+		if i != by && n.app.Protocol().Version >= ledger.FilingProtocol {
+			n.blockUpdates([]uint32{0}, n.approveOpen(i, p.ID))
+		} else if i != by {
 			n.blockUpdates([]uint32{0}, n.approve(i, p.ID))
 		}
 	}
