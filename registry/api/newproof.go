@@ -3,7 +3,7 @@ package api
 import (
 	"errors"
 
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 
 	"github.com/cometbft/cometbft/types"
 	"github.com/medid/medid/registry/ledger"

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 
 	"github.com/medid/medid/registry/ledger/light"
 )

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
@@ -68,7 +68,7 @@ func initNetwork(tb testing.TB, h *harness, g *Genesis) *netHarness {
 	for i := byte(0); i < 4; i++ {
 		vals = append(vals, abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: consensusKey(i)}}, Power: 10})
 	}
-	req := &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}
+	req := &abci.InitChainRequest{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}
 	if h.genesisProtocol != 0 {
 		req.ConsensusParams = &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: h.genesisProtocol}}
 	}

@@ -65,7 +65,7 @@ func (n *Node) followCatchUp() {
 // send even to a node that is still block-syncing.
 func (n *Node) peerHeights() []int64 {
 	var hs []int64
-	for _, p := range n.cmt.Switch().Peers().List() {
+	for _, p := range n.cmt.Switch().Peers().Copy() {
 		if ps, ok := p.Get(cmttypes.PeerStateKey).(interface{ GetHeight() int64 }); ok {
 			if h := ps.GetHeight(); h > 0 {
 				hs = append(hs, h)

@@ -7,9 +7,9 @@ import (
 	"math"
 	"time"
 
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
 
 // Limits CometBFT v0.38 applies to the same structures (types package).
@@ -134,14 +134,28 @@ func validatorFromProto(v *cmtproto.Validator) (Validator, error) {
 	if v == nil {
 		return Validator{}, errors.New("nil validator")
 	}
-	pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519)
-	if !ok {
-		return Validator{}, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum)
+	// CometBFT v1 writes the key as pub_key_type and pub_key_bytes;
+	// v0.38 wrote the (now deprecated) pub_key message. Exactly one of the
+	// two forms is accepted.
+	var key []byte
+	switch {
+	case v.PubKey != nil && v.PubKeyType == "" && len(v.PubKeyBytes) == 0: //nolint:staticcheck // v0.38's form
+		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519) //nolint:staticcheck // v0.38's form
+		if !ok {
+			return Validator{}, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum) //nolint:staticcheck // v0.38's form
+		}
+		key = pk.Ed25519
+	case v.PubKey == nil && v.PubKeyType == ed25519.KeyType: //nolint:staticcheck // v0.38's form
+		key = v.PubKeyBytes
+	case v.PubKey == nil: //nolint:staticcheck // v0.38's form
+		return Validator{}, fmt.Errorf("validator key type %.32q is not %s", v.PubKeyType, ed25519.KeyType)
+	default:
+		return Validator{}, errors.New("validator carries its key twice (pub_key and pub_key_bytes)")
 	}
-	if len(pk.Ed25519) != ed25519.PubKeySize {
-		return Validator{}, fmt.Errorf("Ed25519 key is %d bytes, want %d", len(pk.Ed25519), ed25519.PubKeySize)
+	if len(key) != ed25519.PubKeySize {
+		return Validator{}, fmt.Errorf("Ed25519 key is %d bytes, want %d", len(key), ed25519.PubKeySize)
 	}
-	pub := ed25519.PubKey(bytes.Clone(pk.Ed25519))
+	pub := ed25519.PubKey(bytes.Clone(key))
 	if !bytes.Equal(v.Address, pub.Address()) {
 		return Validator{}, fmt.Errorf("address %X is not derived from the key", v.Address)
 	}
