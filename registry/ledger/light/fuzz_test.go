@@ -46,7 +46,7 @@ func FuzzVerifyMatchesCometBFT(f *testing.F) {
 			return
 		}
 		for _, v := range vsp.Validators {
-			if v != nil && v.PubKey.GetEd25519() == nil {
+			if v != nil && !isEd25519(v) {
 				// Another key type: CometBFT may accept it, this package
 				// refuses every non-Ed25519 set by design.
 				if got == vOK {
@@ -86,4 +86,14 @@ func FuzzDecodeLightBlock(f *testing.F) {
 			t.Fatal("re-encoded block hashes differently")
 		}
 	})
+}
+
+// isEd25519 reports whether v carries an Ed25519 key in either of the
+// forms CometBFT writes (v1's pub_key_type and pub_key_bytes, v0.38's
+// pub_key).
+func isEd25519(v *cmtproto.Validator) bool {
+	if v.PubKey != nil { //nolint:staticcheck // v0.38's form
+		return v.PubKeyType == "" && len(v.PubKeyBytes) == 0 && v.PubKey.GetEd25519() != nil //nolint:staticcheck // v0.38's form
+	}
+	return v.PubKeyType == "ed25519"
 }

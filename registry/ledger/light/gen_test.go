@@ -1,6 +1,7 @@
 package light_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -128,7 +129,7 @@ func (c *chain) extend(t testing.TB, sets []*types.ValidatorSet, signers func(h 
 
 func (c *chain) privFor(pub crypto.PubKey) ed25519.PrivKey {
 	for _, k := range c.keys {
-		if k.PubKey().Equals(pub) {
+		if bytes.Equal(k.PubKey().Bytes(), pub.Bytes()) && k.PubKey().Type() == pub.Type() {
 			return k
 		}
 	}
