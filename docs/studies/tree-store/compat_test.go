@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 	iavl2 "github.com/cosmos/iavl/v2"
