@@ -52,12 +52,7 @@ func (s *Server) lightBlock(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 		return
 	}
-	vp, err := vals.ToProto()
-	if err != nil {
-		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
-		return
-	}
-	vb, err := vp.Marshal()
+	vb, err := encodeValidatorSet(vals)
 	if err != nil {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 		return

@@ -1,6 +1,7 @@
 package light_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -88,12 +89,21 @@ func FuzzDecodeLightBlock(f *testing.F) {
 	})
 }
 
-// isEd25519 reports whether v carries an Ed25519 key in either of the
-// forms CometBFT writes (v1's pub_key_type and pub_key_bytes, v0.38's
-// pub_key).
+// isEd25519 reports whether v carries its key in a form this package
+// accepts: an Ed25519 key as v1's pub_key_type and pub_key_bytes, as
+// v0.38's pub_key, or as both naming the same key. CometBFT v1 is looser
+// (it falls back to pub_key when the typed form does not decode, and
+// ignores pub_key when it does); such sets must not verify here.
 func isEd25519(v *cmtproto.Validator) bool {
+	var legacy []byte
 	if v.PubKey != nil { //nolint:staticcheck // v0.38's form
-		return v.PubKeyType == "" && len(v.PubKeyBytes) == 0 && v.PubKey.GetEd25519() != nil //nolint:staticcheck // v0.38's form
+		legacy = v.PubKey.GetEd25519() //nolint:staticcheck // v0.38's form
+		if legacy == nil {
+			return false
+		}
 	}
-	return v.PubKeyType == "ed25519"
+	if v.PubKeyType != "" || len(v.PubKeyBytes) > 0 {
+		return v.PubKeyType == "ed25519" && (v.PubKey == nil || bytes.Equal(legacy, v.PubKeyBytes)) //nolint:staticcheck // v0.38's form
+	}
+	return v.PubKey != nil //nolint:staticcheck // v0.38's form
 }

@@ -135,22 +135,15 @@ func validatorFromProto(v *cmtproto.Validator) (Validator, error) {
 		return Validator{}, errors.New("nil validator")
 	}
 	// CometBFT v1 writes the key as pub_key_type and pub_key_bytes;
-	// v0.38 wrote the (now deprecated) pub_key message. Exactly one of the
-	// two forms is accepted.
-	var key []byte
-	switch {
-	case v.PubKey != nil && v.PubKeyType == "" && len(v.PubKeyBytes) == 0: //nolint:staticcheck // v0.38's form
-		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519) //nolint:staticcheck // v0.38's form
-		if !ok {
-			return Validator{}, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum) //nolint:staticcheck // v0.38's form
-		}
-		key = pk.Ed25519
-	case v.PubKey == nil && v.PubKeyType == ed25519.KeyType: //nolint:staticcheck // v0.38's form
-		key = v.PubKeyBytes
-	case v.PubKey == nil: //nolint:staticcheck // v0.38's form
-		return Validator{}, fmt.Errorf("validator key type %.32q is not %s", v.PubKeyType, ed25519.KeyType)
-	default:
-		return Validator{}, errors.New("validator carries its key twice (pub_key and pub_key_bytes)")
+	// v0.38 wrote the (now deprecated) pub_key message, and registry nodes
+	// on v1 write both so that clients of either release verify their
+	// answers (registry/api). Either form is accepted, or both when they
+	// name the same Ed25519 key; anything else is refused (CometBFT v1
+	// itself prefers the typed form and falls back to pub_key when the
+	// typed form does not decode: this package is stricter, never looser).
+	key, err := validatorKey(v)
+	if err != nil {
+		return Validator{}, err
 	}
 	if len(key) != ed25519.PubKeySize {
 		return Validator{}, fmt.Errorf("Ed25519 key is %d bytes, want %d", len(key), ed25519.PubKeySize)
@@ -160,6 +153,33 @@ func validatorFromProto(v *cmtproto.Validator) (Validator, error) {
 		return Validator{}, fmt.Errorf("address %X is not derived from the key", v.Address)
 	}
 	return Validator{Address: bytes.Clone(v.Address), PubKey: pub, Power: v.VotingPower}, nil
+}
+
+// validatorKey returns v's Ed25519 key from pub_key_type and
+// pub_key_bytes (CometBFT v1), pub_key (v0.38), or both when they agree.
+func validatorKey(v *cmtproto.Validator) ([]byte, error) {
+	var legacy []byte
+	if v.PubKey != nil { //nolint:staticcheck // v0.38's form, still read
+		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519) //nolint:staticcheck // v0.38's form, still read
+		if !ok {
+			return nil, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum) //nolint:staticcheck // v0.38's form, still read
+		}
+		legacy = pk.Ed25519
+	}
+	switch {
+	case v.PubKeyType != "" || len(v.PubKeyBytes) > 0:
+		if v.PubKeyType != ed25519.KeyType {
+			return nil, fmt.Errorf("validator key type %.32q is not %s", v.PubKeyType, ed25519.KeyType)
+		}
+		if v.PubKey != nil && !bytes.Equal(legacy, v.PubKeyBytes) { //nolint:staticcheck // v0.38's form, still read
+			return nil, errors.New("validator carries two different keys (pub_key and pub_key_bytes)")
+		}
+		return v.PubKeyBytes, nil
+	case v.PubKey != nil: //nolint:staticcheck // v0.38's form, still read
+		return legacy, nil
+	default:
+		return nil, errors.New("validator has no key")
+	}
 }
 
 // bytes is what the validator set hash commits to for one validator:
