@@ -56,6 +56,16 @@ func FuzzVerifyMatchesCometBFT(f *testing.F) {
 				return
 			}
 		}
+		if namesAnotherValidator(&shp, &vsp) {
+			// CometBFT v1 no longer checks that a commit signature names the
+			// validator at its index (v0.38 did; the signature is checked
+			// against that validator's key either way, and an honest
+			// commit never differs): this package keeps v0.38's check.
+			if got == vOK {
+				t.Fatal("a commit whose signature names another validator than the one at its index verified")
+			}
+			return
+		}
 		want, decoded := cometVerdict(c.id, c.blocks[h], &shp, &vsp, now)
 		if !same(got, want, decoded) {
 			t.Fatalf("from %d: ours %s, CometBFT %s", h, got, want)
@@ -106,4 +116,21 @@ func isEd25519(v *cmtproto.Validator) bool {
 		return v.PubKeyType == "ed25519" && (v.PubKey == nil || bytes.Equal(legacy, v.PubKeyBytes)) //nolint:staticcheck // v0.38's form
 	}
 	return v.PubKey != nil //nolint:staticcheck // v0.38's form
+}
+
+// namesAnotherValidator reports whether the commit carries, at some index,
+// a signature (not absent) naming another address than the validator at
+// that index of vs, while commit and set correspond one to one (as
+// CometBFT checks a commit against its own block's set).
+func namesAnotherValidator(sh *cmtproto.SignedHeader, vs *cmtproto.ValidatorSet) bool {
+	if sh.Commit == nil || len(sh.Commit.Signatures) != len(vs.Validators) {
+		return false
+	}
+	for i, cs := range sh.Commit.Signatures {
+		v := vs.Validators[i]
+		if cs.BlockIdFlag != cmtproto.BlockIDFlagAbsent && v != nil && !bytes.Equal(cs.ValidatorAddress, v.Address) {
+			return true
+		}
+	}
+	return false
 }
