@@ -61,7 +61,7 @@ type State interface {
 // Ledger is the node the API submits to and proves against ([*node.Node]).
 type Ledger interface {
 	Submit(ctx context.Context, tx []byte) (*node.TxResult, error)
-	Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.QueryResponse, error)
+	Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error)
 	SignedHeader(ctx context.Context, height int64) (*types.SignedHeader, *types.ValidatorSet, error)
 	Status(ctx context.Context) (node.Status, error)
 	Height() int64

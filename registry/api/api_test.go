@@ -28,7 +28,7 @@ type fakeLedger struct {
 }
 
 func (f *fakeLedger) Submit(context.Context, []byte) (*node.TxResult, error) { return f.res, f.err }
-func (f *fakeLedger) Query(context.Context, string, []byte, int64, bool) (*abci.QueryResponse, error) {
+func (f *fakeLedger) Query(context.Context, string, []byte, int64, bool) (*abci.ResponseQuery, error) {
 	return nil, errors.New("no queries in this fake")
 }
 func (f *fakeLedger) SignedHeader(context.Context, int64) (*types.SignedHeader, *types.ValidatorSet, error) {

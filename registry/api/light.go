@@ -52,7 +52,12 @@ func (s *Server) lightBlock(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 		return
 	}
-	vb, err := encodeValidatorSet(vals)
+	vp, err := vals.ToProto()
+	if err != nil {
+		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
+		return
+	}
+	vb, err := vp.Marshal()
 	if err != nil {
 		s.problem(w, r, &problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()})
 		return

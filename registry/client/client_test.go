@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/statuslist"
@@ -316,7 +317,7 @@ func TestProofTampering(t *testing.T) {
 		Address: ed25519.GenPrivKey().PubKey().Address(), VotingPower: 10}}}
 	pk := ed25519.GenPrivKey().PubKey()
 	otherVals.Validators[0].Address = pk.Address()
-	otherVals.Validators[0].PubKeyType, otherVals.Validators[0].PubKeyBytes = pk.Type(), pk.Bytes()
+	otherVals.Validators[0].PubKey = cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: pk.Bytes()}}
 	otherVals.Proposer = otherVals.Validators[0]
 	if other.Validators, err = light.NewValidatorSet(otherVals); err != nil {
 		t.Fatal(err)

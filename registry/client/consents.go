@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/consent"
 	"github.com/medid/medid/credentials/did"

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
 	"github.com/medid/medid/registry/ledger/light"
 )

@@ -142,7 +142,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	}()
 	height, _ := a.LastCommit()
 	if height == 0 {
-		if _, err := a.InitChain(ctx, &abci.InitChainRequest{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(cmp.Or(cfg.StateLayout, ledger.CurrentLayout))}); err != nil {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(cmp.Or(cfg.StateLayout, ledger.CurrentLayout))}); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +184,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 		height++
 		bt = bt.Add(time.Second)
 		s := time.Now()
-		fb, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: height, Time: bt, Txs: b.txs})
+		fb, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: bt, Txs: b.txs})
 		if err != nil {
 			return nil, fmt.Errorf("FinalizeBlock %d: %w", height, err)
 		}
@@ -193,7 +193,7 @@ func BulkLoad(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 				return nil, fmt.Errorf("block %d tx %d (%s) rejected: code %d: %s", height, i, b.dids[i], r.Code, r.Log)
 			}
 		}
-		if _, err := a.Commit(ctx, &abci.CommitRequest{}); err != nil {
+		if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
 			return nil, fmt.Errorf("Commit %d: %w", height, err)
 		}
 		res.Elapsed += time.Since(s)

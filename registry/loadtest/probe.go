@@ -434,7 +434,7 @@ func openProbeState(ctx context.Context, dir, name string, l ledger.StateLayout,
 	s := &probeState{name: name, app: a}
 	s.height, _ = a.LastCommit()
 	if s.height == 0 && l != 0 {
-		if _, err := a.InitChain(ctx, &abci.InitChainRequest{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(l)}); err != nil {
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: "medid-loadtest", InitialHeight: 1, AppStateBytes: loadGenesis(l)}); err != nil {
 			a.Close()
 			return nil, err
 		}

@@ -41,7 +41,7 @@ func (l readOnlyLedger) Submit(context.Context, []byte) (*node.TxResult, error) 
 	return nil, ErrReadOnly
 }
 
-func (l readOnlyLedger) Query(context.Context, string, []byte, int64, bool) (*abci.QueryResponse, error) {
+func (l readOnlyLedger) Query(context.Context, string, []byte, int64, bool) (*abci.ResponseQuery, error) {
 	return nil, ErrReadOnly
 }
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
 	"github.com/syndtr/goleveldb/leveldb/filter"
@@ -383,6 +383,22 @@ type pendingBlock struct {
 
 var _ abci.Application = (*App)(nil)
 
+// errNoAppMempool answers the calls of CometBFT's application-side mempool.
+var errNoAppMempool = errors.New("registry: the application keeps no mempool: run CometBFT's flood mempool, which checks transactions with CheckTx")
+
+// InsertTx belongs to CometBFT's application-side mempool (mempool type
+// "app"), which the registry's node never configures: its mempool is
+// CometBFT's own, fed through CheckTx. It returns an error.
+func (a *App) InsertTx(context.Context, *abci.RequestInsertTx) (*abci.ResponseInsertTx, error) {
+	return nil, errNoAppMempool
+}
+
+// ReapTxs belongs to CometBFT's application-side mempool, like
+// [App.InsertTx]; it returns an error.
+func (a *App) ReapTxs(context.Context, *abci.RequestReapTxs) (*abci.ResponseReapTxs, error) {
+	return nil, errNoAppMempool
+}
+
 // New opens (or creates) the state database in cfg.Dir and loads the latest
 // saved version. After a crash, the state is the last committed block; Info
 // reports it so CometBFT replays the blocks that followed.
@@ -608,12 +624,12 @@ func (a *App) Close() error {
 // of the next block carries (CometBFT takes it as the chain's app version
 // at genesis, and state sync compares it with the header above the
 // snapshot; docs/design/0021).
-func (a *App) Info(_ context.Context, _ *abci.InfoRequest) (*abci.InfoResponse, error) {
+func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
 	h, hash := a.LastCommit()
 	a.mu.RLock()
 	p := a.committedProtocol
 	a.mu.RUnlock()
-	return &abci.InfoResponse{
+	return &abci.ResponseInfo{
 		Data:             "medid-registry",
 		Version:          Version,
 		AppVersion:       p,
@@ -624,7 +640,7 @@ func (a *App) Info(_ context.Context, _ *abci.InfoRequest) (*abci.InfoResponse, 
 
 // InitChain writes the genesis governance DIDs (app_state, see [Genesis])
 // into the working state and returns its hash as the genesis app hash.
-func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if h, _ := a.LastCommit(); h != 0 {
@@ -715,12 +731,12 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	a.committedProtocol = p
 	a.mu.Unlock()
 	a.log.Info("genesis", "governance", len(g.Governance), "quota_window", a.policy.Window.String(), "state_layout", int(a.layout), "protocol", p)
-	return &abci.InitChainResponse{AppHash: a.tree.WorkingHash(), ConsensusParams: params}, nil
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash(), ConsensusParams: params}, nil
 }
 
 // PrepareProposal proposes the mempool's transactions in order, up to
 // MaxTxBytes.
-func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	var txs [][]byte
 	var total int64
 	for _, t := range req.Txs {
@@ -730,28 +746,28 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 		}
 		txs = append(txs, t)
 	}
-	return &abci.PrepareProposalResponse{Txs: txs}, nil
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
 }
 
 // ProcessProposal accepts every proposal: invalid transactions in a block
 // are rejected one by one in FinalizeBlock with a code and no state change.
-func (a *App) ProcessProposal(context.Context, *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
-	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
 // ExtendVote adds no vote extension.
-func (a *App) ExtendVote(context.Context, *abci.ExtendVoteRequest) (*abci.ExtendVoteResponse, error) {
-	return &abci.ExtendVoteResponse{}, nil
+func (a *App) ExtendVote(context.Context, *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	return &abci.ResponseExtendVote{}, nil
 }
 
 // VerifyVoteExtension accepts (empty) vote extensions.
-func (a *App) VerifyVoteExtension(context.Context, *abci.VerifyVoteExtensionRequest) (*abci.VerifyVoteExtensionResponse, error) {
-	return &abci.VerifyVoteExtensionResponse{Status: abci.VERIFY_VOTE_EXTENSION_STATUS_ACCEPT}, nil
+func (a *App) VerifyVoteExtension(context.Context, *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
+	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
 }
 
 // Commit saves the working state as the version of the finalized block and
 // makes it the committed view readers see.
-func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResponse, error) {
+func (a *App) Commit(_ context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.pending == nil {
@@ -811,7 +827,7 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	a.log.Debug("commit", "height", version, "app_hash", fmt.Sprintf("%X", hash))
 	a.prune(version)
 	a.maybeSnapshot(version)
-	return &abci.CommitResponse{RetainHeight: a.retainHeight(version)}, nil
+	return &abci.ResponseCommit{RetainHeight: a.retainHeight(version)}, nil
 }
 
 // maxPrunePerCommit bounds the versions one Commit deletes, so a node that

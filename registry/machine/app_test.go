@@ -222,7 +222,7 @@ func TestRestartFromDisk(t *testing.T) {
 	}
 	h.open()
 
-	info, err := h.app.Info(context.Background(), &abci.InfoRequest{})
+	info, err := h.app.Info(context.Background(), &abci.RequestInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestDeterminism(t *testing.T) {
 	h2.app = a2
 	t.Cleanup(func() { a2.Close() })
 	g, _ := (&Genesis{Governance: []string{h1.govDID}}).Marshal()
-	if _, err := a2.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1}); err != nil {
+	if _, err := a2.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -581,10 +581,10 @@ func TestConcurrentReads(t *testing.T) {
 					return
 				}
 				if g == 0 {
-					h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryDID, Data: []byte(first.did), Prove: true, Height: 1})
+					h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(first.did), Prove: true, Height: 1})
 				}
 				if g == 1 {
-					h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: h.createTx(newIdentity(t, 3))})
+					h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: h.createTx(newIdentity(t, 3))})
 				}
 			}
 		}()
@@ -607,16 +607,16 @@ func TestInitialHeight(t *testing.T) {
 	}
 	defer a.Close()
 	ctx := context.Background()
-	if _, err := a.InitChain(ctx, &abci.InitChainRequest{InitialHeight: 10}); err != nil {
+	if _, err := a.InitChain(ctx, &abci.RequestInitChain{InitialHeight: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 9, Time: t0}); err == nil {
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 9, Time: t0}); err == nil {
 		t.Fatal("FinalizeBlock below the initial height succeeded")
 	}
-	if _, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 10, Time: t0}); err != nil {
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 10, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Commit(ctx, &abci.CommitRequest{}); err != nil {
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := a.LastCommit(); h != 10 {

@@ -83,7 +83,7 @@ func TestConsentLifecycle(t *testing.T) {
 	}
 
 	// A key query proves the record, and its absence.
-	resp, err := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryKey, Data: ledger.ConsentKey(pat.DID, hash), Prove: true})
+	resp, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: ledger.ConsentKey(pat.DID, hash), Prove: true})
 	if err != nil || resp.Code != 0 {
 		t.Fatalf("query: %v %d %s", err, resp.Code, resp.Log)
 	}
@@ -95,7 +95,7 @@ func TestConsentLifecycle(t *testing.T) {
 		t.Errorf("membership proof: %v", err)
 	}
 	absent := ledger.ConsentKey(pat.DID, grantHash("never"))
-	resp, _ = h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryKey, Data: absent, Prove: true})
+	resp, _ = h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: absent, Prove: true})
 	if resp.Code != ledger.CodeNotFound {
 		t.Fatalf("absent: code %d", resp.Code)
 	}

@@ -101,7 +101,7 @@ type prepared struct {
 // CheckTx validates a transaction against the last committed state with the
 // same rules as FinalizeBlock. A rejected transaction gets a non-zero code
 // (see [CodeOf]) and a log line saying why; nothing is written either way.
-func (a *App) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	view, height := a.committedState()
 	a.mu.RLock()
 	bt, layout, move := a.lastTime, a.committedLayout, a.committedMove
@@ -119,9 +119,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.Chec
 		code := CodeOf(err)
 		a.rejected.note(false, code)
 		a.log.Debug("CheckTx rejected", "code", code, "err", err.Error())
-		return &abci.CheckTxResponse{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
+		return &abci.ResponseCheckTx{Code: code, Codespace: ledger.Codespace, Log: err.Error()}, nil
 	}
-	return &abci.CheckTxResponse{Code: ledger.CodeOK}, nil
+	return &abci.ResponseCheckTx{Code: ledger.CodeOK}, nil
 }
 
 // FinalizeBlock applies a decided block. It first decodes all transactions
@@ -130,7 +130,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.Chec
 // against the working state. A rejected transaction gets a non-zero code and
 // changes nothing. The returned AppHash is the working tree's root hash,
 // saved by Commit.
-func (a *App) FinalizeBlock(ctx context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	want := max(a.initialHeight, 1)
@@ -184,7 +184,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.FinalizeBlockRequest)
 	if err := a.markValidatorChange(req.Height, len(ups) > 0); err != nil {
 		panic(fmt.Sprintf("registry: write state at height %d: %v", req.Height, err))
 	}
-	return &abci.FinalizeBlockResponse{TxResults: results, ValidatorUpdates: ups, ConsensusParamUpdates: params, AppHash: a.tree.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: ups, ConsensusParamUpdates: params, AppHash: a.tree.WorkingHash()}, nil
 }
 
 // deliver checks and applies one transaction of a block.

@@ -82,7 +82,7 @@ func newHarnessWith(tb testing.TB, q *ledger.QuotaPolicy, cacheSize int) *harnes
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
 		tb.Fatal(err)
 	}
 	return h
@@ -103,10 +103,10 @@ func (h *harness) height() int64 { n, _ := h.app.LastCommit(); return n }
 func (h *harness) hash() []byte { _, x := h.app.LastCommit(); return x }
 
 // finalize runs FinalizeBlock for the next height without committing.
-func (h *harness) finalize(txs ...[]byte) *abci.FinalizeBlockResponse {
+func (h *harness) finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	h.tb.Helper()
 	next := h.height() + 1
-	resp, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs})
+	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs})
 	if err != nil {
 		h.tb.Fatalf("FinalizeBlock %d: %v", next, err)
 	}
@@ -115,7 +115,7 @@ func (h *harness) finalize(txs ...[]byte) *abci.FinalizeBlockResponse {
 
 func (h *harness) commit() {
 	h.tb.Helper()
-	if _, err := h.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		h.tb.Fatalf("Commit: %v", err)
 	}
 }
@@ -151,9 +151,9 @@ func (h *harness) mustBlock(txs ...[]byte) {
 	}
 }
 
-func (h *harness) checkTx(raw []byte) *abci.CheckTxResponse {
+func (h *harness) checkTx(raw []byte) *abci.ResponseCheckTx {
 	h.tb.Helper()
-	resp, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw})
+	resp, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw})
 	if err != nil {
 		h.tb.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestLayout1GoldenChain(t *testing.T) {
 	g := loadLayoutGolden(t)
 	h := &harness{tb: t, dir: t.TempDir()}
 	h.open()
-	resp, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g.Genesis, InitialHeight: 1, Time: t0})
+	resp, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g.Genesis, InitialHeight: 1, Time: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func runGolden(t *testing.T, g *layoutGolden, l ledger.StateLayout) (*harness, [
 	}
 	h := &harness{tb: t, dir: t.TempDir()}
 	h.open()
-	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: gen, InitialHeight: 1, Time: t0}); err != nil {
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: gen, InitialHeight: 1, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
 	var hashes [][]byte
@@ -194,7 +194,7 @@ func provenVersion(t *testing.T, a *App, did string, n int64) (*ledger.DIDRecord
 	t.Helper()
 	_, root := a.LastCommit()
 	prove := func(k []byte) ([]byte, []byte) {
-		resp, err := a.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryKey, Data: k, Prove: true})
+		resp, err := a.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +327,7 @@ func TestGenesisStateLayout(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			if _, err := a.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: []byte(tc.appState), InitialHeight: 1, Time: t0}); err != nil {
+			if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: []byte(tc.appState), InitialHeight: 1, Time: t0}); err != nil {
 				t.Fatal(err)
 			}
 			if a.layout != tc.want {

@@ -134,7 +134,7 @@ func TestLayoutMoveDuration(t *testing.T) {
 	for h.app.layout != ledger.LayoutRecordsOnce {
 		cpu0, wall0 := benchbase.ProcessCPU(), time.Now()
 		next := h.height() + 1
-		if _, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: next, Time: blockTime(next)}); err != nil {
+		if _, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next)}); err != nil {
 			t.Fatal(err)
 		}
 		cpu1, wall1 := benchbase.ProcessCPU(), time.Now()

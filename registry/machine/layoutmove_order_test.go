@@ -268,7 +268,7 @@ func TestLayoutMoveIndexLeafOrder(t *testing.T) {
 		defer func() { switchIndexStep = nil }()
 		for i, b := range c.blocks {
 			h.finalize(b...)
-			_, err := h.app.Commit(context.Background(), &abci.CommitRequest{})
+			_, err := h.app.Commit(context.Background(), &abci.RequestCommit{})
 			switch {
 			case err == nil:
 			case errors.Is(err, errStop):

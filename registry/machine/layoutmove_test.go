@@ -148,7 +148,7 @@ func migratedGolden(t *testing.T, g *layoutGolden, schedule bool, stopAt int64) 
 	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200)}
 	h.govDID = did.KeyDID(h.gov.Public())
 	h.open()
-	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: gen, InitialHeight: 1, Time: t0}); err != nil {
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: gen, InitialHeight: 1, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
 	goldenBlock := func(i int, extra ...[]byte) {
@@ -400,7 +400,7 @@ func TestLayoutMoveIndexSwitchStops(t *testing.T) {
 				return nil
 			}
 			h.finalize(g.Blocks[3]...)
-			if _, err := h.app.Commit(context.Background(), &abci.CommitRequest{}); !errors.Is(err, errStop) {
+			if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); !errors.Is(err, errStop) {
 				t.Fatalf("Commit: %v, want the stop", err)
 			}
 			switchIndexStep = nil
@@ -581,7 +581,7 @@ func TestLayoutMoveStateSyncMidMove(t *testing.T) {
 		t.Fatalf("the snapshot at %d is not of a move under way", height)
 	}
 	dst, res := restoreIntoWith(t, src, nil, appHash, func(d *App) { d.ExpectLayout(ledger.LayoutEveryVersion) })
-	if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("restore ended %v", res)
 	}
 	d := &harness{tb: t, app: dst}

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
@@ -79,9 +79,9 @@ func activeValidator(v []byte) bool {
 func genesisValidatorWrites(vals []abci.ValidatorUpdate, height int64) ([]write, error) {
 	var out []write
 	for _, v := range vals {
-		pk := v.PubKeyBytes
-		if v.PubKeyType != ed25519.KeyType || len(pk) != ed25519.PubKeySize {
-			return nil, fmt.Errorf("genesis validator key type %.32q: only Ed25519 validators are supported", v.PubKeyType)
+		pk := v.PubKey.GetEd25519()
+		if len(pk) != 32 {
+			return nil, fmt.Errorf("genesis validator key type %T: only Ed25519 validators are supported", v.PubKey.Sum)
 		}
 		rec := ledger.ValidatorRecord{Address: ledger.ValidatorAddress(pk), PubKey: base64.StdEncoding.EncodeToString(pk), Power: v.Power,
 			History: []ledger.ValidatorChange{{Power: v.Power, Height: height}}}
@@ -549,7 +549,8 @@ func (a *App) noteValidator(w write) {
 	if a.pendingVals == nil {
 		a.pendingVals = map[string]abci.ValidatorUpdate{}
 	}
-	a.pendingVals[rec.Address] = abci.ValidatorUpdate{PubKeyType: ed25519.KeyType, PubKeyBytes: pk, Power: rec.Power}
+	a.pendingVals[rec.Address] = abci.ValidatorUpdate{
+		PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: pk}}, Power: rec.Power}
 }
 
 // validatorUpdates returns the block's updates in address order.

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
@@ -65,9 +66,9 @@ func initNetwork(tb testing.TB, h *harness, g *Genesis) *netHarness {
 	}
 	var vals []abci.ValidatorUpdate
 	for i := byte(0); i < 4; i++ {
-		vals = append(vals, abci.ValidatorUpdate{PubKeyType: "ed25519", PubKeyBytes: consensusKey(i), Power: 10})
+		vals = append(vals, abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: consensusKey(i)}}, Power: 10})
 	}
-	req := &abci.InitChainRequest{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}
+	req := &abci.RequestInitChain{AppStateBytes: raw, InitialHeight: 1, Time: t0, Validators: vals}
 	if h.genesisProtocol != 0 {
 		req.ConsensusParams = &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: h.genesisProtocol}}
 	}
@@ -186,7 +187,7 @@ func TestValidatorJoinsWithQuorum(t *testing.T) {
 		t.Fatalf("a second approval by the same key: code %d (%s), want exists", r.Code, r.Log)
 	}
 	ups := n.blockUpdates([]uint32{0}, n.approve(2, add.ID))
-	if len(ups) != 1 || ups[0].Power != 10 || ups[0].PubKeyType != "ed25519" || string(ups[0].PubKeyBytes) != string(newKey) {
+	if len(ups) != 1 || ups[0].Power != 10 || string(ups[0].PubKey.GetEd25519()) != string(newKey) {
 		t.Fatalf("the third approval's block updates: %v, want the new validator at power 10", ups)
 	}
 	if p := n.activeValidators()[addr]; p != 10 {

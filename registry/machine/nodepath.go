@@ -22,7 +22,7 @@ import (
 // not run concurrently with another block on the same App.
 func RunNodePath(ctx context.Context, a *App, height int64, t time.Time, txs [][]byte) ([]*abci.ExecTxResult, error) {
 	for i, raw := range txs {
-		r, err := a.CheckTx(ctx, &abci.CheckTxRequest{Tx: raw})
+		r, err := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw})
 		if err != nil {
 			return nil, fmt.Errorf("CheckTx of tx %d: %w", i, err)
 		}
@@ -30,11 +30,11 @@ func RunNodePath(ctx context.Context, a *App, height int64, t time.Time, txs [][
 			return nil, fmt.Errorf("CheckTx refused tx %d: code %d: %s", i, r.Code, r.Log)
 		}
 	}
-	fb, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: height, Time: t, Txs: txs})
+	fb, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: t, Txs: txs})
 	if err != nil {
 		return nil, fmt.Errorf("FinalizeBlock %d: %w", height, err)
 	}
-	if _, err := a.Commit(ctx, &abci.CommitRequest{}); err != nil {
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
 		return nil, fmt.Errorf("Commit %d: %w", height, err)
 	}
 	return fb.TxResults, nil

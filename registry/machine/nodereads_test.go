@@ -75,7 +75,7 @@ func TestReaderNodeCache(t *testing.T) {
 			pass := func() uint64 {
 				before := h.app.NodeReads().ReaderMisses
 				for _, d := range dids {
-					res, err := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryDID, Data: []byte(d), Prove: true})
+					res, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(d), Prove: true})
 					if err != nil || res.Code != 0 {
 						t.Fatalf("query %s: %v, code %d %s", d, err, res.GetCode(), res.GetLog())
 					}

@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"

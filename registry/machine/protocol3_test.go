@@ -330,18 +330,18 @@ func TestProtocol3OpenProposalCap(t *testing.T) {
 	// app hashes.
 	snapshotNow(t, n.harness)
 	dst, res := restoreInto(t, n.harness, nil, n.hash())
-	if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("restore: %v", res)
 	}
 	both := func(name string, want uint32, txs ...[]byte) {
 		t.Helper()
 		h := n.height() + 1
-		req := &abci.FinalizeBlockRequest{Height: h, Time: blockTime(h).Add(n.skew), Txs: txs}
+		req := &abci.RequestFinalizeBlock{Height: h, Time: blockTime(h).Add(n.skew), Txs: txs}
 		got, err := dst.FinalizeBlock(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := dst.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+		if _, err := dst.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 			t.Fatal(err)
 		}
 		r := n.block(txs...)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/internal/logbuf"
@@ -168,7 +168,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 		return r
 	}
 	for _, v := range []*netHarness{v3, v2} {
-		if info, _ := v.app.Info(ctx, &abci.InfoRequest{}); info.AppVersion != 2 {
+		if info, _ := v.app.Info(ctx, &abci.RequestInfo{}); info.AppVersion != 2 {
 			t.Fatalf("Info's app version %d before any upgrade, want 2", info.AppVersion)
 		}
 	}
@@ -207,7 +207,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 
 	// Block H.
 	before := v2.hash()
-	req := &abci.FinalizeBlockRequest{Height: H, Time: blockTime(H), Txs: [][]byte{late}}
+	req := &abci.RequestFinalizeBlock{Height: H, Time: blockTime(H), Txs: [][]byte{late}}
 	res, err := v3.app.FinalizeBlock(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 		t.Fatalf("the create of block H: code %d (%s), want refused by protocol 3's rule", res.TxResults[0].Code, res.TxResults[0].Log)
 	}
 	v3.commit()
-	if info, _ := v3.app.Info(ctx, &abci.InfoRequest{}); info.AppVersion != 3 || info.LastBlockHeight != H {
+	if info, _ := v3.app.Info(ctx, &abci.RequestInfo{}); info.AppVersion != 3 || info.LastBlockHeight != H {
 		t.Fatalf("v3 Info after H: app version %d at %d", info.AppVersion, info.LastBlockHeight)
 	}
 	if p := v3.app.Protocol(); p.Version != 3 || p.Upgrade != nil {
@@ -243,7 +243,7 @@ func TestProtocolUpgradeAtHeight(t *testing.T) {
 	if h, x := v2.app.LastCommit(); h != H-1 || !bytes.Equal(x, before) {
 		t.Fatalf("v2 after stopping: height %d, hash changed %v", h, !bytes.Equal(x, before))
 	}
-	if _, err := v2.app.Commit(ctx, &abci.CommitRequest{}); err == nil {
+	if _, err := v2.app.Commit(ctx, &abci.RequestCommit{}); err == nil {
 		t.Fatal("v2 committed a block it did not execute")
 	}
 
@@ -298,17 +298,17 @@ func TestProtocolUpgradeStateSync(t *testing.T) {
 	snapshotNow(t, h)
 	for _, max := range []uint64{3, 4} {
 		dst, res := restoreIntoWith(t, h, nil, h.hash(), func(a *App) { a.maxProtocol = max })
-		if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		if res != abci.ResponseApplySnapshotChunk_ACCEPT {
 			t.Fatalf("restore on a release of protocol %d: %v", max, res)
 		}
 		// The state's protocol, not the release's highest.
-		info, _ := dst.Info(context.Background(), &abci.InfoRequest{})
+		info, _ := dst.Info(context.Background(), &abci.RequestInfo{})
 		if info.AppVersion != 3 || !bytes.Equal(info.LastBlockAppHash, h.hash()) {
 			t.Fatalf("restored on a release of protocol %d, Info: app version %d", max, info.AppVersion)
 		}
 	}
 	old, res := restoreIntoWith(t, h, nil, h.hash(), func(a *App) { a.maxProtocol = 2 })
-	if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT {
+	if res != abci.ResponseApplySnapshotChunk_ABORT {
 		t.Fatalf("restore on a release of protocol 2: %v, want ABORT", res)
 	}
 	if hh, _ := old.LastCommit(); hh != 0 {
@@ -347,7 +347,7 @@ func TestGenesisProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			res, err := a.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1, Time: t0,
+			res, err := a.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0,
 				ConsensusParams: &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: tc.app}}})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -367,7 +367,7 @@ func TestGenesisProtocol(t *testing.T) {
 			if got := res.ConsensusParams.GetVersion().GetApp(); (tc.want == 2 && res.ConsensusParams != nil) || (tc.want != 2 && got != tc.want) {
 				t.Errorf("InitChain's consensus params %+v, want app version %d (none for 2)", res.ConsensusParams, tc.want)
 			}
-			if info, _ := a.Info(context.Background(), &abci.InfoRequest{}); info.AppVersion != tc.want {
+			if info, _ := a.Info(context.Background(), &abci.RequestInfo{}); info.AppVersion != tc.want {
 				t.Errorf("Info's app version %d, want %d", info.AppVersion, tc.want)
 			}
 		})

@@ -159,7 +159,7 @@ func BenchmarkJoinRestoreVsReplay(b *testing.B) {
 					cpu0 := benchbase.ProcessCPU()
 					dst, res := restoreIntoWith(b, src, nil, appHash, func(a *App) { a.indexAfterImport = walk })
 					cpu += benchbase.ProcessCPU() - cpu0
-					if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+					if res != abci.ResponseApplySnapshotChunk_ACCEPT {
 						b.Fatalf("restore: %v", res)
 					}
 					b.StopTimer()
@@ -194,7 +194,7 @@ func BenchmarkJoinRestoreVsReplay(b *testing.B) {
 					b.Fatal(err)
 				}
 				ctx := context.Background()
-				if _, err := dst.InitChain(ctx, &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+				if _, err := dst.InitChain(ctx, &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
 					b.Fatal(err)
 				}
 				r := &harness{tb: b, app: dst}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	"github.com/cosmos/iavl"
 	ics23 "github.com/cosmos/ics23/go"
 	"github.com/medid/medid/registry/ledger"
@@ -18,7 +18,7 @@ import (
 // ProofOps holds one [ProofOpType] op: a membership proof of (Key, Value),
 // or a non-membership proof of Key, against that app hash; check it with
 // [VerifyProof].
-func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	var k []byte
 	id := string(req.Data)
 	switch req.Path {
@@ -31,30 +31,30 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	case ledger.QueryKey:
 		k = req.Data
 	default:
-		return &abci.QueryResponse{Code: ledger.CodeInvalid, Codespace: ledger.Codespace,
+		return &abci.ResponseQuery{Code: ledger.CodeInvalid, Codespace: ledger.Codespace,
 			Log: fmt.Sprintf("unknown query path %q: use %s, %s, %s or %s (consent anchors: %s with ledger.ConsentKey)", req.Path, ledger.QueryDID, ledger.QueryIssuer, ledger.QueryStatusList, ledger.QueryKey, ledger.QueryKey)}, nil
 	}
 	if len(k) == 0 || (req.Path != ledger.QueryKey && !ledger.ValidKeyPart(id)) {
-		return &abci.QueryResponse{Code: ledger.CodeInvalid, Codespace: ledger.Codespace, Log: "query data must be a non-empty identifier without '/'"}, nil
+		return &abci.ResponseQuery{Code: ledger.CodeInvalid, Codespace: ledger.Codespace, Log: "query data must be a non-empty identifier without '/'"}, nil
 	}
 	view, height := a.view()
 	if req.Height != 0 && req.Height != height {
 		if req.Height < 0 || req.Height > height {
-			return &abci.QueryResponse{Code: ledger.CodeInvalid, Codespace: ledger.Codespace,
+			return &abci.ResponseQuery{Code: ledger.CodeInvalid, Codespace: ledger.Codespace,
 				Log: fmt.Sprintf("height %d is not committed (last committed %d)", req.Height, height)}, nil
 		}
 		// GetImmutable reads only the node database (which locks itself),
 		// so it needs no lock against FinalizeBlock.
 		v, err := a.reader.GetImmutable(req.Height)
 		if err != nil {
-			return &abci.QueryResponse{Code: ledger.CodeNotFound, Codespace: ledger.Codespace, Log: fmt.Sprintf("height %d: %v", req.Height, err)}, nil
+			return &abci.ResponseQuery{Code: ledger.CodeNotFound, Codespace: ledger.Codespace, Log: fmt.Sprintf("height %d: %v", req.Height, err)}, nil
 		}
 		view, height = v, req.Height
 	}
-	resp := &abci.QueryResponse{Key: k, Height: height}
+	resp := &abci.ResponseQuery{Key: k, Height: height}
 	value, err := view.Get(k)
 	if err != nil {
-		return &abci.QueryResponse{Code: ledger.CodeInternal, Codespace: ledger.Codespace, Log: "read state: " + err.Error()}, nil
+		return &abci.ResponseQuery{Code: ledger.CodeInternal, Codespace: ledger.Codespace, Log: "read state: " + err.Error()}, nil
 	}
 	resp.Value = value
 	if value == nil {
@@ -63,7 +63,7 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	if req.Prove {
 		ops, err := proveKey(view, k, value != nil)
 		if err != nil {
-			return &abci.QueryResponse{Code: ledger.CodeInternal, Codespace: ledger.Codespace, Log: "proof: " + err.Error()}, nil
+			return &abci.ResponseQuery{Code: ledger.CodeInternal, Codespace: ledger.Codespace, Log: "proof: " + err.Error()}, nil
 		}
 		resp.ProofOps = ops
 	}

@@ -50,7 +50,7 @@ func testQueryProofs(t *testing.T, l ledger.StateLayout) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := h.app.Query(context.Background(), &abci.QueryRequest{Path: tc.path, Data: tc.data, Height: tc.height, Prove: true})
+			resp, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: tc.path, Data: tc.data, Height: tc.height, Prove: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,12 +105,12 @@ func testQueryProofs(t *testing.T, l ledger.StateLayout) {
 	}
 
 	// The /did value is the DIDRecord JSON.
-	resp, _ := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryDID, Data: []byte(id.did)})
+	resp, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(id.did)})
 	var rec ledger.DIDRecord
 	if err := json.Unmarshal(resp.Value, &rec); err != nil || rec.DID != id.did || rec.Metadata.VersionID != "2" {
 		t.Errorf("/did value = %s (%v)", resp.Value, err)
 	}
-	for _, bad := range []*abci.QueryRequest{
+	for _, bad := range []*abci.RequestQuery{
 		{Path: "/nope", Data: []byte("x")},
 		{Path: ledger.QueryDID, Data: []byte("a/b")},
 		{Path: ledger.QueryDID, Data: []byte(id.did), Height: height + 5},

@@ -278,7 +278,7 @@ func newHarnessWithNetwork(tb testing.TB, pol *ledger.NetworkPolicy) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
 		tb.Fatal(err)
 	}
 	return h

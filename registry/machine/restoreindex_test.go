@@ -23,14 +23,14 @@ func newestSnapshot(t testing.TB, src *harness) (*abci.Snapshot, [][]byte) {
 	t.Helper()
 	ctx := context.Background()
 	snapshotNow(t, src)
-	list, err := src.app.ListSnapshots(ctx, &abci.ListSnapshotsRequest{})
+	list, err := src.app.ListSnapshots(ctx, &abci.RequestListSnapshots{})
 	if err != nil || len(list.Snapshots) == 0 {
 		t.Fatalf("ListSnapshots: %v, %v", list, err)
 	}
 	snap := list.Snapshots[0]
 	var chunks [][]byte
 	for i := range snap.Chunks {
-		c, err := src.app.LoadSnapshotChunk(ctx, &abci.LoadSnapshotChunkRequest{Height: snap.Height, Format: snap.Format, Chunk: i})
+		c, err := src.app.LoadSnapshotChunk(ctx, &abci.RequestLoadSnapshotChunk{Height: snap.Height, Format: snap.Format, Chunk: i})
 		if err != nil || len(c.Chunk) == 0 {
 			t.Fatalf("LoadSnapshotChunk %d: %v", i, err)
 		}
@@ -44,12 +44,12 @@ func newestSnapshot(t testing.TB, src *harness) (*abci.Snapshot, [][]byte) {
 func restoreAll(t testing.TB, dst *App, snap *abci.Snapshot, chunks [][]byte, appHash []byte) {
 	t.Helper()
 	ctx := context.Background()
-	if o, err := dst.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: appHash}); err != nil || o.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+	if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: appHash}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("OfferSnapshot: %v, %v", o, err)
 	}
 	for i, c := range chunks {
-		r, err := dst.ApplySnapshotChunk(ctx, &abci.ApplySnapshotChunkRequest{Index: uint32(i), Chunk: c, Sender: "peer"})
-		if err != nil || r.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		r, err := dst.ApplySnapshotChunk(ctx, &abci.RequestApplySnapshotChunk{Index: uint32(i), Chunk: c, Sender: "peer"})
+		if err != nil || r.Result != abci.ResponseApplySnapshotChunk_ACCEPT {
 			t.Fatalf("chunk %d: %v, %v", i, r, err)
 		}
 	}
@@ -174,7 +174,7 @@ func TestRestoreStopWindows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o, err := dst.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: bigSnap, AppHash: bigHash}); err != nil || o.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+		if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: bigSnap, AppHash: bigHash}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 			t.Fatalf("OfferSnapshot: %v, %v", o, err)
 		}
 		return dir, dst

@@ -299,7 +299,7 @@ func TestScheduleCrashAroundUpgradeBlock(t *testing.T) {
 		ls.block(t)
 	}
 	before := crash.hash()
-	req := &abci.FinalizeBlockRequest{Height: H, Time: blockTime(H), Txs: [][]byte{ref.createTx(newIdentity(t, 31))}}
+	req := &abci.RequestFinalizeBlock{Height: H, Time: blockTime(H), Txs: [][]byte{ref.createTx(newIdentity(t, 31))}}
 	if _, err := crash.app.FinalizeBlock(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestScheduleCrashAroundUpgradeBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	crash.open()
-	info, _ := crash.app.Info(ctx, &abci.InfoRequest{})
+	info, _ := crash.app.Info(ctx, &abci.RequestInfo{})
 	p := crash.app.Protocol()
 	if h, x := crash.app.LastCommit(); h != H-1 || !bytes.Equal(x, before) || info.AppVersion != 2 || p.Version != 2 || p.Upgrade == nil || p.Upgrade.Height != H {
 		t.Fatalf("reopened after FinalizeBlock H: height %d (want %d), hash kept %v, Info app version %d, protocol %+v",
@@ -331,7 +331,7 @@ func TestScheduleCrashAroundUpgradeBlock(t *testing.T) {
 	// Between Commit H and H+1.
 	crash.app.Close()
 	crash.open()
-	info, _ = crash.app.Info(ctx, &abci.InfoRequest{})
+	info, _ = crash.app.Info(ctx, &abci.RequestInfo{})
 	if p := crash.app.Protocol(); p.Version != 3 || p.Upgrade != nil || info.AppVersion != 3 || info.LastBlockHeight != H {
 		t.Fatalf("reopened after Commit H: %+v, Info app version %d at %d", p, info.AppVersion, info.LastBlockHeight)
 	}
@@ -360,17 +360,17 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		max    uint64
-		want   abci.ApplySnapshotChunkResult
+		want   abci.ResponseApplySnapshotChunk_Result
 		protoc uint64
 	}{
-		{"H-1 on a release of 2", 2, abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT, 2},
-		{"H-1 on a release of 3", 3, abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT, 2},
+		{"H-1 on a release of 2", 2, abci.ResponseApplySnapshotChunk_ACCEPT, 2},
+		{"H-1 on a release of 3", 3, abci.ResponseApplySnapshotChunk_ACCEPT, 2},
 	} {
 		dst, res := restoreIntoWith(t, src.harness, nil, src.hash(), func(a *App) { a.maxProtocol = tc.max })
 		if res != tc.want {
 			t.Fatalf("%s: %v", tc.name, res)
 		}
-		info, _ := dst.Info(ctx, &abci.InfoRequest{})
+		info, _ := dst.Info(ctx, &abci.RequestInfo{})
 		p := dst.Protocol()
 		if info.AppVersion != tc.protoc || p.Upgrade == nil || p.Upgrade.Height != H {
 			t.Fatalf("%s: Info app version %d, protocol %+v", tc.name, info.AppVersion, p)
@@ -378,7 +378,7 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 		if v, _ := dst.UpgradePending(); (v != 0) != (tc.max < 3) {
 			t.Fatalf("%s: UpgradePending %d", tc.name, v)
 		}
-		req := &abci.FinalizeBlockRequest{Height: H, Time: blockTime(H)}
+		req := &abci.RequestFinalizeBlock{Height: H, Time: blockTime(H)}
 		res2, err := dst.FinalizeBlock(ctx, req)
 		if tc.max < 3 {
 			if err == nil || !strings.Contains(err.Error(), "protocol upgrade required at height") {
@@ -389,7 +389,7 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := dst.Commit(ctx, &abci.CommitRequest{}); err != nil {
+		if _, err := dst.Commit(ctx, &abci.RequestCommit{}); err != nil {
 			t.Fatal(err)
 		}
 		want, err := src.app.FinalizeBlock(ctx, req)
@@ -409,10 +409,10 @@ func TestScheduleSnapshotAroundUpgrade(t *testing.T) {
 		t.Fatalf("snapshot at %d, want %d", src.height(), H)
 	}
 	dst, res := restoreIntoWith(t, src.harness, nil, src.hash(), func(a *App) { a.maxProtocol = 3 })
-	if info, _ := dst.Info(ctx, &abci.InfoRequest{}); res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT || info.AppVersion != 3 || dst.Protocol().Upgrade != nil {
+	if info, _ := dst.Info(ctx, &abci.RequestInfo{}); res != abci.ResponseApplySnapshotChunk_ACCEPT || info.AppVersion != 3 || dst.Protocol().Upgrade != nil {
 		t.Fatalf("H on a release of 3: %v, Info app version %d", res, info.AppVersion)
 	}
-	if _, res := restoreIntoWith(t, src.harness, nil, src.hash(), func(a *App) { a.maxProtocol = 2 }); res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT {
+	if _, res := restoreIntoWith(t, src.harness, nil, src.hash(), func(a *App) { a.maxProtocol = 2 }); res != abci.ResponseApplySnapshotChunk_ABORT {
 		t.Fatalf("H on a release of 2: %v, want ABORT", res)
 	}
 }
@@ -451,7 +451,7 @@ func TestScheduleUpgradeDuringLayoutMove(t *testing.T) {
 			for v3.height() < H-1 {
 				ls.block(t)
 			}
-			req := &abci.FinalizeBlockRequest{Height: H, Time: blockTime(H)}
+			req := &abci.RequestFinalizeBlock{Height: H, Time: blockTime(H)}
 			if _, err := v2.app.FinalizeBlock(ctx, req); err == nil {
 				t.Fatal("the release of protocol 2 executed the upgrade block")
 			}
@@ -718,10 +718,10 @@ func TestScheduleLeadNearMaxHeight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: start, Time: t0}); err != nil {
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: start, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: start, Time: t0}); err != nil {
+	if _, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: start, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
 	h.commit()
@@ -736,7 +736,7 @@ func TestScheduleLeadNearMaxHeight(t *testing.T) {
 	// FinalizeBlock only: IAVL cannot commit a second version this high
 	// (its search for the first version computes (first+latest)/2 and
 	// overflows: Commit never returns; see the report).
-	res, err := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: start + 1, Time: t0.Add(time.Minute), Txs: txs})
+	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: start + 1, Time: t0.Add(time.Minute), Txs: txs})
 	if err != nil {
 		t.Fatal(err)
 	}

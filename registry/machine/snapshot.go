@@ -412,7 +412,7 @@ func (a *App) oldestSnapshot() int64 {
 }
 
 // ListSnapshots offers the snapshots on disk to peers that state sync.
-func (a *App) ListSnapshots(context.Context, *abci.ListSnapshotsRequest) (*abci.ListSnapshotsResponse, error) {
+func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
 	list, err := a.snapshots()
 	if err != nil {
 		return nil, err
@@ -422,21 +422,21 @@ func (a *App) ListSnapshots(context.Context, *abci.ListSnapshotsRequest) (*abci.
 		out[i] = &list[i]
 		a.markOffered(int64(list[i].Height))
 	}
-	return &abci.ListSnapshotsResponse{Snapshots: out}, nil
+	return &abci.ResponseListSnapshots{Snapshots: out}, nil
 }
 
 // LoadSnapshotChunk returns one chunk of a snapshot on disk (empty when it
 // is gone: pruned meanwhile).
-func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.LoadSnapshotChunkRequest) (*abci.LoadSnapshotChunkResponse, error) {
+func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error) {
 	if req.Format != SnapshotFormat {
-		return &abci.LoadSnapshotChunkResponse{}, nil
+		return &abci.ResponseLoadSnapshotChunk{}, nil
 	}
 	b, err := os.ReadFile(filepath.Join(a.snapshotDir(int64(req.Height)), chunkName(int(req.Chunk))))
 	if err != nil {
-		return &abci.LoadSnapshotChunkResponse{}, nil
+		return &abci.ResponseLoadSnapshotChunk{}, nil
 	}
 	a.markOffered(int64(req.Height))
-	return &abci.LoadSnapshotChunkResponse{Chunk: b}, nil
+	return &abci.ResponseLoadSnapshotChunk{Chunk: b}, nil
 }
 
 // restore is a state sync in progress.
@@ -465,19 +465,19 @@ func (r *restore) wait() error {
 
 // OfferSnapshot accepts a snapshot to restore when the state is empty and
 // the snapshot is in this format, with consistent metadata.
-func (a *App) OfferSnapshot(_ context.Context, req *abci.OfferSnapshotRequest) (*abci.OfferSnapshotResponse, error) {
+func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (*abci.ResponseOfferSnapshot, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
-	reject := &abci.OfferSnapshotResponse{Result: abci.OFFER_SNAPSHOT_RESULT_REJECT}
+	reject := &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT}
 	if req.Snapshot == nil {
 		return reject, nil
 	}
 	if h, _ := a.LastCommit(); h != 0 {
 		a.log.Warn("refused a snapshot: the state is not empty", "height", h)
-		return &abci.OfferSnapshotResponse{Result: abci.OFFER_SNAPSHOT_RESULT_ABORT}, nil
+		return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_ABORT}, nil
 	}
 	if req.Snapshot.Format != SnapshotFormat {
-		return &abci.OfferSnapshotResponse{Result: abci.OFFER_SNAPSHOT_RESULT_REJECT_FORMAT}, nil
+		return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT_FORMAT}, nil
 	}
 	var m snapshotMeta
 	dec := json.NewDecoder(bytes.NewReader(req.Snapshot.Metadata))
@@ -547,7 +547,7 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.OfferSnapshotRequest) (
 	}()
 	a.restoring = r
 	a.log.Info("restoring a snapshot", "height", m.Height, "chunks", len(m.Chunks), "index_while_importing", r.feed != nil)
-	return &abci.OfferSnapshotResponse{Result: abci.OFFER_SNAPSHOT_RESULT_ACCEPT}, nil
+	return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_ACCEPT}, nil
 }
 
 // importStream reads a snapshot node stream into imp, and gives every
@@ -665,19 +665,19 @@ func readExportNode(br *bufio.Reader) (*iavl.ExportNode, error) {
 
 // ApplySnapshotChunk feeds one verified chunk to the import; after the last
 // it checks the rebuilt tree against the trusted app hash.
-func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunkRequest) (*abci.ApplySnapshotChunkResponse, error) {
+func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	r := a.restoring
 	if r == nil {
-		return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT}, nil
+		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
 	}
 	i := int(req.Index)
 	if i != r.next || i >= len(r.meta.Chunks) {
 		// CometBFT applies chunks in order; anything else is a bug or a
 		// restart of the restore: start over.
 		a.abortRestore()
-		return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_RETRY_SNAPSHOT}, nil
+		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_RETRY_SNAPSHOT}, nil
 	}
 	if len(req.Chunk) > SnapshotChunkSize {
 		// No node writes such a chunk; its sender made the snapshot up.
@@ -690,7 +690,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 	}
 	if sum := sha256.Sum256(req.Chunk); !bytes.Equal(sum[:], r.meta.Chunks[i]) {
 		a.log.Warn("a snapshot chunk does not match its hash: fetching it again", "index", i, "sender", req.Sender)
-		return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_RETRY,
+		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_RETRY,
 			RefetchChunks: []uint32{req.Index}, RejectSenders: []string{req.Sender}}, nil
 	}
 	if _, err := r.pw.Write(req.Chunk); err != nil {
@@ -699,7 +699,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 	}
 	r.next++
 	if r.next < len(r.meta.Chunks) {
-		return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT}, nil
+		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ACCEPT}, nil
 	}
 	_ = r.pw.Close()
 	if err := r.wait(); err != nil {
@@ -724,7 +724,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 		// snapshots of the chain are of the same protocol or later).
 		a.log.Error("snapshot refused: "+err.Error(), "height", r.meta.Height)
 		resp, _ := a.failRestore()
-		resp.Result = abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT
+		resp.Result = abci.ResponseApplySnapshotChunk_ABORT
 		return resp, nil
 	}
 	if err := a.setLayout(view); err != nil {
@@ -766,7 +766,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 	a.log.Info("snapshot restored", "height", r.meta.Height, "nodes", r.meta.Nodes, "app_hash", fmt.Sprintf("%X", r.appHash),
 		"took", time.Since(r.started).Round(time.Millisecond).String(), "import", r.imported.Sub(r.started).Round(time.Millisecond).String(),
 		"index", index, "index_took", indexTook.Round(time.Millisecond).String())
-	return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT}, nil
+	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ACCEPT}, nil
 }
 
 // ExpectLayout tells the App which state layout its chain's genesis names
@@ -833,7 +833,7 @@ func (a *App) abortRestore() {
 
 // failRestore ends a restore that produced a wrong state: everything it
 // wrote is removed and CometBFT may try another snapshot.
-func (a *App) failRestore() (*abci.ApplySnapshotChunkResponse, error) {
+func (a *App) failRestore() (*abci.ResponseApplySnapshotChunk, error) {
 	r := a.restoring
 	a.restoring = nil
 	if r != nil {
@@ -841,9 +841,9 @@ func (a *App) failRestore() (*abci.ApplySnapshotChunkResponse, error) {
 		_ = r.wait()
 	}
 	if err := a.wipe(); err != nil {
-		return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT}, nil
+		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
 	}
-	return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT}, nil
+	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT}, nil
 }
 
 // wipe empties the state database (a restore only starts on an empty one,

@@ -121,20 +121,20 @@ func TestSnapshotStreamForgedByPeer(t *testing.T) {
 	defer dst.Close()
 	ctx := context.Background()
 	trusted := bytes.Repeat([]byte{7}, sha256.Size) // what the light client verified
-	if o, err := dst.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: trusted}); err != nil || o.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+	if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: trusted}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("offer: %v %v", o, err)
 	}
-	var last abci.ApplySnapshotChunkResult
+	var last abci.ResponseApplySnapshotChunk_Result
 	for i, c := range chunks {
-		r, err := dst.ApplySnapshotChunk(ctx, &abci.ApplySnapshotChunkRequest{Index: uint32(i), Chunk: c, Sender: "forger"})
+		r, err := dst.ApplySnapshotChunk(ctx, &abci.RequestApplySnapshotChunk{Index: uint32(i), Chunk: c, Sender: "forger"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last = r.Result; last != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		if last = r.Result; last != abci.ResponseApplySnapshotChunk_ACCEPT {
 			break
 		}
 	}
-	if last != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
+	if last != abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT {
 		t.Fatalf("a forged snapshot: %v, want REJECT_SNAPSHOT", last)
 	}
 	if h, _ := dst.LastCommit(); h != 0 {
@@ -147,11 +147,11 @@ func TestSnapshotStreamForgedByPeer(t *testing.T) {
 	s := sha256.Sum256(big)
 	meta, _ = json.Marshal(snapshotMeta{Format: SnapshotFormat, Height: 5, Nodes: 1, Chunks: [][]byte{s[:]}})
 	snap = &abci.Snapshot{Height: 5, Format: SnapshotFormat, Chunks: 1, Hash: snapshotHash([][]byte{s[:]}), Metadata: meta}
-	if o, err := dst.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: trusted}); err != nil || o.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+	if o, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: trusted}); err != nil || o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("offer: %v %v", o, err)
 	}
-	r, err := dst.ApplySnapshotChunk(ctx, &abci.ApplySnapshotChunkRequest{Index: 0, Chunk: big, Sender: "forger"})
-	if err != nil || r.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT || len(r.RejectSenders) != 1 || r.RejectSenders[0] != "forger" {
+	r, err := dst.ApplySnapshotChunk(ctx, &abci.RequestApplySnapshotChunk{Index: 0, Chunk: big, Sender: "forger"})
+	if err != nil || r.Result != abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT || len(r.RejectSenders) != 1 || r.RejectSenders[0] != "forger" {
 		t.Fatalf("an oversized chunk: %+v %v, want REJECT_SNAPSHOT rejecting its sender", r, err)
 	}
 }

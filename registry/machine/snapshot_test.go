@@ -49,7 +49,7 @@ func newHarnessLayout(tb testing.TB, cfg Config, q *ledger.QuotaPolicy, l ledger
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := a.InitChain(context.Background(), &abci.InitChainRequest{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{AppStateBytes: g, InitialHeight: 1, Time: t0}); err != nil {
 		tb.Fatal(err)
 	}
 	return h
@@ -110,7 +110,7 @@ func TestPruningKeepsHistory(t *testing.T) {
 	if vs := h.app.tree.AvailableVersions(); len(vs) > 4 || int64(vs[0]) < latest-3 {
 		t.Fatalf("versions kept after pruning: %v (latest %d, keep 3)", vs, latest)
 	}
-	if r, _ := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryDID, Data: []byte(updated.did), Height: 2}); r.Code == 0 {
+	if r, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(updated.did), Height: 2}); r.Code == 0 {
 		t.Fatal("a pruned version still answered a query")
 	}
 	v1, err := h.app.ResolveDID(updated.did, ledger.ResolveOptions{VersionID: "1"})
@@ -145,7 +145,7 @@ func TestPruningKeepsHistory(t *testing.T) {
 			t.Errorf("status list version %d after pruning: %v, %v", v, sl, err)
 		}
 	}
-	r, err := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryDID, Data: []byte(updated.did), Prove: true})
+	r, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryDID, Data: []byte(updated.did), Prove: true})
 	if err != nil || r.Code != 0 {
 		t.Fatalf("proving query at the latest height: %v %+v", err, r)
 	}
@@ -163,20 +163,20 @@ func TestPruningKeepsHistory(t *testing.T) {
 // restoreInto state-syncs a fresh App from src's newest snapshot, chunk by
 // chunk, as CometBFT does, and returns the fresh App. The fresh App expects
 // src's layout, as registryd's does from the genesis.
-func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte) (*App, abci.ApplySnapshotChunkResult) {
+func restoreInto(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte) (*App, abci.ResponseApplySnapshotChunk_Result) {
 	t.Helper()
 	return restoreIntoWith(t, src, corrupt, appHash, func(*App) {})
 }
 
 // restoreIntoWith is restoreInto with setup run on the fresh App before the
 // offer.
-func restoreIntoWith(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte, setup func(*App)) (*App, abci.ApplySnapshotChunkResult) {
+func restoreIntoWith(t testing.TB, src *harness, corrupt func(i int, chunk []byte) []byte, appHash []byte, setup func(*App)) (*App, abci.ResponseApplySnapshotChunk_Result) {
 	t.Helper()
 	ctx := context.Background()
 	if err := src.app.WaitSnapshots(ctx); err != nil {
 		t.Fatal(err)
 	}
-	list, err := src.app.ListSnapshots(ctx, &abci.ListSnapshotsRequest{})
+	list, err := src.app.ListSnapshots(ctx, &abci.RequestListSnapshots{})
 	if err != nil || len(list.Snapshots) == 0 {
 		t.Fatalf("ListSnapshots: %v, %v", list, err)
 	}
@@ -191,13 +191,13 @@ func restoreIntoWith(t testing.TB, src *harness, corrupt func(i int, chunk []byt
 	t.Cleanup(func() { dst.Close() })
 	dst.ExpectLayout(src.app.layout)
 	setup(dst)
-	offer, err := dst.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: appHash})
-	if err != nil || offer.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+	offer, err := dst.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: appHash})
+	if err != nil || offer.Result != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("OfferSnapshot: %v, %v", offer, err)
 	}
-	var last abci.ApplySnapshotChunkResult
+	var last abci.ResponseApplySnapshotChunk_Result
 	for i := uint32(0); i < snap.Chunks; i++ {
-		c, err := src.app.LoadSnapshotChunk(ctx, &abci.LoadSnapshotChunkRequest{Height: snap.Height, Format: snap.Format, Chunk: i})
+		c, err := src.app.LoadSnapshotChunk(ctx, &abci.RequestLoadSnapshotChunk{Height: snap.Height, Format: snap.Format, Chunk: i})
 		if err != nil || len(c.Chunk) == 0 {
 			t.Fatalf("LoadSnapshotChunk %d: %v", i, err)
 		}
@@ -205,12 +205,12 @@ func restoreIntoWith(t testing.TB, src *harness, corrupt func(i int, chunk []byt
 		if corrupt != nil {
 			chunk = corrupt(int(i), chunk)
 		}
-		res, err := dst.ApplySnapshotChunk(ctx, &abci.ApplySnapshotChunkRequest{Index: i, Chunk: chunk, Sender: "peer"})
+		res, err := dst.ApplySnapshotChunk(ctx, &abci.RequestApplySnapshotChunk{Index: i, Chunk: chunk, Sender: "peer"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = res.Result
-		if last != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		if last != abci.ResponseApplySnapshotChunk_ACCEPT {
 			break
 		}
 	}
@@ -233,7 +233,7 @@ func testSnapshotRestoresIdenticalState(t *testing.T, layout ledger.StateLayout)
 	snapshotNow(t, h)
 	height, appHash := h.app.LastCommit()
 	dst, res := restoreInto(t, h, nil, appHash)
-	if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("restore ended %v", res)
 	}
 	gotH, gotHash := dst.LastCommit()
@@ -254,8 +254,8 @@ func testSnapshotRestoresIdenticalState(t *testing.T, layout ledger.StateLayout)
 		}
 	}
 	for _, k := range [][]byte{ledger.DIDKey(updated.did), ledger.DIDVersionKey(updated.did, 2), ledger.DIDVersionKey(updated.did, 3), ledger.IssuerKey(issuer.did), ledger.StatusListVersionKey(historyList(issuer), 1), []byte("did/did:medid:none")} {
-		qa, _ := h.app.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryKey, Data: k, Prove: true})
-		qb, _ := dst.Query(context.Background(), &abci.QueryRequest{Path: ledger.QueryKey, Data: k, Prove: true})
+		qa, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
+		qb, _ := dst.Query(context.Background(), &abci.RequestQuery{Path: ledger.QueryKey, Data: k, Prove: true})
 		if qa.Code != qb.Code || !bytes.Equal(qa.Value, qb.Value) || qa.ProofOps.String() != qb.ProofOps.String() {
 			t.Errorf("query %s differs after restore", k)
 		}
@@ -286,8 +286,8 @@ func testSnapshotRestoresIdenticalState(t *testing.T, layout ledger.StateLayout)
 	raw := h.createTx(id)
 	deact := h.sign(h.must(tx.NewDIDDeactivate(issuer.did, "1")), issuer.keys[0], issuer.kid(0))
 	txs := [][]byte{raw, deact}
-	ra, _ := h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: next, Time: blockTime(next), Txs: txs})
-	rb, err := dst.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Height: next, Time: blockTime(next), Txs: txs})
+	ra, _ := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
+	rb, err := dst.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Txs: txs})
 	if err != nil || !bytes.Equal(ra.AppHash, rb.AppHash) || rb.TxResults[0].Code != 0 || rb.TxResults[1].Code != 0 {
 		t.Fatalf("next block after restore: %X vs %X (%v, %v)", ra.AppHash, rb.AppHash, err, rb.TxResults)
 	}
@@ -304,7 +304,7 @@ func TestSnapshotRestoreRefusesBadData(t *testing.T) {
 			c[len(c)/2] ^= 1
 			return c
 		}, appHash)
-		if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_RETRY {
+		if res != abci.ResponseApplySnapshotChunk_RETRY {
 			t.Fatalf("a chunk that does not match its hash: %v, want RETRY", res)
 		}
 	})
@@ -312,22 +312,22 @@ func TestSnapshotRestoreRefusesBadData(t *testing.T) {
 		wrong := bytes.Clone(appHash)
 		wrong[0] ^= 1
 		dst, res := restoreInto(t, h, nil, wrong)
-		if res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
+		if res != abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT {
 			t.Fatalf("restore against another app hash: %v, want REJECT_SNAPSHOT", res)
 		}
 		if ht, _ := dst.LastCommit(); ht != 0 {
 			t.Fatalf("a refused snapshot left state at height %d", ht)
 		}
 		// The wiped node can take the right snapshot afterwards.
-		list, _ := h.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+		list, _ := h.app.ListSnapshots(context.Background(), &abci.RequestListSnapshots{})
 		snap := list.Snapshots[0]
-		if o, _ := dst.OfferSnapshot(context.Background(), &abci.OfferSnapshotRequest{Snapshot: snap, AppHash: appHash}); o.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+		if o, _ := dst.OfferSnapshot(context.Background(), &abci.RequestOfferSnapshot{Snapshot: snap, AppHash: appHash}); o.Result != abci.ResponseOfferSnapshot_ACCEPT {
 			t.Fatalf("second offer: %v", o)
 		}
 		for i := uint32(0); i < snap.Chunks; i++ {
-			c, _ := h.app.LoadSnapshotChunk(context.Background(), &abci.LoadSnapshotChunkRequest{Height: snap.Height, Format: snap.Format, Chunk: i})
-			r, err := dst.ApplySnapshotChunk(context.Background(), &abci.ApplySnapshotChunkRequest{Index: i, Chunk: c.Chunk})
-			if err != nil || r.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+			c, _ := h.app.LoadSnapshotChunk(context.Background(), &abci.RequestLoadSnapshotChunk{Height: snap.Height, Format: snap.Format, Chunk: i})
+			r, err := dst.ApplySnapshotChunk(context.Background(), &abci.RequestApplySnapshotChunk{Index: i, Chunk: c.Chunk})
+			if err != nil || r.Result != abci.ResponseApplySnapshotChunk_ACCEPT {
 				t.Fatalf("chunk %d: %v %v", i, r, err)
 			}
 		}
@@ -336,7 +336,7 @@ func TestSnapshotRestoreRefusesBadData(t *testing.T) {
 		}
 	})
 	t.Run("offers", func(t *testing.T) {
-		list, _ := h.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+		list, _ := h.app.ListSnapshots(context.Background(), &abci.RequestListSnapshots{})
 		good := *list.Snapshots[0]
 		dst, _ := New(Config{Dir: t.TempDir()})
 		defer dst.Close()
@@ -344,21 +344,21 @@ func TestSnapshotRestoreRefusesBadData(t *testing.T) {
 			name string
 			snap abci.Snapshot
 			hash []byte
-			want abci.OfferSnapshotResult
+			want abci.ResponseOfferSnapshot_Result
 		}{
-			{"other format", func() abci.Snapshot { s := good; s.Format = 9; return s }(), appHash, abci.OFFER_SNAPSHOT_RESULT_REJECT_FORMAT},
-			{"chunk count differs", func() abci.Snapshot { s := good; s.Chunks++; return s }(), appHash, abci.OFFER_SNAPSHOT_RESULT_REJECT},
-			{"hash differs", func() abci.Snapshot { s := good; s.Hash = bytes.Repeat([]byte{1}, 32); return s }(), appHash, abci.OFFER_SNAPSHOT_RESULT_REJECT},
-			{"metadata not JSON", func() abci.Snapshot { s := good; s.Metadata = []byte("x"); return s }(), appHash, abci.OFFER_SNAPSHOT_RESULT_REJECT},
-			{"no trusted app hash", good, nil, abci.OFFER_SNAPSHOT_RESULT_REJECT},
+			{"other format", func() abci.Snapshot { s := good; s.Format = 9; return s }(), appHash, abci.ResponseOfferSnapshot_REJECT_FORMAT},
+			{"chunk count differs", func() abci.Snapshot { s := good; s.Chunks++; return s }(), appHash, abci.ResponseOfferSnapshot_REJECT},
+			{"hash differs", func() abci.Snapshot { s := good; s.Hash = bytes.Repeat([]byte{1}, 32); return s }(), appHash, abci.ResponseOfferSnapshot_REJECT},
+			{"metadata not JSON", func() abci.Snapshot { s := good; s.Metadata = []byte("x"); return s }(), appHash, abci.ResponseOfferSnapshot_REJECT},
+			{"no trusted app hash", good, nil, abci.ResponseOfferSnapshot_REJECT},
 		} {
-			o, err := dst.OfferSnapshot(context.Background(), &abci.OfferSnapshotRequest{Snapshot: &tc.snap, AppHash: tc.hash})
+			o, err := dst.OfferSnapshot(context.Background(), &abci.RequestOfferSnapshot{Snapshot: &tc.snap, AppHash: tc.hash})
 			if err != nil || o.Result != tc.want {
 				t.Errorf("%s: %v %v, want %v", tc.name, o, err, tc.want)
 			}
 		}
 		// A node with state refuses to restore over it.
-		if o, _ := h.app.OfferSnapshot(context.Background(), &abci.OfferSnapshotRequest{Snapshot: &good, AppHash: appHash}); o.Result != abci.OFFER_SNAPSHOT_RESULT_ABORT {
+		if o, _ := h.app.OfferSnapshot(context.Background(), &abci.RequestOfferSnapshot{Snapshot: &good, AppHash: appHash}); o.Result != abci.ResponseOfferSnapshot_ABORT {
 			t.Errorf("offer to a node with state: %v, want ABORT", o)
 		}
 	})
@@ -369,7 +369,7 @@ func TestSnapshotsKeptAndBlocksRetained(t *testing.T) {
 	var retains []int64
 	for range 13 {
 		h.finalize()
-		resp, err := h.app.Commit(context.Background(), &abci.CommitRequest{})
+		resp, err := h.app.Commit(context.Background(), &abci.RequestCommit{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +378,7 @@ func TestSnapshotsKeptAndBlocksRetained(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list, _ := h.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+	list, _ := h.app.ListSnapshots(context.Background(), &abci.RequestListSnapshots{})
 	var heights []uint64
 	for _, s := range list.Snapshots {
 		heights = append(heights, s.Height)
@@ -469,7 +469,7 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 		return fmt.Sprint(hs)
 	}
 	chunk := func(height uint64) int {
-		r, err := h.app.LoadSnapshotChunk(ctx, &abci.LoadSnapshotChunkRequest{Height: height, Format: SnapshotFormat, Chunk: 0})
+		r, err := h.app.LoadSnapshotChunk(ctx, &abci.RequestLoadSnapshotChunk{Height: height, Format: SnapshotFormat, Chunk: 0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,7 +479,7 @@ func TestOfferedSnapshotOutlivesPruning(t *testing.T) {
 	if got := kept(); got != "[6 3]" {
 		t.Fatalf("snapshots before the offer: %s, want [6 3]", got)
 	}
-	if _, err := h.app.ListSnapshots(ctx, &abci.ListSnapshotsRequest{}); err != nil {
+	if _, err := h.app.ListSnapshots(ctx, &abci.RequestListSnapshots{}); err != nil {
 		t.Fatal(err)
 	}
 	h.emptyBlocksSnapshotted(6) // snapshots 9 and 12: 3 and 6 would be pruned but were offered

@@ -41,7 +41,8 @@ func (n *Node) followCatchUp() {
 	if !n.CatchingUp() {
 		return
 	}
-	bs, _ := n.cmt.Switch().Reactor("BLOCKSYNC").(interface{ BroadcastStatusRequest() })
+	r, _ := n.cmt.Switch().Reactor("BLOCKSYNC")
+	bs, _ := r.(interface{ BroadcastStatusRequest() })
 	var pace catchUpPacer
 	for {
 		wait := time.Duration(float64(peerHeightsEvery) * (0.8 + 0.4*rand.Float64()))

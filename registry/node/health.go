@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	cfg "github.com/cometbft/cometbft/config"
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
@@ -96,27 +96,16 @@ func (n *Node) trackProgress() error {
 		return fmt.Errorf("consensus state: %w", err)
 	}
 	n.stateStore = env.StateStore
-	// CometBFT v1 keeps its consensus package internal: the round and
-	// step are read from the state's simple JSON summary (as its
-	// /dump_consensus_state RPC does), which only the relay's rare nudge
-	// check asks for.
 	cs, ok := env.ConsensusState.(interface {
 		Wait()
-		GetRoundStateSimpleJSON() ([]byte, error)
+		GetRoundState() *cstypes.RoundState
 	})
 	if !ok {
 		return errors.New("consensus state: CometBFT's consensus state cannot be waited on")
 	}
-	n.roundStep = func() (int32, roundStep) {
-		b, err := cs.GetRoundStateSimpleJSON()
-		if err != nil {
-			return 0, 0
-		}
-		r, st, err := parseRoundStep(b)
-		if err != nil {
-			n.log.Warn("consensus round state", "err", err)
-		}
-		return r, st
+	n.roundStep = func() (int32, cstypes.RoundStepType) {
+		rs := cs.GetRoundState()
+		return rs.Round, rs.Step
 	}
 	go func() {
 		// The consensus state machine's routine ends on Stop, or when it
@@ -214,31 +203,4 @@ func (n *Node) Peers() (have, need int) {
 		self = 1
 	}
 	return have, max(quorum-self, 0)
-}
-
-// roundStep is a step of CometBFT's consensus round, in CometBFT's own
-// numbering (internal/consensus/types.RoundStepType: 1 new height, 2 new
-// round, 3 propose, 4 prevote, 5 prevote wait, 6 precommit, 7 precommit
-// wait, 8 commit).
-type roundStep uint8
-
-// stepPrevote is CometBFT's RoundStepPrevote.
-const stepPrevote roundStep = 4
-
-// parseRoundStep reads the round and step from CometBFT's simple round
-// state JSON ({"height/round/step": "H/R/S", ...}).
-func parseRoundStep(b []byte) (int32, roundStep, error) {
-	var v struct {
-		HRS string `json:"height/round/step"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return 0, 0, fmt.Errorf("consensus round state: %w", err)
-	}
-	var h int64
-	var r int32
-	var st uint8
-	if _, err := fmt.Sscanf(v.HRS, "%d/%d/%d", &h, &r, &st); err != nil {
-		return 0, 0, fmt.Errorf("consensus round state %q: %w", v.HRS, err)
-	}
-	return r, roundStep(st), nil
 }

@@ -23,7 +23,7 @@ type gatedApp struct {
 	fail bool
 }
 
-func (a *gatedApp) FinalizeBlock(ctx context.Context, req *abcitypes.FinalizeBlockRequest) (*abcitypes.FinalizeBlockResponse, error) {
+func (a *gatedApp) FinalizeBlock(ctx context.Context, req *abcitypes.RequestFinalizeBlock) (*abcitypes.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	gate, fail := a.gate, a.fail
 	a.mu.Unlock()

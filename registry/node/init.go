@@ -201,10 +201,7 @@ func genMember(home, moniker string) (*member, error) {
 	}
 	// LoadOrGenFilePV writes the key file with mode 0600 through an atomic
 	// temp-file rename; it reuses a key left by an interrupted earlier Init.
-	pv, err := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("validator key: %w", err)
-	}
+	pv := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 	nk, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
@@ -271,11 +268,6 @@ func writeGenesis(chainID string, ms []*member, quotas *ledger.QuotaPolicy, layo
 		InitialHeight:   1,
 		ConsensusParams: types.DefaultConsensusParams(),
 	}
-	// CometBFT v1 lowered the default block limits to 4 MiB and 10M gas;
-	// new chains keep v0.38's (22,020,096 bytes, no gas limit), which the
-	// registry's benchmarks and block-size reasoning assume.
-	gen.ConsensusParams.Block.MaxBytes = 22020096
-	gen.ConsensusParams.Block.MaxGas = -1
 	// The protocol the chain starts at, in the header of every block until
 	// an upgrade (docs/design/0021, "Protocol upgrades at a height").
 	// New chains start at this release's protocol (protocol 3: proposals

@@ -31,6 +31,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -116,7 +117,7 @@ type Node struct {
 	stateStore   sm.Store
 	// roundStep returns consensus's round and step in the current height
 	// (set by trackProgress).
-	roundStep func() (int32, roundStep)
+	roundStep func() (int32, cstypes.RoundStepType)
 
 	stopOnce sync.Once
 }
@@ -125,9 +126,6 @@ type Node struct {
 func cometConfig(home string) *cfg.Config {
 	c := cfg.DefaultConfig()
 	c.SetRoot(home)
-	// CometBFT v1 defaults to PebbleDB; the registry's homes hold LevelDB
-	// databases (and dbProvider tunes LevelDB's open files).
-	c.DBBackend = string(dbm.GoLevelDBBackend)
 	return c
 }
 
@@ -270,10 +268,7 @@ func New(c Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(c.Home, "data"), 0o700); err != nil {
 		return nil, err
 	}
-	pv, err := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("validator key: %w", err)
-	}
+	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
@@ -305,7 +300,7 @@ func New(c Config) (*Node, error) {
 		}
 		return db, err
 	}
-	cn, err := nm.NewNode(context.Background(), cc, pv, nk,
+	cn, err := nm.NewNode(cc, pv, nk,
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
 		provider,
@@ -321,7 +316,7 @@ func New(c Config) (*Node, error) {
 	}
 	if relay != nil {
 		relay.mempool = cn.Mempool()
-		relay.SetLogger(cn.Switch().Logger.With("module", "medidrelay"))
+		relay.SetLogger(cn.Switch().Log().With("module", "medidrelay"))
 	}
 	retry := c.SubmitRetry
 	if retry <= 0 {
@@ -396,10 +391,7 @@ func (n *Node) Genesis() *types.GenesisDoc { return n.cmt.GenesisDoc() }
 
 // Block returns the committed block at height from the node's block store
 // (nil if it has none), for audits of what the chain carries.
-func (n *Node) Block(height int64) *types.Block {
-	b, _ := n.cmt.BlockStore().LoadBlock(height)
-	return b
-}
+func (n *Node) Block(height int64) *types.Block { return n.cmt.BlockStore().LoadBlock(height) }
 
 // Height is the height of the latest committed block (0 before the first).
 func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
@@ -419,7 +411,7 @@ type Status struct {
 
 // Status reports the node's height, app hash and sync state.
 func (n *Node) Status(ctx context.Context) (Status, error) {
-	info, err := n.cmt.ProxyApp().Query().Info(ctx, proxy.InfoRequest)
+	info, err := n.cmt.ProxyApp().Query().Info(ctx, proxy.RequestInfo)
 	if err != nil {
 		return Status{}, fmt.Errorf("app info: %w", err)
 	}
@@ -435,8 +427,8 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 
 // Query runs an ABCI query against the application's state at height
 // (0 = latest), with a Merkle proof when prove is set.
-func (n *Node) Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.QueryResponse, error) {
-	return n.cmt.ProxyApp().Query().Query(ctx, &abci.QueryRequest{Path: path, Data: data, Height: height, Prove: prove})
+func (n *Node) Query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
+	return n.cmt.ProxyApp().Query().Query(ctx, &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
 }
 
 // SignedHeader returns the header and commit of the block at height with the

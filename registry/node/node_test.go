@@ -215,9 +215,9 @@ func TestTestnetLayout(t *testing.T) {
 // rejectingApp fails every re-check.
 type rejectingApp struct{ *kvstore.Application }
 
-func (r rejectingApp) CheckTx(ctx context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
-	if req.Type == abcitypes.CHECK_TX_TYPE_RECHECK {
-		return &abcitypes.CheckTxResponse{Code: 6, Log: "stale"}, nil
+func (r rejectingApp) CheckTx(ctx context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
+	if req.Type == abcitypes.CheckTxType_Recheck {
+		return &abcitypes.ResponseCheckTx{Code: 6, Log: "stale"}, nil
 	}
 	return r.Application.CheckTx(ctx, req)
 }
@@ -230,7 +230,7 @@ func TestRecheckRejectionWakesWaiter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.CheckTx(context.Background(), &abcitypes.CheckTxRequest{Tx: tx, Type: abcitypes.CHECK_TX_TYPE_CHECK}); err != nil {
+	if _, err := o.CheckTx(context.Background(), &abcitypes.RequestCheckTx{Tx: tx, Type: abcitypes.CheckTxType_New}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -238,7 +238,7 @@ func TestRecheckRejectionWakesWaiter(t *testing.T) {
 		t.Fatalf("first check woke the waiter: %+v", ev)
 	default:
 	}
-	if _, err := o.CheckTx(context.Background(), &abcitypes.CheckTxRequest{Tx: tx, Type: abcitypes.CHECK_TX_TYPE_RECHECK}); err != nil {
+	if _, err := o.CheckTx(context.Background(), &abcitypes.RequestCheckTx{Tx: tx, Type: abcitypes.CheckTxType_Recheck}); err != nil {
 		t.Fatal(err)
 	}
 	select {

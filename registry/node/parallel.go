@@ -56,24 +56,7 @@ func newParallelCheckCreator(app abci.Application) parallelCheckCreator {
 	return parallelCheckCreator{app: app, sem: make(chan struct{}, runtime.NumCPU())}
 }
 
-// NewABCIConsensusClient, NewABCIMempoolClient, NewABCIQueryClient and
-// NewABCISnapshotClient implement proxy.ClientCreator: one client (and
-// mutex) per connection; only the mempool's calls CheckTx.
-func (c parallelCheckCreator) NewABCIConsensusClient() (abcicli.Client, error) {
-	return c.newABCIClient()
-}
-
-func (c parallelCheckCreator) NewABCIMempoolClient() (abcicli.Client, error) {
-	return c.newABCIClient()
-}
-
-func (c parallelCheckCreator) NewABCIQueryClient() (abcicli.Client, error) { return c.newABCIClient() }
-
-func (c parallelCheckCreator) NewABCISnapshotClient() (abcicli.Client, error) {
-	return c.newABCIClient()
-}
-
-func (c parallelCheckCreator) newABCIClient() (abcicli.Client, error) {
+func (c parallelCheckCreator) NewABCIClient() (abcicli.Client, error) {
 	return &parallelCheckClient{Client: abcicli.NewLocalClient(nil, c.app), app: c.app, sem: c.sem,
 		jobs: make(chan *checkJob), quit: make(chan struct{})}, nil
 }
@@ -81,8 +64,8 @@ func (c parallelCheckCreator) newABCIClient() (abcicli.Client, error) {
 // checkJob is one CheckTx handed to a worker.
 type checkJob struct {
 	ctx  context.Context
-	req  *abci.CheckTxRequest
-	res  *abci.CheckTxResponse
+	req  *abci.RequestCheckTx
+	res  *abci.ResponseCheckTx
 	err  error
 	done chan struct{} // buffered 1
 }
@@ -109,7 +92,7 @@ type parallelCheckClient struct {
 
 // checkTx runs the application's CheckTx within the concurrency bound, on
 // a worker (on the caller's goroutine once the client is stopped).
-func (c *parallelCheckClient) checkTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+func (c *parallelCheckClient) checkTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	c.start.Do(func() {
 		for range cap(c.sem) {
 			go c.worker()
@@ -152,7 +135,7 @@ func (c *parallelCheckClient) Stop() error {
 
 // FinalizeBlock executes a block in one of the CheckTx slots (see
 // parallelCheckCreator).
-func (c *parallelCheckClient) FinalizeBlock(ctx context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+func (c *parallelCheckClient) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
 	return c.Client.FinalizeBlock(ctx, req)
@@ -168,19 +151,19 @@ func (c *parallelCheckClient) SetResponseCallback(cb abcicli.Callback) {
 }
 
 // CheckTx calls the application directly, without the connection mutex.
-func (c *parallelCheckClient) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+func (c *parallelCheckClient) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	return c.checkTx(ctx, req)
 }
 
 // CheckTxAsync calls the application directly and returns a completed
 // request, as CometBFT's local client does (global callback first, then the
 // request's own callback when the mempool sets it).
-func (c *parallelCheckClient) CheckTxAsync(ctx context.Context, req *abci.CheckTxRequest) (*abcicli.ReqRes, error) {
+func (c *parallelCheckClient) CheckTxAsync(ctx context.Context, req *abci.RequestCheckTx) (*abcicli.ReqRes, error) {
 	res, err := c.checkTx(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	q, r := abci.ToCheckTxRequest(req), abci.ToCheckTxResponse(res)
+	q, r := abci.ToRequestCheckTx(req), abci.ToResponseCheckTx(res)
 	c.mu.RLock()
 	cb := c.cb
 	c.mu.RUnlock()
@@ -190,6 +173,5 @@ func (c *parallelCheckClient) CheckTxAsync(ctx context.Context, req *abci.CheckT
 	rr := abcicli.NewReqRes(q)
 	rr.Response = r
 	rr.InvokeCallback() // no callback yet: marks it done, so SetCallback runs its callback at once
-	rr.Done()           // release waiters, as CometBFT's local client does
 	return rr, nil
 }

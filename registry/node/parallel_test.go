@@ -17,7 +17,7 @@ import (
 func TestParallelCheckWorkers(t *testing.T) {
 	before := runtime.NumGoroutine()
 	app := kvstore.NewInMemoryApplication()
-	cl, err := newParallelCheckCreator(app).NewABCIMempoolClient()
+	cl, err := newParallelCheckCreator(app).NewABCIClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestParallelCheckWorkers(t *testing.T) {
 	ctx := context.Background()
 	check := func(tx string) uint32 {
 		t.Helper()
-		res, err := cl.CheckTx(ctx, &abcitypes.CheckTxRequest{Tx: []byte(tx), Type: abcitypes.CHECK_TX_TYPE_CHECK})
+		res, err := cl.CheckTx(ctx, &abcitypes.RequestCheckTx{Tx: []byte(tx), Type: abcitypes.CheckTxType_New})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := app.CheckTx(ctx, &abcitypes.CheckTxRequest{Tx: []byte(tx), Type: abcitypes.CHECK_TX_TYPE_CHECK})
+		want, err := app.CheckTx(ctx, &abcitypes.RequestCheckTx{Tx: []byte(tx), Type: abcitypes.CheckTxType_New})
 		if err != nil {
 			t.Fatal(err)
 		}

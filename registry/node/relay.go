@@ -6,9 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	protomem "github.com/cometbft/cometbft/api/cometbft/mempool/v1"
+	cstypes "github.com/cometbft/cometbft/consensus/types"
 	mempl "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/p2p"
+	protomem "github.com/cometbft/cometbft/proto/tendermint/mempool"
 	"github.com/cometbft/cometbft/types"
 )
 
@@ -336,7 +337,7 @@ func (r *txRelay) sendRoutine(p *relayPeer, catchUp bool) {
 // without a block kept a loaded four-validator network at one height for
 // 16 s. It runs until quit closes; lastBlock returns when the node last
 // committed a block, round the height's round and step.
-func (r *txRelay) nudge(quit <-chan struct{}, lastBlock func() time.Time, round func() (int32, roundStep)) {
+func (r *txRelay) nudge(quit <-chan struct{}, lastBlock func() time.Time, round func() (int32, cstypes.RoundStepType)) {
 	t := time.NewTicker(relayStallAfter / 4)
 	defer t.Stop()
 	var waitingSince, lastNudge time.Time
@@ -363,7 +364,7 @@ func (r *txRelay) nudge(quit <-chan struct{}, lastBlock func() time.Time, round 
 		if now.Sub(ref) < relayStallAfter {
 			continue
 		}
-		if rnd, step := round(); rnd > 0 || step > stepPrevote {
+		if rnd, step := round(); rnd > 0 || step > cstypes.RoundStepPrevote {
 			continue
 		}
 		txs := r.mempool.ReapMaxTxs(relayNudgeTxs)

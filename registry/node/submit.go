@@ -12,10 +12,16 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/cometbft/cometbft/libs/metrics"
+	"github.com/cometbft/cometbft/blocksync"
+	cs "github.com/cometbft/cometbft/consensus"
 	mempl "github.com/cometbft/cometbft/mempool"
 	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
 	"github.com/cometbft/cometbft/types"
+	"github.com/go-kit/kit/metrics"
 
 	"github.com/medid/medid/registry/ledger"
 )
@@ -281,23 +287,23 @@ func upperHex(k [32]byte) string {
 }
 
 // checkTx runs CheckTx through the mempool, retrying while it is full.
-func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.CheckTxResponse, error) {
+func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.ResponseCheckTx, error) {
 	deadline := time.Now().Add(n.submitRetry)
 	backoff := 5 * time.Millisecond
 	probe := false // the last CheckTx was a probe of an accepted tx
 	for {
 		rejected := n.waiters.mempoolRejected.Load()
-		// The local ABCI clients answer CheckTx before the mempool's
-		// CheckTx returns, so the request is complete here.
-		rr, err := n.cmt.Mempool().CheckTx(tx, "")
+		resCh := make(chan *abci.ResponseCheckTx, 1)
+		err := n.cmt.Mempool().CheckTx(tx, func(r *abci.ResponseCheckTx) { resCh <- r }, mempl.TxInfo{})
 		var full mempl.ErrMempoolIsFull
 		var tooLarge mempl.ErrTxTooLarge
 		switch {
 		case err == nil:
-			rr.Wait()
-			r := rr.Response.GetCheckTx()
-			if r == nil {
-				return nil, errors.New("mempool: CheckTx gave no answer")
+			var r *abci.ResponseCheckTx
+			select {
+			case r = <-resCh:
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
 			if r.Code != abci.CodeTypeOK {
 				return r, nil
@@ -321,7 +327,7 @@ func (n *Node) checkTx(ctx context.Context, tx types.Tx) (*abci.CheckTxResponse,
 			probe = true
 			continue
 		case probe && errors.Is(err, mempl.ErrTxInCache):
-			return &abci.CheckTxResponse{Code: abci.CodeTypeOK}, nil
+			return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 		case errors.As(err, &full) || errors.Is(err, mempl.ErrRecheckFull):
 			probe = false
 			if time.Now().After(deadline) {
@@ -353,9 +359,9 @@ type observedApp struct {
 	waiters *waiters
 }
 
-func (o *observedApp) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+func (o *observedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	res, err := o.Application.CheckTx(ctx, req)
-	if err == nil && res != nil && res.Code != abci.CodeTypeOK && req.Type == abci.CHECK_TX_TYPE_RECHECK {
+	if err == nil && res != nil && res.Code != abci.CodeTypeOK && req.Type == abci.CheckTxType_Recheck {
 		t := types.Tx(req.Tx)
 		o.waiters.deliver(t, commitEvent{err: &RejectedError{
 			Stage: "recheck", Hash: fmt.Sprintf("%X", t.Hash()), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
@@ -368,21 +374,11 @@ func (o *observedApp) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*a
 // in n (CometBFT's own metric, Prometheus or discarded, still receives
 // every increment).
 func countRejections(p nm.MetricsProvider, n *atomic.Uint64) nm.MetricsProvider {
-	return wrapMempoolMetrics(p, func(m *mempl.Metrics) *mempl.Metrics {
+	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {
+		c, pm, m, s, px, bs, ss := p(chainID)
 		counted := *m
 		counted.RejectedTxs = countingCounter{Counter: m.RejectedTxs, n: n}
-		return &counted
-	})
-}
-
-// wrapMempoolMetrics returns p with its mempool metrics passed through f.
-// It is generic only because CometBFT v1 moved the consensus and block
-// sync packages, whose metrics p also returns, under internal/: their
-// types can be inferred but not named here.
-func wrapMempoolMetrics[C, P, S, St, Px, B, Ss any](p func(string) (C, P, *mempl.Metrics, S, St, Px, B, Ss), f func(*mempl.Metrics) *mempl.Metrics) func(string) (C, P, *mempl.Metrics, S, St, Px, B, Ss) {
-	return func(chainID string) (C, P, *mempl.Metrics, S, St, Px, B, Ss) {
-		c, pm, m, s, st, px, bs, ss := p(chainID)
-		return c, pm, f(m), s, st, px, bs, ss
+		return c, pm, &counted, s, px, bs, ss
 	}
 }
 

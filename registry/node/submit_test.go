@@ -27,7 +27,7 @@ type barrierApp struct {
 	mempoolSize func() int // set before the node starts
 }
 
-func (a *barrierApp) CheckTx(ctx context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
+func (a *barrierApp) CheckTx(ctx context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
 	a.mu.Lock()
 	a.arrived++
 	k := a.arrived

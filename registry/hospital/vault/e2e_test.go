@@ -254,7 +254,7 @@ func scanLedger(t *testing.T, home string, s *nodetest.Stack, expect string, nee
 	bs := store.NewBlockStore(bdb)
 	blocks, txs := 0, 0
 	for h := bs.Base(); h <= bs.Height(); h++ {
-		b, _ := bs.LoadBlock(h)
+		b := bs.LoadBlock(h)
 		if b == nil {
 			continue
 		}

@@ -13,8 +13,9 @@ import (
 	"sync"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
 
 // Root is where trust starts for a client that has verified nothing yet:
@@ -90,7 +91,7 @@ func RootFromGenesis(genesisJSON []byte) (*Root, error) {
 			}
 		}
 		pb.Validators = append(pb.Validators, &cmtproto.Validator{Address: addr, VotingPower: power,
-			PubKeyType: ed25519.KeyType, PubKeyBytes: key})
+			PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: key}}})
 	}
 	SortValidators(pb.Validators)
 	pb.Proposer = pb.Validators[0]

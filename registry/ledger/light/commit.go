@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
 
 // Fraction is a trust level: Numerator/Denominator of a validator set's

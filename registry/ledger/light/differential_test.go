@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	cmtmath "github.com/cometbft/cometbft/libs/math"
 	cmtlight "github.com/cometbft/cometbft/light"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/registry/ledger/light"

@@ -1,7 +1,6 @@
 package light_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +65,7 @@ func TestForgedValidatorSetFromServer(t *testing.T) {
 	everyone := func(int64, *types.ValidatorSet) []int { return nil }
 	onlyA := func(_ int64, vals *types.ValidatorSet) []int {
 		for i, v := range vals.Validators {
-			if bytes.Equal(v.PubKey.Bytes(), keyring{}.key("a").PubKey().Bytes()) {
+			if v.PubKey.Equals(keyring{}.key("a").PubKey()) {
 				return []int{i}
 			}
 		}

@@ -1,17 +1,16 @@
 package light_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
-	cmtversion "github.com/cometbft/cometbft/api/cometbft/version/v1"
 	"github.com/cometbft/cometbft/crypto"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/medid/medid/registry/ledger/light"
@@ -129,7 +128,7 @@ func (c *chain) extend(t testing.TB, sets []*types.ValidatorSet, signers func(h 
 
 func (c *chain) privFor(pub crypto.PubKey) ed25519.PrivKey {
 	for _, k := range c.keys {
-		if bytes.Equal(k.PubKey().Bytes(), pub.Bytes()) && k.PubKey().Type() == pub.Type() {
+		if k.PubKey().Equals(pub) {
 			return k
 		}
 	}

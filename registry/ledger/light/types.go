@@ -7,9 +7,9 @@ import (
 	"math"
 	"time"
 
-	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
-	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
 
 // Limits CometBFT v0.38 applies to the same structures (types package).
@@ -134,52 +134,18 @@ func validatorFromProto(v *cmtproto.Validator) (Validator, error) {
 	if v == nil {
 		return Validator{}, errors.New("nil validator")
 	}
-	// CometBFT v1 writes the key as pub_key_type and pub_key_bytes;
-	// v0.38 wrote the (now deprecated) pub_key message, and registry nodes
-	// on v1 write both so that clients of either release verify their
-	// answers (registry/api). Either form is accepted, or both when they
-	// name the same Ed25519 key; anything else is refused (CometBFT v1
-	// itself prefers the typed form and falls back to pub_key when the
-	// typed form does not decode: this package is stricter, never looser).
-	key, err := validatorKey(v)
-	if err != nil {
-		return Validator{}, err
+	pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519)
+	if !ok {
+		return Validator{}, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum)
 	}
-	if len(key) != ed25519.PubKeySize {
-		return Validator{}, fmt.Errorf("Ed25519 key is %d bytes, want %d", len(key), ed25519.PubKeySize)
+	if len(pk.Ed25519) != ed25519.PubKeySize {
+		return Validator{}, fmt.Errorf("Ed25519 key is %d bytes, want %d", len(pk.Ed25519), ed25519.PubKeySize)
 	}
-	pub := ed25519.PubKey(bytes.Clone(key))
+	pub := ed25519.PubKey(bytes.Clone(pk.Ed25519))
 	if !bytes.Equal(v.Address, pub.Address()) {
 		return Validator{}, fmt.Errorf("address %X is not derived from the key", v.Address)
 	}
 	return Validator{Address: bytes.Clone(v.Address), PubKey: pub, Power: v.VotingPower}, nil
-}
-
-// validatorKey returns v's Ed25519 key from pub_key_type and
-// pub_key_bytes (CometBFT v1), pub_key (v0.38), or both when they agree.
-func validatorKey(v *cmtproto.Validator) ([]byte, error) {
-	var legacy []byte
-	if v.PubKey != nil { //nolint:staticcheck // v0.38's form, still read
-		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519) //nolint:staticcheck // v0.38's form, still read
-		if !ok {
-			return nil, fmt.Errorf("validator key type %T is not Ed25519", v.PubKey.Sum) //nolint:staticcheck // v0.38's form, still read
-		}
-		legacy = pk.Ed25519
-	}
-	switch {
-	case v.PubKeyType != "" || len(v.PubKeyBytes) > 0:
-		if v.PubKeyType != ed25519.KeyType {
-			return nil, fmt.Errorf("validator key type %.32q is not %s", v.PubKeyType, ed25519.KeyType)
-		}
-		if v.PubKey != nil && !bytes.Equal(legacy, v.PubKeyBytes) { //nolint:staticcheck // v0.38's form, still read
-			return nil, errors.New("validator carries two different keys (pub_key and pub_key_bytes)")
-		}
-		return v.PubKeyBytes, nil
-	case v.PubKey != nil: //nolint:staticcheck // v0.38's form, still read
-		return legacy, nil
-	default:
-		return nil, errors.New("validator has no key")
-	}
 }
 
 // bytes is what the validator set hash commits to for one validator:
