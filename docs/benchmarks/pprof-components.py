@@ -11,6 +11,9 @@ usage:
   go tool pprof -traces registryd profile.node0 > node0.traces     # one file per validator
   python3 docs/benchmarks/pprof-components.py node*.traces
   FOLD=4.06 python3 docs/benchmarks/pprof-components.py node*.traces
+
+CometBFT v1's internal/ package paths (internal/consensus, internal/autofile, ...) are matched as
+v0.38's.
 """
 import re, sys, collections
 
@@ -39,8 +42,8 @@ OWNER = [
     ('signature (ed25519)', re.compile(r'^(' + G + r'oasisprotocol/curve25519-voi|crypto/ed25519|filippo\.io/edwards25519|crypto/internal/fips140/ed25519|crypto/internal/fips140/edwards25519|' + G + r'medid/medid/credentials/key\.)')),
     ('IAVL', re.compile(r'^' + G + r'cosmos/iavl')),
     ('LevelDB', re.compile(r'^' + G + r'(syndtr/goleveldb|cometbft/cometbft-db)')),
-    ('consensus WAL', re.compile(r'^' + G + r'cometbft/cometbft/(consensus\.\(\*BaseWAL\)|consensus\.\(\*WALEncoder\)|consensus\.\(\*WALDecoder\)|libs/autofile)')),
-    ('consensus', re.compile(r'^' + G + r'cometbft/cometbft/(consensus|privval)')),
+    ('consensus WAL', re.compile(r'^' + G + r'cometbft/cometbft/(internal/)?(consensus\.\(\*BaseWAL\)|consensus\.\(\*WALEncoder\)|consensus\.\(\*WALDecoder\)|libs/autofile|autofile)')),
+    ('consensus', re.compile(r'^' + G + r'cometbft/cometbft/(internal/consensus|consensus|privval)')),
     ('block store', re.compile(r'^' + G + r'cometbft/cometbft/store\.')),
     ('state store', re.compile(r'^' + G + r'cometbft/cometbft/state\.(dbStore|\(\*dbStore\)|\(dbStore\))')),
     ('event bus', re.compile(r'^' + G + r'cometbft/cometbft/(libs/pubsub|types\.\(\*EventBus\))')),
@@ -51,7 +54,7 @@ OWNER = [
     ('HTTP API', re.compile(r'^(' + G + r'medid/medid/registry/api|' + G + r'medid/medid/internal/|net/http)')),
     ('our node (submit, watcher, workers)', re.compile(r'^' + G + r'medid/medid/registry/node\.')),
     ('logging', re.compile(r'^(' + G + r'cometbft/cometbft/libs/log|log/slog)')),
-    ('blocksync/statesync/evidence', re.compile(r'^' + G + r'cometbft/cometbft/(blocksync|statesync|evidence)')),
+    ('blocksync/statesync/evidence', re.compile(r'^' + G + r'cometbft/cometbft/(internal/)?(blocksync|statesync|evidence)')),
     ('start-up (main goroutine)', re.compile(r'^(main\.|runtime\.main$)')),
 ]
 
