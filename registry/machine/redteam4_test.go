@@ -1,0 +1,131 @@
+package machine
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Red team of protocol 4 (issue 18; docs/design/0013, "Attacks"): the
+// rule that an approval names its filing, played against the real state
+// machine. Each test fails if the defence it names is removed.
+
+// filingSpelling is one way to write a "filing" member (or something
+// that might be read as one) into a payload signed by a governance key.
+type filingSpelling struct {
+	name string
+	// payload returns the payload text: did and nonce of the signer, the
+	// proposal id approved and F, the open filing's height.
+	payload func(did, nonce, id string, f int64) string
+	// counts: at protocol 4 the approval is the canonical naming of the
+	// open filing (a JSON spelling of member and value that every reader
+	// reads as the name "filing" and the integer F) and counts; every
+	// other spelling is refused as malformed. Below 4 every one is
+	// refused as malformed.
+	counts bool
+}
+
+func approveWith(member string) func(did, nonce, id string, f int64) string {
+	return func(did, nonce, id string, f int64) string {
+		return fmt.Sprintf(`{"type":"network.approve","did":%q,"nonce":%q,"proposalId":%q,%s}`, did, nonce, id, strings.ReplaceAll(member, "F", fmt.Sprint(f)))
+	}
+}
+
+// filingSpellings: the values, names and places of the member an
+// attacker (or a sloppy client) might write. The release of before
+// protocol 4 (0f9cab6) refused each of these payloads with
+// tx.ErrMalformed (checked by decoding them with that commit's tx.Decode:
+// docs/design/0013), so below 4 each must be refused with CodeMalformed.
+func filingSpellings(tb testing.TB) []filingSpelling {
+	gov := func(b byte) string { return did.KeyDID(testKey(tb, b).Public()) }
+	return []filingSpelling{
+		{"canonical", approveWith(`"filing":F`), true},
+		{"whitespace around the value", approveWith(`"filing" :  F `), true},
+		{"name with a unicode escape", approveWith(`"\u0066iling":F`), true},
+		{"exponent", approveWith(`"filing":Fe0`), false},
+		{"1e3", approveWith(`"filing":1e3`), false},
+		{"fraction", approveWith(`"filing":F.0`), false},
+		{"leading zero", approveWith(`"filing":0F`), false},
+		{"plus sign", approveWith(`"filing":+F`), false},
+		{"minus zero", approveWith(`"filing":-0`), false},
+		{"zero", approveWith(`"filing":0`), false},
+		{"negative", approveWith(`"filing":-F`), false},
+		{"2^53", approveWith(`"filing":9007199254740992`), false},
+		{"2^63", approveWith(`"filing":9223372036854775808`), false},
+		{"huge", approveWith(`"filing":1` + strings.Repeat("0", 400)), false},
+		{"string", approveWith(`"filing":"F"`), false},
+		{"null", approveWith(`"filing":null`), false},
+		{"true", approveWith(`"filing":true`), false},
+		{"array", approveWith(`"filing":[F]`), false},
+		{"object", approveWith(`"filing":{"height":F}`), false},
+		{"empty object", approveWith(`"filing":{}`), false},
+		{"twice, same value", approveWith(`"filing":F,"filing":F`), false},
+		{"twice, second escaped", approveWith(`"filing":F,"\u0066iling":F`), false},
+		{"capital F", approveWith(`"Filing":F`), false},
+		{"all capitals", approveWith(`"FILING":F`), false},
+		{"escaped capital", approveWith(`"\u0046iling":F`), false},
+		{"dotless i (a look-alike)", approveWith(`"f\u0131ling":F`), false},
+		{"trailing NUL in the name", approveWith(`"filing\u0000":F`), false},
+		{"on a propose", func(did, nonce, _ string, f int64) string {
+			g := gov(75)
+			return fmt.Sprintf(`{"type":"network.propose","did":%q,"nonce":%q,"filing":%d,"proposal":{"id":%q,"action":"governance.add","governance":%q}}`,
+				did, nonce, f, tx.ProposalID(&tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: g}), g)
+		}, false},
+		{"inside the proposal of a propose", func(did, nonce, _ string, f int64) string {
+			g := gov(76)
+			return fmt.Sprintf(`{"type":"network.propose","did":%q,"nonce":%q,"proposal":{"id":%q,"action":"governance.add","governance":%q,"filing":%d}}`,
+				did, nonce, tx.ProposalID(&tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: g}), g, f)
+		}, false},
+	}
+}
+
+// filingSpellings3Hash is the app hash TestRedteam4FilingSpellings
+// reaches at protocol 3, as the release of before protocol 4 (0f9cab6)
+// reached it: this test run there (with the protocol 4 half and the
+// FilingProtocol constant taken out), every spelling refused with
+// CodeMalformed.
+const filingSpellings3Hash = "45601ba613ed34c4ba90ac9b17bf0eb032fe5382d2f899d22b5bddd3a2bff2d5"
+
+// TestRedteam4FilingSpellings: every spelling of the filing member is
+// refused as malformed at protocol 3 (in CheckTx and FinalizeBlock,
+// state unchanged), as the release of before protocol 4 refused it, so a
+// protocol-3 chain replays the same results; at protocol 4 only the
+// spellings that read as the integer naming the open filing count, and
+// the others are refused as malformed, state unchanged.
+func TestRedteam4FilingSpellings(t *testing.T) {
+	for _, protocol := range []uint64{3, 4} {
+		t.Run(fmt.Sprintf("protocol %d", protocol), func(t *testing.T) {
+			n := newNetHarnessWith(t, nil, &harness{genesisProtocol: protocol})
+			for i, s := range filingSpellings(t) {
+				p := byContent(govAdd(t, "", byte(100+i)))
+				by := []int{0, 1, 3}[i%3] // (the cap of 16 open proposals a key)
+				filing := n.must(tx.NewNetworkProposal(n.gov(by), p))
+				filing.Nonce = fmt.Sprintf("rt4-filing-%d-%d", protocol, i) // fixed: the app hash is compared below
+				n.blockUpdates([]uint32{0}, n.govTx(by, filing))
+				f := n.height()
+				raw := n.rawGovTx(2, s.payload(n.gov(2), fmt.Sprintf("rt4-%d-%d", protocol, i), p.ID, f))
+				if protocol < ledger.FilingProtocol || !s.counts {
+					n.refuses(t, s.name, raw, ledger.CodeMalformed, "")
+					if n.approvedBy(p.ID, 2) {
+						t.Fatalf("%s: a refused approval counted", s.name)
+					}
+					continue
+				}
+				if r := n.checkTx(raw); r.Code != 0 {
+					t.Fatalf("%s: CheckTx %d (%s)", s.name, r.Code, r.Log)
+				}
+				n.blockUpdates([]uint32{0}, raw)
+				if !n.approvedBy(p.ID, 2) {
+					t.Fatalf("%s: the approval naming the open filing did not count", s.name)
+				}
+			}
+			if got := fmt.Sprintf("%x", n.hash()); protocol == 3 && got != filingSpellings3Hash {
+				t.Fatalf("protocol 3: app hash %s after the spellings, and the release of before protocol 4 (0f9cab6) reached %s: a protocol-3 chain would not replay", got, filingSpellings3Hash)
+			}
+		})
+	}
+}
