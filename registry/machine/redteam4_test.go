@@ -129,3 +129,79 @@ func TestRedteam4FilingSpellings(t *testing.T) {
 		})
 	}
 }
+
+// TestRedteam4FilingIdentity: (id, height) names one filing whatever
+// rewrites the record of a content. An approval naming the record's
+// earlier filing never counts after the record was replaced: a squatter
+// filed under protocol 2 with other content under the content's id and
+// replaced at protocol 4; a filing that expired and was filed again in
+// the very block of its expiry (the held approval placed after the new
+// filing in that block); a filing carried in its own block and filed
+// again in the next. The approval naming the new filing counts.
+func TestRedteam4FilingIdentity(t *testing.T) {
+	t.Run("a protocol-2 squatter replaced at 4", func(t *testing.T) {
+		n := newNetHarness(t, nil)
+		H := n.height() + 10 + ledger.MinScheduleLead
+		n.carry(t, 0, byContent(upgradeProposal("", 4, H)))
+		c := byContent(govAdd(t, "", 80))
+		squat := govAdd(t, c.ID, 81) // protocol 2: any id, here c's, over other content
+		n.blockUpdates([]uint32{0}, n.propose(0, squat))
+		h0 := n.height()
+		for n.height() < H {
+			n.block()
+		}
+		if v := n.app.Protocol().Version; v != 4 {
+			t.Fatalf("protocol %d after H", v)
+		}
+		n.refuses(t, "approval of the squatter naming its filing", n.approveOf(2, c.ID, h0), ledger.CodeInvalid, "filed under an id its proposer chose")
+		held := n.approveOf(2, c.ID, h0)
+		n.blockUpdates([]uint32{0}, n.propose(1, c))
+		h1 := n.height()
+		if rec, _ := n.app.Proposal(c.ID); rec.Height != h1 || rec.Governance != c.Governance || len(rec.Approvals) != 1 {
+			t.Fatalf("the squatter not replaced: %+v", rec)
+		}
+		n.refuses(t, "the approval naming the squatter's filing, on the new filing", held, ledger.CodeInvalid, "counts only for the filing it names")
+		n.blockUpdates([]uint32{0}, n.approveOf(2, c.ID, h1))
+		if !n.approvedBy(c.ID, 2) {
+			t.Fatal("the approval naming the new filing did not count")
+		}
+	})
+	t.Run("expired and filed again in the block of its expiry", func(t *testing.T) {
+		n := newNet4(t, &ledger.NetworkPolicy{ProposalLifetime: "3m"})
+		c := byContent(govAdd(t, "", 82))
+		n.blockUpdates([]uint32{0}, n.propose(0, c))
+		f := n.height()
+		held := n.approveOf(2, c.ID, f)
+		rec, _ := n.app.Proposal(c.ID)
+		for blockTime(n.height() + 1).Before(rec.Expires) {
+			n.block()
+		}
+		exp := n.height() + 1 // the first block in which it has expired
+		r := n.block(held, n.propose(1, c), held, n.approveOf(3, c.ID, exp))
+		for i, want := range []struct {
+			code uint32
+			log  string
+		}{{ledger.CodeInvalid, "expired"}, {0, ""}, {ledger.CodeInvalid, "counts only for the filing it names"}, {0, ""}} {
+			if r[i].Code != want.code || !strings.Contains(r[i].Log, want.log) {
+				t.Fatalf("tx %d: %d (%s), want %d with %q", i, r[i].Code, r[i].Log, want.code, want.log)
+			}
+		}
+		if rec, _ := n.app.Proposal(c.ID); rec.Height != exp || n.approvedBy(c.ID, 2) || !n.approvedBy(c.ID, 3) {
+			t.Fatalf("after the block of the expiry: %+v", rec)
+		}
+	})
+	t.Run("carried in its block, filed again in the next", func(t *testing.T) {
+		n := newNet4(t, nil)
+		x := byContent(govAdd(t, "", 83))
+		removeX := byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: x.Governance})
+		h := n.height() + 1
+		held := n.approveOf(3, x.ID, h) // signed for the first filing, not submitted
+		n.blockUpdates([]uint32{0, 0, 0, 0, 0, 0, 0}, n.propose(0, x), n.approveOf(1, x.ID, h), n.approveOf(2, x.ID, h),
+			n.propose(0, removeX), n.approveOf(1, removeX.ID, h), n.approveOf(2, removeX.ID, h), n.approveOf(3, removeX.ID, h))
+		n.blockUpdates([]uint32{0}, n.propose(1, x))
+		n.refuses(t, "the held approval on the filing of the next block", held, ledger.CodeInvalid, "counts only for the filing it names")
+		if rec, _ := n.app.Proposal(x.ID); rec.Status != ledger.ProposalOpen || rec.Height != h+1 || n.approvedBy(x.ID, 3) {
+			t.Fatalf("the held approval counted: %+v", rec)
+		}
+	})
+}
