@@ -205,3 +205,66 @@ func TestRedteam4FilingIdentity(t *testing.T) {
 		}
 	})
 }
+
+// restart closes n's App and opens its directory again: empty decode and
+// verdict caches, the protocol and the upgrade read from the state.
+func (n *netHarness) restart(t *testing.T) {
+	t.Helper()
+	n.app.Close()
+	a, err := New(Config{Dir: n.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.app = a
+	t.Cleanup(func() { a.Close() })
+}
+
+// TestRedteam4RestartAcrossTheUpgrade: the same approval bytes checked
+// by the rules of protocol 3 (malformed: the decode is cached, the
+// verdict on the signature never taken) and then executed at 4 on that
+// node, and on a node restarted before and after the last block of
+// protocol 3 (empty caches; the protocol of the next block read back
+// from the state): the same verdicts in CheckTx and the block, the same
+// app hash. And protocol 3's approval naming no filing is refused at 4
+// on both.
+func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
+	warm, cold := newNet3(t, nil), newNet3(t, nil)
+	ls := lockstep{warm, cold}
+	H := warm.height() + 1 + ledger.MinScheduleLead
+	up := byContent(upgradeProposal("", 4, H))
+	ls.block(t, warm.propose(0, up), warm.approve(1, up.ID), warm.approve(2, up.ID))
+	p := byContent(govAdd(t, "", 84))
+	ls.block(t, warm.propose(0, p))
+	filed := warm.height()
+	for warm.height() < H-2 {
+		ls.block(t)
+	}
+	named := warm.approveOf(3, p.ID, filed)
+	plain := warm.approve(1, p.ID)
+	check := func(when string, want map[string]uint32) {
+		t.Helper()
+		for i, n := range ls {
+			for name, raw := range map[string][]byte{"named": named, "plain": plain} {
+				if r := n.checkTx(raw); r.Code != want[name] {
+					t.Fatalf("%s, node %d, %s approval: CheckTx %d (%s), want %d", when, i, name, r.Code, r.Log, want[name])
+				}
+			}
+		}
+	}
+	check("for block H-1 (protocol 3)", map[string]uint32{"named": ledger.CodeMalformed, "plain": 0})
+	cold.restart(t)
+	check("for block H-1, cold node restarted", map[string]uint32{"named": ledger.CodeMalformed, "plain": 0})
+	if r := ls.block(t, named); r[0].Code != ledger.CodeMalformed {
+		t.Fatalf("block H-1: %d (%s)", r[0].Code, r[0].Log)
+	}
+	check("for block H (protocol 4)", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
+	cold.restart(t)
+	check("for block H, cold node restarted", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
+	r := ls.block(t, plain, named)
+	if r[0].Code != ledger.CodeInvalid || r[1].Code != 0 || warm.app.Protocol().Version != 4 || cold.app.Protocol().Version != 4 {
+		t.Fatalf("block H: %d (%s), %d (%s)", r[0].Code, r[0].Log, r[1].Code, r[1].Log)
+	}
+	if !warm.approvedBy(p.ID, 3) || warm.approvedBy(p.ID, 1) || !cold.approvedBy(p.ID, 3) {
+		t.Fatal("the approvals at H")
+	}
+}
