@@ -1,9 +1,13 @@
 package machine
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
@@ -211,7 +215,7 @@ func TestRedteam4FilingIdentity(t *testing.T) {
 func (n *netHarness) restart(t *testing.T) {
 	t.Helper()
 	n.app.Close()
-	a, err := New(Config{Dir: n.dir})
+	a, err := New(Config{Dir: n.dir, SnapshotInterval: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,13 +226,13 @@ func (n *netHarness) restart(t *testing.T) {
 // TestRedteam4RestartAcrossTheUpgrade: the same approval bytes checked
 // by the rules of protocol 3 (malformed: the decode is cached, the
 // verdict on the signature never taken) and then executed at 4 on that
-// node, and on a node restarted before and after the last block of
-// protocol 3 (empty caches; the protocol of the next block read back
-// from the state): the same verdicts in CheckTx and the block, the same
-// app hash. And protocol 3's approval naming no filing is refused at 4
+// node, on a node restarted before and after the last block of protocol
+// 3 (empty caches; the protocol of the next block read back from the
+// state) and on a node started from a snapshot of that block (state
+// sync): the same verdicts in CheckTx and the block, the same app hash. And protocol 3's approval naming no filing is refused at 4
 // on both.
 func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
-	warm, cold := newNet3(t, nil), newNet3(t, nil)
+	warm, cold := newNet3(t, nil), net3Node(t, Config{SnapshotInterval: 1}, nil)
 	ls := lockstep{warm, cold}
 	H := warm.height() + 1 + ledger.MinScheduleLead
 	up := byContent(upgradeProposal("", 4, H))
@@ -257,12 +261,32 @@ func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
 	if r := ls.block(t, named); r[0].Code != ledger.CodeMalformed {
 		t.Fatalf("block H-1: %d (%s)", r[0].Code, r[0].Log)
 	}
+	// A node started from a snapshot of H-1 (state sync).
+	snapshotNow(t, cold.harness)
+	synced, res := restoreInto(t, cold.harness, nil, cold.hash())
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+		t.Fatalf("restore: %v", res)
+	}
 	check("for block H (protocol 4)", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
 	cold.restart(t)
 	check("for block H, cold node restarted", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
+	for name, want := range map[string]uint32{"named": 0, "plain": ledger.CodeInvalid} {
+		raw := map[string][]byte{"named": named, "plain": plain}[name]
+		if r, err := synced.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw}); err != nil || r.Code != want {
+			t.Fatalf("for block H, node restored from a snapshot, %s approval: %+v, %v, want %d", name, r, err, want)
+		}
+	}
+	req := &abci.RequestFinalizeBlock{Height: H, Time: blockTime(H).Add(cold.skew), Txs: [][]byte{plain, named}}
+	got, err := synced.FinalizeBlock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := ls.block(t, plain, named)
 	if r[0].Code != ledger.CodeInvalid || r[1].Code != 0 || warm.app.Protocol().Version != 4 || cold.app.Protocol().Version != 4 {
 		t.Fatalf("block H: %d (%s), %d (%s)", r[0].Code, r[0].Log, r[1].Code, r[1].Log)
+	}
+	if got.TxResults[0].Code != r[0].Code || got.TxResults[1].Code != r[1].Code || !bytes.Equal(got.AppHash, warm.hash()) {
+		t.Fatalf("block H on the node restored from a snapshot: %+v, app hash equal %v", got.TxResults, bytes.Equal(got.AppHash, warm.hash()))
 	}
 	if !warm.approvedBy(p.ID, 3) || warm.approvedBy(p.ID, 1) || !cold.approvedBy(p.ID, 3) {
 		t.Fatal("the approvals at H")
