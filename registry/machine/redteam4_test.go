@@ -292,3 +292,37 @@ func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
 		t.Fatal("the approvals at H")
 	}
 }
+
+// TestRedteam4PredictedFiling: the limit 0013 keeps for approvals signed
+// without --genesis. A node that showed a key a false, future filing
+// height G (and received the signed approval, so may hold it) gets that
+// approval counted only for a filing of the same content in exactly block
+// G: in any other block it is refused. The height of a filing is known
+// before the filing exists; a name that is not (the filing block's
+// predecessor's app hash, say) would close this, at the cost of a
+// protocol 5 (docs/design/0021).
+func TestRedteam4PredictedFiling(t *testing.T) {
+	n := newNet4(t, nil)
+	x := byContent(govAdd(t, "", 85))
+	removeX := byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: x.Governance})
+	n.blockUpdates([]uint32{0}, n.propose(0, x))
+	n.blockUpdates([]uint32{0, 0}, n.approveOpen(1, x.ID), n.approveOpen(2, x.ID))
+	G := n.height() + 20
+	predicted := n.approveOf(3, x.ID, G) // signed for "filing G", shown by a lying node
+	n.carry(t, 0, removeX)
+	n.blockUpdates([]uint32{0}, n.propose(1, x)) // filed before G
+	n.refuses(t, "on a filing in another block", predicted, ledger.CodeInvalid, "counts only for the filing it names")
+	n.blockUpdates([]uint32{0, 0}, n.approveOpen(0, x.ID), n.approveOpen(2, x.ID))
+	n.carry(t, 0, removeX)
+	if n.height() >= G-1 {
+		t.Fatalf("at height %d, G is %d", n.height(), G)
+	}
+	for n.height() < G-1 {
+		n.block()
+	}
+	// Block G: the attacker's filing, then the held approval.
+	r := n.block(n.propose(0, x), predicted)
+	if r[0].Code != 0 || r[1].Code != 0 || !n.approvedBy(x.ID, 3) {
+		t.Fatalf("block G: %d (%s), %d (%s)", r[0].Code, r[0].Log, r[1].Code, r[1].Log)
+	}
+}
