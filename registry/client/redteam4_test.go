@@ -21,20 +21,20 @@ import (
 	"github.com/medid/medid/registry/tx"
 )
 
-// roundTrip is an http.RoundTripper made of a function: a node's API as
+// lyingTransport is an http.RoundTripper made of a function: a node's API as
 // a malicious node (or anything between it and the client) answers.
-type roundTrip func(*http.Request) (*http.Response, error)
+type lyingTransport func(*http.Request) (*http.Response, error)
 
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (f lyingTransport) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// proposalReads reports whether r reads a proposal record.
-func proposalReads(r *http.Request) bool {
+// readsProposal reports whether r reads a proposal record.
+func readsProposal(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/1.0/network/proposals/")
 }
 
-// setHeight returns the JSON proposal record rec with its filing height
+// withFilingHeight returns the JSON proposal record rec with its filing height
 // (the member "height") set to h.
-func setHeight(t *testing.T, rec []byte, h int64) []byte {
+func withFilingHeight(t *testing.T, rec []byte, h int64) []byte {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(rec, &m); err != nil {
 		t.Errorf("proposal record: %v", err)
@@ -45,13 +45,13 @@ func setHeight(t *testing.T, rec []byte, h int64) []byte {
 	return b
 }
 
-// fileHeight answers every proposal read with the record's filing height
+// showFilingHeight answers every proposal read with the record's filing height
 // changed to h: in the body, and in the value of the proof header when
 // the client asked for one. Everything else passes through.
-func fileHeight(t *testing.T, h int64) roundTrip {
+func showFilingHeight(t *testing.T, h int64) lyingTransport {
 	return func(r *http.Request) (*http.Response, error) {
 		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil || !proposalReads(r) || resp.StatusCode != http.StatusOK {
+		if err != nil || !readsProposal(r) || resp.StatusCode != http.StatusOK {
 			return resp, err
 		}
 		body, err := io.ReadAll(resp.Body)
@@ -59,7 +59,7 @@ func fileHeight(t *testing.T, h int64) roundTrip {
 		if err != nil {
 			return nil, err
 		}
-		body = setHeight(t, body, h)
+		body = withFilingHeight(t, body, h)
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -68,7 +68,7 @@ func fileHeight(t *testing.T, h int64) roundTrip {
 			var p map[string]any
 			_ = json.Unmarshal(b, &p)
 			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
-			p["value"] = base64.StdEncoding.EncodeToString(setHeight(t, v, h))
+			p["value"] = base64.StdEncoding.EncodeToString(withFilingHeight(t, v, h))
 			b, _ = json.Marshal(p)
 			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
 		}
@@ -76,14 +76,15 @@ func fileHeight(t *testing.T, h int64) roundTrip {
 	}
 }
 
-// recorded is one HTTP answer kept to be served again later.
-type recorded struct {
+// recordedAnswer is one HTTP answer kept to be served again later.
+type recordedAnswer struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-func record(t *testing.T, url string) *recorded {
+// recordAnswer GETs url from the node as it answers now.
+func recordAnswer(t *testing.T, url string) *recordedAnswer {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -94,14 +95,14 @@ func record(t *testing.T, url string) *recorded {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &recorded{resp.StatusCode, resp.Header.Clone(), body}
+	return &recordedAnswer{resp.StatusCode, resp.Header.Clone(), body}
 }
 
-// replay answers every proposal read with old (a node serving an answer,
+// replayAnswer answers every proposal read with old (a node serving an answer,
 // proof and all, it gave some blocks ago).
-func replay(old *recorded) roundTrip {
+func replayAnswer(old *recordedAnswer) lyingTransport {
 	return func(r *http.Request) (*http.Response, error) {
-		if !proposalReads(r) {
+		if !readsProposal(r) {
 			return http.DefaultTransport.RoundTrip(r)
 		}
 		return &http.Response{StatusCode: old.status, Header: old.header.Clone(), Body: io.NopCloser(bytes.NewReader(old.body)),
@@ -167,7 +168,7 @@ func TestApproveFilingFromALyingNode(t *testing.T) {
 	if err != nil || open.Status != ledger.ProposalOpen {
 		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
 	}
-	stale := record(t, s.URL+"/1.0/network/proposals/"+add3.ID+"?proof=true")
+	stale := recordAnswer(t, s.URL+"/1.0/network/proposals/"+add3.ID+"?proof=true")
 	stillOpen := func(name string) {
 		t.Helper()
 		rec, err := plain.Proposal(ctx, add3.ID)
@@ -178,11 +179,11 @@ func TestApproveFilingFromALyingNode(t *testing.T) {
 
 	for _, lie := range []int64{open.Height - 1, open.Height + 1, open.Height + 1000} {
 		// --genesis: the false height does not verify; nothing is signed.
-		if rec, err := through(true, fileHeight(t, lie)).Proposal(ctx, add3.ID); !errors.Is(err, ledger.ErrProof) {
+		if rec, err := through(true, showFilingHeight(t, lie)).Proposal(ctx, add3.ID); !errors.Is(err, ledger.ErrProof) {
 			t.Fatalf("proving client shown filing %d (open: %d): %+v, %v, want ledger.ErrProof", lie, open.Height, rec, err)
 		}
 		// Without --genesis: the false height is signed, and refused.
-		rec, err := through(false, fileHeight(t, lie)).Proposal(ctx, add3.ID)
+		rec, err := through(false, showFilingHeight(t, lie)).Proposal(ctx, add3.ID)
 		if err != nil || rec.Height != lie {
 			t.Fatalf("plain client shown filing %d: %+v, %v", lie, rec, err)
 		}
@@ -210,7 +211,7 @@ func TestApproveFilingFromALyingNode(t *testing.T) {
 	}
 	// The replayed answer verifies (it was true at its height) and shows
 	// the first filing, open: the approval names it and is refused.
-	rec, err := through(true, replay(stale)).Proposal(ctx, add3.ID)
+	rec, err := through(true, replayAnswer(stale)).Proposal(ctx, add3.ID)
 	if err != nil || rec.Height != open.Height || rec.Status != ledger.ProposalOpen {
 		t.Fatalf("the replayed proven answer: %+v, %v", rec, err)
 	}

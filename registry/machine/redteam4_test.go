@@ -210,9 +210,9 @@ func TestRedteam4FilingIdentity(t *testing.T) {
 	})
 }
 
-// restart closes n's App and opens its directory again: empty decode and
+// reopen closes n's App and opens its directory again: empty decode and
 // verdict caches, the protocol and the upgrade read from the state.
-func (n *netHarness) restart(t *testing.T) {
+func (n *netHarness) reopen(t *testing.T) {
 	t.Helper()
 	n.app.Close()
 	a, err := New(Config{Dir: n.dir, SnapshotInterval: 1})
@@ -256,7 +256,7 @@ func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
 		}
 	}
 	check("for block H-1 (protocol 3)", map[string]uint32{"named": ledger.CodeMalformed, "plain": 0})
-	cold.restart(t)
+	cold.reopen(t)
 	check("for block H-1, cold node restarted", map[string]uint32{"named": ledger.CodeMalformed, "plain": 0})
 	if r := ls.block(t, named); r[0].Code != ledger.CodeMalformed {
 		t.Fatalf("block H-1: %d (%s)", r[0].Code, r[0].Log)
@@ -268,7 +268,7 @@ func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
 		t.Fatalf("restore: %v", res)
 	}
 	check("for block H (protocol 4)", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
-	cold.restart(t)
+	cold.reopen(t)
 	check("for block H, cold node restarted", map[string]uint32{"named": 0, "plain": ledger.CodeInvalid})
 	for name, want := range map[string]uint32{"named": 0, "plain": ledger.CodeInvalid} {
 		raw := map[string][]byte{"named": named, "plain": plain}[name]
