@@ -139,15 +139,26 @@ func (c *Client) ApproveFiling(ctx context.Context, gov *key.PrivateKey, rec *le
 // protocol of the state and the upgrade scheduled. A registry that serves
 // no network information (404) or no protocol predates protocol 4.
 func (c *Client) approvalsNameFiling(ctx context.Context) (bool, error) {
-	ni, err := c.Network(ctx)
-	var pe *ProblemError
+	ni, err := c.networkIfServed(ctx)
 	switch {
-	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
-		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read the network's protocol: %w", err)
+	case ni == nil:
+		return false, nil
 	}
 	return ledger.ApprovalNamesFiling(ni.Protocol, ni.Height), nil
+}
+
+// networkIfServed is [Client.Network], or nil and no error from a
+// registry that serves no network information (404): one that predates
+// the network's policy and protocols.
+func (c *Client) networkIfServed(ctx context.Context) (*ledger.NetworkInfo, error) {
+	ni, err := c.Network(ctx)
+	var pe *ProblemError
+	if errors.As(err, &pe) && pe.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	return ni, err
 }
 
 func (c *Client) governanceTx(ctx context.Context, gov *key.PrivateKey, p *tx.Payload, id string) (*ledger.ProposalRecord, *TxResult, error) {
@@ -194,16 +205,11 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 // registry that serves no network information (404) predates the policy:
 // p is submitted as it is. Refusals are *ProblemError as for Submit.
 func (c *Client) SubmitChange(ctx context.Context, gov *key.PrivateKey, p *tx.Payload) (*TxResult, *ledger.ProposalRecord, error) {
-	quorum := false
-	ni, err := c.Network(ctx)
-	var pe *ProblemError
-	switch {
-	case err == nil:
-		quorum = ni.Policy.QuorumFor(len(ni.Governance))
-	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
-	default:
+	ni, err := c.networkIfServed(ctx)
+	if err != nil {
 		return nil, nil, fmt.Errorf("read the network's governance rule: %w", err)
 	}
+	quorum := ni != nil && ni.Policy.QuorumFor(len(ni.Governance))
 	kid := did.KeyDID(gov.Public()) + "#" + gov.Public().Multikey()
 	if !quorum {
 		signed, err := tx.Sign(p, gov, kid)

@@ -1,0 +1,53 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestNetworkIfServed: a registry without GET /1.0/network (404, one
+// that predates the network's policy and protocols) reads as no network
+// information and no error, so approvals name no filing and changes are
+// submitted with one signature; any other failure is an error.
+func TestNetworkIfServed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		wantNil bool
+		wantErr bool
+		named   bool
+	}{
+		{"not served", http.StatusNotFound, `{"type":"about:blank","title":"Not Found","status":404}`, true, false, false},
+		{"server error", http.StatusInternalServerError, `{"type":"about:blank","title":"Internal Server Error","status":500}`, true, true, false},
+		{"protocol 4", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":4}}`, false, false, true},
+		{"protocol 3", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":3}}`, false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/1.0/network" {
+					http.NotFound(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, err := New(Config{URL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ni, err := c.networkIfServed(context.Background())
+			if (ni == nil) != tc.wantNil || (err != nil) != tc.wantErr {
+				t.Fatalf("networkIfServed = %+v, %v", ni, err)
+			}
+			named, err := c.approvalsNameFiling(context.Background())
+			if (err != nil) != tc.wantErr || named != tc.named {
+				t.Fatalf("approvalsNameFiling = %v, %v; want %v (error %v)", named, err, tc.named, tc.wantErr)
+			}
+		})
+	}
+}
