@@ -296,15 +296,11 @@ func (p *Payload) FilingHeight() (int64, bool) {
 // integer from 1 to MaxFilingHeight, nothing else (no sign, leading zero,
 // fraction, exponent or space), so that one height has one encoding.
 func parseFiling(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 16 || b[0] == '0' {
+	h, err := strconv.ParseInt(string(b), 10, 64)
+	// The one encoding: what FormatInt writes back (no sign, leading
+	// zero or space; ParseInt already refuses fractions and exponents).
+	if err != nil || h < 1 || h > MaxFilingHeight || strconv.FormatInt(h, 10) != string(b) {
 		return 0, false
 	}
-	var h int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		h = h*10 + int64(c-'0')
-	}
-	return h, h <= MaxFilingHeight
+	return h, true
 }
