@@ -41,7 +41,8 @@ func (n *Node) followCatchUp() {
 	if !n.CatchingUp() {
 		return
 	}
-	bs, _ := n.cmt.Switch().Reactor("BLOCKSYNC").(interface{ BroadcastStatusRequest() })
+	r, _ := n.cmt.Switch().Reactor("BLOCKSYNC")
+	bs, _ := r.(interface{ BroadcastStatusRequest() })
 	var pace catchUpPacer
 	for {
 		wait := time.Duration(float64(peerHeightsEvery) * (0.8 + 0.4*rand.Float64()))
@@ -65,7 +66,7 @@ func (n *Node) followCatchUp() {
 // send even to a node that is still block-syncing.
 func (n *Node) peerHeights() []int64 {
 	var hs []int64
-	for _, p := range n.cmt.Switch().Peers().List() {
+	for _, p := range n.cmt.Switch().Peers().Copy() {
 		if ps, ok := p.Get(cmttypes.PeerStateKey).(interface{ GetHeight() int64 }); ok {
 			if h := ps.GetHeight(); h > 0 {
 				hs = append(hs, h)

@@ -316,7 +316,7 @@ func New(c Config) (*Node, error) {
 	}
 	if relay != nil {
 		relay.mempool = cn.Mempool()
-		relay.SetLogger(cn.Switch().Logger.With("module", "medidrelay"))
+		relay.SetLogger(cn.Switch().Log().With("module", "medidrelay"))
 	}
 	retry := c.SubmitRetry
 	if retry <= 0 {
