@@ -241,7 +241,7 @@ func (c *Config) withDefaults() (Config, error) {
 // twice the descriptors for a state that rarely needs them).
 const DefaultOpenFiles = 256
 
-// App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
+// App is the registry's ABCI 2.0 application (CometBFT v0.39, v0.38's ABCI). It is the
 // only writer of its state; its read methods ([App.ResolveDID],
 // [App.Accreditations], [App.AccreditedAt], [App.StatusList],
 // [App.Governance], [App.Query]) read the latest committed version and are
