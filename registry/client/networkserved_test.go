@@ -19,11 +19,14 @@ func TestNetworkIfServed(t *testing.T) {
 		wantNil bool
 		wantErr bool
 		named   bool
+		block   bool
 	}{
-		{"not served", http.StatusNotFound, `{"type":"about:blank","title":"Not Found","status":404}`, true, false, false},
-		{"server error", http.StatusInternalServerError, `{"type":"about:blank","title":"Internal Server Error","status":500}`, true, true, false},
-		{"protocol 4", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":4}}`, false, false, true},
-		{"protocol 3", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":3}}`, false, false, false},
+		{"not served", http.StatusNotFound, `{"type":"about:blank","title":"Not Found","status":404}`, true, false, false, false},
+		{"server error", http.StatusInternalServerError, `{"type":"about:blank","title":"Internal Server Error","status":500}`, true, true, false, false},
+		{"protocol 5", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":5}}`, false, false, true, true},
+		{"protocol 4, upgrade to 5 at the next block", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":4,"upgrade":{"version":5,"height":11}}}`, false, false, true, true},
+		{"protocol 4", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":4}}`, false, false, true, false},
+		{"protocol 3", http.StatusOK, `{"chainId":"x","height":10,"protocol":{"version":3}}`, false, false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,9 +47,9 @@ func TestNetworkIfServed(t *testing.T) {
 			if (ni == nil) != tc.wantNil || (err != nil) != tc.wantErr {
 				t.Fatalf("networkIfServed = %+v, %v", ni, err)
 			}
-			named, err := c.approvalsNameFiling(context.Background())
-			if (err != nil) != tc.wantErr || named != tc.named {
-				t.Fatalf("approvalsNameFiling = %v, %v; want %v (error %v)", named, err, tc.named, tc.wantErr)
+			named, block, err := c.approvalsNameFiling(context.Background())
+			if (err != nil) != tc.wantErr || named != tc.named || block != tc.block {
+				t.Fatalf("approvalsNameFiling = %v, %v, %v; want %v, %v (error %v)", named, block, err, tc.named, tc.block, tc.wantErr)
 			}
 		})
 	}
