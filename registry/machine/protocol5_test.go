@@ -1,0 +1,221 @@
+package machine
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/tx"
+)
+
+// Protocol 5 (docs/design/0021, "Protocol 5"): a filing made under 5 is
+// also named by the hash of its block, which no one knows before the
+// block exists, and an approval of it must carry that hash. Each test
+// plays the attacker's move at protocol 5, where it is refused;
+// TestRedteam4PredictedFiling and TestProtocol4GovernanceGolden show
+// protocol 4 unchanged.
+
+// newNet5 is newNetHarness on a chain whose genesis starts at protocol 5
+// (what registryd init and testnet write).
+func newNet5(tb testing.TB, policy *ledger.NetworkPolicy) *netHarness {
+	tb.Helper()
+	return newNetHarnessWith(tb, policy, &harness{genesisProtocol: 5})
+}
+
+// approveOfBlock is key i's approval of proposal id naming the filing of
+// height filing in the block of hash block (hex).
+func (n *netHarness) approveOfBlock(i int, id string, filing int64, block string) []byte {
+	return n.govTx(i, n.must(tx.NewNetworkApprovalOfBlock(n.gov(i), id, filing, block)))
+}
+
+// filingOf is the committed record's filing of proposal id: its height
+// and its block's hash.
+func (n *netHarness) filingOf(id string) (int64, string) {
+	n.tb.Helper()
+	rec, err := n.app.Proposal(id)
+	if err != nil {
+		n.tb.Fatal(err)
+	}
+	return rec.Height, rec.FilingBlock
+}
+
+// fileNamed commits a block of key by's filing of p and returns the
+// filing's height and the hash of its block, checking that the record
+// stores exactly the hash the block carried.
+func (n *netHarness) fileNamed(t *testing.T, by int, p tx.Proposal) (int64, string) {
+	t.Helper()
+	raw := n.propose(by, p)
+	want := hex.EncodeToString(n.nextBlockHash(raw))
+	n.blockUpdates([]uint32{0}, raw)
+	f, b := n.filingOf(p.ID)
+	if f != n.height() || b != want {
+		t.Fatalf("the filing of %s: height %d block %q, want %d %q", p.ID, f, b, n.height(), want)
+	}
+	return f, b
+}
+
+func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// TestProtocol5ApprovalNamesTheFilingBlock: at protocol 5 an approval of
+// a filing made under 5 counts only if it names the filing's height and
+// the hash of its block. Naming none (the height only, as protocol 4
+// did), the hash of the block before, of another block at the same
+// height (a fork the approver was shown), of the block after, or the
+// right hash with another height: refused in CheckTx and FinalizeBlock
+// with the filing to sign, nothing recorded. The right name counts.
+func TestProtocol5ApprovalNamesTheFilingBlock(t *testing.T) {
+	n := newNet5(t, nil)
+	p := byContent(govAdd(t, "", 90))
+	prevState, prevHeight := n.hash(), n.height()
+	f, fb := n.fileNamed(t, 1, p)
+	fork := hexOf(testBlockHash(f, blockTime(f), prevState, [][]byte{n.propose(3, p)}))
+	before := hexOf(testBlockHash(prevHeight, blockTime(prevHeight), nil, nil))
+	sign := fmt.Sprintf("sign it again naming filing %d and filingBlock %s", f, fb)
+	for _, c := range []refusal{
+		{"names the height only", n.approveOf(2, p.ID, f), ledger.CodeInvalid,
+			fmt.Sprintf("names none: proposal %s was filed at height %d in block %s", p.ID, f, fb)},
+		{"the block before's hash", n.approveOfBlock(2, p.ID, f, before), ledger.CodeInvalid, sign},
+		{"another block at the same height (a fork)", n.approveOfBlock(2, p.ID, f, fork), ledger.CodeInvalid, sign},
+		{"a block after", n.approveOfBlock(2, p.ID, f, hexOf(testBlockHash(f+1, blockTime(f+1), n.hash(), nil))), ledger.CodeInvalid, sign},
+		{"zeros", n.approveOfBlock(2, p.ID, f, strings.Repeat("0", 64)), ledger.CodeInvalid, sign},
+		{"the right hash, the height before", n.approveOfBlock(2, p.ID, f-1, fb), ledger.CodeInvalid, "counts only for the filing it names"},
+		{"the right hash, the height after", n.approveOfBlock(2, p.ID, f+1, fb), ledger.CodeInvalid, "counts only for the filing it names"},
+	} {
+		n.refuses(t, c.name, c.raw, c.code, c.want)
+		if n.approvedBy(p.ID, 2) {
+			t.Fatalf("%s: counted", c.name)
+		}
+	}
+	good := n.approveOfBlock(2, p.ID, f, fb)
+	if r := n.checkTx(good); r.Code != 0 {
+		t.Fatalf("CheckTx of the approval naming the filing: %d (%s)", r.Code, r.Log)
+	}
+	n.blockUpdates([]uint32{0}, good)
+	if !n.approvedBy(p.ID, 2) {
+		t.Fatal("the approval naming the filing did not count")
+	}
+}
+
+// TestProtocol5PredictedFiling: TestRedteam4PredictedFiling's attack at
+// protocol 5. A node showed a key a false, future filing height G (and
+// whatever block hash it liked, or none) and holds the signed approvals;
+// the content is filed in exactly block G and the held approvals are put
+// in that block after the filing (a Byzantine proposer) and offered again
+// after it: each is refused, for no one could name block G's hash before
+// G existed. An approval signed after the filing, naming it, counts.
+func TestProtocol5PredictedFiling(t *testing.T) {
+	n := newNet5(t, nil)
+	x := byContent(govAdd(t, "", 85))
+	removeX := byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: x.Governance})
+	_, first := n.fileNamed(t, 0, x)
+	n.blockUpdates([]uint32{0, 0}, n.approveOpen(1, x.ID), n.approveOpen(2, x.ID))
+	G := n.height() + 20
+	predicted := []refusal{
+		{"height G only (shown as a filing made before protocol 5)", n.approveOf(3, x.ID, G), ledger.CodeInvalid, "names none"},
+		{"height G and the hash of the content's earlier filing block", n.approveOfBlock(3, x.ID, G, first), ledger.CodeInvalid, "an approval counts only for the filing it names"},
+		{"height G and the current tip's next-block hash", n.approveOfBlock(3, x.ID, G, hexOf(n.nextBlockHash())), ledger.CodeInvalid, "an approval counts only for the filing it names"},
+		{"height G and zeros", n.approveOfBlock(3, x.ID, G, strings.Repeat("0", 64)), ledger.CodeInvalid, "an approval counts only for the filing it names"},
+	}
+	n.carry(t, 0, removeX)
+	for n.height() < G-1 {
+		n.block()
+	}
+	// Block G: the attacker's filing, then the held approvals.
+	txs := [][]byte{n.propose(0, x)}
+	for _, c := range predicted {
+		txs = append(txs, c.raw)
+	}
+	r := n.block(txs...)
+	if r[0].Code != 0 {
+		t.Fatalf("block G: the filing %d (%s)", r[0].Code, r[0].Log)
+	}
+	for i, c := range predicted {
+		if got := r[i+1]; got.Code != c.code || !strings.Contains(got.Log, c.want) {
+			t.Errorf("block G, %s: %d (%s), want %d with %q", c.name, got.Code, got.Log, c.code, c.want)
+		}
+	}
+	if f, _ := n.filingOf(x.ID); f != G || n.approvedBy(x.ID, 3) {
+		t.Fatalf("after block G: filed at %d, key 3's approval counted %v", f, n.approvedBy(x.ID, 3))
+	}
+	for _, c := range predicted {
+		n.refuses(t, "after G: "+c.name, c.raw, c.code, c.want)
+	}
+	n.blockUpdates([]uint32{0}, n.approveOpen(3, x.ID))
+	if !n.approvedBy(x.ID, 3) {
+		t.Fatal("key 3's approval signed after the filing did not count")
+	}
+}
+
+// TestProtocol5CopiedName: the name of an earlier filing of the same
+// content (its height and block hash, which the approver may have seen
+// and signed) does not name a later filing: after the earlier one
+// expired, after it was carried (and the change undone), after an
+// upgrade it scheduled was cancelled. The earlier block's hash with the
+// new height is refused, the earlier name whole is refused, the new name
+// counts.
+func TestProtocol5CopiedName(t *testing.T) {
+	check := func(t *testing.T, n *netHarness, id string, oldF int64, oldB string, by int) {
+		t.Helper()
+		f, b := n.filingOf(id)
+		if f == oldF || b == oldB {
+			t.Fatalf("the filing again shares a name with the earlier one: %d %s, %d %s", f, b, oldF, oldB)
+		}
+		n.refuses(t, "the earlier block's hash with the new height", n.approveOfBlock(by, id, f, oldB), ledger.CodeInvalid,
+			fmt.Sprintf("and the open filing was made in block %s", b))
+		n.refuses(t, "the earlier name whole", n.approveOfBlock(by, id, oldF, oldB), ledger.CodeInvalid, "counts only for the filing it names")
+		if n.approvedBy(id, by) {
+			t.Fatal("a copied name counted")
+		}
+		n.blockUpdates([]uint32{0}, n.approveOfBlock(by, id, f, b))
+		if !n.approvedBy(id, by) {
+			t.Fatal("the new name did not count")
+		}
+	}
+	t.Run("expired", func(t *testing.T) {
+		n := newNet5(t, &ledger.NetworkPolicy{ProposalLifetime: "5m"})
+		p := byContent(govAdd(t, "", 91))
+		oldF, oldB := n.fileNamed(t, 1, p)
+		rec, _ := n.app.Proposal(p.ID)
+		for !blockTime(n.height() + 1).After(rec.Expires) {
+			n.block()
+		}
+		n.fileNamed(t, 0, p)
+		check(t, n, p.ID, oldF, oldB, 2)
+	})
+	t.Run("carried, undone, filed again", func(t *testing.T) {
+		n := newNet5(t, nil)
+		x := byContent(govAdd(t, "", 92))
+		removeX := byContent(tx.Proposal{Action: tx.ActionGovernanceRemove, Governance: x.Governance})
+		oldF, oldB := n.fileNamed(t, 0, x)
+		n.blockUpdates([]uint32{0, 0}, n.approveOpen(1, x.ID), n.approveOpen(2, x.ID))
+		n.carry(t, 0, removeX)
+		n.fileNamed(t, 0, x)
+		check(t, n, x.ID, oldF, oldB, 3)
+	})
+	t.Run("an upgrade scheduled, cancelled, scheduled again", func(t *testing.T) {
+		n := newNet5(t, nil)
+		H := n.height() + 50 + ledger.MinScheduleLead
+		up := byContent(upgradeProposal("", 999, H))
+		oldF, oldB := n.fileNamed(t, 0, up)
+		n.blockUpdates([]uint32{0, 0}, n.approveOpen(1, up.ID), n.approveOpen(2, up.ID))
+		n.carry(t, 0, byContent(upgradeCancel("", 999, H)))
+		n.fileNamed(t, 0, up)
+		check(t, n, up.ID, oldF, oldB, 3)
+	})
+}
+
+// TestProtocol5OneFilingABlock: one content is still filed at most once
+// a block at 5 (two filings in one block would share height and hash).
+func TestProtocol5OneFilingABlock(t *testing.T) {
+	n := newNet5(t, nil)
+	x := byContent(govAdd(t, "", 93))
+	h := n.height() + 1
+	b := hexOf(n.nextBlockHash()) // (not the block's: its txs differ; only the refusal matters)
+	r := n.block(n.propose(0, x), n.approveOf(1, x.ID, h), n.approveOfBlock(2, x.ID, h, b), n.propose(1, x))
+	if r[0].Code != 0 || r[1].Code != ledger.CodeInvalid || r[2].Code != ledger.CodeInvalid || r[3].Code != ledger.CodeExists ||
+		!strings.Contains(r[3].Log, "filed in this block already") {
+		t.Fatalf("block: %d, %d (%s), %d (%s), %d (%s)", r[0].Code, r[1].Code, r[1].Log, r[2].Code, r[2].Log, r[3].Code, r[3].Log)
+	}
+}
