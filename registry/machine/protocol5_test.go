@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/tx"
 )
@@ -217,5 +218,147 @@ func TestProtocol5OneFilingABlock(t *testing.T) {
 	if r[0].Code != 0 || r[1].Code != ledger.CodeInvalid || r[2].Code != ledger.CodeInvalid || r[3].Code != ledger.CodeExists ||
 		!strings.Contains(r[3].Log, "filed in this block already") {
 		t.Fatalf("block: %d, %d (%s), %d (%s), %d (%s)", r[0].Code, r[1].Code, r[1].Log, r[2].Code, r[2].Log, r[3].Code, r[3].Log)
+	}
+}
+
+// blockSpelling is one way to write a "filingBlock" member (or something
+// that might be read as one) into an approval of the filing at height F
+// whose block hash is B.
+type blockSpelling struct {
+	name string
+	// member is the text after "filing":F, in the payload ("" none), with
+	// B standing for the hash and F for the height.
+	member string
+	// counts: at protocol 5 the approval is the canonical naming of the
+	// open filing (a JSON text every reader reads as the member
+	// filingBlock with the string B) and counts; every other spelling is
+	// refused as malformed. Below 5 every one is refused as malformed.
+	counts bool
+}
+
+// blockSpellings: the values, names and places of the member an attacker
+// (or a sloppy client) might write. The release of protocol 4 refused
+// each with tx.ErrMalformed (an unknown member), so at 4 each must be
+// refused with CodeMalformed. Escapes in the member's name and space
+// around its value are the same JSON text to every reader (as for
+// filing, TestRedteam4FilingSpellings); the value has one spelling.
+func blockSpellings() []blockSpelling {
+	return []blockSpelling{
+		{"canonical", `,"filingBlock":"B"`, true},
+		{"whitespace around the value", `,"filingBlock" :  "B" `, true},
+		{"name with a unicode escape", `,"\u0066ilingBlock":"B"`, true},
+		{"upper-case hex", `,"filingBlock":"BU"`, false},
+		{"one upper-case digit", `,"filingBlock":"B1"`, false},
+		{"short (63 digits)", `,"filingBlock":"BS"`, false},
+		{"long (65 digits)", `,"filingBlock":"B0"`, false},
+		{"twice as long", `,"filingBlock":"BB"`, false},
+		{"empty string", `,"filingBlock":""`, false},
+		{"0x prefix", `,"filingBlock":"0xB"`, false},
+		{"non-hex digit", `,"filingBlock":"BG"`, false},
+		{"space inside", `,"filingBlock":" B"`, false},
+		{"escaped digit in the value", `,"filingBlock":"BE"`, false},
+		{"base64 of the hash", `,"filingBlock":"B64"`, false},
+		{"null", `,"filingBlock":null`, false},
+		{"number", `,"filingBlock":12345`, false},
+		{"true", `,"filingBlock":true`, false},
+		{"array", `,"filingBlock":["B"]`, false},
+		{"object", `,"filingBlock":{"hash":"B"}`, false},
+		{"twice, same value", `,"filingBlock":"B","filingBlock":"B"`, false},
+		{"twice, second escaped", `,"filingBlock":"B","\u0066ilingBlock":"B"`, false},
+		{"capital F", `,"FilingBlock":"B"`, false},
+		{"lower-case b", `,"filingblock":"B"`, false},
+		{"snake case", `,"filing_block":"B"`, false},
+		{"escaped capital", `,"\u0046ilingBlock":"B"`, false},
+		{"trailing NUL in the name", `,"filingBlock\u0000":"B"`, false},
+		{"without filing", `-,"filingBlock":"B"`, false},
+		{"on a propose", `propose`, false},
+		{"inside the proposal of a propose", `proposal`, false},
+	}
+}
+
+// spellingPayload writes s's payload for key did, nonce, proposal id,
+// filing f in block b, and g (a governance key for a propose).
+func spellingPayload(s blockSpelling, did, nonce, id string, f int64, b, g string) string {
+	raw, err := hex.DecodeString(b)
+	if err != nil {
+		panic(err)
+	}
+	val := map[string]string{
+		"BU": strings.ToUpper(b), "B1": strings.ToUpper(b[:1]) + b[1:], "BS": b[:63], "B0": b + "0", "BB": b + b,
+		"BG": b[:63] + "g", "BE": fmt.Sprintf(`\u%04x`, b[0]) + b[1:], "B64": b64(raw),
+	}
+	member := s.member
+	for k, v := range val {
+		member = strings.ReplaceAll(member, `"`+k+`"`, `"`+v+`"`)
+	}
+	member = strings.ReplaceAll(member, `"B"`, `"`+b+`"`)
+	member = strings.ReplaceAll(member, `" B"`, `" `+b+`"`)
+	member = strings.ReplaceAll(member, `"0xB"`, `"0x`+b+`"`)
+	pid := tx.ProposalID(&tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: g})
+	switch {
+	case s.member == "propose":
+		return fmt.Sprintf(`{"type":"network.propose","did":%q,"nonce":%q,"filing":%d,"filingBlock":%q,"proposal":{"id":%q,"action":"governance.add","governance":%q}}`, did, nonce, f, b, pid, g)
+	case s.member == "proposal":
+		return fmt.Sprintf(`{"type":"network.propose","did":%q,"nonce":%q,"proposal":{"id":%q,"action":"governance.add","governance":%q,"filingBlock":%q}}`, did, nonce, pid, g, b)
+	case strings.HasPrefix(member, "-"):
+		return fmt.Sprintf(`{"type":"network.approve","did":%q,"nonce":%q,"proposalId":%q%s}`, did, nonce, id, member[1:])
+	}
+	return fmt.Sprintf(`{"type":"network.approve","did":%q,"nonce":%q,"proposalId":%q,"filing":%d%s}`, did, nonce, id, f, member)
+}
+
+// spellingsBlock is the block hash the spellings name: the record's
+// (protocol 5), or, for a filing that has none (protocol 4), a fixed one.
+func spellingsBlock(n *netHarness, id string) string {
+	if _, b := n.filingOf(id); b != "" {
+		return b
+	}
+	return "7f3a9c01d2e4b5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
+}
+
+// blockSpellings4Hash is the app hash TestProtocol5FilingBlockSpellings
+// reaches at protocol 4, as the release of protocol 4 (ba39832) reached
+// it: this test's protocol 4 half run there (spellingsBlock returning its
+// fixed hash), every spelling refused with CodeMalformed.
+const blockSpellings4Hash = "6881843432c2c3122ab21f2547ea5ff30494a8a288911d180c40c97fe3ee0800"
+
+// TestProtocol5FilingBlockSpellings: every spelling of the filingBlock
+// member is refused as malformed at protocol 4 (in CheckTx and
+// FinalizeBlock, state unchanged), as the release of protocol 4 refused
+// it, with that release's app hash at the end, so a protocol-4 chain
+// replays the same results; at protocol 5 only the spellings that read as
+// the member with the one spelling of the open filing's block hash count,
+// the others are refused as malformed, state unchanged.
+func TestProtocol5FilingBlockSpellings(t *testing.T) {
+	for _, protocol := range []uint64{4, 5} {
+		t.Run(fmt.Sprintf("protocol %d", protocol), func(t *testing.T) {
+			n := newNetHarnessWith(t, nil, &harness{genesisProtocol: protocol})
+			for i, s := range blockSpellings() {
+				p := byContent(govAdd(t, "", byte(100+i)))
+				by := []int{0, 1, 3}[i%3] // (the cap of 16 open proposals a key)
+				filing := n.must(tx.NewNetworkProposal(n.gov(by), p))
+				filing.Nonce = fmt.Sprintf("rt5-filing-%d-%d", protocol, i) // fixed: the app hash is compared below
+				n.blockUpdates([]uint32{0}, n.govTx(by, filing))
+				f := n.height()
+				g := did.KeyDID(testKey(t, byte(160+i)).Public())
+				raw := n.rawGovTx(2, spellingPayload(s, n.gov(2), fmt.Sprintf("rt5-%d-%d", protocol, i), p.ID, f, spellingsBlock(n, p.ID), g))
+				if protocol < 5 || !s.counts {
+					n.refuses(t, s.name, raw, ledger.CodeMalformed, "")
+					if n.approvedBy(p.ID, 2) {
+						t.Fatalf("%s: a refused approval counted", s.name)
+					}
+					continue
+				}
+				if r := n.checkTx(raw); r.Code != 0 {
+					t.Fatalf("%s: CheckTx %d (%s)", s.name, r.Code, r.Log)
+				}
+				n.blockUpdates([]uint32{0}, raw)
+				if !n.approvedBy(p.ID, 2) {
+					t.Fatalf("%s: the approval naming the open filing did not count", s.name)
+				}
+			}
+			if got := fmt.Sprintf("%x", n.hash()); protocol == 4 && got != blockSpellings4Hash {
+				t.Fatalf("protocol 4: app hash %s after the spellings, and the release of protocol 4 (ba39832) reached %s: a protocol-4 chain would not replay", got, blockSpellings4Hash)
+			}
+		})
 	}
 }
