@@ -1,10 +1,14 @@
 package machine
 
 import (
+	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/registry/ledger"
@@ -360,5 +364,215 @@ func TestProtocol5FilingBlockSpellings(t *testing.T) {
 				t.Fatalf("protocol 4: app hash %s after the spellings, and the release of protocol 4 (ba39832) reached %s: a protocol-4 chain would not replay", got, blockSpellings4Hash)
 			}
 		})
+	}
+}
+
+// netNode is a four-key network whose genesis starts at protocol,
+// opened with cfg (snapshots, a release's maximum).
+func netNode(t *testing.T, protocol uint64, cfg Config, policy *ledger.NetworkPolicy) *netHarness {
+	t.Helper()
+	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200), genesisProtocol: protocol}
+	h.govDID = did.KeyDID(h.gov.Public())
+	cfg.Dir = h.dir
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = a
+	t.Cleanup(func() { h.app.Close() })
+	return initNetwork(t, h, &Genesis{Network: policy})
+}
+
+// TestProtocol5UpgradeFourValidators: four Apps in lockstep (same
+// blocks, app hashes and codes compared at every block) on a chain of
+// protocol 4 that the quorum upgrades to 5 at H. Before H an approval
+// carrying filingBlock is malformed (CheckTx for H-1, block H-1); from
+// the CheckTx for H on (the mempool's recheck after H-1) it is judged by
+// protocol 5: refused for a filing made before 5, which is approved by
+// its height alone, and approvals recorded before H keep counting. An
+// approval naming by height alone a filing made in block H (signed before
+// H for a height still to come) is refused in block H; the filing of
+// block H stores H's hash, the same on every node, and an approval naming
+// it counts.
+func TestProtocol5UpgradeFourValidators(t *testing.T) {
+	var ls lockstep
+	for range 4 {
+		ls = append(ls, newNet4(t, nil))
+	}
+	n := ls[0]
+	H := n.height() + 1 + ledger.MinScheduleLead
+	up := byContent(upgradeProposal("", 5, H))
+	h := n.height() + 1
+	ls.block(t, n.propose(0, up), n.approveOf(1, up.ID, h), n.approveOf(2, up.ID, h))
+	p, q := byContent(govAdd(t, "", 94)), byContent(govAdd(t, "", 95))
+	ls.block(t, n.propose(1, p))
+	f := n.height()
+	ls.block(t, n.approveOf(0, p.ID, f)) // recorded at 4: keeps counting
+	for n.height() < H-2 {
+		ls.block(t)
+	}
+	withBlock := n.approveOfBlock(2, p.ID, f, strings.Repeat("ab", 32))
+	plain := n.approveOf(3, p.ID, f)
+	predicted := n.approveOf(2, q.ID, H) // q is filed in block H
+	check := func(when string, want map[string]uint32) {
+		t.Helper()
+		for i, v := range ls {
+			for name, raw := range map[string][]byte{"withBlock": withBlock, "plain": plain} {
+				if r := v.checkTx(raw); r.Code != want[name] {
+					t.Fatalf("%s, node %d, %s: CheckTx %d (%s), want %d", when, i, name, r.Code, r.Log, want[name])
+				}
+			}
+		}
+	}
+	check("for block H-1 (protocol 4)", map[string]uint32{"withBlock": ledger.CodeMalformed, "plain": 0})
+	if r := ls.block(t, withBlock); r[0].Code != ledger.CodeMalformed || n.app.Protocol().Version != 4 {
+		t.Fatalf("block H-1: %d (%s), protocol %d", r[0].Code, r[0].Log, n.app.Protocol().Version)
+	}
+	check("for block H (protocol 5)", map[string]uint32{"withBlock": ledger.CodeInvalid, "plain": 0})
+	if r := n.checkTx(withBlock); !strings.Contains(r.Log, "made before protocol 5 and is named by its height alone") {
+		t.Fatalf("CheckTx for H: %s", r.Log)
+	}
+	txs := [][]byte{n.propose(0, q), predicted, withBlock, plain}
+	hashH := hexOf(n.nextBlockHash(txs...))
+	r := ls.block(t, txs...)
+	for i, want := range []uint32{0, ledger.CodeInvalid, ledger.CodeInvalid, 0} {
+		if r[i].Code != want {
+			t.Fatalf("block H, tx %d: %d (%s), want %d", i, r[i].Code, r[i].Log, want)
+		}
+	}
+	for i, v := range ls {
+		if v.app.Protocol().Version != 5 {
+			t.Fatalf("node %d at protocol %d after H", i, v.app.Protocol().Version)
+		}
+		if fq, bq := v.filingOf(q.ID); fq != H || bq != hashH {
+			t.Fatalf("node %d: q filed at %d in block %q, want %d %q", i, fq, bq, H, hashH)
+		}
+		if rec, _ := v.app.Proposal(p.ID); rec.Status != ledger.ProposalExecuted || rec.FilingBlock != "" {
+			t.Fatalf("node %d: p (filed at 4, approved at 4 and at H by height) not carried: %+v", i, rec)
+		}
+	}
+	if n.approvedBy(q.ID, 2) {
+		t.Fatal("the predicted approval counted")
+	}
+	ls.block(t, n.approveOpen(2, q.ID))
+	if !n.approvedBy(q.ID, 2) {
+		t.Fatal("the approval naming q's filing did not count")
+	}
+}
+
+// TestProtocol5RestartAcrossTheUpgrade: TestRedteam4RestartAcrossTheUpgrade
+// for 4 -> 5. The same approval bytes checked by the rules of protocol 4
+// (malformed) and then by 5 on a warm node, on a node restarted before
+// and after block H-1 (empty caches; the next block's protocol read back
+// from the state) and on a node started from a snapshot of H-1 (state
+// sync) give the same verdicts; block H (a filing, which stores H's hash)
+// and block H+1 (an approval naming it) give the same codes and app
+// hashes on all three.
+func TestProtocol5RestartAcrossTheUpgrade(t *testing.T) {
+	ctx := context.Background()
+	warm, cold := newNet4(t, nil), netNode(t, 4, Config{SnapshotInterval: 1}, nil)
+	ls := lockstep{warm, cold}
+	H := warm.height() + 1 + ledger.MinScheduleLead
+	up := byContent(upgradeProposal("", 5, H))
+	h := warm.height() + 1
+	ls.block(t, warm.propose(0, up), warm.approveOf(1, up.ID, h), warm.approveOf(2, up.ID, h))
+	p, q := byContent(govAdd(t, "", 96)), byContent(govAdd(t, "", 97))
+	ls.block(t, warm.propose(0, p))
+	filed := warm.height()
+	for warm.height() < H-2 {
+		ls.block(t)
+	}
+	named := warm.approveOfBlock(3, p.ID, filed, strings.Repeat("cd", 32))
+	plain := warm.approveOf(1, p.ID, filed)
+	verdicts := func(when string, a *App, want map[string]uint32) {
+		t.Helper()
+		for name, raw := range map[string][]byte{"named": named, "plain": plain} {
+			r, err := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw})
+			if err != nil || r.Code != want[name] {
+				t.Fatalf("%s, %s approval: %+v, %v, want %d", when, name, r, err, want[name])
+			}
+		}
+	}
+	at4 := map[string]uint32{"named": ledger.CodeMalformed, "plain": 0}
+	at5 := map[string]uint32{"named": ledger.CodeInvalid, "plain": 0}
+	verdicts("for H-1, warm", warm.app, at4)
+	verdicts("for H-1, cold", cold.app, at4)
+	cold.reopen(t)
+	verdicts("for H-1, cold restarted", cold.app, at4)
+	if r := ls.block(t, named); r[0].Code != ledger.CodeMalformed {
+		t.Fatalf("block H-1: %d (%s)", r[0].Code, r[0].Log)
+	}
+	snapshotNow(t, cold.harness)
+	if cold.height() != H-1 {
+		t.Fatalf("the snapshot is of %d, want H-1 = %d", cold.height(), H-1)
+	}
+	synced, res := restoreInto(t, cold.harness, nil, cold.hash())
+	if res != abci.ResponseApplySnapshotChunk_ACCEPT {
+		t.Fatalf("restore: %v", res)
+	}
+	verdicts("for H, warm", warm.app, at5)
+	verdicts("for H, state-synced", synced, at5)
+	cold.reopen(t)
+	verdicts("for H, cold restarted", cold.app, at5)
+	// Block H, then H+1, on the synced node as on the others.
+	for _, txs := range [][][]byte{{plain, named, warm.propose(1, q)}, nil} {
+		if txs == nil {
+			fq, bq := warm.filingOf(q.ID)
+			txs = [][]byte{warm.approveOfBlock(2, q.ID, fq, bq)}
+		}
+		height := warm.height() + 1
+		req := &abci.RequestFinalizeBlock{Height: height, Time: blockTime(height), Txs: txs, Hash: warm.nextBlockHash(txs...)}
+		got, err := synced.FinalizeBlock(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := synced.Commit(ctx, &abci.RequestCommit{}); err != nil {
+			t.Fatal(err)
+		}
+		r := ls.block(t, txs...)
+		for i := range r {
+			if got.TxResults[i].Code != r[i].Code {
+				t.Fatalf("block %d, tx %d: %d on the synced node, %d (%s) on the others", height, i, got.TxResults[i].Code, r[i].Code, r[i].Log)
+			}
+		}
+		if !bytes.Equal(got.AppHash, warm.hash()) {
+			t.Fatalf("block %d: the synced node's app hash differs", height)
+		}
+	}
+	if !warm.approvedBy(p.ID, 1) || warm.approvedBy(p.ID, 3) || !warm.approvedBy(q.ID, 2) || warm.app.Protocol().Version != 5 {
+		t.Fatal("the approvals at H and H+1")
+	}
+	if _, b := cold.filingOf(q.ID); b == "" {
+		t.Fatal("q's filing has no block hash")
+	}
+}
+
+// TestProtocol5EmptyBlockHash: from protocol 5 on a block without its
+// 32-byte hash is refused before anything of it is written (every filing
+// in it would be named alike); below 5, and at the block that would
+// upgrade a release to a protocol it does not know, the hash is not
+// asked for.
+func TestProtocol5EmptyBlockHash(t *testing.T) {
+	ctx := context.Background()
+	n := newNet5(t, nil)
+	before := n.hash()
+	next := n.height() + 1
+	for _, hash := range [][]byte{nil, make([]byte, 31), make([]byte, 33)} {
+		_, err := n.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next), Hash: hash, Txs: [][]byte{n.propose(0, byContent(govAdd(t, "", 98)))}})
+		if err == nil || !strings.Contains(err.Error(), "names the filings made in it") {
+			t.Fatalf("FinalizeBlock with a hash of %d bytes: %v", len(hash), err)
+		}
+	}
+	if !bytes.Equal(n.hash(), before) || n.height() != next-1 {
+		t.Fatal("a refused block changed the state")
+	}
+	n.block() // the same App goes on with the block's hash
+	if n.height() != next {
+		t.Fatalf("height %d after the refusals, want %d", n.height(), next)
+	}
+	n4 := newNet4(t, nil)
+	next = n4.height() + 1
+	if _, err := n4.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next)}); err != nil {
+		t.Fatalf("protocol 4, no hash: %v", err)
 	}
 }
