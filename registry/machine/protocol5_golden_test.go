@@ -41,7 +41,9 @@ func TestProtocol5GovernanceGolden(t *testing.T) {
 	}
 	prop := func(i int, p tx.Proposal) []byte { return fixed(i, n.must(tx.NewNetworkProposal(n.gov(i), p))) }
 	bare := func(i int, id string) []byte { return fixed(i, n.must(tx.NewNetworkApproval(n.gov(i), id))) }
-	appr := func(i int, id string, f int64) []byte { return fixed(i, n.must(tx.NewNetworkApprovalOf(n.gov(i), id, f))) }
+	appr := func(i int, id string, f int64) []byte {
+		return fixed(i, n.must(tx.NewNetworkApprovalOf(n.gov(i), id, f)))
+	}
 	apprB := func(i int, id string, f int64, b string) []byte {
 		return fixed(i, n.must(tx.NewNetworkApprovalOfBlock(n.gov(i), id, f, b)))
 	}
