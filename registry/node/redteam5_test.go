@@ -158,12 +158,16 @@ func copyDir(t *testing.T, src, dst string) {
 //     replayed by ExecCommitBlock);
 //   - that state with CometBFT's state rolled back one block, as a crash
 //     between the App's Commit and CometBFT's saving of its state leaves
-//     it (the blocks replayed by ExecCommitBlock, the last by ApplyBlock).
+//     it (the blocks replayed by ExecCommitBlock, the last by ApplyBlock);
+//   - after the open filing is approved by the name the replayed node
+//     serves (and carried), a crash between FinalizeBlock and Commit of
+//     the filing's block itself (the blocks after it removed, CometBFT's
+//     state and the App's a block back: the filing's block executed by
+//     ApplyBlock).
 //
 // Each time the node comes back at the same height and app hash (CometBFT
-// itself panics on a replayed app hash that differs), the record names
-// the same block, and after the last the open filing is approved by the
-// name the node serves and is carried.
+// itself panics on a replayed app hash that differs) and the record names
+// the same block.
 func TestRedteam5ReplayNamesTheSameBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and restarts a node four times")
@@ -249,11 +253,10 @@ func TestRedteam5ReplayNamesTheSameBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	copyDir(t, before, n.appDir())
-	if h := rollBackOne(t, n.home); h != tip-1 {
+	if h := rollBackOne(t, n.home, false); h != tip-1 {
 		t.Fatalf("CometBFT's state rolled back to %d, want %d", h, tip-1)
 	}
 	check("the App's state from before the filing, CometBFT's state a block back", open.Height-1)
-
 	// The open filing, approved by the name the replayed node serves.
 	rec, err := n.c.Proposal(ctx, open.ID)
 	if err != nil {
@@ -264,12 +267,63 @@ func TestRedteam5ReplayNamesTheSameBlock(t *testing.T) {
 		t.Fatalf("approve after the replays: %+v, %+v, %v", got, res, err)
 	}
 	n.settle()
+	// 4. A crash between the App's FinalizeBlock and Commit of the
+	// filing's block: the block store ends at the filing's block (the
+	// blocks after it removed), CometBFT's state and the App's at the block
+	// before; the handshake executes the filing's block with the App
+	// through ApplyBlock, as consensus did. (The chain is not run on from
+	// there: its validator signed the removed blocks' heights already.)
+	afterFiling := n.m.node.Block(open.Height + 1).AppHash
+	n.stop()
+	if err := os.RemoveAll(n.appDir()); err != nil {
+		t.Fatal(err)
+	}
+	copyDir(t, before, n.appDir())
+	for n.storeHeight(t) > open.Height {
+		rollBackOne(t, n.home, true)
+	}
+	if h := rollBackOne(t, n.home, false); h != open.Height-1 {
+		t.Fatalf("CometBFT's state rolled back to %d, want %d", h, open.Height-1)
+	}
+	a, err := machine.New(machine.Config{Dir: n.appDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := a.LastCommit(); h != open.Height-1 {
+		t.Fatalf("the App starts at %d, want %d", h, open.Height-1)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n.start()
+	// The app hash after the filing's block: the App's, or if the node
+	// has made a block since, that block's header's.
+	at, hash := n.m.app.LastCommit()
+	if at > open.Height {
+		hash = n.m.node.Block(open.Height + 1).AppHash
+	}
+	if at < open.Height || string(hash) != string(afterFiling) {
+		t.Fatalf("the filing's block replayed: the App at %d, app hash after it %x, want %x", at, hash, afterFiling)
+	}
+	if rec, err := n.m.app.Proposal(open.ID); err != nil || rec.FilingBlock != open.FilingBlock {
+		t.Fatalf("the filing's block replayed: %+v, %v, want block %s", rec, err, open.FilingBlock)
+	}
 	n.stop()
 }
 
-// rollBackOne moves CometBFT's state in home one block back, keeping the
-// block (CometBFT's rollback, as TestCrashAfterCommitReplaysWithDiscardedResults).
-func rollBackOne(t *testing.T, home string) int64 {
+// storeHeight is the height of the stopped node's block store.
+func (n *rt5Node) storeHeight(t *testing.T) int64 {
+	t.Helper()
+	db, err := dbm.NewDB("blockstore", dbm.GoLevelDBBackend, filepath.Join(n.home, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := store.NewBlockStore(db)
+	defer bs.Close()
+	return bs.Height()
+}
+
+func rollBackOne(t *testing.T, home string, removeBlock bool) int64 {
 	t.Helper()
 	dir := filepath.Join(home, "data")
 	stateDB, err := dbm.NewDB("state", dbm.GoLevelDBBackend, dir)
@@ -286,7 +340,7 @@ func rollBackOne(t *testing.T, home string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rolled, _, err := sm.Rollback(bs, ss, false)
+	rolled, _, err := sm.Rollback(bs, ss, removeBlock)
 	if err != nil {
 		t.Fatal(err)
 	}
