@@ -38,6 +38,7 @@ import (
 type rt5Node struct {
 	t    *testing.T
 	home string
+	peer string // its id@address
 	m    *member
 	c    *client.Client
 }
@@ -49,10 +50,11 @@ func newRt5Node(t *testing.T) *rt5Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.Init(node.InitConfig{Home: home, ChainID: "medid-rt5", P2PAddr: p2p, BlockTime: 20 * time.Millisecond}); err != nil {
+	res, err := node.Init(node.InitConfig{Home: home, ChainID: "medid-rt5", P2PAddr: p2p, BlockTime: 20 * time.Millisecond})
+	if err != nil {
 		t.Fatal(err)
 	}
-	n := &rt5Node{t: t, home: home}
+	n := &rt5Node{t: t, home: home, peer: res.NodeID + "@" + p2p}
 	n.start()
 	return n
 }
@@ -359,4 +361,60 @@ func rollBackOne(t *testing.T, home string, removeBlock bool) int64 {
 		t.Fatal(err)
 	}
 	return rolled
+}
+
+// TestRedteam5BlockSyncNamesTheSameBlock: a node that joins a protocol-5
+// chain without state sync executes every block from block 1 as CometBFT
+// hands them over to a node that starts behind (block sync, CometBFT's
+// default, then consensus: ApplyVerifiedBlock either way, each block's
+// hash recomputed from the header it received) and stores the same
+// filingBlock and app hash as the validator.
+func TestRedteam5BlockSyncNamesTheSameBlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	v := newRt5Node(t)
+	gov0 := govKey(t, v.home)
+	g1 := rt5Gov(t, 1)
+	if _, _, err := v.c.Propose(ctx, gov0, tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did.KeyDID(g1.Public())}); err != nil {
+		t.Fatal(err)
+	}
+	open, _, err := v.c.Propose(ctx, gov0, tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did.KeyDID(rt5Gov(t, 3).Public())})
+	if err != nil || open.Status != ledger.ProposalOpen || open.FilingBlock != v.blockHash(open.Height) {
+		t.Fatalf("file a proposal: %+v, %v", open, err)
+	}
+	tip := v.settle()
+	genesis, err := v.m.node.GenesisJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := processDir(t, "rt5-follower")
+	p2p, err := node.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Join(node.JoinConfig{Home: home, Genesis: genesis, PersistentPeers: v.peer, P2PAddr: p2p, BlockTime: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	f := startMember(t, home, machine.Config{})
+	waitFor(t, 2*time.Minute, "the follower to sync", func() bool { h, _ := f.app.LastCommit(); return h >= tip })
+	if rec, err := f.app.Proposal(open.ID); err != nil || rec.FilingBlock != open.FilingBlock || rec.Height != open.Height {
+		t.Fatalf("the follower's record: %+v, %v, want filed at %d in block %s", rec, err, open.Height, open.FilingBlock)
+	}
+	// The approval, on the validator; the follower executes its block too.
+	got, _, err := v.c.ApproveFiling(ctx, g1, open)
+	if err != nil || got.Status != ledger.ProposalExecuted {
+		t.Fatalf("approve: %+v, %v", got, err)
+	}
+	waitAgree(t, time.Minute, "the follower to agree", v.m, f)
+	if err := f.node.Stop(); err != nil {
+		t.Logf("stop the follower: %v", err)
+	}
+	f.srv.Close()
+	if err := f.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v.stop()
 }
