@@ -229,3 +229,44 @@ func TestRedteam5FilingBlockOnOtherTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestRedteam5ApprovalFromAnotherChain: a signed transaction names no
+// chain (its JWS header and payload carry none), so an approval signed
+// for one chain (a staging network, say, whose governance keys include a
+// production key, and whose proposer filed the same content at the same
+// height) reads the same on another. Under protocol 4 it counts there for
+// a filing of that content at that height; from protocol 5 on a filing is
+// named by its block's hash, and CometBFT's header, which that hash
+// commits to, carries the chain id and the chain's own history: the
+// approval names the other chain's block and is refused. (A filing made
+// before 5 stays named by height alone on a chain at 5: there the replay
+// still counts, as at 4.)
+func TestRedteam5ApprovalFromAnotherChain(t *testing.T) {
+	for _, protocol := range []uint64{4, 5} {
+		t.Run(fmt.Sprintf("protocol %d", protocol), func(t *testing.T) {
+			// Two chains with the same four governance keys; the harness
+			// blocks of the two differ (as two chains' block hashes do)
+			// because their states differ: staging has one more DID.
+			prod := newNetHarnessWith(t, nil, &harness{genesisProtocol: protocol})
+			staging := newNetHarnessWith(t, nil, &harness{genesisProtocol: protocol})
+			staging.mustBlock(staging.createTx(newIdentity(t, 50)))
+			prod.block()
+			x := byContent(govAdd(t, "", 116))
+			prod.blockUpdates([]uint32{0}, prod.propose(0, x))
+			staging.blockUpdates([]uint32{0}, staging.propose(0, x))
+			f, _ := prod.filingOf(x.ID)
+			if g, _ := staging.filingOf(x.ID); g != f {
+				t.Fatalf("filed at %d and %d", f, g)
+			}
+			signed := staging.approveOpen(1, x.ID) // key 1 approves x on staging
+			staging.blockUpdates([]uint32{0}, signed)
+			r := prod.block(signed) // the same bytes on production
+			switch {
+			case protocol < ledger.FilingBlockProtocol && (r[0].Code != 0 || !prod.approvedBy(x.ID, 1)):
+				t.Fatalf("protocol %d: the replayed approval: %d (%s), counted %v; want it counted (the limit at 4)", protocol, r[0].Code, r[0].Log, prod.approvedBy(x.ID, 1))
+			case protocol >= ledger.FilingBlockProtocol && (r[0].Code != ledger.CodeInvalid || prod.approvedBy(x.ID, 1)):
+				t.Fatalf("protocol %d: the replayed approval: %d (%s), counted %v; want refused", protocol, r[0].Code, r[0].Log, prod.approvedBy(x.ID, 1))
+			}
+		})
+	}
+}
