@@ -145,15 +145,16 @@ func (n *netHarness) mustFilingBlock(id string) string {
 
 // TestRedteam5ProposerKnowsItsBlock pins what protocol 5 leaves open. The
 // proposer of block G builds it (with a filing of the content in it)
-// before any other node sees it, so it knows G's hash first: a node it
-// runs can show an approver the filing, named by G's height and hash, and
-// have the approval signed before G is committed (while G is being voted
-// on); once G is committed that approval counts. Its window is the time
-// from building G to committing it: CometBFT fixes G's header but for the
-// transactions once G-1 is committed (its time is the median of G-1's
-// commit votes, not the proposer's choice), so the name cannot be had
-// before G-1's commit, and an approval held for a block proposed but not
-// committed (another block made at G, in a later round) names no filing.
+// before any other node sees it, and every node sees it at its proposal,
+// before it is committed: so G's hash is known while G is voted on. A node
+// can show an approver the filing, named by G's height and hash, and have
+// the approval signed then; once G is committed that approval counts. The
+// window runs from building G to committing it: CometBFT fixes G's header
+// but for the transactions once G-1 is committed (its time is the median
+// of G-1's commit votes, not the proposer's choice), so the name cannot
+// be had before G-1's commit, and an approval held for a block proposed
+// but not committed (another block made at G, in a later round) names no
+// filing.
 func TestRedteam5ProposerKnowsItsBlock(t *testing.T) {
 	n := newNet5(t, nil)
 	x, y := byContent(govAdd(t, "", 112)), byContent(govAdd(t, "", 113)) // (y: only so round 0's block differs)
