@@ -86,21 +86,22 @@ func (n *rt5Node) stop() {
 
 // settle waits until the node has made the empty block CometBFT makes
 // after a block that changed the app hash, so the App and the block store
-// end at the same height with nothing in flight.
+// end at the same height with nothing in flight: the newest block's
+// header carries the App's app hash (the block changed nothing). It
+// returns that height.
 func (n *rt5Node) settle() int64 {
 	n.t.Helper()
-	var last int64
+	var h int64
 	waitFor(n.t, time.Minute, "the node to settle", func() bool {
-		h := n.m.node.Height()
-		a, _ := n.m.app.LastCommit()
-		if h == last && a == h && h > 0 {
-			return true
+		h = n.m.node.Height()
+		a, hash := n.m.app.LastCommit()
+		if h == 0 || a != h {
+			return false
 		}
-		last = h
-		time.Sleep(300 * time.Millisecond)
-		return false
+		b := n.m.node.Block(h)
+		return b != nil && string(b.AppHash) == string(hash)
 	})
-	return last
+	return h
 }
 
 // blockHash is the hash of the block at height in the node's block store,
