@@ -148,12 +148,14 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	if a.pending != nil {
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
-	// A protocol upgrade scheduled for this block is made first, or the
-	// node stops here if its release does not know the version, having
-	// written nothing of the block (protocol.go).
+	// From protocol 5 on the block's hash names its filings: a block
+	// without one is refused before anything is written (protocol.go).
 	if err := a.checkBlockHash(req); err != nil {
 		return nil, err
 	}
+	// A protocol upgrade scheduled for this block is made first, or the
+	// node stops here if its release does not know the version, having
+	// written nothing of the block (protocol.go).
 	params, err := a.upgradeProtocol(req.Height)
 	if err != nil {
 		return nil, err
@@ -395,11 +397,9 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 // decode the same; only the protocol's verdict on them differs.
 //
 // Below ledger.FilingBlockProtocol the same holds of the filingBlock
-// member, as the decoder of the releases before protocol 5 refused it.
-// (The member is checked here before filing, though the decoder of before
-// 4 met filing first in a payload carrying both: both are refused with
-// the same code, and only the code, never the log, enters the results
-// hash.)
+// member, as the decoder of the releases before protocol 5 refused it. (A
+// payload carrying both members below 4 is refused either way with the
+// same code; only the code, never the log, enters the results hash.)
 func (a *App) decodeAt(raw []byte, protocol uint64) (*tx.Tx, error) {
 	t, err := a.decode(raw)
 	if err != nil {

@@ -576,3 +576,49 @@ func TestProtocol5EmptyBlockHash(t *testing.T) {
 		t.Fatalf("protocol 4, no hash: %v", err)
 	}
 }
+
+// TestProtocol5FromProtocol2: a chain at protocol 2 schedules 5 directly
+// and gets protocols 3's and 4's rules with it at H: a chosen id's
+// proposal is refused, an approval naming no filing is refused, a filing
+// of protocol 2 under its content's id is approved by its height alone
+// (no block hash: it was made before 5, and one naming a block is
+// refused), and a filing made at H is named by H's hash.
+func TestProtocol5FromProtocol2(t *testing.T) {
+	n := newNetHarness(t, nil)
+	H := n.height() + 10 + ledger.MinScheduleLead
+	n.carry(t, 0, byContent(upgradeProposal("", 5, H)))
+	content := byContent(govAdd(t, "", 53))
+	n.blockUpdates([]uint32{0}, n.propose(1, content))
+	filed := n.height()
+	for n.height() < H-1 {
+		n.block()
+	}
+	later := byContent(govAdd(t, "", 54))
+	txs := [][]byte{n.propose(2, govAdd(t, "chosen", 55)), n.approve(0, content.ID), n.approveOfBlock(0, content.ID, filed, strings.Repeat("ab", 32)),
+		n.approveOf(0, content.ID, filed), n.propose(2, later)}
+	hashH := hexOf(n.nextBlockHash(txs...))
+	r := n.block(txs...)
+	if n.app.Protocol().Version != 5 {
+		t.Fatalf("protocol %d at H", n.app.Protocol().Version)
+	}
+	for i, want := range []struct {
+		code uint32
+		log  string
+	}{
+		{ledger.CodeInvalid, "from protocol 3 on a proposal's id is the hash of its content"},
+		{ledger.CodeInvalid, "names none"},
+		{ledger.CodeInvalid, "made before protocol 5 and is named by its height alone"},
+		{0, ""},
+		{0, ""},
+	} {
+		if r[i].Code != want.code || !strings.Contains(r[i].Log, want.log) {
+			t.Fatalf("tx %d at H: %d (%s), want %d with %q", i, r[i].Code, r[i].Log, want.code, want.log)
+		}
+	}
+	if f, b := n.filingOf(later.ID); f != H || b != hashH {
+		t.Fatalf("the filing at H: %d %q, want %d %q", f, b, H, hashH)
+	}
+	if !n.approvedBy(content.ID, 0) {
+		t.Fatal("the approval of protocol 2's filing by its height did not count")
+	}
+}
