@@ -280,13 +280,23 @@ func networkApprove(ctx context.Context, e *env, args []string) error {
 	if err := checkContentID(cur); err != nil {
 		return err
 	}
-	// The approval names the filing read here (from protocol 4 on), so
-	// it counts for that filing only.
+	// The approval names the filing read here (from protocol 4 on its
+	// height, from 5 on its block's hash too: with --genesis both proven),
+	// so it counts for that filing only.
 	rec, res, err := c.ApproveFiling(ctx, gov, cur)
 	if err != nil {
 		return submitError(err, "network.approve of "+*id)
 	}
 	return printProposal(ctx, e, c, rec, res.Height)
+}
+
+// shortHash is the first 12 hex digits of a block hash, for people to tell
+// blocks apart by (an approval carries the whole hash).
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }
 
 // printProposal says what the proposal does and where it stands.
@@ -393,8 +403,14 @@ func networkProposals(ctx context.Context, e *env, args []string) error {
 			status, chosen = "open*", true
 		}
 		// FILED: the block that filed it, which an approval names from
-		// protocol 4 on (a filing of the same content later is another).
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\tblock %d\n", p.ID, p.Action, status, len(p.Approvals), subject, p.Height)
+		// protocol 4 on (a filing of the same content later is another),
+		// and from protocol 5 on the start of that block's hash, which an
+		// approval names too (medid network approve signs the whole hash).
+		filed := fmt.Sprintf("block %d", p.Height)
+		if p.FilingBlock != "" {
+			filed += " " + shortHash(p.FilingBlock)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", p.ID, p.Action, status, len(p.Approvals), subject, filed)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -34,7 +35,8 @@ import (
 // (polls URL/readyz until 200), "waitvalidators URL N" (until the
 // latest block is signed by a set of N), "heightplus VAR URL N", "writeto
 // URL H", "waitnotready URL CHECK", "sigterm HOME", "rawpropose URL
-// KEY ID VERSION HEIGHT [ERR]", "signapproval URL KEY ID OUT [nofiling]"
+// KEY ID VERSION HEIGHT [ERR]", "signapproval URL KEY ID OUT [MODE]",
+// "blockhash URL HEIGHT VAR"
 // and "submittx URL FILE [ERR]" (see each), and
 // $WORK/logo.png, a small PNG.
 func TestNetworkScripts(t *testing.T) {
@@ -71,6 +73,7 @@ func TestNetworkScripts(t *testing.T) {
 			"sigterm":        sigtermCmd,
 			"rawpropose":     rawProposeCmd,
 			"signapproval":   signApprovalCmd,
+			"blockhash":      blockHashCmd,
 			"submittx":       submitTxCmd,
 		},
 	})
@@ -110,16 +113,21 @@ func rawProposeCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// signApprovalCmd is "signapproval URL KEYFILE ID OUTFILE [nofiling]":
-// the governance key in KEYFILE signs an approval of proposal ID naming
-// the filing URL shows for it (what medid network approve signs at
-// protocol 4), or naming none with nofiling (what it signs below 4), and
-// writes it to OUTFILE without submitting it: an approval that no block
-// took, which an attacker who saw it can hold back and submit later
-// (submittx).
+// signApprovalCmd is "signapproval URL KEYFILE ID OUTFILE [MODE]": the
+// governance key in KEYFILE signs an approval of proposal ID and writes it
+// to OUTFILE without submitting it: an approval that no block took, which
+// an attacker who saw it can hold back and submit later (submittx).
+// Without MODE it names the filing URL shows for it, as medid network
+// approve does: its height (protocol 4) and its block's hash when the
+// record has one (protocol 5). MODE nofiling names none (what medid signs
+// below 4); heightonly names the height only (what medid signs at 4);
+// block names the height and the record's block hash, or a made-up one
+// where the record has none; wrongblock names the height and a made-up
+// block hash (another block's, as a node that lied would show).
 func signApprovalCmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || (len(args) != 4 && !(len(args) == 5 && args[4] == "nofiling")) {
-		ts.Fatalf("usage: signapproval URL KEYFILE ID OUTFILE [nofiling]")
+	modes := map[string]bool{"nofiling": true, "heightonly": true, "block": true, "wrongblock": true}
+	if neg || (len(args) != 4 && !(len(args) == 5 && modes[args[4]])) {
+		ts.Fatalf("usage: signapproval URL KEYFILE ID OUTFILE [nofiling|heightonly|block|wrongblock]")
 	}
 	c, err := client.New(client.Config{URL: args[0]})
 	ts.Check(err)
@@ -130,15 +138,46 @@ func signApprovalCmd(ts *testscript.TestScript, neg bool, args []string) {
 	rec, err := c.Proposal(ctx, args[2])
 	ts.Check(err)
 	gov := did.KeyDID(k.Public())
-	p, err := tx.NewNetworkApprovalOf(gov, rec.ID, rec.Height)
+	mode := ""
 	if len(args) == 5 {
+		mode = args[4]
+	}
+	madeUp := strings.Repeat("5a", tx.FilingBlockSize)
+	var p *tx.Payload
+	switch {
+	case mode == "nofiling":
 		p, err = tx.NewNetworkApproval(gov, rec.ID)
+	case mode == "heightonly" || (mode == "" && rec.FilingBlock == ""):
+		p, err = tx.NewNetworkApprovalOf(gov, rec.ID, rec.Height)
+	case mode == "wrongblock" || (mode == "block" && rec.FilingBlock == ""):
+		p, err = tx.NewNetworkApprovalOfBlock(gov, rec.ID, rec.Height, madeUp)
+	default:
+		p, err = tx.NewNetworkApprovalOfBlock(gov, rec.ID, rec.Height, rec.FilingBlock)
 	}
 	ts.Check(err)
 	raw, err := tx.Sign(p, k, gov+"#"+k.Public().Multikey())
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[3]), raw, 0o600))
-	ts.Logf("signed an approval of %s (filing %s), not submitted", rec.ID, p.Filing)
+	ts.Logf("signed an approval of %s (filing %s, block %s), not submitted", rec.ID, p.Filing, p.FilingBlock)
+}
+
+// blockHashCmd is "blockhash URL HEIGHT VAR": it sets VAR to the hash of
+// block HEIGHT (lowercase hex) as the header URL serves for it hashes
+// (GET /1.0/light/HEIGHT, hashed by the light client's code): what
+// CometBFT calls the block's hash.
+func blockHashCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: blockhash URL HEIGHT VAR")
+	}
+	c, err := client.New(client.Config{URL: args[0]})
+	ts.Check(err)
+	h, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lb, err := c.LightBlock(ctx, h)
+	ts.Check(err)
+	ts.Setenv(args[2], hex.EncodeToString(lb.Hash()))
 }
 
 // submitTxCmd is "[!] submittx URL FILE [ERR]": it submits the signed

@@ -3,7 +3,7 @@
 //
 //	registryd [--home DIR] [--http ADDR] [--p2p ADDR] [--rpc ADDR] [--block-time 100ms] [--vault DIR [--vault-writers DID,…] [--vault-staff DID,…] [--fhir-clients FILE [--fhir-base URL]]]
 //	          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--max-conns N] [--ready-stall 15s] [--cpuprofile FILE] [--memprofile FILE]
-//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID] [--state-layout 2|1] [--protocol 4|3|2]
+//	registryd testnet --validators 4 --out DIR [--base-port 26600|auto] [--chain-id ID] [--state-layout 2|1] [--protocol 5|4|3|2]
 //
 // On first run it initialises the home folder (keys, genesis naming this
 // validator and a governance key) and prints where things are. SIGINT and

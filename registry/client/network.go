@@ -109,23 +109,37 @@ func (c *Client) Approve(ctx context.Context, gov *key.PrivateKey, id string) (*
 }
 
 // ApproveFiling signs and submits gov's network.approve of the filing of
-// proposal rec (as read from the registry: rec.ID and rec.Height, the
-// block that filed it) and returns the proposal after the block. On a
-// network whose next block executes by protocol 4 or later
-// (ledger.FilingProtocol) the approval names the filing, so it counts for
-// that filing only, never for a later filing of the same content; below 4
-// it names none (such a chain refuses the member). The caller checks that
-// rec is what it means to approve (its content id, tx.ProposalID) before.
+// proposal rec (as read from the registry: rec.ID, rec.Height, the block
+// that filed it, and rec.FilingBlock, that block's hash) and returns the
+// proposal after the block. On a network whose next block executes by
+// protocol 4 or later (ledger.FilingProtocol) the approval names the
+// filing by its height, so it counts for that filing only, never for a
+// later filing of the same content; below 4 it names none (such a chain
+// refuses the member). From protocol 5 on (ledger.FilingBlockProtocol) it
+// also names a filing made under 5 by its block's hash, which no one knew
+// before that block, so an approval signed for a height a node showed
+// ahead of time counts for no filing; a filing made before 5 (no
+// FilingBlock) is named by its height alone. A record that names a block
+// on a network below 5 is an answer no registry gives: nothing is signed.
+// The caller checks that rec is what it means to approve (its content id,
+// tx.ProposalID) before.
 func (c *Client) ApproveFiling(ctx context.Context, gov *key.PrivateKey, rec *ledger.ProposalRecord) (*ledger.ProposalRecord, *TxResult, error) {
-	named, err := c.approvalsNameFiling(ctx)
+	named, block, err := c.approvalsNameFiling(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	if rec.FilingBlock != "" && !block {
+		return nil, nil, fmt.Errorf("%w: proposal %s names its filing's block %.80q, and the network's next block executes below protocol %d, which has no such name: nothing signed",
+			ErrUnexpected, rec.ID, rec.FilingBlock, ledger.FilingBlockProtocol)
+	}
 	gd := did.KeyDID(gov.Public())
 	var payload *tx.Payload
-	if named {
+	switch {
+	case rec.FilingBlock != "":
+		payload, err = tx.NewNetworkApprovalOfBlock(gd, rec.ID, rec.Height, rec.FilingBlock)
+	case named:
 		payload, err = tx.NewNetworkApprovalOf(gd, rec.ID, rec.Height)
-	} else {
+	default:
 		payload, err = tx.NewNetworkApproval(gd, rec.ID)
 	}
 	if err != nil {
@@ -135,18 +149,20 @@ func (c *Client) ApproveFiling(ctx context.Context, gov *key.PrivateKey, rec *le
 }
 
 // approvalsNameFiling reports whether the network executes its next block
-// by protocol ledger.FilingProtocol or later, by GET /1.0/network: the
-// protocol of the state and the upgrade scheduled. A registry that serves
-// no network information (404) or no protocol predates protocol 4.
-func (c *Client) approvalsNameFiling(ctx context.Context) (bool, error) {
+// by protocol ledger.FilingProtocol or later (an approval names its
+// filing's height) and by ledger.FilingBlockProtocol or later (it may name
+// its filing's block), by GET /1.0/network: the protocol of the state and
+// the upgrade scheduled. A registry that serves no network information
+// (404) or no protocol predates protocol 4.
+func (c *Client) approvalsNameFiling(ctx context.Context) (filing, block bool, err error) {
 	ni, err := c.networkIfServed(ctx)
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("read the network's protocol: %w", err)
+		return false, false, fmt.Errorf("read the network's protocol: %w", err)
 	case ni == nil:
-		return false, nil
+		return false, false, nil
 	}
-	return ledger.ApprovalNamesFiling(ni.Protocol, ni.Height), nil
+	return ledger.ApprovalNamesFiling(ni.Protocol, ni.Height), ledger.ApprovalNamesFilingBlock(ni.Protocol, ni.Height), nil
 }
 
 // networkIfServed is [Client.Network], or nil and no error from a

@@ -26,6 +26,11 @@ func TestContentIDCoversRecord(t *testing.T) {
 	bookkeeping := map[string]bool{
 		"ID": true, "ProposedBy": true, "Proposed": true, "Expires": true, "Approvals": true,
 		"Status": true, "Executed": true, "Height": true,
+		// The filing's block hash (protocol 5), like its height: the
+		// ledger's name of the filing, which the approval carries back
+		// and the ledger compares; a node that lies about it gets the
+		// approval refused (or, with a proof, is caught).
+		"FilingBlock": true,
 		// A proposal record's layout and protocol hold what is asked
 		// (layout or version, height); the rest is the bookkeeping of the
 		// scheduled move or upgrade, never set in a proposal and not shown

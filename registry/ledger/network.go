@@ -224,6 +224,15 @@ type ProposalRecord struct {
 	// filing only; one content is filed at most once a block, so it names
 	// one filing.
 	Height int64 `json:"height"`
+	// FilingBlock is, for a filing made from protocol 5 on
+	// (FilingBlockProtocol), the hash of the block that filed it: 64
+	// lowercase hex digits of RequestFinalizeBlock.Hash, the same on every
+	// node, on replay and after state sync, and known to no one before
+	// that block was proposed. An approval of such a filing names it
+	// (tx.Payload.FilingBlock) beside Height, so a height that lay in the
+	// future when the approval was signed names no filing. Empty for a
+	// filing made before protocol 5 (approved by Height alone).
+	FilingBlock string `json:"filingBlock,omitempty"`
 }
 
 // ContentID is the id a proposal with r's action and content has under

@@ -26,7 +26,7 @@ const (
 	// CurrentProtocol is the protocol version of this release's rules: the
 	// version new genesis documents name (consensus_params.version.app) and
 	// the highest one this release's state machine executes.
-	CurrentProtocol uint64 = 4
+	CurrentProtocol uint64 = 5
 	// ContentIDProtocol is the protocol from which every proposal's id is
 	// the hash of its content (tx.ProposalID) and one governance key has
 	// at most [MaxOpenProposals] open proposals (docs/design/0021,
@@ -41,6 +41,18 @@ const (
 	// transaction carrying the filing member is refused as malformed, as
 	// the decoder of before refused it.
 	FilingProtocol uint64 = 4
+	// FilingBlockProtocol is the protocol from which a filing is also
+	// named by the hash of the block that filed it (ProposalRecord.
+	// FilingBlock, RequestFinalizeBlock.Hash: unknown to anyone until that
+	// block is proposed), and an approval of a filing that has this name
+	// must carry it (tx.Payload.FilingBlock) beside the height, so that an
+	// approval signed for a filing height that lay in the future (shown by
+	// a node that lied) counts for no filing. Filings made before it have
+	// no such name and are approved by their height alone: they are in the
+	// past, so their height could not be predicted (docs/design/0021,
+	// "Protocol 5"). Below it a transaction carrying the member is refused
+	// as malformed, as the decoder of before refused it.
+	FilingBlockProtocol uint64 = 5
 	// MinScheduleLead is how many blocks after the block that carries a
 	// scheduled network change (a protocol upgrade, a move of the state
 	// layout) its height must be, at least: the time every operator has to
@@ -87,6 +99,20 @@ func ApprovalNamesFiling(ps *ProtocolStatus, height int64) bool {
 		return false
 	}
 	return ProtocolAt(ps.Version, ps.Upgrade, height+1) >= FilingProtocol
+}
+
+// ApprovalNamesFilingBlock reports whether an approval sent now to a
+// network whose GET /1.0/network said protocol status ps at height (its
+// last committed block) may carry the filing block's hash
+// (tx.Payload.FilingBlock): whether the next block executes by
+// [FilingBlockProtocol] or later. Whether it must is the record's to say:
+// a filing made from protocol 5 on has a FilingBlock, one made before has
+// none and is approved by its height alone.
+func ApprovalNamesFilingBlock(ps *ProtocolStatus, height int64) bool {
+	if ps == nil {
+		return false
+	}
+	return ProtocolAt(ps.Version, ps.Upgrade, height+1) >= FilingBlockProtocol
 }
 
 // ProtocolStatus is the chain's protocol as GET /1.0/network says it.

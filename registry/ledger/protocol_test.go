@@ -30,3 +30,29 @@ func TestApprovalNamesFiling(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalNamesFilingBlock: an approval may carry its filing's block
+// hash exactly when the next block executes by protocol 5 or later.
+func TestApprovalNamesFilingBlock(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ps     *ProtocolStatus
+		height int64
+		want   bool
+	}{
+		{"no protocol reported (an older registry)", nil, 100, false},
+		{"protocol 3", &ProtocolStatus{Version: 3}, 100, false},
+		{"protocol 4", &ProtocolStatus{Version: 4}, 100, false},
+		{"protocol 5", &ProtocolStatus{Version: 5}, 100, true},
+		{"protocol 6", &ProtocolStatus{Version: 6}, 100, true},
+		{"4, upgrade to 5 at the next block", &ProtocolStatus{Version: 4, Upgrade: &ProtocolUpgrade{Version: 5, Height: 101}}, 100, true},
+		{"4, upgrade to 5 two blocks ahead", &ProtocolStatus{Version: 4, Upgrade: &ProtocolUpgrade{Version: 5, Height: 102}}, 100, false},
+		{"3, upgrade to 4 at the next block", &ProtocolStatus{Version: 3, Upgrade: &ProtocolUpgrade{Version: 4, Height: 101}}, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ApprovalNamesFilingBlock(tc.ps, tc.height); got != tc.want {
+				t.Errorf("ApprovalNamesFilingBlock(%+v, %d) = %v, want %v", tc.ps, tc.height, got, tc.want)
+			}
+		})
+	}
+}

@@ -54,6 +54,11 @@ type execEnv struct {
 	// protocol is the protocol version whose rules apply (see
 	// protocolAtLeast).
 	protocol uint64
+	// block is the hash of the block (FinalizeBlock: RequestFinalizeBlock.
+	// Hash, 32 bytes from protocol 5 on; CheckTx: nil, the next block has
+	// none yet). From protocol 5 on a filing is named by it
+	// (ledger.ProposalRecord.FilingBlock).
+	block []byte
 	// checkOnly is set in CheckTx: the verdict is wanted, not the writes,
 	// so handlers may skip building them.
 	checkOnly bool
@@ -143,6 +148,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	if a.pending != nil {
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
+	// From protocol 5 on the block's hash names its filings: a block
+	// without one is refused before anything is written (protocol.go).
+	if err := a.checkBlockHash(req); err != nil {
+		return nil, err
+	}
 	// A protocol upgrade scheduled for this block is made first, or the
 	// node stops here if its release does not know the version, having
 	// written nothing of the block (protocol.go).
@@ -167,7 +177,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	bq := &blockQuotas{r: a.tree}
 	for i := range req.Txs {
 		results[i] = a.deliver(&execEnv{ctx: ctx, height: req.Height, time: bt, index: i, timeKnown: true, pre: &pre[i], origins: bq, layout: a.layout, move: a.move,
-			protocol: a.protocol})
+			protocol: a.protocol, block: req.Hash})
 	}
 	// The block's origin counters, once, after its transactions.
 	qw, err := bq.writes()
@@ -385,13 +395,25 @@ func (a *App) decode(raw []byte) (*tx.Tx, error) {
 // pre-pass (a decode error skips it), nothing recorded. So a chain below 4
 // replays byte for byte. The decoded value stays in the cache: the bytes
 // decode the same; only the protocol's verdict on them differs.
+//
+// Below ledger.FilingBlockProtocol the same holds of the filingBlock
+// member, as the decoder of the releases before protocol 5 refused it. (A
+// payload carrying both members below 4 is refused either way with the
+// same code; only the code, never the log, enters the results hash.)
 func (a *App) decodeAt(raw []byte, protocol uint64) (*tx.Tx, error) {
 	t, err := a.decode(raw)
-	if err == nil && len(t.Payload.Filing) > 0 && protocol < ledger.FilingProtocol {
+	if err != nil {
+		return t, err
+	}
+	if len(t.Payload.FilingBlock) > 0 && protocol < ledger.FilingBlockProtocol {
+		return nil, fmt.Errorf("%w: payload: unknown member %q (an approval names its filing's block from protocol %d on; this chain runs protocol %d)",
+			tx.ErrMalformed, "filingBlock", ledger.FilingBlockProtocol, protocol)
+	}
+	if len(t.Payload.Filing) > 0 && protocol < ledger.FilingProtocol {
 		return nil, fmt.Errorf("%w: payload: unknown member %q (an approval names its filing from protocol %d on; this chain runs protocol %d)",
 			tx.ErrMalformed, "filing", ledger.FilingProtocol, protocol)
 	}
-	return t, err
+	return t, nil
 }
 
 // verify checks t's signature under pub, once: the verdict (nil or the

@@ -106,11 +106,35 @@ func (h *harness) hash() []byte { _, x := h.app.LastCommit(); return x }
 func (h *harness) finalize(txs ...[]byte) *abci.ResponseFinalizeBlock {
 	h.tb.Helper()
 	next := h.height() + 1
-	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs})
+	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: next, Time: blockTime(next).Add(h.skew), Txs: txs, Hash: h.nextBlockHash(txs...)})
 	if err != nil {
 		h.tb.Fatalf("FinalizeBlock %d: %v", next, err)
 	}
 	return resp
+}
+
+// testBlockHash is the hash the harness gives block height with time
+// bt and txs on a state whose app hash is prev, as CometBFT's block hash
+// commits to them (the header's height, time, data hash and the app hash
+// of the state it starts from, which chains it to the blocks before):
+// blocks that differ in any of them have different hashes, and Apps
+// given the same block on the same state agree on its hash, as
+// validators do. From protocol 5 on a filing is named by its block's
+// hash, and the App refuses a block without one.
+func testBlockHash(height int64, bt time.Time, prev []byte, txs [][]byte) []byte {
+	d := sha256.New()
+	fmt.Fprintf(d, "medid test block\x00%d\x00%d\x00%x\x00%d", height, bt.UnixNano(), prev, len(txs))
+	for _, raw := range txs {
+		x := sha256.Sum256(raw)
+		d.Write(x[:])
+	}
+	return d.Sum(nil)
+}
+
+// nextBlockHash is the hash h gives its next block if it carries txs.
+func (h *harness) nextBlockHash(txs ...[]byte) []byte {
+	next := h.height() + 1
+	return testBlockHash(next, blockTime(next).Add(h.skew), h.hash(), txs)
 }
 
 func (h *harness) commit() {

@@ -3,6 +3,7 @@ package machine
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,6 +139,12 @@ func (a *App) networkPropose(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 		ProposedBy: t.Payload.DID, Proposed: env.time, Expires: env.time.Add(pol.Lifetime()),
 		Approvals: []ledger.Approval{{DID: t.Payload.DID, Recorded: env.time, Height: env.height}},
 		Status:    ledger.ProposalOpen, Height: env.height,
+	}
+	if env.protocolAtLeast(ledger.FilingBlockProtocol) && !env.checkOnly {
+		// Protocol 5: the filing is also named by its block's hash
+		// (FinalizeBlock checked it has one; CheckTx writes nothing and
+		// knows no hash of the next block yet).
+		rec.FilingBlock = hex.EncodeToString(env.block)
 	}
 	if l := p.Layout; l != nil {
 		rec.Layout = &ledger.LayoutMove{Layout: ledger.StateLayout(l.Layout), Height: l.Height}
@@ -319,6 +326,11 @@ func (a *App) networkApprove(r reader, t *tx.Tx, env *execEnv) ([]write, *receip
 			return nil, nil, err
 		}
 	}
+	if env.protocolAtLeast(ledger.FilingBlockProtocol) {
+		if err := approvedFilingBlock(t, rec); err != nil {
+			return nil, nil, err
+		}
+	}
 	if slices.ContainsFunc(rec.Approvals, func(ap ledger.Approval) bool { return ap.DID == t.Payload.DID }) {
 		return nil, nil, fmt.Errorf("%w: %s already approved proposal %s", ledger.ErrExists, t.Payload.DID, id)
 	}
@@ -353,6 +365,36 @@ func approvedFiling(t *tx.Tx, rec *ledger.ProposalRecord) error {
 	case f != rec.Height:
 		return fmt.Errorf("%w: this approval names the filing of proposal %s at height %d, and the open filing is the one at height %d: an approval counts only for the filing it names (sign it again naming filing %d)",
 			ledger.ErrInvalid, rec.ID, f, rec.Height, rec.Height)
+	}
+	return nil
+}
+
+// approvedFilingBlock refuses, from protocol 5 on, an approval of a
+// filing made under 5 (rec.FilingBlock set) that does not carry the hash
+// of the filing's block, or carries another; and an approval of a filing
+// made before 5 (no FilingBlock) that carries one. A height can be
+// predicted: a node that showed an approver a filing at a height still to
+// come would hold an approval that counts for a filing of the same
+// content in exactly that block, signed long before and perhaps after the
+// key stopped consenting. A block's hash exists only once the block does,
+// so an approval that names it was signed after the filing. A filing made
+// before 5 is approved by its height alone: it lies in the past, so its
+// height was not a guess. Checked after approvedFiling, so an approval
+// naming another height is told that first.
+func approvedFilingBlock(t *tx.Tx, rec *ledger.ProposalRecord) error {
+	b, ok := t.Payload.FilingBlockHash()
+	switch {
+	case rec.FilingBlock == "" && ok:
+		return fmt.Errorf("%w: this approval names the filing of proposal %s by block %s, and that filing (height %d) was made before protocol %d and is named by its height alone: sign the approval again naming filing %d without filingBlock",
+			ledger.ErrInvalid, rec.ID, b, rec.Height, ledger.FilingBlockProtocol, rec.Height)
+	case rec.FilingBlock == "":
+		return nil
+	case !ok:
+		return fmt.Errorf("%w: from protocol %d on an approval names the filing it approves by its block's hash too, and this one names none: proposal %s was filed at height %d in block %s; sign the approval again naming filing %d and filingBlock %s (medid network approve does)",
+			ledger.ErrInvalid, ledger.FilingBlockProtocol, rec.ID, rec.Height, rec.FilingBlock, rec.Height, rec.FilingBlock)
+	case b != rec.FilingBlock:
+		return fmt.Errorf("%w: this approval names the filing of proposal %s at height %d in block %s, and the open filing was made in block %s: an approval counts only for the filing it names (sign it again naming filing %d and filingBlock %s)",
+			ledger.ErrInvalid, rec.ID, rec.Height, b, rec.FilingBlock, rec.Height, rec.FilingBlock)
 	}
 	return nil
 }

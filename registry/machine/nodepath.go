@@ -2,6 +2,8 @@ package machine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -30,7 +32,7 @@ func RunNodePath(ctx context.Context, a *App, height int64, t time.Time, txs [][
 			return nil, fmt.Errorf("CheckTx refused tx %d: code %d: %s", i, r.Code, r.Log)
 		}
 	}
-	fb, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: t, Txs: txs})
+	fb, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: t, Txs: txs, Hash: nodePathBlockHash(height, t)})
 	if err != nil {
 		return nil, fmt.Errorf("FinalizeBlock %d: %w", height, err)
 	}
@@ -38,6 +40,19 @@ func RunNodePath(ctx context.Context, a *App, height int64, t time.Time, txs [][
 		return nil, fmt.Errorf("Commit %d: %w", height, err)
 	}
 	return fb.TxResults, nil
+}
+
+// nodePathBlockHash is the block hash RunNodePath passes: one per height
+// and time, as CometBFT's differs from block to block (from protocol 5 on
+// the App refuses a block without one: it names the filings made in it).
+// It does not hash the transactions, whose cost is not a validator's per
+// transaction work (CometBFT hashes them, not the App).
+func nodePathBlockHash(height int64, t time.Time) []byte {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(height))
+	binary.BigEndian.PutUint64(b[8:], uint64(t.UnixNano()))
+	h := sha256.Sum256(b[:])
+	return h[:]
 }
 
 // StateLayout returns the layout of the chain's state (see

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/medid/medid/registry/ledger"
@@ -198,6 +199,34 @@ func (a *App) upgradeProtocol(height int64) (*cmtproto.ConsensusParams, error) {
 	a.protocol = u.Version
 	a.log.Info("protocol upgraded", "height", height, "from", from, "protocol", u.Version, "proposal", u.Proposal)
 	return &cmtproto.ConsensusParams{Version: &cmtproto.VersionParams{App: u.Version}}, nil
+}
+
+// checkBlockHash refuses, from protocol 5 on (the protocol block
+// req.Height executes by, an upgrade at its height included), a block
+// without its 32-byte hash (RequestFinalizeBlock.Hash): a filing made in
+// it is named by that hash (ledger.FilingBlockProtocol), and a block
+// without one would name every filing alike. CometBFT passes every block's
+// hash, in consensus, block sync and replay alike; a caller that drives
+// the App itself must pass one that differs from block to block as
+// CometBFT's does. It writes nothing: the node stops before the block.
+// Called with wmu held.
+func (a *App) checkBlockHash(req *abci.RequestFinalizeBlock) error {
+	p := a.protocol
+	if p < ledger.FilingBlockProtocol {
+		u, err := protocolUpgradeOf(a.tree)
+		if err != nil {
+			return err
+		}
+		p = ledger.ProtocolAt(p, u, req.Height)
+	}
+	if p > a.maxProtocol {
+		return nil // (upgradeProtocol stops the node at this block)
+	}
+	if p >= ledger.FilingBlockProtocol && len(req.Hash) != tx.FilingBlockSize {
+		return fmt.Errorf("FinalizeBlock for height %d with a block hash of %d bytes: from protocol %d on the block's hash (%d bytes) names the filings made in it, so every block must carry it",
+			req.Height, len(req.Hash), ledger.FilingBlockProtocol, tx.FilingBlockSize)
+	}
+	return nil
 }
 
 // setProtocol reads the protocol version and the scheduled upgrade of a

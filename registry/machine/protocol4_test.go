@@ -32,12 +32,16 @@ func (n *netHarness) approveOf(i int, id string, filing int64) []byte {
 }
 
 // approveOpen is key i's approval of the filing of proposal id the
-// committed state holds (what medid network approve signs).
+// committed state holds (what medid network approve signs): its height,
+// and from protocol 5 on its block's hash when the record has one.
 func (n *netHarness) approveOpen(i int, id string) []byte {
 	n.tb.Helper()
 	rec, err := n.app.Proposal(id)
 	if err != nil {
 		n.tb.Fatal(err)
+	}
+	if rec.FilingBlock != "" {
+		return n.approveOfBlock(i, id, rec.Height, rec.FilingBlock)
 	}
 	return n.approveOf(i, id, rec.Height)
 }

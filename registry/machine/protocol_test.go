@@ -340,7 +340,9 @@ func TestGenesisProtocol(t *testing.T) {
 		{"3, this release", 3, 0, 3, "", false},
 		{"4 unknown", 4, 3, 0, "genesis consensus_params.version.app is 4 and this release of registryd executes protocols up to 3", false},
 		{"4, this release", 4, 0, 4, "", false},
-		{"5 unknown", 5, 0, 0, "genesis consensus_params.version.app is 5 and this release of registryd executes protocols up to 4", false},
+		{"5 unknown", 5, 4, 0, "genesis consensus_params.version.app is 5 and this release of registryd executes protocols up to 4", false},
+		{"5, this release", 5, 0, 5, "", false},
+		{"6 unknown", 6, 0, 0, "genesis consensus_params.version.app is 6 and this release of registryd executes protocols up to 5", false},
 		{"1", 1, 3, 0, "protocols start at 2", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

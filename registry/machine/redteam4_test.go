@@ -298,9 +298,9 @@ func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
 // height G (and received the signed approval, so may hold it) gets that
 // approval counted only for a filing of the same content in exactly block
 // G: in any other block it is refused. The height of a filing is known
-// before the filing exists; a name that is not (the filing block's
-// predecessor's app hash, say) would close this, at the cost of a
-// protocol 5 (docs/design/0021).
+// before the filing exists: the limit holds at protocol 4 (this test),
+// and protocol 5 closes it by naming a filing by its block's hash too
+// (TestProtocol5PredictedFiling; docs/design/0021, "Protocol 5").
 func TestRedteam4PredictedFiling(t *testing.T) {
 	n := newNet4(t, nil)
 	x := byContent(govAdd(t, "", 85))

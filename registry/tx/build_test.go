@@ -373,3 +373,46 @@ func TestNewIssuerAccreditDefaults(t *testing.T) {
 		t.Error("two random accreditation ids are equal")
 	}
 }
+
+// TestNewNetworkApprovalOfBlock: the builder of protocol 5's approval
+// takes a filing height from 1 to tx.MaxFilingHeight and a block hash of 64
+// lowercase hex digits only, and writes the one spelling the decoder
+// reads back.
+func TestNewNetworkApprovalOfBlock(t *testing.T) {
+	h := strings.Repeat("0a", 32)
+	for _, tc := range []struct {
+		name   string
+		filing int64
+		block  string
+		ok     bool
+	}{
+		{"valid", 7, h, true},
+		{"max height", tx.MaxFilingHeight, h, true},
+		{"height 0", 0, h, false},
+		{"height too big", tx.MaxFilingHeight + 1, h, false},
+		{"upper case", 7, strings.ToUpper(h), false},
+		{"short", 7, h[:62], false},
+		{"long", 7, h + "00", false},
+		{"empty", 7, "", false},
+		{"non-hex", 7, h[:63] + "x", false},
+		{"quoted", 7, `"` + h[:62] + `"`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tx.NewNetworkApprovalOfBlock("did:key:z6Mk", "p", tc.filing, tc.block)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err %v, want ok %v", err, tc.ok)
+			}
+			if err != nil {
+				if !errors.Is(err, tx.ErrMalformed) {
+					t.Fatalf("err %v does not wrap tx.ErrMalformed", err)
+				}
+				return
+			}
+			b, ok := p.FilingBlockHash()
+			f, okF := p.FilingHeight()
+			if !ok || b != tc.block || !okF || f != tc.filing || string(p.FilingBlock) != `"`+tc.block+`"` {
+				t.Fatalf("got %q %v, %d %v", b, ok, f, okF)
+			}
+		})
+	}
+}

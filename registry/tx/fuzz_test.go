@@ -2,6 +2,7 @@ package tx
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -116,11 +117,13 @@ func FuzzProposal(f *testing.F) {
 }
 
 // FuzzApproval: a network.approve payload is read with the strict
-// policy; the filing member is seen whenever the payload names it,
-// whatever its value (a chain below protocol 4 refuses every payload that
-// carries it, null and 0 too, as the decoder of before did), what
-// validates names a filing from 1 to MaxFilingHeight written one way
-// only, and it re-encodes to JSON that reads back to the same payload.
+// policy; the filing and filingBlock members are seen whenever the
+// payload names them, whatever their value (a chain below protocol 4,
+// resp. 5, refuses every payload that carries one, null and 0 too, as the
+// decoder of before did), what validates names a filing from 1 to
+// MaxFilingHeight written one way only and a block hash as the one
+// spelling of 64 lowercase hex digits (and only with a filing), and it
+// re-encodes to JSON that reads back to the same payload.
 func FuzzApproval(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p"}`,
@@ -131,6 +134,12 @@ func FuzzApproval(f *testing.F) {
 		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing": 7 }`,
 		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":"7"}`,
 		`{"type":"network.propose","did":"did:key:z6Mk","nonce":"n","filing":3,"proposal":{"id":"p","action":"governance.add","governance":"did:key:z"}}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12,"filingBlock":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12,"filingBlock":"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12,"filingBlock":null}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12,"filingBlock":"\u0030123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filingBlock":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
+		`{"type":"network.approve","did":"did:key:z6Mk","nonce":"n","proposalId":"p","filing":12, "filingBlock" : "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -147,8 +156,21 @@ func FuzzApproval(f *testing.F) {
 		if _, has := p.FilingHeight(); has != named {
 			t.Fatalf("%s: filing member %v, FilingHeight says %v", data, named, has)
 		}
+		_, namedBlock := members["filingBlock"]
+		if _, has := p.FilingBlockHash(); has != namedBlock {
+			t.Fatalf("%s: filingBlock member %v, FilingBlockHash says %v", data, namedBlock, has)
+		}
 		if p.Validate() != nil {
 			return
+		}
+		if b, has := p.FilingBlockHash(); has {
+			_, hasFiling := p.FilingHeight()
+			if p.Type != NetworkApprove || !hasFiling || !ValidFilingBlock(b) || string(p.FilingBlock) != `"`+b+`"` {
+				t.Fatalf("accepted %s: filingBlock %q read as %q", data, p.FilingBlock, b)
+			}
+			if d, err := hex.DecodeString(b); err != nil || len(d) != FilingBlockSize || hex.EncodeToString(d) != b {
+				t.Fatalf("accepted %s: filingBlock %q is not one spelling of %d bytes", data, b, FilingBlockSize)
+			}
 		}
 		if h, has := p.FilingHeight(); has {
 			if p.Type != NetworkApprove || h < 1 || h > MaxFilingHeight || string(p.Filing) != strconv.FormatInt(h, 10) {

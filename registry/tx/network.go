@@ -21,7 +21,11 @@ import (
 //   - [NetworkApprove] ("network.approve"): proposalId, and from
 //     protocol 4 on filing (see [Payload.Filing]): the height of the block
 //     that filed the proposal approved, so that an approval counts for
-//     that filing only, never for a later filing of the same content.
+//     that filing only, never for a later filing of the same content;
+//     and from protocol 5 on filingBlock (see [Payload.FilingBlock]): the
+//     hash of that block, which no one knows before the block exists, so
+//     that an approval signed for a height still to come counts for no
+//     filing.
 const (
 	NetworkPropose Type = "network.propose"
 	NetworkApprove Type = "network.approve"
@@ -303,4 +307,67 @@ func parseFiling(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return h, true
+}
+
+// FilingBlockSize is the size of the block hash that names a filing from
+// protocol 5 on (CometBFT's block hash, SHA-256).
+const FilingBlockSize = 32
+
+// NewNetworkApprovalOfBlock returns the network.approve by the governance
+// did:key governance of the filing of proposal proposalID made in the
+// block of height filing whose hash is block (the proposal record's
+// height and filingBlock, 64 lowercase hex digits): what protocol 5
+// requires of an approval of a filing made under it, and a chain below 5
+// refuses as malformed. It returns an error wrapping [ErrMalformed] for a
+// filing outside 1 to [MaxFilingHeight] or a block that is not 64
+// lowercase hex digits.
+func NewNetworkApprovalOfBlock(governance, proposalID string, filing int64, block string) (*Payload, error) {
+	if filing < 1 || filing > MaxFilingHeight {
+		return nil, fmt.Errorf("%w: %s: filing %d: want the height of the block that filed the proposal (1 to %d)", ErrMalformed, NetworkApprove, filing, int64(MaxFilingHeight))
+	}
+	if !ValidFilingBlock(block) {
+		return nil, fmt.Errorf("%w: %s: filingBlock %.80q: want the hash of the block that filed the proposal (%d lowercase hex digits)", ErrMalformed, NetworkApprove, block, 2*FilingBlockSize)
+	}
+	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID,
+		Filing: json.RawMessage(strconv.FormatInt(filing, 10)), FilingBlock: json.RawMessage(`"` + block + `"`)})
+}
+
+// FilingBlockHash returns the block hash a network.approve names its
+// filing by (see [Payload.FilingBlock]), as 64 lowercase hex digits, and
+// whether it names one; a member that is present but not of that one
+// spelling (which [Payload.Validate] refuses) reports ("", true).
+func (p *Payload) FilingBlockHash() (string, bool) {
+	if len(p.FilingBlock) == 0 {
+		return "", false
+	}
+	h, _ := parseFilingBlock(p.FilingBlock)
+	return h, true
+}
+
+// ValidFilingBlock reports whether s is a block hash as a filing is named
+// by: exactly 64 lowercase hex digits.
+func ValidFilingBlock(s string) bool {
+	if len(s) != 2*FilingBlockSize {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseFilingBlock reads a filing block hash written as the JSON string
+// of 64 lowercase hex digits, nothing else (no escape, upper case, space
+// or other length), so that one hash has one encoding.
+func parseFilingBlock(b []byte) (string, bool) {
+	if len(b) != 2*FilingBlockSize+2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	s := string(b[1 : len(b)-1])
+	if !ValidFilingBlock(s) {
+		return "", false
+	}
+	return s, true
 }

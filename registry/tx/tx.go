@@ -189,6 +189,14 @@ type Payload struct {
 	// member, null and 0 too, as the decoder of before refused it): read
 	// it with [Payload.FilingHeight]; [NewNetworkApprovalOf] sets it.
 	Filing json.RawMessage `json:"filing,omitempty"`
+	// FilingBlock (network.approve, from protocol 5 on, beside Filing)
+	// names the filing approved by the hash of the block that filed it
+	// (the proposal record's filingBlock), as the JSON string of its 64
+	// lowercase hex digits, the one spelling taken. Kept as raw JSON for
+	// the reason Filing is (a registry below protocol 5 refuses any
+	// payload that carries the member, whatever its value): read it with
+	// [Payload.FilingBlockHash]; [NewNetworkApprovalOfBlock] sets it.
+	FilingBlock json.RawMessage `json:"filingBlock,omitempty"`
 
 	// directory.*: see directory.go. Version (above) is the entry's new
 	// version for update, suspend and remove.
@@ -383,6 +391,14 @@ func (p *Payload) Validate() error {
 			return bad("filing must be the height of the block that filed the proposal: an integer from 1 to %d, in decimal without sign, leading zeros or exponent", MaxFilingHeight)
 		}
 	}
+	if len(p.FilingBlock) > 0 {
+		if _, ok := parseFilingBlock(p.FilingBlock); !ok {
+			return bad("filingBlock must be the hash of the block that filed the proposal: a string of %d lowercase hex digits", 2*FilingBlockSize)
+		}
+		if len(p.Filing) == 0 {
+			return bad("filingBlock names a filing together with filing (the height of that block): give both")
+		}
+	}
 	if IsDirectory(p.Type) {
 		if msg := validDirectory(p); msg != "" {
 			return bad("%s", msg)
@@ -412,6 +428,7 @@ var payloadFields = [...]struct {
 	{"document", func(p *Payload) bool { return len(p.Document) > 0 }},
 	{"entry", func(p *Payload) bool { return p.Entry != nil }},
 	{"filing", func(p *Payload) bool { return len(p.Filing) > 0 }},
+	{"filingBlock", func(p *Payload) bool { return len(p.FilingBlock) > 0 }},
 	{"grantHash", func(p *Payload) bool { return p.GrantHash != "" }},
 	{"issuer", func(p *Payload) bool { return p.Issuer != "" }},
 	{"listId", func(p *Payload) bool { return p.ListID != "" }},
@@ -465,7 +482,7 @@ var typeFields = func() map[Type]fieldRule {
 		DirectorySuspend:  {{"org", "version", "reason"}},
 		DirectoryRemove:   {{"org", "version", "reason"}},
 		NetworkPropose:    {{"proposal"}},
-		NetworkApprove:    {{"proposalId"}, {"filing"}},
+		NetworkApprove:    {{"proposalId"}, {"filing", "filingBlock"}},
 	}
 	index := func(name string) int {
 		for i := range payloadFields {

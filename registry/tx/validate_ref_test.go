@@ -41,6 +41,7 @@ func validateReference(p *Payload) error {
 		"org":             p.Org != "",
 		"entry":           p.Entry != nil,
 		"filing":          len(p.Filing) > 0,
+		"filingBlock":     len(p.FilingBlock) > 0,
 		"reason":          p.Reason != "",
 	}
 	var required, optional []string
@@ -186,6 +187,7 @@ func validatePayloads() []Payload {
 		full.ListID, full.Version, full.Credential, full.GrantHash = "did:medid:abc:l", 2, "tok", strings.Repeat("a", 64)
 		full.BatchID, full.Root, full.Count, full.Org, full.Entry, full.Reason = "b", strings.Repeat("0", 64), 3, "did:medid:org", &DirectoryEntry{}, "why"
 		full.Filing = json.RawMessage("7")
+		full.FilingBlock = json.RawMessage(`"` + strings.Repeat("ab", 32) + `"`)
 		out = append(out, full)
 		// Each single member alone, and everything but it.
 		for i := range payloadFields {

@@ -1,0 +1,166 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+// withFilingBlock returns the JSON proposal record rec with its member
+// filingBlock set to b ("" removes it).
+func withFilingBlock(t *testing.T, rec []byte, b string) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &m); err != nil {
+		t.Errorf("proposal record: %v", err)
+		return rec
+	}
+	if b == "" {
+		delete(m, "filingBlock")
+	} else {
+		m["filingBlock"] = json.RawMessage(strconv.Quote(b))
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+// showFilingBlock answers every proposal read with the record's filing
+// block changed to b ("" none: a filing made before protocol 5), in the
+// body and in the proof header's value. Everything else passes through.
+func showFilingBlock(t *testing.T, b string) lyingTransport {
+	return func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil || !readsProposal(r) || resp.StatusCode != http.StatusOK {
+			return resp, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = withFilingBlock(t, body, b)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		if ph := resp.Header.Get(ledger.ProofHeader); ph != "" {
+			raw, _ := base64.RawURLEncoding.DecodeString(ph)
+			var p map[string]any
+			_ = json.Unmarshal(raw, &p)
+			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
+			p["value"] = base64.StdEncoding.EncodeToString(withFilingBlock(t, v, b))
+			raw, _ = json.Marshal(p)
+			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(raw))
+		}
+		return resp, nil
+	}
+}
+
+// TestApproveFilingBlockFromALyingNode: on a real node at protocol 5 a
+// filing is named by the hash of its block, the hash CometBFT gave the
+// block (as the light header the node serves hashes). A node that shows
+// another block hash, or none (as if the filing were made before 5), is
+// caught by the proving client (--genesis: the proof does not verify,
+// nothing is signed); the plain client signs what it was shown and the
+// network refuses the approval (it counts for nothing). The right name,
+// read with a proof, counts.
+func TestApproveFilingBlockFromALyingNode(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, proving := newClients(t, s)
+	ctx := context.Background()
+	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	through := func(verify bool, rt http.RoundTripper) *client.Client {
+		cfg := client.Config{URL: s.URL, HTTPClient: &http.Client{Transport: rt}}
+		if verify {
+			cfg.VerifyProofs, cfg.ChainID, cfg.TrustedValidators = true, chainID, vals
+		}
+		c, err := client.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	newKey := func() (*key.PrivateKey, string) {
+		k, err := key.Generate(key.Ed25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, did.KeyDID(k.Public())
+	}
+	byContent := func(p tx.Proposal) tx.Proposal { p.ID = tx.ProposalID(&p); return p }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if h, _ := s.App.LastCommit(); h >= 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("no first block in 10 s")
+		}
+	}
+	if v := s.App.Protocol().Version; v != ledger.FilingBlockProtocol {
+		t.Fatalf("the node's chain runs protocol %d, want %d", v, ledger.FilingBlockProtocol)
+	}
+	gov1 := s.Governance
+	gov2, did2 := newKey()
+	_, did3 := newKey()
+	if rec, _, err := plain.Propose(ctx, gov1, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2})); err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("add the second key: %+v, %v", rec, err)
+	}
+	add3 := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did3})
+	open, _, err := plain.Propose(ctx, gov1, add3)
+	if err != nil || open.Status != ledger.ProposalOpen {
+		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
+	}
+	lb, err := plain.LightBlock(ctx, open.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hex.EncodeToString(lb.Hash()); open.FilingBlock != want {
+		t.Fatalf("the filing's block %q, and CometBFT's block %d has hash %s", open.FilingBlock, open.Height, want)
+	}
+	other, err := plain.LightBlock(ctx, open.Height-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lie := range []struct{ name, block, refusal string }{
+		{"the block before's hash", hex.EncodeToString(other.Hash()), "an approval counts only for the filing it names"},
+		{"zeros", strings.Repeat("0", 64), "an approval counts only for the filing it names"},
+		{"none (as if filed before protocol 5)", "", "names none"},
+	} {
+		if rec, err := through(true, showFilingBlock(t, lie.block)).Proposal(ctx, add3.ID); !errors.Is(err, ledger.ErrProof) {
+			t.Fatalf("%s: proving client: %+v, %v, want ledger.ErrProof", lie.name, rec, err)
+		}
+		rec, err := through(false, showFilingBlock(t, lie.block)).Proposal(ctx, add3.ID)
+		if err != nil || rec.FilingBlock != lie.block {
+			t.Fatalf("%s: plain client: %+v, %v", lie.name, rec, err)
+		}
+		if _, _, err := plain.ApproveFiling(ctx, gov2, rec); !errors.Is(err, ledger.ErrInvalid) || !strings.Contains(err.Error(), lie.refusal) {
+			t.Fatalf("%s: approval: %v, want refused with %q", lie.name, err, lie.refusal)
+		}
+		if cur, err := plain.Proposal(ctx, add3.ID); err != nil || cur.Status != ledger.ProposalOpen || len(cur.Approvals) != 1 {
+			t.Fatalf("%s: the proposal changed: %+v, %v", lie.name, cur, err)
+		}
+	}
+	rec, err := proving.Proposal(ctx, add3.ID)
+	if err != nil || rec.FilingBlock != open.FilingBlock {
+		t.Fatalf("proven read: %+v, %v", rec, err)
+	}
+	if rec, _, err := plain.ApproveFiling(ctx, gov2, rec); err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("the approval naming the filing: %+v, %v", rec, err)
+	}
+}

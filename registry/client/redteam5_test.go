@@ -1,0 +1,225 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medid/medid/credentials/did"
+	"github.com/medid/medid/credentials/key"
+	"github.com/medid/medid/registry/client"
+	"github.com/medid/medid/registry/ledger"
+	"github.com/medid/medid/registry/node/nodetest"
+	"github.com/medid/medid/registry/tx"
+)
+
+// withMember returns the JSON object rec with member name set to the JSON
+// text v, or removed when v is nil.
+func withMember(t *testing.T, rec []byte, name string, v json.RawMessage) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &m); err != nil {
+		t.Errorf("record: %v", err)
+		return rec
+	}
+	if v == nil {
+		delete(m, name)
+	} else {
+		m[name] = v
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// rewriteAnswers passes every request through to the node and rewrites
+// the JSON body of the answers match selects with edit (and, for a
+// proposal read, the value in the proof header too, as a node that lies
+// with care would), counting the requests that are not GETs in posts.
+func rewriteAnswers(match func(*http.Request) bool, edit func([]byte) []byte, posts *atomic.Int32) lyingTransport {
+	return func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodGet {
+			posts.Add(1)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil || !match(r) || resp.StatusCode != http.StatusOK {
+			return resp, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = edit(body)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		if ph := resp.Header.Get(ledger.ProofHeader); ph != "" {
+			b, _ := base64.RawURLEncoding.DecodeString(ph)
+			var p map[string]any
+			_ = json.Unmarshal(b, &p)
+			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
+			p["value"] = base64.StdEncoding.EncodeToString(edit(v))
+			b, _ = json.Marshal(p)
+			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
+		}
+		return resp, nil
+	}
+}
+
+// TestRedteam5ApproveFilingBlockFromALyingNode (red team 5, issue 18;
+// docs/design/0013): on a protocol-5 network, medid network approve signs
+// the filing block's hash it read. A node that serves another filingBlock
+// than the record's:
+//   - with --genesis: the proof does not verify (ErrProof), nothing is
+//     signed, whatever the lie;
+//   - without: a well-formed false hash (another block's, one digit off,
+//     zeros) is signed and the network refuses the approval (it counts for
+//     nothing); a value that is not 64 lowercase hex digits (upper case,
+//     63 or 65 digits, a non-hex digit, 0x, space, empty) is refused by the
+//     client before anything is signed or sent (tx.ErrMalformed); the name
+//     left out makes the client sign by height alone, which the network
+//     refuses ("names none").
+//
+// And a node that says the network runs protocol 4 (no upgrade) while
+// serving a record that names a block gets nothing signed (an answer no
+// registry gives). The proposal stays open with its proposer's approval
+// throughout; the true name, signed after, carries it.
+func TestRedteam5ApproveFilingBlockFromALyingNode(t *testing.T) {
+	s := nodetest.Start(t, nodetest.Options{})
+	plain, _ := newClients(t, s)
+	ctx := context.Background()
+	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posts atomic.Int32
+	through := func(verify bool, rt http.RoundTripper) *client.Client {
+		cfg := client.Config{URL: s.URL, HTTPClient: &http.Client{Transport: rt}}
+		if verify {
+			cfg.VerifyProofs, cfg.ChainID, cfg.TrustedValidators = true, chainID, vals
+		}
+		c, err := client.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	newKey := func() (*key.PrivateKey, string) {
+		k, err := key.Generate(key.Ed25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, did.KeyDID(k.Public())
+	}
+	byContent := func(p tx.Proposal) tx.Proposal { p.ID = tx.ProposalID(&p); return p }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if h, _ := s.App.LastCommit(); h >= 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("no first block in 10 s")
+		}
+	}
+	if p := s.App.Protocol().Version; p < ledger.FilingBlockProtocol {
+		t.Fatalf("the node runs protocol %d", p)
+	}
+	gov1 := s.Governance
+	gov2, did2 := newKey()
+	_, did3 := newKey()
+	added, _, err := plain.Propose(ctx, gov1, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2}))
+	if err != nil || added.Status != ledger.ProposalExecuted || !tx.ValidFilingBlock(added.FilingBlock) {
+		t.Fatalf("add the second key: %+v, %v", added, err)
+	}
+	add3 := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did3})
+	open, _, err := plain.Propose(ctx, gov1, add3)
+	if err != nil || open.Status != ledger.ProposalOpen || !tx.ValidFilingBlock(open.FilingBlock) || open.FilingBlock == added.FilingBlock {
+		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
+	}
+	stillOpen := func(name string) {
+		t.Helper()
+		rec, err := plain.Proposal(ctx, add3.ID)
+		if err != nil || rec.Status != ledger.ProposalOpen || len(rec.Approvals) != 1 || rec.FilingBlock != open.FilingBlock {
+			t.Fatalf("%s: the proposal changed: %+v, %v", name, rec, err)
+		}
+	}
+	fb := open.FilingBlock
+	flip := "0"
+	if fb[63] == '0' {
+		flip = "1"
+	}
+	str := func(s string) json.RawMessage { return json.RawMessage(strconv.Quote(s)) }
+	for _, c := range []struct {
+		name string
+		lie  json.RawMessage // nil: the member left out
+		// want is how the plain client's approval ends: "signed" (the
+		// network refuses it with wantLog), "refused" (the client signs
+		// nothing, tx.ErrMalformed).
+		want, wantLog string
+	}{
+		{"another filing's block", str(added.FilingBlock), "signed", "an approval counts only for the filing it names"},
+		{"one digit off", str(fb[:63] + flip), "signed", "an approval counts only for the filing it names"},
+		{"zeros", str(strings.Repeat("0", 64)), "signed", "an approval counts only for the filing it names"},
+		{"left out", nil, "signed", "and this one names none"},
+		{"upper case", str(strings.ToUpper(fb)), "refused", ""},
+		{"63 digits", str(fb[:63]), "refused", ""},
+		{"65 digits", str(fb + "0"), "refused", ""},
+		{"a non-hex digit", str(fb[:63] + "g"), "refused", ""},
+		{"0x prefix", str("0x" + fb), "refused", ""},
+		{"a space", str(" " + fb), "refused", ""},
+		{"empty", str(""), "signed", "and this one names none"}, // (omitempty: reads as left out)
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lie := rewriteAnswers(readsProposal, func(b []byte) []byte { return withMember(t, b, "filingBlock", c.lie) }, &posts)
+			// --genesis: the changed record does not verify.
+			if rec, err := through(true, lie).Proposal(ctx, add3.ID); !errors.Is(err, ledger.ErrProof) {
+				t.Fatalf("proving client: %+v, %v, want ledger.ErrProof", rec, err)
+			}
+			liar := through(false, lie)
+			rec, err := liar.Proposal(ctx, add3.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			posts.Store(0)
+			_, _, err = liar.ApproveFiling(ctx, gov2, rec)
+			switch c.want {
+			case "signed":
+				if !errors.Is(err, ledger.ErrInvalid) || !strings.Contains(err.Error(), c.wantLog) || posts.Load() != 1 {
+					t.Fatalf("approval: %v (%d sent), want refused by the network with %q", err, posts.Load(), c.wantLog)
+				}
+			case "refused":
+				if !errors.Is(err, tx.ErrMalformed) || posts.Load() != 0 {
+					t.Fatalf("approval: %v (%d sent), want refused by the client, nothing sent", err, posts.Load())
+				}
+			}
+			stillOpen(c.name)
+		})
+	}
+
+	// A node that says the network runs protocol 4, serving the record
+	// (which names a block) as it is.
+	readsNetwork := func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/1.0/network" }
+	at4 := rewriteAnswers(readsNetwork, func(b []byte) []byte {
+		return withMember(t, b, "protocol", json.RawMessage(`{"version":4,"nodeMax":5}`))
+	}, &posts)
+	liar := through(false, at4)
+	if ni, err := liar.Network(ctx); err != nil || ni.Protocol == nil || ni.Protocol.Version != 4 {
+		t.Fatalf("the lie about the protocol: %+v, %v", ni, err)
+	}
+	posts.Store(0)
+	if _, _, err := liar.ApproveFiling(ctx, gov2, open); !errors.Is(err, client.ErrUnexpected) || !strings.Contains(err.Error(), "nothing signed") || posts.Load() != 0 {
+		t.Fatalf("a record naming a block on a network said to run protocol 4: %v (%d sent)", err, posts.Load())
+	}
+	stillOpen("a network said to run protocol 4")
+
+	// The true name carries it.
+	if rec, _, err := plain.ApproveFiling(ctx, gov2, open); err != nil || rec.Status != ledger.ProposalExecuted {
+		t.Fatalf("carry the addition: %+v, %v", rec, err)
+	}
+}
