@@ -241,7 +241,7 @@ func (c *Config) withDefaults() (Config, error) {
 // twice the descriptors for a state that rarely needs them).
 const DefaultOpenFiles = 256
 
-// App is the registry's ABCI 2.0 application (CometBFT v0.38). It is the
+// App is the registry's ABCI 2.0 application (CometBFT v0.39, v0.38's ABCI). It is the
 // only writer of its state; its read methods ([App.ResolveDID],
 // [App.Accreditations], [App.AccreditedAt], [App.StatusList],
 // [App.Governance], [App.Query]) read the latest committed version and are
@@ -382,6 +382,22 @@ type pendingBlock struct {
 }
 
 var _ abci.Application = (*App)(nil)
+
+// errNoAppMempool answers the calls of CometBFT's application-side mempool.
+var errNoAppMempool = errors.New("registry: the application keeps no mempool: run CometBFT's flood mempool, which checks transactions with CheckTx")
+
+// InsertTx belongs to CometBFT's application-side mempool (mempool type
+// "app"), which the registry's node never configures: its mempool is
+// CometBFT's own, fed through CheckTx. It returns an error.
+func (a *App) InsertTx(context.Context, *abci.RequestInsertTx) (*abci.ResponseInsertTx, error) {
+	return nil, errNoAppMempool
+}
+
+// ReapTxs belongs to CometBFT's application-side mempool, like
+// [App.InsertTx]; it returns an error.
+func (a *App) ReapTxs(context.Context, *abci.RequestReapTxs) (*abci.ResponseReapTxs, error) {
+	return nil, errNoAppMempool
+}
 
 // New opens (or creates) the state database in cfg.Dir and loads the latest
 // saved version. After a crash, the state is the last committed block; Info

@@ -1,5 +1,5 @@
 // Package machine is the registry's deterministic state machine: an ABCI 2.0
-// application for CometBFT v0.38 whose state is an IAVL Merkle tree.
+// application for CometBFT v0.39 (v0.38's ABCI) whose state is an IAVL Merkle tree.
 //
 // It accepts the signed transactions of package registry/tx (DID create,
 // update and deactivate; issuer accreditation and revocation by governance

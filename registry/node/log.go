@@ -45,6 +45,7 @@ func (c cometLogger) log(level slog.Level, msg string, keyvals []any) {
 
 func (c cometLogger) Debug(msg string, keyvals ...any) { c.log(slog.LevelDebug-4, msg, keyvals) }
 func (c cometLogger) Info(msg string, keyvals ...any)  { c.log(slog.LevelDebug, msg, keyvals) }
+func (c cometLogger) Warn(msg string, keyvals ...any)  { c.log(slog.LevelWarn, msg, keyvals) }
 func (c cometLogger) Error(msg string, keyvals ...any) { c.log(slog.LevelWarn, msg, keyvals) }
 
 func (c cometLogger) With(keyvals ...any) cmtlog.Logger {

@@ -149,6 +149,14 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	c.P2P.AddrBookStrict = false
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.PexReactor = s.PersistentPeers != "" && !s.NoPeerExchange
+	// CometBFT's own p2p (SecretConnection, persistent peers, PEX), never
+	// the experimental go-libp2p transport that CometBFT v0.39's node
+	// package links: the registry's relay, catch-up and health read the
+	// classic switch, and the go-libp2p modules are raised above the
+	// versions upstream tested only for their vulnerability fixes
+	// (docs/design/0001). Off is CometBFT's default; it is set here so that
+	// no change of default turns it on, and New refuses any other switch.
+	c.P2P.LibP2PConfig.Enabled = false
 	c.RPC.ListenAddress = ""
 	if s.RPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {
@@ -314,9 +322,15 @@ func New(c Config) (*Node, error) {
 		}
 		return nil, fmt.Errorf("starting cometbft node in %s: %w", c.Home, err)
 	}
+	if _, ok := cn.Switch().(*p2p.Switch); !ok {
+		for _, db := range opened {
+			_ = db.Close()
+		}
+		return nil, fmt.Errorf("starting cometbft node in %s: its p2p switch is %T, not CometBFT's classic p2p: the registry never runs the go-libp2p transport", c.Home, cn.Switch())
+	}
 	if relay != nil {
 		relay.mempool = cn.Mempool()
-		relay.SetLogger(cn.Switch().Logger.With("module", "medidrelay"))
+		relay.SetLogger(cn.Switch().Log().With("module", "medidrelay"))
 	}
 	retry := c.SubmitRetry
 	if retry <= 0 {

@@ -1,4 +1,5 @@
-// Package light verifies CometBFT v0.38 block headers the way CometBFT's
+// Package light verifies CometBFT v0.38 block headers (v0.39, which the
+// registry runs, writes the same: block protocol 11) the way CometBFT's
 // light client does, without CometBFT's types package: headers, commits
 // and validator sets are read from their protobuf messages
 // (cometbft/proto/tendermint/types) and hashed and checked with
