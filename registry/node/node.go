@@ -157,6 +157,12 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// (docs/design/0001). Off is CometBFT's default; it is set here so that
 	// no change of default turns it on, and New refuses any other switch.
 	c.P2P.LibP2PConfig.Enabled = false
+	// Block sync stops once the node has caught up and consensus takes
+	// over: CometBFT v0.39's experimental adaptive sync (block sync kept
+	// running beside consensus) is off by default and upstream documents
+	// an equivocation risk for validators that turn it on (cometbft#5953);
+	// set here so that no change of default turns it on.
+	c.BlockSync.AdaptiveSync = false
 	c.RPC.ListenAddress = ""
 	if s.RPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {

@@ -9,10 +9,11 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 )
 
-// TestClassicP2POnly: CometBFT v0.39's experimental go-libp2p transport is
-// off in every configuration the registry builds (a single node, a test
-// network's validators, a node joining by state sync), in the config.toml
-// written beside them, and a started node runs CometBFT's classic switch.
+// TestClassicP2POnly: CometBFT v0.39's experimental go-libp2p transport and
+// its experimental adaptive block sync are off in every configuration the
+// registry builds (a single node, a test network's validators, a node
+// joining by state sync), in the config.toml written beside them, and a
+// started node runs CometBFT's classic switch.
 func TestClassicP2POnly(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -31,6 +32,9 @@ func TestClassicP2POnly(t *testing.T) {
 			if c.P2P.LibP2PEnabled() {
 				t.Errorf("p2p.libp2p.enabled = true, want false")
 			}
+			if c.BlockSync.AdaptiveSync {
+				t.Errorf("blocksync.adaptive_sync = true, want false")
+			}
 		})
 	}
 
@@ -47,8 +51,11 @@ func TestClassicP2POnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := libp2pEnabledLine(string(data)); got != "enabled = false" {
+		if got := tomlLine(string(data), "[p2p.libp2p]", "enabled"); got != "enabled = false" {
 			t.Errorf("%s: [p2p.libp2p] says %q, want %q", home, got, "enabled = false")
+		}
+		if got := tomlLine(string(data), "[blocksync]", "adaptive_sync"); got != "adaptive_sync = false" {
+			t.Errorf("%s: [blocksync] says %q, want %q", home, got, "adaptive_sync = false")
 		}
 	}
 
@@ -58,17 +65,17 @@ func TestClassicP2POnly(t *testing.T) {
 	}
 }
 
-// libp2pEnabledLine returns the first "enabled" line of config.toml's
-// [p2p.libp2p] table ("" if there is none).
-func libp2pEnabledLine(toml string) string {
+// tomlLine returns the first line of config.toml's table (e.g.
+// "[p2p.libp2p]") that sets key ("" if there is none).
+func tomlLine(toml, table, key string) string {
 	in := false
 	for _, l := range strings.Split(toml, "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, "[") {
-			in = l == "[p2p.libp2p]"
+			in = l == table
 			continue
 		}
-		if in && strings.HasPrefix(l, "enabled") {
+		if in && (strings.HasPrefix(l, key+" ") || strings.HasPrefix(l, key+"=")) {
 			return l
 		}
 	}
