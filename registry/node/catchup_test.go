@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/cometbft/cometbft/blocksync"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestCatchUpPacer: a catching-up node asks its peers' heights while it
@@ -113,6 +114,10 @@ func TestAskPeerHeightsReachesBlockSync(t *testing.T) {
 	}
 	b, _ := startKV(t, bHome)
 	pool := blockPool(t, b)
+	reg := prometheus.NewRegistry()
+	if err := b.RegisterMetrics(reg, MetricSources{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// b catches up (block sync, then consensus) and follows a.
 	waitUntil(t, ctx, "b to follow a by consensus", func() bool { return !b.CatchingUp() && b.Height() >= a.Height() && a.Height() > 0 })
@@ -134,11 +139,40 @@ func TestAskPeerHeightsReachesBlockSync(t *testing.T) {
 		t.Fatalf("b's block pool learned a's height %d without being asked (it knew %d at the handover): this test cannot tell whether askPeerHeights works", got, known)
 	}
 
+	asks, answers := metricValue(t, reg, "medid_node_catchup_asks_total"), metricValue(t, reg, "medid_node_catchup_answers_total")
 	b.askPeerHeights()
 	waitUntil(t, ctx, fmt.Sprintf("b's block pool to learn a's height %d (it knows %d) after askPeerHeights", now, known), func() bool {
 		return pool.MaxPeerHeight() >= now
 	})
+	// The switch counts a message before block sync takes it in, so the
+	// answer is counted by now.
+	if got := metricValue(t, reg, "medid_node_catchup_asks_total"); got < asks+1 {
+		t.Errorf("medid_node_catchup_asks_total = %v after asking, want at least %v", got, asks+1)
+	}
+	if got := metricValue(t, reg, "medid_node_catchup_answers_total"); got < answers+1 {
+		t.Errorf("medid_node_catchup_answers_total = %v after block sync took in an answer, want at least %v", got, answers+1)
+	}
 	t.Logf("b's block pool knew a at height %d from the handover; after askPeerHeights, %d (a was at %d)", known, pool.MaxPeerHeight(), now)
+}
+
+// metricValue is the value of the unlabelled metric name in reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 // waitUntil polls cond until it holds, failing the test (naming what it
