@@ -38,7 +38,9 @@ const (
 //
 // CometBFT's block sync learns its peers' heights when they connect and
 // then only every 10 s, and hands over to consensus as soon as it reaches
-// the highest height it knows. A node that joined by state sync connected
+// the highest height it knows (v0.38.26 and v0.39.4 alike:
+// blocksync/reactor.go AddPeer and defaultIntervalStatusUpdate,
+// blocksync/pool.go IsCaughtUp). A node that joined by state sync connected
 // before its restore, so it knew the heights of then: it block-synced a
 // few blocks and caught up the rest by consensus, one height at a time
 // through vote gossip (about 20 small blocks/s against block sync's
@@ -104,7 +106,8 @@ func (n *Node) peerHeights() []int64 {
 
 // catchUpPacer decides when a catching-up node asks its peers for their
 // heights. Block sync hands over to consensus only when, at its check
-// once a second, it holds the highest block it knows of but one. Asked
+// once a second (defaultIntervalSwitchToConsensus), it holds the highest
+// block it knows of but one. Asked
 // every 250 ms on a chain that makes blocks as fast as block sync applies
 // them (10 a second in the state sync test), the answer kept landing just
 // before that check, and block sync followed the chain a block or two
