@@ -42,15 +42,17 @@ var bench4Runs atomic.Int64
 // `go test -bench 'BenchmarkCommitDIDCreate4Nodes$' -count 2` end in FAIL
 // now and then after a PASS, with no benchmark error line (issue 19): a
 // CometBFT node keeps goroutines that touch its folder while idle (the
-// consensus WAL's autofile group checks its files every 10 s and panics,
-// outside any recover, when they are gone: "panic: open .../cs.wal: no
-// such file or directory"), so a removal that overlapped a tick crashed the
+// consensus WAL's autofile group checks its files every 5 s, in v0.38.26
+// and v0.39.4 alike: libs/autofile/group.go, and panics, outside any
+// recover, when they are gone: "panic: open .../cs.wal: no such file or
+// directory"), so a removal that overlapped a tick crashed the
 // test process after the results were printed.
 //
-// Stopping is safe once a network is quiescent: stopping a CometBFT v0.38
-// node while a peer catches up on a commit can panic ("leveldb: closed" in
-// the consensus reactor's queryMaj23Routine, which reads the block store
-// after OnStop closed it), so TestMain first waits until every node of a
+// Stopping is safe once a network is quiescent: stopping a CometBFT node
+// while a peer catches up on a commit can panic ("leveldb: closed" in the
+// consensus reactor's queryMaj23Routine, which reads the block store after
+// OnStop closed it; seen on v0.38, and v0.39.4's queryMaj23Routine and
+// Node.OnStop are v0.38.26's: consensus/reactor.go, node/node.go), so TestMain first waits until every node of a
 // network is at the same height and stays there, then stops them all. A
 // network that does not settle is left running and its folders are kept
 // (and named), rather than risk the crash.

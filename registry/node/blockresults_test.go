@@ -243,7 +243,8 @@ func TestCrashAfterCommitReplaysWithDiscardedResults(t *testing.T) {
 	if rolled != h-1 {
 		t.Fatalf("state rolled back to %d, want %d", rolled, h-1)
 	}
-	// Rollback takes the app version from the consensus parameters; the
+	// Rollback takes the app version from the consensus parameters
+	// (state/rollback.go, identical in v0.38.26 and v0.39.4); the
 	// state the node had saved at H-1 carried the application's own (what
 	// block H's header names).
 	st, err := ss.Load()

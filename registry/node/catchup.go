@@ -3,12 +3,20 @@ package node
 import (
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cometbft/cometbft/blocksync"
+	cs "github.com/cometbft/cometbft/consensus"
+	mempl "github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	bcproto "github.com/cometbft/cometbft/proto/tendermint/blocksync"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/go-kit/kit/metrics"
 )
 
 const (
@@ -30,7 +38,9 @@ const (
 //
 // CometBFT's block sync learns its peers' heights when they connect and
 // then only every 10 s, and hands over to consensus as soon as it reaches
-// the highest height it knows. A node that joined by state sync connected
+// the highest height it knows (v0.38.26 and v0.39.4 alike:
+// blocksync/reactor.go AddPeer and defaultIntervalStatusUpdate,
+// blocksync/pool.go IsCaughtUp). A node that joined by state sync connected
 // before its restore, so it knew the heights of then: it block-synced a
 // few blocks and caught up the rest by consensus, one height at a time
 // through vote gossip (about 20 small blocks/s against block sync's
@@ -72,6 +82,7 @@ func (n *Node) followCatchUp() {
 // BENCHMARKS.md, issue 19, "Twelfth round"). Built from the channel and
 // the message, a change of either fails the build instead.
 func (n *Node) askPeerHeights() {
+	n.catchUp.asks.Add(1)
 	n.cmt.Switch().BroadcastAsync(p2p.Envelope{
 		ChannelID: blocksync.BlocksyncChannel,
 		Message:   &bcproto.StatusRequest{},
@@ -95,7 +106,8 @@ func (n *Node) peerHeights() []int64 {
 
 // catchUpPacer decides when a catching-up node asks its peers for their
 // heights. Block sync hands over to consensus only when, at its check
-// once a second, it holds the highest block it knows of but one. Asked
+// once a second (defaultIntervalSwitchToConsensus), it holds the highest
+// block it knows of but one. Asked
 // every 250 ms on a chain that makes blocks as fast as block sync applies
 // them (10 a second in the state sync test), the answer kept landing just
 // before that check, and block sync followed the chain a block or two
@@ -126,4 +138,62 @@ func (p *catchUpPacer) ask(now time.Time, ours int64, peers []int64) bool {
 		return false
 	}
 	return true
+}
+
+// catchUpCounts are the catch-up's counters, exported as
+// medid_node_catchup_asks_total and medid_node_catchup_answers_total.
+type catchUpCounts struct {
+	// asks counts askPeerHeights' calls (each asks every peer).
+	asks atomic.Uint64
+	// answers counts the block sync status responses received from peers:
+	// answers to the asking, to block sync's own asking (every 10 s while
+	// it runs) and the one each peer sends when it connects.
+	answers atomic.Uint64
+}
+
+// statusResponseLabel is the message_type label CometBFT's switch gives a
+// received block sync StatusResponse in its byte counts (p2p/metrics.go's
+// ValueToMetricLabel: the Go package and type names of the message).
+const statusResponseLabel = "blocksync_StatusResponse"
+
+// countStatusAnswers is p with the block sync status responses the node
+// receives also counted in n. CometBFT's switch counts every received
+// message's bytes by message type just before its reactor takes the
+// message in; CometBFT's own metric (Prometheus or discarded) still
+// receives every increment. TestAskPeerHeightsReachesBlockSync checks
+// the count rises when block sync learns a peer's height, so a change of
+// CometBFT's labels fails there rather than leaving the count at zero.
+func countStatusAnswers(p nm.MetricsProvider, n *atomic.Uint64) nm.MetricsProvider {
+	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {
+		c, pm, m, s, px, bs, ss := p(chainID)
+		counted := *pm
+		counted.MessageReceiveBytesTotal = messageCounter{Counter: pm.MessageReceiveBytesTotal, messageType: statusResponseLabel, n: n}
+		return c, &counted, m, s, px, bs, ss
+	}
+}
+
+// messageCounter is a byte counter labelled by message_type that also
+// adds one to n for each message of messageType.
+type messageCounter struct {
+	metrics.Counter
+	messageType string
+	n           *atomic.Uint64
+	matched     bool // the labels say messageType
+}
+
+func (c messageCounter) With(labelValues ...string) metrics.Counter {
+	matched := c.matched
+	for i := 0; i+1 < len(labelValues); i += 2 {
+		if labelValues[i] == "message_type" {
+			matched = labelValues[i+1] == c.messageType
+		}
+	}
+	return messageCounter{Counter: c.Counter.With(labelValues...), messageType: c.messageType, n: c.n, matched: matched}
+}
+
+func (c messageCounter) Add(delta float64) {
+	if c.matched {
+		c.n.Add(1)
+	}
+	c.Counter.Add(delta)
 }

@@ -67,9 +67,9 @@ func serveMember(t *testing.T, home string, a *machine.App) *member {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	// Nodes are not stopped: stopping a CometBFT v0.38 node while a peer
-	// catches up on a commit can panic in its consensus reactor (see
-	// bench4_test.go). The test process ends them, and TestMain removes
+	// Nodes are not stopped: stopping a CometBFT node (v0.38, and v0.39.4
+	// by its unchanged code) while a peer catches up on a commit can panic
+	// in its consensus reactor (see bench4_test.go). The test process ends them, and TestMain removes
 	// their folders after every test ran.
 	t.Cleanup(srv.Close)
 	return &member{home: home, app: a, node: n, url: srv.URL, srv: srv}

@@ -133,7 +133,7 @@ func TestLayoutMoveFourNodesSpread(t *testing.T) {
 	}
 	// Updates make the blocks up to H-15 (each DID updated a few times),
 	// then node 3 stops once the network is quiescent (stopping a CometBFT
-	// v0.38 node while a peer catches up can panic, see bench4_test.go).
+	// node while a peer catches up can panic, see bench4_test.go).
 	for n := 0; ms[0].node.Height() < H-15; n++ {
 		submit(update(ids[n%len(ids)]))
 	}

@@ -37,7 +37,8 @@ type blockMetrics struct {
 }
 
 // RegisterMetrics registers the node's Prometheus metrics on reg
-// (namespace medid): consensus height, catching up, peers, mempool size,
+// (namespace medid): consensus height, catching up, the catch-up's asks
+// for peer heights and the answers received, peers, mempool size,
 // this node's voting power, block intervals (header times), the age of the
 // last block, transaction rejections by stage and code, the trail backlog,
 // the snapshot height and age, and the protocol version with a pending
@@ -62,6 +63,12 @@ func (n *Node) RegisterMetrics(reg prometheus.Registerer, src MetricSources) err
 			}
 			return 0
 		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "medid", Subsystem: "node", Name: "catchup_asks_total",
+			Help: "Times this node, catching up, asked every peer for its block heights (docs/design/0021)."},
+			func() float64 { return float64(n.catchUp.asks.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "medid", Subsystem: "node", Name: "catchup_answers_total",
+			Help: "Block heights received from peers by block sync (answers to this node's asking, and one per peer connection)."},
+			func() float64 { return float64(n.catchUp.answers.Load()) }),
 		gauge("peers", "Connected peers.", func() float64 { return float64(n.cmt.Switch().Peers().Size()) }),
 		gauge("mempool_txs", "Transactions waiting in the mempool.", func() float64 { return float64(n.cmt.Mempool().Size()) }),
 		gauge("voting_power", "This node's voting power in the current validator set (0: not a validator).", func() float64 {

@@ -71,6 +71,8 @@ func TestMetricsGather(t *testing.T) {
 		{"medid_node_voting_power", func(v float64) bool { return v == 10 }, "10 (the node validates)"},
 		{"medid_node_peers", func(v float64) bool { return v == 0 }, "0"},
 		{"medid_node_catching_up", func(v float64) bool { return v == 0 }, "0"},
+		{"medid_node_catchup_asks_total", func(v float64) bool { return v >= 0 }, ">= 0 (it may ask before block sync hands over)"},
+		{"medid_node_catchup_answers_total", func(v float64) bool { return v == 0 }, "0 (no peers)"},
 		{"medid_node_tx_rejections_total", func(v float64) bool { return v == 3 }, "3"},
 		{"medid_node_snapshot_height", func(v float64) bool { return v == 7 }, "7"},
 		{"medid_node_snapshot_age_seconds", func(v float64) bool { return v >= 60 }, ">= 60"},

@@ -118,6 +118,8 @@ type Node struct {
 	// roundStep returns consensus's round and step in the current height
 	// (set by trackProgress).
 	roundStep func() (int32, cstypes.RoundStepType)
+	// catchUp counts the catch-up's asks and the peers' answers (catchup.go).
+	catchUp *catchUpCounts
 
 	stopOnce sync.Once
 }
@@ -307,6 +309,7 @@ func New(c Config) (*Node, error) {
 	// release that cannot make a protocol upgrade does): they are closed
 	// here, so the home can be opened again without a new process.
 	var opened []dbm.DB
+	catchUp := &catchUpCounts{}
 	provider := func(ctx *cfg.DBContext) (dbm.DB, error) {
 		db, err := dbProvider(ctx)
 		if err == nil {
@@ -318,7 +321,7 @@ func New(c Config) (*Node, error) {
 		creator,
 		nm.DefaultGenesisDocProviderFunc(cc),
 		provider,
-		countRejections(nm.DefaultMetricsProvider(cc.Instrumentation), &w.mempoolRejected),
+		countStatusAnswers(countRejections(nm.DefaultMetricsProvider(cc.Instrumentation), &w.mempoolRejected), &catchUp.answers),
 		newCometLogger(logger),
 		opts...,
 	)
@@ -346,7 +349,7 @@ func New(c Config) (*Node, error) {
 	if stall <= 0 {
 		stall = DefaultStallAfter
 	}
-	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w, stallAfter: stall, relay: relay, quit: make(chan struct{})}, nil
+	return &Node{cmt: cn, log: logger, home: c.Home, submitRetry: retry, waiters: w, stallAfter: stall, relay: relay, catchUp: catchUp, quit: make(chan struct{})}, nil
 }
 
 // Start starts consensus, networking and the commit watcher. Call

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/medid/medid/internal/logbuf"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
@@ -146,5 +148,28 @@ func joinByStateSync(ctx context.Context, t *testing.T, out string, res []node.I
 	if !strings.Contains(log.String(), "restoring a snapshot") {
 		t.Fatalf("the fifth node did not restore a snapshot:\n%s", log.String())
 	}
+	// While catching up the node asks its peers' heights (catchup.go),
+	// from 200-300 ms after its start on, and state sync waits its 5 s
+	// discovery_time before it restores: a join without asks means the
+	// catch-up's asking never ran. (TestAskPeerHeightsReachesBlockSync
+	// checks block sync takes the answers in.)
+	reg := prometheus.NewRegistry()
+	if err := joined.node.RegisterMetrics(reg, node.MetricSources{}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asks := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "medid_node_catchup_asks_total" && len(mf.GetMetric()) == 1 {
+			asks = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if asks <= 0 {
+		t.Fatalf("medid_node_catchup_asks_total = %v after a join by state sync, want > 0 (-1: missing)", asks)
+	}
+	t.Logf("the joined node asked its peers' heights %v times", asks)
 	return joined
 }

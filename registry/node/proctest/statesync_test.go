@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -196,6 +198,17 @@ func TestFifthNodeJoinsByStateSync(t *testing.T) {
 		t.Fatalf("the fifth node serves block %d: it replayed the chain instead of restoring a snapshot", base)
 	}
 	t.Logf("the fifth node joined by state sync in %s (snapshot at height %d, network at %d when the join began and %d when it ended; %.1f MB of peer traffic)", joined.Round(time.Millisecond), base, startHeight, target, float64(traffic)/1e6)
+	// The catch-up asked the peers' heights, and block sync heard them
+	// (docs/design/0021, catch-up; TestAskPeerHeightsReachesBlockSync
+	// checks the answers reach block sync, deterministically).
+	asks, answers, err := catchUpCounts(ctx, fifth.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asks <= 0 {
+		t.Fatalf("the fifth node's medid_node_catchup_asks_total = %v after its join: the catch-up never asked its peers' heights", asks)
+	}
+	t.Logf("the fifth node asked its peers' heights %v times and block sync received %v answers", asks, answers)
 	if p, ok := joinPhases(fifth.LogTail(1<<30), joinStart, joinStart.Add(joined)); ok {
 		t.Logf("where the join's time went: start and snapshot discovery %s, fetching and restoring the snapshot %s, catching up the %d blocks made meanwhile %s (of it by consensus after block sync: %s)",
 			p.discover.Round(time.Millisecond), p.restore.Round(time.Millisecond), target-base, p.catchUp.Round(time.Millisecond), p.consensus.Round(time.Millisecond))
@@ -328,4 +341,36 @@ time=2026-12-03T10:00:30.250Z level=INFO msg="snapshot restored" node=node4 heig
 	if _, ok := joinPhases(`time=2026-12-03T10:00:06.500Z level=INFO msg="restoring a snapshot"`, start, start); ok {
 		t.Error("a log without a finished restore was split")
 	}
+}
+
+// catchUpCounts reads medid_node_catchup_asks_total and
+// medid_node_catchup_answers_total from the /metrics of the node at url.
+func catchUpCounts(ctx context.Context, url string) (asks, answers float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("GET %s/metrics: %s, %v", url, resp.Status, err)
+	}
+	found := map[string]float64{}
+	for _, l := range strings.Split(string(body), "\n") {
+		if name, v, ok := strings.Cut(l, " "); ok && (name == "medid_node_catchup_asks_total" || name == "medid_node_catchup_answers_total") {
+			if found[name], err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+				return 0, 0, fmt.Errorf("%s/metrics: %q: %w", url, l, err)
+			}
+		}
+	}
+	for _, name := range []string{"medid_node_catchup_asks_total", "medid_node_catchup_answers_total"} {
+		if _, ok := found[name]; !ok {
+			return 0, 0, fmt.Errorf("%s/metrics has no %s", url, name)
+		}
+	}
+	return found["medid_node_catchup_asks_total"], found["medid_node_catchup_answers_total"], nil
 }
