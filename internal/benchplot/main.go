@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -118,12 +119,24 @@ func closedProcs(h []benchbase.RunSummary, label string) []benchbase.RunSummary 
 // labels returns the labels in h, "before" first and the latest last.
 func labels(h []benchbase.RunSummary) []string {
 	var ls []string
+	first := map[string]time.Time{}
 	for _, r := range h {
-		if !slices.Contains(ls, r.Label) {
+		if t, ok := first[r.Label]; !ok {
 			ls = append(ls, r.Label)
+			first[r.Label] = r.When
+		} else if r.When.Before(t) {
+			first[r.Label] = r.When
 		}
 	}
-	sort.SliceStable(ls, func(i, j int) bool { return ls[i] == "before" && ls[j] != "before" })
+	// "before" first, then the labels in the order their first runs were
+	// made (the history file keeps them sorted by name, so the order of
+	// appearance is not the order in time).
+	sort.SliceStable(ls, func(i, j int) bool {
+		if (ls[i] == "before") != (ls[j] == "before") {
+			return ls[i] == "before"
+		}
+		return first[ls[i]].Before(first[ls[j]])
+	})
 	return ls
 }
 
@@ -133,6 +146,9 @@ var palette = []color.Color{
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
 }
 
 // byValidators plots one figure of the closed-loop process runs against
@@ -205,7 +221,8 @@ func validatorTicks(h []benchbase.RunSummary) []plot.Tick {
 	return t
 }
 
-// latencyCDF draws the open-loop runs of the latest label that has any:
+// latencyCDF draws the open-loop runs of the latest label (in time: see
+// labels) that has any:
 // one curve per network size and load fraction (the latest run of each).
 func latencyCDF(h []benchbase.RunSummary) (*plot.Plot, error) {
 	open := func(r benchbase.RunSummary) bool { return r.OfferedRate > 0 && len(r.QuantilesMS) > 0 }
