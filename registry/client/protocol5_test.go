@@ -1,74 +1,17 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
-
-// withFilingBlock returns the JSON proposal record rec with its member
-// filingBlock set to b ("" removes it).
-func withFilingBlock(t *testing.T, rec []byte, b string) []byte {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(rec, &m); err != nil {
-		t.Errorf("proposal record: %v", err)
-		return rec
-	}
-	if b == "" {
-		delete(m, "filingBlock")
-	} else {
-		m["filingBlock"] = json.RawMessage(strconv.Quote(b))
-	}
-	out, _ := json.Marshal(m)
-	return out
-}
-
-// showFilingBlock answers every proposal read with the record's filing
-// block changed to b ("" none: a filing made before protocol 5), in the
-// body and in the proof header's value. Everything else passes through.
-func showFilingBlock(t *testing.T, b string) lyingTransport {
-	return func(r *http.Request) (*http.Response, error) {
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil || !readsProposal(r) || resp.StatusCode != http.StatusOK {
-			return resp, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = withFilingBlock(t, body, b)
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		if ph := resp.Header.Get(ledger.ProofHeader); ph != "" {
-			raw, _ := base64.RawURLEncoding.DecodeString(ph)
-			var p map[string]any
-			_ = json.Unmarshal(raw, &p)
-			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
-			p["value"] = base64.StdEncoding.EncodeToString(withFilingBlock(t, v, b))
-			raw, _ = json.Marshal(p)
-			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(raw))
-		}
-		return resp, nil
-	}
-}
 
 // TestApproveFilingBlockFromALyingNode: on a real node at protocol 5 a
 // filing is named by the hash of its block, the hash CometBFT gave the
@@ -82,36 +25,9 @@ func TestApproveFilingBlockFromALyingNode(t *testing.T) {
 	s := nodetest.Start(t, nodetest.Options{})
 	plain, proving := newClients(t, s)
 	ctx := context.Background()
-	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
-	if err != nil {
-		t.Fatal(err)
-	}
-	through := func(verify bool, rt http.RoundTripper) *client.Client {
-		cfg := client.Config{URL: s.URL, HTTPClient: &http.Client{Transport: rt}}
-		if verify {
-			cfg.VerifyProofs, cfg.ChainID, cfg.TrustedValidators = true, chainID, vals
-		}
-		c, err := client.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	newKey := func() (*key.PrivateKey, string) {
-		k, err := key.Generate(key.Ed25519)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k, did.KeyDID(k.Public())
-	}
-	byContent := func(p tx.Proposal) tx.Proposal { p.ID = tx.ProposalID(&p); return p }
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if h, _ := s.App.LastCommit(); h >= 1 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("no first block in 10 s")
-		}
-	}
+	through := throughNode(t, s)
+	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
+	waitFirstBlock(t, s) // the genesis state is committed with the first block
 	if v := s.App.Protocol().Version; v != ledger.FilingBlockProtocol {
 		t.Fatalf("the node's chain runs protocol %d, want %d", v, ledger.FilingBlockProtocol)
 	}

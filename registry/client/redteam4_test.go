@@ -3,78 +3,17 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
-	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
-
-// lyingTransport is an http.RoundTripper made of a function: a node's API as
-// a malicious node (or anything between it and the client) answers.
-type lyingTransport func(*http.Request) (*http.Response, error)
-
-func (f lyingTransport) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// readsProposal reports whether r reads a proposal record.
-func readsProposal(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/1.0/network/proposals/")
-}
-
-// withFilingHeight returns the JSON proposal record rec with its filing height
-// (the member "height") set to h.
-func withFilingHeight(t *testing.T, rec []byte, h int64) []byte {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(rec, &m); err != nil {
-		t.Errorf("proposal record: %v", err)
-		return rec
-	}
-	m["height"] = json.RawMessage(strconv.FormatInt(h, 10))
-	b, _ := json.Marshal(m)
-	return b
-}
-
-// showFilingHeight answers every proposal read with the record's filing height
-// changed to h: in the body, and in the value of the proof header when
-// the client asked for one. Everything else passes through.
-func showFilingHeight(t *testing.T, h int64) lyingTransport {
-	return func(r *http.Request) (*http.Response, error) {
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil || !readsProposal(r) || resp.StatusCode != http.StatusOK {
-			return resp, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = withFilingHeight(t, body, h)
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		if ph := resp.Header.Get(ledger.ProofHeader); ph != "" {
-			b, _ := base64.RawURLEncoding.DecodeString(ph)
-			var p map[string]any
-			_ = json.Unmarshal(b, &p)
-			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
-			p["value"] = base64.StdEncoding.EncodeToString(withFilingHeight(t, v, h))
-			b, _ = json.Marshal(p)
-			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
-		}
-		return resp, nil
-	}
-}
 
 // recordedAnswer is one HTTP answer kept to be served again later.
 type recordedAnswer struct {
@@ -124,38 +63,10 @@ func TestApproveFilingFromALyingNode(t *testing.T) {
 	s := nodetest.Start(t, nodetest.Options{})
 	plain, _ := newClients(t, s)
 	ctx := context.Background()
-	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
-	if err != nil {
-		t.Fatal(err)
-	}
-	through := func(verify bool, rt http.RoundTripper) *client.Client {
-		cfg := client.Config{URL: s.URL, HTTPClient: &http.Client{Transport: rt}}
-		if verify {
-			cfg.VerifyProofs, cfg.ChainID, cfg.TrustedValidators = true, chainID, vals
-		}
-		c, err := client.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	newKey := func() (*key.PrivateKey, string) {
-		k, err := key.Generate(key.Ed25519)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k, did.KeyDID(k.Public())
-	}
-	byContent := func(p tx.Proposal) tx.Proposal { p.ID = tx.ProposalID(&p); return p }
+	through := throughNode(t, s)
+	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
 	gov1 := s.Governance
-	// The genesis state is committed with the first block.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if h, _ := s.App.LastCommit(); h >= 1 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("no first block in 10 s")
-		}
-	}
+	waitFirstBlock(t, s) // the genesis state is committed with the first block
 	gov2, did2 := newKey()
 	_, did3 := newKey()
 	// The genesis key alone adds a second key (a quorum of one); from

@@ -1,78 +1,21 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/medid/medid/credentials/did"
 	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
 )
-
-// withMember returns the JSON object rec with member name set to the JSON
-// text v, or removed when v is nil.
-func withMember(t *testing.T, rec []byte, name string, v json.RawMessage) []byte {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(rec, &m); err != nil {
-		t.Errorf("record: %v", err)
-		return rec
-	}
-	if v == nil {
-		delete(m, name)
-	} else {
-		m[name] = v
-	}
-	b, _ := json.Marshal(m)
-	return b
-}
-
-// rewriteAnswers passes every request through to the node and rewrites
-// the JSON body of the answers match selects with edit (and, for a
-// proposal read, the value in the proof header too, as a node that lies
-// with care would), counting the requests that are not GETs in posts.
-func rewriteAnswers(match func(*http.Request) bool, edit func([]byte) []byte, posts *atomic.Int32) lyingTransport {
-	return func(r *http.Request) (*http.Response, error) {
-		if r.Method != http.MethodGet {
-			posts.Add(1)
-		}
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil || !match(r) || resp.StatusCode != http.StatusOK {
-			return resp, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = edit(body)
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		if ph := resp.Header.Get(ledger.ProofHeader); ph != "" {
-			b, _ := base64.RawURLEncoding.DecodeString(ph)
-			var p map[string]any
-			_ = json.Unmarshal(b, &p)
-			v, _ := base64.StdEncoding.DecodeString(p["value"].(string))
-			p["value"] = base64.StdEncoding.EncodeToString(edit(v))
-			b, _ = json.Marshal(p)
-			resp.Header.Set(ledger.ProofHeader, base64.RawURLEncoding.EncodeToString(b))
-		}
-		return resp, nil
-	}
-}
 
 // TestRedteam5ApproveFilingBlockFromALyingNode (red team 5, issue 18;
 // docs/design/0013): on a protocol-5 network, medid network approve signs
@@ -96,37 +39,10 @@ func TestRedteam5ApproveFilingBlockFromALyingNode(t *testing.T) {
 	s := nodetest.Start(t, nodetest.Options{})
 	plain, _ := newClients(t, s)
 	ctx := context.Background()
-	chainID, vals, err := client.TrustFromGenesis(s.Genesis)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var posts atomic.Int32
-	through := func(verify bool, rt http.RoundTripper) *client.Client {
-		cfg := client.Config{URL: s.URL, HTTPClient: &http.Client{Transport: rt}}
-		if verify {
-			cfg.VerifyProofs, cfg.ChainID, cfg.TrustedValidators = true, chainID, vals
-		}
-		c, err := client.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	newKey := func() (*key.PrivateKey, string) {
-		k, err := key.Generate(key.Ed25519)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k, did.KeyDID(k.Public())
-	}
-	byContent := func(p tx.Proposal) tx.Proposal { p.ID = tx.ProposalID(&p); return p }
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if h, _ := s.App.LastCommit(); h >= 1 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("no first block in 10 s")
-		}
-	}
+	through := throughNode(t, s)
+	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
+	waitFirstBlock(t, s) // the genesis state is committed with the first block
 	if p := s.App.Protocol().Version; p < ledger.FilingBlockProtocol {
 		t.Fatalf("the node runs protocol %d", p)
 	}
