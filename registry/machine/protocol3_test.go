@@ -29,10 +29,12 @@ func newNet3(tb testing.TB, policy *ledger.NetworkPolicy) *netHarness {
 	return newNetHarnessWith(tb, policy, &harness{genesisProtocol: 3})
 }
 
-// net3Node is newNet3 opened with cfg (snapshots, a release's maximum).
-func net3Node(t *testing.T, cfg Config, policy *ledger.NetworkPolicy) *netHarness {
+// netNode is a four-key network whose genesis (g: its network policy,
+// state layout) starts at protocol, opened with cfg (snapshots, a
+// release's maximum).
+func netNode(t *testing.T, protocol uint64, cfg Config, g *Genesis) *netHarness {
 	t.Helper()
-	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200), genesisProtocol: 3}
+	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200), genesisProtocol: protocol}
 	h.govDID = did.KeyDID(h.gov.Public())
 	cfg.Dir = h.dir
 	a, err := New(cfg)
@@ -41,7 +43,7 @@ func net3Node(t *testing.T, cfg Config, policy *ledger.NetworkPolicy) *netHarnes
 	}
 	h.app = a
 	t.Cleanup(func() { h.app.Close() })
-	return initNetwork(t, h, &Genesis{Network: policy})
+	return initNetwork(t, h, g)
 }
 
 // govAddFilings signs count governance.add proposals by key by, under
@@ -299,7 +301,7 @@ func TestProtocol3OpenProposalCap(t *testing.T) {
 			t.Fatal("protocol 2 wrote a record of open proposals")
 		}
 	})
-	n := net3Node(t, Config{SnapshotInterval: 1}, &ledger.NetworkPolicy{ProposalLifetime: "60m"})
+	n := netNode(t, 3, Config{SnapshotInterval: 1}, &Genesis{Network: &ledger.NetworkPolicy{ProposalLifetime: "60m"}})
 	ps := fill(n, 0, 10)
 	next := byContent(govAdd(t, "", 40))
 	n.refuses(t, "one more", n.propose(0, next), ledger.CodeQuota, fmt.Sprintf("has %d open proposals, the most one governance key may have", max))

@@ -367,22 +367,6 @@ func TestProtocol5FilingBlockSpellings(t *testing.T) {
 	}
 }
 
-// netNode is a four-key network whose genesis starts at protocol,
-// opened with cfg (snapshots, a release's maximum).
-func netNode(t *testing.T, protocol uint64, cfg Config, policy *ledger.NetworkPolicy) *netHarness {
-	t.Helper()
-	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200), genesisProtocol: protocol}
-	h.govDID = did.KeyDID(h.gov.Public())
-	cfg.Dir = h.dir
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app = a
-	t.Cleanup(func() { h.app.Close() })
-	return initNetwork(t, h, &Genesis{Network: policy})
-}
-
 // TestProtocol5UpgradeFourValidators: four Apps in lockstep (same
 // blocks, app hashes and codes compared at every block) on a chain of
 // protocol 4 that the quorum upgrades to 5 at H. Before H an approval
@@ -470,7 +454,7 @@ func TestProtocol5UpgradeFourValidators(t *testing.T) {
 // hashes on all three.
 func TestProtocol5RestartAcrossTheUpgrade(t *testing.T) {
 	ctx := context.Background()
-	warm, cold := newNet4(t, nil), netNode(t, 4, Config{SnapshotInterval: 1}, nil)
+	warm, cold := newNet4(t, nil), netNode(t, 4, Config{SnapshotInterval: 1}, &Genesis{})
 	ls := lockstep{warm, cold}
 	H := warm.height() + 1 + ledger.MinScheduleLead
 	up := byContent(upgradeProposal("", 5, H))

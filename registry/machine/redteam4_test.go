@@ -232,7 +232,7 @@ func (n *netHarness) reopen(t *testing.T) {
 // sync): the same verdicts in CheckTx and the block, the same app hash. And protocol 3's approval naming no filing is refused at 4
 // on both.
 func TestRedteam4RestartAcrossTheUpgrade(t *testing.T) {
-	warm, cold := newNet3(t, nil), net3Node(t, Config{SnapshotInterval: 1}, nil)
+	warm, cold := newNet3(t, nil), netNode(t, 3, Config{SnapshotInterval: 1}, &Genesis{})
 	ls := lockstep{warm, cold}
 	H := warm.height() + 1 + ledger.MinScheduleLead
 	up := byContent(upgradeProposal("", 4, H))

@@ -19,22 +19,6 @@ import (
 // (registry/node) runs CometBFT's replay paths; these play the rest
 // against the state machine. docs/design/0013 lists them.
 
-// rt5Node is a four-key network of protocol 5 in state layout l, opened
-// with cfg.
-func rt5Node(t *testing.T, l ledger.StateLayout, cfg Config) *netHarness {
-	t.Helper()
-	h := &harness{tb: t, dir: t.TempDir(), gov: testKey(t, 200), genesisProtocol: ledger.FilingBlockProtocol}
-	h.govDID = did.KeyDID(h.gov.Public())
-	cfg.Dir = h.dir
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app = a
-	t.Cleanup(func() { h.app.Close() })
-	return initNetwork(t, h, &Genesis{StateLayout: l})
-}
-
 // synced is a node restored from a snapshot of ls[0] (state sync), as a
 // netHarness with its keys: the nodes of ls commit empty blocks in
 // lockstep until ls[0] has a snapshot of its height.
@@ -71,7 +55,7 @@ func synced(t *testing.T, ls lockstep) *netHarness {
 // an approval naming the other open filing's block or none, and counts
 // the one naming it, with the same codes and app hashes.
 func TestRedteam5SnapshotKeepsTheName(t *testing.T) {
-	n := rt5Node(t, ledger.LayoutEveryVersion, Config{SnapshotInterval: 1})
+	n := netNode(t, ledger.FilingBlockProtocol, Config{SnapshotInterval: 1}, &Genesis{StateLayout: ledger.LayoutEveryVersion})
 	p, q := byContent(govAdd(t, "", 110)), byContent(govAdd(t, "", 111))
 	fp, bp := n.fileNamed(t, 1, p)
 	fq, bq := n.fileNamed(t, 2, q)
