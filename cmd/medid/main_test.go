@@ -13,7 +13,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := testscript.RunMain(m, map[string]func() int{
+	// testscript.RunMain never returns (it calls os.Exit once the tests are
+	// done), so what must happen after the tests runs inside Run.
+	testscript.RunMain(removeBuiltAfter{m}, map[string]func() int{
 		"medid": func() int {
 			// Wallets made by the scripts use the cheapest Argon2id and
 			// scrypt the wallet accepts: the scripts test behaviour, and
@@ -24,12 +26,21 @@ func TestMain(m *testing.M) {
 			return run(context.Background(), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: testClock(), kdf: testKDF()}, os.Args[1:])
 		},
 	})
-	// The registryd built for the scripts (buildRegistryd, ~80 MB): removed
-	// once every test that shares it is done, whichever of them ran.
+}
+
+// removeBuiltAfter runs the tests, then removes the registryd built for
+// the scripts (buildRegistryd, ~100 MB) once every test that shares it is
+// done, whichever of them ran. (Removing it after testscript.RunMain, as
+// before, never happened: RunMain exits the process, and every test run
+// left one in the temporary folder.)
+type removeBuiltAfter struct{ m *testing.M }
+
+func (r removeBuiltAfter) Run() int {
+	code := r.m.Run()
 	if registrydDir != "" {
 		os.RemoveAll(registrydDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 // testKDF is a cheap key derivation for the wallets a script creates when
