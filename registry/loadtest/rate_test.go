@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -101,6 +102,10 @@ func TestReadProcStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The buffers must still be reachable when b is read: the check below
+	// uses only len(buf), so without this the collector may free them
+	// during the signature checks (CI, 2026-12-05: "Go heap objects 4 MB").
+	runtime.KeepAlive(buf)
 	if a.RSS == 0 || b.MaxRSS < b.RSS || b.GoTotal == 0 || b.GoHeap < 32<<20 || b.CPU < a.CPU {
 		t.Errorf("implausible readings: %+v then %+v (%d buffers)", a, b, len(buf))
 	}
