@@ -457,10 +457,15 @@ func FreeAddr() (string, error) {
 // FreeBasePort returns a [TestnetConfig.BasePort] for n nodes whose peer,
 // HTTP and RPC ports (BasePort+10i, +10i+1, +10i+2) were all free on
 // loopback a moment ago, below Linux's ephemeral ports (32768 on), which
-// outgoing connections take at random. Like [FreeAddr] it is for tests and
-// local networks: another process may take a port in between (callers
-// retry on a bind error). It fails when n is out of 1..100 or no range is
-// found in 100 tries.
+// outgoing connections take at random. The range is also reserved for the
+// rest of the calling process's life (a lock file per node's slot, shared
+// by every process on the machine), so two test networks started at once
+// by callers of FreeBasePort, in one process or several, never get
+// overlapping ranges (CI, 2026-12-05: one testnet's node found its HTTP
+// port taken by another's). Like [FreeAddr] it is for tests and local
+// networks: a process that does not call it may still take a port in
+// between. It fails when n is out of 1..100 or no range is found in 100
+// tries.
 func FreeBasePort(n int) (int, error) {
 	if n < 1 || n > 100 {
 		return 0, fmt.Errorf("free base port for %d nodes: want 1 to 100", n)
@@ -468,6 +473,9 @@ func FreeBasePort(n int) (int, error) {
 	slots := (32760 - 20000 - 10*n) / 10
 	for range 100 {
 		base := 20000 + 10*rand.IntN(slots)
+		if !reserveSlots(base, n) {
+			continue
+		}
 		if portsFree(base, n) {
 			return base, nil
 		}
