@@ -165,6 +165,10 @@ func buildCometConfig(home string, s Settings) (*cfg.Config, error) {
 	// an equivocation risk for validators that turn it on (cometbft#5953);
 	// set here so that no change of default turns it on.
 	c.BlockSync.AdaptiveSync = false
+	// CometBFT's own (flood) mempool, fed through CheckTx: the application
+	// answers v0.39's application-side mempool calls (InsertTx, ReapTxs)
+	// with an error (docs/design/0024 studies that mode).
+	c.Mempool.Type = cfg.MempoolTypeFlood
 	c.RPC.ListenAddress = ""
 	if s.RPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.RPCAddr); err != nil {

@@ -10,10 +10,12 @@ import (
 )
 
 // TestClassicP2POnly: CometBFT v0.39's experimental go-libp2p transport and
-// its experimental adaptive block sync are off in every configuration the
-// registry builds (a single node, a test network's validators, a node
-// joining by state sync), in the config.toml written beside them, and a
-// started node runs CometBFT's classic switch.
+// its experimental adaptive block sync are off, and the mempool is
+// CometBFT's own (flood, not v0.39's application-side one), in every
+// configuration the registry builds (a single node, a test network's
+// validators, a node joining by state sync); the first two also in the
+// config.toml written beside them; and a started node runs CometBFT's
+// classic switch.
 func TestClassicP2POnly(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -34,6 +36,9 @@ func TestClassicP2POnly(t *testing.T) {
 			}
 			if c.BlockSync.AdaptiveSync {
 				t.Errorf("blocksync.adaptive_sync = true, want false")
+			}
+			if c.Mempool.Type != "flood" {
+				t.Errorf("mempool.type = %q, want flood", c.Mempool.Type)
 			}
 		})
 	}
