@@ -148,15 +148,20 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	if a.pending != nil {
 		return nil, fmt.Errorf("FinalizeBlock for height %d before Commit of height %d", req.Height, a.pending.height)
 	}
+	// The protocol upgrade scheduled, if any (read once for both steps).
+	up, err := protocolUpgradeOf(a.tree)
+	if err != nil {
+		return nil, err
+	}
 	// From protocol 5 on the block's hash names its filings: a block
 	// without one is refused before anything is written (protocol.go).
-	if err := a.checkBlockHash(req); err != nil {
+	if err := a.checkBlockHash(req, up); err != nil {
 		return nil, err
 	}
 	// A protocol upgrade scheduled for this block is made first, or the
 	// node stops here if its release does not know the version, having
 	// written nothing of the block (protocol.go).
-	params, err := a.upgradeProtocol(req.Height)
+	params, err := a.upgradeProtocol(req.Height, up)
 	if err != nil {
 		return nil, err
 	}

@@ -168,16 +168,16 @@ func protocolWrites(r reader, rec *ledger.ProposalRecord, env *execEnv) ([]write
 	return []write{{[]byte(ledger.KeyProtocolUpgrade), b}}, nil
 }
 
-// upgradeProtocol makes the upgrade scheduled at block height, at the
-// start of that block in the working tree (still the state of height-1),
-// and returns the consensus parameters that tell CometBFT the new app
-// version (nil: no upgrade at this block). If this release does not know
-// the version it returns an *UpgradeRequiredError having written nothing.
-// Called with wmu held.
-func (a *App) upgradeProtocol(height int64) (*cmtproto.ConsensusParams, error) {
-	u, err := protocolUpgradeOf(a.tree)
-	if err != nil || u == nil || u.Height > height {
-		return nil, err
+// upgradeProtocol makes the upgrade u scheduled (protocolUpgradeOf the
+// working tree; nil: none) if it is at block height, at the start of that
+// block in the working tree (still the state of height-1), and returns the
+// consensus parameters that tell CometBFT the new app version (nil: no
+// upgrade at this block). If this release does not know the version it
+// returns an *UpgradeRequiredError having written nothing. Called with
+// wmu held.
+func (a *App) upgradeProtocol(height int64, u *ledger.ProtocolUpgrade) (*cmtproto.ConsensusParams, error) {
+	if u == nil || u.Height > height {
+		return nil, nil
 	}
 	if u.Height < height {
 		// It cannot be: block Height makes the upgrade or stops the node.
@@ -208,15 +208,11 @@ func (a *App) upgradeProtocol(height int64) (*cmtproto.ConsensusParams, error) {
 // without one would name every filing alike. CometBFT passes every block's
 // hash, in consensus, block sync and replay alike; a caller that drives
 // the App itself must pass one that differs from block to block as
-// CometBFT's does. It writes nothing: the node stops before the block.
-// Called with wmu held.
-func (a *App) checkBlockHash(req *abci.RequestFinalizeBlock) error {
+// CometBFT's does. u is the upgrade scheduled (nil: none). It writes
+// nothing: the node stops before the block. Called with wmu held.
+func (a *App) checkBlockHash(req *abci.RequestFinalizeBlock, u *ledger.ProtocolUpgrade) error {
 	p := a.protocol
 	if p < ledger.FilingBlockProtocol {
-		u, err := protocolUpgradeOf(a.tree)
-		if err != nil {
-			return err
-		}
 		p = ledger.ProtocolAt(p, u, req.Height)
 	}
 	if p > a.maxProtocol {
