@@ -3,6 +3,7 @@ package tx
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -273,11 +274,21 @@ func NewNetworkApproval(governance, proposalID string) (*Payload, error) {
 // and a chain below 4 refuses as malformed. It returns an error wrapping
 // [ErrMalformed] for a filing outside 1 to [MaxFilingHeight].
 func NewNetworkApprovalOf(governance, proposalID string, filing int64) (*Payload, error) {
+	p, err := approvalOfFiling(governance, proposalID, filing)
+	if err != nil {
+		return nil, err
+	}
+	return valid(p)
+}
+
+// approvalOfFiling is the network.approve of [NewNetworkApprovalOf],
+// before validation.
+func approvalOfFiling(governance, proposalID string, filing int64) (*Payload, error) {
 	if filing < 1 || filing > MaxFilingHeight {
 		return nil, fmt.Errorf("%w: %s: filing %d: want the height of the block that filed the proposal (1 to %d)", ErrMalformed, NetworkApprove, filing, int64(MaxFilingHeight))
 	}
-	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID,
-		Filing: json.RawMessage(strconv.FormatInt(filing, 10))})
+	return &Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID,
+		Filing: json.RawMessage(strconv.FormatInt(filing, 10))}, nil
 }
 
 // MaxFilingHeight bounds [Payload.Filing]: block heights are int64, and
@@ -322,14 +333,15 @@ const FilingBlockSize = 32
 // filing outside 1 to [MaxFilingHeight] or a block that is not 64
 // lowercase hex digits.
 func NewNetworkApprovalOfBlock(governance, proposalID string, filing int64, block string) (*Payload, error) {
-	if filing < 1 || filing > MaxFilingHeight {
-		return nil, fmt.Errorf("%w: %s: filing %d: want the height of the block that filed the proposal (1 to %d)", ErrMalformed, NetworkApprove, filing, int64(MaxFilingHeight))
+	p, err := approvalOfFiling(governance, proposalID, filing)
+	if err != nil {
+		return nil, err
 	}
 	if !ValidFilingBlock(block) {
 		return nil, fmt.Errorf("%w: %s: filingBlock %.80q: want the hash of the block that filed the proposal (%d lowercase hex digits)", ErrMalformed, NetworkApprove, block, 2*FilingBlockSize)
 	}
-	return valid(&Payload{Type: NetworkApprove, DID: governance, Nonce: NewNonce(), ProposalID: proposalID,
-		Filing: json.RawMessage(strconv.FormatInt(filing, 10)), FilingBlock: json.RawMessage(`"` + block + `"`)})
+	p.FilingBlock = json.RawMessage(`"` + block + `"`)
+	return valid(p)
 }
 
 // FilingBlockHash returns the block hash a network.approve names its
@@ -347,15 +359,10 @@ func (p *Payload) FilingBlockHash() (string, bool) {
 // ValidFilingBlock reports whether s is a block hash as a filing is named
 // by: exactly 64 lowercase hex digits.
 func ValidFilingBlock(s string) bool {
-	if len(s) != 2*FilingBlockSize {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	// The one spelling: what EncodeToString writes back (DecodeString
+	// also takes upper case).
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == FilingBlockSize && hex.EncodeToString(b) == s
 }
 
 // parseFilingBlock reads a filing block hash written as the JSON string
