@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -133,6 +134,37 @@ func newGovKey(t *testing.T) (*key.PrivateKey, string) {
 		t.Fatal(err)
 	}
 	return k, did.KeyDID(k.Public())
+}
+
+// twoKeys is a network's governance after fileWithTwoKeys.
+type twoKeys struct {
+	gov2  *key.PrivateKey        // the second key
+	did3  string                 // the third key, whose addition is open
+	add3  tx.Proposal            // its addition, as filed
+	added *ledger.ProposalRecord // the second key's addition, carried
+	open  *ledger.ProposalRecord // the third key's addition, open
+}
+
+// fileWithTwoKeys has s's genesis key alone add a second key (a quorum of
+// one), then file the addition of a third, which from then on needs both
+// keys: it stays open for the second key's approval.
+func fileWithTwoKeys(t *testing.T, ctx context.Context, plain *client.Client, s *nodetest.Stack) twoKeys {
+	t.Helper()
+	var k twoKeys
+	var did2 string
+	k.gov2, did2 = newGovKey(t)
+	_, k.did3 = newGovKey(t)
+	var err error
+	k.added, _, err = plain.Propose(ctx, s.Governance, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2}))
+	if err != nil || k.added.Status != ledger.ProposalExecuted {
+		t.Fatalf("add the second key: %+v, %v", k.added, err)
+	}
+	k.add3 = byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: k.did3})
+	k.open, _, err = plain.Propose(ctx, s.Governance, k.add3)
+	if err != nil || k.open.Status != ledger.ProposalOpen {
+		t.Fatalf("file the addition of a third key: %+v, %v", k.open, err)
+	}
+	return k
 }
 
 // byContent returns p with its id, the hash of its content.

@@ -7,10 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
-	"github.com/medid/medid/registry/tx"
 )
 
 // TestApproveFilingBlockFromALyingNode: on a real node at protocol 5 a
@@ -26,22 +24,12 @@ func TestApproveFilingBlockFromALyingNode(t *testing.T) {
 	plain, proving := newClients(t, s)
 	ctx := context.Background()
 	through := throughNode(t, s)
-	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
 	waitFirstBlock(t, s) // the genesis state is committed with the first block
 	if v := s.App.Protocol().Version; v != ledger.FilingBlockProtocol {
 		t.Fatalf("the node's chain runs protocol %d, want %d", v, ledger.FilingBlockProtocol)
 	}
-	gov1 := s.Governance
-	gov2, did2 := newKey()
-	_, did3 := newKey()
-	if rec, _, err := plain.Propose(ctx, gov1, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2})); err != nil || rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("add the second key: %+v, %v", rec, err)
-	}
-	add3 := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did3})
-	open, _, err := plain.Propose(ctx, gov1, add3)
-	if err != nil || open.Status != ledger.ProposalOpen {
-		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
-	}
+	two := fileWithTwoKeys(t, ctx, plain, s)
+	gov2, add3, open := two.gov2, two.add3, two.open
 	lb, err := plain.LightBlock(ctx, open.Height)
 	if err != nil {
 		t.Fatal(err)

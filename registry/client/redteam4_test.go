@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
 	"github.com/medid/medid/registry/tx"
@@ -64,21 +63,10 @@ func TestApproveFilingFromALyingNode(t *testing.T) {
 	plain, _ := newClients(t, s)
 	ctx := context.Background()
 	through := throughNode(t, s)
-	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
 	gov1 := s.Governance
 	waitFirstBlock(t, s) // the genesis state is committed with the first block
-	gov2, did2 := newKey()
-	_, did3 := newKey()
-	// The genesis key alone adds a second key (a quorum of one); from
-	// then on a proposal needs both.
-	if rec, _, err := plain.Propose(ctx, gov1, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2})); err != nil || rec.Status != ledger.ProposalExecuted {
-		t.Fatalf("add the second key: %+v, %v", rec, err)
-	}
-	add3 := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did3})
-	open, _, err := plain.Propose(ctx, gov1, add3)
-	if err != nil || open.Status != ledger.ProposalOpen {
-		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
-	}
+	two := fileWithTwoKeys(t, ctx, plain, s)
+	gov2, did3, add3, open := two.gov2, two.did3, two.add3, two.open
 	stale := recordAnswer(t, s.URL+"/1.0/network/proposals/"+add3.ID+"?proof=true")
 	stillOpen := func(name string) {
 		t.Helper()

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/medid/medid/credentials/key"
 	"github.com/medid/medid/registry/client"
 	"github.com/medid/medid/registry/ledger"
 	"github.com/medid/medid/registry/node/nodetest"
@@ -41,22 +40,14 @@ func TestRedteam5ApproveFilingBlockFromALyingNode(t *testing.T) {
 	ctx := context.Background()
 	var posts atomic.Int32
 	through := throughNode(t, s)
-	newKey := func() (*key.PrivateKey, string) { return newGovKey(t) }
 	waitFirstBlock(t, s) // the genesis state is committed with the first block
 	if p := s.App.Protocol().Version; p < ledger.FilingBlockProtocol {
 		t.Fatalf("the node runs protocol %d", p)
 	}
-	gov1 := s.Governance
-	gov2, did2 := newKey()
-	_, did3 := newKey()
-	added, _, err := plain.Propose(ctx, gov1, byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did2}))
-	if err != nil || added.Status != ledger.ProposalExecuted || !tx.ValidFilingBlock(added.FilingBlock) {
-		t.Fatalf("add the second key: %+v, %v", added, err)
-	}
-	add3 := byContent(tx.Proposal{Action: tx.ActionGovernanceAdd, Governance: did3})
-	open, _, err := plain.Propose(ctx, gov1, add3)
-	if err != nil || open.Status != ledger.ProposalOpen || !tx.ValidFilingBlock(open.FilingBlock) || open.FilingBlock == added.FilingBlock {
-		t.Fatalf("file the addition of a third key: %+v, %v", open, err)
+	two := fileWithTwoKeys(t, ctx, plain, s)
+	gov2, add3, added, open := two.gov2, two.add3, two.added, two.open
+	if !tx.ValidFilingBlock(added.FilingBlock) || !tx.ValidFilingBlock(open.FilingBlock) || open.FilingBlock == added.FilingBlock {
+		t.Fatalf("the filings' blocks: %q and %q", added.FilingBlock, open.FilingBlock)
 	}
 	stillOpen := func(name string) {
 		t.Helper()
